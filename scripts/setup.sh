@@ -48,15 +48,21 @@ install_node() {
 }
 
 install_node_modules() {
+  # Several shells may set up at once: one installs, the others wait for it.
+  mkdir -p "$ROOT/.tools"
+  exec 9>"$ROOT/.tools/install.lock"
+  flock 9
   local stamp="$ROOT/node_modules/.install-stamp"
   local sum
   sum="$( (cat "$ROOT/package-lock.json" 2>/dev/null; find "$ROOT" -name package.json -not -path '*/node_modules/*' -not -path '*/.tools/*' | sort | xargs cat; node -v) | sha256sum | cut -d' ' -f1)"
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$sum" ]; then
+    flock -u 9
     return
   fi
   log "npm install (first run takes 2-3 minutes)"
   (cd "$ROOT" && npm install --no-audit --no-fund --loglevel=error)
   echo "$sum" > "$stamp"
+  flock -u 9
 }
 
 install_debian_packages

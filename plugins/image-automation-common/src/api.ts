@@ -1,0 +1,72 @@
+import { ObjectStatus } from './objects/status';
+
+/** Where an automation object was declared. @public */
+export interface ObjectSource {
+  /** `catalog`: an entity's manifests annotation; `config`: `imageAutomation.locations`. */
+  type: 'catalog' | 'config';
+  /** The URL or file the manifest was read from. */
+  location: string;
+}
+
+/** Whether the caller may perform an action, and why not. @public */
+export interface ActionPermission {
+  allowed: boolean;
+  reason?: string;
+}
+
+/** An automation object with its status and schedule, as the API returns it. @public */
+export interface AutomationObjectView {
+  /** Stable id: `<kind>/<namespace>/<name>`. */
+  id: string;
+  apiVersion: string;
+  kind: string;
+  namespace: string;
+  name: string;
+  /** The entity the object belongs to, if any. */
+  entityRef?: string;
+  source: ObjectSource;
+  generation: number;
+  spec: Record<string, unknown>;
+  status: ObjectStatus;
+  suspended: boolean;
+  /** Who suspended or resumed the object last, and when. */
+  suspendedBy?: string;
+  suspendedAt?: string;
+  /** The last reconcile request, by whom. */
+  reconcileRequestedAt?: string;
+  reconcileRequestedBy?: string;
+  lastRunAt?: string;
+  nextRunAt?: string;
+  /** What the caller may do with this object. */
+  actions: {
+    suspend: ActionPermission;
+    resume: ActionPermission;
+    reconcile: ActionPermission;
+  };
+}
+
+/** One scan of an ImageRepository. @public */
+export interface ScanRecord {
+  id: number;
+  objectId: string;
+  canonicalImageName?: string;
+  startedAt: string;
+  durationMs: number;
+  outcome: 'success' | 'failure';
+  error?: string;
+  tagCount: number;
+  revision?: string;
+  tagsAdded: string[];
+  tagsRemoved: string[];
+  requests: number;
+}
+
+/** A page of results. @public */
+export interface Page<T> {
+  items: T[];
+  /** Pass as `cursor` to get the next page; absent on the last page. */
+  nextCursor?: string;
+}
+
+/** An action on an object through the API. @public */
+export type ObjectAction = 'suspend' | 'resume' | 'reconcile';

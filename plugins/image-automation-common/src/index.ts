@@ -1,0 +1,12 @@
+/**
+ * Types, validation, permissions and constants shared by the image-automation plugins.
+ *
+ * @packageDocumentation
+ */
+
+export * from './constants';
+export * from './permissions';
+export * from './api';
+export * from './objects/types';
+export * from './objects/status';
+export * from './objects/validate';

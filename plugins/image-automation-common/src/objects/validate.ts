@@ -1,0 +1,290 @@
+import { IMAGE_API_VERSION } from './types';
+
+/**
+ * One problem found in a manifest, with the path of the field (`spec.interval`) and a
+ * message in the Kubernetes API server's words.
+ * @public
+ */
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+type Rule =
+  | { type: 'string'; required?: boolean; pattern?: RegExp; enum?: string[]; maxLength?: number }
+  | { type: 'boolean' }
+  | { type: 'stringArray'; maxItems?: number }
+  | { type: 'stringMap' }
+  | { type: 'object'; required?: boolean; fields: Record<string, Rule>; open?: boolean }
+  | { type: 'array'; items: Rule };
+
+const goDuration = /^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$/;
+const goDurationNoHours = /^([0-9]+(\.[0-9]+)?(ms|s|m))+$/;
+const localRef: Rule = {
+  type: 'object',
+  fields: { name: { type: 'string', required: true } },
+};
+
+const imageRepositorySpec: Rule = {
+  type: 'object',
+  required: true,
+  fields: {
+    image: { type: 'string', required: true },
+    interval: { type: 'string', required: true, pattern: goDuration },
+    timeout: { type: 'string', pattern: goDurationNoHours },
+    secretRef: localRef,
+    proxySecretRef: localRef,
+    certSecretRef: localRef,
+    serviceAccountName: { type: 'string', maxLength: 253 },
+    suspend: { type: 'boolean' },
+    accessFrom: {
+      type: 'object',
+      fields: {
+        namespaceSelectors: {
+          type: 'array',
+          items: { type: 'object', fields: { matchLabels: { type: 'stringMap' } } },
+        },
+      },
+    },
+    exclusionList: { type: 'stringArray', maxItems: 25 },
+    provider: { type: 'string', enum: ['generic', 'aws', 'azure', 'gcp'] },
+    insecure: { type: 'boolean' },
+  },
+};
+
+const order: Rule = { type: 'string', enum: ['asc', 'desc'] };
+
+const imagePolicySpec: Rule = {
+  type: 'object',
+  required: true,
+  fields: {
+    imageRepositoryRef: {
+      type: 'object',
+      required: true,
+      fields: {
+        name: { type: 'string', required: true },
+        namespace: { type: 'string' },
+      },
+    },
+    policy: {
+      type: 'object',
+      required: true,
+      fields: {
+        semver: {
+          type: 'object',
+          fields: { range: { type: 'string', required: true } },
+        },
+        alphabetical: { type: 'object', fields: { order } },
+        numerical: { type: 'object', fields: { order } },
+      },
+    },
+    filterTags: {
+      type: 'object',
+      fields: { pattern: { type: 'string' }, extract: { type: 'string' } },
+    },
+    digestReflectionPolicy: {
+      type: 'string',
+      enum: ['Always', 'IfNotPresent', 'Never'],
+    },
+    interval: { type: 'string', pattern: goDuration },
+    suspend: { type: 'boolean' },
+  },
+};
+
+/** The kinds this version reconciles, by apiVersion and kind. */
+const specRules: Record<string, Record<string, Rule>> = {
+  [IMAGE_API_VERSION]: {
+    ImageRepository: imageRepositorySpec,
+    ImagePolicy: imagePolicySpec,
+  },
+};
+
+/** Kinds that are recognised but whose reconcilers are not part of this version. */
+const recognisedKinds: Record<string, string[]> = {
+  [IMAGE_API_VERSION]: ['ImageUpdateAutomation'],
+  'source.toolkit.fluxcd.io/v1': ['GitRepository'],
+  'fluxcd.controlplane.io/v1': ['ResourceSet', 'ResourceSetInputProvider'],
+};
+
+/** Whether objects of this apiVersion and kind are reconciled by this version. @public */
+export function isSupportedKind(apiVersion: string, kind: string): boolean {
+  return Boolean(specRules[apiVersion]?.[kind]);
+}
+
+const dns1123Subdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const dns1123Label = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+function typeOf(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  return typeof value;
+}
+
+function quote(value: unknown): string {
+  return JSON.stringify(value);
+}
+
+function check(rule: Rule, value: unknown, path: string, errors: FieldError[]) {
+  const required = 'required' in rule && rule.required;
+  if (value === undefined || value === null) {
+    if (required) errors.push({ field: path, message: 'Required value' });
+    return;
+  }
+  const wrongType = (expected: string) =>
+    errors.push({
+      field: path,
+      message: `Invalid value: "${typeOf(value)}": ${path} in body must be of type ${expected}`,
+    });
+  switch (rule.type) {
+    case 'string': {
+      if (typeof value !== 'string') return wrongType('string');
+      if (required && value === '') {
+        errors.push({ field: path, message: 'Required value' });
+      } else if (rule.enum && !rule.enum.includes(value)) {
+        errors.push({
+          field: path,
+          message: `Unsupported value: ${quote(value)}: supported values: ${rule.enum.map(quote).join(', ')}`,
+        });
+      } else if (rule.pattern && !rule.pattern.test(value)) {
+        errors.push({
+          field: path,
+          message: `Invalid value: ${quote(value)}: ${path} in body should match '${rule.pattern.source}'`,
+        });
+      } else if (rule.maxLength !== undefined && value.length > rule.maxLength) {
+        errors.push({
+          field: path,
+          message: `Too long: may not be more than ${rule.maxLength} bytes`,
+        });
+      }
+      return;
+    }
+    case 'boolean':
+      if (typeof value !== 'boolean') wrongType('boolean');
+      return;
+    case 'stringArray':
+      if (!Array.isArray(value)) return wrongType('array');
+      if (rule.maxItems !== undefined && value.length > rule.maxItems) {
+        errors.push({
+          field: path,
+          message: `Too many: ${value.length}: must have at most ${rule.maxItems} items`,
+        });
+      }
+      value.forEach((item, i) => check({ type: 'string' }, item, `${path}[${i}]`, errors));
+      return;
+    case 'stringMap':
+      if (typeOf(value) !== 'object') return wrongType('object');
+      for (const [key, item] of Object.entries(value as object)) {
+        check({ type: 'string' }, item, `${path}.${key}`, errors);
+      }
+      return;
+    case 'array':
+      if (!Array.isArray(value)) return wrongType('array');
+      value.forEach((item, i) => check(rule.items, item, `${path}[${i}]`, errors));
+      return;
+    case 'object': {
+      if (typeOf(value) !== 'object') return wrongType('object');
+      const record = value as Record<string, unknown>;
+      for (const [name, fieldRule] of Object.entries(rule.fields)) {
+        check(fieldRule, record[name], `${path}.${name}`, errors);
+      }
+      if (!rule.open) {
+        for (const name of Object.keys(record)) {
+          if (!(name in rule.fields)) {
+            errors.push({ field: `${path}.${name}`, message: 'unknown field' });
+          }
+        }
+      }
+      return;
+    }
+    default:
+      return;
+  }
+}
+
+/** Flux's cross-field (CEL) rules, with Flux's messages. */
+function crossFieldRules(kind: string, spec: Record<string, any>, errors: FieldError[]) {
+  if (kind === 'ImagePolicy') {
+    const always = spec.digestReflectionPolicy === 'Always';
+    if (spec.interval !== undefined && !always) {
+      errors.push({
+        field: 'spec.interval',
+        message: "spec.interval is only accepted when spec.digestReflectionPolicy is set to 'Always'",
+      });
+    }
+    if (spec.interval === undefined && always) {
+      errors.push({
+        field: 'spec.interval',
+        message: "spec.interval must be set when spec.digestReflectionPolicy is set to 'Always'",
+      });
+    }
+  }
+}
+
+/**
+ * Validates one automation object as the Kubernetes API server would with Flux's CRDs:
+ * schema (types, required fields, enums, patterns, unknown fields) and the CEL rules.
+ * Returns every problem found; an empty list means the object is valid.
+ * @public
+ */
+export function validateAutomationObject(doc: unknown): FieldError[] {
+  const errors: FieldError[] = [];
+  if (typeOf(doc) !== 'object') {
+    return [{ field: '', message: 'a manifest document must be a YAML mapping' }];
+  }
+  const object = doc as Record<string, any>;
+  check({ type: 'string', required: true }, object.apiVersion, 'apiVersion', errors);
+  check({ type: 'string', required: true }, object.kind, 'kind', errors);
+  check(
+    {
+      type: 'object',
+      required: true,
+      open: true,
+      fields: {
+        name: { type: 'string', required: true, maxLength: 253 },
+        namespace: { type: 'string', maxLength: 63 },
+        labels: { type: 'stringMap' },
+        annotations: { type: 'stringMap' },
+      },
+    },
+    object.metadata,
+    'metadata',
+    errors,
+  );
+  const name = object.metadata?.name;
+  if (typeof name === 'string' && name && !dns1123Subdomain.test(name)) {
+    errors.push({
+      field: 'metadata.name',
+      message: `Invalid value: ${quote(name)}: a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character`,
+    });
+  }
+  const namespace = object.metadata?.namespace;
+  if (typeof namespace === 'string' && !dns1123Label.test(namespace)) {
+    errors.push({
+      field: 'metadata.namespace',
+      message: `Invalid value: ${quote(namespace)}: a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character`,
+    });
+  }
+  if (errors.length > 0) return errors;
+
+  const rule = specRules[object.apiVersion]?.[object.kind];
+  if (!rule) {
+    const known = recognisedKinds[object.apiVersion]?.includes(object.kind);
+    return known
+      ? []
+      : [
+          {
+            field: 'kind',
+            message: `no kind "${object.kind}" is registered for version "${object.apiVersion}"`,
+          },
+        ];
+  }
+  check(rule, object.spec, 'spec', errors);
+  if (errors.length === 0) crossFieldRules(object.kind, object.spec, errors);
+  return errors;
+}
+
+/** Formats field errors as one message, as `kubectl apply` prints them. @public */
+export function formatFieldErrors(kind: string, name: string, errors: FieldError[]): string {
+  const details = errors.map(e => (e.field ? `${e.field}: ${e.message}` : e.message));
+  return `${kind} "${name}" is invalid: ${details.join(', ')}`;
+}

@@ -1,0 +1,28 @@
+import { createPermission } from '@backstage/plugin-permission-common';
+
+/**
+ * Reading the automation objects, scans and tags that belong to an entity.
+ * A resource permission on the entity, so policies can use catalog conditions such as ownership.
+ * @public
+ */
+export const imageAutomationObjectReadPermission = createPermission({
+  name: 'image-automation.object.read',
+  attributes: { action: 'read' },
+  resourceType: 'catalog-entity',
+});
+
+/**
+ * Suspending, resuming and requesting a reconcile of an entity's automation objects.
+ * @public
+ */
+export const imageAutomationObjectUpdatePermission = createPermission({
+  name: 'image-automation.object.update',
+  attributes: { action: 'update' },
+  resourceType: 'catalog-entity',
+});
+
+/** Every permission the plugin defines. @public */
+export const imageAutomationPermissions = [
+  imageAutomationObjectReadPermission,
+  imageAutomationObjectUpdatePermission,
+];
