@@ -1,0 +1,28 @@
+/**
+ * The test bed: real components (PostgreSQL, OCI registries) started on 127.0.0.1 with free
+ * ports, ready when returned, and always stopped — by `stop()`, or when the process exits or is
+ * interrupted.
+ *
+ * @packageDocumentation
+ */
+
+export { freePort } from './freePort';
+export { startPostgres, type TestPostgres } from './postgres';
+export {
+  startRegistry,
+  type RegistryTokenAuth,
+  type RegistryVersion,
+  type StartRegistryOptions,
+  type TestRegistry,
+} from './registry';
+export { makeCertificates, type TestCertificates } from './certificates';
+export {
+  addTags,
+  deleteTag,
+  MANIFEST_ACCEPT,
+  MediaTypes,
+  pushImage,
+  type Platform,
+  type PushedImage,
+  type PushImageOptions,
+} from './images';
