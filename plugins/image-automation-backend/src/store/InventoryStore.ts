@@ -1,0 +1,40 @@
+import { InventoryEntry } from '../kubernetes/types';
+
+/**
+ * Where an apply stands: `applying` while it runs (entries = old ∪ new), `applied` after it finished
+ * (entries = new), `failed` when it stopped (entries stay old ∪ new until a retry succeeds).
+ * @public
+ */
+export type InventoryState = 'applying' | 'applied' | 'failed';
+
+/**
+ * What one automation object applied into one cluster.
+ * @public
+ */
+export interface InventoryRecord {
+  /** The applying object, e.g. `ResourceSet/<namespace>/<name>`. */
+  owner: string;
+  cluster: string;
+  entries: InventoryEntry[];
+  state: InventoryState;
+  /** Revision of the last apply that finished. */
+  lastAppliedRevision?: string;
+  /** Why the last apply failed. */
+  message?: string;
+  updatedAt: Date;
+}
+
+/**
+ * Storage of inventories.
+ * @public
+ */
+export interface InventoryStore {
+  /** The inventory of `owner` in `cluster`, if it applied anything there. */
+  get(owner: string, cluster: string): Promise<InventoryRecord | undefined>;
+  /** Inventories of one owner (all clusters) and/or one cluster (all owners), ordered by owner, cluster. */
+  list(filter?: { owner?: string; cluster?: string }): Promise<InventoryRecord[]>;
+  /** Creates or replaces the inventory of `owner` in `cluster`. */
+  put(record: Omit<InventoryRecord, 'updatedAt'>): Promise<void>;
+  /** Forgets the inventory (after everything in it was garbage-collected). */
+  delete(owner: string, cluster: string): Promise<void>;
+}
