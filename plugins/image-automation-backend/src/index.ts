@@ -1,1 +1,7 @@
-export {};
+/**
+ * The image-automation backend plugin.
+ *
+ * @packageDocumentation
+ */
+
+export { imageAutomationPlugin as default } from './plugin';

@@ -1,0 +1,17 @@
+/*
+ * The Backstage backend of this repository: catalog, guest auth, permissions with the demo
+ * policy, and the image-automation plugin.
+ */
+import { createBackend } from '@backstage/backend-defaults';
+
+const backend = createBackend();
+
+backend.add(import('@backstage/plugin-app-backend'));
+backend.add(import('@backstage/plugin-auth-backend'));
+backend.add(import('@backstage/plugin-auth-backend-module-guest-provider'));
+backend.add(import('@backstage/plugin-catalog-backend'));
+backend.add(import('@backstage/plugin-permission-backend'));
+backend.add(import('./permissionPolicy'));
+backend.add(import('@imageops/backstage-plugin-image-automation-backend'));
+
+backend.start();

@@ -1,0 +1,61 @@
+export interface Config {
+  /** Configuration of the image-automation backend plugin. */
+  imageAutomation?: {
+    /**
+     * Manifest files owned by the platform team (not by an entity). Each is a URL read with
+     * Backstage's URL reader, or a path under one of `fileRoots`.
+     */
+    locations?: Array<{
+      target: string;
+      /** Entity the objects belong to, e.g. `component:default/podinfo`. */
+      entityRef?: string;
+    }>;
+    /**
+     * Local directories from which `file:` manifests may be read (for catalogs that live on
+     * disk, such as the demo catalog). Nothing outside them is read.
+     */
+    fileRoots?: string[];
+    /**
+     * Registry hosts (`host` or `host:port`) that may be contacted. A leading `*.` matches
+     * subdomains. When absent, every host may be contacted: set it in production.
+     */
+    allowedRegistries?: string[];
+    /** Named credentials that manifests refer to with `secretRef.name`. */
+    credentials?: {
+      [name: string]: {
+        /** `basic`, `token` or `dockerConfigJson`. */
+        type: 'basic' | 'token' | 'dockerConfigJson';
+        /** @visibility secret */
+        username?: string;
+        /** @visibility secret */
+        password?: string;
+        /** @visibility secret */
+        token?: string;
+        /** @visibility secret */
+        dockerConfigJson?: string;
+        /**
+         * Entities that may use this credential (entity refs). When absent, any entity may.
+         */
+        allowedEntities?: string[];
+      };
+    };
+    /** The reconcile loop. */
+    engine?: {
+      /** How often a pass looks for due objects, in seconds. Default 5. */
+      pollIntervalSeconds?: number;
+      /** How many objects one pass takes at most. Default 20. */
+      batchSize?: number;
+      /** How long a lease on an object lasts, in seconds. Default 300. */
+      leaseSeconds?: number;
+      /** How often manifests are re-read from their sources, in seconds. Default 120. */
+      refreshIntervalSeconds?: number;
+    };
+    /** Scan history retention. */
+    retention?: {
+      /** Scans older than this many days are deleted. Default 30. */
+      scanDays?: number;
+      /** At most this many scans are kept per repository. Default 500. */
+      scansPerRepository?: number;
+    };
+  };
+}

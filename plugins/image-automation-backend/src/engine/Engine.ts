@@ -1,0 +1,115 @@
+import { randomUUID } from 'node:crypto';
+import { LoggerService } from '@backstage/backend-plugin-api';
+import { ObjectStore, StoredObject } from '../store/ObjectStore';
+import {
+  MANIFEST_ERROR_ANNOTATION,
+  MANIFEST_ERROR_KIND,
+} from '../objects/parseManifests';
+import { markStalled } from './conditions';
+import { beginReconcile, RECHECK_MS } from './preamble';
+import { ReconcileResult, Reconciler } from './Reconciler';
+
+/** Settings of the reconcile loop. @internal */
+export interface EngineOptions {
+  objects: ObjectStore;
+  reconcilers: Reconciler[];
+  logger: LoggerService;
+  /** How many objects one pass takes at most. */
+  batchSize: number;
+  /** How long a lease lasts; a reconcile that takes longer may be run again elsewhere. */
+  leaseMs: number;
+  /** Identifies this instance in leases. */
+  instanceId?: string;
+  /** How many objects of one pass run at the same time. */
+  concurrency?: number;
+}
+
+/**
+ * The reconcile loop: each pass leases the objects that are due, runs the reconciler of each
+ * object's kind, stores the outcome and makes dependents due now. Several instances sharing
+ * one database never run the same object at the same time (see ObjectStore.claimDue).
+ * @internal
+ */
+export class Engine {
+  readonly instanceId: string;
+  private readonly byKind = new Map<string, Reconciler>();
+
+  constructor(private readonly options: EngineOptions) {
+    this.instanceId = options.instanceId ?? `image-automation-${randomUUID()}`;
+    for (const reconciler of options.reconcilers) {
+      this.byKind.set(`${reconciler.apiVersion}/${reconciler.kind}`, reconciler);
+    }
+  }
+
+  /** Runs one pass; returns how many objects it reconciled. */
+  async runPass(now: () => Date = () => new Date()): Promise<number> {
+    const { objects, logger } = this.options;
+    const claimed = await objects.claimDue({
+      owner: this.instanceId,
+      now: now(),
+      limit: this.options.batchSize,
+      leaseMs: this.options.leaseMs,
+    });
+    const queue = [...claimed];
+    const workers = Array.from({ length: Math.min(this.options.concurrency ?? 4, queue.length) }, async () => {
+      for (let object = queue.shift(); object; object = queue.shift()) {
+        await this.reconcileOne(object, now());
+      }
+    });
+    await Promise.all(workers);
+    if (claimed.length > 0) {
+      logger.debug(`Reconciled ${claimed.length} automation objects`);
+    }
+    return claimed.length;
+  }
+
+  private async reconcileOne(object: StoredObject, now: Date) {
+    const { objects, logger } = this.options;
+    let result: ReconcileResult;
+    try {
+      result = await this.reconcileKind(object, now);
+    } catch (error) {
+      // A bug or an unexpected failure in one object never stops the others.
+      logger.error(`Reconciling ${object.id} failed unexpectedly`, error as Error);
+      result = {
+        status: markStalled(object.status, 'InternalError', `reconcile failed: ${(error as Error).message}`, now, object.generation),
+        requeueAfterMs: 60_000,
+      };
+    }
+    const stored = await objects.completeRun(object.id, this.instanceId, {
+      status: result.status,
+      nextRunAt: new Date(now.getTime() + result.requeueAfterMs),
+      ranAt: now,
+    });
+    if (!stored) {
+      logger.warn(`Lost the lease on ${object.id} while reconciling it; its result was discarded`);
+      return;
+    }
+    if (result.dueNow?.length) {
+      await objects.markDue(result.dueNow, new Date());
+    }
+  }
+
+  private async reconcileKind(object: StoredObject, now: Date): Promise<ReconcileResult> {
+    if (object.kind === MANIFEST_ERROR_KIND) {
+      const message = object.manifest.metadata.annotations?.[MANIFEST_ERROR_ANNOTATION] ?? 'invalid manifest';
+      return { status: markStalled(object.status, 'InvalidManifest', message, now, object.generation), requeueAfterMs: RECHECK_MS };
+    }
+    const reconciler = this.byKind.get(`${object.apiVersion}/${object.kind}`);
+    if (!reconciler) {
+      const begun = beginReconcile(object, now);
+      if ('done' in begun) return begun.done;
+      return {
+        status: markStalled(
+          begun.start.status,
+          'KindNotSupported',
+          `${object.kind} (${object.apiVersion}) is not reconciled by this version of the image-automation plugin`,
+          now,
+          object.generation,
+        ),
+        requeueAfterMs: RECHECK_MS,
+      };
+    }
+    return reconciler.reconcile(object, now);
+  }
+}

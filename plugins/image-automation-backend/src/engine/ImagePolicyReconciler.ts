@@ -1,0 +1,149 @@
+import {
+  IMAGE_API_VERSION,
+  ImagePolicySpec,
+  ImageRepositorySpec,
+} from '@imageops/backstage-plugin-image-automation-common';
+import { NamedCredentials } from '../credentials/NamedCredentials';
+import {
+  composeImagePolicyReadyMessage,
+  digestFetchFailureMessage,
+  imagePolicyRequeueAfter,
+  planDigestReflection,
+  selectLatestTag,
+  sortTagsAsStored,
+  updateImageRefs,
+} from '../policy';
+import { parseImageReference, RegistryClient } from '../registry';
+import { objectId } from '../store/DatabaseObjectStore';
+import { ObjectStore, StoredObject } from '../store/ObjectStore';
+import { ScanStore } from '../store/ScanStore';
+import { parseGoDuration } from '../util/goDuration';
+import { markFailed, markReady, markStalled } from './conditions';
+import { beginReconcile, RECHECK_MS, retryAfter } from './preamble';
+import { ReconcileResult, Reconciler } from './Reconciler';
+
+/** Flux's `--requeue-dependency` default. */
+const DEPENDENCY_RETRY_MS = 30_000;
+/**
+ * Without `Always`, Flux never requeues a policy: it runs when its repository's revision
+ * changes. We look again this often as a safety net; the result is the same unless tags changed.
+ */
+const IDLE_RECHECK_MS = RECHECK_MS;
+
+/**
+ * Selects the latest tag for an ImagePolicy from its ImageRepository's stored tags, as Flux's
+ * image-reflector-controller does, including digest reflection.
+ * @internal
+ */
+export class ImagePolicyReconciler implements Reconciler {
+  readonly apiVersion = IMAGE_API_VERSION;
+  readonly kind = 'ImagePolicy';
+
+  constructor(
+    private readonly deps: {
+      objects: ObjectStore;
+      scans: ScanStore;
+      registry: RegistryClient;
+      credentials: NamedCredentials;
+    },
+  ) {}
+
+  async reconcile(object: StoredObject, now: Date): Promise<ReconcileResult> {
+    const begun = beginReconcile<ImagePolicySpec>(object, now);
+    if ('done' in begun) return begun.done;
+    const { spec, generation } = begun.start;
+    let status = begun.start.status;
+    const reflection = spec.digestReflectionPolicy ?? 'Never';
+    const intervalMs =
+      imagePolicyRequeueAfter(reflection, spec.interval ? parseGoDuration(spec.interval) : undefined) ??
+      IDLE_RECHECK_MS;
+    const failed = (reason: string, message: string, retryMs = retryAfter(intervalMs)): ReconcileResult => ({
+      status: markFailed(status, reason, message, now, generation),
+      requeueAfterMs: retryMs,
+    });
+    const stalled = (reason: string, message: string): ReconcileResult => ({
+      status: markStalled(status, reason, message, now, generation),
+      requeueAfterMs: RECHECK_MS,
+    });
+
+    const repoNamespace = spec.imageRepositoryRef.namespace ?? object.namespace;
+    const repoName = spec.imageRepositoryRef.name;
+    const repository = await this.deps.objects.get(objectId('ImageRepository', repoNamespace, repoName));
+    if (!repository) {
+      return failed(
+        'DependencyNotReady',
+        `failed to get the referred ImageRepository: referenced ImageRepository does not exist: imagerepositories.image.toolkit.fluxcd.io "${repoName}" not found`,
+        DEPENDENCY_RETRY_MS,
+      );
+    }
+    const repoSpec = repository.manifest.spec as unknown as ImageRepositorySpec;
+    if (repoNamespace !== object.namespace && !this.accessAllowed(repoSpec)) {
+      return failed(
+        'AccessDenied',
+        `failed to get the referred ImageRepository: access denied: '${repoNamespace}/${repoName}' can't be accessed due to missing ACL labels on 'accessFrom'`,
+      );
+    }
+    try {
+      parseImageReference(repoSpec.image, { insecure: repoSpec.insecure });
+    } catch (error) {
+      return stalled('ImageURLInvalid', (error as Error).message);
+    }
+
+    const tags = sortTagsAsStored(await this.deps.scans.currentTags(repository.id));
+    if (tags.length === 0) {
+      return failed('DependencyNotReady', 'retrying in 30s error: no tags in database', DEPENDENCY_RETRY_MS);
+    }
+    const selection = selectLatestTag({ policy: spec.policy, filterTags: spec.filterTags, tags });
+    if (!selection.ok) {
+      return selection.stalled
+        ? stalled(selection.reason, selection.message)
+        : failed(selection.reason, selection.message);
+    }
+
+    const plan = planDigestReflection({
+      policy: reflection,
+      image: repoSpec.image,
+      tag: selection.tag,
+      latestRef: status.latestRef,
+    });
+    if (plan.fetchDigest) {
+      try {
+        plan.ref.digest = await this.fetchDigest(repository, repoSpec, selection.tag);
+      } catch (error) {
+        return failed('Failure', digestFetchFailureMessage(plan.ref, (error as Error).message));
+      }
+    }
+    const refs = updateImageRefs({
+      ref: plan.ref,
+      latestRef: status.latestRef,
+      observedPreviousRef: status.observedPreviousRef,
+    });
+    status = { ...status, latestRef: refs.latestRef, observedPreviousRef: refs.observedPreviousRef };
+    if (!status.observedPreviousRef) delete status.observedPreviousRef;
+    status = markReady(
+      status,
+      'Succeeded',
+      composeImagePolicyReadyMessage(refs.latestRef, refs.observedPreviousRef),
+      now,
+      generation,
+    );
+    return { status, requeueAfterMs: intervalMs };
+  }
+
+  /** `accessFrom` with an empty `matchLabels` admits every namespace; namespaces have no labels here. */
+  private accessAllowed(spec: ImageRepositorySpec): boolean {
+    return (spec.accessFrom?.namespaceSelectors ?? []).some(
+      selector => Object.keys(selector.matchLabels ?? {}).length === 0,
+    );
+  }
+
+  private async fetchDigest(repository: StoredObject, spec: ImageRepositorySpec, tag: string): Promise<string> {
+    const ref = parseImageReference(spec.image, { insecure: spec.insecure });
+    const credentials = spec.secretRef
+      ? this.deps.credentials.resolve(spec.secretRef.name, repository.entityRef)
+      : undefined;
+    const timeoutMs = Math.max(1000, parseGoDuration(spec.timeout ?? spec.interval));
+    const { digest } = await this.deps.registry.getDigest(ref, tag, { credentials, timeoutMs });
+    return digest;
+  }
+}

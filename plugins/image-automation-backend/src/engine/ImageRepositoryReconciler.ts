@@ -1,0 +1,208 @@
+import { LoggerService } from '@backstage/backend-plugin-api';
+import {
+  DEFAULT_EXCLUSION_LIST,
+  IMAGE_API_VERSION,
+  ImageRepositorySpec,
+  ObjectStatus,
+} from '@imageops/backstage-plugin-image-automation-common';
+import { NamedCredentials } from '../credentials/NamedCredentials';
+import { compileGoRegexp, sortTagsAsStored } from '../policy';
+import { ImageReference, parseImageReference, RegistryClient, RegistryCredentials } from '../registry';
+import { ObjectStore, StoredObject } from '../store/ObjectStore';
+import { ScanStore } from '../store/ScanStore';
+import { adler32 } from '../util/adler32';
+import { formatGoDuration, parseGoDuration } from '../util/goDuration';
+import { markFailed, markReady, markStalled } from './conditions';
+import { beginReconcile, RECHECK_MS, retryAfter } from './preamble';
+import { ReconcileResult, Reconciler } from './Reconciler';
+
+/** How many tags `status.lastScanResult.latestTags` lists (Flux's `latestTagsCount`). */
+const LATEST_TAGS_COUNT = 10;
+
+/** The effective exclusion list: an absent or empty list means Flux's default. @internal */
+export function effectiveExclusionList(spec: ImageRepositorySpec): string[] {
+  return spec.exclusionList && spec.exclusionList.length > 0 ? spec.exclusionList : DEFAULT_EXCLUSION_LIST;
+}
+
+function sameList(a: string[] | undefined, b: string[]): boolean {
+  return !!a && a.length === b.length && b.every(item => a.includes(item));
+}
+
+/**
+ * Flux's `shouldScan`, in its order: the reason for scanning now, or undefined with the time
+ * left until the next scan.
+ * @internal
+ */
+export function shouldScan(args: {
+  status: ObjectStatus;
+  canonicalName: string;
+  exclusionList: string[];
+  storedTagCount: number;
+  pendingRequest?: string;
+  intervalMs: number;
+  now: Date;
+}): { reason?: string; waitMs: number } {
+  const { status } = args;
+  if (!status.lastScanResult) return { reason: 'first scan', waitMs: 0 };
+  if (args.pendingRequest) return { reason: 'reconcile requested', waitMs: 0 };
+  if (args.canonicalName !== status.canonicalImageName) return { reason: 'new image name', waitMs: 0 };
+  if (!sameList(status.observedExclusionList, args.exclusionList)) {
+    return { reason: 'updated exclusion list', waitMs: 0 };
+  }
+  if (args.storedTagCount === 0) return { reason: 'no tags in database', waitMs: 0 };
+  const elapsed = args.now.getTime() - new Date(status.lastScanResult.scanTime).getTime();
+  const waitMs = args.intervalMs - elapsed;
+  if (waitMs < 1000) return { reason: 'triggered by interval', waitMs: 0 };
+  return { waitMs };
+}
+
+/**
+ * Scans an ImageRepository's tags as Flux's image-reflector-controller does, and records the
+ * scan and the tags in the scan history.
+ * @internal
+ */
+export class ImageRepositoryReconciler implements Reconciler {
+  readonly apiVersion = IMAGE_API_VERSION;
+  readonly kind = 'ImageRepository';
+
+  constructor(
+    private readonly deps: {
+      objects: ObjectStore;
+      scans: ScanStore;
+      registry: RegistryClient;
+      credentials: NamedCredentials;
+      logger: LoggerService;
+    },
+  ) {}
+
+  async reconcile(object: StoredObject, now: Date): Promise<ReconcileResult> {
+    const begun = beginReconcile<ImageRepositorySpec>(object, now);
+    if ('done' in begun) return begun.done;
+    const { spec, generation, pendingRequest } = begun.start;
+    let status = begun.start.status;
+    const intervalMs = parseGoDuration(spec.interval);
+    const stalled = (reason: string, message: string): ReconcileResult => ({
+      status: markStalled(status, reason, message, now, generation),
+      requeueAfterMs: RECHECK_MS,
+    });
+    const failed = (reason: string, message: string): ReconcileResult => ({
+      status: markFailed(status, reason, message, now, generation),
+      requeueAfterMs: retryAfter(intervalMs),
+    });
+
+    if (spec.provider && spec.provider !== 'generic') {
+      return stalled(
+        'ProviderNotSupported',
+        `provider '${spec.provider}' is not supported yet: use provider 'generic' with a secretRef naming a credential`,
+      );
+    }
+    let ref: ImageReference;
+    try {
+      ref = parseImageReference(spec.image, { insecure: spec.insecure });
+    } catch (error) {
+      return stalled('ImageURLInvalid', (error as Error).message);
+    }
+
+    let credentials: RegistryCredentials | undefined;
+    try {
+      credentials = spec.secretRef ? this.deps.credentials.resolve(spec.secretRef.name, object.entityRef) : undefined;
+    } catch (error) {
+      return failed('AuthenticationFailed', `failed to configure authentication options: ${(error as Error).message}`);
+    }
+
+    const exclusionList = effectiveExclusionList(spec);
+    const exclusions: RegExp[] = [];
+    for (const pattern of exclusionList) {
+      const compiled = compileGoRegexp(pattern);
+      if (!compiled.ok) {
+        return failed('ReadOperationFailed', `scan failed: failed to compile regex ${pattern}: ${compiled.message}`);
+      }
+      exclusions.push(compiled.regexp.regexp);
+    }
+
+    const storedTags = await this.deps.scans.currentTags(object.id);
+    const decision = shouldScan({
+      status,
+      canonicalName: ref.canonical,
+      exclusionList,
+      storedTagCount: storedTags.length,
+      pendingRequest,
+      intervalMs,
+      now,
+    });
+    if (!decision.reason) {
+      return { status, requeueAfterMs: decision.waitMs };
+    }
+
+    const timeoutMs = Math.max(1000, spec.timeout ? parseGoDuration(spec.timeout) : intervalMs);
+    const started = Date.now();
+    let listed: { tags: string[]; requests: number };
+    try {
+      listed = await this.deps.registry.listTags(ref, { credentials, timeoutMs });
+    } catch (error) {
+      const message = `scan failed: ${(error as Error).message}`;
+      await this.deps.scans.recordScan({
+        objectId: object.id,
+        canonicalImageName: ref.canonical,
+        startedAt: now,
+        durationMs: Date.now() - started,
+        requests: (error as { requests?: number }).requests ?? 0,
+        error: message,
+      });
+      if ((error as { kind?: string }).kind === 'hostNotAllowed') {
+        return stalled('RegistryNotAllowed', (error as Error).message);
+      }
+      return failed('ReadOperationFailed', message);
+    }
+
+    const tags = sortTagsAsStored(listed.tags.filter(tag => !exclusions.some(re => re.test(tag))));
+    const revision = String(adler32(JSON.stringify(tags)));
+    await this.deps.scans.recordScan({
+      objectId: object.id,
+      canonicalImageName: ref.canonical,
+      startedAt: now,
+      durationMs: Date.now() - started,
+      requests: listed.requests,
+      tags,
+      revision,
+    });
+    const previousRevision = status.lastScanResult?.revision;
+    status = {
+      ...status,
+      canonicalImageName: ref.canonical,
+      lastScanResult: {
+        tagCount: tags.length,
+        scanTime: now.toISOString(),
+        revision,
+        ...(tags.length > 0 ? { latestTags: tags.slice(0, LATEST_TAGS_COUNT) } : {}),
+      },
+      observedExclusionList: exclusionList,
+    };
+    status = markReady(
+      status,
+      'Succeeded',
+      `successful scan: found ${tags.length} tags with checksum ${revision}`,
+      now,
+      generation,
+    );
+    this.deps.logger.debug(
+      `${object.id}: scanning: ${decision.reason}; successful scan, next scan in ${formatGoDuration(intervalMs)}`,
+    );
+    return {
+      status,
+      requeueAfterMs: intervalMs,
+      dueNow: previousRevision !== revision ? await this.dependentPolicies(object) : [],
+    };
+  }
+
+  private async dependentPolicies(repository: StoredObject): Promise<string[]> {
+    const policies = await this.deps.objects.list({ kind: 'ImagePolicy' });
+    return policies
+      .filter(policy => {
+        const ref = (policy.manifest.spec as { imageRepositoryRef?: { name?: string; namespace?: string } })
+          .imageRepositoryRef;
+        return ref?.name === repository.name && (ref.namespace ?? policy.namespace) === repository.namespace;
+      })
+      .map(policy => policy.id);
+  }
+}

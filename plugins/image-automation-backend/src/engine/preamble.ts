@@ -1,0 +1,65 @@
+import {
+  formatFieldErrors,
+  ObjectStatus,
+  validateAutomationObject,
+} from '@imageops/backstage-plugin-image-automation-common';
+import { StoredObject } from '../store/ObjectStore';
+import { markStalled } from './conditions';
+import { ReconcileResult } from './Reconciler';
+
+/** How long a suspended or stalled object waits before it is looked at again. @internal */
+export const RECHECK_MS = 60 * 60 * 1000;
+/** The longest wait before a retried failure is retried. @internal */
+export const MAX_RETRY_MS = 60 * 1000;
+
+/** Flux's annotation for on-demand reconciles (`flux reconcile`). @internal */
+export const REQUESTED_AT_ANNOTATION = 'reconcile.fluxcd.io/requestedAt';
+
+/** The state every reconciler starts from. @internal */
+export interface ReconcileStart<Spec> {
+  spec: Spec;
+  status: ObjectStatus;
+  generation: number;
+  /** The pending reconcile request, if one has not been handled yet. */
+  pendingRequest?: string;
+}
+
+/**
+ * What every kind does first, as the Flux controllers do: validate (an invalid object is
+ * Stalled with a message naming the field), honour suspension (nothing but
+ * `lastHandledReconcileAt` changes), and note a pending reconcile request.
+ * @internal
+ */
+export function beginReconcile<Spec>(
+  object: StoredObject,
+  now: Date,
+): { done: ReconcileResult } | { start: ReconcileStart<Spec> } {
+  const requestedAt =
+    object.reconcileRequestedAt ?? object.manifest.metadata.annotations?.[REQUESTED_AT_ANNOTATION];
+  const status: ObjectStatus = { ...object.status };
+  const pendingRequest =
+    requestedAt && requestedAt !== status.lastHandledReconcileAt ? requestedAt : undefined;
+  if (requestedAt) {
+    status.lastHandledReconcileAt = requestedAt;
+  }
+  const errors = validateAutomationObject(object.manifest);
+  if (errors.length > 0) {
+    const message = formatFieldErrors(object.kind, object.name, errors);
+    return {
+      done: {
+        status: markStalled(status, 'InvalidManifest', message, now, object.generation),
+        requeueAfterMs: RECHECK_MS,
+      },
+    };
+  }
+  const spec = object.manifest.spec as Spec & { suspend?: boolean };
+  if (object.suspended || spec.suspend) {
+    return { done: { status, requeueAfterMs: RECHECK_MS } };
+  }
+  return { start: { spec, status, generation: object.generation, pendingRequest } };
+}
+
+/** The wait before retrying a failure: at most a minute, never longer than the interval. @internal */
+export function retryAfter(intervalMs: number): number {
+  return Math.max(1000, Math.min(intervalMs, MAX_RETRY_MS));
+}

@@ -1,0 +1,72 @@
+import { createHash } from 'node:crypto';
+import { parseAllDocuments } from 'yaml';
+import { AutomationObject } from '@imageops/backstage-plugin-image-automation-common';
+
+/** apiVersion of the placeholder object that carries a manifest that could not be read. @internal */
+export const MANIFEST_ERROR_API_VERSION = 'image-automation.io/v1alpha1';
+/** Kind of the placeholder object that carries a manifest that could not be read. @internal */
+export const MANIFEST_ERROR_KIND = 'ManifestError';
+/** Annotation on a placeholder object with the message that explains it. @internal */
+export const MANIFEST_ERROR_ANNOTATION = 'image-automation.io/error';
+
+/**
+ * A placeholder that stands for a location or document that could not be read or parsed, so
+ * the problem is stored and shown with the entity instead of being dropped.
+ * @internal
+ */
+export function manifestError(location: string, index: number, message: string): AutomationObject {
+  const digest = createHash('sha256').update(`${location}#${index}`).digest('hex').slice(0, 10);
+  return {
+    apiVersion: MANIFEST_ERROR_API_VERSION,
+    kind: MANIFEST_ERROR_KIND,
+    metadata: {
+      name: `manifest-${digest}`,
+      namespace: 'default',
+      annotations: { [MANIFEST_ERROR_ANNOTATION]: message },
+    },
+    spec: { location, document: index },
+  };
+}
+
+function hasIdentity(doc: any): doc is AutomationObject {
+  return (
+    doc !== null &&
+    typeof doc === 'object' &&
+    typeof doc.kind === 'string' &&
+    doc.kind !== '' &&
+    typeof doc.metadata?.name === 'string' &&
+    doc.metadata.name !== ''
+  );
+}
+
+/**
+ * Splits a YAML stream into automation objects. Documents that cannot be parsed, or that have
+ * no kind or name, become {@link manifestError} placeholders naming the location, the
+ * document and the cause. Schema validation happens when the object is reconciled.
+ * @internal
+ */
+export function parseManifests(text: string, location: string): AutomationObject[] {
+  const objects: AutomationObject[] = [];
+  parseAllDocuments(text).forEach((doc, index) => {
+    if (doc.errors.length > 0) {
+      const error = doc.errors[0];
+      objects.push(
+        manifestError(location, index, `${location}: document ${index + 1}: invalid YAML: ${error.message}`),
+      );
+      return;
+    }
+    const value = doc.toJS({ maxAliasCount: 100 });
+    if (value === null || value === undefined) {
+      return; // an empty document, e.g. after a trailing `---`
+    }
+    if (!hasIdentity(value)) {
+      const missing = typeof value?.kind !== 'string' || !value.kind ? 'kind' : 'metadata.name';
+      objects.push(
+        manifestError(location, index, `${location}: document ${index + 1}: ${missing}: Required value`),
+      );
+      return;
+    }
+    objects.push(value);
+  });
+  return objects;
+}

@@ -1,0 +1,127 @@
+import { coreServices, createBackendPlugin } from '@backstage/backend-plugin-api';
+import { catalogServiceRef } from '@backstage/plugin-catalog-node';
+import { imageAutomationPermissions } from '@imageops/backstage-plugin-image-automation-common';
+import { NamedCredentials } from './credentials/NamedCredentials';
+import { Engine } from './engine/Engine';
+import { ImagePolicyReconciler } from './engine/ImagePolicyReconciler';
+import { ImageRepositoryReconciler } from './engine/ImageRepositoryReconciler';
+import { ManifestReader } from './objects/ManifestReader';
+import { ManifestSync } from './objects/ManifestSync';
+import { RegistryClient } from './registry';
+import { AuthorizedObjectService } from './service/AuthorizedObjectService';
+import { DefaultObjectService } from './service/DefaultObjectService';
+import { createRouter } from './service/router';
+import { DatabaseObjectStore } from './store/DatabaseObjectStore';
+import { DatabaseScanStore } from './store/DatabaseScanStore';
+
+const RECONCILE_TASK = 'image-automation-reconcile';
+
+/**
+ * The image-automation backend plugin: scans registries, selects image versions with Flux
+ * image policies and serves the results to the entity page.
+ * @public
+ */
+export const imageAutomationPlugin = createBackendPlugin({
+  pluginId: 'image-automation',
+  register(env) {
+    env.registerInit({
+      deps: {
+        logger: coreServices.logger,
+        config: coreServices.rootConfig,
+        database: coreServices.database,
+        scheduler: coreServices.scheduler,
+        httpRouter: coreServices.httpRouter,
+        httpAuth: coreServices.httpAuth,
+        auth: coreServices.auth,
+        permissions: coreServices.permissions,
+        permissionsRegistry: coreServices.permissionsRegistry,
+        urlReader: coreServices.urlReader,
+        catalog: catalogServiceRef,
+      },
+      async init(deps) {
+        const { logger, config, database, scheduler } = deps;
+        const settings = config.getOptionalConfig('imageAutomation');
+        const knex = await database.getClient();
+        const skipMigrations = database.migrations?.skip;
+        const objects = await DatabaseObjectStore.create({ knex, skipMigrations });
+        const scans = await DatabaseScanStore.create({ knex, skipMigrations: true });
+        const credentials = NamedCredentials.fromConfig(config);
+        const registry = new RegistryClient({
+          allowedHosts: settings?.getOptionalStringArray('allowedRegistries'),
+          logger,
+        });
+
+        const engine = new Engine({
+          objects,
+          logger,
+          batchSize: settings?.getOptionalNumber('engine.batchSize') ?? 20,
+          leaseMs: (settings?.getOptionalNumber('engine.leaseSeconds') ?? 300) * 1000,
+          reconcilers: [
+            new ImageRepositoryReconciler({ objects, scans, registry, credentials, logger }),
+            new ImagePolicyReconciler({ objects, scans, registry, credentials }),
+          ],
+        });
+        const sync = new ManifestSync({
+          store: objects,
+          reader: new ManifestReader(deps.urlReader, settings?.getOptionalStringArray('fileRoots') ?? []),
+          catalog: deps.catalog,
+          auth: deps.auth,
+          logger,
+          locations: (settings?.getOptionalConfigArray('locations') ?? []).map(c => ({
+            target: c.getString('target'),
+            entityRef: c.getOptionalString('entityRef'),
+          })),
+        });
+
+        await scheduler.scheduleTask({
+          id: 'image-automation-sync-manifests',
+          frequency: { seconds: settings?.getOptionalNumber('engine.refreshIntervalSeconds') ?? 120 },
+          timeout: { minutes: 10 },
+          scope: 'local',
+          fn: async () => {
+            await sync.syncAll();
+            await scheduler.triggerTask(RECONCILE_TASK).catch(() => {});
+          },
+        });
+        await scheduler.scheduleTask({
+          id: RECONCILE_TASK,
+          frequency: { seconds: settings?.getOptionalNumber('engine.pollIntervalSeconds') ?? 5 },
+          timeout: { minutes: 15 },
+          // Every instance runs passes; leases keep them off each other's objects.
+          scope: 'local',
+          fn: async () => {
+            while ((await engine.runPass()) > 0) {
+              // Keep going while objects are due, e.g. dependents made due by this pass.
+            }
+          },
+        });
+        await scheduler.scheduleTask({
+          id: 'image-automation-retention',
+          frequency: { hours: 1 },
+          timeout: { minutes: 10 },
+          scope: 'global',
+          fn: async () => {
+            const days = settings?.getOptionalNumber('retention.scanDays') ?? 30;
+            const deleted = await scans.prune({
+              olderThan: new Date(Date.now() - days * 86_400_000),
+              keepPerObject: settings?.getOptionalNumber('retention.scansPerRepository') ?? 500,
+            });
+            if (deleted > 0) logger.info(`Deleted ${deleted} scans past retention`);
+          },
+        });
+
+        deps.permissionsRegistry.addPermissions(imageAutomationPermissions);
+        const service = new AuthorizedObjectService(
+          new DefaultObjectService({
+            objects,
+            scans,
+            // Serve a reconcile request or a resume with a pass now, not at the next poll.
+            afterAction: () => scheduler.triggerTask(RECONCILE_TASK).catch(() => {}),
+          }),
+          deps.permissions,
+        );
+        deps.httpRouter.use(await createRouter({ httpAuth: deps.httpAuth, objects: service }));
+      },
+    });
+  },
+});

@@ -1,0 +1,114 @@
+import { BackstageCredentials, PermissionsService } from '@backstage/backend-plugin-api';
+import { ConflictError, NotAllowedError } from '@backstage/errors';
+import { AuthorizeResult } from '@backstage/plugin-permission-common';
+import {
+  ActionPermission,
+  AutomationObjectView,
+  imageAutomationObjectReadPermission,
+  imageAutomationObjectUpdatePermission,
+  ObjectAction,
+} from '@imageops/backstage-plugin-image-automation-common';
+import { DefaultObjectService } from './DefaultObjectService';
+import { ObjectService } from './ObjectService';
+
+const NO_ENTITY = 'objects without an owning entity are managed through app-config only';
+
+/**
+ * Decorates the API's operations with Backstage permission checks: reading needs
+ * `image-automation.object.read` and actions `image-automation.object.update`, both on the
+ * owning entity. Each view also says which actions the caller may take, so the UI can
+ * disable the others with the reason.
+ * @internal
+ */
+export class AuthorizedObjectService implements ObjectService {
+  constructor(
+    private readonly inner: DefaultObjectService,
+    private readonly permissions: PermissionsService,
+  ) {}
+
+  private async allowed(
+    permission: typeof imageAutomationObjectReadPermission,
+    entityRef: string | undefined,
+    credentials: BackstageCredentials,
+  ): Promise<boolean> {
+    if (!entityRef) return false;
+    const [decision] = await this.permissions.authorize([{ permission, resourceRef: entityRef }], { credentials });
+    return decision.result === AuthorizeResult.ALLOW;
+  }
+
+  private async requireRead(entityRef: string | undefined, credentials: BackstageCredentials) {
+    if (!(await this.allowed(imageAutomationObjectReadPermission, entityRef, credentials))) {
+      throw new NotAllowedError(
+        entityRef ? `you may not read the image automation of ${entityRef}` : NO_ENTITY,
+      );
+    }
+  }
+
+  private async withActions(view: AutomationObjectView, mayUpdate: boolean): Promise<AutomationObjectView> {
+    const denied: ActionPermission = {
+      allowed: false,
+      reason: view.entityRef
+        ? `You lack the image-automation.object.update permission for ${view.entityRef}`
+        : NO_ENTITY,
+    };
+    const action = (allowed: boolean, reason: string): ActionPermission =>
+      !mayUpdate ? denied : allowed ? { allowed: true } : { allowed: false, reason };
+    const suspendedInManifest = Boolean((view.spec as { suspend?: boolean }).suspend);
+    return {
+      ...view,
+      actions: {
+        suspend: action(!view.suspended, 'Already suspended'),
+        resume: action(
+          view.suspended && !suspendedInManifest,
+          suspendedInManifest ? 'Suspended by spec.suspend in the manifest: change the manifest to resume' : 'Not suspended',
+        ),
+        reconcile: action(!view.suspended, 'Suspended objects are not reconciled: resume first'),
+      },
+    };
+  }
+
+  async listForEntity(entityRef: string, credentials: BackstageCredentials) {
+    await this.requireRead(entityRef, credentials);
+    const mayUpdate = await this.allowed(imageAutomationObjectUpdatePermission, entityRef, credentials);
+    const views = await this.inner.listForEntity(entityRef);
+    return Promise.all(views.map(view => this.withActions(view, mayUpdate)));
+  }
+
+  async get(id: string, credentials: BackstageCredentials) {
+    const object = await this.inner.find(id);
+    await this.requireRead(object.entityRef, credentials);
+    const mayUpdate = await this.allowed(imageAutomationObjectUpdatePermission, object.entityRef, credentials);
+    return this.withActions(await this.inner.get(id), mayUpdate);
+  }
+
+  async listScans(id: string, page: { limit?: number; cursor?: string }, credentials: BackstageCredentials) {
+    await this.requireRead((await this.inner.find(id)).entityRef, credentials);
+    return this.inner.listScans(id, page);
+  }
+
+  async listTags(
+    id: string,
+    page: { limit?: number; cursor?: string; search?: string; includeGone?: boolean },
+    credentials: BackstageCredentials,
+  ) {
+    await this.requireRead((await this.inner.find(id)).entityRef, credentials);
+    return this.inner.listTags(id, page);
+  }
+
+  async act(id: string, action: ObjectAction, credentials: BackstageCredentials) {
+    const object = await this.inner.find(id);
+    await this.requireRead(object.entityRef, credentials);
+    if (!(await this.allowed(imageAutomationObjectUpdatePermission, object.entityRef, credentials))) {
+      throw new NotAllowedError(
+        object.entityRef
+          ? `you may not ${action} the image automation of ${object.entityRef}`
+          : NO_ENTITY,
+      );
+    }
+    const view = await this.withActions(await this.inner.get(id), true);
+    if (!view.actions[action].allowed) {
+      throw new ConflictError(`cannot ${action} ${id}: ${view.actions[action].reason}`);
+    }
+    return this.withActions(await this.inner.act(id, action, credentials), true);
+  }
+}

@@ -1,0 +1,83 @@
+import { BackstageCredentials } from '@backstage/backend-plugin-api';
+import { NotFoundError } from '@backstage/errors';
+import { AutomationObjectView, ObjectAction } from '@imageops/backstage-plugin-image-automation-common';
+import { ObjectStore, StoredObject } from '../store/ObjectStore';
+import { ScanStore } from '../store/ScanStore';
+import { actorOf, allActionsAllowed, ObjectService } from './ObjectService';
+
+/** The view of a stored object that the API returns. @internal */
+export function toView(object: StoredObject): AutomationObjectView {
+  return {
+    id: object.id,
+    apiVersion: object.apiVersion,
+    kind: object.kind,
+    namespace: object.namespace,
+    name: object.name,
+    entityRef: object.entityRef,
+    source: object.source,
+    generation: object.generation,
+    spec: object.manifest.spec ?? {},
+    status: object.status,
+    suspended: object.suspended || Boolean((object.manifest.spec as { suspend?: boolean })?.suspend),
+    suspendedBy: object.suspendedBy,
+    suspendedAt: object.suspendedAt,
+    reconcileRequestedAt: object.reconcileRequestedAt,
+    reconcileRequestedBy: object.reconcileRequestedBy,
+    lastRunAt: object.lastRunAt,
+    nextRunAt: object.nextRunAt,
+    actions: allActionsAllowed,
+  };
+}
+
+/** The API's operations without permission checks (see AuthorizedObjectService). @internal */
+export class DefaultObjectService implements ObjectService {
+  constructor(
+    private readonly deps: {
+      objects: ObjectStore;
+      scans: ScanStore;
+      now?: () => Date;
+      /** Called after an action changed an object. */
+      afterAction?: () => void;
+    },
+  ) {}
+
+  private now() {
+    return this.deps.now?.() ?? new Date();
+  }
+
+  async find(id: string): Promise<StoredObject> {
+    const object = await this.deps.objects.get(id);
+    if (!object) throw new NotFoundError(`no automation object ${id}`);
+    return object;
+  }
+
+  async listForEntity(entityRef: string) {
+    return (await this.deps.objects.list({ entityRef })).map(toView);
+  }
+
+  async get(id: string) {
+    return toView(await this.find(id));
+  }
+
+  async listScans(id: string, page: { limit?: number; cursor?: string }) {
+    await this.find(id);
+    return this.deps.scans.listScans(id, page);
+  }
+
+  async listTags(id: string, page: { limit?: number; cursor?: string; search?: string; includeGone?: boolean }) {
+    await this.find(id);
+    return this.deps.scans.listTags(id, page);
+  }
+
+  async act(id: string, action: ObjectAction, credentials: BackstageCredentials) {
+    await this.find(id);
+    const actor = actorOf(credentials);
+    const updated =
+      action === 'reconcile'
+        ? await this.deps.objects.requestReconcile(id, actor, this.now())
+        : await this.deps.objects.setSuspended(id, action === 'suspend', actor, this.now());
+    if (!updated) throw new NotFoundError(`no automation object ${id}`);
+    this.deps.afterAction?.();
+    return toView(updated);
+  }
+}

@@ -1,0 +1,237 @@
+import { createHash } from 'node:crypto';
+import { Knex } from 'knex';
+import { ObjectStatus, ObjectSource } from '@imageops/backstage-plugin-image-automation-common';
+import { DeclaredObject, ObjectStore, StoredObject } from './ObjectStore';
+import { OBJECTS, ObjectRow } from './tables';
+import { applyMigrations } from './migrations';
+
+/** The id of an object: kind, namespace and name are unique, as in a cluster. @internal */
+export function objectId(kind: string, namespace: string, name: string): string {
+  return `${kind}/${namespace}/${name}`;
+}
+
+function iso(date: Date): string {
+  return date.toISOString();
+}
+
+function toStored(row: ObjectRow): StoredObject {
+  return {
+    id: row.id,
+    apiVersion: row.api_version,
+    kind: row.kind,
+    namespace: row.namespace,
+    name: row.name,
+    entityRef: row.entity_ref ?? undefined,
+    sourceKey: row.source_key,
+    source: { type: row.source_type as ObjectSource['type'], location: row.source_location },
+    manifest: JSON.parse(row.manifest),
+    generation: Number(row.generation),
+    status: JSON.parse(row.status),
+    suspended: Boolean(row.suspended),
+    suspendedBy: row.suspended_by ?? undefined,
+    suspendedAt: row.suspended_at ?? undefined,
+    reconcileRequestedAt: row.reconcile_requested_at ?? undefined,
+    reconcileRequestedBy: row.reconcile_requested_by ?? undefined,
+    nextRunAt: row.next_run_at,
+    lastRunAt: row.last_run_at ?? undefined,
+  };
+}
+
+/** Knex implementation of {@link ObjectStore}. @internal */
+export class DatabaseObjectStore implements ObjectStore {
+  static async create(options: { knex: Knex; skipMigrations?: boolean }): Promise<DatabaseObjectStore> {
+    if (!options.skipMigrations) {
+      await applyMigrations(options.knex);
+    }
+    return new DatabaseObjectStore(options.knex);
+  }
+
+  private constructor(private readonly db: Knex) {}
+
+  async syncSource(sourceKey: string, objects: DeclaredObject[]) {
+    const now = iso(new Date());
+    const conflicts: Array<{ id: string; ownerSourceKey: string }> = [];
+    await this.db.transaction(async tx => {
+      const existing = new Map<string, ObjectRow>();
+      const ids = objects.map(o =>
+        objectId(o.manifest.kind, o.manifest.metadata.namespace ?? 'default', o.manifest.metadata.name),
+      );
+      for (let i = 0; i < ids.length; i += 500) {
+        const rows: ObjectRow[] = await tx(OBJECTS).whereIn('id', ids.slice(i, i + 500));
+        rows.forEach(row => existing.set(row.id, row));
+      }
+      const kept = new Set<string>();
+      for (const [index, declared] of objects.entries()) {
+        const id = ids[index];
+        if (kept.has(id)) continue;
+        const manifestJson = JSON.stringify(declared.manifest);
+        const hash = createHash('sha256').update(manifestJson).digest('hex');
+        const row = existing.get(id);
+        if (row && row.source_key !== sourceKey) {
+          conflicts.push({ id, ownerSourceKey: row.source_key });
+          continue;
+        }
+        kept.add(id);
+        if (!row) {
+          await tx(OBJECTS).insert({
+            id,
+            api_version: declared.manifest.apiVersion,
+            kind: declared.manifest.kind,
+            namespace: declared.manifest.metadata.namespace ?? 'default',
+            name: declared.manifest.metadata.name,
+            entity_ref: declared.entityRef ?? null,
+            source_key: sourceKey,
+            source_type: declared.source.type,
+            source_location: declared.source.location,
+            manifest: manifestJson,
+            manifest_hash: hash,
+            generation: 1,
+            status: JSON.stringify({ observedGeneration: -1 }),
+            suspended: false,
+            next_run_at: now,
+            created_at: now,
+            updated_at: now,
+          });
+        } else if (
+          row.manifest_hash !== hash ||
+          row.entity_ref !== (declared.entityRef ?? null) ||
+          row.source_location !== declared.source.location
+        ) {
+          const changed = row.manifest_hash !== hash;
+          await tx(OBJECTS)
+            .where({ id })
+            .update({
+              api_version: declared.manifest.apiVersion,
+              entity_ref: declared.entityRef ?? null,
+              source_type: declared.source.type,
+              source_location: declared.source.location,
+              manifest: manifestJson,
+              manifest_hash: hash,
+              generation: changed ? Number(row.generation) + 1 : row.generation,
+              next_run_at: changed ? now : row.next_run_at,
+              updated_at: now,
+            });
+        }
+      }
+      const stale = tx(OBJECTS).where({ source_key: sourceKey });
+      if (kept.size > 0) {
+        stale.whereNotIn('id', [...kept]);
+      }
+      await stale.delete();
+    });
+    return { conflicts };
+  }
+
+  async listSourceKeys(): Promise<string[]> {
+    const rows = await this.db(OBJECTS).distinct('source_key');
+    return rows.map((r: { source_key: string }) => r.source_key);
+  }
+
+  async get(id: string): Promise<StoredObject | undefined> {
+    const row = await this.db<ObjectRow>(OBJECTS).where({ id }).first();
+    return row ? toStored(row) : undefined;
+  }
+
+  async list(filter: { entityRef?: string; kind?: string; namespace?: string; sourceKey?: string } = {}) {
+    const query = this.db<ObjectRow>(OBJECTS);
+    if (filter.entityRef) query.where('entity_ref', filter.entityRef);
+    if (filter.kind) query.where('kind', filter.kind);
+    if (filter.namespace) query.where('namespace', filter.namespace);
+    if (filter.sourceKey) query.where('source_key', filter.sourceKey);
+    const rows = await query.orderBy(['kind', 'namespace', 'name']);
+    return rows.map(toStored);
+  }
+
+  async claimDue(options: { owner: string; now: Date; limit: number; leaseMs: number }) {
+    const now = iso(options.now);
+    const candidates: Array<{ id: string }> = await this.db(OBJECTS)
+      .select('id')
+      .where('next_run_at', '<=', now)
+      .andWhere(q => q.whereNull('lease_expires_at').orWhere('lease_expires_at', '<', now))
+      .orderBy('next_run_at')
+      .limit(options.limit);
+    const claimed: StoredObject[] = [];
+    const expires = iso(new Date(options.now.getTime() + options.leaseMs));
+    for (const { id } of candidates) {
+      // Compare-and-set per row: of two instances racing for one object, exactly one updates it.
+      const won = await this.db(OBJECTS)
+        .where({ id })
+        .andWhere('next_run_at', '<=', now)
+        .andWhere(q => q.whereNull('lease_expires_at').orWhere('lease_expires_at', '<', now))
+        // While leased, the object is next due when the lease expires: if this instance dies,
+        // another one picks the object up then. Marking it due during the run moves next_run_at
+        // earlier, which completeRun keeps.
+        .update({ lease_owner: options.owner, lease_expires_at: expires, next_run_at: expires });
+      if (won === 1) {
+        const object = await this.get(id);
+        if (object) claimed.push(object);
+      }
+    }
+    return claimed;
+  }
+
+  async completeRun(
+    id: string,
+    owner: string,
+    result: { status: ObjectStatus; nextRunAt: Date; ranAt: Date },
+  ): Promise<boolean> {
+    return this.db.transaction(async tx => {
+      const row = await tx<ObjectRow>(OBJECTS).where({ id, lease_owner: owner }).first();
+      if (!row) {
+        return false;
+      }
+      let nextRunAt = iso(result.nextRunAt);
+      const markedDueDuringRun = row.next_run_at !== row.lease_expires_at;
+      if (markedDueDuringRun && row.next_run_at < nextRunAt) {
+        nextRunAt = row.next_run_at;
+      }
+      await tx(OBJECTS)
+        .where({ id, lease_owner: owner })
+        .update({
+          status: JSON.stringify(result.status),
+          next_run_at: nextRunAt,
+          last_run_at: iso(result.ranAt),
+          lease_owner: null,
+          lease_expires_at: null,
+          updated_at: iso(new Date()),
+        });
+      return true;
+    });
+  }
+
+  async setSuspended(id: string, suspended: boolean, actor: string, now: Date) {
+    await this.db(OBJECTS)
+      .where({ id })
+      .update({
+        suspended,
+        suspended_by: actor,
+        suspended_at: iso(now),
+        // Resuming reconciles at once, as `flux resume` does.
+        ...(suspended ? {} : { next_run_at: iso(now) }),
+        updated_at: iso(now),
+      });
+    return this.get(id);
+  }
+
+  async requestReconcile(id: string, actor: string, now: Date) {
+    await this.db(OBJECTS)
+      .where({ id })
+      .update({
+        reconcile_requested_at: iso(now),
+        reconcile_requested_by: actor,
+        next_run_at: iso(now),
+        updated_at: iso(now),
+      });
+    return this.get(id);
+  }
+
+  async markDue(ids: string[], now: Date): Promise<void> {
+    if (ids.length === 0) return;
+    for (let i = 0; i < ids.length; i += 500) {
+      await this.db(OBJECTS)
+        .whereIn('id', ids.slice(i, i + 500))
+        .andWhere('next_run_at', '>', iso(now))
+        .update({ next_run_at: iso(now) });
+    }
+  }
+}

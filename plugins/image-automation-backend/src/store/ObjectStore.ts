@@ -1,0 +1,66 @@
+import {
+  AutomationObject,
+  ObjectSource,
+  ObjectStatus,
+} from '@imageops/backstage-plugin-image-automation-common';
+
+/** An object as declared by a source, before it is stored. @internal */
+export interface DeclaredObject {
+  manifest: AutomationObject;
+  entityRef?: string;
+  source: ObjectSource;
+}
+
+/** A stored automation object with its status and schedule. @internal */
+export interface StoredObject {
+  id: string;
+  apiVersion: string;
+  kind: string;
+  namespace: string;
+  name: string;
+  entityRef?: string;
+  sourceKey: string;
+  source: ObjectSource;
+  manifest: AutomationObject;
+  generation: number;
+  status: ObjectStatus;
+  suspended: boolean;
+  suspendedBy?: string;
+  suspendedAt?: string;
+  reconcileRequestedAt?: string;
+  reconcileRequestedBy?: string;
+  nextRunAt: string;
+  lastRunAt?: string;
+}
+
+/** Objects, their status, schedule and lease. @internal */
+export interface ObjectStore {
+  /**
+   * Replaces what one source declares: new objects are created (due now), changed ones get a
+   * new generation (due now), those the source no longer declares are deleted. An object
+   * already declared by another source is left to that source and reported back.
+   */
+  syncSource(
+    sourceKey: string,
+    objects: DeclaredObject[],
+  ): Promise<{ conflicts: Array<{ id: string; ownerSourceKey: string }> }>;
+  /** Every source key that has objects (to drop sources that disappeared). */
+  listSourceKeys(): Promise<string[]>;
+  get(id: string): Promise<StoredObject | undefined>;
+  list(filter?: { entityRef?: string; kind?: string; namespace?: string; sourceKey?: string }): Promise<StoredObject[]>;
+  /**
+   * Takes a lease on up to `limit` due objects that nobody else holds, atomically per
+   * object, so two instances on one database never reconcile the same object at once.
+   */
+  claimDue(options: { owner: string; now: Date; limit: number; leaseMs: number }): Promise<StoredObject[]>;
+  /** Stores the outcome of a run and releases the lease, if this owner still holds it. */
+  completeRun(
+    id: string,
+    owner: string,
+    result: { status: ObjectStatus; nextRunAt: Date; ranAt: Date },
+  ): Promise<boolean>;
+  setSuspended(id: string, suspended: boolean, actor: string, now: Date): Promise<StoredObject | undefined>;
+  requestReconcile(id: string, actor: string, now: Date): Promise<StoredObject | undefined>;
+  /** Makes objects due now (a dependency changed). */
+  markDue(ids: string[], now: Date): Promise<void>;
+}

@@ -1,0 +1,41 @@
+import { Page, ScanRecord } from '@imageops/backstage-plugin-image-automation-common';
+
+/** The outcome of one scan, to be recorded. @internal */
+export interface ScanOutcome {
+  objectId: string;
+  canonicalImageName?: string;
+  startedAt: Date;
+  durationMs: number;
+  requests: number;
+  /** The tags found (after exclusion); absent when the scan failed. */
+  tags?: string[];
+  revision?: string;
+  error?: string;
+}
+
+/** A tag a repository has seen. @internal */
+export interface TagRecord {
+  tag: string;
+  digest?: string;
+  firstSeenAt: string;
+  lastSeenAt: string;
+  goneSince?: string;
+}
+
+/** Scan history and the tags each repository has seen. @internal */
+export interface ScanStore {
+  /**
+   * Records a scan; for a successful one, also updates the repository's tags (first seen,
+   * last seen, gone since) in the same transaction, and returns what was added and removed.
+   */
+  recordScan(outcome: ScanOutcome): Promise<ScanRecord>;
+  listScans(objectId: string, options?: { limit?: number; cursor?: string }): Promise<Page<ScanRecord>>;
+  /** The tags present in the last successful scan. */
+  currentTags(objectId: string): Promise<string[]>;
+  listTags(
+    objectId: string,
+    options?: { limit?: number; cursor?: string; search?: string; includeGone?: boolean },
+  ): Promise<Page<TagRecord>>;
+  /** Deletes scans older than `olderThan` and beyond `keepPerObject` per repository. */
+  prune(options: { olderThan: Date; keepPerObject: number }): Promise<number>;
+}
