@@ -1,0 +1,141 @@
+import { compileGoRegexp } from './goRegexp';
+import { expandGoTemplate } from './goExpand';
+
+function matches(pattern: string, input: string): boolean {
+  const c = compileGoRegexp(pattern);
+  if (!c.ok) throw new Error(c.message);
+  return c.regexp.regexp.test(input);
+}
+
+function error(pattern: string): string | undefined {
+  const c = compileGoRegexp(pattern);
+  return c.ok ? undefined : c.message;
+}
+
+function expand(pattern: string, template: string, input: string): string {
+  const c = compileGoRegexp(pattern);
+  if (!c.ok) throw new Error(c.message);
+  const m = c.regexp.regexp.exec(input);
+  if (!m) throw new Error('no match');
+  return expandGoTemplate(c.regexp, template, m);
+}
+
+describe('compileGoRegexp', () => {
+  it.each([
+    ['(?=', '^v(?=1)'],
+    ['(?!', 'a(?!b)'],
+    ['(?>', '(?>a)'],
+    ["(?'", "(?'n'a)"],
+    ['(?#', '(?#comment)'],
+    ['(?i', '(?i'],
+    ['(?-)', '(?-)'],
+  ])('rejects Perl syntax %s like Go', (expr, pattern) => {
+    expect(error(pattern)).toBe(
+      `error parsing regexp: invalid or unsupported Perl syntax: \`${expr}\``,
+    );
+  });
+
+  it.each([
+    ['[=', 'missing closing ]', '[='],
+    ['a[b-', 'missing closing ]', '[b-'],
+    ['(abc', 'missing closing )', '(abc'],
+    ['abc)', 'unexpected )', 'abc)'],
+    ['\\1', 'invalid escape sequence', '\\1'],
+    ['(a)\\1', 'invalid escape sequence', '\\1'],
+    ['\\Z', 'invalid escape sequence', '\\Z'],
+    ['\\C', 'invalid escape sequence', '\\C'],
+    ['\\8', 'invalid escape sequence', '\\8'],
+    ['a\\', 'trailing backslash at end of expression', ''],
+    ['[z-a]', 'invalid character class range', 'z-a'],
+    ['[[:foo:]]', 'invalid character class range', '[:foo:]'],
+    ['\\p{Foo}', 'invalid character class range', '\\p{Foo}'],
+    ['a**', 'invalid nested repetition operator', '**'],
+    ['a+*', 'invalid nested repetition operator', '+*'],
+    ['a*?+', 'invalid nested repetition operator', '*?+'],
+    ['a{2}{3}', 'invalid nested repetition operator', '{2}{3}'],
+    ['*a', 'missing argument to repetition operator', '*'],
+    ['(+a)', 'missing argument to repetition operator', '+'],
+    ['a|?', 'missing argument to repetition operator', '?'],
+    ['a{1001}', 'invalid repeat count', '{1001}'],
+    ['a{2,1}', 'invalid repeat count', '{2,1}'],
+    ['(a{100}){20}', 'invalid repeat count', '{20}'],
+    ['(?P<>a)', 'invalid named capture', '(?P<>'],
+    ['(?P<a-b>x)', 'invalid named capture', '(?P<a-b>'],
+    ['(?<=a)b', 'invalid named capture', '(?<=a)b'],
+  ])('rejects %j: %s', (pattern, code, expr) => {
+    expect(error(pattern)).toBe(`error parsing regexp: ${code}: \`${expr}\``);
+  });
+
+  it('accepts what Go accepts', () => {
+    for (const p of [
+      '^(?P<tag>v\\d+)$',
+      '(?<name>x)',
+      '(?P<a>x)(?P<a>y)',
+      'a{,2}',
+      'a{01}',
+      'x{',
+      '(?i)abc',
+      '(?i:a)b',
+      '(?)',
+      '^*',
+      '\\Q.*\\E',
+      '[]a]',
+      '[a-]',
+      '[^]a]',
+      '\\pL',
+      '\\p{Greek}',
+      '[[:alpha:][:^digit:]]',
+      '\\x41\\x{1F600}\\101\\0',
+    ]) {
+      expect(error(p)).toBeUndefined();
+    }
+  });
+
+  it('has Go meaning for . \\s $ and flags', () => {
+    expect(matches('^a.b$', 'a\rb')).toBe(true); // JS `.` rejects \r, Go's does not
+    expect(matches('^a.b$', 'a\nb')).toBe(false);
+    expect(matches('(?s)^a.b$', 'a\nb')).toBe(true);
+    expect(matches('^\\s$', '\v')).toBe(false); // Go \s has no \v
+    expect(matches('^\\s$', '\u00a0')).toBe(false);
+    expect(matches('^a$', 'a\n')).toBe(false);
+    expect(matches('(?m)^b$', 'a\nb\nc')).toBe(true);
+    expect(matches('(?m)^b$', 'a\rb\rc')).toBe(false); // only \n ends a line in Go
+    expect(matches('\\Aab\\z', 'ab')).toBe(true);
+    expect(matches('(?i)^V\\d', 'v1')).toBe(true);
+    expect(matches('(?i)k', '\u212a')).toBe(true); // KELVIN SIGN folds to k in Go
+    expect(matches('^(?i:a)b$', 'AB')).toBe(false);
+    expect(matches('^(?i:a)b$', 'Ab')).toBe(true);
+    expect(matches('^(?:a(?i)b|c)$', 'C')).toBe(true); // flags last until the group closes
+    expect(matches('^(?:(?i)a)b$', 'AB')).toBe(false);
+    expect(matches('(?i)[^k]', 'K')).toBe(false);
+    expect(matches('^x{$', 'x{')).toBe(true);
+    expect(matches('^\\Q.*\\E$', '.*')).toBe(true);
+    expect(matches('[[:^digit:]]', '5')).toBe(false);
+  });
+
+  it('is leftmost-first and greedy like Go, with U swapping greediness', () => {
+    expect(expand('(a+)', '$1', 'aaa')).toBe('aaa');
+    expect(expand('(?U)(a+)', '$1', 'aaa')).toBe('a');
+    expect(expand('(?U)(a+?)', '$1', 'aaa')).toBe('aaa');
+    expect(expand('(a|ab)(c|bcd)', '$1-$2', 'abcd')).toBe('a-bcd');
+  });
+});
+
+describe('expandGoTemplate', () => {
+  it.each([
+    ['^ver(\\d+)', '$1', 'ver12', '12'],
+    ['^ver(\\d+)', '$1x', 'ver12', ''],
+    ['^ver(\\d+)', '${1}x', 'ver12', '12x'],
+    ['^ver(\\d+)', '$9', 'ver12', ''],
+    ['^ver(\\d+)', '$$1', 'ver12', '$1'],
+    ['^ver(\\d+)', '$', 'ver12', '$'],
+    ['^ver(\\d+)', '${1', 'ver12', '${1'],
+    ['^ver(\\d+)', '$01', 'ver12', ''],
+    ['^ver(?P<n>\\d+)', '$missing-$n', 'ver12', '-12'],
+    ['^ver(?P<n>\\d+)', '${n}.0', 'ver12', '12.0'],
+    ['(?P<a>x)?(?P<a>y)', '$a', 'y', 'y'],
+    ['ver(\\d+)', '$1', 'ver3ver4', '3'],
+  ])('%s with %j on %s', (pattern, template, input, out) => {
+    expect(expand(pattern, template, input)).toBe(out);
+  });
+});
