@@ -1,0 +1,265 @@
+// Command semver-oracle answers ImagePolicy selections with the real Masterminds/semver
+// (the version Flux's image-reflector-controller pins) and Go's regexp and strconv, so the
+// TypeScript policy engine can be compared with them case by case.
+//
+// The policer loops restate Flux's glue (internal/policy in image-reflector-controller and
+// fluxcd/pkg/version.ParseVersion). One deliberate difference: with filterTags, Flux visits
+// the candidates in Go map order (random); here, as in the TypeScript engine, they are
+// visited in descending byte order so ties have one answer.
+//
+// Modes:
+//
+//	semver-oracle select   JSON lines in, JSON lines out: {"id","policy","filterTags","tags"} -> {"id","tag"|"error"}
+//	semver-oracle bench    one JSON case on stdin plus "iterations"; prints {"tag","nsPerOp"}
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/Masterminds/semver/v3"
+)
+
+type policyChoice struct {
+	Semver *struct {
+		Range string `json:"range"`
+	} `json:"semver,omitempty"`
+	Alphabetical *struct {
+		Order string `json:"order"`
+	} `json:"alphabetical,omitempty"`
+	Numerical *struct {
+		Order string `json:"order"`
+	} `json:"numerical,omitempty"`
+}
+
+type tagFilter struct {
+	Pattern string `json:"pattern"`
+	Extract string `json:"extract"`
+}
+
+type request struct {
+	ID         int          `json:"id"`
+	Policy     policyChoice `json:"policy"`
+	FilterTags *tagFilter   `json:"filterTags,omitempty"`
+	Tags       []string     `json:"tags"`
+	Iterations int          `json:"iterations,omitempty"`
+}
+
+type response struct {
+	ID      int     `json:"id"`
+	Tag     *string `json:"tag,omitempty"`
+	Error   string  `json:"error,omitempty"`
+	NsPerOp float64 `json:"nsPerOp,omitempty"`
+}
+
+func parseVersion(v string) (*semver.Version, error) {
+	if len(strings.SplitN(v, ".", 3)) != 3 {
+		return nil, semver.ErrInvalidSemVer
+	}
+	return semver.NewVersion(v)
+}
+
+type policer func(versions []string) (string, error)
+
+func order(o string) (string, error) {
+	o = strings.ToUpper(o)
+	switch o {
+	case "":
+		return "ASC", nil
+	case "ASC", "DESC":
+		return o, nil
+	}
+	return "", fmt.Errorf("invalid order argument provided: '%s', must be one of: ASC, DESC", o)
+}
+
+func newPolicer(c policyChoice) (policer, error) {
+	switch {
+	case c.Semver != nil:
+		constraint, err := semver.NewConstraint(c.Semver.Range)
+		if err != nil {
+			return nil, err
+		}
+		return func(versions []string) (string, error) {
+			if len(versions) == 0 {
+				return "", errors.New("version list argument cannot be empty")
+			}
+			var latest *semver.Version
+			for _, ver := range versions {
+				if v, err := parseVersion(ver); err == nil {
+					if constraint.Check(v) && (latest == nil || v.GreaterThan(latest)) {
+						latest = v
+					}
+				}
+			}
+			if latest != nil {
+				return latest.Original(), nil
+			}
+			return "", errors.New("unable to determine latest version from provided list")
+		}, nil
+	case c.Alphabetical != nil:
+		o, err := order(c.Alphabetical.Order)
+		if err != nil {
+			return nil, err
+		}
+		return func(versions []string) (string, error) {
+			if len(versions) == 0 {
+				return "", errors.New("version list argument cannot be empty")
+			}
+			sorted := append([]string(nil), versions...)
+			if o == "DESC" {
+				sort.Strings(sorted)
+			} else {
+				sort.Sort(sort.Reverse(sort.StringSlice(sorted)))
+			}
+			return sorted[0], nil
+		}, nil
+	case c.Numerical != nil:
+		o, err := order(c.Numerical.Order)
+		if err != nil {
+			return nil, err
+		}
+		return func(versions []string) (string, error) {
+			if len(versions) == 0 {
+				return "", errors.New("version list argument cannot be empty")
+			}
+			var latest string
+			var pv float64
+			for i, version := range versions {
+				cv, err := strconv.ParseFloat(version, 64)
+				if err != nil {
+					return "", fmt.Errorf("failed to parse invalid numeric value '%s'", version)
+				}
+				switch {
+				case i == 0:
+				case o == "ASC" && cv < pv, o == "DESC" && cv > pv:
+					continue
+				}
+				latest = version
+				pv = cv
+			}
+			return latest, nil
+		}, nil
+	}
+	return nil, errors.New("given ImagePolicyChoice object is invalid")
+}
+
+// selector is a compiled policy, ready to run on tags.
+type selector struct {
+	latest policer
+}
+
+func compile(req *request) (*selector, error) {
+	p, err := newPolicer(req.Policy)
+	if err != nil {
+		return nil, fmt.Errorf("invalid policy: %w", err)
+	}
+	return &selector{latest: p}, nil
+}
+
+// run follows Flux's applyPolicy: an empty repository is reported before the filter's
+// pattern is compiled.
+func (s *selector) run(tags []string, filter *tagFilter) (string, error) {
+	if len(tags) == 0 {
+		return "", errors.New("no tags in database")
+	}
+	if filter == nil {
+		return s.latest(tags)
+	}
+	re, err := regexp.Compile(filter.Pattern)
+	if err != nil {
+		return "", fmt.Errorf("failed to filter tags: invalid regular expression pattern '%s': %w", filter.Pattern, err)
+	}
+	filtered := map[string]string{}
+	for _, item := range tags {
+		if m := re.FindStringSubmatchIndex(item); len(m) > 0 {
+			tag := item
+			if filter.Extract != "" {
+				tag = string(re.ExpandString(nil, filter.Extract, item, m))
+			}
+			filtered[tag] = item
+		}
+	}
+	candidates := make([]string, 0, len(filtered))
+	for k := range filtered {
+		candidates = append(candidates, k)
+	}
+	sort.Sort(sort.Reverse(sort.StringSlice(candidates)))
+	latest, err := s.latest(candidates)
+	if err != nil {
+		return "", err
+	}
+	return filtered[latest], nil
+}
+
+func answer(req *request) response {
+	s, err := compile(req)
+	if err != nil {
+		return response{ID: req.ID, Error: err.Error()}
+	}
+	tag, err := s.run(req.Tags, req.FilterTags)
+	if err != nil {
+		return response{ID: req.ID, Error: err.Error()}
+	}
+	return response{ID: req.ID, Tag: &tag}
+}
+
+func main() {
+	mode := "select"
+	if len(os.Args) > 1 {
+		mode = os.Args[1]
+	}
+	in := bufio.NewReaderSize(os.Stdin, 1<<20)
+	out := bufio.NewWriterSize(os.Stdout, 1<<20)
+	defer out.Flush()
+	dec := json.NewDecoder(in)
+	enc := json.NewEncoder(out)
+	enc.SetEscapeHTML(false)
+	switch mode {
+	case "select":
+		for {
+			var req request
+			if err := dec.Decode(&req); err != nil {
+				if err.Error() == "EOF" {
+					return
+				}
+				fmt.Fprintln(os.Stderr, err)
+				os.Exit(2)
+			}
+			if err := enc.Encode(answer(&req)); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				os.Exit(2)
+			}
+		}
+	case "bench":
+		var req request
+		if err := dec.Decode(&req); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+		iterations := max(req.Iterations, 1)
+		res := answer(&req) // warm-up, and the answer to compare
+		start := time.Now()
+		for range iterations {
+			// Flux builds the policer on every reconcile, so the benchmark does too.
+			if s, err := compile(&req); err == nil {
+				_, _ = s.run(req.Tags, req.FilterTags)
+			}
+		}
+		res.NsPerOp = float64(time.Since(start).Nanoseconds()) / float64(iterations)
+		if err := enc.Encode(res); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+	default:
+		fmt.Fprintf(os.Stderr, "usage: semver-oracle select|bench\n")
+		os.Exit(2)
+	}
+}
