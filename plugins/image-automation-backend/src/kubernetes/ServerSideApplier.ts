@@ -1,0 +1,214 @@
+import { planApplyStages } from './applyOrder';
+import { writeRefusal } from './clusterWritePolicy';
+import { ApplyConflictError, KubeApiError, parseConflictCauses } from './errors';
+import { KubeClient } from './KubeClient';
+import { describeObject, groupOf, objectId, versionOf } from './objectId';
+import { readObjectReadiness } from './readiness';
+import { ChangeSetEntry, KubernetesObject } from './types';
+
+/**
+ * Options of {@link ServerSideApplier}.
+ * @public
+ */
+export interface ServerSideApplyOptions {
+  /** Field manager of every apply (default setting: `image-automation`). */
+  fieldManager: string;
+  /** Take over fields owned by other managers; only when configured. */
+  force: boolean;
+  /** Compute the change set without writing anything. */
+  dryRun?: boolean;
+  /** Requests in flight at once within a stage (default 8). */
+  concurrency?: number;
+  /** How long a waited-for stage (CRDs, Namespaces, classes) may take to become ready (default 60 s). */
+  stageTimeoutMs?: number;
+}
+
+/**
+ * Applying stopped at an object; `changes` holds what had been applied before, so the caller can
+ * record it (nothing applied may be forgotten by the inventory).
+ * @public
+ */
+export class ApplyError extends Error {
+  readonly name = 'ApplyError';
+  constructor(readonly changes: ChangeSetEntry[], readonly errors: Error[]) {
+    super(errors.map(e => e.message).join('\n'), { cause: errors[0] });
+  }
+}
+
+/** Fields that change on every write or describe the write itself, not the object's content. */
+function comparable(object: KubernetesObject): unknown {
+  const { managedFields: _m, resourceVersion: _r, ...metadata } = object.metadata as Record<string, unknown>;
+  return { ...object, metadata };
+}
+
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
+}
+
+async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<PromiseSettledResult<R>[]> {
+  const results: PromiseSettledResult<R>[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      try {
+        results[index] = { status: 'fulfilled', value: await fn(items[index]) };
+      } catch (reason) {
+        results[index] = { status: 'rejected', reason };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+/**
+ * Server-side apply of a set of objects into one cluster, Flux style: staged (definitions, classes,
+ * roles, the rest), each object compared first with a dry-run apply so that an unchanged object is
+ * not written at all, and the outcome reported per object as created / configured / unchanged.
+ * @public
+ */
+export class ServerSideApplier {
+  constructor(private readonly client: KubeClient, private readonly options: ServerSideApplyOptions) {}
+
+  /** Refusals of the cluster's write policy, for all objects at once (nothing is applied if any). */
+  checkWritePolicy(objects: KubernetesObject[]): string[] {
+    return objects
+      .map(o => writeRefusal(o, this.client.cluster.writePolicy, this.client.cluster.name))
+      .filter((r): r is string => !!r);
+  }
+
+  /**
+   * Applies (or dry-runs) all objects in Flux's staged order and returns the change set in apply order.
+   * Throws {@link ApplyError} (carrying the changes made so far) when an object fails.
+   */
+  async applyAllStaged(objects: KubernetesObject[]): Promise<ChangeSetEntry[]> {
+    const refusals = this.checkWritePolicy(objects);
+    if (refusals.length > 0) {
+      throw new ApplyError([], refusals.map(r => new Error(r)));
+    }
+    const changes: ChangeSetEntry[] = [];
+    const definedKinds = new Set(
+      objects
+        .filter(o => o.kind === 'CustomResourceDefinition')
+        .map(o => `${(o.spec as any)?.group}/${(o.spec as any)?.names?.kind}`),
+    );
+    for (const stage of planApplyStages(objects)) {
+      const results = await mapLimit(stage.objects, this.options.concurrency ?? 8, o => this.applyOne(o, definedKinds));
+      const errors: Error[] = [];
+      results.forEach(r => (r.status === 'fulfilled' ? changes.push(r.value) : errors.push(r.reason)));
+      if (errors.length > 0) {
+        throw new ApplyError(changes, errors);
+      }
+      if (stage.wait && !this.options.dryRun) {
+        await this.waitForReady(stage.objects, this.options.stageTimeoutMs ?? 60_000).catch(error => {
+          throw new ApplyError(changes, [error]);
+        });
+      }
+    }
+    return changes;
+  }
+
+  /** Applies one object (see {@link ServerSideApplier.applyAllStaged}). */
+  async applyOne(object: KubernetesObject, kindsDefinedInSet: Set<string> = new Set()): Promise<ChangeSetEntry> {
+    const subject = describeObject(object);
+    const entry = (action: ChangeSetEntry['action']): ChangeSetEntry => ({
+      subject,
+      id: objectId(object),
+      version: versionOf(object.apiVersion),
+      action,
+    });
+    let path: string;
+    try {
+      path = await this.client.pathOf({ ...object, ...object.metadata });
+    } catch (error) {
+      // In a dry run, custom resources of a CRD in the same set cannot be checked before the CRD exists.
+      if (this.options.dryRun && kindsDefinedInSet.has(`${groupOf(object.apiVersion)}/${object.kind}`)) {
+        return entry('created');
+      }
+      throw this.explain(subject, error);
+    }
+    try {
+      const existing = await this.client.get({ ...object, ...object.metadata });
+      if (!existing) {
+        await this.patch(path, object, !!this.options.dryRun);
+        return entry('created');
+      }
+      const preview = await this.patch(path, object, true);
+      if (canonical(comparable(preview)) === canonical(comparable(existing))) {
+        return entry('unchanged');
+      }
+      if (!this.options.dryRun) {
+        await this.patch(path, object, false);
+      }
+      return entry('configured');
+    } catch (error) {
+      throw this.explain(subject, error);
+    }
+  }
+
+  private patch(path: string, object: KubernetesObject, dryRun: boolean): Promise<KubernetesObject> {
+    return this.client.request<KubernetesObject>('PATCH', path, {
+      query: {
+        fieldManager: this.options.fieldManager,
+        force: String(this.options.force),
+        dryRun: dryRun ? 'All' : undefined,
+      },
+      body: object,
+      contentType: 'application/apply-patch+yaml',
+    });
+  }
+
+  /** Turns API errors into messages that name the object, the cluster and what to do. */
+  private explain(subject: string, error: unknown): Error {
+    if (!(error instanceof KubeApiError)) {
+      return error as Error;
+    }
+    const cluster = this.client.cluster.name;
+    if (error.statusCode === 409 && error.causes.some(c => c.reason === 'FieldManagerConflict')) {
+      return new ApplyConflictError(subject, parseConflictCauses(error.causes), this.options.fieldManager);
+    }
+    let message: string;
+    switch (error.statusCode) {
+      case 403:
+        message = `${subject} forbidden on cluster '${cluster}': ${error.apiMessage}`;
+        break;
+      case 422:
+        message = `${subject} invalid: ${error.apiMessage}`;
+        break;
+      default:
+        message = `${subject} apply failed on cluster '${cluster}' (${error.reason}): ${error.apiMessage}`;
+    }
+    return new KubeApiError(error.statusCode, error.reason, error.apiMessage, error.causes, message);
+  }
+
+  /** Polls objects until all are ready (kstatus `Current`) or `timeoutMs` passes. */
+  async waitForReady(objects: KubernetesObject[], timeoutMs: number, intervalMs = 500): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let pending = objects;
+    for (;;) {
+      const readings = await Promise.all(
+        pending.map(async o => ({ o, readiness: readObjectReadiness(await this.client.get({ ...o, ...o.metadata })) })),
+      );
+      const failed = readings.find(r => r.readiness.status === 'Failed');
+      if (failed) {
+        throw new Error(`${describeObject(failed.o)} failed: ${failed.readiness.message}`);
+      }
+      pending = readings.filter(r => r.readiness.status !== 'Current').map(r => r.o);
+      if (pending.length === 0) {
+        return;
+      }
+      if (Date.now() > deadline) {
+        const list = readings
+          .filter(r => r.readiness.status !== 'Current')
+          .map(r => `${describeObject(r.o)} (${r.readiness.status}: ${r.readiness.message})`);
+        throw new Error(`timeout waiting for ${list.join(', ')}`);
+      }
+      await new Promise(resolve => setTimeout(resolve, intervalMs));
+    }
+  }
+}

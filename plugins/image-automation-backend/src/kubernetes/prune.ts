@@ -1,0 +1,97 @@
+import { planPrunePhases } from './applyOrder';
+import { KubeApiError } from './errors';
+import { KubeClient } from './KubeClient';
+import { describeObject, parseInventoryEntry } from './objectId';
+import { ChangeSetEntry, InventoryEntry } from './types';
+
+/**
+ * Annotation that keeps an object when it leaves the set (Flux Operator's `prune: disabled`).
+ * @public
+ */
+export const ANNOTATION_PRUNE = 'fluxcd.controlplane.io/prune';
+
+/**
+ * Options of {@link pruneStale}.
+ * @public
+ */
+export interface PruneOptions {
+  /** Labels that mark objects as ours; an object without all of them is never deleted. */
+  ownerLabels: Record<string, string>;
+  dryRun?: boolean;
+  /** How long to wait for Flux objects of the first phase to disappear (default 60 s). */
+  fluxPhaseTimeoutMs?: number;
+}
+
+/**
+ * Deletes stale inventory entries (objects applied before but not any more), as Flux does: in two
+ * phases, Flux Kustomizations and HelmReleases first (waiting for them to go, so their controllers
+ * can clean up what they deployed), then the rest; background propagation; only objects that
+ * still carry the owner labels; never objects annotated `fluxcd.controlplane.io/prune: disabled`.
+ * Objects already gone are not reported. Returns the `deleted` (or skipped) changes.
+ * @public
+ */
+export async function pruneStale(
+  client: KubeClient,
+  stale: InventoryEntry[],
+  options: PruneOptions,
+): Promise<ChangeSetEntry[]> {
+  const changes: ChangeSetEntry[] = [];
+  const refs = stale.map(entry => ({ entry, ...parseInventoryEntry(entry) }));
+  for (const phase of planPrunePhases(refs)) {
+    const deleted: typeof refs = [];
+    for (const ref of phase.objects) {
+      const subject = describeObject({ kind: ref.kind, metadata: ref });
+      let current;
+      try {
+        current = await client.get(ref);
+      } catch (error) {
+        // The kind itself may be gone (its CRD was pruned or uninstalled): nothing left to delete.
+        if (error instanceof KubeApiError && error.statusCode === 404) {
+          continue;
+        }
+        throw error;
+      }
+      if (!current) {
+        continue;
+      }
+      const labels = current.metadata.labels ?? {};
+      const owned = Object.entries(options.ownerLabels).every(([k, v]) => labels[k] === v);
+      if (!owned || current.metadata.annotations?.[ANNOTATION_PRUNE] === 'disabled') {
+        changes.push({ subject, id: ref.entry.id, version: ref.entry.v, action: 'skipped' });
+        continue;
+      }
+      try {
+        await client.request('DELETE', await client.pathOf(ref), {
+          query: { propagationPolicy: 'Background', dryRun: options.dryRun ? 'All' : undefined },
+        });
+      } catch (error) {
+        if (!(error instanceof KubeApiError && error.statusCode === 404)) {
+          throw error;
+        }
+      }
+      changes.push({ subject, id: ref.entry.id, version: ref.entry.v, action: 'deleted' });
+      deleted.push(ref);
+    }
+    if (!options.dryRun && phase.fluxObjects && deleted.length > 0) {
+      await waitUntilGone(client, deleted, options.fluxPhaseTimeoutMs ?? 60_000);
+    }
+  }
+  return changes;
+}
+
+async function waitUntilGone(
+  client: KubeClient,
+  refs: Array<{ apiVersion: string; kind: string; namespace?: string; name: string }>,
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let remaining = refs;
+  while (remaining.length > 0 && Date.now() < deadline) {
+    const present = await Promise.all(remaining.map(async r => ((await client.get(r)) ? r : undefined)));
+    remaining = present.filter((r): r is (typeof refs)[number] => !!r);
+    if (remaining.length > 0) {
+      await new Promise(resolve => setTimeout(resolve, 500));
+    }
+  }
+  // Flux moves on after the timeout too: a Kustomization stuck on a finalizer must not block the rest.
+}

@@ -1,0 +1,86 @@
+/**
+ * A Kubernetes object as plain JSON: what is rendered, applied and read back.
+ * @public
+ */
+export interface KubernetesObject {
+  apiVersion: string;
+  kind: string;
+  metadata: {
+    name: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    [key: string]: unknown;
+  };
+  [key: string]: unknown;
+}
+
+/**
+ * How Backstage authenticates to a cluster. Tokens of catalog clusters always come from named
+ * credentials in app-config, never from the catalog.
+ * @public
+ */
+export type ClusterAuth =
+  | { type: 'serviceAccount'; token: string }
+  | { type: 'clientCertificate'; certData: string; keyData: string };
+
+/**
+ * What automation may write into a cluster. An empty or missing list allows everything of that
+ * dimension; `*` in a list allows everything too (explicit form).
+ * @public
+ */
+export interface ClusterWritePolicy {
+  /** Namespaces objects may be written to (and Namespace objects that may be applied). */
+  allowedNamespaces?: string[];
+  /** Kinds that may be written, as `Kind` (any group) or `group/Kind` (`apps/Deployment`, core: `/ConfigMap`). */
+  allowedKinds?: string[];
+}
+
+/**
+ * A cluster known to the plugin, with everything needed to talk to it.
+ * @public
+ */
+export interface ClusterDetails {
+  name: string;
+  /** API server URL. */
+  url: string;
+  /** Where the cluster was found. */
+  source: 'config' | 'catalog';
+  auth?: ClusterAuth;
+  /** PEM bundle of the API server's CA, base64-encoded as in kubeconfig's `certificate-authority-data`. */
+  caData?: string;
+  skipTLSVerify?: boolean;
+  /** Write restrictions from `imageAutomation.kubernetes.clusters`. */
+  writePolicy: ClusterWritePolicy;
+  /** Entity ref of the catalog Resource this cluster came from. */
+  entityRef?: string;
+}
+
+/**
+ * What one object's apply did (or, in a dry run, would do).
+ * @public
+ */
+export type ChangeAction = 'created' | 'configured' | 'unchanged' | 'deleted' | 'skipped';
+
+/**
+ * One line of a change set: `<Kind>/<namespace>/<name> <action>`, as Flux reports it.
+ * @public
+ */
+export interface ChangeSetEntry {
+  /** `Kind/namespace/name` (cluster-scoped: `Kind/name`). */
+  subject: string;
+  /** Inventory id `<namespace>_<name>_<group>_<Kind>`. */
+  id: string;
+  /** API version the object was applied with. */
+  version: string;
+  action: ChangeAction;
+}
+
+/**
+ * Inventory entry in Flux's format: `{id: "<ns>_<name>_<group>_<Kind>", v: "<version>"}`.
+ * @public
+ */
+export interface InventoryEntry {
+  id: string;
+  v: string;
+}
