@@ -7,10 +7,11 @@
  * @packageDocumentation
  */
 
+import { policyCommands } from './policy';
 import { CliCommand, CliIO, defaultIO } from './types';
 
 // One module per area (`src/cli/<area>.ts`), each exporting its commands by name.
-const commands: Record<string, CliCommand> = {};
+const commands: Record<string, CliCommand> = { ...policyCommands };
 
 function usage(): string {
   const names = Object.keys(commands).sort();
