@@ -1,0 +1,5 @@
+declare module 'unidecode' {
+  /** ASCII transliteration of Unicode text (Text::Unidecode tables). */
+  function unidecode(text: string): string;
+  export = unidecode;
+}

@@ -1,0 +1,38 @@
+/**
+ * `sigs.k8s.io/yaml`'s `Marshal`: `json.Marshal`, then go-yaml v2 reads the JSON back and
+ * prints it. The JSON step is what turns an integral float into an integer and struct
+ * fields into mapping keys.
+ */
+
+import { GoStruct, GoValue, isPlainMap } from '../goValue';
+import { marshalJson } from '../goJson';
+import { jsonRoundTripNumber } from './decode';
+import { emitYaml } from './emit';
+
+/** A value as go-yaml holds it after reading the JSON encoding of `v`. @internal */
+export function jsonNormalize(v: GoValue): GoValue {
+  if (typeof v === 'number') return jsonRoundTripNumber(v);
+  if (Array.isArray(v)) return v.map(jsonNormalize);
+  if (v instanceof GoStruct) return jsonNormalize(v.fields);
+  if (v instanceof Map) {
+    const out: Record<string, GoValue> = {};
+    for (const [k, val] of v) out[String(k)] = jsonNormalize(val);
+    return out;
+  }
+  if (isPlainMap(v)) {
+    const out: Record<string, GoValue> = {};
+    for (const k of Object.keys(v)) out[k] = jsonNormalize(v[k]);
+    return out;
+  }
+  return v;
+}
+
+/**
+ * `sigs.k8s.io/yaml.Marshal(v)`; throws where `json.Marshal` would fail (NaN, ±Inf).
+ * @internal
+ */
+export function marshalYaml(v: GoValue): string {
+  // json.Marshal rejects what JSON cannot hold; run it for its errors.
+  marshalJson(v);
+  return emitYaml(jsonNormalize(v));
+}

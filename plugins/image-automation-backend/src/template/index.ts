@@ -1,0 +1,108 @@
+/**
+ * Go `text/template` for ResourceSets (`<< >>`) and commit messages (`{{ }}`).
+ *
+ * @packageDocumentation
+ */
+
+import { execute, MissingKey, TemplateExecError } from './exec';
+import { commitMessageFuncMap, resourceSetFuncMap } from './funcMaps';
+import { FuncMap, GoFunc } from './funcTypes';
+import { GoValue } from './goValue';
+import { parse, ParsedTemplate, TemplateParseError } from './parse';
+
+export { GoStruct } from './goValue';
+export type { GoValue } from './goValue';
+export { TemplateParseError } from './parse';
+export { TemplateExecError } from './exec';
+export type { MissingKey } from './exec';
+export { slugify } from './funcs/slugify';
+export { adler32 } from './funcs/adler32';
+export { marshalYaml } from './goYaml/marshal';
+export { parseYaml, parseYamlDocuments, YamlError } from './goYaml/decode';
+export { parseJson, marshalJson } from './goJson';
+export { formatValue, formatFloat } from './goValue';
+
+/** Which function set a template sees. @public */
+export type TemplateFuncs = 'resourceset' | 'commitMessage';
+
+/**
+ * Options for parsing a template.
+ * @public
+ */
+export interface ParseTemplateOptions {
+  /** Template name, as it appears in errors (`template: NAME:1:3: …`). */
+  name: string;
+  /** Template source. */
+  text: string;
+  /** Action delimiters; default `['{{', '}}']`. ResourceSets use `['<<', '>>']`. */
+  delims?: [string, string];
+  /** Function set: `resourceset` (slim-sprig + slugify/toYaml + `inputs`) or `commitMessage` (sprig). */
+  funcs: TemplateFuncs;
+}
+
+/**
+ * A parsed template, ready to execute many times.
+ * @public
+ */
+export interface Template {
+  readonly name: string;
+  readonly funcs: TemplateFuncs;
+  /** @internal */
+  readonly parsed: ParsedTemplate;
+}
+
+/**
+ * Options for executing a template.
+ * @public
+ */
+export interface ExecuteTemplateOptions {
+  /** The data `.` refers to (`undefined` = Go's nil data). */
+  data?: GoValue;
+  /** For `resourceset` templates: what the `inputs` function returns (default: an empty map). */
+  inputs?: Record<string, GoValue>;
+  /** `missingkey=` option; default `error` (what both Flux controllers use). */
+  missingKey?: MissingKey;
+}
+
+function funcTable(funcs: TemplateFuncs): FuncMap {
+  return funcs === 'resourceset' ? resourceSetFuncMap() : commitMessageFuncMap();
+}
+
+/**
+ * Parses a template. Throws {@link TemplateParseError} with Go's message
+ * (`template: NAME:LINE: …`), e.g. `function "now" not defined`.
+ * @public
+ */
+export function parseTemplate(opts: ParseTemplateOptions): Template {
+  const table = funcTable(opts.funcs);
+  const hasFunction = (n: string) =>
+    n in table || n === 'and' || n === 'or' || (opts.funcs === 'resourceset' && n === 'inputs');
+  const parsed = parse(opts.name, opts.text, opts.delims ?? ['{{', '}}'], hasFunction);
+  return { name: opts.name, funcs: opts.funcs, parsed };
+}
+
+/**
+ * Executes a parsed template. Throws {@link TemplateExecError} with Go's message
+ * (`template: NAME:LINE:COL: executing "NAME" at <…>: …`).
+ * @public
+ */
+export function executeTemplate(tmpl: Template, opts: ExecuteTemplateOptions = {}): string {
+  let table = funcTable(tmpl.funcs);
+  if (tmpl.funcs === 'resourceset') {
+    const inputs = opts.inputs ?? {};
+    const inputsFn: GoFunc = { params: [], call: () => inputs };
+    table = { ...table, inputs: inputsFn };
+  }
+  return execute(tmpl.parsed, opts.data, table, opts.missingKey ?? 'error');
+}
+
+/**
+ * Parses and executes in one go.
+ * @public
+ */
+export function renderTemplate(opts: ParseTemplateOptions & ExecuteTemplateOptions): string {
+  return executeTemplate(parseTemplate(opts), opts);
+}
+
+/** The Flux Operator's ResourceSet delimiters. @public */
+export const RESOURCESET_DELIMS: [string, string] = ['<<', '>>'];

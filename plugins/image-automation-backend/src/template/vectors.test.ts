@@ -1,0 +1,45 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { GoValue, parseJson, renderTemplate, RESOURCESET_DELIMS, slugify, adler32 } from './index';
+
+/** The shared conformance vectors, read with the Flux Operator's number rules. */
+function loadVectors(): Record<string, any> {
+  const file = path.resolve(__dirname, '../../../../../shared/spec/vectors.json');
+  return parseJson(fs.readFileSync(file, 'utf8'), 'preserve') as Record<string, any>;
+}
+
+const vectors = loadVectors();
+
+describe('template vectors (flux-behaviour.md §E.3)', () => {
+  const cases: { inputs: Record<string, GoValue> | null; template: string; expected?: string; error?: string }[] =
+    vectors.template;
+
+  it.each(cases.map(c => [c.template, c] as const))('%s', (_name, c) => {
+    const render = () =>
+      renderTemplate({
+        name: 'resourceset',
+        text: c.template,
+        delims: RESOURCESET_DELIMS,
+        funcs: 'resourceset',
+        inputs: c.inputs ?? {},
+      });
+    if (c.error !== undefined) {
+      expect(render).toThrow(c.error);
+      expect(() => render()).toThrow(expect.objectContaining({ message: c.error }));
+    } else {
+      expect(render()).toBe(c.expected);
+    }
+  });
+});
+
+describe('slugify vectors', () => {
+  it.each(vectors.slugify.map((v: any) => [v.input, v.expected]))('%j → %j', (input, expected) => {
+    expect(slugify(input)).toBe(expected);
+  });
+});
+
+describe('adler32 id vectors', () => {
+  it.each(vectors.adler32Id.map((v: any) => [v.input, v.expected]))('%s → %s', (input, expected) => {
+    expect(String(adler32(input))).toBe(expected);
+  });
+});
