@@ -31,7 +31,8 @@ export interface ServerSideApplyOptions {
 export class ApplyError extends Error {
   readonly name = 'ApplyError';
   constructor(readonly changes: ChangeSetEntry[], readonly errors: Error[]) {
-    super(errors.map(e => e.message).join('\n'), { cause: errors[0] });
+    // Parallel requests to an API server that went away all fail the same way: say it once.
+    super([...new Set(errors.map(e => e.message))].join('\n'), { cause: errors[0] });
   }
 }
 
