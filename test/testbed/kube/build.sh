@@ -80,8 +80,8 @@ build_kubernetes_from_debian_source() {
   apt-get install -y -qq golang-go golang-github-modern-go-reflect2-dev dpkg-dev >/dev/null
   (
     cd "$dir"
-    [ -d kubernetes-* ] 2>/dev/null || apt-get source -qq kubernetes
-    cd kubernetes-*/
+    compgen -G 'kubernetes-*/' >/dev/null || apt-get source -qq kubernetes
+    cd "$(compgen -G 'kubernetes-*/' | head -1)"
     rm -rf vendor/github.com/modern-go/reflect2
     cp -r /usr/share/gocode/src/github.com/modern-go/reflect2 vendor/github.com/modern-go/reflect2
     PATH="/usr/lib/go/bin:$PATH" GOPROXY=off GOFLAGS=-mod=vendor nice -n 15 make WHAT="cmd/kube-apiserver cmd/kubectl"
