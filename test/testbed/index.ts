@@ -26,3 +26,10 @@ export {
   type PushedImage,
   type PushImageOptions,
 } from './images';
+export {
+  startTokenServer,
+  type TestTokenServer,
+  type TokenRequest,
+  type TokenServerOptions,
+} from './tokenServer';
+export { startFaultProxy, type Fault, type FaultAction, type FaultProxy } from './faultProxy';

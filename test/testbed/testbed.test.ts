@@ -8,7 +8,7 @@ import { request } from './httpRequest';
 const execFileAsync = promisify(execFile);
 
 async function get(registry: TestRegistry, pathAndQuery: string, headers: Record<string, string> = {}) {
-  const auth = registry.credentials
+  const auth: Record<string, string> = registry.credentials
     ? { authorization: `Basic ${Buffer.from(`${registry.credentials.username}:${registry.credentials.password}`).toString('base64')}` }
     : {};
   const c = registry.certificates;

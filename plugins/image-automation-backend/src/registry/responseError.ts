@@ -1,0 +1,107 @@
+import http from 'node:http';
+import { describeRequest, HttpResponse } from './httpTransport';
+import { RegistryError, RegistryErrorKind } from './RegistryError';
+
+const MAX_BODY_IN_MESSAGE = 512;
+
+function kindOf(status: number): RegistryErrorKind {
+  if (status === 401 || status === 403) {
+    return 'unauthorized';
+  }
+  if (status === 404) {
+    return 'notFound';
+  }
+  if (status === 429) {
+    return 'rateLimited';
+  }
+  if (status >= 500) {
+    return 'server';
+  }
+  return 'rejected';
+}
+
+interface Diagnostic {
+  code?: unknown;
+  message?: unknown;
+  detail?: unknown;
+}
+
+/** Formats a decoded JSON value as Go's `%v` does, so details read as in Flux's messages. */
+function goValue(value: unknown): string {
+  if (value === null || value === undefined) {
+    return '<nil>';
+  }
+  if (Array.isArray(value)) {
+    return `[${value.map(goValue).join(' ')}]`;
+  }
+  if (typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `map[${entries.map(([k, v]) => `${k}:${goValue(v)}`).join(' ')}]`;
+  }
+  return String(value);
+}
+
+function describeDiagnostic(d: Diagnostic): string {
+  let text = `${String(d.code ?? '')}: ${String(d.message ?? '')}`;
+  // Go's decoder leaves Detail nil only when the field is absent or null.
+  if (d.detail !== undefined && d.detail !== null) {
+    text += `; ${goValue(d.detail)}`;
+  }
+  return text;
+}
+
+/**
+ * The error for a non-success answer, worded as go-containerregistry's `transport.Error`:
+ * `GET <url>: NAME_UNKNOWN: repository name not known to registry`, or
+ * `GET <url>: unexpected status code 404 Not Found[: <body>]`.
+ * Every string in `secrets` is masked, whatever the server echoed.
+ * @internal
+ */
+export function responseError(
+  method: string,
+  url: URL,
+  response: HttpResponse,
+  secrets: string[],
+): RegistryError {
+  const status = response.status;
+  const statusText = `${status} ${http.STATUS_CODES[status] ?? ''}`.trim();
+  let detail: string;
+  let diagnostics: Diagnostic[] = [];
+  try {
+    const parsed = JSON.parse(response.body.toString('utf8'));
+    if (Array.isArray(parsed?.errors)) {
+      diagnostics = parsed.errors.filter((d: unknown) => d && typeof d === 'object');
+    }
+  } catch {
+    // Not JSON: the raw body is quoted below.
+  }
+  if (diagnostics.length === 1) {
+    detail = describeDiagnostic(diagnostics[0]);
+  } else if (diagnostics.length > 1) {
+    detail = `multiple errors returned: ${diagnostics.map(describeDiagnostic).join('; ')}`;
+  } else if (response.body.length === 0) {
+    detail =
+      method === 'HEAD'
+        ? `unexpected status code ${statusText} (HEAD responses have no body, use GET for details)`
+        : `unexpected status code ${statusText}`;
+  } else {
+    const raw = response.body.toString('utf8').replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
+    detail = `unexpected status code ${statusText}: ${
+      raw.length > MAX_BODY_IN_MESSAGE ? `${raw.slice(0, MAX_BODY_IN_MESSAGE)}…` : raw
+    }`;
+  }
+  return new RegistryError(kindOf(status), redact(`${describeRequest(method, url)}: ${detail}`, secrets), {
+    status,
+  });
+}
+
+/** Masks every secret (and its base64 forms) in `text`. @internal */
+export function redact(text: string, secrets: string[]): string {
+  let result = text;
+  for (const secret of secrets) {
+    if (secret.length >= 3) {
+      result = result.split(secret).join('***');
+    }
+  }
+  return result;
+}
