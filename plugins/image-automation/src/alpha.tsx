@@ -1,0 +1,51 @@
+import {
+  ApiBlueprint,
+  createFrontendPlugin,
+  discoveryApiRef,
+  fetchApiRef,
+} from '@backstage/frontend-plugin-api';
+import { EntityContentBlueprint } from '@backstage/plugin-catalog-react/alpha';
+import { imageAutomationApiRef } from './api/ImageAutomationApi';
+import { ImageAutomationClient } from './api/ImageAutomationClient';
+import { isImageAutomationAvailable } from './isImageAutomationAvailable';
+
+/** The HTTP client of the image-automation backend. @alpha */
+export const imageAutomationApi = ApiBlueprint.make({
+  params: defineParams =>
+    defineParams({
+      api: imageAutomationApiRef,
+      deps: { discoveryApi: discoveryApiRef, fetchApi: fetchApiRef },
+      factory: ({ discoveryApi, fetchApi }) =>
+        new ImageAutomationClient({ discoveryApi, fetchApi }),
+    }),
+});
+
+/**
+ * The "Image updates" entity tab, on entities that carry the `image-automation.io/manifests`
+ * annotation.
+ * @alpha
+ */
+export const entityImageAutomationContent = EntityContentBlueprint.make({
+  params: {
+    path: 'image-updates',
+    title: 'Image updates',
+    filter: isImageAutomationAvailable,
+    loader: () =>
+      import('./components/EntityImageAutomationContent').then(m => (
+        <m.EntityImageAutomationContent />
+      )),
+  },
+});
+
+/**
+ * The image-automation plugin for apps on the new frontend system.
+ * @alpha
+ */
+export default createFrontendPlugin({
+  pluginId: 'image-automation',
+  info: { packageJson: () => import('../package.json') },
+  extensions: [imageAutomationApi, entityImageAutomationContent],
+});
+
+export { imageAutomationApiRef } from './api/ImageAutomationApi';
+export type { ImageAutomationApi, ObjectRef } from './api/ImageAutomationApi';

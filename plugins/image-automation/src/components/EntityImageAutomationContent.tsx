@@ -1,0 +1,70 @@
+import { useCallback } from 'react';
+import { useApi } from '@backstage/core-plugin-api';
+import { stringifyEntityRef } from '@backstage/catalog-model';
+import { useEntity } from '@backstage/plugin-catalog-react';
+import { Alert, Flex, Text } from '@backstage/ui';
+import { imageAutomationApiRef } from '../api/ImageAutomationApi';
+import { usePolledValue } from '../hooks/usePolledValue';
+import { AutomationObjectCard } from './AutomationObjectCard';
+import { errorMessage } from './errorMessage';
+
+/** How often the tab reloads while it is visible: slow, the backend's scans run on minute intervals. @public */
+export const DEFAULT_POLL_INTERVAL_MS = 10_000;
+
+/** Props of {@link EntityImageAutomationContent}. @public */
+export interface EntityImageAutomationContentProps {
+  /** How often to reload while the tab is visible; defaults to {@link DEFAULT_POLL_INTERVAL_MS}. */
+  pollIntervalMs?: number;
+}
+
+/**
+ * The "Image updates" tab of a catalog entity: the entity's automation objects with their
+ * status and controls.
+ * @public
+ */
+export function EntityImageAutomationContent(
+  props: EntityImageAutomationContentProps,
+) {
+  const pollIntervalMs = props.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
+  const { entity } = useEntity();
+  const api = useApi(imageAutomationApiRef);
+  const entityRef = {
+    kind: entity.kind,
+    namespace: entity.metadata.namespace ?? 'default',
+    name: entity.metadata.name,
+  };
+  const objects = usePolledValue(
+    stringifyEntityRef(entity),
+    () => api.getEntityObjects(entityRef),
+    pollIntervalMs,
+  );
+  const { refresh } = objects;
+  const onChanged = useCallback(() => refresh(), [refresh]);
+
+  return (
+    <Flex direction="column" gap="4">
+      {objects.error && (
+        <Alert
+          status="danger"
+          title="Could not load the automation objects"
+          description={errorMessage(objects.error)}
+        />
+      )}
+      {objects.loading && <Text color="secondary">Loading automation objects…</Text>}
+      {objects.value?.length === 0 && (
+        <Text>
+          No automation objects belong to this entity. Check the manifests named in its
+          image-automation.io/manifests annotation.
+        </Text>
+      )}
+      {objects.value?.map(object => (
+        <AutomationObjectCard
+          key={object.id}
+          object={object}
+          onChanged={onChanged}
+          pollIntervalMs={pollIntervalMs}
+        />
+      ))}
+    </Flex>
+  );
+}

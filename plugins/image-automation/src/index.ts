@@ -1,0 +1,23 @@
+/**
+ * The Image updates entity tab of the image-automation plugins, for apps on the legacy frontend
+ * system; apps on the new frontend system import `@imageops/backstage-plugin-image-automation/alpha`.
+ *
+ * @packageDocumentation
+ */
+
+export { imageAutomationPlugin, EntityImageAutomationContent } from './plugin';
+export { rootRouteRef } from './routes';
+export { isImageAutomationAvailable } from './isImageAutomationAvailable';
+export { imageAutomationApiRef } from './api/ImageAutomationApi';
+export type { ImageAutomationApi, ObjectRef } from './api/ImageAutomationApi';
+export { ImageAutomationClient } from './api/ImageAutomationClient';
+export {
+  DEFAULT_POLL_INTERVAL_MS,
+  type EntityImageAutomationContentProps,
+} from './components/EntityImageAutomationContent';
+export type {
+  AutomationObjectView,
+  ObjectAction,
+  Page,
+  ScanRecord,
+} from '@imageops/backstage-plugin-image-automation-common';

@@ -1,0 +1,45 @@
+import {
+  createApiFactory,
+  createPlugin,
+  createRoutableExtension,
+  discoveryApiRef,
+  fetchApiRef,
+} from '@backstage/core-plugin-api';
+import { imageAutomationApiRef } from './api/ImageAutomationApi';
+import { ImageAutomationClient } from './api/ImageAutomationClient';
+import { rootRouteRef } from './routes';
+
+/**
+ * The image-automation plugin for apps on the legacy frontend system. Apps on the new system
+ * use the default export of `@imageops/backstage-plugin-image-automation/alpha` instead.
+ * @public
+ */
+export const imageAutomationPlugin = createPlugin({
+  id: 'image-automation',
+  apis: [
+    createApiFactory({
+      api: imageAutomationApiRef,
+      deps: { discoveryApi: discoveryApiRef, fetchApi: fetchApiRef },
+      factory: ({ discoveryApi, fetchApi }) =>
+        new ImageAutomationClient({ discoveryApi, fetchApi }),
+    }),
+  ],
+  routes: { root: rootRouteRef },
+});
+
+/**
+ * The Image updates tab for the legacy entity page; show it for entities where
+ * `isImageAutomationAvailable` holds, e.g.
+ * `<EntityLayout.Route path="/image-updates" title="Image updates" if={isImageAutomationAvailable}>`.
+ * @public
+ */
+export const EntityImageAutomationContent = imageAutomationPlugin.provide(
+  createRoutableExtension({
+    name: 'EntityImageAutomationContent',
+    component: () =>
+      import('./components/EntityImageAutomationContent').then(
+        m => m.EntityImageAutomationContent,
+      ),
+    mountPoint: rootRouteRef,
+  }),
+);

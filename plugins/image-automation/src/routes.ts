@@ -1,0 +1,4 @@
+import { createRouteRef } from '@backstage/core-plugin-api';
+
+/** The route of the Image updates tab in apps on the legacy frontend system. @public */
+export const rootRouteRef = createRouteRef({ id: 'image-automation' });
