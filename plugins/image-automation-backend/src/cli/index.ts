@@ -7,11 +7,12 @@
  * @packageDocumentation
  */
 
+import { imageCommands } from './image';
 import { policyCommands } from './policy';
 import { CliCommand, CliIO, defaultIO } from './types';
 
 // One module per area (`src/cli/<area>.ts`), each exporting its commands by name.
-const commands: Record<string, CliCommand> = { ...policyCommands };
+const commands: Record<string, CliCommand> = { ...policyCommands, ...imageCommands };
 
 function usage(): string {
   const names = Object.keys(commands).sort();

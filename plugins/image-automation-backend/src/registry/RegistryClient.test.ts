@@ -51,7 +51,7 @@ describe('RegistryClient against distribution v3 (anonymous)', () => {
       })
     ).digest;
     proxy = await startFaultProxy(registry.url);
-  }, 120_000);
+  }, 600_000); // the first run on a machine builds distribution v3 (~4 min)
 
   afterAll(async () => {
     await proxy?.stop();
