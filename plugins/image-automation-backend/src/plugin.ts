@@ -1,5 +1,6 @@
 import { coreServices, createBackendPlugin } from '@backstage/backend-plugin-api';
 import { catalogServiceRef } from '@backstage/plugin-catalog-node';
+import { JsonObject } from '@backstage/types';
 import { imageAutomationPermissions } from '@imageops/backstage-plugin-image-automation-common';
 import { NamedCredentials } from './credentials/NamedCredentials';
 import { Engine } from './engine/Engine';
@@ -48,7 +49,10 @@ export const imageAutomationPlugin = createBackendPlugin({
         const credentials = NamedCredentials.fromConfig(config);
         const registry = new RegistryClient({
           allowedHosts: settings?.getOptionalStringArray('allowedRegistries'),
-          logger,
+          logger: {
+            debug: (message, meta) => logger.debug(message, meta as JsonObject),
+            warn: (message, meta) => logger.warn(message, meta as JsonObject),
+          },
         });
 
         const engine = new Engine({

@@ -1,0 +1,120 @@
+import { DatabaseObjectStore } from './DatabaseObjectStore';
+import { DatabaseScanStore } from './DatabaseScanStore';
+import { applyMigrations, rollbackMigrations } from './migrations';
+import { createStoreTestDatabases } from './testDatabases';
+
+jest.setTimeout(60_000);
+
+const databases = createStoreTestDatabases();
+const id = 'ImageRepository/apps/web';
+
+describe.each(databases.eachSupportedId())('DatabaseScanStore on %p', databaseId => {
+  async function createStores() {
+    const knex = await databases.init(databaseId);
+    const objects = await DatabaseObjectStore.create({ knex });
+    const scans = await DatabaseScanStore.create({ knex, skipMigrations: true });
+    await objects.syncSource('s', [
+      {
+        manifest: {
+          apiVersion: 'image.toolkit.fluxcd.io/v1',
+          kind: 'ImageRepository',
+          metadata: { name: 'web', namespace: 'apps' },
+          spec: { image: 'ghcr.io/acme/web', interval: '5m' },
+        },
+        source: { type: 'config', location: 'file:///x.yaml' },
+      },
+    ]);
+    return { knex, objects, scans };
+  }
+
+  it('records scans with the tags added and removed, and keeps tag history', async () => {
+    const { scans } = await createStores();
+    const t1 = new Date('2030-01-01T00:00:00.000Z');
+    const first = await scans.recordScan({
+      objectId: id,
+      startedAt: t1,
+      durationMs: 12,
+      requests: 2,
+      tags: ['1.0.0', '1.1.0'],
+      revision: '111',
+    });
+    expect(first).toMatchObject({ outcome: 'success', tagCount: 2, tagsAdded: ['1.0.0', '1.1.0'], tagsRemoved: [] });
+
+    const t2 = new Date('2030-01-01T00:05:00.000Z');
+    const second = await scans.recordScan({
+      objectId: id,
+      startedAt: t2,
+      durationMs: 9,
+      requests: 1,
+      tags: ['1.1.0', '1.2.0'],
+      revision: '222',
+    });
+    expect(second).toMatchObject({ tagsAdded: ['1.2.0'], tagsRemoved: ['1.0.0'] });
+    expect((await scans.currentTags(id)).sort()).toEqual(['1.1.0', '1.2.0']);
+
+    const all = await scans.listTags(id, { includeGone: true });
+    expect(all.items).toEqual([
+      { tag: '1.0.0', firstSeenAt: t1.toISOString(), lastSeenAt: t1.toISOString(), goneSince: t2.toISOString() },
+      { tag: '1.1.0', firstSeenAt: t1.toISOString(), lastSeenAt: t2.toISOString() },
+      { tag: '1.2.0', firstSeenAt: t2.toISOString(), lastSeenAt: t2.toISOString() },
+    ]);
+
+    // A tag that comes back is present again, keeping when it was first seen.
+    const t3 = new Date('2030-01-01T00:10:00.000Z');
+    const third = await scans.recordScan({ objectId: id, startedAt: t3, durationMs: 5, requests: 1, tags: ['1.0.0', '1.1.0', '1.2.0'], revision: '333' });
+    expect(third.tagsAdded).toEqual(['1.0.0']);
+    expect((await scans.listTags(id, { search: '1.0.' })).items).toEqual([
+      { tag: '1.0.0', firstSeenAt: t1.toISOString(), lastSeenAt: t3.toISOString() },
+    ]);
+  });
+
+  it('records a failed scan without touching the tags', async () => {
+    const { scans } = await createStores();
+    await scans.recordScan({ objectId: id, startedAt: new Date(), durationMs: 1, requests: 1, tags: ['a'], revision: '1' });
+    const failed = await scans.recordScan({ objectId: id, startedAt: new Date(), durationMs: 3, requests: 1, error: 'scan failed: connection refused' });
+    expect(failed).toMatchObject({ outcome: 'failure', error: 'scan failed: connection refused', tagCount: 0 });
+    expect(await scans.currentTags(id)).toEqual(['a']);
+  });
+
+  it('pages scans newest first and searches tags literally', async () => {
+    const { scans } = await createStores();
+    for (let i = 0; i < 5; i++) {
+      await scans.recordScan({ objectId: id, startedAt: new Date(Date.UTC(2030, 0, 1, 0, i)), durationMs: 1, requests: 1, tags: ['v_1', 'v%2', `x${i}`], revision: String(i) });
+    }
+    const page1 = await scans.listScans(id, { limit: 2 });
+    expect(page1.items.map(s => s.revision)).toEqual(['4', '3']);
+    const page2 = await scans.listScans(id, { limit: 2, cursor: page1.nextCursor });
+    expect(page2.items.map(s => s.revision)).toEqual(['2', '1']);
+    const page3 = await scans.listScans(id, { limit: 2, cursor: page2.nextCursor });
+    expect(page3.items.map(s => s.revision)).toEqual(['0']);
+    expect(page3.nextCursor).toBeUndefined();
+    expect((await scans.listTags(id, { search: '_' })).items.map(t => t.tag)).toEqual(['v_1']);
+    expect((await scans.listTags(id, { search: '%' })).items.map(t => t.tag)).toEqual(['v%2']);
+  });
+
+  it('prunes scans by age and by count per repository', async () => {
+    const { scans } = await createStores();
+    for (let i = 0; i < 6; i++) {
+      await scans.recordScan({ objectId: id, startedAt: new Date(Date.UTC(2030, 0, 1 + i)), durationMs: 1, requests: 1, tags: ['a'], revision: String(i) });
+    }
+    expect(await scans.prune({ olderThan: new Date(Date.UTC(2030, 0, 2)), keepPerObject: 100 })).toBe(1);
+    expect(await scans.prune({ olderThan: new Date(0), keepPerObject: 3 })).toBe(2);
+    expect((await scans.listScans(id)).items.map(s => s.revision)).toEqual(['5', '4', '3']);
+  });
+
+  it('deletes an object’s history with the object', async () => {
+    const { objects, scans } = await createStores();
+    await scans.recordScan({ objectId: id, startedAt: new Date(), durationMs: 1, requests: 1, tags: ['a'], revision: '1' });
+    await objects.syncSource('s', []);
+    expect((await scans.listScans(id)).items).toEqual([]);
+    expect(await scans.currentTags(id)).toEqual([]);
+  });
+
+  it('migrates down and up again', async () => {
+    const { knex } = await createStores();
+    await rollbackMigrations(knex);
+    expect(await knex.schema.hasTable('image_automation_objects')).toBe(false);
+    await applyMigrations(knex);
+    expect(await knex.schema.hasTable('image_automation_scans')).toBe(true);
+  });
+});

@@ -1,0 +1,84 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { mockServices, startTestBackend } from '@backstage/backend-test-utils';
+import { SchedulerServiceTaskScheduleDefinition } from '@backstage/backend-plugin-api';
+import catalogPlugin from '@backstage/plugin-catalog-backend';
+import imageAutomationPlugin from '@imageops/backstage-plugin-image-automation-backend';
+
+type TaskFn = () => Promise<void>;
+
+/**
+ * A real Backstage backend (catalog + image-automation) on a catalog written to a temporary
+ * directory, with the scheduler under the test's control: tasks run when the test says so.
+ */
+export async function startBackend(options: {
+  files: Record<string, string>;
+  config?: Record<string, unknown>;
+  features?: any[];
+}) {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'image-automation-it-'));
+  for (const [name, content] of Object.entries(options.files)) {
+    await fs.mkdir(path.dirname(path.join(dir, name)), { recursive: true });
+    await fs.writeFile(path.join(dir, name), content);
+  }
+  const tasks = new Map<string, TaskFn>();
+  const scheduler = mockServices.scheduler.mock({
+    async scheduleTask(task: SchedulerServiceTaskScheduleDefinition & { fn: any }) {
+      tasks.set(task.id, task.fn);
+    },
+    async triggerTask() {},
+  });
+  const backend = await startTestBackend({
+    features: [
+      catalogPlugin,
+      imageAutomationPlugin,
+      scheduler.factory,
+      mockServices.rootConfig.factory({
+        data: {
+          catalog: {
+            rules: [{ allow: ['Component', 'Group', 'User', 'Location'] }],
+            locations: [{ type: 'file', target: path.join(dir, 'catalog.yaml') }],
+          },
+          imageAutomation: { fileRoots: [dir], ...(options.config ?? {}) },
+        },
+      }),
+      ...(options.features ?? []),
+    ],
+  });
+  const run = async (id: string) => {
+    const fn = tasks.get(id);
+    if (!fn) throw new Error(`no task ${id}; tasks: ${[...tasks.keys()].join(', ')}`);
+    await fn();
+  };
+  return {
+    dir,
+    server: backend.server,
+    /** Re-reads every manifest source. */
+    sync: () => run('image-automation-sync-manifests'),
+    /** Runs reconcile passes until nothing is due. */
+    reconcile: () => run('image-automation-reconcile'),
+    async stop() {
+      await backend.stop();
+      await fs.rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Polls until `check` returns a value (not undefined), or fails with the last error. */
+export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out waiting; last error: ${lastError ?? 'none'}`);
+    }
+    await new Promise(resolve => setTimeout(resolve, 200));
+  }
+}
