@@ -6,6 +6,9 @@
  * Out-of-range values (`1e400`) are errors in Go (`ErrRange`), so they are rejected here too.
  */
 
+// Decimal literals without underscores, on which `Number()` and Go agree exactly.
+const PLAIN_DECIMAL = /^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$/;
+
 const isDigit = (c: string) => c >= '0' && c <= '9';
 const isHexLetter = (c: string) => {
   const l = c.toLowerCase();
@@ -92,6 +95,23 @@ function scaleBinary(mantissa: bigint, exp: number): number {
  */
 export function goParseFloat(s: string): number | undefined {
   if (s.length === 0) return undefined;
+  if (s.length <= 15) {
+    // Plain integers (build numbers, timestamps) are the usual numerical tags: read them
+    // directly, exactly (below 2^53).
+    let value = 0;
+    let i = 0;
+    for (; i < s.length; i++) {
+      const d = s.charCodeAt(i) - 48;
+      if (d < 0 || d > 9) break;
+      value = value * 10 + d;
+    }
+    if (i === s.length) return value;
+  }
+  if (PLAIN_DECIMAL.test(s)) {
+    // The common case, where JavaScript's own (correctly rounded) parsing agrees with Go.
+    const value = Number(s);
+    return Number.isFinite(value) ? value : undefined;
+  }
   const sp = special(s);
   if (sp !== undefined) return sp;
 
