@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs everything, then runs every test suite: type check, unit, store (SQLite and a real
+# PostgreSQL), integration against real registries and servers, and the browser test.
+# Ends with one line: "N passed, N failed[, N skipped]", summed over every runner.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+source scripts/setup.sh
+
+RESULTS="$ROOT/.testbed/results"
+PGDIR="$(mktemp -d /tmp/image-automation-pg.XXXXXX)"
+rm -rf "$RESULTS" && mkdir -p "$RESULTS"
+cleanup() { bash test/testbed/postgres.sh stop "$PGDIR" >/dev/null 2>&1 || true; }
+trap cleanup EXIT
+
+export BACKSTAGE_TEST_DISABLE_DOCKER=1
+export BACKSTAGE_TEST_DATABASE_POSTGRES15_CONNECTION_STRING="$(bash test/testbed/postgres.sh start "$PGDIR")"
+
+status=0
+echo "== type check"
+tsc --noEmit --pretty false || status=1
+
+echo "== building the app (the browser test serves it from the backend)"
+(cd packages/app && backstage-cli package build) >"$RESULTS/app-build.log" 2>&1 || { cat "$RESULTS/app-build.log"; status=1; }
+
+echo "== jest: every package and the cross-package suites"
+backstage-cli repo test --ci --json --outputFile="$RESULTS/jest.json" || status=1
+
+node scripts/summarise-results.js "$RESULTS"/*.json
+exit $status
