@@ -10,6 +10,7 @@
 // Modes:
 //
 //	semver-oracle select   JSON lines in, JSON lines out: {"id","policy","filterTags","tags"} -> {"id","tag"|"error"}
+//	semver-oracle regexp   JSON lines: {"id","pattern","template","inputs"} -> {"id","error"|"matches"}
 //	semver-oracle bench    one JSON case on stdin plus "iterations"; prints {"tag","nsPerOp"}
 package main
 
@@ -51,6 +52,50 @@ type request struct {
 	FilterTags *tagFilter   `json:"filterTags,omitempty"`
 	Tags       []string     `json:"tags"`
 	Iterations int          `json:"iterations,omitempty"`
+}
+
+// regexpRequest asks how Go compiles a pattern and what it finds in each input: the
+// leftmost-first submatches (nil for a group that did not participate) and Expand(template).
+type regexpRequest struct {
+	ID       int      `json:"id"`
+	Pattern  string   `json:"pattern"`
+	Template string   `json:"template"`
+	Inputs   []string `json:"inputs"`
+}
+
+type regexpMatch struct {
+	Groups   []*string `json:"groups"`
+	Expanded string    `json:"expanded"`
+}
+
+type regexpResponse struct {
+	ID      int            `json:"id"`
+	Error   string         `json:"error,omitempty"`
+	Matches []*regexpMatch `json:"matches,omitempty"`
+}
+
+func answerRegexp(req *regexpRequest) regexpResponse {
+	re, err := regexp.Compile(req.Pattern)
+	if err != nil {
+		return regexpResponse{ID: req.ID, Error: err.Error()}
+	}
+	res := regexpResponse{ID: req.ID, Matches: make([]*regexpMatch, len(req.Inputs))}
+	for i, input := range req.Inputs {
+		m := re.FindStringSubmatchIndex(input)
+		if m == nil {
+			continue
+		}
+		match := &regexpMatch{Groups: make([]*string, len(m)/2)}
+		for g := range match.Groups {
+			if m[2*g] >= 0 {
+				text := input[m[2*g]:m[2*g+1]]
+				match.Groups[g] = &text
+			}
+		}
+		match.Expanded = string(re.ExpandString(nil, req.Template, input, m))
+		res.Matches[i] = match
+	}
+	return res
 }
 
 type response struct {
@@ -238,6 +283,21 @@ func main() {
 				os.Exit(2)
 			}
 		}
+	case "regexp":
+		for {
+			var req regexpRequest
+			if err := dec.Decode(&req); err != nil {
+				if err.Error() == "EOF" {
+					return
+				}
+				fmt.Fprintln(os.Stderr, err)
+				os.Exit(2)
+			}
+			if err := enc.Encode(answerRegexp(&req)); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				os.Exit(2)
+			}
+		}
 	case "bench":
 		var req request
 		if err := dec.Decode(&req); err != nil {
@@ -259,7 +319,7 @@ func main() {
 			os.Exit(2)
 		}
 	default:
-		fmt.Fprintf(os.Stderr, "usage: semver-oracle select|bench\n")
+		fmt.Fprintf(os.Stderr, "usage: semver-oracle select|regexp|bench\n")
 		os.Exit(2)
 	}
 }

@@ -169,6 +169,23 @@ const CATEGORIES = new Set(
 );
 
 const unicodeCache = new Map<string, Ranges | null>();
+let allCodePoints: string | undefined;
+
+/** Every code point except the surrogates, in order (built once, about 4 MB). */
+function everyCodePoint(): string {
+  if (!allCodePoints) {
+    const parts: string[] = [];
+    for (let start = 0; start <= MAX_RUNE; start += 0x1000) {
+      const chunk: number[] = [];
+      for (let c = start; c < start + 0x1000 && c <= MAX_RUNE; c++) {
+        if (c < 0xd800 || c > 0xdfff) chunk.push(c);
+      }
+      parts.push(String.fromCodePoint(...chunk));
+    }
+    allCodePoints = parts.join('');
+  }
+  return allCodePoints;
+}
 
 /** The code point ranges of a Unicode property, read from the JavaScript engine. */
 function unicodeRanges(name: string): Ranges | undefined {
@@ -181,21 +198,18 @@ function unicodeRanges(name: string): Ranges | undefined {
   else if (CATEGORIES.has(name)) property = `gc=${name}`;
   else if (/^[A-Z][A-Za-z_]*$/.test(name)) property = `sc=${name}`;
   let ranges: Ranges | null = null;
-  if (property) {
+  if (property === 'Any') ranges = [[0, MAX_RUNE]];
+  else if (property) {
     try {
-      const re = new RegExp(`^\\p{${property}}$`, 'u');
+      // Let the engine find the runs of the property in a string of every code point.
+      const re = new RegExp(`\\p{${property}}+`, 'gu');
       ranges = [];
-      let start = -1;
-      for (let c = 0; c <= MAX_RUNE + 1; c++) {
-        const inside =
-          c <= MAX_RUNE && !(c >= 0xd800 && c <= 0xdfff && property !== 'Any')
-            ? re.test(String.fromCodePoint(c))
-            : false;
-        if (inside && start < 0) start = c;
-        if (!inside && start >= 0) {
-          ranges.push([start, c - 1]);
-          start = -1;
-        }
+      const all = everyCodePoint();
+      for (const m of all.matchAll(re)) {
+        const end = m.index + m[0].length;
+        const lastUnit = all.charCodeAt(end - 1);
+        const isLowSurrogate = lastUnit >= 0xdc00 && lastUnit <= 0xdfff;
+        ranges.push([m[0].codePointAt(0)!, isLowSurrogate ? all.codePointAt(end - 2)! : lastUnit]);
       }
     } catch {
       ranges = null;

@@ -12,7 +12,7 @@ export const ORACLE_DIR = path.resolve(__dirname, '../../../../../test/oracles/s
 
 /** Runs `go run . <mode>` with `input` on stdin; resolves with stdout. @internal */
 export function runSemverOracle(
-  mode: 'select' | 'bench',
+  mode: 'select' | 'regexp' | 'bench',
   input: string,
   timeoutMs = 600_000,
 ): Promise<string> {
