@@ -39,7 +39,8 @@ function releaseTags(): string[] {
     if (roll < 0.45) tags.add(`v${v}`);
     else if (roll < 0.65) tags.add(`${v}-rc.${int(9)}`);
     else if (roll < 0.8) tags.add(`main-${v}-${int(1e6).toString(16)}`);
-    else if (roll < 0.95) tags.add(`sha-${int(2 ** 31).toString(16)}${int(2 ** 31).toString(16)}`);
+    else if (roll < 0.95)
+      tags.add(`sha-${int(2 ** 31).toString(16)}${int(2 ** 31).toString(16)}`);
     else tags.add(`${v}`);
   }
   return fromStorage(sortTagsAsStored([...tags]));
@@ -51,17 +52,26 @@ function numericTags(): string[] {
   return fromStorage(sortTagsAsStored([...tags]));
 }
 
-function measureTs(args: SelectLatestTagArgs, iterations: number): { ms: number; tag: string } {
+function measureTs(
+  args: SelectLatestTagArgs,
+  iterations: number,
+): { ms: number; tag: string } {
   const first = selectLatestTag(args);
   for (let i = 0; i < 3; i++) selectLatestTag(args); // warm up the JIT
   const start = process.hrtime.bigint();
   for (let i = 0; i < iterations; i++) selectLatestTag(args);
   const ns = Number(process.hrtime.bigint() - start) / iterations;
-  return { ms: ns / 1e6, tag: first.ok ? first.tag : `error: ${first.message}` };
+  return {
+    ms: ns / 1e6,
+    tag: first.ok ? first.tag : `error: ${first.message}`,
+  };
 }
 
 async function measureGo(args: SelectLatestTagArgs, iterations: number) {
-  const out = await runSemverOracle('bench', `${JSON.stringify({ id: 0, ...args, iterations })}\n`);
+  const out = await runSemverOracle(
+    'bench',
+    `${JSON.stringify({ id: 0, ...args, iterations })}\n`,
+  );
   const res = JSON.parse(out);
   return { ms: res.nsPerOp / 1e6, tag: res.tag ?? `error: ${res.error}` };
 }
@@ -69,16 +79,25 @@ async function measureGo(args: SelectLatestTagArgs, iterations: number) {
 async function main() {
   const releases = releaseTags();
   const cases: Array<[string, SelectLatestTagArgs]> = [
-    ['semver >=1.0.0 <20.0.0', { policy: { semver: { range: '>=1.0.0 <20.0.0' } }, tags: releases }],
+    [
+      'semver >=1.0.0 <20.0.0',
+      { policy: { semver: { range: '>=1.0.0 <20.0.0' } }, tags: releases },
+    ],
     [
       'semver ^5.x-0 + filterTags extract',
       {
         policy: { semver: { range: '^5.x-0' } },
-        filterTags: { pattern: '^main-(?P<version>[0-9.]+)-[0-9a-f]+$', extract: '$version' },
+        filterTags: {
+          pattern: '^main-(?P<version>[0-9.]+)-[0-9a-f]+$',
+          extract: '$version',
+        },
         tags: releases,
       },
     ],
-    ['numerical asc', { policy: { numerical: { order: 'asc' } }, tags: numericTags() }],
+    [
+      'numerical asc',
+      { policy: { numerical: { order: 'asc' } }, tags: numericTags() },
+    ],
   ];
   const iterations = 20;
   console.log(
@@ -96,7 +115,8 @@ async function main() {
       if (g.ms < go.ms) go = g;
       if (t.ms < ts.ms) ts = t;
     }
-    if (ts.tag !== go.tag) throw new Error(`${name}: TypeScript selected ${ts.tag}, Go ${go.tag}`);
+    if (ts.tag !== go.tag)
+      throw new Error(`${name}: TypeScript selected ${ts.tag}, Go ${go.tag}`);
     const ratio = ts.ms / go.ms;
     worst = Math.max(worst, ratio);
     console.log(

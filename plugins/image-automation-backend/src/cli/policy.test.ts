@@ -5,7 +5,9 @@ import path from 'node:path';
 import { main } from './index';
 import { CliIO } from './types';
 
-function capture(files: Record<string, string>): CliIO & { out: string; err: string } {
+function capture(
+  files: Record<string, string>,
+): CliIO & { out: string; err: string } {
   const io = {
     out: '',
     err: '',
@@ -34,15 +36,32 @@ spec:
 
 describe('image-automation policy select', () => {
   it('sorts tags as the repository stores them, so ties go to the byte-greatest tag', async () => {
-    const io = capture({ 'p.yaml': semverPolicy, tags: '1.0.0\nv1.0.0\n0.9.0\nlatest\n' });
-    expect(await main(['policy', 'select', '--policy', 'p.yaml', '--tags', 'tags'], io)).toBe(0);
+    const io = capture({
+      'p.yaml': semverPolicy,
+      tags: '1.0.0\nv1.0.0\n0.9.0\nlatest\n',
+    });
+    expect(
+      await main(
+        ['policy', 'select', '--policy', 'p.yaml', '--tags', 'tags'],
+        io,
+      ),
+    ).toBe(0);
     expect(io.out).toBe('v1.0.0\n');
   });
 
   it('takes the given order with --no-sort', async () => {
     const io = capture({ 'p.yaml': semverPolicy, tags: '1.0.0\nv1.0.0\n' });
     const code = await main(
-      ['policy', 'select', '--policy', 'p.yaml', '--tags', 'tags', '--no-sort', '--json'],
+      [
+        'policy',
+        'select',
+        '--policy',
+        'p.yaml',
+        '--tags',
+        'tags',
+        '--no-sort',
+        '--json',
+      ],
       io,
     );
     expect(code).toBe(0);
@@ -83,14 +102,28 @@ describe('image-automation policy select', () => {
       tags: 'main-1.2.0\nmain-1.10.0\nmain-2.0.0-rc.1\n1.11.0\nmain-latest\n',
     });
     const code = await main(
-      ['policy', 'select', '--policy', 'p.yaml', '--tags', 'tags', '--explain', '--json'],
+      [
+        'policy',
+        'select',
+        '--policy',
+        'p.yaml',
+        '--tags',
+        'tags',
+        '--explain',
+        '--json',
+      ],
       io,
     );
     expect(code).toBe(0);
     const body = JSON.parse(io.out);
     expect(body.tag).toBe('main-1.10.0');
     expect(
-      Object.fromEntries(body.verdicts.map((v: { tag: string; verdict: string }) => [v.tag, v.verdict])),
+      Object.fromEntries(
+        body.verdicts.map((v: { tag: string; verdict: string }) => [
+          v.tag,
+          v.verdict,
+        ]),
+      ),
     ).toEqual({
       'main-latest': 'not-semver',
       'main-2.0.0-rc.1': 'prerelease-excluded',
@@ -103,12 +136,20 @@ describe('image-automation policy select', () => {
 
   it('explains in text too', async () => {
     const io = capture({
-      'p.yaml': semverPolicy.replace('semver:\n      range: ">=1.0.0"', 'numerical:\n      order: asc'),
+      'p.yaml': semverPolicy.replace(
+        'semver:\n      range: ">=1.0.0"',
+        'numerical:\n      order: asc',
+      ),
       tags: '3\n10\nx\n',
     });
-    const code = await main(['policy', 'select', '--policy', 'p.yaml', '--tags', 'tags', '--explain'], io);
+    const code = await main(
+      ['policy', 'select', '--policy', 'p.yaml', '--tags', 'tags', '--explain'],
+      io,
+    );
     expect(code).toBe(1);
-    expect(io.err).toBe("error: failed to parse invalid numeric value 'x' (Failure)\n");
+    expect(io.err).toBe(
+      "error: failed to parse invalid numeric value 'x' (Failure)\n",
+    );
     expect(io.out).toMatch(/^x\s+not-numeric\s/m);
   });
 
@@ -117,7 +158,12 @@ describe('image-automation policy select', () => {
     expect(await main(['policy', 'select', '--policy', 'p.yaml'], io)).toBe(2);
     expect(io.err).toContain('usage: image-automation policy select');
     const io2 = capture({});
-    expect(await main(['policy', 'select', '--policy', 'p.yaml', '--tags', 't'], io2)).toBe(2);
+    expect(
+      await main(
+        ['policy', 'select', '--policy', 'p.yaml', '--tags', 't'],
+        io2,
+      ),
+    ).toBe(2);
     expect(io2.err).toContain('cannot read policy p.yaml');
   });
 });
@@ -126,8 +172,13 @@ describe('image-automation rsip tags', () => {
   const tags = 'v1.0.0\nv1.1.0\nv2.0.0\nv1.2.0\nrubbish\n';
 
   it('applies a bare spec.filter', async () => {
-    const io = capture({ f: 'includeTag: "^v1\\\\."\nexcludeTag: "^v1\\\\.0\\\\.0$"\n', tags });
-    expect(await main(['rsip', 'tags', '--filter', 'f', '--tags', 'tags'], io)).toBe(0);
+    const io = capture({
+      f: 'includeTag: "^v1\\\\."\nexcludeTag: "^v1\\\\.0\\\\.0$"\n',
+      tags,
+    });
+    expect(
+      await main(['rsip', 'tags', '--filter', 'f', '--tags', 'tags'], io),
+    ).toBe(0);
     expect(io.out).toBe('v1.2.0\nv1.1.0\n');
   });
 
@@ -144,13 +195,23 @@ spec:
     limit: 2
 `;
     const io = capture({ f: manifest, tags });
-    expect(await main(['rsip', 'tags', '--filter', 'f', '--tags', 'tags', '--json'], io)).toBe(0);
+    expect(
+      await main(
+        ['rsip', 'tags', '--filter', 'f', '--tags', 'tags', '--json'],
+        io,
+      ),
+    ).toBe(0);
     expect(JSON.parse(io.out)).toEqual({ tags: ['v1.2.0', 'v1.1.0'] });
   });
 
   it('reports an invalid filter', async () => {
     const io = capture({ f: 'semver: "*-*"\n', tags });
-    expect(await main(['rsip', 'tags', '--filter', 'f', '--tags', 'tags', '--json'], io)).toBe(1);
+    expect(
+      await main(
+        ['rsip', 'tags', '--filter', 'f', '--tags', 'tags', '--json'],
+        io,
+      ),
+    ).toBe(1);
     expect(JSON.parse(io.out)).toEqual({
       error: 'invalid semver expression: improper constraint: "*-*"',
     });
@@ -166,7 +227,16 @@ describe('the image-automation bin', () => {
       const bin = path.resolve(__dirname, '../../bin/image-automation');
       const child = spawn(
         process.execPath,
-        [bin, 'policy', 'select', '--policy', policyFile, '--tags', '-', '--json'],
+        [
+          bin,
+          'policy',
+          'select',
+          '--policy',
+          policyFile,
+          '--tags',
+          '-',
+          '--json',
+        ],
         { stdio: ['pipe', 'pipe', 'pipe'] },
       );
       let out = '';
@@ -174,7 +244,9 @@ describe('the image-automation bin', () => {
       child.stdout.on('data', d => (out += d));
       child.stderr.on('data', d => (err += d));
       child.stdin.end('0.1.0\n1.2.3\n1.10.0\nlatest\n');
-      const code = await new Promise<number | null>(resolve => child.on('close', resolve));
+      const code = await new Promise<number | null>(resolve =>
+        child.on('close', resolve),
+      );
       expect(err).toBe('');
       expect(code).toBe(0);
       expect(JSON.parse(out)).toEqual({ tag: '1.10.0' });

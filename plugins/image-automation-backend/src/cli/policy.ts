@@ -35,7 +35,8 @@ function findManifest(text: string, kind: string): Record<string, any> {
   }
   const match = values.find(v => v && typeof v === 'object' && v.kind === kind);
   if (match) return match;
-  if (values.length === 1 && values[0] && typeof values[0] === 'object') return values[0];
+  if (values.length === 1 && values[0] && typeof values[0] === 'object')
+    return values[0];
   throw new Error(`no ${kind} found`);
 }
 
@@ -44,7 +45,11 @@ function usageError(io: CliIO, usage: string, message: string): number {
   return 2;
 }
 
-async function readInput(io: CliIO, file: string, what: string): Promise<string> {
+async function readInput(
+  io: CliIO,
+  file: string,
+  what: string,
+): Promise<string> {
   try {
     return await io.readFile(file);
   } catch (error) {
@@ -86,16 +91,27 @@ const selectCommand: CliCommand = {
       return 0;
     }
     if (!values.policy || !values.tags) {
-      return usageError(io, SELECT_USAGE, 'both --policy and --tags are required');
+      return usageError(
+        io,
+        SELECT_USAGE,
+        'both --policy and --tags are required',
+      );
     }
     if (values.policy === '-' && values.tags === '-') {
-      return usageError(io, SELECT_USAGE, 'only one of --policy and --tags can be standard input');
+      return usageError(
+        io,
+        SELECT_USAGE,
+        'only one of --policy and --tags can be standard input',
+      );
     }
     let policy: ImagePolicyChoice;
     let filterTags: TagFilter | undefined;
     let tags: string[];
     try {
-      const manifest = findManifest(await readInput(io, values.policy, 'policy'), 'ImagePolicy');
+      const manifest = findManifest(
+        await readInput(io, values.policy, 'policy'),
+        'ImagePolicy',
+      );
       policy = manifest.spec?.policy ?? {};
       filterTags = manifest.spec?.filterTags ?? undefined;
       tags = readTagLines(await readInput(io, values.tags, 'tags'));
@@ -104,7 +120,11 @@ const selectCommand: CliCommand = {
     }
     if (!values['no-sort']) tags = sortTagsAsStored(tags);
 
-    const { selection, verdicts } = explainSelection({ policy, filterTags, tags });
+    const { selection, verdicts } = explainSelection({
+      policy,
+      filterTags,
+      tags,
+    });
     if (values.json) {
       const body: Record<string, unknown> = selection.ok
         ? { tag: selection.tag }
@@ -118,10 +138,14 @@ const selectCommand: CliCommand = {
       io.stdout.write(`${JSON.stringify(body)}\n`);
     } else {
       if (selection.ok) io.stdout.write(`${selection.tag}\n`);
-      else io.stderr.write(`error: ${selection.message} (${selection.reason})\n`);
+      else
+        io.stderr.write(`error: ${selection.message} (${selection.reason})\n`);
       if (values.explain) {
         const width = Math.max(3, ...verdicts.map(v => v.tag.length));
-        const verdictWidth = Math.max(...verdicts.map(v => v.verdict.length), 7);
+        const verdictWidth = Math.max(
+          ...verdicts.map(v => v.verdict.length),
+          7,
+        );
         for (const v of verdicts) {
           const detail = v.detail ? ` (${v.detail})` : '';
           io.stdout.write(
@@ -165,10 +189,18 @@ const rsipTagsCommand: CliCommand = {
       return 0;
     }
     if (!values.filter || !values.tags) {
-      return usageError(io, RSIP_USAGE, 'both --filter and --tags are required');
+      return usageError(
+        io,
+        RSIP_USAGE,
+        'both --filter and --tags are required',
+      );
     }
     if (values.filter === '-' && values.tags === '-') {
-      return usageError(io, RSIP_USAGE, 'only one of --filter and --tags can be standard input');
+      return usageError(
+        io,
+        RSIP_USAGE,
+        'only one of --filter and --tags can be standard input',
+      );
     }
     let filter: RsipFilter;
     let tags: string[];
@@ -177,7 +209,8 @@ const rsipTagsCommand: CliCommand = {
         await readInput(io, values.filter, 'filter'),
         'ResourceSetInputProvider',
       );
-      filter = doc.kind === 'ResourceSetInputProvider' ? doc.spec?.filter ?? {} : doc;
+      filter =
+        doc.kind === 'ResourceSetInputProvider' ? doc.spec?.filter ?? {} : doc;
       tags = readTagLines(await readInput(io, values.tags, 'tags'));
     } catch (error) {
       return usageError(io, RSIP_USAGE, (error as Error).message);
@@ -185,7 +218,9 @@ const rsipTagsCommand: CliCommand = {
     const result = filterProviderTags(filter, tags);
     if (values.json) {
       io.stdout.write(
-        `${JSON.stringify(result.ok ? { tags: result.tags } : { error: result.message })}\n`,
+        `${JSON.stringify(
+          result.ok ? { tags: result.tags } : { error: result.message },
+        )}\n`,
       );
     } else if (result.ok) {
       io.stdout.write(result.tags.map(t => `${t}\n`).join(''));

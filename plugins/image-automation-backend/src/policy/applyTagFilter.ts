@@ -29,11 +29,15 @@ export interface FilteredTags {
  * prefix the reconciler adds).
  * @internal
  */
-export function compileTagFilter(filter: TagFilter): GoRegexp | { error: string } {
+export function compileTagFilter(
+  filter: TagFilter,
+): GoRegexp | { error: string } {
   const pattern = filter.pattern ?? '';
   const compiled = compileGoRegexp(pattern);
   if (!compiled.ok) {
-    return { error: `invalid regular expression pattern '${pattern}': ${compiled.message}` };
+    return {
+      error: `invalid regular expression pattern '${pattern}': ${compiled.message}`,
+    };
   }
   return compiled.regexp;
 }
@@ -54,6 +58,8 @@ export function applyTagFilter(
     originals.set(value, tag);
     extracted.set(tag, value);
   }
-  const candidates = [...originals.keys()].sort((a, b) => compareGoStrings(b, a));
+  const candidates = [...originals.keys()].sort((a, b) =>
+    compareGoStrings(b, a),
+  );
   return { candidates, originals, extracted };
 }

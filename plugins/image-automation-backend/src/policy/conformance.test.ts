@@ -7,68 +7,75 @@ import { PolicySelection } from './types';
 function expected(selection: PolicySelection): string {
   if (selection.ok) return selection.tag;
   return selection.reason === 'InvalidPolicy'
-    ? `ERR(invalid policy): ${selection.message.replace(/^invalid policy: /, '')}`
+    ? `ERR(invalid policy): ${selection.message.replace(
+        /^invalid policy: /,
+        '',
+      )}`
     : `ERR: ${selection.message}`;
 }
 
 describe('Flux conformance vectors', () => {
   describe('semver', () => {
-    it.each(vectors.semver.map(v => [v.input.range, v.input.tags.join(' '), v]))(
-      'range %j over [%s]',
-      (_range, _tags, v) => {
-        const selection = selectLatestTag({
-          policy: { semver: { range: v.input.range } },
-          tags: v.input.tags,
-          // With no tags at all Flux stops earlier (`no tags in database`); the vector is
-          // about the policer's own empty-list error, reached when a filter drops every tag.
-          ...(v.input.tags.length === 0
-            ? { filterTags: { pattern: '^$' }, tags: ['not-empty'] }
-            : {}),
-        });
-        expect(expected(selection)).toBe(v.expected);
-      },
-    );
+    it.each(
+      vectors.semver.map(v => [v.input.range, v.input.tags.join(' '), v]),
+    )('range %j over [%s]', (_range, _tags, v) => {
+      const selection = selectLatestTag({
+        policy: { semver: { range: v.input.range } },
+        tags: v.input.tags,
+        // With no tags at all Flux stops earlier (`no tags in database`); the vector is
+        // about the policer's own empty-list error, reached when a filter drops every tag.
+        ...(v.input.tags.length === 0
+          ? { filterTags: { pattern: '^$' }, tags: ['not-empty'] }
+          : {}),
+      });
+      expect(expected(selection)).toBe(v.expected);
+    });
   });
 
   describe('numerical', () => {
-    it.each(vectors.numerical.map(v => [v.input.order, v.input.tags.join(' '), v]))(
-      '%s over [%s]',
-      (_order, _tags, v) => {
-        const selection = selectLatestTag({
-          policy: { numerical: { order: v.input.order } },
-          tags: v.input.tags,
-          ...(v.input.tags.length === 0
-            ? { filterTags: { pattern: '^$' }, tags: ['not-empty'] }
-            : {}),
-        });
-        expect(expected(selection)).toBe(v.expected);
-      },
-    );
+    it.each(
+      vectors.numerical.map(v => [v.input.order, v.input.tags.join(' '), v]),
+    )('%s over [%s]', (_order, _tags, v) => {
+      const selection = selectLatestTag({
+        policy: { numerical: { order: v.input.order } },
+        tags: v.input.tags,
+        ...(v.input.tags.length === 0
+          ? { filterTags: { pattern: '^$' }, tags: ['not-empty'] }
+          : {}),
+      });
+      expect(expected(selection)).toBe(v.expected);
+    });
   });
 
   describe('alphabetical', () => {
-    it.each(vectors.alphabetical.map(v => [v.input.order, v.input.tags.join(' '), v]))(
-      '%s over [%s]',
-      (_order, _tags, v) => {
-        const selection = selectLatestTag({
-          policy: { alphabetical: { order: v.input.order } },
-          tags: v.input.tags,
-        });
-        expect(expected(selection)).toBe(v.expected);
-      },
-    );
+    it.each(
+      vectors.alphabetical.map(v => [v.input.order, v.input.tags.join(' '), v]),
+    )('%s over [%s]', (_order, _tags, v) => {
+      const selection = selectLatestTag({
+        policy: { alphabetical: { order: v.input.order } },
+        tags: v.input.tags,
+      });
+      expect(expected(selection)).toBe(v.expected);
+    });
   });
 
   describe('filterTags', () => {
     it.each(
-      vectors.filterTags.map(v => [v.input.pattern, v.input.extract, v.input.tags.join(' '), v]),
+      vectors.filterTags.map(v => [
+        v.input.pattern,
+        v.input.extract,
+        v.input.tags.join(' '),
+        v,
+      ]),
     )('pattern %j extract %j over [%s]', (_p, _e, _t, v) => {
       const compiled = compileTagFilter(v.input);
       if (typeof v.expected === 'string') {
         expect('error' in compiled).toBe(true);
         // The vector holds Go's regexp error; Flux wraps it with the pattern.
         expect(`ERR: ${(compiled as { error: string }).error}`).toBe(
-          `ERR: invalid regular expression pattern '${v.input.pattern}': ${v.expected.slice(5)}`,
+          `ERR: invalid regular expression pattern '${
+            v.input.pattern
+          }': ${v.expected.slice(5)}`,
         );
         const selection = selectLatestTag({
           policy: { alphabetical: {} },

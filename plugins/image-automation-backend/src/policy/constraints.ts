@@ -38,7 +38,19 @@ const VALID_CONSTRAINT = new RegExp(
 const MAX_CONSTRAINT_LENGTH = 512;
 const MAX_CONSTRAINT_GROUPS = 32;
 
-type Operator = '' | '=' | '!=' | '>' | '<' | '>=' | '=>' | '<=' | '=<' | '~' | '~>' | '^';
+type Operator =
+  | ''
+  | '='
+  | '!='
+  | '>'
+  | '<'
+  | '>='
+  | '=>'
+  | '<='
+  | '=<'
+  | '~'
+  | '~>'
+  | '^';
 
 interface Constraint {
   op: Operator;
@@ -71,7 +83,8 @@ export function goQuote(s: string): string {
     else if (ch === '\n') out += '\\n';
     else if (ch === '\t') out += '\\t';
     else if (ch === '\r') out += '\\r';
-    else if (c < 0x20 || c === 0x7f) out += `\\x${c.toString(16).padStart(2, '0')}`;
+    else if (c < 0x20 || c === 0x7f)
+      out += `\\x${c.toString(16).padStart(2, '0')}`;
     else out += ch;
   }
   return `${out}"`;
@@ -117,7 +130,10 @@ function parseConstraint(text: string): Constraint | string {
  * @public
  */
 export function parseConstraints(range: string): ConstraintParse {
-  if (range.length > MAX_CONSTRAINT_LENGTH && utf8Length(range) > MAX_CONSTRAINT_LENGTH) {
+  if (
+    range.length > MAX_CONSTRAINT_LENGTH &&
+    utf8Length(range) > MAX_CONSTRAINT_LENGTH
+  ) {
     return {
       ok: false,
       message: `constraint string is too long (max ${MAX_CONSTRAINT_LENGTH} bytes)`,
@@ -152,7 +168,13 @@ export function parseConstraints(range: string): ConstraintParse {
 function tilde(v: SemVersion, c: Constraint): boolean {
   if (compareSemVersions(v, c.con) < 0) return false;
   const con = c.con;
-  if (con.major === 0 && con.minor === 0 && con.patch === 0 && !c.minorDirty && !c.patchDirty) {
+  if (
+    con.major === 0 &&
+    con.minor === 0 &&
+    con.patch === 0 &&
+    !c.minorDirty &&
+    !c.patchDirty
+  ) {
     return true;
   }
   if (v.major !== con.major) return false;
@@ -203,7 +225,11 @@ function lessThanEqual(v: SemVersion, c: Constraint): boolean {
   return !(v.major === con.major && v.minor > con.minor && !c.minorDirty);
 }
 
-function check(v: SemVersion, c: Constraint, includePrerelease: boolean): boolean {
+function check(
+  v: SemVersion,
+  c: Constraint,
+  includePrerelease: boolean,
+): boolean {
   if (v.prerelease !== '' && !includePrerelease) return false;
   switch (c.op) {
     case '':
@@ -235,9 +261,13 @@ function check(v: SemVersion, c: Constraint, includePrerelease: boolean): boolea
  * Masterminds `Constraints.Check`: some OR group whose every constraint admits `v`.
  * @public
  */
-export function satisfiesConstraints(v: SemVersion, cs: SemVerConstraints): boolean {
+export function satisfiesConstraints(
+  v: SemVersion,
+  cs: SemVerConstraints,
+): boolean {
   for (const group of cs.groups) {
-    if (group.constraints.every(c => check(v, c, group.includePrerelease))) return true;
+    if (group.constraints.every(c => check(v, c, group.includePrerelease)))
+      return true;
   }
   return false;
 }

@@ -16,11 +16,17 @@ function ours(args: SelectLatestTagArgs): string {
 async function compareWithGo(cases: SelectLatestTagArgs[]) {
   const input = cases.map((c, id) => JSON.stringify({ id, ...c })).join('\n');
   const output = await runSemverOracle('select', `${input}\n`);
-  const answers = output.trim().split('\n').map(line => JSON.parse(line));
+  const answers = output
+    .trim()
+    .split('\n')
+    .map(line => JSON.parse(line));
   expect(answers).toHaveLength(cases.length);
   const differences = [];
   for (const answer of answers) {
-    const go = answer.tag !== undefined ? `tag: ${answer.tag}` : `error: ${answer.error}`;
+    const go =
+      answer.tag !== undefined
+        ? `tag: ${answer.tag}`
+        : `error: ${answer.error}`;
     const ts = ours(cases[answer.id]);
     if (go !== ts) differences.push({ case: cases[answer.id], go, ts });
   }

@@ -3,7 +3,11 @@
  * and `image-automation policy select --explain`.
  */
 
-import { applyTagFilter, compileTagFilter, FilteredTags } from './applyTagFilter';
+import {
+  applyTagFilter,
+  compileTagFilter,
+  FilteredTags,
+} from './applyTagFilter';
 import { satisfiesConstraints, SemVerConstraints } from './constraints';
 import { goParseFloat } from './goParseFloat';
 import { policerFromSpec } from './policer';
@@ -34,32 +38,46 @@ function admittingPrereleases(cs: SemVerConstraints): SemVerConstraints {
  * Selects like `selectLatestTag` and says, for every tag, why it was or was not selected.
  * @public
  */
-export function explainSelection(args: SelectLatestTagArgs): SelectionExplanation {
+export function explainSelection(
+  args: SelectLatestTagArgs,
+): SelectionExplanation {
   const selection = selectLatestTag(args);
   const policer = policerFromSpec(args.policy);
-  const compiled = args.filterTags ? compileTagFilter(args.filterTags) : undefined;
+  const compiled = args.filterTags
+    ? compileTagFilter(args.filterTags)
+    : undefined;
   if ('error' in policer || (compiled && 'error' in compiled)) {
     const detail = selection.ok ? undefined : selection.message;
     return {
       selection,
-      verdicts: args.tags.map(tag => ({ tag, verdict: 'not-evaluated', detail })),
+      verdicts: args.tags.map(tag => ({
+        tag,
+        verdict: 'not-evaluated',
+        detail,
+      })),
     };
   }
   let filtered: FilteredTags | undefined;
-  if (compiled) filtered = applyTagFilter(compiled, args.filterTags?.extract, args.tags);
+  if (compiled)
+    filtered = applyTagFilter(compiled, args.filterTags?.extract, args.tags);
   const selectedTag = selection.ok ? selection.tag : undefined;
   const valueOf = (tag: string) => filtered?.extracted.get(tag) ?? tag;
-  const selectedValue = selectedTag === undefined ? undefined : valueOf(selectedTag);
+  const selectedValue =
+    selectedTag === undefined ? undefined : valueOf(selectedTag);
 
   const semver =
     policer.kind === 'semver'
       ? {
           constraints: policer.constraints,
           loose: admittingPrereleases(policer.constraints),
-          selected: selectedValue === undefined ? undefined : parseFluxVersion(selectedValue),
+          selected:
+            selectedValue === undefined
+              ? undefined
+              : parseFluxVersion(selectedValue),
         }
       : undefined;
-  const selectedNumber = selectedValue === undefined ? undefined : goParseFloat(selectedValue);
+  const selectedNumber =
+    selectedValue === undefined ? undefined : goParseFloat(selectedValue);
 
   const verdicts = args.tags.map((tag): TagExplanation => {
     let value = tag;
@@ -69,7 +87,11 @@ export function explainSelection(args: SelectLatestTagArgs): SelectionExplanatio
       if (extracted === undefined) return { tag, verdict: 'filtered-out' };
       const owner = filtered.originals.get(extracted);
       if (owner !== tag) {
-        return { tag, verdict: 'extract-collision', detail: `"${extracted}" is taken by ${owner}` };
+        return {
+          tag,
+          verdict: 'extract-collision',
+          detail: `"${extracted}" is taken by ${owner}`,
+        };
       }
       value = extracted;
       if (args.filterTags?.extract) extractedNote = `extracted "${value}"`;
@@ -92,9 +114,17 @@ export function explainSelection(args: SelectLatestTagArgs): SelectionExplanatio
       }
       if (!semver.selected) return withNote({ tag, verdict: 'not-evaluated' });
       if (compareSemVersions(v, semver.selected) === 0) {
-        return withNote({ tag, verdict: 'same-version', detail: `equal to ${selectedTag}` });
+        return withNote({
+          tag,
+          verdict: 'same-version',
+          detail: `equal to ${selectedTag}`,
+        });
       }
-      return withNote({ tag, verdict: 'eligible', detail: `older than ${selectedTag}` });
+      return withNote({
+        tag,
+        verdict: 'eligible',
+        detail: `older than ${selectedTag}`,
+      });
     }
     if (policer.kind === 'numerical') {
       const n = goParseFloat(value);
@@ -107,13 +137,23 @@ export function explainSelection(args: SelectLatestTagArgs): SelectionExplanatio
         });
       }
       if (n === selectedNumber) {
-        return withNote({ tag, verdict: 'same-version', detail: `equal to ${selectedTag}` });
+        return withNote({
+          tag,
+          verdict: 'same-version',
+          detail: `equal to ${selectedTag}`,
+        });
       }
       const direction = policer.order === 'ASC' ? 'lower' : 'higher';
-      return withNote({ tag, verdict: 'eligible', detail: `${direction} than ${selectedTag}` });
+      return withNote({
+        tag,
+        verdict: 'eligible',
+        detail: `${direction} than ${selectedTag}`,
+      });
     }
-    if (selectedTag === undefined) return withNote({ tag, verdict: 'not-evaluated' });
-    const ascending = policer.kind === 'alphabetical' && policer.order === 'ASC';
+    if (selectedTag === undefined)
+      return withNote({ tag, verdict: 'not-evaluated' });
+    const ascending =
+      policer.kind === 'alphabetical' && policer.order === 'ASC';
     const direction = ascending ? 'before' : 'after';
     return withNote({
       tag,

@@ -51,20 +51,29 @@ export function filterProviderTags(
     const pattern = f[field];
     if (!pattern) continue;
     const compiled = compileGoRegexp(pattern);
-    if (!compiled.ok) return { ok: false, message: `invalid ${field} regex: ${compiled.message}` };
+    if (!compiled.ok)
+      return {
+        ok: false,
+        message: `invalid ${field} regex: ${compiled.message}`,
+      };
     if (field.startsWith('include')) include = compiled.regexp;
     else exclude = compiled.regexp;
   }
   let constraints;
   if (f.semver) {
     const parsed = parseConstraints(f.semver);
-    if (!parsed.ok) return { ok: false, message: `invalid semver expression: ${parsed.message}` };
+    if (!parsed.ok)
+      return {
+        ok: false,
+        message: `invalid semver expression: ${parsed.message}`,
+      };
     constraints = parsed.constraints;
   }
 
   const matching = tags.filter(
     tag =>
-      (!include || include.regexp.test(tag)) && (!exclude || !exclude.regexp.test(tag)),
+      (!include || include.regexp.test(tag)) &&
+      (!exclude || !exclude.regexp.test(tag)),
   );
   let ordered: string[];
   if (constraints) {
@@ -79,6 +88,7 @@ export function filterProviderTags(
   } else {
     ordered = [...matching].sort((a, b) => compareGoStrings(b, a));
   }
-  const limit = f.limit && f.limit > 0 ? f.limit : DEFAULT_PROVIDER_FILTER_LIMIT;
+  const limit =
+    f.limit && f.limit > 0 ? f.limit : DEFAULT_PROVIDER_FILTER_LIMIT;
   return { ok: true, tags: ordered.slice(0, limit) };
 }

@@ -21,7 +21,10 @@ function ours(c: RegexpCase): Omit<GoAnswer, 'id'> {
       const m = compiled.regexp.regexp.exec(input);
       if (!m) return null;
       return {
-        groups: Array.from({ length: compiled.regexp.captureCount + 1 }, (_, i) => m[i] ?? null),
+        groups: Array.from(
+          { length: compiled.regexp.captureCount + 1 },
+          (_, i) => m[i] ?? null,
+        ),
         expanded: expandGoTemplate(compiled.regexp, c.template, m),
       };
     }),
@@ -34,11 +37,18 @@ function ours(c: RegexpCase): Omit<GoAnswer, 'id'> {
  * sub-matches of patterns with a capture inside a repetition may differ, never whether or
  * where the whole pattern matches.
  */
-function knownDifference(c: RegexpCase, go: GoAnswer, ts: Omit<GoAnswer, 'id'>): boolean {
+function knownDifference(
+  c: RegexpCase,
+  go: GoAnswer,
+  ts: Omit<GoAnswer, 'id'>,
+): boolean {
   if (!c.capturesInRepeat || !go.matches || !ts.matches) return false;
   return go.matches.every((g, i) => {
     const t = ts.matches![i];
-    return (g === null) === (t === null) && (g === null || g.groups[0] === t!.groups[0]);
+    return (
+      (g === null) === (t === null) &&
+      (g === null || g.groups[0] === t!.groups[0])
+    );
   });
 }
 
@@ -47,7 +57,14 @@ describe('Go regexp translation, differential against Go regexp (test/oracles/se
     const next = regexpCaseGenerator(SEED);
     const cases = Array.from({ length: CASES }, next);
     const input = cases
-      .map((c, id) => JSON.stringify({ id, pattern: c.pattern, template: c.template, inputs: c.inputs }))
+      .map((c, id) =>
+        JSON.stringify({
+          id,
+          pattern: c.pattern,
+          template: c.template,
+          inputs: c.inputs,
+        }),
+      )
       .join('\n');
     const answers: GoAnswer[] = (await runSemverOracle('regexp', `${input}\n`))
       .trim()
@@ -63,7 +80,14 @@ describe('Go regexp translation, differential against Go regexp (test/oracles/se
       const tsResult = JSON.stringify({ error: ts.error, matches: ts.matches });
       if (goResult === tsResult) continue;
       if (knownDifference(c, go, ts)) known++;
-      else differences.push({ pattern: c.pattern, template: c.template, inputs: c.inputs, go: goResult, ts: tsResult });
+      else
+        differences.push({
+          pattern: c.pattern,
+          template: c.template,
+          inputs: c.inputs,
+          go: goResult,
+          ts: tsResult,
+        });
     }
     expect(differences.slice(0, 5)).toEqual([]);
     expect(differences).toHaveLength(0);

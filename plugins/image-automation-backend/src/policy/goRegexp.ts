@@ -48,7 +48,14 @@ type Node =
   | { t: 'group'; sub: Node }
   | { t: 'concat'; subs: Node[] }
   | { t: 'alt'; subs: Node[] }
-  | { t: 'rep'; min: number; max: number; greedy: boolean; sub: Node; counted: boolean };
+  | {
+      t: 'rep';
+      min: number;
+      max: number;
+      greedy: boolean;
+      sub: Node;
+      counted: boolean;
+    };
 
 const MAX_RUNE = 0x10ffff;
 const FOLD = 1;
@@ -132,8 +139,17 @@ function foldRanges(ranges: Ranges): Ranges {
 }
 
 const DIGIT: Ranges = [[0x30, 0x39]];
-const SPACE: Ranges = [[0x09, 0x0a], [0x0c, 0x0d], [0x20, 0x20]];
-const WORD: Ranges = [[0x30, 0x39], [0x41, 0x5a], [0x5f, 0x5f], [0x61, 0x7a]];
+const SPACE: Ranges = [
+  [0x09, 0x0a],
+  [0x0c, 0x0d],
+  [0x20, 0x20],
+];
+const WORD: Ranges = [
+  [0x30, 0x39],
+  [0x41, 0x5a],
+  [0x5f, 0x5f],
+  [0x61, 0x7a],
+];
 
 const PERL_GROUPS: Record<string, { sign: number; ranges: Ranges }> = {
   '\\d': { sign: 1, ranges: DIGIT },
@@ -145,20 +161,45 @@ const PERL_GROUPS: Record<string, { sign: number; ranges: Ranges }> = {
 };
 
 const POSIX: Record<string, Ranges> = {
-  alnum: [[0x30, 0x39], [0x41, 0x5a], [0x61, 0x7a]],
-  alpha: [[0x41, 0x5a], [0x61, 0x7a]],
+  alnum: [
+    [0x30, 0x39],
+    [0x41, 0x5a],
+    [0x61, 0x7a],
+  ],
+  alpha: [
+    [0x41, 0x5a],
+    [0x61, 0x7a],
+  ],
   ascii: [[0x00, 0x7f]],
-  blank: [[0x09, 0x09], [0x20, 0x20]],
-  cntrl: [[0x00, 0x1f], [0x7f, 0x7f]],
+  blank: [
+    [0x09, 0x09],
+    [0x20, 0x20],
+  ],
+  cntrl: [
+    [0x00, 0x1f],
+    [0x7f, 0x7f],
+  ],
   digit: DIGIT,
   graph: [[0x21, 0x7e]],
   lower: [[0x61, 0x7a]],
   print: [[0x20, 0x7e]],
-  punct: [[0x21, 0x2f], [0x3a, 0x40], [0x5b, 0x60], [0x7b, 0x7e]],
-  space: [[0x09, 0x0d], [0x20, 0x20]],
+  punct: [
+    [0x21, 0x2f],
+    [0x3a, 0x40],
+    [0x5b, 0x60],
+    [0x7b, 0x7e],
+  ],
+  space: [
+    [0x09, 0x0d],
+    [0x20, 0x20],
+  ],
   upper: [[0x41, 0x5a]],
   word: WORD,
-  xdigit: [[0x30, 0x39], [0x41, 0x46], [0x61, 0x66]],
+  xdigit: [
+    [0x30, 0x39],
+    [0x41, 0x46],
+    [0x61, 0x66],
+  ],
 };
 
 // Go's general categories (unicode.Categories); scripts are checked against the engine.
@@ -209,7 +250,10 @@ function unicodeRanges(name: string): Ranges | undefined {
         const end = m.index + m[0].length;
         const lastUnit = all.charCodeAt(end - 1);
         const isLowSurrogate = lastUnit >= 0xdc00 && lastUnit <= 0xdfff;
-        ranges.push([m[0].codePointAt(0)!, isLowSurrogate ? all.codePointAt(end - 2)! : lastUnit]);
+        ranges.push([
+          m[0].codePointAt(0)!,
+          isLowSurrogate ? all.codePointAt(end - 2)! : lastUnit,
+        ]);
       }
     } catch {
       ranges = null;
@@ -222,7 +266,8 @@ function unicodeRanges(name: string): Ranges | undefined {
 // ---- parser --------------------------------------------------------------------------------
 
 const isAlnum = (c: string) => /^[0-9A-Za-z]$/.test(c);
-const isOctal = (c: string | undefined) => c !== undefined && c >= '0' && c <= '7';
+const isOctal = (c: string | undefined) =>
+  c !== undefined && c >= '0' && c <= '7';
 const hexValue = (c: string | undefined) =>
   c !== undefined && /^[0-9A-Fa-f]$/.test(c) ? parseInt(c, 16) : -1;
 
@@ -255,7 +300,12 @@ class Parser {
 
   parse(): { node: Node; captures: number } {
     const stack: Frame[] = [];
-    let frame: Frame = { flags: this.flags, capture: false, alternatives: [], items: [] };
+    let frame: Frame = {
+      flags: this.flags,
+      capture: false,
+      alternatives: [],
+      items: [],
+    };
     let lastRepeatStart = -1;
     while (this.pos < this.src.length) {
       const start = this.pos;
@@ -268,14 +318,24 @@ class Parser {
             if (opened !== undefined) {
               stack.push(frame);
               // On `)` the flags in effect before the group's own flag changes come back.
-              frame = { flags: this.savedFlags, capture: opened, alternatives: [], items: [] };
+              frame = {
+                flags: this.savedFlags,
+                capture: opened,
+                alternatives: [],
+                items: [],
+              };
             }
             break;
           }
           this.captures++;
           this.names.push(undefined);
           stack.push(frame);
-          frame = { flags: this.flags, capture: true, alternatives: [], items: [] };
+          frame = {
+            flags: this.flags,
+            capture: true,
+            alternatives: [],
+            items: [],
+          };
           this.pos++;
           break;
         }
@@ -289,23 +349,32 @@ class Parser {
           if (!parent) throw new GoSyntaxError('unexpected )', this.src);
           const body = this.finish(frame);
           this.flags = frame.flags;
-          parent.items.push(frame.capture ? { t: 'cap', sub: body } : { t: 'group', sub: body });
+          parent.items.push(
+            frame.capture ? { t: 'cap', sub: body } : { t: 'group', sub: body },
+          );
           frame = parent;
           this.pos++;
           break;
         }
         case '^':
-          frame.items.push({ t: 'assert', js: this.flags & ONE_LINE ? '^' : '(?<![^\\n])' });
+          frame.items.push({
+            t: 'assert',
+            js: this.flags & ONE_LINE ? '^' : '(?<![^\\n])',
+          });
           this.pos++;
           break;
         case '$':
-          frame.items.push({ t: 'assert', js: this.flags & ONE_LINE ? '$' : '(?![^\\n])' });
+          frame.items.push({
+            t: 'assert',
+            js: this.flags & ONE_LINE ? '$' : '(?![^\\n])',
+          });
           this.pos++;
           break;
         case '.':
           frame.items.push({
             t: 'class',
-            ranges: this.flags & DOT_NL ? [[0, MAX_RUNE]] : negate([[0x0a, 0x0a]]),
+            ranges:
+              this.flags & DOT_NL ? [[0, MAX_RUNE]] : negate([[0x0a, 0x0a]]),
           });
           this.pos++;
           break;
@@ -349,7 +418,8 @@ class Parser {
       }
       lastRepeatStart = repeatStart;
     }
-    if (stack.length > 0) throw new GoSyntaxError('missing closing )', this.src);
+    if (stack.length > 0)
+      throw new GoSyntaxError('missing closing )', this.src);
     return { node: this.finish(frame), captures: this.captures };
   }
 
@@ -363,7 +433,10 @@ class Parser {
 
   private literal(cp: number): Node {
     const ranges: Ranges = [[cp, cp]];
-    return { t: 'class', ranges: this.flags & FOLD ? foldRanges(ranges) : ranges };
+    return {
+      t: 'class',
+      ranges: this.flags & FOLD ? foldRanges(ranges) : ranges,
+    };
   }
 
   private repeat(
@@ -392,9 +465,19 @@ class Parser {
         this.src.slice(start, this.pos),
       );
     }
-    const node: Node = { t: 'rep', min, max, greedy: !(flags & NON_GREEDY), sub, counted };
+    const node: Node = {
+      t: 'rep',
+      min,
+      max,
+      greedy: !(flags & NON_GREEDY),
+      sub,
+      counted,
+    };
     if (counted && (min >= 2 || max >= 2) && !repeatIsValid(node, 1000)) {
-      throw new GoSyntaxError('invalid repeat count', this.src.slice(start, this.pos));
+      throw new GoSyntaxError(
+        'invalid repeat count',
+        this.src.slice(start, this.pos),
+      );
     }
     frame.items.push(node);
   }
@@ -498,13 +581,21 @@ class Parser {
       }
       break;
     }
-    throw new GoSyntaxError('invalid or unsupported Perl syntax', t.slice(0, i));
+    throw new GoSyntaxError(
+      'invalid or unsupported Perl syntax',
+      t.slice(0, i),
+    );
   }
 
   private parseBackslash(frame: Frame) {
     const t = this.rest;
     const next = t[1];
-    const assertions: Record<string, string> = { A: '^', z: '$', b: '\\b', B: '\\B' };
+    const assertions: Record<string, string> = {
+      A: '^',
+      z: '$',
+      b: '\\b',
+      B: '\\B',
+    };
     if (next !== undefined && assertions[next]) {
       frame.items.push({ t: 'assert', js: assertions[next] });
       this.pos += 2;
@@ -514,7 +605,8 @@ class Parser {
     if (next === 'Q') {
       const end = t.indexOf('\\E', 2);
       const literal = end < 0 ? t.slice(2) : t.slice(2, end);
-      for (const ch of literal) frame.items.push(this.literal(ch.codePointAt(0)!));
+      for (const ch of literal)
+        frame.items.push(this.literal(ch.codePointAt(0)!));
       this.pos += end < 0 ? t.length : end + 2;
       return;
     }
@@ -526,7 +618,10 @@ class Parser {
     }
     const perl = PERL_GROUPS[t.slice(0, 2)];
     if (perl) {
-      frame.items.push({ t: 'class', ranges: this.group(perl.sign, perl.ranges) });
+      frame.items.push({
+        t: 'class',
+        ranges: this.group(perl.sign, perl.ranges),
+      });
       this.pos += 2;
       return;
     }
@@ -541,7 +636,9 @@ class Parser {
   }
 
   /** `\pN`, `\p{Name}`, `\P{^Name}` … */
-  private parseUnicodeClass(t: string): { ranges: Ranges; len: number } | undefined {
+  private parseUnicodeClass(
+    t: string,
+  ): { ranges: Ranges; len: number } | undefined {
     if (t[0] !== '\\' || (t[1] !== 'p' && t[1] !== 'P')) return undefined;
     let sign = t[1] === 'P' ? -1 : 1;
     let seq: string;
@@ -571,10 +668,12 @@ class Parser {
 
   /** A single escaped character; Go rejects back-references (`\1`) and unknown letters. */
   private parseEscape(t: string): { cp: number; len: number } {
-    if (t.length < 2) throw new GoSyntaxError('trailing backslash at end of expression', '');
+    if (t.length < 2)
+      throw new GoSyntaxError('trailing backslash at end of expression', '');
     const c = String.fromCodePoint(t.codePointAt(1)!);
     let i = 1 + c.length;
-    const fail = () => new GoSyntaxError('invalid escape sequence', t.slice(0, i));
+    const fail = () =>
+      new GoSyntaxError('invalid escape sequence', t.slice(0, i));
     if (c >= '1' && c <= '7' && !isOctal(t[i])) throw fail();
     if (c >= '0' && c <= '7') {
       let r = Number(c);
@@ -612,9 +711,17 @@ class Parser {
       if (x < 0 || y < 0) throw fail();
       return { cp: x * 16 + y, len: i };
     }
-    const controls: Record<string, number> = { a: 7, f: 12, n: 10, r: 13, t: 9, v: 11 };
+    const controls: Record<string, number> = {
+      a: 7,
+      f: 12,
+      n: 10,
+      r: 13,
+      t: 9,
+      v: 11,
+    };
     if (controls[c] !== undefined) return { cp: controls[c], len: i };
-    if (c.codePointAt(0)! < 0x80 && !isAlnum(c)) return { cp: c.codePointAt(0)!, len: i };
+    if (c.codePointAt(0)! < 0x80 && !isAlnum(c))
+      return { cp: c.codePointAt(0)!, len: i };
     throw fail();
   }
 
@@ -638,7 +745,8 @@ class Parser {
           const name = t.slice(0, end + 2);
           const negated = name[2] === '^';
           const posix = POSIX[name.slice(negated ? 3 : 2, -2)];
-          if (!posix) throw new GoSyntaxError('invalid character class range', name);
+          if (!posix)
+            throw new GoSyntaxError('invalid character class range', name);
           ranges = ranges.concat(negated ? negate(fold(posix)) : fold(posix));
           i += name.length;
           continue;
@@ -672,7 +780,10 @@ class Parser {
         hi = classChar(i);
         i += hi.len;
         if (hi.cp < lo.cp) {
-          throw new GoSyntaxError('invalid character class range', whole.slice(rangeStart, i));
+          throw new GoSyntaxError(
+            'invalid character class range',
+            whole.slice(rangeStart, i),
+          );
         }
       }
       ranges = ranges.concat(fold([[lo.cp, hi.cp]]));
@@ -714,9 +825,12 @@ function hex(cp: number): string {
 function emitClass(ranges: Ranges): string {
   if (ranges.length === 1 && ranges[0][0] === ranges[0][1]) {
     const cp = ranges[0][0];
-    return /^[0-9A-Za-z_]$/.test(String.fromCodePoint(cp)) ? String.fromCodePoint(cp) : hex(cp);
+    return /^[0-9A-Za-z_]$/.test(String.fromCodePoint(cp))
+      ? String.fromCodePoint(cp)
+      : hex(cp);
   }
-  if (ranges.length === 1 && ranges[0][0] === 0 && ranges[0][1] === MAX_RUNE) return '[^]';
+  if (ranges.length === 1 && ranges[0][0] === 0 && ranges[0][1] === MAX_RUNE)
+    return '[^]';
   const body = ranges
     .map(([lo, hi]) => (lo === hi ? hex(lo) : `${hex(lo)}-${hex(hi)}`))
     .join('');

@@ -10,7 +10,11 @@ import {
 
 describe('composeImagePolicyReadyMessage', () => {
   it.each([
-    [{ name: 'foo/bar', tag: '1.1.0' }, undefined, 'Latest image tag for foo/bar resolved to 1.1.0'],
+    [
+      { name: 'foo/bar', tag: '1.1.0' },
+      undefined,
+      'Latest image tag for foo/bar resolved to 1.1.0',
+    ],
     [
       { name: 'foo/bar', tag: '1.1.0' },
       { name: 'foo/bar', tag: '1.0.0' },
@@ -45,9 +49,17 @@ describe('digest reflection across two reconciles', () => {
     tag: string,
     status: { latestRef?: ImageRef; observedPreviousRef?: ImageRef },
   ) {
-    const plan = planDigestReflection({ policy, image, tag, latestRef: status.latestRef });
+    const plan = planDigestReflection({
+      policy,
+      image,
+      tag,
+      latestRef: status.latestRef,
+    });
     if (plan.fetchDigest) plan.ref.digest = registry();
-    const { latestRef, observedPreviousRef } = updateImageRefs({ ref: plan.ref, ...status });
+    const { latestRef, observedPreviousRef } = updateImageRefs({
+      ref: plan.ref,
+      ...status,
+    });
     return { latestRef, observedPreviousRef, fetched: plan.fetchDigest };
   }
 
@@ -76,7 +88,10 @@ describe('digest reflection across two reconciles', () => {
   });
 
   it('IfNotPresent with a range change to v2.x: new digest, previous = v1.1.1 ref', () => {
-    const { pass1, pass2 } = twoPasses('IfNotPresent', 'IfNotPresent', ['v1.1.1', 'v2.0.0']);
+    const { pass1, pass2 } = twoPasses('IfNotPresent', 'IfNotPresent', [
+      'v1.1.1',
+      'v2.0.0',
+    ]);
     expect(pass2.fetched).toBe(true);
     expect(pass2.latestRef.tag).toBe('v2.0.0');
     expect(pass2.latestRef.digest).toMatch(/^sha256:/);
@@ -96,11 +111,14 @@ describe('digest reflection across two reconciles', () => {
     expect(pass2.observedPreviousRef).toEqual({ name: image, tag: 'v1.1.1' });
   });
 
-  it.each(['Always', 'IfNotPresent'] as const)('%s → Never: digest removed, previous has it', first => {
-    const { pass1, pass2 } = twoPasses(first, 'Never');
-    expect(pass2.latestRef).toEqual({ name: image, tag: 'v1.1.1' });
-    expect(pass2.observedPreviousRef).toEqual(pass1.latestRef);
-  });
+  it.each(['Always', 'IfNotPresent'] as const)(
+    '%s → Never: digest removed, previous has it',
+    first => {
+      const { pass1, pass2 } = twoPasses(first, 'Never');
+      expect(pass2.latestRef).toEqual({ name: image, tag: 'v1.1.1' });
+      expect(pass2.observedPreviousRef).toEqual(pass1.latestRef);
+    },
+  );
 
   it('IfNotPresent → Always: new digest', () => {
     const { pass1, pass2 } = twoPasses('IfNotPresent', 'Always');
@@ -118,7 +136,13 @@ describe('digest reflection across two reconciles', () => {
   it('keeps an older observedPreviousRef when nothing changed', () => {
     const older = { name: image, tag: 'v1.0.0' };
     const latest = { name: image, tag: 'v1.1.1' };
-    expect(updateImageRefs({ ref: { ...latest }, latestRef: latest, observedPreviousRef: older })).toEqual({
+    expect(
+      updateImageRefs({
+        ref: { ...latest },
+        latestRef: latest,
+        observedPreviousRef: older,
+      }),
+    ).toEqual({
       latestRef: latest,
       observedPreviousRef: older,
       changed: false,
@@ -126,7 +150,11 @@ describe('digest reflection across two reconciles', () => {
   });
 
   it('uses spec.image verbatim as the name and HEADs <image>:<tag>', () => {
-    const plan = planDigestReflection({ policy: 'Always', image: 'nginx', tag: '1.27' });
+    const plan = planDigestReflection({
+      policy: 'Always',
+      image: 'nginx',
+      tag: '1.27',
+    });
     expect(plan.ref.name).toBe('nginx');
     expect(plan.reference).toBe('nginx:1.27');
   });
@@ -134,7 +162,12 @@ describe('digest reflection across two reconciles', () => {
 
 describe('digest failures and requeue', () => {
   it('words a failed HEAD like Flux', () => {
-    expect(digestFetchFailureMessage({ name: 'foo/bar', tag: '1.0.0' }, 'GET …: 401 Unauthorized')).toBe(
+    expect(
+      digestFetchFailureMessage(
+        { name: 'foo/bar', tag: '1.0.0' },
+        'GET …: 401 Unauthorized',
+      ),
+    ).toBe(
       'failed fetching digest of foo/bar:1.0.0: failed fetching descriptor for "foo/bar:1.0.0": GET …: 401 Unauthorized',
     );
   });

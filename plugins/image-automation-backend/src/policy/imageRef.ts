@@ -75,14 +75,21 @@ export function updateImageRefs(args: {
       changed: false,
     };
   }
-  return { latestRef: args.ref, observedPreviousRef: args.latestRef, changed: true };
+  return {
+    latestRef: args.ref,
+    observedPreviousRef: args.latestRef,
+    changed: true,
+  };
 }
 
 /**
  * The Ready=False message when the digest HEAD fails (reason `Failure`, retried).
  * @public
  */
-export function digestFetchFailureMessage(ref: ImageRef, error: string): string {
+export function digestFetchFailureMessage(
+  ref: ImageRef,
+  error: string,
+): string {
   const reference = `${ref.name}:${ref.tag}`;
   return `failed fetching digest of ${reference}: failed fetching descriptor for "${reference}": ${error}`;
 }
@@ -105,7 +112,10 @@ export function imagePolicyRequeueAfter(
  * `Latest image tag for foo/bar resolved to 1.1.0 (previously foo/bar:1.0.0)`.
  * @public
  */
-export function composeImagePolicyReadyMessage(latest: ImageRef, previous?: ImageRef): string {
+export function composeImagePolicyReadyMessage(
+  latest: ImageRef,
+  previous?: ImageRef,
+): string {
   let message = `Latest image tag for ${latest.name} resolved to ${latest.tag}`;
   if (latest.digest) message += ` with digest ${latest.digest}`;
   if (previous && !sameRef(latest, previous)) {

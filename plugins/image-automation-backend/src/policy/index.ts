@@ -25,8 +25,15 @@ export {
   planDigestReflection,
   updateImageRefs,
 } from './imageRef';
-export type { DigestReflectionPlan, DigestReflectionPolicy, ImageRef } from './imageRef';
-export { filterProviderTags, DEFAULT_PROVIDER_FILTER_LIMIT } from './filterProviderTags';
+export type {
+  DigestReflectionPlan,
+  DigestReflectionPolicy,
+  ImageRef,
+} from './imageRef';
+export {
+  filterProviderTags,
+  DEFAULT_PROVIDER_FILTER_LIMIT,
+} from './filterProviderTags';
 export type { RsipFilter } from './filterProviderTags';
 export { compileGoRegexp } from './goRegexp';
 export type { GoRegexp, GoRegexpCompilation } from './goRegexp';

@@ -3,7 +3,11 @@
  * of a list of candidate strings.
  */
 
-import { parseConstraints, satisfiesConstraints, SemVerConstraints } from './constraints';
+import {
+  parseConstraints,
+  satisfiesConstraints,
+  SemVerConstraints,
+} from './constraints';
 import { compareGoStrings } from './goStringOrder';
 import { goParseFloat } from './goParseFloat';
 import { ImagePolicyChoice } from './types';
@@ -34,14 +38,23 @@ function parseOrder(order: string | undefined): 'ASC' | 'DESC' | string {
  * Flux `PolicerFromSpec`; the error text is what follows `invalid policy: `.
  * @internal
  */
-export function policerFromSpec(choice: ImagePolicyChoice): Policer | { error: string } {
+export function policerFromSpec(
+  choice: ImagePolicyChoice,
+): Policer | { error: string } {
   if (choice.semver) {
     const parsed = parseConstraints(choice.semver.range ?? '');
     if (!parsed.ok) return { error: parsed.message };
-    return { kind: 'semver', range: choice.semver.range, constraints: parsed.constraints };
+    return {
+      kind: 'semver',
+      range: choice.semver.range,
+      constraints: parsed.constraints,
+    };
   }
   const ordered = choice.alphabetical
-    ? { kind: 'alphabetical' as const, order: parseOrder(choice.alphabetical.order) }
+    ? {
+        kind: 'alphabetical' as const,
+        order: parseOrder(choice.alphabetical.order),
+      }
     : choice.numerical
     ? { kind: 'numerical' as const, order: parseOrder(choice.numerical.order) }
     : undefined;
@@ -55,12 +68,16 @@ export function policerFromSpec(choice: ImagePolicyChoice): Policer | { error: s
 }
 
 export const EMPTY_LIST = 'version list argument cannot be empty';
-export const NO_LATEST = 'unable to determine latest version from provided list';
+export const NO_LATEST =
+  'unable to determine latest version from provided list';
 
 /** The latest candidate (`{ latest }`) or the policer's error text (`{ error }`). @internal */
 export type LatestResult = { latest: string } | { error: string };
 
-function latestSemver(policer: { constraints: SemVerConstraints }, candidates: readonly string[]): LatestResult {
+function latestSemver(
+  policer: { constraints: SemVerConstraints },
+  candidates: readonly string[],
+): LatestResult {
   let best: SemVersion | undefined;
   for (const candidate of candidates) {
     const v = parseFluxVersion(candidate);
@@ -75,7 +92,10 @@ function latestSemver(policer: { constraints: SemVerConstraints }, candidates: r
   return best ? { latest: best.original } : { error: NO_LATEST };
 }
 
-function latestAlphabetical(order: 'ASC' | 'DESC', candidates: readonly string[]): LatestResult {
+function latestAlphabetical(
+  order: 'ASC' | 'DESC',
+  candidates: readonly string[],
+): LatestResult {
   let best = candidates[0];
   for (const c of candidates) {
     const d = compareGoStrings(c, best);
@@ -84,16 +104,22 @@ function latestAlphabetical(order: 'ASC' | 'DESC', candidates: readonly string[]
   return { latest: best };
 }
 
-function latestNumerical(order: 'ASC' | 'DESC', candidates: readonly string[]): LatestResult {
+function latestNumerical(
+  order: 'ASC' | 'DESC',
+  candidates: readonly string[],
+): LatestResult {
   let latest = '';
   let previous = 0;
   for (let i = 0; i < candidates.length; i++) {
     const value = goParseFloat(candidates[i]);
     if (value === undefined) {
-      return { error: `failed to parse invalid numeric value '${candidates[i]}'` };
+      return {
+        error: `failed to parse invalid numeric value '${candidates[i]}'`,
+      };
     }
     // Comparisons with NaN are false, so NaN is always taken, as in Go.
-    if (i > 0 && (order === 'ASC' ? value < previous : value > previous)) continue;
+    if (i > 0 && (order === 'ASC' ? value < previous : value > previous))
+      continue;
     latest = candidates[i];
     previous = value;
   }
@@ -106,7 +132,10 @@ function latestNumerical(order: 'ASC' | 'DESC', candidates: readonly string[]): 
  * last element not beaten so far and stops at the first string Go cannot parse as a float.
  * @internal
  */
-export function latestOf(policer: Policer, candidates: readonly string[]): LatestResult {
+export function latestOf(
+  policer: Policer,
+  candidates: readonly string[],
+): LatestResult {
   if (candidates.length === 0) return { error: EMPTY_LIST };
   switch (policer.kind) {
     case 'semver':

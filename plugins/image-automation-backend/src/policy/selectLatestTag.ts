@@ -31,14 +31,17 @@ export function selectLatestTag(args: SelectLatestTagArgs): PolicySelection {
   }
   if (args.filterTags) {
     const re = compileTagFilter(args.filterTags);
-    if ('error' in re) return invalidPolicy(`failed to filter tags: ${re.error}`);
+    if ('error' in re)
+      return invalidPolicy(`failed to filter tags: ${re.error}`);
     const filtered = applyTagFilter(re, args.filterTags.extract, args.tags);
     const result = latestOf(policer, filtered.candidates);
     if ('error' in result) return failure(result.error);
     return { ok: true, tag: filtered.originals.get(result.latest) ?? '' };
   }
   const result = latestOf(policer, args.tags);
-  return 'error' in result ? failure(result.error) : { ok: true, tag: result.latest };
+  return 'error' in result
+    ? failure(result.error)
+    : { ok: true, tag: result.latest };
 }
 
 function invalidPolicy(message: string): PolicySelection {

@@ -28,24 +28,47 @@ export function caseGenerator(seed: number) {
   const number = () =>
     chance(0.95)
       ? String(int(6))
-      : pick(['0' + String(int(10)), String(int(3000)), '18446744073709551615', '18446744073709551616']);
+      : pick([
+          '0' + String(int(10)),
+          String(int(3000)),
+          '18446744073709551615',
+          '18446744073709551616',
+        ]);
   const identifier = () =>
     chance(0.9)
-      ? pick(['alpha', 'beta', 'rc', 'rc9', String(int(12)), '0', 'x', 'a-b', 'RC'])
+      ? pick([
+          'alpha',
+          'beta',
+          'rc',
+          'rc9',
+          String(int(12)),
+          '0',
+          'x',
+          'a-b',
+          'RC',
+        ])
       : pick(['', '01', '99999999999999999999', '18446744073709551616']);
   const dotted = (part: () => string) =>
     Array.from({ length: 1 + int(3) }, part).join('.');
 
   const version = (): string => {
     let v = chance(0.2) ? 'v' : chance(0.04) ? pick(['V', 'b', '=']) : '';
-    v += Array.from({ length: pick([3, 3, 3, 3, 3, 3, 3, 3, 2, 1, 4]) }, number).join('.');
+    v += Array.from(
+      { length: pick([3, 3, 3, 3, 3, 3, 3, 3, 2, 1, 4]) },
+      number,
+    ).join('.');
     if (chance(0.3)) v += `-${dotted(identifier)}`;
-    if (chance(0.12)) v += `+${dotted(() => pick(['build', String(int(5)), 'sha.abc', 'b-1']))}`;
+    if (chance(0.12))
+      v += `+${dotted(() =>
+        pick(['build', String(int(5)), 'sha.abc', 'b-1']),
+      )}`;
     if (chance(0.03)) v += pick(['p', '.', '-', '_x']);
     return v;
   };
   const tag = (): string =>
-    chance(0.08) ? pick(['latest', 'main', 'sha-abc123', '', '1.2.3.4', '1..2', '1.2.']) : version();
+    chance(0.08)
+      ? pick(['latest', 'main', 'sha-abc123', '', '1.2.3.4', '1..2', '1.2.'])
+      : version();
 
   const wildcard = () => pick(['x', 'X', '*']);
   const constraintVersion = (): string => {
@@ -55,21 +78,28 @@ export function caseGenerator(seed: number) {
       chance(0.12) ? wildcard() : String(int(6)),
     );
     v += segs.join('.');
-    if (chance(0.2)) v += `-${dotted(() => pick(['0', 'rc', 'alpha', String(int(5)), 'beta.1']))}`;
+    if (chance(0.2))
+      v += `-${dotted(() =>
+        pick(['0', 'rc', 'alpha', String(int(5)), 'beta.1']),
+      )}`;
     if (chance(0.04)) v += '+meta';
     if (chance(0.02)) v += pick(['p', 'x1', '|1', '.']);
     return v;
   };
   const ops = ['', '=', '!=', '>', '<', '>=', '=>', '<=', '=<', '~', '~>', '^'];
   const op = () => (chance(0.5) ? pick(['>=', '^', '~', '', '>']) : pick(ops));
-  const constraint = () => `${op()}${chance(0.2) ? ' ' : ''}${constraintVersion()}`;
+  const constraint = () =>
+    `${op()}${chance(0.2) ? ' ' : ''}${constraintVersion()}`;
   const group = (): string => {
     if (chance(0.1)) return `${constraintVersion()} - ${constraintVersion()}`;
     const n = pick([1, 1, 1, 2, 2, 3]);
-    return Array.from({ length: n }, constraint).join(pick([' ', ', ', ',', '  ']));
+    return Array.from({ length: n }, constraint).join(
+      pick([' ', ', ', ',', '  ']),
+    );
   };
   const range = (): string => {
-    if (chance(0.02)) return pick(['', '*-*', 'a', '-1', '1.0.0 -', '||', '>=1.0.0 ||', ' ']);
+    if (chance(0.02))
+      return pick(['', '*-*', 'a', '-1', '1.0.0 -', '||', '>=1.0.0 ||', ' ']);
     const n = chance(0.2) ? 2 + int(2) : 1;
     return Array.from({ length: n }, group).join(pick([' || ', '||']));
   };
@@ -77,7 +107,10 @@ export function caseGenerator(seed: number) {
   /** The next case: tags already in the order the repository stores them. */
   return (): SelectLatestTagArgs => {
     const tags = Array.from({ length: int(16) }, tag);
-    return { policy: { semver: { range: range() } }, tags: sortTagsAsStored(tags) };
+    return {
+      policy: { semver: { range: range() } },
+      tags: sortTagsAsStored(tags),
+    };
   };
 }
 
@@ -91,14 +124,31 @@ export function otherCaseGenerator(seed: number) {
       () => String(int(1000) - 500),
       () => `${int(100)}.${int(100)}`,
       () => `${int(10)}e${int(5)}`,
-      () => pick(['inf', '-Inf', 'NaN', '+5', '.5', '5.', '1_000', '0x1p4', '0x10', '1e400', 'abc', '']),
+      () =>
+        pick([
+          'inf',
+          '-Inf',
+          'NaN',
+          '+5',
+          '.5',
+          '5.',
+          '1_000',
+          '0x1p4',
+          '0x10',
+          '1e400',
+          'abc',
+          '',
+        ]),
       () => `0${int(10)}`,
     ])();
   const word = () =>
     pick([
       () => `rel-${int(50)}`,
       () => `v1.${int(20)}.${int(5)}`,
-      () => `${2020 + int(6)}${String(1 + int(12)).padStart(2, '0')}${String(1 + int(28)).padStart(2, '0')}-${int(999999)}`,
+      () =>
+        `${2020 + int(6)}${String(1 + int(12)).padStart(2, '0')}${String(
+          1 + int(28),
+        ).padStart(2, '0')}-${int(999999)}`,
       () => pick(['main', 'latest', 'Z', 'a', 'B', 'é', '𝔘']),
       () => `build-${int(100)}-sha${int(1000)}`,
     ])();
@@ -127,9 +177,18 @@ export function otherCaseGenerator(seed: number) {
       };
     }
     const tags = sortTagsAsStored(Array.from({ length: int(10) }, word));
-    if (kind === 1) return { policy: { alphabetical: { order } }, filterTags: pick(filters), tags };
+    if (kind === 1)
+      return {
+        policy: { alphabetical: { order } },
+        filterTags: pick(filters),
+        tags,
+      };
     return {
-      policy: { semver: { range: pick(['>=0.0.0', '*', '>=1.0', '1.x', '>=20200101.0.0-0']) } },
+      policy: {
+        semver: {
+          range: pick(['>=0.0.0', '*', '>=1.0', '1.x', '>=20200101.0.0-0']),
+        },
+      },
       filterTags: pick(filters),
       tags,
     };

@@ -22,7 +22,32 @@ export function regexpCaseGenerator(seed: number): () => RegexpCase {
   let capturesInRepeat = false;
 
   const literal = () =>
-    pick(['a', 'b', 'c', 'A', 'B', '0', '1', '-', '_', 'x', 'k', 'K', 's', 'é', '\\.', '\\-', '\\$', '\\(', '\\\\', ' ', '{', '}', ',', '\\n']);
+    pick([
+      'a',
+      'b',
+      'c',
+      'A',
+      'B',
+      '0',
+      '1',
+      '-',
+      '_',
+      'x',
+      'k',
+      'K',
+      's',
+      'é',
+      '\\.',
+      '\\-',
+      '\\$',
+      '\\(',
+      '\\\\',
+      ' ',
+      '{',
+      '}',
+      ',',
+      '\\n',
+    ]);
   const classItem = () =>
     pick([
       'a-c',
@@ -51,20 +76,68 @@ export function regexpCaseGenerator(seed: number): () => RegexpCase {
     return `[${negated}${items.join('')}]`;
   };
   const quantifier = () =>
-    pick(['*', '+', '?', '{2}', '{1,}', '{0,2}', '{1,3}', '*?', '+?', '??', '{2,}?']);
+    pick([
+      '*',
+      '+',
+      '?',
+      '{2}',
+      '{1,}',
+      '{0,2}',
+      '{1,3}',
+      '*?',
+      '+?',
+      '??',
+      '{2,}?',
+    ]);
 
   const atom = (depth: number): { text: string; hasCapture: boolean } => {
     const roll = rnd();
     if (depth < 3 && roll < 0.25) {
       const inner = sequence(depth + 1);
-      const kind = pick(['(', '(', '(?:', '(?P<n>', '(?<m>', '(?i:', '(?s:', '(?-i:', '(?U:']);
-      const capture = kind === '(' || kind.startsWith('(?P<') || kind.startsWith('(?<');
-      return { text: `${kind}${inner.text})`, hasCapture: capture || inner.hasCapture };
+      const kind = pick([
+        '(',
+        '(',
+        '(?:',
+        '(?P<n>',
+        '(?<m>',
+        '(?i:',
+        '(?s:',
+        '(?-i:',
+        '(?U:',
+      ]);
+      const capture =
+        kind === '(' || kind.startsWith('(?P<') || kind.startsWith('(?<');
+      return {
+        text: `${kind}${inner.text})`,
+        hasCapture: capture || inner.hasCapture,
+      };
     }
     if (roll < 0.35) return { text: charClass(), hasCapture: false };
     if (roll < 0.45) {
       return {
-        text: pick(['.', '\\d', '\\w', '\\s', '\\D', '\\S', '\\b', '\\B', '^', '$', '\\A', '\\z', '(?i)', '(?m)', '(?s)', '\\Qa.b\\E', '\\pL', '\\p{Greek}', '\\PN', '\\x{e9}', '\\101']),
+        text: pick([
+          '.',
+          '\\d',
+          '\\w',
+          '\\s',
+          '\\D',
+          '\\S',
+          '\\b',
+          '\\B',
+          '^',
+          '$',
+          '\\A',
+          '\\z',
+          '(?i)',
+          '(?m)',
+          '(?s)',
+          '\\Qa.b\\E',
+          '\\pL',
+          '\\p{Greek}',
+          '\\PN',
+          '\\x{e9}',
+          '\\101',
+        ]),
         hasCapture: false,
       };
     }
@@ -93,10 +166,64 @@ export function regexpCaseGenerator(seed: number): () => RegexpCase {
   };
 
   const invalid = () =>
-    pick(['(?=a)', '(?!a)', '(?<=a)', '\\1', '[z-a]', 'a**', 'a{1001}', '(', ')', '[', '\\Z', '(?P<>a)', '\\', 'a{2}{3}', '(?#c)', '\\C', '[[:foo:]]', '\\p{Foo}', '*', '(?i', 'x{2,1}', '\\8', '\\xZ']);
+    pick([
+      '(?=a)',
+      '(?!a)',
+      '(?<=a)',
+      '\\1',
+      '[z-a]',
+      'a**',
+      'a{1001}',
+      '(',
+      ')',
+      '[',
+      '\\Z',
+      '(?P<>a)',
+      '\\',
+      'a{2}{3}',
+      '(?#c)',
+      '\\C',
+      '[[:foo:]]',
+      '\\p{Foo}',
+      '*',
+      '(?i',
+      'x{2,1}',
+      '\\8',
+      '\\xZ',
+    ]);
 
   const input = () => {
-    const alphabet = ['a', 'b', 'c', 'A', 'B', '0', '1', '-', '_', '.', 'x', 'k', 'K', '\u212a', 's', 'S', '\u017f', 'é', 'É', 'α', '\n', '\r', ' ', '{', '}', ',', '$', '(', '\\'];
+    const alphabet = [
+      'a',
+      'b',
+      'c',
+      'A',
+      'B',
+      '0',
+      '1',
+      '-',
+      '_',
+      '.',
+      'x',
+      'k',
+      'K',
+      '\u212a',
+      's',
+      'S',
+      '\u017f',
+      'é',
+      'É',
+      'α',
+      '\n',
+      '\r',
+      ' ',
+      '{',
+      '}',
+      ',',
+      '$',
+      '(',
+      '\\',
+    ];
     return Array.from({ length: int(9) }, () => pick(alphabet)).join('');
   };
 
@@ -109,7 +236,19 @@ export function regexpCaseGenerator(seed: number): () => RegexpCase {
     }
     return {
       pattern,
-      template: pick(['$0', '$1', '${1}x', '$2', '$n', '${m}', '$$', '$', '$1x', 'v-$1.$2', '$n$m']),
+      template: pick([
+        '$0',
+        '$1',
+        '${1}x',
+        '$2',
+        '$n',
+        '${m}',
+        '$$',
+        '$',
+        '$1x',
+        'v-$1.$2',
+        '$n$m',
+      ]),
       inputs: Array.from({ length: 6 }, input),
       capturesInRepeat,
     };

@@ -8,7 +8,10 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 
 /** The oracle's directory (its own Go module). @internal */
-export const ORACLE_DIR = path.resolve(__dirname, '../../../../../test/oracles/semver');
+export const ORACLE_DIR = path.resolve(
+  __dirname,
+  '../../../../../test/oracles/semver',
+);
 
 /** Runs `go run . <mode>` with `input` on stdin; resolves with stdout. @internal */
 export function runSemverOracle(
@@ -40,7 +43,11 @@ export function runSemverOracle(
       if (code === 0) resolve(Buffer.concat(out).toString('utf8'));
       else {
         reject(
-          new Error(`semver oracle exited with ${code}: ${Buffer.concat(err).toString('utf8')}`),
+          new Error(
+            `semver oracle exited with ${code}: ${Buffer.concat(err).toString(
+              'utf8',
+            )}`,
+          ),
         );
       }
     });
