@@ -22,6 +22,9 @@ crds="$out/crds"
 work="$out/work"
 parallel="${KUBE_BUILD_PARALLEL:-1}"
 mkdir -p "$bin" "$crds" "$work"
+# Several test runs may start at once on a fresh machine: one builds, the others wait and then find the binaries.
+exec 9>"$out/.build.lock"
+flock 9
 
 log() { echo "[kube-build] $*" >&2; }
 gobuild() { CGO_ENABLED=0 nice -n 15 go build -p "$parallel" -trimpath "$@"; }
@@ -54,15 +57,15 @@ build_kubernetes_from_modules() {
     local ldflags="-s -w -X k8s.io/component-base/version.gitVersion=$KUBERNETES_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$(echo "$KUBERNETES_VERSION" | cut -d. -f2)"
     if [ ! -x "$bin/kube-apiserver" ]; then
       log "building kube-apiserver $KUBERNETES_VERSION (module proxy)"
-      gobuild -ldflags "$ldflags" -o "$bin/kube-apiserver.tmp" k8s.io/kubernetes/cmd/kube-apiserver \
-        || gobuild -ldflags "$ldflags -checklinkname=0" -o "$bin/kube-apiserver.tmp" k8s.io/kubernetes/cmd/kube-apiserver
-      mv "$bin/kube-apiserver.tmp" "$bin/kube-apiserver"
+      gobuild -ldflags "$ldflags" -o "$bin/kube-apiserver.tmp.$$" k8s.io/kubernetes/cmd/kube-apiserver \
+        || gobuild -ldflags "$ldflags -checklinkname=0" -o "$bin/kube-apiserver.tmp.$$" k8s.io/kubernetes/cmd/kube-apiserver
+      mv "$bin/kube-apiserver.tmp.$$" "$bin/kube-apiserver"
     fi
     if [ ! -x "$bin/kubectl" ]; then
       log "building kubectl $KUBERNETES_VERSION (module proxy)"
-      gobuild -ldflags "$ldflags" -o "$bin/kubectl.tmp" k8s.io/kubernetes/cmd/kubectl \
-        || gobuild -ldflags "$ldflags -checklinkname=0" -o "$bin/kubectl.tmp" k8s.io/kubernetes/cmd/kubectl
-      mv "$bin/kubectl.tmp" "$bin/kubectl"
+      gobuild -ldflags "$ldflags" -o "$bin/kubectl.tmp.$$" k8s.io/kubernetes/cmd/kubectl \
+        || gobuild -ldflags "$ldflags -checklinkname=0" -o "$bin/kubectl.tmp.$$" k8s.io/kubernetes/cmd/kubectl
+      mv "$bin/kubectl.tmp.$$" "$bin/kubectl"
     fi
   )
 }
@@ -92,8 +95,8 @@ build_kubernetes_from_debian_source() {
 build_etcd() {
   [ -x "$bin/etcd" ] && return 0
   log "building etcd (module proxy, $here/etcd)"
-  (cd "$here/etcd" && GOFLAGS=-mod=mod gobuild -ldflags "-s -w" -o "$bin/etcd.tmp" .)
-  mv "$bin/etcd.tmp" "$bin/etcd"
+  (cd "$here/etcd" && GOFLAGS=-mod=mod gobuild -ldflags "-s -w" -o "$bin/etcd.tmp.$$" .)
+  mv "$bin/etcd.tmp.$$" "$bin/etcd"
 }
 
 # Flux's CRDs ship in the controllers' Go modules under config/crd/bases (the Flux Operator's under config/crd/bases
