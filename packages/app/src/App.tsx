@@ -1,0 +1,12 @@
+import { createApp } from '@backstage/frontend-defaults';
+import catalogPlugin from '@backstage/plugin-catalog/alpha';
+import userSettingsPlugin from '@backstage/plugin-user-settings/alpha';
+import imageAutomationPlugin from '@imageops/backstage-plugin-image-automation/alpha';
+
+/**
+ * The app on the new frontend system. The app plugin's default sign-in page offers the guest
+ * provider, which the backend enables (`auth.providers.guest`), so users get a Backstage token.
+ */
+export default createApp({
+  features: [catalogPlugin, userSettingsPlugin, imageAutomationPlugin],
+});
