@@ -9,10 +9,11 @@
 
 import { imageCommands } from './image';
 import { policyCommands } from './policy';
+import { templateCommands } from './template';
 import { CliCommand, CliIO, defaultIO } from './types';
 
 // One module per area (`src/cli/<area>.ts`), each exporting its commands by name.
-const commands: Record<string, CliCommand> = { ...policyCommands, ...imageCommands };
+const commands: Record<string, CliCommand> = { ...policyCommands, ...imageCommands, ...templateCommands };
 
 function usage(): string {
   const names = Object.keys(commands).sort();

@@ -91,9 +91,7 @@ export function execute(
     const nl = before.lastIndexOf('\n');
     const line = 1 + (before.match(/\n/g)?.length ?? 0);
     const col = nl === -1 ? utf8Length(before) : utf8Length(before.slice(nl + 1));
-    let context = nodeString(current);
-    const runes = [...context];
-    if (utf8Length(context) > 20) context = `${runes.slice(0, 20).join('')}...`;
+    const context = nodeString(current);
     throw new TemplateExecError(
       `template: ${tmpl.name}:${line}:${col}: executing ${goQuote(execName)} at <${context}>: ${msg}`,
     );
@@ -403,7 +401,7 @@ export function execute(
     at(ident);
     const name = ident.ident;
     if (LAZY_BUILTINS.has(name)) return evalAndOr(dot, name, cmd, args ?? [], final);
-    const f = funcs[name];
+    const f = Object.hasOwn(funcs, name) ? funcs[name] : undefined;
     if (!f) return errorf(`${goQuote(name)} is not a defined function`);
     return callGo(dot, f, cmd, name, args, final);
   }

@@ -265,3 +265,12 @@ export function sprint(args: GoValue[]): string {
 export function sprintln(args: GoValue[]): string {
   return `${args.map(formatValue).join(' ')}\n`;
 }
+
+/**
+ * Sets a map entry as an own property, also for keys like `__proto__` that plain
+ * assignment would treat specially.
+ * @internal
+ */
+export function setOwn(m: Record<string, GoValue>, key: string, value: GoValue): void {
+  Object.defineProperty(m, key, { value, writable: true, enumerable: true, configurable: true });
+}

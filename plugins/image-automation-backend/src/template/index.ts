@@ -76,7 +76,7 @@ function funcTable(funcs: TemplateFuncs): FuncMap {
 export function parseTemplate(opts: ParseTemplateOptions): Template {
   const table = funcTable(opts.funcs);
   const hasFunction = (n: string) =>
-    n in table || n === 'and' || n === 'or' || (opts.funcs === 'resourceset' && n === 'inputs');
+    Object.hasOwn(table, n) || n === 'and' || n === 'or' || (opts.funcs === 'resourceset' && n === 'inputs');
   const parsed = parse(opts.name, opts.text, opts.delims ?? ['{{', '}}'], hasFunction);
   return { name: opts.name, funcs: opts.funcs, parsed };
 }

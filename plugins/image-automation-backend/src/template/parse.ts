@@ -379,9 +379,9 @@ export function parse(
     if (context === 'range') rangeDepth--;
     let elseList: (Node & { type: 'list' }) | undefined;
     if (first.next.type === 'else') {
-      const p = peek();
+      const p = peekNonSpace();
       if ((context === 'if' && isKeyword(p, 'if')) || (context === 'with' && isKeyword(p, 'with'))) {
-        next();
+        nextNonSpace();
         elseList = { type: 'list', pos: first.next.pos, nodes: [control(context)] };
       } else {
         const second = itemList();
@@ -417,6 +417,7 @@ export function parse(
       } else if (nxt.kind === 'char' && nxt.val === ',') {
         nextNonSpace();
         pipe.decl.push({ type: 'variable', pos: v.pos, ident: [v.val] });
+        vars.push(v.val);
         if (context === 'range' && pipe.decl.length < 2) {
           const k = peekNonSpace().kind;
           if (k === 'variable' || k === 'rightDelim' || k === 'rightParen') continue;

@@ -32,14 +32,17 @@ describe('template vectors (flux-behaviour.md §E.3)', () => {
   });
 });
 
+const pairs = (list: { input: string; expected: string }[]): [string, string][] =>
+  list.map(v => [v.input, v.expected]);
+
 describe('slugify vectors', () => {
-  it.each(vectors.slugify.map((v: any) => [v.input, v.expected]))('%j → %j', (input, expected) => {
+  it.each(pairs(vectors.slugify))('%j → %j', (input, expected) => {
     expect(slugify(input)).toBe(expected);
   });
 });
 
 describe('adler32 id vectors', () => {
-  it.each(vectors.adler32Id.map((v: any) => [v.input, v.expected]))('%s → %s', (input, expected) => {
+  it.each(pairs(vectors.adler32Id))('%s → %s', (input, expected) => {
     expect(String(adler32(input))).toBe(expected);
   });
 });

@@ -4,7 +4,7 @@
  */
 
 import { FuncMap, fn, GoFuncError } from '../funcTypes';
-import { GoValue, GoStruct, isPlainMap, kindOf, compareStrings } from '../goValue';
+import { GoValue, GoStruct, isPlainMap, kindOf, compareStrings, setOwn } from '../goValue';
 import { isEmpty, strval, toInt64 } from './convert';
 
 type List = GoValue[];
@@ -171,7 +171,7 @@ export const collectionFuncs: FuncMap = {
     [],
     (...v: GoValue[]) => {
       const d: Dict = {};
-      for (let i = 0; i < v.length; i += 2) d[strval(v[i])] = i + 1 < v.length ? v[i + 1] : '';
+      for (let i = 0; i < v.length; i += 2) setOwn(d, strval(v[i]), i + 1 < v.length ? v[i + 1] : '');
       return d;
     },
     'any',
@@ -181,7 +181,7 @@ export const collectionFuncs: FuncMap = {
   ),
   set: fn(['map', 'string', 'any'], (d: Dict | null, k: string, v: GoValue) => {
     if (!d) throw new GoFuncError('assignment to entry in nil map');
-    d[k] = v;
+    setOwn(d, k, v);
     return d;
   }),
   unset: fn(['map', 'string'], (d: Dict | null, k: string) => {

@@ -5,7 +5,7 @@
  */
 
 import { Alias, Document, isAlias, isMap, isPair, isScalar, isSeq, Node, parseAllDocuments, Scalar } from 'yaml';
-import { GoValue, formatFloat } from '../goValue';
+import { GoValue, formatFloat, setOwn } from '../goValue';
 import { formatJsonFloat } from '../goJson';
 import { resolvePlain } from './resolve';
 
@@ -79,7 +79,7 @@ function toValue(node: Node | null | undefined, doc: Document, depth = 0): GoVal
         const sources = Array.isArray(merged) ? merged : [merged];
         for (const src of sources) {
           if (src && typeof src === 'object' && !Array.isArray(src)) {
-            for (const [mk, mv] of Object.entries(src)) if (!(mk in out)) out[mk] = mv;
+            for (const [mk, mv] of Object.entries(src)) if (!Object.hasOwn(out, mk)) setOwn(out, mk, mv);
           }
         }
         continue;
@@ -87,32 +87,34 @@ function toValue(node: Node | null | undefined, doc: Document, depth = 0): GoVal
       if (k !== null && typeof k === 'object') {
         throw new YamlError(`error converting YAML to JSON: yaml: invalid map key: ${JSON.stringify(k)}`);
       }
-      out[keyString(k)] = toValue(pair.value as Node, doc, depth + 1);
+      setOwn(out, keyString(k), toValue(pair.value as Node, doc, depth + 1));
     }
     return out;
   }
   return null;
 }
 
-/** Maps the `yaml` package's error codes to go-yaml's (libyaml's) messages. */
+/**
+ * Maps the `yaml` package's errors to go-yaml's (libyaml's) messages for the mistakes
+ * rendered templates typically make.
+ */
 function goYamlMessage(code: string, message: string): string {
+  if (/Block scalar header/.test(message)) return 'did not find expected comment or line break';
+  if (/Flow sequence/.test(message)) return "did not find expected ',' or ']'";
+  if (/Flow mapping/.test(message)) return "did not find expected ',' or '}'";
+  if (/Missing closing "?quote|Missing closing/i.test(message)) return 'found unexpected end of stream';
   switch (code) {
     case 'BLOCK_AS_IMPLICIT_KEY':
+      return 'mapping values are not allowed in this context';
     case 'MULTILINE_IMPLICIT_KEY':
-      return 'could not find expected \':\'';
-    case 'UNEXPECTED_TOKEN':
-      return /mapping|map value/i.test(message)
-        ? 'mapping values are not allowed in this context'
-        : 'did not find expected key';
-    case 'BAD_INDENT':
-    case 'MISSING_CHAR':
-      return 'did not find expected key';
+      return "could not find expected ':'";
+    case 'BAD_SCALAR_START':
     case 'TAB_AS_INDENT':
       return 'found character that cannot start any token';
     case 'DUPLICATE_KEY':
       return 'mapping key already defined';
     default:
-      return message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
+      return 'did not find expected key';
   }
 }
 
@@ -126,7 +128,6 @@ export function parseYamlDocuments(text: string): GoValue[] {
     schema: 'failsafe',
     uniqueKeys: false,
     strict: false,
-    prettyErrors: false,
     keepSourceTokens: false,
   });
   const list = Array.isArray(docs) ? docs : [];

@@ -273,11 +273,14 @@ const DOUBLE_ESCAPES: Record<number, string> = {
 function writeDouble(w: Writer, value: string, indent: number, allowBreaks: boolean) {
   w.indicator('"', true, false, false);
   const chars = [...value];
+  // libyaml's is_bom looks at the start of the value, not the current character: a value
+  // that starts with a BOM is escaped entirely.
+  const startsWithBom = value.startsWith('\ufeff');
   let spaces = false;
   for (let i = 0; i < chars.length; i++) {
     const ch = chars[i];
     const cp = ch.codePointAt(0)!;
-    if (!isPrintable(cp) || cp === 0xfeff || isBreakCp(cp) || ch === '"' || ch === '\\') {
+    if (!isPrintable(cp) || startsWithBom || isBreakCp(cp) || ch === '"' || ch === '\\') {
       let esc = DOUBLE_ESCAPES[cp];
       if (esc === undefined) {
         const width = cp <= 0xff ? 2 : cp <= 0xffff ? 4 : 8;

@@ -4,7 +4,7 @@
  * fields into mapping keys.
  */
 
-import { GoStruct, GoValue, isPlainMap } from '../goValue';
+import { GoStruct, GoValue, isPlainMap, setOwn } from '../goValue';
 import { marshalJson } from '../goJson';
 import { jsonRoundTripNumber } from './decode';
 import { emitYaml } from './emit';
@@ -16,12 +16,12 @@ export function jsonNormalize(v: GoValue): GoValue {
   if (v instanceof GoStruct) return jsonNormalize(v.fields);
   if (v instanceof Map) {
     const out: Record<string, GoValue> = {};
-    for (const [k, val] of v) out[String(k)] = jsonNormalize(val);
+    for (const [k, val] of v) setOwn(out, String(k), jsonNormalize(val));
     return out;
   }
   if (isPlainMap(v)) {
     const out: Record<string, GoValue> = {};
-    for (const k of Object.keys(v)) out[k] = jsonNormalize(v[k]);
+    for (const k of Object.keys(v)) setOwn(out, k, jsonNormalize(v[k]));
     return out;
   }
   return v;

@@ -15,8 +15,8 @@ export type Resolved =
   | { tag: 'timestamp'; value: string }
   | { tag: 'merge'; value: string };
 
-const MAP: Record<string, Resolved> = {};
-const add = (r: Resolved, words: string[]) => words.forEach(w => (MAP[w] = r));
+const MAP = new Map<string, Resolved>();
+const add = (r: Resolved, words: string[]) => words.forEach(w => MAP.set(w, r));
 add({ tag: 'bool', value: true }, ['y', 'Y', 'yes', 'Yes', 'YES', 'true', 'True', 'TRUE', 'on', 'On', 'ON']);
 add({ tag: 'bool', value: false }, ['n', 'N', 'no', 'No', 'NO', 'false', 'False', 'FALSE', 'off', 'Off', 'OFF']);
 add({ tag: 'null', value: null }, ['', '~', 'null', 'Null', 'NULL']);
@@ -67,7 +67,7 @@ function isTimestamp(s: string): boolean {
  * @internal
  */
 export function resolvePlain(s: string): Resolved {
-  const hit = MAP[s];
+  const hit = MAP.get(s);
   if (hit) return hit;
   const c = s[0];
   if (c === '.') {

@@ -1,0 +1,16 @@
+import { marshalYaml } from '../template';
+import { StepResult } from './types';
+
+/**
+ * The objects as `flux-operator build rset` prints them: `# step: NAME` before each named
+ * step that has objects, then every object as `---` and its sorted-key YAML.
+ * @public
+ */
+export function printObjects(steps: StepResult[]): string {
+  let out = '';
+  for (const step of steps) {
+    if (step.name !== '' && step.objects.length > 0) out += `# step: ${step.name}\n`;
+    for (const o of step.objects) out += `---\n${marshalYaml(o)}`;
+  }
+  return out;
+}

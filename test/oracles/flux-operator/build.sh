@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Builds the real `flux-operator` CLI from the Go module proxy (once per version) and prints
+# the path of the binary. The differential test and the benchmark call this; CI runs it on a
+# fresh machine. Only the binary is kept, outside the repository.
+set -euo pipefail
+VERSION="${FLUX_OPERATOR_VERSION:-v0.58.0}"
+BIN_DIR="${HOME}/.cache/image-automation/flux-operator-${VERSION}"
+BIN="${BIN_DIR}/cli"
+if [ ! -x "${BIN}" ]; then
+  mkdir -p "${BIN_DIR}"
+  # v0.58.0 is the newest release whose go.mod accepts Go 1.26 (v0.59.0 wants 1.27).
+  GOBIN="${BIN_DIR}" GOTOOLCHAIN=local GOFLAGS=-mod=mod \
+    nice -n 10 go install "github.com/controlplaneio-fluxcd/flux-operator/cmd/cli@${VERSION}" >&2
+fi
+echo "${BIN}"
