@@ -74,18 +74,29 @@ export type ConstraintParse =
   | { ok: true; constraints: SemVerConstraints }
   | { ok: false; message: string };
 
-/** Go's `%q` for the strings these messages quote (printable ASCII in practice). */
+const GO_PRINTABLE = /^[\p{L}\p{M}\p{N}\p{P}\p{S} ]$/u;
+const GO_ESCAPES: Record<string, string> = {
+  '\x07': '\\a',
+  '\b': '\\b',
+  '\f': '\\f',
+  '\n': '\\n',
+  '\r': '\\r',
+  '\t': '\\t',
+  '\v': '\\v',
+  '"': '\\"',
+  '\\': '\\\\',
+};
+
+/** Go's `%q` (`strconv.Quote`): escapes quotes, backslashes and non-printable runes. */
 export function goQuote(s: string): string {
   let out = '"';
   for (const ch of s) {
     const c = ch.codePointAt(0)!;
-    if (ch === '"' || ch === '\\') out += `\\${ch}`;
-    else if (ch === '\n') out += '\\n';
-    else if (ch === '\t') out += '\\t';
-    else if (ch === '\r') out += '\\r';
-    else if (c < 0x20 || c === 0x7f)
-      out += `\\x${c.toString(16).padStart(2, '0')}`;
-    else out += ch;
+    if (GO_ESCAPES[ch]) out += GO_ESCAPES[ch];
+    else if (GO_PRINTABLE.test(ch)) out += ch;
+    else if (c < 0x80) out += `\\x${c.toString(16).padStart(2, '0')}`;
+    else if (c <= 0xffff) out += `\\u${c.toString(16).padStart(4, '0')}`;
+    else out += `\\U${c.toString(16).padStart(8, '0')}`;
   }
   return `${out}"`;
 }

@@ -98,8 +98,27 @@ export function caseGenerator(seed: number) {
     );
   };
   const range = (): string => {
-    if (chance(0.02))
-      return pick(['', '*-*', 'a', '-1', '1.0.0 -', '||', '>=1.0.0 ||', ' ']);
+    if (chance(0.03)) {
+      return pick([
+        '',
+        '*-*',
+        'a',
+        '-1',
+        '1.0.0 -',
+        '||',
+        '>=1.0.0 ||',
+        ' ',
+        // Non-printable and non-ASCII text, quoted by Go's %q in the error.
+        '\u00a0',
+        '>=1.0.0 é',
+        '\t1.0\x07',
+        '"1"',
+        '\\',
+        '\u00ad',
+        '\u{1F600}',
+        '1.0\u2028',
+      ]);
+    }
     const n = chance(0.2) ? 2 + int(2) : 1;
     return Array.from({ length: n }, group).join(pick([' || ', '||']));
   };
