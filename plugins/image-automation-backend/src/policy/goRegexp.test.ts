@@ -139,3 +139,19 @@ describe('expandGoTemplate', () => {
     expect(expand(pattern, template, input)).toBe(out);
   });
 });
+
+describe('compileGoRegexp limits', () => {
+  it('refuses 1000 nested captures like Go, but not 999 or deep non-capturing groups', () => {
+    const nested = (n: number, open = '(') =>
+      `${open.repeat(n)}a${')'.repeat(n)}`;
+    expect(compileGoRegexp(nested(999)).ok).toBe(true);
+    expect(compileGoRegexp(nested(1000))).toEqual({
+      ok: false,
+      message: `error parsing regexp: expression nests too deeply: \`${nested(
+        1000,
+      )}\``,
+    });
+    const deep = compileGoRegexp(nested(5000, '(?:'));
+    expect(deep.ok && deep.regexp.regexp.test('a')).toBe(true);
+  });
+});

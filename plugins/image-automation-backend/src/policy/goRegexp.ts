@@ -58,6 +58,7 @@ type Node =
     };
 
 const MAX_RUNE = 0x10ffff;
+const MAX_HEIGHT = 1000;
 const FOLD = 1;
 const ONE_LINE = 2;
 const DOT_NL = 4;
@@ -324,6 +325,7 @@ class Parser {
                 alternatives: [],
                 items: [],
               };
+              this.checkDepth(stack, frame);
             }
             break;
           }
@@ -336,6 +338,7 @@ class Parser {
             alternatives: [],
             items: [],
           };
+          this.checkDepth(stack, frame);
           this.pos++;
           break;
         }
@@ -349,9 +352,11 @@ class Parser {
           if (!parent) throw new GoSyntaxError('unexpected )', this.src);
           const body = this.finish(frame);
           this.flags = frame.flags;
-          parent.items.push(
-            frame.capture ? { t: 'cap', sub: body } : { t: 'group', sub: body },
-          );
+          if (frame.capture) parent.items.push({ t: 'cap', sub: body });
+          else if (body.t === 'concat' && body.subs.length === 1) {
+            // `(?:x)` is just x: keeps deeply nested groups from deepening the tree.
+            parent.items.push(body.subs[0]);
+          } else parent.items.push({ t: 'group', sub: body });
           frame = parent;
           this.pos++;
           break;
@@ -421,6 +426,19 @@ class Parser {
     if (stack.length > 0)
       throw new GoSyntaxError('missing closing )', this.src);
     return { node: this.finish(frame), captures: this.captures };
+  }
+
+  /**
+   * Go refuses parse trees higher than 1000 (`expression nests too deeply`). Nested captures
+   * are the way to get there (non-capturing groups add no tree node in Go): a capture at
+   * depth 1000 makes the tree 1001 high.
+   */
+  private checkDepth(stack: Frame[], frame: Frame) {
+    let captures = frame.capture ? 1 : 0;
+    for (const f of stack) if (f.capture) captures++;
+    if (captures >= MAX_HEIGHT) {
+      throw new GoSyntaxError('expression nests too deeply', this.src);
+    }
   }
 
   private finish(frame: Frame): Node {
