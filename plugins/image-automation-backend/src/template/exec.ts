@@ -6,8 +6,10 @@
 
 import { FuncMap, GoFunc, GoFuncError, ParamType, paramTypeName } from './funcTypes';
 import {
+  GoInt,
   GoStruct,
   GoValue,
+  intValue,
   isPlainMap,
   isTrue,
   kindOf,
@@ -194,7 +196,7 @@ export function execute(
         const arr = val as GoValue[];
         for (let i = 0; i < arr.length; i++) {
           iterated = true;
-          if (!oneIteration(BigInt(i), arr[i])) break;
+          if (!oneIteration(new GoInt(BigInt(i)), arr[i])) break;
         }
       } else if (kind === 'map') {
         if (val instanceof Map) {
@@ -209,13 +211,15 @@ export function execute(
             if (!oneIteration(k, m[k])) break;
           }
         }
-      } else if (kind === 'int64') {
+      } else if (kind === 'int64' || kind === 'int') {
         if (node.pipe.decl.length > 1) {
           errorf(`can't use ${printValue(val)} to iterate over more than one variable`);
         }
-        for (let i = 0n; i < (val as bigint); i++) {
+        const n = intValue(val as bigint | GoInt);
+        for (let i = 0n; i < n; i++) {
+          const v = kind === 'int' ? new GoInt(i) : i;
           iterated = true;
-          if (!oneIteration(i, i)) break;
+          if (!oneIteration(v, v)) break;
         }
       } else if (kind !== 'invalid') {
         errorf(`range can't iterate over ${printValue(val)}`);
@@ -307,7 +311,7 @@ export function execute(
     const looksFloat =
       !/^[+-]?0[xX]/.test(n.text) && !n.text.startsWith("'") && /[.eEpP]/.test(n.text);
     if (n.isFloat && looksFloat) return n.float!;
-    if (n.isInt) return n.int!;
+    if (n.isInt) return new GoInt(n.int!);
     return errorf(`${n.text} overflows int`);
   }
 
@@ -463,9 +467,11 @@ export function execute(
       return errorf(`wrong type for value; expected ${paramTypeName(t)}; got interface {}`);
     }
     const k = kindOf(value);
+    // Functions receive integers as plain bigints whatever their Go integer type.
+    if (t === 'int' && k === 'int') return intValue(value as GoInt);
     const ok =
       (t === 'string' && k === 'string') ||
-      ((t === 'int' || t === 'int64') && k === 'int64') ||
+      (t === 'int64' && k === 'int64') ||
       (t === 'float64' && k === 'float64') ||
       (t === 'bool' && k === 'bool') ||
       (t === 'list' && k === 'slice') ||

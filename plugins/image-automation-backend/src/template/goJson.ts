@@ -3,7 +3,7 @@
  * Kubernetes' decoders read numbers.
  */
 
-import { compareStrings, GoStruct, GoValue, formatFloatExp, formatFloatFixed, isPlainMap } from './goValue';
+import { compareStrings, GoInt, GoStruct, GoValue, formatFloatExp, formatFloatFixed, isPlainMap } from './goValue';
 
 /** A value `encoding/json` refuses (`json: unsupported value: NaN`). @internal */
 export class JsonMarshalError extends Error {}
@@ -67,6 +67,7 @@ export function marshalJson(
     const nl = ind === undefined ? '' : `\n${ind.repeat(depth + 1)}`;
     const close = ind === undefined ? '' : `\n${ind.repeat(depth)}`;
     const colon = ind === undefined ? ':' : ': ';
+    if (x instanceof GoInt) return x.value.toString();
     if (Array.isArray(x)) {
       if (x.length === 0) return '[]';
       return `[${x.map(e => nl + enc(e, depth + 1)).join(',')}${close}]`;

@@ -17,6 +17,26 @@
  */
 
 /**
+ * A Go `int` (template number literals, `len`, `int`, `atoi`, range indexes): a separate
+ * type from `int64` (plain `bigint`, what JSON inputs and most sprig arithmetic give),
+ * because Go templates tell them apart (`typeOf`, `duration`, `int` parameters).
+ * @public
+ */
+export class GoInt {
+  constructor(readonly value: bigint) {}
+}
+
+/** The integer value of an `int` or `int64`. @internal */
+export function intValue(v: bigint | GoInt): bigint {
+  return typeof v === 'bigint' ? v : v.value;
+}
+
+/** Whether a value is an `int` or `int64`. @internal */
+export function isInt(v: unknown): v is bigint | GoInt {
+  return typeof v === 'bigint' || v instanceof GoInt;
+}
+
+/**
  * A Go struct value: named fields, optional methods and an optional `String()` method.
  * @public
  */
@@ -32,6 +52,7 @@ export class GoStruct {
 export type GoValue =
   | string
   | bigint
+  | GoInt
   | number
   | boolean
   | null
@@ -44,6 +65,7 @@ export type GoValue =
 export type GoKind =
   | 'invalid'
   | 'string'
+  | 'int'
   | 'int64'
   | 'float64'
   | 'bool'
@@ -65,6 +87,7 @@ export function kindOf(v: GoValue | undefined): GoKind {
       return 'bool';
     default:
       if (Array.isArray(v)) return 'slice';
+      if (v instanceof GoInt) return 'int';
       if (v instanceof GoStruct) return 'struct';
       return 'map';
   }
@@ -92,6 +115,7 @@ export function isPlainMap(v: unknown): v is { [key: string]: GoValue } {
     typeof v === 'object' &&
     v !== null &&
     !Array.isArray(v) &&
+    !(v instanceof GoInt) &&
     !(v instanceof GoStruct) &&
     !(v instanceof Map)
   );
@@ -111,6 +135,7 @@ export function isTrue(v: GoValue | undefined): boolean {
       return v;
     default:
       if (Array.isArray(v)) return v.length > 0;
+      if (v instanceof GoInt) return v.value !== 0n;
       if (v instanceof Map) return v.size > 0;
       if (v instanceof GoStruct) return true;
       return Object.keys(v).length > 0;
@@ -179,7 +204,11 @@ export function formatFloatExp(x: number): string {
 /** Orders map keys the way Go's `fmtsort` does (strings byte-wise, numbers numerically). @internal */
 export function compareKeys(a: GoValue, b: GoValue): number {
   if (typeof a === 'string' && typeof b === 'string') return compareStrings(a, b);
-  if (typeof a === 'bigint' && typeof b === 'bigint') return a < b ? -1 : a > b ? 1 : 0;
+  if (isInt(a) && isInt(b)) {
+    const x = intValue(a);
+    const y = intValue(b);
+    return x < y ? -1 : x > y ? 1 : 0;
+  }
   if (typeof a === 'number' && typeof b === 'number') return a - b;
   if (typeof a === 'boolean' && typeof b === 'boolean') return Number(a) - Number(b);
   if (a instanceof GoStruct && b instanceof GoStruct) {
@@ -227,6 +256,7 @@ export function formatValue(v: GoValue | undefined): string {
       break;
   }
   if (Array.isArray(v)) return `[${v.map(formatValue).join(' ')}]`;
+  if (v instanceof GoInt) return v.value.toString();
   if (v instanceof GoStruct) {
     if (v.methods.String) return formatValue(v.methods.String());
     return `{${Object.values(v.fields).map(formatValue).join(' ')}}`;

@@ -10,7 +10,7 @@ import { FuncMap, GoFunc } from './funcTypes';
 import { GoValue } from './goValue';
 import { parse, ParsedTemplate, TemplateParseError } from './parse';
 
-export { GoStruct } from './goValue';
+export { GoInt, GoStruct } from './goValue';
 export type { GoValue } from './goValue';
 export { TemplateParseError } from './parse';
 export { TemplateExecError } from './exec';

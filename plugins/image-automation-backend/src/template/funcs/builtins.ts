@@ -5,7 +5,10 @@
 
 import { FuncMap, fn, GoFuncError } from '../funcTypes';
 import {
+  GoInt,
   GoValue,
+  intValue,
+  isInt,
   formatFloat,
   formatFloatExp,
   formatFloatFixed,
@@ -26,6 +29,7 @@ function basicKind(v: GoValue): BasicKind {
     case 'bool':
       return 'bool';
     case 'int64':
+    case 'int':
       return 'int';
     case 'float64':
       return 'float';
@@ -52,6 +56,8 @@ function eq(a: GoValue, ...bs: GoValue[]): boolean {
       throw new GoFuncError(`non-comparable type ${formatValue(b)}: ${goTypeOf(b)}`);
     } else if (k1 === 'invalid') {
       truth = true;
+    } else if (k1 === 'int') {
+      truth = intValue(a as bigint) === intValue(b as bigint);
     } else truth = a === b;
     if (truth) return true;
   }
@@ -67,15 +73,16 @@ function lt(a: GoValue, b: GoValue): boolean {
   if (k1 !== k2) throw new GoFuncError('incompatible types for comparison');
   if (k1 === 'bool') throw new GoFuncError('invalid type for comparison');
   if (k1 === 'string') return (a as string) < (b as string);
+  if (k1 === 'int') return intValue(a as bigint) < intValue(b as bigint);
   return (a as number) < (b as number);
 }
 
-function goLen(v: GoValue): bigint {
+function goLen(v: GoValue): GoInt {
   if (v === null) throw new GoFuncError('len of nil pointer');
-  if (typeof v === 'string') return BigInt(Buffer.byteLength(v, 'utf8'));
-  if (Array.isArray(v)) return BigInt(v.length);
-  if (v instanceof Map) return BigInt(v.size);
-  if (isPlainMap(v)) return BigInt(Object.keys(v).length);
+  if (typeof v === 'string') return new GoInt(BigInt(Buffer.byteLength(v, 'utf8')));
+  if (Array.isArray(v)) return new GoInt(BigInt(v.length));
+  if (v instanceof Map) return new GoInt(BigInt(v.size));
+  if (isPlainMap(v)) return new GoInt(BigInt(Object.keys(v).length));
   throw new GoFuncError(`len of type ${goTypeOf(v)}`);
 }
 
@@ -86,12 +93,13 @@ function index(item: GoValue, ...indexes: GoValue[]): GoValue {
     if (cur === null) throw new GoFuncError('index of nil pointer');
     if (Array.isArray(cur) || typeof cur === 'string') {
       if (idx === null) throw new GoFuncError('cannot index slice/array with nil');
-      if (typeof idx !== 'bigint') {
+      if (!isInt(idx)) {
         throw new GoFuncError(`cannot index slice/array with type ${goTypeOf(idx)}`);
       }
+      const i = intValue(idx);
       const len = typeof cur === 'string' ? Buffer.byteLength(cur) : cur.length;
-      if (idx < 0n || idx >= BigInt(len)) throw new GoFuncError(`index out of range: ${idx}`);
-      cur = typeof cur === 'string' ? BigInt(Buffer.from(cur)[Number(idx)]) : cur[Number(idx)];
+      if (i < 0n || i >= BigInt(len)) throw new GoFuncError(`index out of range: ${i}`);
+      cur = typeof cur === 'string' ? BigInt(Buffer.from(cur)[Number(i)]) : cur[Number(i)];
     } else if (isPlainMap(cur)) {
       if (idx === null) throw new GoFuncError('value is nil; should be of type string');
       if (typeof idx !== 'string') {
@@ -202,7 +210,8 @@ export function sprintf(format: string, args: GoValue[]): string {
       out += `%!${verb}(MISSING)`;
       continue;
     }
-    const v = args[argi++];
+    const arg = args[argi++];
+    const v: GoValue = arg instanceof GoInt ? arg.value : arg;
     const width = w === undefined ? undefined : Number(w);
     const prec = p === undefined ? undefined : Number(p || '0');
     let s: string;
@@ -259,7 +268,7 @@ export function sprintf(format: string, args: GoValue[]): string {
         s = typeof v === 'number' ? (prec === undefined ? formatFloat(v) : formatG(v, prec)) : badVerb(verb, v);
         break;
       case 'T':
-        s = goTypeOf(v);
+        s = goTypeOf(arg);
         break;
       default:
         s = badVerb(verb, v);

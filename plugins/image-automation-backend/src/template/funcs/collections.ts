@@ -4,7 +4,7 @@
  */
 
 import { FuncMap, fn, GoFuncError } from '../funcTypes';
-import { GoValue, GoStruct, isPlainMap, kindOf, compareStrings, setOwn } from '../goValue';
+import { GoInt, GoValue, GoStruct, isPlainMap, kindOf, compareStrings, setOwn } from '../goValue';
 import { isEmpty, strval, toInt64 } from './convert';
 
 type List = GoValue[];
@@ -34,6 +34,7 @@ export function deepEqual(a: GoValue, b: GoValue): boolean {
   if (a === b) return true;
   if (kindOf(a) !== kindOf(b)) return false;
   if (typeof a === 'number' && typeof b === 'number') return a === b;
+  if (a instanceof GoInt && b instanceof GoInt) return a.value === b.value;
   if (Array.isArray(a) && Array.isArray(b)) {
     return a.length === b.length && a.every((x, i) => deepEqual(x, b[i]));
   }

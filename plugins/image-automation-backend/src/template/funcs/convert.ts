@@ -3,7 +3,7 @@
  * function groups.
  */
 
-import { GoStruct, GoValue, formatValue, kindOf } from '../goValue';
+import { GoInt, GoStruct, GoValue, formatValue, kindOf } from '../goValue';
 
 const MIN_INT64 = -(2n ** 63n);
 const MAX_INT64 = 2n ** 63n - 1n;
@@ -62,6 +62,8 @@ export function toInt64(v: GoValue, flavour: SprigFlavour = 'slim'): bigint {
     }
     case 'int64':
       return v as bigint;
+    case 'int':
+      return (v as GoInt).value;
     case 'float64':
       return floatToInt64(v as number);
     case 'bool':
@@ -95,6 +97,8 @@ export function toFloat64(v: GoValue): number {
       return parseGoFloat(v as string) ?? 0;
     case 'int64':
       return Number(v as bigint);
+    case 'int':
+      return Number((v as GoInt).value);
     case 'float64':
       return v as number;
     case 'bool':
@@ -108,6 +112,7 @@ export function toFloat64(v: GoValue): number {
 export function isEmpty(v: GoValue | undefined): boolean {
   if (v === null || v === undefined) return true;
   if (v instanceof GoStruct) return false;
+  if (v instanceof GoInt) return v.value === 0n;
   if (v instanceof Map) return v.size === 0;
   switch (typeof v) {
     case 'string':

@@ -5,7 +5,7 @@
 
 import crypto from 'node:crypto';
 import { FuncMap, fn, GoFuncError } from '../funcTypes';
-import { GoValue, isPlainMap } from '../goValue';
+import { GoValue, intValue, isInt, isPlainMap } from '../goValue';
 import { marshalJson, parseJson } from '../goJson';
 import { goKindOf, goTypeOf, isEmpty } from './convert';
 import { deepEqual } from './collections';
@@ -336,7 +336,7 @@ export const miscFuncs: FuncMap = {
     return '0s';
   }),
   ago: fn(['any'], (d: GoValue) => {
-    const t = typeof d === 'bigint' ? Number(d) * 1000 : Date.now();
+    const t = isInt(d) ? Number(intValue(d)) * 1000 : Date.now();
     return durationString(BigInt(Math.round((Date.now() - t) / 1000)) * 1000000000n);
   }),
   toDate: unsupportedTime('toDate'),

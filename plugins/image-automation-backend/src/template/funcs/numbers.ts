@@ -1,7 +1,7 @@
 /** Sprig's arithmetic and number conversion functions. */
 
 import { FuncMap, fn, GoFuncError } from '../funcTypes';
-import { GoValue, formatValue } from '../goValue';
+import { GoInt, GoValue, formatValue } from '../goValue';
 import { SprigFlavour, toFloat64, toInt64, wrapInt64 } from './convert';
 
 function untilStep(start: bigint, stop: bigint, step: bigint): bigint[] {
@@ -74,10 +74,10 @@ export function numberFuncs(flavour: SprigFlavour): FuncMap {
   return {
     atoi: fn(['string'], (s: string) => {
       const m = /^[+-]?\d+$/.test(s) ? BigInt(s) : 0n;
-      return m >= -(2n ** 63n) && m < 2n ** 63n ? m : 0n;
+      return new GoInt(m >= -(2n ** 63n) && m < 2n ** 63n ? m : 0n);
     }),
     int64: fn(['any'], i64),
-    int: fn(['any'], i64),
+    int: fn(['any'], (v: GoValue) => new GoInt(i64(v))),
     float64: fn(['any'], toFloat64),
     toDecimal: fn(['any'], (v: GoValue) => {
       const s = formatValue(v);
@@ -86,8 +86,10 @@ export function numberFuncs(flavour: SprigFlavour): FuncMap {
       return n >= -(2n ** 63n) && n < 2n ** 63n ? n : 0n;
     }),
     seq: fn([], seq, 'int'),
-    until: fn(['int'], (c: bigint) => untilStep(0n, c, c < 0n ? -1n : 1n)),
-    untilStep: fn(['int', 'int', 'int'], untilStep),
+    until: fn(['int'], (c: bigint) => untilStep(0n, c, c < 0n ? -1n : 1n).map(i => new GoInt(i))),
+    untilStep: fn(['int', 'int', 'int'], (a: bigint, b: bigint, c: bigint) =>
+      untilStep(a, b, c).map(i => new GoInt(i)),
+    ),
     add1: fn(['any'], (v: GoValue) => wrapInt64(i64(v) + 1n)),
     add: fn([], (...xs: GoValue[]) => xs.reduce<bigint>((a, b) => wrapInt64(a + i64(b)), 0n), 'any'),
     sub: fn(['any', 'any'], (a: GoValue, b: GoValue) => wrapInt64(i64(a) - i64(b))),
@@ -101,7 +103,7 @@ export function numberFuncs(flavour: SprigFlavour): FuncMap {
     randInt: fn(['int', 'int'], (min: bigint, max: bigint) => {
       const span = Number(max - min);
       if (span <= 0) throw new GoFuncError('invalid argument to Intn');
-      return min + BigInt(Math.floor(Math.random() * span));
+      return new GoInt(min + BigInt(Math.floor(Math.random() * span)));
     }),
     biggest: fn(
       ['any'],

@@ -4,7 +4,7 @@
  * fields into mapping keys.
  */
 
-import { GoStruct, GoValue, isPlainMap, setOwn } from '../goValue';
+import { GoInt, GoStruct, GoValue, isPlainMap, setOwn } from '../goValue';
 import { marshalJson } from '../goJson';
 import { jsonRoundTripNumber } from './decode';
 import { emitYaml } from './emit';
@@ -12,6 +12,7 @@ import { emitYaml } from './emit';
 /** A value as go-yaml holds it after reading the JSON encoding of `v`. @internal */
 export function jsonNormalize(v: GoValue): GoValue {
   if (typeof v === 'number') return jsonRoundTripNumber(v);
+  if (v instanceof GoInt) return v.value;
   if (Array.isArray(v)) return v.map(jsonNormalize);
   if (v instanceof GoStruct) return jsonNormalize(v.fields);
   if (v instanceof Map) {
