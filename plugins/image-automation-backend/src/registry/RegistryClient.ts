@@ -57,8 +57,11 @@ export interface RegistryLogger {
 export interface RegistryClientOptions {
   /** Hosts that may be contacted (registries, token realms, page links); see `isHostAllowed`. Default: any. */
   allowedHosts?: string[];
-  /** `n` of the first tag-list request. Default 1000 (Flux's); some registries reject more than 100. */
-  pageSize?: number;
+  /**
+   * `n` of the first tag-list request. Default 1000 (Flux's); some registries reject more than 100.
+   * `null` sends no `n`, letting the registry choose (distribution v3 then answers all tags at once).
+   */
+  pageSize?: number | null;
   /** Most tags a repository may have; more fails the scan as `tagLimit`. Default 100,000. */
   maxTags?: number;
   /** Requests in flight per registry. Default 8. */
@@ -183,19 +186,19 @@ export class RegistryClient {
 
   constructor(options: RegistryClientOptions = {}) {
     this.options = {
-      pageSize: 1000,
-      maxTags: 100_000,
-      concurrencyPerRegistry: 8,
-      requestTimeoutMs: 30_000,
-      maxBodyBytes: 32 * 1024 * 1024,
       ...options,
+      // Explicit `undefined`s (unset config values) take the defaults too.
+      pageSize: options.pageSize === undefined ? 1000 : options.pageSize,
+      maxTags: options.maxTags ?? 100_000,
+      concurrencyPerRegistry: options.concurrencyPerRegistry ?? 8,
+      requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
+      maxBodyBytes: options.maxBodyBytes ?? 32 * 1024 * 1024,
     };
     this.retries = {
-      attempts: 3,
-      baseDelayMs: 200,
-      maxDelayMs: 5000,
-      maxRetryAfterMs: 30_000,
-      ...options.retries,
+      attempts: options.retries?.attempts ?? 3,
+      baseDelayMs: options.retries?.baseDelayMs ?? 200,
+      maxDelayMs: options.retries?.maxDelayMs ?? 5000,
+      maxRetryAfterMs: options.retries?.maxRetryAfterMs ?? 30_000,
     };
   }
 
@@ -214,7 +217,8 @@ export class RegistryClient {
     const ref = call.ref;
     const tags: string[] = [];
     const seen = new Set<string>();
-    let url: URL | undefined = new URL(`${call.origin}/v2/${ref.repository}/tags/list?n=${this.options.pageSize}`);
+    const query = this.options.pageSize === null ? '' : `?n=${this.options.pageSize}`;
+    let url: URL | undefined = new URL(`${call.origin}/v2/${ref.repository}/tags/list${query}`);
     while (url) {
       seen.add(url.toString());
       const response = await this.send(call, 'GET', url, { accept: 'application/json' });
