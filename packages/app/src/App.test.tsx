@@ -11,7 +11,10 @@ describe('App', () => {
       APP_CONFIG: [
         {
           data: {
-            app: { title: 'Image Automation', baseUrl: 'http://localhost:3000' },
+            app: {
+              title: 'Image Automation',
+              baseUrl: 'http://localhost:3000',
+            },
             backend: { baseUrl: 'http://localhost:7007' },
           },
           context: 'test',
@@ -27,7 +30,9 @@ describe('App', () => {
   it('renders the guest sign-in page', async () => {
     render(app.createRoot());
     expect(
-      await screen.findByText(/Enter as a Guest User/, undefined, { timeout: 20_000 }),
+      await screen.findByText(/Enter as a Guest User/, undefined, {
+        timeout: 20_000,
+      }),
     ).toBeInTheDocument();
     expect(screen.getByRole('button', { name: 'Enter' })).toBeEnabled();
   });

@@ -28,17 +28,27 @@ describe('legacy plugin', () => {
   });
 
   it('renders the Image updates content in a legacy app', async () => {
-    const api = new FakeImageAutomationApi({ user: 'user:default/guest', now: () => new Date() });
+    const api = new FakeImageAutomationApi({
+      user: 'user:default/guest',
+      now: () => new Date(),
+    });
     api.addObject(
       objectView('ImagePolicy', 'podinfo', {
-        status: { conditions: [condition('Ready', 'True', 'Succeeded', 'latest tag 6.5.1')] },
+        status: {
+          conditions: [
+            condition('Ready', 'True', 'Succeeded', 'latest tag 6.5.1'),
+          ],
+        },
       }),
     );
     await renderInTestApp(
       <TestApiProvider apis={[[imageAutomationApiRef, api]]}>
         <EntityProvider entity={entity}>
           <Routes>
-            <Route path="/image-updates" element={<EntityImageAutomationContent />} />
+            <Route
+              path="/image-updates"
+              element={<EntityImageAutomationContent />}
+            />
           </Routes>
         </EntityProvider>
       </TestApiProvider>,
@@ -46,7 +56,9 @@ describe('legacy plugin', () => {
     );
     expect(await screen.findByText('Ready')).toBeInTheDocument();
     expect(
-      screen.getByRole('button', { name: 'Suspend ImagePolicy default/podinfo' }),
+      screen.getByRole('button', {
+        name: 'Suspend ImagePolicy default/podinfo',
+      }),
     ).toBeEnabled();
   });
 });

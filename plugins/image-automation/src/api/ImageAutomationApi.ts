@@ -26,7 +26,10 @@ export interface ImageAutomationApi {
     options?: { limit?: number; cursor?: string },
   ): Promise<Page<ScanRecord>>;
   /** Suspends, resumes or requests a reconcile of an object; resolves to the object afterwards. */
-  runAction(object: ObjectRef, action: ObjectAction): Promise<AutomationObjectView>;
+  runAction(
+    object: ObjectRef,
+    action: ObjectAction,
+  ): Promise<AutomationObjectView>;
 }
 
 /**

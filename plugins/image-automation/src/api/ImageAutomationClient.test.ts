@@ -19,7 +19,10 @@ function fakeFetch(routes: Record<string, () => Response>) {
       requests.push({ method, url });
       const route = routes[`${method} ${url}`];
       if (!route) {
-        return errorJson(404, method, url, { name: 'NotFoundError', message: `no route ${url}` });
+        return errorJson(404, method, url, {
+          name: 'NotFoundError',
+          message: `no route ${url}`,
+        });
       }
       return route();
     },
@@ -34,7 +37,11 @@ function errorJson(
   url: string,
   error: { name: string; message: string },
 ): Response {
-  return json(status, { error, request: { method, url }, response: { statusCode: status } });
+  return json(status, {
+    error,
+    request: { method, url },
+    response: { statusCode: status },
+  });
 }
 
 function json(status: number, body: unknown): Response {
@@ -46,7 +53,8 @@ function json(status: number, body: unknown): Response {
 
 const base = 'http://localhost:7007/api/image-automation';
 const discoveryApi = {
-  getBaseUrl: async (pluginId: string) => `http://localhost:7007/api/${pluginId}`,
+  getBaseUrl: async (pluginId: string) =>
+    `http://localhost:7007/api/${pluginId}`,
 };
 
 describe('ImageAutomationClient', () => {
@@ -58,44 +66,67 @@ describe('ImageAutomationClient', () => {
     const client = new ImageAutomationClient({ discoveryApi, fetchApi });
 
     await expect(
-      client.getEntityObjects({ kind: 'Component', namespace: 'default', name: 'my app' }),
+      client.getEntityObjects({
+        kind: 'Component',
+        namespace: 'default',
+        name: 'my app',
+      }),
     ).resolves.toEqual([{ id: 'ImageRepository/default/app' }]);
     expect(requests).toEqual([
-      { method: 'GET', url: `${base}/entities/Component/default/my%20app/objects` },
+      {
+        method: 'GET',
+        url: `${base}/entities/Component/default/my%20app/objects`,
+      },
     ]);
   });
 
   it('pages through scans with limit and cursor', async () => {
     const { fetchApi } = fakeFetch({
-      [`GET ${base}/objects/ImageRepository/default/podinfo/scans?limit=20`]: () =>
-        json(200, { items: [{ id: 2 }], nextCursor: 'c1' }),
-      [`GET ${base}/objects/ImageRepository/default/podinfo/scans?limit=20&cursor=c1`]: () =>
-        json(200, { items: [{ id: 1 }] }),
+      [`GET ${base}/objects/ImageRepository/default/podinfo/scans?limit=20`]:
+        () => json(200, { items: [{ id: 2 }], nextCursor: 'c1' }),
+      [`GET ${base}/objects/ImageRepository/default/podinfo/scans?limit=20&cursor=c1`]:
+        () => json(200, { items: [{ id: 1 }] }),
     });
     const client = new ImageAutomationClient({ discoveryApi, fetchApi });
-    const repository = { kind: 'ImageRepository', namespace: 'default', name: 'podinfo' };
+    const repository = {
+      kind: 'ImageRepository',
+      namespace: 'default',
+      name: 'podinfo',
+    };
 
     const first = await client.getScans(repository, { limit: 20 });
     expect(first).toEqual({ items: [{ id: 2 }], nextCursor: 'c1' });
-    const second = await client.getScans(repository, { limit: 20, cursor: first.nextCursor });
+    const second = await client.getScans(repository, {
+      limit: 20,
+      cursor: first.nextCursor,
+    });
     expect(second).toEqual({ items: [{ id: 1 }] });
   });
 
   it('posts actions and returns the updated object', async () => {
     const { fetchApi, requests } = fakeFetch({
       [`POST ${base}/objects/ImagePolicy/default/podinfo/reconcile`]: () =>
-        json(200, { id: 'ImagePolicy/default/podinfo', reconcileRequestedBy: 'user:default/guest' }),
+        json(200, {
+          id: 'ImagePolicy/default/podinfo',
+          reconcileRequestedBy: 'user:default/guest',
+        }),
     });
     const client = new ImageAutomationClient({ discoveryApi, fetchApi });
 
     await expect(
-      client.runAction({ kind: 'ImagePolicy', namespace: 'default', name: 'podinfo' }, 'reconcile'),
+      client.runAction(
+        { kind: 'ImagePolicy', namespace: 'default', name: 'podinfo' },
+        'reconcile',
+      ),
     ).resolves.toEqual({
       id: 'ImagePolicy/default/podinfo',
       reconcileRequestedBy: 'user:default/guest',
     });
     expect(requests).toEqual([
-      { method: 'POST', url: `${base}/objects/ImagePolicy/default/podinfo/reconcile` },
+      {
+        method: 'POST',
+        url: `${base}/objects/ImagePolicy/default/podinfo/reconcile`,
+      },
     ]);
   });
 
@@ -110,10 +141,16 @@ describe('ImageAutomationClient', () => {
     const client = new ImageAutomationClient({ discoveryApi, fetchApi });
 
     const error = await client
-      .runAction({ kind: 'ImagePolicy', namespace: 'default', name: 'podinfo' }, 'suspend')
+      .runAction(
+        { kind: 'ImagePolicy', namespace: 'default', name: 'podinfo' },
+        'suspend',
+      )
       .catch(e => e);
     expect(error).toBeInstanceOf(ResponseError);
     expect(error.statusCode).toBe(403);
-    expect(error.cause).toMatchObject({ name: 'NotAllowedError', message: 'not an owner' });
+    expect(error.cause).toMatchObject({
+      name: 'NotAllowedError',
+      message: 'not an owner',
+    });
   });
 });

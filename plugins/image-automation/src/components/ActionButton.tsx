@@ -27,7 +27,8 @@ export interface ActionButtonProps {
  * @internal
  */
 export function ActionButton(props: ActionButtonProps) {
-  const { label, accessibleName, permission, isPending, isBusy, onPress } = props;
+  const { label, accessibleName, permission, isPending, isBusy, onPress } =
+    props;
   const reasonId = useId();
   const wrapperRef = useRef<HTMLSpanElement>(null);
   const [tooltipOpen, setTooltipOpen] = useState(false);

@@ -29,7 +29,10 @@ export interface AutomationObjectCardProps {
   pollIntervalMs: number;
 }
 
-const readinessColor: Record<Readiness, 'success' | 'danger' | 'warning' | 'secondary'> = {
+const readinessColor: Record<
+  Readiness,
+  'success' | 'danger' | 'warning' | 'secondary'
+> = {
   Ready: 'success',
   'Not ready': 'danger',
   Stalled: 'danger',
@@ -60,7 +63,9 @@ export function AutomationObjectCard(props: AutomationObjectCardProps) {
       setRefreshToken(token => token + 1);
     } catch (e) {
       setActionError(
-        `${capitalize(action)} failed: ${errorMessage(e instanceof Error ? e : new Error(String(e)))}`,
+        `${capitalize(action)} failed: ${errorMessage(
+          e instanceof Error ? e : new Error(String(e)),
+        )}`,
       );
     } finally {
       setPendingAction(undefined);

@@ -1,5 +1,7 @@
 import { screen, waitFor, within } from '@testing-library/react';
-import userEvent, { PointerEventsCheckLevel } from '@testing-library/user-event';
+import userEvent, {
+  PointerEventsCheckLevel,
+} from '@testing-library/user-event';
 import { renderInTestApp } from '@backstage/frontend-test-utils';
 import { Entity } from '@backstage/catalog-model';
 import { NotAllowedError } from '@backstage/errors';
@@ -35,7 +37,14 @@ function fakeBackend(): FakeImageAutomationApi {
           scanTime: '2026-11-22T01:00:00Z',
           revision: 'sha256:1111',
         },
-        conditions: [condition('Ready', 'True', 'Succeeded', 'successful scan: found 42 tags')],
+        conditions: [
+          condition(
+            'Ready',
+            'True',
+            'Succeeded',
+            'successful scan: found 42 tags',
+          ),
+        ],
       },
     }),
     [
@@ -68,16 +77,39 @@ function fakeBackend(): FakeImageAutomationApi {
   api.addObject(
     objectView('ImagePolicy', 'podinfo', {
       status: {
-        latestRef: { name: 'ghcr.io/stefanprodan/podinfo', tag: '6.5.1', digest: 'sha256:abcd' },
-        observedPreviousRef: { name: 'ghcr.io/stefanprodan/podinfo', tag: '6.5.0' },
+        latestRef: {
+          name: 'ghcr.io/stefanprodan/podinfo',
+          tag: '6.5.1',
+          digest: 'sha256:abcd',
+        },
+        observedPreviousRef: {
+          name: 'ghcr.io/stefanprodan/podinfo',
+          tag: '6.5.0',
+        },
         conditions: [
-          condition('Ready', 'False', 'InvalidPolicy', 'invalid policy: improper constraint'),
-          condition('Stalled', 'True', 'InvalidPolicy', 'invalid policy: improper constraint'),
+          condition(
+            'Ready',
+            'False',
+            'InvalidPolicy',
+            'invalid policy: improper constraint',
+          ),
+          condition(
+            'Stalled',
+            'True',
+            'InvalidPolicy',
+            'invalid policy: improper constraint',
+          ),
         ],
       },
       actions: {
-        suspend: { allowed: false, reason: 'You are not an owner of component:default/podinfo' },
-        resume: { allowed: false, reason: 'You are not an owner of component:default/podinfo' },
+        suspend: {
+          allowed: false,
+          reason: 'You are not an owner of component:default/podinfo',
+        },
+        resume: {
+          allowed: false,
+          reason: 'You are not an owner of component:default/podinfo',
+        },
         reconcile: { allowed: true },
       },
     }),
@@ -105,7 +137,9 @@ async function renderTab(api: FakeImageAutomationApi) {
     </EntityProvider>,
     { apis: [[imageAutomationApiRef, api]] },
   );
-  return screen.findByRole('region', { name: 'ImageRepository default/podinfo' });
+  return screen.findByRole('region', {
+    name: 'ImageRepository default/podinfo',
+  });
 }
 
 describe('EntityImageAutomationContent', () => {
@@ -113,14 +147,24 @@ describe('EntityImageAutomationContent', () => {
     const repository = await renderTab(fakeBackend());
     expect(within(repository).getByText('Ready')).toBeInTheDocument();
     expect(within(repository).getByText('Succeeded')).toBeInTheDocument();
-    expect(within(repository).getByText(/successful scan: found 42 tags/)).toBeInTheDocument();
-    expect(within(repository).getAllByText('ghcr.io/stefanprodan/podinfo')).toHaveLength(2);
+    expect(
+      within(repository).getByText(/successful scan: found 42 tags/),
+    ).toBeInTheDocument();
+    expect(
+      within(repository).getAllByText('ghcr.io/stefanprodan/podinfo'),
+    ).toHaveLength(2);
     expect(within(repository).getByText('42')).toBeInTheDocument();
-    expect(within(repository).getByText('2026-11-22 01:00:00 UTC')).toBeInTheDocument();
+    expect(
+      within(repository).getByText('2026-11-22 01:00:00 UTC'),
+    ).toBeInTheDocument();
 
-    const policy = screen.getByRole('region', { name: 'ImagePolicy default/podinfo' });
+    const policy = screen.getByRole('region', {
+      name: 'ImagePolicy default/podinfo',
+    });
     expect(within(policy).getByText('Stalled')).toBeInTheDocument();
-    expect(within(policy).getByText(/invalid policy: improper constraint/)).toBeInTheDocument();
+    expect(
+      within(policy).getByText(/invalid policy: improper constraint/),
+    ).toBeInTheDocument();
     expect(within(policy).getByText('6.5.1@sha256:abcd')).toBeInTheDocument();
     expect(within(policy).getByText('6.5.0')).toBeInTheDocument();
 
@@ -149,14 +193,18 @@ describe('EntityImageAutomationContent', () => {
     });
     const rows = within(table).getAllByRole('row').slice(1);
     expect(rows).toHaveLength(2);
-    expect(within(rows[0]).getByText('2026-11-22 01:00:00 UTC')).toBeInTheDocument();
+    expect(
+      within(rows[0]).getByText('2026-11-22 01:00:00 UTC'),
+    ).toBeInTheDocument();
     expect(within(rows[0]).getByText('Success')).toBeInTheDocument();
     expect(within(rows[0]).getByText('6.5.1')).toBeInTheDocument();
     expect(within(rows[0]).getByText('5.0.0')).toBeInTheDocument();
     expect(within(rows[0]).getByText('850 ms')).toBeInTheDocument();
     expect(within(rows[1]).getByText('Failure')).toBeInTheDocument();
     expect(
-      within(rows[1]).getByText('GET https://ghcr.io/v2/: 503 Service Unavailable'),
+      within(rows[1]).getByText(
+        'GET https://ghcr.io/v2/: 503 Service Unavailable',
+      ),
     ).toBeInTheDocument();
   });
 
@@ -170,11 +218,15 @@ describe('EntityImageAutomationContent', () => {
       'You are not an owner of component:default/podinfo',
     );
     expect(
-      screen.getByRole('button', { name: 'Reconcile ImagePolicy default/podinfo' }),
+      screen.getByRole('button', {
+        name: 'Reconcile ImagePolicy default/podinfo',
+      }),
     ).toBeEnabled();
 
     // The disabled button lets the pointer through to its wrapper, as a browser would.
-    const pointer = userEvent.setup({ pointerEventsCheck: PointerEventsCheckLevel.Never });
+    const pointer = userEvent.setup({
+      pointerEventsCheck: PointerEventsCheckLevel.Never,
+    });
     await pointer.hover(suspend);
     expect(await screen.findByRole('tooltip')).toHaveTextContent(
       'You are not an owner of component:default/podinfo',
@@ -187,10 +239,14 @@ describe('EntityImageAutomationContent', () => {
     const loadsBefore = api.countCalls('getEntityObjects');
 
     await userEvent.click(
-      screen.getByRole('button', { name: 'Suspend ImageRepository default/podinfo' }),
+      screen.getByRole('button', {
+        name: 'Suspend ImageRepository default/podinfo',
+      }),
     );
 
-    const repository = screen.getByRole('region', { name: 'ImageRepository default/podinfo' });
+    const repository = screen.getByRole('region', {
+      name: 'ImageRepository default/podinfo',
+    });
     expect(
       await within(repository).findByText(
         'Suspended by user:default/guest at 2026-11-22 02:00:00 UTC',
@@ -198,7 +254,10 @@ describe('EntityImageAutomationContent', () => {
     ).toBeInTheDocument();
     expect(api.calls).toContainEqual({
       method: 'runAction',
-      args: [expect.objectContaining({ id: 'ImageRepository/default/podinfo' }), 'suspend'],
+      args: [
+        expect.objectContaining({ id: 'ImageRepository/default/podinfo' }),
+        'suspend',
+      ],
     });
     expect(api.countCalls('getEntityObjects')).toBeGreaterThan(loadsBefore);
     expect(
@@ -217,11 +276,17 @@ describe('EntityImageAutomationContent', () => {
     expect(within(table).getAllByRole('row')).toHaveLength(3);
 
     await userEvent.click(
-      screen.getByRole('button', { name: 'Reconcile ImageRepository default/podinfo' }),
+      screen.getByRole('button', {
+        name: 'Reconcile ImageRepository default/podinfo',
+      }),
     );
 
-    await waitFor(() => expect(within(table).getAllByRole('row')).toHaveLength(4));
-    expect(within(table).getAllByText('2026-11-22 02:00:00 UTC')).toHaveLength(1);
+    await waitFor(() =>
+      expect(within(table).getAllByRole('row')).toHaveLength(4),
+    );
+    expect(within(table).getAllByText('2026-11-22 02:00:00 UTC')).toHaveLength(
+      1,
+    );
   });
 
   it('shows the error message when an action fails', async () => {
@@ -230,10 +295,14 @@ describe('EntityImageAutomationContent', () => {
     api.failActionsWith(new NotAllowedError('the permission policy changed'));
 
     await userEvent.click(
-      screen.getByRole('button', { name: 'Reconcile ImagePolicy default/podinfo' }),
+      screen.getByRole('button', {
+        name: 'Reconcile ImagePolicy default/podinfo',
+      }),
     );
 
-    const policy = screen.getByRole('region', { name: 'ImagePolicy default/podinfo' });
+    const policy = screen.getByRole('region', {
+      name: 'ImagePolicy default/podinfo',
+    });
     expect(await within(policy).findByRole('alert')).toHaveTextContent(
       'Reconcile failed: the permission policy changed',
     );
@@ -248,7 +317,9 @@ describe('EntityImageAutomationContent', () => {
       </EntityProvider>,
       { apis: [[imageAutomationApiRef, api]] },
     );
-    expect(await screen.findByText('Could not load the automation objects')).toBeInTheDocument();
+    expect(
+      await screen.findByText('Could not load the automation objects'),
+    ).toBeInTheDocument();
     expect(screen.getByText('backend unavailable')).toBeInTheDocument();
   });
 

@@ -1,4 +1,3 @@
-import { useCallback } from 'react';
 import { useApi } from '@backstage/core-plugin-api';
 import { stringifyEntityRef } from '@backstage/catalog-model';
 import { useEntity } from '@backstage/plugin-catalog-react';
@@ -7,14 +6,20 @@ import { imageAutomationApiRef } from '../api/ImageAutomationApi';
 import { usePolledValue } from '../hooks/usePolledValue';
 import { AutomationObjectCard } from './AutomationObjectCard';
 import { errorMessage } from './errorMessage';
+import { reconcilePending } from './reconcilePending';
 
 /** How often the tab reloads while it is visible: slow, the backend's scans run on minute intervals. @public */
 export const DEFAULT_POLL_INTERVAL_MS = 10_000;
+
+/** How often the tab reloads while a requested reconcile has not run yet. @public */
+export const PENDING_RECONCILE_POLL_INTERVAL_MS = 2_000;
 
 /** Props of {@link EntityImageAutomationContent}. @public */
 export interface EntityImageAutomationContentProps {
   /** How often to reload while the tab is visible; defaults to {@link DEFAULT_POLL_INTERVAL_MS}. */
   pollIntervalMs?: number;
+  /** How often to reload while a reconcile is pending; defaults to {@link PENDING_RECONCILE_POLL_INTERVAL_MS}. */
+  pendingPollIntervalMs?: number;
 }
 
 /**
@@ -25,7 +30,9 @@ export interface EntityImageAutomationContentProps {
 export function EntityImageAutomationContent(
   props: EntityImageAutomationContentProps,
 ) {
-  const pollIntervalMs = props.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
+  const slowPollMs = props.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
+  const fastPollMs =
+    props.pendingPollIntervalMs ?? PENDING_RECONCILE_POLL_INTERVAL_MS;
   const { entity } = useEntity();
   const api = useApi(imageAutomationApiRef);
   const entityRef = {
@@ -36,10 +43,15 @@ export function EntityImageAutomationContent(
   const objects = usePolledValue(
     stringifyEntityRef(entity),
     () => api.getEntityObjects(entityRef),
-    pollIntervalMs,
+    items =>
+      items?.some(o => reconcilePending(o, new Date()))
+        ? fastPollMs
+        : slowPollMs,
   );
-  const { refresh } = objects;
-  const onChanged = useCallback(() => refresh(), [refresh]);
+  const now = new Date();
+  const pending = new Set(
+    (objects.value ?? []).filter(o => reconcilePending(o, now)).map(o => o.id),
+  );
 
   return (
     <Flex direction="column" gap="4">
@@ -50,19 +62,21 @@ export function EntityImageAutomationContent(
           description={errorMessage(objects.error)}
         />
       )}
-      {objects.loading && <Text color="secondary">Loading automation objects…</Text>}
+      {objects.loading && (
+        <Text color="secondary">Loading automation objects…</Text>
+      )}
       {objects.value?.length === 0 && (
         <Text>
-          No automation objects belong to this entity. Check the manifests named in its
-          image-automation.io/manifests annotation.
+          No automation objects belong to this entity. Check the manifests named
+          in its image-automation.io/manifests annotation.
         </Text>
       )}
       {objects.value?.map(object => (
         <AutomationObjectCard
           key={object.id}
           object={object}
-          onChanged={onChanged}
-          pollIntervalMs={pollIntervalMs}
+          onChanged={objects.refresh}
+          pollIntervalMs={pending.has(object.id) ? fastPollMs : slowPollMs}
         />
       ))}
     </Flex>

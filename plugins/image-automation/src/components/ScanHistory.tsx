@@ -85,17 +85,26 @@ export function ScanHistory(props: ScanHistoryProps) {
           >
             {scan => (
               <Row id={scan.id}>
-                <CellText title={formatTime(scan.startedAt)} />
+                <Cell>
+                  <Text>{formatTime(scan.startedAt)}</Text>
+                </Cell>
                 <CellText
                   title={scan.outcome === 'success' ? 'Success' : 'Failure'}
                 />
                 <CellText title={String(scan.tagCount)} />
-                <CellText title={scan.revision ?? '—'} />
+                <Cell>
+                  <Text style={{ overflowWrap: 'anywhere' }}>
+                    {scan.revision ?? '—'}
+                  </Text>
+                </Cell>
                 <CellText title={formatTags(scan.tagsAdded)} />
                 <CellText title={formatTags(scan.tagsRemoved)} />
                 <CellText title={formatDuration(scan.durationMs)} />
                 <Cell>
-                  <Text color={scan.error ? 'danger' : 'secondary'}>
+                  <Text
+                    color={scan.error ? 'danger' : 'secondary'}
+                    style={{ overflowWrap: 'anywhere' }}
+                  >
                     {scan.error ?? '—'}
                   </Text>
                 </Cell>

@@ -8,8 +8,14 @@ describe('errorMessage', () => {
   it("shows the server's message of an error response", async () => {
     const response = new Response(
       JSON.stringify({
-        error: { name: 'NotAllowedError', message: 'You are not an owner of component:default/podinfo' },
-        request: { method: 'POST', url: '/objects/ImagePolicy/default/podinfo/suspend' },
+        error: {
+          name: 'NotAllowedError',
+          message: 'You are not an owner of component:default/podinfo',
+        },
+        request: {
+          method: 'POST',
+          url: '/objects/ImagePolicy/default/podinfo/suspend',
+        },
         response: { statusCode: 403 },
       }),
       { status: 403, headers: { 'content-type': 'application/json' } },

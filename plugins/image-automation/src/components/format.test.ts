@@ -1,8 +1,15 @@
-import { formatDuration, formatImageRef, formatTags, formatTime } from './format';
+import {
+  formatDuration,
+  formatImageRef,
+  formatTags,
+  formatTime,
+} from './format';
 
 describe('format', () => {
   it('formats times as UTC to the second', () => {
-    expect(formatTime('2026-11-22T01:02:03.456Z')).toBe('2026-11-22 01:02:03 UTC');
+    expect(formatTime('2026-11-22T01:02:03.456Z')).toBe(
+      '2026-11-22 01:02:03 UTC',
+    );
     expect(formatTime(undefined)).toBe('—');
     expect(formatTime('not a time')).toBe('not a time');
   });
@@ -15,7 +22,9 @@ describe('format', () => {
 
   it('formats image refs with their digest', () => {
     expect(formatImageRef({ tag: '6.5.1' })).toBe('6.5.1');
-    expect(formatImageRef({ tag: '6.5.1', digest: 'sha256:abc' })).toBe('6.5.1@sha256:abc');
+    expect(formatImageRef({ tag: '6.5.1', digest: 'sha256:abc' })).toBe(
+      '6.5.1@sha256:abc',
+    );
     expect(formatImageRef(undefined)).toBe('—');
   });
 

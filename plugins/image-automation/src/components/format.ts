@@ -20,7 +20,9 @@ export function formatDuration(ms: number): string {
 }
 
 /** A tag with its digest when the policy reflected one: `6.5.1@sha256:…`. @internal */
-export function formatImageRef(ref: { tag: string; digest?: string } | undefined): string {
+export function formatImageRef(
+  ref: { tag: string; digest?: string } | undefined,
+): string {
   if (!ref) return '—';
   return ref.digest ? `${ref.tag}@${ref.digest}` : ref.tag;
 }

@@ -7,7 +7,13 @@ function condition(
   reason: string,
   message: string,
 ): Condition {
-  return { type, status, reason, message, lastTransitionTime: '2026-01-01T00:00:00Z' };
+  return {
+    type,
+    status,
+    reason,
+    message,
+    lastTransitionTime: '2026-01-01T00:00:00Z',
+  };
 }
 
 describe('objectHealth', () => {
@@ -15,7 +21,12 @@ describe('objectHealth', () => {
     expect(
       objectHealth({
         conditions: [
-          condition('Ready', 'True', 'Succeeded', 'successful scan: found 3 tags'),
+          condition(
+            'Ready',
+            'True',
+            'Succeeded',
+            'successful scan: found 3 tags',
+          ),
         ],
       }),
     ).toEqual({
@@ -31,7 +42,12 @@ describe('objectHealth', () => {
       objectHealth({
         conditions: [
           condition('Ready', 'False', 'ImageURLInvalid', 'bad image'),
-          condition('Stalled', 'True', 'ImageURLInvalid', 'bad image (stalled)'),
+          condition(
+            'Stalled',
+            'True',
+            'ImageURLInvalid',
+            'bad image (stalled)',
+          ),
         ],
       }),
     ).toEqual({
@@ -62,8 +78,18 @@ describe('objectHealth', () => {
     expect(
       objectHealth({
         conditions: [
-          condition('Ready', 'Unknown', 'Progressing', 'reconciliation in progress'),
-          condition('Reconciling', 'True', 'Progressing', 'scanning: new generation'),
+          condition(
+            'Ready',
+            'Unknown',
+            'Progressing',
+            'reconciliation in progress',
+          ),
+          condition(
+            'Reconciling',
+            'True',
+            'Progressing',
+            'scanning: new generation',
+          ),
         ],
       }),
     ).toEqual({
@@ -75,6 +101,9 @@ describe('objectHealth', () => {
   });
 
   it('reports Unknown when there are no conditions yet', () => {
-    expect(objectHealth({})).toEqual({ readiness: 'Unknown', reconciling: false });
+    expect(objectHealth({})).toEqual({
+      readiness: 'Unknown',
+      reconciling: false,
+    });
   });
 });

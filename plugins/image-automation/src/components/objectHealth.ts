@@ -4,7 +4,12 @@ import {
 } from '@imageops/backstage-plugin-image-automation-common';
 
 /** The readiness of an automation object, as a word a person can read. @internal */
-export type Readiness = 'Ready' | 'Not ready' | 'Stalled' | 'Reconciling' | 'Unknown';
+export type Readiness =
+  | 'Ready'
+  | 'Not ready'
+  | 'Stalled'
+  | 'Reconciling'
+  | 'Unknown';
 
 /** What the tab says about an object's conditions. @internal */
 export interface ObjectHealth {
@@ -40,7 +45,11 @@ export function objectHealth(status: ObjectStatus): ObjectHealth {
     return { readiness: 'Not ready', reconciling, ...explain(ready) };
   }
   if (reconcilingCondition && reconciling) {
-    return { readiness: 'Reconciling', reconciling, ...explain(reconcilingCondition) };
+    return {
+      readiness: 'Reconciling',
+      reconciling,
+      ...explain(reconcilingCondition),
+    };
   }
   if (ready) {
     return { readiness: 'Unknown', reconciling, ...explain(ready) };

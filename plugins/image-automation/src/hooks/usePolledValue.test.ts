@@ -2,7 +2,10 @@ import { act, renderHook } from '@testing-library/react';
 import { usePolledValue } from './usePolledValue';
 
 function setVisibility(state: DocumentVisibilityState) {
-  Object.defineProperty(document, 'visibilityState', { configurable: true, value: state });
+  Object.defineProperty(document, 'visibilityState', {
+    configurable: true,
+    value: state,
+  });
   document.dispatchEvent(new Event('visibilitychange'));
 }
 
@@ -86,5 +89,46 @@ describe('usePolledValue', () => {
     unmount();
     jest.advanceTimersByTime(60_000);
     expect(load).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe('usePolledValue with an interval that depends on the value', () => {
+  beforeEach(() => {
+    jest.useFakeTimers();
+    setVisibility('visible');
+  });
+
+  afterEach(() => {
+    jest.useRealTimers();
+  });
+
+  it('polls fast while the value asks for it and slowly afterwards', async () => {
+    const values = ['pending', 'pending', 'done', 'done'];
+    const load = jest.fn(async () => values.shift() ?? 'done');
+    const { result } = renderHook(() =>
+      usePolledValue('key', load, value =>
+        value === 'pending' ? 1_000 : 10_000,
+      ),
+    );
+    await act(async () => {});
+    expect(result.current.value).toBe('pending');
+
+    await act(async () => {
+      jest.advanceTimersByTime(1_000);
+    });
+    await act(async () => {
+      jest.advanceTimersByTime(1_000);
+    });
+    expect(result.current.value).toBe('done');
+    expect(load).toHaveBeenCalledTimes(3);
+
+    await act(async () => {
+      jest.advanceTimersByTime(9_000);
+    });
+    expect(load).toHaveBeenCalledTimes(3);
+    await act(async () => {
+      jest.advanceTimersByTime(1_000);
+    });
+    expect(load).toHaveBeenCalledTimes(4);
   });
 });

@@ -13,8 +13,9 @@ export interface PolledValue<T> {
 }
 
 /**
- * Loads a value, then reloads it every `intervalMs` while the document is visible: a hidden
- * browser tab costs the backend nothing, and coming back to it refreshes at once.
+ * Loads a value, then reloads it every `interval` milliseconds while the document is visible: a
+ * hidden browser tab costs the backend nothing, and coming back to it refreshes at once. The
+ * interval may depend on the value, e.g. to poll faster while something is about to change.
  * Loading starts again from scratch when `key` changes; a response that arrives after a newer
  * load has started is dropped, so a slow poll cannot overwrite the result of an action.
  * @internal
@@ -22,9 +23,13 @@ export interface PolledValue<T> {
 export function usePolledValue<T>(
   key: string,
   load: () => Promise<T>,
-  intervalMs: number,
+  interval: number | ((value: T | undefined) => number),
 ): PolledValue<T> {
-  const [state, setState] = useState<{ value?: T; error?: Error; loading: boolean }>({
+  const [state, setState] = useState<{
+    value?: T;
+    error?: Error;
+    loading: boolean;
+  }>({
     loading: true,
   });
   const loadRef = useRef(load);
@@ -61,6 +66,9 @@ export function usePolledValue<T>(
     setState({ loading: true });
     refresh();
   }, [key, refresh]);
+
+  const intervalMs =
+    typeof interval === 'function' ? interval(state.value) : interval;
 
   useEffect(() => {
     let timer: ReturnType<typeof setInterval> | undefined;

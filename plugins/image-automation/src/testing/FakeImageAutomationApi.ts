@@ -16,7 +16,8 @@ import { ImageAutomationApi, ObjectRef } from '../api/ImageAutomationApi';
  */
 export class FakeImageAutomationApi implements ImageAutomationApi {
   /** Every call, in order, for assertions. */
-  readonly calls: Array<{ method: keyof ImageAutomationApi; args: unknown[] }> = [];
+  readonly calls: Array<{ method: keyof ImageAutomationApi; args: unknown[] }> =
+    [];
   private readonly objects = new Map<string, AutomationObjectView>();
   private readonly scans = new Map<string, ScanRecord[]>();
   private nextScanId = 1000;
@@ -54,7 +55,9 @@ export class FakeImageAutomationApi implements ImageAutomationApi {
   async getEntityObjects(entity: ObjectRef): Promise<AutomationObjectView[]> {
     this.calls.push({ method: 'getEntityObjects', args: [entity] });
     if (this.loadError) throw this.loadError;
-    const ref = `${entity.kind.toLowerCase()}:${entity.namespace}/${entity.name}`;
+    const ref = `${entity.kind.toLowerCase()}:${entity.namespace}/${
+      entity.name
+    }`;
     return clone([...this.objects.values()].filter(o => o.entityRef === ref));
   }
 
@@ -66,7 +69,9 @@ export class FakeImageAutomationApi implements ImageAutomationApi {
     const scans = this.scans.get(this.find(object).id) ?? [];
     const start = options.cursor ? Number(options.cursor) : 0;
     const end = start + (options.limit ?? 20);
-    const newestFirst = [...scans].sort((a, b) => b.startedAt.localeCompare(a.startedAt));
+    const newestFirst = [...scans].sort((a, b) =>
+      b.startedAt.localeCompare(a.startedAt),
+    );
     return {
       items: clone(newestFirst.slice(start, end)),
       nextCursor: end < scans.length ? String(end) : undefined,
@@ -82,7 +87,9 @@ export class FakeImageAutomationApi implements ImageAutomationApi {
     if (this.actionError) throw this.actionError;
     const permission = object.actions[action];
     if (!permission.allowed) {
-      throw new NotAllowedError(permission.reason ?? `${action} is not allowed`);
+      throw new NotAllowedError(
+        permission.reason ?? `${action} is not allowed`,
+      );
     }
     const now = this.options.now().toISOString();
     if (action === 'suspend' || action === 'resume') {
@@ -123,7 +130,9 @@ export class FakeImageAutomationApi implements ImageAutomationApi {
   private find(ref: ObjectRef): AutomationObjectView {
     const object = this.objects.get(`${ref.kind}/${ref.namespace}/${ref.name}`);
     if (!object) {
-      throw new NotFoundError(`${ref.kind} ${ref.namespace}/${ref.name} not found`);
+      throw new NotFoundError(
+        `${ref.kind} ${ref.namespace}/${ref.name} not found`,
+      );
     }
     return object;
   }

@@ -34,7 +34,10 @@ export function objectView(
     namespace: 'default',
     name,
     entityRef: 'component:default/podinfo',
-    source: { type: 'catalog', location: 'url:https://example.test/podinfo/automation.yaml' },
+    source: {
+      type: 'catalog',
+      location: 'url:https://example.test/podinfo/automation.yaml',
+    },
     generation: 1,
     spec: {},
     status: {},
