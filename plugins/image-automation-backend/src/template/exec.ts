@@ -67,6 +67,15 @@ function utf8Length(s: string): number {
 const LAZY_BUILTINS = new Set(['and', 'or']);
 
 /**
+ * Functions whose Go result type is `interface{}`: a field looked up on their result reports
+ * `interface {}` as the receiver type in errors, like a value found in a map.
+ */
+const INTERFACE_RESULTS = new Set([
+  'inputs', 'get', 'index', 'first', 'last', 'mustFirst', 'mustLast', 'default', 'coalesce', 'ternary',
+  'dig', 'fromJson', 'mustFromJson', 'slice', 'mustSlice', 'concat',
+]);
+
+/**
  * Executes a parsed template against `data` and returns the output.
  * @internal
  */
@@ -233,7 +242,7 @@ export function execute(
   function walkTemplate(dot: Value, node: Node & { type: 'template' }) {
     at(node);
     const body = tmpl.defines.get(node.name);
-    if (!body) errorf(`no such template ${goQuote(node.name)}`);
+    if (!body) errorf(`template ${goQuote(node.name)} not defined`);
     if (++depth > MAX_DEPTH) errorf(`exceeded maximum template depth (${MAX_DEPTH})`);
     const newDot = node.pipe ? evalPipeline(dot, node.pipe) : undefined;
     const savedVars = vars;
@@ -353,10 +362,14 @@ export function execute(
   ): Value {
     if (isFieldNode) at(node);
     let r = receiver;
+    let iface =
+      node.type === 'chain' && node.node.type === 'identifier' && INTERFACE_RESULTS.has(node.node.ident);
     for (let i = 0; i < idents.length - 1; i++) {
-      r = evalField(dot, idents[i], node, undefined, MISSING, r);
+      r = evalField(dot, idents[i], node, undefined, MISSING, r, iface);
+      // A value found in a map[string]interface{} has the static type interface{}.
+      iface = true;
     }
-    return evalField(dot, idents[idents.length - 1], node, args, final, r);
+    return evalField(dot, idents[idents.length - 1], node, args, final, r, iface);
   }
 
   function evalField(
@@ -366,6 +379,7 @@ export function execute(
     args: Node[] | undefined,
     final: Final,
     receiver: Value,
+    receiverIsInterface = false,
   ): Value {
     if (receiver === undefined) {
       if (missingKey === 'error') errorf(`nil data; no entry for key ${goQuote(fieldName)}`);
@@ -392,7 +406,8 @@ export function execute(
       if (missingKey === 'error') errorf(`map has no entry for key ${goQuote(fieldName)}`);
       return missingKey === 'zero' ? null : undefined;
     }
-    return errorf(`can't evaluate field ${fieldName} in type ${typeName(receiver)}`);
+    const type = receiverIsInterface ? 'interface {}' : typeName(receiver);
+    return errorf(`can't evaluate field ${fieldName} in type ${type}`);
   }
 
   function evalFunction(

@@ -12,6 +12,7 @@ import { numberFuncs } from './funcs/numbers';
 import { slugify } from './funcs/slugify';
 import { stringFuncs } from './funcs/strings';
 import { marshalYaml } from './goYaml/marshal';
+import { toFloat64 } from './funcs/convert';
 
 /**
  * The sprig v3.3.0 functions slim-sprig lacks; they have no deterministic or offline
@@ -89,11 +90,11 @@ function sprigExtras(): FuncMap {
     mustMerge: fn(['map'], mergeInto(false), 'map'),
     mergeOverwrite: fn(['map'], mergeInto(true), 'map'),
     mustMergeOverwrite: fn(['map'], mergeInto(true), 'map'),
-    addf: fn([], (...xs: GoValue[]) => xs.reduce<number>((a, b) => a + Number(b), 0), 'any'),
-    subf: fn(['any'], (a: GoValue, ...xs: GoValue[]) => xs.reduce<number>((p, b) => p - Number(b), Number(a)), 'any'),
-    mulf: fn(['any'], (a: GoValue, ...xs: GoValue[]) => xs.reduce<number>((p, b) => p * Number(b), Number(a)), 'any'),
-    divf: fn(['any'], (a: GoValue, ...xs: GoValue[]) => xs.reduce<number>((p, b) => p / Number(b), Number(a)), 'any'),
-    add1f: fn(['any'], (a: GoValue) => Number(a) + 1),
+    addf: fn([], (...xs: GoValue[]) => xs.reduce<number>((a, b) => a + toFloat64(b), 0), 'any'),
+    subf: fn(['any'], (a: GoValue, ...xs: GoValue[]) => xs.reduce<number>((p, b) => p - toFloat64(b), toFloat64(a)), 'any'),
+    mulf: fn(['any'], (a: GoValue, ...xs: GoValue[]) => xs.reduce<number>((p, b) => p * toFloat64(b), toFloat64(a)), 'any'),
+    divf: fn(['any'], (a: GoValue, ...xs: GoValue[]) => xs.reduce<number>((p, b) => p / toFloat64(b), toFloat64(a)), 'any'),
+    add1f: fn(['any'], (a: GoValue) => toFloat64(a) + 1),
   };
 }
 
@@ -155,8 +156,6 @@ export function commitMessageFuncMap(): FuncMap {
       ...miscFuncs,
       ...sprigExtras(),
     };
-    delete map.push;
-    delete map.mustPush;
     for (const name of SPRIG_ONLY_UNSUPPORTED) map[name] = unsupported(name);
     commitMessageFuncs = map;
   }

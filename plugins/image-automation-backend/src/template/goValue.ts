@@ -73,6 +73,24 @@ export type GoKind =
   | 'map'
   | 'struct';
 
+const ELEMENT_TYPE = Symbol('goElementType');
+
+/**
+ * Marks a list as a Go slice of a concrete element type (`[]string`, `[]int`), which
+ * `typeOf` reports; untagged lists are `[]interface {}`.
+ * @internal
+ */
+export function typedSlice<T extends GoValue[]>(list: T, elementType: 'string' | 'int'): T {
+  Object.defineProperty(list, ELEMENT_TYPE, { value: elementType, enumerable: false });
+  return list;
+}
+
+/** Go's type name of a list. @internal */
+export function sliceTypeName(list: GoValue[]): string {
+  const t = (list as unknown as Record<symbol, string | undefined>)[ELEMENT_TYPE];
+  return `[]${t ?? 'interface {}'}`;
+}
+
 /** The kind of a value. @internal */
 export function kindOf(v: GoValue | undefined): GoKind {
   if (v === null || v === undefined) return 'invalid';
@@ -99,7 +117,7 @@ export function typeName(v: GoValue | undefined): string {
     case 'invalid':
       return '<nil>';
     case 'slice':
-      return '[]interface {}';
+      return sliceTypeName(v as GoValue[]);
     case 'map':
       return v instanceof Map ? 'map[interface {}]interface {}' : 'map[string]interface {}';
     case 'struct':

@@ -66,7 +66,7 @@ function isAlphaNumeric(c: string): boolean {
 export function tokenString(t: Token): string {
   if (t.kind === 'eof') return 'EOF';
   if (t.kind === 'error') return t.val;
-  if (t.kind === 'keyword') return `<${t.val}>`;
+  if (t.kind === 'keyword' || t.kind === 'dot') return `<${t.val}>`;
   if ([...t.val].length > 10) return `${goQuote([...t.val].slice(0, 10).join(''))}...`;
   return goQuote(t.val);
 }

@@ -50,7 +50,7 @@ function eq(a: GoValue, ...bs: GoValue[]): boolean {
     let truth = false;
     if (k1 !== k2) {
       if (k1 !== 'invalid' && k2 !== 'invalid') {
-        throw new GoFuncError('incompatible types for comparison');
+        throw new GoFuncError(`incompatible types for comparison: ${goTypeOf(a)} and ${goTypeOf(b)}`);
       }
     } else if (k1 === 'other') {
       throw new GoFuncError(`non-comparable type ${formatValue(b)}: ${goTypeOf(b)}`);
@@ -70,7 +70,7 @@ function lt(a: GoValue, b: GoValue): boolean {
   if (k1 === 'other' || k1 === 'invalid' || k2 === 'other' || k2 === 'invalid') {
     throw new GoFuncError('invalid type for comparison');
   }
-  if (k1 !== k2) throw new GoFuncError('incompatible types for comparison');
+  if (k1 !== k2) throw new GoFuncError(`incompatible types for comparison: ${goTypeOf(a)} and ${goTypeOf(b)}`);
   if (k1 === 'bool') throw new GoFuncError('invalid type for comparison');
   if (k1 === 'string') return (a as string) < (b as string);
   if (k1 === 'int') return intValue(a as bigint) < intValue(b as bigint);
@@ -182,6 +182,7 @@ function pad(s: string, width: number | undefined, flags: string): string {
 }
 
 function badVerb(verb: string, v: GoValue): string {
+  if (v instanceof GoInt) return `%!${verb}(int=${v.value})`;
   return v === null ? `%!${verb}(<nil>)` : `%!${verb}(${goTypeOf(v)}=${formatValue(v)})`;
 }
 
@@ -220,40 +221,40 @@ export function sprintf(format: string, args: GoValue[]): string {
         s = formatValue(v);
         break;
       case 's':
-        s = typeof v === 'string' || kindOf(v) !== 'int64' ? formatValue(v) : badVerb(verb, v);
-        if (typeof v === 'number' || typeof v === 'boolean') s = badVerb(verb, v);
+        s = typeof v === 'string' || kindOf(v) !== 'int64' ? formatValue(v) : badVerb(verb, arg);
+        if (typeof v === 'number' || typeof v === 'boolean') s = badVerb(verb, arg);
         if (prec !== undefined && typeof v === 'string') s = [...s].slice(0, prec).join('');
         break;
       case 'q':
-        s = typeof v === 'string' ? goQuote(v) : typeof v === 'bigint' ? `'${String.fromCodePoint(Number(v))}'` : badVerb(verb, v);
+        s = typeof v === 'string' ? goQuote(v) : typeof v === 'bigint' ? `'${String.fromCodePoint(Number(v))}'` : badVerb(verb, arg);
         break;
       case 'd':
-        s = typeof v === 'bigint' ? v.toString() : badVerb(verb, v);
+        s = typeof v === 'bigint' ? v.toString() : badVerb(verb, arg);
         if (typeof v === 'bigint' && flags.includes('+') && v >= 0n) s = `+${s}`;
         break;
       case 't':
-        s = typeof v === 'boolean' ? String(v) : badVerb(verb, v);
+        s = typeof v === 'boolean' ? String(v) : badVerb(verb, arg);
         break;
       case 'x':
       case 'X': {
         if (typeof v === 'bigint') s = (v < 0n ? '-' : '') + (v < 0n ? -v : v).toString(16);
         else if (typeof v === 'string') s = Buffer.from(v, 'utf8').toString('hex');
-        else s = badVerb(verb, v);
+        else s = badVerb(verb, arg);
         if (verb === 'X') s = s.toUpperCase();
         break;
       }
       case 'o':
-        s = typeof v === 'bigint' ? v.toString(8) : badVerb(verb, v);
+        s = typeof v === 'bigint' ? v.toString(8) : badVerb(verb, arg);
         break;
       case 'b':
-        s = typeof v === 'bigint' ? v.toString(2) : badVerb(verb, v);
+        s = typeof v === 'bigint' ? v.toString(2) : badVerb(verb, arg);
         break;
       case 'c':
-        s = typeof v === 'bigint' ? String.fromCodePoint(Number(v)) : badVerb(verb, v);
+        s = typeof v === 'bigint' ? String.fromCodePoint(Number(v)) : badVerb(verb, arg);
         break;
       case 'f':
       case 'F':
-        s = typeof v === 'number' ? v.toFixed(prec ?? 6) : badVerb(verb, v);
+        s = typeof v === 'number' ? v.toFixed(prec ?? 6) : badVerb(verb, arg);
         if (typeof v === 'number' && !Number.isFinite(v)) s = formatFloat(v);
         break;
       case 'e':
@@ -262,16 +263,16 @@ export function sprintf(format: string, args: GoValue[]): string {
             ? prec === undefined
               ? v.toExponential(6).replace(/e([+-])(\d)$/, 'e$10$2')
               : v.toExponential(prec).replace(/e([+-])(\d)$/, 'e$10$2')
-            : badVerb(verb, v);
+            : badVerb(verb, arg);
         break;
       case 'g':
-        s = typeof v === 'number' ? (prec === undefined ? formatFloat(v) : formatG(v, prec)) : badVerb(verb, v);
+        s = typeof v === 'number' ? (prec === undefined ? formatFloat(v) : formatG(v, prec)) : badVerb(verb, arg);
         break;
       case 'T':
         s = goTypeOf(arg);
         break;
       default:
-        s = badVerb(verb, v);
+        s = badVerb(verb, arg);
     }
     if (flags.includes('+') && typeof v === 'number' && v >= 0 && 'feEgG'.includes(verb)) s = `+${s}`;
     out += pad(s, width, flags);

@@ -4,7 +4,7 @@
  */
 
 import { FuncMap, fn, GoFuncError } from '../funcTypes';
-import { GoInt, GoValue, GoStruct, isPlainMap, kindOf, compareStrings, setOwn } from '../goValue';
+import { GoInt, GoValue, GoStruct, isPlainMap, kindOf, compareStrings, setOwn, typedSlice } from '../goValue';
 import { isEmpty, strval, toInt64 } from './convert';
 
 type List = GoValue[];
@@ -66,8 +66,9 @@ const ops = {
   prepend: listOp('Cannot prepend on type', (l, v: GoValue) => [v, ...l]),
   first: listOp('Cannot find first on type', l => (l.length ? l[0] : null)),
   last: listOp('Cannot find last on type', l => (l.length ? l[l.length - 1] : null)),
-  rest: listOp('Cannot find rest on type', l => (l.length ? l.slice(1) : null)),
-  initial: listOp('Cannot find initial on type', l => (l.length ? l.slice(0, -1) : null)),
+  // Go returns a nil []interface{} for an empty list, which prints as [].
+  rest: listOp('Cannot find rest on type', l => l.slice(1)),
+  initial: listOp('Cannot find initial on type', l => l.slice(0, -1)),
   reverse: listOp('Cannot find reverse on type', l => [...l].reverse()),
   compact: listOp('Cannot compact on type', l => l.filter(x => !isEmpty(x))),
   uniq: listOp('Cannot find uniq on type', l => {
@@ -163,7 +164,7 @@ export const collectionFuncs: FuncMap = {
         if (!Array.isArray(l)) throw new GoFuncError(`Cannot concat type ${goKind(l)} as list`);
         out.push(...l);
       }
-      return out.length ? out : null;
+      return out;
     },
     'any',
   ),
@@ -201,7 +202,11 @@ export const collectionFuncs: FuncMap = {
   // Go iterates maps in random order; sorted keys are one of the orders Go may produce.
   keys: fn(
     [],
-    (...ds: (Dict | null)[]) => ds.flatMap(d => (d ? Object.keys(d).sort(compareStrings) : [])),
+    (...ds: (Dict | null)[]) =>
+      typedSlice(
+        ds.flatMap(d => (d ? Object.keys(d).sort(compareStrings) : [])),
+        'string',
+      ),
     'map',
   ),
   values: fn(['map'], (d: Dict | null) =>

@@ -3,7 +3,7 @@
  * function groups.
  */
 
-import { GoInt, GoStruct, GoValue, formatValue, kindOf } from '../goValue';
+import { GoInt, GoStruct, GoValue, formatValue, kindOf, sliceTypeName, typedSlice } from '../goValue';
 
 const MIN_INT64 = -(2n ** 63n);
 const MAX_INT64 = 2n ** 63n - 1n;
@@ -16,9 +16,9 @@ export function strval(v: GoValue): string {
 
 /** Sprig's `strslice`: a list of strings from a list (nils dropped) or one value. @internal */
 export function strslice(v: GoValue): string[] {
-  if (Array.isArray(v)) return v.filter(x => x !== null).map(strval);
-  if (v === null) return [];
-  return [strval(v)];
+  if (Array.isArray(v)) return typedSlice(v.filter(x => x !== null).map(strval), 'string');
+  if (v === null) return typedSlice([], 'string');
+  return typedSlice([strval(v)], 'string');
 }
 
 /** Go's `int64(f)` conversion on amd64: truncation, out of range gives the minimum. @internal */
@@ -134,7 +134,7 @@ export function goTypeOf(v: GoValue): string {
     case 'invalid':
       return '<nil>';
     case 'slice':
-      return '[]interface {}';
+      return sliceTypeName(v as GoValue[]);
     case 'map':
       return v instanceof Map ? 'map[interface {}]interface {}' : 'map[string]interface {}';
     case 'struct':

@@ -27,11 +27,21 @@ export function compileGoRegexp(expr: string): RegExp {
     try {
       re = new RegExp(src, flags);
     } catch (e) {
-      throw new GoFuncError(`error parsing regexp: ${(e as Error).message}: \`${expr}\``);
+      throw new GoFuncError(`error parsing regexp: ${goRegexpProblem((e as Error).message)}: \`${expr}\``);
     }
   }
   cache.set(expr, re);
   return new RegExp(re.source, re.flags);
+}
+
+/** Go's wording for the syntax errors JavaScript reports. */
+function goRegexpProblem(jsMessage: string): string {
+  if (/Unterminated group/.test(jsMessage)) return 'missing closing )';
+  if (/Unmatched '\)'/.test(jsMessage)) return 'unexpected )';
+  if (/Unterminated character class/.test(jsMessage)) return 'missing closing ]';
+  if (/Nothing to repeat/.test(jsMessage)) return 'missing argument to repetition operator';
+  if (/Invalid escape|\\ at end of pattern/.test(jsMessage)) return 'invalid escape sequence';
+  return 'invalid regular expression';
 }
 
 /** Go's `FindAllStringSubmatchIndex`-style iteration: empty matches abutting a match are dropped. @internal */

@@ -5,12 +5,20 @@
 
 import crypto from 'node:crypto';
 import { FuncMap, fn, GoFuncError } from '../funcTypes';
-import { GoValue, intValue, isInt, isPlainMap } from '../goValue';
+import { GoValue, intValue, isInt, isPlainMap, typedSlice } from '../goValue';
 import { marshalJson, parseJson } from '../goJson';
 import { goKindOf, goTypeOf, isEmpty } from './convert';
 import { deepEqual } from './collections';
 import { compileGoRegexp, expandTemplate, findAll, goSplit, quoteMeta } from './goRegexp';
 import { adler32 } from './adler32';
+
+/** Go's `encoding/json` wording for a syntax error JavaScript reports. */
+function goJsonSyntaxError(text: string, jsMessage: string): string {
+  if (text.trim() === '' || /end of JSON input|Unterminated/.test(jsMessage)) return 'unexpected end of JSON input';
+  const m = /Unexpected token '?(.)'?/.exec(jsMessage) ?? /Unexpected (?:non-whitespace )?character/.exec(jsMessage);
+  const ch = m?.[1] ?? text.trim()[0];
+  return `invalid character '${ch}' looking for beginning of value`;
+}
 
 /** Go's `path.Clean`. @internal */
 export function pathClean(p: string): string {
@@ -130,12 +138,14 @@ function base64Decode(s: string): string {
 
 const hash = (alg: string) => (s: string) => crypto.createHash(alg).update(s, 'utf8').digest('hex');
 
+const stringSlice = (l: string[] | null) => (l ? typedSlice(l, 'string') : l);
+
 function regexFuncs(): FuncMap {
   const must = <T>(f: (re: RegExp, ...a: any[]) => T) => (expr: string, ...a: any[]) =>
     f(compileGoRegexp(expr), ...a);
   const findAllStrings = (re: RegExp, s: string, n: bigint) => {
     const ms = findAll(re, s, Number(n));
-    return ms.length ? ms.map(m => m[0]) : null;
+    return ms.length ? typedSlice(ms.map(m => m[0]), 'string') : null;
   };
   const findOne = (re: RegExp, s: string) => findAll(re, s, 1)[0]?.[0] ?? '';
   const replaceAll = (re: RegExp, s: string, repl: string, literal: boolean) => {
@@ -170,8 +180,8 @@ function regexFuncs(): FuncMap {
       ['string', 'string', 'string'],
       must((re, s, r) => replaceAll(re, s, r, true)),
     ),
-    regexSplit: fn(['string', 'string', 'int'], must((re, s, n: bigint) => goSplit(re, s, Number(n)))),
-    mustRegexSplit: fn(['string', 'string', 'int'], must((re, s, n: bigint) => goSplit(re, s, Number(n)))),
+    regexSplit: fn(['string', 'string', 'int'], must((re, s, n: bigint) => stringSlice(goSplit(re, s, Number(n))))),
+    mustRegexSplit: fn(['string', 'string', 'int'], must((re, s, n: bigint) => stringSlice(goSplit(re, s, Number(n))))),
     regexQuoteMeta: fn(['string'], quoteMeta),
   };
 }
@@ -266,7 +276,7 @@ export const miscFuncs: FuncMap = {
     try {
       return parseJson(s, 'float');
     } catch (e) {
-      throw new GoFuncError((e as Error).message);
+      throw new GoFuncError(goJsonSyntaxError(s, (e as Error).message));
     }
   }),
   toJson: fn(['any'], (v: GoValue) => {

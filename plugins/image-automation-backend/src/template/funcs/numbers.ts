@@ -1,7 +1,7 @@
 /** Sprig's arithmetic and number conversion functions. */
 
 import { FuncMap, fn, GoFuncError } from '../funcTypes';
-import { GoInt, GoValue, formatValue } from '../goValue';
+import { GoInt, GoValue, formatValue, typedSlice } from '../goValue';
 import { SprigFlavour, toFloat64, toInt64, wrapInt64 } from './convert';
 
 function untilStep(start: bigint, stop: bigint, step: bigint): bigint[] {
@@ -86,9 +86,11 @@ export function numberFuncs(flavour: SprigFlavour): FuncMap {
       return n >= -(2n ** 63n) && n < 2n ** 63n ? n : 0n;
     }),
     seq: fn([], seq, 'int'),
-    until: fn(['int'], (c: bigint) => untilStep(0n, c, c < 0n ? -1n : 1n).map(i => new GoInt(i))),
+    until: fn(['int'], (c: bigint) =>
+      typedSlice(untilStep(0n, c, c < 0n ? -1n : 1n).map(i => new GoInt(i)), 'int'),
+    ),
     untilStep: fn(['int', 'int', 'int'], (a: bigint, b: bigint, c: bigint) =>
-      untilStep(a, b, c).map(i => new GoInt(i)),
+      typedSlice(untilStep(a, b, c).map(i => new GoInt(i)), 'int'),
     ),
     add1: fn(['any'], (v: GoValue) => wrapInt64(i64(v) + 1n)),
     add: fn([], (...xs: GoValue[]) => xs.reduce<bigint>((a, b) => wrapInt64(a + i64(b)), 0n), 'any'),

@@ -4,7 +4,7 @@
  */
 
 import { FuncMap, fn, GoFuncError } from '../funcTypes';
-import { formatValue, GoValue, compareStrings } from '../goValue';
+import { formatValue, GoValue, compareStrings, typedSlice } from '../goValue';
 import { goQuote } from '../lexer';
 import { strslice, strval } from './convert';
 
@@ -160,14 +160,14 @@ export const stringFuncs: FuncMap = {
   ),
   toString: fn(['any'], strval),
   split: fn(['string', 'string'], (sep: string, s: string) => splitToMap(splitN(s, sep, -1))),
-  splitList: fn(['string', 'string'], (sep: string, s: string) => splitN(s, sep, -1)),
+  splitList: fn(['string', 'string'], (sep: string, s: string) => typedSlice(splitN(s, sep, -1), 'string')),
   splitn: fn(['string', 'int', 'string'], (sep: string, n: bigint, s: string) =>
     splitToMap(splitN(s, sep, Number(n))),
   ),
   toStrings: fn(['any'], strslice),
   join: fn(['string', 'any'], (sep: string, v: GoValue) => strslice(v).join(sep)),
   sortAlpha: fn(['any'], (v: GoValue) =>
-    Array.isArray(v) ? strslice(v).sort(compareStrings) : [strval(v)],
+    typedSlice(Array.isArray(v) ? strslice(v).sort(compareStrings) : [strval(v)], 'string'),
   ),
 };
 
