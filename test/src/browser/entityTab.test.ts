@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { Browser, chromium, Page } from 'playwright-core';
+import { Browser } from 'playwright-core';
+import { launchBrowser, signInAsGuest } from '../../browser/appDriver';
 import { pushImage, startRegistry, TestRegistry } from '../../testbed';
 import { RunningApp, startApp } from './startApp';
 
@@ -52,34 +53,6 @@ metadata: { name: redis, namespace: flux-system }
 spec: { image: docker.io/library/redis, intervall: 1h }
 `;
 
-/** Debian's Chromium; playwright-core gives every launch a fresh profile. */
-async function launch(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--no-first-run',
-      '--disable-sync',
-    ],
-  });
-}
-
-/** Opens a page of the app, signing in as the guest user when the sign-in page shows. */
-async function open(page: Page, url: string) {
-  await page.goto(url);
-  const enter = page.getByRole('button', { name: /enter/i });
-  const signedIn = page.getByRole('heading', { name: /image updates|podinfo|broken/i }).first();
-  await Promise.race([enter.waitFor({ timeout: 60_000 }), signedIn.waitFor({ timeout: 60_000 })]);
-  if (await enter.isVisible()) {
-    await enter.click();
-  }
-}
-
 async function apiGet(app: RunningApp, route: string) {
   const res = await fetch(`${app.baseUrl}/api/image-automation${route}`, {
     headers: { Authorization: `Bearer ${await app.guestToken()}` },
@@ -104,7 +77,7 @@ describe('the Image updates tab in a real browser', () => {
 
   beforeAll(async () => {
     await fs.mkdir(screenshots, { recursive: true });
-    [registry, browser] = await Promise.all([startRegistry(), launch()]);
+    [registry, browser] = await Promise.all([startRegistry(), launchBrowser()]);
     await pushImage(registry, 'stefanprodan/podinfo', ['6.0.0', '6.1.0', '5.0.0', 'latest']);
   });
   afterAll(async () => {
@@ -123,7 +96,8 @@ describe('the Image updates tab in a real browser', () => {
         return items.find((o: any) => o.kind === 'ImagePolicy')?.status.latestRef?.tag === '6.1.0' ? true : undefined;
       });
 
-      await open(page, `${app.baseUrl}/catalog/default/component/podinfo/image-updates`);
+      await signInAsGuest(page, app.baseUrl);
+      await page.goto(`${app.baseUrl}/catalog/default/component/podinfo/image-updates`);
       const policy = page.getByRole('region', { name: 'ImagePolicy flux-system/podinfo' });
       await policy.getByText('6.1.0', { exact: false }).first().waitFor({ timeout: 60_000 });
       const repository = page.getByRole('region', { name: 'ImageRepository flux-system/podinfo' });
@@ -140,7 +114,7 @@ describe('the Image updates tab in a real browser', () => {
       await policy.getByText('6.2.0', { exact: false }).first().waitFor({ timeout: 60_000 });
       await page.screenshot({ path: path.join(screenshots, 'entity-tab-after-reconcile.png'), fullPage: true });
 
-      await open(page, `${app.baseUrl}/catalog/default/component/broken/image-updates`);
+      await page.goto(`${app.baseUrl}/catalog/default/component/broken/image-updates`);
       const redis = page.getByRole('region', { name: 'ImageRepository flux-system/redis' });
       await redis.getByText('Stalled', { exact: true }).waitFor({ timeout: 60_000 });
       await redis.getByText(/spec\.intervall: unknown field/).waitFor();
@@ -162,7 +136,8 @@ describe('the Image updates tab in a real browser', () => {
         const { items } = await apiGet(app, '/entities/component/default/podinfo/objects');
         return items.length === 2 ? true : undefined;
       });
-      await open(page, `${app.baseUrl}/catalog/default/component/podinfo/image-updates`);
+      await signInAsGuest(page, app.baseUrl);
+      await page.goto(`${app.baseUrl}/catalog/default/component/podinfo/image-updates`);
       const reconcile = page.getByRole('button', { name: 'Reconcile ImageRepository flux-system/podinfo' });
       await reconcile.waitFor({ timeout: 60_000 });
       expect(await reconcile.isDisabled()).toBe(true);
