@@ -118,6 +118,11 @@ describe('compileGoRegexp', () => {
     expect(expand('(?U)(a+)', '$1', 'aaa')).toBe('a');
     expect(expand('(?U)(a+?)', '$1', 'aaa')).toBe('aaa');
     expect(expand('(a|ab)(c|bcd)', '$1-$2', 'abcd')).toBe('a-bcd');
+    // Go keeps what an earlier iteration captured; a backtracking JavaScript engine would not.
+    expect(expand('(?:(a)|b)+', '$1', 'ab')).toBe('a');
+    const emptyLoop = compileGoRegexp('(a*)*');
+    if (!emptyLoop.ok) throw new Error(emptyLoop.message);
+    expect(emptyLoop.regexp.regexp.exec('b')?.[1]).toBe(''); // JavaScript: undefined
   });
 });
 
@@ -141,6 +146,14 @@ describe('expandGoTemplate', () => {
 });
 
 describe('compileGoRegexp limits', () => {
+  it('matches in linear time where a backtracking engine would not finish', () => {
+    const c = compileGoRegexp('^(a+)+$');
+    if (!c.ok) throw new Error(c.message);
+    const start = Date.now();
+    expect(c.regexp.regexp.test(`${'a'.repeat(5000)}b`)).toBe(false);
+    expect(Date.now() - start).toBeLessThan(5000);
+  });
+
   it('refuses 1000 nested captures like Go, but not 999 or deep non-capturing groups', () => {
     const nested = (n: number, open = '(') =>
       `${open.repeat(n)}a${')'.repeat(n)}`;

@@ -1,32 +1,38 @@
 /**
- * Go `regexp.Compile` (RE2 syntax with Perl flags) translated to JavaScript.
+ * Go `regexp.Compile` (RE2 syntax with Perl flags) for JavaScript.
  *
  * The pattern is parsed the way Go's `regexp/syntax` parses it — same accepted syntax, same
- * error codes and offending text — and re-emitted as a JavaScript `RegExp` (with the `u`
- * flag) that matches the same strings:
+ * error codes and offending text — into a tree that is both
+ * - compiled to a Pike VM (goRegexpVm.ts), which does the matching: linear time like Go's
+ *   engine (no catastrophic backtracking on hostile patterns) and Go's leftmost-first
+ *   sub-matches, including captures inside repetitions; and
+ * - re-emitted as equivalent JavaScript syntax (the `RegExp`'s `source`, with the `u` flag):
+ *   `.`, `^`, `$`, `\A`, `\z`, `\s`, `\w`, `\d`, `\b` and the `m`/`s`/`U` flags keep Go's
+ *   meaning (ASCII classes, `\n` as the only line end, `$` never before a final newline);
+ *   case folding (`(?i)`, also scoped) is expanded into explicit sets, because Node 22 has
+ *   no scoped modifiers; captures are unnamed and their names kept aside, because Go
+ *   allows duplicate names.
  *
- * - `.`, `^`, `$`, `\A`, `\z`, `\s`, `\w`, `\d`, `\b` and the `m`/`s`/`U` flags are emitted
- *   with Go's meaning (ASCII classes, `\n` as the only line end, `$` never before a final
- *   newline), not JavaScript's.
- * - Case folding (`(?i)`, also scoped) is expanded into explicit character sets, because
- *   Node 22 has no scoped regular-expression modifiers.
- * - Captures are emitted unnamed and their names kept aside: Go allows duplicate names,
- *   JavaScript does not.
- * - Look-around, back-references, atomic groups, possessive quantifiers, `\Z` and the like
- *   are rejected with Go's message, e.g.
- *   ``error parsing regexp: invalid or unsupported Perl syntax: `(?=` ``.
+ * Look-around, back-references, atomic groups, possessive quantifiers, `\Z` and the like are
+ * rejected with Go's message, e.g.
+ * ``error parsing regexp: invalid or unsupported Perl syntax: `(?=` ``.
  *
- * Known differences (documented, not reachable with registry tag names, which are ASCII):
- * Unicode tables and case folding come from the JavaScript engine's Unicode version, and a
- * capture inside a repeated group that did not take part in the last iteration is empty in
- * JavaScript where Go keeps the earlier iteration's text.
+ * Known differences: Unicode tables (`\p{…}`) and case-folding orbits come from the
+ * JavaScript engine's Unicode version, not Go's; Go's "expression too large" limits are
+ * only reproduced for repeat counts and nesting. Registry tags are ASCII, so neither shows
+ * in tag filtering.
  */
+
+import { compileProgram, GoProgramRegExp } from './goRegexpVm';
 
 /** A compiled Go regular expression. @public */
 export interface GoRegexp {
   /** The Go pattern as written. */
   source: string;
-  /** The equivalent JavaScript expression (unanchored, no global state). */
+  /**
+   * The expression as a `RegExp` (unanchored, no global state). Its source is the equivalent
+   * JavaScript syntax; `test`/`exec` run Go's semantics in linear time (see goRegexpVm.ts).
+   */
   regexp: RegExp;
   /** Number of capturing groups. */
   captureCount: number;
@@ -39,12 +45,26 @@ export type GoRegexpCompilation =
   | { ok: true; regexp: GoRegexp }
   | { ok: false; message: string };
 
-type Ranges = Array<[number, number]>;
+/** Code point ranges `[lo, hi]`, sorted and merged. @internal */
+export type Ranges = Array<[number, number]>;
 
-type Node =
+/** Zero-width assertions: text begin/end, line begin/end (`(?m)`), ASCII word boundary. @internal */
+export type AssertKind = 'bot' | 'eot' | 'bol' | 'eol' | 'wb' | 'nwb';
+
+const ASSERT_JS: Record<AssertKind, string> = {
+  bot: '^',
+  eot: '$',
+  bol: '(?<![^\\n])',
+  eol: '(?![^\\n])',
+  wb: '\\b',
+  nwb: '\\B',
+};
+
+/** The parsed expression. @internal */
+export type Node =
   | { t: 'class'; ranges: Ranges }
-  | { t: 'assert'; js: string }
-  | { t: 'cap'; sub: Node }
+  | { t: 'assert'; kind: AssertKind }
+  | { t: 'cap'; index: number; sub: Node }
   | { t: 'group'; sub: Node }
   | { t: 'concat'; subs: Node[] }
   | { t: 'alt'; subs: Node[] }
@@ -275,6 +295,8 @@ const hexValue = (c: string | undefined) =>
 interface Frame {
   flags: number;
   capture: boolean;
+  /** The capture's group number, when `capture`. */
+  index: number;
   alternatives: Node[][];
   items: Node[];
 }
@@ -304,6 +326,7 @@ class Parser {
     let frame: Frame = {
       flags: this.flags,
       capture: false,
+      index: 0,
       alternatives: [],
       items: [],
     };
@@ -322,6 +345,7 @@ class Parser {
               frame = {
                 flags: this.savedFlags,
                 capture: opened,
+                index: this.captures,
                 alternatives: [],
                 items: [],
               };
@@ -335,6 +359,7 @@ class Parser {
           frame = {
             flags: this.flags,
             capture: true,
+            index: this.captures,
             alternatives: [],
             items: [],
           };
@@ -352,8 +377,9 @@ class Parser {
           if (!parent) throw new GoSyntaxError('unexpected )', this.src);
           const body = this.finish(frame);
           this.flags = frame.flags;
-          if (frame.capture) parent.items.push({ t: 'cap', sub: body });
-          else if (body.t === 'concat' && body.subs.length === 1) {
+          if (frame.capture) {
+            parent.items.push({ t: 'cap', index: frame.index, sub: body });
+          } else if (body.t === 'concat' && body.subs.length === 1) {
             // `(?:x)` is just x: keeps deeply nested groups from deepening the tree.
             parent.items.push(body.subs[0]);
           } else parent.items.push({ t: 'group', sub: body });
@@ -364,14 +390,14 @@ class Parser {
         case '^':
           frame.items.push({
             t: 'assert',
-            js: this.flags & ONE_LINE ? '^' : '(?<![^\\n])',
+            kind: this.flags & ONE_LINE ? 'bot' : 'bol',
           });
           this.pos++;
           break;
         case '$':
           frame.items.push({
             t: 'assert',
-            js: this.flags & ONE_LINE ? '$' : '(?![^\\n])',
+            kind: this.flags & ONE_LINE ? 'eot' : 'eol',
           });
           this.pos++;
           break;
@@ -608,14 +634,14 @@ class Parser {
   private parseBackslash(frame: Frame) {
     const t = this.rest;
     const next = t[1];
-    const assertions: Record<string, string> = {
-      A: '^',
-      z: '$',
-      b: '\\b',
-      B: '\\B',
+    const assertions: Record<string, AssertKind> = {
+      A: 'bot',
+      z: 'eot',
+      b: 'wb',
+      B: 'nwb',
     };
     if (next !== undefined && assertions[next]) {
-      frame.items.push({ t: 'assert', js: assertions[next] });
+      frame.items.push({ t: 'assert', kind: assertions[next] });
       this.pos += 2;
       return;
     }
@@ -860,7 +886,7 @@ function emit(node: Node): string {
     case 'class':
       return emitClass(node.ranges);
     case 'assert':
-      return node.js;
+      return ASSERT_JS[node.kind];
     case 'cap':
       return `(${emit(node.sub)})`;
     case 'group':
@@ -912,7 +938,10 @@ export function compileGoRegexp(pattern: string): GoRegexpCompilation {
       ok: true,
       regexp: {
         source: pattern,
-        regexp: new RegExp(emit(node), 'u'),
+        regexp: GoProgramRegExp.create(
+          emit(node),
+          compileProgram(node, captures),
+        ),
         captureCount: captures,
         names: parser.names,
       },
