@@ -28,6 +28,8 @@ export function compareGoStrings(a: string, b: string): number {
   return a.length < b.length ? -1 : a.length > b.length ? 1 : 0;
 }
 
+const SURROGATE = /[\ud800-\udfff]/;
+
 /**
  * The order an ImageRepository stores its tags in after a scan: descending byte-wise,
  * stable (Flux `sort.SliceStable` with `-strings.Compare`). ImagePolicies iterate tags in
@@ -35,8 +37,13 @@ export function compareGoStrings(a: string, b: string): number {
  * @public
  */
 export function sortTagsAsStored(tags: readonly string[]): string[] {
+  // Without surrogates, UTF-16 order is code point order, and the engine's own comparison
+  // (much faster than a comparator) gives the same result; equal strings are
+  // indistinguishable, so reversing an ascending sort is as good as a stable descending one.
+  if (!tags.some(tag => SURROGATE.test(tag))) return [...tags].sort().reverse();
   return [...tags].sort((a, b) => compareGoStrings(b, a));
 }
+
 
 /** The length of a string in UTF-8 bytes (Go's `len`). @internal */
 export function utf8Length(s: string): number {
