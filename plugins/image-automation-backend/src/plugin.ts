@@ -13,6 +13,7 @@ import { AuthorizedObjectService } from './service/AuthorizedObjectService';
 import { DefaultObjectService } from './service/DefaultObjectService';
 import { createRouter } from './service/router';
 import { DatabaseObjectStore } from './store/DatabaseObjectStore';
+import { DatabaseEventStore } from './store/DatabaseEventStore';
 import { DatabaseScanStore } from './store/DatabaseScanStore';
 
 const RECONCILE_TASK = 'image-automation-reconcile';
@@ -46,6 +47,7 @@ export const imageAutomationPlugin = createBackendPlugin({
         const skipMigrations = database.migrations?.skip;
         const objects = await DatabaseObjectStore.create({ knex, skipMigrations });
         const scans = await DatabaseScanStore.create({ knex, skipMigrations: true });
+        const events = await DatabaseEventStore.create({ knex, skipMigrations: true });
         const credentials = NamedCredentials.fromConfig(config);
         const registry = new RegistryClient({
           allowedHosts: settings?.getOptionalStringArray('allowedRegistries'),
@@ -57,6 +59,7 @@ export const imageAutomationPlugin = createBackendPlugin({
 
         const engine = new Engine({
           objects,
+          events,
           logger,
           batchSize: settings?.getOptionalNumber('engine.batchSize') ?? 20,
           leaseMs: (settings?.getOptionalNumber('engine.leaseSeconds') ?? 300) * 1000,
@@ -110,7 +113,10 @@ export const imageAutomationPlugin = createBackendPlugin({
               olderThan: new Date(Date.now() - days * 86_400_000),
               keepPerObject: settings?.getOptionalNumber('retention.scansPerRepository') ?? 500,
             });
-            if (deleted > 0) logger.info(`Deleted ${deleted} scans past retention`);
+            const deletedEvents = await events.prune({ olderThan: new Date(Date.now() - days * 86_400_000) });
+            if (deleted + deletedEvents > 0) {
+              logger.info(`Deleted ${deleted} scans and ${deletedEvents} events past retention`);
+            }
           },
         });
 
@@ -119,6 +125,7 @@ export const imageAutomationPlugin = createBackendPlugin({
           new DefaultObjectService({
             objects,
             scans,
+            events,
             // Serve a reconcile request or a resume with a pass now, not at the next poll.
             afterAction: () => scheduler.triggerTask(RECONCILE_TASK).catch(() => {}),
           }),

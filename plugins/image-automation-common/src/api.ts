@@ -70,3 +70,13 @@ export interface Page<T> {
 
 /** An action on an object through the API. @public */
 export type ObjectAction = 'suspend' | 'resume' | 'reconcile';
+
+/** An event of an automation object, as Flux controllers emit them. @public */
+export interface ObjectEvent {
+  id: number;
+  objectId: string;
+  time: string;
+  type: 'Normal' | 'Warning';
+  reason: string;
+  message: string;
+}

@@ -2,7 +2,10 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { mockServices, startTestBackend } from '@backstage/backend-test-utils';
-import { SchedulerServiceTaskScheduleDefinition } from '@backstage/backend-plugin-api';
+import {
+  SchedulerServiceTaskInvocationDefinition,
+  SchedulerServiceTaskScheduleDefinition,
+} from '@backstage/backend-plugin-api';
 import catalogPlugin from '@backstage/plugin-catalog-backend';
 import imageAutomationPlugin from '@imageops/backstage-plugin-image-automation-backend';
 
@@ -24,8 +27,8 @@ export async function startBackend(options: {
   }
   const tasks = new Map<string, TaskFn>();
   const scheduler = mockServices.scheduler.mock({
-    async scheduleTask(task: SchedulerServiceTaskScheduleDefinition & { fn: any }) {
-      tasks.set(task.id, task.fn);
+    async scheduleTask(task: SchedulerServiceTaskScheduleDefinition & SchedulerServiceTaskInvocationDefinition) {
+      tasks.set(task.id, () => task.fn(new AbortController().signal) as Promise<void>);
     },
     async triggerTask() {},
   });

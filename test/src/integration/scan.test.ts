@@ -128,6 +128,12 @@ describe('scanning a real registry through the backend', () => {
         .get('/api/image-automation/objects/ImageRepository/flux-system/unreachable/scans')
         .set('Authorization', user);
       expect(failedScans.body.items[0]).toMatchObject({ outcome: 'failure', error: ready(byName.unreachable).message });
+      const warnings = await request(backend.server)
+        .get('/api/image-automation/objects/ImageRepository/flux-system/unreachable/events')
+        .set('Authorization', user);
+      expect(warnings.body.items).toEqual([
+        expect.objectContaining({ type: 'Warning', reason: 'ReadOperationFailed', message: ready(byName.unreachable).message }),
+      ]);
 
       // A new tag: the next scan (requested now) finds it and the policy moves on at once.
       await pushImage(registry, 'team/podinfo', ['6.2.0'], { seed: 'second build' });
@@ -144,6 +150,16 @@ describe('scanning a real registry through the backend', () => {
       expect(policyAfter.status.conditions[0].message).toBe(
         `Latest image tag for ${registry.host}/team/podinfo resolved to 6.2.0 (previously ${registry.host}/team/podinfo:6.1.0)`,
       );
+      const events = await request(backend.server)
+        .get('/api/image-automation/objects/ImagePolicy/flux-system/podinfo/events')
+        .set('Authorization', user);
+      // (A Warning "no tags in database" may come first when the policy ran before its
+      // repository's first scan finished, as in Flux.)
+      const normal = events.body.items.filter((e: any) => e.type === 'Normal').map((e: any) => e.message);
+      expect(normal).toEqual([
+        policyAfter.status.conditions[0].message,
+        `Latest image tag for ${registry.host}/team/podinfo resolved to 6.1.0`,
+      ]);
       const scans = await request(backend.server)
         .get('/api/image-automation/objects/ImageRepository/flux-system/podinfo/scans')
         .set('Authorization', user);

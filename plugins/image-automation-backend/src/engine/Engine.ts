@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { LoggerService } from '@backstage/backend-plugin-api';
+import { EventStore } from '../store/EventStore';
 import { ObjectStore, StoredObject } from '../store/ObjectStore';
 import {
   MANIFEST_ERROR_ANNOTATION,
@@ -8,10 +9,13 @@ import {
 import { markStalled } from './conditions';
 import { beginReconcile, RECHECK_MS } from './preamble';
 import { ReconcileResult, Reconciler } from './Reconciler';
+import { readyEvent } from './readyEvent';
 
 /** Settings of the reconcile loop. @internal */
 export interface EngineOptions {
   objects: ObjectStore;
+  /** Where Normal and Warning events go; none are kept without it. */
+  events?: EventStore;
   reconcilers: Reconciler[];
   logger: LoggerService;
   /** How many objects one pass takes at most. */
@@ -84,6 +88,10 @@ export class Engine {
     if (!stored) {
       logger.warn(`Lost the lease on ${object.id} while reconciling it; its result was discarded`);
       return;
+    }
+    const event = readyEvent(object.status, result.status);
+    if (event && this.options.events) {
+      await this.options.events.record({ objectId: object.id, time: now.toISOString(), ...event });
     }
     if (result.dueNow?.length) {
       await objects.markDue(result.dueNow, new Date());

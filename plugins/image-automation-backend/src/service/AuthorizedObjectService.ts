@@ -95,6 +95,11 @@ export class AuthorizedObjectService implements ObjectService {
     return this.inner.listTags(id, page);
   }
 
+  async listEvents(id: string, page: { limit?: number; cursor?: string }, credentials: BackstageCredentials) {
+    await this.requireRead((await this.inner.find(id)).entityRef, credentials);
+    return this.inner.listEvents(id, page);
+  }
+
   async act(id: string, action: ObjectAction, credentials: BackstageCredentials) {
     const object = await this.inner.find(id);
     await this.requireRead(object.entityRef, credentials);

@@ -2,6 +2,7 @@ import { BackstageCredentials } from '@backstage/backend-plugin-api';
 import { NotFoundError } from '@backstage/errors';
 import { AutomationObjectView, ObjectAction } from '@imageops/backstage-plugin-image-automation-common';
 import { ObjectStore, StoredObject } from '../store/ObjectStore';
+import { EventStore } from '../store/EventStore';
 import { ScanStore } from '../store/ScanStore';
 import { actorOf, allActionsAllowed, ObjectService } from './ObjectService';
 
@@ -35,6 +36,7 @@ export class DefaultObjectService implements ObjectService {
     private readonly deps: {
       objects: ObjectStore;
       scans: ScanStore;
+      events: EventStore;
       now?: () => Date;
       /** Called after an action changed an object. */
       afterAction?: () => void;
@@ -67,6 +69,11 @@ export class DefaultObjectService implements ObjectService {
   async listTags(id: string, page: { limit?: number; cursor?: string; search?: string; includeGone?: boolean }) {
     await this.find(id);
     return this.deps.scans.listTags(id, page);
+  }
+
+  async listEvents(id: string, page: { limit?: number; cursor?: string }) {
+    await this.find(id);
+    return this.deps.events.list(id, page);
   }
 
   async act(id: string, action: ObjectAction, credentials: BackstageCredentials) {

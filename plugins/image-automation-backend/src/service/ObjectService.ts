@@ -3,6 +3,7 @@ import {
   ActionPermission,
   AutomationObjectView,
   ObjectAction,
+  ObjectEvent,
   Page,
   ScanRecord,
 } from '@imageops/backstage-plugin-image-automation-common';
@@ -22,6 +23,11 @@ export interface ObjectService {
     page: { limit?: number; cursor?: string; search?: string; includeGone?: boolean },
     credentials: BackstageCredentials,
   ): Promise<Page<TagRecord>>;
+  listEvents(
+    id: string,
+    page: { limit?: number; cursor?: string },
+    credentials: BackstageCredentials,
+  ): Promise<Page<ObjectEvent>>;
   act(id: string, action: ObjectAction, credentials: BackstageCredentials): Promise<AutomationObjectView>;
 }
 

@@ -48,6 +48,10 @@ export async function createRouter(options: {
     res.json(await objects.listScans(idOf(req), pageOf(req.query), await httpAuth.credentials(req)));
   });
 
+  router.get(`${object}/events`, async (req, res) => {
+    res.json(await objects.listEvents(idOf(req), pageOf(req.query), await httpAuth.credentials(req)));
+  });
+
   router.get(`${object}/tags`, async (req, res) => {
     const page = {
       ...pageOf(req.query),

@@ -21,7 +21,8 @@ function toRecord(row: ScanRow): ScanRecord {
   };
 }
 
-function clampLimit(limit: number | undefined, fallback: number): number {
+/** A page size within 1..500, or the fallback. @internal */
+export function clampLimit(limit: number | undefined, fallback: number): number {
   if (!limit || !Number.isFinite(limit) || limit < 1) return fallback;
   return Math.min(Math.floor(limit), 500);
 }

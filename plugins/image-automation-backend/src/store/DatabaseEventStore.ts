@@ -1,0 +1,58 @@
+import { Knex } from 'knex';
+import { ObjectEvent, Page } from '@imageops/backstage-plugin-image-automation-common';
+import { EventStore } from './EventStore';
+import { applyMigrations } from './migrations';
+import { clampLimit } from './DatabaseScanStore';
+
+const EVENTS = 'image_automation_events';
+
+interface EventRow {
+  id: number;
+  object_id: string;
+  time: string;
+  type: string;
+  reason: string;
+  message: string;
+}
+
+/** Knex implementation of {@link EventStore}. @internal */
+export class DatabaseEventStore implements EventStore {
+  static async create(options: { knex: Knex; skipMigrations?: boolean }): Promise<DatabaseEventStore> {
+    if (!options.skipMigrations) {
+      await applyMigrations(options.knex);
+    }
+    return new DatabaseEventStore(options.knex);
+  }
+
+  private constructor(private readonly db: Knex) {}
+
+  async record(event: Omit<ObjectEvent, 'id'>): Promise<void> {
+    await this.db(EVENTS).insert({
+      object_id: event.objectId,
+      time: event.time,
+      type: event.type,
+      reason: event.reason,
+      message: event.message,
+    });
+  }
+
+  async list(objectId: string, options: { limit?: number; cursor?: string } = {}): Promise<Page<ObjectEvent>> {
+    const limit = clampLimit(options.limit, 50);
+    const query = this.db<EventRow>(EVENTS).where({ object_id: objectId });
+    if (options.cursor) query.andWhere('id', '<', Number(options.cursor));
+    const rows = await query.orderBy('id', 'desc').limit(limit + 1);
+    const items = rows.slice(0, limit).map(row => ({
+      id: Number(row.id),
+      objectId: row.object_id,
+      time: row.time,
+      type: row.type as ObjectEvent['type'],
+      reason: row.reason,
+      message: row.message,
+    }));
+    return { items, nextCursor: rows.length > limit ? String(items[items.length - 1].id) : undefined };
+  }
+
+  async prune(options: { olderThan: Date }): Promise<number> {
+    return this.db(EVENTS).where('time', '<', options.olderThan.toISOString()).delete();
+  }
+}
