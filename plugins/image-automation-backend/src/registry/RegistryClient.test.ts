@@ -405,6 +405,39 @@ describe('RegistryClient with Bearer tokens (token server)', () => {
     expect(error.message).not.toContain('bob-password');
   });
 
+  it('sends a docker config registrytoken as is', async () => {
+    const response = await fetch(`${tokens.realm}?service=testbed-registry&scope=repository:private/app:pull`, {
+      headers: { authorization: `Basic ${Buffer.from(`alice:${password}`).toString('base64')}` },
+    });
+    const { token } = (await response.json()) as { token: string };
+    tokens.requests.length = 0;
+    const dockerConfigJson = JSON.stringify({ auths: { [registry.host]: { registrytoken: token } } });
+    const result = await new RegistryClient().listTags(refAt(registry.host, 'private/app'), {
+      credentials: { type: 'dockerConfigJson', dockerConfigJson },
+    });
+    expect(result).toEqual({ tags: ['1.0.0', '2.0.0'], requests: 1 });
+    expect(tokens.requests).toHaveLength(0);
+  });
+
+  it('refuses to send credentials to a plain-HTTP realm of an HTTPS registry', async () => {
+    const secure = await startRegistry({ version: 'v3', tls: true, token: tokens.auth });
+    try {
+      const ref = { ...refAt(secure.host, 'private/app'), scheme: 'https' as const };
+      const error = await failure(
+        new RegistryClient({ ca: secure.certificates!.ca }).listTags(ref, {
+          credentials: { type: 'basic', username: 'alice', password },
+        }),
+      );
+      expect(error.kind).toBe('invalidResponse');
+      expect(error.message).toBe(
+        `token realm ${new URL(tokens.realm).origin} is not HTTPS; refusing to send credentials for a secure registry`,
+      );
+      expect(tokens.requests).toHaveLength(0);
+    } finally {
+      await secure.stop();
+    }
+  });
+
   it('refuses a token realm on a host that is not allow-listed', async () => {
     const client = new RegistryClient({ allowedHosts: [registry.host] });
     const error = await failure(client.listTags(refAt(registry.host, 'public/app')));
