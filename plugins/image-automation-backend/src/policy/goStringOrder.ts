@@ -44,7 +44,6 @@ export function sortTagsAsStored(tags: readonly string[]): string[] {
   return [...tags].sort((a, b) => compareGoStrings(b, a));
 }
 
-
 /** The length of a string in UTF-8 bytes (Go's `len`). @internal */
 export function utf8Length(s: string): number {
   let n = s.length;

@@ -25,9 +25,14 @@ export function caseGenerator(seed: number) {
   const pick = <T>(items: readonly T[]): T => items[int(items.length)];
   const chance = (p: number) => rnd() < p;
 
-  const number = () =>
+  // Each case draws its numbers near one base version, so ranges and tags meet at the
+  // boundaries where the Masterminds rules differ (0.x carets, dirty minors, …).
+  let base = [0, 0, 0];
+  const near = (i: number) =>
+    String(Math.max(0, base[Math.min(i, 2)] + pick([-1, 0, 0, 1])));
+  const number = (_: unknown, i: number) =>
     chance(0.95)
-      ? String(int(6))
+      ? near(i)
       : pick([
           '0' + String(int(10)),
           String(int(3000)),
@@ -74,8 +79,8 @@ export function caseGenerator(seed: number) {
   const constraintVersion = (): string => {
     let v = chance(0.08) ? 'v' : chance(0.02) ? 'V' : '';
     const parts = pick([3, 3, 2, 1]);
-    const segs = Array.from({ length: parts }, () =>
-      chance(0.12) ? wildcard() : String(int(6)),
+    const segs = Array.from({ length: parts }, (_, i) =>
+      chance(0.12) ? wildcard() : near(i),
     );
     v += segs.join('.');
     if (chance(0.2))
@@ -125,6 +130,7 @@ export function caseGenerator(seed: number) {
 
   /** The next case: tags already in the order the repository stores them. */
   return (): SelectLatestTagArgs => {
+    base = [pick([0, 0, 1, 2, 5]), pick([0, 0, 1, 3]), pick([0, 1, 2, 9])];
     const tags = Array.from({ length: int(16) }, tag);
     return {
       policy: { semver: { range: range() } },
