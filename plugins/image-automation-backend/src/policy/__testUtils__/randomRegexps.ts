@@ -223,6 +223,11 @@ export function regexpCaseGenerator(seed: number): () => RegexpCase {
       '$',
       '(',
       '\\',
+      '\v',
+      '\f',
+      '\t',
+      '\u00a0',
+      '\u{1F600}',
     ];
     return Array.from({ length: int(9) }, () => pick(alphabet)).join('');
   };
