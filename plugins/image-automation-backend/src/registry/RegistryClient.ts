@@ -127,6 +127,7 @@ interface Call {
   authKey: string;
   secrets: string[];
   agent: http.Agent;
+  tls?: RegistryTls;
   deadline: number;
   signal?: AbortSignal;
   requests: number;
@@ -306,6 +307,7 @@ export class RegistryClient {
       authKey: crypto.createHash('sha256').update(JSON.stringify(auth)).digest('hex').slice(0, 32),
       secrets,
       agent: this.agentFor(ref.scheme, options.tls),
+      tls: options.tls,
       deadline: Date.now() + (options.timeoutMs ?? 60_000),
       signal: options.signal,
       requests: 0,
@@ -435,10 +437,8 @@ export class RegistryClient {
       throw new RegistryError('invalidResponse', `GET ${url}: malformed Link header`);
     }
     if (next.protocol !== url.protocol || next.host !== url.host) {
-      throw new RegistryError(
-        'hostNotAllowed',
-        'pagination URL host does not match registry host: potential SSRF attack',
-      );
+      // A misbehaving registry, not a configuration problem: a scan failure, as in Flux.
+      throw new RegistryError('invalidResponse', 'pagination URL host does not match registry host: potential SSRF attack');
     }
     if (seen.has(next.toString())) {
       throw new RegistryError('invalidResponse', `GET ${url}: the Link header points at a page already read`);
@@ -539,10 +539,12 @@ export class RegistryClient {
     const auth = call.auth;
     const identityToken =
       auth.kind === 'identityToken' ? this.refreshTokens.get(call.authKey) ?? auth.token : undefined;
-    const agent = this.agentFor(realmUrl.protocol === 'https:' ? 'https' : 'http', undefined);
-    const callAgent = call.agent;
-    // The realm may be the registry itself (same TLS material) or a separate host.
-    const realmAgent = realmUrl.origin === call.origin ? callAgent : agent;
+    // A realm on the registry's own origin shares its connection (and client certificate); another
+    // host gets the call's CA, as a private registry's token service usually has the same one.
+    const realmAgent =
+      realmUrl.origin === call.origin
+        ? call.agent
+        : this.agentFor(realmUrl.protocol === 'https:' ? 'https' : 'http', { ca: call.tls?.ca });
     let response: HttpResponse | undefined;
     let method: 'GET' | 'POST' = 'GET';
     let url = new URL(realmUrl);
