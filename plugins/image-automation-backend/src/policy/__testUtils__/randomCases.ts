@@ -165,6 +165,29 @@ export function otherCaseGenerator(seed: number) {
           '',
         ]),
       () => `0${int(10)}`,
+      // Strings from the characters Go's ParseFloat cares about: mostly invalid, which
+      // probes its exact acceptance set (the policy stops at the first invalid tag).
+      () =>
+        Array.from({ length: 1 + int(7) }, () =>
+          pick([...'0123456789._+-eEpPxXabfinINFtyT']),
+        ).join(''),
+      () =>
+        pick([
+          '0x1.8p1',
+          '0X_1p-2',
+          '1_0.5',
+          '1e+_5',
+          '0x1p',
+          'infinity',
+          '+NaN',
+          '-nan',
+          '1e',
+          '.e1',
+          '0.e1',
+          '1__0',
+          '0b101',
+          '0o7',
+        ]),
     ])();
   const word = () =>
     pick([
