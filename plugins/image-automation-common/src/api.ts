@@ -80,3 +80,31 @@ export interface ObjectEvent {
   reason: string;
   message: string;
 }
+
+/** Why one tag was or was not selected by an ImagePolicy. @public */
+export interface TagVerdictView {
+  tag: string;
+  /** A stable name: `selected`, `eligible`, `not-semver`, `out-of-range`, `filtered-out`, … */
+  verdict: string;
+  /** The verdict in a sentence. */
+  sentence: string;
+  detail?: string;
+}
+
+/** An ImagePolicy's selection against its repository's stored tags, tag by tag. @public */
+export interface PolicyExplanation {
+  /** The ImageRepository whose stored tags were evaluated. */
+  repositoryId: string;
+  /** The selected tag, or why nothing could be selected (Flux's reason and message). */
+  selection: { ok: true; tag: string } | { ok: false; reason: string; message: string };
+  /** Every stored tag, in the order the controller iterates them. */
+  verdicts: TagVerdictView[];
+}
+
+/** A policy to evaluate without saving it (`POST /policy-preview`). @public */
+export interface PolicyPreviewRequest {
+  /** The namespace the policy would live in. */
+  namespace: string;
+  /** The `spec` of the ImagePolicy. */
+  spec: Record<string, unknown>;
+}

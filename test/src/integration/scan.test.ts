@@ -110,6 +110,32 @@ describe('scanning a real registry through the backend', () => {
       expect(repository.status.lastScanResult.tagCount).toBe(5);
       expect(repository.status.lastScanResult.latestTags).toEqual(['latest', '7.0.0-rc.1', '6.1.0', '6.0.0', '5.9.0']);
 
+      // Why each tag was or was not selected, and a preview of an unsaved policy.
+      const explained = await request(backend.server)
+        .get('/api/image-automation/objects/ImagePolicy/flux-system/podinfo/explain')
+        .set('Authorization', user);
+      expect(explained.body.selection).toEqual({ ok: true, tag: '6.1.0' });
+      expect(explained.body.verdicts.map((v: any) => [v.tag, v.verdict])).toEqual([
+        ['latest', 'not-semver'],
+        ['7.0.0-rc.1', 'out-of-range'],
+        ['6.1.0', 'selected'],
+        ['6.0.0', 'eligible'],
+        ['5.9.0', 'out-of-range'],
+      ]);
+      const preview = await request(backend.server)
+        .post('/api/image-automation/policy-preview')
+        .set('Authorization', user)
+        .send({ namespace: 'flux-system', spec: { imageRepositoryRef: { name: 'podinfo' }, policy: { semver: { range: '<6.0.0' } } } });
+      expect(preview.body.selection).toEqual({ ok: true, tag: '5.9.0' });
+      const invalid = await request(backend.server)
+        .post('/api/image-automation/policy-preview')
+        .set('Authorization', user)
+        .send({ namespace: 'flux-system', spec: { imageRepositoryRef: { name: 'podinfo' }, policy: { numerical: { order: 'up' } } } });
+      expect(invalid.status).toBe(400);
+      expect(invalid.body.error.message).toBe(
+        'ImagePolicy "preview" is invalid: spec.policy.numerical.order: Unsupported value: "up": supported values: "asc", "desc"',
+      );
+
       const broken = await objectsOf('broken');
       const byName = Object.fromEntries(broken.map(o => [o.name, o]));
       const ready = (o: any) => o.status.conditions.find((c: any) => c.type === 'Ready');

@@ -7,6 +7,7 @@ import {
   imageAutomationObjectReadPermission,
   imageAutomationObjectUpdatePermission,
   ObjectAction,
+  PolicyPreviewRequest,
 } from '@imageops/backstage-plugin-image-automation-common';
 import { DefaultObjectService } from './DefaultObjectService';
 import { ObjectService } from './ObjectService';
@@ -98,6 +99,18 @@ export class AuthorizedObjectService implements ObjectService {
   async listEvents(id: string, page: { limit?: number; cursor?: string }, credentials: BackstageCredentials) {
     await this.requireRead((await this.inner.find(id)).entityRef, credentials);
     return this.inner.listEvents(id, page);
+  }
+
+  async explainPolicy(id: string, credentials: BackstageCredentials) {
+    await this.requireRead((await this.inner.find(id)).entityRef, credentials);
+    return this.inner.explainPolicy(id);
+  }
+
+  async previewPolicy(request: PolicyPreviewRequest, credentials: BackstageCredentials) {
+    // A preview reads the repository's tags: the caller must be able to read that repository.
+    const repository = await this.inner.repositoryOf(request.namespace, request.spec);
+    await this.requireRead(repository.entityRef, credentials);
+    return this.inner.previewPolicy(request);
   }
 
   async act(id: string, action: ObjectAction, credentials: BackstageCredentials) {

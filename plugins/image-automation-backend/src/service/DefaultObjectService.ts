@@ -1,9 +1,15 @@
 import { BackstageCredentials } from '@backstage/backend-plugin-api';
-import { NotFoundError } from '@backstage/errors';
-import { AutomationObjectView, ObjectAction } from '@imageops/backstage-plugin-image-automation-common';
+import { InputError, NotFoundError } from '@backstage/errors';
+import {
+  AutomationObjectView,
+  ImagePolicySpec,
+  ObjectAction,
+  PolicyPreviewRequest,
+} from '@imageops/backstage-plugin-image-automation-common';
 import { ObjectStore, StoredObject } from '../store/ObjectStore';
 import { EventStore } from '../store/EventStore';
 import { ScanStore } from '../store/ScanStore';
+import { explainPolicy, referencedRepository, validatePreviewSpec } from './explainPolicy';
 import { actorOf, allActionsAllowed, ObjectService } from './ObjectService';
 
 /** The view of a stored object that the API returns. @internal */
@@ -53,6 +59,11 @@ export class DefaultObjectService implements ObjectService {
     return object;
   }
 
+  /** The repository a policy spec refers to (for permission checks on previews). */
+  async repositoryOf(namespace: string, spec: unknown): Promise<StoredObject> {
+    return referencedRepository(this.deps.objects, namespace, validatePreviewSpec(namespace, spec) as ImagePolicySpec);
+  }
+
   async listForEntity(entityRef: string) {
     return (await this.deps.objects.list({ entityRef })).map(toView);
   }
@@ -74,6 +85,17 @@ export class DefaultObjectService implements ObjectService {
   async listEvents(id: string, page: { limit?: number; cursor?: string }) {
     await this.find(id);
     return this.deps.events.list(id, page);
+  }
+
+  async explainPolicy(id: string) {
+    const policy = await this.find(id);
+    if (policy.kind !== 'ImagePolicy') throw new InputError(`${id} is not an ImagePolicy`);
+    const spec = validatePreviewSpec(policy.namespace, policy.manifest.spec);
+    return explainPolicy(this.deps, policy.namespace, spec);
+  }
+
+  async previewPolicy(request: PolicyPreviewRequest) {
+    return explainPolicy(this.deps, request.namespace, validatePreviewSpec(request.namespace, request.spec));
   }
 
   async act(id: string, action: ObjectAction, credentials: BackstageCredentials) {

@@ -4,6 +4,8 @@ import {
   AutomationObjectView,
   ObjectAction,
   ObjectEvent,
+  PolicyExplanation,
+  PolicyPreviewRequest,
   Page,
   ScanRecord,
 } from '@imageops/backstage-plugin-image-automation-common';
@@ -28,6 +30,10 @@ export interface ObjectService {
     page: { limit?: number; cursor?: string },
     credentials: BackstageCredentials,
   ): Promise<Page<ObjectEvent>>;
+  /** Every stored tag's verdict under an ImagePolicy (the policy's id). */
+  explainPolicy(id: string, credentials: BackstageCredentials): Promise<PolicyExplanation>;
+  /** The same for a policy spec that is not saved. */
+  previewPolicy(request: PolicyPreviewRequest, credentials: BackstageCredentials): Promise<PolicyExplanation>;
   act(id: string, action: ObjectAction, credentials: BackstageCredentials): Promise<AutomationObjectView>;
 }
 

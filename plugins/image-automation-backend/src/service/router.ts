@@ -48,6 +48,19 @@ export async function createRouter(options: {
     res.json(await objects.listScans(idOf(req), pageOf(req.query), await httpAuth.credentials(req)));
   });
 
+  router.get('/objects/ImagePolicy/:namespace/:name/explain', async (req, res) => {
+    const id = objectId('ImagePolicy', req.params.namespace, req.params.name);
+    res.json(await objects.explainPolicy(id, await httpAuth.credentials(req)));
+  });
+
+  router.post('/policy-preview', async (req, res) => {
+    const body = req.body ?? {};
+    if (typeof body.namespace !== 'string' || !body.namespace || typeof body.spec !== 'object' || !body.spec) {
+      throw new InputError('expected a JSON body { "namespace": "…", "spec": { …ImagePolicy spec… } }');
+    }
+    res.json(await objects.previewPolicy(body, await httpAuth.credentials(req)));
+  });
+
   router.get(`${object}/events`, async (req, res) => {
     res.json(await objects.listEvents(idOf(req), pageOf(req.query), await httpAuth.credentials(req)));
   });
