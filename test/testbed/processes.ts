@@ -54,10 +54,16 @@ export interface TrackedProcess {
   stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<void>;
 }
 
+// `setpriv --pdeathsig` (util-linux) makes the kernel signal the child when this process dies,
+// even by SIGKILL (a jest worker killed for hanging), where no exit handler runs. It execs the
+// command, so the PID stays the child's own.
+const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find(p => fs.existsSync(p));
+
 /**
  * Starts a process whose lifetime is bounded by the current Node process.
- * `emergencySignal` is what is sent on exit/interrupt (SIGKILL unless a program needs a
- * gentler one, like PostgreSQL's SIGQUIT "immediate shutdown").
+ * `emergencySignal` is what is sent on exit/interrupt, and by the kernel if this process is
+ * killed outright (SIGKILL unless a program needs a gentler one, like PostgreSQL's SIGQUIT
+ * "immediate shutdown").
  * @internal
  */
 export function spawnTracked(
@@ -67,7 +73,10 @@ export function spawnTracked(
 ): TrackedProcess {
   installHandlers();
   const { emergencySignal = 'SIGKILL', ...spawnOptions } = options;
-  const child = spawn(command, args, {
+  const [file, argv] = SETPRIV
+    ? [SETPRIV, ['--pdeathsig', emergencySignal.replace(/^SIG/, ''), '--', command, ...args]]
+    : [command, args];
+  const child = spawn(file, argv, {
     stdio: ['ignore', 'pipe', 'pipe'],
     ...spawnOptions,
   });
