@@ -84,6 +84,7 @@ export function execute(
   data: Value,
   funcs: FuncMap,
   missingKey: MissingKey,
+  localFuncs?: FuncMap,
 ): string {
   const out: string[] = [];
   let vars: Variable[] = [{ name: '$', value: data }];
@@ -420,7 +421,12 @@ export function execute(
     at(ident);
     const name = ident.ident;
     if (LAZY_BUILTINS.has(name)) return evalAndOr(dot, name, cmd, args ?? [], final);
-    const f = Object.hasOwn(funcs, name) ? funcs[name] : undefined;
+    const f =
+      localFuncs && Object.hasOwn(localFuncs, name)
+        ? localFuncs[name]
+        : Object.hasOwn(funcs, name)
+          ? funcs[name]
+          : undefined;
     if (!f) return errorf(`${goQuote(name)} is not a defined function`);
     return callGo(dot, f, cmd, name, args, final);
   }

@@ -320,5 +320,7 @@ export function sprintln(args: GoValue[]): string {
  * @internal
  */
 export function setOwn(m: Record<string, GoValue>, key: string, value: GoValue): void {
-  Object.defineProperty(m, key, { value, writable: true, enumerable: true, configurable: true });
+  if (key === '__proto__') {
+    Object.defineProperty(m, key, { value, writable: true, enumerable: true, configurable: true });
+  } else m[key] = value;
 }

@@ -87,13 +87,13 @@ export function parseTemplate(opts: ParseTemplateOptions): Template {
  * @public
  */
 export function executeTemplate(tmpl: Template, opts: ExecuteTemplateOptions = {}): string {
-  let table = funcTable(tmpl.funcs);
+  let local: FuncMap | undefined;
   if (tmpl.funcs === 'resourceset') {
     const inputs = opts.inputs ?? {};
     const inputsFn: GoFunc = { params: [], call: () => inputs };
-    table = { ...table, inputs: inputsFn };
+    local = { inputs: inputsFn };
   }
-  return execute(tmpl.parsed, opts.data, table, opts.missingKey ?? 'error');
+  return execute(tmpl.parsed, opts.data, funcTable(tmpl.funcs), opts.missingKey ?? 'error', local);
 }
 
 /**

@@ -6,22 +6,13 @@
 
 import { Alias, Document, isAlias, isMap, isPair, isScalar, isSeq, Node, parseAllDocuments, Scalar } from 'yaml';
 import { GoValue, formatFloat, setOwn } from '../goValue';
-import { formatJsonFloat } from '../goJson';
+import { fastParseYaml } from './fastParse';
+import { jsonRoundTripNumber } from './numbers';
 import { resolvePlain } from './resolve';
 
 /** A YAML syntax or conversion error, worded like go-yaml's (`yaml: line N: …`). @public */
 export class YamlError extends Error {}
 
-/** What a float becomes after `json.Marshal` and a PreserveInts decode. @internal */
-export function jsonRoundTripNumber(f: number): GoValue {
-  if (!Number.isFinite(f)) return f;
-  const text = formatJsonFloat(f);
-  if (/^-?\d+$/.test(text)) {
-    const b = BigInt(text);
-    if (b >= -(2n ** 63n) && b < 2n ** 63n) return b;
-  }
-  return f;
-}
 
 function scalarValue(node: Scalar, doc: Document): GoValue {
   const raw = String(node.value ?? '');
@@ -145,6 +136,8 @@ export function parseYamlDocuments(text: string): GoValue[] {
 
 /** Parses a single YAML document (an empty text is `null`). @internal */
 export function parseYaml(text: string): GoValue {
+  const fast = fastParseYaml(text);
+  if (fast !== undefined) return fast;
   const docs = parseYamlDocuments(text);
   return docs.length === 0 ? null : docs[0];
 }

@@ -32,7 +32,17 @@ function isPrintable(cp: number): boolean {
 const isBreakCp = (cp: number) => cp === 0x0a || cp === 0x0d || cp === 0x85 || cp === 0x2028 || cp === 0x2029;
 const isBlankCh = (ch: string | undefined) => ch === undefined || ch === ' ' || ch === '\t' || isBreakCp(ch.codePointAt(0)!);
 
+/** Strings that need no analysis: no spaces, breaks, indicators or non-ASCII. */
+const SIMPLE_PLAIN = /^[A-Za-z0-9_./][A-Za-z0-9_./+=@-]*$/;
+const SIMPLE_ANALYSIS: ScalarAnalysis = {
+  multiline: false,
+  blockPlainAllowed: true,
+  singleQuotedAllowed: true,
+  blockAllowed: true,
+};
+
 function analyze(value: string): ScalarAnalysis {
+  if (SIMPLE_PLAIN.test(value) && !value.startsWith('...')) return SIMPLE_ANALYSIS;
   if (value.length === 0) {
     return { multiline: false, blockPlainAllowed: true, singleQuotedAllowed: true, blockAllowed: false };
   }
@@ -154,7 +164,39 @@ export function yamlKeyLess(a: string, b: string): boolean {
 
 /** Keys of a map in go-yaml v2 order. @internal */
 export function yamlSortedKeys(m: Record<string, unknown>): string[] {
-  return Object.keys(m).sort((x, y) => (yamlKeyLess(x, y) ? -1 : yamlKeyLess(y, x) ? 1 : 0));
+  const keys = Object.keys(m);
+  if (keys.length < 2) return keys;
+  // Keys without digits in plain ASCII order the same way as go-yaml's natural order
+  // except that letters sort after every other character.
+  if (keys.every(k => SIMPLE_KEY.test(k))) return keys.sort(simpleKeyCompare);
+  return keys.sort((x, y) => (yamlKeyLess(x, y) ? -1 : yamlKeyLess(y, x) ? 1 : 0));
+}
+
+const SIMPLE_KEY = /^[\x20-\x2f\x3a-\x7e]*$/;
+
+function isAsciiLetter(c: number): boolean {
+  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+}
+
+function simpleKeyCompare(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    const xl = isAsciiLetter(x);
+    const yl = isAsciiLetter(y);
+    if (xl !== yl) return xl ? 1 : -1;
+    return x - y;
+  }
+  return a.length - b.length;
+}
+
+const ASCII = /^[\x00-\x7f]*$/;
+
+/** Characters in a string (code points), as libyaml counts columns. */
+function charCount(s: string): number {
+  return ASCII.test(s) ? s.length : [...s].length;
 }
 
 class Writer {
@@ -165,7 +207,7 @@ class Writer {
 
   put(s: string) {
     this.out += s;
-    this.column += [...s].length;
+    this.column += s.length === 1 || ASCII.test(s) ? s.length : [...s].length;
   }
   newline() {
     this.out += '\n';
@@ -203,6 +245,13 @@ function chooseStyle(value: string, simpleKey: boolean): { style: Style; a: Scal
 
 function writePlain(w: Writer, value: string, indent: number, allowBreaks: boolean) {
   if (!w.whitespace) w.put(' ');
+  // Folding happens only at a space once past the width: short values go out whole.
+  if (!allowBreaks || !value.includes(' ') || w.column + charCount(value) <= BEST_WIDTH + 1) {
+    w.put(value);
+    w.whitespace = false;
+    w.indention = false;
+    return;
+  }
   const chars = [...value];
   let spaces = false;
   for (let i = 0; i < chars.length; i++) {
@@ -224,6 +273,13 @@ function writePlain(w: Writer, value: string, indent: number, allowBreaks: boole
 
 function writeSingle(w: Writer, value: string, indent: number, allowBreaks: boolean) {
   w.indicator("'", true, false, false);
+  if (!allowBreaks || !value.includes(' ') || w.column + charCount(value) <= BEST_WIDTH + 1) {
+    w.put(value.replace(/'/g, "''"));
+    w.indicator("'", false, false, false);
+    w.whitespace = false;
+    w.indention = false;
+    return;
+  }
   const chars = [...value];
   let spaces = false;
   for (let i = 0; i < chars.length; i++) {

@@ -5,13 +5,16 @@
  */
 
 import { GoInt, GoStruct, GoValue, isPlainMap, setOwn } from '../goValue';
-import { marshalJson } from '../goJson';
-import { jsonRoundTripNumber } from './decode';
+import { formatJsonFloat } from '../goJson';
+import { jsonRoundTripNumber } from './numbers';
 import { emitYaml } from './emit';
 
 /** A value as go-yaml holds it after reading the JSON encoding of `v`. @internal */
 export function jsonNormalize(v: GoValue): GoValue {
-  if (typeof v === 'number') return jsonRoundTripNumber(v);
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) formatJsonFloat(v); // throws json.Marshal's error
+    return jsonRoundTripNumber(v);
+  }
   if (v instanceof GoInt) return v.value;
   if (Array.isArray(v)) return v.map(jsonNormalize);
   if (v instanceof GoStruct) return jsonNormalize(v.fields);
@@ -33,7 +36,5 @@ export function jsonNormalize(v: GoValue): GoValue {
  * @internal
  */
 export function marshalYaml(v: GoValue): string {
-  // json.Marshal rejects what JSON cannot hold; run it for its errors.
-  marshalJson(v);
   return emitYaml(jsonNormalize(v));
 }
