@@ -3,6 +3,7 @@ import {
   ApplyConflictError,
   ApplyError,
   checkDependencies,
+  classifyApplyFailure,
   ClusterDetails,
   ClusterUnreachableError,
   InventoryApplier,
@@ -244,6 +245,21 @@ describe('InventoryApplier against kube-apiserver', () => {
     expect(denied.message).toMatch(
       /^ConfigMap\/team-b\/denied forbidden on cluster 'restricted': configmaps "denied" is forbidden: User "restricted" cannot get resource "configmaps" in API group "" in the namespace "team-b"/,
     );
+    expect(classifyApplyFailure(denied)).toMatchObject({ kind: 'Forbidden', retrySoon: false });
+    // The staged path lists first; a forbidden list falls back to reading each object, with the same answer.
+    const staged = await applier
+      .applyAllStaged([configMap('team-b', 'one', { k: 'v' }), configMap('team-b', 'two', { k: 'v' })])
+      .catch(e => e);
+    expect(staged).toBeInstanceOf(ApplyError);
+    expect(staged.message.split('\n')).toEqual([
+      expect.stringMatching(/^ConfigMap\/team-b\/one forbidden on cluster 'restricted': .*User "restricted" cannot get resource "configmaps"/),
+      expect.stringMatching(/^ConfigMap\/team-b\/two forbidden on cluster 'restricted': .*User "restricted" cannot get resource "configmaps"/),
+    ]);
+    // In its own namespace the restricted user's staged apply works, listing included.
+    expect((await applier.applyAllStaged([configMap('team-a', 'one', { k: 'v' }), configMap('team-a', 'two', { k: 'v' })])).map(c => c.action)).toEqual([
+      'created',
+      'created',
+    ]);
     client.close();
   });
 
@@ -312,6 +328,7 @@ describe('InventoryApplier against kube-apiserver', () => {
     const conflict = await polite.applyOne(configMap('team-a', 'shared', { owner: 'automation' })).catch(e => e);
     expect(conflict).toBeInstanceOf(ApplyConflictError);
     expect(conflict.conflicts).toEqual([{ manager: 'platform-team', field: '.data.owner' }]);
+    expect(classifyApplyFailure(conflict)).toMatchObject({ kind: 'Conflict', retrySoon: false });
     expect(conflict.message).toBe(
       'ConfigMap/team-a/shared apply conflict: field manager "image-automation" would change .data.owner (owned by "platform-team"); set force in imageAutomation.kubernetes (or for this cluster) to take these fields over',
     );
@@ -333,6 +350,7 @@ describe('InventoryApplier against kube-apiserver', () => {
     expect(invalid.message).toContain('spec.url: Invalid value: "ftp://example.com/repo"');
     expect(invalid.message).toContain('spec.interval: Invalid value: "soon"');
     expect(invalid.causes.map((c: { field: string }) => c.field).sort()).toEqual(['spec.interval', 'spec.url']);
+    expect(classifyApplyFailure(invalid)).toMatchObject({ kind: 'Invalid', retrySoon: false });
     client.close();
   });
 
@@ -421,6 +439,7 @@ describe('InventoryApplier against kube-apiserver', () => {
     for (const line of error.message.split('\n')) {
       expect(line).toMatch(/^cluster 'testbed' \(https:\/\/127\.0\.0\.1:\d+\) is unreachable: .*; will retry$/);
     }
+    expect(classifyApplyFailure(error)).toMatchObject({ kind: 'Unreachable', reason: 'ReconciliationFailed', retrySoon: true });
     const failed = await store.get(owner, 'testbed');
     expect(failed?.state).toBe('failed');
     expect(failed?.lastAppliedRevision).toBe(firstRun.revision);

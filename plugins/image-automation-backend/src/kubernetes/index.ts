@@ -13,3 +13,4 @@ export * from './ServerSideApplier';
 export * from './prune';
 export * from './InventoryApplier';
 export * from './runningImages';
+export * from './applyFailure';
