@@ -3,15 +3,9 @@
  * and `image-automation policy select --explain`.
  */
 
-import {
-  applyTagFilter,
-  compileTagFilter,
-  FilteredTags,
-} from './applyTagFilter';
 import { satisfiesConstraints, SemVerConstraints } from './constraints';
 import { goParseFloat } from './goParseFloat';
-import { policerFromSpec } from './policer';
-import { selectLatestTag } from './selectLatestTag';
+import { selectWithDetails } from './selectLatestTag';
 import { TagVerdict } from './tagVerdict';
 import { PolicySelection, SelectLatestTagArgs } from './types';
 import { compareSemVersions, parseFluxVersion } from './version';
@@ -41,12 +35,9 @@ function admittingPrereleases(cs: SemVerConstraints): SemVerConstraints {
 export function explainSelection(
   args: SelectLatestTagArgs,
 ): SelectionExplanation {
-  const selection = selectLatestTag(args);
-  const policer = policerFromSpec(args.policy);
-  const compiled = args.filterTags
-    ? compileTagFilter(args.filterTags)
-    : undefined;
-  if ('error' in policer || (compiled && 'error' in compiled)) {
+  const { selection, policer, filtered } = selectWithDetails(args);
+  if (!policer || (args.filterTags && !filtered)) {
+    // The policy or its pattern is invalid: nothing was evaluated.
     const detail = selection.ok ? undefined : selection.message;
     return {
       selection,
@@ -57,9 +48,6 @@ export function explainSelection(
       })),
     };
   }
-  let filtered: FilteredTags | undefined;
-  if (compiled)
-    filtered = applyTagFilter(compiled, args.filterTags?.extract, args.tags);
   const selectedTag = selection.ok ? selection.tag : undefined;
   const valueOf = (tag: string) => filtered?.extracted.get(tag) ?? tag;
   const selectedValue =

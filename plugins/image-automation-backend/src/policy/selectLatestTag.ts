@@ -2,8 +2,12 @@
  * ImagePolicy selection (`applyPolicy` in Flux's image-reflector-controller).
  */
 
-import { applyTagFilter, compileTagFilter } from './applyTagFilter';
-import { latestOf, policerFromSpec } from './policer';
+import {
+  applyTagFilter,
+  compileTagFilter,
+  FilteredTags,
+} from './applyTagFilter';
+import { latestOf, Policer, policerFromSpec } from './policer';
 import { PolicySelection, SelectLatestTagArgs } from './types';
 
 /** Flux's message when the repository has no tags yet. @public */
@@ -17,31 +21,61 @@ export const NO_TAGS_IN_DATABASE = 'no tags in database';
  * @public
  */
 export function selectLatestTag(args: SelectLatestTagArgs): PolicySelection {
+  return selectWithDetails(args).selection;
+}
+
+/** A selection with what it was made from, for explanations. @internal */
+export interface DetailedSelection {
+  selection: PolicySelection;
+  /** Undefined when the policy is invalid. */
+  policer?: Policer;
+  /** Set when `filterTags` was applied. */
+  filtered?: FilteredTags;
+}
+
+/** `selectLatestTag`, also returning the policer and the filtered candidates. @internal */
+export function selectWithDetails(
+  args: SelectLatestTagArgs,
+): DetailedSelection {
   const policer = policerFromSpec(args.policy);
   if ('error' in policer) {
-    return invalidPolicy(`invalid policy: ${policer.error}`);
+    return { selection: invalidPolicy(`invalid policy: ${policer.error}`) };
   }
   if (args.tags.length === 0) {
     return {
-      ok: false,
-      reason: 'DependencyNotReady',
-      message: NO_TAGS_IN_DATABASE,
-      stalled: false,
+      policer,
+      selection: {
+        ok: false,
+        reason: 'DependencyNotReady',
+        message: NO_TAGS_IN_DATABASE,
+        stalled: false,
+      },
     };
   }
   if (args.filterTags) {
     const re = compileTagFilter(args.filterTags);
-    if ('error' in re)
-      return invalidPolicy(`failed to filter tags: ${re.error}`);
+    if ('error' in re) {
+      return {
+        policer,
+        selection: invalidPolicy(`failed to filter tags: ${re.error}`),
+      };
+    }
     const filtered = applyTagFilter(re, args.filterTags.extract, args.tags);
     const result = latestOf(policer, filtered.candidates);
-    if ('error' in result) return failure(result.error);
-    return { ok: true, tag: filtered.originals.get(result.latest) ?? '' };
+    const selection: PolicySelection =
+      'error' in result
+        ? failure(result.error)
+        : { ok: true, tag: filtered.originals.get(result.latest) ?? '' };
+    return { policer, filtered, selection };
   }
   const result = latestOf(policer, args.tags);
-  return 'error' in result
-    ? failure(result.error)
-    : { ok: true, tag: result.latest };
+  return {
+    policer,
+    selection:
+      'error' in result
+        ? failure(result.error)
+        : { ok: true, tag: result.latest },
+  };
 }
 
 function invalidPolicy(message: string): PolicySelection {
