@@ -20,11 +20,31 @@ export interface Config {
      * subdomains. When absent, every host may be contacted: set it in production.
      */
     allowedRegistries?: string[];
-    /** Named credentials that manifests refer to with `secretRef.name`. */
+    /** How registries are contacted. */
+    registry?: {
+      /**
+       * `n` of the first tag-list request. Default 1000 (Flux's); quay.io rejects more than 100.
+       */
+      pageSize?: number;
+      /** Most tags a repository may have; a scan of more fails with a clear condition. Default 100000. */
+      maxTags?: number;
+      /** Requests in flight per registry. Default 8. */
+      concurrencyPerRegistry?: number;
+      /** At most `requests` per `intervalSeconds` per registry. */
+      requestBudget?: { requests: number; intervalSeconds: number };
+      /** Attempts per request on 5xx, 429 and network errors, including the first. Default 3. */
+      attempts?: number;
+      /** Extra CA certificates (PEM) trusted for every registry. */
+      ca?: string;
+    };
+    /**
+     * Named credentials that manifests refer to with `secretRef.name` (registry and Git
+     * credentials) or `certSecretRef.name` (TLS: `ca`, `cert`, `key`).
+     */
     credentials?: {
       [name: string]: {
-        /** `basic`, `token` or `dockerConfigJson`. */
-        type: 'basic' | 'token' | 'dockerConfigJson';
+        /** `basic`, `token`, `dockerConfigJson` or `tls`. */
+        type: 'basic' | 'token' | 'dockerConfigJson' | 'tls';
         /** @visibility secret */
         username?: string;
         /** @visibility secret */
@@ -33,6 +53,15 @@ export interface Config {
         token?: string;
         /** @visibility secret */
         dockerConfigJson?: string;
+        /** CA certificate(s), PEM, for `tls`. */
+        ca?: string;
+        /** Client certificate, PEM, for `tls`. */
+        cert?: string;
+        /**
+         * Client key, PEM, for `tls`.
+         * @visibility secret
+         */
+        key?: string;
         /**
          * Entities that may use this credential (entity refs). When absent, any entity may.
          */

@@ -49,8 +49,19 @@ export const imageAutomationPlugin = createBackendPlugin({
         const scans = await DatabaseScanStore.create({ knex, skipMigrations: true });
         const events = await DatabaseEventStore.create({ knex, skipMigrations: true });
         const credentials = NamedCredentials.fromConfig(config);
+        const registrySettings = settings?.getOptionalConfig('registry');
+        const budget = registrySettings?.getOptionalConfig('requestBudget');
         const registry = new RegistryClient({
           allowedHosts: settings?.getOptionalStringArray('allowedRegistries'),
+          pageSize: registrySettings?.getOptionalNumber('pageSize'),
+          maxTags: registrySettings?.getOptionalNumber('maxTags'),
+          concurrencyPerRegistry: registrySettings?.getOptionalNumber('concurrencyPerRegistry'),
+          requestBudget: budget && {
+            requests: budget.getNumber('requests'),
+            intervalMs: budget.getNumber('intervalSeconds') * 1000,
+          },
+          retries: { attempts: registrySettings?.getOptionalNumber('attempts') },
+          ca: registrySettings?.getOptionalString('ca'),
           logger: {
             debug: (message, meta) => logger.debug(message, meta as JsonObject),
             warn: (message, meta) => logger.warn(message, meta as JsonObject),

@@ -1,8 +1,9 @@
 import { Config } from '@backstage/config';
-import type { RegistryCredentials } from '../registry';
+import type { RegistryCredentials, RegistryTls } from '../registry';
 
 interface NamedCredential {
-  credentials: RegistryCredentials;
+  credentials?: RegistryCredentials;
+  tls?: RegistryTls;
   allowedEntities?: string[];
 }
 
@@ -19,8 +20,14 @@ export class NamedCredentials {
     for (const name of section?.keys() ?? []) {
       const c = section!.getConfig(name);
       const type = c.getString('type');
-      let credentials: RegistryCredentials;
-      if (type === 'basic') {
+      let credentials: RegistryCredentials | undefined;
+      let tls: RegistryTls | undefined;
+      if (type === 'tls') {
+        tls = { ca: c.getOptionalString('ca'), cert: c.getOptionalString('cert'), key: c.getOptionalString('key') };
+        if (!!tls.cert !== !!tls.key) {
+          throw new Error(`imageAutomation.credentials.${name}: cert and key go together`);
+        }
+      } else if (type === 'basic') {
         credentials = { type, username: c.getString('username'), password: c.getString('password') };
       } else if (type === 'token') {
         credentials = { type, token: c.getString('token') };
@@ -28,11 +35,12 @@ export class NamedCredentials {
         credentials = { type, dockerConfigJson: c.getString('dockerConfigJson') };
       } else {
         throw new Error(
-          `imageAutomation.credentials.${name}.type must be one of basic, token, dockerConfigJson; got '${type}'`,
+          `imageAutomation.credentials.${name}.type must be one of basic, token, dockerConfigJson, tls; got '${type}'`,
         );
       }
       entries.set(name, {
         credentials,
+        tls,
         allowedEntities: c.getOptionalStringArray('allowedEntities')?.map(ref => ref.toLocaleLowerCase('en-US')),
       });
     }
@@ -42,10 +50,28 @@ export class NamedCredentials {
   private constructor(private readonly entries: Map<string, NamedCredential>) {}
 
   /**
-   * The credential called `name` for an object owned by `entityRef`; throws with a message fit
-   * for a condition (never containing the secret) when it is missing or not allowed.
+   * The credential called `name` (a manifest's `secretRef.name`) for an object owned by
+   * `entityRef`; throws with a message fit for a condition (never containing the secret) when
+   * it is missing, of another type, or not allowed.
    */
   resolve(name: string, entityRef: string | undefined): RegistryCredentials {
+    const credentials = this.entry(name, entityRef).credentials;
+    if (!credentials) {
+      throw new Error(`credential '${name}' is a TLS credential; secretRef needs basic, token or dockerConfigJson`);
+    }
+    return credentials;
+  }
+
+  /** The TLS material called `name` (a manifest's `certSecretRef.name`). */
+  resolveTls(name: string, entityRef: string | undefined): RegistryTls {
+    const tls = this.entry(name, entityRef).tls;
+    if (!tls) {
+      throw new Error(`credential '${name}' is not of type tls, as certSecretRef needs`);
+    }
+    return tls;
+  }
+
+  private entry(name: string, entityRef: string | undefined): NamedCredential {
     const entry = this.entries.get(name);
     if (!entry) {
       throw new Error(`credential '${name}' is not defined in imageAutomation.credentials`);
@@ -58,6 +84,6 @@ export class NamedCredentials {
         );
       }
     }
-    return entry.credentials;
+    return entry;
   }
 }

@@ -19,6 +19,7 @@ import { ObjectStore, StoredObject } from '../store/ObjectStore';
 import { ScanStore } from '../store/ScanStore';
 import { parseGoDuration } from '../util/goDuration';
 import { markFailed, markReady, markStalled } from './conditions';
+import { registryCallOptions } from './registryCallOptions';
 import { beginReconcile, RECHECK_MS, retryAfter } from './preamble';
 import { ReconcileResult, Reconciler } from './Reconciler';
 
@@ -139,11 +140,10 @@ export class ImagePolicyReconciler implements Reconciler {
 
   private async fetchDigest(repository: StoredObject, spec: ImageRepositorySpec, tag: string): Promise<string> {
     const ref = parseImageReference(spec.image, { insecure: spec.insecure });
-    const credentials = spec.secretRef
-      ? this.deps.credentials.resolve(spec.secretRef.name, repository.entityRef)
-      : undefined;
-    const timeoutMs = Math.max(1000, parseGoDuration(spec.timeout ?? spec.interval));
-    const { digest } = await this.deps.registry.getDigest(ref, tag, { credentials, timeoutMs });
+    const options = registryCallOptions(spec, repository.entityRef, this.deps.credentials);
+    const { digest } = await this.deps.registry.getDigest(ref, tag, options);
+    // The tag history keeps the digest too, for the tag explorer and promotions.
+    await this.deps.scans.setDigest(repository.id, tag, digest);
     return digest;
   }
 }

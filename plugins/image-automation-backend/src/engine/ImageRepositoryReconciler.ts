@@ -7,12 +7,13 @@ import {
 } from '@imageops/backstage-plugin-image-automation-common';
 import { NamedCredentials } from '../credentials/NamedCredentials';
 import { compileGoRegexp, sortTagsAsStored } from '../policy';
-import { ImageReference, parseImageReference, RegistryClient, RegistryCredentials } from '../registry';
+import { ImageReference, parseImageReference, RegistryCallOptions, RegistryClient } from '../registry';
 import { ObjectStore, StoredObject } from '../store/ObjectStore';
 import { ScanStore } from '../store/ScanStore';
 import { adler32 } from '../util/adler32';
 import { formatGoDuration, parseGoDuration } from '../util/goDuration';
 import { markFailed, markReady, markStalled } from './conditions';
+import { registryCallOptions } from './registryCallOptions';
 import { beginReconcile, RECHECK_MS, retryAfter } from './preamble';
 import { ReconcileResult, Reconciler } from './Reconciler';
 
@@ -103,9 +104,9 @@ export class ImageRepositoryReconciler implements Reconciler {
       return stalled('ImageURLInvalid', (error as Error).message);
     }
 
-    let credentials: RegistryCredentials | undefined;
+    let callOptions: RegistryCallOptions;
     try {
-      credentials = spec.secretRef ? this.deps.credentials.resolve(spec.secretRef.name, object.entityRef) : undefined;
+      callOptions = registryCallOptions(spec, object.entityRef, this.deps.credentials);
     } catch (error) {
       return failed('AuthenticationFailed', `failed to configure authentication options: ${(error as Error).message}`);
     }
@@ -134,11 +135,10 @@ export class ImageRepositoryReconciler implements Reconciler {
       return { status, requeueAfterMs: decision.waitMs };
     }
 
-    const timeoutMs = Math.max(1000, spec.timeout ? parseGoDuration(spec.timeout) : intervalMs);
     const started = Date.now();
     let listed: { tags: string[]; requests: number };
     try {
-      listed = await this.deps.registry.listTags(ref, { credentials, timeoutMs });
+      listed = await this.deps.registry.listTags(ref, callOptions);
     } catch (error) {
       const message = `scan failed: ${(error as Error).message}`;
       await this.deps.scans.recordScan({
@@ -149,8 +149,12 @@ export class ImageRepositoryReconciler implements Reconciler {
         requests: (error as { requests?: number }).requests ?? 0,
         error: message,
       });
-      if ((error as { kind?: string }).kind === 'hostNotAllowed') {
+      const kind = (error as { kind?: string }).kind;
+      if (kind === 'hostNotAllowed') {
         return stalled('RegistryNotAllowed', (error as Error).message);
+      }
+      if (kind === 'tagLimit') {
+        return failed('TagLimitExceeded', message);
       }
       return failed('ReadOperationFailed', message);
     }

@@ -119,6 +119,10 @@ export class DatabaseScanStore implements ScanStore {
     };
   }
 
+  async setDigest(objectId: string, tag: string, digest: string): Promise<void> {
+    await this.db(TAGS).where({ object_id: objectId, tag }).update({ digest });
+  }
+
   async currentTags(objectId: string): Promise<string[]> {
     const rows: Array<{ tag: string }> = await this.db(TAGS)
       .select('tag')

@@ -30,6 +30,8 @@ export interface ScanStore {
    */
   recordScan(outcome: ScanOutcome): Promise<ScanRecord>;
   listScans(objectId: string, options?: { limit?: number; cursor?: string }): Promise<Page<ScanRecord>>;
+  /** Records the digest a tag pointed at when it was last resolved. */
+  setDigest(objectId: string, tag: string, digest: string): Promise<void>;
   /** The tags present in the last successful scan. */
   currentTags(objectId: string): Promise<string[]>;
   listTags(
