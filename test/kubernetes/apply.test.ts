@@ -414,12 +414,13 @@ describe('InventoryApplier against kube-apiserver', () => {
   });
 
   it('survives the API server going away mid-run: clear error, nothing lost, retried later', async () => {
-    const applier = new InventoryApplier(store, { ...settings, concurrency: 4 });
+    // Two requests at a time and a thousand objects: the run is still going when the server is killed.
+    const applier = new InventoryApplier(store, { ...settings, concurrency: 2 });
     const owner = 'ResourceSet/flux-system/crash';
     const old = [namespace('crash'), configMap('crash', 'old', { k: 'v' })];
     const firstRun = await applier.apply({ owner, cluster: adminCluster(), steps: [{ objects: old }], ownerLabels: OWNER_LABELS });
 
-    const many = Array.from({ length: 400 }, (_, i) => configMap('crash', `cm-${String(i).padStart(3, '0')}`, { i: String(i) }));
+    const many = Array.from({ length: 1000 }, (_, i) => configMap('crash', `cm-${String(i).padStart(4, '0')}`, { i: String(i) }));
     const desired = [namespace('crash'), ...many];
     const mark = (await readAuditLog(kube)).length;
     const running = applier.apply({ owner, cluster: adminCluster(), steps: [{ objects: desired }], ownerLabels: OWNER_LABELS });
@@ -444,20 +445,20 @@ describe('InventoryApplier against kube-apiserver', () => {
     expect(failed?.state).toBe('failed');
     expect(failed?.lastAppliedRevision).toBe(firstRun.revision);
     // Old and new together: the old object is still to be pruned, every new one may exist.
-    expect(failed?.entries).toHaveLength(402);
+    expect(failed?.entries).toHaveLength(1002);
 
     await kube.startApiServer();
     const retry = await applier.apply({ owner, cluster: adminCluster(), steps: [{ objects: desired }], ownerLabels: OWNER_LABELS });
     const actions = retry.changes.reduce<Record<string, number>>((acc, c) => ({ ...acc, [c.action]: (acc[c.action] ?? 0) + 1 }), {});
     expect(actions.unchanged).toBeGreaterThanOrEqual(41); // the namespace and what the first run wrote
     expect(actions.created).toBeGreaterThan(0);
-    expect(actions.unchanged + actions.created).toBe(401);
+    expect(actions.unchanged + actions.created).toBe(1001);
     expect(actions.deleted).toBe(1);
     const client = await KubeClient.forCluster(adminCluster());
     const list = await client.request('GET', '/api/v1/namespaces/crash/configmaps', { query: { labelSelector: 'resourceset.fluxcd.controlplane.io/name=apps' } });
     expect(list.items.map((i: KubernetesObject) => i.metadata.name).sort()).toEqual(many.map(m => m.metadata.name));
     expect(await store.get(owner, 'testbed')).toMatchObject({ state: 'applied', lastAppliedRevision: retry.revision });
-    expect((await store.get(owner, 'testbed'))?.entries).toHaveLength(401);
+    expect((await store.get(owner, 'testbed'))?.entries).toHaveLength(1001);
     client.close();
   });
 });
