@@ -153,6 +153,23 @@ describe('image-automation policy select', () => {
     expect(io.out).toMatch(/^x\s+not-numeric\s/m);
   });
 
+  it('takes YAML numbers where strings are expected, as Kubernetes would', async () => {
+    const policy = semverPolicy
+      .replace('">=1.0.0"', '1')
+      .replace(
+        '      range: 1\n',
+        '      range: 1\n  filterTags:\n    pattern: 1\n',
+      );
+    const io = capture({ 'p.yaml': policy, tags: '1.2.0\n2.0.0\n1.3.0\n' });
+    expect(
+      await main(
+        ['policy', 'select', '--policy', 'p.yaml', '--tags', 'tags'],
+        io,
+      ),
+    ).toBe(0);
+    expect(io.out).toBe('1.3.0\n');
+  });
+
   it('rejects missing options with a usage message', async () => {
     const io = capture({});
     expect(await main(['policy', 'select', '--policy', 'p.yaml'], io)).toBe(2);

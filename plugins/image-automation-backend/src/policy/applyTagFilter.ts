@@ -32,7 +32,7 @@ export interface FilteredTags {
 export function compileTagFilter(
   filter: TagFilter,
 ): GoRegexp | { error: string } {
-  const pattern = filter.pattern ?? '';
+  const pattern = String(filter.pattern ?? '');
   const compiled = compileGoRegexp(pattern);
   if (!compiled.ok) {
     return {
@@ -50,7 +50,7 @@ export function applyTagFilter(
 ): FilteredTags {
   const originals = new Map<string, string>();
   const extracted = new Map<string, string>();
-  const template = extract ?? '';
+  const template = String(extract ?? '');
   for (const tag of tags) {
     const match = re.regexp.exec(tag);
     if (!match) continue;

@@ -48,7 +48,8 @@ export function filterProviderTags(
     'excludeEnvironment',
   ] as const;
   for (const field of fields) {
-    const pattern = f[field];
+    const pattern =
+      f[field] === undefined || f[field] === null ? '' : String(f[field]);
     if (!pattern) continue;
     const compiled = compileGoRegexp(pattern);
     if (!compiled.ok)
@@ -61,7 +62,7 @@ export function filterProviderTags(
   }
   let constraints;
   if (f.semver) {
-    const parsed = parseConstraints(f.semver);
+    const parsed = parseConstraints(String(f.semver));
     if (!parsed.ok)
       return {
         ok: false,

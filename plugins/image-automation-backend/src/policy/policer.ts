@@ -30,7 +30,7 @@ function goToUpper(s: string): string {
 }
 
 function parseOrder(order: string | undefined): 'ASC' | 'DESC' | string {
-  const upper = goToUpper(order ?? '');
+  const upper = goToUpper(String(order ?? ''));
   return upper === '' ? 'ASC' : upper;
 }
 
@@ -42,11 +42,13 @@ export function policerFromSpec(
   choice: ImagePolicyChoice,
 ): Policer | { error: string } {
   if (choice.semver) {
-    const parsed = parseConstraints(choice.semver.range ?? '');
+    // Manifests are YAML: `range: 1` arrives as a number; Kubernetes would have made it a string.
+    const range = String(choice.semver.range ?? '');
+    const parsed = parseConstraints(range);
     if (!parsed.ok) return { error: parsed.message };
     return {
       kind: 'semver',
-      range: choice.semver.range,
+      range,
       constraints: parsed.constraints,
     };
   }
