@@ -153,7 +153,7 @@ describe('image-automation policy select', () => {
     expect(io.out).toMatch(/^x\s+not-numeric\s/m);
   });
 
-  it('takes YAML numbers where strings are expected, as Kubernetes would', async () => {
+  it('reads YAML numbers where strings are expected as the text written', async () => {
     const policy = semverPolicy
       .replace('">=1.0.0"', '1')
       .replace(

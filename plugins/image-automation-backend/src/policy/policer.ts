@@ -42,7 +42,7 @@ export function policerFromSpec(
   choice: ImagePolicyChoice,
 ): Policer | { error: string } {
   if (choice.semver) {
-    // Manifests are YAML: `range: 1` arrives as a number; Kubernetes would have made it a string.
+    // Unvalidated YAML (the CLI) can give a number for `range: 1`: read it as written.
     const range = String(choice.semver.range ?? '');
     const parsed = parseConstraints(range);
     if (!parsed.ok) return { error: parsed.message };
