@@ -289,6 +289,18 @@ describe('InventoryApplier against kube-apiserver', () => {
     expect(result.changes.map(c => c.action)).toEqual(['created']);
   });
 
+  it('says which object lacks a namespace', async () => {
+    const client = await KubeClient.forCluster(adminCluster());
+    const applier = new ServerSideApplier(client, { fieldManager: 'image-automation', force: false });
+    const noNamespace = (name: string): KubernetesObject => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name }, data: {} });
+    const error = await applier.applyAllStaged([noNamespace('a'), noNamespace('b')]).catch(e => e);
+    expect(error.message.split('\n')).toEqual([
+      'ConfigMap/a is namespaced but has no namespace',
+      'ConfigMap/b is namespaced but has no namespace',
+    ]);
+    client.close();
+  });
+
   it('authenticates with a client certificate', async () => {
     const cluster = adminCluster({
       name: 'mtls',

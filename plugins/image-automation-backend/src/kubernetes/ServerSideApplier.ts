@@ -138,6 +138,10 @@ export class ServerSideApplier {
       const namespace = members[0].metadata.namespace;
       const byName = new Map<string, KubernetesObject>();
       try {
+        if ((await this.client.resourceFor(apiVersion, kind)).namespaced && !namespace) {
+          // Namespaced objects without a namespace fail on their own; listing all namespaces would not help.
+          continue;
+        }
         const path = await this.client.pathOf({ apiVersion, kind, namespace });
         let next: string | undefined;
         do {
