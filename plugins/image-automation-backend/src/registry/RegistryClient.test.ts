@@ -362,6 +362,15 @@ describe('RegistryClient with Bearer tokens (token server)', () => {
     expect(anonymous.kind).toBe('unauthorized');
   });
 
+  it('shares one token request among concurrent calls', async () => {
+    const client = new RegistryClient();
+    const credentials: RegistryCredentials = { type: 'basic', username: 'alice', password };
+    const ref = refAt(registry.host, 'private/app');
+    const digests = await Promise.all(Array.from({ length: 6 }, () => client.getDigest(ref, '1.0.0', { credentials })));
+    expect(new Set(digests.map(d => d.digest)).size).toBe(1);
+    expect(tokens.requests).toHaveLength(1);
+  });
+
   it('exchanges an identity token with the OAuth2 refresh grant', async () => {
     const client = new RegistryClient();
     const ref = refAt(registry.host, 'private/app');

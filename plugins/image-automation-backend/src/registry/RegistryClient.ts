@@ -181,6 +181,7 @@ export class RegistryClient {
   private readonly retries: Required<RegistryRetryOptions>;
   private readonly registries = new Map<string, RegistryState>();
   private readonly tokens = new Map<string, CachedToken>();
+  private readonly pendingTokens = new Map<string, Promise<CachedToken>>();
   /** Refresh tokens returned by token servers, which replace the identity token they were given for. */
   private readonly refreshTokens = new Map<string, string>();
   private readonly agents = new Map<string, http.Agent>();
@@ -454,8 +455,11 @@ export class RegistryClient {
     const state = this.registryState(call.origin);
     const scope = `repository:${call.ref.repository}:pull`;
     let reauthentications = 0;
+    let refusedBearer = false;
     for (;;) {
-      const authorization = await this.authorization(call, state.challenge, scope, reauthentications > 0);
+      // A fresh token only when the registry refused the one just sent; otherwise a cached or
+      // concurrently fetched token will do.
+      const authorization = await this.authorization(call, state.challenge, scope, refusedBearer);
       const response = await this.sendWithRetries(call, method, url, {
         ...headers,
         ...(authorization ? { authorization } : {}),
@@ -474,6 +478,7 @@ export class RegistryClient {
         return response;
       }
       state.challenge = challenge;
+      refusedBearer = authorization?.startsWith('Bearer ') === true;
       reauthentications++;
     }
   }
@@ -511,10 +516,25 @@ export class RegistryClient {
     if (cached && !forceFresh && cached.expiresAt - TOKEN_EXPIRY_MARGIN_MS > Date.now()) {
       return `Bearer ${cached.token}`;
     }
+    // Concurrent calls for the same scope and credentials share one token request.
+    const pending = forceFresh ? undefined : this.pendingTokens.get(key);
+    if (pending) {
+      const shared = await pending;
+      call.secrets.push(shared.token);
+      return `Bearer ${shared.token}`;
+    }
     const tokenScope = challenge.params.error === 'insufficient_scope' && challenge.params.scope ? challenge.params.scope : scope;
-    const token = await this.fetchToken(call, challenge, tokenScope);
-    this.tokens.set(key, token);
-    return `Bearer ${token.token}`;
+    const fetching = this.fetchToken(call, challenge, tokenScope);
+    this.pendingTokens.set(key, fetching);
+    try {
+      const token = await fetching;
+      this.tokens.set(key, token);
+      return `Bearer ${token.token}`;
+    } finally {
+      if (this.pendingTokens.get(key) === fetching) {
+        this.pendingTokens.delete(key);
+      }
+    }
   }
 
   /** The Docker token protocol: GET the realm (Basic credentials if any), or POST an OAuth2 refresh grant. */
