@@ -27,6 +27,11 @@ exec 9>"$out/.build.lock"
 flock 9
 
 log() { echo "[kube-build] $*" >&2; }
+command -v go >/dev/null || { log "Go is required (the test bed is built from the Go module proxy)"; exit 1; }
+if ! command -v unzip >/dev/null; then
+  [ "$(id -u)" -eq 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq unzip >/dev/null ||
+    { log "unzip is required (apt-get install unzip)"; exit 1; }
+fi
 gobuild() { CGO_ENABLED=0 nice -n 15 go build -p "$parallel" -trimpath "$@"; }
 
 # The staging version of a Kubernetes release: v1.36.3 -> v0.36.3.
