@@ -21,7 +21,10 @@ import {
   selectProviders,
   staticProviderFromManifest,
 } from '../plugins/image-automation-backend/src/resourceset';
-import { parseYaml, parseYamlDocuments } from '../plugins/image-automation-backend/src/template';
+import {
+  parseYaml,
+  parseYamlDocuments,
+} from '../plugins/image-automation-backend/src/template';
 
 const ROUNDS = Number(process.env.RSET_BENCH_ROUNDS ?? 5);
 const PERMUTATIONS = 1000;
@@ -31,7 +34,10 @@ const root = path.resolve(__dirname, '..');
 export function writeFixture(dir: string) {
   const inputs = Array.from(
     { length: PERMUTATIONS },
-    (_, i) => `    - tenant: team-${i}\n      replicas: ${(i % 5) + 1}\n      version: "1.${i}.0"\n`,
+    (_, i) =>
+      `    - tenant: team-${i}\n      replicas: ${
+        (i % 5) + 1
+      }\n      version: "1.${i}.0"\n`,
   ).join('');
   fs.writeFileSync(
     path.join(dir, 'rset.yaml'),
@@ -98,18 +104,33 @@ spec:
 }
 
 function inProcess(dir: string): string {
-  const rset = resourceSetFromManifest(parseYaml(fs.readFileSync(path.join(dir, 'rset.yaml'), 'utf8')), 'default');
-  const candidates = parseYamlDocuments(fs.readFileSync(path.join(dir, 'providers.yaml'), 'utf8')).map(
-    d => staticProviderFromManifest(d, rset.metadata.namespace)!,
+  const rset = resourceSetFromManifest(
+    parseYaml(fs.readFileSync(path.join(dir, 'rset.yaml'), 'utf8')),
+    'default',
   );
-  const providers = selectProviders(rset.metadata.namespace, rset.spec.inputsFrom ?? [], candidates);
-  const result = buildResourceSet({ resourceSet: rset, providers, emptyInputsFrom: 'render-without-inputs' });
+  const candidates = parseYamlDocuments(
+    fs.readFileSync(path.join(dir, 'providers.yaml'), 'utf8'),
+  ).map(d => staticProviderFromManifest(d, rset.metadata.namespace)!);
+  const providers = selectProviders(
+    rset.metadata.namespace,
+    rset.spec.inputsFrom ?? [],
+    candidates,
+  );
+  const result = buildResourceSet({
+    resourceSet: rset,
+    providers,
+    emptyInputsFrom: 'render-without-inputs',
+  });
   if (!result.ok) throw new Error(result.error);
   return printObjects(result.steps);
 }
 
 function run(cmd: string, args: string[], dir: string): string {
-  const r = spawnSync(cmd, args, { cwd: dir, maxBuffer: 1 << 28, encoding: 'utf8' });
+  const r = spawnSync(cmd, args, {
+    cwd: dir,
+    maxBuffer: 1 << 28,
+    encoding: 'utf8',
+  });
   if (r.status !== 0) throw new Error(`${cmd} failed: ${r.stderr}`);
   return r.stdout;
 }
@@ -120,19 +141,38 @@ function time<T>(f: () => T): { ms: number; value: T } {
   return { ms: Number(process.hrtime.bigint() - start) / 1e6, value };
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const median = (xs: number[]) =>
+  [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 function main() {
-  const fluxOperator = execFileSync('bash', [path.join(root, 'test/oracles/flux-operator/build.sh')], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-  }).trim();
-  const bin = path.join(root, 'plugins/image-automation-backend/bin/image-automation');
+  const fluxOperator = execFileSync(
+    'bash',
+    [path.join(root, 'test/oracles/flux-operator/build.sh')],
+    {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  ).trim();
+  const bin = path.join(
+    root,
+    'plugins/image-automation-backend/bin/image-automation',
+  );
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rset-bench-'));
   try {
     writeFixture(dir);
-    const args = ['build', 'rset', '-f', 'rset.yaml', '--inputs-from-provider', 'providers.yaml'];
-    const times = { inProcess: [] as number[], cli: [] as number[], go: [] as number[] };
+    const args = [
+      'build',
+      'rset',
+      '-f',
+      'rset.yaml',
+      '--inputs-from-provider',
+      'providers.yaml',
+    ];
+    const times = {
+      inProcess: [] as number[],
+      cli: [] as number[],
+      go: [] as number[],
+    };
     let reference: string | undefined;
     for (let round = 0; round < ROUNDS; round++) {
       const go = time(() => run(fluxOperator, args, dir));
@@ -150,10 +190,20 @@ function main() {
     const go = median(times.go);
     const ip = median(times.inProcess);
     const cli = median(times.cli);
-    console.log(`resourceset-build: ${PERMUTATIONS} permutations × 3 resources = ${objects} objects, identical output, median of ${ROUNDS}`);
+    console.log(
+      `resourceset-build: ${PERMUTATIONS} permutations × 3 resources = ${objects} objects, identical output, median of ${ROUNDS}`,
+    );
     console.log(`  flux-operator build rset   ${go.toFixed(0)} ms`);
-    console.log(`  ours in-process            ${ip.toFixed(0)} ms   ratio flux-operator/ours ${(go / ip).toFixed(2)}`);
-    console.log(`  ours CLI (new process)     ${cli.toFixed(0)} ms   ratio flux-operator/ours ${(go / cli).toFixed(2)}`);
+    console.log(
+      `  ours in-process            ${ip.toFixed(
+        0,
+      )} ms   ratio flux-operator/ours ${(go / ip).toFixed(2)}`,
+    );
+    console.log(
+      `  ours CLI (new process)     ${cli.toFixed(
+        0,
+      )} ms   ratio flux-operator/ours ${(go / cli).toFixed(2)}`,
+    );
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -6,10 +6,17 @@ set -euo pipefail
 VERSION="${FLUX_OPERATOR_VERSION:-v0.58.0}"
 BIN_DIR="${HOME}/.cache/image-automation/flux-operator-${VERSION}"
 BIN="${BIN_DIR}/cli"
+mkdir -p "${BIN_DIR}"
+# Concurrent callers (tests, the benchmark) wait for one build instead of racing.
+exec 9> "${BIN_DIR}/.lock"
+flock 9
 if [ ! -x "${BIN}" ]; then
-  mkdir -p "${BIN_DIR}"
   # v0.58.0 is the newest release whose go.mod accepts Go 1.26 (v0.59.0 wants 1.27).
-  GOBIN="${BIN_DIR}" GOTOOLCHAIN=local GOFLAGS=-mod=mod \
+  # Install into a temporary directory and move, so a half-written binary is never used.
+  tmp="$(mktemp -d "${BIN_DIR}/build.XXXXXX")"
+  GOBIN="${tmp}" GOTOOLCHAIN=local GOFLAGS=-mod=mod \
     nice -n 10 go install "github.com/controlplaneio-fluxcd/flux-operator/cmd/cli@${VERSION}" >&2
+  mv "${tmp}/cli" "${BIN}"
+  rmdir "${tmp}"
 fi
 echo "${BIN}"

@@ -85,7 +85,10 @@ async function buildRset(args: string[], io: CliIO): Promise<number> {
     text = await io.readFile(values.filename);
     if (values.filename === '-') text = text.replace(/[\r\n]+$/, '');
   } catch {
-    return fail(io, `invalid filename '${values.filename}', must point to an existing file`);
+    return fail(
+      io,
+      `invalid filename '${values.filename}', must point to an existing file`,
+    );
   }
   let manifest: GoValue;
   try {
@@ -94,9 +97,16 @@ async function buildRset(args: string[], io: CliIO): Promise<number> {
     return fail(io, `error parsing ResourceSet: ${yamlMessage(e)}`);
   }
   try {
-    const rset = resourceSetFromManifest(manifest, values.namespace ?? 'default');
+    const rset = resourceSetFromManifest(
+      manifest,
+      values.namespace ?? 'default',
+    );
     const spec = rset.spec;
-    if ((spec.inputsFrom?.length ?? 0) > 0 && !values['inputs-from'] && !values['inputs-from-provider']) {
+    if (
+      (spec.inputsFrom?.length ?? 0) > 0 &&
+      !values['inputs-from'] &&
+      !values['inputs-from-provider']
+    ) {
       throw new Error(
         "ResourceSet has '.spec.inputsFrom', please provide the inputs with --inputs-from or --inputs-from-provider",
       );
@@ -120,7 +130,9 @@ async function buildRset(args: string[], io: CliIO): Promise<number> {
         );
       }
       spec.inputs = ((list ?? []) as GoValue[]).map(v =>
-        v && typeof v === 'object' && !Array.isArray(v) ? ({ ...v } as InputSet) : {},
+        v && typeof v === 'object' && !Array.isArray(v)
+          ? ({ ...v } as InputSet)
+          : {},
       );
     }
     let providers: InputProvider[] = [];
@@ -134,17 +146,28 @@ async function buildRset(args: string[], io: CliIO): Promise<number> {
           .map(doc => staticProviderFromManifest(doc, rset.metadata.namespace))
           .filter((p): p is InputProvider => p !== undefined);
       } catch (e) {
-        throw new Error(`error loading providers from file: ${(e as Error).message}`);
+        throw new Error(
+          `error loading providers from file: ${(e as Error).message}`,
+        );
       }
       try {
-        providers = selectProviders(rset.metadata.namespace, spec.inputsFrom ?? [], loaded);
+        providers = selectProviders(
+          rset.metadata.namespace,
+          spec.inputsFrom ?? [],
+          loaded,
+        );
       } catch (e) {
         throw new Error(`error filtering providers: ${(e as Error).message}`);
       }
     }
-    const result = buildResourceSet({ resourceSet: rset, providers, emptyInputsFrom: 'render-without-inputs' });
+    const result = buildResourceSet({
+      resourceSet: rset,
+      providers,
+      emptyInputsFrom: 'render-without-inputs',
+    });
     if (!result.ok) throw new Error(result.error);
-    if (result.objects.length === 0) throw new Error('no objects were generated');
+    if (result.objects.length === 0)
+      throw new Error('no objects were generated');
     io.stdout.write(printObjects(result.steps));
     return 0;
   } catch (e) {
@@ -174,11 +197,17 @@ async function renderCommand(args: string[], io: CliIO): Promise<number> {
     io.stdout.write(RENDER_USAGE);
     return 0;
   }
-  if (!values.template) return usageError(io, RENDER_USAGE, '--template is required');
-  if (!values.inputs) return usageError(io, RENDER_USAGE, '--inputs is required');
+  if (!values.template)
+    return usageError(io, RENDER_USAGE, '--template is required');
+  if (!values.inputs)
+    return usageError(io, RENDER_USAGE, '--inputs is required');
   const delims = (values.delims ?? '<<,>>').split(',');
   if (delims.length !== 2 || !delims[0] || !delims[1]) {
-    return usageError(io, RENDER_USAGE, `--delims must be two delimiters separated by a comma`);
+    return usageError(
+      io,
+      RENDER_USAGE,
+      `--delims must be two delimiters separated by a comma`,
+    );
   }
   const funcs = (values.funcs ?? 'resourceset') as TemplateFuncs;
   if (funcs !== 'resourceset' && funcs !== 'commitMessage') {
@@ -195,7 +224,9 @@ async function renderCommand(args: string[], io: CliIO): Promise<number> {
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     return usageError(io, RENDER_USAGE, '--inputs must hold a JSON object');
   }
-  const report = (result: { output: string } | { error: string; phase: 'parse' | 'execute' }) => {
+  const report = (
+    result: { output: string } | { error: string; phase: 'parse' | 'execute' },
+  ) => {
     if (values.json) io.stdout.write(`${JSON.stringify(result)}\n`);
     else if ('output' in result) io.stdout.write(result.output);
     else io.stderr.write(`${result.error}\n`);
@@ -203,7 +234,12 @@ async function renderCommand(args: string[], io: CliIO): Promise<number> {
   };
   let tmpl;
   try {
-    tmpl = parseTemplate({ name: values.name ?? 'resourceset', text, delims: [delims[0], delims[1]], funcs });
+    tmpl = parseTemplate({
+      name: values.name ?? 'resourceset',
+      text,
+      delims: [delims[0], delims[1]],
+      funcs,
+    });
   } catch (e) {
     if (!(e instanceof TemplateParseError)) throw e;
     return report({ error: e.message, phase: 'parse' });
@@ -211,7 +247,9 @@ async function renderCommand(args: string[], io: CliIO): Promise<number> {
   try {
     const inputs = data as Record<string, GoValue>;
     const output =
-      funcs === 'resourceset' ? executeTemplate(tmpl, { inputs }) : executeTemplate(tmpl, { data: inputs });
+      funcs === 'resourceset'
+        ? executeTemplate(tmpl, { inputs })
+        : executeTemplate(tmpl, { data: inputs });
     return report({ output });
   } catch (e) {
     return report({ error: (e as Error).message, phase: 'execute' });
@@ -220,6 +258,12 @@ async function renderCommand(args: string[], io: CliIO): Promise<number> {
 
 /** The `build rset` and `template render` commands. @internal */
 export const templateCommands: Record<string, CliCommand> = {
-  'build rset': { summary: 'render a ResourceSet like `flux-operator build rset`', run: buildRset },
-  'template render': { summary: 'render a Go template against a JSON inputs map', run: renderCommand },
+  'build rset': {
+    summary: 'render a ResourceSet like `flux-operator build rset`',
+    run: buildRset,
+  },
+  'template render': {
+    summary: 'render a Go template against a JSON inputs map',
+    run: renderCommand,
+  },
 };

@@ -18,26 +18,38 @@ function rset(yaml: string): ResourceSetObject {
 describe('buildResourceSet', () => {
   it('renders the podinfo image-automation example (chart + image + redis providers, Permute)', () => {
     const dir = path.join(CORPUS_DIR, '14-podinfo-image-automation');
-    const resourceSet = rset(fs.readFileSync(path.join(dir, 'rset.yaml'), 'utf8'));
-    const candidates = parseYamlDocuments(fs.readFileSync(path.join(dir, 'providers.yaml'), 'utf8')).map(
-      doc => staticProviderFromManifest(doc, 'apps')!,
+    const resourceSet = rset(
+      fs.readFileSync(path.join(dir, 'rset.yaml'), 'utf8'),
     );
-    const providers = selectProviders('apps', resourceSet.spec.inputsFrom!, candidates);
+    const candidates = parseYamlDocuments(
+      fs.readFileSync(path.join(dir, 'providers.yaml'), 'utf8'),
+    ).map(doc => staticProviderFromManifest(doc, 'apps')!);
+    const providers = selectProviders(
+      'apps',
+      resourceSet.spec.inputsFrom!,
+      candidates,
+    );
     const result = buildResourceSet({ resourceSet, providers });
     if (!result.ok) throw new Error(result.error);
     expect(result.inputs).toHaveLength(1);
-    expect(result.inputs[0].id).toBe('2373783760') // adler32("podinfo_chart=0/podinfo_image=0/redis_image=0");
+    expect(result.inputs[0].id).toBe('2373783760'); // adler32("podinfo_chart=0/podinfo_image=0/redis_image=0");
     const [repo, release] = result.objects as any[];
     expect(repo.kind).toBe('OCIRepository');
     expect(repo.spec.ref.tag).toBe('6.9.2');
     expect(release.spec.values.image.tag).toMatch(/^latest@sha256:3c1c1b5e/);
-    expect(release.spec.values.redis.tag).toMatch(/^7\.4\.2-alpine@sha256:9a8b7c6d/);
-    expect(release.spec.postRenderers[0].kustomize.images[0].newTag).toBe('latest');
+    expect(release.spec.values.redis.tag).toMatch(
+      /^7\.4\.2-alpine@sha256:9a8b7c6d/,
+    );
+    expect(release.spec.postRenderers[0].kustomize.images[0].newTag).toBe(
+      'latest',
+    );
     expect(release.metadata.labels).toEqual({
       'resourceset.fluxcd.controlplane.io/name': 'podinfo',
       'resourceset.fluxcd.controlplane.io/namespace': 'apps',
     });
-    expect(printObjects(result.steps)).toBe(fs.readFileSync(path.join(dir, 'golden.yaml'), 'utf8'));
+    expect(printObjects(result.steps)).toBe(
+      fs.readFileSync(path.join(dir, 'golden.yaml'), 'utf8'),
+    );
   });
 
   it('names the resource index and the template position, and yields no objects on failure', () => {
@@ -76,7 +88,8 @@ spec:
       });
     expect(build('<< now >>')).toEqual({
       ok: false,
-      error: 'failed to build resources[0]: failed to parse template: template: resourceset:3: function "now" not defined',
+      error:
+        'failed to build resources[0]: failed to parse template: template: resourceset:3: function "now" not defined',
     });
     expect(build('<< inputs.num | lower >>')).toEqual({
       ok: false,
@@ -105,7 +118,8 @@ spec:
     });
     expect(result).toEqual({
       ok: false,
-      error: 'duplicate resource ConfigMap/apps/c in step "two", already defined in step "one"',
+      error:
+        'duplicate resource ConfigMap/apps/c in step "two", already defined in step "one"',
     });
   });
 
@@ -121,7 +135,8 @@ spec:
     });
     expect(result).toEqual({
       ok: false,
-      error: 'spec.steps is mutually exclusive with spec.resources and spec.resourcesTemplate',
+      error:
+        'spec.steps is mutually exclusive with spec.resources and spec.resourcesTemplate',
     });
   });
 
@@ -139,9 +154,20 @@ spec:
       namespace: 'default',
       inputs: [],
     };
-    expect(buildResourceSet({ resourceSet, providers: [provider] })).toEqual({ ok: true, steps: [], objects: [], inputs: [] });
-    const cli = buildResourceSet({ resourceSet, providers: [provider], emptyInputsFrom: 'render-without-inputs' });
-    expect(cli.ok && cli.objects.map(o => (o.metadata as any).name)).toEqual(['c']);
+    expect(buildResourceSet({ resourceSet, providers: [provider] })).toEqual({
+      ok: true,
+      steps: [],
+      objects: [],
+      inputs: [],
+    });
+    const cli = buildResourceSet({
+      resourceSet,
+      providers: [provider],
+      emptyInputsFrom: 'render-without-inputs',
+    });
+    expect(cli.ok && cli.objects.map(o => (o.metadata as any).name)).toEqual([
+      'c',
+    ]);
   });
 
   it('applies commonMetadata, then the owner labels', () => {

@@ -1,8 +1,20 @@
-import { GoValue, parseTemplate, executeTemplate, RESOURCESET_DELIMS, Template } from '../template';
+import {
+  GoValue,
+  parseTemplate,
+  executeTemplate,
+  RESOURCESET_DELIMS,
+  Template,
+} from '../template';
 import { combineInputs } from './combineInputs';
 import { jsonToYamlTemplateText } from './jsonToYamlTemplateText';
 import { readObject, readObjects } from './readObjects';
-import { InputProvider, InputSet, KubeObject, ResourceSetObject, StepResult } from './types';
+import {
+  InputProvider,
+  InputSet,
+  KubeObject,
+  ResourceSetObject,
+  StepResult,
+} from './types';
 
 const RECONCILE_ANNOTATION = 'fluxcd.controlplane.io/reconcile';
 const OWNER_GROUP = 'resourceset.fluxcd.controlplane.io';
@@ -41,7 +53,8 @@ function annotations(o: KubeObject): Record<string, GoValue> {
   const meta = o.metadata;
   if (meta && typeof meta === 'object' && !Array.isArray(meta)) {
     const a = (meta as Record<string, GoValue>).annotations;
-    if (a && typeof a === 'object' && !Array.isArray(a)) return a as Record<string, GoValue>;
+    if (a && typeof a === 'object' && !Array.isArray(a))
+      return a as Record<string, GoValue>;
   }
   return {};
 }
@@ -59,8 +72,15 @@ function str(v: GoValue | undefined): string {
 /** group/kind/namespace/name: the identity the Flux Operator dedups on (version ignored). */
 function objectKey(o: KubeObject): string {
   const apiVersion = str(o.apiVersion);
-  const group = apiVersion.includes('/') ? apiVersion.slice(0, apiVersion.lastIndexOf('/')) : '';
-  return [group, str(o.kind), metaString(o, 'namespace'), metaString(o, 'name')].join('/');
+  const group = apiVersion.includes('/')
+    ? apiVersion.slice(0, apiVersion.lastIndexOf('/'))
+    : '';
+  return [
+    group,
+    str(o.kind),
+    metaString(o, 'namespace'),
+    metaString(o, 'name'),
+  ].join('/');
 }
 
 /** `<Kind>/<ns>/<name>` (namespace omitted when empty), as in Flux messages. */
@@ -69,7 +89,8 @@ function fmtObject(o: KubeObject): string {
   return `${str(o.kind)}/${ns ? `${ns}/` : ''}${metaString(o, 'name')}`;
 }
 
-const isDisabled = (o: KubeObject) => annotations(o)[RECONCILE_ANNOTATION] === 'disabled';
+const isDisabled = (o: KubeObject) =>
+  annotations(o)[RECONCILE_ANNOTATION] === 'disabled';
 
 class BuildError extends Error {}
 
@@ -82,18 +103,35 @@ function wrap<T>(prefix: string, f: () => T): T {
 }
 
 function compile(text: string): Template {
-  return parseTemplate({ name: 'resourceset', text, delims: RESOURCESET_DELIMS, funcs: 'resourceset' });
+  return parseTemplate({
+    name: 'resourceset',
+    text,
+    delims: RESOURCESET_DELIMS,
+    funcs: 'resourceset',
+  });
 }
 
 /** `builder.BuildResource`: one JSON template rendered with one input set. */
-function buildResource(tmpl: Template, inputs: InputSet | undefined): KubeObject {
-  const text = wrap('failed to execute template: ', () => executeTemplate(tmpl, { inputs }));
+function buildResource(
+  tmpl: Template,
+  inputs: InputSet | undefined,
+): KubeObject {
+  const text = wrap('failed to execute template: ', () =>
+    executeTemplate(tmpl, { inputs }),
+  );
   return wrap('failed to read object: ', () => readObject(text));
 }
 
-function buildFromYaml(tmpl: Template, inputs: InputSet | undefined): KubeObject[] {
-  const text = wrap('failed to execute multi-doc YAML template: ', () => executeTemplate(tmpl, { inputs }));
-  return wrap('failed to read objects from multi-doc YAML: ', () => readObjects(text));
+function buildFromYaml(
+  tmpl: Template,
+  inputs: InputSet | undefined,
+): KubeObject[] {
+  const text = wrap('failed to execute multi-doc YAML template: ', () =>
+    executeTemplate(tmpl, { inputs }),
+  );
+  return wrap('failed to read objects from multi-doc YAML: ', () =>
+    readObjects(text),
+  );
 }
 
 /** `builder.BuildResourceSet` for one set of templates. */
@@ -111,11 +149,21 @@ function buildObjects(
     objects.push(o);
   };
   templates.forEach((resource, i) => {
-    const prefix = inputSets.length === 0 ? 'failed to build resource: ' : `failed to build resources[${i}]: `;
-    const tmpl = wrap(prefix, () => wrap('failed to parse template: ', () => compile(jsonToYamlTemplateText(resource))));
+    const prefix =
+      inputSets.length === 0
+        ? 'failed to build resource: '
+        : `failed to build resources[${i}]: `;
+    const tmpl = wrap(prefix, () =>
+      wrap('failed to parse template: ', () =>
+        compile(jsonToYamlTemplateText(resource)),
+      ),
+    );
     if (inputSets.length === 0) {
       // Without inputs the Flux Operator neither excludes nor dedups JSON templates.
-      add(wrap(prefix, () => buildResource(tmpl, undefined)), false);
+      add(
+        wrap(prefix, () => buildResource(tmpl, undefined)),
+        false,
+      );
       return;
     }
     for (const inputs of inputSets) {
@@ -124,12 +172,21 @@ function buildObjects(
     }
   });
   if (yamlTemplate) {
-    const prefix = inputSets.length === 0 ? 'failed to build resource: ' : 'failed to build resources: ';
-    const tmpl = wrap(prefix, () => wrap('failed to parse multi-doc YAML template: ', () => compile(yamlTemplate)));
+    const prefix =
+      inputSets.length === 0
+        ? 'failed to build resource: '
+        : 'failed to build resources: ';
+    const tmpl = wrap(prefix, () =>
+      wrap('failed to parse multi-doc YAML template: ', () =>
+        compile(yamlTemplate),
+      ),
+    );
     const fromTemplate =
       inputSets.length === 0
         ? wrap(prefix, () => buildFromYaml(tmpl, undefined))
-        : inputSets.flatMap(inputs => wrap(prefix, () => buildFromYaml(tmpl, inputs)));
+        : inputSets.flatMap(inputs =>
+            wrap(prefix, () => buildFromYaml(tmpl, inputs)),
+          );
     for (const o of fromTemplate) if (!isDisabled(o)) add(o, true);
   }
   return objects;
@@ -152,9 +209,11 @@ function setCommonMetadata(
   annots: Record<string, string> | undefined,
 ) {
   for (const o of objects) {
-    const meta = (o.metadata && typeof o.metadata === 'object' && !Array.isArray(o.metadata)
-      ? o.metadata
-      : (o.metadata = {})) as Record<string, GoValue>;
+    const meta = (
+      o.metadata && typeof o.metadata === 'object' && !Array.isArray(o.metadata)
+        ? o.metadata
+        : (o.metadata = {})
+    ) as Record<string, GoValue>;
     for (const [field, extra] of [
       ['labels', labels],
       ['annotations', annots],
@@ -178,16 +237,25 @@ function setCommonMetadata(
  * Pure: no I/O; all errors are returned, never thrown.
  * @public
  */
-export function buildResourceSet(input: BuildResourceSetInput): BuildResourceSetResult {
+export function buildResourceSet(
+  input: BuildResourceSetInput,
+): BuildResourceSetResult {
   const { resourceSet } = input;
   const spec = resourceSet.spec ?? {};
   try {
-    if ((spec.steps?.length ?? 0) > 0 && ((spec.resources?.length ?? 0) > 0 || spec.resourcesTemplate)) {
-      throw new BuildError('spec.steps is mutually exclusive with spec.resources and spec.resourcesTemplate');
+    if (
+      (spec.steps?.length ?? 0) > 0 &&
+      ((spec.resources?.length ?? 0) > 0 || spec.resourcesTemplate)
+    ) {
+      throw new BuildError(
+        'spec.steps is mutually exclusive with spec.resources and spec.resourcesTemplate',
+      );
     }
     for (const step of spec.steps ?? []) {
       if ((step.resources?.length ?? 0) === 0 && !step.resourcesTemplate) {
-        throw new BuildError(`step "${step.name}": at least one of resources or resourcesTemplate must be set`);
+        throw new BuildError(
+          `step "${step.name}": at least one of resources or resourcesTemplate must be set`,
+        );
       }
     }
     const inputs = wrap('error combining inputs: ', () =>
@@ -201,10 +269,16 @@ export function buildResourceSet(input: BuildResourceSetInput): BuildResourceSet
         },
         providers: input.providers,
         strategy: spec.inputStrategy?.name,
-        includeEmptyProviders: spec.inputStrategy?.name === 'Permute' && !!spec.inputStrategy.includeEmptyProviders,
+        includeEmptyProviders:
+          spec.inputStrategy?.name === 'Permute' &&
+          !!spec.inputStrategy.includeEmptyProviders,
       }),
     );
-    if ((spec.inputsFrom?.length ?? 0) > 0 && inputs.length === 0 && (input.emptyInputsFrom ?? 'empty-set') === 'empty-set') {
+    if (
+      (spec.inputsFrom?.length ?? 0) > 0 &&
+      inputs.length === 0 &&
+      (input.emptyInputsFrom ?? 'empty-set') === 'empty-set'
+    ) {
       return { ok: true, steps: [], objects: [], inputs };
     }
 
@@ -220,7 +294,9 @@ export function buildResourceSet(input: BuildResourceSetInput): BuildResourceSet
           const prev = stepOf.get(key);
           if (prev !== undefined && prev !== step.name) {
             throw new BuildError(
-              `duplicate resource ${fmtObject(o)} in step "${step.name}", already defined in step "${prev}"`,
+              `duplicate resource ${fmtObject(o)} in step "${
+                step.name
+              }", already defined in step "${prev}"`,
             );
           }
           stepOf.set(key, step.name);
@@ -228,15 +304,29 @@ export function buildResourceSet(input: BuildResourceSetInput): BuildResourceSet
         steps.push({ name: step.name, timeout: step.timeout, objects });
       }
     } else {
-      steps.push({ name: '', objects: buildObjects(spec.resourcesTemplate, spec.resources ?? [], inputs) });
+      steps.push({
+        name: '',
+        objects: buildObjects(
+          spec.resourcesTemplate,
+          spec.resources ?? [],
+          inputs,
+        ),
+      });
     }
     const objects = steps.flatMap(s => s.objects);
     if (spec.commonMetadata) {
-      setCommonMetadata(objects, spec.commonMetadata.labels, spec.commonMetadata.annotations);
+      setCommonMetadata(
+        objects,
+        spec.commonMetadata.labels,
+        spec.commonMetadata.annotations,
+      );
     }
     setCommonMetadata(
       objects,
-      { [`${OWNER_GROUP}/name`]: resourceSet.metadata.name, [`${OWNER_GROUP}/namespace`]: resourceSet.metadata.namespace },
+      {
+        [`${OWNER_GROUP}/name`]: resourceSet.metadata.name,
+        [`${OWNER_GROUP}/namespace`]: resourceSet.metadata.namespace,
+      },
       undefined,
     );
     return { ok: true, steps, objects, inputs };

@@ -52,10 +52,16 @@ export function combineInputs(opts: {
   const withProvider = (p: ProviderInputs): InputSet[] =>
     p.inputs.map(input => ({
       ...input,
-      provider: { apiVersion: p.apiVersion, kind: p.kind, name: p.name, namespace: p.namespace },
+      provider: {
+        apiVersion: p.apiVersion,
+        kind: p.kind,
+        name: p.name,
+        namespace: p.namespace,
+      },
     }));
   if (strategy === 'Flatten') return all.flatMap(withProvider);
-  if (strategy !== 'Permute') throw new Error(`unknown input strategy: '${strategy}'`);
+  if (strategy !== 'Permute')
+    throw new Error(`unknown input strategy: '${strategy}'`);
 
   const includeEmpty = opts.includeEmptyProviders ?? false;
   const scoped: { key: string; inputs: InputSet[] }[] = [];
@@ -63,15 +69,20 @@ export function combineInputs(opts: {
   for (const p of all) {
     const inputs = withProvider(p);
     if (!includeEmpty && inputs.length === 0) continue;
-    expected = scoped.length === 0 ? BigInt(inputs.length) : expected * BigInt(inputs.length);
-    const fail = (msg: string) => new Error(`failed to get inputs from ${p.kind}/${p.name}: ${msg}`);
+    expected =
+      scoped.length === 0
+        ? BigInt(inputs.length)
+        : expected * BigInt(inputs.length);
+    const fail = (msg: string) =>
+      new Error(`failed to get inputs from ${p.kind}/${p.name}: ${msg}`);
     if (expected > BigInt(MAX_PERMUTATIONS)) {
       throw fail(
         `adding provider '${p.name}' with ${inputs.length} inputs would exceed the maximum allowed permutations. max: ${MAX_PERMUTATIONS}, got: ${expected}`,
       );
     }
     const key = normalizeKeyForTemplate(p.name);
-    if (key === '') throw fail(`normalized provider name is empty: '${p.name}'`);
+    if (key === '')
+      throw fail(`normalized provider name is empty: '${p.name}'`);
     scoped.push({ key, inputs });
   }
   if (scoped.length === 0 || scoped.some(s => s.inputs.length === 0)) return [];

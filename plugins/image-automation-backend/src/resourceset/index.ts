@@ -5,7 +5,11 @@
  */
 
 export { buildResourceSet } from './buildResourceSet';
-export type { BuildResourceSetInput, BuildResourceSetResult, EmptyInputsFromMode } from './buildResourceSet';
+export type {
+  BuildResourceSetInput,
+  BuildResourceSetResult,
+  EmptyInputsFromMode,
+} from './buildResourceSet';
 export { combineInputs, inputId, MAX_PERMUTATIONS } from './combineInputs';
 export { normalizeKeyForTemplate } from './normalizeKeyForTemplate';
 export { jsonToYamlTemplateText } from './jsonToYamlTemplateText';
@@ -21,4 +25,7 @@ export type {
   ResourceSetStep,
   StepResult,
 } from './types';
-export { resourceSetFromManifest, staticProviderFromManifest } from './manifests';
+export {
+  resourceSetFromManifest,
+  staticProviderFromManifest,
+} from './manifests';

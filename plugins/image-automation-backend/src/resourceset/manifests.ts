@@ -4,13 +4,16 @@ import { InputProvider, InputSet, ResourceSetObject } from './types';
 
 type Obj = Record<string, GoValue>;
 
-const isObj = (v: GoValue | undefined): v is Obj => !!v && typeof v === 'object' && !Array.isArray(v);
-const str = (v: GoValue | undefined): string => (typeof v === 'string' ? v : '');
+const isObj = (v: GoValue | undefined): v is Obj =>
+  !!v && typeof v === 'object' && !Array.isArray(v);
+const str = (v: GoValue | undefined): string =>
+  typeof v === 'string' ? v : '';
 
 function stringMap(v: GoValue | undefined): Record<string, string> | undefined {
   if (!isObj(v)) return undefined;
   const out: Record<string, string> = {};
-  for (const [k, val] of Object.entries(v)) out[k] = typeof val === 'string' ? val : String(val);
+  for (const [k, val] of Object.entries(v))
+    out[k] = typeof val === 'string' ? val : String(val);
   return out;
 }
 
@@ -20,12 +23,18 @@ function stringMap(v: GoValue | undefined): Record<string, string> | undefined {
  * or namespace is missing.
  * @public
  */
-export function resourceSetFromManifest(manifest: GoValue, defaultNamespace: string): ResourceSetObject {
+export function resourceSetFromManifest(
+  manifest: GoValue,
+  defaultNamespace: string,
+): ResourceSetObject {
   const m = isObj(manifest) ? manifest : {};
   const meta = isObj(m.metadata) ? m.metadata : {};
   const spec = isObj(m.spec) ? m.spec : {};
   const namespace = str(meta.namespace) || defaultNamespace;
-  if (!namespace) throw new Error('ResourceSet namespace must be set either in the manifest or with --namespace');
+  if (!namespace)
+    throw new Error(
+      'ResourceSet namespace must be set either in the manifest or with --namespace',
+    );
   const name = str(meta.name);
   if (!name) throw new Error('ResourceSet name must be set in the manifest');
   const list = (v: GoValue | undefined) => (Array.isArray(v) ? v : []);
@@ -57,7 +66,10 @@ export function resourceSetFromManifest(manifest: GoValue, defaultNamespace: str
             : undefined,
         })),
       inputStrategy: strategy
-        ? { name: str(strategy.name) || undefined, includeEmptyProviders: strategy.includeEmptyProviders === true }
+        ? {
+            name: str(strategy.name) || undefined,
+            includeEmptyProviders: strategy.includeEmptyProviders === true,
+          }
         : undefined,
       resources: list(spec.resources),
       resourcesTemplate: str(spec.resourcesTemplate) || undefined,
@@ -70,7 +82,10 @@ export function resourceSetFromManifest(manifest: GoValue, defaultNamespace: str
           timeout: str(s.timeout) || undefined,
         })),
       commonMetadata: common
-        ? { labels: stringMap(common.labels), annotations: stringMap(common.annotations) }
+        ? {
+            labels: stringMap(common.labels),
+            annotations: stringMap(common.annotations),
+          }
         : undefined,
     },
   };
@@ -83,17 +98,28 @@ export function resourceSetFromManifest(manifest: GoValue, defaultNamespace: str
  * Returns `undefined` for providers of another namespace (ignored, as upstream).
  * @public
  */
-export function staticProviderFromManifest(manifest: GoValue, namespace: string): InputProvider | undefined {
+export function staticProviderFromManifest(
+  manifest: GoValue,
+  namespace: string,
+): InputProvider | undefined {
   const m = isObj(manifest) ? manifest : {};
   const meta = isObj(m.metadata) ? m.metadata : {};
   const spec = isObj(m.spec) ? m.spec : {};
   const ns = str(meta.namespace) || namespace;
   if (ns !== namespace) return undefined;
   const name = str(meta.name);
-  if (!name) throw new Error('ResourceSetInputProvider name must be set in the manifest');
+  if (!name)
+    throw new Error(
+      'ResourceSetInputProvider name must be set in the manifest',
+    );
   const type = str(spec.type);
-  if (type !== 'Static') throw new Error(`unsupported provider type '${type}', only 'Static' is supported`);
-  const values: InputSet = isObj(spec.defaultValues) ? { ...spec.defaultValues } : {};
+  if (type !== 'Static')
+    throw new Error(
+      `unsupported provider type '${type}', only 'Static' is supported`,
+    );
+  const values: InputSet = isObj(spec.defaultValues)
+    ? { ...spec.defaultValues }
+    : {};
   values.id = inputId(name);
   return {
     apiVersion: 'fluxcd.controlplane.io/v1',

@@ -9,7 +9,8 @@ import { StepResult } from './types';
 export function printObjects(steps: StepResult[]): string {
   let out = '';
   for (const step of steps) {
-    if (step.name !== '' && step.objects.length > 0) out += `# step: ${step.name}\n`;
+    if (step.name !== '' && step.objects.length > 0)
+      out += `# step: ${step.name}\n`;
     for (const o of step.objects) out += `---\n${marshalYaml(o)}`;
   }
   return out;

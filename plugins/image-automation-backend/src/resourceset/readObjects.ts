@@ -3,7 +3,7 @@
  * and `ReadObjects` over Kubernetes' YAML-or-JSON decoder).
  */
 
-import { GoValue, marshalJson, parseYaml, parseJson, YamlError } from '../template';
+import { GoValue, marshalJson, parseYaml, YamlError } from '../template';
 import { KubeObject } from './types';
 
 /** Splits a YAML stream into documents the way Kubernetes' `YAMLReader` does. */
@@ -28,7 +28,8 @@ function splitDocuments(text: string): string[] {
 }
 
 function errorConverting(e: unknown): Error {
-  if (e instanceof YamlError) return new Error(`error converting YAML to JSON: ${e.message}`);
+  if (e instanceof YamlError)
+    return new Error(`error converting YAML to JSON: ${e.message}`);
   return e as Error;
 }
 
@@ -40,16 +41,26 @@ function decodeDocument(doc: string): KubeObject {
   } catch (e) {
     throw errorConverting(e);
   }
-  // Kubernetes decodes the JSON text of the document; a float that is integral is an int there.
-  const json = marshalJson(value);
+  // parseYaml already applied Kubernetes' YAML → JSON → PreserveInts number rules.
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    const kind = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value === 'bigint' || typeof value === 'number' ? 'number' : typeof value;
-    if (value === null) throw new Error(`Object 'Kind' is missing in '${json}'`);
-    throw new Error(`json: cannot unmarshal ${kind} into Go value of type map[string]interface {}`);
+    const json = marshalJson(value);
+    const kind =
+      value === null
+        ? 'null'
+        : Array.isArray(value)
+        ? 'array'
+        : typeof value === 'bigint' || typeof value === 'number'
+        ? 'number'
+        : typeof value;
+    if (value === null)
+      throw new Error(`Object 'Kind' is missing in '${json}'`);
+    throw new Error(
+      `json: cannot unmarshal ${kind} into Go value of type map[string]interface {}`,
+    );
   }
-  const obj = parseJson(json, 'preserve') as KubeObject;
+  const obj = value as KubeObject;
   if (typeof obj.kind !== 'string' || obj.kind === '') {
-    throw new Error(`Object 'Kind' is missing in '${json}'`);
+    throw new Error(`Object 'Kind' is missing in '${marshalJson(value)}'`);
   }
   return obj;
 }
@@ -68,7 +79,9 @@ function str(v: GoValue | undefined): string {
 /** Name, kind and apiVersion set: what `ssautil.IsKubernetesObject` requires. @internal */
 export function isKubernetesObject(o: KubeObject): boolean {
   const meta = o.metadata as Record<string, GoValue> | undefined;
-  return str(meta?.name) !== '' && str(o.kind) !== '' && str(o.apiVersion) !== '';
+  return (
+    str(meta?.name) !== '' && str(o.kind) !== '' && str(o.apiVersion) !== ''
+  );
 }
 
 /**
@@ -82,11 +95,14 @@ export function readObjects(text: string): KubeObject[] {
     if (doc.trim() === '' || /^(\s*(#[^\n]*)?\n?)*$/.test(doc)) continue;
     const obj = decodeDocument(doc);
     if (Array.isArray(obj.items) && str(obj.kind).endsWith('List')) {
-      for (const item of obj.items) if (item && typeof item === 'object' && !Array.isArray(item)) out.push(item as KubeObject);
+      for (const item of obj.items)
+        if (item && typeof item === 'object' && !Array.isArray(item))
+          out.push(item as KubeObject);
       continue;
     }
     const isKustomization =
-      str(obj.kind).toLowerCase() === 'kustomization' && str(obj.apiVersion).startsWith('kustomize.config.k8s.io/');
+      str(obj.kind).toLowerCase() === 'kustomization' &&
+      str(obj.apiVersion).startsWith('kustomize.config.k8s.io/');
     if (isKubernetesObject(obj) && !isKustomization) out.push(obj);
   }
   return out;

@@ -3,8 +3,12 @@ import { InputProvider, InputProviderReference, LabelSelector } from './types';
 const RSIP_API_VERSION = 'fluxcd.controlplane.io/v1';
 const RSIP_KIND = 'ResourceSetInputProvider';
 
-function matchesSelector(selector: LabelSelector, labels: Record<string, string>): boolean {
-  for (const [k, v] of Object.entries(selector.matchLabels ?? {})) if (labels[k] !== v) return false;
+function matchesSelector(
+  selector: LabelSelector,
+  labels: Record<string, string>,
+): boolean {
+  for (const [k, v] of Object.entries(selector.matchLabels ?? {}))
+    if (labels[k] !== v) return false;
   for (const e of selector.matchExpressions ?? []) {
     const has = Object.prototype.hasOwnProperty.call(labels, e.key);
     switch (e.operator) {
@@ -21,7 +25,9 @@ function matchesSelector(selector: LabelSelector, labels: Record<string, string>
         if (has) return false;
         break;
       default:
-        throw new Error(`failed to parse selector: "${e.operator}" is not a valid label selector operator`);
+        throw new Error(
+          `failed to parse selector: "${e.operator}" is not a valid label selector operator`,
+        );
     }
   }
   return true;
@@ -37,19 +43,30 @@ export function selectProviders(
   inputsFrom: InputProviderReference[],
   candidates: InputProvider[],
 ): InputProvider[] {
-  const key = (p: { name: string; namespace: string }) => `${p.namespace}/${p.name}`;
-  const rsips = candidates.filter(p => p.apiVersion === RSIP_API_VERSION && p.kind === RSIP_KIND);
+  const key = (p: { name: string; namespace: string }) =>
+    `${p.namespace}/${p.name}`;
+  const rsips = candidates.filter(
+    p => p.apiVersion === RSIP_API_VERSION && p.kind === RSIP_KIND,
+  );
   const selected = new Map<string, InputProvider>();
   for (const ref of inputsFrom) {
     if (ref.name) {
-      const p = rsips.find(c => c.name === ref.name && c.namespace === namespace);
+      const p = rsips.find(
+        c => c.name === ref.name && c.namespace === namespace,
+      );
       if (p && !selected.has(key(p))) selected.set(key(p), p);
     } else if (ref.selector) {
       for (const p of rsips) {
-        if (!selected.has(key(p)) && matchesSelector(ref.selector, p.labels ?? {})) selected.set(key(p), p);
+        if (
+          !selected.has(key(p)) &&
+          matchesSelector(ref.selector, p.labels ?? {})
+        )
+          selected.set(key(p), p);
       }
     } else {
-      throw new Error('input provider reference must have either name or selector set');
+      throw new Error(
+        'input provider reference must have either name or selector set',
+      );
     }
   }
   return [...selected.values()];

@@ -34,7 +34,11 @@ export interface ResourceSetStep {
 export interface ResourceSetObject {
   apiVersion?: string;
   kind?: string;
-  metadata: { name: string; namespace: string; labels?: Record<string, string> };
+  metadata: {
+    name: string;
+    namespace: string;
+    labels?: Record<string, string>;
+  };
   spec: {
     inputs?: InputSet[];
     inputsFrom?: InputProviderReference[];
@@ -42,7 +46,10 @@ export interface ResourceSetObject {
     resources?: GoValue[];
     resourcesTemplate?: string;
     steps?: ResourceSetStep[];
-    commonMetadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
+    commonMetadata?: {
+      labels?: Record<string, string>;
+      annotations?: Record<string, string>;
+    };
   };
 }
 

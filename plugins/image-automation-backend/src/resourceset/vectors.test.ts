@@ -1,15 +1,24 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { GoValue, parseJson } from '../template';
-import { combineInputs, jsonToYamlTemplateText, normalizeKeyForTemplate } from './index';
+import {
+  combineInputs,
+  jsonToYamlTemplateText,
+  normalizeKeyForTemplate,
+} from './index';
 
 const vectors = parseJson(
-  fs.readFileSync(path.resolve(__dirname, '../../../../../shared/spec/vectors.json'), 'utf8'),
+  fs.readFileSync(
+    path.resolve(__dirname, '../../../../../shared/spec/vectors.json'),
+    'utf8',
+  ),
   'preserve',
 ) as Record<string, any>;
 
 describe('normalizeKeyForTemplate vectors', () => {
-  const cases: [string, string][] = vectors.normalizeKeyForTemplate.map((v: any) => [v.input, v.expected]);
+  const cases: [string, string][] = vectors.normalizeKeyForTemplate.map(
+    (v: any) => [v.input, v.expected],
+  );
   it.each(cases)('%j → %j', (input, expected) => {
     expect(normalizeKeyForTemplate(input)).toBe(expected);
   });
@@ -21,11 +30,9 @@ describe('normalizeKeyForTemplate vectors', () => {
 });
 
 describe('jsonToYamlTemplateText vectors', () => {
-  const cases: [string, GoValue, string][] = vectors.jsonToYamlTemplateText.map((v: any) => [
-    JSON.stringify(v.json),
-    v.json,
-    v.expectedYaml,
-  ]);
+  const cases: [string, GoValue, string][] = vectors.jsonToYamlTemplateText.map(
+    (v: any) => [JSON.stringify(v.json), v.json, v.expectedYaml],
+  );
   it.each(cases)('%s', (_name, json, expected) => {
     expect(jsonToYamlTemplateText(json)).toBe(expected);
   });
@@ -49,12 +56,20 @@ describe('combineInputs (§E.2 vectors from the Flux Operator tests)', () => {
 
   it('Flatten keeps provider order and injects the provider key', () => {
     const out = combineInputs({ resourceSet: rset, providers: [rsip] });
-    expect(out.map(i => (i.provider as any).kind)).toEqual(['ResourceSet', 'ResourceSet', 'ResourceSetInputProvider']);
+    expect(out.map(i => (i.provider as any).kind)).toEqual([
+      'ResourceSet',
+      'ResourceSet',
+      'ResourceSetInputProvider',
+    ]);
     expect(out.map(i => i.id)).toEqual(['42074437', '39649590', '40173886']);
   });
 
   it('Permute gives adler32 ids of "rset=i/rsip=j" with the first provider outermost', () => {
-    const out = combineInputs({ resourceSet: rset, providers: [rsip], strategy: 'Permute' });
+    const out = combineInputs({
+      resourceSet: rset,
+      providers: [rsip],
+      strategy: 'Permute',
+    });
     expect(out.map(i => i.id)).toEqual(['563152006', '563676295']);
     expect((out[1].rset as any).id).toBe('39649590');
     expect((out[1].rsip as any).provider.name).toBe('rsip');
@@ -63,9 +78,20 @@ describe('combineInputs (§E.2 vectors from the Flux Operator tests)', () => {
 
   it('skips empty providers unless includeEmptyProviders, which empties the product', () => {
     const empty = { ...rsip, name: 'empty', inputs: [] };
-    expect(combineInputs({ resourceSet: rset, providers: [empty], strategy: 'Permute' })).toHaveLength(2);
     expect(
-      combineInputs({ resourceSet: rset, providers: [empty], strategy: 'Permute', includeEmptyProviders: true }),
+      combineInputs({
+        resourceSet: rset,
+        providers: [empty],
+        strategy: 'Permute',
+      }),
+    ).toHaveLength(2);
+    expect(
+      combineInputs({
+        resourceSet: rset,
+        providers: [empty],
+        strategy: 'Permute',
+        includeEmptyProviders: true,
+      }),
     ).toEqual([]);
   });
 
@@ -73,17 +99,26 @@ describe('combineInputs (§E.2 vectors from the Flux Operator tests)', () => {
     const b = { ...rsip, name: 'b', inputs: [{ v: 'b' }] };
     const a = { ...rsip, name: 'a', inputs: [{ v: 'a' }] };
     const z = { ...rsip, name: 'z', namespace: 'aaa', inputs: [{ v: 'z' }] };
-    expect(combineInputs({ resourceSet: { ...rset, inputs: [] }, providers: [b, a, z] }).map(i => i.v)).toEqual([
-      'z',
-      'a',
-      'b',
-    ]);
+    expect(
+      combineInputs({
+        resourceSet: { ...rset, inputs: [] },
+        providers: [b, a, z],
+      }).map(i => i.v),
+    ).toEqual(['z', 'a', 'b']);
   });
 
   it('caps the product at 10000 permutations with the Flux Operator message', () => {
-    const many = (name: string, n: number) => ({ ...rsip, name, inputs: Array.from({ length: n }, (_, i) => ({ i: BigInt(i) })) });
+    const many = (name: string, n: number) => ({
+      ...rsip,
+      name,
+      inputs: Array.from({ length: n }, (_, i) => ({ i: BigInt(i) })),
+    });
     expect(() =>
-      combineInputs({ resourceSet: { ...rset, inputs: [] }, providers: [many('p1', 100), many('p2', 101)], strategy: 'Permute' }),
+      combineInputs({
+        resourceSet: { ...rset, inputs: [] },
+        providers: [many('p1', 100), many('p2', 101)],
+        strategy: 'Permute',
+      }),
     ).toThrow(
       "failed to get inputs from ResourceSetInputProvider/p2: adding provider 'p2' with 101 inputs would exceed the maximum allowed permutations. max: 10000, got: 10100",
     );
@@ -91,13 +126,19 @@ describe('combineInputs (§E.2 vectors from the Flux Operator tests)', () => {
 
   it('rejects a provider whose name normalises to nothing', () => {
     expect(() =>
-      combineInputs({ resourceSet: { ...rset, name: '__' }, providers: [], strategy: 'Permute' }),
-    ).toThrow("failed to get inputs from ResourceSet/__: normalized provider name is empty: '__'");
+      combineInputs({
+        resourceSet: { ...rset, name: '__' },
+        providers: [],
+        strategy: 'Permute',
+      }),
+    ).toThrow(
+      "failed to get inputs from ResourceSet/__: normalized provider name is empty: '__'",
+    );
   });
 
   it('rejects unknown strategies', () => {
-    expect(() => combineInputs({ resourceSet: rset, providers: [], strategy: 'Zip' })).toThrow(
-      "unknown input strategy: 'Zip'",
-    );
+    expect(() =>
+      combineInputs({ resourceSet: rset, providers: [], strategy: 'Zip' }),
+    ).toThrow("unknown input strategy: 'Zip'");
   });
 });

@@ -1,18 +1,41 @@
-import { COMMIT_CASES, COMMIT_DATA, RESOURCESET_CASES, RESOURCESET_INPUTS } from './__testUtils__/templateCases';
-import { OracleAnswer, OracleCase, runGoTemplateOracle } from './__testUtils__/goTemplateOracle';
-import { executeTemplate, GoValue, parseJson, parseTemplate, TemplateParseError } from './index';
+import {
+  COMMIT_CASES,
+  COMMIT_DATA,
+  RESOURCESET_CASES,
+  RESOURCESET_INPUTS,
+} from './__testUtils__/templateCases';
+import {
+  OracleAnswer,
+  OracleCase,
+  runGoTemplateOracle,
+} from './__testUtils__/goTemplateOracle';
+import {
+  executeTemplate,
+  GoValue,
+  parseJson,
+  parseTemplate,
+  TemplateParseError,
+} from './index';
 
 function ours(c: OracleCase): OracleAnswer {
   const inputs = parseJson(c.inputs, 'preserve') as Record<string, GoValue>;
   let tmpl;
   try {
-    tmpl = parseTemplate({ name: c.name, text: c.text, delims: c.delims, funcs: c.funcs });
+    tmpl = parseTemplate({
+      name: c.name,
+      text: c.text,
+      delims: c.delims,
+      funcs: c.funcs,
+    });
   } catch (e) {
     if (!(e instanceof TemplateParseError)) throw e;
     return { id: c.id, error: e.message, phase: 'parse' };
   }
   try {
-    const output = c.funcs === 'resourceset' ? executeTemplate(tmpl, { inputs }) : executeTemplate(tmpl, { data: inputs });
+    const output =
+      c.funcs === 'resourceset'
+        ? executeTemplate(tmpl, { inputs })
+        : executeTemplate(tmpl, { data: inputs });
     return { id: c.id, output };
   } catch (e) {
     return { id: c.id, error: (e as Error).message, phase: 'execute' };

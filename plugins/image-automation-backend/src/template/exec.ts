@@ -4,7 +4,7 @@
  * (`template: NAME:LINE:COL: executing "NAME" at <…>: …`).
  */
 
-import { FuncMap, GoFunc, GoFuncError, ParamType, paramTypeName } from './funcTypes';
+import { FuncMap, GoFunc, ParamType, paramTypeName } from './funcTypes';
 import {
   GoInt,
   GoStruct,
@@ -71,8 +71,22 @@ const LAZY_BUILTINS = new Set(['and', 'or']);
  * `interface {}` as the receiver type in errors, like a value found in a map.
  */
 const INTERFACE_RESULTS = new Set([
-  'inputs', 'get', 'index', 'first', 'last', 'mustFirst', 'mustLast', 'default', 'coalesce', 'ternary',
-  'dig', 'fromJson', 'mustFromJson', 'slice', 'mustSlice', 'concat',
+  'inputs',
+  'get',
+  'index',
+  'first',
+  'last',
+  'mustFirst',
+  'mustLast',
+  'default',
+  'coalesce',
+  'ternary',
+  'dig',
+  'fromJson',
+  'mustFromJson',
+  'slice',
+  'mustSlice',
+  'concat',
 ]);
 
 /**
@@ -102,15 +116,19 @@ export function execute(
     const before = tmpl.text.slice(0, pos);
     const nl = before.lastIndexOf('\n');
     const line = 1 + (before.match(/\n/g)?.length ?? 0);
-    const col = nl === -1 ? utf8Length(before) : utf8Length(before.slice(nl + 1));
+    const col =
+      nl === -1 ? utf8Length(before) : utf8Length(before.slice(nl + 1));
     const context = nodeString(current);
     throw new TemplateExecError(
-      `template: ${tmpl.name}:${line}:${col}: executing ${goQuote(execName)} at <${context}>: ${msg}`,
+      `template: ${tmpl.name}:${line}:${col}: executing ${goQuote(
+        execName,
+      )} at <${context}>: ${msg}`,
     );
   };
 
   const varValue = (name: string): Value => {
-    for (let i = vars.length - 1; i >= 0; i--) if (vars[i].name === name) return vars[i].value;
+    for (let i = vars.length - 1; i >= 0; i--)
+      if (vars[i].name === name) return vars[i].value;
     return errorf(`undefined variable: ${name}`);
   };
   const setVar = (name: string, value: Value) => {
@@ -223,7 +241,11 @@ export function execute(
         }
       } else if (kind === 'int64' || kind === 'int') {
         if (node.pipe.decl.length > 1) {
-          errorf(`can't use ${printValue(val)} to iterate over more than one variable`);
+          errorf(
+            `can't use ${printValue(
+              val,
+            )} to iterate over more than one variable`,
+          );
         }
         const n = intValue(val as bigint | GoInt);
         for (let i = 0n; i < n; i++) {
@@ -244,7 +266,8 @@ export function execute(
     at(node);
     const body = tmpl.defines.get(node.name);
     if (!body) errorf(`template ${goQuote(node.name)} not defined`);
-    if (++depth > MAX_DEPTH) errorf(`exceeded maximum template depth (${MAX_DEPTH})`);
+    if (++depth > MAX_DEPTH)
+      errorf(`exceeded maximum template depth (${MAX_DEPTH})`);
     const newDot = node.pipe ? evalPipeline(dot, node.pipe) : undefined;
     const savedVars = vars;
     const savedName = execName;
@@ -285,7 +308,15 @@ export function execute(
     const first = cmd.args[0];
     switch (first.type) {
       case 'field':
-        return evalFieldChain(dot, dot, first, first.ident, cmd.args, final, true);
+        return evalFieldChain(
+          dot,
+          dot,
+          first,
+          first.ident,
+          cmd.args,
+          final,
+          true,
+        );
       case 'chain':
         return evalChainNode(dot, first, cmd.args, final);
       case 'identifier':
@@ -319,7 +350,9 @@ export function execute(
   function idealConstant(n: NumberNode): Value {
     at(n);
     const looksFloat =
-      !/^[+-]?0[xX]/.test(n.text) && !n.text.startsWith("'") && /[.eEpP]/.test(n.text);
+      !/^[+-]?0[xX]/.test(n.text) &&
+      !n.text.startsWith("'") &&
+      /[.eEpP]/.test(n.text);
     if (n.isFloat && looksFloat) return n.float!;
     if (n.isInt) return new GoInt(n.int!);
     return errorf(`${n.text} overflows int`);
@@ -347,7 +380,8 @@ export function execute(
     final: Final,
   ): Value {
     at(chain);
-    if (chain.node.type === 'nil') errorf(`indirection through explicit nil in ${nodeString(chain)}`);
+    if (chain.node.type === 'nil')
+      errorf(`indirection through explicit nil in ${nodeString(chain)}`);
     const pipe = evalArg(dot, undefined, chain.node);
     return evalFieldChain(dot, pipe, chain, chain.field, args, final, false);
   }
@@ -364,13 +398,23 @@ export function execute(
     if (isFieldNode) at(node);
     let r = receiver;
     let iface =
-      node.type === 'chain' && node.node.type === 'identifier' && INTERFACE_RESULTS.has(node.node.ident);
+      node.type === 'chain' &&
+      node.node.type === 'identifier' &&
+      INTERFACE_RESULTS.has(node.node.ident);
     for (let i = 0; i < idents.length - 1; i++) {
       r = evalField(dot, idents[i], node, undefined, MISSING, r, iface);
       // A value found in a map[string]interface{} has the static type interface{}.
       iface = true;
     }
-    return evalField(dot, idents[idents.length - 1], node, args, final, r, iface);
+    return evalField(
+      dot,
+      idents[idents.length - 1],
+      node,
+      args,
+      final,
+      r,
+      iface,
+    );
   }
 
   function evalField(
@@ -383,28 +427,44 @@ export function execute(
     receiverIsInterface = false,
   ): Value {
     if (receiver === undefined) {
-      if (missingKey === 'error') errorf(`nil data; no entry for key ${goQuote(fieldName)}`);
+      if (missingKey === 'error')
+        errorf(`nil data; no entry for key ${goQuote(fieldName)}`);
       return undefined;
     }
     if (receiver === null) {
       return errorf(`nil pointer evaluating interface {}.${fieldName}`);
     }
-    const hasArgs = (args !== undefined && args.length > 1) || final !== MISSING;
+    const hasArgs =
+      (args !== undefined && args.length > 1) || final !== MISSING;
     if (receiver instanceof GoStruct) {
       const method = receiver.methods[fieldName];
       if (method) {
-        return callGo(dot, { params: [], variadic: 'any', call: method }, node, fieldName, args, final);
+        return callGo(
+          dot,
+          { params: [], variadic: 'any', call: method },
+          node,
+          fieldName,
+          args,
+          final,
+        );
       }
       if (fieldName in receiver.fields) {
-        if (hasArgs) errorf(`${fieldName} has arguments but cannot be invoked as function`);
+        if (hasArgs)
+          errorf(
+            `${fieldName} has arguments but cannot be invoked as function`,
+          );
         return receiver.fields[fieldName];
       }
-      return errorf(`can't evaluate field ${fieldName} in type ${receiver.typeName}`);
+      return errorf(
+        `can't evaluate field ${fieldName} in type ${receiver.typeName}`,
+      );
     }
     if (isPlainMap(receiver)) {
       if (hasArgs) errorf(`${fieldName} is not a method but has arguments`);
-      if (Object.prototype.hasOwnProperty.call(receiver, fieldName)) return receiver[fieldName];
-      if (missingKey === 'error') errorf(`map has no entry for key ${goQuote(fieldName)}`);
+      if (Object.prototype.hasOwnProperty.call(receiver, fieldName))
+        return receiver[fieldName];
+      if (missingKey === 'error')
+        errorf(`map has no entry for key ${goQuote(fieldName)}`);
       return missingKey === 'zero' ? null : undefined;
     }
     const type = receiverIsInterface ? 'interface {}' : typeName(receiver);
@@ -420,22 +480,32 @@ export function execute(
   ): Value {
     at(ident);
     const name = ident.ident;
-    if (LAZY_BUILTINS.has(name)) return evalAndOr(dot, name, cmd, args ?? [], final);
+    if (LAZY_BUILTINS.has(name))
+      return evalAndOr(dot, name, cmd, args ?? [], final);
     const f =
       localFuncs && Object.hasOwn(localFuncs, name)
         ? localFuncs[name]
         : Object.hasOwn(funcs, name)
-          ? funcs[name]
-          : undefined;
+        ? funcs[name]
+        : undefined;
     if (!f) return errorf(`${goQuote(name)} is not a defined function`);
     return callGo(dot, f, cmd, name, args, final);
   }
 
   /** `and`/`or` evaluate arguments left to right and stop at the deciding one. */
-  function evalAndOr(dot: Value, name: string, cmd: Node, args: Node[], final: Final): Value {
+  function evalAndOr(
+    dot: Value,
+    name: string,
+    cmd: Node,
+    args: Node[],
+    final: Final,
+  ): Value {
     const rest = args.slice(1);
     const n = rest.length + (final === MISSING ? 0 : 1);
-    if (n < 1) errorf(`wrong number of args for ${name}: want at least 1 got ${rest.length}`);
+    if (n < 1)
+      errorf(
+        `wrong number of args for ${name}: want at least 1 got ${rest.length}`,
+      );
     let v: Value;
     for (const a of rest) {
       v = evalArg(dot, 'any', a);
@@ -458,15 +528,21 @@ export function execute(
     const numIn = rest.length + (final === MISSING ? 0 : 1);
     if (f.variadic) {
       if (numIn < f.params.length) {
-        errorf(`wrong number of args for ${name}: want at least ${f.params.length} got ${rest.length}`);
+        errorf(
+          `wrong number of args for ${name}: want at least ${f.params.length} got ${rest.length}`,
+        );
       }
     } else if (numIn !== f.params.length) {
-      errorf(`wrong number of args for ${name}: want ${f.params.length} got ${numIn}`);
+      errorf(
+        `wrong number of args for ${name}: want ${f.params.length} got ${numIn}`,
+      );
     }
-    const typeAt = (i: number): ParamType => (i < f.params.length ? f.params[i] : f.variadic!);
+    const typeAt = (i: number): ParamType =>
+      i < f.params.length ? f.params[i] : f.variadic!;
     const argv: GoValue[] = [];
     rest.forEach((a, i) => argv.push(evalArg(dot, typeAt(i), a) ?? null));
-    if (final !== MISSING) argv.push(validateType(final, typeAt(numIn - 1), true) ?? null);
+    if (final !== MISSING)
+      argv.push(validateType(final, typeAt(numIn - 1), true) ?? null);
     try {
       return f.call(...argv);
     } catch (e) {
@@ -477,7 +553,11 @@ export function execute(
     }
   }
 
-  function validateType(value: Value, t: ParamType | undefined, piped = false): Value {
+  function validateType(
+    value: Value,
+    t: ParamType | undefined,
+    piped = false,
+  ): Value {
     if (t === undefined || t === 'any') return value;
     if (value === undefined || (value === null && piped)) {
       if (t === 'list' || t === 'map') return null;
@@ -485,7 +565,9 @@ export function execute(
     }
     if (value === null) {
       if (t === 'list' || t === 'map') return null;
-      return errorf(`wrong type for value; expected ${paramTypeName(t)}; got interface {}`);
+      return errorf(
+        `wrong type for value; expected ${paramTypeName(t)}; got interface {}`,
+      );
     }
     const k = kindOf(value);
     // Functions receive integers as plain bigints whatever their Go integer type.
@@ -498,7 +580,11 @@ export function execute(
       (t === 'list' && k === 'slice') ||
       (t === 'map' && isPlainMap(value));
     if (!ok) {
-      errorf(`wrong type for value; expected ${paramTypeName(t)}; got ${typeName(value)}`);
+      errorf(
+        `wrong type for value; expected ${paramTypeName(t)}; got ${typeName(
+          value,
+        )}`,
+      );
     }
     return value;
   }
@@ -509,16 +595,24 @@ export function execute(
       case 'dot':
         return validateType(dot, t);
       case 'nil':
-        if (t === undefined || t === 'any' || t === 'list' || t === 'map') return null;
+        if (t === undefined || t === 'any' || t === 'list' || t === 'map')
+          return null;
         return errorf(`cannot assign nil to ${paramTypeName(t)}`);
       case 'field':
-        return validateType(evalFieldChain(dot, dot, n, n.ident, [n], MISSING, true), t);
+        return validateType(
+          evalFieldChain(dot, dot, n, n.ident, [n], MISSING, true),
+          t,
+        );
       case 'variable':
         return validateType(evalVariableNode(dot, n, undefined, MISSING), t);
       case 'pipe':
         return validateType(evalPipeline(dot, n), t, true);
       case 'identifier':
-        return validateType(evalFunction(dot, n, n, undefined, MISSING), t, true);
+        return validateType(
+          evalFunction(dot, n, n, undefined, MISSING),
+          t,
+          true,
+        );
       case 'chain':
         return validateType(evalChainNode(dot, n, undefined, MISSING), t);
       default:
@@ -540,7 +634,9 @@ export function execute(
         return errorf(`expected string; found ${nodeString(n)}`);
       case 'list':
       case 'map':
-        return errorf(`can't handle ${nodeString(n)} for arg of type ${paramTypeName(t)}`);
+        return errorf(
+          `can't handle ${nodeString(n)} for arg of type ${paramTypeName(t)}`,
+        );
       default:
         switch (n.type) {
           case 'bool':
@@ -550,7 +646,11 @@ export function execute(
           case 'string':
             return n.text;
           default:
-            return errorf(`can't handle assignment of ${nodeString(n)} to empty interface argument`);
+            return errorf(
+              `can't handle assignment of ${nodeString(
+                n,
+              )} to empty interface argument`,
+            );
         }
     }
   }
@@ -559,11 +659,11 @@ export function execute(
     walk(data, tmpl.root);
   } catch (e) {
     if (e instanceof BreakSignal || e instanceof ContinueSignal) {
-      throw new TemplateExecError(`template: ${tmpl.name}: break or continue outside range`);
+      throw new TemplateExecError(
+        `template: ${tmpl.name}: break or continue outside range`,
+      );
     }
     throw e;
   }
   return out.join('');
 }
-
-export { GoFuncError };

@@ -3,6 +3,7 @@
  * image-automation-controller's for commit messages.
  */
 
+import { createHash } from 'node:crypto';
 import { FuncMap, fn, GoFuncError } from './funcTypes';
 import { GoValue } from './goValue';
 import { builtinFuncs } from './funcs/builtins';
@@ -53,19 +54,30 @@ function unsupported(name: string) {
 
 /** Sprig v3.3.0 additions over slim-sprig that are pure string/list/math functions. */
 function sprigExtras(): FuncMap {
-  const words = (s: string) => s.split(/[\s_\-]+|(?<=[a-z0-9])(?=[A-Z])/).filter(Boolean);
+  const words = (s: string) =>
+    s.split(/[\s_\-]+|(?<=[a-z0-9])(?=[A-Z])/).filter(Boolean);
   return {
     nospace: fn(['string'], (s: string) => s.replace(/\s/gu, '')),
     swapcase: fn(['string'], (s: string) =>
-      [...s].map(c => (c === c.toUpperCase() ? c.toLowerCase() : c.toUpperCase())).join(''),
+      [...s]
+        .map(c => (c === c.toUpperCase() ? c.toLowerCase() : c.toUpperCase()))
+        .join(''),
     ),
     camelcase: fn(['string'], (s: string) =>
       words(s)
         .map(w => w[0].toUpperCase() + w.slice(1).toLowerCase())
         .join(''),
     ),
-    snakecase: fn(['string'], (s: string) => words(s).map(w => w.toLowerCase()).join('_')),
-    kebabcase: fn(['string'], (s: string) => words(s).map(w => w.toLowerCase()).join('-')),
+    snakecase: fn(['string'], (s: string) =>
+      words(s)
+        .map(w => w.toLowerCase())
+        .join('_'),
+    ),
+    kebabcase: fn(['string'], (s: string) =>
+      words(s)
+        .map(w => w.toLowerCase())
+        .join('-'),
+    ),
     initials: fn(['string'], (s: string) =>
       s
         .split(/\s+/)
@@ -79,10 +91,13 @@ function sprigExtras(): FuncMap {
       return `${s.slice(0, n - 3)}...`;
     }),
     untitle: fn(['string'], (s: string) =>
-      s.replace(/(^|\s)(\S)/gu, (_m, sp: string, c: string) => sp + c.toLowerCase()),
+      s.replace(
+        /(^|\s)(\S)/gu,
+        (_m, sp: string, c: string) => sp + c.toLowerCase(),
+      ),
     ),
     sha512sum: fn(['string'], (s: string) =>
-      require('node:crypto').createHash('sha512').update(s, 'utf8').digest('hex'),
+      createHash('sha512').update(s, 'utf8').digest('hex'),
     ),
     deepCopy: fn(['any'], (v: GoValue) => structuredClone(v)),
     mustDeepCopy: fn(['any'], (v: GoValue) => structuredClone(v)),
@@ -90,22 +105,54 @@ function sprigExtras(): FuncMap {
     mustMerge: fn(['map'], mergeInto(false), 'map'),
     mergeOverwrite: fn(['map'], mergeInto(true), 'map'),
     mustMergeOverwrite: fn(['map'], mergeInto(true), 'map'),
-    addf: fn([], (...xs: GoValue[]) => xs.reduce<number>((a, b) => a + toFloat64(b), 0), 'any'),
-    subf: fn(['any'], (a: GoValue, ...xs: GoValue[]) => xs.reduce<number>((p, b) => p - toFloat64(b), toFloat64(a)), 'any'),
-    mulf: fn(['any'], (a: GoValue, ...xs: GoValue[]) => xs.reduce<number>((p, b) => p * toFloat64(b), toFloat64(a)), 'any'),
-    divf: fn(['any'], (a: GoValue, ...xs: GoValue[]) => xs.reduce<number>((p, b) => p / toFloat64(b), toFloat64(a)), 'any'),
+    addf: fn(
+      [],
+      (...xs: GoValue[]) => xs.reduce<number>((a, b) => a + toFloat64(b), 0),
+      'any',
+    ),
+    subf: fn(
+      ['any'],
+      (a: GoValue, ...xs: GoValue[]) =>
+        xs.reduce<number>((p, b) => p - toFloat64(b), toFloat64(a)),
+      'any',
+    ),
+    mulf: fn(
+      ['any'],
+      (a: GoValue, ...xs: GoValue[]) =>
+        xs.reduce<number>((p, b) => p * toFloat64(b), toFloat64(a)),
+      'any',
+    ),
+    divf: fn(
+      ['any'],
+      (a: GoValue, ...xs: GoValue[]) =>
+        xs.reduce<number>((p, b) => p / toFloat64(b), toFloat64(a)),
+      'any',
+    ),
     add1f: fn(['any'], (a: GoValue) => toFloat64(a) + 1),
   };
 }
 
 function mergeInto(overwrite: boolean) {
-  return (dst: Record<string, GoValue> | null, ...srcs: (Record<string, GoValue> | null)[]) => {
+  return (
+    dst: Record<string, GoValue> | null,
+    ...srcs: (Record<string, GoValue> | null)[]
+  ) => {
     const out = dst ?? {};
     for (const src of srcs) {
       for (const [k, v] of Object.entries(src ?? {})) {
         const cur = out[k];
-        if (cur && v && typeof cur === 'object' && typeof v === 'object' && !Array.isArray(cur) && !Array.isArray(v)) {
-          mergeInto(overwrite)(cur as Record<string, GoValue>, v as Record<string, GoValue>);
+        if (
+          cur &&
+          v &&
+          typeof cur === 'object' &&
+          typeof v === 'object' &&
+          !Array.isArray(cur) &&
+          !Array.isArray(v)
+        ) {
+          mergeInto(overwrite)(
+            cur as Record<string, GoValue>,
+            v as Record<string, GoValue>,
+          );
         } else if (overwrite || !(k in out)) out[k] = v;
       }
     }

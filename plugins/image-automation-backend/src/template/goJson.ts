@@ -3,7 +3,15 @@
  * Kubernetes' decoders read numbers.
  */
 
-import { compareStrings, GoInt, GoStruct, GoValue, formatFloatExp, formatFloatFixed, isPlainMap } from './goValue';
+import {
+  compareStrings,
+  GoInt,
+  GoStruct,
+  GoValue,
+  formatFloatExp,
+  formatFloatFixed,
+  isPlainMap,
+} from './goValue';
 
 /** A value `encoding/json` refuses (`json: unsupported value: NaN`). @internal */
 export class JsonMarshalError extends Error {}
@@ -31,7 +39,9 @@ function quoteJson(s: string, escapeHtml: boolean): string {
 /** Go's float encoding in JSON: `'f'` format, `'e'` below 1e-6 or from 1e21. @internal */
 export function formatJsonFloat(f: number): string {
   if (!Number.isFinite(f)) {
-    throw new JsonMarshalError(`json: unsupported value: ${f > 0 ? '+Inf' : f < 0 ? '-Inf' : 'NaN'}`);
+    throw new JsonMarshalError(
+      `json: unsupported value: ${f > 0 ? '+Inf' : f < 0 ? '-Inf' : 'NaN'}`,
+    );
   }
   const abs = Math.abs(f);
   if (abs !== 0 && (abs < 1e-6 || abs >= 1e21)) {
@@ -75,7 +85,9 @@ export function marshalJson(
     let entries: [string, GoValue][];
     if (x instanceof GoStruct) entries = Object.entries(x.fields);
     else if (x instanceof Map) {
-      entries = [...x.entries()].map(([k, val]) => [String(k), val] as [string, GoValue]);
+      entries = [...x.entries()].map(
+        ([k, val]) => [String(k), val] as [string, GoValue],
+      );
       entries.sort((a, b) => compareStrings(a[0], b[0]));
     } else if (isPlainMap(x)) {
       entries = Object.keys(x)
@@ -84,7 +96,10 @@ export function marshalJson(
     } else entries = [];
     if (entries.length === 0) return '{}';
     return `{${entries
-      .map(([k, val]) => nl + quoteJson(k, escapeHtml) + colon + enc(val, depth + 1))
+      .map(
+        ([k, val]) =>
+          nl + quoteJson(k, escapeHtml) + colon + enc(val, depth + 1),
+      )
       .join(',')}${close}}`;
   };
   return enc(v, 0);
@@ -97,7 +112,12 @@ export function marshalJson(
  * @internal
  */
 export function parseJson(text: string, ints: 'preserve' | 'float'): GoValue {
-  return JSON.parse(text, function reviver(this: unknown, _key: string, value: unknown, ctx?: { source?: string }) {
+  return JSON.parse(text, function reviver(
+    this: unknown,
+    _key: string,
+    value: unknown,
+    ctx?: { source?: string },
+  ) {
     if (typeof value === 'number') {
       const src = ctx?.source;
       if (ints === 'preserve' && src !== undefined && /^-?\d+$/.test(src)) {

@@ -80,14 +80,22 @@ const ELEMENT_TYPE = Symbol('goElementType');
  * `typeOf` reports; untagged lists are `[]interface {}`.
  * @internal
  */
-export function typedSlice<T extends GoValue[]>(list: T, elementType: 'string' | 'int'): T {
-  Object.defineProperty(list, ELEMENT_TYPE, { value: elementType, enumerable: false });
+export function typedSlice<T extends GoValue[]>(
+  list: T,
+  elementType: 'string' | 'int',
+): T {
+  Object.defineProperty(list, ELEMENT_TYPE, {
+    value: elementType,
+    enumerable: false,
+  });
   return list;
 }
 
 /** Go's type name of a list. @internal */
 export function sliceTypeName(list: GoValue[]): string {
-  const t = (list as unknown as Record<symbol, string | undefined>)[ELEMENT_TYPE];
+  const t = (list as unknown as Record<symbol, string | undefined>)[
+    ELEMENT_TYPE
+  ];
   return `[]${t ?? 'interface {}'}`;
 }
 
@@ -119,7 +127,9 @@ export function typeName(v: GoValue | undefined): string {
     case 'slice':
       return sliceTypeName(v as GoValue[]);
     case 'map':
-      return v instanceof Map ? 'map[interface {}]interface {}' : 'map[string]interface {}';
+      return v instanceof Map
+        ? 'map[interface {}]interface {}'
+        : 'map[string]interface {}';
     case 'struct':
       return (v as GoStruct).typeName;
     default:
@@ -221,14 +231,16 @@ export function formatFloatExp(x: number): string {
 
 /** Orders map keys the way Go's `fmtsort` does (strings byte-wise, numbers numerically). @internal */
 export function compareKeys(a: GoValue, b: GoValue): number {
-  if (typeof a === 'string' && typeof b === 'string') return compareStrings(a, b);
+  if (typeof a === 'string' && typeof b === 'string')
+    return compareStrings(a, b);
   if (isInt(a) && isInt(b)) {
     const x = intValue(a);
     const y = intValue(b);
     return x < y ? -1 : x > y ? 1 : 0;
   }
   if (typeof a === 'number' && typeof b === 'number') return a - b;
-  if (typeof a === 'boolean' && typeof b === 'boolean') return Number(a) - Number(b);
+  if (typeof a === 'boolean' && typeof b === 'boolean')
+    return Number(a) - Number(b);
   if (a instanceof GoStruct && b instanceof GoStruct) {
     for (const f of Object.keys(a.fields)) {
       const c = compareKeys(a.fields[f], b.fields[f]);
@@ -281,7 +293,9 @@ export function formatValue(v: GoValue | undefined): string {
   }
   if (v instanceof Map) {
     const keys = [...v.keys()].sort(compareKeys);
-    return `map[${keys.map(k => `${formatValue(k)}:${formatValue(v.get(k))}`).join(' ')}]`;
+    return `map[${keys
+      .map(k => `${formatValue(k)}:${formatValue(v.get(k))}`)
+      .join(' ')}]`;
   }
   const m = v as { [key: string]: GoValue };
   return `map[${sortedKeys(m)
@@ -319,8 +333,17 @@ export function sprintln(args: GoValue[]): string {
  * assignment would treat specially.
  * @internal
  */
-export function setOwn(m: Record<string, GoValue>, key: string, value: GoValue): void {
+export function setOwn(
+  m: Record<string, GoValue>,
+  key: string,
+  value: GoValue,
+): void {
   if (key === '__proto__') {
-    Object.defineProperty(m, key, { value, writable: true, enumerable: true, configurable: true });
+    Object.defineProperty(m, key, {
+      value,
+      writable: true,
+      enumerable: true,
+      configurable: true,
+    });
   } else m[key] = value;
 }

@@ -65,7 +65,9 @@ export interface ExecuteTemplateOptions {
 }
 
 function funcTable(funcs: TemplateFuncs): FuncMap {
-  return funcs === 'resourceset' ? resourceSetFuncMap() : commitMessageFuncMap();
+  return funcs === 'resourceset'
+    ? resourceSetFuncMap()
+    : commitMessageFuncMap();
 }
 
 /**
@@ -76,8 +78,16 @@ function funcTable(funcs: TemplateFuncs): FuncMap {
 export function parseTemplate(opts: ParseTemplateOptions): Template {
   const table = funcTable(opts.funcs);
   const hasFunction = (n: string) =>
-    Object.hasOwn(table, n) || n === 'and' || n === 'or' || (opts.funcs === 'resourceset' && n === 'inputs');
-  const parsed = parse(opts.name, opts.text, opts.delims ?? ['{{', '}}'], hasFunction);
+    Object.hasOwn(table, n) ||
+    n === 'and' ||
+    n === 'or' ||
+    (opts.funcs === 'resourceset' && n === 'inputs');
+  const parsed = parse(
+    opts.name,
+    opts.text,
+    opts.delims ?? ['{{', '}}'],
+    hasFunction,
+  );
   return { name: opts.name, funcs: opts.funcs, parsed };
 }
 
@@ -86,21 +96,32 @@ export function parseTemplate(opts: ParseTemplateOptions): Template {
  * (`template: NAME:LINE:COL: executing "NAME" at <…>: …`).
  * @public
  */
-export function executeTemplate(tmpl: Template, opts: ExecuteTemplateOptions = {}): string {
+export function executeTemplate(
+  tmpl: Template,
+  opts: ExecuteTemplateOptions = {},
+): string {
   let local: FuncMap | undefined;
   if (tmpl.funcs === 'resourceset') {
     const inputs = opts.inputs ?? {};
     const inputsFn: GoFunc = { params: [], call: () => inputs };
     local = { inputs: inputsFn };
   }
-  return execute(tmpl.parsed, opts.data, funcTable(tmpl.funcs), opts.missingKey ?? 'error', local);
+  return execute(
+    tmpl.parsed,
+    opts.data,
+    funcTable(tmpl.funcs),
+    opts.missingKey ?? 'error',
+    local,
+  );
 }
 
 /**
  * Parses and executes in one go.
  * @public
  */
-export function renderTemplate(opts: ParseTemplateOptions & ExecuteTemplateOptions): string {
+export function renderTemplate(
+  opts: ParseTemplateOptions & ExecuteTemplateOptions,
+): string {
   return executeTemplate(parseTemplate(opts), opts);
 }
 

@@ -67,7 +67,8 @@ export function tokenString(t: Token): string {
   if (t.kind === 'eof') return 'EOF';
   if (t.kind === 'error') return t.val;
   if (t.kind === 'keyword' || t.kind === 'dot') return `<${t.val}>`;
-  if ([...t.val].length > 10) return `${goQuote([...t.val].slice(0, 10).join(''))}...`;
+  if ([...t.val].length > 10)
+    return `${goQuote([...t.val].slice(0, 10).join(''))}...`;
   return goQuote(t.val);
 }
 
@@ -85,7 +86,8 @@ export function goQuote(s: string): string {
     else if (cp === 13) out += '\\r';
     else if (cp === 9) out += '\\t';
     else if (cp === 11) out += '\\v';
-    else if (cp < 0x20 || cp === 0x7f) out += `\\x${cp.toString(16).padStart(2, '0')}`;
+    else if (cp < 0x20 || cp === 0x7f)
+      out += `\\x${cp.toString(16).padStart(2, '0')}`;
     else if (cp >= 0x80 && !/^[\p{L}\p{M}\p{N}\p{P}\p{S}\u0020]$/u.test(ch)) {
       out +=
         cp > 0xffff
@@ -101,7 +103,11 @@ export function goQuote(s: string): string {
  * lexing stops (as in Go).
  * @internal
  */
-export function lex(input: string, leftDelim: string, rightDelim: string): Token[] {
+export function lex(
+  input: string,
+  leftDelim: string,
+  rightDelim: string,
+): Token[] {
   const tokens: Token[] = [];
   let pos = 0;
   let start = 0;
@@ -291,10 +297,7 @@ export function lex(input: string, leftDelim: string, rightDelim: string): Token
         advance(1);
         spaces++;
       }
-      if (
-        input[pos] === TRIM_MARKER &&
-        input.startsWith(rightDelim, pos + 1)
-      ) {
+      if (input[pos] === TRIM_MARKER && input.startsWith(rightDelim, pos + 1)) {
         // The last space belongs to a trim-marked closing delimiter.
         pos--;
         if (input[pos] === '\n') line--;
@@ -419,7 +422,11 @@ export function lex(input: string, leftDelim: string, rightDelim: string): Token
       emit('char');
       return true;
     }
-    error(`unrecognized character in action: ${goRune(String.fromCodePoint(input.codePointAt(pos)!))}`);
+    error(
+      `unrecognized character in action: ${goRune(
+        String.fromCodePoint(input.codePointAt(pos)!),
+      )}`,
+    );
     return false;
   };
 

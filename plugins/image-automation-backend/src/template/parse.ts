@@ -25,7 +25,13 @@ export type Node =
   | ControlNode
   | { type: 'break'; pos: number; line: number }
   | { type: 'continue'; pos: number; line: number }
-  | { type: 'template'; pos: number; line: number; name: string; pipe?: PipeNode };
+  | {
+      type: 'template';
+      pos: number;
+      line: number;
+      name: string;
+      pipe?: PipeNode;
+    };
 
 /** A pipeline with its declared variables. @internal */
 export interface PipeNode {
@@ -116,7 +122,8 @@ export function nodeString(n: Node | EndOrElse): string {
     case 'field':
       return n.ident.map(i => `.${i}`).join('');
     case 'chain': {
-      const inner = n.node.type === 'pipe' ? `(${nodeString(n.node)})` : nodeString(n.node);
+      const inner =
+        n.node.type === 'pipe' ? `(${nodeString(n.node)})` : nodeString(n.node);
       return inner + n.field.map(f => `.${f}`).join('');
     }
     case 'bool':
@@ -129,14 +136,18 @@ export function nodeString(n: Node | EndOrElse): string {
     case 'range':
     case 'with': {
       const els = n.elseList ? `{{else}}${nodeString(n.elseList)}` : '';
-      return `{{${n.type} ${nodeString(n.pipe)}}}${nodeString(n.list)}${els}{{end}}`;
+      return `{{${n.type} ${nodeString(n.pipe)}}}${nodeString(
+        n.list,
+      )}${els}{{end}}`;
     }
     case 'break':
       return '{{break}}';
     case 'continue':
       return '{{continue}}';
     case 'template':
-      return `{{template ${goQuote(n.name)}${n.pipe ? ` ${nodeString(n.pipe)}` : ''}}}`;
+      return `{{template ${goQuote(n.name)}${
+        n.pipe ? ` ${nodeString(n.pipe)}` : ''
+      }}}`;
     case 'end':
       return '{{end}}';
     case 'else':
@@ -147,17 +158,39 @@ export function nodeString(n: Node | EndOrElse): string {
 }
 
 /** Parses a Go number literal the way `parse.newNumber` classifies it. */
-function parseNumber(pos: number, text: string, kind: 'number' | 'charConstant'): NumberNode {
+function parseNumber(
+  pos: number,
+  text: string,
+  kind: 'number' | 'charConstant',
+): NumberNode {
   if (kind === 'charConstant') {
     const body = text.slice(1, -1);
     const ch = body.startsWith('\\') ? unescapeGo(`"${body}"`) : body;
     const cp = BigInt(ch.codePointAt(0) ?? 0);
-    return { type: 'number', pos, text, isInt: true, isFloat: true, int: cp, float: Number(cp) };
+    return {
+      type: 'number',
+      pos,
+      text,
+      isInt: true,
+      isFloat: true,
+      int: cp,
+      float: Number(cp),
+    };
   }
-  const node: NumberNode = { type: 'number', pos, text, isInt: false, isFloat: false };
-  if (text.endsWith('i')) throw new Error(`illegal number syntax: ${goQuote(text)}`);
+  const node: NumberNode = {
+    type: 'number',
+    pos,
+    text,
+    isInt: false,
+    isFloat: false,
+  };
+  if (text.endsWith('i'))
+    throw new Error(`illegal number syntax: ${goQuote(text)}`);
   const clean = text.replace(/_/g, '');
-  const intMatch = /^[+-]?(0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|0[0-7]*|[1-9][0-9]*)$/.test(clean);
+  const intMatch =
+    /^[+-]?(0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|0[0-7]*|[1-9][0-9]*)$/.test(
+      clean,
+    );
   if (intMatch) {
     let body = clean;
     let neg = false;
@@ -179,7 +212,10 @@ function parseNumber(pos: number, text: string, kind: 'number' | 'charConstant')
     }
   }
   const f = Number(clean);
-  if (!Number.isNaN(f) && /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(clean)) {
+  if (
+    !Number.isNaN(f) &&
+    /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(clean)
+  ) {
     node.isFloat = true;
     node.float = f;
     // A float that is an integer is also usable as one (Go: "1e3" is an int constant).
@@ -291,13 +327,19 @@ export function parse(
     if (t.kind !== kind) unexpected(t, context);
     return t;
   };
-  const isKeyword = (t: Token, word: string) => t.kind === 'keyword' && t.val === word;
+  const isKeyword = (t: Token, word: string) =>
+    t.kind === 'keyword' && t.val === word;
 
   function itemList(): { list: Node & { type: 'list' }; next: EndOrElse } {
-    const list: Node & { type: 'list' } = { type: 'list', pos: peekNonSpace().pos, nodes: [] };
+    const list: Node & { type: 'list' } = {
+      type: 'list',
+      pos: peekNonSpace().pos,
+      nodes: [],
+    };
     while (peekNonSpace().kind !== 'eof') {
       const n = textOrAction();
-      if (n.type === 'end' || n.type === 'else') return { list, next: n as EndOrElse };
+      if (n.type === 'end' || n.type === 'else')
+        return { list, next: n as EndOrElse };
       list.nodes.push(n as Node);
     }
     return fail('unexpected EOF');
@@ -355,12 +397,18 @@ export function parse(
     }
     i = save;
     const p = peekNonSpace();
-    return { type: 'action', pos: p.pos, line: p.line, pipe: pipeline('command', 'rightDelim') };
+    return {
+      type: 'action',
+      pos: p.pos,
+      line: p.line,
+      pipe: pipeline('command', 'rightDelim'),
+    };
   }
 
   function templateControl(): Node {
     const t = nextNonSpace();
-    if (t.kind !== 'string' && t.kind !== 'rawString') unexpected(t, 'template clause');
+    if (t.kind !== 'string' && t.kind !== 'rawString')
+      unexpected(t, 'template clause');
     const tname = t.kind === 'string' ? unescapeGo(t.val) : t.val.slice(1, -1);
     let pipe: PipeNode | undefined;
     const save = i;
@@ -380,20 +428,38 @@ export function parse(
     let elseList: (Node & { type: 'list' }) | undefined;
     if (first.next.type === 'else') {
       const p = peekNonSpace();
-      if ((context === 'if' && isKeyword(p, 'if')) || (context === 'with' && isKeyword(p, 'with'))) {
+      if (
+        (context === 'if' && isKeyword(p, 'if')) ||
+        (context === 'with' && isKeyword(p, 'with'))
+      ) {
         nextNonSpace();
-        elseList = { type: 'list', pos: first.next.pos, nodes: [control(context)] };
+        elseList = {
+          type: 'list',
+          pos: first.next.pos,
+          nodes: [control(context)],
+        };
       } else {
         const second = itemList();
-        if (second.next.type !== 'end') fail(`expected end; found ${nodeString(second.next)}`);
+        if (second.next.type !== 'end')
+          fail(`expected end; found ${nodeString(second.next)}`);
         elseList = second.list;
       }
     }
     vars = vars.slice(0, saved);
-    return { type: context, pos: pipe.pos, line: pipe.line, pipe, list: first.list, elseList };
+    return {
+      type: context,
+      pos: pipe.pos,
+      line: pipe.line,
+      pipe,
+      list: first.list,
+      elseList,
+    };
   }
 
-  function pipeline(context: string, end: 'rightDelim' | 'rightParen'): PipeNode {
+  function pipeline(
+    context: string,
+    end: 'rightDelim' | 'rightParen',
+  ): PipeNode {
     const start = peekNonSpace();
     const pipe: PipeNode = {
       type: 'pipe',
@@ -420,7 +486,8 @@ export function parse(
         vars.push(v.val);
         if (context === 'range' && pipe.decl.length < 2) {
           const k = peekNonSpace().kind;
-          if (k === 'variable' || k === 'rightDelim' || k === 'rightParen') continue;
+          if (k === 'variable' || k === 'rightDelim' || k === 'rightParen')
+            continue;
           fail('range can only initialize variables');
         }
         fail(`too many declarations in ${context}`);
@@ -468,14 +535,24 @@ export function parse(
     if (pipe.cmds.length === 0) fail(`missing value for ${context}`);
     pipe.cmds.slice(1).forEach((c, idx) => {
       const t = c.args[0].type;
-      if (t === 'bool' || t === 'dot' || t === 'nil' || t === 'number' || t === 'string') {
+      if (
+        t === 'bool' ||
+        t === 'dot' ||
+        t === 'nil' ||
+        t === 'number' ||
+        t === 'string'
+      ) {
         fail(`non executable command in pipeline stage ${idx + 2}`);
       }
     });
   }
 
   function command(): CommandNode {
-    const cmd: CommandNode = { type: 'command', pos: peekNonSpace().pos, args: [] };
+    const cmd: CommandNode = {
+      type: 'command',
+      pos: peekNonSpace().pos,
+      args: [],
+    };
     for (;;) {
       peekNonSpace();
       const op = operand();
@@ -499,9 +576,17 @@ export function parse(
     while (peek().kind === 'field') fields.push(next().val.slice(1));
     switch (node.type) {
       case 'field':
-        return { type: 'field', pos: chainPos, ident: [...node.ident, ...fields] };
+        return {
+          type: 'field',
+          pos: chainPos,
+          ident: [...node.ident, ...fields],
+        };
       case 'variable':
-        return { type: 'variable', pos: chainPos, ident: [...node.ident, ...fields] };
+        return {
+          type: 'variable',
+          pos: chainPos,
+          ident: [...node.ident, ...fields],
+        };
       case 'bool':
       case 'string':
       case 'number':
@@ -527,7 +612,8 @@ export function parse(
         break;
       case 'variable': {
         const parts = t.val.split('.');
-        if (!vars.includes(parts[0])) fail(`undefined variable ${goQuote(parts[0])}`);
+        if (!vars.includes(parts[0]))
+          fail(`undefined variable ${goQuote(parts[0])}`);
         return { type: 'variable', pos: t.pos, ident: parts };
       }
       case 'field':
@@ -545,7 +631,12 @@ export function parse(
         return pipeline('parenthesized pipeline', 'rightParen');
       case 'string':
         try {
-          return { type: 'string', pos: t.pos, quoted: t.val, text: unescapeGo(t.val) };
+          return {
+            type: 'string',
+            pos: t.pos,
+            quoted: t.val,
+            text: unescapeGo(t.val),
+          };
         } catch {
           return fail('invalid syntax');
         }
@@ -565,13 +656,15 @@ export function parse(
 
   function parseDefinition() {
     const t = nextNonSpace();
-    if (t.kind !== 'string' && t.kind !== 'rawString') unexpected(t, 'define clause');
+    if (t.kind !== 'string' && t.kind !== 'rawString')
+      unexpected(t, 'define clause');
     const dname = t.kind === 'string' ? unescapeGo(t.val) : t.val.slice(1, -1);
     expect('rightDelim', 'define clause');
     const savedVars = vars;
     vars = ['$'];
     const body = itemList();
-    if (body.next.type !== 'end') fail(`unexpected ${nodeString(body.next)} in definition`);
+    if (body.next.type !== 'end')
+      fail(`unexpected ${nodeString(body.next)} in definition`);
     vars = savedVars;
     defines.set(dname, body.list);
   }
@@ -588,7 +681,8 @@ export function parse(
       i = save;
     }
     const n = textOrAction();
-    if (n.type === 'end' || n.type === 'else') fail(`unexpected ${nodeString(n)}`);
+    if (n.type === 'end' || n.type === 'else')
+      fail(`unexpected ${nodeString(n)}`);
     root.nodes.push(n as Node);
   }
   if (tokens[tokens.length - 1].kind === 'error') next();

@@ -1,18 +1,35 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { GoValue, parseJson, renderTemplate, RESOURCESET_DELIMS, slugify, adler32 } from './index';
+import {
+  GoValue,
+  parseJson,
+  renderTemplate,
+  RESOURCESET_DELIMS,
+  slugify,
+  adler32,
+} from './index';
 
 /** The shared conformance vectors, read with the Flux Operator's number rules. */
 function loadVectors(): Record<string, any> {
-  const file = path.resolve(__dirname, '../../../../../shared/spec/vectors.json');
-  return parseJson(fs.readFileSync(file, 'utf8'), 'preserve') as Record<string, any>;
+  const file = path.resolve(
+    __dirname,
+    '../../../../../shared/spec/vectors.json',
+  );
+  return parseJson(fs.readFileSync(file, 'utf8'), 'preserve') as Record<
+    string,
+    any
+  >;
 }
 
 const vectors = loadVectors();
 
 describe('template vectors (flux-behaviour.md §E.3)', () => {
-  const cases: { inputs: Record<string, GoValue> | null; template: string; expected?: string; error?: string }[] =
-    vectors.template;
+  const cases: {
+    inputs: Record<string, GoValue> | null;
+    template: string;
+    expected?: string;
+    error?: string;
+  }[] = vectors.template;
 
   it.each(cases.map(c => [c.template, c] as const))('%s', (_name, c) => {
     const render = () =>
@@ -25,15 +42,18 @@ describe('template vectors (flux-behaviour.md §E.3)', () => {
       });
     if (c.error !== undefined) {
       expect(render).toThrow(c.error);
-      expect(() => render()).toThrow(expect.objectContaining({ message: c.error }));
+      expect(() => render()).toThrow(
+        expect.objectContaining({ message: c.error }),
+      );
     } else {
       expect(render()).toBe(c.expected);
     }
   });
 });
 
-const pairs = (list: { input: string; expected: string }[]): [string, string][] =>
-  list.map(v => [v.input, v.expected]);
+const pairs = (
+  list: { input: string; expected: string }[],
+): [string, string][] => list.map(v => [v.input, v.expected]);
 
 describe('slugify vectors', () => {
   it.each(pairs(vectors.slugify))('%j → %j', (input, expected) => {

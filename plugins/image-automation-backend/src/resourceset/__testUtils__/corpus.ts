@@ -11,10 +11,16 @@ import { main } from '../../cli';
 import { CliIO } from '../../cli/types';
 
 /** The corpus root. @internal */
-export const CORPUS_DIR = path.resolve(__dirname, '../../../../../test/resourceset-corpus/cases');
+export const CORPUS_DIR = path.resolve(
+  __dirname,
+  '../../../../../test/resourceset-corpus/cases',
+);
 
 /** The script that builds the real CLI and prints its path. @internal */
-export const ORACLE_BUILD_SCRIPT = path.resolve(__dirname, '../../../../../test/oracles/flux-operator/build.sh');
+export const ORACLE_BUILD_SCRIPT = path.resolve(
+  __dirname,
+  '../../../../../test/oracles/flux-operator/build.sh',
+);
 
 /** One corpus case. @internal */
 export interface CorpusCase {
@@ -32,8 +38,10 @@ export function corpusCases(): CorpusCase[] {
     .map(name => {
       const dir = path.join(CORPUS_DIR, name);
       const args = ['-f', 'rset.yaml'];
-      if (fs.existsSync(path.join(dir, 'inputs.yaml'))) args.push('--inputs-from', 'inputs.yaml');
-      if (fs.existsSync(path.join(dir, 'providers.yaml'))) args.push('--inputs-from-provider', 'providers.yaml');
+      if (fs.existsSync(path.join(dir, 'inputs.yaml')))
+        args.push('--inputs-from', 'inputs.yaml');
+      if (fs.existsSync(path.join(dir, 'providers.yaml')))
+        args.push('--inputs-from-provider', 'providers.yaml');
       return { name, dir, args };
     });
 }
@@ -47,7 +55,10 @@ export interface RunResult {
 
 /** The golden result of a case. @internal */
 export function goldenResult(c: CorpusCase): RunResult {
-  const read = (f: string) => (fs.existsSync(path.join(c.dir, f)) ? fs.readFileSync(path.join(c.dir, f), 'utf8') : '');
+  const read = (f: string) =>
+    fs.existsSync(path.join(c.dir, f))
+      ? fs.readFileSync(path.join(c.dir, f), 'utf8')
+      : '';
   const stderr = read('golden.err');
   return { stdout: read('golden.yaml'), stderr, code: stderr ? 1 : 0 };
 }
@@ -66,7 +77,12 @@ export async function runOurs(c: CorpusCase): Promise<RunResult> {
 }
 
 /** Runs a program in a directory and collects its output; always reaped. @internal */
-export function runProgram(cmd: string, args: string[], cwd: string, timeoutMs = 600_000): Promise<RunResult> {
+export function runProgram(
+  cmd: string,
+  args: string[],
+  cwd: string,
+  timeoutMs = 600_000,
+): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
@@ -91,7 +107,13 @@ export function runProgram(cmd: string, args: string[], cwd: string, timeoutMs =
 
 /** Builds (once) the real `flux-operator` CLI and returns its path. @internal */
 export async function buildFluxOperatorCli(): Promise<string> {
-  const r = await runProgram('bash', [ORACLE_BUILD_SCRIPT], path.dirname(ORACLE_BUILD_SCRIPT), 1_800_000);
-  if (r.code !== 0) throw new Error(`building flux-operator failed:\n${r.stderr}`);
+  const r = await runProgram(
+    'bash',
+    [ORACLE_BUILD_SCRIPT],
+    path.dirname(ORACLE_BUILD_SCRIPT),
+    1_800_000,
+  );
+  if (r.code !== 0)
+    throw new Error(`building flux-operator failed:\n${r.stderr}`);
   return r.stdout.trim();
 }

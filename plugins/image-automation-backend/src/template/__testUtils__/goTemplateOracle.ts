@@ -8,7 +8,10 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 
 /** The oracle's directory (its own Go module). @internal */
-export const GO_TEMPLATE_ORACLE_DIR = path.resolve(__dirname, '../../../../../test/oracles/gotemplate');
+export const GO_TEMPLATE_ORACLE_DIR = path.resolve(
+  __dirname,
+  '../../../../../test/oracles/gotemplate',
+);
 
 /** One case for the oracle. @internal */
 export interface OracleCase {
@@ -22,12 +25,27 @@ export interface OracleCase {
 }
 
 /** The oracle's answer. @internal */
-export type OracleAnswer = { id: number; output?: string; error?: string; phase?: string };
+export type OracleAnswer = {
+  id: number;
+  output?: string;
+  error?: string;
+  phase?: string;
+};
 
 /** Renders the cases with Go. @internal */
-export function runGoTemplateOracle(cases: OracleCase[], timeoutMs = 900_000): Promise<OracleAnswer[]> {
+export function runGoTemplateOracle(
+  cases: OracleCase[],
+  timeoutMs = 900_000,
+): Promise<OracleAnswer[]> {
   const input = cases
-    .map(c => `{"id":${c.id},"name":${JSON.stringify(c.name)},"text":${JSON.stringify(c.text)},"delims":${JSON.stringify(c.delims)},"funcs":"${c.funcs}","inputs":${c.inputs}}`)
+    .map(
+      c =>
+        `{"id":${c.id},"name":${JSON.stringify(c.name)},"text":${JSON.stringify(
+          c.text,
+        )},"delims":${JSON.stringify(c.delims)},"funcs":"${c.funcs}","inputs":${
+          c.inputs
+        }}`,
+    )
     .join('\n');
   return new Promise((resolve, reject) => {
     const child = spawn('go', ['run', '.'], {
@@ -50,7 +68,13 @@ export function runGoTemplateOracle(cases: OracleCase[], timeoutMs = 900_000): P
     child.on('close', code => {
       clearTimeout(timer);
       if (code !== 0) {
-        reject(new Error(`gotemplate oracle exited with ${code}:\n${Buffer.concat(err).toString('utf8')}`));
+        reject(
+          new Error(
+            `gotemplate oracle exited with ${code}:\n${Buffer.concat(
+              err,
+            ).toString('utf8')}`,
+          ),
+        );
         return;
       }
       const lines = Buffer.concat(out).toString('utf8').trim().split('\n');

@@ -10,7 +10,6 @@ import {
   intValue,
   isInt,
   formatFloat,
-  formatFloatExp,
   formatFloatFixed,
   formatValue,
   isPlainMap,
@@ -50,10 +49,16 @@ function eq(a: GoValue, ...bs: GoValue[]): boolean {
     let truth = false;
     if (k1 !== k2) {
       if (k1 !== 'invalid' && k2 !== 'invalid') {
-        throw new GoFuncError(`incompatible types for comparison: ${goTypeOf(a)} and ${goTypeOf(b)}`);
+        throw new GoFuncError(
+          `incompatible types for comparison: ${goTypeOf(a)} and ${goTypeOf(
+            b,
+          )}`,
+        );
       }
     } else if (k1 === 'other') {
-      throw new GoFuncError(`non-comparable type ${formatValue(b)}: ${goTypeOf(b)}`);
+      throw new GoFuncError(
+        `non-comparable type ${formatValue(b)}: ${goTypeOf(b)}`,
+      );
     } else if (k1 === 'invalid') {
       truth = true;
     } else if (k1 === 'int') {
@@ -67,10 +72,18 @@ function eq(a: GoValue, ...bs: GoValue[]): boolean {
 function lt(a: GoValue, b: GoValue): boolean {
   const k1 = basicKind(a);
   const k2 = basicKind(b);
-  if (k1 === 'other' || k1 === 'invalid' || k2 === 'other' || k2 === 'invalid') {
+  if (
+    k1 === 'other' ||
+    k1 === 'invalid' ||
+    k2 === 'other' ||
+    k2 === 'invalid'
+  ) {
     throw new GoFuncError('invalid type for comparison');
   }
-  if (k1 !== k2) throw new GoFuncError(`incompatible types for comparison: ${goTypeOf(a)} and ${goTypeOf(b)}`);
+  if (k1 !== k2)
+    throw new GoFuncError(
+      `incompatible types for comparison: ${goTypeOf(a)} and ${goTypeOf(b)}`,
+    );
   if (k1 === 'bool') throw new GoFuncError('invalid type for comparison');
   if (k1 === 'string') return (a as string) < (b as string);
   if (k1 === 'int') return intValue(a as bigint) < intValue(b as bigint);
@@ -79,7 +92,8 @@ function lt(a: GoValue, b: GoValue): boolean {
 
 function goLen(v: GoValue): GoInt {
   if (v === null) throw new GoFuncError('len of nil pointer');
-  if (typeof v === 'string') return new GoInt(BigInt(Buffer.byteLength(v, 'utf8')));
+  if (typeof v === 'string')
+    return new GoInt(BigInt(Buffer.byteLength(v, 'utf8')));
   if (Array.isArray(v)) return new GoInt(BigInt(v.length));
   if (v instanceof Map) return new GoInt(BigInt(v.size));
   if (isPlainMap(v)) return new GoInt(BigInt(Object.keys(v).length));
@@ -92,18 +106,28 @@ function index(item: GoValue, ...indexes: GoValue[]): GoValue {
   for (const idx of indexes) {
     if (cur === null) throw new GoFuncError('index of nil pointer');
     if (Array.isArray(cur) || typeof cur === 'string') {
-      if (idx === null) throw new GoFuncError('cannot index slice/array with nil');
+      if (idx === null)
+        throw new GoFuncError('cannot index slice/array with nil');
       if (!isInt(idx)) {
-        throw new GoFuncError(`cannot index slice/array with type ${goTypeOf(idx)}`);
+        throw new GoFuncError(
+          `cannot index slice/array with type ${goTypeOf(idx)}`,
+        );
       }
       const i = intValue(idx);
       const len = typeof cur === 'string' ? Buffer.byteLength(cur) : cur.length;
-      if (i < 0n || i >= BigInt(len)) throw new GoFuncError(`index out of range: ${i}`);
-      cur = typeof cur === 'string' ? BigInt(Buffer.from(cur)[Number(i)]) : cur[Number(i)];
+      if (i < 0n || i >= BigInt(len))
+        throw new GoFuncError(`index out of range: ${i}`);
+      cur =
+        typeof cur === 'string'
+          ? BigInt(Buffer.from(cur)[Number(i)])
+          : cur[Number(i)];
     } else if (isPlainMap(cur)) {
-      if (idx === null) throw new GoFuncError('value is nil; should be of type string');
+      if (idx === null)
+        throw new GoFuncError('value is nil; should be of type string');
       if (typeof idx !== 'string') {
-        throw new GoFuncError(`value has type ${goTypeOf(idx)}; should be string`);
+        throw new GoFuncError(
+          `value has type ${goTypeOf(idx)}; should be string`,
+        );
       }
       cur = Object.prototype.hasOwnProperty.call(cur, idx) ? cur[idx] : null;
     } else if (cur instanceof Map) {
@@ -125,7 +149,15 @@ function htmlEscape(s: string): string {
   return s.replace(/[\0"'&<>]/g, c =>
     c === '\0'
       ? '\uFFFD'
-      : ({ '"': '&#34;', "'": '&#39;', '&': '&amp;', '<': '&lt;', '>': '&gt;' } as Record<string, string>)[c],
+      : (
+          {
+            '"': '&#34;',
+            "'": '&#39;',
+            '&': '&amp;',
+            '<': '&lt;',
+            '>': '&gt;',
+          } as Record<string, string>
+        )[c],
   );
 }
 
@@ -183,7 +215,9 @@ function pad(s: string, width: number | undefined, flags: string): string {
 
 function badVerb(verb: string, v: GoValue): string {
   if (v instanceof GoInt) return `%!${verb}(int=${v.value})`;
-  return v === null ? `%!${verb}(<nil>)` : `%!${verb}(${goTypeOf(v)}=${formatValue(v)})`;
+  return v === null
+    ? `%!${verb}(<nil>)`
+    : `%!${verb}(${goTypeOf(v)}=${formatValue(v)})`;
 }
 
 /** Go's `fmt.Sprintf` for the verbs templates use. @internal */
@@ -196,7 +230,9 @@ export function sprintf(format: string, args: GoValue[]): string {
       out += c;
       continue;
     }
-    const m = /^([+\-# 0]*)(\d+)?(?:\.(\d*))?([a-zA-Z%])?/.exec(format.slice(i + 1))!;
+    const m = /^([+\-# 0]*)(\d+)?(?:\.(\d*))?([a-zA-Z%])?/.exec(
+      format.slice(i + 1),
+    )!;
     i += m[0].length;
     const [, flags, w, p, verb] = m;
     if (verb === undefined) {
@@ -221,24 +257,37 @@ export function sprintf(format: string, args: GoValue[]): string {
         s = formatValue(v);
         break;
       case 's':
-        s = typeof v === 'string' || kindOf(v) !== 'int64' ? formatValue(v) : badVerb(verb, arg);
-        if (typeof v === 'number' || typeof v === 'boolean') s = badVerb(verb, arg);
-        if (prec !== undefined && typeof v === 'string') s = [...s].slice(0, prec).join('');
+        s =
+          typeof v === 'string' || kindOf(v) !== 'int64'
+            ? formatValue(v)
+            : badVerb(verb, arg);
+        if (typeof v === 'number' || typeof v === 'boolean')
+          s = badVerb(verb, arg);
+        if (prec !== undefined && typeof v === 'string')
+          s = [...s].slice(0, prec).join('');
         break;
       case 'q':
-        s = typeof v === 'string' ? goQuote(v) : typeof v === 'bigint' ? `'${String.fromCodePoint(Number(v))}'` : badVerb(verb, arg);
+        s =
+          typeof v === 'string'
+            ? goQuote(v)
+            : typeof v === 'bigint'
+            ? `'${String.fromCodePoint(Number(v))}'`
+            : badVerb(verb, arg);
         break;
       case 'd':
         s = typeof v === 'bigint' ? v.toString() : badVerb(verb, arg);
-        if (typeof v === 'bigint' && flags.includes('+') && v >= 0n) s = `+${s}`;
+        if (typeof v === 'bigint' && flags.includes('+') && v >= 0n)
+          s = `+${s}`;
         break;
       case 't':
         s = typeof v === 'boolean' ? String(v) : badVerb(verb, arg);
         break;
       case 'x':
       case 'X': {
-        if (typeof v === 'bigint') s = (v < 0n ? '-' : '') + (v < 0n ? -v : v).toString(16);
-        else if (typeof v === 'string') s = Buffer.from(v, 'utf8').toString('hex');
+        if (typeof v === 'bigint')
+          s = (v < 0n ? '-' : '') + (v < 0n ? -v : v).toString(16);
+        else if (typeof v === 'string')
+          s = Buffer.from(v, 'utf8').toString('hex');
         else s = badVerb(verb, arg);
         if (verb === 'X') s = s.toUpperCase();
         break;
@@ -250,7 +299,10 @@ export function sprintf(format: string, args: GoValue[]): string {
         s = typeof v === 'bigint' ? v.toString(2) : badVerb(verb, arg);
         break;
       case 'c':
-        s = typeof v === 'bigint' ? String.fromCodePoint(Number(v)) : badVerb(verb, arg);
+        s =
+          typeof v === 'bigint'
+            ? String.fromCodePoint(Number(v))
+            : badVerb(verb, arg);
         break;
       case 'f':
       case 'F':
@@ -266,7 +318,12 @@ export function sprintf(format: string, args: GoValue[]): string {
             : badVerb(verb, arg);
         break;
       case 'g':
-        s = typeof v === 'number' ? (prec === undefined ? formatFloat(v) : formatG(v, prec)) : badVerb(verb, arg);
+        s =
+          typeof v === 'number'
+            ? prec === undefined
+              ? formatFloat(v)
+              : formatG(v, prec)
+            : badVerb(verb, arg);
         break;
       case 'T':
         s = goTypeOf(arg);
@@ -274,7 +331,13 @@ export function sprintf(format: string, args: GoValue[]): string {
       default:
         s = badVerb(verb, arg);
     }
-    if (flags.includes('+') && typeof v === 'number' && v >= 0 && 'feEgG'.includes(verb)) s = `+${s}`;
+    if (
+      flags.includes('+') &&
+      typeof v === 'number' &&
+      v >= 0 &&
+      'feEgG'.includes(verb)
+    )
+      s = `+${s}`;
     out += pad(s, width, flags);
   }
   if (argi < args.length) {
@@ -315,9 +378,13 @@ export const builtinFuncs: FuncMap = {
   html: fn([], (...a: GoValue[]) => htmlEscape(evalArgs(a)), 'any'),
   js: fn([], (...a: GoValue[]) => jsEscape(evalArgs(a)), 'any'),
   urlquery: fn([], (...a: GoValue[]) => queryEscape(evalArgs(a)), 'any'),
-  call: fn(['any'], (f: GoValue) => {
-    throw new GoFuncError(`non-function ${formatValue(f)} of type ${goTypeOf(f)}`);
-  }, 'any'),
+  call: fn(
+    ['any'],
+    (f: GoValue) => {
+      throw new GoFuncError(
+        `non-function ${formatValue(f)} of type ${goTypeOf(f)}`,
+      );
+    },
+    'any',
+  ),
 };
-
-export { formatFloatExp };

@@ -4,7 +4,16 @@
  */
 
 import { FuncMap, fn, GoFuncError } from '../funcTypes';
-import { GoInt, GoValue, GoStruct, isPlainMap, kindOf, compareStrings, setOwn, typedSlice } from '../goValue';
+import {
+  GoInt,
+  GoValue,
+  GoStruct,
+  isPlainMap,
+  kindOf,
+  compareStrings,
+  setOwn,
+  typedSlice,
+} from '../goValue';
 import { isEmpty, strval, toInt64 } from './convert';
 
 type List = GoValue[];
@@ -14,7 +23,9 @@ type Dict = Record<string, GoValue>;
 function goKind(v: GoValue): string {
   switch (kindOf(v)) {
     case 'invalid':
-      throw new GoFuncError('runtime error: invalid memory address or nil pointer dereference');
+      throw new GoFuncError(
+        'runtime error: invalid memory address or nil pointer dereference',
+      );
     case 'int64':
       return 'int64';
     case 'float64':
@@ -45,18 +56,25 @@ export function deepEqual(a: GoValue, b: GoValue): boolean {
     const ka = Object.keys(a);
     return (
       ka.length === Object.keys(b).length &&
-      ka.every(k => Object.prototype.hasOwnProperty.call(b, k) && deepEqual(a[k], b[k]))
+      ka.every(
+        k =>
+          Object.prototype.hasOwnProperty.call(b, k) && deepEqual(a[k], b[k]),
+      )
     );
   }
   return false;
 }
 
-const inList = (list: List, needle: GoValue) => list.some(h => deepEqual(needle, h));
+const inList = (list: List, needle: GoValue) =>
+  list.some(h => deepEqual(needle, h));
 
 function listOp<T extends GoValue>(
   what: string,
   op: (l: List, ...rest: any[]) => T,
-): { plain: (l: GoValue, ...rest: any[]) => T; must: (l: GoValue, ...rest: any[]) => T } {
+): {
+  plain: (l: GoValue, ...rest: any[]) => T;
+  must: (l: GoValue, ...rest: any[]) => T;
+} {
   const run = (l: GoValue, ...rest: any[]) => op(asList(l, what), ...rest);
   return { plain: run, must: run };
 }
@@ -65,7 +83,9 @@ const ops = {
   push: listOp('Cannot push on type', (l, v: GoValue) => [...l, v]),
   prepend: listOp('Cannot prepend on type', (l, v: GoValue) => [v, ...l]),
   first: listOp('Cannot find first on type', l => (l.length ? l[0] : null)),
-  last: listOp('Cannot find last on type', l => (l.length ? l[l.length - 1] : null)),
+  last: listOp('Cannot find last on type', l =>
+    l.length ? l[l.length - 1] : null,
+  ),
   // Go returns a nil []interface{} for an empty list, which prints as [].
   rest: listOp('Cannot find rest on type', l => l.slice(1)),
   initial: listOp('Cannot find initial on type', l => l.slice(0, -1)),
@@ -86,15 +106,18 @@ const ops = {
     for (let i = 0; i < count; i++) out.push(l.slice(i * n, i * n + n));
     return out;
   }),
-  slice: listOp('list should be type of slice or array but', (l, ...idx: GoValue[]) => {
-    if (l.length === 0) return null;
-    const start = idx.length > 0 ? Number(toInt64(idx[0])) : 0;
-    const end = idx.length < 2 ? l.length : Number(toInt64(idx[1]));
-    if (start < 0 || end > l.length || start > end) {
-      throw new GoFuncError(`reflect: slice index out of range`);
-    }
-    return l.slice(start, end);
-  }),
+  slice: listOp(
+    'list should be type of slice or array but',
+    (l, ...idx: GoValue[]) => {
+      if (l.length === 0) return null;
+      const start = idx.length > 0 ? Number(toInt64(idx[0])) : 0;
+      const end = idx.length < 2 ? l.length : Number(toInt64(idx[1]));
+      if (start < 0 || end > l.length || start > end) {
+        throw new GoFuncError(`reflect: slice index out of range`);
+      }
+      return l.slice(start, end);
+    },
+  ),
 };
 
 function has(needle: GoValue, haystack: GoValue): boolean {
@@ -103,17 +126,22 @@ function has(needle: GoValue, haystack: GoValue): boolean {
 }
 
 function dig(...ps: GoValue[]): GoValue {
-  if (ps.length < 3) throw new GoFuncError('dig needs at least three arguments');
+  if (ps.length < 3)
+    throw new GoFuncError('dig needs at least three arguments');
   let dict = ps[ps.length - 1];
   const def = ps[ps.length - 2];
   const keys = ps.slice(0, -2);
   for (let i = 0; i < keys.length; i++) {
     if (typeof keys[i] !== 'string') {
-      throw new GoFuncError(`interface conversion: interface {} is ${kindOf(keys[i])}, not string`);
+      throw new GoFuncError(
+        `interface conversion: interface {} is ${kindOf(keys[i])}, not string`,
+      );
     }
     if (!isPlainMap(dict)) {
       throw new GoFuncError(
-        `interface conversion: interface {} is ${kindOf(dict)}, not map[string]interface {}`,
+        `interface conversion: interface {} is ${kindOf(
+          dict,
+        )}, not map[string]interface {}`,
       );
     }
     const k = keys[i] as string;
@@ -150,8 +178,12 @@ export const collectionFuncs: FuncMap = {
   mustUniq: fn(['any'], ops.uniq.must),
   without: fn(['any'], ops.without.plain, 'any'),
   mustWithout: fn(['any'], ops.without.must, 'any'),
-  chunk: fn(['int', 'any'], (size: bigint, l: GoValue) => ops.chunk.plain(l, size)),
-  mustChunk: fn(['int', 'any'], (size: bigint, l: GoValue) => ops.chunk.must(l, size)),
+  chunk: fn(['int', 'any'], (size: bigint, l: GoValue) =>
+    ops.chunk.plain(l, size),
+  ),
+  mustChunk: fn(['int', 'any'], (size: bigint, l: GoValue) =>
+    ops.chunk.must(l, size),
+  ),
   slice: fn(['any'], ops.slice.plain, 'any'),
   mustSlice: fn(['any'], ops.slice.must, 'any'),
   has: fn(['any', 'any'], has),
@@ -161,7 +193,8 @@ export const collectionFuncs: FuncMap = {
     (...lists: GoValue[]) => {
       const out: List = [];
       for (const l of lists) {
-        if (!Array.isArray(l)) throw new GoFuncError(`Cannot concat type ${goKind(l)} as list`);
+        if (!Array.isArray(l))
+          throw new GoFuncError(`Cannot concat type ${goKind(l)} as list`);
         out.push(...l);
       }
       return out;
@@ -173,7 +206,8 @@ export const collectionFuncs: FuncMap = {
     [],
     (...v: GoValue[]) => {
       const d: Dict = {};
-      for (let i = 0; i < v.length; i += 2) setOwn(d, strval(v[i]), i + 1 < v.length ? v[i + 1] : '');
+      for (let i = 0; i < v.length; i += 2)
+        setOwn(d, strval(v[i]), i + 1 < v.length ? v[i + 1] : '');
       return d;
     },
     'any',
@@ -190,13 +224,17 @@ export const collectionFuncs: FuncMap = {
     if (d) delete d[k];
     return d;
   }),
-  hasKey: fn(['map', 'string'], (d: Dict | null, k: string) =>
-    !!d && Object.prototype.hasOwnProperty.call(d, k),
+  hasKey: fn(
+    ['map', 'string'],
+    (d: Dict | null, k: string) =>
+      !!d && Object.prototype.hasOwnProperty.call(d, k),
   ),
   pluck: fn(
     ['string'],
     (k: string, ...ds: (Dict | null)[]) =>
-      ds.filter(d => d && Object.prototype.hasOwnProperty.call(d, k)).map(d => d![k]),
+      ds
+        .filter(d => d && Object.prototype.hasOwnProperty.call(d, k))
+        .map(d => d![k]),
     'map',
   ),
   // Go iterates maps in random order; sorted keys are one of the orders Go may produce.
@@ -210,13 +248,18 @@ export const collectionFuncs: FuncMap = {
     'map',
   ),
   values: fn(['map'], (d: Dict | null) =>
-    d ? Object.keys(d).sort(compareStrings).map(k => d[k]) : [],
+    d
+      ? Object.keys(d)
+          .sort(compareStrings)
+          .map(k => d[k])
+      : [],
   ),
   pick: fn(
     ['map'],
     (d: Dict | null, ...ks: string[]) => {
       const r: Dict = {};
-      for (const k of ks) if (d && Object.prototype.hasOwnProperty.call(d, k)) r[k] = d[k];
+      for (const k of ks)
+        if (d && Object.prototype.hasOwnProperty.call(d, k)) r[k] = d[k];
       return r;
     },
     'string',

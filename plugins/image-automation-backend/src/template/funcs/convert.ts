@@ -3,7 +3,15 @@
  * function groups.
  */
 
-import { GoInt, GoStruct, GoValue, formatValue, kindOf, sliceTypeName, typedSlice } from '../goValue';
+import {
+  GoInt,
+  GoStruct,
+  GoValue,
+  formatValue,
+  kindOf,
+  sliceTypeName,
+  typedSlice,
+} from '../goValue';
 
 const MIN_INT64 = -(2n ** 63n);
 const MAX_INT64 = 2n ** 63n - 1n;
@@ -16,7 +24,8 @@ export function strval(v: GoValue): string {
 
 /** Sprig's `strslice`: a list of strings from a list (nils dropped) or one value. @internal */
 export function strslice(v: GoValue): string[] {
-  if (Array.isArray(v)) return typedSlice(v.filter(x => x !== null).map(strval), 'string');
+  if (Array.isArray(v))
+    return typedSlice(v.filter(x => x !== null).map(strval), 'string');
   if (v === null) return typedSlice([], 'string');
   return typedSlice([strval(v)], 'string');
 }
@@ -38,7 +47,10 @@ export function wrapInt64(v: bigint): bigint {
 export type SprigFlavour = 'slim' | 'sprig';
 
 function parseIntBase0(s: string): bigint | undefined {
-  const m = /^([+-]?)(0[xX][0-9a-fA-F_]+|0[oO][0-7_]+|0[bB][01_]+|0[0-7_]*|[1-9][0-9_]*)$/.exec(s);
+  const m =
+    /^([+-]?)(0[xX][0-9a-fA-F_]+|0[oO][0-7_]+|0[bB][01_]+|0[0-7_]*|[1-9][0-9_]*)$/.exec(
+      s,
+    );
   if (!m) return undefined;
   let body = m[2].replace(/_/g, '');
   if (/^0[0-7]+$/.test(body)) body = `0o${body.slice(1)}`;
@@ -75,13 +87,15 @@ export function toInt64(v: GoValue, flavour: SprigFlavour = 'slim'): bigint {
 
 /** Go's `strconv.ParseFloat(s, 64)` acceptance set (decimal, hex, inf, nan, underscores). @internal */
 export function parseGoFloat(s: string): number | undefined {
-  if (/^[+-]?(inf|infinity)$/i.test(s)) return s.startsWith('-') ? -Infinity : Infinity;
+  if (/^[+-]?(inf|infinity)$/i.test(s))
+    return s.startsWith('-') ? -Infinity : Infinity;
   if (/^nan$/i.test(s)) return NaN;
   if (/^[+-]?(\d(_?\d)*\.?(\d(_?\d)*)?|\.\d(_?\d)*)([eE][+-]?\d+)?$/.test(s)) {
     return Number(s.replace(/_/g, ''));
   }
   if (/^[+-]?0[xX][0-9a-fA-F_]*\.?[0-9a-fA-F_]*[pP][+-]?\d+$/.test(s)) {
-    const m = /^([+-]?)0[xX]([0-9a-fA-F_]*)\.?([0-9a-fA-F_]*)[pP]([+-]?\d+)$/.exec(s)!;
+    const m =
+      /^([+-]?)0[xX]([0-9a-fA-F_]*)\.?([0-9a-fA-F_]*)[pP]([+-]?\d+)$/.exec(s)!;
     const int = m[2].replace(/_/g, '');
     const frac = m[3].replace(/_/g, '');
     const mant = parseInt(int + frac || '0', 16) / 16 ** frac.length;
@@ -136,7 +150,9 @@ export function goTypeOf(v: GoValue): string {
     case 'slice':
       return sliceTypeName(v as GoValue[]);
     case 'map':
-      return v instanceof Map ? 'map[interface {}]interface {}' : 'map[string]interface {}';
+      return v instanceof Map
+        ? 'map[interface {}]interface {}'
+        : 'map[string]interface {}';
     case 'struct':
       return (v as GoStruct).typeName;
     default:

@@ -19,7 +19,10 @@ export function compileGoRegexp(expr: string): RegExp {
     src = src.slice(lead[0].length);
     for (const f of lead[1]) if (f !== 'U' && !flags.includes(f)) flags += f;
   }
-  src = src.replace(/\(\?P</g, '(?<').replace(/\\z/g, '$(?![\\s\\S])').replace(/\\A/g, '^');
+  src = src
+    .replace(/\(\?P</g, '(?<')
+    .replace(/\\z/g, '$(?![\\s\\S])')
+    .replace(/\\A/g, '^');
   let re: RegExp;
   try {
     re = new RegExp(src, `${flags}u`);
@@ -27,7 +30,11 @@ export function compileGoRegexp(expr: string): RegExp {
     try {
       re = new RegExp(src, flags);
     } catch (e) {
-      throw new GoFuncError(`error parsing regexp: ${goRegexpProblem((e as Error).message)}: \`${expr}\``);
+      throw new GoFuncError(
+        `error parsing regexp: ${goRegexpProblem(
+          (e as Error).message,
+        )}: \`${expr}\``,
+      );
     }
   }
   cache.set(expr, re);
@@ -38,9 +45,12 @@ export function compileGoRegexp(expr: string): RegExp {
 function goRegexpProblem(jsMessage: string): string {
   if (/Unterminated group/.test(jsMessage)) return 'missing closing )';
   if (/Unmatched '\)'/.test(jsMessage)) return 'unexpected )';
-  if (/Unterminated character class/.test(jsMessage)) return 'missing closing ]';
-  if (/Nothing to repeat/.test(jsMessage)) return 'missing argument to repetition operator';
-  if (/Invalid escape|\\ at end of pattern/.test(jsMessage)) return 'invalid escape sequence';
+  if (/Unterminated character class/.test(jsMessage))
+    return 'missing closing ]';
+  if (/Nothing to repeat/.test(jsMessage))
+    return 'missing argument to repetition operator';
+  if (/Invalid escape|\\ at end of pattern/.test(jsMessage))
+    return 'invalid escape sequence';
   return 'invalid regular expression';
 }
 

@@ -9,13 +9,22 @@ import { GoValue, intValue, isInt, isPlainMap, typedSlice } from '../goValue';
 import { marshalJson, parseJson } from '../goJson';
 import { goKindOf, goTypeOf, isEmpty } from './convert';
 import { deepEqual } from './collections';
-import { compileGoRegexp, expandTemplate, findAll, goSplit, quoteMeta } from './goRegexp';
+import {
+  compileGoRegexp,
+  expandTemplate,
+  findAll,
+  goSplit,
+  quoteMeta,
+} from './goRegexp';
 import { adler32 } from './adler32';
 
 /** Go's `encoding/json` wording for a syntax error JavaScript reports. */
 function goJsonSyntaxError(text: string, jsMessage: string): string {
-  if (text.trim() === '' || /end of JSON input|Unterminated/.test(jsMessage)) return 'unexpected end of JSON input';
-  const m = /Unexpected token '?(.)'?/.exec(jsMessage) ?? /Unexpected (?:non-whitespace )?character/.exec(jsMessage);
+  if (text.trim() === '' || /end of JSON input|Unterminated/.test(jsMessage))
+    return 'unexpected end of JSON input';
+  const m =
+    /Unexpected token '?(.)'?/.exec(jsMessage) ??
+    /Unexpected (?:non-whitespace )?character/.exec(jsMessage);
   const ch = m?.[1] ?? text.trim()[0];
   return `invalid character '${ch}' looking for beginning of value`;
 }
@@ -50,7 +59,8 @@ function pathDir(p: string): string {
 }
 
 function pathExt(p: string): string {
-  for (let i = p.length - 1; i >= 0 && p[i] !== '/'; i--) if (p[i] === '.') return p.slice(i);
+  for (let i = p.length - 1; i >= 0 && p[i] !== '/'; i--)
+    if (p[i] === '.') return p.slice(i);
   return '';
 }
 
@@ -109,7 +119,8 @@ function base32Encode(s: string): string {
 
 function base32Decode(s: string): string {
   const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  if (s.length % 8 !== 0) return `illegal base32 data at input byte ${s.length - (s.length % 8)}`;
+  if (s.length % 8 !== 0)
+    return `illegal base32 data at input byte ${s.length - (s.length % 8)}`;
   const body = s.replace(/=+$/, '');
   let bits = 0;
   let value = 0;
@@ -136,23 +147,37 @@ function base64Decode(s: string): string {
   return Buffer.from(s, 'base64').toString('utf8');
 }
 
-const hash = (alg: string) => (s: string) => crypto.createHash(alg).update(s, 'utf8').digest('hex');
+const hash = (alg: string) => (s: string) =>
+  crypto.createHash(alg).update(s, 'utf8').digest('hex');
 
 const stringSlice = (l: string[] | null) => (l ? typedSlice(l, 'string') : l);
 
 function regexFuncs(): FuncMap {
-  const must = <T>(f: (re: RegExp, ...a: any[]) => T) => (expr: string, ...a: any[]) =>
-    f(compileGoRegexp(expr), ...a);
+  const must =
+    <T>(f: (re: RegExp, ...a: any[]) => T) =>
+    (expr: string, ...a: any[]) =>
+      f(compileGoRegexp(expr), ...a);
   const findAllStrings = (re: RegExp, s: string, n: bigint) => {
     const ms = findAll(re, s, Number(n));
-    return ms.length ? typedSlice(ms.map(m => m[0]), 'string') : null;
+    return ms.length
+      ? typedSlice(
+          ms.map(m => m[0]),
+          'string',
+        )
+      : null;
   };
   const findOne = (re: RegExp, s: string) => findAll(re, s, 1)[0]?.[0] ?? '';
-  const replaceAll = (re: RegExp, s: string, repl: string, literal: boolean) => {
+  const replaceAll = (
+    re: RegExp,
+    s: string,
+    repl: string,
+    literal: boolean,
+  ) => {
     let out = '';
     let last = 0;
     for (const m of findAll(re, s, -1)) {
-      out += s.slice(last, m.index) + (literal ? repl : expandTemplate(repl, m));
+      out +=
+        s.slice(last, m.index) + (literal ? repl : expandTemplate(repl, m));
       last = m.index + m[0].length;
     }
     return out + s.slice(last);
@@ -166,35 +191,60 @@ function regexFuncs(): FuncMap {
   };
   return {
     regexMatch: fn(['string', 'string'], match),
-    mustRegexMatch: fn(['string', 'string'], (e: string, s: string) =>
-      findAll(compileGoRegexp(e), s, 1).length > 0,
+    mustRegexMatch: fn(
+      ['string', 'string'],
+      (e: string, s: string) => findAll(compileGoRegexp(e), s, 1).length > 0,
     ),
     regexFindAll: fn(['string', 'string', 'int'], must(findAllStrings)),
     mustRegexFindAll: fn(['string', 'string', 'int'], must(findAllStrings)),
     regexFind: fn(['string', 'string'], must(findOne)),
     mustRegexFind: fn(['string', 'string'], must(findOne)),
-    regexReplaceAll: fn(['string', 'string', 'string'], must((re, s, r) => replaceAll(re, s, r, false))),
-    mustRegexReplaceAll: fn(['string', 'string', 'string'], must((re, s, r) => replaceAll(re, s, r, false))),
-    regexReplaceAllLiteral: fn(['string', 'string', 'string'], must((re, s, r) => replaceAll(re, s, r, true))),
+    regexReplaceAll: fn(
+      ['string', 'string', 'string'],
+      must((re, s, r) => replaceAll(re, s, r, false)),
+    ),
+    mustRegexReplaceAll: fn(
+      ['string', 'string', 'string'],
+      must((re, s, r) => replaceAll(re, s, r, false)),
+    ),
+    regexReplaceAllLiteral: fn(
+      ['string', 'string', 'string'],
+      must((re, s, r) => replaceAll(re, s, r, true)),
+    ),
     mustRegexReplaceAllLiteral: fn(
       ['string', 'string', 'string'],
       must((re, s, r) => replaceAll(re, s, r, true)),
     ),
-    regexSplit: fn(['string', 'string', 'int'], must((re, s, n: bigint) => stringSlice(goSplit(re, s, Number(n))))),
-    mustRegexSplit: fn(['string', 'string', 'int'], must((re, s, n: bigint) => stringSlice(goSplit(re, s, Number(n))))),
+    regexSplit: fn(
+      ['string', 'string', 'int'],
+      must((re, s, n: bigint) => stringSlice(goSplit(re, s, Number(n)))),
+    ),
+    mustRegexSplit: fn(
+      ['string', 'string', 'int'],
+      must((re, s, n: bigint) => stringSlice(goSplit(re, s, Number(n)))),
+    ),
     regexQuoteMeta: fn(['string'], quoteMeta),
   };
 }
 
 function urlParse(v: string): GoValue {
-  const m = /^(?:([A-Za-z][A-Za-z0-9+.-]*):)?(?:\/\/([^/?#]*))?([^?#]*)(?:\?([^#]*))?(?:#(.*))?$/.exec(v);
-  if (!m) throw new GoFuncError(`unable to parse url: parse ${JSON.stringify(v)}: invalid URL`);
+  const m =
+    /^(?:([A-Za-z][A-Za-z0-9+.-]*):)?(?:\/\/([^/?#]*))?([^?#]*)(?:\?([^#]*))?(?:#(.*))?$/.exec(
+      v,
+    );
+  if (!m)
+    throw new GoFuncError(
+      `unable to parse url: parse ${JSON.stringify(v)}: invalid URL`,
+    );
   const authority = m[2] ?? '';
   const at = authority.lastIndexOf('@');
   const userinfo = at >= 0 ? authority.slice(0, at) : '';
   const host = at >= 0 ? authority.slice(at + 1) : authority;
-  const hostname = host.startsWith('[') ? host.slice(1, host.indexOf(']')) : host.replace(/:\d*$/, '');
-  const opaque = m[1] && m[2] === undefined && !m[3].startsWith('/') ? m[3] : '';
+  const hostname = host.startsWith('[')
+    ? host.slice(1, host.indexOf(']'))
+    : host.replace(/:\d*$/, '');
+  const opaque =
+    m[1] && m[2] === undefined && !m[3].startsWith('/') ? m[3] : '';
   return {
     scheme: (m[1] ?? '').toLowerCase(),
     host,
@@ -220,7 +270,11 @@ function urlJoin(d: Record<string, GoValue> | null): string {
     const v = d?.[k];
     if (v === undefined) return '';
     if (typeof v !== 'string') {
-      throw new GoFuncError(`unable to parse ${k} key, must be of type string, but ${goKindOf(v)} found`);
+      throw new GoFuncError(
+        `unable to parse ${k} key, must be of type string, but ${goKindOf(
+          v,
+        )} found`,
+      );
     }
     return v;
   };
@@ -248,20 +302,35 @@ function urlJoin(d: Record<string, GoValue> | null): string {
 }
 
 const unsupportedTime = (name: string) =>
-  fn([], () => {
-    throw new GoFuncError(`${name}: time values are not supported by this template engine`);
-  }, 'any');
+  fn(
+    [],
+    () => {
+      throw new GoFuncError(
+        `${name}: time values are not supported by this template engine`,
+      );
+    },
+    'any',
+  );
 
 /** Functions shared by slim-sprig and sprig that are not about strings, lists or numbers. @internal */
 export const miscFuncs: FuncMap = {
-  default: fn(['any'], (d: GoValue, ...given: GoValue[]) =>
-    given.length === 0 || isEmpty(given[0]) ? d : given[0],
-  'any'),
+  default: fn(
+    ['any'],
+    (d: GoValue, ...given: GoValue[]) =>
+      given.length === 0 || isEmpty(given[0]) ? d : given[0],
+    'any',
+  ),
   empty: fn(['any'], isEmpty),
-  coalesce: fn([], (...v: GoValue[]) => v.find(x => !isEmpty(x)) ?? null, 'any'),
+  coalesce: fn(
+    [],
+    (...v: GoValue[]) => v.find(x => !isEmpty(x)) ?? null,
+    'any',
+  ),
   all: fn([], (...v: GoValue[]) => v.every(x => !isEmpty(x)), 'any'),
   any: fn([], (...v: GoValue[]) => v.some(x => !isEmpty(x)), 'any'),
-  ternary: fn(['any', 'any', 'bool'], (t: GoValue, f: GoValue, c: boolean) => (c ? t : f)),
+  ternary: fn(['any', 'any', 'bool'], (t: GoValue, f: GoValue, c: boolean) =>
+    c ? t : f,
+  ),
   fail: fn(['string'], (msg: string) => {
     throw new GoFuncError(msg);
   }),
@@ -294,12 +363,19 @@ export const miscFuncs: FuncMap = {
       return '';
     }
   }),
-  mustToPrettyJson: fn(['any'], (v: GoValue) => marshalJson(v, { indent: '  ' })),
+  mustToPrettyJson: fn(['any'], (v: GoValue) =>
+    marshalJson(v, { indent: '  ' }),
+  ),
   toRawJson: fn(['any'], (v: GoValue) => marshalJson(v, { escapeHtml: false })),
-  mustToRawJson: fn(['any'], (v: GoValue) => marshalJson(v, { escapeHtml: false })),
+  mustToRawJson: fn(['any'], (v: GoValue) =>
+    marshalJson(v, { escapeHtml: false }),
+  ),
   typeOf: fn(['any'], goTypeOf),
   typeIs: fn(['string', 'any'], (t: string, v: GoValue) => t === goTypeOf(v)),
-  typeIsLike: fn(['string', 'any'], (t: string, v: GoValue) => t === goTypeOf(v) || `*${t}` === goTypeOf(v)),
+  typeIsLike: fn(
+    ['string', 'any'],
+    (t: string, v: GoValue) => t === goTypeOf(v) || `*${t}` === goTypeOf(v),
+  ),
   kindOf: fn(['any'], goKindOf),
   kindIs: fn(['string', 'any'], (t: string, v: GoValue) => t === goKindOf(v)),
   deepEqual: fn(['any', 'any'], deepEqual),
@@ -313,7 +389,9 @@ export const miscFuncs: FuncMap = {
   osDir: fn(['string'], pathDir),
   osExt: fn(['string'], pathExt),
   osIsAbs: fn(['string'], (p: string) => p.startsWith('/')),
-  b64enc: fn(['string'], (s: string) => Buffer.from(s, 'utf8').toString('base64')),
+  b64enc: fn(['string'], (s: string) =>
+    Buffer.from(s, 'utf8').toString('base64'),
+  ),
   b64dec: fn(['string'], base64Decode),
   b32enc: fn(['string'], base32Encode),
   b32dec: fn(['string'], base32Decode),
@@ -321,7 +399,9 @@ export const miscFuncs: FuncMap = {
   sha256sum: fn(['string'], hash('sha256')),
   adler32sum: fn(['string'], (s: string) => adler32(s).toString()),
   urlParse: fn(['string'], urlParse),
-  urlJoin: fn(['map'], (d: Record<string, GoValue> | null) => urlJoin(isPlainMap(d) ? d : null)),
+  urlJoin: fn(['map'], (d: Record<string, GoValue> | null) =>
+    urlJoin(isPlainMap(d) ? d : null),
+  ),
   duration: fn(['any'], (sec: GoValue) => {
     let n = 0n;
     if (typeof sec === 'string') n = /^[+-]?\d+$/.test(sec) ? BigInt(sec) : 0n;
@@ -342,12 +422,15 @@ export const miscFuncs: FuncMap = {
       [second * 60n, 'm'],
       [second, 's'],
     ];
-    for (const [unit, suffix] of steps) if (u > unit) return `${u / unit}${suffix}`;
+    for (const [unit, suffix] of steps)
+      if (u > unit) return `${u / unit}${suffix}`;
     return '0s';
   }),
   ago: fn(['any'], (d: GoValue) => {
     const t = isInt(d) ? Number(intValue(d)) * 1000 : Date.now();
-    return durationString(BigInt(Math.round((Date.now() - t) / 1000)) * 1000000000n);
+    return durationString(
+      BigInt(Math.round((Date.now() - t) / 1000)) * 1000000000n,
+    );
   }),
   toDate: unsupportedTime('toDate'),
   mustToDate: unsupportedTime('mustToDate'),
@@ -361,11 +444,24 @@ export const miscFuncs: FuncMap = {
 /** Go's `time.ParseDuration`, in nanoseconds. @internal */
 export function parseGoDuration(s: string): bigint | undefined {
   if (s === '0') return 0n;
-  const m = /^([+-]?)((?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+$/.exec(s);
+  const m = /^([+-]?)((?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+$/.exec(
+    s,
+  );
   if (!m) return undefined;
-  const units: Record<string, number> = { ns: 1, us: 1e3, µs: 1e3, μs: 1e3, ms: 1e6, s: 1e9, m: 6e10, h: 3.6e12 };
+  const units: Record<string, number> = {
+    ns: 1,
+    us: 1e3,
+    µs: 1e3,
+    μs: 1e3,
+    ms: 1e6,
+    s: 1e9,
+    m: 6e10,
+    h: 3.6e12,
+  };
   let total = 0;
-  for (const part of s.slice(m[1].length).matchAll(/(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/g)) {
+  for (const part of s
+    .slice(m[1].length)
+    .matchAll(/(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/g)) {
     total += Number(part[1]) * units[part[2]];
   }
   return BigInt(Math.round(total)) * (m[1] === '-' ? -1n : 1n);

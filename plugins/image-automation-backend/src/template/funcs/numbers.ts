@@ -68,7 +68,8 @@ function round(a: GoValue, p: bigint, ...opt: number[]): number {
 export function numberFuncs(flavour: SprigFlavour): FuncMap {
   const i64 = (v: GoValue) => toInt64(v, flavour);
   const divide = (a: bigint, b: bigint, op: 'div' | 'mod') => {
-    if (b === 0n) throw new GoFuncError('runtime error: integer divide by zero');
+    if (b === 0n)
+      throw new GoFuncError('runtime error: integer divide by zero');
     return wrapInt64(op === 'div' ? a / b : a % b);
   };
   return {
@@ -82,24 +83,44 @@ export function numberFuncs(flavour: SprigFlavour): FuncMap {
     toDecimal: fn(['any'], (v: GoValue) => {
       const s = formatValue(v);
       if (!/^[+-]?[0-7]+$/.test(s)) return 0n;
-      const n = BigInt(s.startsWith('-') ? `-0o${s.slice(1)}` : `0o${s.replace('+', '')}`);
+      const n = BigInt(
+        s.startsWith('-') ? `-0o${s.slice(1)}` : `0o${s.replace('+', '')}`,
+      );
       return n >= -(2n ** 63n) && n < 2n ** 63n ? n : 0n;
     }),
     seq: fn([], seq, 'int'),
     until: fn(['int'], (c: bigint) =>
-      typedSlice(untilStep(0n, c, c < 0n ? -1n : 1n).map(i => new GoInt(i)), 'int'),
+      typedSlice(
+        untilStep(0n, c, c < 0n ? -1n : 1n).map(i => new GoInt(i)),
+        'int',
+      ),
     ),
     untilStep: fn(['int', 'int', 'int'], (a: bigint, b: bigint, c: bigint) =>
-      typedSlice(untilStep(a, b, c).map(i => new GoInt(i)), 'int'),
+      typedSlice(
+        untilStep(a, b, c).map(i => new GoInt(i)),
+        'int',
+      ),
     ),
     add1: fn(['any'], (v: GoValue) => wrapInt64(i64(v) + 1n)),
-    add: fn([], (...xs: GoValue[]) => xs.reduce<bigint>((a, b) => wrapInt64(a + i64(b)), 0n), 'any'),
-    sub: fn(['any', 'any'], (a: GoValue, b: GoValue) => wrapInt64(i64(a) - i64(b))),
-    div: fn(['any', 'any'], (a: GoValue, b: GoValue) => divide(i64(a), i64(b), 'div')),
-    mod: fn(['any', 'any'], (a: GoValue, b: GoValue) => divide(i64(a), i64(b), 'mod')),
+    add: fn(
+      [],
+      (...xs: GoValue[]) =>
+        xs.reduce<bigint>((a, b) => wrapInt64(a + i64(b)), 0n),
+      'any',
+    ),
+    sub: fn(['any', 'any'], (a: GoValue, b: GoValue) =>
+      wrapInt64(i64(a) - i64(b)),
+    ),
+    div: fn(['any', 'any'], (a: GoValue, b: GoValue) =>
+      divide(i64(a), i64(b), 'div'),
+    ),
+    mod: fn(['any', 'any'], (a: GoValue, b: GoValue) =>
+      divide(i64(a), i64(b), 'mod'),
+    ),
     mul: fn(
       ['any'],
-      (a: GoValue, ...xs: GoValue[]) => xs.reduce<bigint>((p, b) => wrapInt64(p * i64(b)), i64(a)),
+      (a: GoValue, ...xs: GoValue[]) =>
+        xs.reduce<bigint>((p, b) => wrapInt64(p * i64(b)), i64(a)),
       'any',
     ),
     randInt: fn(['int', 'int'], (min: bigint, max: bigint) => {
@@ -109,27 +130,32 @@ export function numberFuncs(flavour: SprigFlavour): FuncMap {
     }),
     biggest: fn(
       ['any'],
-      (a: GoValue, ...xs: GoValue[]) => xs.reduce<bigint>((m, b) => (i64(b) > m ? i64(b) : m), i64(a)),
+      (a: GoValue, ...xs: GoValue[]) =>
+        xs.reduce<bigint>((m, b) => (i64(b) > m ? i64(b) : m), i64(a)),
       'any',
     ),
     max: fn(
       ['any'],
-      (a: GoValue, ...xs: GoValue[]) => xs.reduce<bigint>((m, b) => (i64(b) > m ? i64(b) : m), i64(a)),
+      (a: GoValue, ...xs: GoValue[]) =>
+        xs.reduce<bigint>((m, b) => (i64(b) > m ? i64(b) : m), i64(a)),
       'any',
     ),
     min: fn(
       ['any'],
-      (a: GoValue, ...xs: GoValue[]) => xs.reduce<bigint>((m, b) => (i64(b) < m ? i64(b) : m), i64(a)),
+      (a: GoValue, ...xs: GoValue[]) =>
+        xs.reduce<bigint>((m, b) => (i64(b) < m ? i64(b) : m), i64(a)),
       'any',
     ),
     maxf: fn(
       ['any'],
-      (a: GoValue, ...xs: GoValue[]) => xs.reduce<number>((m, b) => goMax(m, toFloat64(b)), toFloat64(a)),
+      (a: GoValue, ...xs: GoValue[]) =>
+        xs.reduce<number>((m, b) => goMax(m, toFloat64(b)), toFloat64(a)),
       'any',
     ),
     minf: fn(
       ['any'],
-      (a: GoValue, ...xs: GoValue[]) => xs.reduce<number>((m, b) => goMin(m, toFloat64(b)), toFloat64(a)),
+      (a: GoValue, ...xs: GoValue[]) =>
+        xs.reduce<number>((m, b) => goMin(m, toFloat64(b)), toFloat64(a)),
       'any',
     ),
     ceil: fn(['any'], (a: GoValue) => Math.ceil(toFloat64(a))),

@@ -16,6 +16,7 @@ export function slugify(s: string): string {
   slug = slug.replace(/[^a-zA-Z0-9\-_]/g, '-').replace(/-+/g, '-');
   slug = slug.replace(/^[-_]+|[-_]+$/g, '');
   if (slug.length <= MAX_LENGTH) return slug;
-  for (let i = MAX_LENGTH; i >= 0; i--) if (slug[i] === '-') return slug.slice(0, i);
+  for (let i = MAX_LENGTH; i >= 0; i--)
+    if (slug[i] === '-') return slug.slice(0, i);
   return slug.slice(0, MAX_LENGTH);
 }

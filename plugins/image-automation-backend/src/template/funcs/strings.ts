@@ -15,7 +15,9 @@ function byteSlice(s: string, start: number, end?: number): string {
   const e = end ?? b.length;
   if (start < 0 || e > b.length || start > e) {
     throw new GoFuncError(
-      `runtime error: slice bounds out of range [${start > e ? `${start}:${e}` : `:${e}`}] with length ${b.length}`,
+      `runtime error: slice bounds out of range [${
+        start > e ? `${start}:${e}` : `:${e}`
+      }] with length ${b.length}`,
     );
   }
   return b.subarray(start, e).toString('utf8');
@@ -95,13 +97,16 @@ export const stringFuncs: FuncMap = {
   upper: fn(['string'], (s: string) => s.toUpperCase()),
   lower: fn(['string'], (s: string) => s.toLowerCase()),
   title: fn(['string'], goTitle),
-  substr: fn(['int', 'int', 'string'], (start: bigint, end: bigint, s: string) => {
-    const a = Number(start);
-    const b = Number(end);
-    if (a < 0) return byteSlice(s, 0, b);
-    if (b < 0 || b > byteLength(s)) return byteSlice(s, a);
-    return byteSlice(s, a, b);
-  }),
+  substr: fn(
+    ['int', 'int', 'string'],
+    (start: bigint, end: bigint, s: string) => {
+      const a = Number(start);
+      const b = Number(end);
+      if (a < 0) return byteSlice(s, 0, b);
+      if (b < 0 || b > byteLength(s)) return byteSlice(s, a);
+      return byteSlice(s, a, b);
+    },
+  ),
   repeat: fn(['int', 'string'], (count: bigint, s: string) => {
     if (count < 0n) throw new GoFuncError('strings: negative Repeat count');
     return s.repeat(Number(count));
@@ -114,9 +119,15 @@ export const stringFuncs: FuncMap = {
   trimPrefix: fn(['string', 'string'], (a: string, b: string) =>
     b.startsWith(a) ? b.slice(a.length) : b,
   ),
-  contains: fn(['string', 'string'], (sub: string, s: string) => s.includes(sub)),
-  hasPrefix: fn(['string', 'string'], (sub: string, s: string) => s.startsWith(sub)),
-  hasSuffix: fn(['string', 'string'], (sub: string, s: string) => s.endsWith(sub)),
+  contains: fn(['string', 'string'], (sub: string, s: string) =>
+    s.includes(sub),
+  ),
+  hasPrefix: fn(['string', 'string'], (sub: string, s: string) =>
+    s.startsWith(sub),
+  ),
+  hasSuffix: fn(['string', 'string'], (sub: string, s: string) =>
+    s.endsWith(sub),
+  ),
   quote: fn(
     [],
     (...xs: GoValue[]) =>
@@ -152,22 +163,34 @@ export const stringFuncs: FuncMap = {
     const pad = ' '.repeat(Math.max(0, Number(n)));
     return `\n${pad}${s.replace(/\n/g, `\n${pad}`)}`;
   }),
-  replace: fn(['string', 'string', 'string'], (o: string, n: string, src: string) =>
-    o === '' ? goReplaceEmpty(src, n) : src.split(o).join(n),
+  replace: fn(
+    ['string', 'string', 'string'],
+    (o: string, n: string, src: string) =>
+      o === '' ? goReplaceEmpty(src, n) : src.split(o).join(n),
   ),
-  plural: fn(['string', 'string', 'int'], (one: string, many: string, c: bigint) =>
-    c === 1n ? one : many,
+  plural: fn(
+    ['string', 'string', 'int'],
+    (one: string, many: string, c: bigint) => (c === 1n ? one : many),
   ),
   toString: fn(['any'], strval),
-  split: fn(['string', 'string'], (sep: string, s: string) => splitToMap(splitN(s, sep, -1))),
-  splitList: fn(['string', 'string'], (sep: string, s: string) => typedSlice(splitN(s, sep, -1), 'string')),
+  split: fn(['string', 'string'], (sep: string, s: string) =>
+    splitToMap(splitN(s, sep, -1)),
+  ),
+  splitList: fn(['string', 'string'], (sep: string, s: string) =>
+    typedSlice(splitN(s, sep, -1), 'string'),
+  ),
   splitn: fn(['string', 'int', 'string'], (sep: string, n: bigint, s: string) =>
     splitToMap(splitN(s, sep, Number(n))),
   ),
   toStrings: fn(['any'], strslice),
-  join: fn(['string', 'any'], (sep: string, v: GoValue) => strslice(v).join(sep)),
+  join: fn(['string', 'any'], (sep: string, v: GoValue) =>
+    strslice(v).join(sep),
+  ),
   sortAlpha: fn(['any'], (v: GoValue) =>
-    typedSlice(Array.isArray(v) ? strslice(v).sort(compareStrings) : [strval(v)], 'string'),
+    typedSlice(
+      Array.isArray(v) ? strslice(v).sort(compareStrings) : [strval(v)],
+      'string',
+    ),
   ),
 };
 

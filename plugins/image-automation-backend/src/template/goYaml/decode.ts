@@ -4,7 +4,18 @@
  * float becomes an integer, timestamps stay strings, keys become strings).
  */
 
-import { Alias, Document, isAlias, isMap, isPair, isScalar, isSeq, Node, parseAllDocuments, Scalar } from 'yaml';
+import {
+  Alias,
+  Document,
+  isAlias,
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  Node,
+  parseAllDocuments,
+  Scalar,
+} from 'yaml';
 import { GoValue, formatFloat, setOwn } from '../goValue';
 import { fastParseYaml } from './fastParse';
 import { jsonRoundTripNumber } from './numbers';
@@ -13,18 +24,23 @@ import { resolvePlain } from './resolve';
 /** A YAML syntax or conversion error, worded like go-yaml's (`yaml: line N: …`). @public */
 export class YamlError extends Error {}
 
-
 function scalarValue(node: Scalar, doc: Document): GoValue {
   const raw = String(node.value ?? '');
   const tag = node.tag;
-  if (tag && tag !== '?' && !tag.startsWith('tag:yaml.org,2002:') && !tag.startsWith('!!')) {
+  if (
+    tag &&
+    tag !== '?' &&
+    !tag.startsWith('tag:yaml.org,2002:') &&
+    !tag.startsWith('!!')
+  ) {
     return raw;
   }
   const shortTag = tag?.replace('tag:yaml.org,2002:', '').replace('!!', '');
   if (shortTag === 'str') return raw;
   if (node.type !== 'PLAIN' && !shortTag) return raw;
   const r = resolvePlain(raw);
-  if (shortTag === 'int' && r.tag !== 'int') throw new YamlError(`yaml: cannot decode !!${r.tag} \`${raw}\` as a !!int`);
+  if (shortTag === 'int' && r.tag !== 'int')
+    throw new YamlError(`yaml: cannot decode !!${r.tag} \`${raw}\` as a !!int`);
   if (shortTag === 'float' && r.tag === 'int') return Number(r.value);
   void doc;
   switch (r.tag) {
@@ -50,33 +66,46 @@ function keyString(v: GoValue): string {
 }
 
 /** Converts a YAML node to a Go value with Kubernetes' number rules. */
-function toValue(node: Node | null | undefined, doc: Document, depth = 0): GoValue {
+function toValue(
+  node: Node | null | undefined,
+  doc: Document,
+  depth = 0,
+): GoValue {
   if (depth > 10000) throw new YamlError('yaml: exceeded max depth of 10000');
   if (node === null || node === undefined) return null;
-  if (isAlias(node)) return toValue((node as Alias).resolve(doc) as Node, doc, depth + 1);
+  if (isAlias(node))
+    return toValue((node as Alias).resolve(doc) as Node, doc, depth + 1);
   if (isScalar(node)) {
     const v = scalarValue(node, doc);
     return typeof v === 'number' ? jsonRoundTripNumber(v) : v;
   }
-  if (isSeq(node)) return node.items.map(i => toValue(i as Node, doc, depth + 1));
+  if (isSeq(node))
+    return node.items.map(i => toValue(i as Node, doc, depth + 1));
   if (isMap(node)) {
     const out: Record<string, GoValue> = {};
     for (const pair of node.items) {
       if (!isPair(pair)) continue;
       const keyNode = pair.key as Node | null;
-      const k = isScalar(keyNode) ? scalarValue(keyNode, doc) : toValue(keyNode, doc, depth + 1);
+      const k = isScalar(keyNode)
+        ? scalarValue(keyNode, doc)
+        : toValue(keyNode, doc, depth + 1);
       if (k === '<<' && isScalar(keyNode) && keyNode.type === 'PLAIN') {
         const merged = toValue(pair.value as Node, doc, depth + 1);
         const sources = Array.isArray(merged) ? merged : [merged];
         for (const src of sources) {
           if (src && typeof src === 'object' && !Array.isArray(src)) {
-            for (const [mk, mv] of Object.entries(src)) if (!Object.hasOwn(out, mk)) setOwn(out, mk, mv);
+            for (const [mk, mv] of Object.entries(src))
+              if (!Object.hasOwn(out, mk)) setOwn(out, mk, mv);
           }
         }
         continue;
       }
       if (k !== null && typeof k === 'object') {
-        throw new YamlError(`error converting YAML to JSON: yaml: invalid map key: ${JSON.stringify(k)}`);
+        throw new YamlError(
+          `error converting YAML to JSON: yaml: invalid map key: ${JSON.stringify(
+            k,
+          )}`,
+        );
       }
       setOwn(out, keyString(k), toValue(pair.value as Node, doc, depth + 1));
     }
@@ -90,10 +119,12 @@ function toValue(node: Node | null | undefined, doc: Document, depth = 0): GoVal
  * rendered templates typically make.
  */
 function goYamlMessage(code: string, message: string): string {
-  if (/Block scalar header/.test(message)) return 'did not find expected comment or line break';
+  if (/Block scalar header/.test(message))
+    return 'did not find expected comment or line break';
   if (/Flow sequence/.test(message)) return "did not find expected ',' or ']'";
   if (/Flow mapping/.test(message)) return "did not find expected ',' or '}'";
-  if (/Missing closing "?quote|Missing closing/i.test(message)) return 'found unexpected end of stream';
+  if (/Missing closing "?quote|Missing closing/i.test(message))
+    return 'found unexpected end of stream';
   switch (code) {
     case 'BLOCK_AS_IMPLICIT_KEY':
       return 'mapping values are not allowed in this context';
@@ -127,7 +158,9 @@ export function parseYamlDocuments(text: string): GoValue[] {
     const err = doc.errors[0];
     if (err) {
       const line = err.linePos?.[0]?.line ?? 1;
-      throw new YamlError(`yaml: line ${line}: ${goYamlMessage(err.code, err.message)}`);
+      throw new YamlError(
+        `yaml: line ${line}: ${goYamlMessage(err.code, err.message)}`,
+      );
     }
     out.push(toValue(doc.contents as Node, doc as Document));
   }

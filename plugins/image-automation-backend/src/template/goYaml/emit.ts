@@ -29,8 +29,13 @@ function isPrintable(cp: number): boolean {
   );
 }
 
-const isBreakCp = (cp: number) => cp === 0x0a || cp === 0x0d || cp === 0x85 || cp === 0x2028 || cp === 0x2029;
-const isBlankCh = (ch: string | undefined) => ch === undefined || ch === ' ' || ch === '\t' || isBreakCp(ch.codePointAt(0)!);
+const isBreakCp = (cp: number) =>
+  cp === 0x0a || cp === 0x0d || cp === 0x85 || cp === 0x2028 || cp === 0x2029;
+const isBlankCh = (ch: string | undefined) =>
+  ch === undefined ||
+  ch === ' ' ||
+  ch === '\t' ||
+  isBreakCp(ch.codePointAt(0)!);
 
 /** Strings that need no analysis: no spaces, breaks, indicators or non-ASCII. */
 const SIMPLE_PLAIN = /^[A-Za-z0-9_./][A-Za-z0-9_./+=@-]*$/;
@@ -42,9 +47,15 @@ const SIMPLE_ANALYSIS: ScalarAnalysis = {
 };
 
 function analyze(value: string): ScalarAnalysis {
-  if (SIMPLE_PLAIN.test(value) && !value.startsWith('...')) return SIMPLE_ANALYSIS;
+  if (SIMPLE_PLAIN.test(value) && !value.startsWith('...'))
+    return SIMPLE_ANALYSIS;
   if (value.length === 0) {
-    return { multiline: false, blockPlainAllowed: true, singleQuotedAllowed: true, blockAllowed: false };
+    return {
+      multiline: false,
+      blockPlainAllowed: true,
+      singleQuotedAllowed: true,
+      blockAllowed: false,
+    };
   }
   let blockIndicators = value.startsWith('---') || value.startsWith('...');
   let lineBreaks = false;
@@ -65,7 +76,8 @@ function analyze(value: string): ScalarAnalysis {
     const followedByWhitespace = isBlankCh(chars[i + 1]);
     if (i === 0) {
       if ('#,[]{}&*!|>\'"%@`'.includes(ch)) blockIndicators = true;
-      else if ((ch === '?' || ch === ':' || ch === '-') && followedByWhitespace) blockIndicators = true;
+      else if ((ch === '?' || ch === ':' || ch === '-') && followedByWhitespace)
+        blockIndicators = true;
     } else if (ch === ':' && followedByWhitespace) blockIndicators = true;
     else if (ch === '#' && precededByWhitespace) blockIndicators = true;
     if (!isPrintable(cp)) special = true;
@@ -94,7 +106,8 @@ function analyze(value: string): ScalarAnalysis {
     singleQuotedAllowed: true,
     blockAllowed: true,
   };
-  if (leadingSpace || leadingBreak || trailingSpace || trailingBreak) a.blockPlainAllowed = false;
+  if (leadingSpace || leadingBreak || trailingSpace || trailingBreak)
+    a.blockPlainAllowed = false;
   if (trailingSpace) a.blockAllowed = false;
   if (breakSpace) {
     a.blockPlainAllowed = false;
@@ -133,7 +146,8 @@ export function yamlKeyLess(a: string, b: string): boolean {
   const ar = [...a];
   const br = [...b];
   const isLetter = (c: string) => /\p{L}/u.test(c);
-  const isDigit = (c: string | undefined) => c !== undefined && /\p{Nd}/u.test(c);
+  const isDigit = (c: string | undefined) =>
+    c !== undefined && /\p{Nd}/u.test(c);
   for (let i = 0; i < ar.length && i < br.length; i++) {
     if (ar[i] === br[i]) continue;
     const al = isLetter(ar[i]);
@@ -153,8 +167,10 @@ export function yamlKeyLess(a: string, b: string): boolean {
     }
     let ai = i;
     let bi = i;
-    for (; ai < ar.length && isDigit(ar[ai]); ai++) an = an * 10n + BigInt(ar[ai].codePointAt(0)! - 48);
-    for (; bi < br.length && isDigit(br[bi]); bi++) bn = bn * 10n + BigInt(br[bi].codePointAt(0)! - 48);
+    for (; ai < ar.length && isDigit(ar[ai]); ai++)
+      an = an * 10n + BigInt(ar[ai].codePointAt(0)! - 48);
+    for (; bi < br.length && isDigit(br[bi]); bi++)
+      bn = bn * 10n + BigInt(br[bi].codePointAt(0)! - 48);
     if (an !== bn) return an < bn;
     if (ai !== bi) return ai < bi;
     return ar[i].codePointAt(0)! < br[i].codePointAt(0)!;
@@ -169,7 +185,9 @@ export function yamlSortedKeys(m: Record<string, unknown>): string[] {
   // Keys without digits in plain ASCII order the same way as go-yaml's natural order
   // except that letters sort after every other character.
   if (keys.every(k => SIMPLE_KEY.test(k))) return keys.sort(simpleKeyCompare);
-  return keys.sort((x, y) => (yamlKeyLess(x, y) ? -1 : yamlKeyLess(y, x) ? 1 : 0));
+  return keys.sort((x, y) =>
+    yamlKeyLess(x, y) ? -1 : yamlKeyLess(y, x) ? 1 : 0,
+  );
 }
 
 const SIMPLE_KEY = /^[\x20-\x2f\x3a-\x7e]*$/;
@@ -215,12 +233,22 @@ class Writer {
   }
   writeIndent(indent: number) {
     const ind = Math.max(indent, 0);
-    if (!this.indention || this.column > ind || (this.column === ind && !this.whitespace)) this.newline();
+    if (
+      !this.indention ||
+      this.column > ind ||
+      (this.column === ind && !this.whitespace)
+    )
+      this.newline();
     while (this.column < ind) this.put(' ');
     this.whitespace = true;
     this.indention = true;
   }
-  indicator(s: string, needWhitespace: boolean, isWhitespace: boolean, isIndention: boolean) {
+  indicator(
+    s: string,
+    needWhitespace: boolean,
+    isWhitespace: boolean,
+    isIndention: boolean,
+  ) {
     if (needWhitespace && !this.whitespace) this.put(' ');
     this.put(s);
     this.whitespace = isWhitespace;
@@ -228,11 +256,18 @@ class Writer {
   }
 }
 
-function chooseStyle(value: string, simpleKey: boolean): { style: Style; a: ScalarAnalysis } {
+function chooseStyle(
+  value: string,
+  simpleKey: boolean,
+): { style: Style; a: ScalarAnalysis } {
   const a = analyze(value);
   const r = resolvePlain(value);
   const canUsePlain = r.tag === 'str' && !isBase60Float(value);
-  let style: Style = value.includes('\n') ? 'literal' : canUsePlain ? 'plain' : 'double';
+  let style: Style = value.includes('\n')
+    ? 'literal'
+    : canUsePlain
+    ? 'plain'
+    : 'double';
   if (simpleKey && a.multiline) style = 'double';
   if (style === 'plain') {
     if (!a.blockPlainAllowed) style = 'single';
@@ -243,10 +278,19 @@ function chooseStyle(value: string, simpleKey: boolean): { style: Style; a: Scal
   return { style, a };
 }
 
-function writePlain(w: Writer, value: string, indent: number, allowBreaks: boolean) {
+function writePlain(
+  w: Writer,
+  value: string,
+  indent: number,
+  allowBreaks: boolean,
+) {
   if (!w.whitespace) w.put(' ');
   // Folding happens only at a space once past the width: short values go out whole.
-  if (!allowBreaks || !value.includes(' ') || w.column + charCount(value) <= BEST_WIDTH + 1) {
+  if (
+    !allowBreaks ||
+    !value.includes(' ') ||
+    w.column + charCount(value) <= BEST_WIDTH + 1
+  ) {
     w.put(value);
     w.whitespace = false;
     w.indention = false;
@@ -257,7 +301,12 @@ function writePlain(w: Writer, value: string, indent: number, allowBreaks: boole
   for (let i = 0; i < chars.length; i++) {
     const ch = chars[i];
     if (ch === ' ') {
-      if (allowBreaks && !spaces && w.column > BEST_WIDTH && chars[i + 1] !== ' ') {
+      if (
+        allowBreaks &&
+        !spaces &&
+        w.column > BEST_WIDTH &&
+        chars[i + 1] !== ' '
+      ) {
         w.writeIndent(indent);
       } else w.put(ch);
       spaces = true;
@@ -271,9 +320,18 @@ function writePlain(w: Writer, value: string, indent: number, allowBreaks: boole
   w.indention = false;
 }
 
-function writeSingle(w: Writer, value: string, indent: number, allowBreaks: boolean) {
+function writeSingle(
+  w: Writer,
+  value: string,
+  indent: number,
+  allowBreaks: boolean,
+) {
   w.indicator("'", true, false, false);
-  if (!allowBreaks || !value.includes(' ') || w.column + charCount(value) <= BEST_WIDTH + 1) {
+  if (
+    !allowBreaks ||
+    !value.includes(' ') ||
+    w.column + charCount(value) <= BEST_WIDTH + 1
+  ) {
     w.put(value.replace(/'/g, "''"));
     w.indicator("'", false, false, false);
     w.whitespace = false;
@@ -326,7 +384,12 @@ const DOUBLE_ESCAPES: Record<number, string> = {
   0x2029: 'P',
 };
 
-function writeDouble(w: Writer, value: string, indent: number, allowBreaks: boolean) {
+function writeDouble(
+  w: Writer,
+  value: string,
+  indent: number,
+  allowBreaks: boolean,
+) {
   w.indicator('"', true, false, false);
   const chars = [...value];
   // libyaml's is_bom looks at the start of the value, not the current character: a value
@@ -336,16 +399,30 @@ function writeDouble(w: Writer, value: string, indent: number, allowBreaks: bool
   for (let i = 0; i < chars.length; i++) {
     const ch = chars[i];
     const cp = ch.codePointAt(0)!;
-    if (!isPrintable(cp) || startsWithBom || isBreakCp(cp) || ch === '"' || ch === '\\') {
+    if (
+      !isPrintable(cp) ||
+      startsWithBom ||
+      isBreakCp(cp) ||
+      ch === '"' ||
+      ch === '\\'
+    ) {
       let esc = DOUBLE_ESCAPES[cp];
       if (esc === undefined) {
         const width = cp <= 0xff ? 2 : cp <= 0xffff ? 4 : 8;
-        esc = (width === 2 ? 'x' : width === 4 ? 'u' : 'U') + cp.toString(16).toUpperCase().padStart(width, '0');
+        esc =
+          (width === 2 ? 'x' : width === 4 ? 'u' : 'U') +
+          cp.toString(16).toUpperCase().padStart(width, '0');
       }
       w.put(`\\${esc}`);
       spaces = false;
     } else if (ch === ' ') {
-      if (allowBreaks && !spaces && w.column > BEST_WIDTH && i > 0 && i < chars.length - 1) {
+      if (
+        allowBreaks &&
+        !spaces &&
+        w.column > BEST_WIDTH &&
+        i > 0 &&
+        i < chars.length - 1
+      ) {
         w.writeIndent(indent);
         if (chars[i + 1] === ' ') w.put('\\');
       } else w.put(ch);
@@ -369,7 +446,11 @@ function writeLiteral(w: Writer, value: string, indent: number) {
   const last = chars[chars.length - 1];
   let chomp = '';
   if (!isBreakCp(last.codePointAt(0)!)) chomp = '-';
-  else if (chars.length === 1 || isBreakCp(chars[chars.length - 2].codePointAt(0)!)) chomp = '+';
+  else if (
+    chars.length === 1 ||
+    isBreakCp(chars[chars.length - 2].codePointAt(0)!)
+  )
+    chomp = '+';
   if (chomp) w.indicator(chomp, false, false, false);
   w.newline();
   w.indention = true;
@@ -415,10 +496,6 @@ function emitScalar(w: Writer, v: GoValue, indent: number, simpleKey: boolean) {
   }
 }
 
-function isCollection(v: GoValue): boolean {
-  return Array.isArray(v) || isPlainMap(v) || v instanceof GoStruct;
-}
-
 function entriesOf(v: GoValue): [string, GoValue][] {
   if (v instanceof GoStruct) return Object.entries(v.fields);
   const m = v as Record<string, GoValue>;
@@ -429,7 +506,12 @@ function entriesOf(v: GoValue): [string, GoValue][] {
  * Emits a node. `parentIndent` is the indentation in force (-1 at the root);
  * `mappingContext` tells whether the node is a mapping value (sequences there are indentless).
  */
-function emitNode(w: Writer, v: GoValue, parentIndent: number, mappingContext: boolean) {
+function emitNode(
+  w: Writer,
+  v: GoValue,
+  parentIndent: number,
+  mappingContext: boolean,
+) {
   if (Array.isArray(v)) {
     if (v.length === 0) {
       w.indicator('[', true, true, false);
@@ -437,7 +519,12 @@ function emitNode(w: Writer, v: GoValue, parentIndent: number, mappingContext: b
       return;
     }
     const indentless = mappingContext && !w.indention;
-    const indent = parentIndent < 0 ? 0 : indentless ? parentIndent : parentIndent + BEST_INDENT;
+    const indent =
+      parentIndent < 0
+        ? 0
+        : indentless
+        ? parentIndent
+        : parentIndent + BEST_INDENT;
     for (const item of v) {
       w.writeIndent(indent);
       w.indicator('-', true, false, true);
@@ -461,7 +548,12 @@ function emitNode(w: Writer, v: GoValue, parentIndent: number, mappingContext: b
     }
     return;
   }
-  emitScalar(w, v, parentIndent < 0 ? BEST_INDENT : parentIndent + BEST_INDENT, false);
+  emitScalar(
+    w,
+    v,
+    parentIndent < 0 ? BEST_INDENT : parentIndent + BEST_INDENT,
+    false,
+  );
 }
 
 /**
@@ -475,5 +567,3 @@ export function emitYaml(v: GoValue): string {
   if (!(w.column === 0 && w.out.endsWith('\n'))) w.newline();
   return w.out;
 }
-
-export { isCollection };

@@ -3,7 +3,10 @@ import path from 'node:path';
 import { fastParseYaml } from './fastParse';
 import { parseYamlDocuments } from './decode';
 
-const CORPUS = path.resolve(__dirname, '../../../../../test/resourceset-corpus/cases');
+const CORPUS = path.resolve(
+  __dirname,
+  '../../../../../test/resourceset-corpus/cases',
+);
 
 /** Documents of every golden output, plus snippets at the edges of the fast subset. */
 function samples(): string[] {
@@ -11,7 +14,12 @@ function samples(): string[] {
   for (const c of fs.readdirSync(CORPUS)) {
     const golden = path.join(CORPUS, c, 'golden.yaml');
     if (!fs.existsSync(golden)) continue;
-    docs.push(...fs.readFileSync(golden, 'utf8').split(/^---\n/m).filter(d => d.trim() !== '' && !d.startsWith('#')));
+    docs.push(
+      ...fs
+        .readFileSync(golden, 'utf8')
+        .split(/^---\n/m)
+        .filter(d => d.trim() !== '' && !d.startsWith('#')),
+    );
   }
   return [
     ...docs,
@@ -35,7 +43,7 @@ function samples(): string[] {
     '- a\n- b\n',
     'plain text\n',
     'a: "unterminated\n',
-    'a: \'it\'s\'\n',
+    "a: 'it's'\n",
     'a:\tb\n',
     'a: x\n   \nb: y\n',
     'url: oci://ghcr.io/x:1\ntime: 10:00:00\nneg: -1\nplus: +1\nsci: 6.02e23\n',
@@ -43,14 +51,21 @@ function samples(): string[] {
 }
 
 describe('fastParseYaml', () => {
-  it.each(samples().map(s => [s.slice(0, 60), s] as const))('agrees with the full parser or defers: %j', (_name, text) => {
-    const fast = fastParseYaml(text);
-    if (fast === undefined) return;
-    expect(fast).toEqual(parseYamlDocuments(text)[0]);
-  });
+  it.each(samples().map(s => [s.slice(0, 60), s] as const))(
+    'agrees with the full parser or defers: %j',
+    (_name, text) => {
+      const fast = fastParseYaml(text);
+      if (fast === undefined) return;
+      expect(fast).toEqual(parseYamlDocuments(text)[0]);
+    },
+  );
 
   it('takes the fast path for typical rendered objects', () => {
-    expect(fastParseYaml('apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n  a: "1"\n')).toEqual({
+    expect(
+      fastParseYaml(
+        'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\ndata:\n  a: "1"\n',
+      ),
+    ).toEqual({
       apiVersion: 'v1',
       kind: 'ConfigMap',
       metadata: { name: 'x' },

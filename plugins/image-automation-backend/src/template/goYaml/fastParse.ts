@@ -58,7 +58,8 @@ function doubleQuoted(s: string): string {
     else {
       const width = e === 'x' ? 2 : e === 'u' ? 4 : e === 'U' ? 8 : 0;
       const hex = body.slice(i + 1, i + 1 + width);
-      if (width === 0 || !/^[0-9a-fA-F]+$/.test(hex) || hex.length !== width) giveUp();
+      if (width === 0 || !/^[0-9a-fA-F]+$/.test(hex) || hex.length !== width)
+        giveUp();
       out += String.fromCodePoint(parseInt(hex, 16));
       i += width;
     }
@@ -81,8 +82,15 @@ function scalar(raw: string): GoValue {
   const c = s[0];
   if (c === '"') return doubleQuoted(s);
   if (c === "'") return singleQuoted(s);
-  if ('#,[]{}&*!|>%@`'.includes(c) || s.includes(': ') || s.includes(' #') || s.endsWith(':')) giveUp();
-  if ((c === '-' || c === '?' || c === ':') && (s.length === 1 || s[1] === ' ')) giveUp();
+  if (
+    '#,[]{}&*!|>%@`'.includes(c) ||
+    s.includes(': ') ||
+    s.includes(' #') ||
+    s.endsWith(':')
+  )
+    giveUp();
+  if ((c === '-' || c === '?' || c === ':') && (s.length === 1 || s[1] === ' '))
+    giveUp();
   if (s.includes('\t')) giveUp();
   const r = resolvePlain(s);
   switch (r.tag) {
@@ -91,7 +99,9 @@ function scalar(raw: string): GoValue {
     case 'bool':
       return r.value;
     case 'int':
-      return r.value >= 2n ** 63n ? jsonRoundTripNumber(Number(r.value)) : r.value;
+      return r.value >= 2n ** 63n
+        ? jsonRoundTripNumber(Number(r.value))
+        : r.value;
     case 'float':
       return jsonRoundTripNumber(r.value);
     case 'merge':
@@ -125,7 +135,8 @@ function splitEntry(text: string): [string, string] | undefined {
     if (text[i] !== ':') return undefined;
   } else {
     i = text.indexOf(':');
-    while (i >= 0 && i + 1 < text.length && text[i + 1] !== ' ') i = text.indexOf(':', i + 1);
+    while (i >= 0 && i + 1 < text.length && text[i + 1] !== ' ')
+      i = text.indexOf(':', i + 1);
     if (i < 0) return undefined;
   }
   const k = text.slice(0, i);
@@ -146,18 +157,30 @@ class Reader {
   block(min: number, parentIndent: number): GoValue {
     const line = this.peek();
     if (!line || line.indent < min) return null;
-    if (line.text === '-' || line.text.startsWith('- ')) return this.sequence(line.indent);
+    if (line.text === '-' || line.text.startsWith('- '))
+      return this.sequence(line.indent);
     return this.mapping(line.indent, parentIndent);
   }
 
   /** The value after `key:` or `- `, whose own block lines start deeper than `indent`. */
-  value(rest: string, indent: number, allowIndentlessSequence: boolean): GoValue {
+  value(
+    rest: string,
+    indent: number,
+    allowIndentlessSequence: boolean,
+  ): GoValue {
     if (rest.trim() === '') {
       const next = this.peek();
-      if (next && allowIndentlessSequence && next.indent === indent && (next.text === '-' || next.text.startsWith('- '))) {
+      if (
+        next &&
+        allowIndentlessSequence &&
+        next.indent === indent &&
+        (next.text === '-' || next.text.startsWith('- '))
+      ) {
         return this.sequence(indent);
       }
-      return next && next.indent > indent ? this.block(indent + 1, indent) : null;
+      return next && next.indent > indent
+        ? this.block(indent + 1, indent)
+        : null;
     }
     if (rest[0] === '|') return this.literal(rest, indent);
     const v = scalar(rest);
@@ -203,11 +226,18 @@ class Reader {
 
   sequence(indent: number): GoValue[] {
     const out: GoValue[] = [];
-    for (let l = this.peek(); l && l.indent === indent && (l.text === '-' || l.text.startsWith('- ')); l = this.peek()) {
+    for (
+      let l = this.peek();
+      l && l.indent === indent && (l.text === '-' || l.text.startsWith('- '));
+      l = this.peek()
+    ) {
       this.pos++;
       const rest = l.text.slice(2);
       if (rest.startsWith('- ') || rest === '-') giveUp();
-      const entry = rest.startsWith('"') || rest.startsWith("'") || !rest.includes(':') ? undefined : splitEntry(rest);
+      const entry =
+        rest.startsWith('"') || rest.startsWith("'") || !rest.includes(':')
+          ? undefined
+          : splitEntry(rest);
       if (entry) {
         // "- key: value": a mapping whose first entry shares the dash line.
         this.lines[--this.pos] = { indent: indent + 2, text: rest };
@@ -243,7 +273,12 @@ class Reader {
  * @internal
  */
 export function fastParseYaml(text: string): GoValue | undefined {
-  if (text.includes('\t') || text.includes('\r') || /(^|\n)(---|\.\.\.)/.test(text)) return undefined;
+  if (
+    text.includes('\t') ||
+    text.includes('\r') ||
+    /(^|\n)(---|\.\.\.)/.test(text)
+  )
+    return undefined;
   const lines: Line[] = [];
   for (const raw of text.split('\n')) {
     const t = raw.trimStart();
@@ -261,7 +296,8 @@ export function fastParseYaml(text: string): GoValue | undefined {
     const first = lines[0];
     if (first.indent !== 0) return undefined;
     let value: GoValue;
-    if (first.text === '-' || first.text.startsWith('- ')) value = reader.sequence(0);
+    if (first.text === '-' || first.text.startsWith('- '))
+      value = reader.sequence(0);
     else if (splitEntry(first.text)) value = reader.mapping(0, -1);
     else return undefined;
     if (reader.pos !== lines.length) return undefined;

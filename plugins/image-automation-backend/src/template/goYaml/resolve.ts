@@ -17,27 +17,67 @@ export type Resolved =
 
 const MAP = new Map<string, Resolved>();
 const add = (r: Resolved, words: string[]) => words.forEach(w => MAP.set(w, r));
-add({ tag: 'bool', value: true }, ['y', 'Y', 'yes', 'Yes', 'YES', 'true', 'True', 'TRUE', 'on', 'On', 'ON']);
-add({ tag: 'bool', value: false }, ['n', 'N', 'no', 'No', 'NO', 'false', 'False', 'FALSE', 'off', 'Off', 'OFF']);
+add({ tag: 'bool', value: true }, [
+  'y',
+  'Y',
+  'yes',
+  'Yes',
+  'YES',
+  'true',
+  'True',
+  'TRUE',
+  'on',
+  'On',
+  'ON',
+]);
+add({ tag: 'bool', value: false }, [
+  'n',
+  'N',
+  'no',
+  'No',
+  'NO',
+  'false',
+  'False',
+  'FALSE',
+  'off',
+  'Off',
+  'OFF',
+]);
 add({ tag: 'null', value: null }, ['', '~', 'null', 'Null', 'NULL']);
 add({ tag: 'float', value: NaN }, ['.nan', '.NaN', '.NAN']);
-add({ tag: 'float', value: Infinity }, ['.inf', '.Inf', '.INF', '+.inf', '+.Inf', '+.INF']);
+add({ tag: 'float', value: Infinity }, [
+  '.inf',
+  '.Inf',
+  '.INF',
+  '+.inf',
+  '+.Inf',
+  '+.INF',
+]);
 add({ tag: 'float', value: -Infinity }, ['-.inf', '-.Inf', '-.INF']);
 add({ tag: 'merge', value: '<<' }, ['<<']);
 
-const YAML_STYLE_FLOAT = /^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$/;
+const YAML_STYLE_FLOAT =
+  /^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$/;
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 const UINT64_MAX = 2n ** 64n - 1n;
 
 /** Go's `strconv.ParseInt(s, 0, 64)`/`ParseUint` syntax (prefixes, leading-zero octal). */
 function parseIntBase0(s: string, unsigned: boolean): bigint | undefined {
-  const m = /^([+-]?)(0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|0[0-7]*|[1-9][0-9]*)$/.exec(s);
+  const m =
+    /^([+-]?)(0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|0[0-7]*|[1-9][0-9]*)$/.exec(
+      s,
+    );
   if (!m) return undefined;
   if (unsigned && m[1] !== '') return undefined;
   let body = m[2];
   if (/^0[0-7]+$/.test(body)) body = `0o${body.slice(1)}`;
-  const v = BigInt(body.replace(/^0[oO]/, '0o').replace(/^0[xX]/, '0x').replace(/^0[bB]/, '0b'));
+  const v = BigInt(
+    body
+      .replace(/^0[oO]/, '0o')
+      .replace(/^0[xX]/, '0x')
+      .replace(/^0[bB]/, '0b'),
+  );
   const signed = m[1] === '-' ? -v : v;
   if (unsigned) return signed <= UINT64_MAX ? signed : undefined;
   return signed >= INT64_MIN && signed <= INT64_MAX ? signed : undefined;
@@ -55,7 +95,8 @@ function isTimestamp(s: string): boolean {
     );
   if (!m) return false;
   const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  if (month < 1 || month > 12 || day < 1 || day > daysIn(year, month)) return false;
+  if (month < 1 || month > 12 || day < 1 || day > daysIn(year, month))
+    return false;
   const h = Number(m[5] ?? m[8] ?? 0);
   const mi = Number(m[6] ?? m[9] ?? 0);
   const se = Number(m[7] ?? m[10] ?? 0);
@@ -71,7 +112,8 @@ export function resolvePlain(s: string): Resolved {
   if (hit) return hit;
   const c = s[0];
   if (c === '.') {
-    if (/^\.[0-9]+([eE][-+]?[0-9]+)?$/.test(s)) return { tag: 'float', value: Number(s) };
+    if (/^\.[0-9]+([eE][-+]?[0-9]+)?$/.test(s))
+      return { tag: 'float', value: Number(s) };
     return { tag: 'str', value: s };
   }
   if (c === '+' || c === '-' || (c >= '0' && c <= '9')) {
@@ -81,7 +123,8 @@ export function resolvePlain(s: string): Resolved {
     if (i !== undefined) return { tag: 'int', value: i };
     if (YAML_STYLE_FLOAT.test(plain)) {
       const f = parseGoFloat(plain);
-      if (f !== undefined && Number.isFinite(f)) return { tag: 'float', value: f };
+      if (f !== undefined && Number.isFinite(f))
+        return { tag: 'float', value: f };
     }
     if (plain.startsWith('0b') || plain.startsWith('-0b')) {
       const neg = plain.startsWith('-');
