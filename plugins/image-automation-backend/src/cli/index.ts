@@ -9,11 +9,12 @@
 
 import { imageCommands } from './image';
 import { policyCommands } from './policy';
+import { setterCommands } from './setters';
 import { templateCommands } from './template';
 import { CliCommand, CliIO, defaultIO } from './types';
 
 // One module per area (`src/cli/<area>.ts`), each exporting its commands by name.
-const commands: Record<string, CliCommand> = { ...policyCommands, ...imageCommands, ...templateCommands };
+const commands: Record<string, CliCommand> = { ...policyCommands, ...imageCommands, ...templateCommands, ...setterCommands };
 
 function usage(): string {
   const names = Object.keys(commands).sort();

@@ -1,0 +1,82 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { ImageRef } from '@imageops/backstage-plugin-image-automation-common';
+import { applySetters, SetterChange, SetterWarning } from './applySetters';
+import { MARKER_KEY } from './readMarker';
+
+/** Changes by file (relative to the update path, `/`-separated), as Flux's `update.Result`. @internal */
+export interface TreeSetterResult {
+  fileChanges: Map<string, SetterChange[]>;
+  warnings: SetterWarning[];
+}
+
+/** Flux's `ScreeningLocalReader` file filter. */
+function isManifestFile(name: string): boolean {
+  return path.extname(name) === '.yaml' || path.extname(name) === '.yml' || name === 'Kustomization';
+}
+
+const MARKER_BYTES = Buffer.from(`"${MARKER_KEY}"`);
+
+async function* walk(dir: string, root: string): AsyncGenerator<string> {
+  const entries = await fs.promises.readdir(dir, { withFileTypes: true });
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const entry of entries) {
+    const full = path.join(dir, entry.name);
+    // Hidden directories are walked too (`.github/`), as Flux does; `.git` holds no manifests.
+    if (entry.isDirectory()) {
+      if (!(dir === root && entry.name === '.git')) yield* walk(full, root);
+    } else if ((entry.isFile() || entry.isSymbolicLink()) && isManifestFile(entry.name)) {
+      yield full;
+    }
+  }
+}
+
+/**
+ * Applies the setters of the given policies to every manifest under `updatePath` (a
+ * directory or one file inside `repoRoot`), writing the files that changed. Symlinked files
+ * are read and written only when they resolve inside the repository.
+ * @internal
+ */
+export async function applyPoliciesToTree(options: {
+  repoRoot: string;
+  updatePath: string;
+  namespace: string;
+  policies: ReadonlyMap<string, ImageRef | undefined>;
+  /** Report changes without writing files. */
+  dryRun?: boolean;
+}): Promise<TreeSetterResult> {
+  const { repoRoot, updatePath, namespace, policies } = options;
+  const realRoot = await fs.promises.realpath(repoRoot);
+  let stat: fs.Stats;
+  try {
+    stat = await fs.promises.stat(updatePath);
+  } catch (error) {
+    const relative = path.relative(repoRoot, updatePath) || '.';
+    throw new Error(`walking path for files: lstat ${relative}: no such file or directory`, { cause: error });
+  }
+  const base = stat.isDirectory() ? updatePath : path.dirname(updatePath);
+  const files = stat.isDirectory() ? walk(updatePath, repoRoot) : (async function* one() { yield updatePath; })();
+  const fileChanges = new Map<string, SetterChange[]>();
+  const warnings: SetterWarning[] = [];
+  for await (const file of files) {
+    const relative = path.relative(base, file).split(path.sep).join('/');
+    let real: string;
+    try {
+      real = await fs.promises.realpath(file);
+    } catch {
+      continue; // a dangling symlink, skipped as Flux skips unreadable files
+    }
+    if (real !== realRoot && !real.startsWith(realRoot + path.sep)) {
+      warnings.push({ file: relative, line: 0, message: 'not updated: the symlink points outside the repository' });
+      continue;
+    }
+    const bytes = await fs.promises.readFile(real);
+    if (!bytes.includes(MARKER_BYTES)) continue;
+    const result = applySetters({ file: relative, text: bytes.toString('utf8'), namespace, policies });
+    warnings.push(...result.warnings);
+    if (result.text === undefined) continue;
+    fileChanges.set(relative, result.changes);
+    if (!options.dryRun) await fs.promises.writeFile(real, result.text);
+  }
+  return { fileChanges, warnings };
+}

@@ -1,0 +1,107 @@
+import { ImageRef } from '@imageops/backstage-plugin-image-automation-common';
+import { findMarkedScalars, MarkedScalar, ObjectIdentity } from './findMarkedScalars';
+import { lookupSetter } from './policySetters';
+import { needsQuoting } from './yamlNonString';
+
+/** One value a setter changed. @internal */
+export interface SetterChange {
+  line: number;
+  setter: string;
+  oldValue: string;
+  newValue: string;
+  object: ObjectIdentity;
+}
+
+/** Something the automation could not do in a file, to be reported rather than skipped silently. @internal */
+export interface SetterWarning {
+  file: string;
+  line: number;
+  message: string;
+}
+
+/** The outcome of applying setters to one file. @internal */
+export interface FileSetterResult {
+  /** The new text, or undefined when nothing changed. */
+  text?: string;
+  changes: SetterChange[];
+  warnings: SetterWarning[];
+}
+
+/** Characters that make a plain scalar mean something else; such values are double-quoted. */
+function plainSafe(value: string): boolean {
+  return (
+    /^[^\s\-?:,[\]{}#&*!|>'"%@`]/.test(value) &&
+    !/(:\s|\s#|:$|\s$|[\n\r\t])/.test(value) &&
+    !/[,[\]{}]/.test(value)
+  );
+}
+
+function doubleQuoted(value: string): string {
+  return JSON.stringify(value);
+}
+
+/**
+ * The source text for a new scalar value in the style of the old one: quote styles are
+ * kept; a plain value that a YAML reader would not take for a string is double-quoted
+ * (as Flux does, and also for YAML 1.2 / YAML 1.1 dates and times, which Flux misses).
+ * @internal
+ */
+export function renderScalar(value: string, style: MarkedScalar['style']): string {
+  switch (style) {
+    case 'QUOTE_DOUBLE':
+      return doubleQuoted(value);
+    case 'QUOTE_SINGLE':
+      return `'${value.replace(/'/g, "''")}'`;
+    default:
+      return needsQuoting(value) || !plainSafe(value) ? doubleQuoted(value) : value;
+  }
+}
+
+/**
+ * Applies image policy setters to one YAML file, editing only the marked scalars in place:
+ * every other byte (comments, indentation, block scalars, flow style, template text) stays
+ * as it was. Files that do not parse and markers that cannot be applied are reported.
+ * @internal
+ */
+export function applySetters(options: {
+  file: string;
+  text: string;
+  namespace: string;
+  policies: ReadonlyMap<string, ImageRef | undefined>;
+}): FileSetterResult {
+  const { file, text, namespace, policies } = options;
+  const found = findMarkedScalars(text);
+  if (!found.ok) {
+    return {
+      changes: [],
+      warnings: [{ file, line: found.line, message: `not updated: the file does not parse as YAML: ${found.message}` }],
+    };
+  }
+  const changes: SetterChange[] = [];
+  const warnings: SetterWarning[] = [];
+  const edits: Array<{ start: number; end: number; text: string }> = [];
+  for (const scalar of found.scalars) {
+    const lookup = lookupSetter(scalar.setter, namespace, policies);
+    if (!lookup.ok) {
+      warnings.push({ file, line: scalar.line, message: lookup.problem });
+      continue;
+    }
+    if (lookup.value === scalar.value) continue;
+    edits.push({ start: scalar.start, end: scalar.end, text: renderScalar(lookup.value, scalar.style) });
+    changes.push({
+      line: scalar.line,
+      setter: scalar.setter,
+      oldValue: scalar.value,
+      newValue: lookup.value,
+      object: found.objects[scalar.document],
+    });
+  }
+  if (edits.length === 0) return { changes, warnings };
+  let out = '';
+  let at = 0;
+  for (const edit of edits.sort((a, b) => a.start - b.start)) {
+    out += text.slice(at, edit.start) + edit.text;
+    at = edit.end;
+  }
+  return { text: out + text.slice(at), changes, warnings };
+}

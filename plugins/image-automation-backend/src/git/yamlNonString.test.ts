@@ -1,0 +1,26 @@
+import { loadVectors } from '../util/vectors';
+import { isYaml11NonString, needsQuoting } from './yamlNonString';
+
+describe('setter quoting', () => {
+  const vectors = loadVectors().setterQuoting as Array<{ value: string; yaml11NonString: boolean }>;
+
+  it.each(vectors.map(v => [v.value, v.yaml11NonString]))('go-yaml v2 judges %j non-string: %s', (value, expected) => {
+    expect(isYaml11NonString(value as string)).toBe(expected);
+  });
+
+  it('quotes every value Flux quotes', () => {
+    for (const { value, yaml11NonString } of vectors) {
+      if (yaml11NonString) expect(needsQuoting(value)).toBe(true);
+    }
+  });
+
+  it.each(['2024-06-27', '2024-06-27T10:00:00Z', '12:30', '1:20:30'])(
+    'also quotes %j, which YAML 1.1/1.2 readers take for a date or a number',
+    value => expect(needsQuoting(value)).toBe(true),
+  );
+
+  it.each(['1.2.3', 'v1.0.0', 'latest', 'sha256:abc', 'abc123', '123abc', 'NaN', 'Infinity', 'ghcr.io/a/b:1.0.0'])(
+    'leaves %j plain',
+    value => expect(needsQuoting(value)).toBe(false),
+  );
+});
