@@ -480,6 +480,15 @@ describe('RegistryClient over TLS', () => {
     expect(error.message).toContain(`GET https://${registry.host}/v2/secure/app/tags/list?n=1000: `);
   });
 
+  it('switches to HTTPS when a registry parsed as plain HTTP answers as a TLS server', async () => {
+    const client = new RegistryClient({ ca: registry.certificates!.ca });
+    const ref = refAt(registry.host, 'secure/app');
+    expect(ref.scheme).toBe('http');
+    await expect(client.listTags(ref)).resolves.toEqual({ tags: ['1.0.0'], requests: 2 });
+    await expect(client.listTags(ref)).resolves.toEqual({ tags: ['1.0.0'], requests: 1 });
+    await expect(client.getDigest(ref, '1.0.0')).resolves.toMatchObject({ digest: expect.stringMatching(/^sha256:/) });
+  });
+
   it('presents a client certificate when the registry requires one', async () => {
     const c = mutual.certificates!;
     await expect(

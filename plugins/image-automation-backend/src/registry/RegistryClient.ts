@@ -118,6 +118,9 @@ interface CachedToken {
   expiresAt: number;
 }
 
+/** Thrown inside a call when a plain-HTTP registry turns out to speak TLS: the call restarts once over HTTPS. */
+class UpgradeToHttps extends Error {}
+
 /** State of one call: its deadline, credentials and request count. */
 interface Call {
   ref: ImageReference;
@@ -185,6 +188,8 @@ export class RegistryClient {
   /** Refresh tokens returned by token servers, which replace the identity token they were given for. */
   private readonly refreshTokens = new Map<string, string>();
   private readonly agents = new Map<string, http.Agent>();
+  /** Registries parsed as plain HTTP (loopback, RFC 1918, `insecure`) that answered as TLS servers. */
+  private readonly httpsRegistries = new Set<string>();
 
   constructor(options: RegistryClientOptions = {}) {
     this.options = {
@@ -258,7 +263,14 @@ export class RegistryClient {
   /** Records on a failure how many requests the call made, for scan history. */
   private async counted<T>(call: Call, run: () => Promise<T>): Promise<T> {
     try {
-      return await run();
+      try {
+        return await run();
+      } catch (error) {
+        if (!(error instanceof UpgradeToHttps)) {
+          throw error;
+        }
+        return await run();
+      }
     } catch (error) {
       if (error instanceof RegistryError) {
         error.requests = call.requests;
@@ -303,11 +315,12 @@ export class RegistryClient {
     const secrets = this.secretsOf(auth);
     return {
       ref,
-      origin: `${ref.scheme}://${ref.registry}`,
+      // A plain-HTTP registry that turned out to speak TLS is addressed over HTTPS from then on.
+      origin: `${ref.scheme === 'http' && this.httpsRegistries.has(ref.registry) ? 'https' : ref.scheme}://${ref.registry}`,
       auth,
       authKey: crypto.createHash('sha256').update(JSON.stringify(auth)).digest('hex').slice(0, 32),
       secrets,
-      agent: this.agentFor(ref.scheme, options.tls),
+      agent: this.agentFor(ref.scheme === 'http' && this.httpsRegistries.has(ref.registry) ? 'https' : ref.scheme, options.tls),
       tls: options.tls,
       deadline: Date.now() + (options.timeoutMs ?? 60_000),
       signal: options.signal,
@@ -464,6 +477,18 @@ export class RegistryClient {
         ...headers,
         ...(authorization ? { authorization } : {}),
       });
+      if (
+        response.status === 400 &&
+        url.protocol === 'http:' &&
+        response.body.toString('utf8').includes('HTTP request to an HTTPS server')
+      ) {
+        // Go servers (distribution, Harbor, Zot) answer plain HTTP on a TLS port this way.
+        // go-containerregistry tries HTTPS before HTTP for such registries; we switch on evidence.
+        this.httpsRegistries.add(call.ref.registry);
+        call.origin = `https://${call.ref.registry}`;
+        call.agent = this.agentFor('https', call.tls);
+        throw new UpgradeToHttps();
+      }
       if (response.status !== 401 || call.auth.kind === 'registryToken') {
         return response;
       }
