@@ -38,17 +38,60 @@ export async function makeCertificates(dir: string): Promise<TestCertificates> {
   );
   const clientExt = path.join(dir, 'client.ext');
   await fs.promises.writeFile(clientExt, 'extendedKeyUsage=clientAuth\n');
-  await openssl(dir, ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2',
-    '-keyout', 'ca.key', '-out', 'ca.crt', '-subj', '/CN=testbed CA']);
+  await openssl(dir, [
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-days',
+    '2',
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.crt',
+    '-subj',
+    '/CN=testbed CA',
+  ]);
   await Promise.all(
-    [['server', ext, '2'], ['client', clientExt, '3']].map(async ([name, extFile, serial]) => {
-      await openssl(dir, ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`,
-        '-out', `${name}.csr`, '-subj', `/CN=testbed ${name}`]);
-      await openssl(dir, ['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key',
-        '-set_serial', serial, '-days', '2', '-extfile', extFile, '-out', `${name}.crt`]);
+    [
+      ['server', ext, '2'],
+      ['client', clientExt, '3'],
+    ].map(async ([name, extFile, serial]) => {
+      await openssl(dir, [
+        'req',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        `${name}.key`,
+        '-out',
+        `${name}.csr`,
+        '-subj',
+        `/CN=testbed ${name}`,
+      ]);
+      await openssl(dir, [
+        'x509',
+        '-req',
+        '-in',
+        `${name}.csr`,
+        '-CA',
+        'ca.crt',
+        '-CAkey',
+        'ca.key',
+        '-set_serial',
+        serial,
+        '-days',
+        '2',
+        '-extfile',
+        extFile,
+        '-out',
+        `${name}.crt`,
+      ]);
     }),
   );
-  const read = (name: string) => fs.promises.readFile(path.join(dir, name), 'utf8');
+  const read = (name: string) =>
+    fs.promises.readFile(path.join(dir, name), 'utf8');
   return {
     ca: await read('ca.crt'),
     caFile: path.join(dir, 'ca.crt'),

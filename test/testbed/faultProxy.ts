@@ -14,7 +14,11 @@ export type FaultAction =
   /** Answer 200 with a JSON-looking body of this many bytes, streamed. */
   | { oversizedBytes: number }
   /** Forward, then rewrite the response headers (e.g. a `Link` to another host). */
-  | { rewriteHeaders: (headers: http.IncomingHttpHeaders) => http.OutgoingHttpHeaders };
+  | {
+      rewriteHeaders: (
+        headers: http.IncomingHttpHeaders,
+      ) => http.OutgoingHttpHeaders;
+    };
 
 /** One fault: applied to the next `times` requests that `match`. @public */
 export interface Fault {
@@ -43,7 +47,10 @@ export interface FaultProxy {
  * HTTPS with `ca`), injecting faults — errors, 429s, delays, resets, bad bodies — on demand.
  * @public
  */
-export async function startFaultProxy(target: string, options: { ca?: string } = {}): Promise<FaultProxy> {
+export async function startFaultProxy(
+  target: string,
+  options: { ca?: string } = {},
+): Promise<FaultProxy> {
   const targetUrl = new URL(target);
   const faults: Array<Required<Pick<Fault, 'times'>> & Fault> = [];
   const requests: FaultProxy['requests'] = [];
@@ -126,7 +133,10 @@ export async function startFaultProxy(target: string, options: { ca?: string } =
       if (!action) {
         forward(req, body, res);
       } else if ('status' in action) {
-        res.writeHead(action.status, { 'content-type': 'application/json', ...action.headers });
+        res.writeHead(action.status, {
+          'content-type': 'application/json',
+          ...action.headers,
+        });
         res.end(action.body ?? '');
       } else if ('delayMs' in action) {
         const timer = setTimeout(() => forward(req, body, res), action.delayMs);

@@ -29,7 +29,13 @@ function agentFor(url: URL, options: TestbedRequestOptions): http.Agent {
   if (!agent) {
     agent =
       url.protocol === 'https:'
-        ? new https.Agent({ keepAlive: true, maxSockets: 16, ca: options.ca, cert: options.cert, key: options.key })
+        ? new https.Agent({
+            keepAlive: true,
+            maxSockets: 16,
+            ca: options.ca,
+            cert: options.cert,
+            key: options.key,
+          })
         : new http.Agent({ keepAlive: true, maxSockets: 16 });
     agents.set(key, agent);
   }
@@ -37,7 +43,10 @@ function agentFor(url: URL, options: TestbedRequestOptions): http.Agent {
 }
 
 /** Sends one request and buffers the answer. @internal */
-export function request(target: string, options: TestbedRequestOptions = {}): Promise<TestbedResponse> {
+export function request(
+  target: string,
+  options: TestbedRequestOptions = {},
+): Promise<TestbedResponse> {
   const url = new URL(target);
   const transport = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
@@ -52,11 +61,19 @@ export function request(target: string, options: TestbedRequestOptions = {}): Pr
       res => {
         const chunks: Buffer[] = [];
         res.on('data', chunk => chunks.push(chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks),
+          }),
+        );
         res.on('error', reject);
       },
     );
-    req.on('timeout', () => req.destroy(new Error(`timeout: ${options.method ?? 'GET'} ${target}`)));
+    req.on('timeout', () =>
+      req.destroy(new Error(`timeout: ${options.method ?? 'GET'} ${target}`)),
+    );
     req.on('error', reject);
     req.end(options.body);
   });

@@ -11,7 +11,8 @@ export const MediaTypes = {
   ociManifest: 'application/vnd.oci.image.manifest.v1+json',
   ociConfig: 'application/vnd.oci.image.config.v1+json',
   ociLayer: 'application/vnd.oci.image.layer.v1.tar+gzip',
-  dockerManifestList: 'application/vnd.docker.distribution.manifest.list.v2+json',
+  dockerManifestList:
+    'application/vnd.docker.distribution.manifest.list.v2+json',
   dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
   helmConfig: 'application/vnd.cncf.helm.config.v1+json',
 } as const;
@@ -61,8 +62,10 @@ function sha256(data: Buffer | string): string {
 /** A one-file tar with fixed owner and mtime, so equal seeds give equal bytes. */
 function tarOfOneFile(name: string, content: Buffer): Buffer {
   const header = Buffer.alloc(512);
-  const field = (offset: number, length: number, value: string) => header.write(value, offset, length, 'ascii');
-  const octal = (value: number, length: number) => `${value.toString(8).padStart(length - 1, '0')}\0`;
+  const field = (offset: number, length: number, value: string) =>
+    header.write(value, offset, length, 'ascii');
+  const octal = (value: number, length: number) =>
+    `${value.toString(8).padStart(length - 1, '0')}\0`;
   field(0, 100, name);
   field(100, 8, octal(0o644, 8));
   field(108, 8, octal(0, 8));
@@ -95,14 +98,21 @@ class Session {
     return c ? { ca: c.ca, cert: c.clientCert, key: c.clientKey } : {};
   }
 
-  async send(pathAndQuery: string, options: TestbedRequestOptions & { scope: string }): Promise<TestbedResponse> {
-    const url = /^https?:/.test(pathAndQuery) ? pathAndQuery : `${this.registry.url}${pathAndQuery}`;
+  async send(
+    pathAndQuery: string,
+    options: TestbedRequestOptions & { scope: string },
+  ): Promise<TestbedResponse> {
+    const url = /^https?:/.test(pathAndQuery)
+      ? pathAndQuery
+      : `${this.registry.url}${pathAndQuery}`;
     const headers = { ...options.headers };
     const token = this.tokens.get(options.scope);
     if (token) {
       headers.authorization = `Bearer ${token}`;
     } else if (this.credentials) {
-      headers.authorization = `Basic ${Buffer.from(`${this.credentials.username}:${this.credentials.password}`).toString('base64')}`;
+      headers.authorization = `Basic ${Buffer.from(
+        `${this.credentials.username}:${this.credentials.password}`,
+      ).toString('base64')}`;
     }
     const response = await request(url, { ...options, ...this.tls(), headers });
     const challenge = String(response.headers['www-authenticate'] ?? '');
@@ -122,51 +132,88 @@ class Session {
     url.searchParams.set('scope', scope);
     const headers: Record<string, string> = {};
     if (this.credentials) {
-      headers.authorization = `Basic ${Buffer.from(`${this.credentials.username}:${this.credentials.password}`).toString('base64')}`;
+      headers.authorization = `Basic ${Buffer.from(
+        `${this.credentials.username}:${this.credentials.password}`,
+      ).toString('base64')}`;
     }
     const response = await request(url.toString(), { headers, ...this.tls() });
     if (response.status !== 200) {
-      throw new Error(`token request failed: ${response.status} ${response.body.toString()}`);
+      throw new Error(
+        `token request failed: ${response.status} ${response.body.toString()}`,
+      );
     }
     const body = JSON.parse(response.body.toString());
     this.tokens.set(scope, body.token ?? body.access_token);
   }
 }
 
-function expectStatus(response: TestbedResponse, expected: number[], what: string) {
+function expectStatus(
+  response: TestbedResponse,
+  expected: number[],
+  what: string,
+) {
   if (!expected.includes(response.status)) {
-    throw new Error(`${what}: HTTP ${response.status} ${response.body.toString('utf8').slice(0, 500)}`);
+    throw new Error(
+      `${what}: HTTP ${response.status} ${response.body
+        .toString('utf8')
+        .slice(0, 500)}`,
+    );
   }
 }
 
-async function uploadBlob(session: Session, repository: string, data: Buffer): Promise<string> {
+async function uploadBlob(
+  session: Session,
+  repository: string,
+  data: Buffer,
+): Promise<string> {
   const digest = sha256(data);
   const scope = `repository:${repository}:pull,push`;
-  const head = await session.send(`/v2/${repository}/blobs/${digest}`, { method: 'HEAD', scope });
+  const head = await session.send(`/v2/${repository}/blobs/${digest}`, {
+    method: 'HEAD',
+    scope,
+  });
   if (head.status === 200) {
     return digest;
   }
-  const start = await session.send(`/v2/${repository}/blobs/uploads/`, { method: 'POST', scope });
+  const start = await session.send(`/v2/${repository}/blobs/uploads/`, {
+    method: 'POST',
+    scope,
+  });
   expectStatus(start, [202], `start upload to ${repository}`);
-  const location = new URL(String(start.headers.location), `${session['registry'].url}/`);
+  const location = new URL(
+    String(start.headers.location),
+    `${session['registry'].url}/`,
+  );
   location.searchParams.set('digest', digest);
   const put = await session.send(location.toString(), {
     method: 'PUT',
     scope,
     body: data,
-    headers: { 'content-type': 'application/octet-stream', 'content-length': String(data.length) },
+    headers: {
+      'content-type': 'application/octet-stream',
+      'content-length': String(data.length),
+    },
   });
   expectStatus(put, [201], `upload ${digest} to ${repository}`);
   return digest;
 }
 
-async function putManifest(session: Session, repository: string, reference: string, mediaType: string, body: Buffer) {
-  const response = await session.send(`/v2/${repository}/manifests/${reference}`, {
-    method: 'PUT',
-    scope: `repository:${repository}:pull,push`,
-    body,
-    headers: { 'content-type': mediaType },
-  });
+async function putManifest(
+  session: Session,
+  repository: string,
+  reference: string,
+  mediaType: string,
+  body: Buffer,
+) {
+  const response = await session.send(
+    `/v2/${repository}/manifests/${reference}`,
+    {
+      method: 'PUT',
+      scope: `repository:${repository}:pull,push`,
+      body,
+      headers: { 'content-type': mediaType },
+    },
+  );
   expectStatus(response, [201], `put manifest ${repository}:${reference}`);
 }
 
@@ -177,7 +224,10 @@ async function pushSingle(
   platform: Platform,
   configMediaType: string,
 ): Promise<{ digest: string; size: number; body: Buffer }> {
-  const tar = tarOfOneFile('seed.txt', Buffer.from(`${seed}\n${platform.os}/${platform.architecture}\n`));
+  const tar = tarOfOneFile(
+    'seed.txt',
+    Buffer.from(`${seed}\n${platform.os}/${platform.architecture}\n`),
+  );
   const layer = zlib.gzipSync(tar, { level: 9 });
   const config = Buffer.from(
     JSON.stringify({
@@ -196,14 +246,28 @@ async function pushSingle(
     JSON.stringify({
       schemaVersion: 2,
       mediaType: MediaTypes.ociManifest,
-      config: { mediaType: configMediaType, digest: configDigest, size: config.length },
-      layers: [{ mediaType: MediaTypes.ociLayer, digest: layerDigest, size: layer.length }],
+      config: {
+        mediaType: configMediaType,
+        digest: configDigest,
+        size: config.length,
+      },
+      layers: [
+        {
+          mediaType: MediaTypes.ociLayer,
+          digest: layerDigest,
+          size: layer.length,
+        },
+      ],
     }),
   );
   return { digest: sha256(manifest), size: manifest.length, body: manifest };
 }
 
-async function mapBounded<T>(items: T[], concurrency: number, fn: (item: T) => Promise<void>) {
+async function mapBounded<T>(
+  items: T[],
+  concurrency: number,
+  fn: (item: T) => Promise<void>,
+) {
   let next = 0;
   await Promise.all(
     Array.from({ length: Math.min(concurrency, items.length) }, async () => {
@@ -226,7 +290,10 @@ export async function pushImage(
   tags: string[],
   options: PushImageOptions = {},
 ): Promise<PushedImage> {
-  const session = new Session(registry, options.credentials ?? registry.credentials);
+  const session = new Session(
+    registry,
+    options.credentials ?? registry.credentials,
+  );
   const seed = options.seed ?? repository;
   const configMediaType = options.configMediaType ?? MediaTypes.ociConfig;
   let body: Buffer;
@@ -235,15 +302,40 @@ export async function pushImage(
   if (options.platforms) {
     const manifests = [];
     for (const platform of options.platforms) {
-      const single = await pushSingle(session, repository, seed, platform, configMediaType);
-      await putManifest(session, repository, single.digest, MediaTypes.ociManifest, single.body);
+      const single = await pushSingle(
+        session,
+        repository,
+        seed,
+        platform,
+        configMediaType,
+      );
+      await putManifest(
+        session,
+        repository,
+        single.digest,
+        MediaTypes.ociManifest,
+        single.body,
+      );
       platformDigests.push(single.digest);
-      manifests.push({ mediaType: MediaTypes.ociManifest, digest: single.digest, size: single.size, platform });
+      manifests.push({
+        mediaType: MediaTypes.ociManifest,
+        digest: single.digest,
+        size: single.size,
+        platform,
+      });
     }
     mediaType = MediaTypes.ociIndex;
-    body = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType, manifests }));
+    body = Buffer.from(
+      JSON.stringify({ schemaVersion: 2, mediaType, manifests }),
+    );
   } else {
-    const single = await pushSingle(session, repository, seed, { os: 'linux', architecture: 'amd64' }, configMediaType);
+    const single = await pushSingle(
+      session,
+      repository,
+      seed,
+      { os: 'linux', architecture: 'amd64' },
+      configMediaType,
+    );
     mediaType = MediaTypes.ociManifest;
     body = single.body;
   }
@@ -251,12 +343,22 @@ export async function pushImage(
   if (tags.length === 0) {
     await putManifest(session, repository, digest, mediaType, body);
   }
-  await mapBounded(tags, options.concurrency ?? 8, tag => putManifest(session, repository, tag, mediaType, body));
+  await mapBounded(tags, options.concurrency ?? 8, tag =>
+    putManifest(session, repository, tag, mediaType, body),
+  );
   return { digest, mediaType, platformDigests };
 }
 
 function repositoryStorage(registry: TestRegistry, repository: string): string {
-  return path.join(registry.storageDir, 'docker', 'registry', 'v2', 'repositories', repository, '_manifests');
+  return path.join(
+    registry.storageDir,
+    'docker',
+    'registry',
+    'v2',
+    'repositories',
+    repository,
+    '_manifests',
+  );
 }
 
 /**
@@ -271,24 +373,40 @@ export async function addTags(
   repository: string,
   digest: string,
   tags: string[],
-  options: { via?: 'http' | 'storage'; concurrency?: number; credentials?: { username: string; password: string } } = {},
+  options: {
+    via?: 'http' | 'storage';
+    concurrency?: number;
+    credentials?: { username: string; password: string };
+  } = {},
 ): Promise<void> {
   if ((options.via ?? 'storage') === 'storage') {
     const root = repositoryStorage(registry, repository);
     const [algorithm, hex] = digest.split(':');
     if (!fs.existsSync(path.join(root, 'revisions', algorithm, hex, 'link'))) {
-      throw new Error(`${repository}@${digest} is not in the registry's storage; push it first`);
+      throw new Error(
+        `${repository}@${digest} is not in the registry's storage; push it first`,
+      );
     }
     await mapBounded(tags, options.concurrency ?? 32, async tag => {
       const tagDir = path.join(root, 'tags', tag);
-      await fs.promises.mkdir(path.join(tagDir, 'current'), { recursive: true });
-      await fs.promises.mkdir(path.join(tagDir, 'index', algorithm, hex), { recursive: true });
+      await fs.promises.mkdir(path.join(tagDir, 'current'), {
+        recursive: true,
+      });
+      await fs.promises.mkdir(path.join(tagDir, 'index', algorithm, hex), {
+        recursive: true,
+      });
       await fs.promises.writeFile(path.join(tagDir, 'current', 'link'), digest);
-      await fs.promises.writeFile(path.join(tagDir, 'index', algorithm, hex, 'link'), digest);
+      await fs.promises.writeFile(
+        path.join(tagDir, 'index', algorithm, hex, 'link'),
+        digest,
+      );
     });
     return;
   }
-  const session = new Session(registry, options.credentials ?? registry.credentials);
+  const session = new Session(
+    registry,
+    options.credentials ?? registry.credentials,
+  );
   const manifest = await session.send(`/v2/${repository}/manifests/${digest}`, {
     scope: `repository:${repository}:pull`,
     headers: { accept: MANIFEST_ACCEPT },
@@ -305,8 +423,16 @@ export async function addTags(
  * 2.8 can only delete manifests, which would take every tag of the digest with it.
  * @public
  */
-export async function deleteTag(registry: TestRegistry, repository: string, tag: string): Promise<void> {
-  const tagDir = path.join(repositoryStorage(registry, repository), 'tags', tag);
+export async function deleteTag(
+  registry: TestRegistry,
+  repository: string,
+  tag: string,
+): Promise<void> {
+  const tagDir = path.join(
+    repositoryStorage(registry, repository),
+    'tags',
+    tag,
+  );
   if (!fs.existsSync(tagDir)) {
     throw new Error(`${repository}:${tag} does not exist`);
   }

@@ -22,10 +22,14 @@ export interface TestPostgres {
 export function postgresBinDir(): string {
   const root = '/usr/lib/postgresql';
   const versions = fs.existsSync(root)
-    ? fs.readdirSync(root).filter(v => fs.existsSync(path.join(root, v, 'bin', 'postgres')))
+    ? fs
+        .readdirSync(root)
+        .filter(v => fs.existsSync(path.join(root, v, 'bin', 'postgres')))
     : [];
   if (versions.length === 0) {
-    throw new Error('PostgreSQL is not installed (/usr/lib/postgresql/*/bin); run scripts/setup.sh');
+    throw new Error(
+      'PostgreSQL is not installed (/usr/lib/postgresql/*/bin); run scripts/setup.sh',
+    );
   }
   versions.sort((a, b) => Number(b) - Number(a));
   return path.join(root, versions[0], 'bin');
@@ -36,8 +40,12 @@ function serverUser(): { uid: number; gid: number } | undefined {
   if (process.getuid?.() !== 0) {
     return undefined;
   }
-  const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
-  const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
+  const uid = Number(
+    execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim(),
+  );
+  const gid = Number(
+    execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim(),
+  );
   return { uid, gid };
 }
 
@@ -66,25 +74,54 @@ export async function startPostgres(): Promise<TestPostgres> {
     }
     await execFileAsync(
       path.join(bin, 'initdb'),
-      ['-D', dataDir, '--no-sync', '-U', 'postgres', `--pwfile=${path.join(dir, 'pwfile')}`,
-        '--auth-local=trust', '--auth-host=scram-sha-256', '-E', 'UTF8', '--locale=C'],
+      [
+        '-D',
+        dataDir,
+        '--no-sync',
+        '-U',
+        'postgres',
+        `--pwfile=${path.join(dir, 'pwfile')}`,
+        '--auth-local=trust',
+        '--auth-host=scram-sha-256',
+        '-E',
+        'UTF8',
+        '--locale=C',
+      ],
       { ...user, cwd: dir },
     );
     for (let attempt = 1; ; attempt++) {
       const port = await freePort();
       const server = spawnTracked(
         path.join(bin, 'postgres'),
-        ['-D', dataDir, '-p', String(port), '-k', socketDir,
-          '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off',
-          '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off',
-          '-c', 'max_connections=200'],
+        [
+          '-D',
+          dataDir,
+          '-p',
+          String(port),
+          '-k',
+          socketDir,
+          '-c',
+          'listen_addresses=127.0.0.1',
+          '-c',
+          'fsync=off',
+          '-c',
+          'synchronous_commit=off',
+          '-c',
+          'full_page_writes=off',
+          '-c',
+          'max_connections=200',
+        ],
         // SIGQUIT is PostgreSQL's immediate shutdown: the postmaster takes its children with it.
         { ...user, cwd: dir, emergencySignal: 'SIGQUIT' },
       );
       const ready = await new Promise<boolean>(resolve => {
         const timer = setTimeout(() => resolve(false), 30_000);
         const onData = () => {
-          if (server.output().includes('database system is ready to accept connections')) {
+          if (
+            server
+              .output()
+              .includes('database system is ready to accept connections')
+          ) {
             clearTimeout(timer);
             resolve(true);
           }

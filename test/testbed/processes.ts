@@ -57,7 +57,9 @@ export interface TrackedProcess {
 // `setpriv --pdeathsig` (util-linux) makes the kernel signal the child when this process dies,
 // even by SIGKILL (a jest worker killed for hanging), where no exit handler runs. It execs the
 // command, so the PID stays the child's own.
-const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find(p => fs.existsSync(p));
+const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find(p =>
+  fs.existsSync(p),
+);
 
 /**
  * Starts a process whose lifetime is bounded by the current Node process.
@@ -74,7 +76,16 @@ export function spawnTracked(
   installHandlers();
   const { emergencySignal = 'SIGKILL', ...spawnOptions } = options;
   const [file, argv] = SETPRIV
-    ? [SETPRIV, ['--pdeathsig', emergencySignal.replace(/^SIG/, ''), '--', command, ...args]]
+    ? [
+        SETPRIV,
+        [
+          '--pdeathsig',
+          emergencySignal.replace(/^SIG/, ''),
+          '--',
+          command,
+          ...args,
+        ],
+      ]
     : [command, args];
   const child = spawn(file, argv, {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -145,7 +156,13 @@ export function trackDirectory(dir: string): () => Promise<void> {
  */
 export async function waitUntil(
   probe: () => Promise<boolean>,
-  options: { timeoutMs: number; intervalMs?: number; what: string; describe?: () => string; exited?: Promise<unknown> },
+  options: {
+    timeoutMs: number;
+    intervalMs?: number;
+    what: string;
+    describe?: () => string;
+    exited?: Promise<unknown>;
+  },
 ): Promise<void> {
   const deadline = Date.now() + options.timeoutMs;
   let hasExited = false;
@@ -157,8 +174,14 @@ export async function waitUntil(
       return;
     }
     if (hasExited || Date.now() > deadline) {
-      const reason = hasExited ? 'exited before it was ready' : `not ready after ${options.timeoutMs} ms`;
-      throw new Error(`${options.what} ${reason}${options.describe ? `:\n${options.describe()}` : ''}`);
+      const reason = hasExited
+        ? 'exited before it was ready'
+        : `not ready after ${options.timeoutMs} ms`;
+      throw new Error(
+        `${options.what} ${reason}${
+          options.describe ? `:\n${options.describe()}` : ''
+        }`,
+      );
     }
     await new Promise(r => setTimeout(r, options.intervalMs ?? 50));
   }

@@ -92,11 +92,19 @@ function registryConfig(options: {
       `    key: ${JSON.stringify(options.certificates.serverKeyFile)}`,
     );
     if (options.clientAuth) {
-      lines.push('    clientcas:', `      - ${JSON.stringify(options.certificates.caFile)}`);
+      lines.push(
+        '    clientcas:',
+        `      - ${JSON.stringify(options.certificates.caFile)}`,
+      );
     }
   }
   if (options.htpasswdFile) {
-    lines.push('auth:', '  htpasswd:', '    realm: testbed', `    path: ${JSON.stringify(options.htpasswdFile)}`);
+    lines.push(
+      'auth:',
+      '  htpasswd:',
+      '    realm: testbed',
+      `    path: ${JSON.stringify(options.htpasswdFile)}`,
+    );
   } else if (options.token) {
     lines.push(
       'auth:',
@@ -116,29 +124,47 @@ function registryConfig(options: {
  * Ready when `/v2/` answers (about 0.1 s). Stopped by `stop()` or when this process exits.
  * @public
  */
-export async function startRegistry(options: StartRegistryOptions = {}): Promise<TestRegistry> {
+export async function startRegistry(
+  options: StartRegistryOptions = {},
+): Promise<TestRegistry> {
   const version = options.version ?? '2.8';
   const binary = version === 'v3' ? registryV3Binary() : 'docker-registry';
-  const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'testbed-registry-'));
+  const dir = await fs.promises.mkdtemp(
+    path.join(os.tmpdir(), 'testbed-registry-'),
+  );
   const removeDir = trackDirectory(dir);
   try {
     const storageDir = path.join(dir, 'storage');
     await fs.promises.mkdir(storageDir);
     let htpasswdFile: string | undefined;
     if (options.htpasswd) {
-      const { stdout } = await execFileAsync('htpasswd', ['-Bbn', options.htpasswd.username, options.htpasswd.password]);
+      const { stdout } = await execFileAsync('htpasswd', [
+        '-Bbn',
+        options.htpasswd.username,
+        options.htpasswd.password,
+      ]);
       htpasswdFile = path.join(dir, 'htpasswd');
       await fs.promises.writeFile(htpasswdFile, stdout.trim() + '\n');
     }
-    const certificates = options.tls ? await makeCertificates(path.join(dir, 'tls')) : undefined;
-    const clientAuth = typeof options.tls === 'object' && options.tls.clientAuth === true;
+    const certificates = options.tls
+      ? await makeCertificates(path.join(dir, 'tls'))
+      : undefined;
+    const clientAuth =
+      typeof options.tls === 'object' && options.tls.clientAuth === true;
     const scheme = certificates ? 'https' : 'http';
     for (let attempt = 1; ; attempt++) {
       const port = await freePort();
       const configFile = path.join(dir, 'config.yml');
       await fs.promises.writeFile(
         configFile,
-        registryConfig({ port, storageDir, htpasswdFile, token: options.token, certificates, clientAuth }),
+        registryConfig({
+          port,
+          storageDir,
+          htpasswdFile,
+          token: options.token,
+          certificates,
+          clientAuth,
+        }),
       );
       const server = spawnTracked(binary, ['serve', configFile], { cwd: dir });
       const url = `${scheme}://127.0.0.1:${port}`;
@@ -152,7 +178,12 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
             });
             return response.status === 200 || response.status === 401;
           },
-          { timeoutMs: 15_000, what: `registry ${version}`, describe: server.output, exited: server.exited },
+          {
+            timeoutMs: 15_000,
+            what: `registry ${version}`,
+            describe: server.output,
+            exited: server.exited,
+          },
         );
       } catch (error) {
         await server.stop('SIGKILL');

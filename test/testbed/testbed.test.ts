@@ -2,14 +2,30 @@ import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { addTags, deleteTag, MANIFEST_ACCEPT, pushImage, startPostgres, startRegistry, TestRegistry } from '.';
+import {
+  addTags,
+  deleteTag,
+  MANIFEST_ACCEPT,
+  pushImage,
+  startPostgres,
+  startRegistry,
+  TestRegistry,
+} from '.';
 import { request } from './httpRequest';
 
 const execFileAsync = promisify(execFile);
 
-async function get(registry: TestRegistry, pathAndQuery: string, headers: Record<string, string> = {}) {
+async function get(
+  registry: TestRegistry,
+  pathAndQuery: string,
+  headers: Record<string, string> = {},
+) {
   const auth: Record<string, string> = registry.credentials
-    ? { authorization: `Basic ${Buffer.from(`${registry.credentials.username}:${registry.credentials.password}`).toString('base64')}` }
+    ? {
+        authorization: `Basic ${Buffer.from(
+          `${registry.credentials.username}:${registry.credentials.password}`,
+        ).toString('base64')}`,
+      }
     : {};
   const c = registry.certificates;
   return request(`${registry.url}${pathAndQuery}`, {
@@ -31,15 +47,24 @@ describe('startPostgres', () => {
   it('serves a throwaway cluster with a password, and removes it on stop', async () => {
     const pg = await startPostgres();
     try {
-      expect(pg.connectionString).toMatch(/^postgresql:\/\/postgres:postgres@127\.0\.0\.1:\d+$/);
+      expect(pg.connectionString).toMatch(
+        /^postgresql:\/\/postgres:postgres@127\.0\.0\.1:\d+$/,
+      );
       const { Client } = require('pg');
       const client = new Client({ connectionString: pg.connectionString });
       await client.connect();
-      const { rows } = await client.query('select current_setting($1) as fsync', ['fsync']);
+      const { rows } = await client.query(
+        'select current_setting($1) as fsync',
+        ['fsync'],
+      );
       await client.end();
       expect(rows).toEqual([{ fsync: 'off' }]);
-      const wrong = new Client({ connectionString: pg.connectionString.replace(':postgres@', ':wrong@') });
-      await expect(wrong.connect()).rejects.toThrow(/password authentication failed/);
+      const wrong = new Client({
+        connectionString: pg.connectionString.replace(':postgres@', ':wrong@'),
+      });
+      await expect(wrong.connect()).rejects.toThrow(
+        /password authentication failed/,
+      );
     } finally {
       await pg.stop();
     }
@@ -51,7 +76,9 @@ describe('startPostgres', () => {
     try {
       const { stdout } = await execFileAsync(script, ['start', dir]);
       const url = stdout.trim();
-      expect(url).toMatch(/^postgresql:\/\/postgres:postgres@127\.0\.0\.1:\d+$/);
+      expect(url).toMatch(
+        /^postgresql:\/\/postgres:postgres@127\.0\.0\.1:\d+$/,
+      );
       const { Client } = require('pg');
       const client = new Client({ connectionString: url });
       await client.connect();
@@ -74,11 +101,15 @@ describe('startRegistry and pushImage', () => {
       expect(registry.host).toMatch(/^127\.0\.0\.1:\d+$/);
       const first = await pushImage(registry, 'team/app', ['1.0.0', '1.0.1']);
       const again = await pushImage(registry, 'team/app', ['1.0.2']);
-      const other = await pushImage(registry, 'team/app', ['2.0.0'], { seed: 'another' });
+      const other = await pushImage(registry, 'team/app', ['2.0.0'], {
+        seed: 'another',
+      });
       expect(again.digest).toBe(first.digest);
       expect(other.digest).not.toBe(first.digest);
 
-      const head = await get(registry, '/v2/team/app/manifests/2.0.0', { accept: MANIFEST_ACCEPT });
+      const head = await get(registry, '/v2/team/app/manifests/2.0.0', {
+        accept: MANIFEST_ACCEPT,
+      });
       expect(head.status).toBe(200);
       expect(head.headers['docker-content-digest']).toBe(other.digest);
 
@@ -86,7 +117,14 @@ describe('startRegistry and pushImage', () => {
       await addTags(registry, 'team/app', first.digest, ['c'], { via: 'http' });
       await deleteTag(registry, 'team/app', '1.0.1');
       const list = await get(registry, '/v2/team/app/tags/list');
-      expect(JSON.parse(list.body.toString()).tags.sort()).toEqual(['1.0.0', '1.0.2', '2.0.0', 'a', 'b', 'c']);
+      expect(JSON.parse(list.body.toString()).tags.sort()).toEqual([
+        '1.0.0',
+        '1.0.2',
+        '2.0.0',
+        'a',
+        'b',
+        'c',
+      ]);
     } finally {
       await registry.stop();
     }
@@ -102,43 +140,69 @@ describe('startRegistry and pushImage', () => {
           { os: 'linux', architecture: 'arm64', variant: 'v8' },
         ],
       });
-      const index = await get(registry, '/v2/multi/manifests/v1', { accept: MANIFEST_ACCEPT });
-      expect(index.headers['content-type']).toBe('application/vnd.oci.image.index.v1+json');
-      expect(JSON.parse(index.body.toString()).manifests.map((m: any) => m.digest)).toEqual(image.platformDigests);
+      const index = await get(registry, '/v2/multi/manifests/v1', {
+        accept: MANIFEST_ACCEPT,
+      });
+      expect(index.headers['content-type']).toBe(
+        'application/vnd.oci.image.index.v1+json',
+      );
+      expect(
+        JSON.parse(index.body.toString()).manifests.map((m: any) => m.digest),
+      ).toEqual(image.platformDigests);
       for (const digest of image.platformDigests) {
-        expect((await get(registry, `/v2/multi/manifests/${digest}`, { accept: MANIFEST_ACCEPT })).status).toBe(200);
+        expect(
+          (
+            await get(registry, `/v2/multi/manifests/${digest}`, {
+              accept: MANIFEST_ACCEPT,
+            })
+          ).status,
+        ).toBe(200);
       }
     } finally {
       await registry.stop();
     }
   });
 
-  it.each(['SIGINT', 'SIGKILL'] as const)('stops what it started when the process gets %s', async signal => {
-    const script = `
-      require(${JSON.stringify(require.resolve('@backstage/cli-node/config/nodeTransform.cjs'))});
-      const { startRegistry } = require(${JSON.stringify(path.join(__dirname, 'registry.ts'))});
+  it.each(['SIGINT', 'SIGKILL'] as const)(
+    'stops what it started when the process gets %s',
+    async signal => {
+      const script = `
+      require(${JSON.stringify(
+        require.resolve('@backstage/cli-node/config/nodeTransform.cjs'),
+      )});
+      const { startRegistry } = require(${JSON.stringify(
+        path.join(__dirname, 'registry.ts'),
+      )});
       startRegistry().then(r => { console.log(JSON.stringify({ url: r.url, storage: r.storageDir })); });
       setInterval(() => {}, 1000);
     `;
-    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const line = await new Promise<string>(resolve => child.stdout.once('data', d => resolve(String(d))));
-    const { url, storage } = JSON.parse(line);
-    const { stdout: pids } = await execFileAsync('pgrep', ['-P', String(child.pid)]);
-    const registryPid = Number(pids.trim().split('\n')[0]);
-    expect(processAlive(registryPid)).toBe(true);
-    child.kill(signal);
-    await new Promise(resolve => child.once('exit', resolve));
-    // After SIGKILL no handler runs: the kernel's parent-death signal stops the registry, but
-    // its temporary directory stays (in the OS temp dir).
-    for (let i = 0; i < 50 && processAlive(registryPid); i++) {
-      await new Promise(r => setTimeout(r, 20));
-    }
-    expect(processAlive(registryPid)).toBe(false);
-    if (signal === 'SIGINT') {
-      expect(fs.existsSync(storage)).toBe(false);
-    } else {
-      fs.rmSync(path.dirname(storage), { recursive: true, force: true });
-    }
-    await expect(request(`${url}/v2/`)).rejects.toThrow();
-  });
+      const child = spawn(process.execPath, ['-e', script], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      const line = await new Promise<string>(resolve =>
+        child.stdout.once('data', d => resolve(String(d))),
+      );
+      const { url, storage } = JSON.parse(line);
+      const { stdout: pids } = await execFileAsync('pgrep', [
+        '-P',
+        String(child.pid),
+      ]);
+      const registryPid = Number(pids.trim().split('\n')[0]);
+      expect(processAlive(registryPid)).toBe(true);
+      child.kill(signal);
+      await new Promise(resolve => child.once('exit', resolve));
+      // After SIGKILL no handler runs: the kernel's parent-death signal stops the registry, but
+      // its temporary directory stays (in the OS temp dir).
+      for (let i = 0; i < 50 && processAlive(registryPid); i++) {
+        await new Promise(r => setTimeout(r, 20));
+      }
+      expect(processAlive(registryPid)).toBe(false);
+      if (signal === 'SIGINT') {
+        expect(fs.existsSync(storage)).toBe(false);
+      } else {
+        fs.rmSync(path.dirname(storage), { recursive: true, force: true });
+      }
+      await expect(request(`${url}/v2/`)).rejects.toThrow();
+    },
+  );
 });

@@ -19,10 +19,16 @@ async function canonical(args: string[], io: CliIO): Promise<number> {
     parsed = parseArgs({
       args,
       allowPositionals: true,
-      options: { insecure: { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        insecure: { type: 'boolean' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
     });
   } catch (error) {
-    io.stderr.write(`image-automation: ${(error as Error).message}\n${CANONICAL_USAGE}`);
+    io.stderr.write(
+      `image-automation: ${(error as Error).message}\n${CANONICAL_USAGE}`,
+    );
     return 2;
   }
   if (parsed.values.help) {
@@ -30,15 +36,24 @@ async function canonical(args: string[], io: CliIO): Promise<number> {
     return 0;
   }
   if (parsed.positionals.length !== 1) {
-    io.stderr.write(`image-automation: expected exactly one image name\n${CANONICAL_USAGE}`);
+    io.stderr.write(
+      `image-automation: expected exactly one image name\n${CANONICAL_USAGE}`,
+    );
     return 2;
   }
   const json = parsed.values.json === true;
   try {
-    const ref = parseImageReference(parsed.positionals[0], { insecure: parsed.values.insecure === true });
+    const ref = parseImageReference(parsed.positionals[0], {
+      insecure: parsed.values.insecure === true,
+    });
     if (json) {
       io.stdout.write(
-        `${JSON.stringify({ canonical: ref.canonical, registry: ref.registry, repository: ref.repository, scheme: ref.scheme })}\n`,
+        `${JSON.stringify({
+          canonical: ref.canonical,
+          registry: ref.registry,
+          repository: ref.repository,
+          scheme: ref.scheme,
+        })}\n`,
       );
     } else {
       io.stdout.write(
@@ -60,7 +75,8 @@ async function canonical(args: string[], io: CliIO): Promise<number> {
 /** The `image …` commands. @internal */
 export const imageCommands: Record<string, CliCommand> = {
   'image canonical': {
-    summary: "print an image name's Flux canonical name, registry, repository and scheme",
+    summary:
+      "print an image name's Flux canonical name, registry, repository and scheme",
     run: canonical,
   },
 };

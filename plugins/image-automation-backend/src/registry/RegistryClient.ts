@@ -95,7 +95,8 @@ export const MANIFEST_MEDIA_TYPES = [
   'application/vnd.docker.distribution.manifest.v2+json',
 ];
 
-const TAG_OR_DIGEST = /^(?:[\w][\w.-]{0,127}|[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,})$/;
+const TAG_OR_DIGEST =
+  /^(?:[\w][\w.-]{0,127}|[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,})$/;
 const DEFAULT_TOKEN_LIFETIME_S = 60;
 // A token is renewed this long before it expires, so that it does not expire in flight.
 const TOKEN_EXPIRY_MARGIN_MS = 5000;
@@ -154,7 +155,9 @@ function basicHeader(username: string, password: string): string {
   return `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
 }
 
-function retryAfterMs(header: string | string[] | undefined): number | undefined {
+function retryAfterMs(
+  header: string | string[] | undefined,
+): number | undefined {
   const value = Array.isArray(header) ? header[0] : header;
   if (!value) {
     return undefined;
@@ -178,7 +181,14 @@ function retryAfterMs(header: string | string[] | undefined): number | undefined
  */
 export class RegistryClient {
   private readonly options: Required<
-    Pick<RegistryClientOptions, 'pageSize' | 'maxTags' | 'concurrencyPerRegistry' | 'requestTimeoutMs' | 'maxBodyBytes'>
+    Pick<
+      RegistryClientOptions,
+      | 'pageSize'
+      | 'maxTags'
+      | 'concurrencyPerRegistry'
+      | 'requestTimeoutMs'
+      | 'maxBodyBytes'
+    >
   > &
     RegistryClientOptions;
   private readonly retries: Required<RegistryRetryOptions>;
@@ -215,20 +225,30 @@ export class RegistryClient {
    * only). Tags are returned in the registry's order; `requests` counts every HTTP request made,
    * token requests and retries included.
    */
-  async listTags(ref: ImageReference, options: RegistryCallOptions = {}): Promise<{ tags: string[]; requests: number }> {
+  async listTags(
+    ref: ImageReference,
+    options: RegistryCallOptions = {},
+  ): Promise<{ tags: string[]; requests: number }> {
     const call = this.startCall(ref, options);
     return this.counted(call, () => this.readTags(call));
   }
 
-  private async readTags(call: Call): Promise<{ tags: string[]; requests: number }> {
+  private async readTags(
+    call: Call,
+  ): Promise<{ tags: string[]; requests: number }> {
     const ref = call.ref;
     const tags: string[] = [];
     const seen = new Set<string>();
-    const query = this.options.pageSize === null ? '' : `?n=${this.options.pageSize}`;
-    let url: URL | undefined = new URL(`${call.origin}/v2/${ref.repository}/tags/list${query}`);
+    const query =
+      this.options.pageSize === null ? '' : `?n=${this.options.pageSize}`;
+    let url: URL | undefined = new URL(
+      `${call.origin}/v2/${ref.repository}/tags/list${query}`,
+    );
     while (url) {
       seen.add(url.toString());
-      const response = await this.send(call, 'GET', url, { accept: 'application/json' });
+      const response = await this.send(call, 'GET', url, {
+        accept: 'application/json',
+      });
       if (response.status !== 200) {
         throw responseError('GET', url, response, call.secrets);
       }
@@ -252,9 +272,16 @@ export class RegistryClient {
    * multi-arch image, the index. Uses HEAD with the full Accept list and `Docker-Content-Digest`;
    * falls back to GET (hashing the body) when the registry does not give the digest on HEAD.
    */
-  async getDigest(ref: ImageReference, tag: string, options: RegistryCallOptions = {}): Promise<ManifestDigest> {
+  async getDigest(
+    ref: ImageReference,
+    tag: string,
+    options: RegistryCallOptions = {},
+  ): Promise<ManifestDigest> {
     if (!TAG_OR_DIGEST.test(tag)) {
-      throw new RegistryError('invalidReference', `invalid tag or digest '${tag}' for ${ref.canonical}`);
+      throw new RegistryError(
+        'invalidReference',
+        `invalid tag or digest '${tag}' for ${ref.canonical}`,
+      );
     }
     const call = this.startCall(ref, options);
     return this.counted(call, () => this.readDigest(call, tag));
@@ -280,12 +307,21 @@ export class RegistryClient {
   }
 
   private async readDigest(call: Call, tag: string): Promise<ManifestDigest> {
-    const url = new URL(`${call.origin}/v2/${call.ref.repository}/manifests/${tag}`);
+    const url = new URL(
+      `${call.origin}/v2/${call.ref.repository}/manifests/${tag}`,
+    );
     const accept = { accept: MANIFEST_MEDIA_TYPES.join(', ') };
     const head = await this.send(call, 'HEAD', url, accept);
     const headDigest = head.headers['docker-content-digest'];
-    if (head.status === 200 && typeof headDigest === 'string' && headDigest !== '') {
-      return { digest: headDigest, mediaType: String(head.headers['content-type'] ?? '').split(';')[0] };
+    if (
+      head.status === 200 &&
+      typeof headDigest === 'string' &&
+      headDigest !== ''
+    ) {
+      return {
+        digest: headDigest,
+        mediaType: String(head.headers['content-type'] ?? '').split(';')[0],
+      };
     }
     // GET gives the digest by hashing, and the registry's error text when HEAD failed.
     const get = await this.send(call, 'GET', url, accept);
@@ -293,15 +329,26 @@ export class RegistryClient {
       throw responseError('GET', url, get, call.secrets);
     }
     const mediaType = String(get.headers['content-type'] ?? '').split(';')[0];
-    const digest = `sha256:${crypto.createHash('sha256').update(get.body).digest('hex')}`;
+    const digest = `sha256:${crypto
+      .createHash('sha256')
+      .update(get.body)
+      .digest('hex')}`;
     const declared = get.headers['docker-content-digest'];
-    if (typeof declared === 'string' && declared.startsWith('sha256:') && declared !== digest) {
+    if (
+      typeof declared === 'string' &&
+      declared.startsWith('sha256:') &&
+      declared !== digest
+    ) {
       throw new RegistryError(
         'invalidResponse',
         `GET ${url}: manifest digest ${digest} does not match Docker-Content-Digest ${declared}`,
       );
     }
-    return { digest: typeof declared === 'string' && declared !== '' ? declared : digest, mediaType };
+    return {
+      digest:
+        typeof declared === 'string' && declared !== '' ? declared : digest,
+      mediaType,
+    };
   }
 
   private startCall(ref: ImageReference, options: RegistryCallOptions): Call {
@@ -316,11 +363,24 @@ export class RegistryClient {
     return {
       ref,
       // A plain-HTTP registry that turned out to speak TLS is addressed over HTTPS from then on.
-      origin: `${ref.scheme === 'http' && this.httpsRegistries.has(ref.registry) ? 'https' : ref.scheme}://${ref.registry}`,
+      origin: `${
+        ref.scheme === 'http' && this.httpsRegistries.has(ref.registry)
+          ? 'https'
+          : ref.scheme
+      }://${ref.registry}`,
       auth,
-      authKey: crypto.createHash('sha256').update(JSON.stringify(auth)).digest('hex').slice(0, 32),
+      authKey: crypto
+        .createHash('sha256')
+        .update(JSON.stringify(auth))
+        .digest('hex')
+        .slice(0, 32),
       secrets,
-      agent: this.agentFor(ref.scheme === 'http' && this.httpsRegistries.has(ref.registry) ? 'https' : ref.scheme, options.tls),
+      agent: this.agentFor(
+        ref.scheme === 'http' && this.httpsRegistries.has(ref.registry)
+          ? 'https'
+          : ref.scheme,
+        options.tls,
+      ),
       tls: options.tls,
       deadline: Date.now() + (options.timeoutMs ?? 60_000),
       signal: options.signal,
@@ -328,13 +388,20 @@ export class RegistryClient {
     };
   }
 
-  private resolveAuth(ref: ImageReference, credentials: RegistryCredentials | undefined): Auth {
+  private resolveAuth(
+    ref: ImageReference,
+    credentials: RegistryCredentials | undefined,
+  ): Auth {
     if (!credentials) {
       return { kind: 'anonymous' };
     }
     switch (credentials.type) {
       case 'basic':
-        return { kind: 'basic', username: credentials.username, password: credentials.password };
+        return {
+          kind: 'basic',
+          username: credentials.username,
+          password: credentials.password,
+        };
       case 'token':
         return { kind: 'identityToken', token: credentials.token };
       case 'dockerConfigJson': {
@@ -353,10 +420,18 @@ export class RegistryClient {
           return { kind: 'registryToken', token: found.registryToken };
         }
         if (found.identityToken) {
-          return { kind: 'identityToken', token: found.identityToken, username: found.username };
+          return {
+            kind: 'identityToken',
+            token: found.identityToken,
+            username: found.username,
+          };
         }
         if (found.username !== undefined || found.password !== undefined) {
-          return { kind: 'basic', username: found.username ?? '', password: found.password ?? '' };
+          return {
+            kind: 'basic',
+            username: found.username ?? '',
+            password: found.password ?? '',
+          };
         }
         return { kind: 'anonymous' };
       }
@@ -368,7 +443,10 @@ export class RegistryClient {
   private secretsOf(auth: Auth): string[] {
     switch (auth.kind) {
       case 'basic':
-        return [auth.password, Buffer.from(`${auth.username}:${auth.password}`).toString('base64')];
+        return [
+          auth.password,
+          Buffer.from(`${auth.username}:${auth.password}`).toString('base64'),
+        ];
       case 'identityToken':
       case 'registryToken':
         return [auth.token];
@@ -377,7 +455,10 @@ export class RegistryClient {
     }
   }
 
-  private agentFor(scheme: 'http' | 'https', callTls: RegistryTls | undefined): http.Agent {
+  private agentFor(
+    scheme: 'http' | 'https',
+    callTls: RegistryTls | undefined,
+  ): http.Agent {
     const ca = [this.options.ca, callTls?.ca].filter((x): x is string => !!x);
     const key = `${scheme}|${crypto
       .createHash('sha256')
@@ -385,7 +466,10 @@ export class RegistryClient {
       .digest('hex')}`;
     let agent = this.agents.get(key);
     if (!agent) {
-      const common = { keepAlive: true, maxSockets: this.options.concurrencyPerRegistry };
+      const common = {
+        keepAlive: true,
+        maxSockets: this.options.concurrencyPerRegistry,
+      };
       agent =
         scheme === 'https'
           ? new https.Agent({
@@ -407,7 +491,10 @@ export class RegistryClient {
       state = {
         semaphore: new Semaphore(this.options.concurrencyPerRegistry),
         budget: this.options.requestBudget
-          ? new RequestBudget(this.options.requestBudget.requests, this.options.requestBudget.intervalMs)
+          ? new RequestBudget(
+              this.options.requestBudget.requests,
+              this.options.requestBudget.intervalMs,
+            )
           : undefined,
       };
       this.registries.set(origin, state);
@@ -420,19 +507,29 @@ export class RegistryClient {
     try {
       body = JSON.parse(response.body.toString('utf8'));
     } catch {
-      throw new RegistryError('invalidResponse', `GET ${url}: the tag list is not valid JSON`);
+      throw new RegistryError(
+        'invalidResponse',
+        `GET ${url}: the tag list is not valid JSON`,
+      );
     }
     const tags = (body as { tags?: unknown } | null)?.tags;
     if (tags === null || tags === undefined) {
       return [];
     }
     if (!Array.isArray(tags) || !tags.every(t => typeof t === 'string')) {
-      throw new RegistryError('invalidResponse', `GET ${url}: the tag list has no array of strings in "tags"`);
+      throw new RegistryError(
+        'invalidResponse',
+        `GET ${url}: the tag list has no array of strings in "tags"`,
+      );
     }
     return tags;
   }
 
-  private nextPage(url: URL, response: HttpResponse, seen: Set<string>): URL | undefined {
+  private nextPage(
+    url: URL,
+    response: HttpResponse,
+    seen: Set<string>,
+  ): URL | undefined {
     const link = response.headers.link;
     const value = Array.isArray(link) ? link[0] : link;
     if (!value) {
@@ -442,20 +539,32 @@ export class RegistryClient {
     const start = value.indexOf('<');
     const end = value.indexOf('>', start + 1);
     if (start < 0 || end < 0) {
-      throw new RegistryError('invalidResponse', `GET ${url}: malformed Link header`);
+      throw new RegistryError(
+        'invalidResponse',
+        `GET ${url}: malformed Link header`,
+      );
     }
     let next: URL;
     try {
       next = new URL(value.slice(start + 1, end), url);
     } catch {
-      throw new RegistryError('invalidResponse', `GET ${url}: malformed Link header`);
+      throw new RegistryError(
+        'invalidResponse',
+        `GET ${url}: malformed Link header`,
+      );
     }
     if (next.protocol !== url.protocol || next.host !== url.host) {
       // A misbehaving registry, not a configuration problem: a scan failure, as in Flux.
-      throw new RegistryError('invalidResponse', 'pagination URL host does not match registry host: potential SSRF attack');
+      throw new RegistryError(
+        'invalidResponse',
+        'pagination URL host does not match registry host: potential SSRF attack',
+      );
     }
     if (seen.has(next.toString())) {
-      throw new RegistryError('invalidResponse', `GET ${url}: the Link header points at a page already read`);
+      throw new RegistryError(
+        'invalidResponse',
+        `GET ${url}: the Link header points at a page already read`,
+      );
     }
     return next;
   }
@@ -464,7 +573,12 @@ export class RegistryClient {
    * Sends one registry request, authenticating as the registry's challenge asks: up front when
    * the challenge is known, else after the first 401; once more after `insufficient_scope`.
    */
-  private async send(call: Call, method: 'GET' | 'HEAD', url: URL, headers: Record<string, string>): Promise<HttpResponse> {
+  private async send(
+    call: Call,
+    method: 'GET' | 'HEAD',
+    url: URL,
+    headers: Record<string, string>,
+  ): Promise<HttpResponse> {
     const state = this.registryState(call.origin);
     const scope = `repository:${call.ref.repository}:pull`;
     let reauthentications = 0;
@@ -472,7 +586,12 @@ export class RegistryClient {
     for (;;) {
       // A fresh token only when the registry refused the one just sent; otherwise a cached or
       // concurrently fetched token will do.
-      const authorization = await this.authorization(call, state.challenge, scope, refusedBearer);
+      const authorization = await this.authorization(
+        call,
+        state.challenge,
+        scope,
+        refusedBearer,
+      );
       const response = await this.sendWithRetries(call, method, url, {
         ...headers,
         ...(authorization ? { authorization } : {}),
@@ -480,7 +599,9 @@ export class RegistryClient {
       if (
         response.status === 400 &&
         url.protocol === 'http:' &&
-        response.body.toString('utf8').includes('HTTP request to an HTTPS server')
+        response.body
+          .toString('utf8')
+          .includes('HTTP request to an HTTPS server')
       ) {
         // Go servers (distribution, Harbor, Zot) answer plain HTTP on a TLS port this way.
         // go-containerregistry tries HTTPS before HTTP for such registries; we switch on evidence.
@@ -492,12 +613,16 @@ export class RegistryClient {
       if (response.status !== 401 || call.auth.kind === 'registryToken') {
         return response;
       }
-      const challenge = parseChallenge(String(response.headers['www-authenticate'] ?? ''));
+      const challenge = parseChallenge(
+        String(response.headers['www-authenticate'] ?? ''),
+      );
       // Authenticate again after a first contact, a changed challenge or a stale token; a second
       // time only when a fresh token still lacked the scope the registry asks for.
       const again =
         challenge &&
-        (reauthentications === 0 || (reauthentications === 1 && challenge.params.error === 'insufficient_scope')) &&
+        (reauthentications === 0 ||
+          (reauthentications === 1 &&
+            challenge.params.error === 'insufficient_scope')) &&
         !(challenge.scheme === 'basic' && call.auth.kind === 'anonymous');
       if (!again) {
         return response;
@@ -538,7 +663,11 @@ export class RegistryClient {
     }
     const key = this.tokenKey(call, scope);
     const cached = this.tokens.get(key);
-    if (cached && !forceFresh && cached.expiresAt - TOKEN_EXPIRY_MARGIN_MS > Date.now()) {
+    if (
+      cached &&
+      !forceFresh &&
+      cached.expiresAt - TOKEN_EXPIRY_MARGIN_MS > Date.now()
+    ) {
       return `Bearer ${cached.token}`;
     }
     // Concurrent calls for the same scope and credentials share one token request.
@@ -548,7 +677,10 @@ export class RegistryClient {
       call.secrets.push(shared.token);
       return `Bearer ${shared.token}`;
     }
-    const tokenScope = challenge.params.error === 'insufficient_scope' && challenge.params.scope ? challenge.params.scope : scope;
+    const tokenScope =
+      challenge.params.error === 'insufficient_scope' && challenge.params.scope
+        ? challenge.params.scope
+        : scope;
     const fetching = this.fetchToken(call, challenge, tokenScope);
     this.pendingTokens.set(key, fetching);
     try {
@@ -563,33 +695,50 @@ export class RegistryClient {
   }
 
   /** The Docker token protocol: GET the realm (Basic credentials if any), or POST an OAuth2 refresh grant. */
-  private async fetchToken(call: Call, challenge: AuthChallenge, scope: string): Promise<CachedToken> {
+  private async fetchToken(
+    call: Call,
+    challenge: AuthChallenge,
+    scope: string,
+  ): Promise<CachedToken> {
     const realm = challenge.params.realm;
     let realmUrl: URL;
     try {
       realmUrl = new URL(realm ?? '');
     } catch {
-      throw new RegistryError('invalidResponse', `${call.origin}/v2/: the Bearer challenge has no valid realm`);
+      throw new RegistryError(
+        'invalidResponse',
+        `${call.origin}/v2/: the Bearer challenge has no valid realm`,
+      );
     }
-    if (realmUrl.protocol !== 'https:' && !(realmUrl.protocol === 'http:' && call.ref.scheme === 'http')) {
+    if (
+      realmUrl.protocol !== 'https:' &&
+      !(realmUrl.protocol === 'http:' && call.ref.scheme === 'http')
+    ) {
       throw new RegistryError(
         'invalidResponse',
         `token realm ${realmUrl.origin} is not HTTPS; refusing to send credentials for a secure registry`,
       );
     }
     if (!isHostAllowed(realmUrl.host, this.options.allowedHosts)) {
-      throw new RegistryError('hostNotAllowed', `token realm host ${realmUrl.host} is not in the allowed registry hosts`);
+      throw new RegistryError(
+        'hostNotAllowed',
+        `token realm host ${realmUrl.host} is not in the allowed registry hosts`,
+      );
     }
     const service = challenge.params.service;
     const auth = call.auth;
     const identityToken =
-      auth.kind === 'identityToken' ? this.refreshTokens.get(call.authKey) ?? auth.token : undefined;
+      auth.kind === 'identityToken'
+        ? this.refreshTokens.get(call.authKey) ?? auth.token
+        : undefined;
     // A realm on the registry's own origin shares its connection (and client certificate); another
     // host gets the call's CA, as a private registry's token service usually has the same one.
     const realmAgent =
       realmUrl.origin === call.origin
         ? call.agent
-        : this.agentFor(realmUrl.protocol === 'https:' ? 'https' : 'http', { ca: call.tls?.ca });
+        : this.agentFor(realmUrl.protocol === 'https:' ? 'https' : 'http', {
+            ca: call.tls?.ca,
+          });
     let response: HttpResponse | undefined;
     let method: 'GET' | 'POST' = 'GET';
     let url = new URL(realmUrl);
@@ -625,35 +774,75 @@ export class RegistryClient {
       if (auth.kind === 'basic') {
         headers.authorization = basicHeader(auth.username, auth.password);
       } else if (auth.kind === 'identityToken') {
-        headers.authorization = basicHeader(auth.username ?? '<token>', identityToken ?? auth.token);
+        headers.authorization = basicHeader(
+          auth.username ?? '<token>',
+          identityToken ?? auth.token,
+        );
       }
-      response = await this.sendWithRetries(call, 'GET', url, headers, undefined, realmAgent);
+      response = await this.sendWithRetries(
+        call,
+        'GET',
+        url,
+        headers,
+        undefined,
+        realmAgent,
+      );
     }
     if (response.status !== 200) {
       const error = responseError(method, url, response, call.secrets);
       throw new RegistryError(
-        response.status === 401 || response.status === 403 ? 'unauthorized' : error.kind,
-        `${error.message}${response.status === 401 ? ' (the token service refused the credentials)' : ''}`,
+        response.status === 401 || response.status === 403
+          ? 'unauthorized'
+          : error.kind,
+        `${error.message}${
+          response.status === 401
+            ? ' (the token service refused the credentials)'
+            : ''
+        }`,
         { status: response.status },
       );
     }
-    let body: { token?: unknown; access_token?: unknown; expires_in?: unknown; issued_at?: unknown; refresh_token?: unknown };
+    let body: {
+      token?: unknown;
+      access_token?: unknown;
+      expires_in?: unknown;
+      issued_at?: unknown;
+      refresh_token?: unknown;
+    };
     try {
       body = JSON.parse(response.body.toString('utf8'));
     } catch {
-      throw new RegistryError('invalidResponse', `${method} ${realmUrl.origin}${realmUrl.pathname}: the token response is not valid JSON`);
+      throw new RegistryError(
+        'invalidResponse',
+        `${method} ${realmUrl.origin}${realmUrl.pathname}: the token response is not valid JSON`,
+      );
     }
-    const token = typeof body.token === 'string' && body.token ? body.token : body.access_token;
+    const token =
+      typeof body.token === 'string' && body.token
+        ? body.token
+        : body.access_token;
     if (typeof token !== 'string' || token === '') {
-      throw new RegistryError('invalidResponse', `${method} ${realmUrl.origin}${realmUrl.pathname}: the token response has no token`);
+      throw new RegistryError(
+        'invalidResponse',
+        `${method} ${realmUrl.origin}${realmUrl.pathname}: the token response has no token`,
+      );
     }
-    if (typeof body.refresh_token === 'string' && body.refresh_token !== '' && auth.kind === 'identityToken') {
+    if (
+      typeof body.refresh_token === 'string' &&
+      body.refresh_token !== '' &&
+      auth.kind === 'identityToken'
+    ) {
       this.refreshTokens.set(call.authKey, body.refresh_token);
     }
     call.secrets.push(token);
-    const lifetimeS = typeof body.expires_in === 'number' && body.expires_in > 0 ? body.expires_in : DEFAULT_TOKEN_LIFETIME_S;
-    const issuedAt = typeof body.issued_at === 'string' ? Date.parse(body.issued_at) : NaN;
-    const start = Number.isNaN(issuedAt) || issuedAt > Date.now() ? Date.now() : issuedAt;
+    const lifetimeS =
+      typeof body.expires_in === 'number' && body.expires_in > 0
+        ? body.expires_in
+        : DEFAULT_TOKEN_LIFETIME_S;
+    const issuedAt =
+      typeof body.issued_at === 'string' ? Date.parse(body.issued_at) : NaN;
+    const start =
+      Number.isNaN(issuedAt) || issuedAt > Date.now() ? Date.now() : issuedAt;
     return { token, expiresAt: start + lifetimeS * 1000 };
   }
 
@@ -670,8 +859,14 @@ export class RegistryClient {
     body?: string,
     agent: http.Agent = call.agent,
   ): Promise<HttpResponse> {
-    if (url.origin !== call.origin && !isHostAllowed(url.host, this.options.allowedHosts)) {
-      throw new RegistryError('hostNotAllowed', `host ${url.host} is not in the allowed registry hosts`);
+    if (
+      url.origin !== call.origin &&
+      !isHostAllowed(url.host, this.options.allowedHosts)
+    ) {
+      throw new RegistryError(
+        'hostNotAllowed',
+        `host ${url.host} is not in the allowed registry hosts`,
+      );
     }
     const state = this.registryState(url.origin);
     const what = describeRequest(method, url);
@@ -679,7 +874,10 @@ export class RegistryClient {
       await this.waitForBudget(call, state, what);
       const remaining = call.deadline - Date.now();
       if (remaining <= 0) {
-        throw new RegistryError('timeout', `${what}: timed out (the call's deadline passed)`);
+        throw new RegistryError(
+          'timeout',
+          `${what}: timed out (the call's deadline passed)`,
+        );
       }
       const release = await state.semaphore.acquire();
       let response: HttpResponse | undefined;
@@ -689,10 +887,17 @@ export class RegistryClient {
         response = await sendRequest({
           method,
           url,
-          headers: { 'user-agent': this.options.userAgent ?? 'backstage-image-automation', ...headers },
+          headers: {
+            'user-agent':
+              this.options.userAgent ?? 'backstage-image-automation',
+            ...headers,
+          },
           body,
           agent,
-          timeoutMs: Math.min(this.options.requestTimeoutMs, call.deadline - Date.now()),
+          timeoutMs: Math.min(
+            this.options.requestTimeoutMs,
+            call.deadline - Date.now(),
+          ),
           maxBodyBytes: method === 'HEAD' ? 0 : this.options.maxBodyBytes,
           signal: call.signal,
         });
@@ -700,12 +905,17 @@ export class RegistryClient {
         if (!(error instanceof RegistryError)) {
           throw error;
         }
-        failure = new RegistryError(error.kind, redact(error.message, call.secrets), { status: error.status });
+        failure = new RegistryError(
+          error.kind,
+          redact(error.message, call.secrets),
+          { status: error.status },
+        );
       } finally {
         release();
       }
       const retryable = failure
-        ? failure.kind === 'network' || (failure.kind === 'timeout' && call.deadline > Date.now())
+        ? failure.kind === 'network' ||
+          (failure.kind === 'timeout' && call.deadline > Date.now())
         : response!.status >= 500 || response!.status === 429;
       if (!retryable || attempt >= this.retries.attempts) {
         if (failure) {
@@ -713,7 +923,10 @@ export class RegistryClient {
         }
         return response!;
       }
-      let delay = Math.min(this.retries.maxDelayMs, this.retries.baseDelayMs * 2 ** (attempt - 1));
+      let delay = Math.min(
+        this.retries.maxDelayMs,
+        this.retries.baseDelayMs * 2 ** (attempt - 1),
+      );
       delay = delay / 2 + Math.random() * (delay / 2);
       if (response?.status === 429) {
         const asked = retryAfterMs(response.headers['retry-after']);
@@ -721,7 +934,9 @@ export class RegistryClient {
           if (asked > this.retries.maxRetryAfterMs) {
             throw new RegistryError(
               'rateLimited',
-              `${what}: rate limited (429), Retry-After ${Math.ceil(asked / 1000)} s is longer than the ${Math.ceil(
+              `${what}: rate limited (429), Retry-After ${Math.ceil(
+                asked / 1000,
+              )} s is longer than the ${Math.ceil(
                 this.retries.maxRetryAfterMs / 1000,
               )} s this client waits`,
               { status: 429 },
@@ -736,11 +951,14 @@ export class RegistryClient {
         }
         return response!;
       }
-      this.options.logger?.debug(`registry request failed, retrying in ${Math.round(delay)} ms`, {
-        request: what,
-        attempt,
-        reason: failure ? failure.message : `HTTP ${response!.status}`,
-      });
+      this.options.logger?.debug(
+        `registry request failed, retrying in ${Math.round(delay)} ms`,
+        {
+          request: what,
+          attempt,
+          reason: failure ? failure.message : `HTTP ${response!.status}`,
+        },
+      );
       await sleep(delay, call.signal);
     }
   }
@@ -757,7 +975,9 @@ export class RegistryClient {
       state.budget.refund();
       throw new RegistryError(
         'budgetExceeded',
-        `${what}: the request budget for ${new URL(call.origin).host} is spent until after this call's deadline`,
+        `${what}: the request budget for ${
+          new URL(call.origin).host
+        } is spent until after this call's deadline`,
       );
     }
     await sleep(wait, call.signal);

@@ -42,7 +42,11 @@ export class RegistryError extends Error {
   /** HTTP requests the failed call made before failing (set by {@link RegistryClient}). */
   requests?: number;
 
-  constructor(kind: RegistryErrorKind, message: string, options: { status?: number } = {}) {
+  constructor(
+    kind: RegistryErrorKind,
+    message: string,
+    options: { status?: number } = {},
+  ) {
     super(message);
     this.name = 'RegistryError';
     this.kind = kind;

@@ -5,7 +5,10 @@
  * No patterns means every host is allowed.
  * @internal
  */
-export function isHostAllowed(host: string, patterns: string[] | undefined): boolean {
+export function isHostAllowed(
+  host: string,
+  patterns: string[] | undefined,
+): boolean {
   if (!patterns) {
     return true;
   }
@@ -18,7 +21,10 @@ export function isHostAllowed(host: string, patterns: string[] | undefined): boo
     if (patternName.startsWith('*.')) {
       return matchWildcard(patternName, name);
     }
-    return patternName === name || (patternName === 'docker.io' && name === 'index.docker.io');
+    return (
+      patternName === name ||
+      (patternName === 'docker.io' && name === 'index.docker.io')
+    );
   });
 }
 

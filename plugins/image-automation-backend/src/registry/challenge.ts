@@ -10,7 +10,9 @@ export interface AuthChallenge {
  * Only the first challenge is returned (registries send one).
  * @internal
  */
-export function parseChallenge(header: string | undefined): AuthChallenge | undefined {
+export function parseChallenge(
+  header: string | undefined,
+): AuthChallenge | undefined {
   if (!header) {
     return undefined;
   }
@@ -19,9 +21,11 @@ export function parseChallenge(header: string | undefined): AuthChallenge | unde
     return undefined;
   }
   const params: Record<string, string> = {};
-  const paramPattern = /([\w-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))\s*,?\s*/g;
+  const paramPattern =
+    /([\w-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))\s*,?\s*/g;
   for (const param of match[2].matchAll(paramPattern)) {
-    params[param[1].toLowerCase()] = param[2] !== undefined ? param[2].replace(/\\(.)/g, '$1') : param[3];
+    params[param[1].toLowerCase()] =
+      param[2] !== undefined ? param[2].replace(/\\(.)/g, '$1') : param[3];
   }
   return { scheme: match[1].toLowerCase(), params };
 }

@@ -15,7 +15,11 @@ interface KeyringEntry {
 
 const DOCKER_HUB = 'index.docker.io';
 // Keys naming Docker Hub by another host; Flux only matches `index.docker.io` keys (`https://index.docker.io/v1/`).
-const DOCKER_HUB_ALIASES = new Set(['docker.io', 'registry-1.docker.io', 'registry.docker.io']);
+const DOCKER_HUB_ALIASES = new Set([
+  'docker.io',
+  'registry-1.docker.io',
+  'registry.docker.io',
+]);
 
 function parseSchemeless(value: string): URL | undefined {
   try {
@@ -26,7 +30,10 @@ function parseSchemeless(value: string): URL | undefined {
 }
 
 /** Normalises an `auths` key as the Kubernetes credential keyring does: no scheme, `/v1/`, `/v2/` dropped. */
-function normaliseKey(key: string, dockerHubAliases: boolean): string | undefined {
+function normaliseKey(
+  key: string,
+  dockerHubAliases: boolean,
+): string | undefined {
   const url = parseSchemeless(key);
   if (!url) {
     return undefined;
@@ -95,7 +102,8 @@ function keyMatches(key: string, target: string): boolean {
 
 function decodeEntry(entry: Record<string, unknown>): DockerConfigAuth {
   const auth: DockerConfigAuth = {};
-  const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
+  const str = (v: unknown) =>
+    typeof v === 'string' && v !== '' ? v : undefined;
   auth.username = str(entry.username);
   auth.password = str(entry.password);
   const encoded = str(entry.auth);
@@ -103,7 +111,9 @@ function decodeEntry(entry: Record<string, unknown>): DockerConfigAuth {
     const decoded = Buffer.from(encoded, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
     if (colon < 0) {
-      throw new Error('docker config: an "auth" value is not base64 of "username:password"');
+      throw new Error(
+        'docker config: an "auth" value is not base64 of "username:password"',
+      );
     }
     auth.username = decoded.slice(0, colon);
     auth.password = decoded.slice(colon + 1);
@@ -139,7 +149,9 @@ export function findDockerConfigAuth(
     throw new Error('docker config: not a JSON object');
   }
   const root = document as Record<string, unknown>;
-  const auths = (root.auths && typeof root.auths === 'object' ? root.auths : root) as Record<string, unknown>;
+  const auths = (
+    root.auths && typeof root.auths === 'object' ? root.auths : root
+  ) as Record<string, unknown>;
   const aliases = options.dockerHubAliases ?? true;
   const entries = new Map<string, KeyringEntry>();
   for (const [rawKey, value] of Object.entries(auths)) {
@@ -149,7 +161,10 @@ export function findDockerConfigAuth(
     const key = normaliseKey(rawKey, aliases);
     // Several raw keys can normalise to one; the keyring keeps the first of them.
     if (key && !entries.has(key)) {
-      entries.set(key, { key, auth: decodeEntry(value as Record<string, unknown>) });
+      entries.set(key, {
+        key,
+        auth: decodeEntry(value as Record<string, unknown>),
+      });
     }
   }
   const index = [...entries.keys()].sort().reverse();

@@ -66,10 +66,17 @@ export function sendRequest(request: HttpRequest): Promise<HttpResponse> {
       agent: request.agent,
     });
     const timer = setTimeout(
-      () => fail(new RegistryError('timeout', `${what}: no response within ${request.timeoutMs} ms`)),
+      () =>
+        fail(
+          new RegistryError(
+            'timeout',
+            `${what}: no response within ${request.timeoutMs} ms`,
+          ),
+        ),
       request.timeoutMs,
     );
-    const onAbort = () => fail(new RegistryError('aborted', `${what}: request aborted`));
+    const onAbort = () =>
+      fail(new RegistryError('aborted', `${what}: request aborted`));
     request.signal?.addEventListener('abort', onAbort, { once: true });
     const done = () => {
       clearTimeout(timer);
@@ -83,9 +90,13 @@ export function sendRequest(request: HttpRequest): Promise<HttpResponse> {
         if (size > request.maxBodyBytes) {
           done();
           fail(
-            new RegistryError('invalidResponse', `${what}: response body exceeds ${request.maxBodyBytes} bytes`, {
-              status: res.statusCode,
-            }),
+            new RegistryError(
+              'invalidResponse',
+              `${what}: response body exceeds ${request.maxBodyBytes} bytes`,
+              {
+                status: res.statusCode,
+              },
+            ),
           );
           return;
         }
@@ -95,22 +106,39 @@ export function sendRequest(request: HttpRequest): Promise<HttpResponse> {
         done();
         if (!settled) {
           settled = true;
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) });
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks),
+          });
         }
       });
       res.on('error', error => {
         done();
-        fail(new RegistryError('network', `${what}: ${describeNetworkError(error)}`));
+        fail(
+          new RegistryError(
+            'network',
+            `${what}: ${describeNetworkError(error)}`,
+          ),
+        );
       });
       res.on('aborted', () => {
         done();
-        fail(new RegistryError('network', `${what}: connection closed before the response ended`));
+        fail(
+          new RegistryError(
+            'network',
+            `${what}: connection closed before the response ended`,
+          ),
+        );
       });
     });
     req.on('error', (error: NodeJS.ErrnoException) => {
       done();
       const code = error.code ?? '';
-      const kind = TLS_CODES.has(code) || /certificate|ssl|tls/i.test(error.message) ? 'tls' : 'network';
+      const kind =
+        TLS_CODES.has(code) || /certificate|ssl|tls/i.test(error.message)
+          ? 'tls'
+          : 'network';
       fail(new RegistryError(kind, `${what}: ${describeNetworkError(error)}`));
     });
     req.end(request.body);
@@ -119,5 +147,7 @@ export function sendRequest(request: HttpRequest): Promise<HttpResponse> {
 
 function describeNetworkError(error: NodeJS.ErrnoException): string {
   const message = error.message || String(error);
-  return error.code && !message.includes(error.code) ? `${error.code}: ${message}` : message;
+  return error.code && !message.includes(error.code)
+    ? `${error.code}: ${message}`
+    : message;
 }

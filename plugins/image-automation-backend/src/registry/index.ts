@@ -5,7 +5,10 @@
  * @packageDocumentation
  */
 
-export { parseImageReference, type ImageReference } from './parseImageReference';
+export {
+  parseImageReference,
+  type ImageReference,
+} from './parseImageReference';
 export {
   MANIFEST_MEDIA_TYPES,
   RegistryClient,

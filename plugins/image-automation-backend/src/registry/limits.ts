@@ -34,16 +34,24 @@ export class Semaphore {
 export class RequestBudget {
   private tokens: number;
   private updatedAt = Date.now();
-  constructor(private readonly requests: number, private readonly intervalMs: number) {
+  constructor(
+    private readonly requests: number,
+    private readonly intervalMs: number,
+  ) {
     this.tokens = requests;
   }
 
   reserve(): number {
     const now = Date.now();
-    this.tokens = Math.min(this.requests, this.tokens + ((now - this.updatedAt) * this.requests) / this.intervalMs);
+    this.tokens = Math.min(
+      this.requests,
+      this.tokens + ((now - this.updatedAt) * this.requests) / this.intervalMs,
+    );
     this.updatedAt = now;
     this.tokens -= 1;
-    return this.tokens >= 0 ? 0 : Math.ceil((-this.tokens * this.intervalMs) / this.requests);
+    return this.tokens >= 0
+      ? 0
+      : Math.ceil((-this.tokens * this.intervalMs) / this.requests);
   }
 
   /** Gives back a reservation that was not used. */

@@ -11,26 +11,33 @@ describe('parseImageReference', () => {
     error?: string;
   }>;
 
-  it.each(vectors.map(v => [v.input, v]))('matches Flux for %j', (_, vector) => {
-    if (vector.error !== undefined) {
-      expect(() => parseImageReference(vector.input)).toThrow(vector.error);
-      expect(() => parseImageReference(vector.input)).toThrow(
-        expect.objectContaining({ message: vector.error }),
-      );
-    } else {
-      expect(parseImageReference(vector.input)).toEqual({
-        canonical: vector.canonical,
-        registry: vector.registry,
-        repository: vector.repository,
-        scheme: vector.scheme,
-      });
-    }
-  });
+  it.each(vectors.map(v => [v.input, v]))(
+    'matches Flux for %j',
+    (_, vector) => {
+      if (vector.error !== undefined) {
+        expect(() => parseImageReference(vector.input)).toThrow(vector.error);
+        expect(() => parseImageReference(vector.input)).toThrow(
+          expect.objectContaining({ message: vector.error }),
+        );
+      } else {
+        expect(parseImageReference(vector.input)).toEqual({
+          canonical: vector.canonical,
+          registry: vector.registry,
+          repository: vector.repository,
+          scheme: vector.scheme,
+        });
+      }
+    },
+  );
 
   it('uses plain HTTP when insecure, for loopback, *.localhost and RFC 1918 hosts', () => {
-    expect(parseImageReference('ghcr.io/ab', { insecure: true }).scheme).toBe('http');
+    expect(parseImageReference('ghcr.io/ab', { insecure: true }).scheme).toBe(
+      'http',
+    );
     expect(parseImageReference('127.0.0.1:5000/ab').scheme).toBe('http');
-    expect(parseImageReference('registry.localhost:5000/ab').scheme).toBe('http');
+    expect(parseImageReference('registry.localhost:5000/ab').scheme).toBe(
+      'http',
+    );
     expect(parseImageReference('printer.local/ab').scheme).toBe('http');
     expect(parseImageReference('172.16.0.1:5000/ab').scheme).toBe('http');
     expect(parseImageReference('172.32.0.1:5000/ab').scheme).toBe('https');
@@ -38,14 +45,20 @@ describe('parseImageReference', () => {
   });
 
   it('treats a bare first component without dot or port as a Docker Hub namespace', () => {
-    expect(parseImageReference('localhost/foo').canonical).toBe('index.docker.io/localhost/foo');
-    expect(parseImageReference('team/sub/app').canonical).toBe('index.docker.io/team/sub/app');
+    expect(parseImageReference('localhost/foo').canonical).toBe(
+      'index.docker.io/localhost/foo',
+    );
+    expect(parseImageReference('team/sub/app').canonical).toBe(
+      'index.docker.io/team/sub/app',
+    );
   });
 
   it('refuses tags after a registry port and digests', () => {
     expect(() => parseImageReference('localhost:5000/foo:1.0')).toThrow(
       "image 'localhost:5000/foo:1.0' should not include a tag; remove ':1.0'",
     );
-    expect(() => parseImageReference('a')).toThrow('could not parse reference: a');
+    expect(() => parseImageReference('a')).toThrow(
+      'could not parse reference: a',
+    );
   });
 });

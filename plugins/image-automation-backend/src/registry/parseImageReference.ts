@@ -26,7 +26,9 @@ function checkRegistry(registry: string) {
   const ipv6 = /^\[[0-9a-fA-F:.%]+\](:\d*)?$/;
   const hostPort = /^[A-Za-z0-9\-._~!$&'()*+,;=%]*(:\d*)?$/;
   if (registry !== '' && !ipv6.test(registry) && !hostPort.test(registry)) {
-    throw new BadName(`registries must be valid RFC 3986 URI authorities: ${registry}`);
+    throw new BadName(
+      `registries must be valid RFC 3986 URI authorities: ${registry}`,
+    );
   }
 }
 
@@ -84,11 +86,16 @@ function newDigest(name: string) {
 
 function isRfc1918(registry: string): boolean {
   const octets = registry.split(':')[0].split('.');
-  if (octets.length !== 4 || !octets.every(o => /^\d{1,3}$/.test(o) && Number(o) <= 255)) {
+  if (
+    octets.length !== 4 ||
+    !octets.every(o => /^\d{1,3}$/.test(o) && Number(o) <= 255)
+  ) {
     return false;
   }
   const [a, b] = octets.map(Number);
-  return a === 10 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168);
+  return (
+    a === 10 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168)
+  );
 }
 
 function schemeOf(registry: string, insecure: boolean): 'http' | 'https' {
@@ -113,10 +120,15 @@ function schemeOf(registry: string, insecure: boolean): 'http' | 'https' {
  * tag or a digest is refused with Flux's message.
  * @public
  */
-export function parseImageReference(image: string, options: { insecure?: boolean } = {}): ImageReference {
+export function parseImageReference(
+  image: string,
+  options: { insecure?: boolean } = {},
+): ImageReference {
   if (image.includes('://')) {
     const scheme = image.split('://')[0];
-    throw new Error(`image '${image}' should not include URL scheme; remove '${scheme}://'`);
+    throw new Error(
+      `image '${image}' should not include URL scheme; remove '${scheme}://'`,
+    );
   }
   let parsed: { registry: string; repository: string };
   try {
@@ -129,10 +141,16 @@ export function parseImageReference(image: string, options: { insecure?: boolean
     }
   }
   // Flux strips the resolved registry from the input: whatever colon remains is a tag or digest.
-  const rest = image.startsWith(parsed.registry) ? image.slice(parsed.registry.length) : image;
+  const rest = image.startsWith(parsed.registry)
+    ? image.slice(parsed.registry.length)
+    : image;
   const colon = rest.indexOf(':');
   if (colon >= 0) {
-    throw new Error(`image '${image}' should not include a tag; remove '${rest.slice(colon)}'`);
+    throw new Error(
+      `image '${image}' should not include a tag; remove '${rest.slice(
+        colon,
+      )}'`,
+    );
   }
   const repository =
     parsed.registry === DOCKER_HUB && !parsed.repository.includes('/')

@@ -35,7 +35,9 @@ function goValue(value: unknown): string {
     return `[${value.map(goValue).join(' ')}]`;
   }
   if (typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const entries = Object.entries(value as Record<string, unknown>).sort(
+      ([a], [b]) => (a < b ? -1 : a > b ? 1 : 0),
+    );
     return `map[${entries.map(([k, v]) => `${k}:${goValue(v)}`).join(' ')}]`;
   }
   return String(value);
@@ -70,7 +72,9 @@ export function responseError(
   try {
     const parsed = JSON.parse(response.body.toString('utf8'));
     if (Array.isArray(parsed?.errors)) {
-      diagnostics = parsed.errors.filter((d: unknown) => d && typeof d === 'object');
+      diagnostics = parsed.errors.filter(
+        (d: unknown) => d && typeof d === 'object',
+      );
     }
   } catch {
     // Not JSON: the raw body is quoted below.
@@ -78,21 +82,32 @@ export function responseError(
   if (diagnostics.length === 1) {
     detail = describeDiagnostic(diagnostics[0]);
   } else if (diagnostics.length > 1) {
-    detail = `multiple errors returned: ${diagnostics.map(describeDiagnostic).join('; ')}`;
+    detail = `multiple errors returned: ${diagnostics
+      .map(describeDiagnostic)
+      .join('; ')}`;
   } else if (response.body.length === 0) {
     detail =
       method === 'HEAD'
         ? `unexpected status code ${statusText} (HEAD responses have no body, use GET for details)`
         : `unexpected status code ${statusText}`;
   } else {
-    const raw = response.body.toString('utf8').replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
+    const raw = response.body
+      .toString('utf8')
+      .replace(/[\u0000-\u001f\u007f]+/g, ' ')
+      .trim();
     detail = `unexpected status code ${statusText}: ${
-      raw.length > MAX_BODY_IN_MESSAGE ? `${raw.slice(0, MAX_BODY_IN_MESSAGE)}…` : raw
+      raw.length > MAX_BODY_IN_MESSAGE
+        ? `${raw.slice(0, MAX_BODY_IN_MESSAGE)}…`
+        : raw
     }`;
   }
-  return new RegistryError(kindOf(status), redact(`${describeRequest(method, url)}: ${detail}`, secrets), {
-    status,
-  });
+  return new RegistryError(
+    kindOf(status),
+    redact(`${describeRequest(method, url)}: ${detail}`, secrets),
+    {
+      status,
+    },
+  );
 }
 
 /** Masks every secret (and its base64 forms) in `text`. @internal */
