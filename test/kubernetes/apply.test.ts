@@ -352,6 +352,30 @@ describe('InventoryApplier against kube-apiserver', () => {
     client.close();
   });
 
+  it('re-creates an object on an immutable-field change only when force is enabled', async () => {
+    const client = await KubeClient.forCluster(adminCluster());
+    const applier = new ServerSideApplier(client, { fieldManager: 'image-automation', force: false });
+    const frozen = (value: string, annotations?: Record<string, string>): KubernetesObject => ({
+      ...configMap('team-a', 'frozen', { k: value }, annotations ? { annotations } : {}),
+      immutable: true,
+    });
+    expect((await applier.applyOne(frozen('1'))).action).toBe('created');
+    const refused = await applier.applyOne(frozen('2')).catch(e => e);
+    expect(refused).toBeInstanceOf(KubeApiError);
+    expect(refused.message).toMatch(/^ConfigMap\/team-a\/frozen invalid: .*field is immutable/);
+    const uid = (await kubeGet(client, 'v1', 'ConfigMap', 'team-a', 'frozen'))?.metadata.uid;
+
+    expect((await applier.applyOne(frozen('2', { 'fluxcd.controlplane.io/force': 'enabled' }))).action).toBe('configured');
+    const recreated = await kubeGet(client, 'v1', 'ConfigMap', 'team-a', 'frozen');
+    expect(recreated?.data).toEqual({ k: '2' });
+    expect(recreated?.metadata.uid).not.toBe(uid);
+
+    const forcing = new ServerSideApplier(client, { fieldManager: 'image-automation', force: false, recreateImmutable: true });
+    expect((await forcing.applyOne(frozen('3'))).action).toBe('configured');
+    expect((await kubeGet(client, 'v1', 'ConfigMap', 'team-a', 'frozen'))?.data).toEqual({ k: '3' });
+    client.close();
+  });
+
   it('surfaces a CRD schema violation with its field path', async () => {
     const client = await KubeClient.forCluster(adminCluster());
     const applier = new ServerSideApplier(client, { fieldManager: 'image-automation', force: false });

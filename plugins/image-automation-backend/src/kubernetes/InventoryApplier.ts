@@ -30,6 +30,8 @@ export interface InventoryApplyRequest {
   timeoutMs?: number;
   /** Compute the change set only: nothing is written to the cluster or the inventory. */
   dryRun?: boolean;
+  /** Re-create objects on immutable-field changes (the ResourceSet has `fluxcd.controlplane.io/force: enabled`). */
+  recreateImmutable?: boolean;
 }
 
 /**
@@ -96,6 +98,7 @@ export class InventoryApplier {
       fieldManager: this.settings.fieldManager,
       force: this.settings.clusters.find(c => c.name === cluster.name)?.force ?? this.settings.force,
       dryRun: request.dryRun,
+      recreateImmutable: request.recreateImmutable,
       concurrency: this.settings.concurrency,
     });
     const changes: ChangeSetEntry[] = [];

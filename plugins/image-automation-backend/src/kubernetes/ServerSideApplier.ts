@@ -7,6 +7,13 @@ import { readObjectReadiness } from './readiness';
 import { ChangeSetEntry, KubernetesObject } from './types';
 
 /**
+ * Annotation by which an object (or a ResourceSet, for all its objects) asks to be deleted and
+ * re-created when a change touches an immutable field.
+ * @public
+ */
+export const ANNOTATION_FORCE = 'fluxcd.controlplane.io/force';
+
+/**
  * Options of {@link ServerSideApplier}.
  * @public
  */
@@ -17,6 +24,11 @@ export interface ServerSideApplyOptions {
   force: boolean;
   /** Compute the change set without writing anything. */
   dryRun?: boolean;
+  /**
+   * Delete and re-create objects whose change touches an immutable field (the ResourceSet's
+   * `fluxcd.controlplane.io/force: enabled`); objects can ask for it with the same annotation.
+   */
+  recreateImmutable?: boolean;
   /** Requests in flight at once within a stage (default 8). */
   concurrency?: number;
   /** How long a waited-for stage (CRDs, Namespaces, classes) may take to become ready (default 60 s). */
@@ -197,7 +209,22 @@ export class ServerSideApplier {
         await this.patch(path, object, !!this.options.dryRun);
         return entry('created');
       }
-      const preview = await this.patch(path, object, true);
+      const preview = await this.patch(path, object, true).catch(async error => {
+        if (!this.mayRecreate(object, error)) {
+          throw error;
+        }
+        if (!this.options.dryRun) {
+          // Background propagation removes the object at once (dependents follow through the garbage
+          // collector); other finalizers may hold it, so wait until it is gone before re-creating.
+          await this.client.request('DELETE', path, { query: { propagationPolicy: 'Background' } });
+          await this.waitUntilGone(object);
+          await this.patch(path, object, false);
+        }
+        return undefined;
+      });
+      if (preview === undefined) {
+        return entry('configured');
+      }
       if (canonical(comparable(preview)) === canonical(comparable(existing))) {
         return entry('unchanged');
       }
@@ -207,6 +234,27 @@ export class ServerSideApplier {
       return entry('configured');
     } catch (error) {
       throw this.explain(subject, error);
+    }
+  }
+
+  private mayRecreate(object: KubernetesObject, error: unknown): boolean {
+    const forced =
+      this.options.recreateImmutable || object.metadata.annotations?.[ANNOTATION_FORCE] === 'enabled';
+    return (
+      forced &&
+      error instanceof KubeApiError &&
+      error.statusCode === 422 &&
+      /immutable/i.test(error.apiMessage)
+    );
+  }
+
+  private async waitUntilGone(object: KubernetesObject, timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (await this.client.get({ ...object, ...object.metadata })) {
+      if (Date.now() > deadline) {
+        throw new Error(`${describeObject(object)} was deleted to be re-created but is still there after ${timeoutMs} ms`);
+      }
+      await new Promise(resolve => setTimeout(resolve, 200));
     }
   }
 
