@@ -6,7 +6,12 @@ import { promisify } from 'node:util';
 import { makeCertificates, TestCertificates } from '../certificates';
 import { freePort } from '../freePort';
 import { request } from '../httpRequest';
-import { spawnTracked, trackDirectory, TrackedProcess, waitUntil } from '../processes';
+import {
+  spawnTracked,
+  trackDirectory,
+  TrackedProcess,
+  waitUntil,
+} from '../processes';
 
 const execFileAsync = promisify(execFile);
 
@@ -16,14 +21,18 @@ function readVersions(): { kubernetesVersion: string } {
   const text = fs.readFileSync(path.join(scriptDir, 'versions.env'), 'utf8');
   const version = /^KUBERNETES_VERSION=(\S+)/m.exec(text)?.[1];
   if (!version) {
-    throw new Error(`KUBERNETES_VERSION missing in ${path.join(scriptDir, 'versions.env')}`);
+    throw new Error(
+      `KUBERNETES_VERSION missing in ${path.join(scriptDir, 'versions.env')}`,
+    );
   }
   return { kubernetesVersion: version };
 }
 
 /** Where build.sh puts binaries and CRDs for this version. @internal */
 export function kubernetesCacheDir(): string {
-  const root = process.env.IMAGE_AUTOMATION_CACHE ?? path.join(os.homedir(), '.cache', 'image-automation');
+  const root =
+    process.env.IMAGE_AUTOMATION_CACHE ??
+    path.join(os.homedir(), '.cache', 'image-automation');
   return path.join(root, `kubernetes-${readVersions().kubernetesVersion}`);
 }
 
@@ -43,7 +52,9 @@ function binariesIn(dir: string): KubernetesBinaries {
     kubectl: path.join(dir, 'bin', 'kubectl'),
     etcd: path.join(dir, 'bin', 'etcd'),
     crdDir: path.join(dir, 'crds'),
-    buildInfo: fs.existsSync(path.join(dir, 'BUILD-INFO')) ? fs.readFileSync(path.join(dir, 'BUILD-INFO'), 'utf8').trim() : '',
+    buildInfo: fs.existsSync(path.join(dir, 'BUILD-INFO'))
+      ? fs.readFileSync(path.join(dir, 'BUILD-INFO'), 'utf8').trim()
+      : '',
   };
 }
 
@@ -56,13 +67,20 @@ export async function ensureKubernetesBinaries(): Promise<KubernetesBinaries> {
   const dir = kubernetesCacheDir();
   const bins = binariesIn(dir);
   const complete =
-    [bins.kubeApiServer, bins.kubectl, bins.etcd].every(f => fs.existsSync(f)) &&
-    fs.existsSync(path.join(bins.crdDir, '.complete'));
+    [bins.kubeApiServer, bins.kubectl, bins.etcd].every(f =>
+      fs.existsSync(f),
+    ) && fs.existsSync(path.join(bins.crdDir, '.complete'));
   if (!complete) {
     await new Promise<void>((resolve, reject) => {
-      const child = spawn(path.join(scriptDir, 'build.sh'), [], { stdio: ['ignore', 'inherit', 'inherit'] });
+      const child = spawn(path.join(scriptDir, 'build.sh'), [], {
+        stdio: ['ignore', 'inherit', 'inherit'],
+      });
       child.on('error', reject);
-      child.on('exit', code => (code === 0 ? resolve() : reject(new Error(`build.sh exited with ${code}`))));
+      child.on('exit', code =>
+        code === 0
+          ? resolve()
+          : reject(new Error(`build.sh exited with ${code}`)),
+      );
     });
   }
   return binariesIn(dir);
@@ -152,7 +170,9 @@ subjects:
  */
 export async function startKubernetes(): Promise<TestKubernetes> {
   const binaries = await ensureKubernetesBinaries();
-  const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'testbed-kube-'));
+  const dir = await fs.promises.mkdtemp(
+    path.join(os.tmpdir(), 'testbed-kube-'),
+  );
   const removeDir = trackDirectory(dir);
   let etcd: TrackedProcess | undefined;
   let apiServer: TrackedProcess | undefined;
@@ -163,17 +183,35 @@ export async function startKubernetes(): Promise<TestKubernetes> {
   };
   try {
     const certificates = await makeCertificates(path.join(dir, 'certs'));
-    await execFileAsync('openssl', ['genrsa', '-out', path.join(dir, 'sa.key'), '2048']);
-    const admin = { name: 'admin', token: `admin-${Math.random().toString(36).slice(2)}` };
-    const restricted = { name: 'restricted', token: `restricted-${Math.random().toString(36).slice(2)}` };
+    await execFileAsync('openssl', [
+      'genrsa',
+      '-out',
+      path.join(dir, 'sa.key'),
+      '2048',
+    ]);
+    const admin = {
+      name: 'admin',
+      token: `admin-${Math.random().toString(36).slice(2)}`,
+    };
+    const restricted = {
+      name: 'restricted',
+      token: `restricted-${Math.random().toString(36).slice(2)}`,
+    };
     await fs.promises.writeFile(
       path.join(dir, 'tokens.csv'),
       `${admin.token},admin,admin-uid,"system:masters"\n${restricted.token},restricted,restricted-uid,"team-a-automation"\n`,
     );
-    await fs.promises.writeFile(path.join(dir, 'audit-policy.yaml'), AUDIT_POLICY);
+    await fs.promises.writeFile(
+      path.join(dir, 'audit-policy.yaml'),
+      AUDIT_POLICY,
+    );
     const auditLogPath = path.join(dir, 'audit.log');
 
-    const [clientPort, peerPort, apiPort] = [await freePort(), await freePort(), await freePort()];
+    const [clientPort, peerPort, apiPort] = [
+      await freePort(),
+      await freePort(),
+      await freePort(),
+    ];
     etcd = spawnTracked(binaries.etcd, [
       '--name=testbed',
       `--data-dir=${path.join(dir, 'etcd')}`,
@@ -187,8 +225,14 @@ export async function startKubernetes(): Promise<TestKubernetes> {
     ]);
     const etcdProcess = etcd;
     await waitUntil(
-      async () => (await request(`http://127.0.0.1:${clientPort}/health`)).status === 200,
-      { timeoutMs: 30_000, what: 'etcd', describe: () => etcdProcess.output(), exited: etcdProcess.exited },
+      async () =>
+        (await request(`http://127.0.0.1:${clientPort}/health`)).status === 200,
+      {
+        timeoutMs: 30_000,
+        what: 'etcd',
+        describe: () => etcdProcess.output(),
+        exited: etcdProcess.exited,
+      },
     );
 
     const url = `https://127.0.0.1:${apiPort}`;
@@ -219,9 +263,19 @@ export async function startKubernetes(): Promise<TestKubernetes> {
       apiServer = started;
       await waitUntil(
         async () =>
-          (await request(`${url}/readyz`, { ca: certificates.ca, headers: { authorization: `Bearer ${admin.token}` } }))
-            .status === 200,
-        { timeoutMs: 120_000, intervalMs: 200, what: 'kube-apiserver', describe: () => started.output(), exited: started.exited },
+          (
+            await request(`${url}/readyz`, {
+              ca: certificates.ca,
+              headers: { authorization: `Bearer ${admin.token}` },
+            })
+          ).status === 200,
+        {
+          timeoutMs: 120_000,
+          intervalMs: 200,
+          what: 'kube-apiserver',
+          describe: () => started.output(),
+          exited: started.exited,
+        },
       );
     };
     await startApiServer();
@@ -232,9 +286,19 @@ export async function startKubernetes(): Promise<TestKubernetes> {
       JSON.stringify({
         apiVersion: 'v1',
         kind: 'Config',
-        clusters: [{ name: 'testbed', cluster: { server: url, 'certificate-authority': certificates.caFile } }],
+        clusters: [
+          {
+            name: 'testbed',
+            cluster: {
+              server: url,
+              'certificate-authority': certificates.caFile,
+            },
+          },
+        ],
         users: [{ name: 'admin', user: { token: admin.token } }],
-        contexts: [{ name: 'testbed', context: { cluster: 'testbed', user: 'admin' } }],
+        contexts: [
+          { name: 'testbed', context: { cluster: 'testbed', user: 'admin' } },
+        ],
         'current-context': 'testbed',
       }),
     );
@@ -244,13 +308,26 @@ export async function startKubernetes(): Promise<TestKubernetes> {
           binaries.kubectl,
           ['--kubeconfig', kubeconfig, ...args],
           { maxBuffer: 64 * 1024 * 1024 },
-          (error, stdout, stderr) => (error ? reject(new Error(`kubectl ${args.join(' ')}: ${stderr || error.message}`)) : resolve(stdout)),
+          (error, stdout, stderr) =>
+            error
+              ? reject(
+                  new Error(
+                    `kubectl ${args.join(' ')}: ${stderr || error.message}`,
+                  ),
+                )
+              : resolve(stdout),
         );
         child.stdin?.end(input ?? '');
       });
     await kubectl(['apply', '--server-side', '-f', '-'], RESTRICTED_RBAC);
     await kubectl(['apply', '--server-side', '-f', binaries.crdDir]);
-    await kubectl(['wait', '--for=condition=Established', 'crd', '--all', '--timeout=120s']);
+    await kubectl([
+      'wait',
+      '--for=condition=Established',
+      'crd',
+      '--all',
+      '--timeout=120s',
+    ]);
 
     return {
       url,
@@ -281,13 +358,22 @@ export interface AuditEvent {
   verb: string;
   requestURI: string;
   user: { username: string };
-  objectRef?: { resource?: string; namespace?: string; name?: string; apiGroup?: string };
+  objectRef?: {
+    resource?: string;
+    namespace?: string;
+    name?: string;
+    apiGroup?: string;
+  };
   responseStatus?: { code?: number };
 }
 
 /** Reads the audit log: every write request the API server received so far. @public */
-export async function readAuditLog(kube: TestKubernetes): Promise<AuditEvent[]> {
-  const text = await fs.promises.readFile(kube.auditLogPath, 'utf8').catch(() => '');
+export async function readAuditLog(
+  kube: TestKubernetes,
+): Promise<AuditEvent[]> {
+  const text = await fs.promises
+    .readFile(kube.auditLogPath, 'utf8')
+    .catch(() => '');
   return text
     .split('\n')
     .filter(Boolean)

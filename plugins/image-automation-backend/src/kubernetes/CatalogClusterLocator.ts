@@ -37,7 +37,11 @@ export function clusterFromEntity(
   const annotations = entity.metadata.annotations ?? {};
   const url = annotations[ANNOTATION_KUBERNETES_API_SERVER];
   if (!url) {
-    return { entityRef, name, reason: `missing annotation ${ANNOTATION_KUBERNETES_API_SERVER}` };
+    return {
+      entityRef,
+      name,
+      reason: `missing annotation ${ANNOTATION_KUBERNETES_API_SERVER}`,
+    };
   }
   const authProvider = annotations[ANNOTATION_KUBERNETES_AUTH_PROVIDER];
   if (authProvider && authProvider !== 'serviceAccount') {
@@ -59,7 +63,9 @@ export function clusterFromEntity(
     return {
       entityRef,
       name,
-      reason: `the catalog's API server '${url}' is not the url app-config allows for cluster '${name}' (${clusterSettings.url ?? 'none set'})`,
+      reason: `the catalog's API server '${url}' is not the url app-config allows for cluster '${name}' (${
+        clusterSettings.url ?? 'none set'
+      })`,
     };
   }
   const auth = settings.credentials.get(clusterSettings.credential);
@@ -76,7 +82,8 @@ export function clusterFromEntity(
     source: 'catalog',
     auth,
     caData: annotations[ANNOTATION_KUBERNETES_API_SERVER_CA] || undefined,
-    skipTLSVerify: annotations[ANNOTATION_KUBERNETES_SKIP_TLS_VERIFY] === 'true',
+    skipTLSVerify:
+      annotations[ANNOTATION_KUBERNETES_SKIP_TLS_VERIFY] === 'true',
     writePolicy: {
       allowedNamespaces: clusterSettings.allowedNamespaces,
       allowedKinds: clusterSettings.allowedKinds,

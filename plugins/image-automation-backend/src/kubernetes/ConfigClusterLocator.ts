@@ -11,11 +11,16 @@ import { ClusterAuth, ClusterDetails } from './types';
  * @public
  */
 export class ConfigClusterLocator {
-  constructor(private readonly config: Config, private readonly settings: KubernetesSettings) {}
+  constructor(
+    private readonly config: Config,
+    private readonly settings: KubernetesSettings,
+  ) {}
 
   /** The clusters, in config order. */
   getClusters(): ClusterDetails[] {
-    const methods = this.config.getOptionalConfigArray('kubernetes.clusterLocatorMethods') ?? [];
+    const methods =
+      this.config.getOptionalConfigArray('kubernetes.clusterLocatorMethods') ??
+      [];
     return methods
       .filter(m => m.getString('type') === 'config')
       .flatMap(m => m.getOptionalConfigArray('clusters') ?? [])
@@ -43,7 +48,9 @@ export class ConfigClusterLocator {
       url: c.getString('url'),
       source: 'config',
       auth,
-      caData: c.getOptionalString('caData') ?? (caFile ? fs.readFileSync(caFile).toString('base64') : undefined),
+      caData:
+        c.getOptionalString('caData') ??
+        (caFile ? fs.readFileSync(caFile).toString('base64') : undefined),
       skipTLSVerify: c.getOptionalBoolean('skipTLSVerify') ?? false,
       writePolicy: {
         allowedNamespaces: settings?.allowedNamespaces,

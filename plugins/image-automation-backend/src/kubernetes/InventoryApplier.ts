@@ -6,7 +6,12 @@ import { inventoryEntry } from './objectId';
 import { pruneStale } from './prune';
 import { readObjectReadiness } from './readiness';
 import { ApplyError, ServerSideApplier } from './ServerSideApplier';
-import { ChangeSetEntry, ClusterDetails, InventoryEntry, KubernetesObject } from './types';
+import {
+  ChangeSetEntry,
+  ClusterDetails,
+  InventoryEntry,
+  KubernetesObject,
+} from './types';
 
 /**
  * One apply of a set of objects into one cluster on behalf of an owner (a ResourceSet).
@@ -48,13 +53,24 @@ export interface InventoryApplyResult {
 function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_key, v) =>
     v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      ? Object.fromEntries(
+          Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+        )
       : v,
   );
 }
 
-function withLabels(object: KubernetesObject, labels: Record<string, string>): KubernetesObject {
-  return { ...object, metadata: { ...object.metadata, labels: { ...object.metadata.labels, ...labels } } };
+function withLabels(
+  object: KubernetesObject,
+  labels: Record<string, string>,
+): KubernetesObject {
+  return {
+    ...object,
+    metadata: {
+      ...object.metadata,
+      labels: { ...object.metadata.labels, ...labels },
+    },
+  };
 }
 
 function union(a: InventoryEntry[], b: InventoryEntry[]): InventoryEntry[] {
@@ -76,14 +92,23 @@ function union(a: InventoryEntry[], b: InventoryEntry[]): InventoryEntry[] {
 export class InventoryApplier {
   constructor(
     private readonly store: InventoryStore,
-    private readonly settings: Pick<KubernetesSettings, 'fieldManager' | 'force' | 'concurrency' | 'clusters'>,
+    private readonly settings: Pick<
+      KubernetesSettings,
+      'fieldManager' | 'force' | 'concurrency' | 'clusters'
+    >,
   ) {}
 
   async apply(request: InventoryApplyRequest): Promise<InventoryApplyResult> {
     const { owner, cluster } = request;
-    const steps = request.steps.map(s => ({ ...s, objects: s.objects.map(o => withLabels(o, request.ownerLabels)) }));
+    const steps = request.steps.map(s => ({
+      ...s,
+      objects: s.objects.map(o => withLabels(o, request.ownerLabels)),
+    }));
     const all = steps.flatMap(s => s.objects);
-    const revision = `sha256:${crypto.createHash('sha256').update(canonicalJson(all)).digest('hex')}`;
+    const revision = `sha256:${crypto
+      .createHash('sha256')
+      .update(canonicalJson(all))
+      .digest('hex')}`;
     const desired = all.map(inventoryEntry);
     const previous = await this.store.get(owner, cluster.name);
     const old = previous?.entries ?? [];
@@ -96,7 +121,9 @@ export class InventoryApplier {
     });
     const applier = new ServerSideApplier(client, {
       fieldManager: this.settings.fieldManager,
-      force: this.settings.clusters.find(c => c.name === cluster.name)?.force ?? this.settings.force,
+      force:
+        this.settings.clusters.find(c => c.name === cluster.name)?.force ??
+        this.settings.force,
       dryRun: request.dryRun,
       recreateImmutable: request.recreateImmutable,
       concurrency: this.settings.concurrency,
@@ -106,7 +133,10 @@ export class InventoryApplier {
       // Refuse the whole set before writing anything, so a refusal never leaves half a set applied.
       const refusals = applier.checkWritePolicy(all);
       if (refusals.length > 0) {
-        throw new ApplyError([], refusals.map(r => new Error(r)));
+        throw new ApplyError(
+          [],
+          refusals.map(r => new Error(r)),
+        );
       }
       if (!request.dryRun) {
         await this.store.put({
@@ -119,19 +149,30 @@ export class InventoryApplier {
       }
       const timeoutMs = request.timeoutMs ?? 5 * 60_000;
       for (const [index, step] of steps.entries()) {
-        const stepChanges = await applier.applyAllStaged(step.objects).catch(error => {
-          if (error instanceof ApplyError) {
-            changes.push(...error.changes);
-          }
-          throw error;
-        });
+        const stepChanges = await applier
+          .applyAllStaged(step.objects)
+          .catch(error => {
+            if (error instanceof ApplyError) {
+              changes.push(...error.changes);
+            }
+            throw error;
+          });
         changes.push(...stepChanges);
         const last = index === steps.length - 1;
         if (!request.dryRun && (!last || request.wait)) {
-          const changed = new Set(stepChanges.filter(c => c.action !== 'unchanged').map(c => c.id));
-          const toWait = request.wait && last ? step.objects : step.objects.filter(o => changed.has(inventoryEntry(o).id));
+          const changed = new Set(
+            stepChanges.filter(c => c.action !== 'unchanged').map(c => c.id),
+          );
+          const toWait =
+            request.wait && last
+              ? step.objects
+              : step.objects.filter(o => changed.has(inventoryEntry(o).id));
           await applier.waitForReady(toWait, timeoutMs).catch(error => {
-            throw new Error(`${step.name ? `step "${step.name}": ` : ''}health check failed: ${error.message}`);
+            throw new Error(
+              `${
+                step.name ? `step "${step.name}": ` : ''
+              }health check failed: ${error.message}`,
+            );
           });
         }
       }
@@ -139,11 +180,20 @@ export class InventoryApplier {
         const desiredIds = new Set(desired.map(e => e.id));
         const stale = old.filter(e => !desiredIds.has(e.id));
         changes.push(
-          ...(await pruneStale(client, stale, { ownerLabels: request.ownerLabels, dryRun: request.dryRun })),
+          ...(await pruneStale(client, stale, {
+            ownerLabels: request.ownerLabels,
+            dryRun: request.dryRun,
+          })),
         );
       }
       if (!request.dryRun) {
-        await this.store.put({ owner, cluster: cluster.name, entries: desired, state: 'applied', lastAppliedRevision: revision });
+        await this.store.put({
+          owner,
+          cluster: cluster.name,
+          entries: desired,
+          state: 'applied',
+          lastAppliedRevision: revision,
+        });
       }
       return { revision, changes, inventory: desired };
     } catch (error) {
@@ -167,7 +217,12 @@ export class InventoryApplier {
    * Garbage-collects everything in the inventory of `owner` in `cluster` (the owner was deleted)
    * and forgets the inventory once that succeeded.
    */
-  async uninstall(request: Pick<InventoryApplyRequest, 'owner' | 'cluster' | 'ownerLabels' | 'serviceAccount'>): Promise<ChangeSetEntry[]> {
+  async uninstall(
+    request: Pick<
+      InventoryApplyRequest,
+      'owner' | 'cluster' | 'ownerLabels' | 'serviceAccount'
+    >,
+  ): Promise<ChangeSetEntry[]> {
     const previous = await this.store.get(request.owner, request.cluster.name);
     if (!previous) {
       return [];
@@ -178,7 +233,9 @@ export class InventoryApplier {
         : undefined,
     });
     try {
-      const changes = await pruneStale(client, previous.entries, { ownerLabels: request.ownerLabels });
+      const changes = await pruneStale(client, previous.entries, {
+        ownerLabels: request.ownerLabels,
+      });
       await this.store.delete(request.owner, request.cluster.name);
       return changes;
     } finally {
@@ -194,10 +251,18 @@ export class InventoryApplier {
  */
 export async function checkDependencies(
   client: KubeClient,
-  dependsOn: Array<{ apiVersion: string; kind: string; name: string; namespace?: string; ready?: boolean }>,
+  dependsOn: Array<{
+    apiVersion: string;
+    kind: string;
+    name: string;
+    namespace?: string;
+    ready?: boolean;
+  }>,
 ): Promise<string | undefined> {
   for (const dep of dependsOn) {
-    const ref = `${dep.apiVersion}/${dep.kind}/${dep.namespace ?? ''}/${dep.name}`.replace('//', '/');
+    const ref = `${dep.apiVersion}/${dep.kind}/${dep.namespace ?? ''}/${
+      dep.name
+    }`.replace('//', '/');
     const object = await client.get(dep);
     if (!object) {
       return `dependency ${ref} not found`;

@@ -1,7 +1,11 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import http from 'node:http';
 import https from 'node:https';
-import { ClusterUnreachableError, KubeApiError, KubeStatusCause } from './errors';
+import {
+  ClusterUnreachableError,
+  KubeApiError,
+  KubeStatusCause,
+} from './errors';
 import { groupOf } from './objectId';
 import { ClusterDetails, KubernetesObject } from './types';
 
@@ -32,7 +36,9 @@ function base64Data(data: string | undefined): string | undefined {
   if (!data) {
     return undefined;
   }
-  return data.trimStart().startsWith('-----BEGIN') ? Buffer.from(data).toString('base64') : data;
+  return data.trimStart().startsWith('-----BEGIN')
+    ? Buffer.from(data).toString('base64')
+    : data;
 }
 
 /**
@@ -43,7 +49,10 @@ function base64Data(data: string | undefined): string | undefined {
  * @public
  */
 export class KubeClient {
-  private readonly discovery = new Map<string, Promise<Map<string, ApiResource>>>();
+  private readonly discovery = new Map<
+    string,
+    Promise<Map<string, ApiResource>>
+  >();
 
   private constructor(
     readonly cluster: ClusterDetails,
@@ -52,31 +61,61 @@ export class KubeClient {
     private readonly timeoutMs: number,
   ) {}
 
-  static async forCluster(cluster: ClusterDetails, options: KubeClientOptions = {}): Promise<KubeClient> {
+  static async forCluster(
+    cluster: ClusterDetails,
+    options: KubeClientOptions = {},
+  ): Promise<KubeClient> {
     const kc = new KubeConfig();
     const auth = cluster.auth;
     kc.loadFromOptions({
       clusters: [
-        { name: cluster.name, server: cluster.url, caData: base64Data(cluster.caData), skipTLSVerify: !!cluster.skipTLSVerify },
+        {
+          name: cluster.name,
+          server: cluster.url,
+          caData: base64Data(cluster.caData),
+          skipTLSVerify: !!cluster.skipTLSVerify,
+        },
       ],
       users: [
         {
           name: 'image-automation',
           token: auth?.type === 'serviceAccount' ? auth.token : undefined,
-          certData: auth?.type === 'clientCertificate' ? base64Data(auth.certData) : undefined,
-          keyData: auth?.type === 'clientCertificate' ? base64Data(auth.keyData) : undefined,
+          certData:
+            auth?.type === 'clientCertificate'
+              ? base64Data(auth.certData)
+              : undefined,
+          keyData:
+            auth?.type === 'clientCertificate'
+              ? base64Data(auth.keyData)
+              : undefined,
           impersonateUser: options.impersonateUser,
         },
       ],
-      contexts: [{ name: cluster.name, cluster: cluster.name, user: 'image-automation' }],
+      contexts: [
+        { name: cluster.name, cluster: cluster.name, user: 'image-automation' },
+      ],
       currentContext: cluster.name,
     });
     const requestOptions: https.RequestOptions = {};
     await kc.applyToHTTPSOptions(requestOptions);
     const { ca, cert, key, rejectUnauthorized } = requestOptions;
-    const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 8, ca, cert, key, rejectUnauthorized };
-    const agent = cluster.url.startsWith('http:') ? new http.Agent(agentOptions) : new https.Agent(agentOptions);
-    return new KubeClient(cluster, requestOptions, agent, options.timeoutMs ?? 30_000);
+    const agentOptions = {
+      keepAlive: true,
+      maxSockets: options.maxSockets ?? 8,
+      ca,
+      cert,
+      key,
+      rejectUnauthorized,
+    };
+    const agent = cluster.url.startsWith('http:')
+      ? new http.Agent(agentOptions)
+      : new https.Agent(agentOptions);
+    return new KubeClient(
+      cluster,
+      requestOptions,
+      agent,
+      options.timeoutMs ?? 30_000,
+    );
   }
 
   /** Closes the client's idle connections. */
@@ -91,7 +130,11 @@ export class KubeClient {
   async request<T = any>(
     method: string,
     path: string,
-    options: { query?: Record<string, string | undefined>; body?: unknown; contentType?: string } = {},
+    options: {
+      query?: Record<string, string | undefined>;
+      body?: unknown;
+      contentType?: string;
+    } = {},
   ): Promise<T> {
     const url = new URL(path, this.cluster.url);
     for (const [name, value] of Object.entries(options.query ?? {})) {
@@ -99,7 +142,8 @@ export class KubeClient {
         url.searchParams.set(name, value);
       }
     }
-    const body = options.body === undefined ? undefined : JSON.stringify(options.body);
+    const body =
+      options.body === undefined ? undefined : JSON.stringify(options.body);
     const headers: Record<string, string> = {
       ...(this.requestOptions.headers as Record<string, string>),
       Accept: 'application/json',
@@ -109,18 +153,36 @@ export class KubeClient {
       headers['Content-Length'] = String(Buffer.byteLength(body));
     }
     const transport = url.protocol === 'http:' ? http : https;
-    const { statusCode, text } = await new Promise<{ statusCode: number; text: string }>((resolve, reject) => {
-      const req = transport.request(url, { method, headers, agent: this.agent, timeout: this.timeoutMs }, res => {
-        const chunks: Buffer[] = [];
-        res.on('data', chunk => chunks.push(chunk));
-        res.on('end', () => resolve({ statusCode: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', reject);
-      });
-      req.on('timeout', () => req.destroy(new Error(`no answer within ${this.timeoutMs} ms`)));
+    const { statusCode, text } = await new Promise<{
+      statusCode: number;
+      text: string;
+    }>((resolve, reject) => {
+      const req = transport.request(
+        url,
+        { method, headers, agent: this.agent, timeout: this.timeoutMs },
+        res => {
+          const chunks: Buffer[] = [];
+          res.on('data', chunk => chunks.push(chunk));
+          res.on('end', () =>
+            resolve({
+              statusCode: res.statusCode ?? 0,
+              text: Buffer.concat(chunks).toString('utf8'),
+            }),
+          );
+          res.on('error', reject);
+        },
+      );
+      req.on('timeout', () =>
+        req.destroy(new Error(`no answer within ${this.timeoutMs} ms`)),
+      );
       req.on('error', reject);
       req.end(body);
     }).catch(error => {
-      throw new ClusterUnreachableError(this.cluster.name, this.cluster.url, error as Error);
+      throw new ClusterUnreachableError(
+        this.cluster.name,
+        this.cluster.url,
+        error as Error,
+      );
     });
     let json: any;
     try {
@@ -133,23 +195,39 @@ export class KubeClient {
     }
     if (statusCode === 502 || statusCode === 503 || statusCode === 504) {
       // A proxy in front of the API server, or an API server shutting down or not ready yet: transient.
-      throw new ClusterUnreachableError(this.cluster.name, this.cluster.url, new Error(`HTTP ${statusCode}`));
+      throw new ClusterUnreachableError(
+        this.cluster.name,
+        this.cluster.url,
+        new Error(`HTTP ${statusCode}`),
+      );
     }
     const causes: KubeStatusCause[] = json?.details?.causes ?? [];
-    throw new KubeApiError(statusCode, json?.reason ?? `HTTP ${statusCode}`, json?.message ?? text, causes);
+    throw new KubeApiError(
+      statusCode,
+      json?.reason ?? `HTTP ${statusCode}`,
+      json?.message ?? text,
+      causes,
+    );
   }
 
   /** Where `kind` of `apiVersion` lives, from API discovery (cached; refreshed once on a miss, for new CRDs). */
   async resourceFor(apiVersion: string, kind: string): Promise<ApiResource> {
     const lookup = async (refresh: boolean) => {
       if (refresh || !this.discovery.has(apiVersion)) {
-        const path = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
-        const loading = this.request<{ resources: Array<{ name: string; kind: string; namespaced: boolean }> }>('GET', path)
+        const path = apiVersion.includes('/')
+          ? `/apis/${apiVersion}`
+          : `/api/${apiVersion}`;
+        const loading = this.request<{
+          resources: Array<{ name: string; kind: string; namespaced: boolean }>;
+        }>('GET', path)
           .then(list => {
             const byKind = new Map<string, ApiResource>();
             for (const r of list.resources) {
               if (!r.name.includes('/')) {
-                byKind.set(r.kind, { resource: r.name, namespaced: r.namespaced });
+                byKind.set(r.kind, {
+                  resource: r.name,
+                  namespaced: r.namespaced,
+                });
               }
             }
             return byKind;
@@ -178,21 +256,44 @@ export class KubeClient {
   }
 
   /** The URL path of an object (or, without a name, of its collection). */
-  async pathOf(ref: { apiVersion: string; kind: string; namespace?: string; name?: string }): Promise<string> {
-    const { resource, namespaced } = await this.resourceFor(ref.apiVersion, ref.kind);
+  async pathOf(ref: {
+    apiVersion: string;
+    kind: string;
+    namespace?: string;
+    name?: string;
+  }): Promise<string> {
+    const { resource, namespaced } = await this.resourceFor(
+      ref.apiVersion,
+      ref.kind,
+    );
     if (namespaced && !ref.namespace && ref.name) {
-      throw new Error(`${ref.kind}/${ref.name} is namespaced but has no namespace`);
+      throw new Error(
+        `${ref.kind}/${ref.name} is namespaced but has no namespace`,
+      );
     }
-    const base = groupOf(ref.apiVersion) ? `/apis/${ref.apiVersion}` : `/api/${ref.apiVersion}`;
-    const ns = namespaced && ref.namespace ? `/namespaces/${encodeURIComponent(ref.namespace)}` : '';
+    const base = groupOf(ref.apiVersion)
+      ? `/apis/${ref.apiVersion}`
+      : `/api/${ref.apiVersion}`;
+    const ns =
+      namespaced && ref.namespace
+        ? `/namespaces/${encodeURIComponent(ref.namespace)}`
+        : '';
     const name = ref.name ? `/${encodeURIComponent(ref.name)}` : '';
     return `${base}${ns}/${resource}${name}`;
   }
 
   /** Reads an object; `undefined` when it does not exist. */
-  async get(ref: { apiVersion: string; kind: string; namespace?: string; name: string }): Promise<KubernetesObject | undefined> {
+  async get(ref: {
+    apiVersion: string;
+    kind: string;
+    namespace?: string;
+    name: string;
+  }): Promise<KubernetesObject | undefined> {
     try {
-      return await this.request<KubernetesObject>('GET', await this.pathOf(ref));
+      return await this.request<KubernetesObject>(
+        'GET',
+        await this.pathOf(ref),
+      );
     } catch (error) {
       if (error instanceof KubeApiError && error.statusCode === 404) {
         return undefined;

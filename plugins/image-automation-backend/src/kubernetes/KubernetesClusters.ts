@@ -1,5 +1,8 @@
 import { BackstageCredentials } from '@backstage/backend-plugin-api';
-import { CatalogClusterLocator, RejectedCluster } from './CatalogClusterLocator';
+import {
+  CatalogClusterLocator,
+  RejectedCluster,
+} from './CatalogClusterLocator';
 import { ConfigClusterLocator } from './ConfigClusterLocator';
 import { ClusterDetails } from './types';
 
@@ -30,7 +33,11 @@ export class KubernetesClusters {
         reason: `cluster name '${name}' is already configured in app-config`,
       });
       for (const refusal of catalog.rejected) {
-        rejected.push(configured.has(refusal.name) ? shadowing(refusal.name, refusal.entityRef) : refusal);
+        rejected.push(
+          configured.has(refusal.name)
+            ? shadowing(refusal.name, refusal.entityRef)
+            : refusal,
+        );
       }
       for (const cluster of catalog.clusters) {
         if (configured.has(cluster.name)) {
@@ -44,7 +51,10 @@ export class KubernetesClusters {
   }
 
   /** One cluster by name; throws with the reason when it is unknown or was refused. */
-  async get(name: string, credentials: BackstageCredentials): Promise<ClusterDetails> {
+  async get(
+    name: string,
+    credentials: BackstageCredentials,
+  ): Promise<ClusterDetails> {
     const { clusters, rejected } = await this.list(credentials);
     const cluster = clusters.find(c => c.name === name);
     if (cluster) {
@@ -52,7 +62,9 @@ export class KubernetesClusters {
     }
     const refusal = rejected.find(r => r.name === name);
     throw new Error(
-      refusal ? `cluster '${name}' (${refusal.entityRef}) cannot be used: ${refusal.reason}` : `unknown cluster '${name}'`,
+      refusal
+        ? `cluster '${name}' (${refusal.entityRef}) cannot be used: ${refusal.reason}`
+        : `unknown cluster '${name}'`,
     );
   }
 }

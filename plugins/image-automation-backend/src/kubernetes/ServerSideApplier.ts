@@ -1,6 +1,10 @@
 import { planApplyStages } from './applyOrder';
 import { writeRefusal } from './clusterWritePolicy';
-import { ApplyConflictError, KubeApiError, parseConflictCauses } from './errors';
+import {
+  ApplyConflictError,
+  KubeApiError,
+  parseConflictCauses,
+} from './errors';
 import { KubeClient } from './KubeClient';
 import { describeObject, groupOf, objectId, versionOf } from './objectId';
 import { readObjectReadiness } from './readiness';
@@ -44,25 +48,37 @@ export class ApplyError extends Error {
   readonly name = 'ApplyError';
   constructor(readonly changes: ChangeSetEntry[], readonly errors: Error[]) {
     // Parallel requests to an API server that went away all fail the same way: say it once.
-    super([...new Set(errors.map(e => e.message))].join('\n'), { cause: errors[0] });
+    super([...new Set(errors.map(e => e.message))].join('\n'), {
+      cause: errors[0],
+    });
   }
 }
 
 /** Fields that change on every write or describe the write itself, not the object's content. */
 function comparable(object: KubernetesObject): unknown {
-  const { managedFields: _m, resourceVersion: _r, ...metadata } = object.metadata as Record<string, unknown>;
+  const {
+    managedFields: _m,
+    resourceVersion: _r,
+    ...metadata
+  } = object.metadata as Record<string, unknown>;
   return { ...object, metadata };
 }
 
 function canonical(value: unknown): string {
   return JSON.stringify(value, (_key, v) =>
     v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      ? Object.fromEntries(
+          Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+        )
       : v,
   );
 }
 
-async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<PromiseSettledResult<R>[]> {
+async function mapLimit<T, R>(
+  items: T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<PromiseSettledResult<R>[]> {
   const results: PromiseSettledResult<R>[] = new Array(items.length);
   let next = 0;
   const worker = async () => {
@@ -75,7 +91,9 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promis
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, worker),
+  );
   return results;
 }
 
@@ -86,12 +104,21 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promis
  * @public
  */
 export class ServerSideApplier {
-  constructor(private readonly client: KubeClient, private readonly options: ServerSideApplyOptions) {}
+  constructor(
+    private readonly client: KubeClient,
+    private readonly options: ServerSideApplyOptions,
+  ) {}
 
   /** Refusals of the cluster's write policy, for all objects at once (nothing is applied if any). */
   checkWritePolicy(objects: KubernetesObject[]): string[] {
     return objects
-      .map(o => writeRefusal(o, this.client.cluster.writePolicy, this.client.cluster.name))
+      .map(o =>
+        writeRefusal(
+          o,
+          this.client.cluster.writePolicy,
+          this.client.cluster.name,
+        ),
+      )
       .filter((r): r is string => !!r);
   }
 
@@ -102,7 +129,10 @@ export class ServerSideApplier {
   async applyAllStaged(objects: KubernetesObject[]): Promise<ChangeSetEntry[]> {
     const refusals = this.checkWritePolicy(objects);
     if (refusals.length > 0) {
-      throw new ApplyError([], refusals.map(r => new Error(r)));
+      throw new ApplyError(
+        [],
+        refusals.map(r => new Error(r)),
+      );
     }
     const changes: ChangeSetEntry[] = [];
     const definedKinds = new Set(
@@ -112,16 +142,25 @@ export class ServerSideApplier {
     );
     for (const stage of planApplyStages(objects)) {
       const known = await this.readExisting(stage.objects);
-      const results = await mapLimit(stage.objects, this.options.concurrency ?? 8, o =>
-        this.applyOne(o, definedKinds, known.get(objectId(o))),
+      const results = await mapLimit(
+        stage.objects,
+        this.options.concurrency ?? 8,
+        o => this.applyOne(o, definedKinds, known.get(objectId(o))),
       );
       const errors: Error[] = [];
-      results.forEach(r => (r.status === 'fulfilled' ? changes.push(r.value) : errors.push(r.reason)));
+      results.forEach(r =>
+        r.status === 'fulfilled'
+          ? changes.push(r.value)
+          : errors.push(r.reason),
+      );
       if (errors.length > 0) {
         throw new ApplyError(changes, errors);
       }
       if (stage.wait && !this.options.dryRun) {
-        await this.waitForReady(stage.objects, this.options.stageTimeoutMs ?? 60_000).catch(error => {
+        await this.waitForReady(
+          stage.objects,
+          this.options.stageTimeoutMs ?? 60_000,
+        ).catch(error => {
           throw new ApplyError(changes, [error]);
         });
       }
@@ -135,7 +174,9 @@ export class ServerSideApplier {
    * the credential may not list (or whose kind does not exist yet) are left out: their objects are read
    * one by one.
    */
-  private async readExisting(objects: KubernetesObject[]): Promise<Map<string, KubernetesObject | null>> {
+  private async readExisting(
+    objects: KubernetesObject[],
+  ): Promise<Map<string, KubernetesObject | null>> {
     const groups = new Map<string, KubernetesObject[]>();
     for (const o of objects) {
       const key = `${o.apiVersion}|${o.kind}|${o.metadata.namespace ?? ''}`;
@@ -150,22 +191,33 @@ export class ServerSideApplier {
       const namespace = members[0].metadata.namespace;
       const byName = new Map<string, KubernetesObject>();
       try {
-        if ((await this.client.resourceFor(apiVersion, kind)).namespaced && !namespace) {
+        if (
+          (await this.client.resourceFor(apiVersion, kind)).namespaced &&
+          !namespace
+        ) {
           // Namespaced objects without a namespace fail on their own; listing all namespaces would not help.
           continue;
         }
         const path = await this.client.pathOf({ apiVersion, kind, namespace });
         let next: string | undefined;
         do {
-          const page = await this.client.request<{ items: KubernetesObject[]; metadata: { continue?: string } }>('GET', path, {
+          const page = await this.client.request<{
+            items: KubernetesObject[];
+            metadata: { continue?: string };
+          }>('GET', path, {
             query: { limit: '500', continue: next },
           });
           // List items come without apiVersion and kind; the comparison with a dry run needs them.
-          page.items.forEach(item => byName.set(item.metadata.name, { ...item, apiVersion, kind }));
+          page.items.forEach(item =>
+            byName.set(item.metadata.name, { ...item, apiVersion, kind }),
+          );
           next = page.metadata.continue || undefined;
         } while (next);
       } catch (error) {
-        if (error instanceof KubeApiError && [403, 404, 405].includes(error.statusCode)) {
+        if (
+          error instanceof KubeApiError &&
+          [403, 404, 405].includes(error.statusCode)
+        ) {
           continue;
         }
         throw error;
@@ -198,30 +250,40 @@ export class ServerSideApplier {
       path = await this.client.pathOf({ ...object, ...object.metadata });
     } catch (error) {
       // In a dry run, custom resources of a CRD in the same set cannot be checked before the CRD exists.
-      if (this.options.dryRun && kindsDefinedInSet.has(`${groupOf(object.apiVersion)}/${object.kind}`)) {
+      if (
+        this.options.dryRun &&
+        kindsDefinedInSet.has(`${groupOf(object.apiVersion)}/${object.kind}`)
+      ) {
         return entry('created');
       }
       throw this.explain(subject, error);
     }
     try {
-      const existing = known === undefined ? await this.client.get({ ...object, ...object.metadata }) : known;
+      const existing =
+        known === undefined
+          ? await this.client.get({ ...object, ...object.metadata })
+          : known;
       if (!existing) {
         await this.patch(path, object, !!this.options.dryRun);
         return entry('created');
       }
-      const preview = await this.patch(path, object, true).catch(async error => {
-        if (!this.mayRecreate(object, error)) {
-          throw error;
-        }
-        if (!this.options.dryRun) {
-          // Background propagation removes the object at once (dependents follow through the garbage
-          // collector); other finalizers may hold it, so wait until it is gone before re-creating.
-          await this.client.request('DELETE', path, { query: { propagationPolicy: 'Background' } });
-          await this.waitUntilGone(object);
-          await this.patch(path, object, false);
-        }
-        return undefined;
-      });
+      const preview = await this.patch(path, object, true).catch(
+        async error => {
+          if (!this.mayRecreate(object, error)) {
+            throw error;
+          }
+          if (!this.options.dryRun) {
+            // Background propagation removes the object at once (dependents follow through the garbage
+            // collector); other finalizers may hold it, so wait until it is gone before re-creating.
+            await this.client.request('DELETE', path, {
+              query: { propagationPolicy: 'Background' },
+            });
+            await this.waitUntilGone(object);
+            await this.patch(path, object, false);
+          }
+          return undefined;
+        },
+      );
       if (preview === undefined) {
         return entry('configured');
       }
@@ -239,7 +301,8 @@ export class ServerSideApplier {
 
   private mayRecreate(object: KubernetesObject, error: unknown): boolean {
     const forced =
-      this.options.recreateImmutable || object.metadata.annotations?.[ANNOTATION_FORCE] === 'enabled';
+      this.options.recreateImmutable ||
+      object.metadata.annotations?.[ANNOTATION_FORCE] === 'enabled';
     return (
       forced &&
       error instanceof KubeApiError &&
@@ -248,17 +311,28 @@ export class ServerSideApplier {
     );
   }
 
-  private async waitUntilGone(object: KubernetesObject, timeoutMs = 30_000): Promise<void> {
+  private async waitUntilGone(
+    object: KubernetesObject,
+    timeoutMs = 30_000,
+  ): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (await this.client.get({ ...object, ...object.metadata })) {
       if (Date.now() > deadline) {
-        throw new Error(`${describeObject(object)} was deleted to be re-created but is still there after ${timeoutMs} ms`);
+        throw new Error(
+          `${describeObject(
+            object,
+          )} was deleted to be re-created but is still there after ${timeoutMs} ms`,
+        );
       }
       await new Promise(resolve => setTimeout(resolve, 200));
     }
   }
 
-  private patch(path: string, object: KubernetesObject, dryRun: boolean): Promise<KubernetesObject> {
+  private patch(
+    path: string,
+    object: KubernetesObject,
+    dryRun: boolean,
+  ): Promise<KubernetesObject> {
     return this.client.request<KubernetesObject>('PATCH', path, {
       query: {
         fieldManager: this.options.fieldManager,
@@ -276,8 +350,15 @@ export class ServerSideApplier {
       return error as Error;
     }
     const cluster = this.client.cluster.name;
-    if (error.statusCode === 409 && error.causes.some(c => c.reason === 'FieldManagerConflict')) {
-      return new ApplyConflictError(subject, parseConflictCauses(error.causes), this.options.fieldManager);
+    if (
+      error.statusCode === 409 &&
+      error.causes.some(c => c.reason === 'FieldManagerConflict')
+    ) {
+      return new ApplyConflictError(
+        subject,
+        parseConflictCauses(error.causes),
+        this.options.fieldManager,
+      );
     }
     let message: string;
     switch (error.statusCode) {
@@ -290,29 +371,53 @@ export class ServerSideApplier {
       default:
         message = `${subject} apply failed on cluster '${cluster}' (${error.reason}): ${error.apiMessage}`;
     }
-    return new KubeApiError(error.statusCode, error.reason, error.apiMessage, error.causes, message);
+    return new KubeApiError(
+      error.statusCode,
+      error.reason,
+      error.apiMessage,
+      error.causes,
+      message,
+    );
   }
 
   /** Polls objects until all are ready (kstatus `Current`) or `timeoutMs` passes. */
-  async waitForReady(objects: KubernetesObject[], timeoutMs: number, intervalMs = 500): Promise<void> {
+  async waitForReady(
+    objects: KubernetesObject[],
+    timeoutMs: number,
+    intervalMs = 500,
+  ): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     let pending = objects;
     for (;;) {
       const readings = await Promise.all(
-        pending.map(async o => ({ o, readiness: readObjectReadiness(await this.client.get({ ...o, ...o.metadata })) })),
+        pending.map(async o => ({
+          o,
+          readiness: readObjectReadiness(
+            await this.client.get({ ...o, ...o.metadata }),
+          ),
+        })),
       );
       const failed = readings.find(r => r.readiness.status === 'Failed');
       if (failed) {
-        throw new Error(`${describeObject(failed.o)} failed: ${failed.readiness.message}`);
+        throw new Error(
+          `${describeObject(failed.o)} failed: ${failed.readiness.message}`,
+        );
       }
-      pending = readings.filter(r => r.readiness.status !== 'Current').map(r => r.o);
+      pending = readings
+        .filter(r => r.readiness.status !== 'Current')
+        .map(r => r.o);
       if (pending.length === 0) {
         return;
       }
       if (Date.now() > deadline) {
         const list = readings
           .filter(r => r.readiness.status !== 'Current')
-          .map(r => `${describeObject(r.o)} (${r.readiness.status}: ${r.readiness.message})`);
+          .map(
+            r =>
+              `${describeObject(r.o)} (${r.readiness.status}: ${
+                r.readiness.message
+              })`,
+          );
         throw new Error(`timeout waiting for ${list.join(', ')}`);
       }
       await new Promise(resolve => setTimeout(resolve, intervalMs));

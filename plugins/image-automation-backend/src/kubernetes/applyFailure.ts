@@ -1,4 +1,8 @@
-import { ApplyConflictError, ClusterUnreachableError, KubeApiError } from './errors';
+import {
+  ApplyConflictError,
+  ClusterUnreachableError,
+  KubeApiError,
+} from './errors';
 import { ApplyError } from './ServerSideApplier';
 
 /**
@@ -8,7 +12,14 @@ import { ApplyError } from './ServerSideApplier';
  * @public
  */
 export interface ApplyFailure {
-  kind: 'Unreachable' | 'Conflict' | 'Forbidden' | 'Invalid' | 'Refused' | 'HealthCheck' | 'Other';
+  kind:
+    | 'Unreachable'
+    | 'Conflict'
+    | 'Forbidden'
+    | 'Invalid'
+    | 'Refused'
+    | 'HealthCheck'
+    | 'Other';
   reason: 'ReconciliationFailed' | 'HealthCheckFailed';
   message: string;
   /**
@@ -30,9 +41,13 @@ function innermost(error: unknown): unknown {
 export function classifyApplyFailure(error: unknown): ApplyFailure {
   const message = error instanceof Error ? error.message : String(error);
   const cause = innermost(error);
-  const failure = (kind: ApplyFailure['kind'], retrySoon = false): ApplyFailure => ({
+  const failure = (
+    kind: ApplyFailure['kind'],
+    retrySoon = false,
+  ): ApplyFailure => ({
     kind,
-    reason: kind === 'HealthCheck' ? 'HealthCheckFailed' : 'ReconciliationFailed',
+    reason:
+      kind === 'HealthCheck' ? 'HealthCheckFailed' : 'ReconciliationFailed',
     message,
     retrySoon,
   });
@@ -49,7 +64,10 @@ export function classifyApplyFailure(error: unknown): ApplyFailure {
     if (cause.statusCode === 422) {
       return failure('Invalid');
     }
-    return failure('Other', cause.statusCode === 429 || cause.statusCode >= 500);
+    return failure(
+      'Other',
+      cause.statusCode === 429 || cause.statusCode >= 500,
+    );
   }
   if (/ refused: /.test(message)) {
     return failure('Refused');

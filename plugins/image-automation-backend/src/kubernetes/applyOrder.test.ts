@@ -1,21 +1,35 @@
 import { planApplyStages, planPrunePhases } from './applyOrder';
 import { KubernetesObject } from './types';
 
-const obj = (apiVersion: string, kind: string, name: string, namespace?: string): KubernetesObject => ({
+const obj = (
+  apiVersion: string,
+  kind: string,
+  name: string,
+  namespace?: string,
+): KubernetesObject => ({
   apiVersion,
   kind,
   metadata: { name, ...(namespace ? { namespace } : {}) },
 });
 
 const names = (objects: KubernetesObject[]) =>
-  objects.map(o => `${o.kind}/${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}`);
+  objects.map(
+    o =>
+      `${o.kind}/${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${
+        o.metadata.name
+      }`,
+  );
 
 describe('planApplyStages', () => {
   it('stages definitions, classes, roles and the rest, each in Flux kind order', () => {
     const stages = planApplyStages([
       obj('apps/v1', 'Deployment', 'web', 'apps'),
       obj('networking.k8s.io/v1', 'Ingress', 'web', 'apps'),
-      obj('admissionregistration.k8s.io/v1', 'ValidatingWebhookConfiguration', 'hook'),
+      obj(
+        'admissionregistration.k8s.io/v1',
+        'ValidatingWebhookConfiguration',
+        'hook',
+      ),
       obj('v1', 'ConfigMap', 'b', 'apps'),
       obj('v1', 'ConfigMap', 'a', 'apps'),
       obj('v1', 'ServiceAccount', 'web', 'apps'),
@@ -24,14 +38,26 @@ describe('planApplyStages', () => {
       obj('storage.k8s.io/v1', 'StorageClass', 'fast'),
       obj('networking.k8s.io/v1', 'IngressClass', 'nginx'),
       obj('v1', 'Namespace', 'apps'),
-      obj('apiextensions.k8s.io/v1', 'CustomResourceDefinition', 'widgets.example.com'),
+      obj(
+        'apiextensions.k8s.io/v1',
+        'CustomResourceDefinition',
+        'widgets.example.com',
+      ),
       obj('source.toolkit.fluxcd.io/v1', 'GitRepository', 'repo', 'apps'),
       obj('v1', 'Secret', 's', 'apps'),
       obj('rbac.authorization.k8s.io/v1', 'RoleBinding', 'rb', 'apps'),
       obj('v1', 'Service', 'web', 'apps'),
     ]);
     expect(stages.map(s => [s.name, s.wait, names(s.objects)])).toEqual([
-      ['definitions', true, ['CustomResourceDefinition/widgets.example.com', 'Namespace/apps', 'ClusterRole/cr']],
+      [
+        'definitions',
+        true,
+        [
+          'CustomResourceDefinition/widgets.example.com',
+          'Namespace/apps',
+          'ClusterRole/cr',
+        ],
+      ],
       ['classes', true, ['StorageClass/fast', 'IngressClass/nginx']],
       ['roles', false, ['Role/apps/r']],
       [
@@ -81,6 +107,8 @@ describe('planPrunePhases', () => {
       [true, ['hr', 'ks']],
       [false, ['cm', 'repo']],
     ]);
-    expect(planPrunePhases([{ apiVersion: 'v1' }])).toEqual([{ fluxObjects: false, objects: [{ apiVersion: 'v1' }] }]);
+    expect(planPrunePhases([{ apiVersion: 'v1' }])).toEqual([
+      { fluxObjects: false, objects: [{ apiVersion: 'v1' }] },
+    ]);
   });
 });

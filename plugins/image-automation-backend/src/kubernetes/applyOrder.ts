@@ -30,7 +30,10 @@ const KIND_ORDER = [
   'CronJob',
   'PodDisruptionBudget',
 ];
-const LAST_KINDS = ['MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration'];
+const LAST_KINDS = [
+  'MutatingWebhookConfiguration',
+  'ValidatingWebhookConfiguration',
+];
 
 /**
  * One stage of a staged apply: its objects are applied together and, when `wait` is set, must be
@@ -63,7 +66,10 @@ function compareStrings(a: string, b: string): number {
  * Flux's apply order within a stage: kind order, then group, kind, namespace, name.
  * @public
  */
-export function compareApplyOrder(a: KubernetesObject, b: KubernetesObject): number {
+export function compareApplyOrder(
+  a: KubernetesObject,
+  b: KubernetesObject,
+): number {
   return (
     kindRank(a.kind) - kindRank(b.kind) ||
     compareStrings(groupOf(a.apiVersion), groupOf(b.apiVersion)) ||
@@ -76,7 +82,8 @@ export function compareApplyOrder(a: KubernetesObject, b: KubernetesObject): num
 function stageOf(object: KubernetesObject): ApplyStage['name'] {
   const group = groupOf(object.apiVersion);
   if (
-    (object.kind === 'CustomResourceDefinition' && group === 'apiextensions.k8s.io') ||
+    (object.kind === 'CustomResourceDefinition' &&
+      group === 'apiextensions.k8s.io') ||
     (object.kind === 'Namespace' && group === '') ||
     (object.kind === 'ClusterRole' && group === 'rbac.authorization.k8s.io')
   ) {
@@ -134,5 +141,7 @@ export function planPrunePhases<T extends { apiVersion: string }>(
  * @public
  */
 export function isFluxDeployer(apiVersion: string): boolean {
-  return ['kustomize.toolkit.fluxcd.io', 'helm.toolkit.fluxcd.io'].includes(groupOf(apiVersion));
+  return ['kustomize.toolkit.fluxcd.io', 'helm.toolkit.fluxcd.io'].includes(
+    groupOf(apiVersion),
+  );
 }

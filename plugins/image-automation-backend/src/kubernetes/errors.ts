@@ -36,7 +36,10 @@ export class KubeApiError extends Error {
 export class ClusterUnreachableError extends Error {
   readonly name = 'ClusterUnreachableError';
   constructor(readonly cluster: string, readonly url: string, cause: Error) {
-    super(`cluster '${cluster}' (${url}) is unreachable: ${cause.message}; will retry`, { cause });
+    super(
+      `cluster '${cluster}' (${url}) is unreachable: ${cause.message}; will retry`,
+      { cause },
+    );
   }
 }
 
@@ -52,7 +55,9 @@ export class ApplyConflictError extends Error {
     readonly conflicts: Array<{ manager: string; field: string }>,
     readonly fieldManager: string,
   ) {
-    const detail = conflicts.map(c => `${c.field} (owned by "${c.manager}")`).join(', ');
+    const detail = conflicts
+      .map(c => `${c.field} (owned by "${c.manager}")`)
+      .join(', ');
     super(
       `${subject} apply conflict: field manager "${fieldManager}" would change ${detail}; ` +
         'set force in imageAutomation.kubernetes (or for this cluster) to take these fields over',
@@ -65,7 +70,9 @@ export class ApplyConflictError extends Error {
  * `conflict with "kubectl-client-side-apply" using v1: .data.key`; this extracts manager and field.
  * @internal
  */
-export function parseConflictCauses(causes: KubeStatusCause[]): Array<{ manager: string; field: string }> {
+export function parseConflictCauses(
+  causes: KubeStatusCause[],
+): Array<{ manager: string; field: string }> {
   return causes.map(cause => {
     const match = /conflict with "([^"]+)"/.exec(cause.message ?? '');
     return { manager: match?.[1] ?? 'unknown', field: cause.field ?? '' };

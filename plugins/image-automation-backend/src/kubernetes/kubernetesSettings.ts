@@ -48,7 +48,10 @@ function readCredentials(config: Config | undefined): Map<string, ClusterAuth> {
     // Registry credentials (docker config, basic) live under the same key; they are not ours.
     switch (entry.getOptionalString('type')) {
       case 'token':
-        credentials.set(name, { type: 'serviceAccount', token: entry.getString('token') });
+        credentials.set(name, {
+          type: 'serviceAccount',
+          token: entry.getString('token'),
+        });
         break;
       case 'clientCertificate':
         credentials.set(name, {
@@ -70,19 +73,24 @@ function readCredentials(config: Config | undefined): Map<string, ClusterAuth> {
  */
 export function readKubernetesSettings(config: Config): KubernetesSettings {
   const kubernetes = config.getOptionalConfig('imageAutomation.kubernetes');
-  const clusters = (kubernetes?.getOptionalConfigArray('clusters') ?? []).map(c => ({
-    name: c.getString('name'),
-    credential: c.getOptionalString('credential'),
-    url: c.getOptionalString('url'),
-    force: c.getOptionalBoolean('force'),
-    allowedNamespaces: c.getOptionalStringArray('allowedNamespaces'),
-    allowedKinds: c.getOptionalStringArray('allowedKinds'),
-  }));
+  const clusters = (kubernetes?.getOptionalConfigArray('clusters') ?? []).map(
+    c => ({
+      name: c.getString('name'),
+      credential: c.getOptionalString('credential'),
+      url: c.getOptionalString('url'),
+      force: c.getOptionalBoolean('force'),
+      allowedNamespaces: c.getOptionalStringArray('allowedNamespaces'),
+      allowedKinds: c.getOptionalStringArray('allowedKinds'),
+    }),
+  );
   return {
-    fieldManager: kubernetes?.getOptionalString('fieldManager') ?? DEFAULT_FIELD_MANAGER,
+    fieldManager:
+      kubernetes?.getOptionalString('fieldManager') ?? DEFAULT_FIELD_MANAGER,
     force: kubernetes?.getOptionalBoolean('force') ?? false,
     concurrency: kubernetes?.getOptionalNumber('concurrency') ?? 8,
     clusters,
-    credentials: readCredentials(config.getOptionalConfig('imageAutomation.credentials')),
+    credentials: readCredentials(
+      config.getOptionalConfig('imageAutomation.credentials'),
+    ),
   };
 }

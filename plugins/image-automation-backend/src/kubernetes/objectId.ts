@@ -36,9 +36,14 @@ export function objectId(object: KubernetesObject): string {
  * for cluster-scoped objects.
  * @public
  */
-export function describeObject(object: { kind: string; metadata: { name: string; namespace?: string } }): string {
+export function describeObject(object: {
+  kind: string;
+  metadata: { name: string; namespace?: string };
+}): string {
   const { namespace, name } = object.metadata;
-  return namespace ? `${object.kind}/${namespace}/${name}` : `${object.kind}/${name}`;
+  return namespace
+    ? `${object.kind}/${namespace}/${name}`
+    : `${object.kind}/${name}`;
 }
 
 /**

@@ -55,25 +55,47 @@ export async function pruneStale(
         continue;
       }
       const labels = current.metadata.labels ?? {};
-      const owned = Object.entries(options.ownerLabels).every(([k, v]) => labels[k] === v);
-      if (!owned || current.metadata.annotations?.[ANNOTATION_PRUNE] === 'disabled') {
-        changes.push({ subject, id: ref.entry.id, version: ref.entry.v, action: 'skipped' });
+      const owned = Object.entries(options.ownerLabels).every(
+        ([k, v]) => labels[k] === v,
+      );
+      if (
+        !owned ||
+        current.metadata.annotations?.[ANNOTATION_PRUNE] === 'disabled'
+      ) {
+        changes.push({
+          subject,
+          id: ref.entry.id,
+          version: ref.entry.v,
+          action: 'skipped',
+        });
         continue;
       }
       try {
         await client.request('DELETE', await client.pathOf(ref), {
-          query: { propagationPolicy: 'Background', dryRun: options.dryRun ? 'All' : undefined },
+          query: {
+            propagationPolicy: 'Background',
+            dryRun: options.dryRun ? 'All' : undefined,
+          },
         });
       } catch (error) {
         if (!(error instanceof KubeApiError && error.statusCode === 404)) {
           throw error;
         }
       }
-      changes.push({ subject, id: ref.entry.id, version: ref.entry.v, action: 'deleted' });
+      changes.push({
+        subject,
+        id: ref.entry.id,
+        version: ref.entry.v,
+        action: 'deleted',
+      });
       deleted.push(ref);
     }
     if (!options.dryRun && phase.fluxObjects && deleted.length > 0) {
-      await waitUntilGone(client, deleted, options.fluxPhaseTimeoutMs ?? 60_000);
+      await waitUntilGone(
+        client,
+        deleted,
+        options.fluxPhaseTimeoutMs ?? 60_000,
+      );
     }
   }
   return changes;
@@ -81,13 +103,20 @@ export async function pruneStale(
 
 async function waitUntilGone(
   client: KubeClient,
-  refs: Array<{ apiVersion: string; kind: string; namespace?: string; name: string }>,
+  refs: Array<{
+    apiVersion: string;
+    kind: string;
+    namespace?: string;
+    name: string;
+  }>,
   timeoutMs: number,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let remaining = refs;
   while (remaining.length > 0 && Date.now() < deadline) {
-    const present = await Promise.all(remaining.map(async r => ((await client.get(r)) ? r : undefined)));
+    const present = await Promise.all(
+      remaining.map(async r => ((await client.get(r)) ? r : undefined)),
+    );
     remaining = present.filter((r): r is (typeof refs)[number] => !!r);
     if (remaining.length > 0) {
       await new Promise(resolve => setTimeout(resolve, 500));

@@ -5,7 +5,12 @@ import { KubernetesObject } from './types';
  * there, `Failed` when it reports that it cannot, `Terminating` while being deleted, `NotFound`.
  * @public
  */
-export type ReadinessStatus = 'Current' | 'InProgress' | 'Failed' | 'Terminating' | 'NotFound';
+export type ReadinessStatus =
+  | 'Current'
+  | 'InProgress'
+  | 'Failed'
+  | 'Terminating'
+  | 'NotFound';
 
 /** @public */
 export interface Readiness {
@@ -22,7 +27,11 @@ interface Condition {
 
 const num = (value: unknown) => (typeof value === 'number' ? value : 0);
 
-function workloadReadiness(kind: string, spec: any, status: any): Readiness | undefined {
+function workloadReadiness(
+  kind: string,
+  spec: any,
+  status: any,
+): Readiness | undefined {
   const desired = spec?.replicas ?? 1;
   switch (kind) {
     case 'Deployment':
@@ -32,17 +41,29 @@ function workloadReadiness(kind: string, spec: any, status: any): Readiness | un
       // Older StatefulSets do not report availableReplicas; ready is the best reading there.
       const available = num(status?.availableReplicas ?? ready);
       if (updated < desired || ready < desired || available < desired) {
-        return { status: 'InProgress', message: `${kind}: ${ready}/${desired} replicas ready, ${updated} updated` };
+        return {
+          status: 'InProgress',
+          message: `${kind}: ${ready}/${desired} replicas ready, ${updated} updated`,
+        };
       }
-      return { status: 'Current', message: `${kind}: ${ready}/${desired} replicas ready` };
+      return {
+        status: 'Current',
+        message: `${kind}: ${ready}/${desired} replicas ready`,
+      };
     }
     case 'DaemonSet': {
       const scheduled = num(status?.desiredNumberScheduled);
       const ready = num(status?.numberReady);
       const updated = num(status?.updatedNumberScheduled);
       return ready < scheduled || updated < scheduled
-        ? { status: 'InProgress', message: `DaemonSet: ${ready}/${scheduled} pods ready` }
-        : { status: 'Current', message: `DaemonSet: ${ready}/${scheduled} pods ready` };
+        ? {
+            status: 'InProgress',
+            message: `DaemonSet: ${ready}/${scheduled} pods ready`,
+          }
+        : {
+            status: 'Current',
+            message: `DaemonSet: ${ready}/${scheduled} pods ready`,
+          };
     }
     default:
       return undefined;
@@ -56,11 +77,16 @@ function workloadReadiness(kind: string, spec: any, status: any): Readiness | un
  * conditions follow `Ready` / `Stalled` / `Reconciling`; anything else is current once it exists.
  * @public
  */
-export function readObjectReadiness(object: KubernetesObject | undefined): Readiness {
+export function readObjectReadiness(
+  object: KubernetesObject | undefined,
+): Readiness {
   if (!object) {
     return { status: 'NotFound', message: 'not found' };
   }
-  const metadata = object.metadata as { generation?: number; deletionTimestamp?: string };
+  const metadata = object.metadata as {
+    generation?: number;
+    deletionTimestamp?: string;
+  };
   if (metadata.deletionTimestamp) {
     return { status: 'Terminating', message: 'being deleted' };
   }
@@ -71,9 +97,14 @@ export function readObjectReadiness(object: KubernetesObject | undefined): Readi
     typeof metadata.generation === 'number' &&
     status.observedGeneration < metadata.generation
   ) {
-    return { status: 'InProgress', message: `observed generation ${status.observedGeneration} < ${metadata.generation}` };
+    return {
+      status: 'InProgress',
+      message: `observed generation ${status.observedGeneration} < ${metadata.generation}`,
+    };
   }
-  const conditions: Condition[] = Array.isArray(status?.conditions) ? status.conditions : [];
+  const conditions: Condition[] = Array.isArray(status?.conditions)
+    ? status.conditions
+    : [];
   const condition = (type: string) => conditions.find(c => c.type === type);
   switch (object.kind) {
     case 'CustomResourceDefinition':
@@ -86,7 +117,10 @@ export function readObjectReadiness(object: KubernetesObject | undefined): Readi
         : { status: 'Current', message: 'active' };
     case 'Job':
       if (condition('Failed')?.status === 'True') {
-        return { status: 'Failed', message: condition('Failed')?.message ?? 'job failed' };
+        return {
+          status: 'Failed',
+          message: condition('Failed')?.message ?? 'job failed',
+        };
       }
       return condition('Complete')?.status === 'True'
         ? { status: 'Current', message: 'job complete' }
@@ -95,13 +129,20 @@ export function readObjectReadiness(object: KubernetesObject | undefined): Readi
       if (status?.phase === 'Failed') {
         return { status: 'Failed', message: status?.message ?? 'pod failed' };
       }
-      return status?.phase === 'Succeeded' || condition('Ready')?.status === 'True'
+      return status?.phase === 'Succeeded' ||
+        condition('Ready')?.status === 'True'
         ? { status: 'Current', message: `pod ${status?.phase}` }
-        : { status: 'InProgress', message: `pod ${status?.phase ?? 'pending'}` };
+        : {
+            status: 'InProgress',
+            message: `pod ${status?.phase ?? 'pending'}`,
+          };
     case 'PersistentVolumeClaim':
       return status?.phase === 'Bound'
         ? { status: 'Current', message: 'bound' }
-        : { status: 'InProgress', message: `claim ${status?.phase ?? 'pending'}` };
+        : {
+            status: 'InProgress',
+            message: `claim ${status?.phase ?? 'pending'}`,
+          };
     default:
       break;
   }
@@ -111,16 +152,25 @@ export function readObjectReadiness(object: KubernetesObject | undefined): Readi
   }
   const stalled = condition('Stalled');
   if (stalled?.status === 'True') {
-    return { status: 'Failed', message: stalled.message ?? stalled.reason ?? 'stalled' };
+    return {
+      status: 'Failed',
+      message: stalled.message ?? stalled.reason ?? 'stalled',
+    };
   }
   if (condition('Reconciling')?.status === 'True') {
-    return { status: 'InProgress', message: condition('Reconciling')?.message ?? 'reconciling' };
+    return {
+      status: 'InProgress',
+      message: condition('Reconciling')?.message ?? 'reconciling',
+    };
   }
   const ready = condition('Ready');
   if (ready) {
     return ready.status === 'True'
       ? { status: 'Current', message: ready.message ?? 'ready' }
-      : { status: 'InProgress', message: ready.message ?? ready.reason ?? 'not ready' };
+      : {
+          status: 'InProgress',
+          message: ready.message ?? ready.reason ?? 'not ready',
+        };
   }
   return { status: 'Current', message: 'exists' };
 }

@@ -35,7 +35,9 @@ export async function readRunningImages(
   client: KubeClient,
   options: { labelSelector: string; namespaces?: string[] },
 ): Promise<RunningImage[]> {
-  const namespaces = options.namespaces?.length ? options.namespaces : [undefined];
+  const namespaces = options.namespaces?.length
+    ? options.namespaces
+    : [undefined];
   const lists = await Promise.all(
     WORKLOADS.flatMap(workload =>
       namespaces.map(async namespace => {
@@ -46,7 +48,10 @@ export async function readRunningImages(
           });
           return list.items.map(item => ({ kind: workload.kind, item }));
         } catch (error) {
-          if (error instanceof KubeApiError && (error.statusCode === 403 || error.statusCode === 404)) {
+          if (
+            error instanceof KubeApiError &&
+            (error.statusCode === 403 || error.statusCode === 404)
+          ) {
             return [];
           }
           throw error;
@@ -56,8 +61,14 @@ export async function readRunningImages(
   );
   const images: RunningImage[] = [];
   for (const { kind, item } of lists.flat()) {
-    const podSpec = kind === 'CronJob' ? item.spec?.jobTemplate?.spec?.template?.spec : item.spec?.template?.spec;
-    const add = (containers: any[] | undefined, containerType: RunningImage['containerType']) => {
+    const podSpec =
+      kind === 'CronJob'
+        ? item.spec?.jobTemplate?.spec?.template?.spec
+        : item.spec?.template?.spec;
+    const add = (
+      containers: any[] | undefined,
+      containerType: RunningImage['containerType'],
+    ) => {
       for (const c of containers ?? []) {
         images.push({
           cluster: client.cluster.name,

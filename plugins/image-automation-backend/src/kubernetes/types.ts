@@ -60,7 +60,12 @@ export interface ClusterDetails {
  * What one object's apply did (or, in a dry run, would do).
  * @public
  */
-export type ChangeAction = 'created' | 'configured' | 'unchanged' | 'deleted' | 'skipped';
+export type ChangeAction =
+  | 'created'
+  | 'configured'
+  | 'unchanged'
+  | 'deleted'
+  | 'skipped';
 
 /**
  * One line of a change set: `<Kind>/<namespace>/<name> <action>`, as Flux reports it.

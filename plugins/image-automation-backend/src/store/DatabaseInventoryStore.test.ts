@@ -5,74 +5,104 @@ import { DatabaseInventoryStore } from './DatabaseInventoryStore';
 // (the test bed's startPostgres); SQLite always runs.
 const databases = TestDatabases.create({ ids: ['SQLITE_3', 'POSTGRES_15'] });
 
-describe.each(databases.eachSupportedId())('DatabaseInventoryStore on %s', databaseId => {
-  async function makeStore() {
-    const knex = await databases.init(databaseId);
-    return { knex, store: await DatabaseInventoryStore.create({ knex }) };
-  }
-
-  it('stores, replaces and reads back an inventory', async () => {
-    const { store } = await makeStore();
-    expect(await store.get('ResourceSet/flux-system/apps', 'prod')).toBeUndefined();
-
-    await store.put({
-      owner: 'ResourceSet/flux-system/apps',
-      cluster: 'prod',
-      entries: [
-        { id: 'apps_web_apps_Deployment', v: 'v1' },
-        { id: '_apps__Namespace', v: 'v1' },
-      ],
-      state: 'applying',
-    });
-    const applying = await store.get('ResourceSet/flux-system/apps', 'prod');
-    expect(applying).toMatchObject({
-      state: 'applying',
-      entries: [
-        { id: 'apps_web_apps_Deployment', v: 'v1' },
-        { id: '_apps__Namespace', v: 'v1' },
-      ],
-    });
-    expect(applying?.lastAppliedRevision).toBeUndefined();
-    expect(applying?.updatedAt).toBeInstanceOf(Date);
-    expect(Number.isNaN(applying!.updatedAt.getTime())).toBe(false);
-
-    await store.put({
-      owner: 'ResourceSet/flux-system/apps',
-      cluster: 'prod',
-      entries: [{ id: '_apps__Namespace', v: 'v1' }],
-      state: 'applied',
-      lastAppliedRevision: 'sha256:abc',
-    });
-    expect(await store.get('ResourceSet/flux-system/apps', 'prod')).toMatchObject({
-      state: 'applied',
-      lastAppliedRevision: 'sha256:abc',
-      entries: [{ id: '_apps__Namespace', v: 'v1' }],
-    });
-    expect(await store.list()).toHaveLength(1);
-  });
-
-  it('keeps one inventory per owner and cluster, listed by either', async () => {
-    const { store } = await makeStore();
-    for (const [owner, cluster] of [
-      ['ResourceSet/a/one', 'prod'],
-      ['ResourceSet/a/one', 'staging'],
-      ['ResourceSet/b/two', 'prod'],
-    ]) {
-      await store.put({ owner, cluster, entries: [], state: 'failed', message: `boom in ${cluster}` });
+describe.each(databases.eachSupportedId())(
+  'DatabaseInventoryStore on %s',
+  databaseId => {
+    async function makeStore() {
+      const knex = await databases.init(databaseId);
+      return { knex, store: await DatabaseInventoryStore.create({ knex }) };
     }
-    expect((await store.list({ owner: 'ResourceSet/a/one' })).map(r => r.cluster)).toEqual(['prod', 'staging']);
-    expect((await store.list({ cluster: 'prod' })).map(r => r.owner)).toEqual(['ResourceSet/a/one', 'ResourceSet/b/two']);
-    expect(await store.get('ResourceSet/a/one', 'staging')).toMatchObject({ state: 'failed', message: 'boom in staging' });
 
-    await store.delete('ResourceSet/a/one', 'prod');
-    expect(await store.get('ResourceSet/a/one', 'prod')).toBeUndefined();
-    expect(await store.list()).toHaveLength(2);
-  });
+    it('stores, replaces and reads back an inventory', async () => {
+      const { store } = await makeStore();
+      expect(
+        await store.get('ResourceSet/flux-system/apps', 'prod'),
+      ).toBeUndefined();
 
-  it('round-trips a large inventory', async () => {
-    const { store } = await makeStore();
-    const entries = Array.from({ length: 5000 }, (_, i) => ({ id: `apps_cm-${i}__ConfigMap`, v: 'v1' }));
-    await store.put({ owner: 'ResourceSet/a/big', cluster: 'prod', entries, state: 'applied' });
-    expect((await store.get('ResourceSet/a/big', 'prod'))?.entries).toEqual(entries);
-  });
-});
+      await store.put({
+        owner: 'ResourceSet/flux-system/apps',
+        cluster: 'prod',
+        entries: [
+          { id: 'apps_web_apps_Deployment', v: 'v1' },
+          { id: '_apps__Namespace', v: 'v1' },
+        ],
+        state: 'applying',
+      });
+      const applying = await store.get('ResourceSet/flux-system/apps', 'prod');
+      expect(applying).toMatchObject({
+        state: 'applying',
+        entries: [
+          { id: 'apps_web_apps_Deployment', v: 'v1' },
+          { id: '_apps__Namespace', v: 'v1' },
+        ],
+      });
+      expect(applying?.lastAppliedRevision).toBeUndefined();
+      expect(applying?.updatedAt).toBeInstanceOf(Date);
+      expect(Number.isNaN(applying!.updatedAt.getTime())).toBe(false);
+
+      await store.put({
+        owner: 'ResourceSet/flux-system/apps',
+        cluster: 'prod',
+        entries: [{ id: '_apps__Namespace', v: 'v1' }],
+        state: 'applied',
+        lastAppliedRevision: 'sha256:abc',
+      });
+      expect(
+        await store.get('ResourceSet/flux-system/apps', 'prod'),
+      ).toMatchObject({
+        state: 'applied',
+        lastAppliedRevision: 'sha256:abc',
+        entries: [{ id: '_apps__Namespace', v: 'v1' }],
+      });
+      expect(await store.list()).toHaveLength(1);
+    });
+
+    it('keeps one inventory per owner and cluster, listed by either', async () => {
+      const { store } = await makeStore();
+      for (const [owner, cluster] of [
+        ['ResourceSet/a/one', 'prod'],
+        ['ResourceSet/a/one', 'staging'],
+        ['ResourceSet/b/two', 'prod'],
+      ]) {
+        await store.put({
+          owner,
+          cluster,
+          entries: [],
+          state: 'failed',
+          message: `boom in ${cluster}`,
+        });
+      }
+      expect(
+        (await store.list({ owner: 'ResourceSet/a/one' })).map(r => r.cluster),
+      ).toEqual(['prod', 'staging']);
+      expect((await store.list({ cluster: 'prod' })).map(r => r.owner)).toEqual(
+        ['ResourceSet/a/one', 'ResourceSet/b/two'],
+      );
+      expect(await store.get('ResourceSet/a/one', 'staging')).toMatchObject({
+        state: 'failed',
+        message: 'boom in staging',
+      });
+
+      await store.delete('ResourceSet/a/one', 'prod');
+      expect(await store.get('ResourceSet/a/one', 'prod')).toBeUndefined();
+      expect(await store.list()).toHaveLength(2);
+    });
+
+    it('round-trips a large inventory', async () => {
+      const { store } = await makeStore();
+      const entries = Array.from({ length: 5000 }, (_, i) => ({
+        id: `apps_cm-${i}__ConfigMap`,
+        v: 'v1',
+      }));
+      await store.put({
+        owner: 'ResourceSet/a/big',
+        cluster: 'prod',
+        entries,
+        state: 'applied',
+      });
+      expect((await store.get('ResourceSet/a/big', 'prod'))?.entries).toEqual(
+        entries,
+      );
+    });
+  },
+);

@@ -1,5 +1,9 @@
 import { Knex } from 'knex';
-import { InventoryRecord, InventoryState, InventoryStore } from './InventoryStore';
+import {
+  InventoryRecord,
+  InventoryState,
+  InventoryStore,
+} from './InventoryStore';
 import { applyMigrations } from './migrations';
 
 const TABLE = 'image_automation_inventories';
@@ -23,7 +27,10 @@ function toRecord(row: InventoryRow): InventoryRecord {
     lastAppliedRevision: row.last_applied_revision ?? undefined,
     message: row.message ?? undefined,
     // SQLite returns timestamps as text or epoch milliseconds, PostgreSQL as Date.
-    updatedAt: row.updated_at instanceof Date ? row.updated_at : new Date(row.updated_at),
+    updatedAt:
+      row.updated_at instanceof Date
+        ? row.updated_at
+        : new Date(row.updated_at),
   };
 }
 
@@ -34,20 +41,33 @@ function toRecord(row: InventoryRow): InventoryRecord {
 export class DatabaseInventoryStore implements InventoryStore {
   private constructor(private readonly db: Knex) {}
 
-  static async create(options: { knex: Knex; skipMigrations?: boolean }): Promise<DatabaseInventoryStore> {
+  static async create(options: {
+    knex: Knex;
+    skipMigrations?: boolean;
+  }): Promise<DatabaseInventoryStore> {
     if (!options.skipMigrations) {
       await applyMigrations(options.knex);
     }
     return new DatabaseInventoryStore(options.knex);
   }
 
-  async get(owner: string, cluster: string): Promise<InventoryRecord | undefined> {
-    const row = await this.db<InventoryRow>(TABLE).where({ owner, cluster }).first();
+  async get(
+    owner: string,
+    cluster: string,
+  ): Promise<InventoryRecord | undefined> {
+    const row = await this.db<InventoryRow>(TABLE)
+      .where({ owner, cluster })
+      .first();
     return row ? toRecord(row) : undefined;
   }
 
-  async list(filter: { owner?: string; cluster?: string } = {}): Promise<InventoryRecord[]> {
-    const query = this.db<InventoryRow>(TABLE).orderBy([{ column: 'owner' }, { column: 'cluster' }]);
+  async list(
+    filter: { owner?: string; cluster?: string } = {},
+  ): Promise<InventoryRecord[]> {
+    const query = this.db<InventoryRow>(TABLE).orderBy([
+      { column: 'owner' },
+      { column: 'cluster' },
+    ]);
     if (filter.owner !== undefined) {
       query.where('owner', filter.owner);
     }

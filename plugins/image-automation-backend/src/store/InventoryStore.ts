@@ -32,7 +32,10 @@ export interface InventoryStore {
   /** The inventory of `owner` in `cluster`, if it applied anything there. */
   get(owner: string, cluster: string): Promise<InventoryRecord | undefined>;
   /** Inventories of one owner (all clusters) and/or one cluster (all owners), ordered by owner, cluster. */
-  list(filter?: { owner?: string; cluster?: string }): Promise<InventoryRecord[]>;
+  list(filter?: {
+    owner?: string;
+    cluster?: string;
+  }): Promise<InventoryRecord[]>;
   /** Creates or replaces the inventory of `owner` in `cluster`. */
   put(record: Omit<InventoryRecord, 'updatedAt'>): Promise<void>;
   /** Forgets the inventory (after everything in it was garbage-collected). */
