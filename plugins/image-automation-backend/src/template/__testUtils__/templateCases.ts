@@ -390,6 +390,8 @@ export const RESOURCESET_CASES: string[] = [
   '<< duration "90" >>',
   '<< duration inputs.replicas >>',
   '<< durationRound "49h" >>',
+  '<< toYaml "a\x7fb" >>',
+  '<< toYaml (list "a\u0085b" "x \u0085\u0085 y") >>',
   '<< durationRound "3s" >>',
 ];
 
@@ -452,3 +454,134 @@ export const COMMIT_CASES: string[] = [
   '{{ printf "%s/%s" "a" "b" }}',
   '{{ deepCopy .Values }}',
 ];
+
+/**
+ * Strings at the edges of go-yaml's quoting and folding rules, printed through `toYaml`
+ * as list items, map values and map keys.
+ * @internal
+ */
+export function yamlEdgeStrings(seed: number): string[] {
+  const fixed = [
+    '',
+    ' ',
+    'a',
+    'true',
+    'True',
+    'yes',
+    'Y',
+    'n',
+    'off',
+    'null',
+    '~',
+    '<<',
+    '1',
+    '-1',
+    '+1',
+    '1.5',
+    '1e3',
+    '.5',
+    '0x1F',
+    '0o17',
+    '0b101',
+    '08',
+    '0777',
+    '1_000',
+    '12:30',
+    '1:2:3',
+    '2024-06-27',
+    '2024-6-7T10:00:00Z',
+    '2024-13-01',
+    '.inf',
+    '-.Inf',
+    '.nan',
+    '-',
+    '- a',
+    '-a',
+    '?',
+    '? a',
+    ':',
+    ':a',
+    'a:',
+    'a: b',
+    'a:b',
+    '#a',
+    'a #b',
+    'a#b',
+    '[a]',
+    '{a}',
+    'a,b',
+    '&a',
+    '*a',
+    '!a',
+    '|a',
+    '>a',
+    "'a'",
+    '"a"',
+    '%a',
+    '@a',
+    '`a',
+    '---',
+    '...',
+    '--- a',
+    'a\nb',
+    'a\n',
+    '\na',
+    'a\n\n',
+    ' a',
+    'a ',
+    'a \nb',
+    'a\n b',
+    'a\tb',
+    '\t',
+    'é',
+    'ü straße',
+    '中文',
+    '😀',
+    '\u0085',
+    '\u00a0x',
+    '\u2028',
+    '\ufeffbom',
+    'a\\b',
+    'a"b',
+    "a'b",
+    '\x01',
+    `${'word '.repeat(25)}end`,
+    `${'x'.repeat(90)} y`,
+    `${'a b '.repeat(30)}`,
+    `key: ${'v '.repeat(50)}`,
+    `'${'q '.repeat(45)}'`,
+    `${'é '.repeat(50)}`,
+    `line1\n${'long '.repeat(20)}\nline3`,
+  ];
+  let state = seed;
+  const next = () => {
+    state = (state * 1103515245 + 12345) % 2147483648;
+    return state;
+  };
+  const alphabet = [
+    'a',
+    'b',
+    ' ',
+    ':',
+    '#',
+    '-',
+    "'",
+    '"',
+    '\n',
+    '1',
+    '.',
+    'é',
+    '{',
+    '\t',
+    '_',
+    '0',
+    'x',
+  ];
+  for (let i = 0; i < 150; i++) {
+    const len = next() % 12;
+    let s = '';
+    for (let j = 0; j < len; j++) s += alphabet[next() % alphabet.length];
+    fixed.push(s);
+  }
+  return fixed;
+}

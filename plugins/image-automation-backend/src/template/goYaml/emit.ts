@@ -185,6 +185,16 @@ export function yamlSortedKeys(m: Record<string, unknown>): string[] {
   // Keys without digits in plain ASCII order the same way as go-yaml's natural order
   // except that letters sort after every other character.
   if (keys.every(k => SIMPLE_KEY.test(k))) return keys.sort(simpleKeyCompare);
+  // The natural order is not transitive for some digit runs (leading zeros), so the result
+  // depends on the algorithm: Go's sort.Sort runs an insertion sort up to 12 elements.
+  if (keys.length <= 12) {
+    for (let i = 1; i < keys.length; i++) {
+      for (let j = i; j > 0 && yamlKeyLess(keys[j], keys[j - 1]); j--) {
+        [keys[j], keys[j - 1]] = [keys[j - 1], keys[j]];
+      }
+    }
+    return keys;
+  }
   return keys.sort((x, y) =>
     yamlKeyLess(x, y) ? -1 : yamlKeyLess(y, x) ? 1 : 0,
   );
@@ -472,6 +482,14 @@ function writeLiteral(w: Writer, value: string, indent: number) {
   }
 }
 
+/** libyaml's `check_simple_key` for a string key: one line and at most 128 bytes. */
+function isSimpleKey(k: GoValue): boolean {
+  if (typeof k !== 'string') return true;
+  return (
+    !/[\n\r\u0085\u2028\u2029]/.test(k) && Buffer.byteLength(k, 'utf8') <= 128
+  );
+}
+
 /** Emits one scalar; `indent` is the emitter's indentation for this node. */
 function emitScalar(w: Writer, v: GoValue, indent: number, simpleKey: boolean) {
   const text = scalarText(v);
@@ -542,8 +560,16 @@ function emitNode(
     const indent = parentIndent < 0 ? 0 : parentIndent + BEST_INDENT;
     for (const [k, val] of entries) {
       w.writeIndent(indent);
-      emitScalar(w, k, indent + BEST_INDENT, true);
-      w.indicator(':', false, false, false);
+      if (isSimpleKey(k)) {
+        emitScalar(w, k, indent + BEST_INDENT, true);
+        w.indicator(':', false, false, false);
+      } else {
+        // libyaml's complex key form for multi-line keys and keys over 128 bytes.
+        w.indicator('?', true, false, true);
+        emitScalar(w, k, indent + BEST_INDENT, false);
+        w.writeIndent(indent);
+        w.indicator(':', true, false, true);
+      }
       emitNode(w, val, indent, true);
     }
     return;

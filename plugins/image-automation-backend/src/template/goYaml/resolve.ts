@@ -56,6 +56,7 @@ add({ tag: 'float', value: Infinity }, [
 add({ tag: 'float', value: -Infinity }, ['-.inf', '-.Inf', '-.INF']);
 add({ tag: 'merge', value: '<<' }, ['<<']);
 
+const HINTED = new Set([...'+-0123456789yYnNtTfFoO~.']);
 const YAML_STYLE_FLOAT =
   /^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$/;
 const INT64_MIN = -(2n ** 63n);
@@ -108,9 +109,12 @@ function isTimestamp(s: string): boolean {
  * @internal
  */
 export function resolvePlain(s: string): Resolved {
-  const hit = MAP.get(s);
-  if (hit) return hit;
   const c = s[0];
+  // go-yaml consults its table only for strings whose first character hints at one.
+  if (s === '' || HINTED.has(c)) {
+    const hit = MAP.get(s);
+    if (hit) return hit;
+  }
   if (c === '.') {
     if (/^\.[0-9]+([eE][-+]?[0-9]+)?$/.test(s))
       return { tag: 'float', value: Number(s) };
