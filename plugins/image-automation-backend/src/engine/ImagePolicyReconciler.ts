@@ -91,10 +91,11 @@ export class ImagePolicyReconciler implements Reconciler {
     }
 
     const tags = sortTagsAsStored(await this.deps.scans.currentTags(repository.id));
-    if (tags.length === 0) {
-      return failed('DependencyNotReady', 'retrying in 30s error: no tags in database', DEPENDENCY_RETRY_MS);
-    }
+    // The selection checks the policy, then the tags, then the pattern, in Flux's order.
     const selection = selectLatestTag({ policy: spec.policy, filterTags: spec.filterTags, tags });
+    if (!selection.ok && selection.reason === 'DependencyNotReady') {
+      return failed('DependencyNotReady', `retrying in 30s error: ${selection.message}`, DEPENDENCY_RETRY_MS);
+    }
     if (!selection.ok) {
       return selection.stalled
         ? stalled(selection.reason, selection.message)
