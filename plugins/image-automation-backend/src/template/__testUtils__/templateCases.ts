@@ -390,6 +390,8 @@ export const RESOURCESET_CASES: string[] = [
   '<< duration "90" >>',
   '<< duration inputs.replicas >>',
   '<< durationRound "49h" >>',
+  '<< .a.b >>',
+  '<< inputs.nested.deep.y.z >>',
   '<< toYaml "a\x7fb" >>',
   '<< toYaml (list "a\u0085b" "x \u0085\u0085 y") >>',
   '<< durationRound "3s" >>',
