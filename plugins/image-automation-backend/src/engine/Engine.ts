@@ -90,8 +90,10 @@ export class Engine {
       return;
     }
     const event = readyEvent(object.status, result.status);
-    if (event && this.options.events) {
-      await this.options.events.record({ objectId: object.id, time: now.toISOString(), ...event });
+    if (this.options.events) {
+      for (const e of [...(result.events ?? []), ...(event ? [event] : [])]) {
+        await this.options.events.record({ objectId: object.id, time: now.toISOString(), ...e });
+      }
     }
     if (result.dueNow?.length) {
       await objects.markDue(result.dueNow, new Date());

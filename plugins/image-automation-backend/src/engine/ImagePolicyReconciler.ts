@@ -18,9 +18,9 @@ import { objectId } from '../store/DatabaseObjectStore';
 import { ObjectStore, StoredObject } from '../store/ObjectStore';
 import { ScanStore } from '../store/ScanStore';
 import { parseGoDuration } from '../util/goDuration';
-import { markFailed, markReady, markStalled } from './conditions';
+import { markReady } from './conditions';
 import { registryCallOptions } from './registryCallOptions';
-import { beginReconcile, RECHECK_MS, retryAfter } from './preamble';
+import { beginReconcile, failures, RECHECK_MS, retryAfter } from './preamble';
 import { ReconcileResult, Reconciler } from './Reconciler';
 
 /** Flux's `--requeue-dependency` default. */
@@ -58,14 +58,7 @@ export class ImagePolicyReconciler implements Reconciler {
     const intervalMs =
       imagePolicyRequeueAfter(reflection, spec.interval ? parseGoDuration(spec.interval) : undefined) ??
       IDLE_RECHECK_MS;
-    const failed = (reason: string, message: string, retryMs = retryAfter(intervalMs)): ReconcileResult => ({
-      status: markFailed(status, reason, message, now, generation),
-      requeueAfterMs: retryMs,
-    });
-    const stalled = (reason: string, message: string): ReconcileResult => ({
-      status: markStalled(status, reason, message, now, generation),
-      requeueAfterMs: RECHECK_MS,
-    });
+    const { failed, stalled } = failures(begun.start, now, retryAfter(intervalMs));
 
     const repoNamespace = spec.imageRepositoryRef.namespace ?? object.namespace;
     const repoName = spec.imageRepositoryRef.name;
@@ -129,7 +122,18 @@ export class ImagePolicyReconciler implements Reconciler {
       now,
       generation,
     );
-    return { status, requeueAfterMs: intervalMs };
+    const before = begun.start.status.latestRef;
+    const selectionChanged =
+      !before ||
+      before.name !== refs.latestRef.name ||
+      before.tag !== refs.latestRef.tag ||
+      (before.digest ?? '') !== (refs.latestRef.digest ?? '');
+    // A new selection makes the automations of this namespace due now (Flux enqueues every
+    // ImageUpdateAutomation in the namespace when a policy's latestRef changes).
+    const dueNow = selectionChanged
+      ? (await this.deps.objects.list({ kind: 'ImageUpdateAutomation', namespace: object.namespace })).map(a => a.id)
+      : undefined;
+    return { status, requeueAfterMs: intervalMs, ...(dueNow?.length ? { dueNow } : {}) };
   }
 
   /** `accessFrom` with an empty `matchLabels` admits every namespace; namespaces have no labels here. */

@@ -12,9 +12,9 @@ import { ObjectStore, StoredObject } from '../store/ObjectStore';
 import { ScanStore } from '../store/ScanStore';
 import { adler32 } from '../util/adler32';
 import { formatGoDuration, parseGoDuration } from '../util/goDuration';
-import { markFailed, markReady, markStalled } from './conditions';
+import { markReady } from './conditions';
 import { registryCallOptions } from './registryCallOptions';
-import { beginReconcile, RECHECK_MS, retryAfter } from './preamble';
+import { beginReconcile, failures, retryAfter } from './preamble';
 import { ReconcileResult, Reconciler } from './Reconciler';
 
 /** How many tags `status.lastScanResult.latestTags` lists (Flux's `latestTagsCount`). */
@@ -82,14 +82,7 @@ export class ImageRepositoryReconciler implements Reconciler {
     const { spec, generation, pendingRequest } = begun.start;
     let status = begun.start.status;
     const intervalMs = parseGoDuration(spec.interval);
-    const stalled = (reason: string, message: string): ReconcileResult => ({
-      status: markStalled(status, reason, message, now, generation),
-      requeueAfterMs: RECHECK_MS,
-    });
-    const failed = (reason: string, message: string): ReconcileResult => ({
-      status: markFailed(status, reason, message, now, generation),
-      requeueAfterMs: retryAfter(intervalMs),
-    });
+    const { failed, stalled } = failures(begun.start, now, retryAfter(intervalMs));
 
     if (spec.provider && spec.provider !== 'generic') {
       return stalled(

@@ -1,4 +1,4 @@
-import { ObjectStatus } from '@imageops/backstage-plugin-image-automation-common';
+import { ObjectEvent, ObjectStatus } from '@imageops/backstage-plugin-image-automation-common';
 import { StoredObject } from '../store/ObjectStore';
 
 /** What one reconcile of one object produced. @internal */
@@ -11,6 +11,11 @@ export interface ReconcileResult {
    * (a new scan revision, a new selection).
    */
   dueNow?: string[];
+  /**
+   * Events beyond the Ready transition the engine records anyway (a push summary, a marker
+   * that could not be applied).
+   */
+  events?: Array<Pick<ObjectEvent, 'type' | 'reason' | 'message'>>;
 }
 
 /** The reconciler of one kind, mirroring the Flux controller for it. @internal */

@@ -4,7 +4,7 @@ import {
   validateAutomationObject,
 } from '@imageops/backstage-plugin-image-automation-common';
 import { StoredObject } from '../store/ObjectStore';
-import { markStalled } from './conditions';
+import { markFailed, markStalled } from './conditions';
 import { ReconcileResult } from './Reconciler';
 
 /** How long a suspended or stalled object waits before it is looked at again. @internal */
@@ -62,4 +62,22 @@ export function beginReconcile<Spec>(
 /** The wait before retrying a failure: at most a minute, never longer than the interval. @internal */
 export function retryAfter(intervalMs: number): number {
   return Math.max(1000, Math.min(intervalMs, MAX_RETRY_MS));
+}
+
+/**
+ * The two ways a reconcile of the object that `start` describes can fail: retried after
+ * `retryMs` (or the default given here), or Stalled until the object changes.
+ * @internal
+ */
+export function failures(start: ReconcileStart<unknown>, now: Date, defaultRetryMs: number) {
+  return {
+    failed: (reason: string, message: string, retryMs = defaultRetryMs): ReconcileResult => ({
+      status: markFailed(start.status, reason, message, now, start.generation),
+      requeueAfterMs: retryMs,
+    }),
+    stalled: (reason: string, message: string): ReconcileResult => ({
+      status: markStalled(start.status, reason, message, now, start.generation),
+      requeueAfterMs: RECHECK_MS,
+    }),
+  };
 }

@@ -1,0 +1,286 @@
+import {
+  GitRepositorySpec,
+  IMAGE_API_VERSION,
+  ImageRef,
+  ImageUpdateAutomationSpec,
+  ObjectEvent,
+  ObjectStatus,
+  SOURCE_API_VERSION,
+} from '@imageops/backstage-plugin-image-automation-common';
+import { LoggerService } from '@backstage/backend-plugin-api';
+import { NamedCredentials } from '../credentials/NamedCredentials';
+import { applyPoliciesToTree } from '../git/applyPoliciesToTree';
+import { commitTemplateData, RemovedTemplateFieldError, renderCommitMessage } from '../git/commitMessage';
+import { CommitSigner } from '../git/commitSigner';
+import { formatRevision, GitReference } from '../git/gitRef';
+import { IntegrationGitAuth, resolveGitAuth } from '../git/gitSourceAuth';
+import { cloneForUpdate, commitAll, GitRemote, pushBranch, PushRejectedError, readRemoteState } from '../git/GitWorkspace';
+import { compileLabelSelector } from '../git/labelSelector';
+import { pushSummary } from '../git/pushSummary';
+import { secureJoin } from '../git/secureJoin';
+import { SigningKeys } from '../git/SigningKeys';
+import { objectId } from '../store/DatabaseObjectStore';
+import { ObjectStore, StoredObject } from '../store/ObjectStore';
+import { parseGoDuration } from '../util/goDuration';
+import { markFailed, markReady, markStalled } from './conditions';
+import { beginReconcile, RECHECK_MS, retryAfter } from './preamble';
+import { ReconcileResult, Reconciler } from './Reconciler';
+
+/** Flux's default GitRepository `timeout`. */
+const DEFAULT_GIT_TIMEOUT_MS = 60_000;
+/** How many times a push rejected because the branch moved is retried from a fresh clone. */
+const PUSH_ATTEMPTS = 5;
+const UP_TO_DATE = 'repository up-to-date';
+
+type Event = Pick<ObjectEvent, 'type' | 'reason' | 'message'>;
+
+interface RunContext {
+  object: StoredObject;
+  spec: ImageUpdateAutomationSpec;
+  now: Date;
+  generation: number;
+  status: ObjectStatus;
+  events: Event[];
+  remote: GitRemote;
+  checkoutRef: GitReference;
+  branch: string;
+  switched: boolean;
+  refspec?: string;
+  syncNeeded: boolean;
+  policies: Map<string, ImageRef | undefined>;
+  observedPolicies: Record<string, ImageRef>;
+  signer?: CommitSigner;
+  failed(reason: string, message: string): ReconcileResult;
+  stalled(reason: string, message: string): ReconcileResult;
+  intervalMs: number;
+}
+
+function samePolicies(a: Record<string, ImageRef> | undefined, b: Record<string, ImageRef>): boolean {
+  const left = a ?? {};
+  const keys = Object.keys(b);
+  if (Object.keys(left).length !== keys.length) return false;
+  return keys.every(
+    k => left[k] && left[k].name === b[k].name && left[k].tag === b[k].tag && (left[k].digest ?? '') === (b[k].digest ?? ''),
+  );
+}
+
+/**
+ * Writes the images selected by ImagePolicies into Git, as Flux's image-automation-controller
+ * does: clone the GitRepository's checkout ref, apply the setters under `update.path`, commit
+ * with the templated message (signed if asked), push to the push branch (and refspec), and
+ * record what was observed. A push rejected because another writer moved the branch is
+ * retried from a fresh clone, so no update is lost.
+ * @internal
+ */
+export class ImageUpdateAutomationReconciler implements Reconciler {
+  readonly apiVersion = IMAGE_API_VERSION;
+  readonly kind = 'ImageUpdateAutomation';
+
+  constructor(
+    private readonly deps: {
+      objects: ObjectStore;
+      credentials: NamedCredentials;
+      signingKeys?: SigningKeys;
+      integrations?: IntegrationGitAuth;
+      logger?: LoggerService;
+    },
+  ) {}
+
+  async reconcile(object: StoredObject, now: Date): Promise<ReconcileResult> {
+    const begun = beginReconcile<ImageUpdateAutomationSpec>(object, now);
+    if ('done' in begun) return begun.done;
+    const { spec, generation } = begun.start;
+    const status: ObjectStatus = { ...begun.start.status, lastAutomationRunTime: now.toISOString() };
+    const intervalMs = parseGoDuration(spec.interval);
+    const events: Event[] = [];
+    const failed = (reason: string, message: string): ReconcileResult => ({
+      status: markFailed(status, reason, message, now, generation),
+      requeueAfterMs: retryAfter(intervalMs),
+      events,
+    });
+    const stalled = (reason: string, message: string): ReconcileResult => ({
+      status: markStalled(status, reason, message, now, generation),
+      requeueAfterMs: RECHECK_MS,
+      events,
+    });
+
+    if (spec.update && spec.update.strategy !== undefined && spec.update.strategy !== 'Setters') {
+      return stalled('InvalidUpdateStrategy', 'no update strategy');
+    }
+    let selects;
+    try {
+      selects = compileLabelSelector(spec.policySelector);
+    } catch (error) {
+      return stalled('InvalidPolicySelector', `failed to parse policy selector: ${(error as Error).message}`);
+    }
+    // Only policies in the automation's own namespace are considered (Flux's rule).
+    const policies = new Map<string, ImageRef | undefined>();
+    const observedPolicies: Record<string, ImageRef> = {};
+    for (const policy of await this.deps.objects.list({ kind: 'ImagePolicy', namespace: object.namespace })) {
+      if (policy.apiVersion !== IMAGE_API_VERSION || !selects(policy.manifest.metadata.labels ?? {})) continue;
+      const ref = policy.status.latestRef;
+      policies.set(policy.name, ref);
+      if (ref) observedPolicies[policy.name] = { ...ref };
+    }
+    let syncNeeded = !samePolicies(status.observedPolicies, observedPolicies);
+
+    // The source manager: GitRepository, credentials, refs, push branch.
+    const sourceNamespace = spec.sourceRef.namespace ?? object.namespace;
+    const sourceId = `GitRepository/${sourceNamespace}/${spec.sourceRef.name}`;
+    const source = await this.deps.objects.get(objectId('GitRepository', sourceNamespace, spec.sourceRef.name));
+    if (!source || source.apiVersion !== SOURCE_API_VERSION) {
+      return failed(
+        'SourceManagerFailed',
+        `failed configuring source manager: unable to get source '${sourceId}': gitrepositories.source.toolkit.fluxcd.io "${spec.sourceRef.name}" not found`,
+      );
+    }
+    const sourceSpec = source.manifest.spec as unknown as GitRepositorySpec;
+    let remote: GitRemote;
+    let signer: CommitSigner | undefined;
+    try {
+      remote = {
+        url: sourceSpec.url,
+        auth: await resolveGitAuth({
+          spec: sourceSpec,
+          entityRef: source.entityRef,
+          credentials: this.deps.credentials,
+          integrations: this.deps.integrations,
+        }),
+        timeoutMs: sourceSpec.timeout ? parseGoDuration(sourceSpec.timeout) : DEFAULT_GIT_TIMEOUT_MS,
+      };
+    } catch (error) {
+      return failed('SourceManagerFailed', `failed configuring source manager: ${(error as Error).message}`);
+    }
+    if (!/^https?:\/\//.test(sourceSpec.url)) {
+      return stalled('InvalidSourceConfiguration', `failed configuring source manager: only http(s) Git URLs are supported, got '${sourceSpec.url.replace(/\/\/[^/@]*@/, '//')}': invalid source configuration`);
+    }
+    const checkoutRef: GitReference = spec.git?.checkout?.ref ?? sourceSpec.ref ?? { branch: 'master' };
+    // Flux infers the push branch from the checkout ref's branch (`master` when no ref is given).
+    const checkoutBranch = checkoutRef.branch || (Object.values(checkoutRef).some(Boolean) ? undefined : 'master');
+    const branch = spec.git?.push?.branch || checkoutBranch;
+    if (!branch) {
+      return failed(
+        'SourceManagerFailed',
+        'failed configuring source manager: push spec not provided, and cannot be inferred from .spec.git.checkout.ref or GitRepository .spec.ref',
+      );
+    }
+    const switched = branch !== checkoutBranch;
+    const refspec = spec.git?.push?.refspec;
+    if (switched || refspec) syncNeeded = true;
+
+    if (!spec.git?.commit.author) {
+      return stalled('InvalidSourceConfiguration', 'failed configuring source manager: no git commit author configured: invalid source configuration');
+    }
+
+    const signingKey = spec.git?.commit.signingKey;
+    if (signingKey?.secretRef) {
+      if (!this.deps.signingKeys) {
+        return stalled('InvalidSourceConfiguration', 'failed configuring source manager: no signing keys are configured (imageAutomation.signingKeys): invalid source configuration');
+      }
+      try {
+        signer = await this.deps.signingKeys.signer(signingKey.secretRef.name, signingKey.type ?? 'gpg', object.entityRef);
+      } catch (error) {
+        return failed('SourceManagerFailed', `failed configuring source manager: ${(error as Error).message}`);
+      }
+    }
+    try {
+      return await this.run({ object, spec, now, generation, status, events, remote, checkoutRef, branch, switched, refspec, syncNeeded, policies, observedPolicies, signer, failed, stalled, intervalMs });
+    } finally {
+      await signer?.remove();
+    }
+  }
+
+  /** Clone, update, commit and push, retried from a fresh clone when the push is rejected. */
+  private async run(ctx: RunContext): Promise<ReconcileResult> {
+    const { object, spec, now, generation, events, remote, checkoutRef, branch, switched, refspec, syncNeeded, policies, observedPolicies, signer, failed, stalled, intervalMs } = ctx;
+    let status = ctx.status;
+    const author = spec.git!.commit.author;
+    const gitFailed = (prefix: string, error: unknown) => failed('GitOperationFailed', `${prefix}: ${(error as Error).message}`);
+    let attempt = 0;
+    for (;;) {
+      attempt++;
+      let state;
+      try {
+        state = await readRemoteState(remote, checkoutRef);
+      } catch (error) {
+        return gitFailed('failed to checkout source', error);
+      }
+      if (!syncNeeded && status.observedSourceRevision && state.head) {
+        if (formatRevision(state.resolved, state.head) === status.observedSourceRevision) {
+          status = { ...status, observedPolicies };
+          return { status: markReady(status, 'Succeeded', UP_TO_DATE, now, generation), requeueAfterMs: intervalMs, events };
+        }
+      }
+      let checkout;
+      try {
+        checkout = await cloneForUpdate(remote, state, branch);
+      } catch (error) {
+        return gitFailed('failed to checkout source', error);
+      }
+      try {
+        let result;
+        try {
+          const updatePath = await secureJoin(checkout.dir, spec.update?.path ?? '');
+          result = await applyPoliciesToTree({ repoRoot: checkout.dir, updatePath, namespace: object.namespace, policies });
+        } catch (error) {
+          return failed('UpdateFailed', `failed to apply policies: ${(error as Error).message}`);
+        }
+        if (attempt === 1) {
+          for (const w of result.warnings) {
+            events.push({ type: 'Warning', reason: 'SetterNotApplied', message: `${w.file}:${w.line}: ${w.message}` });
+          }
+        }
+        if (result.fileChanges.size === 0) {
+          status = { ...status, observedSourceRevision: checkout.checkoutRevision, observedPolicies };
+          return { status: markReady(status, 'Succeeded', UP_TO_DATE, now, generation), requeueAfterMs: intervalMs, events };
+        }
+        let message: string;
+        try {
+          message = renderCommitMessage(
+            spec.git?.commit.messageTemplate,
+            commitTemplateData({
+              namespace: object.namespace,
+              name: object.name,
+              fileChanges: result.fileChanges,
+              values: spec.git?.commit.messageTemplateValues,
+            }),
+          );
+        } catch (error) {
+          if (error instanceof RemovedTemplateFieldError) return stalled('RemovedTemplateField', error.message);
+          return gitFailed('failed to update source', error);
+        }
+        let commit: string;
+        try {
+          commit = await commitAll(checkout, {
+            author: { name: author.name ?? '', email: author.email },
+            message,
+            signer,
+            now,
+          });
+          await pushBranch(remote, checkout, { switched, refspec, pushOptions: spec.git?.push?.options });
+        } catch (error) {
+          if (error instanceof PushRejectedError && attempt < PUSH_ATTEMPTS) {
+            this.deps.logger?.info(`${object.id}: ${error.message}; retrying from a fresh clone`);
+            continue;
+          }
+          return gitFailed('failed to update source', error);
+        }
+        status = {
+          ...status,
+          lastPushCommit: commit,
+          lastPushTime: now.toISOString(),
+          observedSourceRevision: switched ? checkout.checkoutRevision : formatRevision(state.resolved, commit),
+          observedPolicies,
+        };
+        events.push({
+          type: 'Normal',
+          reason: 'Succeeded',
+          message: pushSummary({ commit, branch, refspecs: refspec ? [refspec] : [], message }),
+        });
+        return { status: markReady(status, 'Succeeded', UP_TO_DATE, now, generation), requeueAfterMs: intervalMs, events };
+      } finally {
+        await checkout.remove();
+      }
+    }
+  }
+}
