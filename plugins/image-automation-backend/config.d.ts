@@ -43,8 +43,11 @@ export interface Config {
      */
     credentials?: {
       [name: string]: {
-        /** `basic`, `token`, `dockerConfigJson` or `tls`. */
-        type: 'basic' | 'token' | 'dockerConfigJson' | 'tls';
+        /**
+         * `basic`, `token`, `dockerConfigJson`, `tls` (CA and client certificate for registries),
+         * or `clientCertificate` (for Kubernetes clusters; `token` serves clusters too).
+         */
+        type: 'basic' | 'token' | 'dockerConfigJson' | 'tls' | 'clientCertificate';
         /** @visibility secret */
         username?: string;
         /** @visibility secret */
@@ -62,11 +65,44 @@ export interface Config {
          * @visibility secret
          */
         key?: string;
+        /** Client certificate for `clientCertificate`, PEM or base64 of PEM. */
+        certData?: string;
+        /**
+         * Client key for `clientCertificate`, PEM or base64 of PEM.
+         * @visibility secret
+         */
+        keyData?: string;
         /**
          * Entities that may use this credential (entity refs). When absent, any entity may.
          */
         allowedEntities?: string[];
       };
+    };
+    /** Writing into Kubernetes clusters (Gitless automation). */
+    kubernetes?: {
+      /** Server-side apply field manager. Default `image-automation`. */
+      fieldManager?: string;
+      /** Take over fields another field manager owns, on every cluster. Default false. */
+      force?: boolean;
+      /** Requests in flight per cluster. Default 8. */
+      concurrency?: number;
+      /**
+       * The clusters automation may write to, with what it may write. A cluster from the
+       * catalog is used only when listed here with a credential and its API server URL.
+       */
+      clusters?: Array<{
+        /** The cluster's name (in `kubernetes.clusterLocatorMethods` or the catalog). */
+        name: string;
+        /** A `token` or `clientCertificate` entry of `imageAutomation.credentials`. */
+        credential?: string;
+        /** The API server URL the credential may be sent to. */
+        url?: string;
+        force?: boolean;
+        /** Namespaces automation may write to; `*` for all. */
+        allowedNamespaces?: string[];
+        /** Kinds automation may write (`Kind` or `group/Kind`); `*` for all. */
+        allowedKinds?: string[];
+      }>;
     };
     /** The reconcile loop. */
     engine?: {

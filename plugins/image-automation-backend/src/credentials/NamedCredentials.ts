@@ -22,7 +22,9 @@ export class NamedCredentials {
       const type = c.getString('type');
       let credentials: RegistryCredentials | undefined;
       let tls: RegistryTls | undefined;
-      if (type === 'tls') {
+      if (type === 'clientCertificate') {
+        // A Kubernetes client certificate (imageAutomation.kubernetes reads it); no registry use.
+      } else if (type === 'tls') {
         tls = { ca: c.getOptionalString('ca'), cert: c.getOptionalString('cert'), key: c.getOptionalString('key') };
         if (!!tls.cert !== !!tls.key) {
           throw new Error(`imageAutomation.credentials.${name}: cert and key go together`);
@@ -35,7 +37,7 @@ export class NamedCredentials {
         credentials = { type, dockerConfigJson: c.getString('dockerConfigJson') };
       } else {
         throw new Error(
-          `imageAutomation.credentials.${name}.type must be one of basic, token, dockerConfigJson, tls; got '${type}'`,
+          `imageAutomation.credentials.${name}.type must be one of basic, token, dockerConfigJson, tls, clientCertificate; got '${type}'`,
         );
       }
       entries.set(name, {
@@ -57,7 +59,7 @@ export class NamedCredentials {
   resolve(name: string, entityRef: string | undefined): RegistryCredentials {
     const credentials = this.entry(name, entityRef).credentials;
     if (!credentials) {
-      throw new Error(`credential '${name}' is a TLS credential; secretRef needs basic, token or dockerConfigJson`);
+      throw new Error(`credential '${name}' is of another type; secretRef needs basic, token or dockerConfigJson`);
     }
     return credentials;
   }
