@@ -33,3 +33,4 @@ export {
   type TokenServerOptions,
 } from './tokenServer';
 export { startFaultProxy, type Fault, type FaultAction, type FaultProxy } from './faultProxy';
+export { startGitServer, type GitRequest, type GitServerOptions, type TestGitServer } from './gitServer';

@@ -6,6 +6,9 @@ import { NamedCredentials } from './credentials/NamedCredentials';
 import { Engine } from './engine/Engine';
 import { ImagePolicyReconciler } from './engine/ImagePolicyReconciler';
 import { ImageRepositoryReconciler } from './engine/ImageRepositoryReconciler';
+import { GitRepositoryReconciler } from './engine/GitRepositoryReconciler';
+import { ImageUpdateAutomationReconciler } from './engine/ImageUpdateAutomationReconciler';
+import { SigningKeys } from './git/SigningKeys';
 import { ManifestReader } from './objects/ManifestReader';
 import { ManifestSync } from './objects/ManifestSync';
 import { RegistryClient } from './registry';
@@ -77,6 +80,8 @@ export const imageAutomationPlugin = createBackendPlugin({
           reconcilers: [
             new ImageRepositoryReconciler({ objects, scans, registry, credentials, logger }),
             new ImagePolicyReconciler({ objects, scans, registry, credentials }),
+            new GitRepositoryReconciler({ objects, credentials }),
+            new ImageUpdateAutomationReconciler({ objects, credentials, signingKeys: SigningKeys.fromConfig(config), logger }),
           ],
         });
         const sync = new ManifestSync({

@@ -37,4 +37,23 @@ export interface ObjectStatus {
   observedExclusionList?: string[];
   latestRef?: ImageRef;
   observedPreviousRef?: ImageRef;
+  /** ImageUpdateAutomation: when the last run started. */
+  lastAutomationRunTime?: string;
+  /** ImageUpdateAutomation: the full hash of the last pushed commit. */
+  lastPushCommit?: string;
+  lastPushTime?: string;
+  /** ImageUpdateAutomation: the policies applied by the last run, by name. */
+  observedPolicies?: Record<string, ImageRef>;
+  /** ImageUpdateAutomation: the source revision of the last run (`main@sha1:…`). */
+  observedSourceRevision?: string;
+  /** GitRepository: the revision last resolved (`main@sha1:…`). */
+  artifact?: { revision: string; lastUpdateTime: string };
+  /** ResourceSetInputProvider: the inputs exported by the last successful reconcile. */
+  exportedInputs?: Array<Record<string, unknown>>;
+  /** ResourceSetInputProvider: `sha256:` digest of the exported inputs as sorted-key YAML. */
+  lastExportedRevision?: string;
+  /** ResourceSetInputProvider: the schedule and time of the next allowed reconcile. */
+  nextSchedule?: { cron: string; timeZone?: string; window?: string; when: string };
+  /** ResourceSetInputProvider: the last `reconcile.fluxcd.io/forceAt` handled. */
+  lastHandledForceAt?: string;
 }

@@ -59,3 +59,130 @@ export const IMAGE_API_VERSION = 'image.toolkit.fluxcd.io/v1';
 
 /** Flux's default exclusion list, used when `exclusionList` is absent or empty. @public */
 export const DEFAULT_EXCLUSION_LIST = ['^.*\\.sig$'];
+
+/** A Git reference: `spec.ref` of a GitRepository, `git.checkout.ref` of an automation. @public */
+export interface GitRepositoryRef {
+  branch?: string;
+  tag?: string;
+  semver?: string;
+  name?: string;
+  commit?: string;
+}
+
+/** `source.toolkit.fluxcd.io/v1` GitRepository spec (the fields an automation uses). @public */
+export interface GitRepositorySpec {
+  url: string;
+  ref?: GitRepositoryRef;
+  secretRef?: LocalObjectReference;
+  interval: string;
+  timeout?: string;
+  suspend?: boolean;
+  provider?: 'generic' | 'azure' | 'github';
+  proxySecretRef?: LocalObjectReference;
+  ignore?: string;
+  recurseSubmodules?: boolean;
+  include?: Array<{ repository: LocalObjectReference; fromPath?: string; toPath?: string }>;
+  sparseCheckout?: string[];
+  verify?: { mode?: 'head' | 'HEAD' | 'Tag' | 'TagAndHEAD'; secretRef?: LocalObjectReference };
+}
+
+/** `image.toolkit.fluxcd.io/v1` ImageUpdateAutomation spec. @public */
+export interface ImageUpdateAutomationSpec {
+  sourceRef: { apiVersion?: string; kind: 'GitRepository'; name: string; namespace?: string };
+  git?: {
+    checkout?: { ref: GitRepositoryRef };
+    commit: {
+      author: { name?: string; email: string };
+      signingKey?: { secretRef?: LocalObjectReference; type?: 'gpg' | 'ssh' };
+      messageTemplate?: string;
+      messageTemplateValues?: Record<string, string>;
+    };
+    push?: { branch?: string; refspec?: string; options?: Record<string, string> };
+  };
+  interval: string;
+  policySelector?: { matchLabels?: Record<string, string>; matchExpressions?: LabelSelectorRequirement[] };
+  update?: { strategy?: 'Setters'; path?: string };
+  suspend?: boolean;
+}
+
+/** A label selector requirement (`matchExpressions` item). @public */
+export interface LabelSelectorRequirement {
+  key: string;
+  operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
+  values?: string[];
+}
+
+/** The apiVersion of Flux's source kinds. @public */
+export const SOURCE_API_VERSION = 'source.toolkit.fluxcd.io/v1';
+
+/** The apiVersion of the Flux Operator's kinds (ResourceSet, ResourceSetInputProvider). @public */
+export const FLUX_OPERATOR_API_VERSION = 'fluxcd.controlplane.io/v1';
+
+/** `spec.type` of a ResourceSetInputProvider, spelled exactly as the Flux Operator's enum. @public */
+export const RESOURCE_SET_INPUT_PROVIDER_TYPES = [
+  'Static',
+  'GitHubBranch',
+  'GitHubTag',
+  'GitHubPullRequest',
+  'GitLabBranch',
+  'GitLabTag',
+  'GitLabMergeRequest',
+  'GitLabEnvironment',
+  'AzureDevOpsBranch',
+  'AzureDevOpsTag',
+  'AzureDevOpsPullRequest',
+  'AWSCodeCommitBranch',
+  'AWSCodeCommitTag',
+  'AWSCodeCommitPullRequest',
+  'GiteaBranch',
+  'GiteaTag',
+  'GiteaPullRequest',
+  'OCIArtifactTag',
+  'ACRArtifactTag',
+  'ECRArtifactTag',
+  'GARArtifactTag',
+  'ExternalService',
+  'ExternalArtifact',
+] as const;
+
+/** One of {@link RESOURCE_SET_INPUT_PROVIDER_TYPES}. @public */
+export type ResourceSetInputProviderType = (typeof RESOURCE_SET_INPUT_PROVIDER_TYPES)[number];
+
+/** `spec.schedule[]` of a ResourceSetInputProvider. @public */
+export interface InputProviderSchedule {
+  cron: string;
+  /** IANA time zone; default `UTC`. */
+  timeZone?: string;
+  /** Go duration; default `0s` (no window). */
+  window?: string;
+}
+
+/** `fluxcd.controlplane.io/v1` ResourceSetInputProvider spec. @public */
+export interface ResourceSetInputProviderSpec {
+  type: ResourceSetInputProviderType;
+  url?: string;
+  secretRef?: LocalObjectReference;
+  certSecretRef?: LocalObjectReference;
+  serviceAccountName?: string;
+  insecure?: boolean;
+  defaultValues?: Record<string, unknown>;
+  filter?: {
+    includeBranch?: string;
+    excludeBranch?: string;
+    includeTag?: string;
+    excludeTag?: string;
+    includeEnvironment?: string;
+    excludeEnvironment?: string;
+    labels?: string[];
+    limit?: number;
+    semver?: string;
+  };
+  skip?: { labels?: string[] };
+  schedule?: InputProviderSchedule[];
+  selectors?: Array<{
+    matchLabels?: Record<string, string>;
+    matchExpressions?: LabelSelectorRequirement[];
+    name?: string;
+    namespace?: string;
+  }>;
+}

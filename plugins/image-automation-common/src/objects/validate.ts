@@ -1,4 +1,9 @@
-import { IMAGE_API_VERSION } from './types';
+import {
+  FLUX_OPERATOR_API_VERSION,
+  IMAGE_API_VERSION,
+  RESOURCE_SET_INPUT_PROVIDER_TYPES,
+  SOURCE_API_VERSION,
+} from './types';
 
 /**
  * One problem found in a manifest, with the path of the field (`spec.interval`) and a
@@ -13,6 +18,9 @@ export interface FieldError {
 type Rule =
   | { type: 'string'; required?: boolean; pattern?: RegExp; enum?: string[]; maxLength?: number }
   | { type: 'boolean' }
+  | { type: 'integer'; minimum?: number; maximum?: number }
+  /** Any JSON object (`apiextensionsv1.JSON` maps such as `defaultValues`). */
+  | { type: 'jsonMap' }
   | { type: 'stringArray'; maxItems?: number }
   | { type: 'stringMap' }
   | { type: 'object'; required?: boolean; fields: Record<string, Rule>; open?: boolean }
@@ -91,19 +99,207 @@ const imagePolicySpec: Rule = {
   },
 };
 
+const gitRef: Rule = {
+  type: 'object',
+  fields: {
+    branch: { type: 'string' },
+    tag: { type: 'string' },
+    semver: { type: 'string' },
+    name: { type: 'string' },
+    commit: { type: 'string' },
+  },
+};
+
+const gitRepositorySpec: Rule = {
+  type: 'object',
+  required: true,
+  fields: {
+    url: { type: 'string', required: true, pattern: /^(http|https|ssh):\/\/.*$/ },
+    ref: gitRef,
+    secretRef: localRef,
+    provider: { type: 'string', enum: ['generic', 'azure', 'github'] },
+    serviceAccountName: { type: 'string' },
+    interval: { type: 'string', required: true, pattern: goDuration },
+    timeout: { type: 'string', pattern: goDurationNoHours },
+    ignore: { type: 'string' },
+    suspend: { type: 'boolean' },
+    recurseSubmodules: { type: 'boolean' },
+    proxySecretRef: localRef,
+    sparseCheckout: { type: 'stringArray' },
+    include: {
+      type: 'array',
+      items: {
+        type: 'object',
+        fields: {
+          repository: { ...localRef, required: true },
+          fromPath: { type: 'string' },
+          toPath: { type: 'string' },
+        },
+      },
+    },
+    verify: {
+      type: 'object',
+      fields: {
+        mode: { type: 'string', enum: ['head', 'HEAD', 'Tag', 'TagAndHEAD'] },
+        secretRef: localRef,
+      },
+    },
+  },
+};
+
+const imageUpdateAutomationSpec: Rule = {
+  type: 'object',
+  required: true,
+  fields: {
+    sourceRef: {
+      type: 'object',
+      required: true,
+      fields: {
+        apiVersion: { type: 'string' },
+        kind: { type: 'string', enum: ['GitRepository'] },
+        name: { type: 'string', required: true },
+        namespace: { type: 'string' },
+      },
+    },
+    git: {
+      type: 'object',
+      fields: {
+        checkout: { type: 'object', fields: { ref: { ...gitRef, required: true } } },
+        commit: {
+          type: 'object',
+          required: true,
+          fields: {
+            author: {
+              type: 'object',
+              required: true,
+              fields: { name: { type: 'string' }, email: { type: 'string', required: true } },
+            },
+            signingKey: {
+              type: 'object',
+              fields: { secretRef: localRef, type: { type: 'string', enum: ['gpg', 'ssh'] } },
+            },
+            messageTemplate: { type: 'string' },
+            messageTemplateValues: { type: 'stringMap' },
+          },
+        },
+        push: {
+          type: 'object',
+          fields: {
+            branch: { type: 'string' },
+            refspec: { type: 'string' },
+            options: { type: 'stringMap' },
+          },
+        },
+      },
+    },
+    interval: { type: 'string', required: true, pattern: goDuration },
+    policySelector: {
+      type: 'object',
+      fields: {
+        matchLabels: { type: 'stringMap' },
+        matchExpressions: {
+          type: 'array',
+          items: {
+            type: 'object',
+            fields: {
+              key: { type: 'string', required: true },
+              operator: { type: 'string', required: true },
+              values: { type: 'stringArray' },
+            },
+          },
+        },
+      },
+    },
+    update: {
+      type: 'object',
+      fields: { strategy: { type: 'string', enum: ['Setters'] }, path: { type: 'string' } },
+    },
+    suspend: { type: 'boolean' },
+  },
+};
+
+const labelSelectorRequirements: Rule = {
+  type: 'array',
+  items: {
+    type: 'object',
+    fields: {
+      key: { type: 'string', required: true },
+      operator: { type: 'string', required: true },
+      values: { type: 'stringArray' },
+    },
+  },
+};
+
+const resourceSetInputProviderSpec: Rule = {
+  type: 'object',
+  required: true,
+  fields: {
+    type: { type: 'string', required: true, enum: [...RESOURCE_SET_INPUT_PROVIDER_TYPES] },
+    url: { type: 'string', pattern: /^((http|https|oci):\/\/.*){0,1}$/ },
+    serviceAccountName: { type: 'string' },
+    secretRef: localRef,
+    certSecretRef: localRef,
+    insecure: { type: 'boolean' },
+    defaultValues: { type: 'jsonMap' },
+    filter: {
+      type: 'object',
+      fields: {
+        includeBranch: { type: 'string' },
+        excludeBranch: { type: 'string' },
+        includeTag: { type: 'string' },
+        excludeTag: { type: 'string' },
+        includeEnvironment: { type: 'string' },
+        excludeEnvironment: { type: 'string' },
+        labels: { type: 'stringArray' },
+        limit: { type: 'integer', maximum: 10000 },
+        semver: { type: 'string' },
+      },
+    },
+    skip: { type: 'object', fields: { labels: { type: 'stringArray' } } },
+    schedule: {
+      type: 'array',
+      items: {
+        type: 'object',
+        fields: {
+          cron: { type: 'string', required: true },
+          timeZone: { type: 'string' },
+          window: { type: 'string', pattern: /^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$/ },
+        },
+      },
+    },
+    selectors: {
+      type: 'array',
+      items: {
+        type: 'object',
+        fields: {
+          matchLabels: { type: 'stringMap' },
+          matchExpressions: labelSelectorRequirements,
+          name: { type: 'string' },
+          namespace: { type: 'string' },
+        },
+      },
+    },
+  },
+};
+
 /** The kinds this version reconciles, by apiVersion and kind. */
 const specRules: Record<string, Record<string, Rule>> = {
   [IMAGE_API_VERSION]: {
     ImageRepository: imageRepositorySpec,
     ImagePolicy: imagePolicySpec,
+    ImageUpdateAutomation: imageUpdateAutomationSpec,
+  },
+  [SOURCE_API_VERSION]: {
+    GitRepository: gitRepositorySpec,
+  },
+  [FLUX_OPERATOR_API_VERSION]: {
+    ResourceSetInputProvider: resourceSetInputProviderSpec,
   },
 };
 
 /** Kinds that are recognised but whose reconcilers are not part of this version. */
 const recognisedKinds: Record<string, string[]> = {
-  [IMAGE_API_VERSION]: ['ImageUpdateAutomation'],
-  'source.toolkit.fluxcd.io/v1': ['GitRepository'],
-  'fluxcd.controlplane.io/v1': ['ResourceSet', 'ResourceSetInputProvider'],
+  [FLUX_OPERATOR_API_VERSION]: ['ResourceSet'],
 };
 
 /** Whether objects of this apiVersion and kind are reconciled by this version. @public */
@@ -160,6 +356,23 @@ function check(rule: Rule, value: unknown, path: string, errors: FieldError[]) {
     }
     case 'boolean':
       if (typeof value !== 'boolean') wrongType('boolean');
+      return;
+    case 'integer':
+      if (typeof value !== 'number' || !Number.isInteger(value)) return wrongType('integer');
+      if (rule.maximum !== undefined && value > rule.maximum) {
+        errors.push({
+          field: path,
+          message: `Invalid value: ${value}: ${path} in body should be less than or equal to ${rule.maximum}`,
+        });
+      } else if (rule.minimum !== undefined && value < rule.minimum) {
+        errors.push({
+          field: path,
+          message: `Invalid value: ${value}: ${path} in body should be greater than or equal to ${rule.minimum}`,
+        });
+      }
+      return;
+    case 'jsonMap':
+      if (typeOf(value) !== 'object') wrongType('object');
       return;
     case 'stringArray':
       if (!Array.isArray(value)) return wrongType('array');
@@ -218,6 +431,65 @@ function crossFieldRules(kind: string, spec: Record<string, any>, errors: FieldE
       });
     }
   }
+  if (kind === 'ResourceSetInputProvider') inputProviderRules(spec, errors);
+}
+
+/** The Flux Operator's CEL rules for ResourceSetInputProvider, with its messages. */
+function inputProviderRules(spec: Record<string, any>, errors: FieldError[]) {
+  const type = String(spec.type);
+  const url = typeof spec.url === 'string' ? spec.url : '';
+  const add = (field: string, message: string) => errors.push({ field, message });
+  const withoutUrl = type === 'Static' || type === 'ExternalArtifact';
+  const ociType = type.endsWith('ArtifactTag');
+  const gitType =
+    type.startsWith('Git') || type.startsWith('AzureDevOps') || type.startsWith('AWSCodeCommit');
+  if (withoutUrl && url) add('spec.url', `spec.url must be empty when spec.type is '${type}'`);
+  if (!withoutUrl && !url) {
+    add('spec.url', "spec.url must not be empty when spec.type is not 'Static' or 'ExternalArtifact'");
+  } else if (gitType && !url.startsWith('http')) {
+    add('spec.url', "spec.url must start with 'http://' or 'https://' when spec.type is a Git provider");
+  } else if (type.startsWith('AWSCodeCommit') && !url.startsWith('https://')) {
+    add('spec.url', "spec.url must start with 'https://' when spec.type is an AWS CodeCommit provider");
+  } else if (ociType && !/^oci:\/\/[^/]+\/./.test(url)) {
+    add(
+      'spec.url',
+      "spec.url must start with 'oci://' and name a repository (oci://host/repository) when spec.type is an OCI provider",
+    );
+  } else if (type === 'ExternalService' && !url.startsWith('http')) {
+    add('spec.url', "spec.url must start with 'http://' or 'https://' when spec.type is 'ExternalService'");
+  } else if (type === 'ExternalService' && url.startsWith('http://') && spec.insecure !== true) {
+    add('spec.url', "spec.url must use 'https://' unless spec.insecure is true");
+  }
+  if (spec.insecure === true && type !== 'ExternalService' && type !== 'OCIArtifactTag') {
+    add('spec.insecure', "spec.insecure can only be set when spec.type is 'ExternalService' or 'OCIArtifactTag'");
+  }
+  if (spec.serviceAccountName !== undefined && !(type.startsWith('AzureDevOps') || type.startsWith('AWSCodeCommit') || ociType || type === 'ExternalArtifact')) {
+    add(
+      'spec.serviceAccountName',
+      'cannot specify spec.serviceAccountName when spec.type is not one of AzureDevOps*, AWSCodeCommit*, *ArtifactTag or ExternalArtifact',
+    );
+  }
+  const cloudArtifact = ociType && type !== 'OCIArtifactTag';
+  if (spec.certSecretRef !== undefined && (type.startsWith('AzureDevOps') || cloudArtifact)) {
+    add(
+      'spec.certSecretRef',
+      'cannot specify spec.certSecretRef when spec.type is one of Static, AzureDevOps*, ACRArtifactTag, ECRArtifactTag or GARArtifactTag',
+    );
+  }
+  if (spec.secretRef !== undefined && cloudArtifact) {
+    add(
+      'spec.secretRef',
+      'cannot specify spec.secretRef when spec.type is one of Static, ACRArtifactTag, ECRArtifactTag or GARArtifactTag',
+    );
+  }
+  if (spec.selectors !== undefined && type !== 'ExternalArtifact') {
+    add('spec.selectors', "spec.selectors can only be set when spec.type is 'ExternalArtifact'");
+  }
+  (Array.isArray(spec.selectors) ? spec.selectors : []).forEach((selector: Record<string, unknown>, i: number) => {
+    if (selector?.name !== undefined && (selector.matchLabels !== undefined || selector.matchExpressions !== undefined)) {
+      add(`spec.selectors[${i}]`, 'name and matchLabels/matchExpressions are mutually exclusive');
+    }
+  });
 }
 
 /**

@@ -1,0 +1,193 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { formatRevision, GitReference, resolveRef, ResolvedRef } from './gitRef';
+import { GitAuth, GitCommandError, runGit } from './runGit';
+import { CommitSigner } from './commitSigner';
+
+/** Where and how to reach a remote repository. @internal */
+export interface GitRemote {
+  url: string;
+  auth?: GitAuth;
+  timeoutMs: number;
+}
+
+/** The refs of a remote: `refs/heads/main` → hash (tags peeled to their commit). @internal */
+export async function listRemoteRefs(remote: GitRemote): Promise<Map<string, string>> {
+  const out = await runGit(['ls-remote', '--', remote.url], { auth: remote.auth, timeoutMs: remote.timeoutMs });
+  const refs = new Map<string, string>();
+  for (const line of out.split('\n')) {
+    const [hash, name] = line.split('\t');
+    if (!hash || !name) continue;
+    if (name.endsWith('^{}')) refs.set(name.slice(0, -3), hash);
+    else if (!refs.has(name)) refs.set(name, hash);
+  }
+  return refs;
+}
+
+/** The remote state a checkout needs, read with one `ls-remote`. @internal */
+export interface RemoteState {
+  resolved: ResolvedRef;
+  /** The commit the reference points at now (undefined for a bare commit reference). */
+  head?: string;
+  refs: Map<string, string>;
+}
+
+/** Resolves a reference against the remote (semver needs its tags). @internal */
+export async function readRemoteState(remote: GitRemote, ref: GitReference | undefined): Promise<RemoteState> {
+  const refs = await listRemoteRefs(remote);
+  const resolved = resolveRef(ref, () =>
+    [...refs.keys()].filter(r => r.startsWith('refs/tags/')).map(r => r.slice('refs/tags/'.length)),
+  );
+  const head = resolved.kind === 'commit' ? undefined : refs.get(resolved.refName);
+  if (resolved.kind !== 'commit' && !head) {
+    const what =
+      resolved.kind === 'branch'
+        ? `branch '${resolved.branch}'`
+        : resolved.kind === 'name'
+          ? `reference '${resolved.refName}'`
+          : `tag '${resolved.tag}'`;
+    throw new Error(`unable to clone '${remote.url}': couldn't find remote ${what}`);
+  }
+  return { resolved, head, refs };
+}
+
+/** A working copy of the remote, on the branch the automation pushes. @internal */
+export interface Checkout {
+  dir: string;
+  /** The commit the checkout reference resolved to. */
+  checkoutCommit: string;
+  /** Flux's `observedSourceRevision` of that commit (`main@sha1:…`). */
+  checkoutRevision: string;
+  /** The commit the work is based on (the remote push branch's head when it exists). */
+  baseCommit: string;
+  /** The push branch's head on the remote when cloned, or undefined if it did not exist. */
+  pushBranchHead?: string;
+  pushBranch: string;
+  remove(): Promise<void>;
+}
+
+/**
+ * Clones the checkout reference shallowly into a new temporary directory and leaves the work
+ * tree on `pushBranch`: on top of the remote push branch when it exists (Flux's
+ * `GitAllBranchReferences` behaviour), otherwise created from the checkout commit.
+ * @internal
+ */
+export async function cloneForUpdate(
+  remote: GitRemote,
+  state: RemoteState,
+  pushBranch: string,
+): Promise<Checkout> {
+  const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'image-automation-git-'));
+  const remove = () => fs.promises.rm(dir, { recursive: true, force: true });
+  const git = (args: string[]) => runGit(args, { cwd: dir, auth: remote.auth, timeoutMs: remote.timeoutMs });
+  try {
+    await git(['init', '--quiet', '--initial-branch=image-automation-init']);
+    await git(['remote', 'add', 'origin', remote.url]);
+    const { resolved } = state;
+    const source = resolved.kind === 'commit' ? resolved.commit : `+${resolved.refName}:refs/remotes/origin/checkout`;
+    await git(['fetch', '--quiet', '--no-tags', '--depth=1', 'origin', source]);
+    const checkoutCommit = (
+      await git(['rev-parse', resolved.kind === 'commit' ? `${resolved.commit}^{commit}` : 'refs/remotes/origin/checkout^{commit}'])
+    ).trim();
+    const checkoutBranch = resolved.kind === 'branch' ? resolved.branch : undefined;
+    const pushBranchHead = state.refs.get(`refs/heads/${pushBranch}`);
+    let baseCommit = checkoutCommit;
+    if (pushBranch !== checkoutBranch && pushBranchHead) {
+      await git(['fetch', '--quiet', '--no-tags', '--depth=1', 'origin', `+refs/heads/${pushBranch}:refs/remotes/origin/${pushBranch}`]);
+      baseCommit = (await git(['rev-parse', `refs/remotes/origin/${pushBranch}^{commit}`])).trim();
+    }
+    await git(['checkout', '--quiet', '-B', pushBranch, baseCommit]);
+    return {
+      dir,
+      checkoutCommit,
+      checkoutRevision: formatRevision(resolved, checkoutCommit),
+      baseCommit,
+      pushBranchHead,
+      pushBranch,
+      remove,
+    };
+  } catch (error) {
+    await remove();
+    throw error;
+  }
+}
+
+/** The commit author (committer is the same, as go-git does). @internal */
+export interface CommitAuthor {
+  name: string;
+  email: string;
+}
+
+/**
+ * Commits every modified and untracked file of the work tree (Flux adds all of `git status`).
+ * Returns the new commit's hash.
+ * @internal
+ */
+export async function commitAll(
+  checkout: Checkout,
+  options: { author: CommitAuthor; message: string; signer?: CommitSigner; now: Date },
+): Promise<string> {
+  const date = `${Math.floor(options.now.getTime() / 1000)} +0000`;
+  const env = {
+    GIT_AUTHOR_NAME: options.author.name,
+    GIT_AUTHOR_EMAIL: options.author.email,
+    GIT_COMMITTER_NAME: options.author.name,
+    GIT_COMMITTER_EMAIL: options.author.email,
+    GIT_AUTHOR_DATE: date,
+    GIT_COMMITTER_DATE: date,
+    ...options.signer?.env,
+  };
+  await runGit(['add', '--all'], { cwd: checkout.dir });
+  const sign = options.signer ? ['-S'] : ['--no-gpg-sign'];
+  await runGit(['commit', '--quiet', '--allow-empty-message', '--no-verify', ...sign, '--cleanup=verbatim', '-F', '-'], {
+    cwd: checkout.dir,
+    env,
+    config: options.signer?.config,
+    input: options.message,
+  });
+  return (await runGit(['rev-parse', 'HEAD'], { cwd: checkout.dir })).trim();
+}
+
+/** A push the remote refused because the branch moved (another writer got there first). @internal */
+export class PushRejectedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PushRejectedError';
+  }
+}
+
+/**
+ * Pushes the work branch: to the checkout branch as a fast-forward; to another branch with a
+ * lease on the head it was cloned at, so a branch that moved meanwhile is never overwritten.
+ * Then pushes `refspec` if given. A rejected push throws {@link PushRejectedError}.
+ * @internal
+ */
+export async function pushBranch(
+  remote: GitRemote,
+  checkout: Checkout,
+  options: { switched: boolean; refspec?: string; pushOptions?: Record<string, string> },
+): Promise<void> {
+  const pushOptions = Object.entries(options.pushOptions ?? {})
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .flatMap(([key, value]) => ['--push-option', value === '' ? key : `${key}=${value}`]);
+  const target = `refs/heads/${checkout.pushBranch}`;
+  const lease = options.switched ? [`--force-with-lease=${target}:${checkout.pushBranchHead ?? ''}`] : [];
+  const push = async (args: string[]) => {
+    try {
+      await runGit(['push', '--quiet', '--no-verify', ...pushOptions, ...args], {
+        cwd: checkout.dir,
+        auth: remote.auth,
+        timeoutMs: remote.timeoutMs,
+      });
+    } catch (error) {
+      const stderr = error instanceof GitCommandError ? error.stderr : '';
+      if (/\[rejected\]|non-fast-forward|fetch first|stale info|\(stale info\)/.test(stderr)) {
+        throw new PushRejectedError(`push to '${checkout.pushBranch}' was rejected: the branch moved on the remote`);
+      }
+      throw error;
+    }
+  };
+  await push([...lease, 'origin', `HEAD:${target}`]);
+  if (options.refspec) await push(['origin', options.refspec]);
+}

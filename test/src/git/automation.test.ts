@@ -1,0 +1,248 @@
+import { startGitServer, TestGitServer } from '../../testbed';
+import { automation, GIT_PASSWORD, ready, startAutomationHarness } from './automationHarness';
+
+jest.setTimeout(120_000);
+
+const deployment = (image: string, extra = '') => `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: apps
+spec:
+  template:
+    spec:
+      containers:
+        - name: web
+          image: ${image} # {"$imagepolicy": "apps:web"}
+${extra}`;
+
+const WEB = { name: 'ghcr.io/acme/web', tag: '1.1.0' };
+const TEMPLATE = `Automated update by {{ .AutomationObject }}
+
+{{ range $file, $objects := .Changed.FileChanges -}}
+{{ range $object, $changes := $objects -}}
+{{ range $changes -}}
+- {{ $file }} {{ $object.Kind }}/{{ $object.Name }}: {{ .OldValue }} -> {{ .NewValue }}
+{{ end -}}
+{{ end -}}
+{{ end -}}`;
+
+describe('ImageUpdateAutomation against a real Git server', () => {
+  let git: TestGitServer;
+  let counter = 0;
+  let repo: string;
+
+  beforeAll(async () => {
+    git = await startGitServer({ users: { git: GIT_PASSWORD } });
+  });
+  afterAll(async () => {
+    await git?.stop();
+  });
+  beforeEach(async () => {
+    repo = `repo-${++counter}`;
+    await git.createRepository(repo, {
+      'deploy/web.yaml': deployment('ghcr.io/acme/web:1.0.0'),
+      'deploy/other.yaml': 'kind: ConfigMap\n',
+    });
+  });
+
+  async function harness(options: Partial<Parameters<typeof startAutomationHarness>[0]> = {}) {
+    return startAutomationHarness({ git, repo, ...options });
+  }
+
+  it('commits the templated message changing only the marked line, then does nothing while nothing changes', async () => {
+    const h = await harness();
+    try {
+      await h.declare({ web: WEB });
+      const before = (await git.git(repo, ['rev-parse', 'main'])).trim();
+      const first = await h.run(automation('auto', { commit: { messageTemplate: TEMPLATE } }));
+      expect(ready(first)).toEqual({ status: 'True', reason: 'Succeeded', message: 'repository up-to-date' });
+      const head = (await git.git(repo, ['rev-parse', 'main'])).trim();
+      expect(head).not.toBe(before);
+      expect(first.status.lastPushCommit).toBe(head);
+      expect(first.status.observedSourceRevision).toBe(`main@sha1:${head}`);
+      expect(first.status.observedPolicies).toEqual({ web: WEB });
+      expect(first.status.lastAutomationRunTime).toBeDefined();
+      expect(first.status.lastPushTime).toBeDefined();
+      const diff = await git.git(repo, ['diff', '--unified=0', before, head]);
+      expect(diff.split('\n').filter(l => /^[-+][^-+]/.test(l))).toEqual([
+        '-          image: ghcr.io/acme/web:1.0.0 # {"$imagepolicy": "apps:web"}',
+        '+          image: ghcr.io/acme/web:1.1.0 # {"$imagepolicy": "apps:web"}',
+      ]);
+      const message = await git.git(repo, ['log', '-1', '--format=%B', head]);
+      expect(message).toBe(
+        'Automated update by apps/auto\n\n- deploy/web.yaml Deployment/web: ghcr.io/acme/web:1.0.0 -> ghcr.io/acme/web:1.1.0\n\n',
+      );
+      expect(await git.git(repo, ['log', '-1', '--format=%an <%ae>|%cn <%ce>', head])).toBe(
+        'Flux Bot <bot@example.com>|Flux Bot <bot@example.com>\n',
+      );
+      expect(first.events).toEqual([
+        { type: 'Normal', reason: 'Succeeded', message: `pushed commit '${head.slice(0, 7)}' to branch 'main'\n${message.replace(/\n$/, '')}` },
+      ].map(e => ({ ...e, message: expect.stringContaining(`pushed commit '${head.slice(0, 7)}' to branch 'main'\nAutomated update by apps/auto`) })));
+
+      const requestsBefore = git.requests.length;
+      const second = await h.run(automation('auto', { commit: { messageTemplate: TEMPLATE } }));
+      expect(ready(second)?.message).toBe('repository up-to-date');
+      expect((await git.git(repo, ['rev-parse', 'main'])).trim()).toBe(head);
+      // Nothing changed since the last run: one ls-remote, no clone.
+      expect(git.requests.slice(requestsBefore).filter(r => r.service === 'git-upload-pack' && r.method === 'POST')).toHaveLength(1);
+    } finally {
+      await h.stop();
+    }
+  });
+
+  it('pushes to a new branch, and to an existing diverged branch on top of its head', async () => {
+    const h = await harness();
+    try {
+      await h.declare({ web: WEB });
+      const main = (await git.git(repo, ['rev-parse', 'main'])).trim();
+      const created = await h.run(automation('auto', { push: { branch: 'image-updates' } }));
+      expect(ready(created)?.status).toBe('True');
+      expect((await git.git(repo, ['rev-parse', 'main'])).trim()).toBe(main);
+      expect(await git.readFile(repo, 'image-updates', 'deploy/web.yaml')).toContain('web:1.1.0');
+      expect(created.status.observedSourceRevision).toBe(`main@sha1:${main}`);
+
+      // Someone else commits on the push branch; the next update builds on it (nothing lost).
+      await git.commitFiles(repo, 'image-updates', { 'notes.txt': 'keep me\n' }, 'A human commit');
+      await h.declare({ web: { name: 'ghcr.io/acme/web', tag: '1.2.0' } });
+      const diverged = await h.run(automation('auto', { push: { branch: 'image-updates' } }));
+      expect(ready(diverged)?.status).toBe('True');
+      expect(await git.readFile(repo, 'image-updates', 'notes.txt')).toBe('keep me\n');
+      expect(await git.readFile(repo, 'image-updates', 'deploy/web.yaml')).toContain('web:1.2.0');
+      expect(await git.git(repo, ['log', '--format=%s', 'image-updates'])).toBe(
+        'Update from image update automation\nA human commit\nUpdate from image update automation\nInitial commit\n',
+      );
+    } finally {
+      await h.stop();
+    }
+  });
+
+  it('pushes a refspec after the branch, with push options', async () => {
+    const h = await harness();
+    try {
+      await h.declare({ web: WEB });
+      const result = await h.run(
+        automation('auto', {
+          push: { branch: 'auto', refspec: 'refs/heads/auto:refs/heads/review/auto', options: { 'merge_request.create': '', ci: 'skip' } },
+        }),
+      );
+      expect(ready(result)?.status).toBe('True');
+      const auto = (await git.git(repo, ['rev-parse', 'auto'])).trim();
+      expect((await git.git(repo, ['rev-parse', 'review/auto'])).trim()).toBe(auto);
+      expect(result.events?.[0].message).toMatch(new RegExp(`^pushed commit '${auto.slice(0, 7)}' to branch 'auto' and refspecs 'refs/heads/auto:refs/heads/review/auto'\n`));
+      expect(await git.pushOptions(repo)).toEqual([
+        ['ci=skip', 'merge_request.create'],
+        ['ci=skip', 'merge_request.create'],
+      ]);
+    } finally {
+      await h.stop();
+    }
+  });
+
+  it('fails clearly with wrong credentials and never reveals the secret', async () => {
+    const secret = 'wrong-password-4711';
+    const h = await harness({ credentials: { git: { type: 'basic', username: 'git', password: secret } } });
+    try {
+      await h.declare({ web: WEB });
+      const result = await h.run(automation('auto'));
+      expect(ready(result)).toEqual({
+        status: 'False',
+        reason: 'GitOperationFailed',
+        message: expect.stringMatching(
+          /^failed to checkout source: authentication failed for 'http:\/\/127\.0\.0\.1:\d+': the server rejected the credentials, or none were configured \(HTTP 401\)$/,
+        ),
+      });
+      expect(JSON.stringify(result)).not.toContain(secret);
+      expect(JSON.stringify(result)).not.toContain(Buffer.from(`git:${secret}`).toString('base64'));
+      expect(git.requests.some(r => r.badCredentials)).toBe(true);
+    } finally {
+      await h.stop();
+    }
+  });
+
+  it('loses no update when two automations race on one branch', async () => {
+    await git.commitFiles(repo, 'main', { 'deploy/api.yaml': deployment('ghcr.io/acme/api:1.0.0').replace(/apps:web/g, 'apps:api').replace('name: web', 'name: api') }, 'Add api');
+    const h = await harness();
+    try {
+      await h.declare({ web: WEB, api: { name: 'ghcr.io/acme/api', tag: '2.0.0' } });
+      const [a, b] = await Promise.all([
+        h.run(automation('web-auto', { policySelector: { matchLabels: { policy: 'web' } } })),
+        h.run(automation('api-auto', { policySelector: { matchLabels: { policy: 'api' } } })),
+      ]);
+      expect([ready(a), ready(b)].map(r => r?.message)).toEqual(['repository up-to-date', 'repository up-to-date']);
+      expect(await git.readFile(repo, 'main', 'deploy/web.yaml')).toContain('ghcr.io/acme/web:1.1.0');
+      expect(await git.readFile(repo, 'main', 'deploy/api.yaml')).toContain('ghcr.io/acme/api:2.0.0');
+      expect((await git.git(repo, ['log', '--format=%s', 'main'])).split('\n').filter(Boolean)).toHaveLength(4);
+    } finally {
+      await h.stop();
+    }
+  });
+
+  it('reports Flux\'s errors: no push branch, escaping or missing update path, removed template fields', async () => {
+    const h = await harness({ ref: { tag: 'v1' } });
+    try {
+      await git.git(repo, ['tag', 'v1', 'main']);
+      await h.declare({ web: WEB });
+      expect(ready(await h.run(automation('auto')))).toEqual({
+        status: 'False',
+        reason: 'SourceManagerFailed',
+        message:
+          'failed configuring source manager: push spec not provided, and cannot be inferred from .spec.git.checkout.ref or GitRepository .spec.ref',
+      });
+      const checkout = { ref: { branch: 'main' } };
+      const escaped = await h.run(automation('escape', { checkout, update: { path: '../../../deploy' } }));
+      expect(ready(escaped)?.status).toBe('True');
+      expect(await git.readFile(repo, 'main', 'deploy/web.yaml')).toContain('web:1.1.0');
+      expect(ready(await h.run(automation('missing', { checkout, update: { path: './nope' } })))).toEqual({
+        status: 'False',
+        reason: 'UpdateFailed',
+        message: 'failed to apply policies: walking path for files: lstat nope: no such file or directory',
+      });
+      await h.declare({ web: { name: 'ghcr.io/acme/web', tag: '1.3.0' } });
+      const removed = await h.run(automation('removed', { checkout, commit: { messageTemplate: '{{ range .Updated.Images }}{{ . }}{{ end }}' } }));
+      expect(ready(removed)?.reason).toBe('RemovedTemplateField');
+      expect(removed.status.conditions?.find(c => c.type === 'Stalled')?.status).toBe('True');
+    } finally {
+      await h.stop();
+    }
+  });
+
+  it('reports markers it cannot apply as warning events naming file and line', async () => {
+    await git.commitFiles(repo, 'main', {
+      'deploy/odd.yaml': 'a: x # {"$imagepolicy": "other:web"}\nb: y # {"$imagepolicy": "apps:ghost"}\n',
+      'deploy/broken.yaml': '{{- if .Values.on }}\nimage: x # {"$imagepolicy": "apps:web"}\n',
+    }, 'odd files');
+    const h = await harness();
+    try {
+      await h.declare({ web: WEB });
+      const result = await h.run(automation('auto'));
+      const warnings = result.events?.filter(e => e.type === 'Warning').map(e => e.message.split(':').slice(0, 2).join(':'));
+      expect(warnings).toEqual(['deploy/broken.yaml:1', 'deploy/odd.yaml:1', 'deploy/odd.yaml:2']);
+    } finally {
+      await h.stop();
+    }
+  });
+
+  it('updates 50 markers in a repository of 1,000 YAML files', async () => {
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 1000; i++) {
+      files[`apps/app-${String(i).padStart(4, '0')}.yaml`] =
+        i % 20 === 0 ? deployment('ghcr.io/acme/web:1.0.0') : `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c${i}\ndata:\n  k: "${i}"\n`;
+    }
+    const big = `big-${counter}`;
+    await git.createRepository(big, files);
+    const h = await startAutomationHarness({ git, repo: big });
+    try {
+      await h.declare({ web: WEB });
+      const started = Date.now();
+      const result = await h.run(automation('auto'));
+      const elapsed = Date.now() - started;
+      expect(ready(result)?.status).toBe('True');
+      const changed = await git.git(big, ['diff', '--name-only', 'main~1', 'main']);
+      expect(changed.split('\n').filter(Boolean)).toHaveLength(50);
+      expect(elapsed).toBeLessThan(30_000);
+    } finally {
+      await h.stop();
+    }
+  });
+});

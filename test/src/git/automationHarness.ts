@@ -1,0 +1,133 @@
+import knexFactory, { Knex } from 'knex';
+import { ConfigReader } from '@backstage/config';
+import { mockServices } from '@backstage/backend-test-utils';
+import { AutomationObject, ImageRef, ObjectStatus } from '@imageops/backstage-plugin-image-automation-common';
+import { NamedCredentials } from '@imageops/backstage-plugin-image-automation-backend/src/credentials/NamedCredentials';
+import { ImageUpdateAutomationReconciler } from '@imageops/backstage-plugin-image-automation-backend/src/engine/ImageUpdateAutomationReconciler';
+import { ReconcileResult } from '@imageops/backstage-plugin-image-automation-backend/src/engine/Reconciler';
+import { SigningKeys } from '@imageops/backstage-plugin-image-automation-backend/src/git/SigningKeys';
+import { DatabaseObjectStore } from '@imageops/backstage-plugin-image-automation-backend/src/store/DatabaseObjectStore';
+import { StoredObject } from '@imageops/backstage-plugin-image-automation-backend/src/store/ObjectStore';
+import { TestGitServer } from '../../testbed';
+
+/** The password of the test bed's Git user. */
+export const GIT_PASSWORD = 'correct-horse-battery-staple';
+
+/** An automation manifest with Flux's fields; `overrides` replace parts of `spec.git`/`spec`. */
+export function automation(name: string, spec: Record<string, any> = {}): AutomationObject {
+  return {
+    apiVersion: 'image.toolkit.fluxcd.io/v1',
+    kind: 'ImageUpdateAutomation',
+    metadata: { name, namespace: 'apps' },
+    spec: {
+      interval: '10m',
+      sourceRef: { kind: 'GitRepository', name: 'repo' },
+      git: {
+        commit: { author: { name: 'Flux Bot', email: 'bot@example.com' }, ...(spec.commit ?? {}) },
+        ...(spec.checkout ? { checkout: spec.checkout } : {}),
+        ...(spec.push ? { push: spec.push } : {}),
+      },
+      update: { strategy: 'Setters', ...(spec.update ?? {}) },
+      ...(spec.policySelector ? { policySelector: spec.policySelector } : {}),
+    },
+  };
+}
+
+/**
+ * The ImageUpdateAutomation reconciler on a real (SQLite) object store, against the test bed's
+ * Git server: declare a GitRepository and policies with their `latestRef`, then run automations.
+ */
+export async function startAutomationHarness(options: {
+  git: TestGitServer;
+  repo: string;
+  ref?: Record<string, string>;
+  credentials?: Record<string, unknown>;
+  signingKeys?: Record<string, unknown>;
+}) {
+  const knex: Knex = knexFactory({ client: 'better-sqlite3', connection: ':memory:', useNullAsDefault: true });
+  const objects = await DatabaseObjectStore.create({ knex });
+  const config = new ConfigReader({
+    imageAutomation: {
+      credentials: options.credentials ?? { git: { type: 'basic', username: 'git', password: GIT_PASSWORD } },
+      signingKeys: options.signingKeys ?? {},
+    },
+  });
+  const reconciler = new ImageUpdateAutomationReconciler({
+    objects,
+    credentials: NamedCredentials.fromConfig(config),
+    signingKeys: SigningKeys.fromConfig(config),
+    logger: mockServices.logger.mock(),
+  });
+  const gitRepository: AutomationObject = {
+    apiVersion: 'source.toolkit.fluxcd.io/v1',
+    kind: 'GitRepository',
+    metadata: { name: 'repo', namespace: 'apps' },
+    spec: { url: options.git.url(options.repo), interval: '5m', ref: options.ref ?? { branch: 'main' }, secretRef: { name: 'git' } },
+  };
+  let declared: AutomationObject[] = [gitRepository];
+  const statuses = new Map<string, ObjectStatus>();
+
+  async function store(manifests: AutomationObject[], policies: Record<string, ImageRef | undefined>) {
+    await objects.syncSource(
+      'config:test.yaml',
+      manifests.map(manifest => ({ manifest, source: { type: 'config' as const, location: 'test.yaml' } })),
+    );
+    const all = await objects.list({ sourceKey: 'config:test.yaml' });
+    await objects.markDue(all.map(o => o.id), new Date(Date.now() - 1000));
+    const claimed = await objects.claimDue({ owner: 'test', now: new Date(), limit: 10_000, leaseMs: 60_000 });
+    for (const object of claimed) {
+      const status: ObjectStatus = object.kind === 'ImagePolicy' ? { latestRef: policies[object.name] } : {};
+      if (!status.latestRef) delete status.latestRef;
+      await objects.completeRun(object.id, 'test', { status, nextRunAt: new Date(Date.now() + 3_600_000), ranAt: new Date() });
+    }
+  }
+
+  return {
+    objects,
+    /** Declares the GitRepository (optionally changed), these policies with their latestRef, and more objects. */
+    async declare(policies: Record<string, ImageRef | undefined>, extra: AutomationObject[] = [], source?: Partial<AutomationObject['spec']>) {
+      const repo = source ? { ...gitRepository, spec: { ...gitRepository.spec, ...source } } : gitRepository;
+      declared = [
+        repo,
+        ...Object.keys(policies).map(name => ({
+          apiVersion: 'image.toolkit.fluxcd.io/v1',
+          kind: 'ImagePolicy',
+          metadata: { name, namespace: 'apps', labels: { policy: name } },
+          spec: { imageRepositoryRef: { name: 'app' }, policy: { semver: { range: '*' } } },
+        })),
+        ...extra,
+      ];
+      await store(declared, policies);
+    },
+    /** Runs one reconcile of an automation, keeping its status between runs as the engine does. */
+    async run(manifest: AutomationObject, now = new Date()): Promise<ReconcileResult> {
+      const id = `ImageUpdateAutomation/${manifest.metadata.namespace}/${manifest.metadata.name}`;
+      const object: StoredObject = {
+        id,
+        apiVersion: manifest.apiVersion,
+        kind: manifest.kind,
+        namespace: manifest.metadata.namespace!,
+        name: manifest.metadata.name,
+        sourceKey: 'config:test.yaml',
+        source: { type: 'config', location: 'test.yaml' },
+        manifest,
+        generation: 1,
+        status: statuses.get(id) ?? {},
+        suspended: false,
+        nextRunAt: now.toISOString(),
+      };
+      const result = await reconciler.reconcile(object, now);
+      statuses.set(id, result.status);
+      return result;
+    },
+    async stop() {
+      await knex.destroy();
+    },
+  };
+}
+
+/** The Ready condition of a result, for assertions. */
+export function ready(result: ReconcileResult) {
+  const c = result.status.conditions?.find(x => x.type === 'Ready');
+  return c && { status: c.status, reason: c.reason, message: c.message };
+}
