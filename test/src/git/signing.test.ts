@@ -1,0 +1,106 @@
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { startGitServer, TestGitServer } from '../../testbed';
+import { automation, GIT_PASSWORD, ready, startAutomationHarness } from './automationHarness';
+
+const run = promisify(execFile);
+jest.setTimeout(120_000);
+
+const MARKED = 'image: ghcr.io/acme/web:1.0.0 # {"$imagepolicy": "apps:web"}\n';
+const WEB = { name: 'ghcr.io/acme/web', tag: '1.1.0' };
+
+describe('signed commits', () => {
+  let git: TestGitServer;
+  let dir: string;
+  let gnupgHome: string;
+  let armoredKey: string;
+  let sshKey: string;
+  let sshPublic: string;
+
+  beforeAll(async () => {
+    git = await startGitServer({ users: { git: GIT_PASSWORD } });
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'signing-'));
+    gnupgHome = path.join(dir, 'gnupg');
+    fs.mkdirSync(gnupgHome, { mode: 0o700 });
+    const env = { ...process.env, GNUPGHOME: gnupgHome };
+    await run('gpg', ['--batch', '--pinentry-mode', 'loopback', '--passphrase', 'pass phrase', '--quick-gen-key', 'Flux Bot <bot@example.com>', 'ed25519', 'sign', 'never'], { env });
+    armoredKey = (
+      await run('gpg', ['--batch', '--pinentry-mode', 'loopback', '--passphrase', 'pass phrase', '--armor', '--export-secret-keys'], { env })
+    ).stdout;
+    await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'bot', '-f', path.join(dir, 'id')]);
+    sshKey = fs.readFileSync(path.join(dir, 'id'), 'utf8');
+    sshPublic = fs.readFileSync(path.join(dir, 'id.pub'), 'utf8').trim();
+  });
+  afterAll(async () => {
+    await run('gpgconf', ['--kill', 'gpg-agent'], { env: { ...process.env, GNUPGHOME: gnupgHome } }).catch(() => undefined);
+    fs.rmSync(dir, { recursive: true, force: true });
+    await git?.stop();
+  });
+
+  /** `git verify-commit` on a clone of the repository, with the given trust settings. */
+  async function verify(repo: string, config: string[], env: Record<string, string> = {}) {
+    const clone = path.join(dir, `clone-${repo}`);
+    await git.git(repo, ['config', 'uploadpack.allowAnySHA1InWant', 'true']);
+    await run('git', ['clone', '--quiet', path.join(git.root, `${repo}.git`), clone]);
+    return run('git', [...config, 'verify-commit', '-v', 'HEAD'], { cwd: clone, env: { ...process.env, ...env } });
+  }
+
+  it('signs with an OpenPGP key (with passphrase), verified by git verify-commit', async () => {
+    await git.createRepository('gpg', { 'web.yaml': MARKED });
+    const h = await startAutomationHarness({
+      git,
+      repo: 'gpg',
+      signingKeys: { bot: { type: 'gpg', privateKey: armoredKey, passphrase: 'pass phrase' } },
+    });
+    try {
+      await h.declare({ web: WEB });
+      const result = await h.run(automation('auto', { commit: { signingKey: { secretRef: { name: 'bot' } } } }));
+      expect(ready(result)?.status).toBe('True');
+      const { stderr } = await verify('gpg', [], { GNUPGHOME: gnupgHome });
+      expect(stderr).toMatch(/Good signature from "Flux Bot <bot@example.com>"/);
+    } finally {
+      await h.stop();
+    }
+  });
+
+  it('signs with an SSH key, verified by git verify-commit', async () => {
+    await git.createRepository('ssh', { 'web.yaml': MARKED });
+    const h = await startAutomationHarness({
+      git,
+      repo: 'ssh',
+      signingKeys: { bot: { type: 'ssh', privateKey: sshKey } },
+    });
+    try {
+      await h.declare({ web: WEB });
+      const result = await h.run(automation('auto', { commit: { signingKey: { type: 'ssh', secretRef: { name: 'bot' } } } }));
+      expect(ready(result)?.status).toBe('True');
+      const allowed = path.join(dir, 'allowed_signers');
+      fs.writeFileSync(allowed, `bot@example.com namespaces="git" ${sshPublic}\n`);
+      const { stderr } = await verify('ssh', ['-c', 'gpg.format=ssh', '-c', `gpg.ssh.allowedSignersFile=${allowed}`]);
+      expect(stderr).toMatch(/Good "git" signature for bot@example.com with ED25519 key/);
+    } finally {
+      await h.stop();
+    }
+  });
+
+  it('stops with a clear message when the key is of another type or missing', async () => {
+    await git.createRepository('bad', { 'web.yaml': MARKED });
+    const h = await startAutomationHarness({ git, repo: 'bad', signingKeys: { bot: { type: 'ssh', privateKey: sshKey } } });
+    try {
+      await h.declare({ web: WEB });
+      expect(ready(await h.run(automation('a', { commit: { signingKey: { secretRef: { name: 'bot' } } } })))).toEqual({
+        status: 'False',
+        reason: 'SourceManagerFailed',
+        message: "failed configuring source manager: signing key 'bot' is a ssh key, but the automation asks for gpg",
+      });
+      expect(ready(await h.run(automation('b', { commit: { signingKey: { secretRef: { name: 'nope' } } } })))?.message).toBe(
+        "failed configuring source manager: signing key 'nope' is not defined in imageAutomation.signingKeys",
+      );
+    } finally {
+      await h.stop();
+    }
+  });
+});
