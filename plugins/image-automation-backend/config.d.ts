@@ -78,6 +78,25 @@ export interface Config {
         allowedEntities?: string[];
       };
     };
+    /**
+     * Commit signing keys that ImageUpdateAutomations name with
+     * `git.commit.signingKey.secretRef.name` (Flux's `git.asc` / `identity` secrets).
+     */
+    signingKeys?: {
+      [name: string]: {
+        /** `gpg` (ASCII-armored OpenPGP private key) or `ssh` (OpenSSH private key, no passphrase). */
+        type: 'gpg' | 'ssh';
+        /** @visibility secret */
+        privateKey: string;
+        /**
+         * Passphrase of a `gpg` key.
+         * @visibility secret
+         */
+        passphrase?: string;
+        /** Entities whose automations may sign with this key. When absent, any entity may. */
+        allowedEntities?: string[];
+      };
+    };
     /** Writing into Kubernetes clusters (Gitless automation). */
     kubernetes?: {
       /** Server-side apply field manager. Default `image-automation`. */
