@@ -6,6 +6,7 @@ import { NamedCredentials } from './credentials/NamedCredentials';
 import { Engine } from './engine/Engine';
 import { ImagePolicyReconciler } from './engine/ImagePolicyReconciler';
 import { ImageRepositoryReconciler } from './engine/ImageRepositoryReconciler';
+import { ResourceSetInputProviderReconciler } from './engine/ResourceSetInputProviderReconciler';
 import { GitRepositoryReconciler } from './engine/GitRepositoryReconciler';
 import { ImageUpdateAutomationReconciler } from './engine/ImageUpdateAutomationReconciler';
 import { SigningKeys } from './git/SigningKeys';
@@ -80,6 +81,7 @@ export const imageAutomationPlugin = createBackendPlugin({
           reconcilers: [
             new ImageRepositoryReconciler({ objects, scans, registry, credentials, logger }),
             new ImagePolicyReconciler({ objects, scans, registry, credentials }),
+            new ResourceSetInputProviderReconciler({ objects, registry, credentials, logger }),
             new GitRepositoryReconciler({ objects, credentials }),
             new ImageUpdateAutomationReconciler({ objects, credentials, signingKeys: SigningKeys.fromConfig(config), logger }),
           ],

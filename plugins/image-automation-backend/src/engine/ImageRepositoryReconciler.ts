@@ -188,8 +188,27 @@ export class ImageRepositoryReconciler implements Reconciler {
     return {
       status,
       requeueAfterMs: intervalMs,
-      dueNow: previousRevision !== revision ? await this.dependentPolicies(object) : [],
+      dueNow:
+        previousRevision !== revision
+          ? [...(await this.dependentPolicies(object)), ...(await this.dependentInputProviders(ref))]
+          : [],
     };
+  }
+
+  /** OCIArtifactTag providers whose `url` names the same repository (by canonical name). */
+  private async dependentInputProviders(ref: ImageReference): Promise<string[]> {
+    const providers = await this.deps.objects.list({ kind: 'ResourceSetInputProvider' });
+    return providers
+      .filter(provider => {
+        const spec = provider.manifest.spec as { type?: string; url?: string; insecure?: boolean };
+        if (spec.type !== 'OCIArtifactTag' || typeof spec.url !== 'string') return false;
+        try {
+          return parseImageReference(spec.url.replace(/^oci:\/\//, ''), { insecure: spec.insecure }).canonical === ref.canonical;
+        } catch {
+          return false;
+        }
+      })
+      .map(provider => provider.id);
   }
 
   private async dependentPolicies(repository: StoredObject): Promise<string[]> {
