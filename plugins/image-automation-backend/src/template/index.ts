@@ -16,7 +16,7 @@ export { TemplateParseError } from './parse';
 export { TemplateExecError } from './exec';
 export type { MissingKey } from './exec';
 export { slugify } from './funcs/slugify';
-export { adler32 } from './funcs/adler32';
+export { adler32 } from '../util/adler32';
 export { marshalYaml } from './goYaml/marshal';
 export { parseYaml, parseYamlDocuments, YamlError } from './goYaml/decode';
 export { parseJson, marshalJson } from './goJson';

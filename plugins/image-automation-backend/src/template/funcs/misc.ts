@@ -16,7 +16,7 @@ import {
   goSplit,
   quoteMeta,
 } from './goRegexp';
-import { adler32 } from './adler32';
+import { adler32 } from '../../util/adler32';
 
 /** Go's `encoding/json` wording for a syntax error JavaScript reports. */
 function goJsonSyntaxError(text: string, jsMessage: string): string {
