@@ -1,7 +1,14 @@
 import { mockServices, TestDatabases } from '@backstage/backend-test-utils';
 import { ConfigReader } from '@backstage/config';
-import { AutomationObject, ObjectStatus } from '@imageops/backstage-plugin-image-automation-common';
-import { pushImage, startRegistry, TestRegistry } from '../../../../test/testbed';
+import {
+  AutomationObject,
+  ObjectStatus,
+} from '@imageops/backstage-plugin-image-automation-common';
+import {
+  pushImage,
+  startRegistry,
+  TestRegistry,
+} from '../../../../test/testbed';
 import { NamedCredentials } from '../credentials/NamedCredentials';
 import { exportedRevision, inputId } from '../inputs';
 import { RegistryClient } from '../registry';
@@ -11,9 +18,14 @@ import { ResourceSetInputProviderReconciler } from './ResourceSetInputProviderRe
 
 jest.setTimeout(60_000);
 
-const TERMINAL = 'Reconciliation failed terminally due to configuration error: ';
+const TERMINAL =
+  'Reconciliation failed terminally due to configuration error: ';
 
-function rsip(name: string, spec: Record<string, unknown>, metadata: Record<string, unknown> = {}): AutomationObject {
+function rsip(
+  name: string,
+  spec: Record<string, unknown>,
+  metadata: Record<string, unknown> = {},
+): AutomationObject {
   return {
     apiVersion: 'fluxcd.controlplane.io/v1',
     kind: 'ResourceSetInputProvider',
@@ -22,7 +34,11 @@ function rsip(name: string, spec: Record<string, unknown>, metadata: Record<stri
   };
 }
 
-function rset(name: string, namespace: string, inputsFrom: unknown[]): AutomationObject {
+function rset(
+  name: string,
+  namespace: string,
+  inputsFrom: unknown[],
+): AutomationObject {
   return {
     apiVersion: 'fluxcd.controlplane.io/v1',
     kind: 'ResourceSet',
@@ -36,12 +52,25 @@ describe('ResourceSetInputProviderReconciler', () => {
   let store: ObjectStore;
   let reconciler: ResourceSetInputProviderReconciler;
   let chartDigest: string;
-  const databases = TestDatabases.create({ ids: ['SQLITE_3'], disableDocker: true });
+  const databases = TestDatabases.create({
+    ids: ['SQLITE_3'],
+    disableDocker: true,
+  });
 
   beforeAll(async () => {
     registry = await startRegistry();
-    chartDigest = (await pushImage(registry, 'charts/podinfo', ['6.0.0', '6.0.4', '6.1.0', '5.9.0', 'latest'])).digest;
-    store = await DatabaseObjectStore.create({ knex: await databases.init('SQLITE_3') });
+    chartDigest = (
+      await pushImage(registry, 'charts/podinfo', [
+        '6.0.0',
+        '6.0.4',
+        '6.1.0',
+        '5.9.0',
+        'latest',
+      ])
+    ).digest;
+    store = await DatabaseObjectStore.create({
+      knex: await databases.init('SQLITE_3'),
+    });
     reconciler = new ResourceSetInputProviderReconciler({
       objects: store,
       registry: new RegistryClient({}),
@@ -54,35 +83,74 @@ describe('ResourceSetInputProviderReconciler', () => {
   });
 
   async function declare(...manifests: AutomationObject[]) {
-    await store.syncSource('test', manifests.map(manifest => ({ manifest, source: { type: 'config', location: 'test' } })));
+    await store.syncSource(
+      'test',
+      manifests.map(manifest => ({
+        manifest,
+        source: { type: 'config', location: 'test' },
+      })),
+    );
   }
 
   // The status each run leaves, as the engine would store it.
   const statuses = new Map<string, ObjectStatus>();
   async function run(name: string, now = new Date('2025-01-06T08:30:00Z')) {
     const object = (await store.get(`ResourceSetInputProvider/apps/${name}`))!;
-    const result = await reconciler.reconcile({ ...object, status: statuses.get(object.id) ?? object.status }, now);
+    const result = await reconciler.reconcile(
+      { ...object, status: statuses.get(object.id) ?? object.status },
+      now,
+    );
     statuses.set(object.id, result.status);
     return result;
   }
 
-  const ready = (result: { status: { conditions?: any[] } }) => result.status.conditions?.find(c => c.type === 'Ready');
+  const ready = (result: { status: { conditions?: any[] } }) =>
+    result.status.conditions?.find(c => c.type === 'Ready');
 
   it('exports a Static input with default values and makes the ResourceSets that read it due', async () => {
     await declare(
-      rsip('team1', { type: 'Static', defaultValues: { env: 'prod', replicas: 2, id: 'ignored' } }, { labels: { team: 'one' } }),
-      rset('by-name', 'apps', [{ kind: 'ResourceSetInputProvider', name: 'team1' }]),
-      rset('by-label', 'apps', [{ kind: 'ResourceSetInputProvider', selector: { matchLabels: { team: 'one' } } }]),
-      rset('other-label', 'apps', [{ kind: 'ResourceSetInputProvider', selector: { matchLabels: { team: 'two' } } }]),
-      rset('elsewhere', 'other', [{ kind: 'ResourceSetInputProvider', name: 'team1' }]),
+      rsip(
+        'team1',
+        {
+          type: 'Static',
+          defaultValues: { env: 'prod', replicas: 2, id: 'ignored' },
+        },
+        { labels: { team: 'one' } },
+      ),
+      rset('by-name', 'apps', [
+        { kind: 'ResourceSetInputProvider', name: 'team1' },
+      ]),
+      rset('by-label', 'apps', [
+        {
+          kind: 'ResourceSetInputProvider',
+          selector: { matchLabels: { team: 'one' } },
+        },
+      ]),
+      rset('other-label', 'apps', [
+        {
+          kind: 'ResourceSetInputProvider',
+          selector: { matchLabels: { team: 'two' } },
+        },
+      ]),
+      rset('elsewhere', 'other', [
+        { kind: 'ResourceSetInputProvider', name: 'team1' },
+      ]),
     );
     const result = await run('team1');
     const inputs = [{ env: 'prod', id: inputId('apps/team1'), replicas: 2 }];
     expect(result.status.exportedInputs).toEqual(inputs);
     expect(result.status.lastExportedRevision).toBe(exportedRevision(inputs));
-    expect(ready(result)).toMatchObject({ status: 'True', reason: 'ReconciliationSucceeded' });
-    expect(ready(result).message).toMatch(/^Reconciliation finished in \d+(\.\d+)?(ms|µs|s)$|^Reconciliation finished in 0s$/);
-    expect(result.dueNow?.sort()).toEqual(['ResourceSet/apps/by-label', 'ResourceSet/apps/by-name']);
+    expect(ready(result)).toMatchObject({
+      status: 'True',
+      reason: 'ReconciliationSucceeded',
+    });
+    expect(ready(result).message).toMatch(
+      /^Reconciliation finished in \d+(\.\d+)?(ms|µs|s)$|^Reconciliation finished in 0s$/,
+    );
+    expect(result.dueNow?.sort()).toEqual([
+      'ResourceSet/apps/by-label',
+      'ResourceSet/apps/by-name',
+    ]);
     expect(result.requeueAfterMs).toBe(10 * 60_000);
 
     // Same inputs: same message (no new event), nothing made due.
@@ -93,28 +161,50 @@ describe('ResourceSetInputProviderReconciler', () => {
 
   it('selects OCI tags through the filter and exports one digest per tag', async () => {
     await declare(
-      rsip('chart', { type: 'OCIArtifactTag', url: `oci://${registry.host}/charts/podinfo`, filter: { semver: '>=6.0.0', limit: 2 } }),
+      rsip('chart', {
+        type: 'OCIArtifactTag',
+        url: `oci://${registry.host}/charts/podinfo`,
+        filter: { semver: '>=6.0.0', limit: 2 },
+      }),
     );
     const result = await run('chart');
     expect(result.status.exportedInputs).toEqual([
       { id: inputId('6.1.0'), tag: '6.1.0', digest: chartDigest },
       { id: inputId('6.0.4'), tag: '6.0.4', digest: chartDigest },
     ]);
-    expect(ready(result)).toMatchObject({ status: 'True', reason: 'ReconciliationSucceeded' });
+    expect(ready(result)).toMatchObject({
+      status: 'True',
+      reason: 'ReconciliationSucceeded',
+    });
   });
 
   it('reports configuration errors as Stalled with the Flux Operator prefix', async () => {
     await declare(
-      rsip('acr', { type: 'ACRArtifactTag', url: 'oci://example.azurecr.io/app' }),
-      rsip('github', { type: 'GitHubBranch', url: 'https://github.com/acme/app' }),
-      rsip('regex', { type: 'OCIArtifactTag', url: `oci://${registry.host}/charts/podinfo`, filter: { includeTag: '(' } }),
+      rsip('acr', {
+        type: 'ACRArtifactTag',
+        url: 'oci://example.azurecr.io/app',
+      }),
+      rsip('github', {
+        type: 'GitHubBranch',
+        url: 'https://github.com/acme/app',
+      }),
+      rsip('regex', {
+        type: 'OCIArtifactTag',
+        url: `oci://${registry.host}/charts/podinfo`,
+        filter: { includeTag: '(' },
+      }),
       rsip('cron', { type: 'Static', schedule: [{ cron: '0 25 * * *' }] }),
-      rsip('window', { type: 'Static', schedule: [{ cron: '@daily', window: '3m' }] }),
+      rsip('window', {
+        type: 'Static',
+        schedule: [{ cron: '@daily', window: '3m' }],
+      }),
       rsip('insecure', { type: 'Static', insecure: true }),
     );
     const stalled = async (name: string) => {
       const result = await run(name);
-      expect(result.status.conditions?.find(c => c.type === 'Stalled')).toMatchObject({ status: 'True' });
+      expect(
+        result.status.conditions?.find(c => c.type === 'Stalled'),
+      ).toMatchObject({ status: 'True' });
       return ready(result);
     };
     expect(await stalled('acr')).toMatchObject({
@@ -125,7 +215,9 @@ describe('ResourceSetInputProviderReconciler', () => {
       reason: 'ProviderNotSupported',
       message: `${TERMINAL}spec.type 'GitHubBranch' is not supported yet`,
     });
-    expect((await stalled('regex')).message).toMatch(new RegExp(`^${TERMINAL}invalid includeTag regex: `));
+    expect((await stalled('regex')).message).toMatch(
+      new RegExp(`^${TERMINAL}invalid includeTag regex: `),
+    );
     expect(await stalled('cron')).toMatchObject({
       reason: 'InvalidSchedule',
       message: `${TERMINAL}failed to validate schedule[0]: failed to parse cron spec '0 25 * * *' with timezone 'UTC': end of range (25) above maximum (23): 25`,
@@ -142,22 +234,33 @@ describe('ResourceSetInputProviderReconciler', () => {
   });
 
   it('runs only inside the schedule window unless forced, and requeues at the next activation', async () => {
-    const schedule = [{ cron: '0 9 * * *', timeZone: 'Europe/Berlin', window: '1h' }];
+    const schedule = [
+      { cron: '0 9 * * *', timeZone: 'Europe/Berlin', window: '1h' },
+    ];
     await declare(rsip('nightly', { type: 'Static', schedule }));
     // 07:00 UTC is 08:00 in Berlin: before the window.
     const early = await run('nightly', new Date('2025-01-06T07:00:00Z'));
     expect(ready(early)).toMatchObject({
       status: 'True',
       reason: 'SkippedDueToSchedule',
-      message: 'Reconciliation skipped, next scheduled at 2025-01-06T09:00:00+01:00',
+      message:
+        'Reconciliation skipped, next scheduled at 2025-01-06T09:00:00+01:00',
     });
-    expect(early.status.nextSchedule).toEqual({ ...schedule[0], when: '2025-01-06T08:00:00.000Z' });
+    expect(early.status.nextSchedule).toEqual({
+      ...schedule[0],
+      when: '2025-01-06T08:00:00.000Z',
+    });
     expect(early.requeueAfterMs).toBe(3_600_000);
     expect(early.status.exportedInputs).toBeUndefined();
 
     const stillEarly = await run('nightly', new Date('2025-01-06T07:30:00Z'));
     expect(stillEarly.events).toEqual([
-      { type: 'Normal', reason: 'SkippedDueToSchedule', message: 'Reconciliation skipped, next scheduled at 2025-01-06T09:00:00+01:00' },
+      {
+        type: 'Normal',
+        reason: 'SkippedDueToSchedule',
+        message:
+          'Reconciliation skipped, next scheduled at 2025-01-06T09:00:00+01:00',
+      },
     ]);
 
     const inWindow = await run('nightly', new Date('2025-01-06T08:00:30Z'));
@@ -171,12 +274,21 @@ describe('ResourceSetInputProviderReconciler', () => {
 
     // A force request with the same value as the reconcile request bypasses the schedule once.
     await declare(
-      rsip('nightly', { type: 'Static', schedule, defaultValues: { forced: 'yes' } }, {
-        annotations: { 'reconcile.fluxcd.io/requestedAt': 'r1', 'reconcile.fluxcd.io/forceAt': 'r1' },
-      }),
+      rsip(
+        'nightly',
+        { type: 'Static', schedule, defaultValues: { forced: 'yes' } },
+        {
+          annotations: {
+            'reconcile.fluxcd.io/requestedAt': 'r1',
+            'reconcile.fluxcd.io/forceAt': 'r1',
+          },
+        },
+      ),
     );
     const forced = await run('nightly', new Date('2025-01-06T12:00:00Z'));
-    expect(forced.status.exportedInputs).toEqual([{ forced: 'yes', id: inputId('apps/nightly') }]);
+    expect(forced.status.exportedInputs).toEqual([
+      { forced: 'yes', id: inputId('apps/nightly') },
+    ]);
     expect(forced.status.lastHandledForceAt).toBe('r1');
     expect(forced.status.lastHandledReconcileAt).toBe('r1');
     // After the run the next interval (12:10) is outside every window: wait for the activation.
@@ -188,11 +300,25 @@ describe('ResourceSetInputProviderReconciler', () => {
 
   it('honours the reconcile annotations', async () => {
     await declare(
-      rsip('paused', { type: 'Static' }, { annotations: { 'fluxcd.controlplane.io/reconcile': 'Disabled' } }),
-      rsip('fast', { type: 'Static' }, { annotations: { 'fluxcd.controlplane.io/reconcileEvery': '30s' } }),
+      rsip(
+        'paused',
+        { type: 'Static' },
+        { annotations: { 'fluxcd.controlplane.io/reconcile': 'Disabled' } },
+      ),
+      rsip(
+        'fast',
+        { type: 'Static' },
+        { annotations: { 'fluxcd.controlplane.io/reconcileEvery': '30s' } },
+      ),
     );
     const paused = await run('paused');
-    expect(paused.events).toEqual([{ type: 'Warning', reason: 'ReconciliationDisabled', message: 'Reconciliation is disabled' }]);
+    expect(paused.events).toEqual([
+      {
+        type: 'Warning',
+        reason: 'ReconciliationDisabled',
+        message: 'Reconciliation is disabled',
+      },
+    ]);
     expect(paused.status.exportedInputs).toBeUndefined();
     expect((await run('fast')).requeueAfterMs).toBe(30_000);
   });

@@ -21,16 +21,28 @@ import {
   withDefaultValues,
 } from '../inputs';
 import { filterProviderTags } from '../policy';
-import { ImageReference, parseImageReference, RegistryCallOptions, RegistryClient } from '../registry';
+import {
+  ImageReference,
+  parseImageReference,
+  RegistryCallOptions,
+  RegistryClient,
+} from '../registry';
 import { InputProviderReference, selectProviders } from '../resourceset';
 import { ObjectStore, StoredObject } from '../store/ObjectStore';
 import { formatGoDuration } from '../util/goDuration';
 import { markReady, readyCondition } from './conditions';
-import { beginReconcile, failures, RECHECK_MS, REQUESTED_AT_ANNOTATION, retryAfter } from './preamble';
+import {
+  beginReconcile,
+  failures,
+  RECHECK_MS,
+  REQUESTED_AT_ANNOTATION,
+  retryAfter,
+} from './preamble';
 import { ReconcileResult, Reconciler } from './Reconciler';
 
 /** The Flux Operator's prefix of every Stalled message. */
-const TERMINAL = 'Reconciliation failed terminally due to configuration error: ';
+const TERMINAL =
+  'Reconciliation failed terminally due to configuration error: ';
 /** The condition the downgrade guard reports with. @internal */
 export const DOWNGRADE_CONDITION = 'DowngradePrevented';
 /** Digest requests in flight per provider. */
@@ -45,25 +57,37 @@ function finishedIn(ms: number): string {
 }
 
 /** The repository an `oci://host/repository` URL names. */
-function ociReference(url: string, insecure: boolean | undefined): ImageReference {
+function ociReference(
+  url: string,
+  insecure: boolean | undefined,
+): ImageReference {
   return parseImageReference(url.replace(/^oci:\/\//, ''), { insecure });
 }
 
-async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+async function mapLimited<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
   const results: R[] = new Array(items.length);
   let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i]);
-    }
-  });
+  const workers = Array.from(
+    { length: Math.min(limit, items.length) },
+    async () => {
+      while (next < items.length) {
+        const i = next++;
+        results[i] = await fn(items[i]);
+      }
+    },
+  );
   await Promise.all(workers);
   return results;
 }
 
 /** What a provider type produced: inputs, or an outcome that ends the reconcile. */
-type Provided = { inputs: ExportedInput[]; listedTags?: string[]; selectedTags?: string[] } | { done: ReconcileResult };
+type Provided =
+  | { inputs: ExportedInput[]; listedTags?: string[]; selectedTags?: string[] }
+  | { done: ReconcileResult };
 
 /**
  * Exports inputs for ResourceSets as the Flux Operator's ResourceSetInputProvider controller
@@ -92,16 +116,32 @@ export class ResourceSetInputProviderReconciler implements Reconciler {
     if ('done' in begun) return begun.done;
     const { spec, generation } = begun.start;
     const annotations = object.manifest.metadata.annotations;
-    const requestedAt = object.reconcileRequestedAt ?? annotations?.[REQUESTED_AT_ANNOTATION];
-    const settings = reconcileSettings(annotations, requestedAt, begun.start.status.lastHandledForceAt);
-    const { failed, stalled } = failures(begun.start, now, retryAfter(settings.intervalMs));
-    const terminal = (reason: string, message: string) => stalled(reason, `${TERMINAL}${message}`);
+    const requestedAt =
+      object.reconcileRequestedAt ?? annotations?.[REQUESTED_AT_ANNOTATION];
+    const settings = reconcileSettings(
+      annotations,
+      requestedAt,
+      begun.start.status.lastHandledForceAt,
+    );
+    const { failed, stalled } = failures(
+      begun.start,
+      now,
+      retryAfter(settings.intervalMs),
+    );
+    const terminal = (reason: string, message: string) =>
+      stalled(reason, `${TERMINAL}${message}`);
 
     if (settings.disabled) {
       return {
         status: begun.start.status,
         requeueAfterMs: RECHECK_MS,
-        events: [{ type: 'Warning', reason: 'ReconciliationDisabled', message: 'Reconciliation is disabled' }],
+        events: [
+          {
+            type: 'Warning',
+            reason: 'ReconciliationDisabled',
+            message: 'Reconciliation is disabled',
+          },
+        ],
       };
     }
 
@@ -117,12 +157,20 @@ export class ResourceSetInputProviderReconciler implements Reconciler {
     }
     if (settings.forceAt) status.lastHandledForceAt = settings.forceAt;
 
-    const provided = await this.provide(object, spec, settings, status, { failed, terminal });
+    const provided = await this.provide(object, spec, settings, status, {
+      failed,
+      terminal,
+    });
     if ('done' in provided) return provided.done;
 
     let inputs = withDefaultValues(provided.inputs, spec.defaultValues);
-    let conditions = (status.conditions ?? []).filter(c => c.type !== DOWNGRADE_CONDITION);
-    if (annotations?.[DOWNGRADE_GUARD_ANNOTATION] === 'enabled' && provided.listedTags) {
+    let conditions = (status.conditions ?? []).filter(
+      c => c.type !== DOWNGRADE_CONDITION,
+    );
+    if (
+      annotations?.[DOWNGRADE_GUARD_ANNOTATION] === 'enabled' &&
+      provided.listedTags
+    ) {
       const check = checkDowngrade({
         filter: spec.filter,
         listedTags: provided.listedTags,
@@ -131,7 +179,9 @@ export class ResourceSetInputProviderReconciler implements Reconciler {
       });
       if (check.hold) {
         inputs = status.exportedInputs ?? inputs;
-        const fallback = check.fallbackTag ? `'${check.fallbackTag}'` : 'no tag';
+        const fallback = check.fallbackTag
+          ? `'${check.fallbackTag}'`
+          : 'no tag';
         conditions = [
           ...conditions,
           {
@@ -147,46 +197,88 @@ export class ResourceSetInputProviderReconciler implements Reconciler {
     }
     const previousRevision = status.lastExportedRevision;
     const revision = exportedRevision(inputs);
-    status = { ...status, conditions, exportedInputs: inputs, lastExportedRevision: revision };
+    status = {
+      ...status,
+      conditions,
+      exportedInputs: inputs,
+      lastExportedRevision: revision,
+    };
 
     const previousReady = readyCondition(begun.start.status);
     // The engine records an event when the Ready message changes; the duration alone must not
     // make one, so an unchanged revision keeps the message (Flux notifies only on a new revision).
     const message =
-      revision === previousRevision && previousReady?.status === 'True' && previousReady.reason === 'ReconciliationSucceeded'
+      revision === previousRevision &&
+      previousReady?.status === 'True' &&
+      previousReady.reason === 'ReconciliationSucceeded'
         ? previousReady.message
         : finishedIn(Date.now() - started);
-    status = markReady(status, 'ReconciliationSucceeded', message, now, generation);
+    status = markReady(
+      status,
+      'ReconciliationSucceeded',
+      message,
+      now,
+      generation,
+    );
 
     let requeueAfterMs = settings.intervalMs;
     delete status.nextSchedule;
     if (scheduler) {
       const at = new Date(now.getTime() + settings.intervalMs);
       const next = scheduler.next(now);
-      if (at.getTime() > next.when.getTime() || !scheduler.shouldScheduleInterval(at)) {
+      if (
+        at.getTime() > next.when.getTime() ||
+        !scheduler.shouldScheduleInterval(at)
+      ) {
         status.nextSchedule = { ...next, when: next.when.toISOString() };
         requeueAfterMs = Math.max(0, next.when.getTime() - now.getTime());
       }
     }
-    const dueNow = revision !== previousRevision ? await this.dependentResourceSets(object) : [];
+    const dueNow =
+      revision !== previousRevision
+        ? await this.dependentResourceSets(object)
+        : [];
     if (revision !== previousRevision) {
-      this.deps.logger.debug(`${object.id}: exported ${inputs.length} inputs, revision ${revision}`);
+      this.deps.logger.debug(
+        `${object.id}: exported ${inputs.length} inputs, revision ${revision}`,
+      );
     }
     return { status, requeueAfterMs, ...(dueNow.length ? { dueNow } : {}) };
   }
 
-  private skipped(status: ObjectStatus, scheduler: InputScheduler, now: Date, generation: number): ReconcileResult {
+  private skipped(
+    status: ObjectStatus,
+    scheduler: InputScheduler,
+    now: Date,
+    generation: number,
+  ): ReconcileResult {
     const next = scheduler.next(now);
-    const message = `Reconciliation skipped, next scheduled at ${formatRfc3339(next.when, next.timeZone)}`;
-    let skippedStatus: ObjectStatus = { ...status, nextSchedule: { ...next, when: next.when.toISOString() } };
+    const message = `Reconciliation skipped, next scheduled at ${formatRfc3339(
+      next.when,
+      next.timeZone,
+    )}`;
+    let skippedStatus: ObjectStatus = {
+      ...status,
+      nextSchedule: { ...next, when: next.when.toISOString() },
+    };
     const events: Event[] = [];
     if (!readyCondition(status)) {
       // On creation the object is Ready, waiting for its schedule; the engine records the event.
-      skippedStatus = markReady(skippedStatus, 'SkippedDueToSchedule', message, now, generation);
+      skippedStatus = markReady(
+        skippedStatus,
+        'SkippedDueToSchedule',
+        message,
+        now,
+        generation,
+      );
     } else {
       events.push({ type: 'Normal', reason: 'SkippedDueToSchedule', message });
     }
-    return { status: skippedStatus, requeueAfterMs: Math.max(1000, next.when.getTime() - now.getTime()), events };
+    return {
+      status: skippedStatus,
+      requeueAfterMs: Math.max(1000, next.when.getTime() - now.getTime()),
+      events,
+    };
   }
 
   private async provide(
@@ -201,7 +293,13 @@ export class ResourceSetInputProviderReconciler implements Reconciler {
   ): Promise<Provided> {
     const { failed, terminal } = outcomes;
     const done = (result: ReconcileResult): Provided => ({
-      done: { ...result, status: { ...result.status, lastHandledForceAt: status.lastHandledForceAt } },
+      done: {
+        ...result,
+        status: {
+          ...result.status,
+          lastHandledForceAt: status.lastHandledForceAt,
+        },
+      },
     });
     if (spec.type === 'Static') {
       return { inputs: [staticInput(object.namespace, object.name)] };
@@ -210,7 +308,12 @@ export class ResourceSetInputProviderReconciler implements Reconciler {
       const hint = spec.type.endsWith('ArtifactTag')
         ? ': cloud identity cannot be used from Backstage yet; use type OCIArtifactTag with a secretRef naming a credential'
         : '';
-      return done(terminal('ProviderNotSupported', `spec.type '${spec.type}' is not supported yet${hint}`));
+      return done(
+        terminal(
+          'ProviderNotSupported',
+          `spec.type '${spec.type}' is not supported yet${hint}`,
+        ),
+      );
     }
 
     const url = spec.url ?? '';
@@ -218,17 +321,36 @@ export class ResourceSetInputProviderReconciler implements Reconciler {
     try {
       ref = ociReference(url, spec.insecure);
     } catch (error) {
-      return done(terminal('InvalidSpec', `invalid spec.url '${url}': ${(error as Error).message}`));
+      return done(
+        terminal(
+          'InvalidSpec',
+          `invalid spec.url '${url}': ${(error as Error).message}`,
+        ),
+      );
     }
     let options: RegistryCallOptions;
     try {
       options = {
-        credentials: spec.secretRef ? this.deps.credentials.resolve(spec.secretRef.name, object.entityRef) : undefined,
-        tls: spec.certSecretRef ? this.deps.credentials.resolveTls(spec.certSecretRef.name, object.entityRef) : undefined,
+        credentials: spec.secretRef
+          ? this.deps.credentials.resolve(spec.secretRef.name, object.entityRef)
+          : undefined,
+        tls: spec.certSecretRef
+          ? this.deps.credentials.resolveTls(
+              spec.certSecretRef.name,
+              object.entityRef,
+            )
+          : undefined,
       };
     } catch (error) {
       const name = spec.secretRef?.name ?? spec.certSecretRef?.name;
-      return done(failed('ReconciliationFailed', `failed to read secret '${object.namespace}/${name}': ${(error as Error).message}`));
+      return done(
+        failed(
+          'ReconciliationFailed',
+          `failed to read secret '${object.namespace}/${name}': ${
+            (error as Error).message
+          }`,
+        ),
+      );
     }
     // A bad regex or semver range is a configuration error: say so before calling the registry.
     const filterCheck = filterProviderTags(spec.filter, []);
@@ -237,38 +359,66 @@ export class ResourceSetInputProviderReconciler implements Reconciler {
     }
     // `reconcileTimeout` bounds the whole provider call: the listing and every digest request.
     const deadline = Date.now() + settings.timeoutMs;
-    const remaining = () => ({ ...options, timeoutMs: Math.max(1, deadline - Date.now()) });
+    const remaining = () => ({
+      ...options,
+      timeoutMs: Math.max(1, deadline - Date.now()),
+    });
 
     let listed: string[];
     try {
       listed = (await this.deps.registry.listTags(ref, remaining())).tags;
     } catch (error) {
-      const message = `failed to list OCI tags for '${url.replace(/^oci:\/\//, '')}': ${(error as Error).message}`;
+      const message = `failed to list OCI tags for '${url.replace(
+        /^oci:\/\//,
+        '',
+      )}': ${(error as Error).message}`;
       if ((error as { kind?: string }).kind === 'hostNotAllowed') {
         return done(terminal('RegistryNotAllowed', message));
       }
-      return done(failed('ReconciliationFailed', `failed to call OCI provider: ${message}`));
+      return done(
+        failed(
+          'ReconciliationFailed',
+          `failed to call OCI provider: ${message}`,
+        ),
+      );
     }
     const selection = filterProviderTags(spec.filter, listed);
     if (!selection.ok) return done(terminal('InvalidSpec', selection.message));
     let digests: string[];
     try {
-      digests = await mapLimited(selection.tags, DIGEST_CONCURRENCY, async tag =>
-        (await this.deps.registry.getDigest(ref, tag, remaining())).digest,
+      digests = await mapLimited(
+        selection.tags,
+        DIGEST_CONCURRENCY,
+        async tag =>
+          (
+            await this.deps.registry.getDigest(ref, tag, remaining())
+          ).digest,
       );
     } catch (error) {
-      return done(failed('ReconciliationFailed', `failed to call OCI provider: ${(error as Error).message}`));
+      return done(
+        failed(
+          'ReconciliationFailed',
+          `failed to call OCI provider: ${(error as Error).message}`,
+        ),
+      );
     }
     return {
-      inputs: artifactTagInputs(selection.tags.map((tag, i) => ({ tag, digest: digests[i] }))),
+      inputs: artifactTagInputs(
+        selection.tags.map((tag, i) => ({ tag, digest: digests[i] })),
+      ),
       listedTags: listed,
       selectedTags: selection.tags,
     };
   }
 
   /** ResourceSets in the provider's namespace whose `spec.inputsFrom` names or selects it. */
-  private async dependentResourceSets(provider: StoredObject): Promise<string[]> {
-    const resourceSets = await this.deps.objects.list({ kind: 'ResourceSet', namespace: provider.namespace });
+  private async dependentResourceSets(
+    provider: StoredObject,
+  ): Promise<string[]> {
+    const resourceSets = await this.deps.objects.list({
+      kind: 'ResourceSet',
+      namespace: provider.namespace,
+    });
     const candidate = {
       apiVersion: provider.apiVersion,
       kind: provider.kind,
@@ -279,10 +429,17 @@ export class ResourceSetInputProviderReconciler implements Reconciler {
     };
     return resourceSets
       .filter(rset => {
-        const inputsFrom = (rset.manifest.spec as { inputsFrom?: unknown }).inputsFrom;
+        const inputsFrom = (rset.manifest.spec as { inputsFrom?: unknown })
+          .inputsFrom;
         if (!Array.isArray(inputsFrom)) return false;
         try {
-          return selectProviders(rset.namespace, inputsFrom as InputProviderReference[], [candidate]).length > 0;
+          return (
+            selectProviders(
+              rset.namespace,
+              inputsFrom as InputProviderReference[],
+              [candidate],
+            ).length > 0
+          );
         } catch {
           // An invalid reference is the ResourceSet's own error, reported by its reconciler.
           return false;

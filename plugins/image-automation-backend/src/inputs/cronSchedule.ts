@@ -18,9 +18,28 @@ interface Bounds {
 }
 
 const MONTH_NAMES: Record<string, number> = {
-  jan: 1, feb: 2, mar: 3, apr: 4, may: 5, jun: 6, jul: 7, aug: 8, sep: 9, oct: 10, nov: 11, dec: 12,
+  jan: 1,
+  feb: 2,
+  mar: 3,
+  apr: 4,
+  may: 5,
+  jun: 6,
+  jul: 7,
+  aug: 8,
+  sep: 9,
+  oct: 10,
+  nov: 11,
+  dec: 12,
 };
-const DOW_NAMES: Record<string, number> = { sun: 0, mon: 1, tue: 2, wed: 3, thu: 4, fri: 5, sat: 6 };
+const DOW_NAMES: Record<string, number> = {
+  sun: 0,
+  mon: 1,
+  tue: 2,
+  wed: 3,
+  thu: 4,
+  fri: 5,
+  sat: 6,
+};
 
 const FIELDS: Bounds[] = [
   { min: 0, max: 59 },
@@ -47,7 +66,10 @@ interface FieldSet {
 }
 
 function parseInteger(text: string): number {
-  if (!/^[0-9]+$/.test(text)) throw new Error(`failed to parse int from ${text}: strconv.Atoi: parsing "${text}": invalid syntax`);
+  if (!/^[0-9]+$/.test(text))
+    throw new Error(
+      `failed to parse int from ${text}: strconv.Atoi: parsing "${text}": invalid syntax`,
+    );
   return Number(text);
 }
 
@@ -81,10 +103,20 @@ function parseField(field: string, bounds: Bounds): FieldSet {
       if (high === undefined && !(low === '*' || low === '?')) end = bounds.max;
       if (step > 1) star = false;
     }
-    if (start < bounds.min) throw new Error(`beginning of range (${start}) below minimum (${bounds.min}): ${expr}`);
-    if (end > bounds.max) throw new Error(`end of range (${end}) above maximum (${bounds.max}): ${expr}`);
-    if (start > end) throw new Error(`beginning of range (${start}) beyond end of range (${end}): ${expr}`);
-    if (step === 0) throw new Error(`step of range should be a positive number: ${expr}`);
+    if (start < bounds.min)
+      throw new Error(
+        `beginning of range (${start}) below minimum (${bounds.min}): ${expr}`,
+      );
+    if (end > bounds.max)
+      throw new Error(
+        `end of range (${end}) above maximum (${bounds.max}): ${expr}`,
+      );
+    if (start > end)
+      throw new Error(
+        `beginning of range (${start}) beyond end of range (${end}): ${expr}`,
+      );
+    if (step === 0)
+      throw new Error(`step of range should be a positive number: ${expr}`);
     for (let v = start; v <= end; v += step) values.add(v);
   }
   return { values, star };
@@ -96,7 +128,14 @@ function wallClock(instant: number, format: Intl.DateTimeFormat) {
   for (const part of format.formatToParts(new Date(instant))) {
     if (part.type !== 'literal') parts[part.type] = Number(part.value);
   }
-  return Date.UTC(parts.year, parts.month - 1, parts.day, parts.hour % 24, parts.minute, parts.second);
+  return Date.UTC(
+    parts.year,
+    parts.month - 1,
+    parts.day,
+    parts.hour % 24,
+    parts.minute,
+    parts.second,
+  );
 }
 
 /** The instant at which the zone's clocks show `wall` (the later offset wins in a DST gap). */
@@ -145,7 +184,9 @@ class FieldSchedule implements CronSchedule {
     // Walk the wall clock field by field, from months down to minutes, as robfig/cron does.
     for (;;) {
       if (wall.getUTCFullYear() > yearLimit) {
-        throw new Error('the schedule has no activation in the next five years');
+        throw new Error(
+          'the schedule has no activation in the next five years',
+        );
       }
       if (!month.values.has(wall.getUTCMonth() + 1)) {
         wall.setUTCMonth(wall.getUTCMonth() + 1, 1);
@@ -190,13 +231,18 @@ class EverySchedule implements CronSchedule {
  * `failed to parse cron spec '<spec>' with timezone '<tz>': <cause>`.
  * @internal
  */
-export function parseCronSchedule(spec: string, timeZone: string): CronSchedule {
+export function parseCronSchedule(
+  spec: string,
+  timeZone: string,
+): CronSchedule {
   try {
     let format: Intl.DateTimeFormat;
     try {
       format = zoneFormat(timeZone);
     } catch {
-      throw new Error(`provided bad location ${timeZone}: unknown time zone ${timeZone}`);
+      throw new Error(
+        `provided bad location ${timeZone}: unknown time zone ${timeZone}`,
+      );
     }
     const text = spec.trim();
     if (text.startsWith('@every ')) {
@@ -211,7 +257,11 @@ export function parseCronSchedule(spec: string, timeZone: string): CronSchedule 
     }
     const fields = fieldsText.split(/\s+/).filter(Boolean);
     if (fields.length !== 5) {
-      throw new Error(`expected exactly 5 fields, found ${fields.length}: [${fields.join(' ')}]`);
+      throw new Error(
+        `expected exactly 5 fields, found ${fields.length}: [${fields.join(
+          ' ',
+        )}]`,
+      );
     }
     return new FieldSchedule(
       fields.map((field, i) => parseField(field, FIELDS[i])),
@@ -219,7 +269,9 @@ export function parseCronSchedule(spec: string, timeZone: string): CronSchedule 
     );
   } catch (error) {
     throw new Error(
-      `failed to parse cron spec '${spec}' with timezone '${timeZone}': ${(error as Error).message}`,
+      `failed to parse cron spec '${spec}' with timezone '${timeZone}': ${
+        (error as Error).message
+      }`,
     );
   }
 }

@@ -30,8 +30,12 @@ export function checkDowngrade(args: {
   previous: ReadonlyArray<ExportedInput> | undefined;
 }): DowngradeCheck {
   const newest = args.previous?.[0]?.tag;
-  if (typeof newest !== 'string' || args.listedTags.includes(newest)) return { hold: false };
-  const withNewest = filterProviderTags(args.filter, [...args.listedTags, newest]);
+  if (typeof newest !== 'string' || args.listedTags.includes(newest))
+    return { hold: false };
+  const withNewest = filterProviderTags(args.filter, [
+    ...args.listedTags,
+    newest,
+  ]);
   if (!withNewest.ok || withNewest.tags[0] !== newest) return { hold: false };
   return { hold: true, missingTag: newest, fallbackTag: args.selectedTags[0] };
 }

@@ -17,7 +17,9 @@ export function inputId(text: string): string {
  * digest the tag points at.
  * @public
  */
-export function artifactTagInputs(tags: ReadonlyArray<{ tag: string; digest: string }>): ExportedInput[] {
+export function artifactTagInputs(
+  tags: ReadonlyArray<{ tag: string; digest: string }>,
+): ExportedInput[] {
   return tags.map(({ tag, digest }) => ({ id: inputId(tag), tag, digest }));
 }
 
@@ -42,6 +44,10 @@ export function withDefaultValues(
 ): ExportedInput[] {
   return inputs.map(input => {
     const merged: ExportedInput = { ...(defaultValues ?? {}), ...input };
-    return Object.fromEntries(Object.keys(merged).sort().map(key => [key, merged[key]]));
+    return Object.fromEntries(
+      Object.keys(merged)
+        .sort()
+        .map(key => [key, merged[key]]),
+    );
   });
 }

@@ -5,7 +5,12 @@
  * @packageDocumentation
  */
 
-export { artifactTagInputs, inputId, staticInput, withDefaultValues } from './exportedInputs';
+export {
+  artifactTagInputs,
+  inputId,
+  staticInput,
+  withDefaultValues,
+} from './exportedInputs';
 export type { ExportedInput } from './exportedInputs';
 export { exportedRevision } from './exportedRevision';
 export { applySkipRules } from './skipInputs';
@@ -21,5 +26,10 @@ export {
 export type { ReconcileSettings } from './reconcileSettings';
 export { parseCronSchedule } from './cronSchedule';
 export type { CronSchedule } from './cronSchedule';
-export { createInputScheduler, formatRfc3339, InputScheduler, previousActivation } from './inputScheduler';
+export {
+  createInputScheduler,
+  formatRfc3339,
+  InputScheduler,
+  previousActivation,
+} from './inputScheduler';
 export type { NextSchedule } from './inputScheduler';

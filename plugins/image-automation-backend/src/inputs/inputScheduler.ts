@@ -28,7 +28,12 @@ interface ParsedSchedule {
  * The latest activation in [start, end] that comes before `next`, by the Flux Operator's
  * binary search over `cron.next` (so it works for any schedule, `@every` included).
  */
-function searchPrevious(cron: CronSchedule, start: number, end: number, next: number): number | undefined {
+function searchPrevious(
+  cron: CronSchedule,
+  start: number,
+  end: number,
+  next: number,
+): number | undefined {
   if (end < start) return undefined;
   const middle = start + Math.floor((end - start) / 2);
   const trigger = cron.next(new Date(middle)).getTime();
@@ -42,9 +47,17 @@ function searchPrevious(cron: CronSchedule, start: number, end: number, next: nu
  * years gives undefined).
  * @internal
  */
-export function previousActivation(cron: CronSchedule, now: Date): { prev?: Date; next: Date } {
+export function previousActivation(
+  cron: CronSchedule,
+  now: Date,
+): { prev?: Date; next: Date } {
   const next = cron.next(now);
-  const prev = searchPrevious(cron, now.getTime() - LOOK_BACK_MS, next.getTime() - 1, next.getTime());
+  const prev = searchPrevious(
+    cron,
+    now.getTime() - LOOK_BACK_MS,
+    next.getTime() - 1,
+    next.getTime(),
+  );
   return { prev: prev === undefined ? undefined : new Date(prev), next };
 }
 
@@ -62,7 +75,10 @@ export class InputScheduler {
 
   private inWindow(schedule: ParsedSchedule, time: Date): boolean {
     const { prev } = previousActivation(schedule.cron, time);
-    return !!prev && time.getTime() + this.timeoutMs < prev.getTime() + schedule.windowMs;
+    return (
+      !!prev &&
+      time.getTime() + this.timeoutMs < prev.getTime() + schedule.windowMs
+    );
   }
 
   /**
@@ -84,7 +100,8 @@ export class InputScheduler {
     let best: NextSchedule | undefined;
     for (const s of this.schedules) {
       const when = s.cron.next(now);
-      if (!best || when.getTime() < best.when.getTime()) best = { ...s.spec, when };
+      if (!best || when.getTime() < best.when.getTime())
+        best = { ...s.spec, when };
     }
     return best!;
   }
@@ -106,18 +123,28 @@ export function createInputScheduler(
     const window = schedule.window ?? '0s';
     const windowMs = parseGoDuration(window);
     if (windowMs < 0) {
-      throw new Error(`failed to validate schedule[${i}]: negative window: ${formatGoDuration(windowMs)}`);
+      throw new Error(
+        `failed to validate schedule[${i}]: negative window: ${formatGoDuration(
+          windowMs,
+        )}`,
+      );
     }
     if (windowMs > 0 && windowMs < 2 * timeoutMs) {
       throw new Error(
-        `failed to validate schedule[${i}]: a non-zero window (${formatGoDuration(windowMs)}) must always be at least twice the timeout (${formatGoDuration(timeoutMs)})`,
+        `failed to validate schedule[${i}]: a non-zero window (${formatGoDuration(
+          windowMs,
+        )}) must always be at least twice the timeout (${formatGoDuration(
+          timeoutMs,
+        )})`,
       );
     }
     let cron: CronSchedule;
     try {
       cron = parseCronSchedule(schedule.cron, timeZone);
     } catch (error) {
-      throw new Error(`failed to validate schedule[${i}]: ${(error as Error).message}`);
+      throw new Error(
+        `failed to validate schedule[${i}]: ${(error as Error).message}`,
+      );
     }
     return { spec: { cron: schedule.cron, timeZone, window }, cron, windowMs };
   });
@@ -142,14 +169,27 @@ export function formatRfc3339(when: Date, timeZone: string): string {
     second: '2-digit',
   });
   for (const part of format.formatToParts(when)) parts[part.type] = part.value;
-  const wall = Date.UTC(+parts.year, +parts.month - 1, +parts.day, +parts.hour % 24, +parts.minute, +parts.second);
-  const offsetMinutes = Math.round((wall - Math.floor(when.getTime() / 1000) * 1000) / 60_000);
+  const wall = Date.UTC(
+    +parts.year,
+    +parts.month - 1,
+    +parts.day,
+    +parts.hour % 24,
+    +parts.minute,
+    +parts.second,
+  );
+  const offsetMinutes = Math.round(
+    (wall - Math.floor(when.getTime() / 1000) * 1000) / 60_000,
+  );
   const sign = offsetMinutes < 0 ? '-' : '+';
   const abs = Math.abs(offsetMinutes);
   // Go's `Z07:00` prints `Z` for any zero offset.
   const zone =
     offsetMinutes === 0
       ? 'Z'
-      : `${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
-  return `${parts.year}-${parts.month}-${parts.day}T${String(+parts.hour % 24).padStart(2, '0')}:${parts.minute}:${parts.second}${zone}`;
+      : `${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(
+          abs % 60,
+        ).padStart(2, '0')}`;
+  return `${parts.year}-${parts.month}-${parts.day}T${String(
+    +parts.hour % 24,
+  ).padStart(2, '0')}:${parts.minute}:${parts.second}${zone}`;
 }

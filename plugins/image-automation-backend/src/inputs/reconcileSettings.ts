@@ -7,9 +7,11 @@ import { parseGoDuration } from '../util/goDuration';
 /** `fluxcd.controlplane.io/reconcile`: `disabled` (any case) pauses reconciliation. @public */
 export const RECONCILE_ANNOTATION = 'fluxcd.controlplane.io/reconcile';
 /** `fluxcd.controlplane.io/reconcileEvery`: Go duration, default 10m for providers. @public */
-export const RECONCILE_EVERY_ANNOTATION = 'fluxcd.controlplane.io/reconcileEvery';
+export const RECONCILE_EVERY_ANNOTATION =
+  'fluxcd.controlplane.io/reconcileEvery';
 /** `fluxcd.controlplane.io/reconcileTimeout`: Go duration, default 2m for providers. @public */
-export const RECONCILE_TIMEOUT_ANNOTATION = 'fluxcd.controlplane.io/reconcileTimeout';
+export const RECONCILE_TIMEOUT_ANNOTATION =
+  'fluxcd.controlplane.io/reconcileTimeout';
 /** `reconcile.fluxcd.io/forceAt`: with the same value as `requestedAt`, bypasses the schedule. @public */
 export const FORCE_AT_ANNOTATION = 'reconcile.fluxcd.io/forceAt';
 
@@ -52,6 +54,8 @@ export function reconcileSettings(
     disabled: (a[RECONCILE_ANNOTATION] ?? '').toLowerCase() === 'disabled',
     intervalMs: durationOr(a[RECONCILE_EVERY_ANNOTATION], DEFAULT_INTERVAL_MS),
     timeoutMs: durationOr(a[RECONCILE_TIMEOUT_ANNOTATION], DEFAULT_TIMEOUT_MS),
-    ...(forceAt && forceAt === requestedAt && forceAt !== lastHandledForceAt ? { forceAt } : {}),
+    ...(forceAt && forceAt === requestedAt && forceAt !== lastHandledForceAt
+      ? { forceAt }
+      : {}),
   };
 }

@@ -4,9 +4,14 @@ import { ExportedInput } from './exportedInputs';
  * Whether an input matches one of `spec.skip.labels`: `label` when the input has that label,
  * `!label` when it does not.
  */
-function matchesSkipRule(rules: readonly string[], labels: readonly string[]): boolean {
+function matchesSkipRule(
+  rules: readonly string[],
+  labels: readonly string[],
+): boolean {
   return rules.some(rule =>
-    rule.startsWith('!') ? !labels.includes(rule.slice(1)) : labels.includes(rule),
+    rule.startsWith('!')
+      ? !labels.includes(rule.slice(1))
+      : labels.includes(rule),
   );
 }
 
@@ -22,7 +27,9 @@ export function applySkipRules(
   previous: ReadonlyArray<ExportedInput> | undefined,
 ): ExportedInput[] {
   if (!rules || rules.length === 0) return [...inputs];
-  const before = new Map((previous ?? []).map(input => [String(input.id), input]));
+  const before = new Map(
+    (previous ?? []).map(input => [String(input.id), input]),
+  );
   const out: ExportedInput[] = [];
   for (const input of inputs) {
     const labels = Array.isArray(input.labels) ? input.labels.map(String) : [];
