@@ -207,8 +207,12 @@ class FieldSchedule implements CronSchedule {
         continue;
       }
       const instant = fromWallClock(wall.getTime(), this.format);
-      // A wall-clock time skipped by a DST change can map back before the start; move on.
-      if (instant < startInstant) {
+      // A wall-clock time that does not exist (clocks moved forward) never fires, as in
+      // robfig/cron; one before the start is the one just passed.
+      if (
+        instant < startInstant ||
+        wallClock(instant, this.format) !== wall.getTime()
+      ) {
         wall.setUTCMinutes(wall.getUTCMinutes() + 1, 0, 0);
         continue;
       }

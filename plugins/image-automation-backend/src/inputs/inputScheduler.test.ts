@@ -49,6 +49,17 @@ describe('cron schedules (robfig/cron v3 as the Flux Operator parses them)', () 
     expect(next('0 9 * * *', 'Europe/Berlin', '2025-07-01T00:00:00Z')).toBe(
       '2025-07-01T07:00:00.000Z',
     );
+    // 02:30 does not exist in New York on 2025-03-09: the next run is the day after.
+    expect(next('30 2 * * *', 'America/New_York', '2025-03-09T05:00:00Z')).toBe(
+      '2025-03-10T06:30:00.000Z',
+    );
+    // 01:30 happens twice on 2025-11-02: it runs at the first one, once.
+    expect(next('30 1 * * *', 'America/New_York', '2025-11-02T04:00:00Z')).toBe(
+      '2025-11-02T05:30:00.000Z',
+    );
+    expect(next('30 1 * * *', 'America/New_York', '2025-11-02T05:30:00Z')).toBe(
+      '2025-11-03T06:30:00.000Z',
+    );
     expect(next('@daily', 'America/New_York', '2025-01-01T00:00:00Z')).toBe(
       '2025-01-01T05:00:00.000Z',
     );
