@@ -189,7 +189,10 @@ export class ResourceSetInputProviderReconciler implements Reconciler {
             status: 'True',
             reason: 'NewestTagMissing',
             message: `tag '${check.missingTag}' is no longer in the registry; the exported inputs are held instead of downgrading to ${fallback}`,
-            lastTransitionTime: now.toISOString(),
+            // Held since the tag went missing, not since this run.
+            lastTransitionTime:
+              status.conditions?.find(c => c.type === DOWNGRADE_CONDITION)
+                ?.lastTransitionTime ?? now.toISOString(),
             observedGeneration: generation,
           },
         ];
