@@ -20,6 +20,12 @@ status=0
 echo "== type check"
 tsc --noEmit --pretty false || status=1
 
+echo "== building the real peers the suites run (cached in ~/.cache/image-automation; no-ops when built)"
+# Built here, one after the other with both cores, rather than inside the suites' beforeAll.
+KUBE_BUILD_PARALLEL=1 bash test/testbed/kube/build.sh >"$RESULTS/build-kube.log" 2>&1 || { tail -20 "$RESULTS/build-kube.log"; status=1; }
+bash test/testbed/build-registry-v3.sh >"$RESULTS/build-registry.log" 2>&1 || { tail -20 "$RESULTS/build-registry.log"; status=1; }
+bash test/oracles/flux-operator/build.sh >"$RESULTS/build-flux-operator.log" 2>&1 || { tail -20 "$RESULTS/build-flux-operator.log"; status=1; }
+
 echo "== building the app (the browser test serves it from the backend)"
 (cd packages/app && backstage-cli package build) >"$RESULTS/app-build.log" 2>&1 || { cat "$RESULTS/app-build.log"; status=1; }
 
