@@ -5,6 +5,7 @@
  */
 
 import { FuncMap, GoFunc, ParamType, paramTypeName } from './funcTypes';
+import { GoTime } from './goTime';
 import {
   GoInt,
   GoStruct,
@@ -540,11 +541,16 @@ export function execute(
     const typeAt = (i: number): ParamType =>
       i < f.params.length ? f.params[i] : f.variadic!;
     const argv: GoValue[] = [];
-    rest.forEach((a, i) => argv.push(evalArg(dot, typeAt(i), a) ?? null));
+    const fieldNil: boolean[] = [];
+    rest.forEach((a, i) => {
+      const v = evalArg(dot, typeAt(i), a) ?? null;
+      argv.push(v);
+      fieldNil.push(v === null && (a.type === 'field' || a.type === 'chain'));
+    });
     if (final !== MISSING)
       argv.push(validateType(final, typeAt(numIn - 1), true) ?? null);
     try {
-      return f.call(...argv);
+      return f.callReflect ? f.callReflect(fieldNil, ...argv) : f.call(...argv);
     } catch (e) {
       at(node);
       if (e instanceof TemplateExecError) throw e;
@@ -578,7 +584,8 @@ export function execute(
       (t === 'float64' && k === 'float64') ||
       (t === 'bool' && k === 'bool') ||
       (t === 'list' && k === 'slice') ||
-      (t === 'map' && isPlainMap(value));
+      (t === 'map' && isPlainMap(value)) ||
+      (t === 'time' && value instanceof GoTime);
     if (!ok) {
       errorf(
         `wrong type for value; expected ${paramTypeName(t)}; got ${typeName(
@@ -634,6 +641,7 @@ export function execute(
         return errorf(`expected string; found ${nodeString(n)}`);
       case 'list':
       case 'map':
+      case 'time':
         return errorf(
           `can't handle ${nodeString(n)} for arg of type ${paramTypeName(t)}`,
         );

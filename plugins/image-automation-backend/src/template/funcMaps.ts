@@ -5,7 +5,13 @@
 
 import { createHash } from 'node:crypto';
 import { FuncMap, fn, GoFuncError } from './funcTypes';
-import { GoValue } from './goValue';
+import {
+  GoValue,
+  isPlainMap,
+  setOwn,
+  sliceTypeName,
+  typedSlice,
+} from './goValue';
 import { builtinFuncs } from './funcs/builtins';
 import { collectionFuncs } from './funcs/collections';
 import { miscFuncs } from './funcs/misc';
@@ -13,7 +19,18 @@ import { numberFuncs } from './funcs/numbers';
 import { slugify } from './funcs/slugify';
 import { stringFuncs } from './funcs/strings';
 import { marshalYaml } from './goYaml/marshal';
-import { toFloat64 } from './funcs/convert';
+import { isEmpty, toFloat64 } from './funcs/convert';
+import {
+  Decimal,
+  decimalAdd,
+  decimalDiv,
+  decimalFromFloat,
+  decimalMul,
+  decimalSub,
+  decimalToFloat,
+} from './funcs/decimal';
+import { semverFuncs } from './funcs/semver';
+import { sprigStringFuncs } from './funcs/sprigStrings';
 
 /**
  * The sprig v3.3.0 functions slim-sprig lacks; they have no deterministic or offline
@@ -34,12 +51,7 @@ const SPRIG_ONLY_UNSUPPORTED = [
   'buildCustomCert',
   'encryptAES',
   'decryptAES',
-  'semver',
-  'semverCompare',
   'shuffle',
-  'wrap',
-  'wrapWith',
-  'abbrevboth',
 ];
 
 function unsupported(name: string) {
@@ -52,110 +64,101 @@ function unsupported(name: string) {
   );
 }
 
+/** Sprig's float arithmetic: operands through shopspring/decimal, the result as a float64. */
+function decimalOp(op: (a: Decimal, b: Decimal) => Decimal) {
+  return (a: GoValue, ...xs: GoValue[]) =>
+    decimalToFloat(
+      xs.reduce<Decimal>(
+        (acc, x) => op(acc, decimalFromFloat(toFloat64(x))),
+        decimalFromFloat(toFloat64(a)),
+      ),
+    );
+}
+
 /** Sprig v3.3.0 additions over slim-sprig that are pure string/list/math functions. */
 function sprigExtras(): FuncMap {
-  const words = (s: string) =>
-    s.split(/[\s_\-]+|(?<=[a-z0-9])(?=[A-Z])/).filter(Boolean);
+  const copy = (v: GoValue) => {
+    // copystructure cannot copy a nil interface; Go panics inside reflect
+    if (v === null)
+      throw new GoFuncError(
+        'reflect: call of reflect.Value.Type on zero Value',
+      );
+    return deepCopy(v);
+  };
   return {
-    nospace: fn(['string'], (s: string) => s.replace(/\s/gu, '')),
-    swapcase: fn(['string'], (s: string) =>
-      [...s]
-        .map(c => (c === c.toUpperCase() ? c.toLowerCase() : c.toUpperCase()))
-        .join(''),
-    ),
-    camelcase: fn(['string'], (s: string) =>
-      words(s)
-        .map(w => w[0].toUpperCase() + w.slice(1).toLowerCase())
-        .join(''),
-    ),
-    snakecase: fn(['string'], (s: string) =>
-      words(s)
-        .map(w => w.toLowerCase())
-        .join('_'),
-    ),
-    kebabcase: fn(['string'], (s: string) =>
-      words(s)
-        .map(w => w.toLowerCase())
-        .join('-'),
-    ),
-    initials: fn(['string'], (s: string) =>
-      s
-        .split(/\s+/)
-        .filter(Boolean)
-        .map(w => [...w][0])
-        .join(''),
-    ),
-    abbrev: fn(['int', 'string'], (width: bigint, s: string) => {
-      const n = Number(width);
-      if (n < 4 || s.length <= n) return s;
-      return `${s.slice(0, n - 3)}...`;
-    }),
-    untitle: fn(['string'], (s: string) =>
-      s.replace(
-        /(^|\s)(\S)/gu,
-        (_m, sp: string, c: string) => sp + c.toLowerCase(),
-      ),
-    ),
+    ...sprigStringFuncs,
     sha512sum: fn(['string'], (s: string) =>
       createHash('sha512').update(s, 'utf8').digest('hex'),
     ),
-    deepCopy: fn(['any'], (v: GoValue) => structuredClone(v)),
-    mustDeepCopy: fn(['any'], (v: GoValue) => structuredClone(v)),
+    deepCopy: fn(['any'], copy),
+    mustDeepCopy: fn(['any'], copy),
     merge: fn(['map'], mergeInto(false), 'map'),
     mustMerge: fn(['map'], mergeInto(false), 'map'),
     mergeOverwrite: fn(['map'], mergeInto(true), 'map'),
     mustMergeOverwrite: fn(['map'], mergeInto(true), 'map'),
-    addf: fn(
-      [],
-      (...xs: GoValue[]) => xs.reduce<number>((a, b) => a + toFloat64(b), 0),
-      'any',
-    ),
-    subf: fn(
-      ['any'],
-      (a: GoValue, ...xs: GoValue[]) =>
-        xs.reduce<number>((p, b) => p - toFloat64(b), toFloat64(a)),
-      'any',
-    ),
-    mulf: fn(
-      ['any'],
-      (a: GoValue, ...xs: GoValue[]) =>
-        xs.reduce<number>((p, b) => p * toFloat64(b), toFloat64(a)),
-      'any',
-    ),
-    divf: fn(
-      ['any'],
-      (a: GoValue, ...xs: GoValue[]) =>
-        xs.reduce<number>((p, b) => p / toFloat64(b), toFloat64(a)),
-      'any',
-    ),
-    add1f: fn(['any'], (a: GoValue) => toFloat64(a) + 1),
+    addf: fn([], (...xs: GoValue[]) => decimalOp(decimalAdd)(0, ...xs), 'any'),
+    add1f: fn(['any'], (a: GoValue) => decimalOp(decimalAdd)(a, 1)),
+    subf: fn(['any'], decimalOp(decimalSub), 'any'),
+    mulf: fn(['any'], decimalOp(decimalMul), 'any'),
+    divf: fn(['any'], decimalOp(decimalDiv), 'any'),
+    ...semverFuncs,
   };
 }
 
+/** A deep copy that keeps Go types (`int` vs `int64`, `[]string`, structs as they are). */
+function deepCopy(v: GoValue): GoValue {
+  if (Array.isArray(v)) {
+    const out = v.map(deepCopy);
+    const t = sliceTypeName(v);
+    if (t === '[]string' || t === '[]int')
+      typedSlice(out, t.slice(2) as 'string' | 'int');
+    return out;
+  }
+  if (v instanceof Map)
+    return new Map(
+      [...v].map(([k, x]) => [k, deepCopy(x)] as [GoValue, GoValue]),
+    );
+  if (isPlainMap(v)) {
+    const out: Record<string, GoValue> = {};
+    for (const [k, x] of Object.entries(v)) setOwn(out, k, deepCopy(x));
+    return out;
+  }
+  return v;
+}
+
+/**
+ * mergo's `Merge`/`MergeWithOverwrite` on `map[string]interface{}`: a key missing or empty
+ * (zero value) in `dst` takes the source's value, two non-empty maps merge recursively;
+ * with overwrite every non-map source value replaces `dst`'s, also empty ones and nil.
+ */
 function mergeInto(overwrite: boolean) {
+  const merge = (
+    dst: Record<string, GoValue>,
+    src: Record<string, GoValue>,
+  ) => {
+    for (const [k, v] of Object.entries(src)) {
+      const has = Object.hasOwn(dst, k);
+      const cur = has ? dst[k] : undefined;
+      if (v === null) {
+        if (overwrite) setOwn(dst, k, null);
+        continue;
+      }
+      if (isPlainMap(v) && isPlainMap(cur)) merge(cur, v);
+      const curEmpty = !has || isEmpty(cur ?? null);
+      if (!curEmpty && Array.isArray(v)) {
+        if (overwrite) setOwn(dst, k, v);
+        continue;
+      }
+      if (!curEmpty && isPlainMap(v) && isPlainMap(cur)) continue;
+      if (overwrite || curEmpty) setOwn(dst, k, v);
+    }
+  };
   return (
     dst: Record<string, GoValue> | null,
     ...srcs: (Record<string, GoValue> | null)[]
   ) => {
     const out = dst ?? {};
-    for (const src of srcs) {
-      for (const [k, v] of Object.entries(src ?? {})) {
-        const cur = out[k];
-        if (
-          cur &&
-          v &&
-          typeof cur === 'object' &&
-          typeof v === 'object' &&
-          !Array.isArray(cur) &&
-          !Array.isArray(v)
-        ) {
-          mergeInto(overwrite)(
-            cur as Record<string, GoValue>,
-            v as Record<string, GoValue>,
-          );
-        } else if (overwrite || !(k in out)) out[k] = v;
-      }
-    }
+    for (const src of srcs) if (src) merge(out, src);
     return out;
   };
 }

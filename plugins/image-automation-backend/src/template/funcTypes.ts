@@ -13,7 +13,8 @@ export type ParamType =
   | 'bool'
   | 'any'
   | 'list'
-  | 'map';
+  | 'map'
+  | 'time';
 
 /**
  * A template function: its Go signature and its implementation. `call` receives the
@@ -25,6 +26,12 @@ export interface GoFunc {
   params: ParamType[];
   variadic?: ParamType;
   call(...args: GoValue[]): GoValue;
+  /**
+   * For builtins that take Go `reflect.Value`s (`len`): called instead of `call` with, per
+   * argument, whether it is a nil read straight from a field (`.a.b`), which Go passes as a
+   * typed nil interface, where a nil from a pipeline, variable or `nil` is no value at all.
+   */
+  callReflect?(fieldNil: boolean[], ...args: GoValue[]): GoValue;
 }
 
 /** A function table, by template name. @internal */
@@ -55,6 +62,8 @@ export function paramTypeName(t: ParamType): string {
       return '[]interface {}';
     case 'map':
       return 'map[string]interface {}';
+    case 'time':
+      return 'time.Time';
     default:
       return t;
   }

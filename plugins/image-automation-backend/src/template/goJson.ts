@@ -3,6 +3,7 @@
  * Kubernetes' decoders read numbers.
  */
 
+import { GoTime } from './goTime';
 import {
   compareStrings,
   GoInt,
@@ -78,6 +79,9 @@ export function marshalJson(
     const close = ind === undefined ? '' : `\n${ind.repeat(depth)}`;
     const colon = ind === undefined ? ':' : ': ';
     if (x instanceof GoInt) return x.value.toString();
+    // time.Time's MarshalJSON: RFC 3339 with nanoseconds
+    if (x instanceof GoTime)
+      return `"${x.format('2006-01-02T15:04:05.999999999Z07:00')}"`;
     if (Array.isArray(x)) {
       if (x.length === 0) return '[]';
       return `[${x.map(e => nl + enc(e, depth + 1)).join(',')}${close}]`;

@@ -50,7 +50,13 @@ export function runGoTemplateOracle(
   return new Promise((resolve, reject) => {
     const child = spawn('go', ['run', '.'], {
       cwd: GO_TEMPLATE_ORACLE_DIR,
-      env: { ...process.env, GOTOOLCHAIN: 'local', GOFLAGS: '-mod=readonly' },
+      // TZ=UTC: Go's time.Local is then UTC, as the engine assumes (toDate parses in Local).
+      env: {
+        ...process.env,
+        GOTOOLCHAIN: 'local',
+        GOFLAGS: '-mod=readonly',
+        TZ: 'UTC',
+      },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     const out: Buffer[] = [];

@@ -91,7 +91,8 @@ function lt(a: GoValue, b: GoValue): boolean {
 }
 
 function goLen(v: GoValue): GoInt {
-  if (v === null) throw new GoFuncError('len of nil pointer');
+  if (v === null)
+    throw new GoFuncError('reflect: call of reflect.Value.Type on zero Value');
   if (typeof v === 'string')
     return new GoInt(BigInt(Buffer.byteLength(v, 'utf8')));
   if (Array.isArray(v)) return new GoInt(BigInt(v.length));
@@ -364,7 +365,15 @@ function formatG(v: number, prec: number): string {
 /** Go's template builtins, except `and`/`or`. @internal */
 export const builtinFuncs: FuncMap = {
   not: fn(['any'], (v: GoValue) => !isTrue(v)),
-  len: fn(['any'], goLen),
+  len: {
+    params: ['any'],
+    call: goLen,
+    callReflect: (fieldNil: boolean[], v: GoValue) => {
+      if (v === null && fieldNil[0])
+        throw new GoFuncError('len of nil pointer');
+      return goLen(v);
+    },
+  },
   index: fn(['any'], index, 'any'),
   print: fn([], (...a: GoValue[]) => sprint(a), 'any'),
   printf: fn(['string'], (f: string, ...a: GoValue[]) => sprintf(f, a), 'any'),

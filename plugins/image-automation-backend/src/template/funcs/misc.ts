@@ -17,6 +17,7 @@ import {
   quoteMeta,
 } from './goRegexp';
 import { adler32 } from '../../util/adler32';
+import { GoTime, parseDuration, parseTime, zeroTime } from '../goTime';
 
 /** Go's `encoding/json` wording for a syntax error JavaScript reports. */
 function goJsonSyntaxError(text: string, jsMessage: string): string {
@@ -301,16 +302,34 @@ function urlJoin(d: Record<string, GoValue> | null): string {
   return out;
 }
 
-const unsupportedTime = (name: string) =>
-  fn(
-    [],
-    () => {
-      throw new GoFuncError(
-        `${name}: time values are not supported by this template engine`,
-      );
-    },
-    'any',
-  );
+function mustDateModify(d: string, t: GoTime): GoTime {
+  try {
+    return new GoTime(t.unixNano + parseDuration(d), t.offset, t.zone);
+  } catch (e) {
+    throw new GoFuncError((e as Error).message);
+  }
+}
+
+/** Time functions that take their time from arguments, never from the clock. */
+const timeFuncs: FuncMap = {
+  toDate: fn(['string', 'string'], (layout: string, value: string) => {
+    try {
+      return parseTime(layout, value);
+    } catch {
+      return zeroTime();
+    }
+  }),
+  mustToDate: fn(['string', 'string'], (layout: string, value: string) => {
+    try {
+      return parseTime(layout, value);
+    } catch (e) {
+      throw new GoFuncError((e as Error).message);
+    }
+  }),
+  unixEpoch: fn(['time'], (t: GoTime) => t.unixSeconds().toString()),
+  mustDateModify: fn(['string', 'time'], mustDateModify),
+  must_date_modify: fn(['string', 'time'], mustDateModify),
+};
 
 /** Functions shared by slim-sprig and sprig that are not about strings, lists or numbers. @internal */
 export const miscFuncs: FuncMap = {
@@ -432,12 +451,7 @@ export const miscFuncs: FuncMap = {
       BigInt(Math.round((Date.now() - t) / 1000)) * 1000000000n,
     );
   }),
-  toDate: unsupportedTime('toDate'),
-  mustToDate: unsupportedTime('mustToDate'),
-  unixEpoch: unsupportedTime('unixEpoch'),
-  dateModify: unsupportedTime('dateModify'),
-  mustDateModify: unsupportedTime('mustDateModify'),
-  must_date_modify: unsupportedTime('must_date_modify'),
+  ...timeFuncs,
   ...regexFuncs(),
 };
 

@@ -1,0 +1,80 @@
+/**
+ * Sprig's `semver` and `semverCompare` (Masterminds semver v3.3.0 `NewVersion`, coercing,
+ * and `NewConstraint`), on the policy engine's Masterminds implementation.
+ */
+
+import {
+  compareSemVersions,
+  parseSemVersion,
+  SemVersion,
+} from '../../policy/version';
+import {
+  parseConstraints,
+  satisfiesConstraints,
+} from '../../policy/constraints';
+import { FuncMap, fn, GoFuncError } from '../funcTypes';
+import { GoStruct, GoValue } from '../goValue';
+
+const LOOSE =
+  /^v?([0-9]+)(\.[0-9]+)?(\.[0-9]+)?(-([0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*))?(\+([0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*))?$/;
+
+/** Masterminds `NewVersion`, with its error texts. */
+function newVersion(v: string): SemVersion {
+  const parsed = parseSemVersion(v);
+  if (parsed) return parsed;
+  const m = LOOSE.exec(v);
+  if (!m) throw new GoFuncError('Invalid Semantic Version');
+  for (const seg of [m[1], m[2]?.slice(1), m[3]?.slice(1)]) {
+    if (seg !== undefined && BigInt(seg) > 18446744073709551615n)
+      throw new GoFuncError(
+        `Error parsing version segment: strconv.ParseUint: parsing "${seg}": value out of range`,
+      );
+  }
+  throw new GoFuncError('Version segment starts with 0');
+}
+
+/** A `*semver.Version` as templates see it: `%v` is the canonical string, plus its methods. */
+class SemverValue extends GoStruct {
+  constructor(readonly version: SemVersion) {
+    super('*semver.Version', {}, {});
+    const v = version;
+    const other = (o: GoValue): SemVersion => {
+      if (!(o instanceof SemverValue))
+        throw new GoFuncError('wrong type for value; expected *semver.Version');
+      return o.version;
+    };
+    Object.assign(this.methods, {
+      String: () =>
+        `${v.major}.${v.minor}.${v.patch}${
+          v.prerelease ? `-${v.prerelease}` : ''
+        }${v.metadata ? `+${v.metadata}` : ''}`,
+      Original: () => v.original,
+      Major: () => BigInt(v.major),
+      Minor: () => BigInt(v.minor),
+      Patch: () => BigInt(v.patch),
+      Prerelease: () => v.prerelease,
+      Metadata: () => v.metadata,
+      Compare: (o: GoValue) => BigInt(compareSemVersions(v, other(o))),
+      LessThan: (o: GoValue) => compareSemVersions(v, other(o)) < 0,
+      GreaterThan: (o: GoValue) => compareSemVersions(v, other(o)) > 0,
+      Equal: (o: GoValue) => compareSemVersions(v, other(o)) === 0,
+    });
+  }
+}
+
+/** `semver` and `semverCompare`. @internal */
+export const semverFuncs: FuncMap = {
+  semver: fn(['string'], (v: string) => new SemverValue(newVersion(v))),
+  semverCompare: fn(['string', 'string'], (c: string, v: string) => {
+    const cs = parseConstraints(c);
+    // v3.3.0 prints the improper constraint unquoted (the policy engine follows v3.5's %q)
+    if (!cs.ok)
+      throw new GoFuncError(
+        cs.message.replace(
+          /^(improper constraint: )(".*")$/s,
+          (_m, p: string, q: string) => p + JSON.parse(q),
+        ),
+      );
+    return satisfiesConstraints(newVersion(v), cs.constraints);
+  }),
+};
