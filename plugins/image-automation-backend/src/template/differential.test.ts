@@ -3,6 +3,7 @@ import {
   COMMIT_DATA,
   RESOURCESET_CASES,
   RESOURCESET_INPUTS,
+  sprigGeneratedCases,
   yamlEdgeStrings,
 } from './__testUtils__/templateCases';
 import {
@@ -93,6 +94,18 @@ describe('template engine: differential test against Go text/template + slim-spr
       delims: ['<<', '>>'],
       funcs: 'resourceset',
       inputs: yamlInputs,
+    });
+  }
+  for (const [text, inputs] of [5, 6, 7, 8, 9, 10].flatMap(seed =>
+    sprigGeneratedCases(seed),
+  )) {
+    cases.push({
+      id: cases.length,
+      name: 'msg',
+      text,
+      delims: ['{{', '}}'],
+      funcs: 'commitMessage',
+      inputs,
     });
   }
   let answers: Map<number, OracleAnswer>;

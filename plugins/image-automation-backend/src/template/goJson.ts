@@ -81,7 +81,10 @@ export function marshalJson(
     if (x instanceof GoInt) return x.value.toString();
     // time.Time's MarshalJSON: RFC 3339 with nanoseconds
     if (x instanceof GoTime)
-      return `"${x.format('2006-01-02T15:04:05.999999999Z07:00')}"`;
+      return enc(x.format('2006-01-02T15:04:05.999999999Z07:00'), depth);
+    // semver's MarshalJSON: its String()
+    if (x instanceof GoStruct && x.typeName === '*semver.Version')
+      return enc(x.methods.String(), depth);
     if (Array.isArray(x)) {
       if (x.length === 0) return '[]';
       return `[${x.map(e => nl + enc(e, depth + 1)).join(',')}${close}]`;

@@ -401,19 +401,18 @@ function lookupName(names: string[], v: string): [number, string] | undefined {
   return undefined;
 }
 
+/** Go's `parseSignedOffset`: a sign and an hour of at most 23, all its digits read, or 0. */
+function signedOffsetLength(v: string): number {
+  const m = /^[+-](\d+)/.exec(v);
+  return m && BigInt(m[1]) <= 23n ? m[0].length : 0;
+}
+
 /** Go's `parseTimeZone`: the length of a zone abbreviation at the start of `v`, or 0. */
 function zoneNameLength(v: string): number {
   if (v.length < 3) return 0;
   if (v.startsWith('ChST') || v.startsWith('MeST')) return 4;
-  if (v.startsWith('GMT')) {
-    const m = /^GMT([+-]\d{1,2})?/.exec(v)!;
-    if (m[1] && Math.abs(Number(m[1])) > 23) return 3;
-    return m[0].length;
-  }
-  if (v[0] === '+' || v[0] === '-') {
-    const m = /^[+-]\d{1,2}/.exec(v);
-    return m && Math.abs(Number(m[0])) <= 23 ? m[0].length : 0;
-  }
+  if (v.startsWith('GMT')) return 3 + signedOffsetLength(v.slice(3));
+  if (v[0] === '+' || v[0] === '-') return signedOffsetLength(v);
   let n = 0;
   while (n < 6 && n < v.length && v[n] >= 'A' && v[n] <= 'Z') n++;
   switch (n) {
@@ -753,7 +752,8 @@ export function parseTime(layout: string, value: string): GoTime {
     let off = 0;
     if (zoneName.length > 3 && zoneName.startsWith('GMT'))
       off = Number(zoneName.slice(3)) * 3600;
-    return new GoTime(nanos(civil - BigInt(off)), off, zoneName);
+    // Go records a GMT±h offset for the zone but leaves the instant as if it were UTC
+    return new GoTime(nanos(civil), off, zoneName);
   }
   return new GoTime(nanos(civil), 0, 'UTC');
 }

@@ -687,6 +687,84 @@ export const COMMIT_CASES: string[] = [
   '{{ toDate "2006-01-02" "0001-01-01" }}',
   '{{ toDate "06-01-02" "69-01-02" }}',
   '{{ toDate "06-01-02" "68-01-02" }}',
+  // time zone names and offsets, parse errors, durations, semver v3.3.0 wording, invalid UTF-8 from byte cuts
+  '{{ b64dec "/w==" }}',
+  '{{ b64dec "8J+Y" }}',
+  '{{ trunc 2 "😀x" }}',
+  '{{ substr 0 3 "😀x" }}',
+  '{{ toDate "2006-01-02 15:04 MST" "2024-03-15 10:20 PST" }}',
+  '{{ toDate "2006-01-02 15:04 MST" "2024-03-15 10:20 CEST" }}',
+  '{{ toDate "2006-01-02 15:04 MST" "2024-03-15 10:20 GMT+1" }}',
+  '{{ toDate "2006-01-02 15:04 MST" "2024-03-15 10:20 GMT" }}',
+  '{{ toDate "2006-01-02 15:04 MST" "2024-03-15 10:20 +03" }}',
+  '{{ mustToDate "2006-01-02 15:04 MST" "2024-03-15 10:20 +0300" }}',
+  '{{ mustToDate "2006-01-02 15:04 MST" "2024-03-15 10:20 pst" }}',
+  '{{ toDate "2006-01-02 15:04 MST -0700" "2024-03-15 10:20 CET +0100" }}',
+  '{{ toDate "2006-01-02 15:04 -0700 MST" "2024-03-15 10:20 +0000 UTC" }}',
+  '{{ toDate "2006-01-02 15:04 -0700 MST" "2024-03-15 10:20 +0000 XYZ" }}',
+  '{{ toDate "2006-01-02T15:04:05Z07:00" "2024-03-15T10:20:30-00:00" }}',
+  '{{ mustToDate "2006-01-02" "2024-3-15" }}',
+  '{{ mustToDate "2006-1-2" "2024-3-5" }}',
+  '{{ mustToDate "2006-01-02   15:04" "2024-03-15 10:20" }}',
+  '{{ mustToDate "2006-01-02 15:04" "2024-03-15     10:20" }}',
+  '{{ mustToDate "Jan 2006" "jan 2024" }}',
+  '{{ mustToDate "Mon Jan 2 2006" "Fri Mar 15 2024" }}',
+  '{{ mustToDate "Mon Jan 2 2006" "Xyz Mar 15 2024" }}',
+  '{{ mustToDate "2006-01-02 15:04:05.000" "2024-03-15 10:20:30.25" }}',
+  '{{ mustToDate "2006-01-02 15:04:05" "2024-03-15 10:20:60" }}',
+  '{{ mustToDate "2006-01-02 15:04" "2024-03-15 10:60" }}',
+  '{{ mustToDate "2006-01-02 15" "2024-03-15 24" }}',
+  '{{ mustToDate "2006-002" "2023-366" }}',
+  '{{ mustToDate "2006-01-002" "2024-02-060" }}',
+  '{{ mustToDate "2006-01-02 002" "2024-03-01 061" }}',
+  '{{ mustToDate "2006-01-02 002" "2024-03-02 061" }}',
+  '{{ mustToDate "3:04pm" "1:05PM" }}',
+  '{{ mustToDate "3:04 PM" "12:05 AM" }}',
+  '{{ mustToDate "" "" }}',
+  '{{ mustToDate "" "x" }}',
+  '{{ mustToDate "2006-01-02T15:04:05Z07:00" "2024-03-15T10:20:30+01:61" }}',
+  '{{ toDate "2006-01-02" "2024-02-29" }}',
+  '{{ toDate "2006-01-02" "2023-02-29" }}',
+  '{{ toDate "2006-01-02" "0000-01-01" }}',
+  '{{ toDate "2006-01-02" "9999-12-31" }}',
+  '{{ mustToDate "2006-01-02" "2024-03-15" | toJson }}',
+  '{{ (mustToDate "2006-01-02T15:04:05.999Z07:00" "2024-03-15T10:20:30.5+05:30").Format "2006-01-02T15:04:05.000000Z07:00 MST" }}',
+  '{{ (toDate "2006-01-02" "2024-03-15").UTC }}',
+  '{{ (toDate "2006-01-02" "2024-03-15").IsZero }} {{ (toDate "2006-01-02" "bad").IsZero }}',
+  '{{ unixEpoch (toDate "2006-01-02" "bad") }}',
+  '{{ mustDateModify "1h" nil }}',
+  '{{ mustDateModify "1h" "2024" }}',
+  '{{ mustDateModify "1.5h30m.5s" (toDate "2006-01-02" "2024-03-15") }}',
+  '{{ mustDateModify "-1µs" (toDate "2006-01-02" "2024-03-15") }}',
+  '{{ mustDateModify "+5ns" (toDate "2006-01-02" "2024-03-15") }}',
+  '{{ mustDateModify "." (toDate "2006-01-02" "2024-03-15") }}',
+  '{{ mustDateModify "1hh" (toDate "2006-01-02" "2024-03-15") }}',
+  '{{ mustDateModify "9999999999h" (toDate "2006-01-02" "2024-03-15") }}',
+  '{{ mustDateModify "0" (toDate "2006-01-02" "2024-03-15") }}',
+  '{{ mustDateModify "1é" (toDate "2006-01-02" "2024-03-15") }}',
+  '{{ mustDateModify "2562047h" (toDate "2006-01-02" "2024-03-15") }}',
+  '{{ mustDateModify "-87600h" (mustToDate "2006-01-02T15:04:05Z07:00" "2024-03-15T10:20:30+02:00") }}',
+  '{{ semver "1.2.3" | toJson }}',
+  '{{ semver "v01.02.03" }}',
+  '{{ (semver "v1.2.3").Original }}',
+  '{{ semverCompare ">= 1.2, < 2" "1.5.0" }}',
+  '{{ semverCompare "~> 1.2" "1.2.5" }}',
+  '{{ semverCompare ">=1.2.3-alpha" "1.2.3-beta" }}',
+  '{{ semverCompare "^1.2.3-alpha" "1.2.4-beta" }}',
+  '{{ semverCompare "*" "1.0.0-rc1" }}',
+  '{{ semverCompare "1.2.3 || 2.x" "2.5.0" }}',
+  '{{ semverCompare "> 1.0 < 3.0" "2.0.0" }}',
+  '{{ semverCompare ">1.0.0 <a" "2.0.0" }}',
+  '{{ semverCompare "=1.2.3-01" "1.2.3" }}',
+  '{{ semver 1 }}',
+  '{{ wrap -5 "a b c d" }}',
+  '{{ wrapWith 2 "" "" }}',
+  '{{ wrapWith 1 "-" "ab cd" }}',
+  '{{ wrap 5 "  a  b   c  " }}',
+  '{{ abbrevboth -3 10 "1234567890abcdefghij" }}',
+  '{{ abbrevboth 5 -1 "1234567890abcdefghij" }}',
+  '{{ abbrevboth 17 7 "1234567890abcdefghij" }}',
+  '{{ abbrevboth 4 10 "1234567890abcdefghij" }}',
 ];
 
 /**
@@ -818,4 +896,156 @@ export function yamlEdgeStrings(seed: number): string[] {
     fixed.push(s);
   }
   return fixed;
+}
+
+/** A small deterministic generator (LCG), so generated cases are the same on every run. */
+function lcg(seed: number): (n: number) => number {
+  let state = seed;
+  return n => {
+    state = (state * 1103515245 + 12345) % 2147483648;
+    return Math.floor((state / 2147483648) * n);
+  };
+}
+
+/**
+ * Generated commit-message cases for sprig's word and case helpers, its decimal float math
+ * and Go's time layouts: each is a template and the data it runs on (raw JSON).
+ * @internal
+ */
+export function sprigGeneratedCases(seed: number): [string, string][] {
+  const next = lcg(seed);
+  // upper, lower, title case, digits of several kinds, connectors, punctuation, symbols,
+  // multi-byte letters, CJK ideographs and an emoji
+  const alphabet = [
+    'a',
+    'b',
+    'z',
+    'A',
+    'B',
+    'Z',
+    'é',
+    'Ü',
+    'ß',
+    'ǅ',
+    'Σ',
+    'ς',
+    '中',
+    '0',
+    '1',
+    '9',
+    '٣',
+    '½',
+    '-',
+    '_',
+    ' ',
+    '  ',
+    '\t',
+    '\n',
+    '.',
+    ',',
+    '!',
+    '$',
+    '+',
+    '😀',
+    '\u00a0',
+    'HTTP',
+    'Id',
+    'x2',
+    'v1.2',
+  ];
+  const strings = Array.from({ length: 120 }, () => {
+    let s = '';
+    const len = next(9);
+    for (let j = 0; j < len; j++) s += alphabet[next(alphabet.length)];
+    return s;
+  });
+  const words = JSON.stringify({ s: strings });
+  const cases: [string, string][] = [];
+  for (const f of [
+    'snakecase',
+    'kebabcase',
+    'camelcase',
+    'swapcase',
+    'initials',
+    'nospace',
+    'untitle',
+    'abbrev 5',
+    'abbrev 8',
+    'abbrevboth 3 7',
+    'abbrevboth 6 9',
+    'wrap 4',
+    'wrapWith 3 "|"',
+    'trunc 4',
+  ]) {
+    cases.push([`{{ range .s }}[{{ ${f} . }}]{{ end }}`, words]);
+  }
+  const floats = [
+    0,
+    0.1,
+    0.2,
+    0.3,
+    1,
+    2.5,
+    -3,
+    7,
+    1e-7,
+    123.456,
+    1e20,
+    33.333,
+    -0.5,
+    1e6,
+    9007199254740993,
+    0.000123,
+    2 / 3,
+  ];
+  const pairs = Array.from({ length: 40 }, () => [
+    floats[next(floats.length)],
+    floats[next(floats.length)] || 3,
+  ]);
+  const nums = JSON.stringify({ p: pairs }).replace(/(\d)e(\d)/g, '$1e+$2');
+  for (const f of ['addf', 'subf', 'mulf', 'divf', 'maxf', 'minf']) {
+    cases.push([
+      `{{ range .p }}{{ ${f} (index . 0) (index . 1) }} {{ end }}`,
+      nums,
+    ]);
+  }
+  const layouts = [
+    '2006-01-02T15:04:05Z07:00',
+    '2006-01-02T15:04:05.999999999Z07:00',
+    'Mon, 02 Jan 2006 15:04:05 -0700',
+    'Monday, 02-Jan-06 15:04:05 MST',
+    'Jan _2 15:04:05.000000',
+    '3:04PM',
+    '2006-002 3pm',
+    '_2/1/06 15h04m05s -07:00:00',
+    '20060102150405.000 -070000 Z07',
+    'January 2, 2006 __2',
+  ];
+  const dates = Array.from({ length: 25 }, () => {
+    const y = 1950 + next(120);
+    const p = (n: number) => String(n).padStart(2, '0');
+    const off = [-(5 * 60 + 30), -8 * 60, 0, 60, 9 * 60 + 45][next(5)];
+    const z =
+      off === 0
+        ? 'Z'
+        : `${off < 0 ? '-' : '+'}${p(Math.floor(Math.abs(off) / 60))}:${p(
+            Math.abs(off) % 60,
+          )}`;
+    return `${y}-${p(1 + next(12))}-${p(1 + next(28))}T${p(next(24))}:${p(
+      next(60),
+    )}:${p(next(60))}.${String(next(1000000000)).padStart(9, '0')}${z}`;
+  });
+  const times = JSON.stringify({ d: dates });
+  for (const layout of layouts) {
+    // format, then parse what was formatted with the same layout
+    cases.push([
+      `{{ range .d }}{{ $t := (mustToDate "2006-01-02T15:04:05Z07:00" .).Format ${JSON.stringify(
+        layout,
+      )} }}{{ $t }} => {{ mustToDate ${JSON.stringify(
+        layout,
+      )} $t }}\n{{ end }}`,
+      times,
+    ]);
+  }
+  return cases;
 }

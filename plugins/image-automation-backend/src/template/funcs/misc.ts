@@ -17,6 +17,7 @@ import {
   quoteMeta,
 } from './goRegexp';
 import { adler32 } from '../../util/adler32';
+import { goStringFromBytes } from './goBytes';
 import { GoTime, parseDuration, parseTime, zeroTime } from '../goTime';
 
 /** Go's `encoding/json` wording for a syntax error JavaScript reports. */
@@ -136,7 +137,7 @@ function base32Decode(s: string): string {
       bits -= 8;
     }
   }
-  return Buffer.from(out).toString('utf8');
+  return goStringFromBytes(Uint8Array.from(out));
 }
 
 function base64Decode(s: string): string {
@@ -145,7 +146,7 @@ function base64Decode(s: string): string {
     const at = bad >= 0 ? bad : s.length - (s.length % 4 || 4);
     return `illegal base64 data at input byte ${at}`;
   }
-  return Buffer.from(s, 'base64').toString('utf8');
+  return goStringFromBytes(Buffer.from(s, 'base64'));
 }
 
 const hash = (alg: string) => (s: string) =>

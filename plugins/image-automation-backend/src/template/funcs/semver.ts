@@ -67,13 +67,16 @@ export const semverFuncs: FuncMap = {
   semver: fn(['string'], (v: string) => new SemverValue(newVersion(v))),
   semverCompare: fn(['string', 'string'], (c: string, v: string) => {
     const cs = parseConstraints(c);
-    // v3.3.0 prints the improper constraint unquoted (the policy engine follows v3.5's %q)
+    // v3.3.0's wording: the improper constraint unquoted (v3.5, which the policy engine follows,
+    // uses %q), `constraint Parser Error` capitalised
     if (!cs.ok)
       throw new GoFuncError(
-        cs.message.replace(
-          /^(improper constraint: )(".*")$/s,
-          (_m, p: string, q: string) => p + JSON.parse(q),
-        ),
+        cs.message
+          .replace('constraint parser error', 'constraint Parser Error')
+          .replace(
+            /^(improper constraint: )(".*")$/s,
+            (_m, p: string, q: string) => p + JSON.parse(q),
+          ),
       );
     return satisfiesConstraints(newVersion(v), cs.constraints);
   }),

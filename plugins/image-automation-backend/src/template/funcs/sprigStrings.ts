@@ -7,55 +7,13 @@
  */
 
 import { FuncMap, fn } from '../funcTypes';
+import { goStringFromBytes } from './goBytes';
 
 const encoder = new TextEncoder();
 
 /** A Go string's bytes. */
 function bytesOf(s: string): Uint8Array {
   return encoder.encode(s);
-}
-
-/**
- * Bytes back to a string the way Go's `encoding/json` (and so the differential oracle) shows
- * a Go string: each byte that does not start a valid UTF-8 sequence becomes one U+FFFD.
- * @internal
- */
-export function goStringFromBytes(b: Uint8Array): string {
-  let out = '';
-  let i = 0;
-  while (i < b.length) {
-    const c = b[i];
-    let n = 0;
-    let min = 0;
-    if (c < 0x80) {
-      out += String.fromCharCode(c);
-      i++;
-      continue;
-    } else if (c >= 0xc2 && c <= 0xdf) {
-      n = 1;
-      min = 0x80;
-    } else if (c >= 0xe0 && c <= 0xef) {
-      n = 2;
-      min = 0x800;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-      n = 3;
-      min = 0x10000;
-    }
-    let cp = n ? c & (0x3f >> n) : -1;
-    for (let k = 1; k <= n && cp >= 0; k++) {
-      const d = b[i + k];
-      if (d === undefined || (d & 0xc0) !== 0x80) cp = -1;
-      else cp = (cp << 6) | (d & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
-      out += '\ufffd';
-      i++;
-    } else {
-      out += String.fromCodePoint(cp);
-      i += n + 1;
-    }
-  }
-  return out;
 }
 
 /** Go's `unicode.IsSpace`. */
@@ -269,7 +227,8 @@ function camelcase(s: string): string {
   let out = '';
   let i = 0;
   while (i < rs.length && isConnector(rs[i])) out += rs[i++];
-  if (i === rs.length) return out;
+  // all connectors: xstrings writes the last one a second time
+  if (i === rs.length) return out + rs[rs.length - 1];
   let firstUpper = isUpper(rs[i]);
   let cur = toUpper(rs[i++]);
   for (; i < rs.length; i++) {

@@ -7,6 +7,7 @@ import { FuncMap, fn, GoFuncError } from '../funcTypes';
 import { formatValue, GoValue, compareStrings, typedSlice } from '../goValue';
 import { goQuote } from '../lexer';
 import { strslice, strval } from './convert';
+import { goStringFromBytes } from './goBytes';
 
 const utf8 = (s: string) => Buffer.from(s, 'utf8');
 
@@ -20,7 +21,7 @@ function byteSlice(s: string, start: number, end?: number): string {
       }] with length ${b.length}`,
     );
   }
-  return b.subarray(start, e).toString('utf8');
+  return goStringFromBytes(b.subarray(start, e));
 }
 
 function byteLength(s: string): number {
