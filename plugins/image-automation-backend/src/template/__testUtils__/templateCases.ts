@@ -765,6 +765,25 @@ export const COMMIT_CASES: string[] = [
   '{{ abbrevboth 5 -1 "1234567890abcdefghij" }}',
   '{{ abbrevboth 17 7 "1234567890abcdefghij" }}',
   '{{ abbrevboth 4 10 "1234567890abcdefghij" }}',
+  // semverCompare follows v3.3.0: prereleases admitted per constraint, not per AND group as in v3.5
+  '{{ semverCompare ">=1.0.0-0, <2.0.0" "1.5.0-rc.1" }}',
+  '{{ semverCompare ">=1.0.0-0 <2.0.0-0" "1.5.0-rc.1" }}',
+  '{{ semverCompare "!=1.2.3" "1.2.4-rc1" }}',
+  '{{ semverCompare "!=1.x" "2.0.0-rc1" }}',
+  '{{ semverCompare "!=1.x-0" "2.0.0-rc1" }}',
+  '{{ semverCompare "=1.2.3-rc1" "1.2.3-rc1" }}',
+  '{{ semverCompare "1.2.3" "1.2.3-rc1" }}',
+  '{{ semverCompare "~1.2.0-0 || >3" "1.2.5-beta" }}',
+  '{{ semverCompare "^1.2.0, !=1.2.5" "1.2.5-beta" }}',
+  '{{ semverCompare "<2.0.0" "1.9.0-rc" }}',
+  '{{ semverCompare "1.2.3 - 2.0.0-0" "1.9.0-rc" }}',
+  '{{ semverCompare "x" "1.0.0-pre" }}',
+  // no length limit on versions in v3.3.0
+  `{{ semver "1.2.3-${'a'.repeat(300)}" }}`,
+  `{{ semverCompare ">=1.0.0-0" "1.2.3-${'a'.repeat(300)}" }}`,
+  '{{ semver "1.2.3-00a" }}',
+  '{{ semver "1.2.3-a.01" }}',
+  '{{ semver "v1.2.3+01" }}',
 ];
 
 /**

@@ -11,6 +11,7 @@ import {
 import {
   parseConstraints,
   satisfiesConstraints,
+  SemVerConstraints,
 } from '../../policy/constraints';
 import { FuncMap, fn, GoFuncError } from '../funcTypes';
 import { GoStruct, GoValue } from '../goValue';
@@ -30,7 +31,20 @@ function newVersion(v: string): SemVersion {
         `Error parsing version segment: strconv.ParseUint: parsing "${seg}": value out of range`,
       );
   }
-  throw new GoFuncError('Version segment starts with 0');
+  const pre = m[5] ?? '';
+  if (pre.split('.').some(p => /^0\d+$/.test(p)))
+    throw new GoFuncError('Version segment starts with 0');
+  // Valid for v3.3.0, which has no length limit; the policy engine's v3.5 parser stops at 256 bytes.
+  const seg = (x: string | undefined) =>
+    x ? BigInt(x.replace(/^\./, '')) : 0n;
+  return {
+    major: seg(m[1]),
+    minor: seg(m[2]),
+    patch: seg(m[3]),
+    prerelease: pre,
+    metadata: m[8] ?? '',
+    original: v,
+  };
 }
 
 /** A `*semver.Version` as templates see it: `%v` is the canonical string, plus its methods. */
@@ -62,6 +76,27 @@ class SemverValue extends GoStruct {
   }
 }
 
+/**
+ * v3.3.0's `Check`: each constraint admits a prerelease only if it names one itself (and a
+ * plain `!=` never looks at prereleases); v3.5, which the policy engine follows, decides per
+ * AND group. So each constraint is checked as a group of its own.
+ */
+function satisfiesV33(v: SemVersion, cs: SemVerConstraints): boolean {
+  return cs.groups.some(g =>
+    g.constraints.every(c =>
+      satisfiesConstraints(v, {
+        groups: [
+          {
+            constraints: [c],
+            includePrerelease:
+              c.con.prerelease !== '' || (c.op === '!=' && !c.dirty),
+          },
+        ],
+      }),
+    ),
+  );
+}
+
 /** `semver` and `semverCompare`. @internal */
 export const semverFuncs: FuncMap = {
   semver: fn(['string'], (v: string) => new SemverValue(newVersion(v))),
@@ -78,6 +113,6 @@ export const semverFuncs: FuncMap = {
             (_m, p: string, q: string) => p + JSON.parse(q),
           ),
       );
-    return satisfiesConstraints(newVersion(v), cs.constraints);
+    return satisfiesV33(newVersion(v), cs.constraints);
   }),
 };
