@@ -9,6 +9,15 @@ import { ImageRepositoryReconciler } from './engine/ImageRepositoryReconciler';
 import { ResourceSetInputProviderReconciler } from './engine/ResourceSetInputProviderReconciler';
 import { GitRepositoryReconciler } from './engine/GitRepositoryReconciler';
 import { ImageUpdateAutomationReconciler } from './engine/ImageUpdateAutomationReconciler';
+import { ResourceSetReconciler } from './engine/ResourceSetReconciler';
+import {
+  CatalogClusterLocator,
+  ConfigClusterLocator,
+  InventoryApplier,
+  KubernetesClusters,
+  readKubernetesSettings,
+} from './kubernetes';
+import { DatabaseInventoryStore } from './store/DatabaseInventoryStore';
 import { SigningKeys } from './git/SigningKeys';
 import { ManifestReader } from './objects/ManifestReader';
 import { ManifestSync } from './objects/ManifestSync';
@@ -72,6 +81,22 @@ export const imageAutomationPlugin = createBackendPlugin({
           },
         });
 
+        const kubernetesSettings = readKubernetesSettings(config);
+        const clusters = new KubernetesClusters(
+          new ConfigClusterLocator(config, kubernetesSettings),
+          new CatalogClusterLocator(deps.catalog, kubernetesSettings),
+        );
+        const inventories = await DatabaseInventoryStore.create({ knex, skipMigrations: true });
+        const resourceSets = new ResourceSetReconciler({
+          objects,
+          inventories,
+          applier: new InventoryApplier(inventories, kubernetesSettings),
+          cluster: async name => clusters.get(name, await deps.auth.getOwnServiceCredentials()),
+          entityAnnotations: async entityRef =>
+            (await deps.catalog.getEntityByRef(entityRef, { credentials: await deps.auth.getOwnServiceCredentials() }))
+              ?.metadata.annotations,
+        });
+
         const engine = new Engine({
           objects,
           events,
@@ -84,6 +109,7 @@ export const imageAutomationPlugin = createBackendPlugin({
             new ResourceSetInputProviderReconciler({ objects, registry, credentials, logger }),
             new GitRepositoryReconciler({ objects, credentials }),
             new ImageUpdateAutomationReconciler({ objects, credentials, signingKeys: SigningKeys.fromConfig(config), logger }),
+            resourceSets,
           ],
         });
         const sync = new ManifestSync({
@@ -105,6 +131,14 @@ export const imageAutomationPlugin = createBackendPlugin({
           scope: 'local',
           fn: async () => {
             await sync.syncAll();
+            // ResourceSets removed from their source: prune what they applied (the store has no finalizers).
+            for (const result of await resourceSets.uninstallDeleted()) {
+              if (result.error) {
+                logger.warn(`Uninstalling ${result.owner} failed, retrying after the next sync: ${result.error}`);
+              } else {
+                logger.info(`Uninstalled ${result.owner}: ${result.changes.join(', ') || 'nothing to delete'}`);
+              }
+            }
             await scheduler.triggerTask(RECONCILE_TASK).catch(() => {});
           },
         });

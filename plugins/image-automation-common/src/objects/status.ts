@@ -56,4 +56,13 @@ export interface ObjectStatus {
   nextSchedule?: { cron: string; timeZone?: string; window?: string; when: string };
   /** ResourceSetInputProvider: the last `reconcile.fluxcd.io/forceAt` handled. */
   lastHandledForceAt?: string;
+  /**
+   * ResourceSet: what the last finished apply left in the clusters, in Flux's format
+   * (`<ns>_<name>_<group>_<Kind>`), the union over the target clusters.
+   */
+  inventory?: { entries: Array<{ id: string; v: string }> };
+  /** ResourceSet: the clusters applied to by the last finished reconcile, by name. */
+  appliedClusters?: string[];
+  /** ResourceSet: `sha256:` digest of the objects of the last finished apply. */
+  lastAppliedRevision?: string;
 }

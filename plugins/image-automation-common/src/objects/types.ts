@@ -186,3 +186,40 @@ export interface ResourceSetInputProviderSpec {
     namespace?: string;
   }>;
 }
+
+/** `spec.dependsOn[]` of a ResourceSet. @public */
+export interface ResourceSetDependency {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  namespace?: string;
+  ready?: boolean;
+  readyExpr?: string;
+}
+
+/** `fluxcd.controlplane.io/v1` ResourceSet spec (§E.1); templates are arbitrary JSON. @public */
+export interface ResourceSetSpec {
+  inputs?: Array<Record<string, unknown>>;
+  inputsFrom?: Array<{
+    apiVersion?: string;
+    kind?: string;
+    name?: string;
+    selector?: {
+      matchLabels?: Record<string, string>;
+      matchExpressions?: LabelSelectorRequirement[];
+    };
+  }>;
+  inputStrategy?: { name?: 'Flatten' | 'Permute'; includeEmptyProviders?: boolean };
+  resources?: Array<Record<string, unknown>>;
+  resourcesTemplate?: string;
+  steps?: Array<{
+    name: string;
+    resources?: Array<Record<string, unknown>>;
+    resourcesTemplate?: string;
+    timeout?: string;
+  }>;
+  dependsOn?: ResourceSetDependency[];
+  serviceAccountName?: string;
+  wait?: boolean;
+  commonMetadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
+}

@@ -282,6 +282,73 @@ const resourceSetInputProviderSpec: Rule = {
   },
 };
 
+const dependsOnRef: Rule = {
+  type: 'object',
+  fields: {
+    apiVersion: { type: 'string', required: true },
+    kind: { type: 'string', required: true },
+    name: { type: 'string', required: true },
+    namespace: { type: 'string' },
+    ready: { type: 'boolean' },
+    readyExpr: { type: 'string' },
+  },
+};
+
+const jsonMaps: Rule = { type: 'array', items: { type: 'jsonMap' } };
+
+const resourceSetSpec: Rule = {
+  type: 'object',
+  fields: {
+    inputs: jsonMaps,
+    inputsFrom: {
+      type: 'array',
+      items: {
+        type: 'object',
+        fields: {
+          apiVersion: { type: 'string', enum: [FLUX_OPERATOR_API_VERSION] },
+          kind: { type: 'string', enum: ['ResourceSetInputProvider'] },
+          name: { type: 'string' },
+          selector: {
+            type: 'object',
+            fields: {
+              matchLabels: { type: 'stringMap' },
+              matchExpressions: labelSelectorRequirements,
+            },
+          },
+        },
+      },
+    },
+    inputStrategy: {
+      type: 'object',
+      fields: {
+        name: { type: 'string', enum: ['Flatten', 'Permute'] },
+        includeEmptyProviders: { type: 'boolean' },
+      },
+    },
+    resources: jsonMaps,
+    resourcesTemplate: { type: 'string' },
+    steps: {
+      type: 'array',
+      items: {
+        type: 'object',
+        fields: {
+          name: { type: 'string', required: true, maxLength: 63 },
+          resources: jsonMaps,
+          resourcesTemplate: { type: 'string' },
+          timeout: { type: 'string', pattern: goDuration },
+        },
+      },
+    },
+    dependsOn: { type: 'array', items: dependsOnRef },
+    serviceAccountName: { type: 'string' },
+    wait: { type: 'boolean' },
+    commonMetadata: {
+      type: 'object',
+      fields: { labels: { type: 'stringMap' }, annotations: { type: 'stringMap' } },
+    },
+  },
+};
+
 /** The kinds this version reconciles, by apiVersion and kind. */
 const specRules: Record<string, Record<string, Rule>> = {
   [IMAGE_API_VERSION]: {
@@ -294,12 +361,8 @@ const specRules: Record<string, Record<string, Rule>> = {
   },
   [FLUX_OPERATOR_API_VERSION]: {
     ResourceSetInputProvider: resourceSetInputProviderSpec,
+    ResourceSet: resourceSetSpec,
   },
-};
-
-/** Kinds that are recognised but whose reconcilers are not part of this version. */
-const recognisedKinds: Record<string, string[]> = {
-  [FLUX_OPERATOR_API_VERSION]: ['ResourceSet'],
 };
 
 /** Whether objects of this apiVersion and kind are reconciled by this version. @public */
@@ -432,6 +495,35 @@ function crossFieldRules(kind: string, spec: Record<string, any>, errors: FieldE
     }
   }
   if (kind === 'ResourceSetInputProvider') inputProviderRules(spec, errors);
+  if (kind === 'ResourceSet') resourceSetRules(spec ?? {}, errors);
+}
+
+/** The Flux Operator's CEL rules for ResourceSet (§E.1), with its messages where it has them. */
+function resourceSetRules(spec: Record<string, any>, errors: FieldError[]) {
+  const add = (field: string, message: string) => errors.push({ field, message });
+  const steps: Array<Record<string, any>> = Array.isArray(spec.steps) ? spec.steps : [];
+  if (spec.steps !== undefined && (steps.length < 1 || steps.length > 20)) {
+    add('spec.steps', `Invalid value: ${steps.length}: spec.steps must have between 1 and 20 items`);
+  }
+  if (steps.length > 0 && ((spec.resources?.length ?? 0) > 0 || spec.resourcesTemplate)) {
+    add('spec.steps', 'spec.steps is mutually exclusive with spec.resources and spec.resourcesTemplate');
+  }
+  const seen = new Set<string>();
+  steps.forEach((step, i) => {
+    if (!dns1123Label.test(step.name)) {
+      add(`spec.steps[${i}].name`, `Invalid value: ${quote(step.name)}: step name must be a lowercase RFC 1123 label`);
+    }
+    if (seen.has(step.name)) add(`spec.steps[${i}].name`, `Duplicate value: ${quote(step.name)}`);
+    seen.add(step.name);
+    if ((step.resources?.length ?? 0) === 0 && !step.resourcesTemplate) {
+      add(`spec.steps[${i}]`, `step "${step.name}": at least one of resources or resourcesTemplate must be set`);
+    }
+  });
+  (Array.isArray(spec.inputsFrom) ? spec.inputsFrom : []).forEach((ref: Record<string, unknown>, i: number) => {
+    if ((ref.name === undefined) === (ref.selector === undefined)) {
+      add(`spec.inputsFrom[${i}]`, 'exactly one of name or selector must be set');
+    }
+  });
 }
 
 /** The Flux Operator's CEL rules for ResourceSetInputProvider, with its messages. */
@@ -540,15 +632,12 @@ export function validateAutomationObject(doc: unknown): FieldError[] {
 
   const rule = specRules[object.apiVersion]?.[object.kind];
   if (!rule) {
-    const known = recognisedKinds[object.apiVersion]?.includes(object.kind);
-    return known
-      ? []
-      : [
-          {
-            field: 'kind',
-            message: `no kind "${object.kind}" is registered for version "${object.apiVersion}"`,
-          },
-        ];
+    return [
+      {
+        field: 'kind',
+        message: `no kind "${object.kind}" is registered for version "${object.apiVersion}"`,
+      },
+    ];
   }
   check(rule, object.spec, 'spec', errors);
   if (errors.length === 0) crossFieldRules(object.kind, object.spec, errors);

@@ -1,0 +1,535 @@
+import { mockServices, TestDatabases } from '@backstage/backend-test-utils';
+import { ConfigReader } from '@backstage/config';
+import {
+  AutomationObject,
+  Condition,
+} from '@imageops/backstage-plugin-image-automation-common';
+import { Knex } from 'knex';
+import {
+  startKubernetes,
+  TestKubernetes,
+} from '../../../../test/testbed/kube/kubernetes';
+import { NamedCredentials } from '../credentials/NamedCredentials';
+import { ClusterDetails, InventoryApplier, KubeClient } from '../kubernetes';
+import { RegistryClient } from '../registry';
+import { DatabaseEventStore } from '../store/DatabaseEventStore';
+import { DatabaseInventoryStore } from '../store/DatabaseInventoryStore';
+import { DatabaseObjectStore } from '../store/DatabaseObjectStore';
+import { Engine } from './Engine';
+import { ResourceSetInputProviderReconciler } from './ResourceSetInputProviderReconciler';
+import {
+  ALLOW_EMPTY_INPUTS_ANNOTATION,
+  CLUSTERS_ANNOTATION,
+  ResourceSetReconciler,
+} from './ResourceSetReconciler';
+
+// The reconciler against a real kube-apiserver with the Flux CRDs (test/testbed/kube), through the
+// real engine, object store, inventory store and event store (SQLite).
+jest.setTimeout(180_000);
+
+const OWNER = 'resourceset.fluxcd.controlplane.io';
+
+describe('ResourceSetReconciler', () => {
+  const databases = TestDatabases.create({
+    ids: ['SQLITE_3'],
+    disableDocker: true,
+  });
+  let kube: TestKubernetes;
+  let knex: Knex;
+  let objects: DatabaseObjectStore;
+  let events: DatabaseEventStore;
+  let inventories: DatabaseInventoryStore;
+  let reconciler: ResourceSetReconciler;
+  let engine: Engine;
+  let client: KubeClient;
+  const entityAnnotations = new Map<string, Record<string, string>>();
+
+  const cluster = (
+    overrides: Partial<ClusterDetails> = {},
+  ): ClusterDetails => ({
+    name: 'testbed',
+    url: kube.url,
+    source: 'config',
+    auth: { type: 'serviceAccount', token: kube.admin.token },
+    caData: kube.caData,
+    writePolicy: {},
+    ...overrides,
+  });
+
+  beforeAll(async () => {
+    kube = await startKubernetes();
+    await kube.kubectl(['create', 'namespace', 'rset-a']);
+    await kube.kubectl(['create', 'namespace', 'rset-b']);
+    knex = await databases.init('SQLITE_3');
+    objects = await DatabaseObjectStore.create({ knex });
+    events = await DatabaseEventStore.create({ knex, skipMigrations: true });
+    inventories = await DatabaseInventoryStore.create({
+      knex,
+      skipMigrations: true,
+    });
+    const settings = {
+      fieldManager: 'image-automation',
+      force: false,
+      concurrency: 4,
+      clusters: [],
+    };
+    reconciler = new ResourceSetReconciler({
+      objects,
+      inventories,
+      applier: new InventoryApplier(inventories, settings),
+      cluster: async name => {
+        if (name === 'testbed') return cluster();
+        // Only namespace rset-a may be written to.
+        if (name === 'restricted')
+          return cluster({
+            name,
+            writePolicy: { allowedNamespaces: ['rset-a'] },
+          });
+        throw new Error(`unknown cluster '${name}'`);
+      },
+      entityAnnotations: async ref => entityAnnotations.get(ref),
+    });
+    engine = new Engine({
+      objects,
+      events,
+      logger: mockServices.logger.mock(),
+      batchSize: 50,
+      leaseMs: 60_000,
+      reconcilers: [
+        reconciler,
+        new ResourceSetInputProviderReconciler({
+          objects,
+          registry: new RegistryClient({}),
+          credentials: NamedCredentials.fromConfig(new ConfigReader({})),
+          logger: mockServices.logger.mock(),
+        }),
+      ],
+    });
+    client = await KubeClient.forCluster(cluster());
+  });
+
+  afterAll(async () => {
+    client?.close();
+    await kube?.stop();
+    await knex?.destroy();
+  });
+
+  async function declare(
+    source: string,
+    manifests: AutomationObject[],
+    entityRef?: string,
+  ) {
+    await objects.syncSource(
+      source,
+      manifests.map(manifest => ({
+        manifest,
+        entityRef,
+        source: { type: 'config', location: source },
+      })),
+    );
+  }
+
+  /** Makes the objects due and runs engine passes until nothing is due. */
+  async function reconcile(...ids: string[]) {
+    await objects.markDue(ids, new Date());
+    while ((await engine.runPass()) > 0) {
+      // dependents made due by a pass run in the next one
+    }
+    return Promise.all(ids.map(async id => (await objects.get(id))!));
+  }
+
+  const ready = (status: { conditions?: Condition[] }) =>
+    status.conditions?.find(c => c.type === 'Ready');
+  const stalled = (status: { conditions?: Condition[] }) =>
+    status.conditions?.find(c => c.type === 'Stalled');
+  const configMapNames = async (namespace: string, name: string) =>
+    (
+      await kube.kubectl([
+        'get',
+        'configmaps',
+        '-n',
+        namespace,
+        '-l',
+        `${OWNER}/name=${name}`,
+        '-o',
+        'jsonpath={.items[*].metadata.name}',
+      ])
+    )
+      .split(' ')
+      .filter(Boolean)
+      .sort();
+
+  function resourceSet(
+    name: string,
+    spec: Record<string, unknown>,
+    annotations: Record<string, string> = { [CLUSTERS_ANNOTATION]: 'testbed' },
+  ): AutomationObject {
+    return {
+      apiVersion: 'fluxcd.controlplane.io/v1',
+      kind: 'ResourceSet',
+      metadata: { name, namespace: 'rset-a', annotations },
+      spec,
+    } as AutomationObject;
+  }
+
+  const tenantConfigMap = {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'cm-<< inputs.tenant >>', namespace: 'rset-a' },
+    data: {
+      tenant: '<< inputs.tenant >>',
+      replicas: '<< inputs.replicas | quote >>',
+    },
+  };
+
+  it('applies inline inputs, records the inventory and prunes what is no longer rendered', async () => {
+    const tenants = (...names: string[]) =>
+      names.map((tenant, i) => ({ tenant, replicas: i + 1 }));
+    await declare('inline', [
+      resourceSet('tenants', {
+        inputs: tenants('one', 'two'),
+        resources: [tenantConfigMap],
+      }),
+    ]);
+    const [first] = await reconcile('ResourceSet/rset-a/tenants');
+    expect(ready(first.status)).toMatchObject({
+      status: 'True',
+      reason: 'ReconciliationSucceeded',
+      message: expect.stringMatching(/^Reconciliation finished in /),
+    });
+    expect(first.status.lastAppliedRevision).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(first.status.inventory?.entries).toEqual([
+      { id: 'rset-a_cm-one__ConfigMap', v: 'v1' },
+      { id: 'rset-a_cm-two__ConfigMap', v: 'v1' },
+    ]);
+    expect(first.status.appliedClusters).toEqual(['testbed']);
+    expect(await configMapNames('rset-a', 'tenants')).toEqual([
+      'cm-one',
+      'cm-two',
+    ]);
+    const two = await client.get({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      namespace: 'rset-a',
+      name: 'cm-two',
+    });
+    // Integers stay integers through the template (`2`, not `2.0`), quoted into a string.
+    expect(two?.data).toEqual({ tenant: 'two', replicas: '2' });
+    expect(
+      (await events.list('ResourceSet/rset-a/tenants')).items.map(
+        e => e.message,
+      ),
+    ).toContain(
+      'ConfigMap/rset-a/cm-one created\nConfigMap/rset-a/cm-two created',
+    );
+    expect(
+      (await inventories.get('ResourceSet/rset-a/tenants', 'testbed'))?.state,
+    ).toBe('applied');
+
+    // Unchanged: the Ready message (and so the event stream) does not move.
+    const [again] = await reconcile('ResourceSet/rset-a/tenants');
+    expect(ready(again.status)?.message).toBe(ready(first.status)?.message);
+    expect(again.nextRunAt).toBe(
+      new Date(new Date(again.lastRunAt!).getTime() + 3_600_000).toISOString(),
+    );
+
+    await declare('inline', [
+      resourceSet('tenants', {
+        inputs: tenants('one'),
+        resources: [tenantConfigMap],
+      }),
+    ]);
+    const [pruned] = await reconcile('ResourceSet/rset-a/tenants');
+    expect(ready(pruned.status)?.status).toBe('True');
+    expect(pruned.status.inventory?.entries).toEqual([
+      { id: 'rset-a_cm-one__ConfigMap', v: 'v1' },
+    ]);
+    expect(await configMapNames('rset-a', 'tenants')).toEqual(['cm-one']);
+    expect(
+      (await events.list('ResourceSet/rset-a/tenants')).items.map(
+        e => e.message,
+      ),
+    ).toContain('ConfigMap/rset-a/cm-two deleted');
+  });
+
+  it('reads inputs from providers (Permute) and holds an empty input set unless allowed', async () => {
+    const provider = (
+      name: string,
+      labels: Record<string, string>,
+      defaultValues: Record<string, unknown>,
+    ) =>
+      ({
+        apiVersion: 'fluxcd.controlplane.io/v1',
+        kind: 'ResourceSetInputProvider',
+        metadata: { name, namespace: 'rset-a', labels },
+        spec: { type: 'Static', defaultValues },
+      } as AutomationObject);
+    const permuted = {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: {
+        name: 'perm-<< inputs.color.value >>-<< inputs.size.value >>',
+        namespace: 'rset-a',
+      },
+      data: {
+        id: '<< inputs.id | quote >>',
+        provider: '<< inputs.color.provider.kind >>',
+      },
+    };
+    const spec = (selector: Record<string, string>) => ({
+      inputStrategy: { name: 'Permute' },
+      inputsFrom: [
+        {
+          kind: 'ResourceSetInputProvider',
+          selector: { matchLabels: selector },
+        },
+      ],
+      resources: [permuted],
+    });
+    await declare('providers', [
+      provider('color', { set: 'perm' }, { value: 'red' }),
+      provider('size', { set: 'perm' }, { value: 'xl' }),
+      resourceSet('perm', spec({ set: 'perm' })),
+    ]);
+    await reconcile(
+      'ResourceSetInputProvider/rset-a/color',
+      'ResourceSetInputProvider/rset-a/size',
+    );
+    const [applied] = await reconcile('ResourceSet/rset-a/perm');
+    expect(ready(applied.status)).toMatchObject({
+      status: 'True',
+      reason: 'ReconciliationSucceeded',
+    });
+    expect(await configMapNames('rset-a', 'perm')).toEqual(['perm-red-xl']);
+    const cm = await client.get({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      namespace: 'rset-a',
+      name: 'perm-red-xl',
+    });
+    // adler32("color=0/size=0")
+    expect(cm?.data).toEqual({
+      id: '651298020',
+      provider: 'ResourceSetInputProvider',
+    });
+
+    // The selector matches nothing: the applied objects are held, with a condition saying why.
+    await declare('providers', [
+      provider('color', { set: 'perm' }, { value: 'red' }),
+      provider('size', { set: 'perm' }, { value: 'xl' }),
+      resourceSet('perm', spec({ set: 'none' })),
+    ]);
+    const [held] = await reconcile('ResourceSet/rset-a/perm');
+    expect(ready(held.status)).toMatchObject({
+      status: 'False',
+      reason: 'EmptyInputs',
+      message: `the input providers exported no inputs; the 1 applied objects are kept. Set the annotation ${ALLOW_EMPTY_INPUTS_ANNOTATION}: enabled to apply the empty set and prune them`,
+    });
+    expect(held.status.inventory?.entries).toHaveLength(1);
+    expect(await configMapNames('rset-a', 'perm')).toEqual(['perm-red-xl']);
+
+    // Opted in: the empty set is applied, as Flux does, and everything is pruned.
+    await declare('providers', [
+      resourceSet('perm', spec({ set: 'none' }), {
+        [CLUSTERS_ANNOTATION]: 'testbed',
+        [ALLOW_EMPTY_INPUTS_ANNOTATION]: 'enabled',
+      }),
+    ]);
+    const [emptied] = await reconcile('ResourceSet/rset-a/perm');
+    expect(ready(emptied.status)?.status).toBe('True');
+    expect(emptied.status.inventory?.entries).toEqual([]);
+    expect(await configMapNames('rset-a', 'perm')).toEqual([]);
+  });
+
+  it('reports build failures, a missing provider and a missing target as Stalled', async () => {
+    await declare('broken', [
+      resourceSet('missing-key', {
+        inputs: [{ tenant: 'one' }],
+        resources: [{ ...tenantConfigMap, data: { v: '<< inputs.nope >>' } }],
+      }),
+      resourceSet('missing-provider', {
+        inputsFrom: [{ name: 'ghost' }],
+        resources: [tenantConfigMap],
+      }),
+      resourceSet('nowhere', { resources: [] }, {}),
+    ]);
+    const [missingKey, missingProvider, nowhere] = await reconcile(
+      'ResourceSet/rset-a/missing-key',
+      'ResourceSet/rset-a/missing-provider',
+      'ResourceSet/rset-a/nowhere',
+    );
+    expect(stalled(missingKey.status)).toMatchObject({
+      status: 'True',
+      reason: 'BuildFailed',
+      message:
+        'build failed: failed to build resources[0]: failed to execute template: template: resourceset:3:8: executing "resourceset" at <inputs>: map has no entry for key "nope"',
+    });
+    expect(ready(missingProvider.status)).toMatchObject({
+      status: 'False',
+      reason: 'BuildFailed',
+      message:
+        'failed to compute inputs: failed to get provider rset-a/ghost: ResourceSetInputProvider.fluxcd.controlplane.io "ghost" not found',
+    });
+    expect(stalled(nowhere.status)).toMatchObject({
+      reason: 'NoTargetCluster',
+      message: `no target cluster: set the annotation ${CLUSTERS_ANNOTATION} on the ResourceSet or its entity`,
+    });
+  });
+
+  it("takes the target clusters from the entity's annotation when the ResourceSet has none", async () => {
+    entityAnnotations.set('component:default/shop', {
+      [CLUSTERS_ANNOTATION]: 'testbed',
+    });
+    await declare(
+      'entity',
+      [
+        resourceSet(
+          'from-entity',
+          {
+            inputs: [{ tenant: 'entity', replicas: 1 }],
+            resources: [tenantConfigMap],
+          },
+          {},
+        ),
+      ],
+      'component:default/shop',
+    );
+    const [applied] = await reconcile('ResourceSet/rset-a/from-entity');
+    expect(ready(applied.status)?.status).toBe('True');
+    expect(await configMapNames('rset-a', 'from-entity')).toEqual([
+      'cm-entity',
+    ]);
+  });
+
+  it('refuses a set with an object outside the allow-list and applies nothing of it', async () => {
+    await declare('restricted', [
+      resourceSet(
+        'outside',
+        {
+          resources: [
+            {
+              apiVersion: 'v1',
+              kind: 'ConfigMap',
+              metadata: { name: 'inside', namespace: 'rset-a' },
+            },
+            {
+              apiVersion: 'v1',
+              kind: 'ConfigMap',
+              metadata: { name: 'outside', namespace: 'rset-b' },
+            },
+          ],
+        },
+        { [CLUSTERS_ANNOTATION]: 'restricted' },
+      ),
+    ]);
+    const [refused] = await reconcile('ResourceSet/rset-a/outside');
+    expect(ready(refused.status)).toMatchObject({
+      status: 'False',
+      reason: 'ReconciliationFailed',
+      message: expect.stringContaining('ConfigMap/rset-b/outside refused: '),
+    });
+    expect(await configMapNames('rset-a', 'outside')).toEqual([]);
+    expect(await configMapNames('rset-b', 'outside')).toEqual([]);
+  });
+
+  it('waits for a dependency that does not exist yet', async () => {
+    await declare('depends', [
+      resourceSet('dependent', {
+        dependsOn: [
+          { apiVersion: 'v1', kind: 'ConfigMap', name: 'prerequisite' },
+        ],
+        resources: [
+          {
+            apiVersion: 'v1',
+            kind: 'ConfigMap',
+            metadata: { name: 'after', namespace: 'rset-a' },
+          },
+        ],
+      }),
+    ]);
+    await objects.markDue(['ResourceSet/rset-a/dependent'], new Date());
+    await engine.runPass();
+    const waiting = (await objects.get('ResourceSet/rset-a/dependent'))!;
+    expect(ready(waiting.status)).toMatchObject({
+      status: 'False',
+      reason: 'DependencyNotReady',
+      message:
+        'Retrying dependency check: dependency v1/ConfigMap/rset-a/prerequisite not found',
+    });
+    expect(
+      new Date(waiting.nextRunAt).getTime() -
+        new Date(waiting.lastRunAt!).getTime(),
+    ).toBe(5_000);
+    await kube.kubectl(['create', 'configmap', 'prerequisite', '-n', 'rset-a']);
+    const [applied] = await reconcile('ResourceSet/rset-a/dependent');
+    expect(ready(applied.status)?.status).toBe('True');
+    expect(await configMapNames('rset-a', 'dependent')).toEqual(['after']);
+  });
+
+  it('retries while the API server is down, keeps the inventory, and uninstalls a deleted ResourceSet', async () => {
+    await declare('lifecycle', [
+      resourceSet('lifecycle', {
+        inputs: [{ tenant: 'life', replicas: 1 }],
+        resources: [tenantConfigMap],
+      }),
+    ]);
+    await reconcile('ResourceSet/rset-a/lifecycle');
+    expect(await configMapNames('rset-a', 'lifecycle')).toEqual(['cm-life']);
+
+    await declare('lifecycle', [
+      resourceSet('lifecycle', {
+        inputs: [
+          { tenant: 'life', replicas: 1 },
+          { tenant: 'more', replicas: 2 },
+        ],
+        resources: [tenantConfigMap],
+      }),
+    ]);
+    await kube.stopApiServer();
+    try {
+      await objects.markDue(['ResourceSet/rset-a/lifecycle'], new Date());
+      await engine.runPass();
+      const down = (await objects.get('ResourceSet/rset-a/lifecycle'))!;
+      expect(ready(down.status)).toMatchObject({
+        status: 'False',
+        reason: 'ReconciliationFailed',
+      });
+      expect(
+        new Date(down.nextRunAt).getTime() -
+          new Date(down.lastRunAt!).getTime(),
+      ).toBe(10_000);
+      const record = await inventories.get(
+        'ResourceSet/rset-a/lifecycle',
+        'testbed',
+      );
+      expect(record?.state).toBe('failed');
+      expect(record?.entries.map(e => e.id)).toEqual([
+        'rset-a_cm-life__ConfigMap',
+        'rset-a_cm-more__ConfigMap',
+      ]);
+    } finally {
+      await kube.startApiServer();
+    }
+    const [recovered] = await reconcile('ResourceSet/rset-a/lifecycle');
+    expect(ready(recovered.status)?.status).toBe('True');
+    expect(await configMapNames('rset-a', 'lifecycle')).toEqual([
+      'cm-life',
+      'cm-more',
+    ]);
+
+    // Removed from its source: the next sweep deletes what it applied and forgets the inventory.
+    await declare('lifecycle', []);
+    const swept = await reconciler.uninstallDeleted();
+    expect(swept).toContainEqual({
+      owner: 'ResourceSet/rset-a/lifecycle',
+      changes: [
+        'ConfigMap/rset-a/cm-life deleted',
+        'ConfigMap/rset-a/cm-more deleted',
+      ],
+    });
+    expect(await configMapNames('rset-a', 'lifecycle')).toEqual([]);
+    expect(
+      await inventories.get('ResourceSet/rset-a/lifecycle', 'testbed'),
+    ).toBeUndefined();
+  });
+});

@@ -1,0 +1,488 @@
+import {
+  FLUX_OPERATOR_API_VERSION,
+  ObjectEvent,
+  ObjectStatus,
+  ResourceSetSpec,
+} from '@imageops/backstage-plugin-image-automation-common';
+import {
+  ChangeSetEntry,
+  checkDependencies,
+  classifyApplyFailure,
+  ClusterDetails,
+  InventoryApplier,
+  KubeClient,
+  KubernetesObject,
+} from '../kubernetes';
+import {
+  RECONCILE_ANNOTATION,
+  RECONCILE_EVERY_ANNOTATION,
+  RECONCILE_TIMEOUT_ANNOTATION,
+} from '../inputs';
+import {
+  buildResourceSet,
+  InputProvider,
+  InputProviderReference,
+  InputSet,
+  resourceSetFromManifest,
+  selectProviders,
+} from '../resourceset';
+import { InventoryStore } from '../store/InventoryStore';
+import { ObjectStore, StoredObject } from '../store/ObjectStore';
+import { marshalJson, parseJson } from '../template';
+import { formatGoDuration, parseGoDuration } from '../util/goDuration';
+import { markReady, readyCondition } from './conditions';
+import { beginReconcile, failures, RECHECK_MS, retryAfter } from './preamble';
+import { ReconcileResult, Reconciler } from './Reconciler';
+
+/** Comma-separated names of the clusters a ResourceSet applies to (on the ResourceSet or its entity). @public */
+export const CLUSTERS_ANNOTATION = 'image-automation.io/clusters';
+/**
+ * `enabled` lets a ResourceSet whose `inputsFrom` providers export nothing apply the empty set, which
+ * prunes everything it applied before (Flux's behaviour). Without it the last apply is held.
+ * @public
+ */
+export const ALLOW_EMPTY_INPUTS_ANNOTATION =
+  'image-automation.io/allow-empty-inputs';
+/** `fluxcd.controlplane.io/force: enabled` re-creates objects whose immutable fields changed. */
+const FORCE_ANNOTATION = 'fluxcd.controlplane.io/force';
+const OWNER_GROUP = 'resourceset.fluxcd.controlplane.io';
+/** The Flux Operator's `--requeue-dependency`. */
+const DEPENDENCY_RETRY_MS = 5_000;
+/** A cluster that did not answer is retried this soon, whatever `reconcileEvery` says. */
+const UNREACHABLE_RETRY_MS = 10_000;
+const DEFAULT_INTERVAL_MS = 60 * 60_000;
+const DEFAULT_TIMEOUT_MS = 5 * 60_000;
+
+type Event = Pick<ObjectEvent, 'type' | 'reason' | 'message'>;
+
+/** The owner labels Flux sets on everything a ResourceSet applies, and requires on what it prunes. */
+function ownerLabels(namespace: string, name: string): Record<string, string> {
+  return {
+    [`${OWNER_GROUP}/name`]: name,
+    [`${OWNER_GROUP}/namespace`]: namespace,
+  };
+}
+
+/** `<Kind>/<namespace>/<name>` of a ResourceSet object id. */
+function ownerOf(id: string): { namespace: string; name: string } | undefined {
+  const match = /^ResourceSet\/([^/]+)\/([^/]+)$/.exec(id);
+  return match ? { namespace: match[1], name: match[2] } : undefined;
+}
+
+/** A Go duration annotation, or the ResourceSet default when absent or unparsable (as Flux). */
+function durationAnnotation(
+  text: string | undefined,
+  fallback: number,
+): number {
+  if (text === undefined) return fallback;
+  try {
+    return parseGoDuration(text);
+  } catch {
+    return fallback;
+  }
+}
+
+/** Stored JSON as the Flux Operator decodes it: integers that fit stay integers (`bigint`). */
+function goValueOf(json: unknown) {
+  return parseJson(JSON.stringify(json ?? null), 'preserve');
+}
+
+/** `Reconciliation finished in <d>`: milliseconds below a second, whole seconds above. */
+function finishedIn(ms: number): string {
+  const rounded = ms < 1000 ? Math.round(ms) : Math.round(ms / 1000) * 1000;
+  return `Reconciliation finished in ${formatGoDuration(rounded)}`;
+}
+
+function splitNames(text: string | undefined): string[] {
+  return [
+    ...new Set(
+      (text ?? '')
+        .split(',')
+        .map(s => s.trim())
+        .filter(Boolean),
+    ),
+  ];
+}
+
+/** Flux's change-set lines: `<Kind>/<ns>/<name> <action>`, one per changed object. */
+function changeLines(changes: ChangeSetEntry[]): string[] {
+  return changes
+    .filter(c => c.action !== 'unchanged' && c.action !== 'skipped')
+    .map(c => `${c.subject} ${c.action}`);
+}
+
+/**
+ * Applies ResourceSets (`fluxcd.controlplane.io/v1`) into Kubernetes clusters as the Flux Operator's
+ * ResourceSet controller does (§E.5): inputs from `spec.inputs` and the `status.exportedInputs` of
+ * the providers `spec.inputsFrom` selects, the builder's objects (Flatten/Permute, steps), server-side
+ * apply through {@link InventoryApplier} into every cluster named by `image-automation.io/clusters`
+ * (on the ResourceSet, else on its entity), garbage collection of what is no longer rendered, and
+ * Flux's status (`inventory`, `lastAppliedRevision`, Ready/Stalled with Flux's reasons).
+ *
+ * Differences, on purpose: an empty input set from `inputsFrom` is held (Ready=False `EmptyInputs`)
+ * instead of pruning everything, unless the ResourceSet opts in with
+ * `image-automation.io/allow-empty-inputs: enabled`; a ResourceSet removed from its source is
+ * uninstalled by {@link ResourceSetReconciler.uninstallDeleted}, which the plugin calls after each
+ * manifest sync (the store keeps no finalizers).
+ * @internal
+ */
+export class ResourceSetReconciler implements Reconciler {
+  readonly apiVersion = FLUX_OPERATOR_API_VERSION;
+  readonly kind = 'ResourceSet';
+
+  constructor(
+    private readonly deps: {
+      objects: ObjectStore;
+      inventories: InventoryStore;
+      applier: Pick<InventoryApplier, 'apply' | 'uninstall'>;
+      /** A usable cluster by name; throws with the reason when there is none. */
+      cluster: (name: string) => Promise<ClusterDetails>;
+      /** The annotations of a catalog entity (undefined when it does not exist). */
+      entityAnnotations?: (
+        entityRef: string,
+      ) => Promise<Record<string, string> | undefined>;
+    },
+  ) {}
+
+  async reconcile(object: StoredObject, now: Date): Promise<ReconcileResult> {
+    const started = Date.now();
+    const begun = beginReconcile<ResourceSetSpec>(object, now);
+    if ('done' in begun) return begun.done;
+    const { generation } = begun.start;
+    const spec = begun.start.spec ?? {};
+    const annotations = object.manifest.metadata.annotations ?? {};
+    const intervalMs = durationAnnotation(
+      annotations[RECONCILE_EVERY_ANNOTATION],
+      DEFAULT_INTERVAL_MS,
+    );
+    const timeoutMs = durationAnnotation(
+      annotations[RECONCILE_TIMEOUT_ANNOTATION],
+      DEFAULT_TIMEOUT_MS,
+    );
+    const { failed, stalled } = failures(
+      begun.start,
+      now,
+      retryAfter(intervalMs),
+    );
+
+    if (
+      (annotations[RECONCILE_ANNOTATION] ?? '').toLowerCase() === 'disabled'
+    ) {
+      return {
+        status: begun.start.status,
+        requeueAfterMs: RECHECK_MS,
+        events: [
+          {
+            type: 'Warning',
+            reason: 'ReconciliationDisabled',
+            message: 'Reconciliation is disabled',
+          },
+        ],
+      };
+    }
+
+    // Targets first: without a cluster there is nothing to check dependencies in or apply to.
+    const clusterNames = await this.targetClusters(object);
+    if (clusterNames.length === 0) {
+      return stalled(
+        'NoTargetCluster',
+        `no target cluster: set the annotation ${CLUSTERS_ANNOTATION} on the ResourceSet or its entity`,
+      );
+    }
+    const clusters: ClusterDetails[] = [];
+    for (const name of clusterNames) {
+      try {
+        clusters.push(await this.deps.cluster(name));
+      } catch (error) {
+        return failed('ReconciliationFailed', (error as Error).message);
+      }
+    }
+
+    if (spec.dependsOn?.some(d => d.readyExpr)) {
+      return stalled(
+        'InvalidCELExpression',
+        'Reconciliation failed terminally due to configuration error: dependsOn.readyExpr is not supported yet',
+      );
+    }
+    if (spec.dependsOn?.length) {
+      for (const cluster of clusters) {
+        const notReady = await this.dependencyNotReady(
+          cluster,
+          spec.dependsOn,
+          object.namespace,
+        );
+        if (notReady) {
+          return failed(
+            'DependencyNotReady',
+            `Retrying dependency check: ${notReady}`,
+            DEPENDENCY_RETRY_MS,
+          );
+        }
+      }
+    }
+
+    const providers = await this.providers(object, spec);
+    if ('error' in providers) {
+      return stalled(
+        'BuildFailed',
+        `failed to compute inputs: ${providers.error}`,
+      );
+    }
+    const built = buildResourceSet({
+      resourceSet: resourceSetFromManifest(
+        goValueOf(object.manifest),
+        object.namespace,
+      ),
+      providers: providers.list,
+    });
+    if (!built.ok) {
+      return stalled('BuildFailed', `build failed: ${built.error}`);
+    }
+    if (
+      (spec.inputsFrom?.length ?? 0) > 0 &&
+      built.inputs.length === 0 &&
+      annotations[ALLOW_EMPTY_INPUTS_ANNOTATION] !== 'enabled'
+    ) {
+      const held = begun.start.status.inventory?.entries.length ?? 0;
+      return failed(
+        'EmptyInputs',
+        `the input providers exported no inputs; the ${held} applied objects are kept. Set the annotation ${ALLOW_EMPTY_INPUTS_ANNOTATION}: enabled to apply the empty set and prune them`,
+        intervalMs,
+      );
+    }
+
+    const steps = built.steps.map(step => ({
+      name: step.name || undefined,
+      objects: step.objects.map(
+        o =>
+          JSON.parse(marshalJson(o, { escapeHtml: false })) as KubernetesObject,
+      ),
+    }));
+    const labels = ownerLabels(object.namespace, object.name);
+    const serviceAccount = spec.serviceAccountName
+      ? { namespace: object.namespace, name: spec.serviceAccountName }
+      : undefined;
+    const changes: string[] = [];
+    const entries = new Map<string, { id: string; v: string }>();
+    let revision: string | undefined;
+    for (const cluster of clusters) {
+      try {
+        const result = await this.deps.applier.apply({
+          owner: object.id,
+          cluster,
+          steps,
+          ownerLabels: labels,
+          serviceAccount,
+          wait: spec.wait,
+          timeoutMs,
+          recreateImmutable: annotations[FORCE_ANNOTATION] === 'enabled',
+        });
+        revision = result.revision;
+        for (const entry of result.inventory) entries.set(entry.id, entry);
+        const lines = changeLines(result.changes);
+        changes.push(
+          ...(clusters.length > 1
+            ? lines.map(l => `${cluster.name}: ${l}`)
+            : lines),
+        );
+      } catch (error) {
+        // The inventory of this cluster stays old ∪ new (InventoryApplier), so nothing is lost.
+        const failure = classifyApplyFailure(error);
+        const message =
+          clusters.length > 1
+            ? `cluster '${cluster.name}': ${failure.message}`
+            : failure.message;
+        return failed(
+          failure.reason,
+          message,
+          failure.retrySoon ? UNREACHABLE_RETRY_MS : retryAfter(intervalMs),
+        );
+      }
+    }
+    const retired = await this.uninstallRetiredClusters(
+      object,
+      clusterNames,
+      labels,
+      serviceAccount,
+    );
+    if ('error' in retired)
+      return failed('ReconciliationFailed', retired.error);
+    changes.push(...retired.lines);
+
+    const previous = begun.start.status;
+    const previousReady = readyCondition(previous);
+    // The engine records an event when the Ready message changes: an unchanged apply keeps the
+    // message, so only a new revision or a change in the cluster is announced.
+    const message =
+      changes.length === 0 &&
+      revision === previous.lastAppliedRevision &&
+      previousReady?.status === 'True' &&
+      previousReady.reason === 'ReconciliationSucceeded'
+        ? previousReady.message
+        : finishedIn(Date.now() - started);
+    const status: ObjectStatus = markReady(
+      {
+        ...previous,
+        inventory: { entries: [...entries.values()] },
+        appliedClusters: clusterNames,
+        lastAppliedRevision: revision,
+      },
+      'ReconciliationSucceeded',
+      message,
+      now,
+      generation,
+    );
+    const events: Event[] =
+      changes.length > 0
+        ? [
+            {
+              type: 'Normal',
+              reason: 'ApplySucceeded',
+              message: changes.join('\n'),
+            },
+          ]
+        : [];
+    return { status, requeueAfterMs: intervalMs, events };
+  }
+
+  /**
+   * Garbage-collects what ResourceSets that no longer exist applied: every inventory whose owner is
+   * not in the object store any more. Runs after each manifest sync; a cluster that is down keeps
+   * its inventory, so the next sync tries again. Objects are deleted with the plugin's own identity
+   * (the deleted ResourceSet's `serviceAccountName` is no longer known).
+   * Returns the change lines per owner.
+   */
+  async uninstallDeleted(): Promise<
+    Array<{ owner: string; changes: string[]; error?: string }>
+  > {
+    const results: Array<{ owner: string; changes: string[]; error?: string }> =
+      [];
+    for (const record of await this.deps.inventories.list()) {
+      const owner = ownerOf(record.owner);
+      if (!owner || (await this.deps.objects.get(record.owner))) continue;
+      try {
+        const cluster = await this.deps.cluster(record.cluster);
+        const changes = await this.deps.applier.uninstall({
+          owner: record.owner,
+          cluster,
+          ownerLabels: ownerLabels(owner.namespace, owner.name),
+        });
+        results.push({ owner: record.owner, changes: changeLines(changes) });
+      } catch (error) {
+        results.push({
+          owner: record.owner,
+          changes: [],
+          error: (error as Error).message,
+        });
+      }
+    }
+    return results;
+  }
+
+  /** Names from the ResourceSet's annotation, else from its entity's. */
+  private async targetClusters(object: StoredObject): Promise<string[]> {
+    const own = splitNames(
+      object.manifest.metadata.annotations?.[CLUSTERS_ANNOTATION],
+    );
+    if (own.length > 0 || !object.entityRef || !this.deps.entityAnnotations)
+      return own;
+    return splitNames(
+      (await this.deps.entityAnnotations(object.entityRef))?.[
+        CLUSTERS_ANNOTATION
+      ],
+    );
+  }
+
+  private async dependencyNotReady(
+    cluster: ClusterDetails,
+    dependsOn: NonNullable<ResourceSetSpec['dependsOn']>,
+    namespace: string,
+  ): Promise<string | undefined> {
+    const client = await KubeClient.forCluster(cluster, {});
+    try {
+      return await checkDependencies(
+        client,
+        dependsOn.map(d => ({
+          ...d,
+          namespace:
+            d.namespace ?? (d.kind === 'Namespace' ? undefined : namespace),
+        })),
+      );
+    } catch (error) {
+      return (error as Error).message;
+    } finally {
+      client.close();
+    }
+  }
+
+  /** The providers `spec.inputsFrom` selects, with their exported inputs; a named one must exist. */
+  private async providers(
+    object: StoredObject,
+    spec: ResourceSetSpec,
+  ): Promise<{ list: InputProvider[] } | { error: string }> {
+    const inputsFrom = (spec.inputsFrom ?? []) as InputProviderReference[];
+    if (inputsFrom.length === 0) return { list: [] };
+    const stored = await this.deps.objects.list({
+      kind: 'ResourceSetInputProvider',
+      namespace: object.namespace,
+    });
+    for (const ref of inputsFrom) {
+      if (ref.name && !stored.some(p => p.name === ref.name)) {
+        return {
+          error: `failed to get provider ${object.namespace}/${ref.name}: ResourceSetInputProvider.fluxcd.controlplane.io "${ref.name}" not found`,
+        };
+      }
+    }
+    const candidates: InputProvider[] = stored.map(p => ({
+      apiVersion: p.apiVersion,
+      kind: p.kind,
+      name: p.name,
+      namespace: p.namespace,
+      labels: p.manifest.metadata.labels ?? {},
+      inputs: (p.status.exportedInputs ?? []).map(
+        i => goValueOf(i) as InputSet,
+      ),
+    }));
+    try {
+      return {
+        list: selectProviders(object.namespace, inputsFrom, candidates),
+      };
+    } catch (error) {
+      return { error: (error as Error).message };
+    }
+  }
+
+  /** Clusters applied to before but no longer targeted: what was applied there is uninstalled. */
+  private async uninstallRetiredClusters(
+    object: StoredObject,
+    targets: string[],
+    labels: Record<string, string>,
+    serviceAccount: { namespace: string; name: string } | undefined,
+  ): Promise<{ lines: string[] } | { error: string }> {
+    const lines: string[] = [];
+    for (const record of await this.deps.inventories.list({
+      owner: object.id,
+    })) {
+      if (targets.includes(record.cluster)) continue;
+      try {
+        const cluster = await this.deps.cluster(record.cluster);
+        const changes = await this.deps.applier.uninstall({
+          owner: object.id,
+          cluster,
+          ownerLabels: labels,
+          serviceAccount,
+        });
+        lines.push(...changeLines(changes).map(l => `${record.cluster}: ${l}`));
+      } catch (error) {
+        return {
+          error: `cluster '${
+            record.cluster
+          }' is no longer a target, uninstalling failed: ${
+            (error as Error).message
+          }`,
+        };
+      }
+    }
+    return { lines };
+  }
+}
