@@ -18,6 +18,8 @@ type TaskFn = () => Promise<void>;
 export async function startBackend(options: {
   files: Record<string, string>;
   config?: Record<string, unknown>;
+  /** Top-level config beside `catalog` and `imageAutomation` (e.g. `kubernetes.clusterLocatorMethods`). */
+  rootConfig?: Record<string, unknown>;
   features?: any[];
 }) {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'image-automation-it-'));
@@ -39,6 +41,7 @@ export async function startBackend(options: {
       scheduler.factory,
       mockServices.rootConfig.factory({
         data: {
+          ...(options.rootConfig ?? {}),
           catalog: {
             rules: [{ allow: ['Component', 'Group', 'User', 'Location'] }],
             locations: [{ type: 'file', target: path.join(dir, 'catalog.yaml') }],
