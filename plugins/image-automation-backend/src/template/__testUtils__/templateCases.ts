@@ -934,7 +934,8 @@ function lcg(seed: number): (n: number) => number {
 export function sprigGeneratedCases(seed: number): [string, string][] {
   const next = lcg(seed);
   // upper, lower, title case, digits of several kinds, connectors, punctuation, symbols,
-  // multi-byte letters, CJK ideographs and an emoji
+  // multi-byte letters (some whose full case mapping is several runes), CJK ideographs, an emoji,
+  // white space JavaScript's \s and Go's unicode.IsSpace disagree on
   const alphabet = [
     'a',
     'b',
@@ -971,6 +972,13 @@ export function sprigGeneratedCases(seed: number): [string, string][] {
     'Id',
     'x2',
     'v1.2',
+    'İ',
+    'ᾳ',
+    'ﬁ',
+    '\u0085',
+    '\ufeff',
+    '[',
+    ']',
   ];
   const strings = Array.from({ length: 120 }, () => {
     let s = '';
@@ -995,6 +1003,11 @@ export function sprigGeneratedCases(seed: number): [string, string][] {
     'wrap 4',
     'wrapWith 3 "|"',
     'trunc 4',
+    'substr 1 4',
+    'title',
+    'upper',
+    'lower',
+    'trim',
   ]) {
     cases.push([`{{ range .s }}[{{ ${f} . }}]{{ end }}`, words]);
   }

@@ -8,6 +8,7 @@
 
 import { FuncMap, fn } from '../funcTypes';
 import { goStringFromBytes } from './goBytes';
+import { goLowerRune, goTitleRune, goUpperRune } from './goCase';
 
 const encoder = new TextEncoder();
 
@@ -30,29 +31,9 @@ const isLetter = (ch: string) => /^\p{L}$/u.test(ch);
 const isNumber = (ch: string) => /^\p{N}$/u.test(ch);
 const isPunct = (ch: string) => /^\p{P}$/u.test(ch);
 
-/** Go's one-rune case mappings: where Unicode's full mapping gives several runes, Go keeps the rune. */
-function oneRune(ch: string, mapped: string): string {
-  return [...mapped].length === 1 ? mapped : ch;
-}
-const toUpper = (ch: string) => oneRune(ch, ch.toUpperCase());
-const toLower = (ch: string) => oneRune(ch, ch.toLowerCase());
-
-// The four Latin digraphs whose title case differs from their upper case.
-const TITLE_DIGRAPHS: Record<string, string> = {
-  Ǆ: 'ǅ',
-  ǅ: 'ǅ',
-  ǆ: 'ǅ',
-  Ǉ: 'ǈ',
-  ǈ: 'ǈ',
-  ǉ: 'ǈ',
-  Ǌ: 'ǋ',
-  ǋ: 'ǋ',
-  ǌ: 'ǋ',
-  Ǳ: 'ǲ',
-  ǲ: 'ǲ',
-  ǳ: 'ǲ',
-};
-const toTitle = (ch: string) => TITLE_DIGRAPHS[ch] ?? toUpper(ch);
+const toUpper = goUpperRune;
+const toLower = goLowerRune;
+const toTitle = goTitleRune;
 
 /** goutils `DeleteWhiteSpace`: drops bytes that are Latin-1 white space, keeps the others as runes. */
 function nospace(s: string): string {

@@ -8,6 +8,7 @@ import { formatValue, GoValue, compareStrings, typedSlice } from '../goValue';
 import { goQuote } from '../lexer';
 import { strslice, strval } from './convert';
 import { goStringFromBytes } from './goBytes';
+import { goTitleRune, goToLower, goToUpper } from './goCase';
 
 const utf8 = (s: string) => Buffer.from(s, 'utf8');
 
@@ -16,9 +17,10 @@ function byteSlice(s: string, start: number, end?: number): string {
   const e = end ?? b.length;
   if (start < 0 || e > b.length || start > e) {
     throw new GoFuncError(
+      // Go names the length only when the end is past it
       `runtime error: slice bounds out of range [${
-        start > e ? `${start}:${e}` : `:${e}`
-      }] with length ${b.length}`,
+        start > e ? `${start}:${e}]` : `:${e}] with length ${b.length}`
+      }`,
     );
   }
   return goStringFromBytes(b.subarray(start, e));
@@ -33,7 +35,7 @@ export function goTitle(s: string): string {
   let prev = ' ';
   let out = '';
   for (const r of s) {
-    out += isSeparator(prev) ? r.toUpperCase() : r;
+    out += isSeparator(prev) ? goTitleRune(r) : r;
     prev = r;
   }
   return out;
@@ -44,7 +46,8 @@ function isSeparator(r: string): boolean {
     return !/[0-9a-zA-Z_]/.test(r);
   }
   if (/[\p{L}\p{Nd}]/u.test(r)) return false;
-  return /\s/u.test(r);
+  // Go's unicode.IsSpace is Unicode White_Space (with U+0085, without U+FEFF, unlike \s)
+  return /\p{White_Space}/u.test(r);
 }
 
 /** Go's `strings.Trim(s, cutset)`. */
@@ -60,7 +63,7 @@ function trimCutset(s: string, cutset: string): string {
 
 /** Go's `strings.TrimSpace` (Unicode white space). */
 export function trimSpace(s: string): string {
-  return s.replace(/^[\s\u0085]+|[\s\u0085]+$/gu, '');
+  return s.replace(/^\p{White_Space}+|\p{White_Space}+$/gu, '');
 }
 
 function splitToMap(parts: string[]): GoValue {
@@ -95,8 +98,8 @@ export const stringFuncs: FuncMap = {
     return s;
   }),
   trim: fn(['string'], trimSpace),
-  upper: fn(['string'], (s: string) => s.toUpperCase()),
-  lower: fn(['string'], (s: string) => s.toLowerCase()),
+  upper: fn(['string'], goToUpper),
+  lower: fn(['string'], goToLower),
   title: fn(['string'], goTitle),
   substr: fn(
     ['int', 'int', 'string'],
