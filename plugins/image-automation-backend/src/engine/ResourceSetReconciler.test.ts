@@ -432,24 +432,62 @@ describe('ResourceSetReconciler', () => {
     expect(await configMapNames('rset-b', 'outside')).toEqual([]);
   });
 
-  it('waits for a dependency that does not exist yet', async () => {
+  it('waits for dependencies in the cluster (readyExpr) and among the stored ResourceSets', async () => {
+    const after = (name: string) => ({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name, namespace: 'rset-a' },
+    });
     await declare('depends', [
       resourceSet('dependent', {
         dependsOn: [
-          { apiVersion: 'v1', kind: 'ConfigMap', name: 'prerequisite' },
-        ],
-        resources: [
           {
             apiVersion: 'v1',
             kind: 'ConfigMap',
-            metadata: { name: 'after', namespace: 'rset-a' },
+            name: 'prerequisite',
+            ready: true,
+            readyExpr: "data.ready == 'yes'",
+          },
+          // Ready since the first test: the built-in expression holds.
+          {
+            apiVersion: 'fluxcd.controlplane.io/v1',
+            kind: 'ResourceSet',
+            name: 'tenants',
+            ready: true,
           },
         ],
+        resources: [after('after')],
+      }),
+      resourceSet('on-stalled', {
+        dependsOn: [
+          {
+            apiVersion: 'fluxcd.controlplane.io/v1',
+            kind: 'ResourceSet',
+            name: 'missing-key',
+            ready: true,
+          },
+        ],
+        resources: [after('never')],
+      }),
+      resourceSet('bad-expr', {
+        dependsOn: [
+          {
+            apiVersion: 'v1',
+            kind: 'ConfigMap',
+            name: 'x',
+            ready: true,
+            readyExpr: 'data.(',
+          },
+        ],
+        resources: [after('never')],
       }),
     ]);
-    await objects.markDue(['ResourceSet/rset-a/dependent'], new Date());
-    await engine.runPass();
-    const waiting = (await objects.get('ResourceSet/rset-a/dependent'))!;
+    const runOnce = async (id: string) => {
+      await objects.markDue([id], new Date());
+      await engine.runPass();
+      return (await objects.get(id))!;
+    };
+    const waiting = await runOnce('ResourceSet/rset-a/dependent');
     expect(ready(waiting.status)).toMatchObject({
       status: 'False',
       reason: 'DependencyNotReady',
@@ -460,10 +498,48 @@ describe('ResourceSetReconciler', () => {
       new Date(waiting.nextRunAt).getTime() -
         new Date(waiting.lastRunAt!).getTime(),
     ).toBe(5_000);
-    await kube.kubectl(['create', 'configmap', 'prerequisite', '-n', 'rset-a']);
+
+    await kube.kubectl([
+      'create',
+      'configmap',
+      'prerequisite',
+      '-n',
+      'rset-a',
+      '--from-literal=ready=no',
+    ]);
+    expect(
+      ready((await runOnce('ResourceSet/rset-a/dependent')).status)?.message,
+    ).toBe(
+      'Retrying dependency check: dependency v1/ConfigMap/rset-a/prerequisite not ready: expression evaluated to false',
+    );
+    await kube.kubectl([
+      'patch',
+      'configmap',
+      'prerequisite',
+      '-n',
+      'rset-a',
+      '-p',
+      '{"data":{"ready":"yes"}}',
+    ]);
     const [applied] = await reconcile('ResourceSet/rset-a/dependent');
     expect(ready(applied.status)?.status).toBe('True');
     expect(await configMapNames('rset-a', 'dependent')).toEqual(['after']);
+
+    expect(
+      ready((await runOnce('ResourceSet/rset-a/on-stalled')).status),
+    ).toMatchObject({
+      reason: 'DependencyNotReady',
+      message:
+        'Retrying dependency check: dependency fluxcd.controlplane.io/v1/ResourceSet/rset-a/missing-key not ready: expression evaluated to false',
+    });
+    const badExpr = await runOnce('ResourceSet/rset-a/bad-expr');
+    expect(stalled(badExpr.status)).toMatchObject({
+      reason: 'InvalidCELExpression',
+      message: expect.stringMatching(
+        /^Reconciliation failed terminally due to configuration error: failed to parse the CEL expression 'data\.\(' of dependency v1\/ConfigMap\/rset-a\/x: /,
+      ),
+    });
+    expect(await configMapNames('rset-a', 'on-stalled')).toEqual([]);
   });
 
   it('retries while the API server is down, keeps the inventory, and uninstalls a deleted ResourceSet', async () => {

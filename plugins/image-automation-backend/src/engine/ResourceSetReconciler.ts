@@ -6,11 +6,9 @@ import {
 } from '@imageops/backstage-plugin-image-automation-common';
 import {
   ChangeSetEntry,
-  checkDependencies,
   classifyApplyFailure,
   ClusterDetails,
   InventoryApplier,
-  KubeClient,
   KubernetesObject,
 } from '../kubernetes';
 import {
@@ -33,6 +31,11 @@ import { formatGoDuration, parseGoDuration } from '../util/goDuration';
 import { markReady, readyCondition } from './conditions';
 import { beginReconcile, failures, RECHECK_MS, retryAfter } from './preamble';
 import { ReconcileResult, Reconciler } from './Reconciler';
+import {
+  CompiledDependency,
+  compileDependencies,
+  dependencyNotReady,
+} from './resourceSetDependencies';
 
 /** Comma-separated names of the clusters a ResourceSet applies to (on the ResourceSet or its entity). @public */
 export const CLUSTERS_ANNOTATION = 'image-automation.io/clusters';
@@ -198,26 +201,30 @@ export class ResourceSetReconciler implements Reconciler {
       }
     }
 
-    if (spec.dependsOn?.some(d => d.readyExpr)) {
-      return stalled(
-        'InvalidCELExpression',
-        'Reconciliation failed terminally due to configuration error: dependsOn.readyExpr is not supported yet',
-      );
-    }
     if (spec.dependsOn?.length) {
-      for (const cluster of clusters) {
-        const notReady = await this.dependencyNotReady(
-          cluster,
-          spec.dependsOn,
-          object.namespace,
+      let dependencies: CompiledDependency[];
+      try {
+        dependencies = compileDependencies(spec.dependsOn, object.namespace);
+      } catch (error) {
+        return stalled(
+          'InvalidCELExpression',
+          `Reconciliation failed terminally due to configuration error: ${
+            (error as Error).message
+          }`,
         );
-        if (notReady) {
-          return failed(
-            'DependencyNotReady',
-            `Retrying dependency check: ${notReady}`,
-            DEPENDENCY_RETRY_MS,
-          );
-        }
+      }
+      const notReady = await dependencyNotReady({
+        dependencies,
+        namespace: object.namespace,
+        clusters,
+        stored: id => this.deps.objects.get(id),
+      });
+      if (notReady) {
+        return failed(
+          'DependencyNotReady',
+          `Retrying dependency check: ${notReady}`,
+          DEPENDENCY_RETRY_MS,
+        );
       }
     }
 
@@ -391,28 +398,6 @@ export class ResourceSetReconciler implements Reconciler {
         CLUSTERS_ANNOTATION
       ],
     );
-  }
-
-  private async dependencyNotReady(
-    cluster: ClusterDetails,
-    dependsOn: NonNullable<ResourceSetSpec['dependsOn']>,
-    namespace: string,
-  ): Promise<string | undefined> {
-    const client = await KubeClient.forCluster(cluster, {});
-    try {
-      return await checkDependencies(
-        client,
-        dependsOn.map(d => ({
-          ...d,
-          namespace:
-            d.namespace ?? (d.kind === 'Namespace' ? undefined : namespace),
-        })),
-      );
-    } catch (error) {
-      return (error as Error).message;
-    } finally {
-      client.close();
-    }
   }
 
   /** The providers `spec.inputsFrom` selects, with their exported inputs; a named one must exist. */
