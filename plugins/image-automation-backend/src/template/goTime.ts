@@ -401,6 +401,14 @@ function lookupName(names: string[], v: string): [number, string] | undefined {
   return undefined;
 }
 
+/** Go's `time` `atoi`: an optional sign and any number of digits (none is 0). */
+function atoi(s: string): number | undefined {
+  const m = /^([+-]?)(\d*)$/.exec(s);
+  if (!m) return undefined;
+  const x = Number(m[2] || '0');
+  return m[1] === '-' ? -x : x;
+}
+
 /** Go's `parseSignedOffset`: a sign and an hour of at most 23, all its digits read, or 0. */
 function signedOffsetLength(v: string): number {
   const m = /^[+-](\d+)/.exec(v);
@@ -457,12 +465,18 @@ export function parseTime(layout: string, value: string): GoTime {
   let zoneName = '';
   let pm = false;
   let am = false;
+  let range = '';
+  // Go's parseNanoseconds: the digits go through atoi, so a sign is accepted
   const parseNanos = (v: string, nbytes: number): number | undefined => {
     if (v[0] !== '.' && v[0] !== ',') return undefined;
     const n = Math.min(nbytes, 10);
-    const digits = v.slice(1, n);
-    if (!/^\d*$/.test(digits) || digits === '') return undefined;
-    return Number(digits) * 10 ** (10 - n);
+    const ns = atoi(v.slice(1, n));
+    if (ns === undefined) return undefined;
+    if (ns < 0) {
+      range = 'fractional second';
+      return 0;
+    }
+    return ns * 10 ** (10 - n);
   };
   let rest = layout;
   for (;;) {
@@ -486,7 +500,7 @@ export function parseTime(layout: string, value: string): GoTime {
     }
     rest = c.suffix;
     const hold = value;
-    let range = '';
+    range = '';
     let ok = true;
     const num = (r: [number, string] | undefined): number => {
       if (!r) {
@@ -497,14 +511,15 @@ export function parseTime(layout: string, value: string): GoTime {
       return r[0];
     };
     switch (c.std) {
-      case '06':
-        if (value.length < 2 || !/^\d\d/.test(value)) ok = false;
+      case '06': {
+        const y = value.length < 2 ? undefined : atoi(value.slice(0, 2));
+        if (y === undefined) ok = false;
         else {
-          year = Number(value.slice(0, 2));
-          year += year >= 69 ? 1900 : 2000;
+          year = y + (y >= 69 ? 1900 : 2000);
           value = value.slice(2);
         }
         break;
+      }
       case '2006':
         if (value.length < 4 || !isDigitAt(value, 0) || !/^\d{4}/.test(value))
           ok = false;
@@ -653,12 +668,24 @@ export function parseTime(layout: string, value: string): GoTime {
           [sign, hh, mm] = [value[0], value.slice(1, 3), value.slice(3, 5)];
           value = value.slice(5);
         }
-        const two = /^\d\d$/;
-        if (!two.test(hh) || !two.test(mm) || !two.test(ss)) {
-          ok = false;
-          break;
+        // Go reads hour, minute, second in turn (stopping at the first bad one), then checks
+        // the ranges, whose error wins over a bad number
+        let h = 0;
+        let m = 0;
+        let s = 0;
+        const hv = getnum(hh, true);
+        if (!hv) ok = false;
+        else {
+          h = hv[0];
+          const mv = getnum(mm, true);
+          if (!mv) ok = false;
+          else {
+            m = mv[0];
+            const sv = getnum(ss, true);
+            if (!sv) ok = false;
+            else s = sv[0];
+          }
         }
-        const [h, m, s] = [Number(hh), Number(mm), Number(ss)];
         if (h > 24) range = 'time zone offset hour';
         if (m > 60) range = 'time zone offset minute';
         if (s > 60) range = 'time zone offset second';

@@ -1041,6 +1041,31 @@ export function sprigGeneratedCases(seed: number): [string, string][] {
       nums,
     ]);
   }
+  // mergo's rules on nested maps: empty values, lists, maps meeting non-maps, nil
+  const leaves = ['', 'x', 0, 1, 2.5, false, true, null, [], [1], ['a'], {}];
+  const map = (depth: number): Record<string, unknown> => {
+    const m: Record<string, unknown> = {};
+    const n = next(4);
+    for (let i = 0; i < n; i++)
+      m['abc'[next(3)]] =
+        depth > 0 && next(3) === 0
+          ? map(depth - 1)
+          : leaves[next(leaves.length)];
+    return m;
+  };
+  const maps = JSON.stringify({
+    t: Array.from({ length: 40 }, () => [map(2), map(2), map(2)]),
+  });
+  for (const f of ['merge', 'mergeOverwrite']) {
+    cases.push([
+      `{{ range .t }}{{ ${f} (index . 0) (index . 1) (index . 2) | toJson }}\n{{ end }}`,
+      maps,
+    ]);
+  }
+  cases.push([
+    '{{ range .t }}{{ $c := deepCopy . }}{{ $_ := mergeOverwrite (index $c 0) (index $c 1) }}{{ toJson $c }} {{ toJson . }}\n{{ end }}',
+    maps,
+  ]);
   const layouts = [
     '2006-01-02T15:04:05Z07:00',
     '2006-01-02T15:04:05.999999999Z07:00',
@@ -1077,6 +1102,99 @@ export function sprigGeneratedCases(seed: number): [string, string][] {
         layout,
       )} $t }}\n{{ end }}`,
       times,
+    ]);
+  }
+  // random layouts: formatting, parsing back, and Go's parse errors on random values
+  const tokens = [
+    '2006',
+    '06',
+    '01',
+    '1',
+    'Jan',
+    'January',
+    '02',
+    '2',
+    '_2',
+    '__2',
+    '002',
+    '15',
+    '03',
+    '3',
+    '04',
+    '4',
+    '05',
+    '5',
+    'PM',
+    'pm',
+    'Mon',
+    'Monday',
+    'MST',
+    '-0700',
+    '-07:00',
+    '-07',
+    'Z0700',
+    'Z07:00',
+    'Z07',
+    '-07:00:00',
+    'Z070000',
+    '.000',
+    '.999',
+    ',000',
+    '.9',
+    ' ',
+    '-',
+    ':',
+    'T',
+    '/',
+    'x',
+    'Janx',
+    'Mond',
+    '_',
+    '  ',
+  ];
+  const pieces = [
+    ...'0123456789',
+    '12',
+    '99',
+    '2024',
+    '-',
+    ':',
+    ' ',
+    'T',
+    'Z',
+    '+',
+    '.',
+    ',',
+    'Jan',
+    'jan',
+    'Mon',
+    'PM',
+    'am',
+    'UTC',
+    'PST',
+    'GMT+3',
+    '+05:30',
+    '-0800',
+    '61',
+    '366',
+    '002',
+  ];
+  const pick = (from: string[], max: number) => {
+    let out = '';
+    const n = 1 + next(max);
+    for (let i = 0; i < n; i++) out += from[next(from.length)];
+    return out;
+  };
+  const randomLayouts = Array.from({ length: 20 }, () => pick(tokens, 6));
+  cases.push([
+    `{{ range $l := .l }}{{ range $.d }}{{ $t := (mustToDate "2006-01-02T15:04:05Z07:00" .).Format $l }}{{ $t }} => {{ toDate $l $t }}\n{{ end }}{{ end }}`,
+    JSON.stringify({ l: randomLayouts, d: dates.slice(0, 5) }),
+  ]);
+  for (let i = 0; i < 30; i++) {
+    const layout = JSON.stringify(randomLayouts[next(randomLayouts.length)]);
+    cases.push([
+      `{{ mustToDate ${layout} ${JSON.stringify(pick(pieces, 8))} }}`,
+      '{}',
     ]);
   }
   return cases;
