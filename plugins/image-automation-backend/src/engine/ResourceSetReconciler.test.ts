@@ -542,6 +542,199 @@ describe('ResourceSetReconciler', () => {
     expect(await configMapNames('rset-a', 'on-stalled')).toEqual([]);
   });
 
+  it('applies steps with commonMetadata, keeps prune-disabled objects and recreates forced immutable ones', async () => {
+    const cm = (name: string, extra: Record<string, unknown> = {}) => ({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name, namespace: 'rset-a' },
+      ...extra,
+    });
+    const keep = {
+      annotations: { 'fluxcd.controlplane.io/prune': 'disabled' },
+    };
+    await declare('steps', [
+      resourceSet('stepped', {
+        commonMetadata: {
+          labels: { team: 'platform' },
+          annotations: { owner: 'backstage' },
+        },
+        steps: [
+          {
+            name: 'config',
+            resources: [
+              cm('first', {
+                metadata: { name: 'first', namespace: 'rset-a', ...keep },
+              }),
+            ],
+          },
+          {
+            name: 'app',
+            resourcesTemplate:
+              'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: second\n  namespace: rset-a\n',
+          },
+        ],
+      }),
+    ]);
+    const [stepped] = await reconcile('ResourceSet/rset-a/stepped');
+    expect(ready(stepped.status)?.status).toBe('True');
+    expect(await configMapNames('rset-a', 'stepped')).toEqual([
+      'first',
+      'second',
+    ]);
+    const first = await client.get({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      namespace: 'rset-a',
+      name: 'first',
+    });
+    expect(first?.metadata.labels).toMatchObject({
+      team: 'platform',
+      [`${OWNER}/name`]: 'stepped',
+    });
+    expect(first?.metadata.annotations).toMatchObject({ owner: 'backstage' });
+
+    // Both leave the set: the one annotated prune: disabled stays.
+    await declare('steps', [
+      resourceSet('stepped', { resources: [cm('third')] }),
+    ]);
+    await reconcile('ResourceSet/rset-a/stepped');
+    expect(await configMapNames('rset-a', 'stepped')).toEqual([
+      'first',
+      'third',
+    ]);
+
+    // An immutable ConfigMap changed: refused by the API server until the object asks for force.
+    const immutable = (value: string, annotations?: Record<string, string>) =>
+      cm('frozen', {
+        metadata: {
+          name: 'frozen',
+          namespace: 'rset-a',
+          ...(annotations ? { annotations } : {}),
+        },
+        immutable: true,
+        data: { value },
+      });
+    await declare('steps', [
+      resourceSet('stepped', { resources: [immutable('v1')] }),
+    ]);
+    await reconcile('ResourceSet/rset-a/stepped');
+    await declare('steps', [
+      resourceSet('stepped', { resources: [immutable('v2')] }),
+    ]);
+    const [refused] = await reconcile('ResourceSet/rset-a/stepped');
+    expect(ready(refused.status)).toMatchObject({
+      status: 'False',
+      reason: 'ReconciliationFailed',
+    });
+    await declare('steps', [
+      resourceSet('stepped', {
+        resources: [
+          immutable('v2', { 'fluxcd.controlplane.io/force': 'enabled' }),
+        ],
+      }),
+    ]);
+    const [forced] = await reconcile('ResourceSet/rset-a/stepped');
+    expect(ready(forced.status)?.status).toBe('True');
+    expect(
+      (
+        await client.get({
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          namespace: 'rset-a',
+          name: 'frozen',
+        })
+      )?.data,
+    ).toEqual({
+      value: 'v2',
+    });
+  });
+
+  it('reports a failed health check with wait, and applies as the service account it names', async () => {
+    await declare('health', [
+      resourceSet(
+        'waiting',
+        {
+          wait: true,
+          resources: [
+            {
+              apiVersion: 'apps/v1',
+              kind: 'Deployment',
+              metadata: { name: 'web', namespace: 'rset-a' },
+              spec: {
+                selector: { matchLabels: { app: 'web' } },
+                template: {
+                  metadata: { labels: { app: 'web' } },
+                  spec: { containers: [{ name: 'web', image: 'nginx' }] },
+                },
+              },
+            },
+          ],
+        },
+        {
+          [CLUSTERS_ANNOTATION]: 'testbed',
+          'fluxcd.controlplane.io/reconcileTimeout': '2s',
+        },
+      ),
+    ]);
+    // No controller manager runs in the test bed: the Deployment never becomes ready.
+    const [unhealthy] = await reconcile('ResourceSet/rset-a/waiting');
+    expect(ready(unhealthy.status)).toMatchObject({
+      status: 'False',
+      reason: 'HealthCheckFailed',
+      message: expect.stringContaining('health check failed'),
+    });
+
+    await kube.kubectl(
+      ['apply', '-f', '-'],
+      `apiVersion: v1
+kind: ServiceAccount
+metadata: { name: deployer, namespace: rset-a }
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: { name: configmaps, namespace: rset-a }
+rules:
+  - { apiGroups: [''], resources: [configmaps], verbs: ['*'] }
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: { name: deployer, namespace: rset-a }
+roleRef: { apiGroup: rbac.authorization.k8s.io, kind: Role, name: configmaps }
+subjects:
+  - { kind: ServiceAccount, name: deployer, namespace: rset-a }
+`,
+    );
+    const impersonated = (name: string, namespace: string) =>
+      resourceSet(name, {
+        serviceAccountName: 'deployer',
+        resources: [
+          {
+            apiVersion: 'v1',
+            kind: 'ConfigMap',
+            metadata: { name: 'as-deployer', namespace },
+          },
+        ],
+      });
+    await declare('health', [
+      impersonated('impersonated', 'rset-b'),
+      impersonated('impersonated-ok', 'rset-a'),
+    ]);
+    const [forbidden, allowed] = await reconcile(
+      'ResourceSet/rset-a/impersonated',
+      'ResourceSet/rset-a/impersonated-ok',
+    );
+    expect(ready(forbidden.status)).toMatchObject({
+      status: 'False',
+      reason: 'ReconciliationFailed',
+      message: expect.stringContaining('system:serviceaccount:rset-a:deployer'),
+    });
+    expect(await configMapNames('rset-b', 'impersonated')).toEqual([]);
+    expect(ready(allowed.status)?.status).toBe('True');
+    expect(await configMapNames('rset-a', 'impersonated-ok')).toEqual([
+      'as-deployer',
+    ]);
+  });
+
   it('retries while the API server is down, keeps the inventory, and uninstalls a deleted ResourceSet', async () => {
     await declare('lifecycle', [
       resourceSet('lifecycle', {
