@@ -71,6 +71,9 @@ function daysIn(m: number, y: number): number {
   return [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][m - 1];
 }
 
+/** A time's location: `utc`, `local`, a shared unnamed whole-hour zone, or a zone of its own (compared by identity). @internal */
+export type TimeLocation = string | object;
+
 /**
  * A Go `time.Time`: an instant (nanoseconds since the Unix epoch) and the zone it is shown in.
  * @internal
@@ -83,6 +86,11 @@ export class GoTime extends GoStruct {
     readonly offset: number,
     /** Zone abbreviation (`""` prints the offset instead). */
     readonly zone: string,
+    /**
+     * Which `*time.Location` the time carries: Go's `==` on times compares it by pointer, so
+     * times in UTC, in Local (UTC too, here) and in each `FixedZone` are never equal.
+     */
+    readonly loc: TimeLocation = 'utc',
   ) {
     super('time.Time', {}, {});
     const self = this;
@@ -107,6 +115,16 @@ export class GoTime extends GoStruct {
       UTC: () => new GoTime(self.unixNano, 0, 'UTC'),
       IsZero: () => self.unixNano === ZERO_TIME_NANOS,
     });
+  }
+
+  /** Go's `==`: the same instant in the same location. */
+  equals(o: GoTime): boolean {
+    return this.unixNano === o.unixNano && this.loc === o.loc;
+  }
+
+  /** The same location, another instant (Go's `Add`). */
+  plus(ns: bigint): GoTime {
+    return new GoTime(this.unixNano + ns, this.offset, this.zone, this.loc);
   }
 
   /** Seconds since the epoch (Go's `Unix()`). */
@@ -399,6 +417,14 @@ function lookupName(names: string[], v: string): [number, string] | undefined {
       return [i, v.slice(n.length)];
   }
   return undefined;
+}
+
+/** `time.FixedZone`: Go shares one location per unnamed whole hour from −12 to +14. */
+function fixedZone(name: string, offset: number): TimeLocation {
+  const hour = offset / 3600;
+  if (name === '' && Number.isInteger(hour) && hour >= -12 && hour <= 14)
+    return `fixed${hour}`;
+  return {};
 }
 
 /** Go's `time` `atoi`: an optional sign and any number of digits (none is 0). */
@@ -767,22 +793,22 @@ export function parseTime(layout: string, value: string): GoTime {
     BigInt(daysFromCivil(year, month, day)) * 86400n +
     BigInt(hour * 3600 + min * 60 + sec);
   const nanos = (s: bigint) => s * NS + BigInt(nsec);
-  if (utc) return new GoTime(nanos(civil), 0, 'UTC');
+  if (utc) return new GoTime(nanos(civil), 0, 'UTC', 'utc');
   if (zoneOffset !== undefined) {
     const t = nanos(civil - BigInt(zoneOffset));
     // the local zone (UTC) is used when the offset and name fit it
     if (zoneOffset === 0 && (zoneName === '' || zoneName === 'UTC'))
-      return new GoTime(t, 0, 'UTC');
-    return new GoTime(t, zoneOffset, zoneName);
+      return new GoTime(t, 0, 'UTC', 'local');
+    return new GoTime(t, zoneOffset, zoneName, fixedZone(zoneName, zoneOffset));
   }
   if (zoneName !== '') {
     let off = 0;
     if (zoneName.length > 3 && zoneName.startsWith('GMT'))
       off = Number(zoneName.slice(3)) * 3600;
     // Go records a GMT±h offset for the zone but leaves the instant as if it were UTC
-    return new GoTime(nanos(civil), off, zoneName);
+    return new GoTime(nanos(civil), off, zoneName, fixedZone(zoneName, off));
   }
-  return new GoTime(nanos(civil), 0, 'UTC');
+  return new GoTime(nanos(civil), 0, 'UTC', 'local');
 }
 
 const DURATION_UNITS: Record<string, bigint> = {

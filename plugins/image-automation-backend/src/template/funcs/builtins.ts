@@ -6,6 +6,7 @@
 import { FuncMap, fn, GoFuncError } from '../funcTypes';
 import {
   GoInt,
+  GoStruct,
   GoValue,
   intValue,
   isInt,
@@ -20,6 +21,7 @@ import {
 } from '../goValue';
 import { goQuote } from '../lexer';
 import { goTypeOf } from './convert';
+import { GoTime } from '../goTime';
 
 type BasicKind = 'bool' | 'int' | 'float' | 'string' | 'invalid' | 'other';
 
@@ -41,6 +43,11 @@ function basicKind(v: GoValue): BasicKind {
   }
 }
 
+/** A pointer value (`*semver.Version`): comparable, by identity. */
+function isGoPointer(v: GoValue): boolean {
+  return v instanceof GoStruct && v.typeName.startsWith('*');
+}
+
 function eq(a: GoValue, ...bs: GoValue[]): boolean {
   if (bs.length === 0) throw new GoFuncError('missing argument for comparison');
   const k1 = basicKind(a);
@@ -55,6 +62,10 @@ function eq(a: GoValue, ...bs: GoValue[]): boolean {
           )}`,
         );
       }
+    } else if (k1 === 'other' && a instanceof GoTime && b instanceof GoTime) {
+      truth = a.equals(b);
+    } else if (k1 === 'other' && isGoPointer(a) && isGoPointer(b)) {
+      truth = a === b;
     } else if (k1 === 'other') {
       throw new GoFuncError(
         `non-comparable type ${formatValue(b)}: ${goTypeOf(b)}`,

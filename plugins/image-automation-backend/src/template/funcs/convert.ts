@@ -162,6 +162,7 @@ export function goTypeOf(v: GoValue): string {
 
 /** Go's reflect kind name of a value (`kindOf`). @internal */
 export function goKindOf(v: GoValue): string {
+  if (v instanceof GoStruct && v.typeName.startsWith('*')) return 'ptr';
   const k = kindOf(v);
   return k === 'invalid' ? 'invalid' : k;
 }

@@ -305,7 +305,7 @@ function urlJoin(d: Record<string, GoValue> | null): string {
 
 function mustDateModify(d: string, t: GoTime): GoTime {
   try {
-    return new GoTime(t.unixNano + parseDuration(d), t.offset, t.zone);
+    return t.plus(parseDuration(d));
   } catch (e) {
     throw new GoFuncError((e as Error).message);
   }

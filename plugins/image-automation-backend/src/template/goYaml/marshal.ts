@@ -5,6 +5,7 @@
  */
 
 import { GoInt, GoStruct, GoValue, isPlainMap, setOwn } from '../goValue';
+import { GoTime } from '../goTime';
 import { formatJsonFloat } from '../goJson';
 import { jsonRoundTripNumber } from './numbers';
 import { emitYaml } from './emit';
@@ -38,6 +39,9 @@ export function jsonNormalize(v: GoValue): GoValue {
   }
   if (v instanceof GoInt) return v.value;
   if (Array.isArray(v)) return v.map(jsonNormalize);
+  // time.Time marshals to JSON as an RFC 3339 string
+  if (v instanceof GoTime)
+    return v.format('2006-01-02T15:04:05.999999999Z07:00');
   if (v instanceof GoStruct) return jsonNormalize(v.fields);
   if (v instanceof Map) {
     const out: Record<string, GoValue> = {};
