@@ -229,6 +229,17 @@ describe('ResourceSetReconciler', () => {
     // Unchanged: the Ready message (and so the event stream) does not move.
     const [again] = await reconcile('ResourceSet/rset-a/tenants');
     expect(ready(again.status)?.message).toBe(ready(first.status)?.message);
+    expect(again.status.history).toEqual([
+      {
+        digest: first.status.lastAppliedRevision,
+        firstReconciled: first.lastRunAt,
+        lastReconciled: again.lastRunAt,
+        lastReconciledDuration: expect.stringMatching(/^[0-9.]+(ms|s)$/),
+        lastReconciledStatus: 'ReconciliationSucceeded',
+        totalReconciliations: 2,
+        metadata: { inputs: '2', resources: '2' },
+      },
+    ]);
     expect(again.nextRunAt).toBe(
       new Date(new Date(again.lastRunAt!).getTime() + 3_600_000).toISOString(),
     );
@@ -364,6 +375,13 @@ describe('ResourceSetReconciler', () => {
       message:
         'build failed: failed to build resources[0]: failed to execute template: template: resourceset:3:8: executing "resourceset" at <inputs>: map has no entry for key "nope"',
     });
+    expect(missingKey.status.history).toEqual([
+      expect.objectContaining({
+        digest: expect.stringMatching(/^sha256:[0-9a-f]{64}$/),
+        lastReconciledStatus: 'BuildFailed',
+        totalReconciliations: 1,
+      }),
+    ]);
     expect(ready(missingProvider.status)).toMatchObject({
       status: 'False',
       reason: 'BuildFailed',

@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import {
   FLUX_OPERATOR_API_VERSION,
   ObjectEvent,
@@ -31,6 +32,7 @@ import { formatGoDuration, parseGoDuration } from '../util/goDuration';
 import { markReady, readyCondition } from './conditions';
 import { beginReconcile, failures, RECHECK_MS, retryAfter } from './preamble';
 import { ReconcileResult, Reconciler } from './Reconciler';
+import { recordHistory } from './reconcileHistory';
 import {
   CompiledDependency,
   compileDependencies,
@@ -228,11 +230,34 @@ export class ResourceSetReconciler implements Reconciler {
       }
     }
 
+    // Failed builds are recorded with the digest of the spec, as the Flux Operator does; failed
+    // applies too (the objects' digest is only known once an apply finished).
+    const specDigest = `sha256:${crypto
+      .createHash('sha256')
+      .update(JSON.stringify(object.manifest.spec ?? {}))
+      .digest('hex')}`;
+    const recorded = (
+      result: ReconcileResult,
+      digest = specDigest,
+      metadata: Record<string, string> = {},
+    ): ReconcileResult => ({
+      ...result,
+      status: {
+        ...result.status,
+        history: recordHistory(begun.start.status.history, {
+          digest,
+          status: readyCondition(result.status)?.reason ?? 'Unknown',
+          now,
+          durationMs: Date.now() - started,
+          metadata,
+        }),
+      },
+    });
+
     const providers = await this.providers(object, spec);
     if ('error' in providers) {
-      return stalled(
-        'BuildFailed',
-        `failed to compute inputs: ${providers.error}`,
+      return recorded(
+        stalled('BuildFailed', `failed to compute inputs: ${providers.error}`),
       );
     }
     const built = buildResourceSet({
@@ -243,7 +268,7 @@ export class ResourceSetReconciler implements Reconciler {
       providers: providers.list,
     });
     if (!built.ok) {
-      return stalled('BuildFailed', `build failed: ${built.error}`);
+      return recorded(stalled('BuildFailed', `build failed: ${built.error}`));
     }
     if (
       (spec.inputsFrom?.length ?? 0) > 0 &&
@@ -299,10 +324,12 @@ export class ResourceSetReconciler implements Reconciler {
           clusters.length > 1
             ? `cluster '${cluster.name}': ${failure.message}`
             : failure.message;
-        return failed(
-          failure.reason,
-          message,
-          failure.retrySoon ? UNREACHABLE_RETRY_MS : retryAfter(intervalMs),
+        return recorded(
+          failed(
+            failure.reason,
+            message,
+            failure.retrySoon ? UNREACHABLE_RETRY_MS : retryAfter(intervalMs),
+          ),
         );
       }
     }
@@ -349,7 +376,10 @@ export class ResourceSetReconciler implements Reconciler {
             },
           ]
         : [];
-    return { status, requeueAfterMs: intervalMs, events };
+    return recorded({ status, requeueAfterMs: intervalMs, events }, revision, {
+      inputs: String(built.inputs.length),
+      resources: String(built.objects.length),
+    });
   }
 
   /**

@@ -23,6 +23,21 @@ export interface ImageRef {
   digest?: string;
 }
 
+/** One entry of a ResourceSet's `status.history` (Flux Operator's `Snapshot`). @public */
+export interface HistorySnapshot {
+  /** `sha256:` of the applied objects (of the spec when the build failed). */
+  digest: string;
+  firstReconciled: string;
+  lastReconciled: string;
+  /** Go duration of the last reconcile with this outcome. */
+  lastReconciledDuration: string;
+  /** The Ready reason of that outcome. */
+  lastReconciledStatus: string;
+  totalReconciliations: number;
+  /** `inputs` and `resources` counts. */
+  metadata?: Record<string, string>;
+}
+
 /**
  * The status of an automation object: Flux's status fields for its kind plus the
  * conditions. Kind-specific fields are optional.
@@ -65,4 +80,6 @@ export interface ObjectStatus {
   appliedClusters?: string[];
   /** ResourceSet: `sha256:` digest of the objects of the last finished apply. */
   lastAppliedRevision?: string;
+  /** ResourceSet: the last reconcile outcomes, newest first, at most 5. */
+  history?: HistorySnapshot[];
 }
