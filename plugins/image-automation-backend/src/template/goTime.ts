@@ -112,8 +112,16 @@ export class GoTime extends GoStruct {
       Nanosecond: () => int(self.fields_().nanos),
       YearDay: () => int(self.fields_().yday),
       Weekday: () => named('time.Weekday', LONG_DAYS[self.fields_().weekday]),
+      UnixMicro: () => floorDiv(self.unixNano, 1000n),
       UTC: () => new GoTime(self.unixNano, 0, 'UTC'),
+      Local: () => new GoTime(self.unixNano, 0, 'UTC', 'local'),
       IsZero: () => self.unixNano === ZERO_TIME_NANOS,
+      Add: (d: GoValue) => self.plus(intArg(d)),
+      AddDate: (y: GoValue, m: GoValue, d: GoValue) =>
+        self.addDate(Number(intArg(y)), Number(intArg(m)), Number(intArg(d))),
+      Before: (o: GoValue) => self.unixNano < timeArg(o).unixNano,
+      After: (o: GoValue) => self.unixNano > timeArg(o).unixNano,
+      Equal: (o: GoValue) => self.unixNano === timeArg(o).unixNano,
     });
   }
 
@@ -125,6 +133,25 @@ export class GoTime extends GoStruct {
   /** The same location, another instant (Go's `Add`). */
   plus(ns: bigint): GoTime {
     return new GoTime(this.unixNano + ns, this.offset, this.zone, this.loc);
+  }
+
+  /** Go's `AddDate`: calendar arithmetic in the time's zone, normalised as `time.Date` does. */
+  addDate(years: number, months: number, days: number): GoTime {
+    const f = this.fields_();
+    const m0 = f.month - 1 + months;
+    const y = f.year + years + Math.floor(m0 / 12);
+    const m = (((m0 % 12) + 12) % 12) + 1;
+    const day = daysFromCivil(y, m, 1) + f.day - 1 + days;
+    const local =
+      BigInt(day) * 86400n +
+      BigInt(f.hour * 3600 + f.minute * 60 + f.second) -
+      BigInt(this.offset);
+    return new GoTime(
+      local * NS + BigInt(f.nanos),
+      this.offset,
+      this.zone,
+      this.loc,
+    );
   }
 
   /** Seconds since the epoch (Go's `Unix()`). */
@@ -165,6 +192,18 @@ export class GoTime extends GoStruct {
     }
     return out;
   }
+}
+
+/** An integer method argument (Go converts the template's number to the parameter's type). */
+function intArg(v: GoValue): bigint {
+  if (typeof v === 'bigint') return v;
+  if (v instanceof GoInt) return v.value;
+  throw new GoTimeError(`wrong type for value; expected int; got ${typeof v}`);
+}
+
+function timeArg(v: GoValue): GoTime {
+  if (v instanceof GoTime) return v;
+  throw new GoTimeError('wrong type for value; expected time.Time');
 }
 
 function floorDiv(a: bigint, b: bigint): bigint {
