@@ -1250,5 +1250,101 @@ export function sprigGeneratedCases(seed: number): [string, string][] {
       '{}',
     ]);
   }
+  // semverCompare on random ranges (v3.3.0 rules) and mustDateModify on random durations
+  const ops = [
+    '',
+    '=',
+    '!=',
+    '>',
+    '<',
+    '>=',
+    '<=',
+    '=>',
+    '=<',
+    '~',
+    '~>',
+    '^',
+    'v',
+    ' ',
+  ];
+  const bounds = [
+    '1',
+    '1.2',
+    '1.2.3',
+    '0.0.1',
+    '0.1',
+    'x',
+    '*',
+    '1.x',
+    '1.2.x',
+    '2.X.*',
+    '1.2.3-rc.1',
+    '1.0.0-0',
+    '1.2.3+b',
+    '01.2',
+    '1.2.3-01',
+    'a',
+  ];
+  const joins = [' ', ', ', ' || ', ' - ', '||', ','];
+  const versions = [
+    '1.2.3',
+    '1.2.4-rc.1',
+    '0.0.1',
+    '0.1.5',
+    '2.0.0',
+    '1.0.0-alpha',
+    'v1.5.0',
+    '1.2',
+    '3',
+    '1.2.3+meta',
+    '0.0.0',
+    'bad',
+    '10.20.30',
+  ];
+  for (let i = 0; i < 30; i++) {
+    let range = '';
+    const n = 1 + next(3);
+    for (let j = 0; j < n; j++)
+      range +=
+        (j ? joins[next(joins.length)] : '') +
+        ops[next(ops.length)] +
+        bounds[next(bounds.length)];
+    cases.push([
+      `{{ semverCompare ${JSON.stringify(range)} ${JSON.stringify(
+        versions[next(versions.length)],
+      )} }}`,
+      '{}',
+    ]);
+  }
+  const durationParts = [
+    '1',
+    '0',
+    '12',
+    '.5',
+    '1.',
+    '.',
+    '9999999999',
+    'h',
+    'm',
+    's',
+    'ms',
+    'us',
+    'µs',
+    'ns',
+    'x',
+    '-',
+    '+',
+    '2562047',
+    '9223372036854775807',
+    '0.0000000001',
+  ];
+  for (let i = 0; i < 20; i++) {
+    cases.push([
+      `{{ mustDateModify ${JSON.stringify(
+        pick(durationParts, 5),
+      )} (toDate "2006-01-02" "2024-03-15") }}`,
+      '{}',
+    ]);
+  }
   return cases;
 }
