@@ -667,40 +667,66 @@ describe('ResourceSetReconciler', () => {
     });
   });
 
-  it('reports a failed health check with wait, and applies as the service account it names', async () => {
+  it('reports a failed health check with wait, stops at a step that is not ready, and applies as the service account it names', async () => {
+    // No controller manager runs in the test bed: a Deployment never becomes ready.
+    const deployment = (name: string) => ({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name, namespace: 'rset-a' },
+      spec: {
+        selector: { matchLabels: { app: name } },
+        template: {
+          metadata: { labels: { app: name } },
+          spec: { containers: [{ name: 'web', image: 'nginx' }] },
+        },
+      },
+    });
+    const quick = {
+      [CLUSTERS_ANNOTATION]: 'testbed',
+      'fluxcd.controlplane.io/reconcileTimeout': '2s',
+    };
     await declare('health', [
       resourceSet(
         'waiting',
+        { wait: true, resources: [deployment('web')] },
+        quick,
+      ),
+      resourceSet(
+        'stepwise',
         {
-          wait: true,
-          resources: [
+          steps: [
+            { name: 'backend', resources: [deployment('api')] },
             {
-              apiVersion: 'apps/v1',
-              kind: 'Deployment',
-              metadata: { name: 'web', namespace: 'rset-a' },
-              spec: {
-                selector: { matchLabels: { app: 'web' } },
-                template: {
-                  metadata: { labels: { app: 'web' } },
-                  spec: { containers: [{ name: 'web', image: 'nginx' }] },
+              name: 'config',
+              resources: [
+                {
+                  apiVersion: 'v1',
+                  kind: 'ConfigMap',
+                  metadata: { name: 'after-api', namespace: 'rset-a' },
                 },
-              },
+              ],
             },
           ],
         },
-        {
-          [CLUSTERS_ANNOTATION]: 'testbed',
-          'fluxcd.controlplane.io/reconcileTimeout': '2s',
-        },
+        quick,
       ),
     ]);
-    // No controller manager runs in the test bed: the Deployment never becomes ready.
-    const [unhealthy] = await reconcile('ResourceSet/rset-a/waiting');
+    const [unhealthy, stepwise] = await reconcile(
+      'ResourceSet/rset-a/waiting',
+      'ResourceSet/rset-a/stepwise',
+    );
     expect(ready(unhealthy.status)).toMatchObject({
       status: 'False',
       reason: 'HealthCheckFailed',
       message: expect.stringContaining('health check failed'),
     });
+    // The second step waits for the first one, which never gets ready.
+    expect(ready(stepwise.status)).toMatchObject({
+      status: 'False',
+      reason: 'HealthCheckFailed',
+      message: expect.stringMatching(/^step "backend": health check failed: /),
+    });
+    expect(await configMapNames('rset-a', 'stepwise')).toEqual([]);
 
     await kube.kubectl(
       ['apply', '-f', '-'],
