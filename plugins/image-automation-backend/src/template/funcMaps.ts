@@ -34,7 +34,7 @@ import { sprigStringFuncs } from './funcs/sprigStrings';
 
 /**
  * The sprig v3.3.0 functions slim-sprig lacks; they have no deterministic or offline
- * implementation here (crypto material, salted hashes, time values), so calling one
+ * implementation here (crypto material, salted hashes, a random order), so calling one
  * fails at execution with a clear message instead of at parse time.
  */
 const SPRIG_ONLY_UNSUPPORTED = [
@@ -75,7 +75,7 @@ function decimalOp(op: (a: Decimal, b: Decimal) => Decimal) {
     );
 }
 
-/** Sprig v3.3.0 additions over slim-sprig that are pure string/list/math functions. */
+/** Sprig v3.3.0 additions over slim-sprig: string helpers, float math, maps, semver. */
 function sprigExtras(): FuncMap {
   const copy = (v: GoValue) => {
     // copystructure cannot copy a nil interface; Go panics inside reflect
