@@ -70,6 +70,12 @@ export class Engine {
   private async reconcileOne(object: StoredObject, now: Date) {
     const { objects, logger } = this.options;
     let result: ReconcileResult;
+    // A reconcile may outlast the lease (ResourceSet health checks wait minutes): keep renewing it.
+    const renewal = setInterval(() => {
+      objects
+        .renewLease(object.id, this.instanceId, new Date(Date.now() + this.options.leaseMs))
+        .catch(error => logger.warn(`Could not renew the lease on ${object.id}: ${error}`));
+    }, Math.max(1000, this.options.leaseMs / 3));
     try {
       result = await this.reconcileKind(object, now);
     } catch (error) {
@@ -79,6 +85,8 @@ export class Engine {
         status: markStalled(object.status, 'InternalError', `reconcile failed: ${(error as Error).message}`, now, object.generation),
         requeueAfterMs: 60_000,
       };
+    } finally {
+      clearInterval(renewal);
     }
     const stored = await objects.completeRun(object.id, this.instanceId, {
       status: result.status,

@@ -88,6 +88,24 @@ describe.each(databases.eachSupportedId())('DatabaseObjectStore on %p', database
     expect(stored?.reconcileRequestedBy).toBe('user:default/jane');
   });
 
+  it('renews a lease for its owner only, keeping a due-now request made during the run', async () => {
+    const store = await createStore();
+    await store.syncSource('s', [declared(repo('a')), declared(repo('b'))]);
+    const now = new Date(Date.now() + 1000);
+    const claimed = await store.claimDue({ owner: 'one', now, limit: 2, leaseMs: 60_000 });
+    expect(claimed).toHaveLength(2);
+    const later = new Date(now.getTime() + 600_000);
+    expect(await store.renewLease('ImageRepository/apps/a', 'two', later)).toBe(false);
+    await store.markDue(['ImageRepository/apps/b'], now);
+    expect(await store.renewLease('ImageRepository/apps/a', 'one', later)).toBe(true);
+    expect(await store.renewLease('ImageRepository/apps/b', 'one', later)).toBe(true);
+    // Past the first lease but within the renewed one, nobody else can take them.
+    const afterFirstLease = new Date(now.getTime() + 120_000);
+    expect(await store.claimDue({ owner: 'two', now: afterFirstLease, limit: 2, leaseMs: 60_000 })).toEqual([]);
+    expect((await store.get('ImageRepository/apps/a'))?.nextRunAt).toBe(later.toISOString());
+    expect((await store.get('ImageRepository/apps/b'))?.nextRunAt).toBe(now.toISOString());
+  });
+
   it('records who suspended and resumed an object; resuming makes it due', async () => {
     const store = await createStore();
     await store.syncSource('s', [declared(repo('a'))]);

@@ -170,6 +170,18 @@ export class DatabaseObjectStore implements ObjectStore {
     return claimed;
   }
 
+  async renewLease(id: string, owner: string, until: Date): Promise<boolean> {
+    const expires = iso(until);
+    // next_run_at follows the lease unless the object was marked due during the run.
+    const updated = await this.db(OBJECTS)
+      .where({ id, lease_owner: owner })
+      .update({
+        next_run_at: this.db.raw('CASE WHEN next_run_at = lease_expires_at THEN ? ELSE next_run_at END', [expires]),
+        lease_expires_at: expires,
+      });
+    return updated === 1;
+  }
+
   async completeRun(
     id: string,
     owner: string,

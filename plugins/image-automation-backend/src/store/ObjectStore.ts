@@ -53,6 +53,8 @@ export interface ObjectStore {
    * object, so two instances on one database never reconcile the same object at once.
    */
   claimDue(options: { owner: string; now: Date; limit: number; leaseMs: number }): Promise<StoredObject[]>;
+  /** Extends this owner's lease on an object while a long reconcile runs; false if it was lost. */
+  renewLease(id: string, owner: string, until: Date): Promise<boolean>;
   /** Stores the outcome of a run and releases the lease, if this owner still holds it. */
   completeRun(
     id: string,
