@@ -30,6 +30,7 @@ import { DatabaseEventStore } from './store/DatabaseEventStore';
 import { DatabaseScanStore } from './store/DatabaseScanStore';
 
 const RECONCILE_TASK = 'image-automation-reconcile';
+const MAX_PASSES_PER_RUN = 50;
 
 /**
  * The image-automation backend plugin: scans registries, selects image versions with Flux
@@ -149,9 +150,9 @@ export const imageAutomationPlugin = createBackendPlugin({
           // Every instance runs passes; leases keep them off each other's objects.
           scope: 'local',
           fn: async () => {
-            while ((await engine.runPass()) > 0) {
-              // Keep going while objects are due, e.g. dependents made due by this pass.
-            }
+            // Keep going while objects are due (e.g. dependents made due by this pass), within
+            // bounds: the next scheduled run picks up whatever is left.
+            for (let pass = 0; pass < MAX_PASSES_PER_RUN && (await engine.runPass()) > 0; pass++);
           },
         });
         await scheduler.scheduleTask({
