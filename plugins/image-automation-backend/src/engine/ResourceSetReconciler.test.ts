@@ -667,6 +667,199 @@ describe('ResourceSetReconciler', () => {
     });
   });
 
+  it('copies ConfigMap and Secret data from the cluster (copyFrom) and fails naming a missing source', async () => {
+    await kube.kubectl([
+      'create',
+      'configmap',
+      'shared-settings',
+      '-n',
+      'rset-b',
+      '--from-literal=region=eu-west-1',
+    ]);
+    await kube.kubectl([
+      'create',
+      'secret',
+      'generic',
+      'shared-token',
+      '-n',
+      'rset-b',
+      '--from-literal=token=s3cr3t',
+    ]);
+    const copying = (configMapSource: string) =>
+      resourceSet('copying', {
+        resources: [
+          {
+            apiVersion: 'v1',
+            kind: 'ConfigMap',
+            metadata: {
+              name: 'settings-copy',
+              namespace: 'rset-a',
+              annotations: {
+                'fluxcd.controlplane.io/copyFrom': configMapSource,
+              },
+            },
+            data: { placeholder: 'replaced' },
+          },
+          {
+            apiVersion: 'v1',
+            kind: 'Secret',
+            metadata: {
+              name: 'token-copy',
+              namespace: 'rset-a',
+              annotations: {
+                'fluxcd.controlplane.io/copyFrom': 'rset-b/shared-token',
+              },
+            },
+            stringData: { placeholder: 'dropped' },
+          },
+        ],
+      });
+    const read = (kind: string, name: string) =>
+      client.get({ apiVersion: 'v1', kind, namespace: 'rset-a', name });
+
+    await declare('copy', [copying('rset-b/shared-settings')]);
+    const [first] = await reconcile('ResourceSet/rset-a/copying');
+    expect(ready(first.status)?.status).toBe('True');
+    expect((await read('ConfigMap', 'settings-copy'))?.data).toEqual({
+      region: 'eu-west-1',
+    });
+    const secret = await read('Secret', 'token-copy');
+    expect(secret?.type).toBe('Opaque');
+    expect(secret?.data).toEqual({
+      token: Buffer.from('s3cr3t').toString('base64'),
+    });
+
+    // A changed source is a new revision, applied on the next reconcile.
+    await kube.kubectl([
+      'patch',
+      'configmap',
+      'shared-settings',
+      '-n',
+      'rset-b',
+      '--type=merge',
+      '-p',
+      '{"data":{"region":"us-east-2"}}',
+    ]);
+    const [second] = await reconcile('ResourceSet/rset-a/copying');
+    expect(second.status.lastAppliedRevision).not.toBe(
+      first.status.lastAppliedRevision,
+    );
+    expect((await read('ConfigMap', 'settings-copy'))?.data).toEqual({
+      region: 'us-east-2',
+    });
+
+    await declare('copy', [copying('rset-b/no-such-settings')]);
+    const [missing] = await reconcile('ResourceSet/rset-a/copying');
+    expect(ready(missing.status)).toMatchObject({
+      status: 'False',
+      reason: 'ReconciliationFailed',
+      message: expect.stringContaining(
+        'ConfigMap/rset-b/no-such-settings not found',
+      ),
+    });
+    // Nothing of the set was written: the copy keeps the last applied data.
+    expect((await read('ConfigMap', 'settings-copy'))?.data).toEqual({
+      region: 'us-east-2',
+    });
+
+    await declare('copy', [copying('no-namespace')]);
+    const [malformed] = await reconcile('ResourceSet/rset-a/copying');
+    expect(ready(malformed.status)?.message).toContain(
+      "invalid fluxcd.controlplane.io/copyFrom 'no-namespace'",
+    );
+  });
+
+  it('re-creates a failed Job it owns that asks for recreateOnFailure, and leaves a running one alone', async () => {
+    const job = (name: string, annotations: Record<string, string>) => ({
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: { name, namespace: 'rset-a', annotations },
+      spec: {
+        backoffLimit: 0,
+        template: {
+          spec: {
+            restartPolicy: 'Never',
+            containers: [
+              { name: 'migrate', image: 'ghcr.io/acme/migrate:1.0.0' },
+            ],
+          },
+        },
+      },
+    });
+    const recreate = { 'fluxcd.controlplane.io/recreateOnFailure': 'enabled' };
+    await declare('jobs', [
+      resourceSet('jobs', {
+        resources: [job('migrate', recreate), job('plain', {})],
+      }),
+    ]);
+    const [created] = await reconcile('ResourceSet/rset-a/jobs');
+    expect(ready(created.status)?.status).toBe('True');
+    const read = (name: string) =>
+      client.get({
+        apiVersion: 'batch/v1',
+        kind: 'Job',
+        namespace: 'rset-a',
+        name,
+      });
+    const before = {
+      migrate: (await read('migrate'))!.metadata.uid,
+      plain: (await read('plain'))!.metadata.uid,
+    };
+
+    // Not failed: an unchanged reconcile leaves both Jobs as they are.
+    await reconcile('ResourceSet/rset-a/jobs');
+    expect((await read('migrate'))!.metadata.uid).toBe(before.migrate);
+
+    // Both fail (the test bed runs no Job controller: the status is written as it would).
+    const now = new Date().toISOString();
+    for (const name of ['migrate', 'plain']) {
+      await kube.kubectl([
+        'patch',
+        'job',
+        name,
+        '-n',
+        'rset-a',
+        '--subresource=status',
+        '--type=merge',
+        '-p',
+        JSON.stringify({
+          status: {
+            startTime: now,
+            failed: 1,
+            conditions: [
+              {
+                type: 'FailureTarget',
+                status: 'True',
+                reason: 'BackoffLimitExceeded',
+                message: 'Job has reached the specified backoff limit',
+                lastProbeTime: now,
+                lastTransitionTime: now,
+              },
+              {
+                type: 'Failed',
+                status: 'True',
+                reason: 'BackoffLimitExceeded',
+                message: 'Job has reached the specified backoff limit',
+                lastProbeTime: now,
+                lastTransitionTime: now,
+              },
+            ],
+          },
+        }),
+      ]);
+    }
+    const [recreated] = await reconcile('ResourceSet/rset-a/jobs');
+    expect(ready(recreated.status)?.status).toBe('True');
+    const migrate = await read('migrate');
+    expect(migrate!.metadata.uid).not.toBe(before.migrate);
+    expect(migrate!.status).not.toHaveProperty('conditions');
+    expect((await read('plain'))!.metadata.uid).toBe(before.plain);
+    const applied = await events.list('ResourceSet/rset-a/jobs');
+    expect(applied.items.map(e => e.message)).toContainEqual(
+      expect.stringContaining('Job/rset-a/migrate created'),
+    );
+  });
+
   it('reports a failed health check with wait, stops at a step that is not ready, and applies as the service account it names', async () => {
     // No controller manager runs in the test bed: a Deployment never becomes ready.
     const deployment = (name: string) => ({

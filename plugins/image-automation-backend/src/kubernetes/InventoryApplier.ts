@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import { InventoryStore } from '../store/InventoryStore';
+import { resolveCopyFrom } from './copyFrom';
 import { KubeClient } from './KubeClient';
 import { KubernetesSettings } from './kubernetesSettings';
 import { inventoryEntry } from './objectId';
@@ -105,10 +106,6 @@ export class InventoryApplier {
       objects: s.objects.map(o => withLabels(o, request.ownerLabels)),
     }));
     const all = steps.flatMap(s => s.objects);
-    const revision = `sha256:${crypto
-      .createHash('sha256')
-      .update(canonicalJson(all))
-      .digest('hex')}`;
     const desired = all.map(inventoryEntry);
     const previous = await this.store.get(owner, cluster.name);
     const old = previous?.entries ?? [];
@@ -126,6 +123,7 @@ export class InventoryApplier {
         this.settings.force,
       dryRun: request.dryRun,
       recreateImmutable: request.recreateImmutable,
+      ownerLabels: request.ownerLabels,
       concurrency: this.settings.concurrency,
     });
     const changes: ChangeSetEntry[] = [];
@@ -138,6 +136,14 @@ export class InventoryApplier {
           refusals.map(r => new Error(r)),
         );
       }
+      // Copied data is part of what is applied, so of the revision: a changed source is a new revision.
+      for (const step of steps) {
+        step.objects = await resolveCopyFrom(client, step.objects);
+      }
+      const revision = `sha256:${crypto
+        .createHash('sha256')
+        .update(canonicalJson(steps.flatMap(s => s.objects)))
+        .digest('hex')}`;
       if (!request.dryRun) {
         await this.store.put({
           owner,

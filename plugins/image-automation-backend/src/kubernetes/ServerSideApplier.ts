@@ -18,6 +18,25 @@ import { ChangeSetEntry, KubernetesObject } from './types';
 export const ANNOTATION_FORCE = 'fluxcd.controlplane.io/force';
 
 /**
+ * Annotation by which a `batch/v1` Job asks to be deleted and re-created when it has failed, so that
+ * the next apply runs it again (a Job's pod template is immutable, and a failed Job never retries).
+ * @public
+ */
+export const ANNOTATION_RECREATE_ON_FAILURE =
+  'fluxcd.controlplane.io/recreateOnFailure';
+
+/** A Job whose `Failed` condition is `True`. */
+function hasFailed(object: KubernetesObject): boolean {
+  const conditions = (object.status as { conditions?: unknown[] } | undefined)
+    ?.conditions;
+  return (conditions ?? []).some(
+    c =>
+      (c as { type?: string }).type === 'Failed' &&
+      (c as { status?: string }).status === 'True',
+  );
+}
+
+/**
  * Options of {@link ServerSideApplier}.
  * @public
  */
@@ -33,6 +52,11 @@ export interface ServerSideApplyOptions {
    * `fluxcd.controlplane.io/force: enabled`); objects can ask for it with the same annotation.
    */
   recreateImmutable?: boolean;
+  /**
+   * Labels that mark an object in the cluster as applied by this owner: a failed Job is only
+   * re-created (`fluxcd.controlplane.io/recreateOnFailure: enabled`) when it carries all of them.
+   */
+  ownerLabels?: Record<string, string>;
   /** Requests in flight at once within a stage (default 8). */
   concurrency?: number;
   /** How long a waited-for stage (CRDs, Namespaces, classes) may take to become ready (default 60 s). */
@@ -267,19 +291,19 @@ export class ServerSideApplier {
         await this.patch(path, object, !!this.options.dryRun);
         return entry('created');
       }
+      if (this.recreatesFailedJob(object, existing)) {
+        if (!this.options.dryRun) {
+          await this.recreate(path, object);
+        }
+        return entry('created');
+      }
       const preview = await this.patch(path, object, true).catch(
         async error => {
           if (!this.mayRecreate(object, error)) {
             throw error;
           }
           if (!this.options.dryRun) {
-            // Background propagation removes the object at once (dependents follow through the garbage
-            // collector); other finalizers may hold it, so wait until it is gone before re-creating.
-            await this.client.request('DELETE', path, {
-              query: { propagationPolicy: 'Background' },
-            });
-            await this.waitUntilGone(object);
-            await this.patch(path, object, false);
+            await this.recreate(path, object);
           }
           return undefined;
         },
@@ -297,6 +321,39 @@ export class ServerSideApplier {
     } catch (error) {
       throw this.explain(subject, error);
     }
+  }
+
+  /**
+   * Deletes and re-creates an object. Background propagation removes it at once (dependents, such as
+   * a Job's pods, follow through the garbage collector); other finalizers may hold it, so wait until
+   * it is gone before creating it again.
+   */
+  private async recreate(path: string, object: KubernetesObject) {
+    await this.client.request('DELETE', path, {
+      query: { propagationPolicy: 'Background' },
+    });
+    await this.waitUntilGone(object);
+    await this.patch(path, object, false);
+  }
+
+  /**
+   * A failed `batch/v1` Job that asks for `recreateOnFailure` and that this owner applied (it carries
+   * the owner labels); someone else's Job of the same name is never deleted.
+   */
+  private recreatesFailedJob(
+    object: KubernetesObject,
+    existing: KubernetesObject,
+  ): boolean {
+    const owner = Object.entries(this.options.ownerLabels ?? {});
+    return (
+      object.apiVersion === 'batch/v1' &&
+      object.kind === 'Job' &&
+      object.metadata.annotations?.[ANNOTATION_RECREATE_ON_FAILURE] ===
+        'enabled' &&
+      owner.length > 0 &&
+      owner.every(([k, v]) => existing.metadata.labels?.[k] === v) &&
+      hasFailed(existing)
+    );
   }
 
   private mayRecreate(object: KubernetesObject, error: unknown): boolean {

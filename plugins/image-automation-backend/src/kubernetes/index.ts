@@ -11,6 +11,7 @@ export * from './KubeClient';
 export * from './readiness';
 export * from './ServerSideApplier';
 export * from './prune';
+export * from './copyFrom';
 export * from './InventoryApplier';
 export * from './runningImages';
 export * from './applyFailure';
