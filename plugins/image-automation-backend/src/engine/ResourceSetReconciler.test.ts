@@ -43,6 +43,8 @@ describe('ResourceSetReconciler', () => {
   let engine: Engine;
   let client: KubeClient;
   const entityAnnotations = new Map<string, Record<string, string>>();
+  /** What the reconciler published while applying: `<id> <Reconciling message>`. */
+  const progress: string[] = [];
 
   const cluster = (
     overrides: Partial<ClusterDetails> = {},
@@ -88,6 +90,13 @@ describe('ResourceSetReconciler', () => {
         throw new Error(`unknown cluster '${name}'`);
       },
       entityAnnotations: async ref => entityAnnotations.get(ref),
+      progress: async (id, status) => {
+        progress.push(
+          `${id} ${
+            status.conditions?.find(c => c.type === 'Reconciling')?.message
+          }`,
+        );
+      },
     });
     engine = new Engine({
       objects,
@@ -593,8 +602,13 @@ describe('ResourceSetReconciler', () => {
         ],
       }),
     ]);
+    progress.length = 0;
     const [stepped] = await reconcile('ResourceSet/rset-a/stepped');
     expect(ready(stepped.status)?.status).toBe('True');
+    expect(progress).toEqual([
+      'ResourceSet/rset-a/stepped Applying step 1/2 "config"',
+      'ResourceSet/rset-a/stepped Applying step 2/2 "app"',
+    ]);
     expect(await configMapNames('rset-a', 'stepped')).toEqual([
       'first',
       'second',
@@ -858,6 +872,55 @@ describe('ResourceSetReconciler', () => {
     expect(applied.items.map(e => e.message)).toContainEqual(
       expect.stringContaining('Job/rset-a/migrate created'),
     );
+  });
+
+  it("bounds the wait for a step by the step's own timeout", async () => {
+    // The ResourceSet's reconcileTimeout is the default 5 minutes; the step allows 1 second.
+    await declare('step-timeout', [
+      resourceSet('step-timeout', {
+        steps: [
+          {
+            name: 'backend',
+            timeout: '1s',
+            resources: [
+              {
+                apiVersion: 'apps/v1',
+                kind: 'Deployment',
+                metadata: { name: 'slow-api', namespace: 'rset-a' },
+                spec: {
+                  selector: { matchLabels: { app: 'slow-api' } },
+                  template: {
+                    metadata: { labels: { app: 'slow-api' } },
+                    spec: { containers: [{ name: 'api', image: 'nginx' }] },
+                  },
+                },
+              },
+            ],
+          },
+          {
+            name: 'config',
+            resources: [
+              {
+                apiVersion: 'v1',
+                kind: 'ConfigMap',
+                metadata: { name: 'after-slow-api', namespace: 'rset-a' },
+              },
+            ],
+          },
+        ],
+      }),
+    ]);
+    const started = Date.now();
+    const [timedOut] = await reconcile('ResourceSet/rset-a/step-timeout');
+    expect(Date.now() - started).toBeLessThan(30_000);
+    expect(ready(timedOut.status)).toMatchObject({
+      status: 'False',
+      reason: 'HealthCheckFailed',
+      message: expect.stringMatching(
+        /^step "backend": health check failed: timeout waiting for Deployment\/rset-a\/slow-api/,
+      ),
+    });
+    expect(await configMapNames('rset-a', 'step-timeout')).toEqual([]);
   });
 
   it('reports a failed health check with wait, stops at a step that is not ready, and applies as the service account it names', async () => {

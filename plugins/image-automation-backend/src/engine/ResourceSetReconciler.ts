@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import {
+  Condition,
   FLUX_OPERATOR_API_VERSION,
   ObjectEvent,
   ObjectStatus,
@@ -98,6 +99,47 @@ function finishedIn(ms: number): string {
   return `Reconciliation finished in ${formatGoDuration(rounded)}`;
 }
 
+/**
+ * The status while step `index` of `total` is applied, as the Flux Operator shows it: Ready=Unknown
+ * `Reconciliation in progress`, Reconciling=True with `Applying step <i>/<n> "<name>"`.
+ */
+function applyingStep(
+  status: ObjectStatus,
+  step: { index: number; total: number; name?: string },
+  generation: number,
+  now: Date,
+): ObjectStatus {
+  const condition = (
+    type: string,
+    value: Condition['status'],
+    message: string,
+  ): Condition => {
+    const previous = status.conditions?.find(c => c.type === type);
+    return {
+      type,
+      status: value,
+      reason: 'Progressing',
+      message,
+      observedGeneration: generation,
+      lastTransitionTime:
+        previous?.status === value
+          ? previous.lastTransitionTime
+          : now.toISOString(),
+    };
+  };
+  return {
+    ...status,
+    conditions: [
+      condition('Ready', 'Unknown', 'Reconciliation in progress'),
+      condition(
+        'Reconciling',
+        'True',
+        `Applying step ${step.index}/${step.total} "${step.name}"`,
+      ),
+    ],
+  };
+}
+
 function splitNames(text: string | undefined): string[] {
   return [
     ...new Set(
@@ -142,6 +184,11 @@ export class ResourceSetReconciler implements Reconciler {
       applier: Pick<InventoryApplier, 'apply' | 'uninstall'>;
       /** A usable cluster by name; throws with the reason when there is none. */
       cluster: (name: string) => Promise<ClusterDetails>;
+      /**
+       * Publishes the status of a reconcile still running (the step being applied) before the
+       * engine stores the outcome; without it progress is not shown.
+       */
+      progress?: (id: string, status: ObjectStatus) => Promise<void>;
       /** The annotations of a catalog entity (undefined when it does not exist). */
       entityAnnotations?: (
         entityRef: string,
@@ -285,6 +332,8 @@ export class ResourceSetReconciler implements Reconciler {
 
     const steps = built.steps.map(step => ({
       name: step.name || undefined,
+      // A step's own timeout bounds the wait for it; unparsable or absent: the ResourceSet's.
+      timeoutMs: durationAnnotation(step.timeout, timeoutMs),
       objects: step.objects.map(
         o =>
           JSON.parse(marshalJson(o, { escapeHtml: false })) as KubernetesObject,
@@ -308,6 +357,13 @@ export class ResourceSetReconciler implements Reconciler {
           wait: spec.wait,
           timeoutMs,
           recreateImmutable: annotations[FORCE_ANNOTATION] === 'enabled',
+          onStep: step =>
+            step.name && this.deps.progress
+              ? this.deps.progress(
+                  object.id,
+                  applyingStep(begun.start.status, step, generation, now),
+                )
+              : undefined,
         });
         revision = result.revision;
         for (const entry of result.inventory) entries.set(entry.id, entry);

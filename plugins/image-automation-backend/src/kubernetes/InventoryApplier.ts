@@ -22,8 +22,24 @@ export interface InventoryApplyRequest {
   /** The applying object, e.g. `ResourceSet/<namespace>/<name>`; the inventory key with the cluster. */
   owner: string;
   cluster: ClusterDetails;
-  /** The objects, in steps applied one after the other (a set without steps is one step). */
-  steps: Array<{ name?: string; objects: KubernetesObject[] }>;
+  /**
+   * The objects, in steps applied one after the other (a set without steps is one step). A step's
+   * `timeoutMs` (Flux's `steps[].timeout`) bounds the wait for it instead of `timeoutMs`.
+   */
+  steps: Array<{
+    name?: string;
+    objects: KubernetesObject[];
+    timeoutMs?: number;
+  }>;
+  /**
+   * Called before each step is applied (not in a dry run), so the owner can say which step runs:
+   * Flux's `Applying step <i>/<n> "<name>"`. `index` counts from 1.
+   */
+  onStep?: (step: {
+    index: number;
+    total: number;
+    name?: string;
+  }) => void | Promise<void>;
   /** Labels set on every object and required on every object that is pruned. */
   ownerLabels: Record<string, string>;
   /** Impersonate `system:serviceaccount:<namespace>:<serviceAccountName>` (the ResourceSet's `spec.serviceAccountName`). */
@@ -155,6 +171,13 @@ export class InventoryApplier {
       }
       const timeoutMs = request.timeoutMs ?? 5 * 60_000;
       for (const [index, step] of steps.entries()) {
+        if (!request.dryRun) {
+          await request.onStep?.({
+            index: index + 1,
+            total: steps.length,
+            name: step.name,
+          });
+        }
         const stepChanges = await applier
           .applyAllStaged(step.objects)
           .catch(error => {
@@ -173,13 +196,15 @@ export class InventoryApplier {
             request.wait && last
               ? step.objects
               : step.objects.filter(o => changed.has(inventoryEntry(o).id));
-          await applier.waitForReady(toWait, timeoutMs).catch(error => {
-            throw new Error(
-              `${
-                step.name ? `step "${step.name}": ` : ''
-              }health check failed: ${error.message}`,
-            );
-          });
+          await applier
+            .waitForReady(toWait, step.timeoutMs ?? timeoutMs)
+            .catch(error => {
+              throw new Error(
+                `${
+                  step.name ? `step "${step.name}": ` : ''
+                }health check failed: ${error.message}`,
+              );
+            });
         }
       }
       if (request.prune ?? true) {
