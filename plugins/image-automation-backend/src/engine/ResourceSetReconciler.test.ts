@@ -923,6 +923,43 @@ describe('ResourceSetReconciler', () => {
     expect(await configMapNames('rset-a', 'step-timeout')).toEqual([]);
   });
 
+  it('uninstalls a deleted ResourceSet even when its reconciliation was disabled (Flux would orphan)', async () => {
+    const paused = (annotations: Record<string, string>) =>
+      resourceSet(
+        'paused',
+        {
+          resources: [
+            {
+              apiVersion: 'v1',
+              kind: 'ConfigMap',
+              metadata: { name: 'paused-config', namespace: 'rset-a' },
+            },
+          ],
+        },
+        { [CLUSTERS_ANNOTATION]: 'testbed', ...annotations },
+      );
+    await declare('paused', [paused({})]);
+    await reconcile('ResourceSet/rset-a/paused');
+    expect(await configMapNames('rset-a', 'paused')).toEqual(['paused-config']);
+
+    await declare('paused', [
+      paused({ 'fluxcd.controlplane.io/reconcile': 'disabled' }),
+    ]);
+    await reconcile('ResourceSet/rset-a/paused');
+    const warnings = await events.list('ResourceSet/rset-a/paused');
+    expect(warnings.items.map(e => e.reason)).toContain(
+      'ReconciliationDisabled',
+    );
+    expect(await configMapNames('rset-a', 'paused')).toEqual(['paused-config']);
+
+    await declare('paused', []);
+    expect(await reconciler.uninstallDeleted()).toContainEqual({
+      owner: 'ResourceSet/rset-a/paused',
+      changes: ['ConfigMap/rset-a/paused-config deleted'],
+    });
+    expect(await configMapNames('rset-a', 'paused')).toEqual([]);
+  });
+
   it('reports a failed health check with wait, stops at a step that is not ready, and applies as the service account it names', async () => {
     // No controller manager runs in the test bed: a Deployment never becomes ready.
     const deployment = (name: string) => ({

@@ -170,7 +170,8 @@ function changeLines(changes: ChangeSetEntry[]): string[] {
  * instead of pruning everything, unless the ResourceSet opts in with
  * `image-automation.io/allow-empty-inputs: enabled`; a ResourceSet removed from its source is
  * uninstalled by {@link ResourceSetReconciler.uninstallDeleted}, which the plugin calls after each
- * manifest sync (the store keeps no finalizers).
+ * manifest sync (the store keeps no finalizers), also when its reconciliation was disabled (Flux
+ * orphans the objects then).
  * @internal
  */
 export class ResourceSetReconciler implements Reconciler {
