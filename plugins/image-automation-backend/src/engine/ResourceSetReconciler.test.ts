@@ -783,7 +783,7 @@ describe('ResourceSetReconciler', () => {
     );
   });
 
-  it('re-creates a failed Job it owns that asks for recreateOnFailure, and leaves a running one alone', async () => {
+  it('re-creates a failed Job it owns that asks for recreateOnFailure, never one without the annotation or not applied by it', async () => {
     const job = (name: string, annotations: Record<string, string>) => ({
       apiVersion: 'batch/v1',
       kind: 'Job',
@@ -825,8 +825,8 @@ describe('ResourceSetReconciler', () => {
     expect((await read('migrate'))!.metadata.uid).toBe(before.migrate);
 
     // Both fail (the test bed runs no Job controller: the status is written as it would).
-    const now = new Date().toISOString();
-    for (const name of ['migrate', 'plain']) {
+    const fail = async (name: string) => {
+      const now = new Date().toISOString();
       await kube.kubectl([
         'patch',
         'job',
@@ -861,7 +861,9 @@ describe('ResourceSetReconciler', () => {
           },
         }),
       ]);
-    }
+    };
+    await fail('migrate');
+    await fail('plain');
     const [recreated] = await reconcile('ResourceSet/rset-a/jobs');
     expect(ready(recreated.status)?.status).toBe('True');
     const migrate = await read('migrate');
@@ -872,6 +874,26 @@ describe('ResourceSetReconciler', () => {
     expect(applied.items.map(e => e.message)).toContainEqual(
       expect.stringContaining('Job/rset-a/migrate created'),
     );
+
+    // A failed Job of that name which the ResourceSet did not apply (no owner labels) is not deleted.
+    await kube.kubectl(
+      ['apply', '--server-side', '--field-manager=image-automation', '-f', '-'],
+      JSON.stringify(job('foreign', recreate)),
+    );
+    await fail('foreign');
+    const foreign = (await read('foreign'))!.metadata.uid;
+    await declare('jobs', [
+      resourceSet('jobs', {
+        resources: [
+          job('migrate', recreate),
+          job('plain', {}),
+          job('foreign', recreate),
+        ],
+      }),
+    ]);
+    const [adopted] = await reconcile('ResourceSet/rset-a/jobs');
+    expect(ready(adopted.status)?.status).toBe('True');
+    expect((await read('foreign'))!.metadata.uid).toBe(foreign);
   });
 
   it("bounds the wait for a step by the step's own timeout", async () => {
