@@ -609,6 +609,18 @@ describe('ResourceSetReconciler', () => {
       'ResourceSet/rset-a/stepped Applying step 1/2 "config"',
       'ResourceSet/rset-a/stepped Applying step 2/2 "app"',
     ]);
+    // One ApplySucceeded event per step, then the one listing every change.
+    const stepEvents = (await events.list('ResourceSet/rset-a/stepped')).items
+      .filter(e => e.reason === 'ApplySucceeded')
+      .map(e => e.message);
+    expect(stepEvents).toEqual(
+      expect.arrayContaining([
+        'step "config": ConfigMap/rset-a/first created',
+        'step "app": ConfigMap/rset-a/second created',
+        'ConfigMap/rset-a/first created\nConfigMap/rset-a/second created',
+      ]),
+    );
+    expect(stepEvents).toHaveLength(3);
     expect(await configMapNames('rset-a', 'stepped')).toEqual([
       'first',
       'second',

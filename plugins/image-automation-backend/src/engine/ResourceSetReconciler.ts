@@ -345,6 +345,7 @@ export class ResourceSetReconciler implements Reconciler {
       ? { namespace: object.namespace, name: spec.serviceAccountName }
       : undefined;
     const changes: string[] = [];
+    const stepEvents: Event[] = [];
     const entries = new Map<string, { id: string; v: string }>();
     let revision: string | undefined;
     for (const cluster of clusters) {
@@ -368,12 +369,20 @@ export class ResourceSetReconciler implements Reconciler {
         });
         revision = result.revision;
         for (const entry of result.inventory) entries.set(entry.id, entry);
-        const lines = changeLines(result.changes);
-        changes.push(
-          ...(clusters.length > 1
-            ? lines.map(l => `${cluster.name}: ${l}`)
-            : lines),
-        );
+        const inCluster = (lines: string[]) =>
+          clusters.length > 1 ? lines.map(l => `${cluster.name}: ${l}`) : lines;
+        changes.push(...inCluster(changeLines(result.changes)));
+        // Flux announces each step of `spec.steps` that changed something on its own.
+        for (const step of result.steps) {
+          const lines = inCluster(changeLines(step.changes));
+          if (step.name && lines.length > 0) {
+            stepEvents.push({
+              type: 'Normal',
+              reason: 'ApplySucceeded',
+              message: `step "${step.name}": ${lines.join('\n')}`,
+            });
+          }
+        }
       } catch (error) {
         // The inventory of this cluster stays old ∪ new (InventoryApplier), so nothing is lost.
         const failure = classifyApplyFailure(error);
@@ -426,6 +435,7 @@ export class ResourceSetReconciler implements Reconciler {
     const events: Event[] =
       changes.length > 0
         ? [
+            ...stepEvents,
             {
               type: 'Normal',
               reason: 'ApplySucceeded',

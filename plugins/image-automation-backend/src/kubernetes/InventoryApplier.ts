@@ -65,6 +65,8 @@ export interface InventoryApplyResult {
   revision: string;
   changes: ChangeSetEntry[];
   inventory: InventoryEntry[];
+  /** The changes of each step, in order (`changes` also holds the deletions of pruning). */
+  steps: Array<{ name?: string; changes: ChangeSetEntry[] }>;
 }
 
 function canonicalJson(value: unknown): string {
@@ -143,6 +145,7 @@ export class InventoryApplier {
       concurrency: this.settings.concurrency,
     });
     const changes: ChangeSetEntry[] = [];
+    const applied: InventoryApplyResult['steps'] = [];
     try {
       // Refuse the whole set before writing anything, so a refusal never leaves half a set applied.
       const refusals = applier.checkWritePolicy(all);
@@ -187,6 +190,7 @@ export class InventoryApplier {
             throw error;
           });
         changes.push(...stepChanges);
+        applied.push({ name: step.name, changes: stepChanges });
         const last = index === steps.length - 1;
         if (!request.dryRun && (!last || request.wait)) {
           const changed = new Set(
@@ -226,7 +230,7 @@ export class InventoryApplier {
           lastAppliedRevision: revision,
         });
       }
-      return { revision, changes, inventory: desired };
+      return { revision, changes, inventory: desired, steps: applied };
     } catch (error) {
       if (!request.dryRun) {
         await this.store.put({
