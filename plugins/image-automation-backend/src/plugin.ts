@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { coreServices, createBackendPlugin } from '@backstage/backend-plugin-api';
 import { catalogServiceRef } from '@backstage/plugin-catalog-node';
 import { JsonObject } from '@backstage/types';
@@ -88,7 +89,12 @@ export const imageAutomationPlugin = createBackendPlugin({
           new CatalogClusterLocator(deps.catalog, kubernetesSettings),
         );
         const inventories = await DatabaseInventoryStore.create({ knex, skipMigrations: true });
+        const instanceId = `image-automation-${randomUUID()}`;
         const resourceSets = new ResourceSetReconciler({
+          // Show "Applying step i/n" while a long apply runs.
+          progress: async (id, status) => {
+            await objects.reportProgress(id, instanceId, status);
+          },
           objects,
           inventories,
           applier: new InventoryApplier(inventories, kubernetesSettings),
@@ -99,6 +105,7 @@ export const imageAutomationPlugin = createBackendPlugin({
         });
 
         const engine = new Engine({
+          instanceId,
           objects,
           events,
           logger,

@@ -104,6 +104,12 @@ describe.each(databases.eachSupportedId())('DatabaseObjectStore on %p', database
     expect(await store.claimDue({ owner: 'two', now: afterFirstLease, limit: 2, leaseMs: 60_000 })).toEqual([]);
     expect((await store.get('ImageRepository/apps/a'))?.nextRunAt).toBe(later.toISOString());
     expect((await store.get('ImageRepository/apps/b'))?.nextRunAt).toBe(now.toISOString());
+
+    // Progress is shown only by the holder of the lease.
+    const progress = { conditions: [] , observedGeneration: 7 };
+    expect(await store.reportProgress('ImageRepository/apps/a', 'two', progress)).toBe(false);
+    expect(await store.reportProgress('ImageRepository/apps/a', 'one', progress)).toBe(true);
+    expect((await store.get('ImageRepository/apps/a'))?.status).toEqual(progress);
   });
 
   it('records who suspended and resumed an object; resuming makes it due', async () => {

@@ -182,6 +182,13 @@ export class DatabaseObjectStore implements ObjectStore {
     return updated === 1;
   }
 
+  async reportProgress(id: string, owner: string, status: ObjectStatus): Promise<boolean> {
+    const updated = await this.db(OBJECTS)
+      .where({ id, lease_owner: owner })
+      .update({ status: JSON.stringify(status), updated_at: iso(new Date()) });
+    return updated === 1;
+  }
+
   async completeRun(
     id: string,
     owner: string,

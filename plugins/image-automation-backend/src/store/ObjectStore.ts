@@ -55,6 +55,8 @@ export interface ObjectStore {
   claimDue(options: { owner: string; now: Date; limit: number; leaseMs: number }): Promise<StoredObject[]>;
   /** Extends this owner's lease on an object while a long reconcile runs; false if it was lost. */
   renewLease(id: string, owner: string, until: Date): Promise<boolean>;
+  /** Stores an intermediate status (progress of a long reconcile) while this owner holds the lease. */
+  reportProgress(id: string, owner: string, status: ObjectStatus): Promise<boolean>;
   /** Stores the outcome of a run and releases the lease, if this owner still holds it. */
   completeRun(
     id: string,
