@@ -1,6 +1,5 @@
 import knexFactory, { Knex } from 'knex';
 import { ConfigReader } from '@backstage/config';
-import { mockServices } from '@backstage/backend-test-utils';
 import { AutomationObject, ImageRef, ObjectStatus } from '@imageops/backstage-plugin-image-automation-common';
 import { NamedCredentials } from '@imageops/backstage-plugin-image-automation-backend/src/credentials/NamedCredentials';
 import { ImageUpdateAutomationReconciler } from '@imageops/backstage-plugin-image-automation-backend/src/engine/ImageUpdateAutomationReconciler';
@@ -56,7 +55,6 @@ export async function startAutomationHarness(options: {
     objects,
     credentials: NamedCredentials.fromConfig(config),
     signingKeys: SigningKeys.fromConfig(config),
-    logger: mockServices.logger.mock(),
   });
   const gitRepository: AutomationObject = {
     apiVersion: 'source.toolkit.fluxcd.io/v1',
