@@ -182,7 +182,9 @@ export async function pushBranch(
       });
     } catch (error) {
       const stderr = error instanceof GitCommandError ? error.stderr : '';
-      if (/\[rejected\]|non-fast-forward|fetch first|stale info|\(stale info\)/.test(stderr)) {
+      // The last two are the server-side form of the same race: another push updated the ref
+      // between receive-pack's check and its update.
+      if (/\[rejected\]|non-fast-forward|fetch first|stale info|cannot lock ref|failed to update ref/.test(stderr)) {
         throw new PushRejectedError(`push to '${checkout.pushBranch}' was rejected: the branch moved on the remote`);
       }
       throw error;
