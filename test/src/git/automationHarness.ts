@@ -40,8 +40,8 @@ export async function startAutomationHarness(options: {
   git: TestGitServer;
   repo: string;
   ref?: Record<string, string>;
-  credentials?: Record<string, unknown>;
-  signingKeys?: Record<string, unknown>;
+  credentials?: Record<string, any>;
+  signingKeys?: Record<string, any>;
 }) {
   const knex: Knex = knexFactory({ client: 'better-sqlite3', connection: ':memory:', useNullAsDefault: true });
   const objects = await DatabaseObjectStore.create({ knex });
