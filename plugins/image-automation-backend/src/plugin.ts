@@ -20,6 +20,7 @@ import {
 } from './kubernetes';
 import { DatabaseInventoryStore } from './store/DatabaseInventoryStore';
 import { SigningKeys } from './git/SigningKeys';
+import { integrationGitAuthFromConfig } from './git/integrationGitAuth';
 import { ManifestReader } from './objects/ManifestReader';
 import { ManifestSync } from './objects/ManifestSync';
 import { RegistryClient } from './registry';
@@ -104,6 +105,7 @@ export const imageAutomationPlugin = createBackendPlugin({
               ?.metadata.annotations,
         });
 
+        const gitIntegrations = integrationGitAuthFromConfig(config);
         const engine = new Engine({
           instanceId,
           objects,
@@ -115,8 +117,14 @@ export const imageAutomationPlugin = createBackendPlugin({
             new ImageRepositoryReconciler({ objects, scans, registry, credentials, logger }),
             new ImagePolicyReconciler({ objects, scans, registry, credentials }),
             new ResourceSetInputProviderReconciler({ objects, registry, credentials, logger }),
-            new GitRepositoryReconciler({ objects, credentials }),
-            new ImageUpdateAutomationReconciler({ objects, credentials, signingKeys: SigningKeys.fromConfig(config), logger }),
+            new GitRepositoryReconciler({ objects, credentials, integrations: gitIntegrations }),
+            new ImageUpdateAutomationReconciler({
+              objects,
+              credentials,
+              signingKeys: SigningKeys.fromConfig(config),
+              integrations: gitIntegrations,
+              logger,
+            }),
             resourceSets,
           ],
         });
