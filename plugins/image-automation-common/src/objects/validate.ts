@@ -407,7 +407,8 @@ function check(rule: Rule, value: unknown, path: string, errors: FieldError[]) {
       } else if (rule.pattern && !rule.pattern.test(value)) {
         errors.push({
           field: path,
-          message: `Invalid value: ${quote(value)}: ${path} in body should match '${rule.pattern.source}'`,
+          // RegExp#source escapes '/', which the CRD's pattern does not.
+          message: `Invalid value: ${quote(value)}: ${path} in body should match '${rule.pattern.source.replace(/\\\//g, '/')}'`,
         });
       } else if (rule.maxLength !== undefined && value.length > rule.maxLength) {
         errors.push({
