@@ -1,0 +1,72 @@
+import knexFactory, { Knex } from 'knex';
+import { ConfigReader } from '@backstage/config';
+import { NamedCredentials } from '@imageops/backstage-plugin-image-automation-backend/src/credentials/NamedCredentials';
+import { GitRepositoryReconciler } from '@imageops/backstage-plugin-image-automation-backend/src/engine/GitRepositoryReconciler';
+import { integrationGitAuthFromConfig } from '@imageops/backstage-plugin-image-automation-backend/src/git/integrationGitAuth';
+import { DatabaseObjectStore } from '@imageops/backstage-plugin-image-automation-backend/src/store/DatabaseObjectStore';
+import { StoredObject } from '@imageops/backstage-plugin-image-automation-backend/src/store/ObjectStore';
+import { startGitServer, TestGitServer } from '../../testbed';
+import { GIT_PASSWORD, ready } from './automationHarness';
+
+jest.setTimeout(60_000);
+
+describe('GitRepository as an automation source', () => {
+  let git: TestGitServer;
+  let knex: Knex;
+  let reconciler: GitRepositoryReconciler;
+  beforeAll(async () => {
+    git = await startGitServer({ users: { git: GIT_PASSWORD } });
+    await git.createRepository('fleet', { 'a.yaml': 'a: 1\n' });
+    for (const tag of ['v1.0.0', 'v1.2.0', 'v2.0.0']) await git.git('fleet', ['tag', tag, 'main']);
+    knex = knexFactory({ client: 'better-sqlite3', connection: ':memory:', useNullAsDefault: true });
+    const config = new ConfigReader({
+      imageAutomation: { credentials: { git: { type: 'basic', username: 'git', password: GIT_PASSWORD } } },
+      // The integration for the test bed's host: used when a GitRepository has no secretRef.
+      integrations: { gitea: [{ host: new URL(git.baseUrl).host, username: 'git', password: GIT_PASSWORD }] },
+    });
+    reconciler = new GitRepositoryReconciler({
+      objects: await DatabaseObjectStore.create({ knex }),
+      credentials: NamedCredentials.fromConfig(config),
+      integrations: integrationGitAuthFromConfig(config),
+    });
+  });
+  afterAll(async () => {
+    await knex?.destroy();
+    await git?.stop();
+  });
+
+  const object = (spec: Record<string, unknown>): StoredObject => ({
+    id: 'GitRepository/apps/fleet',
+    apiVersion: 'source.toolkit.fluxcd.io/v1',
+    kind: 'GitRepository',
+    namespace: 'apps',
+    name: 'fleet',
+    sourceKey: 'config:x',
+    source: { type: 'config', location: 'x' },
+    manifest: {
+      apiVersion: 'source.toolkit.fluxcd.io/v1',
+      kind: 'GitRepository',
+      metadata: { name: 'fleet', namespace: 'apps' },
+      spec: { url: git.url('fleet'), interval: '1m', ...spec },
+    },
+    generation: 1,
+    status: {},
+    suspended: false,
+    nextRunAt: new Date().toISOString(),
+  });
+
+  it('resolves branch, semver and tag refs to Flux revisions, with secretRef or the host integration', async () => {
+    const main = (await git.git('fleet', ['rev-parse', 'main'])).trim();
+    const branch = await reconciler.reconcile(object({ ref: { branch: 'main' }, secretRef: { name: 'git' } }), new Date());
+    expect(ready(branch)).toEqual({ status: 'True', reason: 'Succeeded', message: `stored artifact for revision 'main@sha1:${main}'` });
+    expect(branch.status.artifact?.revision).toBe(`main@sha1:${main}`);
+    const semver = await reconciler.reconcile(object({ ref: { semver: '>=1.0.0 <2.0.0' } }), new Date());
+    expect(semver.status.artifact?.revision).toBe(`v1.2.0@sha1:${main}`);
+    const tag = await reconciler.reconcile(object({ ref: { tag: 'v9' } }), new Date());
+    expect(ready(tag)).toEqual({
+      status: 'False',
+      reason: 'GitOperationFailed',
+      message: `unable to clone '${git.url('fleet')}': couldn't find remote tag 'v9'`,
+    });
+  });
+});
