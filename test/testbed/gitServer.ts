@@ -14,6 +14,8 @@ export interface GitServerOptions {
   users?: Record<string, string>;
   /** Let anonymous clients fetch (pushes always need credentials). Default false. */
   anonymousRead?: boolean;
+  /** Hold every push this long before handling it (to make concurrent writers collide). */
+  pushDelayMs?: number;
 }
 
 /** One request the server answered (never a password). @public */
@@ -134,6 +136,15 @@ export async function startGitServer(options: GitServerOptions = {}): Promise<Te
       req.resume();
       return;
     }
+    if (options.pushDelayMs && service === 'git-receive-pack' && req.method === 'POST') {
+      req.pause();
+      setTimeout(() => backend(req, res, url, log), options.pushDelayMs);
+    } else {
+      backend(req, res, url, log);
+    }
+  });
+
+  const backend = (req: http.IncomingMessage, res: http.ServerResponse, url: URL, log: GitRequest) => {
     const child = spawn('git', ['http-backend'], {
       env: {
         ...process.env,
@@ -189,7 +200,7 @@ export async function startGitServer(options: GitServerOptions = {}): Promise<Te
       }
       res.end();
     });
-  });
+  };
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

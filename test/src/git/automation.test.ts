@@ -161,6 +161,34 @@ describe('ImageUpdateAutomation against a real Git server', () => {
   });
 
   it('loses no update when two automations race on one branch', async () => {
+    // Pushes are held long enough that both automations clone the same head before either
+    // push lands: one push must be rejected and redone from a fresh clone.
+    const slow = await startGitServer({ users: { git: GIT_PASSWORD }, pushDelayMs: 1500 });
+    const raced = 'raced';
+    await slow.createRepository(raced, {
+      'deploy/web.yaml': deployment('ghcr.io/acme/web:1.0.0'),
+      'deploy/api.yaml': deployment('ghcr.io/acme/api:1.0.0').replace(/apps:web/g, 'apps:api').replace('name: web', 'name: api'),
+    });
+    const h = await startAutomationHarness({ git: slow, repo: raced });
+    try {
+      await h.declare({ web: WEB, api: { name: 'ghcr.io/acme/api', tag: '2.0.0' } });
+      const [a, b] = await Promise.all([
+        h.run(automation('web-auto', { policySelector: { matchLabels: { policy: 'web' } } })),
+        h.run(automation('api-auto', { policySelector: { matchLabels: { policy: 'api' } } })),
+      ]);
+      expect([ready(a), ready(b)].map(r => r?.message)).toEqual(['repository up-to-date', 'repository up-to-date']);
+      expect(await slow.readFile(raced, 'main', 'deploy/web.yaml')).toContain('ghcr.io/acme/web:1.1.0');
+      expect(await slow.readFile(raced, 'main', 'deploy/api.yaml')).toContain('ghcr.io/acme/api:2.0.0');
+      expect((await slow.git(raced, ['log', '--format=%s', 'main'])).split('\n').filter(Boolean)).toHaveLength(3);
+      const pushes = slow.requests.filter(r => r.service === 'git-receive-pack' && r.method === 'POST');
+      expect(pushes.length).toBeGreaterThanOrEqual(3);
+    } finally {
+      await h.stop();
+      await slow.stop();
+    }
+  });
+
+  it('loses no update when two automations run at once without delay', async () => {
     await git.commitFiles(repo, 'main', { 'deploy/api.yaml': deployment('ghcr.io/acme/api:1.0.0').replace(/apps:web/g, 'apps:api').replace('name: web', 'name: api') }, 'Add api');
     const h = await harness();
     try {
