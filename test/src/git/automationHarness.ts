@@ -13,11 +13,11 @@ import { TestGitServer } from '../../testbed';
 export const GIT_PASSWORD = 'correct-horse-battery-staple';
 
 /** An automation manifest with Flux's fields; `overrides` replace parts of `spec.git`/`spec`. */
-export function automation(name: string, spec: Record<string, any> = {}): AutomationObject {
+export function automation(name: string, spec: Record<string, any> = {}, namespace = 'apps'): AutomationObject {
   return {
     apiVersion: 'image.toolkit.fluxcd.io/v1',
     kind: 'ImageUpdateAutomation',
-    metadata: { name, namespace: 'apps' },
+    metadata: { name, namespace },
     spec: {
       interval: '10m',
       sourceRef: { kind: 'GitRepository', name: 'repo' },
@@ -42,7 +42,10 @@ export async function startAutomationHarness(options: {
   ref?: Record<string, string>;
   credentials?: Record<string, any>;
   signingKeys?: Record<string, any>;
+  /** The namespace of the GitRepository and the policies. Default `apps`. */
+  namespace?: string;
 }) {
+  const namespace = options.namespace ?? 'apps';
   const knex: Knex = knexFactory({ client: 'better-sqlite3', connection: ':memory:', useNullAsDefault: true });
   const objects = await DatabaseObjectStore.create({ knex });
   const config = new ConfigReader({
@@ -59,7 +62,7 @@ export async function startAutomationHarness(options: {
   const gitRepository: AutomationObject = {
     apiVersion: 'source.toolkit.fluxcd.io/v1',
     kind: 'GitRepository',
-    metadata: { name: 'repo', namespace: 'apps' },
+    metadata: { name: 'repo', namespace },
     spec: { url: options.git.url(options.repo), interval: '5m', ref: options.ref ?? { branch: 'main' }, secretRef: { name: 'git' } },
   };
   let declared: AutomationObject[] = [gitRepository];
@@ -90,7 +93,7 @@ export async function startAutomationHarness(options: {
         ...Object.keys(policies).map(name => ({
           apiVersion: 'image.toolkit.fluxcd.io/v1',
           kind: 'ImagePolicy',
-          metadata: { name, namespace: 'apps', labels: { policy: name } },
+          metadata: { name, namespace, labels: { policy: name } },
           spec: { imageRepositoryRef: { name: 'app' }, policy: { semver: { range: '*' } } },
         })),
         ...extra,
