@@ -45,4 +45,45 @@ describe('the upstream setters golden case through a real Git server', () => {
       await h.stop();
     }
   });
+
+  it('changes only the marked value of a file with Helm template text, comments, block scalars and flow style', async () => {
+    const original = [
+      '# Rendered by hand from a chart; keep the comments',
+      'apiVersion: apps/v1   # odd spacing kept',
+      'kind: Deployment',
+      'metadata:',
+      '    name: {{ .Values.name }}',
+      '    labels: {app: web,   tier: "front"}',
+      'spec:',
+      '    template:',
+      '        spec:',
+      '            containers:',
+      '              -   name: web',
+      '                  image: "ghcr.io/acme/web:1.0.0"     # {"$imagepolicy": "automation-ns:policy"}',
+      '                  args: [--port, "8080"]',
+      '                  command:',
+      '                    - sh',
+      '                    - -c',
+      '                    - |',
+      '                      echo trailing spaces   ',
+      '                      exit 0',
+      '',
+      '',
+      '---',
+      '# second document untouched',
+      'x: 1',
+      '',
+    ].join('\n');
+    await git.createRepository('helm', { 'chart/deployment.yaml': original });
+    const h = await startAutomationHarness({ git, repo: 'helm', namespace: 'automation-ns' });
+    try {
+      await h.declare({ policy: { name: 'ghcr.io/acme/web', tag: '1.1.0' } });
+      expect(ready(await h.run(automation('auto', {}, 'automation-ns')))?.status).toBe('True');
+      expect(await git.readFile('helm', 'main', 'chart/deployment.yaml')).toBe(
+        original.replace('"ghcr.io/acme/web:1.0.0"', '"ghcr.io/acme/web:1.1.0"'),
+      );
+    } finally {
+      await h.stop();
+    }
+  });
 });
