@@ -68,6 +68,15 @@ describe('applyPoliciesToTree', () => {
     }
   });
 
+  it('does not follow a symlinked directory, even one named like a manifest', async () => {
+    fs.mkdirSync(path.join(dir, 'real'));
+    fs.writeFileSync(path.join(dir, 'real/x.yaml'), 'image: a:1 # {"$imagepolicy": "automation-ns:policy"}\n');
+    fs.symlinkSync('real', path.join(dir, 'linked.yaml'));
+    fs.symlinkSync('real', path.join(dir, 'linked'));
+    const result = await applyPoliciesToTree({ repoRoot: dir, updatePath: dir, namespace: 'automation-ns', policies });
+    expect([...result.fileChanges.keys()]).toEqual(['real/x.yaml']);
+  });
+
   it('fails on a missing update path as Flux does', async () => {
     await expect(
       applyPoliciesToTree({ repoRoot: dir, updatePath: path.join(dir, 'nope'), namespace: 'n', policies }),

@@ -70,6 +70,7 @@ export async function applyPoliciesToTree(options: {
       warnings.push({ file: relative, line: 0, message: 'not updated: the symlink points outside the repository' });
       continue;
     }
+    if (!(await fs.promises.stat(real)).isFile()) continue; // a symlink to a directory is not followed
     const bytes = await fs.promises.readFile(real);
     if (!bytes.includes(MARKER_BYTES)) continue;
     const result = applySetters({ file: relative, text: bytes.toString('utf8'), namespace, policies });
