@@ -69,4 +69,11 @@ describe('GitRepository as an automation source', () => {
       message: `unable to clone '${git.url('fleet')}': couldn't find remote tag 'v9'`,
     });
   });
+
+  it('takes credentials out of a URL and never shows them', async () => {
+    const url = git.url('fleet').replace('http://', 'http://git:inline-secret-42@');
+    const result = await reconciler.reconcile(object({ url, ref: { tag: 'v9' } }), new Date());
+    expect(ready(result)?.message).toBe(`unable to clone '${git.url('fleet')}': couldn't find remote tag 'v9'`);
+    expect(JSON.stringify(result)).not.toContain('inline-secret-42');
+  });
 });

@@ -2,7 +2,7 @@ import { GitRepositorySpec, SOURCE_API_VERSION } from '@imageops/backstage-plugi
 import { NamedCredentials } from '../credentials/NamedCredentials';
 import { formatRevision } from '../git/gitRef';
 import { IntegrationGitAuth, resolveGitAuth } from '../git/gitSourceAuth';
-import { readRemoteState } from '../git/GitWorkspace';
+import { gitRemote, readRemoteState } from '../git/GitWorkspace';
 import { ObjectStore, StoredObject } from '../store/ObjectStore';
 import { parseGoDuration } from '../util/goDuration';
 import { markFailed, markReady, markStalled } from './conditions';
@@ -46,7 +46,7 @@ export class GitRepositoryReconciler implements Reconciler {
         integrations: this.deps.integrations,
       });
       const timeoutMs = spec.timeout ? parseGoDuration(spec.timeout) : DEFAULT_GIT_TIMEOUT_MS;
-      const state = await readRemoteState({ url: spec.url, auth, timeoutMs }, spec.ref);
+      const state = await readRemoteState(gitRemote(spec.url, auth, timeoutMs), spec.ref);
       revision = formatRevision(state.resolved, state.head ?? (state.resolved.kind === 'commit' ? state.resolved.commit : ''));
     } catch (error) {
       return {

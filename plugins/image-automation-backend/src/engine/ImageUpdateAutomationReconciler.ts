@@ -14,7 +14,7 @@ import { commitTemplateData, RemovedTemplateFieldError, renderCommitMessage } fr
 import { CommitSigner } from '../git/commitSigner';
 import { formatRevision, GitReference } from '../git/gitRef';
 import { IntegrationGitAuth, resolveGitAuth } from '../git/gitSourceAuth';
-import { cloneForUpdate, commitAll, GitRemote, pushBranch, PushRejectedError, readRemoteState } from '../git/GitWorkspace';
+import { cloneForUpdate, commitAll, gitRemote, GitRemote, pushBranch, PushRejectedError, readRemoteState } from '../git/GitWorkspace';
 import { compileLabelSelector } from '../git/labelSelector';
 import { pushSummary } from '../git/pushSummary';
 import { secureJoin } from '../git/secureJoin';
@@ -138,16 +138,16 @@ export class ImageUpdateAutomationReconciler implements Reconciler {
     let remote: GitRemote;
     let signer: CommitSigner | undefined;
     try {
-      remote = {
-        url: sourceSpec.url,
-        auth: await resolveGitAuth({
+      remote = gitRemote(
+        sourceSpec.url,
+        await resolveGitAuth({
           spec: sourceSpec,
           entityRef: source.entityRef,
           credentials: this.deps.credentials,
           integrations: this.deps.integrations,
         }),
-        timeoutMs: sourceSpec.timeout ? parseGoDuration(sourceSpec.timeout) : DEFAULT_GIT_TIMEOUT_MS,
-      };
+        sourceSpec.timeout ? parseGoDuration(sourceSpec.timeout) : DEFAULT_GIT_TIMEOUT_MS,
+      );
     } catch (error) {
       return failed('SourceManagerFailed', `failed configuring source manager: ${(error as Error).message}`);
     }

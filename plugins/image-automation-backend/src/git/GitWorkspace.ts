@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { formatRevision, GitReference, resolveRef, ResolvedRef } from './gitRef';
-import { GitAuth, GitCommandError, runGit } from './runGit';
+import { GitAuth, GitCommandError, redactUrls, runGit } from './runGit';
 import { CommitSigner } from './commitSigner';
 
 /** Where and how to reach a remote repository. @internal */
@@ -10,6 +10,30 @@ export interface GitRemote {
   url: string;
   auth?: GitAuth;
   timeoutMs: number;
+}
+
+/**
+ * A remote for a GitRepository URL. Credentials written into the URL (`https://user:token@…`)
+ * are taken out of it and used as Basic credentials when no others are configured, so they
+ * never reach git's command line, `.git/config` or a message.
+ * @internal
+ */
+export function gitRemote(url: string, auth: GitAuth | undefined, timeoutMs: number): GitRemote {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return { url, auth, timeoutMs };
+  }
+  if (!parsed.username && !parsed.password) return { url, auth, timeoutMs };
+  const inline: GitAuth = {
+    type: 'basic',
+    username: decodeURIComponent(parsed.username),
+    password: decodeURIComponent(parsed.password),
+  };
+  parsed.username = '';
+  parsed.password = '';
+  return { url: parsed.toString(), auth: auth ?? inline, timeoutMs };
 }
 
 /** The refs of a remote: `refs/heads/main` → hash (tags peeled to their commit). @internal */
@@ -47,7 +71,7 @@ export async function readRemoteState(remote: GitRemote, ref: GitReference | und
         : resolved.kind === 'name'
           ? `reference '${resolved.refName}'`
           : `tag '${resolved.tag}'`;
-    throw new Error(`unable to clone '${remote.url}': couldn't find remote ${what}`);
+    throw new Error(`unable to clone '${redactUrls(remote.url)}': couldn't find remote ${what}`);
   }
   return { resolved, head, refs };
 }
