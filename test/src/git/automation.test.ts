@@ -117,6 +117,26 @@ describe('ImageUpdateAutomation against a real Git server', () => {
     }
   });
 
+  it('checks out a commit or a semver tag and pushes to the given branch', async () => {
+    const first = (await git.git(repo, ['rev-parse', 'main'])).trim();
+    await git.commitFiles(repo, 'main', { 'later.txt': 'later\n' }, 'Later commit');
+    await git.git(repo, ['tag', 'v1.0.0', first]);
+    const h = await harness();
+    try {
+      await h.declare({ web: WEB });
+      const fromCommit = await h.run(automation('c', { checkout: { ref: { commit: first } }, push: { branch: 'from-commit' } }));
+      expect(ready(fromCommit)?.status).toBe('True');
+      expect(fromCommit.status.observedSourceRevision).toBe(`sha1:${first}`);
+      expect((await git.git(repo, ['rev-parse', 'from-commit~1'])).trim()).toBe(first);
+      expect(await git.readFile(repo, 'from-commit', 'deploy/web.yaml')).toContain('web:1.1.0');
+      const fromTag = await h.run(automation('t', { checkout: { ref: { semver: '^1.0.0' } }, push: { branch: 'from-tag' } }));
+      expect(fromTag.status.observedSourceRevision).toBe(`v1.0.0@sha1:${first}`);
+      expect(await git.readFile(repo, 'from-tag', 'later.txt')).toBeUndefined();
+    } finally {
+      await h.stop();
+    }
+  });
+
   it('pushes a refspec after the branch, with push options', async () => {
     const h = await harness();
     try {
