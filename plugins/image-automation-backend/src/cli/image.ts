@@ -3,9 +3,9 @@
  * with Flux's canonical name or its exact error message.
  */
 
-import { parseArgs } from 'node:util';
 import { parseImageReference } from '../registry';
 import { CliCommand, CliIO } from './types';
+import { parseCommandArgs, usageError } from './args';
 
 const CANONICAL_USAGE =
   'usage: image-automation image canonical NAME [--insecure] [--json]\n' +
@@ -14,32 +14,18 @@ const CANONICAL_USAGE =
   '  --json      print {"canonical","registry","repository","scheme"} or {"error"}\n';
 
 async function canonical(args: string[], io: CliIO): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        insecure: { type: 'boolean' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (error) {
-    io.stderr.write(
-      `image-automation: ${(error as Error).message}\n${CANONICAL_USAGE}`,
-    );
-    return 2;
-  }
-  if (parsed.values.help) {
-    io.stdout.write(CANONICAL_USAGE);
-    return 0;
-  }
+  const result = parseCommandArgs(io, CANONICAL_USAGE, {
+    args,
+    allowPositionals: true,
+    options: {
+      insecure: { type: 'boolean' },
+      json: { type: 'boolean' },
+    },
+  });
+  if (!result.ok) return result.exitCode;
+  const parsed = result.parsed;
   if (parsed.positionals.length !== 1) {
-    io.stderr.write(
-      `image-automation: expected exactly one image name\n${CANONICAL_USAGE}`,
-    );
-    return 2;
+    return usageError(io, CANONICAL_USAGE, 'expected exactly one image name');
   }
   const json = parsed.values.json === true;
   try {

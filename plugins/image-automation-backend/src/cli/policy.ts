@@ -3,7 +3,6 @@
  * pipelines and local previews, on a manifest and a list of tags.
  */
 
-import { parseArgs } from 'node:util';
 import { parseAllDocuments } from 'yaml';
 import {
   explainSelection,
@@ -15,6 +14,7 @@ import {
   TagFilter,
 } from '../policy';
 import { CliCommand, CliIO } from './types';
+import { parseCommandArgs, usageError } from './args';
 
 /** Tags from a file: one per line, blank lines ignored. */
 function readTagLines(text: string): string[] {
@@ -38,11 +38,6 @@ function findManifest(text: string, kind: string): Record<string, any> {
   if (values.length === 1 && values[0] && typeof values[0] === 'object')
     return values[0];
   throw new Error(`no ${kind} found`);
-}
-
-function usageError(io: CliIO, usage: string, message: string): number {
-  io.stderr.write(`image-automation: ${message}\n${usage}`);
-  return 2;
 }
 
 async function readInput(
@@ -69,27 +64,19 @@ const SELECT_USAGE =
 const selectCommand: CliCommand = {
   summary: 'select the latest tag with an ImagePolicy, as Flux does',
   async run(args, io) {
-    let values;
-    try {
-      ({ values } = parseArgs({
-        args,
-        options: {
-          policy: { type: 'string' },
-          tags: { type: 'string' },
-          'no-sort': { type: 'boolean', default: false },
-          explain: { type: 'boolean', default: false },
-          json: { type: 'boolean', default: false },
-          help: { type: 'boolean', default: false },
-        },
-        strict: true,
-      }));
-    } catch (error) {
-      return usageError(io, SELECT_USAGE, (error as Error).message);
-    }
-    if (values.help) {
-      io.stdout.write(SELECT_USAGE);
-      return 0;
-    }
+    const parsed = parseCommandArgs(io, SELECT_USAGE, {
+      args,
+      options: {
+        policy: { type: 'string' },
+        tags: { type: 'string' },
+        'no-sort': { type: 'boolean', default: false },
+        explain: { type: 'boolean', default: false },
+        json: { type: 'boolean', default: false },
+      },
+      strict: true,
+    });
+    if (!parsed.ok) return parsed.exitCode;
+    const { values } = parsed.parsed;
     if (!values.policy || !values.tags) {
       return usageError(
         io,
@@ -169,25 +156,17 @@ const RSIP_USAGE =
 const rsipTagsCommand: CliCommand = {
   summary: 'filter and order tags with a ResourceSetInputProvider spec.filter',
   async run(args, io) {
-    let values;
-    try {
-      ({ values } = parseArgs({
-        args,
-        options: {
-          filter: { type: 'string' },
-          tags: { type: 'string' },
-          json: { type: 'boolean', default: false },
-          help: { type: 'boolean', default: false },
-        },
-        strict: true,
-      }));
-    } catch (error) {
-      return usageError(io, RSIP_USAGE, (error as Error).message);
-    }
-    if (values.help) {
-      io.stdout.write(RSIP_USAGE);
-      return 0;
-    }
+    const parsed = parseCommandArgs(io, RSIP_USAGE, {
+      args,
+      options: {
+        filter: { type: 'string' },
+        tags: { type: 'string' },
+        json: { type: 'boolean', default: false },
+      },
+      strict: true,
+    });
+    if (!parsed.ok) return parsed.exitCode;
+    const { values } = parsed.parsed;
     if (!values.filter || !values.tags) {
       return usageError(
         io,

@@ -5,11 +5,11 @@
  */
 
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { ImageRef } from '@imageops/backstage-plugin-image-automation-common';
 import { applyPoliciesToTree } from '../git/applyPoliciesToTree';
-import { CliCommand, CliIO } from './types';
+import { CliCommand } from './types';
+import { parseCommandArgs, usageError } from './args';
 
 const APPLY_USAGE =
   'usage: image-automation setters apply --refs FILE --path DIR --namespace NS [--dry-run] [--json]\n' +
@@ -18,11 +18,6 @@ const APPLY_USAGE =
   '  --namespace NS    the automation\'s namespace: only markers "NS:<policy>" are applied\n' +
   '  --dry-run         print the changes without writing files\n' +
   '  --json            print {"changes":[…],"warnings":[…]}\n';
-
-function usageError(io: CliIO, message: string): number {
-  io.stderr.write(`image-automation: ${message}\n${APPLY_USAGE}`);
-  return 2;
-}
 
 /** Reads the `--refs` map, checking each entry has string `name` and `tag`. */
 function readRefs(text: string): Map<string, ImageRef | undefined> {
@@ -50,25 +45,22 @@ function readRefs(text: string): Map<string, ImageRef | undefined> {
 const applyCommand: CliCommand = {
   summary: 'apply image policy markers to a directory, as an ImageUpdateAutomation would',
   async run(args, io) {
-    let values;
-    try {
-      ({ values } = parseArgs({
-        args,
-        options: {
-          refs: { type: 'string' },
-          path: { type: 'string' },
-          namespace: { type: 'string' },
-          'dry-run': { type: 'boolean', default: false },
-          json: { type: 'boolean', default: false },
-        },
-        strict: true,
-        allowPositionals: false,
-      }));
-    } catch (error) {
-      return usageError(io, (error as Error).message);
-    }
+    const parsed = parseCommandArgs(io, APPLY_USAGE, {
+      args,
+      options: {
+        refs: { type: 'string' },
+        path: { type: 'string' },
+        namespace: { type: 'string' },
+        'dry-run': { type: 'boolean', default: false },
+        json: { type: 'boolean', default: false },
+      },
+      strict: true,
+      allowPositionals: false,
+    });
+    if (!parsed.ok) return parsed.exitCode;
+    const { values } = parsed.parsed;
     if (!values.refs || !values.path || !values.namespace) {
-      return usageError(io, '--refs, --path and --namespace are required');
+      return usageError(io, APPLY_USAGE, '--refs, --path and --namespace are required');
     }
     try {
       const policies = readRefs(await io.readFile(values.refs));

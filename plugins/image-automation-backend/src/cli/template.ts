@@ -4,7 +4,6 @@
  * against a JSON inputs map).
  */
 
-import { parseArgs } from 'node:util';
 import {
   buildResourceSet,
   InputProvider,
@@ -26,6 +25,7 @@ import {
   TemplateFuncs,
 } from '../template';
 import { CliCommand, CliIO } from './types';
+import { parseCommandArgs, usageError } from './args';
 
 const BUILD_USAGE =
   'usage: image-automation build rset -f FILE [--inputs-from FILE | --inputs-from-provider FILE] [-n NAMESPACE]\n' +
@@ -43,11 +43,6 @@ const RENDER_USAGE =
   '  --funcs SET       function set (default resourceset)\n' +
   '  --json            print {"output": …} or {"error": …, "phase": "parse"|"execute"}\n';
 
-function usageError(io: CliIO, usage: string, message: string): number {
-  io.stderr.write(`image-automation: ${message}\n${usage}`);
-  return 2;
-}
-
 /** Errors are printed the way the Flux Operator CLI prints them. */
 function fail(io: CliIO, message: string): number {
   io.stderr.write(`✗ ${message}\n`);
@@ -60,25 +55,17 @@ function yamlMessage(e: unknown): string {
 }
 
 async function buildRset(args: string[], io: CliIO): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        filename: { type: 'string', short: 'f' },
-        'inputs-from': { type: 'string', short: 'i' },
-        'inputs-from-provider': { type: 'string' },
-        namespace: { type: 'string', short: 'n' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (e) {
-    return usageError(io, BUILD_USAGE, (e as Error).message);
-  }
-  if (values.help) {
-    io.stdout.write(BUILD_USAGE);
-    return 0;
-  }
+  const parsed = parseCommandArgs(io, BUILD_USAGE, {
+    args,
+    options: {
+      filename: { type: 'string', short: 'f' },
+      'inputs-from': { type: 'string', short: 'i' },
+      'inputs-from-provider': { type: 'string' },
+      namespace: { type: 'string', short: 'n' },
+    },
+  });
+  if (!parsed.ok) return parsed.exitCode;
+  const { values } = parsed.parsed;
   if (!values.filename) return fail(io, '--filename is required');
   let text: string;
   try {
@@ -176,27 +163,19 @@ async function buildRset(args: string[], io: CliIO): Promise<number> {
 }
 
 async function renderCommand(args: string[], io: CliIO): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        template: { type: 'string' },
-        inputs: { type: 'string' },
-        delims: { type: 'string' },
-        name: { type: 'string' },
-        funcs: { type: 'string' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (e) {
-    return usageError(io, RENDER_USAGE, (e as Error).message);
-  }
-  if (values.help) {
-    io.stdout.write(RENDER_USAGE);
-    return 0;
-  }
+  const parsed = parseCommandArgs(io, RENDER_USAGE, {
+    args,
+    options: {
+      template: { type: 'string' },
+      inputs: { type: 'string' },
+      delims: { type: 'string' },
+      name: { type: 'string' },
+      funcs: { type: 'string' },
+      json: { type: 'boolean' },
+    },
+  });
+  if (!parsed.ok) return parsed.exitCode;
+  const { values } = parsed.parsed;
   if (!values.template)
     return usageError(io, RENDER_USAGE, '--template is required');
   if (!values.inputs)
