@@ -5,7 +5,7 @@
 
 import crypto from 'node:crypto';
 import { FuncMap, fn, GoFuncError } from '../funcTypes';
-import { GoValue, intValue, isInt, isPlainMap, typedSlice } from '../goValue';
+import { GoValue, isPlainMap, typedSlice } from '../goValue';
 import { marshalJson, parseJson } from '../goJson';
 import { goKindOf, goTypeOf, isEmpty } from './convert';
 import { deepEqual } from './collections';
@@ -445,12 +445,6 @@ export const miscFuncs: FuncMap = {
     for (const [unit, suffix] of steps)
       if (u > unit) return `${u / unit}${suffix}`;
     return '0s';
-  }),
-  ago: fn(['any'], (d: GoValue) => {
-    const t = isInt(d) ? Number(intValue(d)) * 1000 : Date.now();
-    return durationString(
-      BigInt(Math.round((Date.now() - t) / 1000)) * 1000000000n,
-    );
   }),
   ...timeFuncs,
   ...regexFuncs(),

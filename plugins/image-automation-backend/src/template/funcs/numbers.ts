@@ -123,11 +123,6 @@ export function numberFuncs(flavour: SprigFlavour): FuncMap {
         xs.reduce<bigint>((p, b) => wrapInt64(p * i64(b)), i64(a)),
       'any',
     ),
-    randInt: fn(['int', 'int'], (min: bigint, max: bigint) => {
-      const span = Number(max - min);
-      if (span <= 0) throw new GoFuncError('invalid argument to Intn');
-      return new GoInt(min + BigInt(Math.floor(Math.random() * span)));
-    }),
     biggest: fn(
       ['any'],
       (a: GoValue, ...xs: GoValue[]) =>
