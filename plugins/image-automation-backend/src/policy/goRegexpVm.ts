@@ -181,6 +181,26 @@ interface Thread {
   caps: Int32Array;
 }
 
+/** Whether a zero-width assertion holds at `pos` of `input` (shared by both matchers). */
+function assertionHoldsAt(input: string, kind: AssertKind, pos: number): boolean {
+  const before = pos > 0 ? input.charCodeAt(pos - 1) : -1;
+  const after = pos < input.length ? input.charCodeAt(pos) : -1;
+  switch (kind) {
+    case 'bot':
+      return pos === 0;
+    case 'eot':
+      return pos === input.length;
+    case 'bol':
+      return pos === 0 || before === 0x0a;
+    case 'eol':
+      return pos === input.length || after === 0x0a;
+    case 'wb':
+      return isWordUnit(before) !== isWordUnit(after);
+    default:
+      return isWordUnit(before) === isWordUnit(after);
+  }
+}
+
 /**
  * Leftmost-first search, as Go's `FindStringSubmatchIndex`: returns the capture positions
  * (UTF-16 offsets, -1 for groups that did not take part) or null.
@@ -194,24 +214,7 @@ export function runProgram(program: Program, input: string): Int32Array | null {
   let next: Thread[] = [];
   let matched: Int32Array | null = null;
 
-  const assertionHolds = (kind: AssertKind, pos: number): boolean => {
-    const before = pos > 0 ? input.charCodeAt(pos - 1) : -1;
-    const after = pos < input.length ? input.charCodeAt(pos) : -1;
-    switch (kind) {
-      case 'bot':
-        return pos === 0;
-      case 'eot':
-        return pos === input.length;
-      case 'bol':
-        return pos === 0 || before === 0x0a;
-      case 'eol':
-        return pos === input.length || after === 0x0a;
-      case 'wb':
-        return isWordUnit(before) !== isWordUnit(after);
-      default:
-        return isWordUnit(before) === isWordUnit(after);
-    }
-  };
+  const assertionHolds = (kind: AssertKind, pos: number) => assertionHoldsAt(input, kind, pos);
 
   // Follows empty transitions in priority order, adding the threads that consume input.
   const add = (list: Thread[], pc: number, pos: number, caps: Int32Array) => {
@@ -294,24 +297,7 @@ function backtrack(
   // Jobs: [pc, pos] to explore, or [-1 - slot, oldValue] to undo a save when backtracking.
   const jobs: number[] = [];
 
-  const assertionHolds = (kind: AssertKind, pos: number): boolean => {
-    const before = pos > 0 ? input.charCodeAt(pos - 1) : -1;
-    const after = pos < input.length ? input.charCodeAt(pos) : -1;
-    switch (kind) {
-      case 'bot':
-        return pos === 0;
-      case 'eot':
-        return pos === input.length;
-      case 'bol':
-        return pos === 0 || before === 0x0a;
-      case 'eol':
-        return pos === input.length || after === 0x0a;
-      case 'wb':
-        return isWordUnit(before) !== isWordUnit(after);
-      default:
-        return isWordUnit(before) === isWordUnit(after);
-    }
-  };
+  const assertionHolds = (kind: AssertKind, pos: number) => assertionHoldsAt(input, kind, pos);
 
   const tryAt = (start: number): boolean => {
     jobs.length = 0;

@@ -9,8 +9,8 @@ import {
   GoValue,
   formatValue,
   kindOf,
-  sliceTypeName,
   typedSlice,
+  typeName,
 } from '../goValue';
 
 const MIN_INT64 = -(2n ** 63n);
@@ -142,22 +142,9 @@ export function isEmpty(v: GoValue | undefined): boolean {
   }
 }
 
-/** Go's `%T` for a value. @internal */
+/** Go's `%T` for a value (the type name errors print too). @internal */
 export function goTypeOf(v: GoValue): string {
-  switch (kindOf(v)) {
-    case 'invalid':
-      return '<nil>';
-    case 'slice':
-      return sliceTypeName(v as GoValue[]);
-    case 'map':
-      return v instanceof Map
-        ? 'map[interface {}]interface {}'
-        : 'map[string]interface {}';
-    case 'struct':
-      return (v as GoStruct).typeName;
-    default:
-      return kindOf(v);
-  }
+  return typeName(v);
 }
 
 /** Go's reflect kind name of a value (`kindOf`). @internal */
