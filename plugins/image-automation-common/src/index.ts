@@ -10,3 +10,4 @@ export * from './api';
 export * from './objects/types';
 export * from './objects/status';
 export * from './objects/validate';
+export * from './promotions';

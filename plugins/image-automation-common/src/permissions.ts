@@ -21,8 +21,32 @@ export const imageAutomationObjectUpdatePermission = createPermission({
   resourceType: 'catalog-entity',
 });
 
+/**
+ * Approving or rejecting an entity's pending promotions. Approvals count toward a promotion's
+ * approval gate; the demo policy grants it to the entity's owners.
+ * @public
+ */
+export const imageAutomationPromotionApprovePermission = createPermission({
+  name: 'image-automation.promotion.approve',
+  attributes: { action: 'update' },
+  resourceType: 'catalog-entity',
+});
+
+/**
+ * "Promote now": carrying out a promotion whose gates have not passed, with a justification.
+ * Separate from approving, so few people hold it.
+ * @public
+ */
+export const imageAutomationPromotionForcePermission = createPermission({
+  name: 'image-automation.promotion.force',
+  attributes: { action: 'update' },
+  resourceType: 'catalog-entity',
+});
+
 /** Every permission the plugin defines. @public */
 export const imageAutomationPermissions = [
   imageAutomationObjectReadPermission,
   imageAutomationObjectUpdatePermission,
+  imageAutomationPromotionApprovePermission,
+  imageAutomationPromotionForcePermission,
 ];

@@ -61,6 +61,11 @@ export interface ObjectStatus {
   observedPolicies?: Record<string, ImageRef>;
   /** ImageUpdateAutomation: the source revision of the last run (`main@sha1:…`). */
   observedSourceRevision?: string;
+  /**
+   * ImageUpdateAutomation: the `$imagepolicy` markers the last run found at the branch tip, with the
+   * value each held (not a Flux field; at most 500).
+   */
+  markers?: Array<{ file: string; line: number; setter: string; value: string }>;
   /** GitRepository: the revision last resolved (`main@sha1:…`). */
   artifact?: { revision: string; lastUpdateTime: string };
   /** ResourceSetInputProvider: the inputs exported by the last successful reconcile. */
