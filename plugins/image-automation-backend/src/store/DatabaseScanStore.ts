@@ -27,6 +27,16 @@ export function clampLimit(limit: number | undefined, fallback: number): number 
   return Math.min(Math.floor(limit), 500);
 }
 
+function toTagRecord(row: TagRow): TagRecord {
+  return {
+    tag: row.tag,
+    digest: row.digest ?? undefined,
+    firstSeenAt: row.first_seen_at,
+    lastSeenAt: row.last_seen_at,
+    goneSince: row.gone_since ?? undefined,
+  };
+}
+
 /** Knex implementation of {@link ScanStore}. @internal */
 export class DatabaseScanStore implements ScanStore {
   static async create(options: { knex: Knex; skipMigrations?: boolean }): Promise<DatabaseScanStore> {
@@ -131,6 +141,11 @@ export class DatabaseScanStore implements ScanStore {
     return rows.map(r => r.tag);
   }
 
+  async presentTags(objectId: string): Promise<TagRecord[]> {
+    const rows: TagRow[] = await this.db<TagRow>(TAGS).where({ object_id: objectId }).whereNull('gone_since');
+    return rows.map(toTagRecord);
+  }
+
   async listTags(
     objectId: string,
     options: { limit?: number; cursor?: string; search?: string; includeGone?: boolean } = {},
@@ -145,13 +160,7 @@ export class DatabaseScanStore implements ScanStore {
     }
     if (options.cursor) query.andWhere('tag', '>', options.cursor);
     const rows = await query.orderBy('tag').limit(limit + 1);
-    const items = rows.slice(0, limit).map(row => ({
-      tag: row.tag,
-      digest: row.digest ?? undefined,
-      firstSeenAt: row.first_seen_at,
-      lastSeenAt: row.last_seen_at,
-      goneSince: row.gone_since ?? undefined,
-    }));
+    const items = rows.slice(0, limit).map(toTagRecord);
     return {
       items,
       nextCursor: rows.length > limit ? items[items.length - 1].tag : undefined,

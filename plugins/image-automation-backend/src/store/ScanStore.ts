@@ -34,6 +34,8 @@ export interface ScanStore {
   setDigest(objectId: string, tag: string, digest: string): Promise<void>;
   /** The tags present in the last successful scan. */
   currentTags(objectId: string): Promise<string[]>;
+  /** Every tag present in the last successful scan, with its history. */
+  presentTags(objectId: string): Promise<TagRecord[]>;
   listTags(
     objectId: string,
     options?: { limit?: number; cursor?: string; search?: string; includeGone?: boolean },
