@@ -1,13 +1,17 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ImageRef } from '@imageops/backstage-plugin-image-automation-common';
-import { applySetters, SetterChange, SetterWarning } from './applySetters';
+import { applySetters, FoundMarker, SetterChange, SetterWarning } from './applySetters';
 import { MARKER_KEY } from './readMarker';
 
 /** Changes by file (relative to the update path, `/`-separated), as Flux's `update.Result`. @internal */
 export interface TreeSetterResult {
   fileChanges: Map<string, SetterChange[]>;
   warnings: SetterWarning[];
+  /** Every marker found, changed or not, in walk order. */
+  markers: FoundMarker[];
+  /** The text of each changed file before and after, relative path as in `fileChanges`. */
+  texts: Map<string, { before: string; after: string }>;
 }
 
 /** Flux's `ScreeningLocalReader` file filter. */
@@ -42,10 +46,12 @@ export async function applyPoliciesToTree(options: {
   updatePath: string;
   namespace: string;
   policies: ReadonlyMap<string, ImageRef | undefined>;
+  /** Policies whose markers keep their values. */
+  held?: ReadonlySet<string>;
   /** Report changes without writing files. */
   dryRun?: boolean;
 }): Promise<TreeSetterResult> {
-  const { repoRoot, updatePath, namespace, policies } = options;
+  const { repoRoot, updatePath, namespace, policies, held } = options;
   const realRoot = await fs.promises.realpath(repoRoot);
   let stat: fs.Stats;
   try {
@@ -58,6 +64,8 @@ export async function applyPoliciesToTree(options: {
   const files = stat.isDirectory() ? walk(updatePath, repoRoot) : (async function* one() { yield updatePath; })();
   const fileChanges = new Map<string, SetterChange[]>();
   const warnings: SetterWarning[] = [];
+  const markers: FoundMarker[] = [];
+  const texts = new Map<string, { before: string; after: string }>();
   for await (const file of files) {
     const relative = path.relative(base, file).split(path.sep).join('/');
     let real: string;
@@ -73,11 +81,14 @@ export async function applyPoliciesToTree(options: {
     if (!(await fs.promises.stat(real)).isFile()) continue; // a symlink to a directory is not followed
     const bytes = await fs.promises.readFile(real);
     if (!bytes.includes(MARKER_BYTES)) continue;
-    const result = applySetters({ file: relative, text: bytes.toString('utf8'), namespace, policies });
+    const before = bytes.toString('utf8');
+    const result = applySetters({ file: relative, text: before, namespace, policies, held });
     warnings.push(...result.warnings);
+    markers.push(...result.markers);
     if (result.text === undefined) continue;
     fileChanges.set(relative, result.changes);
+    texts.set(relative, { before, after: result.text });
     if (!options.dryRun) await fs.promises.writeFile(real, result.text);
   }
-  return { fileChanges, warnings };
+  return { fileChanges, warnings, markers, texts };
 }

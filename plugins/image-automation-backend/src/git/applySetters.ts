@@ -19,12 +19,30 @@ export interface SetterWarning {
   message: string;
 }
 
+/** A marker found in a file, with the value it holds. @internal */
+export interface FoundMarker {
+  file: string;
+  line: number;
+  setter: string;
+  /** The ImagePolicy the marker names (in the automation's namespace), if it names one. */
+  policy?: string;
+  value: string;
+}
+
 /** The outcome of applying setters to one file. @internal */
 export interface FileSetterResult {
   /** The new text, or undefined when nothing changed. */
   text?: string;
   changes: SetterChange[];
   warnings: SetterWarning[];
+  /** Every marker of the file, changed or not. */
+  markers: FoundMarker[];
+}
+
+/** The ImagePolicy a setter name (`N:P[:field]`) names in `namespace`, if any. @internal */
+export function policyOfSetter(setter: string, namespace: string): string | undefined {
+  const [ns, policy] = setter.split(':');
+  return ns === namespace && policy ? policy : undefined;
 }
 
 /** Characters that make a plain scalar mean something else; such values are double-quoted. */
@@ -68,19 +86,26 @@ export function applySetters(options: {
   text: string;
   namespace: string;
   policies: ReadonlyMap<string, ImageRef | undefined>;
+  /** Policies whose markers keep their values (a promotion holds them). */
+  held?: ReadonlySet<string>;
 }): FileSetterResult {
-  const { file, text, namespace, policies } = options;
+  const { file, text, namespace, policies, held } = options;
   const found = findMarkedScalars(text);
   if (!found.ok) {
     return {
       changes: [],
       warnings: [{ file, line: found.line, message: `not updated: the file does not parse as YAML: ${found.message}` }],
+      markers: [],
     };
   }
   const changes: SetterChange[] = [];
   const warnings: SetterWarning[] = [];
+  const markers: FoundMarker[] = [];
   const edits: Array<{ start: number; end: number; text: string }> = [];
   for (const scalar of found.scalars) {
+    const policy = policyOfSetter(scalar.setter, namespace);
+    markers.push({ file, line: scalar.line, setter: scalar.setter, policy, value: scalar.value });
+    if (policy && held?.has(policy)) continue;
     const lookup = lookupSetter(scalar.setter, namespace, policies);
     if (!lookup.ok) {
       warnings.push({ file, line: scalar.line, message: lookup.problem });
@@ -96,12 +121,12 @@ export function applySetters(options: {
       object: found.objects[scalar.document],
     });
   }
-  if (edits.length === 0) return { changes, warnings };
+  if (edits.length === 0) return { changes, warnings, markers };
   let out = '';
   let at = 0;
   for (const edit of edits.sort((a, b) => a.start - b.start)) {
     out += text.slice(at, edit.start) + edit.text;
     at = edit.end;
   }
-  return { text: out + text.slice(at), changes, warnings };
+  return { text: out + text.slice(at), changes, warnings, markers };
 }

@@ -6,6 +6,7 @@ import {
   parseConflictCauses,
 } from './errors';
 import { KubeClient } from './KubeClient';
+import { objectDiff } from './objectDiff';
 import { describeObject, groupOf, objectId, versionOf } from './objectId';
 import { readObjectReadiness } from './readiness';
 import { ChangeSetEntry, KubernetesObject } from './types';
@@ -288,8 +289,10 @@ export class ServerSideApplier {
           ? await this.client.get({ ...object, ...object.metadata })
           : known;
       if (!existing) {
-        await this.patch(path, object, !!this.options.dryRun);
-        return entry('created');
+        const created = await this.patch(path, object, !!this.options.dryRun);
+        return this.options.dryRun
+          ? { ...entry('created'), diff: objectDiff(subject, undefined, created ?? object) }
+          : entry('created');
       }
       if (this.recreatesFailedJob(object, existing)) {
         if (!this.options.dryRun) {
@@ -314,9 +317,10 @@ export class ServerSideApplier {
       if (canonical(comparable(preview)) === canonical(comparable(existing))) {
         return entry('unchanged');
       }
-      if (!this.options.dryRun) {
-        await this.patch(path, object, false);
+      if (this.options.dryRun) {
+        return { ...entry('configured'), diff: objectDiff(subject, existing, preview) };
       }
+      await this.patch(path, object, false);
       return entry('configured');
     } catch (error) {
       throw this.explain(subject, error);

@@ -15,3 +15,4 @@ export * from './copyFrom';
 export * from './InventoryApplier';
 export * from './runningImages';
 export * from './applyFailure';
+export * from './objectDiff';

@@ -1,3 +1,4 @@
+import { splitImageRef } from '../util/splitImageRef';
 import { KubeApiError } from './errors';
 import { KubeClient } from './KubeClient';
 
@@ -91,4 +92,62 @@ export async function readRunningImages(
       a.name.localeCompare(b.name) ||
       a.container.localeCompare(b.container),
   );
+}
+
+/** The images one running pod's containers run. @public */
+export interface PodImages {
+  namespace: string;
+  pod: string;
+  images: string[];
+}
+
+/**
+ * Lists the pods matching `labelSelector` in the given namespaces (all the credential may list
+ * without any) with the images their containers run, for the "2/3 pods on 1.4.1" disagreement
+ * between what was applied and what runs. Pods that finished are left out.
+ * @public
+ */
+export async function readPodImages(
+  client: KubeClient,
+  options: { labelSelector: string; namespaces?: string[] },
+): Promise<PodImages[]> {
+  const namespaces = options.namespaces?.length ? options.namespaces : [undefined];
+  const lists = await Promise.all(
+    namespaces.map(async namespace => {
+      const path = await client.pathOf({ apiVersion: 'v1', kind: 'Pod', namespace });
+      const list = await client.request<{ items: any[] }>('GET', path, {
+        query: { labelSelector: options.labelSelector },
+      });
+      return list.items;
+    }),
+  );
+  return lists
+    .flat()
+    .filter(pod => pod.status?.phase !== 'Succeeded' && pod.status?.phase !== 'Failed')
+    .map(pod => ({
+      namespace: pod.metadata.namespace,
+      pod: pod.metadata.name,
+      images: (pod.spec?.containers ?? []).map((c: { image: string }) => c.image),
+    }))
+    .sort((a, b) => a.namespace.localeCompare(b.namespace) || a.pod.localeCompare(b.pod));
+}
+
+/**
+ * How many pods run which tag of `repository` (`ghcr.io/acme/app`), e.g. `2/3 pods on 1.4.1`
+ * when two of the three pods that run the repository run that tag.
+ * @public
+ */
+export function summarisePods(pods: PodImages[], repository: string, expectedTag: string) {
+  const counts = new Map<string, number>();
+  let total = 0;
+  for (const pod of pods) {
+    const image = pod.images.find(i => splitImageRef(i).repository === repository);
+    if (!image) continue;
+    total++;
+    counts.set(image, (counts.get(image) ?? 0) + 1);
+  }
+  const images = [...counts.entries()].map(([image, count]) => ({ image, pods: count })).sort((a, b) => b.pods - a.pods);
+  if (total === 0) return { summary: `no running pod runs ${repository}`, images };
+  const onExpected = images.filter(i => splitImageRef(i.image).tag === expectedTag).reduce((n, i) => n + i.pods, 0);
+  return { summary: `${onExpected}/${total} pods on ${expectedTag}`, images };
 }

@@ -79,6 +79,8 @@ export interface ChangeSetEntry {
   /** API version the object was applied with. */
   version: string;
   action: ChangeAction;
+  /** Dry runs: a unified diff of the object from the cluster's state to the applied one (no Secret values). */
+  diff?: string;
 }
 
 /**
