@@ -7,13 +7,25 @@ import {
 import { AuthorizeResult, isResourcePermission, PolicyDecision } from '@backstage/plugin-permission-common';
 import { PermissionPolicy, PolicyQuery, PolicyQueryUser } from '@backstage/plugin-permission-node';
 import { policyExtensionPoint } from '@backstage/plugin-permission-node/alpha';
-import { imageAutomationObjectUpdatePermission } from '@imageops/backstage-plugin-image-automation-common';
+import {
+  imageAutomationObjectUpdatePermission,
+  imageAutomationPromotionApprovePermission,
+  imageAutomationPromotionForcePermission,
+} from '@imageops/backstage-plugin-image-automation-common';
+
+/** What only an entity's owners may do under the restrictive policy. */
+const OWNERS_ONLY = new Set([
+  imageAutomationObjectUpdatePermission.name,
+  imageAutomationPromotionApprovePermission.name,
+  imageAutomationPromotionForcePermission.name,
+]);
 
 /**
  * The demo permission policy, chosen with `permissionDemo.policy` in app-config:
  * - `allow-all` (default): everyone may do everything;
- * - `restrictive`: everyone may read; suspend / resume / reconcile only on entities the user
- *   owns (a catalog condition, so the guest user, who owns nothing, sees disabled buttons).
+ * - `restrictive`: everyone may read; suspend / resume / reconcile, pins, approving, rejecting and
+ *   promoting now only on entities the user owns (a catalog condition, so the guest user, who owns
+ *   nothing, sees disabled buttons).
  */
 class DemoPermissionPolicy implements PermissionPolicy {
   constructor(private readonly mode: 'allow-all' | 'restrictive') {}
@@ -23,7 +35,7 @@ class DemoPermissionPolicy implements PermissionPolicy {
       return { result: AuthorizeResult.ALLOW };
     }
     if (
-      request.permission.name === imageAutomationObjectUpdatePermission.name &&
+      OWNERS_ONLY.has(request.permission.name) &&
       isResourcePermission(request.permission, 'catalog-entity')
     ) {
       return createCatalogConditionalDecision(

@@ -15,9 +15,17 @@ import {
   CatalogClusterLocator,
   ConfigClusterLocator,
   InventoryApplier,
+  KubeClient,
   KubernetesClusters,
   readKubernetesSettings,
+  readPodImages,
 } from './kubernetes';
+import { PromotionPlanner } from './promotions/PromotionPlanner';
+import { AuthorizedPromotionService } from './service/AuthorizedPromotionService';
+import { DefaultPromotionService } from './service/DefaultPromotionService';
+import { PromotionPreviewService } from './service/PromotionPreviewService';
+import { VersionsService } from './service/VersionsService';
+import { DatabasePromotionStore } from './store/DatabasePromotionStore';
 import { DatabaseInventoryStore } from './store/DatabaseInventoryStore';
 import { SigningKeys } from './git/SigningKeys';
 import { integrationGitAuthFromConfig } from './git/integrationGitAuth';
@@ -55,6 +63,7 @@ export const imageAutomationPlugin = createBackendPlugin({
         permissionsRegistry: coreServices.permissionsRegistry,
         urlReader: coreServices.urlReader,
         catalog: catalogServiceRef,
+        auditor: coreServices.auditor,
       },
       async init(deps) {
         const { logger, config, database, scheduler } = deps;
@@ -90,7 +99,13 @@ export const imageAutomationPlugin = createBackendPlugin({
           new CatalogClusterLocator(deps.catalog, kubernetesSettings),
         );
         const inventories = await DatabaseInventoryStore.create({ knex, skipMigrations: true });
+        const promotions = await DatabasePromotionStore.create({ knex, skipMigrations: true });
         const instanceId = `image-automation-${randomUUID()}`;
+        const entityAnnotations = async (entityRef: string) =>
+          (await deps.catalog.getEntityByRef(entityRef, { credentials: await deps.auth.getOwnServiceCredentials() }))
+            ?.metadata.annotations;
+        const planner = new PromotionPlanner({ promotions, objects, entityAnnotations });
+        const clusterOf = async (name: string) => clusters.get(name, await deps.auth.getOwnServiceCredentials());
         const resourceSets = new ResourceSetReconciler({
           // Show "Applying step i/n" while a long apply runs.
           progress: async (id, status) => {
@@ -99,13 +114,20 @@ export const imageAutomationPlugin = createBackendPlugin({
           objects,
           inventories,
           applier: new InventoryApplier(inventories, kubernetesSettings),
-          cluster: async name => clusters.get(name, await deps.auth.getOwnServiceCredentials()),
-          entityAnnotations: async entityRef =>
-            (await deps.catalog.getEntityByRef(entityRef, { credentials: await deps.auth.getOwnServiceCredentials() }))
-              ?.metadata.annotations,
+          cluster: clusterOf,
+          entityAnnotations,
+          promotions: planner,
         });
 
         const gitIntegrations = integrationGitAuthFromConfig(config);
+        const automations = new ImageUpdateAutomationReconciler({
+          objects,
+          credentials,
+          signingKeys: SigningKeys.fromConfig(config),
+          integrations: gitIntegrations,
+          logger,
+          promotions: { planner, scans },
+        });
         const engine = new Engine({
           instanceId,
           objects,
@@ -118,13 +140,7 @@ export const imageAutomationPlugin = createBackendPlugin({
             new ImagePolicyReconciler({ objects, scans, registry, credentials }),
             new ResourceSetInputProviderReconciler({ objects, registry, credentials, logger }),
             new GitRepositoryReconciler({ objects, credentials, integrations: gitIntegrations }),
-            new ImageUpdateAutomationReconciler({
-              objects,
-              credentials,
-              signingKeys: SigningKeys.fromConfig(config),
-              integrations: gitIntegrations,
-              logger,
-            }),
+            automations,
             resourceSets,
           ],
         });
@@ -189,17 +205,51 @@ export const imageAutomationPlugin = createBackendPlugin({
         });
 
         deps.permissionsRegistry.addPermissions(imageAutomationPermissions);
+        // Serve a reconcile request, a resume or a promotion decision with a pass now, not at the next poll.
+        const afterAction = () => {
+          scheduler.triggerTask(RECONCILE_TASK).catch(() => {});
+        };
         const service = new AuthorizedObjectService(
           new DefaultObjectService({
             objects,
             scans,
             events,
-            // Serve a reconcile request or a resume with a pass now, not at the next poll.
-            afterAction: () => scheduler.triggerTask(RECONCILE_TASK).catch(() => {}),
+            afterAction,
           }),
           deps.permissions,
         );
-        deps.httpRouter.use(await createRouter({ httpAuth: deps.httpAuth, objects: service }));
+        deps.httpRouter.use(
+          await createRouter({
+            httpAuth: deps.httpAuth,
+            auditor: deps.auditor,
+            objects: service,
+            promotions: new AuthorizedPromotionService(
+              new DefaultPromotionService({ promotions, objects, events, afterAction }),
+              deps.permissions,
+            ),
+            previews: new PromotionPreviewService({
+              promotions,
+              objects,
+              permissions: deps.permissions,
+              automations,
+              resourceSets,
+            }),
+            versions: new VersionsService({
+              objects,
+              scans,
+              promotions,
+              permissions: deps.permissions,
+              pods: async (name, labelSelector, namespaces) => {
+                const client = await KubeClient.forCluster(await clusterOf(name));
+                try {
+                  return await readPodImages(client, { labelSelector, namespaces });
+                } finally {
+                  client.close();
+                }
+              },
+            }),
+          }),
+        );
       },
     });
   },

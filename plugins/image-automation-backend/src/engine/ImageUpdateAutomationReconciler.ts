@@ -21,6 +21,12 @@ import { secureJoin } from '../git/secureJoin';
 import { SigningKeys } from '../git/SigningKeys';
 import { objectId } from '../store/DatabaseObjectStore';
 import { ObjectStore, StoredObject } from '../store/ObjectStore';
+import { ScanStore } from '../store/ScanStore';
+import { PromotionRecord } from '../store/PromotionStore';
+import { PromotionPlanner } from '../promotions/PromotionPlanner';
+import { carriedVersion, firstSeenOf, gitTarget, policySubject, refOfVersion, versionOfRef } from '../promotions/gitTargets';
+import { setterDiff } from '../git/setterDiff';
+import { policyOfSetter } from '../git/applySetters';
 import { parseGoDuration } from '../util/goDuration';
 import { markFailed, markReady, markStalled } from './conditions';
 import { beginReconcile, RECHECK_MS, retryAfter } from './preamble';
@@ -55,6 +61,19 @@ interface RunContext {
   intervalMs: number;
 }
 
+/** Markers kept in status for the versions view, at most. */
+const MAX_STATUS_MARKERS = 500;
+
+/** What the promotions decided for one run: the policies to write, those held, and what to record. */
+interface PromotionPlan {
+  policies: Map<string, ImageRef | undefined>;
+  held: Set<string>;
+  markers: NonNullable<ObjectStatus['markers']>;
+  writes: Array<{ promotion: PromotionRecord; diff: string }>;
+  /** When a waiting promotion's gates pass by themselves, the earliest. */
+  nextEta?: number;
+}
+
 function samePolicies(a: Record<string, ImageRef> | undefined, b: Record<string, ImageRef>): boolean {
   const left = a ?? {};
   const keys = Object.keys(b);
@@ -83,10 +102,65 @@ export class ImageUpdateAutomationReconciler implements Reconciler {
       signingKeys?: SigningKeys;
       integrations?: IntegrationGitAuth;
       logger?: LoggerService;
+      /** Promotions: without them every selection is written on the next pass (Flux's behaviour). */
+      promotions?: { planner: PromotionPlanner; scans: ScanStore };
     },
   ) {}
 
   async reconcile(object: StoredObject, now: Date): Promise<ReconcileResult> {
+    return this.prepare(object, now, true, ctx => this.run(ctx));
+  }
+
+  /**
+   * What writing `ref` for one policy would change at the tip of the push branch, everything else
+   * held: the setter-line diff and the commit message, computed on a fresh clone; nothing is pushed.
+   */
+  async preview(object: StoredObject, policy: string, ref: ImageRef, now: Date): Promise<{ diff: string; commitMessage?: string }> {
+    let preview: { diff: string; commitMessage?: string } | undefined;
+    const result = await this.prepare(object, now, false, async ctx => {
+      const state = await readRemoteState(ctx.remote, ctx.checkoutRef);
+      const checkout = await cloneForUpdate(ctx.remote, state, ctx.branch);
+      try {
+        const updatePath = await secureJoin(checkout.dir, ctx.spec.update?.path ?? '');
+        const tree = await applyPoliciesToTree({
+          repoRoot: checkout.dir,
+          updatePath,
+          namespace: object.namespace,
+          policies: new Map([[policy, ref]]),
+          held: new Set([...ctx.policies.keys()].filter(name => name !== policy)),
+          dryRun: true,
+        });
+        preview = { diff: setterDiff(tree.texts) };
+        if (tree.fileChanges.size > 0) {
+          preview.commitMessage = renderCommitMessage(
+            ctx.spec.git?.commit.messageTemplate,
+            commitTemplateData({
+              namespace: object.namespace,
+              name: object.name,
+              fileChanges: tree.fileChanges,
+              values: ctx.spec.git?.commit.messageTemplateValues,
+            }),
+          );
+        }
+      } finally {
+        await checkout.remove();
+      }
+      return { status: ctx.status, requeueAfterMs: ctx.intervalMs };
+    });
+    if (!preview) {
+      const ready = result.status.conditions?.find(c => c.type === 'Ready');
+      throw new Error(`cannot preview ${object.id}: ${ready?.message ?? 'it is suspended or not configured'}`);
+    }
+    return preview;
+  }
+
+  /** Validation, policies and the source manager; then `next` with everything a run needs. */
+  private async prepare(
+    object: StoredObject,
+    now: Date,
+    sign: boolean,
+    next: (ctx: RunContext) => Promise<ReconcileResult>,
+  ): Promise<ReconcileResult> {
     const begun = beginReconcile<ImageUpdateAutomationSpec>(object, now);
     if ('done' in begun) return begun.done;
     const { spec, generation } = begun.start;
@@ -167,13 +241,15 @@ export class ImageUpdateAutomationReconciler implements Reconciler {
     const switched = branch !== checkoutBranch;
     const refspec = spec.git?.push?.refspec;
     if (switched || refspec) syncNeeded = true;
+    // An open promotion may have been approved, pinned or let through by a gate since the last run.
+    if (this.deps.promotions && (await this.deps.promotions.planner.needsRun(gitTarget(object.id).id, now))) syncNeeded = true;
 
     if (!spec.git?.commit.author) {
       return stalled('InvalidSourceConfiguration', 'failed configuring source manager: no git commit author configured: invalid source configuration');
     }
 
     const signingKey = spec.git?.commit.signingKey;
-    if (signingKey?.secretRef) {
+    if (sign && signingKey?.secretRef) {
       if (!this.deps.signingKeys) {
         return stalled('InvalidSourceConfiguration', 'failed configuring source manager: no signing keys are configured (imageAutomation.signingKeys): invalid source configuration');
       }
@@ -184,7 +260,7 @@ export class ImageUpdateAutomationReconciler implements Reconciler {
       }
     }
     try {
-      return await this.run({ object, spec, now, generation, status, events, remote, checkoutRef, branch, switched, refspec, syncNeeded, policies, observedPolicies, signer, failed, stalled, intervalMs });
+      return await next({ object, spec, now, generation, status, events, remote, checkoutRef, branch, switched, refspec, syncNeeded, policies, observedPolicies, signer, failed, stalled, intervalMs });
     } finally {
       await signer?.remove();
     }
@@ -195,7 +271,11 @@ export class ImageUpdateAutomationReconciler implements Reconciler {
     const { object, spec, now, generation, events, remote, checkoutRef, branch, switched, refspec, syncNeeded, policies, observedPolicies, signer, failed, stalled, intervalMs } = ctx;
     let status = ctx.status;
     const author = spec.git!.commit.author;
-    const gitFailed = (prefix: string, error: unknown) => failed('GitOperationFailed', `${prefix}: ${(error as Error).message}`);
+    let plan: PromotionPlan | undefined;
+    const gitFailed = async (prefix: string, error: unknown) => {
+      await this.promotionsFailed(plan, `${prefix}: ${(error as Error).message}`, now, events);
+      return failed('GitOperationFailed', `${prefix}: ${(error as Error).message}`);
+    };
     let attempt = 0;
     for (;;) {
       attempt++;
@@ -203,7 +283,7 @@ export class ImageUpdateAutomationReconciler implements Reconciler {
       try {
         state = await readRemoteState(remote, checkoutRef);
       } catch (error) {
-        return gitFailed('failed to checkout source', error);
+        return await gitFailed('failed to checkout source', error);
       }
       if (!syncNeeded && status.observedSourceRevision && state.head) {
         if (formatRevision(state.resolved, state.head) === status.observedSourceRevision) {
@@ -215,14 +295,20 @@ export class ImageUpdateAutomationReconciler implements Reconciler {
       try {
         checkout = await cloneForUpdate(remote, state, branch);
       } catch (error) {
-        return gitFailed('failed to checkout source', error);
+        return await gitFailed('failed to checkout source', error);
       }
       try {
         let result;
         try {
           const updatePath = await secureJoin(checkout.dir, spec.update?.path ?? '');
-          result = await applyPoliciesToTree({ repoRoot: checkout.dir, updatePath, namespace: object.namespace, policies });
+          const tree = { repoRoot: checkout.dir, updatePath, namespace: object.namespace };
+          if (attempt === 1 && this.deps.promotions) {
+            plan = await this.planPromotions(object, now, events, tree, policies);
+            status = { ...status, markers: plan.markers };
+          }
+          result = await applyPoliciesToTree({ ...tree, policies: plan?.policies ?? policies, held: plan?.held });
         } catch (error) {
+          await this.promotionsFailed(plan, `failed to apply policies: ${(error as Error).message}`, now, events);
           return failed('UpdateFailed', `failed to apply policies: ${(error as Error).message}`);
         }
         if (attempt === 1) {
@@ -232,7 +318,8 @@ export class ImageUpdateAutomationReconciler implements Reconciler {
         }
         if (result.fileChanges.size === 0) {
           status = { ...status, observedSourceRevision: checkout.checkoutRevision, observedPolicies };
-          return { status: markReady(status, 'Succeeded', UP_TO_DATE, now, generation), requeueAfterMs: intervalMs, events };
+          await this.promotionsApplied(plan, undefined, now, events);
+          return { status: markReady(status, 'Succeeded', UP_TO_DATE, now, generation), requeueAfterMs: this.requeue(plan, intervalMs, now), events };
         }
         let message: string;
         try {
@@ -246,8 +333,11 @@ export class ImageUpdateAutomationReconciler implements Reconciler {
             }),
           );
         } catch (error) {
-          if (error instanceof RemovedTemplateFieldError) return stalled('RemovedTemplateField', error.message);
-          return gitFailed('failed to update source', error);
+          if (error instanceof RemovedTemplateFieldError) {
+            await this.promotionsFailed(plan, error.message, now, events);
+            return stalled('RemovedTemplateField', error.message);
+          }
+          return await gitFailed('failed to update source', error);
         }
         let commit: string;
         try {
@@ -263,7 +353,7 @@ export class ImageUpdateAutomationReconciler implements Reconciler {
             this.deps.logger?.info(`${object.id}: ${error.message}; retrying from a fresh clone`);
             continue;
           }
-          return gitFailed('failed to update source', error);
+          return await gitFailed('failed to update source', error);
         }
         status = {
           ...status,
@@ -277,10 +367,99 @@ export class ImageUpdateAutomationReconciler implements Reconciler {
           reason: 'Succeeded',
           message: pushSummary({ commit, branch, refspecs: refspec ? [refspec] : [], message }),
         });
-        return { status: markReady(status, 'Succeeded', UP_TO_DATE, now, generation), requeueAfterMs: intervalMs, events };
+        await this.promotionsApplied(plan, commit, now, events);
+        return { status: markReady(status, 'Succeeded', UP_TO_DATE, now, generation), requeueAfterMs: this.requeue(plan, intervalMs, now), events };
       } finally {
         await checkout.remove();
       }
     }
+  }
+
+  /**
+   * Decides, policy by policy, what this run writes: a dry run finds the markers and what they hold,
+   * the planner decides (create, gate, approve or hold a promotion), and held policies keep their
+   * markers' values. Each written policy's setter diff is computed alone, to be recorded with it.
+   */
+  private async planPromotions(
+    object: StoredObject,
+    now: Date,
+    events: Event[],
+    tree: { repoRoot: string; updatePath: string; namespace: string },
+    selected: Map<string, ImageRef | undefined>,
+  ): Promise<PromotionPlan> {
+    const { planner, scans } = this.deps.promotions!;
+    const target = gitTarget(object.id);
+    const desired = new Map(selected);
+    for (const [name, ref] of selected) {
+      const pin = await planner.pin(target.id, policySubject(object.namespace, name), now);
+      if (pin && ref) desired.set(name, refOfVersion(pin.version, ref.name));
+    }
+    const probe = await applyPoliciesToTree({ ...tree, policies: desired, dryRun: true });
+    const changed = new Set<string>();
+    for (const changes of probe.fileChanges.values()) {
+      for (const change of changes) {
+        const policy = policyOfSetter(change.setter, object.namespace);
+        if (policy) changed.add(policy);
+      }
+    }
+    const plan: PromotionPlan = {
+      policies: new Map(selected),
+      held: new Set(),
+      markers: probe.markers.slice(0, MAX_STATUS_MARKERS).map(({ file, line, setter, value }) => ({ file, line, setter, value })),
+      writes: [],
+    };
+    for (const [name, ref] of selected) {
+      const markers = probe.markers.filter(m => m.policy === name);
+      if (!ref || markers.length === 0) continue;
+      const subject = policySubject(object.namespace, name);
+      const carried = changed.has(name) ? carriedVersion(markers) : versionOfRef(desired.get(name)!);
+      const decision = await planner.decide(
+        {
+          entityRef: object.entityRef,
+          target,
+          subject,
+          carried,
+          selected: versionOfRef(ref),
+          firstSeenAt: await firstSeenOf(this.deps.objects, scans, object.namespace, name, ref.tag),
+          annotations: object.manifest.metadata.annotations,
+        },
+        now,
+        events,
+      );
+      if (decision.action === 'write') {
+        const only = new Map([[name, refOfVersion(decision.version, ref.name)]]);
+        plan.policies.set(name, only.get(name));
+        const alone = await applyPoliciesToTree({
+          ...tree,
+          policies: only,
+          held: new Set([...selected.keys()].filter(k => k !== name)),
+          dryRun: true,
+        });
+        plan.writes.push({ promotion: decision.promotion, diff: setterDiff(alone.texts) });
+      } else if (decision.action === 'hold') {
+        plan.held.add(name);
+        const eta = decision.promotion?.eta ? Date.parse(decision.promotion.eta) : undefined;
+        if (eta !== undefined && (plan.nextEta === undefined || eta < plan.nextEta)) plan.nextEta = eta;
+      }
+    }
+    return plan;
+  }
+
+  private async promotionsApplied(plan: PromotionPlan | undefined, commit: string | undefined, now: Date, events: Event[]) {
+    for (const { promotion, diff } of plan?.writes ?? []) {
+      await this.deps.promotions!.planner.applied(promotion, { commit, diff }, now, events);
+    }
+  }
+
+  private async promotionsFailed(plan: PromotionPlan | undefined, error: string, now: Date, events: Event[]) {
+    for (const { promotion } of plan?.writes ?? []) {
+      await this.deps.promotions!.planner.failed(promotion, error, now, events);
+    }
+  }
+
+  /** The interval, or sooner when a held promotion's gates pass by themselves before it. */
+  private requeue(plan: PromotionPlan | undefined, intervalMs: number, now: Date): number {
+    if (plan?.nextEta === undefined) return intervalMs;
+    return Math.max(1000, Math.min(intervalMs, plan.nextEta - now.getTime() + 1000));
   }
 }

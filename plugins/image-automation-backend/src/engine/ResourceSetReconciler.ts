@@ -4,6 +4,7 @@ import {
   FLUX_OPERATOR_API_VERSION,
   ObjectEvent,
   ObjectStatus,
+  PromotionVersion,
   ResourceSetSpec,
 } from '@imageops/backstage-plugin-image-automation-common';
 import {
@@ -27,6 +28,9 @@ import {
   selectProviders,
 } from '../resourceset';
 import { InventoryStore } from '../store/InventoryStore';
+import { PromotionRecord } from '../store/PromotionStore';
+import { PromotionPlanner } from '../promotions/PromotionPlanner';
+import { clusterTarget, providerVersion } from '../promotions/clusterTargets';
 import { ObjectStore, StoredObject } from '../store/ObjectStore';
 import { marshalJson, parseJson } from '../template';
 import { formatGoDuration, parseGoDuration } from '../util/goDuration';
@@ -60,6 +64,24 @@ const DEFAULT_INTERVAL_MS = 60 * 60_000;
 const DEFAULT_TIMEOUT_MS = 5 * 60_000;
 
 type Event = Pick<ObjectEvent, 'type' | 'reason' | 'message'>;
+
+/** A provider `spec.inputsFrom` selected, with its stored object. */
+interface SelectedProvider {
+  provider: InputProvider;
+  stored: StoredObject;
+}
+
+/** What one cluster gets in this pass: the providers' inputs its promotions allow. */
+interface ClusterPlan {
+  cluster: ClusterDetails;
+  providers: InputProvider[];
+  /** Identifies the inputs, so clusters that get the same ones share one build. */
+  key: string;
+  /** Promotions carried out by applying to this cluster. */
+  writes: PromotionRecord[];
+  /** When held promotions' gates pass by themselves. */
+  etas: number[];
+}
 
 /** The owner labels Flux sets on everything a ResourceSet applies, and requires on what it prunes. */
 function ownerLabels(namespace: string, name: string): Record<string, string> {
@@ -158,6 +180,21 @@ function changeLines(changes: ChangeSetEntry[]): string[] {
     .map(c => `${c.subject} ${c.action}`);
 }
 
+/** The builder's steps as the applier takes them. */
+function applySteps(
+  built: Extract<ReturnType<typeof buildResourceSet>, { ok: true }>,
+  timeoutMs: number,
+) {
+  return built.steps.map(step => ({
+    name: step.name || undefined,
+    // A step's own timeout bounds the wait for it; unparsable or absent: the ResourceSet's.
+    timeoutMs: durationAnnotation(step.timeout, timeoutMs),
+    objects: step.objects.map(
+      o => JSON.parse(marshalJson(o, { escapeHtml: false })) as KubernetesObject,
+    ),
+  }));
+}
+
 /**
  * Applies ResourceSets (`fluxcd.controlplane.io/v1`) into Kubernetes clusters as the Flux Operator's
  * ResourceSet controller does (§E.5): inputs from `spec.inputs` and the `status.exportedInputs` of
@@ -194,6 +231,8 @@ export class ResourceSetReconciler implements Reconciler {
       entityAnnotations?: (
         entityRef: string,
       ) => Promise<Record<string, string> | undefined>;
+      /** Promotions: without them every new input is applied on the next pass (Flux's behaviour). */
+      promotions?: PromotionPlanner;
     },
   ) {}
 
@@ -308,38 +347,14 @@ export class ResourceSetReconciler implements Reconciler {
         stalled('BuildFailed', `failed to compute inputs: ${providers.error}`),
       );
     }
-    const built = buildResourceSet({
-      resourceSet: resourceSetFromManifest(
-        goValueOf(object.manifest),
-        object.namespace,
-      ),
-      providers: providers.list,
-    });
-    if (!built.ok) {
-      return recorded(stalled('BuildFailed', `build failed: ${built.error}`));
+    const events: Event[] = [];
+    let plans: ClusterPlan[];
+    try {
+      plans = await this.planClusters(object, clusters, providers.list, now, events);
+    } catch (error) {
+      return recorded({ ...failed('ReconciliationFailed', `failed to plan promotions: ${(error as Error).message}`), events });
     }
-    if (
-      (spec.inputsFrom?.length ?? 0) > 0 &&
-      built.inputs.length === 0 &&
-      annotations[ALLOW_EMPTY_INPUTS_ANNOTATION] !== 'enabled'
-    ) {
-      const held = begun.start.status.inventory?.entries.length ?? 0;
-      return failed(
-        'EmptyInputs',
-        `the input providers exported no inputs; the ${held} applied objects are kept. Set the annotation ${ALLOW_EMPTY_INPUTS_ANNOTATION}: enabled to apply the empty set and prune them`,
-        intervalMs,
-      );
-    }
-
-    const steps = built.steps.map(step => ({
-      name: step.name || undefined,
-      // A step's own timeout bounds the wait for it; unparsable or absent: the ResourceSet's.
-      timeoutMs: durationAnnotation(step.timeout, timeoutMs),
-      objects: step.objects.map(
-        o =>
-          JSON.parse(marshalJson(o, { escapeHtml: false })) as KubernetesObject,
-      ),
-    }));
+    const renders = new Map<string, ReturnType<typeof buildResourceSet>>();
     const labels = ownerLabels(object.namespace, object.name);
     const serviceAccount = spec.serviceAccountName
       ? { namespace: object.namespace, name: spec.serviceAccountName }
@@ -348,7 +363,41 @@ export class ResourceSetReconciler implements Reconciler {
     const stepEvents: Event[] = [];
     const entries = new Map<string, { id: string; v: string }>();
     let revision: string | undefined;
-    for (const cluster of clusters) {
+    let counts = { inputs: 0, resources: 0 };
+    for (const [index, plan] of plans.entries()) {
+      const { cluster } = plan;
+      const notAttempted = async (message: string) => {
+        for (const later of plans.slice(index)) {
+          for (const promotion of later.writes) await this.deps.promotions!.failed(promotion, message, now, events);
+        }
+      };
+      let built = renders.get(plan.key);
+      if (!built) {
+        built = buildResourceSet({
+          resourceSet: resourceSetFromManifest(goValueOf(object.manifest), object.namespace),
+          providers: plan.providers,
+        });
+        renders.set(plan.key, built);
+      }
+      if (!built.ok) {
+        await notAttempted(`build failed: ${built.error}`);
+        return recorded({ ...stalled('BuildFailed', `build failed: ${built.error}`), events });
+      }
+      if (
+        (spec.inputsFrom?.length ?? 0) > 0 &&
+        built.inputs.length === 0 &&
+        annotations[ALLOW_EMPTY_INPUTS_ANNOTATION] !== 'enabled'
+      ) {
+        const held = begun.start.status.inventory?.entries.length ?? 0;
+        await notAttempted('the input providers exported no inputs');
+        return { ...failed(
+          'EmptyInputs',
+          `the input providers exported no inputs; the ${held} applied objects are kept. Set the annotation ${ALLOW_EMPTY_INPUTS_ANNOTATION}: enabled to apply the empty set and prune them`,
+          intervalMs,
+        ), events };
+      }
+      counts = { inputs: built.inputs.length, resources: built.objects.length };
+      const steps = applySteps(built, timeoutMs);
       try {
         const result = await this.deps.applier.apply({
           owner: object.id,
@@ -371,7 +420,8 @@ export class ResourceSetReconciler implements Reconciler {
         for (const entry of result.inventory) entries.set(entry.id, entry);
         const inCluster = (lines: string[]) =>
           clusters.length > 1 ? lines.map(l => `${cluster.name}: ${l}`) : lines;
-        changes.push(...inCluster(changeLines(result.changes)));
+        const clusterChanges = changeLines(result.changes);
+        changes.push(...inCluster(clusterChanges));
         // Flux announces each step of `spec.steps` that changed something on its own.
         for (const step of result.steps) {
           const lines = inCluster(changeLines(step.changes));
@@ -383,6 +433,14 @@ export class ResourceSetReconciler implements Reconciler {
             });
           }
         }
+        for (const promotion of plan.writes) {
+          await this.deps.promotions!.applied(
+            promotion,
+            { appliedRevision: result.revision, diff: clusterChanges.join('\n') },
+            now,
+            events,
+          );
+        }
       } catch (error) {
         // The inventory of this cluster stays old ∪ new (InventoryApplier), so nothing is lost.
         const failure = classifyApplyFailure(error);
@@ -390,13 +448,15 @@ export class ResourceSetReconciler implements Reconciler {
           clusters.length > 1
             ? `cluster '${cluster.name}': ${failure.message}`
             : failure.message;
-        return recorded(
-          failed(
+        await notAttempted(message);
+        return recorded({
+          ...failed(
             failure.reason,
             message,
             failure.retrySoon ? UNREACHABLE_RETRY_MS : retryAfter(intervalMs),
           ),
-        );
+          events,
+        });
       }
     }
     const retired = await this.uninstallRetiredClusters(
@@ -432,21 +492,135 @@ export class ResourceSetReconciler implements Reconciler {
       now,
       generation,
     );
-    const events: Event[] =
-      changes.length > 0
-        ? [
-            ...stepEvents,
-            {
-              type: 'Normal',
-              reason: 'ApplySucceeded',
-              message: changes.join('\n'),
-            },
-          ]
-        : [];
-    return recorded({ status, requeueAfterMs: intervalMs, events }, revision, {
-      inputs: String(built.inputs.length),
-      resources: String(built.objects.length),
+    if (changes.length > 0) {
+      events.push(...stepEvents, {
+        type: 'Normal',
+        reason: 'ApplySucceeded',
+        message: changes.join('\n'),
+      });
+    }
+    const heldUntil = plans.flatMap(p => p.etas);
+    const requeueAfterMs = heldUntil.length
+      ? Math.max(1000, Math.min(intervalMs, Math.min(...heldUntil) - now.getTime() + 1000))
+      : intervalMs;
+    return recorded({ status, requeueAfterMs, events }, revision, {
+      inputs: String(counts.inputs),
+      resources: String(counts.resources),
     });
+  }
+
+  /**
+   * What carrying `version` of one provider into one cluster would change there, the other
+   * providers at what the cluster carries: a server-side dry run of the rendered objects, with
+   * each changed object's diff and the objects that would be pruned. Nothing is written.
+   */
+  async preview(
+    object: StoredObject,
+    clusterName: string,
+    subject: string,
+    version: PromotionVersion,
+  ): Promise<ChangeSetEntry[]> {
+    const spec = (object.manifest.spec ?? {}) as ResourceSetSpec;
+    const providers = await this.providers(object, spec);
+    if ('error' in providers) throw new Error(`failed to compute inputs: ${providers.error}`);
+    const target = clusterTarget(object.id, clusterName);
+    const chosen: InputProvider[] = [];
+    for (const { provider, stored } of providers.list) {
+      const carried =
+        stored.id === subject
+          ? version
+          : (await this.deps.promotions?.carried(target.id, stored.id)) ?? providerVersion(stored);
+      chosen.push(
+        carried?.inputs
+          ? { ...provider, inputs: carried.inputs.map((i: Record<string, unknown>) => goValueOf(i) as InputSet) }
+          : provider,
+      );
+    }
+    const built = buildResourceSet({
+      resourceSet: resourceSetFromManifest(goValueOf(object.manifest), object.namespace),
+      providers: chosen,
+    });
+    if (!built.ok) throw new Error(`build failed: ${built.error}`);
+    const annotations = object.manifest.metadata.annotations ?? {};
+    const result = await this.deps.applier.apply({
+      owner: object.id,
+      cluster: await this.deps.cluster(clusterName),
+      steps: applySteps(built, DEFAULT_TIMEOUT_MS),
+      ownerLabels: ownerLabels(object.namespace, object.name),
+      serviceAccount: spec.serviceAccountName ? { namespace: object.namespace, name: spec.serviceAccountName } : undefined,
+      recreateImmutable: annotations[FORCE_ANNOTATION] === 'enabled',
+      dryRun: true,
+    });
+    return result.changes;
+  }
+
+  /**
+   * What each cluster gets: without promotions, every provider's current inputs (Flux's behaviour);
+   * with them, per cluster and provider, the inputs its promotion allows — the new ones when the
+   * promotion is carried out in this pass, else the ones the cluster carries. The first apply to a
+   * cluster has nothing to hold and goes through at once.
+   */
+  private async planClusters(
+    object: StoredObject,
+    clusters: ClusterDetails[],
+    providers: SelectedProvider[],
+    now: Date,
+    events: Event[],
+  ): Promise<ClusterPlan[]> {
+    const planner = this.deps.promotions;
+    if (!planner) {
+      return clusters.map(cluster => ({
+        cluster,
+        providers: providers.map(p => p.provider),
+        key: 'current',
+        writes: [],
+        etas: [],
+      }));
+    }
+    const plans: ClusterPlan[] = [];
+    for (const cluster of clusters) {
+      const target = clusterTarget(object.id, cluster.name);
+      const plan: ClusterPlan = { cluster, providers: [], key: '', writes: [], etas: [] };
+      const keys: string[] = [];
+      for (const { provider, stored } of providers) {
+        const selected = providerVersion(stored);
+        if (!selected) {
+          plan.providers.push(provider);
+          keys.push(`${stored.id}=none`);
+          continue;
+        }
+        const selection = {
+          entityRef: object.entityRef,
+          target,
+          subject: stored.id,
+          selected,
+          annotations: object.manifest.metadata.annotations,
+        };
+        const carried = await planner.carried(target.id, stored.id);
+        const decision = carried
+          ? await planner.decide({ ...selection, carried }, now, events)
+          : await planner.firstApply(selection, now);
+        const version = decision.action === 'write' ? decision.version : carried;
+        if (decision.action === 'write') plan.writes.push(decision.promotion);
+        if (decision.action === 'hold' && decision.promotion?.eta) {
+          plan.etas.push(Date.parse(decision.promotion.eta));
+        }
+        if (!version) {
+          // Nothing carried and nothing to write (another instance is applying it): keep what is exported.
+          plan.providers.push(provider);
+          keys.push(`${stored.id}=current`);
+          continue;
+        }
+        plan.providers.push({
+          ...provider,
+          inputs: (version.inputs ?? []).map((i: Record<string, unknown>) => goValueOf(i) as InputSet),
+        });
+        keys.push(`${stored.id}=${version.revision}`);
+      }
+      plan.key = keys.join('|');
+      plans.push(plan);
+    }
+    return plans;
   }
 
   /**
@@ -501,7 +675,7 @@ export class ResourceSetReconciler implements Reconciler {
   private async providers(
     object: StoredObject,
     spec: ResourceSetSpec,
-  ): Promise<{ list: InputProvider[] } | { error: string }> {
+  ): Promise<{ list: SelectedProvider[] } | { error: string }> {
     const inputsFrom = (spec.inputsFrom ?? []) as InputProviderReference[];
     if (inputsFrom.length === 0) return { list: [] };
     const stored = await this.deps.objects.list({
@@ -527,7 +701,12 @@ export class ResourceSetReconciler implements Reconciler {
     }));
     try {
       return {
-        list: selectProviders(object.namespace, inputsFrom, candidates),
+        list: selectProviders(object.namespace, inputsFrom, candidates).map(
+          provider => ({
+            provider,
+            stored: stored.find(p => p.name === provider.name)!,
+          }),
+        ),
       };
     } catch (error) {
       return { error: (error as Error).message };

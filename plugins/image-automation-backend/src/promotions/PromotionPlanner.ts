@@ -1,0 +1,548 @@
+import {
+  ObjectEvent,
+  OPEN_PROMOTION_STATES,
+  PROMOTION_ANNOTATIONS,
+  PromotionTarget,
+  PromotionVersion,
+} from '@imageops/backstage-plugin-image-automation-common';
+import { readyCondition } from '../engine/conditions';
+import { ObjectStore } from '../store/ObjectStore';
+import { PromotionRecord, PromotionStore } from '../store/PromotionStore';
+import { evaluateGates, GateEvidence } from './evaluateGates';
+import { GateConfig, hasGates, readGateConfig } from './gateConfig';
+
+/** Who the engine's own decisions are recorded as. @internal */
+export const ENGINE_ACTOR = 'image-automation';
+
+type Event = Pick<ObjectEvent, 'type' | 'reason' | 'message'>;
+
+/** One image (or provider) of one target, as a reconciler sees it during a pass. @internal */
+export interface TargetSelection {
+  entityRef?: string;
+  target: PromotionTarget;
+  /** `ImagePolicy/<ns>/<name>` or `ResourceSetInputProvider/<ns>/<name>`. */
+  subject: string;
+  /** What the target carries now; undefined when nothing was ever carried. */
+  carried?: PromotionVersion;
+  /** What the policy or provider selected. */
+  selected: PromotionVersion;
+  /** When the selected tag was first seen in scan history. */
+  firstSeenAt?: Date;
+  /** The annotations of the automation object (gate annotations). */
+  annotations?: Record<string, string>;
+}
+
+/**
+ * What a reconciler should do with one target's subject in this pass: nothing (it carries what
+ * it should), write a version (then report the outcome with {@link PromotionPlanner.applied} or
+ * {@link PromotionPlanner.failed}), or hold what it carries.
+ * @internal
+ */
+export type TargetDecision =
+  | { action: 'none' }
+  | { action: 'write'; version: PromotionVersion; promotion: PromotionRecord }
+  | { action: 'hold'; promotion?: PromotionRecord };
+
+/** Two versions are the same when their provider revisions match, else their tag and digest. @internal */
+export function sameVersion(
+  a: PromotionVersion | undefined,
+  b: PromotionVersion | undefined,
+): boolean {
+  if (!a || !b) return false;
+  if (a.revision !== undefined || b.revision !== undefined)
+    return a.revision === b.revision;
+  return a.tag === b.tag && (a.digest ?? '') === (b.digest ?? '');
+}
+
+/** The value votes and the upstream gate are bound to: the digest, else the tag. @internal */
+export function voteDigest(version: PromotionVersion): string {
+  return version.digest ?? version.revision ?? version.tag;
+}
+
+function delta(
+  from: PromotionVersion | undefined,
+  to: PromotionVersion,
+): string {
+  return `${from ? from.tag : '(nothing)'} → ${to.tag}`;
+}
+
+/**
+ * Decides, for each image of each target in a reconcile pass, which version the target should
+ * carry: creates a promotion when the selection moves away from what the target carries,
+ * supersedes the older open one, evaluates its gates, and approves it when they pass. Without
+ * gates a promotion is approved at once, so existing Flux manifests behave as in Flux; every
+ * decision is kept in the promotion's history and returned as an event.
+ *
+ * The state changes are compare-and-set on the promotion's revision, and a reconciler runs
+ * under the object's lease: two backend instances never carry out one promotion twice.
+ * @internal
+ */
+export class PromotionPlanner {
+  constructor(
+    private readonly deps: {
+      promotions: PromotionStore;
+      objects: ObjectStore;
+      /** The annotations of a catalog entity (undefined when it does not exist). */
+      entityAnnotations?: (
+        entityRef: string,
+      ) => Promise<Record<string, string> | undefined>;
+    },
+  ) {}
+
+  /** The gate configuration of a target: the object's annotations over its entity's. */
+  async gateConfig(
+    entityRef: string | undefined,
+    annotations: Record<string, string> | undefined,
+  ) {
+    const lookup = this.deps.entityAnnotations;
+    const entity = entityRef && lookup ? await lookup(entityRef) : undefined;
+    const read = readGateConfig(annotations, entity);
+    const after = read.config.after;
+    if (after && lookup && !(await lookup(after.entityRef))) {
+      read.problems.push({
+        field: PROMOTION_ANNOTATIONS.after,
+        message: `the upstream entity '${after.entityRef}' does not exist in the catalog`,
+      });
+    } else if (after?.target) {
+      const upstream = await this.deps.objects.list({
+        entityRef: after.entityRef,
+      });
+      const known = upstream.some(
+        o =>
+          o.id === after.target ||
+          (o.kind === 'ResourceSet' &&
+            (o.status.appliedClusters ?? []).includes(after.target!)),
+      );
+      if (!known) {
+        read.problems.push({
+          field: PROMOTION_ANNOTATIONS.afterTarget,
+          message: `'${after.target}' is neither an automation object of ${after.entityRef} nor a cluster its ResourceSets apply to`,
+        });
+      }
+    }
+    return read;
+  }
+
+  /** The pin of a target's subject, if one is in force. */
+  pin(targetId: string, subject: string, now: Date) {
+    return this.deps.promotions.getPin(targetId, subject, now);
+  }
+
+  /** Whether a target must be looked at even when nothing it reads changed: a promotion is open or a pin holds it. */
+  async needsRun(targetId: string, now: Date): Promise<boolean> {
+    const open = await this.deps.promotions.list({
+      targetId,
+      states: [...OPEN_PROMOTION_STATES],
+      limit: 1,
+    });
+    return (
+      open.items.length > 0 ||
+      (await this.deps.promotions.listPins([targetId], now)).length > 0
+    );
+  }
+
+  /** What a target's subject carries according to the promotions applied to it. */
+  async carried(targetId: string, subject: string): Promise<PromotionVersion | undefined> {
+    return (await this.deps.promotions.lastApplied(targetId, subject))?.to;
+  }
+
+  /**
+   * A target that never carried anything (a ResourceSet's first apply to a cluster): there is no
+   * version to hold, so the selection is carried out at once, and recorded.
+   */
+  async firstApply(selection: Omit<TargetSelection, 'carried'>, now: Date): Promise<TargetDecision> {
+    const open = await this.deps.promotions.findOpen(selection.target.id, selection.subject);
+    const note = 'first apply to this target: nothing carried before, so nothing to hold';
+    const promotion =
+      open && sameVersion(open.to, selection.selected)
+        ? open
+        : await this.deps.promotions.create({
+            entityRef: selection.entityRef,
+            target: selection.target,
+            subject: selection.subject,
+            to: selection.selected,
+            by: ENGINE_ACTOR,
+            note,
+            now,
+          });
+    return this.write(promotion, ENGINE_ACTOR, note, now);
+  }
+
+  async decide(
+    selection: TargetSelection,
+    now: Date,
+    events: Event[],
+  ): Promise<TargetDecision> {
+    const { promotions } = this.deps;
+    const { target, subject, carried, selected } = selection;
+    const pin = await promotions.getPin(target.id, subject, now);
+    const desired = pin?.version ?? selected;
+    let open = await promotions.findOpen(target.id, subject);
+
+    if (sameVersion(carried, desired)) {
+      if (open && sameVersion(open.to, desired)) {
+        await this.close(
+          open,
+          'applied',
+          `${target.id} carries ${desired.tag}`,
+          now,
+          events,
+          ENGINE_ACTOR,
+        );
+        open = undefined;
+      }
+      // Held by a pin: the newer selection waits, visibly, for the pin to be lifted.
+      if (pin && !sameVersion(selected, pin.version)) {
+        await this.pending({ ...selection, carried }, open, now, events);
+      }
+      return { action: 'none' };
+    }
+
+    if (pin) {
+      // Rolling back or holding at the pinned version: the pin is the decision.
+      const promotion =
+        open && sameVersion(open.to, pin.version)
+          ? open
+          : await promotions.create({
+              entityRef: selection.entityRef,
+              target,
+              subject,
+              from: carried,
+              to: pin.version,
+              by: pin.by,
+              note: `pinned at ${pin.version.tag}: ${pin.reason}`,
+              now,
+            });
+      return this.write(
+        promotion,
+        pin.by,
+        `pinned at ${pin.version.tag}: ${pin.reason}`, now);
+    }
+
+    const promotion = await this.pending(selection, open, now, events);
+    if (!promotion) return { action: 'hold' };
+    if (promotion.state === 'pending') return { action: 'hold', promotion };
+    return this.write(promotion, ENGINE_ACTOR, undefined, now);
+  }
+
+  /** Records that the target now carries the promotion's version. */
+  async applied(
+    promotion: PromotionRecord,
+    outcome: { commit?: string; appliedRevision?: string; diff?: string },
+    now: Date,
+    events: Event[],
+  ): Promise<void> {
+    const current = (await this.deps.promotions.get(promotion.id)) ?? promotion;
+    const done = await this.deps.promotions.update(
+      current.id,
+      current.revision,
+      {
+        state: 'applied',
+        ...outcome,
+        error: undefined,
+        closedAt: now.toISOString(),
+        step: {
+          state: 'applied',
+          at: now.toISOString(),
+          by: ENGINE_ACTOR,
+          note: outcome.commit
+            ? `commit ${outcome.commit}`
+            : outcome.appliedRevision
+            ? `revision ${outcome.appliedRevision}`
+            : undefined,
+        },
+      },
+      now,
+      ['applying'],
+    );
+    if (done) {
+      events.push({
+        type: 'Normal',
+        reason: 'PromotionApplied',
+        message: `${current.subject} on ${current.target.id}: ${delta(
+          current.from,
+          current.to,
+        )}${outcome.commit ? ` in commit ${outcome.commit.slice(0, 12)}` : ''}`,
+      });
+    }
+  }
+
+  /** Records a failed attempt; the promotion stays open and is retried on the next pass. */
+  async failed(
+    promotion: PromotionRecord,
+    error: string,
+    now: Date,
+    events: Event[],
+  ): Promise<void> {
+    const current = (await this.deps.promotions.get(promotion.id)) ?? promotion;
+    const done = await this.deps.promotions.update(
+      current.id,
+      current.revision,
+      {
+        state: 'failed',
+        error,
+        step: {
+          state: 'failed',
+          at: now.toISOString(),
+          by: ENGINE_ACTOR,
+          note: error,
+        },
+      },
+      now,
+      ['applying'],
+    );
+    if (done) {
+      events.push({
+        type: 'Warning',
+        reason: 'PromotionFailed',
+        message: `${current.subject} on ${current.target.id}: ${delta(
+          current.from,
+          current.to,
+        )} failed: ${error}`,
+      });
+    }
+  }
+
+  /**
+   * The open promotion to the selection, created (superseding an older one) or updated (a re-pushed
+   * tag resets the votes), with its gates evaluated; approved when they pass. Undefined when the
+   * selection was rejected: it is not proposed again.
+   */
+  private async pending(
+    selection: TargetSelection,
+    open: PromotionRecord | undefined,
+    now: Date,
+    events: Event[],
+  ): Promise<PromotionRecord | undefined> {
+    const { promotions } = this.deps;
+    const { target, subject, carried, selected } = selection;
+    let promotion = open;
+    if (
+      promotion &&
+      promotion.to.tag === selected.tag &&
+      !sameVersion(promotion.to, selected)
+    ) {
+      // The tag was re-pushed: votes were cast for the old digest and no longer count.
+      promotion = await promotions.update(
+        promotion.id,
+        promotion.revision,
+        {
+          to: selected,
+          state: 'pending',
+          step: {
+            state: 'pending',
+            at: now.toISOString(),
+            by: ENGINE_ACTOR,
+            note: `${selected.tag} now points at ${voteDigest(
+              selected,
+            )} (was ${voteDigest(
+              promotion.to,
+            )}): earlier votes no longer count`,
+          },
+        },
+        now,
+      );
+      if (!promotion) return undefined;
+    } else if (!promotion || !sameVersion(promotion.to, selected)) {
+      const latest = await promotions.latest(target.id, subject);
+      if (latest?.state === 'rejected' && sameVersion(latest.to, selected))
+        return undefined;
+      promotion = await promotions.create({
+        entityRef: selection.entityRef,
+        target,
+        subject,
+        from: carried,
+        to: selected,
+        by: ENGINE_ACTOR,
+        note: `${subject} selected ${selected.tag}`,
+        now,
+      });
+      events.push({
+        type: 'Normal',
+        reason: 'PromotionCreated',
+        message: `${subject} on ${target.id}: ${delta(carried, selected)}`,
+      });
+    }
+    if (promotion.state !== 'pending') return promotion;
+
+    const { config, problems } = await this.gateConfig(
+      selection.entityRef,
+      selection.annotations,
+    );
+    const evaluation = evaluateGates(config, problems, {
+      now,
+      digest: voteDigest(promotion.to),
+      toTag: promotion.to.tag,
+      votes: await promotions.votes(promotion.id),
+      firstSeenAt: selection.firstSeenAt ?? new Date(promotion.createdAt),
+      upstream: await this.upstream(config, promotion),
+      pin: await promotions.getPin(target.id, subject, now),
+    } satisfies GateEvidence);
+    if (evaluation.passed) {
+      const note = hasGates(config)
+        ? 'every gate passed'
+        : 'no gates: carried out on the next pass, as Flux does';
+      const approved = await promotions.update(
+        promotion.id,
+        promotion.revision,
+        {
+          state: 'approved',
+          gates: evaluation.gates,
+          eta: undefined,
+          step: {
+            state: 'approved',
+            at: now.toISOString(),
+            by: ENGINE_ACTOR,
+            note,
+          },
+        },
+        now,
+        ['pending'],
+      );
+      if (approved) {
+        events.push({
+          type: 'Normal',
+          reason: 'PromotionApproved',
+          message: `${subject} on ${target.id}: ${delta(
+            approved.from,
+            approved.to,
+          )}: ${note}`,
+        });
+      }
+      return approved;
+    }
+    if (
+      JSON.stringify(evaluation.gates) !== JSON.stringify(promotion.gates) ||
+      evaluation.eta !== promotion.eta
+    ) {
+      const waiting = evaluation.gates
+        .filter(g => g.state !== 'passed')
+        .map(g => g.summary);
+      const updated = await promotions.update(
+        promotion.id,
+        promotion.revision,
+        { gates: evaluation.gates, eta: evaluation.eta },
+        now,
+      );
+      for (const problem of problems) {
+        events.push({
+          type: 'Warning',
+          reason: 'InvalidPromotionGate',
+          message: `${problem.field}: ${problem.message}`,
+        });
+      }
+      if (waiting.length > 0 && problems.length === 0) {
+        events.push({
+          type: 'Normal',
+          reason: 'PromotionWaiting',
+          message: `${subject} on ${target.id}: ${delta(
+            promotion.from,
+            promotion.to,
+          )} waits: ${waiting.join(' · ')}`,
+        });
+      }
+      return updated ?? promotion;
+    }
+    return promotion;
+  }
+
+  /** Takes the promotion into `applying` (compare-and-set: one instance wins). */
+  private async write(
+    promotion: PromotionRecord,
+    by: string,
+    note: string | undefined,
+    now: Date,
+  ): Promise<TargetDecision> {
+    let current: PromotionRecord | undefined = promotion;
+    if (current.state === 'pending') {
+      current = await this.deps.promotions.update(
+        current.id,
+        current.revision,
+        {
+          state: 'approved',
+          step: { state: 'approved', at: now.toISOString(), by, note },
+        },
+        now,
+        ['pending'],
+      );
+      if (!current) return { action: 'hold' };
+    }
+    const applying = await this.deps.promotions.update(
+      current.id,
+      current.revision,
+      {
+        state: 'applying',
+        step: { state: 'applying', at: now.toISOString(), by: ENGINE_ACTOR },
+      },
+      now,
+      ['approved', 'failed', 'applying'],
+    );
+    if (!applying) return { action: 'hold', promotion: current };
+    return { action: 'write', version: applying.to, promotion: applying };
+  }
+
+  private async close(
+    promotion: PromotionRecord,
+    state: 'applied',
+    note: string,
+    now: Date,
+    events: Event[],
+    by: string,
+  ) {
+    const closed = await this.deps.promotions.update(
+      promotion.id,
+      promotion.revision,
+      {
+        state,
+        closedAt: now.toISOString(),
+        step: { state, at: now.toISOString(), by, note },
+      },
+      now,
+    );
+    if (closed) {
+      events.push({
+        type: 'Normal',
+        reason: 'PromotionApplied',
+        message: `${promotion.subject} on ${promotion.target.id}: ${note}`,
+      });
+    }
+  }
+
+  /**
+   * The upstream gate's evidence: the newest applied promotion of the upstream entity with the same
+   * digest (on the named target, when one is), and whether that target's object is Ready now.
+   */
+  private async upstream(
+    config: GateConfig,
+    promotion: PromotionRecord,
+  ): Promise<GateEvidence['upstream']> {
+    const after = config.after;
+    if (!after) return undefined;
+    const digest = promotion.to.digest ?? promotion.to.revision;
+    const records = await this.deps.promotions.findApplied({
+      entityRef: after.entityRef,
+      digest,
+      tag: digest ? undefined : promotion.to.tag,
+    });
+    const match = records.find(
+      r =>
+        !after.target ||
+        r.target.id === after.target ||
+        r.target.objectId === after.target ||
+        r.target.cluster === after.target,
+    );
+    if (!match?.closedAt) return undefined;
+    const object = await this.deps.objects.get(match.target.objectId);
+    const ready = object ? readyCondition(object.status) : undefined;
+    return {
+      targetId: match.target.id,
+      appliedAt: new Date(match.closedAt),
+      ready: ready?.status === 'True',
+      readyMessage:
+        ready?.message ??
+        (object
+          ? 'no Ready condition yet'
+          : `${match.target.objectId} no longer exists`),
+    };
+  }
+}

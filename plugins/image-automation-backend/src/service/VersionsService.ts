@@ -1,0 +1,152 @@
+import { BackstageCredentials, PermissionsService } from '@backstage/backend-plugin-api';
+import { NotAllowedError } from '@backstage/errors';
+import { AuthorizeResult } from '@backstage/plugin-permission-common';
+import {
+  EntityVersionsView,
+  ImagePolicySpec,
+  imageAutomationObjectReadPermission,
+  LABEL_KUBERNETES_ID,
+  ResourceSetSpec,
+  TargetVersionView,
+} from '@imageops/backstage-plugin-image-automation-common';
+import { policyOfSetter } from '../git/applySetters';
+import { InputProviderReference, selectProviders } from '../resourceset';
+import { PodImages, summarisePods } from '../kubernetes/runningImages';
+import { clusterTarget, providerVersion } from '../promotions/clusterTargets';
+import { carriedVersion, gitTarget, policySubject, versionOfRef } from '../promotions/gitTargets';
+import { versionGap } from '../promotions/versionGap';
+import { objectId } from '../store/DatabaseObjectStore';
+import { ObjectStore, StoredObject } from '../store/ObjectStore';
+import { PromotionStore } from '../store/PromotionStore';
+import { ScanStore, TagRecord } from '../store/ScanStore';
+
+/** How long the tags of one repository are reused while one view is assembled. */
+type TagCache = Map<string, Promise<TagRecord[]>>;
+
+/**
+ * The versions matrix of an entity: for every target (each ImageUpdateAutomation's markers of one
+ * ImagePolicy, each ResourceSet in each cluster) and image, what it carries, what the policy
+ * selected, the newest tag and how far behind it is, with the pin and the open promotion.
+ * @internal
+ */
+export class VersionsService {
+  constructor(
+    private readonly deps: {
+      objects: ObjectStore;
+      scans: ScanStore;
+      promotions: PromotionStore;
+      permissions: PermissionsService;
+      /**
+       * The pods of a cluster that carry `backstage.io/kubernetes-id=<id>`, in the given namespaces;
+       * without it the running column is left out.
+       */
+      pods?: (cluster: string, labelSelector: string, namespaces: string[]) => Promise<PodImages[]>;
+      now?: () => Date;
+    },
+  ) {}
+
+  async versions(entityRef: string, credentials: BackstageCredentials): Promise<EntityVersionsView> {
+    const [decision] = await this.deps.permissions.authorize(
+      [{ permission: imageAutomationObjectReadPermission, resourceRef: entityRef }],
+      { credentials },
+    );
+    if (decision.result !== AuthorizeResult.ALLOW) {
+      throw new NotAllowedError(`you may not read the image automation of ${entityRef}`);
+    }
+    const now = this.deps.now?.() ?? new Date();
+    const objects = await this.deps.objects.list({ entityRef });
+    const tags: TagCache = new Map();
+    const rows: TargetVersionView[] = [];
+    for (const object of objects) {
+      if (object.kind === 'ImageUpdateAutomation') rows.push(...(await this.gitRows(object, tags, now)));
+      if (object.kind === 'ResourceSet') rows.push(...(await this.clusterRows(object)));
+    }
+    const pins = await this.deps.promotions.listPins([...new Set(rows.map(r => r.target.id))], now);
+    for (const row of rows) {
+      row.pin = pins.find(p => p.targetId === row.target.id && p.subject === row.subject);
+      row.promotionId = (await this.deps.promotions.findOpen(row.target.id, row.subject))?.id;
+    }
+    return { entityRef, items: rows };
+  }
+
+  private async gitRows(automation: StoredObject, cache: TagCache, now: Date): Promise<TargetVersionView[]> {
+    const byPolicy = new Map<string, NonNullable<TargetVersionView['markers']>>();
+    for (const marker of automation.status.markers ?? []) {
+      const policy = policyOfSetter(marker.setter, automation.namespace);
+      if (!policy) continue;
+      byPolicy.set(policy, [...(byPolicy.get(policy) ?? []), marker]);
+    }
+    const rows: TargetVersionView[] = [];
+    for (const [name, markers] of byPolicy) {
+      const policy = await this.deps.objects.get(objectId('ImagePolicy', automation.namespace, name));
+      const deployed = carriedVersion(markers.map(m => ({ ...m, policy: name })));
+      const latest = policy?.status.latestRef;
+      const row: TargetVersionView = {
+        target: gitTarget(automation.id),
+        subject: policySubject(automation.namespace, name),
+        image: latest?.name ?? deployed?.image ?? name,
+        markers,
+        deployed,
+        selected: latest ? versionOfRef(latest) : undefined,
+      };
+      const spec = policy?.manifest.spec as ImagePolicySpec | undefined;
+      if (spec?.imageRepositoryRef) {
+        const repository = objectId('ImageRepository', spec.imageRepositoryRef.namespace ?? automation.namespace, spec.imageRepositoryRef.name);
+        if (!cache.has(repository)) cache.set(repository, this.deps.scans.presentTags(repository));
+        Object.assign(row, versionGap({ policySpec: spec, tags: await cache.get(repository)!, deployedTag: deployed?.tag, now }));
+      }
+      rows.push(row);
+    }
+    return rows;
+  }
+
+  private async clusterRows(resourceSet: StoredObject): Promise<TargetVersionView[]> {
+    const clusters = resourceSet.status.appliedClusters ?? [];
+    const spec = (resourceSet.manifest.spec ?? {}) as ResourceSetSpec;
+    const candidates = await this.deps.objects.list({ kind: 'ResourceSetInputProvider', namespace: resourceSet.namespace });
+    let providers: StoredObject[];
+    try {
+      const chosen = selectProviders(
+        resourceSet.namespace,
+        (spec.inputsFrom ?? []) as InputProviderReference[],
+        candidates.map(p => ({ apiVersion: p.apiVersion, kind: p.kind, name: p.name, namespace: p.namespace, labels: p.manifest.metadata.labels ?? {}, inputs: [] })),
+      );
+      providers = candidates.filter(p => chosen.some(c => c.name === p.name));
+    } catch {
+      providers = []; // an invalid selector: the ResourceSet itself is Stalled and says why
+    }
+    const kubernetesId = resourceSet.manifest.metadata.labels?.[LABEL_KUBERNETES_ID];
+    const rows: TargetVersionView[] = [];
+    for (const cluster of clusters) {
+      const target = clusterTarget(resourceSet.id, cluster);
+      let pods: PodImages[] | undefined;
+      let podsError: string | undefined;
+      if (this.deps.pods && kubernetesId) {
+        try {
+          pods = await this.deps.pods(cluster, `${LABEL_KUBERNETES_ID}=${kubernetesId}`, [resourceSet.namespace]);
+        } catch (error) {
+          podsError = `cluster '${cluster}' could not be read: ${(error as Error).message}`;
+        }
+      }
+      for (const provider of providers) {
+        const applied = await this.deps.promotions.lastApplied(target.id, provider.id);
+        const selected = providerVersion(provider);
+        const deployed = applied?.to;
+        const row: TargetVersionView = {
+          target,
+          subject: provider.id,
+          image: selected?.image ?? deployed?.image ?? provider.name,
+          deployed,
+          selected,
+        };
+        if (podsError) {
+          row.running = { summary: podsError, images: [], error: podsError };
+        } else if (pods && deployed?.image) {
+          row.running = summarisePods(pods, deployed.image, deployed.tag);
+        }
+        rows.push(row);
+      }
+    }
+    return rows;
+  }
+}
