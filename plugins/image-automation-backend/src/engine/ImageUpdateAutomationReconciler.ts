@@ -23,7 +23,7 @@ import { objectId } from '../store/DatabaseObjectStore';
 import { ObjectStore, StoredObject } from '../store/ObjectStore';
 import { ScanStore } from '../store/ScanStore';
 import { PromotionRecord } from '../store/PromotionStore';
-import { PromotionPlanner } from '../promotions/PromotionPlanner';
+import { PromotionPlanner, TargetSelection } from '../promotions/PromotionPlanner';
 import { carriedVersion, firstSeenOf, gitTarget, policySubject, refOfVersion, versionOfRef } from '../promotions/gitTargets';
 import { setterDiff } from '../git/setterDiff';
 import { policyOfSetter } from '../git/applySetters';
@@ -69,7 +69,7 @@ interface PromotionPlan {
   policies: Map<string, ImageRef | undefined>;
   held: Set<string>;
   markers: NonNullable<ObjectStatus['markers']>;
-  writes: Array<{ promotion: PromotionRecord; diff: string }>;
+  writes: Array<{ promotion: PromotionRecord; diff: string; selection: TargetSelection }>;
   /** When a waiting promotion's gates pass by themselves, the earliest. */
   nextEta?: number;
 }
@@ -413,19 +413,16 @@ export class ImageUpdateAutomationReconciler implements Reconciler {
       if (!ref || markers.length === 0) continue;
       const subject = policySubject(object.namespace, name);
       const carried = changed.has(name) ? carriedVersion(markers) : versionOfRef(desired.get(name)!);
-      const decision = await planner.decide(
-        {
-          entityRef: object.entityRef,
-          target,
-          subject,
-          carried,
-          selected: versionOfRef(ref),
-          firstSeenAt: await firstSeenOf(this.deps.objects, scans, object.namespace, name, ref.tag),
-          annotations: object.manifest.metadata.annotations,
-        },
-        now,
-        events,
-      );
+      const selection: TargetSelection = {
+        entityRef: object.entityRef,
+        target,
+        subject,
+        carried,
+        selected: versionOfRef(ref),
+        firstSeenAt: await firstSeenOf(this.deps.objects, scans, object.namespace, name, ref.tag),
+        annotations: object.manifest.metadata.annotations,
+      };
+      const decision = await planner.decide(selection, now, events);
       if (decision.action === 'write') {
         const only = new Map([[name, refOfVersion(decision.version, ref.name)]]);
         plan.policies.set(name, only.get(name));
@@ -435,7 +432,7 @@ export class ImageUpdateAutomationReconciler implements Reconciler {
           held: new Set([...selected.keys()].filter(k => k !== name)),
           dryRun: true,
         });
-        plan.writes.push({ promotion: decision.promotion, diff: setterDiff(alone.texts) });
+        plan.writes.push({ promotion: decision.promotion, diff: setterDiff(alone.texts), selection });
       } else if (decision.action === 'hold') {
         plan.held.add(name);
         const eta = decision.promotion?.eta ? Date.parse(decision.promotion.eta) : undefined;
@@ -446,8 +443,8 @@ export class ImageUpdateAutomationReconciler implements Reconciler {
   }
 
   private async promotionsApplied(plan: PromotionPlan | undefined, commit: string | undefined, now: Date, events: Event[]) {
-    for (const { promotion, diff } of plan?.writes ?? []) {
-      await this.deps.promotions!.planner.applied(promotion, { commit, diff }, now, events);
+    for (const { promotion, diff, selection } of plan?.writes ?? []) {
+      await this.deps.promotions!.planner.applied(promotion, { commit, diff }, now, events, selection);
     }
   }
 

@@ -29,7 +29,7 @@ import {
 } from '../resourceset';
 import { InventoryStore } from '../store/InventoryStore';
 import { PromotionRecord } from '../store/PromotionStore';
-import { PromotionPlanner } from '../promotions/PromotionPlanner';
+import { PromotionPlanner, TargetSelection } from '../promotions/PromotionPlanner';
 import { clusterTarget, providerVersion } from '../promotions/clusterTargets';
 import { ObjectStore, StoredObject } from '../store/ObjectStore';
 import { marshalJson, parseJson } from '../template';
@@ -78,7 +78,7 @@ interface ClusterPlan {
   /** Identifies the inputs, so clusters that get the same ones share one build. */
   key: string;
   /** Promotions carried out by applying to this cluster. */
-  writes: PromotionRecord[];
+  writes: Array<{ promotion: PromotionRecord; selection: TargetSelection }>;
   /** When held promotions' gates pass by themselves. */
   etas: number[];
 }
@@ -368,7 +368,7 @@ export class ResourceSetReconciler implements Reconciler {
       const { cluster } = plan;
       const notAttempted = async (message: string) => {
         for (const later of plans.slice(index)) {
-          for (const promotion of later.writes) await this.deps.promotions!.failed(promotion, message, now, events);
+          for (const { promotion } of later.writes) await this.deps.promotions!.failed(promotion, message, now, events);
         }
       };
       let built = renders.get(plan.key);
@@ -433,12 +433,13 @@ export class ResourceSetReconciler implements Reconciler {
             });
           }
         }
-        for (const promotion of plan.writes) {
+        for (const { promotion, selection } of plan.writes) {
           await this.deps.promotions!.applied(
             promotion,
             { appliedRevision: result.revision, diff: clusterChanges.join('\n') },
             now,
             events,
+            selection,
           );
         }
       } catch (error) {
@@ -601,7 +602,7 @@ export class ResourceSetReconciler implements Reconciler {
           ? await planner.decide({ ...selection, carried }, now, events)
           : await planner.firstApply(selection, now);
         const version = decision.action === 'write' ? decision.version : carried;
-        if (decision.action === 'write') plan.writes.push(decision.promotion);
+        if (decision.action === 'write') plan.writes.push({ promotion: decision.promotion, selection: { ...selection, carried } });
         if (decision.action === 'hold' && decision.promotion?.eta) {
           plan.etas.push(Date.parse(decision.promotion.eta));
         }

@@ -46,8 +46,26 @@ describe('marker attachment (C.4)', () => {
     expect(result.changes).toEqual([]);
   });
 
-  it('records nothing when the value is already current', () => {
-    expect(apply(`image: ghcr.io/acme/app:1.1.0 # ${M}\n`)).toEqual({ changes: [], warnings: [] });
+  it('changes nothing when the value is already current, and still reports the marker', () => {
+    expect(apply(`image: ghcr.io/acme/app:1.1.0 # ${M}\n`)).toEqual({
+      changes: [],
+      warnings: [],
+      markers: [{ file: 'f.yaml', line: 1, setter: 'ns:p', policy: 'p', value: 'ghcr.io/acme/app:1.1.0' }],
+    });
+  });
+
+  it('leaves the markers of held policies alone, silently, and moves the others', () => {
+    const text = `a: app:1 # ${M}\nb: app:1 # {"$imagepolicy": "ns:numeric"}\nc: x # {"$imagepolicy": "other:p"}\n`;
+    const result = applySetters({ file: 'f.yaml', text, namespace: 'ns', policies, held: new Set(['p']) });
+    expect(result.text).toBe(`a: app:1 # ${M}\nb: app:1.10 # {"$imagepolicy": "ns:numeric"}\nc: x # {"$imagepolicy": "other:p"}\n`);
+    expect(result.changes.map(c => c.setter)).toEqual(['ns:numeric']);
+    expect(result.markers.map(m => [m.line, m.policy, m.value])).toEqual([
+      [1, 'p', 'app:1'],
+      [2, 'numeric', 'app:1'],
+      [3, undefined, 'x'],
+    ]);
+    // A marker of another namespace is still reported as not applied; a held one is not.
+    expect(result.warnings.map(w => w.line)).toEqual([3]);
   });
 });
 

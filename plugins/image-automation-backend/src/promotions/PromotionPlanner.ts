@@ -225,12 +225,17 @@ export class PromotionPlanner {
     return this.write(promotion, ENGINE_ACTOR, undefined, now);
   }
 
-  /** Records that the target now carries the promotion's version. */
+  /**
+   * Records that the target now carries the promotion's version. With the selection of the pass,
+   * what follows is decided at once: a selection held back by a pin (a rollback was just written)
+   * is shown pending with its pin gate, rather than only on the next pass.
+   */
   async applied(
     promotion: PromotionRecord,
     outcome: { commit?: string; appliedRevision?: string; diff?: string },
     now: Date,
     events: Event[],
+    selection?: TargetSelection,
   ): Promise<void> {
     const current = (await this.deps.promotions.get(promotion.id)) ?? promotion;
     const done = await this.deps.promotions.update(
@@ -264,6 +269,7 @@ export class PromotionPlanner {
           current.to,
         )}${outcome.commit ? ` in commit ${outcome.commit.slice(0, 12)}` : ''}`,
       });
+      if (selection) await this.decide({ ...selection, carried: current.to }, now, events);
     }
   }
 

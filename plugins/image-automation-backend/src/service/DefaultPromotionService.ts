@@ -117,7 +117,15 @@ export class DefaultPromotionService {
     const record = await this.find(id);
     this.requireOpen(record, 'promote', ['pending', 'failed']);
     const now = this.now();
-    const bypassed = [...new Set(record.gates.filter(g => g.state !== 'passed').map(g => g.gate))];
+    // A pin is an explicit hold, not a gate: it is lifted by unpinning, never bypassed.
+    const pin = await this.deps.promotions.getPin(record.target.id, record.subject, now);
+    if (pin) {
+      throw new ConflictError(
+        `cannot promote ${record.id} now: ${record.subject} is pinned at ${pin.version.tag} on ${record.target.id} by ${pin.by} (${pin.reason}); unpin it first`,
+      );
+    }
+    // The gates that had not passed when they were last evaluated.
+    const bypassed = [...new Set(record.gates.filter(g => g.state !== 'passed' && g.gate !== 'pin').map(g => g.gate))];
     const approved = await this.deps.promotions.update(
       record.id,
       record.revision,
