@@ -49,6 +49,24 @@ metadata: { name: bob }
 spec: {}
 `;
 
+/** What reaches Backstage's auditor (a recording stand-in for the auditor service). */
+const audit: Array<{ eventId: string; meta?: unknown; outcome?: string; error?: string }> = [];
+const recordingAuditor = mockServices.auditor.mock({
+  createEvent: async options => {
+    const entry: (typeof audit)[number] = { eventId: options.eventId, meta: options.meta };
+    audit.push(entry);
+    return {
+      success: async () => {
+        entry.outcome = 'success';
+      },
+      fail: async ({ error }) => {
+        entry.outcome = 'fail';
+        entry.error = error.message;
+      },
+    };
+  },
+});
+
 function manifests(registryHost: string, gitUrl: string) {
   return `
 apiVersion: image.toolkit.fluxcd.io/v1
@@ -132,7 +150,7 @@ describe('promotions of a Git target through the real backend, Git server and re
     const backend = await startBackend({
       files: { 'catalog.yaml': catalog, 'automation.yaml': manifests(registry.host, git.url('fleet')) },
       config: { credentials: { 'git-writer': { type: 'basic', username: 'writer', password: 's3cret-token' } } },
-      features: [ownersOnly.factory],
+      features: [ownersOnly.factory, recordingAuditor.factory],
     });
     const base = '/api/image-automation';
     const get = (path: string, as = alice) => request(backend.server).get(`${base}${path}`).set('Authorization', as);
@@ -247,6 +265,15 @@ describe('promotions of a Git target through the real backend, Git server and re
       expect(events.some((e: string) => e.startsWith('PromotionApplied: ImagePolicy/flux-system/podinfo on git:ImageUpdateAutomation/flux-system/flux-system: 1.0.0 → 1.1.0 in commit'))).toBe(true);
       expect((await post(`/promotions/${pending.id}/approve`)).status).toBe(409);
 
+      // Every decision, refused or not, reached the auditor.
+      expect(audit.filter(e => e.eventId.startsWith('promotion-'))).toEqual([
+        { eventId: 'promotion-approve', meta: { promotionId: pending.id }, outcome: 'fail', error: refused.body.error.message },
+        { eventId: 'promotion-promote-now', meta: { promotionId: pending.id }, outcome: 'fail', error: expect.stringContaining('you may not promote now') },
+        { eventId: 'promotion-reject', meta: { promotionId: pending.id }, outcome: 'fail', error: 'reason is required' },
+        { eventId: 'promotion-approve', meta: { promotionId: pending.id }, outcome: 'success' },
+        { eventId: 'promotion-approve', meta: { promotionId: pending.id }, outcome: 'fail', error: expect.stringContaining('it is applied') },
+      ]);
+
       // Rollback: pinned at 1.0.0, the next pass writes 1.0.0 back.
       expect((await post(`/promotions/${pending.id}/rollback`, { reason: 'errors in prod' }, bob)).status).toBe(403);
       const pin = await post(`/promotions/${pending.id}/rollback`, { reason: 'errors in prod' });
@@ -262,6 +289,17 @@ describe('promotions of a Git target through the real backend, Git server and re
       const held = (await promotions('pending'))[0];
       expect(held).toMatchObject({ to: { tag: '1.1.0' } });
       expect(held.gates[0]).toMatchObject({ gate: 'pin', state: 'waiting', summary: `pinned at 1.0.0 by user:default/alice: rollback of ${pending.id}: errors in prod` });
+      // Someone who may not change the automation can neither pin nor unpin it.
+      const pinBody = { targetId: held.target.id, subject: held.subject, version: { tag: '1.1.0' }, reason: 'mine now' };
+      const foreignPin = await post('/pins', pinBody, bob);
+      expect(foreignPin.status).toBe(403);
+      expect(foreignPin.body.error.message).toBe(
+        'you may not pin the image automation of component:default/podinfo (image-automation.object.update)',
+      );
+      const foreignUnpin = await request(backend.server)
+        .delete(`${base}/pins?targetId=${encodeURIComponent(held.target.id)}&subject=${encodeURIComponent(held.subject)}`)
+        .set('Authorization', bob);
+      expect(foreignUnpin.status).toBe(403);
       const whilePinned = await post(`/promotions/${held.id}/promote`, { justification: 'fix verified in staging' });
       expect(whilePinned.status).toBe(409);
       expect(whilePinned.body.error.message).toBe(
