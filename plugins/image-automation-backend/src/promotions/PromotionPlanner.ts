@@ -1,3 +1,4 @@
+import { isError } from '@backstage/errors';
 import {
   ObjectEvent,
   OPEN_PROMOTION_STATES,
@@ -13,6 +14,26 @@ import { GateConfig, hasGates, readGateConfig } from './gateConfig';
 
 /** Who the engine's own decisions are recorded as. @internal */
 export const ENGINE_ACTOR = 'image-automation';
+
+/**
+ * How long a promotion may stay `applying` before it counts as abandoned (its instance died
+ * before reporting the outcome) and is taken again. Until then another pass is carrying it out.
+ * @internal
+ */
+export const ABANDONED_APPLYING_MS = 60 * 60_000;
+
+/** Whether another pass is carrying the promotion out now. */
+function beingApplied(promotion: PromotionRecord | undefined, now: Date): boolean {
+  return (
+    promotion?.state === 'applying' &&
+    now.getTime() - Date.parse(promotion.updatedAt) < ABANDONED_APPLYING_MS
+  );
+}
+
+/** A create lost to a concurrent one (see PromotionStore.create's `expectedOpen`). */
+function isConflict(error: unknown): boolean {
+  return isError(error) && error.name === 'ConflictError';
+}
 
 type Event = Pick<ObjectEvent, 'type' | 'reason' | 'message'>;
 
@@ -101,7 +122,7 @@ export class PromotionPlanner {
     if (after && lookup && !(await lookup(after.entityRef))) {
       read.problems.push({
         field: PROMOTION_ANNOTATIONS.after,
-        message: `the upstream entity '${after.entityRef}' does not exist in the catalog`,
+        message: `${PROMOTION_ANNOTATIONS.after}: the upstream entity '${after.entityRef}' does not exist in the catalog`,
       });
     } else if (after?.target) {
       const upstream = await this.deps.objects.list({
@@ -116,7 +137,7 @@ export class PromotionPlanner {
       if (!known) {
         read.problems.push({
           field: PROMOTION_ANNOTATIONS.afterTarget,
-          message: `'${after.target}' is neither an automation object of ${after.entityRef} nor a cluster its ResourceSets apply to`,
+          message: `${PROMOTION_ANNOTATIONS.afterTarget}: '${after.target}' is neither an automation object of ${after.entityRef} nor a cluster its ResourceSets apply to`,
         });
       }
     }
@@ -152,11 +173,12 @@ export class PromotionPlanner {
    */
   async firstApply(selection: Omit<TargetSelection, 'carried'>, now: Date): Promise<TargetDecision> {
     const open = await this.deps.promotions.findOpen(selection.target.id, selection.subject);
+    if (beingApplied(open, now)) return { action: 'hold', promotion: open };
     const note = 'first apply to this target: nothing carried before, so nothing to hold';
     const promotion =
       open && sameVersion(open.to, selection.selected)
         ? open
-        : await this.deps.promotions.create({
+        : await this.create({
             entityRef: selection.entityRef,
             target: selection.target,
             subject: selection.subject,
@@ -164,7 +186,9 @@ export class PromotionPlanner {
             by: ENGINE_ACTOR,
             note,
             now,
+            expectedOpen: open?.id ?? null,
           });
+    if (!promotion) return { action: 'hold' };
     return this.write(promotion, ENGINE_ACTOR, note, now);
   }
 
@@ -192,18 +216,21 @@ export class PromotionPlanner {
         open = undefined;
       }
       // Held by a pin: the newer selection waits, visibly, for the pin to be lifted.
-      if (pin && !sameVersion(selected, pin.version)) {
+      if (pin && !sameVersion(selected, pin.version) && !beingApplied(open, now)) {
         await this.pending({ ...selection, carried }, open, now, events);
       }
       return { action: 'none' };
     }
+
+    // Another pass is carrying out the open promotion: it is left to that pass.
+    if (beingApplied(open, now)) return { action: 'hold', promotion: open };
 
     if (pin) {
       // Rolling back or holding at the pinned version: the pin is the decision.
       const promotion =
         open && sameVersion(open.to, pin.version)
           ? open
-          : await promotions.create({
+          : await this.create({
               entityRef: selection.entityRef,
               target,
               subject,
@@ -212,7 +239,9 @@ export class PromotionPlanner {
               by: pin.by,
               note: `pinned at ${pin.version.tag}: ${pin.reason}`,
               now,
+              expectedOpen: open?.id ?? null,
             });
+      if (!promotion) return { action: 'hold' };
       return this.write(
         promotion,
         pin.by,
@@ -269,7 +298,10 @@ export class PromotionPlanner {
           current.to,
         )}${outcome.commit ? ` in commit ${outcome.commit.slice(0, 12)}` : ''}`,
       });
-      if (selection) await this.decide({ ...selection, carried: current.to }, now, events);
+      // Decided after the apply, so recorded a moment later: a promotion it creates must be newer
+      // than the one just applied (created at `now` in this pass), or "newest first" — and with it
+      // the check that a rejected selection is not proposed again — could not tell them apart.
+      if (selection) await this.decide({ ...selection, carried: current.to }, new Date(now.getTime() + 1), events);
     }
   }
 
@@ -353,7 +385,7 @@ export class PromotionPlanner {
       const latest = await promotions.latest(target.id, subject);
       if (latest?.state === 'rejected' && sameVersion(latest.to, selected))
         return undefined;
-      promotion = await promotions.create({
+      promotion = await this.create({
         entityRef: selection.entityRef,
         target,
         subject,
@@ -362,7 +394,9 @@ export class PromotionPlanner {
         by: ENGINE_ACTOR,
         note: `${subject} selected ${selected.tag}`,
         now,
+        expectedOpen: open?.id ?? null,
       });
+      if (!promotion) return undefined;
       events.push({
         type: 'Normal',
         reason: 'PromotionCreated',
@@ -434,7 +468,8 @@ export class PromotionPlanner {
         events.push({
           type: 'Warning',
           reason: 'InvalidPromotionGate',
-          message: `${problem.field}: ${problem.message}`,
+          // The message names the annotation (see GateConfigProblem).
+          message: problem.message,
         });
       }
       if (waiting.length > 0 && problems.length === 0) {
@@ -450,6 +485,21 @@ export class PromotionPlanner {
       return updated ?? promotion;
     }
     return promotion;
+  }
+
+  /**
+   * Creates a promotion, superseding `expectedOpen` (the open promotion this pass read);
+   * undefined when a concurrent pass changed the open promotion first (it may be carrying it out).
+   */
+  private async create(
+    input: Parameters<PromotionStore['create']>[0] & { expectedOpen: string | null },
+  ): Promise<PromotionRecord | undefined> {
+    try {
+      return await this.deps.promotions.create(input);
+    } catch (error) {
+      if (isConflict(error)) return undefined;
+      throw error;
+    }
   }
 
   /** Takes the promotion into `applying` (compare-and-set: one instance wins). */
@@ -524,7 +574,9 @@ export class PromotionPlanner {
   ): Promise<GateEvidence['upstream']> {
     const after = config.after;
     if (!after) return undefined;
-    const digest = promotion.to.digest ?? promotion.to.revision;
+    const { digest, revision } = promotion.to;
+    // Records are found by digest, else by tag (PromotionStore.findApplied); a provider's version
+    // without a digest is bound to its revision, which its tags alone do not pin down.
     const records = await this.deps.promotions.findApplied({
       entityRef: after.entityRef,
       digest,
@@ -532,10 +584,11 @@ export class PromotionPlanner {
     });
     const match = records.find(
       r =>
-        !after.target ||
+        (digest !== undefined || revision === undefined || r.to.revision === revision) &&
+        (!after.target ||
         r.target.id === after.target ||
         r.target.objectId === after.target ||
-        r.target.cluster === after.target,
+        r.target.cluster === after.target),
     );
     if (!match?.closedAt) return undefined;
     const object = await this.deps.objects.get(match.target.objectId);

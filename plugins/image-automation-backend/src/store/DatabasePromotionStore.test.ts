@@ -145,6 +145,30 @@ describe.each(databases.eachSupportedId())('DatabasePromotionStore on %p', datab
     expect((await store.findOpen(prod.id, subject))?.id).toBe(retry.id);
   });
 
+  it('creates only over the expected open promotion when one is named', async () => {
+    const { store } = await createStore();
+    const first = await store.create({ entityRef, target: prod, subject, to: version('1.0'), by: 'x', now: at(0), expectedOpen: null });
+    await expect(
+      store.create({ entityRef, target: prod, subject, to: version('1.1'), by: 'x', now: at(1), expectedOpen: null }),
+    ).rejects.toMatchObject({ name: 'ConflictError' });
+    await expect(
+      store.create({ entityRef, target: prod, subject, to: version('1.1'), by: 'x', now: at(1), expectedOpen: 'another' }),
+    ).rejects.toMatchObject({ name: 'ConflictError' });
+    expect(await store.get(first.id)).toEqual(first);
+    expect((await store.list({ targetId: prod.id })).items).toHaveLength(1);
+
+    const second = await store.create({ entityRef, target: prod, subject, to: version('1.1'), by: 'x', now: at(2), expectedOpen: first.id });
+    expect((await store.get(first.id))?.state).toBe('superseded');
+    expect((await store.findOpen(prod.id, subject))?.id).toBe(second.id);
+
+    // Two creates that both read "nothing open" at once: one wins, the other gets a conflict.
+    const results = await Promise.allSettled(
+      ['a', 'b'].map(s => store.create({ entityRef, target: staging, subject, to: version(s), by: s, now: at(3), expectedOpen: null })),
+    );
+    expect(results.map(r => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+    expect((await store.list({ targetId: staging.id })).items).toHaveLength(1);
+  });
+
   it('leaves exactly one open promotion when several are created at once', async () => {
     const { store } = await createStore();
     const created = await Promise.all(

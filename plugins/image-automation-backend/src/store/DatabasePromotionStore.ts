@@ -70,6 +70,9 @@ interface PinRow {
 /** Thrown inside `create`'s transaction to roll it back and start over. */
 class CreateRaced extends Error {}
 
+/** Thrown inside `create`'s transaction when the open promotion is not the one the caller expected. */
+class OpenChanged extends Error {}
+
 function versionKey(version: PromotionVersion): string {
   return version.digest ?? version.tag;
 }
@@ -191,6 +194,7 @@ export class DatabasePromotionStore implements PromotionStore {
     by: string;
     note?: string;
     now: Date;
+    expectedOpen?: string | null;
   }): Promise<PromotionRecord> {
     const now = input.now.toISOString();
     const id = randomUUID();
@@ -229,6 +233,9 @@ export class DatabasePromotionStore implements PromotionStore {
           const open: PromotionRow[] = await tx(PROMOTIONS)
             .where({ target_id: input.target.id, subject: input.subject })
             .whereIn('state', OPEN_PROMOTION_STATES);
+          if (input.expectedOpen !== undefined && open.map(p => p.id).join() !== (input.expectedOpen ?? '')) {
+            throw new OpenChanged();
+          }
           for (const previous of open) {
             const history: PromotionStep[] = JSON.parse(previous.history);
             const changed = await tx(PROMOTIONS)
@@ -247,6 +254,11 @@ export class DatabasePromotionStore implements PromotionStore {
         });
         return toRecord(row);
       } catch (error) {
+        if (error instanceof OpenChanged) {
+          throw new ConflictError(
+            `Could not create a promotion of ${input.subject} on ${input.target.id}: its open promotion changed concurrently`,
+          );
+        }
         // The partial unique index refuses a second open promotion that a concurrent create
         // inserted after this transaction looked; the next attempt supersedes it.
         const raced = error instanceof CreateRaced || isUniqueViolation(error);

@@ -71,6 +71,9 @@ export interface PromotionStore {
    * Creates a promotion in state `pending` (history: one step by `by`). At most one promotion per
    * (target, subject) is open: creating one supersedes the open one (its state becomes
    * `superseded`, closedAt set, a step by `by` naming the new promotion), in one transaction.
+   * With `expectedOpen` (the id of the open promotion the caller read, or null for none) it is
+   * a compare-and-set: a ConflictError when the open promotion is another one by then, e.g. one
+   * a concurrent caller created (and may already be carrying out).
    */
   create(input: {
     entityRef?: string;
@@ -81,6 +84,7 @@ export interface PromotionStore {
     by: string;
     note?: string;
     now: Date;
+    expectedOpen?: string | null;
   }): Promise<PromotionRecord>;
   get(id: string): Promise<PromotionRecord | undefined>;
   /** The open promotion (pending, approved, applying or failed) of a target's subject. */
