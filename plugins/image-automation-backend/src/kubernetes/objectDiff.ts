@@ -3,6 +3,8 @@ import { stringify } from 'yaml';
 import { KubernetesObject } from './types';
 
 const REDACTED = '(redacted)';
+/** A client-side `kubectl apply` keeps the whole manifest here, a Secret's values included. */
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 
 /** What is compared: no server bookkeeping, and no Secret values (a diff is shown to people). */
 function shown(object: KubernetesObject | undefined): { text: string; secretValues: string } {
@@ -21,6 +23,10 @@ function shown(object: KubernetesObject | undefined): { text: string; secretValu
       if (!values) continue;
       secretValues += JSON.stringify(Object.entries(values).sort());
       copy[field] = Object.fromEntries(Object.keys(values).sort().map(k => [k, REDACTED]));
+    }
+    const annotations = metadata.annotations as Record<string, string> | undefined;
+    if (annotations?.[LAST_APPLIED] !== undefined) {
+      copy.metadata = { ...metadata, annotations: { ...annotations, [LAST_APPLIED]: REDACTED } };
     }
   }
   return { text: stringify(copy, { sortMapEntries: true }), secretValues };
