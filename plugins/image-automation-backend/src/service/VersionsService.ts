@@ -6,6 +6,7 @@ import {
   ImagePolicySpec,
   imageAutomationObjectReadPermission,
   LABEL_KUBERNETES_ID,
+  OPEN_PROMOTION_STATES,
   ResourceSetSpec,
   TargetVersionView,
 } from '@imageops/backstage-plugin-image-automation-common';
@@ -22,6 +23,8 @@ import { ScanStore, TagRecord } from '../store/ScanStore';
 
 /** How long the tags of one repository are reused while one view is assembled. */
 type TagCache = Map<string, Promise<TagRecord[]>>;
+/** The objects read while one view is assembled, by id: the entity's own, then each policy read once. */
+type ObjectCache = Map<string, Promise<StoredObject | undefined>>;
 
 /**
  * The versions matrix of an entity: for every target (each ImageUpdateAutomation's markers of one
@@ -56,20 +59,44 @@ export class VersionsService {
     const now = this.deps.now?.() ?? new Date();
     const objects = await this.deps.objects.list({ entityRef });
     const tags: TagCache = new Map();
+    // Policies are read once per view, not once per automation that names them.
+    const known: ObjectCache = new Map(objects.map(o => [o.id, Promise.resolve(o)]));
     const rows: TargetVersionView[] = [];
     for (const object of objects) {
-      if (object.kind === 'ImageUpdateAutomation') rows.push(...(await this.gitRows(object, tags, now)));
+      if (object.kind === 'ImageUpdateAutomation') rows.push(...(await this.gitRows(object, tags, known, now)));
       if (object.kind === 'ResourceSet') rows.push(...(await this.clusterRows(object)));
     }
-    const pins = await this.deps.promotions.listPins([...new Set(rows.map(r => r.target.id))], now);
+    const targetIds = [...new Set(rows.map(r => r.target.id))];
+    const pins = await this.deps.promotions.listPins(targetIds, now);
+    const open = await this.openPromotions(targetIds);
     for (const row of rows) {
       row.pin = pins.find(p => p.targetId === row.target.id && p.subject === row.subject);
-      row.promotionId = (await this.deps.promotions.findOpen(row.target.id, row.subject))?.id;
+      row.promotionId = open.get(`${row.target.id}\n${row.subject}`);
     }
     return { entityRef, items: rows };
   }
 
-  private async gitRows(automation: StoredObject, cache: TagCache, now: Date): Promise<TargetVersionView[]> {
+  /**
+   * The open promotion of every subject of the targets, by `<target id>\n<subject>`: one query per
+   * target rather than one per row; as `findOpen`, the newest when there were several.
+   */
+  private async openPromotions(targetIds: string[]): Promise<Map<string, string>> {
+    const open = new Map<string, string>();
+    for (const targetId of targetIds) {
+      let cursor: string | undefined;
+      do {
+        const page = await this.deps.promotions.list({ targetId, states: [...OPEN_PROMOTION_STATES], limit: 500, cursor });
+        for (const promotion of page.items) {
+          const key = `${targetId}\n${promotion.subject}`;
+          if (!open.has(key)) open.set(key, promotion.id); // newest first
+        }
+        cursor = page.nextCursor;
+      } while (cursor);
+    }
+    return open;
+  }
+
+  private async gitRows(automation: StoredObject, cache: TagCache, known: ObjectCache, now: Date): Promise<TargetVersionView[]> {
     const byPolicy = new Map<string, NonNullable<TargetVersionView['markers']>>();
     for (const marker of automation.status.markers ?? []) {
       const policy = policyOfSetter(marker.setter, automation.namespace);
@@ -78,7 +105,9 @@ export class VersionsService {
     }
     const rows: TargetVersionView[] = [];
     for (const [name, markers] of byPolicy) {
-      const policy = await this.deps.objects.get(objectId('ImagePolicy', automation.namespace, name));
+      const policyId = objectId('ImagePolicy', automation.namespace, name);
+      if (!known.has(policyId)) known.set(policyId, this.deps.objects.get(policyId));
+      const policy = await known.get(policyId)!;
       const deployed = carriedVersion(markers.map(m => ({ ...m, policy: name })));
       const latest = policy?.status.latestRef;
       const row: TargetVersionView = {
