@@ -1,6 +1,6 @@
 import { ImagePolicySpec } from '@imageops/backstage-plugin-image-automation-common';
 import { TagRecord } from '../store/ScanStore';
-import { versionGap } from './versionGap';
+import { prepareVersionGap, versionGap } from './versionGap';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -454,6 +454,151 @@ describe('versionGap', () => {
         // `c` and `a` tie; `c` comes first in stored (descending) order.
         newest: { tag: 'c', firstSeenAt: at(DAY) },
         behind: { tags: 0, summary: 'no tag selected by the policy' },
+      });
+    });
+  });
+
+  describe('one preparation for several targets', () => {
+    const semverTags = [
+      tag('1.0.0', 0),
+      tag('1.1.0', 2 * DAY),
+      tag('1.2.0-rc.1', 4 * DAY),
+      tag('1.2.0', 5 * DAY),
+      { ...tag('1.2.1', 9 * DAY), goneSince: at(10 * DAY) },
+      tag('1.3.0', 11 * DAY),
+      tag('2.0.0', 12 * DAY),
+      tag('latest', 13 * DAY),
+    ];
+    const extracted = [
+      tag('main-abc123-1.0.0', 0),
+      tag('main-def456-1.1.0', 4 * DAY),
+      tag('main-aaa111-1.1.1', 6 * DAY),
+      tag('pr-7-9.9.9', 7 * DAY),
+      tag('0.1.0', 8 * DAY),
+    ];
+    const numbers = [tag('1', 0), tag('2', DAY), tag('10', 9 * DAY)];
+    const cases: Array<{
+      name: string;
+      policySpec: ImagePolicySpec;
+      tags: TagRecord[];
+      deployed: Array<string | undefined>;
+    }> = [
+      {
+        name: 'semver, with a tag gone and one not a version',
+        policySpec: spec({ semver: { range: '^1.0.0' } }),
+        tags: semverTags,
+        deployed: [
+          '1.0.0',
+          '1.2.0',
+          '1.2.1',
+          '1.3.0',
+          '0.9.0',
+          '3.0.0',
+          'latest',
+          undefined,
+          '',
+          '1.0.0',
+        ],
+      },
+      {
+        name: 'semver admitting prereleases',
+        policySpec: spec({ semver: { range: '>=1.0.0-0' } }),
+        tags: semverTags,
+        deployed: ['1.1.0', '1.2.0-rc.1', '1.2.0-rc.0', '2.0.0', 'v1.1.0'],
+      },
+      {
+        name: 'semver with filterTags extract',
+        policySpec: spec(
+          { semver: { range: '>=1.0.0' } },
+          {
+            pattern: '^main-[a-f0-9]+-(?P<version>[0-9]+\\.[0-9]+\\.[0-9]+)$',
+            extract: '$version',
+          },
+        ),
+        tags: extracted,
+        deployed: [
+          'main-abc123-1.0.0',
+          'main-fff000-0.9.0',
+          '1.0.0',
+          'main-aaa111-1.1.1',
+          'pr-7-9.9.9',
+          'main-def456-1.1.0',
+        ],
+      },
+      {
+        name: 'alphabetical with filterTags extract',
+        policySpec: spec(
+          { alphabetical: { order: 'desc' } },
+          { pattern: '^main-(?P<ts>[0-9]+)$', extract: '$ts' },
+        ),
+        tags: [
+          tag('main-20240101', 0),
+          tag('main-20240105', 4 * DAY),
+          tag('main-20240110', 9 * DAY),
+          tag('pr-5-20240111', 10 * DAY),
+        ],
+        deployed: ['main-20240110', 'main-20240101', 'latest', 'main-2024'],
+      },
+      {
+        name: 'numerical',
+        policySpec: spec({ numerical: { order: 'asc' } }),
+        tags: numbers,
+        deployed: ['2', '1', '10', '11', 'latest', '1e1'],
+      },
+      {
+        name: 'numerical failing on a non-numeric tag',
+        policySpec: spec({ numerical: {} }),
+        tags: [...numbers, tag('latest', 10 * DAY)],
+        deployed: ['2', 'latest', undefined],
+      },
+      {
+        name: 'an invalid policy',
+        policySpec: spec({ alphabetical: { order: 'up' as 'asc' } }),
+        tags: [tag('b', 0), tag('a', DAY), tag('c', DAY)],
+        deployed: ['a', 'c', undefined],
+      },
+      {
+        name: 'no tags',
+        policySpec: spec({ semver: { range: '*' } }),
+        tags: [],
+        deployed: [undefined, '1.0.0', ''],
+      },
+    ];
+
+    it.each(cases)(
+      '$name: answers each deployed tag as a separate versionGap',
+      ({ policySpec, tags, deployed }) => {
+        const prepared = prepareVersionGap({ policySpec, tags });
+        const answers = deployed.map(deployedTag => prepared.gap(deployedTag));
+        deployed.forEach((deployedTag, i) => {
+          expect(answers[i]).toEqual(
+            versionGap({ policySpec, tags, deployedTag, now: NOW }),
+          );
+        });
+        // Asked again in the reverse order: nothing carried from one answer to the next.
+        [...deployed].reverse().forEach((deployedTag, i) => {
+          expect(prepared.gap(deployedTag)).toEqual(
+            answers[deployed.length - 1 - i],
+          );
+        });
+      },
+    );
+
+    it('gives each target its own objects', () => {
+      const prepared = prepareVersionGap({
+        policySpec: spec({ semver: { range: '^1.0.0' } }),
+        tags: semverTags,
+      });
+      const first = prepared.gap('1.0.0');
+      first.newest!.tag = 'changed';
+      first.behind!.summary = 'changed';
+      expect(prepared.gap('1.0.0')).toEqual({
+        newest: { tag: '2.0.0', firstSeenAt: at(12 * DAY) },
+        behind: {
+          tags: 3,
+          summary: '3 minor · 3 tags · 11d',
+          ageMs: 11 * DAY,
+        },
       });
     });
   });

@@ -164,7 +164,36 @@ function semverSteps(deployed: SemVersion, newer: SemVersion[]): string {
 }
 
 /**
- * Computes the "newest" and "behind" columns for one image on one target.
+ * The "newest" and "behind" columns of one policy's rows, prepared once for the policy and its
+ * repository's tags: only the deployed tag differs between the targets of one policy.
+ * @internal
+ */
+export interface PreparedVersionGap {
+  /** The columns for one target carrying `deployedTag` (none or empty: no "behind"). */
+  gap(deployedTag?: string): VersionGap;
+}
+
+/** What does not depend on the deployed tag, computed the first time a deployed tag is asked. */
+type Selected =
+  | { ok: false }
+  | {
+      ok: true;
+      ordering: Ordering<unknown>;
+      /** The policy's selection. */
+      selectedTag: string;
+      /** The tags the policy considers, in stored order. */
+      eligible: string[];
+      /** Their ordering keys, index by index (undefined when a value does not parse). */
+      keys: Array<unknown | undefined>;
+      /** The deployed tag's value: extracted by filterTags, or the tag itself. */
+      valueOf(tag: string): string | undefined;
+    };
+
+/**
+ * Prepares the "newest" and "behind" columns of one image for any number of targets: the tags
+ * are deduplicated, sorted, and the newest found once; the policy's selection, its eligible
+ * tags and their ordering keys once, on the first deployed tag asked; then each `gap` only
+ * orders its deployed tag against those keys.
  *
  * `behind` counts the tags the policy considers (the explain endpoint's `selected`, `eligible`
  * and `same-version` verdicts) whose value orders strictly above the deployed tag's. The
@@ -173,14 +202,11 @@ function semverSteps(deployed: SemVersion, newer: SemVersion[]): string {
  * of the deployed tag and of the policy's selection, when both are known and it is not negative.
  * @internal
  */
-export function versionGap(options: {
+export function prepareVersionGap(options: {
   policySpec: ImagePolicySpec;
   tags: TagRecord[];
-  deployedTag?: string;
-  /** Part of the API; the result depends only on recorded first sightings. */
-  now: Date;
-}): VersionGap {
-  const { policySpec: spec, deployedTag } = options;
+}): PreparedVersionGap {
+  const { policySpec: spec } = options;
   const records = new Map<string, TagRecord>();
   for (const record of options.tags) {
     if (!records.has(record.tag)) records.set(record.tag, record);
@@ -191,91 +217,137 @@ export function versionGap(options: {
   const created = policerFromSpec(spec.policy);
   const policer = 'error' in created ? undefined : created;
 
-  const result: VersionGap = {};
-  const newest = newestTag(stored, records, spec, policer);
-  if (newest !== undefined) {
-    const firstSeenAt = records.get(newest)?.firstSeenAt;
-    result.newest = firstSeenAt
-      ? { tag: newest, firstSeenAt }
-      : { tag: newest };
-  }
-  if (deployedTag === undefined || deployedTag === '') return result;
+  const newestName = newestTag(stored, records, spec, policer);
+  const newestSeenAt =
+    newestName === undefined ? undefined : records.get(newestName)?.firstSeenAt;
 
-  const { selection, verdicts } = explainSelection({
-    policy: spec.policy,
-    filterTags: spec.filterTags,
-    tags: stored,
-  });
-  const ordering = orderingOf(spec, policer);
-  if (!selection.ok || !ordering) {
-    result.behind = { tags: 0, summary: 'no tag selected by the policy' };
-    return result;
-  }
-  const eligible = verdicts
-    .filter(v => ELIGIBLE.has(v.verdict))
-    .map(v => v.tag);
-
-  // The policy's values: extracted by filterTags, or the tags themselves.
-  let valueOf = (tag: string): string | undefined => tag;
-  if (spec.filterTags) {
-    // The pattern compiles: the selection succeeded.
-    const re = compileTagFilter(spec.filterTags);
-    if (!('error' in re)) {
-      const { extracted } = applyTagFilter(re, spec.filterTags.extract, [
-        ...eligible,
-        deployedTag,
-      ]);
-      valueOf = tag => extracted.get(tag);
+  let selected: Selected | undefined;
+  const select = (): Selected => {
+    if (selected) return selected;
+    const { selection, verdicts } = explainSelection({
+      policy: spec.policy,
+      filterTags: spec.filterTags,
+      tags: stored,
+    });
+    const ordering = orderingOf(spec, policer);
+    if (!selection.ok || !ordering) {
+      selected = { ok: false };
+      return selected;
     }
-  }
+    const eligible = verdicts
+      .filter(v => ELIGIBLE.has(v.verdict))
+      .map(v => v.tag);
 
-  const deployedValue = valueOf(deployedTag);
-  const deployedKey =
-    deployedValue === undefined ? undefined : ordering.parse(deployedValue);
-  if (deployedKey === undefined) {
-    const why =
-      deployedValue === undefined
-        ? 'deployed tag does not match filterTags'
-        : spec.policy.semver
-        ? 'deployed tag is not a semver version'
-        : 'deployed tag is not a number';
-    result.behind = {
-      tags: eligible.length,
-      summary: `${tagCount(eligible.length)} · ${why}`,
+    // The policy's values: extracted by filterTags, or the tags themselves.
+    let valueOf = (tag: string): string | undefined => tag;
+    let values: Array<string | undefined> = eligible;
+    if (spec.filterTags) {
+      // The pattern compiles: the selection succeeded.
+      const re = compileTagFilter(spec.filterTags);
+      if (!('error' in re)) {
+        const extract = spec.filterTags.extract;
+        // The expansion of one tag depends on that tag alone.
+        const { extracted } = applyTagFilter(re, extract, eligible);
+        values = eligible.map(tag => extracted.get(tag));
+        valueOf = tag => applyTagFilter(re, extract, [tag]).extracted.get(tag);
+      }
+    }
+    const keys = values.map(value =>
+      value === undefined ? undefined : ordering.parse(value),
+    );
+    selected = {
+      ok: true,
+      ordering,
+      selectedTag: selection.tag,
+      eligible,
+      keys,
+      valueOf,
     };
-    return result;
-  }
+    return selected;
+  };
 
-  const newer: unknown[] = [];
-  for (const tag of eligible) {
-    const value = valueOf(tag);
-    const key = value === undefined ? undefined : ordering.parse(value);
-    if (key !== undefined && ordering.compare(key, deployedKey) > 0) {
-      newer.push(key);
+  const gap = (deployedTag?: string): VersionGap => {
+    const result: VersionGap = {};
+    if (newestName !== undefined) {
+      result.newest = newestSeenAt
+        ? { tag: newestName, firstSeenAt: newestSeenAt }
+        : { tag: newestName };
     }
-  }
-  if (newer.length === 0) {
-    result.behind = { tags: 0, summary: 'up to date' };
-    return result;
-  }
+    if (deployedTag === undefined || deployedTag === '') return result;
 
-  const parts: string[] = [];
-  if (spec.policy.semver) {
-    const steps = semverSteps(deployedKey as SemVersion, newer as SemVersion[]);
-    if (steps) parts.push(steps);
-  }
-  parts.push(tagCount(newer.length));
-  const deployedSeen = time(records.get(deployedTag)?.firstSeenAt);
-  const selectedSeen = time(records.get(selection.tag)?.firstSeenAt);
-  let ageMs: number | undefined;
-  if (deployedSeen !== undefined && selectedSeen !== undefined) {
-    const gap = selectedSeen - deployedSeen;
-    if (gap >= 0) {
-      ageMs = gap;
-      parts.push(formatAge(gap));
+    const selection = select();
+    if (!selection.ok) {
+      result.behind = { tags: 0, summary: 'no tag selected by the policy' };
+      return result;
     }
-  }
-  result.behind = { tags: newer.length, summary: parts.join(' · ') };
-  if (ageMs !== undefined) result.behind.ageMs = ageMs;
-  return result;
+    const { ordering, eligible, keys } = selection;
+
+    const deployedValue = selection.valueOf(deployedTag);
+    const deployedKey =
+      deployedValue === undefined ? undefined : ordering.parse(deployedValue);
+    if (deployedKey === undefined) {
+      const why =
+        deployedValue === undefined
+          ? 'deployed tag does not match filterTags'
+          : spec.policy.semver
+          ? 'deployed tag is not a semver version'
+          : 'deployed tag is not a number';
+      result.behind = {
+        tags: eligible.length,
+        summary: `${tagCount(eligible.length)} · ${why}`,
+      };
+      return result;
+    }
+
+    const newer: unknown[] = [];
+    for (const key of keys) {
+      if (key !== undefined && ordering.compare(key, deployedKey) > 0) {
+        newer.push(key);
+      }
+    }
+    if (newer.length === 0) {
+      result.behind = { tags: 0, summary: 'up to date' };
+      return result;
+    }
+
+    const parts: string[] = [];
+    if (spec.policy.semver) {
+      const steps = semverSteps(
+        deployedKey as SemVersion,
+        newer as SemVersion[],
+      );
+      if (steps) parts.push(steps);
+    }
+    parts.push(tagCount(newer.length));
+    const deployedSeen = time(records.get(deployedTag)?.firstSeenAt);
+    const selectedSeen = time(records.get(selection.selectedTag)?.firstSeenAt);
+    let ageMs: number | undefined;
+    if (deployedSeen !== undefined && selectedSeen !== undefined) {
+      const age = selectedSeen - deployedSeen;
+      if (age >= 0) {
+        ageMs = age;
+        parts.push(formatAge(age));
+      }
+    }
+    result.behind = { tags: newer.length, summary: parts.join(' · ') };
+    if (ageMs !== undefined) result.behind.ageMs = ageMs;
+    return result;
+  };
+  return { gap };
+}
+
+/**
+ * Computes the "newest" and "behind" columns for one image on one target: `prepareVersionGap`
+ * for a single deployed tag (see there for what the columns mean). Several targets of one
+ * policy should share one preparation.
+ * @internal
+ */
+export function versionGap(options: {
+  policySpec: ImagePolicySpec;
+  tags: TagRecord[];
+  deployedTag?: string;
+  /** Part of the API; the result depends only on recorded first sightings. */
+  now: Date;
+}): VersionGap {
+  return prepareVersionGap(options).gap(options.deployedTag);
 }

@@ -15,7 +15,7 @@ import { InputProviderReference, selectProviders } from '../resourceset';
 import { PodImages, summarisePods } from '../kubernetes/runningImages';
 import { clusterTarget, providerVersion } from '../promotions/clusterTargets';
 import { carriedVersion, gitTarget, policySubject, versionOfRef } from '../promotions/gitTargets';
-import { versionGap } from '../promotions/versionGap';
+import { prepareVersionGap, PreparedVersionGap } from '../promotions/versionGap';
 import { objectId } from '../store/DatabaseObjectStore';
 import { ObjectStore, StoredObject } from '../store/ObjectStore';
 import { PromotionStore } from '../store/PromotionStore';
@@ -25,6 +25,8 @@ import { ScanStore, TagRecord } from '../store/ScanStore';
 type TagCache = Map<string, Promise<TagRecord[]>>;
 /** The objects read while one view is assembled, by id: the entity's own, then each policy read once. */
 type ObjectCache = Map<string, Promise<StoredObject | undefined>>;
+/** The "newest"/"behind" preparation of each policy while one view is assembled, by policy id: its targets differ only in the deployed tag. */
+type GapCache = Map<string, Promise<PreparedVersionGap>>;
 
 /**
  * The versions matrix of an entity: for every target (each ImageUpdateAutomation's markers of one
@@ -59,11 +61,12 @@ export class VersionsService {
     const now = this.deps.now?.() ?? new Date();
     const objects = await this.deps.objects.list({ entityRef });
     const tags: TagCache = new Map();
+    const gaps: GapCache = new Map();
     // Policies are read once per view, not once per automation that names them.
     const known: ObjectCache = new Map(objects.map(o => [o.id, Promise.resolve(o)]));
     const rows: TargetVersionView[] = [];
     for (const object of objects) {
-      if (object.kind === 'ImageUpdateAutomation') rows.push(...(await this.gitRows(object, tags, known, now)));
+      if (object.kind === 'ImageUpdateAutomation') rows.push(...(await this.gitRows(object, tags, known, gaps)));
       if (object.kind === 'ResourceSet') rows.push(...(await this.clusterRows(object)));
     }
     const targetIds = [...new Set(rows.map(r => r.target.id))];
@@ -96,7 +99,7 @@ export class VersionsService {
     return open;
   }
 
-  private async gitRows(automation: StoredObject, cache: TagCache, known: ObjectCache, now: Date): Promise<TargetVersionView[]> {
+  private async gitRows(automation: StoredObject, cache: TagCache, known: ObjectCache, gaps: GapCache): Promise<TargetVersionView[]> {
     const byPolicy = new Map<string, NonNullable<TargetVersionView['markers']>>();
     for (const marker of automation.status.markers ?? []) {
       const policy = policyOfSetter(marker.setter, automation.namespace);
@@ -122,7 +125,9 @@ export class VersionsService {
       if (spec?.imageRepositoryRef) {
         const repository = objectId('ImageRepository', spec.imageRepositoryRef.namespace ?? automation.namespace, spec.imageRepositoryRef.name);
         if (!cache.has(repository)) cache.set(repository, this.deps.scans.presentTags(repository));
-        Object.assign(row, versionGap({ policySpec: spec, tags: await cache.get(repository)!, deployedTag: deployed?.tag, now }));
+        // The policy (read once per view) names one repository: one preparation serves all its targets.
+        if (!gaps.has(policyId)) gaps.set(policyId, cache.get(repository)!.then(tags => prepareVersionGap({ policySpec: spec, tags })));
+        Object.assign(row, (await gaps.get(policyId)!).gap(deployed?.tag));
       }
       rows.push(row);
     }
