@@ -318,8 +318,8 @@ export class ImageUpdateAutomationReconciler implements Reconciler {
         }
         if (result.fileChanges.size === 0) {
           status = { ...status, observedSourceRevision: checkout.checkoutRevision, observedPolicies };
-          await this.promotionsApplied(plan, undefined, now, events);
-          return { status: markReady(status, 'Succeeded', UP_TO_DATE, now, generation), requeueAfterMs: this.requeue(plan, intervalMs, now), events };
+          const dueNow = await this.promotionsApplied(plan, undefined, now, events);
+          return { status: markReady(status, 'Succeeded', UP_TO_DATE, now, generation), requeueAfterMs: this.requeue(plan, intervalMs, now), events, dueNow };
         }
         let message: string;
         try {
@@ -367,8 +367,8 @@ export class ImageUpdateAutomationReconciler implements Reconciler {
           reason: 'Succeeded',
           message: pushSummary({ commit, branch, refspecs: refspec ? [refspec] : [], message }),
         });
-        await this.promotionsApplied(plan, commit, now, events);
-        return { status: markReady(status, 'Succeeded', UP_TO_DATE, now, generation), requeueAfterMs: this.requeue(plan, intervalMs, now), events };
+        const dueNow = await this.promotionsApplied(plan, commit, now, events);
+        return { status: markReady(status, 'Succeeded', UP_TO_DATE, now, generation), requeueAfterMs: this.requeue(plan, intervalMs, now), events, dueNow };
       } finally {
         await checkout.remove();
       }
@@ -442,10 +442,13 @@ export class ImageUpdateAutomationReconciler implements Reconciler {
     return plan;
   }
 
+  /** Records the written promotions; returns the objects waiting for them upstream. */
   private async promotionsApplied(plan: PromotionPlan | undefined, commit: string | undefined, now: Date, events: Event[]) {
+    const dueNow: string[] = [];
     for (const { promotion, diff, selection } of plan?.writes ?? []) {
-      await this.deps.promotions!.planner.applied(promotion, { commit, diff }, now, events, selection);
+      dueNow.push(...(await this.deps.promotions!.planner.applied(promotion, { commit, diff }, now, events, selection)));
     }
+    return dueNow;
   }
 
   private async promotionsFailed(plan: PromotionPlan | undefined, error: string, now: Date, events: Event[]) {

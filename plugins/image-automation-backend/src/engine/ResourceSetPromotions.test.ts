@@ -619,27 +619,6 @@ describe('ResourceSet promotions of cluster targets', () => {
       to: { tag: '1.0.0' },
     });
 
-    // prod's provider sees 1.1.0 first: staging Ready, but at 1.0.0.
-    await exportTag('web-app', '1.1.0', 'promo-prod');
-    expect((await release('web', 'promo-prod'))?.tag).toBe('1.0.0');
-    const [waiting] = await promotionsOf(prodTarget);
-    expect(waiting).toMatchObject({
-      state: 'pending',
-      entityRef: 'component:default/prod',
-      subject: prodSubject,
-      to: { tag: '1.1.0', digest: digestOf('1.1.0') },
-      gates: [
-        {
-          gate: 'upstream',
-          state: 'waiting',
-          summary: 'waiting for component:default/staging to run 1.1.0',
-        },
-      ],
-    });
-    expect(await messagesOf(prod, 'PromotionWaiting')).toEqual([
-      `${prodSubject} on ${prodTarget}: 1.0.0 → 1.1.0 waits: waiting for component:default/staging to run 1.1.0`,
-    ]);
-
     // Staging applies 1.1.0 (no gates); then it stops being Ready: a dependency is missing.
     await exportTag('web-app', '1.1.0', 'promo-staging');
     expect((await release('web', 'promo-staging'))?.tag).toBe('1.1.0');
@@ -662,13 +641,16 @@ describe('ResourceSet promotions of cluster targets', () => {
       status: 'False',
       reason: 'DependencyNotReady',
     });
-    const [prodHeld] = await reconcile(prod);
-    expect(ready(prodHeld.status)?.status).toBe('True');
+
+    // prod's provider sees 1.1.0: staging runs it, but is not Ready.
+    await exportTag('web-app', '1.1.0', 'promo-prod');
     expect((await release('web', 'promo-prod'))?.tag).toBe('1.0.0');
-    const [notReady] = await promotionsOf(prodTarget);
-    expect(notReady.id).toBe(waiting.id);
-    expect(notReady).toMatchObject({
+    const [waiting] = await promotionsOf(prodTarget);
+    expect(waiting).toMatchObject({
       state: 'pending',
+      entityRef: 'component:default/prod',
+      subject: prodSubject,
+      to: { tag: '1.1.0', digest: digestOf('1.1.0') },
       gates: [
         {
           gate: 'upstream',
@@ -683,6 +665,11 @@ describe('ResourceSet promotions of cluster targets', () => {
         },
       ],
     });
+    expect(await messagesOf(prod, 'PromotionWaiting')).toEqual([
+      `${prodSubject} on ${prodTarget}: 1.0.0 → 1.1.0 waits: component:default/staging runs 1.1.0 but is not Ready: ${
+        ready(stagingNotReady.status)!.message
+      }`,
+    ]);
 
     // Staging Ready again: prod applies the digest staging runs.
     await kube.kubectl([
@@ -726,6 +713,15 @@ describe('ResourceSet promotions of cluster targets', () => {
       ['applied', `revision ${prodApplied.status.lastAppliedRevision}`],
     ]);
     expect((await release('web', 'promo-staging'))?.tag).toBe('1.1.0');
+
+    // prod waits for 1.2.0; staging carrying it out makes prod due at once, so prod follows in
+    // the same run of passes without waiting for its interval.
+    await exportTag('web-app', '1.2.0', 'promo-prod');
+    expect((await promotionsOf(prodTarget))[0]).toMatchObject({ state: 'pending', to: { tag: '1.2.0' } });
+    await exportTag('web-app', '1.2.0', 'promo-staging');
+    expect((await release('web', 'promo-staging'))?.tag).toBe('1.2.0');
+    expect((await release('web', 'promo-prod'))?.tag).toBe('1.2.0');
+    expect((await promotionsOf(prodTarget))[0]).toMatchObject({ state: 'applied', to: { tag: '1.2.0' } });
   });
 
   it('rolls back through the real cluster with a pin, never proposes a rejected export again, holds newer exports behind a pin, and moves on when unpinned', async () => {

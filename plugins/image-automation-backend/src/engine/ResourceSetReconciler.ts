@@ -364,6 +364,8 @@ export class ResourceSetReconciler implements Reconciler {
     const entries = new Map<string, { id: string; v: string }>();
     let revision: string | undefined;
     let counts = { inputs: 0, resources: 0 };
+    /** Objects whose promotions wait for this entity upstream: due now once it carries more. */
+    const downstream: string[] = [];
     for (const [index, plan] of plans.entries()) {
       const { cluster } = plan;
       const notAttempted = async (message: string) => {
@@ -434,13 +436,13 @@ export class ResourceSetReconciler implements Reconciler {
           }
         }
         for (const { promotion, selection } of plan.writes) {
-          await this.deps.promotions!.applied(
+          downstream.push(...await this.deps.promotions!.applied(
             promotion,
             { appliedRevision: result.revision, diff: clusterChanges.join('\n') },
             now,
             events,
             selection,
-          );
+          ));
         }
       } catch (error) {
         // The inventory of this cluster stays old ∪ new (InventoryApplier), so nothing is lost.
@@ -504,7 +506,7 @@ export class ResourceSetReconciler implements Reconciler {
     const requeueAfterMs = heldUntil.length
       ? Math.max(1000, Math.min(intervalMs, Math.min(...heldUntil) - now.getTime() + 1000))
       : intervalMs;
-    return recorded({ status, requeueAfterMs, events }, revision, {
+    return recorded({ status, requeueAfterMs, events, ...(downstream.length ? { dueNow: downstream } : {}) }, revision, {
       inputs: String(counts.inputs),
       resources: String(counts.resources),
     });

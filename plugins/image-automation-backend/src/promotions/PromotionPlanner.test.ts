@@ -661,7 +661,7 @@ describe.each(databases.eachSupportedId())('PromotionPlanner on %p', databaseId 
       const promotion = written(
         await planner.decide({ entityRef: stagingRef, target: staging, subject, carried: v1, selected: to }, at(minute), []),
       );
-      await planner.applied(promotion, { commit: `c0ffee${minute}` }, at(minute), []);
+      return planner.applied(promotion, { commit: `c0ffee${minute}` }, at(minute), []);
     }
 
     it('holds until the upstream entity has applied the same digest and is Ready', async () => {
@@ -685,8 +685,9 @@ describe.each(databases.eachSupportedId())('PromotionPlanner on %p', databaseId 
         { type: 'Normal', reason: 'PromotionWaiting', message: `${on(prod, v1, v2)} waits: waiting for ${stagingRef} to run 1.1.0` },
       ]);
 
-      // Staging runs the same tag with another digest: that is not the image prod would get.
-      await applyToStaging(planner, version('1.1.0', 'sha256:other'), 1);
+      // Staging runs the same tag with another digest: that is not the image prod would get. Prod,
+      // waiting for staging, is handed back to be reconciled now rather than at its interval.
+      expect(await applyToStaging(planner, version('1.1.0', 'sha256:other'), 1)).toEqual([prod.objectId]);
       expect(held(await planner.decide(selection({ annotations: after }), at(2), [])).gates[0].state).toBe('waiting');
 
       // Staging runs the digest, but its automation never reported Ready.

@@ -257,7 +257,8 @@ export class PromotionPlanner {
   /**
    * Records that the target now carries the promotion's version. With the selection of the pass,
    * what follows is decided at once: a selection held back by a pin (a rollback was just written)
-   * is shown pending with its pin gate, rather than only on the next pass.
+   * is shown pending with its pin gate, rather than only on the next pass. Returns the automation
+   * objects that wait for this entity upstream, to be reconciled now.
    */
   async applied(
     promotion: PromotionRecord,
@@ -265,7 +266,7 @@ export class PromotionPlanner {
     now: Date,
     events: Event[],
     selection?: TargetSelection,
-  ): Promise<void> {
+  ): Promise<string[]> {
     const current = (await this.deps.promotions.get(promotion.id)) ?? promotion;
     const done = await this.deps.promotions.update(
       current.id,
@@ -302,7 +303,29 @@ export class PromotionPlanner {
       // than the one just applied (created at `now` in this pass), or "newest first" — and with it
       // the check that a rejected selection is not proposed again — could not tell them apart.
       if (selection) await this.decide({ ...selection, carried: current.to }, new Date(now.getTime() + 1), events);
+      return current.entityRef ? this.downstreamOf(current.entityRef) : [];
     }
+    return [];
+  }
+
+  /**
+   * The automation objects whose pending promotions wait for `entityRef` to run their version (an
+   * upstream gate): made due when that entity's target carries a new one, not at their interval.
+   */
+  private async downstreamOf(entityRef: string): Promise<string[]> {
+    const ids = new Set<string>();
+    let cursor: string | undefined;
+    do {
+      const page = await this.deps.promotions.list({ states: ['pending'], limit: 500, cursor });
+      for (const promotion of page.items) {
+        const waits = promotion.gates.some(
+          g => g.gate === 'upstream' && g.state === 'waiting' && g.evidence.entityRef === entityRef,
+        );
+        if (waits) ids.add(promotion.target.objectId);
+      }
+      cursor = page.nextCursor;
+    } while (cursor);
+    return [...ids];
   }
 
   /** Records a failed attempt; the promotion stays open and is retried on the next pass. */
