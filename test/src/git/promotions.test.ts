@@ -281,6 +281,10 @@ describe('promotions of a Git target through the real backend, Git server and re
       expect(pin.body).toMatchObject({ version: { tag: '1.0.0' }, by: 'user:default/alice', reason: `rollback of ${pending.id}: errors in prod` });
       await backend.reconcile();
       expect(await file()).toBe(DEPLOYMENT(registry.host, '1.0.0'));
+      // The pin holds on later runs too, while the policy still selects 1.1.0.
+      expect((await post('/objects/ImageUpdateAutomation/flux-system/flux-system/reconcile')).status).toBe(200);
+      await backend.reconcile();
+      expect(await file()).toBe(DEPLOYMENT(registry.host, '1.0.0'));
       const rollback = (await promotions('applied'))[0];
       expect(rollback).toMatchObject({ from: { tag: '1.1.0' }, to: { tag: '1.0.0' } });
       expect(rollback.history.find((s: any) => s.state === 'approved')).toMatchObject({ by: 'user:default/alice' });

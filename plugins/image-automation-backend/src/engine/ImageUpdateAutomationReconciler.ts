@@ -433,9 +433,10 @@ export class ImageUpdateAutomationReconciler implements Reconciler {
           dryRun: true,
         });
         plan.writes.push({ promotion: decision.promotion, diff: setterDiff(alone.texts), selection });
-      } else if (decision.action === 'hold') {
+      } else {
+        // Held, or already carrying what it should (a pinned version, say): its markers stay.
         plan.held.add(name);
-        const eta = decision.promotion?.eta ? Date.parse(decision.promotion.eta) : undefined;
+        const eta = decision.action === 'hold' && decision.promotion?.eta ? Date.parse(decision.promotion.eta) : undefined;
         if (eta !== undefined && (plan.nextEta === undefined || eta < plan.nextEta)) plan.nextEta = eta;
       }
     }
