@@ -20,11 +20,13 @@ import {
   TestKubernetes,
 } from '../../../../test/testbed/kube/kubernetes';
 import { NamedCredentials } from '../credentials/NamedCredentials';
-import { ClusterDetails, InventoryApplier, KubeClient } from '../kubernetes';
+import { ClusterDetails, InventoryApplier, KubeClient, readPodImages } from '../kubernetes';
 import { PromotionPlanner } from '../promotions/PromotionPlanner';
 import { RegistryClient } from '../registry';
 import { DefaultPromotionService } from '../service/DefaultPromotionService';
 import { PromotionPreviewService } from '../service/PromotionPreviewService';
+import { VersionsService } from '../service/VersionsService';
+import { DatabaseScanStore } from '../store/DatabaseScanStore';
 import { DatabaseEventStore } from '../store/DatabaseEventStore';
 import { DatabaseInventoryStore } from '../store/DatabaseInventoryStore';
 import { DatabaseObjectStore } from '../store/DatabaseObjectStore';
@@ -231,12 +233,13 @@ describe('ResourceSet promotions of cluster targets', () => {
       annotations: Record<string, string>;
       resources?: unknown[];
       dependsOn?: unknown[];
+      labels?: Record<string, string>;
     },
   ): AutomationObject {
     return {
       apiVersion: 'fluxcd.controlplane.io/v1',
       kind: 'ResourceSet',
-      metadata: { name, namespace, annotations: options.annotations },
+      metadata: { name, namespace, annotations: options.annotations, ...(options.labels ? { labels: options.labels } : {}) },
       spec: {
         inputsFrom: [
           { kind: 'ResourceSetInputProvider', name: options.provider },
@@ -1214,5 +1217,81 @@ describe('ResourceSet promotions of cluster targets', () => {
         expect(text).not.toContain(b64(password(tag)));
       }
     }
+  });
+  it('shows per cluster what was applied, selected and what the pods run, and says when a cluster cannot be read', async () => {
+    const id = `ResourceSet/${NS}/shown`;
+    const subject = `ResourceSetInputProvider/${NS}/shown-app`;
+    await exportTag('shown-app', '1.0.0');
+    await declare(
+      'shown',
+      [
+        resourceSet('shown', NS, {
+          provider: 'shown-app',
+          annotations: { [CLUSTERS_ANNOTATION]: 'testbed' },
+          labels: { 'backstage.io/kubernetes-id': 'shown' },
+        }),
+      ],
+      'component:default/shown',
+    );
+    await reconcile(id);
+    // Three pods of the service: two run what was applied, one an older image.
+    for (const [pod, tag] of [['shown-a', '1.0.0'], ['shown-b', '1.0.0'], ['shown-c', '0.9.0']]) {
+      await kube.kubectl(['run', pod, '-n', NS, `--image=registry.example.com/shown:${tag}`, '--labels=backstage.io/kubernetes-id=shown', '--restart=Never']);
+    }
+    // An unrelated pod in the namespace does not count.
+    await kube.kubectl(['run', 'other', '-n', NS, '--image=registry.example.com/other:1.0.0', '--restart=Never']);
+    const podsOf = (url: string) => async (name: string, labelSelector: string, namespaces: string[]) => {
+      const reader = await KubeClient.forCluster(cluster({ name, url }));
+      try {
+        return await readPodImages(reader, { labelSelector, namespaces });
+      } finally {
+        reader.close();
+      }
+    };
+    const allow = mockServices.permissions({ result: AuthorizeResult.ALLOW });
+    const scans = await DatabaseScanStore.create({ knex, skipMigrations: true });
+    const view = await new VersionsService({ objects, scans, promotions, permissions: allow, pods: podsOf(kube.url) }).versions(
+      'component:default/shown',
+      mockCredentials.user(),
+    );
+    expect(view.items).toEqual([
+      {
+        target: { id: `cluster:${id}@testbed`, type: 'cluster', objectId: id, cluster: 'testbed' },
+        subject,
+        image: 'shown-app',
+        deployed: expect.objectContaining({ tag: '1.0.0', digest: digestOf('1.0.0') }),
+        selected: expect.objectContaining({ tag: '1.0.0', digest: digestOf('1.0.0') }),
+        running: {
+          summary: '2/3 pods on 1.0.0',
+          images: [
+            { image: 'registry.example.com/shown:1.0.0', pods: 2 },
+            { image: 'registry.example.com/shown:0.9.0', pods: 1 },
+          ],
+        },
+        pin: undefined,
+        promotionId: undefined,
+      },
+    ]);
+
+    // The cluster stops answering: its cell says so, the rest of the row is still there.
+    const down = await new VersionsService({
+      objects,
+      scans,
+      promotions,
+      permissions: allow,
+      pods: podsOf(`https://127.0.0.1:${closedPort}`),
+    }).versions('component:default/shown', mockCredentials.user());
+    expect(down.items[0].deployed?.tag).toBe('1.0.0');
+    expect(down.items[0].running).toEqual({
+      summary: expect.stringMatching(/^cluster 'testbed' could not be read: .*ECONNREFUSED/),
+      images: [],
+      error: expect.stringMatching(/^cluster 'testbed' could not be read: /),
+    });
+
+    // Without read permission on the entity there is no view at all.
+    const denied = new VersionsService({ objects, scans, promotions, permissions: mockServices.permissions({ result: AuthorizeResult.DENY }) });
+    await expect(denied.versions('component:default/shown', mockCredentials.user())).rejects.toThrow(
+      'you may not read the image automation of component:default/shown',
+    );
   });
 });

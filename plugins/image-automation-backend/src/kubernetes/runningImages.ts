@@ -133,21 +133,38 @@ export async function readPodImages(
 }
 
 /**
- * How many pods run which tag of `repository` (`ghcr.io/acme/app`), e.g. `2/3 pods on 1.4.1`
- * when two of the three pods that run the repository run that tag.
+ * How many of the pods run the version a target carries, e.g. `2/3 pods on 1.4.1`. With a
+ * `repository` (`ghcr.io/acme/app`) only pods with a container of that repository count, and its
+ * tag decides; without one (an input provider that exports only a tag) a pod runs the version
+ * when one of its containers has that tag or digest.
  * @public
  */
-export function summarisePods(pods: PodImages[], repository: string, expectedTag: string) {
+export function summarisePods(
+  pods: PodImages[],
+  expected: { repository?: string; tag: string; digest?: string },
+) {
   const counts = new Map<string, number>();
   let total = 0;
+  let onExpected = 0;
   for (const pod of pods) {
-    const image = pod.images.find(i => splitImageRef(i).repository === repository);
-    if (!image) continue;
+    const candidates = expected.repository
+      ? pod.images.filter(i => splitImageRef(i).repository === expected.repository)
+      : pod.images;
+    if (candidates.length === 0) continue;
     total++;
-    counts.set(image, (counts.get(image) ?? 0) + 1);
+    const running = candidates.find(i => {
+      const ref = splitImageRef(i);
+      return ref.tag === expected.tag || (expected.digest !== undefined && ref.digest === expected.digest);
+    });
+    if (running) onExpected++;
+    const shown = running ?? candidates[0];
+    counts.set(shown, (counts.get(shown) ?? 0) + 1);
   }
-  const images = [...counts.entries()].map(([image, count]) => ({ image, pods: count })).sort((a, b) => b.pods - a.pods);
-  if (total === 0) return { summary: `no running pod runs ${repository}`, images };
-  const onExpected = images.filter(i => splitImageRef(i.image).tag === expectedTag).reduce((n, i) => n + i.pods, 0);
-  return { summary: `${onExpected}/${total} pods on ${expectedTag}`, images };
+  const images = [...counts.entries()]
+    .map(([image, count]) => ({ image, pods: count }))
+    .sort((a, b) => b.pods - a.pods || a.image.localeCompare(b.image));
+  if (total === 0) {
+    return { summary: `no running pod${expected.repository ? ` runs ${expected.repository}` : ''}`, images };
+  }
+  return { summary: `${onExpected}/${total} pods on ${expected.tag}`, images };
 }

@@ -21,6 +21,14 @@ import { ObjectStore, StoredObject } from '../store/ObjectStore';
 import { PromotionStore } from '../store/PromotionStore';
 import { ScanStore, TagRecord } from '../store/ScanStore';
 
+/** The namespaces a ResourceSet applied objects into (inventory ids are `<ns>_<name>_<group>_<Kind>`). */
+function namespacesOf(resourceSet: StoredObject): string[] {
+  const namespaces = new Set(
+    (resourceSet.status.inventory?.entries ?? []).map(e => e.id.split('_')[0]).filter(Boolean),
+  );
+  return namespaces.size > 0 ? [...namespaces].sort() : [resourceSet.namespace];
+}
+
 /** How long the tags of one repository are reused while one view is assembled. */
 type TagCache = Map<string, Promise<TagRecord[]>>;
 /** The objects read while one view is assembled, by id: the entity's own, then each policy read once. */
@@ -157,7 +165,7 @@ export class VersionsService {
       let podsError: string | undefined;
       if (this.deps.pods && kubernetesId) {
         try {
-          pods = await this.deps.pods(cluster, `${LABEL_KUBERNETES_ID}=${kubernetesId}`, [resourceSet.namespace]);
+          pods = await this.deps.pods(cluster, `${LABEL_KUBERNETES_ID}=${kubernetesId}`, namespacesOf(resourceSet));
         } catch (error) {
           podsError = `cluster '${cluster}' could not be read: ${(error as Error).message}`;
         }
@@ -175,8 +183,8 @@ export class VersionsService {
         };
         if (podsError) {
           row.running = { summary: podsError, images: [], error: podsError };
-        } else if (pods && deployed?.image) {
-          row.running = summarisePods(pods, deployed.image, deployed.tag);
+        } else if (pods && deployed) {
+          row.running = summarisePods(pods, { repository: deployed.image, tag: deployed.tag, digest: deployed.digest });
         }
         rows.push(row);
       }
