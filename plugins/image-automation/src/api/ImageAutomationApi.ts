@@ -1,10 +1,23 @@
 import { createApiRef } from '@backstage/frontend-plugin-api';
 import {
   AutomationObjectView,
+  EntityVersionsView,
   ObjectAction,
   Page,
+  PromotionPin,
+  PromotionPreview,
+  PromotionState,
+  PromotionVersion,
+  PromotionView,
   ScanRecord,
 } from '@imageops/backstage-plugin-image-automation-common';
+
+/** A decision on a promotion through the API. @public */
+export type PromotionDecision =
+  | { action: 'approve'; comment?: string }
+  | { action: 'reject'; reason: string }
+  | { action: 'promote'; justification: string }
+  | { action: 'rollback'; reason: string };
 
 /** Identifies a catalog entity or an automation object by kind, namespace and name. @public */
 export interface ObjectRef {
@@ -30,6 +43,30 @@ export interface ImageAutomationApi {
     object: ObjectRef,
     action: ObjectAction,
   ): Promise<AutomationObjectView>;
+  /** Per target and image: what is deployed, selected, newest and how far behind. */
+  getVersions(entity: ObjectRef): Promise<EntityVersionsView>;
+  /** The entity's promotions, newest first, optionally only in some states. */
+  getPromotions(
+    entity: ObjectRef,
+    options?: { states?: PromotionState[]; limit?: number; cursor?: string },
+  ): Promise<Page<PromotionView>>;
+  /** Approves, rejects, promotes now or rolls back; resolves to the promotion (a rollback: the pin). */
+  decidePromotion(
+    id: string,
+    decision: PromotionDecision,
+  ): Promise<PromotionView | PromotionPin>;
+  /** The exact change a promotion would make, computed now. */
+  previewPromotion(id: string): Promise<PromotionPreview>;
+  /** Holds a target's subject at a version. */
+  pin(pin: {
+    targetId: string;
+    subject: string;
+    version: PromotionVersion;
+    reason: string;
+    expiresAt?: string;
+  }): Promise<PromotionPin>;
+  /** Lifts a pin. */
+  unpin(targetId: string, subject: string): Promise<void>;
 }
 
 /**

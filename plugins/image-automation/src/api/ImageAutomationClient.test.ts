@@ -7,6 +7,7 @@ import { ImageAutomationClient } from './ImageAutomationClient';
 interface RecordedRequest {
   method: string;
   url: string;
+  body?: unknown;
 }
 
 /** A fetch that answers from a table of routes, as the backend would, and records each request. */
@@ -16,7 +17,7 @@ function fakeFetch(routes: Record<string, () => Response>) {
     fetch: async (input: RequestInfo | URL, init?: RequestInit) => {
       const method = init?.method ?? 'GET';
       const url = String(input);
-      requests.push({ method, url });
+      requests.push({ method, url, ...(init?.body ? { body: JSON.parse(String(init.body)) } : {}) });
       const route = routes[`${method} ${url}`];
       if (!route) {
         return errorJson(404, method, url, {
@@ -152,5 +153,33 @@ describe('ImageAutomationClient', () => {
       name: 'NotAllowedError',
       message: 'not an owner',
     });
+  });
+  it('reads versions and promotions, sends decisions with their text, previews, pins and unpins', async () => {
+    const entity = { kind: 'Component', namespace: 'default', name: 'shop' };
+    const id = 'p 1';
+    const { fetchApi, requests } = fakeFetch({
+      [`GET ${base}/entities/Component/default/shop/versions`]: () => json(200, { entityRef: 'component:default/shop', items: [] }),
+      [`GET ${base}/entities/Component/default/shop/promotions?state=pending%2Cfailed&limit=50`]: () => json(200, { items: [{ id }] }),
+      [`POST ${base}/promotions/p%201/reject`]: () => json(200, { id, state: 'rejected' }),
+      [`POST ${base}/promotions/p%201/promote`]: () => json(200, { id, state: 'approved' }),
+      [`POST ${base}/promotions/p%201/preview`]: () => json(200, { promotionId: id, diff: '-a\n+b\n' }),
+      [`POST ${base}/pins`]: () => json(200, { targetId: 't', subject: 's' }),
+      [`DELETE ${base}/pins?targetId=git%3AImageUpdateAutomation%2Fa%2Fb&subject=ImagePolicy%2Fa%2Fp`]: () => new Response(null, { status: 204 }),
+    });
+    const client = new ImageAutomationClient({ discoveryApi, fetchApi });
+
+    await expect(client.getVersions(entity)).resolves.toEqual({ entityRef: 'component:default/shop', items: [] });
+    await expect(client.getPromotions(entity, { states: ['pending', 'failed'], limit: 50 })).resolves.toEqual({ items: [{ id }] });
+    await expect(client.decidePromotion(id, { action: 'reject', reason: 'breaks the API' })).resolves.toEqual({ id, state: 'rejected' });
+    await client.decidePromotion(id, { action: 'promote', justification: 'hotfix' });
+    await expect(client.previewPromotion(id)).resolves.toEqual({ promotionId: id, diff: '-a\n+b\n' });
+    await client.pin({ targetId: 't', subject: 's', version: { tag: '1.0.0' }, reason: 'hold' });
+    await expect(client.unpin('git:ImageUpdateAutomation/a/b', 'ImagePolicy/a/p')).resolves.toBeUndefined();
+    expect(requests.filter(r => r.method === 'POST').map(r => [r.url.slice(base.length), r.body])).toEqual([
+      ['/promotions/p%201/reject', { reason: 'breaks the API' }],
+      ['/promotions/p%201/promote', { justification: 'hotfix' }],
+      ['/promotions/p%201/preview', undefined],
+      ['/pins', { targetId: 't', subject: 's', version: { tag: '1.0.0' }, reason: 'hold' }],
+    ]);
   });
 });

@@ -2,12 +2,18 @@ import { DiscoveryApi, FetchApi } from '@backstage/core-plugin-api';
 import { ResponseError } from '@backstage/errors';
 import {
   AutomationObjectView,
+  EntityVersionsView,
   IMAGE_AUTOMATION_PLUGIN_ID,
   ObjectAction,
   Page,
+  PromotionPin,
+  PromotionPreview,
+  PromotionState,
+  PromotionVersion,
+  PromotionView,
   ScanRecord,
 } from '@imageops/backstage-plugin-image-automation-common';
-import { ImageAutomationApi, ObjectRef } from './ImageAutomationApi';
+import { ImageAutomationApi, ObjectRef, PromotionDecision } from './ImageAutomationApi';
 
 /**
  * {@link ImageAutomationApi} over HTTP: the backend's base URL comes from discovery and requests go
@@ -56,6 +62,62 @@ export class ImageAutomationClient implements ImageAutomationApi {
     );
   }
 
+  async getVersions(entity: ObjectRef): Promise<EntityVersionsView> {
+    return this.request<EntityVersionsView>(`/entities/${refPath(entity)}/versions`);
+  }
+
+  async getPromotions(
+    entity: ObjectRef,
+    options: { states?: PromotionState[]; limit?: number; cursor?: string } = {},
+  ): Promise<Page<PromotionView>> {
+    const query = new URLSearchParams();
+    if (options.states?.length) query.set('state', options.states.join(','));
+    if (options.limit !== undefined) query.set('limit', String(options.limit));
+    if (options.cursor !== undefined) query.set('cursor', options.cursor);
+    const search = query.toString();
+    return this.request<Page<PromotionView>>(
+      `/entities/${refPath(entity)}/promotions${search ? `?${search}` : ''}`,
+    );
+  }
+
+  async decidePromotion(
+    id: string,
+    decision: PromotionDecision,
+  ): Promise<PromotionView | PromotionPin> {
+    const { action, ...body } = decision;
+    return this.request(`/promotions/${encodeURIComponent(id)}/${action}`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+  }
+
+  async previewPromotion(id: string): Promise<PromotionPreview> {
+    return this.request<PromotionPreview>(
+      `/promotions/${encodeURIComponent(id)}/preview`,
+      { method: 'POST' },
+    );
+  }
+
+  async pin(pin: {
+    targetId: string;
+    subject: string;
+    version: PromotionVersion;
+    reason: string;
+    expiresAt?: string;
+  }): Promise<PromotionPin> {
+    return this.request<PromotionPin>('/pins', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(pin),
+    });
+  }
+
+  async unpin(targetId: string, subject: string): Promise<void> {
+    const query = new URLSearchParams({ targetId, subject });
+    await this.request(`/pins?${query}`, { method: 'DELETE' });
+  }
+
   private async request<T>(path: string, init?: RequestInit): Promise<T> {
     const baseUrl = await this.discoveryApi.getBaseUrl(
       IMAGE_AUTOMATION_PLUGIN_ID,
@@ -64,7 +126,8 @@ export class ImageAutomationClient implements ImageAutomationApi {
     if (!response.ok) {
       throw await ResponseError.fromResponse(response);
     }
-    return (await response.json()) as T;
+    // DELETE /pins answers 204 without a body.
+    return (response.status === 204 ? undefined : await response.json()) as T;
   }
 }
 
