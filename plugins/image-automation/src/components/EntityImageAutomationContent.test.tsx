@@ -308,7 +308,7 @@ describe('EntityImageAutomationContent', () => {
     );
   });
 
-  it('shows an error when the objects cannot be loaded', async () => {
+  it('shows, section by section, that the backend cannot be reached', async () => {
     const api = fakeBackend();
     api.failLoadsWith(new Error('backend unavailable'));
     renderInTestApp(
@@ -320,7 +320,26 @@ describe('EntityImageAutomationContent', () => {
     expect(
       await screen.findByText('Could not load the automation objects'),
     ).toBeInTheDocument();
-    expect(screen.getByText('backend unavailable')).toBeInTheDocument();
+    expect(await screen.findByText('Could not load the versions')).toBeInTheDocument();
+    expect(await screen.findByText('Could not load the pending promotions')).toBeInTheDocument();
+    expect(screen.getAllByText('backend unavailable')).toHaveLength(3);
+  });
+
+  it('shows the versions and the pending promotions above the objects, each loaded on its own', async () => {
+    const api = fakeBackend();
+    api.setVersions('component:default/podinfo', []);
+    renderInTestApp(
+      <EntityProvider entity={entity}>
+        <EntityImageAutomationContent />
+      </EntityProvider>,
+      { apis: [[imageAutomationApiRef, api]] },
+    );
+    expect(await screen.findByRole('heading', { name: 'Versions' })).toBeInTheDocument();
+    expect(
+      await screen.findByText('Nothing is waiting: every target carries what its policy selected.'),
+    ).toBeInTheDocument();
+    expect(api.countCalls('getVersions')).toBeGreaterThanOrEqual(1);
+    expect(api.countCalls('getPromotions')).toBeGreaterThanOrEqual(1);
   });
 
   it('says so when the entity has no automation objects', async () => {

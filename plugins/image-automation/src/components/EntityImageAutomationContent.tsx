@@ -5,6 +5,8 @@ import { Alert, Flex, Text } from '@backstage/ui';
 import { imageAutomationApiRef } from '../api/ImageAutomationApi';
 import { usePolledValue } from '../hooks/usePolledValue';
 import { AutomationObjectCard } from './AutomationObjectCard';
+import { PendingPromotionsSection } from './PendingPromotionsSection';
+import { VersionsSection } from './VersionsSection';
 import { errorMessage } from './errorMessage';
 import { reconcilePending } from './reconcilePending';
 
@@ -23,8 +25,9 @@ export interface EntityImageAutomationContentProps {
 }
 
 /**
- * The "Image updates" tab of a catalog entity: the entity's automation objects with their
- * status and controls.
+ * The "Image updates" tab of a catalog entity: the versions per target and image, the pending
+ * promotions with their gates and decisions, and the automation objects with their status and
+ * controls. Each section loads on its own, so one failing never blanks the others.
  * @public
  */
 export function EntityImageAutomationContent(
@@ -55,6 +58,8 @@ export function EntityImageAutomationContent(
 
   return (
     <Flex direction="column" gap="4">
+      <VersionsSection entityRef={entityRef} pollIntervalMs={slowPollMs} />
+      <PendingPromotionsSection entityRef={entityRef} pollIntervalMs={slowPollMs} />
       {objects.error && (
         <Alert
           status="danger"

@@ -1,0 +1,454 @@
+import { screen, waitFor, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { renderInTestApp } from '@backstage/frontend-test-utils';
+import { NotAllowedError } from '@backstage/errors';
+import { TargetVersionView } from '@imageops/backstage-plugin-image-automation-common';
+import { imageAutomationApiRef } from '../api/ImageAutomationApi';
+import { FakeImageAutomationApi } from '../testing/FakeImageAutomationApi';
+import { formatAge, formatVersion, VersionsSection } from './VersionsSection';
+
+const entityRef = { kind: 'Component', namespace: 'default', name: 'web' };
+const DAY = 24 * 60 * 60 * 1000;
+const DIGEST_100 = `sha256:abcd1234${'0'.repeat(56)}`;
+const DIGEST_120 = `sha256:ef567890${'1'.repeat(56)}`;
+
+const gitRow: TargetVersionView = {
+  target: {
+    id: 'git:ImageUpdateAutomation/apps/auto',
+    type: 'git',
+    objectId: 'ImageUpdateAutomation/apps/auto',
+  },
+  subject: 'ImagePolicy/apps/web',
+  image: 'ghcr.io/acme/web',
+  markers: [
+    {
+      file: 'deploy/web.yaml',
+      line: 12,
+      setter: '{"$imagepolicy": "apps:web"}',
+      value: 'ghcr.io/acme/web:1.0.0',
+    },
+    {
+      file: 'deploy/canary.yaml',
+      line: 30,
+      setter: '{"$imagepolicy": "apps:web"}',
+      value: 'ghcr.io/acme/web:1.0.0',
+    },
+  ],
+  deployed: { image: 'ghcr.io/acme/web', tag: '1.0.0', digest: DIGEST_100 },
+  selected: { image: 'ghcr.io/acme/web', tag: '1.2.0', digest: DIGEST_120 },
+  newest: { tag: '1.2.0' },
+  behind: { tags: 2, summary: '2 minor · 2 tags · 3d' },
+};
+
+const clusterRow: TargetVersionView = {
+  target: {
+    id: 'cluster:ResourceSet/apps/web@prod-eu',
+    type: 'cluster',
+    objectId: 'ResourceSet/apps/web',
+    cluster: 'prod-eu',
+  },
+  subject: 'ResourceSetInputProvider/apps/web-tags',
+  image: 'ghcr.io/acme/web',
+  deployed: { image: 'ghcr.io/acme/web', tag: '1.2.0' },
+  running: {
+    summary: '2/3 pods on 1.2.0',
+    images: [
+      { image: 'ghcr.io/acme/web:1.2.0', pods: 2 },
+      { image: 'ghcr.io/acme/web:1.0.0', pods: 1 },
+    ],
+  },
+  selected: { image: 'ghcr.io/acme/web', tag: '1.2.0' },
+  newest: { tag: '1.2.0' },
+  behind: { tags: 0, summary: 'up to date' },
+  promotionId: 'promotion-7',
+};
+
+const unreachableRow: TargetVersionView = {
+  ...clusterRow,
+  target: {
+    id: 'cluster:ResourceSet/apps/web@prod-us',
+    type: 'cluster',
+    objectId: 'ResourceSet/apps/web',
+    cluster: 'prod-us',
+  },
+  running: {
+    summary: "cluster 'prod-us' could not be read: connect ECONNREFUSED",
+    images: [],
+    error: "cluster 'prod-us' could not be read: connect ECONNREFUSED",
+  },
+  promotionId: undefined,
+};
+
+const workerRow: TargetVersionView = {
+  target: {
+    id: 'git:ImageUpdateAutomation/apps/auto',
+    type: 'git',
+    objectId: 'ImageUpdateAutomation/apps/auto',
+  },
+  subject: 'ImagePolicy/apps/worker',
+  image: 'ghcr.io/acme/worker',
+  markers: [
+    {
+      file: 'deploy/worker.yaml',
+      line: 8,
+      setter: '{"$imagepolicy": "apps:worker"}',
+      value: 'ghcr.io/acme/worker:3.1.0',
+    },
+  ],
+  deployed: { image: 'ghcr.io/acme/worker', tag: '3.1.0' },
+  selected: { image: 'ghcr.io/acme/worker', tag: '3.2.0' },
+  newest: { tag: '3.2.0' },
+  behind: { tags: 1, summary: '1 minor · 1 tag' },
+};
+
+function fakeBackend(): FakeImageAutomationApi {
+  const api = new FakeImageAutomationApi({
+    user: 'user:default/guest',
+    now: () => new Date('2026-11-22T02:00:00Z'),
+  });
+  const threeDaysAgo = new Date(Date.now() - 3 * DAY - 60_000).toISOString();
+  api.setVersions('component:default/web', [
+    { ...gitRow, newest: { tag: '1.2.0', firstSeenAt: threeDaysAgo } },
+    clusterRow,
+    unreachableRow,
+    workerRow,
+  ]);
+  return api;
+}
+
+async function renderSection(
+  api: FakeImageAutomationApi,
+  pollIntervalMs?: number,
+) {
+  renderInTestApp(
+    <VersionsSection entityRef={entityRef} pollIntervalMs={pollIntervalMs} />,
+    { apis: [[imageAutomationApiRef, api]] },
+  );
+  return screen.findByRole('grid', { name: 'Versions of ghcr.io/acme/web' });
+}
+
+/** The cells of a row, by column: target, deployed, selected, newest, behind, next step, actions. */
+function cellsOf(row: HTMLElement) {
+  const [target, ...cells] = [
+    within(row).getByRole('rowheader'),
+    ...within(row).getAllByRole('gridcell'),
+  ];
+  const [deployed, selected, newest, behind, nextStep, actions] = cells;
+  return { target, deployed, selected, newest, behind, nextStep, actions };
+}
+
+describe('VersionsSection', () => {
+  it('shows a table per image with a row per target', async () => {
+    await renderSection(fakeBackend());
+    expect(
+      screen.getByRole('region', { name: 'Versions' }),
+    ).toBeInTheDocument();
+    expect(
+      screen.getByRole('grid', { name: 'Versions of ghcr.io/acme/worker' }),
+    ).toBeInTheDocument();
+    const table = screen.getByRole('grid', {
+      name: 'Versions of ghcr.io/acme/web',
+    });
+    const columns = within(table)
+      .getAllByRole('columnheader')
+      .map(c => c.textContent);
+    expect(columns).toEqual([
+      'Target',
+      'Deployed',
+      'Selected',
+      'Newest',
+      'Behind',
+      'Next step',
+      'Actions',
+    ]);
+    // A header row and three targets.
+    expect(within(table).getAllByRole('row')).toHaveLength(4);
+  });
+
+  it('shows a Git target with its markers, versions, age and how far behind', async () => {
+    const table = await renderSection(fakeBackend());
+    const row = within(table).getByRole('row', {
+      name: /Git ImageUpdateAutomation\/apps\/auto/,
+    });
+    const cells = cellsOf(row);
+    expect(cells.target).toHaveTextContent(
+      'deploy/web.yaml:12, deploy/canary.yaml:30',
+    );
+    expect(cells.target).toHaveTextContent('via ImagePolicy/apps/web');
+    expect(cells.deployed).toHaveTextContent('1.0.0@sha256:abcd1234');
+    expect(cells.deployed).not.toHaveTextContent(DIGEST_100);
+    expect(cells.selected).toHaveTextContent('1.2.0@sha256:ef567890');
+    expect(cells.newest).toHaveTextContent('1.2.0first seen 3d ago');
+    expect(cells.behind).toHaveTextContent('2 minor · 2 tags · 3d');
+    expect(
+      within(cells.behind).getByText('2 minor · 2 tags · 3d'),
+    ).toHaveAttribute('data-color', 'warning');
+    expect(cells.nextStep).toHaveTextContent('—');
+    expect(
+      within(cells.actions).getByRole('button', {
+        name: 'Pin ImagePolicy/apps/web on git:ImageUpdateAutomation/apps/auto',
+      }),
+    ).toBeEnabled();
+  });
+
+  it('shows a cluster target with what its pods run and its pending promotion', async () => {
+    const table = await renderSection(fakeBackend());
+    const row = within(table).getByRole('row', {
+      name: /Cluster prod-eu/,
+    });
+    const cells = cellsOf(row);
+    expect(cells.target).toHaveTextContent('ResourceSet/apps/web');
+    expect(cells.target).toHaveTextContent(
+      'via ResourceSetInputProvider/apps/web-tags',
+    );
+    expect(cells.deployed).toHaveTextContent('1.2.0');
+    expect(cells.deployed).toHaveTextContent('2/3 pods on 1.2.0');
+    expect(cells.behind).toHaveTextContent('up to date');
+    expect(within(cells.behind).getByText('up to date')).toHaveAttribute(
+      'data-color',
+      'success',
+    );
+    expect(cells.nextStep).toHaveTextContent('Promotion pending');
+  });
+
+  it('says so when a cluster could not be read', async () => {
+    const table = await renderSection(fakeBackend());
+    const row = within(table).getByRole('row', { name: /Cluster prod-us/ });
+    const { deployed } = cellsOf(row);
+    expect(deployed).toHaveTextContent(
+      "Running pods unknown: cluster 'prod-us' could not be read: connect ECONNREFUSED",
+    );
+    expect(within(deployed).getByText(/could not be read/)).toHaveAttribute(
+      'data-color',
+      'warning',
+    );
+  });
+
+  it('pins a target at its deployed version, with a reason', async () => {
+    const api = fakeBackend();
+    const table = await renderSection(api);
+    const user = userEvent.setup();
+
+    await user.click(
+      screen.getByRole('button', {
+        name: 'Pin ImagePolicy/apps/web on git:ImageUpdateAutomation/apps/auto',
+      }),
+    );
+    const dialog = await screen.findByRole('dialog', {
+      name: 'Pin ImagePolicy/apps/web on git:ImageUpdateAutomation/apps/auto',
+    });
+    expect(dialog).toHaveTextContent(
+      'Holds ImagePolicy/apps/web on ImageUpdateAutomation/apps/auto at 1.0.0@sha256:abcd1234',
+    );
+
+    // The reason is required.
+    await user.click(within(dialog).getByRole('button', { name: 'Pin' }));
+    const reason = within(dialog).getByRole('textbox', { name: /Reason/ });
+    await waitFor(() => expect(reason).toBeInvalid());
+    expect(reason).toHaveAccessibleDescription(
+      'Say why the version is held, for whoever finds it pinned.',
+    );
+    expect(api.countCalls('pin')).toBe(0);
+
+    const loadsBefore = api.countCalls('getVersions');
+    await user.type(reason, 'release freeze');
+    await user.click(within(dialog).getByRole('button', { name: 'Pin' }));
+
+    await waitFor(() =>
+      expect(screen.queryByRole('dialog')).not.toBeInTheDocument(),
+    );
+    expect(api.calls).toContainEqual({
+      method: 'pin',
+      args: [
+        {
+          targetId: 'git:ImageUpdateAutomation/apps/auto',
+          subject: 'ImagePolicy/apps/web',
+          version: gitRow.deployed,
+          reason: 'release freeze',
+        },
+      ],
+    });
+    expect(api.countCalls('getVersions')).toBeGreaterThan(loadsBefore);
+    const row = within(table).getByRole('row', {
+      name: /Git ImageUpdateAutomation\/apps\/auto/,
+    });
+    await waitFor(() =>
+      expect(cellsOf(row).nextStep).toHaveTextContent(
+        'Pinned at 1.0.0@sha256:abcd1234 by user:default/guest: release freeze',
+      ),
+    );
+    expect(
+      within(row).getByRole('button', {
+        name: 'Unpin ImagePolicy/apps/web on git:ImageUpdateAutomation/apps/auto',
+      }),
+    ).toBeEnabled();
+  });
+
+  it('shows why a pin failed in the dialog', async () => {
+    const api = fakeBackend();
+    await renderSection(api);
+    api.failActionsWith(new NotAllowedError('you do not own this entity'));
+    const user = userEvent.setup();
+
+    await user.click(
+      screen.getByRole('button', {
+        name: 'Pin ImagePolicy/apps/web on git:ImageUpdateAutomation/apps/auto',
+      }),
+    );
+    const dialog = await screen.findByRole('dialog');
+    await user.type(
+      within(dialog).getByRole('textbox', { name: /Reason/ }),
+      'hold',
+    );
+    await user.click(within(dialog).getByRole('button', { name: 'Pin' }));
+
+    expect(await within(dialog).findByRole('alert')).toHaveTextContent(
+      'Pin failed: you do not own this entity',
+    );
+    await user.click(within(dialog).getByRole('button', { name: 'Cancel' }));
+    await waitFor(() =>
+      expect(screen.queryByRole('dialog')).not.toBeInTheDocument(),
+    );
+  });
+
+  it('cannot pin a target that deploys nothing yet, and says why', async () => {
+    const api = new FakeImageAutomationApi({
+      user: 'user:default/guest',
+      now: () => new Date(),
+    });
+    api.setVersions('component:default/web', [
+      { ...gitRow, deployed: undefined, behind: undefined },
+    ]);
+    await renderSection(api);
+    const pin = screen.getByRole('button', {
+      name: 'Pin ImagePolicy/apps/web on git:ImageUpdateAutomation/apps/auto',
+    });
+    expect(pin).toBeDisabled();
+    expect(pin).toHaveAccessibleDescription(
+      'Nothing is deployed on this target yet, so there is no version to pin.',
+    );
+  });
+
+  it('unpins a pinned target', async () => {
+    const api = fakeBackend();
+    await api.pin({
+      targetId: workerRow.target.id,
+      subject: workerRow.subject,
+      version: workerRow.deployed!,
+      reason: 'incident 42',
+    });
+    renderInTestApp(<VersionsSection entityRef={entityRef} />, {
+      apis: [[imageAutomationApiRef, api]],
+    });
+    const table = await screen.findByRole('grid', {
+      name: 'Versions of ghcr.io/acme/worker',
+    });
+    const row = within(table).getByRole('row', {
+      name: /ImagePolicy\/apps\/worker/,
+    });
+    expect(cellsOf(row).nextStep).toHaveTextContent(
+      'Pinned at 3.1.0 by user:default/guest: incident 42',
+    );
+
+    await userEvent.click(
+      within(row).getByRole('button', {
+        name: 'Unpin ImagePolicy/apps/worker on git:ImageUpdateAutomation/apps/auto',
+      }),
+    );
+
+    expect(
+      await within(row).findByRole('button', {
+        name: 'Pin ImagePolicy/apps/worker on git:ImageUpdateAutomation/apps/auto',
+      }),
+    ).toBeEnabled();
+    expect(cellsOf(row).nextStep).toHaveTextContent('—');
+    expect(api.calls).toContainEqual({
+      method: 'unpin',
+      args: ['git:ImageUpdateAutomation/apps/auto', 'ImagePolicy/apps/worker'],
+    });
+  });
+
+  it('shows why an unpin failed', async () => {
+    const api = fakeBackend();
+    await api.pin({
+      targetId: workerRow.target.id,
+      subject: workerRow.subject,
+      version: workerRow.deployed!,
+      reason: 'incident 42',
+    });
+    await renderSection(api);
+    api.failActionsWith(new NotAllowedError('you do not own this entity'));
+
+    await userEvent.click(
+      screen.getByRole('button', {
+        name: 'Unpin ImagePolicy/apps/worker on git:ImageUpdateAutomation/apps/auto',
+      }),
+    );
+
+    expect(await screen.findByRole('alert')).toHaveTextContent(
+      'Unpin failed: you do not own this entity',
+    );
+  });
+
+  it('shows a load error and keeps the versions it had', async () => {
+    const api = fakeBackend();
+    const table = await renderSection(api, 50);
+    api.failLoadsWith(new Error('backend unavailable'));
+
+    const alert = await screen.findByRole('alert');
+    expect(alert).toHaveTextContent('Could not load the versions');
+    expect(alert).toHaveTextContent('backend unavailable');
+    expect(table).toBeInTheDocument();
+    expect(within(table).getAllByRole('row')).toHaveLength(4);
+  });
+
+  it('shows a load error when nothing could be loaded', async () => {
+    const api = fakeBackend();
+    api.failLoadsWith(new Error('backend unavailable'));
+    renderInTestApp(<VersionsSection entityRef={entityRef} />, {
+      apis: [[imageAutomationApiRef, api]],
+    });
+    expect(await screen.findByRole('alert')).toHaveTextContent(
+      'backend unavailable',
+    );
+    expect(screen.queryByRole('grid')).not.toBeInTheDocument();
+  });
+
+  it('says so when no markers or targets are known', async () => {
+    const api = new FakeImageAutomationApi({
+      user: 'user:default/guest',
+      now: () => new Date(),
+    });
+    renderInTestApp(<VersionsSection entityRef={entityRef} />, {
+      apis: [[imageAutomationApiRef, api]],
+    });
+    const section = screen.getByRole('region', { name: 'Versions' });
+    expect(section).toHaveTextContent('Loading versions…');
+    await waitFor(() =>
+      expect(section).toHaveTextContent(
+        /No versions are known for this entity yet: no Git manifest carries an image policy marker/,
+      ),
+    );
+    expect(within(section).queryByRole('grid')).not.toBeInTheDocument();
+  });
+});
+
+describe('formatVersion', () => {
+  it('shortens the digest', () => {
+    expect(formatVersion({ tag: '1.0.0', digest: DIGEST_100 })).toBe(
+      '1.0.0@sha256:abcd1234',
+    );
+    expect(formatVersion({ tag: '1.0.0' })).toBe('1.0.0');
+    expect(formatVersion(undefined)).toBe('—');
+  });
+});
+
+describe('formatAge', () => {
+  const now = new Date('2026-11-22T02:00:00Z');
+  it('says how long ago, coarsely', () => {
+    expect(formatAge('2026-11-22T01:59:30Z', now)).toBe('just now');
+    expect(formatAge('2026-11-22T01:55:00Z', now)).toBe('5m ago');
+    expect(formatAge('2026-11-21T23:00:00Z', now)).toBe('3h ago');
+    expect(formatAge('2026-11-19T01:00:00Z', now)).toBe('3d ago');
+  });
+});
