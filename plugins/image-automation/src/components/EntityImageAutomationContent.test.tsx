@@ -334,7 +334,10 @@ describe('EntityImageAutomationContent', () => {
       </EntityProvider>,
       { apis: [[imageAutomationApiRef, api]] },
     );
-    expect(await screen.findByRole('heading', { name: 'Versions' })).toBeInTheDocument();
+    const headings = await screen.findAllByRole('heading', { level: 2 });
+    expect(headings.map(h => h.textContent)).toEqual(
+      expect.arrayContaining(['Versions', 'Pending promotions', 'Automation objects']),
+    );
     expect(
       await screen.findByText('Nothing is waiting: every target carries what its policy selected.'),
     ).toBeInTheDocument();

@@ -60,6 +60,9 @@ export function EntityImageAutomationContent(
     <Flex direction="column" gap="4">
       <VersionsSection entityRef={entityRef} pollIntervalMs={slowPollMs} />
       <PendingPromotionsSection entityRef={entityRef} pollIntervalMs={slowPollMs} />
+      <Text as="h2" variant="title-small">
+        Automation objects
+      </Text>
       {objects.error && (
         <Alert
           status="danger"

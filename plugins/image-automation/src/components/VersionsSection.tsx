@@ -79,7 +79,7 @@ export function VersionsSection(props: VersionsSectionProps) {
   return (
     <section aria-labelledby={headingId}>
       <Flex direction="column" gap="4">
-        <Text as="h3" variant="title-small" id={headingId}>
+        <Text as="h2" variant="title-small" id={headingId}>
           Versions
         </Text>
         {versions.error && (
