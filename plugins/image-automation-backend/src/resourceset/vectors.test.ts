@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import path from 'node:path';
+import { VECTORS_FILE } from '../util/vectors';
 import { GoValue, parseJson } from '../template';
 import {
   combineInputs,
@@ -9,7 +9,7 @@ import {
 
 const vectors = parseJson(
   fs.readFileSync(
-    path.resolve(__dirname, '../../../../../shared/spec/vectors.json'),
+    VECTORS_FILE,
     'utf8',
   ),
   'preserve',

@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import path from 'node:path';
+import { VECTORS_FILE } from '../util/vectors';
 import {
   GoValue,
   parseJson,
@@ -11,10 +11,7 @@ import {
 
 /** The shared conformance vectors, read with the Flux Operator's number rules. */
 function loadVectors(): Record<string, any> {
-  const file = path.resolve(
-    __dirname,
-    '../../../../../shared/spec/vectors.json',
-  );
+  const file = VECTORS_FILE;
   return parseJson(fs.readFileSync(file, 'utf8'), 'preserve') as Record<
     string,
     any
