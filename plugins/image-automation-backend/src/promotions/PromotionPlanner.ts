@@ -8,7 +8,7 @@ import {
 } from '@imageops/backstage-plugin-image-automation-common';
 import { readyCondition } from '../engine/conditions';
 import { ObjectStore } from '../store/ObjectStore';
-import { PromotionRecord, PromotionStore } from '../store/PromotionStore';
+import { NewPromotion, PromotionRecord, PromotionStore } from '../store/PromotionStore';
 import { evaluateGates, GateEvidence } from './evaluateGates';
 import { GateConfig, hasGates, readGateConfig } from './gateConfig';
 
@@ -515,7 +515,7 @@ export class PromotionPlanner {
    * undefined when a concurrent pass changed the open promotion first (it may be carrying it out).
    */
   private async create(
-    input: Parameters<PromotionStore['create']>[0] & { expectedOpen: string | null },
+    input: NewPromotion & { expectedOpen: string | null },
   ): Promise<PromotionRecord | undefined> {
     try {
       return await this.deps.promotions.create(input);

@@ -82,8 +82,7 @@ export class AuthorizedPromotionService {
   ): Promise<Page<PromotionView>> {
     await this.require(imageAutomationObjectReadPermission, filter.entityRef, credentials, 'read the promotions');
     const page = await this.inner.list(filter);
-    const records = await Promise.all(page.items.map(v => this.inner.find(v.id)));
-    return { items: await Promise.all(records.map(r => this.withActions(r, credentials))), nextCursor: page.nextCursor };
+    return { items: await Promise.all(page.items.map(r => this.withActions(r, credentials))), nextCursor: page.nextCursor };
   }
 
   async get(id: string, credentials: BackstageCredentials): Promise<PromotionView> {

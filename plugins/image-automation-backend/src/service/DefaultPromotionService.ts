@@ -74,9 +74,8 @@ export class DefaultPromotionService {
     return toPromotionView(record, await this.deps.promotions.votes(record.id));
   }
 
-  async list(filter: { entityRef: string; states?: PromotionState[]; limit?: number; cursor?: string }): Promise<Page<PromotionView>> {
-    const page = await this.deps.promotions.list(filter);
-    return { items: await Promise.all(page.items.map(r => this.view(r))), nextCursor: page.nextCursor };
+  async list(filter: { entityRef: string; states?: PromotionState[]; limit?: number; cursor?: string }): Promise<Page<PromotionRecord>> {
+    return this.deps.promotions.list(filter);
   }
 
   /** A vote for the promotion's current digest; the engine counts it on its next pass. */

@@ -7,11 +7,10 @@ import {
   PromotionPin,
   PromotionState,
   PromotionStep,
-  PromotionTarget,
   PromotionVersion,
   PromotionVote,
 } from '@imageops/backstage-plugin-image-automation-common';
-import { PromotionPatch, PromotionRecord, PromotionStore } from './PromotionStore';
+import { NewPromotion, PromotionPatch, PromotionRecord, PromotionStore } from './PromotionStore';
 import { applyMigrations } from './migrations';
 import { clampLimit } from './DatabaseScanStore';
 
@@ -185,17 +184,7 @@ export class DatabasePromotionStore implements PromotionStore {
 
   private constructor(private readonly db: Knex) {}
 
-  async create(input: {
-    entityRef?: string;
-    target: PromotionTarget;
-    subject: string;
-    from?: PromotionVersion;
-    to: PromotionVersion;
-    by: string;
-    note?: string;
-    now: Date;
-    expectedOpen?: string | null;
-  }): Promise<PromotionRecord> {
+  async create(input: NewPromotion): Promise<PromotionRecord> {
     const now = input.now.toISOString();
     const id = randomUUID();
     const step: PromotionStep = { state: 'pending', at: now, by: input.by };

@@ -1,41 +1,38 @@
 import {
   Page,
-  PromotionGateName,
-  PromotionGateResult,
   PromotionPin,
   PromotionState,
   PromotionStep,
   PromotionTarget,
   PromotionVersion,
+  PromotionView,
   PromotionVote,
 } from '@imageops/backstage-plugin-image-automation-common';
 
-/** A stored promotion. @internal */
-export interface PromotionRecord {
-  id: string;
+/**
+ * A stored promotion: what the API shows (without the votes, kept apart, and the caller's
+ * actions), the preview last computed, and the revision every update must name.
+ * @internal
+ */
+export interface PromotionRecord extends Omit<PromotionView, 'votes' | 'actions'> {
+  /** The preview last computed (JSON), stored with the promotion when it runs. */
+  preview?: string;
+  /** Optimistic-concurrency counter: every update must name the revision it read. */
+  revision: number;
+}
+
+/** What creates a promotion (see {@link PromotionStore.create}). @internal */
+export interface NewPromotion {
   entityRef?: string;
   target: PromotionTarget;
   subject: string;
   from?: PromotionVersion;
   to: PromotionVersion;
-  state: PromotionState;
-  /** The gates as last evaluated, with their evidence. */
-  gates: PromotionGateResult[];
-  eta?: string;
-  history: PromotionStep[];
-  bypassedGates?: PromotionGateName[];
-  justification?: string;
-  commit?: string;
-  appliedRevision?: string;
-  diff?: string;
-  /** The preview last computed, stored with the promotion when it runs. */
-  preview?: string;
-  error?: string;
-  createdAt: string;
-  updatedAt: string;
-  closedAt?: string;
-  /** Optimistic-concurrency counter: every update must name the revision it read. */
-  revision: number;
+  by: string;
+  note?: string;
+  now: Date;
+  /** The open promotion the caller read (null: none); a different one by then is a ConflictError. */
+  expectedOpen?: string | null;
 }
 
 /** The fields an update may change; `history` steps are appended, never replaced. @internal */
@@ -75,17 +72,7 @@ export interface PromotionStore {
    * a compare-and-set: a ConflictError when the open promotion is another one by then, e.g. one
    * a concurrent caller created (and may already be carrying out).
    */
-  create(input: {
-    entityRef?: string;
-    target: PromotionTarget;
-    subject: string;
-    from?: PromotionVersion;
-    to: PromotionVersion;
-    by: string;
-    note?: string;
-    now: Date;
-    expectedOpen?: string | null;
-  }): Promise<PromotionRecord>;
+  create(input: NewPromotion): Promise<PromotionRecord>;
   get(id: string): Promise<PromotionRecord | undefined>;
   /** The open promotion (pending, approved, applying or failed) of a target's subject. */
   findOpen(targetId: string, subject: string): Promise<PromotionRecord | undefined>;
