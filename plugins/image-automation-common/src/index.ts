@@ -11,3 +11,4 @@ export * from './objects/types';
 export * from './objects/status';
 export * from './objects/validate';
 export * from './promotions';
+export * from './timeline';

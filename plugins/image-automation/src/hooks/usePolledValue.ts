@@ -24,6 +24,10 @@ export function usePolledValue<T>(
   key: string,
   load: () => Promise<T>,
   interval: number | ((value: T | undefined) => number),
+  options: {
+    /** Reloads (keeping the value shown) whenever this changes, e.g. on a live-update signal. */
+    refreshOn?: unknown;
+  } = {},
 ): PolledValue<T> {
   const [state, setState] = useState<{
     value?: T;
@@ -66,6 +70,11 @@ export function usePolledValue<T>(
     setState({ loading: true });
     refresh();
   }, [key, refresh]);
+
+  const firstRefreshOn = useRef(options.refreshOn);
+  useEffect(() => {
+    if (options.refreshOn !== firstRefreshOn.current) refresh();
+  }, [options.refreshOn, refresh]);
 
   const intervalMs =
     typeof interval === 'function' ? interval(state.value) : interval;
