@@ -1,82 +1,48 @@
-import { useApi } from '@backstage/core-plugin-api';
 import { stringifyEntityRef } from '@backstage/catalog-model';
 import { useEntity } from '@backstage/plugin-catalog-react';
-import { Alert, Flex, Text } from '@backstage/ui';
-import { imageAutomationApiRef } from '../api/ImageAutomationApi';
-import { usePolledValue } from '../hooks/usePolledValue';
+import { Flex, Text } from '@backstage/ui';
+import { entitySignalChannel } from '@imageops/backstage-plugin-image-automation-common';
+import { PENDING_RECONCILE_POLL_INTERVAL_MS, useEntityAutomation } from '../hooks/useEntityAutomation';
+import { DEFAULT_POLL_INTERVAL_MS, LiveUpdatesContext, useLiveUpdates } from '../hooks/useLiveUpdates';
 import { AutomationObjectCard } from './AutomationObjectCard';
 import { PendingPromotionsSection } from './PendingPromotionsSection';
+import { SectionError } from './SectionError';
 import { VersionsSection } from './VersionsSection';
-import { errorMessage } from './errorMessage';
 import { reconcilePending } from './reconcilePending';
 
-/** How often the tab reloads while it is visible: slow, the backend's scans run on minute intervals. @public */
-export const DEFAULT_POLL_INTERVAL_MS = 10_000;
-
-/** How often the tab reloads while a requested reconcile has not run yet. @public */
-export const PENDING_RECONCILE_POLL_INTERVAL_MS = 2_000;
+export { DEFAULT_POLL_INTERVAL_MS } from '../hooks/useLiveUpdates';
+export { PENDING_RECONCILE_POLL_INTERVAL_MS } from '../hooks/useEntityAutomation';
 
 /** Props of {@link EntityImageAutomationContent}. @public */
 export interface EntityImageAutomationContentProps {
-  /** How often to reload while the tab is visible; defaults to {@link DEFAULT_POLL_INTERVAL_MS}. */
+  /** How often to reload while the tab is visible and signals are not installed; defaults to {@link DEFAULT_POLL_INTERVAL_MS}. */
   pollIntervalMs?: number;
   /** How often to reload while a reconcile is pending; defaults to {@link PENDING_RECONCILE_POLL_INTERVAL_MS}. */
   pendingPollIntervalMs?: number;
 }
 
-/**
- * The "Image updates" tab of a catalog entity: the versions per target and image, the pending
- * promotions with their gates and decisions, and the automation objects with their status and
- * controls. Each section loads on its own, so one failing never blanks the others.
- * @public
- */
-export function EntityImageAutomationContent(
-  props: EntityImageAutomationContentProps,
-) {
-  const slowPollMs = props.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
-  const fastPollMs =
-    props.pendingPollIntervalMs ?? PENDING_RECONCILE_POLL_INTERVAL_MS;
+function Sections(props: { pendingPollIntervalMs: number }) {
   const { entity } = useEntity();
-  const api = useApi(imageAutomationApiRef);
   const entityRef = {
     kind: entity.kind,
     namespace: entity.metadata.namespace ?? 'default',
     name: entity.metadata.name,
   };
-  const objects = usePolledValue(
-    stringifyEntityRef(entity),
-    () => api.getEntityObjects(entityRef),
-    items =>
-      items?.some(o => reconcilePending(o, new Date()))
-        ? fastPollMs
-        : slowPollMs,
-  );
+  const { objects, versions, promotions } = useEntityAutomation(entityRef, props.pendingPollIntervalMs);
   const now = new Date();
-  const pending = new Set(
-    (objects.value ?? []).filter(o => reconcilePending(o, now)).map(o => o.id),
-  );
-
   return (
     <Flex direction="column" gap="4">
-      <VersionsSection entityRef={entityRef} pollIntervalMs={slowPollMs} />
-      <PendingPromotionsSection entityRef={entityRef} pollIntervalMs={slowPollMs} />
+      <VersionsSection versions={versions} />
+      <PendingPromotionsSection promotions={promotions} />
       <Text as="h2" variant="title-small">
         Automation objects
       </Text>
-      {objects.error && (
-        <Alert
-          status="danger"
-          title="Could not load the automation objects"
-          description={errorMessage(objects.error)}
-        />
-      )}
-      {objects.loading && (
-        <Text color="secondary">Loading automation objects…</Text>
-      )}
+      <SectionError what="the automation objects" data={objects} />
+      {objects.loading && <Text color="secondary">Loading automation objects…</Text>}
       {objects.value?.length === 0 && (
         <Text>
-          No automation objects belong to this entity. Check the manifests named
-          in its image-automation.io/manifests annotation.
+          No automation objects belong to this entity. Check the manifests named in its
+          image-automation.io/manifests annotation.
         </Text>
       )}
       {objects.value?.map(object => (
@@ -84,9 +50,30 @@ export function EntityImageAutomationContent(
           key={object.id}
           object={object}
           onChanged={objects.refresh}
-          pollIntervalMs={pending.has(object.id) ? fastPollMs : slowPollMs}
+          pollIntervalMs={reconcilePending(object, now) ? props.pendingPollIntervalMs : 60_000}
         />
       ))}
     </Flex>
+  );
+}
+
+/**
+ * The "Image updates" tab of a catalog entity: a summary, the versions per target and image, the
+ * pending promotions with their gates and decisions, the timeline and the automation objects with
+ * their status and controls. Each section loads on its own, so one failing never blanks the
+ * others; everything refreshes on the entity's signals, or by polling where signals are not
+ * installed.
+ * @public
+ */
+export function EntityImageAutomationContent(props: EntityImageAutomationContentProps) {
+  const { entity } = useEntity();
+  const live = useLiveUpdates(
+    entitySignalChannel(stringifyEntityRef(entity)),
+    props.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS,
+  );
+  return (
+    <LiveUpdatesContext.Provider value={live}>
+      <Sections pendingPollIntervalMs={props.pendingPollIntervalMs ?? PENDING_RECONCILE_POLL_INTERVAL_MS} />
+    </LiveUpdatesContext.Provider>
   );
 }

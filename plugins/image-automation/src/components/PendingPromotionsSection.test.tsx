@@ -9,6 +9,7 @@ import {
   PromotionView,
 } from '@imageops/backstage-plugin-image-automation-common';
 import { imageAutomationApiRef } from '../api/ImageAutomationApi';
+import { EntityDataHarness } from '../testing/EntityDataHarness';
 import { FakeImageAutomationApi } from '../testing/FakeImageAutomationApi';
 import { PendingPromotionsSection } from './PendingPromotionsSection';
 
@@ -95,10 +96,9 @@ async function renderSection(
   pollIntervalMs = 60_000,
 ) {
   renderInTestApp(
-    <PendingPromotionsSection
-      entityRef={entityRef}
-      pollIntervalMs={pollIntervalMs}
-    />,
+    <EntityDataHarness entityRef={entityRef} pollIntervalMs={pollIntervalMs}>
+      {data => <PendingPromotionsSection promotions={data.promotions} />}
+    </EntityDataHarness>,
     { apis: [[imageAutomationApiRef, api]] },
   );
   return screen.findByRole('region', { name: 'Pending promotions' });
@@ -532,11 +532,24 @@ describe('PendingPromotionsSection', () => {
 
     api.failLoadsWith(new Error('backend unavailable'));
 
-    expect(
-      await screen.findByText('Could not load the pending promotions'),
-    ).toBeInTheDocument();
-    expect(screen.getByText('backend unavailable')).toBeInTheDocument();
+    const alert = await screen.findByRole('alert');
+    expect(alert).toHaveTextContent(
+      'Could not load the pending promotions — showing the last data loaded, which may be stale',
+    );
+    expect(alert).toHaveTextContent('backend unavailable');
     expect(screen.getByRole('article', { name: WEB })).toBeInTheDocument();
+  });
+
+  it('loads again on Retry and clears the error', async () => {
+    const api = fakeBackend();
+    api.failLoadsWith(new Error('backend unavailable'));
+    await renderSection(api);
+    const alert = await screen.findByRole('alert');
+    api.failLoadsWith(undefined);
+    api.addPromotion(promotion('a'));
+    await userEvent.click(within(alert).getByRole('button', { name: 'Retry' }));
+    await waitFor(() => expect(screen.queryByRole('alert')).not.toBeInTheDocument());
+    expect(await screen.findByRole('article', { name: /ImagePolicy/ })).toBeInTheDocument();
   });
 
   it('shows an error when nothing could be loaded', async () => {

@@ -23,27 +23,18 @@ import {
   PromotionTarget,
   PromotionVersion,
   PromotionView,
+  Page,
 } from '@imageops/backstage-plugin-image-automation-common';
 import {
   imageAutomationApiRef,
-  ObjectRef,
   PromotionDecision,
 } from '../api/ImageAutomationApi';
-import { usePolledValue } from '../hooks/usePolledValue';
+import { PolledValue } from '../hooks/usePolledValue';
 import { ActionButton } from './ActionButton';
 import { errorMessage } from './errorMessage';
+import { SectionError } from './SectionError';
 import { formatTime } from './format';
 
-/** How often the section reloads while it is visible. @internal */
-export const PENDING_PROMOTIONS_POLL_INTERVAL_MS = 10_000;
-
-/** The states the section lists: every open promotion. @internal */
-export const PENDING_PROMOTION_STATES: PromotionState[] = [
-  'pending',
-  'approved',
-  'applying',
-  'failed',
-];
 
 /** Why a promotion waits: the groups of the section. @internal */
 export type PromotionGroup =
@@ -224,9 +215,11 @@ function bypassedGates(promotion: PromotionView): PromotionGateResult[] {
 
 /** Props of {@link PendingPromotionsSection}. @internal */
 export interface PendingPromotionsSectionProps {
-  entityRef: ObjectRef;
-  /** How often to reload while visible; defaults to {@link PENDING_PROMOTIONS_POLL_INTERVAL_MS}. */
-  pollIntervalMs?: number;
+  /**
+   * The entity's open promotions (pending, approved, applying, failed), loaded and kept fresh by the
+   * tab, which shares them with the summary.
+   */
+  promotions: PolledValue<Page<PromotionView>>;
 }
 
 /**
@@ -236,16 +229,8 @@ export interface PendingPromotionsSectionProps {
  * @internal
  */
 export function PendingPromotionsSection(props: PendingPromotionsSectionProps) {
-  const { entityRef } = props;
-  const api = useApi(imageAutomationApiRef);
+  const { promotions } = props;
   const headingId = useId();
-  const key =
-    `${entityRef.kind}:${entityRef.namespace}/${entityRef.name}`.toLowerCase();
-  const promotions = usePolledValue(
-    key,
-    () => api.getPromotions(entityRef, { states: PENDING_PROMOTION_STATES }),
-    props.pollIntervalMs ?? PENDING_PROMOTIONS_POLL_INTERVAL_MS,
-  );
   const items = promotions.value?.items;
 
   return (
@@ -254,13 +239,7 @@ export function PendingPromotionsSection(props: PendingPromotionsSectionProps) {
         <Text as="h2" variant="title-small" id={headingId}>
           Pending promotions
         </Text>
-        {promotions.error && (
-          <Alert
-            status="danger"
-            title="Could not load the pending promotions"
-            description={errorMessage(promotions.error)}
-          />
-        )}
+        <SectionError what="the pending promotions" data={promotions} />
         {promotions.loading && (
           <Text color="secondary">Loading pending promotions…</Text>
         )}

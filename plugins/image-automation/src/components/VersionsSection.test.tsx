@@ -4,6 +4,7 @@ import { renderInTestApp } from '@backstage/frontend-test-utils';
 import { NotAllowedError } from '@backstage/errors';
 import { TargetVersionView } from '@imageops/backstage-plugin-image-automation-common';
 import { imageAutomationApiRef } from '../api/ImageAutomationApi';
+import { EntityDataHarness } from '../testing/EntityDataHarness';
 import { FakeImageAutomationApi } from '../testing/FakeImageAutomationApi';
 import { formatAge, formatVersion, VersionsSection } from './VersionsSection';
 
@@ -121,7 +122,9 @@ async function renderSection(
   pollIntervalMs?: number,
 ) {
   renderInTestApp(
-    <VersionsSection entityRef={entityRef} pollIntervalMs={pollIntervalMs} />,
+    <EntityDataHarness entityRef={entityRef} pollIntervalMs={pollIntervalMs}>
+      {data => <VersionsSection versions={data.versions} />}
+    </EntityDataHarness>,
     { apis: [[imageAutomationApiRef, api]] },
   );
   return screen.findByRole('grid', { name: 'Versions of ghcr.io/acme/web' });
@@ -337,7 +340,11 @@ describe('VersionsSection', () => {
       version: workerRow.deployed!,
       reason: 'incident 42',
     });
-    renderInTestApp(<VersionsSection entityRef={entityRef} />, {
+    renderInTestApp(
+      <EntityDataHarness entityRef={entityRef}>
+        {data => <VersionsSection versions={data.versions} />}
+      </EntityDataHarness>,
+      {
       apis: [[imageAutomationApiRef, api]],
     });
     const table = await screen.findByRole('grid', {
@@ -405,7 +412,11 @@ describe('VersionsSection', () => {
   it('shows a load error when nothing could be loaded', async () => {
     const api = fakeBackend();
     api.failLoadsWith(new Error('backend unavailable'));
-    renderInTestApp(<VersionsSection entityRef={entityRef} />, {
+    renderInTestApp(
+      <EntityDataHarness entityRef={entityRef}>
+        {data => <VersionsSection versions={data.versions} />}
+      </EntityDataHarness>,
+      {
       apis: [[imageAutomationApiRef, api]],
     });
     expect(await screen.findByRole('alert')).toHaveTextContent(
@@ -419,7 +430,11 @@ describe('VersionsSection', () => {
       user: 'user:default/guest',
       now: () => new Date(),
     });
-    renderInTestApp(<VersionsSection entityRef={entityRef} />, {
+    renderInTestApp(
+      <EntityDataHarness entityRef={entityRef}>
+        {data => <VersionsSection versions={data.versions} />}
+      </EntityDataHarness>,
+      {
       apis: [[imageAutomationApiRef, api]],
     });
     const section = screen.getByRole('region', { name: 'Versions' });

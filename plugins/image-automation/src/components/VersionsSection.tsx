@@ -22,25 +22,17 @@ import {
   PromotionVersion,
   TargetVersionView,
 } from '@imageops/backstage-plugin-image-automation-common';
-import { imageAutomationApiRef, ObjectRef } from '../api/ImageAutomationApi';
-import { usePolledValue } from '../hooks/usePolledValue';
+import { imageAutomationApiRef } from '../api/ImageAutomationApi';
+import { PolledValue } from '../hooks/usePolledValue';
 import { ActionButton } from './ActionButton';
 import { errorMessage } from './errorMessage';
+import { SectionError } from './SectionError';
 import { formatTime } from './format';
-
-/**
- * How often the section reloads while it is visible, unless told otherwise: as slow as the rest
- * of the tab, versions move with scans and promotions, which run on minute intervals.
- * @internal
- */
-export const VERSIONS_POLL_INTERVAL_MS = 10_000;
 
 /** Props of {@link VersionsSection}. @internal */
 export interface VersionsSectionProps {
-  /** The catalog entity whose versions to show. */
-  entityRef: ObjectRef;
-  /** How often to reload while the tab is visible; defaults to {@link VERSIONS_POLL_INTERVAL_MS}. */
-  pollIntervalMs?: number;
+  /** The entity's versions, loaded (and kept fresh) by the tab, which shares them with the summary. */
+  versions: PolledValue<EntityVersionsView>;
 }
 
 /**
@@ -50,14 +42,9 @@ export interface VersionsSectionProps {
  * @internal
  */
 export function VersionsSection(props: VersionsSectionProps) {
-  const { entityRef, pollIntervalMs = VERSIONS_POLL_INTERVAL_MS } = props;
+  const { versions } = props;
   const api = useApi(imageAutomationApiRef);
   const headingId = useId();
-  const versions = usePolledValue<EntityVersionsView>(
-    `${entityRef.kind}:${entityRef.namespace}/${entityRef.name}`.toLowerCase(),
-    () => api.getVersions(entityRef),
-    pollIntervalMs,
-  );
   const [pinning, setPinning] = useState<TargetVersionView>();
   const [unpinning, setUnpinning] = useState<string>();
   const [actionError, setActionError] = useState<string>();
@@ -82,14 +69,7 @@ export function VersionsSection(props: VersionsSectionProps) {
         <Text as="h2" variant="title-small" id={headingId}>
           Versions
         </Text>
-        {versions.error && (
-          <Alert
-            status="danger"
-            role="alert"
-            title="Could not load the versions"
-            description={errorMessage(versions.error)}
-          />
-        )}
+        <SectionError what="the versions" data={versions} />
         {actionError && (
           <Alert status="danger" role="alert" title={actionError} />
         )}
