@@ -41,3 +41,37 @@ export async function signInAsGuest(
   await enter.click();
   await enter.waitFor({ state: 'detached', timeout });
 }
+
+/** One axe-core rule violation, as much as a failure message needs. */
+export interface AccessibilityViolation {
+  id: string;
+  impact?: string | null;
+  help: string;
+  targets: string[];
+}
+
+/**
+ * Runs axe-core (WCAG 2.x A and AA rules) on the page as it is now, optionally only inside the
+ * element matching `include`, and returns the violations. axe's own source is injected from the
+ * `axe-core` package, so nothing is fetched from the network.
+ */
+export async function accessibilityViolations(
+  page: Page,
+  options: { include?: string } = {},
+): Promise<AccessibilityViolation[]> {
+  if (!(await page.evaluate(() => 'axe' in window))) {
+    await page.addScriptTag({ path: require.resolve('axe-core/axe.min.js') });
+  }
+  return page.evaluate(async include => {
+    const axe = (window as any).axe;
+    const result = await axe.run(include ? { include: [include] } : document, {
+      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
+    });
+    return result.violations.map((v: any) => ({
+      id: v.id,
+      impact: v.impact,
+      help: v.help,
+      targets: v.nodes.slice(0, 5).map((n: any) => String(n.target)),
+    }));
+  }, options.include);
+}

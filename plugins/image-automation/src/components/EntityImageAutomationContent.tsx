@@ -32,7 +32,7 @@ function Sections(props: { pendingPollIntervalMs: number }) {
   const now = new Date();
   return (
     <Flex direction="column" gap="4">
-      <VersionsSection versions={versions} />
+      <VersionsSection versions={versions} promotions={promotions} />
       <PendingPromotionsSection promotions={promotions} />
       <Text as="h2" variant="title-small">
         Automation objects

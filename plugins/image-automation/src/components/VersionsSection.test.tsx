@@ -123,7 +123,7 @@ async function renderSection(
 ) {
   renderInTestApp(
     <EntityDataHarness entityRef={entityRef} pollIntervalMs={pollIntervalMs}>
-      {data => <VersionsSection versions={data.versions} />}
+      {data => <VersionsSection versions={data.versions} promotions={data.promotions} />}
     </EntityDataHarness>,
     { apis: [[imageAutomationApiRef, api]] },
   );
@@ -212,6 +212,40 @@ describe('VersionsSection', () => {
       'success',
     );
     expect(cells.nextStep).toHaveTextContent('Promotion pending');
+  });
+
+  it("gives a row's next step from its open promotion's gates", async () => {
+    const api = fakeBackend();
+    const gate = (name: 'approval' | 'soak', state: 'passed' | 'waiting', summary: string) => ({
+      gate: name,
+      state,
+      summary,
+      evidence: {},
+    });
+    api.addPromotion({
+      id: 'promotion-7',
+      entityRef: 'component:default/web',
+      target: clusterRow.target,
+      subject: clusterRow.subject,
+      from: { tag: '1.0.0' },
+      to: { tag: '1.2.0' },
+      state: 'pending',
+      gates: [gate('approval', 'waiting', 'approval 1/2'), gate('soak', 'waiting', 'soak 3h left')],
+      votes: [],
+      history: [],
+      createdAt: '2026-11-22T01:00:00Z',
+      updatedAt: '2026-11-22T01:00:00Z',
+      actions: {
+        approve: { allowed: true },
+        reject: { allowed: true },
+        promoteNow: { allowed: true },
+      },
+    });
+    const table = await renderSection(api);
+    const row = within(table).getByRole('row', { name: /Cluster prod-eu/ });
+    await waitFor(() =>
+      expect(cellsOf(row).nextStep).toHaveTextContent('1.0.0 → 1.2.0 waiting: approval 1/2 · soak 3h left'),
+    );
   });
 
   it('says so when a cluster could not be read', async () => {
@@ -342,7 +376,7 @@ describe('VersionsSection', () => {
     });
     renderInTestApp(
       <EntityDataHarness entityRef={entityRef}>
-        {data => <VersionsSection versions={data.versions} />}
+        {data => <VersionsSection versions={data.versions} promotions={data.promotions} />}
       </EntityDataHarness>,
       {
       apis: [[imageAutomationApiRef, api]],
@@ -414,7 +448,7 @@ describe('VersionsSection', () => {
     api.failLoadsWith(new Error('backend unavailable'));
     renderInTestApp(
       <EntityDataHarness entityRef={entityRef}>
-        {data => <VersionsSection versions={data.versions} />}
+        {data => <VersionsSection versions={data.versions} promotions={data.promotions} />}
       </EntityDataHarness>,
       {
       apis: [[imageAutomationApiRef, api]],
@@ -432,7 +466,7 @@ describe('VersionsSection', () => {
     });
     renderInTestApp(
       <EntityDataHarness entityRef={entityRef}>
-        {data => <VersionsSection versions={data.versions} />}
+        {data => <VersionsSection versions={data.versions} promotions={data.promotions} />}
       </EntityDataHarness>,
       {
       apis: [[imageAutomationApiRef, api]],

@@ -19,7 +19,9 @@ import {
 } from '@backstage/ui';
 import {
   EntityVersionsView,
+  Page,
   PromotionVersion,
+  PromotionView,
   TargetVersionView,
 } from '@imageops/backstage-plugin-image-automation-common';
 import { imageAutomationApiRef } from '../api/ImageAutomationApi';
@@ -33,6 +35,8 @@ import { formatTime } from './format';
 export interface VersionsSectionProps {
   /** The entity's versions, loaded (and kept fresh) by the tab, which shares them with the summary. */
   versions: PolledValue<EntityVersionsView>;
+  /** The entity's open promotions, for each row's next step; rows say "promotion pending" without them. */
+  promotions?: PolledValue<Page<PromotionView>>;
 }
 
 /**
@@ -43,6 +47,7 @@ export interface VersionsSectionProps {
  */
 export function VersionsSection(props: VersionsSectionProps) {
   const { versions } = props;
+  const promotionsById = new Map((props.promotions?.value?.items ?? []).map(p => [p.id, p]));
   const api = useApi(imageAutomationApiRef);
   const headingId = useId();
   const [pinning, setPinning] = useState<TargetVersionView>();
@@ -86,6 +91,7 @@ export function VersionsSection(props: VersionsSectionProps) {
             key={image}
             image={image}
             rows={rows}
+            promotions={promotionsById}
             busyRow={unpinning}
             onPin={row => {
               setActionError(undefined);
@@ -113,6 +119,7 @@ export function VersionsSection(props: VersionsSectionProps) {
 interface ImageVersionsTableProps {
   image: string;
   rows: TargetVersionView[];
+  promotions: Map<string, PromotionView>;
   /** The row whose action runs, if any. */
   busyRow?: string;
   onPin: (row: TargetVersionView) => void;
@@ -121,7 +128,7 @@ interface ImageVersionsTableProps {
 
 /** The targets of one image. */
 function ImageVersionsTable(props: ImageVersionsTableProps) {
-  const { image, rows, busyRow, onPin, onUnpin } = props;
+  const { image, rows, promotions, busyRow, onPin, onUnpin } = props;
   return (
     <Flex direction="column" gap="2">
       <Text
@@ -143,7 +150,7 @@ function ImageVersionsTable(props: ImageVersionsTableProps) {
         </TableHeader>
         <TableBody
           items={rows.map(row => ({ id: rowKey(row), row }))}
-          dependencies={[busyRow, onPin, onUnpin]}
+          dependencies={[busyRow, onPin, onUnpin, promotions]}
         >
           {({ id, row }) => (
             <Row id={id}>
@@ -165,7 +172,10 @@ function ImageVersionsTable(props: ImageVersionsTableProps) {
                 <Behind row={row} />
               </Cell>
               <Cell>
-                <NextStep row={row} />
+                <NextStep
+                  row={row}
+                  promotion={row.promotionId ? promotions.get(row.promotionId) : undefined}
+                />
               </Cell>
               <Cell>
                 {row.pin ? (
@@ -311,8 +321,29 @@ function Behind(props: { row: TargetVersionView }) {
   );
 }
 
+/**
+ * The open promotion's next step in a line: what it waits for, gate by gate
+ * ("waiting: approval 1/2 · soak 3h left"), or that it is ready, running or failed.
+ * @internal
+ */
+export function nextStepSummary(promotion: PromotionView): string {
+  const delta = `${promotion.from?.tag ?? '—'} → ${promotion.to.tag}`;
+  switch (promotion.state) {
+    case 'applying':
+      return `${delta}: being applied`;
+    case 'failed':
+      return `${delta}: failed${promotion.error ? ` — ${promotion.error}` : ''}`;
+    case 'approved':
+      return `${delta}: approved, applied on the next run`;
+    default: {
+      const waiting = promotion.gates.filter(g => g.state !== 'passed').map(g => g.summary);
+      return waiting.length > 0 ? `${delta} waiting: ${waiting.join(' · ')}` : `${delta}: ready, applied on the next run`;
+    }
+  }
+}
+
 /** What holds the target or moves it next: a pin, an open promotion, or nothing. */
-function NextStep(props: { row: TargetVersionView }) {
+function NextStep(props: { row: TargetVersionView; promotion?: PromotionView }) {
   const { pin, promotionId } = props.row;
   if (!pin && !promotionId) return <Text color="secondary">—</Text>;
   return (
@@ -323,7 +354,11 @@ function NextStep(props: { row: TargetVersionView }) {
           {pin.expiresAt && ` (until ${formatTime(pin.expiresAt)})`}
         </Text>
       )}
-      {promotionId && <Text>Promotion pending</Text>}
+      {promotionId && (
+        <Text style={{ overflowWrap: 'anywhere' }}>
+          {props.promotion ? nextStepSummary(props.promotion) : 'Promotion pending'}
+        </Text>
+      )}
     </Flex>
   );
 }
