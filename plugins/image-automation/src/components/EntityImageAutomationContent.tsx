@@ -3,10 +3,11 @@ import { useEntity } from '@backstage/plugin-catalog-react';
 import { Flex, Text } from '@backstage/ui';
 import { entitySignalChannel } from '@imageops/backstage-plugin-image-automation-common';
 import { PENDING_RECONCILE_POLL_INTERVAL_MS, useEntityAutomation } from '../hooks/useEntityAutomation';
-import { DEFAULT_POLL_INTERVAL_MS, LiveUpdatesContext, useLiveUpdates } from '../hooks/useLiveUpdates';
+import { DEFAULT_POLL_INTERVAL_MS, LiveUpdates, LiveUpdatesContext, useLiveUpdates } from '../hooks/useLiveUpdates';
 import { AutomationObjectCard } from './AutomationObjectCard';
 import { PendingPromotionsSection } from './PendingPromotionsSection';
 import { SectionError } from './SectionError';
+import { SummaryStrip } from './summary/SummaryStrip';
 import { VersionsSection } from './VersionsSection';
 import { reconcilePending } from './reconcilePending';
 
@@ -21,7 +22,7 @@ export interface EntityImageAutomationContentProps {
   pendingPollIntervalMs?: number;
 }
 
-function Sections(props: { pendingPollIntervalMs: number }) {
+function Sections(props: { pendingPollIntervalMs: number; live: LiveUpdates }) {
   const { entity } = useEntity();
   const entityRef = {
     kind: entity.kind,
@@ -32,6 +33,17 @@ function Sections(props: { pendingPollIntervalMs: number }) {
   const now = new Date();
   return (
     <Flex direction="column" gap="4">
+      <SummaryStrip
+        objects={objects}
+        versions={versions}
+        promotions={promotions}
+        live={props.live}
+        onChanged={() => {
+          objects.refresh();
+          versions.refresh();
+          promotions.refresh();
+        }}
+      />
       <VersionsSection versions={versions} promotions={promotions} />
       <PendingPromotionsSection promotions={promotions} />
       <Text as="h2" variant="title-small">
@@ -73,7 +85,10 @@ export function EntityImageAutomationContent(props: EntityImageAutomationContent
   );
   return (
     <LiveUpdatesContext.Provider value={live}>
-      <Sections pendingPollIntervalMs={props.pendingPollIntervalMs ?? PENDING_RECONCILE_POLL_INTERVAL_MS} />
+      <Sections
+        live={live}
+        pendingPollIntervalMs={props.pendingPollIntervalMs ?? PENDING_RECONCILE_POLL_INTERVAL_MS}
+      />
     </LiveUpdatesContext.Provider>
   );
 }

@@ -29,7 +29,7 @@ import { PolledValue } from '../hooks/usePolledValue';
 import { ActionButton } from './ActionButton';
 import { errorMessage } from './errorMessage';
 import { SectionError } from './SectionError';
-import { formatTime } from './format';
+import { formatRelative, formatTime } from './format';
 
 /** Props of {@link VersionsSection}. @internal */
 export interface VersionsSectionProps {
@@ -495,14 +495,7 @@ function shortDigest(digest: string): string {
 
 /** How long ago a time was, coarsely: `just now`, `5m ago`, `3h ago`, `3d ago`. @internal */
 export function formatAge(iso: string, now: Date): string {
-  const then = new Date(iso).getTime();
-  if (Number.isNaN(then)) return iso;
-  const minutes = Math.floor((now.getTime() - then) / 60_000);
-  if (minutes < 1) return 'just now';
-  if (minutes < 60) return `${minutes}m ago`;
-  const hours = Math.floor(minutes / 60);
-  if (hours < 24) return `${hours}h ago`;
-  return `${Math.floor(hours / 24)}d ago`;
+  return formatRelative(iso, now);
 }
 
 function asError(e: unknown): Error {

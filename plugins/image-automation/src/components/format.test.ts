@@ -1,6 +1,7 @@
 import {
   formatDuration,
   formatImageRef,
+  formatRelative,
   formatTags,
   formatTime,
 } from './format';
@@ -31,5 +32,20 @@ describe('format', () => {
   it('formats tag lists', () => {
     expect(formatTags(['1.0.0', '1.1.0'])).toBe('1.0.0, 1.1.0');
     expect(formatTags([])).toBe('—');
+  });
+
+  it('formats times relative to now, past and future', () => {
+    const now = new Date('2026-11-22T02:00:00Z');
+    expect(formatRelative('2026-11-22T01:59:30Z', now)).toBe('just now');
+    expect(formatRelative('2026-11-22T01:55:00Z', now)).toBe('5m ago');
+    expect(formatRelative('2026-11-21T23:00:00Z', now)).toBe('3h ago');
+    expect(formatRelative('2026-11-19T01:00:00Z', now)).toBe('3d ago');
+    expect(formatRelative('2026-11-22T02:00:30Z', now)).toBe(
+      'in under a minute',
+    );
+    expect(formatRelative('2026-11-22T02:03:00Z', now)).toBe('in 3m');
+    expect(formatRelative('2026-11-22T04:00:00Z', now)).toBe('in 2h');
+    expect(formatRelative('2026-11-23T03:00:00Z', now)).toBe('in 1d');
+    expect(formatRelative('not a time', now)).toBe('not a time');
   });
 });

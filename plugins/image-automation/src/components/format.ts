@@ -31,3 +31,21 @@ export function formatImageRef(
 export function formatTags(tags: string[]): string {
   return tags.length > 0 ? tags.join(', ') : '—';
 }
+
+/**
+ * A time relative to `now`, coarsely, for either direction: `just now`, `5m ago`, `3h ago`,
+ * `3d ago`; `in under a minute`, `in 3m`, `in 2h`, `in 1d`.
+ * @internal
+ */
+export function formatRelative(iso: string, now: Date): string {
+  const then = new Date(iso).getTime();
+  if (Number.isNaN(then)) return iso;
+  const future = then > now.getTime();
+  const minutes = Math.floor(Math.abs(now.getTime() - then) / 60_000);
+  if (minutes < 1) return future ? 'in under a minute' : 'just now';
+  const hours = Math.floor(minutes / 60);
+  let span = `${Math.floor(hours / 24)}d`;
+  if (minutes < 60) span = `${minutes}m`;
+  else if (hours < 24) span = `${hours}h`;
+  return future ? `in ${span}` : `${span} ago`;
+}
