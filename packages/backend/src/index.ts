@@ -1,6 +1,6 @@
 /*
  * The Backstage backend of this repository: catalog, guest auth, permissions with the demo
- * policy, and the image-automation plugin.
+ * policy, events and signals (live updates), and the image-automation plugin.
  */
 import { createBackend } from '@backstage/backend-defaults';
 
@@ -10,6 +10,9 @@ backend.add(import('@backstage/plugin-app-backend'));
 backend.add(import('@backstage/plugin-auth-backend'));
 backend.add(import('@backstage/plugin-auth-backend-module-guest-provider'));
 backend.add(import('@backstage/plugin-catalog-backend'));
+// Live updates: signals to browsers, carried between replicas by the events backend's bus.
+backend.add(import('@backstage/plugin-events-backend'));
+backend.add(import('@backstage/plugin-signals-backend'));
 backend.add(import('@backstage/plugin-permission-backend'));
 backend.add(import('./permissionPolicy'));
 backend.add(import('@imageops/backstage-plugin-image-automation-backend'));

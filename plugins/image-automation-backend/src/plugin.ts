@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { coreServices, createBackendPlugin } from '@backstage/backend-plugin-api';
 import { catalogServiceRef } from '@backstage/plugin-catalog-node';
+import { signalsServiceRef } from '@backstage/plugin-signals-node';
 import { JsonObject } from '@backstage/types';
 import { imageAutomationPermissions } from '@imageops/backstage-plugin-image-automation-common';
 import { NamedCredentials } from './credentials/NamedCredentials';
@@ -22,8 +23,11 @@ import {
 } from './kubernetes';
 import { PromotionPlanner } from './promotions/PromotionPlanner';
 import { AuthorizedPromotionService } from './service/AuthorizedPromotionService';
+import { notifyingPromotionStore, notifyingScanStore, SignalsChangeNotifier } from './service/ChangeNotifier';
 import { DefaultPromotionService } from './service/DefaultPromotionService';
+import { FleetService } from './service/FleetService';
 import { PromotionPreviewService } from './service/PromotionPreviewService';
+import { TimelineService } from './service/TimelineService';
 import { VersionsService } from './service/VersionsService';
 import { DatabasePromotionStore } from './store/DatabasePromotionStore';
 import { DatabaseInventoryStore } from './store/DatabaseInventoryStore';
@@ -64,6 +68,7 @@ export const imageAutomationPlugin = createBackendPlugin({
         urlReader: coreServices.urlReader,
         catalog: catalogServiceRef,
         auditor: coreServices.auditor,
+        signals: signalsServiceRef,
       },
       async init(deps) {
         const { logger, config, database, scheduler } = deps;
@@ -73,6 +78,8 @@ export const imageAutomationPlugin = createBackendPlugin({
         const objects = await DatabaseObjectStore.create({ knex, skipMigrations });
         const scans = await DatabaseScanStore.create({ knex, skipMigrations: true });
         const events = await DatabaseEventStore.create({ knex, skipMigrations: true });
+        // Open pages reload on these signals (on every replica, through the events backend's bus).
+        const notifier = new SignalsChangeNotifier({ signals: deps.signals, logger });
         const credentials = NamedCredentials.fromConfig(config);
         const registrySettings = settings?.getOptionalConfig('registry');
         const budget = registrySettings?.getOptionalConfig('requestBudget');
@@ -104,12 +111,18 @@ export const imageAutomationPlugin = createBackendPlugin({
         const entityAnnotations = async (entityRef: string) =>
           (await deps.catalog.getEntityByRef(entityRef, { credentials: await deps.auth.getOwnServiceCredentials() }))
             ?.metadata.annotations;
-        const planner = new PromotionPlanner({ promotions, objects, entityAnnotations });
+        const planner = new PromotionPlanner({
+          promotions: notifyingPromotionStore(promotions, notifier),
+          objects,
+          entityAnnotations,
+        });
         const clusterOf = async (name: string) => clusters.get(name, await deps.auth.getOwnServiceCredentials());
         const resourceSets = new ResourceSetReconciler({
           // Show "Applying step i/n" while a long apply runs.
           progress: async (id, status) => {
-            await objects.reportProgress(id, instanceId, status);
+            if (await objects.reportProgress(id, instanceId, status)) {
+              notifier.changed('objects', (await objects.get(id))?.entityRef);
+            }
           },
           objects,
           inventories,
@@ -135,8 +148,15 @@ export const imageAutomationPlugin = createBackendPlugin({
           logger,
           batchSize: settings?.getOptionalNumber('engine.batchSize') ?? 20,
           leaseMs: (settings?.getOptionalNumber('engine.leaseSeconds') ?? 300) * 1000,
+          notifier,
           reconcilers: [
-            new ImageRepositoryReconciler({ objects, scans, registry, credentials, logger }),
+            new ImageRepositoryReconciler({
+              objects,
+              scans: notifyingScanStore(scans, objects, notifier),
+              registry,
+              credentials,
+              logger,
+            }),
             new ImagePolicyReconciler({ objects, scans, registry, credentials }),
             new ResourceSetInputProviderReconciler({ objects, registry, credentials, logger }),
             new GitRepositoryReconciler({ objects, credentials, integrations: gitIntegrations }),
@@ -215,7 +235,12 @@ export const imageAutomationPlugin = createBackendPlugin({
             scans,
             events,
             afterAction,
+            notifier,
           }),
+          deps.permissions,
+        );
+        const promotionService = new AuthorizedPromotionService(
+          new DefaultPromotionService({ promotions, objects, events, afterAction, notifier }),
           deps.permissions,
         );
         deps.httpRouter.use(
@@ -223,10 +248,7 @@ export const imageAutomationPlugin = createBackendPlugin({
             httpAuth: deps.httpAuth,
             auditor: deps.auditor,
             objects: service,
-            promotions: new AuthorizedPromotionService(
-              new DefaultPromotionService({ promotions, objects, events, afterAction }),
-              deps.permissions,
-            ),
+            promotions: promotionService,
             previews: new PromotionPreviewService({
               promotions,
               objects,
@@ -247,6 +269,14 @@ export const imageAutomationPlugin = createBackendPlugin({
                   client.close();
                 }
               },
+            }),
+            timeline: new TimelineService({ objects, scans, promotions, permissions: deps.permissions }),
+            fleet: new FleetService({
+              objects,
+              promotionStore: promotions,
+              promotions: promotionService,
+              permissions: deps.permissions,
+              catalog: deps.catalog,
             }),
           }),
         );

@@ -89,6 +89,10 @@ export interface TagVerdictView {
   /** The verdict in a sentence. */
   sentence: string;
   detail?: string;
+  /** The digest the tag pointed at when it was last resolved, if it ever was. */
+  digest?: string;
+  /** When a scan first found the tag. */
+  firstSeenAt?: string;
 }
 
 /** An ImagePolicy's selection against its repository's stored tags, tag by tag. @public */
@@ -99,6 +103,22 @@ export interface PolicyExplanation {
   selection: { ok: true; tag: string } | { ok: false; reason: string; message: string };
   /** Every stored tag, in the order the controller iterates them. */
   verdicts: TagVerdictView[];
+  /**
+   * The repository's effective `exclusionList`: tags matching it are dropped at scan time, so
+   * they are never stored and have no verdict.
+   */
+  exclusionList: string[];
+}
+
+/** A tag an ImageRepository has seen (`GET /objects/…/tags`). @public */
+export interface RepositoryTagView {
+  tag: string;
+  /** The digest the tag pointed at when it was last resolved, if it ever was. */
+  digest?: string;
+  firstSeenAt: string;
+  lastSeenAt: string;
+  /** When a scan first missed the tag; absent while the registry still lists it. */
+  goneSince?: string;
 }
 
 /** A policy to evaluate without saving it (`POST /policy-preview`). @public */

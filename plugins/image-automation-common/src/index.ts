@@ -9,6 +9,7 @@ export * from './permissions';
 export * from './api';
 export * from './objects/types';
 export * from './objects/status';
+export * from './objects/objectHealth';
 export * from './objects/validate';
 export * from './promotions';
 export * from './timeline';

@@ -65,18 +65,55 @@ export interface EntityTimelineView {
   lanes: TimelineLane[];
   items: TimelineEvent[];
   nextCursor?: string;
+  /**
+   * With `since`: the last `applied` event of each lane and subject before it, i.e. what each
+   * target carried when the range starts (so a bar can start at the range's edge).
+   */
+  appliedBefore?: TimelineEvent[];
+  /** The newest scan of the entity's repositories; absent when none has been scanned yet. */
+  lastScanAt?: string;
+  /** When the entity's repositories scan next (the soonest); absent when it has none. */
+  nextScanAt?: string;
 }
 
 /** A promotion on the fleet page, with the entity's owner for filtering. @public */
 export interface FleetPromotion extends PromotionView {
+  /** The owning entity's `spec.owner` as an entity ref (`group:default/team-a`). */
   owner?: string;
 }
+
+/**
+ * Why an automation object is on the fleet page, most urgent first: `Stalled` (needs a manifest
+ * change), `Suspended` (stopped by a person or `spec.suspend`), `Failing` (Ready=False, retried),
+ * `Reconciling` (for longer than a reconcile should take) and `Unknown` (reconciled, no verdict).
+ * @public
+ */
+export const FLEET_OBJECT_HEALTHS = ['Stalled', 'Suspended', 'Failing', 'Reconciling', 'Unknown'] as const;
+
+/** One of {@link FLEET_OBJECT_HEALTHS}. @public */
+export type FleetObjectHealth = (typeof FLEET_OBJECT_HEALTHS)[number];
 
 /** An automation object that is not Ready, on the fleet page. @public */
 export interface FleetObject extends AutomationObjectView {
   owner?: string;
-  /** `Stalled`, `Failing` (Ready=False), `Reconciling`, `Suspended` or `Unknown`. */
-  health: string;
+  health: FleetObjectHealth;
+  /** Reason and message of the condition that decided `health`. */
+  reason?: string;
+  message?: string;
+  /** Since when the object has been in this state, when known. */
+  since?: string;
+}
+
+/**
+ * The filters of `GET /fleet`. `kind` matches an object's kind, and a promotion's subject or
+ * target kind; `state` matches an object's health or a promotion's state.
+ * @public
+ */
+export interface FleetFilter {
+  /** An owner entity ref; `team-a` means `group:default/team-a`. */
+  owner?: string;
+  kind?: string;
+  state?: string;
 }
 
 /**
@@ -87,7 +124,7 @@ export interface FleetObject extends AutomationObjectView {
 export interface FleetView {
   promotions: FleetPromotion[];
   failing: FleetObject[];
-  /** The owners, kinds and states present, for the filters. */
+  /** The owners, kinds and states present before the filters apply, for the filters' choices. */
   facets: { owners: string[]; kinds: string[]; states: string[] };
 }
 

@@ -26,6 +26,13 @@ export async function startApp(options: {
   config?: Record<string, unknown>;
   /** Other top-level keys of the overlay. */
   topLevelConfig?: Record<string, unknown>;
+  /**
+   * Keep the backend's SQLite databases as files, one per plugin in `<dir>/sqlite`
+   * (e.g. `image-automation.sqlite`), instead of in memory, so a caller can seed rows directly.
+   */
+  sqliteFiles?: boolean;
+  /** `backend.database` instead of SQLite, e.g. one PostgreSQL server shared by several backends. */
+  database?: Record<string, unknown>;
 }): Promise<RunningApp> {
   try {
     await fs.access(path.join(repoRoot, 'packages/app/dist/index.html'));
@@ -45,7 +52,10 @@ export async function startApp(options: {
       baseUrl,
       listen: { port, host: '127.0.0.1' },
       cors: { origin: baseUrl },
-      database: { client: 'better-sqlite3', connection: ':memory:' },
+      database: options.database ?? {
+        client: 'better-sqlite3',
+        connection: options.sqliteFiles ? { directory: path.join(dir, 'sqlite') } : ':memory:',
+      },
     },
     catalog: {
       locations: [{ type: 'file', target: path.join(dir, 'catalog.yaml') }],

@@ -251,7 +251,7 @@ describe('scanning a real registry through the backend', () => {
         return res.status === 404 ? undefined : res;
       });
       expect(refused.status).toBe(403);
-      expect(refused.body.error.message).toBe('you may not read the image automation of component:default/podinfo');
+      expect(refused.body.error.message).toBe('you may not read the image automation of component:default/podinfo (image-automation.object.read)');
     } finally {
       await backend.stop();
       await denied.stop();

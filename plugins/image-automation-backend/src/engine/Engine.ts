@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { LoggerService } from '@backstage/backend-plugin-api';
+import { ChangeNotifier } from '../service/ChangeNotifier';
 import { EventStore } from '../store/EventStore';
 import { ObjectStore, StoredObject } from '../store/ObjectStore';
 import {
@@ -26,6 +27,8 @@ export interface EngineOptions {
   instanceId?: string;
   /** How many objects of one pass run at the same time. */
   concurrency?: number;
+  /** Told of every run stored (the object's status and schedule changed). */
+  notifier?: ChangeNotifier;
 }
 
 /**
@@ -97,6 +100,7 @@ export class Engine {
       logger.warn(`Lost the lease on ${object.id} while reconciling it; its result was discarded`);
       return;
     }
+    this.options.notifier?.changed('objects', object.entityRef);
     const event = readyEvent(object.status, result.status);
     if (this.options.events) {
       for (const e of [...(result.events ?? []), ...(event ? [event] : [])]) {

@@ -1291,7 +1291,7 @@ describe('ResourceSet promotions of cluster targets', () => {
     // Without read permission on the entity there is no view at all.
     const denied = new VersionsService({ objects, scans, promotions, permissions: mockServices.permissions({ result: AuthorizeResult.DENY }) });
     await expect(denied.versions('component:default/shown', mockCredentials.user())).rejects.toThrow(
-      'you may not read the image automation of component:default/shown',
+      'you may not read the image automation of component:default/shown (image-automation.object.read)',
     );
   });
 });

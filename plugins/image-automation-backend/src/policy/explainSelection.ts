@@ -89,6 +89,10 @@ export function explainSelection(
       return detail ? { ...e, detail } : { tag: e.tag, verdict: e.verdict };
     };
     if (tag === selectedTag) return withNote({ tag, verdict: 'selected' });
+    // An empty value is a candidate only for an alphabetical policy; elsewhere it is no version.
+    if (extractedNote && value === '' && policer.kind !== 'alphabetical') {
+      return { tag, verdict: 'extract-empty' };
+    }
 
     if (semver) {
       const v = parseFluxVersion(value);

@@ -14,6 +14,7 @@ export type TagVerdict =
   | 'prerelease-excluded'
   | 'out-of-range'
   | 'filtered-out'
+  | 'extract-empty'
   | 'extract-collision'
   | 'not-numeric'
   | 'not-evaluated';
@@ -33,6 +34,8 @@ export const TAG_VERDICT_SENTENCES: Readonly<Record<TagVerdict, string>> = {
     'A prerelease: the range admits prereleases only when a constraint in the same group names one (e.g. >=1.0.0-0).',
   'out-of-range': 'A version outside the semver range.',
   'filtered-out': 'Does not match filterTags.pattern.',
+  'extract-empty':
+    'filterTags.extract produced an empty string, which is not a version.',
   'extract-collision':
     'filterTags.extract gives the same value as a later tag, which takes its place.',
   'not-numeric':

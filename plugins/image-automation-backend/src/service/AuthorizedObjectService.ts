@@ -1,3 +1,4 @@
+import { requireEntityRead } from './requireEntityRead';
 import { BackstageCredentials, PermissionsService } from '@backstage/backend-plugin-api';
 import { ConflictError, NotAllowedError } from '@backstage/errors';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
@@ -13,6 +14,34 @@ import { DefaultObjectService } from './DefaultObjectService';
 import { ObjectService } from './ObjectService';
 
 const NO_ENTITY = 'objects without an owning entity are managed through app-config only';
+
+/**
+ * An object's view with the actions the caller may take: none without the update permission,
+ * and each only when the object's state allows it, with the reason when not.
+ * @internal
+ */
+export function withObjectActions(view: AutomationObjectView, mayUpdate: boolean): AutomationObjectView {
+  const denied: ActionPermission = {
+    allowed: false,
+    reason: view.entityRef
+      ? `You lack the image-automation.object.update permission for ${view.entityRef}`
+      : NO_ENTITY,
+  };
+  const action = (allowed: boolean, reason: string): ActionPermission =>
+    !mayUpdate ? denied : allowed ? { allowed: true } : { allowed: false, reason };
+  const suspendedInManifest = Boolean((view.spec as { suspend?: boolean }).suspend);
+  return {
+    ...view,
+    actions: {
+      suspend: action(!view.suspended, 'Already suspended'),
+      resume: action(
+        view.suspended && !suspendedInManifest,
+        suspendedInManifest ? 'Suspended by spec.suspend in the manifest: change the manifest to resume' : 'Not suspended',
+      ),
+      reconcile: action(!view.suspended, 'Suspended objects are not reconciled: resume first'),
+    },
+  };
+}
 
 /**
  * Decorates the API's operations with Backstage permission checks: reading needs
@@ -38,48 +67,21 @@ export class AuthorizedObjectService implements ObjectService {
   }
 
   private async requireRead(entityRef: string | undefined, credentials: BackstageCredentials) {
-    if (!(await this.allowed(imageAutomationObjectReadPermission, entityRef, credentials))) {
-      throw new NotAllowedError(
-        entityRef ? `you may not read the image automation of ${entityRef}` : NO_ENTITY,
-      );
-    }
-  }
-
-  private async withActions(view: AutomationObjectView, mayUpdate: boolean): Promise<AutomationObjectView> {
-    const denied: ActionPermission = {
-      allowed: false,
-      reason: view.entityRef
-        ? `You lack the image-automation.object.update permission for ${view.entityRef}`
-        : NO_ENTITY,
-    };
-    const action = (allowed: boolean, reason: string): ActionPermission =>
-      !mayUpdate ? denied : allowed ? { allowed: true } : { allowed: false, reason };
-    const suspendedInManifest = Boolean((view.spec as { suspend?: boolean }).suspend);
-    return {
-      ...view,
-      actions: {
-        suspend: action(!view.suspended, 'Already suspended'),
-        resume: action(
-          view.suspended && !suspendedInManifest,
-          suspendedInManifest ? 'Suspended by spec.suspend in the manifest: change the manifest to resume' : 'Not suspended',
-        ),
-        reconcile: action(!view.suspended, 'Suspended objects are not reconciled: resume first'),
-      },
-    };
+    await requireEntityRead(this.permissions, entityRef, credentials);
   }
 
   async listForEntity(entityRef: string, credentials: BackstageCredentials) {
     await this.requireRead(entityRef, credentials);
     const mayUpdate = await this.allowed(imageAutomationObjectUpdatePermission, entityRef, credentials);
     const views = await this.inner.listForEntity(entityRef);
-    return Promise.all(views.map(view => this.withActions(view, mayUpdate)));
+    return views.map(view => withObjectActions(view, mayUpdate));
   }
 
   async get(id: string, credentials: BackstageCredentials) {
     const object = await this.inner.find(id);
     await this.requireRead(object.entityRef, credentials);
     const mayUpdate = await this.allowed(imageAutomationObjectUpdatePermission, object.entityRef, credentials);
-    return this.withActions(await this.inner.get(id), mayUpdate);
+    return withObjectActions(await this.inner.get(id), mayUpdate);
   }
 
   async listScans(id: string, page: { limit?: number; cursor?: string }, credentials: BackstageCredentials) {
@@ -123,10 +125,10 @@ export class AuthorizedObjectService implements ObjectService {
           : NO_ENTITY,
       );
     }
-    const view = await this.withActions(await this.inner.get(id), true);
+    const view = withObjectActions(await this.inner.get(id), true);
     if (!view.actions[action].allowed) {
       throw new ConflictError(`cannot ${action} ${id}: ${view.actions[action].reason}`);
     }
-    return this.withActions(await this.inner.act(id, action, credentials), true);
+    return withObjectActions(await this.inner.act(id, action, credentials), true);
   }
 }

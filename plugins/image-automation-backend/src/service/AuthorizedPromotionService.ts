@@ -22,6 +22,31 @@ const NO_ENTITY = 'promotions of objects without an owning entity are managed th
 type Permission = typeof imageAutomationObjectReadPermission;
 
 /**
+ * Decides permissions on many entities in one request to the permission framework: for each
+ * entity, whether each permission is allowed (in the order given).
+ * @internal
+ */
+export async function authorizeForEntities(
+  permissionsService: PermissionsService,
+  permissions: Permission[],
+  entityRefs: string[],
+  credentials: BackstageCredentials,
+): Promise<Map<string, boolean[]>> {
+  const unique = [...new Set(entityRefs)];
+  if (unique.length === 0) return new Map();
+  const decisions = await permissionsService.authorize(
+    unique.flatMap(resourceRef => permissions.map(permission => ({ permission, resourceRef }))),
+    { credentials },
+  );
+  return new Map(
+    unique.map((entityRef, i) => [
+      entityRef,
+      permissions.map((_, j) => decisions[i * permissions.length + j].result === AuthorizeResult.ALLOW),
+    ]),
+  );
+}
+
+/**
  * Permission checks for promotions, all on the entity that owns the promotion's automation object:
  * reading needs `image-automation.object.read`; approving and rejecting
  * `image-automation.promotion.approve`; promote now `image-automation.promotion.force`; pins and
@@ -51,12 +76,41 @@ export class AuthorizedPromotionService {
   }
 
   private async withActions(record: PromotionRecord, credentials: BackstageCredentials): Promise<PromotionView> {
-    const entityRef = await this.inner.ownerOf(record);
-    const [mayApprove, mayForce] = await this.decide(
+    const [{ view }] = await this.withActionsAll([record], credentials);
+    return view;
+  }
+
+  /**
+   * Promotions with the caller's actions, each with the entity it belongs to now. The approve and
+   * promote-now permissions of all their entities are decided in one request, not one per promotion.
+   */
+  async withActionsAll(
+    records: PromotionRecord[],
+    credentials: BackstageCredentials,
+  ): Promise<Array<{ entityRef?: string; view: PromotionView }>> {
+    const owners = await Promise.all(records.map(record => this.inner.ownerOf(record)));
+    const decisions = await authorizeForEntities(
+      this.permissions,
       [imageAutomationPromotionApprovePermission, imageAutomationPromotionForcePermission],
-      entityRef,
+      owners.filter((owner): owner is string => Boolean(owner)),
       credentials,
     );
+    return Promise.all(
+      records.map(async (record, i) => {
+        const entityRef = owners[i];
+        const [mayApprove, mayForce] = (entityRef && decisions.get(entityRef)) || [false, false];
+        return { entityRef, view: await this.viewWithActions(record, entityRef, mayApprove, mayForce, credentials) };
+      }),
+    );
+  }
+
+  private async viewWithActions(
+    record: PromotionRecord,
+    entityRef: string | undefined,
+    mayApprove: boolean,
+    mayForce: boolean,
+    credentials: BackstageCredentials,
+  ): Promise<PromotionView> {
     const view = await this.inner.view(record);
     const actor = actorOf(credentials);
     const action = (permitted: boolean, permission: string, states: PromotionState[], extra?: string): ActionPermission => {
@@ -82,7 +136,8 @@ export class AuthorizedPromotionService {
   ): Promise<Page<PromotionView>> {
     await this.require(imageAutomationObjectReadPermission, filter.entityRef, credentials, 'read the promotions');
     const page = await this.inner.list(filter);
-    return { items: await Promise.all(page.items.map(r => this.withActions(r, credentials))), nextCursor: page.nextCursor };
+    const items = await this.withActionsAll(page.items, credentials);
+    return { items: items.map(item => item.view), nextCursor: page.nextCursor };
   }
 
   async get(id: string, credentials: BackstageCredentials): Promise<PromotionView> {

@@ -6,6 +6,7 @@ import {
   ObjectAction,
   PolicyPreviewRequest,
 } from '@imageops/backstage-plugin-image-automation-common';
+import { ChangeNotifier } from './ChangeNotifier';
 import { ObjectStore, StoredObject } from '../store/ObjectStore';
 import { EventStore } from '../store/EventStore';
 import { ScanStore } from '../store/ScanStore';
@@ -46,6 +47,8 @@ export class DefaultObjectService implements ObjectService {
       now?: () => Date;
       /** Called after an action changed an object. */
       afterAction?: () => void;
+      /** Told of every object an action changed. */
+      notifier?: ChangeNotifier;
     },
   ) {}
 
@@ -107,6 +110,7 @@ export class DefaultObjectService implements ObjectService {
         : await this.deps.objects.setSuspended(id, action === 'suspend', actor, this.now());
     if (!updated) throw new NotFoundError(`no automation object ${id}`);
     this.deps.afterAction?.();
+    this.deps.notifier?.changed('objects', updated.entityRef);
     return toView(updated);
   }
 }

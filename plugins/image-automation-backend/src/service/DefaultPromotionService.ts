@@ -10,6 +10,7 @@ import { voteDigest } from '../promotions/PromotionPlanner';
 import { ObjectStore, StoredObject } from '../store/ObjectStore';
 import { EventStore } from '../store/EventStore';
 import { PromotionRecord, PromotionStore } from '../store/PromotionStore';
+import { ChangeNotifier } from './ChangeNotifier';
 
 const MAX_TEXT = 2000;
 
@@ -43,6 +44,8 @@ export class DefaultPromotionService {
       now?: () => Date;
       /** Called after a decision that the engine should act on now. */
       afterAction?: () => void;
+      /** Told of every decision and pin (see ChangeNotifier). */
+      notifier?: ChangeNotifier;
     },
   ) {}
 
@@ -234,5 +237,6 @@ export class DefaultPromotionService {
     await this.deps.events?.record({ objectId: object.id, time: now.toISOString(), type, reason, message });
     await this.deps.objects.markDue([object.id], now);
     this.deps.afterAction?.();
+    this.deps.notifier?.changed('promotions', object.entityRef);
   }
 }

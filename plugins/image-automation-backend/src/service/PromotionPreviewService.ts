@@ -1,8 +1,7 @@
+import { requireEntityRead } from './requireEntityRead';
 import { BackstageCredentials, PermissionsService } from '@backstage/backend-plugin-api';
-import { NotAllowedError, NotFoundError } from '@backstage/errors';
-import { AuthorizeResult } from '@backstage/plugin-permission-common';
+import { NotFoundError } from '@backstage/errors';
 import {
-  imageAutomationObjectReadPermission,
   PromotionPreview,
 } from '@imageops/backstage-plugin-image-automation-common';
 import { ImageUpdateAutomationReconciler } from '../engine/ImageUpdateAutomationReconciler';
@@ -36,12 +35,7 @@ export class PromotionPreviewService {
     if (!record) throw new NotFoundError(`no promotion ${id}`);
     const object = await this.deps.objects.get(record.target.objectId);
     const entityRef = object ? object.entityRef : record.entityRef;
-    const [decision] = entityRef
-      ? await this.deps.permissions.authorize([{ permission: imageAutomationObjectReadPermission, resourceRef: entityRef }], { credentials })
-      : [{ result: AuthorizeResult.DENY }];
-    if (decision.result !== AuthorizeResult.ALLOW) {
-      throw new NotAllowedError(entityRef ? `you may not read the promotions of ${entityRef}` : 'the promotion has no owning entity');
-    }
+    await requireEntityRead(this.deps.permissions, entityRef, credentials);
     if (!object) throw new NotFoundError(`${record.target.objectId} no longer exists`);
     const now = this.deps.now?.() ?? new Date();
     let preview: PromotionPreview;

@@ -1,10 +1,8 @@
+import { requireEntityRead } from './requireEntityRead';
 import { BackstageCredentials, PermissionsService } from '@backstage/backend-plugin-api';
-import { NotAllowedError } from '@backstage/errors';
-import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import {
   EntityVersionsView,
   ImagePolicySpec,
-  imageAutomationObjectReadPermission,
   LABEL_KUBERNETES_ID,
   OPEN_PROMOTION_STATES,
   ResourceSetSpec,
@@ -59,13 +57,7 @@ export class VersionsService {
   ) {}
 
   async versions(entityRef: string, credentials: BackstageCredentials): Promise<EntityVersionsView> {
-    const [decision] = await this.deps.permissions.authorize(
-      [{ permission: imageAutomationObjectReadPermission, resourceRef: entityRef }],
-      { credentials },
-    );
-    if (decision.result !== AuthorizeResult.ALLOW) {
-      throw new NotAllowedError(`you may not read the image automation of ${entityRef}`);
-    }
+    await requireEntityRead(this.deps.permissions, entityRef, credentials);
     const now = this.deps.now?.() ?? new Date();
     const objects = await this.deps.objects.list({ entityRef });
     const tags: TagCache = new Map();

@@ -3,9 +3,11 @@ import {
   formatFieldErrors,
   IMAGE_API_VERSION,
   ImagePolicySpec,
+  ImageRepositorySpec,
   PolicyExplanation,
   validateAutomationObject,
 } from '@imageops/backstage-plugin-image-automation-common';
+import { effectiveExclusionList } from '../engine/ImageRepositoryReconciler';
 import { explainSelection, sortTagsAsStored, TAG_VERDICT_SENTENCES } from '../policy';
 import { objectId } from '../store/DatabaseObjectStore';
 import { ObjectStore, StoredObject } from '../store/ObjectStore';
@@ -47,13 +49,18 @@ export async function explainPolicy(
   spec: ImagePolicySpec,
 ): Promise<PolicyExplanation> {
   const repository = await referencedRepository(deps.objects, namespace, spec);
-  const tags = sortTagsAsStored(await deps.scans.currentTags(repository.id));
+  const records = new Map((await deps.scans.presentTags(repository.id)).map(r => [r.tag, r]));
+  const tags = sortTagsAsStored([...records.keys()]);
   const { selection, verdicts } = explainSelection({ policy: spec.policy, filterTags: spec.filterTags, tags });
   return {
     repositoryId: repository.id,
     selection: selection.ok
       ? { ok: true, tag: selection.tag }
       : { ok: false, reason: selection.reason, message: selection.message },
-    verdicts: verdicts.map(v => ({ ...v, sentence: TAG_VERDICT_SENTENCES[v.verdict] })),
+    verdicts: verdicts.map(v => {
+      const { digest, firstSeenAt } = records.get(v.tag)!;
+      return { ...v, sentence: TAG_VERDICT_SENTENCES[v.verdict], ...(digest ? { digest } : {}), firstSeenAt };
+    }),
+    exclusionList: effectiveExclusionList(repository.manifest.spec as unknown as ImageRepositorySpec),
   };
 }

@@ -11,8 +11,10 @@ import {
 import { objectId } from '../store/DatabaseObjectStore';
 import { AuthorizedPromotionService } from './AuthorizedPromotionService';
 import { requiredText } from './DefaultPromotionService';
+import { FleetService, parseFleetFilter } from './FleetService';
 import { ObjectService } from './ObjectService';
 import { PromotionPreviewService } from './PromotionPreviewService';
+import { TimelineService, parseTimelineQuery } from './TimelineService';
 import { VersionsService } from './VersionsService';
 
 const PROMOTION_STATES: PromotionState[] = ['pending', 'approved', 'rejected', 'applying', 'applied', 'failed', 'superseded'];
@@ -63,9 +65,11 @@ export async function createRouter(options: {
   promotions?: AuthorizedPromotionService;
   previews?: PromotionPreviewService;
   versions?: VersionsService;
+  timeline?: TimelineService;
+  fleet?: FleetService;
   auditor?: AuditorService;
 }): Promise<express.Router> {
-  const { httpAuth, objects, promotions, previews, versions, auditor } = options;
+  const { httpAuth, objects, promotions, previews, versions, timeline, fleet, auditor } = options;
   const router = Router();
   router.use(express.json());
 
@@ -194,6 +198,20 @@ export async function createRouter(options: {
   if (versions) {
     router.get('/entities/:kind/:namespace/:name/versions', async (req, res) => {
       res.json(await versions.versions(entityRefOf(req), await httpAuth.credentials(req)));
+    });
+  }
+
+  if (timeline) {
+    router.get('/entities/:kind/:namespace/:name/timeline', async (req, res) => {
+      const credentials = await httpAuth.credentials(req);
+      res.json(await timeline.timeline(entityRefOf(req), parseTimelineQuery(req.query), credentials));
+    });
+  }
+
+  if (fleet) {
+    router.get('/fleet', async (req, res) => {
+      const filter = parseFleetFilter(req.query);
+      res.json(await fleet.fleet(filter, await httpAuth.credentials(req)));
     });
   }
 

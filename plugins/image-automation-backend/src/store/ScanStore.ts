@@ -1,4 +1,4 @@
-import { Page, ScanRecord } from '@imageops/backstage-plugin-image-automation-common';
+import { Page, RepositoryTagView, ScanRecord } from '@imageops/backstage-plugin-image-automation-common';
 
 /** The outcome of one scan, to be recorded. @internal */
 export interface ScanOutcome {
@@ -13,14 +13,8 @@ export interface ScanOutcome {
   error?: string;
 }
 
-/** A tag a repository has seen. @internal */
-export interface TagRecord {
-  tag: string;
-  digest?: string;
-  firstSeenAt: string;
-  lastSeenAt: string;
-  goneSince?: string;
-}
+/** A tag a repository has seen; the API returns it as is. @internal */
+export type TagRecord = RepositoryTagView;
 
 /** Scan history and the tags each repository has seen. @internal */
 export interface ScanStore {
