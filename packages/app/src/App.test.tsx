@@ -36,4 +36,23 @@ describe('App', () => {
     ).toBeInTheDocument();
     expect(screen.getByRole('button', { name: 'Enter' })).toBeEnabled();
   });
+
+  it('lists the image-automation fleet page in the navigation once signed in', async () => {
+    // Sign in as a guest with no backend running: the guest provider then uses its local guest
+    // identity, which a user may opt into.
+    localStorage.setItem('@backstage/core:SignInPage:provider', 'guest');
+    localStorage.setItem('enableLegacyGuestToken', 'true');
+    try {
+      render(app.createRoot());
+      expect(
+        await screen.findByRole(
+          'link',
+          { name: /Image automation/ },
+          { timeout: 20_000 },
+        ),
+      ).toHaveAttribute('href', '/image-automation');
+    } finally {
+      localStorage.clear();
+    }
+  });
 });

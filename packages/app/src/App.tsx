@@ -1,5 +1,6 @@
 import { createApp } from '@backstage/frontend-defaults';
 import catalogPlugin from '@backstage/plugin-catalog/alpha';
+import signalsPlugin from '@backstage/plugin-signals/alpha';
 import userSettingsPlugin from '@backstage/plugin-user-settings/alpha';
 import imageAutomationPlugin from '@imageops/backstage-plugin-image-automation/alpha';
 
@@ -8,5 +9,6 @@ import imageAutomationPlugin from '@imageops/backstage-plugin-image-automation/a
  * provider, which the backend enables (`auth.providers.guest`), so users get a Backstage token.
  */
 export default createApp({
-  features: [catalogPlugin, userSettingsPlugin, imageAutomationPlugin],
+  // signals: the backend pushes changes, so open pages update without polling.
+  features: [catalogPlugin, signalsPlugin, userSettingsPlugin, imageAutomationPlugin],
 });

@@ -1,16 +1,20 @@
 import { screen } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
 import { Entity } from '@backstage/catalog-model';
 import { coreExtensionData } from '@backstage/frontend-plugin-api';
 import {
   createExtensionTester,
   renderInTestApp,
+  renderTestApp,
 } from '@backstage/frontend-test-utils';
 import { EntityProvider } from '@backstage/plugin-catalog-react';
 import { EntityContentBlueprint } from '@backstage/plugin-catalog-react/alpha';
 import imageAutomationPlugin, {
   entityImageAutomationContent,
   imageAutomationApiRef,
+  imageAutomationFleetPage,
 } from './alpha';
+import { fleetRouteRef } from './routes';
 import { FakeImageAutomationApi } from './testing/FakeImageAutomationApi';
 import { objectView } from './testing/fixtures';
 
@@ -32,6 +36,37 @@ describe('alpha plugin', () => {
     expect(
       imageAutomationPlugin.getExtension('api:image-automation'),
     ).toBeDefined();
+    expect(
+      imageAutomationPlugin.getExtension('page:image-automation'),
+    ).toBeDefined();
+  });
+
+  it('adds the fleet page at /image-automation, with the title and icon of its navigation item', () => {
+    const tester = createExtensionTester(imageAutomationFleetPage);
+    expect(tester.get(coreExtensionData.routePath)).toBe('/image-automation');
+    expect(tester.get(coreExtensionData.routeRef)).toBe(fleetRouteRef);
+    expect(tester.get(coreExtensionData.title)).toBe('Image automation');
+    expect(tester.get(coreExtensionData.icon)).toBeTruthy();
+  });
+
+  it('shows "Image automation" in the navigation of an app and opens the fleet page from it', async () => {
+    const api = new FakeImageAutomationApi({
+      user: 'user:default/guest',
+      now: () => new Date(),
+    });
+    renderTestApp({
+      features: [imageAutomationPlugin],
+      apis: [[imageAutomationApiRef, api]],
+    });
+    const user = userEvent.setup();
+    await user.click(
+      await screen.findByRole('link', { name: /Image automation/ }),
+    );
+    expect(await screen.findByText(/^Nothing needs you/)).toBeInTheDocument();
+    expect(
+      screen.getByRole('heading', { level: 1, name: 'Image automation' }),
+    ).toBeInTheDocument();
+    expect(api.countCalls('getFleet')).toBeGreaterThan(0);
   });
 
   it('adds an "Image updates" tab only for entities with the manifests annotation', () => {

@@ -5,12 +5,18 @@
  * @packageDocumentation
  */
 
-export { imageAutomationPlugin, EntityImageAutomationContent } from './plugin';
-export { rootRouteRef } from './routes';
+export {
+  imageAutomationPlugin,
+  EntityImageAutomationContent,
+  ImageAutomationPage,
+} from './plugin';
+export { fleetRouteRef, rootRouteRef } from './routes';
 export { isImageAutomationAvailable } from './isImageAutomationAvailable';
 export { imageAutomationApiRef } from './api/ImageAutomationApi';
 export type { ImageAutomationApi, ObjectRef } from './api/ImageAutomationApi';
 export { ImageAutomationClient } from './api/ImageAutomationClient';
+export type { FleetPageProps } from './components/fleet/FleetPage';
+export { ImageAutomationIcon } from './components/fleet/ImageAutomationIcon';
 export {
   DEFAULT_POLL_INTERVAL_MS,
   type EntityImageAutomationContentProps,

@@ -1,11 +1,12 @@
 import { screen } from '@testing-library/react';
 import { Route, Routes } from 'react-router-dom';
 import { Entity } from '@backstage/catalog-model';
-import { EntityProvider } from '@backstage/plugin-catalog-react';
+import { EntityProvider, entityRouteRef } from '@backstage/plugin-catalog-react';
 import { renderInTestApp, TestApiProvider } from '@backstage/test-utils';
 import {
   EntityImageAutomationContent,
   imageAutomationApiRef,
+  ImageAutomationPage,
   imageAutomationPlugin,
 } from './index';
 import { FakeImageAutomationApi } from './testing/FakeImageAutomationApi';
@@ -60,5 +61,45 @@ describe('legacy plugin', () => {
         name: 'Suspend ImagePolicy default/podinfo',
       }),
     ).toBeEnabled();
+  });
+
+  it('renders the fleet page in a legacy app, with the filters of its URL', async () => {
+    const api = new FakeImageAutomationApi({
+      user: 'user:default/guest',
+      now: () => new Date(),
+    });
+    api.setFleet({
+      promotions: [],
+      failing: [
+        {
+          ...objectView('ImagePolicy', 'podinfo'),
+          health: 'Stalled',
+          message: 'invalid semver range',
+        },
+      ],
+    });
+    await renderInTestApp(
+      <TestApiProvider apis={[[imageAutomationApiRef, api]]}>
+        <Routes>
+          <Route path="/image-automation" element={<ImageAutomationPage />} />
+        </Routes>
+      </TestApiProvider>,
+      {
+        routeEntries: ['/image-automation?state=Stalled'],
+        mountedRoutes: { '/catalog/:namespace/:kind/:name': entityRouteRef },
+      },
+    );
+    expect(
+      await screen.findByRole('heading', { level: 1, name: 'Image automation' }),
+    ).toBeInTheDocument();
+    const objects = await screen.findByRole('grid', {
+      name: 'Failing automations',
+    });
+    expect(objects).toHaveTextContent('ImagePolicy default/podinfo');
+    expect(objects).toHaveTextContent('invalid semver range');
+    expect(api.calls).toContainEqual({
+      method: 'getFleet',
+      args: [{ state: 'Stalled' }],
+    });
   });
 });

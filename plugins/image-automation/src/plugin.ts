@@ -7,7 +7,7 @@ import {
 } from '@backstage/core-plugin-api';
 import { imageAutomationApiRef } from './api/ImageAutomationApi';
 import { ImageAutomationClient } from './api/ImageAutomationClient';
-import { rootRouteRef } from './routes';
+import { fleetRouteRef, rootRouteRef } from './routes';
 
 /**
  * The image-automation plugin for apps on the legacy frontend system. Apps on the new system
@@ -24,7 +24,7 @@ export const imageAutomationPlugin = createPlugin({
         new ImageAutomationClient({ discoveryApi, fetchApi }),
     }),
   ],
-  routes: { root: rootRouteRef },
+  routes: { root: rootRouteRef, fleet: fleetRouteRef },
 });
 
 /**
@@ -41,5 +41,21 @@ export const EntityImageAutomationContent = imageAutomationPlugin.provide(
         m => m.EntityImageAutomationContent,
       ),
     mountPoint: rootRouteRef,
+  }),
+);
+
+/**
+ * The fleet page for legacy apps: across the catalog, the promotions the user may act on and the
+ * automation objects that are not Ready, e.g.
+ * `<Route path="/image-automation" element={<ImageAutomationPage />} />` with a sidebar item
+ * linking to it.
+ * @public
+ */
+export const ImageAutomationPage = imageAutomationPlugin.provide(
+  createRoutableExtension({
+    name: 'ImageAutomationPage',
+    component: () =>
+      import('./components/fleet/FleetPage').then(m => m.FleetPage),
+    mountPoint: fleetRouteRef,
   }),
 );

@@ -1,14 +1,21 @@
 import { createApiRef } from '@backstage/frontend-plugin-api';
 import {
   AutomationObjectView,
+  EntityTimelineView,
   EntityVersionsView,
+  FleetFilter,
+  FleetView,
   ObjectAction,
+  ObjectEvent,
   Page,
+  PolicyExplanation,
+  PolicyPreviewRequest,
   PromotionPin,
   PromotionPreview,
   PromotionState,
   PromotionVersion,
   PromotionView,
+  RepositoryTagView,
   ScanRecord,
 } from '@imageops/backstage-plugin-image-automation-common';
 
@@ -38,6 +45,11 @@ export interface ImageAutomationApi {
     object: ObjectRef,
     options?: { limit?: number; cursor?: string },
   ): Promise<Page<ScanRecord>>;
+  /** The events of an automation object, newest first. */
+  getEvents(
+    object: ObjectRef,
+    options?: { limit?: number; cursor?: string },
+  ): Promise<Page<ObjectEvent>>;
   /** Suspends, resumes or requests a reconcile of an object; resolves to the object afterwards. */
   runAction(
     object: ObjectRef,
@@ -45,6 +57,20 @@ export interface ImageAutomationApi {
   ): Promise<AutomationObjectView>;
   /** Per target and image: what is deployed, selected, newest and how far behind. */
   getVersions(entity: ObjectRef): Promise<EntityVersionsView>;
+  /** Every stored tag of an ImagePolicy's repository with its verdict under the policy. */
+  explainPolicy(policy: ObjectRef): Promise<PolicyExplanation>;
+  /** The same for an ImagePolicy spec that is not saved: nothing is stored. */
+  previewPolicy(request: PolicyPreviewRequest): Promise<PolicyExplanation>;
+  /** The tags an ImageRepository has seen, by tag name, a page at a time. */
+  getTags(
+    repository: ObjectRef,
+    options?: { search?: string; limit?: number; cursor?: string; includeGone?: boolean },
+  ): Promise<Page<RepositoryTagView>>;
+  /** The entity's timeline (tags seen, promotion steps, pins, suspends), newest first, a page at a time. */
+  getTimeline(
+    entity: ObjectRef,
+    options?: { since?: string; until?: string; limit?: number; cursor?: string },
+  ): Promise<EntityTimelineView>;
   /** The entity's promotions, newest first, optionally only in some states. */
   getPromotions(
     entity: ObjectRef,
@@ -67,6 +93,11 @@ export interface ImageAutomationApi {
   }): Promise<PromotionPin>;
   /** Lifts a pin. */
   unpin(targetId: string, subject: string): Promise<void>;
+  /**
+   * Across the catalog: the open promotions the user may act on and the automation objects that
+   * are not Ready, optionally filtered by owner, kind and state.
+   */
+  getFleet(filter?: FleetFilter): Promise<FleetView>;
 }
 
 /**

@@ -104,6 +104,75 @@ describe('ImageAutomationClient', () => {
     expect(second).toEqual({ items: [{ id: 1 }] });
   });
 
+  it('pages through an object\'s events with limit and cursor, escaping the path', async () => {
+    const event = (id: number) => ({
+      id,
+      objectId: 'ImagePolicy/flux system/podinfo',
+      time: '2026-11-22T01:00:00Z',
+      type: 'Normal',
+      reason: 'Succeeded',
+      message: `event ${id}`,
+    });
+    const { fetchApi, requests } = fakeFetch({
+      [`GET ${base}/objects/ImagePolicy/flux%20system/podinfo/events?limit=2`]:
+        () => json(200, { items: [event(9), event(8)], nextCursor: '8' }),
+      [`GET ${base}/objects/ImagePolicy/flux%20system/podinfo/events?limit=2&cursor=8`]:
+        () => json(200, { items: [event(7)] }),
+    });
+    const client = new ImageAutomationClient({ discoveryApi, fetchApi });
+    const policy = {
+      kind: 'ImagePolicy',
+      namespace: 'flux system',
+      name: 'podinfo',
+    };
+
+    const first = await client.getEvents(policy, { limit: 2 });
+    expect(first).toEqual({ items: [event(9), event(8)], nextCursor: '8' });
+    await expect(
+      client.getEvents(policy, { limit: 2, cursor: first.nextCursor }),
+    ).resolves.toEqual({ items: [event(7)] });
+    expect(requests.map(r => `${r.method} ${r.url}`)).toEqual([
+      `GET ${base}/objects/ImagePolicy/flux%20system/podinfo/events?limit=2`,
+      `GET ${base}/objects/ImagePolicy/flux%20system/podinfo/events?limit=2&cursor=8`,
+    ]);
+  });
+
+  it('surfaces a failed events request as a ResponseError', async () => {
+    const { fetchApi } = fakeFetch({});
+    const client = new ImageAutomationClient({ discoveryApi, fetchApi });
+    const error = await client
+      .getEvents({ kind: 'ImagePolicy', namespace: 'default', name: 'gone' })
+      .catch(e => e);
+    expect(error).toBeInstanceOf(ResponseError);
+    expect(error.cause.message).toBe(
+      `no route ${base}/objects/ImagePolicy/default/gone/events`,
+    );
+  });
+
+  it('reads a timeline page by page with its range, limit and cursor', async () => {
+    const view = { entityRef: 'component:default/shop', lanes: [], items: [] };
+    const { fetchApi, requests } = fakeFetch({
+      [`GET ${base}/entities/Component/default/shop/timeline`]: () =>
+        json(200, { ...view, nextCursor: 'c 1' }),
+      [`GET ${base}/entities/Component/default/shop/timeline?since=2030-01-01T00%3A00%3A00.000Z&until=2030-01-08T00%3A00%3A00.000Z&limit=50&cursor=c+1`]:
+        () => json(200, view),
+    });
+    const client = new ImageAutomationClient({ discoveryApi, fetchApi });
+    const entity = { kind: 'Component', namespace: 'default', name: 'shop' };
+
+    const first = await client.getTimeline(entity);
+    expect(first).toEqual({ ...view, nextCursor: 'c 1' });
+    await expect(
+      client.getTimeline(entity, {
+        since: '2030-01-01T00:00:00.000Z',
+        until: '2030-01-08T00:00:00.000Z',
+        limit: 50,
+        cursor: first.nextCursor,
+      }),
+    ).resolves.toEqual(view);
+    expect(requests.map(r => r.method)).toEqual(['GET', 'GET']);
+  });
+
   it('posts actions and returns the updated object', async () => {
     const { fetchApi, requests } = fakeFetch({
       [`POST ${base}/objects/ImagePolicy/default/podinfo/reconcile`]: () =>
@@ -181,5 +250,56 @@ describe('ImageAutomationClient', () => {
       ['/promotions/p%201/preview', undefined],
       ['/pins', { targetId: 't', subject: 's', version: { tag: '1.0.0' }, reason: 'hold' }],
     ]);
+  });
+
+  it('reads the fleet, sending only the filters that are set, escaped', async () => {
+    const empty = { promotions: [], failing: [], facets: { owners: [], kinds: [], states: [] } };
+    const { fetchApi, requests } = fakeFetch({
+      [`GET ${base}/fleet`]: () => json(200, empty),
+      [`GET ${base}/fleet?owner=group%3Adefault%2Fteam-a&state=Stalled`]: () => json(200, empty),
+      [`GET ${base}/fleet?kind=Deployment`]: () =>
+        errorJson(400, 'GET', '/fleet?kind=Deployment', { name: 'InputError', message: "unknown kind 'Deployment'" }),
+    });
+    const client = new ImageAutomationClient({ discoveryApi, fetchApi });
+
+    await expect(client.getFleet()).resolves.toEqual(empty);
+    await expect(client.getFleet({ owner: 'group:default/team-a', kind: '', state: 'Stalled' })).resolves.toEqual(empty);
+    const error = await client.getFleet({ kind: 'Deployment' }).catch(e => e);
+    expect(error).toBeInstanceOf(ResponseError);
+    expect(error.cause.message).toBe("unknown kind 'Deployment'");
+    expect(requests.map(r => r.url.slice(base.length))).toEqual([
+      '/fleet',
+      '/fleet?owner=group%3Adefault%2Fteam-a&state=Stalled',
+      '/fleet?kind=Deployment',
+    ]);
+  });
+
+  it('explains a policy, previews an unsaved spec with its body, and pages tags with search', async () => {
+    const explanation = { repositoryId: 'ImageRepository/apps/web', selection: { ok: true, tag: '1.2.0' }, verdicts: [], exclusionList: [] };
+    const spec = { imageRepositoryRef: { name: 'web' }, policy: { semver: { range: '>=2' } } };
+    const { fetchApi, requests } = fakeFetch({
+      [`GET ${base}/objects/ImagePolicy/apps/web%201/explain`]: () => json(200, explanation),
+      [`POST ${base}/policy-preview`]: () =>
+        errorJson(400, 'POST', '/policy-preview', { name: 'InputError', message: 'ImagePolicy "preview" is invalid: spec.policy: required' }),
+      [`GET ${base}/objects/ImageRepository/apps/web/tags?search=rc+1&limit=100&cursor=1.0.0&includeGone=true`]: () =>
+        json(200, { items: [{ tag: '1.1.0-rc 1', firstSeenAt: 't', lastSeenAt: 't' }] }),
+      [`GET ${base}/objects/ImageRepository/apps/web/tags`]: () => json(200, { items: [] }),
+    });
+    const client = new ImageAutomationClient({ discoveryApi, fetchApi });
+    const repository = { kind: 'ImageRepository', namespace: 'apps', name: 'web' };
+
+    await expect(client.explainPolicy({ kind: 'ImagePolicy', namespace: 'apps', name: 'web 1' })).resolves.toEqual(explanation);
+    const error = await client.previewPolicy({ namespace: 'apps', spec }).catch(e => e);
+    expect(error).toBeInstanceOf(ResponseError);
+    expect(error.cause.message).toBe('ImagePolicy "preview" is invalid: spec.policy: required');
+    await expect(
+      client.getTags(repository, { search: 'rc 1', limit: 100, cursor: '1.0.0', includeGone: true }),
+    ).resolves.toEqual({ items: [{ tag: '1.1.0-rc 1', firstSeenAt: 't', lastSeenAt: 't' }] });
+    await expect(client.getTags(repository, { search: '', includeGone: false })).resolves.toEqual({ items: [] });
+    expect(requests.find(r => r.method === 'POST')).toEqual({
+      method: 'POST',
+      url: `${base}/policy-preview`,
+      body: { namespace: 'apps', spec },
+    });
   });
 });

@@ -2,15 +2,22 @@ import { DiscoveryApi, FetchApi } from '@backstage/core-plugin-api';
 import { ResponseError } from '@backstage/errors';
 import {
   AutomationObjectView,
+  EntityTimelineView,
   EntityVersionsView,
+  FleetFilter,
+  FleetView,
   IMAGE_AUTOMATION_PLUGIN_ID,
   ObjectAction,
+  ObjectEvent,
   Page,
+  PolicyExplanation,
+  PolicyPreviewRequest,
   PromotionPin,
   PromotionPreview,
   PromotionState,
   PromotionVersion,
   PromotionView,
+  RepositoryTagView,
   ScanRecord,
 } from '@imageops/backstage-plugin-image-automation-common';
 import { ImageAutomationApi, ObjectRef, PromotionDecision } from './ImageAutomationApi';
@@ -52,6 +59,19 @@ export class ImageAutomationClient implements ImageAutomationApi {
     );
   }
 
+  async getEvents(
+    object: ObjectRef,
+    options: { limit?: number; cursor?: string } = {},
+  ): Promise<Page<ObjectEvent>> {
+    const query = new URLSearchParams();
+    if (options.limit !== undefined) query.set('limit', String(options.limit));
+    if (options.cursor !== undefined) query.set('cursor', options.cursor);
+    const search = query.toString();
+    return this.request<Page<ObjectEvent>>(
+      `/objects/${refPath(object)}/events${search ? `?${search}` : ''}`,
+    );
+  }
+
   async runAction(
     object: ObjectRef,
     action: ObjectAction,
@@ -64,6 +84,48 @@ export class ImageAutomationClient implements ImageAutomationApi {
 
   async getVersions(entity: ObjectRef): Promise<EntityVersionsView> {
     return this.request<EntityVersionsView>(`/entities/${refPath(entity)}/versions`);
+  }
+
+  async explainPolicy(policy: ObjectRef): Promise<PolicyExplanation> {
+    return this.request<PolicyExplanation>(`/objects/${refPath(policy)}/explain`);
+  }
+
+  async previewPolicy(request: PolicyPreviewRequest): Promise<PolicyExplanation> {
+    return this.request<PolicyExplanation>('/policy-preview', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(request),
+    });
+  }
+
+  async getTags(
+    repository: ObjectRef,
+    options: { search?: string; limit?: number; cursor?: string; includeGone?: boolean } = {},
+  ): Promise<Page<RepositoryTagView>> {
+    const query = new URLSearchParams();
+    if (options.search) query.set('search', options.search);
+    if (options.limit !== undefined) query.set('limit', String(options.limit));
+    if (options.cursor !== undefined) query.set('cursor', options.cursor);
+    if (options.includeGone) query.set('includeGone', 'true');
+    const search = query.toString();
+    return this.request<Page<RepositoryTagView>>(
+      `/objects/${refPath(repository)}/tags${search ? `?${search}` : ''}`,
+    );
+  }
+
+  async getTimeline(
+    entity: ObjectRef,
+    options: { since?: string; until?: string; limit?: number; cursor?: string } = {},
+  ): Promise<EntityTimelineView> {
+    const query = new URLSearchParams();
+    if (options.since !== undefined) query.set('since', options.since);
+    if (options.until !== undefined) query.set('until', options.until);
+    if (options.limit !== undefined) query.set('limit', String(options.limit));
+    if (options.cursor !== undefined) query.set('cursor', options.cursor);
+    const search = query.toString();
+    return this.request<EntityTimelineView>(
+      `/entities/${refPath(entity)}/timeline${search ? `?${search}` : ''}`,
+    );
   }
 
   async getPromotions(
@@ -116,6 +178,15 @@ export class ImageAutomationClient implements ImageAutomationApi {
   async unpin(targetId: string, subject: string): Promise<void> {
     const query = new URLSearchParams({ targetId, subject });
     await this.request(`/pins?${query}`, { method: 'DELETE' });
+  }
+
+  async getFleet(filter: FleetFilter = {}): Promise<FleetView> {
+    const query = new URLSearchParams();
+    for (const key of ['owner', 'kind', 'state'] as const) {
+      if (filter[key]) query.set(key, filter[key]!);
+    }
+    const search = query.toString();
+    return this.request<FleetView>(`/fleet${search ? `?${search}` : ''}`);
   }
 
   private async request<T>(path: string, init?: RequestInit): Promise<T> {

@@ -1,11 +1,9 @@
-import { screen, waitFor, within } from '@testing-library/react';
-import userEvent, {
-  PointerEventsCheckLevel,
-} from '@testing-library/user-event';
+import { act, screen, waitFor, within } from '@testing-library/react';
 import { renderInTestApp } from '@backstage/frontend-test-utils';
 import { Entity } from '@backstage/catalog-model';
-import { NotAllowedError } from '@backstage/errors';
 import { EntityProvider } from '@backstage/plugin-catalog-react';
+import { SignalApi, signalApiRef } from '@backstage/plugin-signals-react';
+import { JsonObject } from '@backstage/types';
 import { imageAutomationApiRef } from '../api/ImageAutomationApi';
 import { FakeImageAutomationApi } from '../testing/FakeImageAutomationApi';
 import { condition, objectView } from '../testing/fixtures';
@@ -130,219 +128,111 @@ function fakeBackend(): FakeImageAutomationApi {
   return api;
 }
 
-async function renderTab(api: FakeImageAutomationApi) {
-  renderInTestApp(
+/** A signal API that delivers what the test publishes (the app's signals plugin, without a backend). */
+class TestSignals implements SignalApi {
+  private readonly subscribers = new Map<string, Set<(message: JsonObject) => void>>();
+
+  subscribe<T extends JsonObject = JsonObject>(channel: string, onMessage: (message: T) => void) {
+    const set = this.subscribers.get(channel) ?? new Set();
+    const deliver = onMessage as (message: JsonObject) => void;
+    set.add(deliver);
+    this.subscribers.set(channel, set);
+    return { unsubscribe: () => void set.delete(deliver) };
+  }
+
+  publish(channel: string, message: JsonObject) {
+    for (const onMessage of this.subscribers.get(channel) ?? []) onMessage(message);
+  }
+
+  channels(): string[] {
+    return [...this.subscribers.keys()].filter(c => (this.subscribers.get(c)?.size ?? 0) > 0);
+  }
+}
+
+function renderTab(api: FakeImageAutomationApi, signals?: TestSignals) {
+  const tab = (
     <EntityProvider entity={entity}>
       <EntityImageAutomationContent />
-    </EntityProvider>,
-    { apis: [[imageAutomationApiRef, api]] },
+    </EntityProvider>
   );
-  return screen.findByRole('region', {
-    name: 'ImageRepository default/podinfo',
-  });
+  if (signals) {
+    renderInTestApp(tab, {
+      apis: [
+        [imageAutomationApiRef, api],
+        [signalApiRef, signals],
+      ],
+    });
+  } else {
+    renderInTestApp(tab, { apis: [[imageAutomationApiRef, api]] });
+  }
 }
 
 describe('EntityImageAutomationContent', () => {
-  it('lists the objects with their state as text, the reason and message, and the kind fields', async () => {
-    const repository = await renderTab(fakeBackend());
-    expect(within(repository).getByText('Ready')).toBeInTheDocument();
-    expect(within(repository).getByText('Succeeded')).toBeInTheDocument();
-    expect(
-      within(repository).getByText(/successful scan: found 42 tags/),
-    ).toBeInTheDocument();
-    expect(
-      within(repository).getAllByText('ghcr.io/stefanprodan/podinfo'),
-    ).toHaveLength(2);
-    expect(within(repository).getByText('42')).toBeInTheDocument();
-    expect(
-      within(repository).getByText('2026-11-22 01:00:00 UTC'),
-    ).toBeInTheDocument();
-
-    const policy = screen.getByRole('region', {
-      name: 'ImagePolicy default/podinfo',
-    });
-    expect(within(policy).getByText('Stalled')).toBeInTheDocument();
-    expect(
-      within(policy).getByText(/invalid policy: improper constraint/),
-    ).toBeInTheDocument();
-    expect(within(policy).getByText('6.5.1@sha256:abcd')).toBeInTheDocument();
-    expect(within(policy).getByText('6.5.0')).toBeInTheDocument();
-
-    const automation = screen.getByRole('region', {
-      name: 'ImageUpdateAutomation default/podinfo',
-    });
-    expect(within(automation).getByText('Not ready')).toBeInTheDocument();
-    expect(within(automation).getByText('Reconciling')).toBeInTheDocument();
-    expect(within(automation).getByText('Suspended')).toBeInTheDocument();
-    expect(
-      within(automation).getByText(
-        'Suspended by user:default/alice at 2026-11-21 09:30:00 UTC',
-      ),
-    ).toBeInTheDocument();
-    expect(
-      within(automation).getByRole('button', {
-        name: 'Resume ImageUpdateAutomation default/podinfo',
-      }),
-    ).toBeEnabled();
-  });
-
-  it('shows the recent scans of an ImageRepository', async () => {
-    await renderTab(fakeBackend());
-    const table = await screen.findByRole('grid', {
-      name: 'Recent scans of ImageRepository default/podinfo',
-    });
-    const rows = within(table).getAllByRole('row').slice(1);
-    expect(rows).toHaveLength(2);
-    expect(
-      within(rows[0]).getByText('2026-11-22 01:00:00 UTC'),
-    ).toBeInTheDocument();
-    expect(within(rows[0]).getByText('Success')).toBeInTheDocument();
-    expect(within(rows[0]).getByText('6.5.1')).toBeInTheDocument();
-    expect(within(rows[0]).getByText('5.0.0')).toBeInTheDocument();
-    expect(within(rows[0]).getByText('850 ms')).toBeInTheDocument();
-    expect(within(rows[1]).getByText('Failure')).toBeInTheDocument();
-    expect(
-      within(rows[1]).getByText(
-        'GET https://ghcr.io/v2/: 503 Service Unavailable',
-      ),
-    ).toBeInTheDocument();
-  });
-
-  it('disables the actions the user may not use and says why', async () => {
-    await renderTab(fakeBackend());
-    const suspend = screen.getByRole('button', {
-      name: 'Suspend ImagePolicy default/podinfo',
-    });
-    expect(suspend).toBeDisabled();
-    expect(suspend).toHaveAccessibleDescription(
-      'You are not an owner of component:default/podinfo',
-    );
-    expect(
-      screen.getByRole('button', {
-        name: 'Reconcile ImagePolicy default/podinfo',
-      }),
-    ).toBeEnabled();
-
-    // The disabled button lets the pointer through to its wrapper, as a browser would.
-    const pointer = userEvent.setup({
-      pointerEventsCheck: PointerEventsCheckLevel.Never,
-    });
-    await pointer.hover(suspend);
-    expect(await screen.findByRole('tooltip')).toHaveTextContent(
-      'You are not an owner of component:default/podinfo',
-    );
-  });
-
-  it('suspends an object through the API and shows the new state', async () => {
+  it('shows the summary, then the versions, pending promotions, timeline and automation objects', async () => {
     const api = fakeBackend();
-    await renderTab(api);
-    const loadsBefore = api.countCalls('getEntityObjects');
-
-    await userEvent.click(
-      screen.getByRole('button', {
-        name: 'Suspend ImageRepository default/podinfo',
-      }),
-    );
-
-    const repository = screen.getByRole('region', {
-      name: 'ImageRepository default/podinfo',
-    });
+    api.setVersions('component:default/podinfo', []);
+    renderTab(api);
+    expect(await screen.findByRole('region', { name: 'Summary' })).toBeInTheDocument();
+    await screen.findByRole('button', { name: 'ImageRepository default/podinfo' });
+    const headings = screen.getAllByRole('heading', { level: 2 }).map(h => h.textContent);
+    expect(headings).toEqual(['Versions', 'Pending promotions', 'Timeline', 'Automation objects']);
     expect(
-      await within(repository).findByText(
-        'Suspended by user:default/guest at 2026-11-22 02:00:00 UTC',
-      ),
+      await screen.findByText('Nothing is waiting: every target carries what its policy selected.'),
     ).toBeInTheDocument();
-    expect(api.calls).toContainEqual({
-      method: 'runAction',
-      args: [
-        expect.objectContaining({ id: 'ImageRepository/default/podinfo' }),
-        'suspend',
-      ],
-    });
-    expect(api.countCalls('getEntityObjects')).toBeGreaterThan(loadsBefore);
-    expect(
-      within(repository).getByRole('button', {
-        name: 'Resume ImageRepository default/podinfo',
-      }),
-    ).toBeEnabled();
-  });
-
-  it('shows the new scan after a reconcile without waiting for the next poll', async () => {
-    const api = fakeBackend();
-    await renderTab(api);
-    const table = await screen.findByRole('grid', {
-      name: 'Recent scans of ImageRepository default/podinfo',
-    });
-    expect(within(table).getAllByRole('row')).toHaveLength(3);
-
-    await userEvent.click(
-      screen.getByRole('button', {
-        name: 'Reconcile ImageRepository default/podinfo',
-      }),
-    );
-
-    await waitFor(() =>
-      expect(within(table).getAllByRole('row')).toHaveLength(4),
-    );
-    expect(within(table).getAllByText('2026-11-22 02:00:00 UTC')).toHaveLength(
-      1,
-    );
-  });
-
-  it('shows the error message when an action fails', async () => {
-    const api = fakeBackend();
-    await renderTab(api);
-    api.failActionsWith(new NotAllowedError('the permission policy changed'));
-
-    await userEvent.click(
-      screen.getByRole('button', {
-        name: 'Reconcile ImagePolicy default/podinfo',
-      }),
-    );
-
-    const policy = screen.getByRole('region', {
-      name: 'ImagePolicy default/podinfo',
-    });
-    expect(await within(policy).findByRole('alert')).toHaveTextContent(
-      'Reconcile failed: the permission policy changed',
-    );
   });
 
   it('shows, section by section, that the backend cannot be reached', async () => {
     const api = fakeBackend();
     api.failLoadsWith(new Error('backend unavailable'));
-    renderInTestApp(
-      <EntityProvider entity={entity}>
-        <EntityImageAutomationContent />
-      </EntityProvider>,
-      { apis: [[imageAutomationApiRef, api]] },
-    );
-    expect(
-      await screen.findByText('Could not load the automation objects'),
-    ).toBeInTheDocument();
-    expect(await screen.findByText('Could not load the versions')).toBeInTheDocument();
-    expect(await screen.findByText('Could not load the pending promotions')).toBeInTheDocument();
-    expect(screen.getAllByText('backend unavailable')).toHaveLength(3);
+    renderTab(api);
+    for (const what of ['the automation objects', 'the versions', 'the pending promotions', 'the timeline']) {
+      expect(
+        await screen.findByText(new RegExp(`^Could not load ${what}`), { selector: '*' }),
+      ).toBeInTheDocument();
+    }
+    const summary = screen.getByRole('region', { name: 'Summary' });
+    expect(within(summary).getAllByText(/unavailable/).length).toBeGreaterThan(0);
   });
 
-  it('shows the versions and the pending promotions above the objects, each loaded on its own', async () => {
+  it('keeps the other sections when one fails', async () => {
     const api = fakeBackend();
-    api.setVersions('component:default/podinfo', []);
-    renderInTestApp(
-      <EntityProvider entity={entity}>
-        <EntityImageAutomationContent />
-      </EntityProvider>,
-      { apis: [[imageAutomationApiRef, api]] },
-    );
-    const headings = await screen.findAllByRole('heading', { level: 2 });
-    expect(headings.map(h => h.textContent)).toEqual(
-      expect.arrayContaining(['Versions', 'Pending promotions', 'Automation objects']),
-    );
+    api.getVersions = async () => {
+      throw new Error('versions are down');
+    };
+    renderTab(api);
+    expect(await screen.findByText(/^Could not load the versions/)).toBeInTheDocument();
+    expect(
+      await screen.findByRole('button', { name: 'ImagePolicy default/podinfo' }),
+    ).toBeInTheDocument();
     expect(
       await screen.findByText('Nothing is waiting: every target carries what its policy selected.'),
     ).toBeInTheDocument();
-    expect(api.countCalls('getVersions')).toBeGreaterThanOrEqual(1);
-    expect(api.countCalls('getPromotions')).toBeGreaterThanOrEqual(1);
+    expect(screen.queryByText(/^Could not load the automation objects/)).not.toBeInTheDocument();
+  });
+
+  it("reloads on the entity's signal, without waiting for the next poll, and says it is live", async () => {
+    const api = fakeBackend();
+    const signals = new TestSignals();
+    renderTab(api, signals);
+    const summary = await screen.findByRole('region', { name: 'Summary' });
+    expect(await within(summary).findByText('Live')).toBeInTheDocument();
+    await screen.findByRole('button', { name: 'ImageRepository default/podinfo' });
+    expect(signals.channels()).toEqual(['image-automation:component:default/podinfo']);
+    await waitFor(() => expect(api.countCalls('getEntityObjects')).toBe(1));
+
+    api.addObject(objectView('GitRepository', 'fleet'));
+    act(() => signals.publish('image-automation:component:default/podinfo', { change: 'objects' }));
+    expect(
+      await screen.findByRole('button', { name: 'GitRepository default/fleet' }),
+    ).toBeInTheDocument();
+    expect(api.countCalls('getEntityObjects')).toBe(2);
+  });
+
+  it('polls, and says so, when the app has no signals', async () => {
+    const api = fakeBackend();
+    renderTab(api);
+    const summary = await screen.findByRole('region', { name: 'Summary' });
+    expect(await within(summary).findByText(/Polling every 10 s/)).toBeInTheDocument();
   });
 
   it('says so when the entity has no automation objects', async () => {
@@ -350,12 +240,7 @@ describe('EntityImageAutomationContent', () => {
       user: 'user:default/guest',
       now: () => new Date(),
     });
-    renderInTestApp(
-      <EntityProvider entity={entity}>
-        <EntityImageAutomationContent />
-      </EntityProvider>,
-      { apis: [[imageAutomationApiRef, api]] },
-    );
+    renderTab(api);
     expect(
       await screen.findByText(/No automation objects belong to this entity/),
     ).toBeInTheDocument();

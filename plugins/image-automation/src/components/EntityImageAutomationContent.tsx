@@ -1,15 +1,15 @@
 import { stringifyEntityRef } from '@backstage/catalog-model';
 import { useEntity } from '@backstage/plugin-catalog-react';
-import { Flex, Text } from '@backstage/ui';
+import { Flex } from '@backstage/ui';
 import { entitySignalChannel } from '@imageops/backstage-plugin-image-automation-common';
 import { PENDING_RECONCILE_POLL_INTERVAL_MS, useEntityAutomation } from '../hooks/useEntityAutomation';
 import { DEFAULT_POLL_INTERVAL_MS, LiveUpdates, LiveUpdatesContext, useLiveUpdates } from '../hooks/useLiveUpdates';
-import { AutomationObjectCard } from './AutomationObjectCard';
+import { AutomationObjectsSection } from './objects/AutomationObjectsSection';
 import { PendingPromotionsSection } from './PendingPromotionsSection';
-import { SectionError } from './SectionError';
 import { SummaryStrip } from './summary/SummaryStrip';
 import { VersionsSection } from './VersionsSection';
-import { reconcilePending } from './reconcilePending';
+import { PAGE_CLASS } from './pageClass';
+import { TimelineSection } from './timeline/TimelineSection';
 
 export { DEFAULT_POLL_INTERVAL_MS } from '../hooks/useLiveUpdates';
 export { PENDING_RECONCILE_POLL_INTERVAL_MS } from '../hooks/useEntityAutomation';
@@ -30,9 +30,8 @@ function Sections(props: { pendingPollIntervalMs: number; live: LiveUpdates }) {
     name: entity.metadata.name,
   };
   const { objects, versions, promotions } = useEntityAutomation(entityRef, props.pendingPollIntervalMs);
-  const now = new Date();
   return (
-    <Flex direction="column" gap="4">
+    <Flex direction="column" gap="4" className={PAGE_CLASS}>
       <SummaryStrip
         objects={objects}
         versions={versions}
@@ -46,25 +45,8 @@ function Sections(props: { pendingPollIntervalMs: number; live: LiveUpdates }) {
       />
       <VersionsSection versions={versions} promotions={promotions} />
       <PendingPromotionsSection promotions={promotions} />
-      <Text as="h2" variant="title-small">
-        Automation objects
-      </Text>
-      <SectionError what="the automation objects" data={objects} />
-      {objects.loading && <Text color="secondary">Loading automation objects…</Text>}
-      {objects.value?.length === 0 && (
-        <Text>
-          No automation objects belong to this entity. Check the manifests named in its
-          image-automation.io/manifests annotation.
-        </Text>
-      )}
-      {objects.value?.map(object => (
-        <AutomationObjectCard
-          key={object.id}
-          object={object}
-          onChanged={objects.refresh}
-          pollIntervalMs={reconcilePending(object, now) ? props.pendingPollIntervalMs : 60_000}
-        />
-      ))}
+      <TimelineSection entityRef={entityRef} />
+      <AutomationObjectsSection entityRef={entityRef} objects={objects} />
     </Flex>
   );
 }

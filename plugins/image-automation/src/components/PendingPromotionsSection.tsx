@@ -34,6 +34,7 @@ import { ActionButton } from './ActionButton';
 import { errorMessage } from './errorMessage';
 import { SectionError } from './SectionError';
 import { formatTime } from './format';
+import { PAGE_CLASS } from './pageClass';
 
 
 /** Why a promotion waits: the groups of the section. @internal */
@@ -142,8 +143,8 @@ function objectWords(id: string): string {
   return slash < 0 ? id : `${id.slice(0, slash)} ${id.slice(slash + 1)}`;
 }
 
-/** The target, short: names the object and, for a cluster target, the cluster. */
-function targetName(target: PromotionTarget): string {
+/** The target, short: names the object and, for a cluster target, the cluster. @internal */
+export function targetName(target: PromotionTarget): string {
   return target.type === 'cluster'
     ? `${objectWords(target.objectId)} in cluster ${
         target.cluster ?? 'unknown'
@@ -303,7 +304,6 @@ function PromotionCard(props: {
 }) {
   const { promotion, onChanged } = props;
   const label = promotionLabel(promotion);
-  const [dialog, setDialog] = useState<DecisionKind>();
   const currentDigest =
     promotion.to.digest ?? promotion.to.revision ?? promotion.to.tag;
 
@@ -325,36 +325,7 @@ function PromotionCard(props: {
             </Text>
             {stateSentence(promotion)}
           </Text>
-          {promotion.gates.length > 0 && (
-            <ul
-              aria-label={`Gates of ${label}`}
-              style={{
-                display: 'flex',
-                flexWrap: 'wrap',
-                gap: 'var(--bui-space-2)',
-                listStyle: 'none',
-                margin: 0,
-                padding: 0,
-              }}
-            >
-              {promotion.gates.map(gate => (
-                <li
-                  key={`${gate.gate}:${gate.summary}`}
-                  style={{
-                    border: `1px solid var(--bui-border-${
-                      gateColor[gate.state]
-                    })`,
-                    borderRadius: 'var(--bui-radius-full)',
-                    padding: '0 var(--bui-space-2)',
-                  }}
-                >
-                  <Text variant="body-small" color={gateColor[gate.state]}>
-                    {gateText(gate)}
-                  </Text>
-                </li>
-              ))}
-            </ul>
-          )}
+          <GateChips promotion={promotion} label={label} />
           {promotion.state === 'pending' && promotion.eta && (
             <Text>Passes by itself at {formatTime(promotion.eta)}</Text>
           )}
@@ -395,34 +366,91 @@ function PromotionCard(props: {
         </Flex>
       </CardBody>
       <CardFooter>
-        <Flex gap="2" style={{ flexWrap: 'wrap' }}>
-          <ActionButton
-            label="Approve"
-            accessibleName={`Approve ${label}`}
-            permission={promotion.actions.approve}
-            isPending={false}
-            isBusy={false}
-            onPress={() => setDialog('approve')}
-          />
-          <ActionButton
-            label="Reject"
-            accessibleName={`Reject ${label}`}
-            permission={promotion.actions.reject}
-            isPending={false}
-            isBusy={false}
-            onPress={() => setDialog('reject')}
-          />
-          <ActionButton
-            label="Promote now"
-            accessibleName={`Promote now ${label}`}
-            permission={promotion.actions.promoteNow}
-            isPending={false}
-            isBusy={false}
-            onPress={() => setDialog('promote')}
-          />
-        </Flex>
+        <PromotionDecisions promotion={promotion} label={label} onChanged={onChanged} />
       </CardFooter>
+    </Card>
+  );
+}
+
+/**
+ * A promotion's gates as chips, each its summary and state in words with the state's colour.
+ * @internal
+ */
+export function GateChips(props: { promotion: PromotionView; label: string }) {
+  const { promotion, label } = props;
+  if (promotion.gates.length === 0) return null;
+  return (
+    <ul
+      aria-label={`Gates of ${label}`}
+      style={{
+        display: 'flex',
+        flexWrap: 'wrap',
+        gap: 'var(--bui-space-2)',
+        listStyle: 'none',
+        margin: 0,
+        padding: 0,
+      }}
+    >
+      {promotion.gates.map(gate => (
+        <li
+          key={`${gate.gate}:${gate.summary}`}
+          style={{
+            border: `1px solid var(--bui-border-${gateColor[gate.state]})`,
+            borderRadius: 'var(--bui-radius-full)',
+            padding: '0 var(--bui-space-2)',
+          }}
+        >
+          <Text variant="body-small" color={gateColor[gate.state]}>
+            {gateText(gate)}
+          </Text>
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+/**
+ * Approve, Reject and Promote now for a promotion, each enabled as its `actions` say (disabled
+ * with the reason otherwise) and each confirmed in a dialog; `onChanged` runs after a decision.
+ * @internal
+ */
+export function PromotionDecisions(props: {
+  promotion: PromotionView;
+  label: string;
+  onChanged: () => Promise<void>;
+}) {
+  const { promotion, label, onChanged } = props;
+  const [dialog, setDialog] = useState<DecisionKind>();
+  return (
+    <>
+      <Flex gap="2" style={{ flexWrap: 'wrap' }}>
+        <ActionButton
+          label="Approve"
+          accessibleName={`Approve ${label}`}
+          permission={promotion.actions.approve}
+          isPending={false}
+          isBusy={false}
+          onPress={() => setDialog('approve')}
+        />
+        <ActionButton
+          label="Reject"
+          accessibleName={`Reject ${label}`}
+          permission={promotion.actions.reject}
+          isPending={false}
+          isBusy={false}
+          onPress={() => setDialog('reject')}
+        />
+        <ActionButton
+          label="Promote now"
+          accessibleName={`Promote now ${label}`}
+          permission={promotion.actions.promoteNow}
+          isPending={false}
+          isBusy={false}
+          onPress={() => setDialog('promote')}
+        />
+      </Flex>
       <Dialog
+        className={PAGE_CLASS}
         isOpen={dialog !== undefined}
         onOpenChange={open => {
           if (!open) setDialog(undefined);
@@ -441,7 +469,7 @@ function PromotionCard(props: {
           />
         )}
       </Dialog>
-    </Card>
+    </>
   );
 }
 

@@ -30,6 +30,7 @@ import { ActionButton } from './ActionButton';
 import { errorMessage } from './errorMessage';
 import { SectionError } from './SectionError';
 import { formatRelative, formatTime } from './format';
+import { PAGE_CLASS } from './pageClass';
 
 /** Props of {@link VersionsSection}. @internal */
 export interface VersionsSectionProps {
@@ -402,6 +403,7 @@ function PinDialog(props: PinDialogProps) {
 
   return (
     <Dialog
+      className={PAGE_CLASS}
       isOpen
       onOpenChange={open => {
         if (!open && !pending) onClose();

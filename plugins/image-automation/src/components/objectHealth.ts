@@ -1,65 +1,10 @@
-import {
-  Condition,
-  ObjectStatus,
-} from '@imageops/backstage-plugin-image-automation-common';
-
-/** The readiness of an automation object, as a word a person can read. @internal */
-export type Readiness =
-  | 'Ready'
-  | 'Not ready'
-  | 'Stalled'
-  | 'Reconciling'
-  | 'Unknown';
-
-/** What the tab says about an object's conditions. @internal */
-export interface ObjectHealth {
-  readiness: Readiness;
-  /** True while a reconcile is in progress, also when it is retrying after a failure. */
-  reconciling: boolean;
-  /** Reason and message of the condition that decided {@link ObjectHealth.readiness}. */
-  reason?: string;
-  message?: string;
-}
-
 /**
- * Reads Flux's kstatus conditions: `Stalled=True` is a terminal failure and wins; otherwise
- * `Ready` decides, and `Reconciling=True` only speaks for itself while `Ready` is not yet known
- * (a failing object that retries has both `Ready=False` and `Reconciling=True`).
+ * The kstatus reading of an object's conditions lives in the common package, so the backend (the
+ * fleet page) and the tab judge health the same way; the tab imports it from here.
  * @internal
  */
-export function objectHealth(status: ObjectStatus): ObjectHealth {
-  const conditions = status.conditions ?? [];
-  const find = (type: string) => conditions.find(c => c.type === type);
-  const ready = find('Ready');
-  const stalled = find('Stalled');
-  const reconcilingCondition = find('Reconciling');
-  const reconciling = reconcilingCondition?.status === 'True';
-
-  if (stalled?.status === 'True') {
-    return { readiness: 'Stalled', reconciling, ...explain(stalled) };
-  }
-  if (ready?.status === 'True') {
-    return { readiness: 'Ready', reconciling, ...explain(ready) };
-  }
-  if (ready?.status === 'False') {
-    return { readiness: 'Not ready', reconciling, ...explain(ready) };
-  }
-  if (reconcilingCondition && reconciling) {
-    return {
-      readiness: 'Reconciling',
-      reconciling,
-      ...explain(reconcilingCondition),
-    };
-  }
-  if (ready) {
-    return { readiness: 'Unknown', reconciling, ...explain(ready) };
-  }
-  return { readiness: 'Unknown', reconciling };
-}
-
-function explain(condition: Condition): { reason?: string; message?: string } {
-  return {
-    reason: condition.reason || undefined,
-    message: condition.message || undefined,
-  };
-}
+export { objectHealth } from '@imageops/backstage-plugin-image-automation-common';
+export type {
+  ObjectHealth,
+  ObjectReadiness as Readiness,
+} from '@imageops/backstage-plugin-image-automation-common';

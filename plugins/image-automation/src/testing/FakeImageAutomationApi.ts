@@ -1,14 +1,23 @@
 import { ConflictError, NotAllowedError, NotFoundError } from '@backstage/errors';
 import {
   AutomationObjectView,
+  EntityTimelineView,
   EntityVersionsView,
+  FleetFilter,
+  FleetObject,
+  FleetPromotion,
+  FleetView,
   ObjectAction,
+  ObjectEvent,
   Page,
+  PolicyExplanation,
+  PolicyPreviewRequest,
   PromotionPin,
   PromotionPreview,
   PromotionState,
   PromotionVersion,
   PromotionView,
+  RepositoryTagView,
   ScanRecord,
   TargetVersionView,
 } from '@imageops/backstage-plugin-image-automation-common';
@@ -28,10 +37,18 @@ export class FakeImageAutomationApi implements ImageAutomationApi {
   private readonly objects = new Map<string, AutomationObjectView>();
   private readonly scans = new Map<string, ScanRecord[]>();
   private nextScanId = 1000;
+  private readonly events = new Map<string, ObjectEvent[]>();
   private readonly versions = new Map<string, TargetVersionView[]>();
+  private readonly timelines = new Map<string, Omit<EntityTimelineView, 'entityRef' | 'nextCursor'>>();
   private readonly promotions = new Map<string, PromotionView>();
   private readonly previews = new Map<string, PromotionPreview>();
   private readonly pins: PromotionPin[] = [];
+  private readonly explanations = new Map<string, PolicyExplanation>();
+  private previewAnswer?: (request: PolicyPreviewRequest) => PolicyExplanation;
+  private readonly tags = new Map<string, RepositoryTagView[]>();
+  /** The fleet's promotions (their current state is in `promotions`) with their owners, and failing objects. */
+  private readonly fleetOwners = new Map<string, string | undefined>();
+  private fleetFailing: FleetObject[] = [];
   private actionError?: Error;
   private loadError?: Error;
 
@@ -47,6 +64,16 @@ export class FakeImageAutomationApi implements ImageAutomationApi {
   addObject(object: AutomationObjectView, scans: ScanRecord[] = []): void {
     this.objects.set(object.id, clone(object));
     this.scans.set(object.id, clone(scans));
+  }
+
+  /** Records events of an object (by id); `getEvents` pages them newest first, as the backend does. */
+  addEvents(objectId: string, events: ObjectEvent[]): void {
+    this.events.set(objectId, [...(this.events.get(objectId) ?? []), ...clone(events)]);
+  }
+
+  /** Sets an entity's timeline (`kind:namespace/name`, lower case): its lanes and every event. */
+  setTimeline(entityRef: string, timeline: Omit<EntityTimelineView, 'entityRef' | 'nextCursor'>): void {
+    this.timelines.set(entityRef, clone(timeline));
   }
 
   /** Sets the versions view of an entity (`kind:namespace/name`, lower case). */
@@ -100,6 +127,23 @@ export class FakeImageAutomationApi implements ImageAutomationApi {
     };
   }
 
+  /** Pages by event id, newest first; the cursor is the last id returned, as in the backend's store. */
+  async getEvents(
+    object: ObjectRef,
+    options: { limit?: number; cursor?: string } = {},
+  ): Promise<Page<ObjectEvent>> {
+    this.calls.push({ method: 'getEvents', args: [object, options] });
+    const limit = options.limit ?? 50;
+    const newestFirst = [...(this.events.get(this.find(object).id) ?? [])]
+      .filter(e => !options.cursor || e.id < Number(options.cursor))
+      .sort((a, b) => b.id - a.id);
+    const items = newestFirst.slice(0, limit);
+    return {
+      items: clone(items),
+      nextCursor: newestFirst.length > limit ? String(items[items.length - 1].id) : undefined,
+    };
+  }
+
   async runAction(
     ref: ObjectRef,
     action: ObjectAction,
@@ -131,6 +175,37 @@ export class FakeImageAutomationApi implements ImageAutomationApi {
     if (this.loadError) throw this.loadError;
     const entityRef = refOf(entity);
     return { entityRef, items: clone(this.versions.get(entityRef) ?? []) };
+  }
+
+  /** Filters by `since`/`until` and pages newest first as the backend does; the cursor is an offset. */
+  async getTimeline(
+    entity: ObjectRef,
+    options: { since?: string; until?: string; limit?: number; cursor?: string } = {},
+  ): Promise<EntityTimelineView> {
+    this.calls.push({ method: 'getTimeline', args: [entity, options] });
+    if (this.loadError) throw this.loadError;
+    const entityRef = refOf(entity);
+    const { items: all = [], ...rest } = this.timelines.get(entityRef) ?? { lanes: [], items: [] };
+    const since = options.since ? Date.parse(options.since) : -Infinity;
+    const until = options.until ? Date.parse(options.until) : Infinity;
+    const inRange = all
+      .filter(e => Date.parse(e.time) >= since && Date.parse(e.time) <= until)
+      .sort((a, b) => Date.parse(b.time) - Date.parse(a.time) || b.id.localeCompare(a.id));
+    const start = options.cursor ? Number(options.cursor) : 0;
+    const end = start + (options.limit ?? 200);
+    const before = new Map(
+      all
+        .filter(e => e.kind === 'applied' && Date.parse(e.time) < since)
+        .sort((a, b) => Date.parse(a.time) - Date.parse(b.time))
+        .map(e => [`${e.targetId}\n${e.objectId}`, e]),
+    );
+    return clone({
+      entityRef,
+      ...rest,
+      items: inRange.slice(start, end),
+      ...(end < inRange.length ? { nextCursor: String(end) } : {}),
+      ...(options.since ? { appliedBefore: [...before.values()] } : {}),
+    });
   }
 
   async getPromotions(
@@ -216,6 +291,96 @@ export class FakeImageAutomationApi implements ImageAutomationApi {
     for (const rows of this.versions.values()) {
       for (const row of rows) if (row.target.id === targetId && row.subject === subject) delete row.pin;
     }
+  }
+
+  /** Sets the fleet; its promotions are added as promotions too, so decisions on them apply. */
+  setFleet(fleet: Pick<FleetView, 'promotions' | 'failing'>): void {
+    for (const { owner, ...promotion } of fleet.promotions) {
+      this.addPromotion(promotion);
+      this.fleetOwners.set(promotion.id, owner);
+    }
+    this.fleetFailing = clone(fleet.failing);
+  }
+
+  /**
+   * The fleet as the backend builds it: promotions still open that the user may act on, the
+   * failing objects, filtered by owner, kind (an object's; a promotion's subject or target) and
+   * state, with the facets of everything before filtering.
+   */
+  async getFleet(filter: FleetFilter = {}): Promise<FleetView> {
+    this.calls.push({ method: 'getFleet', args: [filter] });
+    if (this.loadError) throw this.loadError;
+    const promotions: FleetPromotion[] = [...this.fleetOwners]
+      .map(([id, owner]) => ({ ...this.promotions.get(id)!, owner }))
+      .filter(p => Object.values(p.actions).some(a => a.allowed));
+    const kindOf = (id: string) => id.split('/')[0];
+    const kinds = (p: FleetPromotion) => [kindOf(p.subject), kindOf(p.target.objectId)];
+    const matches = (owner: string | undefined, itemKinds: string[], state: string) =>
+      (!filter.owner || owner === filter.owner) &&
+      (!filter.kind || itemKinds.includes(filter.kind)) &&
+      (!filter.state || state === filter.state);
+    const unique = (values: Array<string | undefined>) =>
+      [...new Set(values.filter((v): v is string => Boolean(v)))].sort();
+    return clone({
+      promotions: promotions.filter(p => matches(p.owner, kinds(p), p.state)),
+      failing: this.fleetFailing.filter(o => matches(o.owner, [o.kind], o.health)),
+      facets: {
+        owners: unique([...promotions, ...this.fleetFailing].map(i => i.owner)),
+        kinds: unique([...promotions.flatMap(kinds), ...this.fleetFailing.map(o => o.kind)]),
+        states: unique([...promotions.map(p => p.state), ...this.fleetFailing.map(o => o.health)]),
+      },
+    });
+  }
+
+  /** Sets what explainPolicy answers for a policy (by id). */
+  setPolicyExplanation(policyId: string, explanation: PolicyExplanation): void {
+    this.explanations.set(policyId, clone(explanation));
+  }
+
+  /**
+   * Sets how previewPolicy answers: the fake has no policy engine, so a test says what the
+   * backend would compute for a request (or throws the backend's error).
+   */
+  answerPolicyPreviews(answer: (request: PolicyPreviewRequest) => PolicyExplanation): void {
+    this.previewAnswer = answer;
+  }
+
+  /** Sets the tags an ImageRepository (by id) has seen. */
+  setTags(repositoryId: string, tags: RepositoryTagView[]): void {
+    this.tags.set(repositoryId, clone(tags));
+  }
+
+  async explainPolicy(policy: ObjectRef): Promise<PolicyExplanation> {
+    this.calls.push({ method: 'explainPolicy', args: [policy] });
+    if (this.loadError) throw this.loadError;
+    const explanation = this.explanations.get(this.find(policy).id);
+    if (!explanation) throw new NotFoundError(`no explanation for ${policy.kind} ${policy.namespace}/${policy.name}`);
+    return clone(explanation);
+  }
+
+  async previewPolicy(request: PolicyPreviewRequest): Promise<PolicyExplanation> {
+    this.calls.push({ method: 'previewPolicy', args: [clone(request)] });
+    if (!this.previewAnswer) throw new Error('the test did not say how to answer policy previews');
+    return clone(this.previewAnswer(clone(request)));
+  }
+
+  /** Pages by tag name as the backend does: substring search, the cursor is the last tag returned. */
+  async getTags(
+    repository: ObjectRef,
+    options: { search?: string; limit?: number; cursor?: string; includeGone?: boolean } = {},
+  ): Promise<Page<RepositoryTagView>> {
+    this.calls.push({ method: 'getTags', args: [repository, options] });
+    const limit = Math.min(options.limit ?? 100, 500);
+    const matching = (this.tags.get(this.find(repository).id) ?? [])
+      .filter(t => options.includeGone || !t.goneSince)
+      .filter(t => !options.search || t.tag.includes(options.search))
+      .filter(t => !options.cursor || t.tag > options.cursor)
+      .sort((a, b) => (a.tag < b.tag ? -1 : 1));
+    const items = matching.slice(0, limit);
+    return {
+      items: clone(items),
+      nextCursor: matching.length > limit ? items[items.length - 1].tag : undefined,
+    };
   }
 
   private recordScan(object: AutomationObjectView, at: string): void {
