@@ -296,7 +296,8 @@ function PromotionGroupSection(props: {
   );
 }
 
-type DecisionKind = 'approve' | 'reject' | 'promote';
+/** A decision a person takes on a promotion through a dialog. @internal */
+export type DecisionKind = 'approve' | 'reject' | 'promote';
 
 function PromotionCard(props: {
   promotion: PromotionView;
@@ -418,36 +419,31 @@ export function PromotionDecisions(props: {
   promotion: PromotionView;
   label: string;
   onChanged: () => Promise<void>;
+  /** The decisions offered; all three by default (a versions row offers Promote now only). */
+  only?: DecisionKind[];
 }) {
   const { promotion, label, onChanged } = props;
   const [dialog, setDialog] = useState<DecisionKind>();
+  const offered = props.only ?? (['approve', 'reject', 'promote'] as DecisionKind[]);
+  const permissions: Record<DecisionKind, PromotionView['actions']['approve']> = {
+    approve: promotion.actions.approve,
+    reject: promotion.actions.reject,
+    promote: promotion.actions.promoteNow,
+  };
   return (
     <>
       <Flex gap="2" style={{ flexWrap: 'wrap' }}>
-        <ActionButton
-          label="Approve"
-          accessibleName={`Approve ${label}`}
-          permission={promotion.actions.approve}
-          isPending={false}
-          isBusy={false}
-          onPress={() => setDialog('approve')}
-        />
-        <ActionButton
-          label="Reject"
-          accessibleName={`Reject ${label}`}
-          permission={promotion.actions.reject}
-          isPending={false}
-          isBusy={false}
-          onPress={() => setDialog('reject')}
-        />
-        <ActionButton
-          label="Promote now"
-          accessibleName={`Promote now ${label}`}
-          permission={promotion.actions.promoteNow}
-          isPending={false}
-          isBusy={false}
-          onPress={() => setDialog('promote')}
-        />
+        {offered.map(kind => (
+          <ActionButton
+            key={kind}
+            label={decisionTexts[kind].verb}
+            accessibleName={`${decisionTexts[kind].verb} ${label}`}
+            permission={permissions[kind]}
+            isPending={false}
+            isBusy={false}
+            onPress={() => setDialog(kind)}
+          />
+        ))}
       </Flex>
       <Dialog
         className={PAGE_CLASS}

@@ -248,6 +248,34 @@ describe('VersionsSection', () => {
     );
   });
 
+  it('promotes a row now, through the justification dialog', async () => {
+    const api = fakeBackend();
+    api.addPromotion({
+      id: 'promotion-7',
+      entityRef: 'component:default/web',
+      target: clusterRow.target,
+      subject: clusterRow.subject,
+      from: { tag: '1.0.0' },
+      to: { tag: '1.2.0' },
+      state: 'pending',
+      gates: [{ gate: 'soak', state: 'waiting', summary: 'soak 3h left', evidence: {} }],
+      votes: [],
+      history: [],
+      createdAt: '2026-11-22T01:00:00Z',
+      updatedAt: '2026-11-22T01:00:00Z',
+      actions: { approve: { allowed: true }, reject: { allowed: true }, promoteNow: { allowed: true } },
+    });
+    const table = await renderSection(api);
+    const row = within(table).getByRole('row', { name: /Cluster prod-eu/ });
+    const promote = await within(row).findByRole('button', { name: /^Promote now ResourceSetInputProvider\/apps\/web-tags: 1\.0\.0 → 1\.2\.0/ });
+    expect(within(row).queryByRole('button', { name: /^Approve / })).not.toBeInTheDocument();
+    await userEvent.click(promote);
+    const dialog = await screen.findByRole('dialog', { name: /^Promote now / });
+    await userEvent.type(within(dialog).getByRole('textbox', { name: 'Justification' }), 'hotfix');
+    await userEvent.click(within(dialog).getByRole('button', { name: 'Promote now' }));
+    await waitFor(() => expect(api.countCalls('decidePromotion')).toBe(1));
+  });
+
   it('says so when a cluster could not be read', async () => {
     const table = await renderSection(fakeBackend());
     const row = within(table).getByRole('row', { name: /Cluster prod-us/ });

@@ -31,6 +31,7 @@ import { errorMessage } from './errorMessage';
 import { SectionError } from './SectionError';
 import { formatRelative, formatTime } from './format';
 import { PAGE_CLASS } from './pageClass';
+import { PromotionDecisions, promotionLabel } from './PendingPromotionsSection';
 
 /** Props of {@link VersionsSection}. @internal */
 export interface VersionsSectionProps {
@@ -48,7 +49,9 @@ export interface VersionsSectionProps {
  */
 export function VersionsSection(props: VersionsSectionProps) {
   const { versions } = props;
-  const promotionsById = new Map((props.promotions?.value?.items ?? []).map(p => [p.id, p]));
+  const promotionsById = new Map(
+    (props.promotions?.value?.items ?? []).map(p => [p.id, p]),
+  );
   const api = useApi(imageAutomationApiRef);
   const headingId = useId();
   const [pinning, setPinning] = useState<TargetVersionView>();
@@ -93,6 +96,12 @@ export function VersionsSection(props: VersionsSectionProps) {
             image={image}
             rows={rows}
             promotions={promotionsById}
+            onPromotionChanged={async () => {
+              await Promise.all([
+                versions.refresh(),
+                props.promotions?.refresh(),
+              ]);
+            }}
             busyRow={unpinning}
             onPin={row => {
               setActionError(undefined);
@@ -121,6 +130,7 @@ interface ImageVersionsTableProps {
   image: string;
   rows: TargetVersionView[];
   promotions: Map<string, PromotionView>;
+  onPromotionChanged: () => Promise<void>;
   /** The row whose action runs, if any. */
   busyRow?: string;
   onPin: (row: TargetVersionView) => void;
@@ -129,7 +139,15 @@ interface ImageVersionsTableProps {
 
 /** The targets of one image. */
 function ImageVersionsTable(props: ImageVersionsTableProps) {
-  const { image, rows, promotions, busyRow, onPin, onUnpin } = props;
+  const {
+    image,
+    rows,
+    promotions,
+    onPromotionChanged,
+    busyRow,
+    onPin,
+    onUnpin,
+  } = props;
   return (
     <Flex direction="column" gap="2">
       <Text
@@ -151,7 +169,13 @@ function ImageVersionsTable(props: ImageVersionsTableProps) {
         </TableHeader>
         <TableBody
           items={rows.map(row => ({ id: rowKey(row), row }))}
-          dependencies={[busyRow, onPin, onUnpin, promotions]}
+          dependencies={[
+            busyRow,
+            onPin,
+            onUnpin,
+            promotions,
+            onPromotionChanged,
+          ]}
         >
           {({ id, row }) => (
             <Row id={id}>
@@ -175,37 +199,51 @@ function ImageVersionsTable(props: ImageVersionsTableProps) {
               <Cell>
                 <NextStep
                   row={row}
-                  promotion={row.promotionId ? promotions.get(row.promotionId) : undefined}
+                  promotion={
+                    row.promotionId
+                      ? promotions.get(row.promotionId)
+                      : undefined
+                  }
                 />
               </Cell>
               <Cell>
-                {row.pin ? (
-                  <ActionButton
-                    label="Unpin"
-                    accessibleName={`Unpin ${row.subject} on ${row.target.id}`}
-                    permission={{ allowed: true }}
-                    isPending={busyRow === id}
-                    isBusy={busyRow !== undefined && busyRow !== id}
-                    onPress={() => onUnpin(row)}
-                  />
-                ) : (
-                  <ActionButton
-                    label="Pin"
-                    accessibleName={`Pin ${row.subject} on ${row.target.id}`}
-                    permission={
-                      row.deployed
-                        ? { allowed: true }
-                        : {
-                            allowed: false,
-                            reason:
-                              'Nothing is deployed on this target yet, so there is no version to pin.',
-                          }
-                    }
-                    isPending={false}
-                    isBusy={busyRow !== undefined}
-                    onPress={() => onPin(row)}
-                  />
-                )}
+                <Flex gap="2" style={{ flexWrap: 'wrap' }}>
+                  {row.promotionId && promotions.get(row.promotionId) && (
+                    <PromotionDecisions
+                      promotion={promotions.get(row.promotionId)!}
+                      label={promotionLabel(promotions.get(row.promotionId)!)}
+                      onChanged={onPromotionChanged}
+                      only={['promote']}
+                    />
+                  )}
+                  {row.pin ? (
+                    <ActionButton
+                      label="Unpin"
+                      accessibleName={`Unpin ${row.subject} on ${row.target.id}`}
+                      permission={{ allowed: true }}
+                      isPending={busyRow === id}
+                      isBusy={busyRow !== undefined && busyRow !== id}
+                      onPress={() => onUnpin(row)}
+                    />
+                  ) : (
+                    <ActionButton
+                      label="Pin"
+                      accessibleName={`Pin ${row.subject} on ${row.target.id}`}
+                      permission={
+                        row.deployed
+                          ? { allowed: true }
+                          : {
+                              allowed: false,
+                              reason:
+                                'Nothing is deployed on this target yet, so there is no version to pin.',
+                            }
+                      }
+                      isPending={false}
+                      isBusy={busyRow !== undefined}
+                      onPress={() => onPin(row)}
+                    />
+                  )}
+                </Flex>
               </Cell>
             </Row>
           )}
@@ -333,18 +371,27 @@ export function nextStepSummary(promotion: PromotionView): string {
     case 'applying':
       return `${delta}: being applied`;
     case 'failed':
-      return `${delta}: failed${promotion.error ? ` — ${promotion.error}` : ''}`;
+      return `${delta}: failed${
+        promotion.error ? ` — ${promotion.error}` : ''
+      }`;
     case 'approved':
       return `${delta}: approved, applied on the next run`;
     default: {
-      const waiting = promotion.gates.filter(g => g.state !== 'passed').map(g => g.summary);
-      return waiting.length > 0 ? `${delta} waiting: ${waiting.join(' · ')}` : `${delta}: ready, applied on the next run`;
+      const waiting = promotion.gates
+        .filter(g => g.state !== 'passed')
+        .map(g => g.summary);
+      return waiting.length > 0
+        ? `${delta} waiting: ${waiting.join(' · ')}`
+        : `${delta}: ready, applied on the next run`;
     }
   }
 }
 
 /** What holds the target or moves it next: a pin, an open promotion, or nothing. */
-function NextStep(props: { row: TargetVersionView; promotion?: PromotionView }) {
+function NextStep(props: {
+  row: TargetVersionView;
+  promotion?: PromotionView;
+}) {
   const { pin, promotionId } = props.row;
   if (!pin && !promotionId) return <Text color="secondary">—</Text>;
   return (
@@ -357,7 +404,9 @@ function NextStep(props: { row: TargetVersionView; promotion?: PromotionView }) 
       )}
       {promotionId && (
         <Text style={{ overflowWrap: 'anywhere' }}>
-          {props.promotion ? nextStepSummary(props.promotion) : 'Promotion pending'}
+          {props.promotion
+            ? nextStepSummary(props.promotion)
+            : 'Promotion pending'}
         </Text>
       )}
     </Flex>

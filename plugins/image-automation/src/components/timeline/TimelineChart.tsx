@@ -6,7 +6,6 @@ import { formatTime } from '../format';
 import {
   barsOf,
   EVENT_KINDS,
-  formatShortTime,
   formatSpan,
   laneIdOf,
   summariseTimeline,
@@ -86,7 +85,7 @@ export function TimelineChart(props: TimelineChartProps) {
           <g key={`axis-${i}`}>
             <line x1={x(time)} x2={x(time)} y1={AXIS_HEIGHT - 4} y2={height} stroke="currentColor" strokeOpacity={0.15} />
             <text x={x(time)} y={AXIS_HEIGHT - 8} textAnchor={i === 0 ? 'start' : i === X_TICKS - 1 ? 'end' : 'middle'} fill="currentColor">
-              {formatShortTime(new Date(time).toISOString(), undefined, true)}
+              {axisLabel(time, span)}
             </text>
           </g>
         );
@@ -154,7 +153,12 @@ function TagTick(props: { tags: string[]; time: string; x: number; top: number; 
     <g>
       <title>{`${EVENT_KINDS['tag-seen'].label}: ${tags.join(', ')} — ${formatTime(time)}`}</title>
       <line x1={x} x2={x} y1={top + 4} y2={top + height - 4} stroke="currentColor" strokeWidth={2} />
-      <text x={x + 3} y={top + height - 6} fill="currentColor">
+      <text
+        x={x > PLOT_RIGHT - 60 ? x - 3 : x + 3}
+        y={top + height - 6}
+        textAnchor={x > PLOT_RIGHT - 60 ? 'end' : 'start'}
+        fill="currentColor"
+      >
         {label}
       </text>
     </g>
@@ -173,6 +177,17 @@ function Marker(props: { event: TimelineEvent; x: number; top: number }) {
       </text>
     </g>
   );
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+const AXIS_TIME = new Intl.DateTimeFormat('en-GB', { timeZone: 'UTC', hour: '2-digit', minute: '2-digit' });
+const AXIS_DAY = new Intl.DateTimeFormat('en-GB', { timeZone: 'UTC', weekday: 'short', day: 'numeric', month: 'short' });
+const AXIS_YEAR = new Intl.DateTimeFormat('en-GB', { timeZone: 'UTC', day: 'numeric', month: 'short', year: 'numeric' });
+
+/** An axis label short enough for five to fit: the time within two days, the day within a year, else the date. */
+function axisLabel(time: number, span: number): string {
+  const format = span <= 2 * DAY_MS ? AXIS_TIME : span <= 365 * DAY_MS ? AXIS_DAY : AXIS_YEAR;
+  return format.format(new Date(time));
 }
 
 /** The tag-seen events grouped by scan (time), newest first. */
