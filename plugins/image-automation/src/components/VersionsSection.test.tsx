@@ -276,6 +276,41 @@ describe('VersionsSection', () => {
     await waitFor(() => expect(api.countCalls('decidePromotion')).toBe(1));
   });
 
+  it('shows, once opened, when each tag ran on each target', async () => {
+    const api = fakeBackend();
+    const event = (id: string, kind: 'tag-seen' | 'applied', time: string, tag: string, targetId?: string) => ({
+      id,
+      kind,
+      time,
+      tag,
+      image: 'ghcr.io/acme/web',
+      ...(targetId ? { targetId } : {}),
+      message: id,
+    });
+    api.setTimeline('component:default/web', {
+      lanes: [],
+      items: [
+        event('a', 'applied', '2026-11-21T09:00:00Z', '1.2.0', clusterRow.target.id),
+        event('b', 'applied', '2026-11-21T08:00:00Z', '1.2.0', clusterRow.target.id),
+        event('c', 'tag-seen', '2026-11-20T10:00:00Z', '1.2.0'),
+        event('d', 'applied', '2026-11-19T10:00:00Z', '1.0.0', gitRow.target.id),
+        event('e', 'tag-seen', '2026-11-20T11:00:00Z', '9.9.9'),
+      ],
+    });
+    await renderSection(api);
+    expect(api.countCalls('getTimeline')).toBe(0);
+    await userEvent.click(screen.getByRole('button', { name: 'When each tag of ghcr.io/acme/web ran where' }));
+    const grid = await screen.findByRole('grid', { name: 'When each tag of ghcr.io/acme/web ran where' });
+    const rows = within(grid).getAllByRole('row').slice(1);
+    // Only tags that ran somewhere, newest first; a target's first application counts.
+    expect(rows.map(r => within(r).getByRole('rowheader').textContent)).toEqual(['1.2.0', '1.0.0']);
+    expect(rows[0]).toHaveTextContent('2026-11-20 10:00:00 UTC');
+    expect(rows[0]).toHaveTextContent('from 2026-11-21 08:00:00 UTC');
+    expect(rows[1]).toHaveTextContent('not in the recorded scans');
+    expect(rows[1]).toHaveTextContent('from 2026-11-19 10:00:00 UTC');
+    expect(within(rows[1]).getAllByText('never').length).toBeGreaterThan(0);
+  });
+
   it('says so when a cluster could not be read', async () => {
     const table = await renderSection(fakeBackend());
     const row = within(table).getByRole('row', { name: /Cluster prod-us/ });

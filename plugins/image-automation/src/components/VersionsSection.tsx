@@ -31,6 +31,7 @@ import { errorMessage } from './errorMessage';
 import { SectionError } from './SectionError';
 import { formatRelative, formatTime } from './format';
 import { PAGE_CLASS } from './pageClass';
+import { TagTargetGrid } from './TagTargetGrid';
 import { PromotionDecisions, promotionLabel } from './PendingPromotionsSection';
 
 /** Props of {@link VersionsSection}. @internal */
@@ -93,6 +94,7 @@ export function VersionsSection(props: VersionsSectionProps) {
         {groupByImage(items).map(([image, rows]) => (
           <ImageVersionsTable
             key={image}
+            entityRef={versions.value?.entityRef}
             image={image}
             rows={rows}
             promotions={promotionsById}
@@ -127,6 +129,7 @@ export function VersionsSection(props: VersionsSectionProps) {
 }
 
 interface ImageVersionsTableProps {
+  entityRef?: string;
   image: string;
   rows: TargetVersionView[];
   promotions: Map<string, PromotionView>;
@@ -249,8 +252,15 @@ function ImageVersionsTable(props: ImageVersionsTableProps) {
           )}
         </TableBody>
       </TableRoot>
+      {props.entityRef && (
+        <TagTargetGrid entityRef={props.entityRef} image={image} targets={uniqueTargets(rows)} />
+      )}
     </Flex>
   );
+}
+
+function uniqueTargets(rows: TargetVersionView[]): TargetVersionView['target'][] {
+  return [...new Map(rows.map(row => [row.target.id, row.target])).values()];
 }
 
 /** Git: the automation and the `file:line` of its markers; cluster: the cluster and ResourceSet. */
