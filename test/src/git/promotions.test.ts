@@ -258,6 +258,10 @@ describe('promotions of a Git target through the real backend, Git server and re
         ['applied', 'image-automation'],
       ]);
       expect(applied.history[1].note).toBe('every gate passed');
+      // The versions view shows the commit at once, not after the automation's next interval.
+      const [gitRow] = (await get('/entities/component/default/podinfo/versions')).body.items;
+      expect(gitRow).toMatchObject({ deployed: { tag: '1.1.0' }, behind: { tags: 0 } });
+      expect(gitRow.promotionId).toBeUndefined();
       const events = (await get('/objects/ImageUpdateAutomation/flux-system/flux-system/events')).body.items.map(
         (e: any) => `${e.reason}: ${e.message}`,
       );

@@ -357,6 +357,8 @@ export class ImageUpdateAutomationReconciler implements Reconciler {
         }
         status = {
           ...status,
+          // The markers now hold what this run wrote, so the versions view shows it at once.
+          ...(status.markers ? { markers: markersAfter(status.markers, result.fileChanges) } : {}),
           lastPushCommit: commit,
           lastPushTime: now.toISOString(),
           observedSourceRevision: switched ? checkout.checkoutRevision : formatRevision(state.resolved, commit),
@@ -463,4 +465,15 @@ export class ImageUpdateAutomationReconciler implements Reconciler {
     if (plan?.nextEta === undefined) return intervalMs;
     return Math.max(1000, Math.min(intervalMs, plan.nextEta - now.getTime() + 1000));
   }
+}
+
+/** Markers as they read after a write: a changed line carries its new value. @internal */
+export function markersAfter(
+  markers: NonNullable<ObjectStatus['markers']>,
+  fileChanges: Map<string, Array<{ line: number; newValue: string }>>,
+): NonNullable<ObjectStatus['markers']> {
+  return markers.map(marker => {
+    const change = fileChanges.get(marker.file)?.find(c => c.line === marker.line);
+    return change ? { ...marker, value: change.newValue } : marker;
+  });
 }
