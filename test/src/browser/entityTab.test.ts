@@ -1,13 +1,11 @@
 import fs from 'node:fs/promises';
-import path from 'node:path';
 import { Browser } from 'playwright-core';
 import { launchBrowser, signInAsGuest } from '../../browser/appDriver';
 import { pushImage, startRegistry, TestRegistry } from '../../testbed';
-import { RunningApp, startApp } from './startApp';
+import { startApp } from './startApp';
+import { apiGet, expectAccessible, objectRow, screenshot, screenshots, until } from './tabDriver';
 
 jest.setTimeout(240_000);
-
-const screenshots = path.resolve(__dirname, '../../../.testbed/results');
 
 const catalog = `
 apiVersion: backstage.io/v1alpha1
@@ -53,24 +51,6 @@ metadata: { name: redis, namespace: flux-system }
 spec: { image: docker.io/library/redis, intervall: 1h }
 `;
 
-async function apiGet(app: RunningApp, route: string) {
-  const res = await fetch(`${app.baseUrl}/api/image-automation${route}`, {
-    headers: { Authorization: `Bearer ${await app.guestToken()}` },
-  });
-  if (!res.ok) throw new Error(`${route}: ${res.status} ${await res.text()}`);
-  return res.json();
-}
-
-async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise(resolve => setTimeout(resolve, 500));
-  }
-}
-
 describe('the Image updates tab in a real browser', () => {
   let registry: TestRegistry;
   let browser: Browser;
@@ -97,28 +77,35 @@ describe('the Image updates tab in a real browser', () => {
       });
 
       await signInAsGuest(page, app.baseUrl);
-      await page.goto(`${app.baseUrl}/catalog/default/component/podinfo/image-updates`);
-      const policy = page.getByRole('region', { name: 'ImagePolicy flux-system/podinfo' });
+      const tab = `${app.baseUrl}/catalog/default/component/podinfo/image-updates`;
+      await page.goto(tab);
+      const policy = objectRow(page, 'ImagePolicy flux-system/podinfo');
       await policy.getByText('6.1.0', { exact: false }).first().waitFor({ timeout: 60_000 });
-      const repository = page.getByRole('region', { name: 'ImageRepository flux-system/podinfo' });
-      await repository.getByText('Ready', { exact: true }).waitFor();
-      const scanRows = repository.getByRole('row');
-      const rowsBefore = await scanRows.count();
-      await page.screenshot({ path: path.join(screenshots, 'entity-tab.png'), fullPage: true });
+      const repository = objectRow(page, 'ImageRepository flux-system/podinfo');
+      await repository.getByText(/\bReady$/).waitFor();
+      await page.getByRole('region', { name: 'Summary' }).waitFor();
+      await expectAccessible(page, 'entity-tab');
 
-      // A new version is pushed; "Reconcile" scans now and the new scan and selection appear.
+      // The repository's drawer lists its scans; a new version is pushed and "Reconcile" scans now.
+      const scans = () => page.getByRole('grid', { name: 'Scans of ImageRepository flux-system/podinfo' }).getByRole('row');
+      await page.goto(`${tab}?object=ImageRepository%2Fflux-system%2Fpodinfo&objectTab=history`);
+      await scans().nth(1).waitFor({ timeout: 60_000 });
+      const rowsBefore = await scans().count();
+      await expectAccessible(page, 'entity-tab-object-history');
+      await page.keyboard.press('Escape');
       await pushImage(registry, 'stefanprodan/podinfo', ['6.2.0'], { seed: 'a newer build' });
       await page.getByRole('button', { name: 'Reconcile ImageRepository flux-system/podinfo' }).click();
-      await until('a new scan row', async () => ((await scanRows.count()) > rowsBefore ? true : undefined));
-      await repository.getByText('6.2.0').first().waitFor({ timeout: 60_000 });
       await policy.getByText('6.2.0', { exact: false }).first().waitFor({ timeout: 60_000 });
-      await page.screenshot({ path: path.join(screenshots, 'entity-tab-after-reconcile.png'), fullPage: true });
+      await page.goto(`${tab}?object=ImageRepository%2Fflux-system%2Fpodinfo&objectTab=history`);
+      await until('a new scan row', async () => ((await scans().count()) > rowsBefore ? true : undefined));
+      await page.getByRole('dialog').getByText('6.2.0').first().waitFor({ timeout: 60_000 });
+      await screenshot(page, 'entity-tab-after-reconcile');
 
       await page.goto(`${app.baseUrl}/catalog/default/component/broken/image-updates`);
-      const redis = page.getByRole('region', { name: 'ImageRepository flux-system/redis' });
-      await redis.getByText('Stalled', { exact: true }).waitFor({ timeout: 60_000 });
-      await redis.getByText(/spec\.intervall: unknown field/).waitFor();
-      await page.screenshot({ path: path.join(screenshots, 'entity-tab-stalled.png'), fullPage: true });
+      const redis = objectRow(page, 'ImageRepository flux-system/redis');
+      await redis.getByText(/\bStalled$/).waitFor({ timeout: 60_000 });
+      await redis.getByText(/spec\.intervall: unknown field/).first().waitFor();
+      await expectAccessible(page, 'entity-tab-stalled');
     } finally {
       await page.close();
       await app.stop();
@@ -141,13 +128,13 @@ describe('the Image updates tab in a real browser', () => {
       const reconcile = page.getByRole('button', { name: 'Reconcile ImageRepository flux-system/podinfo' });
       await reconcile.waitFor({ timeout: 60_000 });
       expect(await reconcile.isDisabled()).toBe(true);
-      const repository = page.getByRole('region', { name: 'ImageRepository flux-system/podinfo' });
+      const repository = objectRow(page, 'ImageRepository flux-system/podinfo');
       await reconcile.hover({ force: true });
       await page
         .getByText('You lack the image-automation.object.update permission for component:default/podinfo')
         .first()
         .waitFor({ timeout: 10_000 });
-      await page.screenshot({ path: path.join(screenshots, 'entity-tab-restricted.png'), fullPage: true });
+      await expectAccessible(page, 'entity-tab-restricted');
       expect(await repository.isVisible()).toBe(true);
 
       // The backend refuses the same action, whatever the UI shows.
