@@ -3,7 +3,6 @@ import { parseEntityRef, stringifyEntityRef } from '@backstage/catalog-model';
 import { InputError } from '@backstage/errors';
 import { CatalogService } from '@backstage/plugin-catalog-node';
 import {
-  Condition,
   FLEET_OBJECT_HEALTHS,
   FleetFilter,
   FleetObject,
@@ -15,7 +14,7 @@ import {
   imageAutomationObjectReadPermission,
   imageAutomationObjectUpdatePermission,
   isSupportedKind,
-  objectHealth,
+  objectStateLabel,
   OPEN_PROMOTION_STATES,
   SOURCE_API_VERSION,
 } from '@imageops/backstage-plugin-image-automation-common';
@@ -190,34 +189,38 @@ export class FleetService {
    * not fix it, only a manifest change does.
    */
   private failingState(object: StoredObject, suspended: boolean, now: Date): FailingState | undefined {
-    const health = objectHealth(object.status);
-    const condition = (type: string): Condition | undefined => object.status.conditions?.find(c => c.type === type);
-    const explained = (state: FleetObjectHealth, type: string): FailingState => ({
+    const { label, condition } = objectStateLabel(object.status, suspended);
+    const explained = (state: FleetObjectHealth): FailingState => ({
       health: state,
-      ...(health.reason ? { reason: health.reason } : {}),
-      ...(health.message ? { message: health.message } : {}),
-      ...(condition(type)?.lastTransitionTime ? { since: condition(type)!.lastTransitionTime } : {}),
+      ...(condition?.reason ? { reason: condition.reason } : {}),
+      ...(condition?.message ? { message: condition.message } : {}),
+      ...(condition?.lastTransitionTime ? { since: condition.lastTransitionTime } : {}),
     });
-    if (health.readiness === 'Stalled') return explained('Stalled', 'Stalled');
-    // Suspended by a person, or by `spec.suspend` in the manifest.
-    if (suspended) {
-      return object.suspended
-        ? {
-            health: 'Suspended',
-            message: `Suspended by ${object.suspendedBy ?? 'someone'}`,
-            ...(object.suspendedAt ? { since: object.suspendedAt } : {}),
-          }
-        : { health: 'Suspended', message: 'Suspended by spec.suspend in the manifest' };
+    switch (label) {
+      case 'Stalled':
+      case 'Failing':
+        return explained(label);
+      case 'Suspended':
+        // Suspended by a person, or by `spec.suspend` in the manifest.
+        return object.suspended
+          ? {
+              health: 'Suspended',
+              message: `Suspended by ${object.suspendedBy ?? 'someone'}`,
+              ...(object.suspendedAt ? { since: object.suspendedAt } : {}),
+            }
+          : { health: 'Suspended', message: 'Suspended by spec.suspend in the manifest' };
+      case 'Reconciling': {
+        const grace = this.deps.reconcilingGraceMs ?? DEFAULT_RECONCILING_GRACE_MS;
+        const since = condition?.lastTransitionTime;
+        return since && now.getTime() - Date.parse(since) >= grace ? explained('Reconciling') : undefined;
+      }
+      case 'Unknown':
+        return object.lastRunAt ? explained('Unknown') : undefined;
+      default:
+        return undefined;
     }
-    if (health.readiness === 'Not ready') return explained('Failing', 'Ready');
-    if (health.readiness === 'Reconciling') {
-      const since = condition('Reconciling')?.lastTransitionTime;
-      const grace = this.deps.reconcilingGraceMs ?? DEFAULT_RECONCILING_GRACE_MS;
-      return since && now.getTime() - Date.parse(since) >= grace ? explained('Reconciling', 'Reconciling') : undefined;
-    }
-    if (health.readiness === 'Unknown' && object.lastRunAt) return explained('Unknown', 'Ready');
-    return undefined;
   }
+
 
   /** The owner (`spec.owner`) of each entity, read from the catalog in one request with the caller's credentials. */
   private async ownersOf(entityRefs: string[], credentials: BackstageCredentials): Promise<Map<string, string>> {

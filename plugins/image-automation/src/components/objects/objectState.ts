@@ -1,17 +1,12 @@
 import {
   AutomationObjectView,
   Condition,
+  objectHealth,
+  objectStateLabel,
+  ObjectStateLabel,
 } from '@imageops/backstage-plugin-image-automation-common';
-import { objectHealth } from '../objectHealth';
 
-/** What the objects table calls an object's state. @internal */
-export type ObjectStateLabel =
-  | 'Ready'
-  | 'Stalled'
-  | 'Failing'
-  | 'Reconciling'
-  | 'Suspended'
-  | 'Unknown';
+export type { ObjectStateLabel } from '@imageops/backstage-plugin-image-automation-common';
 
 /** An object's state in a word, with the colour and glyph shown beside it (never instead of it). @internal */
 export interface ObjectState {
@@ -34,35 +29,10 @@ const looks: Record<ObjectStateLabel, Pick<ObjectState, 'color' | 'glyph'>> = {
   Unknown: { color: 'secondary', glyph: '?' },
 };
 
-/**
- * The state of an automation object: Stalled wins (it needs a manifest change, suspended or not),
- * then Suspended (its conditions are frozen), then what the kstatus conditions say, Ready=False
- * being "Failing".
- * @internal
- */
+/** The state of an automation object ({@link objectStateLabel}) with its colour and glyph. @internal */
 export function objectState(object: AutomationObjectView): ObjectState {
-  const health = objectHealth(object.status);
-  const conditions = object.status.conditions ?? [];
-  const find = (type: string) => conditions.find(c => c.type === type);
-  let label: ObjectStateLabel;
-  let condition: Condition | undefined;
-  if (health.readiness === 'Stalled') {
-    label = 'Stalled';
-    condition = find('Stalled');
-  } else if (object.suspended) {
-    label = 'Suspended';
-    condition = find('Ready');
-  } else if (health.readiness === 'Not ready') {
-    label = 'Failing';
-    condition = find('Ready');
-  } else if (health.readiness === 'Reconciling') {
-    label = 'Reconciling';
-    condition = find('Reconciling');
-  } else {
-    label = health.readiness;
-    condition = find('Ready');
-  }
-  return { label, ...looks[label], reconciling: health.reconciling, condition };
+  const { label, condition } = objectStateLabel(object.status, object.suspended);
+  return { label, ...looks[label], reconciling: objectHealth(object.status).reconciling, condition };
 }
 
 /**
