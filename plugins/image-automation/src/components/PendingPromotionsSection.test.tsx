@@ -210,6 +210,43 @@ describe('PendingPromotionsSection', () => {
     });
   });
 
+  it('shows five promotions of a group, and the others on demand', async () => {
+    const api = fakeBackend();
+    for (let i = 0; i < 8; i++) {
+      api.addPromotion(
+        promotion(`app-${i}`, {
+          gates: [gate('approval', 'waiting', 'approval 0/1')],
+          // Newest first: app-0 … app-7.
+          createdAt: `2026-11-22T01:0${9 - i}:00Z`,
+        }),
+      );
+    }
+    api.addPromotion(promotion('ready', { state: 'approved' }));
+    await renderSection(api);
+
+    const group = await screen.findByRole('region', { name: 'Needs approval (8)' });
+    const names = () =>
+      within(group)
+        .getAllByRole('article')
+        .map(a => a.getAttribute('aria-label'));
+    const label = (i: number) =>
+      `ImagePolicy/apps/app-${i}: 1.0.0 → 1.1.0 for ImageUpdateAutomation apps/app-${i}`;
+    expect(names()).toEqual([0, 1, 2, 3, 4].map(label));
+    // A group of five or fewer shows them all, without the button.
+    const ready = screen.getByRole('region', { name: 'Ready (1)' });
+    expect(within(ready).getAllByRole('article')).toHaveLength(1);
+    expect(within(ready).queryByRole('button', { name: /^Show \d+ more/ })).not.toBeInTheDocument();
+
+    await userEvent.click(within(group).getByRole('button', { name: 'Show 3 more in Needs approval' }));
+
+    expect(names()).toEqual([0, 1, 2, 3, 4, 5, 6, 7].map(label));
+    expect(within(group).queryByRole('button', { name: /^Show \d+ more/ })).not.toBeInTheDocument();
+    // The focus moves on to the first card revealed, whose controls work as the others'.
+    const revealed = within(group).getByRole('article', { name: label(5) });
+    expect(revealed).toHaveFocus();
+    expect(within(revealed).getByRole('button', { name: `Approve ${label(5)}` })).toBeEnabled();
+  });
+
   it('shows what moves where, the gates as text, the ETA and the votes', async () => {
     const api = webBackend({
       from: undefined,

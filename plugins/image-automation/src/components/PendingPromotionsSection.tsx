@@ -1,4 +1,12 @@
-import { FormEvent, useId, useState } from 'react';
+import {
+  FormEvent,
+  memo,
+  RefObject,
+  useEffect,
+  useId,
+  useRef,
+  useState,
+} from 'react';
 import { useApi } from '@backstage/core-plugin-api';
 import {
   Alert,
@@ -36,6 +44,8 @@ import { SectionError } from './SectionError';
 import { formatTime } from './format';
 import { PAGE_CLASS } from './pageClass';
 
+/** Cards a group shows before "Show N more". @internal */
+export const PROMOTIONS_SHOWN_FIRST = 5;
 
 /** Why a promotion waits: the groups of the section. @internal */
 export type PromotionGroup =
@@ -226,7 +236,7 @@ export interface PendingPromotionsSectionProps {
 /**
  * The "Pending promotions" section of the entity tab: the entity's open promotions, grouped by
  * why they wait, each with its gates, votes and the Approve / Reject / Promote now / Preview
- * controls.
+ * controls. A group shows its first {@link PROMOTIONS_SHOWN_FIRST} promotions, the others on demand.
  * @internal
  */
 export function PendingPromotionsSection(props: PendingPromotionsSectionProps) {
@@ -256,6 +266,7 @@ export function PendingPromotionsSection(props: PendingPromotionsSectionProps) {
             return (
               <PromotionGroupSection
                 key={group.id}
+                name={group.title}
                 title={`${group.title} (${members.length})`}
                 description={group.description}
                 promotions={members}
@@ -268,13 +279,31 @@ export function PendingPromotionsSection(props: PendingPromotionsSectionProps) {
   );
 }
 
+/**
+ * A promotion's card, memoised: the section re-renders with every change of the tab's data, a card
+ * only when its promotion does.
+ */
+const PromotionCard = memo(PromotionCardBody);
+
 function PromotionGroupSection(props: {
+  /** The group's name, without its count. */
+  name: string;
   title: string;
   description: string;
   promotions: PromotionView[];
   onChanged: () => Promise<void>;
 }) {
   const headingId = useId();
+  const [showAll, setShowAll] = useState(false);
+  const firstRevealed = useRef<HTMLDivElement>(null);
+  const shown = showAll
+    ? props.promotions
+    : props.promotions.slice(0, PROMOTIONS_SHOWN_FIRST);
+  const hidden = props.promotions.length - shown.length;
+  useEffect(() => {
+    // The "Show more" button is gone: the focus goes on to the first card it revealed.
+    if (showAll) firstRevealed.current?.focus();
+  }, [showAll]);
   return (
     <section aria-labelledby={headingId}>
       <Flex direction="column" gap="2">
@@ -284,13 +313,28 @@ function PromotionGroupSection(props: {
         <Text variant="body-small" color="secondary">
           {props.description}
         </Text>
-        {props.promotions.map(promotion => (
+        {shown.map((promotion, index) => (
           <PromotionCard
             key={promotion.id}
             promotion={promotion}
             onChanged={props.onChanged}
+            cardRef={
+              index === PROMOTIONS_SHOWN_FIRST ? firstRevealed : undefined
+            }
           />
         ))}
+        {hidden > 0 && (
+          <div>
+            <Button
+              variant="secondary"
+              size="small"
+              aria-label={`Show ${hidden} more in ${props.name}`}
+              onPress={() => setShowAll(true)}
+            >
+              {`Show ${hidden} more`}
+            </Button>
+          </div>
+        )}
       </Flex>
     </section>
   );
@@ -299,9 +343,11 @@ function PromotionGroupSection(props: {
 /** A decision a person takes on a promotion through a dialog. @internal */
 export type DecisionKind = 'approve' | 'reject' | 'promote';
 
-function PromotionCard(props: {
+function PromotionCardBody(props: {
   promotion: PromotionView;
   onChanged: () => Promise<void>;
+  /** Set on a card the focus may be moved to. */
+  cardRef?: RefObject<HTMLDivElement>;
 }) {
   const { promotion, onChanged } = props;
   const label = promotionLabel(promotion);
@@ -309,7 +355,12 @@ function PromotionCard(props: {
     promotion.to.digest ?? promotion.to.revision ?? promotion.to.tag;
 
   return (
-    <Card role="article" aria-label={label}>
+    <Card
+      role="article"
+      aria-label={label}
+      ref={props.cardRef}
+      tabIndex={props.cardRef ? -1 : undefined}
+    >
       <CardHeader>
         <Flex direction="column" gap="1">
           <Text as="h4" variant="body-large" weight="bold">
@@ -410,6 +461,31 @@ export function GateChips(props: { promotion: PromotionView; label: string }) {
   );
 }
 
+const decisionTexts: Record<
+  DecisionKind,
+  { verb: string; field?: string; required: boolean; fieldDescription?: string }
+> = {
+  approve: {
+    verb: 'Approve',
+    field: 'Comment',
+    required: false,
+    fieldDescription: 'Optional; recorded with your vote.',
+  },
+  reject: {
+    verb: 'Reject',
+    field: 'Reason',
+    required: true,
+    fieldDescription: "Recorded in the promotion's history.",
+  },
+  promote: {
+    verb: 'Promote now',
+    field: 'Justification',
+    required: true,
+    fieldDescription:
+      "Why the gates may be skipped; recorded in the promotion's history and the audit log.",
+  },
+};
+
 /**
  * Approve, Reject and Promote now for a promotion, each enabled as its `actions` say (disabled
  * with the reason otherwise) and each confirmed in a dialog; `onChanged` runs after a decision.
@@ -486,31 +562,6 @@ function stateSentence(promotion: PromotionView): string {
       return '.';
   }
 }
-
-const decisionTexts: Record<
-  DecisionKind,
-  { verb: string; field?: string; required: boolean; fieldDescription?: string }
-> = {
-  approve: {
-    verb: 'Approve',
-    field: 'Comment',
-    required: false,
-    fieldDescription: 'Optional; recorded with your vote.',
-  },
-  reject: {
-    verb: 'Reject',
-    field: 'Reason',
-    required: true,
-    fieldDescription: "Recorded in the promotion's history.",
-  },
-  promote: {
-    verb: 'Promote now',
-    field: 'Justification',
-    required: true,
-    fieldDescription:
-      "Why the gates may be skipped; recorded in the promotion's history and the audit log.",
-  },
-};
 
 /** The body of a decision dialog: what the decision does, its text field, confirm and cancel. */
 function DecisionForm(props: {

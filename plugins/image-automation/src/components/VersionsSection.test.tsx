@@ -6,7 +6,15 @@ import { TargetVersionView } from '@imageops/backstage-plugin-image-automation-c
 import { imageAutomationApiRef } from '../api/ImageAutomationApi';
 import { EntityDataHarness } from '../testing/EntityDataHarness';
 import { FakeImageAutomationApi } from '../testing/FakeImageAutomationApi';
+import { ActionButton } from './ActionButton';
 import { formatAge, formatVersion, VersionsSection } from './VersionsSection';
+
+// The real button, counted: a row that re-renders renders its Pin / Unpin button again.
+jest.mock('./ActionButton', () => {
+  const actual = jest.requireActual('./ActionButton');
+  return { ...actual, ActionButton: jest.fn(actual.ActionButton) };
+});
+const actionButtonRenders = () => (ActionButton as jest.Mock).mock.calls.length;
 
 const entityRef = { kind: 'Component', namespace: 'default', name: 'web' };
 const DAY = 24 * 60 * 60 * 1000;
@@ -542,6 +550,144 @@ describe('VersionsSection', () => {
       ),
     );
     expect(within(section).queryByRole('grid')).not.toBeInTheDocument();
+  });
+});
+
+describe('VersionsSection with many images', () => {
+  /** `count` images of two targets each: `ghcr.io/acme/app-0` … */
+  function manyImages(count: number): FakeImageAutomationApi {
+    const api = new FakeImageAutomationApi({
+      user: 'user:default/guest',
+      now: () => new Date('2026-11-22T02:00:00Z'),
+    });
+    api.setVersions(
+      'component:default/web',
+      Array.from({ length: count }, (_, i) => [
+        { ...gitRow, image: `ghcr.io/acme/app-${i}`, subject: `ImagePolicy/apps/app-${i}` },
+        { ...workerRow, image: `ghcr.io/acme/app-${i}`, subject: `ImagePolicy/apps/app-${i}-w` },
+      ]).flat(),
+    );
+    return api;
+  }
+  const versionTables = () =>
+    screen
+      .getAllByRole('grid', { name: /^Versions of / })
+      .map(t => t.getAttribute('aria-label'));
+
+  it('shows the first five images, and the others on demand with every row', async () => {
+    renderInTestApp(
+      <EntityDataHarness entityRef={entityRef}>
+        {data => <VersionsSection versions={data.versions} promotions={data.promotions} />}
+      </EntityDataHarness>,
+      { apis: [[imageAutomationApiRef, manyImages(8)]] },
+    );
+    await screen.findByRole('grid', { name: 'Versions of ghcr.io/acme/app-0' });
+    expect(versionTables()).toEqual([0, 1, 2, 3, 4].map(i => `Versions of ghcr.io/acme/app-${i}`));
+    for (const table of screen.getAllByRole('grid', { name: /^Versions of / })) {
+      expect(within(table).getAllByRole('row')).toHaveLength(3);
+    }
+    expect(screen.getByText('5 of 8 images shown.')).toBeInTheDocument();
+
+    await userEvent.click(screen.getByRole('button', { name: 'Show 3 more images' }));
+
+    expect(versionTables()).toEqual([0, 1, 2, 3, 4, 5, 6, 7].map(i => `Versions of ghcr.io/acme/app-${i}`));
+    const revealed = screen.getByRole('grid', { name: 'Versions of ghcr.io/acme/app-7' });
+    expect(within(revealed).getAllByRole('row')).toHaveLength(3);
+    expect(
+      within(revealed).getByRole('button', {
+        name: 'Pin ImagePolicy/apps/app-7 on git:ImageUpdateAutomation/apps/auto',
+      }),
+    ).toBeEnabled();
+    expect(screen.queryByRole('button', { name: /^Show \d+ more/ })).not.toBeInTheDocument();
+    expect(screen.queryByText(/images shown/)).not.toBeInTheDocument();
+    // The focus goes to the first image revealed, not back to the top of the page.
+    expect(screen.getByRole('heading', { name: 'ghcr.io/acme/app-5' })).toHaveFocus();
+  });
+
+  it('offers no "Show more" for five images or fewer', async () => {
+    renderInTestApp(
+      <EntityDataHarness entityRef={entityRef}>
+        {data => <VersionsSection versions={data.versions} promotions={data.promotions} />}
+      </EntityDataHarness>,
+      { apis: [[imageAutomationApiRef, manyImages(5)]] },
+    );
+    await screen.findByRole('grid', { name: 'Versions of ghcr.io/acme/app-4' });
+    expect(versionTables()).toHaveLength(5);
+    expect(screen.queryByRole('button', { name: /^Show \d+ more/ })).not.toBeInTheDocument();
+  });
+
+  it('re-renders no row when the Pin dialog opens or its reason is typed', async () => {
+    renderInTestApp(
+      <EntityDataHarness entityRef={entityRef}>
+        {data => <VersionsSection versions={data.versions} promotions={data.promotions} />}
+      </EntityDataHarness>,
+      { apis: [[imageAutomationApiRef, manyImages(5)]] },
+    );
+    await screen.findByRole('grid', { name: 'Versions of ghcr.io/acme/app-4' });
+    // Ten rows, each with its Pin button, have rendered.
+    expect(actionButtonRenders()).toBeGreaterThanOrEqual(10);
+    const user = userEvent.setup();
+    const before = actionButtonRenders();
+
+    await user.click(
+      screen.getByRole('button', {
+        name: 'Pin ImagePolicy/apps/app-3 on git:ImageUpdateAutomation/apps/auto',
+      }),
+    );
+    const dialog = await screen.findByRole('dialog');
+    await user.type(within(dialog).getByRole('textbox', { name: /Reason/ }), 'freeze');
+    await user.click(within(dialog).getByRole('button', { name: 'Cancel' }));
+    await waitFor(() => expect(screen.queryByRole('dialog')).not.toBeInTheDocument());
+
+    expect(actionButtonRenders()).toBe(before);
+  });
+});
+
+describe('VersionsSection re-rendering', () => {
+  const rendersOf = (name: string) =>
+    (ActionButton as jest.Mock).mock.calls.filter(([props]) => props.accessibleName === name).length;
+
+  it('re-renders only the rows whose promotion arrives when the promotions load', async () => {
+    const api = fakeBackend();
+    api.addPromotion({
+      id: 'promotion-7',
+      entityRef: 'component:default/web',
+      target: clusterRow.target,
+      subject: clusterRow.subject,
+      from: { tag: '1.0.0' },
+      to: { tag: '1.2.0' },
+      state: 'pending',
+      gates: [],
+      votes: [],
+      history: [],
+      createdAt: '2026-11-22T01:00:00Z',
+      updatedAt: '2026-11-22T01:00:00Z',
+      actions: { approve: { allowed: true }, reject: { allowed: true }, promoteNow: { allowed: true } },
+    });
+    // The promotions answer only once the versions are shown.
+    let answer: () => void = () => {};
+    const answered = new Promise<void>(resolve => {
+      answer = resolve;
+    });
+    const getPromotions = api.getPromotions.bind(api);
+    jest.spyOn(api, 'getPromotions').mockImplementation(async (...args) => {
+      await answered;
+      return getPromotions(...args);
+    });
+    const table = await renderSection(api);
+    const gitPin = 'Pin ImagePolicy/apps/web on git:ImageUpdateAutomation/apps/auto';
+    const workerPin = 'Pin ImagePolicy/apps/worker on git:ImageUpdateAutomation/apps/auto';
+    const clusterPin = `Pin ResourceSetInputProvider/apps/web-tags on ${clusterRow.target.id}`;
+    const before = [gitPin, workerPin, clusterPin].map(rendersOf);
+    expect(before.every(n => n >= 1)).toBe(true);
+
+    answer();
+    const row = within(table).getByRole('row', { name: /Cluster prod-eu/ });
+    expect(await within(row).findByRole('button', { name: /^Promote now / })).toBeEnabled();
+
+    expect(rendersOf(gitPin)).toBe(before[0]);
+    expect(rendersOf(workerPin)).toBe(before[1]);
+    expect(rendersOf(clusterPin)).toBeGreaterThan(before[2]);
   });
 });
 

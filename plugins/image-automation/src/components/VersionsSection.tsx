@@ -1,4 +1,15 @@
-import { FormEvent, useId, useState } from 'react';
+import {
+  createContext,
+  FormEvent,
+  memo,
+  useCallback,
+  useContext,
+  useEffect,
+  useId,
+  useMemo,
+  useRef,
+  useState,
+} from 'react';
 import { useApi } from '@backstage/core-plugin-api';
 import {
   Alert,
@@ -32,7 +43,14 @@ import { SectionError } from './SectionError';
 import { formatRelative, formatTime } from './format';
 import { PAGE_CLASS } from './pageClass';
 import { TagTargetGrid } from './TagTargetGrid';
-import { PromotionDecisions, promotionLabel } from './PendingPromotionsSection';
+import {
+  DecisionKind,
+  PromotionDecisions,
+  promotionLabel,
+} from './PendingPromotionsSection';
+
+/** How many images' tables the section shows before "Show N more images". @internal */
+export const IMAGES_SHOWN_FIRST = 5;
 
 /** Props of {@link VersionsSection}. @internal */
 export interface VersionsSectionProps {
@@ -43,36 +61,97 @@ export interface VersionsSectionProps {
 }
 
 /**
+ * The key of the row whose Unpin runs, if any: every Pin / Unpin control waits meanwhile. A
+ * context, so that only those controls re-render when it changes, not the rows and tables.
+ */
+const UnpinningContext = createContext<string | undefined>(undefined);
+
+interface ImageVersionsTableProps {
+  entityRef?: string;
+  image: string;
+  rows: TargetVersionView[];
+  promotions: Map<string, PromotionView>;
+  onPromotionChanged: () => Promise<void>;
+  onPin: (row: TargetVersionView) => void;
+  onUnpin: (row: TargetVersionView) => void;
+  /** Moves the focus to the image's heading when shown, for a table revealed by "Show more". */
+  focusOnMount: boolean;
+}
+
+/** A row of a versions table with its open promotion, if loaded. */
+interface VersionItem {
+  id: string;
+  row: TargetVersionView;
+  promotion?: PromotionView;
+}
+
+/** A versions row offers the promotion's Promote now only; approving is the section below's. */
+const PROMOTE_ONLY: DecisionKind[] = ['promote'];
+
+/**
+ * {@link ImageVersionsTableBody}, memoised: with the section's stable callbacks a table re-renders
+ * only when its rows or the promotions change, not when a dialog opens or another table changes.
+ */
+const ImageVersionsTable = memo(ImageVersionsTableBody);
+
+/**
  * The "Versions" section of the entity tab: per image, one row per target (a Git automation's
  * markers or a ResourceSet in a cluster) with what it deploys, what the policy selects, the
- * newest tag, how far behind it is and what happens next, and the Pin / Unpin controls.
+ * newest tag, how far behind it is and what happens next, and the Pin / Unpin controls. The
+ * first {@link IMAGES_SHOWN_FIRST} images are shown, the others on demand.
  * @internal
  */
 export function VersionsSection(props: VersionsSectionProps) {
   const { versions } = props;
-  const promotionsById = new Map(
-    (props.promotions?.value?.items ?? []).map(p => [p.id, p]),
+  const refreshVersions = versions.refresh;
+  const refreshPromotions = props.promotions?.refresh;
+  const promotionItems = props.promotions?.value?.items;
+  const promotionsById = useMemo(
+    () => new Map((promotionItems ?? []).map(p => [p.id, p])),
+    [promotionItems],
   );
   const api = useApi(imageAutomationApiRef);
   const headingId = useId();
   const [pinning, setPinning] = useState<TargetVersionView>();
   const [unpinning, setUnpinning] = useState<string>();
   const [actionError, setActionError] = useState<string>();
+  const [allImages, setAllImages] = useState(false);
+  /** The first image "Show more" revealed, which takes the focus from the button that goes away. */
+  const [focusImage, setFocusImage] = useState<string>();
 
-  const unpin = async (row: TargetVersionView) => {
-    setUnpinning(rowKey(row));
+  // Stable callbacks: the per-image tables are memoised and re-render only when their data changes.
+  const unpin = useCallback(
+    async (row: TargetVersionView) => {
+      setUnpinning(rowKey(row));
+      setActionError(undefined);
+      try {
+        await api.unpin(row.target.id, row.subject);
+        await refreshVersions();
+      } catch (e) {
+        setActionError(`Unpin failed: ${errorMessage(asError(e))}`);
+      } finally {
+        setUnpinning(undefined);
+      }
+    },
+    [api, refreshVersions],
+  );
+  const pin = useCallback((row: TargetVersionView) => {
     setActionError(undefined);
-    try {
-      await api.unpin(row.target.id, row.subject);
-      await versions.refresh();
-    } catch (e) {
-      setActionError(`Unpin failed: ${errorMessage(asError(e))}`);
-    } finally {
-      setUnpinning(undefined);
-    }
-  };
+    setPinning(row);
+  }, []);
+  const promotionChanged = useCallback(async () => {
+    await Promise.all([refreshVersions(), refreshPromotions?.()]);
+  }, [refreshVersions, refreshPromotions]);
+  const closePinDialog = useCallback(() => setPinning(undefined), []);
+  const pinned = useCallback(async () => {
+    setPinning(undefined);
+    await refreshVersions();
+  }, [refreshVersions]);
 
-  const items = versions.value?.items ?? [];
+  const items = versions.value?.items;
+  const groups = useMemo(() => groupByImage(items ?? []), [items]);
+  const shown = allImages ? groups : groups.slice(0, IMAGES_SHOWN_FIRST);
+  const hidden = groups.length - shown.length;
   return (
     <section aria-labelledby={headingId}>
       <Flex direction="column" gap="4">
@@ -84,78 +163,100 @@ export function VersionsSection(props: VersionsSectionProps) {
           <Alert status="danger" role="alert" title={actionError} />
         )}
         {versions.loading && <Text color="secondary">Loading versions…</Text>}
-        {versions.value && items.length === 0 && (
+        {versions.value && groups.length === 0 && (
           <Text>
             No versions are known for this entity yet: no Git manifest carries
             an image policy marker of its automations, and no ResourceSet
             deploys its images to a cluster.
           </Text>
         )}
-        {groupByImage(items).map(([image, rows]) => (
-          <ImageVersionsTable
-            key={image}
-            entityRef={versions.value?.entityRef}
-            image={image}
-            rows={rows}
-            promotions={promotionsById}
-            onPromotionChanged={async () => {
-              await Promise.all([
-                versions.refresh(),
-                props.promotions?.refresh(),
-              ]);
-            }}
-            busyRow={unpinning}
-            onPin={row => {
-              setActionError(undefined);
-              setPinning(row);
-            }}
-            onUnpin={unpin}
-          />
-        ))}
+        <UnpinningContext.Provider value={unpinning}>
+          {shown.map(([image, rows]) => (
+            <ImageVersionsTable
+              key={image}
+              entityRef={versions.value?.entityRef}
+              image={image}
+              rows={rows}
+              promotions={promotionsById}
+              onPromotionChanged={promotionChanged}
+              onPin={pin}
+              onUnpin={unpin}
+              focusOnMount={image === focusImage}
+            />
+          ))}
+        </UnpinningContext.Provider>
+        {hidden > 0 && (
+          <Flex align="center" gap="3">
+            <Text color="secondary">
+              {`${shown.length} of ${groups.length} images shown.`}
+            </Text>
+            <Button
+              variant="secondary"
+              size="small"
+              onPress={() => {
+                setFocusImage(groups[IMAGES_SHOWN_FIRST][0]);
+                setAllImages(true);
+              }}
+            >
+              {`Show ${hidden} more ${hidden === 1 ? 'image' : 'images'}`}
+            </Button>
+          </Flex>
+        )}
       </Flex>
       {pinning && (
         <PinDialog
           key={rowKey(pinning)}
           row={pinning}
-          onClose={() => setPinning(undefined)}
-          onPinned={async () => {
-            setPinning(undefined);
-            await versions.refresh();
-          }}
+          onClose={closePinDialog}
+          onPinned={pinned}
         />
       )}
     </section>
   );
 }
 
-interface ImageVersionsTableProps {
-  entityRef?: string;
-  image: string;
-  rows: TargetVersionView[];
-  promotions: Map<string, PromotionView>;
-  onPromotionChanged: () => Promise<void>;
-  /** The row whose action runs, if any. */
-  busyRow?: string;
-  onPin: (row: TargetVersionView) => void;
-  onUnpin: (row: TargetVersionView) => void;
-}
-
 /** The targets of one image. */
-function ImageVersionsTable(props: ImageVersionsTableProps) {
+function ImageVersionsTableBody(props: ImageVersionsTableProps) {
   const {
     image,
     rows,
     promotions,
     onPromotionChanged,
-    busyRow,
     onPin,
     onUnpin,
+    focusOnMount,
   } = props;
+  const headingRef = useRef<HTMLHeadingElement>(null);
+  // An item per row that keeps its identity while its row and promotion do: the table re-renders
+  // only the rows whose data changed (e.g. the few with a promotion, when the promotions load).
+  const itemCache = useRef(new WeakMap<TargetVersionView, VersionItem>());
+  const items = useMemo(
+    () =>
+      rows.map(row => {
+        const promotion = row.promotionId
+          ? promotions.get(row.promotionId)
+          : undefined;
+        const cached = itemCache.current.get(row);
+        if (cached && cached.promotion === promotion) return cached;
+        const item = { id: rowKey(row), row, promotion };
+        itemCache.current.set(row, item);
+        return item;
+      }),
+    [rows, promotions],
+  );
+  const targets = useMemo(() => uniqueTargets(rows), [rows]);
+  useEffect(() => {
+    if (focusOnMount) headingRef.current?.focus();
+    // Only when the table appears.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, []);
   return (
     <Flex direction="column" gap="2">
       <Text
         as="h4"
         variant="title-x-small"
+        ref={headingRef}
+        tabIndex={-1}
         style={{ overflowWrap: 'anywhere' }}
       >
         {image}
@@ -171,16 +272,10 @@ function ImageVersionsTable(props: ImageVersionsTableProps) {
           <Column>Actions</Column>
         </TableHeader>
         <TableBody
-          items={rows.map(row => ({ id: rowKey(row), row }))}
-          dependencies={[
-            busyRow,
-            onPin,
-            onUnpin,
-            promotions,
-            onPromotionChanged,
-          ]}
+          items={items}
+          dependencies={[onPromotionChanged, onPin, onUnpin]}
         >
-          {({ id, row }) => (
+          {({ id, row, promotion }) => (
             <Row id={id}>
               <Cell>
                 <TargetLabel row={row} />
@@ -200,52 +295,24 @@ function ImageVersionsTable(props: ImageVersionsTableProps) {
                 <Behind row={row} />
               </Cell>
               <Cell>
-                <NextStep
-                  row={row}
-                  promotion={
-                    row.promotionId
-                      ? promotions.get(row.promotionId)
-                      : undefined
-                  }
-                />
+                <NextStep row={row} promotion={promotion} />
               </Cell>
               <Cell>
                 <Flex gap="2" style={{ flexWrap: 'wrap' }}>
-                  {row.promotionId && promotions.get(row.promotionId) && (
+                  {promotion && (
                     <PromotionDecisions
-                      promotion={promotions.get(row.promotionId)!}
-                      label={promotionLabel(promotions.get(row.promotionId)!)}
+                      promotion={promotion}
+                      label={promotionLabel(promotion)}
                       onChanged={onPromotionChanged}
-                      only={['promote']}
+                      only={PROMOTE_ONLY}
                     />
                   )}
-                  {row.pin ? (
-                    <ActionButton
-                      label="Unpin"
-                      accessibleName={`Unpin ${row.subject} on ${row.target.id}`}
-                      permission={{ allowed: true }}
-                      isPending={busyRow === id}
-                      isBusy={busyRow !== undefined && busyRow !== id}
-                      onPress={() => onUnpin(row)}
-                    />
-                  ) : (
-                    <ActionButton
-                      label="Pin"
-                      accessibleName={`Pin ${row.subject} on ${row.target.id}`}
-                      permission={
-                        row.deployed
-                          ? { allowed: true }
-                          : {
-                              allowed: false,
-                              reason:
-                                'Nothing is deployed on this target yet, so there is no version to pin.',
-                            }
-                      }
-                      isPending={false}
-                      isBusy={busyRow !== undefined}
-                      onPress={() => onPin(row)}
-                    />
-                  )}
+                  <PinControl
+                    row={row}
+                    id={id}
+                    onPin={onPin}
+                    onUnpin={onUnpin}
+                  />
                 </Flex>
               </Cell>
             </Row>
@@ -253,13 +320,57 @@ function ImageVersionsTable(props: ImageVersionsTableProps) {
         </TableBody>
       </TableRoot>
       {props.entityRef && (
-        <TagTargetGrid entityRef={props.entityRef} image={image} targets={uniqueTargets(rows)} />
+        <TagTargetGrid
+          entityRef={props.entityRef}
+          image={image}
+          targets={targets}
+        />
       )}
     </Flex>
   );
 }
 
-function uniqueTargets(rows: TargetVersionView[]): TargetVersionView['target'][] {
+/** Pin, or Unpin for a pinned row; both wait while an Unpin runs. */
+function PinControl(props: {
+  row: TargetVersionView;
+  id: string;
+  onPin: (row: TargetVersionView) => void;
+  onUnpin: (row: TargetVersionView) => void;
+}) {
+  const { row, id, onPin, onUnpin } = props;
+  const busyRow = useContext(UnpinningContext);
+  return row.pin ? (
+    <ActionButton
+      label="Unpin"
+      accessibleName={`Unpin ${row.subject} on ${row.target.id}`}
+      permission={{ allowed: true }}
+      isPending={busyRow === id}
+      isBusy={busyRow !== undefined && busyRow !== id}
+      onPress={() => onUnpin(row)}
+    />
+  ) : (
+    <ActionButton
+      label="Pin"
+      accessibleName={`Pin ${row.subject} on ${row.target.id}`}
+      permission={
+        row.deployed
+          ? { allowed: true }
+          : {
+              allowed: false,
+              reason:
+                'Nothing is deployed on this target yet, so there is no version to pin.',
+            }
+      }
+      isPending={false}
+      isBusy={busyRow !== undefined}
+      onPress={() => onPin(row)}
+    />
+  );
+}
+
+function uniqueTargets(
+  rows: TargetVersionView[],
+): TargetVersionView['target'][] {
   return [...new Map(rows.map(row => [row.target.id, row.target])).values()];
 }
 
@@ -517,7 +628,9 @@ function groupByImage(
 ): Array<[string, TargetVersionView[]]> {
   const groups = new Map<string, TargetVersionView[]>();
   for (const item of items) {
-    groups.set(item.image, [...(groups.get(item.image) ?? []), item]);
+    const group = groups.get(item.image);
+    if (group) group.push(item);
+    else groups.set(item.image, [item]);
   }
   return [...groups];
 }

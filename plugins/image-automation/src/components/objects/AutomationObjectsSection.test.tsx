@@ -14,6 +14,14 @@ import { EntityDataHarness } from '../../testing/EntityDataHarness';
 import { FakeImageAutomationApi } from '../../testing/FakeImageAutomationApi';
 import { condition, objectView } from '../../testing/fixtures';
 import { AutomationObjectsSection } from './AutomationObjectsSection';
+import { ObjectActions } from './ObjectActions';
+
+// The real controls, counted: a row that re-renders renders its actions again.
+jest.mock('./ObjectActions', () => {
+  const actual = jest.requireActual('./ObjectActions');
+  return { ...actual, ObjectActions: jest.fn(actual.ObjectActions) };
+});
+const actionsRenders = () => (ObjectActions as jest.Mock).mock.calls.length;
 
 const entityRef = { kind: 'Component', namespace: 'default', name: 'podinfo' };
 const TABLE = 'Automation objects of component:default/podinfo';
@@ -464,6 +472,20 @@ describe('AutomationObjectsSection', () => {
     );
   });
 
+  it('re-renders no row when a drawer opens and closes', async () => {
+    await renderSection(fakeBackend());
+    // Each of the five rows has rendered its actions.
+    expect(actionsRenders()).toBeGreaterThanOrEqual(5);
+    const before = actionsRenders();
+
+    await userEvent.click(screen.getByRole('button', { name: 'GitRepository default/podinfo' }));
+    await screen.findByRole('dialog', { name: 'GitRepository default/podinfo' });
+    await userEvent.keyboard('{Escape}');
+    await waitFor(() => expect(screen.queryByRole('dialog')).not.toBeInTheDocument());
+
+    expect(actionsRenders()).toBe(before);
+  });
+
   it('opens the drawer and tab named in the URL, and switching tabs updates the URL', async () => {
     await renderSection(fakeBackend(), {
       url: '/image-updates?object=ImageRepository%2Fdefault%2Fpodinfo&objectTab=details&tags=eligible',
@@ -807,6 +829,72 @@ describe('AutomationObjectsSection', () => {
     expect(
       within(rowOf('ImageRepository default/redis')).getByText('Stalled'),
     ).toBeInTheDocument();
+  });
+
+  describe('with more objects than a page', () => {
+    /** The five objects of {@link fakeBackend} and 25 ImagePolicies after them: 30 in all. */
+    function bigBackend() {
+      const api = fakeBackend();
+      for (let i = 1; i <= 25; i++) {
+        api.addObject(
+          objectView('ImagePolicy', `policy-${String(i).padStart(2, '0')}`, {
+            spec: { imageRepositoryRef: { name: 'podinfo' }, policy: { semver: { range: '>=1.0.0' } } },
+            status: { conditions: [condition('Ready', 'True', 'Succeeded', `policy ${i} selected 1.0.${i}`)] },
+          }),
+        );
+      }
+      return api;
+    }
+    const bodyRows = (table: HTMLElement) => within(table).getAllByRole('row').slice(1);
+
+    it('shows 25 objects a page, with the next page, the previous one and a larger page size', async () => {
+      const table = await renderSection(bigBackend());
+      expect(bodyRows(table)).toHaveLength(25);
+      expect(screen.getByText('Objects 1–25 of 30')).toBeInTheDocument();
+      expect(screen.queryByRole('button', { name: 'ImagePolicy default/policy-21' })).not.toBeInTheDocument();
+      expect(screen.getByRole('button', { name: 'Previous table page' })).toBeDisabled();
+      const user = userEvent.setup();
+
+      await user.click(screen.getByRole('button', { name: 'Next table page' }));
+      expect(bodyRows(table)).toHaveLength(5);
+      expect(screen.getByText('Objects 26–30 of 30')).toBeInTheDocument();
+      expect(
+        bodyRows(table).map(r => within(r).getByRole('rowheader').textContent),
+      ).toEqual([21, 22, 23, 24, 25].map(i => `ImagePolicy default/policy-${i}`));
+      // The rows of a later page work as those of the first: here, its actions.
+      await user.click(screen.getByRole('button', { name: 'Suspend ImagePolicy default/policy-25' }));
+      expect(
+        await within(rowOf('ImagePolicy default/policy-25')).findByRole('button', {
+          name: 'Resume ImagePolicy default/policy-25',
+        }),
+      ).toBeEnabled();
+      expect(screen.getByRole('button', { name: 'Next table page' })).toBeDisabled();
+
+      await user.click(screen.getByRole('button', { name: 'Previous table page' }));
+      expect(bodyRows(table)).toHaveLength(25);
+
+      await user.click(screen.getByRole('button', { name: /Select table page size/ }));
+      await user.click(await screen.findByRole('option', { name: '50 per page' }));
+      await waitFor(() => expect(bodyRows(table)).toHaveLength(30));
+      expect(screen.getByText('Objects 1–30 of 30')).toBeInTheDocument();
+    });
+
+    it('opens the drawer of an object named in the URL that is not on the first page', async () => {
+      await renderSection(bigBackend(), {
+        url: '/image-updates?object=ImagePolicy%2Fdefault%2Fpolicy-25',
+      });
+      const dialog = await screen.findByRole('dialog', { name: 'ImagePolicy default/policy-25' });
+      expect(within(dialog).getByRole('tabpanel')).toHaveTextContent('policy 25 selected 1.0.25');
+      expect(
+        screen.queryByText("ImagePolicy/default/policy-25 is not one of this entity's automation objects (any more)."),
+      ).not.toBeInTheDocument();
+    });
+
+    it('has no pagination for a page or less of objects', async () => {
+      await renderSection(fakeBackend());
+      expect(screen.queryByRole('button', { name: 'Next table page' })).not.toBeInTheDocument();
+      expect(screen.queryByText(/^Objects \d/)).not.toBeInTheDocument();
+    });
   });
 
   it('says so when the entity has no automation objects', async () => {

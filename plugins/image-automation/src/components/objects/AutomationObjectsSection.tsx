@@ -1,4 +1,4 @@
-import { useCallback, useId, useState } from 'react';
+import { useCallback, useId, useRef, useState } from 'react';
 import { useApi } from '@backstage/core-plugin-api';
 import {
   Alert,
@@ -7,10 +7,13 @@ import {
   Column,
   Flex,
   Row,
+  PageSizeOption,
   TableBody,
   TableHeader,
+  TablePagination,
   TableRoot,
   Text,
+  useTable,
 } from '@backstage/ui';
 import {
   AutomationObjectView,
@@ -36,6 +39,15 @@ export interface AutomationObjectsSectionProps {
   objects: PolledValue<AutomationObjectView[]>;
 }
 
+/** The page sizes offered; the first is the default, so a long list costs little to show. */
+const PAGE_SIZES: PageSizeOption[] = [25, 50, 100].map(value => ({
+  label: `${value} per page`,
+  value,
+}));
+
+/** Objects per page at first. @internal */
+export const OBJECTS_PAGE_SIZE = PAGE_SIZES[0].value;
+
 interface ActionFailure {
   key: string;
   text: string;
@@ -45,7 +57,9 @@ interface ActionFailure {
  * The "Automation objects" section of the entity tab: one row per object with its state in words
  * and colour, its message, schedule and who suspended it, and the Reconcile / Suspend / Resume
  * controls; each row opens a drawer with the object's conditions, history, events, kind-specific
- * panel and YAML. The open drawer and its tab live in the URL.
+ * panel and YAML. The open drawer and its tab live in the URL; a linked object's drawer opens
+ * whichever page of the table the object is on. The table shows {@link OBJECTS_PAGE_SIZE} objects
+ * a page.
  * @internal
  */
 export function AutomationObjectsSection(props: AutomationObjectsSectionProps) {
@@ -56,6 +70,14 @@ export function AutomationObjectsSection(props: AutomationObjectsSectionProps) {
   const [running, setRunning] = useState<Record<string, ObjectAction>>({});
   const [failures, setFailures] = useState<ActionFailure[]>([]);
   const { refresh } = objects;
+  // `drawer.open` changes with the URL, i.e. when a drawer opens; the rows keep one callback, so
+  // opening a drawer does not re-render them.
+  const drawerOpenRef = useRef(drawer.open);
+  drawerOpenRef.current = drawer.open;
+  const openDrawer = useCallback(
+    (objectId: string) => drawerOpenRef.current(objectId),
+    [],
+  );
 
   const run = useCallback(
     async (object: AutomationObjectView, action: ObjectAction) => {
@@ -86,6 +108,12 @@ export function AutomationObjectsSection(props: AutomationObjectsSectionProps) {
   );
 
   const items = objects.value ?? [];
+  const { tableProps } = useTable({
+    mode: 'complete',
+    data: objects.value,
+    paginationOptions: { pageSizeOptions: PAGE_SIZES },
+  });
+  const { pagination } = tableProps;
   const open = drawer.objectId
     ? items.find(o => o.id === drawer.objectId)
     : undefined;
@@ -153,7 +181,10 @@ export function AutomationObjectsSection(props: AutomationObjectsSectionProps) {
               <Column>Suspended by</Column>
               <Column>Actions</Column>
             </TableHeader>
-            <TableBody items={items} dependencies={[running, run, drawer.open]}>
+            <TableBody
+              items={tableProps.data ?? []}
+              dependencies={[running, run, openDrawer]}
+            >
               {object => {
                 const state = objectState(object);
                 const pending =
@@ -166,7 +197,7 @@ export function AutomationObjectsSection(props: AutomationObjectsSectionProps) {
                         variant="tertiary"
                         size="small"
                         aria-haspopup="dialog"
-                        onPress={() => drawer.open(object.id)}
+                        onPress={() => openDrawer(object.id)}
                         style={{ textAlign: 'start', overflowWrap: 'anywhere' }}
                       >
                         {objectTitle(object)}
@@ -222,6 +253,17 @@ export function AutomationObjectsSection(props: AutomationObjectsSectionProps) {
               }}
             </TableBody>
           </TableRoot>
+        )}
+        {pagination.type === 'page' && items.length > OBJECTS_PAGE_SIZE && (
+          <TablePagination
+            {...pagination}
+            getLabel={({ offset = 0, pageSize }) =>
+              `Objects ${offset + 1}–${Math.min(
+                offset + pageSize,
+                items.length,
+              )} of ${items.length}`
+            }
+          />
         )}
       </Flex>
       {open && (

@@ -118,7 +118,7 @@ describe('TimelineSection', () => {
     expect(within(table).getAllByRole('columnheader').map(h => h.textContent)).toEqual(['Time', 'Lane', 'Event', 'Tag', 'Actor']);
     const body = rows(table);
     expect(body).toHaveLength(10);
-    expect(body[0]).toEqual(['2030-01-04 11:00:00 UTC', 'cluster prod (web)', 'Pinned1.5.0 pinned on ' + PROD, '1.5.0', 'user:default/jane']);
+    expect(body[0]).toEqual(['2030-01-04 11:00:00 UTC', 'cluster prod (web)', `Pinned1.5.0 pinned on ${PROD}`, '1.5.0', 'user:default/jane']);
     expect(body[1]).toEqual(['2030-01-04 10:00:00 UTC', 'cluster prod (web)', 'Rejected1.6.0 rejected for cluster prod (web): breaks checkout', '1.6.0', 'user:default/jane']);
     expect(body[9]).toEqual(['2029-12-30 08:00:00 UTC', 'registry', 'Tag seen1.4.0 tag-seen', '1.4.0', 'image-automation']);
     expect(body[4][3]).toBe('1.3.0 → 1.5.0');
@@ -171,6 +171,64 @@ describe('TimelineSection', () => {
     expect(rows(table).map(r => r[0])).toEqual([...rows(table).map(r => r[0])].sort().reverse());
     expect(timelineCalls(api).map(c => c.cursor)).toEqual([undefined, '4', '8']);
     expect(new Set(timelineCalls(api).map(c => c.since)).size).toBe(1);
+  });
+
+  it('shows 25 rows of the table twin at first, then more from what is loaded, then older pages', async () => {
+    // 70 tags seen an hour apart, all within the week; pages of 30.
+    const many = Array.from({ length: 70 }, (_, i) =>
+      event(new Date(NOW.getTime() - (i + 1) * 3_600_000).toISOString(), 'tag-seen', `2.0.${69 - i}`),
+    );
+    const api = backend(many);
+    const region = await renderSection(api, { pageSize: 30 });
+    const table = await within(region).findByRole('grid', { name: 'Timeline events' });
+    const shownTags = () => rows(table).map(r => r[3]);
+    const expected = (n: number) => many.slice(0, n).map(e => e.tag);
+
+    expect(shownTags()).toEqual(expected(25));
+    expect(within(region).getByText('25 of 30 events shown; older ones remain')).toBeInTheDocument();
+    // The chart draws every event loaded, not only the rows shown.
+    expect(within(region).getByRole('img', { name: /^Timeline, last week: .*; 30 events/ })).toBeInTheDocument();
+    const user = userEvent.setup();
+
+    const more = within(region).getByRole('button', { name: 'Show more events' });
+    await user.click(more);
+    expect(shownTags()).toEqual(expected(30));
+    expect(within(region).getByText('30 events shown; older ones remain')).toBeInTheDocument();
+    expect(timelineCalls(api)).toHaveLength(1);
+
+    // The loaded events have run out: the same button now loads the next page, keeping the focus.
+    const load = within(region).getByRole('button', { name: 'Load more events' });
+    expect(load).toBe(more);
+    expect(load).toHaveFocus();
+    await user.click(load);
+    await waitFor(() => expect(shownTags()).toEqual(expected(55)));
+    expect(within(region).getByText('55 of 60 events shown; older ones remain')).toBeInTheDocument();
+    expect(within(region).getByRole('img', { name: /; 60 events/ })).toBeInTheDocument();
+
+    await user.click(within(region).getByRole('button', { name: 'Show more events' }));
+    expect(shownTags()).toEqual(expected(60));
+    await user.click(within(region).getByRole('button', { name: 'Load more events' }));
+    await waitFor(() => expect(shownTags()).toEqual(expected(70)));
+    expect(within(region).getByText('70 events shown')).toBeInTheDocument();
+    expect(within(region).queryByRole('button', { name: /more events/ })).not.toBeInTheDocument();
+    expect(timelineCalls(api).map(c => c.cursor)).toEqual([undefined, '30', '60']);
+  });
+
+  it('starts again from 25 rows when the range changes', async () => {
+    const many = Array.from({ length: 40 }, (_, i) =>
+      event(new Date(NOW.getTime() - (i + 1) * 60_000).toISOString(), 'tag-seen', `3.0.${39 - i}`),
+    );
+    const region = await renderSection(backend(many));
+    const table = await within(region).findByRole('grid', { name: 'Timeline events' });
+    expect(rows(table)).toHaveLength(25);
+    const user = userEvent.setup();
+    await user.click(within(region).getByRole('button', { name: 'Show more events' }));
+    expect(rows(table)).toHaveLength(40);
+    expect(within(region).queryByRole('button', { name: /more events/ })).not.toBeInTheDocument();
+
+    await user.click(within(region).getByRole('radio', { name: 'Last day' }));
+    await waitFor(() => expect(within(region).getByText('25 of 40 events shown')).toBeInTheDocument());
+    expect(rows(within(region).getByRole('grid', { name: 'Timeline events' }))).toHaveLength(25);
   });
 
   it('says when the first scan runs while there is no history', async () => {

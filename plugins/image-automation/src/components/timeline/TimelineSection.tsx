@@ -1,4 +1,4 @@
-import { useId, useState } from 'react';
+import { memo, useId, useMemo, useState } from 'react';
 import { useApi } from '@backstage/core-plugin-api';
 import {
   Alert,
@@ -38,6 +38,9 @@ import {
 /** Events per page, for the chart and for each "Load more". @internal */
 export const TIMELINE_PAGE_SIZE = 200;
 
+/** Rows the table twin shows at first, and how many more each "Show more events" reveals. @internal */
+export const TIMELINE_ROWS_STEP = 25;
+
 /** Props of {@link TimelineSection}. @internal */
 export interface TimelineSectionProps {
   /** The catalog entity whose timeline is shown. */
@@ -62,10 +65,27 @@ interface OlderPages {
 }
 
 /**
+ * The chart, memoised: the section re-renders with every change of the tab (another section's data,
+ * a row revealed), the chart only when its events or range do.
+ */
+const Chart = memo(TimelineChart);
+
+const NO_EVENTS: TimelineEvent[] = [];
+const NO_LANES: EntityTimelineView['lanes'] = [];
+
+/** How many rows of the table twin are revealed, for one range. */
+interface RowsShown {
+  key: string;
+  count: number;
+}
+
+/**
  * The "Timeline" section of the entity tab: one lane per target over time, joining registry time
  * (tags first seen) and deployment time (promotion steps, pins, suspends), as a chart with bars for
  * how long each tag ran, the lead time of each version from first seen to the last target, and the
- * same events as a table, page by page, for keyboard and screen-reader users.
+ * same events as a table for keyboard and screen-reader users. The chart draws every event loaded;
+ * the table shows {@link TIMELINE_ROWS_STEP} rows at first and more on demand, from what is loaded
+ * and then from older pages fetched with the cursor.
  * @internal
  */
 export function TimelineSection(props: TimelineSectionProps) {
@@ -86,13 +106,22 @@ export function TimelineSection(props: TimelineSectionProps) {
   const [older, setOlder] = useState<OlderPages>();
   const [loadingMore, setLoadingMore] = useState(false);
   const [moreError, setMoreError] = useState<string>();
+  const [rowsShown, setRowsShown] = useState<RowsShown>();
 
   const loaded = timeline.value;
   // The chart and texts follow the range of the data shown, which lags a click until it loads.
   const rangeInfo = TIMELINE_RANGES.find(r => r.id === (loaded?.range ?? range))!;
   const olderPages = older?.key === key ? older : undefined;
-  const events = mergeEvents(loaded?.view.items ?? [], olderPages?.items ?? []);
+  const firstPage = loaded?.view.items;
+  const olderItems = olderPages?.items;
+  const events = useMemo(
+    () => mergeEvents(firstPage ?? NO_EVENTS, olderItems ?? NO_EVENTS),
+    [firstPage, olderItems],
+  );
   const nextCursor = olderPages ? olderPages.cursor : loaded?.view.nextCursor;
+  const rowLimit = rowsShown?.key === key ? rowsShown.count : TIMELINE_ROWS_STEP;
+  const shownEvents = events.length > rowLimit ? events.slice(0, rowLimit) : events;
+  const moreLoaded = events.length - shownEvents.length;
 
   const loadMore = async () => {
     if (!loaded || !nextCursor) return;
@@ -106,6 +135,7 @@ export function TimelineSection(props: TimelineSectionProps) {
       });
       // What is shown stays shown while the first page keeps refreshing above it.
       setOlder({ key, items: mergeEvents(events, page.items), cursor: page.nextCursor });
+      setRowsShown({ key, count: events.length + TIMELINE_ROWS_STEP });
     } catch (e) {
       setMoreError(`Could not load older events: ${errorMessage(e instanceof Error ? e : new Error(String(e)))}`);
     } finally {
@@ -114,14 +144,17 @@ export function TimelineSection(props: TimelineSectionProps) {
   };
 
   const view = loaded?.view;
-  const lanes = view?.lanes ?? [];
-  const appliedBefore = view?.appliedBefore ?? [];
+  const lanes = view?.lanes ?? NO_LANES;
+  const appliedBefore = view?.appliedBefore ?? NO_EVENTS;
   const now = loaded?.loadedAt ?? Date.now();
-  const times = [...events, ...appliedBefore].map(e => Date.parse(e.time));
-  const start = rangeInfo.ms ? now - rangeInfo.ms : Math.min(now - 86_400_000, ...times);
+  const start = useMemo(() => {
+    if (rangeInfo.ms) return now - rangeInfo.ms;
+    const times = [...events, ...appliedBefore].map(e => Date.parse(e.time));
+    return Math.min(now - 86_400_000, ...times);
+  }, [rangeInfo.ms, now, events, appliedBefore]);
   const laneLabel = (event: TimelineEvent) =>
     lanes.find(l => l.id === laneIdOf(event))?.label ?? laneIdOf(event);
-  const leadTimes = leadTimesOf(events, lanes);
+  const leadTimes = useMemo(() => leadTimesOf(events, lanes), [events, lanes]);
 
   return (
     <section aria-labelledby={headingId}>
@@ -154,7 +187,7 @@ export function TimelineSection(props: TimelineSectionProps) {
         )}
         {view && lanes.length > 0 && (events.length > 0 || appliedBefore.length > 0) && (
           <>
-            <TimelineChart
+            <Chart
               lanes={lanes}
               events={events}
               appliedBefore={appliedBefore}
@@ -199,7 +232,7 @@ export function TimelineSection(props: TimelineSectionProps) {
                 <Column>Tag</Column>
                 <Column>Actor</Column>
               </TableHeader>
-              <TableBody items={events} dependencies={[lanes]}>
+              <TableBody items={shownEvents} dependencies={[lanes]}>
                 {event => (
                   <Row id={event.id}>
                     <Cell>
@@ -231,11 +264,21 @@ export function TimelineSection(props: TimelineSectionProps) {
             {moreError && <Alert status="danger" role="alert" title={moreError} />}
             <Flex justify="between" align="center">
               <Text variant="body-small" color="secondary">
-                {`${events.length} ${events.length === 1 ? 'event' : 'events'} shown${nextCursor ? '; older ones remain' : ''}`}
+                {shownText(shownEvents.length, events.length, Boolean(nextCursor))}
               </Text>
-              {nextCursor && (
-                <Button variant="secondary" size="small" isPending={loadingMore} onPress={loadMore}>
-                  Load more events
+              {/* One button, so the focus stays on it when it turns from showing to loading. */}
+              {(moreLoaded > 0 || nextCursor) && (
+                <Button
+                  variant="secondary"
+                  size="small"
+                  isPending={moreLoaded === 0 && loadingMore}
+                  onPress={
+                    moreLoaded > 0
+                      ? () => setRowsShown({ key, count: rowLimit + TIMELINE_ROWS_STEP })
+                      : loadMore
+                  }
+                >
+                  {moreLoaded > 0 ? 'Show more events' : 'Load more events'}
                 </Button>
               )}
             </Flex>
@@ -244,6 +287,12 @@ export function TimelineSection(props: TimelineSectionProps) {
       </Flex>
     </section>
   );
+}
+
+/** How many events the table shows, of those loaded, and whether older ones remain on the server. */
+function shownText(shown: number, loaded: number, olderRemain: boolean): string {
+  const events = `${loaded} ${loaded === 1 ? 'event' : 'events'}`;
+  return `${shown < loaded ? `${shown} of ${events}` : events} shown${olderRemain ? '; older ones remain' : ''}`;
 }
 
 /** Why there is nothing to show: no scan yet (and when the first runs), or a quiet range. */
