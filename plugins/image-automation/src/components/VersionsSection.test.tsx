@@ -574,7 +574,7 @@ describe('VersionsSection with many images', () => {
       .getAllByRole('grid', { name: /^Versions of / })
       .map(t => t.getAttribute('aria-label'));
 
-  it('shows the first five images, and the others on demand with every row', async () => {
+  it('shows the first three images, and the others on demand with every row', async () => {
     renderInTestApp(
       <EntityDataHarness entityRef={entityRef}>
         {data => <VersionsSection versions={data.versions} promotions={data.promotions} />}
@@ -582,13 +582,13 @@ describe('VersionsSection with many images', () => {
       { apis: [[imageAutomationApiRef, manyImages(8)]] },
     );
     await screen.findByRole('grid', { name: 'Versions of ghcr.io/acme/app-0' });
-    expect(versionTables()).toEqual([0, 1, 2, 3, 4].map(i => `Versions of ghcr.io/acme/app-${i}`));
+    expect(versionTables()).toEqual([0, 1, 2].map(i => `Versions of ghcr.io/acme/app-${i}`));
     for (const table of screen.getAllByRole('grid', { name: /^Versions of / })) {
       expect(within(table).getAllByRole('row')).toHaveLength(3);
     }
-    expect(screen.getByText('5 of 8 images shown.')).toBeInTheDocument();
+    expect(screen.getByText('3 of 8 images shown.')).toBeInTheDocument();
 
-    await userEvent.click(screen.getByRole('button', { name: 'Show 3 more images' }));
+    await userEvent.click(screen.getByRole('button', { name: 'Show 5 more images' }));
 
     expect(versionTables()).toEqual([0, 1, 2, 3, 4, 5, 6, 7].map(i => `Versions of ghcr.io/acme/app-${i}`));
     const revealed = screen.getByRole('grid', { name: 'Versions of ghcr.io/acme/app-7' });
@@ -601,18 +601,18 @@ describe('VersionsSection with many images', () => {
     expect(screen.queryByRole('button', { name: /^Show \d+ more/ })).not.toBeInTheDocument();
     expect(screen.queryByText(/images shown/)).not.toBeInTheDocument();
     // The focus goes to the first image revealed, not back to the top of the page.
-    expect(screen.getByRole('heading', { name: 'ghcr.io/acme/app-5' })).toHaveFocus();
+    expect(screen.getByRole('heading', { name: 'ghcr.io/acme/app-3' })).toHaveFocus();
   });
 
-  it('offers no "Show more" for five images or fewer', async () => {
+  it('offers no "Show more" for three images or fewer', async () => {
     renderInTestApp(
       <EntityDataHarness entityRef={entityRef}>
         {data => <VersionsSection versions={data.versions} promotions={data.promotions} />}
       </EntityDataHarness>,
-      { apis: [[imageAutomationApiRef, manyImages(5)]] },
+      { apis: [[imageAutomationApiRef, manyImages(3)]] },
     );
-    await screen.findByRole('grid', { name: 'Versions of ghcr.io/acme/app-4' });
-    expect(versionTables()).toHaveLength(5);
+    await screen.findByRole('grid', { name: 'Versions of ghcr.io/acme/app-2' });
+    expect(versionTables()).toHaveLength(3);
     expect(screen.queryByRole('button', { name: /^Show \d+ more/ })).not.toBeInTheDocument();
   });
 
@@ -621,17 +621,17 @@ describe('VersionsSection with many images', () => {
       <EntityDataHarness entityRef={entityRef}>
         {data => <VersionsSection versions={data.versions} promotions={data.promotions} />}
       </EntityDataHarness>,
-      { apis: [[imageAutomationApiRef, manyImages(5)]] },
+      { apis: [[imageAutomationApiRef, manyImages(3)]] },
     );
-    await screen.findByRole('grid', { name: 'Versions of ghcr.io/acme/app-4' });
-    // Ten rows, each with its Pin button, have rendered.
-    expect(actionButtonRenders()).toBeGreaterThanOrEqual(10);
+    await screen.findByRole('grid', { name: 'Versions of ghcr.io/acme/app-2' });
+    // Six rows, each with its Pin button, have rendered.
+    expect(actionButtonRenders()).toBeGreaterThanOrEqual(6);
     const user = userEvent.setup();
     const before = actionButtonRenders();
 
     await user.click(
       screen.getByRole('button', {
-        name: 'Pin ImagePolicy/apps/app-3 on git:ImageUpdateAutomation/apps/auto',
+        name: 'Pin ImagePolicy/apps/app-1 on git:ImageUpdateAutomation/apps/auto',
       }),
     );
     const dialog = await screen.findByRole('dialog');

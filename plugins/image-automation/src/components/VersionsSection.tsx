@@ -50,7 +50,7 @@ import {
 } from './PendingPromotionsSection';
 
 /** How many images' tables the section shows before "Show N more images". @internal */
-export const IMAGES_SHOWN_FIRST = 5;
+export const IMAGES_SHOWN_FIRST = 3;
 
 /** Props of {@link VersionsSection}. @internal */
 export interface VersionsSectionProps {
