@@ -1,6 +1,7 @@
 import { act, screen, waitFor, within } from '@testing-library/react';
 import { renderInTestApp } from '@backstage/frontend-test-utils';
 import { Entity } from '@backstage/catalog-model';
+import { NotAllowedError } from '@backstage/errors';
 import { EntityProvider } from '@backstage/plugin-catalog-react';
 import { SignalApi, signalApiRef } from '@backstage/plugin-signals-react';
 import { JsonObject } from '@backstage/types';
@@ -192,6 +193,21 @@ describe('EntityImageAutomationContent', () => {
     }
     const summary = screen.getByRole('region', { name: 'Summary' });
     expect(within(summary).getAllByText(/unavailable/).length).toBeGreaterThan(0);
+  });
+
+  it('names the permission a user lacks to read the tab, in every section', async () => {
+    const api = fakeBackend();
+    api.failLoadsWith(
+      new NotAllowedError(
+        'you may not read the image automation of component:default/podinfo (image-automation.object.read)',
+      ),
+    );
+    renderTab(api);
+    await waitFor(() => expect(screen.getAllByRole('alert').length).toBeGreaterThanOrEqual(4));
+    for (const alert of screen.getAllByRole('alert')) {
+      expect(alert).toHaveTextContent('(image-automation.object.read)');
+    }
+    expect(screen.queryByRole('button', { name: /^Reconcile ImageRepository/ })).not.toBeInTheDocument();
   });
 
   it('keeps the other sections when one fails', async () => {
