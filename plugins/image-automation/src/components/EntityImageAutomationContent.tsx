@@ -1,9 +1,18 @@
+import { memo, useCallback, useMemo } from 'react';
 import { stringifyEntityRef } from '@backstage/catalog-model';
 import { useEntity } from '@backstage/plugin-catalog-react';
 import { Flex } from '@backstage/ui';
 import { entitySignalChannel } from '@imageops/backstage-plugin-image-automation-common';
-import { PENDING_RECONCILE_POLL_INTERVAL_MS, useEntityAutomation } from '../hooks/useEntityAutomation';
-import { DEFAULT_POLL_INTERVAL_MS, LiveUpdates, LiveUpdatesContext, useLiveUpdates } from '../hooks/useLiveUpdates';
+import {
+  PENDING_RECONCILE_POLL_INTERVAL_MS,
+  useEntityAutomation,
+} from '../hooks/useEntityAutomation';
+import {
+  DEFAULT_POLL_INTERVAL_MS,
+  LiveUpdates,
+  LiveUpdatesContext,
+  useLiveUpdates,
+} from '../hooks/useLiveUpdates';
 import { AutomationObjectsSection } from './objects/AutomationObjectsSection';
 import { PendingPromotionsSection } from './PendingPromotionsSection';
 import { SummaryStrip } from './summary/SummaryStrip';
@@ -22,30 +31,41 @@ export interface EntityImageAutomationContentProps {
   pendingPollIntervalMs?: number;
 }
 
+// A change of the URL (a drawer or a filter) re-renders the entity page; sections whose data did
+// not change skip that render.
+const Summary = memo(SummaryStrip);
+const Versions = memo(VersionsSection);
+const PendingPromotions = memo(PendingPromotionsSection);
+const Timeline = memo(TimelineSection);
+
 function Sections(props: { pendingPollIntervalMs: number; live: LiveUpdates }) {
   const { entity } = useEntity();
-  const entityRef = {
-    kind: entity.kind,
-    namespace: entity.metadata.namespace ?? 'default',
-    name: entity.metadata.name,
-  };
-  const { objects, versions, promotions } = useEntityAutomation(entityRef, props.pendingPollIntervalMs);
+  const namespace = entity.metadata.namespace ?? 'default';
+  const entityRef = useMemo(
+    () => ({ kind: entity.kind, namespace, name: entity.metadata.name }),
+    [entity.kind, namespace, entity.metadata.name],
+  );
+  const { objects, versions, promotions } = useEntityAutomation(
+    entityRef,
+    props.pendingPollIntervalMs,
+  );
+  const refreshAll = useCallback(() => {
+    objects.refresh();
+    versions.refresh();
+    promotions.refresh();
+  }, [objects, versions, promotions]);
   return (
     <Flex direction="column" gap="4" className={PAGE_CLASS}>
-      <SummaryStrip
+      <Summary
         objects={objects}
         versions={versions}
         promotions={promotions}
         live={props.live}
-        onChanged={() => {
-          objects.refresh();
-          versions.refresh();
-          promotions.refresh();
-        }}
+        onChanged={refreshAll}
       />
-      <VersionsSection versions={versions} promotions={promotions} />
-      <PendingPromotionsSection promotions={promotions} />
-      <TimelineSection entityRef={entityRef} />
+      <Versions versions={versions} promotions={promotions} />
+      <PendingPromotions promotions={promotions} />
+      <Timeline entityRef={entityRef} />
       <AutomationObjectsSection entityRef={entityRef} objects={objects} />
     </Flex>
   );
@@ -59,7 +79,9 @@ function Sections(props: { pendingPollIntervalMs: number; live: LiveUpdates }) {
  * installed.
  * @public
  */
-export function EntityImageAutomationContent(props: EntityImageAutomationContentProps) {
+export function EntityImageAutomationContent(
+  props: EntityImageAutomationContentProps,
+) {
   const { entity } = useEntity();
   const live = useLiveUpdates(
     entitySignalChannel(stringifyEntityRef(entity)),
@@ -69,7 +91,9 @@ export function EntityImageAutomationContent(props: EntityImageAutomationContent
     <LiveUpdatesContext.Provider value={live}>
       <Sections
         live={live}
-        pendingPollIntervalMs={props.pendingPollIntervalMs ?? PENDING_RECONCILE_POLL_INTERVAL_MS}
+        pendingPollIntervalMs={
+          props.pendingPollIntervalMs ?? PENDING_RECONCILE_POLL_INTERVAL_MS
+        }
       />
     </LiveUpdatesContext.Provider>
   );

@@ -1,4 +1,4 @@
-import { createContext, useContext, useEffect, useState } from 'react';
+import { createContext, useContext, useEffect, useMemo, useState } from 'react';
 import { useSignal } from '@backstage/plugin-signals-react';
 import { ImageAutomationSignal } from '@imageops/backstage-plugin-image-automation-common';
 import { PolledValue, usePolledValue } from './usePolledValue';
@@ -39,12 +39,16 @@ export function useLiveUpdates(channel: string, pollIntervalMs = DEFAULT_POLL_IN
   useEffect(() => {
     if (lastSignal) setVersion(v => v + 1);
   }, [lastSignal]);
-  return {
-    live: isSignalsAvailable,
-    pollIntervalMs: isSignalsAvailable ? Math.max(pollIntervalMs, LIVE_SAFETY_POLL_INTERVAL_MS) : pollIntervalMs,
-    version,
-    lastSignal: lastSignal ?? undefined,
-  };
+  // One object per change: it is a context value, and every section reads it.
+  return useMemo(
+    () => ({
+      live: isSignalsAvailable,
+      pollIntervalMs: isSignalsAvailable ? Math.max(pollIntervalMs, LIVE_SAFETY_POLL_INTERVAL_MS) : pollIntervalMs,
+      version,
+      lastSignal: lastSignal ?? undefined,
+    }),
+    [isSignalsAvailable, pollIntervalMs, version, lastSignal],
+  );
 }
 
 /**

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 
 /** The state of a value that is loaded and then refreshed on a timer. @internal */
 export interface PolledValue<T> {
@@ -104,5 +104,6 @@ export function usePolledValue<T>(
     };
   }, [key, refresh, intervalMs]);
 
-  return { ...state, refresh };
+  // The same object until something changes, so memoised sections skip renders of their parents.
+  return useMemo(() => ({ ...state, refresh }), [state, refresh]);
 }
