@@ -292,7 +292,7 @@ describe('promotions, explanations and failures in the Image updates tab, in a r
     const row = objectRow(page, 'ImageRepository podinfo-ns/app');
     await row.getByText(/\bReady$/).waitFor({ timeout: 60_000 });
     await page.getByRole('button', { name: 'Suspend ImageRepository podinfo-ns/app' }).click();
-    await row.getByText(/⏸ Suspended$/).waitFor({ timeout: 30_000 });
+    await row.getByText(/‖ Suspended$/).waitFor({ timeout: 30_000 });
     await row.getByText(/guest/).first().waitFor();
     await expectAccessible(page, 'object-suspended');
     await page.getByRole('button', { name: 'Resume ImageRepository podinfo-ns/app' }).click();

@@ -25,7 +25,7 @@ const looks: Record<ObjectStateLabel, Pick<ObjectState, 'color' | 'glyph'>> = {
   Stalled: { color: 'danger', glyph: '✕' },
   Failing: { color: 'danger', glyph: '!' },
   Reconciling: { color: 'info', glyph: '↻' },
-  Suspended: { color: 'warning', glyph: '⏸' },
+  Suspended: { color: 'warning', glyph: '‖' },
   Unknown: { color: 'secondary', glyph: '?' },
 };
 

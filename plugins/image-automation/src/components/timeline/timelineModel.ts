@@ -42,7 +42,7 @@ export const EVENT_KINDS: Record<TimelineEventKind, { label: string; glyph: stri
   superseded: { label: 'Superseded', glyph: '↷' },
   pinned: { label: 'Pinned', glyph: '⚑' },
   unpinned: { label: 'Unpinned', glyph: '⚐' },
-  suspended: { label: 'Suspended', glyph: '⏸' },
+  suspended: { label: 'Suspended', glyph: '‖' },
   resumed: { label: 'Resumed', glyph: '▶' },
 };
 
