@@ -2,7 +2,10 @@ import { screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { renderInTestApp } from '@backstage/frontend-test-utils';
 import { NotAllowedError } from '@backstage/errors';
-import { TargetVersionView } from '@imageops/backstage-plugin-image-automation-common';
+import {
+  PromotionView,
+  TargetVersionView,
+} from '@imageops/backstage-plugin-image-automation-common';
 import { imageAutomationApiRef } from '../api/ImageAutomationApi';
 import { EntityDataHarness } from '../testing/EntityDataHarness';
 import { FakeImageAutomationApi } from '../testing/FakeImageAutomationApi';
@@ -110,6 +113,29 @@ const workerRow: TargetVersionView = {
   behind: { tags: 1, summary: '1 minor · 1 tag' },
 };
 
+/** The open promotion of the prod-eu row (`promotion-7`): 1.0.0 → 1.2.0, with these gates. */
+function clusterPromotion(gates: PromotionView['gates']): PromotionView {
+  return {
+    id: 'promotion-7',
+    entityRef: 'component:default/web',
+    target: clusterRow.target,
+    subject: clusterRow.subject,
+    from: { tag: '1.0.0' },
+    to: { tag: '1.2.0' },
+    state: 'pending',
+    gates,
+    votes: [],
+    history: [],
+    createdAt: '2026-11-22T01:00:00Z',
+    updatedAt: '2026-11-22T01:00:00Z',
+    actions: {
+      approve: { allowed: true },
+      reject: { allowed: true },
+      promoteNow: { allowed: true },
+    },
+  };
+}
+
 function fakeBackend(): FakeImageAutomationApi {
   const api = new FakeImageAutomationApi({
     user: 'user:default/guest',
@@ -131,7 +157,12 @@ async function renderSection(
 ) {
   renderInTestApp(
     <EntityDataHarness entityRef={entityRef} pollIntervalMs={pollIntervalMs}>
-      {data => <VersionsSection versions={data.versions} promotions={data.promotions} />}
+      {data => (
+        <VersionsSection
+          versions={data.versions}
+          promotions={data.promotions}
+        />
+      )}
     </EntityDataHarness>,
     { apis: [[imageAutomationApiRef, api]] },
   );
@@ -224,69 +255,72 @@ describe('VersionsSection', () => {
 
   it("gives a row's next step from its open promotion's gates", async () => {
     const api = fakeBackend();
-    const gate = (name: 'approval' | 'soak', state: 'passed' | 'waiting', summary: string) => ({
+    const gate = (
+      name: 'approval' | 'soak',
+      state: 'passed' | 'waiting',
+      summary: string,
+    ) => ({
       gate: name,
       state,
       summary,
       evidence: {},
     });
-    api.addPromotion({
-      id: 'promotion-7',
-      entityRef: 'component:default/web',
-      target: clusterRow.target,
-      subject: clusterRow.subject,
-      from: { tag: '1.0.0' },
-      to: { tag: '1.2.0' },
-      state: 'pending',
-      gates: [gate('approval', 'waiting', 'approval 1/2'), gate('soak', 'waiting', 'soak 3h left')],
-      votes: [],
-      history: [],
-      createdAt: '2026-11-22T01:00:00Z',
-      updatedAt: '2026-11-22T01:00:00Z',
-      actions: {
-        approve: { allowed: true },
-        reject: { allowed: true },
-        promoteNow: { allowed: true },
-      },
-    });
+    api.addPromotion(
+      clusterPromotion([
+        gate('approval', 'waiting', 'approval 1/2'),
+        gate('soak', 'waiting', 'soak 3h left'),
+      ]),
+    );
     const table = await renderSection(api);
     const row = within(table).getByRole('row', { name: /Cluster prod-eu/ });
     await waitFor(() =>
-      expect(cellsOf(row).nextStep).toHaveTextContent('1.0.0 → 1.2.0 waiting: approval 1/2 · soak 3h left'),
+      expect(cellsOf(row).nextStep).toHaveTextContent(
+        '1.0.0 → 1.2.0 waiting: approval 1/2 · soak 3h left',
+      ),
     );
   });
 
   it('promotes a row now, through the justification dialog', async () => {
     const api = fakeBackend();
-    api.addPromotion({
-      id: 'promotion-7',
-      entityRef: 'component:default/web',
-      target: clusterRow.target,
-      subject: clusterRow.subject,
-      from: { tag: '1.0.0' },
-      to: { tag: '1.2.0' },
-      state: 'pending',
-      gates: [{ gate: 'soak', state: 'waiting', summary: 'soak 3h left', evidence: {} }],
-      votes: [],
-      history: [],
-      createdAt: '2026-11-22T01:00:00Z',
-      updatedAt: '2026-11-22T01:00:00Z',
-      actions: { approve: { allowed: true }, reject: { allowed: true }, promoteNow: { allowed: true } },
-    });
+    api.addPromotion(
+      clusterPromotion([
+        {
+          gate: 'soak',
+          state: 'waiting',
+          summary: 'soak 3h left',
+          evidence: {},
+        },
+      ]),
+    );
     const table = await renderSection(api);
     const row = within(table).getByRole('row', { name: /Cluster prod-eu/ });
-    const promote = await within(row).findByRole('button', { name: /^Promote now ResourceSetInputProvider\/apps\/web-tags: 1\.0\.0 → 1\.2\.0/ });
-    expect(within(row).queryByRole('button', { name: /^Approve / })).not.toBeInTheDocument();
+    const promote = await within(row).findByRole('button', {
+      name: /^Promote now ResourceSetInputProvider\/apps\/web-tags: 1\.0\.0 → 1\.2\.0/,
+    });
+    expect(
+      within(row).queryByRole('button', { name: /^Approve / }),
+    ).not.toBeInTheDocument();
     await userEvent.click(promote);
     const dialog = await screen.findByRole('dialog', { name: /^Promote now / });
-    await userEvent.type(within(dialog).getByRole('textbox', { name: 'Justification' }), 'hotfix');
-    await userEvent.click(within(dialog).getByRole('button', { name: 'Promote now' }));
+    await userEvent.type(
+      within(dialog).getByRole('textbox', { name: 'Justification' }),
+      'hotfix',
+    );
+    await userEvent.click(
+      within(dialog).getByRole('button', { name: 'Promote now' }),
+    );
     await waitFor(() => expect(api.countCalls('decidePromotion')).toBe(1));
   });
 
   it('shows, once opened, when each tag ran on each target', async () => {
     const api = fakeBackend();
-    const event = (id: string, kind: 'tag-seen' | 'applied', time: string, tag: string, targetId?: string) => ({
+    const event = (
+      id: string,
+      kind: 'tag-seen' | 'applied',
+      time: string,
+      tag: string,
+      targetId?: string,
+    ) => ({
       id,
       kind,
       time,
@@ -298,20 +332,46 @@ describe('VersionsSection', () => {
     api.setTimeline('component:default/web', {
       lanes: [],
       items: [
-        event('a', 'applied', '2026-11-21T09:00:00Z', '1.2.0', clusterRow.target.id),
-        event('b', 'applied', '2026-11-21T08:00:00Z', '1.2.0', clusterRow.target.id),
+        event(
+          'a',
+          'applied',
+          '2026-11-21T09:00:00Z',
+          '1.2.0',
+          clusterRow.target.id,
+        ),
+        event(
+          'b',
+          'applied',
+          '2026-11-21T08:00:00Z',
+          '1.2.0',
+          clusterRow.target.id,
+        ),
         event('c', 'tag-seen', '2026-11-20T10:00:00Z', '1.2.0'),
-        event('d', 'applied', '2026-11-19T10:00:00Z', '1.0.0', gitRow.target.id),
+        event(
+          'd',
+          'applied',
+          '2026-11-19T10:00:00Z',
+          '1.0.0',
+          gitRow.target.id,
+        ),
         event('e', 'tag-seen', '2026-11-20T11:00:00Z', '9.9.9'),
       ],
     });
     await renderSection(api);
     expect(api.countCalls('getTimeline')).toBe(0);
-    await userEvent.click(screen.getByRole('button', { name: 'When each tag of ghcr.io/acme/web ran where' }));
-    const grid = await screen.findByRole('grid', { name: 'When each tag of ghcr.io/acme/web ran where' });
+    await userEvent.click(
+      screen.getByRole('button', {
+        name: 'When each tag of ghcr.io/acme/web ran where',
+      }),
+    );
+    const grid = await screen.findByRole('grid', {
+      name: 'When each tag of ghcr.io/acme/web ran where',
+    });
     const rows = within(grid).getAllByRole('row').slice(1);
     // Only tags that ran somewhere, newest first; a target's first application counts.
-    expect(rows.map(r => within(r).getByRole('rowheader').textContent)).toEqual(['1.2.0', '1.0.0']);
+    expect(rows.map(r => within(r).getByRole('rowheader').textContent)).toEqual(
+      ['1.2.0', '1.0.0'],
+    );
     expect(rows[0]).toHaveTextContent('2026-11-20 10:00:00 UTC');
     expect(rows[0]).toHaveTextContent('from 2026-11-21 08:00:00 UTC');
     expect(rows[1]).toHaveTextContent('not in the recorded scans');
@@ -447,11 +507,17 @@ describe('VersionsSection', () => {
     });
     renderInTestApp(
       <EntityDataHarness entityRef={entityRef}>
-        {data => <VersionsSection versions={data.versions} promotions={data.promotions} />}
+        {data => (
+          <VersionsSection
+            versions={data.versions}
+            promotions={data.promotions}
+          />
+        )}
       </EntityDataHarness>,
       {
-      apis: [[imageAutomationApiRef, api]],
-    });
+        apis: [[imageAutomationApiRef, api]],
+      },
+    );
     const table = await screen.findByRole('grid', {
       name: 'Versions of ghcr.io/acme/worker',
     });
@@ -519,11 +585,17 @@ describe('VersionsSection', () => {
     api.failLoadsWith(new Error('backend unavailable'));
     renderInTestApp(
       <EntityDataHarness entityRef={entityRef}>
-        {data => <VersionsSection versions={data.versions} promotions={data.promotions} />}
+        {data => (
+          <VersionsSection
+            versions={data.versions}
+            promotions={data.promotions}
+          />
+        )}
       </EntityDataHarness>,
       {
-      apis: [[imageAutomationApiRef, api]],
-    });
+        apis: [[imageAutomationApiRef, api]],
+      },
+    );
     expect(await screen.findByRole('alert')).toHaveTextContent(
       'backend unavailable',
     );
@@ -537,11 +609,17 @@ describe('VersionsSection', () => {
     });
     renderInTestApp(
       <EntityDataHarness entityRef={entityRef}>
-        {data => <VersionsSection versions={data.versions} promotions={data.promotions} />}
+        {data => (
+          <VersionsSection
+            versions={data.versions}
+            promotions={data.promotions}
+          />
+        )}
       </EntityDataHarness>,
       {
-      apis: [[imageAutomationApiRef, api]],
-    });
+        apis: [[imageAutomationApiRef, api]],
+      },
+    );
     const section = screen.getByRole('region', { name: 'Versions' });
     expect(section).toHaveTextContent('Loading versions…');
     await waitFor(() =>
@@ -563,8 +641,16 @@ describe('VersionsSection with many images', () => {
     api.setVersions(
       'component:default/web',
       Array.from({ length: count }, (_, i) => [
-        { ...gitRow, image: `ghcr.io/acme/app-${i}`, subject: `ImagePolicy/apps/app-${i}` },
-        { ...workerRow, image: `ghcr.io/acme/app-${i}`, subject: `ImagePolicy/apps/app-${i}-w` },
+        {
+          ...gitRow,
+          image: `ghcr.io/acme/app-${i}`,
+          subject: `ImagePolicy/apps/app-${i}`,
+        },
+        {
+          ...workerRow,
+          image: `ghcr.io/acme/app-${i}`,
+          subject: `ImagePolicy/apps/app-${i}-w`,
+        },
       ]).flat(),
     );
     return api;
@@ -577,49 +663,80 @@ describe('VersionsSection with many images', () => {
   it('shows the first three images, and the others on demand with every row', async () => {
     renderInTestApp(
       <EntityDataHarness entityRef={entityRef}>
-        {data => <VersionsSection versions={data.versions} promotions={data.promotions} />}
+        {data => (
+          <VersionsSection
+            versions={data.versions}
+            promotions={data.promotions}
+          />
+        )}
       </EntityDataHarness>,
       { apis: [[imageAutomationApiRef, manyImages(8)]] },
     );
     await screen.findByRole('grid', { name: 'Versions of ghcr.io/acme/app-0' });
-    expect(versionTables()).toEqual([0, 1, 2].map(i => `Versions of ghcr.io/acme/app-${i}`));
-    for (const table of screen.getAllByRole('grid', { name: /^Versions of / })) {
+    expect(versionTables()).toEqual(
+      [0, 1, 2].map(i => `Versions of ghcr.io/acme/app-${i}`),
+    );
+    for (const table of screen.getAllByRole('grid', {
+      name: /^Versions of /,
+    })) {
       expect(within(table).getAllByRole('row')).toHaveLength(3);
     }
     expect(screen.getByText('3 of 8 images shown.')).toBeInTheDocument();
 
-    await userEvent.click(screen.getByRole('button', { name: 'Show 5 more images' }));
+    await userEvent.click(
+      screen.getByRole('button', { name: 'Show 5 more images' }),
+    );
 
-    expect(versionTables()).toEqual([0, 1, 2, 3, 4, 5, 6, 7].map(i => `Versions of ghcr.io/acme/app-${i}`));
-    const revealed = screen.getByRole('grid', { name: 'Versions of ghcr.io/acme/app-7' });
+    expect(versionTables()).toEqual(
+      [0, 1, 2, 3, 4, 5, 6, 7].map(i => `Versions of ghcr.io/acme/app-${i}`),
+    );
+    const revealed = screen.getByRole('grid', {
+      name: 'Versions of ghcr.io/acme/app-7',
+    });
     expect(within(revealed).getAllByRole('row')).toHaveLength(3);
     expect(
       within(revealed).getByRole('button', {
         name: 'Pin ImagePolicy/apps/app-7 on git:ImageUpdateAutomation/apps/auto',
       }),
     ).toBeEnabled();
-    expect(screen.queryByRole('button', { name: /^Show \d+ more/ })).not.toBeInTheDocument();
+    expect(
+      screen.queryByRole('button', { name: /^Show \d+ more/ }),
+    ).not.toBeInTheDocument();
     expect(screen.queryByText(/images shown/)).not.toBeInTheDocument();
     // The focus goes to the first image revealed, not back to the top of the page.
-    expect(screen.getByRole('heading', { name: 'ghcr.io/acme/app-3' })).toHaveFocus();
+    expect(
+      screen.getByRole('heading', { name: 'ghcr.io/acme/app-3' }),
+    ).toHaveFocus();
   });
 
   it('offers no "Show more" for three images or fewer', async () => {
     renderInTestApp(
       <EntityDataHarness entityRef={entityRef}>
-        {data => <VersionsSection versions={data.versions} promotions={data.promotions} />}
+        {data => (
+          <VersionsSection
+            versions={data.versions}
+            promotions={data.promotions}
+          />
+        )}
       </EntityDataHarness>,
       { apis: [[imageAutomationApiRef, manyImages(3)]] },
     );
     await screen.findByRole('grid', { name: 'Versions of ghcr.io/acme/app-2' });
     expect(versionTables()).toHaveLength(3);
-    expect(screen.queryByRole('button', { name: /^Show \d+ more/ })).not.toBeInTheDocument();
+    expect(
+      screen.queryByRole('button', { name: /^Show \d+ more/ }),
+    ).not.toBeInTheDocument();
   });
 
   it('re-renders no row when the Pin dialog opens or its reason is typed', async () => {
     renderInTestApp(
       <EntityDataHarness entityRef={entityRef}>
-        {data => <VersionsSection versions={data.versions} promotions={data.promotions} />}
+        {data => (
+          <VersionsSection
+            versions={data.versions}
+            promotions={data.promotions}
+          />
+        )}
       </EntityDataHarness>,
       { apis: [[imageAutomationApiRef, manyImages(3)]] },
     );
@@ -635,9 +752,14 @@ describe('VersionsSection with many images', () => {
       }),
     );
     const dialog = await screen.findByRole('dialog');
-    await user.type(within(dialog).getByRole('textbox', { name: /Reason/ }), 'freeze');
+    await user.type(
+      within(dialog).getByRole('textbox', { name: /Reason/ }),
+      'freeze',
+    );
     await user.click(within(dialog).getByRole('button', { name: 'Cancel' }));
-    await waitFor(() => expect(screen.queryByRole('dialog')).not.toBeInTheDocument());
+    await waitFor(() =>
+      expect(screen.queryByRole('dialog')).not.toBeInTheDocument(),
+    );
 
     expect(actionButtonRenders()).toBe(before);
   });
@@ -645,25 +767,13 @@ describe('VersionsSection with many images', () => {
 
 describe('VersionsSection re-rendering', () => {
   const rendersOf = (name: string) =>
-    (ActionButton as jest.Mock).mock.calls.filter(([props]) => props.accessibleName === name).length;
+    (ActionButton as jest.Mock).mock.calls.filter(
+      ([props]) => props.accessibleName === name,
+    ).length;
 
   it('re-renders only the rows whose promotion arrives when the promotions load', async () => {
     const api = fakeBackend();
-    api.addPromotion({
-      id: 'promotion-7',
-      entityRef: 'component:default/web',
-      target: clusterRow.target,
-      subject: clusterRow.subject,
-      from: { tag: '1.0.0' },
-      to: { tag: '1.2.0' },
-      state: 'pending',
-      gates: [],
-      votes: [],
-      history: [],
-      createdAt: '2026-11-22T01:00:00Z',
-      updatedAt: '2026-11-22T01:00:00Z',
-      actions: { approve: { allowed: true }, reject: { allowed: true }, promoteNow: { allowed: true } },
-    });
+    api.addPromotion(clusterPromotion([]));
     // The promotions answer only once the versions are shown.
     let answer: () => void = () => {};
     const answered = new Promise<void>(resolve => {
@@ -675,15 +785,19 @@ describe('VersionsSection re-rendering', () => {
       return getPromotions(...args);
     });
     const table = await renderSection(api);
-    const gitPin = 'Pin ImagePolicy/apps/web on git:ImageUpdateAutomation/apps/auto';
-    const workerPin = 'Pin ImagePolicy/apps/worker on git:ImageUpdateAutomation/apps/auto';
+    const gitPin =
+      'Pin ImagePolicy/apps/web on git:ImageUpdateAutomation/apps/auto';
+    const workerPin =
+      'Pin ImagePolicy/apps/worker on git:ImageUpdateAutomation/apps/auto';
     const clusterPin = `Pin ResourceSetInputProvider/apps/web-tags on ${clusterRow.target.id}`;
     const before = [gitPin, workerPin, clusterPin].map(rendersOf);
     expect(before.every(n => n >= 1)).toBe(true);
 
     answer();
     const row = within(table).getByRole('row', { name: /Cluster prod-eu/ });
-    expect(await within(row).findByRole('button', { name: /^Promote now / })).toBeEnabled();
+    expect(
+      await within(row).findByRole('button', { name: /^Promote now / }),
+    ).toBeEnabled();
 
     expect(rendersOf(gitPin)).toBe(before[0]);
     expect(rendersOf(workerPin)).toBe(before[1]);
