@@ -92,7 +92,7 @@ describe('legacy plugin', () => {
     expect(
       await screen.findByRole('heading', { level: 1, name: 'Image automation' }),
     ).toBeInTheDocument();
-    const objects = await screen.findByRole('grid', {
+    const objects = await screen.findByRole('table', {
       name: 'Failing automations',
     });
     expect(objects).toHaveTextContent('ImagePolicy default/podinfo');

@@ -87,7 +87,7 @@ describe('the Image updates tab in a real browser', () => {
       await expectAccessible(page, 'entity-tab');
 
       // The repository's drawer lists its scans; a new version is pushed and "Reconcile" scans now.
-      const scans = () => page.getByRole('grid', { name: 'Scans of ImageRepository flux-system/podinfo' }).getByRole('row');
+      const scans = () => page.getByRole('table', { name: 'Scans of ImageRepository flux-system/podinfo' }).getByRole('row');
       await page.goto(`${tab}?object=ImageRepository%2Fflux-system%2Fpodinfo&objectTab=history`);
       await scans().nth(1).waitFor({ timeout: 60_000 });
       const rowsBefore = await scans().count();

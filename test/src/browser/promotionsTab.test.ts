@@ -253,14 +253,14 @@ describe('promotions, explanations and failures in the Image updates tab, in a r
     await page.goto(tab('podinfo', '?object=ImagePolicy%2Fpodinfo-ns%2Fapp&objectTab=details'));
     const drawer = page.getByRole('dialog');
     await drawer.getByText('1.1.0').first().waitFor({ timeout: 60_000 });
-    const verdicts = drawer.getByRole('grid', { name: /^Tags of / });
+    const verdicts = drawer.getByRole('table', { name: /^Tags of / });
     await verdicts.getByRole('row', { name: '1.1.0' }).getByText('Selected').first().waitFor();
     await verdicts.getByRole('row', { name: 'latest' }).getByText('Not valid semver').first().waitFor();
     await verdicts.getByRole('row', { name: '0.9.0' }).getByText('Outside the range').first().waitFor();
     await expectAccessible(page, 'tag-explorer');
 
     await page.goto(tab('podinfo', '?object=ImagePolicy%2Fpodinfo-ns%2Fapp&objectTab=details&tagFilter=rejected'));
-    const rejected = drawer.getByRole('grid', { name: /^Tags of / });
+    const rejected = drawer.getByRole('table', { name: /^Tags of / });
     await rejected.getByRole('row', { name: 'latest' }).waitFor({ timeout: 60_000 });
     expect(await rejected.getByRole('row', { name: '1.1.0' }).count()).toBe(0);
     expect(await rejected.getByRole('row', { name: '1.0.0' }).count()).toBe(0);

@@ -5,15 +5,20 @@ import {
   Accordion,
   AccordionPanel,
   AccordionTrigger,
+  Text,
+} from '@backstage/ui';
+import {
   Cell,
   Column,
   Row,
   TableBody,
   TableHeader,
   TableRoot,
-  Text,
-} from '@backstage/ui';
-import { EntityTimelineView, TargetVersionView } from '@imageops/backstage-plugin-image-automation-common';
+} from './table/Table';
+import {
+  EntityTimelineView,
+  TargetVersionView,
+} from '@imageops/backstage-plugin-image-automation-common';
 import { imageAutomationApiRef } from '../api/ImageAutomationApi';
 import { usePolledValue } from '../hooks/usePolledValue';
 import { SectionError } from './SectionError';
@@ -35,31 +40,55 @@ export interface TagRow {
  * appeared in the registry and the first time it was applied to each target.
  * @internal
  */
-export function tagRows(timeline: EntityTimelineView, image: string, targetIds: string[]): TagRow[] {
+export function tagRows(
+  timeline: EntityTimelineView,
+  image: string,
+  targetIds: string[],
+): TagRow[] {
   const rows = new Map<string, TagRow>();
-  const row = (tag: string) => rows.get(tag) ?? rows.set(tag, { tag, ranAt: new Map() }).get(tag)!;
-  const earlier = (a: string | undefined, b: string) => (a === undefined || b < a ? b : a);
+  const row = (tag: string) =>
+    rows.get(tag) ?? rows.set(tag, { tag, ranAt: new Map() }).get(tag)!;
+  const earlier = (a: string | undefined, b: string) =>
+    a === undefined || b < a ? b : a;
   for (const event of timeline.items) {
     if (!event.tag || (event.image && event.image !== image)) continue;
     if (event.kind === 'tag-seen') {
       const r = row(event.tag);
       r.seenAt = earlier(r.seenAt, event.time);
-    } else if (event.kind === 'applied' && event.targetId && targetIds.includes(event.targetId)) {
+    } else if (
+      event.kind === 'applied' &&
+      event.targetId &&
+      targetIds.includes(event.targetId)
+    ) {
       const r = row(event.tag);
-      r.ranAt.set(event.targetId, earlier(r.ranAt.get(event.targetId), event.time));
+      r.ranAt.set(
+        event.targetId,
+        earlier(r.ranAt.get(event.targetId), event.time),
+      );
     }
   }
-  const latest = (r: TagRow) => [r.seenAt ?? '', ...r.ranAt.values()].sort().pop() ?? '';
-  return [...rows.values()].filter(r => r.ranAt.size > 0).sort((a, b) => latest(b).localeCompare(latest(a)));
+  const latest = (r: TagRow) =>
+    [r.seenAt ?? '', ...r.ranAt.values()].sort().pop() ?? '';
+  return [...rows.values()]
+    .filter(r => r.ranAt.size > 0)
+    .sort((a, b) => latest(b).localeCompare(latest(a)));
 }
 
-function Grid(props: { entityRef: string; image: string; targets: TargetVersionView['target'][] }) {
+function Grid(props: {
+  entityRef: string;
+  image: string;
+  targets: TargetVersionView['target'][];
+}) {
   const { entityRef, image, targets } = props;
   const api = useApi(imageAutomationApiRef);
   const entity = parseEntityRef(entityRef);
   const timeline = usePolledValue(
     `${entityRef}|${image}`,
-    () => api.getTimeline({ kind: entity.kind, namespace: entity.namespace, name: entity.name }, { limit: EVENTS_READ }),
+    () =>
+      api.getTimeline(
+        { kind: entity.kind, namespace: entity.namespace, name: entity.name },
+        { limit: EVENTS_READ },
+      ),
     60_000,
   );
   const targetIds = targets.map(t => t.id);
@@ -67,35 +96,51 @@ function Grid(props: { entityRef: string; image: string; targets: TargetVersionV
   return (
     <>
       <SectionError what="the tag history" data={timeline} />
-      {timeline.loading && <Text color="secondary">Loading the tag history…</Text>}
+      {timeline.loading && (
+        <Text color="secondary">Loading the tag history…</Text>
+      )}
       {timeline.value && rows.length === 0 && (
-        <Text color="secondary">No tag of {image} has run on these targets in the recorded history yet.</Text>
+        <Text color="secondary">
+          No tag of {image} has run on these targets in the recorded history
+          yet.
+        </Text>
       )}
       {rows.length > 0 && (
         <TableRoot aria-label={`When each tag of ${image} ran where`}>
           <TableHeader>
-            <Column isRowHeader>Tag</Column>
+            <Column>Tag</Column>
             <Column>First seen in the registry</Column>
             {targets.map(target => (
               <Column key={target.id}>
-                {target.type === 'cluster' ? `Cluster ${target.cluster}` : `Git ${target.objectId}`}
+                {target.type === 'cluster'
+                  ? `Cluster ${target.cluster}`
+                  : `Git ${target.objectId}`}
               </Column>
             ))}
           </TableHeader>
-          <TableBody items={rows.map(r => ({ id: r.tag, r }))} dependencies={[targets]}>
+          <TableBody
+            items={rows.map(r => ({ id: r.tag, r }))}
+            dependencies={[targets]}
+          >
             {({ r }) => (
               <Row id={r.tag}>
                 <Cell>
                   <Text weight="bold">{r.tag}</Text>
                 </Cell>
                 <Cell>
-                  <Text>{r.seenAt ? formatTime(r.seenAt) : 'not in the recorded scans'}</Text>
+                  <Text>
+                    {r.seenAt
+                      ? formatTime(r.seenAt)
+                      : 'not in the recorded scans'}
+                  </Text>
                 </Cell>
                 {targets.map(target => {
                   const ran = r.ranAt.get(target.id);
                   return (
                     <Cell key={target.id}>
-                      <Text color={ran ? 'primary' : 'secondary'}>{ran ? `from ${formatTime(ran)}` : 'never'}</Text>
+                      <Text color={ran ? 'primary' : 'secondary'}>
+                        {ran ? `from ${formatTime(ran)}` : 'never'}
+                      </Text>
                     </Cell>
                   );
                 })}
@@ -113,7 +158,11 @@ function Grid(props: { entityRef: string; image: string; targets: TargetVersionV
  * when each tag ran where (from the entity's timeline), loaded only once it is opened.
  * @internal
  */
-export function TagTargetGrid(props: { entityRef: string; image: string; targets: TargetVersionView['target'][] }) {
+export function TagTargetGrid(props: {
+  entityRef: string;
+  image: string;
+  targets: TargetVersionView['target'][];
+}) {
   const [open, setOpen] = useState(false);
   return (
     <Accordion isExpanded={open} onExpandedChange={setOpen}>

@@ -166,14 +166,14 @@ async function renderSection(
     </EntityDataHarness>,
     { apis: [[imageAutomationApiRef, api]] },
   );
-  return screen.findByRole('grid', { name: 'Versions of ghcr.io/acme/web' });
+  return screen.findByRole('table', { name: 'Versions of ghcr.io/acme/web' });
 }
 
 /** The cells of a row, by column: target, deployed, selected, newest, behind, next step, actions. */
 function cellsOf(row: HTMLElement) {
   const [target, ...cells] = [
     within(row).getByRole('rowheader'),
-    ...within(row).getAllByRole('gridcell'),
+    ...within(row).getAllByRole('cell'),
   ];
   const [deployed, selected, newest, behind, nextStep, actions] = cells;
   return { target, deployed, selected, newest, behind, nextStep, actions };
@@ -186,9 +186,9 @@ describe('VersionsSection', () => {
       screen.getByRole('region', { name: 'Versions' }),
     ).toBeInTheDocument();
     expect(
-      screen.getByRole('grid', { name: 'Versions of ghcr.io/acme/worker' }),
+      screen.getByRole('table', { name: 'Versions of ghcr.io/acme/worker' }),
     ).toBeInTheDocument();
-    const table = screen.getByRole('grid', {
+    const table = screen.getByRole('table', {
       name: 'Versions of ghcr.io/acme/web',
     });
     const columns = within(table)
@@ -364,7 +364,7 @@ describe('VersionsSection', () => {
         name: 'When each tag of ghcr.io/acme/web ran where',
       }),
     );
-    const grid = await screen.findByRole('grid', {
+    const grid = await screen.findByRole('table', {
       name: 'When each tag of ghcr.io/acme/web ran where',
     });
     const rows = within(grid).getAllByRole('row').slice(1);
@@ -518,7 +518,7 @@ describe('VersionsSection', () => {
         apis: [[imageAutomationApiRef, api]],
       },
     );
-    const table = await screen.findByRole('grid', {
+    const table = await screen.findByRole('table', {
       name: 'Versions of ghcr.io/acme/worker',
     });
     const row = within(table).getByRole('row', {
@@ -599,7 +599,7 @@ describe('VersionsSection', () => {
     expect(await screen.findByRole('alert')).toHaveTextContent(
       'backend unavailable',
     );
-    expect(screen.queryByRole('grid')).not.toBeInTheDocument();
+    expect(screen.queryByRole('table')).not.toBeInTheDocument();
   });
 
   it('says so when no markers or targets are known', async () => {
@@ -627,7 +627,7 @@ describe('VersionsSection', () => {
         /No versions are known for this entity yet: no Git manifest carries an image policy marker/,
       ),
     );
-    expect(within(section).queryByRole('grid')).not.toBeInTheDocument();
+    expect(within(section).queryByRole('table')).not.toBeInTheDocument();
   });
 });
 
@@ -657,7 +657,7 @@ describe('VersionsSection with many images', () => {
   }
   const versionTables = () =>
     screen
-      .getAllByRole('grid', { name: /^Versions of / })
+      .getAllByRole('table', { name: /^Versions of / })
       .map(t => t.getAttribute('aria-label'));
 
   it('shows the first three images, and the others on demand with every row', async () => {
@@ -672,11 +672,11 @@ describe('VersionsSection with many images', () => {
       </EntityDataHarness>,
       { apis: [[imageAutomationApiRef, manyImages(8)]] },
     );
-    await screen.findByRole('grid', { name: 'Versions of ghcr.io/acme/app-0' });
+    await screen.findByRole('table', { name: 'Versions of ghcr.io/acme/app-0' });
     expect(versionTables()).toEqual(
       [0, 1, 2].map(i => `Versions of ghcr.io/acme/app-${i}`),
     );
-    for (const table of screen.getAllByRole('grid', {
+    for (const table of screen.getAllByRole('table', {
       name: /^Versions of /,
     })) {
       expect(within(table).getAllByRole('row')).toHaveLength(3);
@@ -690,7 +690,7 @@ describe('VersionsSection with many images', () => {
     expect(versionTables()).toEqual(
       [0, 1, 2, 3, 4, 5, 6, 7].map(i => `Versions of ghcr.io/acme/app-${i}`),
     );
-    const revealed = screen.getByRole('grid', {
+    const revealed = screen.getByRole('table', {
       name: 'Versions of ghcr.io/acme/app-7',
     });
     expect(within(revealed).getAllByRole('row')).toHaveLength(3);
@@ -721,7 +721,7 @@ describe('VersionsSection with many images', () => {
       </EntityDataHarness>,
       { apis: [[imageAutomationApiRef, manyImages(3)]] },
     );
-    await screen.findByRole('grid', { name: 'Versions of ghcr.io/acme/app-2' });
+    await screen.findByRole('table', { name: 'Versions of ghcr.io/acme/app-2' });
     expect(versionTables()).toHaveLength(3);
     expect(
       screen.queryByRole('button', { name: /^Show \d+ more/ }),
@@ -740,7 +740,7 @@ describe('VersionsSection with many images', () => {
       </EntityDataHarness>,
       { apis: [[imageAutomationApiRef, manyImages(3)]] },
     );
-    await screen.findByRole('grid', { name: 'Versions of ghcr.io/acme/app-2' });
+    await screen.findByRole('table', { name: 'Versions of ghcr.io/acme/app-2' });
     // Six rows, each with its Pin button, have rendered.
     expect(actionButtonRenders()).toBeGreaterThanOrEqual(6);
     const user = userEvent.setup();

@@ -14,20 +14,22 @@ import { useApi } from '@backstage/core-plugin-api';
 import {
   Alert,
   Button,
-  Cell,
-  Column,
   Dialog,
   DialogBody,
   DialogFooter,
   DialogHeader,
   Flex,
+  Text,
+  TextField,
+} from '@backstage/ui';
+import {
+  Cell,
+  Column,
   Row,
   TableBody,
   TableHeader,
   TableRoot,
-  Text,
-  TextField,
-} from '@backstage/ui';
+} from './table/Table';
 import {
   EntityVersionsView,
   Page,
@@ -263,7 +265,7 @@ function ImageVersionsTableBody(props: ImageVersionsTableProps) {
       </Text>
       <TableRoot aria-label={`Versions of ${image}`}>
         <TableHeader>
-          <Column isRowHeader>Target</Column>
+          <Column>Target</Column>
           <Column>Deployed</Column>
           <Column>Selected</Column>
           <Column>Newest</Column>

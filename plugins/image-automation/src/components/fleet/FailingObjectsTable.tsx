@@ -1,13 +1,12 @@
+import { Flex, Text } from '@backstage/ui';
 import {
   Cell,
   Column,
-  Flex,
   Row,
   TableBody,
   TableHeader,
   TableRoot,
-  Text,
-} from '@backstage/ui';
+} from '../table/Table';
 import {
   FleetObject,
   FleetObjectHealth,
@@ -32,13 +31,16 @@ const healthColor: Record<
  * its entity, its state in words and colour, the message of the condition behind it and since when.
  * @internal
  */
-export function FailingObjectsTable(props: { objects: FleetObject[]; now: Date }) {
+export function FailingObjectsTable(props: {
+  objects: FleetObject[];
+  now: Date;
+}) {
   const { objects, now } = props;
   return (
     <TableRoot aria-label="Failing automations">
       <TableHeader>
         <Column>Entity</Column>
-        <Column isRowHeader>Object</Column>
+        <Column>Object</Column>
         <Column>State</Column>
         <Column>Message</Column>
         <Column>Since</Column>

@@ -138,7 +138,7 @@ function cells(table: HTMLElement, row: HTMLElement): Record<string, HTMLElement
     .map(c => c.textContent ?? '');
   const all = [
     ...within(row).queryAllByRole('rowheader'),
-    ...within(row).queryAllByRole('gridcell'),
+    ...within(row).queryAllByRole('cell'),
   ].sort((a, b) => (a.compareDocumentPosition(b) & Node.DOCUMENT_POSITION_FOLLOWING ? -1 : 1));
   return Object.fromEntries(columns.map((column, i) => [column, all[i]]));
 }
@@ -149,7 +149,7 @@ describe('FleetPage', () => {
   it('shows the pending promotions and the failing automations in tables', async () => {
     await renderPage(backend());
 
-    const promotions = await screen.findByRole('grid', { name: 'Pending promotions' });
+    const promotions = await screen.findByRole('table', { name: 'Pending promotions' });
     const [row] = within(promotions).getAllByRole('row').slice(1);
     const promotionCells = cells(promotions, row);
     expect(within(promotionCells.Entity).getByRole('link', { name: 'component:shop' })).toHaveAttribute(
@@ -167,7 +167,7 @@ describe('FleetPage', () => {
     ).toEqual(['approval 0/1 · waiting', 'soak 24h passed · passed']);
     expect(within(promotionCells.Actions).getByRole('button', { name: `Approve ${PROMOTION}` })).toBeEnabled();
 
-    const objects = screen.getByRole('grid', { name: 'Failing automations' });
+    const objects = screen.getByRole('table', { name: 'Failing automations' });
     const rows = within(objects).getAllByRole('row').slice(1);
     expect(rows.map(r => cells(objects, r).Object.textContent)).toEqual([
       'ImagePolicy apps/shop',
@@ -191,7 +191,7 @@ describe('FleetPage', () => {
     const api = backend();
     await renderPage(api);
     const user = userEvent.setup();
-    await screen.findByRole('grid', { name: 'Failing automations' });
+    await screen.findByRole('table', { name: 'Failing automations' });
 
     await user.click(screen.getByRole('button', { name: /Owner$/ }));
     await user.click(await screen.findByRole('option', { name: 'team-b' }));
@@ -200,9 +200,9 @@ describe('FleetPage', () => {
     await waitFor(() =>
       expect(api.calls.filter(c => c.method === 'getFleet').at(-1)?.args).toEqual([{ owner: TEAM_B }]),
     );
-    await waitFor(() => expect(screen.queryByRole('grid', { name: 'Pending promotions' })).not.toBeInTheDocument());
+    await waitFor(() => expect(screen.queryByRole('table', { name: 'Pending promotions' })).not.toBeInTheDocument());
     expect(screen.getByText('No pending promotions you may act on.')).toBeInTheDocument();
-    const objects = screen.getByRole('grid', { name: 'Failing automations' });
+    const objects = screen.getByRole('table', { name: 'Failing automations' });
     expect(within(objects).getAllByRole('row')).toHaveLength(2);
     expect(objects).toHaveTextContent('ResourceSet apps/cart');
 
@@ -213,14 +213,14 @@ describe('FleetPage', () => {
 
     await user.click(screen.getByRole('button', { name: 'Clear filters' }));
     await waitFor(() => expect(query()).toBe(''));
-    expect(await screen.findByRole('grid', { name: 'Pending promotions' })).toBeInTheDocument();
+    expect(await screen.findByRole('table', { name: 'Pending promotions' })).toBeInTheDocument();
   });
 
   it('opens a linked view with its filters applied', async () => {
     const api = backend();
     await renderPage(api, '?kind=ImagePolicy&state=Stalled');
 
-    const objects = await screen.findByRole('grid', { name: 'Failing automations' });
+    const objects = await screen.findByRole('table', { name: 'Failing automations' });
     expect(within(objects).getAllByRole('row')).toHaveLength(2);
     expect(objects).toHaveTextContent('ImagePolicy apps/shop');
     expect(api.calls.find(c => c.method === 'getFleet')?.args).toEqual([{ kind: 'ImagePolicy', state: 'Stalled' }]);
@@ -262,7 +262,7 @@ describe('FleetPage', () => {
         'Nothing needs you: no pending promotions you may act on and no failing automations.',
       ),
     ).toBeInTheDocument();
-    expect(screen.queryByRole('grid')).not.toBeInTheDocument();
+    expect(screen.queryByRole('table')).not.toBeInTheDocument();
   });
 
   it('shows a load error with Retry, and the fleet once a retry succeeds', async () => {
@@ -275,7 +275,7 @@ describe('FleetPage', () => {
 
     api.failLoadsWith(undefined);
     await userEvent.setup().click(within(alert).getByRole('button', { name: 'Retry' }));
-    expect(await screen.findByRole('grid', { name: 'Pending promotions' })).toBeInTheDocument();
+    expect(await screen.findByRole('table', { name: 'Pending promotions' })).toBeInTheDocument();
     expect(screen.queryByRole('alert')).not.toBeInTheDocument();
   });
 
@@ -289,7 +289,7 @@ describe('FleetPage', () => {
     };
     const api = backend();
     await renderPage(api, '', signals);
-    const objects = await screen.findByRole('grid', { name: 'Failing automations' });
+    const objects = await screen.findByRole('table', { name: 'Failing automations' });
     expect(within(objects).getAllByRole('row')).toHaveLength(3);
     expect([...listeners.keys()]).toEqual(['image-automation:fleet']);
 

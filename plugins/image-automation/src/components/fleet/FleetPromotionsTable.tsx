@@ -1,13 +1,12 @@
+import { Flex, Text } from '@backstage/ui';
 import {
   Cell,
   Column,
-  Flex,
   Row,
   TableBody,
   TableHeader,
   TableRoot,
-  Text,
-} from '@backstage/ui';
+} from '../table/Table';
 import { FleetPromotion } from '@imageops/backstage-plugin-image-automation-common';
 import {
   formatDelta,
@@ -33,8 +32,8 @@ export function FleetPromotionsTable(props: {
     <TableRoot aria-label="Pending promotions">
       <TableHeader>
         <Column>Entity</Column>
-        <Column isRowHeader>Image</Column>
-        <Column isRowHeader>Target</Column>
+        <Column>Image</Column>
+        <Column>Target</Column>
         <Column>Change</Column>
         <Column>Gates</Column>
         <Column>Actions</Column>
@@ -48,7 +47,10 @@ export function FleetPromotionsTable(props: {
           return (
             <Row id={id}>
               <Cell>
-                <EntityCell entityRef={promotion.entityRef} owner={promotion.owner} />
+                <EntityCell
+                  entityRef={promotion.entityRef}
+                  owner={promotion.owner}
+                />
               </Cell>
               <Cell>
                 <Flex direction="column" gap="1">

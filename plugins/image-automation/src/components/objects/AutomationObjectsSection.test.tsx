@@ -219,14 +219,14 @@ async function renderSection(
     },
   );
   // Hidden from role queries while a drawer is open (it is modal), hence `hidden`.
-  return screen.findByRole('grid', { name: TABLE, hidden: true });
+  return screen.findByRole('table', { name: TABLE, hidden: true });
 }
 
 /** The table row of an object, found from its Kind/name button. */
 function rowOf(title: string): HTMLElement {
   const row = screen
     .getByRole('button', { name: title })
-    .closest<HTMLElement>('[role="row"]');
+    .closest<HTMLElement>('tr');
   if (!row) throw new Error(`no row for ${title}`);
   return row;
 }
@@ -509,7 +509,7 @@ describe('AutomationObjectsSection', () => {
       objectTab: 'history',
       tags: 'eligible',
     });
-    const scans = await within(dialog).findByRole('grid', {
+    const scans = await within(dialog).findByRole('table', {
       name: 'Scans of ImageRepository default/podinfo',
     });
     expect(within(scans).getAllByRole('row')).toHaveLength(2);
@@ -564,7 +564,7 @@ describe('AutomationObjectsSection', () => {
     const dialog = await screen.findByRole('dialog', {
       name: 'GitRepository default/podinfo',
     });
-    const table = await within(dialog).findByRole('grid', {
+    const table = await within(dialog).findByRole('table', {
       name: 'Events of GitRepository default/podinfo',
     });
     await within(table).findByText('event 25');
@@ -695,7 +695,7 @@ describe('AutomationObjectsSection', () => {
       'href',
       'https://fluxcd.io/flux/components/image/imagerepositories/',
     );
-    const conditions = within(dialog).getByRole('grid', {
+    const conditions = within(dialog).getByRole('table', {
       name: 'Conditions of ImageRepository default/redis',
     });
     expect(within(conditions).getAllByRole('row')).toHaveLength(3);
@@ -714,7 +714,7 @@ describe('AutomationObjectsSection', () => {
     expect(within(dialog).getByRole('tabpanel')).toHaveTextContent(
       'Last push commita1b2c3d4',
     );
-    const markers = within(dialog).getByRole('grid', {
+    const markers = within(dialog).getByRole('table', {
       name: 'Markers found by ImageUpdateAutomation default/podinfo',
     });
     const [, applied, held, foreign] = within(markers).getAllByRole('row');
@@ -736,7 +736,7 @@ describe('AutomationObjectsSection', () => {
     expect(within(dialog).getByRole('tabpanel')).toHaveTextContent(
       'Exported inputsTotal 2 (max 5)',
     );
-    const inputs = within(dialog).getByRole('grid', {
+    const inputs = within(dialog).getByRole('table', {
       name: 'Inputs exported by ResourceSetInputProvider default/podinfo-tags',
     });
     const rows = within(inputs).getAllByRole('row').slice(1);
@@ -825,7 +825,7 @@ describe('AutomationObjectsSection', () => {
       'Could not load the automation objects — showing the last data loaded, which may be stale',
     );
     expect(alert).toHaveTextContent('backend unavailable');
-    expect(screen.getByRole('grid', { name: TABLE })).toBeInTheDocument();
+    expect(screen.getByRole('table', { name: TABLE })).toBeInTheDocument();
     expect(
       within(rowOf('ImageRepository default/redis')).getByText('Stalled'),
     ).toBeInTheDocument();
@@ -916,6 +916,6 @@ describe('AutomationObjectsSection', () => {
     expect(
       await screen.findByText(/No automation objects belong to this entity/),
     ).toBeInTheDocument();
-    expect(screen.queryByRole('grid')).not.toBeInTheDocument();
+    expect(screen.queryByRole('table')).not.toBeInTheDocument();
   });
 });

@@ -3,18 +3,20 @@ import { useApi } from '@backstage/core-plugin-api';
 import {
   Alert,
   Button,
-  Cell,
-  Column,
   Flex,
-  Row,
   PageSizeOption,
-  TableBody,
-  TableHeader,
   TablePagination,
-  TableRoot,
   Text,
   useTable,
 } from '@backstage/ui';
+import {
+  Cell,
+  Column,
+  Row,
+  TableBody,
+  TableHeader,
+  TableRoot,
+} from '../table/Table';
 import {
   AutomationObjectView,
   ObjectAction,
@@ -173,7 +175,7 @@ export function AutomationObjectsSection(props: AutomationObjectsSectionProps) {
             )}:${entityRef.namespace}/${entityRef.name}`}
           >
             <TableHeader>
-              <Column isRowHeader>Kind/name</Column>
+              <Column>Kind/name</Column>
               <Column>Status</Column>
               <Column>Message</Column>
               <Column>Last reconciled</Column>

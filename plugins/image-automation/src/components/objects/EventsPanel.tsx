@@ -1,5 +1,6 @@
 import { useApi } from '@backstage/core-plugin-api';
-import { Cell, CellText, Row, Text } from '@backstage/ui';
+import { Text } from '@backstage/ui';
+import { Cell, CellText, Row } from '../table/Table';
 import {
   AutomationObjectView,
   ObjectEvent,

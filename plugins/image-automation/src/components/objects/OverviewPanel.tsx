@@ -1,16 +1,14 @@
 import { useId } from 'react';
+import { Flex, Link, Text } from '@backstage/ui';
 import {
   Cell,
   CellText,
   Column,
-  Flex,
-  Link,
   Row,
   TableBody,
   TableHeader,
   TableRoot,
-  Text,
-} from '@backstage/ui';
+} from '../table/Table';
 import { AutomationObjectView } from '@imageops/backstage-plugin-image-automation-common';
 import { formatTime } from '../format';
 import { reconcilePending } from '../reconcilePending';
@@ -78,7 +76,7 @@ export function OverviewPanel(props: { object: AutomationObjectView }) {
       <DetailList aria-label={`Overview of ${title}`} items={items} />
       <TableRoot aria-label={`Conditions of ${title}`}>
         <TableHeader>
-          <Column isRowHeader>Type</Column>
+          <Column>Type</Column>
           <Column>Status</Column>
           <Column>Reason</Column>
           <Column>Message</Column>

@@ -1,14 +1,6 @@
 import { ReactElement, ReactNode } from 'react';
-import {
-  Alert,
-  Column,
-  Flex,
-  TableBody,
-  TableHeader,
-  TablePagination,
-  TableRoot,
-  UseTableResult,
-} from '@backstage/ui';
+import { Alert, Flex, TablePagination, UseTableResult } from '@backstage/ui';
+import { Column, TableBody, TableHeader, TableRoot } from '../table/Table';
 import { errorMessage } from '../errorMessage';
 
 /**
@@ -42,10 +34,8 @@ export function PagedTable<T extends { id: number | string }>(props: {
         isPending={isPending}
       >
         <TableHeader>
-          {columns.map((column, i) => (
-            <Column key={column} isRowHeader={i === 0}>
-              {column}
-            </Column>
+          {columns.map(column => (
+            <Column key={column}>{column}</Column>
           ))}
         </TableHeader>
         <TableBody

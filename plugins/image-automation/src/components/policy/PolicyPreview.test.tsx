@@ -102,7 +102,7 @@ describe('PolicyPreview', () => {
     expect(screen.getByRole('textbox', { name: 'filterTags extract' })).toHaveValue('$1');
     // Nothing is asked before Preview.
     expect(api.countCalls('previewPolicy')).toBe(0);
-    expect(screen.queryByRole('grid')).not.toBeInTheDocument();
+    expect(screen.queryByRole('table')).not.toBeInTheDocument();
   });
 
   it('shows the current and proposed selections, the diff and the proposed verdicts, sending the edited spec', async () => {
@@ -120,9 +120,9 @@ describe('PolicyPreview', () => {
     expect(box('Diff')).toHaveTextContent('2 tags with a new verdict · 1 newly eligible · 0 no longer eligible');
     expect(screen.getByText('3 tags · 3 eligible · selected 7.0.0')).toBeInTheDocument();
 
-    const table = screen.getByRole('grid', { name: 'Tags under the proposed policy' });
-    const row = (tag: string) => within(table).getByRole('rowheader', { name: tag }).closest<HTMLElement>('[role="row"]')!;
-    expect(within(row('7.0.0')).getAllByRole('gridcell').map(c => c.textContent)).toEqual([
+    const table = screen.getByRole('table', { name: 'Tags under the proposed policy' });
+    const row = (tag: string) => within(table).getByRole('rowheader', { name: tag }).closest<HTMLElement>('tr')!;
+    expect(within(row('7.0.0')).getAllByRole('cell').map(c => c.textContent)).toEqual([
       '● Selected',
       SENTENCES.selected,
       'was Outside the range',

@@ -73,7 +73,7 @@ async function renderExplorer(api: FakeImageAutomationApi, url = '/image-updates
     </>,
     { apis: [[imageAutomationApiRef, api]], initialRouteEntries: [url] },
   );
-  return screen.findByRole('grid', { name: TABLE });
+  return screen.findByRole('table', { name: TABLE });
 }
 
 /** The tags of the table's rows, in order (the header row has none). */
@@ -85,8 +85,8 @@ function tagsOf(table: HTMLElement): string[] {
 
 function rowOf(table: HTMLElement, tag: string) {
   const header = within(table).getByRole('rowheader', { name: tag });
-  const row = header.closest<HTMLElement>('[role="row"]')!;
-  const [verdictCell, reason, digest, firstSeen] = within(row).getAllByRole('gridcell');
+  const row = header.closest<HTMLElement>('tr')!;
+  const [verdictCell, reason, digest, firstSeen] = within(row).getAllByRole('cell');
   return { verdict: verdictCell, reason, digest, firstSeen };
 }
 
@@ -222,11 +222,11 @@ describe('TagExplorer', () => {
     const alert = await screen.findByRole('alert');
     expect(alert).toHaveTextContent('Could not load the tags of this policy');
     expect(alert).toHaveTextContent('You lack the image-automation.object.read permission');
-    expect(screen.queryByRole('grid')).not.toBeInTheDocument();
+    expect(screen.queryByRole('table')).not.toBeInTheDocument();
 
     api.failLoadsWith(undefined);
     await user.click(within(alert).getByRole('button', { name: 'Retry' }));
-    expect(await screen.findByRole('grid', { name: TABLE })).toBeInTheDocument();
+    expect(await screen.findByRole('table', { name: TABLE })).toBeInTheDocument();
     expect(screen.queryByRole('alert')).not.toBeInTheDocument();
   });
 });

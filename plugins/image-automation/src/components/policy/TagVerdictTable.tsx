@@ -1,18 +1,20 @@
 import { ReactNode, useState } from 'react';
 import {
-  Cell,
-  Column,
   Flex,
   Radio,
   RadioGroup,
-  Row,
   SearchField,
-  TableBody,
-  TableHeader,
   TablePagination,
-  TableRoot,
   Text,
 } from '@backstage/ui';
+import {
+  Cell,
+  Column,
+  Row,
+  TableBody,
+  TableHeader,
+  TableRoot,
+} from '../table/Table';
 import { TagVerdictView } from '@imageops/backstage-plugin-image-automation-common';
 import { formatTime } from '../format';
 import {
@@ -52,19 +54,25 @@ export function TagVerdictTable(props: TagVerdictTableProps) {
   const requestedOffset = paging.pageKey === pageKey ? paging.offset : 0;
   const setOffset = (next: number) => setPaging({ pageKey, offset: next });
   // A refresh may shorten the list below the page shown: show its last page instead.
-  const lastPage = Math.max(0, Math.ceil(verdicts.length / TAG_PAGE_SIZE) - 1) * TAG_PAGE_SIZE;
+  const lastPage =
+    Math.max(0, Math.ceil(verdicts.length / TAG_PAGE_SIZE) - 1) * TAG_PAGE_SIZE;
   const offset = Math.min(requestedOffset, lastPage);
   const page = verdicts.slice(offset, offset + TAG_PAGE_SIZE);
-  const columns = ['Tag', 'Verdict', 'Reason', ...(previous ? ['Now'] : []), 'Digest', 'First seen'];
+  const columns = [
+    'Tag',
+    'Verdict',
+    'Reason',
+    ...(previous ? ['Now'] : []),
+    'Digest',
+    'First seen',
+  ];
 
   return (
     <Flex direction="column" gap="2">
       <TableRoot aria-label={props['aria-label']}>
         <TableHeader>
-          {columns.map((column, i) => (
-            <Column key={column} id={column} isRowHeader={i === 0}>
-              {column}
-            </Column>
+          {columns.map(column => (
+            <Column key={column}>{column}</Column>
           ))}
         </TableHeader>
         <TableBody
@@ -77,7 +85,9 @@ export function TagVerdictTable(props: TagVerdictTableProps) {
             return (
               <Row id={verdict.tag}>
                 {columns.map(column => (
-                  <Cell key={column}>{cellOf(column, verdict, shown, previous)}</Cell>
+                  <Cell key={column}>
+                    {cellOf(column, verdict, shown, previous)}
+                  </Cell>
                 ))}
               </Row>
             );
@@ -95,7 +105,11 @@ export function TagVerdictTable(props: TagVerdictTableProps) {
           onPreviousPage={() => setOffset(Math.max(0, offset - TAG_PAGE_SIZE))}
           onNextPage={() => setOffset(offset + TAG_PAGE_SIZE)}
           getLabel={() =>
-            `Tags ${(offset + 1).toLocaleString('en-US')}–${(offset + page.length).toLocaleString('en-US')} of ${verdicts.length.toLocaleString('en-US')}`
+            `Tags ${(offset + 1).toLocaleString('en-US')}–${(
+              offset + page.length
+            ).toLocaleString('en-US')} of ${verdicts.length.toLocaleString(
+              'en-US',
+            )}`
           }
         />
       )}
@@ -141,7 +155,13 @@ function cellOf(
       return verdict.digest ? (
         <Text
           title={verdict.digest}
-          style={{ display: 'block', maxWidth: '16ch', overflow: 'hidden', textOverflow: 'ellipsis', whiteSpace: 'nowrap' }}
+          style={{
+            display: 'block',
+            maxWidth: '16ch',
+            overflow: 'hidden',
+            textOverflow: 'ellipsis',
+            whiteSpace: 'nowrap',
+          }}
         >
           {verdict.digest}
         </Text>

@@ -84,7 +84,7 @@ function rows(table: HTMLElement): string[][] {
   return within(table)
     .getAllByRole('row')
     .slice(1)
-    .map(row => [...row.querySelectorAll('[role="gridcell"], [role="rowheader"]')].map(cell => cell.textContent ?? ''));
+    .map(row => [...row.querySelectorAll('td, th[scope="row"]')].map(cell => cell.textContent ?? ''));
 }
 
 describe('TimelineSection', () => {
@@ -114,7 +114,7 @@ describe('TimelineSection', () => {
     expect(titles).toContain('1.5.0 ran on cluster prod (web) (ImagePolicy/apps/web) from 2030-01-03 09:00:00 UTC until now (1 d 3 h)');
     expect(titles).toContain('Rejected: 1.6.0 rejected for cluster prod (web): breaks checkout — 2030-01-04 10:00:00 UTC by user:default/jane');
 
-    const table = within(region).getByRole('grid', { name: 'Timeline events' });
+    const table = within(region).getByRole('table', { name: 'Timeline events' });
     expect(within(table).getAllByRole('columnheader').map(h => h.textContent)).toEqual(['Time', 'Lane', 'Event', 'Tag', 'Actor']);
     const body = rows(table);
     expect(body).toHaveLength(10);
@@ -137,16 +137,16 @@ describe('TimelineSection', () => {
   it('loads the range chosen, again with its since', async () => {
     const api = backend();
     const region = await renderSection(api);
-    await within(region).findByRole('grid', { name: 'Timeline events' });
+    await within(region).findByRole('table', { name: 'Timeline events' });
     const user = userEvent.setup();
 
     await user.click(within(region).getByRole('radio', { name: 'Last day' }));
-    await waitFor(() => expect(rows(within(region).getByRole('grid', { name: 'Timeline events' }))).toHaveLength(2));
+    await waitFor(() => expect(rows(within(region).getByRole('table', { name: 'Timeline events' }))).toHaveLength(2));
     expect(within(region).getByRole('radio', { name: 'Last day' })).toBeChecked();
     expect(within(region).getByText('No version reached a target in this range.')).toBeInTheDocument();
 
     await user.click(within(region).getByRole('radio', { name: 'All time' }));
-    await waitFor(() => expect(rows(within(region).getByRole('grid', { name: 'Timeline events' }))).toHaveLength(12));
+    await waitFor(() => expect(rows(within(region).getByRole('table', { name: 'Timeline events' }))).toHaveLength(12));
     expect(timelineCalls(api)).toEqual([
       { since: new Date(NOW.getTime() - 7 * DAY).toISOString(), limit: 200 },
       { since: new Date(NOW.getTime() - DAY).toISOString(), limit: 200 },
@@ -157,7 +157,7 @@ describe('TimelineSection', () => {
   it('pages through older events with the cursor, keeping what is shown', async () => {
     const api = backend();
     const region = await renderSection(api, { pageSize: 4 });
-    const table = await within(region).findByRole('grid', { name: 'Timeline events' });
+    const table = await within(region).findByRole('table', { name: 'Timeline events' });
     expect(rows(table)).toHaveLength(4);
     expect(within(region).getByText('4 events shown; older ones remain')).toBeInTheDocument();
     const user = userEvent.setup();
@@ -180,7 +180,7 @@ describe('TimelineSection', () => {
     );
     const api = backend(many);
     const region = await renderSection(api, { pageSize: 30 });
-    const table = await within(region).findByRole('grid', { name: 'Timeline events' });
+    const table = await within(region).findByRole('table', { name: 'Timeline events' });
     const shownTags = () => rows(table).map(r => r[3]);
     const expected = (n: number) => many.slice(0, n).map(e => e.tag);
 
@@ -219,7 +219,7 @@ describe('TimelineSection', () => {
       event(new Date(NOW.getTime() - (i + 1) * 60_000).toISOString(), 'tag-seen', `3.0.${39 - i}`),
     );
     const region = await renderSection(backend(many));
-    const table = await within(region).findByRole('grid', { name: 'Timeline events' });
+    const table = await within(region).findByRole('table', { name: 'Timeline events' });
     expect(rows(table)).toHaveLength(25);
     const user = userEvent.setup();
     await user.click(within(region).getByRole('button', { name: 'Show more events' }));
@@ -228,14 +228,14 @@ describe('TimelineSection', () => {
 
     await user.click(within(region).getByRole('radio', { name: 'Last day' }));
     await waitFor(() => expect(within(region).getByText('25 of 40 events shown')).toBeInTheDocument());
-    expect(rows(within(region).getByRole('grid', { name: 'Timeline events' }))).toHaveLength(25);
+    expect(rows(within(region).getByRole('table', { name: 'Timeline events' }))).toHaveLength(25);
   });
 
   it('says when the first scan runs while there is no history', async () => {
     const region = await renderSection(backend([], { nextScanAt: '2030-01-04T12:05:00Z' }));
     expect(await within(region).findByText('No scan history yet — first scan runs at 2030-01-04 12:05:00 UTC.')).toBeInTheDocument();
     expect(within(region).queryByRole('img')).not.toBeInTheDocument();
-    expect(within(region).queryByRole('grid')).not.toBeInTheDocument();
+    expect(within(region).queryByRole('table')).not.toBeInTheDocument();
   });
 
   it('says the range was quiet when scans ran but nothing happened in it', async () => {
@@ -246,7 +246,7 @@ describe('TimelineSection', () => {
   it('shows a load error with Retry and keeps the last data', async () => {
     const api = backend();
     const region = await renderSection(api, { pollIntervalMs: 100 });
-    const table = await within(region).findByRole('grid', { name: 'Timeline events' });
+    const table = await within(region).findByRole('table', { name: 'Timeline events' });
     api.failLoadsWith(new Error('backend unreachable'));
 
     const alert = await within(region).findByRole('alert');
@@ -257,6 +257,6 @@ describe('TimelineSection', () => {
     api.failLoadsWith(undefined);
     await userEvent.setup().click(within(alert).getByRole('button', { name: 'Retry' }));
     await waitFor(() => expect(within(region).queryByRole('alert')).not.toBeInTheDocument());
-    expect(rows(within(region).getByRole('grid', { name: 'Timeline events' }))).toHaveLength(10);
+    expect(rows(within(region).getByRole('table', { name: 'Timeline events' }))).toHaveLength(10);
   });
 });

@@ -3,17 +3,19 @@ import { useApi } from '@backstage/core-plugin-api';
 import {
   Alert,
   Button,
-  Cell,
-  Column,
   Flex,
-  Row,
-  TableBody,
-  TableHeader,
-  TableRoot,
   Text,
   ToggleButton,
   ToggleButtonGroup,
 } from '@backstage/ui';
+import {
+  Cell,
+  Column,
+  Row,
+  TableBody,
+  TableHeader,
+  TableRoot,
+} from '../table/Table';
 import {
   EntityTimelineView,
   TimelineEvent,
@@ -110,7 +112,9 @@ export function TimelineSection(props: TimelineSectionProps) {
 
   const loaded = timeline.value;
   // The chart and texts follow the range of the data shown, which lags a click until it loads.
-  const rangeInfo = TIMELINE_RANGES.find(r => r.id === (loaded?.range ?? range))!;
+  const rangeInfo = TIMELINE_RANGES.find(
+    r => r.id === (loaded?.range ?? range),
+  )!;
   const olderPages = older?.key === key ? older : undefined;
   const firstPage = loaded?.view.items;
   const olderItems = olderPages?.items;
@@ -119,8 +123,10 @@ export function TimelineSection(props: TimelineSectionProps) {
     [firstPage, olderItems],
   );
   const nextCursor = olderPages ? olderPages.cursor : loaded?.view.nextCursor;
-  const rowLimit = rowsShown?.key === key ? rowsShown.count : TIMELINE_ROWS_STEP;
-  const shownEvents = events.length > rowLimit ? events.slice(0, rowLimit) : events;
+  const rowLimit =
+    rowsShown?.key === key ? rowsShown.count : TIMELINE_ROWS_STEP;
+  const shownEvents =
+    events.length > rowLimit ? events.slice(0, rowLimit) : events;
   const moreLoaded = events.length - shownEvents.length;
 
   const loadMore = async () => {
@@ -134,10 +140,18 @@ export function TimelineSection(props: TimelineSectionProps) {
         cursor: nextCursor,
       });
       // What is shown stays shown while the first page keeps refreshing above it.
-      setOlder({ key, items: mergeEvents(events, page.items), cursor: page.nextCursor });
+      setOlder({
+        key,
+        items: mergeEvents(events, page.items),
+        cursor: page.nextCursor,
+      });
       setRowsShown({ key, count: events.length + TIMELINE_ROWS_STEP });
     } catch (e) {
-      setMoreError(`Could not load older events: ${errorMessage(e instanceof Error ? e : new Error(String(e)))}`);
+      setMoreError(
+        `Could not load older events: ${errorMessage(
+          e instanceof Error ? e : new Error(String(e)),
+        )}`,
+      );
     } finally {
       setLoadingMore(false);
     }
@@ -181,38 +195,47 @@ export function TimelineSection(props: TimelineSectionProps) {
           </ToggleButtonGroup>
         </Flex>
         <SectionError what="the timeline" data={timeline} />
-        {timeline.loading && <Text color="secondary">Loading the timeline…</Text>}
+        {timeline.loading && (
+          <Text color="secondary">Loading the timeline…</Text>
+        )}
         {view && events.length === 0 && appliedBefore.length === 0 && (
           <Text>{emptyText(view, rangeInfo.name)}</Text>
         )}
-        {view && lanes.length > 0 && (events.length > 0 || appliedBefore.length > 0) && (
-          <>
-            <Chart
-              lanes={lanes}
-              events={events}
-              appliedBefore={appliedBefore}
-              start={start}
-              end={now}
-              rangeName={rangeInfo.name}
-            />
-            <Text variant="body-small" color="secondary">
-              Key:{' '}
-              {Object.values(EVENT_KINDS)
-                .map(k => `${k.glyph} ${k.label.toLowerCase()}`)
-                .join(' · ')}
-              {' · '}bars: how long each tag ran on each target. Times in UTC.
-            </Text>
-          </>
-        )}
+        {view &&
+          lanes.length > 0 &&
+          (events.length > 0 || appliedBefore.length > 0) && (
+            <>
+              <Chart
+                lanes={lanes}
+                events={events}
+                appliedBefore={appliedBefore}
+                start={start}
+                end={now}
+                rangeName={rangeInfo.name}
+              />
+              <Text variant="body-small" color="secondary">
+                Key:{' '}
+                {Object.values(EVENT_KINDS)
+                  .map(k => `${k.glyph} ${k.label.toLowerCase()}`)
+                  .join(' · ')}
+                {' · '}bars: how long each tag ran on each target. Times in UTC.
+              </Text>
+            </>
+          )}
         {view && (
           <Flex direction="column" gap="2">
             <Text as="h3" variant="title-x-small">
               Lead time
             </Text>
             {leadTimes.length === 0 ? (
-              <Text color="secondary">No version reached a target in this range.</Text>
+              <Text color="secondary">
+                No version reached a target in this range.
+              </Text>
             ) : (
-              <ul aria-label="Lead time per version" style={{ margin: 0, paddingLeft: '1.25rem' }}>
+              <ul
+                aria-label="Lead time per version"
+                style={{ margin: 0, paddingLeft: '1.25rem' }}
+              >
                 {leadTimes.map(lead => (
                   <li key={lead.tag}>
                     <Text>{formatLeadTime(lead)}</Text>
@@ -226,7 +249,7 @@ export function TimelineSection(props: TimelineSectionProps) {
           <Flex direction="column" gap="2">
             <TableRoot aria-label="Timeline events">
               <TableHeader>
-                <Column isRowHeader>Time</Column>
+                <Column>Time</Column>
                 <Column>Lane</Column>
                 <Column>Event</Column>
                 <Column>Tag</Column>
@@ -239,32 +262,50 @@ export function TimelineSection(props: TimelineSectionProps) {
                       <Text>{formatTime(event.time)}</Text>
                     </Cell>
                     <Cell>
-                      <Text style={{ overflowWrap: 'anywhere' }}>{laneLabel(event)}</Text>
+                      <Text style={{ overflowWrap: 'anywhere' }}>
+                        {laneLabel(event)}
+                      </Text>
                     </Cell>
                     <Cell>
                       <Flex direction="column" gap="1">
-                        <Text weight="bold">{EVENT_KINDS[event.kind].label}</Text>
-                        <Text variant="body-small" color="secondary" style={{ overflowWrap: 'anywhere' }}>
+                        <Text weight="bold">
+                          {EVENT_KINDS[event.kind].label}
+                        </Text>
+                        <Text
+                          variant="body-small"
+                          color="secondary"
+                          style={{ overflowWrap: 'anywhere' }}
+                        >
                           {event.message}
                         </Text>
                       </Flex>
                     </Cell>
                     <Cell>
                       <Text style={{ overflowWrap: 'anywhere' }}>
-                        {event.fromTag && event.tag ? `${event.fromTag} → ${event.tag}` : event.tag ?? '—'}
+                        {event.fromTag && event.tag
+                          ? `${event.fromTag} → ${event.tag}`
+                          : event.tag ?? '—'}
                       </Text>
                     </Cell>
                     <Cell>
-                      <Text style={{ overflowWrap: 'anywhere' }}>{event.actor ?? '—'}</Text>
+                      <Text style={{ overflowWrap: 'anywhere' }}>
+                        {event.actor ?? '—'}
+                      </Text>
                     </Cell>
                   </Row>
                 )}
               </TableBody>
             </TableRoot>
-            {moreError && <Alert status="danger" role="alert" title={moreError} />}
+            {moreError && (
+              <Alert status="danger" role="alert" title={moreError} />
+            )}
             <Flex justify="between" align="center">
               <Text variant="body-small" color="secondary">
-                {shownText(shownEvents.length, events.length, Boolean(nextCursor))}
+                {shownText(
+                  shownEvents.length,
+                  events.length,
+                  Boolean(nextCursor),
+                )}
               </Text>
               {/* One button, so the focus stays on it when it turns from showing to loading. */}
               {(moreLoaded > 0 || nextCursor) && (
@@ -274,7 +315,11 @@ export function TimelineSection(props: TimelineSectionProps) {
                   isPending={moreLoaded === 0 && loadingMore}
                   onPress={
                     moreLoaded > 0
-                      ? () => setRowsShown({ key, count: rowLimit + TIMELINE_ROWS_STEP })
+                      ? () =>
+                          setRowsShown({
+                            key,
+                            count: rowLimit + TIMELINE_ROWS_STEP,
+                          })
                       : loadMore
                   }
                 >
@@ -290,16 +335,24 @@ export function TimelineSection(props: TimelineSectionProps) {
 }
 
 /** How many events the table shows, of those loaded, and whether older ones remain on the server. */
-function shownText(shown: number, loaded: number, olderRemain: boolean): string {
+function shownText(
+  shown: number,
+  loaded: number,
+  olderRemain: boolean,
+): string {
   const events = `${loaded} ${loaded === 1 ? 'event' : 'events'}`;
-  return `${shown < loaded ? `${shown} of ${events}` : events} shown${olderRemain ? '; older ones remain' : ''}`;
+  return `${shown < loaded ? `${shown} of ${events}` : events} shown${
+    olderRemain ? '; older ones remain' : ''
+  }`;
 }
 
 /** Why there is nothing to show: no scan yet (and when the first runs), or a quiet range. */
 function emptyText(view: EntityTimelineView, rangeName: string): string {
   if (!view.lastScanAt) {
     return view.nextScanAt
-      ? `No scan history yet — first scan runs at ${formatTime(view.nextScanAt)}.`
+      ? `No scan history yet — first scan runs at ${formatTime(
+          view.nextScanAt,
+        )}.`
       : 'No scan history yet — this entity has no ImageRepository to scan.';
   }
   return rangeName === 'All time'

@@ -1,14 +1,13 @@
+import { Flex, Text } from '@backstage/ui';
 import {
   Cell,
   CellText,
   Column,
-  Flex,
   Row,
   TableBody,
   TableHeader,
   TableRoot,
-  Text,
-} from '@backstage/ui';
+} from '../../table/Table';
 import { AutomationObjectView } from '@imageops/backstage-plugin-image-automation-common';
 import { formatImageRef, formatTime } from '../../format';
 import { DetailList } from '../DetailList';
@@ -63,7 +62,7 @@ export function ImageUpdateAutomationPanel(props: {
       </Text>
       <TableRoot aria-label={`Policies applied by ${title}`}>
         <TableHeader>
-          <Column isRowHeader>Policy</Column>
+          <Column>Policy</Column>
           <Column>Selected</Column>
         </TableHeader>
         <TableBody items={policies} renderEmptyState={() => 'None yet.'}>
@@ -84,7 +83,7 @@ export function ImageUpdateAutomationPanel(props: {
       </Text>
       <TableRoot aria-label={`Markers found by ${title}`}>
         <TableHeader>
-          <Column isRowHeader>File</Column>
+          <Column>File</Column>
           <Column>Setter</Column>
           <Column>Value</Column>
           <Column>Applied</Column>

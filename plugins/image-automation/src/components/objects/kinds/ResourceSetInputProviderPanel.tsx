@@ -1,14 +1,13 @@
+import { Flex, Text } from '@backstage/ui';
 import {
   Cell,
   CellText,
   Column,
-  Flex,
   Row,
   TableBody,
   TableHeader,
   TableRoot,
-  Text,
-} from '@backstage/ui';
+} from '../../table/Table';
 import { AutomationObjectView } from '@imageops/backstage-plugin-image-automation-common';
 import { formatTime } from '../../format';
 import { DetailList, specString } from '../DetailList';
@@ -65,7 +64,7 @@ export function ResourceSetInputProviderPanel(props: {
       />
       <TableRoot aria-label={`Inputs exported by ${title}`}>
         <TableHeader>
-          <Column isRowHeader>ID</Column>
+          <Column>ID</Column>
           <Column>Values</Column>
         </TableHeader>
         <TableBody
