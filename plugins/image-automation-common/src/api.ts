@@ -45,6 +45,38 @@ export interface AutomationObjectView {
   };
 }
 
+/**
+ * The class of a registry failure (the backend's `RegistryError.kind`):
+ * - `unauthorized`: 401/403 or a refused token request (wrong or missing credentials);
+ * - `notFound`: the repository or tag does not exist;
+ * - `hostNotAllowed`: the registry or its token realm is not allow-listed (a configuration matter);
+ * - `tagLimit`: the repository has more tags than the configured cap;
+ * - `rateLimited`: 429 still after the allowed retries;
+ * - `budgetExceeded`: the per-registry request budget would not allow the request before the deadline;
+ * - `timeout`, `aborted`, `network`, `tls`: the connection failed, slowly or not;
+ * - `server`: 5xx still after the allowed retries;
+ * - `rejected`: another 4xx answer (a bad request, a method not allowed);
+ * - `invalidResponse`: malformed JSON, an oversized body, an unusable header, a page link to another
+ *   host (Flux's SSRF guard), a token realm over plain HTTP for an HTTPS registry;
+ * - `invalidReference`: the image name cannot be parsed.
+ * @public
+ */
+export type RegistryErrorKind =
+  | 'unauthorized'
+  | 'notFound'
+  | 'hostNotAllowed'
+  | 'tagLimit'
+  | 'rateLimited'
+  | 'budgetExceeded'
+  | 'timeout'
+  | 'aborted'
+  | 'network'
+  | 'tls'
+  | 'server'
+  | 'rejected'
+  | 'invalidResponse'
+  | 'invalidReference';
+
 /** One scan of an ImageRepository. @public */
 export interface ScanRecord {
   id: number;
@@ -54,6 +86,10 @@ export interface ScanRecord {
   durationMs: number;
   outcome: 'success' | 'failure';
   error?: string;
+  /** A failed scan: the class of the registry's failure; absent when it was not a registry error. */
+  errorKind?: RegistryErrorKind;
+  /** A failed scan: the HTTP status of the registry's failing answer, when there was one. */
+  errorStatus?: number;
   tagCount: number;
   revision?: string;
   tagsAdded: string[];

@@ -7,7 +7,13 @@ import {
 } from '@imageops/backstage-plugin-image-automation-common';
 import { NamedCredentials } from '../credentials/NamedCredentials';
 import { compileGoRegexp, sortTagsAsStored } from '../policy';
-import { ImageReference, parseImageReference, RegistryCallOptions, RegistryClient } from '../registry';
+import {
+  ImageReference,
+  parseImageReference,
+  RegistryCallOptions,
+  RegistryClient,
+  RegistryError,
+} from '../registry';
 import { ObjectStore, StoredObject } from '../store/ObjectStore';
 import { ScanStore } from '../store/ScanStore';
 import { adler32 } from '../util/adler32';
@@ -134,6 +140,8 @@ export class ImageRepositoryReconciler implements Reconciler {
       listed = await this.deps.registry.listTags(ref, callOptions);
     } catch (error) {
       const message = `scan failed: ${(error as Error).message}`;
+      // The class and HTTP status only, never anything from the request (no credential).
+      const registryError = error instanceof RegistryError ? error : undefined;
       await this.deps.scans.recordScan({
         objectId: object.id,
         canonicalImageName: ref.canonical,
@@ -141,6 +149,8 @@ export class ImageRepositoryReconciler implements Reconciler {
         durationMs: Date.now() - started,
         requests: (error as { requests?: number }).requests ?? 0,
         error: message,
+        errorKind: registryError?.kind,
+        errorStatus: registryError?.status,
       });
       const kind = (error as { kind?: string }).kind;
       if (kind === 'hostNotAllowed') {

@@ -1,34 +1,12 @@
+import type { RegistryErrorKind } from '@imageops/backstage-plugin-image-automation-common';
+
 /**
- * What went wrong talking to a registry, for choosing a condition reason:
- * - `unauthorized`: 401/403 or a refused token request (wrong or missing credentials);
- * - `notFound`: the repository or tag does not exist;
- * - `hostNotAllowed`: the registry or its token realm is not allow-listed (a configuration matter);
- * - `tagLimit`: the repository has more tags than the configured cap;
- * - `rateLimited`: 429 still after the allowed retries;
- * - `budgetExceeded`: the per-registry request budget would not allow the request before the deadline;
- * - `timeout`, `aborted`, `network`, `tls`: the connection failed, slowly or not;
- * - `server`: 5xx still after the allowed retries;
- * - `rejected`: another 4xx answer (a bad request, a method not allowed);
- * - `invalidResponse`: malformed JSON, an oversized body, an unusable header, a page link to another
- *   host (Flux's SSRF guard), a token realm over plain HTTP for an HTTPS registry;
- * - `invalidReference`: the image name cannot be parsed.
+ * What went wrong talking to a registry, for choosing a condition reason; recorded with a failed
+ * scan. The kinds and what each means are documented where the type is defined, in the common
+ * package (scans carry it to the frontend).
  * @public
  */
-export type RegistryErrorKind =
-  | 'unauthorized'
-  | 'notFound'
-  | 'hostNotAllowed'
-  | 'tagLimit'
-  | 'rateLimited'
-  | 'budgetExceeded'
-  | 'timeout'
-  | 'aborted'
-  | 'network'
-  | 'tls'
-  | 'server'
-  | 'rejected'
-  | 'invalidResponse'
-  | 'invalidReference';
+export type { RegistryErrorKind };
 
 /**
  * An error from {@link RegistryClient}. Its message reads like Flux's (go-containerregistry's)

@@ -76,6 +76,40 @@ describe.each(databases.eachSupportedId())('DatabaseScanStore on %p', databaseId
     expect(await scans.currentTags(id)).toEqual(['a']);
   });
 
+  it('records the class and HTTP status of a failed scan, and none for a success or another error', async () => {
+    const { knex, scans } = await createStores();
+    const at = (minute: number) => new Date(Date.UTC(2030, 0, 1, 0, minute));
+    await scans.recordScan({ objectId: id, startedAt: at(0), durationMs: 1, requests: 1, tags: ['a'], revision: '1' });
+    const unauthorized = await scans.recordScan({
+      objectId: id,
+      startedAt: at(1),
+      durationMs: 3,
+      requests: 2,
+      error: 'scan failed: GET https://ghcr.io/v2/acme/web/tags/list: UNAUTHORIZED: authentication required',
+      errorKind: 'unauthorized',
+      errorStatus: 401,
+    });
+    expect(unauthorized).toMatchObject({ outcome: 'failure', errorKind: 'unauthorized', errorStatus: 401 });
+    await scans.recordScan({ objectId: id, startedAt: at(2), durationMs: 3, requests: 0, error: 'scan failed: connect ECONNREFUSED', errorKind: 'network' });
+    await scans.recordScan({ objectId: id, startedAt: at(3), durationMs: 3, requests: 0, error: 'scan failed: something else' });
+
+    const listed = (await scans.listScans(id)).items;
+    expect(listed.map(s => [s.outcome, s.errorKind, s.errorStatus])).toEqual([
+      ['failure', undefined, undefined],
+      ['failure', 'network', undefined],
+      ['failure', 'unauthorized', 401],
+      ['success', undefined, undefined],
+    ]);
+    // Nullable columns: a scan recorded without them (as before the migration) reads back as none.
+    const columns = await knex('image_automation_scans').select('error_kind', 'error_status').orderBy('id');
+    expect(columns).toEqual([
+      { error_kind: null, error_status: null },
+      { error_kind: 'unauthorized', error_status: 401 },
+      { error_kind: 'network', error_status: null },
+      { error_kind: null, error_status: null },
+    ]);
+  });
+
   it('pages scans newest first and searches tags literally', async () => {
     const { scans } = await createStores();
     for (let i = 0; i < 5; i++) {

@@ -1,4 +1,9 @@
-import { Page, RepositoryTagView, ScanRecord } from '@imageops/backstage-plugin-image-automation-common';
+import {
+  Page,
+  RegistryErrorKind,
+  RepositoryTagView,
+  ScanRecord,
+} from '@imageops/backstage-plugin-image-automation-common';
 
 /** The outcome of one scan, to be recorded. @internal */
 export interface ScanOutcome {
@@ -11,6 +16,13 @@ export interface ScanOutcome {
   tags?: string[];
   revision?: string;
   error?: string;
+  /**
+   * A failed scan: the class of the registry's failure (`RegistryError.kind`); absent when the
+   * error was not a registry error. Never more than the class: no message, no credential.
+   */
+  errorKind?: RegistryErrorKind;
+  /** A failed scan: the HTTP status of the registry's failing answer, when there was one. */
+  errorStatus?: number;
 }
 
 /** A tag a repository has seen; the API returns it as is. @internal */

@@ -35,6 +35,10 @@ export interface ScanRow {
   duration_ms: number;
   outcome: string;
   error: string | null;
+  /** A failed scan's registry error class (`RegistryErrorKind`). */
+  error_kind: string | null;
+  /** A failed scan's HTTP status from the registry. */
+  error_status: number | null;
   tag_count: number;
   revision: string | null;
   tags_added: string;

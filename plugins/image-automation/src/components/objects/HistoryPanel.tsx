@@ -1,6 +1,6 @@
 import { useContext, useId } from 'react';
 import { useApi } from '@backstage/core-plugin-api';
-import { Alert, Cell, CellText, Flex, Row, Text } from '@backstage/ui';
+import { Alert, Flex, Text } from '@backstage/ui';
 import {
   AutomationObjectView,
   ScanRecord,
@@ -12,7 +12,13 @@ import { errorMessage } from '../errorMessage';
 import { formatDuration, formatTags, formatTime } from '../format';
 import { collapseEvents } from './kindFacts';
 import { objectTitle } from './objectState';
+import { Cell, CellText, Row } from '../table/Table';
 import { PagedTable } from './PagedTable';
+import {
+  RegistryFailingLine,
+  registryErrorClass,
+  useFailedScan,
+} from './RegistryFailure';
 import { useCursorPages } from './useCursorPages';
 
 /** How many recent events the collapsed history reads. @internal */
@@ -38,7 +44,8 @@ function ScanHistoryTable(props: { object: AutomationObjectView }) {
     options => api.getScans(object, options),
     object.status.lastScanResult?.scanTime ?? object.lastRunAt,
   );
-  return (
+  const failed = useFailedScan(object);
+  const scans = (
     <PagedTable
       aria-label={`Scans of ${objectTitle(object)}`}
       table={table}
@@ -80,12 +87,23 @@ function ScanHistoryTable(props: { object: AutomationObjectView }) {
               color={scan.error ? 'danger' : 'secondary'}
               style={{ overflowWrap: 'anywhere' }}
             >
+              {scan.outcome === 'failure' && registryErrorClass(scan) && (
+                <Text weight="bold" color="danger">
+                  {registryErrorClass(scan)}:{' '}
+                </Text>
+              )}
               {scan.error ?? '—'}
             </Text>
           </Cell>
         </Row>
       )}
     </PagedTable>
+  );
+  return (
+    <Flex direction="column" gap="3">
+      {failed && <RegistryFailingLine object={object} scan={failed} />}
+      {scans}
+    </Flex>
   );
 }
 

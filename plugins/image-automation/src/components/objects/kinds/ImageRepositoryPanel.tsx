@@ -4,6 +4,7 @@ import { formatTime } from '../../format';
 import { DetailList, specString } from '../DetailList';
 import { authMode, exclusionList } from '../kindFacts';
 import { objectTitle } from '../objectState';
+import { RegistryFailingLine, Stale, useFailedScan } from '../RegistryFailure';
 
 const ORIGIN = {
   observed: 'as applied by the last scan',
@@ -13,7 +14,9 @@ const ORIGIN = {
 
 /**
  * An ImageRepository: its image, how many tags the last scan found and when, how it
- * authenticates (names only) and which tags it excludes.
+ * authenticates (names only) and which tags it excludes. While its registry fails, a line says
+ * why (the error class), since when (the last good scan) and when it retries, and what the last
+ * good scan found is marked stale.
  * @internal
  */
 export function ImageRepositoryPanel(props: { object: AutomationObjectView }) {
@@ -21,18 +24,24 @@ export function ImageRepositoryPanel(props: { object: AutomationObjectView }) {
   const { status, spec } = object;
   const scan = status.lastScanResult;
   const exclusions = exclusionList(spec, status);
-  return (
+  const failed = useFailedScan(object);
+  const fromScan = (value: string) =>
+    failed && scan ? <Stale>{value}</Stale> : value;
+  const details = (
     <DetailList
       aria-label={`Repository details of ${objectTitle(object)}`}
       items={[
         ['Image', specString(spec.image)],
         ['Canonical name', status.canonicalImageName ?? '—'],
-        ['Tags', scan ? String(scan.tagCount) : 'not scanned yet'],
-        ['Last scan', scan ? formatTime(scan.scanTime) : '—'],
-        ['Scan revision', scan?.revision ?? '—'],
+        ['Tags', scan ? fromScan(String(scan.tagCount)) : 'not scanned yet'],
+        [
+          failed ? 'Last good scan' : 'Last scan',
+          scan ? formatTime(scan.scanTime) : '—',
+        ],
+        ['Scan revision', scan ? fromScan(scan.revision ?? '—') : '—'],
         [
           'Latest tags',
-          scan?.latestTags?.length ? scan.latestTags.join(', ') : '—',
+          scan?.latestTags?.length ? fromScan(scan.latestTags.join(', ')) : '—',
         ],
         ['Authentication', authMode(spec)],
         [
@@ -52,5 +61,11 @@ export function ImageRepositoryPanel(props: { object: AutomationObjectView }) {
         ],
       ]}
     />
+  );
+  return (
+    <Flex direction="column" gap="3">
+      {failed && <RegistryFailingLine object={object} scan={failed} />}
+      {details}
+    </Flex>
   );
 }

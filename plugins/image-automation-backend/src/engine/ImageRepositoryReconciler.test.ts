@@ -1,0 +1,166 @@
+import { mockServices, TestDatabases } from '@backstage/backend-test-utils';
+import { ConfigReader } from '@backstage/config';
+import {
+  FaultProxy,
+  pushImage,
+  startFaultProxy,
+  startRegistry,
+  TestRegistry,
+} from '../../../../test/testbed';
+import { NamedCredentials } from '../credentials/NamedCredentials';
+import { RegistryClient } from '../registry';
+import { DatabaseObjectStore } from '../store/DatabaseObjectStore';
+import { DatabaseScanStore } from '../store/DatabaseScanStore';
+import { ImageRepositoryReconciler } from './ImageRepositoryReconciler';
+
+jest.setTimeout(60_000);
+
+// A real registry (Debian's distribution 2.8) with Basic auth, and a fault-injecting proxy in
+// front of it for 5xx answers; a failed scan records the registry error's class and HTTP status.
+
+const PASSWORD = 'correct-horse-not-in-scans';
+const WRONG = 'wrong-secret-not-in-scans';
+
+describe('ImageRepositoryReconciler records why a scan failed', () => {
+  let registry: TestRegistry;
+  let proxy: FaultProxy;
+  const databases = TestDatabases.create({
+    ids: ['SQLITE_3'],
+    disableDocker: true,
+  });
+
+  beforeAll(async () => {
+    registry = await startRegistry({
+      htpasswd: { username: 'alice', password: PASSWORD },
+    });
+    await pushImage(registry, 'team/app', ['1.0.0', '1.1.0']);
+    proxy = await startFaultProxy(registry.url);
+  });
+  afterAll(async () => {
+    await proxy?.stop();
+    await registry?.stop();
+  });
+
+  async function setup(
+    registryClient: RegistryClient = new RegistryClient({
+      retries: { baseDelayMs: 10 },
+    }),
+  ) {
+    const knex = await databases.init('SQLITE_3');
+    const objects = await DatabaseObjectStore.create({ knex });
+    const scans = await DatabaseScanStore.create({
+      knex,
+      skipMigrations: true,
+    });
+    const reconciler = new ImageRepositoryReconciler({
+      objects,
+      scans,
+      registry: registryClient,
+      credentials: NamedCredentials.fromConfig(
+        new ConfigReader({
+          imageAutomation: {
+            credentials: {
+              good: { type: 'basic', username: 'alice', password: PASSWORD },
+              bad: { type: 'basic', username: 'alice', password: WRONG },
+            },
+          },
+        }),
+      ),
+      logger: mockServices.logger.mock(),
+    });
+    /** Declares the repository, reconciles it once and returns its newest scan and the result. */
+    async function scan(host: string, secret: string) {
+      await objects.syncSource('s', [
+        {
+          manifest: {
+            apiVersion: 'image.toolkit.fluxcd.io/v1',
+            kind: 'ImageRepository',
+            metadata: { name: 'app', namespace: 'apps' },
+            spec: {
+              image: `${host}/team/app`,
+              interval: '5m',
+              insecure: true,
+              secretRef: { name: secret },
+            },
+          },
+          source: { type: 'config', location: 'file:///app.yaml' },
+        },
+      ]);
+      const object = (await objects.get('ImageRepository/apps/app'))!;
+      const result = await reconciler.reconcile(object, new Date());
+      const [latest] = (await scans.listScans(object.id, { limit: 1 })).items;
+      return { result, latest };
+    }
+    return { scan };
+  }
+
+  it('a success records no error class', async () => {
+    const { scan } = await setup();
+    const { latest } = await scan(registry.host, 'good');
+    expect(latest).toMatchObject({ outcome: 'success', tagCount: 2 });
+    expect(latest.errorKind).toBeUndefined();
+    expect(latest.errorStatus).toBeUndefined();
+  });
+
+  it('wrong credentials: unauthorized (HTTP 401), without the password', async () => {
+    const { scan } = await setup();
+    const { result, latest } = await scan(registry.host, 'bad');
+    expect(latest).toMatchObject({
+      outcome: 'failure',
+      errorKind: 'unauthorized',
+      errorStatus: 401,
+    });
+    expect(latest.error).toMatch(/^scan failed: GET http:\/\/.*UNAUTHORIZED/);
+    expect(JSON.stringify(latest)).not.toContain(WRONG);
+    expect(JSON.stringify(latest)).not.toContain(PASSWORD);
+    expect(result.status.conditions).toContainEqual(
+      expect.objectContaining({
+        type: 'Ready',
+        status: 'False',
+        reason: 'ReadOperationFailed',
+      }),
+    );
+  });
+
+  it('a registry answering 503 after the retries: server (HTTP 503)', async () => {
+    const { scan } = await setup();
+    proxy.clear();
+    proxy.inject({
+      times: Infinity,
+      action: { status: 503, body: 'maintenance' },
+    });
+    try {
+      const { latest } = await scan(proxy.host, 'good');
+      expect(latest).toMatchObject({
+        outcome: 'failure',
+        errorKind: 'server',
+        errorStatus: 503,
+      });
+      expect(latest.requests).toBeGreaterThan(1);
+    } finally {
+      proxy.clear();
+    }
+  });
+
+  it('a refused connection: network, without an HTTP status', async () => {
+    const { scan } = await setup();
+    const { latest } = await scan('127.0.0.1:1', 'good');
+    expect(latest).toMatchObject({ outcome: 'failure', errorKind: 'network' });
+    expect(latest.errorStatus).toBeUndefined();
+  });
+
+  it('an error that is not a registry error records no class', async () => {
+    const broken = new RegistryClient();
+    jest
+      .spyOn(broken, 'listTags')
+      .mockRejectedValue(new Error('something unexpected'));
+    const { scan } = await setup(broken);
+    const { latest } = await scan(registry.host, 'good');
+    expect(latest).toMatchObject({
+      outcome: 'failure',
+      error: 'scan failed: something unexpected',
+    });
+    expect(latest.errorKind).toBeUndefined();
+    expect(latest.errorStatus).toBeUndefined();
+  });
+});
