@@ -234,6 +234,7 @@ export const imageAutomationPlugin = createBackendPlugin({
             objects,
             scans,
             events,
+            inventories,
             afterAction,
             notifier,
           }),
@@ -270,7 +271,7 @@ export const imageAutomationPlugin = createBackendPlugin({
                 }
               },
             }),
-            timeline: new TimelineService({ objects, scans, promotions, permissions: deps.permissions }),
+            timeline: new TimelineService({ objects, scans, promotions, events, permissions: deps.permissions }),
             fleet: new FleetService({
               objects,
               promotionStore: promotions,

@@ -13,3 +13,4 @@ export * from './objects/objectHealth';
 export * from './objects/validate';
 export * from './promotions';
 export * from './timeline';
+export * from './inventory';

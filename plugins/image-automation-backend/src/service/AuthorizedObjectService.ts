@@ -103,6 +103,12 @@ export class AuthorizedObjectService implements ObjectService {
     return this.inner.listEvents(id, page);
   }
 
+  /** The same check as {@link AuthorizedObjectService.get}: 404 for no such object, 403 without read on its entity. */
+  async resourceSetInventory(id: string, credentials: BackstageCredentials) {
+    await this.requireRead((await this.inner.find(id)).entityRef, credentials);
+    return this.inner.resourceSetInventory(id);
+  }
+
   async explainPolicy(id: string, credentials: BackstageCredentials) {
     await this.requireRead((await this.inner.find(id)).entityRef, credentials);
     return this.inner.explainPolicy(id);

@@ -1,17 +1,23 @@
 import { BackstageCredentials } from '@backstage/backend-plugin-api';
-import { InputError, NotFoundError } from '@backstage/errors';
+import { InputError, NotFoundError, NotImplementedError } from '@backstage/errors';
 import {
   AutomationObjectView,
+  ClusterInventoryView,
   ImagePolicySpec,
+  InventoryObjectRef,
   ObjectAction,
   PolicyPreviewRequest,
+  ResourceSetInventoryView,
 } from '@imageops/backstage-plugin-image-automation-common';
+import { parseInventoryEntry } from '../kubernetes/objectId';
+import { InventoryEntry } from '../kubernetes/types';
 import { ChangeNotifier } from './ChangeNotifier';
 import { ObjectStore, StoredObject } from '../store/ObjectStore';
 import { EventStore } from '../store/EventStore';
+import { InventoryRecord, InventoryStore } from '../store/InventoryStore';
 import { ScanStore } from '../store/ScanStore';
 import { explainPolicy, referencedRepository, validatePreviewSpec } from './explainPolicy';
-import { actorOf, allActionsAllowed, ObjectService } from './ObjectService';
+import { actorOf, allActionsAllowed, ObjectService, suspensionEvent } from './ObjectService';
 
 /** The view of a stored object that the API returns. @internal */
 export function toView(object: StoredObject): AutomationObjectView {
@@ -37,6 +43,39 @@ export function toView(object: StoredObject): AutomationObjectView {
   };
 }
 
+/** The objects of an inventory as references, by kind, namespace and name; an unreadable id is left out. */
+function inventoryRefs(entries: InventoryEntry[]): InventoryObjectRef[] {
+  const refs: InventoryObjectRef[] = [];
+  for (const entry of entries) {
+    try {
+      const { apiVersion, kind, namespace, name } = parseInventoryEntry(entry);
+      refs.push({ apiVersion, kind, ...(namespace ? { namespace } : {}), name });
+    } catch {
+      // Only ids the applier wrote are stored; a malformed one names nothing to show.
+    }
+  }
+  const key = (r: InventoryObjectRef) => [r.kind, r.namespace ?? '', r.name];
+  return refs.sort((a, b) => {
+    const [x, y] = [key(a), key(b)];
+    for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return x[i] < y[i] ? -1 : 1;
+    return 0;
+  });
+}
+
+/**
+ * One cluster's inventory as the API returns it: object references, the state and revision of the
+ * apply. The failure message is left out: the object's Ready condition carries it.
+ */
+function toClusterInventory(record: InventoryRecord): ClusterInventoryView {
+  return {
+    cluster: record.cluster,
+    state: record.state,
+    ...(record.lastAppliedRevision ? { lastAppliedRevision: record.lastAppliedRevision } : {}),
+    updatedAt: record.updatedAt.toISOString(),
+    entries: inventoryRefs(record.entries),
+  };
+}
+
 /** The API's operations without permission checks (see AuthorizedObjectService). @internal */
 export class DefaultObjectService implements ObjectService {
   constructor(
@@ -44,6 +83,8 @@ export class DefaultObjectService implements ObjectService {
       objects: ObjectStore;
       scans: ScanStore;
       events: EventStore;
+      /** The per-cluster inventories of ResourceSets; without it, reading one is not implemented. */
+      inventories?: Pick<InventoryStore, 'list'>;
       now?: () => Date;
       /** Called after an action changed an object. */
       afterAction?: () => void;
@@ -90,6 +131,15 @@ export class DefaultObjectService implements ObjectService {
     return this.deps.events.list(id, page);
   }
 
+  /** What a ResourceSet applied, per cluster (its inventories are keyed by its object id). */
+  async resourceSetInventory(id: string): Promise<ResourceSetInventoryView> {
+    const object = await this.find(id);
+    if (object.kind !== 'ResourceSet') throw new InputError(`${id} is not a ResourceSet`);
+    if (!this.deps.inventories) throw new NotImplementedError('ResourceSet inventories are not available');
+    const records = await this.deps.inventories.list({ owner: object.id });
+    return { id: object.id, clusters: records.map(toClusterInventory) };
+  }
+
   async explainPolicy(id: string) {
     const policy = await this.find(id);
     if (policy.kind !== 'ImagePolicy') throw new InputError(`${id} is not an ImagePolicy`);
@@ -104,11 +154,14 @@ export class DefaultObjectService implements ObjectService {
   async act(id: string, action: ObjectAction, credentials: BackstageCredentials) {
     await this.find(id);
     const actor = actorOf(credentials);
+    const now = this.now();
     const updated =
       action === 'reconcile'
-        ? await this.deps.objects.requestReconcile(id, actor, this.now())
-        : await this.deps.objects.setSuspended(id, action === 'suspend', actor, this.now());
+        ? await this.deps.objects.requestReconcile(id, actor, now)
+        : await this.deps.objects.setSuspended(id, action === 'suspend', actor, now);
     if (!updated) throw new NotFoundError(`no automation object ${id}`);
+    // The object keeps only the last suspend or resume; the events keep each one (the timeline's history).
+    if (action !== 'reconcile') await this.deps.events.record(suspensionEvent(id, action, actor, now));
     this.deps.afterAction?.();
     this.deps.notifier?.changed('objects', updated.entityRef);
     return toView(updated);

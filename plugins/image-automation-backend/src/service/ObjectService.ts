@@ -7,6 +7,7 @@ import {
   PolicyExplanation,
   PolicyPreviewRequest,
   Page,
+  ResourceSetInventoryView,
   ScanRecord,
 } from '@imageops/backstage-plugin-image-automation-common';
 import { TagRecord } from '../store/ScanStore';
@@ -30,6 +31,8 @@ export interface ObjectService {
     page: { limit?: number; cursor?: string },
     credentials: BackstageCredentials,
   ): Promise<Page<ObjectEvent>>;
+  /** What a ResourceSet (its id) applied, per cluster: object references only. */
+  resourceSetInventory(id: string, credentials: BackstageCredentials): Promise<ResourceSetInventoryView>;
   /** Every stored tag's verdict under an ImagePolicy (the policy's id). */
   explainPolicy(id: string, credentials: BackstageCredentials): Promise<PolicyExplanation>;
   /** The same for a policy spec that is not saved. */
@@ -43,6 +46,41 @@ export function actorOf(credentials: BackstageCredentials): string {
   if (principal.type === 'user' && principal.userEntityRef) return principal.userEntityRef;
   if (principal.type === 'service' && principal.subject) return principal.subject;
   return principal.type;
+}
+
+/**
+ * The reasons of the events a suspend and a resume record. Flux's controllers record none
+ * (`flux suspend` only patches `spec.suspend`); here the object keeps only the last one, so the
+ * events are the history, named in Flux's style (a CamelCase reason, the sentence in the message).
+ * @internal
+ */
+export const SUSPENSION_REASONS = { suspend: 'Suspended', resume: 'Resumed' } as const;
+
+const SUSPENSION_VERBS = { suspend: 'suspended', resume: 'resumed' } as const;
+
+/** The event of a suspend or resume: `user:default/jane suspended ImagePolicy/apps/web`. @internal */
+export function suspensionEvent(
+  objectId: string,
+  action: 'suspend' | 'resume',
+  actor: string,
+  now: Date,
+): Omit<ObjectEvent, 'id'> {
+  return {
+    objectId,
+    time: now.toISOString(),
+    type: 'Normal',
+    reason: SUSPENSION_REASONS[action],
+    message: `${actor} ${SUSPENSION_VERBS[action]} ${objectId}`,
+  };
+}
+
+/** The action and actor of an event {@link suspensionEvent} made; undefined for any other event. @internal */
+export function suspensionOfEvent(event: ObjectEvent): { action: 'suspend' | 'resume'; actor?: string } | undefined {
+  const action = (['suspend', 'resume'] as const).find(a => SUSPENSION_REASONS[a] === event.reason);
+  if (!action) return undefined;
+  const tail = ` ${SUSPENSION_VERBS[action]} ${event.objectId}`;
+  const actor = event.message.endsWith(tail) ? event.message.slice(0, -tail.length) : '';
+  return { action, ...(actor ? { actor } : {}) };
 }
 
 /** Every action allowed: the undecorated view; AuthorizedObjectService narrows it. @internal */

@@ -11,10 +11,12 @@ import {
 } from '@imageops/backstage-plugin-image-automation-common';
 import { clusterTarget } from '../promotions/clusterTargets';
 import { gitTarget } from '../promotions/gitTargets';
+import { DatabaseEventStore } from '../store/DatabaseEventStore';
 import { DatabaseObjectStore } from '../store/DatabaseObjectStore';
 import { DatabasePromotionStore } from '../store/DatabasePromotionStore';
 import { DatabaseScanStore } from '../store/DatabaseScanStore';
 import { createStoreTestDatabases } from '../store/testDatabases';
+import { DefaultObjectService } from './DefaultObjectService';
 import { ObjectService } from './ObjectService';
 import { createRouter } from './router';
 import { parseTimelineQuery, TimelineService } from './TimelineService';
@@ -52,6 +54,7 @@ async function createShop(databaseId: Parameters<typeof databases.init>[0]) {
   const objects = await DatabaseObjectStore.create({ knex });
   const scans = await DatabaseScanStore.create({ knex, skipMigrations: true });
   const promotions = await DatabasePromotionStore.create({ knex, skipMigrations: true });
+  const events = await DatabaseEventStore.create({ knex, skipMigrations: true });
   const source = { type: 'catalog' as const, location: 'file:///catalog/shop.yaml' };
   await objects.syncSource('entity:component:default/shop', [
     { entityRef, source, manifest: manifest('ImageRepository', 'web', { image: 'ghcr.io/acme/web', interval: '5m' }) },
@@ -89,10 +92,12 @@ async function createShop(databaseId: Parameters<typeof databases.init>[0]) {
   const rejected = await promotions.create({ entityRef, target: prod, subject, from: version('1.5.0'), to: version('1.6.0'), by: 'image-automation', now: at(3, 10) });
   await promotions.update(rejected.id, 1, { state: 'rejected', step: { state: 'rejected', at: at(3, 11).toISOString(), by: 'user:default/jane', note: 'breaks checkout' } }, at(3, 11));
   await promotions.pin({ targetId: prod.id, subject, version: version('1.5.0'), reason: 'release freeze', by: 'user:default/jane', at: at(3, 12).toISOString() });
+  // Suspended before suspends were recorded as events: only the object remembers it.
   await objects.setSuspended('ImageUpdateAutomation/apps/staging', true, 'user:default/joe', at(4, 9));
 
-  const service = (permissions = allow) => new TimelineService({ objects, scans, promotions, permissions, now: () => at(5, 0) });
-  return { knex, objects, scans, promotions, service, ids: { toStaging, toProd, rejected: rejected.id } };
+  const service = (permissions = allow) =>
+    new TimelineService({ objects, scans, promotions, events, permissions, now: () => at(5, 0) });
+  return { knex, objects, scans, promotions, events, service, ids: { toStaging, toProd, rejected: rejected.id } };
 }
 
 const summary = (items: TimelineEvent[]) => items.map(e => [e.time, e.kind, e.targetId ?? 'registry', e.tag ?? e.objectId, e.actor]);
@@ -181,6 +186,50 @@ describe.each(databases.eachSupportedId())('TimelineService on %p', databaseId =
     await expect(service().timeline(entityRef, { cursor: 'bm90IGEgY3Vyc29y' }, credentials)).rejects.toThrow(InputError);
   });
 
+  it('shows every suspend and resume the events recorded, with who, each once', async () => {
+    const { objects, scans, events, service } = await createShop(databaseId);
+    let now = at(4, 10);
+    const actions = new DefaultObjectService({ objects, scans, events, now: () => now });
+    const web = 'ResourceSet/apps/web';
+    const cycles: Array<[Date, 'suspend' | 'resume', string]> = [
+      [at(4, 10), 'suspend', 'user:default/ann'],
+      [at(4, 11), 'resume', 'user:default/bob'],
+      [at(4, 12), 'suspend', 'user:default/ann'],
+      [at(4, 13), 'resume', 'user:default/joe'],
+    ];
+    for (const [time, action, user] of cycles) {
+      now = time;
+      await actions.act(web, action, mockCredentials.user(user));
+    }
+    expect((await events.list(web)).items.map(e => [e.reason, e.message])).toEqual([
+      ['Resumed', `user:default/joe resumed ${web}`],
+      ['Suspended', `user:default/ann suspended ${web}`],
+      ['Resumed', `user:default/bob resumed ${web}`],
+      ['Suspended', `user:default/ann suspended ${web}`],
+    ]);
+
+    const view = await service().timeline(entityRef, {}, credentials);
+    const suspensions = view.items.filter(e => e.kind === 'suspended' || e.kind === 'resumed');
+    // Four markers of web on its lane (the last resume, which the object also holds, once), and
+    // staging's suspend from before events were recorded, from the object.
+    expect(summary(suspensions)).toEqual([
+      [at(4, 13).toISOString(), 'resumed', prod.id, web, 'user:default/joe'],
+      [at(4, 12).toISOString(), 'suspended', prod.id, web, 'user:default/ann'],
+      [at(4, 11).toISOString(), 'resumed', prod.id, web, 'user:default/bob'],
+      [at(4, 10).toISOString(), 'suspended', prod.id, web, 'user:default/ann'],
+      [at(4, 9).toISOString(), 'suspended', staging.id, 'ImageUpdateAutomation/apps/staging', 'user:default/joe'],
+    ]);
+    expect(suspensions[0].message).toBe(`${web} resumed`);
+    expect(new Set(view.items.map(e => e.id)).size).toBe(view.items.length);
+
+    // The range applies to them too.
+    const range = await service().timeline(entityRef, { since: at(4, 10, 30), until: at(4, 12) }, credentials);
+    expect(summary(range.items)).toEqual([
+      [at(4, 12).toISOString(), 'suspended', prod.id, web, 'user:default/ann'],
+      [at(4, 11).toISOString(), 'resumed', prod.id, web, 'user:default/bob'],
+    ]);
+  });
+
   it('refuses a caller who may not read the entity', async () => {
     const { service } = await createShop(databaseId);
     await expect(service(deny).timeline(entityRef, {}, credentials)).rejects.toThrow(
@@ -207,6 +256,7 @@ describe.each(databases.eachSupportedId())('TimelineService on %p', databaseId =
       ]);
       const scanQueries = queries.filter(sql => sql.includes('image_automation_scans')).length;
       expect(scanQueries).toBe(3); // 1,003 rows in pages of 500
+      expect(queries.filter(sql => sql.includes('image_automation_events')).length).toBe(1); // suspends and resumes
       expect(queries.length).toBeLessThanOrEqual(7);
 
       queries.length = 0;

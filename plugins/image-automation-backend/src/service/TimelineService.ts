@@ -13,9 +13,11 @@ import {
 import { clusterTarget } from '../promotions/clusterTargets';
 import { gitTarget } from '../promotions/gitTargets';
 import { objectId } from '../store/DatabaseObjectStore';
+import { EventStore } from '../store/EventStore';
 import { ObjectStore, StoredObject } from '../store/ObjectStore';
 import { PromotionRecord, PromotionStore } from '../store/PromotionStore';
 import { ScanStore } from '../store/ScanStore';
+import { SUSPENSION_REASONS, suspensionOfEvent } from './ObjectService';
 
 /** The lane of tags seen in the registry. @internal */
 export const REGISTRY_LANE = 'registry';
@@ -133,12 +135,15 @@ const STEP_VERBS: Record<TimelineEventKind, string> = {
 /**
  * The timeline of an entity: when each tag was first seen in its repositories (the scans'
  * `tagsAdded`), every step of its promotions (requested … applied, failed, superseded), its pins,
- * and the last suspend or resume of each of its objects (the object store keeps only the last
- * one; the event store records none), newest first and one page at a time, with one lane per
- * promotion target. Reading needs `image-automation.object.read` on the entity.
+ * and every suspend and resume of its objects (the `Suspended` / `Resumed` events each one
+ * records, with who did it; for a suspend or resume the events no longer hold — older than their
+ * retention, or from before they were recorded — the object's own last one), newest first and one
+ * page at a time, with one lane per promotion target. Reading needs `image-automation.object.read`
+ * on the entity.
  *
  * Reads are bounded: one listing of the entity's objects, the scans of each repository in pages of
- * 500 that stop at `since`, the entity's promotions in pages of 500, and one query for its pins.
+ * 500 that stop at `since`, the entity's promotions in pages of 500, one query for its pins and
+ * one for the suspend and resume events in the range.
  * @internal
  */
 export class TimelineService {
@@ -147,6 +152,8 @@ export class TimelineService {
       objects: ObjectStore;
       scans: ScanStore;
       promotions: PromotionStore;
+      /** Without it, only each object's last suspend or resume shows. */
+      events?: Pick<EventStore, 'listByReason'>;
       permissions: PermissionsService;
       now?: () => Date;
     },
@@ -220,21 +227,46 @@ export class TimelineService {
         message: `${pin.version.tag} pinned on ${label(pin.targetId)}: ${pin.reason}${pin.expiresAt ? ` (until ${pin.expiresAt})` : ''}`,
       });
     }
+    const suspensions = (id: string, kind: TimelineEventKind, time: string, actor?: string) => {
+      const targets = targetsOf.get(id) ?? [];
+      // An object with no lane of its own (a repository, a policy) shows on the registry lane.
+      return (targets.length > 0 ? targets : [undefined]).map(
+        (targetId): TimelineEvent => ({
+          id: `${id}:${kind}${targetId ? `:${targetId}` : ''}`,
+          time,
+          kind,
+          ...(targetId ? { targetId } : {}),
+          objectId: id,
+          ...(actor ? { actor } : {}),
+          message: `${id} ${STEP_VERBS[kind]}`,
+        }),
+      );
+    };
+    const recorded = await this.deps.events?.listByReason({
+      objectIds: objects.map(o => o.id),
+      reasons: Object.values(SUSPENSION_REASONS),
+      since: query.since,
+      until: query.until,
+    });
+    /** `<object id>\n<kind>\n<time>` of every suspend or resume the events hold. */
+    const seen = new Set<string>();
+    for (const event of recorded ?? []) {
+      const suspension = suspensionOfEvent(event);
+      if (!suspension) continue;
+      const kind: TimelineEventKind = suspension.action === 'suspend' ? 'suspended' : 'resumed';
+      seen.add(`${event.objectId}\n${kind}\n${Date.parse(event.time)}`);
+      for (const e of suspensions(event.objectId, kind, event.time, suspension.actor)) {
+        events.push({ ...e, id: `event:${event.id}:${e.id}` });
+      }
+    }
+    // The object's last suspend or resume, unless an event holds it already: one from before the
+    // events were recorded, or whose event is past retention, still shows.
     for (const object of objects) {
       if (!object.suspendedAt) continue;
       const kind: TimelineEventKind = object.suspended ? 'suspended' : 'resumed';
-      const targets = targetsOf.get(object.id) ?? [];
-      // An object with no lane of its own (a repository, a policy) shows on the registry lane.
-      for (const targetId of targets.length > 0 ? targets : [undefined]) {
-        events.push({
-          id: `object:${object.id}:${kind}${targetId ? `:${targetId}` : ''}`,
-          time: object.suspendedAt,
-          kind,
-          ...(targetId ? { targetId } : {}),
-          objectId: object.id,
-          ...(object.suspendedBy ? { actor: object.suspendedBy } : {}),
-          message: `${object.id} ${STEP_VERBS[kind]}`,
-        });
+      if (seen.has(`${object.id}\n${kind}\n${Date.parse(object.suspendedAt)}`)) continue;
+      for (const e of suspensions(object.id, kind, object.suspendedAt, object.suspendedBy)) {
+        events.push({ ...e, id: `object:${e.id}` });
       }
     }
 

@@ -112,6 +112,11 @@ export async function createRouter(options: {
     res.json(await objects.explainPolicy(id, await httpAuth.credentials(req)));
   });
 
+  router.get('/objects/ResourceSet/:namespace/:name/inventory', async (req, res) => {
+    const id = objectId('ResourceSet', req.params.namespace, req.params.name);
+    res.json(await objects.resourceSetInventory(id, await httpAuth.credentials(req)));
+  });
+
   router.post('/policy-preview', async (req, res) => {
     const body = req.body ?? {};
     if (typeof body.namespace !== 'string' || !body.namespace || typeof body.spec !== 'object' || !body.spec) {

@@ -15,6 +15,17 @@ interface EventRow {
   message: string;
 }
 
+function toEvent(row: EventRow): ObjectEvent {
+  return {
+    id: Number(row.id),
+    objectId: row.object_id,
+    time: row.time,
+    type: row.type as ObjectEvent['type'],
+    reason: row.reason,
+    message: row.message,
+  };
+}
+
 /** Knex implementation of {@link EventStore}. @internal */
 export class DatabaseEventStore implements EventStore {
   static async create(options: { knex: Knex; skipMigrations?: boolean }): Promise<DatabaseEventStore> {
@@ -41,15 +52,18 @@ export class DatabaseEventStore implements EventStore {
     const query = this.db<EventRow>(EVENTS).where({ object_id: objectId });
     if (options.cursor) query.andWhere('id', '<', Number(options.cursor));
     const rows = await query.orderBy('id', 'desc').limit(limit + 1);
-    const items = rows.slice(0, limit).map(row => ({
-      id: Number(row.id),
-      objectId: row.object_id,
-      time: row.time,
-      type: row.type as ObjectEvent['type'],
-      reason: row.reason,
-      message: row.message,
-    }));
+    const items = rows.slice(0, limit).map(toEvent);
     return { items, nextCursor: rows.length > limit ? String(items[items.length - 1].id) : undefined };
+  }
+
+  async listByReason(filter: { objectIds: string[]; reasons: string[]; since?: Date; until?: Date }): Promise<ObjectEvent[]> {
+    if (filter.objectIds.length === 0 || filter.reasons.length === 0) return [];
+    const query = this.db<EventRow>(EVENTS).whereIn('object_id', filter.objectIds).whereIn('reason', filter.reasons);
+    // Times are stored as ISO 8601 UTC text (toISOString), which orders as the times do.
+    if (filter.since) query.andWhere('time', '>=', filter.since.toISOString());
+    if (filter.until) query.andWhere('time', '<=', filter.until.toISOString());
+    const rows = await query.orderBy('id', 'desc');
+    return rows.map(toEvent);
   }
 
   async prune(options: { olderThan: Date }): Promise<number> {

@@ -16,6 +16,7 @@ import {
   PromotionVersion,
   PromotionView,
   RepositoryTagView,
+  ResourceSetInventoryView,
   ScanRecord,
 } from '@imageops/backstage-plugin-image-automation-common';
 
@@ -59,6 +60,11 @@ export interface ImageAutomationApi {
   getVersions(entity: ObjectRef): Promise<EntityVersionsView>;
   /** Every stored tag of an ImagePolicy's repository with its verdict under the policy. */
   explainPolicy(policy: ObjectRef): Promise<PolicyExplanation>;
+  /** What a ResourceSet applied, per cluster: the objects by kind, namespace and name. */
+  getResourceSetInventory(resourceSet: {
+    namespace: string;
+    name: string;
+  }): Promise<ResourceSetInventoryView>;
   /** The same for an ImagePolicy spec that is not saved: nothing is stored. */
   previewPolicy(request: PolicyPreviewRequest): Promise<PolicyExplanation>;
   /** The tags an ImageRepository has seen, by tag name, a page at a time. */

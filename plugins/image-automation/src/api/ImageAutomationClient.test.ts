@@ -149,6 +149,35 @@ describe('ImageAutomationClient', () => {
     );
   });
 
+  it("reads a ResourceSet's inventory per cluster, escaping the path, and surfaces a refusal", async () => {
+    const view = {
+      id: 'ResourceSet/team a/web',
+      clusters: [
+        {
+          cluster: 'prod',
+          state: 'applied',
+          updatedAt: '2030-01-01T00:00:00.000Z',
+          entries: [{ apiVersion: 'v1', kind: 'Namespace', name: 'apps' }],
+        },
+      ],
+    };
+    const { fetchApi, requests } = fakeFetch({
+      [`GET ${base}/objects/ResourceSet/team%20a/web/inventory`]: () => json(200, view),
+      [`GET ${base}/objects/ResourceSet/apps/vault/inventory`]: () =>
+        errorJson(403, 'GET', '/objects/ResourceSet/apps/vault/inventory', {
+          name: 'NotAllowedError',
+          message: 'you may not read the image automation of component:default/vault (image-automation.object.read)',
+        }),
+    });
+    const client = new ImageAutomationClient({ discoveryApi, fetchApi });
+    expect(await client.getResourceSetInventory({ namespace: 'team a', name: 'web' })).toEqual(view);
+    expect(requests).toEqual([{ method: 'GET', url: `${base}/objects/ResourceSet/team%20a/web/inventory` }]);
+    const error = await client.getResourceSetInventory({ namespace: 'apps', name: 'vault' }).catch(e => e);
+    expect(error).toBeInstanceOf(ResponseError);
+    expect(error.response.status).toBe(403);
+    expect(error.cause.name).toBe('NotAllowedError');
+  });
+
   it('reads a timeline page by page with its range, limit and cursor', async () => {
     const view = { entityRef: 'component:default/shop', lanes: [], items: [] };
     const { fetchApi, requests } = fakeFetch({

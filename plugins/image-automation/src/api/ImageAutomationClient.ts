@@ -18,6 +18,7 @@ import {
   PromotionVersion,
   PromotionView,
   RepositoryTagView,
+  ResourceSetInventoryView,
   ScanRecord,
 } from '@imageops/backstage-plugin-image-automation-common';
 import { ImageAutomationApi, ObjectRef, PromotionDecision } from './ImageAutomationApi';
@@ -88,6 +89,16 @@ export class ImageAutomationClient implements ImageAutomationApi {
 
   async explainPolicy(policy: ObjectRef): Promise<PolicyExplanation> {
     return this.request<PolicyExplanation>(`/objects/${refPath(policy)}/explain`);
+  }
+
+  async getResourceSetInventory(resourceSet: {
+    namespace: string;
+    name: string;
+  }): Promise<ResourceSetInventoryView> {
+    const ref = { kind: 'ResourceSet', ...resourceSet };
+    return this.request<ResourceSetInventoryView>(
+      `/objects/${refPath(ref)}/inventory`,
+    );
   }
 
   async previewPolicy(request: PolicyPreviewRequest): Promise<PolicyExplanation> {

@@ -18,6 +18,7 @@ import {
   PromotionVersion,
   PromotionView,
   RepositoryTagView,
+  ResourceSetInventoryView,
   ScanRecord,
   TargetVersionView,
 } from '@imageops/backstage-plugin-image-automation-common';
@@ -46,6 +47,7 @@ export class FakeImageAutomationApi implements ImageAutomationApi {
   private readonly explanations = new Map<string, PolicyExplanation>();
   private previewAnswer?: (request: PolicyPreviewRequest) => PolicyExplanation;
   private readonly tags = new Map<string, RepositoryTagView[]>();
+  private readonly inventories = new Map<string, ResourceSetInventoryView['clusters']>();
   /** The fleet's promotions (their current state is in `promotions`) with their owners, and failing objects. */
   private readonly fleetOwners = new Map<string, string | undefined>();
   private fleetFailing: FleetObject[] = [];
@@ -343,6 +345,19 @@ export class FakeImageAutomationApi implements ImageAutomationApi {
    */
   answerPolicyPreviews(answer: (request: PolicyPreviewRequest) => PolicyExplanation): void {
     this.previewAnswer = answer;
+  }
+
+  /** Sets what a ResourceSet (by id) applied, per cluster; one without is answered with no clusters. */
+  setInventory(resourceSetId: string, clusters: ResourceSetInventoryView['clusters']): void {
+    this.inventories.set(resourceSetId, clone(clusters));
+  }
+
+  /** As the backend: the ResourceSet must exist (NotFoundError); loads fail with `failLoadsWith`. */
+  async getResourceSetInventory(resourceSet: { namespace: string; name: string }): Promise<ResourceSetInventoryView> {
+    this.calls.push({ method: 'getResourceSetInventory', args: [resourceSet] });
+    if (this.loadError) throw this.loadError;
+    const { id } = this.find({ kind: 'ResourceSet', ...resourceSet });
+    return { id, clusters: clone(this.inventories.get(id) ?? []) };
   }
 
   /** Sets the tags an ImageRepository (by id) has seen. */

@@ -784,6 +784,26 @@ describe('AutomationObjectsSection', () => {
         },
       }),
     );
+    // The status holds the union; the backend's inventories say which cluster has what.
+    api.setInventory('ResourceSet/default/podinfo', [
+      {
+        cluster: 'prod-eu',
+        state: 'applied',
+        lastAppliedRevision: 'sha256:feed',
+        updatedAt: '2026-11-22T01:00:00Z',
+        entries: [
+          { apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'apps', name: 'podinfo' },
+          { apiVersion: 'v1', kind: 'Namespace', name: 'apps' },
+        ],
+      },
+      {
+        cluster: 'staging',
+        state: 'applied',
+        lastAppliedRevision: 'sha256:feed',
+        updatedAt: '2026-11-22T01:00:00Z',
+        entries: [{ apiVersion: 'v1', kind: 'Namespace', name: 'apps' }],
+      },
+    ]);
     await renderSection(api, {
       url: '/image-updates?object=ResourceSet%2Fdefault%2Fpodinfo&objectTab=details',
     });
@@ -797,16 +817,18 @@ describe('AutomationObjectsSection', () => {
     );
     expect(panel).toHaveTextContent('Applied to clustersstaging, prod-eu');
     expect(panel).toHaveTextContent('Last applied revisionsha256:feed');
-    const inventory = within(dialog).getByRole('grid', {
-      name: 'Inventory of ResourceSet default/podinfo',
+    const prodEu = await within(dialog).findByRole('table', {
+      name: 'Inventory of ResourceSet default/podinfo in prod-eu',
     });
     expect(
-      within(inventory)
+      within(prodEu)
         .getAllByRole('row')
         .slice(1)
         .map(r => r.textContent),
-    ).toEqual(['Deployment apps/podinfoappsv1', 'Namespace appscorev1']);
-    const history = within(dialog).getByRole('grid', {
+    ).toEqual(['Deploymentappspodinfoapps/v1', 'Namespace—appsv1']);
+    const staging = within(dialog).getByRole('region', { name: 'Cluster staging' });
+    expect(staging).toHaveTextContent('1 object · applied');
+    const history = within(dialog).getByRole('table', {
       name: 'Reconcile history of ResourceSet default/podinfo',
     });
     const [, last] = within(history).getAllByRole('row');
