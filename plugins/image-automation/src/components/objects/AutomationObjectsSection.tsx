@@ -30,6 +30,7 @@ import { SectionError } from '../SectionError';
 import { specString } from './DetailList';
 import { actionLabel, ObjectActions } from './ObjectActions';
 import { ObjectDrawer } from './ObjectDrawer';
+import { NoAutomationObjects } from './NoAutomationObjects';
 import { objectState, objectTitle } from './objectState';
 import { StateText } from './StateText';
 import { useObjectDrawerParams } from './useObjectDrawerParams';
@@ -151,12 +152,7 @@ export function AutomationObjectsSection(props: AutomationObjectsSectionProps) {
         {objects.loading && (
           <Text color="secondary">Loading automation objects…</Text>
         )}
-        {objects.value?.length === 0 && (
-          <Text>
-            No automation objects belong to this entity. Check the manifests
-            named in its image-automation.io/manifests annotation.
-          </Text>
-        )}
+        {objects.value?.length === 0 && <NoAutomationObjects />}
         {drawer.objectId && objects.value && !open && (
           <Alert
             status="warning"
