@@ -302,11 +302,12 @@ describe('promotions, explanations and failures in the Image updates tab, in a r
   it('says which cluster cannot be reached, and still shows the other targets', async () => {
     await kube.stopApiServer();
     await page.goto(tab('podinfo'));
-    const versions = page.getByRole('grid', { name: `Versions of ${registry.host}/acme/podinfo` });
+    const versions = page.getByRole('table', { name: `Versions of ${registry.host}/acme/podinfo` });
     await versions.waitFor({ timeout: 60_000 });
     const prod = versions.getByRole('row', { name: /Cluster prod/ });
     await prod.getByText(/Running pods unknown: cluster 'prod' could not be read/).waitFor({ timeout: 60_000 });
     await versions.getByRole('row', { name: /Git ImageUpdateAutomation\/podinfo-ns\/fleet/ }).waitFor();
+    await page.getByRole('region', { name: 'Summary' }).getByRole('group', { name: 'Unreadable clusters' }).getByText('1 cluster could not be read: prod').waitFor();
     await expectAccessible(page, 'cluster-unreachable');
   });
 });

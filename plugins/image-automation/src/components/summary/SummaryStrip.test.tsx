@@ -295,6 +295,57 @@ describe('SummaryStrip', () => {
     expect(counter('Objects not Ready')).toHaveTextContent('all 1 Ready');
   });
 
+  it('says which clusters could not be read, once per cluster, and nothing while all answer', async () => {
+    const clusterRow = (
+      resourceSet: string,
+      cluster: string,
+      error?: string,
+    ): TargetVersionView => ({
+      target: {
+        id: `cluster:ResourceSet/apps/${resourceSet}@${cluster}`,
+        type: 'cluster',
+        objectId: `ResourceSet/apps/${resourceSet}`,
+        cluster,
+      },
+      subject: `ResourceSetInputProvider/apps/${resourceSet}`,
+      image: 'ghcr.io/acme/web',
+      behind: { tags: 0, summary: 'up to date' },
+      running: error
+        ? { summary: error, images: [], error }
+        : { summary: '1/1 pods on 1.0.0', images: [] },
+    });
+    const unreadable = "cluster 'prod' could not be read: connect ECONNREFUSED";
+    const { region, counter, update } = await renderStrip(
+      fakeBackend(automationObjects()),
+      {
+        versions: loaded({
+          entityRef: 'component:default/podinfo',
+          // Two ResourceSets on prod: the cluster counts once.
+          items: [
+            clusterRow('web', 'prod', unreadable),
+            clusterRow('worker', 'prod', unreadable),
+            clusterRow('web', 'staging'),
+          ],
+        }),
+      },
+    );
+
+    const clusters = counter('Unreadable clusters');
+    expect(clusters).toHaveTextContent('1');
+    const text = within(clusters).getByText(
+      '1 cluster could not be read: prod',
+    );
+    expect(text).toHaveAttribute('data-color', 'warning');
+
+    update({ versions: loaded(versionsView) });
+    expect(
+      within(region).queryByRole('group', { name: 'Unreadable clusters' }),
+    ).not.toBeInTheDocument();
+    expect(
+      within(region).queryByText(/could not be read/),
+    ).not.toBeInTheDocument();
+  });
+
   it('says when the last scan ran and when the next is due, and that it polls', async () => {
     const { region, update } = await renderStrip(
       fakeBackend(automationObjects()),

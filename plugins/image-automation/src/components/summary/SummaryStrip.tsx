@@ -32,6 +32,7 @@ import {
   scanFreshness,
   SourceState,
   sourceState,
+  unreadableClustersText,
   versionCounts,
 } from './summaryModel';
 
@@ -171,6 +172,16 @@ export function SummaryStrip(props: SummaryStripProps) {
                 behindDetail(versionCount.targetsBehind, versionCount.targets)
               }
             />
+            {versionCount && versionCount.unreadableClusters.length > 0 && (
+              <Counter
+                label="Unreadable clusters"
+                state={states.versions}
+                errorId={errorIds.versions}
+                value={versionCount.unreadableClusters.length}
+                tone="warning"
+                detail={unreadableClustersText(versionCount.unreadableClusters)}
+              />
+            )}
             <Counter
               label="Pending promotions"
               state={states.promotions}
@@ -182,6 +193,7 @@ export function SummaryStrip(props: SummaryStripProps) {
               detail={
                 promotionCount && (
                   <Text
+                    as="p"
                     variant="body-small"
                     color={
                       promotionCount.needYourApproval > 0

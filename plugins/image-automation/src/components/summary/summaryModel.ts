@@ -32,6 +32,11 @@ export interface VersionCounts {
   targets: number;
   /** Targets where at least one image is behind. */
   targetsBehind: number;
+  /**
+   * The clusters whose pods could not be read (a row's `running.error`), by name, sorted: what
+   * they run is unknown until they answer, whatever the other counters say.
+   */
+  unreadableClusters: string[];
 }
 
 /**
@@ -47,7 +52,20 @@ export function versionCounts(view: EntityVersionsView): VersionCounts {
     targetsBehind: new Set(
       items.filter(i => (i.behind?.tags ?? 0) > 0).map(i => i.target.id),
     ).size,
+    unreadableClusters: [
+      ...new Set(
+        items
+          .filter(i => i.running?.error)
+          .map(i => i.target.cluster ?? i.target.id),
+      ),
+    ].sort(),
   };
+}
+
+/** `1 cluster could not be read: prod`, `2 clusters could not be read: prod, staging`. @internal */
+export function unreadableClustersText(clusters: string[]): string {
+  const noun = clusters.length === 1 ? 'cluster' : 'clusters';
+  return `${clusters.length} ${noun} could not be read: ${clusters.join(', ')}`;
 }
 
 /** The counters read from the open promotions. @internal */
