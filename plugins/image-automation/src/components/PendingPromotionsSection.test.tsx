@@ -224,7 +224,9 @@ describe('PendingPromotionsSection', () => {
     api.addPromotion(promotion('ready', { state: 'approved' }));
     await renderSection(api);
 
-    const group = await screen.findByRole('region', { name: 'Needs approval (8)' });
+    const group = await screen.findByRole('region', {
+      name: 'Needs approval (8)',
+    });
     const names = () =>
       within(group)
         .getAllByRole('article')
@@ -235,16 +237,26 @@ describe('PendingPromotionsSection', () => {
     // A group of five or fewer shows them all, without the button.
     const ready = screen.getByRole('region', { name: 'Ready (1)' });
     expect(within(ready).getAllByRole('article')).toHaveLength(1);
-    expect(within(ready).queryByRole('button', { name: /^Show \d+ more/ })).not.toBeInTheDocument();
+    expect(
+      within(ready).queryByRole('button', { name: /^Show \d+ more/ }),
+    ).not.toBeInTheDocument();
 
-    await userEvent.click(within(group).getByRole('button', { name: 'Show 3 more in Needs approval' }));
+    await userEvent.click(
+      within(group).getByRole('button', {
+        name: 'Show 3 more in Needs approval',
+      }),
+    );
 
     expect(names()).toEqual([0, 1, 2, 3, 4, 5, 6, 7].map(label));
-    expect(within(group).queryByRole('button', { name: /^Show \d+ more/ })).not.toBeInTheDocument();
+    expect(
+      within(group).queryByRole('button', { name: /^Show \d+ more/ }),
+    ).not.toBeInTheDocument();
     // The focus moves on to the first card revealed, whose controls work as the others'.
     const revealed = within(group).getByRole('article', { name: label(5) });
     expect(revealed).toHaveFocus();
-    expect(within(revealed).getByRole('button', { name: `Approve ${label(5)}` })).toBeEnabled();
+    expect(
+      within(revealed).getByRole('button', { name: `Approve ${label(5)}` }),
+    ).toBeEnabled();
   });
 
   it('shows what moves where, the gates as text, the ETA and the votes', async () => {
@@ -422,6 +434,10 @@ describe('PendingPromotionsSection', () => {
       'approval 1/2 · waiting; soak 3h left · waiting',
     );
     expect(banner).not.toHaveTextContent('upstream');
+    // What it would write is shown before the confirmation.
+    expect(
+      await within(dialog).findByRole('region', { name: `Diff of ${WEB}` }),
+    ).toHaveTextContent('+ image: web:1.1.0 # {"$imagepolicy": "apps:web"}');
 
     const confirm = within(dialog).getByRole('button', { name: 'Promote now' });
     expect(confirm).toBeDisabled();
@@ -585,8 +601,12 @@ describe('PendingPromotionsSection', () => {
     api.failLoadsWith(undefined);
     api.addPromotion(promotion('a'));
     await userEvent.click(within(alert).getByRole('button', { name: 'Retry' }));
-    await waitFor(() => expect(screen.queryByRole('alert')).not.toBeInTheDocument());
-    expect(await screen.findByRole('article', { name: /ImagePolicy/ })).toBeInTheDocument();
+    await waitFor(() =>
+      expect(screen.queryByRole('alert')).not.toBeInTheDocument(),
+    );
+    expect(
+      await screen.findByRole('article', { name: /ImagePolicy/ }),
+    ).toBeInTheDocument();
   });
 
   it('shows an error when nothing could be loaded', async () => {

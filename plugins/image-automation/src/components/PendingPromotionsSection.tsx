@@ -26,7 +26,6 @@ import {
 import {
   PromotionGateName,
   PromotionGateResult,
-  PromotionPreview,
   PromotionState,
   PromotionTarget,
   PromotionVersion,
@@ -38,6 +37,10 @@ import {
   PromotionDecision,
 } from '../api/ImageAutomationApi';
 import { PolledValue } from '../hooks/usePolledValue';
+import {
+  PromotionPreviewContent,
+  PromotionPreviewPanel,
+} from './PromotionPreview';
 import { ActionButton } from './ActionButton';
 import { errorMessage } from './errorMessage';
 import { SectionError } from './SectionError';
@@ -418,7 +421,11 @@ function PromotionCardBody(props: {
         </Flex>
       </CardBody>
       <CardFooter>
-        <PromotionDecisions promotion={promotion} label={label} onChanged={onChanged} />
+        <PromotionDecisions
+          promotion={promotion}
+          label={label}
+          onChanged={onChanged}
+        />
       </CardFooter>
     </Card>
   );
@@ -500,12 +507,14 @@ export function PromotionDecisions(props: {
 }) {
   const { promotion, label, onChanged } = props;
   const [dialog, setDialog] = useState<DecisionKind>();
-  const offered = props.only ?? (['approve', 'reject', 'promote'] as DecisionKind[]);
-  const permissions: Record<DecisionKind, PromotionView['actions']['approve']> = {
-    approve: promotion.actions.approve,
-    reject: promotion.actions.reject,
-    promote: promotion.actions.promoteNow,
-  };
+  const offered =
+    props.only ?? (['approve', 'reject', 'promote'] as DecisionKind[]);
+  const permissions: Record<DecisionKind, PromotionView['actions']['approve']> =
+    {
+      approve: promotion.actions.approve,
+      reject: promotion.actions.reject,
+      promote: promotion.actions.promoteNow,
+    };
   return (
     <>
       <Flex gap="2" style={{ flexWrap: 'wrap' }}>
@@ -669,6 +678,13 @@ function DecisionForm(props: {
                 isDisabled={pending}
               />
             )}
+            {kind !== 'reject' && (
+              <PromotionPreviewContent
+                promotion={promotion}
+                label={label}
+                enabled
+              />
+            )}
             {error && <Alert status="danger" role="alert" title={error} />}
           </Flex>
         </DialogBody>
@@ -688,136 +704,5 @@ function DecisionForm(props: {
         </DialogFooter>
       </form>
     </>
-  );
-}
-
-/**
- * Preformatted text in a monospace font, named for assistive technology. A long diff scrolls
- * sideways, so the block is focusable: keyboard users can scroll it too.
- */
-function CodeBlock(props: { label: string; children: string }) {
-  return (
-    <pre
-      role="region"
-      aria-label={props.label}
-      // A scroll container must be reachable by keyboard (jsx-a11y's documented exception).
-      // eslint-disable-next-line jsx-a11y/no-noninteractive-tabindex
-      tabIndex={0}
-      style={{
-        fontFamily: 'var(--bui-font-monospace)',
-        fontSize: '0.85em',
-        whiteSpace: 'pre',
-        overflowX: 'auto',
-        margin: 0,
-        padding: 'var(--bui-space-2)',
-        border: '1px solid var(--bui-border-1)',
-        borderRadius: 'var(--bui-radius-2)',
-      }}
-    >
-      {props.children}
-    </pre>
-  );
-}
-
-/** The Preview button and, once pressed, the change the promotion would write, computed now. */
-function PromotionPreviewPanel(props: {
-  promotion: PromotionView;
-  label: string;
-}) {
-  const { promotion, label } = props;
-  const api = useApi(imageAutomationApiRef);
-  const panelId = useId();
-  const [state, setState] = useState<{
-    open: boolean;
-    loading?: boolean;
-    preview?: PromotionPreview;
-    error?: string;
-  }>({ open: false });
-
-  const toggle = async () => {
-    if (state.open) {
-      setState({ open: false });
-      return;
-    }
-    setState({ open: true, loading: true });
-    try {
-      const preview = await api.previewPromotion(promotion.id);
-      setState(s => (s.open ? { open: true, preview } : s));
-    } catch (e) {
-      const message = errorMessage(
-        e instanceof Error ? e : new Error(String(e)),
-      );
-      setState(s =>
-        s.open ? { open: true, error: `Preview failed: ${message}` } : s,
-      );
-    }
-  };
-
-  const { preview } = state;
-  return (
-    <Flex direction="column" gap="2">
-      <div>
-        <Button
-          size="small"
-          variant="tertiary"
-          aria-label={`Preview ${label}`}
-          aria-expanded={state.open}
-          aria-controls={state.open ? panelId : undefined}
-          isPending={state.loading}
-          onPress={toggle}
-        >
-          {state.open ? 'Hide preview' : 'Preview'}
-        </Button>
-      </div>
-      {state.open && (
-        <div id={panelId}>
-          <Flex direction="column" gap="2">
-            {state.loading && (
-              <Text color="secondary">Computing the change…</Text>
-            )}
-            {state.error && (
-              <Alert status="danger" role="alert" title={state.error} />
-            )}
-            {preview && (
-              <>
-                <Text variant="body-small" color="secondary">
-                  What this promotion would write, computed at{' '}
-                  {formatTime(preview.computedAt)}
-                </Text>
-                {preview.commitMessage && (
-                  <CodeBlock label={`Commit message of ${label}`}>
-                    {preview.commitMessage}
-                  </CodeBlock>
-                )}
-                <CodeBlock label={`Diff of ${label}`}>
-                  {preview.diff || '(no change)'}
-                </CodeBlock>
-                {preview.objects && preview.objects.length > 0 && (
-                  <ul
-                    aria-label={`Objects changed by ${label}`}
-                    style={{ margin: 0, paddingLeft: 'var(--bui-space-5)' }}
-                  >
-                    {preview.objects.map(o => (
-                      <li key={`${o.cluster}:${o.object}`}>
-                        <Text>
-                          {o.object} in cluster {o.cluster}: {o.action}
-                        </Text>
-                        {o.diff && (
-                          <CodeBlock
-                            label={`Diff of ${o.object} in cluster ${o.cluster}`}
-                          >
-                            {o.diff}
-                          </CodeBlock>
-                        )}
-                      </li>
-                    ))}
-                  </ul>
-                )}
-              </>
-            )}
-          </Flex>
-        </div>
-      )}
-    </Flex>
   );
 }

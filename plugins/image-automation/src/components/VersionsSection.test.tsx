@@ -312,6 +312,47 @@ describe('VersionsSection', () => {
     await waitFor(() => expect(api.countCalls('decidePromotion')).toBe(1));
   });
 
+  it("previews, read-only, what the row's promotion would write to each cluster", async () => {
+    const api = fakeBackend();
+    api.addPromotion(clusterPromotion([]), {
+      diff: '',
+      objects: [
+        {
+          cluster: 'prod-eu',
+          object: 'apps/v1/Deployment/apps/web',
+          action: 'configured',
+          diff: '-        image: ghcr.io/acme/web:1.0.0\n+        image: ghcr.io/acme/web:1.2.0',
+        },
+      ],
+    });
+    const table = await renderSection(api);
+    const row = within(table).getByRole('row', { name: /Cluster prod-eu/ });
+    await userEvent.click(
+      await within(row).findByRole('button', {
+        name: /^Preview ResourceSetInputProvider\/apps\/web-tags: 1\.0\.0 → 1\.2\.0/,
+      }),
+    );
+    const dialog = await screen.findByRole('dialog', { name: /^Preview / });
+    expect(
+      await within(dialog).findByRole('region', {
+        name: 'Diff of apps/v1/Deployment/apps/web in cluster prod-eu',
+      }),
+    ).toHaveTextContent('+ image: ghcr.io/acme/web:1.2.0');
+    expect(
+      within(dialog).getByText(
+        /apps\/v1\/Deployment\/apps\/web in cluster prod-eu: configured/,
+      ),
+    ).toBeInTheDocument();
+    expect(api.countCalls('previewPromotion')).toBe(1);
+    expect(api.countCalls('decidePromotion')).toBe(0);
+    await userEvent.click(
+      within(dialog).getByRole('button', { name: 'Close' }),
+    );
+    await waitFor(() =>
+      expect(screen.queryByRole('dialog')).not.toBeInTheDocument(),
+    );
+  });
+
   it('shows, once opened, when each tag ran on each target', async () => {
     const api = fakeBackend();
     const event = (
@@ -672,7 +713,9 @@ describe('VersionsSection with many images', () => {
       </EntityDataHarness>,
       { apis: [[imageAutomationApiRef, manyImages(8)]] },
     );
-    await screen.findByRole('table', { name: 'Versions of ghcr.io/acme/app-0' });
+    await screen.findByRole('table', {
+      name: 'Versions of ghcr.io/acme/app-0',
+    });
     expect(versionTables()).toEqual(
       [0, 1, 2].map(i => `Versions of ghcr.io/acme/app-${i}`),
     );
@@ -721,7 +764,9 @@ describe('VersionsSection with many images', () => {
       </EntityDataHarness>,
       { apis: [[imageAutomationApiRef, manyImages(3)]] },
     );
-    await screen.findByRole('table', { name: 'Versions of ghcr.io/acme/app-2' });
+    await screen.findByRole('table', {
+      name: 'Versions of ghcr.io/acme/app-2',
+    });
     expect(versionTables()).toHaveLength(3);
     expect(
       screen.queryByRole('button', { name: /^Show \d+ more/ }),
@@ -740,7 +785,9 @@ describe('VersionsSection with many images', () => {
       </EntityDataHarness>,
       { apis: [[imageAutomationApiRef, manyImages(3)]] },
     );
-    await screen.findByRole('table', { name: 'Versions of ghcr.io/acme/app-2' });
+    await screen.findByRole('table', {
+      name: 'Versions of ghcr.io/acme/app-2',
+    });
     // Six rows, each with its Pin button, have rendered.
     expect(actionButtonRenders()).toBeGreaterThanOrEqual(6);
     const user = userEvent.setup();

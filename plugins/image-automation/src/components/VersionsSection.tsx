@@ -44,6 +44,7 @@ import { errorMessage } from './errorMessage';
 import { SectionError } from './SectionError';
 import { formatRelative, formatTime } from './format';
 import { PAGE_CLASS } from './pageClass';
+import { PromotionPreviewDialog } from './PromotionPreview';
 import { TagTargetGrid } from './TagTargetGrid';
 import {
   DecisionKind,
@@ -302,12 +303,18 @@ function ImageVersionsTableBody(props: ImageVersionsTableProps) {
               <Cell>
                 <Flex gap="2" style={{ flexWrap: 'wrap' }}>
                   {promotion && (
-                    <PromotionDecisions
-                      promotion={promotion}
-                      label={promotionLabel(promotion)}
-                      onChanged={onPromotionChanged}
-                      only={PROMOTE_ONLY}
-                    />
+                    <>
+                      <PromotionDecisions
+                        promotion={promotion}
+                        label={promotionLabel(promotion)}
+                        onChanged={onPromotionChanged}
+                        only={PROMOTE_ONLY}
+                      />
+                      <PromotionPreviewDialog
+                        promotion={promotion}
+                        label={promotionLabel(promotion)}
+                      />
+                    </>
                   )}
                   <PinControl
                     row={row}

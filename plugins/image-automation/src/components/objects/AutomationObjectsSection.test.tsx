@@ -412,7 +412,10 @@ describe('AutomationObjectsSection', () => {
       ).not.toBeInTheDocument(),
     );
     expect(reconcile).not.toHaveAttribute('data-pending');
-    expect(within(row).getByRole('status')).toHaveTextContent('✓ Reconciled');
+    // The acknowledgement is announced once the pending state has cleared (a render later).
+    await waitFor(() =>
+      expect(within(row).getByRole('status')).toHaveTextContent('✓ Reconciled'),
+    );
   });
 
   it('shows a failed action until it is dismissed', async () => {
