@@ -15,6 +15,7 @@ import { RegistryClient } from '../registry';
 import { DatabaseObjectStore } from '../store/DatabaseObjectStore';
 import { ObjectStore } from '../store/ObjectStore';
 import { ResourceSetInputProviderReconciler } from './ResourceSetInputProviderReconciler';
+import { setScheduleLimits } from './preamble';
 
 jest.setTimeout(60_000);
 
@@ -320,6 +321,16 @@ describe('ResourceSetInputProviderReconciler', () => {
       },
     ]);
     expect(paused.status.exportedInputs).toBeUndefined();
-    expect((await run('fast')).requeueAfterMs).toBe(30_000);
+    // 30s is below the default minimum interval (1m, issue #13): this test opts in, as an
+    // operator would with imageAutomation.engine.minIntervalSeconds: 30.
+    const restore = setScheduleLimits({ minIntervalMs: 30_000 });
+    try {
+      expect((await run('fast')).requeueAfterMs).toBe(30_000);
+    } finally {
+      restore();
+    }
+    expect((await run('fast')).status.conditions).toContainEqual(
+      expect.objectContaining({ type: 'Stalled', reason: 'IntervalTooShort' }),
+    );
   });
 });

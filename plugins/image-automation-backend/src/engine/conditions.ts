@@ -1,3 +1,4 @@
+import { truncateMessage } from '../util/truncateMessage';
 import { Condition, ObjectStatus } from '@imageops/backstage-plugin-image-automation-common';
 
 /** Flux's condition types and the reasons shared by every kind. @internal */
@@ -19,6 +20,8 @@ function setCondition(
   const previous = conditions.find(c => c.type === next.type);
   const condition: Condition = {
     ...next,
+    // Messages carry text from registries, git, API servers and templates: bounded (issue #13).
+    message: truncateMessage(next.message),
     lastTransitionTime:
       previous && previous.status === next.status ? previous.lastTransitionTime : now.toISOString(),
   };

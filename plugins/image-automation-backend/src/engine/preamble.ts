@@ -4,6 +4,7 @@ import {
   validateAutomationObject,
 } from '@imageops/backstage-plugin-image-automation-common';
 import { StoredObject } from '../store/ObjectStore';
+import { formatGoDuration, parseGoDuration } from '../util/goDuration';
 import { markFailed, markStalled } from './conditions';
 import { ReconcileResult } from './Reconciler';
 
@@ -56,7 +57,78 @@ export function beginReconcile<Spec>(
   if (object.suspended || spec.suspend) {
     return { done: { status, requeueAfterMs: RECHECK_MS } };
   }
+  const tooShort = scheduleProblem(object);
+  if (tooShort) {
+    return {
+      done: {
+        status: markStalled(status, 'IntervalTooShort', tooShort, now, object.generation),
+        requeueAfterMs: RECHECK_MS,
+      },
+    };
+  }
   return { start: { spec, status, generation: object.generation, pendingRequest } };
+}
+
+/**
+ * The shortest interval and timeout an object may ask for (issue #13: a catalog author could
+ * otherwise make the backend scan a registry, fetch a repository or apply to a cluster at every
+ * engine pass). Set from `imageAutomation.engine.minIntervalSeconds` / `minTimeoutSeconds`.
+ * @internal
+ */
+export interface ScheduleLimits {
+  minIntervalMs: number;
+  minTimeoutMs: number;
+}
+
+/** Defaults: intervals of at least 1m (Flux's examples use 1m–1h), timeouts of at least 1s. @internal */
+export const DEFAULT_SCHEDULE_LIMITS: ScheduleLimits = Object.freeze({ minIntervalMs: 60_000, minTimeoutMs: 1_000 });
+
+let scheduleLimits: ScheduleLimits = DEFAULT_SCHEDULE_LIMITS;
+
+/** Sets the limits every reconciler applies (plugin start, tests); returns a function restoring the previous ones. @internal */
+export function setScheduleLimits(limits: Partial<ScheduleLimits>): () => void {
+  const previous = scheduleLimits;
+  scheduleLimits = { ...previous, ...limits };
+  return () => {
+    scheduleLimits = previous;
+  };
+}
+
+const RECONCILE_EVERY = 'fluxcd.controlplane.io/reconcileEvery';
+const RECONCILE_TIMEOUT = 'fluxcd.controlplane.io/reconcileTimeout';
+
+/**
+ * Why an object's interval or timeout is refused, naming the field and the minimum; undefined
+ * when it is fine. Unparsable values are left to the kind's own validation.
+ * @internal
+ */
+export function scheduleProblem(object: StoredObject, limits: ScheduleLimits = scheduleLimits): string | undefined {
+  const spec = (object.manifest.spec ?? {}) as Record<string, unknown>;
+  const annotations = object.manifest.metadata.annotations ?? {};
+  const checks: Array<[string, unknown, 'interval' | 'timeout']> = [
+    ['spec.interval', spec.interval, 'interval'],
+    ['spec.timeout', spec.timeout, 'timeout'],
+    [`metadata.annotations[${RECONCILE_EVERY}]`, annotations[RECONCILE_EVERY], 'interval'],
+    [`metadata.annotations[${RECONCILE_TIMEOUT}]`, annotations[RECONCILE_TIMEOUT], 'timeout'],
+  ];
+  if (Array.isArray(spec.steps)) {
+    spec.steps.forEach((step: any, i: number) => checks.push([`spec.steps[${i}].timeout`, step?.timeout, 'timeout']));
+  }
+  for (const [field, value, what] of checks) {
+    if (typeof value !== 'string') continue;
+    let ms: number;
+    try {
+      ms = parseGoDuration(value);
+    } catch {
+      continue;
+    }
+    const min = what === 'interval' ? limits.minIntervalMs : limits.minTimeoutMs;
+    if (ms < min) {
+      const key = what === 'interval' ? 'minIntervalSeconds' : 'minTimeoutSeconds';
+      return `${field} ${JSON.stringify(value)} is shorter than the minimum ${what} of ${formatGoDuration(min)} (imageAutomation.engine.${key})`;
+    }
+  }
+  return undefined;
 }
 
 /** The wait before retrying a failure: at most a minute, never longer than the interval. @internal */

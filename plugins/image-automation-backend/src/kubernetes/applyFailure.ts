@@ -1,3 +1,4 @@
+import { truncateMessage } from '../util/truncateMessage';
 import {
   ApplyConflictError,
   ClusterUnreachableError,
@@ -39,7 +40,7 @@ function innermost(error: unknown): unknown {
  * @public
  */
 export function classifyApplyFailure(error: unknown): ApplyFailure {
-  const message = error instanceof Error ? error.message : String(error);
+  const message = truncateMessage(error instanceof Error ? error.message : String(error));
   const cause = innermost(error);
   const failure = (
     kind: ApplyFailure['kind'],

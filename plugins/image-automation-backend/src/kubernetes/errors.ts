@@ -1,3 +1,5 @@
+import { truncateMessage } from '../util/truncateMessage';
+
 /**
  * A cause in a Kubernetes `Status` (`details.causes[]`): for validation errors, `field` is the
  * path of the offending field, e.g. `spec.interval`.
@@ -24,7 +26,13 @@ export class KubeApiError extends Error {
     readonly causes: KubeStatusCause[],
     message?: string,
   ) {
-    super(message ?? apiMessage);
+    // The API server's body can be anything a proxy or webhook answers: bounded (issue #13).
+    super(truncateMessage(message ?? apiMessage));
+    this.apiMessage = truncateMessage(apiMessage);
+    this.causes = causes.slice(0, 50).map(c => ({
+      ...c,
+      ...(typeof c.message === 'string' ? { message: truncateMessage(c.message, 1024) } : {}),
+    }));
   }
 }
 

@@ -35,8 +35,11 @@ export function compileTagFilter(
   const pattern = String(filter.pattern ?? '');
   const compiled = compileGoRegexp(pattern);
   if (!compiled.ok) {
+    // A pattern refused for its size is not repeated in the message (it may be kilobytes).
     return {
-      error: `invalid regular expression pattern '${pattern}': ${compiled.message}`,
+      error: compiled.limit
+        ? `invalid regular expression pattern: ${compiled.message}`
+        : `invalid regular expression pattern '${pattern}': ${compiled.message}`,
     };
   }
   return compiled.regexp;

@@ -1,4 +1,4 @@
-import { compileGoRegexp } from './goRegexp';
+import { compileGoRegexp, MAX_PATTERN_LENGTH, MAX_PROGRAM_SIZE } from './goRegexp';
 import { expandGoTemplate } from './goExpand';
 
 function matches(pattern: string, input: string): boolean {
@@ -164,7 +164,37 @@ describe('compileGoRegexp limits', () => {
         1000,
       )}\``,
     });
-    const deep = compileGoRegexp(nested(5000, '(?:'));
+    // Deep, but under MAX_PATTERN_LENGTH.
+    const deep = compileGoRegexp(nested(1000, '(?:'));
     expect(deep.ok && deep.regexp.regexp.test('a')).toBe(true);
+  });
+});
+
+describe('compileGoRegexp size limits (issue #13)', () => {
+  it('refuses a pattern longer than MAX_PATTERN_LENGTH before parsing, without echoing it', () => {
+    const hostile = '[\\p{L}]{1000}'.repeat(2600); // ~33 KB: took 10 s and 1.8 GB to compile
+    const start = Date.now();
+    const c = compileGoRegexp(hostile);
+    expect(Date.now() - start).toBeLessThan(100);
+    expect(c).toEqual({
+      ok: false,
+      limit: true,
+      message: `error parsing regexp: expression too long: ${hostile.length} characters, the limit is ${MAX_PATTERN_LENGTH}`,
+    });
+    expect(compileGoRegexp('a'.repeat(MAX_PATTERN_LENGTH)).ok).toBe(true);
+  });
+
+  it('refuses a short pattern whose expanded program is too large', () => {
+    const start = Date.now();
+    const c = compileGoRegexp('(?:[\\p{L}]{1000}){0,}'.repeat(60));
+    expect(Date.now() - start).toBeLessThan(1000);
+    expect(c).toEqual({
+      ok: false,
+      limit: true,
+      message: `error parsing regexp: expression too large: it would compile to more than ${MAX_PROGRAM_SIZE} instructions`,
+    });
+    // Big but legitimate programs still compile.
+    expect(compileGoRegexp('[0-9a-f]{1000}'.repeat(20)).ok).toBe(true);
+    expect(compileGoRegexp('((a{10}){10}){10}').ok).toBe(true);
   });
 });

@@ -40,10 +40,31 @@ export interface GoRegexp {
   names: Array<string | undefined>;
 }
 
-/** The result of compiling: the expression, or Go's error text. @public */
+/**
+ * The result of compiling: the expression, or Go's error text. `limit` is set when the pattern
+ * was refused for its size (see {@link MAX_PATTERN_LENGTH}, {@link MAX_PROGRAM_SIZE}) rather
+ * than for its syntax.
+ * @public
+ */
 export type GoRegexpCompilation =
   | { ok: true; regexp: GoRegexp }
-  | { ok: false; message: string };
+  | { ok: false; message: string; limit?: true };
+
+/**
+ * The longest pattern compiled (in characters). Go has no such limit; here patterns come from
+ * untrusted manifests (issue #13), and compiling is synchronous, so a size bound is checked
+ * before any parsing. Tag filters and template regexes are a few dozen characters in practice.
+ * @public
+ */
+export const MAX_PATTERN_LENGTH = 4096;
+
+/**
+ * The most VM instructions a pattern may compile to (repetitions are expanded, so
+ * `[a-z]{1000}` is 1000 instructions). Go's own bound is far larger (~3.3M); this one keeps a
+ * hostile pattern's compile time and memory to milliseconds and megabytes.
+ * @public
+ */
+export const MAX_PROGRAM_SIZE = 50_000;
 
 /** Code point ranges `[lo, hi]`, sorted and merged. @internal */
 export type Ranges = Array<[number, number]>;
@@ -922,6 +943,41 @@ function emit(node: Node): string {
 
 const compiled = new Map<string, GoRegexpCompilation>();
 
+/** The compiled program's instruction count (as compileProgram builds it), saturating above `cap`. */
+function programSize(node: Node, cap: number): number {
+  const sat = (n: number) => (n > cap ? cap + 1 : n);
+  switch (node.t) {
+    case 'class':
+    case 'assert':
+      return 1;
+    case 'cap':
+      return sat(2 + programSize(node.sub, cap));
+    case 'group':
+      return programSize(node.sub, cap);
+    case 'concat':
+    case 'alt': {
+      let n = node.t === 'alt' ? node.subs.length - 1 : 0;
+      for (const sub of node.subs) {
+        n = sat(n + programSize(sub, cap));
+        if (n > cap) return n;
+      }
+      return n;
+    }
+    default: {
+      const sub = programSize(node.sub, cap);
+      const copies = node.max === -1 ? Math.max(1, node.min) : Math.max(1, node.max);
+      return sat(copies * (sub + 1) + 1);
+    }
+  }
+}
+
+/** Refuses a pattern longer than {@link MAX_PATTERN_LENGTH}; the message does not repeat it. @public */
+export function patternLengthProblem(pattern: string): string | undefined {
+  return pattern.length > MAX_PATTERN_LENGTH
+    ? `error parsing regexp: expression too long: ${pattern.length} characters, the limit is ${MAX_PATTERN_LENGTH}`
+    : undefined;
+}
+
 /**
  * Compiles a Go regular expression, or returns Go's error text
  * (`error parsing regexp: <what>: \`<where>\``).
@@ -930,10 +986,19 @@ const compiled = new Map<string, GoRegexpCompilation>();
 export function compileGoRegexp(pattern: string): GoRegexpCompilation {
   const cached = compiled.get(pattern);
   if (cached) return cached;
+  const tooLong = patternLengthProblem(pattern);
+  if (tooLong) return { ok: false, message: tooLong, limit: true };
   let result: GoRegexpCompilation;
   try {
     const parser = new Parser(pattern);
     const { node, captures } = parser.parse();
+    if (programSize(node, MAX_PROGRAM_SIZE) > MAX_PROGRAM_SIZE) {
+      return {
+        ok: false,
+        message: `error parsing regexp: expression too large: it would compile to more than ${MAX_PROGRAM_SIZE} instructions`,
+        limit: true,
+      };
+    }
     result = {
       ok: true,
       regexp: {

@@ -206,7 +206,7 @@ function assertionHoldsAt(input: string, kind: AssertKind, pos: number): boolean
  * (UTF-16 offsets, -1 for groups that did not take part) or null.
  * @internal
  */
-export function runProgram(program: Program, input: string): Int32Array | null {
+export function runProgram(program: Program, input: string, from = 0): Int32Array | null {
   const { insts } = program;
   const visited = new Int32Array(insts.length).fill(-1);
   let generation = 0;
@@ -241,9 +241,10 @@ export function runProgram(program: Program, input: string): Int32Array | null {
   };
 
   const empty = new Int32Array(program.slots).fill(-1);
-  for (let pos = 0; ; ) {
+  if (from > 0 && program.anchoredStart) return null;
+  for (let pos = from; ; ) {
     // A new search starts at every position until something matched (lowest priority).
-    if (!matched && (pos === 0 || !program.anchoredStart)) {
+    if (!matched && (pos === from || !program.anchoredStart)) {
       add(current, program.start, pos, empty);
     }
     if (current.length === 0 && (matched || program.anchoredStart)) break;
@@ -284,6 +285,7 @@ let visitedBuffer = new Uint32Array(1024);
 function backtrack(
   program: Program,
   input: string,
+  from = 0,
 ): Int32Array | null | undefined {
   const { insts } = program;
   const width = input.length + 1;
@@ -339,7 +341,8 @@ function backtrack(
     return false;
   };
 
-  for (let start = 0; start <= input.length; ) {
+  if (from > 0 && program.anchoredStart) return null;
+  for (let start = from; start <= input.length; ) {
     if (tryAt(start)) return caps;
     if (program.anchoredStart) break;
     start += start < input.length && input.codePointAt(start)! > 0xffff ? 2 : 1;
@@ -354,9 +357,10 @@ function backtrack(
 export function matchProgram(
   program: Program,
   input: string,
+  from = 0,
 ): Int32Array | null {
-  const result = backtrack(program, input);
-  return result === undefined ? runProgram(program, input) : result;
+  const result = backtrack(program, input, from);
+  return result === undefined ? runProgram(program, input, from) : result;
 }
 
 /**

@@ -35,7 +35,7 @@ export {
   DEFAULT_PROVIDER_FILTER_LIMIT,
 } from './filterProviderTags';
 export type { RsipFilter } from './filterProviderTags';
-export { compileGoRegexp } from './goRegexp';
+export { compileGoRegexp, MAX_PATTERN_LENGTH, MAX_PROGRAM_SIZE, patternLengthProblem } from './goRegexp';
 export type { GoRegexp, GoRegexpCompilation } from './goRegexp';
 export { expandGoTemplate } from './goExpand';
 export { goParseFloat } from './goParseFloat';

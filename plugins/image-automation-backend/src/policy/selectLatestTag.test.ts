@@ -39,6 +39,23 @@ describe('selectLatestTag', () => {
     });
   });
 
+  it('stalls an ImagePolicy whose pattern is too long, quickly and without repeating it (issue #13)', () => {
+    const hostile = '[\\p{L}]{1000}'.repeat(2600); // ~33 KB: compiled for 10 s, 1.8 GB
+    const start = Date.now();
+    const selection = selectLatestTag({
+      policy: { semver: { range: '*' } },
+      filterTags: { pattern: hostile },
+      tags: ['1.0.0'],
+    });
+    expect(Date.now() - start).toBeLessThan(1000);
+    expect(selection).toEqual({
+      ok: false,
+      reason: 'InvalidPolicy',
+      stalled: true,
+      message: `failed to filter tags: invalid regular expression pattern: error parsing regexp: expression too long: ${hostile.length} characters, the limit is 4096`,
+    });
+  });
+
   it('uses the first of semver, alphabetical, numerical', () => {
     const tags = ['b', '2.0.0', '10', '1.0.0'];
     expect(

@@ -1,3 +1,4 @@
+import { truncateMessage } from '../util/truncateMessage';
 import http from 'node:http';
 import { describeRequest, HttpResponse } from './httpTransport';
 import { RegistryError, RegistryErrorKind } from './RegistryError';
@@ -103,7 +104,7 @@ export function responseError(
   }
   return new RegistryError(
     kindOf(status),
-    redact(`${describeRequest(method, url)}: ${detail}`, secrets),
+    truncateMessage(redact(`${describeRequest(method, url)}: ${detail}`, secrets)),
     {
       status,
     },

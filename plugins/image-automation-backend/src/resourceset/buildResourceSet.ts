@@ -2,6 +2,8 @@ import {
   GoValue,
   parseTemplate,
   executeTemplate,
+  DEFAULT_TEMPLATE_LIMITS,
+  TemplateLimits,
   RESOURCESET_DELIMS,
   Template,
 } from '../template';
@@ -36,7 +38,22 @@ export interface BuildResourceSetInput {
   providers: InputProvider[];
   /** Default `empty-set`. */
   emptyInputsFrom?: EmptyInputsFromMode;
+  /**
+   * Template resource limits (issue #13); default `DEFAULT_TEMPLATE_LIMITS`. The time limit
+   * covers the whole build, all templates and input sets together.
+   */
+  limits?: TemplateLimits;
 }
+
+/** The limits and deadline of the build in progress (builds are synchronous). */
+let current: { limits: TemplateLimits; deadline: number } | undefined;
+
+const execute = (tmpl: Template, inputs: InputSet | undefined) =>
+  executeTemplate(tmpl, {
+    inputs,
+    limits: current?.limits,
+    deadline: current?.deadline,
+  });
 
 /**
  * Result of {@link buildResourceSet}: either all objects, per step and flattened, each
@@ -117,7 +134,7 @@ function buildResource(
   inputs: InputSet | undefined,
 ): KubeObject {
   const text = wrap('failed to execute template: ', () =>
-    executeTemplate(tmpl, { inputs }),
+    execute(tmpl, inputs),
   );
   return wrap('failed to read object: ', () => readObject(text));
 }
@@ -127,7 +144,7 @@ function buildFromYaml(
   inputs: InputSet | undefined,
 ): KubeObject[] {
   const text = wrap('failed to execute multi-doc YAML template: ', () =>
-    executeTemplate(tmpl, { inputs }),
+    execute(tmpl, inputs),
   );
   return wrap('failed to read objects from multi-doc YAML: ', () =>
     readObjects(text),
@@ -240,6 +257,17 @@ function setCommonMetadata(
 export function buildResourceSet(
   input: BuildResourceSetInput,
 ): BuildResourceSetResult {
+  const limits = input.limits ?? DEFAULT_TEMPLATE_LIMITS;
+  const saved = current;
+  current = { limits, deadline: Date.now() + limits.timeoutMs };
+  try {
+    return build(input);
+  } finally {
+    current = saved;
+  }
+}
+
+function build(input: BuildResourceSetInput): BuildResourceSetResult {
   const { resourceSet } = input;
   const spec = resourceSet.spec ?? {};
   try {

@@ -106,4 +106,29 @@ describe.each(databases.eachSupportedId())('explaining ImagePolicies on %p', dat
       service.previewPolicy({ namespace: 'apps', spec: { ...POLICY_SPEC, imageRepositoryRef: { name: 'gone' } } }),
     ).rejects.toThrow(new NotFoundError('the referenced ImageRepository ImageRepository/apps/gone does not exist'));
   });
+
+  it('refuses an over-long filterTags.pattern with a 400 before compiling it (issue #13)', async () => {
+    const service = await createService();
+    // ~33 KB: compiled for 10 s and 1.8 GB before the size limit.
+    const hostile = '[\\p{L}]{1000}'.repeat(2600);
+    const start = Date.now();
+    const preview = service.previewPolicy({
+      namespace: 'apps',
+      spec: { ...POLICY_SPEC, filterTags: { pattern: hostile } },
+    });
+    await expect(preview).rejects.toThrow(InputError);
+    await expect(preview).rejects.toThrow(
+      `ImagePolicy preview: spec.filterTags.pattern: error parsing regexp: expression too long: ${hostile.length} characters, the limit is 4096`,
+    );
+    expect(Date.now() - start).toBeLessThan(1000);
+    // A short pattern that expands to a huge program is refused the same way.
+    await expect(
+      service.previewPolicy({
+        namespace: 'apps',
+        spec: { ...POLICY_SPEC, filterTags: { pattern: '(?:[a-z]{1000}){0,}'.repeat(30) } },
+      }),
+    ).rejects.toThrow(/spec\.filterTags\.pattern: error parsing regexp: expression too large/);
+    // The neighbour: the stored policy still previews.
+    expect((await service.previewPolicy({ namespace: 'apps', spec: POLICY_SPEC })).selection).toEqual({ ok: true, tag: 'rel-1.2.0' });
+  });
 });

@@ -8,7 +8,7 @@ import {
   validateAutomationObject,
 } from '@imageops/backstage-plugin-image-automation-common';
 import { effectiveExclusionList } from '../engine/ImageRepositoryReconciler';
-import { explainSelection, sortTagsAsStored, TAG_VERDICT_SENTENCES } from '../policy';
+import { compileGoRegexp, explainSelection, sortTagsAsStored, TAG_VERDICT_SENTENCES } from '../policy';
 import { objectId } from '../store/DatabaseObjectStore';
 import { ObjectStore, StoredObject } from '../store/ObjectStore';
 import { ScanStore } from '../store/ScanStore';
@@ -35,6 +35,14 @@ export function validatePreviewSpec(namespace: string, spec: unknown): ImagePoli
     spec,
   });
   if (errors.length > 0) throw new InputError(formatFieldErrors('ImagePolicy', 'preview', errors));
+  // A pattern refused for its size is the caller's error (400), found before any compiling (issue #13).
+  const pattern = (spec as ImagePolicySpec).filterTags?.pattern;
+  if (typeof pattern === 'string') {
+    const compiled = compileGoRegexp(pattern);
+    if (!compiled.ok && compiled.limit) {
+      throw new InputError(`ImagePolicy preview: spec.filterTags.pattern: ${compiled.message}`);
+    }
+  }
   return spec as ImagePolicySpec;
 }
 

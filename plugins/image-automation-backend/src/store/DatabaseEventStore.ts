@@ -1,3 +1,4 @@
+import { truncateMessage } from '../util/truncateMessage';
 import { Knex } from 'knex';
 import { ObjectEvent, Page } from '@imageops/backstage-plugin-image-automation-common';
 import { EventStore } from './EventStore';
@@ -42,8 +43,8 @@ export class DatabaseEventStore implements EventStore {
       object_id: event.objectId,
       time: event.time,
       type: event.type,
-      reason: event.reason,
-      message: event.message,
+      reason: truncateMessage(event.reason, 128),
+      message: truncateMessage(event.message),
     });
   }
 
@@ -66,7 +67,20 @@ export class DatabaseEventStore implements EventStore {
     return rows.map(toEvent);
   }
 
-  async prune(options: { olderThan: Date }): Promise<number> {
-    return this.db(EVENTS).where('time', '<', options.olderThan.toISOString()).delete();
+  async prune(options: { olderThan: Date; keepPerObject?: number }): Promise<number> {
+    let deleted = await this.db(EVENTS).where('time', '<', options.olderThan.toISOString()).delete();
+    if (options.keepPerObject === undefined) return deleted;
+    const keep = Math.max(1, Math.floor(options.keepPerObject));
+    const crowded: Array<{ object_id: string }> = await this.db(EVENTS)
+      .select('object_id')
+      .groupBy('object_id')
+      .havingRaw('count(*) > ?', [keep]);
+    for (const { object_id } of crowded) {
+      const boundary = await this.db(EVENTS).where({ object_id }).orderBy('id', 'desc').offset(keep - 1).first('id');
+      if (boundary) {
+        deleted += await this.db(EVENTS).where({ object_id }).andWhere('id', '<', boundary.id).delete();
+      }
+    }
+    return deleted;
   }
 }

@@ -136,6 +136,68 @@ describe.each(databases.eachSupportedId())('DatabaseScanStore on %p', databaseId
     expect((await scans.listScans(id)).items.map(s => s.revision)).toEqual(['5', '4', '3']);
   });
 
+  it('bounds gone tags by age and by count per repository, never touching present tags (issue #13)', async () => {
+    const { objects, scans } = await createStores();
+    await objects.syncSource('t', [
+      {
+        manifest: {
+          apiVersion: 'image.toolkit.fluxcd.io/v1',
+          kind: 'ImageRepository',
+          metadata: { name: 'neighbour', namespace: 'apps' },
+          spec: { image: 'ghcr.io/acme/neighbour', interval: '5m' },
+        },
+        source: { type: 'config', location: 'file:///y.yaml' },
+      },
+    ]);
+    const neighbour = 'ImageRepository/apps/neighbour';
+    const day = (d: number) => new Date(Date.UTC(2030, 0, d));
+    // A registry that churns tags: every scan replaces all of them (the attack: an unbounded
+    // gone-tag history). Day 1: t0-t9; day 2: u0-u9; …; day 5: present p0-p2.
+    const batches = ['t', 'u', 'v', 'w'];
+    for (const [i, prefix] of batches.entries()) {
+      const tags = Array.from({ length: 10 }, (_, n) => `${prefix}${n}`);
+      await scans.recordScan({ objectId: id, startedAt: day(1 + i), durationMs: 1, requests: 1, tags, revision: prefix });
+    }
+    await scans.recordScan({ objectId: id, startedAt: day(5), durationMs: 1, requests: 1, tags: ['p0', 'p1', 'p2'], revision: 'p' });
+    await scans.recordScan({ objectId: neighbour, startedAt: day(1), durationMs: 1, requests: 1, tags: ['old'], revision: '1' });
+    await scans.recordScan({ objectId: neighbour, startedAt: day(4), durationMs: 1, requests: 1, tags: ['new'], revision: '2' });
+    const gone = async (objectId: string) =>
+      (await scans.listTags(objectId, { includeGone: true, limit: 500 })).items.filter(t => t.goneSince).map(t => t.tag);
+    expect(await gone(id)).toHaveLength(40);
+
+    // By age: t* went on day 2, u* on day 3.
+    expect(await scans.pruneGoneTags({ goneBefore: day(3), keepPerObject: 1000 })).toBe(10);
+    expect((await gone(id)).some(t => t.startsWith('t'))).toBe(false);
+    expect(await gone(neighbour)).toEqual(['old']); // went on day 4
+
+    // By count: the 15 most recently gone stay (w* all, then v9…v5).
+    expect(await scans.pruneGoneTags({ goneBefore: day(1), keepPerObject: 15 })).toBe(15);
+    expect((await gone(id)).sort()).toEqual([
+      'v5', 'v6', 'v7', 'v8', 'v9',
+      ...Array.from({ length: 10 }, (_, n) => `w${n}`),
+    ]);
+    expect(await scans.pruneGoneTags({ goneBefore: day(1), keepPerObject: 0 })).toBe(16);
+    expect(await gone(id)).toEqual([]);
+    expect((await scans.currentTags(id)).sort()).toEqual(['p0', 'p1', 'p2']);
+    expect(await scans.currentTags(neighbour)).toEqual(['new']);
+  });
+
+  it('stores a bounded error for a failed scan (issue #13)', async () => {
+    const { scans } = await createStores();
+    const body = '<html>'.repeat(500_000);
+    const record = await scans.recordScan({
+      objectId: id,
+      startedAt: new Date(),
+      durationMs: 1,
+      requests: 3,
+      error: `GET https://r/v2/: unexpected status code 500: ${body}`,
+      errorKind: 'server',
+      errorStatus: 500,
+    });
+    expect(record.error!.length).toBeLessThanOrEqual(4096);
+    expect((await scans.listScans(id)).items[0].error).toBe(record.error);
+  });
+
   it('deletes an object’s history with the object', async () => {
     const { objects, scans } = await createStores();
     await scans.recordScan({ objectId: id, startedAt: new Date(), durationMs: 1, requests: 1, tags: ['a'], revision: '1' });

@@ -1,3 +1,4 @@
+import { truncateMessage } from '../util/truncateMessage';
 import { Knex } from 'knex';
 import { Page, ScanRecord } from '@imageops/backstage-plugin-image-automation-common';
 import { ScanOutcome, ScanStore, TagRecord } from './ScanStore';
@@ -104,7 +105,7 @@ export class DatabaseScanStore implements ScanStore {
         started_at: startedAt,
         duration_ms: Math.round(outcome.durationMs),
         outcome: outcome.tags ? 'success' : 'failure',
-        error: outcome.error ?? null,
+        error: outcome.error === undefined ? null : truncateMessage(outcome.error),
         error_kind: outcome.tags ? null : outcome.errorKind ?? null,
         error_status: outcome.tags ? null : outcome.errorStatus ?? null,
         tag_count: outcome.tags?.length ?? 0,
@@ -192,6 +193,42 @@ export class DatabaseScanStore implements ScanStore {
           .andWhere('id', '<', boundary.id)
           .delete();
       }
+    }
+    return deleted;
+  }
+
+  async pruneGoneTags(options: { goneBefore: Date; keepPerObject: number }): Promise<number> {
+    const keep = Math.max(0, Math.floor(options.keepPerObject));
+    let deleted = await this.db(TAGS)
+      .whereNotNull('gone_since')
+      .andWhere('gone_since', '<', options.goneBefore.toISOString())
+      .delete();
+    const crowded: Array<{ object_id: string }> = await this.db(TAGS)
+      .select('object_id')
+      .whereNotNull('gone_since')
+      .groupBy('object_id')
+      .havingRaw('count(*) > ?', [keep]);
+    for (const { object_id } of crowded) {
+      // The first gone tag past the ones kept (most recently gone first, then by tag).
+      const boundary: Pick<TagRow, 'tag' | 'gone_since'> | undefined = await this.db(TAGS)
+        .where({ object_id })
+        .whereNotNull('gone_since')
+        .orderBy([
+          { column: 'gone_since', order: 'desc' },
+          { column: 'tag', order: 'desc' },
+        ])
+        .offset(keep)
+        .first('tag', 'gone_since');
+      if (!boundary) continue;
+      deleted += await this.db(TAGS)
+        .where({ object_id })
+        .whereNotNull('gone_since')
+        .andWhere(q =>
+          q
+            .where('gone_since', '<', boundary.gone_since!)
+            .orWhere(q2 => q2.where('gone_since', boundary.gone_since!).andWhere('tag', '<=', boundary.tag)),
+        )
+        .delete();
     }
     return deleted;
   }

@@ -9,6 +9,6 @@ export interface EventStore {
    * `until` (both inclusive), newest first; in one query.
    */
   listByReason(filter: { objectIds: string[]; reasons: string[]; since?: Date; until?: Date }): Promise<ObjectEvent[]>;
-  /** Deletes events older than `olderThan`. */
-  prune(options: { olderThan: Date }): Promise<number>;
+  /** Deletes events older than `olderThan`, and beyond the newest `keepPerObject` of each object. */
+  prune(options: { olderThan: Date; keepPerObject?: number }): Promise<number>;
 }

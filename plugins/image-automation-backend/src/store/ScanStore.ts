@@ -48,4 +48,9 @@ export interface ScanStore {
   ): Promise<Page<TagRecord>>;
   /** Deletes scans older than `olderThan` and beyond `keepPerObject` per repository. */
   prune(options: { olderThan: Date; keepPerObject: number }): Promise<number>;
+  /**
+   * Deletes the history of tags gone from their repository before `goneBefore`, and beyond the
+   * `keepPerObject` most recently gone per repository. Present tags are never deleted.
+   */
+  pruneGoneTags(options: { goneBefore: Date; keepPerObject: number }): Promise<number>;
 }

@@ -21,6 +21,13 @@ import {
 } from './goValue';
 import { goQuote } from './lexer';
 import {
+  checkListLength,
+  checkStringLength,
+  DEFAULT_TEMPLATE_LIMITS,
+  TemplateLimits,
+  withTemplateLimits,
+} from './limits';
+import {
   CommandNode,
   ControlNode,
   Node,
@@ -100,8 +107,26 @@ export function execute(
   funcs: FuncMap,
   missingKey: MissingKey,
   localFuncs?: FuncMap,
+  limits: TemplateLimits = DEFAULT_TEMPLATE_LIMITS,
+  deadline: number = Date.now() + limits.timeoutMs,
+): string {
+  return withTemplateLimits(limits, () =>
+    executeWithin(tmpl, data, funcs, missingKey, localFuncs, limits, deadline),
+  );
+}
+
+function executeWithin(
+  tmpl: ParsedTemplate,
+  data: Value,
+  funcs: FuncMap,
+  missingKey: MissingKey,
+  localFuncs: FuncMap | undefined,
+  limits: TemplateLimits,
+  deadline: number,
 ): string {
   const out: string[] = [];
+  let outLength = 0;
+  let ticks = 0;
   let vars: Variable[] = [{ name: '$', value: data }];
   let current: Node | undefined;
   let execName = tmpl.name;
@@ -142,12 +167,32 @@ export function execute(
     errorf(`undefined variable: ${name}`);
   };
 
+  const emit = (text: string) => {
+    outLength += text.length;
+    if (outLength > limits.maxOutputLength) {
+      errorf(
+        `template output exceeds the limit of ${limits.maxOutputLength} characters`,
+      );
+    }
+    out.push(text);
+  };
+
+  // The wall-time budget, checked every few hundred steps (walked nodes, range iterations).
+  const tick = () => {
+    if ((++ticks & 0xff) === 0 && Date.now() > deadline) {
+      errorf(
+        `template execution exceeded its time limit of ${limits.timeoutMs}ms`,
+      );
+    }
+  };
+
   function walk(dot: Value, node: Node): void {
     at(node);
+    tick();
     switch (node.type) {
       case 'action': {
         const val = evalPipeline(dot, node.pipe);
-        if (node.pipe.decl.length === 0) out.push(printValue(val));
+        if (node.pipe.decl.length === 0) emit(printValue(val));
         return;
       }
       case 'break':
@@ -170,7 +215,7 @@ export function execute(
         walkTemplate(dot, node);
         return;
       case 'text':
-        out.push(node.text);
+        emit(node.text);
         return;
       default:
         errorf(`unknown node: ${nodeString(node)}`);
@@ -198,6 +243,7 @@ export function execute(
       const val = evalPipeline(dot, node.pipe);
       const iterMark = vars.length;
       const oneIteration = (index: Value, elem: Value): boolean => {
+        tick();
         if (node.pipe.decl.length > 0) {
           if (node.pipe.isAssign) {
             if (node.pipe.decl.length > 1) {
@@ -550,7 +596,13 @@ export function execute(
     if (final !== MISSING)
       argv.push(validateType(final, typeAt(numIn - 1), true) ?? null);
     try {
-      return f.callReflect ? f.callReflect(fieldNil, ...argv) : f.call(...argv);
+      const result = f.callReflect
+        ? f.callReflect(fieldNil, ...argv)
+        : f.call(...argv);
+      // Any function's result is bounded, whatever built it (e.g. repeated `append`, `cat`).
+      if (typeof result === 'string') checkStringLength(result.length, name);
+      else if (Array.isArray(result)) checkListLength(result.length, name);
+      return result;
     } catch (e) {
       at(node);
       if (e instanceof TemplateExecError) throw e;

@@ -7,6 +7,7 @@
 import { execute, MissingKey, TemplateExecError } from './exec';
 import { commitMessageFuncMap, resourceSetFuncMap } from './funcMaps';
 import { FuncMap, GoFunc } from './funcTypes';
+import { DEFAULT_TEMPLATE_LIMITS, TemplateLimits } from './limits';
 import { GoValue } from './goValue';
 import { parse, ParsedTemplate, TemplateParseError } from './parse';
 
@@ -14,6 +15,8 @@ export { GoInt, GoStruct } from './goValue';
 export type { GoValue } from './goValue';
 export { TemplateParseError } from './parse';
 export { TemplateExecError } from './exec';
+export { DEFAULT_TEMPLATE_LIMITS } from './limits';
+export type { TemplateLimits } from './limits';
 export type { MissingKey } from './exec';
 export { slugify } from './funcs/slugify';
 export { adler32 } from '../util/adler32';
@@ -21,6 +24,9 @@ export { marshalYaml } from './goYaml/marshal';
 export { parseYaml, parseYamlDocuments, YamlError } from './goYaml/decode';
 export { parseJson, marshalJson } from './goJson';
 export { formatValue, formatFloat } from './goValue';
+
+/** The longest template source parsed (characters). @public */
+export const MAX_TEMPLATE_LENGTH = 1 << 20;
 
 /** Which function set a template sees. @public */
 export type TemplateFuncs = 'resourceset' | 'commitMessage';
@@ -62,6 +68,13 @@ export interface ExecuteTemplateOptions {
   inputs?: Record<string, GoValue>;
   /** `missingkey=` option; default `error` (what both Flux controllers use). */
   missingKey?: MissingKey;
+  /** Resource limits; default {@link DEFAULT_TEMPLATE_LIMITS}. */
+  limits?: TemplateLimits;
+  /**
+   * Absolute deadline (epoch ms) shared by several executions (a ResourceSet renders one per
+   * input set); default: now + `limits.timeoutMs`.
+   */
+  deadline?: number;
 }
 
 function funcTable(funcs: TemplateFuncs): FuncMap {
@@ -76,6 +89,11 @@ function funcTable(funcs: TemplateFuncs): FuncMap {
  * @public
  */
 export function parseTemplate(opts: ParseTemplateOptions): Template {
+  if (opts.text.length > MAX_TEMPLATE_LENGTH) {
+    throw new TemplateParseError(
+      `template: ${opts.name}: the template is ${opts.text.length} characters long; the limit is ${MAX_TEMPLATE_LENGTH}`,
+    );
+  }
   const table = funcTable(opts.funcs);
   const hasFunction = (n: string) =>
     Object.hasOwn(table, n) ||
@@ -112,6 +130,8 @@ export function executeTemplate(
     funcTable(tmpl.funcs),
     opts.missingKey ?? 'error',
     local,
+    opts.limits ?? DEFAULT_TEMPLATE_LIMITS,
+    opts.deadline,
   );
 }
 

@@ -4,6 +4,7 @@
  */
 
 import { FuncMap, fn, GoFuncError } from '../funcTypes';
+import { checkStringLength } from '../limits';
 import {
   GoInt,
   GoStruct,
@@ -217,6 +218,7 @@ function queryEscape(s: string): string {
 function pad(s: string, width: number | undefined, flags: string): string {
   if (width === undefined || [...s].length >= width) return s;
   const fill = width - [...s].length;
+  checkStringLength(width, 'printf width');
   if (flags.includes('-')) return s + ' '.repeat(fill);
   if (flags.includes('0') && /^[+-]?[0-9.]/.test(s)) {
     const sign = /^[+-]/.test(s) ? s[0] : '';

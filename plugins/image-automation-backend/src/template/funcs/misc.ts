@@ -15,6 +15,7 @@ import {
   findAll,
   goSplit,
   quoteMeta,
+  TemplateRegexp,
 } from './goRegexp';
 import { adler32 } from '../../util/adler32';
 import { goStringFromBytes } from './goBytes';
@@ -156,21 +157,21 @@ const stringSlice = (l: string[] | null) => (l ? typedSlice(l, 'string') : l);
 
 function regexFuncs(): FuncMap {
   const must =
-    <T>(f: (re: RegExp, ...a: any[]) => T) =>
+    <T>(f: (re: TemplateRegexp, ...a: any[]) => T) =>
     (expr: string, ...a: any[]) =>
       f(compileGoRegexp(expr), ...a);
-  const findAllStrings = (re: RegExp, s: string, n: bigint) => {
+  const findAllStrings = (re: TemplateRegexp, s: string, n: bigint) => {
     const ms = findAll(re, s, Number(n));
     return ms.length
       ? typedSlice(
-          ms.map(m => m[0]),
+          ms.map(m => m[0]!),
           'string',
         )
       : null;
   };
-  const findOne = (re: RegExp, s: string) => findAll(re, s, 1)[0]?.[0] ?? '';
+  const findOne = (re: TemplateRegexp, s: string) => findAll(re, s, 1)[0]?.[0] ?? '';
   const replaceAll = (
-    re: RegExp,
+    re: TemplateRegexp,
     s: string,
     repl: string,
     literal: boolean,
@@ -180,7 +181,7 @@ function regexFuncs(): FuncMap {
     for (const m of findAll(re, s, -1)) {
       out +=
         s.slice(last, m.index) + (literal ? repl : expandTemplate(repl, m));
-      last = m.index + m[0].length;
+      last = m.index + m[0]!.length;
     }
     return out + s.slice(last);
   };

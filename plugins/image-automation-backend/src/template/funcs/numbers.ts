@@ -3,8 +3,21 @@
 import { FuncMap, fn, GoFuncError } from '../funcTypes';
 import { GoInt, GoValue, formatValue, typedSlice } from '../goValue';
 import { SprigFlavour, toFloat64, toInt64, wrapInt64 } from './convert';
+import { checkListLength } from '../limits';
 
-function untilStep(start: bigint, stop: bigint, step: bigint): bigint[] {
+/** How many elements `untilStep(start, stop, step)` yields. */
+function untilStepCount(start: bigint, stop: bigint, step: bigint): bigint {
+  if (stop < start) return step >= 0n ? 0n : (start - stop + -step - 1n) / -step;
+  return step <= 0n ? 0n : (stop - start + step - 1n) / step;
+}
+
+function untilStep(
+  start: bigint,
+  stop: bigint,
+  step: bigint,
+  what = 'untilStep',
+): bigint[] {
+  checkListLength(untilStepCount(start, stop, step), what);
   const v: bigint[] = [];
   if (stop < start) {
     if (step >= 0n) return v;
@@ -22,12 +35,12 @@ function seq(...params: bigint[]): string {
     case 1: {
       const end = params[0];
       if (end < 1n) inc = -1n;
-      return untilStep(1n, end + inc, inc).join(' ');
+      return untilStep(1n, end + inc, inc, 'seq').join(' ');
     }
     case 2: {
       const [start, end] = params;
       const step = end < start ? -1n : 1n;
-      return untilStep(start, end + step, step).join(' ');
+      return untilStep(start, end + step, step, 'seq').join(' ');
     }
     case 3: {
       const [start, step, end] = params;
@@ -35,7 +48,7 @@ function seq(...params: bigint[]): string {
         inc = -1n;
         if (step > 0n) return '';
       }
-      return untilStep(start, end + inc, step).join(' ');
+      return untilStep(start, end + inc, step, 'seq').join(' ');
     }
     default:
       return '';
@@ -91,7 +104,7 @@ export function numberFuncs(flavour: SprigFlavour): FuncMap {
     seq: fn([], seq, 'int'),
     until: fn(['int'], (c: bigint) =>
       typedSlice(
-        untilStep(0n, c, c < 0n ? -1n : 1n).map(i => new GoInt(i)),
+        untilStep(0n, c, c < 0n ? -1n : 1n, 'until').map(i => new GoInt(i)),
         'int',
       ),
     ),

@@ -4,6 +4,7 @@
  */
 
 import { FuncMap, fn, GoFuncError } from '../funcTypes';
+import { checkStringLength } from '../limits';
 import { formatValue, GoValue, compareStrings, typedSlice } from '../goValue';
 import { goQuote } from '../lexer';
 import { strslice, strval } from './convert';
@@ -87,6 +88,14 @@ function splitN(s: string, sep: string, n: number): string[] {
   return [...parts.slice(0, n - 1), parts.slice(n - 1).join(sep)];
 }
 
+/** `indent n s` adds n spaces per line. */
+function checkIndent(n: bigint, s: string, what: string) {
+  if (n <= 0n) return;
+  let lines = 1n;
+  for (let i = s.indexOf('\n'); i >= 0; i = s.indexOf('\n', i + 1)) lines++;
+  checkStringLength(BigInt(s.length) + n * lines, what);
+}
+
 /** Sprig's string functions shared by slim-sprig and sprig. @internal */
 export const stringFuncs: FuncMap = {
   hello: fn([], () => 'Hello!'),
@@ -113,6 +122,7 @@ export const stringFuncs: FuncMap = {
   ),
   repeat: fn(['int', 'string'], (count: bigint, s: string) => {
     if (count < 0n) throw new GoFuncError('strings: negative Repeat count');
+    checkStringLength(count * BigInt(s.length), 'repeat');
     return s.repeat(Number(count));
   }),
   trimall: fn(['string', 'string'], (a: string, b: string) => trimCutset(b, a)),
@@ -160,10 +170,12 @@ export const stringFuncs: FuncMap = {
     'any',
   ),
   indent: fn(['int', 'string'], (n: bigint, s: string) => {
+    checkIndent(n, s, 'indent');
     const pad = ' '.repeat(Math.max(0, Number(n)));
     return pad + s.replace(/\n/g, `\n${pad}`);
   }),
   nindent: fn(['int', 'string'], (n: bigint, s: string) => {
+    checkIndent(n, s, 'nindent');
     const pad = ' '.repeat(Math.max(0, Number(n)));
     return `\n${pad}${s.replace(/\n/g, `\n${pad}`)}`;
   }),
