@@ -193,7 +193,17 @@ export async function startEntityTabWorld(log: (line: string) => void): Promise<
         'empty.yaml': '# No automation objects.\n',
       },
       config: {
-        credentials: { 'git-writer': { type: 'basic', username: 'writer', password: 'bench-token' } },
+        // #13: granted to the entity, bound to the test bed's Git host (plain HTTP).
+        credentials: {
+          'git-writer': {
+            type: 'basic',
+            username: 'writer',
+            password: 'bench-token',
+            allowedEntities: [`component:default/${ENTITY.name}`],
+            hosts: [new URL(git.baseUrl).host],
+          },
+        },
+        git: { insecureHosts: [new URL(git.baseUrl).host] },
         // Manifests are re-read every 10 s: the first read may come before the catalog has the entity.
         engine: { pollIntervalSeconds: 1, refreshIntervalSeconds: 10 },
         retention: { scanDays: 365, scansPerRepository: 10 * HISTORY },

@@ -1,5 +1,5 @@
 import { startGitServer, TestGitServer } from '../../testbed';
-import { automation, GIT_PASSWORD, ready, startAutomationHarness } from './automationHarness';
+import { automation, GIT_PASSWORD, gitCredential, HARNESS_ENTITY, ready, startAutomationHarness } from './automationHarness';
 
 jest.setTimeout(120_000);
 
@@ -161,7 +161,7 @@ describe('ImageUpdateAutomation against a real Git server', () => {
 
   it('fails clearly with wrong credentials and never reveals the secret', async () => {
     const secret = 'wrong-password-4711';
-    const h = await harness({ credentials: { git: { type: 'basic', username: 'git', password: secret } } });
+    const h = await harness({ credentials: { git: gitCredential(git, { password: secret }) } });
     try {
       await h.declare({ web: WEB });
       const result = await h.run(automation('auto'));
@@ -178,6 +178,178 @@ describe('ImageUpdateAutomation against a real Git server', () => {
     } finally {
       await h.stop();
     }
+  });
+
+  describe('untrusted manifests (#13)', () => {
+    /** Every branch and tag of the repository: `refs/...` → hash. */
+    const refsOf = async () => (await git.git(repo, ['for-each-ref', '--format=%(refname) %(objectname)'])).trim();
+    const pushes = () => git.requests.filter(r => r.service === 'git-receive-pack').length;
+
+    it('refuses a --mirror refspec (and other option-like or destructive git arguments) before any push', async () => {
+      await git.git(repo, ['branch', 'release', 'main']);
+      await git.git(repo, ['tag', 'v1.0.0', 'main']);
+      const h = await harness();
+      try {
+        await h.declare({ web: WEB });
+        const before = await refsOf();
+        const pushesBefore = pushes();
+        const mirror = await h.run(automation('mirror', { push: { branch: 'auto', refspec: '--mirror' } }));
+        expect(ready(mirror)).toEqual({
+          status: 'False',
+          reason: 'InvalidGitArgument',
+          message: "failed configuring source manager: invalid push refspec '--mirror': it starts with '-', which git would read as an option",
+        });
+        expect(mirror.status.conditions?.find(c => c.type === 'Stalled')?.status).toBe('True');
+        const cases: Array<[Record<string, any>, string]> = [
+          [{ push: { refspec: ':refs/heads/release' } }, "invalid push refspec ':refs/heads/release': an empty source would delete the destination"],
+          [{ push: { refspec: '+refs/heads/main:refs/heads/release' } }, "invalid push refspec '+refs/heads/main:refs/heads/release': forced updates ('+') are not allowed"],
+          [{ push: { refspec: 'refs/heads/*:refs/heads/*' } }, "invalid push refspec 'refs/heads/*:refs/heads/*': source 'refs/heads/*': it contains a space, a control character or one of ~ ^ : ? * [ \\"],
+          [{ push: { branch: '--delete' } }, "invalid spec.git.push.branch '--delete': it starts with '-'"],
+          [{ push: { branch: 'auto', options: { '--force': '' } } }, "invalid push option '--force': a key must be non-empty, not start with '-' and have no '=' or control characters"],
+          [{ checkout: { ref: { branch: '--upload-pack=touch /tmp/pwned' } } }, "invalid spec.git.checkout.ref.branch '--upload-pack=touch /tmp/pwned': it starts with '-'"],
+          [{ checkout: { ref: { commit: '--all' } }, push: { branch: 'x' } }, "invalid spec.git.checkout.ref.commit '--all': it is not a full hexadecimal commit hash"],
+        ];
+        for (const [gitSpec, message] of cases) {
+          const result = await h.run(automation('bad', gitSpec));
+          expect(ready(result)).toEqual({ status: 'False', reason: 'InvalidGitArgument', message: `failed configuring source manager: ${message}` });
+        }
+        // Nothing reached the server's receive-pack; every branch and tag is still there.
+        expect(pushes()).toBe(pushesBefore);
+        expect(await refsOf()).toBe(before);
+        expect(before).toMatch(/refs\/heads\/release/);
+        expect(before).toMatch(/refs\/tags\/v1\.0\.0/);
+        // A legitimate neighbour with a valid refspec still works.
+        const good = await h.run(automation('good', { push: { branch: 'auto', refspec: 'refs/heads/auto:refs/heads/review/auto' } }));
+        expect(ready(good)?.status).toBe('True');
+        expect(await refsOf()).toMatch(/refs\/heads\/release[\s\S]*refs\/tags\/v1\.0\.0/);
+      } finally {
+        await h.stop();
+      }
+    });
+
+    it('runs git in a clean environment: inherited GIT_* variables change nothing', async () => {
+      const h = await harness();
+      const saved = { ...process.env };
+      try {
+        await h.declare({ web: WEB });
+        // Would send every fetch and push of the test bed's server to a dead port, and run a hook.
+        process.env.GIT_CONFIG_PARAMETERS = `'url.http://127.0.0.1:9/.insteadof'='${git.baseUrl}/'`;
+        process.env.GIT_CONFIG_GLOBAL = '/nonexistent/gitconfig';
+        const result = await h.run(automation('auto'));
+        expect(ready(result)).toEqual({ status: 'True', reason: 'Succeeded', message: 'repository up-to-date' });
+      } finally {
+        for (const key of ['GIT_CONFIG_PARAMETERS', 'GIT_CONFIG_GLOBAL']) {
+          if (saved[key] === undefined) delete process.env[key];
+          else process.env[key] = saved[key];
+        }
+        await h.stop();
+      }
+      expect(await git.readFile(repo, 'main', 'deploy/web.yaml')).toContain('web:1.1.0');
+    });
+
+    it('refuses a credential not granted to the entity, or bound to another host, without contacting the server', async () => {
+      const h = await harness({
+        credentials: {
+          git: gitCredential(git),
+          nobody: gitCredential(git, { allowedEntities: undefined }),
+          payments: gitCredential(git, { allowedEntities: ['component:default/payments'] }),
+          elsewhere: gitCredential(git, { hosts: ['git.example.com/team'] }),
+          otherPath: gitCredential(git, { hosts: [`${new URL(git.baseUrl).host}/team`] }),
+          unbound: gitCredential(git, { hosts: undefined }),
+        },
+      });
+      try {
+        const host = new URL(git.baseUrl).host;
+        const cases: Array<[string, string]> = [
+          ['nobody', `credential 'nobody' is not granted to ${HARNESS_ENTITY}: imageAutomation.credentials.nobody.allowedEntities is not set, so no entity may use it`],
+          ['payments', `credential 'payments' is not granted to ${HARNESS_ENTITY} (imageAutomation.credentials.payments.allowedEntities)`],
+          ['elsewhere', `credential 'elsewhere' may not be sent to ${host}/${repo}: it is bound to git.example.com/team (imageAutomation.credentials.elsewhere.hosts)`],
+          ['otherPath', `credential 'otherPath' may not be sent to ${host}/${repo}: it is bound to ${host}/team (imageAutomation.credentials.otherPath.hosts)`],
+          ['unbound', `credential 'unbound' may not be sent to ${host}/${repo}: imageAutomation.credentials.unbound.hosts is not set, so it may be sent nowhere`],
+        ];
+        const requestsBefore = git.requests.length;
+        for (const [name, message] of cases) {
+          await h.declare({ web: WEB }, [], { secretRef: { name } });
+          const result = await h.run(automation('auto'));
+          expect(ready(result)).toEqual({ status: 'False', reason: 'SourceManagerFailed', message: `failed configuring source manager: ${message}` });
+          expect(JSON.stringify(result)).not.toContain(GIT_PASSWORD);
+        }
+        expect(git.requests.length).toBe(requestsBefore);
+        // The granted, bound credential works.
+        await h.declare({ web: WEB }, [], { secretRef: { name: 'git' } });
+        expect(ready(await h.run(automation('auto')))?.status).toBe('True');
+      } finally {
+        await h.stop();
+      }
+    });
+
+    it('refuses a credential reserved for a Kubernetes cluster', async () => {
+      const h = await harness({
+        credentials: { git: gitCredential(git), 'cluster-token': { type: 'token', token: 'kube-secret', allowedEntities: [HARNESS_ENTITY], hosts: [new URL(git.baseUrl).host] } },
+        config: { kubernetes: { clusters: [{ name: 'prod', credential: 'cluster-token', url: 'https://kube.example.com' }] } },
+      });
+      try {
+        await h.declare({ web: WEB }, [], { secretRef: { name: 'cluster-token' } });
+        const requestsBefore = git.requests.length;
+        const result = await h.run(automation('auto'));
+        expect(ready(result)?.message).toBe(
+          "failed configuring source manager: credential 'cluster-token' is reserved for Kubernetes cluster 'prod' (imageAutomation.kubernetes.clusters) and cannot be named by a manifest",
+        );
+        expect(git.requests.length).toBe(requestsBefore);
+        expect(JSON.stringify(result)).not.toContain('kube-secret');
+      } finally {
+        await h.stop();
+      }
+    });
+
+    it('refuses plain HTTP unless the host is in imageAutomation.git.insecureHosts', async () => {
+      const h = await harness({ config: { git: { insecureHosts: ['git.example.com'] } } });
+      try {
+        await h.declare({ web: WEB });
+        const requestsBefore = git.requests.length;
+        const result = await h.run(automation('auto'));
+        expect(ready(result)).toEqual({
+          status: 'False',
+          reason: 'InvalidSourceConfiguration',
+          message: `failed configuring source manager: plain HTTP Git URL '${git.url(repo)}' refused: only https:// is allowed unless the host ${new URL(git.baseUrl).host} is in imageAutomation.git.insecureHosts: invalid source configuration`,
+        });
+        expect(git.requests.length).toBe(requestsBefore);
+        await h.declare({ web: WEB }, [], { url: `file://${git.root}/${repo}.git` });
+        expect(ready(await h.run(automation('auto')))?.message).toBe(
+          `failed configuring source manager: only https:// Git URLs are supported, got 'file://${git.root}/${repo}.git': invalid source configuration`,
+        );
+      } finally {
+        await h.stop();
+      }
+    });
+
+    it('pushes with the Backstage integration token only where imageAutomation.git.integrationPush allows', async () => {
+      const host = new URL(git.baseUrl).host;
+      const integrations = async (url: string) =>
+        new URL(url).host === host ? { type: 'basic' as const, username: 'git', password: GIT_PASSWORD } : undefined;
+      const refused = await harness({ integrations, config: { git: { insecureHosts: [host], integrationPush: [{ host, pathPrefix: 'other-team' }] } } });
+      try {
+        await refused.declare({ web: WEB }, [], { secretRef: undefined });
+        const before = (await git.git(repo, ['rev-parse', 'main'])).trim();
+        const result = await refused.run(automation('auto'));
+        expect(ready(result)).toEqual({
+          status: 'False',
+          reason: 'IntegrationPushNotAllowed',
+          message: `failed configuring source manager: the Backstage integration token for ${host}/${repo}.git may not be used to push: the repository is not under an entry of imageAutomation.git.integrationPush (give the GitRepository a secretRef, or add { host, pathPrefix } there)`,
+        });
+        expect((await git.git(repo, ['rev-parse', 'main'])).trim()).toBe(before);
+      } finally {
+        await refused.stop();
+      }
+      const allowed = await harness({ integrations, config: { git: { insecureHosts: [host], integrationPush: [{ host, pathPrefix: repo }] } } });
+      try {
+        await allowed.declare({ web: WEB }, [], { secretRef: undefined });
+        expect(ready(await allowed.run(automation('auto')))?.status).toBe('True');
+        expect(await git.readFile(repo, 'main', 'deploy/web.yaml')).toContain('web:1.1.0');
+      } finally {
+        await allowed.stop();
+      }
+    });
   });
 
   it('loses no update when two automations race on one branch', async () => {

@@ -5,12 +5,32 @@ import { NamedCredentials } from '@imageops/backstage-plugin-image-automation-ba
 import { ImageUpdateAutomationReconciler } from '@imageops/backstage-plugin-image-automation-backend/src/engine/ImageUpdateAutomationReconciler';
 import { ReconcileResult } from '@imageops/backstage-plugin-image-automation-backend/src/engine/Reconciler';
 import { SigningKeys } from '@imageops/backstage-plugin-image-automation-backend/src/git/SigningKeys';
+import { readGitAccessSettings } from '@imageops/backstage-plugin-image-automation-backend/src/git/gitAccess';
+import { IntegrationGitAuth } from '@imageops/backstage-plugin-image-automation-backend/src/git/gitSourceAuth';
 import { DatabaseObjectStore } from '@imageops/backstage-plugin-image-automation-backend/src/store/DatabaseObjectStore';
 import { StoredObject } from '@imageops/backstage-plugin-image-automation-backend/src/store/ObjectStore';
 import { TestGitServer } from '../../testbed';
 
 /** The password of the test bed's Git user. */
 export const GIT_PASSWORD = 'correct-horse-battery-staple';
+
+/** The entity every object of the harness belongs to (credentials and signing keys are granted to it). */
+export const HARNESS_ENTITY = 'component:default/shop';
+
+/**
+ * A credential for the test bed's Git server, opted in as #13 requires: granted to
+ * {@link HARNESS_ENTITY} and bound to the server's host.
+ */
+export function gitCredential(git: TestGitServer, extra: Record<string, any> = {}) {
+  return {
+    type: 'basic',
+    username: 'git',
+    password: GIT_PASSWORD,
+    allowedEntities: [HARNESS_ENTITY],
+    hosts: [new URL(git.baseUrl).host],
+    ...extra,
+  };
+}
 
 /** An automation manifest with Flux's fields; `overrides` replace parts of `spec.git`/`spec`. */
 export function automation(name: string, spec: Record<string, any> = {}, namespace = 'apps'): AutomationObject {
@@ -44,20 +64,28 @@ export async function startAutomationHarness(options: {
   signingKeys?: Record<string, any>;
   /** The namespace of the GitRepository and the policies. Default `apps`. */
   namespace?: string;
+  /** Merged into `imageAutomation` (e.g. `git.integrationPush`). */
+  config?: Record<string, any>;
+  integrations?: IntegrationGitAuth;
 }) {
   const namespace = options.namespace ?? 'apps';
   const knex: Knex = knexFactory({ client: 'better-sqlite3', connection: ':memory:', useNullAsDefault: true });
   const objects = await DatabaseObjectStore.create({ knex });
   const config = new ConfigReader({
     imageAutomation: {
-      credentials: options.credentials ?? { git: { type: 'basic', username: 'git', password: GIT_PASSWORD } },
+      credentials: options.credentials ?? { git: gitCredential(options.git) },
       signingKeys: options.signingKeys ?? {},
+      // The test bed's Git server speaks plain HTTP: opted in explicitly.
+      git: { insecureHosts: [new URL(options.git.baseUrl).host] },
+      ...options.config,
     },
   });
   const reconciler = new ImageUpdateAutomationReconciler({
     objects,
     credentials: NamedCredentials.fromConfig(config),
     signingKeys: SigningKeys.fromConfig(config),
+    gitAccess: readGitAccessSettings(config),
+    integrations: options.integrations,
   });
   const gitRepository: AutomationObject = {
     apiVersion: 'source.toolkit.fluxcd.io/v1',
@@ -71,7 +99,7 @@ export async function startAutomationHarness(options: {
   async function store(manifests: AutomationObject[], policies: Record<string, ImageRef | undefined>) {
     await objects.syncSource(
       'config:test.yaml',
-      manifests.map(manifest => ({ manifest, source: { type: 'config' as const, location: 'test.yaml' } })),
+      manifests.map(manifest => ({ manifest, entityRef: HARNESS_ENTITY, source: { type: 'config' as const, location: 'test.yaml' } })),
     );
     const all = await objects.list({ sourceKey: 'config:test.yaml' });
     await objects.markDue(all.map(o => o.id), new Date(Date.now() - 1000));
@@ -111,6 +139,7 @@ export async function startAutomationHarness(options: {
         name: manifest.metadata.name,
         sourceKey: 'config:test.yaml',
         source: { type: 'config', location: 'test.yaml' },
+        entityRef: HARNESS_ENTITY,
         manifest,
         generation: 1,
         status: statuses.get(id) ?? {},

@@ -109,7 +109,19 @@ describe('image update automation end to end, as in the Flux guide', () => {
     });
     const backend = await startBackend({
       files: { 'catalog.yaml': catalog, 'automation.yaml': manifests(registry.host, git.url('fleet')) },
-      config: { credentials: { 'git-writer': { type: 'basic', username: 'writer', password: 's3cret-token' } } },
+      config: {
+        // #13: granted to the entity, bound to the test bed's Git host, which speaks plain HTTP.
+        credentials: {
+          'git-writer': {
+            type: 'basic',
+            username: 'writer',
+            password: 's3cret-token',
+            allowedEntities: ['component:default/podinfo'],
+            hosts: [new URL(git.baseUrl).host],
+          },
+        },
+        git: { insecureHosts: [new URL(git.baseUrl).host] },
+      },
     });
     const api = (path: string) => request(backend.server).get(`/api/image-automation${path}`).set('Authorization', user);
     const post = (path: string) => request(backend.server).post(`/api/image-automation${path}`).set('Authorization', user);

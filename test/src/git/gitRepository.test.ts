@@ -6,7 +6,8 @@ import { integrationGitAuthFromConfig } from '@imageops/backstage-plugin-image-a
 import { DatabaseObjectStore } from '@imageops/backstage-plugin-image-automation-backend/src/store/DatabaseObjectStore';
 import { StoredObject } from '@imageops/backstage-plugin-image-automation-backend/src/store/ObjectStore';
 import { startGitServer, TestGitServer } from '../../testbed';
-import { GIT_PASSWORD, ready } from './automationHarness';
+import { readGitAccessSettings } from '@imageops/backstage-plugin-image-automation-backend/src/git/gitAccess';
+import { gitCredential, GIT_PASSWORD, HARNESS_ENTITY, ready } from './automationHarness';
 
 jest.setTimeout(60_000);
 
@@ -20,7 +21,11 @@ describe('GitRepository as an automation source', () => {
     for (const tag of ['v1.0.0', 'v1.2.0', 'v2.0.0']) await git.git('fleet', ['tag', tag, 'main']);
     knex = knexFactory({ client: 'better-sqlite3', connection: ':memory:', useNullAsDefault: true });
     const config = new ConfigReader({
-      imageAutomation: { credentials: { git: { type: 'basic', username: 'git', password: GIT_PASSWORD } } },
+      imageAutomation: {
+        credentials: { git: gitCredential(git) },
+        // The test bed's Git server speaks plain HTTP: opted in explicitly (#13).
+        git: { insecureHosts: [new URL(git.baseUrl).host] },
+      },
       // The integration for the test bed's host: used when a GitRepository has no secretRef.
       integrations: { gitea: [{ host: new URL(git.baseUrl).host, username: 'git', password: GIT_PASSWORD }] },
     });
@@ -28,6 +33,7 @@ describe('GitRepository as an automation source', () => {
       objects: await DatabaseObjectStore.create({ knex }),
       credentials: NamedCredentials.fromConfig(config),
       integrations: integrationGitAuthFromConfig(config),
+      gitAccess: readGitAccessSettings(config),
     });
   });
   afterAll(async () => {
@@ -43,6 +49,7 @@ describe('GitRepository as an automation source', () => {
     name: 'fleet',
     sourceKey: 'config:x',
     source: { type: 'config', location: 'x' },
+    entityRef: HARNESS_ENTITY,
     manifest: {
       apiVersion: 'source.toolkit.fluxcd.io/v1',
       kind: 'GitRepository',
@@ -75,5 +82,30 @@ describe('GitRepository as an automation source', () => {
     const result = await reconciler.reconcile(object({ url, ref: { tag: 'v9' } }), new Date());
     expect(ready(result)?.message).toBe(`unable to clone '${git.url('fleet')}': couldn't find remote tag 'v9'`);
     expect(JSON.stringify(result)).not.toContain('inline-secret-42');
+  });
+
+  it('refuses option-like refs and non-HTTPS URLs with a Stalled condition, before contacting the server (#13)', async () => {
+    const before = git.requests.length;
+    const stalled = (result: Awaited<ReturnType<GitRepositoryReconciler['reconcile']>>) =>
+      result.status.conditions?.find(c => c.type === 'Stalled')?.status;
+    const branch = await reconciler.reconcile(object({ ref: { branch: '--upload-pack=touch /tmp/pwned' } }), new Date());
+    expect(ready(branch)).toEqual({
+      status: 'False',
+      reason: 'InvalidGitArgument',
+      message: "invalid spec.ref.branch '--upload-pack=touch /tmp/pwned': it starts with '-'",
+    });
+    expect(stalled(branch)).toBe('True');
+    const name = await reconciler.reconcile(object({ ref: { name: '--all' } }), new Date());
+    expect(ready(name)?.message).toBe("invalid spec.ref.name '--all': it must start with 'refs/'");
+    const http = await reconciler.reconcile(object({ url: 'http://git.example.com/fleet.git' }), new Date());
+    expect(ready(http)).toEqual({
+      status: 'False',
+      reason: 'URLInvalid',
+      message:
+        "plain HTTP Git URL 'http://git.example.com/fleet.git' refused: only https:// is allowed unless the host git.example.com is in imageAutomation.git.insecureHosts",
+    });
+    const ssh = await reconciler.reconcile(object({ url: 'ssh://git@git.example.com/fleet.git' }), new Date());
+    expect(ready(ssh)?.message).toBe("only https:// Git URLs are supported, got 'ssh://git.example.com/fleet.git'");
+    expect(git.requests.length).toBe(before);
   });
 });

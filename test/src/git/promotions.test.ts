@@ -149,7 +149,19 @@ describe('promotions of a Git target through the real backend, Git server and re
     await git.createRepository('fleet', { 'clusters/my-cluster/podinfo.yaml': DEPLOYMENT(registry.host, '1.0.0') });
     const backend = await startBackend({
       files: { 'catalog.yaml': catalog, 'automation.yaml': manifests(registry.host, git.url('fleet')) },
-      config: { credentials: { 'git-writer': { type: 'basic', username: 'writer', password: 's3cret-token' } } },
+      config: {
+        // #13: granted to the entity, bound to the test bed's Git host, which speaks plain HTTP.
+        credentials: {
+          'git-writer': {
+            type: 'basic',
+            username: 'writer',
+            password: 's3cret-token',
+            allowedEntities: ['component:default/podinfo'],
+            hosts: [new URL(git.baseUrl).host],
+          },
+        },
+        git: { insecureHosts: [new URL(git.baseUrl).host] },
+      },
       features: [ownersOnly.factory, recordingAuditor.factory],
     });
     const base = '/api/image-automation';

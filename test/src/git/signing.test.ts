@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { startGitServer, TestGitServer } from '../../testbed';
-import { automation, GIT_PASSWORD, ready, startAutomationHarness } from './automationHarness';
+import { automation, GIT_PASSWORD, HARNESS_ENTITY, ready, startAutomationHarness } from './automationHarness';
 
 const run = promisify(execFile);
 jest.setTimeout(120_000);
@@ -53,7 +53,7 @@ describe('signed commits', () => {
     const h = await startAutomationHarness({
       git,
       repo: 'gpg',
-      signingKeys: { bot: { type: 'gpg', privateKey: armoredKey, passphrase: 'pass phrase' } },
+      signingKeys: { bot: { type: 'gpg', privateKey: armoredKey, passphrase: 'pass phrase', allowedEntities: [HARNESS_ENTITY] } },
     });
     try {
       await h.declare({ web: WEB });
@@ -71,7 +71,7 @@ describe('signed commits', () => {
     const h = await startAutomationHarness({
       git,
       repo: 'ssh',
-      signingKeys: { bot: { type: 'ssh', privateKey: sshKey } },
+      signingKeys: { bot: { type: 'ssh', privateKey: sshKey, allowedEntities: [HARNESS_ENTITY] } },
     });
     try {
       await h.declare({ web: WEB });
@@ -88,7 +88,11 @@ describe('signed commits', () => {
 
   it('stops with a clear message when the key is of another type or missing', async () => {
     await git.createRepository('bad', { 'web.yaml': MARKED });
-    const h = await startAutomationHarness({ git, repo: 'bad', signingKeys: { bot: { type: 'ssh', privateKey: sshKey } } });
+    const h = await startAutomationHarness({
+      git,
+      repo: 'bad',
+      signingKeys: { bot: { type: 'ssh', privateKey: sshKey, allowedEntities: [HARNESS_ENTITY] } },
+    });
     try {
       await h.declare({ web: WEB });
       expect(ready(await h.run(automation('a', { commit: { signingKey: { secretRef: { name: 'bot' } } } })))).toEqual({
@@ -99,6 +103,37 @@ describe('signed commits', () => {
       expect(ready(await h.run(automation('b', { commit: { signingKey: { secretRef: { name: 'nope' } } } })))?.message).toBe(
         "failed configuring source manager: signing key 'nope' is not defined in imageAutomation.signingKeys",
       );
+    } finally {
+      await h.stop();
+    }
+  });
+
+  it('refuses a key that is not granted to the entity, or granted to nobody (#13)', async () => {
+    await git.createRepository('ungranted', { 'web.yaml': MARKED });
+    const h = await startAutomationHarness({
+      git,
+      repo: 'ungranted',
+      signingKeys: {
+        nobody: { type: 'ssh', privateKey: sshKey },
+        other: { type: 'ssh', privateKey: sshKey, allowedEntities: ['component:default/payments'] },
+        mine: { type: 'ssh', privateKey: sshKey, allowedEntities: [HARNESS_ENTITY] },
+      },
+    });
+    try {
+      await h.declare({ web: WEB });
+      const head = (await git.git('ungranted', ['rev-parse', 'main'])).trim();
+      const signWith = (name: string) => automation(name, { commit: { signingKey: { type: 'ssh', secretRef: { name } } } });
+      expect(ready(await h.run(signWith('nobody')))).toEqual({
+        status: 'False',
+        reason: 'SourceManagerFailed',
+        message: `failed configuring source manager: signing key 'nobody' is not granted to ${HARNESS_ENTITY}: imageAutomation.signingKeys.nobody.allowedEntities is not set, so no entity may use it`,
+      });
+      expect(ready(await h.run(signWith('other')))?.message).toBe(
+        `failed configuring source manager: signing key 'other' is not granted to ${HARNESS_ENTITY} (imageAutomation.signingKeys.other.allowedEntities)`,
+      );
+      // Nothing was pushed by the refused ones; the granted key still signs.
+      expect((await git.git('ungranted', ['rev-parse', 'main'])).trim()).toBe(head);
+      expect(ready(await h.run(signWith('mine')))?.status).toBe('True');
     } finally {
       await h.stop();
     }

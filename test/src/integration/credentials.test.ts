@@ -49,20 +49,27 @@ describe('named credentials against a registry with Basic auth over TLS', () => 
       repository('no-ca', host, '  secretRef: { name: registry }'),
       repository('not-allowed', host, '  secretRef: { name: other-team }\n  certSecretRef: { name: registry-ca }'),
       repository('undefined', host, '  secretRef: { name: nowhere }'),
+      repository('elsewhere', host, '  secretRef: { name: bound-elsewhere }\n  certSecretRef: { name: registry-ca }'),
+      repository('ungranted', host, '  secretRef: { name: granted-to-nobody }\n  certSecretRef: { name: registry-ca }'),
     ].join('\n');
+    // #13: every credential names the entities that may use it and the hosts it may be sent to.
+    const mine = { allowedEntities: ['component:default/shop'], hosts: [host] };
     const backend = await startBackend({
       files: { 'catalog.yaml': catalog, 'shop.yaml': manifests },
       config: {
         credentials: {
-          registry: { type: 'basic', username: 'ci', password: PASSWORD },
-          wrong: { type: 'basic', username: 'ci', password: WRONG_PASSWORD },
-          'registry-ca': { type: 'tls', ca: registry.certificates!.ca },
+          registry: { type: 'basic', username: 'ci', password: PASSWORD, ...mine },
+          wrong: { type: 'basic', username: 'ci', password: WRONG_PASSWORD, ...mine },
+          'registry-ca': { type: 'tls', ca: registry.certificates!.ca, ...mine },
           'other-team': {
             type: 'basic',
             username: 'ci',
             password: PASSWORD,
             allowedEntities: ['component:default/payments'],
+            hosts: [host],
           },
+          'bound-elsewhere': { type: 'basic', username: 'ci', password: PASSWORD, ...mine, hosts: ['registry.example.com'] },
+          'granted-to-nobody': { type: 'basic', username: 'ci', password: PASSWORD, hosts: [host] },
         },
       },
     });
@@ -76,7 +83,7 @@ describe('named credentials against a registry with Basic auth over TLS', () => 
         ).body.items as any[];
       await eventually(async () => {
         await backend.sync();
-        return (await list()).length === 5 ? true : undefined;
+        return (await list()).length === 7 ? true : undefined;
       });
       await backend.reconcile();
       const objects = Object.fromEntries((await list()).map(o => [o.name, o]));
@@ -91,8 +98,16 @@ describe('named credentials against a registry with Basic auth over TLS', () => 
         status: 'False',
         reason: 'AuthenticationFailed',
         message:
-          "failed to configure authentication options: credential 'other-team' may not be used by component:default/shop (imageAutomation.credentials.other-team.allowedEntities)",
+          "failed to configure authentication options: credential 'other-team' is not granted to component:default/shop (imageAutomation.credentials.other-team.allowedEntities)",
       });
+      expect(ready('elsewhere')).toMatchObject({
+        status: 'False',
+        reason: 'AuthenticationFailed',
+        message: `failed to configure authentication options: credential 'bound-elsewhere' may not be sent to ${host}/shop/web: it is bound to registry.example.com (imageAutomation.credentials.bound-elsewhere.hosts)`,
+      });
+      expect(ready('ungranted').message).toBe(
+        "failed to configure authentication options: credential 'granted-to-nobody' is not granted to component:default/shop: imageAutomation.credentials.granted-to-nobody.allowedEntities is not set, so no entity may use it",
+      );
       expect(ready('undefined').message).toBe(
         "failed to configure authentication options: credential 'nowhere' is not defined in imageAutomation.credentials",
       );

@@ -3,6 +3,7 @@ import { ConfigReader } from '@backstage/config';
 import { AutomationObject, PROMOTION_ANNOTATIONS } from '@imageops/backstage-plugin-image-automation-common';
 import { NamedCredentials } from '@imageops/backstage-plugin-image-automation-backend/src/credentials/NamedCredentials';
 import { ImageUpdateAutomationReconciler } from '@imageops/backstage-plugin-image-automation-backend/src/engine/ImageUpdateAutomationReconciler';
+import { readGitAccessSettings } from '@imageops/backstage-plugin-image-automation-backend/src/git/gitAccess';
 import { PromotionPlanner } from '@imageops/backstage-plugin-image-automation-backend/src/promotions/PromotionPlanner';
 import { DefaultPromotionService } from '@imageops/backstage-plugin-image-automation-backend/src/service/DefaultPromotionService';
 import { DatabaseObjectStore } from '@imageops/backstage-plugin-image-automation-backend/src/store/DatabaseObjectStore';
@@ -62,10 +63,20 @@ describe('two backend instances sharing one PostgreSQL', () => {
     const promotions = await DatabasePromotionStore.create({ knex, skipMigrations: true });
     const scans = await DatabaseScanStore.create({ knex, skipMigrations: true });
     const planner = new PromotionPlanner({ promotions, objects });
-    const config = new ConfigReader({ imageAutomation: { credentials: { git: { type: 'basic', username: 'git', password: 'pw' } } } });
+    // #13: the credential is granted to the entity and bound to the test bed's (plain HTTP) Git host.
+    const host = new URL(git.baseUrl).host;
+    const config = new ConfigReader({
+      imageAutomation: {
+        credentials: {
+          git: { type: 'basic', username: 'git', password: 'pw', allowedEntities: ['component:default/app'], hosts: [host] },
+        },
+        git: { insecureHosts: [host] },
+      },
+    });
     const reconciler = new ImageUpdateAutomationReconciler({
       objects,
       credentials: NamedCredentials.fromConfig(config),
+      gitAccess: readGitAccessSettings(config),
       promotions: { planner, scans },
     });
     return { objects, promotions, reconciler, service: new DefaultPromotionService({ promotions, objects }) };

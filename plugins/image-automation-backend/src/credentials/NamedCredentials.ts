@@ -1,21 +1,86 @@
 import { Config } from '@backstage/config';
 import type { RegistryCredentials, RegistryTls } from '../registry';
+import { isHostAllowed } from '../registry/allowedHosts';
+
+/** One `hosts` entry of a credential: `host[:port]` (a leading `*.` for subdomains) and a path prefix. */
+interface HostBinding {
+  host: string;
+  /** Path prefix without leading or trailing `/`; empty for any path. */
+  path: string;
+}
 
 interface NamedCredential {
   credentials?: RegistryCredentials;
   tls?: RegistryTls;
+  /** Undefined when the config has no `allowedEntities`: nobody may use the credential. */
   allowedEntities?: string[];
+  hosts: HostBinding[];
+  /** The cluster (`imageAutomation.kubernetes.clusters[].credential`) this credential is reserved for. */
+  cluster?: string;
 }
 
 /**
- * The credentials that manifests name with `secretRef.name`, from
- * `imageAutomation.credentials` in app-config. A manifest never carries a secret itself, and
- * a credential may be limited to some entities.
+ * Where a credential would be sent: a registry repository (`host[:port]` as in the image name,
+ * and the repository path) over `scheme`, or a Git remote URL.
+ * @internal
+ */
+export type CredentialTarget =
+  | { kind: 'registry'; host: string; repository: string }
+  | { kind: 'git'; url: string };
+
+/** A credential that may not be used where a manifest asks. @internal */
+export class CredentialRefusedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CredentialRefusedError';
+  }
+}
+
+function parseHostBinding(raw: string, where: string): HostBinding {
+  const value = raw.trim();
+  if (value === '' || value.includes('://') || /[\s@?#]/.test(value)) {
+    throw new Error(
+      `${where}: '${raw}' is not a host entry; write host[:port] optionally followed by /path/prefix, without a scheme`,
+    );
+  }
+  const slash = value.indexOf('/');
+  const host = (slash < 0 ? value : value.slice(0, slash)).toLocaleLowerCase('en-US');
+  const path = slash < 0 ? '' : value.slice(slash + 1).replace(/^\/+|\/+$/g, '').replace(/\.git$/, '');
+  if (!/^(\*\.)?[a-z0-9.-]+(:\d{1,5})?$|^\[[0-9a-f:.]+\](:\d{1,5})?$/.test(host)) {
+    throw new Error(`${where}: '${raw}' does not start with a valid host[:port]`);
+  }
+  if (path.split('/').some(segment => segment === '.' || segment === '..')) {
+    throw new Error(`${where}: '${raw}' has a '.' or '..' path segment`);
+  }
+  return { host, path };
+}
+
+/** Whether `path` (no leading `/`) is `prefix` or under it, segment by segment. */
+function underPrefix(path: string, prefix: string): boolean {
+  return prefix === '' || path === prefix || path.startsWith(`${prefix}/`);
+}
+
+/**
+ * The credentials that manifests name with `secretRef.name` / `certSecretRef.name`, from
+ * `imageAutomation.credentials` in app-config. A manifest never carries a secret itself, and it
+ * cannot take a credential anywhere the platform team did not say:
+ * - `allowedEntities` lists the entities that may use it; without it nobody may;
+ * - `hosts` lists where it may be sent (`host[:port]` and an optional repository path prefix);
+ *   without it, nowhere; plain HTTP only to hosts in `imageAutomation.registry.insecureHosts`
+ *   (registries) — Git over HTTP is refused before any credential is looked up unless the host is
+ *   in `imageAutomation.git.insecureHosts`;
+ * - a credential a Kubernetes cluster uses (`imageAutomation.kubernetes.clusters[].credential`)
+ *   is reserved for that cluster and cannot be named by a manifest at all.
  * @internal
  */
 export class NamedCredentials {
   static fromConfig(config: Config): NamedCredentials {
     const entries = new Map<string, NamedCredential>();
+    const clusters = new Map<string, string>();
+    for (const c of config.getOptionalConfigArray('imageAutomation.kubernetes.clusters') ?? []) {
+      const credential = c.getOptionalString('credential');
+      if (credential) clusters.set(credential, c.getString('name'));
+    }
     const section = config.getOptionalConfig('imageAutomation.credentials');
     for (const name of section?.keys() ?? []) {
       const c = section!.getConfig(name);
@@ -44,47 +109,114 @@ export class NamedCredentials {
         credentials,
         tls,
         allowedEntities: c.getOptionalStringArray('allowedEntities')?.map(ref => ref.toLocaleLowerCase('en-US')),
+        hosts: (c.getOptionalStringArray('hosts') ?? []).map(h =>
+          parseHostBinding(h, `imageAutomation.credentials.${name}.hosts`),
+        ),
+        cluster: clusters.get(name),
       });
     }
-    return new NamedCredentials(entries);
+    return new NamedCredentials(entries, config.getOptionalStringArray('imageAutomation.registry.insecureHosts') ?? []);
   }
 
-  private constructor(private readonly entries: Map<string, NamedCredential>) {}
+  private constructor(
+    private readonly entries: Map<string, NamedCredential>,
+    private readonly registryInsecureHosts: string[],
+  ) {}
 
   /**
    * The credential called `name` (a manifest's `secretRef.name`) for an object owned by
-   * `entityRef`; throws with a message fit for a condition (never containing the secret) when
-   * it is missing, of another type, or not allowed.
+   * `entityRef`, to be sent to `target`; throws a {@link CredentialRefusedError} with a message
+   * fit for a condition (never containing the secret) when it is missing, of another type, not
+   * granted to the entity, or not bound to the target.
    */
-  resolve(name: string, entityRef: string | undefined): RegistryCredentials {
-    const credentials = this.entry(name, entityRef).credentials;
+  resolve(name: string, entityRef: string | undefined, target: CredentialTarget): RegistryCredentials {
+    const credentials = this.entry(name, entityRef, target).credentials;
     if (!credentials) {
-      throw new Error(`credential '${name}' is of another type; secretRef needs basic, token or dockerConfigJson`);
+      throw new CredentialRefusedError(`credential '${name}' is of another type; secretRef needs basic, token or dockerConfigJson`);
     }
     return credentials;
   }
 
-  /** The TLS material called `name` (a manifest's `certSecretRef.name`). */
-  resolveTls(name: string, entityRef: string | undefined): RegistryTls {
-    const tls = this.entry(name, entityRef).tls;
+  /** The TLS material called `name` (a manifest's `certSecretRef.name`), checked as {@link resolve}. */
+  resolveTls(name: string, entityRef: string | undefined, target: CredentialTarget): RegistryTls {
+    const tls = this.entry(name, entityRef, target).tls;
     if (!tls) {
-      throw new Error(`credential '${name}' is not of type tls, as certSecretRef needs`);
+      throw new CredentialRefusedError(`credential '${name}' is not of type tls, as certSecretRef needs`);
     }
     return tls;
   }
 
-  private entry(name: string, entityRef: string | undefined): NamedCredential {
+  /**
+   * The `host[:port]` patterns credential `name` is bound to: where a registry's token realm may
+   * be when the credential is sent to it.
+   */
+  /**
+   * Whether credentials may be sent to registry `host` over plain HTTP (it is in
+   * `imageAutomation.registry.insecureHosts`); the registry client refuses otherwise, once it
+   * knows the registry speaks no TLS.
+   */
+  plainHttpAllowed(host: string): boolean {
+    return isHostAllowed(host, this.registryInsecureHosts);
+  }
+
+  boundHosts(name: string): string[] {
+    return [...new Set(this.entries.get(name)?.hosts.map(h => h.host) ?? [])];
+  }
+
+  private entry(name: string, entityRef: string | undefined, target: CredentialTarget): NamedCredential {
     const entry = this.entries.get(name);
     if (!entry) {
-      throw new Error(`credential '${name}' is not defined in imageAutomation.credentials`);
+      throw new CredentialRefusedError(`credential '${name}' is not defined in imageAutomation.credentials`);
     }
-    if (entry.allowedEntities) {
-      const ref = entityRef?.toLocaleLowerCase('en-US');
-      if (!ref || !entry.allowedEntities.includes(ref)) {
-        throw new Error(
-          `credential '${name}' may not be used by ${entityRef ?? 'objects without an entity'} (imageAutomation.credentials.${name}.allowedEntities)`,
-        );
+    if (entry.cluster !== undefined) {
+      throw new CredentialRefusedError(
+        `credential '${name}' is reserved for Kubernetes cluster '${entry.cluster}' (imageAutomation.kubernetes.clusters) and cannot be named by a manifest`,
+      );
+    }
+    const who = entityRef ?? 'objects without an entity';
+    const ref = entityRef?.toLocaleLowerCase('en-US');
+    if (!entry.allowedEntities) {
+      throw new CredentialRefusedError(
+        `credential '${name}' is not granted to ${who}: imageAutomation.credentials.${name}.allowedEntities is not set, so no entity may use it`,
+      );
+    }
+    if (!ref || !entry.allowedEntities.includes(ref)) {
+      throw new CredentialRefusedError(
+        `credential '${name}' is not granted to ${who} (imageAutomation.credentials.${name}.allowedEntities)`,
+      );
+    }
+    let host: string;
+    let path: string;
+    if (target.kind === 'registry') {
+      host = target.host.toLocaleLowerCase('en-US');
+      path = target.repository;
+    } else {
+      let url: URL;
+      try {
+        url = new URL(target.url);
+      } catch {
+        throw new CredentialRefusedError(`credential '${name}' may not be sent to an invalid URL`);
       }
+      host = url.host.toLocaleLowerCase('en-US');
+      // The URL parser has resolved dot segments; encoded separators or dots could still be
+      // decoded by the server into another repository, so they are refused.
+      if (/%2e|%2f|%5c|\\/i.test(url.pathname)) {
+        throw new CredentialRefusedError(`credential '${name}' may not be sent to ${host}${url.pathname}: the path has encoded '.', '/' or '\\'`);
+      }
+      path = url.pathname.replace(/^\/+|\/+$/g, '').replace(/\.git$/, '');
+    }
+    const where = `${host}/${path}`;
+    if (entry.hosts.length === 0) {
+      throw new CredentialRefusedError(
+        `credential '${name}' may not be sent to ${where}: imageAutomation.credentials.${name}.hosts is not set, so it may be sent nowhere`,
+      );
+    }
+    if (!entry.hosts.some(b => isHostAllowed(host, [b.host]) && underPrefix(path, b.path))) {
+      throw new CredentialRefusedError(
+        `credential '${name}' may not be sent to ${where}: it is bound to ${entry.hosts
+          .map(b => (b.path ? `${b.host}/${b.path}` : b.host))
+          .join(', ')} (imageAutomation.credentials.${name}.hosts)`,
+      );
     }
     return entry;
   }

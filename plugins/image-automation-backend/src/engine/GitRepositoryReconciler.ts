@@ -1,6 +1,7 @@
 import { GitRepositorySpec, SOURCE_API_VERSION } from '@imageops/backstage-plugin-image-automation-common';
 import { NamedCredentials } from '../credentials/NamedCredentials';
-import { formatRevision } from '../git/gitRef';
+import { checkGitUrl, GitAccessSettings, STRICT_GIT_ACCESS } from '../git/gitAccess';
+import { formatRevision, validateGitReference } from '../git/gitRef';
 import { IntegrationGitAuth, resolveGitAuth } from '../git/gitSourceAuth';
 import { gitRemote, readRemoteState } from '../git/GitWorkspace';
 import { ObjectStore, StoredObject } from '../store/ObjectStore';
@@ -23,7 +24,13 @@ export class GitRepositoryReconciler implements Reconciler {
   readonly kind = 'GitRepository';
 
   constructor(
-    private readonly deps: { objects: ObjectStore; credentials: NamedCredentials; integrations?: IntegrationGitAuth },
+    private readonly deps: {
+      objects: ObjectStore;
+      credentials: NamedCredentials;
+      integrations?: IntegrationGitAuth;
+      /** `imageAutomation.git` (plain-HTTP hosts). Default: HTTPS only. */
+      gitAccess?: GitAccessSettings;
+    },
   ) {}
 
   async reconcile(object: StoredObject, now: Date): Promise<ReconcileResult> {
@@ -31,9 +38,19 @@ export class GitRepositoryReconciler implements Reconciler {
     if ('done' in begun) return begun.done;
     const { spec, generation, status } = begun.start;
     const intervalMs = parseGoDuration(spec.interval);
-    if (!/^https?:\/\//.test(spec.url)) {
+    try {
+      checkGitUrl(spec.url, this.deps.gitAccess ?? STRICT_GIT_ACCESS);
+    } catch (error) {
       return {
-        status: markStalled(status, 'URLInvalid', 'only http(s) Git URLs are supported by this version', now, generation),
+        status: markStalled(status, 'URLInvalid', (error as Error).message, now, generation),
+        requeueAfterMs: RECHECK_MS,
+      };
+    }
+    try {
+      validateGitReference(spec.ref, 'spec.ref');
+    } catch (error) {
+      return {
+        status: markStalled(status, 'InvalidGitArgument', (error as Error).message, now, generation),
         requeueAfterMs: RECHECK_MS,
       };
     }

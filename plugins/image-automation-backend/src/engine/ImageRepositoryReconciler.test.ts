@@ -20,6 +20,7 @@ jest.setTimeout(60_000);
 
 const PASSWORD = 'correct-horse-not-in-scans';
 const WRONG = 'wrong-secret-not-in-scans';
+const ENTITY = 'component:default/app';
 
 describe('ImageRepositoryReconciler records why a scan failed', () => {
   let registry: TestRegistry;
@@ -59,10 +60,14 @@ describe('ImageRepositoryReconciler records why a scan failed', () => {
       credentials: NamedCredentials.fromConfig(
         new ConfigReader({
           imageAutomation: {
+            // Granted to the test's entity, bound to the test bed's loopback registries, which
+            // speak plain HTTP (#13: both opted in explicitly).
             credentials: {
-              good: { type: 'basic', username: 'alice', password: PASSWORD },
-              bad: { type: 'basic', username: 'alice', password: WRONG },
+              good: { type: 'basic', username: 'alice', password: PASSWORD, allowedEntities: [ENTITY], hosts: ['127.0.0.1'] },
+              bad: { type: 'basic', username: 'alice', password: WRONG, allowedEntities: [ENTITY], hosts: ['127.0.0.1'] },
+              elsewhere: { type: 'basic', username: 'alice', password: PASSWORD, allowedEntities: [ENTITY], hosts: ['registry.example.com'] },
             },
+            registry: { insecureHosts: ['127.0.0.1'] },
           },
         }),
       ),
@@ -84,6 +89,7 @@ describe('ImageRepositoryReconciler records why a scan failed', () => {
             },
           },
           source: { type: 'config', location: 'file:///app.yaml' },
+          entityRef: ENTITY,
         },
       ]);
       const object = (await objects.get('ImageRepository/apps/app'))!;
@@ -100,6 +106,22 @@ describe('ImageRepositoryReconciler records why a scan failed', () => {
     expect(latest).toMatchObject({ outcome: 'success', tagCount: 2 });
     expect(latest.errorKind).toBeUndefined();
     expect(latest.errorStatus).toBeUndefined();
+  });
+
+  it('a credential bound to another host is refused before the registry is contacted (#13)', async () => {
+    const { scan } = await setup();
+    proxy.clear();
+    const before = proxy.requests.length;
+    const { result } = await scan(proxy.host, 'elsewhere');
+    expect(result.status.conditions).toContainEqual(
+      expect.objectContaining({
+        type: 'Ready',
+        status: 'False',
+        reason: 'AuthenticationFailed',
+        message: `failed to configure authentication options: credential 'elsewhere' may not be sent to ${proxy.host}/team/app: it is bound to registry.example.com (imageAutomation.credentials.elsewhere.hosts)`,
+      }),
+    );
+    expect(proxy.requests.length).toBe(before);
   });
 
   it('wrong credentials: unauthorized (HTTP 401), without the password', async () => {

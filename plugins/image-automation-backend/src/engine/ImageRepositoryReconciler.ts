@@ -105,7 +105,7 @@ export class ImageRepositoryReconciler implements Reconciler {
 
     let callOptions: RegistryCallOptions;
     try {
-      callOptions = registryCallOptions(spec, object.entityRef, this.deps.credentials);
+      callOptions = registryCallOptions(spec, ref, object.entityRef, this.deps.credentials);
     } catch (error) {
       return failed('AuthenticationFailed', `failed to configure authentication options: ${(error as Error).message}`);
     }

@@ -39,6 +39,7 @@ import {
   retryAfter,
 } from './preamble';
 import { ReconcileResult, Reconciler } from './Reconciler';
+import { registryCredentialOptions } from './registryCallOptions';
 
 /** The Flux Operator's prefix of every Stalled message. */
 const TERMINAL =
@@ -333,17 +334,12 @@ export class ResourceSetInputProviderReconciler implements Reconciler {
     }
     let options: RegistryCallOptions;
     try {
-      options = {
-        credentials: spec.secretRef
-          ? this.deps.credentials.resolve(spec.secretRef.name, object.entityRef)
-          : undefined,
-        tls: spec.certSecretRef
-          ? this.deps.credentials.resolveTls(
-              spec.certSecretRef.name,
-              object.entityRef,
-            )
-          : undefined,
-      };
+      options = registryCredentialOptions(
+        spec,
+        ref,
+        object.entityRef,
+        this.deps.credentials,
+      );
     } catch (error) {
       const name = spec.secretRef?.name ?? spec.certSecretRef?.name;
       return done(

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { formatRevision, GitReference, resolveRef, ResolvedRef } from './gitRef';
 import { GitAuth, GitCommandError, redactUrls, runGit } from './runGit';
 import { CommitSigner } from './commitSigner';
+import { checkBranchName, checkPushOption, checkPushRefspec } from './refFormat';
 
 /** Where and how to reach a remote repository. @internal */
 export interface GitRemote {
@@ -102,26 +103,32 @@ export async function cloneForUpdate(
   state: RemoteState,
   pushBranch: string,
 ): Promise<Checkout> {
+  checkBranchName(pushBranch, 'push branch');
   const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'image-automation-git-'));
   const remove = () => fs.promises.rm(dir, { recursive: true, force: true });
   const git = (args: string[]) => runGit(args, { cwd: dir, auth: remote.auth, timeoutMs: remote.timeoutMs });
   try {
     await git(['init', '--quiet', '--initial-branch=image-automation-init']);
-    await git(['remote', 'add', 'origin', remote.url]);
+    await git(['remote', 'add', '--', 'origin', remote.url]);
     const { resolved } = state;
     const source = resolved.kind === 'commit' ? resolved.commit : `+${resolved.refName}:refs/remotes/origin/checkout`;
-    await git(['fetch', '--quiet', '--no-tags', '--depth=1', 'origin', source]);
+    await git(['fetch', '--quiet', '--no-tags', '--depth=1', '--', 'origin', source]);
     const checkoutCommit = (
-      await git(['rev-parse', resolved.kind === 'commit' ? `${resolved.commit}^{commit}` : 'refs/remotes/origin/checkout^{commit}'])
+      await git([
+        'rev-parse',
+        '--verify',
+        '--end-of-options',
+        resolved.kind === 'commit' ? `${resolved.commit}^{commit}` : 'refs/remotes/origin/checkout^{commit}',
+      ])
     ).trim();
     const checkoutBranch = resolved.kind === 'branch' ? resolved.branch : undefined;
     const pushBranchHead = state.refs.get(`refs/heads/${pushBranch}`);
     let baseCommit = checkoutCommit;
     if (pushBranch !== checkoutBranch && pushBranchHead) {
-      await git(['fetch', '--quiet', '--no-tags', '--depth=1', 'origin', `+refs/heads/${pushBranch}:refs/remotes/origin/${pushBranch}`]);
-      baseCommit = (await git(['rev-parse', `refs/remotes/origin/${pushBranch}^{commit}`])).trim();
+      await git(['fetch', '--quiet', '--no-tags', '--depth=1', '--', 'origin', `+refs/heads/${pushBranch}:refs/remotes/origin/${pushBranch}`]);
+      baseCommit = (await git(['rev-parse', '--verify', '--end-of-options', `refs/remotes/origin/${pushBranch}^{commit}`])).trim();
     }
-    await git(['checkout', '--quiet', '-B', pushBranch, baseCommit]);
+    await git(['checkout', '--quiet', '-B', pushBranch, baseCommit, '--']);
     return {
       dir,
       checkoutCommit,
@@ -170,7 +177,7 @@ export async function commitAll(
     config: options.signer?.config,
     input: options.message,
   });
-  return (await runGit(['rev-parse', 'HEAD'], { cwd: checkout.dir })).trim();
+  return (await runGit(['rev-parse', '--verify', 'HEAD'], { cwd: checkout.dir })).trim();
 }
 
 /** A push the remote refused because the branch moved (another writer got there first). @internal */
@@ -184,7 +191,9 @@ export class PushRejectedError extends Error {
 /**
  * Pushes the work branch: to the checkout branch as a fast-forward; to another branch with a
  * lease on the head it was cloned at, so a branch that moved meanwhile is never overwritten.
- * Then pushes `refspec` if given. A rejected push throws {@link PushRejectedError}.
+ * Then pushes `refspec` if given. A rejected push throws {@link PushRejectedError}. The branch,
+ * the refspec and the push options are validated first (nothing reaches git as an option), and
+ * an invalid one throws before anything is pushed.
  * @internal
  */
 export async function pushBranch(
@@ -192,9 +201,11 @@ export async function pushBranch(
   checkout: Checkout,
   options: { switched: boolean; refspec?: string; pushOptions?: Record<string, string> },
 ): Promise<void> {
+  checkBranchName(checkout.pushBranch, 'push branch');
+  if (options.refspec) checkPushRefspec(options.refspec);
   const pushOptions = Object.entries(options.pushOptions ?? {})
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .flatMap(([key, value]) => ['--push-option', value === '' ? key : `${key}=${value}`]);
+    .map(([key, value]) => `--push-option=${checkPushOption(key, String(value))}`);
   const target = `refs/heads/${checkout.pushBranch}`;
   const lease = options.switched ? [`--force-with-lease=${target}:${checkout.pushBranchHead ?? ''}`] : [];
   const push = async (args: string[]) => {
@@ -214,6 +225,6 @@ export async function pushBranch(
       throw error;
     }
   };
-  await push([...lease, 'origin', `HEAD:${target}`]);
-  if (options.refspec) await push(['origin', options.refspec]);
+  await push([...lease, '--', 'origin', `HEAD:${target}`]);
+  if (options.refspec) await push(['--', 'origin', options.refspec]);
 }

@@ -19,7 +19,8 @@ interface SigningKey {
  * Commit signing keys that `git.commit.signingKey.secretRef.name` names, from
  * `imageAutomation.signingKeys.<name>` in app-config: `{type: gpg, privateKey (ASCII-armored),
  * passphrase?}` (Flux's `git.asc` + `passphrase`) or `{type: ssh, privateKey (OpenSSH),
- * allowedEntities?}` (Flux's `identity`). A manifest never carries a key.
+ * allowedEntities}` (Flux's `identity`). Every key needs `allowedEntities`: without it no
+ * entity may sign with it. A manifest never carries a key.
  * @internal
  */
 export class SigningKeys {
@@ -47,17 +48,23 @@ export class SigningKeys {
   /**
    * A signer for one run: a private GnuPG home (gpg) or key file (ssh) in a temporary
    * directory, removed by `remove()`. Throws, without the key, when the key is missing,
-   * of another type than the automation asks for, not allowed for the entity, or unreadable.
+   * of another type than the automation asks for, not granted to the entity (`allowedEntities`
+   * is required), or unreadable.
    */
   async signer(name: string, type: 'gpg' | 'ssh', entityRef: string | undefined): Promise<CommitSigner> {
     const key = this.keys.get(name);
     if (!key) throw new Error(`signing key '${name}' is not defined in imageAutomation.signingKeys`);
     if (key.type !== type) throw new Error(`signing key '${name}' is a ${key.type} key, but the automation asks for ${type}`);
-    if (key.allowedEntities) {
-      const ref = entityRef?.toLocaleLowerCase('en-US');
-      if (!ref || !key.allowedEntities.includes(ref)) {
-        throw new Error(`signing key '${name}' may not be used by ${entityRef ?? 'objects without an entity'}`);
-      }
+    // Fails closed: a key without allowedEntities signs for nobody.
+    const who = entityRef ?? 'objects without an entity';
+    if (!key.allowedEntities) {
+      throw new Error(
+        `signing key '${name}' is not granted to ${who}: imageAutomation.signingKeys.${name}.allowedEntities is not set, so no entity may use it`,
+      );
+    }
+    const ref = entityRef?.toLocaleLowerCase('en-US');
+    if (!ref || !key.allowedEntities.includes(ref)) {
+      throw new Error(`signing key '${name}' is not granted to ${who} (imageAutomation.signingKeys.${name}.allowedEntities)`);
     }
     const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'ia-sign-'));
     try {

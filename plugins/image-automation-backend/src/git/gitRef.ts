@@ -1,4 +1,5 @@
 import { parseConstraints, parseSemVersion, satisfiesConstraints, compareSemVersions } from '../policy';
+import { checkBranchName, checkCommitHash, checkTagName, InvalidGitArgumentError, refNameProblem } from './refFormat';
 
 /** A GitRepository `spec.ref` / ImageUpdateAutomation `git.checkout.ref`. @internal */
 export interface GitReference {
@@ -35,15 +36,32 @@ export function selectSemverTag(range: string, tags: string[]): string {
 }
 
 /**
+ * Checks every field of a reference a manifest gives (`check-ref-format` rules, no leading `-`,
+ * full commit hashes), before any of it reaches git; throws {@link InvalidGitArgumentError}.
+ * @internal
+ */
+export function validateGitReference(ref: GitReference | undefined, where: string): void {
+  if (!ref) return;
+  if (ref.branch) checkBranchName(ref.branch, `${where}.branch`);
+  if (ref.tag) checkTagName(ref.tag, `${where}.tag`);
+  if (ref.commit) checkCommitHash(ref.commit, `${where}.commit`);
+  if (ref.name) {
+    const problem = ref.name.startsWith('refs/') ? refNameProblem(ref.name) : "it must start with 'refs/'";
+    if (problem) throw new InvalidGitArgumentError(`invalid ${where}.name '${ref.name}': ${problem}`);
+  }
+}
+
+/**
  * Resolves a reference to what must be fetched; `semver` needs the remote's tags. With no
- * reference at all Flux checks out `master`.
+ * reference at all Flux checks out `master`. Every name is validated first.
  * @internal
  */
 export function resolveRef(ref: GitReference | undefined, remoteTags: () => string[]): ResolvedRef {
+  validateGitReference(ref, 'ref');
   if (ref?.commit) return { kind: 'commit', commit: ref.commit, branch: ref.branch };
   if (ref?.name) return { kind: 'name', refName: ref.name };
   if (ref?.semver) {
-    const tag = selectSemverTag(ref.semver, remoteTags());
+    const tag = checkTagName(selectSemverTag(ref.semver, remoteTags()), 'tag selected by semver');
     return { kind: 'semver', tag, refName: `refs/tags/${tag}` };
   }
   if (ref?.tag) return { kind: 'tag', tag: ref.tag, refName: `refs/tags/${ref.tag}` };

@@ -1,3 +1,4 @@
+import nodeHttp from 'node:http';
 import {
   addTags,
   FaultProxy,
@@ -373,6 +374,7 @@ describe('RegistryClient with Basic auth (htpasswd, bcrypt)', () => {
     const ref = refAt(registry.host, 'private/app');
     await expect(
       client.listTags(ref, {
+        plainHttpCredentials: true,
         credentials: { type: 'basic', username: 'alice', password },
       }),
     ).resolves.toEqual({
@@ -382,6 +384,7 @@ describe('RegistryClient with Basic auth (htpasswd, bcrypt)', () => {
     // The challenge is remembered: the next call authenticates up front.
     await expect(
       client.listTags(ref, {
+        plainHttpCredentials: true,
         credentials: { type: 'basic', username: 'alice', password },
       }),
     ).resolves.toEqual({
@@ -397,9 +400,23 @@ describe('RegistryClient with Basic auth (htpasswd, bcrypt)', () => {
     });
     await expect(
       new RegistryClient().listTags(ref, {
+        plainHttpCredentials: true,
         credentials: { type: 'dockerConfigJson', dockerConfigJson },
       }),
     ).resolves.toMatchObject({ tags: ['1.0.0'] });
+  });
+
+  it('never sends credentials over plain HTTP unless the call allows it (#13)', async () => {
+    const ref = refAt(registry.host, 'private/app');
+    const error = await failure(
+      new RegistryClient().listTags(ref, {
+        credentials: { type: 'basic', username: 'alice', password },
+      }),
+    );
+    expect(error.kind).toBe('hostNotAllowed');
+    expect(error.message).toBe(
+      `refusing to send credentials to http://${registry.host} over plain HTTP (the host is not in imageAutomation.registry.insecureHosts)`,
+    );
   });
 
   it('reports wrong and missing credentials clearly, without the secret', async () => {
@@ -415,7 +432,7 @@ describe('RegistryClient with Basic auth (htpasswd, bcrypt)', () => {
       },
     ] as Array<RegistryCredentials | undefined>) {
       const error = await failure(
-        new RegistryClient().listTags(ref, { credentials }),
+        new RegistryClient().listTags(ref, { credentials, plainHttpCredentials: true }),
       );
       expect(error.kind).toBe('unauthorized');
       expect(error.status).toBe(401);
@@ -454,6 +471,8 @@ describe('RegistryClient with Bearer tokens (token server)', () => {
   beforeEach(() => {
     tokens.requests.length = 0;
   });
+  /** The token server's host, which the credentials of these tests are bound to; both speak plain HTTP. */
+  const bound = () => ({ credentialHosts: [new URL(tokens.realm).host], plainHttpCredentials: true });
 
   it('gets an anonymous token for a public repository', async () => {
     const result = await new RegistryClient().listTags(
@@ -479,21 +498,21 @@ describe('RegistryClient with Bearer tokens (token server)', () => {
       password,
     };
     const ref = refAt(registry.host, 'private/app');
-    await expect(client.listTags(ref, { credentials })).resolves.toEqual({
+    await expect(client.listTags(ref, { credentials, ...bound() })).resolves.toEqual({
       tags: ['1.0.0', '2.0.0'],
       requests: 3,
     });
-    await expect(client.listTags(ref, { credentials })).resolves.toEqual({
+    await expect(client.listTags(ref, { credentials, ...bound() })).resolves.toEqual({
       tags: ['1.0.0', '2.0.0'],
       requests: 1,
     });
     await expect(
-      client.getDigest(ref, '2.0.0', { credentials }),
+      client.getDigest(ref, '2.0.0', { credentials, ...bound() }),
     ).resolves.toMatchObject({ digest: expect.stringMatching(/^sha256:/) });
     expect(tokens.requests).toHaveLength(1);
     // Tokens live 6 s and are renewed 5 s early.
     await new Promise(r => setTimeout(r, 1200));
-    await expect(client.listTags(ref, { credentials })).resolves.toEqual({
+    await expect(client.listTags(ref, { credentials, ...bound() })).resolves.toEqual({
       tags: ['1.0.0', '2.0.0'],
       requests: 2,
     });
@@ -513,7 +532,7 @@ describe('RegistryClient with Bearer tokens (token server)', () => {
     const ref = refAt(registry.host, 'private/app');
     const digests = await Promise.all(
       Array.from({ length: 6 }, () =>
-        client.getDigest(ref, '1.0.0', { credentials }),
+        client.getDigest(ref, '1.0.0', { credentials, ...bound() }),
       ),
     );
     expect(new Set(digests.map(d => d.digest)).size).toBe(1);
@@ -525,6 +544,7 @@ describe('RegistryClient with Bearer tokens (token server)', () => {
     const ref = refAt(registry.host, 'private/app');
     await expect(
       client.listTags(ref, {
+        ...bound(),
         credentials: { type: 'token', token: identityToken },
       }),
     ).resolves.toMatchObject({ tags: ['1.0.0', '2.0.0'] });
@@ -542,6 +562,7 @@ describe('RegistryClient with Bearer tokens (token server)', () => {
     });
     await expect(
       new RegistryClient().listTags(ref, {
+        ...bound(),
         credentials: { type: 'dockerConfigJson', dockerConfigJson },
       }),
     ).resolves.toMatchObject({ tags: ['1.0.0', '2.0.0'] });
@@ -551,6 +572,7 @@ describe('RegistryClient with Bearer tokens (token server)', () => {
     const ref = refAt(registry.host, 'private/app');
     const error = await failure(
       new RegistryClient().listTags(ref, {
+        ...bound(),
         credentials: {
           type: 'basic',
           username: 'alice',
@@ -565,6 +587,7 @@ describe('RegistryClient with Bearer tokens (token server)', () => {
     expect(error.message).not.toContain('not-the-password');
     const badToken = await failure(
       new RegistryClient().listTags(ref, {
+        ...bound(),
         credentials: { type: 'token', token: 'identity-nope' },
       }),
     );
@@ -576,6 +599,7 @@ describe('RegistryClient with Bearer tokens (token server)', () => {
     const ref = refAt(registry.host, 'private/app');
     const error = await failure(
       new RegistryClient().listTags(ref, {
+        ...bound(),
         credentials: {
           type: 'basic',
           username: 'bob',
@@ -612,6 +636,7 @@ describe('RegistryClient with Bearer tokens (token server)', () => {
     const result = await new RegistryClient().listTags(
       refAt(registry.host, 'private/app'),
       {
+        ...bound(),
         credentials: { type: 'dockerConfigJson', dockerConfigJson },
       },
     );
@@ -658,6 +683,78 @@ describe('RegistryClient with Bearer tokens (token server)', () => {
         new URL(tokens.realm).host
       } is not in the allowed registry hosts`,
     );
+  });
+
+  it('refuses to send credentials to a token realm on a host they are not bound to (#13)', async () => {
+    // The registry's realm is the token server, on another port of 127.0.0.1: another host.
+    const error = await failure(
+      new RegistryClient().listTags(refAt(registry.host, 'private/app'), {
+        credentials: { type: 'basic', username: 'alice', password },
+        credentialHosts: [registry.host],
+        plainHttpCredentials: true,
+      }),
+    );
+    expect(error.kind).toBe('hostNotAllowed');
+    expect(error.message).toBe(
+      `token realm ${new URL(tokens.realm).origin} is on host ${
+        new URL(tokens.realm).host
+      }, which the credentials are not bound to; refusing to send them there (add the host to the credential's hosts)`,
+    );
+    expect(error.message).not.toContain(password);
+    expect(tokens.requests).toHaveLength(0);
+    // Without any binding (a caller that passes none), only the registry's own host qualifies.
+    const unbound = await failure(
+      new RegistryClient().listTags(refAt(registry.host, 'private/app'), {
+        credentials: { type: 'token', token: identityToken },
+        plainHttpCredentials: true,
+      }),
+    );
+    expect(unbound.kind).toBe('hostNotAllowed');
+    expect(tokens.requests).toHaveLength(0);
+    // Anonymous pulls still get their token there: nothing secret is sent.
+    await expect(
+      new RegistryClient().listTags(refAt(registry.host, 'public/app')),
+    ).resolves.toMatchObject({ tags: ['latest'] });
+  });
+});
+
+describe('RegistryClient and redirects (#13)', () => {
+  it('never follows a redirect, so credentials never reach another host', async () => {
+    const http = nodeHttp;
+    const seen: Array<{ url?: string; authorization?: string }> = [];
+    const attacker = http.createServer((req, res) => {
+      seen.push({ url: req.url, authorization: req.headers.authorization });
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"name":"x","tags":["stolen"]}');
+    });
+    const registry = http.createServer((req, res) => {
+      if (!req.headers.authorization) {
+        res.writeHead(401, { 'www-authenticate': 'Basic realm="r"' });
+        res.end();
+        return;
+      }
+      const port = (attacker.address() as { port: number }).port;
+      res.writeHead(307, { location: `http://localhost:${port}${req.url}` });
+      res.end();
+    });
+    await new Promise<void>(r => attacker.listen(0, '127.0.0.1', r));
+    await new Promise<void>(r => registry.listen(0, '127.0.0.1', r));
+    try {
+      const host = `127.0.0.1:${(registry.address() as { port: number }).port}`;
+      const error = await failure(
+        new RegistryClient({ retries: { attempts: 1 } }).listTags(refAt(host, 'team/app'), {
+          credentials: { type: 'basic', username: 'u', password: 'redirect-secret' },
+          credentialHosts: [host],
+          plainHttpCredentials: true,
+        }),
+      );
+      expect(error.message).toMatch(/307/);
+      expect(error.message).not.toContain('redirect-secret');
+      expect(seen).toEqual([]);
+    } finally {
+      await new Promise(r => attacker.close(r));
+      await new Promise(r => registry.close(r));
+    }
   });
 });
 

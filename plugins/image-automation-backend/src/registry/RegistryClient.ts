@@ -29,6 +29,17 @@ export interface RegistryTls {
 /** Options of one {@link RegistryClient} call. @public */
 export interface RegistryCallOptions {
   credentials?: RegistryCredentials;
+  /**
+   * Hosts (`isHostAllowed` patterns) the credentials are bound to. A token realm on a host other
+   * than the registry's own gets the credentials only when it is one of them; when absent, only
+   * the registry's own host does.
+   */
+  credentialHosts?: string[];
+  /**
+   * Whether the credentials may be sent over plain HTTP (to a registry or token realm that speaks
+   * no TLS). Default false: the call fails instead of sending them.
+   */
+  plainHttpCredentials?: boolean;
   tls?: RegistryTls;
   /** Deadline for the whole call (auth, every page, retries). Default 60 s. */
   timeoutMs?: number;
@@ -130,6 +141,8 @@ interface Call {
   /** Distinguishes cached tokens of different credentials. */
   authKey: string;
   secrets: string[];
+  credentialHosts: string[];
+  plainHttpCredentials: boolean;
   agent: http.Agent;
   tls?: RegistryTls;
   deadline: number;
@@ -375,6 +388,8 @@ export class RegistryClient {
         .digest('hex')
         .slice(0, 32),
       secrets,
+      credentialHosts: options.credentialHosts ?? [],
+      plainHttpCredentials: options.plainHttpCredentials === true,
       agent: this.agentFor(
         ref.scheme === 'http' && this.httpsRegistries.has(ref.registry)
           ? 'https'
@@ -633,6 +648,16 @@ export class RegistryClient {
     }
   }
 
+  /** Throws unless credentials may go to `origin`: HTTPS, or plain HTTP when the call allows it. */
+  private refusePlainHttp(call: Call, origin: string): void {
+    if (origin.startsWith('http:') && !call.plainHttpCredentials) {
+      throw new RegistryError(
+        'hostNotAllowed',
+        `refusing to send credentials to ${origin} over plain HTTP (the host is not in imageAutomation.registry.insecureHosts)`,
+      );
+    }
+  }
+
   private tokenKey(call: Call, scope: string): string {
     return `${call.origin}|${scope}|${call.authKey}`;
   }
@@ -644,10 +669,14 @@ export class RegistryClient {
     forceFresh: boolean,
   ): Promise<string | undefined> {
     if (call.auth.kind === 'registryToken') {
+      this.refusePlainHttp(call, call.origin);
       return `Bearer ${call.auth.token}`;
     }
     if (!challenge) {
       return undefined;
+    }
+    if (call.auth.kind !== 'anonymous') {
+      this.refusePlainHttp(call, call.origin);
     }
     if (challenge.scheme === 'basic') {
       if (call.auth.kind === 'basic') {
@@ -725,8 +754,22 @@ export class RegistryClient {
         `token realm host ${realmUrl.host} is not in the allowed registry hosts`,
       );
     }
-    const service = challenge.params.service;
     const auth = call.auth;
+    if (auth.kind !== 'anonymous') {
+      this.refusePlainHttp(call, realmUrl.origin);
+    }
+    // Credentials go to a realm on the registry's own host, or on a host they are bound to.
+    if (
+      auth.kind !== 'anonymous' &&
+      realmUrl.host.toLowerCase() !== new URL(call.origin).host.toLowerCase() &&
+      !isHostAllowed(realmUrl.host, call.credentialHosts)
+    ) {
+      throw new RegistryError(
+        'hostNotAllowed',
+        `token realm ${realmUrl.origin} is on host ${realmUrl.host}, which the credentials are not bound to; refusing to send them there (add the host to the credential's hosts)`,
+      );
+    }
+    const service = challenge.params.service;
     const identityToken =
       auth.kind === 'identityToken'
         ? this.refreshTokens.get(call.authKey) ?? auth.token

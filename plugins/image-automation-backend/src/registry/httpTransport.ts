@@ -34,6 +34,13 @@ const TLS_CODES = new Set([
   'EPROTO',
 ]);
 
+/**
+ * The most of an error response's body (status ≥ 400) read: the rest is dropped unread and
+ * the connection closed. Such bodies only end up quoted (shortened) in error messages.
+ * @internal
+ */
+export const MAX_ERROR_BODY_BYTES = 64 * 1024;
+
 /** `GET https://host/v2/…` — the prefix of every error message, as go-containerregistry writes it. */
 export function describeRequest(method: string, url: URL): string {
   return `${method} ${url.toString()}`;
@@ -85,7 +92,23 @@ export function sendRequest(request: HttpRequest): Promise<HttpResponse> {
     req.on('response', res => {
       const chunks: Buffer[] = [];
       let size = 0;
+      const isError = (res.statusCode ?? 0) >= 400;
       res.on('data', (chunk: Buffer) => {
+        if (isError && size + chunk.length > MAX_ERROR_BODY_BYTES) {
+          // An error answer is only quoted in a message: its head is enough (issue #13).
+          chunks.push(chunk.subarray(0, MAX_ERROR_BODY_BYTES - size));
+          done();
+          if (!settled) {
+            settled = true;
+            resolve({
+              status: res.statusCode ?? 0,
+              headers: res.headers,
+              body: Buffer.concat(chunks),
+            });
+          }
+          req.destroy();
+          return;
+        }
         size += chunk.length;
         if (size > request.maxBodyBytes) {
           done();
