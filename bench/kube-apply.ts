@@ -90,7 +90,13 @@ async function main() {
       source: 'config' as const,
       auth: { type: 'serviceAccount' as const, token: kube.admin.token },
       caData: kube.caData,
-      writePolicy: {},
+      // Everything, explicitly: empty or missing policy lists allow nothing.
+      writePolicy: {
+        allowedNamespaces: ['*'],
+        allowedKinds: ['*'],
+        allowedClusterScopedKinds: ['*'],
+        allowedEntities: ['*'],
+      },
     };
     const ours = objects('bench-ours');
     const theirs = objects('bench-kubectl');

@@ -197,7 +197,13 @@ async function main() {
       source: 'config',
       auth: { type: 'serviceAccount', token: kube.admin.token },
       caData: kube.caData,
-      writePolicy: {},
+      // Everything, explicitly: empty or missing policy lists allow nothing.
+      writePolicy: {
+        allowedNamespaces: ['*'],
+        allowedKinds: ['*'],
+        allowedClusterScopedKinds: ['*'],
+        allowedEntities: ['*'],
+      },
     };
     const engine = new Engine({
       objects,

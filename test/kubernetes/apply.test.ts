@@ -46,7 +46,13 @@ function adminCluster(overrides: Partial<ClusterDetails> = {}): ClusterDetails {
     source: 'config',
     auth: { type: 'serviceAccount', token: kube.admin.token },
     caData: kube.caData,
-    writePolicy: {},
+    // Everything, explicitly: empty or missing policy lists allow nothing.
+    writePolicy: {
+      allowedNamespaces: ['*'],
+      allowedKinds: ['*'],
+      allowedClusterScopedKinds: ['*'],
+      allowedEntities: ['*'],
+    },
     ...overrides,
   };
 }
@@ -517,8 +523,9 @@ describe('InventoryApplier against kube-apiserver', () => {
       .applyAllStaged([noNamespace('a'), noNamespace('b')])
       .catch(e => e);
     expect(error.message.split('\n')).toEqual([
-      'ConfigMap/a is namespaced but has no namespace',
-      'ConfigMap/b is namespaced but has no namespace',
+      // Refused by the write policy check before anything is sent.
+      'ConfigMap/a refused: ConfigMap is namespaced but the object has no namespace',
+      'ConfigMap/b refused: ConfigMap is namespaced but the object has no namespace',
     ]);
     client.close();
   });
@@ -568,8 +575,8 @@ describe('InventoryApplier against kube-apiserver', () => {
       })
       .catch(e => e);
     expect(error.message.split('\n')).toEqual([
-      "ConfigMap/team-b/no refused: namespace 'team-b' is not in the allowed namespaces of cluster 'testbed'",
-      "GitRepository/team-a/no refused: kind source.toolkit.fluxcd.io/GitRepository is not in the allowed kinds of cluster 'testbed'",
+      "ConfigMap/team-b/no refused: namespace 'team-b' is not in the allowedNamespaces of cluster 'testbed'",
+      "GitRepository/team-a/no refused: kind source.toolkit.fluxcd.io/GitRepository is not in the allowedKinds of cluster 'testbed'",
     ]);
     expect(await writesSince(mark)).toEqual([]);
   });
@@ -795,6 +802,27 @@ describe('InventoryApplier against kube-apiserver', () => {
         },
       ]),
     ).toBe('dependency v1/ConfigMap/team-a/missing not found');
+    // Never a Secret, and only where the cluster's policy grants the kind and namespace.
+    expect(
+      await checkDependencies(client, [
+        { apiVersion: 'v1', kind: 'Secret', namespace: 'team-a', name: 'any' },
+      ]),
+    ).toBe(
+      'dependency v1/Secret/team-a/any refused: Secrets cannot be dependencies (their content is never read for readiness)',
+    );
+    const narrow = await KubeClient.forCluster(
+      adminCluster({
+        writePolicy: { allowedNamespaces: ['team-b'], allowedKinds: ['ConfigMap'] },
+      }),
+    );
+    expect(
+      await checkDependencies(narrow, [
+        { apiVersion: 'v1', kind: 'ConfigMap', namespace: 'team-a', name: 'dep' },
+      ]),
+    ).toBe(
+      "dependency v1/ConfigMap/team-a/dep refused: namespace 'team-a' is not in the allowedNamespaces of cluster 'testbed'",
+    );
+    narrow.close();
     const applier = new InventoryApplier(store, settings);
     const error = await applier
       .apply({

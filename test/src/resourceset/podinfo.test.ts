@@ -170,6 +170,22 @@ describe('the podinfo ResourceSet (Flux Operator guide) through the backend into
     )}`;
     const backend = await startBackend({
       files: { 'catalog.yaml': catalog, 'podinfo.yaml': manifests },
+      // Clusters are opt-in, each with its policy: podinfo may write its Flux objects into apps.
+      config: {
+        kubernetes: {
+          clusters: [
+            {
+              name: 'testbed',
+              allowedNamespaces: ['apps'],
+              allowedKinds: [
+                'source.toolkit.fluxcd.io/OCIRepository',
+                'helm.toolkit.fluxcd.io/HelmRelease',
+              ],
+              allowedEntities: ['component:default/podinfo'],
+            },
+          ],
+        },
+      },
       rootConfig: {
         kubernetes: {
           clusterLocatorMethods: [

@@ -83,7 +83,13 @@ describe('ResourceSet promotions of cluster targets', () => {
     source: 'config',
     auth: { type: 'serviceAccount', token: kube.admin.token },
     caData: kube.caData,
-    writePolicy: {},
+    // Everything, explicitly: empty or missing policy lists allow nothing.
+    writePolicy: {
+      allowedNamespaces: ['*'],
+      allowedKinds: ['*'],
+      allowedClusterScopedKinds: ['*'],
+      allowedEntities: ['*'],
+    },
     ...overrides,
   });
 
@@ -123,12 +129,20 @@ describe('ResourceSet promotions of cluster targets', () => {
           case 'staging':
             return cluster({
               name,
-              writePolicy: { allowedNamespaces: ['promo-staging'] },
+              writePolicy: {
+                allowedNamespaces: ['promo-staging'],
+                allowedKinds: ['*'],
+                allowedEntities: ['*'],
+              },
             });
           case 'prod':
             return cluster({
               name,
-              writePolicy: { allowedNamespaces: ['promo-prod'] },
+              writePolicy: {
+                allowedNamespaces: ['promo-prod'],
+                allowedKinds: ['*'],
+                allowedEntities: ['*'],
+              },
             });
           case 'down':
             return cluster({ name, url: `https://127.0.0.1:${closedPort}` });

@@ -5,6 +5,7 @@ import {
 } from '@imageops/backstage-plugin-image-automation-common';
 import {
   ClusterDetails,
+  dependencyRefusal,
   KubeClient,
   KubernetesObject,
   readObjectReadiness,
@@ -71,46 +72,37 @@ function celContext(object: Record<string, unknown>): Record<string, unknown> {
   return { spec: {}, status: {}, ...value };
 }
 
+/**
+ * Whether the dependency's expression holds for `object`. Only the verdict is ever reported: never
+ * the value the expression produced, nor an evaluation error's text (both can carry the object's
+ * content, e.g. `string(data)`), only which expression of which dependency did not hold.
+ */
 function evaluate(dep: CompiledDependency, object: Record<string, unknown>) {
   let result: unknown;
   try {
     result = dep.program!(celContext(object));
-  } catch (error) {
-    return `dependency ${
-      dep.ref
-    } not ready: failed to evaluate the CEL expression: ${
-      (error as Error).message
-    }`;
+  } catch {
+    return `dependency ${dep.ref} not ready: its readiness expression could not be evaluated (not true)`;
   }
   return result === true
     ? undefined
-    : `dependency ${dep.ref} not ready: expression evaluated to ${String(
-        result,
-      )}`;
+    : `dependency ${dep.ref} not ready: its readiness expression is not true`;
 }
 
-/** What CEL reads of a cluster object: no last-applied annotation, no Secret data from elsewhere (Flux). */
-function redacted(
-  object: KubernetesObject,
-  namespace: string,
-): Record<string, unknown> {
+/** What CEL reads of a cluster object: no last-applied annotation (Flux). */
+function redacted(object: KubernetesObject): Record<string, unknown> {
   const annotations = { ...object.metadata.annotations };
   delete annotations['kubectl.kubernetes.io/last-applied-configuration'];
-  const copy: Record<string, unknown> = {
-    ...object,
-    metadata: { ...object.metadata, annotations },
-  };
-  if (object.kind === 'Secret' && object.metadata.namespace !== namespace) {
-    delete copy.data;
-  }
-  return copy;
+  return { ...object, metadata: { ...object.metadata, annotations } };
 }
 
 /**
  * The first reason a dependency is not ready, or undefined when all are (§E.5 step 3). The Flux
  * Operator's own kinds live in Backstage here, so a ResourceSet or input provider dependency is
- * looked up among the stored objects; every other kind in each target cluster. `ready` without
- * `readyExpr` means kstatus Current for cluster objects.
+ * looked up among the stored objects; every other kind in each target cluster, read as the
+ * ResourceSet's service account when it names one, and only where the cluster's policy lets the set
+ * write (namespace and kind allowed, never a Secret): a target outside it is `refused` before
+ * anything is read. `ready` without `readyExpr` means kstatus Current for cluster objects.
  * @internal
  */
 export async function dependencyNotReady(options: {
@@ -118,14 +110,16 @@ export async function dependencyNotReady(options: {
   namespace: string;
   clusters: ClusterDetails[];
   stored: (id: string) => Promise<StoredObject | undefined>;
-}): Promise<string | undefined> {
+  serviceAccount?: { namespace: string; name: string };
+}): Promise<{ refused: boolean; message: string } | undefined> {
+  const notReady = (message: string) => ({ refused: false, message });
   for (const dep of options.dependencies.filter(isFluxOperatorKind)) {
     const object = await options.stored(
       `${dep.kind}/${dep.namespace}/${dep.name}`,
     );
-    if (!object) return `dependency ${dep.ref} not found`;
+    if (!object) return notReady(`dependency ${dep.ref} not found`);
     if (dep.ready) {
-      const notReady = evaluate(dep, {
+      const failed = evaluate(dep, {
         ...object.manifest,
         metadata: {
           ...object.manifest.metadata,
@@ -133,30 +127,45 @@ export async function dependencyNotReady(options: {
         },
         status: object.status,
       });
-      if (notReady) return notReady;
+      if (failed) return notReady(failed);
     }
   }
   const inCluster = options.dependencies.filter(d => !isFluxOperatorKind(d));
   if (inCluster.length === 0) return undefined;
   for (const cluster of options.clusters) {
-    const client = await KubeClient.forCluster(cluster, {});
+    const client = await KubeClient.forCluster(cluster, {
+      impersonateUser: options.serviceAccount
+        ? `system:serviceaccount:${options.serviceAccount.namespace}:${options.serviceAccount.name}`
+        : undefined,
+    });
     try {
       for (const dep of inCluster) {
+        const refusal = await dependencyRefusal(client, dep);
+        if (refusal) {
+          return {
+            refused: true,
+            message: `dependency ${dep.ref} refused on cluster '${cluster.name}': ${refusal}`,
+          };
+        }
+      }
+      for (const dep of inCluster) {
         const object = await client.get({ ...dep, namespace: dep.namespace });
-        if (!object) return `dependency ${dep.ref} not found`;
+        if (!object) return notReady(`dependency ${dep.ref} not found`);
         if (!dep.ready) continue;
         if (dep.program) {
-          const notReady = evaluate(dep, redacted(object, options.namespace));
-          if (notReady) return notReady;
+          const failed = evaluate(dep, redacted(object));
+          if (failed) return notReady(failed);
         } else {
           const readiness = readObjectReadiness(object);
           if (readiness.status !== 'Current') {
-            return `dependency ${dep.ref} not ready: ${readiness.message}`;
+            return notReady(
+              `dependency ${dep.ref} not ready: ${readiness.message}`,
+            );
           }
         }
       }
     } catch (error) {
-      return (error as Error).message;
+      return notReady((error as Error).message);
     } finally {
       client.close();
     }

@@ -7,6 +7,7 @@ import {
   ANNOTATION_KUBERNETES_AUTH_PROVIDER,
   ANNOTATION_KUBERNETES_SKIP_TLS_VERIFY,
 } from '@backstage/plugin-kubernetes-common';
+import { writePolicyOf } from './ConfigClusterLocator';
 import { KubernetesSettings } from './kubernetesSettings';
 import { ClusterDetails } from './types';
 
@@ -84,10 +85,7 @@ export function clusterFromEntity(
     caData: annotations[ANNOTATION_KUBERNETES_API_SERVER_CA] || undefined,
     skipTLSVerify:
       annotations[ANNOTATION_KUBERNETES_SKIP_TLS_VERIFY] === 'true',
-    writePolicy: {
-      allowedNamespaces: clusterSettings.allowedNamespaces,
-      allowedKinds: clusterSettings.allowedKinds,
-    },
+    writePolicy: writePolicyOf(clusterSettings),
     entityRef,
   };
 }

@@ -1,13 +1,31 @@
 import { Config } from '@backstage/config';
 import fs from 'node:fs';
-import { KubernetesSettings } from './kubernetesSettings';
-import { ClusterAuth, ClusterDetails } from './types';
+import { ClusterSettings, KubernetesSettings } from './kubernetesSettings';
+import { ClusterAuth, ClusterDetails, ClusterWritePolicy } from './types';
+
+/**
+ * The policy part of a cluster's settings; a cluster without settings gets the empty policy, which
+ * allows nothing.
+ * @public
+ */
+export function writePolicyOf(
+  settings: ClusterSettings | undefined,
+): ClusterWritePolicy {
+  return {
+    allowedNamespaces: settings?.allowedNamespaces,
+    allowedKinds: settings?.allowedKinds,
+    allowedClusterScopedKinds: settings?.allowedClusterScopedKinds,
+    allowedEntities: settings?.allowedEntities,
+    allowedOwners: settings?.allowedOwners,
+  };
+}
 
 /**
  * Clusters listed in app-config under `kubernetes.clusterLocatorMethods` entries of type `config`,
  * the same entries Backstage's Kubernetes plugin reads. Config is trusted, so a cluster's own
  * `serviceAccountToken` is used; `imageAutomation.kubernetes.clusters[].credential` overrides it
- * (for example with a client certificate).
+ * (for example with a client certificate). Only clusters also listed under
+ * `imageAutomation.kubernetes.clusters` are usable: the others are {@link ConfigClusterLocator.getUnlisted}.
  * @public
  */
 export class ConfigClusterLocator {
@@ -16,15 +34,34 @@ export class ConfigClusterLocator {
     private readonly settings: KubernetesSettings,
   ) {}
 
-  /** The clusters, in config order. */
+  /** The clusters image automation may use (listed in `imageAutomation.kubernetes.clusters`), in config order. */
   getClusters(): ClusterDetails[] {
+    return this.configured()
+      .filter(c => this.isListed(c.getString('name')))
+      .map(c => this.toCluster(c));
+  }
+
+  /**
+   * Names of the config clusters image automation may not use: the Kubernetes plugin's clusters
+   * are not writable unless `imageAutomation.kubernetes.clusters` lists them with a policy.
+   */
+  getUnlisted(): string[] {
+    return this.configured()
+      .map(c => c.getString('name'))
+      .filter(name => !this.isListed(name));
+  }
+
+  private isListed(name: string): boolean {
+    return this.settings.clusters.some(s => s.name === name);
+  }
+
+  private configured(): Config[] {
     const methods =
       this.config.getOptionalConfigArray('kubernetes.clusterLocatorMethods') ??
       [];
     return methods
       .filter(m => m.getString('type') === 'config')
-      .flatMap(m => m.getOptionalConfigArray('clusters') ?? [])
-      .map(c => this.toCluster(c));
+      .flatMap(m => m.getOptionalConfigArray('clusters') ?? []);
   }
 
   private toCluster(c: Config): ClusterDetails {
@@ -52,10 +89,7 @@ export class ConfigClusterLocator {
         c.getOptionalString('caData') ??
         (caFile ? fs.readFileSync(caFile).toString('base64') : undefined),
       skipTLSVerify: c.getOptionalBoolean('skipTLSVerify') ?? false,
-      writePolicy: {
-        allowedNamespaces: settings?.allowedNamespaces,
-        allowedKinds: settings?.allowedKinds,
-      },
+      writePolicy: writePolicyOf(settings),
     };
   }
 }

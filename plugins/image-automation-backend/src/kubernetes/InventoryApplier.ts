@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import { InventoryStore } from '../store/InventoryStore';
+import { dependencyRefusal } from './clusterWritePolicy';
 import { resolveCopyFrom } from './copyFrom';
 import { KubeClient } from './KubeClient';
 import { KubernetesSettings } from './kubernetesSettings';
@@ -148,7 +149,7 @@ export class InventoryApplier {
     const applied: InventoryApplyResult['steps'] = [];
     try {
       // Refuse the whole set before writing anything, so a refusal never leaves half a set applied.
-      const refusals = applier.checkWritePolicy(all);
+      const refusals = await applier.checkWritePolicy(all);
       if (refusals.length > 0) {
         throw new ApplyError(
           [],
@@ -281,7 +282,8 @@ export class InventoryApplier {
 
 /**
  * Reads the readiness of `dependsOn` targets in one cluster: each must exist, and when `ready` is
- * asked for, be `Current` (kstatus-like). Returns the first reason a dependency is not ready.
+ * asked for, be `Current` (kstatus-like). Returns the first reason a dependency is not ready; a
+ * target the cluster's policy does not cover (or a Secret) is refused without being read.
  * @public
  */
 export async function checkDependencies(
@@ -298,6 +300,10 @@ export async function checkDependencies(
     const ref = `${dep.apiVersion}/${dep.kind}/${dep.namespace ?? ''}/${
       dep.name
     }`.replace('//', '/');
+    const refusal = await dependencyRefusal(client, dep);
+    if (refusal) {
+      return `dependency ${ref} refused: ${refusal}`;
+    }
     const object = await client.get(dep);
     if (!object) {
       return `dependency ${ref} not found`;

@@ -7,9 +7,10 @@ import { ConfigClusterLocator } from './ConfigClusterLocator';
 import { ClusterDetails } from './types';
 
 /**
- * All clusters automation can write to: those from app-config, then those from the catalog. A
- * catalog cluster with the name of a config cluster is refused, so the catalog cannot shadow a
- * cluster the platform team configured.
+ * All clusters automation can write to: those from app-config, then those from the catalog, each
+ * only when `imageAutomation.kubernetes.clusters` lists it (with its policy). A catalog cluster with
+ * the name of a config cluster is refused, so the catalog cannot shadow a cluster the platform team
+ * configured.
  * @public
  */
 export class KubernetesClusters {
@@ -23,10 +24,16 @@ export class KubernetesClusters {
     rejected: RejectedCluster[];
   }> {
     const clusters = this.fromConfig.getClusters();
-    const rejected: RejectedCluster[] = [];
+    const unlisted = this.fromConfig.getUnlisted();
+    const rejected: RejectedCluster[] = unlisted.map(name => ({
+      entityRef: 'app-config',
+      name,
+      reason: `cluster '${name}' of kubernetes.clusterLocatorMethods is not listed in imageAutomation.kubernetes.clusters: image automation only uses clusters listed there with their policy`,
+    }));
     if (this.fromCatalog) {
       const catalog = await this.fromCatalog.getClusters(credentials);
-      const configured = new Set(clusters.map(c => c.name));
+      // Also the unlisted ones: the catalog may not take over a name app-config uses.
+      const configured = new Set([...clusters.map(c => c.name), ...unlisted]);
       const shadowing = (name: string, entityRef: string) => ({
         entityRef,
         name,

@@ -1,5 +1,5 @@
 import { planApplyStages } from './applyOrder';
-import { writeRefusal } from './clusterWritePolicy';
+import { scopeOf, writeRefusal } from './clusterWritePolicy';
 import {
   ApplyConflictError,
   KubeApiError,
@@ -134,17 +134,44 @@ export class ServerSideApplier {
     private readonly options: ServerSideApplyOptions,
   ) {}
 
-  /** Refusals of the cluster's write policy, for all objects at once (nothing is applied if any). */
-  checkWritePolicy(objects: KubernetesObject[]): string[] {
-    return objects
-      .map(o =>
-        writeRefusal(
-          o,
-          this.client.cluster.writePolicy,
-          this.client.cluster.name,
-        ),
-      )
-      .filter((r): r is string => !!r);
+  /**
+   * Refusals of the cluster's write policy, for all objects at once (nothing is applied if any).
+   * Whether an object is namespaced comes from the API server's discovery, never from its manifest;
+   * a kind the cluster does not serve yet takes the scope of a CustomResourceDefinition of the same
+   * set (itself checked as a cluster-scoped kind), and is checked again by discovery just before it
+   * is written ({@link ServerSideApplier.applyOne}).
+   */
+  async checkWritePolicy(objects: KubernetesObject[]): Promise<string[]> {
+    const { writePolicy, name } = this.client.cluster;
+    const definedScopes = new Map<string, boolean>();
+    for (const o of objects) {
+      if (o.kind === 'CustomResourceDefinition') {
+        const spec = (o.spec ?? {}) as {
+          group?: string;
+          scope?: string;
+          names?: { kind?: string };
+        };
+        definedScopes.set(
+          `${spec.group}/${spec.names?.kind}`,
+          spec.scope === 'Namespaced',
+        );
+      }
+    }
+    const refusals: string[] = [];
+    for (const o of objects) {
+      const namespaced =
+        (await scopeOf(this.client, o.apiVersion, o.kind)) ??
+        definedScopes.get(`${groupOf(o.apiVersion)}/${o.kind}`);
+      if (namespaced === undefined) {
+        // Unknown kind: applying it fails with "no matches for kind"; nothing to refuse here.
+        continue;
+      }
+      const refusal = writeRefusal(o, writePolicy, name, namespaced);
+      if (refusal) {
+        refusals.push(refusal);
+      }
+    }
+    return refusals;
   }
 
   /**
@@ -152,7 +179,7 @@ export class ServerSideApplier {
    * Throws {@link ApplyError} (carrying the changes made so far) when an object fails.
    */
   async applyAllStaged(objects: KubernetesObject[]): Promise<ChangeSetEntry[]> {
-    const refusals = this.checkWritePolicy(objects);
+    const refusals = await this.checkWritePolicy(objects);
     if (refusals.length > 0) {
       throw new ApplyError(
         [],
@@ -282,6 +309,21 @@ export class ServerSideApplier {
         return entry('created');
       }
       throw this.explain(subject, error);
+    }
+    // Checked again here, with the scope discovery reports now (a CRD of the set may have just
+    // been applied): nothing is written that the cluster's policy does not allow.
+    const { namespaced } = await this.client.resourceFor(
+      object.apiVersion,
+      object.kind,
+    );
+    const refusal = writeRefusal(
+      object,
+      this.client.cluster.writePolicy,
+      this.client.cluster.name,
+      namespaced,
+    );
+    if (refusal) {
+      throw new Error(refusal);
     }
     try {
       const existing =

@@ -35,7 +35,15 @@ const config = new ConfigReader({
     kubernetes: {
       fieldManager: 'backstage-automation',
       clusters: [
-        { name: 'edge', credential: 'edge-cert', allowedNamespaces: ['apps'] },
+        {
+          name: 'edge',
+          credential: 'edge-cert',
+          allowedNamespaces: ['apps'],
+          allowedKinds: ['*'],
+          allowedClusterScopedKinds: ['Namespace'],
+          allowedEntities: ['component:default/shop'],
+          allowedOwners: ['group:default/team-a'],
+        },
         {
           name: 'prod',
           credential: 'prod-token',
@@ -87,18 +95,12 @@ describe('cluster locators', () => {
     );
   });
 
-  it('reads config clusters with their token, CA, TLS setting and write policy', () => {
-    const clusters = new ConfigClusterLocator(config, settings).getClusters();
+  it('reads config clusters with their token, CA, TLS setting and write policy, only when imageAutomation lists them', () => {
+    const locator = new ConfigClusterLocator(config, settings);
+    // 'local' is a cluster of the Kubernetes plugin only: image automation may not use it.
+    expect(locator.getUnlisted()).toEqual(['local']);
+    const clusters = locator.getClusters();
     expect(clusters).toEqual([
-      {
-        name: 'local',
-        url: 'https://127.0.0.1:6443',
-        source: 'config',
-        auth: { type: 'serviceAccount', token: 'sa-token' },
-        caData: 'Q0E=',
-        skipTLSVerify: false,
-        writePolicy: { allowedNamespaces: undefined, allowedKinds: undefined },
-      },
       {
         name: 'edge',
         url: 'https://edge:6443',
@@ -110,7 +112,13 @@ describe('cluster locators', () => {
         },
         caData: undefined,
         skipTLSVerify: true,
-        writePolicy: { allowedNamespaces: ['apps'], allowedKinds: undefined },
+        writePolicy: {
+          allowedNamespaces: ['apps'],
+          allowedKinds: ['*'],
+          allowedClusterScopedKinds: ['Namespace'],
+          allowedEntities: ['component:default/shop'],
+          allowedOwners: ['group:default/team-a'],
+        },
       },
     ]);
   });
@@ -152,11 +160,10 @@ describe('cluster locators', () => {
       mockCredentials.none(),
     );
     expect(found.map(c => `${c.source}:${c.name}`)).toEqual([
-      'config:local',
       'config:edge',
       'catalog:prod',
     ]);
-    expect(found[2]).toEqual({
+    expect(found[1]).toEqual({
       name: 'prod',
       url: 'https://prod.example.com',
       source: 'catalog',
@@ -166,12 +173,17 @@ describe('cluster locators', () => {
       writePolicy: {
         allowedNamespaces: undefined,
         allowedKinds: ['ConfigMap'],
+        allowedClusterScopedKinds: undefined,
+        allowedEntities: undefined,
+        allowedOwners: undefined,
       },
       entityRef: 'resource:default/prod',
     });
     expect(
       Object.fromEntries(rejected.map(r => [r.entityRef, r.reason])),
     ).toEqual({
+      'app-config':
+        "cluster 'local' of kubernetes.clusterLocatorMethods is not listed in imageAutomation.kubernetes.clusters: image automation only uses clusters listed there with their policy",
       'resource:default/moved':
         "the catalog's API server 'https://attacker.example.com' is not the url app-config allows for cluster 'moved' (https://prod.example.com)",
       'resource:default/unknown':
@@ -183,6 +195,9 @@ describe('cluster locators', () => {
     });
     await expect(clusters.get('moved', mockCredentials.none())).rejects.toThrow(
       "cluster 'moved' (resource:default/moved) cannot be used: the catalog's API server",
+    );
+    await expect(clusters.get('local', mockCredentials.none())).rejects.toThrow(
+      "cluster 'local' (app-config) cannot be used: cluster 'local' of kubernetes.clusterLocatorMethods is not listed in imageAutomation.kubernetes.clusters",
     );
     await expect(
       clusters.get('nowhere', mockCredentials.none()),

@@ -1,67 +1,196 @@
+import { KubeApiError } from './errors';
+import type { KubeClient } from './KubeClient';
 import { describeObject, groupOf } from './objectId';
 import { ClusterWritePolicy, KubernetesObject } from './types';
 
+/** Fails closed: a missing or empty list allows nothing, `*` allows everything. */
 function listAllows(
   list: string[] | undefined,
   ...candidates: string[]
 ): boolean {
-  if (!list || list.length === 0 || list.includes('*')) {
-    return true;
+  if (!list || list.length === 0) {
+    return false;
   }
-  return candidates.some(c => list.includes(c));
+  return list.includes('*') || candidates.some(c => list.includes(c));
+}
+
+function kindName(apiVersion: string, kind: string): string {
+  const group = groupOf(apiVersion);
+  return group ? `${group}/${kind}` : kind;
 }
 
 /**
- * Why automation may not write `object` into a cluster with `policy`, or `undefined` when it may.
+ * A reference to an object the policy is asked about: what is applied, pruned or read.
+ * @public
+ */
+export interface PolicySubject {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  namespace?: string;
+}
+
+/**
+ * Why the policy of cluster `clusterName` does not cover `ref`, or `undefined` when it does.
+ * `namespaced` must come from the API server's discovery (see {@link scopeOf}), never from the
+ * manifest: a ClusterRoleBinding with a `metadata.namespace` is still cluster-scoped.
  *
- * A namespaced object needs its namespace allowed; a Namespace object needs its own name allowed;
- * any other cluster-scoped object (ClusterRole, CRD, …) is refused as soon as namespaces are
- * restricted, because it reaches beyond them, unless its kind is explicitly listed in `allowedKinds`.
+ * A namespaced object needs its kind in `allowedKinds` and its namespace in `allowedNamespaces`. A
+ * cluster-scoped object needs its kind in `allowedClusterScopedKinds` (default none); a Namespace
+ * object also needs its own name in `allowedNamespaces`.
+ * @public
+ */
+export function policyRefusal(
+  ref: PolicySubject,
+  policy: ClusterWritePolicy,
+  clusterName: string,
+  namespaced: boolean,
+): string | undefined {
+  const group = groupOf(ref.apiVersion);
+  const candidates = [ref.kind, `${group}/${ref.kind}`];
+  const kind = kindName(ref.apiVersion, ref.kind);
+  if (namespaced) {
+    if (!listAllows(policy.allowedKinds, ...candidates)) {
+      return `kind ${kind} is not in the allowedKinds of cluster '${clusterName}'`;
+    }
+    if (!ref.namespace) {
+      return `${kind} is namespaced but the object has no namespace`;
+    }
+    if (!listAllows(policy.allowedNamespaces, ref.namespace)) {
+      return `namespace '${ref.namespace}' is not in the allowedNamespaces of cluster '${clusterName}'`;
+    }
+    return undefined;
+  }
+  if (!listAllows(policy.allowedClusterScopedKinds, ...candidates)) {
+    const ignored = ref.namespace
+      ? ` (its metadata.namespace '${ref.namespace}' does not make it namespaced)`
+      : '';
+    return `kind ${kind} is cluster-scoped on cluster '${clusterName}'${ignored} and not in its allowedClusterScopedKinds`;
+  }
+  if (
+    group === '' &&
+    ref.kind === 'Namespace' &&
+    !listAllows(policy.allowedNamespaces, ref.name)
+  ) {
+    return `namespace '${ref.name}' is not in the allowedNamespaces of cluster '${clusterName}'`;
+  }
+  return undefined;
+}
+
+/**
+ * Why automation may not write `object` into a cluster with `policy`, or `undefined` when it may
+ * (see {@link policyRefusal}; `namespaced` from discovery).
  * @public
  */
 export function writeRefusal(
   object: KubernetesObject,
   policy: ClusterWritePolicy,
   clusterName: string,
+  namespaced: boolean,
 ): string | undefined {
-  const group = groupOf(object.apiVersion);
-  const kindAllowed = listAllows(
-    policy.allowedKinds,
-    object.kind,
-    `${group}/${object.kind}`,
+  const reason = policyRefusal(
+    { ...object, ...object.metadata },
+    policy,
+    clusterName,
+    namespaced,
   );
-  if (!kindAllowed) {
-    return `${describeObject(object)} refused: kind ${
-      group ? `${group}/` : ''
-    }${object.kind} is not in the allowed kinds of cluster '${clusterName}'`;
+  return reason ? `${describeObject(object)} refused: ${reason}` : undefined;
+}
+
+/**
+ * Whether a kind is namespaced, from the API server's discovery; `undefined` when the cluster does
+ * not serve the kind (yet).
+ * @public
+ */
+export async function scopeOf(
+  client: KubeClient,
+  apiVersion: string,
+  kind: string,
+): Promise<boolean | undefined> {
+  try {
+    return (await client.resourceFor(apiVersion, kind)).namespaced;
+  } catch (error) {
+    if (error instanceof KubeApiError && error.statusCode === 404) {
+      return undefined;
+    }
+    throw error;
   }
-  const namespaces = policy.allowedNamespaces;
-  const restricted =
-    namespaces && namespaces.length > 0 && !namespaces.includes('*');
-  if (!restricted) {
+}
+
+/**
+ * Why the cluster's policy does not cover reading or deleting `ref` (the same rules as writing), or
+ * `undefined` when it does. A kind the cluster does not serve is refused: its scope is unknown.
+ * @public
+ */
+export async function accessRefusal(
+  client: KubeClient,
+  ref: PolicySubject,
+): Promise<string | undefined> {
+  const { name: clusterName, writePolicy } = client.cluster;
+  const namespaced = await scopeOf(client, ref.apiVersion, ref.kind);
+  if (namespaced === undefined) {
+    return `kind ${kindName(
+      ref.apiVersion,
+      ref.kind,
+    )} is not served by cluster '${clusterName}', so its scope cannot be checked`;
+  }
+  return policyRefusal(ref, writePolicy, clusterName, namespaced);
+}
+
+/**
+ * Why a `dependsOn` target may not be read, or `undefined` when it may: the same rules as writing
+ * ({@link accessRefusal}), and never a Secret — even a yes/no readiness answer about a Secret's
+ * content would let an expression guess its value bit by bit.
+ * @public
+ */
+export async function dependencyRefusal(
+  client: KubeClient,
+  ref: PolicySubject,
+): Promise<string | undefined> {
+  if (groupOf(ref.apiVersion) === '' && ref.kind === 'Secret') {
+    return 'Secrets cannot be dependencies (their content is never read for readiness)';
+  }
+  return accessRefusal(client, ref);
+}
+
+/**
+ * Who wants to use a cluster: the catalog entity a ResourceSet came from and that entity's owner
+ * (both full refs, e.g. `component:default/shop`, `group:default/team-a`).
+ * @public
+ */
+export interface ClusterRequester {
+  entityRef?: string;
+  owner?: string;
+}
+
+/**
+ * Why `requester` may not target the cluster, or `undefined` when the cluster's `allowedEntities`
+ * lists its entity (or `*`) or `allowedOwners` lists its entity's owner (or `*`). Empty lists allow
+ * no one; an object without an entity is only allowed by `allowedEntities: ['*']`.
+ * @public
+ */
+export function entityRefusal(
+  policy: ClusterWritePolicy,
+  clusterName: string,
+  requester: ClusterRequester,
+): string | undefined {
+  const entity = requester.entityRef?.toLocaleLowerCase('en-US');
+  const owner = requester.owner?.toLocaleLowerCase('en-US');
+  const lower = (list?: string[]) =>
+    list?.map(e => e.toLocaleLowerCase('en-US'));
+  if (listAllows(lower(policy.allowedEntities), ...(entity ? [entity] : []))) {
     return undefined;
   }
-  const namespace = object.metadata.namespace;
-  if (namespace) {
-    return namespaces.includes(namespace)
-      ? undefined
-      : `${describeObject(
-          object,
-        )} refused: namespace '${namespace}' is not in the allowed namespaces of cluster '${clusterName}'`;
+  if (
+    entity &&
+    listAllows(lower(policy.allowedOwners), ...(owner ? [owner] : []))
+  ) {
+    return undefined;
   }
-  if (object.kind === 'Namespace' && group === '') {
-    return namespaces.includes(object.metadata.name)
-      ? undefined
-      : `${describeObject(object)} refused: namespace '${
-          object.metadata.name
-        }' is not in the allowed namespaces of cluster '${clusterName}'`;
-  }
-  const explicitlyListed =
-    policy.allowedKinds?.includes(object.kind) ||
-    policy.allowedKinds?.includes(`${group}/${object.kind}`);
-  return explicitlyListed
-    ? undefined
-    : `${describeObject(
-        object,
-      )} refused: cluster-scoped objects are not allowed in cluster '${clusterName}' (its namespaces are restricted; list the kind in allowedKinds to allow it)`;
+  const who = requester.entityRef
+    ? `entity ${requester.entityRef}${
+        requester.owner ? ` (owner ${requester.owner})` : ''
+      }`
+    : 'an object without a catalog entity';
+  return `cluster '${clusterName}' does not allow ${who} to target it: list the entity in allowedEntities or its owner in allowedOwners of imageAutomation.kubernetes.clusters '${clusterName}'`;
 }

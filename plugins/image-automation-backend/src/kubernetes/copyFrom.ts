@@ -1,3 +1,4 @@
+import { policyRefusal } from './clusterWritePolicy';
 import { KubeClient } from './KubeClient';
 import { describeObject } from './objectId';
 import { KubernetesObject } from './types';
@@ -60,7 +61,8 @@ function withCopiedData(
 
 /**
  * Resolves the `copyFrom` annotations of a set against one cluster (read with the client's identity,
- * so an impersonated service account needs `get` on the sources). Objects without the annotation are
+ * so an impersonated service account needs `get` on the sources). A source outside the cluster's
+ * `allowedNamespaces` (or of a kind outside `allowedKinds`) is refused before anything is read. Objects without the annotation are
  * returned as they are. Each source is read once however many objects copy it.
  * @public
  */
@@ -84,6 +86,19 @@ export async function resolveCopyFrom(
       }
       const [, namespace, name] = match;
       const ref = `${object.kind}/${namespace}/${name}`;
+      // A source is read only where the cluster's policy lets this set write: no reading of
+      // Secrets from namespaces the entity was not granted.
+      const refusal = policyRefusal(
+        { apiVersion: 'v1', kind: object.kind, namespace, name },
+        client.cluster.writePolicy,
+        client.cluster.name,
+        true,
+      );
+      if (refusal) {
+        throw new CopyFromError(
+          `${subject}: ${ANNOTATION_COPY_FROM} source ${ref} refused: ${refusal}`,
+        );
+      }
       if (!sources.has(ref)) {
         sources.set(
           ref,

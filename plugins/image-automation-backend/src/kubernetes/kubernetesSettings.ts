@@ -2,7 +2,8 @@ import { Config } from '@backstage/config';
 import { ClusterAuth, ClusterWritePolicy } from './types';
 
 /**
- * Per-cluster settings from `imageAutomation.kubernetes.clusters[]`.
+ * Per-cluster settings from `imageAutomation.kubernetes.clusters[]`. A cluster is only usable by
+ * image automation when it is listed there; its policy lists fail closed (empty: nothing).
  * @public
  */
 export interface ClusterSettings extends ClusterWritePolicy {
@@ -81,6 +82,11 @@ export function readKubernetesSettings(config: Config): KubernetesSettings {
       force: c.getOptionalBoolean('force'),
       allowedNamespaces: c.getOptionalStringArray('allowedNamespaces'),
       allowedKinds: c.getOptionalStringArray('allowedKinds'),
+      allowedClusterScopedKinds: c.getOptionalStringArray(
+        'allowedClusterScopedKinds',
+      ),
+      allowedEntities: c.getOptionalStringArray('allowedEntities'),
+      allowedOwners: c.getOptionalStringArray('allowedOwners'),
     }),
   );
   return {

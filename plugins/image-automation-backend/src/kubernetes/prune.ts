@@ -1,4 +1,5 @@
 import { planPrunePhases } from './applyOrder';
+import { policyRefusal, scopeOf } from './clusterWritePolicy';
 import { KubeApiError } from './errors';
 import { KubeClient } from './KubeClient';
 import { describeObject, parseInventoryEntry } from './objectId';
@@ -26,7 +27,8 @@ export interface PruneOptions {
  * Deletes stale inventory entries (objects applied before but not any more), as Flux does: in two
  * phases, Flux Kustomizations and HelmReleases first (waiting for them to go, so their controllers
  * can clean up what they deployed), then the rest; background propagation; only objects that
- * still carry the owner labels; never objects annotated `fluxcd.controlplane.io/prune: disabled`.
+ * still carry the owner labels; never objects annotated `fluxcd.controlplane.io/prune: disabled`;
+ * never objects the cluster's write policy does not cover (skipped with a `reason`).
  * Objects already gone are not reported. Returns the `deleted` (or skipped) changes.
  * @public
  */
@@ -41,6 +43,29 @@ export async function pruneStale(
     const deleted: typeof refs = [];
     for (const ref of phase.objects) {
       const subject = describeObject({ kind: ref.kind, metadata: ref });
+      // The policy is checked again: an object the cluster's policy no longer covers (or never did,
+      // e.g. an inventory written before the policy was tightened) is left alone, not deleted.
+      const namespaced = await scopeOf(client, ref.apiVersion, ref.kind);
+      if (namespaced === undefined) {
+        // The kind itself is gone (its CRD was pruned or uninstalled): nothing left to delete.
+        continue;
+      }
+      const refusal = policyRefusal(
+        ref,
+        client.cluster.writePolicy,
+        client.cluster.name,
+        namespaced,
+      );
+      if (refusal) {
+        changes.push({
+          subject,
+          id: ref.entry.id,
+          version: ref.entry.v,
+          action: 'skipped',
+          reason: `left in place, not pruned: ${refusal}`,
+        });
+        continue;
+      }
       let current;
       try {
         current = await client.get(ref);

@@ -25,15 +25,22 @@ export type ClusterAuth =
   | { type: 'clientCertificate'; certData: string; keyData: string };
 
 /**
- * What automation may write into a cluster. An empty or missing list allows everything of that
- * dimension; `*` in a list allows everything too (explicit form).
+ * What automation may do in a cluster. Every list fails closed: an empty or missing list allows
+ * nothing of that dimension; `*` in a list allows everything of it (the only way to say "all").
+ * Whether an object is namespaced is decided by the API server's discovery, never by the manifest.
  * @public
  */
 export interface ClusterWritePolicy {
-  /** Namespaces objects may be written to (and Namespace objects that may be applied). */
+  /** Namespaces objects may be written to and read from (and Namespace objects that may be applied). */
   allowedNamespaces?: string[];
-  /** Kinds that may be written, as `Kind` (any group) or `group/Kind` (`apps/Deployment`, core: `/ConfigMap`). */
+  /** Namespaced kinds that may be written, as `Kind` (any group) or `group/Kind` (`apps/Deployment`, core: `/ConfigMap`). */
   allowedKinds?: string[];
+  /** Cluster-scoped kinds that may be written (`Namespace`, `rbac.authorization.k8s.io/ClusterRole`, …); default none. */
+  allowedClusterScopedKinds?: string[];
+  /** Entity refs (`component:default/shop`) whose ResourceSets may target the cluster. */
+  allowedEntities?: string[];
+  /** Owner refs (`group:default/team-a`): ResourceSets of entities with one of these owners may target the cluster. */
+  allowedOwners?: string[];
 }
 
 /**
@@ -81,6 +88,8 @@ export interface ChangeSetEntry {
   action: ChangeAction;
   /** Dry runs: a unified diff of the object from the cluster's state to the applied one (no Secret values). */
   diff?: string;
+  /** Why a `skipped` object was left alone when the reason is one to report (the cluster's policy). */
+  reason?: string;
 }
 
 /**
