@@ -71,6 +71,11 @@ imageAutomation:
   fileRoots:
     - ../../examples
     - ${outDir}
+  # Replaces app-config.yaml's grant (lists are not merged): the demo's flux-system and the sandbox's namespace.
+  tenancy:
+    namespaces:
+      - owner: group:default/team-podinfo
+        namespaces: [flux-system, sandbox]
 `,
   );
   process.stdout.write(`sandbox registry: ${registry.url} (push with skopeo or the test bed)\n`);

@@ -3,6 +3,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../../testbed';
+import { TEST_TENANCY } from '../integration/backendHarness';
 
 const repoRoot = path.resolve(__dirname, '../../..');
 
@@ -63,6 +64,7 @@ export async function startApp(options: {
     imageAutomation: {
       fileRoots: [dir],
       engine: { pollIntervalSeconds: 1, refreshIntervalSeconds: 2 },
+      tenancy: TEST_TENANCY,
       ...(options.config ?? {}),
     },
     ...(options.topLevelConfig ?? {}),

@@ -12,6 +12,18 @@ import imageAutomationPlugin from '@imageops/backstage-plugin-image-automation-b
 type TaskFn = () => Promise<void>;
 
 /**
+ * `imageAutomation.tenancy` of the suites: an entity may use only the namespace named after it by
+ * default, so the namespaces the suites' manifests use are granted explicitly to their entities.
+ * A suite that tests tenancy passes its own `tenancy`.
+ */
+export const TEST_TENANCY = {
+  namespaces: ['podinfo', 'broken', 'shop', 'platform'].map(name => ({
+    entity: `component:default/${name}`,
+    namespaces: ['flux-system', 'apps', 'shop', 'podinfo-ns', 'shop-ns', 'team-a'],
+  })),
+};
+
+/**
  * A real Backstage backend (catalog + image-automation) on a catalog written to a temporary
  * directory, with the scheduler under the test's control: tasks run when the test says so.
  */
@@ -46,7 +58,7 @@ export async function startBackend(options: {
             rules: [{ allow: ['Component', 'Group', 'User', 'Location'] }],
             locations: [{ type: 'file', target: path.join(dir, 'catalog.yaml') }],
           },
-          imageAutomation: { fileRoots: [dir], ...(options.config ?? {}) },
+          imageAutomation: { fileRoots: [dir], tenancy: TEST_TENANCY, ...(options.config ?? {}) },
         },
       }),
       ...(options.features ?? []),

@@ -6,7 +6,9 @@ import { ObjectStore, StoredObject } from '../store/ObjectStore';
 import {
   MANIFEST_ERROR_ANNOTATION,
   MANIFEST_ERROR_KIND,
+  MANIFEST_ERROR_REASON_ANNOTATION,
 } from '../objects/parseManifests';
+import { namespaceGranted } from '../objects/tenancy';
 import { markStalled } from './conditions';
 import { beginReconcile, RECHECK_MS } from './preamble';
 import { ReconcileResult, Reconciler } from './Reconciler';
@@ -115,7 +117,22 @@ export class Engine {
   private async reconcileKind(object: StoredObject, now: Date): Promise<ReconcileResult> {
     if (object.kind === MANIFEST_ERROR_KIND) {
       const message = object.manifest.metadata.annotations?.[MANIFEST_ERROR_ANNOTATION] ?? 'invalid manifest';
-      return { status: markStalled(object.status, 'InvalidManifest', message, now, object.generation), requeueAfterMs: RECHECK_MS };
+      const reason = object.manifest.metadata.annotations?.[MANIFEST_ERROR_REASON_ANNOTATION] ?? 'InvalidManifest';
+      return { status: markStalled(object.status, reason, message, now, object.generation), requeueAfterMs: RECHECK_MS };
+    }
+    // Fail closed: an entity's object outside the namespaces granted to the entity (at the last
+    // manifest sync) does nothing, whatever its kind (issue #13).
+    if (object.source.type === 'catalog' && !namespaceGranted(object.grantedNamespaces, object.namespace)) {
+      return {
+        status: markStalled(
+          object.status,
+          'NamespaceNotGranted',
+          `namespace '${object.namespace}' is not granted to ${object.entityRef ?? 'this object'} (imageAutomation.tenancy.namespaces)`,
+          now,
+          object.generation,
+        ),
+        requeueAfterMs: RECHECK_MS,
+      };
     }
     const reconciler = this.byKind.get(`${object.apiVersion}/${object.kind}`);
     if (!reconciler) {

@@ -22,6 +22,7 @@ import { markReady } from './conditions';
 import { registryCallOptions } from './registryCallOptions';
 import { beginReconcile, failures, RECHECK_MS, retryAfter } from './preamble';
 import { ReconcileResult, Reconciler } from './Reconciler';
+import { referenceDenied } from '../objects/tenancy';
 
 /** Flux's `--requeue-dependency` default. */
 const DEPENDENCY_RETRY_MS = 30_000;
@@ -63,6 +64,18 @@ export class ImagePolicyReconciler implements Reconciler {
     const repoNamespace = spec.imageRepositoryRef.namespace ?? object.namespace;
     const repoName = spec.imageRepositoryRef.name;
     const repository = await this.deps.objects.get(objectId('ImageRepository', repoNamespace, repoName));
+    // An entity's policy reaches another namespace only when it is granted to the entity or the
+    // repository's accessFrom admits the policy's namespace (said the same whether or not it exists).
+    const denied = referenceDenied(
+      object,
+      'spec.imageRepositoryRef',
+      { kind: 'ImageRepository', namespace: repoNamespace, name: repoName },
+      (repository?.manifest.spec as ImageRepositorySpec | undefined)?.accessFrom,
+      true,
+    );
+    if (denied) {
+      return stalled('AccessDenied', denied);
+    }
     if (!repository) {
       return failed(
         'DependencyNotReady',
@@ -71,7 +84,7 @@ export class ImagePolicyReconciler implements Reconciler {
       );
     }
     const repoSpec = repository.manifest.spec as unknown as ImageRepositorySpec;
-    if (repoNamespace !== object.namespace && !this.accessAllowed(repoSpec)) {
+    if (object.source.type !== 'catalog' && repoNamespace !== object.namespace && !this.accessAllowed(repoSpec)) {
       return failed(
         'AccessDenied',
         `failed to get the referred ImageRepository: access denied: '${repoNamespace}/${repoName}' can't be accessed due to missing ACL labels on 'accessFrom'`,
@@ -145,7 +158,7 @@ export class ImagePolicyReconciler implements Reconciler {
 
   private async fetchDigest(repository: StoredObject, spec: ImageRepositorySpec, tag: string): Promise<string> {
     const ref = parseImageReference(spec.image, { insecure: spec.insecure });
-    const options = registryCallOptions(spec, repository.entityRef, this.deps.credentials);
+    const options = registryCallOptions(spec, ref, repository.entityRef, this.deps.credentials);
     const { digest } = await this.deps.registry.getDigest(ref, tag, options);
     // The tag history keeps the digest too, for the tag explorer and promotions.
     await this.deps.scans.setDigest(repository.id, tag, digest);

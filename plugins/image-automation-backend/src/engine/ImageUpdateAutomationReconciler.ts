@@ -12,8 +12,10 @@ import { NamedCredentials } from '../credentials/NamedCredentials';
 import { applyPoliciesToTree } from '../git/applyPoliciesToTree';
 import { commitTemplateData, RemovedTemplateFieldError, renderCommitMessage } from '../git/commitMessage';
 import { CommitSigner } from '../git/commitSigner';
-import { formatRevision, GitReference } from '../git/gitRef';
-import { IntegrationGitAuth, resolveGitAuth } from '../git/gitSourceAuth';
+import { checkGitUrl, GitAccessSettings, STRICT_GIT_ACCESS } from '../git/gitAccess';
+import { formatRevision, GitReference, validateGitReference } from '../git/gitRef';
+import { IntegrationGitAuth, IntegrationPushRefusedError, resolveGitAuth } from '../git/gitSourceAuth';
+import { checkBranchName, checkPushOption, checkPushRefspec } from '../git/refFormat';
 import { cloneForUpdate, commitAll, gitRemote, GitRemote, pushBranch, PushRejectedError, readRemoteState } from '../git/GitWorkspace';
 import { compileLabelSelector } from '../git/labelSelector';
 import { pushSummary } from '../git/pushSummary';
@@ -31,6 +33,7 @@ import { parseGoDuration } from '../util/goDuration';
 import { markFailed, markReady, markStalled } from './conditions';
 import { beginReconcile, RECHECK_MS, retryAfter } from './preamble';
 import { ReconcileResult, Reconciler } from './Reconciler';
+import { referenceDenied } from '../objects/tenancy';
 
 /** Flux's default GitRepository `timeout`. */
 const DEFAULT_GIT_TIMEOUT_MS = 60_000;
@@ -101,6 +104,8 @@ export class ImageUpdateAutomationReconciler implements Reconciler {
       credentials: NamedCredentials;
       signingKeys?: SigningKeys;
       integrations?: IntegrationGitAuth;
+      /** `imageAutomation.git`: plain-HTTP hosts and integration push opt-ins. Default: neither. */
+      gitAccess?: GitAccessSettings;
       logger?: LoggerService;
       /** Promotions: without them every selection is written on the next pass (Flux's behaviour). */
       promotions?: { planner: PromotionPlanner; scans: ScanStore };
@@ -201,6 +206,16 @@ export class ImageUpdateAutomationReconciler implements Reconciler {
     // The source manager: GitRepository, credentials, refs, push branch.
     const sourceNamespace = spec.sourceRef.namespace ?? object.namespace;
     const sourceId = `GitRepository/${sourceNamespace}/${spec.sourceRef.name}`;
+    // Before the source is read: another tenant's GitRepository (and its credentials) is out of
+    // reach unless its namespace is granted to this entity (GitRepository has no accessFrom).
+    const denied = referenceDenied(object, 'spec.sourceRef', {
+      kind: 'GitRepository',
+      namespace: sourceNamespace,
+      name: spec.sourceRef.name,
+    });
+    if (denied) {
+      return stalled('AccessDenied', denied);
+    }
     const source = await this.deps.objects.get(objectId('GitRepository', sourceNamespace, spec.sourceRef.name));
     if (!source || source.apiVersion !== SOURCE_API_VERSION) {
       return failed(
@@ -209,6 +224,22 @@ export class ImageUpdateAutomationReconciler implements Reconciler {
       );
     }
     const sourceSpec = source.manifest.spec as unknown as GitRepositorySpec;
+    const access = this.deps.gitAccess ?? STRICT_GIT_ACCESS;
+    try {
+      checkGitUrl(sourceSpec.url, access);
+    } catch (error) {
+      return stalled('InvalidSourceConfiguration', `failed configuring source manager: ${(error as Error).message}: invalid source configuration`);
+    }
+    // Every ref, branch, refspec and push option is checked before anything reaches git.
+    try {
+      validateGitReference(sourceSpec.ref, `${sourceId} spec.ref`);
+      validateGitReference(spec.git?.checkout?.ref, 'spec.git.checkout.ref');
+      if (spec.git?.push?.branch) checkBranchName(spec.git.push.branch, 'spec.git.push.branch');
+      if (spec.git?.push?.refspec) checkPushRefspec(spec.git.push.refspec);
+      for (const [key, value] of Object.entries(spec.git?.push?.options ?? {})) checkPushOption(key, String(value));
+    } catch (error) {
+      return stalled('InvalidGitArgument', `failed configuring source manager: ${(error as Error).message}`);
+    }
     let remote: GitRemote;
     let signer: CommitSigner | undefined;
     try {
@@ -217,16 +248,18 @@ export class ImageUpdateAutomationReconciler implements Reconciler {
         await resolveGitAuth({
           spec: sourceSpec,
           entityRef: source.entityRef,
+          usedBy: { entityRef: object.entityRef },
           credentials: this.deps.credentials,
           integrations: this.deps.integrations,
+          push: { access },
         }),
         sourceSpec.timeout ? parseGoDuration(sourceSpec.timeout) : DEFAULT_GIT_TIMEOUT_MS,
       );
     } catch (error) {
+      if (error instanceof IntegrationPushRefusedError) {
+        return stalled('IntegrationPushNotAllowed', `failed configuring source manager: ${error.message}`);
+      }
       return failed('SourceManagerFailed', `failed configuring source manager: ${(error as Error).message}`);
-    }
-    if (!/^https?:\/\//.test(sourceSpec.url)) {
-      return stalled('InvalidSourceConfiguration', `failed configuring source manager: only http(s) Git URLs are supported, got '${sourceSpec.url.replace(/\/\/[^/@]*@/, '//')}': invalid source configuration`);
     }
     const checkoutRef: GitReference = spec.git?.checkout?.ref ?? sourceSpec.ref ?? { branch: 'master' };
     // Flux infers the push branch from the checkout ref's branch (`master` when no ref is given).

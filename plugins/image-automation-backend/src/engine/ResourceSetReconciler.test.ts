@@ -54,9 +54,18 @@ describe('ResourceSetReconciler', () => {
     source: 'config',
     auth: { type: 'serviceAccount', token: kube.admin.token },
     caData: kube.caData,
-    writePolicy: {},
+    // The test bed's cluster opts in to everything, explicitly (empty lists allow nothing).
+    writePolicy: {
+      allowedNamespaces: ['*'],
+      allowedKinds: ['*'],
+      allowedClusterScopedKinds: ['*'],
+      allowedEntities: ['*'],
+    },
     ...overrides,
   });
+  /** Policies of further clusters of the test bed's API server, by name (tests set them). */
+  const policies = new Map<string, ClusterDetails['writePolicy']>();
+  const entityOwners = new Map<string, string>();
 
   beforeAll(async () => {
     kube = await startKubernetes();
@@ -85,11 +94,18 @@ describe('ResourceSetReconciler', () => {
         if (name === 'restricted')
           return cluster({
             name,
-            writePolicy: { allowedNamespaces: ['rset-a'] },
+            writePolicy: {
+              allowedNamespaces: ['rset-a'],
+              allowedKinds: ['*'],
+              allowedEntities: ['*'],
+            },
           });
+        const policy = policies.get(name);
+        if (policy) return cluster({ name, writePolicy: policy });
         throw new Error(`unknown cluster '${name}'`);
       },
       entityAnnotations: async ref => entityAnnotations.get(ref),
+      entityOwner: async ref => entityOwners.get(ref),
       progress: async (id, status) => {
         progress.push(
           `${id} ${
@@ -361,6 +377,38 @@ describe('ResourceSetReconciler', () => {
     expect(await configMapNames('rset-a', 'perm')).toEqual([]);
   });
 
+  it('stalls hostile templates with the limit named; a neighbour ResourceSet still applies (issue #13)', async () => {
+    await declare('hostile', [
+      resourceSet('huge-list', {
+        inputs: [{ tenant: 'one' }],
+        resources: [{ ...tenantConfigMap, data: { n: '<< len (until 20000000) >>' } }],
+      }),
+      resourceSet('redos', {
+        inputs: [{ tenant: 'one' }],
+        resources: [{ ...tenantConfigMap, data: { m: `<< regexMatch "^(a+)+$" "${'a'.repeat(40)}b" | quote >>` } }],
+      }),
+      resourceSet('neighbour', { inputs: [{ tenant: 'calm', replicas: 1 }], resources: [tenantConfigMap] }),
+    ]);
+    const start = Date.now();
+    const [huge, redos, neighbour] = await reconcile(
+      'ResourceSet/rset-a/huge-list',
+      'ResourceSet/rset-a/redos',
+      'ResourceSet/rset-a/neighbour',
+    );
+    expect(Date.now() - start).toBeLessThan(20_000);
+    expect(stalled(huge.status)).toMatchObject({
+      status: 'True',
+      reason: 'BuildFailed',
+      message: expect.stringMatching(
+        /^build failed: failed to build resources\[0\]: failed to execute template: template: resourceset:.*error calling until: until would make a list of 20000000 elements; the template limit is 10000$/,
+      ),
+    });
+    // The backtracking engine would take hours on 40 a's; the Go engine answers false at once.
+    expect(ready(redos.status)).toMatchObject({ status: 'True' });
+    expect(ready(neighbour.status)).toMatchObject({ status: 'True', reason: 'ReconciliationSucceeded' });
+    expect(await configMapNames('rset-a', 'neighbour')).toEqual(['cm-calm']);
+  });
+
   it('reports build failures, a missing provider and a missing target as Stalled', async () => {
     await declare('broken', [
       resourceSet('missing-key', {
@@ -537,7 +585,7 @@ describe('ResourceSetReconciler', () => {
     expect(
       ready((await runOnce('ResourceSet/rset-a/dependent')).status)?.message,
     ).toBe(
-      'Retrying dependency check: dependency v1/ConfigMap/rset-a/prerequisite not ready: expression evaluated to false',
+      'Retrying dependency check: dependency v1/ConfigMap/rset-a/prerequisite not ready: its readiness expression is not true',
     );
     await kube.kubectl([
       'patch',
@@ -557,7 +605,7 @@ describe('ResourceSetReconciler', () => {
     ).toMatchObject({
       reason: 'DependencyNotReady',
       message:
-        'Retrying dependency check: dependency fluxcd.controlplane.io/v1/ResourceSet/rset-a/missing-key not ready: expression evaluated to false',
+        'Retrying dependency check: dependency fluxcd.controlplane.io/v1/ResourceSet/rset-a/missing-key not ready: its readiness expression is not true',
     });
     const badExpr = await runOnce('ResourceSet/rset-a/bad-expr');
     expect(stalled(badExpr.status)).toMatchObject({
@@ -1104,6 +1152,420 @@ subjects:
     expect(await configMapNames('rset-a', 'impersonated-ok')).toEqual([
       'as-deployer',
     ]);
+  });
+
+  describe('issue #13: a catalog author reaches no further than the cluster policy grants', () => {
+    const SECRET_VALUE = 'hunter2-very-secret';
+    const cm = (name: string, namespace = 'rset-a', extra = {}) => ({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name, namespace, ...extra },
+      data: { a: 'b' },
+    });
+    /** Everything a status shows: no secret value may be in there. */
+    const shown = (o: { status: unknown }) => JSON.stringify(o.status);
+
+    beforeAll(async () => {
+      await kube.kubectl(['create', 'namespace', 'rset-c']);
+      await kube.kubectl([
+        'create',
+        'secret',
+        'generic',
+        'db',
+        '-n',
+        'rset-a',
+        `--from-literal=password=${SECRET_VALUE}`,
+      ]);
+      await kube.kubectl([
+        'create',
+        'configmap',
+        'tokens',
+        '-n',
+        'rset-a',
+        `--from-literal=token=${SECRET_VALUE}`,
+      ]);
+      await kube.kubectl([
+        'create',
+        'secret',
+        'generic',
+        'elsewhere',
+        '-n',
+        'rset-c',
+        `--from-literal=password=${SECRET_VALUE}`,
+      ]);
+    });
+
+    it('never prints a readyExpr value or evaluation error, and refuses Secrets and ungranted targets as dependencies', async () => {
+      const dependent = (
+        name: string,
+        dep: Record<string, unknown>,
+        target = 'testbed',
+      ) =>
+        resourceSet(
+          name,
+          { dependsOn: [{ ready: true, ...dep }], resources: [cm(name)] },
+          { [CLUSTERS_ANNOTATION]: target },
+        );
+      await declare('leaks', [
+        // The tester's attack: the Secret's value as the expression's result.
+        dependent('leak-secret', {
+          apiVersion: 'v1',
+          kind: 'Secret',
+          name: 'db',
+          readyExpr: 'string(data.password)',
+        }),
+        // The same on an allowed kind: the value is computed but never shown.
+        dependent('leak-value', {
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          name: 'tokens',
+          readyExpr: 'data.token',
+        }),
+        // An evaluation error whose text would carry the value.
+        dependent('leak-error', {
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          name: 'tokens',
+          readyExpr: 'int(data.token) > 0',
+        }),
+        // A namespace the cluster does not grant.
+        dependent(
+          'leak-namespace',
+          {
+            apiVersion: 'v1',
+            kind: 'ConfigMap',
+            name: 'tokens',
+            namespace: 'rset-c',
+            readyExpr: 'true',
+          },
+          'restricted',
+        ),
+        // A kind the cluster does not grant.
+        dependent(
+          'leak-kind',
+          {
+            apiVersion: 'apps/v1',
+            kind: 'Deployment',
+            name: 'web',
+          },
+          'configmaps-only',
+        ),
+        // A legitimate neighbour: same cluster, a granted ConfigMap.
+        dependent('legit-dependent', {
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          name: 'tokens',
+          readyExpr: `has(data.token)`,
+        }),
+      ]);
+      policies.set('configmaps-only', {
+        allowedNamespaces: ['rset-a'],
+        allowedKinds: ['ConfigMap'],
+        allowedEntities: ['*'],
+      });
+      const runOnce = async (id: string) => {
+        await objects.markDue([id], new Date());
+        await engine.runPass();
+        return (await objects.get(id))!;
+      };
+
+      const secret = await runOnce('ResourceSet/rset-a/leak-secret');
+      expect(stalled(secret.status)).toMatchObject({
+        reason: 'DependencyRefused',
+        message:
+          "dependency v1/Secret/rset-a/db refused on cluster 'testbed': Secrets cannot be dependencies (their content is never read for readiness)",
+      });
+      const value = await runOnce('ResourceSet/rset-a/leak-value');
+      expect(ready(value.status)).toMatchObject({
+        reason: 'DependencyNotReady',
+        message:
+          'Retrying dependency check: dependency v1/ConfigMap/rset-a/tokens not ready: its readiness expression is not true',
+      });
+      const error = await runOnce('ResourceSet/rset-a/leak-error');
+      expect(ready(error.status)).toMatchObject({
+        reason: 'DependencyNotReady',
+        message:
+          'Retrying dependency check: dependency v1/ConfigMap/rset-a/tokens not ready: its readiness expression could not be evaluated (not true)',
+      });
+      const namespace = await runOnce('ResourceSet/rset-a/leak-namespace');
+      expect(stalled(namespace.status)).toMatchObject({
+        reason: 'DependencyRefused',
+        message:
+          "dependency v1/ConfigMap/rset-c/tokens refused on cluster 'restricted': namespace 'rset-c' is not in the allowedNamespaces of cluster 'restricted'",
+      });
+      const kind = await runOnce('ResourceSet/rset-a/leak-kind');
+      expect(stalled(kind.status)).toMatchObject({
+        reason: 'DependencyRefused',
+        message:
+          "dependency apps/v1/Deployment/rset-a/web refused on cluster 'configmaps-only': kind apps/Deployment is not in the allowedKinds of cluster 'configmaps-only'",
+      });
+      for (const o of [secret, value, error, namespace, kind]) {
+        expect(shown(o)).not.toContain(SECRET_VALUE);
+        expect(shown(o)).not.toContain(
+          Buffer.from(SECRET_VALUE).toString('base64'),
+        );
+      }
+      const shownEvents = JSON.stringify(
+        await Promise.all(
+          ['leak-secret', 'leak-value', 'leak-error'].map(
+            async n => (await events.list(`ResourceSet/rset-a/${n}`)).items,
+          ),
+        ),
+      );
+      expect(shownEvents).not.toContain(SECRET_VALUE);
+
+      const [legit] = await reconcile('ResourceSet/rset-a/legit-dependent');
+      expect(ready(legit.status)?.status).toBe('True');
+      expect(await configMapNames('rset-a', 'legit-dependent')).toEqual([
+        'legit-dependent',
+      ]);
+      expect(await configMapNames('rset-a', 'leak-secret')).toEqual([]);
+    });
+
+    it('decides cluster scope by discovery: a ClusterRoleBinding with an allowed namespace is refused, also in a dry run', async () => {
+      const binding = {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRoleBinding',
+        metadata: { name: 'rset-escalate', namespace: 'rset-a' },
+        roleRef: {
+          apiGroup: 'rbac.authorization.k8s.io',
+          kind: 'ClusterRole',
+          name: 'cluster-admin',
+        },
+        subjects: [
+          { kind: 'ServiceAccount', name: 'default', namespace: 'rset-a' },
+        ],
+      };
+      await declare('scope', [
+        resourceSet(
+          'escalate',
+          { resources: [cm('escalate-cm'), binding] },
+          { [CLUSTERS_ANNOTATION]: 'restricted' },
+        ),
+        resourceSet(
+          'scope-neighbour',
+          { resources: [cm('neighbour')] },
+          { [CLUSTERS_ANNOTATION]: 'restricted' },
+        ),
+      ]);
+      const [escalate, neighbour] = await reconcile(
+        'ResourceSet/rset-a/escalate',
+        'ResourceSet/rset-a/scope-neighbour',
+      );
+      expect(ready(escalate.status)).toMatchObject({
+        status: 'False',
+        reason: 'ReconciliationFailed',
+        message:
+          "ClusterRoleBinding/rset-a/rset-escalate refused: kind rbac.authorization.k8s.io/ClusterRoleBinding is cluster-scoped on cluster 'restricted' (its metadata.namespace 'rset-a' does not make it namespaced) and not in its allowedClusterScopedKinds",
+      });
+      await expect(
+        kube.kubectl(['get', 'clusterrolebinding', 'rset-escalate']),
+      ).rejects.toThrow(/NotFound/);
+      // Nothing of the refused set was written.
+      expect(await configMapNames('rset-a', 'escalate')).toEqual([]);
+      expect(ready(neighbour.status)?.status).toBe('True');
+      expect(await configMapNames('rset-a', 'scope-neighbour')).toEqual([
+        'neighbour',
+      ]);
+
+      // A dry run (promotion preview) is checked the same way.
+      await expect(
+        new InventoryApplier(inventories, {
+          fieldManager: 'image-automation',
+          force: false,
+          concurrency: 2,
+          clusters: [],
+        }).apply({
+          owner: 'ResourceSet/rset-a/escalate',
+          cluster: cluster({
+            name: 'restricted',
+            writePolicy: {
+              allowedNamespaces: ['rset-a'],
+              allowedKinds: ['*'],
+              allowedEntities: ['*'],
+            },
+          }),
+          steps: [{ objects: [binding] }],
+          ownerLabels: {},
+          dryRun: true,
+        }),
+      ).rejects.toThrow(
+        /ClusterRoleBinding\/rset-a\/rset-escalate refused: kind rbac.authorization.k8s.io\/ClusterRoleBinding is cluster-scoped/,
+      );
+    });
+
+    it('lets only listed entities or owners target a cluster; empty lists allow no one', async () => {
+      policies.set('guarded', {
+        allowedNamespaces: ['rset-a'],
+        allowedKinds: ['ConfigMap'],
+        allowedEntities: ['component:default/shop'],
+        allowedOwners: ['group:default/team-a'],
+      });
+      policies.set('unconfigured', {});
+      entityOwners.set('component:default/teamed', 'group:default/team-a');
+      entityOwners.set('component:default/intruder', 'group:default/team-z');
+      const target = (name: string, clusterName: string) =>
+        resourceSet(
+          name,
+          { resources: [cm(name)] },
+          { [CLUSTERS_ANNOTATION]: clusterName },
+        );
+      await declare('guard-shop', [target('guard-shop', 'guarded')], 'component:default/shop');
+      await declare('guard-teamed', [target('guard-teamed', 'guarded')], 'component:default/teamed');
+      await declare('guard-intruder', [target('guard-intruder', 'guarded')], 'component:default/intruder');
+      await declare('guard-none', [target('guard-none', 'guarded')]);
+      await declare('guard-empty', [target('guard-empty', 'unconfigured')], 'component:default/shop');
+      const [shop, teamed, intruder, none, empty] = await reconcile(
+        'ResourceSet/rset-a/guard-shop',
+        'ResourceSet/rset-a/guard-teamed',
+        'ResourceSet/rset-a/guard-intruder',
+        'ResourceSet/rset-a/guard-none',
+        'ResourceSet/rset-a/guard-empty',
+      );
+      expect(ready(shop.status)?.status).toBe('True');
+      expect(ready(teamed.status)?.status).toBe('True');
+      expect(stalled(intruder.status)).toMatchObject({
+        reason: 'ClusterNotAllowed',
+        message:
+          "cluster 'guarded' does not allow entity component:default/intruder (owner group:default/team-z) to target it: list the entity in allowedEntities or its owner in allowedOwners of imageAutomation.kubernetes.clusters 'guarded'",
+      });
+      expect(stalled(none.status)).toMatchObject({
+        reason: 'ClusterNotAllowed',
+        message: expect.stringContaining(
+          "cluster 'guarded' does not allow an object without a catalog entity",
+        ),
+      });
+      expect(stalled(empty.status)).toMatchObject({
+        reason: 'ClusterNotAllowed',
+        message: expect.stringContaining(
+          "cluster 'unconfigured' does not allow entity component:default/shop",
+        ),
+      });
+      expect(await configMapNames('rset-a', 'guard-intruder')).toEqual([]);
+      expect(await configMapNames('rset-a', 'guard-none')).toEqual([]);
+      expect(await configMapNames('rset-a', 'guard-empty')).toEqual([]);
+
+      // The same entity with a policy that grants no kinds or namespaces: nothing is written.
+      policies.set('no-kinds', { allowedEntities: ['*'] });
+      await declare('guard-nokinds', [target('guard-nokinds', 'no-kinds')]);
+      const [noKinds] = await reconcile('ResourceSet/rset-a/guard-nokinds');
+      expect(ready(noKinds.status)).toMatchObject({
+        status: 'False',
+        message:
+          "ConfigMap/rset-a/guard-nokinds refused: kind ConfigMap is not in the allowedKinds of cluster 'no-kinds'",
+      });
+    });
+
+    it('reads copyFrom sources only from granted namespaces', async () => {
+      await declare('copy-guard', [
+        resourceSet(
+          'copy-steal',
+          {
+            resources: [
+              {
+                apiVersion: 'v1',
+                kind: 'Secret',
+                metadata: {
+                  name: 'stolen',
+                  namespace: 'rset-a',
+                  annotations: {
+                    'fluxcd.controlplane.io/copyFrom': 'rset-c/elsewhere',
+                  },
+                },
+              },
+            ],
+          },
+          { [CLUSTERS_ANNOTATION]: 'restricted' },
+        ),
+        resourceSet(
+          'copy-legit',
+          {
+            resources: [
+              {
+                apiVersion: 'v1',
+                kind: 'ConfigMap',
+                metadata: {
+                  name: 'tokens-copy',
+                  namespace: 'rset-a',
+                  annotations: {
+                    'fluxcd.controlplane.io/copyFrom': 'rset-a/tokens',
+                  },
+                },
+              },
+            ],
+          },
+          { [CLUSTERS_ANNOTATION]: 'restricted' },
+        ),
+      ]);
+      const [steal, legit] = await reconcile(
+        'ResourceSet/rset-a/copy-steal',
+        'ResourceSet/rset-a/copy-legit',
+      );
+      expect(ready(steal.status)).toMatchObject({
+        status: 'False',
+        message:
+          "Secret/rset-a/stolen: fluxcd.controlplane.io/copyFrom source Secret/rset-c/elsewhere refused: namespace 'rset-c' is not in the allowedNamespaces of cluster 'restricted'",
+      });
+      expect(shown(steal)).not.toContain(
+        Buffer.from(SECRET_VALUE).toString('base64'),
+      );
+      await expect(
+        kube.kubectl(['get', 'secret', 'stolen', '-n', 'rset-a']),
+      ).rejects.toThrow(/NotFound/);
+      expect(ready(legit.status)?.status).toBe('True');
+      expect(
+        (
+          await client.get({
+            apiVersion: 'v1',
+            kind: 'ConfigMap',
+            namespace: 'rset-a',
+            name: 'tokens-copy',
+          })
+        )?.data,
+      ).toEqual({ token: SECRET_VALUE });
+    });
+
+    it('leaves an object the policy no longer covers in place instead of pruning it, and says so', async () => {
+      policies.set('shifting', {
+        allowedNamespaces: ['rset-a', 'rset-c'],
+        allowedKinds: ['ConfigMap'],
+        allowedEntities: ['*'],
+      });
+      const shifting = (...resources: unknown[]) =>
+        resourceSet(
+          'shifting',
+          { resources },
+          { [CLUSTERS_ANNOTATION]: 'shifting' },
+        );
+      await declare('shifting', [
+        shifting(cm('kept-a'), cm('kept-c', 'rset-c'), cm('pruned-a')),
+      ]);
+      const [first] = await reconcile('ResourceSet/rset-a/shifting');
+      expect(ready(first.status)?.status).toBe('True');
+      expect(await configMapNames('rset-c', 'shifting')).toEqual(['kept-c']);
+
+      // The platform team withdraws rset-c; the set drops both rset-c's and one rset-a object.
+      policies.set('shifting', {
+        allowedNamespaces: ['rset-a'],
+        allowedKinds: ['ConfigMap'],
+        allowedEntities: ['*'],
+      });
+      await declare('shifting', [shifting(cm('kept-a'))]);
+      const [second] = await reconcile('ResourceSet/rset-a/shifting');
+      expect(ready(second.status)).toMatchObject({
+        status: 'False',
+        reason: 'PruneRefused',
+        message:
+          "applied, but pruning was refused by the cluster's policy: ConfigMap/rset-c/kept-c left in place, not pruned: namespace 'rset-c' is not in the allowedNamespaces of cluster 'shifting'",
+      });
+      // Left alone, not deleted; the object still allowed was pruned as usual.
+      expect(await configMapNames('rset-c', 'shifting')).toEqual(['kept-c']);
+      expect(await configMapNames('rset-a', 'shifting')).toEqual(['kept-a']);
+      const warnings = (await events.list('ResourceSet/rset-a/shifting')).items;
+      expect(warnings).toContainEqual(
+        expect.objectContaining({ type: 'Warning', reason: 'PruneRefused' }),
+      );
+    });
   });
 
   it('retries while the API server is down, keeps the inventory, and uninstalls a deleted ResourceSet', async () => {

@@ -11,6 +11,7 @@ import {
   ChangeSetEntry,
   classifyApplyFailure,
   ClusterDetails,
+  entityRefusal,
   InventoryApplier,
   KubernetesObject,
 } from '../kubernetes';
@@ -34,7 +35,7 @@ import { clusterTarget, providerVersion } from '../promotions/clusterTargets';
 import { ObjectStore, StoredObject } from '../store/ObjectStore';
 import { marshalJson, parseJson } from '../template';
 import { formatGoDuration, parseGoDuration } from '../util/goDuration';
-import { markReady, readyCondition } from './conditions';
+import { markFailed, markReady, readyCondition } from './conditions';
 import { beginReconcile, failures, RECHECK_MS, retryAfter } from './preamble';
 import { ReconcileResult, Reconciler } from './Reconciler';
 import { recordHistory } from './reconcileHistory';
@@ -43,6 +44,7 @@ import {
   compileDependencies,
   dependencyNotReady,
 } from './resourceSetDependencies';
+import { namespaceGranted, referenceDenied } from '../objects/tenancy';
 
 /** Comma-separated names of the clusters a ResourceSet applies to (on the ResourceSet or its entity). @public */
 export const CLUSTERS_ANNOTATION = 'image-automation.io/clusters';
@@ -180,6 +182,13 @@ function changeLines(changes: ChangeSetEntry[]): string[] {
     .map(c => `${c.subject} ${c.action}`);
 }
 
+/** Objects pruning left in place because the cluster's policy does not cover them. */
+function pruneRefusals(changes: ChangeSetEntry[]): string[] {
+  return changes
+    .filter(c => c.action === 'skipped' && c.reason)
+    .map(c => `${c.subject} ${c.reason}`);
+}
+
 /** The builder's steps as the applier takes them. */
 function applySteps(
   built: Extract<ReturnType<typeof buildResourceSet>, { ok: true }>,
@@ -231,6 +240,11 @@ export class ResourceSetReconciler implements Reconciler {
       entityAnnotations?: (
         entityRef: string,
       ) => Promise<Record<string, string> | undefined>;
+      /**
+       * The owner of a catalog entity as a full ref (`group:default/team-a`), for clusters'
+       * `allowedOwners`; without it only `allowedEntities` can let a ResourceSet target a cluster.
+       */
+      entityOwner?: (entityRef: string) => Promise<string | undefined>;
       /** Promotions: without them every new input is applied on the next pass (Flux's behaviour). */
       promotions?: PromotionPlanner;
     },
@@ -273,6 +287,16 @@ export class ResourceSetReconciler implements Reconciler {
       };
     }
 
+    // A dependency in another namespace (a stored ResourceSet or provider, or a cluster object)
+    // needs that namespace granted to the entity; ResourceSets have no accessFrom. Checked before
+    // anything is read.
+    for (const dep of spec.dependsOn ?? []) {
+      const namespace = dep.namespace ?? (dep.kind === 'Namespace' ? undefined : object.namespace);
+      if (!namespace) continue;
+      const denied = referenceDenied(object, 'spec.dependsOn', { kind: dep.kind, namespace, name: dep.name });
+      if (denied) return stalled('AccessDenied', denied);
+    }
+
     // Targets first: without a cluster there is nothing to check dependencies in or apply to.
     const clusterNames = await this.targetClusters(object);
     if (clusterNames.length === 0) {
@@ -283,11 +307,16 @@ export class ResourceSetReconciler implements Reconciler {
     }
     const clusters: ClusterDetails[] = [];
     for (const name of clusterNames) {
+      let cluster: ClusterDetails;
       try {
-        clusters.push(await this.deps.cluster(name));
+        cluster = await this.deps.cluster(name);
       } catch (error) {
         return failed('ReconciliationFailed', (error as Error).message);
       }
+      // Only entities (or owners) the cluster's configuration names may target it.
+      const refusal = await this.targetRefusal(object, cluster);
+      if (refusal) return stalled('ClusterNotAllowed', refusal);
+      clusters.push(cluster);
     }
 
     if (spec.dependsOn?.length) {
@@ -307,11 +336,17 @@ export class ResourceSetReconciler implements Reconciler {
         namespace: object.namespace,
         clusters,
         stored: id => this.deps.objects.get(id),
+        serviceAccount: spec.serviceAccountName
+          ? { namespace: object.namespace, name: spec.serviceAccountName }
+          : undefined,
       });
+      if (notReady?.refused) {
+        return stalled('DependencyRefused', notReady.message);
+      }
       if (notReady) {
         return failed(
           'DependencyNotReady',
-          `Retrying dependency check: ${notReady}`,
+          `Retrying dependency check: ${notReady.message}`,
           DEPENDENCY_RETRY_MS,
         );
       }
@@ -360,6 +395,8 @@ export class ResourceSetReconciler implements Reconciler {
       ? { namespace: object.namespace, name: spec.serviceAccountName }
       : undefined;
     const changes: string[] = [];
+    /** Objects pruning left in place: the cluster's policy no longer covers them. */
+    const leftInPlace: string[] = [];
     const stepEvents: Event[] = [];
     const entries = new Map<string, { id: string; v: string }>();
     let revision: string | undefined;
@@ -424,6 +461,7 @@ export class ResourceSetReconciler implements Reconciler {
           clusters.length > 1 ? lines.map(l => `${cluster.name}: ${l}`) : lines;
         const clusterChanges = changeLines(result.changes);
         changes.push(...inCluster(clusterChanges));
+        leftInPlace.push(...inCluster(pruneRefusals(result.changes)));
         // Flux announces each step of `spec.steps` that changed something on its own.
         for (const step of result.steps) {
           const lines = inCluster(changeLines(step.changes));
@@ -471,6 +509,7 @@ export class ResourceSetReconciler implements Reconciler {
     if ('error' in retired)
       return failed('ReconciliationFailed', retired.error);
     changes.push(...retired.lines);
+    leftInPlace.push(...retired.leftInPlace);
 
     const previous = begun.start.status;
     const previousReady = readyCondition(previous);
@@ -483,18 +522,31 @@ export class ResourceSetReconciler implements Reconciler {
       previousReady.reason === 'ReconciliationSucceeded'
         ? previousReady.message
         : finishedIn(Date.now() - started);
-    const status: ObjectStatus = markReady(
-      {
-        ...previous,
-        inventory: { entries: [...entries.values()] },
-        appliedClusters: clusterNames,
-        lastAppliedRevision: revision,
-      },
-      'ReconciliationSucceeded',
-      message,
-      now,
-      generation,
-    );
+    const applied: ObjectStatus = {
+      ...previous,
+      inventory: { entries: [...entries.values()] },
+      appliedClusters: clusterNames,
+      lastAppliedRevision: revision,
+    };
+    // Applied, but pruning left objects the policy does not cover: say so, they are not ours to
+    // delete any more (they leave the inventory, as objects with `prune: disabled` do).
+    const status: ObjectStatus =
+      leftInPlace.length > 0
+        ? markFailed(
+            applied,
+            'PruneRefused',
+            `applied, but pruning was refused by the cluster's policy: ${leftInPlace.join('; ')}`,
+            now,
+            generation,
+          )
+        : markReady(applied, 'ReconciliationSucceeded', message, now, generation);
+    if (leftInPlace.length > 0) {
+      events.push({
+        type: 'Warning',
+        reason: 'PruneRefused',
+        message: leftInPlace.join('\n'),
+      });
+    }
     if (changes.length > 0) {
       events.push(...stepEvents, {
         type: 'Normal',
@@ -524,6 +576,10 @@ export class ResourceSetReconciler implements Reconciler {
     version: PromotionVersion,
   ): Promise<ChangeSetEntry[]> {
     const spec = (object.manifest.spec ?? {}) as ResourceSetSpec;
+    if (object.source.type === 'catalog' && !namespaceGranted(object.grantedNamespaces, object.namespace)) {
+      // The engine does not reconcile it; a preview does not impersonate its service account either.
+      throw new Error(`namespace '${object.namespace}' is not granted to ${object.entityRef ?? 'this object'}`);
+    }
     const providers = await this.providers(object, spec);
     if ('error' in providers) throw new Error(`failed to compute inputs: ${providers.error}`);
     const target = clusterTarget(object.id, clusterName);
@@ -545,9 +601,12 @@ export class ResourceSetReconciler implements Reconciler {
     });
     if (!built.ok) throw new Error(`build failed: ${built.error}`);
     const annotations = object.manifest.metadata.annotations ?? {};
+    const cluster = await this.deps.cluster(clusterName);
+    const refusal = await this.targetRefusal(object, cluster);
+    if (refusal) throw new Error(refusal);
     const result = await this.deps.applier.apply({
       owner: object.id,
-      cluster: await this.deps.cluster(clusterName),
+      cluster,
       steps: applySteps(built, DEFAULT_TIMEOUT_MS),
       ownerLabels: ownerLabels(object.namespace, object.name),
       serviceAccount: spec.serviceAccountName ? { namespace: object.namespace, name: spec.serviceAccountName } : undefined,
@@ -648,7 +707,10 @@ export class ResourceSetReconciler implements Reconciler {
           cluster,
           ownerLabels: ownerLabels(owner.namespace, owner.name),
         });
-        results.push({ owner: record.owner, changes: changeLines(changes) });
+        results.push({
+          owner: record.owner,
+          changes: [...changeLines(changes), ...pruneRefusals(changes)],
+        });
       } catch (error) {
         results.push({
           owner: record.owner,
@@ -722,8 +784,9 @@ export class ResourceSetReconciler implements Reconciler {
     targets: string[],
     labels: Record<string, string>,
     serviceAccount: { namespace: string; name: string } | undefined,
-  ): Promise<{ lines: string[] } | { error: string }> {
+  ): Promise<{ lines: string[]; leftInPlace: string[] } | { error: string }> {
     const lines: string[] = [];
+    const leftInPlace: string[] = [];
     for (const record of await this.deps.inventories.list({
       owner: object.id,
     })) {
@@ -737,6 +800,7 @@ export class ResourceSetReconciler implements Reconciler {
           serviceAccount,
         });
         lines.push(...changeLines(changes).map(l => `${record.cluster}: ${l}`));
+        leftInPlace.push(...pruneRefusals(changes).map(l => `${record.cluster}: ${l}`));
       } catch (error) {
         return {
           error: `cluster '${
@@ -747,6 +811,21 @@ export class ResourceSetReconciler implements Reconciler {
         };
       }
     }
-    return { lines };
+    return { lines, leftInPlace };
+  }
+
+  /** Why the ResourceSet's entity may not target `cluster` (its `allowedEntities` / `allowedOwners`). */
+  private async targetRefusal(
+    object: StoredObject,
+    cluster: ClusterDetails,
+  ): Promise<string | undefined> {
+    const owner =
+      object.entityRef && this.deps.entityOwner
+        ? await this.deps.entityOwner(object.entityRef)
+        : undefined;
+    return entityRefusal(cluster.writePolicy, cluster.name, {
+      entityRef: object.entityRef,
+      owner,
+    });
   }
 }

@@ -8,6 +8,8 @@ export const MANIFEST_ERROR_API_VERSION = 'image-automation.io/v1alpha1';
 export const MANIFEST_ERROR_KIND = 'ManifestError';
 /** Annotation on a placeholder object with the message that explains it. @internal */
 export const MANIFEST_ERROR_ANNOTATION = 'image-automation.io/error';
+/** Annotation on a placeholder object with the condition reason (default `InvalidManifest`). @internal */
+export const MANIFEST_ERROR_REASON_ANNOTATION = 'image-automation.io/error-reason';
 
 /**
  * A placeholder that stands for a location or document that could not be read or parsed, so
@@ -16,7 +18,7 @@ export const MANIFEST_ERROR_ANNOTATION = 'image-automation.io/error';
  */
 export function manifestError(location: string, index: number, message: string): AutomationObject {
   const digest = createHash('sha256').update(`${location}#${index}`).digest('hex').slice(0, 10);
-  return {
+  const placeholder: AutomationObject = {
     apiVersion: MANIFEST_ERROR_API_VERSION,
     kind: MANIFEST_ERROR_KIND,
     metadata: {
@@ -25,6 +27,50 @@ export function manifestError(location: string, index: number, message: string):
       annotations: { [MANIFEST_ERROR_ANNOTATION]: message },
     },
     spec: { location, document: index },
+  };
+  generated.add(placeholder);
+  return placeholder;
+}
+
+const generated = new WeakSet<AutomationObject>();
+
+/**
+ * Whether a manifest is a placeholder this plugin made for a read or parse error (not a document
+ * that merely says `kind: ManifestError`). @internal
+ */
+export function isGeneratedError(manifest: AutomationObject): boolean {
+  return generated.has(manifest);
+}
+
+/**
+ * A placeholder for a declared object that is not created (a namespace not granted to the entity,
+ * an id another source already declares): it carries the reason and message, and names the
+ * rejected object in `spec.rejected`, so the rejection is stored and shown with the entity. Its name
+ * depends on the source and the rejected id, so every source has its own.
+ * @internal
+ */
+export function rejectedManifest(
+  sourceKey: string,
+  location: string,
+  manifest: AutomationObject,
+  reason: string,
+  message: string,
+): AutomationObject {
+  const namespace = manifest.metadata.namespace ?? 'default';
+  const id = `${manifest.kind}/${namespace}/${manifest.metadata.name}`;
+  const digest = createHash('sha256').update(`${sourceKey}|${id}`).digest('hex').slice(0, 10);
+  return {
+    apiVersion: MANIFEST_ERROR_API_VERSION,
+    kind: MANIFEST_ERROR_KIND,
+    metadata: {
+      name: `rejected-${digest}`,
+      namespace: 'default',
+      annotations: { [MANIFEST_ERROR_ANNOTATION]: message, [MANIFEST_ERROR_REASON_ANNOTATION]: reason },
+    },
+    spec: {
+      location,
+      rejected: { apiVersion: manifest.apiVersion, kind: manifest.kind, namespace, name: manifest.metadata.name },
+    },
   };
 }
 

@@ -1,5 +1,5 @@
 import { BackstageCredentials } from '@backstage/backend-plugin-api';
-import { InputError, NotFoundError, NotImplementedError } from '@backstage/errors';
+import { InputError, NotAllowedError, NotFoundError, NotImplementedError } from '@backstage/errors';
 import {
   AutomationObjectView,
   ClusterInventoryView,
@@ -17,6 +17,8 @@ import { EventStore } from '../store/EventStore';
 import { InventoryRecord, InventoryStore } from '../store/InventoryStore';
 import { ScanStore } from '../store/ScanStore';
 import { explainPolicy, referencedRepository, validatePreviewSpec } from './explainPolicy';
+import { referenceDenied } from '../objects/tenancy';
+import { objectId } from '../store/DatabaseObjectStore';
 import { actorOf, allActionsAllowed, ObjectService, suspensionEvent } from './ObjectService';
 
 /** The view of a stored object that the API returns. @internal */
@@ -144,6 +146,18 @@ export class DefaultObjectService implements ObjectService {
     const policy = await this.find(id);
     if (policy.kind !== 'ImagePolicy') throw new InputError(`${id} is not an ImagePolicy`);
     const spec = validatePreviewSpec(policy.namespace, policy.manifest.spec);
+    // The policy's reconciler refuses a reference its entity may not make; so does the explanation
+    // (it would show another tenant's tags).
+    const repoNamespace = spec.imageRepositoryRef.namespace ?? policy.namespace;
+    const repository = await this.deps.objects.get(objectId('ImageRepository', repoNamespace, spec.imageRepositoryRef.name));
+    const denied = referenceDenied(
+      policy,
+      'spec.imageRepositoryRef',
+      { kind: 'ImageRepository', namespace: repoNamespace, name: spec.imageRepositoryRef.name },
+      (repository?.manifest.spec as { accessFrom?: Parameters<typeof referenceDenied>[3] } | undefined)?.accessFrom,
+      true,
+    );
+    if (denied) throw new NotAllowedError(denied);
     return explainPolicy(this.deps, policy.namespace, spec);
   }
 

@@ -50,8 +50,56 @@ describe.each(databases.eachSupportedId())('DatabaseObjectStore on %p', database
     const { conflicts } = await store.syncSource('entity:component:default/other', [
       declared(repo('web', '1h'), 'component:default/other'),
     ]);
-    expect(conflicts).toEqual([{ id: 'ImageRepository/apps/web', ownerSourceKey: 'entity:component:default/shop' }]);
+    expect(conflicts).toEqual([
+      { id: 'ImageRepository/apps/web', ownerSourceKey: 'entity:component:default/shop', ownerEntityRef: 'component:default/shop' },
+    ]);
     expect((await store.get('ImageRepository/apps/web'))?.entityRef).toBe('component:default/shop');
+  });
+
+  it('lets a platform location take over an id an entity declared, starting it over', async () => {
+    const store = await createStore();
+    await store.syncSource('entity:component:default/shop', [declared(repo('web'))]);
+    const { conflicts, takenOver } = await store.syncSource('config:platform.yaml', [
+      { manifest: repo('web', '1h'), source: { type: 'config', location: 'platform.yaml' } },
+    ]);
+    expect(conflicts).toEqual([]);
+    expect(takenOver).toEqual([{ id: 'ImageRepository/apps/web', fromSourceKey: 'entity:component:default/shop' }]);
+    const web = await store.get('ImageRepository/apps/web');
+    expect(web).toMatchObject({ sourceKey: 'config:platform.yaml', entityRef: undefined, generation: 2, status: { observedGeneration: -1 } });
+    // The entity's next sync no longer owns it: it is a conflict, and its own stale rows do not delete it.
+    const again = await store.syncSource('entity:component:default/shop', [declared(repo('web'))]);
+    expect(again.conflicts.map(c => c.ownerSourceKey)).toEqual(['config:platform.yaml']);
+    expect(await store.get('ImageRepository/apps/web')).toBeDefined();
+  });
+
+  it('stores the granted namespaces and makes the object due when they change', async () => {
+    const store = await createStore();
+    await store.syncSource('s', [{ ...declared(repo('a')), grantedNamespaces: ['apps'] }]);
+    expect((await store.get('ImageRepository/apps/a'))?.grantedNamespaces).toEqual(['apps']);
+    const claimed = await store.claimDue({ owner: 'one', now: new Date(Date.now() + 1000), limit: 1, leaseMs: 60_000 });
+    await store.completeRun(claimed[0].id, 'one', { status: {}, nextRunAt: new Date(Date.now() + 3_600_000), ranAt: new Date() });
+    await store.syncSource('s', [{ ...declared(repo('a')), grantedNamespaces: ['apps', 'shared'] }]);
+    const regranted = await store.get('ImageRepository/apps/a');
+    expect(regranted?.grantedNamespaces).toEqual(['apps', 'shared']);
+    expect(regranted?.generation).toBe(1);
+    expect(Date.parse(regranted!.nextRunAt)).toBeLessThanOrEqual(Date.now());
+  });
+
+  it('keeps the DeclarationConflict condition across runs until the sync clears it', async () => {
+    const store = await createStore();
+    await store.syncSource('s', [declared(repo('a'))]);
+    const id = 'ImageRepository/apps/a';
+    await store.setDeclarationConflict(id, 'also declared by component:default/x', new Date());
+    const [claimed] = await store.claimDue({ owner: 'one', now: new Date(Date.now() + 1000), limit: 1, leaseMs: 60_000 });
+    const ready = { type: 'Ready', status: 'True' as const, reason: 'Succeeded', message: 'ok', lastTransitionTime: 'x' };
+    await store.reportProgress(id, 'one', { conditions: [ready] });
+    await store.completeRun(claimed.id, 'one', { status: { conditions: [ready] }, nextRunAt: new Date(), ranAt: new Date() });
+    expect((await store.get(id))?.status.conditions).toEqual([
+      ready,
+      expect.objectContaining({ type: 'DeclarationConflict', status: 'True', reason: 'AlsoDeclared', message: 'also declared by component:default/x' }),
+    ]);
+    await store.setDeclarationConflict(id, undefined, new Date());
+    expect((await store.get(id))?.status.conditions).toEqual([ready]);
   });
 
   it('leases each due object to one owner at a time', async () => {

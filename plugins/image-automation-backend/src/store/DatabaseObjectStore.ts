@@ -10,6 +10,22 @@ export function objectId(kind: string, namespace: string, name: string): string 
   return `${kind}/${namespace}/${name}`;
 }
 
+/** The condition an object carries while other sources also declare it (set by the manifest sync). @internal */
+export const DECLARATION_CONFLICT = 'DeclarationConflict';
+
+/** `status` with the stored row's DeclarationConflict condition, which only the manifest sync sets. */
+function keepDeclarationConflict(rowStatus: string, status: ObjectStatus): ObjectStatus {
+  const stored = (JSON.parse(rowStatus) as ObjectStatus).conditions?.find(c => c.type === DECLARATION_CONFLICT);
+  if (!stored && !status.conditions?.some(c => c.type === DECLARATION_CONFLICT)) return status;
+  const conditions = (status.conditions ?? []).filter(c => c.type !== DECLARATION_CONFLICT);
+  if (stored) conditions.push(stored);
+  return { ...status, conditions };
+}
+
+function grantsJson(grants: string[] | undefined): string | null {
+  return grants ? JSON.stringify(grants) : null;
+}
+
 function iso(date: Date): string {
   return date.toISOString();
 }
@@ -24,6 +40,7 @@ function toStored(row: ObjectRow): StoredObject {
     entityRef: row.entity_ref ?? undefined,
     sourceKey: row.source_key,
     source: { type: row.source_type as ObjectSource['type'], location: row.source_location },
+    ...(row.granted_namespaces ? { grantedNamespaces: JSON.parse(row.granted_namespaces) } : {}),
     manifest: JSON.parse(row.manifest),
     generation: Number(row.generation),
     status: JSON.parse(row.status),
@@ -50,7 +67,8 @@ export class DatabaseObjectStore implements ObjectStore {
 
   async syncSource(sourceKey: string, objects: DeclaredObject[]) {
     const now = iso(new Date());
-    const conflicts: Array<{ id: string; ownerSourceKey: string }> = [];
+    const conflicts: Array<{ id: string; ownerSourceKey: string; ownerEntityRef?: string }> = [];
+    const takenOver: Array<{ id: string; fromSourceKey: string }> = [];
     await this.db.transaction(async tx => {
       const existing = new Map<string, ObjectRow>();
       const ids = objects.map(o =>
@@ -67,8 +85,35 @@ export class DatabaseObjectStore implements ObjectStore {
         const manifestJson = JSON.stringify(declared.manifest);
         const hash = createHash('sha256').update(manifestJson).digest('hex');
         const row = existing.get(id);
+        const grants = grantsJson(declared.grantedNamespaces);
         if (row && row.source_key !== sourceKey) {
-          conflicts.push({ id, ownerSourceKey: row.source_key });
+          if (declared.source.type === 'config' && row.source_type === 'catalog') {
+            // The platform's declaration wins over an entity's: an entity cannot squat an id a
+            // platform location declares. The object starts over as the platform's.
+            kept.add(id);
+            takenOver.push({ id, fromSourceKey: row.source_key });
+            await tx(OBJECTS)
+              .where({ id })
+              .update({
+                api_version: declared.manifest.apiVersion,
+                entity_ref: declared.entityRef ?? null,
+                source_key: sourceKey,
+                source_type: declared.source.type,
+                source_location: declared.source.location,
+                granted_namespaces: grants,
+                manifest: manifestJson,
+                manifest_hash: hash,
+                generation: Number(row.generation) + 1,
+                status: JSON.stringify({ observedGeneration: -1 }),
+                suspended: false,
+                suspended_by: null,
+                suspended_at: null,
+                next_run_at: now,
+                updated_at: now,
+              });
+            continue;
+          }
+          conflicts.push({ id, ownerSourceKey: row.source_key, ownerEntityRef: row.entity_ref ?? undefined });
           continue;
         }
         kept.add(id);
@@ -83,6 +128,7 @@ export class DatabaseObjectStore implements ObjectStore {
             source_key: sourceKey,
             source_type: declared.source.type,
             source_location: declared.source.location,
+            granted_namespaces: grants,
             manifest: manifestJson,
             manifest_hash: hash,
             generation: 1,
@@ -95,9 +141,12 @@ export class DatabaseObjectStore implements ObjectStore {
         } else if (
           row.manifest_hash !== hash ||
           row.entity_ref !== (declared.entityRef ?? null) ||
-          row.source_location !== declared.source.location
+          row.source_location !== declared.source.location ||
+          (row.granted_namespaces ?? null) !== grants
         ) {
           const changed = row.manifest_hash !== hash;
+          // New grants are checked at once (a reference denied before may be allowed now, or not).
+          const regranted = (row.granted_namespaces ?? null) !== grants;
           await tx(OBJECTS)
             .where({ id })
             .update({
@@ -105,10 +154,11 @@ export class DatabaseObjectStore implements ObjectStore {
               entity_ref: declared.entityRef ?? null,
               source_type: declared.source.type,
               source_location: declared.source.location,
+              granted_namespaces: grants,
               manifest: manifestJson,
               manifest_hash: hash,
               generation: changed ? Number(row.generation) + 1 : row.generation,
-              next_run_at: changed ? now : row.next_run_at,
+              next_run_at: changed || regranted ? now : row.next_run_at,
               updated_at: now,
             });
         }
@@ -119,7 +169,31 @@ export class DatabaseObjectStore implements ObjectStore {
       }
       await stale.delete();
     });
-    return { conflicts };
+    return { conflicts, takenOver };
+  }
+
+  async setDeclarationConflict(id: string, message: string | undefined, now: Date): Promise<void> {
+    await this.db.transaction(async tx => {
+      const row = await tx<ObjectRow>(OBJECTS).where({ id }).first();
+      if (!row) return;
+      const status = JSON.parse(row.status) as ObjectStatus;
+      const previous = status.conditions?.find(c => c.type === DECLARATION_CONFLICT);
+      if (!message && !previous) return;
+      if (message && previous?.message === message) return;
+      const conditions = (status.conditions ?? []).filter(c => c.type !== DECLARATION_CONFLICT);
+      if (message) {
+        conditions.push({
+          type: DECLARATION_CONFLICT,
+          status: 'True',
+          reason: 'AlsoDeclared',
+          message,
+          lastTransitionTime: previous?.lastTransitionTime ?? iso(now),
+        });
+      }
+      await tx(OBJECTS)
+        .where({ id })
+        .update({ status: JSON.stringify({ ...status, conditions }), updated_at: iso(now) });
+    });
   }
 
   async listSourceKeys(): Promise<string[]> {
@@ -183,10 +257,14 @@ export class DatabaseObjectStore implements ObjectStore {
   }
 
   async reportProgress(id: string, owner: string, status: ObjectStatus): Promise<boolean> {
-    const updated = await this.db(OBJECTS)
-      .where({ id, lease_owner: owner })
-      .update({ status: JSON.stringify(status), updated_at: iso(new Date()) });
-    return updated === 1;
+    return this.db.transaction(async tx => {
+      const row = await tx<ObjectRow>(OBJECTS).where({ id, lease_owner: owner }).first();
+      if (!row) return false;
+      const updated = await tx(OBJECTS)
+        .where({ id, lease_owner: owner })
+        .update({ status: JSON.stringify(keepDeclarationConflict(row.status, status)), updated_at: iso(new Date()) });
+      return updated === 1;
+    });
   }
 
   async completeRun(
@@ -207,7 +285,7 @@ export class DatabaseObjectStore implements ObjectStore {
       await tx(OBJECTS)
         .where({ id, lease_owner: owner })
         .update({
-          status: JSON.stringify(result.status),
+          status: JSON.stringify(keepDeclarationConflict(row.status, result.status)),
           next_run_at: nextRunAt,
           last_run_at: iso(result.ranAt),
           lease_owner: null,

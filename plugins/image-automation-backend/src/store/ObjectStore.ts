@@ -9,6 +9,11 @@ export interface DeclaredObject {
   manifest: AutomationObject;
   entityRef?: string;
   source: ObjectSource;
+  /**
+   * The namespaces granted to the declaring entity (`*` for all), checked by the engine and the
+   * reconcilers; absent for platform objects (`imageAutomation.locations`).
+   */
+  grantedNamespaces?: string[];
 }
 
 /** A stored automation object with its status and schedule. @internal */
@@ -21,6 +26,8 @@ export interface StoredObject {
   entityRef?: string;
   sourceKey: string;
   source: ObjectSource;
+  /** See {@link DeclaredObject.grantedNamespaces}. */
+  grantedNamespaces?: string[];
   manifest: AutomationObject;
   generation: number;
   status: ObjectStatus;
@@ -38,12 +45,22 @@ export interface ObjectStore {
   /**
    * Replaces what one source declares: new objects are created (due now), changed ones get a
    * new generation (due now), those the source no longer declares are deleted. An object
-   * already declared by another source is left to that source and reported back.
+   * already declared by another source is left to that source and reported back, except that a
+   * platform source (`config`) takes over an object a catalog source declared. A change of the
+   * granted namespaces makes the object due now (without a new generation).
    */
   syncSource(
     sourceKey: string,
     objects: DeclaredObject[],
-  ): Promise<{ conflicts: Array<{ id: string; ownerSourceKey: string }> }>;
+  ): Promise<{
+    conflicts: Array<{ id: string; ownerSourceKey: string; ownerEntityRef?: string }>;
+    takenOver: Array<{ id: string; fromSourceKey: string }>;
+  }>;
+  /**
+   * Sets (message) or clears (undefined) the `DeclarationConflict` condition of an object that
+   * other sources also declare; runs keep it until it is cleared.
+   */
+  setDeclarationConflict(id: string, message: string | undefined, now: Date): Promise<void>;
   /** Every source key that has objects (to drop sources that disappeared). */
   listSourceKeys(): Promise<string[]>;
   get(id: string): Promise<StoredObject | undefined>;

@@ -9,6 +9,8 @@ export interface ObjectRow {
   source_key: string;
   source_type: string;
   source_location: string;
+  /** JSON array of the namespaces granted to the declaring entity; null for platform objects. */
+  granted_namespaces?: string | null;
   manifest: string;
   manifest_hash: string;
   generation: number;
