@@ -11,6 +11,35 @@ export interface Config {
       entityRef?: string;
     }>;
     /**
+     * Which namespaces the objects of each catalog entity may live in and refer to (catalog
+     * authors are untrusted). An entity's object in a namespace not granted to it is not created:
+     * a placeholder with Stalled=True, reason `NamespaceNotGranted`, shows it on the entity. A
+     * reference to another namespace (`sourceRef`, `imageRepositoryRef`, `dependsOn`) needs that
+     * namespace granted to the same entity, or an `accessFrom` on an ImageRepository that admits
+     * the referrer's namespace; else the object is Stalled with reason `AccessDenied`. A ResourceSet's
+     * `serviceAccountName` is only impersonated in its own, granted, namespace. Objects from
+     * `locations` are platform-owned and not limited.
+     */
+    tenancy?: {
+      /**
+       * Grants: each names one `entity` (an entity ref, kind `component` by default) or one
+       * `owner` (a group ref: entities whose `spec.owner` / ownedBy relation is that group; note
+       * that catalog authors write `spec.owner` themselves, so grant by owner only where catalog
+       * edits are reviewed). `*` in `namespaces` grants every namespace.
+       */
+      namespaces?: Array<{
+        entity?: string;
+        owner?: string;
+        namespaces: string[];
+      }>;
+      /**
+       * Whether an entity may also use the namespace named after it (its `metadata.name`).
+       * Never for reserved namespaces (`default`, `flux-system`, `kube-*`), a namespace named by
+       * any grant above, one a platform location uses, or a name two entities share. Default true.
+       */
+      defaultNamespace?: boolean;
+    };
+    /**
      * Local directories from which `file:` manifests may be read (for catalogs that live on
      * disk, such as the demo catalog). Nothing outside them is read.
      */
@@ -36,6 +65,32 @@ export interface Config {
       attempts?: number;
       /** Extra CA certificates (PEM) trusted for every registry. */
       ca?: string;
+      /**
+       * Registry hosts (`host[:port]`, `*.` for subdomains) credentials may be sent to over plain
+       * HTTP (`spec.insecure`, loopback and private addresses are scanned over HTTP as Flux does,
+       * but anonymously unless listed here). Default none.
+       */
+      insecureHosts?: string[];
+    };
+    /** How Git servers are reached (GitRepository, ImageUpdateAutomation). */
+    git?: {
+      /**
+       * Hosts (`host[:port]`, `*.` for subdomains) that GitRepository URLs may reach over plain
+       * `http://`. Every other Git URL must be `https://` (ssh, `file://` and other transports
+       * are refused). Default none.
+       */
+      insecureHosts?: string[];
+      /**
+       * Repositories an ImageUpdateAutomation may push to with the token of Backstage's
+       * `integrations` config for their host (when the GitRepository has no `secretRef`).
+       * Default none: the integration token is never used to push.
+       */
+      integrationPush?: Array<{
+        /** `host[:port]` as in the repository URL. */
+        host: string;
+        /** Repository path prefix, matched by whole segments (`team` allows `team/app.git`). */
+        pathPrefix: string;
+      }>;
     };
     /**
      * Named credentials that manifests refer to with `secretRef.name` (registry and Git
@@ -73,9 +128,26 @@ export interface Config {
          */
         keyData?: string;
         /**
-         * Entities that may use this credential (entity refs). When absent, any entity may.
+         * Entities that may name this credential in a `secretRef`/`certSecretRef` (entity refs,
+         * e.g. `component:default/shop`). Required: when absent, no entity may use it (the object
+         * gets a condition "credential X is not granted to …"). Objects without an entity
+         * (`locations` without `entityRef`) can use no credential. An automation using a
+         * GitRepository of another entity needs both entities listed. Not needed for a
+         * credential a Kubernetes cluster uses.
          */
         allowedEntities?: string[];
+        /**
+         * Where this credential may be sent (required for `secretRef`/`certSecretRef` use; when
+         * absent, nowhere). Each entry is `host[:port]` (a leading `*.` for subdomains; no port
+         * means any port) optionally followed by a repository path prefix, matched by whole
+         * segments: `ghcr.io/acme` (images `ghcr.io/acme/...`), `git.example.com/team/`
+         * (repositories under `https://git.example.com/team/`). A registry's token realm on
+         * another host gets the credential only when that host is listed here too (e.g.
+         * `auth.docker.io` for Docker Hub). A credential named by
+         * `imageAutomation.kubernetes.clusters[].credential` is reserved for that cluster and can
+         * never be named by a manifest.
+         */
+        hosts?: string[];
       };
     };
     /**
@@ -93,7 +165,9 @@ export interface Config {
          * @visibility secret
          */
         passphrase?: string;
-        /** Entities whose automations may sign with this key. When absent, any entity may. */
+        /**
+         * Entities whose automations may sign with this key. Required: when absent, no entity may.
+         */
         allowedEntities?: string[];
       };
     };
@@ -106,8 +180,15 @@ export interface Config {
       /** Requests in flight per cluster. Default 8. */
       concurrency?: number;
       /**
-       * The clusters automation may write to, with what it may write. A cluster from the
-       * catalog is used only when listed here with a credential and its API server URL.
+       * The clusters automation may write to, with what it may write. A cluster is used only when
+       * listed here: clusters of `kubernetes.clusterLocatorMethods` that are not listed are not
+       * used (a ResourceSet targeting one fails with a condition naming it), and a cluster from
+       * the catalog also needs a credential and its API server URL. Every list below fails
+       * closed: absent or empty allows nothing; `*` allows everything of that list. Whether an
+       * object is namespaced is asked of the API server (discovery), never read from the manifest.
+       * The same policy is checked on apply, dry run (promotion preview), `copyFrom` sources,
+       * `dependsOn` reads and prune (an object it no longer covers is left in place, with Ready=False
+       * reason `PruneRefused`).
        */
       clusters?: Array<{
         /** The cluster's name (in `kubernetes.clusterLocatorMethods` or the catalog). */
@@ -117,10 +198,34 @@ export interface Config {
         /** The API server URL the credential may be sent to. */
         url?: string;
         force?: boolean;
-        /** Namespaces automation may write to; `*` for all. */
+        /**
+         * Namespaces automation may write to and read from (`copyFrom` sources, `dependsOn`
+         * targets); `*` for all. Default none.
+         */
         allowedNamespaces?: string[];
-        /** Kinds automation may write (`Kind` or `group/Kind`); `*` for all. */
+        /**
+         * Namespaced kinds automation may write and read (`Kind` or `group/Kind`, core group
+         * `/ConfigMap`); `*` for all namespaced kinds. Default none. A `dependsOn` on a Secret is
+         * always refused.
+         */
         allowedKinds?: string[];
+        /**
+         * Cluster-scoped kinds automation may write (`Namespace`, `rbac.authorization.k8s.io/ClusterRole`,
+         * `apiextensions.k8s.io/CustomResourceDefinition`, …); `*` for all. Default none. A
+         * Namespace object also needs its name in `allowedNamespaces`.
+         */
+        allowedClusterScopedKinds?: string[];
+        /**
+         * Entities (refs, e.g. `component:default/shop`) whose ResourceSets may target this
+         * cluster; `*` for any entity (and objects of `locations` without an entity). Default none.
+         */
+        allowedEntities?: string[];
+        /**
+         * Owners (refs, e.g. `group:default/team-a`): ResourceSets of entities whose `spec.owner`
+         * is one of them may target this cluster; `*` for any owner. Default none. Catalog authors
+         * write `spec.owner` themselves: prefer `allowedEntities` where catalog edits are not reviewed.
+         */
+        allowedOwners?: string[];
       }>;
     };
     /** The reconcile loop. */
@@ -133,13 +238,36 @@ export interface Config {
       leaseSeconds?: number;
       /** How often manifests are re-read from their sources, in seconds. Default 120. */
       refreshIntervalSeconds?: number;
+      /**
+       * The shortest interval an object may ask for (`spec.interval`, the
+       * `fluxcd.controlplane.io/reconcileEvery` annotation), in seconds. Shorter ones are refused:
+       * the object is Stalled with reason `IntervalTooShort`, naming the minimum. Default 60.
+       */
+      minIntervalSeconds?: number;
+      /**
+       * The shortest timeout an object may ask for (`spec.timeout`, `spec.steps[].timeout`, the
+       * `fluxcd.controlplane.io/reconcileTimeout` annotation), in seconds; refused the same way.
+       * Default 1.
+       */
+      minTimeoutSeconds?: number;
     };
-    /** Scan history retention. */
+    /** Retention of scans, events and gone tags; pruned hourly by one instance. */
     retention?: {
       /** Scans older than this many days are deleted. Default 30. */
       scanDays?: number;
       /** At most this many scans are kept per repository. Default 500. */
       scansPerRepository?: number;
+      /** Events older than this many days are deleted. Default: `scanDays` (30). */
+      eventDays?: number;
+      /** At most this many events are kept per automation object (the newest). Default 1000. */
+      eventsPerObject?: number;
+      /**
+       * The history of a tag gone from its repository (shown with "include gone tags") is deleted
+       * this many days after it went. Default 30.
+       */
+      goneTagDays?: number;
+      /** At most this many gone tags are remembered per repository (the most recently gone). Default 1000. */
+      goneTagsPerRepository?: number;
     };
   };
 }

@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { coreServices, createBackendPlugin } from '@backstage/backend-plugin-api';
+import { parseEntityRef, stringifyEntityRef } from '@backstage/catalog-model';
 import { catalogServiceRef } from '@backstage/plugin-catalog-node';
 import { signalsServiceRef } from '@backstage/plugin-signals-node';
 import { JsonObject } from '@backstage/types';
 import { imageAutomationPermissions } from '@imageops/backstage-plugin-image-automation-common';
 import { NamedCredentials } from './credentials/NamedCredentials';
+import { setScheduleLimits } from './engine/preamble';
 import { Engine } from './engine/Engine';
 import { ImagePolicyReconciler } from './engine/ImagePolicyReconciler';
 import { ImageRepositoryReconciler } from './engine/ImageRepositoryReconciler';
@@ -32,9 +34,11 @@ import { VersionsService } from './service/VersionsService';
 import { DatabasePromotionStore } from './store/DatabasePromotionStore';
 import { DatabaseInventoryStore } from './store/DatabaseInventoryStore';
 import { SigningKeys } from './git/SigningKeys';
+import { readGitAccessSettings } from './git/gitAccess';
 import { integrationGitAuthFromConfig } from './git/integrationGitAuth';
 import { ManifestReader } from './objects/ManifestReader';
 import { ManifestSync } from './objects/ManifestSync';
+import { readTenancySettings } from './objects/tenancy';
 import { RegistryClient } from './registry';
 import { AuthorizedObjectService } from './service/AuthorizedObjectService';
 import { DefaultObjectService } from './service/DefaultObjectService';
@@ -111,6 +115,18 @@ export const imageAutomationPlugin = createBackendPlugin({
         const entityAnnotations = async (entityRef: string) =>
           (await deps.catalog.getEntityByRef(entityRef, { credentials: await deps.auth.getOwnServiceCredentials() }))
             ?.metadata.annotations;
+        // An entity's owner as a full ref, for the clusters' `allowedOwners`.
+        const entityOwner = async (entityRef: string) => {
+          const entity = await deps.catalog.getEntityByRef(entityRef, {
+            credentials: await deps.auth.getOwnServiceCredentials(),
+          });
+          const owner = entity?.spec?.owner;
+          return typeof owner === 'string' && owner
+            ? stringifyEntityRef(
+                parseEntityRef(owner, { defaultKind: 'group', defaultNamespace: entity!.metadata.namespace ?? 'default' }),
+              )
+            : undefined;
+        };
         const planner = new PromotionPlanner({
           promotions: notifyingPromotionStore(promotions, notifier),
           objects,
@@ -129,17 +145,25 @@ export const imageAutomationPlugin = createBackendPlugin({
           applier: new InventoryApplier(inventories, kubernetesSettings),
           cluster: clusterOf,
           entityAnnotations,
+          entityOwner,
           promotions: planner,
         });
 
         const gitIntegrations = integrationGitAuthFromConfig(config);
+        const gitAccess = readGitAccessSettings(config);
         const automations = new ImageUpdateAutomationReconciler({
           objects,
           credentials,
           signingKeys: SigningKeys.fromConfig(config),
           integrations: gitIntegrations,
+          gitAccess,
           logger,
           promotions: { planner, scans },
+        });
+        // Intervals and timeouts below these are refused with a Stalled condition (issue #13).
+        setScheduleLimits({
+          minIntervalMs: (settings?.getOptionalNumber('engine.minIntervalSeconds') ?? 60) * 1000,
+          minTimeoutMs: (settings?.getOptionalNumber('engine.minTimeoutSeconds') ?? 1) * 1000,
         });
         const engine = new Engine({
           instanceId,
@@ -159,7 +183,7 @@ export const imageAutomationPlugin = createBackendPlugin({
             }),
             new ImagePolicyReconciler({ objects, scans, registry, credentials }),
             new ResourceSetInputProviderReconciler({ objects, registry, credentials, logger }),
-            new GitRepositoryReconciler({ objects, credentials, integrations: gitIntegrations }),
+            new GitRepositoryReconciler({ objects, credentials, integrations: gitIntegrations, gitAccess }),
             automations,
             resourceSets,
           ],
@@ -174,6 +198,7 @@ export const imageAutomationPlugin = createBackendPlugin({
             target: c.getString('target'),
             entityRef: c.getOptionalString('entityRef'),
           })),
+          tenancy: readTenancySettings(settings),
         });
 
         await scheduler.scheduleTask({
@@ -217,9 +242,21 @@ export const imageAutomationPlugin = createBackendPlugin({
               olderThan: new Date(Date.now() - days * 86_400_000),
               keepPerObject: settings?.getOptionalNumber('retention.scansPerRepository') ?? 500,
             });
-            const deletedEvents = await events.prune({ olderThan: new Date(Date.now() - days * 86_400_000) });
-            if (deleted + deletedEvents > 0) {
-              logger.info(`Deleted ${deleted} scans and ${deletedEvents} events past retention`);
+            // Events and the history of gone tags are bounded by age and by count (issue #13).
+            const eventDays = settings?.getOptionalNumber('retention.eventDays') ?? days;
+            const deletedEvents = await events.prune({
+              olderThan: new Date(Date.now() - eventDays * 86_400_000),
+              keepPerObject: settings?.getOptionalNumber('retention.eventsPerObject') ?? 1000,
+            });
+            const goneTagDays = settings?.getOptionalNumber('retention.goneTagDays') ?? 30;
+            const deletedTags = await scans.pruneGoneTags({
+              goneBefore: new Date(Date.now() - goneTagDays * 86_400_000),
+              keepPerObject: settings?.getOptionalNumber('retention.goneTagsPerRepository') ?? 1000,
+            });
+            if (deleted + deletedEvents + deletedTags > 0) {
+              logger.info(
+                `Deleted ${deleted} scans, ${deletedEvents} events and ${deletedTags} gone tags past retention`,
+              );
             }
           },
         });

@@ -155,8 +155,12 @@ describe('the fleet page in a real browser', () => {
             type: 'basic',
             username: 'writer',
             password: 's3cret-token',
+            // #13: granted to both entities, bound to the test bed's Git host (plain HTTP).
+            allowedEntities: ['component:default/podinfo', 'component:default/shop'],
+            hosts: [new URL(git.baseUrl).host],
           },
         },
+        git: { insecureHosts: [new URL(git.baseUrl).host] },
       },
       topLevelConfig: { permissionDemo: { policy: 'restrictive' } },
     });

@@ -164,7 +164,23 @@ describe('promotions, explanations and failures in the Image updates tab, in a r
         'shop.yaml': gitAutomation('shop-ns', image, git.url('shop-ns')),
       },
       config: {
-        credentials: { 'git-writer': { type: 'basic', username: 'writer', password: 's3cret-token' } },
+        // #13: granted to both entities, bound to the test bed's Git host (plain HTTP).
+        credentials: {
+          'git-writer': {
+            type: 'basic',
+            username: 'writer',
+            password: 's3cret-token',
+            allowedEntities: ['component:default/podinfo', 'component:default/shop'],
+            hosts: [new URL(git.baseUrl).host],
+          },
+        },
+        git: { insecureHosts: [new URL(git.baseUrl).host] },
+        // Clusters are opt-in, each with its policy: podinfo may write Deployments into team-a.
+        kubernetes: {
+          clusters: [
+            { name: 'prod', allowedNamespaces: ['team-a'], allowedKinds: ['apps/Deployment'], allowedEntities: ['component:default/podinfo'] },
+          ],
+        },
       },
       topLevelConfig: {
         permissionDemo: { policy: 'restrictive' },

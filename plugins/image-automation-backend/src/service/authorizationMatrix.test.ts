@@ -1,0 +1,415 @@
+import express from 'express';
+import { Knex } from 'knex';
+import request from 'supertest';
+import { coreServices, createBackendPlugin } from '@backstage/backend-plugin-api';
+import { mockCredentials, mockServices, startTestBackend, TestDatabases } from '@backstage/backend-test-utils';
+import { Entity } from '@backstage/catalog-model';
+import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
+import { AutomationObject, ObjectStatus } from '@imageops/backstage-plugin-image-automation-common';
+import { imageAutomationPlugin } from '../plugin';
+import { DatabaseObjectStore } from '../store/DatabaseObjectStore';
+import { DatabasePromotionStore } from '../store/DatabasePromotionStore';
+import { DeclaredObject } from '../store/ObjectStore';
+import { createRouter } from './router';
+
+/*
+ * The route × caller authorization matrix of issue #13: every route of the HTTP API, called by
+ * every kind of caller, through the real plugin in a real Backstage backend (the real HTTP router
+ * with its credentials barrier, the real permissions client, ServerPermissionClient) against a
+ * permission backend whose policy grants exactly the table below.
+ *
+ * Callers:
+ * - anonymous: no token at all → 401 on every route (the plugin adds no unauthenticated policy);
+ * - nobody: a signed-in user with no grant → 403 on the entity's objects, promotions and actions;
+ * - reader: `image-automation.object.read` only → reads 200, every change 403;
+ * - owner: every permission on the entity → 2xx (or the business answer, e.g. 409);
+ * - service: a service principal. Backstage's ServerPermissionClient allows service principals
+ *   every permission (unless their token carries access restrictions), and the change routes
+ *   accept `allow: ['user', 'service']`: a backend-to-backend call is trusted like the owner.
+ * Objects and promotions without an owning entity (declared in app-config `locations`) are
+ * managed through app-config only: 403 for every authenticated caller, services included.
+ *
+ * A route added to router.ts without a row here fails the first test.
+ */
+
+jest.setTimeout(120_000);
+
+const databases = TestDatabases.create({ ids: ['SQLITE_3'], disableDocker: true });
+
+const SHOP = 'component:default/shop';
+const OWNER = 'user:default/alice';
+const READER = 'user:default/reader';
+const NOBODY = 'user:default/mallory';
+const SERVICE = 'external:deploy-bot';
+
+const READ = 'image-automation.object.read';
+const UPDATE = 'image-automation.object.update';
+const APPROVE = 'image-automation.promotion.approve';
+const FORCE = 'image-automation.promotion.force';
+
+/** The policy: (user, permission) → entities. Service principals never reach it. */
+const GRANTS: Record<string, Record<string, string[]>> = {
+  [OWNER]: { [READ]: [SHOP], [UPDATE]: [SHOP], [APPROVE]: [SHOP], [FORCE]: [SHOP] },
+  [READER]: { [READ]: [SHOP] },
+};
+
+type Caller = 'anonymous' | 'nobody' | 'reader' | 'owner' | 'service';
+const CALLERS: Caller[] = ['anonymous', 'nobody', 'reader', 'owner', 'service'];
+
+function authorization(caller: Caller): string | undefined {
+  switch (caller) {
+    case 'anonymous':
+      return undefined;
+    case 'nobody':
+      return mockCredentials.user.header(NOBODY);
+    case 'reader':
+      return mockCredentials.user.header(READER);
+    case 'owner':
+      return mockCredentials.user.header(OWNER);
+    case 'service':
+      return mockCredentials.service.header({
+        onBehalfOf: mockCredentials.service(SERVICE),
+        targetPluginId: 'image-automation',
+      });
+    default:
+      throw new Error(caller);
+  }
+}
+
+/** A stand-in permission backend: answers `POST /authorize` from GRANTS and counts the questions. */
+const asked: Array<{ user: string; permission: string; resourceRef?: string }> = [];
+const permissionBackend = createBackendPlugin({
+  pluginId: 'permission',
+  register(env) {
+    env.registerInit({
+      deps: { httpRouter: coreServices.httpRouter, httpAuth: coreServices.httpAuth },
+      async init({ httpRouter, httpAuth }) {
+        const router = express.Router();
+        router.use(express.json());
+        router.post('/authorize', async (req, res) => {
+          const credentials = await httpAuth.credentials(req, { allow: ['user'] });
+          const user = credentials.principal.userEntityRef;
+          res.json({
+            items: req.body.items.map((item: { id: string; permission: { name: string }; resourceRef?: string }) => {
+              asked.push({ user, permission: item.permission.name, resourceRef: item.resourceRef });
+              const allowed = Boolean(item.resourceRef && GRANTS[user]?.[item.permission.name]?.includes(item.resourceRef));
+              return { id: item.id, result: allowed ? 'ALLOW' : 'DENY' };
+            }),
+          });
+        });
+        httpRouter.use(router);
+      },
+    });
+  },
+});
+
+function declared(kind: string, name: string, entityRef: string | undefined, spec: Record<string, unknown>): DeclaredObject {
+  const apiVersion =
+    kind === 'GitRepository'
+      ? 'source.toolkit.fluxcd.io/v1'
+      : kind.startsWith('ResourceSet')
+        ? 'fluxcd.controlplane.io/v1'
+        : 'image.toolkit.fluxcd.io/v1';
+  const manifest = { apiVersion, kind, metadata: { name, namespace: 'apps' }, spec } as AutomationObject;
+  return entityRef
+    ? { manifest, entityRef, source: { type: 'catalog', location: `file:///catalog/${name}.yaml` }, grantedNamespaces: ['apps'] }
+    : { manifest, source: { type: 'config', location: 'file:///config/automation.yaml' } };
+}
+
+/** One entity's (or app-config's) automation: a repository, a policy, a Git automation and a ResourceSet. */
+function automation(name: string, entityRef: string | undefined): DeclaredObject[] {
+  return [
+    declared('ImageRepository', name, entityRef, { image: `registry.example.com/acme/${name}`, interval: '1h' }),
+    declared('ImagePolicy', name, entityRef, { imageRepositoryRef: { name }, policy: { semver: { range: '>=1.0.0' } } }),
+    declared('ImageUpdateAutomation', name, entityRef, {
+      sourceRef: { kind: 'GitRepository', name },
+      git: { commit: { author: { name: 'bot', email: 'bot@example.com' } } },
+      update: { strategy: 'Setters' },
+      interval: '1h',
+    }),
+    declared('ResourceSet', name, entityRef, { resources: [] }),
+  ];
+}
+
+const version = (tag: string) => ({
+  image: 'registry.example.com/acme/shop',
+  tag,
+  digest: `sha256:${tag.replace(/\D/g, '').padEnd(64, '0')}`,
+});
+
+interface Fixture {
+  /** The target's objects live in namespace `apps` under this name. */
+  name: string;
+  pending: string;
+  applied: string;
+  gitTarget: string;
+  subject: string;
+}
+
+/** Empties the plugin's tables and declares shop's automation and app-config's, each with a pending and an applied promotion and a pin. */
+async function seed(knex: Knex, options: { pinned: boolean }): Promise<{ shop: Fixture; config: Fixture }> {
+  const tables = (await knex.raw(`SELECT name FROM sqlite_master WHERE type = 'table'`)) as Array<{ name: string }>;
+  for (const { name } of tables) {
+    if (name.startsWith('image_automation') && !name.includes('knex_migrations')) await knex(name).delete();
+  }
+  const objects = await DatabaseObjectStore.create({ knex, skipMigrations: true });
+  const promotions = await DatabasePromotionStore.create({ knex, skipMigrations: true });
+  await objects.syncSource(`entity:${SHOP}`, automation('shop', SHOP));
+  await objects.syncSource('config:file:///config/automation.yaml', automation('platform', undefined));
+  // Both repositories stalled: the fleet page lists them to whoever may read them.
+  const stalled = { conditions: [{ type: 'Stalled', status: 'True', reason: 'AuthenticationFailed', message: 'registry answered 401', lastTransitionTime: new Date().toISOString() }] } as ObjectStatus;
+  for (const object of await objects.claimDue({ owner: 'test', now: new Date(Date.now() + 1000), limit: 100, leaseMs: 60_000 })) {
+    const status = object.kind === 'ImageRepository' ? stalled : { conditions: [] };
+    await objects.completeRun(object.id, 'test', { status, nextRunAt: new Date(Date.now() + 3_600_000), ranAt: new Date() });
+  }
+  const fixture = async (name: string, entityRef: string | undefined): Promise<Fixture> => {
+    const gitTarget = `git:ImageUpdateAutomation/apps/${name}`;
+    const subject = `ImagePolicy/apps/${name}`;
+    const target = { id: gitTarget, type: 'git' as const, objectId: `ImageUpdateAutomation/apps/${name}` };
+    const now = new Date();
+    const applied = await promotions.create({ entityRef, target, subject, from: version('1.0.0'), to: version('1.1.0'), by: 'image-automation', now });
+    await promotions.update(applied.id, applied.revision, { state: 'applied', closedAt: now.toISOString() }, now);
+    const pending = await promotions.create({ entityRef, target, subject, from: version('1.1.0'), to: version('1.2.0'), by: 'image-automation', now });
+    if (options.pinned) {
+      await promotions.pin({ targetId: gitTarget, subject, version: version('1.0.0'), reason: 'hold', by: OWNER, at: now.toISOString() });
+    }
+    return { name, pending: pending.id, applied: applied.id, gitTarget, subject };
+  };
+  return { shop: await fixture('shop', SHOP), config: await fixture('platform', undefined) };
+}
+
+interface Call {
+  method: 'get' | 'post' | 'delete';
+  path: string;
+  body?: object;
+}
+
+/** Who may do what: the expected status per caller, for an entity's fixture and for app-config's. */
+interface Row {
+  call: (f: Fixture) => Call;
+  /** Expected statuses on shop's fixture. */
+  shop: Record<Caller, number>;
+  /** Expected statuses on app-config's fixture; null for routes addressed by entity only. */
+  config: Record<Caller, number> | null;
+  /** The fixture has a pin on each target's policy (it blocks promote now, so only where needed). */
+  pinned?: boolean;
+  /** A check of the body, e.g. that a list leaves out what the caller may not read. */
+  body?: (caller: Caller, body: any) => void;
+}
+
+const read = (ok = 200): Record<Caller, number> => ({ anonymous: 401, nobody: 403, reader: ok, owner: ok, service: ok });
+const change = (ok = 200): Record<Caller, number> => ({ anonymous: 401, nobody: 403, reader: 403, owner: ok, service: ok });
+/** Objects and promotions without an entity are never reachable through the API. */
+const CONFIG_ONLY: Record<Caller, number> = { anonymous: 401, nobody: 403, reader: 403, owner: 403, service: 403 };
+/** Entity-wide routes: who may read shop; app-config's objects never listed. */
+const entityPath = (f: Fixture, tail: string) => ({ method: 'get' as const, path: `/entities/component/default/${f.name}/${tail}` });
+
+const MATRIX: Record<string, Row> = {
+  'GET /entities/:kind/:namespace/:name/objects': { call: f => entityPath(f, 'objects'), shop: read(), config: null },
+  'GET /objects/:kind/:namespace/:name': {
+    call: f => ({ method: 'get', path: `/objects/ImageRepository/apps/${f.name}` }),
+    shop: read(),
+    config: CONFIG_ONLY,
+    body: (caller, body) => {
+      // The view says which actions the caller may take: none without the update permission.
+      expect(body.actions.suspend.allowed).toBe(caller === 'owner' || caller === 'service');
+    },
+  },
+  'GET /objects/:kind/:namespace/:name/scans': {
+    call: f => ({ method: 'get', path: `/objects/ImageRepository/apps/${f.name}/scans` }),
+    shop: read(),
+    config: CONFIG_ONLY,
+  },
+  'GET /objects/ImagePolicy/:namespace/:name/explain': {
+    call: f => ({ method: 'get', path: `/objects/ImagePolicy/apps/${f.name}/explain` }),
+    shop: read(),
+    config: CONFIG_ONLY,
+  },
+  'GET /objects/ResourceSet/:namespace/:name/inventory': {
+    call: f => ({ method: 'get', path: `/objects/ResourceSet/apps/${f.name}/inventory` }),
+    shop: read(),
+    config: CONFIG_ONLY,
+  },
+  'POST /policy-preview': {
+    call: f => ({
+      method: 'post',
+      path: '/policy-preview',
+      body: { namespace: 'apps', spec: { imageRepositoryRef: { name: f.name }, policy: { semver: { range: '>=1.0.0' } } } },
+    }),
+    shop: read(),
+    config: CONFIG_ONLY,
+  },
+  'GET /objects/:kind/:namespace/:name/events': {
+    call: f => ({ method: 'get', path: `/objects/ImageRepository/apps/${f.name}/events` }),
+    shop: read(),
+    config: CONFIG_ONLY,
+  },
+  'GET /objects/:kind/:namespace/:name/tags': {
+    call: f => ({ method: 'get', path: `/objects/ImageRepository/apps/${f.name}/tags` }),
+    shop: read(),
+    config: CONFIG_ONLY,
+  },
+  'POST /objects/:kind/:namespace/:name/:action(suspend|resume|reconcile)': {
+    call: f => ({ method: 'post', path: `/objects/ImageRepository/apps/${f.name}/suspend` }),
+    shop: change(),
+    config: CONFIG_ONLY,
+  },
+  'GET /entities/:kind/:namespace/:name/promotions': { call: f => entityPath(f, 'promotions'), shop: read(), config: null },
+  'GET /promotions/:id': {
+    call: f => ({ method: 'get', path: `/promotions/${f.pending}` }),
+    shop: read(),
+    config: CONFIG_ONLY,
+  },
+  'POST /promotions/:id/approve': {
+    call: f => ({ method: 'post', path: `/promotions/${f.pending}/approve`, body: {} }),
+    shop: change(),
+    config: CONFIG_ONLY,
+  },
+  'POST /promotions/:id/reject': {
+    call: f => ({ method: 'post', path: `/promotions/${f.pending}/reject`, body: { reason: 'not now' } }),
+    shop: change(),
+    config: CONFIG_ONLY,
+  },
+  'POST /promotions/:id/promote': {
+    call: f => ({ method: 'post', path: `/promotions/${f.pending}/promote`, body: { justification: 'hotfix' } }),
+    shop: change(),
+    config: CONFIG_ONLY,
+  },
+  'POST /promotions/:id/rollback': {
+    call: f => ({ method: 'post', path: `/promotions/${f.applied}/rollback`, body: { reason: 'broken' } }),
+    shop: change(),
+    config: CONFIG_ONLY,
+  },
+  'POST /promotions/:id/preview': {
+    call: f => ({ method: 'post', path: `/promotions/${f.pending}/preview` }),
+    // Readers may preview. The fixture declares no GitRepository: past the permission check the
+    // preview itself fails, naming the missing source (an error of the automation, not of access).
+    shop: read(500),
+    config: CONFIG_ONLY,
+    body: (_caller, body) => expect(body.error.message).toMatch(/unable to get source 'GitRepository\/apps\/shop'/),
+  },
+  'POST /pins': {
+    call: f => ({
+      method: 'post',
+      path: '/pins',
+      body: { targetId: f.gitTarget, subject: f.subject, version: version('1.1.0'), reason: 'freeze' },
+    }),
+    shop: change(),
+    config: CONFIG_ONLY,
+  },
+  'DELETE /pins': {
+    call: f => ({ method: 'delete', path: `/pins?targetId=${encodeURIComponent(f.gitTarget)}&subject=${encodeURIComponent(f.subject)}` }),
+    shop: change(204),
+    config: CONFIG_ONLY,
+    pinned: true,
+  },
+  'GET /entities/:kind/:namespace/:name/versions': { call: f => entityPath(f, 'versions'), shop: read(), config: null },
+  'GET /entities/:kind/:namespace/:name/timeline': { call: f => entityPath(f, 'timeline'), shop: read(), config: null },
+  'GET /fleet': {
+    call: () => ({ method: 'get', path: '/fleet' }),
+    // Everyone signed in gets the page; it lists only what the caller may read.
+    shop: { anonymous: 401, nobody: 200, reader: 200, owner: 200, service: 200 },
+    config: null,
+    body: (caller, body) => {
+      const text = JSON.stringify(body);
+      expect(text).not.toContain('platform');
+      if (caller === 'nobody') expect(text).not.toContain('shop');
+      else expect(body.failing.map((f: any) => f.id ?? f.object?.id)).toContain('ImageRepository/apps/shop');
+      // Only who may act on it sees the pending promotion.
+      expect(body.promotions.length).toBe(caller === 'owner' || caller === 'service' ? 1 : 0);
+    },
+  },
+};
+
+/** Every route of the router, as `METHOD path`. */
+async function routesOfRouter(): Promise<string[]> {
+  const any = {} as any;
+  const router = await createRouter({
+    httpAuth: any,
+    objects: any,
+    promotions: any,
+    previews: any,
+    versions: any,
+    timeline: any,
+    fleet: any,
+  });
+  return (router.stack as any[])
+    .filter(layer => layer.route)
+    .flatMap(layer =>
+      Object.keys(layer.route.methods)
+        .filter(method => method !== '_all')
+        .map(method => `${method.toUpperCase()} ${layer.route.path}`),
+    );
+}
+
+describe('the route × caller authorization matrix', () => {
+  let backend: Awaited<ReturnType<typeof startTestBackend>>;
+  let knex: Knex;
+  let fixtures: { shop: Fixture; config: Fixture };
+
+  beforeAll(async () => {
+    knex = await databases.init('SQLITE_3');
+    const entities: Entity[] = [
+      {
+        apiVersion: 'backstage.io/v1alpha1',
+        kind: 'Component',
+        metadata: { name: 'shop', namespace: 'default' },
+        spec: { type: 'service', owner: OWNER },
+      },
+    ];
+    backend = await startTestBackend({
+      features: [
+        imageAutomationPlugin,
+        permissionBackend,
+        catalogServiceMock.factory({ entities }),
+        // No token at all is an anonymous request (the mock's default would be a signed-in user).
+        mockServices.httpAuth.factory({ defaultCredentials: mockCredentials.none() }),
+        mockServices.database.factory({ knex }),
+        // Nothing runs in the background: the engine must not change what the matrix reads.
+        mockServices.scheduler.mock({ async scheduleTask() {}, async triggerTask() {} }).factory,
+        mockServices.rootConfig.factory({ data: { permission: { enabled: true } } }),
+      ],
+    });
+  });
+
+  afterAll(async () => {
+    await backend?.stop();
+  });
+
+  it('has a row for every route of the router, and no row for a route that is gone', async () => {
+    const routes = await routesOfRouter();
+    expect(routes.length).toBeGreaterThan(15);
+    expect([...routes].sort()).toEqual(Object.keys(MATRIX).sort());
+  });
+
+  const cases = Object.entries(MATRIX).flatMap(([route, row]) =>
+    (['shop', 'config'] as const).flatMap(target =>
+      row[target] ? CALLERS.map(caller => ({ route, row, target, caller, status: row[target]![caller] })) : [],
+    ),
+  );
+
+  it.each(cases.map(c => [c.route, c.target, c.caller, c.status, c] as const))(
+    '%s on %s by %s → %d',
+    async (_route, target, caller, status, { row }) => {
+      fixtures = await seed(knex, { pinned: Boolean(row.pinned) });
+      asked.length = 0;
+      const call = row.call(fixtures[target]);
+      let req = request(backend.server)[call.method](`/api/image-automation${call.path}`);
+      const header = authorization(caller);
+      if (header) req = req.set('Authorization', header);
+      const response = call.body ? await req.send(call.body) : await req;
+      expect({ status: response.status, error: response.status >= 400 ? response.body?.error?.message : undefined }).toEqual(
+        expect.objectContaining({ status }),
+      );
+      if (status !== 401 && status !== 403) row.body?.(caller, response.body);
+      // A signed-in user's answer was decided by the permission backend, never by default.
+      if (caller === 'nobody' || caller === 'reader' || caller === 'owner') {
+        if (target === 'shop') expect(asked.some(a => a.user === (caller === 'owner' ? OWNER : caller === 'reader' ? READER : NOBODY))).toBe(true);
+      }
+      if (caller === 'anonymous' || caller === 'service') expect(asked).toEqual([]);
+      if (status === 403 && target === 'config') {
+        expect(response.body.error.message).toMatch(/managed through app-config only/);
+      }
+    },
+  );
+});
