@@ -10,6 +10,13 @@ import {
 } from '../../testbed';
 import { RunningApp, startApp } from './startApp';
 import { apiGet, expectAccessible, screenshots, until } from './tabDriver';
+import {
+  createTeamRepositories,
+  gitAutomation,
+  gitWriterConfig,
+  twoTeamsCatalog,
+  waitForPendingPromotions,
+} from './twoTeams';
 
 // The fleet page (`/image-automation`) in the real app: the real backend under the demo's
 // restrictive permission policy (owners only may approve), a real registry and Git server. The
@@ -20,88 +27,12 @@ jest.setTimeout(300_000);
 const GUEST = 'user:development/guest';
 const TEAM_SHOP = 'group:default/team-shop';
 
-const catalog = `
-apiVersion: backstage.io/v1alpha1
-kind: Component
-metadata:
-  name: podinfo
-  annotations:
-    image-automation.io/manifests: ./podinfo.yaml
-spec: { type: service, lifecycle: production, owner: ${GUEST} }
----
-apiVersion: backstage.io/v1alpha1
-kind: Component
-metadata:
-  name: shop
-  annotations:
-    image-automation.io/manifests: ./shop.yaml
-spec: { type: service, lifecycle: production, owner: ${TEAM_SHOP} }
----
-apiVersion: backstage.io/v1alpha1
-kind: Group
-metadata: { name: team-shop }
-spec: { type: team, children: [] }
-`;
-
-/** An image, its policy, a Git repository and an automation gated by one approval, in `namespace`. */
-function gitAutomation(namespace: string, image: string, gitUrl: string) {
-  return `
-apiVersion: image.toolkit.fluxcd.io/v1
-kind: ImageRepository
-metadata: { name: app, namespace: ${namespace} }
-spec: { image: ${image}, interval: 1h }
----
-apiVersion: image.toolkit.fluxcd.io/v1
-kind: ImagePolicy
-metadata: { name: app, namespace: ${namespace} }
-spec:
-  imageRepositoryRef: { name: app }
-  policy: { semver: { range: '>=1.0.0 <2.0.0' } }
----
-apiVersion: source.toolkit.fluxcd.io/v1
-kind: GitRepository
-metadata: { name: fleet, namespace: ${namespace} }
-spec:
-  interval: 1h
-  url: ${gitUrl}
-  ref: { branch: main }
-  secretRef: { name: git-writer }
----
-apiVersion: image.toolkit.fluxcd.io/v1
-kind: ImageUpdateAutomation
-metadata:
-  name: fleet
-  namespace: ${namespace}
-  annotations:
-    promotion.image-automation.io/approvals: "1"
-spec:
-  interval: 1h
-  sourceRef: { kind: GitRepository, name: fleet }
-  git:
-    commit:
-      author: { email: bot@example.com, name: bot }
-    push: { branch: main }
-  update: { path: ./deploy, strategy: Setters }
-`;
-}
-
 /** An ImageRepository of a repository the registry does not have: its scans fail. */
 const missingRepository = (registryHost: string) => `
 apiVersion: image.toolkit.fluxcd.io/v1
 kind: ImageRepository
 metadata: { name: missing, namespace: shop-ns }
 spec: { image: ${registryHost}/acme/does-not-exist, interval: 1h }
-`;
-
-const deployment = (image: string, tag: string) => `apiVersion: apps/v1
-kind: Deployment
-metadata: { name: app, namespace: default }
-spec:
-  template:
-    spec:
-      containers:
-      - name: app
-        image: ${image}:${tag} # {"$imagepolicy": "NAMESPACE:app"}
 `;
 
 const PODINFO_PROMOTION =
@@ -127,17 +58,10 @@ describe('the fleet page in a real browser', () => {
     await pushImage(registry, 'acme/podinfo', ['1.0.0'], { seed: '1.0.0' });
     await pushImage(registry, 'acme/podinfo', ['1.1.0'], { seed: '1.1.0' });
     const image = `${registry.host}/acme/podinfo`;
-    for (const namespace of ['podinfo-ns', 'shop-ns']) {
-      await git.createRepository(namespace, {
-        'deploy/app.yaml': deployment(image, '1.0.0').replace(
-          'NAMESPACE',
-          namespace,
-        ),
-      });
-    }
+    await createTeamRepositories(git, image, '1.0.0');
     app = await startApp({
       files: {
-        'catalog.yaml': catalog,
+        'catalog.yaml': twoTeamsCatalog(),
         'podinfo.yaml': gitAutomation(
           'podinfo-ns',
           image,
@@ -149,37 +73,13 @@ describe('the fleet page in a real browser', () => {
           git.url('shop-ns'),
         )}---${missingRepository(registry.host)}`,
       },
-      config: {
-        credentials: {
-          'git-writer': {
-            type: 'basic',
-            username: 'writer',
-            password: 's3cret-token',
-            // #13: granted to both entities, bound to the test bed's Git host (plain HTTP).
-            allowedEntities: ['component:default/podinfo', 'component:default/shop'],
-            hosts: [new URL(git.baseUrl).host],
-          },
-        },
-        git: { insecureHosts: [new URL(git.baseUrl).host] },
-      },
+      config: gitWriterConfig(git),
       topLevelConfig: { permissionDemo: { policy: 'restrictive' } },
     });
     page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
     await signInAsGuest(page, app.baseUrl);
     // Both automations hold 1.1.0 for an approval; the missing repository's scan has failed.
-    for (const entity of ['podinfo', 'shop']) {
-      await until(
-        `the pending promotion of ${entity}`,
-        async () => {
-          const { items } = await apiGet(
-            app,
-            `/entities/component/default/${entity}/promotions?state=pending`,
-          );
-          return items.length === 1 ? true : undefined;
-        },
-        120_000,
-      );
-    }
+    await waitForPendingPromotions(app, ['podinfo', 'shop']);
     missingHealth = await until(
       'the failing ImageRepository in the fleet',
       async () => {

@@ -5,77 +5,18 @@ import { pushImage, startGitServer, startRegistry, TestGitServer, TestRegistry }
 import { startKubernetes, TestKubernetes } from '../../testbed/kube/kubernetes';
 import { RunningApp, startApp } from './startApp';
 import { apiGet, expectAccessible, objectRow, screenshots, until } from './tabDriver';
+import {
+  createTeamRepositories,
+  gitAutomation,
+  gitWriterConfig,
+  twoTeamsCatalog,
+  waitForPendingPromotions,
+} from './twoTeams';
 
 // The tab's promotion, explanation and failure states in the real app: the real backend under
 // the demo's restrictive permission policy (owners only may act), a real registry, Git server and
 // kube-apiserver. The guest user owns `podinfo` and does not own `shop`.
 jest.setTimeout(300_000);
-
-const catalog = `
-apiVersion: backstage.io/v1alpha1
-kind: Component
-metadata:
-  name: podinfo
-  annotations:
-    image-automation.io/manifests: ./podinfo.yaml
-    image-automation.io/clusters: prod
-spec: { type: service, lifecycle: production, owner: user:development/guest }
----
-apiVersion: backstage.io/v1alpha1
-kind: Component
-metadata:
-  name: shop
-  annotations:
-    image-automation.io/manifests: ./shop.yaml
-spec: { type: service, lifecycle: production, owner: group:default/team-shop }
----
-apiVersion: backstage.io/v1alpha1
-kind: Group
-metadata: { name: team-shop }
-spec: { type: team, children: [] }
-`;
-
-/** An image, its policy, a Git repository and an automation gated by one approval, in `namespace`. */
-function gitAutomation(namespace: string, image: string, gitUrl: string) {
-  return `
-apiVersion: image.toolkit.fluxcd.io/v1
-kind: ImageRepository
-metadata: { name: app, namespace: ${namespace} }
-spec: { image: ${image}, interval: 1h }
----
-apiVersion: image.toolkit.fluxcd.io/v1
-kind: ImagePolicy
-metadata: { name: app, namespace: ${namespace} }
-spec:
-  imageRepositoryRef: { name: app }
-  policy: { semver: { range: '>=1.0.0 <2.0.0' } }
----
-apiVersion: source.toolkit.fluxcd.io/v1
-kind: GitRepository
-metadata: { name: fleet, namespace: ${namespace} }
-spec:
-  interval: 1h
-  url: ${gitUrl}
-  ref: { branch: main }
-  secretRef: { name: git-writer }
----
-apiVersion: image.toolkit.fluxcd.io/v1
-kind: ImageUpdateAutomation
-metadata:
-  name: fleet
-  namespace: ${namespace}
-  annotations:
-    promotion.image-automation.io/approvals: "1"
-spec:
-  interval: 1h
-  sourceRef: { kind: GitRepository, name: fleet }
-  git:
-    commit:
-      author: { email: bot@example.com, name: bot }
-    push: { branch: main }
-  update: { path: ./deploy, strategy: Setters }
-`;
-}
 
 /** A ResourceSet deploying the newest 1.x tag into the cluster `prod`. */
 function clusterAutomation(registryHost: string) {
@@ -117,17 +58,6 @@ spec:
 `;
 }
 
-const deployment = (image: string, tag: string) => `apiVersion: apps/v1
-kind: Deployment
-metadata: { name: app, namespace: default }
-spec:
-  template:
-    spec:
-      containers:
-      - name: app
-        image: ${image}:${tag} # {"$imagepolicy": "NAMESPACE:app"}
-`;
-
 /** The card of a pending promotion in the Pending promotions section. */
 function promotionCard(page: Page, label: RegExp) {
   return page.getByRole('article', { name: label });
@@ -152,29 +82,15 @@ describe('promotions, explanations and failures in the Image updates tab, in a r
     await pushImage(registry, 'acme/podinfo', ['1.0.0', '0.9.0', 'latest'], { seed: '1.0.0' });
     await pushImage(registry, 'acme/podinfo', ['1.1.0'], { seed: '1.1.0' });
     const image = `${registry.host}/acme/podinfo`;
-    for (const namespace of ['podinfo-ns', 'shop-ns']) {
-      await git.createRepository(namespace, {
-        'deploy/app.yaml': deployment(image, '1.0.0').replace('NAMESPACE', namespace),
-      });
-    }
+    await createTeamRepositories(git, image, '1.0.0');
     app = await startApp({
       files: {
-        'catalog.yaml': catalog,
+        'catalog.yaml': twoTeamsCatalog({ podinfoClusters: 'prod' }),
         'podinfo.yaml': `${gitAutomation('podinfo-ns', image, git.url('podinfo-ns'))}---${clusterAutomation(registry.host)}`,
         'shop.yaml': gitAutomation('shop-ns', image, git.url('shop-ns')),
       },
       config: {
-        // #13: granted to both entities, bound to the test bed's Git host (plain HTTP).
-        credentials: {
-          'git-writer': {
-            type: 'basic',
-            username: 'writer',
-            password: 's3cret-token',
-            allowedEntities: ['component:default/podinfo', 'component:default/shop'],
-            hosts: [new URL(git.baseUrl).host],
-          },
-        },
-        git: { insecureHosts: [new URL(git.baseUrl).host] },
+        ...gitWriterConfig(git),
         // Clusters are opt-in, each with its policy: podinfo may write Deployments into team-a.
         kubernetes: {
           clusters: [
@@ -197,12 +113,7 @@ describe('promotions, explanations and failures in the Image updates tab, in a r
     page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
     await signInAsGuest(page, app.baseUrl);
     // Both automations hold 1.1.0 for an approval; the ResourceSet has applied it to prod.
-    for (const entity of ['podinfo', 'shop']) {
-      await until(`the pending promotion of ${entity}`, async () => {
-        const { items } = await apiGet(app, `/entities/component/default/${entity}/promotions?state=pending`);
-        return items.length === 1 ? true : undefined;
-      }, 120_000);
-    }
+    await waitForPendingPromotions(app, ['podinfo', 'shop']);
     await until('the ResourceSet applied to prod', async () => {
       const { items } = await apiGet(app, '/entities/component/default/podinfo/versions');
       return items.some((row: any) => row.target.cluster === 'prod' && row.deployed?.tag === '1.1.0') ? true : undefined;
