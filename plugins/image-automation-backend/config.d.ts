@@ -17,7 +17,12 @@ export interface Config {
      * reference to another namespace (`sourceRef`, `imageRepositoryRef`, `dependsOn`) needs that
      * namespace granted to the same entity, or an `accessFrom` on an ImageRepository that admits
      * the referrer's namespace; else the object is Stalled with reason `AccessDenied`. A ResourceSet's
-     * `serviceAccountName` is only impersonated in its own, granted, namespace. Objects from
+     * `serviceAccountName` is only impersonated in its own, granted, namespace. In clusters, the
+     * grants also bound what an entity's ResourceSets do, on top of the cluster's
+     * `allowedNamespaces`: every namespaced object applied (or dry-run), `copyFrom` source,
+     * `dependsOn` target and pruned object, and every Namespace object, must be in a granted
+     * namespace; otherwise nothing of the set is written (Ready=False, the refusal names the
+     * namespace and entity) and pruning leaves the object in place (`PruneRefused`). Objects from
      * `locations` are platform-owned and not limited.
      */
     tenancy?: {
@@ -81,9 +86,22 @@ export interface Config {
        */
       insecureHosts?: string[];
       /**
-       * Repositories an ImageUpdateAutomation may push to with the token of Backstage's
-       * `integrations` config for their host (when the GitRepository has no `secretRef`).
-       * Default none: the integration token is never used to push.
+       * Repositories a GitRepository without `secretRef` may read (ls-remote, clone) with the
+       * token of Backstage's `integrations` config for their host. Default none: a GitRepository
+       * whose host has an integration but whose repository is under neither this list nor
+       * `integrationPush` is Stalled (`IntegrationReadNotAllowed`) and the token is never sent.
+       * Hosts without an integration are reached anonymously (public repositories).
+       */
+      integrationRead?: Array<{
+        /** `host[:port]` as in the repository URL. */
+        host: string;
+        /** Repository path prefix, matched by whole segments (`team` allows `team/app.git`; `''` the whole host). */
+        pathPrefix: string;
+      }>;
+      /**
+       * Repositories an ImageUpdateAutomation may push to (and GitRepositories may read) with
+       * the token of Backstage's `integrations` config for their host (when the GitRepository
+       * has no `secretRef`). Default none: the integration token is never used to push.
        */
       integrationPush?: Array<{
         /** `host[:port]` as in the repository URL. */
@@ -200,7 +218,8 @@ export interface Config {
         force?: boolean;
         /**
          * Namespaces automation may write to and read from (`copyFrom` sources, `dependsOn`
-         * targets); `*` for all. Default none.
+         * targets); `*` for all. Default none. A catalog entity's ResourceSets are further limited
+         * to the namespaces granted to the entity (`imageAutomation.tenancy.namespaces`).
          */
         allowedNamespaces?: string[];
         /**

@@ -154,6 +154,11 @@ export interface TargetVersionView {
   selected?: PromotionVersion;
   newest?: { tag: string; firstSeenAt?: string };
   behind?: { tags: number; summary: string; ageMs?: number };
+  /**
+   * Why `selected`, `newest` and `behind` are left out, e.g. `reference not allowed: …` when the
+   * policy's ImageRepository is in a namespace its entity was not granted.
+   */
+  tagsUnavailable?: string;
   pin?: PromotionPin;
   /** The open promotion for this row, if any. */
   promotionId?: string;

@@ -331,6 +331,7 @@ describe('ImageUpdateAutomation against a real Git server', () => {
       try {
         await refused.declare({ web: WEB }, [], { secretRef: undefined });
         const before = (await git.git(repo, ['rev-parse', 'main'])).trim();
+        const requestsBefore = git.requests.length;
         const result = await refused.run(automation('auto'));
         expect(ready(result)).toEqual({
           status: 'False',
@@ -338,8 +339,22 @@ describe('ImageUpdateAutomation against a real Git server', () => {
           message: `failed configuring source manager: the Backstage integration token for ${host}/${repo}.git may not be used to push: the repository is not under an entry of imageAutomation.git.integrationPush (give the GitRepository a secretRef, or add { host, pathPrefix } there)`,
         });
         expect((await git.git(repo, ['rev-parse', 'main'])).trim()).toBe(before);
+        // Not even a clone: the token was never sent (#13).
+        expect(git.requests.slice(requestsBefore)).toEqual([]);
       } finally {
         await refused.stop();
+      }
+      // Reading is not pushing: an integrationRead entry for the repository does not let the automation push.
+      const readOnly = await harness({ integrations, config: { git: { insecureHosts: [host], integrationRead: [{ host, pathPrefix: repo }] } } });
+      try {
+        await readOnly.declare({ web: WEB }, [], { secretRef: undefined });
+        const before = (await git.git(repo, ['rev-parse', 'main'])).trim();
+        const requestsBefore = git.requests.length;
+        expect(ready(await readOnly.run(automation('auto')))?.reason).toBe('IntegrationPushNotAllowed');
+        expect((await git.git(repo, ['rev-parse', 'main'])).trim()).toBe(before);
+        expect(git.requests.slice(requestsBefore)).toEqual([]);
+      } finally {
+        await readOnly.stop();
       }
       const allowed = await harness({ integrations, config: { git: { insecureHosts: [host], integrationPush: [{ host, pathPrefix: repo }] } } });
       try {

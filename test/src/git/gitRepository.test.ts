@@ -18,13 +18,16 @@ describe('GitRepository as an automation source', () => {
   beforeAll(async () => {
     git = await startGitServer({ users: { git: GIT_PASSWORD } });
     await git.createRepository('fleet', { 'a.yaml': 'a: 1\n' });
+    // Another repository the integration token can read, but that no config entry lists.
+    await git.createRepository('payroll', { 'secrets.yaml': 'salary: 1\n' });
     for (const tag of ['v1.0.0', 'v1.2.0', 'v2.0.0']) await git.git('fleet', ['tag', tag, 'main']);
     knex = knexFactory({ client: 'better-sqlite3', connection: ':memory:', useNullAsDefault: true });
     const config = new ConfigReader({
       imageAutomation: {
         credentials: { git: gitCredential(git) },
         // The test bed's Git server speaks plain HTTP: opted in explicitly (#13).
-        git: { insecureHosts: [new URL(git.baseUrl).host] },
+        // The integration token may read 'fleet' only (#13: opted in per repository).
+        git: { insecureHosts: [new URL(git.baseUrl).host], integrationRead: [{ host: new URL(git.baseUrl).host, pathPrefix: 'fleet' }] },
       },
       // The integration for the test bed's host: used when a GitRepository has no secretRef.
       integrations: { gitea: [{ host: new URL(git.baseUrl).host, username: 'git', password: GIT_PASSWORD }] },
@@ -75,6 +78,53 @@ describe('GitRepository as an automation source', () => {
       reason: 'GitOperationFailed',
       message: `unable to clone '${git.url('fleet')}': couldn't find remote tag 'v9'`,
     });
+  });
+
+  it('reads with the integration token only repositories imageAutomation.git.integrationRead lists, sending it nowhere else (#13)', async () => {
+    const host = new URL(git.baseUrl).host;
+    const before = git.requests.length;
+    // A catalog author points a GitRepository without secretRef at another repository of the organisation.
+    const result = await reconciler.reconcile(object({ url: git.url('payroll'), ref: { branch: 'main' } }), new Date());
+    const message = `the Backstage integration token for ${host}/payroll.git may not be used to read: the repository is not under an entry of imageAutomation.git.integrationRead or imageAutomation.git.integrationPush (give the GitRepository a secretRef, or add { host, pathPrefix } to imageAutomation.git.integrationRead)`;
+    expect(ready(result)).toEqual({ status: 'False', reason: 'IntegrationReadNotAllowed', message });
+    expect(result.status.conditions?.find(c => c.type === 'Stalled')).toMatchObject({ status: 'True', reason: 'IntegrationReadNotAllowed' });
+    expect(result.status.artifact).toBeUndefined();
+    // Nothing reached the server: no authenticated request, no anonymous one either.
+    expect(git.requests.slice(before)).toEqual([]);
+    // A prefix is matched by whole segments: 'fleet' does not open 'fleet-private'.
+    const lookalike = await reconciler.reconcile(object({ url: git.url('fleet-private'), ref: { branch: 'main' } }), new Date());
+    expect(ready(lookalike)?.reason).toBe('IntegrationReadNotAllowed');
+    expect(git.requests.slice(before)).toEqual([]);
+    // The listed neighbour keeps working with the token.
+    const fleet = await reconciler.reconcile(object({ ref: { branch: 'main' } }), new Date());
+    expect(ready(fleet)?.status).toBe('True');
+    expect(git.requests.slice(before).some(r => r.user === 'git')).toBe(true);
+  });
+
+  it('reads public repositories anonymously where no integration is configured for the host', async () => {
+    const pub = await startGitServer({ users: { git: GIT_PASSWORD }, anonymousRead: true });
+    const local = knexFactory({ client: 'better-sqlite3', connection: ':memory:', useNullAsDefault: true });
+    try {
+      const head = await pub.createRepository('public', { 'a.yaml': 'a: 1\n' });
+      const config = new ConfigReader({
+        imageAutomation: { git: { insecureHosts: [new URL(pub.baseUrl).host] } },
+        // An integration for another host only.
+        integrations: { gitea: [{ host: new URL(git.baseUrl).host, username: 'git', password: GIT_PASSWORD }] },
+      });
+      const anonymous = new GitRepositoryReconciler({
+        objects: await DatabaseObjectStore.create({ knex: local }),
+        credentials: NamedCredentials.fromConfig(config),
+        integrations: integrationGitAuthFromConfig(config),
+        gitAccess: readGitAccessSettings(config),
+      });
+      const result = await anonymous.reconcile(object({ url: pub.url('public'), ref: { branch: 'main' } }), new Date());
+      expect(ready(result)).toEqual({ status: 'True', reason: 'Succeeded', message: `stored artifact for revision 'main@sha1:${head}'` });
+      expect(pub.requests.length).toBeGreaterThan(0);
+      expect(pub.requests.every(r => r.user === undefined && r.status === 200)).toBe(true);
+    } finally {
+      await local.destroy();
+      await pub.stop();
+    }
   });
 
   it('takes credentials out of a URL and never shows them', async () => {

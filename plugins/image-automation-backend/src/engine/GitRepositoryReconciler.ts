@@ -2,8 +2,9 @@ import { GitRepositorySpec, SOURCE_API_VERSION } from '@imageops/backstage-plugi
 import { NamedCredentials } from '../credentials/NamedCredentials';
 import { checkGitUrl, GitAccessSettings, STRICT_GIT_ACCESS } from '../git/gitAccess';
 import { formatRevision, validateGitReference } from '../git/gitRef';
-import { IntegrationGitAuth, resolveGitAuth } from '../git/gitSourceAuth';
+import { IntegrationGitAuth, IntegrationReadRefusedError, resolveGitAuth } from '../git/gitSourceAuth';
 import { gitRemote, readRemoteState } from '../git/GitWorkspace';
+import { GitAuth } from '../git/runGit';
 import { ObjectStore, StoredObject } from '../store/ObjectStore';
 import { parseGoDuration } from '../util/goDuration';
 import { markFailed, markReady, markStalled } from './conditions';
@@ -28,7 +29,7 @@ export class GitRepositoryReconciler implements Reconciler {
       objects: ObjectStore;
       credentials: NamedCredentials;
       integrations?: IntegrationGitAuth;
-      /** `imageAutomation.git` (plain-HTTP hosts). Default: HTTPS only. */
+      /** `imageAutomation.git` (plain-HTTP hosts, integration read opt-ins). Default: HTTPS only, no integration reads. */
       gitAccess?: GitAccessSettings;
     },
   ) {}
@@ -38,8 +39,9 @@ export class GitRepositoryReconciler implements Reconciler {
     if ('done' in begun) return begun.done;
     const { spec, generation, status } = begun.start;
     const intervalMs = parseGoDuration(spec.interval);
+    const access = this.deps.gitAccess ?? STRICT_GIT_ACCESS;
     try {
-      checkGitUrl(spec.url, this.deps.gitAccess ?? STRICT_GIT_ACCESS);
+      checkGitUrl(spec.url, access);
     } catch (error) {
       return {
         status: markStalled(status, 'URLInvalid', (error as Error).message, now, generation),
@@ -56,12 +58,25 @@ export class GitRepositoryReconciler implements Reconciler {
     }
     let revision: string;
     try {
-      const auth = await resolveGitAuth({
-        spec,
-        entityRef: object.entityRef,
-        credentials: this.deps.credentials,
-        integrations: this.deps.integrations,
-      });
+      let auth: GitAuth | undefined;
+      try {
+        auth = await resolveGitAuth({
+          spec,
+          entityRef: object.entityRef,
+          credentials: this.deps.credentials,
+          integrations: this.deps.integrations,
+          access,
+        });
+      } catch (error) {
+        // Not a passing failure: only a config change lets the integration token read here (#13).
+        if (error instanceof IntegrationReadRefusedError) {
+          return {
+            status: markStalled(status, 'IntegrationReadNotAllowed', error.message, now, generation),
+            requeueAfterMs: RECHECK_MS,
+          };
+        }
+        throw error;
+      }
       const timeoutMs = spec.timeout ? parseGoDuration(spec.timeout) : DEFAULT_GIT_TIMEOUT_MS;
       const state = await readRemoteState(gitRemote(spec.url, auth, timeoutMs), spec.ref);
       revision = formatRevision(state.resolved, state.head ?? (state.resolved.kind === 'commit' ? state.resolved.commit : ''));

@@ -251,7 +251,8 @@ export class ImageUpdateAutomationReconciler implements Reconciler {
           usedBy: { entityRef: object.entityRef },
           credentials: this.deps.credentials,
           integrations: this.deps.integrations,
-          push: { access },
+          access,
+          push: true,
         }),
         sourceSpec.timeout ? parseGoDuration(sourceSpec.timeout) : DEFAULT_GIT_TIMEOUT_MS,
       );

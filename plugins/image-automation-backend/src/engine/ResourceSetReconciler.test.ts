@@ -1566,6 +1566,178 @@ subjects:
         expect.objectContaining({ type: 'Warning', reason: 'PruneRefused' }),
       );
     });
+
+    describe("two entities on one shared cluster stay within their granted namespaces", () => {
+      const A = 'component:default/tenant-a';
+      const B = 'component:default/tenant-b';
+      /** Declares an entity's objects as the manifest sync does: from the catalog, with its grants. */
+      const declareFor = (
+        entityRef: string,
+        grantedNamespaces: string[],
+        manifests: AutomationObject[],
+      ) =>
+        objects.syncSource(
+          `catalog:${entityRef}`,
+          manifests.map(manifest => ({
+            manifest,
+            entityRef,
+            source: { type: 'catalog', location: `file:///catalog/${entityRef}.yaml` },
+            grantedNamespaces,
+          })),
+        );
+      const tenantSet = (namespace: string, name: string, spec: Record<string, unknown>) =>
+        ({
+          ...resourceSet(name, spec, { [CLUSTERS_ANNOTATION]: 'shared' }),
+          metadata: { name, namespace, annotations: { [CLUSTERS_ANNOTATION]: 'shared' } },
+        }) as AutomationObject;
+      const notGranted = (namespace: string) =>
+        `namespace '${namespace}' is not granted to entity ${A} (imageAutomation.tenancy.namespaces)`;
+      const copying = (name: string, namespace: string, from: string) => ({
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: {
+          name,
+          namespace,
+          annotations: { 'fluxcd.controlplane.io/copyFrom': from },
+        },
+      });
+      const exists = async (kind: string, namespace: string, name: string) =>
+        (await client.get({ apiVersion: 'v1', kind, namespace, name })) !== undefined;
+
+      beforeAll(async () => {
+        // The test bed's namespaces team-a and team-b exist from the start.
+        await kube.kubectl([
+          'create',
+          'secret',
+          'generic',
+          'b-db',
+          '-n',
+          'team-b',
+          `--from-literal=password=${SECRET_VALUE}`,
+        ]);
+        await kube.kubectl(['create', 'configmap', 'b-ready', '-n', 'team-b', '--from-literal=ok=yes']);
+        // Both entities may target the cluster, which allows every namespace: only the grants
+        // keep them apart.
+        policies.set('shared', {
+          allowedNamespaces: ['*'],
+          allowedKinds: ['*'],
+          allowedClusterScopedKinds: ['Namespace'],
+          allowedEntities: [A, B],
+        });
+      });
+
+      it("refuses entity A's writes, copyFrom, dependsOn and Namespace objects in team-b; entity B applies there", async () => {
+        await declareFor(A, ['team-a'], [
+          tenantSet('team-a', 'a-write', { resources: [cm('a-own', 'team-a'), cm('a-into-b', 'team-b')] }),
+          tenantSet('team-a', 'a-copy', { resources: [copying('a-stolen', 'team-a', 'team-b/b-db')] }),
+          tenantSet('team-a', 'a-depends', {
+            dependsOn: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'b-ready', namespace: 'team-b', ready: true }],
+            resources: [cm('a-depends', 'team-a')],
+          }),
+          tenantSet('team-a', 'a-depends-ns', {
+            dependsOn: [{ apiVersion: 'v1', kind: 'Namespace', name: 'team-b', ready: true, readyExpr: 'true' }],
+            resources: [cm('a-depends-ns', 'team-a')],
+          }),
+          tenantSet('team-a', 'a-namespace', {
+            resources: [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team-b' } }, cm('a-ns-cm', 'team-a')],
+          }),
+          tenantSet('team-a', 'a-legit', { resources: [cm('a-legit', 'team-a')] }),
+        ]);
+        await declareFor(B, ['team-b'], [
+          tenantSet('team-b', 'b-apply', {
+            dependsOn: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'b-ready', namespace: 'team-b', ready: true }],
+            resources: [cm('b-own', 'team-b'), copying('b-copy', 'team-b', 'team-b/b-db')],
+          }),
+        ]);
+        const [write, copy, depends, dependsNs, namespace, legit, neighbour] = await reconcile(
+          'ResourceSet/team-a/a-write',
+          'ResourceSet/team-a/a-copy',
+          'ResourceSet/team-a/a-depends',
+          'ResourceSet/team-a/a-depends-ns',
+          'ResourceSet/team-a/a-namespace',
+          'ResourceSet/team-a/a-legit',
+          'ResourceSet/team-b/b-apply',
+        );
+
+        // Apply: the whole set is refused, nothing of it written (not even its team-a object).
+        expect(ready(write.status)).toMatchObject({
+          status: 'False',
+          reason: 'ReconciliationFailed',
+          message: `ConfigMap/team-b/a-into-b refused: ${notGranted('team-b')}`,
+        });
+        expect(await configMapNames('team-b', 'a-write')).toEqual([]);
+        expect(await configMapNames('team-a', 'a-write')).toEqual([]);
+        // copyFrom: the source in team-b is not read, the Secret not written, the value never shown.
+        expect(ready(copy.status)).toMatchObject({
+          status: 'False',
+          reason: 'ReconciliationFailed',
+          message: `Secret/team-a/a-stolen: fluxcd.controlplane.io/copyFrom source Secret/team-b/b-db refused: ${notGranted('team-b')}`,
+        });
+        expect(await exists('Secret', 'team-a', 'a-stolen')).toBe(false);
+        expect(shown(copy)).not.toContain(Buffer.from(SECRET_VALUE).toString('base64'));
+        expect(shown(copy)).not.toContain(SECRET_VALUE);
+        // dependsOn into team-b: refused before anything is read.
+        expect(stalled(depends.status)).toMatchObject({
+          reason: 'AccessDenied',
+          message: expect.stringContaining(`namespace 'team-b' is not granted to ${A}`),
+        });
+        expect(stalled(dependsNs.status)).toMatchObject({
+          reason: 'DependencyRefused',
+          message: `dependency v1/Namespace/team-b refused on cluster 'shared': ${notGranted('team-b')}`,
+        });
+        expect(await configMapNames('team-a', 'a-depends')).toEqual([]);
+        expect(await configMapNames('team-a', 'a-depends-ns')).toEqual([]);
+        // A Namespace object is cluster-scoped, but only a granted one may be applied.
+        expect(ready(namespace.status)).toMatchObject({
+          status: 'False',
+          message: `Namespace/team-b refused: ${notGranted('team-b')}`,
+        });
+        const teamB = await client.get({ apiVersion: 'v1', kind: 'Namespace', name: 'team-b' });
+        expect(teamB?.metadata.labels?.[`${OWNER}/name`]).toBeUndefined();
+        expect(await configMapNames('team-a', 'a-namespace')).toEqual([]);
+
+        // The same entity's legitimate set, and the neighbour entity in team-b, apply.
+        expect(ready(legit.status)?.status).toBe('True');
+        expect(await configMapNames('team-a', 'a-legit')).toEqual(['a-legit']);
+        expect(ready(neighbour.status)).toMatchObject({ status: 'True', reason: 'ReconciliationSucceeded' });
+        expect(await configMapNames('team-b', 'b-apply')).toEqual(['b-own']);
+        expect(await exists('Secret', 'team-b', 'b-copy')).toBe(true);
+
+        // A dry run (promotion preview) of A's set is refused the same way.
+        await expect(
+          reconciler.preview(write, 'shared', 'none', { revision: 'none' } as never),
+        ).rejects.toThrow(`ConfigMap/team-b/a-into-b refused: ${notGranted('team-b')}`);
+      });
+
+      it("does not prune an object in a namespace no longer granted to the entity, and says so", async () => {
+        // Entity A was granted team-b once, and applied there.
+        await declareFor(A, ['team-a', 'team-b'], [
+          tenantSet('team-a', 'a-shift', { resources: [cm('shift-a', 'team-a'), cm('shift-b', 'team-b'), cm('shift-gone', 'team-a')] }),
+        ]);
+        const [first] = await reconcile('ResourceSet/team-a/a-shift');
+        expect(ready(first.status)?.status).toBe('True');
+        expect(await configMapNames('team-b', 'a-shift')).toEqual(['shift-b']);
+
+        // team-b is given to entity B only; A's set drops its team-b object (and one in team-a).
+        await declareFor(A, ['team-a'], [
+          tenantSet('team-a', 'a-shift', { resources: [cm('shift-a', 'team-a')] }),
+        ]);
+        const [second] = await reconcile('ResourceSet/team-a/a-shift');
+        expect(ready(second.status)).toMatchObject({
+          status: 'False',
+          reason: 'PruneRefused',
+          message: `applied, but pruning was refused by the cluster's policy: ConfigMap/team-b/shift-b left in place, not pruned: ${notGranted('team-b')}`,
+        });
+        expect(await configMapNames('team-b', 'a-shift')).toEqual(['shift-b']);
+        expect(await configMapNames('team-a', 'a-shift')).toEqual(['shift-a']);
+
+        // Nor when A's set is deleted (its last inventory no longer holds the team-b object).
+        await objects.syncSource(`catalog:${A}`, []);
+        await reconciler.uninstallDeleted();
+        expect(await configMapNames('team-b', 'a-shift')).toEqual(['shift-b']);
+        expect(await configMapNames('team-a', 'a-shift')).toEqual([]);
+      });
+    });
   });
 
   it('retries while the API server is down, keeps the inventory, and uninstalls a deleted ResourceSet', async () => {

@@ -11,6 +11,7 @@ import {
   ChangeSetEntry,
   classifyApplyFailure,
   ClusterDetails,
+  clusterForObject,
   entityRefusal,
   InventoryApplier,
   KubernetesObject,
@@ -316,7 +317,9 @@ export class ResourceSetReconciler implements Reconciler {
       // Only entities (or owners) the cluster's configuration names may target it.
       const refusal = await this.targetRefusal(object, cluster);
       if (refusal) return stalled('ClusterNotAllowed', refusal);
-      clusters.push(cluster);
+      // What the set applies, dry-runs, copies from, reads for dependsOn and prunes there also needs
+      // the namespace granted to its entity: two entities on one cluster stay out of each other's.
+      clusters.push(clusterForObject(cluster, object));
     }
 
     if (spec.dependsOn?.length) {
@@ -601,7 +604,7 @@ export class ResourceSetReconciler implements Reconciler {
     });
     if (!built.ok) throw new Error(`build failed: ${built.error}`);
     const annotations = object.manifest.metadata.annotations ?? {};
-    const cluster = await this.deps.cluster(clusterName);
+    const cluster = clusterForObject(await this.deps.cluster(clusterName), object);
     const refusal = await this.targetRefusal(object, cluster);
     if (refusal) throw new Error(refusal);
     const result = await this.deps.applier.apply({
@@ -792,7 +795,7 @@ export class ResourceSetReconciler implements Reconciler {
     })) {
       if (targets.includes(record.cluster)) continue;
       try {
-        const cluster = await this.deps.cluster(record.cluster);
+        const cluster = clusterForObject(await this.deps.cluster(record.cluster), object);
         const changes = await this.deps.applier.uninstall({
           owner: object.id,
           cluster,

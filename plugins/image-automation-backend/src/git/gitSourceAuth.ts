@@ -1,6 +1,6 @@
 import { GitRepositorySpec } from '@imageops/backstage-plugin-image-automation-common';
 import { NamedCredentials } from '../credentials/NamedCredentials';
-import { GitAccessSettings, integrationPushAllowed } from './gitAccess';
+import { GitAccessSettings, integrationPushAllowed, integrationReadAllowed } from './gitAccess';
 import { GitAuth } from './runGit';
 
 /** Credentials Backstage's `integrations` config holds for a URL's host, if any. @internal */
@@ -14,13 +14,23 @@ export class IntegrationPushRefusedError extends Error {
   }
 }
 
+/** The integration token may not read the repository a manifest names. @internal */
+export class IntegrationReadRefusedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'IntegrationReadRefusedError';
+  }
+}
+
 /**
  * The credentials a GitRepository uses: its `secretRef` names a credential in
  * `imageAutomation.credentials` (`basic` = username + password or token, `token` = bearer),
  * granted to the entity and bound to the URL's host and path; without one, the Backstage
- * integration configured for the URL's host, if any. For a push (`push` set), the integration
- * is only used for repositories `imageAutomation.git.integrationPush` lists; elsewhere this
- * throws {@link IntegrationPushRefusedError}.
+ * integration configured for the URL's host, if any, but only for repositories
+ * `imageAutomation.git` lists: to read, under `integrationRead` or `integrationPush` (else
+ * {@link IntegrationReadRefusedError}); to push (`push` set), under `integrationPush` (else
+ * {@link IntegrationPushRefusedError}). Both are thrown before anything is sent to the host. A
+ * host without an integration is reached anonymously.
  * @internal
  */
 export async function resolveGitAuth(options: {
@@ -30,7 +40,10 @@ export async function resolveGitAuth(options: {
   usedBy?: { entityRef?: string };
   credentials: NamedCredentials;
   integrations?: IntegrationGitAuth;
-  push?: { access: GitAccessSettings };
+  /** `imageAutomation.git`: which repositories the integration token may read and push. */
+  access: GitAccessSettings;
+  /** The source is used to push (an ImageUpdateAutomation), not only read. */
+  push?: boolean;
 }): Promise<GitAuth | undefined> {
   const { spec } = options;
   if (spec.secretRef) {
@@ -51,16 +64,22 @@ export async function resolveGitAuth(options: {
     }
   }
   const integration = await options.integrations?.(spec.url);
-  if (integration && options.push && !integrationPushAllowed(spec.url, options.push.access)) {
-    let where = spec.url;
-    try {
-      const url = new URL(spec.url);
-      where = `${url.host}${url.pathname}`;
-    } catch {
-      // spec.url was checked before; keep it as is.
-    }
+  if (!integration) return undefined;
+  let where = spec.url;
+  try {
+    const url = new URL(spec.url);
+    where = `${url.host}${url.pathname}`;
+  } catch {
+    // spec.url was checked before; keep it as is.
+  }
+  if (options.push && !integrationPushAllowed(spec.url, options.access)) {
     throw new IntegrationPushRefusedError(
       `the Backstage integration token for ${where} may not be used to push: the repository is not under an entry of imageAutomation.git.integrationPush (give the GitRepository a secretRef, or add { host, pathPrefix } there)`,
+    );
+  }
+  if (!integrationReadAllowed(spec.url, options.access)) {
+    throw new IntegrationReadRefusedError(
+      `the Backstage integration token for ${where} may not be used to read: the repository is not under an entry of imageAutomation.git.integrationRead or imageAutomation.git.integrationPush (give the GitRepository a secretRef, or add { host, pathPrefix } to imageAutomation.git.integrationRead)`,
     );
   }
   return integration;

@@ -1,4 +1,4 @@
-import { entityRefusal, writeRefusal } from './clusterWritePolicy';
+import { clusterForObject, entityRefusal, writeRefusal } from './clusterWritePolicy';
 import { KubernetesObject } from './types';
 
 const obj = (
@@ -180,6 +180,71 @@ describe('writeRefusal', () => {
     ).toMatch(
       /kind source.toolkit.fluxcd.io\/GitRepository is not in the allowedKinds/,
     );
+  });
+});
+
+describe('clusterForObject', () => {
+  const everything = {
+    allowedNamespaces: ['*'],
+    allowedKinds: ['*'],
+    allowedClusterScopedKinds: ['*'],
+    allowedEntities: ['*'],
+  };
+  const shared = { name: 'shared', writePolicy: everything };
+  const refusal = (
+    object: Parameters<typeof clusterForObject>[1],
+    target: KubernetesObject,
+    namespaced: boolean,
+  ) =>
+    writeRefusal(
+      target,
+      clusterForObject(shared, object).writePolicy,
+      'shared',
+      namespaced,
+    );
+  const tenantA = {
+    source: { type: 'catalog' },
+    entityRef: 'component:default/a',
+    grantedNamespaces: ['team-a'],
+  };
+
+  it("bounds a catalog entity's objects by its grants on top of the cluster's lists", () => {
+    expect(refusal(tenantA, obj('v1', 'ConfigMap', 'x', 'team-a'), NAMESPACED)).toBeUndefined();
+    expect(refusal(tenantA, obj('v1', 'ConfigMap', 'x', 'team-b'), NAMESPACED)).toBe(
+      "ConfigMap/team-b/x refused: namespace 'team-b' is not granted to entity component:default/a (imageAutomation.tenancy.namespaces)",
+    );
+    // A Namespace object needs its own name granted; other cluster-scoped kinds only the cluster's list.
+    expect(refusal(tenantA, obj('v1', 'Namespace', 'team-a'), CLUSTER_SCOPED)).toBeUndefined();
+    expect(refusal(tenantA, obj('v1', 'Namespace', 'team-b'), CLUSTER_SCOPED)).toMatch(
+      /^Namespace\/team-b refused: namespace 'team-b' is not granted to entity component:default\/a/,
+    );
+    expect(
+      refusal(tenantA, obj('rbac.authorization.k8s.io/v1', 'ClusterRole', 'r'), CLUSTER_SCOPED),
+    ).toBeUndefined();
+    // The cluster's own refusal comes first and still applies.
+    expect(
+      writeRefusal(
+        obj('v1', 'ConfigMap', 'x', 'team-a'),
+        clusterForObject({ name: 'c', writePolicy: { ...everything, allowedNamespaces: ['team-b'] } }, tenantA)
+          .writePolicy,
+        'c',
+        NAMESPACED,
+      ),
+    ).toMatch(/not in the allowedNamespaces of cluster 'c'/);
+  });
+
+  it("grants '*' everything, a catalog object without grants nothing, and leaves platform objects alone", () => {
+    expect(
+      refusal({ ...tenantA, grantedNamespaces: ['*'] }, obj('v1', 'ConfigMap', 'x', 'team-b'), NAMESPACED),
+    ).toBeUndefined();
+    expect(
+      refusal({ source: { type: 'catalog' }, entityRef: 'component:default/a' }, obj('v1', 'ConfigMap', 'x', 'team-a'), NAMESPACED),
+    ).toMatch(/not granted to entity component:default\/a/);
+    expect(refusal({ source: { type: 'config' } }, obj('v1', 'ConfigMap', 'x', 'team-b'), NAMESPACED)).toBeUndefined();
+    expect(clusterForObject(shared, { source: { type: 'config' } })).toBe(shared);
+    // The cluster object itself is never changed.
+    clusterForObject(shared, tenantA);
+    expect(shared.writePolicy).not.toHaveProperty('grantedTo');
   });
 });
 

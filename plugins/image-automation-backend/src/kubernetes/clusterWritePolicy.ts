@@ -37,7 +37,8 @@ export interface PolicySubject {
  *
  * A namespaced object needs its kind in `allowedKinds` and its namespace in `allowedNamespaces`. A
  * cluster-scoped object needs its kind in `allowedClusterScopedKinds` (default none); a Namespace
- * object also needs its own name in `allowedNamespaces`.
+ * object also needs its own name in `allowedNamespaces`. A policy narrowed to a catalog entity
+ * (`grantedTo`) also needs the namespace (a Namespace object's name) granted to the entity.
  * @public
  */
 export function policyRefusal(
@@ -59,7 +60,7 @@ export function policyRefusal(
     if (!listAllows(policy.allowedNamespaces, ref.namespace)) {
       return `namespace '${ref.namespace}' is not in the allowedNamespaces of cluster '${clusterName}'`;
     }
-    return undefined;
+    return grantRefusal(policy, ref.namespace);
   }
   if (!listAllows(policy.allowedClusterScopedKinds, ...candidates)) {
     const ignored = ref.namespace
@@ -74,7 +75,54 @@ export function policyRefusal(
   ) {
     return `namespace '${ref.name}' is not in the allowedNamespaces of cluster '${clusterName}'`;
   }
+  if (group === '' && ref.kind === 'Namespace') {
+    return grantRefusal(policy, ref.name);
+  }
   return undefined;
+}
+
+/**
+ * Why the entity the policy was narrowed to ({@link ClusterWritePolicy.grantedTo}) may not use
+ * `namespace`, or `undefined` when it may or the policy is not narrowed (a platform object).
+ */
+function grantRefusal(
+  policy: ClusterWritePolicy,
+  namespace: string,
+): string | undefined {
+  const granted = policy.grantedTo;
+  if (!granted || listAllows([...granted.namespaces], namespace)) {
+    return undefined;
+  }
+  return `namespace '${namespace}' is not granted to ${
+    granted.entityRef ? `entity ${granted.entityRef}` : 'this object'
+  } (imageAutomation.tenancy.namespaces)`;
+}
+
+/**
+ * `cluster` with its policy narrowed to what an object of a catalog entity may do: the entity's
+ * granted namespaces (`grantedNamespaces`, none when missing: fail closed) on top of the cluster's
+ * lists. Platform objects (not from the catalog) get the cluster as it is.
+ * @public
+ */
+export function clusterForObject<C extends { writePolicy: ClusterWritePolicy }>(
+  cluster: C,
+  object: {
+    source: { type: string };
+    entityRef?: string;
+    grantedNamespaces?: readonly string[];
+  },
+): C {
+  if (object.source.type !== 'catalog') return cluster;
+  return {
+    ...cluster,
+    writePolicy: {
+      ...cluster.writePolicy,
+      grantedTo: {
+        entityRef: object.entityRef,
+        namespaces: [...(object.grantedNamespaces ?? [])],
+      },
+    },
+  };
 }
 
 /**

@@ -41,6 +41,14 @@ export interface ClusterWritePolicy {
   allowedEntities?: string[];
   /** Owner refs (`group:default/team-a`): ResourceSets of entities with one of these owners may target the cluster. */
   allowedOwners?: string[];
+  /**
+   * Never read from configuration: set per reconcile for a catalog entity's ResourceSet to the
+   * namespaces the entity was granted (`imageAutomation.tenancy.namespaces`). Namespaced objects
+   * written, read (`copyFrom`, `dependsOn`) or pruned, and Namespace objects, then also need their
+   * namespace in it: the cluster's lists and the entity's grants both have to allow (issue #13).
+   * Undefined (platform objects): only the cluster's lists apply.
+   */
+  grantedTo?: { entityRef?: string; namespaces: readonly string[] };
 }
 
 /**

@@ -1,10 +1,10 @@
 import {
-  ImagePolicySpec,
   ImageRef,
   PromotionTarget,
   PromotionVersion,
 } from '@imageops/backstage-plugin-image-automation-common';
 import { FoundMarker } from '../git/applySetters';
+import { policyRepository } from '../objects/policyRepository';
 import { objectId } from '../store/DatabaseObjectStore';
 import { splitImageRef } from '../util/splitImageRef';
 import { ObjectStore } from '../store/ObjectStore';
@@ -69,13 +69,10 @@ export async function firstSeenOf(
   tag: string,
 ): Promise<Date | undefined> {
   const stored = await objects.get(objectId('ImagePolicy', namespace, policy));
-  const spec = stored?.manifest.spec as ImagePolicySpec | undefined;
-  if (!spec?.imageRepositoryRef) return undefined;
-  const repository = objectId(
-    'ImageRepository',
-    spec.imageRepositoryRef.namespace ?? namespace,
-    spec.imageRepositoryRef.name,
-  );
+  // Never from a repository the policy may not refer to (another tenant's; issue #13).
+  const source = stored ? await policyRepository(objects, stored) : undefined;
+  if (!source || source.denied) return undefined;
+  const repository = source.id;
   const page = await scans.listTags(repository, {
     search: tag,
     includeGone: true,

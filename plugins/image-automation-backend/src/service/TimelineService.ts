@@ -3,7 +3,6 @@ import { BackstageCredentials, PermissionsService } from '@backstage/backend-plu
 import { InputError } from '@backstage/errors';
 import {
   EntityTimelineView,
-  ImagePolicySpec,
   ImageUpdateAutomationSpec,
   PromotionTarget,
   TimelineEvent,
@@ -12,7 +11,7 @@ import {
 } from '@imageops/backstage-plugin-image-automation-common';
 import { clusterTarget } from '../promotions/clusterTargets';
 import { gitTarget } from '../promotions/gitTargets';
-import { objectId } from '../store/DatabaseObjectStore';
+import { policyRepository } from '../objects/policyRepository';
 import { EventStore } from '../store/EventStore';
 import { ObjectStore, StoredObject } from '../store/ObjectStore';
 import { PromotionRecord, PromotionStore } from '../store/PromotionStore';
@@ -301,12 +300,10 @@ export class TimelineService {
   private async repositoriesOf(objects: StoredObject[]): Promise<StoredObject[]> {
     const repositories = new Map(objects.filter(o => o.kind === 'ImageRepository').map(o => [o.id, o]));
     for (const policy of objects.filter(o => o.kind === 'ImagePolicy')) {
-      const ref = (policy.manifest.spec as Partial<ImagePolicySpec> | undefined)?.imageRepositoryRef;
-      if (!ref) continue;
-      const id = objectId('ImageRepository', ref.namespace ?? policy.namespace, ref.name);
-      if (repositories.has(id)) continue;
-      const repository = await this.deps.objects.get(id);
-      if (repository) repositories.set(id, repository);
+      // Only a repository the policy may refer to (issue #13: never another tenant's tags).
+      const source = await policyRepository(this.deps.objects, policy, async id => repositories.get(id) ?? this.deps.objects.get(id));
+      if (!source?.repository || source.denied || repositories.has(source.id)) continue;
+      repositories.set(source.id, source.repository);
     }
     return [...repositories.values()];
   }

@@ -14,6 +14,7 @@ import { PodImages, summarisePods } from '../kubernetes/runningImages';
 import { clusterTarget, providerVersion } from '../promotions/clusterTargets';
 import { carriedVersion, gitTarget, policySubject, versionOfRef } from '../promotions/gitTargets';
 import { prepareVersionGap, PreparedVersionGap } from '../promotions/versionGap';
+import { policyRepository } from '../objects/policyRepository';
 import { objectId } from '../store/DatabaseObjectStore';
 import { ObjectStore, StoredObject } from '../store/ObjectStore';
 import { PromotionStore } from '../store/PromotionStore';
@@ -112,7 +113,10 @@ export class VersionsService {
       if (!known.has(policyId)) known.set(policyId, this.deps.objects.get(policyId));
       const policy = await known.get(policyId)!;
       const deployed = carriedVersion(markers.map(m => ({ ...m, policy: name })));
-      const latest = policy?.status.latestRef;
+      // The tenancy check the policy's reconciler makes (issue #13): a policy may not show the tags
+      // of a repository it may not refer to (another tenant's), nor a selection it made from them.
+      const source = policy ? await policyRepository(this.deps.objects, policy, id => this.knownObject(known, id)) : undefined;
+      const latest = source?.denied ? undefined : policy?.status.latestRef;
       const row: TargetVersionView = {
         target: gitTarget(automation.id),
         subject: policySubject(automation.namespace, name),
@@ -122,8 +126,10 @@ export class VersionsService {
         selected: latest ? versionOfRef(latest) : undefined,
       };
       const spec = policy?.manifest.spec as ImagePolicySpec | undefined;
-      if (spec?.imageRepositoryRef) {
-        const repository = objectId('ImageRepository', spec.imageRepositoryRef.namespace ?? automation.namespace, spec.imageRepositoryRef.name);
+      if (source?.denied) {
+        row.tagsUnavailable = `reference not allowed: ${source.denied}`;
+      } else if (spec?.imageRepositoryRef && source) {
+        const repository = source.id;
         if (!cache.has(repository)) cache.set(repository, this.deps.scans.presentTags(repository));
         // The policy (read once per view) names one repository: one preparation serves all its targets.
         if (!gaps.has(policyId)) gaps.set(policyId, cache.get(repository)!.then(tags => prepareVersionGap({ policySpec: spec, tags })));
@@ -132,6 +138,12 @@ export class VersionsService {
       rows.push(row);
     }
     return rows;
+  }
+
+  /** An object read at most once per view. */
+  private knownObject(known: ObjectCache, id: string): Promise<StoredObject | undefined> {
+    if (!known.has(id)) known.set(id, this.deps.objects.get(id));
+    return known.get(id)!;
   }
 
   private async clusterRows(resourceSet: StoredObject): Promise<TargetVersionView[]> {

@@ -233,6 +233,37 @@ describe('VersionsSection', () => {
     ).toBeEnabled();
   });
 
+  it('says why a Git target has no tag data when its policy may not read the repository (#13)', async () => {
+    const api = new FakeImageAutomationApi({
+      user: 'user:default/guest',
+      now: () => new Date('2026-11-22T02:00:00Z'),
+    });
+    const reason =
+      "reference not allowed: spec.imageRepositoryRef: cross-namespace reference to ImageRepository 'bank/vault' denied";
+    api.setVersions('component:default/web', [
+      {
+        ...gitRow,
+        selected: undefined,
+        newest: undefined,
+        behind: undefined,
+        tagsUnavailable: reason,
+      },
+    ]);
+    const table = await renderSection(api);
+    const cells = cellsOf(
+      within(table).getByRole('row', {
+        name: /Git ImageUpdateAutomation\/apps\/auto/,
+      }),
+    );
+    expect(cells.deployed).toHaveTextContent('1.0.0');
+    expect(cells.newest).toHaveTextContent(reason);
+    expect(within(cells.newest).getByText(reason)).toHaveAttribute(
+      'data-color',
+      'warning',
+    );
+    expect(cells.behind).toHaveTextContent('—');
+  });
+
   it('shows a cluster target with what its pods run and its pending promotion', async () => {
     const table = await renderSection(fakeBackend());
     const row = within(table).getByRole('row', {

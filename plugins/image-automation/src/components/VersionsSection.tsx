@@ -454,7 +454,14 @@ function Deployed(props: { row: TargetVersionView }) {
 }
 
 function Newest(props: { row: TargetVersionView }) {
-  const { newest } = props.row;
+  const { newest, tagsUnavailable } = props.row;
+  if (!newest && tagsUnavailable) {
+    return (
+      <Text color="warning" style={{ overflowWrap: 'anywhere' }}>
+        {tagsUnavailable}
+      </Text>
+    );
+  }
   if (!newest) return <Text color="secondary">—</Text>;
   return (
     <Flex direction="column" gap="1">
