@@ -50,6 +50,14 @@ export interface Config {
      */
     fileRoots?: string[];
     /**
+     * URL prefixes (`https://host/path`, matched by whole path segments) from which entities'
+     * `image-automation.io/manifests` may be read besides the directory of the entity's own
+     * source location (`backstage.io/source-location` or `managed-by-location`). Anything else an
+     * annotation names is refused, so an annotation cannot have the URL reader fetch another
+     * repository with the integrations' tokens. Default none.
+     */
+    manifestUrlPrefixes?: string[];
+    /**
      * Registry hosts (`host` or `host:port`) that may be contacted. A leading `*.` matches
      * subdomains. When absent, every host may be contacted: set it in production.
      */

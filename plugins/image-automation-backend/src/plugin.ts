@@ -199,6 +199,7 @@ export const imageAutomationPlugin = createBackendPlugin({
             entityRef: c.getOptionalString('entityRef'),
           })),
           tenancy: readTenancySettings(settings),
+          manifestUrlPrefixes: settings?.getOptionalStringArray('manifestUrlPrefixes') ?? [],
         });
 
         await scheduler.scheduleTask({

@@ -34,6 +34,35 @@ export class ManifestReader {
     return new URL(`file://${path.resolve(trimmed)}`).toString();
   }
 
+  /**
+   * Whether an entity may read `location` (resolved): an `http(s)` location must lie under the
+   * directory of the entity's own source location (`base`), on the same origin, or under one of
+   * `prefixes` (`imageAutomation.manifestUrlPrefixes`, whole path segments). Without this an
+   * annotation, even a relative one (`../../other-repo/…`), could have the URL reader fetch any
+   * file the Backstage integrations can read. `file:` locations are bound by `fileRoots`.
+   */
+  static entityMayRead(location: string, base: string | undefined, prefixes: readonly string[]): boolean {
+    if (location.startsWith('file:')) return true;
+    let url: URL;
+    try {
+      url = new URL(location);
+    } catch {
+      return false;
+    }
+    const under = (prefix: string) => {
+      let p: URL;
+      try {
+        p = new URL(prefix);
+      } catch {
+        return false;
+      }
+      const dir = p.pathname.endsWith('/') ? p.pathname : `${p.pathname}/`;
+      return url.origin === p.origin && (url.pathname === p.pathname || url.pathname.startsWith(dir));
+    };
+    if (base && /^https?:/.test(base) && under(new URL('.', base).toString())) return true;
+    return prefixes.some(under);
+  }
+
   async read(location: string): Promise<string> {
     if (location.startsWith('file:')) {
       return this.readFile(fileURLToPath(location));

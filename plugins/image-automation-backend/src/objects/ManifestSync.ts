@@ -1,3 +1,4 @@
+import { NotAllowedError } from '@backstage/errors';
 import {
   AuthService,
   LoggerService,
@@ -20,6 +21,7 @@ import {
   manifestError,
   parseManifests,
   rejectedManifest,
+  scopeGeneratedError,
 } from './parseManifests';
 import { rejectOverLong } from './fieldLimits';
 import { EntityGrant, namespaceGranted, Tenancy, TenancySettings } from './tenancy';
@@ -73,6 +75,8 @@ export class ManifestSync {
       locations: ConfigLocation[];
       /** Namespace grants of entities (`imageAutomation.tenancy`); by default only the default namespaces. */
       tenancy?: TenancySettings;
+      /** URL prefixes entities may read manifests from besides their own source directory. */
+      manifestUrlPrefixes?: string[];
     },
   ) {}
 
@@ -185,8 +189,15 @@ export class ManifestSync {
       let location = target;
       try {
         location = ManifestReader.resolve(target, base);
+        if (grant && !ManifestReader.entityMayRead(location, base, this.options.manifestUrlPrefixes ?? [])) {
+          throw new NotAllowedError(
+            `an entity's manifests are read only from its own source directory${
+              base ? ` (${new URL('.', base).toString()})` : ''
+            } or under imageAutomation.manifestUrlPrefixes`,
+          );
+        }
         const text = await reader.read(location);
-        for (const manifest of parseManifests(text, location)) {
+        for (const manifest of parseManifests(text, location).map(m => scopeGeneratedError(m, sourceKey))) {
           failed ||= manifest.kind === MANIFEST_ERROR_KIND;
           declared.push({ manifest, entityRef: entityRefFor(manifest), source: { type, location } });
         }
@@ -195,7 +206,7 @@ export class ManifestSync {
         const message = `failed to read ${location}: ${(error as Error).message}`;
         logger.warn(`${sourceKey}: ${message}`);
         declared.push({
-          manifest: manifestError(location, 0, message),
+          manifest: scopeGeneratedError(manifestError(location, 0, message), sourceKey),
           entityRef: entityRefFor({ metadata: {} } as AutomationObject),
           source: { type, location },
         });

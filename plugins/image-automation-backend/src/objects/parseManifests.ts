@@ -35,6 +35,19 @@ export function manifestError(location: string, index: number, message: string):
 const generated = new WeakSet<AutomationObject>();
 
 /**
+ * Gives a generated error placeholder a name unique to the source that read it: two entities
+ * naming the same broken or refused location each get their own placeholder (otherwise the
+ * second would be refused as a redeclaration of the first's). @internal
+ */
+export function scopeGeneratedError(manifest: AutomationObject, sourceKey: string): AutomationObject {
+  if (generated.has(manifest)) {
+    const digest = createHash('sha256').update(`${sourceKey}|${manifest.metadata.name}`).digest('hex').slice(0, 10);
+    manifest.metadata.name = `manifest-${digest}`;
+  }
+  return manifest;
+}
+
+/**
  * Whether a manifest is a placeholder this plugin made for a read or parse error (not a document
  * that merely says `kind: ManifestError`). @internal
  */
