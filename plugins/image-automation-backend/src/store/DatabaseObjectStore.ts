@@ -223,10 +223,13 @@ export class DatabaseObjectStore implements ObjectStore {
       .where('next_run_at', '<=', now)
       .andWhere(q => q.whereNull('lease_expires_at').orWhere('lease_expires_at', '<', now))
       .orderBy('next_run_at')
-      .limit(options.limit);
+      // More candidates than the batch: another instance reading the same first rows takes
+      // them, and this one goes on to the next instead of coming back empty-handed.
+      .limit(options.limit * 4);
     const claimed: StoredObject[] = [];
     const expires = iso(new Date(options.now.getTime() + options.leaseMs));
     for (const { id } of candidates) {
+      if (claimed.length >= options.limit) break;
       // Compare-and-set per row: of two instances racing for one object, exactly one updates it.
       const won = await this.db(OBJECTS)
         .where({ id })
