@@ -204,6 +204,8 @@ export async function startEntityTabWorld(log: (line: string) => void): Promise<
           },
         },
         git: { insecureHosts: [new URL(git.baseUrl).host] },
+        // The only registry the fixture scans (none may be contacted unless listed).
+        allowedRegistries: [registry.host],
         // Manifests are re-read every 10 s: the first read may come before the catalog has the entity.
         engine: { pollIntervalSeconds: 1, refreshIntervalSeconds: 10 },
         retention: { scanDays: 365, scansPerRepository: 10 * HISTORY },

@@ -58,8 +58,11 @@ export interface Config {
      */
     manifestUrlPrefixes?: string[];
     /**
-     * Registry hosts (`host` or `host:port`) that may be contacted. A leading `*.` matches
-     * subdomains. When absent, every host may be contacted: set it in production.
+     * Registry hosts (`host` or `host:port`) that may be contacted: to scan ImageRepositories,
+     * list OCIArtifactTag inputs, fetch tokens from a registry's realm and follow page links.
+     * `host` matches any port, a leading `*.` matches subdomains, `*` alone every host. Default
+     * none: when absent or empty no registry is contacted, and objects naming one are Stalled
+     * (`RegistryNotAllowed`) with a message naming the host and this key.
      */
     allowedRegistries?: string[];
     /** How registries are contacted. */

@@ -71,6 +71,8 @@ imageAutomation:
   fileRoots:
     - ../../examples
     - ${outDir}
+  # Replaces app-config.yaml's list: the demo's public registries and the sandbox registry (${host}).
+  allowedRegistries: [ghcr.io, docker.io, auth.docker.io, '127.0.0.1']
   # Replaces app-config.yaml's grant (lists are not merged): the demo's flux-system and the sandbox's namespace.
   tenancy:
     namespaces:

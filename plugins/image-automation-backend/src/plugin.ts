@@ -86,9 +86,15 @@ export const imageAutomationPlugin = createBackendPlugin({
         const notifier = new SignalsChangeNotifier({ signals: deps.signals, logger });
         const credentials = NamedCredentials.fromConfig(config);
         const registrySettings = settings?.getOptionalConfig('registry');
+        if (!settings?.getOptionalStringArray('allowedRegistries')?.length) {
+          logger.warn(
+            "imageAutomation.allowedRegistries is not set: no registry may be contacted (list hosts, or '*' for any)",
+          );
+        }
         const budget = registrySettings?.getOptionalConfig('requestBudget');
         const registry = new RegistryClient({
-          allowedHosts: settings?.getOptionalStringArray('allowedRegistries'),
+          // Fails closed: without imageAutomation.allowedRegistries no registry may be contacted.
+          allowedHosts: settings?.getOptionalStringArray('allowedRegistries') ?? [],
           pageSize: registrySettings?.getOptionalNumber('pageSize'),
           maxTags: registrySettings?.getOptionalNumber('maxTags'),
           concurrencyPerRegistry: registrySettings?.getOptionalNumber('concurrencyPerRegistry'),

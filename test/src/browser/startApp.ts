@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../../testbed';
-import { TEST_TENANCY } from '../integration/backendHarness';
+import { TEST_REGISTRIES, TEST_TENANCY } from '../integration/backendHarness';
 
 const repoRoot = path.resolve(__dirname, '../../..');
 
@@ -65,6 +65,8 @@ export async function startApp(options: {
       fileRoots: [dir],
       engine: { pollIntervalSeconds: 1, refreshIntervalSeconds: 2 },
       tenancy: TEST_TENANCY,
+      // Replaces app-config.yaml's list (the demo's public registries): the test bed's registries.
+      allowedRegistries: TEST_REGISTRIES,
       ...(options.config ?? {}),
     },
     ...(options.topLevelConfig ?? {}),

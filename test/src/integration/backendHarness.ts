@@ -24,6 +24,12 @@ export const TEST_TENANCY = {
 };
 
 /**
+ * `imageAutomation.allowedRegistries` of the suites (none may be contacted without it): the test
+ * bed's registries listen on 127.0.0.1 (any port). A suite that tests the allow-list passes its own.
+ */
+export const TEST_REGISTRIES = ['127.0.0.1', 'localhost'];
+
+/**
  * A real Backstage backend (catalog + image-automation) on a catalog written to a temporary
  * directory, with the scheduler under the test's control: tasks run when the test says so.
  */
@@ -58,7 +64,12 @@ export async function startBackend(options: {
             rules: [{ allow: ['Component', 'Group', 'User', 'Location'] }],
             locations: [{ type: 'file', target: path.join(dir, 'catalog.yaml') }],
           },
-          imageAutomation: { fileRoots: [dir], tenancy: TEST_TENANCY, ...(options.config ?? {}) },
+          imageAutomation: {
+            fileRoots: [dir],
+            tenancy: TEST_TENANCY,
+            allowedRegistries: TEST_REGISTRIES,
+            ...(options.config ?? {}),
+          },
         },
       }),
       ...(options.features ?? []),

@@ -172,9 +172,18 @@ describe('RegistryClient against distribution v3 (anonymous)', () => {
     const error = await failure(client.listTags(refAt(proxy.host, 'team/app')));
     expect(error.kind).toBe('hostNotAllowed');
     expect(error.message).toBe(
-      `registry host ${proxy.host} is not in the allowed registry hosts`,
+      `registry host ${proxy.host} is not in imageAutomation.allowedRegistries, the registry hosts this backend may contact`,
     );
     expect(proxy.requests).toHaveLength(0);
+    // An empty list allows no host at all (fails closed, #13).
+    const none = await failure(
+      new RegistryClient({ allowedHosts: [] }).listTags(refAt(proxy.host, 'team/app')),
+    );
+    expect(none.kind).toBe('hostNotAllowed');
+    expect(proxy.requests).toHaveLength(0);
+    await expect(
+      new RegistryClient({ allowedHosts: ['*'] }).listTags(refAt(proxy.host, 'team/app')),
+    ).resolves.toMatchObject({ tags: ['1.0.0', '1.1.0', 'latest'] });
     await expect(
       new RegistryClient({ allowedHosts: [proxy.host] }).listTags(
         refAt(proxy.host, 'team/app'),
@@ -681,7 +690,7 @@ describe('RegistryClient with Bearer tokens (token server)', () => {
     expect(error.message).toBe(
       `token realm host ${
         new URL(tokens.realm).host
-      } is not in the allowed registry hosts`,
+      } is not in imageAutomation.allowedRegistries, the registry hosts this backend may contact`,
     );
   });
 

@@ -66,7 +66,12 @@ export interface RegistryLogger {
 
 /** Options of {@link RegistryClient}. @public */
 export interface RegistryClientOptions {
-  /** Hosts that may be contacted (registries, token realms, page links); see `isHostAllowed`. Default: any. */
+  /**
+   * Hosts that may be contacted (registries, token realms, page links); see `isHostAllowed` (`*`
+   * for any, `[]` for none). Default when omitted: any (`['*']`), for trusted local tools such as
+   * the benchmarks; the backend plugin always passes `imageAutomation.allowedRegistries`, `[]`
+   * when that key is absent.
+   */
   allowedHosts?: string[];
   /**
    * `n` of the first tag-list request. Default 1000 (Flux's); some registries reject more than 100.
@@ -218,6 +223,7 @@ export class RegistryClient {
     this.options = {
       ...options,
       // Explicit `undefined`s (unset config values) take the defaults too.
+      allowedHosts: options.allowedHosts ?? ['*'],
       pageSize: options.pageSize === undefined ? 1000 : options.pageSize,
       maxTags: options.maxTags ?? 100_000,
       concurrencyPerRegistry: options.concurrencyPerRegistry ?? 8,
@@ -368,7 +374,7 @@ export class RegistryClient {
     if (!isHostAllowed(ref.registry, this.options.allowedHosts)) {
       throw new RegistryError(
         'hostNotAllowed',
-        `registry host ${ref.registry} is not in the allowed registry hosts`,
+        `registry host ${ref.registry} is not in imageAutomation.allowedRegistries, the registry hosts this backend may contact`,
       );
     }
     const auth = this.resolveAuth(ref, options.credentials);
@@ -751,7 +757,7 @@ export class RegistryClient {
     if (!isHostAllowed(realmUrl.host, this.options.allowedHosts)) {
       throw new RegistryError(
         'hostNotAllowed',
-        `token realm host ${realmUrl.host} is not in the allowed registry hosts`,
+        `token realm host ${realmUrl.host} is not in imageAutomation.allowedRegistries, the registry hosts this backend may contact`,
       );
     }
     const auth = call.auth;
@@ -908,7 +914,7 @@ export class RegistryClient {
     ) {
       throw new RegistryError(
         'hostNotAllowed',
-        `host ${url.host} is not in the allowed registry hosts`,
+        `host ${url.host} is not in imageAutomation.allowedRegistries, the registry hosts this backend may contact`,
       );
     }
     const state = this.registryState(url.origin);

@@ -1,8 +1,8 @@
 /**
  * Whether `host` (`name` or `name:port`) is allowed by `patterns`: `registry.example.com` allows
  * that name on any port, `registry.example.com:5000` that port only, `*.example.com` any
- * subdomain. `docker.io` also allows `index.docker.io`, the name Flux canonicalises Docker Hub to.
- * No patterns means every host is allowed.
+ * subdomain, `*` every host. `docker.io` also allows `index.docker.io`, the name Flux canonicalises
+ * Docker Hub to. No patterns (absent or empty) allows no host: an allow-list fails closed.
  * @internal
  */
 export function isHostAllowed(
@@ -10,10 +10,13 @@ export function isHostAllowed(
   patterns: string[] | undefined,
 ): boolean {
   if (!patterns) {
-    return true;
+    return false;
   }
   const [name, port] = splitPort(host.toLowerCase());
   return patterns.some(raw => {
+    if (raw.trim() === '*') {
+      return true;
+    }
     const [patternName, patternPort] = splitPort(raw.trim().toLowerCase());
     if (patternPort !== undefined && patternPort !== port) {
       return false;
