@@ -17,4 +17,10 @@ for (const file of process.argv.slice(2)) {
   // A suite that failed to run (syntax error, crash) has no failed tests but must count.
   failed += report.numRuntimeErrorTestSuites ?? 0;
 }
-console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
+// Steps of the test command that failed outside the runners (type check, a server that did not
+// start, a build): each counts as one failure and is named, so the line cannot read as a pass.
+const broken = (process.env.BROKEN_STEPS ?? '').split('\n').filter(Boolean);
+failed += broken.length;
+console.log(
+  `${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}${broken.length ? ` (${broken.join('; ')})` : ''}`,
+);

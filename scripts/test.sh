@@ -14,24 +14,37 @@ cleanup() { bash test/testbed/postgres.sh stop "$PGDIR" >/dev/null 2>&1 || true;
 trap cleanup EXIT
 
 export BACKSTAGE_TEST_DISABLE_DOCKER=1
-export BACKSTAGE_TEST_DATABASE_POSTGRES15_CONNECTION_STRING="$(bash test/testbed/postgres.sh start "$PGDIR")"
 
+# Every step that fails is named in the closing line and counted as a failure there, so the line
+# never says "0 failed" after a failed type check, a server that did not start or a build error.
 status=0
+broken=()
+step_failed() { status=1; broken+=("$1"); }
+
+# Assigned apart from `export`, whose own status would hide a failed start: without PostgreSQL the
+# store suites would run on SQLite alone, so a missing server fails the run.
+if PG_URL="$(bash test/testbed/postgres.sh start "$PGDIR")" && [ -n "$PG_URL" ]; then
+  export BACKSTAGE_TEST_DATABASE_POSTGRES15_CONNECTION_STRING="$PG_URL"
+else
+  echo "PostgreSQL did not start (test/testbed/postgres.sh start)" >&2
+  step_failed "PostgreSQL did not start"
+fi
+
 echo "== type check"
-tsc --noEmit --pretty false || status=1
+tsc --noEmit --pretty false || step_failed "type check failed"
 
 echo "== building the real peers the suites run (cached in ~/.cache/image-automation; no-ops when built)"
 # Built here, one after the other with both cores, rather than inside the suites' beforeAll.
-KUBE_BUILD_PARALLEL=1 bash test/testbed/kube/build.sh >"$RESULTS/build-kube.log" 2>&1 || { tail -20 "$RESULTS/build-kube.log"; status=1; }
-bash test/testbed/build-registry-v3.sh >"$RESULTS/build-registry.log" 2>&1 || { tail -20 "$RESULTS/build-registry.log"; status=1; }
-bash test/oracles/flux-operator/build.sh >"$RESULTS/build-flux-operator.log" 2>&1 || { tail -20 "$RESULTS/build-flux-operator.log"; status=1; }
+KUBE_BUILD_PARALLEL=1 bash test/testbed/kube/build.sh >"$RESULTS/build-kube.log" 2>&1 || { tail -20 "$RESULTS/build-kube.log"; step_failed "kube-apiserver/etcd build failed"; }
+bash test/testbed/build-registry-v3.sh >"$RESULTS/build-registry.log" 2>&1 || { tail -20 "$RESULTS/build-registry.log"; step_failed "registry build failed"; }
+bash test/oracles/flux-operator/build.sh >"$RESULTS/build-flux-operator.log" 2>&1 || { tail -20 "$RESULTS/build-flux-operator.log"; step_failed "flux-operator build failed"; }
 
 echo "== building the app (the browser test serves it from the backend)"
-(cd packages/app && backstage-cli package build) >"$RESULTS/app-build.log" 2>&1 || { cat "$RESULTS/app-build.log"; status=1; }
+(cd packages/app && backstage-cli package build) >"$RESULTS/app-build.log" 2>&1 || { cat "$RESULTS/app-build.log"; step_failed "app build failed"; }
 
 echo "== jest: every package and the cross-package suites"
 # Without CI set, `backstage-cli repo test` watches for changes instead of running once.
 CI=true backstage-cli repo test --ci --json --outputFile="$RESULTS/jest.json" || status=1
 
-node scripts/summarise-results.js "$RESULTS"/*.json
+BROKEN_STEPS="$(printf '%s\n' "${broken[@]+"${broken[@]}"}")" node scripts/summarise-results.js "$RESULTS"/*.json
 exit $status

@@ -93,9 +93,10 @@ describe('two backend instances sharing one PostgreSQL', () => {
     };
 
     const [byOne, byTwo] = await Promise.all([drain(one.engine), drain(two.engine)]);
+    // What the lease guarantees: every object runs, exactly once, never on both at a time. How the
+    // work splits between the two is the scheduler's business (one may win every race).
     expect(byOne + byTwo).toBe(OBJECTS);
-    expect(byOne).toBeGreaterThan(0);
-    expect(byTwo).toBeGreaterThan(0);
+    expect(runs.size).toBe(OBJECTS);
     expect(overlaps).toEqual([]);
     expect([...runs.values()].every(n => n === 1)).toBe(true);
 
