@@ -349,10 +349,14 @@ describe('no secret value in logs, the database or the API', () => {
       ]);
 
       // Every answer of the API's read routes.
+      // Each answer's status is kept too: a 401/403/404/500 body has no secret in it either, so a
+      // route that failed would otherwise pass as "no leak".
       const responses: Array<[string, string]> = [];
+      const statuses: Array<[string, number]> = [];
       const read = async (p: string) => {
         const res = await api(p);
         responses.push([`GET ${p}`, JSON.stringify({ status: res.status, body: res.body, headers: res.headers })]);
+        statuses.push([`GET ${p}`, res.status]);
         return res.body;
       };
       const entity = '/entities/component/default/shop';
@@ -371,11 +375,15 @@ describe('no secret value in logs, the database or the API', () => {
         // A preview clones with the automation's credentials (and answers with Git's errors, if any).
         const res = await post(`/promotions/${id}/preview`);
         responses.push([`POST /promotions/${id}/preview`, JSON.stringify({ status: res.status, body: res.body, headers: res.headers })]);
+        statuses.push([`POST /promotions/${id}/preview`, res.status]);
       }
       await read(`${entity}/versions`);
       await read(`${entity}/timeline`);
       await read('/fleet');
       expect(responses.length).toBeGreaterThan(40);
+      // Every read and every preview answered with content (200). Previews of the failed promotions
+      // too: their clones are anonymous reads, which the Git server allows.
+      expect(statuses).toEqual(statuses.map(([route]) => [route, 200]));
 
       // Every row of every table of the plugin's database.
       const knex = databases.get('image-automation')!;
