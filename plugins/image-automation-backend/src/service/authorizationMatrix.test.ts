@@ -6,10 +6,14 @@ import { mockCredentials, mockServices, startTestBackend, TestDatabases } from '
 import { Entity } from '@backstage/catalog-model';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import { AutomationObject, ObjectStatus } from '@imageops/backstage-plugin-image-automation-common';
+import { ImageUpdateAutomationReconciler } from '../engine/ImageUpdateAutomationReconciler';
 import { imageAutomationPlugin } from '../plugin';
 import { DatabaseObjectStore } from '../store/DatabaseObjectStore';
 import { DatabasePromotionStore } from '../store/DatabasePromotionStore';
 import { DeclaredObject } from '../store/ObjectStore';
+import { DefaultObjectService } from './DefaultObjectService';
+import { DefaultPromotionService } from './DefaultPromotionService';
+import { FleetService } from './FleetService';
 import { createRouter } from './router';
 
 /*
@@ -30,6 +34,12 @@ import { createRouter } from './router';
  * managed through app-config only: 403 for every authenticated caller, services included.
  *
  * A route added to router.ts without a row here fails the first test.
+ *
+ * A denied request (401/403) must stop before the work: every row names the method its route
+ * reaches only past the permission check (`reaches`, spied on the classes the plugin builds its
+ * services from), which a denied request must not call and an allowed one must; and the plugin's
+ * tables must be exactly as they were (a change route that acted first and checked after would
+ * still answer 403). Allowed calls of a change route must change them, so the comparison can fail.
  */
 
 jest.setTimeout(120_000);
@@ -147,7 +157,7 @@ interface Fixture {
 }
 
 /** Empties the plugin's tables and declares shop's automation and app-config's, each with a pending and an applied promotion and a pin. */
-async function seed(knex: Knex, options: { pinned: boolean }): Promise<{ shop: Fixture; config: Fixture }> {
+async function seed(knex: Knex, options: { pinned: boolean; suspended?: boolean }): Promise<{ shop: Fixture; config: Fixture }> {
   const tables = (await knex.raw(`SELECT name FROM sqlite_master WHERE type = 'table'`)) as Array<{ name: string }>;
   for (const { name } of tables) {
     if (name.startsWith('image_automation') && !name.includes('knex_migrations')) await knex(name).delete();
@@ -161,6 +171,11 @@ async function seed(knex: Knex, options: { pinned: boolean }): Promise<{ shop: F
   for (const object of await objects.claimDue({ owner: 'test', now: new Date(Date.now() + 1000), limit: 100, leaseMs: 60_000 })) {
     const status = object.kind === 'ImageRepository' ? stalled : { conditions: [] };
     await objects.completeRun(object.id, 'test', { status, nextRunAt: new Date(Date.now() + 3_600_000), ranAt: new Date() });
+  }
+  if (options.suspended) {
+    for (const id of ['ImageRepository/apps/shop', 'ImageRepository/apps/platform']) {
+      await objects.setSuspended(id, true, OWNER, new Date(Date.now() - 60_000));
+    }
   }
   const fixture = async (name: string, entityRef: string | undefined): Promise<Fixture> => {
     const gitTarget = `git:ImageUpdateAutomation/apps/${name}`;
@@ -193,6 +208,15 @@ interface Row {
   config: Record<Caller, number> | null;
   /** The fixture has a pin on each target's policy (it blocks promote now, so only where needed). */
   pinned?: boolean;
+  /** The fixture's ImageRepositories are suspended. */
+  suspended?: boolean;
+  /**
+   * What the route reaches only past its permission check (`Class.method` of {@link SPIED}): not
+   * called on a deny, called when allowed.
+   */
+  reaches: string[];
+  /** The route changes the plugin's tables when allowed (a deny must leave them as they were). */
+  changes?: boolean;
   /** A check of the body, e.g. that a list leaves out what the caller may not read. */
   body?: (caller: Caller, body: any) => void;
 }
@@ -205,11 +229,17 @@ const CONFIG_ONLY: Record<Caller, number> = { anonymous: 401, nobody: 403, reade
 const entityPath = (f: Fixture, tail: string) => ({ method: 'get' as const, path: `/entities/component/default/${f.name}/${tail}` });
 
 const MATRIX: Record<string, Row> = {
-  'GET /entities/:kind/:namespace/:name/objects': { call: f => entityPath(f, 'objects'), shop: read(), config: null },
+  'GET /entities/:kind/:namespace/:name/objects': {
+    call: f => entityPath(f, 'objects'),
+    shop: read(),
+    config: null,
+    reaches: ['DefaultObjectService.listForEntity'],
+  },
   'GET /objects/:kind/:namespace/:name': {
     call: f => ({ method: 'get', path: `/objects/ImageRepository/apps/${f.name}` }),
     shop: read(),
     config: CONFIG_ONLY,
+    reaches: ['DefaultObjectService.get'],
     body: (caller, body) => {
       // The view says which actions the caller may take: none without the update permission.
       expect(body.actions.suspend.allowed).toBe(caller === 'owner' || caller === 'service');
@@ -219,16 +249,19 @@ const MATRIX: Record<string, Row> = {
     call: f => ({ method: 'get', path: `/objects/ImageRepository/apps/${f.name}/scans` }),
     shop: read(),
     config: CONFIG_ONLY,
+    reaches: ['DefaultObjectService.listScans'],
   },
   'GET /objects/ImagePolicy/:namespace/:name/explain': {
     call: f => ({ method: 'get', path: `/objects/ImagePolicy/apps/${f.name}/explain` }),
     shop: read(),
     config: CONFIG_ONLY,
+    reaches: ['DefaultObjectService.explainPolicy'],
   },
   'GET /objects/ResourceSet/:namespace/:name/inventory': {
     call: f => ({ method: 'get', path: `/objects/ResourceSet/apps/${f.name}/inventory` }),
     shop: read(),
     config: CONFIG_ONLY,
+    reaches: ['DefaultObjectService.resourceSetInventory'],
   },
   'POST /policy-preview': {
     call: f => ({
@@ -238,47 +271,66 @@ const MATRIX: Record<string, Row> = {
     }),
     shop: read(),
     config: CONFIG_ONLY,
+    reaches: ['DefaultObjectService.previewPolicy'],
   },
   'GET /objects/:kind/:namespace/:name/events': {
     call: f => ({ method: 'get', path: `/objects/ImageRepository/apps/${f.name}/events` }),
     shop: read(),
     config: CONFIG_ONLY,
+    reaches: ['DefaultObjectService.listEvents'],
   },
   'GET /objects/:kind/:namespace/:name/tags': {
     call: f => ({ method: 'get', path: `/objects/ImageRepository/apps/${f.name}/tags` }),
     shop: read(),
     config: CONFIG_ONLY,
+    reaches: ['DefaultObjectService.listTags'],
   },
   'POST /objects/:kind/:namespace/:name/:action(suspend|resume|reconcile)': {
     call: f => ({ method: 'post', path: `/objects/ImageRepository/apps/${f.name}/suspend` }),
     shop: change(),
     config: CONFIG_ONLY,
+    reaches: ['DefaultObjectService.act'],
+    changes: true,
   },
-  'GET /entities/:kind/:namespace/:name/promotions': { call: f => entityPath(f, 'promotions'), shop: read(), config: null },
+  'GET /entities/:kind/:namespace/:name/promotions': {
+    call: f => entityPath(f, 'promotions'),
+    shop: read(),
+    config: null,
+    reaches: ['DefaultPromotionService.list'],
+  },
   'GET /promotions/:id': {
     call: f => ({ method: 'get', path: `/promotions/${f.pending}` }),
     shop: read(),
     config: CONFIG_ONLY,
+    reaches: ['DefaultPromotionService.view'],
   },
   'POST /promotions/:id/approve': {
     call: f => ({ method: 'post', path: `/promotions/${f.pending}/approve`, body: {} }),
     shop: change(),
     config: CONFIG_ONLY,
+    reaches: ['DefaultPromotionService.approve'],
+    changes: true,
   },
   'POST /promotions/:id/reject': {
     call: f => ({ method: 'post', path: `/promotions/${f.pending}/reject`, body: { reason: 'not now' } }),
     shop: change(),
     config: CONFIG_ONLY,
+    reaches: ['DefaultPromotionService.reject'],
+    changes: true,
   },
   'POST /promotions/:id/promote': {
     call: f => ({ method: 'post', path: `/promotions/${f.pending}/promote`, body: { justification: 'hotfix' } }),
     shop: change(),
     config: CONFIG_ONLY,
+    reaches: ['DefaultPromotionService.promoteNow'],
+    changes: true,
   },
   'POST /promotions/:id/rollback': {
     call: f => ({ method: 'post', path: `/promotions/${f.applied}/rollback`, body: { reason: 'broken' } }),
     shop: change(),
     config: CONFIG_ONLY,
+    reaches: ['DefaultPromotionService.rollback'],
+    changes: true,
   },
   'POST /promotions/:id/preview': {
     call: f => ({ method: 'post', path: `/promotions/${f.pending}/preview` }),
@@ -286,6 +338,7 @@ const MATRIX: Record<string, Row> = {
     // preview itself fails, naming the missing source (an error of the automation, not of access).
     shop: read(500),
     config: CONFIG_ONLY,
+    reaches: ['ImageUpdateAutomationReconciler.preview'],
     body: (_caller, body) => expect(body.error.message).toMatch(/unable to get source 'GitRepository\/apps\/shop'/),
   },
   'POST /pins': {
@@ -296,20 +349,35 @@ const MATRIX: Record<string, Row> = {
     }),
     shop: change(),
     config: CONFIG_ONLY,
+    reaches: ['DefaultPromotionService.pin'],
+    changes: true,
   },
   'DELETE /pins': {
     call: f => ({ method: 'delete', path: `/pins?targetId=${encodeURIComponent(f.gitTarget)}&subject=${encodeURIComponent(f.subject)}` }),
     shop: change(204),
     config: CONFIG_ONLY,
+    reaches: ['DefaultPromotionService.unpin'],
+    changes: true,
     pinned: true,
   },
-  'GET /entities/:kind/:namespace/:name/versions': { call: f => entityPath(f, 'versions'), shop: read(), config: null },
-  'GET /entities/:kind/:namespace/:name/timeline': { call: f => entityPath(f, 'timeline'), shop: read(), config: null },
+  'GET /entities/:kind/:namespace/:name/versions': {
+    call: f => entityPath(f, 'versions'),
+    shop: read(),
+    config: null,
+    reaches: ['DatabaseObjectStore.list'],
+  },
+  'GET /entities/:kind/:namespace/:name/timeline': {
+    call: f => entityPath(f, 'timeline'),
+    shop: read(),
+    config: null,
+    reaches: ['DatabaseObjectStore.list'],
+  },
   'GET /fleet': {
     call: () => ({ method: 'get', path: '/fleet' }),
     // Everyone signed in gets the page; it lists only what the caller may read.
     shop: { anonymous: 401, nobody: 200, reader: 200, owner: 200, service: 200 },
     config: null,
+    reaches: ['FleetService.fleet'],
     body: (caller, body) => {
       const text = JSON.stringify(body);
       expect(text).not.toContain('platform');
@@ -320,6 +388,55 @@ const MATRIX: Record<string, Row> = {
     },
   },
 };
+
+/**
+ * More calls of the change routes above (not more routes): resume on a suspended repository and
+ * reconcile, each denied or allowed like suspend.
+ */
+const VARIANTS: Record<string, Row> = {
+  'POST /objects/:kind/:namespace/:name/resume': {
+    call: f => ({ method: 'post', path: `/objects/ImageRepository/apps/${f.name}/resume` }),
+    shop: change(),
+    config: CONFIG_ONLY,
+    suspended: true,
+    reaches: ['DefaultObjectService.act'],
+    changes: true,
+  },
+  'POST /objects/:kind/:namespace/:name/reconcile': {
+    call: f => ({ method: 'post', path: `/objects/ImageRepository/apps/${f.name}/reconcile` }),
+    shop: change(),
+    config: CONFIG_ONLY,
+    reaches: ['DefaultObjectService.act'],
+    changes: true,
+  },
+};
+
+/** The classes whose methods rows name in `reaches`; the plugin builds its services from them. */
+const SPIED: Record<string, { prototype: object }> = {
+  DefaultObjectService,
+  DefaultPromotionService,
+  DatabaseObjectStore,
+  ImageUpdateAutomationReconciler,
+  FleetService,
+};
+
+function spyOf(name: string): jest.SpyInstance {
+  const [cls, method] = name.split('.');
+  const prototype = SPIED[cls]?.prototype as Record<string, unknown> | undefined;
+  if (!prototype || typeof prototype[method] !== 'function') throw new Error(`no method ${name} to spy on`);
+  return jest.spyOn(prototype as any, method);
+}
+
+/** Every row of the plugin's tables (not knex's), in a stable order. */
+async function snapshot(knex: Knex): Promise<Record<string, string[]>> {
+  const tables = (await knex.raw(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`)) as Array<{ name: string }>;
+  const result: Record<string, string[]> = {};
+  for (const { name } of tables) {
+    if (!name.startsWith('image_automation') || name.includes('knex_migrations')) continue;
+    result[name] = ((await knex(name).select()) as object[]).map(row => JSON.stringify(row)).sort();
+  }
+  return result;
+}
 
 /** Every route of the router, as `METHOD path`. */
 async function routesOfRouter(): Promise<string[]> {
@@ -382,7 +499,7 @@ describe('the route × caller authorization matrix', () => {
     expect([...routes].sort()).toEqual(Object.keys(MATRIX).sort());
   });
 
-  const cases = Object.entries(MATRIX).flatMap(([route, row]) =>
+  const cases = Object.entries({ ...MATRIX, ...VARIANTS }).flatMap(([route, row]) =>
     (['shop', 'config'] as const).flatMap(target =>
       row[target] ? CALLERS.map(caller => ({ route, row, target, caller, status: row[target]![caller] })) : [],
     ),
@@ -391,8 +508,11 @@ describe('the route × caller authorization matrix', () => {
   it.each(cases.map(c => [c.route, c.target, c.caller, c.status, c] as const))(
     '%s on %s by %s → %d',
     async (_route, target, caller, status, { row }) => {
-      fixtures = await seed(knex, { pinned: Boolean(row.pinned) });
+      fixtures = await seed(knex, { pinned: Boolean(row.pinned), suspended: Boolean(row.suspended) });
       asked.length = 0;
+      const spies = row.reaches.map(name => [name, spyOf(name)] as const);
+      spies.forEach(([, spy]) => spy.mockClear());
+      const before = await snapshot(knex);
       const call = row.call(fixtures[target]);
       let req = request(backend.server)[call.method](`/api/image-automation${call.path}`);
       const header = authorization(caller);
@@ -402,6 +522,22 @@ describe('the route × caller authorization matrix', () => {
         expect.objectContaining({ status }),
       );
       if (status !== 401 && status !== 403) row.body?.(caller, response.body);
+      const after = await snapshot(knex);
+      const reached = spies.filter(([, spy]) => spy.mock.calls.length > 0).map(([name]) => name);
+      if (status === 401 || status === 403) {
+        // Denied: stopped before the work, nothing changed, and no data of the object answered.
+        expect(reached).toEqual([]);
+        expect(after).toEqual(before);
+        expect(Object.keys(response.body)).toContain('error');
+        const text = JSON.stringify(response.body);
+        for (const data of ['registry.example.com', 'sha256:', '1.1.0', '1.2.0', 'AuthenticationFailed', 'semver']) {
+          expect(text).not.toContain(data);
+        }
+      } else {
+        // Allowed: the work was done (so the deny assertions above are able to fail).
+        expect(reached).toEqual(row.reaches);
+        if (row.changes) expect(after).not.toEqual(before);
+      }
       // A signed-in user's answer was decided by the permission backend, never by default.
       if (caller === 'nobody' || caller === 'reader' || caller === 'owner') {
         if (target === 'shop') expect(asked.some(a => a.user === (caller === 'owner' ? OWNER : caller === 'reader' ? READER : NOBODY))).toBe(true);
