@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything, then runs every test suite: type check, unit, store (SQLite and a real
-# PostgreSQL), integration against real registries and servers, and the browser test.
+# PostgreSQL), integration against real registries and servers (their backends on SQLite, then
+# again on PostgreSQL), and the browser test.
 # Ends with one line: "N passed, N failed[, N skipped]", summed over every runner.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -45,6 +46,11 @@ echo "== building the app (the browser test serves it from the backend)"
 echo "== jest: every package and the cross-package suites"
 # Without CI set, `backstage-cli repo test` watches for changes instead of running once.
 CI=true backstage-cli repo test --ci --json --outputFile="$RESULTS/jest.json" || status=1
+
+echo "== jest: the suites that start a real backend, again on PostgreSQL"
+# The first pass ran their backends on SQLite; production runs on PostgreSQL (backendHarness.ts).
+IMAGE_AUTOMATION_IT_DATABASE=postgres CI=true backstage-cli repo test --ci --json \
+  --outputFile="$RESULTS/jest-postgres.json" test/src/integration test/src/git test/src/resourceset test/src/inputs || status=1
 
 BROKEN_STEPS="$(printf '%s\n' "${broken[@]+"${broken[@]}"}")" node scripts/summarise-results.js "$RESULTS"/*.json
 exit $status

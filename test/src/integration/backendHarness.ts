@@ -30,6 +30,24 @@ export const TEST_TENANCY = {
 export const TEST_REGISTRIES = ['127.0.0.1', 'localhost'];
 
 /**
+ * `IMAGE_AUTOMATION_IT_DATABASE=postgres` (the test command's second pass) runs the suites'
+ * backends on the test run's PostgreSQL (`BACKSTAGE_TEST_DATABASE_POSTGRES15_CONNECTION_STRING`),
+ * in databases of their own (a fresh prefix per backend); otherwise on in-memory SQLite. Asked for
+ * PostgreSQL without a server, the suite fails rather than quietly running on SQLite.
+ */
+function databaseConfig(): Record<string, unknown> {
+  if (process.env.IMAGE_AUTOMATION_IT_DATABASE !== 'postgres') return {};
+  const connection = process.env.BACKSTAGE_TEST_DATABASE_POSTGRES15_CONNECTION_STRING;
+  if (!connection) {
+    throw new Error(
+      'IMAGE_AUTOMATION_IT_DATABASE=postgres needs BACKSTAGE_TEST_DATABASE_POSTGRES15_CONNECTION_STRING',
+    );
+  }
+  const prefix = `it_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}_`;
+  return { backend: { database: { client: 'pg', connection, prefix } } };
+}
+
+/**
  * A real Backstage backend (catalog + image-automation) on a catalog written to a temporary
  * directory, with the scheduler under the test's control: tasks run when the test says so.
  */
@@ -59,6 +77,7 @@ export async function startBackend(options: {
       scheduler.factory,
       mockServices.rootConfig.factory({
         data: {
+          ...databaseConfig(),
           ...(options.rootConfig ?? {}),
           catalog: {
             rules: [{ allow: ['Component', 'Group', 'User', 'Location'] }],
