@@ -151,10 +151,8 @@ function fakeBackend(): FakeImageAutomationApi {
   return api;
 }
 
-async function renderSection(
-  api: FakeImageAutomationApi,
-  pollIntervalMs?: number,
-) {
+/** Renders the section over `api` (without waiting for it to load). */
+function renderVersions(api: FakeImageAutomationApi, pollIntervalMs?: number) {
   renderInTestApp(
     <EntityDataHarness entityRef={entityRef} pollIntervalMs={pollIntervalMs}>
       {data => (
@@ -166,6 +164,14 @@ async function renderSection(
     </EntityDataHarness>,
     { apis: [[imageAutomationApiRef, api]] },
   );
+}
+
+/** Renders the section over `api` and waits for the table of ghcr.io/acme/web. */
+async function renderSection(
+  api: FakeImageAutomationApi,
+  pollIntervalMs?: number,
+) {
+  renderVersions(api, pollIntervalMs);
   return screen.findByRole('table', { name: 'Versions of ghcr.io/acme/web' });
 }
 
@@ -577,19 +583,7 @@ describe('VersionsSection', () => {
       version: workerRow.deployed!,
       reason: 'incident 42',
     });
-    renderInTestApp(
-      <EntityDataHarness entityRef={entityRef}>
-        {data => (
-          <VersionsSection
-            versions={data.versions}
-            promotions={data.promotions}
-          />
-        )}
-      </EntityDataHarness>,
-      {
-        apis: [[imageAutomationApiRef, api]],
-      },
-    );
+    renderVersions(api);
     const table = await screen.findByRole('table', {
       name: 'Versions of ghcr.io/acme/worker',
     });
@@ -655,19 +649,7 @@ describe('VersionsSection', () => {
   it('shows a load error when nothing could be loaded', async () => {
     const api = fakeBackend();
     api.failLoadsWith(new Error('backend unavailable'));
-    renderInTestApp(
-      <EntityDataHarness entityRef={entityRef}>
-        {data => (
-          <VersionsSection
-            versions={data.versions}
-            promotions={data.promotions}
-          />
-        )}
-      </EntityDataHarness>,
-      {
-        apis: [[imageAutomationApiRef, api]],
-      },
-    );
+    renderVersions(api);
     expect(await screen.findByRole('alert')).toHaveTextContent(
       'backend unavailable',
     );
@@ -679,19 +661,7 @@ describe('VersionsSection', () => {
       user: 'user:default/guest',
       now: () => new Date(),
     });
-    renderInTestApp(
-      <EntityDataHarness entityRef={entityRef}>
-        {data => (
-          <VersionsSection
-            versions={data.versions}
-            promotions={data.promotions}
-          />
-        )}
-      </EntityDataHarness>,
-      {
-        apis: [[imageAutomationApiRef, api]],
-      },
-    );
+    renderVersions(api);
     const section = screen.getByRole('region', { name: 'Versions' });
     expect(section).toHaveTextContent('Loading versions…');
     await waitFor(() =>
@@ -733,17 +703,7 @@ describe('VersionsSection with many images', () => {
       .map(t => t.getAttribute('aria-label'));
 
   it('shows the first three images, and the others on demand with every row', async () => {
-    renderInTestApp(
-      <EntityDataHarness entityRef={entityRef}>
-        {data => (
-          <VersionsSection
-            versions={data.versions}
-            promotions={data.promotions}
-          />
-        )}
-      </EntityDataHarness>,
-      { apis: [[imageAutomationApiRef, manyImages(8)]] },
-    );
+    renderVersions(manyImages(8));
     await screen.findByRole('table', {
       name: 'Versions of ghcr.io/acme/app-0',
     });
@@ -784,17 +744,7 @@ describe('VersionsSection with many images', () => {
   });
 
   it('offers no "Show more" for three images or fewer', async () => {
-    renderInTestApp(
-      <EntityDataHarness entityRef={entityRef}>
-        {data => (
-          <VersionsSection
-            versions={data.versions}
-            promotions={data.promotions}
-          />
-        )}
-      </EntityDataHarness>,
-      { apis: [[imageAutomationApiRef, manyImages(3)]] },
-    );
+    renderVersions(manyImages(3));
     await screen.findByRole('table', {
       name: 'Versions of ghcr.io/acme/app-2',
     });
@@ -805,17 +755,7 @@ describe('VersionsSection with many images', () => {
   });
 
   it('re-renders no row when the Pin dialog opens or its reason is typed', async () => {
-    renderInTestApp(
-      <EntityDataHarness entityRef={entityRef}>
-        {data => (
-          <VersionsSection
-            versions={data.versions}
-            promotions={data.promotions}
-          />
-        )}
-      </EntityDataHarness>,
-      { apis: [[imageAutomationApiRef, manyImages(3)]] },
-    );
+    renderVersions(manyImages(3));
     await screen.findByRole('table', {
       name: 'Versions of ghcr.io/acme/app-2',
     });
