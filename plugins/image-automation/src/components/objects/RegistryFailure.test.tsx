@@ -5,6 +5,7 @@ import {
   RegistryErrorKind,
   ScanRecord,
 } from '@imageops/backstage-plugin-image-automation-common';
+import { fixClock } from '../../testing/fixClock';
 import { imageAutomationApiRef } from '../../api/ImageAutomationApi';
 import { FakeImageAutomationApi } from '../../testing/FakeImageAutomationApi';
 import { condition, objectView } from '../../testing/fixtures';
@@ -90,31 +91,7 @@ async function render(
 }
 
 describe('a failing registry', () => {
-  beforeEach(() => {
-    // Only the clock is fixed; timers and promises run for real.
-    jest.useFakeTimers({
-      now: NOW,
-      doNotFake: [
-        'hrtime',
-        'nextTick',
-        'performance',
-        'queueMicrotask',
-        'requestAnimationFrame',
-        'cancelAnimationFrame',
-        'requestIdleCallback',
-        'cancelIdleCallback',
-        'setImmediate',
-        'clearImmediate',
-        'setInterval',
-        'clearInterval',
-        'setTimeout',
-        'clearTimeout',
-      ],
-    });
-  });
-  afterEach(() => {
-    jest.useRealTimers();
-  });
+  fixClock(NOW);
 
   it('the Repository panel says why, since when and when it retries, and marks what the last good scan found stale', async () => {
     await render(ImageRepositoryPanel, repository(), [GOOD, UNAUTHORIZED]);

@@ -12,6 +12,7 @@ import {
   PromotionView,
   TargetVersionView,
 } from '@imageops/backstage-plugin-image-automation-common';
+import { fixClock } from '../../testing/fixClock';
 import { imageAutomationApiRef } from '../../api/ImageAutomationApi';
 import { LiveUpdates } from '../../hooks/useLiveUpdates';
 import { PolledValue } from '../../hooks/usePolledValue';
@@ -229,32 +230,7 @@ async function renderStrip(
 }
 
 describe('SummaryStrip', () => {
-  beforeEach(() => {
-    // Only the clock is fixed; timers and promises run for real.
-    jest.useFakeTimers({
-      now: NOW,
-      doNotFake: [
-        'hrtime',
-        'nextTick',
-        'performance',
-        'queueMicrotask',
-        'requestAnimationFrame',
-        'cancelAnimationFrame',
-        'requestIdleCallback',
-        'cancelIdleCallback',
-        'setImmediate',
-        'clearImmediate',
-        'setInterval',
-        'clearInterval',
-        'setTimeout',
-        'clearTimeout',
-      ],
-    });
-  });
-
-  afterEach(() => {
-    jest.useRealTimers();
-  });
+  fixClock(NOW);
 
   it('counts images, targets, targets behind, open promotions and objects not Ready', async () => {
     const { counter } = await renderStrip(fakeBackend(automationObjects()));

@@ -2,6 +2,7 @@ import { screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { renderInTestApp } from '@backstage/frontend-test-utils';
 import { TimelineEvent } from '@imageops/backstage-plugin-image-automation-common';
+import { fixClock } from '../../testing/fixClock';
 import { imageAutomationApiRef } from '../../api/ImageAutomationApi';
 import { LiveUpdatesContext } from '../../hooks/useLiveUpdates';
 import { FakeImageAutomationApi } from '../../testing/FakeImageAutomationApi';
@@ -88,11 +89,7 @@ function rows(table: HTMLElement): string[][] {
 }
 
 describe('TimelineSection', () => {
-  beforeEach(() => {
-    // Only the clock is fixed; timers stay real so polling and react-aria behave as in a browser.
-    jest.useFakeTimers({ now: NOW, doNotFake: ['nextTick', 'setImmediate', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'queueMicrotask', 'requestAnimationFrame', 'cancelAnimationFrame', 'requestIdleCallback', 'cancelIdleCallback', 'hrtime', 'performance'] });
-  });
-  afterEach(() => jest.useRealTimers());
+  fixClock(NOW);
 
   it('draws one lane per target with the week’s events, and lists them in the table twin', async () => {
     const api = backend();
