@@ -48,9 +48,11 @@ echo "== jest: every package and the cross-package suites"
 CI=true backstage-cli repo test --ci --json --outputFile="$RESULTS/jest.json" || status=1
 
 echo "== jest: the suites that start a real backend, again on PostgreSQL"
-# The first pass ran their backends on SQLite; production runs on PostgreSQL (backendHarness.ts).
+# The first pass ran their backends on SQLite; production runs on PostgreSQL (backendHarness.ts
+# and the browser suites' startApp.ts).
 IMAGE_AUTOMATION_IT_DATABASE=postgres CI=true backstage-cli repo test --ci --json \
-  --outputFile="$RESULTS/jest-postgres.json" test/src/integration test/src/git test/src/resourceset test/src/inputs || status=1
+  --outputFile="$RESULTS/jest-postgres.json" test/src/integration test/src/git test/src/resourceset test/src/inputs \
+  test/src/browser || status=1
 
 BROKEN_STEPS="$(printf '%s\n' "${broken[@]+"${broken[@]}"}")" node scripts/summarise-results.js "$RESULTS"/*.json
 exit $status

@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../../testbed';
-import { TEST_REGISTRIES, TEST_TENANCY } from '../integration/backendHarness';
+import { TEST_REGISTRIES, TEST_TENANCY, integrationDatabase } from '../integration/backendHarness';
 
 const repoRoot = path.resolve(__dirname, '../../..');
 
@@ -28,11 +28,9 @@ export async function startApp(options: {
   /** Other top-level keys of the overlay. */
   topLevelConfig?: Record<string, unknown>;
   /**
-   * Keep the backend's SQLite databases as files, one per plugin in `<dir>/sqlite`
-   * (e.g. `image-automation.sqlite`), instead of in memory, so a caller can seed rows directly.
+   * `backend.database` instead of the default: in-memory SQLite, or PostgreSQL in the test
+   * command's second pass (`IMAGE_AUTOMATION_IT_DATABASE=postgres`, see `integrationDatabase`).
    */
-  sqliteFiles?: boolean;
-  /** `backend.database` instead of SQLite, e.g. one PostgreSQL server shared by several backends. */
   database?: Record<string, unknown>;
 }): Promise<RunningApp> {
   try {
@@ -53,9 +51,9 @@ export async function startApp(options: {
       baseUrl,
       listen: { port, host: '127.0.0.1' },
       cors: { origin: baseUrl },
-      database: options.database ?? {
+      database: options.database ?? integrationDatabase() ?? {
         client: 'better-sqlite3',
-        connection: options.sqliteFiles ? { directory: path.join(dir, 'sqlite') } : ':memory:',
+        connection: ':memory:',
       },
     },
     catalog: {

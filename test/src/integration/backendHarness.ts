@@ -33,10 +33,11 @@ export const TEST_REGISTRIES = ['127.0.0.1', 'localhost'];
  * `IMAGE_AUTOMATION_IT_DATABASE=postgres` (the test command's second pass) runs the suites'
  * backends on the test run's PostgreSQL (`BACKSTAGE_TEST_DATABASE_POSTGRES15_CONNECTION_STRING`),
  * in databases of their own (a fresh prefix per backend); otherwise on in-memory SQLite. Asked for
- * PostgreSQL without a server, the suite fails rather than quietly running on SQLite.
+ * PostgreSQL without a server, the suite fails rather than quietly running on SQLite. The
+ * browser suites' backends (`startApp`) follow the same switch.
  */
-function databaseConfig(): Record<string, unknown> {
-  if (process.env.IMAGE_AUTOMATION_IT_DATABASE !== 'postgres') return {};
+export function integrationDatabase(): Record<string, unknown> | undefined {
+  if (process.env.IMAGE_AUTOMATION_IT_DATABASE !== 'postgres') return undefined;
   const connection = process.env.BACKSTAGE_TEST_DATABASE_POSTGRES15_CONNECTION_STRING;
   if (!connection) {
     throw new Error(
@@ -44,7 +45,12 @@ function databaseConfig(): Record<string, unknown> {
     );
   }
   const prefix = `it_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}_`;
-  return { backend: { database: { client: 'pg', connection, prefix } } };
+  return { client: 'pg', connection, prefix };
+}
+
+function databaseConfig(): Record<string, unknown> {
+  const database = integrationDatabase();
+  return database ? { backend: { database } } : {};
 }
 
 /**
