@@ -35,10 +35,30 @@ echo "== type check"
 tsc --noEmit --pretty false || step_failed "type check failed"
 
 echo "== building the real peers the suites run (cached in ~/.cache/image-automation; no-ops when built)"
-# Built here, one after the other with both cores, rather than inside the suites' beforeAll.
-KUBE_BUILD_PARALLEL=1 bash test/testbed/kube/build.sh >"$RESULTS/build-kube.log" 2>&1 || { tail -20 "$RESULTS/build-kube.log"; step_failed "kube-apiserver/etcd build failed"; }
-bash test/testbed/build-registry-v3.sh >"$RESULTS/build-registry.log" 2>&1 || { tail -20 "$RESULTS/build-registry.log"; step_failed "registry build failed"; }
-bash test/oracles/flux-operator/build.sh >"$RESULTS/build-flux-operator.log" 2>&1 || { tail -20 "$RESULTS/build-flux-operator.log"; step_failed "flux-operator build failed"; }
+# Built here, one after the other with both cores, rather than inside the suites' beforeAll. A
+# cold build is long (first run: about 17 minutes in all), so it says what it builds and how long
+# it has been at it, once a minute; the full output is in the log.
+build_peer() {
+  local name="$1" log="$RESULTS/build-$2.log" started=$SECONDS pid
+  shift 2
+  "$@" >"$log" 2>&1 &
+  pid=$!
+  while ! wait_for "$pid" 60; do echo "   $name: building, $(( (SECONDS - started) / 60 )) min so far (log: $log)"; done
+  if wait "$pid"; then
+    echo "   $name: ready ($(( SECONDS - started )) s)"
+  else
+    tail -20 "$log"
+    step_failed "$name build failed"
+  fi
+}
+# True once the process has ended, false after the timeout while it still runs.
+wait_for() {
+  local end=$((SECONDS + $2))
+  while kill -0 "$1" 2>/dev/null; do [ $SECONDS -ge $end ] && return 1; sleep 1; done
+}
+build_peer "kube-apiserver/etcd" kube env KUBE_BUILD_PARALLEL=1 bash test/testbed/kube/build.sh
+build_peer "registry v3" registry bash test/testbed/build-registry-v3.sh
+build_peer "flux-operator" flux-operator bash test/oracles/flux-operator/build.sh
 
 echo "== building the app (the browser test serves it from the backend)"
 (cd packages/app && backstage-cli package build) >"$RESULTS/app-build.log" 2>&1 || { cat "$RESULTS/app-build.log"; step_failed "app build failed"; }
