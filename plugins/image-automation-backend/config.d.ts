@@ -6,6 +6,7 @@ export interface Config {
      * Backstage's URL reader, or a path under one of `fileRoots`.
      */
     locations?: Array<{
+      /** The manifest file: a URL (read with the URL reader) or a path under one of `fileRoots`. */
       target: string;
       /** Entity the objects belong to, e.g. `component:default/podinfo`. */
       entityRef?: string;
@@ -33,8 +34,11 @@ export interface Config {
        * edits are reviewed). `*` in `namespaces` grants every namespace.
        */
       namespaces?: Array<{
+        /** The entity granted the namespaces, e.g. `component:default/shop`. */
         entity?: string;
+        /** The owner group whose entities are granted the namespaces, e.g. `group:default/team-a`. */
         owner?: string;
+        /** The namespaces granted; `*` for every namespace. */
         namespaces: string[];
       }>;
       /**
@@ -76,7 +80,12 @@ export interface Config {
       /** Requests in flight per registry. Default 8. */
       concurrencyPerRegistry?: number;
       /** At most `requests` per `intervalSeconds` per registry. */
-      requestBudget?: { requests: number; intervalSeconds: number };
+      requestBudget?: {
+        /** Requests allowed per window. */
+        requests: number;
+        /** The window, in seconds. */
+        intervalSeconds: number;
+      };
       /** Attempts per request on 5xx, 429 and network errors, including the first. Default 3. */
       attempts?: number;
       /** Extra CA certificates (PEM) trusted for every registry. */
@@ -126,19 +135,32 @@ export interface Config {
      * credentials) or `certSecretRef.name` (TLS: `ca`, `cert`, `key`).
      */
     credentials?: {
+      /** A credential, under the name manifests use in `secretRef.name` / `certSecretRef.name`. */
       [name: string]: {
         /**
          * `basic`, `token`, `dockerConfigJson`, `tls` (CA and client certificate for registries),
          * or `clientCertificate` (for Kubernetes clusters; `token` serves clusters too).
          */
         type: 'basic' | 'token' | 'dockerConfigJson' | 'tls' | 'clientCertificate';
-        /** @visibility secret */
+        /**
+         * User name, for `basic`.
+         * @visibility secret
+         */
         username?: string;
-        /** @visibility secret */
+        /**
+         * Password, for `basic`.
+         * @visibility secret
+         */
         password?: string;
-        /** @visibility secret */
+        /**
+         * Bearer token, for `token` (registries, Git over HTTPS, Kubernetes clusters).
+         * @visibility secret
+         */
         token?: string;
-        /** @visibility secret */
+        /**
+         * The content of a Docker `config.json` (`{"auths": {...}}`), for `dockerConfigJson`.
+         * @visibility secret
+         */
         dockerConfigJson?: string;
         /** CA certificate(s), PEM, for `tls`. */
         ca?: string;
@@ -184,10 +206,14 @@ export interface Config {
      * `git.commit.signingKey.secretRef.name` (Flux's `git.asc` / `identity` secrets).
      */
     signingKeys?: {
+      /** A signing key, under the name automations use in `signingKey.secretRef.name`. */
       [name: string]: {
         /** `gpg` (ASCII-armored OpenPGP private key) or `ssh` (OpenSSH private key, no passphrase). */
         type: 'gpg' | 'ssh';
-        /** @visibility secret */
+        /**
+         * The private key (ASCII-armored for `gpg`, OpenSSH format for `ssh`).
+         * @visibility secret
+         */
         privateKey: string;
         /**
          * Passphrase of a `gpg` key.
@@ -226,6 +252,7 @@ export interface Config {
         credential?: string;
         /** The API server URL the credential may be sent to. */
         url?: string;
+        /** Take over fields another field manager owns on this cluster. Default: `kubernetes.force`. */
         force?: boolean;
         /**
          * Namespaces automation may write to and read from (`copyFrom` sources, `dependsOn`
