@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { LoggerService } from '@backstage/backend-plugin-api';
+import { isSupportedKind } from '@imageops/backstage-plugin-image-automation-common';
 import { ChangeNotifier } from '../service/ChangeNotifier';
 import { EventStore } from '../store/EventStore';
 import { ObjectStore, StoredObject } from '../store/ObjectStore';
@@ -9,6 +10,16 @@ import {
   MANIFEST_ERROR_REASON_ANNOTATION,
 } from '../objects/parseManifests';
 import { namespaceGranted } from '../objects/tenancy';
+import {
+  conversionMessage,
+  CONVERTED_REASON,
+  FIELDS_IGNORED_CONDITION,
+  FIELDS_IGNORED_REASON,
+  ignoredFieldsMessage,
+  UNSUPPORTED_API_VERSION_REASON,
+  unsupportedApiVersionMessage,
+  unsupportedFields,
+} from '../objects/fluxCompatibility';
 import { markStalled } from './conditions';
 import { beginReconcile, RECHECK_MS } from './preamble';
 import { ReconcileResult, Reconciler } from './Reconciler';
@@ -82,7 +93,7 @@ export class Engine {
         .catch(error => logger.warn(`Could not renew the lease on ${object.id}: ${error}`));
     }, Math.max(1000, this.options.leaseMs / 3));
     try {
-      result = await this.reconcileKind(object, now);
+      result = compatibilityNotes(object, await this.reconcileKind(object, now), now);
     } catch (error) {
       // A bug or an unexpected failure in one object never stops the others.
       logger.error(`Reconciling ${object.id} failed unexpectedly`, error as Error);
@@ -136,6 +147,14 @@ export class Engine {
     }
     const reconciler = this.byKind.get(`${object.apiVersion}/${object.kind}`);
     if (!reconciler) {
+      // A kind this plugin reconciles, in an apiVersion Flux no longer serves: say what to change.
+      const unsupported = unsupportedApiVersionMessage(object.manifest);
+      if (unsupported) {
+        return {
+          status: markStalled(object.status, UNSUPPORTED_API_VERSION_REASON, unsupported, now, object.generation),
+          requeueAfterMs: RECHECK_MS,
+        };
+      }
       const begun = beginReconcile(object, now);
       if ('done' in begun) return begun.done;
       return {
@@ -151,4 +170,42 @@ export class Engine {
     }
     return reconciler.reconcile(object, now);
   }
+}
+
+/**
+ * What an object written for an older or fuller Flux gets besides its reconcile (issue #14): the
+ * non-blocking `FieldsIgnored` condition while it sets fields without effect here, and, on the
+ * first run that observes a generation, a Warning event for a converted apiVersion and one for
+ * those fields.
+ */
+function compatibilityNotes(object: StoredObject, result: ReconcileResult, now: Date): ReconcileResult {
+  if (!isSupportedKind(object.apiVersion, object.kind)) return result;
+  const { ignored } = unsupportedFields(object.manifest);
+  const message = ignored.length > 0 ? ignoredFieldsMessage(ignored) : undefined;
+  const others = (result.status.conditions ?? []).filter(c => c.type !== FIELDS_IGNORED_CONDITION);
+  const previous = (result.status.conditions ?? []).find(c => c.type === FIELDS_IGNORED_CONDITION);
+  const conditions = message
+    ? [
+        ...others,
+        {
+          type: FIELDS_IGNORED_CONDITION,
+          status: 'True' as const,
+          reason: FIELDS_IGNORED_REASON,
+          message,
+          observedGeneration: object.generation,
+          // As meta.SetStatusCondition: the time changes only when the status does.
+          lastTransitionTime: previous?.status === 'True' ? previous.lastTransitionTime : now.toISOString(),
+        },
+      ]
+    : others;
+  const status = previous || message ? { ...result.status, conditions } : result.status;
+  const events = [...(result.events ?? [])];
+  const firstObservation =
+    object.status.observedGeneration !== object.generation && result.status.observedGeneration === object.generation;
+  if (firstObservation) {
+    const converted = conversionMessage(object.manifest);
+    if (converted) events.push({ type: 'Warning', reason: CONVERTED_REASON, message: converted });
+    if (message) events.push({ type: 'Warning', reason: FIELDS_IGNORED_REASON, message });
+  }
+  return { ...result, status, ...(events.length > 0 ? { events } : {}) };
 }

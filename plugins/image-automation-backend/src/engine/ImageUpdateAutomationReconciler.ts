@@ -30,6 +30,7 @@ import { carriedVersion, firstSeenOf, gitTarget, policySubject, refOfVersion, ve
 import { setterDiff } from '../git/setterDiff';
 import { policyOfSetter } from '../git/applySetters';
 import { parseGoDuration } from '../util/goDuration';
+import { unsupportedFields } from '../objects/fluxCompatibility';
 import { markFailed, markReady, markStalled } from './conditions';
 import { beginReconcile, RECHECK_MS, retryAfter } from './preamble';
 import { ReconcileResult, Reconciler } from './Reconciler';
@@ -224,6 +225,15 @@ export class ImageUpdateAutomationReconciler implements Reconciler {
       );
     }
     const sourceSpec = source.manifest.spec as unknown as GitRepositorySpec;
+    // The source's provider, proxy and service account decide how Flux's automation reaches Git:
+    // one this plugin cannot honour stops the automation rather than being skipped (issue #14).
+    const sourceBlocking = unsupportedFields(source.manifest, { asAutomationSource: true }).blocking;
+    if (sourceBlocking) {
+      return stalled(
+        'InvalidSourceConfiguration',
+        `failed configuring source manager: ${sourceId}: ${sourceBlocking.message}: invalid source configuration`,
+      );
+    }
     const access = this.deps.gitAccess ?? STRICT_GIT_ACCESS;
     try {
       checkGitUrl(sourceSpec.url, access);

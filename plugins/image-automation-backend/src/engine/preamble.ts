@@ -3,6 +3,7 @@ import {
   ObjectStatus,
   validateAutomationObject,
 } from '@imageops/backstage-plugin-image-automation-common';
+import { unsupportedFields } from '../objects/fluxCompatibility';
 import { StoredObject } from '../store/ObjectStore';
 import { formatGoDuration, parseGoDuration } from '../util/goDuration';
 import { markFailed, markStalled } from './conditions';
@@ -28,7 +29,8 @@ export interface ReconcileStart<Spec> {
 /**
  * What every kind does first, as the Flux controllers do: validate (an invalid object is
  * Stalled with a message naming the field), honour suspension (nothing but
- * `lastHandledReconcileAt` changes), and note a pending reconcile request.
+ * `lastHandledReconcileAt` changes), refuse a field this plugin does not implement and must not
+ * ignore (Stalled `FieldNotSupported`, see fluxCompatibility), and note a pending reconcile request.
  * @internal
  */
 export function beginReconcile<Spec>(
@@ -56,6 +58,17 @@ export function beginReconcile<Spec>(
   const spec = object.manifest.spec as Spec & { suspend?: boolean };
   if (object.suspended || spec.suspend) {
     return { done: { status, requeueAfterMs: RECHECK_MS } };
+  }
+  // A field Flux implements and this plugin does not, whose absence would change what is trusted,
+  // which credentials are used or where traffic goes: refused, never silently ignored (issue #14).
+  const blocking = unsupportedFields(object.manifest).blocking;
+  if (blocking) {
+    return {
+      done: {
+        status: markStalled(status, blocking.reason, blocking.message, now, object.generation),
+        requeueAfterMs: RECHECK_MS,
+      },
+    };
   }
   const tooShort = scheduleProblem(object);
   if (tooShort) {

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ImageRef } from '@imageops/backstage-plugin-image-automation-common';
 import { applySetters, FoundMarker, SetterChange, SetterWarning } from './applySetters';
-import { MARKER_KEY } from './readMarker';
+import { findLegacyMarkers, LEGACY_MARKER_KEY, MARKER_KEY } from './readMarker';
 
 /** Changes by file (relative to the update path, `/`-separated), as Flux's `update.Result`. @internal */
 export interface TreeSetterResult {
@@ -20,6 +20,12 @@ function isManifestFile(name: string): boolean {
 }
 
 const MARKER_BYTES = Buffer.from(`"${MARKER_KEY}"`);
+const LEGACY_MARKER_BYTES = Buffer.from(`"${LEGACY_MARKER_KEY}"`);
+
+/** The warning for a marker written without `$`, which Flux ignores (issue #14). @internal */
+export function legacyMarkerMessage(setter: string): string {
+  return `not updated: the marker {"${LEGACY_MARKER_KEY}": ${JSON.stringify(setter)}} has no "$" and is ignored, as Flux ignores it; write # {"${MARKER_KEY}": ${JSON.stringify(setter)}}`;
+}
 
 async function* walk(dir: string, root: string): AsyncGenerator<string> {
   const entries = await fs.promises.readdir(dir, { withFileTypes: true });
@@ -80,8 +86,13 @@ export async function applyPoliciesToTree(options: {
     }
     if (!(await fs.promises.stat(real)).isFile()) continue; // a symlink to a directory is not followed
     const bytes = await fs.promises.readFile(real);
-    if (!bytes.includes(MARKER_BYTES)) continue;
+    const marked = bytes.includes(MARKER_BYTES);
+    if (!marked && !bytes.includes(LEGACY_MARKER_BYTES)) continue;
     const before = bytes.toString('utf8');
+    for (const legacy of findLegacyMarkers(before)) {
+      warnings.push({ file: relative, line: legacy.line, message: legacyMarkerMessage(legacy.setter) });
+    }
+    if (!marked) continue;
     const result = applySetters({ file: relative, text: before, namespace, policies, held });
     warnings.push(...result.warnings);
     markers.push(...result.markers);

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { parseAllDocuments } from 'yaml';
 import { AutomationObject } from '@imageops/backstage-plugin-image-automation-common';
+import { convertManifest } from './fluxCompatibility';
 
 /** apiVersion of the placeholder object that carries a manifest that could not be read. @internal */
 export const MANIFEST_ERROR_API_VERSION = 'image-automation.io/v1alpha1';
@@ -101,7 +102,9 @@ function hasIdentity(doc: any): doc is AutomationObject {
 /**
  * Splits a YAML stream into automation objects. Documents that cannot be parsed, or that have
  * no kind or name, become {@link manifestError} placeholders naming the location, the
- * document and the cause. Schema validation happens when the object is reconciled.
+ * document and the cause. Older Flux apiVersions that Flux converted (`image.toolkit.fluxcd.io/v1beta2`,
+ * `source.toolkit.fluxcd.io/v1beta2` GitRepository) are converted to v1 here (see fluxCompatibility).
+ * Schema validation happens when the object is reconciled.
  * @internal
  */
 export function parseManifests(text: string, location: string): AutomationObject[] {
@@ -125,7 +128,7 @@ export function parseManifests(text: string, location: string): AutomationObject
       );
       return;
     }
-    objects.push(value);
+    objects.push(convertManifest(value));
   });
   return objects;
 }

@@ -117,7 +117,7 @@ const gitRepositorySpec: Rule = {
     url: { type: 'string', required: true, pattern: /^(http|https|ssh):\/\/.*$/ },
     ref: gitRef,
     secretRef: localRef,
-    provider: { type: 'string', enum: ['generic', 'azure', 'github'] },
+    provider: { type: 'string', enum: ['generic', 'aws', 'azure', 'github'] },
     serviceAccountName: { type: 'string' },
     interval: { type: 'string', required: true, pattern: goDuration },
     timeout: { type: 'string', pattern: goDurationNoHours },

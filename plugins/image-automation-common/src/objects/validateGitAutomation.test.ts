@@ -72,5 +72,10 @@ describe('ImageUpdateAutomation and GitRepository validation', () => {
         message: 'Invalid value: "1h": spec.timeout in body should match \'^([0-9]+(\\.[0-9]+)?(ms|s|m))+$\'',
       },
     ]);
+    // v1's provider enum (aws came with source-controller v1): aws is valid; it is refused later as ProviderNotSupported.
+    expect(validateAutomationObject(gitRepository({ url: 'https://example.com/r', interval: '1m', provider: 'aws' }))).toEqual([]);
+    expect(validateAutomationObject(gitRepository({ url: 'https://example.com/r', interval: '1m', provider: 'gitlab' }))).toEqual([
+      { field: 'spec.provider', message: 'Unsupported value: "gitlab": supported values: "generic", "aws", "azure", "github"' },
+    ]);
   });
 });

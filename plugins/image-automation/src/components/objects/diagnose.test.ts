@@ -125,4 +125,26 @@ describe('diagnose', () => {
       'Fix the manifest in url:https://example.test/podinfo/automation.yaml.',
     );
   });
+
+  it('keeps an old apiVersion or an unsupported field message whole, with its fix', () => {
+    const message =
+      'ImagePolicy image.toolkit.fluxcd.io/v1beta1 is not supported (Flux no longer serves v1beta1): set apiVersion: image.toolkit.fluxcd.io/v1; the rest of the spec carries over unchanged';
+    const old = objectView('ImagePolicy', 'web', {
+      status: { conditions: [condition('Stalled', 'True', 'UnsupportedAPIVersion', message)] },
+    });
+    expect(diagnose(old, objectState(old))!.causes).toEqual([
+      { message, fix: 'Set the apiVersion the message names, and move or remove the fields it lists.' },
+    ]);
+    const proxy =
+      'spec.proxySecretRef is not supported: registry calls cannot go through a per-object proxy here; remove spec.proxySecretRef if they may go directly';
+    const field = objectView('ImageRepository', 'web', {
+      status: { conditions: [condition('Stalled', 'True', 'FieldNotSupported', proxy)] },
+    });
+    expect(diagnose(field, objectState(field))!.causes).toEqual([
+      {
+        message: proxy,
+        fix: 'Remove the field the message names (this plugin cannot honour it), or leave this object to Flux.',
+      },
+    ]);
+  });
 });

@@ -47,6 +47,10 @@ const REASON_FIXES: Record<string, string> = {
     "This plugin does not reconcile this kind: remove it from the entity's manifests, or leave it to Flux.",
   InvalidPolicySelector: 'Correct spec.policySelector.',
   InvalidUpdateStrategy: 'Set spec.update.strategy to Setters.',
+  UnsupportedAPIVersion:
+    'Set the apiVersion the message names, and move or remove the fields it lists.',
+  FieldNotSupported:
+    'Remove the field the message names (this plugin cannot honour it), or leave this object to Flux.',
 };
 
 /**
