@@ -362,7 +362,7 @@ describe('SummaryStrip', () => {
       await within(region).findByRole('button', { name: /^Scanning…/ }),
     ).toBeInTheDocument();
     expect(within(region).getByRole('status')).toHaveTextContent(
-      'Requested for 1 ImageRepository; skipped 2 ImageRepositories you may not reconcile',
+      'Requested for 1 registry scan; skipped 2 registry scans you may not reconcile',
     );
     // The other global action waits meanwhile.
     expect(
@@ -430,6 +430,35 @@ describe('SummaryStrip', () => {
     expect(
       await within(region).findByRole('button', { name: /^Reconciling…/ }),
     ).toBeInTheDocument();
+  });
+
+  it('scans the tag input providers of a Gitless entity, which has no ImageRepository', async () => {
+    const provider = (name: string, type: string) =>
+      objectView('ResourceSetInputProvider', name, {
+        apiVersion: 'fluxcd.controlplane.io/v1',
+        spec: { type },
+        status: ready,
+        lastRunAt: minutesFromNow(-1),
+        nextRunAt: minutesFromNow(9),
+      });
+    const objects = [
+      provider('app-image', 'OCIArtifactTag'),
+      provider('settings', 'Static'),
+      objectView('ResourceSet', 'app', { apiVersion: 'fluxcd.controlplane.io/v1', status: ready }),
+    ];
+    const api = fakeBackend(objects);
+    const { region } = await renderStrip(api, { objects: loaded(objects) });
+
+    expect(region).toHaveTextContent('Last scan 1m ago · next in 9m');
+    await userEvent.click(within(region).getByRole('button', { name: 'Scan now' }));
+    // Only the provider that lists a registry's tags: a Static provider scans nothing.
+    expect(api.calls.filter(c => c.method === 'runAction')).toEqual([
+      {
+        method: 'runAction',
+        args: [{ kind: 'ResourceSetInputProvider', namespace: 'default', name: 'app-image' }, 'reconcile'],
+      },
+    ]);
+    expect(within(region).getByRole('status')).toHaveTextContent('Requested for 1 registry scan');
   });
 
   it('disables Scan now with the server’s reason when no ImageRepository may be reconciled', async () => {

@@ -120,7 +120,8 @@ export function readinessCounts(
 }
 
 /**
- * "Last scan 2m ago · next in 3m" over the entity's ImageRepositories: the newest last run, and
+ * "Last scan 2m ago · next in 3m" over the entity's registry scans (ImageRepositories and tag
+ * input providers, see {@link scansRegistry}): the newest last run, and
  * the soonest next run among those not suspended (a suspended repository is not scanned).
  * @internal
  */
@@ -128,8 +129,8 @@ export function scanFreshness(
   objects: AutomationObjectView[],
   now: Date,
 ): string {
-  const repositories = objects.filter(o => o.kind === 'ImageRepository');
-  if (repositories.length === 0) return 'No ImageRepository to scan';
+  const repositories = objects.filter(scansRegistry);
+  if (repositories.length === 0) return 'No registry to scan';
   const last = latest(repositories.map(r => r.lastRunAt));
   const active = repositories.filter(r => !r.suspended);
   const next = earliest(active.map(r => r.nextRunAt));
@@ -174,13 +175,23 @@ export interface BulkAction {
   noun: [singular: string, plural: string];
 }
 
-/** "Scan now" reconciles every ImageRepository; "Reconcile all" every object. @internal */
+/**
+ * Whether the object scans a registry's tags: an ImageRepository, or an input provider of an
+ * `…ArtifactTag` type (the Gitless workflow's scanners). @internal
+ */
+export function scansRegistry(object: Pick<AutomationObjectView, 'kind' | 'spec'>): boolean {
+  if (object.kind === 'ImageRepository') return true;
+  const type = object.spec?.type;
+  return object.kind === 'ResourceSetInputProvider' && typeof type === 'string' && type.endsWith('ArtifactTag');
+}
+
+/** "Scan now" reconciles every object that scans a registry; "Reconcile all" every object. @internal */
 export const BULK_ACTIONS = {
   scan: {
     label: 'Scan now',
     progress: 'Scanning…',
-    select: o => o.kind === 'ImageRepository',
-    noun: ['ImageRepository', 'ImageRepositories'],
+    select: scansRegistry,
+    noun: ['registry scan', 'registry scans'],
   },
   all: {
     label: 'Reconcile all',

@@ -8,6 +8,7 @@ import {
   EVENT_KINDS,
   formatSpan,
   laneIdOf,
+  placeTickLabels,
   summariseTimeline,
   TimelineBar,
 } from './timelineModel';
@@ -112,8 +113,8 @@ export function TimelineChart(props: TimelineChartProps) {
                 colour={tagColour(bar.tag)}
               />
             ))}
-          {tagsSeen(events.filter(event => laneIdOf(event) === lane.id)).map(scan => (
-            <TagTick key={scan.time} tags={scan.tags} time={scan.time} x={x(Date.parse(scan.time))} top={top} height={laneHeight} />
+          {tagTicks(events.filter(event => laneIdOf(event) === lane.id), x).map(tick => (
+            <TagTick key={tick.time} {...tick} top={top} height={laneHeight} />
           ))}
           {events
             .filter(event => laneIdOf(event) === lane.id && event.kind !== 'applied' && event.kind !== 'tag-seen')
@@ -145,22 +146,18 @@ function Bar(props: { bar: TimelineBar; laneLabel: string; x1: number; x2: numbe
   );
 }
 
-/** Tags a scan added: one tick per scan, labelled with the tag or how many there were. */
-function TagTick(props: { tags: string[]; time: string; x: number; top: number; height: number }) {
-  const { tags, time, x, top, height } = props;
-  const label = tags.length === 1 ? tags[0] : `${tags.length} tags`;
+/** Tags a scan added: one tick per scan, labelled with the tag or how many there were, where there is room. */
+function TagTick(props: { tags: string[]; time: string; x: number; label?: string; anchorEnd: boolean; top: number; height: number }) {
+  const { tags, time, x, label, anchorEnd, top, height } = props;
   return (
     <g>
       <title>{`${EVENT_KINDS['tag-seen'].label}: ${tags.join(', ')} — ${formatTime(time)}`}</title>
       <line x1={x} x2={x} y1={top + 4} y2={top + height - 4} stroke="currentColor" strokeWidth={2} />
-      <text
-        x={x > PLOT_RIGHT - 60 ? x - 3 : x + 3}
-        y={top + height - 6}
-        textAnchor={x > PLOT_RIGHT - 60 ? 'end' : 'start'}
-        fill="currentColor"
-      >
-        {label}
-      </text>
+      {label && (
+        <text x={anchorEnd ? x - 3 : x + 3} y={top + height - 6} textAnchor={anchorEnd ? 'end' : 'start'} fill="currentColor">
+          {label}
+        </text>
+      )}
     </g>
   );
 }
@@ -190,13 +187,20 @@ function axisLabel(time: number, span: number): string {
   return format.format(new Date(time));
 }
 
-/** The tag-seen events grouped by scan (time), newest first. */
-function tagsSeen(events: TimelineEvent[]): Array<{ time: string; tags: string[] }> {
+/** The tag-seen events grouped by scan (time), newest first, as ticks whose labels do not overlap. */
+function tagTicks(events: TimelineEvent[], x: (time: number) => number) {
   const byTime = new Map<string, string[]>();
   for (const event of events) {
     if (event.kind === 'tag-seen' && event.tag) byTime.set(event.time, [...(byTime.get(event.time) ?? []), event.tag]);
   }
-  return [...byTime].map(([time, tags]) => ({ time, tags }));
+  const scans = [...byTime]
+    .map(([time, tags]) => ({ time, tags, x: x(Date.parse(time)) }))
+    .sort((a, b) => Date.parse(b.time) - Date.parse(a.time));
+  const placed = placeTickLabels(
+    scans.map(scan => ({ x: scan.x, label: scan.tags.length === 1 ? scan.tags[0] : `${scan.tags.length} tags` })),
+    PLOT_RIGHT,
+  );
+  return scans.map((scan, i) => ({ time: scan.time, tags: scan.tags, ...placed[i] }));
 }
 
 /** A colour per tag, in the order the tags first ran. */

@@ -6,6 +6,7 @@ import {
   formatSpan,
   leadTimesOf,
   mergeEvents,
+  placeTickLabels,
   sinceOf,
   summariseTimeline,
 } from './timelineModel';
@@ -107,5 +108,35 @@ describe('timelineModel', () => {
     );
     expect(sinceOf('1d', Date.parse('2030-01-02T00:00:00Z'))).toBe('2030-01-01T00:00:00.000Z');
     expect(sinceOf('all', Date.now())).toBeUndefined();
+  });
+});
+
+describe('placeTickLabels', () => {
+  it('keeps the newest label and leaves out one that would overlap it', () => {
+    // Two scans seconds apart near the right edge: both labels would end at almost the same x.
+    const placed = placeTickLabels(
+      [
+        { x: 939, label: '6.9.0' },
+        { x: 937, label: '5 tags' },
+      ],
+      940,
+    );
+    expect(placed).toEqual([
+      { x: 939, label: '6.9.0', anchorEnd: true },
+      { x: 937, anchorEnd: true },
+    ]);
+  });
+
+  it('labels ticks that have room, starting at the tick away from the right edge', () => {
+    const placed = placeTickLabels(
+      [
+        { x: 700, label: '1.5.0' },
+        { x: 500, label: '1.4.0' },
+        { x: 520, label: '1.3.0' },
+      ],
+      940,
+    );
+    expect(placed.map(tick => tick.label)).toEqual(['1.5.0', '1.4.0', undefined]);
+    expect(placed.every(tick => !tick.anchorEnd)).toBe(true);
   });
 });

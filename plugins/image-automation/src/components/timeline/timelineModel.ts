@@ -219,3 +219,35 @@ export function summariseTimeline(rangeName: string, lanes: TimelineLane[], even
     events.length
   } ${events.length === 1 ? 'event' : 'events'}${kinds ? ` — ${kinds}` : ''}. The table below lists every event.`;
 }
+
+/** A tag tick of the chart: where it stands and the label it shows, if there is room for one. */
+export interface PlacedTick {
+  x: number;
+  label?: string;
+  /** The label ends at the tick (near the right edge) instead of starting there. */
+  anchorEnd: boolean;
+}
+
+/**
+ * Places the labels of a lane's tag ticks (newest first) so that none overlaps another: a
+ * label that would is left out, and the newest scan keeps its label. Every tick keeps its line
+ * and its `<title>` with every tag, so nothing is lost, only not repeated on top of itself.
+ * Label widths are estimated from the text (the chart's font is about 7 px per character).
+ */
+export function placeTickLabels(
+  ticks: Array<{ x: number; label: string }>,
+  plotRight: number,
+  charWidth = 7,
+): PlacedTick[] {
+  const taken: Array<[number, number]> = [];
+  return ticks.map(({ x, label }) => {
+    const anchorEnd = x > plotRight - 60;
+    const width = label.length * charWidth + 6;
+    const from = anchorEnd ? x - width : x;
+    const to = anchorEnd ? x : x + width;
+    if (taken.some(([a, b]) => from < b && a < to)) return { x, anchorEnd };
+    taken.push([from, to]);
+    return { x, label, anchorEnd };
+  });
+}
+
