@@ -6,6 +6,10 @@ export interface CliIO {
   stderr: { write(text: string): void };
   /** Reads a file, or standard input for `-`. */
   readFile(path: string): Promise<string>;
+  /** The environment the online commands read (BACKSTAGE_TOKEN, …); process.env when absent. */
+  env?: Record<string, string | undefined>;
+  /** The fetch of the online commands; the global one when absent. */
+  fetch?: typeof fetch;
 }
 
 /** One command of the `image-automation` tool. @internal */
