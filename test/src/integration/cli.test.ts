@@ -366,7 +366,7 @@ describe('the image-automation CLI against a real backend', () => {
       expect(bobResumes.code).toBe(1);
       // The API does not name the permission here, so neither does the CLI.
       expect(bobResumes.stderr).toBe(
-        '► resuming ImageRepository/flux-system/podinfo\n✗ forbidden: you may not resume the image automation of component:default/podinfo\n',
+        '► resuming ImageRepository/flux-system/podinfo\n✗ forbidden (needs permission image-automation.object.update): you may not resume the image automation of component:default/podinfo (image-automation.object.update)\n',
       );
       expect(
         (await api('/objects/ImageRepository/flux-system/podinfo')).body
@@ -680,7 +680,7 @@ describe('the image-automation CLI against a real backend', () => {
       );
       expect(forbiddenBundle.code).toBe(1);
       expect(forbiddenBundle.stderr).toContain(
-        '✗ forbidden: you may not suspend the image automation of component:default/podinfo\n',
+        '✗ forbidden (needs permission image-automation.object.update): you may not suspend the image automation of component:default/podinfo (image-automation.object.update)\n',
       );
     } finally {
       await backend.stop();

@@ -127,7 +127,7 @@ export class AuthorizedObjectService implements ObjectService {
     if (!(await this.allowed(imageAutomationObjectUpdatePermission, object.entityRef, credentials))) {
       throw new NotAllowedError(
         object.entityRef
-          ? `you may not ${action} the image automation of ${object.entityRef}`
+          ? `you may not ${action} the image automation of ${object.entityRef} (${imageAutomationObjectUpdatePermission.name})`
           : NO_ENTITY,
       );
     }
