@@ -28,6 +28,12 @@ export async function startApp(options: {
   /** Other top-level keys of the overlay. */
   topLevelConfig?: Record<string, unknown>;
   /**
+   * Keep the backend's SQLite databases as files, one per plugin in `<dir>/sqlite`
+   * (e.g. `image-automation.sqlite`), instead of in memory, so a caller can seed rows directly
+   * (bench/entity-tab-fixture.ts). Ignored when `database` is given.
+   */
+  sqliteFiles?: boolean;
+  /**
    * `backend.database` instead of the default: in-memory SQLite, or PostgreSQL in the test
    * command's second pass (`IMAGE_AUTOMATION_IT_DATABASE=postgres`, see `integrationDatabase`).
    */
@@ -51,10 +57,10 @@ export async function startApp(options: {
       baseUrl,
       listen: { port, host: '127.0.0.1' },
       cors: { origin: baseUrl },
-      database: options.database ?? integrationDatabase() ?? {
-        client: 'better-sqlite3',
-        connection: ':memory:',
-      },
+      database: options.database ??
+        (options.sqliteFiles
+          ? { client: 'better-sqlite3', connection: { directory: path.join(dir, 'sqlite') } }
+          : integrationDatabase() ?? { client: 'better-sqlite3', connection: ':memory:' }),
     },
     catalog: {
       locations: [{ type: 'file', target: path.join(dir, 'catalog.yaml') }],
