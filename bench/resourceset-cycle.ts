@@ -332,6 +332,11 @@ async function main() {
       ).toFixed(2)}`,
     );
     console.log(
+      `  unchanged / first cycle (ours): ${(oursUnchanged / oursFirst).toFixed(
+        2,
+      )} (issue #16 target ≤ 0.2: an unchanged render whose objects kept their recorded resourceVersions is not dry-run)`,
+    );
+    console.log(
       '  (ours: the whole reconcile — build, dry-run diff, apply, inventory and status in SQLite; writes = non-dry-run create/update/patch/delete in the audit log)',
     );
     if (unchangedWrites.count !== 0) {

@@ -1,10 +1,15 @@
 import crypto from 'node:crypto';
-import { InventoryStore } from '../store/InventoryStore';
+import { AppliedVersions, InventoryStore } from '../store/InventoryStore';
 import { dependencyRefusal } from './clusterWritePolicy';
 import { resolveCopyFrom } from './copyFrom';
 import { KubeClient } from './KubeClient';
 import { KubernetesSettings } from './kubernetesSettings';
-import { inventoryEntry } from './objectId';
+import {
+  describeObject,
+  inventoryEntry,
+  objectId,
+  versionOf,
+} from './objectId';
 import { pruneStale } from './prune';
 import { readObjectReadiness } from './readiness';
 import { ApplyError, ServerSideApplier } from './ServerSideApplier';
@@ -93,12 +98,105 @@ function withLabels(
   };
 }
 
+/** The versions to record after a complete apply: only when every object has one. */
+function recordedVersions(
+  key: string,
+  objects: KubernetesObject[],
+  applied: Map<string, string>,
+): AppliedVersions | undefined {
+  const versions: Record<string, string> = {};
+  for (const o of objects) {
+    const id = objectId(o);
+    const version = applied.get(id);
+    if (!version) return undefined;
+    versions[id] = version;
+  }
+  return { key, versions };
+}
+
 function union(a: InventoryEntry[], b: InventoryEntry[]): InventoryEntry[] {
   const byId = new Map(a.map(e => [e.id, e]));
   for (const entry of b) {
     byId.set(entry.id, entry);
   }
   return [...byId.values()];
+}
+
+/** A connection to one API server as one identity, shared by the applies that run on it. */
+interface Connection {
+  client: Promise<KubeClient>;
+  users: number;
+  idle?: ReturnType<typeof setTimeout>;
+}
+
+/** How long an unused connection is kept open. */
+const CONNECTION_IDLE_MS = 30_000;
+
+/** Asks the API server for metadata only when listing: no Secret data, no specs to decode. */
+const METADATA_LIST =
+  'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json';
+
+/**
+ * Whether every object of an unchanged render still carries the `resourceVersion` the last complete
+ * apply recorded: one LIST per kind and namespace (metadata only, narrowed to the owner's labels).
+ * Any doubt — a version that moved (someone else wrote the object: drift), an object gone or no
+ * longer carrying the owner labels, a kind that cannot be listed, an error — answers false, and the
+ * caller goes through the full apply (dry runs), which corrects what drifted.
+ */
+async function stillAsApplied(
+  client: KubeClient,
+  objects: KubernetesObject[],
+  recorded: Record<string, string>,
+  ownerLabels: Record<string, string>,
+): Promise<boolean> {
+  const groups = new Map<string, KubernetesObject[]>();
+  for (const o of objects) {
+    if (!recorded[objectId(o)]) return false;
+    const key = `${o.apiVersion}|${o.kind}|${o.metadata.namespace ?? ''}`;
+    const members = groups.get(key);
+    if (members) members.push(o);
+    else groups.set(key, [o]);
+  }
+  const labelSelector = Object.entries(ownerLabels)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
+  try {
+    const answers = await Promise.all(
+      [...groups.values()].map(async members => {
+        const { apiVersion, kind } = members[0];
+        const namespace = members[0].metadata.namespace;
+        const { namespaced } = await client.resourceFor(apiVersion, kind);
+        if (namespaced !== !!namespace) return false;
+        const path = await client.pathOf({ apiVersion, kind, namespace });
+        const versions = new Map<string, string | undefined>();
+        let next: string | undefined;
+        do {
+          const page = await client.request<{
+            items: Array<{ metadata: { name: string; resourceVersion?: string } }>;
+            metadata: { continue?: string };
+          }>('GET', path, {
+            query: {
+              labelSelector: labelSelector || undefined,
+              limit: '500',
+              continue: next,
+            },
+            accept: METADATA_LIST,
+          });
+          for (const item of page.items ?? []) {
+            versions.set(item.metadata.name, item.metadata.resourceVersion);
+          }
+          next = page.metadata?.continue || undefined;
+        } while (next);
+        return members.every(
+          o => versions.get(o.metadata.name) === recorded[objectId(o)],
+        );
+      }),
+    );
+    return answers.every(Boolean);
+  } catch {
+    // Not listable (403/404/406), unreachable, …: the full apply decides, and reports errors itself.
+    return false;
+  }
 }
 
 /**
@@ -110,6 +208,8 @@ function union(a: InventoryEntry[], b: InventoryEntry[]): InventoryEntry[] {
  * @public
  */
 export class InventoryApplier {
+  private readonly connections = new Map<string, Connection>();
+
   constructor(
     private readonly store: InventoryStore,
     private readonly settings: Pick<
@@ -129,17 +229,34 @@ export class InventoryApplier {
     const previous = await this.store.get(owner, cluster.name);
     const old = previous?.entries ?? [];
     const running = union(old, desired);
-    const client = await KubeClient.forCluster(cluster, {
-      impersonateUser: request.serviceAccount
+    const connection = await this.connect(
+      cluster,
+      request.serviceAccount
         ? `system:serviceaccount:${request.serviceAccount.namespace}:${request.serviceAccount.name}`
         : undefined,
-      maxSockets: this.settings.concurrency,
-    });
+    );
+    const client = connection.client;
+    const force =
+      this.settings.clusters.find(c => c.name === cluster.name)?.force ??
+      this.settings.force;
+    // What the recorded versions are only valid for: the same render applied the same way (field
+    // manager, force, identity, re-creation) to the same API server.
+    const applyKey = `sha256:${crypto
+      .createHash('sha256')
+      .update(
+        canonicalJson({
+          url: cluster.url,
+          fieldManager: this.settings.fieldManager,
+          force,
+          serviceAccount: request.serviceAccount ?? null,
+          recreateImmutable: !!request.recreateImmutable,
+          ownerLabels: request.ownerLabels,
+        }),
+      )
+      .digest('hex')}`;
     const applier = new ServerSideApplier(client, {
       fieldManager: this.settings.fieldManager,
-      force:
-        this.settings.clusters.find(c => c.name === cluster.name)?.force ??
-        this.settings.force,
+      force,
       dryRun: request.dryRun,
       recreateImmutable: request.recreateImmutable,
       ownerLabels: request.ownerLabels,
@@ -164,6 +281,38 @@ export class InventoryApplier {
         .createHash('sha256')
         .update(canonicalJson(steps.flatMap(s => s.objects)))
         .digest('hex')}`;
+      if (
+        !request.dryRun &&
+        (await this.unchanged(client, request, previous, applyKey, revision, all))
+      ) {
+        // Unchanged render, nothing drifted: no dry run, no write, the inventory stays as it is.
+        const unchanged = (o: KubernetesObject): ChangeSetEntry => ({
+          subject: describeObject(o),
+          id: objectId(o),
+          version: versionOf(o.apiVersion),
+          action: 'unchanged',
+        });
+        const last = steps[steps.length - 1];
+        if (request.wait && last) {
+          await applier
+            .waitForReady(last.objects, last.timeoutMs ?? request.timeoutMs ?? 5 * 60_000)
+            .catch(error => {
+              throw new Error(
+                `${last.name ? `step "${last.name}": ` : ''}health check failed: ${error.message}`,
+              );
+            });
+        }
+        const stepResults = steps.map(step => ({
+          name: step.name,
+          changes: step.objects.map(unchanged),
+        }));
+        return {
+          revision,
+          changes: stepResults.flatMap(step => step.changes),
+          inventory: desired,
+          steps: stepResults,
+        };
+      }
       if (!request.dryRun) {
         await this.store.put({
           owner,
@@ -229,6 +378,11 @@ export class InventoryApplier {
           entries: desired,
           state: 'applied',
           lastAppliedRevision: revision,
+          appliedVersions: recordedVersions(
+            applyKey,
+            all,
+            applier.appliedVersions,
+          ),
         });
       }
       return { revision, changes, inventory: desired, steps: applied };
@@ -245,8 +399,113 @@ export class InventoryApplier {
       }
       throw error;
     } finally {
-      client.close();
+      connection.release();
     }
+  }
+
+  /**
+   * A client for one apply, on a connection kept between applies to the same API server with the
+   * same credentials and identity (TLS session and discovery reused: an unchanged apply is a handful
+   * of requests, a new connection each time would cost more than they do). The client itself carries
+   * this apply's cluster details (write policy, grants). A connection unused for 30 s is closed.
+   */
+  private async connect(
+    cluster: ClusterDetails,
+    impersonateUser: string | undefined,
+  ): Promise<{ client: KubeClient; release: () => void }> {
+    const key = crypto
+      .createHash('sha256')
+      .update(
+        canonicalJson({
+          url: cluster.url,
+          caData: cluster.caData ?? null,
+          skipTLSVerify: !!cluster.skipTLSVerify,
+          auth: cluster.auth ?? null,
+          impersonateUser: impersonateUser ?? null,
+        }),
+      )
+      .digest('hex');
+    let entry = this.connections.get(key);
+    if (!entry) {
+      const created: Connection = {
+        client: KubeClient.forCluster(cluster, {
+          impersonateUser,
+          // Shared by the applies running at once (the engine runs several reconciles): each keeps
+          // its own limit of `concurrency` requests in flight; the connection must not be narrower
+          // than the sum, as separate connections were before.
+          maxSockets: this.settings.concurrency * 8,
+        }),
+        users: 0,
+      };
+      created.client.catch(() => {
+        if (this.connections.get(key) === created) this.connections.delete(key);
+      });
+      this.connections.set(key, created);
+      entry = created;
+    }
+    const held = entry;
+    held.users++;
+    if (held.idle) clearTimeout(held.idle);
+    held.idle = undefined;
+    let base: KubeClient;
+    try {
+      base = await held.client;
+    } catch (error) {
+      held.users--;
+      throw error;
+    }
+    let released = false;
+    return {
+      client: base.withDetails(cluster),
+      release: () => {
+        if (released) return;
+        released = true;
+        held.users--;
+        if (held.users > 0) return;
+        held.idle = setTimeout(() => {
+          if (held.users > 0) return;
+          if (this.connections.get(key) === held) this.connections.delete(key);
+          base.close();
+        }, CONNECTION_IDLE_MS);
+        held.idle.unref?.();
+      },
+    };
+  }
+
+  /**
+   * Whether the last complete apply of the same render, made the same way, still stands in the
+   * cluster: then nothing needs to be dry-run or written. Drift shows as a moved `resourceVersion`.
+   */
+  private async unchanged(
+    client: KubeClient,
+    request: InventoryApplyRequest,
+    previous: Awaited<ReturnType<InventoryStore['get']>>,
+    applyKey: string,
+    revision: string,
+    objects: KubernetesObject[],
+  ): Promise<boolean> {
+    const recorded = previous?.appliedVersions;
+    if (
+      !previous ||
+      !recorded ||
+      previous.state !== 'applied' ||
+      previous.lastAppliedRevision !== revision ||
+      recorded.key !== applyKey ||
+      objects.length === 0
+    ) {
+      return false;
+    }
+    // The same revision renders the same objects; the inventory must hold exactly them (nothing left
+    // to prune), and each id once.
+    const ids = new Set(objects.map(objectId));
+    if (
+      ids.size !== objects.length ||
+      previous.entries.length !== ids.size ||
+      previous.entries.some(e => !ids.has(e.id))
+    ) {
+      return false;
+    }
+    return stillAsApplied(client, objects, recorded.versions, request.ownerLabels);
   }
 
   /**

@@ -49,17 +49,31 @@ function base64Data(data: string | undefined): string | undefined {
  * @public
  */
 export class KubeClient {
-  private readonly discovery = new Map<
-    string,
-    Promise<Map<string, ApiResource>>
-  >();
-
   private constructor(
     readonly cluster: ClusterDetails,
     private readonly requestOptions: https.RequestOptions,
     private readonly agent: http.Agent,
     private readonly timeoutMs: number,
+    private readonly discovery = new Map<
+      string,
+      Promise<Map<string, ApiResource>>
+    >(),
   ) {}
+
+  /**
+   * A client on the same connection (credentials, impersonation, keep-alive agent, discovery cache)
+   * with other cluster details: the write policy and grants of another apply to the same API server
+   * as the same identity. Closing either closes the connection of both.
+   */
+  withDetails(cluster: ClusterDetails): KubeClient {
+    return new KubeClient(
+      cluster,
+      this.requestOptions,
+      this.agent,
+      this.timeoutMs,
+      this.discovery,
+    );
+  }
 
   static async forCluster(
     cluster: ClusterDetails,
@@ -134,6 +148,8 @@ export class KubeClient {
       query?: Record<string, string | undefined>;
       body?: unknown;
       contentType?: string;
+      /** `Accept` header (default `application/json`), e.g. to list metadata only. */
+      accept?: string;
     } = {},
   ): Promise<T> {
     const url = new URL(path, this.cluster.url);
@@ -146,7 +162,7 @@ export class KubeClient {
       options.body === undefined ? undefined : JSON.stringify(options.body);
     const headers: Record<string, string> = {
       ...(this.requestOptions.headers as Record<string, string>),
-      Accept: 'application/json',
+      Accept: options.accept ?? 'application/json',
     };
     if (body !== undefined) {
       headers['Content-Type'] = options.contentType ?? 'application/json';

@@ -129,6 +129,12 @@ async function mapLimit<T, R>(
  * @public
  */
 export class ServerSideApplier {
+  /**
+   * The `resourceVersion` each object had right after this applier wrote it or found it unchanged
+   * (by inventory id; not in dry runs), for {@link InventoryApplier} to record.
+   */
+  readonly appliedVersions = new Map<string, string>();
+
   constructor(
     private readonly client: KubeClient,
     private readonly options: ServerSideApplyOptions,
@@ -281,6 +287,14 @@ export class ServerSideApplier {
     return known;
   }
 
+  /** Remembers the version an apply left (nothing in a dry run or without an answer). */
+  private remember(object: KubernetesObject, result: KubernetesObject | undefined) {
+    const version = result?.metadata?.resourceVersion;
+    if (!this.options.dryRun && typeof version === 'string' && version) {
+      this.appliedVersions.set(objectId(object), version);
+    }
+  }
+
   /**
    * Applies one object (see {@link ServerSideApplier.applyAllStaged}); `known` is its current state
    * when already read (`null`: it does not exist).
@@ -332,13 +346,14 @@ export class ServerSideApplier {
           : known;
       if (!existing) {
         const created = await this.patch(path, object, !!this.options.dryRun);
+        this.remember(object, created);
         return this.options.dryRun
           ? { ...entry('created'), diff: objectDiff(subject, undefined, created ?? object) }
           : entry('created');
       }
       if (this.recreatesFailedJob(object, existing)) {
         if (!this.options.dryRun) {
-          await this.recreate(path, object);
+          this.remember(object, await this.recreate(path, object));
         }
         return entry('created');
       }
@@ -348,7 +363,7 @@ export class ServerSideApplier {
             throw error;
           }
           if (!this.options.dryRun) {
-            await this.recreate(path, object);
+            this.remember(object, await this.recreate(path, object));
           }
           return undefined;
         },
@@ -357,12 +372,13 @@ export class ServerSideApplier {
         return entry('configured');
       }
       if (canonical(comparable(preview)) === canonical(comparable(existing))) {
+        this.remember(object, existing);
         return entry('unchanged');
       }
       if (this.options.dryRun) {
         return { ...entry('configured'), diff: objectDiff(subject, existing, preview) };
       }
-      await this.patch(path, object, false);
+      this.remember(object, await this.patch(path, object, false));
       return entry('configured');
     } catch (error) {
       throw this.explain(subject, error);
@@ -374,12 +390,15 @@ export class ServerSideApplier {
    * a Job's pods, follow through the garbage collector); other finalizers may hold it, so wait until
    * it is gone before creating it again.
    */
-  private async recreate(path: string, object: KubernetesObject) {
+  private async recreate(
+    path: string,
+    object: KubernetesObject,
+  ): Promise<KubernetesObject> {
     await this.client.request('DELETE', path, {
       query: { propagationPolicy: 'Background' },
     });
     await this.waitUntilGone(object);
-    await this.patch(path, object, false);
+    return this.patch(path, object, false);
   }
 
   /**

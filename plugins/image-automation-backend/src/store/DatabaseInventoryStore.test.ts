@@ -104,5 +104,42 @@ describe.each(databases.eachSupportedId())(
         entries,
       );
     });
+
+    it('keeps the applied resourceVersions of a finished apply only (issue #16)', async () => {
+      const { store } = await makeStore();
+      const owner = 'ResourceSet/a/versions';
+      const entries = [
+        { id: 'apps_cm-a__ConfigMap', v: 'v1' },
+        { id: 'apps_token__Secret', v: 'v1' },
+      ];
+      const appliedVersions = {
+        key: 'sha256:settings',
+        versions: { 'apps_cm-a__ConfigMap': '1041', 'apps_token__Secret': '1042' },
+      };
+      await store.put({
+        owner,
+        cluster: 'prod',
+        entries,
+        state: 'applied',
+        lastAppliedRevision: 'sha256:abc',
+        appliedVersions,
+      });
+      expect(await store.get(owner, 'prod')).toMatchObject({
+        state: 'applied',
+        appliedVersions,
+      });
+      expect((await store.list({ owner }))[0].appliedVersions).toEqual(
+        appliedVersions,
+      );
+
+      // An apply that starts, or fails, invalidates them, whatever the caller passes.
+      for (const state of ['applying', 'failed'] as const) {
+        await store.put({ owner, cluster: 'prod', entries, state, appliedVersions });
+        expect((await store.get(owner, 'prod'))?.appliedVersions).toBeUndefined();
+      }
+      // A finished apply without versions (one object had none) records none.
+      await store.put({ owner, cluster: 'prod', entries, state: 'applied' });
+      expect((await store.get(owner, 'prod'))?.appliedVersions).toBeUndefined();
+    });
   },
 );

@@ -15,6 +15,7 @@ interface InventoryRow {
   state: string;
   last_applied_revision: string | null;
   message: string | null;
+  applied_versions?: string | null;
   updated_at: Date | string;
 }
 
@@ -26,6 +27,9 @@ function toRecord(row: InventoryRow): InventoryRecord {
     state: row.state as InventoryState,
     lastAppliedRevision: row.last_applied_revision ?? undefined,
     message: row.message ?? undefined,
+    appliedVersions: row.applied_versions
+      ? JSON.parse(row.applied_versions)
+      : undefined,
     // SQLite returns timestamps as text or epoch milliseconds, PostgreSQL as Date.
     updatedAt:
       row.updated_at instanceof Date
@@ -86,6 +90,11 @@ export class DatabaseInventoryStore implements InventoryStore {
         state: record.state,
         last_applied_revision: record.lastAppliedRevision ?? null,
         message: record.message ?? null,
+        // Versions only describe a finished apply: any other state forgets them.
+        applied_versions:
+          record.state === 'applied' && record.appliedVersions
+            ? JSON.stringify(record.appliedVersions)
+            : null,
         updated_at: new Date(),
       })
       .onConflict(['owner', 'cluster'])

@@ -21,7 +21,22 @@ export interface InventoryRecord {
   lastAppliedRevision?: string;
   /** Why the last apply failed. */
   message?: string;
+  /**
+   * Only with state `applied`: the `resourceVersion` each object had right after the apply that
+   * finished (keyed by inventory id), and `key`, a digest of the settings it was applied with. An
+   * unchanged render whose objects still carry these versions needs no dry run.
+   */
+  appliedVersions?: AppliedVersions;
   updatedAt: Date;
+}
+
+/**
+ * The `resourceVersion`s an apply left, and the digest of its settings.
+ * @public
+ */
+export interface AppliedVersions {
+  key: string;
+  versions: Record<string, string>;
 }
 
 /**
