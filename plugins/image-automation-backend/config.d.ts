@@ -129,6 +129,24 @@ export interface Config {
         /** Repository path prefix, matched by whole segments (`team` allows `team/app.git`). */
         pathPrefix: string;
       }>;
+      /**
+       * Warm clones for ImageUpdateAutomations: one clone per repository URL, push branch and
+       * credential (the GitRepository's `secretRef` name and secret, the integration token, or
+       * none), kept between runs; each run fetches what changed (shallow) and resets the clone
+       * (`reset --hard`, `clean -ffdx`) instead of cloning. Clones are only shared between
+       * automations whose entities were granted the same credential. Default: enabled.
+       */
+      cloneCache?: {
+        /** `false`: every run clones afresh into a temporary directory. Default true. */
+        enabled?: boolean;
+        /** Clones kept at most; the least recently used is removed first. Default 50. */
+        maxClones?: number;
+        /**
+         * Directory under which this process makes its clone directory (removed on shutdown).
+         * Default `backend.workingDirectory`, else the OS temp directory.
+         */
+        directory?: string;
+      };
     };
     /**
      * Named credentials that manifests refer to with `secretRef.name` (registry and Git

@@ -35,6 +35,7 @@ import { DatabasePromotionStore } from './store/DatabasePromotionStore';
 import { DatabaseInventoryStore } from './store/DatabaseInventoryStore';
 import { SigningKeys } from './git/SigningKeys';
 import { readGitAccessSettings } from './git/gitAccess';
+import { readWarmClonesSettings, WarmClones } from './git/warmClones';
 import { integrationGitAuthFromConfig } from './git/integrationGitAuth';
 import { ManifestReader } from './objects/ManifestReader';
 import { ManifestSync } from './objects/ManifestSync';
@@ -73,6 +74,7 @@ export const imageAutomationPlugin = createBackendPlugin({
         catalog: catalogServiceRef,
         auditor: coreServices.auditor,
         signals: signalsServiceRef,
+        lifecycle: coreServices.lifecycle,
       },
       async init(deps) {
         const { logger, config, database, scheduler } = deps;
@@ -157,6 +159,10 @@ export const imageAutomationPlugin = createBackendPlugin({
 
         const gitIntegrations = integrationGitAuthFromConfig(config);
         const gitAccess = readGitAccessSettings(config);
+        // Warm clones (issue #16): fetched and reset per run instead of cloned; removed on shutdown.
+        const cloneCache = readWarmClonesSettings(config);
+        const clones = cloneCache ? new WarmClones(cloneCache) : undefined;
+        if (clones) deps.lifecycle.addShutdownHook(() => clones.close());
         const automations = new ImageUpdateAutomationReconciler({
           objects,
           credentials,
@@ -165,6 +171,7 @@ export const imageAutomationPlugin = createBackendPlugin({
           gitAccess,
           logger,
           promotions: { planner, scans },
+          clones,
         });
         // Intervals and timeouts below these are refused with a Stalled condition (issue #13).
         setScheduleLimits({

@@ -8,6 +8,7 @@ import { SigningKeys } from '@imageops/backstage-plugin-image-automation-backend
 import { readGitAccessSettings } from '@imageops/backstage-plugin-image-automation-backend/src/git/gitAccess';
 import { IntegrationGitAuth } from '@imageops/backstage-plugin-image-automation-backend/src/git/gitSourceAuth';
 import { DatabaseObjectStore } from '@imageops/backstage-plugin-image-automation-backend/src/store/DatabaseObjectStore';
+import { WarmClones } from '@imageops/backstage-plugin-image-automation-backend/src/git/warmClones';
 import { StoredObject } from '@imageops/backstage-plugin-image-automation-backend/src/store/ObjectStore';
 import { TestGitServer } from '../../testbed';
 
@@ -67,6 +68,8 @@ export async function startAutomationHarness(options: {
   /** Merged into `imageAutomation` (e.g. `git.integrationPush`). */
   config?: Record<string, any>;
   integrations?: IntegrationGitAuth;
+  /** Warm clones shared between runs (issue #16); without them every run clones afresh. */
+  clones?: WarmClones;
 }) {
   const namespace = options.namespace ?? 'apps';
   const knex: Knex = knexFactory({ client: 'better-sqlite3', connection: ':memory:', useNullAsDefault: true });
@@ -86,6 +89,7 @@ export async function startAutomationHarness(options: {
     signingKeys: SigningKeys.fromConfig(config),
     gitAccess: readGitAccessSettings(config),
     integrations: options.integrations,
+    clones: options.clones,
   });
   const gitRepository: AutomationObject = {
     apiVersion: 'source.toolkit.fluxcd.io/v1',

@@ -17,6 +17,7 @@ import { formatRevision, GitReference, validateGitReference } from '../git/gitRe
 import { IntegrationGitAuth, IntegrationPushRefusedError, resolveGitAuth } from '../git/gitSourceAuth';
 import { checkBranchName, checkPushOption, checkPushRefspec } from '../git/refFormat';
 import { cloneForUpdate, commitAll, gitRemote, GitRemote, pushBranch, PushRejectedError, readRemoteState } from '../git/GitWorkspace';
+import { credentialScope, WarmClones } from '../git/warmClones';
 import { compileLabelSelector } from '../git/labelSelector';
 import { pushSummary } from '../git/pushSummary';
 import { secureJoin } from '../git/secureJoin';
@@ -52,6 +53,8 @@ interface RunContext {
   status: ObjectStatus;
   events: Event[];
   remote: GitRemote;
+  /** Which warm clones this run may use: see {@link credentialScope}. */
+  credentialScope: string;
   checkoutRef: GitReference;
   branch: string;
   switched: boolean;
@@ -110,6 +113,8 @@ export class ImageUpdateAutomationReconciler implements Reconciler {
       logger?: LoggerService;
       /** Promotions: without them every selection is written on the next pass (Flux's behaviour). */
       promotions?: { planner: PromotionPlanner; scans: ScanStore };
+      /** Warm clones reused between runs (fetch + reset); without them every run clones afresh. */
+      clones?: WarmClones;
     },
   ) {}
 
@@ -304,7 +309,10 @@ export class ImageUpdateAutomationReconciler implements Reconciler {
       }
     }
     try {
-      return await next({ object, spec, now, generation, status, events, remote, checkoutRef, branch, switched, refspec, syncNeeded, policies, observedPolicies, signer, failed, stalled, intervalMs });
+      // The GitRepository's credential name (granted to both entities above) and its secret decide
+      // which warm clone the run may use; see credentialScope.
+      const scope = credentialScope(sourceSpec.secretRef?.name, remote.auth);
+      return await next({ object, spec, now, generation, status, events, remote, credentialScope: scope, checkoutRef, branch, switched, refspec, syncNeeded, policies, observedPolicies, signer, failed, stalled, intervalMs });
     } finally {
       await signer?.remove();
     }
@@ -337,7 +345,9 @@ export class ImageUpdateAutomationReconciler implements Reconciler {
       }
       let checkout;
       try {
-        checkout = await cloneForUpdate(remote, state, branch);
+        checkout = this.deps.clones
+          ? await this.deps.clones.checkout(remote, state, branch, ctx.credentialScope)
+          : await cloneForUpdate(remote, state, branch);
       } catch (error) {
         return await gitFailed('failed to checkout source', error);
       }
