@@ -68,6 +68,36 @@ describe('applyPoliciesToTree', () => {
     }
   });
 
+  it('does not write through an update path that is a symlink to a directory outside the repository', async () => {
+    const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'outside-'));
+    try {
+      fs.mkdirSync(path.join(outside, 'nested'));
+      fs.writeFileSync(path.join(outside, 'nested/app.yaml'), 'image: a:1 # {"$imagepolicy": "automation-ns:policy"}\n');
+      fs.symlinkSync(outside, path.join(dir, 'deploy'));
+      const result = await applyPoliciesToTree({
+        repoRoot: dir,
+        updatePath: path.join(dir, 'deploy'),
+        namespace: 'automation-ns',
+        policies,
+      });
+      expect(result.fileChanges.size).toBe(0);
+      expect(result.warnings).toEqual([
+        { file: 'nested/app.yaml', line: 0, message: 'not updated: the symlink points outside the repository' },
+      ]);
+      expect(fs.readFileSync(path.join(outside, 'nested/app.yaml'), 'utf8')).toContain('a:1');
+    } finally {
+      fs.rmSync(outside, { recursive: true, force: true });
+    }
+  });
+
+  it('reads files ahead but applies them in walk order', async () => {
+    const marked = (n: number) => `image: a:${n} # {"$imagepolicy": "automation-ns:policy"}\n`;
+    for (let i = 0; i < 40; i++) fs.writeFileSync(path.join(dir, `f${String(i).padStart(2, '0')}.yaml`), marked(i));
+    const result = await applyPoliciesToTree({ repoRoot: dir, updatePath: dir, namespace: 'automation-ns', policies });
+    expect([...result.fileChanges.keys()]).toEqual(Array.from({ length: 40 }, (_, i) => `f${String(i).padStart(2, '0')}.yaml`));
+    expect(result.markers.map(m => m.file)).toEqual([...result.fileChanges.keys()]);
+  });
+
   it('does not follow a symlinked directory, even one named like a manifest', async () => {
     fs.mkdirSync(path.join(dir, 'real'));
     fs.writeFileSync(path.join(dir, 'real/x.yaml'), 'image: a:1 # {"$imagepolicy": "automation-ns:policy"}\n');

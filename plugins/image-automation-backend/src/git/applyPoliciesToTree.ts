@@ -27,19 +27,29 @@ export function legacyMarkerMessage(setter: string): string {
   return `not updated: the marker {"${LEGACY_MARKER_KEY}": ${JSON.stringify(setter)}} has no "$" and is ignored, as Flux ignores it; write # {"${MARKER_KEY}": ${JSON.stringify(setter)}}`;
 }
 
-async function* walk(dir: string, root: string): AsyncGenerator<string> {
+/** A manifest file found by the walk; `linked` when it is a symlink, whose target must be checked. */
+interface WalkedFile {
+  path: string;
+  linked: boolean;
+}
+
+async function* walk(dir: string, root: string): AsyncGenerator<WalkedFile> {
   const entries = await fs.promises.readdir(dir, { withFileTypes: true });
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const entry of entries) {
     const full = path.join(dir, entry.name);
     // Hidden directories are walked too (`.github/`), as Flux does; `.git` holds no manifests.
+    // A symlinked directory is not a directory here, so the walk never leaves the tree.
     if (entry.isDirectory()) {
       if (!(dir === root && entry.name === '.git')) yield* walk(full, root);
     } else if ((entry.isFile() || entry.isSymbolicLink()) && isManifestFile(entry.name)) {
-      yield full;
+      yield { path: full, linked: entry.isSymbolicLink() };
     }
   }
 }
+
+/** Files read ahead of the one being processed: the reads overlap, the processing stays in order. */
+const READ_AHEAD = 16;
 
 /**
  * Applies the setters of the given policies to every manifest under `updatePath` (a
@@ -67,25 +77,54 @@ export async function applyPoliciesToTree(options: {
     throw new Error(`walking path for files: lstat ${relative}: no such file or directory`, { cause: error });
   }
   const base = stat.isDirectory() ? updatePath : path.dirname(updatePath);
-  const files = stat.isDirectory() ? walk(updatePath, repoRoot) : (async function* one() { yield updatePath; })();
+  // A regular file found under a walk root inside the repository is inside it too: only symlinks,
+  // a single-file path and a walk root that itself leads out need their real path checked.
+  const realBase = await fs.promises.realpath(updatePath).catch(() => undefined);
+  const rootInside = stat.isDirectory() && realBase !== undefined && (realBase === realRoot || realBase.startsWith(realRoot + path.sep));
+  const files: AsyncIterable<WalkedFile> = stat.isDirectory()
+    ? walk(updatePath, repoRoot)
+    : (async function* one() { yield { path: updatePath, linked: true }; })();
   const fileChanges = new Map<string, SetterChange[]>();
   const warnings: SetterWarning[] = [];
   const markers: FoundMarker[] = [];
   const texts = new Map<string, { before: string; after: string }>();
-  for await (const file of files) {
-    const relative = path.relative(base, file).split(path.sep).join('/');
-    let real: string;
-    try {
-      real = await fs.promises.realpath(file);
-    } catch {
-      continue; // a dangling symlink, skipped as Flux skips unreadable files
+  // Each file's real path and content, read up to READ_AHEAD files ahead of the processing.
+  const read = async (file: WalkedFile) => {
+    let real = file.path;
+    if (file.linked || !rootInside) {
+      try {
+        real = await fs.promises.realpath(file.path);
+      } catch {
+        return { real, outside: false, bytes: undefined }; // a dangling symlink, skipped as Flux skips unreadable files
+      }
+      if (real !== realRoot && !real.startsWith(realRoot + path.sep)) return { real, outside: true, bytes: undefined };
+      if (!(await fs.promises.stat(real)).isFile()) return { real, outside: false, bytes: undefined }; // a symlink to a directory is not followed
     }
-    if (real !== realRoot && !real.startsWith(realRoot + path.sep)) {
+    return { real, outside: false, bytes: await fs.promises.readFile(real) };
+  };
+  const pending: Array<{ file: WalkedFile; reading: ReturnType<typeof read> }> = [];
+  const iterator = files[Symbol.asyncIterator]();
+  let exhausted = false;
+  const fill = async () => {
+    while (!exhausted && pending.length < READ_AHEAD) {
+      const next = await iterator.next();
+      if (next.done) exhausted = true;
+      else {
+        const reading = read(next.value);
+        reading.catch(() => undefined); // awaited in order below; not an unhandled rejection meanwhile
+        pending.push({ file: next.value, reading });
+      }
+    }
+  };
+  for (await fill(); pending.length > 0; await fill()) {
+    const { file: walked, reading } = pending.shift()!;
+    const relative = path.relative(base, walked.path).split(path.sep).join('/');
+    const { real, outside, bytes } = await reading;
+    if (outside) {
       warnings.push({ file: relative, line: 0, message: 'not updated: the symlink points outside the repository' });
       continue;
     }
-    if (!(await fs.promises.stat(real)).isFile()) continue; // a symlink to a directory is not followed
-    const bytes = await fs.promises.readFile(real);
+    if (!bytes) continue;
     const marked = bytes.includes(MARKER_BYTES);
     if (!marked && !bytes.includes(LEGACY_MARKER_BYTES)) continue;
     const before = bytes.toString('utf8');
