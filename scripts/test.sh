@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything, then runs every test suite: type check, unit, store (SQLite and a real
 # PostgreSQL), integration against real registries and servers (their backends on SQLite, then
-# again on PostgreSQL), and the browser test.
+# again on PostgreSQL), the browser test, and the adopter test (the packed packages installed
+# into a minimal Backstage app outside the workspace: test/adopter/run.sh).
 # Ends with one line: "N passed, N failed[, N skipped]", summed over every runner.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -73,6 +74,12 @@ echo "== jest: the suites that start a real backend, again on PostgreSQL"
 IMAGE_AUTOMATION_IT_DATABASE=postgres CI=true backstage-cli repo test --ci --json \
   --outputFile="$RESULTS/jest-postgres.json" test/src/integration test/src/git test/src/resourceset test/src/inputs \
   test/src/browser || status=1
+
+echo "== adopter test: the packed packages in a minimal Backstage app outside the workspace (about 5 min)"
+# test/adopter/run.sh: npm pack, install the tarballs into a fresh app in a temporary directory,
+# start it, check the API, the "Image updates" tab in Chromium and the packaged CLI. One test.
+bash test/adopter/run.sh --results "$RESULTS/adopter.json" >"$RESULTS/adopter.log" 2>&1 ||
+  { tail -40 "$RESULTS/adopter.log"; step_failed "adopter test failed (log: .testbed/results/adopter.log)"; }
 
 BROKEN_STEPS="$(printf '%s\n' "${broken[@]+"${broken[@]}"}")" node scripts/summarise-results.js "$RESULTS"/*.json
 exit $status
