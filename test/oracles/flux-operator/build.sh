@@ -4,7 +4,7 @@
 # fresh machine. Only the binary is kept, outside the repository.
 set -euo pipefail
 VERSION="${FLUX_OPERATOR_VERSION:-v0.58.0}"
-BIN_DIR="${HOME}/.cache/image-automation/flux-operator-${VERSION}"
+BIN_DIR="${IMAGE_AUTOMATION_CACHE:-${HOME}/.cache/image-automation}/flux-operator-${VERSION}"
 BIN="${BIN_DIR}/cli"
 mkdir -p "${BIN_DIR}"
 # Concurrent callers (tests, the benchmark) wait for one build instead of racing.
