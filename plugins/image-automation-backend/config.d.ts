@@ -311,6 +311,12 @@ export interface Config {
       batchSize?: number;
       /** How long a lease on an object lasts, in seconds. Default 300. */
       leaseSeconds?: number;
+      /**
+       * How long the engine may go without progress (a pass or a reconcile completed, a lease
+       * renewed) before `GET /api/image-automation/health` answers 503, in seconds. Default ten
+       * poll intervals, or the lease length when longer (300 with the defaults).
+       */
+      stalledAfterSeconds?: number;
       /** How often manifests are re-read from their sources, in seconds. Default 120. */
       refreshIntervalSeconds?: number;
       /**

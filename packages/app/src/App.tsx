@@ -1,6 +1,7 @@
 import { createApp } from '@backstage/frontend-defaults';
 import catalogPlugin from '@backstage/plugin-catalog/alpha';
 import signalsPlugin from '@backstage/plugin-signals/alpha';
+import notificationsPlugin from '@backstage/plugin-notifications/alpha';
 import userSettingsPlugin from '@backstage/plugin-user-settings/alpha';
 import imageAutomationPlugin from '@imageops/backstage-plugin-image-automation/alpha';
 
@@ -10,5 +11,6 @@ import imageAutomationPlugin from '@imageops/backstage-plugin-image-automation/a
  */
 export default createApp({
   // signals: the backend pushes changes, so open pages update without polling.
-  features: [catalogPlugin, signalsPlugin, userSettingsPlugin, imageAutomationPlugin],
+  // notifications: the owners' page of approvals asked, promotions applied or failed, stalls (issue #15).
+  features: [catalogPlugin, signalsPlugin, notificationsPlugin, userSettingsPlugin, imageAutomationPlugin],
 });

@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { coreServices, createBackendPlugin } from '@backstage/backend-plugin-api';
+import { metricsServiceRef } from '@backstage/backend-plugin-api/alpha';
 import { parseEntityRef, stringifyEntityRef } from '@backstage/catalog-model';
 import { catalogServiceRef } from '@backstage/plugin-catalog-node';
 import { signalsServiceRef } from '@backstage/plugin-signals-node';
+import { notificationService } from '@backstage/plugin-notifications-node';
 import { JsonObject } from '@backstage/types';
 import { imageAutomationPermissions } from '@imageops/backstage-plugin-image-automation-common';
 import { NamedCredentials } from './credentials/NamedCredentials';
@@ -24,6 +26,7 @@ import {
   readPodImages,
 } from './kubernetes';
 import { PromotionPlanner } from './promotions/PromotionPlanner';
+import { OwnerNotifications, ownerNotifyingPromotionStore } from './notifications/OwnerNotifications';
 import { AuthorizedPromotionService } from './service/AuthorizedPromotionService';
 import { notifyingPromotionStore, notifyingScanStore, SignalsChangeNotifier } from './service/ChangeNotifier';
 import { DefaultPromotionService } from './service/DefaultPromotionService';
@@ -47,6 +50,8 @@ import { createRouter } from './service/router';
 import { DatabaseObjectStore } from './store/DatabaseObjectStore';
 import { DatabaseEventStore } from './store/DatabaseEventStore';
 import { DatabaseScanStore } from './store/DatabaseScanStore';
+import { ImageAutomationMetrics, meteredPromotionStore, meteredScanStore } from './metrics/metrics';
+import { HealthCheck } from './service/HealthCheck';
 
 const RECONCILE_TASK = 'image-automation-reconcile';
 const MAX_PASSES_PER_RUN = 50;
@@ -74,7 +79,10 @@ export const imageAutomationPlugin = createBackendPlugin({
         catalog: catalogServiceRef,
         auditor: coreServices.auditor,
         signals: signalsServiceRef,
+        // Owners' notifications (issue #15); without the notifications backend, sends fail and are logged once.
+        notifications: notificationService,
         lifecycle: coreServices.lifecycle,
+        metrics: metricsServiceRef,
       },
       async init(deps) {
         const { logger, config, database, scheduler } = deps;
@@ -94,6 +102,10 @@ export const imageAutomationPlugin = createBackendPlugin({
           );
         }
         const budget = registrySettings?.getOptionalConfig('requestBudget');
+        // OpenTelemetry instruments (docs/operations.md); no-ops unless the backend installs a meter provider.
+        const metrics = new ImageAutomationMetrics(deps.metrics, {
+          allowedRegistries: settings?.getOptionalStringArray('allowedRegistries') ?? [],
+        });
         const registry = new RegistryClient({
           // Fails closed: without imageAutomation.allowedRegistries no registry may be contacted.
           allowedHosts: settings?.getOptionalStringArray('allowedRegistries') ?? [],
@@ -110,6 +122,7 @@ export const imageAutomationPlugin = createBackendPlugin({
             debug: (message, meta) => logger.debug(message, meta as JsonObject),
             warn: (message, meta) => logger.warn(message, meta as JsonObject),
           },
+          onRequest: request => metrics.registryRequest(request),
         });
 
         const kubernetesSettings = readKubernetesSettings(config);
@@ -118,7 +131,7 @@ export const imageAutomationPlugin = createBackendPlugin({
           new CatalogClusterLocator(deps.catalog, kubernetesSettings),
         );
         const inventories = await DatabaseInventoryStore.create({ knex, skipMigrations: true });
-        const promotions = await DatabasePromotionStore.create({ knex, skipMigrations: true });
+        const promotions = meteredPromotionStore(await DatabasePromotionStore.create({ knex, skipMigrations: true }), metrics);
         const instanceId = `image-automation-${randomUUID()}`;
         const entityAnnotations = async (entityRef: string) =>
           (await deps.catalog.getEntityByRef(entityRef, { credentials: await deps.auth.getOwnServiceCredentials() }))
@@ -135,8 +148,9 @@ export const imageAutomationPlugin = createBackendPlugin({
               )
             : undefined;
         };
+        const owners = new OwnerNotifications({ notifications: deps.notifications, logger, entityAnnotations });
         const planner = new PromotionPlanner({
-          promotions: notifyingPromotionStore(promotions, notifier),
+          promotions: ownerNotifyingPromotionStore(notifyingPromotionStore(promotions, notifier), owners),
           objects,
           entityAnnotations,
         });
@@ -186,10 +200,12 @@ export const imageAutomationPlugin = createBackendPlugin({
           batchSize: settings?.getOptionalNumber('engine.batchSize') ?? 20,
           leaseMs: (settings?.getOptionalNumber('engine.leaseSeconds') ?? 300) * 1000,
           notifier,
+          owners,
+          metrics,
           reconcilers: [
             new ImageRepositoryReconciler({
               objects,
-              scans: notifyingScanStore(scans, objects, notifier),
+              scans: notifyingScanStore(meteredScanStore(scans, metrics), objects, notifier),
               registry,
               credentials,
               logger,
@@ -275,6 +291,20 @@ export const imageAutomationPlugin = createBackendPlugin({
           },
         });
 
+        metrics.observe(
+          { countDue: now => objects.countDue(now), countPromotionsByState: () => promotions.countByState() },
+          error => logger.debug(`Could not read the image-automation gauges: ${error}`),
+        );
+        const pollIntervalSeconds = settings?.getOptionalNumber('engine.pollIntervalSeconds') ?? 5;
+        const health = new HealthCheck({
+          ping: () => knex.raw('select 1'),
+          engine,
+          // Default: ten missed polls, but never less than a lease (renewed every third of it).
+          stalledAfterMs:
+            (settings?.getOptionalNumber('engine.stalledAfterSeconds') ??
+              Math.max(10 * pollIntervalSeconds, settings?.getOptionalNumber('engine.leaseSeconds') ?? 300)) * 1000,
+          logger,
+        });
         deps.permissionsRegistry.addPermissions(imageAutomationPermissions);
         // Serve a reconcile request, a resume or a promotion decision with a pass now, not at the next poll.
         const afterAction = () => {
@@ -292,7 +322,13 @@ export const imageAutomationPlugin = createBackendPlugin({
           deps.permissions,
         );
         const promotionService = new AuthorizedPromotionService(
-          new DefaultPromotionService({ promotions, objects, events, afterAction, notifier }),
+          new DefaultPromotionService({
+            promotions: ownerNotifyingPromotionStore(promotions, owners),
+            objects,
+            events,
+            afterAction,
+            notifier,
+          }),
           deps.permissions,
         );
         deps.httpRouter.use(
@@ -330,6 +366,7 @@ export const imageAutomationPlugin = createBackendPlugin({
               permissions: deps.permissions,
               catalog: deps.catalog,
             }),
+            health,
           }),
         );
       },

@@ -75,6 +75,12 @@ export async function startBackend(options: {
       tasks.set(task.id, () => task.fn(new AbortController().signal) as Promise<void>);
     },
     async triggerTask() {},
+    // Other plugins' runners (e.g. the notifications backend's cleaner) are kept, never run.
+    createScheduledTaskRunner: () => ({
+      async run(task: SchedulerServiceTaskInvocationDefinition) {
+        tasks.set(task.id, () => task.fn(new AbortController().signal) as Promise<void>);
+      },
+    }),
   });
   const backend = await startTestBackend({
     features: [

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { LoggerService } from '@backstage/backend-plugin-api';
 import { isSupportedKind } from '@imageops/backstage-plugin-image-automation-common';
+import { ImageAutomationMetrics, ReconcileResultClass } from '../metrics/metrics';
 import { ChangeNotifier } from '../service/ChangeNotifier';
+import { OwnerNotifications } from '../notifications/OwnerNotifications';
 import { EventStore } from '../store/EventStore';
 import { ObjectStore, StoredObject } from '../store/ObjectStore';
 import {
@@ -42,6 +44,21 @@ export interface EngineOptions {
   concurrency?: number;
   /** Told of every run stored (the object's status and schedule changed). */
   notifier?: ChangeNotifier;
+  /** Tells the entity's owners when an object becomes Stalled or recovers (issue #15). */
+  owners?: Pick<OwnerNotifications, 'objectChanged'>;
+  /** Counts reconciles, lease losses and pass durations (docs/operations.md). */
+  metrics?: ImageAutomationMetrics;
+}
+
+/** How an object's reconcile ended, from the status stored and the object's suspension. */
+function resultClass(object: StoredObject, result: ReconcileResult): { result: ReconcileResultClass; reason?: string } {
+  if (object.suspended) return { result: 'suspended' };
+  const conditions = result.status.conditions ?? [];
+  const stalled = conditions.find(c => c.type === 'Stalled' && c.status === 'True');
+  if (stalled) return { result: 'stalled', reason: stalled.reason };
+  const ready = conditions.find(c => c.type === 'Ready');
+  if (ready?.status === 'True') return { result: 'ready' };
+  return { result: 'failed', reason: ready?.reason };
 }
 
 /**
@@ -53,6 +70,21 @@ export interface EngineOptions {
 export class Engine {
   readonly instanceId: string;
   private readonly byKind = new Map<string, Reconciler>();
+  private lastPass?: Date;
+  private lastProgress = new Date();
+
+  /**
+   * When the last pass completed (undefined before the first), and when the engine last showed
+   * progress: a pass or a reconcile completed, or a lease renewed during a long reconcile (or
+   * the engine was created). The readiness check reads them.
+   */
+  activity(): { lastPassAt?: Date; lastProgressAt: Date } {
+    return { lastPassAt: this.lastPass, lastProgressAt: this.lastProgress };
+  }
+
+  private progressed() {
+    this.lastProgress = new Date();
+  }
 
   constructor(private readonly options: EngineOptions) {
     this.instanceId = options.instanceId ?? `image-automation-${randomUUID()}`;
@@ -64,6 +96,7 @@ export class Engine {
   /** Runs one pass; returns how many objects it reconciled. */
   async runPass(now: () => Date = () => new Date()): Promise<number> {
     const { objects, logger } = this.options;
+    const started = Date.now();
     const claimed = await objects.claimDue({
       owner: this.instanceId,
       now: now(),
@@ -80,16 +113,25 @@ export class Engine {
     if (claimed.length > 0) {
       logger.debug(`Reconciled ${claimed.length} automation objects`);
     }
+    this.options.metrics?.passCompleted(Date.now() - started);
+    this.lastPass = new Date();
+    this.progressed();
     return claimed.length;
   }
 
   private async reconcileOne(object: StoredObject, now: Date) {
     const { objects, logger } = this.options;
     let result: ReconcileResult;
+    const started = Date.now();
+    let renewalLost = false;
     // A reconcile may outlast the lease (ResourceSet health checks wait minutes): keep renewing it.
     const renewal = setInterval(() => {
       objects
         .renewLease(object.id, this.instanceId, new Date(Date.now() + this.options.leaseMs))
+        .then(renewed => {
+          if (renewed) this.progressed();
+          else renewalLost = true;
+        })
         .catch(error => logger.warn(`Could not renew the lease on ${object.id}: ${error}`));
     }, Math.max(1000, this.options.leaseMs / 3));
     try {
@@ -109,11 +151,20 @@ export class Engine {
       nextRunAt: new Date(now.getTime() + result.requeueAfterMs),
       ranAt: now,
     });
+    this.progressed();
     if (!stored) {
       logger.warn(`Lost the lease on ${object.id} while reconciling it; its result was discarded`);
+      this.options.metrics?.leaseLost(object.kind);
       return;
     }
+    if (renewalLost) {
+      // Renewed again later, or stored because nobody else claimed it meanwhile: still a lost lease.
+      this.options.metrics?.leaseLost(object.kind);
+    }
+    const outcome = resultClass(object, result);
+    this.options.metrics?.reconciled(object.kind, outcome.result, Date.now() - started, outcome.reason);
     this.options.notifier?.changed('objects', object.entityRef);
+    this.options.owners?.objectChanged(object, object.status, result.status);
     const event = readyEvent(object.status, result.status);
     if (this.options.events) {
       for (const e of [...(result.events ?? []), ...(event ? [event] : [])]) {

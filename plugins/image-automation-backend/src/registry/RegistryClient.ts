@@ -8,7 +8,7 @@ import { DockerConfigAuth, findDockerConfigAuth } from './dockerConfig';
 import { describeRequest, HttpResponse, sendRequest } from './httpTransport';
 import { RequestBudget, Semaphore } from './limits';
 import { ImageReference } from './parseImageReference';
-import { RegistryError } from './RegistryError';
+import { RegistryError, type RegistryErrorKind } from './RegistryError';
 import { redact, responseError } from './responseError';
 
 /** Credentials for one registry. @public */
@@ -95,6 +95,11 @@ export interface RegistryClientOptions {
   dockerHubAliases?: boolean;
   logger?: RegistryLogger;
   userAgent?: string;
+  /**
+   * Told of every HTTP request sent (retries and token requests included): the host, and the
+   * answer's status or, without an answer, the failure's kind. For metrics; must not throw.
+   */
+  onRequest?: (request: { host: string; status?: number; errorKind?: RegistryErrorKind }) => void;
 }
 
 /** A manifest's identity. @public */
@@ -954,6 +959,7 @@ export class RegistryClient {
         if (!(error instanceof RegistryError)) {
           throw error;
         }
+        this.options.onRequest?.({ host: url.host, status: error.status, errorKind: error.kind });
         failure = new RegistryError(
           error.kind,
           redact(error.message, call.secrets),
@@ -962,6 +968,7 @@ export class RegistryClient {
       } finally {
         release();
       }
+      if (response) this.options.onRequest?.({ host: url.host, status: response.status });
       const retryable = failure
         ? failure.kind === 'network' ||
           (failure.kind === 'timeout' && call.deadline > Date.now())

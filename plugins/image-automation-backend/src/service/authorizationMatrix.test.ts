@@ -14,6 +14,7 @@ import { DeclaredObject } from '../store/ObjectStore';
 import { DefaultObjectService } from './DefaultObjectService';
 import { DefaultPromotionService } from './DefaultPromotionService';
 import { FleetService } from './FleetService';
+import { HealthCheck } from './HealthCheck';
 import { createRouter } from './router';
 
 /*
@@ -219,6 +220,8 @@ interface Row {
   changes?: boolean;
   /** A check of the body, e.g. that a list leaves out what the caller may not read. */
   body?: (caller: Caller, body: any) => void;
+  /** The route asks no permission: every signed-in caller gets the same answer. */
+  signedInOnly?: boolean;
 }
 
 const read = (ok = 200): Record<Caller, number> => ({ anonymous: 401, nobody: 403, reader: ok, owner: ok, service: ok });
@@ -387,6 +390,18 @@ const MATRIX: Record<string, Row> = {
       expect(body.promotions.length).toBe(caller === 'owner' || caller === 'service' ? 1 : 0);
     },
   },
+  'GET /health': {
+    call: () => ({ method: 'get', path: '/health' }),
+    // Readiness for monitors (a service or user token): nothing of any entity's, no permission asked.
+    shop: { anonymous: 401, nobody: 200, reader: 200, owner: 200, service: 200 },
+    config: null,
+    reaches: ['HealthCheck.check'],
+    signedInOnly: true,
+    body: (_caller, body) => {
+      expect(Object.keys(body).sort()).toEqual(['database', 'engine', 'status']);
+      expect(JSON.stringify(body)).not.toMatch(/shop|platform|registry/);
+    },
+  },
 };
 
 /**
@@ -418,6 +433,7 @@ const SPIED: Record<string, { prototype: object }> = {
   DatabaseObjectStore,
   ImageUpdateAutomationReconciler,
   FleetService,
+  HealthCheck,
 };
 
 function spyOf(name: string): jest.SpyInstance {
@@ -449,6 +465,7 @@ async function routesOfRouter(): Promise<string[]> {
     versions: any,
     timeline: any,
     fleet: any,
+    health: any,
   });
   return (router.stack as any[])
     .filter(layer => layer.route)
@@ -539,10 +556,10 @@ describe('the route × caller authorization matrix', () => {
         if (row.changes) expect(after).not.toEqual(before);
       }
       // A signed-in user's answer was decided by the permission backend, never by default.
-      if (caller === 'nobody' || caller === 'reader' || caller === 'owner') {
+      if ((caller === 'nobody' || caller === 'reader' || caller === 'owner') && !row.signedInOnly) {
         if (target === 'shop') expect(asked.some(a => a.user === (caller === 'owner' ? OWNER : caller === 'reader' ? READER : NOBODY))).toBe(true);
       }
-      if (caller === 'anonymous' || caller === 'service') expect(asked).toEqual([]);
+      if (caller === 'anonymous' || caller === 'service' || row.signedInOnly) expect(asked).toEqual([]);
       if (status === 403 && target === 'config') {
         expect(response.body.error.message).toMatch(/managed through app-config only/);
       }

@@ -12,6 +12,7 @@ import { objectId } from '../store/DatabaseObjectStore';
 import { AuthorizedPromotionService } from './AuthorizedPromotionService';
 import { requiredText } from './DefaultPromotionService';
 import { FleetService, parseFleetFilter } from './FleetService';
+import { HealthCheck } from './HealthCheck';
 import { ObjectService } from './ObjectService';
 import { PromotionPreviewService } from './PromotionPreviewService';
 import { TimelineService, parseTimelineQuery } from './TimelineService';
@@ -68,8 +69,9 @@ export async function createRouter(options: {
   timeline?: TimelineService;
   fleet?: FleetService;
   auditor?: AuditorService;
+  health?: HealthCheck;
 }): Promise<express.Router> {
-  const { httpAuth, objects, promotions, previews, versions, timeline, fleet, auditor } = options;
+  const { httpAuth, objects, promotions, previews, versions, timeline, fleet, auditor, health } = options;
   const router = Router();
   router.use(express.json());
 
@@ -217,6 +219,15 @@ export async function createRouter(options: {
     router.get('/fleet', async (req, res) => {
       const filter = parseFleetFilter(req.query);
       res.json(await fleet.fleet(filter, await httpAuth.credentials(req)));
+    });
+  }
+
+  if (health) {
+    // Any signed-in user or service (a monitor with a static token): 200 when ready, else 503.
+    router.get('/health', async (req, res) => {
+      await httpAuth.credentials(req, { allow: ['user', 'service'] });
+      const report = await health.check();
+      res.status(report.status === 'ok' ? 200 : 503).json(report);
     });
   }
 

@@ -119,6 +119,20 @@ describe.each(databases.eachSupportedId())('DatabaseObjectStore on %p', database
     expect((await store.claimDue({ owner: 'three', now: later, limit: 10, leaseMs: 60_000 })).length).toBe(3);
   });
 
+  it('counts the objects due and not leased (the queue-depth gauge)', async () => {
+    const store = await createStore();
+    await store.syncSource('s', [declared(repo('a')), declared(repo('b')), declared(repo('c'))]);
+    const now = new Date(Date.now() + 1000);
+    expect(await store.countDue(now)).toBe(3);
+    await store.claimDue({ owner: 'one', now, limit: 1, leaseMs: 60_000 });
+    expect(await store.countDue(now)).toBe(2);
+    const [b] = await store.claimDue({ owner: 'one', now, limit: 1, leaseMs: 60_000 });
+    await store.completeRun(b.id, 'one', { status: { conditions: [] }, nextRunAt: new Date(now.getTime() + 3_600_000), ranAt: now });
+    expect(await store.countDue(now)).toBe(1);
+    // Past the lease, the first object is due again; the completed one is not due for an hour.
+    expect(await store.countDue(new Date(now.getTime() + 61_000))).toBe(2);
+  });
+
   it('stores a run only for the lease owner and keeps a due-now request made during the run', async () => {
     const store = await createStore();
     await store.syncSource('s', [declared(repo('a'))]);

@@ -247,6 +247,15 @@ export class DatabaseObjectStore implements ObjectStore {
     return claimed;
   }
 
+  async countDue(now: Date): Promise<number> {
+    const at = iso(now);
+    const [row] = await this.db(OBJECTS)
+      .where('next_run_at', '<=', at)
+      .andWhere(q => q.whereNull('lease_expires_at').orWhere('lease_expires_at', '<', at))
+      .count({ count: '*' });
+    return Number(row?.count ?? 0);
+  }
+
   async renewLease(id: string, owner: string, until: Date): Promise<boolean> {
     const expires = iso(until);
     // next_run_at follows the lease unless the object was marked due during the run.

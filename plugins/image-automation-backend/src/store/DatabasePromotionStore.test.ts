@@ -35,6 +35,18 @@ describe.each(databases.eachSupportedId())('DatabasePromotionStore on %p', datab
     return { knex, store: await DatabasePromotionStore.create({ knex }) };
   }
 
+  it('counts promotions by state (the promotions gauge)', async () => {
+    const { store } = await createStore();
+    expect(await store.countByState()).toEqual({});
+    await store.create({ entityRef, target: staging, subject, to: version('1.1.0'), by: 'image-automation', now: at(0) });
+    const second = await store.create({ entityRef, target: staging, subject, to: version('1.2.0'), by: 'image-automation', now: at(1) });
+    const other = await store.create({ entityRef, target: prod, subject, to: version('1.1.0'), by: 'image-automation', now: at(2) });
+    await store.update(other.id, other.revision, { state: 'applied', closedAt: at(3).toISOString() }, at(3));
+    expect(await store.countByState()).toEqual({ superseded: 1, pending: 1, applied: 1 });
+    await store.update(second.id, second.revision, { state: 'approved' }, at(4));
+    expect(await store.countByState()).toEqual({ superseded: 1, approved: 1, applied: 1 });
+  });
+
   it('creates, gets and lists promotions newest first, by state, page by page', async () => {
     const { store } = await createStore();
     const created = await store.create({

@@ -434,6 +434,14 @@ export class DatabasePromotionStore implements PromotionStore {
     return pins.sort((a, b) => compare(a.targetId, b.targetId) || compare(a.subject, b.subject));
   }
 
+  async countByState(): Promise<Partial<Record<PromotionState, number>>> {
+    const rows: Array<{ state: string; count: string | number }> = await this.db(PROMOTIONS)
+      .select('state')
+      .count({ count: '*' })
+      .groupBy('state');
+    return Object.fromEntries(rows.map(row => [row.state, Number(row.count)]));
+  }
+
   private unexpired(query: Knex.QueryBuilder, now: Date): Knex.QueryBuilder {
     return query.where(q => q.whereNull('expires_at').orWhere('expires_at', '>', now.toISOString()));
   }

@@ -70,6 +70,8 @@ export interface ObjectStore {
    * object, so two instances on one database never reconcile the same object at once.
    */
   claimDue(options: { owner: string; now: Date; limit: number; leaseMs: number }): Promise<StoredObject[]>;
+  /** How many objects are due at `now` and not leased (what claimDue would choose from); for metrics. */
+  countDue(now: Date): Promise<number>;
   /** Extends this owner's lease on an object while a long reconcile runs; false if it was lost. */
   renewLease(id: string, owner: string, until: Date): Promise<boolean>;
   /** Stores an intermediate status (progress of a long reconcile) while this owner holds the lease. */

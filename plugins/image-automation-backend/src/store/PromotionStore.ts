@@ -109,6 +109,8 @@ export interface PromotionStore {
    * replaces the first). Returns every vote of the promotion.
    */
   vote(promotionId: string, vote: PromotionVote): Promise<PromotionVote[]>;
+  /** How many promotions are in each state (states without any are absent); for metrics. */
+  countByState(): Promise<Partial<Record<PromotionState, number>>>;
   votes(promotionId: string): Promise<PromotionVote[]>;
   /** Creates or replaces the pin of a target's subject. */
   pin(pin: PromotionPin): Promise<void>;
