@@ -235,13 +235,22 @@ async function checkBrowser(browser: Browser, baseUrl: string) {
       .getByText('6.1.0', { exact: false })
       .first()
       .waitFor({ timeout: 60_000 });
+    // The plugin's own stylesheets survive the adopter's production build: bundlers drop an
+    // import that package.json's sideEffects does not list, and the tables lose their layout.
+    const headerAlign = await page
+      .locator('table.ia-Table th')
+      .first()
+      .evaluate(th => getComputedStyle(th).textAlign);
+    if (headerAlign !== 'left') {
+      throw new Error(`the plugin's table stylesheet is missing from the app's build: a table header is aligned '${headerAlign}', not 'left'`);
+    }
     await fs.mkdir(RESULTS, { recursive: true });
     await page.screenshot({
       path: path.join(RESULTS, 'adopter-entity-tab.png'),
       fullPage: true,
     });
     step(
-      'browser: the entity page has the "Image updates" tab, which shows ImagePolicy podinfo/podinfo at 6.1.0',
+      'browser: the entity page has the "Image updates" tab, which shows ImagePolicy podinfo/podinfo at 6.1.0, styled by the plugin\'s stylesheets',
     );
   } finally {
     await page.close();
