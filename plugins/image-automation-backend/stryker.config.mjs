@@ -1,0 +1,139 @@
+// @ts-check
+import fs from 'node:fs';
+// Mutation testing (StrykerJS) of the modules that decide who may do what and what may run.
+// Run it with scripts/mutation.sh [module...]; docs/testing.md explains the modules, the scores and
+// the mutants that survive. One module per run: STRYKER_MODULE picks it, and each module keeps its
+// own incremental file in stryker/, so a re-run only mutates (and tests) what changed since.
+
+/**
+ * mutate: the files (or `file:start-end` line ranges) to mutate, relative to this package.
+ * tests: the test files (relative to src/) whose tests may kill them. Only unit and store tests of
+ * this package: the suites under test/src start whole backends and take minutes per run.
+ * ignoreStatic: skip static mutants (code run when a module is loaded, such as route tables and
+ * constants), which every test covers, so each one reruns every suite of the module: in service/
+ * and engine/ they would take most of the run (docs/testing.md).
+ * @type {Record<string, { mutate: string[]; tests: string[]; ignoreStatic?: boolean }>}
+ */
+export const modules = {
+  secureJoin: {
+    mutate: ['src/git/secureJoin.ts'],
+    tests: ['git/secureJoin.test.ts', 'git/applyPoliciesToTree.test.ts'],
+  },
+  clusterWritePolicy: {
+    mutate: ['src/kubernetes/clusterWritePolicy.ts'],
+    tests: ['kubernetes/clusterWritePolicy.test.ts', 'kubernetes/clusterAccess.test.ts'],
+  },
+  tenancy: {
+    mutate: ['src/objects/tenancy.ts'],
+    tests: ['objects/tenancy.test.ts', 'objects/tenancyGrants.test.ts'],
+  },
+  manifestReader: {
+    mutate: ['src/objects/ManifestReader.ts'],
+    tests: ['objects/ManifestReader.test.ts', 'objects/manifestFileRoots.test.ts', 'objects/fieldLimits.test.ts'],
+  },
+  // imageAutomation.allowedRegistries (and the credential host bindings, insecureHosts): the host
+  // matcher. Where RegistryClient applies it (registry host, token realm hosts, page links) is
+  // tested by registry/RegistryClient.test.ts against real registries, whose start per mutant is
+  // too slow for this run (docs/testing.md).
+  allowedRegistries: {
+    mutate: ['src/registry/allowedHosts.ts'],
+    tests: ['registry/allowedHosts.test.ts', 'registry/allowedHostPatterns.test.ts'],
+  },
+  credentials: {
+    mutate: ['src/credentials/**/*.ts', '!src/credentials/**/*.test.ts'],
+    tests: ['credentials/**/*.test.ts'],
+  },
+  // The part of service/ that decides who may do what (permission checks in front of the object and
+  // promotion services, entity read checks, the routes): a quicker subset of `service`.
+  serviceAuthorization: {
+    mutate: [
+      'src/service/AuthorizedObjectService.ts',
+      'src/service/AuthorizedPromotionService.ts',
+      'src/service/requireEntityRead.ts',
+      'src/service/router.ts',
+    ],
+    tests: [
+      'service/authorizationMatrix.test.ts',
+      'service/tagsRoute.test.ts',
+      'service/resourceSetInventory.test.ts',
+      'service/FleetService.test.ts',
+      'service/TimelineService.test.ts',
+    ],
+    ignoreStatic: true,
+  },
+  service: {
+    mutate: ['src/service/**/*.ts', '!src/service/**/*.test.ts'],
+    tests: ['service/**/*.test.ts'],
+    ignoreStatic: true,
+  },
+  engine: {
+    mutate: ['src/engine/**/*.ts', '!src/engine/**/*.test.ts'],
+    tests: ['engine/**/*.test.ts'],
+    ignoreStatic: true,
+  },
+};
+
+const name = process.env.STRYKER_MODULE ?? '';
+const selected = modules[name];
+if (!selected) {
+  throw new Error(
+    `STRYKER_MODULE must name a module (${Object.keys(modules).join(', ')}); got "${name}". Run scripts/mutation.sh.`,
+  );
+}
+
+// The TypeScript checker (mutants that do not compile are not run) checks the module and its tests,
+// with what they import, rather than the whole package: several times faster per mutant. A mutant
+// that breaks only a caller elsewhere is then run against the tests instead.
+const tsconfigFile = `tsconfig.stryker-${name}.json`;
+fs.writeFileSync(
+  tsconfigFile,
+  `${JSON.stringify(
+    {
+      extends: '../../tsconfig.json',
+      include: [
+        ...selected.mutate.filter(m => !m.startsWith('!')).map(m => m.replace(/:\d+-\d+$/, '')),
+        ...selected.tests.map(t => `src/${t}`),
+        'src/**/*.d.ts',
+        'config.d.ts',
+      ],
+      compilerOptions: { noEmit: true, incremental: false },
+    },
+    null,
+    2,
+  )}\n`,
+);
+
+/** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
+export default {
+  packageManager: 'npm',
+  testRunner: 'jest',
+  checkers: ['typescript'],
+  tsconfigFile,
+  typescriptChecker: { prioritizePerformanceOverAccuracy: true },
+  jest: {
+    projectType: 'custom',
+    configFile: 'stryker.jest.config.js',
+    // Only the tests that can kill this module's mutants; a dry run covers them all once.
+    config: { testMatch: selected.tests.map(t => `<rootDir>/${t}`) },
+    enableFindRelatedTests: false,
+  },
+  mutate: selected.mutate,
+  coverageAnalysis: 'perTest',
+  ignoreStatic: selected.ignoreStatic ?? false,
+  incremental: true,
+  incrementalFile: `stryker/${name}.incremental.json`,
+  // The machine is shared: one test process. Raise it with --concurrency when it is yours.
+  concurrency: 1,
+  timeoutMS: 20000,
+  timeoutFactor: 2,
+  // Two levels below the repository root, like this package, so the tests' relative imports of
+  // test/testbed (the real registry, git server, PostgreSQL) resolve from the sandbox too.
+  tempDirName: '../../.stryker-tmp',
+  ignorePatterns: ['stryker', 'reports', 'node_modules', 'dist'],
+  reporters: ['clear-text', 'progress-append-only', 'html', 'json'],
+  htmlReporter: { fileName: `reports/mutation/${name}.html` },
+  jsonReporter: { fileName: `reports/mutation/${name}.json` },
+  clearTextReporter: { allowColor: false, logTests: false, reportScoreTable: true },
+  thresholds: { high: 90, low: 85, break: null },
+  cleanTempDir: true,
+};

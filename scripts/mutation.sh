@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Mutation testing (StrykerJS) of the backend modules that decide who may do what and what may
+# run; docs/testing.md lists them, their last scores and the mutants that survive.
+#
+#   scripts/mutation.sh                  every module, smallest first
+#   scripts/mutation.sh engine tenancy   those modules only (serviceAuthorization, a quicker subset
+#                                        of service, runs only when named)
+#   scripts/mutation.sh --force engine   mutate everything again, ignoring the incremental file
+#   STRYKER_CONCURRENCY=2 scripts/mutation.sh   more test processes (default 1: the machine is shared)
+#
+# Incremental: each module keeps the last results in
+# plugins/image-automation-backend/stryker/<module>.incremental.json (committed), so a re-run only
+# mutates and tests what changed since. Not part of scripts/test.sh: a full run takes hours.
+# Ends with one line per module, then the overall score.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+source scripts/setup.sh
+PKG="$ROOT/plugins/image-automation-backend"
+DEFAULT=(secureJoin clusterWritePolicy tenancy manifestReader allowedRegistries credentials service engine)
+ALL=("${DEFAULT[@]}" serviceAuthorization)
+
+force=()
+selected=()
+for arg in "$@"; do
+  case "$arg" in
+    --force) force=(--force) ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    *)
+      if [[ " ${ALL[*]} " != *" $arg "* ]]; then
+        echo "unknown module '$arg'; modules: ${ALL[*]}" >&2
+        exit 2
+      fi
+      selected+=("$arg")
+      ;;
+  esac
+done
+[ ${#selected[@]} -gt 0 ] || selected=("${DEFAULT[@]}")
+
+# Store tests run on SQLite here; the every-commit run covers PostgreSQL.
+unset CI BACKSTAGE_TEST_DATABASE_POSTGRES15_CONNECTION_STRING
+export BACKSTAGE_TEST_DISABLE_DOCKER=1
+
+status=0
+cd "$PKG"
+for module in "${selected[@]}"; do
+  echo "== mutation testing: $module"
+  started=$SECONDS
+  if ! STRYKER_MODULE="$module" npx stryker run stryker.config.mjs \
+    --concurrency "${STRYKER_CONCURRENCY:-1}" "${force[@]+"${force[@]}"}"; then
+    echo "stryker failed for $module" >&2
+    status=1
+  fi
+  echo "== $module took $((SECONDS - started)) s"
+done
+
+echo "== mutation scores (reports/mutation/<module>.html has every mutant)"
+node - "${DEFAULT[@]}" -- serviceAuthorization <<'JS'
+const fs = require('fs');
+// Modules after `--` are subsets of others: shown, but not counted in the overall score again.
+const args = process.argv.slice(2);
+const split = args.indexOf('--');
+const counted = new Set(split < 0 ? args : args.slice(0, split));
+const modules = args.filter(a => a !== '--');
+const total = { detected: 0, survived: 0, noCoverage: 0, valid: 0 };
+for (const m of modules) {
+  const file = `reports/mutation/${m}.json`;
+  if (!fs.existsSync(file)) { console.log(`${m.padEnd(20)} not run yet`); continue; }
+  const report = JSON.parse(fs.readFileSync(file, 'utf8'));
+  const c = { Killed: 0, Timeout: 0, Survived: 0, NoCoverage: 0, CompileError: 0, RuntimeError: 0, Ignored: 0 };
+  for (const f of Object.values(report.files)) for (const mu of f.mutants) c[mu.status] = (c[mu.status] ?? 0) + 1;
+  const detected = c.Killed + c.Timeout;
+  const valid = detected + c.Survived + c.NoCoverage;
+  if (counted.has(m)) {
+    total.detected += detected; total.survived += c.Survived; total.noCoverage += c.NoCoverage; total.valid += valid;
+  }
+  const when = fs.statSync(file).mtime.toISOString().slice(0, 10);
+  const score = valid ? ((100 * detected) / valid).toFixed(2) : 'n/a';
+  console.log(`${m.padEnd(20)} ${String(score).padStart(6)} %  killed ${c.Killed}, timeout ${c.Timeout}, survived ${c.Survived}, no coverage ${c.NoCoverage}, compile errors ${c.CompileError}, static ignored ${c.Ignored} (${when})`);
+}
+const score = total.valid ? ((100 * total.detected) / total.valid).toFixed(2) : 'n/a';
+console.log(`${'overall'.padEnd(20)} ${String(score).padStart(6)} %  ${total.detected} of ${total.valid} mutants detected, ${total.survived} survived, ${total.noCoverage} without coverage`);
+JS
+exit $status
