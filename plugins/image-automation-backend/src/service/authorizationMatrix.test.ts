@@ -563,6 +563,13 @@ describe('the route × caller authorization matrix', () => {
       if (status === 403 && target === 'config') {
         expect(response.body.error.message).toMatch(/managed through app-config only/);
       }
+      if (status === 403 && target === 'shop') {
+        // A refusal says what was refused, on which entity, and the permission it needs; a reader
+        // is refused a change for the change's permission, never for reading.
+        const message: string = response.body.error.message;
+        expect(message).toMatch(/^you may not \w[\w ]* component:default\/shop \(image-automation\.(object|promotion)\.[a-z]+\)$/);
+        if (caller === 'reader') expect(message).not.toContain(`(${READ})`);
+      }
     },
   );
 });
