@@ -136,3 +136,148 @@ export function parseJson(text: string, ints: 'preserve' | 'float'): GoValue {
     return value;
   } as (this: unknown, key: string, value: unknown) => unknown) as GoValue;
 }
+
+/** Go's `quoteChar` in encoding/json: one byte, shown as the rune of that value. */
+function quoteJsonChar(c: number): string {
+  if (c === 0x27) return `'\\''`;
+  if (c === 0x22) return `'"'`;
+  return `'${goQuoteRune(String.fromCharCode(c))}'`;
+}
+
+function goQuoteRune(ch: string): string {
+  const cp = ch.charCodeAt(0);
+  const named: Record<number, string> = { 7: '\\a', 8: '\\b', 9: '\\t', 10: '\\n', 11: '\\v', 12: '\\f', 13: '\\r' };
+  if (named[cp]) return named[cp];
+  if (ch === '\\') return '\\\\';
+  if (cp < 0x20 || cp === 0x7f) return `\\x${cp.toString(16).padStart(2, '0')}`;
+  if (cp >= 0x80 && !/^[\p{L}\p{M}\p{N}\p{P}\p{S}]$/u.test(ch)) return `\\u${cp.toString(16).padStart(4, '0')}`;
+  return ch;
+}
+
+const MAX_JSON_DEPTH = 10000;
+const isJsonSpace = (c: number) => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
+const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
+const isHex = (c: number) => isDigit(c) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46);
+
+/**
+ * The syntax error Go's `encoding/json` reports for `text` (its byte scanner's exact wording, such
+ * as `invalid character '}' after object key` or `unexpected end of JSON input`), or undefined
+ * when the text is valid JSON.
+ * @internal
+ */
+export function jsonSyntaxError(text: string): string | undefined {
+  const bytes = Buffer.from(text, 'utf8');
+  // What the scanner expects next, as in Go's scanner: a step function per state.
+  type Step = (c: number) => Step | string;
+  const stack: ('key' | 'value' | 'array')[] = [];
+  let endTop = false;
+  const fail = (c: number, context: string) => `invalid character ${quoteJsonChar(c)} ${context}`;
+  const push = (c: number, kind: 'key' | 'array', next: Step): Step | string => {
+    stack.push(kind);
+    return stack.length <= MAX_JSON_DEPTH ? next : fail(c, 'exceeded max depth');
+  };
+  const literal = (word: string, at: number): Step => c =>
+    c === word.charCodeAt(at)
+      ? at + 1 === word.length
+        ? endValue
+        : literal(word, at + 1)
+      : fail(c, `in literal ${word} (expecting ${quoteJsonChar(word.charCodeAt(at))})`);
+  const beginValue: Step = c => {
+    if (isJsonSpace(c)) return beginValue;
+    if (c === 0x7b) return push(c, 'key', beginStringOrEmpty);
+    if (c === 0x5b) return push(c, 'array', beginValueOrEmpty);
+    if (c === 0x22) return inString;
+    if (c === 0x2d) return neg;
+    if (c === 0x30) return zero;
+    if (c >= 0x31 && c <= 0x39) return digits;
+    if (c === 0x74) return literal('true', 1);
+    if (c === 0x66) return literal('false', 1);
+    if (c === 0x6e) return literal('null', 1);
+    return fail(c, 'looking for beginning of value');
+  };
+  const beginValueOrEmpty: Step = c => {
+    if (isJsonSpace(c)) return beginValueOrEmpty;
+    return c === 0x5d ? endValue(c) : beginValue(c);
+  };
+  const beginStringOrEmpty: Step = c => {
+    if (isJsonSpace(c)) return beginStringOrEmpty;
+    if (c === 0x7d) {
+      stack[stack.length - 1] = 'value';
+      return endValue(c);
+    }
+    return beginString(c);
+  };
+  const beginString: Step = c => {
+    if (isJsonSpace(c)) return beginString;
+    return c === 0x22 ? inString : fail(c, 'looking for beginning of object key string');
+  };
+  const endTopStep: Step = c => (isJsonSpace(c) ? endTopStep : fail(c, 'after top-level value'));
+  const pop = (): Step => {
+    stack.pop();
+    if (stack.length === 0) endTop = true;
+    return stack.length === 0 ? endTopStep : endValue;
+  };
+  const endValue: Step = c => {
+    if (stack.length === 0) {
+      endTop = true;
+      return endTopStep(c);
+    }
+    if (isJsonSpace(c)) return endValue;
+    switch (stack[stack.length - 1]) {
+      case 'key':
+        if (c !== 0x3a) return fail(c, 'after object key');
+        stack[stack.length - 1] = 'value';
+        return beginValue;
+      case 'value':
+        if (c === 0x2c) {
+          stack[stack.length - 1] = 'key';
+          return beginString;
+        }
+        return c === 0x7d ? pop() : fail(c, 'after object key:value pair');
+      default:
+        if (c === 0x2c) return beginValue;
+        return c === 0x5d ? pop() : fail(c, 'after array element');
+    }
+  };
+  const inString: Step = c => {
+    if (c === 0x22) return endValue;
+    if (c === 0x5c) return inStringEscape;
+    return c < 0x20 ? fail(c, 'in string literal') : inString;
+  };
+  const inStringEscape: Step = c => {
+    if ('bfnrt\\/"'.includes(String.fromCharCode(c))) return inString;
+    return c === 0x75 ? hexDigit(4) : fail(c, 'in string escape code');
+  };
+  const hexDigit = (left: number): Step => c =>
+    isHex(c) ? (left === 1 ? inString : hexDigit(left - 1)) : fail(c, 'in \\u hexadecimal character escape');
+  const neg: Step = c => {
+    if (c === 0x30) return zero;
+    return c >= 0x31 && c <= 0x39 ? digits : fail(c, 'in numeric literal');
+  };
+  const digits: Step = c => (isDigit(c) ? digits : zero(c));
+  const zero: Step = c => {
+    if (c === 0x2e) return dot;
+    return c === 0x65 || c === 0x45 ? exponent : endValue(c);
+  };
+  const dot: Step = c => (isDigit(c) ? fraction : fail(c, 'after decimal point in numeric literal'));
+  const fraction: Step = c => {
+    if (isDigit(c)) return fraction;
+    return c === 0x65 || c === 0x45 ? exponent : endValue(c);
+  };
+  const exponent: Step = c => (c === 0x2b || c === 0x2d ? exponentSign : exponentSign(c));
+  const exponentSign: Step = c => (isDigit(c) ? exponentDigits : fail(c, 'in exponent of numeric literal'));
+  const exponentDigits: Step = c => (isDigit(c) ? exponentDigits : endValue(c));
+
+  let step: Step = beginValue;
+  for (const c of bytes) {
+    const next = step(c);
+    if (typeof next === 'string') return next;
+    step = next;
+  }
+  // End of input, as Go's scanner.eof: one more space completes a number at the top level; the
+  // error that space causes (in an unfinished literal or exponent) is the one reported.
+  if (endTop) return undefined;
+  const last = step(0x20);
+  if (typeof last === 'string') return last;
+  return endTop ? undefined : 'unexpected end of JSON input';
+}

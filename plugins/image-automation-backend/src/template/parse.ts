@@ -269,6 +269,23 @@ export function unescapeGo(quoted: string): string {
   return out;
 }
 
+// Go's unicode.IsSpace, which bytes.TrimSpace uses.
+const GO_SPACE = /^[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$/;
+
+/** Go's parse.IsEmptyTree: only blank text and comments. */
+function isEmptyTree(n: Node): boolean {
+  switch (n.type) {
+    case 'comment':
+      return true;
+    case 'text':
+      return GO_SPACE.test(n.text);
+    case 'list':
+      return n.nodes.every(isEmptyTree);
+    default:
+      return false;
+  }
+}
+
 /**
  * Parses template text. `hasFunction` tells which identifiers are functions (Go checks this
  * at parse time: `function "now" not defined`).
@@ -365,7 +382,7 @@ export function parse(
     if (t.kind === 'keyword') {
       switch (t.val) {
         case 'block':
-          return fail('{{block}} is not supported');
+          return blockControl();
         case 'break':
         case 'continue': {
           const close = nextNonSpace();
@@ -417,6 +434,35 @@ export function parse(
       pipe = pipeline('template clause', 'rightDelim');
     }
     return { type: 'template', pos: t.pos, line: t.line, name: tname, pipe };
+  }
+
+  // {{block "name" pipeline}} body {{end}}: defines "name" as body (unless it is defined with a
+  // non-empty body elsewhere) and executes it, as {{define}} followed by {{template}} would.
+  function blockControl(): Node {
+    const t = nextNonSpace();
+    if (t.kind !== 'string' && t.kind !== 'rawString')
+      unexpected(t, 'block clause');
+    const bname = t.kind === 'string' ? unescapeGo(t.val) : t.val.slice(1, -1);
+    const pipe = pipeline('block clause', 'rightDelim');
+    const savedVars = vars;
+    const savedDepth = rangeDepth;
+    vars = ['$'];
+    rangeDepth = 0;
+    const body = itemList();
+    if (body.next.type !== 'end')
+      fail(`unexpected ${nodeString(body.next)} in block clause`);
+    vars = savedVars;
+    rangeDepth = savedDepth;
+    define(bname, body.list);
+    return { type: 'template', pos: t.pos, line: t.line, name: bname, pipe };
+  }
+
+  // Go keeps one definition per name: an empty one gives way, two non-empty ones are an error.
+  function define(dname: string, body: Node & { type: 'list' }) {
+    const existing = defines.get(dname);
+    if (!existing || isEmptyTree(existing)) defines.set(dname, body);
+    else if (!isEmptyTree(body))
+      fail(`template: multiple definition of template ${goQuote(dname)}`);
   }
 
   function control(context: 'if' | 'range' | 'with'): ControlNode {
@@ -666,7 +712,7 @@ export function parse(
     if (body.next.type !== 'end')
       fail(`unexpected ${nodeString(body.next)} in definition`);
     vars = savedVars;
-    defines.set(dname, body.list);
+    define(dname, body.list);
   }
 
   const root: Node & { type: 'list' } = { type: 'list', pos: 0, nodes: [] };
@@ -686,5 +732,13 @@ export function parse(
     root.nodes.push(n as Node);
   }
   if (tokens[tokens.length - 1].kind === 'error') next();
+  // The template is itself one more definition of its own name: a non-empty {{define}} of that
+  // name stands in for an empty template, and clashes with a non-empty one.
+  const own = defines.get(name);
+  if (own && !isEmptyTree(own)) {
+    if (!isEmptyTree(root))
+      fail(`template: multiple definition of template ${goQuote(name)}`);
+    return { name, text, root: own, defines };
+  }
   return { name, text, root, defines };
 }

@@ -6,7 +6,7 @@
 import crypto from 'node:crypto';
 import { FuncMap, fn, GoFuncError } from '../funcTypes';
 import { GoValue, isPlainMap, typedSlice } from '../goValue';
-import { marshalJson, parseJson } from '../goJson';
+import { jsonSyntaxError, marshalJson, parseJson } from '../goJson';
 import { goKindOf, goTypeOf, isEmpty } from './convert';
 import { deepEqual } from './collections';
 import {
@@ -21,15 +21,20 @@ import { adler32 } from '../../util/adler32';
 import { goStringFromBytes } from './goBytes';
 import { GoTime, parseDuration, parseTime, zeroTime } from '../goTime';
 
-/** Go's `encoding/json` wording for a syntax error JavaScript reports. */
-function goJsonSyntaxError(text: string, jsMessage: string): string {
-  if (text.trim() === '' || /end of JSON input|Unterminated/.test(jsMessage))
-    return 'unexpected end of JSON input';
-  const m =
-    /Unexpected token '?(.)'?/.exec(jsMessage) ??
-    /Unexpected (?:non-whitespace )?character/.exec(jsMessage);
-  const ch = m?.[1] ?? text.trim()[0];
-  return `invalid character '${ch}' looking for beginning of value`;
+/**
+ * `json.Unmarshal` into `interface{}`, as sprig's fromJson calls it: nil and Go's message for a
+ * syntax error; a number float64 cannot hold is left nil and reported, the rest still decoded.
+ */
+function readJson(text: string): { value: GoValue; error?: string } {
+  const syntax = jsonSyntaxError(text);
+  if (syntax) return { value: null, error: syntax };
+  let error: string | undefined;
+  const value = JSON.parse(text, (_key, v, ctx?: { source?: string }) => {
+    if (typeof v !== 'number' || Number.isFinite(v)) return v;
+    error ??= `json: cannot unmarshal number ${ctx?.source ?? v} into Go value of type float64`;
+    return null;
+  }) as GoValue;
+  return { value, error };
 }
 
 /** Go's `path.Clean`. @internal */
@@ -355,19 +360,11 @@ export const miscFuncs: FuncMap = {
   fail: fn(['string'], (msg: string) => {
     throw new GoFuncError(msg);
   }),
-  fromJson: fn(['string'], (s: string) => {
-    try {
-      return parseJson(s, 'float');
-    } catch {
-      return null;
-    }
-  }),
+  fromJson: fn(['string'], (s: string) => readJson(s).value),
   mustFromJson: fn(['string'], (s: string) => {
-    try {
-      return parseJson(s, 'float');
-    } catch (e) {
-      throw new GoFuncError(goJsonSyntaxError(s, (e as Error).message));
-    }
+    const { value, error } = readJson(s);
+    if (error) throw new GoFuncError(error);
+    return value;
   }),
   toJson: fn(['any'], (v: GoValue) => {
     try {
