@@ -57,6 +57,14 @@ describe('parseImageReference', () => {
     expect(() => parseImageReference('localhost:5000/foo:1.0')).toThrow(
       "image 'localhost:5000/foo:1.0' should not include a tag; remove ':1.0'",
     );
+    // A tag and a digest: Flux names the text up to the digest's own colon.
+    const digest = 'sha256:' + 'a'.repeat(64);
+    expect(() => parseImageReference(`ghcr.io/org/app:1.0@${digest}`)).toThrow(
+      `image 'ghcr.io/org/app:1.0@${digest}' should not include a tag; remove ':1.0@sha256'`,
+    );
+    expect(() => parseImageReference(`ghcr.io/org/app@${digest}`)).toThrow(
+      `image 'ghcr.io/org/app@${digest}' should not include a tag; remove ':${'a'.repeat(64)}'`,
+    );
     expect(() => parseImageReference('a')).toThrow(
       'could not parse reference: a',
     );

@@ -140,16 +140,16 @@ export function parseImageReference(
       throw new Error(`could not parse reference: ${image}`);
     }
   }
-  // Flux strips the resolved registry from the input: whatever colon remains is a tag or digest.
+  // Flux strips the resolved registry from the input: a colon that remains starts a tag or a
+  // digest, and the message names what lies between it and the next colon (`strings.Split`), so
+  // `app:1.0@sha256:…` is told to remove ':1.0@sha256'.
   const rest = image.startsWith(parsed.registry)
     ? image.slice(parsed.registry.length)
     : image;
-  const colon = rest.indexOf(':');
-  if (colon >= 0) {
+  const parts = rest.split(':');
+  if (parts.length > 1) {
     throw new Error(
-      `image '${image}' should not include a tag; remove '${rest.slice(
-        colon,
-      )}'`,
+      `image '${image}' should not include a tag; remove ':${parts[1]}'`,
     );
   }
   const repository =
