@@ -6,7 +6,7 @@
 import crypto from 'node:crypto';
 import { FuncMap, fn, GoFuncError } from '../funcTypes';
 import { GoValue, isPlainMap, typedSlice } from '../goValue';
-import { jsonSyntaxError, marshalJson, parseJson } from '../goJson';
+import { jsonSyntaxError, marshalJson } from '../goJson';
 import { goKindOf, goTypeOf, isEmpty } from './convert';
 import { deepEqual } from './collections';
 import {
