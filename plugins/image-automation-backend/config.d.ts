@@ -309,8 +309,17 @@ export interface Config {
       pollIntervalSeconds?: number;
       /** How many objects one pass takes at most. Default 20. */
       batchSize?: number;
-      /** How long a lease on an object lasts, in seconds. Default 300. */
+      /**
+       * How long a lease on an object lasts, in seconds. Default 300. A running reconcile renews
+       * it every third of that; one that cannot renew it stops a sixth before it runs out (writing
+       * nothing more), as does one whose lease another replica took.
+       */
       leaseSeconds?: number;
+      /**
+       * How long a ResourceSet must have been gone from its source before what it applied is
+       * uninstalled, in seconds. One that comes back meanwhile keeps everything. Default 600.
+       */
+      uninstallGraceSeconds?: number;
       /**
        * How long the engine may go without progress (a pass or a reconcile completed, a lease
        * renewed) before `GET /api/image-automation/health` answers 503, in seconds. Default ten

@@ -231,16 +231,26 @@ export const imageAutomationPlugin = createBackendPlugin({
           manifestUrlPrefixes: settings?.getOptionalStringArray('manifestUrlPrefixes') ?? [],
         });
 
+        const stopping = new AbortController();
+        deps.lifecycle.addShutdownHook(() => stopping.abort());
         await scheduler.scheduleTask({
           id: 'image-automation-sync-manifests',
           frequency: { seconds: settings?.getOptionalNumber('engine.refreshIntervalSeconds') ?? 120 },
           timeout: { minutes: 10 },
-          scope: 'local',
+          // One replica at a time (the scheduler's lock in the database): two syncs would race on
+          // the same rows, and two uninstalls on the same objects.
+          scope: 'global',
           fn: async () => {
             await sync.syncAll();
-            // ResourceSets removed from their source: prune what they applied (the store has no finalizers).
-            for (const result of await resourceSets.uninstallDeleted()) {
-              if (result.error) {
+            // ResourceSets removed from their source: prune what they applied (the store has no
+            // finalizers), once they have been gone for the grace period.
+            const graceMs = (settings?.getOptionalNumber('engine.uninstallGraceSeconds') ?? 600) * 1000;
+            for (const result of await resourceSets.uninstallDeleted({ graceMs })) {
+              if (result.waitingUntil) {
+                logger.info(
+                  `${result.owner} is gone from its source: what it applied is uninstalled at ${result.waitingUntil.toISOString()} unless it comes back`,
+                );
+              } else if (result.error) {
                 logger.warn(`Uninstalling ${result.owner} failed, retrying after the next sync: ${result.error}`);
               } else {
                 logger.info(`Uninstalled ${result.owner}: ${result.changes.join(', ') || 'nothing to delete'}`);
@@ -255,10 +265,17 @@ export const imageAutomationPlugin = createBackendPlugin({
           timeout: { minutes: 15 },
           // Every instance runs passes; leases keep them off each other's objects.
           scope: 'local',
-          fn: async () => {
+          fn: async abortSignal => {
+            // The scheduler's timeout or shutdown stops the run: nothing more is claimed, and the
+            // reconciles still running are stopped and their leases released.
+            const signal = abortSignal ? AbortSignal.any([abortSignal, stopping.signal]) : stopping.signal;
             // Keep going while objects are due (e.g. dependents made due by this pass), within
             // bounds: the next scheduled run picks up whatever is left.
-            for (let pass = 0; pass < MAX_PASSES_PER_RUN && (await engine.runPass()) > 0; pass++);
+            for (
+              let pass = 0;
+              pass < MAX_PASSES_PER_RUN && !signal.aborted && (await engine.runPass(undefined, signal)) > 0;
+              pass++
+            );
           },
         });
         await scheduler.scheduleTask({

@@ -22,9 +22,17 @@ import {
   unsupportedApiVersionMessage,
   unsupportedFields,
 } from '../objects/fluxCompatibility';
-import { markStalled } from './conditions';
-import { beginReconcile, RECHECK_MS } from './preamble';
-import { ReconcileResult, Reconciler } from './Reconciler';
+import { formatGoDuration } from '../util/goDuration';
+import { markFailed, markStalled } from './conditions';
+import { beginReconcile, MAX_RETRY_MS, RECHECK_MS } from './preamble';
+import { ReconcileAborted, ReconcileContext, ReconcileResult, Reconciler } from './Reconciler';
+
+/** The timeout of a reconcile whose kind names none. */
+const DEFAULT_TIMEOUT_MS = 5 * 60_000;
+/** How long past its timeout a reconcile may run before the engine aborts it. */
+const DEADLINE_GRACE_MS = 60_000;
+/** The Ready reason of a reconcile the engine aborted at its deadline. @internal */
+export const RECONCILE_TIMEOUT_REASON = 'ReconcileTimeout';
 import { readyEvent } from './readyEvent';
 
 /** Settings of the reconcile loop. @internal */
@@ -48,6 +56,10 @@ export interface EngineOptions {
   owners?: Pick<OwnerNotifications, 'objectChanged'>;
   /** Counts reconciles, lease losses and pass durations (docs/operations.md). */
   metrics?: ImageAutomationMetrics;
+  /** The timeout of a reconcile whose reconciler names none (default five minutes). */
+  defaultTimeoutMs?: number;
+  /** How long past its timeout a reconcile may run before it is aborted (default one minute). */
+  deadlineGraceMs?: number;
 }
 
 /** How an object's reconcile ended, from the status stored and the object's suspension. */
@@ -93,58 +105,146 @@ export class Engine {
     }
   }
 
-  /** Runs one pass; returns how many objects it reconciled. */
-  async runPass(now: () => Date = () => new Date()): Promise<number> {
-    const { objects, logger } = this.options;
+  /**
+   * Runs one pass; returns how many objects it reconciled. A worker claims an object only when it
+   * starts it, so no claimed object waits while its lease runs down. Once `signal` aborts (the
+   * scheduler's timeout, or shutdown) nothing more is claimed and running reconciles are stopped,
+   * their leases released.
+   */
+  async runPass(now: () => Date = () => new Date(), signal?: AbortSignal): Promise<number> {
+    const { objects, logger, batchSize } = this.options;
     const started = Date.now();
-    const claimed = await objects.claimDue({
-      owner: this.instanceId,
-      now: now(),
-      limit: this.options.batchSize,
-      leaseMs: this.options.leaseMs,
-    });
-    const queue = [...claimed];
-    const workers = Array.from({ length: Math.min(this.options.concurrency ?? 4, queue.length) }, async () => {
-      for (let object = queue.shift(); object; object = queue.shift()) {
-        await this.reconcileOne(object, now());
+    const claim = (limit: number) =>
+      signal?.aborted
+        ? Promise.resolve([])
+        : objects.claimDue({ owner: this.instanceId, now: now(), limit, leaseMs: this.options.leaseMs });
+    const workers = Math.min(Math.max(1, this.options.concurrency ?? 4), batchSize);
+    const first = await claim(workers);
+    let claimed = first.length;
+    // Fewer due than workers: nothing else is due now (what this pass makes due, the next one runs).
+    let drained = first.length < workers;
+    const work = async (object: StoredObject | undefined) => {
+      while (object) {
+        await this.reconcileOne(object, now(), signal);
+        object = undefined;
+        if (drained || claimed >= batchSize || signal?.aborted) return;
+        claimed++;
+        try {
+          [object] = await claim(1);
+        } catch (error) {
+          logger.warn(`Could not claim due automation objects: ${error}`);
+        }
+        if (!object) {
+          claimed--;
+          drained = true;
+        }
       }
-    });
-    await Promise.all(workers);
-    if (claimed.length > 0) {
-      logger.debug(`Reconciled ${claimed.length} automation objects`);
+    };
+    await Promise.all(first.map(work));
+    if (claimed > 0) {
+      logger.debug(`Reconciled ${claimed} automation objects`);
     }
     this.options.metrics?.passCompleted(Date.now() - started);
     this.lastPass = new Date();
     this.progressed();
-    return claimed.length;
+    return claimed;
   }
 
-  private async reconcileOne(object: StoredObject, now: Date) {
-    const { objects, logger } = this.options;
-    let result: ReconcileResult;
+  /**
+   * Runs one object's reconcile under its lease. The lease is renewed every third of its length;
+   * the run is aborted (see {@link ReconcileContext.signal}) when a renewal finds it taken, when no
+   * renewal succeeded by a sixth of its length before it runs out (so a replica whose clock runs
+   * that much ahead still cannot claim it while this one writes), at the reconcile's deadline, or
+   * when the pass is stopped. An aborted run stores nothing: after a lost lease the object is due
+   * when the lease runs out; after a stop it is released to run again at once; after the deadline
+   * it is Ready=False with reason ReconcileTimeout.
+   */
+  private async reconcileOne(object: StoredObject, now: Date, passSignal?: AbortSignal) {
+    const { objects, logger, leaseMs } = this.options;
     const started = Date.now();
-    let renewalLost = false;
-    // A reconcile may outlast the lease (ResourceSet health checks wait minutes): keep renewing it.
+    const control = new AbortController();
+    const abort = (why: ReconcileAborted['why'], message: string) => {
+      if (!control.signal.aborted) control.abort(new ReconcileAborted(why, message));
+    };
+    const margin = leaseMs / 6;
+    let expiry: NodeJS.Timeout | undefined;
+    const holdUntil = (until: number) => {
+      clearTimeout(expiry);
+      expiry = setTimeout(
+        () => abort('lease', `the lease on ${object.id} was not renewed in time (is the database reachable?)`),
+        Math.max(0, until - margin - Date.now()),
+      );
+    };
+    holdUntil(now.getTime() + leaseMs);
     const renewal = setInterval(() => {
+      const until = Date.now() + leaseMs;
       objects
-        .renewLease(object.id, this.instanceId, new Date(Date.now() + this.options.leaseMs))
+        .renewLease(object.id, this.instanceId, new Date(until))
         .then(renewed => {
-          if (renewed) this.progressed();
-          else renewalLost = true;
+          if (control.signal.aborted) return;
+          if (renewed) {
+            holdUntil(until);
+            this.progressed();
+          } else abort('lease', `the lease on ${object.id} was taken by another instance`);
         })
         .catch(error => logger.warn(`Could not renew the lease on ${object.id}: ${error}`));
-    }, Math.max(1000, this.options.leaseMs / 3));
+    }, Math.max(250, leaseMs / 3));
+    const reconciler = this.byKind.get(`${object.apiVersion}/${object.kind}`);
+    const timeoutMs =
+      (await Promise.resolve(reconciler?.timeoutMs?.(object)).catch(() => undefined)) ??
+      this.options.defaultTimeoutMs ??
+      DEFAULT_TIMEOUT_MS;
+    const graceMs = this.options.deadlineGraceMs ?? DEADLINE_GRACE_MS;
+    const deadline = setTimeout(
+      () =>
+        abort(
+          'deadline',
+          `reconcile aborted after ${formatGoDuration(timeoutMs + graceMs)}: its timeout is ${formatGoDuration(
+            timeoutMs,
+          )}, and ${formatGoDuration(graceMs)} more passed`,
+        ),
+      timeoutMs + graceMs,
+    );
+    const stop = () => abort('shutdown', `the reconcile of ${object.id} was stopped: the engine is stopping`);
+    passSignal?.addEventListener('abort', stop);
+    if (passSignal?.aborted) stop();
+
+    let result: ReconcileResult | undefined;
     try {
-      result = compatibilityNotes(object, await this.reconcileKind(object, now), now);
+      result = compatibilityNotes(object, await this.reconcileKind(object, now, { signal: control.signal }), now);
     } catch (error) {
-      // A bug or an unexpected failure in one object never stops the others.
-      logger.error(`Reconciling ${object.id} failed unexpectedly`, error as Error);
-      result = {
-        status: markStalled(object.status, 'InternalError', `reconcile failed: ${(error as Error).message}`, now, object.generation),
-        requeueAfterMs: 60_000,
-      };
+      if (!control.signal.aborted) {
+        // A bug or an unexpected failure in one object never stops the others.
+        logger.error(`Reconciling ${object.id} failed unexpectedly`, error as Error);
+        result = {
+          status: markStalled(object.status, 'InternalError', `reconcile failed: ${(error as Error).message}`, now, object.generation),
+          requeueAfterMs: 60_000,
+        };
+      }
     } finally {
       clearInterval(renewal);
+      clearTimeout(expiry);
+      clearTimeout(deadline);
+      passSignal?.removeEventListener('abort', stop);
+    }
+    const aborted = control.signal.aborted ? (control.signal.reason as ReconcileAborted) : undefined;
+    if (aborted?.why === 'lease') {
+      // Whatever it produced is dropped: another instance may be running the object already.
+      logger.warn(`Stopped reconciling ${object.id}: ${aborted.message}; nothing of this run was stored`);
+      this.options.metrics?.leaseLost(object.kind);
+      return;
+    }
+    if (aborted?.why === 'shutdown') {
+      await objects.releaseLease(object.id, this.instanceId, new Date()).catch(() => false);
+      logger.info(`Stopped reconciling ${object.id} (the engine is stopping); it is due again at once`);
+      return;
+    }
+    if (!result) {
+      // The deadline passed and the reconcile gave up.
+      result = {
+        status: markFailed(object.status, RECONCILE_TIMEOUT_REASON, aborted!.message, now, object.generation),
+        requeueAfterMs: MAX_RETRY_MS,
+      };
     }
     const stored = await objects.completeRun(object.id, this.instanceId, {
       status: result.status,
@@ -156,10 +256,6 @@ export class Engine {
       logger.warn(`Lost the lease on ${object.id} while reconciling it; its result was discarded`);
       this.options.metrics?.leaseLost(object.kind);
       return;
-    }
-    if (renewalLost) {
-      // Renewed again later, or stored because nobody else claimed it meanwhile: still a lost lease.
-      this.options.metrics?.leaseLost(object.kind);
     }
     const outcome = resultClass(object, result);
     this.options.metrics?.reconciled(object.kind, outcome.result, Date.now() - started, outcome.reason);
@@ -176,7 +272,7 @@ export class Engine {
     }
   }
 
-  private async reconcileKind(object: StoredObject, now: Date): Promise<ReconcileResult> {
+  private async reconcileKind(object: StoredObject, now: Date, context: ReconcileContext): Promise<ReconcileResult> {
     if (object.kind === MANIFEST_ERROR_KIND) {
       const message = object.manifest.metadata.annotations?.[MANIFEST_ERROR_ANNOTATION] ?? 'invalid manifest';
       const reason = object.manifest.metadata.annotations?.[MANIFEST_ERROR_REASON_ANNOTATION] ?? 'InvalidManifest';
@@ -219,7 +315,7 @@ export class Engine {
         requeueAfterMs: RECHECK_MS,
       };
     }
-    return reconciler.reconcile(object, now);
+    return reconciler.reconcile(object, now, context);
   }
 }
 

@@ -34,6 +34,15 @@ export class GitRepositoryReconciler implements Reconciler {
     },
   ) {}
 
+  /** Flux's `timeout` (default 60s) for the remote's refs. */
+  timeoutMs(object: StoredObject): number | undefined {
+    try {
+      return parseGoDuration((object.manifest.spec as Partial<GitRepositorySpec> | undefined)?.timeout ?? '60s');
+    } catch {
+      return undefined;
+    }
+  }
+
   async reconcile(object: StoredObject, now: Date): Promise<ReconcileResult> {
     const begun = beginReconcile<GitRepositorySpec>(object, now);
     if ('done' in begun) return begun.done;

@@ -21,7 +21,7 @@ import { formatGoDuration, parseGoDuration } from '../util/goDuration';
 import { markReady } from './conditions';
 import { registryCallOptions } from './registryCallOptions';
 import { beginReconcile, failures, retryAfter } from './preamble';
-import { ReconcileResult, Reconciler } from './Reconciler';
+import { ReconcileContext, ReconcileResult, Reconciler } from './Reconciler';
 
 /** How many tags `status.lastScanResult.latestTags` lists (Flux's `latestTagsCount`). */
 const LATEST_TAGS_COUNT = 10;
@@ -82,7 +82,18 @@ export class ImageRepositoryReconciler implements Reconciler {
     },
   ) {}
 
-  async reconcile(object: StoredObject, now: Date): Promise<ReconcileResult> {
+  /** Flux's scan timeout: `timeout`, else the interval. */
+  timeoutMs(object: StoredObject): number | undefined {
+    const spec = object.manifest.spec as Partial<ImageRepositorySpec> | undefined;
+    try {
+      return parseGoDuration(spec?.timeout ?? spec?.interval ?? '');
+    } catch {
+      return undefined;
+    }
+  }
+
+  async reconcile(object: StoredObject, now: Date, context?: ReconcileContext): Promise<ReconcileResult> {
+    const signal = context?.signal;
     const begun = beginReconcile<ImageRepositorySpec>(object, now);
     if ('done' in begun) return begun.done;
     const { spec, generation, pendingRequest } = begun.start;
@@ -105,7 +116,7 @@ export class ImageRepositoryReconciler implements Reconciler {
 
     let callOptions: RegistryCallOptions;
     try {
-      callOptions = registryCallOptions(spec, ref, object.entityRef, this.deps.credentials);
+      callOptions = { ...registryCallOptions(spec, ref, object.entityRef, this.deps.credentials), signal };
     } catch (error) {
       return failed('AuthenticationFailed', `failed to configure authentication options: ${(error as Error).message}`);
     }
@@ -142,6 +153,7 @@ export class ImageRepositoryReconciler implements Reconciler {
       const message = `scan failed: ${(error as Error).message}`;
       // The class and HTTP status only, never anything from the request (no credential).
       const registryError = error instanceof RegistryError ? error : undefined;
+      signal?.throwIfAborted();
       await this.deps.scans.recordScan({
         objectId: object.id,
         canonicalImageName: ref.canonical,
@@ -164,6 +176,7 @@ export class ImageRepositoryReconciler implements Reconciler {
 
     const tags = sortTagsAsStored(listed.tags.filter(tag => !exclusions.some(re => re.test(tag))));
     const revision = String(adler32(JSON.stringify(tags)));
+    signal?.throwIfAborted();
     await this.deps.scans.recordScan({
       objectId: object.id,
       canonicalImageName: ref.canonical,

@@ -34,7 +34,7 @@ import { parseGoDuration } from '../util/goDuration';
 import { unsupportedFields } from '../objects/fluxCompatibility';
 import { markFailed, markReady, markStalled } from './conditions';
 import { beginReconcile, RECHECK_MS, retryAfter } from './preamble';
-import { ReconcileResult, Reconciler } from './Reconciler';
+import { ReconcileContext, ReconcileResult, Reconciler } from './Reconciler';
 import { referenceDenied } from '../objects/tenancy';
 
 /** Flux's default GitRepository `timeout`. */
@@ -118,8 +118,8 @@ export class ImageUpdateAutomationReconciler implements Reconciler {
     },
   ) {}
 
-  async reconcile(object: StoredObject, now: Date): Promise<ReconcileResult> {
-    return this.prepare(object, now, true, ctx => this.run(ctx));
+  async reconcile(object: StoredObject, now: Date, context?: ReconcileContext): Promise<ReconcileResult> {
+    return this.prepare(object, now, true, ctx => this.run(ctx, context?.signal));
   }
 
   /**
@@ -318,13 +318,17 @@ export class ImageUpdateAutomationReconciler implements Reconciler {
     }
   }
 
-  /** Clone, update, commit and push, retried from a fresh clone when the push is rejected. */
-  private async run(ctx: RunContext): Promise<ReconcileResult> {
+  /**
+   * Clone, update, commit and push, retried from a fresh clone when the push is rejected. Nothing
+   * is pushed or recorded (promotions) once `signal` aborts: the run throws instead.
+   */
+  private async run(ctx: RunContext, signal?: AbortSignal): Promise<ReconcileResult> {
     const { object, spec, now, generation, events, remote, checkoutRef, branch, switched, refspec, syncNeeded, policies, observedPolicies, signer, failed, stalled, intervalMs } = ctx;
     let status = ctx.status;
     const author = spec.git!.commit.author;
     let plan: PromotionPlan | undefined;
     const gitFailed = async (prefix: string, error: unknown) => {
+      signal?.throwIfAborted();
       await this.promotionsFailed(plan, `${prefix}: ${(error as Error).message}`, now, events);
       return failed('GitOperationFailed', `${prefix}: ${(error as Error).message}`);
     };
@@ -357,11 +361,13 @@ export class ImageUpdateAutomationReconciler implements Reconciler {
           const updatePath = await secureJoin(checkout.dir, spec.update?.path ?? '');
           const tree = { repoRoot: checkout.dir, updatePath, namespace: object.namespace };
           if (attempt === 1 && this.deps.promotions) {
+            signal?.throwIfAborted();
             plan = await this.planPromotions(object, now, events, tree, policies);
             status = { ...status, markers: plan.markers };
           }
           result = await applyPoliciesToTree({ ...tree, policies: plan?.policies ?? policies, held: plan?.held });
         } catch (error) {
+          signal?.throwIfAborted();
           await this.promotionsFailed(plan, `failed to apply policies: ${(error as Error).message}`, now, events);
           return failed('UpdateFailed', `failed to apply policies: ${(error as Error).message}`);
         }
@@ -372,6 +378,7 @@ export class ImageUpdateAutomationReconciler implements Reconciler {
         }
         if (result.fileChanges.size === 0) {
           status = { ...status, observedSourceRevision: checkout.checkoutRevision, observedPolicies };
+          signal?.throwIfAborted();
           const dueNow = await this.promotionsApplied(plan, undefined, now, events);
           return { status: markReady(status, 'Succeeded', UP_TO_DATE, now, generation), requeueAfterMs: this.requeue(plan, intervalMs, now), events, dueNow };
         }
@@ -388,6 +395,7 @@ export class ImageUpdateAutomationReconciler implements Reconciler {
           );
         } catch (error) {
           if (error instanceof RemovedTemplateFieldError) {
+            signal?.throwIfAborted();
             await this.promotionsFailed(plan, error.message, now, events);
             return stalled('RemovedTemplateField', error.message);
           }
@@ -401,6 +409,8 @@ export class ImageUpdateAutomationReconciler implements Reconciler {
             signer,
             now,
           });
+          // The last moment to stop: past it, the branch moves.
+          signal?.throwIfAborted();
           await pushBranch(remote, checkout, { switched, refspec, pushOptions: spec.git?.push?.options });
         } catch (error) {
           if (error instanceof PushRejectedError && attempt < PUSH_ATTEMPTS) {
@@ -423,6 +433,7 @@ export class ImageUpdateAutomationReconciler implements Reconciler {
           reason: 'Succeeded',
           message: pushSummary({ commit, branch, refspecs: refspec ? [refspec] : [], message }),
         });
+        signal?.throwIfAborted();
         const dueNow = await this.promotionsApplied(plan, commit, now, events);
         return { status: markReady(status, 'Succeeded', UP_TO_DATE, now, generation), requeueAfterMs: this.requeue(plan, intervalMs, now), events, dueNow };
       } finally {

@@ -18,9 +18,37 @@ export interface ReconcileResult {
   events?: Array<Pick<ObjectEvent, 'type' | 'reason' | 'message'>>;
 }
 
+/** What the engine hands a reconcile besides the object. @internal */
+export interface ReconcileContext {
+  /**
+   * Aborted when this instance may no longer act for the object: its lease was lost or ran out
+   * without renewal, its deadline passed, or the engine is stopping. A reconciler checks it
+   * (`signal.throwIfAborted()`) before every write: a scan or selection recorded, a push, an
+   * apply, a prune, a promotion record. Requests it passes the signal to are cancelled with it.
+   */
+  signal: AbortSignal;
+}
+
 /** The reconciler of one kind, mirroring the Flux controller for it. @internal */
 export interface Reconciler {
   readonly apiVersion: string;
   readonly kind: string;
-  reconcile(object: StoredObject, now: Date): Promise<ReconcileResult>;
+  /**
+   * How long one reconcile of the object may take, from its spec (Flux's `timeout`, or the kind's
+   * default); the engine aborts it a grace period later. Undefined: the engine's default.
+   */
+  timeoutMs?(object: StoredObject): number | undefined | Promise<number | undefined>;
+  reconcile(object: StoredObject, now: Date, context?: ReconcileContext): Promise<ReconcileResult>;
+}
+
+/** Why the engine aborted a reconcile: the reason of {@link ReconcileContext.signal}. @internal */
+export class ReconcileAborted extends Error {
+  constructor(
+    /** `lease`: lost or about to run out; `deadline`: took too long; `shutdown`: the engine stops. */
+    readonly why: 'lease' | 'deadline' | 'shutdown',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ReconcileAborted';
+  }
 }

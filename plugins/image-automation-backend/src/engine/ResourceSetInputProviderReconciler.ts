@@ -111,6 +111,11 @@ export class ResourceSetInputProviderReconciler implements Reconciler {
     },
   ) {}
 
+  /** The provider's `reconcileTimeout` annotation (default 5m), which also bounds its requests. */
+  timeoutMs(object: StoredObject): number {
+    return reconcileSettings(object.manifest.metadata.annotations, undefined, undefined).timeoutMs;
+  }
+
   async reconcile(object: StoredObject, now: Date): Promise<ReconcileResult> {
     const started = Date.now();
     const begun = beginReconcile<ResourceSetInputProviderSpec>(object, now);

@@ -1042,6 +1042,56 @@ describe('ResourceSetReconciler', () => {
     expect(await configMapNames('rset-a', 'paused')).toEqual([]);
   });
 
+  it('uninstalls a ResourceSet gone from its source only after the grace period, and nothing if it comes back', async () => {
+    const graced = resourceSet(
+      'graced',
+      {
+        resources: [
+          {
+            apiVersion: 'v1',
+            kind: 'ConfigMap',
+            metadata: { name: 'graced-config', namespace: 'rset-a' },
+          },
+        ],
+      },
+      { [CLUSTERS_ANNOTATION]: 'testbed' },
+    );
+    const owner = 'ResourceSet/rset-a/graced';
+    const graceMs = 600_000;
+    const mine = (results: Awaited<ReturnType<typeof reconciler.uninstallDeleted>>) =>
+      results.filter(r => r.owner === owner);
+    await declare('graced', [graced]);
+    await reconcile(owner);
+    expect(await configMapNames('rset-a', 'graced')).toEqual(['graced-config']);
+
+    // Gone (a file moved, say): the first sync that notices starts the grace period.
+    await declare('graced', []);
+    const t0 = new Date('2026-12-03T10:00:00Z');
+    expect(mine(await reconciler.uninstallDeleted({ now: t0, graceMs }))).toEqual([
+      { owner, changes: [], waitingUntil: new Date('2026-12-03T10:10:00Z') },
+    ]);
+    expect(mine(await reconciler.uninstallDeleted({ now: new Date('2026-12-03T10:09:00Z'), graceMs }))).toEqual([
+      { owner, changes: [], waitingUntil: new Date('2026-12-03T10:10:00Z') },
+    ]);
+    expect(await configMapNames('rset-a', 'graced')).toEqual(['graced-config']);
+
+    // Back within the grace period: nothing is uninstalled, and the clock starts again next time.
+    await declare('graced', [graced]);
+    expect(mine(await reconciler.uninstallDeleted({ now: new Date('2026-12-03T10:09:30Z'), graceMs }))).toEqual([]);
+    await declare('graced', []);
+    const t1 = new Date('2026-12-03T11:00:00Z');
+    expect(mine(await reconciler.uninstallDeleted({ now: t1, graceMs }))).toEqual([
+      { owner, changes: [], waitingUntil: new Date('2026-12-03T11:10:00Z') },
+    ]);
+    expect(await configMapNames('rset-a', 'graced')).toEqual(['graced-config']);
+
+    // Gone for the whole grace period: uninstalled.
+    expect(mine(await reconciler.uninstallDeleted({ now: new Date('2026-12-03T11:10:00Z'), graceMs }))).toEqual([
+      { owner, changes: ['ConfigMap/rset-a/graced-config deleted'] },
+    ]);
+    expect(await configMapNames('rset-a', 'graced')).toEqual([]);
+  });
+
   it('reports a failed health check with wait, stops at a step that is not ready, and applies as the service account it names', async () => {
     // No controller manager runs in the test bed: a Deployment never becomes ready.
     const deployment = (name: string) => ({

@@ -38,7 +38,7 @@ import { marshalJson, parseJson } from '../template';
 import { formatGoDuration, parseGoDuration } from '../util/goDuration';
 import { markFailed, markReady, readyCondition } from './conditions';
 import { beginReconcile, failures, RECHECK_MS, retryAfter } from './preamble';
-import { ReconcileResult, Reconciler } from './Reconciler';
+import { ReconcileContext, ReconcileResult, Reconciler } from './Reconciler';
 import { recordHistory } from './reconcileHistory';
 import {
   CompiledDependency,
@@ -251,7 +251,25 @@ export class ResourceSetReconciler implements Reconciler {
     },
   ) {}
 
-  async reconcile(object: StoredObject, now: Date): Promise<ReconcileResult> {
+  /**
+   * The longest a reconcile may wait on clusters: per target cluster, the timeout of each step
+   * (`spec.steps[].timeout`, else the ResourceSet's `reconcileTimeout`), or that timeout once.
+   */
+  async timeoutMs(object: StoredObject): Promise<number> {
+    const timeout = durationAnnotation(
+      object.manifest.metadata.annotations?.[RECONCILE_TIMEOUT_ANNOTATION],
+      DEFAULT_TIMEOUT_MS,
+    );
+    const steps = ((object.manifest.spec as ResourceSetSpec | undefined)?.steps ?? []) as Array<{ timeout?: string }>;
+    const perCluster = steps.length
+      ? steps.reduce((sum, step) => sum + durationAnnotation(step?.timeout, timeout), 0)
+      : timeout;
+    const clusters = await this.targetClusters(object).catch(() => []);
+    return perCluster * Math.max(1, clusters.length);
+  }
+
+  async reconcile(object: StoredObject, now: Date, context?: ReconcileContext): Promise<ReconcileResult> {
+    const signal = context?.signal;
     const started = Date.now();
     const begun = beginReconcile<ResourceSetSpec>(object, now);
     if ('done' in begun) return begun.done;
@@ -388,6 +406,7 @@ export class ResourceSetReconciler implements Reconciler {
     const events: Event[] = [];
     let plans: ClusterPlan[];
     try {
+      signal?.throwIfAborted();
       plans = await this.planClusters(object, clusters, providers.list, now, events);
     } catch (error) {
       return recorded({ ...failed('ReconciliationFailed', `failed to plan promotions: ${(error as Error).message}`), events });
@@ -409,6 +428,7 @@ export class ResourceSetReconciler implements Reconciler {
     for (const [index, plan] of plans.entries()) {
       const { cluster } = plan;
       const notAttempted = async (message: string) => {
+        signal?.throwIfAborted();
         for (const later of plans.slice(index)) {
           for (const { promotion } of later.writes) await this.deps.promotions!.failed(promotion, message, now, events);
         }
@@ -450,6 +470,7 @@ export class ResourceSetReconciler implements Reconciler {
           wait: spec.wait,
           timeoutMs,
           recreateImmutable: annotations[FORCE_ANNOTATION] === 'enabled',
+          signal,
           onStep: step =>
             step.name && this.deps.progress
               ? this.deps.progress(
@@ -476,6 +497,7 @@ export class ResourceSetReconciler implements Reconciler {
             });
           }
         }
+        signal?.throwIfAborted();
         for (const { promotion, selection } of plan.writes) {
           downstream.push(...await this.deps.promotions!.applied(
             promotion,
@@ -508,6 +530,7 @@ export class ResourceSetReconciler implements Reconciler {
       clusterNames,
       labels,
       serviceAccount,
+      signal,
     );
     if ('error' in retired)
       return failed('ReconciliationFailed', retired.error);
@@ -692,17 +715,33 @@ export class ResourceSetReconciler implements Reconciler {
    * Garbage-collects what ResourceSets that no longer exist applied: every inventory whose owner is
    * not in the object store any more. Runs after each manifest sync; a cluster that is down keeps
    * its inventory, so the next sync tries again. Objects are deleted with the plugin's own identity
-   * (the deleted ResourceSet's `serviceAccountName` is no longer known).
-   * Returns the change lines per owner.
+   * (the deleted ResourceSet's `serviceAccountName` is no longer known). With `graceMs`, an owner
+   * is uninstalled only once it has been missing that long (since the first sync that found it
+   * gone, recorded in the inventory); one that comes back meanwhile keeps everything.
+   * Returns the change lines per owner, or when it is uninstalled (`waitingUntil`).
    */
-  async uninstallDeleted(): Promise<
-    Array<{ owner: string; changes: string[]; error?: string }>
+  async uninstallDeleted(
+    options: { now?: Date; graceMs?: number } = {},
+  ): Promise<
+    Array<{ owner: string; changes: string[]; error?: string; waitingUntil?: Date }>
   > {
-    const results: Array<{ owner: string; changes: string[]; error?: string }> =
-      [];
+    const now = options.now ?? new Date();
+    const graceMs = options.graceMs ?? 0;
+    const results: Array<{ owner: string; changes: string[]; error?: string; waitingUntil?: Date }> = [];
     for (const record of await this.deps.inventories.list()) {
       const owner = ownerOf(record.owner);
-      if (!owner || (await this.deps.objects.get(record.owner))) continue;
+      if (!owner) continue;
+      if (await this.deps.objects.get(record.owner)) {
+        // Back before the grace period ran out: nothing is uninstalled.
+        if (record.orphanedAt) await this.deps.inventories.setOrphaned(record.owner, record.cluster, undefined);
+        continue;
+      }
+      const since = record.orphanedAt ?? now;
+      if (!record.orphanedAt && graceMs > 0) await this.deps.inventories.setOrphaned(record.owner, record.cluster, now);
+      if (now.getTime() - since.getTime() < graceMs) {
+        results.push({ owner: record.owner, changes: [], waitingUntil: new Date(since.getTime() + graceMs) });
+        continue;
+      }
       try {
         const cluster = await this.deps.cluster(record.cluster);
         const changes = await this.deps.applier.uninstall({
@@ -787,6 +826,7 @@ export class ResourceSetReconciler implements Reconciler {
     targets: string[],
     labels: Record<string, string>,
     serviceAccount: { namespace: string; name: string } | undefined,
+    signal: AbortSignal | undefined,
   ): Promise<{ lines: string[]; leftInPlace: string[] } | { error: string }> {
     const lines: string[] = [];
     const leftInPlace: string[] = [];
@@ -801,6 +841,7 @@ export class ResourceSetReconciler implements Reconciler {
           cluster,
           ownerLabels: labels,
           serviceAccount,
+          signal,
         });
         lines.push(...changeLines(changes).map(l => `${record.cluster}: ${l}`));
         leftInPlace.push(...pruneRefusals(changes).map(l => `${record.cluster}: ${l}`));

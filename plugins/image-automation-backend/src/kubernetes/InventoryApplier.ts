@@ -60,6 +60,12 @@ export interface InventoryApplyRequest {
   dryRun?: boolean;
   /** Re-create objects on immutable-field changes (the ResourceSet has `fluxcd.controlplane.io/force: enabled`). */
   recreateImmutable?: boolean;
+  /**
+   * Once aborted (the reconcile lost its lease), nothing more is written to the cluster or the
+   * inventory, and requests in flight are cancelled: the inventory keeps the `applying` union, so
+   * the next run prunes against everything this one may have applied.
+   */
+  signal?: AbortSignal;
 }
 
 /**
@@ -234,6 +240,7 @@ export class InventoryApplier {
       request.serviceAccount
         ? `system:serviceaccount:${request.serviceAccount.namespace}:${request.serviceAccount.name}`
         : undefined,
+      request.signal,
     );
     const client = connection.client;
     const force =
@@ -314,6 +321,7 @@ export class InventoryApplier {
         };
       }
       if (!request.dryRun) {
+        request.signal?.throwIfAborted();
         await this.store.put({
           owner,
           cluster: cluster.name,
@@ -372,6 +380,7 @@ export class InventoryApplier {
         );
       }
       if (!request.dryRun) {
+        request.signal?.throwIfAborted();
         await this.store.put({
           owner,
           cluster: cluster.name,
@@ -387,7 +396,8 @@ export class InventoryApplier {
       }
       return { revision, changes, inventory: desired, steps: applied };
     } catch (error) {
-      if (!request.dryRun) {
+      // Stopped: the inventory keeps the `applying` union for the next run to prune against.
+      if (!request.dryRun && !request.signal?.aborted) {
         await this.store.put({
           owner,
           cluster: cluster.name,
@@ -412,6 +422,7 @@ export class InventoryApplier {
   private async connect(
     cluster: ClusterDetails,
     impersonateUser: string | undefined,
+    signal?: AbortSignal,
   ): Promise<{ client: KubeClient; release: () => void }> {
     const key = crypto
       .createHash('sha256')
@@ -456,7 +467,7 @@ export class InventoryApplier {
     }
     let released = false;
     return {
-      client: base.withDetails(cluster),
+      client: base.withDetails(cluster, signal),
       release: () => {
         if (released) return;
         released = true;
@@ -515,22 +526,24 @@ export class InventoryApplier {
   async uninstall(
     request: Pick<
       InventoryApplyRequest,
-      'owner' | 'cluster' | 'ownerLabels' | 'serviceAccount'
+      'owner' | 'cluster' | 'ownerLabels' | 'serviceAccount' | 'signal'
     >,
   ): Promise<ChangeSetEntry[]> {
     const previous = await this.store.get(request.owner, request.cluster.name);
     if (!previous) {
       return [];
     }
-    const client = await KubeClient.forCluster(request.cluster, {
+    const base = await KubeClient.forCluster(request.cluster, {
       impersonateUser: request.serviceAccount
         ? `system:serviceaccount:${request.serviceAccount.namespace}:${request.serviceAccount.name}`
         : undefined,
     });
+    const client = base.withDetails(request.cluster, request.signal);
     try {
       const changes = await pruneStale(client, previous.entries, {
         ownerLabels: request.ownerLabels,
       });
+      request.signal?.throwIfAborted();
       await this.store.delete(request.owner, request.cluster.name);
       return changes;
     } finally {

@@ -58,20 +58,24 @@ export class KubeClient {
       string,
       Promise<Map<string, ApiResource>>
     >(),
+    private readonly signal?: AbortSignal,
   ) {}
 
   /**
    * A client on the same connection (credentials, impersonation, keep-alive agent, discovery cache)
    * with other cluster details: the write policy and grants of another apply to the same API server
-   * as the same identity. Closing either closes the connection of both.
+   * as the same identity. Closing either closes the connection of both. With `signal`, the client
+   * is fenced by it: once it aborts, no request but a GET is sent, and requests in flight are
+   * cancelled (a reconcile that lost its lease writes nothing more).
    */
-  withDetails(cluster: ClusterDetails): KubeClient {
+  withDetails(cluster: ClusterDetails, signal = this.signal): KubeClient {
     return new KubeClient(
       cluster,
       this.requestOptions,
       this.agent,
       this.timeoutMs,
       this.discovery,
+      signal,
     );
   }
 
@@ -152,6 +156,7 @@ export class KubeClient {
       accept?: string;
     } = {},
   ): Promise<T> {
+    if (method !== 'GET') this.signal?.throwIfAborted();
     const url = new URL(path, this.cluster.url);
     for (const [name, value] of Object.entries(options.query ?? {})) {
       if (value !== undefined) {
@@ -175,7 +180,7 @@ export class KubeClient {
     }>((resolve, reject) => {
       const req = transport.request(
         url,
-        { method, headers, agent: this.agent, timeout: this.timeoutMs },
+        { method, headers, agent: this.agent, timeout: this.timeoutMs, signal: this.signal },
         res => {
           const chunks: Buffer[] = [];
           res.on('data', chunk => chunks.push(chunk));

@@ -105,6 +105,28 @@ describe.each(databases.eachSupportedId())(
       );
     });
 
+    it('records when the owner was found gone, and forgets it when the owner applies again (issue #16)', async () => {
+      const { store } = await makeStore();
+      const owner = 'ResourceSet/flux-system/apps';
+      await store.put({ owner, cluster: 'prod', entries: [], state: 'applied' });
+      await store.put({ owner, cluster: 'dev', entries: [], state: 'applied' });
+      expect((await store.get(owner, 'prod'))?.orphanedAt).toBeUndefined();
+
+      await store.setOrphaned(owner, 'prod', new Date('2026-12-03T10:00:00.000Z'));
+      expect((await store.get(owner, 'prod'))?.orphanedAt).toEqual(new Date('2026-12-03T10:00:00.000Z'));
+      expect((await store.get(owner, 'dev'))?.orphanedAt).toBeUndefined();
+      expect((await store.list({ owner })).map(r => r.orphanedAt?.toISOString())).toEqual([
+        undefined,
+        '2026-12-03T10:00:00.000Z',
+      ]);
+
+      await store.setOrphaned(owner, 'prod', undefined);
+      expect((await store.get(owner, 'prod'))?.orphanedAt).toBeUndefined();
+      await store.setOrphaned(owner, 'prod', new Date('2026-12-03T11:00:00.000Z'));
+      await store.put({ owner, cluster: 'prod', entries: [], state: 'applying' });
+      expect((await store.get(owner, 'prod'))?.orphanedAt).toBeUndefined();
+    });
+
     it('keeps the applied resourceVersions of a finished apply only (issue #16)', async () => {
       const { store } = await makeStore();
       const owner = 'ResourceSet/a/versions';

@@ -16,6 +16,7 @@ interface InventoryRow {
   last_applied_revision: string | null;
   message: string | null;
   applied_versions?: string | null;
+  orphaned_at?: string | null;
   updated_at: Date | string;
 }
 
@@ -30,6 +31,7 @@ function toRecord(row: InventoryRow): InventoryRecord {
     appliedVersions: row.applied_versions
       ? JSON.parse(row.applied_versions)
       : undefined,
+    orphanedAt: row.orphaned_at ? new Date(row.orphaned_at) : undefined,
     // SQLite returns timestamps as text or epoch milliseconds, PostgreSQL as Date.
     updatedAt:
       row.updated_at instanceof Date
@@ -81,7 +83,7 @@ export class DatabaseInventoryStore implements InventoryStore {
     return (await query).map(toRecord);
   }
 
-  async put(record: Omit<InventoryRecord, 'updatedAt'>): Promise<void> {
+  async put(record: Omit<InventoryRecord, 'updatedAt' | 'orphanedAt'>): Promise<void> {
     await this.db<InventoryRow>(TABLE)
       .insert({
         owner: record.owner,
@@ -95,10 +97,17 @@ export class DatabaseInventoryStore implements InventoryStore {
           record.state === 'applied' && record.appliedVersions
             ? JSON.stringify(record.appliedVersions)
             : null,
+        orphaned_at: null,
         updated_at: new Date(),
       })
       .onConflict(['owner', 'cluster'])
       .merge();
+  }
+
+  async setOrphaned(owner: string, cluster: string, since: Date | undefined): Promise<void> {
+    await this.db<InventoryRow>(TABLE)
+      .where({ owner, cluster })
+      .update({ orphaned_at: since ? since.toISOString() : null });
   }
 
   async delete(owner: string, cluster: string): Promise<void> {

@@ -279,6 +279,13 @@ export class DatabaseObjectStore implements ObjectStore {
     });
   }
 
+  async releaseLease(id: string, owner: string, now: Date): Promise<boolean> {
+    const updated = await this.db(OBJECTS)
+      .where({ id, lease_owner: owner })
+      .update({ lease_owner: null, lease_expires_at: null, next_run_at: iso(now), updated_at: iso(now) });
+    return updated === 1;
+  }
+
   async completeRun(
     id: string,
     owner: string,

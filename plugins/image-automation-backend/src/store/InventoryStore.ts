@@ -27,6 +27,11 @@ export interface InventoryRecord {
    * unchanged render whose objects still carry these versions needs no dry run.
    */
   appliedVersions?: AppliedVersions;
+  /**
+   * When a manifest sync first found the owner gone from its source (undefined while it exists);
+   * what it applied is uninstalled once it has been gone for the grace period.
+   */
+  orphanedAt?: Date;
   updatedAt: Date;
 }
 
@@ -51,8 +56,10 @@ export interface InventoryStore {
     owner?: string;
     cluster?: string;
   }): Promise<InventoryRecord[]>;
-  /** Creates or replaces the inventory of `owner` in `cluster`. */
-  put(record: Omit<InventoryRecord, 'updatedAt'>): Promise<void>;
+  /** Creates or replaces the inventory of `owner` in `cluster` (its owner exists: not orphaned). */
+  put(record: Omit<InventoryRecord, 'updatedAt' | 'orphanedAt'>): Promise<void>;
+  /** Records when the owner was found gone, or (undefined) that it exists again. */
+  setOrphaned(owner: string, cluster: string, since: Date | undefined): Promise<void>;
   /** Forgets the inventory (after everything in it was garbage-collected). */
   delete(owner: string, cluster: string): Promise<void>;
 }

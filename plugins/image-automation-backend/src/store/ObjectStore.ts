@@ -76,6 +76,11 @@ export interface ObjectStore {
   renewLease(id: string, owner: string, until: Date): Promise<boolean>;
   /** Stores an intermediate status (progress of a long reconcile) while this owner holds the lease. */
   reportProgress(id: string, owner: string, status: ObjectStatus): Promise<boolean>;
+  /**
+   * Gives up this owner's lease without storing an outcome (the run was stopped before it
+   * finished): the object is due again at once, for any instance. False if the lease was not held.
+   */
+  releaseLease(id: string, owner: string, now: Date): Promise<boolean>;
   /** Stores the outcome of a run and releases the lease, if this owner still holds it. */
   completeRun(
     id: string,
