@@ -25,7 +25,13 @@ describe('KubeClient fenced by an abort signal', () => {
     hang = false;
   });
 
-  const cluster = () => ({ name: 'c', url, source: 'config' as const, skipTLSVerify: true });
+  const cluster = () => ({
+    name: 'c',
+    url,
+    source: 'config' as const,
+    skipTLSVerify: true,
+    writePolicy: { allowedKinds: ['*'], allowedClusterScopedKinds: ['*'], allowedNamespaces: ['*'] },
+  });
   const path = '/api/v1/namespaces/app/configmaps/x';
 
   it('sends writes while the signal holds, and none once it aborted; reads still go out', async () => {
