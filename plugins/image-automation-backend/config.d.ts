@@ -69,6 +69,36 @@ export interface Config {
      * (`RegistryNotAllowed`) with a message naming the host and this key.
      */
     allowedRegistries?: string[];
+    /** Outgoing notifications of Flux `Provider`s and `Alert`s (docs/notifications.md). */
+    notifications?: {
+      /**
+       * Hosts (`host` or `host:port`, `*.` for subdomains, `*` for any) a Provider may send
+       * notifications to. Default none: when absent or empty nothing is sent, and every Provider
+       * is Stalled (`HostNotAllowed`) with a message naming its host and this key.
+       */
+      allowedHosts?: string[];
+      /**
+       * Hosts (as `allowedHosts`) notifications may be sent to over plain HTTP. Default none:
+       * a Provider address must be `https://` otherwise.
+       */
+      insecureHosts?: string[];
+      /**
+       * Attempts per notification on 5xx, 429, timeouts and network errors, including the first.
+       * Default 5 (Flux's one try and four retries).
+       */
+      attempts?: number;
+      /** First wait before a retry, doubled each attempt, in seconds. Default 2. */
+      retryMinSeconds?: number;
+      /** Longest wait before a retry, in seconds. Default 30. */
+      retryMaxSeconds?: number;
+      /**
+       * Identical events (same object and message) within this many seconds are sent
+       * once, as Flux's `--rate-limit-interval`. Default 300.
+       */
+      rateLimitSeconds?: number;
+      /** Notifications waiting to be sent, at most; more are dropped with a warning. Default 1000. */
+      queueSize?: number;
+    };
     /** How registries are contacted. */
     registry?: {
       /**
@@ -180,6 +210,14 @@ export interface Config {
          * @visibility secret
          */
         dockerConfigJson?: string;
+        /**
+         * For a `token` credential a notification `Provider` names: the address notifications go
+         * to, used instead of the Provider's `spec.address` (as Flux reads the Secret's `address`
+         * key), for addresses that are secrets themselves (Slack, Teams, Discord, Google Chat
+         * webhook URLs). Its host must be in `hosts`; `token` may then be omitted.
+         * @visibility secret
+         */
+        address?: string;
         /** CA certificate(s), PEM, for `tls`. */
         ca?: string;
         /** Client certificate, PEM, for `tls`. */
@@ -340,6 +378,36 @@ export interface Config {
        * Default 1.
        */
       minTimeoutSeconds?: number;
+    };
+    /**
+     * Flux `Receiver`s: the unauthenticated webhook route `POST /api/image-automation/hook/<digest>`
+     * (docs/notifications.md, "Receivers").
+     */
+    receivers?: {
+      /** Larger request bodies are refused with 413 before they are read. Default 1048576 (1 MiB). */
+      maxBodyBytes?: number;
+      /**
+       * Authenticated calls one receiver may make per interval, per backend replica (a token
+       * bucket holding `requests`); more are answered 429 with Retry-After. Default 120 per 60 s.
+       */
+      rateLimit?: {
+        /** Calls per interval (and the most a receiver may send at once). Default 120. */
+        requests?: number;
+        /** The interval, in seconds. Default 60. */
+        intervalSeconds?: number;
+      };
+      /**
+       * Calls are answered at once; the objects a receiver lists are made due when its calls have
+       * stopped for this long, so a burst of calls costs one reconcile per object. Default 1000.
+       */
+      coalesceMilliseconds?: number;
+      /** …but at most this long after the first call of a burst. Default 10 × `coalesceMilliseconds`. */
+      maxDelayMilliseconds?: number;
+      /**
+       * How often each replica re-reads the receivers' webhook paths from the database (a path
+       * it does not know also triggers a re-read, at most once a second). Default 10.
+       */
+      refreshSeconds?: number;
     };
     /** Retention of scans, events and gone tags; pruned hourly by one instance. */
     retention?: {

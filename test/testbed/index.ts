@@ -11,6 +11,7 @@ export { startPostgres, type TestPostgres } from './postgres';
 export {
   startRegistry,
   type RegistryTokenAuth,
+  type RegistryNotifications,
   type RegistryVersion,
   type StartRegistryOptions,
   type TestRegistry,

@@ -32,6 +32,17 @@ export interface StartRegistryOptions {
   token?: RegistryTokenAuth;
   /** Serve HTTPS with a fresh CA; `{ clientAuth: true }` also requires a client certificate from that CA. */
   tls?: boolean | { clientAuth?: boolean };
+  /**
+   * Send the registry's notifications (`application/vnd.docker.distribution.events.v1+json`
+   * envelopes, pulls ignored) to `url` with these headers, as its `notifications.endpoints` config does.
+   */
+  notifications?: RegistryNotifications;
+}
+
+/** One notification endpoint of the registry. @public */
+export interface RegistryNotifications {
+  url: string;
+  headers?: Record<string, string[]>;
 }
 
 /** A running registry. @public */
@@ -69,6 +80,7 @@ function registryConfig(options: {
   token?: RegistryTokenAuth;
   certificates?: TestCertificates;
   clientAuth?: boolean;
+  notifications?: RegistryNotifications;
 }): string {
   const lines = [
     'version: 0.1',
@@ -114,6 +126,23 @@ function registryConfig(options: {
       `    issuer: ${JSON.stringify(options.token.issuer)}`,
       `    rootcertbundle: ${JSON.stringify(options.token.rootCertBundleFile)}`,
     );
+  }
+  if (options.notifications) {
+    lines.push(
+      'notifications:',
+      '  endpoints:',
+      '    - name: testbed',
+      `      url: ${JSON.stringify(options.notifications.url)}`,
+      '      timeout: 2s',
+      '      threshold: 3',
+      '      backoff: 1s',
+      '      ignore:',
+      '        actions: [pull]',
+    );
+    const headers = Object.entries(options.notifications.headers ?? {});
+    if (headers.length > 0) {
+      lines.push('      headers:', ...headers.map(([name, values]) => `        ${name}: ${JSON.stringify(values)}`));
+    }
   }
   return `${lines.join('\n')}\n`;
 }
@@ -164,6 +193,7 @@ export async function startRegistry(
           token: options.token,
           certificates,
           clientAuth,
+          notifications: options.notifications,
         }),
       );
       const server = spawnTracked(binary, ['serve', configFile], { cwd: dir });

@@ -52,6 +52,10 @@ import { DatabaseEventStore } from './store/DatabaseEventStore';
 import { DatabaseScanStore } from './store/DatabaseScanStore';
 import { ImageAutomationMetrics, meteredPromotionStore, meteredScanStore } from './metrics/metrics';
 import { HealthCheck } from './service/HealthCheck';
+import { AlertDispatcher, alertingEventStore, AlertReconciler, ProviderReconciler, readNotificationSettings } from './alerts';
+import { ReceiverHooks, readReceiverSettings } from './receivers/ReceiverHooks';
+import { ReceiverReconciler } from './receivers/ReceiverReconciler';
+import { createHookRouter } from './receivers/hookRouter';
 
 const RECONCILE_TASK = 'image-automation-reconcile';
 const MAX_PASSES_PER_RUN = 50;
@@ -91,10 +95,22 @@ export const imageAutomationPlugin = createBackendPlugin({
         const skipMigrations = database.migrations?.skip;
         const objects = await DatabaseObjectStore.create({ knex, skipMigrations });
         const scans = await DatabaseScanStore.create({ knex, skipMigrations: true });
-        const events = await DatabaseEventStore.create({ knex, skipMigrations: true });
+        const storedEvents = await DatabaseEventStore.create({ knex, skipMigrations: true });
         // Open pages reload on these signals (on every replica, through the events backend's bus).
         const notifier = new SignalsChangeNotifier({ signals: deps.signals, logger });
         const credentials = NamedCredentials.fromConfig(config);
+        // Flux Providers and Alerts (issue #15): every event recorded is offered to the Alerts of
+        // the object's entity and sent in the background (never blocking the engine).
+        const notificationSettings = readNotificationSettings(config);
+        const alertDispatcher = new AlertDispatcher({
+          objects,
+          events: storedEvents,
+          credentials,
+          settings: notificationSettings,
+          logger,
+        });
+        deps.lifecycle.addShutdownHook(() => alertDispatcher.close());
+        const events = alertingEventStore(storedEvents, alertDispatcher);
         const registrySettings = settings?.getOptionalConfig('registry');
         if (!settings?.getOptionalStringArray('allowedRegistries')?.length) {
           logger.warn(
@@ -192,6 +208,17 @@ export const imageAutomationPlugin = createBackendPlugin({
           minIntervalMs: (settings?.getOptionalNumber('engine.minIntervalSeconds') ?? 60) * 1000,
           minTimeoutMs: (settings?.getOptionalNumber('engine.minTimeoutSeconds') ?? 1) * 1000,
         });
+        // Receivers (issue #15): webhook calls make the objects they list due now.
+        const receiverSettings = readReceiverSettings(config);
+        const hooks = new ReceiverHooks({
+          objects,
+          events,
+          credentials,
+          logger,
+          settings: receiverSettings,
+          afterRequest: () => scheduler.triggerTask(RECONCILE_TASK).catch(() => {}),
+        });
+        deps.lifecycle.addShutdownHook(() => hooks.close());
         const engine = new Engine({
           instanceId,
           objects,
@@ -215,6 +242,9 @@ export const imageAutomationPlugin = createBackendPlugin({
             new GitRepositoryReconciler({ objects, credentials, integrations: gitIntegrations, gitAccess }),
             automations,
             resourceSets,
+            new ProviderReconciler({ objects, events, credentials, settings: notificationSettings }),
+            new AlertReconciler({ objects }),
+            new ReceiverReconciler({ credentials, changed: () => hooks.refreshSoon() }),
           ],
         });
         const sync = new ManifestSync({
@@ -348,6 +378,9 @@ export const imageAutomationPlugin = createBackendPlugin({
           }),
           deps.permissions,
         );
+        // Webhook calls carry no Backstage credentials; the route verifies them itself.
+        deps.httpRouter.addAuthPolicy({ path: '/hook', allow: 'unauthenticated' });
+        deps.httpRouter.use(createHookRouter({ hooks, maxBodyBytes: receiverSettings.maxBodyBytes }));
         deps.httpRouter.use(
           await createRouter({
             httpAuth: deps.httpAuth,

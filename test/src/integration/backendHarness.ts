@@ -63,6 +63,11 @@ export async function startBackend(options: {
   /** Top-level config beside `catalog` and `imageAutomation` (e.g. `kubernetes.clusterLocatorMethods`). */
   rootConfig?: Record<string, unknown>;
   features?: any[];
+  /**
+   * Run a task when the plugin triggers it (as Backstage's scheduler does), e.g. the reconcile
+   * pass a Receiver's webhook call asks for; one run at a time, a trigger during a run runs it again.
+   */
+  runTriggeredTasks?: boolean;
 }) {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'image-automation-it-'));
   for (const [name, content] of Object.entries(options.files)) {
@@ -70,11 +75,30 @@ export async function startBackend(options: {
     await fs.writeFile(path.join(dir, name), content);
   }
   const tasks = new Map<string, TaskFn>();
+  const triggered = new Map<string, { again: boolean }>();
+  const trigger = (id: string) => {
+    const running = triggered.get(id);
+    if (running) {
+      running.again = true;
+      return;
+    }
+    const state = { again: false };
+    triggered.set(id, state);
+    void (async () => {
+      do {
+        state.again = false;
+        await tasks.get(id)?.().catch(() => {});
+      } while (state.again);
+      triggered.delete(id);
+    })();
+  };
   const scheduler = mockServices.scheduler.mock({
     async scheduleTask(task: SchedulerServiceTaskScheduleDefinition & SchedulerServiceTaskInvocationDefinition) {
       tasks.set(task.id, () => task.fn(new AbortController().signal) as Promise<void>);
     },
-    async triggerTask() {},
+    async triggerTask(id: string) {
+      if (options.runTriggeredTasks) trigger(id);
+    },
     // Other plugins' runners (e.g. the notifications backend's cleaner) are kept, never run.
     createScheduledTaskRunner: () => ({
       async run(task: SchedulerServiceTaskInvocationDefinition) {

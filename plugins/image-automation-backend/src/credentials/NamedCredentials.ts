@@ -17,6 +17,8 @@ interface NamedCredential {
   hosts: HostBinding[];
   /** The cluster (`imageAutomation.kubernetes.clusters[].credential`) this credential is reserved for. */
   cluster?: string;
+  /** `token` only: a notification Provider's address, itself a secret (a webhook URL). */
+  address?: string;
 }
 
 /**
@@ -97,7 +99,9 @@ export class NamedCredentials {
       } else if (type === 'basic') {
         credentials = { type, username: c.getString('username'), password: c.getString('password') };
       } else if (type === 'token') {
-        credentials = { type, token: c.getString('token') };
+        // A webhook credential may carry only its (secret) address.
+        const address = c.getOptionalString('address');
+        credentials = { type, token: address ? c.getOptionalString('token') ?? '' : c.getString('token') };
       } else if (type === 'dockerConfigJson') {
         credentials = { type, dockerConfigJson: c.getString('dockerConfigJson') };
       } else {
@@ -113,6 +117,7 @@ export class NamedCredentials {
           parseHostBinding(h, `imageAutomation.credentials.${name}.hosts`),
         ),
         cluster: clusters.get(name),
+        address: type === 'token' ? c.getOptionalString('address') : undefined,
       });
     }
     return new NamedCredentials(entries, config.getOptionalStringArray('imageAutomation.registry.insecureHosts') ?? []);
@@ -147,6 +152,42 @@ export class NamedCredentials {
   }
 
   /**
+   * The token and address a notification Provider gets from credential `name` (its `secretRef`),
+   * checked as {@link resolve}. The address is the credential's own `address` when it has one
+   * (a secret: only its scheme and host are checked against `hosts` and named in messages),
+   * else `specAddress`.
+   */
+  resolveNotification(
+    name: string,
+    entityRef: string | undefined,
+    specAddress: string | undefined,
+    /** Where requests for `address` really go (e.g. a GitHub repository's API host), when not there. */
+    destination: (address: string) => string = address => address,
+  ): { token?: string; address?: string; addressIsSecret: boolean } {
+    const own = this.entries.get(name)?.address;
+    const address = own ?? specAddress;
+    // Nowhere to send it: the caller reports the missing address; nothing is resolved.
+    if (!address) return { addressIsSecret: false };
+    let target: string;
+    try {
+      target = destination(address);
+      if (own) {
+        const url = new URL(target);
+        target = `${url.protocol}//${url.host}/`;
+      }
+    } catch {
+      throw new CredentialRefusedError(
+        own ? `credential '${name}' has an address that is not a valid URL` : `credential '${name}' may not be sent to an invalid URL`,
+      );
+    }
+    const credentials = this.entry(name, entityRef, { kind: 'git', url: target }).credentials;
+    if (credentials?.type !== 'token') {
+      throw new CredentialRefusedError(`credential '${name}' is not of type token, as a Provider's secretRef needs`);
+    }
+    return { token: credentials.token || undefined, address, addressIsSecret: own !== undefined };
+  }
+
+  /**
    * The `host[:port]` patterns credential `name` is bound to: where a registry's token realm may
    * be when the credential is sent to it.
    */
@@ -163,7 +204,20 @@ export class NamedCredentials {
     return [...new Set(this.entries.get(name)?.hosts.map(h => h.host) ?? [])];
   }
 
-  private entry(name: string, entityRef: string | undefined, target: CredentialTarget): NamedCredential {
+  /**
+   * The token of credential `name` (type `token`) for a Receiver owned by `entityRef`, to verify
+   * webhook calls with: never sent anywhere, so `hosts` does not apply; checked as {@link resolve}
+   * otherwise (defined, not reserved for a cluster, granted to the entity).
+   */
+  resolveWebhookToken(name: string, entityRef: string | undefined): string {
+    const credentials = this.granted(name, entityRef).credentials;
+    if (credentials?.type !== 'token' || !credentials.token) {
+      throw new CredentialRefusedError(`credential '${name}' is not of type token, as a Receiver's secretRef needs`);
+    }
+    return credentials.token;
+  }
+
+  private granted(name: string, entityRef: string | undefined): NamedCredential {
     const entry = this.entries.get(name);
     if (!entry) {
       throw new CredentialRefusedError(`credential '${name}' is not defined in imageAutomation.credentials`);
@@ -185,6 +239,11 @@ export class NamedCredentials {
         `credential '${name}' is not granted to ${who} (imageAutomation.credentials.${name}.allowedEntities)`,
       );
     }
+    return entry;
+  }
+
+  private entry(name: string, entityRef: string | undefined, target: CredentialTarget): NamedCredential {
+    const entry = this.granted(name, entityRef);
     let host: string;
     let path: string;
     if (target.kind === 'registry') {

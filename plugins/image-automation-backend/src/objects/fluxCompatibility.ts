@@ -1,7 +1,10 @@
 import {
   AutomationObject,
+  DELIVERED_PROVIDER_TYPES,
   FLUX_OPERATOR_API_VERSION,
   IMAGE_API_VERSION,
+  NOTIFICATION_API_VERSION,
+  RECEIVER_API_VERSION,
   SOURCE_API_VERSION,
 } from '@imageops/backstage-plugin-image-automation-common';
 
@@ -35,6 +38,9 @@ const CURRENT: Record<string, string> = {
   GitRepository: SOURCE_API_VERSION,
   ResourceSetInputProvider: FLUX_OPERATOR_API_VERSION,
   ResourceSet: FLUX_OPERATOR_API_VERSION,
+  Provider: NOTIFICATION_API_VERSION,
+  Alert: NOTIFICATION_API_VERSION,
+  Receiver: RECEIVER_API_VERSION,
 };
 
 /** Why a field Flux's v1 no longer has is dropped by the conversion. */
@@ -265,6 +271,24 @@ export function unsupportedFields(
           `spec.serviceAccountName is not supported: ${NO_SERVICE_ACCOUNTS}; remove it and set spec.secretRef to a credential (imageAutomation.credentials)`,
         );
       }
+      return { ignored: [] };
+    case 'Provider':
+      // Flux's other provider types talk to APIs this plugin has no client for: refused, not dropped.
+      if (typeof spec.type === 'string' && !(DELIVERED_PROVIDER_TYPES as readonly string[]).includes(spec.type)) {
+        return stalled(
+          'spec.type',
+          `provider type '${spec.type}' is not supported yet: use one of ${DELIVERED_PROVIDER_TYPES.join(', ')}`,
+          'ProviderNotSupported',
+        );
+      }
+      // A proxy would be one more host notifications (and their tokens) go to, outside the allow-list.
+      if (has(spec.proxy)) {
+        return stalled(
+          'spec.proxy',
+          'spec.proxy is not supported: notifications cannot go through a per-object proxy here; remove spec.proxy if they may go directly to hosts in imageAutomation.notifications.allowedHosts',
+        );
+      }
+      // spec.interval is deprecated and unused by Flux's v1beta3 Provider too.
       return { ignored: [] };
     default:
       return { ignored: [] };

@@ -66,6 +66,8 @@ export interface ObjectStatus {
    * value each held (not a Flux field; at most 500).
    */
   markers?: Array<{ file: string; line: number; setter: string; value: string }>;
+  /** Receiver: `/hook/<sha256 of token, name and namespace>` (served under `/api/image-automation`). */
+  webhookPath?: string;
   /** GitRepository: the revision last resolved (`main@sha1:…`). */
   artifact?: { revision: string; lastUpdateTime: string };
   /** ResourceSetInputProvider: the inputs exported by the last successful reconcile. */
@@ -87,4 +89,9 @@ export interface ObjectStatus {
   lastAppliedRevision?: string;
   /** ResourceSet: the last reconcile outcomes, newest first, at most 5. */
   history?: HistorySnapshot[];
+  /**
+   * Provider: the outcome of the last notification delivery (not a Flux field: Flux's v1beta3
+   * Provider has no status).
+   */
+  lastDelivery?: { time: string; result: 'Sent' | 'Failed'; message: string };
 }

@@ -118,6 +118,60 @@ export const SOURCE_API_VERSION = 'source.toolkit.fluxcd.io/v1';
 /** The apiVersion of the Flux Operator's kinds (ResourceSet, ResourceSetInputProvider). @public */
 export const FLUX_OPERATOR_API_VERSION = 'fluxcd.controlplane.io/v1';
 
+/** The apiVersion of Flux's `Provider` and `Alert` (notification-controller v1beta3). @public */
+export const NOTIFICATION_API_VERSION = 'notification.toolkit.fluxcd.io/v1beta3';
+
+/** Provider `spec.type`s Flux accepts (v1beta3). @public */
+export const NOTIFICATION_PROVIDER_TYPES = [
+  'slack', 'discord', 'msteams', 'rocket', 'generic', 'generic-hmac', 'github', 'gitlab', 'gitea',
+  'bitbucketserver', 'bitbucket', 'azuredevops', 'googlechat', 'googlepubsub', 'webex', 'sentry',
+  'azureeventhub', 'telegram', 'lark', 'matrix', 'opsgenie', 'alertmanager', 'grafana', 'githubdispatch',
+  'pagerduty', 'datadog', 'nats',
+] as const;
+
+/** Provider `spec.type`s this plugin delivers to; the others are Stalled `ProviderNotSupported`. @public */
+export const DELIVERED_PROVIDER_TYPES = ['slack', 'discord', 'msteams', 'googlechat', 'generic', 'generic-hmac', 'githubdispatch'] as const;
+
+/** The apiVersion of Flux's `Receiver` (notification-controller v1). @public */
+export const RECEIVER_API_VERSION = 'notification.toolkit.fluxcd.io/v1';
+
+/**
+ * `spec.type` of a Receiver: Flux's types this plugin verifies, plus `distribution` (the CNCF
+ * distribution registry's notification envelope, not a Flux type). @public
+ */
+export const RECEIVER_TYPES = [
+  'generic',
+  'generic-hmac',
+  'github',
+  'gitlab',
+  'bitbucket',
+  'harbor',
+  'dockerhub',
+  'quay',
+  'gcr',
+  'nexus',
+  'acr',
+  'cdevents',
+  'distribution',
+] as const;
+
+/** `notification.toolkit.fluxcd.io/v1` Receiver spec. @public */
+export interface ReceiverSpec {
+  type: (typeof RECEIVER_TYPES)[number];
+  interval?: string;
+  events?: string[];
+  resources: Array<{
+    apiVersion?: string;
+    kind: string;
+    name: string;
+    namespace?: string;
+    matchLabels?: Record<string, string>;
+  }>;
+  resourceFilter?: string;
+  secretRef: LocalObjectReference;
+  suspend?: boolean;
+}
+
 /** `spec.type` of a ResourceSetInputProvider, spelled exactly as the Flux Operator's enum. @public */
 export const RESOURCE_SET_INPUT_PROVIDER_TYPES = [
   'Static',

@@ -1,6 +1,10 @@
 import {
   FLUX_OPERATOR_API_VERSION,
   IMAGE_API_VERSION,
+  NOTIFICATION_API_VERSION,
+  NOTIFICATION_PROVIDER_TYPES,
+  RECEIVER_API_VERSION,
+  RECEIVER_TYPES,
   RESOURCE_SET_INPUT_PROVIDER_TYPES,
   SOURCE_API_VERSION,
 } from './types';
@@ -24,7 +28,7 @@ type Rule =
   | { type: 'stringArray'; maxItems?: number }
   | { type: 'stringMap' }
   | { type: 'object'; required?: boolean; fields: Record<string, Rule>; open?: boolean }
-  | { type: 'array'; items: Rule };
+  | { type: 'array'; items: Rule; required?: boolean };
 
 const goDuration = /^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$/;
 const goDurationNoHours = /^([0-9]+(\.[0-9]+)?(ms|s|m))+$/;
@@ -349,8 +353,122 @@ const resourceSetSpec: Rule = {
   },
 };
 
+/** Flux's Receiver (notification-controller v1.5.0 CRD), plus the `distribution` type. */
+const receiverSpec: Rule = {
+  type: 'object',
+  required: true,
+  fields: {
+    type: { type: 'string', required: true, enum: [...RECEIVER_TYPES] },
+    interval: { type: 'string', pattern: goDuration },
+    events: { type: 'stringArray' },
+    resources: {
+      type: 'array',
+      items: {
+        type: 'object',
+        fields: {
+          apiVersion: { type: 'string' },
+          kind: {
+            type: 'string',
+            required: true,
+            enum: [
+              'Bucket',
+              'GitRepository',
+              'Kustomization',
+              'HelmRelease',
+              'HelmChart',
+              'HelmRepository',
+              'ImageRepository',
+              'ImagePolicy',
+              'ImageUpdateAutomation',
+              'OCIRepository',
+              'ResourceSetInputProvider',
+            ],
+          },
+          name: { type: 'string', required: true, maxLength: 53 },
+          namespace: { type: 'string', maxLength: 53 },
+          matchLabels: { type: 'stringMap' },
+        },
+      },
+    },
+    resourceFilter: { type: 'string' },
+    secretRef: { ...localRef, required: true } as Rule,
+    suspend: { type: 'boolean' },
+  },
+};
+
+/** Flux's Provider (notification-controller v1.5.0, v1beta3 CRD). */
+const notificationProviderSpec: Rule = {
+  type: 'object',
+  required: true,
+  fields: {
+    type: { type: 'string', required: true, enum: [...NOTIFICATION_PROVIDER_TYPES] },
+    interval: { type: 'string', pattern: goDuration },
+    channel: { type: 'string', maxLength: 2048 },
+    username: { type: 'string', maxLength: 2048 },
+    address: { type: 'string', maxLength: 2048 },
+    timeout: { type: 'string', pattern: goDurationNoHours },
+    proxy: { type: 'string', pattern: /^(http|https):\/\/.*$/, maxLength: 2048 },
+    secretRef: localRef,
+    certSecretRef: localRef,
+    suspend: { type: 'boolean' },
+  },
+};
+
+/**
+ * Flux's Alert (v1beta3 CRD). `eventSources[].kind` also admits the kinds this plugin reconciles
+ * that Flux's enum lacks (ResourceSet, ResourceSetInputProvider), as the Gitless guide's Alert needs.
+ */
+const alertSpec: Rule = {
+  type: 'object',
+  required: true,
+  fields: {
+    providerRef: { ...localRef, required: true },
+    eventSeverity: { type: 'string', enum: ['info', 'error'] },
+    eventSources: {
+      type: 'array',
+      required: true,
+      items: {
+        type: 'object',
+        fields: {
+          apiVersion: { type: 'string' },
+          kind: {
+            type: 'string',
+            required: true,
+            enum: [
+              'Bucket',
+              'GitRepository',
+              'Kustomization',
+              'HelmRelease',
+              'HelmChart',
+              'HelmRepository',
+              'ImageRepository',
+              'ImagePolicy',
+              'ImageUpdateAutomation',
+              'OCIRepository',
+              'ResourceSet',
+              'ResourceSetInputProvider',
+            ],
+          },
+          name: { type: 'string', required: true, maxLength: 53 },
+          namespace: { type: 'string', maxLength: 53 },
+          matchLabels: { type: 'stringMap' },
+        },
+      },
+    },
+    inclusionList: { type: 'stringArray' },
+    exclusionList: { type: 'stringArray' },
+    eventMetadata: { type: 'stringMap' },
+    summary: { type: 'string', maxLength: 255 },
+    suspend: { type: 'boolean' },
+  },
+};
+
 /** The kinds this version reconciles, by apiVersion and kind. */
 const specRules: Record<string, Record<string, Rule>> = {
+  [NOTIFICATION_API_VERSION]: {
+    Provider: notificationProviderSpec,
+    Alert: alertSpec,
+  },
   [IMAGE_API_VERSION]: {
     ImageRepository: imageRepositorySpec,
     ImagePolicy: imagePolicySpec,
@@ -362,6 +480,9 @@ const specRules: Record<string, Record<string, Rule>> = {
   [FLUX_OPERATOR_API_VERSION]: {
     ResourceSetInputProvider: resourceSetInputProviderSpec,
     ResourceSet: resourceSetSpec,
+  },
+  [RECEIVER_API_VERSION]: {
+    Receiver: receiverSpec,
   },
 };
 

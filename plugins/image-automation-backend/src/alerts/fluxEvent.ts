@@ -1,0 +1,149 @@
+import { createHash } from 'node:crypto';
+import { ObjectEvent } from '@imageops/backstage-plugin-image-automation-common';
+import { compileGoRegexp } from '../policy/goRegexp';
+import { StoredObject } from '../store/ObjectStore';
+
+/**
+ * An event as Flux's controllers send it to the notification-controller (`event/v1beta1.Event`),
+ * with the fields in Go's JSON order. `metadata` keys are written sorted, as Go writes maps.
+ * @internal
+ */
+export interface FluxEvent {
+  involvedObject: { kind: string; namespace: string; name: string; apiVersion: string };
+  severity: 'info' | 'error';
+  timestamp: string;
+  message: string;
+  reason: string;
+  metadata?: Record<string, string>;
+  reportingController: string;
+}
+
+/** The controller that reports each kind's events in Flux. */
+const REPORTING_CONTROLLER: Record<string, string> = {
+  ImageRepository: 'image-reflector-controller',
+  ImagePolicy: 'image-reflector-controller',
+  ImageUpdateAutomation: 'image-automation-controller',
+  GitRepository: 'source-controller',
+  ResourceSet: 'flux-operator',
+  ResourceSetInputProvider: 'flux-operator',
+};
+
+/** Our stored event of `object` as the Flux event a controller would have sent. @internal */
+export function toFluxEvent(event: Omit<ObjectEvent, 'id'>, object: StoredObject): FluxEvent {
+  return {
+    involvedObject: {
+      kind: object.kind,
+      namespace: object.namespace,
+      name: object.name,
+      apiVersion: object.apiVersion,
+    },
+    severity: event.type === 'Warning' ? 'error' : 'info',
+    // metav1.Time: RFC 3339 in seconds.
+    timestamp: new Date(event.time).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    message: event.message,
+    reason: event.reason,
+    reportingController: REPORTING_CONTROLLER[object.kind] ?? 'image-automation',
+  };
+}
+
+/** An Alert's spec (notification.toolkit.fluxcd.io/v1beta3). @internal */
+export interface AlertSpec {
+  providerRef: { name: string };
+  eventSeverity?: 'info' | 'error';
+  eventSources: Array<{ apiVersion?: string; kind: string; name: string; namespace?: string; matchLabels?: Record<string, string> }>;
+  inclusionList?: string[];
+  exclusionList?: string[];
+  eventMetadata?: Record<string, string>;
+  summary?: string;
+  suspend?: boolean;
+}
+
+/** The first inclusion or exclusion pattern Go would not compile, as Flux words it; undefined when all compile. @internal */
+export function invalidPattern(spec: AlertSpec): string | undefined {
+  for (const [list, what] of [
+    [spec.inclusionList, 'inclusion'],
+    [spec.exclusionList, 'exclusion'],
+  ] as const) {
+    for (const pattern of list ?? []) {
+      const compiled = compileGoRegexp(pattern);
+      if (!compiled.ok) return `failed to compile ${what} regex: ${pattern.slice(0, 200)}: ${compiled.message}`;
+    }
+  }
+  return undefined;
+}
+
+function anyMatches(patterns: string[], message: string): boolean {
+  return patterns.some(pattern => {
+    const compiled = compileGoRegexp(pattern);
+    // Linear-time engine (Go semantics); a pattern that does not compile never matches.
+    return compiled.ok && compiled.regexp.regexp.test(message);
+  });
+}
+
+/**
+ * Whether an Alert in `alertNamespace` takes `event` of an object with `labels`, as Flux's event
+ * server decides: one of `eventSources` has the object's kind and namespace (the Alert's when
+ * unset), `*` or its name, and its `matchLabels` all on the object; the severity is `info` (all)
+ * or the event's; the message matches an `inclusionList` pattern (when any) and no
+ * `exclusionList` pattern. A suspended Alert takes nothing.
+ * @internal
+ */
+export function alertMatches(
+  spec: AlertSpec,
+  alertNamespace: string,
+  event: FluxEvent,
+  labels: Record<string, string> = {},
+): boolean {
+  if (spec.suspend) return false;
+  const severity = spec.eventSeverity ?? 'info';
+  if (severity !== 'info' && event.severity !== severity) return false;
+  const sourceMatches = (spec.eventSources ?? []).some(source => {
+    const namespace = source.namespace || alertNamespace;
+    if (event.involvedObject.namespace !== namespace || event.involvedObject.kind !== source.kind) return false;
+    if (source.name !== '*' && source.name !== event.involvedObject.name) return false;
+    return Object.entries(source.matchLabels ?? {}).every(([key, value]) => labels[key] === value);
+  });
+  if (!sourceMatches) return false;
+  if (spec.inclusionList?.length && !anyMatches(spec.inclusionList, event.message)) return false;
+  if (spec.exclusionList?.length && anyMatches(spec.exclusionList, event.message)) return false;
+  return true;
+}
+
+/**
+ * The event an Alert sends: its `eventMetadata`, then `summary` under the key `summary`, over the
+ * event's own metadata (ours carries none).
+ * @internal
+ */
+export function withAlertMetadata(event: FluxEvent, spec: AlertSpec): FluxEvent {
+  const metadata: Record<string, string> = { ...(event.metadata ?? {}), ...(spec.eventMetadata ?? {}) };
+  if (spec.summary) metadata.summary = spec.summary;
+  const sorted = Object.fromEntries(Object.entries(metadata).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return Object.keys(sorted).length > 0 ? { ...event, metadata: sorted } : event;
+}
+
+/**
+ * Flux's rate limit of identical events (`--rate-limit-interval`, default 5m): an event with the
+ * same involved object and message as one let through within the window is dropped.
+ * @internal
+ */
+export class DuplicateFilter {
+  private readonly seen = new Map<string, number>();
+
+  constructor(private readonly windowMs: number) {}
+
+  /** True when the event may go; records it. */
+  admit(event: FluxEvent, nowMs: number): boolean {
+    if (this.windowMs <= 0) return true;
+    const { kind, namespace, name } = event.involvedObject;
+    const key = createHash('sha256')
+      .update(['event', `name=${name}`, `namespace=${namespace}`, `kind=${kind}`, `message=${event.message}`].join('/'))
+      .digest('hex');
+    const until = this.seen.get(key);
+    if (until !== undefined && until > nowMs) return false;
+    if (this.seen.size > 10_000) {
+      for (const [k, expiry] of this.seen) if (expiry <= nowMs) this.seen.delete(k);
+    }
+    this.seen.set(key, nowMs + this.windowMs);
+    return true;
+  }
+}
