@@ -50,6 +50,8 @@ import { createRouter } from './service/router';
 import { DatabaseObjectStore } from './store/DatabaseObjectStore';
 import { DatabaseEventStore } from './store/DatabaseEventStore';
 import { DatabaseScanStore } from './store/DatabaseScanStore';
+import { DatabaseListingStore } from './store/DatabaseListingStore';
+import { SharedListings } from './registry/sharedListings';
 import { ImageAutomationMetrics, meteredPromotionStore, meteredScanStore } from './metrics/metrics';
 import { HealthCheck } from './service/HealthCheck';
 import { AlertDispatcher, alertingEventStore, AlertReconciler, ProviderReconciler, readNotificationSettings } from './alerts';
@@ -141,6 +143,12 @@ export const imageAutomationPlugin = createBackendPlugin({
           onRequest: request => metrics.registryRequest(request),
         });
 
+        // Fleet-wide scan sharing (issue #16): one listing per repository and credential scope per interval.
+        const listings = new SharedListings({
+          store: await DatabaseListingStore.create({ knex, skipMigrations: true }),
+          registry,
+          onListing: shared => metrics.listing(shared),
+        });
         const kubernetesSettings = readKubernetesSettings(config);
         const clusters = new KubernetesClusters(
           new ConfigClusterLocator(config, kubernetesSettings),
@@ -236,9 +244,10 @@ export const imageAutomationPlugin = createBackendPlugin({
               registry,
               credentials,
               logger,
+              listings,
             }),
             new ImagePolicyReconciler({ objects, scans, registry, credentials }),
-            new ResourceSetInputProviderReconciler({ objects, registry, credentials, logger }),
+            new ResourceSetInputProviderReconciler({ objects, registry, credentials, logger, listings }),
             new GitRepositoryReconciler({ objects, credentials, integrations: gitIntegrations, gitAccess }),
             automations,
             resourceSets,

@@ -22,6 +22,7 @@ import { markReady } from './conditions';
 import { registryCallOptions } from './registryCallOptions';
 import { beginReconcile, failures, retryAfter } from './preamble';
 import { ReconcileContext, ReconcileResult, Reconciler } from './Reconciler';
+import { listingScope, SharedListings } from '../registry/sharedListings';
 
 /** How many tags `status.lastScanResult.latestTags` lists (Flux's `latestTagsCount`). */
 const LATEST_TAGS_COUNT = 10;
@@ -79,6 +80,8 @@ export class ImageRepositoryReconciler implements Reconciler {
       registry: RegistryClient;
       credentials: NamedCredentials;
       logger: LoggerService;
+      /** Fleet-wide scan sharing; without it every scan lists the registry. */
+      listings?: SharedListings;
     },
   ) {}
 
@@ -146,9 +149,16 @@ export class ImageRepositoryReconciler implements Reconciler {
     }
 
     const started = Date.now();
-    let listed: { tags: string[]; requests: number };
+    let listed: { tags: string[]; requests: number; listedAt?: Date };
     try {
-      listed = await this.deps.registry.listTags(ref, callOptions);
+      // A listing of the same repository with the same credentials younger than the interval is
+      // reused; a requested reconcile always lists.
+      listed = this.deps.listings
+        ? await this.deps.listings.listTags(ref, callOptions, {
+            scope: listingScope(spec, ref),
+            maxAgeMs: pendingRequest ? 0 : intervalMs,
+          })
+        : await this.deps.registry.listTags(ref, callOptions);
     } catch (error) {
       const message = `scan failed: ${(error as Error).message}`;
       // The class and HTTP status only, never anything from the request (no credential).
@@ -176,11 +186,13 @@ export class ImageRepositoryReconciler implements Reconciler {
 
     const tags = sortTagsAsStored(listed.tags.filter(tag => !exclusions.some(re => re.test(tag))));
     const revision = String(adler32(JSON.stringify(tags)));
+    // When the tags were observed: when the (possibly shared) listing started.
+    const scanTime = listed.listedAt ?? now;
     signal?.throwIfAborted();
     await this.deps.scans.recordScan({
       objectId: object.id,
       canonicalImageName: ref.canonical,
-      startedAt: now,
+      startedAt: scanTime,
       durationMs: Date.now() - started,
       requests: listed.requests,
       tags,
@@ -192,7 +204,7 @@ export class ImageRepositoryReconciler implements Reconciler {
       canonicalImageName: ref.canonical,
       lastScanResult: {
         tagCount: tags.length,
-        scanTime: now.toISOString(),
+        scanTime: scanTime.toISOString(),
         revision,
         ...(tags.length > 0 ? { latestTags: tags.slice(0, LATEST_TAGS_COUNT) } : {}),
       },
@@ -205,12 +217,14 @@ export class ImageRepositoryReconciler implements Reconciler {
       now,
       generation,
     );
+    // From the listing's time: objects sharing a repository converge on one listing per interval.
+    const requeueAfterMs = Math.max(1000, scanTime.getTime() + intervalMs - now.getTime());
     this.deps.logger.debug(
-      `${object.id}: scanning: ${decision.reason}; successful scan, next scan in ${formatGoDuration(intervalMs)}`,
+      `${object.id}: scanning: ${decision.reason}; successful scan, next scan in ${formatGoDuration(requeueAfterMs)}`,
     );
     return {
       status,
-      requeueAfterMs: intervalMs,
+      requeueAfterMs,
       dueNow:
         previousRevision !== revision
           ? [...(await this.dependentPolicies(object)), ...(await this.dependentInputProviders(ref))]

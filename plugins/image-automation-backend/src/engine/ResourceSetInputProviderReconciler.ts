@@ -39,6 +39,7 @@ import {
   retryAfter,
 } from './preamble';
 import { ReconcileResult, Reconciler } from './Reconciler';
+import { listingScope, SharedListings } from '../registry/sharedListings';
 import { registryCredentialOptions } from './registryCallOptions';
 
 /** The Flux Operator's prefix of every Stalled message. */
@@ -108,6 +109,8 @@ export class ResourceSetInputProviderReconciler implements Reconciler {
       registry: RegistryClient;
       credentials: NamedCredentials;
       logger: LoggerService;
+      /** Fleet-wide scan sharing; without it every OCIArtifactTag call lists the registry. */
+      listings?: SharedListings;
     },
   ) {}
 
@@ -166,7 +169,7 @@ export class ResourceSetInputProviderReconciler implements Reconciler {
     const provided = await this.provide(object, spec, settings, status, {
       failed,
       terminal,
-    });
+    }, begun.start.pendingRequest || settings.forceAt ? 0 : settings.intervalMs);
     if ('done' in provided) return provided.done;
 
     let inputs = withDefaultValues(provided.inputs, spec.defaultValues);
@@ -299,6 +302,8 @@ export class ResourceSetInputProviderReconciler implements Reconciler {
       failed: (reason: string, message: string) => ReconcileResult;
       terminal: (reason: string, message: string) => ReconcileResult;
     },
+    /** How old a shared listing of the repository may be (0: list now). */
+    listingMaxAgeMs: number,
   ): Promise<Provided> {
     const { failed, terminal } = outcomes;
     const done = (result: ReconcileResult): Provided => ({
@@ -370,7 +375,14 @@ export class ResourceSetInputProviderReconciler implements Reconciler {
 
     let listed: string[];
     try {
-      listed = (await this.deps.registry.listTags(ref, remaining())).tags;
+      listed = (
+        this.deps.listings
+          ? await this.deps.listings.listTags(ref, remaining(), {
+              scope: listingScope(spec, ref),
+              maxAgeMs: listingMaxAgeMs,
+            })
+          : await this.deps.registry.listTags(ref, remaining())
+      ).tags;
     } catch (error) {
       const message = `failed to list OCI tags for '${url.replace(
         /^oci:\/\//,

@@ -83,6 +83,7 @@ export class ImageAutomationMetrics {
   private readonly leaseLosses;
   private readonly passDuration;
   private readonly promotionTransitions;
+  private readonly listings;
 
   constructor(
     private readonly metrics: MetricsService,
@@ -105,7 +106,7 @@ export class ImageAutomationMetrics {
     });
     this.reconcileDuration = duration('image_automation.reconciles.duration', 'Duration of one reconcile, by kind and result');
     this.leaseLosses = metrics.createCounter('image_automation.lease.losses.count', {
-      description: "Reconciles whose lease another instance took before they finished (their result was discarded)",
+      description: 'Reconciles stopped because their lease was lost (taken by another instance, or not renewed in time); their result was discarded',
       unit: '{reconcile}',
     });
     this.passDuration = duration(
@@ -115,6 +116,11 @@ export class ImageAutomationMetrics {
     this.promotionTransitions = metrics.createCounter('image_automation.promotions.transitions.count', {
       description: 'Promotions entering a state (pending on creation, superseded, approved, applying, applied, …)',
       unit: '{promotion}',
+    });
+    this.listings = metrics.createCounter('image_automation.registry.listings.count', {
+      description:
+        'Tag listings wanted by scans and OCIArtifactTag providers, by whether a listing of the same repository and credential scope was reused (shared) or the registry was listed',
+      unit: '{listing}',
     });
   }
 
@@ -164,6 +170,11 @@ export class ImageAutomationMetrics {
     const attributes = { kind: kindLabel(kind), result };
     this.reconciles.add(1, { ...attributes, reason: result === 'failed' || result === 'stalled' ? reasonLabel(reason) : '' });
     this.reconcileDuration.record(durationMs / 1000, attributes);
+  }
+
+  /** A scan or provider got its tags from a shared listing (`shared`) or listed the registry. */
+  listing(shared: boolean): void {
+    this.listings.add(1, { shared: String(shared) });
   }
 
   leaseLost(kind: string): void {

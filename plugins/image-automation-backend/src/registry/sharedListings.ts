@@ -1,0 +1,83 @@
+import crypto from 'node:crypto';
+import { ListingStore } from '../store/DatabaseListingStore';
+import { ImageReference } from './parseImageReference';
+import { RegistryCallOptions, RegistryClient } from './RegistryClient';
+
+/**
+ * Who may share a listing: objects that name the same credential and client certificate (by
+ * name, each already checked against the object's entity) and reach the registry by the same
+ * scheme. An anonymous listing is never given to an object that names a credential, nor the other
+ * way round, so a private repository's tags only reach objects allowed to list them.
+ * @internal
+ */
+export function listingScope(refs: { secretRef?: { name: string }; certSecretRef?: { name: string } }, ref: ImageReference): string {
+  return JSON.stringify([refs.secretRef?.name ?? null, refs.certSecretRef?.name ?? null, ref.scheme]);
+}
+
+/** A tag listing, and whether it was read from the registry by this call. @internal */
+export interface Listing {
+  tags: string[];
+  /** When the listing started: the time the tags were observed. */
+  listedAt: Date;
+  /** Registry requests this call made (0 when it reused a listing). */
+  requests: number;
+  shared: boolean;
+}
+
+/**
+ * Fleet-wide scan sharing (issue #16): one registry listing per repository and credential scope
+ * per interval, shared by every ImageRepository and OCIArtifactTag provider that names it, on every
+ * replica (the listing is kept in the database). A caller reuses a listing younger than `maxAgeMs`
+ * (its own interval; 0 for a requested reconcile, which always lists) and schedules its next scan
+ * from the listing's time, so objects sharing a repository converge on one listing per interval.
+ * Listings of one repository and scope in flight in this process are awaited rather than repeated.
+ * @internal
+ */
+export class SharedListings {
+  private readonly inFlight = new Map<string, Promise<Listing>>();
+
+  constructor(
+    private readonly deps: {
+      store: ListingStore;
+      registry: Pick<RegistryClient, 'listTags'>;
+      /** Told of each call: whether it reused a listing (for metrics). */
+      onListing?: (shared: boolean) => void;
+    },
+  ) {}
+
+  async listTags(ref: ImageReference, options: RegistryCallOptions, share: { scope: string; maxAgeMs: number }): Promise<Listing> {
+    const key = crypto.createHash('sha256').update(`${ref.canonical}\n${share.scope}`).digest('hex');
+    // A call for the same repository and scope already running here (reading the stored listing or
+    // the registry): its answer, when it fits this call's age limit.
+    const running = this.inFlight.get(key);
+    if (running) {
+      const listing = await running.catch(() => undefined);
+      if (listing && (!listing.shared || Date.now() - listing.listedAt.getTime() < share.maxAgeMs)) {
+        this.deps.onListing?.(true);
+        return { ...listing, requests: 0, shared: true };
+      }
+    }
+    const call = this.readOrList(key, ref, options, share.maxAgeMs);
+    this.inFlight.set(key, call);
+    try {
+      const listing = await call;
+      this.deps.onListing?.(listing.shared);
+      return listing;
+    } finally {
+      if (this.inFlight.get(key) === call) this.inFlight.delete(key);
+    }
+  }
+
+  private async readOrList(key: string, ref: ImageReference, options: RegistryCallOptions, maxAgeMs: number): Promise<Listing> {
+    if (maxAgeMs > 0) {
+      const stored = await this.deps.store.get(key);
+      if (stored && Date.now() - stored.listedAt.getTime() < maxAgeMs) {
+        return { tags: stored.tags, listedAt: stored.listedAt, requests: 0, shared: true };
+      }
+    }
+    const listedAt = new Date();
+    const { tags, requests } = await this.deps.registry.listTags(ref, options);
+    await this.deps.store.put(key, { canonicalImageName: ref.canonical, tags, listedAt });
+    return { tags, listedAt, requests, shared: false };
+  }
+}
