@@ -14,6 +14,11 @@ export interface TestPostgres {
   connectionString: string;
   host: string;
   port: number;
+  /**
+   * Stops the server (as a crash by default: connections are cut, nothing is flushed on purpose)
+   * and starts it again on the same port and data after `downMs`.
+   */
+  restart(options?: { downMs?: number; crash?: boolean }): Promise<void>;
   /** Stops the server and deletes its data directory. */
   stop(): Promise<void>;
 }
@@ -89,8 +94,7 @@ export async function startPostgres(): Promise<TestPostgres> {
       ],
       { ...user, cwd: dir },
     );
-    for (let attempt = 1; ; attempt++) {
-      const port = await freePort();
+    const launch = async (port: number) => {
       const server = spawnTracked(
         path.join(bin, 'postgres'),
         [
@@ -133,11 +137,25 @@ export async function startPostgres(): Promise<TestPostgres> {
           resolve(false);
         });
       });
-      if (ready) {
+      return { server, ready };
+    };
+    for (let attempt = 1; ; attempt++) {
+      const port = await freePort();
+      const launched = await launch(port);
+      let server = launched.server;
+      if (launched.ready) {
         return {
           connectionString: `postgresql://postgres:${PASSWORD}@127.0.0.1:${port}`,
           host: '127.0.0.1',
           port,
+          async restart(options = {}) {
+            // SIGQUIT: an immediate shutdown (as a crash: open connections are cut), SIGINT: fast.
+            await server.stop(options.crash === false ? 'SIGINT' : 'SIGQUIT', 10_000);
+            await new Promise(resolve => setTimeout(resolve, options.downMs ?? 0));
+            const again = await launch(port);
+            if (!again.ready) throw new Error(`PostgreSQL did not start again:\n${again.server.output()}`);
+            server = again.server;
+          },
           async stop() {
             await server.stop('SIGINT', 10_000);
             await removeDir();

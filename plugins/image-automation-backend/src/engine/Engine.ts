@@ -125,7 +125,12 @@ export class Engine {
     let drained = first.length < workers;
     const work = async (object: StoredObject | undefined) => {
       while (object) {
-        await this.reconcileOne(object, now(), signal);
+        const current = object;
+        await this.reconcileOne(current, now(), signal).catch(error =>
+          // The database went away while the outcome was stored: the object runs again when its
+          // lease runs out; this worker goes on.
+          logger.error(`Could not store the reconcile of ${current.id}: ${error}`),
+        );
         object = undefined;
         if (drained || claimed >= batchSize || signal?.aborted) return;
         claimed++;

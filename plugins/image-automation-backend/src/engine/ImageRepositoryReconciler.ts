@@ -157,6 +157,7 @@ export class ImageRepositoryReconciler implements Reconciler {
         ? await this.deps.listings.listTags(ref, callOptions, {
             scope: listingScope(spec, ref),
             maxAgeMs: pendingRequest ? 0 : intervalMs,
+            now,
           })
         : await this.deps.registry.listTags(ref, callOptions);
     } catch (error) {
@@ -186,7 +187,7 @@ export class ImageRepositoryReconciler implements Reconciler {
 
     const tags = sortTagsAsStored(listed.tags.filter(tag => !exclusions.some(re => re.test(tag))));
     const revision = String(adler32(JSON.stringify(tags)));
-    // When the tags were observed: when the (possibly shared) listing started.
+    // When the tags were observed: this reconcile's time, or that of the shared listing.
     const scanTime = listed.listedAt ?? now;
     signal?.throwIfAborted();
     await this.deps.scans.recordScan({

@@ -45,19 +45,28 @@ export class SharedListings {
     },
   ) {}
 
-  async listTags(ref: ImageReference, options: RegistryCallOptions, share: { scope: string; maxAgeMs: number }): Promise<Listing> {
+  /**
+   * `share.now` is the caller's clock (the reconcile's time; default the current time): a listing
+   * starts then, and its age is measured from then.
+   */
+  async listTags(
+    ref: ImageReference,
+    options: RegistryCallOptions,
+    share: { scope: string; maxAgeMs: number; now?: Date },
+  ): Promise<Listing> {
+    const now = share.now ?? new Date();
     const key = crypto.createHash('sha256').update(`${ref.canonical}\n${share.scope}`).digest('hex');
     // A call for the same repository and scope already running here (reading the stored listing or
     // the registry): its answer, when it fits this call's age limit.
     const running = this.inFlight.get(key);
     if (running) {
       const listing = await running.catch(() => undefined);
-      if (listing && (!listing.shared || Date.now() - listing.listedAt.getTime() < share.maxAgeMs)) {
+      if (listing && (!listing.shared || now.getTime() - listing.listedAt.getTime() < share.maxAgeMs)) {
         this.deps.onListing?.(true);
         return { ...listing, requests: 0, shared: true };
       }
     }
-    const call = this.readOrList(key, ref, options, share.maxAgeMs);
+    const call = this.readOrList(key, ref, options, share.maxAgeMs, now);
     this.inFlight.set(key, call);
     try {
       const listing = await call;
@@ -68,14 +77,20 @@ export class SharedListings {
     }
   }
 
-  private async readOrList(key: string, ref: ImageReference, options: RegistryCallOptions, maxAgeMs: number): Promise<Listing> {
+  private async readOrList(
+    key: string,
+    ref: ImageReference,
+    options: RegistryCallOptions,
+    maxAgeMs: number,
+    now: Date,
+  ): Promise<Listing> {
     if (maxAgeMs > 0) {
       const stored = await this.deps.store.get(key);
-      if (stored && Date.now() - stored.listedAt.getTime() < maxAgeMs) {
+      if (stored && now.getTime() - stored.listedAt.getTime() < maxAgeMs) {
         return { tags: stored.tags, listedAt: stored.listedAt, requests: 0, shared: true };
       }
     }
-    const listedAt = new Date();
+    const listedAt = now;
     const { tags, requests } = await this.deps.registry.listTags(ref, options);
     await this.deps.store.put(key, { canonicalImageName: ref.canonical, tags, listedAt });
     return { tags, listedAt, requests, shared: false };

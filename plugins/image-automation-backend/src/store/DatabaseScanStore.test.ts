@@ -68,6 +68,19 @@ describe.each(databases.eachSupportedId())('DatabaseScanStore on %p', databaseId
     ]);
   });
 
+  it('records one listing observed twice by one object once (a re-run after its outcome was lost, issue #16)', async () => {
+    const { scans } = await createStores();
+    const at = new Date('2030-01-01T00:00:00.000Z');
+    const first = await scans.recordScan({ objectId: id, startedAt: at, durationMs: 12, requests: 2, tags: ['1.0.0'], revision: '1' });
+    const again = await scans.recordScan({ objectId: id, startedAt: at, durationMs: 1, requests: 0, tags: ['1.0.0'], revision: '1' });
+    expect(again).toEqual(first);
+    expect((await scans.listScans(id)).items).toHaveLength(1);
+    // A later listing, or a failure at the same time, is recorded.
+    await scans.recordScan({ objectId: id, startedAt: at, durationMs: 1, requests: 1, error: 'scan failed: timeout' });
+    await scans.recordScan({ objectId: id, startedAt: new Date('2030-01-01T00:05:00.000Z'), durationMs: 1, requests: 1, tags: ['1.0.0'], revision: '1' });
+    expect((await scans.listScans(id)).items).toHaveLength(3);
+  });
+
   it('records a failed scan without touching the tags', async () => {
     const { scans } = await createStores();
     await scans.recordScan({ objectId: id, startedAt: new Date(), durationMs: 1, requests: 1, tags: ['a'], revision: '1' });

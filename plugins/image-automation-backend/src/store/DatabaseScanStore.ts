@@ -54,6 +54,13 @@ export class DatabaseScanStore implements ScanStore {
   async recordScan(outcome: ScanOutcome): Promise<ScanRecord> {
     const startedAt = outcome.startedAt.toISOString();
     return this.db.transaction(async tx => {
+      if (outcome.tags) {
+        // The same listing recorded already (a run re-run after its outcome was lost): once.
+        const recorded = await tx<ScanRow>(SCANS)
+          .where({ object_id: outcome.objectId, started_at: startedAt, outcome: 'success' })
+          .first();
+        if (recorded) return toRecord(recorded);
+      }
       let added: string[] = [];
       let removed: string[] = [];
       if (outcome.tags) {

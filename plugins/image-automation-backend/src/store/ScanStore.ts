@@ -33,6 +33,9 @@ export interface ScanStore {
   /**
    * Records a scan; for a successful one, also updates the repository's tags (first seen,
    * last seen, gone since) in the same transaction, and returns what was added and removed.
+   * A successful scan of one object with the start time of one already recorded is the same
+   * listing observed again (a reconcile re-run after its outcome was lost, reusing the shared
+   * listing): it is not recorded twice, and the first record is returned.
    */
   recordScan(outcome: ScanOutcome): Promise<ScanRecord>;
   listScans(objectId: string, options?: { limit?: number; cursor?: string }): Promise<Page<ScanRecord>>;

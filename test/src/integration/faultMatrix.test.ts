@@ -1,0 +1,271 @@
+import knexFactory, { Knex } from 'knex';
+import { mockServices } from '@backstage/backend-test-utils';
+import { ConfigReader } from '@backstage/config';
+import { NamedCredentials } from '@imageops/backstage-plugin-image-automation-backend/src/credentials/NamedCredentials';
+import { Engine } from '@imageops/backstage-plugin-image-automation-backend/src/engine/Engine';
+import { ImageRepositoryReconciler } from '@imageops/backstage-plugin-image-automation-backend/src/engine/ImageRepositoryReconciler';
+import { Reconciler } from '@imageops/backstage-plugin-image-automation-backend/src/engine/Reconciler';
+import { RegistryClient } from '@imageops/backstage-plugin-image-automation-backend/src/registry';
+import { SharedListings } from '@imageops/backstage-plugin-image-automation-backend/src/registry/sharedListings';
+import { DatabaseListingStore } from '@imageops/backstage-plugin-image-automation-backend/src/store/DatabaseListingStore';
+import { DatabaseObjectStore } from '@imageops/backstage-plugin-image-automation-backend/src/store/DatabaseObjectStore';
+import { DatabaseScanStore } from '@imageops/backstage-plugin-image-automation-backend/src/store/DatabaseScanStore';
+import { ObjectStore } from '@imageops/backstage-plugin-image-automation-backend/src/store/ObjectStore';
+import {
+  FaultProxy,
+  pushImage,
+  startFaultProxy,
+  startPostgres,
+  startRegistry,
+  TestPostgres,
+  TestRegistry,
+} from '../../testbed';
+
+jest.setTimeout(180_000);
+
+// Issue #16's fault matrix, part one: two replicas (each its own connection pool, stores, registry
+// client and engine, as two backends) on one real PostgreSQL, scanning a real registry through a
+// fault-injecting proxy. Each case breaks one component mid-work and checks that nothing is lost
+// or done twice, that the failure shows meanwhile, and that everything is Ready after recovery.
+
+const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms));
+
+describe('fault matrix: two replicas on one PostgreSQL', () => {
+  let postgres: TestPostgres;
+  let registry: TestRegistry;
+  let proxy: FaultProxy;
+  const pools: Knex[] = [];
+  let database = 0;
+
+  beforeAll(async () => {
+    [postgres, registry] = await Promise.all([startPostgres(), startRegistry()]);
+    for (const image of ['faults/a', 'faults/b', 'faults/c', 'faults/d', 'faults/e']) {
+      await pushImage(registry, image, ['1.0.0', '1.1.0']);
+    }
+    proxy = await startFaultProxy(registry.url);
+  });
+  afterAll(async () => {
+    await Promise.all(pools.map(p => p.destroy()));
+    await proxy?.stop();
+    await Promise.all([postgres?.stop(), registry?.stop()]);
+  });
+  afterEach(() => proxy.clear());
+
+  async function freshDatabase(): Promise<string> {
+    const name = `faults_${++database}`;
+    const admin = knexFactory({ client: 'pg', connection: postgres.connectionString });
+    await admin.raw(`CREATE DATABASE ${name}`);
+    await admin.destroy();
+    const url = new URL(postgres.connectionString);
+    url.pathname = `/${name}`;
+    return url.toString();
+  }
+
+  /** A replica as the plugin composes it: engine, ImageRepository reconciler, shared listings. */
+  async function replica(connection: string, name: string, options: { leaseMs?: number; clockSkewMs?: number; wrap?: (r: Reconciler) => Reconciler } = {}) {
+    const knex = knexFactory({ client: 'pg', connection, pool: { min: 0, max: 4, acquireTimeoutMillis: 5_000 } });
+    pools.push(knex);
+    const objects = await DatabaseObjectStore.create({ knex });
+    const scans = await DatabaseScanStore.create({ knex, skipMigrations: true });
+    const client = new RegistryClient({ allowedHosts: ['127.0.0.1'], retries: { attempts: 2, baseDelayMs: 10 } });
+    const logger = mockServices.logger.mock();
+    const reconciler = new ImageRepositoryReconciler({
+      objects,
+      scans,
+      registry: client,
+      credentials: NamedCredentials.fromConfig(new ConfigReader({})),
+      logger,
+      listings: new SharedListings({ store: await DatabaseListingStore.create({ knex, skipMigrations: true }), registry: client }),
+    });
+    const engine = new Engine({
+      objects,
+      reconcilers: [options.wrap ? options.wrap(reconciler) : reconciler],
+      logger,
+      batchSize: 10,
+      concurrency: 4,
+      leaseMs: options.leaseMs ?? 3_000,
+      instanceId: name,
+    });
+    const now = () => new Date(Date.now() + (options.clockSkewMs ?? 0));
+    return { knex, objects, scans, engine, logger, now };
+  }
+
+  async function declare(objects: ObjectStore, images: string[], perImage: number) {
+    await objects.syncSource(
+      'config:faults.yaml',
+      images.flatMap(image =>
+        Array.from({ length: perImage }, (_, i) => ({
+          manifest: {
+            apiVersion: 'image.toolkit.fluxcd.io/v1',
+            kind: 'ImageRepository',
+            metadata: { name: `${image.replace('faults/', '')}-${i}`, namespace: 'faults' },
+            spec: { image: `${proxy.host}/${image}`, interval: '1h' },
+          },
+          source: { type: 'config' as const, location: 'faults.yaml' },
+        })),
+      ),
+    );
+    return (await objects.list({ kind: 'ImageRepository' })).map(o => o.id);
+  }
+
+  /** Both replicas run passes until `done` holds (errors of a pass are the outage's, and retried). */
+  async function runUntil(replicas: Array<Awaited<ReturnType<typeof replica>>>, done: () => Promise<boolean>, timeoutMs = 60_000) {
+    const deadline = Date.now() + timeoutMs;
+    const errors: string[] = [];
+    let stop = false;
+    const loops = replicas.map(async r => {
+      while (!stop) {
+        await r.engine.runPass(r.now).catch(error => errors.push(String(error)));
+        await sleep(100);
+      }
+    });
+    try {
+      while (!(await done().catch(() => false))) {
+        if (Date.now() > deadline) throw new Error(`not done within ${timeoutMs} ms; pass errors: ${errors.slice(0, 3).join('; ')}`);
+        await sleep(200);
+      }
+    } finally {
+      stop = true;
+      await Promise.all(loops);
+    }
+    return errors;
+  }
+
+  const allReady = (objects: ObjectStore, ids: string[]) => async () => {
+    const states = await Promise.all(ids.map(id => objects.get(id)));
+    return states.every(o => o?.status.conditions?.some(c => c.type === 'Ready' && c.status === 'True'));
+  };
+
+  it('PostgreSQL restarted mid-pass: no scan lost or recorded twice, every object Ready after recovery', async () => {
+    const connection = await freshDatabase();
+    const one = await replica(connection, 'one');
+    const two = await replica(connection, 'two');
+    const ids = await declare(one.objects, ['faults/a', 'faults/b'], 10);
+    // Slow listings keep reconciles running while the database goes away.
+    proxy.inject({ match: r => r.path.includes('/tags/list'), times: Infinity, action: { delayMs: 400 } });
+
+    const restarted = (async () => {
+      // Wait for the first recorded scans, then cut the database under both replicas.
+      while (Number((await one.knex('image_automation_scans').count({ n: '*' }))[0].n) === 0) await sleep(50);
+      const before = await one.knex('image_automation_scans').select('id', 'object_id', 'started_at');
+      await postgres.restart({ downMs: 1_500 });
+      return before;
+    })();
+    await runUntil([one, two], async () => (await restarted.then(() => true)) && allReady(one.objects, ids)());
+    const before = await restarted;
+
+    const after = await one.knex('image_automation_scans').select('id', 'object_id', 'started_at', 'outcome');
+    // Nothing recorded before the crash is gone (the database is durable; no row rewritten).
+    expect(after.map(r => r.id)).toEqual(expect.arrayContaining(before.map(r => r.id)));
+    // Each object was scanned successfully, and no scan of one object was recorded twice.
+    for (const id of ids) {
+      const mine = after.filter(r => r.object_id === id && r.outcome === 'success');
+      expect(mine.length).toBeGreaterThanOrEqual(1);
+      expect(new Set(mine.map(r => String(r.started_at))).size).toBe(mine.length);
+    }
+    // The outage was seen and reported by the replicas meanwhile (the database, not an object).
+    const logged = [...one.logger.error.mock.calls, ...two.logger.error.mock.calls, ...one.logger.warn.mock.calls, ...two.logger.warn.mock.calls]
+      .map(c => String(c[0]));
+    expect(logged.some(m => /Could not store|lease/.test(m))).toBe(true);
+  });
+
+  it('a registry failing in every way: each object shows its failure class, the others are unaffected, all Ready after recovery', async () => {
+    const connection = await freshDatabase();
+    const one = await replica(connection, 'one');
+    const two = await replica(connection, 'two');
+    const ids = await declare(one.objects, ['faults/a', 'faults/b', 'faults/c', 'faults/d', 'faults/e'], 2);
+    const on = (image: string) => (r: { path: string }) => r.path.startsWith(`/v2/${image}/tags/list`);
+    proxy.inject({ match: on('faults/a'), times: Infinity, action: { status: 503, body: 'maintenance' } });
+    proxy.inject({ match: on('faults/b'), times: Infinity, action: { status: 429, headers: { 'Retry-After': '1' }, body: 'slow down' } });
+    proxy.inject({ match: on('faults/c'), times: Infinity, action: { replaceBody: '{"name":"faults/c","tags":["1.0' } });
+    proxy.inject({ match: on('faults/d'), times: Infinity, action: { reset: true } });
+
+    const reason = async (id: string) => (await one.objects.get(id))?.status.conditions?.find(c => c.type === 'Ready');
+    await runUntil([one, two], async () => {
+      const all = await Promise.all(ids.map(reason));
+      return all.every(c => c !== undefined);
+    });
+    const kinds = async (prefix: string) =>
+      (await one.knex('image_automation_scans').where('object_id', 'like', `ImageRepository/faults/${prefix}-%`)).map(r => r.error_kind);
+    expect(await kinds('a')).toContain('server');
+    expect(await kinds('b')).toContain('rateLimited');
+    expect(await kinds('c')).toContain('invalidResponse');
+    expect(await kinds('d')).toContain('network');
+    for (const id of ids.filter(i => !i.includes('/e-'))) {
+      expect(await reason(id)).toMatchObject({ status: 'False', reason: 'ReadOperationFailed' });
+    }
+    // The healthy repository is scanned as if nothing happened.
+    for (const id of ids.filter(i => i.includes('/e-'))) {
+      expect(await reason(id)).toMatchObject({ status: 'True', reason: 'Succeeded' });
+    }
+
+    // Recovery: the registry answers again; the failed ones retry within a minute (or at once on request).
+    proxy.clear();
+    for (const id of ids) await one.objects.requestReconcile(id, 'user:default/ops', new Date());
+    await runUntil([one, two], allReady(one.objects, ids));
+  });
+
+  it('clock skew between replicas within a sixth of the lease: an object whose lease cannot be renewed is never run by both', async () => {
+    const connection = await freshDatabase();
+    const leaseMs = 3_000;
+    const runs: Array<{ replica: string; start: number; end: number }> = [];
+    const recording = (name: string) => (inner: Reconciler): Reconciler => ({
+      apiVersion: inner.apiVersion,
+      kind: inner.kind,
+      async reconcile(object, now, context) {
+        const start = Date.now();
+        try {
+          // Long enough to outlast the lease when it cannot be renewed.
+          while (Date.now() - start < leaseMs * 1.5 && !context?.signal.aborted) await sleep(20);
+          return await inner.reconcile(object, now, context);
+        } finally {
+          runs.push({ replica: name, start, end: Date.now() });
+        }
+      },
+    });
+    // The second replica's clock runs 200 ms ahead (the margin is a sixth of the lease: 500 ms).
+    const two = await replica(connection, 'two', { leaseMs, clockSkewMs: 200, wrap: recording('two') });
+    const one = await replica(connection, 'one', { leaseMs });
+    const [id] = await declare(one.objects, ['faults/e'], 1);
+    // The first replica holds the object but cannot renew its lease (cut off from the database).
+    const cut: ObjectStore = Object.assign(Object.create(one.objects), {
+      renewLease: async () => {
+        throw new Error('connection refused');
+      },
+    });
+    const partitioned = new Engine({
+      objects: cut,
+      reconcilers: [
+        recording('one')(
+          new ImageRepositoryReconciler({
+            objects: cut,
+            scans: one.scans,
+            registry: new RegistryClient({ allowedHosts: ['127.0.0.1'] }),
+            credentials: NamedCredentials.fromConfig(new ConfigReader({})),
+            logger: one.logger,
+          }),
+        ),
+      ],
+      logger: one.logger,
+      batchSize: 1,
+      leaseMs,
+      instanceId: 'one',
+    });
+    const first = partitioned.runPass();
+    while ((await one.knex('image_automation_objects').where({ id }).first()).lease_owner !== 'one') await sleep(10);
+    // The second replica tries all along.
+    const deadline = Date.now() + leaseMs * 2.5;
+    while (Date.now() < deadline) {
+      await two.engine.runPass(two.now);
+      await sleep(50);
+    }
+    await first;
+    const byOne = runs.filter(r => r.replica === 'one');
+    const byTwo = runs.filter(r => r.replica === 'two');
+    expect(byOne).toHaveLength(1);
+    expect(byTwo).toHaveLength(1);
+    // The first gave up before the second started: never both at once.
+    expect(byTwo[0].start).toBeGreaterThanOrEqual(byOne[0].end);
+    expect((await one.objects.get(id))?.status.conditions?.find(c => c.type === 'Ready')?.status).toBe('True');
+  });
+});
