@@ -5,6 +5,12 @@ import { NamedCredentials } from '@imageops/backstage-plugin-image-automation-ba
 import { Engine } from '@imageops/backstage-plugin-image-automation-backend/src/engine/Engine';
 import { ImageRepositoryReconciler } from '@imageops/backstage-plugin-image-automation-backend/src/engine/ImageRepositoryReconciler';
 import { Reconciler } from '@imageops/backstage-plugin-image-automation-backend/src/engine/Reconciler';
+import {
+  CLUSTERS_ANNOTATION,
+  ResourceSetReconciler,
+} from '@imageops/backstage-plugin-image-automation-backend/src/engine/ResourceSetReconciler';
+import { ClusterDetails, InventoryApplier } from '@imageops/backstage-plugin-image-automation-backend/src/kubernetes';
+import { DatabaseInventoryStore } from '@imageops/backstage-plugin-image-automation-backend/src/store/DatabaseInventoryStore';
 import { RegistryClient } from '@imageops/backstage-plugin-image-automation-backend/src/registry';
 import { SharedListings } from '@imageops/backstage-plugin-image-automation-backend/src/registry/sharedListings';
 import { DatabaseListingStore } from '@imageops/backstage-plugin-image-automation-backend/src/store/DatabaseListingStore';
@@ -20,6 +26,7 @@ import {
   TestPostgres,
   TestRegistry,
 } from '../../testbed';
+import { startKubernetes, TestKubernetes } from '../../testbed/kube/kubernetes';
 
 jest.setTimeout(180_000);
 
@@ -109,7 +116,7 @@ describe('fault matrix: two replicas on one PostgreSQL', () => {
   }
 
   /** Both replicas run passes until `done` holds (errors of a pass are the outage's, and retried). */
-  async function runUntil(replicas: Array<Awaited<ReturnType<typeof replica>>>, done: () => Promise<boolean>, timeoutMs = 60_000) {
+  async function runUntil(replicas: Array<{ engine: Engine; now: () => Date }>, done: () => Promise<boolean>, timeoutMs = 60_000) {
     const deadline = Date.now() + timeoutMs;
     const errors: string[] = [];
     let stop = false;
@@ -267,5 +274,102 @@ describe('fault matrix: two replicas on one PostgreSQL', () => {
     // The first gave up before the second started: never both at once.
     expect(byTwo[0].start).toBeGreaterThanOrEqual(byOne[0].end);
     expect((await one.objects.get(id))?.status.conditions?.find(c => c.type === 'Ready')?.status).toBe('True');
+  });
+
+  describe('with a real kube-apiserver', () => {
+    let kube: TestKubernetes;
+    beforeAll(async () => {
+      kube = await startKubernetes();
+      await kube.kubectl(['create', 'namespace', 'faults']);
+    });
+    afterAll(() => kube?.stop());
+
+    it('kube-apiserver down and back: Ready=False naming the cluster meanwhile, no ResourceSet applied by both replicas at once, all applied after', async () => {
+      const connection = await freshDatabase();
+      const cluster: ClusterDetails = {
+        name: 'faults',
+        url: kube.url,
+        source: 'config',
+        auth: { type: 'serviceAccount', token: kube.admin.token },
+        caData: kube.caData,
+        writePolicy: { allowedNamespaces: ['faults'], allowedKinds: ['*'], allowedClusterScopedKinds: [], allowedEntities: ['*'] },
+      };
+      const running = new Set<string>();
+      const overlaps: string[] = [];
+      async function applyingReplica(name: string) {
+        const knex = knexFactory({ client: 'pg', connection, pool: { min: 0, max: 4 } });
+        pools.push(knex);
+        const objects = await DatabaseObjectStore.create({ knex });
+        const inventories = await DatabaseInventoryStore.create({ knex, skipMigrations: true });
+        const inner = new ResourceSetReconciler({
+          objects,
+          inventories,
+          applier: new InventoryApplier(inventories, { fieldManager: 'image-automation', force: false, concurrency: 4, clusters: [] }),
+          cluster: async () => cluster,
+        });
+        const tracked: Reconciler = {
+          apiVersion: inner.apiVersion,
+          kind: inner.kind,
+          async reconcile(object, now, context) {
+            if (running.has(object.id)) overlaps.push(`${name}: ${object.id}`);
+            running.add(object.id);
+            try {
+              return await inner.reconcile(object, now, context);
+            } finally {
+              running.delete(object.id);
+            }
+          },
+        };
+        const engine = new Engine({ objects, reconcilers: [tracked], logger: mockServices.logger.mock(), batchSize: 10, leaseMs: 5_000, instanceId: name });
+        return { knex, objects, inventories, engine, now: () => new Date() };
+      }
+      const one = await applyingReplica('one');
+      const two = await applyingReplica('two');
+      const sets = Array.from({ length: 6 }, (_, i) => `set-${i}`);
+      await one.objects.syncSource(
+        'config:sets.yaml',
+        sets.map(name => ({
+          manifest: {
+            apiVersion: 'fluxcd.controlplane.io/v1',
+            kind: 'ResourceSet',
+            metadata: { name, namespace: 'faults', annotations: { [CLUSTERS_ANNOTATION]: 'faults' } },
+            spec: {
+              inputs: [{ id: '1', version: '1.0.0' }],
+              resources: [
+                { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: 'faults' }, data: { version: '<< inputs.version >>' } },
+              ],
+            },
+          } as any,
+          source: { type: 'config' as const, location: 'sets.yaml' },
+        })),
+      );
+      const ids = sets.map(name => `ResourceSet/faults/${name}`);
+
+      // Down before the first apply: every ResourceSet says why, naming the cluster.
+      await kube.stopApiServer();
+      try {
+        await runUntil([one, two], async () => {
+          const all = await Promise.all(ids.map(id => one.objects.get(id)));
+          return all.every(o => o?.status.conditions?.some(c => c.type === 'Ready' && c.status === 'False'));
+        });
+        for (const id of ids) {
+          const ready = (await one.objects.get(id))?.status.conditions?.find(c => c.type === 'Ready');
+          expect(ready?.message).toContain('faults');
+          expect(ready?.message).toMatch(/unreachable|ECONNREFUSED|connect/i);
+        }
+      } finally {
+        await kube.startApiServer();
+      }
+      // Back: both replicas pick the ResourceSets up again (they retry unreachable clusters within 10 s).
+      await runUntil([one, two], allReady(one.objects, ids), 90_000);
+      expect(overlaps).toEqual([]);
+      const names = JSON.parse(await kube.kubectl(['get', 'configmaps', '-n', 'faults', '-o', 'json'])).items.map(
+        (c: { metadata: { name: string } }) => c.metadata.name,
+      );
+      expect(names).toEqual(expect.arrayContaining(sets));
+      for (const id of ids) {
+        expect((await one.inventories.get(id, 'faults'))?.state).toBe('applied');
+      }
+    });
   });
 });
