@@ -11,6 +11,9 @@ import {
 } from '@imageops/backstage-plugin-image-automation-backend/src/engine/ResourceSetReconciler';
 import { ClusterDetails, InventoryApplier } from '@imageops/backstage-plugin-image-automation-backend/src/kubernetes';
 import { DatabaseInventoryStore } from '@imageops/backstage-plugin-image-automation-backend/src/store/DatabaseInventoryStore';
+import { ImageUpdateAutomationReconciler } from '@imageops/backstage-plugin-image-automation-backend/src/engine/ImageUpdateAutomationReconciler';
+import { SigningKeys } from '@imageops/backstage-plugin-image-automation-backend/src/git/SigningKeys';
+import { readGitAccessSettings } from '@imageops/backstage-plugin-image-automation-backend/src/git/gitAccess';
 import { RegistryClient } from '@imageops/backstage-plugin-image-automation-backend/src/registry';
 import { SharedListings } from '@imageops/backstage-plugin-image-automation-backend/src/registry/sharedListings';
 import { DatabaseListingStore } from '@imageops/backstage-plugin-image-automation-backend/src/store/DatabaseListingStore';
@@ -22,7 +25,9 @@ import {
   pushImage,
   startFaultProxy,
   startPostgres,
+  startGitServer,
   startRegistry,
+  TestGitServer,
   TestPostgres,
   TestRegistry,
 } from '../../testbed';
@@ -370,6 +375,128 @@ describe('fault matrix: two replicas on one PostgreSQL', () => {
       for (const id of ids) {
         expect((await one.inventories.get(id, 'faults'))?.state).toBe('applied');
       }
+    });
+  });
+
+  describe('with a real Git server', () => {
+    const PASSWORD = 'fault-matrix-git';
+    const ENTITY = 'component:default/shop';
+    let git: TestGitServer;
+    beforeAll(async () => {
+      // Pushes are held 2 s: long enough to "kill" the pushing replica while its push is in flight.
+      git = await startGitServer({ users: { git: PASSWORD }, pushDelayMs: 2_000 });
+      await git.createRepository('fleet', {
+        'deploy/web.yaml': 'kind: Deployment\nspec:\n  image: ghcr.io/acme/web:1.0.0 # {"$imagepolicy": "apps:web"}\n',
+      });
+    });
+    afterAll(() => git?.stop());
+
+    it('a replica killed mid-push: the other finishes the run after the lease, and the update is pushed once', async () => {
+      const connection = await freshDatabase();
+      const config = new ConfigReader({
+        imageAutomation: {
+          credentials: {
+            git: { type: 'basic', username: 'git', password: PASSWORD, allowedEntities: [ENTITY], hosts: [new URL(git.baseUrl).host] },
+          },
+          git: { insecureHosts: [new URL(git.baseUrl).host] },
+        },
+      });
+      let dead = false;
+      async function pushingReplica(name: string) {
+        const knex = knexFactory({ client: 'pg', connection, pool: { min: 0, max: 4 } });
+        pools.push(knex);
+        const stored = await DatabaseObjectStore.create({ knex });
+        // After the "kill", nothing this replica asks of the database ever comes back.
+        const objects: ObjectStore = new Proxy(stored, {
+          get(target, key, receiver) {
+            const value = Reflect.get(target, key, receiver);
+            if (typeof value !== 'function') return value;
+            return (...args: unknown[]) =>
+              name === 'one' && dead ? new Promise(() => {}) : value.apply(target, args);
+          },
+        });
+        const engine = new Engine({
+          objects,
+          reconcilers: [
+            new ImageUpdateAutomationReconciler({
+              objects,
+              credentials: NamedCredentials.fromConfig(config),
+              signingKeys: SigningKeys.fromConfig(config),
+              gitAccess: readGitAccessSettings(config),
+            }),
+          ],
+          logger: mockServices.logger.mock(),
+          batchSize: 5,
+          leaseMs: 3_000,
+          instanceId: name,
+        });
+        return { objects: stored, engine, now: () => new Date() };
+      }
+      const one = await pushingReplica('one');
+      const two = await pushingReplica('two');
+      await one.objects.syncSource(
+        `catalog:${ENTITY}`,
+        [
+          {
+            apiVersion: 'source.toolkit.fluxcd.io/v1',
+            kind: 'GitRepository',
+            metadata: { name: 'fleet', namespace: 'apps' },
+            spec: { url: git.url('fleet'), interval: '5m', ref: { branch: 'main' }, secretRef: { name: 'git' } },
+          },
+          {
+            apiVersion: 'image.toolkit.fluxcd.io/v1',
+            kind: 'ImagePolicy',
+            metadata: { name: 'web', namespace: 'apps' },
+            spec: { imageRepositoryRef: { name: 'web' }, policy: { semver: { range: '*' } } },
+          },
+          {
+            apiVersion: 'image.toolkit.fluxcd.io/v1',
+            kind: 'ImageUpdateAutomation',
+            metadata: { name: 'shop', namespace: 'apps' },
+            spec: {
+              interval: '10m',
+              sourceRef: { kind: 'GitRepository', name: 'fleet' },
+              git: { commit: { author: { name: 'Flux Bot', email: 'bot@example.com' } } },
+              update: { strategy: 'Setters' },
+            },
+          },
+        ].map(manifest => ({
+          manifest: manifest as any,
+          entityRef: ENTITY,
+          grantedNamespaces: ['apps'],
+          source: { type: 'catalog' as const, location: 'file:///shop.yaml' },
+        })),
+      );
+      // The policy has selected 1.1.0; the source and the policy are not due in this test.
+      const setup = await one.objects.claimDue({ owner: 'setup', now: new Date(), limit: 10, leaseMs: 60_000 });
+      for (const object of setup.filter(o => o.kind !== 'ImageUpdateAutomation')) {
+        const status = object.kind === 'ImagePolicy' ? { latestRef: { name: 'ghcr.io/acme/web', tag: '1.1.0' } } : {};
+        await one.objects.completeRun(object.id, 'setup', { status, nextRunAt: new Date(Date.now() + 3_600_000), ranAt: new Date() });
+      }
+      const automation = setup.find(o => o.kind === 'ImageUpdateAutomation')!;
+      await one.objects.completeRun(automation.id, 'setup', { status: {}, nextRunAt: new Date(), ranAt: new Date() });
+
+      const pushes = () => git.requests.filter(r => r.service === 'git-receive-pack' && r.method === 'POST').length;
+      // The first replica starts the run; it "dies" as soon as its push reaches the server.
+      void one.engine.runPass();
+      const deadline = Date.now() + 30_000;
+      while (pushes() === 0) {
+        if (Date.now() > deadline) throw new Error('the first replica never pushed');
+        await sleep(20);
+      }
+      dead = true;
+      // The second replica takes over once the lease has run out.
+      await runUntil([two], async () => {
+        const object = await two.objects.get(automation.id);
+        return !!object?.status.conditions?.some(c => c.type === 'Ready' && c.status === 'True');
+      });
+      expect(await git.readFile('fleet', 'main', 'deploy/web.yaml')).toContain('ghcr.io/acme/web:1.1.0');
+      // One automation commit over the initial one, and one push: the second run found it done.
+      expect((await git.git('fleet', ['log', '--format=%s', 'main'])).split('\n').filter(Boolean)).toHaveLength(2);
+      expect(pushes()).toBe(1);
+      expect((await two.objects.get(automation.id))?.status.conditions?.find(c => c.type === 'Ready')?.message).toBe(
+        'repository up-to-date',
+      );
     });
   });
 });
