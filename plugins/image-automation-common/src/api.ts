@@ -115,6 +115,12 @@ export interface ObjectEvent {
   type: 'Normal' | 'Warning';
   reason: string;
   message: string;
+  /**
+   * What the reporting controller attaches for notifications (Flux's event metadata, e.g. the
+   * `revision` a push or an artifact is at). Offered to the Alerts with the event; not stored, so
+   * events read back through the API have none.
+   */
+  metadata?: Record<string, string>;
 }
 
 /** Why one tag was or was not selected by an ImagePolicy. @public */

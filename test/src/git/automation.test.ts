@@ -78,7 +78,12 @@ describe('ImageUpdateAutomation against a real Git server', () => {
       );
       expect(first.events).toEqual([
         { type: 'Normal', reason: 'Succeeded', message: `pushed commit '${head.slice(0, 7)}' to branch 'main'\n${message.replace(/\n$/, '')}` },
-      ].map(e => ({ ...e, message: expect.stringContaining(`pushed commit '${head.slice(0, 7)}' to branch 'main'\nAutomated update by apps/auto`) })));
+      ].map(e => ({
+        ...e,
+        message: expect.stringContaining(`pushed commit '${head.slice(0, 7)}' to branch 'main'\nAutomated update by apps/auto`),
+        // The pushed commit, for commit-status Providers (gitlab): branch and full hash.
+        metadata: { revision: `main@sha1:${head}` },
+      })));
 
       const requestsBefore = git.requests.length;
       const second = await h.run(automation('auto', { commit: { messageTemplate: TEMPLATE } }));
@@ -101,6 +106,9 @@ describe('ImageUpdateAutomation against a real Git server', () => {
       expect((await git.git(repo, ['rev-parse', 'main'])).trim()).toBe(main);
       expect(await git.readFile(repo, 'image-updates', 'deploy/web.yaml')).toContain('web:1.1.0');
       expect(created.status.observedSourceRevision).toBe(`main@sha1:${main}`);
+      // The push event names the push branch and the commit pushed there, not the checkout.
+      const pushed = (await git.git(repo, ['rev-parse', 'image-updates'])).trim();
+      expect(created.events?.find(e => e.reason === 'Succeeded')?.metadata).toEqual({ revision: `image-updates@sha1:${pushed}` });
 
       // Someone else commits on the push branch; the next update builds on it (nothing lost).
       await git.commitFiles(repo, 'image-updates', { 'notes.txt': 'keep me\n' }, 'A human commit');

@@ -69,6 +69,8 @@ describe('GitRepository as an automation source', () => {
     const main = (await git.git('fleet', ['rev-parse', 'main'])).trim();
     const branch = await reconciler.reconcile(object({ ref: { branch: 'main' }, secretRef: { name: 'git' } }), new Date());
     expect(ready(branch)).toEqual({ status: 'True', reason: 'Succeeded', message: `stored artifact for revision 'main@sha1:${main}'` });
+    // The Ready event carries the revision, as source-controller's artifact events do (for gitlab commit statuses).
+    expect(branch.readyEventMetadata).toEqual({ revision: `main@sha1:${main}` });
     expect(branch.status.artifact?.revision).toBe(`main@sha1:${main}`);
     const semver = await reconciler.reconcile(object({ ref: { semver: '>=1.0.0 <2.0.0' } }), new Date());
     expect(semver.status.artifact?.revision).toBe(`v1.2.0@sha1:${main}`);

@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import fs from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
@@ -11,7 +11,9 @@ import { JsonObject } from '@backstage/types';
 import { AutomationObject, ObjectEvent } from '@imageops/backstage-plugin-image-automation-common';
 import { makeCertificates } from '../../../../test/testbed';
 import { NamedCredentials } from '../credentials/NamedCredentials';
+import { markReady } from '../engine/conditions';
 import { Engine } from '../engine/Engine';
+import { Reconciler } from '../engine/Reconciler';
 import { DatabaseEventStore } from '../store/DatabaseEventStore';
 import { DatabaseObjectStore } from '../store/DatabaseObjectStore';
 import { DeclaredObject } from '../store/ObjectStore';
@@ -102,7 +104,9 @@ describe('AlertDispatcher delivers to stand-ins of the hosted services', () => {
     await standIn.stop();
   });
 
-  async function setup(options: { notifications?: Record<string, unknown>; credentials?: Record<string, unknown> } = {}) {
+  async function setup(
+    options: { notifications?: Record<string, unknown>; credentials?: Record<string, unknown>; reconcilers?: Reconciler[] } = {},
+  ) {
     const knex = await databases.init('SQLITE_3');
     const objects = await DatabaseObjectStore.create({ knex });
     const stored = await DatabaseEventStore.create({ knex, skipMigrations: true });
@@ -141,7 +145,11 @@ describe('AlertDispatcher delivers to stand-ins of the hosted services', () => {
       logger,
       batchSize: 50,
       leaseMs: 60_000,
-      reconcilers: [new ProviderReconciler({ objects, events, credentials, settings }), new AlertReconciler({ objects })],
+      reconcilers: [
+        new ProviderReconciler({ objects, events, credentials, settings }),
+        new AlertReconciler({ objects }),
+        ...(options.reconcilers ?? []),
+      ],
     });
     const declare = async (byEntity: Record<string, AutomationObject[]>) => {
       for (const [entityRef, manifests] of Object.entries(byEntity)) {
@@ -156,8 +164,8 @@ describe('AlertDispatcher delivers to stand-ins of the hosted services', () => {
       for (let i = 0; i < 5 && (await engine.runPass()) > 0; i++);
     };
     /** What a reconciler records for an object (through the routing store, as in production). */
-    const emit = (objectId: string, type: 'Normal' | 'Warning', message: string, reason = 'Succeeded') =>
-      events.record({ objectId, time: new Date().toISOString(), type, reason, message });
+    const emit = (objectId: string, type: 'Normal' | 'Warning', message: string, reason = 'Succeeded', metadata?: Record<string, string>) =>
+      events.record({ objectId, time: new Date().toISOString(), type, reason, message, ...(metadata ? { metadata } : {}) });
     const eventsOf = async (objectId: string): Promise<ObjectEvent[]> => (await stored.list(objectId)).items;
     return { objects, stored, dispatcher, declare, emit, eventsOf, engine, logger };
   }
@@ -328,6 +336,181 @@ describe('AlertDispatcher delivers to stand-ins of the hosted services', () => {
       client_payload: { involvedObject: { kind: 'ImageRepository', name: 'podinfo' }, message: 'successful scan: found 3 tags' },
     });
     expect(await eventsOf('Provider/apps/dispatch')).toContainEqual(expect.objectContaining({ reason: 'NotificationSent' }));
+  });
+
+  it('the metadata a reconciler attaches (its events and its Ready event) reaches the Provider through the engine', async () => {
+    const SHA = 'c'.repeat(40);
+    // A GitRepository reconciler stand-in that resolves a revision without any Git server.
+    const source: Reconciler = {
+      apiVersion: 'source.toolkit.fluxcd.io/v1',
+      kind: 'GitRepository',
+      reconcile: async (object, now) => ({
+        status: markReady(object.status, 'Succeeded', `stored artifact for revision 'main@sha1:${SHA}'`, now, object.generation),
+        requeueAfterMs: 3_600_000,
+        events: [{ type: 'Normal', reason: 'Extra', message: 'an extra event', metadata: { commit: SHA } }],
+        readyEventMetadata: { revision: `main@sha1:${SHA}` },
+      }),
+    };
+    const { declare, dispatcher } = await setup({ reconcilers: [source] });
+    const generic = provider('apps', 'generic', { type: 'generic', address: `${standIn.url}/generic` });
+    const onSources = alert('apps', 'sources', {
+      providerRef: { name: 'generic' },
+      eventSources: [{ kind: 'GitRepository', name: '*' }],
+      eventMetadata: { cluster: 'prod', revision: 'not-this-one' },
+    });
+    await declare({ [A]: [generic, onSources] });
+    const fleet = manifest('source.toolkit.fluxcd.io/v1', 'GitRepository', 'apps', 'fleet', {
+      url: 'https://git.example.com/fleet',
+      interval: '1h',
+      ref: { branch: 'main' },
+    });
+    await declare({ [A]: [generic, onSources, fleet] });
+    await dispatcher.idle();
+    const sent = standIn.requests.map(r => JSON.parse(r.body));
+    expect(sent.map(e => [e.reason, e.metadata])).toEqual([
+      ['Extra', { cluster: 'prod', commit: SHA, revision: 'not-this-one' }],
+      ['Succeeded', { cluster: 'prod', revision: `main@sha1:${SHA}` }],
+    ]);
+  });
+
+  it('gitlab: a stand-in of GitLab’s commit-status API gets GET-then-POST with PRIVATE-TOKEN, and no POST for a status already set', async () => {
+    const GITLAB_TOKEN = 'glpat-secret-gitlab-token';
+    const SHA = 'a1afe267b54f38b46b487f6e938a6fd508278c07';
+    const { declare, emit, dispatcher, eventsOf } = await setup({
+      credentials: { gitlab: { type: 'token', token: GITLAB_TOKEN, allowedEntities: [A], hosts: ['127.0.0.1'] } },
+    });
+    // The stand-in keeps the statuses it was given and lists them as GitLab does (`status`, filtered by `name`).
+    const statuses: Array<{ id: number; sha: string; status: string; name: string; description: string }> = [];
+    standIn.answer(request => {
+      if (request.headers['private-token'] !== GITLAB_TOKEN) return { status: 401, body: '{"message":"401 Unauthorized"}' };
+      const url = new URL(request.path, standIn.url);
+      const list = /^\/api\/v4\/projects\/group%2Fsub%2Ffleet\/repository\/commits\/([0-9a-f]{40})\/statuses$/.exec(url.pathname);
+      if (request.method === 'GET' && list) {
+        const name = url.searchParams.get('name');
+        return { status: 200, body: JSON.stringify(statuses.filter(s => s.sha === list[1] && (!name || s.name === name))) };
+      }
+      const set = /^\/api\/v4\/projects\/group%2Fsub%2Ffleet\/statuses\/([0-9a-f]{40})$/.exec(url.pathname);
+      if (request.method === 'POST' && set) {
+        const body = JSON.parse(request.body);
+        const status = { id: statuses.length + 1, sha: set[1], status: body.state, name: body.name, description: body.description };
+        statuses.push(status);
+        return { status: 201, body: JSON.stringify(status) };
+      }
+      return { status: 404, body: '{"message":"404 Not Found"}' };
+    });
+    await declare({
+      [A]: [
+        repoA,
+        provider('apps', 'gitlab', { type: 'gitlab', address: `${standIn.url}/group/sub/fleet.git`, secretRef: { name: 'gitlab' } }),
+        alert('apps', 'gitlab', { providerRef: { name: 'gitlab' }, eventSources: [{ kind: 'ImageRepository', name: '*' }] }),
+      ],
+    });
+    const name = `imagerepository/podinfo/${createHash('sha256').update('Provider/apps/gitlab').digest('hex').slice(0, 8)}`;
+    const listPath = `/api/v4/projects/group%2Fsub%2Ffleet/repository/commits/${SHA}/statuses?name=${encodeURIComponent(name)}`;
+    const setPath = `/api/v4/projects/group%2Fsub%2Ffleet/statuses/${SHA}`;
+
+    await emit('ImageRepository/apps/podinfo', 'Normal', 'pushed commit', 'Succeeded', { revision: `main@sha1:${SHA}` });
+    await dispatcher.idle();
+    expect(standIn.requests.map(r => `${r.method} ${r.path}`)).toEqual([`GET ${listPath}`, `POST ${setPath}`]);
+    const [get, post] = standIn.requests;
+    for (const request of [get, post]) {
+      expect(request.headers['private-token']).toBe(GITLAB_TOKEN);
+      expect(request.headers.accept).toBe('application/json');
+      expect(request.headers.authorization).toBeUndefined();
+    }
+    expect(get.body).toBe('');
+    expect(post.headers['content-type']).toBe('application/json');
+    expect(post.body).toBe(`{"state":"success","name":"${name}","description":"succeeded"}`);
+
+    // The same status again (another message, so not rate-limited): listed, found, not set again.
+    await emit('ImageRepository/apps/podinfo', 'Normal', 'pushed commit again', 'Succeeded', { revision: `main@sha1:${SHA}` });
+    await dispatcher.idle();
+    expect(standIn.requests.map(r => r.method)).toEqual(['GET', 'POST', 'GET']);
+    expect(statuses).toHaveLength(1);
+
+    // A failure on the same commit: a new state and description, so a second status.
+    await emit('ImageRepository/apps/podinfo', 'Warning', 'push failed', 'GitOperationFailed', { commit: SHA });
+    await dispatcher.idle();
+    expect(standIn.requests.map(r => r.method)).toEqual(['GET', 'POST', 'GET', 'GET', 'POST']);
+    expect(JSON.parse(standIn.requests[4].body)).toEqual({ state: 'failed', name, description: 'git operation failed' });
+
+    // Progressing is skipped; an event without revision metadata fails as in Flux, and nothing is sent.
+    await emit('ImageRepository/apps/podinfo', 'Normal', 'working', 'Progressing', { revision: `main@sha1:${SHA}` });
+    await emit('ImageRepository/apps/podinfo', 'Normal', 'no revision here');
+    await dispatcher.idle();
+    expect(standIn.requests).toHaveLength(5);
+    const recorded = await eventsOf('Provider/apps/gitlab');
+    expect(recorded.filter(e => e.reason === 'NotificationSent')).toHaveLength(2);
+    expect(recorded).toContainEqual(
+      expect.objectContaining({
+        reason: 'NotificationDispatchFailed',
+        message: 'failed to send notification for ImageRepository/apps/podinfo: missing revision metadata',
+      }),
+    );
+    expect(JSON.stringify(recorded)).not.toContain(GITLAB_TOKEN);
+  });
+
+  it('gitlab: an error from the stand-in is worded as Flux’s, retried on 5xx, and never shows the token', async () => {
+    const GITLAB_TOKEN = 'glpat-another-secret-token';
+    const SHA = 'b'.repeat(40);
+    const { declare, emit, dispatcher, eventsOf } = await setup({
+      credentials: { gitlab: { type: 'token', token: GITLAB_TOKEN, allowedEntities: [A], hosts: ['127.0.0.1'] } },
+    });
+    standIn.answer((request, index) => {
+      if (index === 0) return { status: 502, body: 'bad gateway' };
+      if (request.method === 'GET') return { status: 200, body: '[]' };
+      return { status: 403, body: `{"message":"403 Forbidden - token ${GITLAB_TOKEN} may not write"}` };
+    });
+    await declare({
+      [A]: [
+        repoA,
+        provider('apps', 'gitlab', { type: 'gitlab', address: `${standIn.url}/group/fleet`, secretRef: { name: 'gitlab' } }),
+        alert('apps', 'gitlab', { providerRef: { name: 'gitlab' }, eventSources: [{ kind: 'ImageRepository', name: '*' }] }),
+      ],
+    });
+    await emit('ImageRepository/apps/podinfo', 'Normal', 'pushed', 'Succeeded', { revision: `sha1:${SHA}` });
+    await dispatcher.idle();
+    // 502 on the listing: tried again (GET, GET, POST); the 403 on the POST is final.
+    expect(standIn.requests.map(r => r.method)).toEqual(['GET', 'GET', 'POST']);
+    const failed = (await eventsOf('Provider/apps/gitlab')).find(e => e.reason === 'NotificationDispatchFailed')!;
+    expect(failed.message).toBe(
+      `failed to send notification for ImageRepository/apps/podinfo: POST ${standIn.url}/api/v4/projects/group/fleet/statuses/${SHA}: 403 {message: 403 Forbidden - token ***** may not write} (giving up after 2 attempts)`,
+    );
+  });
+
+  it('gitlab: a project address kept in the credential never shows in the failure, though GitLab’s error quotes the path', async () => {
+    const { declare, emit, dispatcher, eventsOf, objects } = await setup({
+      credentials: {
+        'gitlab-hidden': {
+          type: 'token',
+          token: 'glpat-hidden-project-token',
+          address: `${standIn.url}/secret-group/hidden-project.git`,
+          allowedEntities: [A],
+          hosts: ['127.0.0.1'],
+        },
+      },
+    });
+    standIn.answer(request => (request.method === 'GET' ? { status: 200, body: '[]' } : { status: 400, body: '{"error":"state is invalid"}' }));
+    await declare({
+      [A]: [
+        repoA,
+        provider('apps', 'gitlab', { type: 'gitlab', secretRef: { name: 'gitlab-hidden' } }),
+        alert('apps', 'gitlab', { providerRef: { name: 'gitlab' }, eventSources: [{ kind: 'ImageRepository', name: '*' }] }),
+      ],
+    });
+    await emit('ImageRepository/apps/podinfo', 'Normal', 'pushed', 'Succeeded', { revision: `main@sha1:${'d'.repeat(40)}` });
+    await dispatcher.idle();
+    expect(standIn.requests.map(r => r.path.split('?')[0])).toEqual([
+      `/api/v4/projects/secret-group%2Fhidden-project/repository/commits/${'d'.repeat(40)}/statuses`,
+      `/api/v4/projects/secret-group%2Fhidden-project/statuses/${'d'.repeat(40)}`,
+    ]);
+    const failed = (await eventsOf('Provider/apps/gitlab')).find(e => e.reason === 'NotificationDispatchFailed')!;
+    expect(failed.message).toBe(
+      `failed to send notification for ImageRepository/apps/podinfo: POST ${standIn.url}*****/statuses/${'d'.repeat(40)}: 400 {error: state is invalid}`,
+    );
+    const everything = JSON.stringify([await eventsOf('Provider/apps/gitlab'), await eventsOf('Alert/apps/gitlab'), await objects.get('Provider/apps/gitlab')]);
+    expect(everything).not.toContain('hidden-project');
+    expect(everything).not.toContain('glpat-hidden-project-token');
   });
 
   it('a burst: recording never waits for delivery, at most 8 notifications are in flight, all arrive', async () => {
@@ -609,6 +792,10 @@ describe('Provider and Alert conditions', () => {
         provider('apps', 'dispatch-host', { type: 'githubdispatch', address: 'https://hooks.example.com/acme/fleet', secretRef: { name: 'granted' } }),
         provider('apps', 'dispatch-repo', { type: 'githubdispatch', address: 'https://hooks.example.com/acme', secretRef: { name: 'granted' } }),
         provider('apps', 'dispatch-github', { type: 'githubdispatch', address: 'https://github.com/acme/fleet', secretRef: { name: 'granted' } }),
+        provider('apps', 'gitlab-ok', { type: 'gitlab', address: 'https://hooks.example.com/group/sub/fleet.git', secretRef: { name: 'granted' } }),
+        provider('apps', 'gitlab-notoken', { type: 'gitlab', address: 'https://hooks.example.com/group/fleet' }),
+        provider('apps', 'gitlab-noproject', { type: 'gitlab', address: 'https://hooks.example.com/', secretRef: { name: 'granted' } }),
+        provider('apps', 'gitlab-host', { type: 'gitlab', address: 'https://gitlab.example.net/group/fleet', secretRef: { name: 'granted' } }),
       ],
     });
     expect(await condition('Provider/apps/ok')).toEqual({ ready: 'True', reason: 'Succeeded', message: 'Initialized', stalled: undefined });
@@ -639,6 +826,21 @@ describe('Provider and Alert conditions', () => {
       reason: 'CredentialRefused',
       message: expect.stringContaining("credential 'granted' may not be sent to api.github.com/repos/acme/fleet/dispatches"),
     });
+    expect(await condition('Provider/apps/gitlab-ok')).toMatchObject({ ready: 'True', message: 'Initialized' });
+    expect(await condition('Provider/apps/gitlab-notoken')).toMatchObject({
+      reason: 'InvalidProvider',
+      message: expect.stringMatching(/^gitlab token cannot be empty/),
+      stalled: 'True',
+    });
+    expect(await condition('Provider/apps/gitlab-noproject')).toMatchObject({
+      reason: 'InvalidProvider',
+      message: expect.stringMatching(/^invalid project path ''/),
+    });
+    // The token goes to the project's API URL on the address's host: bound elsewhere, refused.
+    expect(await condition('Provider/apps/gitlab-host')).toMatchObject({
+      reason: 'CredentialRefused',
+      message: expect.stringContaining("credential 'granted' may not be sent to gitlab.example.net/api/v4/projects/group/fleet"),
+    });
   });
 
   it('with no allow-list configured, nothing may be sent anywhere', async () => {
@@ -661,7 +863,7 @@ describe('Provider and Alert conditions', () => {
     expect(await condition('Provider/apps/proxy')).toMatchObject({ reason: 'FieldNotSupported', message: expect.stringMatching(/^spec.proxy is not supported/) });
     expect(await condition('Provider/apps/github')).toMatchObject({
       reason: 'ProviderNotSupported',
-      message: "provider type 'github' is not supported yet: use one of slack, discord, msteams, googlechat, generic, generic-hmac, githubdispatch",
+      message: "provider type 'github' is not supported yet: use one of slack, discord, msteams, googlechat, generic, generic-hmac, githubdispatch, gitlab",
     });
     expect(await condition('Provider/apps/bad')).toMatchObject({ reason: 'InvalidManifest', message: expect.stringContaining('spec.type: Unsupported value: "carrier-pigeon"') });
     expect(await condition('Alert/apps/bad')).toMatchObject({ reason: 'InvalidManifest', message: expect.stringContaining('spec.eventSources: Required value') });

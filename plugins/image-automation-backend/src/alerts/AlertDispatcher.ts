@@ -9,6 +9,7 @@ import { EventStore } from '../store/EventStore';
 import { ObjectStore, StoredObject } from '../store/ObjectStore';
 import { truncateMessage } from '../util/truncateMessage';
 import { AlertSpec, alertMatches, DuplicateFilter, FluxEvent, toFluxEvent, withAlertMetadata } from './fluxEvent';
+import { HttpOutcome, HttpSend, setCommitStatus } from './gitlab';
 import { providerRequest, ProviderRequest } from './payloads';
 import {
   maskSecrets,
@@ -36,16 +37,22 @@ const describe = (event: FluxEvent) =>
   `${event.involvedObject.kind}/${event.involvedObject.namespace}/${event.involvedObject.name}`;
 
 /** A response, or why there was none. */
-type Outcome = { status: number; body: string } | { error: string; retryable: boolean };
+type Outcome = HttpOutcome;
 
-function post(request: ProviderRequest, target: ProviderTarget, signal: AbortSignal): Promise<Outcome> {
-  return new Promise(resolve => {
+/**
+ * One request to a Provider's service: at most `maxBody` bytes of the answer are kept (the
+ * quoted part of an error; a GitLab listing), the rest is read and dropped.
+ */
+const send = (target: ProviderTarget, signal: AbortSignal): HttpSend => request =>
+  new Promise<Outcome>(resolve => {
+    const limit = request.maxBody ?? MAX_ERROR_BODY;
     const transport = request.url.protocol === 'https:' ? https : http;
+    const body = request.body;
     const req = transport.request(
       request.url,
       {
-        method: 'POST',
-        headers: { ...request.headers, 'Content-Length': Buffer.byteLength(request.body).toString() },
+        method: request.method,
+        headers: { ...request.headers, ...(body !== undefined ? { 'Content-Length': Buffer.byteLength(body).toString() } : {}) },
         timeout: target.timeoutMs,
         signal,
         ...(request.url.protocol === 'https:' ? { ca: target.ca, cert: target.cert, key: target.key } : {}),
@@ -54,11 +61,15 @@ function post(request: ProviderRequest, target: ProviderTarget, signal: AbortSig
         const chunks: Buffer[] = [];
         let size = 0;
         res.on('data', (chunk: Buffer) => {
-          if (size < MAX_ERROR_BODY) chunks.push(chunk);
+          if (size < limit) chunks.push(chunk);
           size += chunk.length;
         });
         res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).subarray(0, MAX_ERROR_BODY).toString('utf8') }),
+          resolve({
+            status: res.statusCode ?? 0,
+            body: Buffer.concat(chunks).subarray(0, limit).toString('utf8'),
+            ...(size > limit ? { truncated: true } : {}),
+          }),
         );
         res.on('error', error => resolve({ error: error.message, retryable: true }));
       },
@@ -69,8 +80,26 @@ function post(request: ProviderRequest, target: ProviderTarget, signal: AbortSig
     req.on('error', (error: NodeJS.ErrnoException) =>
       resolve({ error: error.message, retryable: !signal.aborted && !/CERT|SELF_SIGNED|TLS|SSL/.test(error.code ?? '') }),
     );
-    req.end(request.body);
+    req.end(body);
   });
+
+/** One attempt at a delivery: done (sent, or nothing to send), or why not and whether to try again. */
+type Attempt = { done: true; skipped?: string } | { done: false; failure: string; retryable: boolean };
+
+/** A message Provider's attempt: one POST of the notifier's request. */
+async function postOnce(request: ProviderRequest, target: ProviderTarget, signal: AbortSignal): Promise<Attempt> {
+  const outcome = await send(target, signal)({ method: 'POST', url: request.url, headers: request.headers, body: request.body });
+  // Flux's postMessage accepts 200, 201 and 202; GitHub's client (githubdispatch) any 2xx (dispatches answer 204).
+  const accepted = target.type === 'githubdispatch' ? (s: number) => s >= 200 && s < 300 : (s: number) => [200, 201, 202].includes(s);
+  if ('status' in outcome && accepted(outcome.status)) return { done: true };
+  const retryable =
+    'status' in outcome ? outcome.status === 429 || (outcome.status >= 500 && outcome.status !== 501) : outcome.retryable;
+  const prefix = target.type === 'githubdispatch' ? 'could not send github repository dispatch webhook' : 'postMessage failed';
+  const failure =
+    'status' in outcome
+      ? `${prefix}: request failed with status code ${outcome.status}, ${outcome.body}`
+      : `${prefix}: failed to execute request: ${outcome.error}`;
+  return { done: false, failure, retryable };
 }
 
 /**
@@ -209,25 +238,34 @@ export class AlertDispatcher {
     const { settings } = this.deps;
     let target: ProviderTarget | undefined;
     let failure: string | undefined;
+    let skipped: string | undefined;
     try {
-      target = resolveProviderTarget(provider, this.deps.credentials, settings);
-      const request = providerRequest(target, event);
+      // Flux's GitLab notifier skips Progressing events before anything else.
+      if ((provider.manifest.spec as { type?: string }).type === 'gitlab' && event.reason === 'Progressing') return;
+      const resolved = resolveProviderTarget(provider, this.deps.credentials, settings);
+      target = resolved;
+      const signal = this.shutdown.signal;
+      let once: () => Promise<Attempt>;
+      if (resolved.type === 'gitlab') {
+        // GET the commit's statuses, then POST unless the same status is there (gitlab.ts).
+        once = async () => {
+          const outcome = await setCommitStatus(resolved.url, resolved.token!, event, provider.id, send(resolved, signal));
+          if (outcome.result === 'failed') return { done: false, failure: outcome.failure, retryable: outcome.retryable };
+          return outcome.result === 'skipped' ? { done: true, skipped: outcome.why } : { done: true };
+        };
+      } else {
+        const request = providerRequest(resolved, event);
+        once = () => postOnce(request, resolved, signal);
+      }
       for (let attempt = 1; ; attempt++) {
-        const outcome = await post(request, target, this.shutdown.signal);
-        // Flux's postMessage accepts 200, 201 and 202; GitHub's client (githubdispatch) any 2xx (dispatches answer 204).
-        const accepted = target.type === 'githubdispatch' ? (s: number) => s >= 200 && s < 300 : (s: number) => [200, 201, 202].includes(s);
-        if ('status' in outcome && accepted(outcome.status)) {
+        const outcome = await once();
+        if (outcome.done) {
           failure = undefined;
+          skipped = outcome.skipped;
           break;
         }
-        const retryable =
-          'status' in outcome ? outcome.status === 429 || (outcome.status >= 500 && outcome.status !== 501) : outcome.retryable;
-        const prefix = target.type === 'githubdispatch' ? 'could not send github repository dispatch webhook' : 'postMessage failed';
-        failure =
-          'status' in outcome
-            ? `${prefix}: request failed with status code ${outcome.status}, ${outcome.body}`
-            : `${prefix}: failed to execute request: ${outcome.error}`;
-        if (!retryable || attempt >= settings.attempts || this.shutdown.signal.aborted) {
+        failure = outcome.failure;
+        if (!outcome.retryable || attempt >= settings.attempts || this.shutdown.signal.aborted) {
           if (attempt > 1) failure += ` (giving up after ${attempt} attempts)`;
           break;
         }
@@ -247,6 +285,11 @@ export class AlertDispatcher {
           : `failed to send notification: ${(error as Error).message}`;
     }
     if (this.shutdown.signal.aborted) return;
+    if (skipped) {
+      // Nothing was sent (a commit status that is already set): no event, as Flux records none.
+      this.deps.logger.debug(`${provider.id}: nothing to send for ${describe(event)}: ${skipped}`);
+      return;
+    }
     const now = new Date().toISOString();
     const secrets = target?.secrets ?? [];
     try {

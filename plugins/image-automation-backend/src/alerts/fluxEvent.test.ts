@@ -129,6 +129,19 @@ describe('withAlertMetadata', () => {
   it('leaves the event without metadata when the Alert has none', () => {
     expect(withAlertMetadata(event(), alert()).metadata).toBeUndefined();
   });
+
+  it('the controller’s own metadata (a revision) wins over eventMetadata and summary, as in Flux’s RFC 0008 order', () => {
+    const sent = withAlertMetadata(
+      event({ metadata: { revision: 'main@sha1:abc', summary: 'from the controller' } }),
+      alert({ eventMetadata: { revision: 'spoofed', cluster: 'prod' }, summary: 'Prod impacted' }),
+    );
+    expect(Object.entries(sent.metadata!)).toEqual([
+      ['cluster', 'prod'],
+      ['revision', 'main@sha1:abc'],
+      ['summary', 'from the controller'],
+    ]);
+    expect(withAlertMetadata(event({ metadata: { revision: 'r' } }), alert()).metadata).toEqual({ revision: 'r' });
+  });
 });
 
 describe('DuplicateFilter (Flux’s rate limit of identical events)', () => {
@@ -142,6 +155,17 @@ describe('DuplicateFilter (Flux’s rate limit of identical events)', () => {
     expect(filter.admit(event({ namespace: 'team' }), 1000)).toBe(true);
     expect(filter.admit(event(), 299_999)).toBe(false);
     expect(filter.admit(event(), 300_000)).toBe(true);
+  });
+
+  it('tells identical messages about different revisions apart, as Flux’s key includes originRevision, revision and token', () => {
+    const filter = new DuplicateFilter(300_000);
+    expect(filter.admit(event({ metadata: { revision: 'main@sha1:1' } }), 0)).toBe(true);
+    expect(filter.admit(event({ metadata: { revision: 'main@sha1:1' } }), 1)).toBe(false);
+    expect(filter.admit(event({ metadata: { revision: 'main@sha1:2' } }), 2)).toBe(true);
+    expect(filter.admit(event({ metadata: { revision: 'main@sha1:2', originRevision: 'o' } }), 3)).toBe(true);
+    expect(filter.admit(event({ metadata: { revision: 'main@sha1:2', token: 't' } }), 4)).toBe(true);
+    // Other metadata is not part of the key.
+    expect(filter.admit(event({ metadata: { revision: 'main@sha1:2', cluster: 'x' } }), 5)).toBe(false);
   });
 
   it('a window of 0 turns it off', () => {
@@ -175,5 +199,15 @@ describe('toFluxEvent', () => {
     expect(toFluxEvent({ objectId: 'x', time: '2026-12-03T20:00:00Z', type: 'Normal', reason: 'R', message: 'm' }, object).severity).toBe(
       'info',
     );
+  });
+
+  it('carries the metadata a reconciler attached, keys sorted; none when it is empty', () => {
+    const base = { objectId: 'x', time: '2026-12-03T20:00:00Z', type: 'Normal' as const, reason: 'R', message: 'm' };
+    const sent = toFluxEvent({ ...base, metadata: { revision: 'main@sha1:abc', commit: 'abc' } }, object);
+    expect(Object.entries(sent.metadata!)).toEqual([
+      ['commit', 'abc'],
+      ['revision', 'main@sha1:abc'],
+    ]);
+    expect(toFluxEvent({ ...base, metadata: {} }, object)).not.toHaveProperty('metadata');
   });
 });

@@ -42,8 +42,14 @@ export function toFluxEvent(event: Omit<ObjectEvent, 'id'>, object: StoredObject
     timestamp: new Date(event.time).toISOString().replace(/\.\d{3}Z$/, 'Z'),
     message: event.message,
     reason: event.reason,
+    ...(event.metadata && Object.keys(event.metadata).length > 0 ? { metadata: sortedKeys(event.metadata) } : {}),
     reportingController: REPORTING_CONTROLLER[object.kind] ?? 'image-automation',
   };
+}
+
+/** A string map with its keys in Go's order (sorted by bytes, as encoding/json writes a map). */
+function sortedKeys(map: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(map).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
 /** An Alert's spec (notification.toolkit.fluxcd.io/v1beta3). @internal */
@@ -110,20 +116,24 @@ export function alertMatches(
 }
 
 /**
- * The event an Alert sends: its `eventMetadata`, then `summary` under the key `summary`, over the
- * event's own metadata (ours carries none).
+ * The event an Alert sends, its metadata combined as Flux's event server combines it (RFC 0008):
+ * the Alert's `eventMetadata`, then `summary` under the key `summary`, then — winning — the
+ * metadata the reporting controller attached to the event (in Flux, the keys prefixed with the
+ * object's API group, e.g. a push's or an artifact's `revision`).
  * @internal
  */
 export function withAlertMetadata(event: FluxEvent, spec: AlertSpec): FluxEvent {
-  const metadata: Record<string, string> = { ...(event.metadata ?? {}), ...(spec.eventMetadata ?? {}) };
+  const metadata: Record<string, string> = { ...(spec.eventMetadata ?? {}) };
   if (spec.summary) metadata.summary = spec.summary;
-  const sorted = Object.fromEntries(Object.entries(metadata).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  Object.assign(metadata, event.metadata ?? {});
+  const sorted = sortedKeys(metadata);
   return Object.keys(sorted).length > 0 ? { ...event, metadata: sorted } : event;
 }
 
 /**
  * Flux's rate limit of identical events (`--rate-limit-interval`, default 5m): an event with the
- * same involved object and message as one let through within the window is dropped.
+ * same involved object, message and `originRevision`, `revision` and `token` metadata as one let
+ * through within the window is dropped.
  * @internal
  */
 export class DuplicateFilter {
@@ -135,9 +145,12 @@ export class DuplicateFilter {
   admit(event: FluxEvent, nowMs: number): boolean {
     if (this.windowMs <= 0) return true;
     const { kind, namespace, name } = event.involvedObject;
-    const key = createHash('sha256')
-      .update(['event', `name=${name}`, `namespace=${namespace}`, `kind=${kind}`, `message=${event.message}`].join('/'))
-      .digest('hex');
+    const components = ['event', `name=${name}`, `namespace=${namespace}`, `kind=${kind}`, `message=${event.message}`];
+    for (const meta of ['originRevision', 'revision', 'token']) {
+      const value = event.metadata?.[meta];
+      if (value !== undefined) components.push(`${meta}=${value}`);
+    }
+    const key = createHash('sha256').update(components.join('/')).digest('hex');
     const until = this.seen.get(key);
     if (until !== undefined && until > nowMs) return false;
     if (this.seen.size > 10_000) {

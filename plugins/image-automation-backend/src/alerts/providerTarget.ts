@@ -3,6 +3,7 @@ import { CredentialRefusedError, NamedCredentials } from '../credentials/NamedCr
 import { isHostAllowed } from '../registry/allowedHosts';
 import { StoredObject } from '../store/ObjectStore';
 import { parseGoDuration } from '../util/goDuration';
+import { gitlabBindingUrl, gitlabDestination } from './gitlab';
 
 /** `imageAutomation.notifications` (config.d.ts). @internal */
 export interface NotificationSettings {
@@ -74,10 +75,19 @@ const DEFAULT_TIMEOUT_MS = 15_000;
  * Where a Provider's requests go: its address, except for `githubdispatch`, whose address is a
  * repository (`https://github.com/owner/repo`) and whose requests go to GitHub's API
  * (`https://api.github.com/repos/owner/repo/dispatches`, `<origin>/api/v3/…` for GitHub
- * Enterprise). Host checks and credential bindings apply to this destination.
+ * Enterprise), and `gitlab`, whose address is a project and whose requests all go below
+ * `<origin>/api/v4/projects/<escaped project path>` (see gitlab.ts). Host checks and credential
+ * bindings apply to this destination.
  * @internal
  */
 export function destination(type: string, address: string): string {
+  if (type === 'gitlab') {
+    try {
+      return gitlabDestination(address);
+    } catch (error) {
+      throw new ProviderRefusedError('InvalidProvider', (error as Error).message);
+    }
+  }
   if (type !== 'githubdispatch') return address;
   const url = new URL(address);
   const parts = url.pathname.replace(/^\/+|\/+$/g, '').replace(/\.git$/, '').split('/');
@@ -116,7 +126,7 @@ export function resolveProviderTarget(
   if (spec.secretRef) {
     try {
       const resolved = credentials.resolveNotification(spec.secretRef.name, provider.entityRef, address, a =>
-        destination(spec.type, a),
+        spec.type === 'gitlab' ? gitlabBindingUrl(a) : destination(spec.type, a),
       );
       token = resolved.token;
       address = resolved.address?.trim() || undefined;
@@ -136,7 +146,8 @@ export function resolveProviderTarget(
   try {
     url = new URL(destination(spec.type, address));
   } catch (error) {
-    if (error instanceof ProviderRefusedError) throw error;
+    // A secret address is never quoted, not even in the reason it cannot be used.
+    if (error instanceof ProviderRefusedError && !addressIsSecret) throw error;
     throw new ProviderRefusedError(
       'InvalidProvider',
       addressIsSecret ? `the address of credential '${spec.secretRef!.name}' is not a valid URL` : `invalid address '${address}'`,
@@ -173,6 +184,9 @@ export function resolveProviderTarget(
   if (spec.type === 'githubdispatch' && !token) {
     throw new ProviderRefusedError('InvalidProvider', 'github token cannot be empty: set spec.secretRef to a token credential');
   }
+  if (spec.type === 'gitlab' && !token) {
+    throw new ProviderRefusedError('InvalidProvider', 'gitlab token cannot be empty: set spec.secretRef to a token credential');
+  }
   if (spec.type === 'generic-hmac' && !token) {
     throw new ProviderRefusedError('InvalidProvider', 'generic-hmac needs spec.secretRef naming a token credential (the HMAC key)');
   }
@@ -185,10 +199,19 @@ export function resolveProviderTarget(
     token,
     ...tls,
     timeoutMs,
-    secrets: [token, addressIsSecret ? address : undefined, addressIsSecret ? url.pathname : undefined].filter(
+    // A secret address's path also as GitLab's errors quote it (unescaped: `group/project`).
+    secrets: [token, ...(addressIsSecret ? [address, url.pathname, safeDecode(url.pathname)] : [])].filter(
       (s): s is string => !!s && s.length >= 4 && s !== '/',
     ),
   };
+}
+
+function safeDecode(path: string): string | undefined {
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return undefined;
+  }
 }
 
 /** `message` with every secret replaced by `*****` (as Flux's masktoken does for the token). @internal */

@@ -266,7 +266,8 @@ export class Engine {
     this.options.metrics?.reconciled(object.kind, outcome.result, Date.now() - started, outcome.reason);
     this.options.notifier?.changed('objects', object.entityRef);
     this.options.owners?.objectChanged(object, object.status, result.status);
-    const event = readyEvent(object.status, result.status);
+    const ready = readyEvent(object.status, result.status);
+    const event = ready && ready.type === 'Normal' && result.readyEventMetadata ? { ...ready, metadata: result.readyEventMetadata } : ready;
     if (this.options.events) {
       for (const e of [...(result.events ?? []), ...(event ? [event] : [])]) {
         await this.options.events.record({ objectId: object.id, time: now.toISOString(), ...e });

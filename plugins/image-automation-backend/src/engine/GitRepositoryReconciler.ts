@@ -112,6 +112,8 @@ export class GitRepositoryReconciler implements Reconciler {
       status: markReady(next, 'Succeeded', `stored artifact for revision '${revision}'`, now, generation),
       requeueAfterMs: intervalMs,
       dueNow,
+      // As source-controller's artifact events carry it (without a digest: no artifact is built here).
+      readyEventMetadata: { revision },
     };
   }
 }

@@ -43,7 +43,7 @@ const DEFAULT_GIT_TIMEOUT_MS = 60_000;
 const PUSH_ATTEMPTS = 5;
 const UP_TO_DATE = 'repository up-to-date';
 
-type Event = Pick<ObjectEvent, 'type' | 'reason' | 'message'>;
+type Event = Pick<ObjectEvent, 'type' | 'reason' | 'message' | 'metadata'>;
 
 interface RunContext {
   object: StoredObject;
@@ -432,6 +432,8 @@ export class ImageUpdateAutomationReconciler implements Reconciler {
           type: 'Normal',
           reason: 'Succeeded',
           message: pushSummary({ commit, branch, refspecs: refspec ? [refspec] : [], message }),
+          // The commit pushed, for commit-status Providers (gitlab). Flux's controller attaches none.
+          metadata: { revision: `${branch}@sha1:${commit}` },
         });
         signal?.throwIfAborted();
         const dueNow = await this.promotionsApplied(plan, commit, now, events);

@@ -15,7 +15,12 @@ export interface ReconcileResult {
    * Events beyond the Ready transition the engine records anyway (a push summary, a marker
    * that could not be applied).
    */
-  events?: Array<Pick<ObjectEvent, 'type' | 'reason' | 'message'>>;
+  events?: Array<Pick<ObjectEvent, 'type' | 'reason' | 'message' | 'metadata'>>;
+  /**
+   * Metadata for the Ready transition's event (when the engine records one and it is Normal): what
+   * Flux's controller attaches to it, e.g. a GitRepository's artifact `revision`.
+   */
+  readyEventMetadata?: Record<string, string>;
 }
 
 /** What the engine hands a reconcile besides the object. @internal */

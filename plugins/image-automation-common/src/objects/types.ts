@@ -130,7 +130,7 @@ export const NOTIFICATION_PROVIDER_TYPES = [
 ] as const;
 
 /** Provider `spec.type`s this plugin delivers to; the others are Stalled `ProviderNotSupported`. @public */
-export const DELIVERED_PROVIDER_TYPES = ['slack', 'discord', 'msteams', 'googlechat', 'generic', 'generic-hmac', 'githubdispatch'] as const;
+export const DELIVERED_PROVIDER_TYPES = ['slack', 'discord', 'msteams', 'googlechat', 'generic', 'generic-hmac', 'githubdispatch', 'gitlab'] as const;
 
 /** The apiVersion of Flux's `Receiver` (notification-controller v1). @public */
 export const RECEIVER_API_VERSION = 'notification.toolkit.fluxcd.io/v1';
