@@ -4,7 +4,7 @@ import http from 'node:http';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
-import { AddressInfo } from 'node:net';
+import net, { AddressInfo } from 'node:net';
 import { mockServices, TestDatabases } from '@backstage/backend-test-utils';
 import { ConfigReader } from '@backstage/config';
 import { JsonObject } from '@backstage/types';
@@ -588,6 +588,86 @@ describe('AlertDispatcher delivers to stand-ins of the hosted services', () => {
     }
   });
 
+  it('spec.proxy: through a forward-proxy stand-in, a CONNECT tunnel to an https service (TLS end to end) and a forwarded plain-HTTP request', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'alerts-proxy-'));
+    const certs = await makeCertificates(dir);
+    const bodies: string[] = [];
+    const service = https.createServer(
+      { cert: await fs.readFile(certs.serverCertFile), key: await fs.readFile(certs.serverKeyFile) },
+      (req, res) => {
+        let body = '';
+        req.on('data', c => (body += c));
+        req.on('end', () => {
+          bodies.push(body);
+          res.writeHead(200).end('ok');
+        });
+      },
+    );
+    await new Promise<void>(resolve => service.listen(0, '127.0.0.1', resolve));
+    const servicePort = (service.address() as AddressInfo).port;
+    // A forward proxy: tunnels CONNECT, forwards absolute-form requests; notes what it was asked.
+    const seen: string[] = [];
+    const proxy = http.createServer((req, res) => {
+      seen.push(`${req.method} ${req.url}`);
+      const forwarded = http.request(req.url!, { method: req.method, headers: req.headers }, answer => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      });
+      req.pipe(forwarded);
+    });
+    const tunnels: net.Socket[] = [];
+    proxy.on('connect', (req, socket: net.Socket) => {
+      seen.push(`CONNECT ${req.url}`);
+      tunnels.push(socket);
+      const [host, port] = req.url!.split(':');
+      const upstream = net.connect(Number(port), host, () => {
+        socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+        upstream.pipe(socket);
+        socket.pipe(upstream);
+      });
+      upstream.on('error', () => socket.destroy());
+      socket.on('error', () => upstream.destroy());
+    });
+    await new Promise<void>(resolve => proxy.listen(0, '127.0.0.1', resolve));
+    const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+    try {
+      const { declare, emit, dispatcher, eventsOf } = await setup({
+        credentials: { 'private-ca': { type: 'tls', ca: certs.ca, allowedEntities: [A], hosts: ['127.0.0.1'] } },
+      });
+      await declare({
+        [A]: [
+          repoA,
+          provider('apps', 'tunnelled', {
+            type: 'generic',
+            address: `https://127.0.0.1:${servicePort}/hook`,
+            certSecretRef: { name: 'private-ca' },
+            proxy: proxyUrl,
+          }),
+          provider('apps', 'forwarded', { type: 'generic', address: `${standIn.url}/plain`, proxy: proxyUrl }),
+          alert('apps', 'tunnelled', { providerRef: { name: 'tunnelled' }, eventSources: [{ kind: 'ImageRepository', name: '*' }] }),
+          alert('apps', 'forwarded', { providerRef: { name: 'forwarded' }, eventSources: [{ kind: 'ImageRepository', name: '*' }] }),
+        ],
+      });
+      await emit('ImageRepository/apps/podinfo', 'Normal', 'through the proxy');
+      await dispatcher.idle();
+      expect(bodies.map(b => JSON.parse(b).message)).toEqual(['through the proxy']);
+      expect(standIn.requests.map(r => [r.path, JSON.parse(r.body).message])).toEqual([['/plain', 'through the proxy']]);
+      // The proxy saw a tunnel to the https service (nothing of the request inside it) and the plain request.
+      expect(seen.sort()).toEqual([`CONNECT 127.0.0.1:${servicePort}`, `POST ${standIn.url}/plain`]);
+      for (const name of ['tunnelled', 'forwarded']) {
+        expect(await eventsOf(`Provider/apps/${name}`)).toContainEqual(expect.objectContaining({ reason: 'NotificationSent' }));
+      }
+    } finally {
+      // Tunnelled connections are the proxy's own sockets, not HTTP connections the server tracks.
+      for (const socket of tunnels) socket.destroy();
+      for (const server of [service, proxy]) {
+        server.closeAllConnections();
+        await new Promise(resolve => server.close(resolve));
+      }
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('a full queue drops events with one warning, and says how many once it drains', async () => {
     const { declare, emit, dispatcher, logger } = await setup({ notifications: { queueSize: 5 } });
     standIn.answer(() => ({ status: 200, delayMs: 200 }));
@@ -851,7 +931,7 @@ describe('Provider and Alert conditions', () => {
     expect(await condition('Provider/apps/p')).toMatchObject({ reason: 'HostNotAllowed', stalled: 'True' });
   });
 
-  it('a proxy, an unsupported type and an invalid manifest are Stalled with the field named', async () => {
+  it('a proxy outside the allow-list, an unsupported type and an invalid manifest are refused, naming the cause', async () => {
     const condition = await reconcileAll({
       [A]: [
         provider('apps', 'proxy', { type: 'slack', address: 'https://hooks.example.com/x', proxy: 'http://proxy.example.com:3128' }),
@@ -860,7 +940,10 @@ describe('Provider and Alert conditions', () => {
         alert('apps', 'bad', { providerRef: { name: 'proxy' } }),
       ],
     });
-    expect(await condition('Provider/apps/proxy')).toMatchObject({ reason: 'FieldNotSupported', message: expect.stringMatching(/^spec.proxy is not supported/) });
+    expect(await condition('Provider/apps/proxy')).toMatchObject({
+      reason: 'HostNotAllowed',
+      message: "proxy host 'proxy.example.com:3128' is not allowed: add it to imageAutomation.notifications.allowedHosts to send notifications through it",
+    });
     expect(await condition('Provider/apps/github')).toMatchObject({
       reason: 'ProviderNotSupported',
       message: "provider type 'github' is not supported yet: use one of slack, discord, msteams, googlechat, generic, generic-hmac, githubdispatch, gitlab",

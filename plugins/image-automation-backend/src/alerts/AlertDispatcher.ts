@@ -1,5 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
+import { HttpProxyAgent } from 'http-proxy-agent';
+import { HttpsProxyAgent } from 'https-proxy-agent';
 import {
   NOTIFICATION_API_VERSION,
   ObjectEvent,
@@ -56,6 +58,11 @@ const send = (target: ProviderTarget, signal: AbortSignal): HttpSend => request 
         timeout: target.timeoutMs,
         signal,
         ...(request.url.protocol === 'https:' ? { ca: target.ca, cert: target.cert, key: target.key } : {}),
+        // spec.proxy: a CONNECT tunnel to an https address (TLS end to end, with the target's CA),
+        // a forwarded request to a plain-HTTP one.
+        ...(target.proxy
+          ? { agent: request.url.protocol === 'https:' ? new HttpsProxyAgent(target.proxy) : new HttpProxyAgent(target.proxy) }
+          : {}),
       },
       res => {
         const chunks: Buffer[] = [];

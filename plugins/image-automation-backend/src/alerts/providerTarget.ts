@@ -54,6 +54,8 @@ export interface ProviderTarget {
   cert?: string;
   key?: string;
   timeoutMs: number;
+  /** `spec.proxy`: the HTTP(S) proxy requests go through (a CONNECT tunnel for https addresses). */
+  proxy?: URL;
   /** Strings masked in any message about a delivery: the token, and a secret address. */
   secrets: string[];
 }
@@ -96,6 +98,35 @@ export function destination(type: string, address: string): string {
   }
   const base = url.host === 'github.com' ? 'https://api.github.com' : `${url.protocol}//${url.host}/api/v3`;
   return `${base}/repos/${parts[0]}/${parts[1]}/dispatches`;
+}
+
+/**
+ * `spec.proxy`, checked like an address: a proxy is one more host notifications go through, so it
+ * must be in `notifications.allowedHosts` too. An https:// address is tunnelled (CONNECT) and stays
+ * encrypted end to end; a plain-HTTP address through a proxy needs the address's host in
+ * `insecureHosts` as it does without one. Proxy credentials in the URL are not accepted (they
+ * would show in the manifest).
+ */
+function proxyUrl(text: string, settings: NotificationSettings): URL {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new ProviderRefusedError('InvalidProvider', `invalid spec.proxy '${text}'`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ProviderRefusedError('InvalidProvider', `spec.proxy must be an http:// or https:// URL (got ${url.protocol})`);
+  }
+  if (url.username || url.password) {
+    throw new ProviderRefusedError('InvalidProvider', 'spec.proxy may not carry a user name or password');
+  }
+  if (!isHostAllowed(url.host, settings.allowedHosts)) {
+    throw new ProviderRefusedError(
+      'HostNotAllowed',
+      `proxy host '${url.host}' is not allowed: add it to imageAutomation.notifications.allowedHosts to send notifications through it`,
+    );
+  }
+  return url;
 }
 
 /**
@@ -190,8 +221,10 @@ export function resolveProviderTarget(
   if (spec.type === 'generic-hmac' && !token) {
     throw new ProviderRefusedError('InvalidProvider', 'generic-hmac needs spec.secretRef naming a token credential (the HMAC key)');
   }
+  const proxy = spec.proxy?.trim() ? proxyUrl(spec.proxy.trim(), settings) : undefined;
   const timeoutMs = spec.timeout ? parseGoDuration(spec.timeout) : DEFAULT_TIMEOUT_MS;
   return {
+    ...(proxy ? { proxy } : {}),
     type: spec.type,
     url,
     channel: spec.channel || undefined,

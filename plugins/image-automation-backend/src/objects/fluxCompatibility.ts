@@ -281,13 +281,6 @@ export function unsupportedFields(
           'ProviderNotSupported',
         );
       }
-      // A proxy would be one more host notifications (and their tokens) go to, outside the allow-list.
-      if (has(spec.proxy)) {
-        return stalled(
-          'spec.proxy',
-          'spec.proxy is not supported: notifications cannot go through a per-object proxy here; remove spec.proxy if they may go directly to hosts in imageAutomation.notifications.allowedHosts',
-        );
-      }
       // spec.interval is deprecated and unused by Flux's v1beta3 Provider too.
       return { ignored: [] };
     default:
