@@ -166,6 +166,39 @@ describe.each(databases.eachSupportedId())('fleet-wide scan sharing on %s', data
     expect(shared).toEqual([false]);
   });
 
+  it("honours a registry's Retry-After across replicas: no listing of that registry before the time it named", async () => {
+    const { objects, scans, repository, engine } = await setup();
+    await pushImage(registry, 'team/other', ['2.0.0']);
+    await objects.syncSource('catalog:component:default/app', [repository('first', ENTITY, 'shared')]);
+    proxy.clear();
+    // Two minutes: longer than a call waits (30 s), so the call fails at once and the wait is kept.
+    proxy.inject({ match: r => r.path.startsWith('/v2/team/app/tags/list'), times: 1, action: { status: 429, headers: { 'Retry-After': '120' }, body: 'slow down' } });
+    const now = Date.now();
+    await engine.runPass(() => new Date(now));
+    const [failed] = (await scans.listScans('ImageRepository/apps/first')).items;
+    expect(failed).toMatchObject({ outcome: 'failure', errorKind: 'rateLimited', errorStatus: 429 });
+
+    // Another repository of the same registry, declared on another replica's watch: not called.
+    const other = repository('second', ENTITY, 'shared');
+    other.manifest.spec.image = `${proxy.host}/team/other`;
+    await objects.syncSource('catalog:component:default/app', [repository('first', ENTITY, 'shared'), other]);
+    const before = proxy.requests.length;
+    await engine.runPass(() => new Date(now + 1_000));
+    expect(proxy.requests.length).toBe(before);
+    const second = await objects.get('ImageRepository/apps/second');
+    expect(second?.status.conditions?.find(c => c.type === 'Ready')).toMatchObject({
+      status: 'False',
+      reason: 'ReadOperationFailed',
+      message: expect.stringMatching(/the registry asked callers to wait until .* \(Retry-After\); not called before then$/),
+    });
+
+    // Once the time has passed, it is listed again.
+    await objects.requestReconcile('ImageRepository/apps/second', 'user:default/ops', new Date(now));
+    await engine.runPass(() => new Date(now + 121_000));
+    expect(proxy.requests.length).toBeGreaterThan(before);
+    expect((await objects.get('ImageRepository/apps/second'))?.status.lastScanResult?.tagCount).toBe(1);
+  });
+
   it('keeps the newest listing when two replicas store theirs out of order', async () => {
     const store = await DatabaseListingStore.create({ knex: await databases.init(databaseId) });
     const newer = { canonicalImageName: 'r/app', tags: ['2'], listedAt: new Date('2026-12-03T10:00:01Z') };

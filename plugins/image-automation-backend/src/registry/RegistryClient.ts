@@ -9,7 +9,7 @@ import { describeRequest, HttpResponse, sendRequest } from './httpTransport';
 import { RequestBudget, Semaphore } from './limits';
 import { ImageReference } from './parseImageReference';
 import { RegistryError, type RegistryErrorKind } from './RegistryError';
-import { redact, responseError } from './responseError';
+import { redact, responseError, retryAfterMs } from './responseError';
 
 /** Credentials for one registry. @public */
 export type RegistryCredentials =
@@ -176,20 +176,6 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 
 function basicHeader(username: string, password: string): string {
   return `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
-}
-
-function retryAfterMs(
-  header: string | string[] | undefined,
-): number | undefined {
-  const value = Array.isArray(header) ? header[0] : header;
-  if (!value) {
-    return undefined;
-  }
-  if (/^\d+$/.test(value.trim())) {
-    return Number(value.trim()) * 1000;
-  }
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
 }
 
 /**
@@ -995,7 +981,7 @@ export class RegistryClient {
               )} s is longer than the ${Math.ceil(
                 this.retries.maxRetryAfterMs / 1000,
               )} s this client waits`,
-              { status: 429 },
+              { status: 429, retryAfterMs: asked },
             );
           }
           delay = asked;

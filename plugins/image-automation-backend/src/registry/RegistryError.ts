@@ -19,15 +19,18 @@ export class RegistryError extends Error {
   readonly status?: number;
   /** HTTP requests the failed call made before failing (set by {@link RegistryClient}). */
   requests?: number;
+  /** A 429's `Retry-After`: how long the registry asked callers to wait. */
+  readonly retryAfterMs?: number;
 
   constructor(
     kind: RegistryErrorKind,
     message: string,
-    options: { status?: number } = {},
+    options: { status?: number; retryAfterMs?: number } = {},
   ) {
     super(message);
     this.name = 'RegistryError';
     this.kind = kind;
     this.status = options.status;
+    this.retryAfterMs = options.retryAfterMs;
   }
 }

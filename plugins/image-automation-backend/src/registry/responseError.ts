@@ -107,8 +107,22 @@ export function responseError(
     truncateMessage(redact(`${describeRequest(method, url)}: ${detail}`, secrets)),
     {
       status,
+      ...(status === 429 ? { retryAfterMs: retryAfterMs(response.headers['retry-after']) } : {}),
     },
   );
+}
+
+/** A `Retry-After` header (seconds or an HTTP date) in milliseconds; undefined without one. @internal */
+export function retryAfterMs(header: string | string[] | undefined): number | undefined {
+  const value = Array.isArray(header) ? header[0] : header;
+  if (!value) {
+    return undefined;
+  }
+  if (/^\d+$/.test(value.trim())) {
+    return Number(value.trim()) * 1000;
+  }
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
 }
 
 /** Masks every secret (and its base64 forms) in `text`. @internal */

@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import { ListingStore } from '../store/DatabaseListingStore';
 import { ImageReference } from './parseImageReference';
 import { RegistryCallOptions, RegistryClient } from './RegistryClient';
+import { RegistryError } from './RegistryError';
 
 /**
  * Who may share a listing: objects that name the same credential and client certificate (by
@@ -90,8 +91,30 @@ export class SharedListings {
         return { tags: stored.tags, listedAt: stored.listedAt, requests: 0, shared: true };
       }
     }
+    // A registry that asked to be left alone (a 429's Retry-After, seen by any replica) is not
+    // called again before that time.
+    const until = await this.deps.store.backoffUntil(ref.registry);
+    if (until && until > now) {
+      throw Object.assign(
+        new RegistryError(
+          'rateLimited',
+          `GET ${ref.scheme}://${ref.registry}/v2/${ref.repository}/tags/list: rate limited (429): the registry asked callers to wait until ${until.toISOString()} (Retry-After); not called before then`,
+          { status: 429, retryAfterMs: until.getTime() - now.getTime() },
+        ),
+        { requests: 0 },
+      );
+    }
     const listedAt = now;
-    const { tags, requests } = await this.deps.registry.listTags(ref, options);
+    let listed: { tags: string[]; requests: number };
+    try {
+      listed = await this.deps.registry.listTags(ref, options);
+    } catch (error) {
+      if (error instanceof RegistryError && error.retryAfterMs) {
+        await this.deps.store.setBackoff(ref.registry, new Date(Date.now() + error.retryAfterMs)).catch(() => {});
+      }
+      throw error;
+    }
+    const { tags, requests } = listed;
     await this.deps.store.put(key, { canonicalImageName: ref.canonical, tags, listedAt });
     return { tags, listedAt, requests, shared: false };
   }

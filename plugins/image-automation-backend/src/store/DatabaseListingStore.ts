@@ -2,6 +2,7 @@ import { Knex } from 'knex';
 import { applyMigrations } from './migrations';
 
 const TABLE = 'image_automation_listings';
+const BACKOFF = 'image_automation_registry_backoff';
 
 /** The last tag listing of one repository in one credential scope. @internal */
 export interface StoredListing {
@@ -15,6 +16,10 @@ export interface ListingStore {
   get(key: string): Promise<StoredListing | undefined>;
   /** Replaces the listing under `key`, unless the stored one started later. */
   put(key: string, listing: StoredListing): Promise<void>;
+  /** Until when a registry host asked callers to wait (its 429's `Retry-After`), if it did. */
+  backoffUntil(host: string): Promise<Date | undefined>;
+  /** Records that wait, unless a later one is recorded. */
+  setBackoff(host: string, until: Date): Promise<void>;
 }
 
 /** Knex implementation of {@link ListingStore} (SQLite and PostgreSQL). @internal */
@@ -46,5 +51,15 @@ export class DatabaseListingStore implements ListingStore {
       .onConflict('key')
       .merge()
       .where(`${TABLE}.listed_at`, '<', row.listed_at);
+  }
+
+  async backoffUntil(host: string): Promise<Date | undefined> {
+    const row = await this.db(BACKOFF).where({ host }).first();
+    return row ? new Date(row.until) : undefined;
+  }
+
+  async setBackoff(host: string, until: Date): Promise<void> {
+    const row = { host, until: until.toISOString() };
+    await this.db(BACKOFF).insert(row).onConflict('host').merge().where(`${BACKOFF}.until`, '<', row.until);
   }
 }
