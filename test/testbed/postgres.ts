@@ -15,8 +15,9 @@ export interface TestPostgres {
   host: string;
   port: number;
   /**
-   * Stops the server (as a crash by default: connections are cut, nothing is flushed on purpose)
-   * and starts it again on the same port and data after `downMs`.
+   * Stops the server (as a crash by default: connections are cut; with fsync and
+   * synchronous_commit off, as configured for speed, the last commits may be lost; `crash: false`
+   * is a fast shutdown that keeps them) and starts it again on the same port and data after `downMs`.
    */
   restart(options?: { downMs?: number; crash?: boolean }): Promise<void>;
   /** Stops the server and deletes its data directory. */

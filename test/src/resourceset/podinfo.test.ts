@@ -172,6 +172,8 @@ describe('the podinfo ResourceSet (Flux Operator guide) through the backend into
       files: { 'catalog.yaml': catalog, 'podinfo.yaml': manifests },
       // Clusters are opt-in, each with its policy: podinfo may write its Flux objects into apps.
       config: {
+        // A ResourceSet gone from its source is uninstalled after this grace period.
+        engine: { uninstallGraceSeconds: 1 },
         kubernetes: {
           clusters: [
             {
@@ -299,13 +301,19 @@ describe('the podinfo ResourceSet (Flux Operator guide) through the backend into
         tag: `latest@${podinfoV2}`,
       });
 
-      // The ResourceSet removed from the manifests: what it applied is pruned at the next sync.
+      // The ResourceSet removed from the manifests: what it applied stays for the grace period
+      // (the file may be back soon), then the first sync after it prunes it.
       await fs.writeFile(
         path.join(backend.dir, 'podinfo.yaml'),
         providers(registry.host),
       );
       await backend.sync();
       expect(await get('ResourceSet', 'podinfo')).toBeUndefined();
+      expect(
+        await inCluster('helmreleases.helm.toolkit.fluxcd.io'),
+      ).toBeDefined();
+      await new Promise(resolve => setTimeout(resolve, 1_100));
+      await backend.sync();
       expect(
         await inCluster('ocirepositories.source.toolkit.fluxcd.io'),
       ).toBeUndefined();

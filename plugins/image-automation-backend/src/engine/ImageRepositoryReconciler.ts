@@ -38,7 +38,9 @@ function sameList(a: string[] | undefined, b: string[]): boolean {
 
 /**
  * Flux's `shouldScan`, in its order: the reason for scanning now, or undefined with the time
- * left until the next scan.
+ * left until the next scan. One addition: after a failed scan (Ready=False), the retry scans again
+ * even though the last successful scan is younger than the interval, as docs/differences.md says
+ * (a failure is retried within a minute, or when the registry said to).
  * @internal
  */
 export function shouldScan(args: {
@@ -53,6 +55,9 @@ export function shouldScan(args: {
   const { status } = args;
   if (!status.lastScanResult) return { reason: 'first scan', waitMs: 0 };
   if (args.pendingRequest) return { reason: 'reconcile requested', waitMs: 0 };
+  if (status.conditions?.some(c => c.type === 'Ready' && c.status === 'False')) {
+    return { reason: 'retry after a failed scan', waitMs: 0 };
+  }
   if (args.canonicalName !== status.canonicalImageName) return { reason: 'new image name', waitMs: 0 };
   if (!sameList(status.observedExclusionList, args.exclusionList)) {
     return { reason: 'updated exclusion list', waitMs: 0 };
@@ -182,7 +187,9 @@ export class ImageRepositoryReconciler implements Reconciler {
       if (kind === 'tagLimit') {
         return failed('TagLimitExceeded', message);
       }
-      return failed('ReadOperationFailed', message);
+      // A registry that named how long to wait is asked again then, not before or much later.
+      const waitMs = registryError?.retryAfterMs;
+      return failed('ReadOperationFailed', message, waitMs ? Math.max(1000, waitMs + 1000) : undefined);
     }
 
     const tags = sortTagsAsStored(listed.tags.filter(tag => !exclusions.some(re => re.test(tag))));
