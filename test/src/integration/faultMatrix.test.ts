@@ -51,7 +51,7 @@ describe('fault matrix: two replicas on one PostgreSQL', () => {
 
   beforeAll(async () => {
     [postgres, registry] = await Promise.all([startPostgres(), startRegistry()]);
-    for (const image of ['faults/a', 'faults/b', 'faults/c', 'faults/d', 'faults/e']) {
+    for (const image of ['faults/a', 'faults/b', 'faults/c', 'faults/d', 'faults/e', 'faults/f', 'faults/g']) {
       await pushImage(registry, image, ['1.0.0', '1.1.0']);
     }
     proxy = await startFaultProxy(registry.url);
@@ -102,7 +102,7 @@ describe('fault matrix: two replicas on one PostgreSQL', () => {
     return { knex, objects, scans, engine, logger, now };
   }
 
-  async function declare(objects: ObjectStore, images: string[], perImage: number) {
+  async function declare(objects: ObjectStore, images: string[], perImage: number, specs: Record<string, object> = {}) {
     await objects.syncSource(
       'config:faults.yaml',
       images.flatMap(image =>
@@ -111,7 +111,7 @@ describe('fault matrix: two replicas on one PostgreSQL', () => {
             apiVersion: 'image.toolkit.fluxcd.io/v1',
             kind: 'ImageRepository',
             metadata: { name: `${image.replace('faults/', '')}-${i}`, namespace: 'faults' },
-            spec: { image: `${proxy.host}/${image}`, interval: '1h' },
+            spec: { image: `${proxy.host}/${image}`, interval: '1h', ...specs[image] },
           },
           source: { type: 'config' as const, location: 'faults.yaml' },
         })),
@@ -187,12 +187,20 @@ describe('fault matrix: two replicas on one PostgreSQL', () => {
     const connection = await freshDatabase();
     const one = await replica(connection, 'one');
     const two = await replica(connection, 'two');
-    const ids = await declare(one.objects, ['faults/a', 'faults/b', 'faults/c', 'faults/d', 'faults/e'], 2);
+    const ids = await declare(
+      one.objects,
+      ['faults/a', 'faults/b', 'faults/c', 'faults/d', 'faults/e', 'faults/f', 'faults/g'],
+      2,
+      { 'faults/g': { timeout: '2s' } },
+    );
     const on = (image: string) => (r: { path: string }) => r.path.startsWith(`/v2/${image}/tags/list`);
     proxy.inject({ match: on('faults/a'), times: Infinity, action: { status: 503, body: 'maintenance' } });
     proxy.inject({ match: on('faults/b'), times: Infinity, action: { status: 429, headers: { 'Retry-After': '1' }, body: 'slow down' } });
     proxy.inject({ match: on('faults/c'), times: Infinity, action: { replaceBody: '{"name":"faults/c","tags":["1.0' } });
     proxy.inject({ match: on('faults/d'), times: Infinity, action: { reset: true } });
+    // A body far over the client's limit (32 MiB), and a registry slower than the object's timeout.
+    proxy.inject({ match: on('faults/f'), times: Infinity, action: { oversizedBytes: 40 * 1024 * 1024 } });
+    proxy.inject({ match: on('faults/g'), times: Infinity, action: { delayMs: 4_000 } });
 
     const reason = async (id: string) => (await one.objects.get(id))?.status.conditions?.find(c => c.type === 'Ready');
     await runUntil([one, two], async () => {
@@ -205,6 +213,8 @@ describe('fault matrix: two replicas on one PostgreSQL', () => {
     expect(await kinds('b')).toContain('rateLimited');
     expect(await kinds('c')).toContain('invalidResponse');
     expect(await kinds('d')).toContain('network');
+    expect(await kinds('f')).toContain('invalidResponse');
+    expect(await kinds('g')).toContain('timeout');
     for (const id of ids.filter(i => !i.includes('/e-'))) {
       expect(await reason(id)).toMatchObject({ status: 'False', reason: 'ReadOperationFailed' });
     }
