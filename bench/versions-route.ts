@@ -161,7 +161,11 @@ async function seed(
       lastTransitionTime: now.toISOString(),
     },
   ];
-  await objects.syncSource(`catalog:${ENTITY}`, entityObjects());
+  // The entity's namespace is granted to it (imageAutomation.tenancy), as the catalog sync records.
+  await objects.syncSource(
+    `catalog:${ENTITY}`,
+    entityObjects().map(o => ({ ...o, grantedNamespaces: [NAMESPACE] })),
+  );
   await objects.syncSource('catalog:others', otherRepositories());
 
   // Status as the reconcilers leave it (they write it under a lease; here directly).
@@ -488,6 +492,14 @@ async function main() {
           .whereIn('state', OPEN_PROMOTION_STATES)
           .count({ n: '*' })
           .then(r => r[0].n)} open), ${await count(PINS)} pins`,
+    );
+    // What the scan history costs on disk: the table with its indexes and TOAST, per million rows.
+    const scanBytes = Number((await knex.raw(`select pg_total_relation_size('${SCAN_TABLE}') as n`)).rows[0].n);
+    console.log(
+      `  scan history: ${(scanBytes / 1024 / 1024).toFixed(0)} MiB for ${await count(SCAN_TABLE)} rows (${(
+        (scanBytes / 1024 / 1024) *
+        (1_000_000 / (await count(SCAN_TABLE)))
+      ).toFixed(0)} MiB per million rows, indexes included)`,
     );
 
     const permissions = {
