@@ -1,3 +1,4 @@
+import net from 'node:net';
 import knexFactory, { Knex } from 'knex';
 import { mockServices } from '@backstage/backend-test-utils';
 import { ConfigReader } from '@backstage/config';
@@ -388,7 +389,125 @@ describe('fault matrix: two replicas on one PostgreSQL', () => {
         expect((await one.inventories.get(id, 'faults'))?.state).toBe('applied');
       }
     });
+    it('a replica killed mid-apply: the other finishes after the lease, prunes what the old set left, and nothing applied is unrecorded', async () => {
+      const connection = await freshDatabase();
+      // The first replica reaches the API server through a TCP relay that its "death" cuts.
+      const relayed = new Set<net.Socket>();
+      let cut = false;
+      const kubeUrl = new URL(kube.url);
+      const relay = net.createServer(client => {
+        if (cut) {
+          client.destroy();
+          return;
+        }
+        const upstream = net.connect(Number(kubeUrl.port), kubeUrl.hostname);
+        relayed.add(client).add(upstream);
+        client.pipe(upstream).pipe(client);
+        const close = () => {
+          client.destroy();
+          upstream.destroy();
+        };
+        client.on('error', close);
+        upstream.on('error', close);
+      });
+      await new Promise<void>(resolve => relay.listen(0, '127.0.0.1', resolve));
+      const policy = { allowedNamespaces: ['faults'], allowedKinds: ['*'], allowedClusterScopedKinds: [], allowedEntities: ['*'] };
+      const details = (url: string): ClusterDetails => ({
+        name: 'faults',
+        url,
+        source: 'config',
+        auth: { type: 'serviceAccount', token: kube.admin.token },
+        caData: kube.caData,
+        writePolicy: policy,
+      });
+      let dead = false;
+      async function applyingReplica(name: string, url: string) {
+        const knex = knexFactory({ client: 'pg', connection, pool: { min: 0, max: 4 } });
+        pools.push(knex);
+        const stored = await DatabaseObjectStore.create({ knex });
+        const storedInventories = await DatabaseInventoryStore.create({ knex, skipMigrations: true });
+        // After the "kill" nothing this replica asks of the database comes back.
+        const hang = <T extends object>(target: T): T =>
+          new Proxy(target, {
+            get(t, key, receiver) {
+              const value = Reflect.get(t, key, receiver);
+              if (typeof value !== 'function') return value;
+              return (...args: unknown[]) => (name === 'one' && dead ? new Promise(() => {}) : value.apply(t, args));
+            },
+          });
+        const objects = hang(stored);
+        const inventories = hang(storedInventories);
+        const reconciler = new ResourceSetReconciler({
+          objects,
+          inventories,
+          applier: new InventoryApplier(inventories, { fieldManager: 'image-automation', force: false, concurrency: 4, clusters: [] }),
+          cluster: async () => details(url),
+          // The first replica dies as its second step starts: the first step is applied.
+          progress: async (_id, status) => {
+            if (name === 'one' && status.conditions?.some(c => c.message.startsWith('Applying step 2/'))) {
+              dead = true;
+              cut = true;
+              for (const socket of relayed) socket.destroy();
+            }
+          },
+        });
+        const engine = new Engine({ objects, reconcilers: [reconciler], logger: mockServices.logger.mock(), batchSize: 5, leaseMs: 3_000, instanceId: name });
+        return { objects: stored, inventories: storedInventories, engine, now: () => new Date() };
+      }
+      const one = await applyingReplica('one', `https://127.0.0.1:${(relay.address() as net.AddressInfo).port}`);
+      const two = await applyingReplica('two', kube.url);
+      const cm = (name: string) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: 'faults' }, data: { v: '1' } });
+      const declareSet = (first: string[], second: string[]) =>
+        two.objects.syncSource('config:killed.yaml', [
+          {
+            manifest: {
+              apiVersion: 'fluxcd.controlplane.io/v1',
+              kind: 'ResourceSet',
+              metadata: { name: 'killed', namespace: 'faults', annotations: { [CLUSTERS_ANNOTATION]: 'faults' } },
+              spec: { steps: [{ name: 'config', resources: first.map(cm) }, { name: 'app', resources: second.map(cm) }] },
+            } as any,
+            source: { type: 'config' as const, location: 'killed.yaml' },
+          },
+        ]);
+      const id = 'ResourceSet/faults/killed';
+      const owned = async () =>
+        JSON.parse(
+          await kube.kubectl(['get', 'configmaps', '-n', 'faults', '-l', 'resourceset.fluxcd.controlplane.io/name=killed', '-o', 'json']),
+        ).items.map((c: { metadata: { name: string } }) => c.metadata.name).sort();
+      try {
+        // v1, applied by the second replica alone.
+        await declareSet(['old-a', 'old-b'], ['old-app']);
+        await runUntil([two], allReady(two.objects, [id]));
+        expect(await owned()).toEqual(['old-a', 'old-app', 'old-b']);
+
+        // v2: the first replica takes it, applies step 1, and dies at step 2.
+        await declareSet(['new-a', 'new-b'], ['new-app']);
+        void one.engine.runPass();
+        const deadline = Date.now() + 30_000;
+        while (!dead) {
+          if (Date.now() > deadline) throw new Error('the first replica never reached step 2');
+          await sleep(20);
+        }
+        // Step 1 landed; what it replaced is still there and recorded in the applying inventory.
+        expect(await owned()).toEqual(expect.arrayContaining(['new-a', 'new-b', 'old-a', 'old-app', 'old-b']));
+        expect((await two.inventories.get(id, 'faults'))?.state).toBe('applying');
+
+        // The second replica takes over after the lease: v2 complete, v1 pruned, nothing orphaned.
+        await runUntil([two], async () => {
+          const object = await two.objects.get(id);
+          return object?.status.lastAppliedRevision !== undefined && (await two.inventories.get(id, 'faults'))?.state === 'applied' &&
+            !!object.status.conditions?.some(c => c.type === 'Ready' && c.status === 'True' && c.observedGeneration === object.generation);
+        });
+        expect(await owned()).toEqual(['new-a', 'new-app', 'new-b']);
+        const inventory = await two.inventories.get(id, 'faults');
+        expect(inventory?.entries.map(e => e.id).sort()).toEqual(['faults_new-a__ConfigMap', 'faults_new-app__ConfigMap', 'faults_new-b__ConfigMap']);
+      } finally {
+        for (const socket of relayed) socket.destroy();
+        await new Promise(resolve => relay.close(resolve));
+      }
+    });
   });
+
 
   describe('with a real Git server', () => {
     const PASSWORD = 'fault-matrix-git';
