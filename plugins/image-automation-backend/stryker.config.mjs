@@ -54,6 +54,7 @@ export const modules = {
     ],
     tests: [
       'service/authorizationMatrix.test.ts',
+      'service/routeDecisions.test.ts',
       'service/tagsRoute.test.ts',
       'service/resourceSetInventory.test.ts',
       'service/FleetService.test.ts',
