@@ -1,4 +1,6 @@
+import fs from 'node:fs/promises';
 import net from 'node:net';
+import path from 'node:path';
 import knexFactory, { Knex } from 'knex';
 import { mockServices } from '@backstage/backend-test-utils';
 import { ConfigReader } from '@backstage/config';
@@ -522,6 +524,108 @@ describe('fault matrix: two replicas on one PostgreSQL', () => {
     });
     afterAll(() => git?.stop());
 
+    it('a Git server rejecting pushes: Ready=False naming the rejection on both replicas, pushed once it accepts', async () => {
+      await git.createRepository('guarded', {
+        'deploy/web.yaml': 'kind: Deployment\nspec:\n  image: ghcr.io/acme/web:1.0.0 # {"$imagepolicy": "apps:web"}\n',
+      });
+      // A pre-receive hook refusing every push (a protected branch), removed later.
+      const hook = path.join(git.root, 'guarded.git', 'hooks', 'pre-receive');
+      await fs.mkdir(path.dirname(hook), { recursive: true });
+      await fs.writeFile(hook, '#!/bin/sh\necho "main is protected: pushes need a review" >&2\nexit 1\n', { mode: 0o755 });
+      const connection = await freshDatabase();
+      const config = new ConfigReader({
+        imageAutomation: {
+          credentials: {
+            git: { type: 'basic', username: 'git', password: PASSWORD, allowedEntities: [ENTITY], hosts: [new URL(git.baseUrl).host] },
+          },
+          git: { insecureHosts: [new URL(git.baseUrl).host] },
+        },
+      });
+      const replicas = [];
+      for (const name of ['one', 'two']) {
+        const knex = knexFactory({ client: 'pg', connection, pool: { min: 0, max: 4 } });
+        pools.push(knex);
+        const objects = await DatabaseObjectStore.create({ knex });
+        const engine = new Engine({
+          objects,
+          reconcilers: [
+            new ImageUpdateAutomationReconciler({
+              objects,
+              credentials: NamedCredentials.fromConfig(config),
+              signingKeys: SigningKeys.fromConfig(config),
+              gitAccess: readGitAccessSettings(config),
+            }),
+          ],
+          logger: mockServices.logger.mock(),
+          batchSize: 5,
+          leaseMs: 3_000,
+          instanceId: name,
+        });
+        replicas.push({ objects, engine, now: () => new Date() });
+      }
+      const [one] = replicas;
+      const id = await declareAutomation(one.objects, 'guarded');
+      await runUntil(replicas, async () =>
+        !!(await one.objects.get(id))?.status.conditions?.some(c => c.type === 'Ready' && c.status === 'False'),
+      );
+      expect((await one.objects.get(id))?.status.conditions?.find(c => c.type === 'Ready')).toMatchObject({
+        reason: 'GitOperationFailed',
+        message: expect.stringContaining('main is protected: pushes need a review'),
+      });
+      expect((await git.git('guarded', ['log', '--format=%s', 'main'])).split('\n').filter(Boolean)).toHaveLength(1);
+
+      // The branch accepts pushes again: the next retry (within a minute; asked for here) pushes once.
+      await fs.rm(hook);
+      await one.objects.requestReconcile(id, 'user:default/ops', new Date());
+      await runUntil(replicas, async () =>
+        !!(await one.objects.get(id))?.status.conditions?.some(c => c.type === 'Ready' && c.status === 'True'),
+      );
+      expect(await git.readFile('guarded', 'main', 'deploy/web.yaml')).toContain('ghcr.io/acme/web:1.1.0');
+      expect((await git.git('guarded', ['log', '--format=%s', 'main'])).split('\n').filter(Boolean)).toHaveLength(2);
+    });
+
+    /** The automation objects of one repository, the policy having selected 1.1.0; returns the automation's id. */
+    async function declareAutomation(objects: ObjectStore, repo: string): Promise<string> {
+      await objects.syncSource(`catalog:${ENTITY}`, [
+        {
+          apiVersion: 'source.toolkit.fluxcd.io/v1',
+          kind: 'GitRepository',
+          metadata: { name: repo, namespace: 'apps' },
+          spec: { url: git.url(repo), interval: '5m', ref: { branch: 'main' }, secretRef: { name: 'git' } },
+        },
+        {
+          apiVersion: 'image.toolkit.fluxcd.io/v1',
+          kind: 'ImagePolicy',
+          metadata: { name: 'web', namespace: 'apps' },
+          spec: { imageRepositoryRef: { name: 'web' }, policy: { semver: { range: '*' } } },
+        },
+        {
+          apiVersion: 'image.toolkit.fluxcd.io/v1',
+          kind: 'ImageUpdateAutomation',
+          metadata: { name: repo, namespace: 'apps' },
+          spec: {
+            interval: '10m',
+            sourceRef: { kind: 'GitRepository', name: repo },
+            git: { commit: { author: { name: 'Flux Bot', email: 'bot@example.com' } } },
+            update: { strategy: 'Setters' },
+          },
+        },
+      ].map(manifest => ({
+        manifest: manifest as any,
+        entityRef: ENTITY,
+        grantedNamespaces: ['apps'],
+        source: { type: 'catalog' as const, location: `file:///${repo}.yaml` },
+      })));
+      // The policy has selected 1.1.0; the source and the policy are not due in these tests.
+      const setup = await objects.claimDue({ owner: 'setup', now: new Date(), limit: 10, leaseMs: 60_000 });
+      for (const object of setup) {
+        const status = object.kind === 'ImagePolicy' ? { latestRef: { name: 'ghcr.io/acme/web', tag: '1.1.0' } } : {};
+        const next = object.kind === 'ImageUpdateAutomation' ? new Date() : new Date(Date.now() + 3_600_000);
+        await objects.completeRun(object.id, 'setup', { status, nextRunAt: next, ranAt: new Date() });
+      }
+      return `ImageUpdateAutomation/apps/${repo}`;
+    }
+
     it('a replica killed mid-push: the other finishes the run after the lease, and the update is pushed once', async () => {
       const connection = await freshDatabase();
       const config = new ConfigReader({
@@ -565,49 +669,10 @@ describe('fault matrix: two replicas on one PostgreSQL', () => {
       }
       const one = await pushingReplica('one');
       const two = await pushingReplica('two');
-      await one.objects.syncSource(
-        `catalog:${ENTITY}`,
-        [
-          {
-            apiVersion: 'source.toolkit.fluxcd.io/v1',
-            kind: 'GitRepository',
-            metadata: { name: 'fleet', namespace: 'apps' },
-            spec: { url: git.url('fleet'), interval: '5m', ref: { branch: 'main' }, secretRef: { name: 'git' } },
-          },
-          {
-            apiVersion: 'image.toolkit.fluxcd.io/v1',
-            kind: 'ImagePolicy',
-            metadata: { name: 'web', namespace: 'apps' },
-            spec: { imageRepositoryRef: { name: 'web' }, policy: { semver: { range: '*' } } },
-          },
-          {
-            apiVersion: 'image.toolkit.fluxcd.io/v1',
-            kind: 'ImageUpdateAutomation',
-            metadata: { name: 'shop', namespace: 'apps' },
-            spec: {
-              interval: '10m',
-              sourceRef: { kind: 'GitRepository', name: 'fleet' },
-              git: { commit: { author: { name: 'Flux Bot', email: 'bot@example.com' } } },
-              update: { strategy: 'Setters' },
-            },
-          },
-        ].map(manifest => ({
-          manifest: manifest as any,
-          entityRef: ENTITY,
-          grantedNamespaces: ['apps'],
-          source: { type: 'catalog' as const, location: 'file:///shop.yaml' },
-        })),
-      );
-      // The policy has selected 1.1.0; the source and the policy are not due in this test.
-      const setup = await one.objects.claimDue({ owner: 'setup', now: new Date(), limit: 10, leaseMs: 60_000 });
-      for (const object of setup.filter(o => o.kind !== 'ImageUpdateAutomation')) {
-        const status = object.kind === 'ImagePolicy' ? { latestRef: { name: 'ghcr.io/acme/web', tag: '1.1.0' } } : {};
-        await one.objects.completeRun(object.id, 'setup', { status, nextRunAt: new Date(Date.now() + 3_600_000), ranAt: new Date() });
-      }
-      const automation = setup.find(o => o.kind === 'ImageUpdateAutomation')!;
-      await one.objects.completeRun(automation.id, 'setup', { status: {}, nextRunAt: new Date(), ranAt: new Date() });
+      const automation = { id: await declareAutomation(one.objects, 'fleet') };
 
-      const pushes = () => git.requests.filter(r => r.service === 'git-receive-pack' && r.method === 'POST').length;
+      const pushes = () =>
+        git.requests.filter(r => r.service === 'git-receive-pack' && r.method === 'POST' && r.path.includes('/fleet.git')).length;
       // The first replica starts the run; it "dies" as soon as its push reaches the server.
       void one.engine.runPass();
       const deadline = Date.now() + 30_000;

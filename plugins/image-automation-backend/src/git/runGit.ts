@@ -179,6 +179,12 @@ function gitMessage(stderr: string): string {
     return `authentication failed for '${url}': the server rejected the credentials, or none were configured (HTTP 401)`;
   }
   const lines = stderr.split('\n').map(l => l.trim()).filter(Boolean);
-  const important = lines.filter(l => /^(fatal|error|remote: error|!)/.test(l) || l.includes('[rejected]'));
+  // A push a server-side hook declined: what the hook said is the reason (a protected branch, a
+  // required review), so its `remote:` lines are kept (at most five).
+  const declined = lines.some(l => l.includes('[remote rejected]'));
+  const hookLines = declined ? lines.filter(l => /^remote: \S/.test(l) && !/^remote: error/.test(l)).slice(0, 5) : [];
+  const important = lines.filter(
+    l => /^(fatal|error|remote: error|!)/.test(l) || l.includes('[rejected]') || hookLines.includes(l),
+  );
   return (important.length > 0 ? important : lines).join('; ') || 'git failed';
 }
