@@ -161,10 +161,13 @@ describe("owners' notifications through the real notifications backend", () => {
     const ofTopic = async (topic: string) => (await notifications()).filter(n => n.payload.topic === topic);
     const image = `${registry.host}/stefanprodan/podinfo`;
     try {
+      // Every entity's objects are read (the catalog may still be ingesting one of them).
       await eventually(async () => {
         await backend.sync();
-        const res = await api('/entities/component/default/podinfo/objects');
-        return res.body.items?.length === 4 ? true : undefined;
+        const counts = await Promise.all(
+          ['podinfo', 'loud', 'quiet'].map(async name => (await api(`/entities/component/default/${name}/objects`)).body.items?.length ?? 0),
+        );
+        return counts[0] === 4 && counts[1] > 0 && counts[2] > 0 ? true : undefined;
       });
       await backend.reconcile();
 
