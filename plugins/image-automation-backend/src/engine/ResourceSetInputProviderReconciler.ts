@@ -373,16 +373,15 @@ export class ResourceSetInputProviderReconciler implements Reconciler {
       timeoutMs: Math.max(1, deadline - Date.now()),
     });
 
+    const scope = listingScope(spec, ref);
     let listed: string[];
+    let listedAt: Date | undefined;
     try {
-      listed = (
-        this.deps.listings
-          ? await this.deps.listings.listTags(ref, remaining(), {
-              scope: listingScope(spec, ref),
-              maxAgeMs: listingMaxAgeMs,
-            })
-          : await this.deps.registry.listTags(ref, remaining())
-      ).tags;
+      if (this.deps.listings) {
+        ({ tags: listed, listedAt } = await this.deps.listings.listTags(ref, remaining(), { scope, maxAgeMs: listingMaxAgeMs }));
+      } else {
+        listed = (await this.deps.registry.listTags(ref, remaining())).tags;
+      }
     } catch (error) {
       const message = `failed to list OCI tags for '${url.replace(
         /^oci:\/\//,
@@ -405,10 +404,11 @@ export class ResourceSetInputProviderReconciler implements Reconciler {
       digests = await mapLimited(
         selection.tags,
         DIGEST_CONCURRENCY,
+        // Once per listing fleet-wide when listings are shared.
         async tag =>
-          (
-            await this.deps.registry.getDigest(ref, tag, remaining())
-          ).digest,
+          this.deps.listings && listedAt
+            ? this.deps.listings.digest(ref, tag, remaining(), { scope, listedAt })
+            : (await this.deps.registry.getDigest(ref, tag, remaining())).digest,
       );
     } catch (error) {
       return done(

@@ -88,21 +88,21 @@ describe.each(databases.eachSupportedId())('fleet-wide scan sharing on %s', data
     return { knex, objects, scans, engine, shared, repository, drain };
   }
 
-  it('ten ImageRepositories and a provider naming one image with one credential list it once', async () => {
+  it('ten ImageRepositories and two providers naming one image with one credential list it once, and fetch each digest once', async () => {
     const { objects, scans, shared, repository, drain } = await setup();
     await objects.syncSource('catalog:component:default/app', [
       ...Array.from({ length: 10 }, (_, i) => repository(`app-${i}`, ENTITY, 'shared')),
-      {
+      ...['app-tags', 'app-tags-2'].map(name => ({
         manifest: {
           apiVersion: 'fluxcd.controlplane.io/v1',
           kind: 'ResourceSetInputProvider',
-          metadata: { name: 'app-tags', namespace: 'apps' },
+          metadata: { name, namespace: 'apps' },
           spec: { type: 'OCIArtifactTag', url: `oci://${proxy.host}/team/app`, insecure: true, secretRef: { name: 'shared' } },
         },
         source: { type: 'catalog' as const, location: 'file:///apps.yaml' },
         entityRef: ENTITY,
         grantedNamespaces: ['apps'],
-      },
+      })),
     ]);
     proxy.clear();
     await drain();
@@ -111,8 +111,8 @@ describe.each(databases.eachSupportedId())('fleet-wide scan sharing on %s', data
     expect(listings()).toBeGreaterThanOrEqual(1);
     expect(listings()).toBeLessThanOrEqual(2);
     expect(shared.filter(s => !s)).toHaveLength(1);
-    // Nine repositories and the provider (again each time a repository's first scan made it due).
-    expect(shared.filter(s => s).length).toBeGreaterThanOrEqual(10);
+    // Nine repositories and the providers (again each time a repository's first scan made them due).
+    expect(shared.filter(s => s).length).toBeGreaterThanOrEqual(11);
     const repositories = await objects.list({ kind: 'ImageRepository' });
     const times = new Set(repositories.map(r => r.status.lastScanResult?.scanTime));
     // Every one observed the same listing, and says when it was made.
@@ -125,6 +125,11 @@ describe.each(databases.eachSupportedId())('fleet-wide scan sharing on %s', data
     expect(requests.filter(n => n > 0)).toHaveLength(1);
     const provider = await objects.get('ResourceSetInputProvider/apps/app-tags');
     expect(provider?.status.exportedInputs?.map(i => i.tag)).toEqual(['1.1.0', '1.0.0']);
+    const second = await objects.get('ResourceSetInputProvider/apps/app-tags-2');
+    expect(second?.status.exportedInputs).toEqual(provider?.status.exportedInputs);
+    // Each exported tag's digest was fetched once for both providers (and each of their runs).
+    const digestRequests = proxy.requests.filter(r => r.path.startsWith('/v2/team/app/manifests/'));
+    expect(digestRequests.map(r => r.path).sort()).toEqual(['/v2/team/app/manifests/1.0.0', '/v2/team/app/manifests/1.1.0']);
   });
 
   it('a requested reconcile lists again, and the others keep their schedule', async () => {

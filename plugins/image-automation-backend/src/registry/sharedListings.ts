@@ -15,6 +15,10 @@ export function listingScope(refs: { secretRef?: { name: string }; certSecretRef
   return JSON.stringify([refs.secretRef?.name ?? null, refs.certSecretRef?.name ?? null, ref.scheme]);
 }
 
+function listingKey(ref: ImageReference, scope: string): string {
+  return crypto.createHash('sha256').update(`${ref.canonical}\n${scope}`).digest('hex');
+}
+
 /** A tag listing, and whether it was read from the registry by this call. @internal */
 export interface Listing {
   tags: string[];
@@ -36,11 +40,12 @@ export interface Listing {
  */
 export class SharedListings {
   private readonly inFlight = new Map<string, Promise<Listing>>();
+  private readonly digestsInFlight = new Map<string, Promise<string>>();
 
   constructor(
     private readonly deps: {
       store: ListingStore;
-      registry: Pick<RegistryClient, 'listTags'>;
+      registry: Pick<RegistryClient, 'listTags' | 'getDigest'>;
       /** Told of each call: whether it reused a listing (for metrics). */
       onListing?: (shared: boolean) => void;
     },
@@ -50,13 +55,45 @@ export class SharedListings {
    * `share.now` is the caller's clock (the reconcile's time; default the current time): a listing
    * starts then, and its age is measured from then.
    */
+  /**
+   * The digest of `tag` under the listing made at `listedAt` (the one `listTags` returned): fetched
+   * once per listing, fleet-wide, by whichever object asks first; a new listing fetches it again.
+   */
+  async digest(
+    ref: ImageReference,
+    tag: string,
+    options: RegistryCallOptions,
+    share: { scope: string; listedAt: Date },
+  ): Promise<string> {
+    const key = listingKey(ref, share.scope);
+    const flight = `${key}\n${tag}\n${share.listedAt.toISOString()}`;
+    const running = this.digestsInFlight.get(flight);
+    if (running) {
+      const digest = await running.catch(() => undefined);
+      if (digest) return digest;
+    }
+    const call = (async () => {
+      const stored = await this.deps.store.digest(key, tag, share.listedAt);
+      if (stored) return stored;
+      const { digest } = await this.deps.registry.getDigest(ref, tag, options);
+      await this.deps.store.putDigest(key, tag, share.listedAt, digest);
+      return digest;
+    })();
+    this.digestsInFlight.set(flight, call);
+    try {
+      return await call;
+    } finally {
+      if (this.digestsInFlight.get(flight) === call) this.digestsInFlight.delete(flight);
+    }
+  }
+
   async listTags(
     ref: ImageReference,
     options: RegistryCallOptions,
     share: { scope: string; maxAgeMs: number; now?: Date },
   ): Promise<Listing> {
     const now = share.now ?? new Date();
-    const key = crypto.createHash('sha256').update(`${ref.canonical}\n${share.scope}`).digest('hex');
+    const key = listingKey(ref, share.scope);
     // A call for the same repository and scope already running here (reading the stored listing or
     // the registry): its answer, when it fits this call's age limit.
     const running = this.inFlight.get(key);

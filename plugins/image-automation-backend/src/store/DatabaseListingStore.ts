@@ -3,6 +3,7 @@ import { applyMigrations } from './migrations';
 
 const TABLE = 'image_automation_listings';
 const BACKOFF = 'image_automation_registry_backoff';
+const DIGESTS = 'image_automation_listing_digests';
 
 /** The last tag listing of one repository in one credential scope. @internal */
 export interface StoredListing {
@@ -20,6 +21,10 @@ export interface ListingStore {
   backoffUntil(host: string): Promise<Date | undefined>;
   /** Records that wait, unless a later one is recorded. */
   setBackoff(host: string, until: Date): Promise<void>;
+  /** The digest of `tag` fetched under the listing `key` made at `listedAt`, if any. */
+  digest(key: string, tag: string, listedAt: Date): Promise<string | undefined>;
+  /** Records it, unless one fetched under a later listing is recorded. */
+  putDigest(key: string, tag: string, listedAt: Date, digest: string): Promise<void>;
 }
 
 /** Knex implementation of {@link ListingStore} (SQLite and PostgreSQL). @internal */
@@ -56,6 +61,16 @@ export class DatabaseListingStore implements ListingStore {
   async backoffUntil(host: string): Promise<Date | undefined> {
     const row = await this.db(BACKOFF).where({ host }).first();
     return row ? new Date(row.until) : undefined;
+  }
+
+  async digest(key: string, tag: string, listedAt: Date): Promise<string | undefined> {
+    const row = await this.db(DIGESTS).where({ key, tag, listed_at: listedAt.toISOString() }).first();
+    return row?.digest;
+  }
+
+  async putDigest(key: string, tag: string, listedAt: Date, digest: string): Promise<void> {
+    const row = { key, tag, listed_at: listedAt.toISOString(), digest };
+    await this.db(DIGESTS).insert(row).onConflict(['key', 'tag']).merge().where(`${DIGESTS}.listed_at`, '<=', row.listed_at);
   }
 
   async setBackoff(host: string, until: Date): Promise<void> {
