@@ -45,6 +45,17 @@ jest.setTimeout(180_000);
 
 const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms));
 
+/** `target`, except that once `dead()` holds nothing asked of it ever comes back (a killed replica). */
+function hangingWhen<T extends object>(target: T, dead: () => boolean): T {
+  return new Proxy(target, {
+    get(t, key, receiver) {
+      const value = Reflect.get(t, key, receiver);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => (dead() ? new Promise(() => {}) : value.apply(t, args));
+    },
+  });
+}
+
 describe('fault matrix: two replicas on one PostgreSQL', () => {
   let postgres: TestPostgres;
   let registry: TestRegistry;
@@ -429,16 +440,8 @@ describe('fault matrix: two replicas on one PostgreSQL', () => {
         const stored = await DatabaseObjectStore.create({ knex });
         const storedInventories = await DatabaseInventoryStore.create({ knex, skipMigrations: true });
         // After the "kill" nothing this replica asks of the database comes back.
-        const hang = <T extends object>(target: T): T =>
-          new Proxy(target, {
-            get(t, key, receiver) {
-              const value = Reflect.get(t, key, receiver);
-              if (typeof value !== 'function') return value;
-              return (...args: unknown[]) => (name === 'one' && dead ? new Promise(() => {}) : value.apply(t, args));
-            },
-          });
-        const objects = hang(stored);
-        const inventories = hang(storedInventories);
+        const objects = hangingWhen(stored, () => name === 'one' && dead);
+        const inventories = hangingWhen(storedInventories, () => name === 'one' && dead);
         const reconciler = new ResourceSetReconciler({
           objects,
           inventories,
@@ -524,6 +527,38 @@ describe('fault matrix: two replicas on one PostgreSQL', () => {
     });
     afterAll(() => git?.stop());
 
+    /** A replica running ImageUpdateAutomations; its database stops answering once `dead()` holds. */
+    async function pushingReplica(connection: string, name: string, dead: () => boolean = () => false) {
+      const config = new ConfigReader({
+        imageAutomation: {
+          credentials: {
+            git: { type: 'basic', username: 'git', password: PASSWORD, allowedEntities: [ENTITY], hosts: [new URL(git.baseUrl).host] },
+          },
+          git: { insecureHosts: [new URL(git.baseUrl).host] },
+        },
+      });
+      const knex = knexFactory({ client: 'pg', connection, pool: { min: 0, max: 4 } });
+      pools.push(knex);
+      const stored = await DatabaseObjectStore.create({ knex });
+      const objects = hangingWhen(stored, dead);
+      const engine = new Engine({
+        objects,
+        reconcilers: [
+          new ImageUpdateAutomationReconciler({
+            objects,
+            credentials: NamedCredentials.fromConfig(config),
+            signingKeys: SigningKeys.fromConfig(config),
+            gitAccess: readGitAccessSettings(config),
+          }),
+        ],
+        logger: mockServices.logger.mock(),
+        batchSize: 5,
+        leaseMs: 3_000,
+        instanceId: name,
+      });
+      return { objects: stored, engine, now: () => new Date() };
+    }
+
     it('a Git server rejecting pushes: Ready=False naming the rejection on both replicas, pushed once it accepts', async () => {
       await git.createRepository('guarded', {
         'deploy/web.yaml': 'kind: Deployment\nspec:\n  image: ghcr.io/acme/web:1.0.0 # {"$imagepolicy": "apps:web"}\n',
@@ -533,36 +568,7 @@ describe('fault matrix: two replicas on one PostgreSQL', () => {
       await fs.mkdir(path.dirname(hook), { recursive: true });
       await fs.writeFile(hook, '#!/bin/sh\necho "main is protected: pushes need a review" >&2\nexit 1\n', { mode: 0o755 });
       const connection = await freshDatabase();
-      const config = new ConfigReader({
-        imageAutomation: {
-          credentials: {
-            git: { type: 'basic', username: 'git', password: PASSWORD, allowedEntities: [ENTITY], hosts: [new URL(git.baseUrl).host] },
-          },
-          git: { insecureHosts: [new URL(git.baseUrl).host] },
-        },
-      });
-      const replicas = [];
-      for (const name of ['one', 'two']) {
-        const knex = knexFactory({ client: 'pg', connection, pool: { min: 0, max: 4 } });
-        pools.push(knex);
-        const objects = await DatabaseObjectStore.create({ knex });
-        const engine = new Engine({
-          objects,
-          reconcilers: [
-            new ImageUpdateAutomationReconciler({
-              objects,
-              credentials: NamedCredentials.fromConfig(config),
-              signingKeys: SigningKeys.fromConfig(config),
-              gitAccess: readGitAccessSettings(config),
-            }),
-          ],
-          logger: mockServices.logger.mock(),
-          batchSize: 5,
-          leaseMs: 3_000,
-          instanceId: name,
-        });
-        replicas.push({ objects, engine, now: () => new Date() });
-      }
+      const replicas = [await pushingReplica(connection, 'one'), await pushingReplica(connection, 'two')];
       const [one] = replicas;
       const id = await declareAutomation(one.objects, 'guarded');
       await runUntil(replicas, async () =>
@@ -628,47 +634,9 @@ describe('fault matrix: two replicas on one PostgreSQL', () => {
 
     it('a replica killed mid-push: the other finishes the run after the lease, and the update is pushed once', async () => {
       const connection = await freshDatabase();
-      const config = new ConfigReader({
-        imageAutomation: {
-          credentials: {
-            git: { type: 'basic', username: 'git', password: PASSWORD, allowedEntities: [ENTITY], hosts: [new URL(git.baseUrl).host] },
-          },
-          git: { insecureHosts: [new URL(git.baseUrl).host] },
-        },
-      });
       let dead = false;
-      async function pushingReplica(name: string) {
-        const knex = knexFactory({ client: 'pg', connection, pool: { min: 0, max: 4 } });
-        pools.push(knex);
-        const stored = await DatabaseObjectStore.create({ knex });
-        // After the "kill", nothing this replica asks of the database ever comes back.
-        const objects: ObjectStore = new Proxy(stored, {
-          get(target, key, receiver) {
-            const value = Reflect.get(target, key, receiver);
-            if (typeof value !== 'function') return value;
-            return (...args: unknown[]) =>
-              name === 'one' && dead ? new Promise(() => {}) : value.apply(target, args);
-          },
-        });
-        const engine = new Engine({
-          objects,
-          reconcilers: [
-            new ImageUpdateAutomationReconciler({
-              objects,
-              credentials: NamedCredentials.fromConfig(config),
-              signingKeys: SigningKeys.fromConfig(config),
-              gitAccess: readGitAccessSettings(config),
-            }),
-          ],
-          logger: mockServices.logger.mock(),
-          batchSize: 5,
-          leaseMs: 3_000,
-          instanceId: name,
-        });
-        return { objects: stored, engine, now: () => new Date() };
-      }
-      const one = await pushingReplica('one');
-      const two = await pushingReplica('two');
+      const one = await pushingReplica(connection, 'one', () => dead);
+      const two = await pushingReplica(connection, 'two');
       const automation = { id: await declareAutomation(one.objects, 'fleet') };
 
       const pushes = () =>
