@@ -84,6 +84,25 @@ async function startStandIn() {
 
 type StandIn = Awaited<ReturnType<typeof startStandIn>>;
 
+/** An HTTPS service on 127.0.0.1 with a certificate of a private CA (made in `dir`), recording bodies. */
+async function startHttpsService(dir: string) {
+  const certs = await makeCertificates(dir);
+  const bodies: string[] = [];
+  const server = https.createServer(
+    { cert: await fs.readFile(certs.serverCertFile), key: await fs.readFile(certs.serverKeyFile) },
+    (req, res) => {
+      let body = '';
+      req.on('data', c => (body += c));
+      req.on('end', () => {
+        bodies.push(body);
+        res.writeHead(200).end('ok');
+      });
+    },
+  );
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
+  return { server, certs, bodies, port: (server.address() as AddressInfo).port };
+}
+
 function manifest(apiVersion: string, kind: string, namespace: string, name: string, spec: Record<string, unknown>, labels?: Record<string, string>): AutomationObject {
   return { apiVersion, kind, metadata: { name, namespace, ...(labels ? { labels } : {}) }, spec } as AutomationObject;
 }
@@ -540,21 +559,8 @@ describe('AlertDispatcher delivers to stand-ins of the hosted services', () => {
 
   it('certSecretRef: HTTPS to a service with a private CA, trusted only through the tls credential', async () => {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'alerts-tls-'));
-    const certs = await makeCertificates(dir);
-    const bodies: string[] = [];
-    const server = https.createServer(
-      { cert: await fs.readFile(certs.serverCertFile), key: await fs.readFile(certs.serverKeyFile) },
-      (req, res) => {
-        let body = '';
-        req.on('data', c => (body += c));
-        req.on('end', () => {
-          bodies.push(body);
-          res.writeHead(200).end('ok');
-        });
-      },
-    );
-    await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
-    const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+    const { server, certs, bodies, port } = await startHttpsService(dir);
+    const url = `https://127.0.0.1:${port}/hook`;
     try {
       const { declare, emit, dispatcher, eventsOf } = await setup({
         notifications: { insecureHosts: [] },
@@ -590,21 +596,7 @@ describe('AlertDispatcher delivers to stand-ins of the hosted services', () => {
 
   it('spec.proxy: through a forward-proxy stand-in, a CONNECT tunnel to an https service (TLS end to end) and a forwarded plain-HTTP request', async () => {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'alerts-proxy-'));
-    const certs = await makeCertificates(dir);
-    const bodies: string[] = [];
-    const service = https.createServer(
-      { cert: await fs.readFile(certs.serverCertFile), key: await fs.readFile(certs.serverKeyFile) },
-      (req, res) => {
-        let body = '';
-        req.on('data', c => (body += c));
-        req.on('end', () => {
-          bodies.push(body);
-          res.writeHead(200).end('ok');
-        });
-      },
-    );
-    await new Promise<void>(resolve => service.listen(0, '127.0.0.1', resolve));
-    const servicePort = (service.address() as AddressInfo).port;
+    const { server: service, certs, bodies, port: servicePort } = await startHttpsService(dir);
     // A forward proxy: tunnels CONNECT, forwards absolute-form requests; notes what it was asked.
     const seen: string[] = [];
     const proxy = http.createServer((req, res) => {
