@@ -1,4 +1,5 @@
 import { TestDatabaseId, TestDatabases } from '@backstage/backend-test-utils';
+import { Knex } from 'knex';
 
 const POSTGRES_ENV = 'BACKSTAGE_TEST_DATABASE_POSTGRES15_CONNECTION_STRING';
 
@@ -15,5 +16,19 @@ export function createStoreTestDatabases(): TestDatabases {
   } else if (process.env.CI) {
     throw new Error(`${POSTGRES_ENV} is not set: the store tests must run on PostgreSQL too`);
   }
-  return TestDatabases.create({ ids, disableDocker: true });
+  const databases = TestDatabases.create({ ids, disableDocker: true });
+  // A test's databases are closed when it ends. Files that set up a fresh database per test would
+  // otherwise hold a connection pool per test until the file ends, and with two test processes at
+  // once exhaust PostgreSQL's max_connections.
+  const opened: Knex[] = [];
+  const init = databases.init.bind(databases);
+  databases.init = async id => {
+    const knex = await init(id);
+    opened.push(knex);
+    return knex;
+  };
+  afterEach(async () => {
+    await Promise.all(opened.splice(0).map(knex => knex.destroy()));
+  });
+  return databases;
 }
