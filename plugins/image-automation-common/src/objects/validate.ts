@@ -353,6 +353,35 @@ const resourceSetSpec: Rule = {
   },
 };
 
+/** The Flux kinds a Receiver's `resources` (and, with ResourceSet, an Alert's `eventSources`) may name. */
+const RECEIVER_RESOURCE_KINDS = [
+  'Bucket',
+  'GitRepository',
+  'Kustomization',
+  'HelmRelease',
+  'HelmChart',
+  'HelmRepository',
+  'ImageRepository',
+  'ImagePolicy',
+  'ImageUpdateAutomation',
+  'OCIRepository',
+  'ResourceSetInputProvider',
+];
+
+/** A cross-namespace object reference of notification-controller's CRDs: kind, name, namespace, labels. */
+function objectReference(kinds: string[]): Rule {
+  return {
+    type: 'object',
+    fields: {
+      apiVersion: { type: 'string' },
+      kind: { type: 'string', required: true, enum: kinds },
+      name: { type: 'string', required: true, maxLength: 53 },
+      namespace: { type: 'string', maxLength: 53 },
+      matchLabels: { type: 'stringMap' },
+    },
+  };
+}
+
 /** Flux's Receiver (notification-controller v1.5.0 CRD), plus the `distribution` type. */
 const receiverSpec: Rule = {
   type: 'object',
@@ -363,32 +392,7 @@ const receiverSpec: Rule = {
     events: { type: 'stringArray' },
     resources: {
       type: 'array',
-      items: {
-        type: 'object',
-        fields: {
-          apiVersion: { type: 'string' },
-          kind: {
-            type: 'string',
-            required: true,
-            enum: [
-              'Bucket',
-              'GitRepository',
-              'Kustomization',
-              'HelmRelease',
-              'HelmChart',
-              'HelmRepository',
-              'ImageRepository',
-              'ImagePolicy',
-              'ImageUpdateAutomation',
-              'OCIRepository',
-              'ResourceSetInputProvider',
-            ],
-          },
-          name: { type: 'string', required: true, maxLength: 53 },
-          namespace: { type: 'string', maxLength: 53 },
-          matchLabels: { type: 'stringMap' },
-        },
-      },
+      items: objectReference(RECEIVER_RESOURCE_KINDS),
     },
     resourceFilter: { type: 'string' },
     secretRef: { ...localRef, required: true } as Rule,
@@ -427,33 +431,7 @@ const alertSpec: Rule = {
     eventSources: {
       type: 'array',
       required: true,
-      items: {
-        type: 'object',
-        fields: {
-          apiVersion: { type: 'string' },
-          kind: {
-            type: 'string',
-            required: true,
-            enum: [
-              'Bucket',
-              'GitRepository',
-              'Kustomization',
-              'HelmRelease',
-              'HelmChart',
-              'HelmRepository',
-              'ImageRepository',
-              'ImagePolicy',
-              'ImageUpdateAutomation',
-              'OCIRepository',
-              'ResourceSet',
-              'ResourceSetInputProvider',
-            ],
-          },
-          name: { type: 'string', required: true, maxLength: 53 },
-          namespace: { type: 'string', maxLength: 53 },
-          matchLabels: { type: 'stringMap' },
-        },
-      },
+      items: objectReference([...RECEIVER_RESOURCE_KINDS, 'ResourceSet']),
     },
     inclusionList: { type: 'stringArray' },
     exclusionList: { type: 'stringArray' },
