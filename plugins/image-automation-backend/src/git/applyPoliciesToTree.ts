@@ -48,8 +48,14 @@ async function* walk(dir: string, root: string): AsyncGenerator<WalkedFile> {
   }
 }
 
-/** Files read ahead of the one being processed: the reads overlap, the processing stays in order. */
-const READ_AHEAD = 16;
+/**
+ * Files are read synchronously, in slices with a turn of the event loop between them: reading a
+ * small file through the thread pool (open, fstat, read, close, each a round trip) costs ten times
+ * what the read does, so a tree of 1,000 manifests took 50–80 ms instead of a few; the slices keep
+ * a large tree from holding the event loop.
+ */
+const SLICE_FILES = 64;
+const SLICE_BYTES = 4 * 1024 * 1024;
 
 /**
  * Applies the setters of the given policies to every manifest under `updatePath` (a
@@ -88,38 +94,31 @@ export async function applyPoliciesToTree(options: {
   const warnings: SetterWarning[] = [];
   const markers: FoundMarker[] = [];
   const texts = new Map<string, { before: string; after: string }>();
-  // Each file's real path and content, read up to READ_AHEAD files ahead of the processing.
-  const read = async (file: WalkedFile) => {
+  // Each file's real path and content.
+  const read = (file: WalkedFile) => {
     let real = file.path;
     if (file.linked || !rootInside) {
       try {
-        real = await fs.promises.realpath(file.path);
+        real = fs.realpathSync(file.path);
       } catch {
         return { real, outside: false, bytes: undefined }; // a dangling symlink, skipped as Flux skips unreadable files
       }
       if (real !== realRoot && !real.startsWith(realRoot + path.sep)) return { real, outside: true, bytes: undefined };
-      if (!(await fs.promises.stat(real)).isFile()) return { real, outside: false, bytes: undefined }; // a symlink to a directory is not followed
+      if (!fs.statSync(real).isFile()) return { real, outside: false, bytes: undefined }; // a symlink to a directory is not followed
     }
-    return { real, outside: false, bytes: await fs.promises.readFile(real) };
+    return { real, outside: false, bytes: fs.readFileSync(real) };
   };
-  const pending: Array<{ file: WalkedFile; reading: ReturnType<typeof read> }> = [];
-  const iterator = files[Symbol.asyncIterator]();
-  let exhausted = false;
-  const fill = async () => {
-    while (!exhausted && pending.length < READ_AHEAD) {
-      const next = await iterator.next();
-      if (next.done) exhausted = true;
-      else {
-        const reading = read(next.value);
-        reading.catch(() => undefined); // awaited in order below; not an unhandled rejection meanwhile
-        pending.push({ file: next.value, reading });
-      }
+  let sliceFiles = 0;
+  let sliceBytes = 0;
+  for await (const walked of files) {
+    if (++sliceFiles > SLICE_FILES || sliceBytes > SLICE_BYTES) {
+      await new Promise<void>(resolve => setImmediate(resolve));
+      sliceFiles = 1;
+      sliceBytes = 0;
     }
-  };
-  for (await fill(); pending.length > 0; await fill()) {
-    const { file: walked, reading } = pending.shift()!;
     const relative = path.relative(base, walked.path).split(path.sep).join('/');
-    const { real, outside, bytes } = await reading;
+    const { real, outside, bytes } = read(walked);
+    sliceBytes += bytes?.length ?? 0;
     if (outside) {
       warnings.push({ file: relative, line: 0, message: 'not updated: the symlink points outside the repository' });
       continue;
@@ -138,7 +137,7 @@ export async function applyPoliciesToTree(options: {
     if (result.text === undefined) continue;
     fileChanges.set(relative, result.changes);
     texts.set(relative, { before, after: result.text });
-    if (!options.dryRun) await fs.promises.writeFile(real, result.text);
+    if (!options.dryRun) fs.writeFileSync(real, result.text);
   }
   return { fileChanges, warnings, markers, texts };
 }
