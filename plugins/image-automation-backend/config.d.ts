@@ -109,7 +109,12 @@ export interface Config {
       maxTags?: number;
       /** Requests in flight per registry. Default 8. */
       concurrencyPerRegistry?: number;
-      /** At most `requests` per `intervalSeconds` per registry. */
+      /**
+       * At most `requests` per `intervalSeconds` window per registry host, for all replicas
+       * together (counted in the database; windows are aligned to the clock, so every replica
+       * counts the same ones). A request that would miss its call's deadline waiting for the next
+       * window fails as `budgetExceeded`.
+       */
       requestBudget?: {
         /** Requests allowed per window. */
         requests: number;

@@ -124,6 +124,7 @@ export const imageAutomationPlugin = createBackendPlugin({
         const metrics = new ImageAutomationMetrics(deps.metrics, {
           allowedRegistries: settings?.getOptionalStringArray('allowedRegistries') ?? [],
         });
+        const listingStore = await DatabaseListingStore.create({ knex, skipMigrations: true });
         const registry = new RegistryClient({
           // Fails closed: without imageAutomation.allowedRegistries no registry may be contacted.
           allowedHosts: settings?.getOptionalStringArray('allowedRegistries') ?? [],
@@ -134,6 +135,8 @@ export const imageAutomationPlugin = createBackendPlugin({
             requests: budget.getNumber('requests'),
             intervalMs: budget.getNumber('intervalSeconds') * 1000,
           },
+          // Counted in the database: the budget holds for all replicas together.
+          budgetStore: listingStore,
           retries: { attempts: registrySettings?.getOptionalNumber('attempts') },
           ca: registrySettings?.getOptionalString('ca'),
           logger: {
@@ -145,7 +148,7 @@ export const imageAutomationPlugin = createBackendPlugin({
 
         // Fleet-wide scan sharing (issue #16): one listing per repository and credential scope per interval.
         const listings = new SharedListings({
-          store: await DatabaseListingStore.create({ knex, skipMigrations: true }),
+          store: listingStore,
           registry,
           onListing: shared => metrics.listing(shared),
         });

@@ -52,7 +52,8 @@ export interface AutomationObjectView {
  * - `hostNotAllowed`: the registry or its token realm is not allow-listed (a configuration matter);
  * - `tagLimit`: the repository has more tags than the configured cap;
  * - `rateLimited`: 429 still after the allowed retries;
- * - `budgetExceeded`: the per-registry request budget would not allow the request before the deadline;
+ * - `budgetExceeded`: the per-registry request budget (counted across every replica) would not allow
+ *   the request before the deadline, or could not be claimed;
  * - `timeout`, `aborted`, `network`, `tls`: the connection failed, slowly or not;
  * - `server`: 5xx still after the allowed retries;
  * - `rejected`: another 4xx answer (a bad request, a method not allowed);

@@ -6,7 +6,7 @@ import { isHostAllowed } from './allowedHosts';
 import { AuthChallenge, parseChallenge } from './challenge';
 import { DockerConfigAuth, findDockerConfigAuth } from './dockerConfig';
 import { describeRequest, HttpResponse, sendRequest } from './httpTransport';
-import { RequestBudget, Semaphore } from './limits';
+import { BudgetStore, FleetBudget, RequestBudget, Semaphore } from './limits';
 import { ImageReference } from './parseImageReference';
 import { RegistryError, type RegistryErrorKind } from './RegistryError';
 import { redact, responseError, retryAfterMs } from './responseError';
@@ -84,6 +84,11 @@ export interface RegistryClientOptions {
   concurrencyPerRegistry?: number;
   /** Requests per interval per registry; a request waits for budget, or fails if it would miss its deadline. */
   requestBudget?: { requests: number; intervalMs: number };
+  /**
+   * Where the budget is counted for the whole fleet (the database): with it, `requestBudget` is
+   * shared by every replica ({@link FleetBudget}); without it, each client has its own.
+   */
+  budgetStore?: BudgetStore;
   retries?: RegistryRetryOptions;
   /** Extra CA certificate(s) (PEM) trusted for every registry, on top of the system's. */
   ca?: string;
@@ -130,7 +135,7 @@ type Auth =
 
 interface RegistryState {
   semaphore: Semaphore;
-  budget?: RequestBudget;
+  budget?: RequestBudget | FleetBudget;
   /** The last challenge seen, so later calls authenticate up front instead of after a 401. */
   challenge?: AuthChallenge;
 }
@@ -502,16 +507,19 @@ export class RegistryClient {
     if (!state) {
       state = {
         semaphore: new Semaphore(this.options.concurrencyPerRegistry),
-        budget: this.options.requestBudget
-          ? new RequestBudget(
-              this.options.requestBudget.requests,
-              this.options.requestBudget.intervalMs,
-            )
-          : undefined,
+        budget: this.budgetFor(new URL(origin).host),
       };
       this.registries.set(origin, state);
     }
     return state;
+  }
+
+  private budgetFor(host: string): RequestBudget | FleetBudget | undefined {
+    const budget = this.options.requestBudget;
+    if (!budget) return undefined;
+    return this.options.budgetStore
+      ? new FleetBudget(this.options.budgetStore, host, budget.requests, budget.intervalMs)
+      : new RequestBudget(budget.requests, budget.intervalMs);
   }
 
   private parseTagPage(url: URL, response: HttpResponse): string[] {
@@ -1009,19 +1017,34 @@ export class RegistryClient {
     if (!state.budget) {
       return;
     }
-    const wait = state.budget.reserve();
-    if (wait === 0) {
-      return;
+    // The fleet's budget tells how long until its next window, and is asked again then (another
+    // replica may spend that window first); a replica's own budget reserves a later request at once.
+    for (;;) {
+      let wait: number;
+      try {
+        wait = await state.budget.reserve();
+      } catch (error) {
+        // The fleet's count cannot be read: fail closed rather than send uncounted requests.
+        throw new RegistryError(
+          'budgetExceeded',
+          `${what}: the request budget for ${new URL(call.origin).host} could not be claimed: ${(error as Error).message}`,
+        );
+      }
+      if (wait === 0) {
+        return;
+      }
+      if (Date.now() + wait >= call.deadline) {
+        if (state.budget instanceof RequestBudget) state.budget.refund();
+        throw new RegistryError(
+          'budgetExceeded',
+          `${what}: the request budget for ${
+            new URL(call.origin).host
+          } is spent until after this call's deadline`,
+        );
+      }
+      await sleep(wait, call.signal);
+      if (state.budget instanceof RequestBudget) return;
     }
-    if (Date.now() + wait >= call.deadline) {
-      state.budget.refund();
-      throw new RegistryError(
-        'budgetExceeded',
-        `${what}: the request budget for ${
-          new URL(call.origin).host
-        } is spent until after this call's deadline`,
-      );
-    }
-    await sleep(wait, call.signal);
   }
+
 }

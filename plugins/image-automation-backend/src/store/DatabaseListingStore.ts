@@ -1,9 +1,11 @@
 import { Knex } from 'knex';
+import { BudgetStore } from '../registry/limits';
 import { applyMigrations } from './migrations';
 
 const TABLE = 'image_automation_listings';
 const BACKOFF = 'image_automation_registry_backoff';
 const DIGESTS = 'image_automation_listing_digests';
+const BUDGET = 'image_automation_registry_budget';
 
 /** The last tag listing of one repository in one credential scope. @internal */
 export interface StoredListing {
@@ -13,7 +15,7 @@ export interface StoredListing {
 }
 
 /** Tag listings shared by every replica (see registry/sharedListings.ts). @internal */
-export interface ListingStore {
+export interface ListingStore extends BudgetStore {
   get(key: string): Promise<StoredListing | undefined>;
   /** Replaces the listing under `key`, unless the stored one started later. */
   put(key: string, listing: StoredListing): Promise<void>;
@@ -76,5 +78,25 @@ export class DatabaseListingStore implements ListingStore {
   async setBackoff(host: string, until: Date): Promise<void> {
     const row = { host, until: until.toISOString() };
     await this.db(BACKOFF).insert(row).onConflict('host').merge().where(`${BACKOFF}.until`, '<', row.until);
+  }
+
+  async claimBudget(host: string, windowStart: Date, want: number, limit: number): Promise<number> {
+    const window = windowStart.toISOString();
+    await this.db(BUDGET).insert({ host, window_start: window, used: 0 }).onConflict('host').ignore();
+    // A new window starts from nothing (ISO times of one format compare as text).
+    await this.db(BUDGET).where({ host }).andWhere('window_start', '<', window).update({ window_start: window, used: 0 });
+    // Conditional updates, no locks: a claim only lands if the count is still what it was read as,
+    // so replicas claiming at once never hand out more than `limit` between them. A claim that
+    // does not land lost to one that did, so the count only grows and this loop ends.
+    for (;;) {
+      const row = await this.db(BUDGET).where({ host, window_start: window }).first();
+      if (!row) return 0; // another replica's clock is in a later window already
+      const grant = Math.min(want, limit - Number(row.used));
+      if (grant <= 0) return 0;
+      const updated = await this.db(BUDGET)
+        .where({ host, window_start: window, used: row.used })
+        .update({ used: Number(row.used) + grant });
+      if (updated === 1) return grant;
+    }
   }
 }
