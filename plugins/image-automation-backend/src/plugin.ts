@@ -250,7 +250,7 @@ export const imageAutomationPlugin = createBackendPlugin({
               listings,
             }),
             new ImagePolicyReconciler({ objects, scans, registry, credentials }),
-            new ResourceSetInputProviderReconciler({ objects, registry, credentials, logger, listings }),
+            new ResourceSetInputProviderReconciler({ objects, registry, credentials, logger, listings, config }),
             new GitRepositoryReconciler({ objects, credentials, integrations: gitIntegrations, gitAccess }),
             automations,
             resourceSets,

@@ -1,4 +1,5 @@
 import { LoggerService } from '@backstage/backend-plugin-api';
+import { Config, ConfigReader } from '@backstage/config';
 import {
   FLUX_OPERATOR_API_VERSION,
   ObjectEvent,
@@ -38,9 +39,10 @@ import {
   REQUESTED_AT_ANNOTATION,
   retryAfter,
 } from './preamble';
-import { ReconcileResult, Reconciler } from './Reconciler';
+import { ReconcileContext, ReconcileResult, Reconciler } from './Reconciler';
 import { listingScope, SharedListings } from '../registry/sharedListings';
 import { registryCredentialOptions } from './registryCallOptions';
+import { INPUT_SOURCES } from '../inputs/sources';
 
 /** The Flux Operator's prefix of every Stalled message. */
 const TERMINAL =
@@ -111,6 +113,8 @@ export class ResourceSetInputProviderReconciler implements Reconciler {
       logger: LoggerService;
       /** Fleet-wide scan sharing; without it every OCIArtifactTag call lists the registry. */
       listings?: SharedListings;
+      /** The backend's configuration, for the sources of `inputs/sources` (allow-lists, integrations). */
+      config?: Config;
     },
   ) {}
 
@@ -119,7 +123,7 @@ export class ResourceSetInputProviderReconciler implements Reconciler {
     return reconcileSettings(object.manifest.metadata.annotations, undefined, undefined).timeoutMs;
   }
 
-  async reconcile(object: StoredObject, now: Date): Promise<ReconcileResult> {
+  async reconcile(object: StoredObject, now: Date, context?: ReconcileContext): Promise<ReconcileResult> {
     const started = Date.now();
     const begun = beginReconcile<ResourceSetInputProviderSpec>(object, now);
     if ('done' in begun) return begun.done;
@@ -169,7 +173,7 @@ export class ResourceSetInputProviderReconciler implements Reconciler {
     const provided = await this.provide(object, spec, settings, status, {
       failed,
       terminal,
-    }, begun.start.pendingRequest || settings.forceAt ? 0 : settings.intervalMs);
+    }, begun.start.pendingRequest || settings.forceAt ? 0 : settings.intervalMs, context?.signal);
     if ('done' in provided) return provided.done;
 
     let inputs = withDefaultValues(provided.inputs, spec.defaultValues);
@@ -304,6 +308,7 @@ export class ResourceSetInputProviderReconciler implements Reconciler {
     },
     /** How old a shared listing of the repository may be (0: list now). */
     listingMaxAgeMs: number,
+    signal?: AbortSignal,
   ): Promise<Provided> {
     const { failed, terminal } = outcomes;
     const done = (result: ReconcileResult): Provided => ({
@@ -317,6 +322,21 @@ export class ResourceSetInputProviderReconciler implements Reconciler {
     });
     if (spec.type === 'Static') {
       return { inputs: [staticInput(object.namespace, object.name)] };
+    }
+    const source = INPUT_SOURCES[spec.type];
+    if (source) {
+      const result = await source({
+        provider: { namespace: object.namespace, name: object.name, entityRef: object.entityRef },
+        spec,
+        previous: status.exportedInputs,
+        credentials: this.deps.credentials,
+        config: this.deps.config ?? new ConfigReader({}),
+        deadline: Date.now() + settings.timeoutMs,
+        signal,
+        now: new Date(),
+      });
+      if (result.ok) return { inputs: result.inputs };
+      return done(result.terminal ? terminal(result.reason, result.message) : failed(result.reason, result.message));
     }
     if (spec.type !== 'OCIArtifactTag') {
       const hint = spec.type.endsWith('ArtifactTag')
