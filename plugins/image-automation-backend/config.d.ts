@@ -132,6 +132,20 @@ export interface Config {
        */
       insecureHosts?: string[];
     };
+    /**
+     * Where ResourceSetInputProviders that call other services (Git forges, `ExternalService`)
+     * may send requests.
+     */
+    inputProviders?: {
+      /**
+       * Hosts (`host[:port]`, `*.` for subdomains, `*` for any) providers may call: the Git
+       * forge's API host (e.g. `api.github.com`, `gitea.example.com`) or the external service.
+       * Default none: a provider whose host is not listed is Stalled and no request is made.
+       */
+      allowedHosts?: string[];
+      /** Of those, hosts that may be called over plain `http://`. Default none (https only). */
+      insecureHosts?: string[];
+    };
     /** How Git servers are reached (GitRepository, ImageUpdateAutomation). */
     git?: {
       /**
