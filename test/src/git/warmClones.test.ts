@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -99,6 +100,11 @@ describe('warm clones for ImageUpdateAutomations', () => {
       await fs.promises.writeFile(path.join(dir, '.git', 'warm-sentinel'), 'x');
       await fs.promises.writeFile(path.join(dir, 'deploy', 'stray.yaml'), 'kind: Stray\n');
       await fs.promises.writeFile(path.join(dir, 'deploy', 'web.yaml'), deployment('ghcr.io/evil/web:6.6.6'));
+      // …staged, with a merge in progress: a commit now would have two parents and the evil image.
+      execFileSync('git', ['add', 'deploy/web.yaml'], { cwd: dir });
+      const head = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: dir }).toString().trim();
+      await fs.promises.writeFile(path.join(dir, '.git', 'MERGE_HEAD'), `${head}\n`);
+      await fs.promises.writeFile(path.join(dir, '.git', 'MERGE_MSG'), 'Merge left over\n');
       // Another writer moves the branch meanwhile: the run must build on that commit.
       const theirs = await git.commitFiles(repo, 'main', { 'deploy/notes.txt': 'hello\n' }, 'Someone else');
 
@@ -112,6 +118,7 @@ describe('warm clones for ImageUpdateAutomations', () => {
       expect(fs.existsSync(path.join(dir, 'deploy', 'stray.yaml'))).toBe(false);
       expect(await remoteImage(repo)).toBe('ghcr.io/acme/web:1.2.0');
       expect((await git.git(repo, ['rev-parse', 'main~1'])).trim()).toBe(theirs);
+      expect((await git.git(repo, ['rev-list', '--parents', '-n', '1', 'main'])).trim().split(' ')).toHaveLength(2);
       expect((await git.git(repo, ['ls-tree', '-r', '--name-only', 'main'])).trim().split('\n')).toEqual([
         'deploy/notes.txt',
         'deploy/web.yaml',

@@ -408,6 +408,8 @@ export class ImageUpdateAutomationReconciler implements Reconciler {
             message,
             signer,
             now,
+            // Paths as git sees them: relative to the checkout, which the tree's root is.
+            paths: result.written,
           });
           // The last moment to stop: past it, the branch moves.
           signal?.throwIfAborted();

@@ -12,6 +12,8 @@ export interface TreeSetterResult {
   markers: FoundMarker[];
   /** The text of each changed file before and after, relative path as in `fileChanges`. */
   texts: Map<string, { before: string; after: string }>;
+  /** The files written (not in a dry run), relative to the repository's real root, `/`-separated. */
+  written: string[];
 }
 
 /** Flux's `ScreeningLocalReader` file filter. */
@@ -94,6 +96,7 @@ export async function applyPoliciesToTree(options: {
   const warnings: SetterWarning[] = [];
   const markers: FoundMarker[] = [];
   const texts = new Map<string, { before: string; after: string }>();
+  const written: string[] = [];
   // Each file's real path and content.
   const read = (file: WalkedFile) => {
     let real = file.path;
@@ -137,7 +140,10 @@ export async function applyPoliciesToTree(options: {
     if (result.text === undefined) continue;
     fileChanges.set(relative, result.changes);
     texts.set(relative, { before, after: result.text });
-    if (!options.dryRun) fs.writeFileSync(real, result.text);
+    if (!options.dryRun) {
+      fs.writeFileSync(real, result.text);
+      written.push(path.relative(realRoot, real).split(path.sep).join('/'));
+    }
   }
-  return { fileChanges, warnings, markers, texts };
+  return { fileChanges, warnings, markers, texts, written };
 }

@@ -269,9 +269,9 @@ async function prepare(
     baseCommit = await bring(`refs/heads/${pushBranch}`, pushBranchHead, `refs/remotes/origin/${pushBranch}`);
   }
   // Whatever an earlier run left (a commit that was never pushed, edited or new files, a merge in
-  // progress) is dropped: the work tree is the base commit, nothing more.
+  // progress) is dropped: the work tree is the base commit, nothing more. A forced checkout resets
+  // the index and the tracked files and ends a merge in progress; clean removes everything else.
   await git(['checkout', '--quiet', '--force', '-B', pushBranch, baseCommit, '--']);
-  await git(['reset', '--quiet', '--hard', baseCommit]);
   await git(['clean', '-ffdxq']);
   return {
     checkoutCommit,
