@@ -231,6 +231,31 @@ describe('warm clones for ImageUpdateAutomations', () => {
     }
   });
 
+  it('gives 100 automations on 10 repositories 10 clones', async () => {
+    const clones = new WarmClones({ directory: work });
+    const apps = Array.from({ length: 10 }, (_, i) => `app-${i}`);
+    const files = Object.fromEntries(apps.map(app => [`${app}/web.yaml`, deployment('ghcr.io/acme/web:1.0.0')]));
+    const repos = await Promise.all(Array.from({ length: 10 }, () => repository(files)));
+    const harnesses = await Promise.all(repos.map(repo => startAutomationHarness({ git, repo, clones })));
+    try {
+      for (const h of harnesses) await h.declare(web('2.0.0'));
+      const results = await Promise.all(
+        harnesses.flatMap(h => apps.map(app => h.run(automation(app, { update: { path: app } })))),
+      );
+      expect(results.map(r => ready(r)?.status)).toEqual(Array(100).fill('True'));
+      expect({ cloned: clones.cloned, reused: clones.reused, size: clones.size }).toEqual({ cloned: 10, reused: 90, size: 10 });
+      expect(await cloneDirs()).toHaveLength(10);
+      for (const repo of repos) {
+        // Every automation committed its own file, one commit each on top of the first.
+        expect((await git.git(repo, ['rev-list', '--count', 'main'])).trim()).toBe('11');
+        for (const app of apps) expect(await remoteImage(repo, `${app}/web.yaml`)).toBe('ghcr.io/acme/web:2.0.0');
+      }
+    } finally {
+      for (const h of harnesses) await h.stop();
+      await clones.close();
+    }
+  });
+
   it('keeps one clone per repository for many automations, bounded by maxClones, and serialises runs on one clone', async () => {
     const clones = new WarmClones({ directory: work, maxClones: 3 });
     const repos: string[] = [];
