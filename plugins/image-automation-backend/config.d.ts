@@ -69,6 +69,53 @@ export interface Config {
      * (`RegistryNotAllowed`) with a message naming the host and this key.
      */
     allowedRegistries?: string[];
+    /**
+     * The backend's own cloud identity, for ImageRepositories with `spec.provider` `aws`, `gcp` or
+     * `azure` and the `ECRArtifactTag`, `GARArtifactTag` and `ACRArtifactTag` input providers
+     * (docs/cloud-registries.md). Each provider is usable only by the entities in its
+     * `allowedEntities` and only for the registries in its `registries` (which must also be in
+     * `allowedRegistries`); absent or empty allows nothing, and a refused object is Stalled before
+     * any token is requested.
+     */
+    cloudIdentity?: {
+      /** Amazon ECR: `GetAuthorizationToken` with the AWS SDK's default credential chain (environment, shared files, web identity, ECS/EC2 roles). */
+      aws?: {
+        /** Entities that may use this identity (entity refs, e.g. `component:default/shop`). Default none. */
+        allowedEntities?: string[];
+        /** ECR registries it may be used for (`host`, `*.` for subdomains), e.g. `123456789012.dkr.ecr.eu-west-1.amazonaws.com`. Default none. */
+        registries?: string[];
+        /**
+         * The ECR API endpoint, instead of the region's (taken from the registry host); for
+         * testing, VPC endpoints and partitions the SDK does not know.
+         */
+        endpoint?: string;
+      };
+      /** Google Artifact Registry / Container Registry: an access token from application default credentials (`GOOGLE_APPLICATION_CREDENTIALS`, gcloud, the metadata server). */
+      gcp?: {
+        /** Entities that may use this identity. Default none. */
+        allowedEntities?: string[];
+        /** Registries it may be used for, e.g. `europe-docker.pkg.dev`, `*.gcr.io`. Default none. */
+        registries?: string[];
+      };
+      /** Azure Container Registry: an Azure AD token exchanged at the registry's `/oauth2/exchange`. */
+      azure?: {
+        /** Entities that may use this identity. Default none. */
+        allowedEntities?: string[];
+        /** Registries it may be used for, e.g. `acme.azurecr.io`. Default none. */
+        registries?: string[];
+        /** Directory (tenant) ID; with `clientId` and `clientSecret` a service principal is used, else `DefaultAzureCredential`. */
+        tenantId?: string;
+        /** Application (client) ID of the service principal, or of the user-assigned managed identity. */
+        clientId?: string;
+        /**
+         * The service principal's client secret.
+         * @visibility secret
+         */
+        clientSecret?: string;
+        /** The Azure AD authority host, for sovereign clouds and testing. Default `https://login.microsoftonline.com`. */
+        authorityHost?: string;
+      };
+    };
     /** Outgoing notifications of Flux `Provider`s and `Alert`s (docs/notifications.md). */
     notifications?: {
       /**

@@ -25,16 +25,21 @@ async function openssl(dir: string, args: string[]) {
 }
 
 /**
- * Makes a fresh CA with openssl, a server certificate for the loopback addresses and a client
- * certificate, all under `dir`.
+ * Makes a fresh CA with openssl, a server certificate for the loopback addresses (and
+ * `options.serverNames`, e.g. `*.azurecr.io` for a stand-in reached through a test resolver) and
+ * a client certificate, all under `dir`.
  * @public
  */
-export async function makeCertificates(dir: string): Promise<TestCertificates> {
+export async function makeCertificates(
+  dir: string,
+  options: { serverNames?: string[] } = {},
+): Promise<TestCertificates> {
   await fs.promises.mkdir(dir, { recursive: true });
   const ext = path.join(dir, 'server.ext');
+  const names = (options.serverNames ?? []).map(name => `,DNS:${name}`).join('');
   await fs.promises.writeFile(
     ext,
-    'subjectAltName=IP:127.0.0.1,IP:::1,DNS:localhost\nextendedKeyUsage=serverAuth\n',
+    `subjectAltName=IP:127.0.0.1,IP:::1,DNS:localhost${names}\nextendedKeyUsage=serverAuth\n`,
   );
   const clientExt = path.join(dir, 'client.ext');
   await fs.promises.writeFile(clientExt, 'extendedKeyUsage=clientAuth\n');

@@ -44,6 +44,7 @@ import { ManifestReader } from './objects/ManifestReader';
 import { ManifestSync } from './objects/ManifestSync';
 import { readTenancySettings } from './objects/tenancy';
 import { RegistryClient } from './registry';
+import { CloudRegistryAuth } from './cloud/CloudRegistryAuth';
 import { AuthorizedObjectService } from './service/AuthorizedObjectService';
 import { DefaultObjectService } from './service/DefaultObjectService';
 import { createRouter } from './service/router';
@@ -125,6 +126,11 @@ export const imageAutomationPlugin = createBackendPlugin({
           allowedRegistries: settings?.getOptionalStringArray('allowedRegistries') ?? [],
         });
         const listingStore = await DatabaseListingStore.create({ knex, skipMigrations: true });
+        // The backend's cloud identity for provider aws/gcp/azure, fenced by imageAutomation.cloudIdentity.
+        const cloud = CloudRegistryAuth.fromConfig(config, {
+          allowedRegistries: settings?.getOptionalStringArray('allowedRegistries') ?? [],
+          logger,
+        });
         const registry = new RegistryClient({
           // Fails closed: without imageAutomation.allowedRegistries no registry may be contacted.
           allowedHosts: settings?.getOptionalStringArray('allowedRegistries') ?? [],
@@ -248,9 +254,10 @@ export const imageAutomationPlugin = createBackendPlugin({
               credentials,
               logger,
               listings,
+              cloud,
             }),
-            new ImagePolicyReconciler({ objects, scans, registry, credentials }),
-            new ResourceSetInputProviderReconciler({ objects, registry, credentials, logger, listings, config }),
+            new ImagePolicyReconciler({ objects, scans, registry, credentials, cloud }),
+            new ResourceSetInputProviderReconciler({ objects, registry, credentials, logger, listings, config, cloud }),
             new GitRepositoryReconciler({ objects, credentials, integrations: gitIntegrations, gitAccess }),
             automations,
             resourceSets,

@@ -212,9 +212,9 @@ describe('ResourceSetInputProviders against a real registry through the backend'
       const acr = await get('acr');
       expect(condition(acr, 'Stalled')).toMatchObject({
         status: 'True',
-        reason: 'ProviderNotSupported',
+        reason: 'CloudIdentityNotGranted',
         message: expect.stringContaining(
-          "spec.type 'ACRArtifactTag' is not supported yet",
+          "provider 'azure' cannot be used: imageAutomation.cloudIdentity.azure is not configured",
         ),
       });
       const badSchedule = await get('bad-schedule');

@@ -19,7 +19,9 @@ import { ObjectStore, StoredObject } from '../store/ObjectStore';
 import { ScanStore } from '../store/ScanStore';
 import { parseGoDuration } from '../util/goDuration';
 import { markReady } from './conditions';
-import { registryCallOptions } from './registryCallOptions';
+import { cloudRegistryCallOptions, NO_CLOUD_IDENTITY, registryCallOptions } from './registryCallOptions';
+import { CloudRegistryAuth } from '../cloud/CloudRegistryAuth';
+import { isCloudProvider } from '../cloud/hostPatterns';
 import { beginReconcile, failures, RECHECK_MS, retryAfter } from './preamble';
 import { ReconcileResult, Reconciler } from './Reconciler';
 import { referenceDenied } from '../objects/tenancy';
@@ -47,6 +49,8 @@ export class ImagePolicyReconciler implements Reconciler {
       scans: ScanStore;
       registry: RegistryClient;
       credentials: NamedCredentials;
+      /** The backend's cloud identity, for digests of repositories with `provider` aws, gcp or azure. */
+      cloud?: CloudRegistryAuth;
     },
   ) {}
 
@@ -158,7 +162,17 @@ export class ImagePolicyReconciler implements Reconciler {
 
   private async fetchDigest(repository: StoredObject, spec: ImageRepositorySpec, tag: string): Promise<string> {
     const ref = parseImageReference(spec.image, { insecure: spec.insecure });
-    const options = registryCallOptions(spec, ref, repository.entityRef, this.deps.credentials);
+    const options = isCloudProvider(spec.provider)
+      ? await cloudRegistryCallOptions(
+          spec.provider,
+          spec,
+          ref,
+          repository.entityRef,
+          this.deps.credentials,
+          this.deps.cloud ?? NO_CLOUD_IDENTITY,
+          { timeoutMs: Math.max(1000, parseGoDuration(spec.timeout ?? spec.interval)) },
+        )
+      : registryCallOptions(spec, ref, repository.entityRef, this.deps.credentials);
     const { digest } = await this.deps.registry.getDigest(ref, tag, options);
     // The tag history keeps the digest too, for the tag explorer and promotions.
     await this.deps.scans.setDigest(repository.id, tag, digest);

@@ -19,7 +19,9 @@ import { ScanStore } from '../store/ScanStore';
 import { adler32 } from '../util/adler32';
 import { formatGoDuration, parseGoDuration } from '../util/goDuration';
 import { markReady } from './conditions';
-import { registryCallOptions } from './registryCallOptions';
+import { NO_CLOUD_IDENTITY, registryCallOptions } from './registryCallOptions';
+import { CloudIdentityRefusedError, CloudRegistryAuth } from '../cloud/CloudRegistryAuth';
+import { CloudRegistry, isCloudProvider } from '../cloud/hostPatterns';
 import { beginReconcile, failures, retryAfter } from './preamble';
 import { ReconcileContext, ReconcileResult, Reconciler } from './Reconciler';
 import { listingScope, SharedListings } from '../registry/sharedListings';
@@ -87,6 +89,8 @@ export class ImageRepositoryReconciler implements Reconciler {
       logger: LoggerService;
       /** Fleet-wide scan sharing; without it every scan lists the registry. */
       listings?: SharedListings;
+      /** The backend's cloud identity for `provider` aws, gcp and azure; without it they are refused. */
+      cloud?: CloudRegistryAuth;
     },
   ) {}
 
@@ -109,12 +113,13 @@ export class ImageRepositoryReconciler implements Reconciler {
     const intervalMs = parseGoDuration(spec.interval);
     const { failed, stalled } = failures(begun.start, now, retryAfter(intervalMs));
 
-    if (spec.provider && spec.provider !== 'generic') {
+    if (spec.provider && spec.provider !== 'generic' && !isCloudProvider(spec.provider)) {
       return stalled(
         'ProviderNotSupported',
-        `provider '${spec.provider}' is not supported yet: use provider 'generic' with a secretRef naming a credential`,
+        `provider '${spec.provider}' is not supported: use one of generic, aws, gcp, azure`,
       );
     }
+    const cloudProvider = isCloudProvider(spec.provider) ? spec.provider : undefined;
     let ref: ImageReference;
     try {
       ref = parseImageReference(spec.image, { insecure: spec.insecure });
@@ -122,9 +127,22 @@ export class ImageRepositoryReconciler implements Reconciler {
       return stalled('ImageURLInvalid', (error as Error).message);
     }
 
+    // With a cloud provider the backend's cloud identity is used, when app-config grants it to the
+    // entity for this registry (else Stalled before any request); `secretRef` is ignored, as in Flux.
+    let cloudRegistry: CloudRegistry | undefined;
+    if (cloudProvider) {
+      try {
+        cloudRegistry = (this.deps.cloud ?? NO_CLOUD_IDENTITY).admit(cloudProvider, ref, object.entityRef);
+      } catch (error) {
+        if (error instanceof CloudIdentityRefusedError) return stalled(error.reason, error.message);
+        throw error;
+      }
+    }
+
     let callOptions: RegistryCallOptions;
     try {
-      callOptions = { ...registryCallOptions(spec, ref, object.entityRef, this.deps.credentials), signal };
+      const refs = cloudProvider ? { ...spec, secretRef: undefined } : spec;
+      callOptions = { ...registryCallOptions(refs, ref, object.entityRef, this.deps.credentials), signal };
     } catch (error) {
       return failed('AuthenticationFailed', `failed to configure authentication options: ${(error as Error).message}`);
     }
@@ -151,6 +169,20 @@ export class ImageRepositoryReconciler implements Reconciler {
     });
     if (!decision.reason) {
       return { status, requeueAfterMs: decision.waitMs };
+    }
+
+    if (cloudRegistry) {
+      try {
+        callOptions = {
+          ...callOptions,
+          credentials: await this.deps.cloud!.credentials(cloudRegistry, { timeoutMs: callOptions.timeoutMs, signal }),
+          credentialHosts: [],
+          plainHttpCredentials: false,
+        };
+      } catch (error) {
+        signal?.throwIfAborted();
+        return failed('AuthenticationFailed', `failed to configure authentication options: ${(error as Error).message}`);
+      }
     }
 
     const started = Date.now();
@@ -240,13 +272,13 @@ export class ImageRepositoryReconciler implements Reconciler {
     };
   }
 
-  /** OCIArtifactTag providers whose `url` names the same repository (by canonical name). */
+  /** OCIArtifactTag (and ECR/GAR/ACR) providers whose `url` names the same repository (by canonical name). */
   private async dependentInputProviders(ref: ImageReference): Promise<string[]> {
     const providers = await this.deps.objects.list({ kind: 'ResourceSetInputProvider' });
     return providers
       .filter(provider => {
         const spec = provider.manifest.spec as { type?: string; url?: string; insecure?: boolean };
-        if (spec.type !== 'OCIArtifactTag' || typeof spec.url !== 'string') return false;
+        if (!/^(OCI|ECR|GAR|ACR)ArtifactTag$/.test(spec.type ?? '') || typeof spec.url !== 'string') return false;
         try {
           return parseImageReference(spec.url.replace(/^oci:\/\//, ''), { insecure: spec.insecure }).canonical === ref.canonical;
         } catch {

@@ -208,9 +208,10 @@ describe('ResourceSetInputProviderReconciler', () => {
       ).toMatchObject({ status: 'True' });
       return ready(result);
     };
+    // Without imageAutomation.cloudIdentity.azure nobody may use the backend's Azure identity.
     expect(await stalled('acr')).toMatchObject({
-      reason: 'ProviderNotSupported',
-      message: `${TERMINAL}spec.type 'ACRArtifactTag' is not supported yet: cloud identity cannot be used from Backstage yet; use type OCIArtifactTag with a secretRef naming a credential`,
+      reason: 'CloudIdentityNotGranted',
+      message: `${TERMINAL}provider 'azure' cannot be used: imageAutomation.cloudIdentity.azure is not configured, so the backend's azure identity is not available to any entity`,
     });
     expect(await stalled('github')).toMatchObject({
       reason: 'ProviderNotSupported',

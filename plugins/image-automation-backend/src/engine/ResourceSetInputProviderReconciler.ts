@@ -41,7 +41,9 @@ import {
 } from './preamble';
 import { ReconcileContext, ReconcileResult, Reconciler } from './Reconciler';
 import { listingScope, SharedListings } from '../registry/sharedListings';
-import { registryCredentialOptions } from './registryCallOptions';
+import { NO_CLOUD_IDENTITY, registryCredentialOptions } from './registryCallOptions';
+import { CloudIdentityRefusedError, CloudRegistryAuth } from '../cloud/CloudRegistryAuth';
+import { ARTIFACT_TAG_PROVIDERS, CloudRegistry } from '../cloud/hostPatterns';
 import { INPUT_SOURCES } from '../inputs/sources';
 
 /** The Flux Operator's prefix of every Stalled message. */
@@ -95,8 +97,9 @@ type Provided =
 
 /**
  * Exports inputs for ResourceSets as the Flux Operator's ResourceSetInputProvider controller
- * does, for the `Static` and `OCIArtifactTag` types; every other type is accepted and reported
- * as Stalled `ProviderNotSupported`. Honours the reconcile annotations, reconcile and force
+ * does, for the `Static`, `OCIArtifactTag`, `ECRArtifactTag`, `GARArtifactTag` and `ACRArtifactTag`
+ * types (the cloud ones with the backend's cloud identity, see `CloudRegistryAuth`) and the types of
+ * `inputs/sources`; every other type is accepted and reported as Stalled `ProviderNotSupported`. Honours the reconcile annotations, reconcile and force
  * requests and `spec.schedule`; a new revision makes the ResourceSets that read this provider
  * due now.
  * @internal
@@ -115,6 +118,8 @@ export class ResourceSetInputProviderReconciler implements Reconciler {
       listings?: SharedListings;
       /** The backend's configuration, for the sources of `inputs/sources` (allow-lists, integrations). */
       config?: Config;
+      /** The backend's cloud identity, for ECRArtifactTag, GARArtifactTag and ACRArtifactTag. */
+      cloud?: CloudRegistryAuth;
     },
   ) {}
 
@@ -303,7 +308,7 @@ export class ResourceSetInputProviderReconciler implements Reconciler {
     settings: ReconcileSettings,
     status: ObjectStatus,
     outcomes: {
-      failed: (reason: string, message: string) => ReconcileResult;
+      failed: (reason: string, message: string, retryMs?: number) => ReconcileResult;
       terminal: (reason: string, message: string) => ReconcileResult;
     },
     /** How old a shared listing of the repository may be (0: list now). */
@@ -336,16 +341,18 @@ export class ResourceSetInputProviderReconciler implements Reconciler {
         now: new Date(),
       });
       if (result.ok) return { inputs: result.inputs };
-      return done(result.terminal ? terminal(result.reason, result.message) : failed(result.reason, result.message));
+      if (result.terminal) return done(terminal(result.reason, result.message));
+      // A rate-limited service is asked again when it said it would answer (at least 1s, at most an hour).
+      const waitMs = result.retryAfterMs !== undefined ? Math.min(Math.max(1000, result.retryAfterMs), 3_600_000) : undefined;
+      return done(waitMs !== undefined ? failed(result.reason, result.message, waitMs) : failed(result.reason, result.message));
     }
-    if (spec.type !== 'OCIArtifactTag') {
-      const hint = spec.type.endsWith('ArtifactTag')
-        ? ': cloud identity cannot be used from Backstage yet; use type OCIArtifactTag with a secretRef naming a credential'
-        : '';
+    // ECR/GAR/ACRArtifactTag: OCIArtifactTag with the backend's cloud identity (secretRef ignored).
+    const cloudProvider = ARTIFACT_TAG_PROVIDERS[spec.type];
+    if (spec.type !== 'OCIArtifactTag' && !cloudProvider) {
       return done(
         terminal(
           'ProviderNotSupported',
-          `spec.type '${spec.type}' is not supported yet${hint}`,
+          `spec.type '${spec.type}' is not supported yet`,
         ),
       );
     }
@@ -362,10 +369,19 @@ export class ResourceSetInputProviderReconciler implements Reconciler {
         ),
       );
     }
+    let cloudRegistry: CloudRegistry | undefined;
+    if (cloudProvider) {
+      try {
+        cloudRegistry = (this.deps.cloud ?? NO_CLOUD_IDENTITY).admit(cloudProvider, ref, object.entityRef);
+      } catch (error) {
+        if (error instanceof CloudIdentityRefusedError) return done(terminal(error.reason, error.message));
+        throw error;
+      }
+    }
     let options: RegistryCallOptions;
     try {
       options = registryCredentialOptions(
-        spec,
+        cloudProvider ? { certSecretRef: spec.certSecretRef } : spec,
         ref,
         object.entityRef,
         this.deps.credentials,
@@ -386,14 +402,26 @@ export class ResourceSetInputProviderReconciler implements Reconciler {
     if (!filterCheck.ok) {
       return done(terminal('InvalidSpec', filterCheck.message));
     }
-    // `reconcileTimeout` bounds the whole provider call: the listing and every digest request.
+    // `reconcileTimeout` bounds the whole provider call: the token, the listing and every digest request.
     const deadline = Date.now() + settings.timeoutMs;
+    if (cloudRegistry) {
+      try {
+        options = {
+          ...options,
+          credentials: await this.deps.cloud!.credentials(cloudRegistry, { timeoutMs: Math.max(1, deadline - Date.now()), signal }),
+          credentialHosts: [],
+          plainHttpCredentials: false,
+        };
+      } catch (error) {
+        return done(failed('ReconciliationFailed', `failed to call OCI provider: ${(error as Error).message}`));
+      }
+    }
     const remaining = () => ({
       ...options,
       timeoutMs: Math.max(1, deadline - Date.now()),
     });
 
-    const scope = listingScope(spec, ref);
+    const scope = listingScope({ ...spec, provider: cloudProvider }, ref);
     let listed: string[];
     let listedAt: Date | undefined;
     try {

@@ -2,6 +2,8 @@ import { ImageRepositorySpec } from '@imageops/backstage-plugin-image-automation
 import { CredentialTarget, NamedCredentials } from '../credentials/NamedCredentials';
 import { ImageReference, RegistryCallOptions } from '../registry';
 import { parseGoDuration } from '../util/goDuration';
+import { CloudRegistryAuth } from '../cloud/CloudRegistryAuth';
+import { CloudProvider } from '../cloud/hostPatterns';
 
 /**
  * The credentials an object names for the registry of `ref` (`secretRef`, `certSecretRef`),
@@ -42,3 +44,35 @@ export function registryCallOptions(
     timeoutMs: Math.max(1000, parseGoDuration(spec.timeout ?? spec.interval)),
   };
 }
+
+/**
+ * The registry call options of an object that authenticates with the backend's cloud identity
+ * (`provider` aws, gcp or azure; see `CloudRegistryAuth`): admitted for the object's entity and
+ * registry first (a `CloudIdentityRefusedError` before any request), then basic
+ * credentials from a cached or fresh registry token (a `CloudTokenError` when the token service
+ * refuses). As in Flux, `secretRef` is ignored; `certSecretRef` is still honoured.
+ * @internal
+ */
+export async function cloudRegistryCallOptions(
+  provider: CloudProvider,
+  refs: { certSecretRef?: { name: string } },
+  ref: ImageReference,
+  entityRef: string | undefined,
+  credentials: NamedCredentials,
+  cloud: CloudRegistryAuth,
+  call: { timeoutMs: number; signal?: AbortSignal },
+): Promise<RegistryCallOptions> {
+  const registry = cloud.admit(provider, ref, entityRef);
+  const base = registryCredentialOptions({ certSecretRef: refs.certSecretRef }, ref, entityRef, credentials);
+  return {
+    ...base,
+    credentials: await cloud.credentials(registry, call),
+    credentialHosts: [],
+    plainHttpCredentials: false,
+    timeoutMs: call.timeoutMs,
+    signal: call.signal,
+  };
+}
+
+/** `CloudRegistryAuth` with nothing configured: every cloud identity refused. @internal */
+export const NO_CLOUD_IDENTITY = new CloudRegistryAuth({}, { allowedRegistries: [] });

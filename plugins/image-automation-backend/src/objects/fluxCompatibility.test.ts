@@ -297,8 +297,17 @@ describe('fields accepted but not implemented', () => {
     expect(unsupportedFields(rsip({ type: 'OCIArtifactTag', url: 'oci://r/x', serviceAccountName: 'sa' })).blocking?.field).toBe(
       'spec.serviceAccountName',
     );
-    // Other types are Stalled ProviderNotSupported by their reconciler.
-    expect(unsupportedFields(rsip({ type: 'ACRArtifactTag', url: 'oci://r/x', serviceAccountName: 'sa' }))).toEqual({ ignored: [] });
+    // The cloud types use the backend's own identity (imageAutomation.cloudIdentity), never the object's.
+    expect(unsupportedFields(rsip({ type: 'ACRArtifactTag', url: 'oci://r/x', serviceAccountName: 'sa' })).blocking).toEqual({
+      field: 'spec.serviceAccountName',
+      reason: 'FieldNotSupported',
+      message:
+        "spec.serviceAccountName is not supported: Kubernetes service accounts (their imagePullSecrets or workload identity) are not available to this backend; remove it to use the backend's own cloud identity (imageAutomation.cloudIdentity)",
+    });
+    expect(unsupportedFields(rsip({ type: 'ACRArtifactTag', url: 'oci://r/x' }))).toEqual({ ignored: [] });
+    expect(unsupportedFields(repo({ provider: 'aws', serviceAccountName: 'sa' })).blocking?.message).toBe(
+      "spec.serviceAccountName is not supported: Kubernetes service accounts (their imagePullSecrets or workload identity) are not available to this backend; remove it to use the backend's own aws identity (imageAutomation.cloudIdentity.aws)",
+    );
     expect(unsupportedFields(object('fluxcd.controlplane.io/v1', 'ResourceSet', { serviceAccountName: 'deployer' }))).toEqual({ ignored: [] });
     expect(unsupportedFields(object('image.toolkit.fluxcd.io/v1', 'ImagePolicy', { digestReflectionPolicy: 'Always' }))).toEqual({ ignored: [] });
   });

@@ -234,7 +234,9 @@ export function unsupportedFields(
       if (has(spec.serviceAccountName)) {
         return stalled(
           'spec.serviceAccountName',
-          `spec.serviceAccountName is not supported: ${NO_SERVICE_ACCOUNTS}; remove it and set spec.secretRef to a credential (imageAutomation.credentials)`,
+          ['aws', 'gcp', 'azure'].includes(spec.provider)
+            ? `spec.serviceAccountName is not supported: ${NO_SERVICE_ACCOUNTS}; remove it to use the backend's own ${spec.provider} identity (imageAutomation.cloudIdentity.${spec.provider})`
+            : `spec.serviceAccountName is not supported: ${NO_SERVICE_ACCOUNTS}; remove it and set spec.secretRef to a credential (imageAutomation.credentials)`,
         );
       }
       return { ignored: [] };
@@ -265,7 +267,14 @@ export function unsupportedFields(
       return { ignored };
     }
     case 'ResourceSetInputProvider':
-      if (spec.type === 'OCIArtifactTag' && has(spec.serviceAccountName)) {
+      // The cloud types use the backend's own cloud identity, never a workload identity of the object.
+      if (/^(ECR|GAR|ACR)ArtifactTag$/.test(String(spec.type)) && has(spec.serviceAccountName)) {
+        return stalled(
+          'spec.serviceAccountName',
+          `spec.serviceAccountName is not supported: ${NO_SERVICE_ACCOUNTS}; remove it to use the backend's own cloud identity (imageAutomation.cloudIdentity)`,
+        );
+      }
+      if (/^(OCIArtifactTag|AzureDevOps(Branch|Tag|PullRequest))$/.test(String(spec.type)) && has(spec.serviceAccountName)) {
         return stalled(
           'spec.serviceAccountName',
           `spec.serviceAccountName is not supported: ${NO_SERVICE_ACCOUNTS}; remove it and set spec.secretRef to a credential (imageAutomation.credentials)`,

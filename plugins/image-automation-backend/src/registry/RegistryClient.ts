@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
+import type { LookupFunction } from 'node:net';
 import tls from 'node:tls';
 import { isHostAllowed } from './allowedHosts';
 import { AuthChallenge, parseChallenge } from './challenge';
@@ -105,6 +106,11 @@ export interface RegistryClientOptions {
    * answer's status or, without an answer, the failure's kind. For metrics; must not throw.
    */
   onRequest?: (request: { host: string; status?: number; errorKind?: RegistryErrorKind }) => void;
+  /**
+   * Test only, never set from configuration: resolves registry host names (tests point cloud
+   * registry names such as `*.azurecr.io` at a local stand-in). Default: the system resolver.
+   */
+  lookup?: LookupFunction;
 }
 
 /** A manifest's identity. @public */
@@ -486,6 +492,7 @@ export class RegistryClient {
       const common = {
         keepAlive: true,
         maxSockets: this.options.concurrencyPerRegistry,
+        ...(this.options.lookup ? { lookup: this.options.lookup } : {}),
       };
       agent =
         scheme === 'https'

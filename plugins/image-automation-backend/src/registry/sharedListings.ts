@@ -8,10 +8,19 @@ import { RegistryError } from './RegistryError';
  * Who may share a listing: objects that name the same credential and client certificate (by
  * name, each already checked against the object's entity) and reach the registry by the same
  * scheme. An anonymous listing is never given to an object that names a credential, nor the other
- * way round, so a private repository's tags only reach objects allowed to list them.
+ * way round, so a private repository's tags only reach objects allowed to list them. A listing
+ * made with the backend's cloud identity (`provider` aws, gcp or azure, each already admitted for
+ * the object's entity and registry; `secretRef` is ignored then, as in Flux) is shared only with
+ * objects that authenticate with the same provider.
  * @internal
  */
-export function listingScope(refs: { secretRef?: { name: string }; certSecretRef?: { name: string } }, ref: ImageReference): string {
+export function listingScope(
+  refs: { secretRef?: { name: string }; certSecretRef?: { name: string }; provider?: string },
+  ref: ImageReference,
+): string {
+  if (refs.provider && refs.provider !== 'generic') {
+    return JSON.stringify([`provider:${refs.provider}`, null, refs.certSecretRef?.name ?? null, ref.scheme]);
+  }
   return JSON.stringify([refs.secretRef?.name ?? null, refs.certSecretRef?.name ?? null, ref.scheme]);
 }
 

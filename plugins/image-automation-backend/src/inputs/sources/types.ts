@@ -33,7 +33,14 @@ export interface InputSourceContext {
  */
 export type InputSourceResult =
   | { ok: true; inputs: ExportedInput[] }
-  | { ok: false; terminal: boolean; reason: string; message: string };
+  | {
+      ok: false;
+      terminal: boolean;
+      reason: string;
+      message: string;
+      /** A non-terminal failure's retry delay when the service asked callers to wait (rate limits). */
+      retryAfterMs?: number;
+    };
 
 /** One `spec.type`'s way of getting its inputs. @internal */
 export type InputSource = (context: InputSourceContext) => Promise<InputSourceResult>;

@@ -43,6 +43,10 @@ const REASON_FIXES: Record<string, string> = {
     "The backend's configuration does not allow this registry: use an allowed one, or ask a Backstage admin to allow it.",
   AuthenticationFailed:
     'Check the credential named in spec.secretRef (or the provider); its value is never shown here.',
+  CloudIdentityNotGranted:
+    "The backend's cloud identity for this provider is not granted to this entity: ask a Backstage admin to add it to imageAutomation.cloudIdentity.<provider>.allowedEntities, or use provider 'generic' with a credential.",
+  RegistryHostMismatch:
+    "The image's registry is not one of the provider's (ECR, Artifact Registry/GCR, ACR): correct spec.provider or the image name.",
   KindNotSupported:
     "This plugin does not reconcile this kind: remove it from the entity's manifests, or leave it to Flux.",
   InvalidPolicySelector: 'Correct spec.policySelector.',
