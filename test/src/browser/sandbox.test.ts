@@ -57,6 +57,69 @@ describe('the sandbox, in a real browser', () => {
   const inCluster = async (resource: string) =>
     JSON.parse(await sandbox.kube.kubectl(['get', resource, 'podinfo', '-n', 'podinfo-gitless', '-o', 'json']));
 
+  /**
+   * What tells why the production commit did not come: the production automation's status and
+   * events, its promotions with their gates and steps, the Git log, the tab as loaded, and the
+   * backend's log (kept whole in the test results).
+   */
+  const productionDiagnosis = async () => {
+    const parts: string[] = [];
+    const section = async (title: string, read: () => Promise<unknown>) => {
+      try {
+        const value = await read();
+        parts.push(`--- ${title}:\n${typeof value === 'string' ? value : JSON.stringify(value, null, 1)}`);
+      } catch (e) {
+        parts.push(`--- ${title}: could not be read: ${(e as Error).message}`);
+      }
+    };
+    await section('production objects (kind, Ready, next run)', async () =>
+      (await objects('podinfo-production')).map(o => ({
+        id: `${o.kind}/${o.namespace}/${o.name}`,
+        conditions: o.status?.conditions,
+        latestRef: o.status?.latestRef,
+        lastPushCommit: o.status?.lastPushCommit,
+        lastAutomationRunTime: o.status?.lastAutomationRunTime,
+        nextRunAt: o.nextRunAt,
+        lastRunAt: o.lastRunAt,
+      })),
+    );
+    await section('production promotions', async () =>
+      (await apiGet(app, '/entities/component/default/podinfo-production/promotions')).items.map((p: any) => ({
+        id: p.id,
+        state: p.state,
+        to: p.to,
+        gates: p.gates?.map((g: any) => `${g.gate} ${g.state}: ${g.summary}`),
+        history: p.history,
+        votes: p.votes?.map((v: any) => `${v.actor} ${v.decision} ${v.digest}`),
+        error: p.error,
+      })),
+    );
+    for (const stage of ['production', 'staging']) {
+      await section(`${stage} ImageUpdateAutomation events`, async () =>
+        ((await apiGet(app, `/objects/ImageUpdateAutomation/podinfo-${stage}/podinfo/events`)).items as any[]).map(
+          e => `${e.time ?? e.lastTimestamp} ${e.type} ${e.reason}: ${e.message}`,
+        ),
+      );
+    }
+    await section('git log', () => sandbox.git.git(SANDBOX_GIT_REPOSITORY, ['log', '--format=%H %ci %an %s', 'main']));
+    await section('the production tab', async () => {
+      await page.reload();
+      // The tab's sections load after the page: wait for the promotion card (or give up after 20 s).
+      await page
+        .getByRole('article', { name: /ImagePolicy\/podinfo-production\/podinfo/ })
+        .first()
+        .waitFor({ timeout: 20_000 })
+        .catch(() => {});
+      await screenshot(page, 'sandbox-5-production-commit-missing');
+      return (await page.locator('main').innerText()).replace(/\s+/g, ' ').slice(0, 3000);
+    });
+    await section('backend log (tail; whole log kept)', async () => {
+      const kept = await app.keepLog(screenshots, 'sandbox-backend-failed');
+      return `${kept}\n${await app.logTail(6000)}`;
+    });
+    return parts.join('\n');
+  };
+
   it('shows a pushed tag scanned, committed, promoted and applied', async () => {
     // The starting point: everything selected and carried at 6.8.0, the newest seeded version.
     for (const entity of ['podinfo-staging', 'podinfo-production']) {
@@ -123,20 +186,17 @@ describe('the sandbox, in a real browser', () => {
     const dialog = page.getByRole('dialog', { name: /^Approve / });
     await dialog.getByRole('textbox', { name: 'Comment' }).fill('staging looks good');
     await dialog.getByRole('button', { name: 'Approve', exact: true }).click();
-    // Staging and production push to one branch: a run whose push loses that race fails and is
-    // retried within a minute (the engine's longest retry), so allow for one failed run.
+    // The approval makes production's automation due at once: its next pass commits (a push that
+    // loses to staging's on the shared branch is retried from a fresh clone within that pass). The
+    // dialog's preview is stored into the promotion while that pass decides; the pass must not drop
+    // the approval for it (it once did, and the commit then waited for the 5m interval).
     await until(
       'the production commit',
       async () =>
         (await fleetFile('apps/production/podinfo/kustomization.yaml'))?.includes('newTag: 6.9.0 #') ? true : undefined,
-      150_000,
+      60_000,
     ).catch(async error => {
-      // This wait failed now and then in the PostgreSQL pass (cause not yet known): keep what the
-      // tab says about the production automation, so the next failure tells why.
-      await page.reload();
-      await screenshot(page, 'sandbox-5-production-commit-missing');
-      const shown = (await page.locator('main').innerText()).replace(/\s+/g, ' ').slice(0, 3000);
-      throw new Error(`${(error as Error).message}; the production tab showed: ${shown}`);
+      throw new Error(`${(error as Error).message}\n${await productionDiagnosis()}`);
     });
     await page.getByText('Nothing is waiting: every target carries what its policy selected.').waitFor({ timeout: 60_000 });
     await screenshot(page, 'sandbox-5-promoted');

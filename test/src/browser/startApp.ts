@@ -13,6 +13,13 @@ export interface RunningApp {
   dir: string;
   /** A guest user's Backstage token, for API calls made by the test itself. */
   guestToken(): Promise<string>;
+  /** The last `chars` characters of the backend's log (stdout and stderr). */
+  logTail(chars?: number): Promise<string>;
+  /**
+   * Copies the backend's whole log to `<dir>/<name>.log` (the test results), so a failed run's log
+   * outlives `stop()`, which deletes the app's directory. Returns the path written.
+   */
+  keepLog(dir: string, name: string): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -91,7 +98,8 @@ export async function startApp(options: {
     ],
     {
       cwd: path.join(repoRoot, 'packages/backend'),
-      env: { ...process.env, NODE_ENV: 'development', LOG_LEVEL: 'info' },
+      // IMAGE_AUTOMATION_TEST_LOG_LEVEL=debug: the engine's debug lines too, when chasing a failure.
+      env: { ...process.env, NODE_ENV: 'development', LOG_LEVEL: process.env.IMAGE_AUTOMATION_TEST_LOG_LEVEL || 'info' },
       stdio: ['ignore', log.fd, log.fd],
       detached: false,
     },
@@ -137,6 +145,16 @@ export async function startApp(options: {
       if (!res.ok) throw new Error(`guest sign-in failed: ${res.status} ${await res.text()}`);
       const body = (await res.json()) as { backstageIdentity: { token: string } };
       return body.backstageIdentity.token;
+    },
+    async logTail(chars = 4000) {
+      const output = await fs.readFile(path.join(dir, 'backend.log'), 'utf8').catch(error => `(no log: ${error})`);
+      return output.slice(-chars);
+    },
+    async keepLog(resultsDir: string, name: string) {
+      await fs.mkdir(resultsDir, { recursive: true });
+      const target = path.join(resultsDir, `${name}.log`);
+      await fs.copyFile(path.join(dir, 'backend.log'), target);
+      return target;
     },
     async stop() {
       await stop();

@@ -1091,6 +1091,80 @@ describe.each(databases.eachSupportedId())('PromotionPlanner on %p', databaseId 
     });
   });
 
+  describe('a promotion changed while it is decided on', () => {
+    const annotations = { [A.approvals]: '1' };
+
+    /**
+     * The promotion store, storing a preview into the promotion (as PromotionPreviewService does when
+     * the approve dialog shows the diff) right after the planner read the promotion's votes: between
+     * its read of the promotion and its compare-and-set.
+     */
+    function previewWhileVotesAreRead(promotions: DatabasePromotionStore, times: number) {
+      let left = times;
+      return new Proxy(promotions, {
+        get(target, key) {
+          if (key === 'votes') {
+            return async (id: string) => {
+              const votes = await target.votes(id);
+              if (left > 0) {
+                left--;
+                const current = await target.get(id);
+                const stored = await target.update(id, current!.revision, { preview: JSON.stringify({ promotionId: id, diff: '-a\n+b\n' }) }, at(0));
+                expect(stored).toBeDefined();
+              }
+              return votes;
+            };
+          }
+          const value = Reflect.get(target, key, target);
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      });
+    }
+
+    it('carries out an approval whose gates passed although a preview was stored meanwhile', async () => {
+      const { promotions, objects } = await setup();
+      const pending = held(await new PromotionPlanner({ promotions, objects }).decide(selection({ annotations }), at(0), []));
+      await promotions.vote(pending.id, { actor: jane, decision: 'approve', digest: v2.digest!, at: iso(1) });
+
+      const planner = new PromotionPlanner({ promotions: previewWhileVotesAreRead(promotions, 1), objects });
+      const events: Event[] = [];
+      const promotion = written(await planner.decide(selection({ annotations }), at(2), events));
+      expect(promotion.id).toBe(pending.id);
+      expect(promotion.history.map(h => h.state)).toEqual(['pending', 'approved', 'applying']);
+      expect(promotion.gates.map(g => `${g.gate} ${g.state}`)).toEqual(['approval passed']);
+      // The preview stayed, and the approval is said once.
+      expect(JSON.parse((await promotions.get(pending.id))!.preview!)).toMatchObject({ promotionId: pending.id });
+      expect(events).toEqual([{ type: 'Normal', reason: 'PromotionApproved', message: `${on(prod, v1, v2)}: ${EVERY_GATE}` }]);
+    });
+
+    it('stores gates re-evaluated while a preview was stored, and says so once', async () => {
+      const { promotions, objects } = await setup();
+      const pending = held(await new PromotionPlanner({ promotions, objects }).decide(selection({ annotations: { [A.approvals]: '2' } }), at(0), []));
+      await promotions.vote(pending.id, { actor: jane, decision: 'approve', digest: v2.digest!, at: iso(1) });
+
+      const planner = new PromotionPlanner({ promotions: previewWhileVotesAreRead(promotions, 1), objects });
+      const events: Event[] = [];
+      const waiting = held(await planner.decide(selection({ annotations: { [A.approvals]: '2' } }), at(2), events));
+      expect(waiting.gates.map(g => g.summary)).toEqual(['approval 1/2']);
+      expect((await promotions.get(pending.id))!.gates.map(g => g.summary)).toEqual(['approval 1/2']);
+      expect(events).toEqual([{ type: 'Normal', reason: 'PromotionWaiting', message: `${on(prod, v1, v2)} waits: approval 1/2` }]);
+    });
+
+    it('holds, without writing, when the promotion keeps changing under every attempt', async () => {
+      const { promotions, objects } = await setup();
+      const pending = held(await new PromotionPlanner({ promotions, objects }).decide(selection({ annotations }), at(0), []));
+      await promotions.vote(pending.id, { actor: jane, decision: 'approve', digest: v2.digest!, at: iso(1) });
+
+      const planner = new PromotionPlanner({ promotions: previewWhileVotesAreRead(promotions, 100), objects });
+      const events: Event[] = [];
+      expect(held(await planner.decide(selection({ annotations }), at(2), events)).id).toBe(pending.id);
+      expect((await promotions.get(pending.id))!.state).toBe('pending');
+      expect(events).toEqual([]);
+      // The next pass, undisturbed, carries it out.
+      written(await new PromotionPlanner({ promotions, objects }).decide(selection({ annotations }), at(3), []));
+    });
+  });
+
   describe('a promotion being applied', () => {
     it('is left to the pass carrying it out, and taken again once abandoned', async () => {
       const { planner, all } = await setup();

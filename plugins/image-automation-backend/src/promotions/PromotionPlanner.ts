@@ -35,6 +35,25 @@ function isConflict(error: unknown): boolean {
   return isError(error) && error.name === 'ConflictError';
 }
 
+/**
+ * How many times one decision is made: after a compare-and-set it lost, it is made again from a
+ * fresh read (PromotionStore's contract: the loser re-reads).
+ */
+const DECIDE_ATTEMPTS = 3;
+
+/**
+ * A compare-and-set of this decision lost: the promotion changed after it was read, by another
+ * instance's pass, a person's decision, or a write that decides nothing (a stored preview). Whatever
+ * this decision concluded may be stale, so it is made again from a fresh read; giving up instead
+ * would leave, say, an approval the gates just accepted untouched until the object's next interval.
+ */
+class LostRace extends Error {
+  constructor(readonly promotion?: PromotionRecord) {
+    super('the promotion changed while it was being decided on');
+    this.name = 'LostRace';
+  }
+}
+
 type Event = Pick<ObjectEvent, 'type' | 'reason' | 'message'>;
 
 /** One image (or provider) of one target, as a reconciler sees it during a pass. @internal */
@@ -172,6 +191,10 @@ export class PromotionPlanner {
    * version to hold, so the selection is carried out at once, and recorded.
    */
   async firstApply(selection: Omit<TargetSelection, 'carried'>, now: Date): Promise<TargetDecision> {
+    return this.decidedFromFreshReads(() => this.firstApplyOnce(selection, now));
+  }
+
+  private async firstApplyOnce(selection: Omit<TargetSelection, 'carried'>, now: Date): Promise<TargetDecision> {
     const open = await this.deps.promotions.findOpen(selection.target.id, selection.subject);
     if (beingApplied(open, now)) return { action: 'hold', promotion: open };
     const note = 'first apply to this target: nothing carried before, so nothing to hold';
@@ -188,11 +211,40 @@ export class PromotionPlanner {
             now,
             expectedOpen: open?.id ?? null,
           });
-    if (!promotion) return { action: 'hold' };
+    if (!promotion) throw new LostRace(open);
     return this.write(promotion, ENGINE_ACTOR, note, now);
   }
 
+  /**
+   * Runs `decideOnce` until it does not lose a compare-and-set, at most {@link DECIDE_ATTEMPTS}
+   * times; after the last lost one it holds (the promotion is decided again on the next pass).
+   */
+  private async decidedFromFreshReads(decideOnce: () => Promise<TargetDecision>): Promise<TargetDecision> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await decideOnce();
+      } catch (error) {
+        if (!(error instanceof LostRace)) throw error;
+        if (attempt >= DECIDE_ATTEMPTS) {
+          return error.promotion ? { action: 'hold', promotion: error.promotion } : { action: 'hold' };
+        }
+      }
+    }
+  }
+
+  /**
+   * What a target's subject should do in this pass (see {@link TargetDecision}). A decision whose
+   * compare-and-set loses to a concurrent change of the promotion is made again from a fresh read.
+   */
   async decide(
+    selection: TargetSelection,
+    now: Date,
+    events: Event[],
+  ): Promise<TargetDecision> {
+    return this.decidedFromFreshReads(() => this.decideOnce(selection, now, events));
+  }
+
+  private async decideOnce(
     selection: TargetSelection,
     now: Date,
     events: Event[],
@@ -241,7 +293,7 @@ export class PromotionPlanner {
               now,
               expectedOpen: open?.id ?? null,
             });
-      if (!promotion) return { action: 'hold' };
+      if (!promotion) throw new LostRace(open);
       return this.write(
         promotion,
         pin.by,
@@ -403,7 +455,7 @@ export class PromotionPlanner {
         },
         now,
       );
-      if (!promotion) return undefined;
+      if (!promotion) throw new LostRace(open);
     } else if (!promotion || !sameVersion(promotion.to, selected)) {
       const latest = await promotions.latest(target.id, subject);
       if (latest?.state === 'rejected' && sameVersion(latest.to, selected))
@@ -419,7 +471,7 @@ export class PromotionPlanner {
         now,
         expectedOpen: open?.id ?? null,
       });
-      if (!promotion) return undefined;
+      if (!promotion) throw new LostRace(open);
       events.push({
         type: 'Normal',
         reason: 'PromotionCreated',
@@ -462,16 +514,16 @@ export class PromotionPlanner {
         now,
         ['pending'],
       );
-      if (approved) {
-        events.push({
-          type: 'Normal',
-          reason: 'PromotionApproved',
-          message: `${subject} on ${target.id}: ${delta(
-            approved.from,
-            approved.to,
-          )}: ${note}`,
-        });
-      }
+      // Lost: a vote counted here may be for a promotion rejected, superseded or re-bound since.
+      if (!approved) throw new LostRace(promotion);
+      events.push({
+        type: 'Normal',
+        reason: 'PromotionApproved',
+        message: `${subject} on ${target.id}: ${delta(
+          approved.from,
+          approved.to,
+        )}: ${note}`,
+      });
       return approved;
     }
     if (
@@ -487,6 +539,7 @@ export class PromotionPlanner {
         { gates: evaluation.gates, eta: evaluation.eta },
         now,
       );
+      if (!updated) throw new LostRace(promotion);
       for (const problem of problems) {
         events.push({
           type: 'Warning',
@@ -505,7 +558,7 @@ export class PromotionPlanner {
           )} waits: ${waiting.join(' · ')}`,
         });
       }
-      return updated ?? promotion;
+      return updated;
     }
     return promotion;
   }
@@ -544,7 +597,7 @@ export class PromotionPlanner {
         now,
         ['pending'],
       );
-      if (!current) return { action: 'hold' };
+      if (!current) throw new LostRace(promotion);
     }
     const applying = await this.deps.promotions.update(
       current.id,
@@ -556,7 +609,9 @@ export class PromotionPlanner {
       now,
       ['approved', 'failed', 'applying'],
     );
-    if (!applying) return { action: 'hold', promotion: current };
+    // Lost to another pass (it is carrying the promotion out: the fresh read holds) or to a change
+    // of the record since it was read (then the fresh read takes it).
+    if (!applying) throw new LostRace(current);
     return { action: 'write', version: applying.to, promotion: applying };
   }
 
