@@ -197,8 +197,8 @@ export interface Config {
     git?: {
       /**
        * Hosts (`host[:port]`, `*.` for subdomains) that GitRepository URLs may reach over plain
-       * `http://`. Every other Git URL must be `https://` (ssh, `file://` and other transports
-       * are refused). Default none.
+       * `http://`. Every other Git URL must be `https://`, or SSH with an `sshKey` credential
+       * (`file://`, `git://`, `ext::` and other transports are refused). Default none.
        */
       insecureHosts?: string[];
       /**
@@ -253,9 +253,11 @@ export interface Config {
       [name: string]: {
         /**
          * `basic`, `token`, `dockerConfigJson`, `tls` (CA and client certificate for registries),
-         * or `clientCertificate` (for Kubernetes clusters; `token` serves clusters too).
+         * or `clientCertificate` (for Kubernetes clusters; `token` serves clusters too), or
+         * `githubApp` (a GitHub App installation, for `GitHub*` input providers), or `sshKey` (a
+         * deploy key for GitRepository URLs `ssh://user@host[:port]/path` or `user@host:path`).
          */
-        type: 'basic' | 'token' | 'dockerConfigJson' | 'tls' | 'clientCertificate';
+        type: 'basic' | 'token' | 'dockerConfigJson' | 'tls' | 'clientCertificate' | 'githubApp' | 'sshKey';
         /**
          * User name, for `basic`.
          * @visibility secret
@@ -295,6 +297,38 @@ export interface Config {
         key?: string;
         /** Client certificate for `clientCertificate`, PEM or base64 of PEM. */
         certData?: string;
+        /** The GitHub App's id, for `githubApp`. */
+        appId?: string | number;
+        /** The installation's id, for `githubApp` (or `installationOwner`, not both). */
+        installationId?: string | number;
+        /** The login of the organisation or user the app is installed on, for `githubApp` (or `installationId`). */
+        installationOwner?: string;
+        /**
+         * The GitHub App's private key (PEM), for `githubApp`; the deploy key (OpenSSH or PEM
+         * private key; Flux's Secret key `identity`), for `sshKey`.
+         * @visibility secret
+         */
+        privateKey?: string;
+        /**
+         * The passphrase of an encrypted `sshKey` private key (Flux's Secret key `password`);
+         * given to ssh through a file read by an askpass helper, never in argv or the environment.
+         * @visibility secret
+         */
+        passphrase?: string;
+        /**
+         * For `sshKey`, required: `known_hosts` lines with the SSH server's host keys (Flux's
+         * Secret key `known_hosts`; for a port other than 22 the host is written `[host]:port`).
+         * ssh runs with `StrictHostKeyChecking=yes` against these lines only: an unknown or
+         * changed host key fails (nothing is trusted on first use).
+         */
+        knownHosts?: string;
+        /**
+         * For `githubApp`: the API base URL installation tokens are minted at (e.g.
+         * `https://github.example.com/api/v3`); default the repository host's API
+         * (`https://api.github.com` for github.com). Its host must be in
+         * `imageAutomation.inputProviders.allowedHosts`.
+         */
+        baseUrl?: string;
         /**
          * Client key for `clientCertificate`, PEM or base64 of PEM.
          * @visibility secret
@@ -314,7 +348,8 @@ export interface Config {
          * absent, nowhere). Each entry is `host[:port]` (a leading `*.` for subdomains; no port
          * means any port) optionally followed by a repository path prefix, matched by whole
          * segments: `ghcr.io/acme` (images `ghcr.io/acme/...`), `git.example.com/team/`
-         * (repositories under `https://git.example.com/team/`). A registry's token realm on
+         * (repositories under `https://git.example.com/team/`; for `sshKey`, the SSH host[:port] and
+         * repository path of `ssh://git@git.example.com/team/...`). A registry's token realm on
          * another host gets the credential only when that host is listed here too (e.g.
          * `auth.docker.io` for Docker Hub). A credential named by
          * `imageAutomation.kubernetes.clusters[].credential` is reserved for that cluster and can

@@ -19,6 +19,69 @@ interface NamedCredential {
   cluster?: string;
   /** `token` only: a notification Provider's address, itself a secret (a webhook URL). */
   address?: string;
+  /** `githubApp` only. */
+  githubApp?: GitHubAppCredential;
+  /** `sshKey` only: a deploy key for Git over SSH. */
+  sshKey?: SshKeyCredential;
+}
+
+/**
+ * A deploy key for Git over SSH (`type: sshKey`; Flux's Secret keys `identity`, `known_hosts`).
+ * @internal
+ */
+export interface SshKeyCredential {
+  /** OpenSSH or PEM private key; a secret. */
+  privateKey: string;
+  /** A secret. */
+  passphrase?: string;
+  /** `known_hosts` lines: the host keys accepted (required; nothing is trusted on first use). */
+  knownHosts: string;
+}
+
+/** Checks an `sshKey` credential's config at startup; errors name the key, never its value. */
+function readSshKey(c: Config, name: string): SshKeyCredential {
+  const where = `imageAutomation.credentials.${name}`;
+  // Read leniently (an unset environment variable is an empty string): the checks below name what is missing.
+  const text = (key: string) => {
+    const value = c.getOptional(key);
+    return typeof value === 'string' ? value : '';
+  };
+  const privateKey = text('privateKey');
+  if (!/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]+-----END [A-Z0-9 ]*PRIVATE KEY-----/.test(privateKey)) {
+    throw new Error(`${where}: an sshKey credential needs privateKey, an OpenSSH or PEM private key (-----BEGIN ... PRIVATE KEY-----)`);
+  }
+  const knownHosts = text('knownHosts');
+  const lines = knownHosts.split(/\r?\n/).map(l => l.trim()).filter(l => l !== '' && !l.startsWith('#'));
+  if (lines.length === 0) {
+    throw new Error(
+      `${where}: an sshKey credential needs knownHosts (known_hosts lines with the server's host keys, e.g. from ssh-keyscan, checked); host keys are never trusted on first use`,
+    );
+  }
+  lines.forEach((line, i) => {
+    const fields = line.split(/\s+/);
+    const [hosts, keyType, key] = fields[0].startsWith('@') ? fields.slice(1) : fields;
+    if (!hosts || !keyType || !key || !/^[A-Za-z0-9+/]+={0,2}$/.test(key) || !/^[a-z0-9@.-]+$/.test(keyType)) {
+      throw new Error(`${where}.knownHosts: line ${i + 1} is not a known_hosts line (hosts key-type base64-key)`);
+    }
+  });
+  return { privateKey, passphrase: text('passphrase') || undefined, knownHosts };
+}
+
+/**
+ * A GitHub App installation (`type: githubApp`), as the Flux Operator's `githubApp*` secret keys:
+ * the app's id and private key, the installation by id or by its account's login, and the API
+ * base URL where installation tokens are minted (default: the repository host's API).
+ * @internal
+ */
+export interface GitHubAppCredential {
+  /** The credential's name in `imageAutomation.credentials` (token cache key, messages). */
+  name: string;
+  appId: string;
+  installationId?: string;
+  installationOwner?: string;
+  /** PEM; a secret. */
+  privateKey: string;
+  baseUrl?: string;
 }
 
 /**
@@ -28,7 +91,8 @@ interface NamedCredential {
  */
 export type CredentialTarget =
   | { kind: 'registry'; host: string; repository: string }
-  | { kind: 'git'; url: string };
+  | { kind: 'git'; url: string }
+  | { kind: 'ssh'; host: string; path: string };
 
 /** A credential that may not be used where a manifest asks. @internal */
 export class CredentialRefusedError extends Error {
@@ -89,7 +153,22 @@ export class NamedCredentials {
       const type = c.getString('type');
       let credentials: RegistryCredentials | undefined;
       let tls: RegistryTls | undefined;
-      if (type === 'clientCertificate') {
+      let githubApp: GitHubAppCredential | undefined;
+      let sshKey: SshKeyCredential | undefined;
+      if (type === 'githubApp') {
+        const text = (key: string) => {
+          const value = c.getOptional(key);
+          return value === undefined || value === null || value === '' ? undefined : String(value);
+        };
+        const appId = text('appId');
+        const installationId = text('installationId');
+        const installationOwner = text('installationOwner');
+        if (!appId) throw new Error(`imageAutomation.credentials.${name}: a githubApp credential needs appId`);
+        if (!installationId === !installationOwner) {
+          throw new Error(`imageAutomation.credentials.${name}: a githubApp credential needs exactly one of installationId and installationOwner`);
+        }
+        githubApp = { name, appId, installationId, installationOwner, privateKey: c.getString('privateKey'), baseUrl: text('baseUrl') };
+      } else if (type === 'clientCertificate') {
         // A Kubernetes client certificate (imageAutomation.kubernetes reads it); no registry use.
       } else if (type === 'tls') {
         tls = { ca: c.getOptionalString('ca'), cert: c.getOptionalString('cert'), key: c.getOptionalString('key') };
@@ -102,11 +181,13 @@ export class NamedCredentials {
         // A webhook credential may carry only its (secret) address.
         const address = c.getOptionalString('address');
         credentials = { type, token: address ? c.getOptionalString('token') ?? '' : c.getString('token') };
+      } else if (type === 'sshKey') {
+        sshKey = readSshKey(c, name);
       } else if (type === 'dockerConfigJson') {
         credentials = { type, dockerConfigJson: c.getString('dockerConfigJson') };
       } else {
         throw new Error(
-          `imageAutomation.credentials.${name}.type must be one of basic, token, dockerConfigJson, tls, clientCertificate; got '${type}'`,
+          `imageAutomation.credentials.${name}.type must be one of basic, token, dockerConfigJson, tls, clientCertificate, githubApp, sshKey; got '${type}'`,
         );
       }
       entries.set(name, {
@@ -118,6 +199,8 @@ export class NamedCredentials {
         ),
         cluster: clusters.get(name),
         address: type === 'token' ? c.getOptionalString('address') : undefined,
+        githubApp,
+        sshKey,
       });
     }
     return new NamedCredentials(entries, config.getOptionalStringArray('imageAutomation.registry.insecureHosts') ?? []);
@@ -140,6 +223,27 @@ export class NamedCredentials {
       throw new CredentialRefusedError(`credential '${name}' is of another type; secretRef needs basic, token or dockerConfigJson`);
     }
     return credentials;
+  }
+
+  /**
+   * The deploy key `name` names (a GitRepository's `secretRef` on an SSH URL), checked as
+   * {@link resolve}: granted to the entity and bound to the SSH host (`host[:port]`) and path.
+   */
+  resolveSshKey(name: string, entityRef: string | undefined, target: { kind: 'ssh'; host: string; path: string }): SshKeyCredential {
+    const entry = this.entry(name, entityRef, target);
+    if (!entry.sshKey) {
+      throw new CredentialRefusedError(`credential '${name}' is not of type sshKey, as an SSH Git URL needs (a deploy key with knownHosts)`);
+    }
+    return entry.sshKey;
+  }
+
+  /**
+   * The GitHub App installation credential `name` names, checked as {@link resolve} (granted to
+   * the entity, bound to `target`: the repository the installation token will be sent for);
+   * `undefined` when the credential is of another type (then {@link resolve} says what it is).
+   */
+  resolveGitHubApp(name: string, entityRef: string | undefined, target: CredentialTarget): GitHubAppCredential | undefined {
+    return this.entry(name, entityRef, target).githubApp;
   }
 
   /** The TLS material called `name` (a manifest's `certSecretRef.name`), checked as {@link resolve}. */
@@ -246,7 +350,10 @@ export class NamedCredentials {
     const entry = this.granted(name, entityRef);
     let host: string;
     let path: string;
-    if (target.kind === 'registry') {
+    if (target.kind === 'ssh') {
+      host = target.host.toLocaleLowerCase('en-US');
+      path = target.path;
+    } else if (target.kind === 'registry') {
       host = target.host.toLocaleLowerCase('en-US');
       path = target.repository;
     } else {

@@ -48,7 +48,7 @@ describe('credential types', () => {
     expect(() => credentials({ t: { type: 'tls', cert: 'CERT' } })).toThrow('imageAutomation.credentials.t: cert and key go together');
     expect(() => credentials({ t: { type: 'tls', key: 'KEY' } })).toThrow('cert and key go together');
     expect(() => credentials({ t: { type: 'password' } })).toThrow(
-      "imageAutomation.credentials.t.type must be one of basic, token, dockerConfigJson, tls, clientCertificate; got 'password'",
+      "imageAutomation.credentials.t.type must be one of basic, token, dockerConfigJson, tls, clientCertificate, githubApp, sshKey; got 'password'",
     );
   });
 
