@@ -17,6 +17,7 @@ install_debian_packages() {
   command -v skopeo >/dev/null 2>&1 || missing+=(skopeo)
   command -v htpasswd >/dev/null 2>&1 || missing+=(apache2-utils)
   command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+  [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing Debian packages: ${missing[*]}"
     local sudo=""
@@ -24,6 +25,8 @@ install_debian_packages() {
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
     # Debian starts a default PostgreSQL cluster on install where systemd exists; the test bed runs its own.
+    # Nor is the system sshd (on 0.0.0.0:22) wanted: the test bed starts its own on 127.0.0.1.
+    if [[ " ${missing[*]} " == *" openssh-server "* ]] && [ -d /run/systemd/system ]; then $sudo systemctl disable --now ssh >/dev/null 2>&1 || true; fi
   fi
 }
 

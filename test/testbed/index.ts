@@ -35,3 +35,4 @@ export {
 } from './tokenServer';
 export { startFaultProxy, type Fault, type FaultAction, type FaultProxy } from './faultProxy';
 export { startGitServer, type GitRequest, type GitServerOptions, type TestGitServer } from './gitServer';
+export { startSshGitServer, SSH_GIT_USER, type SshKeyPair, type TestSshGitServer } from './sshGit';

@@ -324,7 +324,7 @@ describe('ImageUpdateAutomation against a real Git server', () => {
         expect(git.requests.length).toBe(requestsBefore);
         await h.declare({ web: WEB }, [], { url: `file://${git.root}/${repo}.git` });
         expect(ready(await h.run(automation('auto')))?.message).toBe(
-          `failed configuring source manager: only https:// Git URLs are supported, got 'file://${git.root}/${repo}.git': invalid source configuration`,
+          `failed configuring source manager: only https:// and ssh:// Git URLs are supported, got 'file://${git.root}/${repo}.git': invalid source configuration`,
         );
       } finally {
         await h.stop();

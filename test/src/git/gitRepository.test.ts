@@ -157,7 +157,13 @@ describe('GitRepository as an automation source', () => {
         "plain HTTP Git URL 'http://git.example.com/fleet.git' refused: only https:// is allowed unless the host git.example.com is in imageAutomation.git.insecureHosts",
     });
     const ssh = await reconciler.reconcile(object({ url: 'ssh://git@git.example.com/fleet.git' }), new Date());
-    expect(ready(ssh)?.message).toBe("only https:// Git URLs are supported, got 'ssh://git.example.com/fleet.git'");
+    // SSH only with a deploy key (an sshKey credential): without secretRef, refused before connecting.
+    expect(ready(ssh)).toEqual({
+      status: 'False',
+      reason: 'URLInvalid',
+      message:
+        "SSH Git URL 'ssh://git.example.com/fleet.git' needs spec.secretRef naming an sshKey credential (a deploy key with knownHosts) granted to the entity and bound to git.example.com",
+    });
     expect(git.requests.length).toBe(before);
   });
 });

@@ -50,7 +50,7 @@ export class GitRepositoryReconciler implements Reconciler {
     const intervalMs = parseGoDuration(spec.interval);
     const access = this.deps.gitAccess ?? STRICT_GIT_ACCESS;
     try {
-      checkGitUrl(spec.url, access);
+      checkGitUrl(spec.url, access, spec.secretRef !== undefined);
     } catch (error) {
       return {
         status: markStalled(status, 'URLInvalid', (error as Error).message, now, generation),

@@ -241,7 +241,7 @@ export class ImageUpdateAutomationReconciler implements Reconciler {
     }
     const access = this.deps.gitAccess ?? STRICT_GIT_ACCESS;
     try {
-      checkGitUrl(sourceSpec.url, access);
+      checkGitUrl(sourceSpec.url, access, sourceSpec.secretRef !== undefined);
     } catch (error) {
       return stalled('InvalidSourceConfiguration', `failed configuring source manager: ${(error as Error).message}: invalid source configuration`);
     }

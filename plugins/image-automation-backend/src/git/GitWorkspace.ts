@@ -20,6 +20,8 @@ export interface GitRemote {
  * @internal
  */
 export function gitRemote(url: string, auth: GitAuth | undefined, timeoutMs: number): GitRemote {
+  // An SSH URL's user is the login, not a credential (a password there is refused before).
+  if (auth?.type === 'ssh') return { url, auth, timeoutMs };
   let parsed: URL;
   try {
     parsed = new URL(url);

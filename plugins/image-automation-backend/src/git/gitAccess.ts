@@ -56,17 +56,101 @@ function withoutUserinfo(url: string): string {
 }
 
 /**
- * Checks that a GitRepository URL may be reached: `https://`, or `http://` to a host in
- * `imageAutomation.git.insecureHosts`; nothing else (no ssh, `file://`, `ext::`, options).
- * Throws {@link GitUrlRefusedError} with a message naming the URL (without credentials).
+ * A Git remote over SSH, from `ssh://[user@]host[:port]/path` or the scp-like
+ * `[user@]host:path` (with a port: `[user@][host:port]:path`). `host` is `host[:port]` in lower
+ * case (the port only when given), `path` the repository path without leading or trailing `/`
+ * or `.git` (what a credential's `hosts` path prefix is matched against).
  * @internal
  */
-export function checkGitUrl(url: string, settings: GitAccessSettings): URL {
+export interface SshGitLocation {
+  user?: string;
+  host: string;
+  path: string;
+}
+
+const SSH_USER = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/;
+const SSH_HOST = /^([a-z0-9](?:[a-z0-9.-]*[a-z0-9])?|\[[0-9a-f:.]+\])(?::(\d{1,5}))?$/;
+
+/** Whether `url` is an `ssh://` or scp-like Git URL (valid or not). @internal */
+export function isSshGitUrl(url: string): boolean {
+  if (/^ssh:\/\//i.test(url)) return true;
+  // Another scheme, or git's `<transport>::<address>` (ext::, fd::): not SSH.
+  if (/^[a-z][a-z0-9+.-]*:(\/\/|:)/i.test(url)) return false;
+  // git's scp-like rule: a colon before any slash.
+  const colon = url.indexOf(':');
+  const slash = url.indexOf('/');
+  return colon > 0 && (slash < 0 || colon < slash);
+}
+
+/**
+ * Parses an `ssh://` or scp-like Git URL, refusing (with {@link GitUrlRefusedError}) anything git
+ * could read as an option or a local command, a password in the URL, and paths that a server
+ * could resolve elsewhere than where the credential binding checks them (`.`/`..` segments,
+ * `~` expansion, percent-encoding, backslashes).
+ * @internal
+ */
+export function parseSshGitUrl(url: string): SshGitLocation {
+  const refuse = (why: string) => new GitUrlRefusedError(`SSH Git URL '${withoutUserinfo(url)}' refused: ${why}`);
+  if (/[\s\x00-\x1f\x7f\\%]/.test(url)) throw refuse('it has whitespace, control characters, a backslash or percent-encoding');
+  let user: string | undefined;
+  let authority: string;
+  let rawPath: string;
+  if (/^ssh:\/\//i.test(url)) {
+    const rest = url.slice('ssh://'.length);
+    const slash = rest.indexOf('/');
+    if (slash < 0) throw refuse('it has no repository path');
+    authority = rest.slice(0, slash);
+    rawPath = rest.slice(slash + 1);
+    const at = authority.lastIndexOf('@');
+    if (at >= 0) {
+      user = authority.slice(0, at);
+      authority = authority.slice(at + 1);
+    }
+    if (user?.includes(':')) throw refuse('a password in an SSH URL is not supported; use an sshKey credential');
+  } else {
+    // scp-like: [user@]host:path, or [user@][host:port]:path.
+    const match = /^(?:([^@:/\[\]]+)@)?(\[[^\]]+\]|[^:/@\[\]]+):(.*)$/.exec(url);
+    if (!match) throw refuse('write ssh://user@host[:port]/path or user@host:path');
+    user = match[1];
+    authority = match[2].startsWith('[') && /^\[[^\]:]+:\d+\]$/.test(match[2]) ? match[2].slice(1, -1) : match[2];
+    rawPath = match[3];
+  }
+  if (user !== undefined && !SSH_USER.test(user)) throw refuse(`'${user}' is not a valid user name`);
+  const host = authority.toLocaleLowerCase('en-US');
+  const hostMatch = SSH_HOST.exec(host);
+  if (!hostMatch) throw refuse(`'${authority}' is not a valid host[:port]`);
+  if (hostMatch[2] !== undefined && (Number(hostMatch[2]) < 1 || Number(hostMatch[2]) > 65535)) throw refuse(`port ${hostMatch[2]} is out of range`);
+  const segments = rawPath.replace(/^\/+/, '').split('/');
+  if (rawPath.replace(/^\/+|\/+$/g, '') === '') throw refuse('it has no repository path');
+  if (segments.some(s => s === '.' || s === '..')) throw refuse("the path has a '.' or '..' segment");
+  if (segments[0].startsWith('~')) throw refuse("'~' home-directory paths are not supported");
+  if (segments.some(s => s.startsWith('-'))) throw refuse("a path segment starts with '-'");
+  return { user, host, path: rawPath.replace(/^\/+|\/+$/g, '').replace(/\.git$/, '') };
+}
+
+/**
+ * Checks that a GitRepository URL may be reached: `https://`, or `http://` to a host in
+ * `imageAutomation.git.insecureHosts`, or SSH (`ssh://` or scp-like) when the object has a
+ * `secretRef` (`hasSecretRef`: it must name an `sshKey` credential, checked when it is resolved);
+ * nothing else (`file://`, `ext::`, `git://`, options). Throws {@link GitUrlRefusedError} with a
+ * message naming the URL (without credentials).
+ * @internal
+ */
+export function checkGitUrl(url: string, settings: GitAccessSettings, hasSecretRef = false): URL | SshGitLocation {
+  if (isSshGitUrl(url)) {
+    const location = parseSshGitUrl(url);
+    if (!hasSecretRef) {
+      throw new GitUrlRefusedError(
+        `SSH Git URL '${withoutUserinfo(url)}' needs spec.secretRef naming an sshKey credential (a deploy key with knownHosts) granted to the entity and bound to ${location.host}`,
+      );
+    }
+    return location;
+  }
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
-    throw new GitUrlRefusedError(`'${withoutUserinfo(url)}' is not a valid URL; only https:// Git URLs are supported`);
+    throw new GitUrlRefusedError(`'${withoutUserinfo(url)}' is not a valid URL; only https:// and ssh:// Git URLs are supported`);
   }
   if (parsed.protocol === 'https:') return parsed;
   if (parsed.protocol === 'http:') {
@@ -75,7 +159,7 @@ export function checkGitUrl(url: string, settings: GitAccessSettings): URL {
       `plain HTTP Git URL '${withoutUserinfo(url)}' refused: only https:// is allowed unless the host ${parsed.host} is in imageAutomation.git.insecureHosts`,
     );
   }
-  throw new GitUrlRefusedError(`only https:// Git URLs are supported, got '${withoutUserinfo(url)}'`);
+  throw new GitUrlRefusedError(`only https:// and ssh:// Git URLs are supported, got '${withoutUserinfo(url)}'`);
 }
 
 function underRepositories(url: string, repositories: IntegrationRepositories): boolean {
