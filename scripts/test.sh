@@ -60,6 +60,8 @@ wait_for() {
 build_peer "kube-apiserver/etcd" kube env KUBE_BUILD_PARALLEL=1 bash test/testbed/kube/build.sh
 build_peer "registry v3" registry bash test/testbed/build-registry-v3.sh
 build_peer "flux-operator" flux-operator bash test/oracles/flux-operator/build.sh
+# Gitea (SQLite, CGO) for the Gitea input providers: about 8 minutes cold.
+build_peer "gitea" gitea bash test/testbed/build-gitea.sh
 
 echo "== building the app (the browser test serves it from the backend)"
 (cd packages/app && backstage-cli package build) >"$RESULTS/app-build.log" 2>&1 || { cat "$RESULTS/app-build.log"; step_failed "app build failed"; }

@@ -35,4 +35,25 @@ export {
 } from './tokenServer';
 export { startFaultProxy, type Fault, type FaultAction, type FaultProxy } from './faultProxy';
 export { startGitServer, type GitRequest, type GitServerOptions, type TestGitServer } from './gitServer';
+export {
+  startGitea,
+  type GiteaApiOptions,
+  type GiteaPullRequest,
+  type GiteaRepository,
+  type GiteaUser,
+  type StartGiteaOptions,
+  type TestGitea,
+} from './gitea';
 export { startSshGitServer, SSH_GIT_USER, type SshKeyPair, type TestSshGitServer } from './sshGit';
+export {
+  startAzureDevOpsStandIn,
+  type AzureDevOpsPullRequest,
+  type AzureDevOpsRepository,
+  type AzureDevOpsRequest,
+  type AzureDevOpsStandIn,
+} from './azureDevOps';
+export {
+  startExternalServiceStandIn,
+  type ExternalServiceRequest,
+  type ExternalServiceStandIn,
+} from './externalService';

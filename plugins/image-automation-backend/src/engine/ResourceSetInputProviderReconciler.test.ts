@@ -213,9 +213,10 @@ describe('ResourceSetInputProviderReconciler', () => {
       reason: 'CloudIdentityNotGranted',
       message: `${TERMINAL}provider 'azure' cannot be used: imageAutomation.cloudIdentity.azure is not configured, so the backend's azure identity is not available to any entity`,
     });
+    // Without imageAutomation.inputProviders.allowedHosts no Git forge may be called.
     expect(await stalled('github')).toMatchObject({
-      reason: 'ProviderNotSupported',
-      message: `${TERMINAL}spec.type 'GitHubBranch' is not supported yet`,
+      reason: 'HostNotAllowed',
+      message: `${TERMINAL}host api.github.com is not in imageAutomation.inputProviders.allowedHosts, the hosts input providers may call`,
     });
     expect((await stalled('regex')).message).toMatch(
       new RegExp(`^${TERMINAL}invalid includeTag regex: `),

@@ -75,6 +75,7 @@ describe('paging', () => {
       const start = (page - 1) * 100;
       return { status: 200, headers: {}, body: Array.from({ length: Math.max(0, Math.min(100, total - start)) }, (_, i) => start + i) } as any;
     },
+    postJson: async () => { throw new Error('not used'); },
   });
 
   it('reads pages until a short one, or until the caller has enough', async () => {
@@ -91,7 +92,7 @@ describe('paging', () => {
   });
 
   it('refuses an answer that is not a list', async () => {
-    const odd: SourceHttp = { getJson: async () => ({ status: 200, headers: {}, body: { message: 'no' } }) as any };
+    const odd: SourceHttp = { getJson: async () => ({ status: 200, headers: {}, body: { message: 'no' } }) as any, postJson: async () => { throw new Error('not used'); } };
     await expect(pagedJson(odd, page => `https://forge.test/items?page=${page}&x=1`)).rejects.toThrow('https://forge.test/items: the answer is not a list');
   });
 });

@@ -1,7 +1,9 @@
 import { ResourceSetInputProviderSpec } from '@imageops/backstage-plugin-image-automation-common';
 import { compileGoRegexp, DEFAULT_PROVIDER_FILTER_LIMIT, filterProviderTags, GoRegexp } from '../../policy';
 import { ExportedInput, inputId } from '../exportedInputs';
+import { applySkipRules } from '../skipInputs';
 import { SourceHttp, SourceResponse } from './http';
+import { InputSourceContext } from './types';
 
 /**
  * What the Git-forge provider types (Gitea, GitHub, GitLab, Azure DevOps) share: `spec.filter`
@@ -145,6 +147,15 @@ export function pullRequestInput(pr: PullRequestItem): ExportedInput {
   return input;
 }
 
+/**
+ * `spec.skip.labels` on a pull/merge request provider's inputs: an input matching a rule keeps
+ * the values it was exported with last time (`context.previous`, by `id`), or is left out when new.
+ * @internal
+ */
+export function withSkipRules(context: InputSourceContext, inputs: ExportedInput[]): ExportedInput[] {
+  return applySkipRules(context.spec.skip?.labels, inputs, context.previous);
+}
+
 /** GitLab's slug of a name: lower case, `[^a-z0-9-]` → `-`, at most 63 characters, no `-` at either end. @internal */
 export function gitlabSlug(name: string): string {
   return name
@@ -161,7 +172,8 @@ export const FORGE_MAX_PAGES = 1000;
 
 /**
  * Reads a page-numbered listing: `pageUrl(n)` for n = 1, 2, … until a page has fewer than
- * {@link FORGE_PAGE_SIZE} items, `done(itemsSoFar)` says stop, or the page cap is reached.
+ * {@link FORGE_PAGE_SIZE} items (or, with `more`, until `more` says there is no next page or a
+ * page is empty), `done(itemsSoFar)` says stop, or the page cap is reached.
  * `items` takes the page's items out of its answer (default: the body itself, an array).
  * @internal
  */
@@ -172,6 +184,11 @@ export async function pagedJson<T>(
     headers?: Record<string, string>;
     items?: (response: SourceResponse<unknown>) => T[];
     done?: (items: readonly T[]) => boolean;
+    /**
+     * Whether the service has a page after this one, instead of "this page was full": for
+     * services that cut `limit` to a smaller page size of their own (Gitea: 50 by default).
+     */
+    more?: (response: SourceResponse<unknown>, pageItems: readonly T[], all: readonly T[]) => boolean;
   } = {},
 ): Promise<T[]> {
   const all: T[] = [];
@@ -182,7 +199,8 @@ export async function pagedJson<T>(
       throw new Error(`${pageUrl(page).replace(/\?.*$/, '')}: the answer is not a list`);
     }
     all.push(...items);
-    if (items.length < FORGE_PAGE_SIZE || options.done?.(all)) break;
+    const more = options.more ? options.more(response, items, all) && items.length > 0 : items.length >= FORGE_PAGE_SIZE;
+    if (!more || options.done?.(all)) break;
   }
   return all;
 }

@@ -47,6 +47,8 @@ export interface SourceResponse<T = unknown> {
 export interface SourceHttp {
   /** GET `url` as JSON; any status but 2xx, an oversized body or malformed JSON throws {@link SourceHttpError}. */
   getJson<T = unknown>(url: string, options?: { headers?: Record<string, string> }): Promise<SourceResponse<T>>;
+  /** POST `body` (JSON, or nothing) to `url` and read a JSON answer, as {@link SourceHttp.getJson}. */
+  postJson<T = unknown>(url: string, options?: { headers?: Record<string, string>; body?: unknown }): Promise<SourceResponse<T>>;
 }
 
 /** `imageAutomation.inputProviders.allowedHosts`, and whether plain HTTP may go to `host`. */
@@ -158,12 +160,16 @@ export function createSourceHttp(
         key: options.tls.key,
       }
     : {};
-  return {
-    async getJson<T>(url: string, request: { headers?: Record<string, string> } = {}): Promise<SourceResponse<T>> {
+  const call = async <T>(
+    method: 'GET' | 'POST',
+    url: string,
+    request: { headers?: Record<string, string>; body?: unknown },
+  ): Promise<SourceResponse<T>> => {
       const target = checkSourceUrl(context, url);
       const shown = `${target.origin}${target.pathname}`;
       const remaining = context.deadline - Date.now();
-      if (remaining <= 0) throw new SourceHttpError(`${options.what}: GET ${shown}: the call's timeout passed`);
+      if (remaining <= 0) throw new SourceHttpError(`${options.what}: ${method} ${shown}: the call's timeout passed`);
+      const payload = request.body === undefined ? undefined : Buffer.from(JSON.stringify(request.body));
       context.signal?.throwIfAborted();
       const { status, headers, body } = await new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }>(
         (resolve, reject) => {
@@ -171,8 +177,13 @@ export function createSourceHttp(
           const req = send(
             target,
             {
-              method: 'GET',
-              headers: { accept: 'application/json', 'user-agent': 'backstage-image-automation', ...request.headers },
+              method,
+              headers: {
+                accept: 'application/json',
+                'user-agent': 'backstage-image-automation',
+                ...(payload ? { 'content-type': 'application/json', 'content-length': String(payload.length) } : {}),
+                ...request.headers,
+              },
               timeout: remaining,
               signal: context.signal,
               ...secureContext,
@@ -183,7 +194,7 @@ export function createSourceHttp(
               res.on('data', (chunk: Buffer) => {
                 size += chunk.length;
                 if (size > maxBodyBytes) {
-                  reject(new SourceHttpError(`${options.what}: GET ${shown}: the response is larger than ${maxBodyBytes} bytes`, res.statusCode));
+                  reject(new SourceHttpError(`${options.what}: ${method} ${shown}: the response is larger than ${maxBodyBytes} bytes`, res.statusCode));
                   req.destroy();
                   return;
                 }
@@ -193,17 +204,17 @@ export function createSourceHttp(
               res.on('error', reject);
             },
           );
-          const timer = setTimeout(() => req.destroy(new SourceHttpError(`${options.what}: GET ${shown}: timed out`)), remaining);
+          const timer = setTimeout(() => req.destroy(new SourceHttpError(`${options.what}: ${method} ${shown}: timed out`)), remaining);
           req.on('close', () => clearTimeout(timer));
-          req.on('timeout', () => req.destroy(new SourceHttpError(`${options.what}: GET ${shown}: timed out`)));
+          req.on('timeout', () => req.destroy(new SourceHttpError(`${options.what}: ${method} ${shown}: timed out`)));
           req.on('error', error =>
             reject(
               error instanceof SourceHttpError || context.signal?.aborted
                 ? error
-                : new SourceHttpError(`${options.what}: GET ${shown}: ${(error as Error).message}`),
+                : new SourceHttpError(`${options.what}: ${method} ${shown}: ${(error as Error).message}`),
             ),
           );
-          req.end();
+          req.end(payload);
         },
       );
       if (status < 200 || status >= 300) {
@@ -220,9 +231,12 @@ export function createSourceHttp(
       try {
         parsed = JSON.parse(body.toString('utf8')) as T;
       } catch (error) {
-        throw new SourceHttpError(`${options.what}: GET ${shown}: the response is not JSON: ${(error as Error).message}`, status);
+        throw new SourceHttpError(`${options.what}: ${method} ${shown}: the response is not JSON: ${(error as Error).message}`, status);
       }
       return { status, headers, body: parsed };
-    },
+  };
+  return {
+    getJson: (url, request = {}) => call('GET', url, request),
+    postJson: (url, request = {}) => call('POST', url, request),
   };
 }
