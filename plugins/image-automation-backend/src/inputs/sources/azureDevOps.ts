@@ -1,18 +1,15 @@
 import { ExportedInput } from '../exportedInputs';
 import {
-  branchesComplete,
-  branchInput,
+  branchInputs,
+  enoughBranches,
+  enoughPullRequests,
   filterProblem,
   FORGE_MAX_PAGES,
   FORGE_PAGE_SIZE,
   GitRefItem,
+  pullRequestInputs,
   PullRequestItem,
-  pullRequestInput,
-  selectBranches,
-  selectPullRequests,
-  selectTags,
-  tagInput,
-  withSkipRules,
+  tagInputs,
 } from './forge';
 import { forgeFailure, forgeToken, ForgeSpecError } from './forgeCall';
 import { checkSourceUrl, createSourceHttp, GIT_PROVIDER_MAX_BODY_BYTES, SourceHttp, SourceHttpError, SourceResponse } from './http';
@@ -234,25 +231,13 @@ async function azureDevOpsInputs(context: InputSourceContext, kind: AzureKind): 
   try {
     let inputs: ExportedInput[];
     if (kind === 'branch') {
-      const branches = await listRefs(client, location, 'heads', headers, items => {
-        const selected = selectBranches(spec.filter, items);
-        return selected.ok && branchesComplete(spec.filter, selected.items.length);
-      });
-      const selected = selectBranches(spec.filter, branches);
-      if (!selected.ok) return terminal('InvalidSpec', selected.message);
-      inputs = selected.items.map(branchInput);
+      const branches = await listRefs(client, location, 'heads', headers, items => enoughBranches(spec.filter, items));
+      inputs = branchInputs(spec.filter, branches);
     } else if (kind === 'tag') {
-      const selected = selectTags(spec.filter, await listRefs(client, location, 'tags', headers));
-      if (!selected.ok) return terminal('InvalidSpec', selected.message);
-      inputs = selected.items.map(tagInput);
+      inputs = tagInputs(spec.filter, await listRefs(client, location, 'tags', headers));
     } else {
-      const pulls = await listPullRequests(client, location, headers, items => {
-        const selected = selectPullRequests(spec.filter, items);
-        return selected.ok && branchesComplete(spec.filter, selected.items.length);
-      });
-      const selected = selectPullRequests(spec.filter, pulls);
-      if (!selected.ok) return terminal('InvalidSpec', selected.message);
-      inputs = withSkipRules(context, selected.items.map(pullRequestInput));
+      const pulls = await listPullRequests(client, location, headers, items => enoughPullRequests(spec.filter, items));
+      inputs = pullRequestInputs(context, pulls);
     }
     return { ok: true, inputs };
   } catch (error) {

@@ -156,6 +156,44 @@ export function withSkipRules(context: InputSourceContext, inputs: ExportedInput
   return applySkipRules(context.spec.skip?.labels, inputs, context.previous);
 }
 
+/** The items of a selection whose filter was checked before listing ({@link filterProblem}). */
+function checked<T>(selection: Selection<T>): T[] {
+  // Unreachable after filterProblem: the same filter compiled then.
+  if (!selection.ok) throw new Error(selection.message);
+  return selection.items;
+}
+
+/**
+ * The inputs of a Branch type from everything listed (the filter checked before listing with
+ * {@link filterProblem}). {@link enoughBranches} tells when listing may stop.
+ * @internal
+ */
+export function branchInputs(filter: Filter, listed: readonly GitRefItem[]): ExportedInput[] {
+  return checked(selectBranches(filter, listed)).map(branchInput);
+}
+
+/** The inputs of a Tag type from every tag listed (the order is decided on all of them). @internal */
+export function tagInputs(filter: Filter, listed: readonly GitRefItem[]): ExportedInput[] {
+  return checked(selectTags(filter, listed)).map(tagInput);
+}
+
+/** The inputs of a PullRequest/MergeRequest type, with `spec.skip.labels` applied. @internal */
+export function pullRequestInputs(context: InputSourceContext, listed: readonly PullRequestItem[]): ExportedInput[] {
+  return withSkipRules(context, checked(selectPullRequests(context.spec.filter, listed)).map(pullRequestInput));
+}
+
+/** Whether the branches listed so far already hold `limit` that pass: later pages cannot change the selection. @internal */
+export function enoughBranches(filter: Filter, listed: readonly GitRefItem[]): boolean {
+  const selected = selectBranches(filter, listed);
+  return selected.ok && branchesComplete(filter, selected.items.length);
+}
+
+/** {@link enoughBranches} for pull requests, which also keep API order. @internal */
+export function enoughPullRequests(filter: Filter, listed: readonly PullRequestItem[]): boolean {
+  const selected = selectPullRequests(filter, listed);
+  return selected.ok && branchesComplete(filter, selected.items.length);
+}
+
 /** GitLab's slug of a name: lower case, `[^a-z0-9-]` → `-`, at most 63 characters, no `-` at either end. @internal */
 export function gitlabSlug(name: string): string {
   return name

@@ -3,18 +3,15 @@ import { integrationReadAllowed, readGitAccessSettings } from '../../git/gitAcce
 import { RegistryTls } from '../../registry/RegistryClient';
 import { ExportedInput } from '../exportedInputs';
 import {
-  branchesComplete,
-  branchInput,
+  branchInputs,
+  enoughBranches,
+  enoughPullRequests,
   filterProblem,
   GitRefItem,
   pagedJson,
+  pullRequestInputs,
   PullRequestItem,
-  pullRequestInput,
-  selectBranches,
-  selectPullRequests,
-  selectTags,
-  tagInput,
-  withSkipRules,
+  tagInputs,
 } from './forge';
 import { forgeFailure, forgeToken } from './forgeCall';
 import { checkSourceUrl, createSourceHttp, GIT_PROVIDER_MAX_BODY_BYTES, SourceHttpError, SourceResponse, sourceTls } from './http';
@@ -151,17 +148,6 @@ function listItems<T>(response: SourceResponse<unknown>, what: string, valid: (i
   return items;
 }
 
-/** A `done` for {@link pagedJson} that counts the items passing the filter page by page, until `limit`. */
-function untilLimit<T>(filter: InputSourceContext['spec']['filter'], passing: (items: readonly T[]) => number) {
-  let seen = 0;
-  let passed = 0;
-  return (all: readonly T[]) => {
-    passed += passing(all.slice(seen));
-    seen = all.length;
-    return branchesComplete(filter, passed);
-  };
-}
-
 const named = (item: { name?: unknown }) => typeof item.name === 'string' && item.name !== '';
 
 async function giteaInputs(context: InputSourceContext, kind: GiteaKind): Promise<InputSourceResult> {
@@ -202,23 +188,16 @@ async function giteaInputs(context: InputSourceContext, kind: GiteaKind): Promis
         headers,
         items: response => listItems<GiteaBranch>(response, 'branch', named).map(b => ({ name: b.name, sha: String(b.commit?.id ?? '') })),
         more: hasNextPage,
-        done: untilLimit(spec.filter, items => {
-          const selected = selectBranches(spec.filter, items);
-          return selected.ok ? selected.items.length : 0;
-        }),
+        done: items => enoughBranches(spec.filter, items),
       });
-      const selected = selectBranches(spec.filter, branches);
-      if (!selected.ok) return terminal('InvalidSpec', selected.message);
-      inputs = selected.items.map(branchInput);
+      inputs = branchInputs(spec.filter, branches);
     } else if (kind === 'tag') {
       const tags = await pagedJson<GitRefItem>(client, page('tags'), {
         headers,
         items: response => listItems<GiteaTag>(response, 'tag', named).map(t => ({ name: t.name, sha: String(t.commit?.sha ?? t.id ?? '') })),
         more: hasNextPage,
       });
-      const selected = selectTags(spec.filter, tags);
-      if (!selected.ok) return terminal('InvalidSpec', selected.message);
-      inputs = selected.items.map(tagInput);
+      inputs = tagInputs(spec.filter, tags);
     } else {
       const pulls = await pagedJson<PullRequestItem>(client, page('pulls', 'state=open&'), {
         headers,
@@ -232,14 +211,9 @@ async function giteaInputs(context: InputSourceContext, kind: GiteaKind): Promis
             labels: (Array.isArray(pr.labels) ? pr.labels : []).map(l => (typeof l?.name === 'string' ? l.name : '')).filter(Boolean),
           })),
         more: hasNextPage,
-        done: untilLimit(spec.filter, items => {
-          const selected = selectPullRequests(spec.filter, items);
-          return selected.ok ? selected.items.length : 0;
-        }),
+        done: items => enoughPullRequests(spec.filter, items),
       });
-      const selected = selectPullRequests(spec.filter, pulls);
-      if (!selected.ok) return terminal('InvalidSpec', selected.message);
-      inputs = withSkipRules(context, selected.items.map(pullRequestInput));
+      inputs = pullRequestInputs(context, pulls);
     }
     return { ok: true, inputs };
   } catch (error) {

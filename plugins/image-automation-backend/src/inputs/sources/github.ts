@@ -2,19 +2,16 @@ import crypto from 'node:crypto';
 import { CredentialRefusedError, GitHubAppCredential } from '../../credentials/NamedCredentials';
 import { ExportedInput } from '../exportedInputs';
 import {
-  branchesComplete,
-  branchInput,
+  branchInputs,
+  enoughBranches,
+  enoughPullRequests,
+  filterProblem,
   FORGE_MAX_PAGES,
   FORGE_PAGE_SIZE,
-  filterProblem,
   GitRefItem,
+  pullRequestInputs,
   PullRequestItem,
-  pullRequestInput,
-  selectBranches,
-  selectPullRequests,
-  selectTags,
-  tagInput,
-  withSkipRules,
+  tagInputs,
 } from './forge';
 import { ForgeSpecError, forgeFailure, forgeTls, forgeToken, forSecret, repositoryUrl } from './forgeCall';
 import { checkSourceUrl, createSourceHttp, SourceHttp, SourceHttpError } from './http';
@@ -223,23 +220,22 @@ async function githubInputs(context: InputSourceContext): Promise<ExportedInput[
         client,
         `${repo}/branches?per_page=${FORGE_PAGE_SIZE}`,
         headers,
-        items => branchesComplete(filter, unwrap(selectBranches(filter, refs(items))).length),
+        items => enoughBranches(filter, refs(items)),
       );
-      return unwrap(selectBranches(filter, refs(listed))).map(branchInput);
+      return branchInputs(filter, refs(listed));
     }
     case 'GitHubTag': {
       const listed = await githubPages<GitHubRef>(client, `${repo}/tags?per_page=${FORGE_PAGE_SIZE}`, headers);
-      return unwrap(selectTags(filter, refs(listed))).map(tagInput);
+      return tagInputs(filter, refs(listed));
     }
     default: {
-      const limit = filter?.limit && filter.limit > 0 ? filter.limit : 100;
       const listed = await githubPages<GitHubPull>(
         client,
         `${repo}/pulls?state=open&per_page=${FORGE_PAGE_SIZE}`,
         headers,
-        items => unwrap(selectPullRequests(filter, pulls(items))).length >= limit,
+        items => enoughPullRequests(filter, pulls(items)),
       );
-      return withSkipRules(context, unwrap(selectPullRequests(filter, pulls(listed))).map(pullRequestInput));
+      return pullRequestInputs(context, pulls(listed));
     }
   }
 }
@@ -259,11 +255,6 @@ function pulls(items: readonly GitHubPull[]): PullRequestItem[] {
       title: String(pr.title ?? ''),
       labels: (pr.labels ?? []).map(l => String(l?.name ?? '')).filter(Boolean),
     }));
-}
-
-function unwrap<T>(selection: { ok: true; items: T[] } | { ok: false; message: string }): T[] {
-  if (!selection.ok) throw new Error(selection.message);
-  return selection.items;
 }
 
 /** The source of the `GitHub*` types. @internal */

@@ -1,19 +1,17 @@
 import { ExportedInput } from '../exportedInputs';
 import {
-  branchesComplete,
-  branchInput,
+  branchInputs,
+  enoughBranches,
+  enoughPullRequests,
+  filterProblem,
   FORGE_MAX_PAGES,
   FORGE_PAGE_SIZE,
-  filterProblem,
   gitlabSlug,
   GitRefItem,
+  pullRequestInputs,
   PullRequestItem,
-  pullRequestInput,
   selectBranches,
-  selectPullRequests,
-  selectTags,
-  tagInput,
-  withSkipRules,
+  tagInputs,
 } from './forge';
 import { ForgeSpecError, forgeFailure, forgeTls, forgeToken, repositoryUrl } from './forgeCall';
 import { checkSourceUrl, createSourceHttp, SourceHttp, SourceHttpError } from './http';
@@ -137,13 +135,13 @@ async function gitlabInputs(context: InputSourceContext): Promise<ExportedInput[
   switch (context.spec.type) {
     case 'GitLabBranch': {
       const listed = await gitlabPages<GitLabRef>(client, `${project}/repository/branches`, {}, headers, items =>
-        branchesComplete(filter, unwrap(selectBranches(filter, refs(items))).length),
+        enoughBranches(filter, refs(items)),
       );
-      return unwrap(selectBranches(filter, refs(listed))).map(branchInput);
+      return branchInputs(filter, refs(listed));
     }
     case 'GitLabTag': {
       const listed = await gitlabPages<GitLabRef>(client, `${project}/repository/tags`, {}, headers);
-      return unwrap(selectTags(filter, refs(listed))).map(tagInput);
+      return tagInputs(filter, refs(listed));
     }
     case 'GitLabMergeRequest': {
       const labels = filter?.labels?.filter(Boolean) ?? [];
@@ -152,9 +150,9 @@ async function gitlabInputs(context: InputSourceContext): Promise<ExportedInput[
         `${project}/merge_requests`,
         { state: 'opened', ...(labels.length ? { labels: labels.join(',') } : {}) },
         headers,
-        items => unwrap(selectPullRequests(filter, mergeRequests(items))).length >= limit,
+        items => enoughPullRequests(filter, mergeRequests(items)),
       );
-      return withSkipRules(context, unwrap(selectPullRequests(filter, mergeRequests(listed))).map(pullRequestInput));
+      return pullRequestInputs(context, mergeRequests(listed));
     }
     default: {
       const environments = await gitlabPages<GitLabEnvironment>(client, `${project}/environments`, {}, headers);
