@@ -226,10 +226,35 @@ export interface Config {
         pathPrefix: string;
       }>;
       /**
+       * Hosts where ImageUpdateAutomations annotated `image-automation.io/pull-request: "true"`
+       * may open pull requests (see docs/git-automation.md). The API is called with the
+       * credential Git uses for the repository (its `secretRef`, bound to the host, or the
+       * `integrations` entry when `integrationPush` allows it). Default none: such an automation
+       * is Stalled (`PullRequestHostNotAllowed`) and no API call is made.
+       */
+      pullRequests?: Array<{
+        /** `host[:port]` as in the repository URL. */
+        host: string;
+        /** The host's API: `gitea` or `github` (GitLab, Bitbucket and Azure DevOps are not supported yet). */
+        type: 'gitea' | 'github';
+        /**
+         * `github` only: the REST API's base URL. Default `https://api.github.com` for
+         * `github.com`, else `https://<host>/api/v3` (GitHub Enterprise Server).
+         */
+        apiBaseUrl?: string;
+        /**
+         * Count the pull request's reviews as votes on the promotions it carries (cast as
+         * `review:<host>/<login>`): a promotion waiting only for `approvals` is then proposed in a
+         * pull request at once, and an approving review counts towards the gate; "changes
+         * requested" is a rejection. Default false: only votes in Backstage count.
+         */
+        reviewsApprove?: boolean;
+      }>;
+      /**
        * Warm clones for ImageUpdateAutomations: one clone per repository URL, push branch and
        * credential (the GitRepository's `secretRef` name and secret, the integration token, or
        * none), kept between runs; each run fetches what changed (shallow) and resets the clone
-       * (`reset --hard`, `clean -ffdx`) instead of cloning. Clones are only shared between
+       * (a forced checkout, `clean -ffdx`) instead of cloning. Clones are only shared between
        * automations whose entities were granted the same credential. Default: enabled.
        */
       cloneCache?: {

@@ -38,6 +38,7 @@ import { DatabasePromotionStore } from './store/DatabasePromotionStore';
 import { DatabaseInventoryStore } from './store/DatabaseInventoryStore';
 import { SigningKeys } from './git/SigningKeys';
 import { readGitAccessSettings } from './git/gitAccess';
+import { readPullRequestSettings } from './pullRequests/pullRequestMode';
 import { readWarmClonesSettings, WarmClones } from './git/warmClones';
 import { integrationGitAuthFromConfig } from './git/integrationGitAuth';
 import { ManifestReader } from './objects/ManifestReader';
@@ -219,6 +220,7 @@ export const imageAutomationPlugin = createBackendPlugin({
           logger,
           promotions: { planner, scans },
           clones,
+          pullRequests: readPullRequestSettings(config),
         });
         // Intervals and timeouts below these are refused with a Stalled condition (issue #13).
         setScheduleLimits({

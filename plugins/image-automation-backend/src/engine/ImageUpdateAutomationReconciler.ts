@@ -36,6 +36,16 @@ import { markFailed, markReady, markStalled } from './conditions';
 import { beginReconcile, RECHECK_MS, retryAfter } from './preamble';
 import { ReconcileContext, ReconcileResult, Reconciler } from './Reconciler';
 import { referenceDenied } from '../objects/tenancy';
+import {
+  imageUpdatesTab,
+  PullRequestHostNotAllowedError,
+  pullRequestHostFor,
+  PullRequestOptions,
+  pullRequestOptions,
+  PullRequestSettings,
+} from '../pullRequests/pullRequestMode';
+import { PullRequestHost } from '../pullRequests/PullRequestHost';
+import { runPullRequest } from '../pullRequests/runPullRequest';
 
 /** Flux's default GitRepository `timeout`. */
 const DEFAULT_GIT_TIMEOUT_MS = 60_000;
@@ -63,6 +73,8 @@ interface RunContext {
   policies: Map<string, ImageRef | undefined>;
   observedPolicies: Record<string, ImageRef>;
   signer?: CommitSigner;
+  /** Pull-request mode (src/pullRequests): the branch, the host and whether a reconcile was requested. */
+  pullRequest?: { options: PullRequestOptions; host: PullRequestHost; reviewsApprove: boolean; requested: boolean };
   failed(reason: string, message: string): ReconcileResult;
   stalled(reason: string, message: string): ReconcileResult;
   intervalMs: number;
@@ -113,13 +125,15 @@ export class ImageUpdateAutomationReconciler implements Reconciler {
       logger?: LoggerService;
       /** Promotions: without them every selection is written on the next pass (Flux's behaviour). */
       promotions?: { planner: PromotionPlanner; scans: ScanStore };
+      /** `imageAutomation.git.pullRequests`: hosts where pull-request mode may open pull requests. Default none. */
+      pullRequests?: PullRequestSettings;
       /** Warm clones reused between runs (fetch + reset); without them every run clones afresh. */
       clones?: WarmClones;
     },
   ) {}
 
   async reconcile(object: StoredObject, now: Date, context?: ReconcileContext): Promise<ReconcileResult> {
-    return this.prepare(object, now, true, ctx => this.run(ctx, context?.signal));
+    return this.prepare(object, now, true, ctx => (ctx.pullRequest ? this.runPullRequest(ctx, context?.signal) : this.run(ctx, context?.signal)));
   }
 
   /**
@@ -130,7 +144,8 @@ export class ImageUpdateAutomationReconciler implements Reconciler {
     let preview: { diff: string; commitMessage?: string } | undefined;
     const result = await this.prepare(object, now, false, async ctx => {
       const state = await readRemoteState(ctx.remote, ctx.checkoutRef);
-      const checkout = await cloneForUpdate(ctx.remote, state, ctx.branch);
+      // Pull-request mode previews against the base branch, where the pull request is merged.
+      const checkout = await cloneForUpdate(ctx.remote, state, ctx.pullRequest?.options.base ?? ctx.branch);
       try {
         const updatePath = await secureJoin(checkout.dir, ctx.spec.update?.path ?? '');
         const tree = await applyPoliciesToTree({
@@ -280,7 +295,26 @@ export class ImageUpdateAutomationReconciler implements Reconciler {
     const checkoutRef: GitReference = spec.git?.checkout?.ref ?? sourceSpec.ref ?? { branch: 'master' };
     // Flux infers the push branch from the checkout ref's branch (`master` when no ref is given).
     const checkoutBranch = checkoutRef.branch || (Object.values(checkoutRef).some(Boolean) ? undefined : 'master');
-    const branch = spec.git?.push?.branch || checkoutBranch;
+    // Pull-request mode: the update goes to the target's own branch and a pull request into the
+    // checkout branch. Its host must be allowed, with the credential Git already uses for it.
+    let pullRequest: RunContext['pullRequest'];
+    try {
+      const options = pullRequestOptions(object.manifest.metadata.annotations, object, checkoutBranch, spec.git?.push?.branch);
+      if (options) {
+        if (spec.git?.push?.refspec) throw new Error('pull-request mode pushes only the pull request branch: remove spec.git.push.refspec');
+        pullRequest = {
+          options,
+          ...pullRequestHostFor(this.deps.pullRequests, remote.url, remote.auth),
+          requested: begun.start.pendingRequest !== undefined,
+        };
+      }
+    } catch (error) {
+      if (error instanceof PullRequestHostNotAllowedError) {
+        return stalled('PullRequestHostNotAllowed', `pull-request mode: ${error.message}`);
+      }
+      return stalled('InvalidPullRequestConfiguration', `pull-request mode: ${(error as Error).message}`);
+    }
+    const branch = pullRequest?.options.branch ?? (spec.git?.push?.branch || checkoutBranch);
     if (!branch) {
       return failed(
         'SourceManagerFailed',
@@ -312,7 +346,7 @@ export class ImageUpdateAutomationReconciler implements Reconciler {
       // The GitRepository's credential name (granted to both entities above) and its secret decide
       // which warm clone the run may use; see credentialScope.
       const scope = credentialScope(sourceSpec.secretRef?.name, remote.auth);
-      return await next({ object, spec, now, generation, status, events, remote, credentialScope: scope, checkoutRef, branch, switched, refspec, syncNeeded, policies, observedPolicies, signer, failed, stalled, intervalMs });
+      return await next({ object, spec, now, generation, status, events, remote, credentialScope: scope, checkoutRef, branch, switched, refspec, syncNeeded, policies, observedPolicies, signer, pullRequest, failed, stalled, intervalMs });
     } finally {
       await signer?.remove();
     }
@@ -457,6 +491,12 @@ export class ImageUpdateAutomationReconciler implements Reconciler {
     events: Event[],
     tree: { repoRoot: string; updatePath: string; namespace: string },
     selected: Map<string, ImageRef | undefined>,
+    /**
+     * Pull-request mode: the promotions the open pull request carries (they stay `applying` while it
+     * is open), and whether its reviews count as approvals (a promotion waiting only for approval is
+     * then proposed in the pull request, still pending).
+     */
+    pullRequest?: { carried: ReadonlySet<string>; reviewsApprove: boolean },
   ): Promise<PromotionPlan> {
     const { planner, scans } = this.deps.promotions!;
     const target = gitTarget(object.id);
@@ -493,7 +533,24 @@ export class ImageUpdateAutomationReconciler implements Reconciler {
         firstSeenAt: await firstSeenOf(this.deps.objects, scans, object.namespace, name, ref.tag),
         annotations: object.manifest.metadata.annotations,
       };
-      const decision = await planner.decide(selection, now, events);
+      if (pullRequest) {
+        await planner.releaseFromPullRequest(target.id, subject, versionOfRef(desired.get(name)!), pullRequest.carried, now, events);
+      }
+      let decision = await planner.decide(selection, now, events);
+      const heldPromotion = decision.action === 'hold' ? decision.promotion : undefined;
+      if (
+        pullRequest &&
+        heldPromotion &&
+        // Carried by the open pull request: written again on its branch, as it was.
+        ((heldPromotion.state === 'applying' && pullRequest.carried.has(heldPromotion.id)) ||
+          // Waiting only for an approval that a review of the pull request can give.
+          (pullRequest.reviewsApprove &&
+            heldPromotion.state === 'pending' &&
+            heldPromotion.gates.some(g => g.gate === 'approval' && g.state === 'waiting') &&
+            heldPromotion.gates.every(g => g.gate === 'approval' || g.state === 'passed')))
+      ) {
+        decision = { action: 'write', version: heldPromotion.to, promotion: heldPromotion };
+      }
       if (decision.action === 'write') {
         const only = new Map([[name, refOfVersion(decision.version, ref.name)]]);
         plan.policies.set(name, only.get(name));
@@ -512,6 +569,38 @@ export class ImageUpdateAutomationReconciler implements Reconciler {
       }
     }
     return plan;
+  }
+
+  /** A run in pull-request mode: see {@link runPullRequest}. */
+  private runPullRequest(ctx: RunContext, signal?: AbortSignal): Promise<ReconcileResult> {
+    const { object, now, events } = ctx;
+    const promotions = this.deps.promotions;
+    return runPullRequest(
+      {
+        ...ctx,
+        options: ctx.pullRequest!.options,
+        host: ctx.pullRequest!.host,
+        requested: ctx.pullRequest!.requested,
+        reviewsApprove: ctx.pullRequest!.reviewsApprove,
+        tabUrl: imageUpdatesTab(this.deps.pullRequests?.appBaseUrl, object.entityRef),
+        promotions: promotions && {
+          planner: promotions.planner,
+          plan: (tree, carried) =>
+            this.planPromotions(object, now, events, tree, ctx.policies, { carried, reviewsApprove: ctx.pullRequest!.reviewsApprove }),
+          applied: async (writes, commit) => {
+            const dueNow: string[] = [];
+            for (const { promotion, diff } of writes) {
+              dueNow.push(...(await promotions.planner.applied(promotion, { commit, diff }, now, events)));
+            }
+            return dueNow;
+          },
+          failed: async (writes, error) => {
+            for (const { promotion } of writes) await promotions.planner.failed(promotion, error, now, events);
+          },
+        },
+      },
+      signal,
+    );
   }
 
   /** Records the written promotions; returns the objects waiting for them upstream. */

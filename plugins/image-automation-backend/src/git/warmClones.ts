@@ -77,7 +77,7 @@ export function credentialScope(credentialName: string | undefined, auth: GitAut
  * Warm clones of the repositories automations push to, one per repository URL, push branch and
  * credential scope ({@link credentialScope}): a run fetches only what changed (`--depth=1`, so a
  * force-pushed branch costs one commit's objects, never a history) into the clone it used last time
- * and resets it (`reset --hard` + `clean -ffdx`), instead of cloning anew. Runs on one clone are
+ * and resets it (a forced checkout + `clean -ffdx`), instead of cloning anew. Runs on one clone are
  * serialised (a lock per clone); the number of clones is bounded (least recently used removed first);
  * a clone that fails to fetch, reset or check out (corrupt, diverged beyond repair) is discarded and
  * cloned afresh once before the run fails. Clones live in a directory of this process, removed by

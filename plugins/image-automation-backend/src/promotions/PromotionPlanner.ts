@@ -307,6 +307,141 @@ export class PromotionPlanner {
   }
 
   /**
+   * Pull-request mode: whether the open pull request's promotions (`ids`) are the only open ones of
+   * the target and no pin holds it, so that a run with nothing new has nothing to decide.
+   */
+  async onlyOpen(targetId: string, ids: ReadonlySet<string>, now: Date): Promise<boolean> {
+    const open = await this.deps.promotions.list({ targetId, states: [...OPEN_PROMOTION_STATES], limit: ids.size + 1 });
+    if (open.items.some(p => !ids.has(p.id) || p.state !== 'applying')) return false;
+    return (await this.deps.promotions.listPins([targetId], now)).length === 0;
+  }
+
+  /** A promotion by id (pull-request mode keeps the ids of the promotions its pull request carries). */
+  get(id: string): Promise<PromotionRecord | undefined> {
+    return this.deps.promotions.get(id);
+  }
+
+  /**
+   * Pull-request mode: a promotion carried out by a pull request stays `applying` while the pull
+   * request is open (until it is merged, closed or superseded). A decision that holds it because it
+   * is being applied is, for the pass that owns the pull request, a write of the same version; a
+   * promotion the pull request carries whose version is no longer the one to write is superseded in
+   * the pull request, so that the newer selection is decided at once instead of being held.
+   */
+  async releaseFromPullRequest(
+    targetId: string,
+    subject: string,
+    desired: PromotionVersion,
+    carriedIds: ReadonlySet<string>,
+    now: Date,
+    events: Event[],
+  ): Promise<void> {
+    const open = await this.deps.promotions.findOpen(targetId, subject);
+    if (!open || !carriedIds.has(open.id) || sameVersion(open.to, desired)) return;
+    const note = `superseded in the pull request by ${desired.tag}`;
+    const done = await this.deps.promotions.update(
+      open.id,
+      open.revision,
+      { state: 'superseded', closedAt: now.toISOString(), step: { state: 'superseded', at: now.toISOString(), by: ENGINE_ACTOR, note } },
+      now,
+      ['applying', 'failed', 'approved', 'pending'],
+    );
+    if (done) {
+      events.push({ type: 'Normal', reason: 'PromotionSuperseded', message: `${subject} on ${targetId}: ${delta(open.from, open.to)} ${note}` });
+    }
+  }
+
+  /**
+   * Pull-request mode, where the host's reviews count as approvals: the latest review of each
+   * reviewer of the pull request becomes a vote on the promotion it carries (approve, or reject for
+   * "changes requested"), cast as `review:<host>/<login>` for the version the pull request carries.
+   */
+  async reviewVotes(
+    promotion: PromotionRecord,
+    review: { host: string; number: number; approvedBy: string[]; changesRequestedBy: string[] },
+    now: Date,
+  ): Promise<void> {
+    const current = (await this.deps.promotions.get(promotion.id)) ?? promotion;
+    if (current.state !== 'pending') return;
+    const digest = voteDigest(current.to);
+    const existing = await this.deps.promotions.votes(current.id);
+    const cast = async (login: string, decision: 'approve' | 'reject') => {
+      const actor = `review:${review.host}/${login}`;
+      if (existing.some(v => v.actor === actor && v.digest === digest && v.decision === decision)) return;
+      await this.deps.promotions.vote(current.id, {
+        actor,
+        decision,
+        digest,
+        at: now.toISOString(),
+        reason: `${decision === 'approve' ? 'approved' : 'requested changes on'} pull request #${review.number}`,
+      });
+    };
+    for (const login of review.approvedBy) await cast(login, 'approve');
+    for (const login of review.changesRequestedBy) await cast(login, 'reject');
+  }
+
+  /** Pull-request mode: records on an `applying` promotion the pull request that carries it out (it stays `applying`). */
+  async inPullRequest(promotion: PromotionRecord, pullRequest: { number: number; url: string }, note: string, now: Date, diff?: string): Promise<void> {
+    const current = (await this.deps.promotions.get(promotion.id)) ?? promotion;
+    await this.deps.promotions.update(
+      current.id,
+      current.revision,
+      {
+        error: undefined,
+        ...(diff !== undefined ? { diff } : {}),
+        step: { state: current.state, at: now.toISOString(), by: ENGINE_ACTOR, note: `pull request #${pullRequest.number} ${pullRequest.url}: ${note}` },
+      },
+      now,
+      // Pending: waiting for its approval, which a review of the pull request may give.
+      ['applying', 'pending'],
+    );
+  }
+
+  /**
+   * Pull-request mode: the pull request was closed without being merged. The promotion is rejected
+   * (a selection rejected is not proposed again: the target is held until a newer version is
+   * selected, or a reconcile is requested, see {@link reopen}).
+   */
+  async closedWithoutMerge(promotion: PromotionRecord, note: string, now: Date, events: Event[]): Promise<void> {
+    const current = (await this.deps.promotions.get(promotion.id)) ?? promotion;
+    const done = await this.deps.promotions.update(
+      current.id,
+      current.revision,
+      { state: 'rejected', closedAt: now.toISOString(), step: { state: 'rejected', at: now.toISOString(), by: ENGINE_ACTOR, note } },
+      now,
+      ['applying', 'failed', 'approved', 'pending'],
+    );
+    if (done) {
+      events.push({ type: 'Warning', reason: 'PromotionRejected', message: `${current.subject} on ${current.target.id}: ${delta(current.from, current.to)}: ${note}` });
+    }
+  }
+
+  /**
+   * Pull-request mode: a reconcile was requested after the pull request was closed: the rejected
+   * promotion is proposed again (a new promotion, which its gates decide as any other).
+   */
+  async reopen(promotion: PromotionRecord, note: string, now: Date, events: Event[]): Promise<void> {
+    const current = (await this.deps.promotions.get(promotion.id)) ?? promotion;
+    if (current.state !== 'rejected') return;
+    const open = await this.deps.promotions.findOpen(current.target.id, current.subject);
+    if (open) return;
+    const created = await this.create({
+      entityRef: current.entityRef,
+      target: current.target,
+      subject: current.subject,
+      from: current.from,
+      to: current.to,
+      by: ENGINE_ACTOR,
+      note,
+      now,
+      expectedOpen: null,
+    });
+    if (created) {
+      events.push({ type: 'Normal', reason: 'PromotionCreated', message: `${current.subject} on ${current.target.id}: ${delta(current.from, current.to)}: ${note}` });
+    }
+  }
+
+  /**
    * Records that the target now carries the promotion's version. With the selection of the pass,
    * what follows is decided at once: a selection held back by a pin (a rollback was just written)
    * is shown pending with its pin gate, rather than only on the next pass. Returns the automation

@@ -66,6 +66,26 @@ export interface ObjectStatus {
    * value each held (not a Flux field; at most 500).
    */
   markers?: Array<{ file: string; line: number; setter: string; value: string }>;
+  /**
+   * ImageUpdateAutomation in pull-request mode: the pull request of the target (not a Flux field).
+   * `versions` are the policies' versions it carries (`name` → tag[@digest]); `promotions` the
+   * promotions it carries out.
+   */
+  pullRequest?: {
+    number: number;
+    url: string;
+    branch: string;
+    base: string;
+    state: 'open' | 'closed' | 'merged';
+    head?: string;
+    versions: Record<string, string>;
+    promotions: string[];
+    approvedBy?: string[];
+    changesRequestedBy?: string[];
+    checks?: 'success' | 'pending' | 'failure' | 'none';
+    mergeCommit?: string;
+    updatedAt: string;
+  };
   /** Receiver: `/hook/<sha256 of token, name and namespace>` (served under `/api/image-automation`). */
   webhookPath?: string;
   /** GitRepository: the revision last resolved (`main@sha1:…`). */

@@ -1,0 +1,79 @@
+/**
+ * Pull (merge) requests on a Git host, for ImageUpdateAutomations in pull-request mode: the
+ * update is pushed to a per-target branch and a pull request from it to the checkout branch is
+ * the promotion. One adapter instance serves one repository with one credential.
+ * @internal
+ */
+export interface PullRequestHost {
+  /** `host[:port]` of the API, named in every error. */
+  readonly host: string;
+  /** The open pull request from `head` into `base`, if there is one (one call). */
+  findOpen(head: string, base: string): Promise<PullRequestRef | undefined>;
+  open(request: NewPullRequest): Promise<PullRequestRef>;
+  /** New title and body (the branch was force-pushed before). */
+  update(number: number, change: { title: string; body: string }): Promise<void>;
+  /** Comments, then closes without merging. */
+  closeWithComment(number: number, comment: string): Promise<void>;
+  /** Open, closed or merged (one call). */
+  get(number: number): Promise<PullRequestState>;
+  /** The reviews and the checks of the head commit. */
+  reviews(number: number, headSha?: string): Promise<PullRequestReviews>;
+}
+
+/** @internal */
+export interface PullRequestRef {
+  number: number;
+  /** The pull request's web page. */
+  url: string;
+}
+
+/** @internal */
+export interface NewPullRequest {
+  head: string;
+  base: string;
+  title: string;
+  body: string;
+  labels?: string[];
+  reviewers?: string[];
+  /** Merge by itself once approvals and checks allow, where the host supports it. */
+  autoMerge?: boolean;
+}
+
+/** @internal */
+export interface PullRequestState extends PullRequestRef {
+  state: 'open' | 'closed' | 'merged';
+  /** Merged: the commit the merge produced on the base branch. */
+  mergeCommit?: string;
+  /** The head commit the host sees. */
+  headSha?: string;
+}
+
+/** @internal */
+export interface PullRequestReviews {
+  /** Reviewers whose latest review approves. */
+  approvedBy: string[];
+  /** Reviewers whose latest review requests changes. */
+  changesRequestedBy: string[];
+  /** The combined commit status of the head: `none` when no check reported. */
+  checks: 'success' | 'pending' | 'failure' | 'none';
+}
+
+/**
+ * An API call the host refused or failed: the message names the host, the call and the HTTP
+ * status, never a credential.
+ * @internal
+ */
+export class PullRequestApiError extends Error {
+  constructor(
+    readonly host: string,
+    readonly status: number | undefined,
+    what: string,
+    detail?: string,
+    readonly retryAfterMs?: number,
+  ) {
+    super(
+      `${host}: ${what} failed${status !== undefined ? ` with HTTP ${status}` : ''}${detail ? `: ${detail}` : ''}`,
+    );
+    this.name = 'PullRequestApiError';
+  }
+}

@@ -1,0 +1,203 @@
+import { GitAuth } from '../git/runGit';
+import { NewPullRequest, PullRequestApiError, PullRequestHost, PullRequestRef, PullRequestReviews, PullRequestState } from './PullRequestHost';
+
+/** The longest `Retry-After` waited for in the call; a longer one fails the call, naming it. */
+const MAX_RETRY_WAIT_MS = 30_000;
+const TIMEOUT_MS = 30_000;
+
+/** The `Authorization` header for an API call with a Git credential (HTTPS only; never SSH keys). @internal */
+export function authorizationHeader(auth: GitAuth | undefined): string | undefined {
+  if (!auth) return undefined;
+  if (auth.type === 'basic') return `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}`;
+  if (auth.type === 'bearer') return `token ${auth.token}`;
+  return undefined;
+}
+
+/** `owner/repo` of a repository URL (`.git` dropped); undefined when the path is not two segments. @internal */
+export function repositoryPath(url: string): { owner: string; repo: string } | undefined {
+  const segments = new URL(url).pathname.replace(/\.git\/?$/, '').split('/').filter(Boolean);
+  if (segments.length !== 2) return undefined;
+  return { owner: decodeURIComponent(segments[0]), repo: decodeURIComponent(segments[1]) };
+}
+
+/** How long a rate-limited response asks to wait, if it says. */
+function retryAfterMs(response: Response): number | undefined {
+  const header = response.headers.get('retry-after');
+  if (header) {
+    const seconds = Number(header);
+    if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+    const at = Date.parse(header);
+    if (!Number.isNaN(at)) return Math.max(0, at - Date.now());
+  }
+  const reset = response.headers.get('x-ratelimit-reset');
+  if (response.headers.get('x-ratelimit-remaining') === '0' && reset && Number.isFinite(Number(reset))) {
+    return Math.max(0, Number(reset) * 1000 - Date.now());
+  }
+  return undefined;
+}
+
+/**
+ * Gitea's pull requests (API v1) for one repository: `baseUrl` is the server's origin
+ * (`https://gitea.example.com`), `auth` the Git credential already bound to that host (a named
+ * credential or the `integrations.gitea` entry). Rate limits: a 429 (or a 403 with
+ * `X-RateLimit-Remaining: 0`) is retried once after its `Retry-After` when that is short,
+ * otherwise the call fails naming the host, the status and the wait.
+ * @internal
+ */
+export class GiteaPullRequestHost implements PullRequestHost {
+  readonly host: string;
+  /** API calls made, for the benchmark and the tests. */
+  calls = 0;
+  private readonly api: string;
+
+  constructor(
+    private readonly options: {
+      baseUrl: string;
+      owner: string;
+      repo: string;
+      auth?: GitAuth;
+      fetch?: typeof fetch;
+      signal?: AbortSignal;
+    },
+  ) {
+    const base = new URL(options.baseUrl);
+    this.host = base.host;
+    this.api = `${base.origin}/api/v1/repos/${encodeURIComponent(options.owner)}/${encodeURIComponent(options.repo)}`;
+  }
+
+  private async call<T>(what: string, method: string, path: string, body?: unknown, notFound?: T): Promise<T> {
+    const doFetch = this.options.fetch ?? fetch;
+    const authorization = authorizationHeader(this.options.auth);
+    for (let attempt = 1; ; attempt++) {
+      this.calls++;
+      let response: Response;
+      try {
+        response = await doFetch(`${this.api}${path}`, {
+          method,
+          redirect: 'error',
+          headers: {
+            accept: 'application/json',
+            ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+            ...(authorization ? { authorization } : {}),
+          },
+          body: body !== undefined ? JSON.stringify(body) : undefined,
+          signal: this.options.signal ? AbortSignal.any([this.options.signal, AbortSignal.timeout(TIMEOUT_MS)]) : AbortSignal.timeout(TIMEOUT_MS),
+        });
+      } catch (error) {
+        throw new PullRequestApiError(this.host, undefined, what, (error as Error).message);
+      }
+      if (response.status === 404 && notFound !== undefined) return notFound;
+      if (response.ok) {
+        const text = await response.text();
+        return (text ? JSON.parse(text) : undefined) as T;
+      }
+      const limited =
+        response.status === 429 || (response.status === 403 && response.headers.get('x-ratelimit-remaining') === '0');
+      const wait = limited ? retryAfterMs(response) ?? 1000 : undefined;
+      const detail = (await response.text().catch(() => '')).slice(0, 300);
+      if (wait !== undefined && attempt === 1 && wait <= MAX_RETRY_WAIT_MS) {
+        await new Promise(resolve => setTimeout(resolve, wait));
+        continue;
+      }
+      let message = detail;
+      try {
+        message = (JSON.parse(detail) as { message?: string }).message ?? detail;
+      } catch {
+        // not JSON: the text as it came
+      }
+      if (wait !== undefined) message = `rate limited, retry after ${Math.ceil(wait / 1000)}s${message ? `: ${message}` : ''}`;
+      throw new PullRequestApiError(this.host, response.status, what, message.trim() || response.statusText, wait);
+    }
+  }
+
+  async findOpen(head: string, base: string): Promise<PullRequestRef | undefined> {
+    const found = await this.call<{ number: number; html_url: string; state: string } | null>(
+      `finding the pull request from '${head}'`,
+      'GET',
+      `/pulls/${encodeURIComponent(base)}/${encodeURIComponent(head)}`,
+      undefined,
+      null,
+    );
+    return found && found.state === 'open' ? { number: found.number, url: found.html_url } : undefined;
+  }
+
+  async open(request: NewPullRequest): Promise<PullRequestRef> {
+    let labels: number[] | undefined;
+    if (request.labels?.length) {
+      const known = await this.call<Array<{ id: number; name: string }>>('listing labels', 'GET', '/labels?limit=50');
+      labels = known.filter(l => request.labels!.includes(l.name)).map(l => l.id);
+    }
+    const created = await this.call<{ number: number; html_url: string }>('opening a pull request', 'POST', '/pulls', {
+      head: request.head,
+      base: request.base,
+      title: request.title,
+      body: request.body,
+      ...(labels?.length ? { labels } : {}),
+    });
+    if (request.reviewers?.length) {
+      await this.call('requesting reviewers', 'POST', `/pulls/${created.number}/requested_reviewers`, { reviewers: request.reviewers });
+    }
+    if (request.autoMerge) {
+      await this.call('scheduling auto-merge', 'POST', `/pulls/${created.number}/merge`, {
+        Do: 'merge',
+        merge_when_checks_succeed: true,
+      });
+    }
+    return { number: created.number, url: created.html_url };
+  }
+
+  async update(number: number, change: { title: string; body: string }): Promise<void> {
+    await this.call(`updating pull request #${number}`, 'PATCH', `/pulls/${number}`, change);
+  }
+
+  async closeWithComment(number: number, comment: string): Promise<void> {
+    await this.call(`commenting on pull request #${number}`, 'POST', `/issues/${number}/comments`, { body: comment });
+    await this.call(`closing pull request #${number}`, 'PATCH', `/pulls/${number}`, { state: 'closed' });
+  }
+
+  async get(number: number): Promise<PullRequestState> {
+    const pr = await this.call<{
+      number: number;
+      html_url: string;
+      state: string;
+      merged: boolean;
+      merge_commit_sha?: string | null;
+      head?: { sha?: string };
+    }>(`reading pull request #${number}`, 'GET', `/pulls/${number}`);
+    return {
+      number: pr.number,
+      url: pr.html_url,
+      state: pr.merged ? 'merged' : pr.state === 'open' ? 'open' : 'closed',
+      ...(pr.merged && pr.merge_commit_sha ? { mergeCommit: pr.merge_commit_sha } : {}),
+      ...(pr.head?.sha ? { headSha: pr.head.sha } : {}),
+    };
+  }
+
+  async reviews(number: number, headSha?: string): Promise<PullRequestReviews> {
+    const state: PullRequestReviews = { approvedBy: [], changesRequestedBy: [], checks: 'none' };
+    const reviews = await this.call<Array<{ state: string; user?: { login?: string }; dismissed?: boolean; stale?: boolean }>>(
+      `reading the reviews of pull request #${number}`,
+      'GET',
+      `/pulls/${number}/reviews?limit=50`,
+    );
+    const latest = new Map<string, string>();
+    for (const review of reviews ?? []) {
+      const login = review.user?.login;
+      if (!login || review.dismissed || review.stale) continue;
+      if (review.state === 'APPROVED' || review.state === 'REQUEST_CHANGES') latest.set(login, review.state);
+    }
+    state.approvedBy = [...latest].filter(([, s]) => s === 'APPROVED').map(([login]) => login).sort();
+    state.changesRequestedBy = [...latest].filter(([, s]) => s === 'REQUEST_CHANGES').map(([login]) => login).sort();
+    if (headSha) {
+      const combined = await this.call<{ state?: string; total_count?: number }>(
+        `reading the checks of pull request #${number}`,
+        'GET',
+        `/commits/${encodeURIComponent(headSha)}/status`,
+      );
+      if (combined?.total_count) {
+        state.checks = combined.state === 'success' ? 'success' : combined.state === 'pending' ? 'pending' : 'failure';
+      }
+    }
+    return state;
+  }
+}

@@ -1,0 +1,180 @@
+import { GitAuth } from '../git/runGit';
+import { NewPullRequest, PullRequestApiError, PullRequestHost, PullRequestRef, PullRequestReviews, PullRequestState } from './PullRequestHost';
+
+const MAX_RETRY_WAIT_MS = 30_000;
+const TIMEOUT_MS = 30_000;
+
+/** How long GitHub asks to wait: `Retry-After` (secondary limits), else the primary limit's reset. */
+function retryAfterMs(response: Response): number | undefined {
+  const header = response.headers.get('retry-after');
+  if (header && Number.isFinite(Number(header))) return Math.max(0, Number(header) * 1000);
+  const reset = response.headers.get('x-ratelimit-reset');
+  if (response.headers.get('x-ratelimit-remaining') === '0' && reset && Number.isFinite(Number(reset))) {
+    return Math.max(0, Number(reset) * 1000 - Date.now());
+  }
+  return undefined;
+}
+
+/**
+ * GitHub's pull requests (REST v3) for one repository. `apiBaseUrl` is `https://api.github.com`
+ * or a GitHub Enterprise Server's `https://HOST/api/v3` (from the platform's config, never from a
+ * manifest). Primary rate limits (403/429 with `X-RateLimit-Remaining: 0`) and secondary limits
+ * (`Retry-After`) are waited out once when short; otherwise the call fails naming the host, the
+ * status and the wait. Not tested against github.com (it cannot run here): against a local
+ * stand-in serving the recorded API contract.
+ * @internal
+ */
+export class GitHubPullRequestHost implements PullRequestHost {
+  readonly host: string;
+  calls = 0;
+  private readonly api: string;
+  private readonly owner: string;
+
+  constructor(
+    private readonly options: { apiBaseUrl: string; owner: string; repo: string; auth?: GitAuth; fetch?: typeof fetch },
+  ) {
+    const base = new URL(options.apiBaseUrl);
+    this.host = base.host;
+    this.owner = options.owner;
+    this.api = `${options.apiBaseUrl.replace(/\/$/, '')}/repos/${encodeURIComponent(options.owner)}/${encodeURIComponent(options.repo)}`;
+  }
+
+  private async call<T>(what: string, method: string, path: string, body?: unknown): Promise<T> {
+    const doFetch = this.options.fetch ?? fetch;
+    // GitHub tokens are the password of Git's basic credential (`x-access-token:<token>`).
+    const auth = this.options.auth;
+    const token = auth?.type === 'basic' ? auth.password : auth?.type === 'bearer' ? auth.token : undefined;
+    const authorization = token ? `Bearer ${token}` : undefined;
+    for (let attempt = 1; ; attempt++) {
+      this.calls++;
+      let response: Response;
+      try {
+        response = await doFetch(`${this.api}${path}`, {
+          method,
+          redirect: 'error',
+          headers: {
+            accept: 'application/vnd.github+json',
+            'x-github-api-version': '2022-11-28',
+            ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+            ...(authorization ? { authorization } : {}),
+          },
+          body: body !== undefined ? JSON.stringify(body) : undefined,
+          signal: AbortSignal.timeout(TIMEOUT_MS),
+        });
+      } catch (error) {
+        throw new PullRequestApiError(this.host, undefined, what, (error as Error).message);
+      }
+      if (response.ok) {
+        const text = await response.text();
+        return (text ? JSON.parse(text) : undefined) as T;
+      }
+      const wait =
+        response.status === 429 || response.status === 403 ? retryAfterMs(response) : undefined;
+      const text = (await response.text().catch(() => '')).slice(0, 300);
+      if (wait !== undefined && attempt === 1 && wait <= MAX_RETRY_WAIT_MS) {
+        await new Promise(resolve => setTimeout(resolve, wait));
+        continue;
+      }
+      let message = text;
+      try {
+        message = (JSON.parse(text) as { message?: string }).message ?? text;
+      } catch {
+        // not JSON
+      }
+      if (wait !== undefined) message = `rate limited, retry after ${Math.ceil(wait / 1000)}s${message ? `: ${message}` : ''}`;
+      throw new PullRequestApiError(this.host, response.status, what, message.trim() || response.statusText, wait);
+    }
+  }
+
+  async findOpen(head: string, base: string): Promise<PullRequestRef | undefined> {
+    // Filtered to the one head branch: at most one open pull request matches.
+    const found = await this.call<Array<{ number: number; html_url: string }>>(
+      `finding the pull request from '${head}'`,
+      'GET',
+      `/pulls?state=open&head=${encodeURIComponent(`${this.owner}:${head}`)}&base=${encodeURIComponent(base)}&per_page=1`,
+    );
+    return found[0] ? { number: found[0].number, url: found[0].html_url } : undefined;
+  }
+
+  async open(request: NewPullRequest): Promise<PullRequestRef> {
+    const created = await this.call<{ number: number; html_url: string; node_id?: string }>('opening a pull request', 'POST', '/pulls', {
+      head: request.head,
+      base: request.base,
+      title: request.title,
+      body: request.body,
+    });
+    if (request.labels?.length) {
+      await this.call('adding labels', 'POST', `/issues/${created.number}/labels`, { labels: request.labels });
+    }
+    if (request.reviewers?.length) {
+      await this.call('requesting reviewers', 'POST', `/pulls/${created.number}/requested_reviewers`, { reviewers: request.reviewers });
+    }
+    if (request.autoMerge) {
+      throw new PullRequestApiError(this.host, undefined, 'enabling auto-merge', 'auto-merge needs GitHub GraphQL, which this adapter does not call yet');
+    }
+    return { number: created.number, url: created.html_url };
+  }
+
+  async update(number: number, change: { title: string; body: string }): Promise<void> {
+    await this.call(`updating pull request #${number}`, 'PATCH', `/pulls/${number}`, change);
+  }
+
+  async closeWithComment(number: number, comment: string): Promise<void> {
+    await this.call(`commenting on pull request #${number}`, 'POST', `/issues/${number}/comments`, { body: comment });
+    await this.call(`closing pull request #${number}`, 'PATCH', `/pulls/${number}`, { state: 'closed' });
+  }
+
+  async get(number: number): Promise<PullRequestState> {
+    const pr = await this.call<{
+      number: number;
+      html_url: string;
+      state: string;
+      merged?: boolean;
+      merged_at?: string | null;
+      merge_commit_sha?: string | null;
+      head?: { sha?: string };
+    }>(`reading pull request #${number}`, 'GET', `/pulls/${number}`);
+    const merged = pr.merged === true || Boolean(pr.merged_at);
+    return {
+      number: pr.number,
+      url: pr.html_url,
+      state: merged ? 'merged' : pr.state === 'open' ? 'open' : 'closed',
+      ...(merged && pr.merge_commit_sha ? { mergeCommit: pr.merge_commit_sha } : {}),
+      ...(pr.head?.sha ? { headSha: pr.head.sha } : {}),
+    };
+  }
+
+  async reviews(number: number, headSha?: string): Promise<PullRequestReviews> {
+    const reviews = await this.call<Array<{ state: string; user?: { login?: string } }>>(
+      `reading the reviews of pull request #${number}`,
+      'GET',
+      `/pulls/${number}/reviews?per_page=100`,
+    );
+    const latest = new Map<string, string>();
+    for (const review of reviews) {
+      const login = review.user?.login;
+      if (!login) continue;
+      if (review.state === 'APPROVED' || review.state === 'CHANGES_REQUESTED' || review.state === 'DISMISSED') {
+        latest.set(login, review.state);
+      }
+    }
+    const result: PullRequestReviews = {
+      approvedBy: [...latest].filter(([, s]) => s === 'APPROVED').map(([l]) => l).sort(),
+      changesRequestedBy: [...latest].filter(([, s]) => s === 'CHANGES_REQUESTED').map(([l]) => l).sort(),
+      checks: 'none',
+    };
+    if (headSha) {
+      const runs = await this.call<{ total_count: number; check_runs: Array<{ status: string; conclusion: string | null }> }>(
+        `reading the checks of pull request #${number}`,
+        'GET',
+        `/commits/${encodeURIComponent(headSha)}/check-runs?per_page=100`,
+      );
+      if (runs.total_count > 0) {
+        const bad = runs.check_runs.some(r => r.status === 'completed' && !['success', 'neutral', 'skipped'].includes(r.conclusion ?? ''));
+        const pending = runs.check_runs.some(r => r.status !== 'completed');
+        result.checks = bad ? 'failure' : pending ? 'pending' : 'success';
+      }
+    }
+    return result;
+  }
+}
