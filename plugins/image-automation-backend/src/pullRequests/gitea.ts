@@ -1,9 +1,7 @@
 import { GitAuth } from '../git/runGit';
-import { NewPullRequest, PullRequestApiError, PullRequestHost, PullRequestRef, PullRequestReviews, PullRequestState } from './PullRequestHost';
+import { callHostApi } from './apiCall';
+import { NewPullRequest, PullRequestHost, PullRequestRef, PullRequestReviews, PullRequestState } from './PullRequestHost';
 
-/** The longest `Retry-After` waited for in the call; a longer one fails the call, naming it. */
-const MAX_RETRY_WAIT_MS = 30_000;
-const TIMEOUT_MS = 30_000;
 
 /** The `Authorization` header for an API call with a Git credential (HTTPS only; never SSH keys). @internal */
 export function authorizationHeader(auth: GitAuth | undefined): string | undefined {
@@ -18,22 +16,6 @@ export function repositoryPath(url: string): { owner: string; repo: string } | u
   const segments = new URL(url).pathname.replace(/\.git\/?$/, '').split('/').filter(Boolean);
   if (segments.length !== 2) return undefined;
   return { owner: decodeURIComponent(segments[0]), repo: decodeURIComponent(segments[1]) };
-}
-
-/** How long a rate-limited response asks to wait, if it says. */
-function retryAfterMs(response: Response): number | undefined {
-  const header = response.headers.get('retry-after');
-  if (header) {
-    const seconds = Number(header);
-    if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-    const at = Date.parse(header);
-    if (!Number.isNaN(at)) return Math.max(0, at - Date.now());
-  }
-  const reset = response.headers.get('x-ratelimit-reset');
-  if (response.headers.get('x-ratelimit-remaining') === '0' && reset && Number.isFinite(Number(reset))) {
-    return Math.max(0, Number(reset) * 1000 - Date.now());
-  }
-  return undefined;
 }
 
 /**
@@ -65,50 +47,22 @@ export class GiteaPullRequestHost implements PullRequestHost {
     this.api = `${base.origin}/api/v1/repos/${encodeURIComponent(options.owner)}/${encodeURIComponent(options.repo)}`;
   }
 
-  private async call<T>(what: string, method: string, path: string, body?: unknown, notFound?: T): Promise<T> {
-    const doFetch = this.options.fetch ?? fetch;
+  private call<T>(what: string, method: string, path: string, body?: unknown, notFound?: T): Promise<T> {
     const authorization = authorizationHeader(this.options.auth);
-    for (let attempt = 1; ; attempt++) {
-      this.calls++;
-      let response: Response;
-      try {
-        response = await doFetch(`${this.api}${path}`, {
-          method,
-          redirect: 'error',
-          headers: {
-            accept: 'application/json',
-            ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-            ...(authorization ? { authorization } : {}),
-          },
-          body: body !== undefined ? JSON.stringify(body) : undefined,
-          signal: this.options.signal ? AbortSignal.any([this.options.signal, AbortSignal.timeout(TIMEOUT_MS)]) : AbortSignal.timeout(TIMEOUT_MS),
-        });
-      } catch (error) {
-        throw new PullRequestApiError(this.host, undefined, what, (error as Error).message);
-      }
-      if (response.status === 404 && notFound !== undefined) return notFound;
-      if (response.ok) {
-        const text = await response.text();
-        return (text ? JSON.parse(text) : undefined) as T;
-      }
-      const limited =
-        response.status === 429 || (response.status === 403 && response.headers.get('x-ratelimit-remaining') === '0');
-      const wait = limited ? retryAfterMs(response) ?? 1000 : undefined;
-      const detail = (await response.text().catch(() => '')).slice(0, 300);
-      if (wait !== undefined && attempt === 1 && wait <= MAX_RETRY_WAIT_MS) {
-        await new Promise(resolve => setTimeout(resolve, wait));
-        continue;
-      }
-      let message = detail;
-      try {
-        message = (JSON.parse(detail) as { message?: string }).message ?? detail;
-      } catch {
-        // not JSON: the text as it came
-      }
-      if (wait !== undefined) message = `rate limited, retry after ${Math.ceil(wait / 1000)}s${message ? `: ${message}` : ''}`;
-      throw new PullRequestApiError(this.host, response.status, what, message.trim() || response.statusText, wait);
-    }
+    return callHostApi<T>({
+      host: this.host,
+      url: `${this.api}${path}`,
+      method,
+      what,
+      headers: authorization ? { authorization } : {},
+      body,
+      notFound,
+      fetch: this.options.fetch,
+      signal: this.options.signal,
+      counted: () => this.calls++,
+    });
   }
+
 
   async findOpen(head: string, base: string): Promise<PullRequestRef | undefined> {
     const found = await this.call<{ number: number; html_url: string; state: string } | null>(

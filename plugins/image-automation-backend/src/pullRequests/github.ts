@@ -1,19 +1,6 @@
 import { GitAuth } from '../git/runGit';
+import { callHostApi } from './apiCall';
 import { NewPullRequest, PullRequestApiError, PullRequestHost, PullRequestRef, PullRequestReviews, PullRequestState } from './PullRequestHost';
-
-const MAX_RETRY_WAIT_MS = 30_000;
-const TIMEOUT_MS = 30_000;
-
-/** How long GitHub asks to wait: `Retry-After` (secondary limits), else the primary limit's reset. */
-function retryAfterMs(response: Response): number | undefined {
-  const header = response.headers.get('retry-after');
-  if (header && Number.isFinite(Number(header))) return Math.max(0, Number(header) * 1000);
-  const reset = response.headers.get('x-ratelimit-reset');
-  if (response.headers.get('x-ratelimit-remaining') === '0' && reset && Number.isFinite(Number(reset))) {
-    return Math.max(0, Number(reset) * 1000 - Date.now());
-  }
-  return undefined;
-}
 
 /**
  * GitHub's pull requests (REST v3) for one repository. `apiBaseUrl` is `https://api.github.com`
@@ -39,52 +26,26 @@ export class GitHubPullRequestHost implements PullRequestHost {
     this.api = `${options.apiBaseUrl.replace(/\/$/, '')}/repos/${encodeURIComponent(options.owner)}/${encodeURIComponent(options.repo)}`;
   }
 
-  private async call<T>(what: string, method: string, path: string, body?: unknown): Promise<T> {
-    const doFetch = this.options.fetch ?? fetch;
+  private call<T>(what: string, method: string, path: string, body?: unknown): Promise<T> {
     // GitHub tokens are the password of Git's basic credential (`x-access-token:<token>`).
     const auth = this.options.auth;
     const token = auth?.type === 'basic' ? auth.password : auth?.type === 'bearer' ? auth.token : undefined;
-    const authorization = token ? `Bearer ${token}` : undefined;
-    for (let attempt = 1; ; attempt++) {
-      this.calls++;
-      let response: Response;
-      try {
-        response = await doFetch(`${this.api}${path}`, {
-          method,
-          redirect: 'error',
-          headers: {
-            accept: 'application/vnd.github+json',
-            'x-github-api-version': '2022-11-28',
-            ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-            ...(authorization ? { authorization } : {}),
-          },
-          body: body !== undefined ? JSON.stringify(body) : undefined,
-          signal: AbortSignal.timeout(TIMEOUT_MS),
-        });
-      } catch (error) {
-        throw new PullRequestApiError(this.host, undefined, what, (error as Error).message);
-      }
-      if (response.ok) {
-        const text = await response.text();
-        return (text ? JSON.parse(text) : undefined) as T;
-      }
-      const wait =
-        response.status === 429 || response.status === 403 ? retryAfterMs(response) : undefined;
-      const text = (await response.text().catch(() => '')).slice(0, 300);
-      if (wait !== undefined && attempt === 1 && wait <= MAX_RETRY_WAIT_MS) {
-        await new Promise(resolve => setTimeout(resolve, wait));
-        continue;
-      }
-      let message = text;
-      try {
-        message = (JSON.parse(text) as { message?: string }).message ?? text;
-      } catch {
-        // not JSON
-      }
-      if (wait !== undefined) message = `rate limited, retry after ${Math.ceil(wait / 1000)}s${message ? `: ${message}` : ''}`;
-      throw new PullRequestApiError(this.host, response.status, what, message.trim() || response.statusText, wait);
-    }
+    return callHostApi<T>({
+      host: this.host,
+      url: `${this.api}${path}`,
+      method,
+      what,
+      headers: {
+        accept: 'application/vnd.github+json',
+        'x-github-api-version': '2022-11-28',
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+      },
+      body,
+      fetch: this.options.fetch,
+      counted: () => this.calls++,
+    });
   }
+
 
   async findOpen(head: string, base: string): Promise<PullRequestRef | undefined> {
     // Filtered to the one head branch: at most one open pull request matches.

@@ -4,6 +4,7 @@ import tls from 'node:tls';
 import { CredentialRefusedError } from '../../credentials/NamedCredentials';
 import { isHostAllowed } from '../../registry/allowedHosts';
 import { RegistryCredentials, RegistryTls } from '../../registry/RegistryClient';
+import { rateLimitWaitMs } from '../../util/retryAfter';
 import { InputSourceContext } from './types';
 
 /** Largest JSON answer a Git provider may send (the Flux Operator's limit). @internal */
@@ -125,22 +126,6 @@ export function bearerFor(credential: RegistryCredentials | undefined): Record<s
   throw new CredentialRefusedError('a dockerConfigJson credential cannot authenticate to this service; use basic or token');
 }
 
-/** How long a 429 (or GitHub's 403 secondary limit) asked callers to wait, if it said. */
-function retryAfter(headers: http.IncomingHttpHeaders, now: number): number | undefined {
-  const raw = headers['retry-after'];
-  if (typeof raw === 'string' && raw.trim() !== '') {
-    const seconds = Number(raw);
-    if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
-    const at = Date.parse(raw);
-    if (!Number.isNaN(at)) return Math.max(0, at - now);
-  }
-  const reset = headers['x-ratelimit-reset'];
-  if (headers['x-ratelimit-remaining'] === '0' && typeof reset === 'string' && /^\d+$/.test(reset)) {
-    return Math.max(0, Number(reset) * 1000 - now);
-  }
-  return undefined;
-}
-
 /**
  * An HTTP client for one call of an input source (`what` names the service in messages, e.g.
  * `Gitea`): every request is checked with {@link checkSourceUrl}, bounded by the call's deadline
@@ -218,7 +203,11 @@ export function createSourceHttp(
         },
       );
       if (status < 200 || status >= 300) {
-        const wait = status === 429 || status === 403 ? retryAfter(headers, Date.now()) : undefined;
+        const header = (name: string) => {
+          const value = headers[name];
+          return Array.isArray(value) ? value[0] : value;
+        };
+        const wait = status === 429 || status === 403 ? rateLimitWaitMs(header) : undefined;
         throw new SourceHttpError(
           `${options.what} '${shown}' returned HTTP ${status}${
             wait !== undefined ? `; rate limited, retry after ${Math.ceil(wait / 1000)}s` : ''
