@@ -10,7 +10,7 @@ import {
 import { LoggerService } from '@backstage/backend-plugin-api';
 import { NamedCredentials } from '../credentials/NamedCredentials';
 import { applyPoliciesToTree } from '../git/applyPoliciesToTree';
-import { commitTemplateData, RemovedTemplateFieldError, renderCommitMessage } from '../git/commitMessage';
+import { automationCommitMessage, RemovedTemplateFieldError } from '../git/commitMessage';
 import { CommitSigner } from '../git/commitSigner';
 import { checkGitUrl, GitAccessSettings, STRICT_GIT_ACCESS } from '../git/gitAccess';
 import { formatRevision, GitReference, validateGitReference } from '../git/gitRef';
@@ -158,15 +158,7 @@ export class ImageUpdateAutomationReconciler implements Reconciler {
         });
         preview = { diff: setterDiff(tree.texts) };
         if (tree.fileChanges.size > 0) {
-          preview.commitMessage = renderCommitMessage(
-            ctx.spec.git?.commit.messageTemplate,
-            commitTemplateData({
-              namespace: object.namespace,
-              name: object.name,
-              fileChanges: tree.fileChanges,
-              values: ctx.spec.git?.commit.messageTemplateValues,
-            }),
-          );
+          preview.commitMessage = automationCommitMessage(object, ctx.spec.git?.commit, tree.fileChanges);
         }
       } finally {
         await checkout.remove();
@@ -418,15 +410,7 @@ export class ImageUpdateAutomationReconciler implements Reconciler {
         }
         let message: string;
         try {
-          message = renderCommitMessage(
-            spec.git?.commit.messageTemplate,
-            commitTemplateData({
-              namespace: object.namespace,
-              name: object.name,
-              fileChanges: result.fileChanges,
-              values: spec.git?.commit.messageTemplateValues,
-            }),
-          );
+          message = automationCommitMessage(object, spec.git?.commit, result.fileChanges);
         } catch (error) {
           if (error instanceof RemovedTemplateFieldError) {
             signal?.throwIfAborted();

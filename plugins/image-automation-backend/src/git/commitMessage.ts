@@ -115,3 +115,25 @@ export function renderCommitMessage(template: string | undefined, data: GoValue)
     throw new Error(`failed to run template from spec: ${message}`);
   }
 }
+
+/**
+ * The commit message of an automation run: its `spec.git.commit.messageTemplate` (Flux's default
+ * without one) over what the setters changed and `messageTemplateValues`, as
+ * {@link renderCommitMessage} renders it.
+ * @internal
+ */
+export function automationCommitMessage(
+  automation: { namespace: string; name: string },
+  commit: { messageTemplate?: string; messageTemplateValues?: Record<string, string> } | undefined,
+  fileChanges: ReadonlyMap<string, SetterChange[]>,
+): string {
+  return renderCommitMessage(
+    commit?.messageTemplate,
+    commitTemplateData({
+      namespace: automation.namespace,
+      name: automation.name,
+      fileChanges,
+      values: commit?.messageTemplateValues,
+    }),
+  );
+}

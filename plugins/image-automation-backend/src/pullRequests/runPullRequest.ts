@@ -2,7 +2,7 @@ import path from 'node:path';
 import { ImageRef, ObjectEvent, ObjectStatus } from '@imageops/backstage-plugin-image-automation-common';
 import { applyPoliciesToTree } from '../git/applyPoliciesToTree';
 import { policyOfSetter, SetterChange } from '../git/applySetters';
-import { commitTemplateData, RemovedTemplateFieldError, renderCommitMessage } from '../git/commitMessage';
+import { automationCommitMessage, RemovedTemplateFieldError } from '../git/commitMessage';
 import { CommitSigner } from '../git/commitSigner';
 import { formatRevision, GitReference } from '../git/gitRef';
 import { cloneForUpdate, commitAll, GitRemote, pushBranch, PushRejectedError, readRemoteState } from '../git/GitWorkspace';
@@ -371,15 +371,7 @@ export async function runPullRequest(run: PullRequestRun, signal?: AbortSignal):
 
       let message: string;
       try {
-        message = renderCommitMessage(
-          spec.git?.commit.messageTemplate,
-          commitTemplateData({
-            namespace: object.namespace,
-            name: object.name,
-            fileChanges: result.fileChanges,
-            values: spec.git?.commit.messageTemplateValues,
-          }),
-        );
+        message = automationCommitMessage(object, spec.git?.commit, result.fileChanges);
       } catch (error) {
         if (error instanceof RemovedTemplateFieldError) {
           await promotions?.failed(writes, error.message);
