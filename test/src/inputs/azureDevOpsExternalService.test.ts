@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { coreServices, createServiceFactory, LoggerService, RootLoggerService } from '@backstage/backend-plugin-api';
+import { coreServices, createServiceFactory } from '@backstage/backend-plugin-api';
 import { mockCredentials } from '@backstage/backend-test-utils';
 import {
   AzureDevOpsRepository,
@@ -9,6 +9,7 @@ import {
   startExternalServiceStandIn,
 } from '../../testbed';
 import { eventually, startBackend } from '../integration/backendHarness';
+import { CapturingLogger } from '../integration/capturingLogger';
 
 /*
  * Issue #20: the ExternalService and AzureDevOps* ResourceSetInputProvider types through the real
@@ -81,33 +82,6 @@ ${spec}
     rsip('workload-identity', `  type: AzureDevOpsBranch\n  url: ${azureUrl}\n  serviceAccountName: azdo-reader`),
     rsip('static', `  type: Static\n  defaultValues: { tenant: acme }`),
   ].join('');
-}
-
-/** Log lines as the backend wrote them, with all metadata. */
-class CapturingLogger implements RootLoggerService {
-  constructor(
-    readonly lines: string[],
-    private readonly meta: Record<string, unknown> = {},
-  ) {}
-  private write(level: string, message: string, meta?: Error | Record<string, unknown>) {
-    const all = meta instanceof Error ? { ...this.meta, error: { message: meta.message, stack: meta.stack } } : { ...this.meta, ...(meta ?? {}) };
-    this.lines.push(`${level} ${message} ${JSON.stringify(all)}`);
-  }
-  error(message: string, meta?: Error | Record<string, unknown>) {
-    this.write('error', message, meta);
-  }
-  warn(message: string, meta?: Error | Record<string, unknown>) {
-    this.write('warn', message, meta);
-  }
-  info(message: string, meta?: Error | Record<string, unknown>) {
-    this.write('info', message, meta);
-  }
-  debug(message: string, meta?: Error | Record<string, unknown>) {
-    this.write('debug', message, meta);
-  }
-  child(meta: Record<string, unknown>): LoggerService {
-    return new CapturingLogger(this.lines, { ...this.meta, ...meta });
-  }
 }
 
 describe('ExternalService and Azure DevOps input providers through the backend (stand-in services)', () => {

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import request from 'supertest';
-import { coreServices, createServiceFactory, LoggerService, RootLoggerService } from '@backstage/backend-plugin-api';
+import { coreServices, createServiceFactory } from '@backstage/backend-plugin-api';
 import { mockCredentials } from '@backstage/backend-test-utils';
 import { FaultProxy, GiteaRepository, startFaultProxy, startGitea, TestGitea } from '../../testbed';
 import { eventually, startBackend } from '../integration/backendHarness';
+import { CapturingLogger } from '../integration/capturingLogger';
 
 /*
  * GiteaBranch, GiteaTag and GiteaPullRequest through a real Backstage backend against a real
@@ -18,29 +19,6 @@ jest.setTimeout(240_000);
 const user = mockCredentials.user.header();
 const SHOP = 'component:default/shop';
 const WRONG_TOKEN = `wrong-${randomBytes(16).toString('hex')}`;
-
-class CapturingLogger implements RootLoggerService {
-  constructor(readonly lines: string[], private readonly meta: Record<string, unknown> = {}) {}
-  private write(level: string, message: string, meta?: Error | Record<string, unknown>) {
-    const all = meta instanceof Error ? { ...this.meta, error: { message: meta.message, stack: meta.stack } } : { ...this.meta, ...(meta ?? {}) };
-    this.lines.push(`${level} ${message} ${JSON.stringify(all)}`);
-  }
-  error(message: string, meta?: Error | Record<string, unknown>) {
-    this.write('error', message, meta);
-  }
-  warn(message: string, meta?: Error | Record<string, unknown>) {
-    this.write('warn', message, meta);
-  }
-  info(message: string, meta?: Error | Record<string, unknown>) {
-    this.write('info', message, meta);
-  }
-  debug(message: string, meta?: Error | Record<string, unknown>) {
-    this.write('debug', message, meta);
-  }
-  child(meta: Record<string, unknown>): LoggerService {
-    return new CapturingLogger(this.lines, { ...this.meta, ...meta });
-  }
-}
 
 const catalog = `
 apiVersion: backstage.io/v1alpha1

@@ -2,9 +2,10 @@ import crypto from 'node:crypto';
 import http from 'node:http';
 import { AddressInfo } from 'node:net';
 import request from 'supertest';
-import { coreServices, createServiceFactory, LoggerService, RootLoggerService } from '@backstage/backend-plugin-api';
+import { coreServices, createServiceFactory } from '@backstage/backend-plugin-api';
 import { mockCredentials } from '@backstage/backend-test-utils';
 import { eventually, startBackend } from '../integration/backendHarness';
+import { CapturingLogger } from '../integration/capturingLogger';
 
 /*
  * GitLabBranch, GitLabTag, GitLabMergeRequest and GitLabEnvironment providers in a real backend,
@@ -173,19 +174,6 @@ class GitLabStandIn {
       }
     }
   }
-}
-
-class CapturingLogger implements RootLoggerService {
-  constructor(readonly lines: string[], private readonly meta: Record<string, unknown> = {}) {}
-  private write(level: string, message: string, meta?: Error | Record<string, unknown>) {
-    const all = meta instanceof Error ? { ...this.meta, error: { message: meta.message, stack: meta.stack } } : { ...this.meta, ...(meta ?? {}) };
-    this.lines.push(`${level} ${message} ${JSON.stringify(all)}`);
-  }
-  error(message: string, meta?: Error | Record<string, unknown>) { this.write('error', message, meta); }
-  warn(message: string, meta?: Error | Record<string, unknown>) { this.write('warn', message, meta); }
-  info(message: string, meta?: Error | Record<string, unknown>) { this.write('info', message, meta); }
-  debug(message: string, meta?: Error | Record<string, unknown>) { this.write('debug', message, meta); }
-  child(meta: Record<string, unknown>): LoggerService { return new CapturingLogger(this.lines, { ...this.meta, ...meta }); }
 }
 
 const catalog = `

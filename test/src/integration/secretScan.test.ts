@@ -6,11 +6,12 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import knexFactory, { Knex } from 'knex';
 import request from 'supertest';
-import { coreServices, createServiceFactory, LoggerService, RootLoggerService } from '@backstage/backend-plugin-api';
+import { coreServices, createServiceFactory } from '@backstage/backend-plugin-api';
 import { mockCredentials } from '@backstage/backend-test-utils';
 import { pushImage, startGitServer, startRegistry, TestGitServer, TestRegistry } from '../../testbed';
 import { startKubernetes, TestKubernetes } from '../../testbed/kube/kubernetes';
 import { eventually, startBackend } from './backendHarness';
+import { CapturingLogger } from './capturingLogger';
 
 /*
  * Issue #13: no secret value may appear in responses, logs, events or status. Every kind of
@@ -42,39 +43,6 @@ const WRONG_GIT_TOKEN = secret('wronggittoken');
 const SIGNING_PASSPHRASE = secret('passphrase');
 const WRONG_PASSPHRASE = secret('wrongphrase');
 const BAD_CLUSTER_TOKEN = secret('clustertoken');
-
-/** Log lines as the backend wrote them: message, then the logger's and the call's metadata. */
-class CapturingLogger implements RootLoggerService {
-  constructor(
-    readonly lines: string[],
-    private readonly meta: Record<string, unknown> = {},
-  ) {}
-
-  private write(level: string, message: string, meta?: Error | Record<string, unknown>) {
-    const all = meta instanceof Error ? { ...this.meta, error: meta } : { ...this.meta, ...(meta ?? {}) };
-    this.lines.push(
-      `${level} ${message} ${JSON.stringify(all, (_key, value) =>
-        value instanceof Error ? { ...value, name: value.name, message: value.message, stack: value.stack, cause: value.cause } : value,
-      )}`,
-    );
-  }
-
-  error(message: string, meta?: Error | Record<string, unknown>) {
-    this.write('error', message, meta);
-  }
-  warn(message: string, meta?: Error | Record<string, unknown>) {
-    this.write('warn', message, meta);
-  }
-  info(message: string, meta?: Error | Record<string, unknown>) {
-    this.write('info', message, meta);
-  }
-  debug(message: string, meta?: Error | Record<string, unknown>) {
-    this.write('debug', message, meta);
-  }
-  child(meta: Record<string, unknown>): LoggerService {
-    return new CapturingLogger(this.lines, { ...this.meta, ...meta });
-  }
-}
 
 const catalog = `
 apiVersion: backstage.io/v1alpha1

@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import knexFactory, { Knex } from 'knex';
 import request from 'supertest';
-import { coreServices, createServiceFactory, LoggerService, RootLoggerService } from '@backstage/backend-plugin-api';
+import { coreServices, createServiceFactory } from '@backstage/backend-plugin-api';
 import { mockCredentials } from '@backstage/backend-test-utils';
 import { pushImage, SshKeyPair, startRegistry, startSshGitServer, TestRegistry, TestSshGitServer } from '../../testbed';
 import { eventually, startBackend } from './backendHarness';
+import { CapturingLogger } from './capturingLogger';
 
 /*
  * Git over SSH through the whole backend (issue #20): catalog manifests name `sshKey` credentials;
@@ -20,37 +21,6 @@ const user = mockCredentials.user.header();
 const SHOP = 'component:default/shop';
 const PASSPHRASE = `sshpass-${randomBytes(12).toString('hex')}`;
 const WRONG_PASSPHRASE = `wrongsshpass-${randomBytes(12).toString('hex')}`;
-
-/** Log lines as the backend wrote them, with every metadata field and error. */
-class CapturingLogger implements RootLoggerService {
-  constructor(
-    readonly lines: string[],
-    private readonly meta: Record<string, unknown> = {},
-  ) {}
-  private write(level: string, message: string, meta?: Error | Record<string, unknown>) {
-    const all = meta instanceof Error ? { ...this.meta, error: meta } : { ...this.meta, ...(meta ?? {}) };
-    this.lines.push(
-      `${level} ${message} ${JSON.stringify(all, (_key, value) =>
-        value instanceof Error ? { ...value, name: value.name, message: value.message, stack: value.stack } : value,
-      )}`,
-    );
-  }
-  error(message: string, meta?: Error | Record<string, unknown>) {
-    this.write('error', message, meta);
-  }
-  warn(message: string, meta?: Error | Record<string, unknown>) {
-    this.write('warn', message, meta);
-  }
-  info(message: string, meta?: Error | Record<string, unknown>) {
-    this.write('info', message, meta);
-  }
-  debug(message: string, meta?: Error | Record<string, unknown>) {
-    this.write('debug', message, meta);
-  }
-  child(meta: Record<string, unknown>): LoggerService {
-    return new CapturingLogger(this.lines, { ...this.meta, ...meta });
-  }
-}
 
 const catalog = `
 apiVersion: backstage.io/v1alpha1
