@@ -38,7 +38,7 @@ const REASON_FIXES: Record<string, string> = {
   ImageURLInvalid:
     'Correct spec.image: it must be an image name without a tag, e.g. ghcr.io/org/app.',
   ProviderNotSupported:
-    "Set spec.provider to 'generic' and name a credential in spec.secretRef.",
+    'This provider or type is not supported here: the message names the ones that are. For a GitRepository, set spec.provider to generic and name a credential in spec.secretRef.',
   RegistryNotAllowed:
     "The backend's configuration does not allow this registry: use an allowed one, or ask a Backstage admin to allow it.",
   AuthenticationFailed:
