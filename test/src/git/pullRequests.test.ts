@@ -495,6 +495,38 @@ describe('pull-request mode on a real Gitea', () => {
     }
   });
 
+  it('asks a rate-limited host again when it said, not at the default retry (limit answered by a stand-in in front of the real Gitea)', async () => {
+    const repo = await gitea.createRepository('rate-limited');
+    await writeFile(repo, deployment('1.0.0'), 'add deployment');
+    let limited = 0;
+    // Gitea itself does not rate-limit: the first call that opens a pull request is answered as a
+    // host over its limit would answer it, everything else goes through to Gitea.
+    const limiting: typeof fetch = async (input, init) => {
+      const url = String(input instanceof Request ? input.url : input);
+      if (limited === 0 && init?.method === 'POST' && /\/pulls$/.test(new URL(url).pathname)) {
+        limited++;
+        return new Response('{"message":"API rate limit exceeded"}', { status: 429, headers: { 'retry-after': '120' } });
+      }
+      return fetch(input, init);
+    };
+    const h = await harness(repo, { fetch: limiting });
+    try {
+      await h.select('1.3.0');
+      const result = await h.run();
+      expect(limited).toBe(1);
+      expect(ready(result)).toMatchObject({ status: 'False', reason: 'PullRequestFailed' });
+      expect(ready(result).message).toContain('failed with HTTP 429: rate limited, retry after 120s: API rate limit exceeded');
+      // 120 s as the host said, where a failure is otherwise retried within a minute.
+      expect(result.requeueAfterMs).toBe(120_000);
+      expect(await pulls(repo)).toHaveLength(0);
+      const retried = await h.run();
+      expect(ready(retried).status).toBe('True');
+      expect(await pulls(repo, 'open')).toHaveLength(1);
+    } finally {
+      await h.stop();
+    }
+  });
+
   it('never calls a host missing from imageAutomation.git.pullRequests, nor sends a credential to a host the platform did not bind it to', async () => {
     const repo = await gitea.createRepository('abuse');
     await writeFile(repo, deployment('1.0.0'), 'add deployment');

@@ -133,9 +133,9 @@ export async function runPullRequest(run: PullRequestRun, signal?: AbortSignal):
   let status = run.status;
   let tracked: Tracked | undefined =
     status.pullRequest && status.pullRequest.branch === options.branch ? status.pullRequest : undefined;
-  const fail = (reason: string, message: string): ReconcileResult => ({
+  const fail = (reason: string, message: string, retryMs = retryAfter(run.intervalMs)): ReconcileResult => ({
     status: markFailed({ ...status, ...(tracked ? { pullRequest: tracked } : {}) }, reason, message, now, generation),
-    requeueAfterMs: retryAfter(run.intervalMs),
+    requeueAfterMs: retryMs,
     events,
   });
   let writes: Array<{ promotion: PromotionRecord; diff: string }> = [];
@@ -157,7 +157,12 @@ export async function runPullRequest(run: PullRequestRun, signal?: AbortSignal):
     const message =
       error instanceof PullRequestApiError ? error.message : `${host.host}: ${(error as Error).message}`;
     await promotions?.failed(writes, message);
-    return fail('PullRequestFailed', message);
+    // A host that asked callers to wait (a rate limit too long to sit out in the call) is asked
+    // again when it said, at least a second and at most an hour from now.
+    const wait = error instanceof PullRequestApiError ? error.retryAfterMs : undefined;
+    return wait === undefined
+      ? fail('PullRequestFailed', message)
+      : fail('PullRequestFailed', message, Math.min(Math.max(1000, wait), 3_600_000));
   };
   const gitFailed = async (prefix: string, error: unknown) => {
     signal?.throwIfAborted();
