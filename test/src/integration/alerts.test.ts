@@ -178,12 +178,13 @@ describe('Flux Provider and Alert (issue #15)', () => {
     });
     const api = (path: string) => request(backend.server).get(`/api/image-automation${path}`).set('Authorization', user);
     try {
-      // The catalog reads its locations in the background: sync until the objects are there and Ready.
+      // The catalog reads its locations in the background: sync until both entities' Alerts are there and Ready
+      // (the shop entity's Alert must be live before the scans, or "it received nothing" would prove nothing).
+      const ready = (body: any) => body.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True');
       await eventually(async () => {
         await backend.sync();
         await backend.reconcile();
-        const body = (await api('/objects/Alert/apps/slack')).body;
-        return body.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True') ? body : undefined;
+        return ready((await api('/objects/Alert/apps/slack')).body) && ready((await api('/objects/Alert/shop/spy')).body) ? true : undefined;
       });
       // A new tag: the next scan's event goes to Slack.
       await pushImage(registry, 'stefanprodan/podinfo', ['6.7.1'], { seed: '6.7.1' });
