@@ -43,7 +43,7 @@ export interface TimelineEvent {
   /** Who caused it: a user or service ref, or `image-automation` for the engine. */
   actor?: string;
   promotionId?: string;
-  /** The event in one sentence, e.g. "1.5.0 applied to cluster:podinfo@staging". */
+  /** The event in one sentence, e.g. `1.5.0 applied to cluster:podinfo@staging`. */
   message: string;
 }
 

@@ -72,4 +72,4 @@ export default createFrontendPlugin({
 });
 
 export { imageAutomationApiRef } from './api/ImageAutomationApi';
-export type { ImageAutomationApi, ObjectRef } from './api/ImageAutomationApi';
+export type { ImageAutomationApi, ObjectRef, PromotionDecision } from './api/ImageAutomationApi';

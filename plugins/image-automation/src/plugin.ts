@@ -8,6 +8,8 @@ import {
 import { imageAutomationApiRef } from './api/ImageAutomationApi';
 import { ImageAutomationClient } from './api/ImageAutomationClient';
 import { fleetRouteRef, rootRouteRef } from './routes';
+import type { EntityImageAutomationContentProps } from './components/EntityImageAutomationContent';
+import type { FleetPageProps } from './components/fleet/FleetPage';
 
 /**
  * The image-automation plugin for apps on the legacy frontend system. Apps on the new system
@@ -33,7 +35,9 @@ export const imageAutomationPlugin = createPlugin({
  * `<EntityLayout.Route path="/image-updates" title="Image updates" if={isImageAutomationAvailable}>`.
  * @public
  */
-export const EntityImageAutomationContent = imageAutomationPlugin.provide(
+export const EntityImageAutomationContent: (
+  props: EntityImageAutomationContentProps,
+) => JSX.Element = imageAutomationPlugin.provide(
   createRoutableExtension({
     name: 'EntityImageAutomationContent',
     component: () =>
@@ -51,11 +55,12 @@ export const EntityImageAutomationContent = imageAutomationPlugin.provide(
  * linking to it.
  * @public
  */
-export const ImageAutomationPage = imageAutomationPlugin.provide(
-  createRoutableExtension({
-    name: 'ImageAutomationPage',
-    component: () =>
-      import('./components/fleet/FleetPage').then(m => m.FleetPage),
-    mountPoint: fleetRouteRef,
-  }),
-);
+export const ImageAutomationPage: (props: FleetPageProps) => JSX.Element =
+  imageAutomationPlugin.provide(
+    createRoutableExtension({
+      name: 'ImageAutomationPage',
+      component: () =>
+        import('./components/fleet/FleetPage').then(m => m.FleetPage),
+      mountPoint: fleetRouteRef,
+    }),
+  );

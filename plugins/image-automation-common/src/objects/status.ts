@@ -68,7 +68,7 @@ export interface ObjectStatus {
   markers?: Array<{ file: string; line: number; setter: string; value: string }>;
   /**
    * ImageUpdateAutomation in pull-request mode: the pull request of the target (not a Flux field).
-   * `versions` are the policies' versions it carries (`name` → tag[@digest]); `promotions` the
+   * `versions` are the policies' versions it carries (`name` → `tag[@digest]`); `promotions` the
    * promotions it carries out.
    */
   pullRequest?: {

@@ -495,7 +495,10 @@ function check(rule: Rule, value: unknown, path: string, errors: FieldError[]) {
     });
   switch (rule.type) {
     case 'string': {
-      if (typeof value !== 'string') return wrongType('string');
+      if (typeof value !== 'string') {
+        wrongType('string');
+        return;
+      }
       if (required && value === '') {
         errors.push({ field: path, message: 'Required value' });
       } else if (rule.enum && !rule.enum.includes(value)) {
@@ -521,7 +524,10 @@ function check(rule: Rule, value: unknown, path: string, errors: FieldError[]) {
       if (typeof value !== 'boolean') wrongType('boolean');
       return;
     case 'integer':
-      if (typeof value !== 'number' || !Number.isInteger(value)) return wrongType('integer');
+      if (typeof value !== 'number' || !Number.isInteger(value)) {
+        wrongType('integer');
+        return;
+      }
       if (rule.maximum !== undefined && value > rule.maximum) {
         errors.push({
           field: path,
@@ -538,7 +544,10 @@ function check(rule: Rule, value: unknown, path: string, errors: FieldError[]) {
       if (typeOf(value) !== 'object') wrongType('object');
       return;
     case 'stringArray':
-      if (!Array.isArray(value)) return wrongType('array');
+      if (!Array.isArray(value)) {
+        wrongType('array');
+        return;
+      }
       if (rule.maxItems !== undefined && value.length > rule.maxItems) {
         errors.push({
           field: path,
@@ -548,17 +557,26 @@ function check(rule: Rule, value: unknown, path: string, errors: FieldError[]) {
       value.forEach((item, i) => check({ type: 'string' }, item, `${path}[${i}]`, errors));
       return;
     case 'stringMap':
-      if (typeOf(value) !== 'object') return wrongType('object');
+      if (typeOf(value) !== 'object') {
+        wrongType('object');
+        return;
+      }
       for (const [key, item] of Object.entries(value as object)) {
         check({ type: 'string' }, item, `${path}.${key}`, errors);
       }
       return;
     case 'array':
-      if (!Array.isArray(value)) return wrongType('array');
+      if (!Array.isArray(value)) {
+        wrongType('array');
+        return;
+      }
       value.forEach((item, i) => check(rule.items, item, `${path}[${i}]`, errors));
       return;
     case 'object': {
-      if (typeOf(value) !== 'object') return wrongType('object');
+      if (typeOf(value) !== 'object') {
+        wrongType('object');
+        return;
+      }
       const record = value as Record<string, unknown>;
       for (const [name, fieldRule] of Object.entries(rule.fields)) {
         check(fieldRule, record[name], `${path}.${name}`, errors);

@@ -27,7 +27,7 @@ export { PENDING_RECONCILE_POLL_INTERVAL_MS } from '../hooks/useEntityAutomation
 export interface EntityImageAutomationContentProps {
   /** How often to reload while the tab is visible and signals are not installed; defaults to {@link DEFAULT_POLL_INTERVAL_MS}. */
   pollIntervalMs?: number;
-  /** How often to reload while a reconcile is pending; defaults to {@link PENDING_RECONCILE_POLL_INTERVAL_MS}. */
+  /** How often to reload while a reconcile is pending; defaults to 2,000 ms. */
   pendingPollIntervalMs?: number;
 }
 

@@ -45,7 +45,7 @@ function filterFrom(params: URLSearchParams): FleetFilter {
   return filter;
 }
 
-/** Props of {@link FleetPage}. @public */
+/** Props of {@link ImageAutomationPage}. @public */
 export interface FleetPageProps {
   /** How often to reload while signals are not installed; defaults to {@link DEFAULT_POLL_INTERVAL_MS}. */
   pollIntervalMs?: number;
