@@ -9,8 +9,8 @@
  *   node --require @backstage/cli-node/config/nodeTransform.cjs bench/policy-select.ts
  */
 
-import { runSemverOracle } from '../plugins/image-automation-backend/src/policy/__testUtils__/semverOracle';
-import { seededRandom } from '../plugins/image-automation-backend/src/policy/__testUtils__/randomCases';
+import { runSemverOracle } from '../plugins/image-automation-backend/src/golib/__testUtils__/semverOracle';
+import { seededRandom } from '../plugins/image-automation-backend/src/golib/__testUtils__/seededRandom';
 import {
   selectLatestTag,
   sortTagsAsStored,

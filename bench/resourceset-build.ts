@@ -24,7 +24,7 @@ import {
 import {
   parseYaml,
   parseYamlDocuments,
-} from '../plugins/image-automation-backend/src/template';
+} from '../plugins/image-automation-backend/src/golib/yaml';
 
 const ROUNDS = Number(process.env.RSET_BENCH_ROUNDS ?? 5);
 const PERMUTATIONS = 1000;

@@ -34,7 +34,7 @@ import { DatabaseObjectStore } from '../plugins/image-automation-backend/src/sto
 import {
   marshalJson,
   parseJson,
-} from '../plugins/image-automation-backend/src/template';
+} from '../plugins/image-automation-backend/src/golib/json';
 import { startPostgres, TestPostgres } from '../test/testbed';
 import {
   readAuditLog,

@@ -11,6 +11,8 @@
 //
 //	semver-oracle select   JSON lines in, JSON lines out: {"id","policy","filterTags","tags"} -> {"id","tag"|"error"}
 //	semver-oracle regexp   JSON lines: {"id","pattern","template","inputs"} -> {"id","error"|"matches"}
+//	semver-oracle duration JSON lines: {"id","text","ns"} -> {"id","ns"|"error","string"}: time.ParseDuration(text), Duration(ns).String()
+//	semver-oracle float    JSON lines: {"id","text"} -> {"id","bits"|"error"}: strconv.ParseFloat(text, 64) as hex IEEE bits
 //	semver-oracle bench    one JSON case on stdin plus "iterations"; prints {"tag","nsPerOp"}
 package main
 
@@ -19,6 +21,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"regexp"
 	"sort"
@@ -96,6 +99,73 @@ func answerRegexp(req *regexpRequest) regexpResponse {
 		res.Matches[i] = match
 	}
 	return res
+}
+
+// durationRequest asks Go's time.ParseDuration(Text) and Duration(Ns).String(); Ns is a
+// decimal string because JSON numbers lose int64 precision in JavaScript.
+type durationRequest struct {
+	ID   int    `json:"id"`
+	Text string `json:"text"`
+	Ns   string `json:"ns"`
+}
+
+type durationResponse struct {
+	ID     int    `json:"id"`
+	Ns     string `json:"ns,omitempty"`
+	Error  string `json:"error,omitempty"`
+	String string `json:"string"`
+}
+
+func answerDuration(req *durationRequest) durationResponse {
+	res := durationResponse{ID: req.ID}
+	if d, err := time.ParseDuration(req.Text); err != nil {
+		res.Error = err.Error()
+	} else {
+		res.Ns = strconv.FormatInt(int64(d), 10)
+	}
+	if n, err := strconv.ParseInt(req.Ns, 10, 64); err == nil {
+		res.String = time.Duration(n).String()
+	}
+	return res
+}
+
+// floatRequest asks Go's strconv.ParseFloat(Text, 64); the answer is the IEEE 754 bits in
+// hex (exact, also for NaN and infinities) or the error text.
+type floatRequest struct {
+	ID   int    `json:"id"`
+	Text string `json:"text"`
+}
+
+type floatResponse struct {
+	ID    int    `json:"id"`
+	Bits  string `json:"bits,omitempty"`
+	Error string `json:"error,omitempty"`
+}
+
+func answerFloat(req *floatRequest) floatResponse {
+	f, err := strconv.ParseFloat(req.Text, 64)
+	if err != nil {
+		return floatResponse{ID: req.ID, Error: err.Error()}
+	}
+	return floatResponse{ID: req.ID, Bits: fmt.Sprintf("%016x", math.Float64bits(f))}
+}
+
+// serveLines answers JSON lines until EOF.
+func serveLines[Req any, Res any](dec *json.Decoder, enc *json.Encoder, answer func(*Req) Res) {
+	for {
+		var req Req
+		if err := dec.Decode(&req); err != nil {
+			if err.Error() == "EOF" {
+				return
+			}
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+		if err := enc.Encode(answer(&req)); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+	}
 }
 
 type response struct {
@@ -298,6 +368,10 @@ func main() {
 				os.Exit(2)
 			}
 		}
+	case "duration":
+		serveLines(dec, enc, answerDuration)
+	case "float":
+		serveLines(dec, enc, answerFloat)
 	case "bench":
 		var req request
 		if err := dec.Decode(&req); err != nil {

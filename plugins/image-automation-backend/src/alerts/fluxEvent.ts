@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ObjectEvent } from '@imageops/backstage-plugin-image-automation-common';
-import { compileGoRegexp } from '../policy/goRegexp';
+import { compileGoRegexp } from '../golib/regexp';
 import { StoredObject } from '../store/ObjectStore';
 
 /**

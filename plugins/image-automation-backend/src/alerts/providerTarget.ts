@@ -2,7 +2,7 @@ import { Config } from '@backstage/config';
 import { CredentialRefusedError, NamedCredentials } from '../credentials/NamedCredentials';
 import { isHostAllowed } from '../registry/allowedHosts';
 import { StoredObject } from '../store/ObjectStore';
-import { parseGoDuration } from '../util/goDuration';
+import { parseGoDuration } from '../golib/time';
 import { gitlabBindingUrl, gitlabDestination } from './gitlab';
 
 /** `imageAutomation.notifications` (config.d.ts). @internal */

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { loadVectors } from '../util/vectors';
+import { loadVectors } from '../golib/__testUtils__/vectors';
 import { main } from './index';
 import { CliIO } from './types';
 

@@ -14,14 +14,13 @@ import {
   staticProviderFromManifest,
 } from '../resourceset';
 import { readObjects } from '../resourceset/readObjects';
+import { parseJson } from '../golib/json';
+import { GoValue } from '../golib/reflect';
+import { parseYaml, YamlError } from '../golib/yaml';
 import {
-  GoValue,
-  parseJson,
   parseTemplate,
   executeTemplate,
-  parseYaml,
   TemplateParseError,
-  YamlError,
   TemplateFuncs,
 } from '../template';
 import { CliCommand, CliIO } from './types';

@@ -22,7 +22,7 @@ import {
   unsupportedApiVersionMessage,
   unsupportedFields,
 } from '../objects/fluxCompatibility';
-import { formatGoDuration } from '../util/goDuration';
+import { formatGoDuration } from '../golib/time';
 import { markFailed, markStalled } from './conditions';
 import { beginReconcile, MAX_RETRY_MS, RECHECK_MS } from './preamble';
 import { ReconcileAborted, ReconcileContext, ReconcileResult, Reconciler } from './Reconciler';

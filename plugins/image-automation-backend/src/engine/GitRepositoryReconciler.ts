@@ -6,7 +6,7 @@ import { IntegrationGitAuth, IntegrationReadRefusedError, resolveGitAuth } from 
 import { gitRemote, readRemoteState } from '../git/GitWorkspace';
 import { GitAuth } from '../git/runGit';
 import { ObjectStore, StoredObject } from '../store/ObjectStore';
-import { parseGoDuration } from '../util/goDuration';
+import { parseGoDuration } from '../golib/time';
 import { markFailed, markReady, markStalled } from './conditions';
 import { beginReconcile, RECHECK_MS, retryAfter } from './preamble';
 import { ReconcileResult, Reconciler } from './Reconciler';

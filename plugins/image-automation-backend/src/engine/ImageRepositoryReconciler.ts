@@ -6,7 +6,8 @@ import {
   ObjectStatus,
 } from '@imageops/backstage-plugin-image-automation-common';
 import { NamedCredentials } from '../credentials/NamedCredentials';
-import { compileGoRegexp, sortTagsAsStored } from '../policy';
+import { compileGoRegexp } from '../golib/regexp';
+import { sortTagsAsStored } from '../policy';
 import {
   ImageReference,
   parseImageReference,

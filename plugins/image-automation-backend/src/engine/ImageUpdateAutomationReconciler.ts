@@ -18,7 +18,7 @@ import { IntegrationGitAuth, IntegrationPushRefusedError, resolveGitAuth } from 
 import { checkBranchName, checkPushOption, checkPushRefspec } from '../git/refFormat';
 import { cloneForUpdate, commitAll, gitRemote, GitRemote, pushBranch, PushRejectedError, readRemoteState } from '../git/GitWorkspace';
 import { credentialScope, WarmClones } from '../git/warmClones';
-import { compileLabelSelector } from '../git/labelSelector';
+import { compileLabelSelector } from '../golib/labels';
 import { pushSummary } from '../git/pushSummary';
 import { secureJoin } from '../git/secureJoin';
 import { SigningKeys } from '../git/SigningKeys';
@@ -30,7 +30,7 @@ import { PromotionPlanner, TargetSelection } from '../promotions/PromotionPlanne
 import { carriedVersion, firstSeenOf, gitTarget, policySubject, refOfVersion, versionOfRef } from '../promotions/gitTargets';
 import { setterDiff } from '../git/setterDiff';
 import { policyOfSetter } from '../git/applySetters';
-import { parseGoDuration } from '../util/goDuration';
+import { parseGoDuration } from '../golib/time';
 import { unsupportedFields } from '../objects/fluxCompatibility';
 import { markFailed, markReady, markStalled } from './conditions';
 import { beginReconcile, RECHECK_MS, retryAfter } from './preamble';

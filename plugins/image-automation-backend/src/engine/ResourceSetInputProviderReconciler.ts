@@ -1,3 +1,4 @@
+import { mapLimit } from '../util/mapLimit';
 import { LoggerService } from '@backstage/backend-plugin-api';
 import { Config, ConfigReader } from '@backstage/config';
 import {
@@ -30,7 +31,7 @@ import {
 } from '../registry';
 import { InputProviderReference, selectProviders } from '../resourceset';
 import { ObjectStore, StoredObject } from '../store/ObjectStore';
-import { formatGoDuration } from '../util/goDuration';
+import { formatGoDuration } from '../golib/time';
 import { markReady, readyCondition } from './conditions';
 import {
   beginReconcile,
@@ -68,26 +69,6 @@ function ociReference(
   insecure: boolean | undefined,
 ): ImageReference {
   return parseImageReference(url.replace(/^oci:\/\//, ''), { insecure });
-}
-
-async function mapLimited<T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const workers = Array.from(
-    { length: Math.min(limit, items.length) },
-    async () => {
-      while (next < items.length) {
-        const i = next++;
-        results[i] = await fn(items[i]);
-      }
-    },
-  );
-  await Promise.all(workers);
-  return results;
 }
 
 /** What a provider type produced: inputs, or an outcome that ends the reconcile. */
@@ -449,7 +430,7 @@ export class ResourceSetInputProviderReconciler implements Reconciler {
     if (!selection.ok) return done(terminal('InvalidSpec', selection.message));
     let digests: string[];
     try {
-      digests = await mapLimited(
+      digests = await mapLimit(
         selection.tags,
         DIGEST_CONCURRENCY,
         // Once per listing fleet-wide when listings are shared.

@@ -5,7 +5,7 @@ import {
 } from '@imageops/backstage-plugin-image-automation-common';
 import { unsupportedFields } from '../objects/fluxCompatibility';
 import { StoredObject } from '../store/ObjectStore';
-import { formatGoDuration, parseGoDuration } from '../util/goDuration';
+import { formatGoDuration, parseGoDuration } from '../golib/time';
 import { markFailed, markStalled } from './conditions';
 import { ReconcileResult } from './Reconciler';
 

@@ -1,5 +1,5 @@
 import { HistorySnapshot } from '@imageops/backstage-plugin-image-automation-common';
-import { formatGoDuration } from '../util/goDuration';
+import { formatGoDuration } from '../golib/time';
 
 /** How many snapshots `status.history` keeps (Flux Operator). @internal */
 export const MAX_HISTORY = 5;

@@ -1,7 +1,7 @@
 import { ImageRepositorySpec } from '@imageops/backstage-plugin-image-automation-common';
 import { CredentialTarget, NamedCredentials } from '../credentials/NamedCredentials';
 import { ImageReference, RegistryCallOptions } from '../registry';
-import { parseGoDuration } from '../util/goDuration';
+import { parseGoDuration } from '../golib/time';
 import { CloudRegistryAuth } from '../cloud/CloudRegistryAuth';
 import { CloudProvider } from '../cloud/hostPatterns';
 

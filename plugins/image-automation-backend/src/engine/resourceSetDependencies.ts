@@ -11,7 +11,7 @@ import {
   readObjectReadiness,
 } from '../kubernetes';
 import { StoredObject } from '../store/ObjectStore';
-import { parseJson } from '../template';
+import { parseJson } from '../golib/json';
 
 /**
  * The Flux Operator's readiness expression for ResourceSets and input providers: every Ready

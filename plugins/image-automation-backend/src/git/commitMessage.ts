@@ -1,4 +1,5 @@
-import { executeTemplate, GoStruct, GoValue, parseTemplate } from '../template';
+import { GoStruct, GoValue } from '../golib/reflect';
+import { executeTemplate, parseTemplate } from '../template';
 import { SetterChange } from './applySetters';
 import { ObjectIdentity } from './findMarkedScalars';
 

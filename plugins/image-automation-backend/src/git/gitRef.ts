@@ -1,4 +1,4 @@
-import { parseConstraints, parseSemVersion, satisfiesConstraints, compareSemVersions } from '../policy';
+import { parseConstraints, parseSemVersion, satisfiesConstraints, compareSemVersions } from '../golib/semver';
 import { checkBranchName, checkCommitHash, checkTagName, InvalidGitArgumentError, refNameProblem } from './refFormat';
 
 /** A GitRepository `spec.ref` / ImageUpdateAutomation `git.checkout.ref`. @internal */

@@ -1,10 +1,26 @@
-import { loadVectors } from '../util/vectors';
+import { loadVectors } from '../golib/__testUtils__/vectors';
 import { isYaml11NonString, needsQuoting } from './yamlNonString';
 
 describe('setter quoting', () => {
   const vectors = loadVectors().setterQuoting as Array<{ value: string; yaml11NonString: boolean }>;
 
   it.each(vectors.map(v => [v.value, v.yaml11NonString]))('go-yaml v2 judges %j non-string: %s', (value, expected) => {
+    expect(isYaml11NonString(value as string)).toBe(expected);
+  });
+
+  // Checked with go-yaml v2 (sigs.k8s.io/yaml/goyaml.v2 Unmarshal into interface{}).
+  it.each([
+    ['1e400', false],
+    ['.5e400', false],
+    ['.5_0', true],
+    ['.5', true],
+    ['1_000', true],
+    ['0b101', true],
+    ['-0b2', false],
+    ['99999999999999999999', true],
+    ['2024-06-27', false],
+    ['<<', false],
+  ])('resolves %j as go-yaml v2 does (non-string: %s)', (value, expected) => {
     expect(isYaml11NonString(value as string)).toBe(expected);
   });
 

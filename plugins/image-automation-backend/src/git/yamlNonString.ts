@@ -1,47 +1,13 @@
 import { parseDocument, Scalar } from 'yaml';
+import { resolvePlain } from '../golib/yaml';
 
 /**
- * go-yaml v2's plain-scalar resolution (`resolve.go`), the judge kyaml's
- * `IsValueNonString` uses to decide whether a setter value must be quoted.
+ * Whether go-yaml v2 decodes the plain scalar `value` into `interface{}` as something other
+ * than a string. Timestamps stay strings there (fluxcd/image-automation-controller#713).
  */
-const goYaml2Map = new Set([
-  'y', 'Y', 'yes', 'Yes', 'YES', 'true', 'True', 'TRUE', 'on', 'On', 'ON',
-  'n', 'N', 'no', 'No', 'NO', 'false', 'False', 'FALSE', 'off', 'Off', 'OFF',
-  '', '~', 'null', 'Null', 'NULL',
-  '.nan', '.NaN', '.NAN',
-  '.inf', '.Inf', '.INF', '+.inf', '+.Inf', '+.INF', '-.inf', '-.Inf', '-.INF',
-]);
-
-/** The first characters go-yaml v2 tries to resolve as something other than a string. */
-function hint(c: string): 'M' | '.' | 'D' | 'S' | undefined {
-  if (c >= '0' && c <= '9') return 'D';
-  if (c === '+' || c === '-') return 'S';
-  if (c === '.') return '.';
-  if ('yYnNtTfFoO~'.includes(c)) return 'M';
-  return undefined;
-}
-
-/** Go's `strconv.ParseInt(s, 0, 64)` / `ParseUint` acceptance (range ignored: out of range still parses as a float). */
-function goParsesAsInteger(s: string): boolean {
-  return /^[+-]?(0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|0[0-7]*|[1-9][0-9]*)$/.test(s);
-}
-
-const yamlStyleFloat = /^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$/;
-const goFloat = /^[+-]?(([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?|inf|infinity|nan)$/i;
-
 function goYaml2ResolvesNonString(value: string): boolean {
-  const h = hint(value[0] ?? '');
-  if (!h) return false;
-  if (goYaml2Map.has(value)) return true;
-  if (h === '.') return goFloat.test(value);
-  if (h === 'D' || h === 'S') {
-    // A timestamp decodes into interface{} as a string in go-yaml v2 (fluxcd/image-automation-controller#713).
-    const plain = value.replace(/_/g, '');
-    if (goParsesAsInteger(plain)) return true;
-    if (yamlStyleFloat.test(plain)) return true;
-    return /^-?0b[01]+$/.test(plain);
-  }
-  return false;
+  const { tag } = resolvePlain(value);
+  return tag !== 'str' && tag !== 'timestamp' && tag !== 'merge';
 }
 
 /**

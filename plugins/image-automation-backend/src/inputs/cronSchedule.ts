@@ -4,7 +4,7 @@
  * in an IANA time zone.
  */
 
-import { parseGoDuration } from '../util/goDuration';
+import { parseGoDuration } from '../golib/time';
 
 /** A parsed schedule: the first activation strictly after a time. @internal */
 export interface CronSchedule {

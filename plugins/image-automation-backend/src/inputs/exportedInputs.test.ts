@@ -1,5 +1,5 @@
-import { parseYaml } from '../template';
-import { loadVectors } from '../util/vectors';
+import { parseYaml } from '../golib/yaml';
+import { loadVectors } from '../golib/__testUtils__/vectors';
 import {
   artifactTagInputs,
   inputId,

@@ -2,7 +2,7 @@
  * The inputs a ResourceSetInputProvider exports (`status.exportedInputs`), per provider type.
  */
 
-import { adler32 } from '../util/adler32';
+import { adler32 } from '../golib/adler32';
 
 /** One exported input: a map of JSON values, `id` always a string. @public */
 export type ExportedInput = Record<string, unknown>;

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { GoValue, marshalYaml } from '../template';
+import { GoValue } from '../golib/reflect';
+import { marshalYaml } from '../golib/yaml';
 import { ExportedInput } from './exportedInputs';
 
 /**

@@ -4,7 +4,7 @@
  */
 
 import { InputProviderSchedule } from '@imageops/backstage-plugin-image-automation-common';
-import { formatGoDuration, parseGoDuration } from '../util/goDuration';
+import { formatGoDuration, parseGoDuration } from '../golib/time';
 import { CronSchedule, parseCronSchedule } from './cronSchedule';
 
 /** How far back a previous activation is looked for: five years covers `0 0 29 2 *`. */

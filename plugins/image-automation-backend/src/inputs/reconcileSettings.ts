@@ -2,7 +2,7 @@
  * The Flux Operator's reconcile annotations on a ResourceSetInputProvider.
  */
 
-import { parseGoDuration } from '../util/goDuration';
+import { parseGoDuration } from '../golib/time';
 
 /** `fluxcd.controlplane.io/reconcile`: `disabled` (any case) pauses reconciliation. @public */
 export const RECONCILE_ANNOTATION = 'fluxcd.controlplane.io/reconcile';

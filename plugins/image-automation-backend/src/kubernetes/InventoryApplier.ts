@@ -1,3 +1,4 @@
+import { canonicalJson } from '../util/canonicalJson';
 import crypto from 'node:crypto';
 import { AppliedVersions, InventoryStore } from '../store/InventoryStore';
 import { dependencyRefusal } from './clusterWritePolicy';
@@ -79,16 +80,6 @@ export interface InventoryApplyResult {
   inventory: InventoryEntry[];
   /** The changes of each step, in order (`changes` also holds the deletions of pruning). */
   steps: Array<{ name?: string; changes: ChangeSetEntry[] }>;
-}
-
-function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v) =>
-    v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(
-          Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
-        )
-      : v,
-  );
 }
 
 function withLabels(

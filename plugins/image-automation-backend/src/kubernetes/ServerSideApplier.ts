@@ -1,3 +1,5 @@
+import { canonicalJson } from '../util/canonicalJson';
+import { mapLimitSettled } from '../util/mapLimit';
 import { planApplyStages } from './applyOrder';
 import { scopeOf, writeRefusal } from './clusterWritePolicy';
 import {
@@ -89,39 +91,6 @@ function comparable(object: KubernetesObject): unknown {
   return { ...object, metadata };
 }
 
-function canonical(value: unknown): string {
-  return JSON.stringify(value, (_key, v) =>
-    v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(
-          Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
-        )
-      : v,
-  );
-}
-
-async function mapLimit<T, R>(
-  items: T[],
-  limit: number,
-  fn: (item: T) => Promise<R>,
-): Promise<PromiseSettledResult<R>[]> {
-  const results: PromiseSettledResult<R>[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      try {
-        results[index] = { status: 'fulfilled', value: await fn(items[index]) };
-      } catch (reason) {
-        results[index] = { status: 'rejected', reason };
-      }
-    }
-  };
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, worker),
-  );
-  return results;
-}
-
 /**
  * Server-side apply of a set of objects into one cluster, Flux style: staged (definitions, classes,
  * roles, the rest), each object compared first with a dry-run apply so that an unchanged object is
@@ -200,7 +169,7 @@ export class ServerSideApplier {
     );
     for (const stage of planApplyStages(objects)) {
       const known = await this.readExisting(stage.objects);
-      const results = await mapLimit(
+      const results = await mapLimitSettled(
         stage.objects,
         this.options.concurrency ?? 8,
         o => this.applyOne(o, definedKinds, known.get(objectId(o))),
@@ -371,7 +340,7 @@ export class ServerSideApplier {
       if (preview === undefined) {
         return entry('configured');
       }
-      if (canonical(comparable(preview)) === canonical(comparable(existing))) {
+      if (canonicalJson(comparable(preview)) === canonicalJson(comparable(existing))) {
         this.remember(object, existing);
         return entry('unchanged');
       }

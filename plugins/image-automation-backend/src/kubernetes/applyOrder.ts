@@ -1,3 +1,4 @@
+import { compareGoStrings } from '../golib/strings';
 import { groupOf } from './objectId';
 import { KubernetesObject } from './types';
 
@@ -55,13 +56,6 @@ function kindRank(kind: string): number {
   return last >= 0 ? KIND_ORDER.length + 1 + last : KIND_ORDER.length;
 }
 
-function compareStrings(a: string, b: string): number {
-  if (a < b) {
-    return -1;
-  }
-  return a > b ? 1 : 0;
-}
-
 /**
  * Flux's apply order within a stage: kind order, then group, kind, namespace, name.
  * @public
@@ -72,10 +66,10 @@ export function compareApplyOrder(
 ): number {
   return (
     kindRank(a.kind) - kindRank(b.kind) ||
-    compareStrings(groupOf(a.apiVersion), groupOf(b.apiVersion)) ||
-    compareStrings(a.kind, b.kind) ||
-    compareStrings(a.metadata.namespace ?? '', b.metadata.namespace ?? '') ||
-    compareStrings(a.metadata.name, b.metadata.name)
+    compareGoStrings(groupOf(a.apiVersion), groupOf(b.apiVersion)) ||
+    compareGoStrings(a.kind, b.kind) ||
+    compareGoStrings(a.metadata.namespace ?? '', b.metadata.namespace ?? '') ||
+    compareGoStrings(a.metadata.name, b.metadata.name)
   );
 }
 

@@ -3,9 +3,8 @@
  * the expansion of `extract` (if set), and remember which original tag each value came from.
  */
 
-import { compileGoRegexp, GoRegexp } from './goRegexp';
-import { expandGoTemplate } from './goExpand';
-import { compareGoStrings } from './goStringOrder';
+import { compileGoRegexp, expandGoTemplate, GoRegexp } from '../golib/regexp';
+import { compareGoStrings } from '../golib/strings';
 import { TagFilter } from './types';
 
 /** The candidates after filtering, and where each came from. @internal */

@@ -1,5 +1,5 @@
 import { caseGenerator, otherCaseGenerator } from './__testUtils__/randomCases';
-import { runSemverOracle } from './__testUtils__/semverOracle';
+import { runSemverOracle } from '../golib/__testUtils__/semverOracle';
 import { selectLatestTag } from './selectLatestTag';
 import { SelectLatestTagArgs } from './types';
 

@@ -3,12 +3,16 @@
  * and `image-automation policy select --explain`.
  */
 
-import { satisfiesConstraints, SemVerConstraints } from './constraints';
-import { goParseFloat } from './goParseFloat';
+import {
+  compareSemVersions,
+  parseFluxVersion,
+  satisfiesConstraints,
+  SemVerConstraints,
+} from '../golib/semver';
+import { goParseFloat } from '../golib/strconv';
 import { selectWithDetails } from './selectLatestTag';
 import { TagVerdict } from './tagVerdict';
 import { PolicySelection, SelectLatestTagArgs } from './types';
-import { compareSemVersions, parseFluxVersion } from './version';
 
 /** One tag's verdict; `detail` adds specifics (the extracted value, what it lost to …). @public */
 export interface TagExplanation {

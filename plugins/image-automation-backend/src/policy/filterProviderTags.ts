@@ -3,10 +3,15 @@
  * providers), as Flux Operator's `makeFilters` + `Filters.Tags`.
  */
 
-import { parseConstraints, satisfiesConstraints } from './constraints';
-import { compareGoStrings } from './goStringOrder';
-import { compileGoRegexp, GoRegexp } from './goRegexp';
-import { compareSemVersions, parseFluxVersion, SemVersion } from './version';
+import { compileGoRegexp, GoRegexp } from '../golib/regexp';
+import {
+  compareSemVersions,
+  parseConstraints,
+  parseFluxVersion,
+  satisfiesConstraints,
+  SemVersion,
+} from '../golib/semver';
+import { compareGoStrings } from '../golib/strings';
 
 /** `spec.filter` of a ResourceSetInputProvider. @public */
 export interface RsipFilter {

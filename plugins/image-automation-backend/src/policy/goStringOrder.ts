@@ -1,32 +1,9 @@
 /**
- * Go compares strings byte-wise over their UTF-8 encoding. JavaScript compares UTF-16 code
- * units, which disagrees for characters above U+FFFF against U+E000–U+FFFF. Ordering by code
- * point is the same as ordering by UTF-8 bytes, so this maps surrogates above the private-use
- * area before comparing.
+ * The order Flux stores scanned tags in (`sortTagsAsStored`), by Go's byte-wise string
+ * comparison (golib/strings).
  */
 
-function codePointRank(unit: number): number {
-  if (unit < 0xd800) return unit;
-  // Surrogates (D800–DFFF) encode code points ≥ U+10000: they must sort after E000–FFFF.
-  return unit >= 0xe000 ? unit - 0x800 : unit + 0x2000;
-}
-
-/**
- * Compares two strings the way Go's `strings.Compare` does (UTF-8 byte order).
- * @internal
- */
-export function compareGoStrings(a: string, b: string): number {
-  if (a === b) return 0;
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const x = a.charCodeAt(i);
-    const y = b.charCodeAt(i);
-    if (x !== y) {
-      return codePointRank(x) < codePointRank(y) ? -1 : 1;
-    }
-  }
-  return a.length < b.length ? -1 : a.length > b.length ? 1 : 0;
-}
+import { compareGoStrings } from '../golib/strings';
 
 const SURROGATE = /[\ud800-\udfff]/;
 
@@ -42,20 +19,4 @@ export function sortTagsAsStored(tags: readonly string[]): string[] {
   // indistinguishable, so reversing an ascending sort is as good as a stable descending one.
   if (!tags.some(tag => SURROGATE.test(tag))) return [...tags].sort().reverse();
   return [...tags].sort((a, b) => compareGoStrings(b, a));
-}
-
-/** The length of a string in UTF-8 bytes (Go's `len`). @internal */
-export function utf8Length(s: string): number {
-  let n = s.length;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 0x80) {
-      if (c < 0x800) n += 1;
-      else if (c >= 0xd800 && c < 0xe000) {
-        // Each half of a surrogate pair: 2 UTF-16 units make 4 UTF-8 bytes.
-        n += 1;
-      } else n += 2;
-    }
-  }
-  return n;
 }

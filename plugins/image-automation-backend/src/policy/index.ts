@@ -13,7 +13,7 @@ export type {
   TagFilter,
 } from './types';
 export { selectLatestTag, NO_TAGS_IN_DATABASE } from './selectLatestTag';
-export { sortTagsAsStored, compareGoStrings } from './goStringOrder';
+export { sortTagsAsStored } from './goStringOrder';
 export { explainSelection } from './explainSelection';
 export type { SelectionExplanation, TagExplanation } from './explainSelection';
 export { TAG_VERDICT_SENTENCES } from './tagVerdict';
@@ -35,15 +35,3 @@ export {
   DEFAULT_PROVIDER_FILTER_LIMIT,
 } from './filterProviderTags';
 export type { RsipFilter } from './filterProviderTags';
-export { compileGoRegexp, MAX_PATTERN_LENGTH, MAX_PROGRAM_SIZE, patternLengthProblem } from './goRegexp';
-export type { GoRegexp, GoRegexpCompilation } from './goRegexp';
-export { expandGoTemplate } from './goExpand';
-export { goParseFloat } from './goParseFloat';
-export { parseConstraints, satisfiesConstraints } from './constraints';
-export type { ConstraintParse, SemVerConstraints } from './constraints';
-export {
-  compareSemVersions,
-  parseFluxVersion,
-  parseSemVersion,
-} from './version';
-export type { SemVersion } from './version';

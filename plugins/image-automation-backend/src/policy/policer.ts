@@ -4,14 +4,16 @@
  */
 
 import {
+  compareSemVersions,
   parseConstraints,
+  parseFluxVersion,
   satisfiesConstraints,
   SemVerConstraints,
-} from './constraints';
-import { compareGoStrings } from './goStringOrder';
-import { goParseFloat } from './goParseFloat';
+  SemVersion,
+} from '../golib/semver';
+import { goParseFloat } from '../golib/strconv';
+import { compareGoStrings } from '../golib/strings';
 import { ImagePolicyChoice } from './types';
-import { compareSemVersions, parseFluxVersion, SemVersion } from './version';
 
 /** A ready-to-use policy. @internal */
 export type Policer =

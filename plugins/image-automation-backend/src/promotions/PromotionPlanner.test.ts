@@ -554,7 +554,7 @@ describe.each(databases.eachSupportedId())('PromotionPlanner on %p', databaseId 
     it('holds, reports each problem as an error gate and a Warning event, and never writes', async () => {
       const { planner, promotions } = await setup();
       const annotations = { [A.soak]: '3d', 'promotion.image-automation.io/aprovals': '2' };
-      const soakProblem = `${A.soak}: '3d' is not a Go duration such as 72h or 30m (time: invalid duration "3d")`;
+      const soakProblem = `${A.soak}: '3d' is not a Go duration such as 72h or 30m (time: unknown unit "d" in duration "3d")`;
       const typoProblem =
         "unknown promotion gate annotation 'promotion.image-automation.io/aprovals'; known: approvals, soak, window, " +
         "window-duration, window-time-zone, after, after-target, after-soak; did you mean 'approvals'?";

@@ -12,7 +12,7 @@ import {
 } from '@imageops/backstage-plugin-image-automation-common';
 import { CronSchedule, parseCronSchedule } from '../inputs/cronSchedule';
 import { previousActivation } from '../inputs/inputScheduler';
-import { formatGoDuration } from '../util/goDuration';
+import { formatGoDuration } from '../golib/time';
 import { GateConfig, GateConfigProblem, problemGate } from './gateConfig';
 
 /** What the gates of one promotion are evaluated on. @internal */

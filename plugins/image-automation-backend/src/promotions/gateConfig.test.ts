@@ -162,7 +162,7 @@ describe('readGateConfig', () => {
       [
         { [A.soak]: '3d' },
         A.soak,
-        `${A.soak}: '3d' is not a Go duration such as 72h or 30m (time: invalid duration "3d")`,
+        `${A.soak}: '3d' is not a Go duration such as 72h or 30m (time: unknown unit "d" in duration "3d")`,
       ],
       [{ [A.soak]: '-1h' }, A.soak, `${A.soak}: '-1h' is negative`],
     ])('%j', (annotations, field, message) => {

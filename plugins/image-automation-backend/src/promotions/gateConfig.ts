@@ -10,7 +10,7 @@ import {
   PromotionGateName,
 } from '@imageops/backstage-plugin-image-automation-common';
 import { parseCronSchedule } from '../inputs/cronSchedule';
-import { parseGoDuration } from '../util/goDuration';
+import { parseGoDuration } from '../golib/time';
 
 /** The gates a promotion waits for; an absent field is no gate. @internal */
 export interface GateConfig {

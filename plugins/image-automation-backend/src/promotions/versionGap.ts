@@ -5,16 +5,10 @@
  */
 
 import { ImagePolicySpec } from '@imageops/backstage-plugin-image-automation-common';
-import {
-  compareGoStrings,
-  compareSemVersions,
-  explainSelection,
-  goParseFloat,
-  parseFluxVersion,
-  SemVersion,
-  sortTagsAsStored,
-  TagVerdict,
-} from '../policy';
+import { compareSemVersions, parseFluxVersion, SemVersion } from '../golib/semver';
+import { goParseFloat } from '../golib/strconv';
+import { compareGoStrings } from '../golib/strings';
+import { explainSelection, sortTagsAsStored, TagVerdict } from '../policy';
 import { applyTagFilter, compileTagFilter } from '../policy/applyTagFilter';
 import { latestOf, Policer, policerFromSpec } from '../policy/policer';
 import { TagRecord } from '../store/ScanStore';

@@ -5,7 +5,7 @@ import { markReady, markStalled } from '../engine/conditions';
 import { beginReconcile, RECHECK_MS } from '../engine/preamble';
 import { ReconcileResult, Reconciler } from '../engine/Reconciler';
 import { StoredObject } from '../store/ObjectStore';
-import { parseGoDuration } from '../util/goDuration';
+import { parseGoDuration } from '../golib/time';
 import { VERIFIED_RECEIVER_TYPES } from './verifyWebhook';
 
 /** Flux's default `spec.interval` of a Receiver. */

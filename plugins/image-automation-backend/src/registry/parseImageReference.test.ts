@@ -1,4 +1,4 @@
-import { loadVectors } from '../util/vectors';
+import { loadVectors } from '../golib/__testUtils__/vectors';
 import { parseImageReference } from './parseImageReference';
 
 describe('parseImageReference', () => {

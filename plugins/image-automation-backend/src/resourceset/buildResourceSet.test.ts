@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseYaml, parseYamlDocuments } from '../template';
+import { parseYaml, parseYamlDocuments } from '../golib/yaml';
 import {
   buildResourceSet,
   printObjects,

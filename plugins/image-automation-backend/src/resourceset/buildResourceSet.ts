@@ -1,5 +1,5 @@
+import { GoValue } from '../golib/reflect';
 import {
-  GoValue,
   parseTemplate,
   executeTemplate,
   DEFAULT_TEMPLATE_LIMITS,

@@ -1,14 +1,13 @@
-import { GoValue, adler32 } from '../template';
+import { compareGoStrings } from '../golib/strings';
+import { GoValue } from '../golib/reflect';
+import { inputId } from '../inputs/exportedInputs';
 import { normalizeKeyForTemplate } from './normalizeKeyForTemplate';
 import { InputProvider, InputSet } from './types';
 
 /** The Flux Operator's cap on Permute products. */
 export const MAX_PERMUTATIONS = 10000;
 
-/** `inputs.ID`: the decimal adler32 of a string. @public */
-export function inputId(s: string): string {
-  return String(adler32(s));
-}
+export { inputId };
 
 /** An input provider together with the inputs it contributes (the ResourceSet comes first). @internal */
 export interface ProviderInputs {
@@ -17,10 +16,6 @@ export interface ProviderInputs {
   name: string;
   namespace: string;
   inputs: InputSet[];
-}
-
-function compareStrings(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** The GVK string Go sorts providers by (`group/version, Kind=kind`). */
@@ -43,9 +38,9 @@ export function combineInputs(opts: {
 }): InputSet[] {
   const sorted = [...opts.providers].sort(
     (a, b) =>
-      compareStrings(gvkString(a), gvkString(b)) ||
-      compareStrings(a.namespace, b.namespace) ||
-      compareStrings(a.name, b.name),
+      compareGoStrings(gvkString(a), gvkString(b)) ||
+      compareGoStrings(a.namespace, b.namespace) ||
+      compareGoStrings(a.name, b.name),
   );
   const all: ProviderInputs[] = [opts.resourceSet, ...sorted];
   const strategy = opts.strategy || 'Flatten';

@@ -1,4 +1,5 @@
-import { GoValue, marshalYaml } from '../template';
+import { GoValue } from '../golib/reflect';
+import { marshalYaml } from '../golib/yaml';
 
 /**
  * The template text the Flux Operator renders for one `.spec.resources[i]`:

@@ -1,4 +1,4 @@
-import { GoValue } from '../template';
+import { GoValue } from '../golib/reflect';
 import { inputId } from './combineInputs';
 import { InputProvider, InputSet, ResourceSetObject } from './types';
 

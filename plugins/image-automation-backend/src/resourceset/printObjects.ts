@@ -1,4 +1,4 @@
-import { marshalYaml } from '../template';
+import { marshalYaml } from '../golib/yaml';
 import { StepResult } from './types';
 
 /**

@@ -3,7 +3,9 @@
  * and `ReadObjects` over Kubernetes' YAML-or-JSON decoder).
  */
 
-import { GoValue, marshalJson, parseYaml, YamlError } from '../template';
+import { marshalJson } from '../golib/json';
+import { GoValue } from '../golib/reflect';
+import { parseYaml, YamlError } from '../golib/yaml';
 import { KubeObject } from './types';
 
 /** Splits a YAML stream into documents the way Kubernetes' `YAMLReader` does. */

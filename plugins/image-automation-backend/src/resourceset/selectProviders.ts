@@ -1,37 +1,8 @@
-import { InputProvider, InputProviderReference, LabelSelector } from './types';
+import { compileLabelSelector } from '../golib/labels';
+import { InputProvider, InputProviderReference } from './types';
 
 const RSIP_API_VERSION = 'fluxcd.controlplane.io/v1';
 const RSIP_KIND = 'ResourceSetInputProvider';
-
-function matchesSelector(
-  selector: LabelSelector,
-  labels: Record<string, string>,
-): boolean {
-  for (const [k, v] of Object.entries(selector.matchLabels ?? {}))
-    if (labels[k] !== v) return false;
-  for (const e of selector.matchExpressions ?? []) {
-    const has = Object.prototype.hasOwnProperty.call(labels, e.key);
-    switch (e.operator) {
-      case 'In':
-        if (!has || !(e.values ?? []).includes(labels[e.key])) return false;
-        break;
-      case 'NotIn':
-        if (has && (e.values ?? []).includes(labels[e.key])) return false;
-        break;
-      case 'Exists':
-        if (!has) return false;
-        break;
-      case 'DoesNotExist':
-        if (has) return false;
-        break;
-      default:
-        throw new Error(
-          `failed to parse selector: "${e.operator}" is not a valid label selector operator`,
-        );
-    }
-  }
-  return true;
-}
 
 /**
  * The providers a ResourceSet's `spec.inputsFrom` selects among candidates in its
@@ -56,11 +27,14 @@ export function selectProviders(
       );
       if (p && !selected.has(key(p))) selected.set(key(p), p);
     } else if (ref.selector) {
+      let matches;
+      try {
+        matches = compileLabelSelector(ref.selector);
+      } catch (error) {
+        throw new Error(`failed to parse selector: ${(error as Error).message}`);
+      }
       for (const p of rsips) {
-        if (
-          !selected.has(key(p)) &&
-          matchesSelector(ref.selector, p.labels ?? {})
-        )
+        if (!selected.has(key(p)) && matches(p.labels ?? {}))
           selected.set(key(p), p);
       }
     } else {

@@ -1,4 +1,5 @@
-import { GoValue } from '../template';
+import { GoValue } from '../golib/reflect';
+import { LabelSelector } from '../golib/labels';
 
 /** One input set: a map of arbitrary JSON values. @public */
 export type InputSet = Record<string, GoValue>;
@@ -11,11 +12,7 @@ export interface InputProviderReference {
   selector?: LabelSelector;
 }
 
-/** A Kubernetes label selector. @public */
-export interface LabelSelector {
-  matchLabels?: Record<string, string>;
-  matchExpressions?: { key: string; operator: string; values?: string[] }[];
-}
+export type { LabelSelector } from '../golib/labels';
 
 /** A step of `spec.steps`. @public */
 export interface ResourceSetStep {

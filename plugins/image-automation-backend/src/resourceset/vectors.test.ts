@@ -1,6 +1,7 @@
 import fs from 'node:fs';
-import { VECTORS_FILE } from '../util/vectors';
-import { GoValue, parseJson } from '../template';
+import { VECTORS_FILE } from '../golib/__testUtils__/vectors';
+import { parseJson } from '../golib/json';
+import { GoValue } from '../golib/reflect';
 import {
   combineInputs,
   jsonToYamlTemplateText,

@@ -8,7 +8,8 @@ import {
   validateAutomationObject,
 } from '@imageops/backstage-plugin-image-automation-common';
 import { effectiveExclusionList } from '../engine/ImageRepositoryReconciler';
-import { compileGoRegexp, explainSelection, sortTagsAsStored, TAG_VERDICT_SENTENCES } from '../policy';
+import { compileGoRegexp } from '../golib/regexp';
+import { explainSelection, sortTagsAsStored, TAG_VERDICT_SENTENCES } from '../policy';
 import { objectId } from '../store/DatabaseObjectStore';
 import { ObjectStore, StoredObject } from '../store/ObjectStore';
 import { ScanStore } from '../store/ScanStore';

@@ -1,4 +1,5 @@
-import { GoStruct, GoValue, renderTemplate } from './index';
+import { GoStruct, GoValue } from '../golib/reflect';
+import { renderTemplate } from './index';
 
 /** `types.NamespacedName`: prints as `<namespace>/<name>`. */
 function namespacedName(namespace: string, name: string): GoStruct {

@@ -11,13 +11,9 @@ import {
   OracleCase,
   runGoTemplateOracle,
 } from './__testUtils__/goTemplateOracle';
-import {
-  executeTemplate,
-  GoValue,
-  parseJson,
-  parseTemplate,
-  TemplateParseError,
-} from './index';
+import { parseJson } from '../golib/json';
+import { GoValue } from '../golib/reflect';
+import { executeTemplate, parseTemplate, TemplateParseError } from './index';
 
 function ours(c: OracleCase): OracleAnswer {
   const inputs = parseJson(c.inputs, 'preserve') as Record<string, GoValue>;

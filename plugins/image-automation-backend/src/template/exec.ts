@@ -5,7 +5,7 @@
  */
 
 import { FuncMap, GoFunc, ParamType, paramTypeName } from './funcTypes';
-import { GoTime } from './goTime';
+import { GoTime } from '../golib/time';
 import {
   GoInt,
   GoStruct,
@@ -18,8 +18,8 @@ import {
   sortedKeys,
   compareKeys,
   typeName,
-} from './goValue';
-import { goQuote } from './lexer';
+} from '../golib/reflect';
+import { goQuote } from '../golib/strconv';
 import {
   checkListLength,
   checkStringLength,

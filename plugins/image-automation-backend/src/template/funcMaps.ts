@@ -11,14 +11,14 @@ import {
   setOwn,
   sliceTypeName,
   typedSlice,
-} from './goValue';
+} from '../golib/reflect';
 import { builtinFuncs } from './funcs/builtins';
 import { collectionFuncs } from './funcs/collections';
 import { miscFuncs } from './funcs/misc';
 import { numberFuncs } from './funcs/numbers';
 import { slugify } from './funcs/slugify';
 import { stringFuncs } from './funcs/strings';
-import { marshalYaml } from './goYaml/marshal';
+import { marshalYaml } from '../golib/yaml';
 import { isEmpty, toFloat64 } from './funcs/convert';
 import {
   Decimal,

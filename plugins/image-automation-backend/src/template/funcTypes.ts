@@ -1,4 +1,4 @@
-import { GoValue } from './goValue';
+import { GoValue } from '../golib/reflect';
 
 /**
  * The Go parameter types a template function can declare. They decide which arguments the

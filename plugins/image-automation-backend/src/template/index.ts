@@ -8,22 +8,15 @@ import { execute, MissingKey, TemplateExecError } from './exec';
 import { commitMessageFuncMap, resourceSetFuncMap } from './funcMaps';
 import { FuncMap, GoFunc } from './funcTypes';
 import { DEFAULT_TEMPLATE_LIMITS, TemplateLimits } from './limits';
-import { GoValue } from './goValue';
+import { GoValue } from '../golib/reflect';
 import { parse, ParsedTemplate, TemplateParseError } from './parse';
 
-export { GoInt, GoStruct } from './goValue';
-export type { GoValue } from './goValue';
 export { TemplateParseError } from './parse';
 export { TemplateExecError } from './exec';
 export { DEFAULT_TEMPLATE_LIMITS } from './limits';
 export type { TemplateLimits } from './limits';
 export type { MissingKey } from './exec';
 export { slugify } from './funcs/slugify';
-export { adler32 } from '../util/adler32';
-export { marshalYaml } from './goYaml/marshal';
-export { parseYaml, parseYamlDocuments, YamlError } from './goYaml/decode';
-export { parseJson, marshalJson } from './goJson';
-export { formatValue, formatFloat } from './goValue';
 
 /** The longest template source parsed (characters). @public */
 export const MAX_TEMPLATE_LENGTH = 1 << 20;

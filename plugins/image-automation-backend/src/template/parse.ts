@@ -3,7 +3,8 @@
  * parse-error texts (`template: NAME:LINE: …`).
  */
 
-import { goQuote, lex, Token, tokenString } from './lexer';
+import { goQuote } from '../golib/strconv';
+import { lex, Token, tokenString } from './lexer';
 
 /** A node of the parse tree; `pos` is the offset in the source text. @internal */
 export type Node =

@@ -1,13 +1,8 @@
 import fs from 'node:fs';
-import { VECTORS_FILE } from '../util/vectors';
-import {
-  GoValue,
-  parseJson,
-  renderTemplate,
-  RESOURCESET_DELIMS,
-  slugify,
-  adler32,
-} from './index';
+import { VECTORS_FILE } from '../golib/__testUtils__/vectors';
+import { parseJson } from '../golib/json';
+import { GoValue } from '../golib/reflect';
+import { renderTemplate, RESOURCESET_DELIMS, slugify } from './index';
 
 /** The shared conformance vectors, read with the Flux Operator's number rules. */
 function loadVectors(): Record<string, any> {
@@ -58,8 +53,3 @@ describe('slugify vectors', () => {
   });
 });
 
-describe('adler32 id vectors', () => {
-  it.each(pairs(vectors.adler32Id))('%s → %s', (input, expected) => {
-    expect(String(adler32(input))).toBe(expected);
-  });
-});

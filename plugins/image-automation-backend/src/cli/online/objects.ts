@@ -3,6 +3,7 @@
  * caller may read (the catalog's entities with the manifests annotation or a kubernetes id).
  */
 
+import { mapLimit } from '../../util/mapLimit';
 import type { AutomationObjectView } from '@imageops/backstage-plugin-image-automation-common';
 import { BackendClient, CliError } from './client';
 
@@ -114,26 +115,6 @@ export async function automationEntities(
   return entities;
 }
 
-/** Runs `fn` over `items`, at most `limit` at a time, keeping the order. */
-async function mapLimited<T, R>(
-  items: T[],
-  limit: number,
-  fn: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i]);
-    }
-  };
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, worker),
-  );
-  return results;
-}
-
 /**
  * The objects `get` and `tree` show: those of `--entity`, or of every entity the caller may
  * read (an entity whose objects the caller may not read is skipped, as the fleet page does),
@@ -149,7 +130,7 @@ export async function listObjects(
     objects = await objectsOfEntity(client, options.entity);
   } else {
     const entities = await automationEntities(client);
-    const lists = await mapLimited(entities, 8, async entity => {
+    const lists = await mapLimit(entities, 8, async entity => {
       try {
         return await objectsOfEntity(client, entity);
       } catch (error) {

@@ -1,5 +1,6 @@
 import { ResourceSetInputProviderSpec } from '@imageops/backstage-plugin-image-automation-common';
-import { compileGoRegexp, DEFAULT_PROVIDER_FILTER_LIMIT, filterProviderTags, GoRegexp } from '../../policy';
+import { compileGoRegexp, GoRegexp } from '../../golib/regexp';
+import { DEFAULT_PROVIDER_FILTER_LIMIT, filterProviderTags } from '../../policy';
 import { ExportedInput, inputId } from '../exportedInputs';
 import { applySkipRules } from '../skipInputs';
 import { SourceHttp, SourceResponse } from './http';

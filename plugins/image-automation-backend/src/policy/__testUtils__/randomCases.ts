@@ -6,18 +6,7 @@
 
 import { SelectLatestTagArgs } from '../types';
 import { sortTagsAsStored } from '../goStringOrder';
-
-/** mulberry32: small, fast, good enough to spread cases; the same seed gives the same cases. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../../golib/__testUtils__/seededRandom';
 
 export function caseGenerator(seed: number) {
   const rnd = seededRandom(seed);

@@ -19,10 +19,10 @@ import {
   kindOf,
   sprint,
   sprintln,
-} from '../goValue';
-import { goQuote } from '../lexer';
+} from '../../golib/reflect';
+import { goQuote } from '../../golib/strconv';
 import { goTypeOf } from './convert';
-import { GoTime } from '../goTime';
+import { GoTime } from '../../golib/time';
 
 type BasicKind = 'bool' | 'int' | 'float' | 'string' | 'invalid' | 'other';
 

@@ -13,7 +13,7 @@ import {
   compareStrings,
   setOwn,
   typedSlice,
-} from '../goValue';
+} from '../../golib/reflect';
 import { isEmpty, strval, toInt64 } from './convert';
 
 type List = GoValue[];

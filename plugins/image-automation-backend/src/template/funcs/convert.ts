@@ -11,7 +11,8 @@ import {
   kindOf,
   typedSlice,
   typeName,
-} from '../goValue';
+} from '../../golib/reflect';
+import { goParseFloat } from '../../golib/strconv';
 
 const MIN_INT64 = -(2n ** 63n);
 const MAX_INT64 = 2n ** 63n - 1n;
@@ -85,30 +86,12 @@ export function toInt64(v: GoValue, flavour: SprigFlavour = 'slim'): bigint {
   }
 }
 
-/** Go's `strconv.ParseFloat(s, 64)` acceptance set (decimal, hex, inf, nan, underscores). @internal */
-export function parseGoFloat(s: string): number | undefined {
-  if (/^[+-]?(inf|infinity)$/i.test(s))
-    return s.startsWith('-') ? -Infinity : Infinity;
-  if (/^nan$/i.test(s)) return NaN;
-  if (/^[+-]?(\d(_?\d)*\.?(\d(_?\d)*)?|\.\d(_?\d)*)([eE][+-]?\d+)?$/.test(s)) {
-    return Number(s.replace(/_/g, ''));
-  }
-  if (/^[+-]?0[xX][0-9a-fA-F_]*\.?[0-9a-fA-F_]*[pP][+-]?\d+$/.test(s)) {
-    const m =
-      /^([+-]?)0[xX]([0-9a-fA-F_]*)\.?([0-9a-fA-F_]*)[pP]([+-]?\d+)$/.exec(s)!;
-    const int = m[2].replace(/_/g, '');
-    const frac = m[3].replace(/_/g, '');
-    const mant = parseInt(int + frac || '0', 16) / 16 ** frac.length;
-    return (m[1] === '-' ? -1 : 1) * mant * 2 ** Number(m[4]);
-  }
-  return undefined;
-}
-
 /** Sprig's `toFloat64`. @internal */
 export function toFloat64(v: GoValue): number {
   switch (kindOf(v)) {
     case 'string':
-      return parseGoFloat(v as string) ?? 0;
+      // strconv.ParseFloat's error (syntax or range) gives 0, as in sprig
+      return goParseFloat(v as string) ?? 0;
     case 'int64':
       return Number(v as bigint);
     case 'int':

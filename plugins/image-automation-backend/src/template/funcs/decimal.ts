@@ -6,7 +6,7 @@
  */
 
 import { GoFuncError } from '../funcTypes';
-import { formatFloat } from '../goValue';
+import { formatFloat } from '../../golib/reflect';
 
 /** `value × 10^exp`. @internal */
 export interface Decimal {

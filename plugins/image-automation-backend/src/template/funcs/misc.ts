@@ -5,21 +5,28 @@
 
 import crypto from 'node:crypto';
 import { FuncMap, fn, GoFuncError } from '../funcTypes';
-import { GoValue, isPlainMap, typedSlice } from '../goValue';
-import { jsonSyntaxError, marshalJson } from '../goJson';
+import { GoValue, isPlainMap, typedSlice } from '../../golib/reflect';
+import { jsonSyntaxError, marshalJson } from '../../golib/json';
 import { goKindOf, goTypeOf, isEmpty } from './convert';
 import { deepEqual } from './collections';
 import {
-  compileGoRegexp,
-  expandTemplate,
-  findAll,
-  goSplit,
+  compileGoRegexp as compileRegexp,
+  expandGoTemplate,
+  findAllSubmatch as findAll,
+  GoRegexp,
+  mustCompilePanicMessage,
   quoteMeta,
-  TemplateRegexp,
-} from './goRegexp';
-import { adler32 } from '../../util/adler32';
+  split as goSplit,
+} from '../../golib/regexp';
+import { adler32 } from '../../golib/adler32';
 import { goStringFromBytes } from './goBytes';
-import { GoTime, parseDuration, parseTime, zeroTime } from '../goTime';
+import {
+  durationString,
+  GoTime,
+  parseDuration,
+  parseTime,
+  zeroTime,
+} from '../../golib/time';
 
 /**
  * `json.Unmarshal` into `interface{}`, as sprig's fromJson calls it: nil and Go's message for a
@@ -70,40 +77,6 @@ function pathExt(p: string): string {
   for (let i = p.length - 1; i >= 0 && p[i] !== '/'; i--)
     if (p[i] === '.') return p.slice(i);
   return '';
-}
-
-/** Go's `time.Duration.String` for a count of nanoseconds. @internal */
-export function durationString(ns: bigint): string {
-  if (ns === 0n) return '0s';
-  const neg = ns < 0n;
-  let u = neg ? -ns : ns;
-  let out: string;
-  if (u < 1000000000n) {
-    const units: [bigint, string][] = [
-      [1000000n, 'ms'],
-      [1000n, 'µs'],
-      [1n, 'ns'],
-    ];
-    const [div, unit] = units.find(([d]) => u >= d)!;
-    out = fraction(u, div) + unit;
-  } else {
-    const h = u / 3600000000000n;
-    u %= 3600000000000n;
-    const m = u / 60000000000n;
-    u %= 60000000000n;
-    out = `${fraction(u, 1000000000n)}s`;
-    if (h > 0n || m > 0n) out = `${m}m${out}`;
-    if (h > 0n) out = `${h}h${out}`;
-  }
-  return (neg ? '-' : '') + out;
-}
-
-function fraction(v: bigint, unit: bigint): string {
-  const whole = v / unit;
-  const rest = v % unit;
-  if (rest === 0n) return whole.toString();
-  const digits = unit.toString().length - 1;
-  return `${whole}.${rest.toString().padStart(digits, '0').replace(/0+$/, '')}`;
 }
 
 function base32Encode(s: string): string {
@@ -160,12 +133,34 @@ const hash = (alg: string) => (s: string) =>
 
 const stringSlice = (l: string[] | null) => (l ? typedSlice(l, 'string') : l);
 
+/** Compiles an RE2 expression with Go's `regexp.Compile`; errors are Go's text. */
+function compileGoRegexp(expr: string): GoRegexp {
+  const compiled = compileRegexp(expr);
+  if (!compiled.ok) throw new GoFuncError(compiled.message);
+  return compiled.regexp;
+}
+
+/**
+ * `regexp.MustCompile`, as sprig's functions without the `must` prefix call it: a bad pattern
+ * panics, and the template reports the panic value.
+ */
+function mustCompileGoRegexp(expr: string): GoRegexp {
+  const compiled = compileRegexp(expr);
+  if (!compiled.ok)
+    throw new GoFuncError(mustCompilePanicMessage(expr, compiled.message));
+  return compiled.regexp;
+}
+
 function regexFuncs(): FuncMap {
   const must =
-    <T>(f: (re: TemplateRegexp, ...a: any[]) => T) =>
+    <T>(f: (re: GoRegexp, ...a: any[]) => T) =>
     (expr: string, ...a: any[]) =>
       f(compileGoRegexp(expr), ...a);
-  const findAllStrings = (re: TemplateRegexp, s: string, n: bigint) => {
+  const panics =
+    <T>(f: (re: GoRegexp, ...a: any[]) => T) =>
+    (expr: string, ...a: any[]) =>
+      f(mustCompileGoRegexp(expr), ...a);
+  const findAllStrings = (re: GoRegexp, s: string, n: bigint) => {
     const ms = findAll(re, s, Number(n));
     return ms.length
       ? typedSlice(
@@ -174,9 +169,9 @@ function regexFuncs(): FuncMap {
         )
       : null;
   };
-  const findOne = (re: TemplateRegexp, s: string) => findAll(re, s, 1)[0]?.[0] ?? '';
+  const findOne = (re: GoRegexp, s: string) => findAll(re, s, 1)[0]?.[0] ?? '';
   const replaceAll = (
-    re: TemplateRegexp,
+    re: GoRegexp,
     s: string,
     repl: string,
     literal: boolean,
@@ -185,7 +180,7 @@ function regexFuncs(): FuncMap {
     let last = 0;
     for (const m of findAll(re, s, -1)) {
       out +=
-        s.slice(last, m.index) + (literal ? repl : expandTemplate(repl, m));
+        s.slice(last, m.index) + (literal ? repl : expandGoTemplate(re, repl, m));
       last = m.index + m[0]!.length;
     }
     return out + s.slice(last);
@@ -203,13 +198,13 @@ function regexFuncs(): FuncMap {
       ['string', 'string'],
       (e: string, s: string) => findAll(compileGoRegexp(e), s, 1).length > 0,
     ),
-    regexFindAll: fn(['string', 'string', 'int'], must(findAllStrings)),
+    regexFindAll: fn(['string', 'string', 'int'], panics(findAllStrings)),
     mustRegexFindAll: fn(['string', 'string', 'int'], must(findAllStrings)),
-    regexFind: fn(['string', 'string'], must(findOne)),
+    regexFind: fn(['string', 'string'], panics(findOne)),
     mustRegexFind: fn(['string', 'string'], must(findOne)),
     regexReplaceAll: fn(
       ['string', 'string', 'string'],
-      must((re, s, r) => replaceAll(re, s, r, false)),
+      panics((re, s, r) => replaceAll(re, s, r, false)),
     ),
     mustRegexReplaceAll: fn(
       ['string', 'string', 'string'],
@@ -217,7 +212,7 @@ function regexFuncs(): FuncMap {
     ),
     regexReplaceAllLiteral: fn(
       ['string', 'string', 'string'],
-      must((re, s, r) => replaceAll(re, s, r, true)),
+      panics((re, s, r) => replaceAll(re, s, r, true)),
     ),
     mustRegexReplaceAllLiteral: fn(
       ['string', 'string', 'string'],
@@ -225,7 +220,7 @@ function regexFuncs(): FuncMap {
     ),
     regexSplit: fn(
       ['string', 'string', 'int'],
-      must((re, s, n: bigint) => stringSlice(goSplit(re, s, Number(n)))),
+      panics((re, s, n: bigint) => stringSlice(goSplit(re, s, Number(n)))),
     ),
     mustRegexSplit: fn(
       ['string', 'string', 'int'],
@@ -429,7 +424,14 @@ export const miscFuncs: FuncMap = {
   durationRound: fn(['any'], (d: GoValue) => {
     let ns = 0n;
     if (typeof d === 'bigint') ns = d;
-    else if (typeof d === 'string') ns = parseGoDuration(d) ?? 0n;
+    else if (typeof d === 'string') {
+      // sprig ignores the error: Go's ParseDuration returns 0 with it
+      try {
+        ns = parseDuration(d);
+      } catch {
+        ns = 0n;
+      }
+    }
     const u = ns < 0n ? -ns : ns;
     const second = 1000000000n;
     const steps: [bigint, string][] = [
@@ -447,29 +449,3 @@ export const miscFuncs: FuncMap = {
   ...timeFuncs,
   ...regexFuncs(),
 };
-
-/** Go's `time.ParseDuration`, in nanoseconds. @internal */
-export function parseGoDuration(s: string): bigint | undefined {
-  if (s === '0') return 0n;
-  const m = /^([+-]?)((?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|μs|ms|s|m|h))+$/.exec(
-    s,
-  );
-  if (!m) return undefined;
-  const units: Record<string, number> = {
-    ns: 1,
-    us: 1e3,
-    µs: 1e3,
-    μs: 1e3,
-    ms: 1e6,
-    s: 1e9,
-    m: 6e10,
-    h: 3.6e12,
-  };
-  let total = 0;
-  for (const part of s
-    .slice(m[1].length)
-    .matchAll(/(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/g)) {
-    total += Number(part[1]) * units[part[2]];
-  }
-  return BigInt(Math.round(total)) * (m[1] === '-' ? -1n : 1n);
-}

@@ -1,7 +1,7 @@
 /** Sprig's arithmetic and number conversion functions. */
 
 import { FuncMap, fn, GoFuncError } from '../funcTypes';
-import { GoInt, GoValue, formatValue, typedSlice } from '../goValue';
+import { GoInt, GoValue, formatValue, typedSlice } from '../../golib/reflect';
 import { SprigFlavour, toFloat64, toInt64, wrapInt64 } from './convert';
 import { checkListLength } from '../limits';
 

@@ -1,20 +1,18 @@
 /**
  * Sprig's `semver` and `semverCompare` (Masterminds semver v3.3.0 `NewVersion`, coercing,
- * and `NewConstraint`), on the policy engine's Masterminds implementation.
+ * and `NewConstraint`), on the Masterminds implementation in golib/semver.
  */
 
 import {
   compareSemVersions,
-  parseSemVersion,
-  SemVersion,
-} from '../../policy/version';
-import {
   parseConstraints,
+  parseSemVersion,
   satisfiesConstraints,
   SemVerConstraints,
-} from '../../policy/constraints';
+  SemVersion,
+} from '../../golib/semver';
 import { FuncMap, fn, GoFuncError } from '../funcTypes';
-import { GoStruct, GoValue } from '../goValue';
+import { GoStruct, GoValue } from '../../golib/reflect';
 
 const LOOSE =
   /^v?([0-9]+)(\.[0-9]+)?(\.[0-9]+)?(-([0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*))?(\+([0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*))?$/;

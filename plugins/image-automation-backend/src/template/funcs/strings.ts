@@ -5,8 +5,8 @@
 
 import { FuncMap, fn, GoFuncError } from '../funcTypes';
 import { checkStringLength } from '../limits';
-import { formatValue, GoValue, compareStrings, typedSlice } from '../goValue';
-import { goQuote } from '../lexer';
+import { formatValue, GoValue, compareStrings, typedSlice } from '../../golib/reflect';
+import { goQuote } from '../../golib/strconv';
 import { strslice, strval } from './convert';
 import { goStringFromBytes } from './goBytes';
 import { goTitleRune, goToLower, goToUpper } from './goCase';
