@@ -60,6 +60,8 @@ wait_for() {
 build_peer "kube-apiserver/etcd" kube env KUBE_BUILD_PARALLEL=1 bash test/testbed/kube/build.sh
 build_peer "registry v3" registry bash test/testbed/build-registry-v3.sh
 build_peer "flux-operator" flux-operator bash test/oracles/flux-operator/build.sh
+# The real image-reflector-controller for the comparison corpus (test/src/flux, issue #18).
+build_peer "image-reflector-controller" image-reflector bash test/testbed/build-image-reflector.sh
 # Gitea (SQLite, CGO) for the Gitea input providers: about 8 minutes cold.
 build_peer "gitea" gitea bash test/testbed/build-gitea.sh
 

@@ -17,17 +17,19 @@ import { parseImageReference, RegistryClient } from '../registry';
 import { objectId } from '../store/DatabaseObjectStore';
 import { ObjectStore, StoredObject } from '../store/ObjectStore';
 import { ScanStore } from '../store/ScanStore';
-import { parseGoDuration } from '../util/goDuration';
+import { parseGoDuration } from '../golib/time';
 import { markReady } from './conditions';
 import { cloudRegistryCallOptions, NO_CLOUD_IDENTITY, registryCallOptions } from './registryCallOptions';
 import { CloudRegistryAuth } from '../cloud/CloudRegistryAuth';
 import { isCloudProvider } from '../cloud/hostPatterns';
-import { beginReconcile, failures, RECHECK_MS, retryAfter } from './preamble';
+import { beginReconcile, failures, fluxProgressMessage, RECHECK_MS, retryAfter } from './preamble';
 import { ReconcileResult, Reconciler } from './Reconciler';
 import { referenceDenied } from '../objects/tenancy';
 
 /** Flux's `--requeue-dependency` default. */
 const DEPENDENCY_RETRY_MS = 30_000;
+/** How long Flux's policy keeps reading an empty tag list before it reports DependencyNotReady (1 + 1.5 + 2.25 s). */
+const FIRST_SCAN_WAIT_MS = 5_000;
 /**
  * Without `Always`, Flux never requeues a policy: it runs when its repository's revision
  * changes. We look again this often as a safety net; the result is the same unless tags changed.
@@ -63,7 +65,8 @@ export class ImagePolicyReconciler implements Reconciler {
     const intervalMs =
       imagePolicyRequeueAfter(reflection, spec.interval ? parseGoDuration(spec.interval) : undefined) ??
       IDLE_RECHECK_MS;
-    const { failed, stalled } = failures(begun.start, now, retryAfter(intervalMs));
+    const progress = fluxProgressMessage(begun.start);
+    const { failed, stalled } = failures(begun.start, now, retryAfter(intervalMs), () => progress);
 
     const repoNamespace = spec.imageRepositoryRef.namespace ?? object.namespace;
     const repoName = spec.imageRepositoryRef.name;
@@ -83,7 +86,7 @@ export class ImagePolicyReconciler implements Reconciler {
     if (!repository) {
       return failed(
         'DependencyNotReady',
-        `failed to get the referred ImageRepository: referenced ImageRepository does not exist: imagerepositories.image.toolkit.fluxcd.io "${repoName}" not found`,
+        `failed to get the referred ImageRepository: referenced ImageRepository does not exist: ImageRepository.image.toolkit.fluxcd.io "${repoName}" not found`,
         DEPENDENCY_RETRY_MS,
       );
     }
@@ -104,6 +107,17 @@ export class ImagePolicyReconciler implements Reconciler {
     // The selection checks the policy, then the tags, then the pattern, in Flux's order.
     const selection = selectLatestTag({ policy: spec.policy, filterTags: spec.filterTags, tags });
     if (!selection.ok && selection.reason === 'DependencyNotReady') {
+      // Flux reads the tags again for a few seconds before giving up (listTagsWithBackoff), so a
+      // policy declared with its repository waits for the first scan instead of failing. Here:
+      // while the repository has not been reconciled yet (no condition, not suspended), look again
+      // shortly without a status change; its first scan makes this policy due at once.
+      const repositoryPending =
+        !repository.status.conditions?.length &&
+        !repository.suspended &&
+        !(repoSpec as { suspend?: boolean }).suspend;
+      if (repositoryPending) {
+        return { status, requeueAfterMs: FIRST_SCAN_WAIT_MS };
+      }
       return failed('DependencyNotReady', `retrying in 30s error: ${selection.message}`, DEPENDENCY_RETRY_MS);
     }
     if (!selection.ok) {

@@ -95,10 +95,77 @@ describe('ImageRepositoryReconciler records why a scan failed', () => {
       const object = (await objects.get('ImageRepository/apps/app'))!;
       const result = await reconciler.reconcile(object, new Date());
       const [latest] = (await scans.listScans(object.id, { limit: 1 })).items;
-      return { result, latest };
+      return { result, latest, object };
     }
-    return { scan };
+    return { scan, reconciler };
   }
+
+  // As image-reflector-controller v1.1.1 does (test/src/flux compares the two): a retried failure
+  // leaves Reconciling with the progress message the reconcile had reached, not the error.
+  it('a retried failure keeps the progress message on Reconciling, as Flux does', async () => {
+    const reconciling = (status: any) => status.conditions.find((c: any) => c.type === 'Reconciling');
+    const { scan, reconciler } = await setup();
+    // Refused before a scan begins, on a new generation.
+    const refused = await scan(proxy.host, 'elsewhere');
+    expect(reconciling(refused.result.status)).toMatchObject({
+      status: 'True',
+      reason: 'ProgressingWithRetry',
+      message: 'processing object: new generation -1 -> 1',
+    });
+    expect(refused.result.status.observedGeneration).toBe(-1);
+    // Failed while scanning.
+    const unauthorized = await scan(registry.host, 'bad');
+    expect(reconciling(unauthorized.result.status)).toMatchObject({
+      reason: 'ProgressingWithRetry',
+      message: 'scanning: first scan',
+    });
+    // After a success, a requested scan of the same generation fails: the scan's reason.
+    const ok = await scan(registry.host, 'good');
+    expect(ok.result.status.observedGeneration).toBe(ok.object.generation);
+    proxy.clear();
+    proxy.inject({ times: Infinity, action: { status: 503, body: 'maintenance' } });
+    try {
+      const object = {
+        ...ok.object,
+        manifest: { ...ok.object.manifest, spec: { ...ok.object.manifest.spec, image: `${proxy.host}/team/app` } },
+        status: ok.result.status,
+        reconcileRequestedAt: '2026-01-01T00:00:00Z',
+      };
+      const failed = await reconciler.reconcile(object, new Date());
+      expect(reconciling(failed.status)).toMatchObject({ message: 'scanning: reconcile requested' });
+      // Refused before scanning on the same generation: the reconcile's start.
+      const early = await reconciler.reconcile(
+        { ...object, manifest: { ...object.manifest, spec: { ...object.manifest.spec, secretRef: { name: 'elsewhere' } } } },
+        new Date(),
+      );
+      expect(reconciling(early.status)).toMatchObject({ message: 'reconciliation in progress' });
+    } finally {
+      proxy.clear();
+    }
+  });
+
+  it('an invalid exclusion list fails the scan only when a scan begins, as Flux does', async () => {
+    const { scan, reconciler } = await setup();
+    const ok = await scan(registry.host, 'good');
+    const object = {
+      ...ok.object,
+      manifest: { ...ok.object.manifest, spec: { ...ok.object.manifest.spec, exclusionList: ['^(unclosed'] } },
+      status: ok.result.status,
+    };
+    // The exclusion list changed, so a scan is due: it fails naming the pattern.
+    const failed = await reconciler.reconcile(object, new Date());
+    expect(failed.status.conditions).toContainEqual(
+      expect.objectContaining({
+        type: 'Ready',
+        status: 'False',
+        reason: 'ReadOperationFailed',
+        message: 'scan failed: failed to compile regex ^(unclosed: error parsing regexp: missing closing ): `^(unclosed`',
+      }),
+    );
+    expect(failed.status.conditions).toContainEqual(
+      expect.objectContaining({ type: 'Reconciling', message: 'scanning: updated exclusion list' }),
+    );
+  });
 
   it('a success records no error class', async () => {
     const { scan } = await setup();

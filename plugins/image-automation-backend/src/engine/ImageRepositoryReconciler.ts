@@ -17,13 +17,13 @@ import {
 } from '../registry';
 import { ObjectStore, StoredObject } from '../store/ObjectStore';
 import { ScanStore } from '../store/ScanStore';
-import { adler32 } from '../util/adler32';
-import { formatGoDuration, parseGoDuration } from '../util/goDuration';
+import { adler32 } from '../golib/adler32';
+import { formatGoDuration, parseGoDuration } from '../golib/time';
 import { markReady } from './conditions';
 import { NO_CLOUD_IDENTITY, registryCallOptions } from './registryCallOptions';
 import { CloudIdentityRefusedError, CloudRegistryAuth } from '../cloud/CloudRegistryAuth';
 import { CloudRegistry, isCloudProvider } from '../cloud/hostPatterns';
-import { beginReconcile, failures, retryAfter } from './preamble';
+import { beginReconcile, failures, fluxProgressMessage, retryAfter } from './preamble';
 import { ReconcileContext, ReconcileResult, Reconciler } from './Reconciler';
 import { listingScope, SharedListings } from '../registry/sharedListings';
 
@@ -112,7 +112,10 @@ export class ImageRepositoryReconciler implements Reconciler {
     const { spec, generation, pendingRequest } = begun.start;
     let status = begun.start.status;
     const intervalMs = parseGoDuration(spec.interval);
-    const { failed, stalled } = failures(begun.start, now, retryAfter(intervalMs));
+    // Flux's Reconciling message, which a retried failure leaves in place: the reconcile's start,
+    // then `scanning: <reason>` once a scan begins.
+    let progress = fluxProgressMessage(begun.start);
+    const { failed, stalled } = failures(begun.start, now, retryAfter(intervalMs), () => progress);
 
     if (spec.provider && spec.provider !== 'generic' && !isCloudProvider(spec.provider)) {
       return stalled(
@@ -149,15 +152,6 @@ export class ImageRepositoryReconciler implements Reconciler {
     }
 
     const exclusionList = effectiveExclusionList(spec);
-    const exclusions: RegExp[] = [];
-    for (const pattern of exclusionList) {
-      const compiled = compileGoRegexp(pattern);
-      if (!compiled.ok) {
-        return failed('ReadOperationFailed', `scan failed: failed to compile regex ${pattern}: ${compiled.message}`);
-      }
-      exclusions.push(compiled.regexp.regexp);
-    }
-
     const storedTags = await this.deps.scans.currentTags(object.id);
     const decision = shouldScan({
       status,
@@ -184,6 +178,17 @@ export class ImageRepositoryReconciler implements Reconciler {
         signal?.throwIfAborted();
         return failed('AuthenticationFailed', `failed to configure authentication options: ${(error as Error).message}`);
       }
+    }
+
+    // As in Flux, the exclusion list is compiled when a scan begins (an invalid entry fails the scan).
+    progress = `scanning: ${decision.reason}`;
+    const exclusions: RegExp[] = [];
+    for (const pattern of exclusionList) {
+      const compiled = compileGoRegexp(pattern);
+      if (!compiled.ok) {
+        return failed('ReadOperationFailed', `scan failed: failed to compile regex ${pattern}: ${compiled.message}`);
+      }
+      exclusions.push(compiled.regexp.regexp);
     }
 
     const started = Date.now();

@@ -51,15 +51,29 @@ export function markReady(status: ObjectStatus, reason: string, message: string,
 
 /**
  * A failure that is retried with backoff: Ready=False, Reconciling=True/ProgressingWithRetry,
- * no Stalled.
+ * no Stalled. Reconciling carries `progressMessage` when given (the kinds whose controller keeps
+ * the last progress message there, as image-reflector-controller does), else the failure's.
  * @internal
  */
-export function markFailed(status: ObjectStatus, reason: string, message: string, now: Date, generation: number): ObjectStatus {
+export function markFailed(
+  status: ObjectStatus,
+  reason: string,
+  message: string,
+  now: Date,
+  generation: number,
+  progressMessage?: string,
+): ObjectStatus {
   let conditions = without(status.conditions ?? [], ConditionType.Stalled);
   conditions = setCondition(conditions, { type: 'Ready', status: 'False', reason, message, observedGeneration: generation }, now);
   conditions = setCondition(
     conditions,
-    { type: 'Reconciling', status: 'True', reason: 'ProgressingWithRetry', message, observedGeneration: generation },
+    {
+      type: 'Reconciling',
+      status: 'True',
+      reason: 'ProgressingWithRetry',
+      message: progressMessage ?? message,
+      observedGeneration: generation,
+    },
     now,
   );
   return { ...status, conditions };

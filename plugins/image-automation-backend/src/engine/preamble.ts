@@ -150,14 +150,33 @@ export function retryAfter(intervalMs: number): number {
 }
 
 /**
- * The two ways a reconcile of the object that `start` describes can fail: retried after
- * `retryMs` (or the default given here), or Stalled until the object changes.
+ * The progress message image-reflector-controller sets on Reconciling when a reconcile starts
+ * (`processing object: new generation <observed> -> <generation>` for a changed object, else
+ * `reconciliation in progress`); a failure leaves it there, with reason ProgressingWithRetry.
  * @internal
  */
-export function failures(start: ReconcileStart<unknown>, now: Date, defaultRetryMs: number) {
+export function fluxProgressMessage(start: ReconcileStart<unknown>): string {
+  const observed = start.status.observedGeneration ?? -1;
+  return observed !== start.generation
+    ? `processing object: new generation ${observed} -> ${start.generation}`
+    : 'reconciliation in progress';
+}
+
+/**
+ * The two ways a reconcile of the object that `start` describes can fail: retried after
+ * `retryMs` (or the default given here), or Stalled until the object changes. With `progress`,
+ * a retried failure's Reconciling condition carries what it returns (see `markFailed`).
+ * @internal
+ */
+export function failures(
+  start: ReconcileStart<unknown>,
+  now: Date,
+  defaultRetryMs: number,
+  progress?: () => string,
+) {
   return {
     failed: (reason: string, message: string, retryMs = defaultRetryMs): ReconcileResult => ({
-      status: markFailed(start.status, reason, message, now, start.generation),
+      status: markFailed(start.status, reason, message, now, start.generation, progress?.()),
       requeueAfterMs: retryMs,
     }),
     stalled: (reason: string, message: string): ReconcileResult => ({
