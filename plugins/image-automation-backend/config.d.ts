@@ -235,13 +235,29 @@ export interface Config {
       pullRequests?: Array<{
         /** `host[:port]` as in the repository URL. */
         host: string;
-        /** The host's API: `gitea` or `github` (GitLab, Bitbucket and Azure DevOps are not supported yet). */
-        type: 'gitea' | 'github';
         /**
-         * `github` only: the REST API's base URL. Default `https://api.github.com` for
-         * `github.com`, else `https://<host>/api/v3` (GitHub Enterprise Server).
+         * The host's API: `gitea`, `github`, `gitlab` (merge requests) or `azure-devops` (Azure
+         * DevOps Services or Server; the API is the repository's own collection and project, so
+         * `apiBaseUrl` is not used). Bitbucket is not supported yet.
+         */
+        type: 'gitea' | 'github' | 'gitlab' | 'azure-devops';
+        /**
+         * The API's base URL. Defaults: `github` `https://api.github.com` for `github.com`, else
+         * `https://<host>/api/v3` (GitHub Enterprise Server); `gitlab` `https://<host>/api/v4`;
+         * `gitea` `https://<host>/api/v1`. A host served under a sub-path names it here
+         * (`https://host/gitlab/api/v4`): repository URLs on that host must then start with the
+         * sub-path. Plain `http://` gets a credential only on a host in `insecureHosts`.
          */
         apiBaseUrl?: string;
+        /**
+         * Ask the host to merge each pull request it opens by itself once its own rules pass
+         * (GitHub: the GraphQL `enablePullRequestAutoMerge` mutation; GitLab: `auto_merge` on
+         * accept; Gitea: merge when checks succeed; Azure DevOps: auto-complete). An automation's annotation
+         * `image-automation.io/pull-request-auto-merge: "true"|"false"` overrides it. A host that
+         * refuses (a repository without auto-merge) leaves the pull request open for a person and
+         * the automation gets a Warning event. Default false.
+         */
+        autoMerge?: boolean;
         /**
          * Count the pull request's reviews as votes on the promotions it carries (cast as
          * `review:<host>/<login>`): a promotion waiting only for `approvals` is then proposed in a

@@ -102,6 +102,11 @@ export interface PromotionView {
   justification?: string;
   /** Git targets: the commit that carried the version. */
   commit?: string;
+  /**
+   * Git targets in pull-request mode: the pull (merge) request that carries this promotion, as last
+   * read from its host. `state` is the host's; `merged` means applied (`mergeCommit` is the commit).
+   */
+  pullRequest?: PromotionPullRequest;
   /** Cluster targets: the applied revision. */
   appliedRevision?: string;
   /** The diff written (setter lines for Git, per-object changes for clusters). */
@@ -116,6 +121,25 @@ export interface PromotionView {
     reject: ActionPermission;
     promoteNow: ActionPermission;
   };
+}
+
+/** The pull request that carries a promotion in pull-request mode. @public */
+export interface PromotionPullRequest {
+  /** The host's web page of the pull request. */
+  url: string;
+  number: number;
+  /** The Git host, e.g. `gitea.example.com`. */
+  host: string;
+  state: 'open' | 'closed' | 'merged';
+  /** Reviewers whose latest review approves the head commit. */
+  approvedBy?: string[];
+  changesRequestedBy?: string[];
+  /** The combined state of the head commit's checks, if the host reports them. */
+  checks?: 'success' | 'pending' | 'failure' | 'none';
+  /** Auto-merge enabled on the host (merges when its own rules pass). */
+  autoMerge?: boolean;
+  mergeCommit?: string;
+  updatedAt: string;
 }
 
 /** A hold of one target's subject at a version. @public */

@@ -17,6 +17,7 @@ import { readPullRequestSettings } from '@imageops/backstage-plugin-image-automa
 import { DatabaseObjectStore } from '@imageops/backstage-plugin-image-automation-backend/src/store/DatabaseObjectStore';
 import { DatabasePromotionStore } from '@imageops/backstage-plugin-image-automation-backend/src/store/DatabasePromotionStore';
 import { DatabaseScanStore } from '@imageops/backstage-plugin-image-automation-backend/src/store/DatabaseScanStore';
+import { DefaultPromotionService } from '@imageops/backstage-plugin-image-automation-backend/src/service/DefaultPromotionService';
 import { StoredObject } from '@imageops/backstage-plugin-image-automation-backend/src/store/ObjectStore';
 import { GiteaRepository, GiteaUser, startGitea, TestGitea } from '../../testbed';
 
@@ -202,10 +203,15 @@ async function harness(
     return result;
   }
 
+  const service = new DefaultPromotionService({ promotions, objects });
   return {
     select,
     run,
     promotions,
+    /** The promotion as the API serves it (`GET /promotions/:id`), through JSON. */
+    async view(promotionId: string) {
+      return JSON.parse(JSON.stringify(await service.view(await service.find(promotionId))));
+    },
     targetId: `git:${id}`,
     async promotionList() {
       return (await promotions.list({ targetId: `git:${id}`, limit: 100 })).items;
@@ -244,6 +250,15 @@ describe('pull-request mode on a real Gitea', () => {
       expect(promotion).toMatchObject({ state: 'applying', to: { tag: '1.0.1' } });
       expect(promotion.history.at(-1)?.note).toContain(`pull request #${pr.number} ${pr.url}: opened`);
       expect(first.events?.map(e => e.reason)).toContain('PullRequestOpened');
+      // The promotion's API view carries its pull request.
+      expect((await h.view(promotion.id)).pullRequest).toEqual({
+        url: pr.url,
+        number: pr.number,
+        host: gitea.host,
+        state: 'open',
+        updatedAt: expect.any(String),
+      });
+      expect(pr.url).toBe(`${gitea.url}/${repo.fullName}/pulls/${pr.number}`);
 
       // A newer version: the same pull request, force-pushed, its body saying what changed since.
       await h.select('1.0.2');
@@ -272,6 +287,20 @@ describe('pull-request mode on a real Gitea', () => {
       const approved = await h.run();
       expect(approved.status.pullRequest!.approvedBy).toEqual([reviewer.username]);
       expect(ready(approved).message).toContain(`approved by ${reviewer.username}`);
+      const applying = (await h.promotionList()).find(p => p.to.tag === '1.0.2')!;
+      expect((await h.view(applying.id)).pullRequest).toMatchObject({
+        number: pr.number,
+        state: 'open',
+        approvedBy: [reviewer.username],
+        changesRequestedBy: [],
+        checks: 'none',
+      });
+      // A run that learns nothing new writes nothing to the promotion.
+      const revision = (await h.promotions.get(applying.id))!.revision;
+      await h.run();
+      expect((await h.promotions.get(applying.id))!.revision).toBe(revision);
+      // The superseded promotion keeps the pull request it was in when it was replaced.
+      expect((await h.view(list.find(p => p.to.tag === '1.0.1')!.id)).pullRequest).toMatchObject({ number: pr.number, state: 'open' });
 
       // Merged by a person: the promotion is applied with the merge commit.
       await merge(repo, pr.number);
@@ -281,12 +310,16 @@ describe('pull-request mode on a real Gitea', () => {
       expect(after.status.pullRequest).toMatchObject({ state: 'merged', mergeCommit: merged.merge_commit_sha });
       promotion = (await h.promotionList()).find(p => p.to.tag === '1.0.2')!;
       expect(promotion).toMatchObject({ state: 'applied', commit: merged.merge_commit_sha });
+      const view = await h.view(promotion.id);
+      expect(view).toMatchObject({ state: 'applied', commit: merged.merge_commit_sha });
+      expect(view.pullRequest).toMatchObject({ number: pr.number, host: gitea.host, state: 'merged', mergeCommit: merged.merge_commit_sha, approvedBy: [reviewer.username] });
+      expect(view.history.at(-1)).toMatchObject({ state: 'applied', note: `pull request #${pr.number} ${pr.url} merged as commit ${merged.merge_commit_sha}` });
       expect(promotion.diff).toContain('+          image: registry.example.com/team/app:1.0.2');
       expect(await fileOn(repo, 'main')).toContain('app:1.0.2 #');
       expect(after.events?.map(e => e.reason)).toEqual(expect.arrayContaining(['PullRequestMerged', 'PromotionApplied']));
 
       // No secret in status, events or promotions.
-      const everything = JSON.stringify([first, second, idle, approved, after, await h.promotionList()]);
+      const everything = JSON.stringify([first, second, idle, approved, after, await h.promotionList(), view]);
       expect(everything).not.toContain(gitea.adminToken);
       expect(everything).not.toContain(Buffer.from(`${gitea.admin.username}:${gitea.adminToken}`).toString('base64'));
     } finally {
@@ -321,6 +354,7 @@ describe('pull-request mode on a real Gitea', () => {
       let [promotion] = await h.promotionList();
       expect(promotion).toMatchObject({ state: 'pending', to: { tag: '2.0.0' } });
       expect(promotion.gates.find(g => g.gate === 'approval')).toMatchObject({ state: 'waiting', summary: 'approval 0/1' });
+      expect((await h.view(promotion.id)).pullRequest).toMatchObject({ number: pr.number, state: 'open' });
 
       // A review requesting changes is a rejection: still pending.
       await gitea.api('POST', `/repos/${repo.fullName}/pulls/${pr.number}/reviews`, { event: 'REQUEST_CHANGES', body: 'not yet' }, { token: reviewer.token });
@@ -328,6 +362,7 @@ describe('pull-request mode on a real Gitea', () => {
       promotion = (await h.promotionList())[0];
       expect(promotion.state).toBe('pending');
       expect(promotion.gates.find(g => g.gate === 'approval')?.summary).toBe(`rejected by review:${gitea.host}/${reviewer.username}`);
+      expect((await h.view(promotion.id)).pullRequest).toMatchObject({ state: 'open', approvedBy: [], changesRequestedBy: [reviewer.username] });
 
       // The same reviewer approves: the vote is replaced, the gate passes, the promotion is applying.
       await gitea.api('POST', `/repos/${repo.fullName}/pulls/${pr.number}/reviews`, { event: 'APPROVED', body: 'ok' }, { token: reviewer.token });
@@ -341,6 +376,7 @@ describe('pull-request mode on a real Gitea', () => {
       const merged = await h.run({}, gated);
       expect(merged.status.pullRequest?.state).toBe('merged');
       expect((await h.promotionList())[0]).toMatchObject({ state: 'applied', commit: merged.status.pullRequest!.mergeCommit });
+      expect((await h.view(promotion.id)).pullRequest).toMatchObject({ state: 'merged', mergeCommit: merged.status.pullRequest!.mergeCommit });
     } finally {
       await h.stop();
     }
@@ -380,7 +416,9 @@ describe('pull-request mode on a real Gitea', () => {
       expect(ready(held)).toMatchObject({ status: 'False', reason: 'PullRequestClosed' });
       expect(ready(held).message).toContain(`pull request #${first}`);
       expect(ready(held).message).toContain('app 1.0.4 held until a newer version is selected or a reconcile is requested');
-      expect((await h.promotionList()).find(p => p.to.tag === '1.0.4')?.state).toBe('rejected');
+      const rejected = (await h.promotionList()).find(p => p.to.tag === '1.0.4')!;
+      expect(rejected.state).toBe('rejected');
+      expect((await h.view(rejected.id)).pullRequest).toMatchObject({ number: first, state: 'closed' });
       // Still held on the next run: no pull request opened, the closed one stays closed.
       expect(ready(await h.run()).reason).toBe('PullRequestClosed');
       expect(await pulls(repo, 'open')).toHaveLength(0);

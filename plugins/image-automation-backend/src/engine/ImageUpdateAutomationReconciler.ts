@@ -294,9 +294,12 @@ export class ImageUpdateAutomationReconciler implements Reconciler {
       const options = pullRequestOptions(object.manifest.metadata.annotations, object, checkoutBranch, spec.git?.push?.branch);
       if (options) {
         if (spec.git?.push?.refspec) throw new Error('pull-request mode pushes only the pull request branch: remove spec.git.push.refspec');
+        const found = pullRequestHostFor(this.deps.pullRequests, remote.url, remote.auth);
         pullRequest = {
-          options,
-          ...pullRequestHostFor(this.deps.pullRequests, remote.url, remote.auth),
+          // Auto-merge: the automation's annotation when set, else the host's `autoMerge`.
+          options: { ...options, autoMerge: options.autoMerge ?? found.autoMerge ?? false },
+          host: found.host,
+          reviewsApprove: found.reviewsApprove,
           requested: begun.start.pendingRequest !== undefined,
         };
       }

@@ -1203,6 +1203,61 @@ describe.each(databases.eachSupportedId())('PromotionPlanner on %p', databaseId 
     });
   });
 
+  describe('pull requests', () => {
+    const pr = (state: 'open' | 'closed' | 'merged', extra: Record<string, unknown> = {}) => ({
+      url: 'https://git.example.com/acme/fleet/pulls/7',
+      number: 7,
+      host: 'git.example.com',
+      state,
+      updatedAt: iso(1),
+      ...extra,
+    });
+
+    it('records the pull request on a promotion in any state, writing only when something but the time changed', async () => {
+      const { planner, promotions } = await setup();
+      const promotion = written(await planner.decide(selection(), at(0), []));
+      await planner.recordPullRequest(promotion, pr('open'), at(1));
+      const recorded = (await promotions.get(promotion.id))!;
+      expect(recorded).toMatchObject({ state: 'applying', pullRequest: pr('open') });
+      // No history step: the host's state is not a decision.
+      expect(recorded.history).toHaveLength(promotion.history.length);
+      await planner.recordPullRequest(promotion, pr('open', { updatedAt: iso(5) }), at(5));
+      expect((await promotions.get(promotion.id))!.revision).toBe(recorded.revision);
+      await planner.recordPullRequest(promotion, pr('open', { approvedBy: ['ann'], checks: 'success', updatedAt: iso(6) }), at(6));
+      expect((await promotions.get(promotion.id))!.pullRequest).toEqual(pr('open', { approvedBy: ['ann'], checks: 'success', updatedAt: iso(6) }));
+      await planner.recordPullRequest({ ...promotion, id: '00000000-0000-0000-0000-000000000000' }, pr('open'), at(7));
+    });
+
+    it('applies a merged promotion with the merge commit, also one merged on the host while still pending here', async () => {
+      const { planner, promotions } = await setup();
+      const pending = held(await planner.decide(selection({ annotations: { [A.approvals]: '1' } }), at(0), []));
+      const events: Event[] = [];
+      const merged = pr('merged', { mergeCommit: 'c0ffee' });
+      await planner.mergedInPullRequest(pending, merged, at(2), events);
+      const applied = (await promotions.get(pending.id))!;
+      expect(applied).toMatchObject({ state: 'applied', commit: 'c0ffee', pullRequest: merged, closedAt: iso(2) });
+      expect(applied.history.at(-1)).toEqual({
+        state: 'applied',
+        at: iso(2),
+        by: ENGINE_ACTOR,
+        note: 'pull request #7 https://git.example.com/acme/fleet/pulls/7 merged as commit c0ffee (merged on the host while it was pending here)',
+      });
+      expect(events).toEqual([{ type: 'Normal', reason: 'PromotionApplied', message: `${on(prod, v1, v2)} by pull request #7 in commit c0ffee` }]);
+      // Told again (another replica, the next run): nothing changes, no second event.
+      const again: Event[] = [];
+      await planner.mergedInPullRequest(pending, merged, at(3), again);
+      expect(again).toEqual([]);
+      expect((await promotions.get(pending.id))!.revision).toBe(applied.revision);
+    });
+
+    it('records a closed pull request on the promotion it rejects', async () => {
+      const { planner, promotions } = await setup();
+      const promotion = written(await planner.decide(selection(), at(0), []));
+      await planner.closedWithoutMerge(promotion, 'closed by a person', at(1), [], pr('closed'));
+      expect(await promotions.get(promotion.id)).toMatchObject({ state: 'rejected', pullRequest: pr('closed') });
+    });
+  });
+
   describe('needsRun', () => {
     it('is true while a promotion is open or a pin holds the target, and false otherwise', async () => {
       const { planner, promotions } = await setup();

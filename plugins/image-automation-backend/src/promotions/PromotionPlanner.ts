@@ -3,6 +3,7 @@ import {
   ObjectEvent,
   OPEN_PROMOTION_STATES,
   PROMOTION_ANNOTATIONS,
+  PromotionPullRequest,
   PromotionTarget,
   PromotionVersion,
 } from '@imageops/backstage-plugin-image-automation-common';
@@ -380,8 +381,18 @@ export class PromotionPlanner {
     for (const login of review.changesRequestedBy) await cast(login, 'reject');
   }
 
-  /** Pull-request mode: records on an `applying` promotion the pull request that carries it out (it stays `applying`). */
-  async inPullRequest(promotion: PromotionRecord, pullRequest: { number: number; url: string }, note: string, now: Date, diff?: string): Promise<void> {
+  /**
+   * Pull-request mode: records on an `applying` promotion the pull request that carries it out (it
+   * stays `applying`); `recorded` is the pull request as the promotion shows it.
+   */
+  async inPullRequest(
+    promotion: PromotionRecord,
+    pullRequest: { number: number; url: string },
+    note: string,
+    now: Date,
+    diff?: string,
+    recorded?: PromotionPullRequest,
+  ): Promise<void> {
     const current = (await this.deps.promotions.get(promotion.id)) ?? promotion;
     await this.deps.promotions.update(
       current.id,
@@ -389,6 +400,7 @@ export class PromotionPlanner {
       {
         error: undefined,
         ...(diff !== undefined ? { diff } : {}),
+        ...(recorded ? { pullRequest: recorded } : {}),
         step: { state: current.state, at: now.toISOString(), by: ENGINE_ACTOR, note: `pull request #${pullRequest.number} ${pullRequest.url}: ${note}` },
       },
       now,
@@ -398,16 +410,90 @@ export class PromotionPlanner {
   }
 
   /**
+   * Pull-request mode: records on a promotion its pull request as last read from the host (state,
+   * reviews, checks, auto-merge, merge commit), in whatever state the promotion is. No history step
+   * (the host's state is not a decision), and no write when nothing but the time changed.
+   */
+  async recordPullRequest(promotion: PromotionRecord, pullRequest: PromotionPullRequest, now: Date): Promise<void> {
+    const { updatedAt: _at, ...wanted } = pullRequest;
+    for (let attempt = 1; attempt <= DECIDE_ATTEMPTS; attempt++) {
+      const current = await this.deps.promotions.get(promotion.id);
+      if (!current) return;
+      const { updatedAt: _stored, ...stored } = current.pullRequest ?? ({} as Partial<PromotionPullRequest>);
+      if (current.pullRequest && JSON.stringify(stored) === JSON.stringify(wanted)) return;
+      if (await this.deps.promotions.update(current.id, current.revision, { pullRequest }, now)) return;
+    }
+  }
+
+  /**
+   * Pull-request mode: the pull request that carries the promotion was merged: the promotion is
+   * applied, its commit the merge commit. A promotion still open in any state counts (a person may
+   * merge before the gates in Backstage passed, or after a failed API call): the base carries it.
+   * Returns the automation objects waiting for this entity upstream.
+   */
+  async mergedInPullRequest(
+    promotion: PromotionRecord,
+    pullRequest: PromotionPullRequest,
+    now: Date,
+    events: Event[],
+  ): Promise<string[]> {
+    for (let attempt = 1; attempt <= DECIDE_ATTEMPTS; attempt++) {
+      const current = await this.deps.promotions.get(promotion.id);
+      if (!current) return [];
+      if (!OPEN_PROMOTION_STATES.includes(current.state)) {
+        await this.recordPullRequest(current, pullRequest, now);
+        return [];
+      }
+      const commit = pullRequest.mergeCommit;
+      const early = current.state === 'pending' || current.state === 'approved' ? ` (merged on the host while it was ${current.state} here)` : '';
+      const done = await this.deps.promotions.update(
+        current.id,
+        current.revision,
+        {
+          state: 'applied',
+          pullRequest,
+          ...(commit ? { commit } : {}),
+          error: undefined,
+          closedAt: now.toISOString(),
+          step: {
+            state: 'applied',
+            at: now.toISOString(),
+            by: ENGINE_ACTOR,
+            note: `pull request #${pullRequest.number} ${pullRequest.url} merged${commit ? ` as commit ${commit}` : ''}${early}`,
+          },
+        },
+        now,
+        [...OPEN_PROMOTION_STATES],
+      );
+      if (!done) continue;
+      events.push({
+        type: 'Normal',
+        reason: 'PromotionApplied',
+        message: `${current.subject} on ${current.target.id}: ${delta(current.from, current.to)} by pull request #${pullRequest.number}${
+          commit ? ` in commit ${commit.slice(0, 12)}` : ''
+        }`,
+      });
+      return current.entityRef ? this.downstreamOf(current.entityRef) : [];
+    }
+    return [];
+  }
+
+  /**
    * Pull-request mode: the pull request was closed without being merged. The promotion is rejected
    * (a selection rejected is not proposed again: the target is held until a newer version is
    * selected, or a reconcile is requested, see {@link reopen}).
    */
-  async closedWithoutMerge(promotion: PromotionRecord, note: string, now: Date, events: Event[]): Promise<void> {
+  async closedWithoutMerge(promotion: PromotionRecord, note: string, now: Date, events: Event[], pullRequest?: PromotionPullRequest): Promise<void> {
     const current = (await this.deps.promotions.get(promotion.id)) ?? promotion;
     const done = await this.deps.promotions.update(
       current.id,
       current.revision,
-      { state: 'rejected', closedAt: now.toISOString(), step: { state: 'rejected', at: now.toISOString(), by: ENGINE_ACTOR, note } },
+      {
+        state: 'rejected',
+        closedAt: now.toISOString(),
+        ...(pullRequest ? { pullRequest } : {}),
+        step: { state: 'rejected', at: now.toISOString(), by: ENGINE_ACTOR, note },
+      },
       now,
       ['applying', 'failed', 'approved', 'pending'],
     );

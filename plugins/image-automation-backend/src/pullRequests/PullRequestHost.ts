@@ -9,7 +9,8 @@ export interface PullRequestHost {
   readonly host: string;
   /** The open pull request from `head` into `base`, if there is one (one call). */
   findOpen(head: string, base: string): Promise<PullRequestRef | undefined>;
-  open(request: NewPullRequest): Promise<PullRequestRef>;
+  /** Opens it with its labels and reviewers; asks for auto-merge when `request.autoMerge`. */
+  open(request: NewPullRequest): Promise<OpenedPullRequest>;
   /** New title and body (the branch was force-pushed before). */
   update(number: number, change: { title: string; body: string }): Promise<void>;
   /** Comments, then closes without merging. */
@@ -25,6 +26,17 @@ export interface PullRequestRef {
   number: number;
   /** The pull request's web page. */
   url: string;
+}
+
+/** @internal */
+export interface OpenedPullRequest extends PullRequestRef {
+  /** Auto-merge was asked for and the host accepted it. */
+  autoMerge?: boolean;
+  /**
+   * Auto-merge was asked for and the host refused it (e.g. the repository does not allow it): why,
+   * naming the host. The pull request is open all the same, for a person to merge.
+   */
+  autoMergeRefused?: string;
 }
 
 /** @internal */

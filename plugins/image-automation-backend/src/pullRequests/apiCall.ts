@@ -50,7 +50,13 @@ export async function callHostApi<T>(request: {
     if (response.status === 404 && request.notFound !== undefined) return request.notFound;
     if (response.ok) {
       const text = await response.text();
-      return (text ? JSON.parse(text) : undefined) as T;
+      try {
+        return (text ? JSON.parse(text) : undefined) as T;
+      } catch {
+        // Azure DevOps answers a credential it does not accept with 203 and its sign-in page.
+        const why = response.status === 203 ? ': a sign-in page, the credential was not accepted' : '';
+        throw new PullRequestApiError(request.host, response.status, request.what, `the answer is not JSON${why}`);
+      }
     }
     const header = (name: string) => response.headers.get(name);
     const wait = isRateLimited(response.status, header) ? rateLimitWaitMs(header) ?? 1000 : undefined;
@@ -61,7 +67,10 @@ export async function callHostApi<T>(request: {
     }
     let message = detail;
     try {
-      message = (JSON.parse(detail) as { message?: string }).message ?? detail;
+      // `message` (GitHub, Gitea, GitLab; GitLab's may be an object of field errors) or `error`.
+      const parsed = JSON.parse(detail) as { message?: unknown; error?: unknown };
+      const said = parsed?.message ?? parsed?.error;
+      if (said !== undefined && said !== null) message = typeof said === 'string' ? said : JSON.stringify(said).slice(0, 300);
     } catch {
       // not JSON: the text as it came
     }

@@ -114,11 +114,11 @@ describe('pull-request mode settings', () => {
       readPullRequestSettings(
         new ConfigReader({ app: { baseUrl: 'https://backstage.acme' }, imageAutomation: { git: { pullRequests: [{ host: 'Gitea.Acme', type: 'gitea' }] } } }),
       ),
-    ).toEqual({ hosts: [{ host: 'gitea.acme', type: 'gitea', reviewsApprove: false }], appBaseUrl: 'https://backstage.acme' });
+    ).toEqual({ hosts: [{ host: 'gitea.acme', type: 'gitea', reviewsApprove: false }], appBaseUrl: 'https://backstage.acme', insecureHosts: [] });
     expect(readPullRequestSettings(new ConfigReader({})).hosts).toEqual([]);
     expect(() =>
-      readPullRequestSettings(new ConfigReader({ imageAutomation: { git: { pullRequests: [{ host: 'gitlab.com', type: 'gitlab' }] } } })),
-    ).toThrow("imageAutomation.git.pullRequests: type 'gitlab' is not supported (supported: gitea, github)");
+      readPullRequestSettings(new ConfigReader({ imageAutomation: { git: { pullRequests: [{ host: 'bitbucket.org', type: 'bitbucket' }] } } })),
+    ).toThrow("imageAutomation.git.pullRequests: type 'bitbucket' is not supported (supported: gitea, github, gitlab, azure-devops)");
   });
 
   it('fails closed on hosts and credentials the platform did not allow', () => {

@@ -1,6 +1,6 @@
 import { GitAuth } from '../git/runGit';
 import { callHostApi } from './apiCall';
-import { NewPullRequest, PullRequestHost, PullRequestRef, PullRequestReviews, PullRequestState } from './PullRequestHost';
+import { NewPullRequest, OpenedPullRequest, PullRequestApiError, PullRequestHost, PullRequestRef, PullRequestReviews, PullRequestState } from './PullRequestHost';
 
 
 /** The `Authorization` header for an API call with a Git credential (HTTPS only; never SSH keys). @internal */
@@ -35,6 +35,8 @@ export class GiteaPullRequestHost implements PullRequestHost {
   constructor(
     private readonly options: {
       baseUrl: string;
+      /** The API under a sub-path (`https://host/gitea/api/v1`); default `<baseUrl's origin>/api/v1`. */
+      apiBaseUrl?: string;
       owner: string;
       repo: string;
       auth?: GitAuth;
@@ -42,9 +44,10 @@ export class GiteaPullRequestHost implements PullRequestHost {
       signal?: AbortSignal;
     },
   ) {
-    const base = new URL(options.baseUrl);
+    const base = new URL(options.apiBaseUrl ?? options.baseUrl);
     this.host = base.host;
-    this.api = `${base.origin}/api/v1/repos/${encodeURIComponent(options.owner)}/${encodeURIComponent(options.repo)}`;
+    const api = options.apiBaseUrl ? options.apiBaseUrl.replace(/\/+$/, '') : `${base.origin}/api/v1`;
+    this.api = `${api}/repos/${encodeURIComponent(options.owner)}/${encodeURIComponent(options.repo)}`;
   }
 
   private call<T>(what: string, method: string, path: string, body?: unknown, notFound?: T): Promise<T> {
@@ -75,7 +78,7 @@ export class GiteaPullRequestHost implements PullRequestHost {
     return found && found.state === 'open' ? { number: found.number, url: found.html_url } : undefined;
   }
 
-  async open(request: NewPullRequest): Promise<PullRequestRef> {
+  async open(request: NewPullRequest): Promise<OpenedPullRequest> {
     let labels: number[] | undefined;
     if (request.labels?.length) {
       const known = await this.call<Array<{ id: number; name: string }>>('listing labels', 'GET', '/labels?limit=50');
@@ -92,10 +95,20 @@ export class GiteaPullRequestHost implements PullRequestHost {
       await this.call('requesting reviewers', 'POST', `/pulls/${created.number}/requested_reviewers`, { reviewers: request.reviewers });
     }
     if (request.autoMerge) {
-      await this.call('scheduling auto-merge', 'POST', `/pulls/${created.number}/merge`, {
-        Do: 'merge',
-        merge_when_checks_succeed: true,
-      });
+      try {
+        await this.call('scheduling auto-merge', 'POST', `/pulls/${created.number}/merge`, {
+          Do: 'merge',
+          merge_when_checks_succeed: true,
+        });
+      } catch (error) {
+        // Refused for this pull request (405 not mergeable, 409 conflict, 422): open all the same,
+        // for a person to merge. Anything else (401, 403, 429, 5xx, no answer) fails the run.
+        if (error instanceof PullRequestApiError && error.status !== undefined && [405, 409, 422].includes(error.status)) {
+          return { number: created.number, url: created.html_url, autoMerge: false, autoMergeRefused: error.message };
+        }
+        throw error;
+      }
+      return { number: created.number, url: created.html_url, autoMerge: true };
     }
     return { number: created.number, url: created.html_url };
   }

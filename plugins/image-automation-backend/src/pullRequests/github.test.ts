@@ -1,6 +1,6 @@
 import http from 'node:http';
 import { AddressInfo } from 'node:net';
-import { GitHubPullRequestHost } from './github';
+import { gitHubGraphqlUrl, GitHubPullRequestHost } from './github';
 import { PullRequestApiError } from './PullRequestHost';
 
 /**
@@ -25,10 +25,14 @@ async function gitHubStandIn() {
   const pulls: Pr[] = [];
   const reviews = new Map<number, Array<{ state: string; user: { login: string } }>>();
   const checkRuns: Array<{ status: string; conclusion: string | null }> = [];
+  const statuses: Array<{ state: string; context: string }> = [];
+  const graphql: Array<{ query: string; variables: Record<string, unknown> }> = [];
+  const repository = { allowAutoMerge: true };
   const requests: Array<{ method: string; url: string; authorization?: string }> = [];
   const limits: Array<{ status: number; headers: Record<string, string> }> = [];
   const view = (pr: Pr, origin: string) => ({
     number: pr.number,
+    node_id: `PR_node_${pr.number}`,
     html_url: `${origin}/o/r/pull/${pr.number}`,
     state: pr.state,
     title: pr.title,
@@ -52,6 +56,17 @@ async function gitHubStandIn() {
     const limit = limits.shift();
     if (limit) return send(limit.status, { message: 'You have exceeded a secondary rate limit' }, limit.headers);
     const url = new URL(req.url!, origin);
+    if (url.pathname === '/api/graphql' && req.method === 'POST') {
+      graphql.push(body);
+      const pr = pulls.find(p => `PR_node_${p.number}` === body.variables?.pullRequestId);
+      if (!/enablePullRequestAutoMerge\(input: \{pullRequestId: \$pullRequestId\}\)/.test(body.query) || !pr) {
+        return send(200, { data: null, errors: [{ type: 'NOT_FOUND', message: 'Could not resolve to a node' }] });
+      }
+      if (!repository.allowAutoMerge) {
+        return send(200, { data: { enablePullRequestAutoMerge: null }, errors: [{ type: 'UNPROCESSABLE', message: 'Pull request Auto merge is not allowed for this repository' }] });
+      }
+      return send(200, { data: { enablePullRequestAutoMerge: { pullRequest: { number: pr.number, autoMergeRequest: { enabledAt: '2026-01-01T00:00:00Z' } } } } });
+    }
     const m = url.pathname.match(/^\/api\/v3\/repos\/o\/r(\/.*)$/);
     if (!m) return send(404, { message: 'Not Found' });
     const path = m[1];
@@ -89,6 +104,10 @@ async function gitHubStandIn() {
     }
     if ((n = path.match(/^\/pulls\/(\d+)\/reviews$/))) return send(200, reviews.get(Number(n[1])) ?? []);
     if (path.match(/^\/commits\/[^/]+\/check-runs$/)) return send(200, { total_count: checkRuns.length, check_runs: checkRuns });
+    if (path.match(/^\/commits\/[^/]+\/status$/)) {
+      const state = statuses.some(x => x.state === 'failure' || x.state === 'error') ? 'failure' : statuses.some(x => x.state === 'pending') ? 'pending' : 'success';
+      return send(200, { state: statuses.length ? state : 'pending', total_count: statuses.length, statuses });
+    }
     return send(404, { message: 'Not Found' });
   });
   await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
@@ -98,6 +117,9 @@ async function gitHubStandIn() {
     pulls,
     reviews,
     checkRuns,
+    statuses,
+    graphql,
+    repository,
     requests,
     limits,
     close: () => new Promise(resolve => server.close(resolve)),
@@ -130,6 +152,15 @@ describe('GitHubPullRequestHost against a GitHub stand-in', () => {
       expect(await host.reviews(1, state.headSha)).toEqual({ approvedBy: ['ann'], changesRequestedBy: ['cy'], checks: 'pending' });
       gh.checkRuns.push({ status: 'completed', conclusion: 'failure' });
       expect((await host.reviews(1, state.headSha)).checks).toBe('failure');
+      // Commit statuses count too: the worst of check runs and statuses.
+      gh.checkRuns.length = 0;
+      expect((await host.reviews(1, state.headSha)).checks).toBe('none');
+      gh.statuses.push({ state: 'success', context: 'ci/jenkins' });
+      expect((await host.reviews(1, state.headSha)).checks).toBe('success');
+      gh.checkRuns.push({ status: 'queued', conclusion: null });
+      expect((await host.reviews(1, state.headSha)).checks).toBe('pending');
+      gh.statuses.push({ state: 'error', context: 'ci/other' });
+      expect((await host.reviews(1, state.headSha)).checks).toBe('failure');
 
       await host.closeWithComment(1, 'main already carries 2');
       expect(gh.pulls[0]).toMatchObject({ state: 'closed', comments: ['main already carries 2'] });
@@ -146,6 +177,38 @@ describe('GitHubPullRequestHost against a GitHub stand-in', () => {
     } finally {
       await gh.close();
     }
+  });
+
+  it('enables auto-merge with the GraphQL mutation on the pull request\'s node id, and opens without it where the repository does not allow it', async () => {
+    const gh = await gitHubStandIn();
+    try {
+      const host = new GitHubPullRequestHost({ apiBaseUrl: gh.apiBaseUrl, owner: 'o', repo: 'r', auth: { type: 'bearer', token: 'ghp_sekret' } });
+      const opened = await host.open({ head: 'a', base: 'main', title: 't', body: 'b', autoMerge: true });
+      expect(opened).toMatchObject({ number: 1, autoMerge: true });
+      expect(gh.graphql).toEqual([{ query: expect.stringContaining('enablePullRequestAutoMerge(input: {pullRequestId: $pullRequestId})'), variables: { pullRequestId: 'PR_node_1' } }]);
+      const call = gh.requests.find(r => r.url === '/api/graphql')!;
+      expect(call).toMatchObject({ method: 'POST', authorization: 'Bearer ghp_sekret' });
+
+      gh.repository.allowAutoMerge = false;
+      const refused = await host.open({ head: 'b', base: 'main', title: 't', body: 'b', autoMerge: true });
+      expect(refused).toMatchObject({
+        number: 2,
+        autoMerge: false,
+        autoMergeRefused: expect.stringMatching(/^127\.0\.0\.1:\d+: enabling auto-merge was refused: Pull request Auto merge is not allowed for this repository$/),
+      });
+      expect(gh.pulls[1].state).toBe('open');
+      // Without auto-merge asked: no GraphQL call.
+      await host.open({ head: 'c', base: 'main', title: 't', body: 'b' });
+      expect(gh.graphql).toHaveLength(2);
+    } finally {
+      await gh.close();
+    }
+  });
+
+  it('finds the GraphQL endpoint of github.com and of GitHub Enterprise Server', () => {
+    expect(gitHubGraphqlUrl('https://api.github.com')).toBe('https://api.github.com/graphql');
+    expect(gitHubGraphqlUrl('https://ghe.example.com/api/v3/')).toBe('https://ghe.example.com/api/graphql');
+    expect(gitHubGraphqlUrl('https://ghe.example.com/code/api/v3')).toBe('https://ghe.example.com/code/api/graphql');
   });
 
   it('honours a secondary rate limit (Retry-After) once, and fails a long primary limit naming host, status and wait', async () => {

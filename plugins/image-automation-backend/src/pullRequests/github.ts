@@ -1,6 +1,16 @@
 import { GitAuth } from '../git/runGit';
 import { callHostApi } from './apiCall';
-import { NewPullRequest, PullRequestApiError, PullRequestHost, PullRequestRef, PullRequestReviews, PullRequestState } from './PullRequestHost';
+import { NewPullRequest, OpenedPullRequest, PullRequestHost, PullRequestRef, PullRequestReviews, PullRequestState } from './PullRequestHost';
+
+/** GitHub's GraphQL mutation that turns auto-merge on for a pull request (by its node id). */
+export const ENABLE_AUTO_MERGE_MUTATION =
+  'mutation EnableAutoMerge($pullRequestId: ID!) { enablePullRequestAutoMerge(input: {pullRequestId: $pullRequestId}) { pullRequest { number autoMergeRequest { enabledAt } } } }';
+
+/** The GraphQL endpoint of a REST base: `https://api.github.com/graphql`, or GHES's `https://HOST/api/graphql`. @internal */
+export function gitHubGraphqlUrl(apiBaseUrl: string): string {
+  const base = apiBaseUrl.replace(/\/+$/, '');
+  return /\/api\/v3$/.test(base) ? base.replace(/\/v3$/, '/graphql') : `${base}/graphql`;
+}
 
 /**
  * GitHub's pull requests (REST v3) for one repository. `apiBaseUrl` is `https://api.github.com`
@@ -18,7 +28,7 @@ export class GitHubPullRequestHost implements PullRequestHost {
   private readonly owner: string;
 
   constructor(
-    private readonly options: { apiBaseUrl: string; owner: string; repo: string; auth?: GitAuth; fetch?: typeof fetch },
+    private readonly options: { apiBaseUrl: string; owner: string; repo: string; auth?: GitAuth; fetch?: typeof fetch; signal?: AbortSignal },
   ) {
     const base = new URL(options.apiBaseUrl);
     this.host = base.host;
@@ -26,13 +36,13 @@ export class GitHubPullRequestHost implements PullRequestHost {
     this.api = `${options.apiBaseUrl.replace(/\/$/, '')}/repos/${encodeURIComponent(options.owner)}/${encodeURIComponent(options.repo)}`;
   }
 
-  private call<T>(what: string, method: string, path: string, body?: unknown): Promise<T> {
+  private call<T>(what: string, method: string, path: string, body?: unknown, url = `${this.api}${path}`): Promise<T> {
     // GitHub tokens are the password of Git's basic credential (`x-access-token:<token>`).
     const auth = this.options.auth;
     const token = auth?.type === 'basic' ? auth.password : auth?.type === 'bearer' ? auth.token : undefined;
     return callHostApi<T>({
       host: this.host,
-      url: `${this.api}${path}`,
+      url,
       method,
       what,
       headers: {
@@ -42,6 +52,7 @@ export class GitHubPullRequestHost implements PullRequestHost {
       },
       body,
       fetch: this.options.fetch,
+      signal: this.options.signal,
       counted: () => this.calls++,
     });
   }
@@ -57,7 +68,7 @@ export class GitHubPullRequestHost implements PullRequestHost {
     return found[0] ? { number: found[0].number, url: found[0].html_url } : undefined;
   }
 
-  async open(request: NewPullRequest): Promise<PullRequestRef> {
+  async open(request: NewPullRequest): Promise<OpenedPullRequest> {
     const created = await this.call<{ number: number; html_url: string; node_id?: string }>('opening a pull request', 'POST', '/pulls', {
       head: request.head,
       base: request.base,
@@ -70,10 +81,23 @@ export class GitHubPullRequestHost implements PullRequestHost {
     if (request.reviewers?.length) {
       await this.call('requesting reviewers', 'POST', `/pulls/${created.number}/requested_reviewers`, { reviewers: request.reviewers });
     }
-    if (request.autoMerge) {
-      throw new PullRequestApiError(this.host, undefined, 'enabling auto-merge', 'auto-merge needs GitHub GraphQL, which this adapter does not call yet');
+    const ref = { number: created.number, url: created.html_url };
+    if (!request.autoMerge) return ref;
+    if (!created.node_id) return { ...ref, autoMerge: false, autoMergeRefused: `${this.host}: enabling auto-merge: the pull request has no node id` };
+    // GraphQL answers a refusal (a repository without auto-merge, a pull request already mergeable)
+    // with 200 and `errors`: open all the same, for a person to merge. HTTP failures fail the run.
+    const answer = await this.call<{ data?: unknown; errors?: Array<{ type?: string; message?: string }> }>(
+      'enabling auto-merge',
+      'POST',
+      '',
+      { query: ENABLE_AUTO_MERGE_MUTATION, variables: { pullRequestId: created.node_id } },
+      gitHubGraphqlUrl(this.options.apiBaseUrl),
+    );
+    if (answer?.errors?.length) {
+      const why = answer.errors.map(e => e.message ?? e.type ?? 'refused').join('; ').slice(0, 300);
+      return { ...ref, autoMerge: false, autoMergeRefused: `${this.host}: enabling auto-merge was refused: ${why}` };
     }
-    return { number: created.number, url: created.html_url };
+    return { ...ref, autoMerge: true };
   }
 
   async update(number: number, change: { title: string; body: string }): Promise<void> {
@@ -125,15 +149,32 @@ export class GitHubPullRequestHost implements PullRequestHost {
       checks: 'none',
     };
     if (headSha) {
+      // Checks (check runs, e.g. GitHub Actions) and commit statuses (the older API many CI systems
+      // report through) of the head: the worst of both.
       const runs = await this.call<{ total_count: number; check_runs: Array<{ status: string; conclusion: string | null }> }>(
         `reading the checks of pull request #${number}`,
         'GET',
         `/commits/${encodeURIComponent(headSha)}/check-runs?per_page=100`,
       );
+      const combined = await this.call<{ state?: string; total_count?: number }>(
+        `reading the commit status of pull request #${number}`,
+        'GET',
+        `/commits/${encodeURIComponent(headSha)}/status`,
+      );
+      const states: Array<PullRequestReviews['checks']> = [];
       if (runs.total_count > 0) {
         const bad = runs.check_runs.some(r => r.status === 'completed' && !['success', 'neutral', 'skipped'].includes(r.conclusion ?? ''));
         const pending = runs.check_runs.some(r => r.status !== 'completed');
-        result.checks = bad ? 'failure' : pending ? 'pending' : 'success';
+        states.push(bad ? 'failure' : pending ? 'pending' : 'success');
+      }
+      if (combined?.total_count) {
+        states.push(combined.state === 'success' ? 'success' : combined.state === 'pending' ? 'pending' : 'failure');
+      }
+      for (const worst of ['failure', 'pending', 'success'] as const) {
+        if (states.includes(worst)) {
+          result.checks = worst;
+          break;
+        }
       }
     }
     return result;

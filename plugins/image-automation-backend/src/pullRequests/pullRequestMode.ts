@@ -2,9 +2,12 @@ import { Config } from '@backstage/config';
 import { parseEntityRef } from '@backstage/catalog-model';
 import { GitAuth } from '../git/runGit';
 import { checkBranchName } from '../git/refFormat';
-import { GiteaPullRequestHost, repositoryPath } from './gitea';
+import { GiteaPullRequestHost } from './gitea';
 import { GitHubPullRequestHost } from './github';
+import { GitLabPullRequestHost } from './gitlab';
+import { azureDevOpsRepository, AzureDevOpsPullRequestHost } from './azureDevOps';
 import { PullRequestHost } from './PullRequestHost';
+import { isHostAllowed } from '../registry/allowedHosts';
 
 /** The annotations of an ImageUpdateAutomation that opt it into pull-request mode. @internal */
 export const PULL_REQUEST_ANNOTATIONS = {
@@ -15,13 +18,27 @@ export const PULL_REQUEST_ANNOTATIONS = {
 } as const;
 
 /** Host types with an adapter. @internal */
-export type PullRequestHostType = 'gitea' | 'github';
+export type PullRequestHostType = 'gitea' | 'github' | 'gitlab' | 'azure-devops';
+
+const HOST_TYPES: readonly PullRequestHostType[] = ['gitea', 'github', 'gitlab', 'azure-devops'];
 
 /** `imageAutomation.git.pullRequests`: the hosts pull requests may be opened on. @internal */
 export interface PullRequestSettings {
-  hosts: Array<{ host: string; type: PullRequestHostType; apiBaseUrl?: string; reviewsApprove?: boolean }>;
+  hosts: Array<{
+    host: string;
+    type: PullRequestHostType;
+    apiBaseUrl?: string;
+    reviewsApprove?: boolean;
+    /** Auto-merge for automations that do not say (their annotation decides when it is set). */
+    autoMerge?: boolean;
+  }>;
   /** `app.baseUrl`, for links to the entity's Image updates tab. */
   appBaseUrl?: string;
+  /**
+   * `imageAutomation.git.insecureHosts`: an API reached over plain HTTP gets a credential only on
+   * these hosts (absent: none, as for Git itself).
+   */
+  insecureHosts?: string[];
   /** Tests and the benchmark: the adapter's fetch. */
   fetch?: typeof fetch;
 }
@@ -30,18 +47,36 @@ export interface PullRequestSettings {
 export function readPullRequestSettings(config: Config): PullRequestSettings {
   const hosts = (config.getOptionalConfigArray('imageAutomation.git.pullRequests') ?? []).map(c => {
     const type = c.getString('type');
-    if (type !== 'gitea' && type !== 'github') {
-      throw new Error(`imageAutomation.git.pullRequests: type '${type}' is not supported (supported: gitea, github)`);
+    if (!HOST_TYPES.includes(type as PullRequestHostType)) {
+      throw new Error(`imageAutomation.git.pullRequests: type '${type}' is not supported (supported: ${HOST_TYPES.join(', ')})`);
     }
+    const host = c.getString('host').toLocaleLowerCase('en-US');
     const apiBaseUrl = c.getOptionalString('apiBaseUrl');
+    if (apiBaseUrl !== undefined) {
+      let parsed: URL | undefined;
+      try {
+        parsed = new URL(apiBaseUrl);
+      } catch {
+        parsed = undefined;
+      }
+      if (!parsed || (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') || parsed.search || parsed.hash || parsed.username || parsed.password) {
+        throw new Error(`imageAutomation.git.pullRequests: apiBaseUrl '${apiBaseUrl}' of '${host}' is not an http(s) URL without query or credentials`);
+      }
+    }
+    const autoMerge = c.getOptionalBoolean('autoMerge');
     return {
-      host: c.getString('host').toLocaleLowerCase('en-US'),
+      host,
       type: type as PullRequestHostType,
-      ...(apiBaseUrl ? { apiBaseUrl } : {}),
+      ...(apiBaseUrl ? { apiBaseUrl: apiBaseUrl.replace(/\/+$/, '') } : {}),
       reviewsApprove: c.getOptionalBoolean('reviewsApprove') ?? false,
+      ...(autoMerge !== undefined ? { autoMerge } : {}),
     };
   });
-  return { hosts, appBaseUrl: config.getOptionalString('app.baseUrl') };
+  return {
+    hosts,
+    appBaseUrl: config.getOptionalString('app.baseUrl'),
+    insecureHosts: config.getOptionalStringArray('imageAutomation.git.insecureHosts') ?? [],
+  };
 }
 
 /** What an automation asked for, from its annotations. @internal */
@@ -52,7 +87,8 @@ export interface PullRequestOptions {
   base: string;
   labels: string[];
   reviewers: string[];
-  autoMerge: boolean;
+  /** The annotation's answer; unset: the host's `autoMerge` decides. */
+  autoMerge?: boolean;
 }
 
 const list = (value: string | undefined) =>
@@ -85,6 +121,10 @@ export function pullRequestOptions(
   const branch =
     pushBranch && pushBranch !== checkoutBranch ? pushBranch : `image-automation/${target.namespace}/${target.name}`;
   checkBranchName(branch, 'pull request branch');
+  const autoMerge = annotations?.[PULL_REQUEST_ANNOTATIONS.autoMerge];
+  if (autoMerge !== undefined && autoMerge !== 'true' && autoMerge !== 'false') {
+    throw new Error(`${PULL_REQUEST_ANNOTATIONS.autoMerge}: '${autoMerge}' is neither 'true' nor 'false'`);
+  }
   const reviewers = list(annotations?.[PULL_REQUEST_ANNOTATIONS.reviewers]);
   for (const reviewer of reviewers) {
     if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/.test(reviewer)) {
@@ -96,7 +136,7 @@ export function pullRequestOptions(
     base: checkoutBranch,
     labels: list(annotations?.[PULL_REQUEST_ANNOTATIONS.labels]).slice(0, 20),
     reviewers: reviewers.slice(0, 20),
-    autoMerge: annotations?.[PULL_REQUEST_ANNOTATIONS.autoMerge] === 'true',
+    ...(autoMerge !== undefined ? { autoMerge: autoMerge === 'true' } : {}),
   };
 }
 
@@ -120,7 +160,7 @@ export function pullRequestHostFor(
   repositoryUrl: string,
   auth: GitAuth | undefined,
   signal?: AbortSignal,
-): { host: PullRequestHost; reviewsApprove: boolean } {
+): { host: PullRequestHost; reviewsApprove: boolean; autoMerge?: boolean } {
   let url: URL;
   try {
     url = new URL(repositoryUrl);
@@ -140,19 +180,77 @@ export function pullRequestHostFor(
   if (auth && auth.type !== 'basic' && auth.type !== 'bearer') {
     throw new PullRequestHostNotAllowedError(`pull requests on '${host}' need an HTTPS credential (a token or basic credential), not an SSH key`);
   }
-  const path = repositoryPath(repositoryUrl);
-  if (!path) throw new PullRequestHostNotAllowedError(`'${url.pathname}' is not an owner/repository path on '${host}'`);
+  // A host under a sub-path (`https://host/gitlab/api/v4`): the repository's path starts with it.
+  const api = entry.apiBaseUrl ? new URL(entry.apiBaseUrl) : undefined;
+  // A credential goes over plain HTTP only to a host the platform listed in git.insecureHosts.
+  const apiUrl = api ?? (entry.type === 'github' && host === 'github.com' ? new URL('https://api.github.com') : url);
+  if (auth && apiUrl.protocol === 'http:' && !isHostAllowed(apiUrl.host.toLocaleLowerCase('en-US'), settings?.insecureHosts ?? [])) {
+    throw new PullRequestHostNotAllowedError(
+      `the API of '${host}' (${apiUrl.host}) is plain HTTP and not in imageAutomation.git.insecureHosts: no credential is sent over it`,
+    );
+  }
+  const prefix = api && api.origin === url.origin ? api.pathname.replace(/\/api\/v\d+\/?$/, '').replace(/\/+$/, '') : '';
+  const segments = repositorySegments(url, prefix);
+  if (entry.type === 'azure-devops') {
+    // The API is the repository's own collection and project: `…/{project}/_git/{repo}`.
+    const repository = azureDevOpsRepository(url);
+    if (!repository) throw new PullRequestHostNotAllowedError(`'${url.pathname}' is not an Azure DevOps '…/{project}/_git/{repository}' path on '${host}'`);
+    return {
+      host: new AzureDevOpsPullRequestHost({ ...repository, auth, fetch: settings?.fetch, signal }),
+      reviewsApprove: entry.reviewsApprove === true,
+      ...(entry.autoMerge !== undefined ? { autoMerge: entry.autoMerge } : {}),
+    };
+  }
+  if (entry.type === 'gitlab') {
+    // Groups nest: the project is every segment, sent URL-encoded as the project id.
+    if (!segments || segments.length < 2) {
+      throw new PullRequestHostNotAllowedError(`'${url.pathname}' is not a group/project path on '${host}'${prefix ? ` under '${prefix}'` : ''}`);
+    }
+    return {
+      host: new GitLabPullRequestHost({
+        apiBaseUrl: entry.apiBaseUrl ?? `${url.origin}/api/v4`,
+        project: segments.join('/'),
+        auth,
+        fetch: settings?.fetch,
+        signal,
+      }),
+      reviewsApprove: entry.reviewsApprove === true,
+      ...(entry.autoMerge !== undefined ? { autoMerge: entry.autoMerge } : {}),
+    };
+  }
+  if (!segments || segments.length !== 2) {
+    throw new PullRequestHostNotAllowedError(`'${url.pathname}' is not an owner/repository path on '${host}'${prefix ? ` under '${prefix}'` : ''}`);
+  }
+  const [owner, repo] = segments;
   if (entry.type === 'github') {
     const apiBaseUrl = entry.apiBaseUrl ?? (host === 'github.com' ? 'https://api.github.com' : `${url.origin}/api/v3`);
     return {
-      host: new GitHubPullRequestHost({ apiBaseUrl, owner: path.owner, repo: path.repo, auth, fetch: settings?.fetch }),
+      host: new GitHubPullRequestHost({ apiBaseUrl, owner, repo, auth, fetch: settings?.fetch, signal }),
       reviewsApprove: entry.reviewsApprove === true,
+      ...(entry.autoMerge !== undefined ? { autoMerge: entry.autoMerge } : {}),
     };
   }
   return {
-    host: new GiteaPullRequestHost({ baseUrl: url.origin, owner: path.owner, repo: path.repo, auth, fetch: settings?.fetch, signal }),
+    host: new GiteaPullRequestHost({ baseUrl: url.origin, apiBaseUrl: entry.apiBaseUrl, owner, repo, auth, fetch: settings?.fetch, signal }),
     reviewsApprove: entry.reviewsApprove === true,
+    ...(entry.autoMerge !== undefined ? { autoMerge: entry.autoMerge } : {}),
   };
+}
+
+/** The repository's path segments after `prefix` (`.git` dropped); undefined when it is not under it. */
+function repositorySegments(url: URL, prefix: string): string[] | undefined {
+  let path = url.pathname.replace(/\/+$/, '').replace(/\.git$/, '');
+  if (prefix) {
+    if (!path.startsWith(`${prefix}/`)) return undefined;
+    path = path.slice(prefix.length);
+  }
+  try {
+    const segments = path.split('/').filter(Boolean).map(decodeURIComponent);
+    // `.`/`..` (also percent-encoded) would move the API call to another path of the host.
+    return segments.some(s => s === '.' || s === '..' || /[\u0000-\u001f]/.test(s)) ? undefined : segments;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The entity's Image updates tab, when `app.baseUrl` is known. @internal */

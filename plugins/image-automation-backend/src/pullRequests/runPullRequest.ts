@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { ImageRef, ObjectEvent, ObjectStatus } from '@imageops/backstage-plugin-image-automation-common';
+import { ImageRef, ObjectEvent, ObjectStatus, PromotionPullRequest } from '@imageops/backstage-plugin-image-automation-common';
 import { applyPoliciesToTree } from '../git/applyPoliciesToTree';
 import { policyOfSetter, SetterChange } from '../git/applySetters';
 import { automationCommitMessage, RemovedTemplateFieldError } from '../git/commitMessage';
@@ -139,8 +139,42 @@ export async function runPullRequest(run: PullRequestRun, signal?: AbortSignal):
     events,
   });
   let writes: Array<{ promotion: PromotionRecord; diff: string }> = [];
+  /** Automations waiting upstream for promotions a merge applied. */
+  const mergedDue: string[] = [];
+  /** The pull request as its promotions show it (the host from its web address). */
+  const recorded = (pr: Tracked): PromotionPullRequest => {
+    let webHost = host.host;
+    try {
+      webHost = new URL(pr.url).host || host.host;
+    } catch {
+      // the API host
+    }
+    return {
+      url: pr.url,
+      number: pr.number,
+      host: webHost,
+      state: pr.state,
+      ...(pr.approvedBy ? { approvedBy: pr.approvedBy } : {}),
+      ...(pr.changesRequestedBy ? { changesRequestedBy: pr.changesRequestedBy } : {}),
+      ...(pr.checks ? { checks: pr.checks } : {}),
+      ...(pr.autoMerge !== undefined ? { autoMerge: pr.autoMerge } : {}),
+      ...(pr.mergeCommit ? { mergeCommit: pr.mergeCommit } : {}),
+      updatedAt: now.toISOString(),
+    };
+  };
+  const trackedPromotions = async (pr = tracked) => {
+    if (!promotions || !pr) return [];
+    const found = await Promise.all(pr.promotions.map(id => promotions.planner.get(id)));
+    return found.filter((p): p is PromotionRecord => p !== undefined);
+  };
+  /** Records the pull request, as last read, on the promotions it carries. */
+  const recordOnPromotions = async (pr: Tracked) => {
+    if (!promotions) return;
+    for (const promotion of await trackedPromotions(pr)) await promotions.planner.recordPullRequest(promotion, recorded(pr), now);
+  };
   /** Ready, waiting for the open pull request: what it waits for, from its reviews and checks. */
-  const idle = (pr: Tracked): ReconcileResult => {
+  const idle = async (pr: Tracked): Promise<ReconcileResult> => {
+    await recordOnPromotions(pr);
     const waiting = [
       pr.approvedBy?.length ? `approved by ${pr.approvedBy.join(', ')}` : 'waiting for review',
       pr.changesRequestedBy?.length ? `changes requested by ${pr.changesRequestedBy.join(', ')}` : undefined,
@@ -170,11 +204,6 @@ export async function runPullRequest(run: PullRequestRun, signal?: AbortSignal):
     await promotions?.failed(writes, message);
     return fail('GitOperationFailed', message);
   };
-  const trackedPromotions = async () => {
-    if (!promotions || !tracked) return [];
-    const found = await Promise.all(tracked.promotions.map(id => promotions.planner.get(id)));
-    return found.filter((p): p is PromotionRecord => p !== undefined);
-  };
 
   // 1. What became of the pull request since the last run: one read, and its reviews only when
   // they decide something now (votes) or nothing else is to be done (see below).
@@ -195,10 +224,9 @@ export async function runPullRequest(run: PullRequestRun, signal?: AbortSignal):
         message: `pull request #${pr.number} ${pr.url} was merged into '${options.base}'${pr.mergeCommit ? ` as ${pr.mergeCommit}` : ''}`,
         ...(pr.mergeCommit ? { metadata: { revision: `${options.base}@sha1:${pr.mergeCommit}` } } : {}),
       });
+      // Applied with the merge commit, whatever state they were left in here (see mergedInPullRequest).
       for (const promotion of await trackedPromotions()) {
-        if (promotion.state === 'applying' || promotion.state === 'failed') {
-          await promotions!.applied([{ promotion, diff: promotion.diff ?? '' }], pr.mergeCommit);
-        }
+        mergedDue.push(...(await promotions!.planner.mergedInPullRequest(promotion, recorded(tracked), now, events)));
       }
     } else if (pr.state === 'open' && run.reviewsApprove) {
       const waiting = (await trackedPromotions()).filter(p => p.state === 'pending');
@@ -214,12 +242,16 @@ export async function runPullRequest(run: PullRequestRun, signal?: AbortSignal):
         for (const promotion of waiting) {
           await promotions!.planner.reviewVotes(promotion, { host: host.host, number: pr.number, ...reviews }, now);
         }
+        await recordOnPromotions(tracked);
       }
     } else if (pr.state === 'closed') {
       tracked = { ...tracked, state: 'closed', updatedAt: now.toISOString() };
       const note = `pull request #${pr.number} ${pr.url} was closed without being merged (by a person, or because its branch was deleted): ${describeVersions(tracked.versions)} held until a newer version is selected or a reconcile is requested`;
       events.push({ type: 'Warning', reason: 'PullRequestClosed', message: note });
-      for (const promotion of await trackedPromotions()) await promotions!.planner.closedWithoutMerge(promotion, note, now, events);
+      for (const promotion of await trackedPromotions()) {
+        await promotions!.planner.closedWithoutMerge(promotion, note, now, events, recorded(tracked));
+        await promotions!.planner.recordPullRequest(promotion, recorded(tracked), now);
+      }
     }
     status = { ...status, pullRequest: tracked };
   }
@@ -258,7 +290,7 @@ export async function runPullRequest(run: PullRequestRun, signal?: AbortSignal):
       } catch (error) {
         return await apiFailed(error);
       }
-      return idle(tracked);
+      return await idle(tracked);
     }
     let checkout;
     try {
@@ -322,10 +354,11 @@ export async function runPullRequest(run: PullRequestRun, signal?: AbortSignal):
             reason: 'PullRequestSuperseded',
             message: `pull request #${tracked.number} ${tracked.url} closed: '${options.base}' already carries its versions`,
           });
+          await recordOnPromotions({ ...tracked, state: 'closed' });
           tracked = undefined;
         }
         signal?.throwIfAborted();
-        const dueNow = (await promotions?.applied(writes, undefined)) ?? [];
+        const dueNow = [...mergedDue, ...((await promotions?.applied(writes, undefined)) ?? [])];
         const next: ObjectStatus = { ...base };
         if (tracked) next.pullRequest = tracked;
         else delete next.pullRequest;
@@ -371,7 +404,7 @@ export async function runPullRequest(run: PullRequestRun, signal?: AbortSignal):
           }
         }
         status = base;
-        return idle(tracked);
+        return await idle(tracked);
       }
 
       let message: string;
@@ -408,12 +441,13 @@ export async function runPullRequest(run: PullRequestRun, signal?: AbortSignal):
       const body = pullRequestBody(message, result.fileChanges, updateDir, run.tabUrl, previous, versions, `${object.namespace}/${object.name}`);
       let ref: { number: number; url: string } | undefined;
       let opened = false;
+      let autoMerge = tracked?.state === 'open' ? tracked.autoMerge : undefined;
       try {
         ref = tracked?.state === 'open' ? { number: tracked.number, url: tracked.url } : await host.findOpen(options.branch, options.base);
         if (ref) {
           await host.update(ref.number, { title, body });
         } else {
-          ref = await host.open({
+          const created = await host.open({
             head: options.branch,
             base: options.base,
             title,
@@ -422,16 +456,22 @@ export async function runPullRequest(run: PullRequestRun, signal?: AbortSignal):
             reviewers: options.reviewers,
             autoMerge: options.autoMerge,
           });
+          ref = { number: created.number, url: created.url };
           opened = true;
+          autoMerge = options.autoMerge ? created.autoMerge === true : undefined;
+          if (created.autoMergeRefused) {
+            events.push({
+              type: 'Warning',
+              reason: 'PullRequestAutoMergeRefused',
+              message: `pull request #${created.number} ${created.url} is open without auto-merge, for a person to merge: ${created.autoMergeRefused}`,
+            });
+          }
         }
       } catch (error) {
         return await apiFailed(error);
       }
       signal?.throwIfAborted();
       const note = opened ? 'opened' : previous ? `updated: ${describeVersions(previous)} → ${describeVersions(versions)}` : 'updated';
-      for (const { promotion, diff } of writes) {
-        await promotions!.planner.inPullRequest(promotion, ref, note, now, diff);
-      }
       tracked = {
         number: ref.number,
         url: ref.url,
@@ -442,8 +482,12 @@ export async function runPullRequest(run: PullRequestRun, signal?: AbortSignal):
         versions,
         // Reviews and checks of the previous head do not carry over to the new one: read on the next run.
         promotions: writes.map(w => w.promotion.id),
+        ...(autoMerge !== undefined ? { autoMerge } : {}),
         updatedAt: now.toISOString(),
       };
+      for (const { promotion, diff } of writes) {
+        await promotions!.planner.inPullRequest(promotion, ref, note, now, diff, recorded(tracked));
+      }
       events.push({
         type: 'Normal',
         reason: opened ? 'PullRequestOpened' : 'PullRequestUpdated',
@@ -460,6 +504,7 @@ export async function runPullRequest(run: PullRequestRun, signal?: AbortSignal):
         ),
         requeueAfterMs: run.intervalMs,
         events,
+        ...(mergedDue.length ? { dueNow: mergedDue } : {}),
       };
     } finally {
       await checkout.remove();

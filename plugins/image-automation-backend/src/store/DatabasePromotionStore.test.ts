@@ -280,6 +280,24 @@ describe.each(databases.eachSupportedId())('DatabasePromotionStore on %p', datab
     expect(await store.findApplied({ entityRef, digest: 'sha256:one' })).toEqual([]);
   });
 
+  it('stores the pull request that carries a promotion, replaces it, and clears it', async () => {
+    const { store } = await createStore();
+    const p = await store.create({ entityRef, target: staging, subject, to: version('2'), by: 'image-automation', now: at(0) });
+    expect(p.pullRequest).toBeUndefined();
+    const open = { url: 'https://git.example.com/o/r/pulls/4', number: 4, host: 'git.example.com', state: 'open' as const, approvedBy: ['ann'], checks: 'pending' as const, autoMerge: false, updatedAt: at(1).toISOString() };
+    const r2 = await store.update(p.id, 1, { pullRequest: open }, at(1));
+    expect(r2?.pullRequest).toEqual(open);
+    expect((await store.get(p.id))?.pullRequest).toEqual(open);
+    const merged = { ...open, state: 'merged' as const, mergeCommit: 'f'.repeat(40), updatedAt: at(2).toISOString() };
+    await store.update(p.id, 2, { state: 'applied', commit: merged.mergeCommit, pullRequest: merged }, at(2));
+    expect(await store.get(p.id)).toMatchObject({ state: 'applied', commit: 'f'.repeat(40), pullRequest: merged });
+    // A patch without the key keeps it; one with the key undefined clears it.
+    await store.update(p.id, 3, { error: 'x' }, at(3));
+    expect((await store.get(p.id))?.pullRequest).toEqual(merged);
+    await store.update(p.id, 4, { pullRequest: undefined }, at(4));
+    expect((await store.get(p.id))?.pullRequest).toBeUndefined();
+  });
+
   it('keeps one vote per actor and digest, replacing it, and both of two concurrent votes', async () => {
     const { store } = await createStore();
     const p = await store.create({ entityRef, target: prod, subject, to: version('1', 'sha256:d1'), by: 'x', now: at(0) });

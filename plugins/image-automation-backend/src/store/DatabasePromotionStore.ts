@@ -38,6 +38,7 @@ interface PromotionRow {
   justification: string | null;
   commit: string | null;
   applied_revision: string | null;
+  pull_request: string | null;
   diff: string | null;
   preview: string | null;
   error: string | null;
@@ -92,6 +93,7 @@ function toRecord(row: PromotionRow): PromotionRecord {
     justification: row.justification ?? undefined,
     commit: row.commit ?? undefined,
     appliedRevision: row.applied_revision ?? undefined,
+    pullRequest: row.pull_request ? JSON.parse(row.pull_request) : undefined,
     diff: row.diff ?? undefined,
     preview: row.preview ?? undefined,
     error: row.error ?? undefined,
@@ -141,6 +143,7 @@ function patchColumns(patch: PromotionPatch): Partial<PromotionRow> {
   if (has('justification')) columns.justification = patch.justification ?? null;
   if (has('commit')) columns.commit = patch.commit ?? null;
   if (has('appliedRevision')) columns.applied_revision = patch.appliedRevision ?? null;
+  if (has('pullRequest')) columns.pull_request = patch.pullRequest ? JSON.stringify(patch.pullRequest) : null;
   if (has('diff')) columns.diff = patch.diff ?? null;
   if (has('preview')) columns.preview = patch.preview ?? null;
   if (has('error')) columns.error = patch.error ?? null;
@@ -206,6 +209,7 @@ export class DatabasePromotionStore implements PromotionStore {
       justification: null,
       commit: null,
       applied_revision: null,
+      pull_request: null,
       diff: null,
       preview: null,
       error: null,

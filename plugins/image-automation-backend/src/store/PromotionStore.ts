@@ -47,6 +47,7 @@ export type PromotionPatch = Partial<
     | 'justification'
     | 'commit'
     | 'appliedRevision'
+    | 'pullRequest'
     | 'diff'
     | 'preview'
     | 'error'

@@ -83,6 +83,8 @@ export interface ObjectStatus {
     approvedBy?: string[];
     changesRequestedBy?: string[];
     checks?: 'success' | 'pending' | 'failure' | 'none';
+    /** Auto-merge was asked for and the host accepted it. */
+    autoMerge?: boolean;
     mergeCommit?: string;
     updatedAt: string;
   };
