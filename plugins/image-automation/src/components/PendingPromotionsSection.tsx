@@ -46,6 +46,14 @@ import { errorMessage } from './errorMessage';
 import { SectionError } from './SectionError';
 import { formatTime } from './format';
 import { PAGE_CLASS } from './pageClass';
+import {
+  PullRequestActionLink,
+  PullRequestStatus,
+} from './pullRequest/PullRequestStatus';
+import {
+  awaitsPullRequestMerge,
+  awaitsPullRequestReview,
+} from './pullRequest/pullRequestModel';
 
 /** Cards a group shows before "Show N more". @internal */
 export const PROMOTIONS_SHOWN_FIRST = 5;
@@ -59,6 +67,7 @@ export type PromotionGroup =
   | 'pin'
   | 'misconfigured'
   | 'failed'
+  | 'merge'
   | 'ready';
 
 /** The groups in the order the section shows them, with their headings. */
@@ -104,6 +113,12 @@ const GROUPS: Array<{
     description: 'The last attempt failed; it is retried on the next pass.',
   },
   {
+    id: 'merge',
+    title: 'Waiting for merge',
+    description:
+      'Proposed in a pull request: carried out when someone merges it on the Git host.',
+  },
+  {
     id: 'ready',
     title: 'Ready',
     description: 'Will be carried out on the next pass.',
@@ -127,6 +142,7 @@ const WAITING_GROUPS: PromotionGateName[] = [
  */
 export function promotionGroup(promotion: PromotionView): PromotionGroup {
   if (promotion.state === 'failed') return 'failed';
+  if (awaitsPullRequestMerge(promotion)) return 'merge';
   if (promotion.state === 'pending') {
     for (const gate of WAITING_GROUPS) {
       if (promotion.gates.some(g => g.gate === gate && g.state === 'waiting')) {
@@ -380,6 +396,9 @@ function PromotionCardBody(props: {
             </Text>
             {stateSentence(promotion)}
           </Text>
+          {promotion.pullRequest && (
+            <PullRequestStatus pr={promotion.pullRequest} />
+          )}
           <GateChips promotion={promotion} label={label} />
           {promotion.state === 'pending' && promotion.eta && (
             <Text>Passes by itself at {formatTime(promotion.eta)}</Text>
@@ -504,9 +523,17 @@ export function PromotionDecisions(props: {
   onChanged: () => Promise<void>;
   /** The decisions offered; all three by default (a versions row offers Promote now only). */
   only?: DecisionKind[];
+  /** A narrow cell (the fleet page): the pull request's link names its host only to assistive technology. */
+  compact?: boolean;
 }) {
   const { promotion, label, onChanged } = props;
   const [dialog, setDialog] = useState<DecisionKind>();
+  const all = !props.only;
+  const pr = promotion.pullRequest;
+  // A pull request a review moves: the link to review it on the host comes first. Approve, Reject
+  // and Promote now stay as the backend offers them: an owner's vote here counts as well.
+  const review = all && pr && awaitsPullRequestReview(promotion);
+  const merge = all && pr && awaitsPullRequestMerge(promotion);
   const offered =
     props.only ?? (['approve', 'reject', 'promote'] as DecisionKind[]);
   const permissions: Record<DecisionKind, PromotionView['actions']['approve']> =
@@ -518,6 +545,14 @@ export function PromotionDecisions(props: {
   return (
     <>
       <Flex gap="2" style={{ flexWrap: 'wrap' }}>
+        {pr && (review || merge) && (
+          <PullRequestActionLink
+            pr={pr}
+            verb={review ? 'Review and merge' : 'Merge'}
+            label={label}
+            compact={props.compact}
+          />
+        )}
         {offered.map(kind => (
           <ActionButton
             key={kind}
@@ -556,6 +591,15 @@ export function PromotionDecisions(props: {
 
 /** What the state means for this promotion, after the state word. */
 function stateSentence(promotion: PromotionView): string {
+  const pr = promotion.pullRequest;
+  if (pr && awaitsPullRequestReview(promotion)) {
+    return `: waiting for a review of pull request #${pr.number} on ${pr.host}.`;
+  }
+  if (pr && awaitsPullRequestMerge(promotion)) {
+    return pr.autoMerge
+      ? `: proposed in pull request #${pr.number}; ${pr.host} merges it when its checks pass.`
+      : `: proposed in pull request #${pr.number}; carried out when it is merged on ${pr.host}.`;
+  }
   switch (promotion.state) {
     case 'approved':
       return ': will be carried out on the next pass.';

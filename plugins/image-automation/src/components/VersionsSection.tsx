@@ -504,6 +504,16 @@ function Behind(props: { row: TargetVersionView }) {
  */
 export function nextStepSummary(promotion: PromotionView): string {
   const delta = `${promotion.from?.tag ?? '—'} → ${promotion.to.tag}`;
+  const pr = promotion.pullRequest;
+  if (pr?.state === 'open' && promotion.state !== 'failed') {
+    const waiting =
+      promotion.state === 'pending'
+        ? promotion.gates.filter(g => g.state !== 'passed').map(g => g.summary)
+        : [];
+    return waiting.length > 0
+      ? `${delta} in pull request #${pr.number} waiting: ${waiting.join(' · ')}`
+      : `${delta} in pull request #${pr.number}, waiting for merge on ${pr.host}`;
+  }
   switch (promotion.state) {
     case 'applying':
       return `${delta}: being applied`;

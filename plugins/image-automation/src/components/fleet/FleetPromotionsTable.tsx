@@ -16,11 +16,12 @@ import {
   targetName,
 } from '../PendingPromotionsSection';
 import { EntityCell } from './EntityCell';
+import { PullRequestStatus } from '../pullRequest/PullRequestStatus';
 
 /**
  * The fleet page's "Pending promotions": one row per promotion the user may act on, with its
- * entity, image, target, change and gates, and Approve / Reject / Promote now behind confirm
- * dialogs, as on the entity tab.
+ * entity, image, target, change (with the pull request carrying it, in pull-request mode) and
+ * gates, and Approve / Reject / Promote now behind confirm dialogs, as on the entity tab.
  * @internal
  */
 export function FleetPromotionsTable(props: {
@@ -73,6 +74,9 @@ export function FleetPromotionsTable(props: {
                   <Text variant="body-small" color="secondary">
                     {promotion.state}
                   </Text>
+                  {promotion.pullRequest && (
+                    <PullRequestStatus pr={promotion.pullRequest} compact />
+                  )}
                 </Flex>
               </Cell>
               <Cell>
@@ -87,6 +91,7 @@ export function FleetPromotionsTable(props: {
                   promotion={promotion}
                   label={label}
                   onChanged={onChanged}
+                  compact
                 />
               </Cell>
             </Row>

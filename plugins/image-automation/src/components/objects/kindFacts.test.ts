@@ -109,6 +109,36 @@ describe('markerVerdicts', () => {
     ]);
   });
 
+  it('says a marker behind its selection is proposed in the open pull request', () => {
+    const pullRequest = {
+      number: 7,
+      url: 'https://gitea.example.com/team/deploy/pulls/7',
+      branch: 'image-automation/apps/web',
+      base: 'main',
+      versions: { web: '1.2.0' },
+      promotions: [],
+      updatedAt: '2026-11-22T01:00:00Z',
+    };
+    const behind = [marker('apps:web:tag', '1.1.0')];
+    expect(
+      markerVerdicts('apps', {
+        observedPolicies,
+        markers: behind,
+        pullRequest: { ...pullRequest, state: 'open' },
+      })[0].why,
+    ).toBe(
+      'holds 1.1.0, the policy selects 1.2.0: proposed in pull request #7 (web 1.2.0), written when it is merged',
+    );
+    // A closed pull request proposes nothing any more.
+    expect(
+      markerVerdicts('apps', {
+        observedPolicies,
+        markers: behind,
+        pullRequest: { ...pullRequest, state: 'closed' },
+      })[0].why,
+    ).toMatch(/held by a pin or a promotion gate/);
+  });
+
   it('is empty when the status lists no markers', () => {
     expect(markerVerdicts('apps', { observedPolicies })).toEqual([]);
   });

@@ -111,6 +111,13 @@ export function markerVerdicts(
       return verdict(false, `ImagePolicy ${policy} reflects no digest`);
     }
     if (marker.value !== expected) {
+      const pr = status.pullRequest;
+      if (pr?.state === 'open' && pr.versions?.[policy] !== undefined) {
+        return verdict(
+          false,
+          `holds ${marker.value}, the policy selects ${expected}: proposed in pull request #${pr.number} (${policy} ${pr.versions[policy]}), written when it is merged`,
+        );
+      }
       return verdict(
         false,
         `holds ${marker.value}, the policy selects ${expected}: held by a pin or a promotion gate, or written by the next run`,

@@ -13,9 +13,11 @@ import { formatImageRef, formatTime } from '../../format';
 import { DetailList } from '../DetailList';
 import { markerVerdicts } from '../kindFacts';
 import { objectTitle } from '../objectState';
+import { AutomationPullRequest } from '../../pullRequest/AutomationPullRequest';
 
 /**
- * An ImageUpdateAutomation: its last run and push, the policies it applied, and every
+ * An ImageUpdateAutomation: its last run and push, its pull request (in pull-request mode), the
+ * policies it applied, and every
  * `$imagepolicy` marker it found with whether it carries the policy's selection, and why not.
  * @internal
  */
@@ -51,12 +53,20 @@ export function ImageUpdateAutomationPanel(props: {
               : '—',
           ],
           ['Source revision', status.observedSourceRevision ?? '—'],
-          ['Push branch', git.push?.branch ?? 'the checkout branch'],
+          [
+            'Push branch',
+            status.pullRequest
+              ? `${status.pullRequest.branch} (pull request into ${status.pullRequest.base})`
+              : git.push?.branch ?? 'the checkout branch',
+          ],
           ['Last run', formatTime(status.lastAutomationRunTime)],
           ['Last push commit', status.lastPushCommit ?? 'nothing pushed yet'],
           ['Last push', formatTime(status.lastPushTime)],
         ]}
       />
+      {status.pullRequest && (
+        <AutomationPullRequest pullRequest={status.pullRequest} title={title} />
+      )}
       <Text as="h3" variant="title-x-small">
         Policies applied by the last run
       </Text>
