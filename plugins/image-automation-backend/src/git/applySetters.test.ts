@@ -25,6 +25,10 @@ describe('marker attachment (C.4)', () => {
     ['several leading #', `image: app:1 ### ${M}\n`, `image: ghcr.io/acme/app:1.1.0 ### ${M}\n`],
     ['extra string keys', `image: app:1 # {"$imagepolicy": "ns:p", "note": "x"}\n`, `image: ghcr.io/acme/app:1.1.0 # {"$imagepolicy": "ns:p", "note": "x"}\n`],
     ['a value in a sequence of mappings', `- name: c\n  image: app:1 # ${M}\n`, `- name: c\n  image: ghcr.io/acme/app:1.1.0 # ${M}\n`],
+    // kyaml applies these too (test/src/flux/gitSetters.test.ts, flow-collection-comments); in a flow collection `name:tag` is quoted.
+    ['an item of a flow sequence spanning lines, after its comma', `images: [\n  app:1, # ${M}\n]\n`, `images: [\n  "ghcr.io/acme/app:1.1.0", # ${M}\n]\n`],
+    ['an item of a flow sequence below a marker line', `images: [\n  # ${M}\n  app:1\n]\n`, `images: [\n  # ${M}\n  "ghcr.io/acme/app:1.1.0"\n]\n`],
+    ['a value of a flow mapping spanning lines', `image: {\n  ref: app:1 # ${M}\n}\n`, `image: {\n  ref: "ghcr.io/acme/app:1.1.0" # ${M}\n}\n`],
   ])('updates %s', (_case, before, after) => {
     expect(apply(before).text).toBe(after);
   });
@@ -33,6 +37,8 @@ describe('marker attachment (C.4)', () => {
     ['a comment above a mapping value (it belongs to the key)', `# ${M}\nimage: app:1\n`],
     ['a comment after the key with the value on the next line', `image: # ${M}\n  app:1\n`],
     ['a flow sequence', `images: [app:1] # ${M}\n`],
+    ['a flow mapping value before the closing brace on its line', `image: {ref: app:1} # ${M}\n`],
+    ['a comment above a key of a flow mapping', `image: {\n  # ${M}\n  ref: app:1\n}\n`],
     ['a key', `? app:1 # ${M}\n: x\n`],
     ['a mapping', `image: # ${M}\n  a: b\n`],
     ['trailing text after the JSON', `image: app:1 # ${M} # note\n`],

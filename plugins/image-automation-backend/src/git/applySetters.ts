@@ -64,14 +64,17 @@ function doubleQuoted(value: string): string {
  * (as Flux does, and also for YAML 1.2 / YAML 1.1 dates and times, which Flux misses).
  * @internal
  */
-export function renderScalar(value: string, style: MarkedScalar['style']): string {
+export function renderScalar(value: string, style: MarkedScalar['style'], inFlow = false): string {
   switch (style) {
     case 'QUOTE_DOUBLE':
       return doubleQuoted(value);
     case 'QUOTE_SINGLE':
       return `'${value.replace(/'/g, "''")}'`;
     default:
-      return needsQuoting(value) || !plainSafe(value) ? doubleQuoted(value) : value;
+      // YAML 1.1 allows no `:` in a plain scalar inside a flow collection; kyaml quotes it there too.
+      return needsQuoting(value) || !plainSafe(value) || (inFlow && value.includes(':'))
+        ? doubleQuoted(value)
+        : value;
   }
 }
 
@@ -112,7 +115,7 @@ export function applySetters(options: {
       continue;
     }
     if (lookup.value === scalar.value) continue;
-    edits.push({ start: scalar.start, end: scalar.end, text: renderScalar(lookup.value, scalar.style) });
+    edits.push({ start: scalar.start, end: scalar.end, text: renderScalar(lookup.value, scalar.style, scalar.inFlow) });
     changes.push({
       line: scalar.line,
       setter: scalar.setter,

@@ -16,6 +16,8 @@ export interface MarkedScalar {
   line: number;
   /** Index of the YAML document in the file. */
   document: number;
+  /** Whether the scalar is an item of a flow collection (`[…]`, `{…}`). */
+  inFlow?: boolean;
 }
 
 /** The identity of the object a document holds, as kyaml's `ResourceIdentifier`. @internal */
@@ -40,20 +42,25 @@ function lineStart(text: string, offset: number): number {
   return text.lastIndexOf('\n', offset - 1) + 1;
 }
 
-/** The comment that follows the scalar on its own line (yaml.v3's line comment), if any. */
-function lineComment(text: string, valueEnd: number): string {
+/**
+ * The comment that follows the scalar on its own line (yaml.v3's line comment), if any. Inside a
+ * flow collection the item's `,` may come first (`[\n  app:1, # {…}\n]`).
+ */
+function lineComment(text: string, valueEnd: number, inFlow = false): string {
   const rest = text.slice(valueEnd, lineEnd(text, valueEnd)).replace(/\r$/, '');
-  const match = /^[ \t]+(#.*)$/.exec(rest);
+  const match = (inFlow ? /^(?:[ \t]*,)?[ \t]+(#.*)$/ : /^[ \t]+(#.*)$/).exec(rest);
   return match ? match[1] : '';
 }
 
 /**
  * The comment lines directly above a block sequence item (yaml.v3's head comment of the item's
- * scalar), joined with newlines as yaml.v3 joins them. Only for an item written on its dash's line.
+ * scalar), joined with newlines as yaml.v3 joins them. Only for an item written on its dash's line, or
+ * on a line of its own in a flow sequence.
  */
-function headComment(text: string, start: number): string {
+function headComment(text: string, start: number, inFlow = false): string {
   const begin = lineStart(text, start);
-  if (!/^[ \t]*-[ \t]+$/.test(text.slice(begin, start))) return '';
+  // In a flow sequence, an item that starts its line.
+  if (!(inFlow ? /^[ \t]*$/ : /^[ \t]*-[ \t]+$/).test(text.slice(begin, start))) return '';
   const lines: string[] = [];
   let end = begin - 1;
   while (end > 0) {
@@ -76,8 +83,8 @@ function stringAt(doc: Document, path: string[]): string {
  * Finds the scalars of a YAML file that carry an image policy marker, with the attachment
  * rules of Flux (kyaml on yaml.v3): keys and collections never; a value's line comment first;
  * the head comment only for block sequence items and only when there is no line comment.
- * Scalars inside flow collections are not candidates (yaml.v3 attaches the comment to the
- * collection).
+ * Inside flow collections the same rules hold for items on lines of their own (a `,` may
+ * precede the comment); a comment after the closing `]` or `}` belongs to the collection.
  * @internal
  */
 export function findMarkedScalars(text: string): MarkedFile {
@@ -100,13 +107,13 @@ export function findMarkedScalars(text: string): MarkedFile {
     visit(doc, {
       Scalar(key, node, path) {
         if (key === 'key' || !node.range) return;
-        if (path.some(ancestor => isCollection(ancestor) && ancestor.flow)) return;
+        const inFlow = path.some(ancestor => isCollection(ancestor) && ancestor.flow);
         const [start, end] = node.range;
         // Block scalars end on a later line: what follows them is not their comment.
         if (start === end || node.type === 'BLOCK_LITERAL' || node.type === 'BLOCK_FOLDED') return;
         const parent = path[path.length - 1];
-        let comment = lineComment(text, end);
-        if (!comment && isSeq(parent)) comment = headComment(text, start);
+        let comment = lineComment(text, end, inFlow);
+        if (!comment && isSeq(parent)) comment = headComment(text, start, inFlow);
         if (!comment || !(isPair(parent) || isSeq(parent))) return;
         const setter = readMarker(comment);
         if (setter === undefined) return;
@@ -118,6 +125,7 @@ export function findMarkedScalars(text: string): MarkedFile {
           end,
           line: lineCounter.linePos(start).line,
           document: index,
+          inFlow,
         });
       },
     });
