@@ -9,7 +9,7 @@ import { CapturingLogger } from '../integration/capturingLogger';
 /*
  * GiteaBranch, GiteaTag and GiteaPullRequest through a real Backstage backend against a real
  * Gitea (test/testbed/gitea.ts): the exported inputs and their ids as the Flux Operator defines
- * them (spec §D.1, ids = decimal Adler-32), spec.skip.labels, and the
+ * them (ids = decimal Adler-32 of the input, as the Flux Operator computes them), spec.skip.labels, and the
  * failures — a wrong token, a host outside the allow-list, a credential not granted — each on its
  * own provider while the others stay Ready, with no token in status, events or logs.
  */

@@ -9,7 +9,7 @@ import { mockServices, TestDatabases } from '@backstage/backend-test-utils';
 import { ConfigReader } from '@backstage/config';
 import { JsonObject } from '@backstage/types';
 import { AutomationObject, ObjectEvent } from '@imageops/backstage-plugin-image-automation-common';
-import { makeCertificates } from '../../../../test/testbed';
+import { makeCertificates } from '@internal/image-automation-test/testbed';
 import { NamedCredentials } from '../credentials/NamedCredentials';
 import { markReady } from '../engine/conditions';
 import { Engine } from '../engine/Engine';

@@ -49,7 +49,7 @@ export function toFluxEvent(event: Omit<ObjectEvent, 'id'>, object: StoredObject
 
 /** A string map with its keys in Go's order (sorted by bytes, as encoding/json writes a map). */
 function sortedKeys(map: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(map).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return Object.fromEntries(Object.entries(map).sort(([a], [b]) => Number(a > b) - Number(a < b)));
 }
 
 /** An Alert's spec (notification.toolkit.fluxcd.io/v1beta3). @internal */

@@ -209,6 +209,13 @@ export function isDuplicateStatus(statuses: GitLabCommitStatus[], status: Planne
   );
 }
 
+/** The GitLab state of an event's severity, as Flux maps it: info is success, error is failed. */
+function gitlabState(severity: string): 'success' | 'failed' | undefined {
+  if (severity === 'info') return 'success';
+  if (severity === 'error') return 'failed';
+  return undefined;
+}
+
 /**
  * The commit status an event sets, or undefined for an event Flux skips (reason `Progressing`);
  * throws, with Flux's words, for an event without revision metadata or with one naming no commit.
@@ -218,7 +225,7 @@ export function planCommitStatus(event: FluxEvent, providerId: string): PlannedS
   const revision = eventRevision(event);
   if (revision === undefined) throw new Error('missing revision metadata');
   const sha = parseRevision(revision);
-  const state = event.severity === 'info' ? 'success' : event.severity === 'error' ? 'failed' : undefined;
+  const state = gitlabState(event.severity);
   if (!state) throw new Error("can't convert to gitlab state");
   return { sha, state, name: commitStatusName(event, providerId), description: commitStatusDescription(event) };
 }
@@ -251,7 +258,10 @@ function parseGitLabError(raw: unknown): string {
       .sort()
       .join(', ');
   }
-  const goType = raw === null ? '<nil>' : typeof raw === 'number' ? 'float64' : typeof raw === 'boolean' ? 'bool' : typeof raw;
+  let goType: string = typeof raw;
+  if (raw === null) goType = '<nil>';
+  else if (typeof raw === 'number') goType = 'float64';
+  else if (typeof raw === 'boolean') goType = 'bool';
   return `failed to parse unexpected error type: ${goType}`;
 }
 

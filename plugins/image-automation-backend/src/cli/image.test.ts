@@ -30,18 +30,19 @@ describe('image-automation image canonical', () => {
         ['image', 'canonical', '--json', '--', vector.input],
         io,
       );
-      if (vector.error !== undefined) {
-        expect(code).toBe(1);
-        expect(JSON.parse(io.out)).toEqual({ error: vector.error });
-      } else {
-        expect(code).toBe(0);
-        expect(JSON.parse(io.out)).toEqual({
-          canonical: vector.canonical,
-          registry: vector.registry,
-          repository: vector.repository,
-          scheme: vector.scheme,
-        });
-      }
+      const expected =
+        vector.error !== undefined
+          ? { code: 1, out: { error: vector.error } }
+          : {
+              code: 0,
+              out: {
+                canonical: vector.canonical,
+                registry: vector.registry,
+                repository: vector.repository,
+                scheme: vector.scheme,
+              },
+            };
+      expect({ code, out: JSON.parse(io.out) }).toEqual(expected);
     },
   );
 

@@ -182,7 +182,7 @@ function usage(): string {
 
 /**
  * Runs the tool with the given arguments and returns the exit code.
- * @public
+ * @internal
  */
 export async function main(
   argv: string[],

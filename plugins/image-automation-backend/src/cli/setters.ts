@@ -73,7 +73,7 @@ const applyCommand: CliCommand = {
         dryRun: values['dry-run'],
       });
       const changes = [...result.fileChanges.entries()]
-        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .sort(([a], [b]) => Number(a > b) - Number(a < b))
         .flatMap(([file, list]) =>
           list.map(c => ({ file, line: c.line, setter: c.setter, oldValue: c.oldValue, newValue: c.newValue })),
         );

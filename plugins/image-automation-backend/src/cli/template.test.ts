@@ -91,7 +91,7 @@ metadata:
     expect(
       await main(['build', 'rset', '-f', 'rset.yaml', '-i', 'inputs.yaml'], io),
     ).toBe(0);
-    expect(io.out().match(/^  name: .*$/gm)).toEqual([
+    expect(io.out().match(/^ {2}name: .*$/gm)).toEqual([
       '  name: a',
       '  name: b',
     ]);

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { mockServices, TestDatabases } from '@backstage/backend-test-utils';
 import { ConfigReader } from '@backstage/config';
 import { AutomationObject, ObjectStatus } from '@imageops/backstage-plugin-image-automation-common';
-import { makeCertificates, pushImage, startRegistry, TestCertificates, TestRegistry } from '../../../../test/testbed';
+import { makeCertificates, pushImage, startRegistry, TestCertificates, TestRegistry } from '@internal/image-automation-test/testbed';
 import { NamedCredentials } from '../credentials/NamedCredentials';
 import { ImagePolicyReconciler } from '../engine/ImagePolicyReconciler';
 import { ImageRepositoryReconciler } from '../engine/ImageRepositoryReconciler';
@@ -98,6 +98,7 @@ describe('cloud registry auth (issue #20): real registries through a test-only r
   let ecrApi: http.Server;
   let metadata: http.Server;
   let aad: https.Server;
+  let config: ConfigReader;
   const digests: Record<string, string> = {};
 
   // What each stand-in saw, and how it answers.
@@ -256,8 +257,6 @@ describe('cloud registry auth (issue #20): real registries through a test-only r
     });
   });
 
-  let config: ConfigReader;
-
   afterAll(async () => {
     process.env = savedEnv;
     await Promise.all([close(front), close(ecrApi), close(metadata), close(aad)]);
@@ -301,7 +300,9 @@ describe('cloud registry auth (issue #20): real registries through a test-only r
     }
     async function reconcile(id: string, now = new Date()) {
       const object = (await objects.get(id))!;
-      const reconciler = object.kind === 'ImageRepository' ? repositories : object.kind === 'ImagePolicy' ? policies : providers;
+      let reconciler: typeof repositories | typeof policies | typeof providers = providers;
+      if (object.kind === 'ImageRepository') reconciler = repositories;
+      else if (object.kind === 'ImagePolicy') reconciler = policies;
       const result = await reconciler.reconcile({ ...object, status: statuses.get(id) ?? object.status }, now);
       statuses.set(id, result.status);
       results.push(result);
@@ -506,8 +507,8 @@ describe('cloud registry auth (issue #20): real registries through a test-only r
       repository('plain', { image: `${plainRegistry.host}/team/web` }),
       inputProvider('ecr-tags', { type: 'ECRArtifactTag', url: `oci://${at(ECR_HOST)}/shop/app` }),
     ]);
-    const failed = async (id: string, world = w) => {
-      const result = await world.reconcile(id);
+    const failed = async (id: string, inWorld = w) => {
+      const result = await inWorld.reconcile(id);
       expect(condition(result, 'Stalled')).toBeUndefined();
       return condition(result, 'Ready');
     };

@@ -47,12 +47,12 @@ import {
 } from './resourceSetDependencies';
 import { namespaceGranted, referenceDenied } from '../objects/tenancy';
 
-/** Comma-separated names of the clusters a ResourceSet applies to (on the ResourceSet or its entity). @public */
+/** Comma-separated names of the clusters a ResourceSet applies to (on the ResourceSet or its entity). @internal */
 export const CLUSTERS_ANNOTATION = 'image-automation.io/clusters';
 /**
  * `enabled` lets a ResourceSet whose `inputsFrom` providers export nothing apply the empty set, which
  * prunes everything it applied before (Flux's behaviour). Without it the last apply is held.
- * @public
+ * @internal
  */
 export const ALLOW_EMPTY_INPUTS_ANNOTATION =
   'image-automation.io/allow-empty-inputs';
@@ -207,7 +207,7 @@ function applySteps(
 
 /**
  * Applies ResourceSets (`fluxcd.controlplane.io/v1`) into Kubernetes clusters as the Flux Operator's
- * ResourceSet controller does (§E.5): inputs from `spec.inputs` and the `status.exportedInputs` of
+ * ResourceSet controller does: inputs from `spec.inputs` and the `status.exportedInputs` of
  * the providers `spec.inputsFrom` selects, the builder's objects (Flatten/Permute, steps), server-side
  * apply through {@link InventoryApplier} into every cluster named by `image-automation.io/clusters`
  * (on the ResourceSet, else on its entity), garbage collection of what is no longer rendered, and

@@ -34,7 +34,7 @@ const isFluxOperatorKind = (d: ResourceSetDependency) =>
   (d.kind === 'ResourceSet' || d.kind === 'ResourceSetInputProvider');
 
 /**
- * Compiles the `readyExpr` of every dependency (§E.5 step 2); a namespace-less dependency is in the
+ * Compiles the `readyExpr` of every dependency, before anything is read; a namespace-less dependency is in the
  * ResourceSet's namespace (except Namespaces). Throws with the expression and the parse error.
  * @internal
  */
@@ -97,7 +97,7 @@ function redacted(object: KubernetesObject): Record<string, unknown> {
 }
 
 /**
- * The first reason a dependency is not ready, or undefined when all are (§E.5 step 3). The Flux
+ * The first reason a dependency is not ready, or undefined when all are, in `dependsOn` order. The Flux
  * Operator's own kinds live in Backstage here, so a ResourceSet or input provider dependency is
  * looked up among the stored objects; every other kind in each target cluster, read as the
  * ResourceSet's service account when it names one, and only where the cluster's policy lets the set

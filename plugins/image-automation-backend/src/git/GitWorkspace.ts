@@ -68,12 +68,10 @@ export async function readRemoteState(remote: GitRemote, ref: GitReference | und
   );
   const head = resolved.kind === 'commit' ? undefined : refs.get(resolved.refName);
   if (resolved.kind !== 'commit' && !head) {
-    const what =
-      resolved.kind === 'branch'
-        ? `branch '${resolved.branch}'`
-        : resolved.kind === 'name'
-          ? `reference '${resolved.refName}'`
-          : `tag '${resolved.tag}'`;
+    let what: string;
+    if (resolved.kind === 'branch') what = `branch '${resolved.branch}'`;
+    else if (resolved.kind === 'name') what = `reference '${resolved.refName}'`;
+    else what = `tag '${resolved.tag}'`;
     throw new Error(`unable to clone '${redactUrls(remote.url)}': couldn't find remote ${what}`);
   }
   return { resolved, head, refs };
@@ -96,16 +94,16 @@ export interface Checkout {
 
 /**
  * Clones the checkout reference shallowly into a new temporary directory and leaves the work
- * tree on `pushBranch`: on top of the remote push branch when it exists (Flux's
+ * tree on `workBranch`: on top of the remote push branch when it exists (Flux's
  * `GitAllBranchReferences` behaviour), otherwise created from the checkout commit.
  * @internal
  */
 export async function cloneForUpdate(
   remote: GitRemote,
   state: RemoteState,
-  pushBranch: string,
+  workBranch: string,
 ): Promise<Checkout> {
-  checkBranchName(pushBranch, 'push branch');
+  checkBranchName(workBranch, 'push branch');
   const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'image-automation-git-'));
   const remove = () => fs.promises.rm(dir, { recursive: true, force: true });
   const git = (args: string[]) => runGit(args, { cwd: dir, auth: remote.auth, timeoutMs: remote.timeoutMs });
@@ -124,20 +122,20 @@ export async function cloneForUpdate(
       ])
     ).trim();
     const checkoutBranch = resolved.kind === 'branch' ? resolved.branch : undefined;
-    const pushBranchHead = state.refs.get(`refs/heads/${pushBranch}`);
+    const pushBranchHead = state.refs.get(`refs/heads/${workBranch}`);
     let baseCommit = checkoutCommit;
-    if (pushBranch !== checkoutBranch && pushBranchHead) {
-      await git(['fetch', '--quiet', '--no-tags', '--depth=1', '--', 'origin', `+refs/heads/${pushBranch}:refs/remotes/origin/${pushBranch}`]);
-      baseCommit = (await git(['rev-parse', '--verify', '--end-of-options', `refs/remotes/origin/${pushBranch}^{commit}`])).trim();
+    if (workBranch !== checkoutBranch && pushBranchHead) {
+      await git(['fetch', '--quiet', '--no-tags', '--depth=1', '--', 'origin', `+refs/heads/${workBranch}:refs/remotes/origin/${workBranch}`]);
+      baseCommit = (await git(['rev-parse', '--verify', '--end-of-options', `refs/remotes/origin/${workBranch}^{commit}`])).trim();
     }
-    await git(['checkout', '--quiet', '-B', pushBranch, baseCommit, '--']);
+    await git(['checkout', '--quiet', '-B', workBranch, baseCommit, '--']);
     return {
       dir,
       checkoutCommit,
       checkoutRevision: formatRevision(resolved, checkoutCommit),
       baseCommit,
       pushBranchHead,
-      pushBranch,
+      pushBranch: workBranch,
       remove,
     };
   } catch (error) {
@@ -217,7 +215,7 @@ export async function pushBranch(
   checkBranchName(checkout.pushBranch, 'push branch');
   if (options.refspec) checkPushRefspec(options.refspec);
   const pushOptions = Object.entries(options.pushOptions ?? {})
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .sort(([a], [b]) => Number(a > b) - Number(a < b))
     .map(([key, value]) => `--push-option=${checkPushOption(key, String(value))}`);
   const target = `refs/heads/${checkout.pushBranch}`;
   const lease = options.switched ? [`--force-with-lease=${target}:${checkout.pushBranchHead ?? ''}`] : [];

@@ -37,7 +37,7 @@ interface WalkedFile {
 
 async function* walk(dir: string, root: string): AsyncGenerator<WalkedFile> {
   const entries = await fs.promises.readdir(dir, { withFileTypes: true });
-  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  entries.sort((a, b) => Number(a.name > b.name) - Number(a.name < b.name));
   for (const entry of entries) {
     const full = path.join(dir, entry.name);
     // Hidden directories are walked too (`.github/`), as Flux does; `.git` holds no manifests.

@@ -91,6 +91,8 @@ export function isSshGitUrl(url: string): boolean {
  */
 export function parseSshGitUrl(url: string): SshGitLocation {
   const refuse = (why: string) => new GitUrlRefusedError(`SSH Git URL '${withoutUserinfo(url)}' refused: ${why}`);
+  // Control characters are what this check refuses.
+  // eslint-disable-next-line no-control-regex
   if (/[\s\x00-\x1f\x7f\\%]/.test(url)) throw refuse('it has whitespace, control characters, a backslash or percent-encoding');
   let user: string | undefined;
   let authority: string;

@@ -5,7 +5,7 @@
  */
 export function setterDiff(texts: ReadonlyMap<string, { before: string; after: string }>): string {
   const out: string[] = [];
-  for (const [file, { before, after }] of [...texts.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+  for (const [file, { before, after }] of [...texts.entries()].sort(([a], [b]) => Number(a > b) - Number(a < b))) {
     const old = before.split('\n');
     const next = after.split('\n');
     out.push(`--- a/${file}`, `+++ b/${file}`);

@@ -83,11 +83,14 @@ describe('sshKey credentials', () => {
     expect(() => credentials({ privateKey: 'not a key', knownHosts: KNOWN })).toThrow(
       'imageAutomation.credentials.deploy: an sshKey credential needs privateKey, an OpenSSH or PEM private key (-----BEGIN ... PRIVATE KEY-----)',
     );
+    let thrown: unknown;
     try {
       credentials({ privateKey: 'secret-body-not-a-key', knownHosts: KNOWN });
     } catch (error) {
-      expect((error as Error).message).not.toContain('secret-body');
+      thrown = error;
     }
+    expect(thrown).toBeInstanceOf(Error);
+    expect((thrown as Error).message).not.toContain('secret-body');
   });
 
   it('is granted per entity and bound to host and path; never used as a password or token', () => {

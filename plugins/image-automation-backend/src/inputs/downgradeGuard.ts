@@ -1,10 +1,10 @@
 import { filterProviderTags, RsipFilter } from '../policy';
 import { ExportedInput } from './exportedInputs';
 
-/** The opt-in annotation for {@link checkDowngrade} (`enabled` turns it on). @public */
+/** The opt-in annotation for {@link checkDowngrade} (`enabled` turns it on). @internal */
 export const DOWNGRADE_GUARD_ANNOTATION = 'image-automation.io/downgrade-guard';
 
-/** What {@link checkDowngrade} found. @public */
+/** What {@link checkDowngrade} found. @internal */
 export type DowngradeCheck =
   | { hold: false }
   | {
@@ -21,7 +21,7 @@ export type DowngradeCheck =
  * newest previously exported tag is gone from the listing and would still come first under the
  * provider's filter and ordering had it been listed (so a changed filter or a newer tag is never
  * held back).
- * @public
+ * @internal
  */
 export function checkDowngrade(args: {
   filter: RsipFilter | undefined;

@@ -4,10 +4,10 @@
 
 import { adler32 } from '../golib/adler32';
 
-/** One exported input: a map of JSON values, `id` always a string. @public */
+/** One exported input: a map of JSON values, `id` always a string. @internal */
 export type ExportedInput = Record<string, unknown>;
 
-/** The Flux Operator's input id: the decimal Adler-32 of the UTF-8 bytes. @public */
+/** The Flux Operator's input id: the decimal Adler-32 of the UTF-8 bytes. @internal */
 export function inputId(text: string): string {
   return String(adler32(text));
 }
@@ -15,7 +15,7 @@ export function inputId(text: string): string {
 /**
  * Inputs of an `*ArtifactTag` provider: one per selected tag, in selection order, with the
  * digest the tag points at.
- * @public
+ * @internal
  */
 export function artifactTagInputs(
   tags: ReadonlyArray<{ tag: string; digest: string }>,
@@ -27,7 +27,7 @@ export function artifactTagInputs(
  * The single input of a `Static` provider. The Flux Operator uses the Adler-32 of the object's
  * UID; objects here have no UID, so the id is the Adler-32 of `<namespace>/<name>`, which is
  * as stable as a UID while the object exists.
- * @public
+ * @internal
  */
 export function staticInput(namespace: string, name: string): ExportedInput {
   return { id: inputId(`${namespace}/${name}`) };
@@ -36,7 +36,7 @@ export function staticInput(namespace: string, name: string): ExportedInput {
 /**
  * `spec.defaultValues` merged into every input, only for keys the input does not have (the
  * provider's values win), keys in sorted order.
- * @public
+ * @internal
  */
 export function withDefaultValues(
   inputs: ReadonlyArray<ExportedInput>,

@@ -6,7 +6,7 @@ import { ExportedInput } from './exportedInputs';
 /**
  * `status.lastExportedRevision`: `sha256:` and the hex SHA-256 of the inputs as
  * `sigs.k8s.io/yaml` prints them (sorted keys, YAML 1.1 quoting), as the Flux Operator does.
- * @public
+ * @internal
  */
 export function exportedRevision(inputs: ReadonlyArray<ExportedInput>): string {
   const yaml = marshalYaml(inputs as unknown as GoValue);

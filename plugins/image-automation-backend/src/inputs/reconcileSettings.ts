@@ -4,21 +4,21 @@
 
 import { parseGoDuration } from '../golib/time';
 
-/** `fluxcd.controlplane.io/reconcile`: `disabled` (any case) pauses reconciliation. @public */
+/** `fluxcd.controlplane.io/reconcile`: `disabled` (any case) pauses reconciliation. @internal */
 export const RECONCILE_ANNOTATION = 'fluxcd.controlplane.io/reconcile';
-/** `fluxcd.controlplane.io/reconcileEvery`: Go duration, default 10m for providers. @public */
+/** `fluxcd.controlplane.io/reconcileEvery`: Go duration, default 10m for providers. @internal */
 export const RECONCILE_EVERY_ANNOTATION =
   'fluxcd.controlplane.io/reconcileEvery';
-/** `fluxcd.controlplane.io/reconcileTimeout`: Go duration, default 2m for providers. @public */
+/** `fluxcd.controlplane.io/reconcileTimeout`: Go duration, default 2m for providers. @internal */
 export const RECONCILE_TIMEOUT_ANNOTATION =
   'fluxcd.controlplane.io/reconcileTimeout';
-/** `reconcile.fluxcd.io/forceAt`: with the same value as `requestedAt`, bypasses the schedule. @public */
+/** `reconcile.fluxcd.io/forceAt`: with the same value as `requestedAt`, bypasses the schedule. @internal */
 export const FORCE_AT_ANNOTATION = 'reconcile.fluxcd.io/forceAt';
 
 const DEFAULT_INTERVAL_MS = 10 * 60_000;
 const DEFAULT_TIMEOUT_MS = 2 * 60_000;
 
-/** How a provider is reconciled, from its annotations. @public */
+/** How a provider is reconciled, from its annotations. @internal */
 export interface ReconcileSettings {
   disabled: boolean;
   intervalMs: number;
@@ -41,7 +41,7 @@ function durationOr(text: string | undefined, fallback: number): number {
  * Reads the reconcile annotations. `requestedAt` is the reconcile request being handled (from
  * the annotation or a request made in Backstage); a `forceAt` annotation counts only when it
  * carries the same value and was not handled before.
- * @public
+ * @internal
  */
 export function reconcileSettings(
   annotations: Record<string, string> | undefined,

@@ -19,7 +19,7 @@ function matchesSkipRule(
  * `spec.skip.labels` for pull/merge request providers: an input that matches a skip rule keeps
  * the values it was last exported with (frozen), or is left out if it was not exported before.
  * Inputs are matched with the previous ones by `id`; their `labels` key holds the labels.
- * @public
+ * @internal
  */
 export function applySkipRules(
   rules: readonly string[] | undefined,

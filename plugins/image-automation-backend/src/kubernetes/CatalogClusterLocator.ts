@@ -13,7 +13,7 @@ import { ClusterDetails } from './types';
 
 /**
  * A catalog cluster that cannot be used, and why (shown to operators instead of silently dropping it).
- * @public
+ * @internal
  */
 export interface RejectedCluster {
   entityRef: string;
@@ -27,7 +27,7 @@ export interface RejectedCluster {
  * plugin's annotations for the API server, its CA and skip-TLS-verify. The catalog never supplies a
  * token: the credential is the one app-config binds to this cluster name, and it is only used when
  * the entity's API server is the URL app-config names for it.
- * @public
+ * @internal
  */
 export function clusterFromEntity(
   entity: Entity,
@@ -92,7 +92,7 @@ export function clusterFromEntity(
 
 /**
  * Clusters registered in the catalog as `Resource` entities of type `kubernetes-cluster`.
- * @public
+ * @internal
  */
 export class CatalogClusterLocator {
   constructor(

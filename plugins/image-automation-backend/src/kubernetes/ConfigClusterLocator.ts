@@ -6,7 +6,7 @@ import { ClusterAuth, ClusterDetails, ClusterWritePolicy } from './types';
 /**
  * The policy part of a cluster's settings; a cluster without settings gets the empty policy, which
  * allows nothing.
- * @public
+ * @internal
  */
 export function writePolicyOf(
   settings: ClusterSettings | undefined,
@@ -26,7 +26,7 @@ export function writePolicyOf(
  * `serviceAccountToken` is used; `imageAutomation.kubernetes.clusters[].credential` overrides it
  * (for example with a client certificate). Only clusters also listed under
  * `imageAutomation.kubernetes.clusters` are usable: the others are {@link ConfigClusterLocator.getUnlisted}.
- * @public
+ * @internal
  */
 export class ConfigClusterLocator {
   constructor(

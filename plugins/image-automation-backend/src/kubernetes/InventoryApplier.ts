@@ -23,7 +23,7 @@ import {
 
 /**
  * One apply of a set of objects into one cluster on behalf of an owner (a ResourceSet).
- * @public
+ * @internal
  */
 export interface InventoryApplyRequest {
   /** The applying object, e.g. `ResourceSet/<namespace>/<name>`; the inventory key with the cluster. */
@@ -71,7 +71,7 @@ export interface InventoryApplyRequest {
 
 /**
  * What an apply did.
- * @public
+ * @internal
  */
 export interface InventoryApplyResult {
   /** `sha256:` of the canonical JSON of all objects. */
@@ -202,7 +202,7 @@ async function stillAsApplied(
  * `applying`), so a run cut short — the API server gone, a conflict, a refusal — leaves nothing
  * applied unrecorded; the next run prunes against that union. Only a run that finished replaces the
  * inventory with the new set and records the revision (state `applied`).
- * @public
+ * @internal
  */
 export class InventoryApplier {
   private readonly connections = new Map<string, Connection>();
@@ -547,7 +547,7 @@ export class InventoryApplier {
  * Reads the readiness of `dependsOn` targets in one cluster: each must exist, and when `ready` is
  * asked for, be `Current` (kstatus-like). Returns the first reason a dependency is not ready; a
  * target the cluster's policy does not cover (or a Secret) is refused without being read.
- * @public
+ * @internal
  */
 export async function checkDependencies(
   client: KubeClient,

@@ -11,7 +11,7 @@ import { ClusterDetails, KubernetesObject } from './types';
 
 /**
  * Where a kind lives in the API: its plural resource name and whether it is namespaced.
- * @public
+ * @internal
  */
 export interface ApiResource {
   resource: string;
@@ -20,7 +20,7 @@ export interface ApiResource {
 
 /**
  * Options of {@link KubeClient.forCluster}.
- * @public
+ * @internal
  */
 export interface KubeClientOptions {
   /** Impersonate this user (e.g. `system:serviceaccount:<ns>:<name>`) on every request. */
@@ -46,7 +46,7 @@ function base64Data(data: string | undefined): string | undefined {
  * impersonation) are turned into connection options by `@kubernetes/client-node`'s `KubeConfig`;
  * requests go through one keep-alive agent so that applying many objects reuses connections and can
  * run several requests in parallel, and bodies stay plain JSON (no model classes that drop fields).
- * @public
+ * @internal
  */
 export class KubeClient {
   private constructor(

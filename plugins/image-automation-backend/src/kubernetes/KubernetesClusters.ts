@@ -11,7 +11,7 @@ import { ClusterDetails } from './types';
  * only when `imageAutomation.kubernetes.clusters` lists it (with its policy). A catalog cluster with
  * the name of a config cluster is refused, so the catalog cannot shadow a cluster the platform team
  * configured.
- * @public
+ * @internal
  */
 export class KubernetesClusters {
   constructor(

@@ -16,14 +16,14 @@ import { ChangeSetEntry, KubernetesObject } from './types';
 /**
  * Annotation by which an object (or a ResourceSet, for all its objects) asks to be deleted and
  * re-created when a change touches an immutable field.
- * @public
+ * @internal
  */
 export const ANNOTATION_FORCE = 'fluxcd.controlplane.io/force';
 
 /**
  * Annotation by which a `batch/v1` Job asks to be deleted and re-created when it has failed, so that
  * the next apply runs it again (a Job's pod template is immutable, and a failed Job never retries).
- * @public
+ * @internal
  */
 export const ANNOTATION_RECREATE_ON_FAILURE =
   'fluxcd.controlplane.io/recreateOnFailure';
@@ -41,7 +41,7 @@ function hasFailed(object: KubernetesObject): boolean {
 
 /**
  * Options of {@link ServerSideApplier}.
- * @public
+ * @internal
  */
 export interface ServerSideApplyOptions {
   /** Field manager of every apply (default setting: `image-automation`). */
@@ -69,7 +69,7 @@ export interface ServerSideApplyOptions {
 /**
  * Applying stopped at an object; `changes` holds what had been applied before, so the caller can
  * record it (nothing applied may be forgotten by the inventory).
- * @public
+ * @internal
  */
 export class ApplyError extends Error {
   readonly name = 'ApplyError';
@@ -95,7 +95,7 @@ function comparable(object: KubernetesObject): unknown {
  * Server-side apply of a set of objects into one cluster, Flux style: staged (definitions, classes,
  * roles, the rest), each object compared first with a dry-run apply so that an unchanged object is
  * not written at all, and the outcome reported per object as created / configured / unchanged.
- * @public
+ * @internal
  */
 export class ServerSideApplier {
   /**

@@ -10,7 +10,7 @@ import { ApplyError } from './ServerSideApplier';
  * What an apply failure means for the object that applied: the Ready condition's reason and
  * message (Flux reports every apply failure as `ReconciliationFailed`; `kind` tells them apart),
  * and whether retrying soon can help.
- * @public
+ * @internal
  */
 export interface ApplyFailure {
   kind:
@@ -37,7 +37,7 @@ function innermost(error: unknown): unknown {
 
 /**
  * Classifies an error thrown by {@link InventoryApplier.apply} or {@link ServerSideApplier}.
- * @public
+ * @internal
  */
 export function classifyApplyFailure(error: unknown): ApplyFailure {
   const message = truncateMessage(error instanceof Error ? error.message : String(error));

@@ -39,7 +39,7 @@ const LAST_KINDS = [
 /**
  * One stage of a staged apply: its objects are applied together and, when `wait` is set, must be
  * ready before the next stage starts (a CRD must be established before its custom resources).
- * @public
+ * @internal
  */
 export interface ApplyStage {
   name: 'definitions' | 'classes' | 'roles' | 'resources';
@@ -58,7 +58,7 @@ function kindRank(kind: string): number {
 
 /**
  * Flux's apply order within a stage: kind order, then group, kind, namespace, name.
- * @public
+ * @internal
  */
 export function compareApplyOrder(
   a: KubernetesObject,
@@ -96,7 +96,7 @@ function stageOf(object: KubernetesObject): ApplyStage['name'] {
  * Splits objects into Flux's apply stages (`ApplyAllStaged`): CRDs, Namespaces and ClusterRoles
  * first (waited for), then `*Class` kinds (waited for), then Roles, then everything else; each
  * stage sorted by {@link compareApplyOrder}. Empty stages are omitted.
- * @public
+ * @internal
  */
 export function planApplyStages(objects: KubernetesObject[]): ApplyStage[] {
   const stages: ApplyStage[] = [
@@ -117,7 +117,7 @@ export function planApplyStages(objects: KubernetesObject[]): ApplyStage[] {
 /**
  * Flux's pruning phases: Flux's own Kustomizations and HelmReleases first, so that their controllers
  * garbage-collect what they applied before the rest disappears, then everything else.
- * @public
+ * @internal
  */
 export function planPrunePhases<T extends { apiVersion: string }>(
   objects: T[],
@@ -132,7 +132,7 @@ export function planPrunePhases<T extends { apiVersion: string }>(
 /**
  * Whether objects of this API version deploy other objects through a Flux controller
  * (Kustomizations, HelmReleases), which is why they are pruned first.
- * @public
+ * @internal
  */
 export function isFluxDeployer(apiVersion: string): boolean {
   return ['kustomize.toolkit.fluxcd.io', 'helm.toolkit.fluxcd.io'].includes(

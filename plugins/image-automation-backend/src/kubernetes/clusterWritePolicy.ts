@@ -21,7 +21,7 @@ function kindName(apiVersion: string, kind: string): string {
 
 /**
  * A reference to an object the policy is asked about: what is applied, pruned or read.
- * @public
+ * @internal
  */
 export interface PolicySubject {
   apiVersion: string;
@@ -39,7 +39,7 @@ export interface PolicySubject {
  * cluster-scoped object needs its kind in `allowedClusterScopedKinds` (default none); a Namespace
  * object also needs its own name in `allowedNamespaces`. A policy narrowed to a catalog entity
  * (`grantedTo`) also needs the namespace (a Namespace object's name) granted to the entity.
- * @public
+ * @internal
  */
 export function policyRefusal(
   ref: PolicySubject,
@@ -102,7 +102,7 @@ function grantRefusal(
  * `cluster` with its policy narrowed to what an object of a catalog entity may do: the entity's
  * granted namespaces (`grantedNamespaces`, none when missing: fail closed) on top of the cluster's
  * lists. Platform objects (not from the catalog) get the cluster as it is.
- * @public
+ * @internal
  */
 export function clusterForObject<C extends { writePolicy: ClusterWritePolicy }>(
   cluster: C,
@@ -128,7 +128,7 @@ export function clusterForObject<C extends { writePolicy: ClusterWritePolicy }>(
 /**
  * Why automation may not write `object` into a cluster with `policy`, or `undefined` when it may
  * (see {@link policyRefusal}; `namespaced` from discovery).
- * @public
+ * @internal
  */
 export function writeRefusal(
   object: KubernetesObject,
@@ -148,7 +148,7 @@ export function writeRefusal(
 /**
  * Whether a kind is namespaced, from the API server's discovery; `undefined` when the cluster does
  * not serve the kind (yet).
- * @public
+ * @internal
  */
 export async function scopeOf(
   client: KubeClient,
@@ -168,7 +168,7 @@ export async function scopeOf(
 /**
  * Why the cluster's policy does not cover reading or deleting `ref` (the same rules as writing), or
  * `undefined` when it does. A kind the cluster does not serve is refused: its scope is unknown.
- * @public
+ * @internal
  */
 export async function accessRefusal(
   client: KubeClient,
@@ -189,7 +189,7 @@ export async function accessRefusal(
  * Why a `dependsOn` target may not be read, or `undefined` when it may: the same rules as writing
  * ({@link accessRefusal}), and never a Secret — even a yes/no readiness answer about a Secret's
  * content would let an expression guess its value bit by bit.
- * @public
+ * @internal
  */
 export async function dependencyRefusal(
   client: KubeClient,
@@ -204,7 +204,7 @@ export async function dependencyRefusal(
 /**
  * Who wants to use a cluster: the catalog entity a ResourceSet came from and that entity's owner
  * (both full refs, e.g. `component:default/shop`, `group:default/team-a`).
- * @public
+ * @internal
  */
 export interface ClusterRequester {
   entityRef?: string;
@@ -215,7 +215,7 @@ export interface ClusterRequester {
  * Why `requester` may not target the cluster, or `undefined` when the cluster's `allowedEntities`
  * lists its entity (or `*`) or `allowedOwners` lists its entity's owner (or `*`). Empty lists allow
  * no one; an object without an entity is only allowed by `allowedEntities: ['*']`.
- * @public
+ * @internal
  */
 export function entityRefusal(
   policy: ClusterWritePolicy,

@@ -6,13 +6,13 @@ import { KubernetesObject } from './types';
 /**
  * `fluxcd.controlplane.io/copyFrom: <namespace>/<name>` on a v1 ConfigMap or Secret of a set: its
  * data is taken from the object of the same kind with that name in the cluster, just before applying.
- * @public
+ * @internal
  */
 export const ANNOTATION_COPY_FROM = 'fluxcd.controlplane.io/copyFrom';
 
 /**
  * A `copyFrom` source that is malformed, missing or unreadable; the apply stops before writing anything.
- * @public
+ * @internal
  */
 export class CopyFromError extends Error {
   readonly name = 'CopyFromError';
@@ -64,7 +64,7 @@ function withCopiedData(
  * so an impersonated service account needs `get` on the sources). A source outside the cluster's
  * `allowedNamespaces` (or of a kind outside `allowedKinds`) is refused before anything is read. Objects without the annotation are
  * returned as they are. Each source is read once however many objects copy it.
- * @public
+ * @internal
  */
 export async function resolveCopyFrom(
   client: KubeClient,

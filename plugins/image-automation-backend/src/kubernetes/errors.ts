@@ -3,7 +3,7 @@ import { truncateMessage } from '../util/truncateMessage';
 /**
  * A cause in a Kubernetes `Status` (`details.causes[]`): for validation errors, `field` is the
  * path of the offending field, e.g. `spec.interval`.
- * @public
+ * @internal
  */
 export interface KubeStatusCause {
   reason?: string;
@@ -13,7 +13,7 @@ export interface KubeStatusCause {
 
 /**
  * The API server answered with an error `Status` (403 Forbidden, 409 Conflict, 422 Invalid, …).
- * @public
+ * @internal
  */
 export class KubeApiError extends Error {
   readonly name = 'KubeApiError';
@@ -39,7 +39,7 @@ export class KubeApiError extends Error {
 /**
  * The API server could not be reached, or the connection broke before an answer: nothing is known
  * about whether a write happened, and the operation should be retried later.
- * @public
+ * @internal
  */
 export class ClusterUnreachableError extends Error {
   readonly name = 'ClusterUnreachableError';
@@ -53,7 +53,7 @@ export class ClusterUnreachableError extends Error {
 
 /**
  * Server-side apply found fields owned by another field manager, and force is not configured.
- * @public
+ * @internal
  */
 export class ApplyConflictError extends Error {
   readonly name = 'ApplyConflictError';

@@ -4,7 +4,7 @@ import { ClusterAuth, ClusterWritePolicy } from './types';
 /**
  * Per-cluster settings from `imageAutomation.kubernetes.clusters[]`. A cluster is only usable by
  * image automation when it is listed there; its policy lists fail closed (empty: nothing).
- * @public
+ * @internal
  */
 export interface ClusterSettings extends ClusterWritePolicy {
   name: string;
@@ -22,7 +22,7 @@ export interface ClusterSettings extends ClusterWritePolicy {
 /**
  * Everything the Kubernetes layer reads from `imageAutomation.kubernetes` and
  * `imageAutomation.credentials`.
- * @public
+ * @internal
  */
 export interface KubernetesSettings {
   /** Server-side apply field manager, default `image-automation`. */
@@ -36,7 +36,7 @@ export interface KubernetesSettings {
   credentials: Map<string, ClusterAuth>;
 }
 
-/** @public */
+/** @internal */
 export const DEFAULT_FIELD_MANAGER = 'image-automation';
 
 function readCredentials(config: Config | undefined): Map<string, ClusterAuth> {
@@ -70,7 +70,7 @@ function readCredentials(config: Config | undefined): Map<string, ClusterAuth> {
 
 /**
  * Reads the Kubernetes layer's settings from the root config.
- * @public
+ * @internal
  */
 export function readKubernetesSettings(config: Config): KubernetesSettings {
   const kubernetes = config.getOptionalConfig('imageAutomation.kubernetes');

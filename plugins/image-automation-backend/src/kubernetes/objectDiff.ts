@@ -36,7 +36,7 @@ function shown(object: KubernetesObject | undefined): { text: string; secretValu
  * A unified diff of an object as it is in the cluster and as it would be after the apply, as YAML
  * with sorted keys. Secret values are never printed: keys are, and a changed value is said to
  * have changed.
- * @public
+ * @internal
  */
 export function objectDiff(subject: string, before: KubernetesObject | undefined, after: KubernetesObject): string {
   const a = shown(before);

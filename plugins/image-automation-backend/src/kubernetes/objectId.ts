@@ -2,7 +2,7 @@ import { InventoryEntry, KubernetesObject } from './types';
 
 /**
  * The API group of an `apiVersion` (`apps/v1` → `apps`, `v1` → the core group `""`).
- * @public
+ * @internal
  */
 export function groupOf(apiVersion: string): string {
   const slash = apiVersion.indexOf('/');
@@ -11,7 +11,7 @@ export function groupOf(apiVersion: string): string {
 
 /**
  * The version of an `apiVersion` (`apps/v1` → `v1`).
- * @public
+ * @internal
  */
 export function versionOf(apiVersion: string): string {
   const slash = apiVersion.indexOf('/');
@@ -20,7 +20,7 @@ export function versionOf(apiVersion: string): string {
 
 /**
  * Flux's inventory id of an object: `<namespace>_<name>_<group>_<Kind>` (version-insensitive).
- * @public
+ * @internal
  */
 export function objectId(object: KubernetesObject): string {
   return [
@@ -34,7 +34,7 @@ export function objectId(object: KubernetesObject): string {
 /**
  * How Flux names an object in messages and change sets: `Kind/namespace/name`, or `Kind/name`
  * for cluster-scoped objects.
- * @public
+ * @internal
  */
 export function describeObject(object: {
   kind: string;
@@ -48,7 +48,7 @@ export function describeObject(object: {
 
 /**
  * The inventory entry of an object.
- * @public
+ * @internal
  */
 export function inventoryEntry(object: KubernetesObject): InventoryEntry {
   return { id: objectId(object), v: versionOf(object.apiVersion) };
@@ -58,7 +58,7 @@ export function inventoryEntry(object: KubernetesObject): InventoryEntry {
  * The parts of an inventory entry, enough to address the object again (for pruning).
  * Names and namespaces cannot contain `_`, so splitting is unambiguous: the kind is the last part,
  * the group the one before it, and a group may itself contain no `_` either.
- * @public
+ * @internal
  */
 export function parseInventoryEntry(entry: InventoryEntry): {
   apiVersion: string;

@@ -7,13 +7,13 @@ import { ChangeSetEntry, InventoryEntry } from './types';
 
 /**
  * Annotation that keeps an object when it leaves the set (Flux Operator's `prune: disabled`).
- * @public
+ * @internal
  */
 export const ANNOTATION_PRUNE = 'fluxcd.controlplane.io/prune';
 
 /**
  * Options of {@link pruneStale}.
- * @public
+ * @internal
  */
 export interface PruneOptions {
   /** Labels that mark objects as ours; an object without all of them is never deleted. */
@@ -30,7 +30,7 @@ export interface PruneOptions {
  * still carry the owner labels; never objects annotated `fluxcd.controlplane.io/prune: disabled`;
  * never objects the cluster's write policy does not cover (skipped with a `reason`).
  * Objects already gone are not reported. Returns the `deleted` (or skipped) changes.
- * @public
+ * @internal
  */
 export async function pruneStale(
   client: KubeClient,

@@ -3,7 +3,7 @@ import { KubernetesObject } from './types';
 /**
  * A kstatus-like reading of an object: `Current` when it is ready, `InProgress` while it gets
  * there, `Failed` when it reports that it cannot, `Terminating` while being deleted, `NotFound`.
- * @public
+ * @internal
  */
 export type ReadinessStatus =
   | 'Current'
@@ -12,7 +12,7 @@ export type ReadinessStatus =
   | 'Terminating'
   | 'NotFound';
 
-/** @public */
+/** @internal */
 export interface Readiness {
   status: ReadinessStatus;
   message: string;
@@ -75,7 +75,7 @@ function workloadReadiness(
  * `observedGeneration` means in progress; workloads compare replica counts; CRDs must be
  * established; Namespaces active; Jobs complete; Pods running or succeeded; objects with
  * conditions follow `Ready` / `Stalled` / `Reconciling`; anything else is current once it exists.
- * @public
+ * @internal
  */
 export function readObjectReadiness(
   object: KubernetesObject | undefined,

@@ -5,7 +5,7 @@ import { KubeClient } from './KubeClient';
 /**
  * One container image a workload runs (its pod template), for the "running" column of the versions
  * matrix.
- * @public
+ * @internal
  */
 export interface RunningImage {
   cluster: string;
@@ -30,7 +30,7 @@ const WORKLOADS = [
  * `labelSelector` (e.g. `backstage.io/kubernetes-id=shop`) run, in the given namespaces or, without
  * any, in all namespaces the credential may list. Kinds the credential may not list are skipped,
  * like the Kubernetes plugin does, rather than failing the whole reading.
- * @public
+ * @internal
  */
 export async function readRunningImages(
   client: KubeClient,
@@ -94,7 +94,7 @@ export async function readRunningImages(
   );
 }
 
-/** The images one running pod's containers run. @public */
+/** The images one running pod's containers run. @internal */
 export interface PodImages {
   namespace: string;
   pod: string;
@@ -105,7 +105,7 @@ export interface PodImages {
  * Lists the pods matching `labelSelector` in the given namespaces (all the credential may list
  * without any) with the images their containers run, for the "2/3 pods on 1.4.1" disagreement
  * between what was applied and what runs. Pods that finished are left out.
- * @public
+ * @internal
  */
 export async function readPodImages(
   client: KubeClient,
@@ -137,7 +137,7 @@ export async function readPodImages(
  * `repository` (`ghcr.io/acme/app`) only pods with a container of that repository count, and its
  * tag decides; without one (an input provider that exports only a tag) a pod runs the version
  * when one of its containers has that tag or digest.
- * @public
+ * @internal
  */
 export function summarisePods(
   pods: PodImages[],

@@ -1,6 +1,6 @@
 /**
  * A Kubernetes object as plain JSON: what is rendered, applied and read back.
- * @public
+ * @internal
  */
 export interface KubernetesObject {
   apiVersion: string;
@@ -18,7 +18,7 @@ export interface KubernetesObject {
 /**
  * How Backstage authenticates to a cluster. Tokens of catalog clusters always come from named
  * credentials in app-config, never from the catalog.
- * @public
+ * @internal
  */
 export type ClusterAuth =
   | { type: 'serviceAccount'; token: string }
@@ -28,7 +28,7 @@ export type ClusterAuth =
  * What automation may do in a cluster. Every list fails closed: an empty or missing list allows
  * nothing of that dimension; `*` in a list allows everything of it (the only way to say "all").
  * Whether an object is namespaced is decided by the API server's discovery, never by the manifest.
- * @public
+ * @internal
  */
 export interface ClusterWritePolicy {
   /** Namespaces objects may be written to and read from (and Namespace objects that may be applied). */
@@ -53,7 +53,7 @@ export interface ClusterWritePolicy {
 
 /**
  * A cluster known to the plugin, with everything needed to talk to it.
- * @public
+ * @internal
  */
 export interface ClusterDetails {
   name: string;
@@ -73,7 +73,7 @@ export interface ClusterDetails {
 
 /**
  * What one object's apply did (or, in a dry run, would do).
- * @public
+ * @internal
  */
 export type ChangeAction =
   | 'created'
@@ -84,7 +84,7 @@ export type ChangeAction =
 
 /**
  * One line of a change set: `<Kind>/<namespace>/<name> <action>`, as Flux reports it.
- * @public
+ * @internal
  */
 export interface ChangeSetEntry {
   /** `Kind/namespace/name` (cluster-scoped: `Kind/name`). */
@@ -102,7 +102,7 @@ export interface ChangeSetEntry {
 
 /**
  * Inventory entry in Flux's format: `{id: "<ns>_<name>_<group>_<Kind>", v: "<version>"}`.
- * @public
+ * @internal
  */
 export interface InventoryEntry {
   id: string;

@@ -12,7 +12,7 @@ import type { MetricsService } from '@backstage/backend-plugin-api/alpha';
 import { mockServices, startTestBackend, TestDatabases } from '@backstage/backend-test-utils';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import { AutomationObject } from '@imageops/backstage-plugin-image-automation-common';
-import { pushImage, startRegistry, TestRegistry } from '../../../../test/testbed';
+import { pushImage, startRegistry, TestRegistry } from '@internal/image-automation-test/testbed';
 import { Engine } from '../engine/Engine';
 import { imageAutomationPlugin } from '../plugin';
 import { DatabaseObjectStore } from '../store/DatabaseObjectStore';

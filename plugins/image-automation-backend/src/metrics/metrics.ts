@@ -17,6 +17,8 @@ import type { ScanStore } from '../store/ScanStore';
  */
 
 /** Seconds: scans, reconciles and passes take from milliseconds to the 15-minute task timeout. */
+const PROMOTION_STATES: PromotionState[] = ['pending', 'approved', 'applying', 'applied', 'failed', 'rejected', 'superseded'];
+
 const DURATION_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900];
 
 /** The kinds this plugin reconciles; any other kind an author writes is reported as `other`. */
@@ -189,8 +191,6 @@ export class ImageAutomationMetrics {
     this.promotionTransitions.add(1, { state });
   }
 }
-
-const PROMOTION_STATES: PromotionState[] = ['pending', 'approved', 'applying', 'applied', 'failed', 'rejected', 'superseded'];
 
 /** The scan store, counting every scan recorded (successful or not) and its duration. @internal */
 export function meteredScanStore(store: ScanStore, metrics: ImageAutomationMetrics): ScanStore {

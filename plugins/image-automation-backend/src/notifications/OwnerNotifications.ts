@@ -125,7 +125,9 @@ export function promotionNotice(before: PromotionRecord | undefined, after: Prom
       severity: 'normal',
     };
   } else if (after.state === 'applied' && before?.state !== 'applied') {
-    const carried = after.commit ? ` in commit ${after.commit.slice(0, 12)}` : after.appliedRevision ? ` (revision ${after.appliedRevision})` : '';
+    let carried = '';
+    if (after.commit) carried = ` in commit ${after.commit.slice(0, 12)}`;
+    else if (after.appliedRevision) carried = ` (revision ${after.appliedRevision})`;
     payload = {
       ...base,
       title: `Applied ${what} to ${where}`,

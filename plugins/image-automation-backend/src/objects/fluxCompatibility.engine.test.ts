@@ -1,7 +1,7 @@
 import knexFactory, { Knex } from 'knex';
 import { mockServices } from '@backstage/backend-test-utils';
 import { ConfigReader } from '@backstage/config';
-import { startGitServer, TestGitServer } from '../../../../test/testbed';
+import { startGitServer, TestGitServer } from '@internal/image-automation-test/testbed';
 import { NamedCredentials } from '../credentials/NamedCredentials';
 import { Engine } from '../engine/Engine';
 import { GitRepositoryReconciler } from '../engine/GitRepositoryReconciler';

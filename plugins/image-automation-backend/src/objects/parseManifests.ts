@@ -12,6 +12,8 @@ export const MANIFEST_ERROR_ANNOTATION = 'image-automation.io/error';
 /** Annotation on a placeholder object with the condition reason (default `InvalidManifest`). @internal */
 export const MANIFEST_ERROR_REASON_ANNOTATION = 'image-automation.io/error-reason';
 
+const generated = new WeakSet<AutomationObject>();
+
 /**
  * A placeholder that stands for a location or document that could not be read or parsed, so
  * the problem is stored and shown with the entity instead of being dropped.
@@ -32,8 +34,6 @@ export function manifestError(location: string, index: number, message: string):
   generated.add(placeholder);
   return placeholder;
 }
-
-const generated = new WeakSet<AutomationObject>();
 
 /**
  * Gives a generated error placeholder a name unique to the source that read it: two entities

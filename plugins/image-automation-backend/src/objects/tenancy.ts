@@ -175,10 +175,12 @@ export function referenceDenied(
   }
   if (namespaceGranted(referrer.grantedNamespaces, target.namespace)) return undefined;
   if (supportsAccessFrom && accessFromAdmits(targetAccessFrom, referrer.namespace)) return undefined;
+  const accessFrom = supportsAccessFrom
+    ? ` and the ${target.kind}'s accessFrom does not admit namespace '${referrer.namespace}'`
+    : '';
   return (
     `${field}: cross-namespace reference to ${target.kind} '${target.namespace}/${target.name}' denied: ` +
     `namespace '${target.namespace}' is not granted to ${referrer.entityRef ?? 'this object'}` +
-    (supportsAccessFrom ? ` and the ${target.kind}'s accessFrom does not admit namespace '${referrer.namespace}'` : '') +
-    ' (imageAutomation.tenancy.namespaces)'
+    `${accessFrom} (imageAutomation.tenancy.namespaces)`
   );
 }

@@ -36,7 +36,10 @@ describe('differential test against Masterminds/semver and Go (test/oracles/semv
           ? `tag: ${answer.tag}`
           : `error: ${answer.error}`;
     }
-    expect(goAnswers.filter(a => a !== undefined)).toHaveLength(all.length);
+    const answered = goAnswers.filter(a => a !== undefined).length;
+    if (answered !== all.length) {
+      throw new Error(`the oracle answered ${answered} of ${all.length} cases`);
+    }
   }, 600_000);
 
   function differences(cases: SelectLatestTagArgs[], offset: number) {

@@ -14,14 +14,14 @@ import { selectWithDetails } from './selectLatestTag';
 import { TagVerdict } from './tagVerdict';
 import { PolicySelection, SelectLatestTagArgs } from './types';
 
-/** One tag's verdict; `detail` adds specifics (the extracted value, what it lost to …). @public */
+/** One tag's verdict; `detail` adds specifics (the extracted value, what it lost to …). @internal */
 export interface TagExplanation {
   tag: string;
   verdict: TagVerdict;
   detail?: string;
 }
 
-/** A selection with a verdict for every input tag, in input order. @public */
+/** A selection with a verdict for every input tag, in input order. @internal */
 export interface SelectionExplanation {
   selection: PolicySelection;
   verdicts: TagExplanation[];
@@ -34,7 +34,7 @@ function admittingPrereleases(cs: SemVerConstraints): SemVerConstraints {
 
 /**
  * Selects like `selectLatestTag` and says, for every tag, why it was or was not selected.
- * @public
+ * @internal
  */
 export function explainSelection(
   args: SelectLatestTagArgs,

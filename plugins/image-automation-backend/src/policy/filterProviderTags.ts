@@ -13,7 +13,7 @@ import {
 } from '../golib/semver';
 import { compareGoStrings } from '../golib/strings';
 
-/** `spec.filter` of a ResourceSetInputProvider. @public */
+/** `spec.filter` of a ResourceSetInputProvider. @internal */
 export interface RsipFilter {
   includeBranch?: string;
   excludeBranch?: string;
@@ -26,7 +26,7 @@ export interface RsipFilter {
   semver?: string;
 }
 
-/** Flux Operator's default `spec.filter.limit`. @public */
+/** Flux Operator's default `spec.filter.limit`. @internal */
 export const DEFAULT_PROVIDER_FILTER_LIMIT = 100;
 
 /**
@@ -35,7 +35,7 @@ export const DEFAULT_PROVIDER_FILTER_LIMIT = 100;
  * Branch → Tag → Environment is used for each, as in Flux Operator — then either keep the
  * versions in the `semver` range sorted descending (stable: equal versions keep listing
  * order) or sort reverse byte-wise, then keep the first `limit` (default 100).
- * @public
+ * @internal
  */
 export function filterProviderTags(
   filter: RsipFilter | undefined,

@@ -11,7 +11,7 @@ const SURROGATE = /[\ud800-\udfff]/;
  * The order an ImageRepository stores its tags in after a scan: descending byte-wise,
  * stable (Flux `sort.SliceStable` with `-strings.Compare`). ImagePolicies iterate tags in
  * this order, which decides ties.
- * @public
+ * @internal
  */
 export function sortTagsAsStored(tags: readonly string[]): string[] {
   // Without surrogates, UTF-16 order is code point order, and the engine's own comparison

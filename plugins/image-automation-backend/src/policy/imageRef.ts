@@ -1,19 +1,19 @@
 /**
  * `status.latestRef` / `status.observedPreviousRef` of an ImagePolicy and how a reconcile
- * moves them (Flux `updateImageRefs`, spec §B.7), plus the Ready message (§B.8).
+ * moves them (as Flux's `updateImageRefs` does), plus the Ready message.
  */
 
-/** An image reference as Flux stores it: `name` is the ImageRepository's `spec.image` verbatim. @public */
+/** An image reference as Flux stores it: `name` is the ImageRepository's `spec.image` verbatim. @internal */
 export interface ImageRef {
   name: string;
   tag: string;
   digest?: string;
 }
 
-/** `spec.digestReflectionPolicy`; Flux's default is `Never`. @public */
+/** `spec.digestReflectionPolicy`; Flux's default is `Never`. @internal */
 export type DigestReflectionPolicy = 'Never' | 'IfNotPresent' | 'Always';
 
-/** What the reconciler must do to finish a selection. @public */
+/** What the reconciler must do to finish a selection. @internal */
 export interface DigestReflectionPlan {
   /** The new ref; its digest is already final unless `fetchDigest` is true. */
   ref: ImageRef;
@@ -28,7 +28,7 @@ export interface DigestReflectionPlan {
  * digest must be fetched — `Never`: no digest; `IfNotPresent`: fetch when there is no
  * previous ref, the name or tag changed, or the previous ref has no digest, otherwise keep the
  * previous digest; `Always`: fetch on every reconcile.
- * @public
+ * @internal
  */
 export function planDigestReflection(args: {
   policy?: DigestReflectionPolicy;
@@ -61,7 +61,7 @@ const sameRef = (a: ImageRef, b: ImageRef) =>
  * Second half of `updateImageRefs`: `observedPreviousRef` becomes the old `latestRef` only
  * when the new ref (name, tag, digest) differs; otherwise both stay as they are. Flux never
  * resets `observedPreviousRef` on failure, so a failed reconcile must not call this.
- * @public
+ * @internal
  */
 export function updateImageRefs(args: {
   ref: ImageRef;
@@ -84,7 +84,7 @@ export function updateImageRefs(args: {
 
 /**
  * The Ready=False message when the digest HEAD fails (reason `Failure`, retried).
- * @public
+ * @internal
  */
 export function digestFetchFailureMessage(
   ref: ImageRef,
@@ -97,7 +97,7 @@ export function digestFetchFailureMessage(
 /**
  * How long until the next reconcile: only `Always` requeues, every `interval` (default 10m).
  * Returns milliseconds, or undefined when the policy waits for repository changes.
- * @public
+ * @internal
  */
 export function imagePolicyRequeueAfter(
   policy: DigestReflectionPolicy | undefined,
@@ -110,7 +110,7 @@ export function imagePolicyRequeueAfter(
 /**
  * Flux's `composeImagePolicyReadyMessage`, e.g.
  * `Latest image tag for foo/bar resolved to 1.1.0 (previously foo/bar:1.0.0)`.
- * @public
+ * @internal
  */
 export function composeImagePolicyReadyMessage(
   latest: ImageRef,

@@ -54,15 +54,17 @@ export function policerFromSpec(
       constraints: parsed.constraints,
     };
   }
-  const ordered = choice.alphabetical
-    ? {
-        kind: 'alphabetical' as const,
-        order: parseOrder(choice.alphabetical.order),
-      }
-    : choice.numerical
-    ? { kind: 'numerical' as const, order: parseOrder(choice.numerical.order) }
-    : undefined;
-  if (!ordered) return { error: 'given ImagePolicyChoice object is invalid' };
+  let ordered;
+  if (choice.alphabetical) {
+    ordered = {
+      kind: 'alphabetical' as const,
+      order: parseOrder(choice.alphabetical.order),
+    };
+  } else if (choice.numerical) {
+    ordered = { kind: 'numerical' as const, order: parseOrder(choice.numerical.order) };
+  } else {
+    return { error: 'given ImagePolicyChoice object is invalid' };
+  }
   if (ordered.order !== 'ASC' && ordered.order !== 'DESC') {
     return {
       error: `invalid order argument provided: '${ordered.order}', must be one of: ASC, DESC`,

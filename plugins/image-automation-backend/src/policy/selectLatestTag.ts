@@ -10,7 +10,7 @@ import {
 import { latestOf, Policer, policerFromSpec } from './policer';
 import { PolicySelection, SelectLatestTagArgs } from './types';
 
-/** Flux's message when the repository has no tags yet. @public */
+/** Flux's message when the repository has no tags yet. @internal */
 export const NO_TAGS_IN_DATABASE = 'no tags in database';
 
 /**
@@ -18,7 +18,7 @@ export const NO_TAGS_IN_DATABASE = 'no tags in database';
  * policy stalls first, then an empty repository waits, then an invalid `filterTags.pattern`
  * stalls, then the policer runs (its errors are retried).
  * `tags` must be in the order the controller iterates them (see `sortTagsAsStored`).
- * @public
+ * @internal
  */
 export function selectLatestTag(args: SelectLatestTagArgs): PolicySelection {
   return selectWithDetails(args).selection;

@@ -4,7 +4,7 @@
 
 /**
  * A tag's verdict. Stable names: the HTTP API and the UI use them.
- * @public
+ * @internal
  */
 export type TagVerdict =
   | 'selected'
@@ -21,7 +21,7 @@ export type TagVerdict =
 
 /**
  * One human sentence per verdict, for tooltips and the CLI.
- * @public
+ * @internal
  */
 export const TAG_VERDICT_SENTENCES: Readonly<Record<TagVerdict, string>> = {
   selected: 'Selected: this is the latest tag under the policy.',

@@ -3,14 +3,14 @@
  * Flux ImagePolicy and the result of selecting a tag.
  */
 
-/** `spec.policy` of an ImagePolicy; the first of semver, alphabetical, numerical wins. @public */
+/** `spec.policy` of an ImagePolicy; the first of semver, alphabetical, numerical wins. @internal */
 export interface ImagePolicyChoice {
   semver?: { range: string };
   alphabetical?: { order?: string };
   numerical?: { order?: string };
 }
 
-/** `spec.filterTags` of an ImagePolicy. @public */
+/** `spec.filterTags` of an ImagePolicy. @internal */
 export interface TagFilter {
   pattern?: string;
   extract?: string;
@@ -22,7 +22,7 @@ export interface TagFilter {
  * - `DependencyNotReady`: the repository has no tags yet (`no tags in database`) — not an
  *   error, the policy waits for the next scan;
  * - `Failure`: no tag could be selected — retried with backoff.
- * @public
+ * @internal
  */
 export type PolicySelection =
   | { ok: true; tag: string }
@@ -33,7 +33,7 @@ export type PolicySelection =
       stalled: boolean;
     };
 
-/** Arguments of a selection. `tags` are in the order the controller iterates them (stored order). @public */
+/** Arguments of a selection. `tags` are in the order the controller iterates them (stored order). @internal */
 export interface SelectLatestTagArgs {
   policy: ImagePolicyChoice;
   filterTags?: TagFilter;

@@ -541,6 +541,9 @@ export class PromotionPlanner {
     selection?: TargetSelection,
   ): Promise<string[]> {
     const current = (await this.deps.promotions.get(promotion.id)) ?? promotion;
+    let note: string | undefined;
+    if (outcome.commit) note = `commit ${outcome.commit}`;
+    else if (outcome.appliedRevision) note = `revision ${outcome.appliedRevision}`;
     const done = await this.deps.promotions.update(
       current.id,
       current.revision,
@@ -553,11 +556,7 @@ export class PromotionPlanner {
           state: 'applied',
           at: now.toISOString(),
           by: ENGINE_ACTOR,
-          note: outcome.commit
-            ? `commit ${outcome.commit}`
-            : outcome.appliedRevision
-            ? `revision ${outcome.appliedRevision}`
-            : undefined,
+          note,
         },
       },
       now,

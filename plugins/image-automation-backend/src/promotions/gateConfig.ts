@@ -97,14 +97,15 @@ export function problemGate(problem: GateConfigProblem): PromotionGateName {
   if (suggestion) return KNOWN.get(suggestion)!;
   const firstWord = shortName(problem.field).split('-')[0];
   const sameWord = ANNOTATION_GATES.find(
-    ([known]) => shortName(known).split('-')[0] === firstWord,
+    ([annotation]) => shortName(annotation).split('-')[0] === firstWord,
   );
   return sameWord?.[1] ?? 'approval';
 }
 
 function isTimeZone(timeZone: string): boolean {
   try {
-    new Intl.DateTimeFormat('en-US', { timeZone });
+    // The constructor throws a RangeError for a time zone it does not know.
+    new Intl.DateTimeFormat('en-US', { timeZone }).resolvedOptions();
     return timeZone !== '';
   } catch {
     return false;

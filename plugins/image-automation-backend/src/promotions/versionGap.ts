@@ -142,14 +142,10 @@ function newestTag(
 /** `1 major` / `2 minor` / `3 patch`: distinct steps among the newer tags, at the highest level that differs. */
 function semverSteps(deployed: SemVersion, newer: SemVersion[]): string {
   const best = newer.reduce((a, b) => (compareSemVersions(b, a) > 0 ? b : a));
-  const level =
-    best.major !== deployed.major
-      ? 'major'
-      : best.minor !== deployed.minor
-      ? 'minor'
-      : best.patch !== deployed.patch
-      ? 'patch'
-      : undefined;
+  let level: 'major' | 'minor' | 'patch' | undefined;
+  if (best.major !== deployed.major) level = 'major';
+  else if (best.minor !== deployed.minor) level = 'minor';
+  else if (best.patch !== deployed.patch) level = 'patch';
   if (!level) return ''; // only the prerelease differs
   const steps = new Set(
     newer.filter(v => v[level] !== deployed[level]).map(v => String(v[level])),
@@ -280,12 +276,9 @@ export function prepareVersionGap(options: {
     const deployedKey =
       deployedValue === undefined ? undefined : ordering.parse(deployedValue);
     if (deployedKey === undefined) {
-      const why =
-        deployedValue === undefined
-          ? 'deployed tag does not match filterTags'
-          : spec.policy.semver
-          ? 'deployed tag is not a semver version'
-          : 'deployed tag is not a number';
+      let why = 'deployed tag is not a number';
+      if (deployedValue === undefined) why = 'deployed tag does not match filterTags';
+      else if (spec.policy.semver) why = 'deployed tag is not a semver version';
       result.behind = {
         tags: eligible.length,
         summary: `${tagCount(eligible.length)} · ${why}`,

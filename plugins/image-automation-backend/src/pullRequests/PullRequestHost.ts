@@ -60,6 +60,12 @@ export interface PullRequestState extends PullRequestRef {
   headSha?: string;
 }
 
+/** A pull request's state from the host's words: merged, else open, else closed. @internal */
+export function pullRequestState(merged: boolean, open: boolean): PullRequestState['state'] {
+  if (merged) return 'merged';
+  return open ? 'open' : 'closed';
+}
+
 /** @internal */
 export interface PullRequestReviews {
   /** Reviewers whose latest review approves. */
@@ -68,6 +74,12 @@ export interface PullRequestReviews {
   changesRequestedBy: string[];
   /** The combined commit status of the head: `none` when no check reported. */
   checks: 'success' | 'pending' | 'failure' | 'none';
+}
+
+/** The checks of a combined commit status (GitHub, Gitea): success, pending, else failure. @internal */
+export function combinedStatusChecks(state: string | undefined): 'success' | 'pending' | 'failure' {
+  if (state === 'success' || state === 'pending') return state;
+  return 'failure';
 }
 
 /**

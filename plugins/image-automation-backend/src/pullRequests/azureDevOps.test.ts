@@ -102,7 +102,8 @@ async function azureDevOpsStandIn() {
       pulls.push(pr);
       return send(201, view(pr));
     }
-    if ((n = path.match(/^\/pullrequests\/(\d+)$/))) {
+    n = path.match(/^\/pullrequests\/(\d+)$/);
+    if (n) {
       const pr = find(n[1]);
       if (!pr) return send(404, { message: 'TF401180: The requested pull request was not found.' });
       if (req.method === 'PATCH') {
@@ -114,11 +115,13 @@ async function azureDevOpsStandIn() {
       }
       return send(200, view(pr));
     }
-    if ((n = path.match(/^\/pullrequests\/(\d+)\/threads$/)) && req.method === 'POST') {
+    n = path.match(/^\/pullrequests\/(\d+)\/threads$/);
+    if (n && req.method === 'POST') {
       find(n[1])!.threads.push({ content: body.comments[0].content, status: body.status });
       return send(200, { id: 1 });
     }
-    if ((n = path.match(/^\/pullrequests\/(\d+)\/statuses$/))) return send(200, { count: find(n[1])!.statuses.length, value: find(n[1])!.statuses });
+    n = path.match(/^\/pullrequests\/(\d+)\/statuses$/);
+    if (n) return send(200, { count: find(n[1])!.statuses.length, value: find(n[1])!.statuses });
     return send(404, { message: 'not found' });
   });
   await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));

@@ -8,6 +8,7 @@ import {
   PullRequestRef,
   PullRequestReviews,
   PullRequestState,
+  pullRequestState,
 } from './PullRequestHost';
 
 const API_VERSION = 'api-version=7.1';
@@ -81,12 +82,12 @@ export class AzureDevOpsPullRequestHost implements PullRequestHost {
 
   private call<T>(what: string, method: string, path: string, body?: unknown): Promise<T> {
     const auth = this.options.auth;
-    const authorization =
-      auth?.type === 'basic'
-        ? `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}`
-        : auth?.type === 'bearer'
-        ? `Bearer ${auth.token}`
-        : undefined;
+    let authorization: string | undefined;
+    if (auth?.type === 'basic') {
+      authorization = `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}`;
+    } else if (auth?.type === 'bearer') {
+      authorization = `Bearer ${auth.token}`;
+    }
     return callHostApi<T>({
       host: this.host,
       url: `${this.api}${path}${path.includes('?') ? '&' : '?'}${API_VERSION}`,
@@ -175,7 +176,7 @@ export class AzureDevOpsPullRequestHost implements PullRequestHost {
     return {
       number: pr.pullRequestId,
       url: this.url(pr.pullRequestId),
-      state: pr.status === 'completed' ? 'merged' : pr.status === 'active' ? 'open' : 'closed',
+      state: pullRequestState(pr.status === 'completed', pr.status === 'active'),
       ...(pr.status === 'completed' && pr.lastMergeCommit?.commitId ? { mergeCommit: pr.lastMergeCommit.commitId } : {}),
       ...(head ? { headSha: head } : {}),
     };
@@ -204,11 +205,8 @@ export class AzureDevOpsPullRequestHost implements PullRequestHost {
       }
       const states = [...latest.values()].filter(s => s !== 'notApplicable');
       if (states.length) {
-        result.checks = states.some(s => s === 'failed' || s === 'error')
-          ? 'failure'
-          : states.some(s => s !== 'succeeded')
-          ? 'pending'
-          : 'success';
+        if (states.some(s => s === 'failed' || s === 'error')) result.checks = 'failure';
+        else result.checks = states.some(s => s !== 'succeeded') ? 'pending' : 'success';
       }
     }
     return result;

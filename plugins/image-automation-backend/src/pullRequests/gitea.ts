@@ -1,6 +1,16 @@
 import { GitAuth } from '../git/runGit';
 import { callHostApi } from './apiCall';
-import { NewPullRequest, OpenedPullRequest, PullRequestApiError, PullRequestHost, PullRequestRef, PullRequestReviews, PullRequestState } from './PullRequestHost';
+import {
+  combinedStatusChecks,
+  NewPullRequest,
+  OpenedPullRequest,
+  PullRequestApiError,
+  PullRequestHost,
+  PullRequestRef,
+  PullRequestReviews,
+  PullRequestState,
+  pullRequestState,
+} from './PullRequestHost';
 
 
 /** The `Authorization` header for an API call with a Git credential (HTTPS only; never SSH keys). @internal */
@@ -134,7 +144,7 @@ export class GiteaPullRequestHost implements PullRequestHost {
     return {
       number: pr.number,
       url: pr.html_url,
-      state: pr.merged ? 'merged' : pr.state === 'open' ? 'open' : 'closed',
+      state: pullRequestState(pr.merged, pr.state === 'open'),
       ...(pr.merged && pr.merge_commit_sha ? { mergeCommit: pr.merge_commit_sha } : {}),
       ...(pr.head?.sha ? { headSha: pr.head.sha } : {}),
     };
@@ -162,7 +172,7 @@ export class GiteaPullRequestHost implements PullRequestHost {
         `/commits/${encodeURIComponent(headSha)}/status`,
       );
       if (combined?.total_count) {
-        state.checks = combined.state === 'success' ? 'success' : combined.state === 'pending' ? 'pending' : 'failure';
+        state.checks = combinedStatusChecks(combined.state);
       }
     }
     return state;

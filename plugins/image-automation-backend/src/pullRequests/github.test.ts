@@ -79,33 +79,40 @@ async function gitHubStandIn() {
       );
     }
     if (path === '/pulls' && req.method === 'POST') {
-      if (pulls.some(p => p.state === 'open' && p.head === body.head)) return send(422, { message: 'A pull request already exists for o:' + body.head });
+      if (pulls.some(p => p.state === 'open' && p.head === body.head)) return send(422, { message: `A pull request already exists for o:${body.head}` });
       const pr: Pr = { number: pulls.length + 1, state: 'open', title: body.title, body: body.body, head: body.head, base: body.base, merged: false, merge_commit_sha: null, labels: [], reviewers: [], comments: [] };
       pulls.push(pr);
       return send(201, view(pr, origin));
     }
-    if ((n = path.match(/^\/pulls\/(\d+)$/))) {
+    n = path.match(/^\/pulls\/(\d+)$/);
+    if (n) {
       const pr = pulls.find(p => p.number === Number(n![1]));
       if (!pr) return send(404, { message: 'Not Found' });
       if (req.method === 'PATCH') Object.assign(pr, body);
       return send(200, view(pr, origin));
     }
-    if ((n = path.match(/^\/issues\/(\d+)\/comments$/))) {
+    n = path.match(/^\/issues\/(\d+)\/comments$/);
+    if (n) {
       pulls.find(p => p.number === Number(n![1]))!.comments.push(body.body);
       return send(201, { id: 1 });
     }
-    if ((n = path.match(/^\/issues\/(\d+)\/labels$/))) {
+    n = path.match(/^\/issues\/(\d+)\/labels$/);
+    if (n) {
       pulls.find(p => p.number === Number(n![1]))!.labels.push(...body.labels);
       return send(200, []);
     }
-    if ((n = path.match(/^\/pulls\/(\d+)\/requested_reviewers$/))) {
+    n = path.match(/^\/pulls\/(\d+)\/requested_reviewers$/);
+    if (n) {
       pulls.find(p => p.number === Number(n![1]))!.reviewers.push(...body.reviewers);
       return send(201, {});
     }
-    if ((n = path.match(/^\/pulls\/(\d+)\/reviews$/))) return send(200, reviews.get(Number(n[1])) ?? []);
+    n = path.match(/^\/pulls\/(\d+)\/reviews$/);
+    if (n) return send(200, reviews.get(Number(n[1])) ?? []);
     if (path.match(/^\/commits\/[^/]+\/check-runs$/)) return send(200, { total_count: checkRuns.length, check_runs: checkRuns });
     if (path.match(/^\/commits\/[^/]+\/status$/)) {
-      const state = statuses.some(x => x.state === 'failure' || x.state === 'error') ? 'failure' : statuses.some(x => x.state === 'pending') ? 'pending' : 'success';
+      let state = 'success';
+      if (statuses.some(x => x.state === 'failure' || x.state === 'error')) state = 'failure';
+      else if (statuses.some(x => x.state === 'pending')) state = 'pending';
       return send(200, { state: statuses.length ? state : 'pending', total_count: statuses.length, statuses });
     }
     return send(404, { message: 'Not Found' });

@@ -1,6 +1,15 @@
 import { GitAuth } from '../git/runGit';
 import { callHostApi } from './apiCall';
-import { NewPullRequest, OpenedPullRequest, PullRequestHost, PullRequestRef, PullRequestReviews, PullRequestState } from './PullRequestHost';
+import {
+  combinedStatusChecks,
+  NewPullRequest,
+  OpenedPullRequest,
+  PullRequestHost,
+  PullRequestRef,
+  PullRequestReviews,
+  PullRequestState,
+  pullRequestState,
+} from './PullRequestHost';
 
 /** GitHub's GraphQL mutation that turns auto-merge on for a pull request (by its node id). */
 export const ENABLE_AUTO_MERGE_MUTATION =
@@ -39,7 +48,9 @@ export class GitHubPullRequestHost implements PullRequestHost {
   private call<T>(what: string, method: string, path: string, body?: unknown, url = `${this.api}${path}`): Promise<T> {
     // GitHub tokens are the password of Git's basic credential (`x-access-token:<token>`).
     const auth = this.options.auth;
-    const token = auth?.type === 'basic' ? auth.password : auth?.type === 'bearer' ? auth.token : undefined;
+    let token: string | undefined;
+    if (auth?.type === 'basic') token = auth.password;
+    else if (auth?.type === 'bearer') token = auth.token;
     return callHostApi<T>({
       host: this.host,
       url,
@@ -123,7 +134,7 @@ export class GitHubPullRequestHost implements PullRequestHost {
     return {
       number: pr.number,
       url: pr.html_url,
-      state: merged ? 'merged' : pr.state === 'open' ? 'open' : 'closed',
+      state: pullRequestState(merged, pr.state === 'open'),
       ...(merged && pr.merge_commit_sha ? { mergeCommit: pr.merge_commit_sha } : {}),
       ...(pr.head?.sha ? { headSha: pr.head.sha } : {}),
     };
@@ -165,10 +176,11 @@ export class GitHubPullRequestHost implements PullRequestHost {
       if (runs.total_count > 0) {
         const bad = runs.check_runs.some(r => r.status === 'completed' && !['success', 'neutral', 'skipped'].includes(r.conclusion ?? ''));
         const pending = runs.check_runs.some(r => r.status !== 'completed');
-        states.push(bad ? 'failure' : pending ? 'pending' : 'success');
+        if (bad) states.push('failure');
+        else states.push(pending ? 'pending' : 'success');
       }
       if (combined?.total_count) {
-        states.push(combined.state === 'success' ? 'success' : combined.state === 'pending' ? 'pending' : 'failure');
+        states.push(combinedStatusChecks(combined.state));
       }
       for (const worst of ['failure', 'pending', 'success'] as const) {
         if (states.includes(worst)) {

@@ -115,7 +115,8 @@ async function gitLabStandIn(options: { project?: string } = {}) {
       mrs.push(mr);
       return send(201, view(mr, origin));
     }
-    if ((n = path.match(/^\/merge_requests\/(\d+)$/))) {
+    n = path.match(/^\/merge_requests\/(\d+)$/);
+    if (n) {
       const mr = mrs.find(m => m.iid === Number(n![1]));
       if (!mr) return send(404, { message: '404 Not found' });
       if (req.method === 'PUT') {
@@ -125,14 +126,17 @@ async function gitLabStandIn(options: { project?: string } = {}) {
       }
       return send(200, view(mr, origin));
     }
-    if ((n = path.match(/^\/merge_requests\/(\d+)\/notes$/)) && req.method === 'POST') {
+    n = path.match(/^\/merge_requests\/(\d+)\/notes$/);
+    if (n && req.method === 'POST') {
       mrs.find(m => m.iid === Number(n![1]))!.notes.push(body.body);
       return send(201, { id: 1, body: body.body });
     }
-    if ((n = path.match(/^\/merge_requests\/(\d+)\/approvals$/))) {
+    n = path.match(/^\/merge_requests\/(\d+)\/approvals$/);
+    if (n) {
       return send(200, { approved: (approvals.get(Number(n[1])) ?? []).length > 0, approved_by: (approvals.get(Number(n[1])) ?? []).map(username => ({ user: { username } })) });
     }
-    if ((n = path.match(/^\/merge_requests\/(\d+)\/merge$/)) && req.method === 'PUT') {
+    n = path.match(/^\/merge_requests\/(\d+)\/merge$/);
+    if (n && req.method === 'PUT') {
       const mr = mrs.find(m => m.iid === Number(n![1]))!;
       if (mergeRefusal.answer) return send(mergeRefusal.answer.status, mergeRefusal.answer.body);
       if (body.sha && body.sha !== mr.sha) return send(409, { message: 'SHA does not match HEAD of source branch' });

@@ -8,6 +8,7 @@ import {
   PullRequestRef,
   PullRequestReviews,
   PullRequestState,
+  pullRequestState,
 } from './PullRequestHost';
 
 /** GitLab's answers the adapter reads (merge requests API v4). */
@@ -174,7 +175,7 @@ export class GitLabPullRequestHost implements PullRequestHost {
     return {
       number: mr.iid,
       url: mr.web_url,
-      state: mr.state === 'merged' ? 'merged' : mr.state === 'opened' ? 'open' : 'closed',
+      state: pullRequestState(mr.state === 'merged', mr.state === 'opened'),
       ...(mr.state === 'merged' && mergeCommit ? { mergeCommit } : {}),
       ...(mr.sha ? { headSha: mr.sha } : {}),
     };

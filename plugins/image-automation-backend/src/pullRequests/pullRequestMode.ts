@@ -247,6 +247,8 @@ function repositorySegments(url: URL, prefix: string): string[] | undefined {
   try {
     const segments = path.split('/').filter(Boolean).map(decodeURIComponent);
     // `.`/`..` (also percent-encoded) would move the API call to another path of the host.
+    // Control characters are what this check refuses.
+    // eslint-disable-next-line no-control-regex
     return segments.some(s => s === '.' || s === '..' || /[\u0000-\u001f]/.test(s)) ? undefined : segments;
   } catch {
     return undefined;

@@ -471,7 +471,9 @@ export async function runPullRequest(run: PullRequestRun, signal?: AbortSignal):
         return await apiFailed(error);
       }
       signal?.throwIfAborted();
-      const note = opened ? 'opened' : previous ? `updated: ${describeVersions(previous)} → ${describeVersions(versions)}` : 'updated';
+      let note = 'updated';
+      if (opened) note = 'opened';
+      else if (previous) note = `updated: ${describeVersions(previous)} → ${describeVersions(versions)}`;
       tracked = {
         number: ref.number,
         url: ref.url,

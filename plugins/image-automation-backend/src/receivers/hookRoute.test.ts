@@ -201,8 +201,9 @@ describe('POST /hook/:digest', () => {
     const eventsBefore = await eventsOf('ImageRepository/team-b/other');
     expect((await post(hook, body, { 'X-Signature': sign(body) })).status).toBe(200);
     let requested: Array<string | undefined> = [];
+    const store = objects;
     for (let waited = 0; waited < 5000; waited += 50) {
-      requested = await Promise.all(['app', 'worker'].map(async n => (await objects.get(`ImageRepository/team-a/${n}`))!.reconcileRequestedAt));
+      requested = await Promise.all(['app', 'worker'].map(async n => (await store.get(`ImageRepository/team-a/${n}`))!.reconcileRequestedAt));
       if (requested.every(Boolean)) break;
       await new Promise(resolve => setTimeout(resolve, 50));
     }

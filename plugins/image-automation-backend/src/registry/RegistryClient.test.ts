@@ -8,7 +8,7 @@ import {
   startTokenServer,
   TestRegistry,
   TestTokenServer,
-} from '../../../../test/testbed';
+} from '@internal/image-automation-test/testbed';
 import { parseImageReference } from './parseImageReference';
 import { RegistryClient, RegistryCredentials } from './RegistryClient';
 import { RegistryError } from './RegistryError';

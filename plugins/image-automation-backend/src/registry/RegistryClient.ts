@@ -12,7 +12,7 @@ import { ImageReference } from './parseImageReference';
 import { RegistryError, type RegistryErrorKind } from './RegistryError';
 import { redact, responseError, retryAfterMs } from './responseError';
 
-/** Credentials for one registry. @public */
+/** Credentials for one registry. @internal */
 export type RegistryCredentials =
   | { type: 'basic'; username: string; password: string }
   /** A bearer token: exchanged as an OAuth2 refresh (identity) token at a token realm, else sent as is. */
@@ -20,14 +20,14 @@ export type RegistryCredentials =
   /** A docker config JSON, matched against `<registry>/<repository>` as Flux does. */
   | { type: 'dockerConfigJson'; dockerConfigJson: string };
 
-/** TLS material for one call, added to the client's CA and the system trust store. @public */
+/** TLS material for one call, added to the client's CA and the system trust store. @internal */
 export interface RegistryTls {
   ca?: string;
   cert?: string;
   key?: string;
 }
 
-/** Options of one {@link RegistryClient} call. @public */
+/** Options of one {@link RegistryClient} call. @internal */
 export interface RegistryCallOptions {
   credentials?: RegistryCredentials;
   /**
@@ -47,7 +47,7 @@ export interface RegistryCallOptions {
   signal?: AbortSignal;
 }
 
-/** Retry policy for 5xx, 429 and connection failures. @public */
+/** Retry policy for 5xx, 429 and connection failures. @internal */
 export interface RegistryRetryOptions {
   /** Attempts per request, including the first. Default 3. */
   attempts?: number;
@@ -59,13 +59,13 @@ export interface RegistryRetryOptions {
   maxRetryAfterMs?: number;
 }
 
-/** The subset of Backstage's `LoggerService` the client uses. @public */
+/** The subset of Backstage's `LoggerService` the client uses. @internal */
 export interface RegistryLogger {
   debug(message: string, meta?: Record<string, unknown>): void;
   warn(message: string, meta?: Record<string, unknown>): void;
 }
 
-/** Options of {@link RegistryClient}. @public */
+/** Options of {@link RegistryClient}. @internal */
 export interface RegistryClientOptions {
   /**
    * Hosts that may be contacted (registries, token realms, page links); see `isHostAllowed` (`*`
@@ -113,13 +113,13 @@ export interface RegistryClientOptions {
   lookup?: LookupFunction;
 }
 
-/** A manifest's identity. @public */
+/** A manifest's identity. @internal */
 export interface ManifestDigest {
   digest: string;
   mediaType: string;
 }
 
-/** Media types accepted for manifests: without them registries answer 404/400 and HEAD has no digest. @public */
+/** Media types accepted for manifests: without them registries answer 404/400 and HEAD has no digest. @internal */
 export const MANIFEST_MEDIA_TYPES = [
   'application/vnd.oci.image.index.v1+json',
   'application/vnd.oci.image.manifest.v1+json',
@@ -177,10 +177,10 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
       signal?.removeEventListener('abort', onAbort);
       resolve();
     }, ms);
-    const onAbort = () => {
+    function onAbort() {
       clearTimeout(timer);
       reject(new RegistryError('aborted', 'request aborted'));
-    };
+    }
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
@@ -197,7 +197,7 @@ function basicHeader(username: string, password: string): string {
  *
  * One client is meant to be shared: it caches tokens per registry, scope and credentials, the
  * last challenge per registry, and connections.
- * @public
+ * @internal
  */
 export class RegistryClient {
   private readonly options: Required<

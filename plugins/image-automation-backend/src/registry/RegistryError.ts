@@ -4,14 +4,14 @@ import type { RegistryErrorKind } from '@imageops/backstage-plugin-image-automat
  * What went wrong talking to a registry, for choosing a condition reason; recorded with a failed
  * scan. The kinds and what each means are documented where the type is defined, in the common
  * package (scans carry it to the frontend).
- * @public
+ * @internal
  */
 export type { RegistryErrorKind };
 
 /**
  * An error from {@link RegistryClient}. Its message reads like Flux's (go-containerregistry's)
  * `GET <url>: <CODE>: <message>` and never contains a credential.
- * @public
+ * @internal
  */
 export class RegistryError extends Error {
   readonly kind: RegistryErrorKind;

@@ -1,4 +1,4 @@
-/** Credentials found for a registry in a docker config. @public */
+/** Credentials found for a registry in a docker config. @internal */
 export interface DockerConfigAuth {
   username?: string;
   password?: string;
@@ -132,7 +132,7 @@ function decodeEntry(entry: Record<string, unknown>): DockerConfigAuth {
  * With `dockerHubAliases` (our default, an improvement over Flux) a key `docker.io` or
  * `registry-1.docker.io` also serves `index.docker.io`. Throws on malformed JSON, with a message
  * that does not quote the document.
- * @public
+ * @internal
  */
 export function findDockerConfigAuth(
   dockerConfigJson: string,

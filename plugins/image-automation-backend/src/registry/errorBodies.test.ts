@@ -4,7 +4,7 @@ import {
   startFaultProxy,
   startRegistry,
   TestRegistry,
-} from '../../../../test/testbed';
+} from '@internal/image-automation-test/testbed';
 import { parseImageReference } from './parseImageReference';
 import { RegistryClient } from './RegistryClient';
 import { RegistryError } from './RegistryError';

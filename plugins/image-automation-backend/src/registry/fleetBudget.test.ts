@@ -1,4 +1,4 @@
-import { FaultProxy, pushImage, startFaultProxy, startRegistry, TestRegistry } from '../../../../test/testbed';
+import { FaultProxy, pushImage, startFaultProxy, startRegistry, TestRegistry } from '@internal/image-automation-test/testbed';
 import { DatabaseListingStore } from '../store/DatabaseListingStore';
 import { createStoreTestDatabases } from '../store/testDatabases';
 import { FleetBudget } from './limits';

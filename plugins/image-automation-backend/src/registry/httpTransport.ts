@@ -60,6 +60,11 @@ export function sendRequest(request: HttpRequest): Promise<HttpResponse> {
       return;
     }
     let settled = false;
+    const req = transport.request(request.url, {
+      method: request.method,
+      headers: request.headers,
+      agent: request.agent,
+    });
     const fail = (error: RegistryError) => {
       if (!settled) {
         settled = true;
@@ -67,11 +72,6 @@ export function sendRequest(request: HttpRequest): Promise<HttpResponse> {
       }
       req.destroy();
     };
-    const req = transport.request(request.url, {
-      method: request.method,
-      headers: request.headers,
-      agent: request.agent,
-    });
     const timer = setTimeout(
       () =>
         fail(

@@ -1,6 +1,6 @@
 /**
  * A container image repository as Flux's ImageRepository reads `spec.image`: registry and
- * repository, no tag or digest. @public
+ * repository, no tag or digest. @internal
  */
 export interface ImageReference {
   /** `<registry>/<repository>`, e.g. `index.docker.io/library/alpine` (Flux's `canonicalImageName`). */
@@ -118,7 +118,7 @@ function schemeOf(registry: string, insecure: boolean): 'http' | 'https' {
  * `registry.ParseImageReference` (go-containerregistry `name.ParseReference`, weak validation):
  * Docker Hub names become `index.docker.io/…` (with `library/` for single names); a scheme, a
  * tag or a digest is refused with Flux's message.
- * @public
+ * @internal
  */
 export function parseImageReference(
   image: string,

@@ -37,7 +37,7 @@ function goValue(value: unknown): string {
   }
   if (typeof value === 'object') {
     const entries = Object.entries(value as Record<string, unknown>).sort(
-      ([a], [b]) => (a < b ? -1 : a > b ? 1 : 0),
+      ([a], [b]) => Number(a > b) - Number(a < b),
     );
     return `map[${entries.map(([k, v]) => `${k}:${goValue(v)}`).join(' ')}]`;
   }
@@ -94,6 +94,8 @@ export function responseError(
   } else {
     const raw = response.body
       .toString('utf8')
+      // Control characters become spaces.
+      // eslint-disable-next-line no-control-regex
       .replace(/[\u0000-\u001f\u007f]+/g, ' ')
       .trim();
     detail = `unexpected status code ${statusText}: ${

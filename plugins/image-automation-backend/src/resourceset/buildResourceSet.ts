@@ -23,14 +23,14 @@ const OWNER_GROUP = 'resourceset.fluxcd.controlplane.io';
 
 /**
  * What to do when `spec.inputsFrom` is set but the providers export no inputs:
- * `empty-set` builds nothing (the controller then garbage-collects everything, §E.4);
+ * `empty-set` builds nothing (the controller then garbage-collects everything it applied);
  * `render-without-inputs` renders the templates once with empty inputs, as
  * `flux-operator build rset` does.
- * @public
+ * @internal
  */
 export type EmptyInputsFromMode = 'empty-set' | 'render-without-inputs';
 
-/** Input of {@link buildResourceSet}. @public */
+/** Input of {@link buildResourceSet}. @internal */
 export interface BuildResourceSetInput {
   /** The ResourceSet (its `spec.inputs` are its own inputs). */
   resourceSet: ResourceSetObject;
@@ -60,7 +60,7 @@ const execute = (tmpl: Template, inputs: InputSet | undefined) =>
  * with `commonMetadata` and the owner labels set — or one error, with the Flux Operator's
  * message naming the resource index or step and the template position. A failed build
  * never yields objects.
- * @public
+ * @internal
  */
 export type BuildResourceSetResult =
   | { ok: true; steps: StepResult[]; objects: KubeObject[]; inputs: InputSet[] }
@@ -243,7 +243,7 @@ function setCommonMetadata(
 
 /**
  * Builds a ResourceSet's objects from its templates and inputs, as the Flux Operator's
- * `builder.BuildResourceSetFromSpec` does (§E.2–E.4): combine inputs (Flatten/Permute),
+ * `builder.BuildResourceSetFromSpec` does: combine inputs (Flatten/Permute),
  * render every `resources[i]` per input set (templates-major), then `resourcesTemplate`
  * per input set; drop objects annotated `fluxcd.controlplane.io/reconcile: disabled`;
  * dedup by group/kind/namespace/name (first wins; not for JSON templates without inputs);
@@ -252,7 +252,7 @@ function setCommonMetadata(
  * the order `flux-operator build rset` applies them.
  *
  * Pure: no I/O; all errors are returned, never thrown.
- * @public
+ * @internal
  */
 export function buildResourceSet(
   input: BuildResourceSetInput,

@@ -28,7 +28,7 @@ function gvkString(p: InputProvider): string {
  * (GVK, namespace, name); every input gets a `provider` key naming its source; then
  * Flatten (concatenation) or Permute (Cartesian product with adler32 ids).
  * Throws an `Error` with the Flux Operator's message on failure.
- * @public
+ * @internal
  */
 export function combineInputs(opts: {
   resourceSet: ProviderInputs;

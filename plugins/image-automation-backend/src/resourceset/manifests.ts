@@ -21,7 +21,7 @@ function stringMap(v: GoValue | undefined): Record<string, string> | undefined {
  * A ResourceSet from its decoded manifest (see `parseYaml`). `defaultNamespace` fills an
  * empty `metadata.namespace`. Throws with the Flux Operator CLI's messages when the name
  * or namespace is missing.
- * @public
+ * @internal
  */
 export function resourceSetFromManifest(
   manifest: GoValue,
@@ -96,7 +96,7 @@ export function resourceSetFromManifest(
  * reads it offline: its single exported input is `spec.defaultValues` with `id` set to the
  * adler32 of the provider **name** (the controller uses the object's UID).
  * Returns `undefined` for providers of another namespace (ignored, as upstream).
- * @public
+ * @internal
  */
 export function staticProviderFromManifest(
   manifest: GoValue,

@@ -3,7 +3,7 @@
  * Permute strategy. Lower case; Unicode white space and punctuation become `_`; everything
  * else outside `[a-z0-9]` is dropped (symbols like `+ $ < = > ^ | ~`, non-ASCII letters);
  * runs of `_` collapse and are trimmed.
- * @public
+ * @internal
  */
 export function normalizeKeyForTemplate(key: string): string {
   let mapped = '';

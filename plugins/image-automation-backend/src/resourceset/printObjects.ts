@@ -4,7 +4,7 @@ import { StepResult } from './types';
 /**
  * The objects as `flux-operator build rset` prints them: `# step: NAME` before each named
  * step that has objects, then every object as `---` and its sorted-key YAML.
- * @public
+ * @internal
  */
 export function printObjects(steps: StepResult[]): string {
   let out = '';

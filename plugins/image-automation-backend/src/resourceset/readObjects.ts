@@ -46,16 +46,11 @@ function decodeDocument(doc: string): KubeObject {
   // parseYaml already applied Kubernetes' YAML → JSON → PreserveInts number rules.
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     const json = marshalJson(value);
-    const kind =
-      value === null
-        ? 'null'
-        : Array.isArray(value)
-        ? 'array'
-        : typeof value === 'bigint' || typeof value === 'number'
-        ? 'number'
-        : typeof value;
     if (value === null)
       throw new Error(`Object 'Kind' is missing in '${json}'`);
+    let kind: string = typeof value;
+    if (Array.isArray(value)) kind = 'array';
+    else if (typeof value === 'bigint' || typeof value === 'number') kind = 'number';
     throw new Error(
       `json: cannot unmarshal ${kind} into Go value of type map[string]interface {}`,
     );

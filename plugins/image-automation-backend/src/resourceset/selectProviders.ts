@@ -7,7 +7,7 @@ const RSIP_KIND = 'ResourceSetInputProvider';
 /**
  * The providers a ResourceSet's `spec.inputsFrom` selects among candidates in its
  * namespace: by name, or by label selector; each provider once.
- * @public
+ * @internal
  */
 export function selectProviders(
   namespace: string,

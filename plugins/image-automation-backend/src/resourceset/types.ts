@@ -1,10 +1,10 @@
 import { GoValue } from '../golib/reflect';
 import { LabelSelector } from '../golib/labels';
 
-/** One input set: a map of arbitrary JSON values. @public */
+/** One input set: a map of arbitrary JSON values. @internal */
 export type InputSet = Record<string, GoValue>;
 
-/** A reference from `spec.inputsFrom`. @public */
+/** A reference from `spec.inputsFrom`. @internal */
 export interface InputProviderReference {
   apiVersion?: string;
   kind?: string;
@@ -14,7 +14,7 @@ export interface InputProviderReference {
 
 export type { LabelSelector } from '../golib/labels';
 
-/** A step of `spec.steps`. @public */
+/** A step of `spec.steps`. @internal */
 export interface ResourceSetStep {
   name: string;
   resources?: GoValue[];
@@ -26,7 +26,7 @@ export interface ResourceSetStep {
  * The parts of a ResourceSet (`fluxcd.controlplane.io/v1`) the builder reads. Values are
  * template values ({@link GoValue}): integers as `bigint`, floats as `number`, as the
  * Flux Operator decodes them (see `parseYaml`).
- * @public
+ * @internal
  */
 export interface ResourceSetObject {
   apiVersion?: string;
@@ -53,7 +53,7 @@ export interface ResourceSetObject {
 /**
  * A source of inputs other than the ResourceSet itself: a ResourceSetInputProvider with
  * its exported inputs (`status.exportedInputs`).
- * @public
+ * @internal
  */
 export interface InputProvider {
   apiVersion: string;
@@ -64,10 +64,10 @@ export interface InputProvider {
   inputs: InputSet[];
 }
 
-/** A Kubernetes object as the builder produces it. @public */
+/** A Kubernetes object as the builder produces it. @internal */
 export type KubeObject = Record<string, GoValue>;
 
-/** The objects of one step (`name` is empty for a ResourceSet without steps). @public */
+/** The objects of one step (`name` is empty for a ResourceSet without steps). @internal */
 export interface StepResult {
   name: string;
   timeout?: string;

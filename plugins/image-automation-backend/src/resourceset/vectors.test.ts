@@ -39,7 +39,7 @@ describe('jsonToYamlTemplateText vectors', () => {
   });
 });
 
-describe('combineInputs (§E.2 vectors from the Flux Operator tests)', () => {
+describe('combineInputs (vectors from the Flux Operator builder tests)', () => {
   const rset = {
     apiVersion: 'fluxcd.controlplane.io/v1',
     kind: 'ResourceSet',

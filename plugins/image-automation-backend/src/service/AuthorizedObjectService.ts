@@ -27,8 +27,10 @@ export function withObjectActions(view: AutomationObjectView, mayUpdate: boolean
       ? `You lack the image-automation.object.update permission for ${view.entityRef}`
       : NO_ENTITY,
   };
-  const action = (allowed: boolean, reason: string): ActionPermission =>
-    !mayUpdate ? denied : allowed ? { allowed: true } : { allowed: false, reason };
+  const action = (allowed: boolean, reason: string): ActionPermission => {
+    if (!mayUpdate) return denied;
+    return allowed ? { allowed: true } : { allowed: false, reason };
+  };
   const suspendedInManifest = Boolean((view.spec as { suspend?: boolean }).suspend);
   return {
     ...view,

@@ -71,12 +71,9 @@ function condition(type: string, status: Condition['status'], reason: string, me
 const READY: ObjectStatus = { conditions: [condition('Ready', 'True', 'Succeeded', 'all good', 60)] };
 
 function declared(kind: string, name: string, entityRef: string | undefined, spec: Record<string, unknown> = {}): DeclaredObject {
-  const apiVersion =
-    kind === 'GitRepository'
-      ? 'source.toolkit.fluxcd.io/v1'
-      : kind.startsWith('ResourceSet')
-        ? 'fluxcd.controlplane.io/v1'
-        : 'image.toolkit.fluxcd.io/v1';
+  let apiVersion = 'image.toolkit.fluxcd.io/v1';
+  if (kind === 'GitRepository') apiVersion = 'source.toolkit.fluxcd.io/v1';
+  else if (kind.startsWith('ResourceSet')) apiVersion = 'fluxcd.controlplane.io/v1';
   const manifest: AutomationObject = { apiVersion, kind, metadata: { name, namespace: 'apps' }, spec };
   return entityRef
     ? { manifest, entityRef, source: { type: 'catalog', location: `file:///catalog/${name}.yaml` } }

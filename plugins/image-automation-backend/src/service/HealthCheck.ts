@@ -41,8 +41,10 @@ export class HealthCheck {
     const database = await this.pingDatabase();
     const { lastPassAt, lastProgressAt } = this.options.engine.activity();
     const stalled = now.getTime() - lastProgressAt.getTime() > this.options.stalledAfterMs;
+    let status: HealthReport['engine']['status'] = lastPassAt ? 'ok' : 'starting';
+    if (stalled) status = 'stalled';
     const engine: HealthReport['engine'] = {
-      status: stalled ? 'stalled' : lastPassAt ? 'ok' : 'starting',
+      status,
       lastPassAt: lastPassAt?.toISOString() ?? null,
       lastPassAgoSeconds: lastPassAt ? Math.max(0, Math.round((now.getTime() - lastPassAt.getTime()) / 1000)) : null,
       stalledAfterSeconds: Math.round(this.options.stalledAfterMs / 1000),

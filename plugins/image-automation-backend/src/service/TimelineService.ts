@@ -170,12 +170,11 @@ export class TimelineService {
     const lanes = new Map<string, TimelineLane>();
     const targetsOf = new Map<string, string[]>();
     for (const object of objects) {
-      const targets =
-        object.kind === 'ImageUpdateAutomation'
-          ? [gitTarget(object.id)]
-          : object.kind === 'ResourceSet'
-            ? (object.status.appliedClusters ?? []).map(cluster => clusterTarget(object.id, cluster))
-            : [];
+      let targets: PromotionTarget[] = [];
+      if (object.kind === 'ImageUpdateAutomation') targets = [gitTarget(object.id)];
+      else if (object.kind === 'ResourceSet') {
+        targets = (object.status.appliedClusters ?? []).map(cluster => clusterTarget(object.id, cluster));
+      }
       targetsOf.set(object.id, targets.map(t => t.id));
       for (const target of targets) lanes.set(target.id, laneOf(target, object));
     }

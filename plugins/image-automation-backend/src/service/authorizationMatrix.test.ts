@@ -114,13 +114,15 @@ const permissionBackend = createBackendPlugin({
   },
 });
 
+/** The object id of an entry of the fleet page's failing list. */
+function failingId(entry: any): string | undefined {
+  return entry.id ?? entry.object?.id;
+}
+
 function declared(kind: string, name: string, entityRef: string | undefined, spec: Record<string, unknown>): DeclaredObject {
-  const apiVersion =
-    kind === 'GitRepository'
-      ? 'source.toolkit.fluxcd.io/v1'
-      : kind.startsWith('ResourceSet')
-        ? 'fluxcd.controlplane.io/v1'
-        : 'image.toolkit.fluxcd.io/v1';
+  let apiVersion = 'image.toolkit.fluxcd.io/v1';
+  if (kind === 'GitRepository') apiVersion = 'source.toolkit.fluxcd.io/v1';
+  else if (kind.startsWith('ResourceSet')) apiVersion = 'fluxcd.controlplane.io/v1';
   const manifest = { apiVersion, kind, metadata: { name, namespace: 'apps' }, spec } as AutomationObject;
   return entityRef
     ? { manifest, entityRef, source: { type: 'catalog', location: `file:///catalog/${name}.yaml` }, grantedNamespaces: ['apps'] }
@@ -385,7 +387,7 @@ const MATRIX: Record<string, Row> = {
       const text = JSON.stringify(body);
       expect(text).not.toContain('platform');
       if (caller === 'nobody') expect(text).not.toContain('shop');
-      else expect(body.failing.map((f: any) => f.id ?? f.object?.id)).toContain('ImageRepository/apps/shop');
+      else expect(body.failing.map(failingId)).toContain('ImageRepository/apps/shop');
       // Only who may act on it sees the pending promotion.
       expect(body.promotions.length).toBe(caller === 'owner' || caller === 'service' ? 1 : 0);
     },
@@ -522,54 +524,78 @@ describe('the route × caller authorization matrix', () => {
     ),
   );
 
-  it.each(cases.map(c => [c.route, c.target, c.caller, c.status, c] as const))(
-    '%s on %s by %s → %d',
-    async (_route, target, caller, status, { row }) => {
-      fixtures = await seed(knex, { pinned: Boolean(row.pinned), suspended: Boolean(row.suspended) });
-      asked.length = 0;
-      const spies = row.reaches.map(name => [name, spyOf(name)] as const);
-      spies.forEach(([, spy]) => spy.mockClear());
-      const before = await snapshot(knex);
-      const call = row.call(fixtures[target]);
-      let req = request(backend.server)[call.method](`/api/image-automation${call.path}`);
-      const header = authorization(caller);
-      if (header) req = req.set('Authorization', header);
-      const response = call.body ? await req.send(call.body) : await req;
-      expect({ status: response.status, error: response.status >= 400 ? response.body?.error?.message : undefined }).toEqual(
-        expect.objectContaining({ status }),
-      );
-      if (status !== 401 && status !== 403) row.body?.(caller, response.body);
-      const after = await snapshot(knex);
-      const reached = spies.filter(([, spy]) => spy.mock.calls.length > 0).map(([name]) => name);
-      if (status === 401 || status === 403) {
-        // Denied: stopped before the work, nothing changed, and no data of the object answered.
-        expect(reached).toEqual([]);
-        expect(after).toEqual(before);
-        expect(Object.keys(response.body)).toContain('error');
-        const text = JSON.stringify(response.body);
-        for (const data of ['registry.example.com', 'sha256:', '1.1.0', '1.2.0', 'AuthenticationFailed', 'semver']) {
-          expect(text).not.toContain(data);
-        }
-      } else {
-        // Allowed: the work was done (so the deny assertions above are able to fail).
-        expect(reached).toEqual(row.reaches);
-        if (row.changes) expect(after).not.toEqual(before);
-      }
-      // A signed-in user's answer was decided by the permission backend, never by default.
-      if ((caller === 'nobody' || caller === 'reader' || caller === 'owner') && !row.signedInOnly) {
-        if (target === 'shop') expect(asked.some(a => a.user === (caller === 'owner' ? OWNER : caller === 'reader' ? READER : NOBODY))).toBe(true);
-      }
-      if (caller === 'anonymous' || caller === 'service' || row.signedInOnly) expect(asked).toEqual([]);
-      if (status === 403 && target === 'config') {
-        expect(response.body.error.message).toMatch(/managed through app-config only/);
-      }
-      if (status === 403 && target === 'shop') {
-        // A refusal says what was refused, on which entity, and the permission it needs; a reader
-        // is refused a change for the change's permission, never for reading.
-        const message: string = response.body.error.message;
-        expect(message).toMatch(/^you may not \w[\w ]* component:default\/shop \(image-automation\.(object|promotion)\.[a-z]+\)$/);
-        if (caller === 'reader') expect(message).not.toContain(`(${READ})`);
-      }
-    },
-  );
+  type Case = (typeof cases)[number];
+  const isDenied = (c: Case) => c.status === 401 || c.status === 403;
+  const rows = (list: Case[]) => list.map(c => [c.route, c.target, c.caller, c.status, c] as const);
+  const USERS: Partial<Record<Caller, string>> = { owner: OWNER, reader: READER, nobody: NOBODY };
+  /** What a 403 says, by target: what was refused, on which entity, and the permission it needs. */
+  const REFUSALS: Record<Case['target'], RegExp> = {
+    config: /managed through app-config only/,
+    shop: /^you may not \w[\w ]* component:default\/shop \(image-automation\.(object|promotion)\.[a-z]+\)$/,
+  };
+
+  /** Seeds the fixtures, calls the route as the caller, and tells what it reached and changed. */
+  async function exercise({ row, target, caller, status }: Case) {
+    fixtures = await seed(knex, { pinned: Boolean(row.pinned), suspended: Boolean(row.suspended) });
+    asked.length = 0;
+    const spies = row.reaches.map(name => [name, spyOf(name)] as const);
+    spies.forEach(([, spy]) => spy.mockClear());
+    const before = await snapshot(knex);
+    const call = row.call(fixtures[target]);
+    let req = request(backend.server)[call.method](`/api/image-automation${call.path}`);
+    const header = authorization(caller);
+    if (header) req = req.set('Authorization', header);
+    const response = call.body ? await req.send(call.body) : await req;
+    const answered = {
+      status: response.status,
+      error: response.status >= 400 ? response.body?.error?.message : undefined,
+    };
+    if (status !== 401 && status !== 403) row.body?.(caller, response.body);
+    const after = await snapshot(knex);
+    const reached = spies.filter(([, spy]) => spy.mock.calls.length > 0).map(([name]) => name);
+    return { response, answered, before, after, reached };
+  }
+
+  /** The permissions asked: a signed-in user's answer on the entity was decided by the permission backend, never by default. */
+  function permissionChecks({ row, target, caller }: Case) {
+    const user = USERS[caller];
+    const decidedForUser = user !== undefined && !row.signedInOnly && target === 'shop';
+    const asksNone = caller === 'anonymous' || caller === 'service' || Boolean(row.signedInOnly);
+    return {
+      askedForUser: decidedForUser ? asked.some(a => a.user === user) : 'not checked',
+      askedWhenNone: asksNone ? asked : [],
+    };
+  }
+
+  it.each(rows(cases.filter(isDenied)))('%s on %s by %s → %d', async (_route, target, caller, status, c) => {
+    const { response, answered, before, after, reached } = await exercise(c);
+    expect(answered).toEqual(expect.objectContaining({ status }));
+    // Denied: stopped before the work, nothing changed, and no data of the object answered.
+    expect(reached).toEqual([]);
+    expect(after).toEqual(before);
+    expect(Object.keys(response.body)).toContain('error');
+    const text = JSON.stringify(response.body);
+    for (const data of ['registry.example.com', 'sha256:', '1.1.0', '1.2.0', 'AuthenticationFailed', 'semver']) {
+      expect(text).not.toContain(data);
+    }
+    const decided = permissionChecks(c);
+    expect(decided.askedForUser).not.toBe(false);
+    expect(decided.askedWhenNone).toEqual([]);
+    // A 403 says why; a reader is refused a change for the change's permission, never for reading.
+    const message: string = status === 403 ? response.body.error.message : '';
+    expect(message).toMatch(status === 403 ? REFUSALS[target] : /^$/);
+    expect(caller === 'reader' && target === 'shop' ? message : '').not.toContain(`(${READ})`);
+  });
+
+  it.each(rows(cases.filter(c => !isDenied(c))))('%s on %s by %s → %d', async (_route, _target, _caller, status, c) => {
+    const { answered, before, after, reached } = await exercise(c);
+    expect(answered).toEqual(expect.objectContaining({ status }));
+    // Allowed: the work was done (so the deny assertions above are able to fail).
+    expect(reached).toEqual(c.row.reaches);
+    // A route that changes the plugin's tables changed them.
+    expect(c.row.changes ? after : { unchanged: 'not checked' }).not.toEqual(before);
+    const decided = permissionChecks(c);
+    expect(decided.askedForUser).not.toBe(false);
+    expect(decided.askedWhenNone).toEqual([]);
+  });
 });

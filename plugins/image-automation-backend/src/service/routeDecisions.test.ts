@@ -256,7 +256,8 @@ describe.each(databases.eachSupportedId())('route decisions on %p', databaseId =
       ['resume', 'frozen', false, 'Suspended by spec.suspend in the manifest: change the manifest to resume'],
     ])('refuses %s of %s (suspended first: %p) with 409 and the reason, changing nothing', async (action, name, suspendFirst, reason) => {
       const { call, objects, events } = await setUp(databaseId);
-      if (suspendFirst) expect((await call('alice', 'post', `/objects/ImageRepository/apps/${name}/suspend`)).status).toBe(200);
+      const suspended = suspendFirst ? (await call('alice', 'post', `/objects/ImageRepository/apps/${name}/suspend`)).status : 200;
+      expect(suspended).toBe(200);
       const id = `ImageRepository/apps/${name}`;
       const before = { object: await objects.get(id), events: await events.list(id, { limit: 100 }) };
       const response = await call('alice', 'post', `/objects/ImageRepository/apps/${name}/${action}`);
@@ -507,6 +508,8 @@ describe.each(databases.eachSupportedId())('route decisions on %p', databaseId =
       expect((await promotions.getPin(TARGET, SUBJECT, new Date()))?.version).toEqual(version('1.1.0', 2));
     });
 
+    // expectInputError asserts the answer.
+    // eslint-disable-next-line jest/expect-expect
     it('names the missing query parameter of an unpin', async () => {
       const { call } = await setUp(databaseId);
       expectInputError(await call('alice', 'delete', `/pins?subject=${encodeURIComponent(SUBJECT)}`), 'targetId is required');

@@ -42,7 +42,7 @@ function toRecord(row: InventoryRow): InventoryRecord {
 
 /**
  * Knex implementation of {@link InventoryStore} (SQLite and PostgreSQL).
- * @public
+ * @internal
  */
 export class DatabaseInventoryStore implements InventoryStore {
   private constructor(private readonly db: Knex) {}

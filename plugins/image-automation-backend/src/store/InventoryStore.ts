@@ -3,13 +3,13 @@ import { InventoryEntry } from '../kubernetes/types';
 /**
  * Where an apply stands: `applying` while it runs (entries = old ∪ new), `applied` after it finished
  * (entries = new), `failed` when it stopped (entries stay old ∪ new until a retry succeeds).
- * @public
+ * @internal
  */
 export type InventoryState = 'applying' | 'applied' | 'failed';
 
 /**
  * What one automation object applied into one cluster.
- * @public
+ * @internal
  */
 export interface InventoryRecord {
   /** The applying object, e.g. `ResourceSet/<namespace>/<name>`. */
@@ -37,7 +37,7 @@ export interface InventoryRecord {
 
 /**
  * The `resourceVersion`s an apply left, and the digest of its settings.
- * @public
+ * @internal
  */
 export interface AppliedVersions {
   key: string;
@@ -46,7 +46,7 @@ export interface AppliedVersions {
 
 /**
  * Storage of inventories.
- * @public
+ * @internal
  */
 export interface InventoryStore {
   /** The inventory of `owner` in `cluster`, if it applied anything there. */

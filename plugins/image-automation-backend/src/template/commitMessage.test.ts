@@ -32,7 +32,7 @@ const change = (oldValue: string, newValue: string, setter: string): GoStruct =>
     Setter: setter,
   });
 
-// The commit message template of the image-automation-controller tests (§C.7), written anew.
+// The commit message template of the image-automation-controller tests (its ResultV2 template), written anew.
 const TEMPLATE = `Commit summary with ResultV2
 
 Automation: {{ .AutomationObject }}
@@ -66,7 +66,7 @@ describe('commit message templates ({{ }}, sprig)', () => {
     Values: { cluster: 'prod', testing: 'value' },
   });
 
-  it('renders the ResultV2 vector of §C.7 (an empty namespace prints as //)', () => {
+  it('renders the controller ResultV2 vector (an empty namespace prints as //)', () => {
     expect(
       renderTemplate({
         name: 'msg',

@@ -37,7 +37,7 @@ import {
   PipeNode,
 } from './parse';
 
-/** An execution failure, with Go's message. @public */
+/** An execution failure, with Go's message. @internal */
 export class TemplateExecError extends Error {
   constructor(message: string) {
     super(message);
@@ -45,7 +45,7 @@ export class TemplateExecError extends Error {
   }
 }
 
-/** What to do when a map has no entry for a field (`missingkey=`). @public */
+/** What to do when a map has no entry for a field (`missingkey=`). @internal */
 export type MissingKey = 'default' | 'zero' | 'error';
 
 /**
@@ -529,12 +529,9 @@ function executeWithin(
     const name = ident.ident;
     if (LAZY_BUILTINS.has(name))
       return evalAndOr(dot, name, cmd, args ?? [], final);
-    const f =
-      localFuncs && Object.hasOwn(localFuncs, name)
-        ? localFuncs[name]
-        : Object.hasOwn(funcs, name)
-        ? funcs[name]
-        : undefined;
+    let f;
+    if (localFuncs && Object.hasOwn(localFuncs, name)) f = localFuncs[name];
+    else if (Object.hasOwn(funcs, name)) f = funcs[name];
     if (!f) return errorf(`${goQuote(name)} is not a defined function`);
     return callGo(dot, f, cmd, name, args, final);
   }

@@ -18,15 +18,15 @@ export type { TemplateLimits } from './limits';
 export type { MissingKey } from './exec';
 export { slugify } from './funcs/slugify';
 
-/** The longest template source parsed (characters). @public */
+/** The longest template source parsed (characters). @internal */
 export const MAX_TEMPLATE_LENGTH = 1 << 20;
 
-/** Which function set a template sees. @public */
+/** Which function set a template sees. @internal */
 export type TemplateFuncs = 'resourceset' | 'commitMessage';
 
 /**
  * Options for parsing a template.
- * @public
+ * @internal
  */
 export interface ParseTemplateOptions {
   /** Template name, as it appears in errors (`template: NAME:1:3: …`). */
@@ -41,7 +41,7 @@ export interface ParseTemplateOptions {
 
 /**
  * A parsed template, ready to execute many times.
- * @public
+ * @internal
  */
 export interface Template {
   readonly name: string;
@@ -52,7 +52,7 @@ export interface Template {
 
 /**
  * Options for executing a template.
- * @public
+ * @internal
  */
 export interface ExecuteTemplateOptions {
   /** The data `.` refers to (`undefined` = Go's nil data). */
@@ -79,7 +79,7 @@ function funcTable(funcs: TemplateFuncs): FuncMap {
 /**
  * Parses a template. Throws {@link TemplateParseError} with Go's message
  * (`template: NAME:LINE: …`), e.g. `function "now" not defined`.
- * @public
+ * @internal
  */
 export function parseTemplate(opts: ParseTemplateOptions): Template {
   if (opts.text.length > MAX_TEMPLATE_LENGTH) {
@@ -105,7 +105,7 @@ export function parseTemplate(opts: ParseTemplateOptions): Template {
 /**
  * Executes a parsed template. Throws {@link TemplateExecError} with Go's message
  * (`template: NAME:LINE:COL: executing "NAME" at <…>: …`).
- * @public
+ * @internal
  */
 export function executeTemplate(
   tmpl: Template,
@@ -130,7 +130,7 @@ export function executeTemplate(
 
 /**
  * Parses and executes in one go.
- * @public
+ * @internal
  */
 export function renderTemplate(
   opts: ParseTemplateOptions & ExecuteTemplateOptions,
@@ -138,5 +138,5 @@ export function renderTemplate(
   return executeTemplate(parseTemplate(opts), opts);
 }
 
-/** The Flux Operator's ResourceSet delimiters. @public */
+/** The Flux Operator's ResourceSet delimiters. @internal */
 export const RESOURCESET_DELIMS: [string, string] = ['<<', '>>'];

@@ -12,7 +12,7 @@
 
 import { GoFuncError } from './funcTypes';
 
-/** Bounds on one template execution. @public */
+/** Bounds on one template execution. @internal */
 export interface TemplateLimits {
   /** Most elements in a list a function returns. */
   maxListLength: number;
@@ -24,7 +24,7 @@ export interface TemplateLimits {
   timeoutMs: number;
 }
 
-/** The defaults: far above what a ResourceSet or commit message needs. @public */
+/** The defaults: far above what a ResourceSet or commit message needs. @internal */
 export const DEFAULT_TEMPLATE_LIMITS: TemplateLimits = Object.freeze({
   maxListLength: 10_000,
   maxStringLength: 1 << 20,

@@ -80,7 +80,7 @@ export interface ParsedTemplate {
   defines: Map<string, Node & { type: 'list' }>;
 }
 
-/** A parse failure, with Go's message. @public */
+/** A parse failure, with Go's message. @internal */
 export class TemplateParseError extends Error {
   constructor(message: string) {
     super(message);

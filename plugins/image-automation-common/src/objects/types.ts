@@ -251,7 +251,7 @@ export interface ResourceSetDependency {
   readyExpr?: string;
 }
 
-/** `fluxcd.controlplane.io/v1` ResourceSet spec (§E.1); templates are arbitrary JSON. @public */
+/** `fluxcd.controlplane.io/v1` ResourceSet spec, as its CRD defines it; templates are arbitrary JSON. @public */
 export interface ResourceSetSpec {
   inputs?: Array<Record<string, unknown>>;
   inputsFrom?: Array<{

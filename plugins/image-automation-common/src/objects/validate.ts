@@ -616,7 +616,7 @@ function crossFieldRules(kind: string, spec: Record<string, any>, errors: FieldE
   if (kind === 'ResourceSet') resourceSetRules(spec ?? {}, errors);
 }
 
-/** The Flux Operator's CEL rules for ResourceSet (§E.1), with its messages where it has them. */
+/** The Flux Operator's CEL rules for ResourceSet (in its CRD), with its messages where it has them. */
 function resourceSetRules(spec: Record<string, any>, errors: FieldError[]) {
   const add = (field: string, message: string) => errors.push({ field, message });
   const steps: Array<Record<string, any>> = Array.isArray(spec.steps) ? spec.steps : [];

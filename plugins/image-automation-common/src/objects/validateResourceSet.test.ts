@@ -11,7 +11,7 @@ const messages = (spec: Record<string, unknown>) =>
   validateAutomationObject(rset(spec)).map(e => `${e.field}: ${e.message}`);
 
 describe('ResourceSet validation', () => {
-  it('accepts the podinfo example and every §E.1 field', () => {
+  it('accepts the podinfo example and every field of the ResourceSet CRD', () => {
     expect(
       messages({
         inputStrategy: { name: 'Permute', includeEmptyProviders: false },

@@ -11,7 +11,7 @@ import { reconcilePending } from '../components/reconcilePending';
 import { useLivePolledValue } from './useLiveUpdates';
 import { PolledValue } from './usePolledValue';
 
-/** How often the objects reload while a requested reconcile has not run yet. @public */
+/** How often the objects reload while a requested reconcile has not run yet. @internal */
 export const PENDING_RECONCILE_POLL_INTERVAL_MS = 2_000;
 
 /** The states the tab lists as pending promotions: every open promotion. @internal */

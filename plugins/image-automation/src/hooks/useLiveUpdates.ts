@@ -6,7 +6,7 @@ import { PolledValue, usePolledValue } from './usePolledValue';
 /** How often sections reload while signals are not installed: scans run on minute intervals. @public */
 export const DEFAULT_POLL_INTERVAL_MS = 10_000;
 
-/** With signals, a slow safety poll still runs, in case a message was lost while reconnecting. @public */
+/** With signals, a slow safety poll still runs, in case a message was lost while reconnecting. @internal */
 export const LIVE_SAFETY_POLL_INTERVAL_MS = 60_000;
 
 /** How the tab stays up to date, for the sections and the summary strip. @internal */

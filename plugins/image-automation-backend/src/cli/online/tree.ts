@@ -233,10 +233,12 @@ export function buildTree(
 }
 
 const USAGE =
-  'usage: image-automation tree ENTITY [-o json|yaml]\n' +
-  '  ENTITY                 an entity ref, e.g. component:default/podinfo (or --entity REF)\n' +
-  '  -o, --output FORMAT    tree (default), json or yaml\n' +
-  CONNECTION_USAGE;
+  [
+    'usage: image-automation tree ENTITY [-o json|yaml]\n',
+    '  ENTITY                 an entity ref, e.g. component:default/podinfo (or --entity REF)\n',
+    '  -o, --output FORMAT    tree (default), json or yaml\n',
+    CONNECTION_USAGE,
+  ].join('');
 
 async function inventoriesOf(
   client: BackendClient,

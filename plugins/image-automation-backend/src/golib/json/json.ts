@@ -40,9 +40,10 @@ function quoteJson(s: string, escapeHtml: boolean): string {
 /** Go's float encoding in JSON: `'f'` format, `'e'` below 1e-6 or from 1e21. @internal */
 export function formatJsonFloat(f: number): string {
   if (!Number.isFinite(f)) {
-    throw new JsonMarshalError(
-      `json: unsupported value: ${f > 0 ? '+Inf' : f < 0 ? '-Inf' : 'NaN'}`,
-    );
+    let name = 'NaN';
+    if (f > 0) name = '+Inf';
+    else if (f < 0) name = '-Inf';
+    throw new JsonMarshalError(`json: unsupported value: ${name}`);
   }
   const abs = Math.abs(f);
   if (abs !== 0 && (abs < 1e-6 || abs >= 1e21)) {
@@ -176,13 +177,16 @@ export function jsonSyntaxError(text: string): string | undefined {
     stack.push(kind);
     return stack.length <= MAX_JSON_DEPTH ? next : fail(c, 'exceeded max depth');
   };
-  const literal = (word: string, at: number): Step => c =>
-    c === word.charCodeAt(at)
-      ? at + 1 === word.length
-        ? endValue
-        : literal(word, at + 1)
-      : fail(c, `in literal ${word} (expecting ${quoteJsonChar(word.charCodeAt(at))})`);
-  const beginValue: Step = c => {
+  // The states refer to each other, so they are function declarations (hoisted).
+  function literal(word: string, at: number): Step {
+    return c => {
+      if (c !== word.charCodeAt(at)) {
+        return fail(c, `in literal ${word} (expecting ${quoteJsonChar(word.charCodeAt(at))})`);
+      }
+      return at + 1 === word.length ? endValue : literal(word, at + 1);
+    };
+  }
+  function beginValue(c: number): Step | string {
     if (isJsonSpace(c)) return beginValue;
     if (c === 0x7b) return push(c, 'key', beginStringOrEmpty);
     if (c === 0x5b) return push(c, 'array', beginValueOrEmpty);
@@ -194,30 +198,32 @@ export function jsonSyntaxError(text: string): string | undefined {
     if (c === 0x66) return literal('false', 1);
     if (c === 0x6e) return literal('null', 1);
     return fail(c, 'looking for beginning of value');
-  };
-  const beginValueOrEmpty: Step = c => {
+  }
+  function beginValueOrEmpty(c: number): Step | string {
     if (isJsonSpace(c)) return beginValueOrEmpty;
     return c === 0x5d ? endValue(c) : beginValue(c);
-  };
-  const beginStringOrEmpty: Step = c => {
+  }
+  function beginStringOrEmpty(c: number): Step | string {
     if (isJsonSpace(c)) return beginStringOrEmpty;
     if (c === 0x7d) {
       stack[stack.length - 1] = 'value';
       return endValue(c);
     }
     return beginString(c);
-  };
-  const beginString: Step = c => {
+  }
+  function beginString(c: number): Step | string {
     if (isJsonSpace(c)) return beginString;
     return c === 0x22 ? inString : fail(c, 'looking for beginning of object key string');
-  };
-  const endTopStep: Step = c => (isJsonSpace(c) ? endTopStep : fail(c, 'after top-level value'));
-  const pop = (): Step => {
+  }
+  function endTopStep(c: number): Step | string {
+    return isJsonSpace(c) ? endTopStep : fail(c, 'after top-level value');
+  }
+  function pop(): Step {
     stack.pop();
     if (stack.length === 0) endTop = true;
     return stack.length === 0 ? endTopStep : endValue;
-  };
-  const endValue: Step = c => {
+  }
+  function endValue(c: number): Step | string {
     if (stack.length === 0) {
       endTop = true;
       return endTopStep(c);
@@ -238,35 +244,49 @@ export function jsonSyntaxError(text: string): string | undefined {
         if (c === 0x2c) return beginValue;
         return c === 0x5d ? pop() : fail(c, 'after array element');
     }
-  };
-  const inString: Step = c => {
+  }
+  function inString(c: number): Step | string {
     if (c === 0x22) return endValue;
     if (c === 0x5c) return inStringEscape;
     return c < 0x20 ? fail(c, 'in string literal') : inString;
-  };
-  const inStringEscape: Step = c => {
+  }
+  function inStringEscape(c: number): Step | string {
     if ('bfnrt\\/"'.includes(String.fromCharCode(c))) return inString;
     return c === 0x75 ? hexDigit(4) : fail(c, 'in string escape code');
-  };
-  const hexDigit = (left: number): Step => c =>
-    isHex(c) ? (left === 1 ? inString : hexDigit(left - 1)) : fail(c, 'in \\u hexadecimal character escape');
-  const neg: Step = c => {
+  }
+  function hexDigit(left: number): Step {
+    return c => {
+      if (!isHex(c)) return fail(c, 'in \\u hexadecimal character escape');
+      return left === 1 ? inString : hexDigit(left - 1);
+    };
+  }
+  function neg(c: number): Step | string {
     if (c === 0x30) return zero;
     return c >= 0x31 && c <= 0x39 ? digits : fail(c, 'in numeric literal');
-  };
-  const digits: Step = c => (isDigit(c) ? digits : zero(c));
-  const zero: Step = c => {
+  }
+  function digits(c: number): Step | string {
+    return isDigit(c) ? digits : zero(c);
+  }
+  function zero(c: number): Step | string {
     if (c === 0x2e) return dot;
     return c === 0x65 || c === 0x45 ? exponent : endValue(c);
-  };
-  const dot: Step = c => (isDigit(c) ? fraction : fail(c, 'after decimal point in numeric literal'));
-  const fraction: Step = c => {
+  }
+  function dot(c: number): Step | string {
+    return isDigit(c) ? fraction : fail(c, 'after decimal point in numeric literal');
+  }
+  function fraction(c: number): Step | string {
     if (isDigit(c)) return fraction;
     return c === 0x65 || c === 0x45 ? exponent : endValue(c);
-  };
-  const exponent: Step = c => (c === 0x2b || c === 0x2d ? exponentSign : exponentSign(c));
-  const exponentSign: Step = c => (isDigit(c) ? exponentDigits : fail(c, 'in exponent of numeric literal'));
-  const exponentDigits: Step = c => (isDigit(c) ? exponentDigits : endValue(c));
+  }
+  function exponent(c: number): Step | string {
+    return c === 0x2b || c === 0x2d ? exponentSign : exponentSign(c);
+  }
+  function exponentSign(c: number): Step | string {
+    return isDigit(c) ? exponentDigits : fail(c, 'in exponent of numeric literal');
+  }
+  function exponentDigits(c: number): Step | string {
+    return isDigit(c) ? exponentDigits : endValue(c);
+  }
 
   let step: Step = beginValue;
   for (const c of bytes) {

@@ -11,13 +11,13 @@
 
 import { goQuote } from '../strconv';
 
-/** A Kubernetes `metav1.LabelSelector`. @public */
+/** A Kubernetes `metav1.LabelSelector`. @internal */
 export interface LabelSelector {
   matchLabels?: Record<string, string>;
   matchExpressions?: Array<{ key: string; operator: string; values?: string[] }>;
 }
 
-/** Whether a set of labels is selected. @public */
+/** Whether a set of labels is selected. @internal */
 export type LabelMatcher = (labels: Record<string, string>) => boolean;
 
 /**
@@ -25,7 +25,7 @@ export type LabelMatcher = (labels: Record<string, string>) => boolean;
  * rejects, with its error text. An empty selector matches everything; so does an absent one,
  * as the Flux controllers read an absent `policySelector` or `selector` (Go's
  * `LabelSelectorAsSelector(nil)` itself would match nothing, and no caller asks for that).
- * @public
+ * @internal
  */
 export function compileLabelSelector(selector: LabelSelector | undefined): LabelMatcher {
   if (!selector) return () => true;

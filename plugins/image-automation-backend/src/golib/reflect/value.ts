@@ -22,7 +22,7 @@ import { compareGoStrings } from '../strings';
  * A Go `int` (template number literals, `len`, `int`, `atoi`, range indexes): a separate
  * type from `int64` (plain `bigint`, what JSON inputs and most sprig arithmetic give),
  * because Go templates tell them apart (`typeOf`, `duration`, `int` parameters).
- * @public
+ * @internal
  */
 export class GoInt {
   constructor(readonly value: bigint) {}
@@ -40,17 +40,19 @@ export function isInt(v: unknown): v is bigint | GoInt {
 
 /**
  * A Go struct value: named fields, optional methods and an optional `String()` method.
- * @public
+ * @internal
  */
 export class GoStruct {
   constructor(
+    // The field is Go's struct type name; it is named as the typeName() function it feeds.
+    // eslint-disable-next-line @typescript-eslint/no-shadow
     readonly typeName: string,
     readonly fields: Record<string, GoValue>,
     readonly methods: Record<string, (...args: GoValue[]) => GoValue> = {},
   ) {}
 }
 
-/** Any value a template can hold. @public */
+/** Any value a template can hold. @internal */
 export type GoValue =
   | string
   | bigint
@@ -231,6 +233,9 @@ export function formatFloatExp(x: number): string {
   return formatExponent(x < 0, digits, dp);
 }
 
+/** Byte-wise (UTF-8) string comparison, as Go compares strings. @internal */
+export const compareStrings = compareGoStrings;
+
 /** Orders map keys the way Go's `fmtsort` does (strings byte-wise, numbers numerically). @internal */
 export function compareKeys(a: GoValue, b: GoValue): number {
   if (typeof a === 'string' && typeof b === 'string')
@@ -238,7 +243,7 @@ export function compareKeys(a: GoValue, b: GoValue): number {
   if (isInt(a) && isInt(b)) {
     const x = intValue(a);
     const y = intValue(b);
-    return x < y ? -1 : x > y ? 1 : 0;
+    return Number(x > y) - Number(x < y);
   }
   if (typeof a === 'number' && typeof b === 'number') return a - b;
   if (typeof a === 'boolean' && typeof b === 'boolean')
@@ -252,9 +257,6 @@ export function compareKeys(a: GoValue, b: GoValue): number {
   }
   return 0;
 }
-
-/** Byte-wise (UTF-8) string comparison, as Go compares strings. @internal */
-export const compareStrings = compareGoStrings;
 
 /** The keys of a map in Go's printing and `range` order. @internal */
 export function sortedKeys(m: { [key: string]: GoValue }): string[] {

@@ -38,7 +38,7 @@ function extractReference(
 /**
  * Expands `template` with the sub-matches of `match` (an `exec` result of `re`, or a
  * `GoMatch` from `findAllSubmatch`): index `i` holds group `i`'s text, `undefined` when it took no part.
- * @public
+ * @internal
  */
 export function expandGoTemplate(
   re: GoRegexp,

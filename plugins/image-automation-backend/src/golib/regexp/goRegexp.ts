@@ -26,7 +26,7 @@
 import { goQuote } from '../strconv';
 import { compileProgram, GoProgramRegExp } from './goRegexpVm';
 
-/** A compiled Go regular expression. @public */
+/** A compiled Go regular expression. @internal */
 export interface GoRegexp {
   /** The Go pattern as written. */
   source: string;
@@ -45,7 +45,7 @@ export interface GoRegexp {
  * The result of compiling: the expression, or Go's error text. `limit` is set when the pattern
  * was refused for its size (see {@link MAX_PATTERN_LENGTH}, {@link MAX_PROGRAM_SIZE}) rather
  * than for its syntax.
- * @public
+ * @internal
  */
 export type GoRegexpCompilation =
   | { ok: true; regexp: GoRegexp }
@@ -55,7 +55,7 @@ export type GoRegexpCompilation =
  * The longest pattern compiled (in characters). Go has no such limit; here patterns come from
  * untrusted manifests (issue #13), and compiling is synchronous, so a size bound is checked
  * before any parsing. Tag filters and template regexes are a few dozen characters in practice.
- * @public
+ * @internal
  */
 export const MAX_PATTERN_LENGTH = 4096;
 
@@ -63,7 +63,7 @@ export const MAX_PATTERN_LENGTH = 4096;
  * The most VM instructions a pattern may compile to (repetitions are expanded, so
  * `[a-z]{1000}` is 1000 instructions). Go's own bound is far larger (~3.3M); this one keeps a
  * hostile pattern's compile time and memory to milliseconds and megabytes.
- * @public
+ * @internal
  */
 export const MAX_PROGRAM_SIZE = 50_000;
 
@@ -150,12 +150,9 @@ function orbitOf(cp: number): number[] | undefined {
       const up = s.toUpperCase();
       const viaUpper = [...up].length === 1 ? up.toLowerCase() : undefined;
       const lower = s.toLowerCase();
-      const key =
-        viaUpper && [...viaUpper].length === 1
-          ? viaUpper
-          : [...lower].length === 1
-          ? lower
-          : s;
+      let key = s;
+      if (viaUpper && [...viaUpper].length === 1) key = viaUpper;
+      else if ([...lower].length === 1) key = lower;
       if (key === s && up === s && lower === s) continue;
       const list = byKey.get(key) ?? [];
       list.push(c);
@@ -438,7 +435,14 @@ class Parser {
         case '+':
         case '?': {
           this.pos++;
-          const [min, max] = c === '*' ? [0, -1] : c === '+' ? [1, -1] : [0, 1];
+          // '?' is zero or one; '*' zero or more; '+' one or more (-1: unbounded).
+          let min = 0;
+          let max = 1;
+          if (c === '*') max = -1;
+          else if (c === '+') {
+            min = 1;
+            max = -1;
+          }
           this.repeat(frame, min, max, start, lastRepeatStart, false);
           repeatStart = start;
           break;
@@ -923,23 +927,21 @@ function emit(node: Node): string {
         node.sub.t === 'class' || node.sub.t === 'cap' || node.sub.t === 'group'
           ? sub
           : `(?:${sub})`;
-      const q =
-        node.min === 0 && node.max === -1
-          ? '*'
-          : node.min === 1 && node.max === -1
-          ? '+'
-          : node.min === 0 && node.max === 1
-          ? '?'
-          : node.max === -1
-          ? `{${node.min},}`
-          : node.min === node.max
-          ? `{${node.min}}`
-          : `{${node.min},${node.max}}`;
-      return `${atom}${q}${node.greedy ? '' : '?'}`;
+      return `${atom}${repeatOperator(node.min, node.max)}${node.greedy ? '' : '?'}`;
     }
     default:
       return '';
   }
+}
+
+/** The shortest operator for a repeat of min to max (-1: unbounded) times, as Go's syntax writes it. */
+function repeatOperator(min: number, max: number): string {
+  if (min === 0 && max === -1) return '*';
+  if (min === 1 && max === -1) return '+';
+  if (min === 0 && max === 1) return '?';
+  if (max === -1) return `{${min},}`;
+  if (min === max) return `{${min}}`;
+  return `{${min},${max}}`;
 }
 
 const compiled = new Map<string, GoRegexpCompilation>();
@@ -972,7 +974,7 @@ function programSize(node: Node, cap: number): number {
   }
 }
 
-/** Refuses a pattern longer than {@link MAX_PATTERN_LENGTH}; the message does not repeat it. @public */
+/** Refuses a pattern longer than {@link MAX_PATTERN_LENGTH}; the message does not repeat it. @internal */
 export function patternLengthProblem(pattern: string): string | undefined {
   return pattern.length > MAX_PATTERN_LENGTH
     ? `error parsing regexp: expression too long: ${pattern.length} characters, the limit is ${MAX_PATTERN_LENGTH}`
@@ -982,7 +984,7 @@ export function patternLengthProblem(pattern: string): string | undefined {
 /**
  * Compiles a Go regular expression, or returns Go's error text
  * (`error parsing regexp: <what>: \`<where>\``).
- * @public
+ * @internal
  */
 export function compileGoRegexp(pattern: string): GoRegexpCompilation {
   const cached = compiled.get(pattern);

@@ -64,13 +64,13 @@ interface Constraint {
 /**
  * A parsed range: OR groups of AND-ed constraints. A group admits prereleases only when one
  * of its own constraints names a prerelease.
- * @public
+ * @internal
  */
 export interface SemVerConstraints {
   groups: Array<{ constraints: Constraint[]; includePrerelease: boolean }>;
 }
 
-/** The result of parsing a range: the constraints or Masterminds' error text. @public */
+/** The result of parsing a range: the constraints or Masterminds' error text. @internal */
 export type ConstraintParse =
   | { ok: true; constraints: SemVerConstraints }
   | { ok: false; message: string };
@@ -112,7 +112,7 @@ function parseConstraint(text: string): Constraint | string {
 /**
  * Masterminds `NewConstraint`: `||` OR groups, AND by whitespace or commas, hyphen ranges,
  * wildcards and partial versions; errors carry Masterminds' exact text.
- * @public
+ * @internal
  */
 export function parseConstraints(range: string): ConstraintParse {
   if (
@@ -244,7 +244,7 @@ function check(
 
 /**
  * Masterminds `Constraints.Check`: some OR group whose every constraint admits `v`.
- * @public
+ * @internal
  */
 export function satisfiesConstraints(
   v: SemVersion,

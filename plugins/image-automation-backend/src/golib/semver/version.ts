@@ -10,7 +10,7 @@ export type Segment = number | bigint;
 
 /**
  * A parsed version. Build metadata is kept but never compared.
- * @public
+ * @internal
  */
 export interface SemVersion {
   major: Segment;
@@ -61,7 +61,7 @@ function validMetadata(meta: string): boolean {
  * Masterminds `NewVersion` (coerce mode): `v` prefix, partial versions (`1`, `1.2`) and
  * leading zeros in the numeric segments are accepted; prerelease numbers with leading zeros
  * and empty identifiers are not.
- * @public
+ * @internal
  */
 export function parseSemVersion(v: string): SemVersion | undefined {
   if (v.length > MAX_VERSION_LENGTH && utf8Length(v) > MAX_VERSION_LENGTH) {
@@ -85,7 +85,7 @@ export function parseSemVersion(v: string): SemVersion | undefined {
 /**
  * Flux's `version.ParseVersion`: the tag must contain at least two dots (so `1.2` and `v1`
  * are not versions, while `1.0-rc.1` is), then Masterminds coerce parsing.
- * @public
+ * @internal
  */
 export function parseFluxVersion(tag: string): SemVersion | undefined {
   const first = tag.indexOf('.');
@@ -128,7 +128,7 @@ export function comparePrerelease(a: string, b: string): number {
 /**
  * Masterminds `Compare`: major, minor, patch numerically; a release is greater than its
  * prereleases; build metadata is ignored.
- * @public
+ * @internal
  */
 export function compareSemVersions(a: SemVersion, b: SemVersion): number {
   const d =

@@ -91,7 +91,7 @@ function scaleBinary(mantissa: bigint, exp: number): number {
 
 /**
  * Parses like Go's `strconv.ParseFloat(s, 64)`; `undefined` where Go returns an error.
- * @public
+ * @internal
  */
 export function goParseFloat(s: string): number | undefined {
   if (s.length === 0) return undefined;

@@ -74,6 +74,12 @@ function daysIn(m: number, y: number): number {
 /** A time's location: `utc`, `local`, a shared unnamed whole-hour zone, or a zone of its own (compared by identity). @internal */
 export type TimeLocation = string | object;
 
+/** Go's zero `time.Time` (January 1, year 1, 00:00:00 UTC). */
+const ZERO_TIME_NANOS = BigInt(daysFromCivil(1, 1, 1)) * 86400n * NS;
+
+/** A Go error from the `time` package. @internal */
+export class GoTimeError extends Error {}
+
 /**
  * A Go `time.Time`: an instant (nanoseconds since the Unix epoch) and the zone it is shown in.
  * @internal
@@ -93,35 +99,34 @@ export class GoTime extends GoStruct {
     readonly loc: TimeLocation = 'utc',
   ) {
     super('time.Time', {}, {});
-    const self = this;
     const int = (n: number) => new GoInt(BigInt(n));
     const named = (typeName: string, name: string) =>
       new GoStruct(typeName, {}, { String: () => name });
     Object.assign(this.methods, {
-      String: () => self.format('2006-01-02 15:04:05.999999999 -0700 MST'),
-      Format: (layout: GoValue) => self.format(String(layout)),
-      Unix: () => self.unixSeconds(),
-      UnixNano: () => self.unixNano,
-      UnixMilli: () => floorDiv(self.unixNano, 1000000n),
-      Year: () => int(self.fields_().year),
-      Month: () => named('time.Month', LONG_MONTHS[self.fields_().month - 1]),
-      Day: () => int(self.fields_().day),
-      Hour: () => int(self.fields_().hour),
-      Minute: () => int(self.fields_().minute),
-      Second: () => int(self.fields_().second),
-      Nanosecond: () => int(self.fields_().nanos),
-      YearDay: () => int(self.fields_().yday),
-      Weekday: () => named('time.Weekday', LONG_DAYS[self.fields_().weekday]),
-      UnixMicro: () => floorDiv(self.unixNano, 1000n),
-      UTC: () => new GoTime(self.unixNano, 0, 'UTC'),
-      Local: () => new GoTime(self.unixNano, 0, 'UTC', 'local'),
-      IsZero: () => self.unixNano === ZERO_TIME_NANOS,
-      Add: (d: GoValue) => self.plus(intArg(d)),
+      String: () => this.format('2006-01-02 15:04:05.999999999 -0700 MST'),
+      Format: (layout: GoValue) => this.format(String(layout)),
+      Unix: () => this.unixSeconds(),
+      UnixNano: () => this.unixNano,
+      UnixMilli: () => floorDiv(this.unixNano, 1000000n),
+      Year: () => int(this.fields_().year),
+      Month: () => named('time.Month', LONG_MONTHS[this.fields_().month - 1]),
+      Day: () => int(this.fields_().day),
+      Hour: () => int(this.fields_().hour),
+      Minute: () => int(this.fields_().minute),
+      Second: () => int(this.fields_().second),
+      Nanosecond: () => int(this.fields_().nanos),
+      YearDay: () => int(this.fields_().yday),
+      Weekday: () => named('time.Weekday', LONG_DAYS[this.fields_().weekday]),
+      UnixMicro: () => floorDiv(this.unixNano, 1000n),
+      UTC: () => new GoTime(this.unixNano, 0, 'UTC'),
+      Local: () => new GoTime(this.unixNano, 0, 'UTC', 'local'),
+      IsZero: () => this.unixNano === ZERO_TIME_NANOS,
+      Add: (d: GoValue) => this.plus(intArg(d)),
       AddDate: (y: GoValue, m: GoValue, d: GoValue) =>
-        self.addDate(Number(intArg(y)), Number(intArg(m)), Number(intArg(d))),
-      Before: (o: GoValue) => self.unixNano < timeArg(o).unixNano,
-      After: (o: GoValue) => self.unixNano > timeArg(o).unixNano,
-      Equal: (o: GoValue) => self.unixNano === timeArg(o).unixNano,
+        this.addDate(Number(intArg(y)), Number(intArg(m)), Number(intArg(d))),
+      Before: (o: GoValue) => this.unixNano < timeArg(o).unixNano,
+      After: (o: GoValue) => this.unixNano > timeArg(o).unixNano,
+      Equal: (o: GoValue) => this.unixNano === timeArg(o).unixNano,
     });
   }
 
@@ -210,9 +215,6 @@ function floorDiv(a: bigint, b: bigint): bigint {
   const q = a / b;
   return a % b !== 0n && a < 0n !== b < 0n ? q - 1n : q;
 }
-
-/** Go's zero `time.Time` (January 1, year 1, 00:00:00 UTC). */
-const ZERO_TIME_NANOS = BigInt(daysFromCivil(1, 1, 1)) * 86400n * NS;
 
 /** Go's zero time, what `toDate` returns on a parse error. @internal */
 export const zeroTime = () => new GoTime(ZERO_TIME_NANOS, 0, 'UTC');
@@ -430,9 +432,6 @@ function timeQuote(s: string): string {
   return `${out}"`;
 }
 
-/** A Go error from the `time` package. @internal */
-export class GoTimeError extends Error {}
-
 function getnum(s: string, fixed: boolean): [number, string] | undefined {
   if (!isDigitAt(s, 0)) return undefined;
   if (!isDigitAt(s, 1)) return fixed ? undefined : [Number(s[0]), s.slice(1)];
@@ -569,6 +568,9 @@ export function parseTime(layout: string, text: string): GoTime {
     const hold = value;
     range = '';
     let ok = true;
+    // Go writes `value, err = getnum(value, …)` inline; this helper runs only within this
+    // iteration, so its writes to value and ok are the loop's own.
+    // eslint-disable-next-line no-loop-func
     const num = (r: [number, string] | undefined): number => {
       if (!r) {
         ok = false;

@@ -21,7 +21,7 @@ import { fastParseYaml } from './fastParse';
 import { jsonRoundTripNumber } from './numbers';
 import { resolvePlain } from './resolve';
 
-/** A YAML syntax or conversion error, worded like go-yaml's (`yaml: line N: …`). @public */
+/** A YAML syntax or conversion error, worded like go-yaml's (`yaml: line N: …`). @internal */
 export class YamlError extends Error {}
 
 function scalarValue(node: Scalar, doc: Document): GoValue {

@@ -178,6 +178,8 @@ export function yamlKeyLess(a: string, b: string): boolean {
   return ar.length < br.length;
 }
 
+const SIMPLE_KEY = /^[\x20-\x2f\x3a-\x7e]*$/;
+
 /** Keys of a map in go-yaml v2 order. @internal */
 export function yamlSortedKeys(m: Record<string, unknown>): string[] {
   const keys = Object.keys(m);
@@ -195,12 +197,11 @@ export function yamlSortedKeys(m: Record<string, unknown>): string[] {
     }
     return keys;
   }
-  return keys.sort((x, y) =>
-    yamlKeyLess(x, y) ? -1 : yamlKeyLess(y, x) ? 1 : 0,
-  );
+  return keys.sort((x, y) => {
+    if (yamlKeyLess(x, y)) return -1;
+    return yamlKeyLess(y, x) ? 1 : 0;
+  });
 }
-
-const SIMPLE_KEY = /^[\x20-\x2f\x3a-\x7e]*$/;
 
 function isAsciiLetter(c: number): boolean {
   return (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
@@ -220,6 +221,8 @@ function simpleKeyCompare(a: string, b: string): number {
   return a.length - b.length;
 }
 
+// The whole ASCII range, control characters included.
+// eslint-disable-next-line no-control-regex
 const ASCII = /^[\x00-\x7f]*$/;
 
 /** Characters in a string (code points), as libyaml counts columns. */
@@ -273,11 +276,8 @@ function chooseStyle(
   const a = analyze(value);
   const r = resolvePlain(value);
   const canUsePlain = r.tag === 'str' && !isBase60Float(value);
-  let style: Style = value.includes('\n')
-    ? 'literal'
-    : canUsePlain
-    ? 'plain'
-    : 'double';
+  let style: Style = canUsePlain ? 'plain' : 'double';
+  if (value.includes('\n')) style = 'literal';
   if (simpleKey && a.multiline) style = 'double';
   if (style === 'plain') {
     if (!a.blockPlainAllowed) style = 'single';
@@ -418,10 +418,12 @@ function writeDouble(
     ) {
       let esc = DOUBLE_ESCAPES[cp];
       if (esc === undefined) {
-        const width = cp <= 0xff ? 2 : cp <= 0xffff ? 4 : 8;
-        esc =
-          (width === 2 ? 'x' : width === 4 ? 'u' : 'U') +
-          cp.toString(16).toUpperCase().padStart(width, '0');
+        // \xXX, \uXXXX or \UXXXXXXXX, the shortest that holds the code point.
+        let width = 8;
+        let letter = 'U';
+        if (cp <= 0xff) [width, letter] = [2, 'x'];
+        else if (cp <= 0xffff) [width, letter] = [4, 'u'];
+        esc = letter + cp.toString(16).toUpperCase().padStart(width, '0');
       }
       w.put(`\\${esc}`);
       spaces = false;
@@ -537,12 +539,9 @@ function emitNode(
       return;
     }
     const indentless = mappingContext && !w.indention;
-    const indent =
-      parentIndent < 0
-        ? 0
-        : indentless
-        ? parentIndent
-        : parentIndent + BEST_INDENT;
+    let indent = parentIndent + BEST_INDENT;
+    if (parentIndent < 0) indent = 0;
+    else if (indentless) indent = parentIndent;
     for (const item of v) {
       w.writeIndent(indent);
       w.indicator('-', true, false, true);

@@ -41,6 +41,13 @@ const SIMPLE_ESCAPES: Record<string, string> = {
   P: '\u2029',
 };
 
+/** Hex digits after `\x`, `\u` and `\U`. */
+const HEX_ESCAPE_WIDTHS = new Map([
+  ['x', 2],
+  ['u', 4],
+  ['U', 8],
+]);
+
 function doubleQuoted(s: string): string {
   if (s.length < 2 || !s.endsWith('"')) giveUp();
   const body = s.slice(1, -1);
@@ -56,7 +63,7 @@ function doubleQuoted(s: string): string {
     if (e === undefined) giveUp();
     if (Object.hasOwn(SIMPLE_ESCAPES, e)) out += SIMPLE_ESCAPES[e];
     else {
-      const width = e === 'x' ? 2 : e === 'u' ? 4 : e === 'U' ? 8 : 0;
+      const width = HEX_ESCAPE_WIDTHS.get(e) ?? 0;
       const hex = body.slice(i + 1, i + 1 + width);
       if (width === 0 || !/^[0-9a-fA-F]+$/.test(hex) || hex.length !== width)
         giveUp();

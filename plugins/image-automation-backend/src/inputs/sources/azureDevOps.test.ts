@@ -4,7 +4,7 @@ import {
   AzureDevOpsRepository,
   AzureDevOpsStandIn,
   startAzureDevOpsStandIn,
-} from '../../../../../test/testbed/azureDevOps';
+} from '@internal/image-automation-test/testbed/azureDevOps';
 import { NamedCredentials } from '../../credentials/NamedCredentials';
 import { inputId } from '../exportedInputs';
 import {
@@ -47,7 +47,8 @@ const repo: AzureDevOpsRepository = {
       branch: `feature/f${String(i).padStart(3, '0')}`,
       sha: sha(5000 + i),
       author: 'Jamie Doe',
-      labels: i % 50 === 0 ? ['preview', 'web'] : i % 2 === 0 ? ['preview'] : [],
+      // Every other one is labelled preview; every fiftieth web as well.
+      labels: [...(i % 2 === 0 ? ['preview'] : []), ...(i % 50 === 0 ? ['web'] : [])],
     })),
     { id: 2, title: 'Done', branch: 'old', sha: sha(3), author: 'Old Timer', status: 'completed' as const },
     { id: 1, title: 'Dropped label', branch: 'dropped', sha: sha(4), author: 'Ann', labels: [{ name: 'preview', active: false }, 'web'] },

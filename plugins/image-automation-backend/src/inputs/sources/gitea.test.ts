@@ -1,7 +1,7 @@
 import { ConfigReader } from '@backstage/config';
 import { ResourceSetInputProviderSpec } from '@imageops/backstage-plugin-image-automation-common';
 import { NamedCredentials } from '../../credentials/NamedCredentials';
-import { FaultProxy, GiteaRepository, GiteaUser, startFaultProxy, startGitea, TestGitea } from '../../../../../test/testbed';
+import { FaultProxy, GiteaRepository, GiteaUser, startFaultProxy, startGitea, TestGitea } from '@internal/image-automation-test/testbed';
 import { ExportedInput } from '../exportedInputs';
 import { giteaBranchSource, giteaPullRequestSource, giteaRepository, giteaTagSource } from './gitea';
 import { InputSource, InputSourceContext, InputSourceResult } from './types';

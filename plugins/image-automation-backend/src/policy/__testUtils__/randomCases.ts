@@ -23,7 +23,7 @@ export function caseGenerator(seed: number) {
     chance(0.95)
       ? near(i)
       : pick([
-          '0' + String(int(10)),
+          `0${int(10)}`,
           String(int(3000)),
           '18446744073709551615',
           '18446744073709551616',
@@ -46,7 +46,9 @@ export function caseGenerator(seed: number) {
     Array.from({ length: 1 + int(3) }, part).join('.');
 
   const version = (): string => {
-    let v = chance(0.2) ? 'v' : chance(0.04) ? pick(['V', 'b', '=']) : '';
+    let v = '';
+    if (chance(0.2)) v = 'v';
+    else if (chance(0.04)) v = pick(['V', 'b', '=']);
     v += Array.from(
       { length: pick([3, 3, 3, 3, 3, 3, 3, 3, 2, 1, 4]) },
       number,
@@ -66,7 +68,9 @@ export function caseGenerator(seed: number) {
 
   const wildcard = () => pick(['x', 'X', '*']);
   const constraintVersion = (): string => {
-    let v = chance(0.08) ? 'v' : chance(0.02) ? 'V' : '';
+    let v = '';
+    if (chance(0.08)) v = 'v';
+    else if (chance(0.02)) v = 'V';
     const parts = pick([3, 3, 2, 1]);
     const segs = Array.from({ length: parts }, (_, i) =>
       chance(0.12) ? wildcard() : near(i),

@@ -281,12 +281,9 @@ export function sprintf(format: string, args: GoValue[]): string {
           s = [...s].slice(0, prec).join('');
         break;
       case 'q':
-        s =
-          typeof v === 'string'
-            ? goQuote(v)
-            : typeof v === 'bigint'
-            ? `'${String.fromCodePoint(Number(v))}'`
-            : badVerb(verb, arg);
+        if (typeof v === 'string') s = goQuote(v);
+        else if (typeof v === 'bigint') s = `'${String.fromCodePoint(Number(v))}'`;
+        else s = badVerb(verb, arg);
         break;
       case 'd':
         s = typeof v === 'bigint' ? v.toString() : badVerb(verb, arg);
@@ -326,18 +323,12 @@ export function sprintf(format: string, args: GoValue[]): string {
       case 'e':
         s =
           typeof v === 'number'
-            ? prec === undefined
-              ? v.toExponential(6).replace(/e([+-])(\d)$/, 'e$10$2')
-              : v.toExponential(prec).replace(/e([+-])(\d)$/, 'e$10$2')
+            ? v.toExponential(prec ?? 6).replace(/e([+-])(\d)$/, 'e$10$2')
             : badVerb(verb, arg);
         break;
       case 'g':
-        s =
-          typeof v === 'number'
-            ? prec === undefined
-              ? formatFloat(v)
-              : formatG(v, prec)
-            : badVerb(verb, arg);
+        if (typeof v !== 'number') s = badVerb(verb, arg);
+        else s = prec === undefined ? formatFloat(v) : formatG(v, prec);
         break;
       case 'T':
         s = goTypeOf(arg);

@@ -8,7 +8,7 @@ const MAX_LENGTH = 63;
  * gosimple/slug `Make` as the Flux Operator configures it (`MaxLength` 63, smart truncation):
  * English substitutions, transliteration to ASCII, lower case, `[^a-z0-9-_]` → `-`, dashes
  * collapsed, `-`/`_` trimmed from both ends, then cut at the last dash before 63 bytes.
- * @public
+ * @internal
  */
 export function slugify(s: string): string {
   let slug = trimSpace(s).replace(/&/g, 'and').replace(/@/g, 'at');

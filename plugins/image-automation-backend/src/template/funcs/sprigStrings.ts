@@ -292,8 +292,10 @@ function toLowerWords(s: string, sep: string): string {
       out += w;
       return;
     }
-    for (const ch of w)
-      out += isConnector(ch) ? sep : isUpper(ch) ? toLower(ch) : ch;
+    for (const ch of w) {
+      if (isConnector(ch)) out += sep;
+      else out += isUpper(ch) ? toLower(ch) : ch;
+    }
   };
   const isWord = (t: WordType | undefined) => t === 'alpha' || t === 'number';
   const joins = (t: WordType | undefined) =>

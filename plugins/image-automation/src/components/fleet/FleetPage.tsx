@@ -57,7 +57,7 @@ export interface FleetPageProps {
  * The fleet page, "Image automation": across the catalog, the open promotions the user may act on
  * and the automation objects that are not Ready, filtered by owner, kind and state (kept in the
  * URL). It reloads on every change the backend signals, and polls where signals are not installed.
- * @public
+ * @internal
  */
 export function FleetPage(props: FleetPageProps) {
   const live = useLiveUpdates(

@@ -28,11 +28,9 @@ const text = (value: unknown) => (typeof value === 'string' ? value : '');
 /** The form prefilled from a spec; a spec without a known ordering starts as semver. @internal */
 export function formOf(spec: Record<string, unknown>): PolicyForm {
   const { policy = {}, filterTags = {} } = spec as EditableSpec;
-  const ordering: PolicyOrdering = policy.alphabetical
-    ? 'alphabetical'
-    : policy.numerical
-      ? 'numerical'
-      : 'semver';
+  let ordering: PolicyOrdering = 'semver';
+  if (policy.alphabetical) ordering = 'alphabetical';
+  else if (policy.numerical) ordering = 'numerical';
   const order = ordering === 'semver' ? undefined : policy[ordering]?.order;
   return {
     ordering,

@@ -24,15 +24,15 @@ const X_TICKS = 5;
 
 /** Bar fills, cycled by tag; each bar also carries its tag as text, so colour is never alone. */
 const BAR_COLOURS = [
-  'var(--bui-bg-solid, #1f5493)',
-  'var(--bui-fg-success, #2e7d32)',
+  'var(--bui-accent-bg, #1f5493)',
+  'var(--bui-fg-positive, #2e7d32)',
   'var(--bui-fg-warning, #b26a00)',
-  'var(--bui-fg-info, #0277bd)',
+  'var(--bui-fg-announcement, #0277bd)',
 ];
 /** Markers: red for bad outcomes, neutral otherwise; each has a glyph and a `<title>` as well. */
 const MARKER_COLOUR: Partial<Record<TimelineEvent['kind'], string>> = {
-  rejected: 'var(--bui-fg-danger, #c62828)',
-  failed: 'var(--bui-fg-danger, #c62828)',
+  rejected: 'var(--bui-fg-negative, #c62828)',
+  failed: 'var(--bui-fg-negative, #c62828)',
   suspended: 'var(--bui-fg-warning, #b26a00)',
 };
 
@@ -85,7 +85,7 @@ export function TimelineChart(props: TimelineChartProps) {
         return (
           <g key={`axis-${i}`}>
             <line x1={x(time)} x2={x(time)} y1={AXIS_HEIGHT - 4} y2={height} stroke="currentColor" strokeOpacity={0.15} />
-            <text x={x(time)} y={AXIS_HEIGHT - 8} textAnchor={i === 0 ? 'start' : i === X_TICKS - 1 ? 'end' : 'middle'} fill="currentColor">
+            <text x={x(time)} y={AXIS_HEIGHT - 8} textAnchor={axisAnchor(i)} fill="currentColor">
               {axisLabel(time, span)}
             </text>
           </g>
@@ -183,8 +183,17 @@ const AXIS_YEAR = new Intl.DateTimeFormat('en-GB', { timeZone: 'UTC', day: 'nume
 
 /** An axis label short enough for five to fit: the time within two days, the day within a year, else the date. */
 function axisLabel(time: number, span: number): string {
-  const format = span <= 2 * DAY_MS ? AXIS_TIME : span <= 365 * DAY_MS ? AXIS_DAY : AXIS_YEAR;
+  let format = AXIS_YEAR;
+  if (span <= 2 * DAY_MS) format = AXIS_TIME;
+  else if (span <= 365 * DAY_MS) format = AXIS_DAY;
   return format.format(new Date(time));
+}
+
+/** The first axis label starts at its tick, the last ends at it, the others are centred. */
+function axisAnchor(i: number): 'start' | 'middle' | 'end' {
+  if (i === 0) return 'start';
+  if (i === X_TICKS - 1) return 'end';
+  return 'middle';
 }
 
 /** The tag-seen events grouped by scan (time), newest first, as ticks whose labels do not overlap. */

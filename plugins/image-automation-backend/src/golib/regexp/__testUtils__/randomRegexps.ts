@@ -144,7 +144,8 @@ export function regexpCaseGenerator(seed: number): () => RegexpCase {
     return { text: literal(), hasCapture: false };
   };
 
-  const sequence = (depth: number): { text: string; hasCapture: boolean } => {
+  // atom and sequence call each other: sequence is a (hoisted) function declaration.
+  function sequence(depth: number): { text: string; hasCapture: boolean } {
     const branches = chance(0.2) ? 2 : 1;
     const parts: string[] = [];
     let hasCapture = false;
@@ -163,7 +164,7 @@ export function regexpCaseGenerator(seed: number): () => RegexpCase {
       parts.push(text);
     }
     return { text: parts.join('|'), hasCapture };
-  };
+  }
 
   const invalid = () =>
     pick([
