@@ -4,7 +4,8 @@
 #
 #   scripts/mutation.sh                  every module, smallest first
 #   scripts/mutation.sh engine tenancy   those modules only (serviceAuthorization, a quicker subset
-#                                        of service, runs only when named)
+#                                        of service, runs only when named; engineReconcilers, the
+#                                        reconcilers of each kind, takes the better part of a day)
 #   scripts/mutation.sh --force engine   mutate everything again, ignoring the incremental file
 #   STRYKER_CONCURRENCY=2 scripts/mutation.sh   more test processes (default 1: the machine is shared)
 #
@@ -17,7 +18,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 source scripts/setup.sh
 PKG="$ROOT/plugins/image-automation-backend"
-DEFAULT=(secureJoin clusterWritePolicy tenancy manifestReader allowedRegistries credentials service engine)
+DEFAULT=(secureJoin clusterWritePolicy tenancy manifestReader allowedRegistries credentials service engine engineReconcilers)
 ALL=("${DEFAULT[@]}" serviceAuthorization)
 
 force=()
@@ -25,7 +26,7 @@ selected=()
 for arg in "$@"; do
   case "$arg" in
     --force) force=(--force) ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *)
       if [[ " ${ALL[*]} " != *" $arg "* ]]; then
         echo "unknown module '$arg'; modules: ${ALL[*]}" >&2

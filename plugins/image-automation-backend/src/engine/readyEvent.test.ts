@@ -31,4 +31,15 @@ describe('readyEvent', () => {
     expect(readyEvent(ready('True', 'Succeeded', 'ok'), ready('True', 'Succeeded', 'ok'))).toBeUndefined();
     expect(readyEvent({}, {})).toBeUndefined();
   });
+
+  it('tells apart a change of status, reason or message alone', () => {
+    expect(readyEvent(ready('False', 'Same', 'same'), ready('True', 'Same', 'same'))).toEqual({ type: 'Normal', reason: 'Same', message: 'same' });
+    expect(readyEvent(ready('False', 'A', 'same'), ready('False', 'B', 'same'))).toEqual({ type: 'Warning', reason: 'B', message: 'same' });
+    expect(readyEvent(ready('False', 'A', 'one'), ready('False', 'A', 'two'))).toEqual({ type: 'Warning', reason: 'A', message: 'two' });
+  });
+
+  it('says nothing while Ready is Unknown', () => {
+    expect(readyEvent({}, ready('Unknown', 'Progressing', 'reconciliation in progress'))).toBeUndefined();
+    expect(readyEvent(ready('True', 'Succeeded', 'ok'), ready('Unknown', 'Progressing', 'x'))).toBeUndefined();
+  });
 });
