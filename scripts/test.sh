@@ -47,6 +47,9 @@ else
   step_failed "type check failed"
 fi
 
+echo "== lint (ESLint in every package, with the backend's layering rules)"
+backstage-cli repo lint || step_failed "lint failed"
+
 echo "== building the real peers the suites run (cached in ~/.cache/image-automation; no-ops when built)"
 # Built here, one after the other with both cores, rather than inside the suites' beforeAll. A
 # cold build is long (first run: about 17 minutes in all), so it says what it builds and how long

@@ -983,14 +983,14 @@ describe.each(databases.eachSupportedId())('Engine on %p', databaseId => {
     it('shows progress after each stored run, not only at the end of a pass', async () => {
       await declare(imageRepository('a'), imageRepository('b'));
       const seen: Array<{ startedAt: number; progress: number }> = [];
-      let e: Engine;
+      const e = {} as { engine: Engine };
       const reconciler = new FakeReconciler('ImageRepository', IMAGE, async (object, now) => {
-        seen.push({ startedAt: Date.now(), progress: e.activity().lastProgressAt.getTime() });
+        seen.push({ startedAt: Date.now(), progress: e.engine.activity().lastProgressAt.getTime() });
         await sleep(20);
         return readyResult(object, now);
       });
-      e = engine([reconciler], { concurrency: 1 });
-      await e.runPass();
+      e.engine = engine([reconciler], { concurrency: 1 });
+      await e.engine.runPass();
       expect(seen).toHaveLength(2);
       // The second run starts after the first was stored, which counted as progress.
       expect(seen[1].progress).toBeGreaterThan(seen[0].startedAt);
@@ -1024,19 +1024,19 @@ describe.each(databases.eachSupportedId())('Engine on %p', databaseId => {
 
     it('after an abort, renewals no longer count as progress', async () => {
       await declare(imageRepository('a'));
-      let e: Engine;
+      const e = {} as { engine: Engine };
       const progress: number[] = [];
       const reconciler = new FakeReconciler('ImageRepository', IMAGE, async (object, now, { signal }) => {
         await aborted(signal);
-        progress.push(e.activity().lastProgressAt.getTime());
+        progress.push(e.engine.activity().lastProgressAt.getTime());
         // Ignores the deadline and goes on while renewals keep succeeding.
         await sleep(800);
-        progress.push(e.activity().lastProgressAt.getTime());
+        progress.push(e.engine.activity().lastProgressAt.getTime());
         return readyResult(object, now);
       });
       reconciler.timeoutMs = () => 50;
-      e = engine([reconciler], { leaseMs: 600, deadlineGraceMs: 50 });
-      await e.runPass();
+      e.engine = engine([reconciler], { leaseMs: 600, deadlineGraceMs: 50 });
+      await e.engine.runPass();
       expect(progress).toHaveLength(2);
       expect(progress[1]).toBe(progress[0]);
     });

@@ -123,7 +123,8 @@ export class Engine {
     let claimed = first.length;
     // Fewer due than workers: nothing else is due now (what this pass makes due, the next one runs).
     let drained = first.length < workers;
-    const work = async (object: StoredObject | undefined) => {
+    const work = async (start: StoredObject | undefined) => {
+      let object = start;
       while (object) {
         const current = object;
         await this.reconcileOne(current, now(), signal).catch(error =>

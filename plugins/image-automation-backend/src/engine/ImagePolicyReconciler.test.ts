@@ -1,6 +1,6 @@
 import { mockServices, TestDatabases } from '@backstage/backend-test-utils';
 import { ConfigReader } from '@backstage/config';
-import { pushImage, startRegistry, TestRegistry } from '../../../../test/testbed';
+import { pushImage, startRegistry, TestRegistry } from '@internal/image-automation-test/testbed';
 import { NamedCredentials } from '../credentials/NamedCredentials';
 import { RegistryClient } from '../registry';
 import { DatabaseObjectStore } from '../store/DatabaseObjectStore';

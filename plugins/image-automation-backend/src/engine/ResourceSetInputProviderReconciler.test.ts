@@ -8,7 +8,7 @@ import {
   pushImage,
   startRegistry,
   TestRegistry,
-} from '../../../../test/testbed';
+} from '@internal/image-automation-test/testbed';
 import { NamedCredentials } from '../credentials/NamedCredentials';
 import { exportedRevision, inputId } from '../inputs';
 import { RegistryClient } from '../registry';

@@ -13,12 +13,12 @@ import {
   PROMOTION_ANNOTATIONS,
 } from '@imageops/backstage-plugin-image-automation-common';
 import { Knex } from 'knex';
-import { freePort } from '../../../../test/testbed/freePort';
+import { freePort } from '@internal/image-automation-test/testbed/freePort';
 import {
   readAuditLog,
   startKubernetes,
   TestKubernetes,
-} from '../../../../test/testbed/kube/kubernetes';
+} from '@internal/image-automation-test/testbed/kube/kubernetes';
 import { NamedCredentials } from '../credentials/NamedCredentials';
 import { ClusterDetails, InventoryApplier, KubeClient, readPodImages } from '../kubernetes';
 import { PromotionPlanner } from '../promotions/PromotionPlanner';
@@ -265,12 +265,14 @@ describe('ResourceSet promotions of cluster targets', () => {
   }
 
   /** `<name>-release` carrying the input's tag and digest. */
-  const releaseConfigMap = (name: string, namespace: string) => ({
-    apiVersion: 'v1',
-    kind: 'ConfigMap',
-    metadata: { name: `${name}-release`, namespace },
-    data: { tag: '<< inputs.tag >>', digest: '<< inputs.digest >>' },
-  });
+  function releaseConfigMap(name: string, namespace: string) {
+    return {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: `${name}-release`, namespace },
+      data: { tag: '<< inputs.tag >>', digest: '<< inputs.digest >>' },
+    };
+  }
 
   const readObject = (kind: string, namespace: string, name: string) =>
     client.get({ apiVersion: 'v1', kind, namespace, name });

@@ -8,7 +8,7 @@ import { Knex } from 'knex';
 import {
   startKubernetes,
   TestKubernetes,
-} from '../../../../test/testbed/kube/kubernetes';
+} from '@internal/image-automation-test/testbed/kube/kubernetes';
 import { NamedCredentials } from '../credentials/NamedCredentials';
 import { ClusterDetails, InventoryApplier, KubeClient } from '../kubernetes';
 import { RegistryClient } from '../registry';

@@ -6,7 +6,7 @@ import {
   startFaultProxy,
   startRegistry,
   TestRegistry,
-} from '../../../../test/testbed';
+} from '@internal/image-automation-test/testbed';
 import { NamedCredentials } from '../credentials/NamedCredentials';
 import { RegistryClient } from '../registry';
 import { DatabaseObjectStore } from '../store/DatabaseObjectStore';

@@ -1,7 +1,7 @@
 import { mockServices, TestDatabases } from '@backstage/backend-test-utils';
 import { AutomationObject, Condition } from '@imageops/backstage-plugin-image-automation-common';
 import { Knex } from 'knex';
-import { readAuditLog, startKubernetes, TestKubernetes } from '../../../../test/testbed/kube/kubernetes';
+import { readAuditLog, startKubernetes, TestKubernetes } from '@internal/image-automation-test/testbed/kube/kubernetes';
 import { ClusterDetails, InventoryApplier } from '../kubernetes';
 import { DatabaseEventStore } from '../store/DatabaseEventStore';
 import { DatabaseInventoryStore } from '../store/DatabaseInventoryStore';

@@ -1,6 +1,6 @@
 import { mockServices } from '@backstage/backend-test-utils';
 import { ConfigReader } from '@backstage/config';
-import { FaultProxy, pushImage, startFaultProxy, startRegistry, TestRegistry } from '../../../../test/testbed';
+import { FaultProxy, pushImage, startFaultProxy, startRegistry, TestRegistry } from '@internal/image-automation-test/testbed';
 import { NamedCredentials } from '../credentials/NamedCredentials';
 import { RegistryClient } from '../registry';
 import { SharedListings } from '../registry/sharedListings';
