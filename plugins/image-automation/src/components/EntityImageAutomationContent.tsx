@@ -21,7 +21,6 @@ import { PAGE_CLASS } from './pageClass';
 import { TimelineSection } from './timeline/TimelineSection';
 
 export { DEFAULT_POLL_INTERVAL_MS } from '../hooks/useLiveUpdates';
-export { PENDING_RECONCILE_POLL_INTERVAL_MS } from '../hooks/useEntityAutomation';
 
 /** Props of {@link EntityImageAutomationContent}. @public */
 export interface EntityImageAutomationContentProps {
