@@ -4,7 +4,6 @@
  */
 import knexFactory, { Knex } from 'knex';
 import { ConfigReader } from '@backstage/config';
-import { LoggerService } from '@backstage/backend-plugin-api';
 import { AutomationObject, ImageRef, ObjectStatus } from '@imageops/backstage-plugin-image-automation-common';
 import { NamedCredentials } from '@imageops/backstage-plugin-image-automation-backend/src/credentials/NamedCredentials';
 import { ImageUpdateAutomationReconciler } from '@imageops/backstage-plugin-image-automation-backend/src/engine/ImageUpdateAutomationReconciler';
@@ -18,6 +17,7 @@ import { DatabaseScanStore } from '@imageops/backstage-plugin-image-automation-b
 import { DefaultPromotionService } from '@imageops/backstage-plugin-image-automation-backend/src/service/DefaultPromotionService';
 import { StoredObject } from '@imageops/backstage-plugin-image-automation-backend/src/store/ObjectStore';
 import { TestGitServer } from '../../testbed';
+import { CapturingLogger } from '../integration/capturingLogger';
 
 export const ENTITY = 'component:default/shop';
 export const NS = 'apps';
@@ -40,18 +40,6 @@ const ref = (tag: string): ImageRef => ({ name: 'registry.example.com/team/app',
 export function ready(result: ReconcileResult) {
   const c = result.status.conditions?.find(x => x.type === 'Ready');
   return { status: c?.status, reason: c?.reason, message: c?.message ?? '' };
-}
-
-/** What reaches the logger. */
-export function capturingLogger(lines: string[]): LoggerService {
-  const logger: LoggerService = {
-    error: (message, meta) => void lines.push(`error ${message} ${JSON.stringify(meta ?? {})}`),
-    warn: (message, meta) => void lines.push(`warn ${message} ${JSON.stringify(meta ?? {})}`),
-    info: (message, meta) => void lines.push(`info ${message} ${JSON.stringify(meta ?? {})}`),
-    debug: (message, meta) => void lines.push(`debug ${message} ${JSON.stringify(meta ?? {})}`),
-    child: () => logger,
-  };
-  return logger;
 }
 
 /** The reconciler on real SQLite stores with the promotion planner; the repository on the test Git server. */
@@ -91,7 +79,7 @@ export async function pullRequestHarness(options: {
     gitAccess: readGitAccessSettings(config),
     promotions: { planner, scans },
     pullRequests: readPullRequestSettings(config),
-    logger: capturingLogger(logs),
+    logger: new CapturingLogger(logs),
   });
   const automation: AutomationObject = {
     apiVersion: 'image.toolkit.fluxcd.io/v1',
