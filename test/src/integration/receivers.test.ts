@@ -108,8 +108,13 @@ describe('Receivers: the distribution registry notifies the backend', () => {
         await backend.sync();
         return (await object('Receiver', 'flux-system', 'registry')) && (await object('ImageRepository', 'shop', 'images')) ? true : undefined;
       });
-      await backend.reconcile();
-      const receiver = await object('Receiver', 'flux-system', 'registry');
+      // Triggered tasks run beside this pass and may hold the Receiver's lease: reconcile until it
+      // has been reconciled by one of them.
+      const receiver = await eventually(async () => {
+        await backend.reconcile();
+        const body = await object('Receiver', 'flux-system', 'registry');
+        return body?.status?.conditions?.length ? body : undefined;
+      });
       expect(receiver.status.webhookPath).toBe(`/hook/${DIGEST}`);
       expect(receiver.status.conditions).toContainEqual(
         expect.objectContaining({ type: 'Ready', status: 'True', message: `Receiver initialized for path: /hook/${DIGEST}` }),
