@@ -15,7 +15,11 @@ import {
 } from '../test/testbed';
 
 /** The measured entity, and one whose tab has nothing to show. */
-export const ENTITY = { kind: 'component', namespace: 'default', name: 'bench' };
+export const ENTITY = {
+  kind: 'component',
+  namespace: 'default',
+  name: 'bench',
+};
 export const EMPTY_ENTITY = { ...ENTITY, name: 'bench-empty' };
 
 const NAMESPACE = 'bench';
@@ -111,7 +115,9 @@ function fleetFiles(registryHost: string): Record<string, string> {
   for (let k = 0; k < AUTOMATIONS; k++) {
     for (let i = 0; i < IMAGES; i++) {
       const tag = isBehind(i, k) ? olderTag(i) : selectedTag(i);
-      files[`clusters/${automationName(k)}/${imageName(i)}.yaml`] = `apiVersion: apps/v1
+      files[
+        `clusters/${automationName(k)}/${imageName(i)}.yaml`
+      ] = `apiVersion: apps/v1
 kind: Deployment
 metadata: { name: ${imageName(i)}, namespace: ${automationName(k)} }
 spec:
@@ -119,7 +125,9 @@ spec:
     spec:
       containers:
       - name: app
-        image: ${registryHost}/bench/${imageName(i)}:${tag} # {"$imagepolicy": "${NAMESPACE}:${imageName(i)}"}
+        image: ${registryHost}/bench/${imageName(
+        i,
+      )}:${tag} # {"$imagepolicy": "${NAMESPACE}:${imageName(i)}"}
 `;
     }
   }
@@ -134,11 +142,21 @@ export interface EntityTabWorld {
   /** Seconds from the backend's start until the engine had reconciled every object. */
   reconcileSeconds: number;
   /** Rows counted in the backend's database after seeding. */
-  counts: { objects: number; tags: number; scans: number; pendingPromotions: number; versionRows: number };
+  counts: {
+    objects: number;
+    tags: number;
+    scans: number;
+    pendingPromotions: number;
+    versionRows: number;
+  };
   stop(): Promise<void>;
 }
 
-async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+async function until<T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  timeoutMs: number,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -148,7 +166,10 @@ async function until<T>(what: string, check: () => Promise<T | undefined>, timeo
     } catch (e) {
       last = e;
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${last}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out waiting for ${what}${last ? `: ${last}` : ''}`,
+      );
     await new Promise(resolve => setTimeout(resolve, 1000));
   }
 }
@@ -157,7 +178,9 @@ async function until<T>(what: string, check: () => Promise<T | undefined>, timeo
  * Starts everything, lets the real engine scan, select and evaluate the automations, then rewrites
  * the first repository's scan history as 1,000 scans that brought its 10,000 tags 10 at a time.
  */
-export async function startEntityTabWorld(log: (line: string) => void): Promise<EntityTabWorld> {
+export async function startEntityTabWorld(
+  log: (line: string) => void,
+): Promise<EntityTabWorld> {
   let registry: TestRegistry | undefined;
   let git: TestGitServer | undefined;
   let app: RunningApp | undefined;
@@ -166,7 +189,10 @@ export async function startEntityTabWorld(log: (line: string) => void): Promise<
     await Promise.all([registry?.stop(), git?.stop()]);
   };
   try {
-    [registry, git] = await Promise.all([startRegistry(), startGitServer({ users: { writer: 'bench-token' } })]);
+    [registry, git] = await Promise.all([
+      startRegistry(),
+      startGitServer({ users: { writer: 'bench-token' } }),
+    ]);
     const pushStart = Date.now();
     await pushImage(
       registry,
@@ -183,7 +209,11 @@ export async function startEntityTabWorld(log: (line: string) => void): Promise<
       );
     }
     await git.createRepository('fleet', fleetFiles(registry.host));
-    log(`  registry: ${BIG_TAGS} tags pushed in ${pushSeconds.toFixed(1)} s; ${IMAGES - 1} more repositories of ${SMALL_TAGS} tags`);
+    log(
+      `  registry: ${BIG_TAGS} tags pushed in ${pushSeconds.toFixed(1)} s; ${
+        IMAGES - 1
+      } more repositories of ${SMALL_TAGS} tags`,
+    );
 
     const appStart = Date.now();
     app = await startApp({
@@ -215,10 +245,14 @@ export async function startEntityTabWorld(log: (line: string) => void): Promise<
     const running = app;
     const token = await running.guestToken();
     const get = async (route: string) => {
-      const res = await fetch(`${running.baseUrl}/api/image-automation${route}`, {
-        headers: { Authorization: `Bearer ${token}` },
-      });
-      if (!res.ok) throw new Error(`${route}: ${res.status} ${await res.text()}`);
+      const res = await fetch(
+        `${running.baseUrl}/api/image-automation${route}`,
+        {
+          headers: { Authorization: `Bearer ${token}` },
+        },
+      );
+      if (!res.ok)
+        throw new Error(`${route}: ${res.status} ${await res.text()}`);
       return res.json();
     };
     const entityPath = `/entities/${ENTITY.kind}/${ENTITY.namespace}/${ENTITY.name}`;
@@ -226,17 +260,39 @@ export async function startEntityTabWorld(log: (line: string) => void): Promise<
     await until(
       'the engine to reconcile every object',
       async () => {
-        const objects = (await get(`${entityPath}/objects`)).items as Array<{ kind: string; name: string; status: any }>;
+        const objects = (await get(`${entityPath}/objects`)).items as Array<{
+          kind: string;
+          name: string;
+          status: any;
+        }>;
         const policies = objects.filter(o => o.kind === 'ImagePolicy');
-        const versions = (await get(`${entityPath}/versions`)).items as Array<{ deployed?: unknown }>;
-        const pending = (await get(`${entityPath}/promotions?state=pending`)).items as unknown[];
+        const versions = (await get(`${entityPath}/versions`)).items as Array<{
+          deployed?: unknown;
+        }>;
+        const pending = (await get(`${entityPath}/promotions?state=pending`))
+          .items as unknown[];
         const notReady = objects.filter(
-          o => !o.status.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True'),
+          o =>
+            !o.status.conditions?.some(
+              (c: any) => c.type === 'Ready' && c.status === 'True',
+            ),
         );
         state =
-          `${objects.length} objects, ${policies.filter(o => o.status.latestRef).length} policies with a selection, ` +
-          `${versions.length} version rows (${versions.filter(v => v.deployed).length} deployed), ${pending.length} pending promotions; ` +
-          `not Ready: ${notReady.map(o => `${o.kind}/${o.name}: ${JSON.stringify(o.status.conditions ?? [])}`).slice(0, 3).join('; ')}`;
+          `${objects.length} objects, ${
+            policies.filter(o => o.status.latestRef).length
+          } policies with a selection, ` +
+          `${versions.length} version rows (${
+            versions.filter(v => v.deployed).length
+          } deployed), ${pending.length} pending promotions; ` +
+          `not Ready: ${notReady
+            .map(
+              o =>
+                `${o.kind}/${o.name}: ${JSON.stringify(
+                  o.status.conditions ?? [],
+                )}`,
+            )
+            .slice(0, 3)
+            .join('; ')}`;
         const done =
           objects.length === OBJECTS &&
           policies.every(o => o.status.latestRef) &&
@@ -250,25 +306,45 @@ export async function startEntityTabWorld(log: (line: string) => void): Promise<
       throw new Error(`${error.message} (last: ${state})`);
     });
     const reconcileSeconds = (Date.now() - appStart) / 1000;
-    log(`  backend: ${OBJECTS} objects reconciled by the engine in ${reconcileSeconds.toFixed(0)} s (backend start included)`);
+    log(
+      `  backend: ${OBJECTS} objects reconciled by the engine in ${reconcileSeconds.toFixed(
+        0,
+      )} s (backend start included)`,
+    );
 
-    await seedHistory(path.join(running.dir, 'sqlite', 'image-automation.sqlite'));
+    await seedHistory(
+      path.join(running.dir, 'sqlite', 'image-automation.sqlite'),
+    );
 
     const knex = knexFactory({
       client: 'better-sqlite3',
-      connection: { filename: path.join(running.dir, 'sqlite', 'image-automation.sqlite') },
+      connection: {
+        filename: path.join(running.dir, 'sqlite', 'image-automation.sqlite'),
+      },
       useNullAsDefault: true,
     });
     let counts: EntityTabWorld['counts'];
     try {
-      const count = async (table: string, where: Record<string, unknown> = {}) =>
-        Number((await knex(table).where(where).count({ n: '*' }))[0].n);
+      const count = async (
+        table: string,
+        where: Record<string, unknown> = {},
+      ) => Number((await knex(table).where(where).count({ n: '*' }))[0].n);
       counts = {
-        objects: await count('image_automation_objects', { entity_ref: 'component:default/bench' }),
-        tags: await count('image_automation_tags', { object_id: `ImageRepository/${NAMESPACE}/${imageName(0)}` }),
-        scans: await count('image_automation_scans', { object_id: `ImageRepository/${NAMESPACE}/${imageName(0)}` }),
-        pendingPromotions: ((await get(`${entityPath}/promotions?state=pending`)).items as unknown[]).length,
-        versionRows: ((await get(`${entityPath}/versions`)).items as unknown[]).length,
+        objects: await count('image_automation_objects', {
+          entity_ref: 'component:default/bench',
+        }),
+        tags: await count('image_automation_tags', {
+          object_id: `ImageRepository/${NAMESPACE}/${imageName(0)}`,
+        }),
+        scans: await count('image_automation_scans', {
+          object_id: `ImageRepository/${NAMESPACE}/${imageName(0)}`,
+        }),
+        pendingPromotions: (
+          (await get(`${entityPath}/promotions?state=pending`))
+            .items as unknown[]
+        ).length,
+        versionRows: ((await get(`${entityPath}/versions`)).items as unknown[])
+          .length,
       };
     } finally {
       await knex.destroy();
@@ -288,15 +364,27 @@ export async function startEntityTabWorld(log: (line: string) => void): Promise<
  * rows do. The backend reads the same SQLite file; writes wait for its locks.
  */
 async function seedHistory(file: string) {
-  const knex = knexFactory({ client: 'better-sqlite3', connection: { filename: file }, useNullAsDefault: true });
+  const knex = knexFactory({
+    client: 'better-sqlite3',
+    connection: { filename: file },
+    useNullAsDefault: true,
+  });
   try {
     const objectId = `ImageRepository/${NAMESPACE}/${imageName(0)}`;
     await knex.transaction(async tx => {
-      const real = await tx('image_automation_scans').where({ object_id: objectId }).orderBy('id', 'desc').first();
-      if (!real || real.outcome !== 'success') throw new Error(`no successful scan of ${objectId} to build the history on`);
+      const real = await tx('image_automation_scans')
+        .where({ object_id: objectId })
+        .orderBy('id', 'desc')
+        .first();
+      if (!real || real.outcome !== 'success')
+        throw new Error(
+          `no successful scan of ${objectId} to build the history on`,
+        );
       const end = Date.parse(real.started_at);
       const failure = (s: number) => s % 97 === 50;
-      const successes = Array.from({ length: HISTORY }, (_, s) => s).filter(s => !failure(s)).length;
+      const successes = Array.from({ length: HISTORY }, (_, s) => s).filter(
+        s => !failure(s),
+      ).length;
       const rows: Record<string, unknown>[] = [];
       const addedBy: string[][] = [];
       let success = 0;
@@ -310,7 +398,9 @@ async function seedHistory(file: string) {
             started_at: at,
             duration_ms: 30_000,
             outcome: 'failure',
-            error: `GET http://${real.canonical_image_name.split('/')[0]}/v2/bench/${imageName(0)}/tags/list: 503 Service Unavailable`,
+            error: `GET http://${
+              real.canonical_image_name.split('/')[0]
+            }/v2/bench/${imageName(0)}/tags/list: 503 Service Unavailable`,
             tag_count: 0,
             revision: null,
             tags_added: '[]',
@@ -322,7 +412,9 @@ async function seedHistory(file: string) {
         const from = Math.floor((success * BIG_TAGS) / successes);
         const to = Math.floor(((success + 1) * BIG_TAGS) / successes);
         success++;
-        const added = Array.from({ length: to - from }, (_, n) => bigTag(from + n));
+        const added = Array.from({ length: to - from }, (_, n) =>
+          bigTag(from + n),
+        );
         addedBy.push(added);
         rows.push({
           object_id: objectId,
@@ -332,13 +424,17 @@ async function seedHistory(file: string) {
           outcome: 'success',
           error: null,
           tag_count: to,
-          revision: last ? real.revision : `sha256:${String(s).padStart(64, '0')}`,
+          revision: last
+            ? real.revision
+            : `sha256:${String(s).padStart(64, '0')}`,
           tags_added: JSON.stringify(added),
           tags_removed: '[]',
           requests: last ? real.requests : 1,
         });
       }
-      await tx('image_automation_scans').where({ object_id: objectId }).delete();
+      await tx('image_automation_scans')
+        .where({ object_id: objectId })
+        .delete();
       for (let r = 0; r < rows.length; r += 100) {
         await tx('image_automation_scans').insert(rows.slice(r, r + 100));
       }

@@ -129,20 +129,31 @@ function readyInPage(spec: ReadySpec): number | false {
       const index = texts.indexOf(heading);
       const next = h2s[index + 1];
       return (
-        (h2s[index].compareDocumentPosition(el) & Node.DOCUMENT_POSITION_FOLLOWING) !== 0 &&
-        (!next || (next.compareDocumentPosition(el) & Node.DOCUMENT_POSITION_PRECEDING) !== 0)
+        (h2s[index].compareDocumentPosition(el) &
+          Node.DOCUMENT_POSITION_FOLLOWING) !==
+          0 &&
+        (!next ||
+          (next.compareDocumentPosition(el) &
+            Node.DOCUMENT_POSITION_PRECEDING) !==
+            0)
       );
     };
     if (spec.rowAfter) {
-      const row = Array.from(document.querySelectorAll('tbody tr, [role="row"]')).find(
-        r => r.querySelector('td, [role="gridcell"]') && inSection(spec.rowAfter!, r),
+      const row = Array.from(
+        document.querySelectorAll('tbody tr, [role="row"]'),
+      ).find(
+        r =>
+          r.querySelector('td, [role="gridcell"]') &&
+          inSection(spec.rowAfter!, r),
       );
       if (!row) return false;
     }
     if (spec.objectAfter && spec.objectPattern) {
       const pattern = new RegExp(spec.objectPattern);
       const candidates = document.evaluate(
-        `//text()[${spec.objectWords!.map(w => `contains(., '${w}')`).join(' or ')}]`,
+        `//text()[${spec
+          .objectWords!.map(w => `contains(., '${w}')`)
+          .join(' or ')}]`,
         document,
         null,
         XPathResult.ORDERED_NODE_SNAPSHOT_TYPE,
@@ -151,11 +162,14 @@ function readyInPage(spec: ReadySpec): number | false {
       let found = false;
       for (let n = 0; n < candidates.snapshotLength && !found; n++) {
         const node = candidates.snapshotItem(n)!;
-        found = pattern.test(node.nodeValue ?? '') && inSection(spec.objectAfter, node);
+        found =
+          pattern.test(node.nodeValue ?? '') &&
+          inSection(spec.objectAfter, node);
       }
       if (!found) return false;
     }
-    if (document.querySelector('.bui-Skeleton, [role="progressbar"]')) return false;
+    if (document.querySelector('.bui-Skeleton, [role="progressbar"]'))
+      return false;
     const loading = document.evaluate(
       "//text()[starts-with(normalize-space(.), 'Loading')]",
       document,
@@ -186,8 +200,12 @@ interface Visit {
   diagnosticClicks?: boolean;
 }
 
-
-async function measure(context: BrowserContext, baseUrl: string, kind: PageKind, visit: Visit = {}): Promise<RunResult> {
+async function measure(
+  context: BrowserContext,
+  baseUrl: string,
+  kind: PageKind,
+  visit: Visit = {},
+): Promise<RunResult> {
   const page = await context.newPage();
   try {
     if (visit.rewrite) {
@@ -195,15 +213,24 @@ async function measure(context: BrowserContext, baseUrl: string, kind: PageKind,
       await page.route('**/api/image-automation/**', async r => {
         const response = await r.fetch();
         const body = await response.json();
-        await r.fulfill({ response, json: rewrite(route(r.request().url()), body) });
+        await r.fulfill({
+          response,
+          json: rewrite(route(r.request().url()), body),
+        });
       });
     }
     let start = 0;
     if (visit.viaTabFrom) {
       await page.goto(`${baseUrl}${visit.viaTabFrom}`, { waitUntil: 'commit' });
-      const tabLink = page.getByRole('tab', { name: 'Image updates' }).or(page.getByRole('link', { name: 'Image updates' }));
+      const tabLink = page
+        .getByRole('tab', { name: 'Image updates' })
+        .or(page.getByRole('link', { name: 'Image updates' }));
       await tabLink.first().waitFor({ timeout: 60_000 });
-      await page.waitForFunction(readyInPage, { headings: [] }, { polling: 'raf', timeout: 60_000 });
+      await page.waitForFunction(
+        readyInPage,
+        { headings: [] },
+        { polling: 'raf', timeout: 60_000 },
+      );
       await page.waitForTimeout(500);
       await page.evaluate(() => {
         const bench = (window as any).__bench;
@@ -212,7 +239,9 @@ async function measure(context: BrowserContext, baseUrl: string, kind: PageKind,
         bench.checks = 0;
       });
       await tabLink.first().click();
-      start = (await page.evaluate(() => (window as any).__bench.pointerDown)) as number;
+      start = (await page.evaluate(
+        () => (window as any).__bench.pointerDown,
+      )) as number;
       await page.evaluate(() => {
         (window as any).__bench.pointerDown = undefined;
       });
@@ -220,46 +249,79 @@ async function measure(context: BrowserContext, baseUrl: string, kind: PageKind,
       await page.goto(`${baseUrl}${kind.path}`, { waitUntil: 'commit' });
     }
     const ready = (await (
-      await page.waitForFunction(readyInPage, kind.ready, { polling: 'raf', timeout: 60_000 })
+      await page.waitForFunction(readyInPage, kind.ready, {
+        polling: 'raf',
+        timeout: 60_000,
+      })
     ).jsonValue()) as number;
     let answered: number | undefined;
     const clickLatencies: Record<string, number> = {};
     if (visit.diagnosticClicks) {
       for (const click of [kind.click, ...(kind.otherClicks ?? [])]) {
-        const control = click && page.getByRole(click.role, { name: new RegExp(click.name) }).first();
+        const control =
+          click &&
+          page.getByRole(click.role, { name: new RegExp(click.name) }).first();
         if (!click || !control || (await control.count()) === 0) continue;
         await page.evaluate(() => {
           (window as any).__bench.pointerDown = undefined;
         });
         await control.click();
         const at = (await (
-          await page.waitForFunction(answeredInPage, click.answer, { polling: 'raf', timeout: 30_000 })
+          await page.waitForFunction(answeredInPage, click.answer, {
+            polling: 'raf',
+            timeout: 30_000,
+          })
         ).jsonValue()) as number;
-        clickLatencies[click.label] = at - (await page.evaluate(() => (window as any).__bench.pointerDown as number));
+        clickLatencies[click.label] =
+          at -
+          (await page.evaluate(
+            () => (window as any).__bench.pointerDown as number,
+          ));
         await page.keyboard.press('Escape');
-        await page.waitForSelector(click.answer, { state: 'detached', timeout: 10_000 });
+        await page.waitForSelector(click.answer, {
+          state: 'detached',
+          timeout: 10_000,
+        });
       }
     } else if (kind.click && !visit.noClick) {
-      await page.getByRole(kind.click.role, { name: new RegExp(kind.click.name) }).first().click();
+      await page
+        .getByRole(kind.click.role, { name: new RegExp(kind.click.name) })
+        .first()
+        .click();
       answered = (await (
-        await page.waitForFunction(answeredInPage, kind.click.answer, { polling: 'raf', timeout: 30_000 })
+        await page.waitForFunction(answeredInPage, kind.click.answer, {
+          polling: 'raf',
+          timeout: 30_000,
+        })
       ).jsonValue()) as number;
     }
     const perf = await page.evaluate(() => {
       const bench = (window as any).__bench;
-      const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming;
+      const nav = performance.getEntriesByType(
+        'navigation',
+      )[0] as PerformanceNavigationTiming;
       return {
         domContentLoaded: nav.domContentLoadedEventEnd,
-        requests: (performance.getEntriesByType('resource') as PerformanceResourceTiming[])
+        requests: (
+          performance.getEntriesByType(
+            'resource',
+          ) as PerformanceResourceTiming[]
+        )
           .filter(r => r.name.includes('/api/'))
-          .map(r => ({ name: r.name, start: r.startTime, end: r.responseEnd, bytes: r.decodedBodySize })),
+          .map(r => ({
+            name: r.name,
+            start: r.startTime,
+            end: r.responseEnd,
+            bytes: r.decodedBodySize,
+          })),
         longTasks: bench.longTasks as Array<[number, number]>,
         checkMs: bench.checkMs as number,
         checks: (bench.checks ?? 0) as number,
         pointerDown: bench.pointerDown as number | undefined,
       };
     });
-    const shift = (t: number | undefined) => (t === undefined ? undefined : t - start);
+    const shift = (t: number | undefined) =>
+      t === undefined ? undefined : t - start;
     return {
       ready: ready - start,
       answered: shift(answered),
@@ -268,7 +330,9 @@ async function measure(context: BrowserContext, baseUrl: string, kind: PageKind,
       requests: perf.requests
         .filter(r => r.start >= start)
         .map(r => ({ ...r, start: r.start - start, end: r.end - start })),
-      longTasks: perf.longTasks.filter(([t]) => t >= start).map(([t, d]) => [t - start, d] as [number, number]),
+      longTasks: perf.longTasks
+        .filter(([t]) => t >= start)
+        .map(([t, d]) => [t - start, d] as [number, number]),
       checkMs: perf.checkMs,
       checks: perf.checks,
       pointerDown: shift(perf.pointerDown),
@@ -309,37 +373,53 @@ async function discover(
     const deadline = Date.now() + 60_000;
     for (let stable = 0; stable < 4; ) {
       if (Date.now() > deadline) {
-        throw new Error(`${label}: the page did not settle within 60 s (headings: ${headings.join(', ')})`);
+        throw new Error(
+          `${label}: the page did not settle within 60 s (headings: ${headings.join(
+            ', ',
+          )})`,
+        );
       }
       await page.waitForTimeout(500);
       const now = await page.evaluate(() =>
-        Array.from(document.querySelectorAll('h2')).map(h => (h.textContent ?? '').trim()),
+        Array.from(document.querySelectorAll('h2')).map(h =>
+          (h.textContent ?? '').trim(),
+        ),
       );
       const settled =
         now.join('\n') === headings.join('\n') &&
-        (await page.evaluate(readyInPage, { headings: now, ...ready })) !== false;
+        (await page.evaluate(readyInPage, { headings: now, ...ready })) !==
+          false;
       headings = now;
       stable = settled ? stable + 1 : 0;
     }
     log(`  ${label}: h2 headings ${headings.map(h => `"${h}"`).join(', ')}`);
     const sections = await page.evaluate(() => {
-      const counts: Array<[string, number]> = [['(page before the first h2)', 0]];
+      const counts: Array<[string, number]> = [
+        ['(page before the first h2)', 0],
+      ];
       for (const el of Array.from(document.body.querySelectorAll('*'))) {
-        if (el.tagName === 'H2') counts.push([(el.textContent ?? '').trim(), 0]);
+        if (el.tagName === 'H2')
+          counts.push([(el.textContent ?? '').trim(), 0]);
         counts[counts.length - 1][1]++;
       }
       return counts;
     });
     log(
-      `  ${label}: DOM elements ${sections.reduce((sum, [, n]) => sum + n, 0)}, per h2 section: ${sections
-        .map(([h, n]) => `${h} ${n}`)
-        .join(', ')}`,
+      `  ${label}: DOM elements ${sections.reduce(
+        (sum, [, n]) => sum + n,
+        0,
+      )}, per h2 section: ${sections.map(([h, n]) => `${h} ${n}`).join(', ')}`,
     );
     const answered: ClickSpec[] = [];
     for (const candidate of candidates) {
-      const control = page.getByRole(candidate.role, { name: new RegExp(candidate.name) }).first();
-      if ((await control.count()) === 0 || !(await control.isEnabled())) continue;
-      const name = (await control.getAttribute('aria-label')) ?? (await control.textContent());
+      const control = page
+        .getByRole(candidate.role, { name: new RegExp(candidate.name) })
+        .first();
+      if ((await control.count()) === 0 || !(await control.isEnabled()))
+        continue;
+      const name =
+        (await control.getAttribute('aria-label')) ??
+        (await control.textContent());
       await control.click();
       const opened = await page
         .waitForSelector(candidate.answer, { timeout: 5_000 })
@@ -347,20 +427,35 @@ async function discover(
         .catch(() => false);
       if (opened) {
         log(
-          `  ${label}: ${answered.length === 0 ? 'the click' : 'a diagnostic click'} is on button "${name}" (${
-            candidate.label
-          }), answered by ${candidate.answer}`,
+          `  ${label}: ${
+            answered.length === 0 ? 'the click' : 'a diagnostic click'
+          } is on button "${name}" (${candidate.label}), answered by ${
+            candidate.answer
+          }`,
         );
         answered.push(candidate);
       }
       await page.keyboard.press('Escape');
-      await page.waitForSelector(candidate.answer, { state: 'detached', timeout: 10_000 }).catch(() => {});
+      await page
+        .waitForSelector(candidate.answer, {
+          state: 'detached',
+          timeout: 10_000,
+        })
+        .catch(() => {});
     }
     if (answered.length > 0) {
-      return { label, path, ready: { headings, ...ready }, click: answered[0], otherClicks: answered.slice(1) };
+      return {
+        label,
+        path,
+        ready: { headings, ...ready },
+        click: answered[0],
+        otherClicks: answered.slice(1),
+      };
     }
     log(
-      `  ${label}: no click candidate answered; ready = content only. Buttons: ${(await buttonNames(page))
+      `  ${label}: no click candidate answered; ready = content only. Buttons: ${(
+        await buttonNames(page)
+      )
         .slice(0, 30)
         .map(n => `"${n}"`)
         .join(', ')}`,
@@ -377,10 +472,16 @@ function percentile(sorted: number[], p: number): number {
 
 function stats(values: number[]) {
   const sorted = [...values].sort((a, b) => a - b);
-  return { p50: percentile(sorted, 0.5), p95: percentile(sorted, 0.95), min: sorted[0], max: sorted[sorted.length - 1] };
+  return {
+    p50: percentile(sorted, 0.5),
+    p95: percentile(sorted, 0.95),
+    min: sorted[0],
+    max: sorted[sorted.length - 1],
+  };
 }
 
-const ms = (n: number | undefined) => (n === undefined ? '—' : `${Math.round(n)}`);
+const ms = (n: number | undefined) =>
+  n === undefined ? '—' : `${Math.round(n)}`;
 const median = (values: number[]) => stats(values).p50;
 
 /** A request's route without origin, query and the per-object part, so equal calls group together. */
@@ -390,52 +491,86 @@ function route(url: string): string {
     .replace(/^\/api\//, '')
     .replace(/\/objects\/[^/]+\/[^/]+\/[^/]+/, '/objects/:kind/:ns/:name')
     .replace(/\/entities\/[^/]+\/[^/]+\/[^/]+/, '/entities/:entity')
-    .replace(/\/entities\/by-name\/[^/]+\/[^/]+\/[^/]+/, '/entities/by-name/:entity');
+    .replace(
+      /\/entities\/by-name\/[^/]+\/[^/]+\/[^/]+/,
+      '/entities/by-name/:entity',
+    );
 }
 
 /** Where the time of the median run of a page goes: requests before it was ready, long tasks. */
-function breakdown(label: string, runs: RunResult[], log: (line: string) => void) {
+function breakdown(
+  label: string,
+  runs: RunResult[],
+  log: (line: string) => void,
+) {
   const sorted = [...runs].sort((a, b) => a.interactive - b.interactive);
   const run = sorted[Math.floor(sorted.length / 2)];
   log(`  ${label}, the median run (${ms(run.interactive)} ms):`);
   log(
-    (Number.isNaN(run.domContentLoaded) ? '    ' : `    DOMContentLoaded ${ms(run.domContentLoaded)} ms, `) +
+    (Number.isNaN(run.domContentLoaded)
+      ? '    '
+      : `    DOMContentLoaded ${ms(run.domContentLoaded)} ms, `) +
       `ready ${ms(run.ready)} ms` +
       (run.pointerDown !== undefined
-        ? `, click reached the page ${ms(run.pointerDown)} ms, answered ${ms(run.answered)} ms`
+        ? `, click reached the page ${ms(run.pointerDown)} ms, answered ${ms(
+            run.answered,
+          )} ms`
         : ''),
   );
-  const groups = new Map<string, Array<{ start: number; end: number; bytes: number }>>();
+  const groups = new Map<
+    string,
+    Array<{ start: number; end: number; bytes: number }>
+  >();
   for (const r of run.requests.filter(q => q.start < run.ready)) {
     groups.set(route(r.name), [...(groups.get(route(r.name)) ?? []), r]);
   }
-  for (const [name, rs] of [...groups].sort((a, b) => a[1][0].start - b[1][0].start)) {
+  for (const [name, rs] of [...groups].sort(
+    (a, b) => a[1][0].start - b[1][0].start,
+  )) {
     const first = Math.min(...rs.map(r => r.start));
     const last = Math.max(...rs.map(r => r.end));
     const bytes = rs.reduce((sum, r) => sum + r.bytes, 0);
     log(
-      `    ${name.padEnd(52)} ×${String(rs.length).padEnd(3)} ${ms(first).padStart(5)} → ${ms(last).padStart(
-        5,
-      )} ms  (longest ${ms(Math.max(...rs.map(r => r.end - r.start)))} ms, ${(bytes / 1024).toFixed(0)} KiB)`,
+      `    ${name.padEnd(52)} ×${String(rs.length).padEnd(3)} ${ms(
+        first,
+      ).padStart(5)} → ${ms(last).padStart(5)} ms  (longest ${ms(
+        Math.max(...rs.map(r => r.end - r.start)),
+      )} ms, ${(bytes / 1024).toFixed(0)} KiB)`,
     );
   }
   const before = run.longTasks.filter(([start]) => start < run.interactive);
   const total = before.reduce((sum, [, d]) => sum + d, 0);
-  const longest = before.reduce((a, b) => (b[1] > a[1] ? b : a), [0, 0] as [number, number]);
+  const longest = before.reduce((a, b) => (b[1] > a[1] ? b : a), [0, 0] as [
+    number,
+    number,
+  ]);
   log(
-    `    long tasks before interactive: ${before.length}, ${ms(total)} ms in all, longest ${ms(longest[1])} ms at ${ms(
+    `    long tasks before interactive: ${before.length}, ${ms(
+      total,
+    )} ms in all, longest ${ms(longest[1])} ms at ${ms(
       longest[0],
-    )} ms; readiness check ${run.checkMs.toFixed(1)} ms over ${run.checks} frames`,
+    )} ms; readiness check ${run.checkMs.toFixed(1)} ms over ${
+      run.checks
+    } frames`,
   );
   if (before.length > 0 && before.length <= 12) {
-    log(`      (start+duration: ${before.map(([start, d]) => `${ms(start)}+${ms(d)}`).join(', ')})`);
+    log(
+      `      (start+duration: ${before
+        .map(([start, d]) => `${ms(start)}+${ms(d)}`)
+        .join(', ')})`,
+    );
   }
 }
 
 interface CpuProfile {
   nodes: Array<{
     id: number;
-    callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number };
+    callFrame: {
+      functionName: string;
+      url: string;
+      lineNumber: number;
+      columnNumber: number;
+    };
     children?: number[];
   }>;
   samples: number[];
@@ -448,19 +583,45 @@ let sourceMaps: string | undefined;
 const consumers = new Map<string, SourceMapConsumer | undefined>();
 
 /** The original source, line and name of a profiled function of the built app, via its source map. */
-function original(frame: CpuProfile['nodes'][number]['callFrame']): { where: string; name: string } {
-  if (!frame.url) return { where: frame.functionName || '(native)', name: frame.functionName || '(native)' };
-  const file = path.join(sourceMaps ?? path.join(DIST, 'static'), path.basename(new URL(frame.url).pathname));
+function original(frame: CpuProfile['nodes'][number]['callFrame']): {
+  where: string;
+  name: string;
+} {
+  if (!frame.url)
+    return {
+      where: frame.functionName || '(native)',
+      name: frame.functionName || '(native)',
+    };
+  const file = path.join(
+    sourceMaps ?? path.join(DIST, 'static'),
+    path.basename(new URL(frame.url).pathname),
+  );
   if (!consumers.has(file)) {
     consumers.set(
       file,
-      fs.existsSync(`${file}.map`) ? new SourceMapConsumer(JSON.parse(fs.readFileSync(`${file}.map`, 'utf8'))) : undefined,
+      fs.existsSync(`${file}.map`)
+        ? new SourceMapConsumer(
+            JSON.parse(fs.readFileSync(`${file}.map`, 'utf8')),
+          )
+        : undefined,
     );
   }
-  const position = consumers.get(file)?.originalPositionFor({ line: frame.lineNumber + 1, column: frame.columnNumber });
-  if (!position?.source) return { where: path.basename(file), name: frame.functionName || '(anonymous)' };
-  const source = position.source.replace(/^webpack:\/\/[^/]*\//, '').replace(/^(\.\.\/)+/, '');
-  return { where: `${source}:${position.line}`, name: position.name ?? (frame.functionName || '(anonymous)') };
+  const position = consumers.get(file)?.originalPositionFor({
+    line: frame.lineNumber + 1,
+    column: frame.columnNumber,
+  });
+  if (!position?.source)
+    return {
+      where: path.basename(file),
+      name: frame.functionName || '(anonymous)',
+    };
+  const source = position.source
+    .replace(/^webpack:\/\/[^/]*\//, '')
+    .replace(/^(\.\.\/)+/, '');
+  return {
+    where: `${source}:${position.line}`,
+    name: position.name ?? (frame.functionName || '(anonymous)'),
+  };
 }
 
 /** A source's package (`react-dom`, `@backstage/ui`) or, for the project's own code, its file. */
@@ -470,12 +631,17 @@ function owner(where: string): string {
 }
 
 /** Self time by package (or file of the build) and by function. */
-function reportProfile(label: string, profile: CpuProfile, log: (line: string) => void) {
+function reportProfile(
+  label: string,
+  profile: CpuProfile,
+  log: (line: string) => void,
+) {
   const frames = new Map(profile.nodes.map(n => [n.id, original(n.callFrame)]));
   const self = new Map<string, number>();
   const selfByOwner = new Map<string, number>();
   let all = 0;
-  const add = (map: Map<string, number>, key: string, value: number) => map.set(key, (map.get(key) ?? 0) + value);
+  const add = (map: Map<string, number>, key: string, value: number) =>
+    map.set(key, (map.get(key) ?? 0) + value);
   profile.samples.forEach((id, i) => {
     const dt = (profile.timeDeltas[i + 1] ?? 0) / 1000;
     const frame = frames.get(id)!;
@@ -485,8 +651,15 @@ function reportProfile(label: string, profile: CpuProfile, log: (line: string) =
     add(selfByOwner, owner(frame.where), dt);
   });
   const top = (map: Map<string, number>, n: number) =>
-    [...map].sort((a, b) => b[1] - a[1]).slice(0, n).map(([k, v]) => `      ${ms(v).padStart(5)} ms  ${k}`);
-  log(`    ${label}: ${ms(all)} ms of CPU (idle excluded); self time by package or project file:`);
+    [...map]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, n)
+      .map(([k, v]) => `      ${ms(v).padStart(5)} ms  ${k}`);
+  log(
+    `    ${label}: ${ms(
+      all,
+    )} ms of CPU (idle excluded); self time by package or project file:`,
+  );
   top(selfByOwner, 8).forEach(l => log(l));
   log(`    ${label}: self time by function:`);
   top(self, 8).forEach(l => log(l));
@@ -507,9 +680,15 @@ async function profileTab(
   const page = await context.newPage();
   try {
     await page.goto(`${baseUrl}${viaTabFrom}`, { waitUntil: 'commit' });
-    const tabLink = page.getByRole('tab', { name: 'Image updates' }).or(page.getByRole('link', { name: 'Image updates' }));
+    const tabLink = page
+      .getByRole('tab', { name: 'Image updates' })
+      .or(page.getByRole('link', { name: 'Image updates' }));
     await tabLink.first().waitFor({ timeout: 60_000 });
-    await page.waitForFunction(readyInPage, { headings: [] }, { polling: 'raf', timeout: 60_000 });
+    await page.waitForFunction(
+      readyInPage,
+      { headings: [] },
+      { polling: 'raf', timeout: 60_000 },
+    );
     await page.waitForTimeout(500);
     const cdp = await context.newCDPSession(page);
     await cdp.send('Profiler.enable');
@@ -518,17 +697,30 @@ async function profileTab(
     const clicked = await page.evaluate(() => performance.now());
     await tabLink.first().click();
     const ready = (await (
-      await page.waitForFunction(readyInPage, kind.ready, { polling: 'raf', timeout: 60_000 })
+      await page.waitForFunction(readyInPage, kind.ready, {
+        polling: 'raf',
+        timeout: 60_000,
+      })
     ).jsonValue()) as number;
     const load = (await cdp.send('Profiler.stop')).profile as CpuProfile;
     log(
-      `  profiled in-app load of the ${kind.label} (sampling every 0.2 ms; ready ${ms(ready - clicked)} ms after the click, slower than unprofiled):`,
+      `  profiled in-app load of the ${
+        kind.label
+      } (sampling every 0.2 ms; ready ${ms(
+        ready - clicked,
+      )} ms after the click, slower than unprofiled):`,
     );
     reportProfile('load', load, log);
     if (kind.click) {
       await cdp.send('Profiler.start');
-      await page.getByRole(kind.click.role, { name: new RegExp(kind.click.name) }).first().click();
-      await page.waitForFunction(answeredInPage, kind.click.answer, { polling: 'raf', timeout: 30_000 });
+      await page
+        .getByRole(kind.click.role, { name: new RegExp(kind.click.name) })
+        .first()
+        .click();
+      await page.waitForFunction(answeredInPage, kind.click.answer, {
+        polling: 'raf',
+        timeout: 30_000,
+      });
       const click = (await cdp.send('Profiler.stop')).profile as CpuProfile;
       reportProfile('click', click, log);
     }
@@ -553,23 +745,31 @@ async function ablation(
   log: (line: string) => void,
 ) {
   const empty = (body: any) => ({ ...body, items: [] });
-  const only = (suffix: string, rewrite: (body: any) => any) => (r: string, body: any) =>
-    r.endsWith(suffix) ? rewrite(body) : body;
+  const only =
+    (suffix: string, rewrite: (body: any) => any) => (r: string, body: any) =>
+      r.endsWith(suffix) ? rewrite(body) : body;
   const { rowAfter: _rows, ...withoutRows } = tab.ready;
   const { objectAfter: _objects, ...withoutObjects } = tab.ready;
-  const variants: Array<[string, (route: string, body: any) => any, ReadySpec]> = [
+  const variants: Array<
+    [string, (route: string, body: any) => any, ReadySpec]
+  > = [
     ['all data', (_, body) => body, tab.ready],
     ['no version rows', only('/versions', empty), withoutRows],
     [
       "one image's 9 version rows",
-      only('/versions', b => ({ ...b, items: b.items.filter((i: any) => i.image === b.items[0]?.image) })),
+      only('/versions', b => ({
+        ...b,
+        items: b.items.filter((i: any) => i.image === b.items[0]?.image),
+      })),
       tab.ready,
     ],
     ['no pending promotions', only('/promotions', empty), tab.ready],
     ['no timeline events', only('/timeline', empty), tab.ready],
     ['no objects', only('/objects', empty), withoutObjects],
   ];
-  const clicks = [tab.click, ...(tab.otherClicks ?? [])].filter((c): c is ClickSpec => c !== undefined);
+  const clicks = [tab.click, ...(tab.otherClicks ?? [])].filter(
+    (c): c is ClickSpec => c !== undefined,
+  );
   const ready = new Map<string, number[]>(variants.map(([name]) => [name, []]));
   const latencies = new Map<string, Map<string, number[]>>(
     variants.map(([name]) => [name, new Map(clicks.map(c => [c.label, []]))]),
@@ -584,14 +784,17 @@ async function ablation(
       );
       if (round === 0) continue;
       ready.get(name)!.push(run.ready);
-      for (const [label, latency] of Object.entries(run.clickLatencies)) latencies.get(name)!.get(label)!.push(latency);
+      for (const [label, latency] of Object.entries(run.clickLatencies))
+        latencies.get(name)!.get(label)!.push(latency);
     }
   }
   const cell = (values: number[], base: number[]) =>
     values.length === 0
       ? '—'.padEnd(14)
       : `${ms(median(values)).padStart(5)}${
-          base === values || base.length === 0 ? '' : ` (${ms(median(values) - median(base)).padStart(5)})`
+          base === values || base.length === 0
+            ? ''
+            : ` (${ms(median(values) - median(base)).padStart(5)})`
         }`.padEnd(14);
   log(
     `  which data costs most: the tab in-app with one API answer emptied or cut, p50 ms: content ready; ${clicks
@@ -603,7 +806,13 @@ async function ablation(
     log(
       `    ${name.padEnd(28)} ${cell(ready.get(name)!, ready.get(baseName)!)}` +
         clicks
-          .map(c => `  ${cell(latencies.get(name)!.get(c.label)!, latencies.get(baseName)!.get(c.label)!)}`)
+          .map(
+            c =>
+              `  ${cell(
+                latencies.get(name)!.get(c.label)!,
+                latencies.get(baseName)!.get(c.label)!,
+              )}`,
+          )
           .join(''),
     );
   }
@@ -619,7 +828,9 @@ async function main() {
   let browser: Browser | undefined;
   const maps = fs.mkdtempSync(path.join(os.tmpdir(), 'entity-tab-maps-'));
   sourceMaps = maps;
-  for (const file of fs.readdirSync(path.join(DIST, 'static')).filter(f => f.endsWith('.js.map'))) {
+  for (const file of fs
+    .readdirSync(path.join(DIST, 'static'))
+    .filter(f => f.endsWith('.js.map'))) {
     fs.copyFileSync(path.join(DIST, 'static', file), path.join(maps, file));
   }
   try {
@@ -632,9 +843,16 @@ async function main() {
     // The backend keeps serving the build it found at its start (index.html in memory, assets in its
     // database), whatever happens to packages/app/dist later; the source maps must be of that build.
     const served = await (await fetch(`${world.app.baseUrl}/`)).text();
-    const scripts = [...served.matchAll(/\/static\/([^"]+\.js)"/g)].map(m => m[1]);
-    if (scripts.length === 0 || !scripts.every(f => fs.existsSync(path.join(maps, `${f}.map`)))) {
-      throw new Error('packages/app/dist was rebuilt while the backend started; run the bench again');
+    const scripts = [...served.matchAll(/\/static\/([^"]+\.js)"/g)].map(
+      m => m[1],
+    );
+    if (
+      scripts.length === 0 ||
+      !scripts.every(f => fs.existsSync(path.join(maps, `${f}.map`)))
+    ) {
+      throw new Error(
+        'packages/app/dist was rebuilt while the backend started; run the bench again',
+      );
     }
     browser = await launchBrowser();
     log(`  browser: Chromium ${browser.version()}, headless`);
@@ -644,8 +862,14 @@ async function main() {
     await signInAsGuest(signIn, world.app.baseUrl);
     await signIn.close();
 
-    const moreActions: ClickSpec = { label: 'entity menu', role: 'button', name: '^More actions$', answer: '[role="menu"]' };
-    const entityPath = (e: typeof ENTITY) => `/catalog/${e.namespace}/${e.kind}/${e.name}`;
+    const moreActions: ClickSpec = {
+      label: 'entity menu',
+      role: 'button',
+      name: '^More actions$',
+      answer: '[role="menu"]',
+    };
+    const entityPath = (e: typeof ENTITY) =>
+      `/catalog/${e.namespace}/${e.kind}/${e.name}`;
     const tab = await discover(
       context,
       world.app.baseUrl,
@@ -659,8 +883,18 @@ async function main() {
       },
       [
         // The drawer of the repository with 10,000 tags and 1,000 scans.
-        { label: 'object drawer', role: 'button', name: '^ImageRepository bench/app-00$', answer: '[role="dialog"]' },
-        { label: 'Pin dialog', role: 'button', name: '^Pin ', answer: '[role="dialog"]' },
+        {
+          label: 'object drawer',
+          role: 'button',
+          name: '^ImageRepository bench/app-00$',
+          answer: '[role="dialog"]',
+        },
+        {
+          label: 'Pin dialog',
+          role: 'button',
+          name: '^Pin ',
+          answer: '[role="dialog"]',
+        },
       ],
       log,
     );
@@ -682,11 +916,20 @@ async function main() {
       [moreActions],
       log,
     );
-    const inApp = (kind: PageKind): PageKind => ({ ...kind, label: `${kind.label} in-app` });
+    const inApp = (kind: PageKind): PageKind => ({
+      ...kind,
+      label: `${kind.label} in-app`,
+    });
     const tabInApp = inApp(tab);
     const emptyInApp = inApp(empty);
     const runs: Array<[PageKind, Visit]> = [
-      ...(IN_APP_ONLY ? [] : ([[tab, {}], [overview, {}], [empty, {}]] as Array<[PageKind, Visit]>)),
+      ...(IN_APP_ONLY
+        ? []
+        : ([
+            [tab, {}],
+            [overview, {}],
+            [empty, {}],
+          ] as Array<[PageKind, Visit]>)),
       [tabInApp, { viaTabFrom: entityPath(ENTITY) }],
       [emptyInApp, { viaTabFrom: entityPath(EMPTY_ENTITY) }],
     ];
@@ -700,36 +943,51 @@ async function main() {
       }
     }
 
-    log(`  ${ROUNDS} rounds after ${WARMUP} warm-up rounds, pages interleaved; ms from navigation start (in-app: from the click on the "Image updates" tab of the entity's Overview):`);
+    log(
+      `  ${ROUNDS} rounds after ${WARMUP} warm-up rounds, pages interleaved; ms from navigation start (in-app: from the click on the "Image updates" tab of the entity's Overview):`,
+    );
     for (const kind of kinds) {
       const runs = results.get(kind)!;
       const i = stats(runs.map(r => r.interactive));
       const r = stats(runs.map(r => r.ready));
       log(
-        `    ${kind.label.padEnd(17)} interactive p50 ${ms(i.p50).padStart(5)}, p95 ${ms(i.p95).padStart(5)} (min ${ms(i.min)}, max ${ms(
+        `    ${kind.label.padEnd(17)} interactive p50 ${ms(i.p50).padStart(
+          5,
+        )}, p95 ${ms(i.p95).padStart(5)} (min ${ms(i.min)}, max ${ms(
           i.max,
         )});  content ready p50 ${ms(r.p50)}, p95 ${ms(r.p95)}`,
       );
     }
-    const interactive = (kind: PageKind) => stats(results.get(kind)!.map(r => r.interactive));
+    const interactive = (kind: PageKind) =>
+      stats(results.get(kind)!.map(r => r.interactive));
     const ti = interactive(tabInApp);
     const ei = interactive(emptyInApp);
     if (IN_APP_ONLY) {
-      log(`    ratio (p50): in-app tab / in-app empty tab ${(ti.p50 / ei.p50).toFixed(2)}`);
+      log(
+        `    ratio (p50): in-app tab / in-app empty tab ${(
+          ti.p50 / ei.p50
+        ).toFixed(2)}`,
+      );
     } else {
       const t = interactive(tab);
       const o = interactive(overview);
       const e = interactive(empty);
       log(
-        `    ratios (p50): tab / Overview ${(t.p50 / o.p50).toFixed(2)}, tab / empty tab ${(t.p50 / e.p50).toFixed(2)}, ` +
+        `    ratios (p50): tab / Overview ${(t.p50 / o.p50).toFixed(
+          2,
+        )}, tab / empty tab ${(t.p50 / e.p50).toFixed(2)}, ` +
           `in-app tab / in-app empty tab ${(ti.p50 / ei.p50).toFixed(2)}`,
       );
     }
     const verdict = (label: string, x: ReturnType<typeof stats>) => {
       const pass = x.p50 < TARGET_MS;
       log(
-        `    ${pass ? 'PASS' : 'FAIL'}: ${label} interactive p50 ${ms(x.p50)} ms ${pass ? '<' : '>='} ${TARGET_MS} ms` +
-          (pass && x.p95 >= TARGET_MS ? ` (but p95 ${ms(x.p95)} ms >= ${TARGET_MS} ms)` : ''),
+        `    ${pass ? 'PASS' : 'FAIL'}: ${label} interactive p50 ${ms(
+          x.p50,
+        )} ms ${pass ? '<' : '>='} ${TARGET_MS} ms` +
+          (pass && x.p95 >= TARGET_MS
+            ? ` (but p95 ${ms(x.p95)} ms >= ${TARGET_MS} ms)`
+            : ''),
       );
       return pass;
     };
@@ -737,10 +995,15 @@ async function main() {
     // full load also pays the app shell and sign-in, which any page pays (the Overview, printed above).
     const pass = verdict('tab (in-app)', ti);
     if (!IN_APP_ONLY) {
-      log(`    (full load, for reference: tab p50 ${ms(interactive(tab).p50)} ms, Overview ${ms(interactive(overview).p50)} ms)`);
+      log(
+        `    (full load, for reference: tab p50 ${ms(
+          interactive(tab).p50,
+        )} ms, Overview ${ms(interactive(overview).p50)} ms)`,
+      );
     }
     for (const kind of kinds) breakdown(kind.label, results.get(kind)!, log);
-    if (!IN_APP_ONLY) await ablation(context, world.app.baseUrl, tab, entityPath(ENTITY), log);
+    if (!IN_APP_ONLY)
+      await ablation(context, world.app.baseUrl, tab, entityPath(ENTITY), log);
     await profileTab(context, world.app.baseUrl, tab, log, entityPath(ENTITY));
     if (!pass) process.exitCode = 1;
   } finally {

@@ -17,7 +17,12 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { WarmClones } from '../plugins/image-automation-backend/src/git/warmClones';
 import { startGitServer } from '../test/testbed';
-import { automation, GIT_PASSWORD, ready, startAutomationHarness } from '../test/src/git/automationHarness';
+import {
+  automation,
+  GIT_PASSWORD,
+  ready,
+  startAutomationHarness,
+} from '../test/src/git/automationHarness';
 
 const execFileAsync = promisify(execFile);
 const FILES = 1000;
@@ -29,7 +34,10 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)];
 }
 
-function repositoryFiles(): { files: Record<string, string>; marked: string[] } {
+function repositoryFiles(): {
+  files: Record<string, string>;
+  marked: string[];
+} {
   const files: Record<string, string> = {};
   const marked: string[] = [];
   const every = FILES / MARKERS;
@@ -85,7 +93,9 @@ async function main() {
     const { files, marked } = repositoryFiles();
     const markedList = path.join(work, 'marked.txt');
     fs.writeFileSync(markedList, `${marked.join('\n')}\n`);
-    const auth = `Authorization: Basic ${Buffer.from(`git:${GIT_PASSWORD}`).toString('base64')}`;
+    const auth = `Authorization: Basic ${Buffer.from(
+      `git:${GIT_PASSWORD}`,
+    ).toString('base64')}`;
     const ours: number[] = [];
     const cli: number[] = [];
     /** The script over one repository; returns its time in ms. */
@@ -110,22 +120,38 @@ async function main() {
     const sameTrees = async (a: string, b: string, round: string) => {
       const ta = (await git.git(a, ['rev-parse', 'main^{tree}'])).trim();
       const tb = (await git.git(b, ['rev-parse', 'main^{tree}'])).trim();
-      if (ta !== tb) throw new Error(`round ${round}: the automation and the script produced different trees`);
-      const changed = (await git.git(a, ['diff', '--name-only', 'main~1', 'main'])).trim().split('\n');
-      if (changed.length !== MARKERS) throw new Error(`round ${round}: ${changed.length} files changed, expected ${MARKERS}`);
+      if (ta !== tb)
+        throw new Error(
+          `round ${round}: the automation and the script produced different trees`,
+        );
+      const changed = (
+        await git.git(a, ['diff', '--name-only', 'main~1', 'main'])
+      )
+        .trim()
+        .split('\n');
+      if (changed.length !== MARKERS)
+        throw new Error(
+          `round ${round}: ${changed.length} files changed, expected ${MARKERS}`,
+        );
     };
     for (let round = 0; round < ROUNDS; round++) {
       await git.createRepository(`ours-${round}`, files);
       await git.createRepository(`cli-${round}`, files);
 
       // Cold: no warm clones, every run clones.
-      const harness = await startAutomationHarness({ git, repo: `ours-${round}` });
+      const harness = await startAutomationHarness({
+        git,
+        repo: `ours-${round}`,
+      });
       try {
-        await harness.declare({ web: { name: 'ghcr.io/acme/web', tag: '1.1.0' } });
+        await harness.declare({
+          web: { name: 'ghcr.io/acme/web', tag: '1.1.0' },
+        });
         const started = process.hrtime.bigint();
         const result = await harness.run(automation('bench'));
         ours.push(Number(process.hrtime.bigint() - started) / 1e6);
-        if (ready(result)?.status !== 'True') throw new Error(`automation failed: ${ready(result)?.message}`);
+        if (ready(result)?.status !== 'True')
+          throw new Error(`automation failed: ${ready(result)?.message}`);
       } finally {
         await harness.stop();
       }
@@ -143,25 +169,35 @@ async function main() {
     const clones = new WarmClones({ directory: cacheDir });
     const warm: number[] = [];
     const warmCli: number[] = [];
-    const harness = await startAutomationHarness({ git, repo: 'ours-warm', clones });
+    const harness = await startAutomationHarness({
+      git,
+      repo: 'ours-warm',
+      clones,
+    });
     try {
       const tag = (round: number) => `1.${round + 1}.0`;
       await harness.declare({ web: { name: 'ghcr.io/acme/web', tag: tag(0) } });
       const first = await harness.run(automation('bench'));
-      if (ready(first)?.status !== 'True') throw new Error(`automation failed: ${ready(first)?.message}`);
+      if (ready(first)?.status !== 'True')
+        throw new Error(`automation failed: ${ready(first)?.message}`);
       await script('cli-warm', '1.0.0', tag(0));
       await sameTrees('ours-warm', 'cli-warm', 'warm-up');
       for (let round = 1; round <= ROUNDS; round++) {
-        await harness.declare({ web: { name: 'ghcr.io/acme/web', tag: tag(round) } });
+        await harness.declare({
+          web: { name: 'ghcr.io/acme/web', tag: tag(round) },
+        });
         const started = process.hrtime.bigint();
         const result = await harness.run(automation('bench'));
         warm.push(Number(process.hrtime.bigint() - started) / 1e6);
-        if (ready(result)?.status !== 'True') throw new Error(`automation failed: ${ready(result)?.message}`);
+        if (ready(result)?.status !== 'True')
+          throw new Error(`automation failed: ${ready(result)?.message}`);
         warmCli.push(await script('cli-warm', tag(round - 1), tag(round)));
         await sameTrees('ours-warm', 'cli-warm', `warm ${round}`);
       }
       if (clones.cloned !== 1 || clones.reused !== ROUNDS) {
-        throw new Error(`warm clones: ${clones.cloned} clones and ${clones.reused} reuses, expected 1 and ${ROUNDS}`);
+        throw new Error(
+          `warm clones: ${clones.cloned} clones and ${clones.reused} reuses, expected 1 and ${ROUNDS}`,
+        );
       }
     } finally {
       await harness.stop();
@@ -169,15 +205,37 @@ async function main() {
     }
     const o = median(ours);
     const c = median(cli);
-    console.log(`repository: ${FILES} YAML files, ${MARKERS} markers; ${ROUNDS} interleaved rounds, identical trees`);
-    console.log(`automation (clone, setters, commit, push): median ${o.toFixed(0)} ms  [${ours.map(x => x.toFixed(0)).join(', ')}]`);
-    console.log(`git CLI script (clone, sed, commit, push):  median ${c.toFixed(0)} ms  [${cli.map(x => x.toFixed(0)).join(', ')}]`);
+    console.log(
+      `repository: ${FILES} YAML files, ${MARKERS} markers; ${ROUNDS} interleaved rounds, identical trees`,
+    );
+    console.log(
+      `automation (clone, setters, commit, push): median ${o.toFixed(
+        0,
+      )} ms  [${ours.map(x => x.toFixed(0)).join(', ')}]`,
+    );
+    console.log(
+      `git CLI script (clone, sed, commit, push):  median ${c.toFixed(
+        0,
+      )} ms  [${cli.map(x => x.toFixed(0)).join(', ')}]`,
+    );
     console.log(`ratio automation / git CLI: ${(o / c).toFixed(2)}`);
     const w = median(warm);
     const wc = median(warmCli);
-    console.log(`warm clone (fetch, reset, setters, commit, push): median ${w.toFixed(0)} ms  [${warm.map(x => x.toFixed(0)).join(', ')}]`);
-    console.log(`git CLI script, same rounds (clone each time):     median ${wc.toFixed(0)} ms  [${warmCli.map(x => x.toFixed(0)).join(', ')}]`);
-    console.log(`ratio warm automation / git CLI: ${(w / wc).toFixed(2)} (issue #16 target ≤ 0.5)`);
+    console.log(
+      `warm clone (fetch, reset, setters, commit, push): median ${w.toFixed(
+        0,
+      )} ms  [${warm.map(x => x.toFixed(0)).join(', ')}]`,
+    );
+    console.log(
+      `git CLI script, same rounds (clone each time):     median ${wc.toFixed(
+        0,
+      )} ms  [${warmCli.map(x => x.toFixed(0)).join(', ')}]`,
+    );
+    console.log(
+      `ratio warm automation / git CLI: ${(w / wc).toFixed(
+        2,
+      )} (issue #16 target ≤ 0.5)`,
+    );
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
     await git.stop();

@@ -24,7 +24,8 @@ import { startGitea } from '../test/testbed';
 const PULLS = Number(process.env.PULLS ?? 500);
 const ROUNDS = Number(process.env.ROUNDS ?? 7);
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+const median = (values: number[]) =>
+  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 const CURL_SCRIPT = `
 set -euo pipefail
@@ -45,31 +46,62 @@ async function main() {
   const gitea = await startGitea();
   try {
     const repo = await gitea.createRepository('bench');
-    const branches = Array.from({ length: PULLS }, (_, i) => `pr-${String(i).padStart(4, '0')}`);
+    const branches = Array.from(
+      { length: PULLS },
+      (_, i) => `pr-${String(i).padStart(4, '0')}`,
+    );
     await gitea.pushBranches(repo, branches);
     let next = 0;
     await Promise.all(
       Array.from({ length: 4 }, async () => {
         while (next < branches.length) {
           const head = branches[next++];
-          await gitea.createPullRequest(repo, { head, title: `Bench ${head}`, labels: next % 2 ? ['preview'] : [] });
+          await gitea.createPullRequest(repo, {
+            head,
+            title: `Bench ${head}`,
+            labels: next % 2 ? ['preview'] : [],
+          });
         }
       }),
     );
-    console.log(`Gitea ${gitea.version}: ${PULLS} open pull requests created in ${((Date.now() - setupStarted) / 1000).toFixed(1)} s`);
+    console.log(
+      `Gitea ${gitea.version}: ${PULLS} open pull requests created in ${(
+        (Date.now() - setupStarted) /
+        1000
+      ).toFixed(1)} s`,
+    );
 
     const config = new ConfigReader({
       imageAutomation: {
-        inputProviders: { allowedHosts: [gitea.host], insecureHosts: [gitea.host] },
-        credentials: { gitea: { type: 'token', token: gitea.adminToken, hosts: [gitea.host], allowedEntities: ['component:default/bench'] } },
+        inputProviders: {
+          allowedHosts: [gitea.host],
+          insecureHosts: [gitea.host],
+        },
+        credentials: {
+          gitea: {
+            type: 'token',
+            token: gitea.adminToken,
+            hosts: [gitea.host],
+            allowedEntities: ['component:default/bench'],
+          },
+        },
       },
     });
     const credentials = NamedCredentials.fromConfig(config);
     const ours = async () => {
       const started = process.hrtime.bigint();
       const result = await giteaPullRequestSource({
-        provider: { namespace: 'bench', name: 'pulls', entityRef: 'component:default/bench' },
-        spec: { type: 'GiteaPullRequest', url: repo.url, secretRef: { name: 'gitea' }, filter: { limit: 1000 } },
+        provider: {
+          namespace: 'bench',
+          name: 'pulls',
+          entityRef: 'component:default/bench',
+        },
+        spec: {
+          type: 'GiteaPullRequest',
+          url: repo.url,
+          secretRef: { name: 'gitea' },
+          filter: { limit: 1000 },
+        },
         previous: undefined,
         credentials,
         config,
@@ -78,7 +110,10 @@ async function main() {
       });
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       if (!result.ok) throw new Error(`ours failed: ${result.message}`);
-      if (result.inputs.length !== PULLS) throw new Error(`ours exported ${result.inputs.length}, expected ${PULLS}`);
+      if (result.inputs.length !== PULLS)
+        throw new Error(
+          `ours exported ${result.inputs.length}, expected ${PULLS}`,
+        );
       return ms;
     };
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-gitea-curl-'));
@@ -87,11 +122,21 @@ async function main() {
     let pages = 0;
     const curl = () => {
       const started = process.hrtime.bigint();
-      const run = spawnSync('bash', [script, `${gitea.url}/api/v1/repos/${repo.fullName}/pulls`, gitea.adminToken, dir], { encoding: 'utf8' });
+      const run = spawnSync(
+        'bash',
+        [
+          script,
+          `${gitea.url}/api/v1/repos/${repo.fullName}/pulls`,
+          gitea.adminToken,
+          dir,
+        ],
+        { encoding: 'utf8' },
+      );
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       if (run.status !== 0) throw new Error(`curl loop failed: ${run.stderr}`);
       const [count, pageCount] = run.stdout.trim().split(' ').map(Number);
-      if (count !== PULLS) throw new Error(`curl listed ${count}, expected ${PULLS}`);
+      if (count !== PULLS)
+        throw new Error(`curl listed ${count}, expected ${PULLS}`);
       pages = pageCount;
       return ms;
     };
@@ -109,8 +154,16 @@ async function main() {
     const o = median(oursMs);
     const c = median(curlMs);
     console.log(`pages per listing: ${pages} (Gitea's MAX_RESPONSE_ITEMS 50)`);
-    console.log(`ours (GiteaPullRequest source): median ${o.toFixed(0)} ms  [${oursMs.map(v => v.toFixed(0)).join(', ')}]`);
-    console.log(`curl (bash loop, a process per page): median ${c.toFixed(0)} ms  [${curlMs.map(v => v.toFixed(0)).join(', ')}]`);
+    console.log(
+      `ours (GiteaPullRequest source): median ${o.toFixed(0)} ms  [${oursMs
+        .map(v => v.toFixed(0))
+        .join(', ')}]`,
+    );
+    console.log(
+      `curl (bash loop, a process per page): median ${c.toFixed(
+        0,
+      )} ms  [${curlMs.map(v => v.toFixed(0)).join(', ')}]`,
+    );
     console.log(`ratio ours/curl: ${(o / c).toFixed(2)}`);
   } finally {
     await gitea.stop();

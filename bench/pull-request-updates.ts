@@ -14,7 +14,10 @@ import os from 'node:os';
 import path from 'node:path';
 import knexFactory from 'knex';
 import { ConfigReader } from '@backstage/config';
-import { AutomationObject, ObjectStatus } from '@imageops/backstage-plugin-image-automation-common';
+import {
+  AutomationObject,
+  ObjectStatus,
+} from '@imageops/backstage-plugin-image-automation-common';
 import { NamedCredentials } from '../plugins/image-automation-backend/src/credentials/NamedCredentials';
 import { ImageUpdateAutomationReconciler } from '../plugins/image-automation-backend/src/engine/ImageUpdateAutomationReconciler';
 import { readGitAccessSettings } from '../plugins/image-automation-backend/src/git/gitAccess';
@@ -33,14 +36,24 @@ const ENTITY = 'component:default/bench';
 
 async function main() {
   const gitea = await startGitea();
-  const knex = knexFactory({ client: 'better-sqlite3', connection: ':memory:', useNullAsDefault: true });
+  const knex = knexFactory({
+    client: 'better-sqlite3',
+    connection: ':memory:',
+    useNullAsDefault: true,
+  });
   try {
     const repo = await gitea.createRepository('fleet');
     // Every app's manifest in one commit, pushed with git.
     const work = fs.mkdtempSync(path.join(os.tmpdir(), 'pr-bench-'));
-    const basic = Buffer.from(`${gitea.admin.username}:${gitea.adminToken}`).toString('base64');
+    const basic = Buffer.from(
+      `${gitea.admin.username}:${gitea.adminToken}`,
+    ).toString('base64');
     const git = (...args: string[]) =>
-      execFileSync('git', ['-c', `http.extraHeader=Authorization: Basic ${basic}`, ...args], { cwd: work, stdio: 'pipe' });
+      execFileSync(
+        'git',
+        ['-c', `http.extraHeader=Authorization: Basic ${basic}`, ...args],
+        { cwd: work, stdio: 'pipe' },
+      );
     git('clone', '--quiet', repo.cloneUrl, '.');
     for (let i = 0; i < AUTOMATIONS; i++) {
       fs.mkdirSync(path.join(work, 'apps', `app-${i}`), { recursive: true });
@@ -50,23 +63,44 @@ async function main() {
       );
     }
     git('add', '.');
-    git('-c', 'user.name=bench', '-c', 'user.email=bench@example.com', 'commit', '--quiet', '-m', 'apps');
+    git(
+      '-c',
+      'user.name=bench',
+      '-c',
+      'user.email=bench@example.com',
+      'commit',
+      '--quiet',
+      '-m',
+      'apps',
+    );
     git('push', '--quiet', 'origin', 'main');
     fs.rmSync(work, { recursive: true, force: true });
 
     const calls = new Map<string, number>();
     const counting: typeof fetch = async (input, init) => {
       const url = new URL(String(input));
-      const kind = `${init?.method ?? 'GET'} ${url.pathname.replace(/\/api\/v1\/repos\/[^/]+\/[^/]+/, '').replace(/\/\d+/g, '/N').replace(/\/commits\/[^/]+/, '/commits/SHA')}`;
+      const kind = `${init?.method ?? 'GET'} ${url.pathname
+        .replace(/\/api\/v1\/repos\/[^/]+\/[^/]+/, '')
+        .replace(/\/\d+/g, '/N')
+        .replace(/\/commits\/[^/]+/, '/commits/SHA')}`;
       calls.set(kind, (calls.get(kind) ?? 0) + 1);
       return fetch(input, init);
     };
     const config = new ConfigReader({
       imageAutomation: {
         credentials: {
-          gitea: { type: 'basic', username: gitea.admin.username, password: gitea.adminToken, allowedEntities: [ENTITY], hosts: [gitea.host] },
+          gitea: {
+            type: 'basic',
+            username: gitea.admin.username,
+            password: gitea.adminToken,
+            allowedEntities: [ENTITY],
+            hosts: [gitea.host],
+          },
         },
-        git: { insecureHosts: [gitea.host], pullRequests: [{ host: gitea.host, type: 'gitea' }] },
+        git: {
+          insecureHosts: [gitea.host],
+          pullRequests: [{ host: gitea.host, type: 'gitea' }],
+        },
       },
     });
     const objects = await DatabaseObjectStore.create({ knex });
@@ -76,7 +110,10 @@ async function main() {
       objects,
       credentials: NamedCredentials.fromConfig(config),
       gitAccess: readGitAccessSettings(config),
-      promotions: { planner: new PromotionPlanner({ promotions, objects }), scans },
+      promotions: {
+        planner: new PromotionPlanner({ promotions, objects }),
+        scans,
+      },
       pullRequests: { ...readPullRequestSettings(config), fetch: counting },
     });
 
@@ -86,26 +123,53 @@ async function main() {
           apiVersion: 'source.toolkit.fluxcd.io/v1',
           kind: 'GitRepository',
           metadata: { name: 'fleet', namespace: NS },
-          spec: { url: repo.cloneUrl, interval: '5m', ref: { branch: 'main' }, secretRef: { name: 'gitea' } },
+          spec: {
+            url: repo.cloneUrl,
+            interval: '5m',
+            ref: { branch: 'main' },
+            secretRef: { name: 'gitea' },
+          },
         },
       ];
       for (let i = 0; i < AUTOMATIONS; i++) {
         manifests.push({
           apiVersion: 'image.toolkit.fluxcd.io/v1',
           kind: 'ImagePolicy',
-          metadata: { name: `app-${i}`, namespace: NS, labels: { app: `app-${i}` } },
-          spec: { imageRepositoryRef: { name: 'shared' }, policy: { semver: { range: '*' } } },
+          metadata: {
+            name: `app-${i}`,
+            namespace: NS,
+            labels: { app: `app-${i}` },
+          },
+          spec: {
+            imageRepositoryRef: { name: 'shared' },
+            policy: { semver: { range: '*' } },
+          },
         });
       }
       await objects.syncSource(
         'config:bench.yaml',
-        manifests.map(manifest => ({ manifest, entityRef: ENTITY, source: { type: 'config' as const, location: 'bench.yaml' } })),
+        manifests.map(manifest => ({
+          manifest,
+          entityRef: ENTITY,
+          source: { type: 'config' as const, location: 'bench.yaml' },
+        })),
       );
       const all = await objects.list({ sourceKey: 'config:bench.yaml' });
-      await objects.markDue(all.map(o => o.id), new Date(Date.now() - 1000));
-      for (const object of await objects.claimDue({ owner: 'bench', now: new Date(), limit: 10_000, leaseMs: 600_000 })) {
+      await objects.markDue(
+        all.map(o => o.id),
+        new Date(Date.now() - 1000),
+      );
+      for (const object of await objects.claimDue({
+        owner: 'bench',
+        now: new Date(),
+        limit: 10_000,
+        leaseMs: 600_000,
+      })) {
         await objects.completeRun(object.id, 'bench', {
-          status: object.kind === 'ImagePolicy' ? { latestRef: { name: 'registry.example.com/team/shared', tag } } : {},
+          status:
+            object.kind === 'ImagePolicy'
+              ? { latestRef: { name: 'registry.example.com/team/shared', tag } }
+              : {},
           nextRunAt: new Date(Date.now() + 3_600_000),
           ranAt: new Date(),
         });
@@ -117,12 +181,19 @@ async function main() {
       const manifest: AutomationObject = {
         apiVersion: 'image.toolkit.fluxcd.io/v1',
         kind: 'ImageUpdateAutomation',
-        metadata: { name: `app-${i}`, namespace: NS, annotations: { 'image-automation.io/pull-request': 'true' } },
+        metadata: {
+          name: `app-${i}`,
+          namespace: NS,
+          annotations: { 'image-automation.io/pull-request': 'true' },
+        },
         spec: {
           interval: '10m',
           sourceRef: { kind: 'GitRepository', name: 'fleet' },
           policySelector: { matchLabels: { app: `app-${i}` } },
-          git: { checkout: { ref: { branch: 'main' } }, commit: { author: { name: 'bot', email: 'bot@example.com' } } },
+          git: {
+            checkout: { ref: { branch: 'main' } },
+            commit: { author: { name: 'bot', email: 'bot@example.com' } },
+          },
           update: { strategy: 'Setters', path: `./apps/app-${i}` },
         },
       };
@@ -142,7 +213,11 @@ async function main() {
         nextRunAt: new Date().toISOString(),
       };
     };
-    async function runAll(): Promise<{ ms: number; failed: string[]; perRun: number[] }> {
+    async function runAll(): Promise<{
+      ms: number;
+      failed: string[];
+      perRun: number[];
+    }> {
       const failed: string[] = [];
       const perRun: number[] = [];
       let next = 0;
@@ -152,21 +227,34 @@ async function main() {
           while (next < AUTOMATIONS) {
             const i = next++;
             const t = performance.now();
-            const result = await reconciler.reconcile(automation(i), new Date());
+            const result = await reconciler.reconcile(
+              automation(i),
+              new Date(),
+            );
             perRun.push(performance.now() - t);
             statuses.set(i, result.status);
-            const ready = result.status.conditions?.find(c => c.type === 'Ready');
-            if (ready?.status !== 'True') failed.push(`app-${i}: ${ready?.reason} ${ready?.message}`);
+            const ready = result.status.conditions?.find(
+              c => c.type === 'Ready',
+            );
+            if (ready?.status !== 'True')
+              failed.push(`app-${i}: ${ready?.reason} ${ready?.message}`);
           }
         }),
       );
       return { ms: performance.now() - started, failed, perRun };
     }
-    const pct = (values: number[], p: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(values.length * p))];
+    const pct = (values: number[], p: number) =>
+      [...values].sort((a, b) => a - b)[
+        Math.min(values.length - 1, Math.floor(values.length * p))
+      ];
 
     await select('1.0.1');
     const opened = await runAll();
-    console.log(`opened ${AUTOMATIONS} pull requests in ${(opened.ms / 1000).toFixed(1)} s; failures: ${opened.failed.length}`);
+    console.log(
+      `opened ${AUTOMATIONS} pull requests in ${(opened.ms / 1000).toFixed(
+        1,
+      )} s; failures: ${opened.failed.length}`,
+    );
     if (opened.failed.length) console.log(opened.failed.slice(0, 5).join('\n'));
 
     calls.clear();
@@ -174,13 +262,28 @@ async function main() {
     const updated = await runAll();
     const total = [...calls.values()].reduce((a, b) => a + b, 0);
     console.log(
-      `one new tag: updated ${AUTOMATIONS} pull requests in ${(updated.ms / 1000).toFixed(1)} s ` +
-        `(${(updated.ms / AUTOMATIONS).toFixed(0)} ms each; p50 ${pct(updated.perRun, 0.5).toFixed(0)} ms, p95 ${pct(updated.perRun, 0.95).toFixed(0)} ms; concurrency ${CONCURRENCY}); failures: ${updated.failed.length}`,
+      `one new tag: updated ${AUTOMATIONS} pull requests in ${(
+        updated.ms / 1000
+      ).toFixed(1)} s ` +
+        `(${(updated.ms / AUTOMATIONS).toFixed(0)} ms each; p50 ${pct(
+          updated.perRun,
+          0.5,
+        ).toFixed(0)} ms, p95 ${pct(updated.perRun, 0.95).toFixed(
+          0,
+        )} ms; concurrency ${CONCURRENCY}); failures: ${updated.failed.length}`,
     );
-    if (updated.failed.length) console.log(updated.failed.slice(0, 5).join('\n'));
-    console.log(`API calls: ${total} (${(total / AUTOMATIONS).toFixed(2)} per pull request)`);
-    for (const [kind, count] of [...calls].sort()) console.log(`  ${kind}: ${count}`);
-    const listings = [...calls].filter(([kind]) => /^GET \/pulls$|\/pulls\?/.test(kind)).length;
+    if (updated.failed.length)
+      console.log(updated.failed.slice(0, 5).join('\n'));
+    console.log(
+      `API calls: ${total} (${(total / AUTOMATIONS).toFixed(
+        2,
+      )} per pull request)`,
+    );
+    for (const [kind, count] of [...calls].sort())
+      console.log(`  ${kind}: ${count}`);
+    const listings = [...calls].filter(([kind]) =>
+      /^GET \/pulls$|\/pulls\?/.test(kind),
+    ).length;
     console.log(`pull request listings: ${listings}`);
 
     // A pass with nothing new (the interval): no clone, no push; the pull request and its reviews read.
@@ -188,21 +291,46 @@ async function main() {
     const idle = await runAll();
     const idleCalls = [...calls.values()].reduce((a, b) => a + b, 0);
     console.log(
-      `nothing new: ${AUTOMATIONS} runs in ${(idle.ms / 1000).toFixed(1)} s (${(idle.ms / AUTOMATIONS).toFixed(0)} ms each); failures: ${idle.failed.length}; API calls ${idleCalls} (${(idleCalls / AUTOMATIONS).toFixed(2)} per pull request)`,
+      `nothing new: ${AUTOMATIONS} runs in ${(idle.ms / 1000).toFixed(1)} s (${(
+        idle.ms / AUTOMATIONS
+      ).toFixed(0)} ms each); failures: ${
+        idle.failed.length
+      }; API calls ${idleCalls} (${(idleCalls / AUTOMATIONS).toFixed(
+        2,
+      )} per pull request)`,
     );
-    for (const [kind, count] of [...calls].sort()) console.log(`  ${kind}: ${count}`);
+    for (const [kind, count] of [...calls].sort())
+      console.log(`  ${kind}: ${count}`);
 
     // Verification (not counted): one open pull request per automation, each carrying 1.0.2.
     let open = 0;
     for (let page = 1; ; page++) {
-      const items = await gitea.api<Array<{ body: string }>>('GET', `/repos/${repo.fullName}/pulls?state=open&limit=50&page=${page}`);
+      const items = await gitea.api<Array<{ body: string }>>(
+        'GET',
+        `/repos/${repo.fullName}/pulls?state=open&limit=50&page=${page}`,
+      );
       open += items.length;
       if (items.length < 50) break;
     }
-    const total2 = await gitea.api<Array<unknown>>('GET', `/repos/${repo.fullName}/pulls?state=all&limit=1`);
-    const spot = await gitea.api<{ content: string }>('GET', `/repos/${repo.fullName}/contents/apps/app-7/deploy.yaml?ref=${encodeURIComponent(`image-automation/${NS}/app-7`)}`);
+    const total2 = await gitea.api<Array<unknown>>(
+      'GET',
+      `/repos/${repo.fullName}/pulls?state=all&limit=1`,
+    );
+    const spot = await gitea.api<{ content: string }>(
+      'GET',
+      `/repos/${
+        repo.fullName
+      }/contents/apps/app-7/deploy.yaml?ref=${encodeURIComponent(
+        `image-automation/${NS}/app-7`,
+      )}`,
+    );
     console.log(
-      `check: ${open} open pull requests (expected ${AUTOMATIONS}); app-7's branch: ${Buffer.from(spot.content, 'base64').toString().trim()}; any: ${total2.length > 0}`,
+      `check: ${open} open pull requests (expected ${AUTOMATIONS}); app-7's branch: ${Buffer.from(
+        spot.content,
+        'base64',
+      )
+        .toString()
+        .trim()}; any: ${total2.length > 0}`,
     );
   } finally {
     await knex.destroy();

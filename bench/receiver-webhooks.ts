@@ -92,9 +92,16 @@ interface ClientResult {
 
 type Call = { path: string; headers: Record<string, string>; body: string };
 
-function load(url: string, calls: Call[], seconds = SECONDS): Promise<ClientResult> {
+function load(
+  url: string,
+  calls: Call[],
+  seconds = SECONDS,
+): Promise<ClientResult> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(CLIENT, { eval: true, workerData: { url, calls, rate: RATE, seconds } });
+    const worker = new Worker(CLIENT, {
+      eval: true,
+      workerData: { url, calls, rate: RATE, seconds },
+    });
     worker.once('message', result => {
       void worker.terminate();
       resolve(result);
@@ -105,17 +112,30 @@ function load(url: string, calls: Call[], seconds = SECONDS): Promise<ClientResu
 
 function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+  return sorted[
+    Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))
+  ];
 }
 
 function report(name: string, result: ClientResult) {
   const achieved = (result.latencies.length / result.sendMs) * 1000;
   console.log(
-    `${name.padEnd(22)} ${result.latencies.length} calls in ${(result.sendMs / 1000).toFixed(2)} s = ${achieved.toFixed(0)}/s; ` +
-      `p50 ${percentile(result.latencies, 50).toFixed(2)} ms, p99 ${percentile(result.latencies, 99).toFixed(2)} ms, ` +
-      `max ${Math.max(...result.latencies).toFixed(1)} ms; statuses ${JSON.stringify(result.statuses)}`,
+    `${name.padEnd(22)} ${result.latencies.length} calls in ${(
+      result.sendMs / 1000
+    ).toFixed(2)} s = ${achieved.toFixed(0)}/s; ` +
+      `p50 ${percentile(result.latencies, 50).toFixed(2)} ms, p99 ${percentile(
+        result.latencies,
+        99,
+      ).toFixed(2)} ms, ` +
+      `max ${Math.max(...result.latencies).toFixed(
+        1,
+      )} ms; statuses ${JSON.stringify(result.statuses)}`,
   );
-  return { achieved, p50: percentile(result.latencies, 50), p99: percentile(result.latencies, 99) };
+  return {
+    achieved,
+    p50: percentile(result.latencies, 50),
+    p99: percentile(result.latencies, 99),
+  };
 }
 
 /** The floor: a plain Node HTTP server that reads the body and answers 200. */
@@ -150,13 +170,22 @@ async function main() {
   let backend: Awaited<ReturnType<typeof startTestBackend>> | undefined;
   let floorServerInstance: http.Server | undefined;
   // PostgreSQL as replicas use it (the test bed's, 127.0.0.1); BENCH_DATABASE=sqlite for a SQLite file.
-  const postgres = process.env.BENCH_DATABASE === 'sqlite' ? undefined : await startPostgres();
+  const postgres =
+    process.env.BENCH_DATABASE === 'sqlite' ? undefined : await startPostgres();
   const knex = postgres
     ? knexFactory({ client: 'pg', connection: postgres.connectionString })
-    : knexFactory({ client: 'better-sqlite3', connection: { filename: path.join(dir, 'bench.sqlite') }, useNullAsDefault: true });
+    : knexFactory({
+        client: 'better-sqlite3',
+        connection: { filename: path.join(dir, 'bench.sqlite') },
+        useNullAsDefault: true,
+      });
   try {
-    const names = Array.from({ length: REPOSITORIES }, (_, i) => `app-${String(i).padStart(2, '0')}`);
-    for (const name of names) await pushImage(registry, `bench/${name}`, ['1.0.0', '1.1.0']);
+    const names = Array.from(
+      { length: REPOSITORIES },
+      (_, i) => `app-${String(i).padStart(2, '0')}`,
+    );
+    for (const name of names)
+      await pushImage(registry, `bench/${name}`, ['1.0.0', '1.1.0']);
     const manifests = names
       .map(
         name => `apiVersion: image.toolkit.fluxcd.io/v1
@@ -185,15 +214,24 @@ spec:
           service: coreServices.scheduler,
           deps: {},
           factory: (): SchedulerService => ({
-            async scheduleTask(task: SchedulerServiceTaskScheduleDefinition & SchedulerServiceTaskInvocationDefinition) {
-              tasks.set(task.id, () => task.fn(new AbortController().signal) as Promise<void>);
+            async scheduleTask(
+              task: SchedulerServiceTaskScheduleDefinition &
+                SchedulerServiceTaskInvocationDefinition,
+            ) {
+              tasks.set(
+                task.id,
+                () => task.fn(new AbortController().signal) as Promise<void>,
+              );
             },
             async triggerTask(id: string) {
               trigger(id);
             },
             createScheduledTaskRunner: () => ({
               async run(task: SchedulerServiceTaskInvocationDefinition) {
-                tasks.set(task.id, () => task.fn(new AbortController().signal) as Promise<void>);
+                tasks.set(
+                  task.id,
+                  () => task.fn(new AbortController().signal) as Promise<void>,
+                );
               },
             }),
             async getScheduledTasks() {
@@ -206,11 +244,24 @@ spec:
           data: {
             imageAutomation: {
               fileRoots: [dir],
-              locations: [{ target: path.join(dir, 'bench.yaml'), entityRef: 'component:default/bench' }],
+              locations: [
+                {
+                  target: path.join(dir, 'bench.yaml'),
+                  entityRef: 'component:default/bench',
+                },
+              ],
               allowedRegistries: ['127.0.0.1'],
-              credentials: { 'bench-hook': { type: 'token', token: TOKEN, allowedEntities: ['component:default/bench'] } },
+              credentials: {
+                'bench-hook': {
+                  type: 'token',
+                  token: TOKEN,
+                  allowedEntities: ['component:default/bench'],
+                },
+              },
               // Well above the bench's 50 calls/s per receiver.
-              receivers: { rateLimit: { requests: 100_000, intervalSeconds: 60 } },
+              receivers: {
+                rateLimit: { requests: 100_000, intervalSeconds: 60 },
+              },
             },
           },
         }),
@@ -218,22 +269,43 @@ spec:
     });
     await tasks.get('image-automation-sync-manifests')!();
     await tasks.get('image-automation-reconcile')!();
-    const url = `http://127.0.0.1:${(backend.server.address() as net.AddressInfo).port}`;
-    const body = JSON.stringify({ event: 'push', repository: 'bench/app', tag: '1.2.0', padding: 'x'.repeat(512) });
-    const signature = `sha256=${createHmac('sha256', TOKEN).update(body).digest('hex')}`;
+    const url = `http://127.0.0.1:${
+      (backend.server.address() as net.AddressInfo).port
+    }`;
+    const body = JSON.stringify({
+      event: 'push',
+      repository: 'bench/app',
+      tag: '1.2.0',
+      padding: 'x'.repeat(512),
+    });
+    const signature = `sha256=${createHmac('sha256', TOKEN)
+      .update(body)
+      .digest('hex')}`;
     const calls: Call[] = names.map(name => ({
-      path: `/api/image-automation/hook/${createHash('sha256').update(`${TOKEN}${name}bench`).digest('hex')}`,
+      path: `/api/image-automation/hook/${createHash('sha256')
+        .update(`${TOKEN}${name}bench`)
+        .digest('hex')}`,
       headers: { 'Content-Type': 'application/json', 'X-Signature': signature },
       body,
     }));
     const scansSince = async (since: string) =>
-      (await knex('image_automation_scans').where('started_at', '>=', since).select('object_id')).map(r => r.object_id as string);
+      (
+        await knex('image_automation_scans')
+          .where('started_at', '>=', since)
+          .select('object_id')
+      ).map(r => r.object_id as string);
     console.log(
-      `${REPOSITORIES} receivers × 1 ImageRepository each, ${postgres ? 'PostgreSQL' : 'SQLite file'}; ${RATE} calls/s for ${SECONDS} s; ${os.cpus().length} CPUs, load ${os.loadavg()[0].toFixed(1)}`,
+      `${REPOSITORIES} receivers × 1 ImageRepository each, ${
+        postgres ? 'PostgreSQL' : 'SQLite file'
+      }; ${RATE} calls/s for ${SECONDS} s; ${os.cpus().length} CPUs, load ${os
+        .loadavg()[0]
+        .toFixed(1)}`,
     );
 
     floorServerInstance = await floorServer();
-    const floorUrl = `http://127.0.0.1:${(floorServerInstance.address() as net.AddressInfo).port}`;
+    const floorUrl = `http://127.0.0.1:${
+      (floorServerInstance.address() as net.AddressInfo).port
+    }`;
     // Warm-up of both (JIT, the index, connections), then wait until its coalesced scans are done.
     await new Promise(resolve => setTimeout(resolve, 500));
     report('warm-up ours', await load(url, calls, 1));
@@ -241,7 +313,12 @@ spec:
     await new Promise(resolve => setTimeout(resolve, 4000));
     while (running) await running;
 
-    const results: Array<{ ours: ReturnType<typeof report>; floor: ReturnType<typeof report>; coalesced: boolean; loopMax: number }> = [];
+    const results: Array<{
+      ours: ReturnType<typeof report>;
+      floor: ReturnType<typeof report>;
+      coalesced: boolean;
+      loopMax: number;
+    }> = [];
     for (let round = 1; round <= ROUNDS; round++) {
       console.log(`round ${round}/${ROUNDS}`);
       const burstStart = new Date().toISOString();
@@ -249,42 +326,83 @@ spec:
       loop.enable();
       const ours = report('  ours (real route)', await load(url, calls));
       loop.disable();
-      console.log(`    backend event-loop delay during the burst: p99 ${(loop.percentile(99) / 1e6).toFixed(1)} ms, max ${(loop.max / 1e6).toFixed(1)} ms`);
+      console.log(
+        `    backend event-loop delay during the burst: p99 ${(
+          loop.percentile(99) / 1e6
+        ).toFixed(1)} ms, max ${(loop.max / 1e6).toFixed(1)} ms`,
+      );
       // Coalescing: the engine runs once a receiver has been quiet for 1 s; then count the burst's scans.
       const deadline = Date.now() + 30_000;
-      while (Date.now() < deadline && ((await scansSince(burstStart)).length < REPOSITORIES || running)) {
+      while (
+        Date.now() < deadline &&
+        ((await scansSince(burstStart)).length < REPOSITORIES || running)
+      ) {
         await new Promise(resolve => setTimeout(resolve, 250));
       }
       await new Promise(resolve => setTimeout(resolve, 2000));
       while (running) await running;
       const perRepository = new Map<string, number>();
-      for (const id of await scansSince(burstStart)) perRepository.set(id, (perRepository.get(id) ?? 0) + 1);
+      for (const id of await scansSince(burstStart))
+        perRepository.set(id, (perRepository.get(id) ?? 0) + 1);
       const counts = [...perRepository.values()];
-      const coalesced = perRepository.size === REPOSITORIES && counts.every(n => n === 1);
+      const coalesced =
+        perRepository.size === REPOSITORIES && counts.every(n => n === 1);
       console.log(
-        `    scans from the burst: ${counts.reduce((a, b) => a + b, 0)} over ${perRepository.size} repositories (min ${Math.min(...counts)}, max ${Math.max(
+        `    scans from the burst: ${counts.reduce((a, b) => a + b, 0)} over ${
+          perRepository.size
+        } repositories (min ${Math.min(...counts)}, max ${Math.max(
           ...counts,
-        )} per repository): ${coalesced ? 'one per repository' : 'NOT coalesced'}`,
+        )} per repository): ${
+          coalesced ? 'one per repository' : 'NOT coalesced'
+        }`,
       );
-      const floor = report('  floor (plain http 200)', await load(floorUrl, calls));
-      console.log(`    ratio ours/floor: p50 ${(ours.p50 / floor.p50).toFixed(2)}, p99 ${(ours.p99 / floor.p99).toFixed(2)}`);
+      const floor = report(
+        '  floor (plain http 200)',
+        await load(floorUrl, calls),
+      );
+      console.log(
+        `    ratio ours/floor: p50 ${(ours.p50 / floor.p50).toFixed(2)}, p99 ${(
+          ours.p99 / floor.p99
+        ).toFixed(2)}`,
+      );
       results.push({ ours, floor, coalesced, loopMax: loop.max / 1e6 });
     }
     // Judged on the median round (by ours' p99): the machine is shared, single rounds are noisy.
-    const median = [...results].sort((a, b) => a.ours.p99 - b.ours.p99)[Math.floor(results.length / 2)];
+    const median = [...results].sort((a, b) => a.ours.p99 - b.ours.p99)[
+      Math.floor(results.length / 2)
+    ];
     const coalesced = results.every(r => r.coalesced);
     console.log(
-      `median round: ours p50 ${median.ours.p50.toFixed(2)} ms, p99 ${median.ours.p99.toFixed(2)} ms at ${median.ours.achieved.toFixed(0)}/s; ` +
-        `floor p50 ${median.floor.p50.toFixed(2)} ms, p99 ${median.floor.p99.toFixed(2)} ms; ratio ours/floor p50 ${(median.ours.p50 / median.floor.p50).toFixed(2)}, p99 ${(median.ours.p99 / median.floor.p99).toFixed(2)}`,
+      `median round: ours p50 ${median.ours.p50.toFixed(
+        2,
+      )} ms, p99 ${median.ours.p99.toFixed(
+        2,
+      )} ms at ${median.ours.achieved.toFixed(0)}/s; ` +
+        `floor p50 ${median.floor.p50.toFixed(
+          2,
+        )} ms, p99 ${median.floor.p99.toFixed(2)} ms; ratio ours/floor p50 ${(
+          median.ours.p50 / median.floor.p50
+        ).toFixed(2)}, p99 ${(median.ours.p99 / median.floor.p99).toFixed(2)}`,
     );
-    const pass = median.ours.p99 < TARGET_P99_MS && median.ours.achieved >= RATE * 0.95 && coalesced;
+    const pass =
+      median.ours.p99 < TARGET_P99_MS &&
+      median.ours.achieved >= RATE * 0.95 &&
+      coalesced;
     console.log(
-      `${pass ? 'PASS' : 'FAIL'}: p99 ${median.ours.p99.toFixed(2)} ms (target < ${TARGET_P99_MS}), ${median.ours.achieved.toFixed(0)}/s (target ${RATE}), one scan per repository per burst in every round: ${coalesced}`,
+      `${pass ? 'PASS' : 'FAIL'}: p99 ${median.ours.p99.toFixed(
+        2,
+      )} ms (target < ${TARGET_P99_MS}), ${median.ours.achieved.toFixed(
+        0,
+      )}/s (target ${RATE}), one scan per repository per burst in every round: ${coalesced}`,
     );
     process.exitCode = pass ? 0 : 1;
   } finally {
     await backend?.stop();
-    await new Promise(resolve => (floorServerInstance ? floorServerInstance.close(resolve) : resolve(undefined)));
+    await new Promise(resolve =>
+      floorServerInstance
+        ? floorServerInstance.close(resolve)
+        : resolve(undefined),
+    );
     await knex.destroy();
     await registry.stop();
     await postgres?.stop();

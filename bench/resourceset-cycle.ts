@@ -184,9 +184,15 @@ async function main() {
   const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'bench-rset-'));
   // SQLite commits synchronously on the event loop (two writes per unchanged reconcile: the lease
   // and the status); PostgreSQL's round trips overlap with the rest, as in production.
-  const postgres: TestPostgres | undefined = process.argv.includes('--postgres') ? await startPostgres() : undefined;
+  const postgres: TestPostgres | undefined = process.argv.includes('--postgres')
+    ? await startPostgres()
+    : undefined;
   const knex = postgres
-    ? knexFactory({ client: 'pg', connection: postgres.connectionString, pool: { min: 0, max: 8 } })
+    ? knexFactory({
+        client: 'pg',
+        connection: postgres.connectionString,
+        pool: { min: 0, max: 8 },
+      })
     : knexFactory({
         client: 'better-sqlite3',
         connection: { filename: path.join(dir, 'bench.sqlite') },
@@ -317,7 +323,9 @@ async function main() {
       unchangedTimes.push(ms);
       reapplied = count;
     }
-    const oursUnchanged = [...unchangedTimes].sort((a, b) => a - b)[Math.floor(UNCHANGED_ROUNDS / 2)];
+    const oursUnchanged = [...unchangedTimes].sort((a, b) => a - b)[
+      Math.floor(UNCHANGED_ROUNDS / 2)
+    ];
     const unchangedWrites = await writesSince(kube, audit, OURS);
     audit = unchangedWrites.next;
     const [kubectlUnchanged] = await time(kubectl);
@@ -331,7 +339,11 @@ async function main() {
 
     const ms = (n: number) => `${n.toFixed(0)} ms`;
     console.log(
-      `resourceset-cycle: ${RESOURCE_SETS} ResourceSets × ${PERMUTATIONS} permutations × 2 objects (ConfigMap, Secret) = ${expected} objects, kube-apiserver ${kube.binaries.buildInfo}, ${CONCURRENCY} at once, stores in ${postgres ? 'PostgreSQL' : 'SQLite'}`,
+      `resourceset-cycle: ${RESOURCE_SETS} ResourceSets × ${PERMUTATIONS} permutations × 2 objects (ConfigMap, Secret) = ${expected} objects, kube-apiserver ${
+        kube.binaries.buildInfo
+      }, ${CONCURRENCY} at once, stores in ${
+        postgres ? 'PostgreSQL' : 'SQLite'
+      }`,
     );
     console.log(
       `  first cycle:     image-automation ${ms(oursFirst)} (${
@@ -341,7 +353,9 @@ async function main() {
       } writes), ratio ours/kubectl ${(oursFirst / kubectlFirst).toFixed(2)}`,
     );
     console.log(
-      `  unchanged cycle: image-automation ${ms(oursUnchanged)} (median of ${UNCHANGED_ROUNDS}: ${unchangedTimes
+      `  unchanged cycle: image-automation ${ms(
+        oursUnchanged,
+      )} (median of ${UNCHANGED_ROUNDS}: ${unchangedTimes
         .map(t => t.toFixed(0))
         .join(', ')}; ${
         unchangedWrites.count

@@ -494,9 +494,14 @@ async function main() {
           .then(r => r[0].n)} open), ${await count(PINS)} pins`,
     );
     // What the scan history costs on disk: the table with its indexes and TOAST, per million rows.
-    const scanBytes = Number((await knex.raw(`select pg_total_relation_size('${SCAN_TABLE}') as n`)).rows[0].n);
+    const scanBytes = Number(
+      (await knex.raw(`select pg_total_relation_size('${SCAN_TABLE}') as n`))
+        .rows[0].n,
+    );
     console.log(
-      `  scan history: ${(scanBytes / 1024 / 1024).toFixed(0)} MiB for ${await count(SCAN_TABLE)} rows (${(
+      `  scan history: ${(scanBytes / 1024 / 1024).toFixed(
+        0,
+      )} MiB for ${await count(SCAN_TABLE)} rows (${(
         (scanBytes / 1024 / 1024) *
         (1_000_000 / (await count(SCAN_TABLE)))
       ).toFixed(0)} MiB per million rows, indexes included)`,

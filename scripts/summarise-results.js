@@ -22,5 +22,7 @@ for (const file of process.argv.slice(2)) {
 const broken = (process.env.BROKEN_STEPS ?? '').split('\n').filter(Boolean);
 failed += broken.length;
 console.log(
-  `${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}${broken.length ? ` (${broken.join('; ')})` : ''}`,
+  `${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}${
+    broken.length ? ` (${broken.join('; ')})` : ''
+  }`,
 );

@@ -298,7 +298,14 @@ export interface Config {
          * `githubApp` (a GitHub App installation, for `GitHub*` input providers), or `sshKey` (a
          * deploy key for GitRepository URLs `ssh://user@host[:port]/path` or `user@host:path`).
          */
-        type: 'basic' | 'token' | 'dockerConfigJson' | 'tls' | 'clientCertificate' | 'githubApp' | 'sshKey';
+        type:
+          | 'basic'
+          | 'token'
+          | 'dockerConfigJson'
+          | 'tls'
+          | 'clientCertificate'
+          | 'githubApp'
+          | 'sshKey';
         /**
          * User name, for `basic`.
          * @visibility secret

@@ -21,7 +21,10 @@ export const modules = {
   },
   clusterWritePolicy: {
     mutate: ['src/kubernetes/clusterWritePolicy.ts'],
-    tests: ['kubernetes/clusterWritePolicy.test.ts', 'kubernetes/clusterAccess.test.ts'],
+    tests: [
+      'kubernetes/clusterWritePolicy.test.ts',
+      'kubernetes/clusterAccess.test.ts',
+    ],
   },
   tenancy: {
     mutate: ['src/objects/tenancy.ts'],
@@ -29,7 +32,11 @@ export const modules = {
   },
   manifestReader: {
     mutate: ['src/objects/ManifestReader.ts'],
-    tests: ['objects/ManifestReader.test.ts', 'objects/manifestFileRoots.test.ts', 'objects/fieldLimits.test.ts'],
+    tests: [
+      'objects/ManifestReader.test.ts',
+      'objects/manifestFileRoots.test.ts',
+      'objects/fieldLimits.test.ts',
+    ],
   },
   // imageAutomation.allowedRegistries (and the credential host bindings, insecureHosts): the host
   // matcher. Where RegistryClient applies it (registry host, token realm hosts, page links) is
@@ -37,7 +44,10 @@ export const modules = {
   // too slow for this run (docs/testing.md).
   allowedRegistries: {
     mutate: ['src/registry/allowedHosts.ts'],
-    tests: ['registry/allowedHosts.test.ts', 'registry/allowedHostPatterns.test.ts'],
+    tests: [
+      'registry/allowedHosts.test.ts',
+      'registry/allowedHostPatterns.test.ts',
+    ],
   },
   credentials: {
     mutate: ['src/credentials/**/*.ts', '!src/credentials/**/*.test.ts'],
@@ -118,7 +128,9 @@ const name = process.env.STRYKER_MODULE ?? '';
 const selected = modules[name];
 if (!selected) {
   throw new Error(
-    `STRYKER_MODULE must name a module (${Object.keys(modules).join(', ')}); got "${name}". Run scripts/mutation.sh.`,
+    `STRYKER_MODULE must name a module (${Object.keys(modules).join(
+      ', ',
+    )}); got "${name}". Run scripts/mutation.sh.`,
   );
 }
 
@@ -132,7 +144,9 @@ fs.writeFileSync(
     {
       extends: '../../tsconfig.json',
       include: [
-        ...selected.mutate.filter(m => !m.startsWith('!')).map(m => m.replace(/:\d+-\d+$/, '')),
+        ...selected.mutate
+          .filter(m => !m.startsWith('!'))
+          .map(m => m.replace(/:\d+-\d+$/, '')),
         ...selected.tests.map(t => `src/${t}`),
         'src/**/*.d.ts',
         'config.d.ts',
@@ -174,7 +188,11 @@ export default {
   reporters: ['clear-text', 'progress-append-only', 'html', 'json'],
   htmlReporter: { fileName: `reports/mutation/${name}.html` },
   jsonReporter: { fileName: `reports/mutation/${name}.json` },
-  clearTextReporter: { allowColor: false, logTests: false, reportScoreTable: true },
+  clearTextReporter: {
+    allowColor: false,
+    logTests: false,
+    reportScoreTable: true,
+  },
   thresholds: { high: 90, low: 85, break: null },
   cleanTempDir: true,
 };

@@ -242,7 +242,9 @@ async function checkBrowser(browser: Browser, baseUrl: string) {
       .first()
       .evaluate(th => getComputedStyle(th).textAlign);
     if (headerAlign !== 'left') {
-      throw new Error(`the plugin's table stylesheet is missing from the app's build: a table header is aligned '${headerAlign}', not 'left'`);
+      throw new Error(
+        `the plugin's table stylesheet is missing from the app's build: a table header is aligned '${headerAlign}', not 'left'`,
+      );
     }
     await fs.mkdir(RESULTS, { recursive: true });
     await page.screenshot({

@@ -62,16 +62,24 @@ export async function accessibilityViolations(
 ): Promise<AccessibilityViolation[]> {
   if (!(await page.evaluate(() => 'axe' in window))) {
     // Evaluated rather than added as a <script>: the app's Content-Security-Policy forbids inline scripts.
-    await page.evaluate(await fs.readFile(require.resolve('axe-core/axe.min.js'), 'utf8'));
+    await page.evaluate(
+      await fs.readFile(require.resolve('axe-core/axe.min.js'), 'utf8'),
+    );
   }
   return page.evaluate(async include => {
     const axe = (window as any).axe;
     // react-aria's live announcer is a visually hidden region that speaks a pending button's
     // label by reference; once the button is done the reference dangles for a few seconds, which
     // axe reports as an unnamed image although nothing is shown or focusable.
-    const context = { include: include ? [include] : [['html']], exclude: [['[data-live-announcer]']] };
+    const context = {
+      include: include ? [include] : [['html']],
+      exclude: [['[data-live-announcer]']],
+    };
     const result = await axe.run(context, {
-      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
+      runOnly: {
+        type: 'tag',
+        values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'],
+      },
     });
     return result.violations.map((v: any) => ({
       id: v.id,

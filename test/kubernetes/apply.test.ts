@@ -812,12 +812,20 @@ describe('InventoryApplier against kube-apiserver', () => {
     );
     const narrow = await KubeClient.forCluster(
       adminCluster({
-        writePolicy: { allowedNamespaces: ['team-b'], allowedKinds: ['ConfigMap'] },
+        writePolicy: {
+          allowedNamespaces: ['team-b'],
+          allowedKinds: ['ConfigMap'],
+        },
       }),
     );
     expect(
       await checkDependencies(narrow, [
-        { apiVersion: 'v1', kind: 'ConfigMap', namespace: 'team-a', name: 'dep' },
+        {
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          namespace: 'team-a',
+          name: 'dep',
+        },
       ]),
     ).toBe(
       "dependency v1/ConfigMap/team-a/dep refused: namespace 'team-a' is not in the allowedNamespaces of cluster 'testbed'",

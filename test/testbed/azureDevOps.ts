@@ -61,12 +61,25 @@ export interface AzureDevOpsStandIn {
   repositories: AzureDevOpsRepository[];
   requests: AzureDevOpsRequest[];
   /** Answers for the next requests, in order, instead of the API's (`'pass'`: the API's answer). */
-  failNext(...answers: Array<{ status: number; headers?: Record<string, string>; body?: string } | 'pass'>): void;
+  failNext(
+    ...answers: Array<
+      | { status: number; headers?: Record<string, string>; body?: string }
+      | 'pass'
+    >
+  ): void;
   stop(): Promise<void>;
 }
 
-function json(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
+function json(
+  res: http.ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+) {
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    ...headers,
+  });
   res.end(JSON.stringify(body));
 }
 
@@ -76,7 +89,9 @@ export async function startAzureDevOpsStandIn(options: {
   pat?: string;
 }): Promise<AzureDevOpsStandIn> {
   const requests: AzureDevOpsRequest[] = [];
-  const queued: Array<{ status: number; headers?: Record<string, string>; body?: string } | 'pass'> = [];
+  const queued: Array<
+    { status: number; headers?: Record<string, string>; body?: string } | 'pass'
+  > = [];
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://stand-in');
     requests.push({
@@ -88,34 +103,56 @@ export async function startAzureDevOpsStandIn(options: {
     });
     const next = queued.shift();
     if (next && next !== 'pass') {
-      res.writeHead(next.status, { 'content-type': 'application/json', ...(next.headers ?? {}) });
-      res.end(next.body ?? JSON.stringify({ message: `stand-in answer ${next.status}` }));
+      res.writeHead(next.status, {
+        'content-type': 'application/json',
+        ...(next.headers ?? {}),
+      });
+      res.end(
+        next.body ??
+          JSON.stringify({ message: `stand-in answer ${next.status}` }),
+      );
       return;
     }
     if (options.pat !== undefined) {
       const auth = req.headers.authorization;
       if (!auth) {
         res.writeHead(203, { 'content-type': 'text/html; charset=utf-8' });
-        res.end('<!DOCTYPE html><html><head><title>Azure DevOps Services | Sign In</title></head><body></body></html>');
+        res.end(
+          '<!DOCTYPE html><html><head><title>Azure DevOps Services | Sign In</title></head><body></body></html>',
+        );
         return;
       }
       const match = /^Basic (.+)$/.exec(auth);
-      const decoded = match ? Buffer.from(match[1], 'base64').toString('utf8') : '';
-      if (decoded.slice(decoded.indexOf(':') + 1) !== options.pat || !decoded.includes(':')) {
-        res.writeHead(401, { 'www-authenticate': 'Basic realm="https://dev.azure.com/"', 'content-type': 'text/plain' });
+      const decoded = match
+        ? Buffer.from(match[1], 'base64').toString('utf8')
+        : '';
+      if (
+        decoded.slice(decoded.indexOf(':') + 1) !== options.pat ||
+        !decoded.includes(':')
+      ) {
+        res.writeHead(401, {
+          'www-authenticate': 'Basic realm="https://dev.azure.com/"',
+          'content-type': 'text/plain',
+        });
         res.end('Access Denied: The Personal Access Token used has expired.');
         return;
       }
     }
-    if (req.method !== 'GET') return json(res, 405, { message: 'method not allowed' });
+    if (req.method !== 'GET')
+      return json(res, 405, { message: 'method not allowed' });
     if (!url.searchParams.get('api-version')) {
       return json(res, 400, {
         $id: '1',
-        message: 'No api-version was supplied for the "GET" request. The version must be supplied either as part of the Accept header or as a query parameter.',
-        typeName: 'Microsoft.VisualStudio.Services.WebApi.VssVersionNotSpecifiedException',
+        message:
+          'No api-version was supplied for the "GET" request. The version must be supplied either as part of the Accept header or as a query parameter.',
+        typeName:
+          'Microsoft.VisualStudio.Services.WebApi.VssVersionNotSpecifiedException',
       });
     }
-    const match = /^\/([^/]+)\/([^/]+)\/_apis\/git\/repositories\/([^/]+)\/(refs|pullrequests)$/.exec(url.pathname);
+    const match =
+      /^\/([^/]+)\/([^/]+)\/_apis\/git\/repositories\/([^/]+)\/(refs|pullrequests)$/.exec(
+        url.pathname,
+      );
     const repository = match
       ? options.repositories.find(
           r =>
@@ -125,22 +162,39 @@ export async function startAzureDevOpsStandIn(options: {
         )
       : undefined;
     if (!match || !repository) {
-      return json(res, 404, { message: `TF401019: The Git repository with name or identifier ${match?.[3] ?? '?'} does not exist` });
+      return json(res, 404, {
+        message: `TF401019: The Git repository with name or identifier ${
+          match?.[3] ?? '?'
+        } does not exist`,
+      });
     }
     const top = url.searchParams.get('$top');
     if (match[4] === 'refs') {
       const filter = url.searchParams.get('filter') ?? '';
       const peel = url.searchParams.get('peelTags') === 'true';
       const all = [
-        ...repository.branches.map(b => ({ name: `refs/heads/${b.name}`, objectId: b.sha })),
+        ...repository.branches.map(b => ({
+          name: `refs/heads/${b.name}`,
+          objectId: b.sha,
+        })),
         ...repository.tags.map(t =>
           t.tagObject
-            ? { name: `refs/tags/${t.name}`, objectId: t.tagObject, ...(peel ? { peeledObjectId: t.sha } : {}) }
+            ? {
+                name: `refs/tags/${t.name}`,
+                objectId: t.tagObject,
+                ...(peel ? { peeledObjectId: t.sha } : {}),
+              }
             : { name: `refs/tags/${t.name}`, objectId: t.sha },
         ),
       ].filter(r => r.name.startsWith(`refs/${filter}`));
       const token = url.searchParams.get('continuationToken');
-      const start = token ? Number(Buffer.from(token, 'base64').toString('utf8').replace(/^offset:/, '')) : 0;
+      const start = token
+        ? Number(
+            Buffer.from(token, 'base64')
+              .toString('utf8')
+              .replace(/^offset:/, ''),
+          )
+        : 0;
       const size = top ? Math.min(Number(top), 1000) : token ? 100 : all.length;
       const page = all.slice(start, start + size);
       const more = start + size < all.length;
@@ -148,21 +202,39 @@ export async function startAzureDevOpsStandIn(options: {
         res,
         200,
         { count: page.length, value: page },
-        more ? { 'x-ms-continuationtoken': Buffer.from(`offset:${start + size}`).toString('base64') } : {},
+        more
+          ? {
+              'x-ms-continuationtoken': Buffer.from(
+                `offset:${start + size}`,
+              ).toString('base64'),
+            }
+          : {},
       );
     }
     const status = url.searchParams.get('searchCriteria.status') ?? 'active';
     const skip = Number(url.searchParams.get('$skip') ?? '0');
-    const prs = repository.pullRequests.filter(pr => status === 'all' || (pr.status ?? 'active') === status);
+    const prs = repository.pullRequests.filter(
+      pr => status === 'all' || (pr.status ?? 'active') === status,
+    );
     const page = prs.slice(skip, skip + (top ? Number(top) : 101));
     return json(res, 200, {
       count: page.length,
       value: page.map(pr => ({
-        repository: { id: `${repository.name}-id`, name: repository.name, project: { name: repository.project } },
+        repository: {
+          id: `${repository.name}-id`,
+          name: repository.name,
+          project: { name: repository.project },
+        },
         pullRequestId: pr.id,
         codeReviewId: pr.id,
         status: pr.status ?? 'active',
-        createdBy: { displayName: pr.author, uniqueName: `${pr.author.toLowerCase().replace(/\s+/g, '.')}@example.com`, id: `user-${pr.author.length}` },
+        createdBy: {
+          displayName: pr.author,
+          uniqueName: `${pr.author
+            .toLowerCase()
+            .replace(/\s+/g, '.')}@example.com`,
+          id: `user-${pr.author.length}`,
+        },
         creationDate: '2026-01-01T00:00:00Z',
         title: pr.title,
         description: '',
@@ -170,13 +242,18 @@ export async function startAzureDevOpsStandIn(options: {
         targetRefName: 'refs/heads/main',
         mergeStatus: 'succeeded',
         isDraft: false,
-        lastMergeSourceCommit: { commitId: pr.sha, url: `http://stand-in/commits/${pr.sha}` },
+        lastMergeSourceCommit: {
+          commitId: pr.sha,
+          url: `http://stand-in/commits/${pr.sha}`,
+        },
         lastMergeTargetCommit: { commitId: '0'.repeat(40) },
         reviewers: [],
         ...(pr.labels
           ? {
               labels: pr.labels.map((l, i) =>
-                typeof l === 'string' ? { id: `label-${i}`, name: l, active: true } : { id: `label-${i}`, ...l },
+                typeof l === 'string'
+                  ? { id: `label-${i}`, name: l, active: true }
+                  : { id: `label-${i}`, ...l },
               ),
             }
           : {}),
@@ -191,7 +268,10 @@ export async function startAzureDevOpsStandIn(options: {
   return {
     baseUrl,
     host: `127.0.0.1:${port}`,
-    repositoryUrl: r => `${baseUrl}/${encodeURIComponent(r.organization)}/${encodeURIComponent(r.project)}/_git/${encodeURIComponent(r.name)}`,
+    repositoryUrl: r =>
+      `${baseUrl}/${encodeURIComponent(r.organization)}/${encodeURIComponent(
+        r.project,
+      )}/_git/${encodeURIComponent(r.name)}`,
     repositories: options.repositories,
     requests,
     failNext: (...answers) => queued.push(...answers),

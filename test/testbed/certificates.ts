@@ -36,7 +36,9 @@ export async function makeCertificates(
 ): Promise<TestCertificates> {
   await fs.promises.mkdir(dir, { recursive: true });
   const ext = path.join(dir, 'server.ext');
-  const names = (options.serverNames ?? []).map(name => `,DNS:${name}`).join('');
+  const names = (options.serverNames ?? [])
+    .map(name => `,DNS:${name}`)
+    .join('');
   await fs.promises.writeFile(
     ext,
     `subjectAltName=IP:127.0.0.1,IP:::1,DNS:localhost${names}\nextendedKeyUsage=serverAuth\n`,

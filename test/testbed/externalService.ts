@@ -21,7 +21,10 @@ export interface ExternalServiceStandIn {
   host: string;
   requests: ExternalServiceRequest[];
   /** What `path` answers: a status, a JSON-able body (or a raw string) and headers. */
-  answer(path: string, reply: { status?: number; body: unknown; headers?: Record<string, string> }): void;
+  answer(
+    path: string,
+    reply: { status?: number; body: unknown; headers?: Record<string, string> },
+  ): void;
   /** The next `count` connections are closed without an answer. */
   dropNext(count: number): void;
   stop(): Promise<void>;
@@ -29,19 +32,32 @@ export interface ExternalServiceStandIn {
 
 export async function startExternalServiceStandIn(): Promise<ExternalServiceStandIn> {
   const requests: ExternalServiceRequest[] = [];
-  const replies = new Map<string, { status?: number; body: unknown; headers?: Record<string, string> }>();
+  const replies = new Map<
+    string,
+    { status?: number; body: unknown; headers?: Record<string, string> }
+  >();
   let drops = 0;
   const server = http.createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://stand-in').pathname;
-    requests.push({ method: req.method ?? '', path, authorization: req.headers.authorization, accept: req.headers.accept });
+    requests.push({
+      method: req.method ?? '',
+      path,
+      authorization: req.headers.authorization,
+      accept: req.headers.accept,
+    });
     if (drops > 0) {
       drops--;
       req.socket.destroy();
       return;
     }
     const reply = replies.get(path) ?? { body: { inputs: [] } };
-    res.writeHead(reply.status ?? 200, { 'content-type': 'application/json', ...(reply.headers ?? {}) });
-    res.end(typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body));
+    res.writeHead(reply.status ?? 200, {
+      'content-type': 'application/json',
+      ...(reply.headers ?? {}),
+    });
+    res.end(
+      typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body),
+    );
   });
   await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;

@@ -5,7 +5,12 @@ import path from 'node:path';
 import { freePort } from './freePort';
 import { request } from './httpRequest';
 import type { TestKubernetes } from './kube/kubernetes';
-import { spawnTracked, trackDirectory, TrackedProcess, waitUntil } from './processes';
+import {
+  spawnTracked,
+  trackDirectory,
+  TrackedProcess,
+  waitUntil,
+} from './processes';
 
 /**
  * The real Flux controllers, built from the Go module proxy, run against the test bed's
@@ -38,7 +43,9 @@ export function imageReflectorBuild(): ImageReflectorBuild {
       stdio: ['ignore', 'pipe', 'inherit'],
     }).trim();
     const read = (name: string) =>
-      fs.existsSync(path.join(dir, name)) ? fs.readFileSync(path.join(dir, name), 'utf8').trim() : '';
+      fs.existsSync(path.join(dir, name))
+        ? fs.readFileSync(path.join(dir, name), 'utf8').trim()
+        : '';
     build = {
       binary: path.join(dir, 'image-reflector-controller'),
       moduleDir: read('MODULE-DIR'),
@@ -99,7 +106,8 @@ export async function startImageReflectorController(
     );
     const started = controller;
     await waitUntil(
-      async () => (await request(`http://127.0.0.1:${healthPort}/readyz`)).status === 200,
+      async () =>
+        (await request(`http://127.0.0.1:${healthPort}/readyz`)).status === 200,
       {
         timeoutMs: 60_000,
         intervalMs: 200,
@@ -135,20 +143,33 @@ export interface KubeCondition {
 }
 
 /** GETs an API path of the test apiserver as the admin; undefined on 404. @public */
-export async function kubeGet<T = any>(kube: TestKubernetes, apiPath: string): Promise<T | undefined> {
+export async function kubeGet<T = any>(
+  kube: TestKubernetes,
+  apiPath: string,
+): Promise<T | undefined> {
   const response = await request(`${kube.url}${apiPath}`, {
     ca: kube.caPem,
-    headers: { authorization: `Bearer ${kube.admin.token}`, accept: 'application/json' },
+    headers: {
+      authorization: `Bearer ${kube.admin.token}`,
+      accept: 'application/json',
+    },
   });
   if (response.status === 404) return undefined;
   if (response.status !== 200) {
-    throw new Error(`GET ${apiPath}: ${response.status} ${response.body.toString('utf8').slice(0, 500)}`);
+    throw new Error(
+      `GET ${apiPath}: ${response.status} ${response.body
+        .toString('utf8')
+        .slice(0, 500)}`,
+    );
   }
   return JSON.parse(response.body.toString('utf8')) as T;
 }
 
 /** Lists the objects of one namespaced resource in every namespace, e.g. `/apis/image.toolkit.fluxcd.io/v1/imagepolicies`. @public */
-export async function kubeList<T = any>(kube: TestKubernetes, apiPath: string): Promise<T[]> {
+export async function kubeList<T = any>(
+  kube: TestKubernetes,
+  apiPath: string,
+): Promise<T[]> {
   return ((await kubeGet<{ items: T[] }>(kube, apiPath))?.items ?? []) as T[];
 }
 
@@ -167,6 +188,7 @@ export function settled(object: {
   return (
     !!ready &&
     ready.status !== 'Unknown' &&
-    (ready.observedGeneration ?? object.status?.observedGeneration) === object.metadata?.generation
+    (ready.observedGeneration ?? object.status?.observedGeneration) ===
+      object.metadata?.generation
   );
 }

@@ -43,13 +43,26 @@ export interface TestGitServer {
    * Creates a bare repository with one commit holding `files` on `branch` (default `main`),
    * which is also HEAD. Returns the commit hash.
    */
-  createRepository(name: string, files: Record<string, string>, options?: { branch?: string }): Promise<string>;
+  createRepository(
+    name: string,
+    files: Record<string, string>,
+    options?: { branch?: string },
+  ): Promise<string>;
   /** Runs git in a bare repository (`git -C <repo>.git …`), returning stdout. */
   git(name: string, args: string[]): Promise<string>;
   /** A file's content on a ref, or undefined if absent. */
-  readFile(name: string, ref: string, file: string): Promise<string | undefined>;
+  readFile(
+    name: string,
+    ref: string,
+    file: string,
+  ): Promise<string | undefined>;
   /** Commits `files` on top of `branch` directly in the bare repository (another writer). Returns the hash. */
-  commitFiles(name: string, branch: string, files: Record<string, string>, message: string): Promise<string>;
+  commitFiles(
+    name: string,
+    branch: string,
+    files: Record<string, string>,
+    message: string,
+  ): Promise<string>;
   /** Push options received, per push, in order (from a pre-receive hook). */
   pushOptions(name: string): Promise<string[][]>;
   stop(): Promise<void>;
@@ -64,7 +77,11 @@ const GIT_ENV = {
   GIT_COMMITTER_EMAIL: 'testbed@example.com',
 };
 
-async function git(args: string[], cwd?: string, env: Record<string, string> = {}): Promise<string> {
+async function git(
+  args: string[],
+  cwd?: string,
+  env: Record<string, string> = {},
+): Promise<string> {
   const { stdout } = await execFileAsync('git', args, {
     cwd,
     env: { ...process.env, ...GIT_ENV, HOME: os.tmpdir(), ...env },
@@ -73,13 +90,26 @@ async function git(args: string[], cwd?: string, env: Record<string, string> = {
   return stdout;
 }
 
-function gitWithInput(args: string[], cwd: string, env: Record<string, string>, input: string): Promise<void> {
+function gitWithInput(
+  args: string[],
+  cwd: string,
+  env: Record<string, string>,
+  input: string,
+): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn('git', args, { cwd, env: { ...process.env, ...GIT_ENV, HOME: os.tmpdir(), ...env }, stdio: ['pipe', 'ignore', 'pipe'] });
+    const child = spawn('git', args, {
+      cwd,
+      env: { ...process.env, ...GIT_ENV, HOME: os.tmpdir(), ...env },
+      stdio: ['pipe', 'ignore', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', d => (stderr += d));
     child.on('error', reject);
-    child.on('close', code => (code === 0 ? resolve() : reject(new Error(`git ${args.join(' ')}: ${stderr}`))));
+    child.on('close', code =>
+      code === 0
+        ? resolve()
+        : reject(new Error(`git ${args.join(' ')}: ${stderr}`)),
+    );
     child.stdin.end(input);
   });
 }
@@ -97,12 +127,16 @@ cat > /dev/null
 exit 0
 `;
 
-function parseBasic(header: string | undefined): { user: string; password: string } | undefined {
+function parseBasic(
+  header: string | undefined,
+): { user: string; password: string } | undefined {
   const match = /^Basic\s+(.+)$/i.exec(header ?? '');
   if (!match) return undefined;
   const decoded = Buffer.from(match[1], 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
-  return colon < 0 ? undefined : { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+  return colon < 0
+    ? undefined
+    : { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
 }
 
 /**
@@ -111,9 +145,13 @@ function parseBasic(header: string | undefined): { user: string; password: strin
  * `anonymousRead`). Bare repositories live in a temporary directory removed by `stop()`.
  * @public
  */
-export async function startGitServer(options: GitServerOptions = {}): Promise<TestGitServer> {
+export async function startGitServer(
+  options: GitServerOptions = {},
+): Promise<TestGitServer> {
   const users = options.users ?? { git: 'secret' };
-  const root = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'testbed-git-'));
+  const root = await fs.promises.mkdtemp(
+    path.join(os.tmpdir(), 'testbed-git-'),
+  );
   const removeDir = trackDirectory(root);
   const requests: GitRequest[] = [];
   const children = new Set<ReturnType<typeof spawn>>();
@@ -121,22 +159,37 @@ export async function startGitServer(options: GitServerOptions = {}): Promise<Te
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const service =
-      url.searchParams.get('service') ?? (/\/(git-[a-z-]+)$/.exec(url.pathname)?.[1] || undefined);
+      url.searchParams.get('service') ??
+      (/\/(git-[a-z-]+)$/.exec(url.pathname)?.[1] || undefined);
     const credentials = parseBasic(req.headers.authorization);
-    const authenticated = credentials !== undefined && users[credentials.user] === credentials.password;
+    const authenticated =
+      credentials !== undefined &&
+      users[credentials.user] === credentials.password;
     const needsAuth = service === 'git-receive-pack' || !options.anonymousRead;
-    const log: GitRequest = { method: req.method ?? 'GET', path: url.pathname, service, status: 0 };
+    const log: GitRequest = {
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      service,
+      status: 0,
+    };
     requests.push(log);
     if (authenticated) log.user = credentials!.user;
     if (needsAuth && !authenticated) {
       log.status = 401;
       log.badCredentials = credentials !== undefined;
-      res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="testbed-git"', 'Content-Type': 'text/plain' });
+      res.writeHead(401, {
+        'WWW-Authenticate': 'Basic realm="testbed-git"',
+        'Content-Type': 'text/plain',
+      });
       res.end('authentication required\n');
       req.resume();
       return;
     }
-    if (options.pushDelayMs && service === 'git-receive-pack' && req.method === 'POST') {
+    if (
+      options.pushDelayMs &&
+      service === 'git-receive-pack' &&
+      req.method === 'POST'
+    ) {
       req.pause();
       setTimeout(() => backend(req, res, url, log), options.pushDelayMs);
     } else {
@@ -144,7 +197,12 @@ export async function startGitServer(options: GitServerOptions = {}): Promise<Te
     }
   });
 
-  const backend = (req: http.IncomingMessage, res: http.ServerResponse, url: URL, log: GitRequest) => {
+  const backend = (
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    url: URL,
+    log: GitRequest,
+  ) => {
     const child = spawn('git', ['http-backend'], {
       env: {
         ...process.env,
@@ -210,22 +268,50 @@ export async function startGitServer(options: GitServerOptions = {}): Promise<Te
   const baseUrl = `http://127.0.0.1:${address.port}`;
   const repoDir = (name: string) => path.join(root, `${name}.git`);
 
-  const commitFiles = async (name: string, branch: string, files: Record<string, string>, message: string) => {
-    const work = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'testbed-git-work-'));
+  const commitFiles = async (
+    name: string,
+    branch: string,
+    files: Record<string, string>,
+    message: string,
+  ) => {
+    const work = await fs.promises.mkdtemp(
+      path.join(os.tmpdir(), 'testbed-git-work-'),
+    );
     try {
-      const env = { GIT_DIR: repoDir(name), GIT_WORK_TREE: work, GIT_INDEX_FILE: path.join(work, '.index') };
-      const exists = (await git(['for-each-ref', `refs/heads/${branch}`], undefined, env)).trim() !== '';
-      if (exists) await git(['read-tree', `refs/heads/${branch}`], undefined, env);
+      const env = {
+        GIT_DIR: repoDir(name),
+        GIT_WORK_TREE: work,
+        GIT_INDEX_FILE: path.join(work, '.index'),
+      };
+      const exists =
+        (
+          await git(['for-each-ref', `refs/heads/${branch}`], undefined, env)
+        ).trim() !== '';
+      if (exists)
+        await git(['read-tree', `refs/heads/${branch}`], undefined, env);
       for (const [file, content] of Object.entries(files)) {
         const full = path.join(work, file);
         await fs.promises.mkdir(path.dirname(full), { recursive: true });
         await fs.promises.writeFile(full, content);
       }
       // One git process for every path (a repository of thousands of files is made quickly).
-      await gitWithInput(['update-index', '--add', '-z', '--stdin'], work, env, Object.keys(files).map(f => `${f}\0`).join(''));
+      await gitWithInput(
+        ['update-index', '--add', '-z', '--stdin'],
+        work,
+        env,
+        Object.keys(files)
+          .map(f => `${f}\0`)
+          .join(''),
+      );
       const tree = (await git(['write-tree'], undefined, env)).trim();
       const parents = exists ? ['-p', `refs/heads/${branch}`] : [];
-      const commit = (await git(['commit-tree', tree, ...parents, '-m', message], undefined, env)).trim();
+      const commit = (
+        await git(
+          ['commit-tree', tree, ...parents, '-m', message],
+          undefined,
+          env,
+        )
+      ).trim();
       await git(['update-ref', `refs/heads/${branch}`, commit], undefined, env);
       return commit;
     } finally {
@@ -240,10 +326,28 @@ export async function startGitServer(options: GitServerOptions = {}): Promise<Te
     url: name => `${baseUrl}/${name}.git`,
     async createRepository(name, files, opts = {}) {
       const branch = opts.branch ?? 'main';
-      await git(['init', '--quiet', '--bare', `--initial-branch=${branch}`, repoDir(name)]);
+      await git([
+        'init',
+        '--quiet',
+        '--bare',
+        `--initial-branch=${branch}`,
+        repoDir(name),
+      ]);
       await git(['-C', repoDir(name), 'config', 'http.receivepack', 'true']);
-      await git(['-C', repoDir(name), 'config', 'receive.advertisePushOptions', 'true']);
-      await git(['-C', repoDir(name), 'config', 'uploadpack.allowAnySHA1InWant', 'true']);
+      await git([
+        '-C',
+        repoDir(name),
+        'config',
+        'receive.advertisePushOptions',
+        'true',
+      ]);
+      await git([
+        '-C',
+        repoDir(name),
+        'config',
+        'uploadpack.allowAnySHA1InWant',
+        'true',
+      ]);
       const hook = path.join(repoDir(name), 'hooks', 'pre-receive');
       await fs.promises.writeFile(hook, PRE_RECEIVE, { mode: 0o755 });
       return commitFiles(name, branch, files, 'Initial commit');
@@ -258,7 +362,9 @@ export async function startGitServer(options: GitServerOptions = {}): Promise<Te
     },
     commitFiles,
     async pushOptions(name) {
-      const log = await fs.promises.readFile(path.join(repoDir(name), 'push-options.log'), 'utf8').catch(() => '');
+      const log = await fs.promises
+        .readFile(path.join(repoDir(name), 'push-options.log'), 'utf8')
+        .catch(() => '');
       return log
         .split('\n')
         .filter(line => line !== '')
@@ -266,7 +372,9 @@ export async function startGitServer(options: GitServerOptions = {}): Promise<Te
     },
     async stop() {
       for (const child of children) child.kill('SIGKILL');
-      const closed = new Promise<void>(resolve => server.close(() => resolve()));
+      const closed = new Promise<void>(resolve =>
+        server.close(() => resolve()),
+      );
       server.closeAllConnections();
       await closed;
       await removeDir();

@@ -33,8 +33,18 @@ export {
   type TokenRequest,
   type TokenServerOptions,
 } from './tokenServer';
-export { startFaultProxy, type Fault, type FaultAction, type FaultProxy } from './faultProxy';
-export { startGitServer, type GitRequest, type GitServerOptions, type TestGitServer } from './gitServer';
+export {
+  startFaultProxy,
+  type Fault,
+  type FaultAction,
+  type FaultProxy,
+} from './faultProxy';
+export {
+  startGitServer,
+  type GitRequest,
+  type GitServerOptions,
+  type TestGitServer,
+} from './gitServer';
 export {
   startGitea,
   type GiteaApiOptions,
@@ -44,7 +54,12 @@ export {
   type StartGiteaOptions,
   type TestGitea,
 } from './gitea';
-export { startSshGitServer, SSH_GIT_USER, type SshKeyPair, type TestSshGitServer } from './sshGit';
+export {
+  startSshGitServer,
+  SSH_GIT_USER,
+  type SshKeyPair,
+  type TestSshGitServer,
+} from './sshGit';
 export {
   startAzureDevOpsStandIn,
   type AzureDevOpsPullRequest,

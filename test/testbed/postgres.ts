@@ -151,10 +151,18 @@ export async function startPostgres(): Promise<TestPostgres> {
           port,
           async restart(options = {}) {
             // SIGQUIT: an immediate shutdown (as a crash: open connections are cut), SIGINT: fast.
-            await server.stop(options.crash === false ? 'SIGINT' : 'SIGQUIT', 10_000);
-            await new Promise(resolve => setTimeout(resolve, options.downMs ?? 0));
+            await server.stop(
+              options.crash === false ? 'SIGINT' : 'SIGQUIT',
+              10_000,
+            );
+            await new Promise(resolve =>
+              setTimeout(resolve, options.downMs ?? 0),
+            );
             const again = await launch(port);
-            if (!again.ready) throw new Error(`PostgreSQL did not start again:\n${again.server.output()}`);
+            if (!again.ready)
+              throw new Error(
+                `PostgreSQL did not start again:\n${again.server.output()}`,
+              );
             server = again.server;
           },
           async stop() {

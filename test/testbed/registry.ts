@@ -141,7 +141,12 @@ function registryConfig(options: {
     );
     const headers = Object.entries(options.notifications.headers ?? {});
     if (headers.length > 0) {
-      lines.push('      headers:', ...headers.map(([name, values]) => `        ${name}: ${JSON.stringify(values)}`));
+      lines.push(
+        '      headers:',
+        ...headers.map(
+          ([name, values]) => `        ${name}: ${JSON.stringify(values)}`,
+        ),
+      );
     }
   }
   return `${lines.join('\n')}\n`;

@@ -23,7 +23,9 @@ async function main(outDir: string) {
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    say(`${signal}: stopping the registry, the Git server, kube-apiserver and etcd…`);
+    say(
+      `${signal}: stopping the registry, the Git server, kube-apiserver and etcd…`,
+    );
     await sandbox.stop().catch(() => {});
     fs.rmSync(outDir, { recursive: true, force: true });
     say('stopped; temporary data removed');
@@ -43,7 +45,10 @@ async function main(outDir: string) {
     // A database of its own, removed with the sandbox: its registry, Git server and cluster get
     // new ports every start, and nothing of them should outlive it in .data/sqlite.
     backend: {
-      database: { client: 'better-sqlite3', connection: { directory: path.join(outDir, 'sqlite') } },
+      database: {
+        client: 'better-sqlite3',
+        connection: { directory: path.join(outDir, 'sqlite') },
+      },
     },
     catalog: {
       // Replaces app-config.yaml's list (lists are not merged): the demo catalog and the sandbox's.
@@ -63,16 +68,26 @@ async function main(outDir: string) {
   const overlayFile = path.join(outDir, 'app-config.sandbox.yaml');
   fs.writeFileSync(
     `${overlayFile}.tmp`,
-    `# Written by the sandbox (test/testbed/sandbox.ts); removed when it stops.\n${YAML.stringify(overlay)}`,
+    `# Written by the sandbox (test/testbed/sandbox.ts); removed when it stops.\n${YAML.stringify(
+      overlay,
+    )}`,
     { mode: 0o600 },
   );
   fs.renameSync(`${overlayFile}.tmp`, overlayFile);
 
-  say(`registry:   ${state.registryUrl} (stefanprodan/podinfo, stefanprodan/charts/podinfo, library/redis)`);
+  say(
+    `registry:   ${state.registryUrl} (stefanprodan/podinfo, stefanprodan/charts/podinfo, library/redis)`,
+  );
   say(`git:        git clone ${state.gitUrl}   (the automations push to main)`);
-  say(`cluster:    ${state.kubeUrl}   (kubectl --kubeconfig ${state.kubeconfig} get helmreleases -A)`);
-  say(`catalog:    podinfo-staging, podinfo-production (Git) and podinfo-gitless (cluster), in ${outDir}`);
-  say('push a new version: scripts/sandbox-push.sh podinfo 6.9.0 (also: chart, redis)');
+  say(
+    `cluster:    ${state.kubeUrl}   (kubectl --kubeconfig ${state.kubeconfig} get helmreleases -A)`,
+  );
+  say(
+    `catalog:    podinfo-staging, podinfo-production (Git) and podinfo-gitless (cluster), in ${outDir}`,
+  );
+  say(
+    'push a new version: scripts/sandbox-push.sh podinfo 6.9.0 (also: chart, redis)',
+  );
   setInterval(() => {}, 1 << 30);
 }
 

@@ -6,7 +6,12 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { pushSandboxTag, SANDBOX_REPOSITORIES, SandboxImage, SandboxState } from './sandboxWorld';
+import {
+  pushSandboxTag,
+  SANDBOX_REPOSITORIES,
+  SandboxImage,
+  SandboxState,
+} from './sandboxWorld';
 
 const USAGE = `usage: scripts/sandbox-push.sh IMAGE TAG...
   IMAGE: ${Object.entries(SANDBOX_REPOSITORIES)
@@ -24,11 +29,14 @@ function fail(message: string): never {
 
 async function main(args: string[]) {
   const [name, ...tags] = args;
-  if (!name || tags.length === 0 || name === '--help' || name === '-h') fail(USAGE);
+  if (!name || tags.length === 0 || name === '--help' || name === '-h')
+    fail(USAGE);
   const image = (name === 'podinfo-chart' ? 'chart' : name) as SandboxImage;
-  if (!(image in SANDBOX_REPOSITORIES)) fail(`unknown image '${name}'\n${USAGE}`);
+  if (!(image in SANDBOX_REPOSITORIES))
+    fail(`unknown image '${name}'\n${USAGE}`);
   for (const tag of tags) {
-    if (!TAG.test(tag)) fail(`'${tag}' is not a valid tag ([A-Za-z0-9_][A-Za-z0-9._-]{0,127})`);
+    if (!TAG.test(tag))
+      fail(`'${tag}' is not a valid tag ([A-Za-z0-9_][A-Za-z0-9._-]{0,127})`);
   }
   const dir = path.resolve(process.env.SANDBOX_DIR ?? '.data/sandbox');
   const stateFile = path.join(dir, 'state.json');
@@ -36,12 +44,16 @@ async function main(args: string[]) {
   try {
     state = JSON.parse(fs.readFileSync(stateFile, 'utf8'));
   } catch {
-    fail(`no running sandbox: ${stateFile} is missing (start one with scripts/start.sh --sandbox)`);
+    fail(
+      `no running sandbox: ${stateFile} is missing (start one with scripts/start.sh --sandbox)`,
+    );
   }
   try {
     process.kill(state.pid, 0);
   } catch {
-    fail(`the sandbox of ${stateFile} (pid ${state.pid}) is not running any more`);
+    fail(
+      `the sandbox of ${stateFile} (pid ${state.pid}) is not running any more`,
+    );
   }
   const { repository } = SANDBOX_REPOSITORIES[image];
   for (const tag of tags) {
@@ -50,7 +62,9 @@ async function main(args: string[]) {
       image,
       tag,
     );
-    process.stdout.write(`pushed ${state.registryHost}/${repository}:${tag} (${digest})\n`);
+    process.stdout.write(
+      `pushed ${state.registryHost}/${repository}:${tag} (${digest})\n`,
+    );
   }
   process.stdout.write(
     `The sandbox scans every ${state.scanIntervalSeconds} s; press "Scan now" (Git entities) or "Reconcile all" (podinfo-gitless) on the Image updates tab to scan at once.\n`,

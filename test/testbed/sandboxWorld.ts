@@ -106,10 +106,17 @@ export interface SandboxOptions {
 }
 
 /** Writes `state.json` into `dir`, where `sandbox-push.sh` finds the running sandbox. */
-export function writeSandboxState(dir: string, sandbox: Pick<Sandbox, 'state'>, pid = process.pid): SandboxState {
+export function writeSandboxState(
+  dir: string,
+  sandbox: Pick<Sandbox, 'state'>,
+  pid = process.pid,
+): SandboxState {
   const state: SandboxState = { ...sandbox.state, pid };
   fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, 'state.json'), `${JSON.stringify(state, null, 2)}\n`);
+  fs.writeFileSync(
+    path.join(dir, 'state.json'),
+    `${JSON.stringify(state, null, 2)}\n`,
+  );
   return state;
 }
 
@@ -143,11 +150,16 @@ The sandbox's Git repository. Image automation rewrites the values marked with
 \`apps/staging\` at once, \`apps/production\` after staging ran the version and one approval.
 `;
 
-function fleetFiles(registryHost: string, version: string): Record<string, string> {
+function fleetFiles(
+  registryHost: string,
+  version: string,
+): Record<string, string> {
   const files: Record<string, string> = { 'README.md': FLEET_README };
   for (const stage of ['staging', 'production'] as const) {
     const ns = `podinfo-${stage}`;
-    files[`apps/${stage}/podinfo/helmrelease.yaml`] = `apiVersion: helm.toolkit.fluxcd.io/v2
+    files[
+      `apps/${stage}/podinfo/helmrelease.yaml`
+    ] = `apiVersion: helm.toolkit.fluxcd.io/v2
 kind: HelmRelease
 metadata:
   name: podinfo
@@ -164,7 +176,9 @@ spec:
       repository: ${registryHost}/stefanprodan/podinfo # {"$imagepolicy": "${ns}:podinfo:name"}
       tag: ${version} # {"$imagepolicy": "${ns}:podinfo:tag"}
 `;
-    files[`apps/${stage}/podinfo/kustomization.yaml`] = `apiVersion: kustomize.config.k8s.io/v1beta1
+    files[
+      `apps/${stage}/podinfo/kustomization.yaml`
+    ] = `apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization
 namespace: ${ns}
 resources:
@@ -176,7 +190,9 @@ images:
     newName: ${registryHost}/stefanprodan/podinfo # {"$imagepolicy": "${ns}:podinfo:name"}
     newTag: ${version} # {"$imagepolicy": "${ns}:podinfo:tag"}
 `;
-    files[`apps/${stage}/podinfo/helmrepository.yaml`] = `apiVersion: source.toolkit.fluxcd.io/v1
+    files[
+      `apps/${stage}/podinfo/helmrepository.yaml`
+    ] = `apiVersion: source.toolkit.fluxcd.io/v1
 kind: HelmRepository
 metadata:
   name: podinfo
@@ -186,7 +202,9 @@ spec:
   interval: 12h
   url: oci://${registryHost}/stefanprodan/charts
 `;
-    files[`apps/${stage}/podinfo/smoke-test.yaml`] = `# Runs podinfo's CLI against the release; kustomize sets its image from kustomization.yaml.
+    files[
+      `apps/${stage}/podinfo/smoke-test.yaml`
+    ] = `# Runs podinfo's CLI against the release; kustomize sets its image from kustomization.yaml.
 apiVersion: batch/v1
 kind: Job
 metadata:
@@ -270,7 +288,11 @@ function gitManifests(
     promotion.image-automation.io/after: ${SANDBOX_ENTITIES.staging}
     promotion.image-automation.io/approvals: "1"`
       : '';
-  return `# ${stage === 'staging' ? 'Commits every new podinfo version to apps/staging at once (as Flux does).' : 'Commits to apps/production what staging ran, once approved.'}
+  return `# ${
+    stage === 'staging'
+      ? 'Commits every new podinfo version to apps/staging at once (as Flux does).'
+      : 'Commits to apps/production what staging ran, once approved.'
+  }
 apiVersion: image.toolkit.fluxcd.io/v1
 kind: ImageRepository
 metadata:
@@ -437,7 +459,9 @@ spec:
  * the console) with namespace `podinfo-gitless`. Everything is stopped by `stop()` or when this
  * process exits.
  */
-export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
+export async function startSandbox(
+  options: SandboxOptions = {},
+): Promise<Sandbox> {
   const log = options.log ?? (() => {});
   const scanIntervalSeconds = options.scanIntervalSeconds ?? 30;
   const interval = `${scanIntervalSeconds}s`;
@@ -465,14 +489,19 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const started = await Promise.all([
       startRegistry({ version: '2.8' }),
       // Anonymous reads: `git clone` the repository to look at the commits; pushes need the user.
-      startGitServer({ users: { [GIT_USER]: gitPassword }, anonymousRead: true }),
+      startGitServer({
+        users: { [GIT_USER]: gitPassword },
+        anonymousRead: true,
+      }),
       startKubernetes(),
     ]);
     [registry, git, kube] = started;
     const [reg, gitServer, cluster] = started;
 
     log(`seeding the registry at ${reg.host}…`);
-    for (const [image, tags] of Object.entries(SEED_TAGS) as Array<[SandboxImage, string[]]>) {
+    for (const [image, tags] of Object.entries(SEED_TAGS) as Array<
+      [SandboxImage, string[]]
+    >) {
       for (const tag of tags) {
         await pushSandboxTag(reg, image, tag);
       }
@@ -487,8 +516,18 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const gitHost = new URL(gitServer.baseUrl).host;
     const files = {
       'catalog.yaml': catalogYaml(reg.host, cluster),
-      'podinfo-staging.yaml': gitManifests('staging', reg.host, gitUrl, interval),
-      'podinfo-production.yaml': gitManifests('production', reg.host, gitUrl, interval),
+      'podinfo-staging.yaml': gitManifests(
+        'staging',
+        reg.host,
+        gitUrl,
+        interval,
+      ),
+      'podinfo-production.yaml': gitManifests(
+        'production',
+        reg.host,
+        gitUrl,
+        interval,
+      ),
       'podinfo-gitless.yaml': gitlessManifests(reg.host, interval),
     };
     const imageAutomationConfig = {
@@ -499,7 +538,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
           type: 'basic',
           username: GIT_USER,
           password: gitPassword,
-          allowedEntities: [SANDBOX_ENTITIES.staging, SANDBOX_ENTITIES.production],
+          allowedEntities: [
+            SANDBOX_ENTITIES.staging,
+            SANDBOX_ENTITIES.production,
+          ],
           hosts: [gitHost],
         },
         // The cluster's token; reserved for the cluster that names it.

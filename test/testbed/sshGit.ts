@@ -4,7 +4,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { freePort } from './freePort';
-import { spawnTracked, trackDirectory, TrackedProcess, waitUntil } from './processes';
+import {
+  spawnTracked,
+  trackDirectory,
+  TrackedProcess,
+  waitUntil,
+} from './processes';
 
 const execFileAsync = promisify(execFile);
 
@@ -45,11 +50,19 @@ export interface TestSshGitServer {
   /** Adds a public key to `authorized_keys`. */
   authorize(publicKey: string): Promise<void>;
   /** Creates a bare repository with one commit of `files` on `branch` (default `main`). Returns the commit hash. */
-  createRepository(name: string, files: Record<string, string>, options?: { branch?: string }): Promise<string>;
+  createRepository(
+    name: string,
+    files: Record<string, string>,
+    options?: { branch?: string },
+  ): Promise<string>;
   /** Runs git in a bare repository, returning stdout. */
   git(name: string, args: string[]): Promise<string>;
   /** A file's content on a ref, or undefined if absent. */
-  readFile(name: string, ref: string, file: string): Promise<string | undefined>;
+  readFile(
+    name: string,
+    ref: string,
+    file: string,
+  ): Promise<string | undefined>;
   /** sshd's log so far (`LogLevel VERBOSE`). */
   log(): Promise<string>;
   /** How many TCP connections sshd accepted so far. */
@@ -68,14 +81,28 @@ const GIT_ENV = {
   GIT_COMMITTER_EMAIL: 'testbed@example.com',
 };
 
-async function run(file: string, args: string[], env: Record<string, string> = {}): Promise<string> {
-  const { stdout } = await execFileAsync(file, args, { env: { ...process.env, ...env }, maxBuffer: 64 * 1024 * 1024 });
+async function run(
+  file: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<string> {
+  const { stdout } = await execFileAsync(file, args, {
+    env: { ...process.env, ...env },
+    maxBuffer: 64 * 1024 * 1024,
+  });
   return stdout;
 }
 
 /** git as root on repositories the Git user owns (`safe.directory`), with no user config. */
-function git(args: string[], env: Record<string, string> = {}): Promise<string> {
-  return run('git', ['-c', 'safe.directory=*', ...args], { ...GIT_ENV, HOME: os.tmpdir(), ...env });
+function git(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<string> {
+  return run('git', ['-c', 'safe.directory=*', ...args], {
+    ...GIT_ENV,
+    HOME: os.tmpdir(),
+    ...env,
+  });
 }
 
 /**
@@ -85,7 +112,8 @@ function git(args: string[], env: Record<string, string> = {}): Promise<string> 
  */
 async function ensureGitUser(): Promise<void> {
   const shell = GIT_SHELL.find(p => fs.existsSync(p));
-  if (!shell) throw new Error('git-shell is not installed (Debian package git)');
+  if (!shell)
+    throw new Error('git-shell is not installed (Debian package git)');
   try {
     await run('id', ['-u', SSH_GIT_USER]);
     return;
@@ -93,10 +121,20 @@ async function ensureGitUser(): Promise<void> {
     // Not there yet.
   }
   if (process.getuid?.() !== 0) {
-    throw new Error(`the SSH test bed needs the system user ${SSH_GIT_USER}: run once as root to create it`);
+    throw new Error(
+      `the SSH test bed needs the system user ${SSH_GIT_USER}: run once as root to create it`,
+    );
   }
   try {
-    await run('useradd', ['--system', '--no-create-home', '--home-dir', '/nonexistent', '--shell', shell, SSH_GIT_USER]);
+    await run('useradd', [
+      '--system',
+      '--no-create-home',
+      '--home-dir',
+      '/nonexistent',
+      '--shell',
+      shell,
+      SSH_GIT_USER,
+    ]);
   } catch (error) {
     // Another worker created it meanwhile.
     await run('id', ['-u', SSH_GIT_USER]).catch(() => {
@@ -106,8 +144,21 @@ async function ensureGitUser(): Promise<void> {
   await run('usermod', ['-p', '*', SSH_GIT_USER]);
 }
 
-async function keygen(file: string, options: { passphrase?: string; comment: string }): Promise<SshKeyPair> {
-  await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', options.passphrase ?? '', '-C', options.comment, '-f', file]);
+async function keygen(
+  file: string,
+  options: { passphrase?: string; comment: string },
+): Promise<SshKeyPair> {
+  await run('ssh-keygen', [
+    '-q',
+    '-t',
+    'ed25519',
+    '-N',
+    options.passphrase ?? '',
+    '-C',
+    options.comment,
+    '-f',
+    file,
+  ]);
   return {
     privateKey: await fs.promises.readFile(file, 'utf8'),
     publicKey: (await fs.promises.readFile(`${file}.pub`, 'utf8')).trim(),
@@ -122,7 +173,10 @@ async function keygen(file: string, options: { passphrase?: string; comment: str
  * @public
  */
 export async function startSshGitServer(): Promise<TestSshGitServer> {
-  if (!fs.existsSync(SSHD)) throw new Error(`${SSHD} is missing: install Debian's openssh-server (scripts/setup.sh does)`);
+  if (!fs.existsSync(SSHD))
+    throw new Error(
+      `${SSHD} is missing: install Debian's openssh-server (scripts/setup.sh does)`,
+    );
   await ensureGitUser();
   // sshd refuses to start without its privilege separation directory.
   await fs.promises.mkdir('/run/sshd', { recursive: true, mode: 0o755 });
@@ -138,9 +192,13 @@ export async function startSshGitServer(): Promise<TestSshGitServer> {
 
   const hostKeyFile = path.join(dir, 'ssh_host_ed25519_key');
   const hostKey = await keygen(hostKeyFile, { comment: 'testbed-host' });
-  const clientKey = await keygen(path.join(dir, 'client_key'), { comment: 'testbed-client' });
+  const clientKey = await keygen(path.join(dir, 'client_key'), {
+    comment: 'testbed-client',
+  });
   const authorizedKeys = path.join(dir, 'authorized_keys');
-  await fs.promises.writeFile(authorizedKeys, `${clientKey.publicKey}\n`, { mode: 0o644 });
+  await fs.promises.writeFile(authorizedKeys, `${clientKey.publicKey}\n`, {
+    mode: 0o644,
+  });
   const logFile = path.join(dir, 'sshd.log');
 
   let process_: TrackedProcess | undefined;
@@ -171,16 +229,27 @@ export async function startSshGitServer(): Promise<TestSshGitServer> {
     await fs.promises.writeFile(configFile, config);
     const started = spawnTracked(SSHD, ['-D', '-f', configFile, '-E', logFile]);
     try {
-      await waitUntil(async () => (await fs.promises.readFile(logFile, 'utf8').catch(() => '')).includes(`Server listening on 127.0.0.1 port ${port}`), {
-        timeoutMs: 10_000,
-        what: 'sshd',
-        exited: started.exited,
-        describe: () => `${started.output()}\n${fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8') : ''}`,
-      });
+      await waitUntil(
+        async () =>
+          (
+            await fs.promises.readFile(logFile, 'utf8').catch(() => '')
+          ).includes(`Server listening on 127.0.0.1 port ${port}`),
+        {
+          timeoutMs: 10_000,
+          what: 'sshd',
+          exited: started.exited,
+          describe: () =>
+            `${started.output()}\n${
+              fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8') : ''
+            }`,
+        },
+      );
       process_ = started;
     } catch (error) {
       await started.stop();
-      const log = fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8') : '';
+      const log = fs.existsSync(logFile)
+        ? fs.readFileSync(logFile, 'utf8')
+        : '';
       if (!/Address already in use/.test(log) || attempt === 2) throw error;
       await fs.promises.rm(logFile, { force: true });
     }
@@ -188,7 +257,8 @@ export async function startSshGitServer(): Promise<TestSshGitServer> {
   const sshd = process_!;
   const repoDir = (name: string) => path.join(root, `${name}.git`);
   const readLog = () => fs.promises.readFile(logFile, 'utf8').catch(() => '');
-  const count = async (pattern: RegExp) => (await readLog()).split('\n').filter(l => pattern.test(l)).length;
+  const count = async (pattern: RegExp) =>
+    (await readLog()).split('\n').filter(l => pattern.test(l)).length;
 
   return {
     host: '127.0.0.1',
@@ -201,9 +271,15 @@ export async function startSshGitServer(): Promise<TestSshGitServer> {
     knownHosts: `[127.0.0.1]:${port} ${hostKey.publicKey}`,
     clientKey,
     async generateKey(options = {}) {
-      const file = path.join(dir, `key-${Date.now()}-${Math.random().toString(36).slice(2)}`);
+      const file = path.join(
+        dir,
+        `key-${Date.now()}-${Math.random().toString(36).slice(2)}`,
+      );
       try {
-        return await keygen(file, { passphrase: options.passphrase, comment: 'testbed-extra' });
+        return await keygen(file, {
+          passphrase: options.passphrase,
+          comment: 'testbed-extra',
+        });
       } finally {
         await fs.promises.rm(file, { force: true });
         await fs.promises.rm(`${file}.pub`, { force: true });
@@ -215,10 +291,22 @@ export async function startSshGitServer(): Promise<TestSshGitServer> {
     async createRepository(name, files, options = {}) {
       const branch = options.branch ?? 'main';
       const bare = repoDir(name);
-      await git(['init', '--quiet', '--bare', `--initial-branch=${branch}`, bare]);
-      const work = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'testbed-ssh-work-'));
+      await git([
+        'init',
+        '--quiet',
+        '--bare',
+        `--initial-branch=${branch}`,
+        bare,
+      ]);
+      const work = await fs.promises.mkdtemp(
+        path.join(os.tmpdir(), 'testbed-ssh-work-'),
+      );
       try {
-        const env = { GIT_DIR: bare, GIT_WORK_TREE: work, GIT_INDEX_FILE: path.join(work, '.index') };
+        const env = {
+          GIT_DIR: bare,
+          GIT_WORK_TREE: work,
+          GIT_INDEX_FILE: path.join(work, '.index'),
+        };
         for (const [file, content] of Object.entries(files)) {
           const full = path.join(work, file);
           await fs.promises.mkdir(path.dirname(full), { recursive: true });
@@ -226,7 +314,9 @@ export async function startSshGitServer(): Promise<TestSshGitServer> {
         }
         await git(['add', '--all'], env);
         const tree = (await git(['write-tree'], env)).trim();
-        const commit = (await git(['commit-tree', tree, '-m', 'Initial commit'], env)).trim();
+        const commit = (
+          await git(['commit-tree', tree, '-m', 'Initial commit'], env)
+        ).trim();
         await git(['update-ref', `refs/heads/${branch}`, commit], env);
         await run('chown', ['-R', `${uid}:${gid}`, bare]);
         return commit;
@@ -243,7 +333,8 @@ export async function startSshGitServer(): Promise<TestSshGitServer> {
       }
     },
     log: readLog,
-    connections: () => count(/Connection from 127\.0\.0\.1 port \d+ on 127\.0\.0\.1 port/),
+    connections: () =>
+      count(/Connection from 127\.0\.0\.1 port \d+ on 127\.0\.0\.1 port/),
     logins: () => count(/Accepted publickey for /),
     async stop() {
       await sshd.stop();

@@ -12,5 +12,11 @@ import imageAutomationPlugin from '@imageops/backstage-plugin-image-automation/a
 export default createApp({
   // signals: the backend pushes changes, so open pages update without polling.
   // notifications: the owners' page of approvals asked, promotions applied or failed, stalls (issue #15).
-  features: [catalogPlugin, signalsPlugin, notificationsPlugin, userSettingsPlugin, imageAutomationPlugin],
+  features: [
+    catalogPlugin,
+    signalsPlugin,
+    notificationsPlugin,
+    userSettingsPlugin,
+    imageAutomationPlugin,
+  ],
 });

@@ -1,11 +1,22 @@
-import { coreServices, createBackendModule } from '@backstage/backend-plugin-api';
+import {
+  coreServices,
+  createBackendModule,
+} from '@backstage/backend-plugin-api';
 import { Config } from '@backstage/config';
 import {
   catalogConditions,
   createCatalogConditionalDecision,
 } from '@backstage/plugin-catalog-backend/alpha';
-import { AuthorizeResult, isResourcePermission, PolicyDecision } from '@backstage/plugin-permission-common';
-import { PermissionPolicy, PolicyQuery, PolicyQueryUser } from '@backstage/plugin-permission-node';
+import {
+  AuthorizeResult,
+  isResourcePermission,
+  PolicyDecision,
+} from '@backstage/plugin-permission-common';
+import {
+  PermissionPolicy,
+  PolicyQuery,
+  PolicyQueryUser,
+} from '@backstage/plugin-permission-node';
 import { policyExtensionPoint } from '@backstage/plugin-permission-node/alpha';
 import {
   imageAutomationObjectUpdatePermission,
@@ -30,7 +41,10 @@ const OWNERS_ONLY = new Set([
 class DemoPermissionPolicy implements PermissionPolicy {
   constructor(private readonly mode: 'allow-all' | 'restrictive') {}
 
-  async handle(request: PolicyQuery, user?: PolicyQueryUser): Promise<PolicyDecision> {
+  async handle(
+    request: PolicyQuery,
+    user?: PolicyQueryUser,
+  ): Promise<PolicyDecision> {
     if (this.mode === 'allow-all') {
       return { result: AuthorizeResult.ALLOW };
     }
@@ -40,7 +54,9 @@ class DemoPermissionPolicy implements PermissionPolicy {
     ) {
       return createCatalogConditionalDecision(
         request.permission,
-        catalogConditions.isEntityOwner({ claims: user?.info.ownershipEntityRefs ?? [] }),
+        catalogConditions.isEntityOwner({
+          claims: user?.info.ownershipEntityRefs ?? [],
+        }),
       );
     }
     return { result: AuthorizeResult.ALLOW };
@@ -50,7 +66,9 @@ class DemoPermissionPolicy implements PermissionPolicy {
 function policyMode(config: Config): 'allow-all' | 'restrictive' {
   const mode = config.getOptionalString('permissionDemo.policy') ?? 'allow-all';
   if (mode !== 'allow-all' && mode !== 'restrictive') {
-    throw new Error(`permissionDemo.policy must be 'allow-all' or 'restrictive', got '${mode}'`);
+    throw new Error(
+      `permissionDemo.policy must be 'allow-all' or 'restrictive', got '${mode}'`,
+    );
   }
   return mode;
 }

@@ -6,17 +6,25 @@
 /** @param {import('knex').Knex} knex */
 exports.up = async function up(knex) {
   await knex.schema.createTable('image_automation_objects', table => {
-    table.comment('Automation objects (Flux kinds) with their status, schedule and lease');
+    table.comment(
+      'Automation objects (Flux kinds) with their status, schedule and lease',
+    );
     table.string('id', 600).primary().comment('<kind>/<namespace>/<name>');
     table.string('api_version', 255).notNullable();
     table.string('kind', 63).notNullable();
     table.string('namespace', 63).notNullable();
     table.string('name', 253).notNullable();
     table.string('entity_ref', 600).nullable().comment('Owning catalog entity');
-    table.string('source_key', 800).notNullable().comment('The source that declared it');
+    table
+      .string('source_key', 800)
+      .notNullable()
+      .comment('The source that declared it');
     table.string('source_type', 16).notNullable();
     table.text('source_location').notNullable();
-    table.text('manifest').notNullable().comment('The document as declared, JSON');
+    table
+      .text('manifest')
+      .notNullable()
+      .comment('The document as declared, JSON');
     table.string('manifest_hash', 64).notNullable();
     table.integer('generation').notNullable().defaultTo(1);
     table.text('status').notNullable().defaultTo('{}');
@@ -55,11 +63,16 @@ exports.up = async function up(knex) {
     table.text('tags_added').notNullable().defaultTo('[]');
     table.text('tags_removed').notNullable().defaultTo('[]');
     table.integer('requests').notNullable().defaultTo(0);
-    table.index(['object_id', 'started_at'], 'image_automation_scans_object_time_idx');
+    table.index(
+      ['object_id', 'started_at'],
+      'image_automation_scans_object_time_idx',
+    );
   });
 
   await knex.schema.createTable('image_automation_tags', table => {
-    table.comment('Every tag an ImageRepository has seen, per object (not shared across credentials)');
+    table.comment(
+      'Every tag an ImageRepository has seen, per object (not shared across credentials)',
+    );
     table
       .string('object_id', 600)
       .notNullable()
@@ -72,7 +85,10 @@ exports.up = async function up(knex) {
     table.string('last_seen_at', 30).notNullable();
     table.string('gone_since', 30).nullable();
     table.primary(['object_id', 'tag']);
-    table.index(['object_id', 'gone_since'], 'image_automation_tags_present_idx');
+    table.index(
+      ['object_id', 'gone_since'],
+      'image_automation_tags_present_idx',
+    );
   });
 };
 

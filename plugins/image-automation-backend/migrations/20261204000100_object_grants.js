@@ -13,7 +13,9 @@ exports.up = async function up(knex) {
     table
       .text('granted_namespaces')
       .nullable()
-      .comment('JSON array of the namespaces granted to the declaring entity; null for platform objects');
+      .comment(
+        'JSON array of the namespaces granted to the declaring entity; null for platform objects',
+      );
   });
 };
 

@@ -14,7 +14,9 @@ exports.up = async function up(knex) {
     table
       .text('applied_versions')
       .nullable()
-      .comment('JSON {key, versions: {<inventory id>: <resourceVersion>}} of the last complete apply');
+      .comment(
+        'JSON {key, versions: {<inventory id>: <resourceVersion>}} of the last complete apply',
+      );
   });
 };
 

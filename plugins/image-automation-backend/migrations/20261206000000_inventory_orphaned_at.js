@@ -11,7 +11,12 @@
  */
 exports.up = async function up(knex) {
   await knex.schema.alterTable('image_automation_inventories', table => {
-    table.text('orphaned_at').nullable().comment('ISO time the owner was first found deleted; null while it exists');
+    table
+      .text('orphaned_at')
+      .nullable()
+      .comment(
+        'ISO time the owner was first found deleted; null while it exists',
+      );
   });
 };
 

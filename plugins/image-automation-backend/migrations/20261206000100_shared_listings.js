@@ -11,10 +11,22 @@
  */
 exports.up = async function up(knex) {
   await knex.schema.createTable('image_automation_listings', table => {
-    table.string('key', 128).primary().comment('sha256 of the canonical repository and the credential scope');
-    table.text('canonical_image_name').notNullable().comment('e.g. index.docker.io/library/alpine');
-    table.text('tags').notNullable().comment('JSON array of every tag listed, unfiltered');
-    table.text('listed_at').notNullable().comment('ISO time the listing started');
+    table
+      .string('key', 128)
+      .primary()
+      .comment('sha256 of the canonical repository and the credential scope');
+    table
+      .text('canonical_image_name')
+      .notNullable()
+      .comment('e.g. index.docker.io/library/alpine');
+    table
+      .text('tags')
+      .notNullable()
+      .comment('JSON array of every tag listed, unfiltered');
+    table
+      .text('listed_at')
+      .notNullable()
+      .comment('ISO time the listing started');
   });
 };
 

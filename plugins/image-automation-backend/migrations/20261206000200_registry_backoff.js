@@ -10,8 +10,14 @@
  */
 exports.up = async function up(knex) {
   await knex.schema.createTable('image_automation_registry_backoff', table => {
-    table.string('host', 255).primary().comment('registry host and port, as in image references');
-    table.text('until').notNullable().comment('ISO time the registry asked callers to wait until');
+    table
+      .string('host', 255)
+      .primary()
+      .comment('registry host and port, as in image references');
+    table
+      .text('until')
+      .notNullable()
+      .comment('ISO time the registry asked callers to wait until');
   });
 };
 

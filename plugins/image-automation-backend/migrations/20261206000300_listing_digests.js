@@ -11,9 +11,17 @@
  */
 exports.up = async function up(knex) {
   await knex.schema.createTable('image_automation_listing_digests', table => {
-    table.string('key', 128).notNullable().comment('the listing key: sha256 of the repository and credential scope');
+    table
+      .string('key', 128)
+      .notNullable()
+      .comment(
+        'the listing key: sha256 of the repository and credential scope',
+      );
     table.string('tag', 128).notNullable();
-    table.text('listed_at').notNullable().comment('ISO start time of the listing the digest was fetched under');
+    table
+      .text('listed_at')
+      .notNullable()
+      .comment('ISO start time of the listing the digest was fetched under');
     table.string('digest', 100).notNullable();
     table.primary(['key', 'tag']);
   });

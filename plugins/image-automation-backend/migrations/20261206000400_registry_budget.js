@@ -10,9 +10,18 @@
  */
 exports.up = async function up(knex) {
   await knex.schema.createTable('image_automation_registry_budget', table => {
-    table.string('host', 255).primary().comment('registry host and port, as in image references');
-    table.text('window_start').notNullable().comment('ISO time the current budget window started');
-    table.integer('used').notNullable().comment('requests claimed by replicas in that window');
+    table
+      .string('host', 255)
+      .primary()
+      .comment('registry host and port, as in image references');
+    table
+      .text('window_start')
+      .notNullable()
+      .comment('ISO time the current budget window started');
+    table
+      .integer('used')
+      .notNullable()
+      .comment('requests claimed by replicas in that window');
   });
 };
 

@@ -8,7 +8,12 @@
  */
 exports.up = async function up(knex) {
   await knex.schema.alterTable('image_automation_promotions', table => {
-    table.text('pull_request').nullable().comment('Git targets in pull-request mode: the pull request carrying it, JSON');
+    table
+      .text('pull_request')
+      .nullable()
+      .comment(
+        'Git targets in pull-request mode: the pull request carrying it, JSON',
+      );
   });
 };
 

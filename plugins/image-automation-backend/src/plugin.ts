@@ -1,5 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { coreServices, createBackendPlugin } from '@backstage/backend-plugin-api';
+import {
+  coreServices,
+  createBackendPlugin,
+} from '@backstage/backend-plugin-api';
 import { metricsServiceRef } from '@backstage/backend-plugin-api/alpha';
 import { parseEntityRef, stringifyEntityRef } from '@backstage/catalog-model';
 import { catalogServiceRef } from '@backstage/plugin-catalog-node';
@@ -26,9 +29,16 @@ import {
   readPodImages,
 } from './kubernetes';
 import { PromotionPlanner } from './promotions/PromotionPlanner';
-import { OwnerNotifications, ownerNotifyingPromotionStore } from './notifications/OwnerNotifications';
+import {
+  OwnerNotifications,
+  ownerNotifyingPromotionStore,
+} from './notifications/OwnerNotifications';
 import { AuthorizedPromotionService } from './service/AuthorizedPromotionService';
-import { notifyingPromotionStore, notifyingScanStore, SignalsChangeNotifier } from './service/ChangeNotifier';
+import {
+  notifyingPromotionStore,
+  notifyingScanStore,
+  SignalsChangeNotifier,
+} from './service/ChangeNotifier';
 import { DefaultPromotionService } from './service/DefaultPromotionService';
 import { FleetService } from './service/FleetService';
 import { PromotionPreviewService } from './service/PromotionPreviewService';
@@ -54,9 +64,19 @@ import { DatabaseEventStore } from './store/DatabaseEventStore';
 import { DatabaseScanStore } from './store/DatabaseScanStore';
 import { DatabaseListingStore } from './store/DatabaseListingStore';
 import { SharedListings } from './registry/sharedListings';
-import { ImageAutomationMetrics, meteredPromotionStore, meteredScanStore } from './metrics/metrics';
+import {
+  ImageAutomationMetrics,
+  meteredPromotionStore,
+  meteredScanStore,
+} from './metrics/metrics';
 import { HealthCheck } from './service/HealthCheck';
-import { AlertDispatcher, alertingEventStore, AlertReconciler, ProviderReconciler, readNotificationSettings } from './alerts';
+import {
+  AlertDispatcher,
+  alertingEventStore,
+  AlertReconciler,
+  ProviderReconciler,
+  readNotificationSettings,
+} from './alerts';
 import { ReceiverHooks, readReceiverSettings } from './receivers/ReceiverHooks';
 import { ReceiverReconciler } from './receivers/ReceiverReconciler';
 import { createHookRouter } from './receivers/hookRouter';
@@ -97,11 +117,23 @@ export const imageAutomationPlugin = createBackendPlugin({
         const settings = config.getOptionalConfig('imageAutomation');
         const knex = await database.getClient();
         const skipMigrations = database.migrations?.skip;
-        const objects = await DatabaseObjectStore.create({ knex, skipMigrations });
-        const scans = await DatabaseScanStore.create({ knex, skipMigrations: true });
-        const storedEvents = await DatabaseEventStore.create({ knex, skipMigrations: true });
+        const objects = await DatabaseObjectStore.create({
+          knex,
+          skipMigrations,
+        });
+        const scans = await DatabaseScanStore.create({
+          knex,
+          skipMigrations: true,
+        });
+        const storedEvents = await DatabaseEventStore.create({
+          knex,
+          skipMigrations: true,
+        });
         // Open pages reload on these signals (on every replica, through the events backend's bus).
-        const notifier = new SignalsChangeNotifier({ signals: deps.signals, logger });
+        const notifier = new SignalsChangeNotifier({
+          signals: deps.signals,
+          logger,
+        });
         const credentials = NamedCredentials.fromConfig(config);
         // Flux Providers and Alerts (issue #15): every event recorded is offered to the Alerts of
         // the object's entity and sent in the background (never blocking the engine).
@@ -124,27 +156,37 @@ export const imageAutomationPlugin = createBackendPlugin({
         const budget = registrySettings?.getOptionalConfig('requestBudget');
         // OpenTelemetry instruments (docs/operations.md); no-ops unless the backend installs a meter provider.
         const metrics = new ImageAutomationMetrics(deps.metrics, {
-          allowedRegistries: settings?.getOptionalStringArray('allowedRegistries') ?? [],
+          allowedRegistries:
+            settings?.getOptionalStringArray('allowedRegistries') ?? [],
         });
-        const listingStore = await DatabaseListingStore.create({ knex, skipMigrations: true });
+        const listingStore = await DatabaseListingStore.create({
+          knex,
+          skipMigrations: true,
+        });
         // The backend's cloud identity for provider aws/gcp/azure, fenced by imageAutomation.cloudIdentity.
         const cloud = CloudRegistryAuth.fromConfig(config, {
-          allowedRegistries: settings?.getOptionalStringArray('allowedRegistries') ?? [],
+          allowedRegistries:
+            settings?.getOptionalStringArray('allowedRegistries') ?? [],
           logger,
         });
         const registry = new RegistryClient({
           // Fails closed: without imageAutomation.allowedRegistries no registry may be contacted.
-          allowedHosts: settings?.getOptionalStringArray('allowedRegistries') ?? [],
+          allowedHosts:
+            settings?.getOptionalStringArray('allowedRegistries') ?? [],
           pageSize: registrySettings?.getOptionalNumber('pageSize'),
           maxTags: registrySettings?.getOptionalNumber('maxTags'),
-          concurrencyPerRegistry: registrySettings?.getOptionalNumber('concurrencyPerRegistry'),
+          concurrencyPerRegistry: registrySettings?.getOptionalNumber(
+            'concurrencyPerRegistry',
+          ),
           requestBudget: budget && {
             requests: budget.getNumber('requests'),
             intervalMs: budget.getNumber('intervalSeconds') * 1000,
           },
           // Counted in the database: the budget holds for all replicas together.
           budgetStore: listingStore,
-          retries: { attempts: registrySettings?.getOptionalNumber('attempts') },
+          retries: {
+            attempts: registrySettings?.getOptionalNumber('attempts'),
+          },
           ca: registrySettings?.getOptionalString('ca'),
           logger: {
             debug: (message, meta) => logger.debug(message, meta as JsonObject),
@@ -164,12 +206,21 @@ export const imageAutomationPlugin = createBackendPlugin({
           new ConfigClusterLocator(config, kubernetesSettings),
           new CatalogClusterLocator(deps.catalog, kubernetesSettings),
         );
-        const inventories = await DatabaseInventoryStore.create({ knex, skipMigrations: true });
-        const promotions = meteredPromotionStore(await DatabasePromotionStore.create({ knex, skipMigrations: true }), metrics);
+        const inventories = await DatabaseInventoryStore.create({
+          knex,
+          skipMigrations: true,
+        });
+        const promotions = meteredPromotionStore(
+          await DatabasePromotionStore.create({ knex, skipMigrations: true }),
+          metrics,
+        );
         const instanceId = `image-automation-${randomUUID()}`;
         const entityAnnotations = async (entityRef: string) =>
-          (await deps.catalog.getEntityByRef(entityRef, { credentials: await deps.auth.getOwnServiceCredentials() }))
-            ?.metadata.annotations;
+          (
+            await deps.catalog.getEntityByRef(entityRef, {
+              credentials: await deps.auth.getOwnServiceCredentials(),
+            })
+          )?.metadata.annotations;
         // An entity's owner as a full ref, for the clusters' `allowedOwners`.
         const entityOwner = async (entityRef: string) => {
           const entity = await deps.catalog.getEntityByRef(entityRef, {
@@ -178,17 +229,28 @@ export const imageAutomationPlugin = createBackendPlugin({
           const owner = entity?.spec?.owner;
           return typeof owner === 'string' && owner
             ? stringifyEntityRef(
-                parseEntityRef(owner, { defaultKind: 'group', defaultNamespace: entity!.metadata.namespace ?? 'default' }),
+                parseEntityRef(owner, {
+                  defaultKind: 'group',
+                  defaultNamespace: entity!.metadata.namespace ?? 'default',
+                }),
               )
             : undefined;
         };
-        const owners = new OwnerNotifications({ notifications: deps.notifications, logger, entityAnnotations });
+        const owners = new OwnerNotifications({
+          notifications: deps.notifications,
+          logger,
+          entityAnnotations,
+        });
         const planner = new PromotionPlanner({
-          promotions: ownerNotifyingPromotionStore(notifyingPromotionStore(promotions, notifier), owners),
+          promotions: ownerNotifyingPromotionStore(
+            notifyingPromotionStore(promotions, notifier),
+            owners,
+          ),
           objects,
           entityAnnotations,
         });
-        const clusterOf = async (name: string) => clusters.get(name, await deps.auth.getOwnServiceCredentials());
+        const clusterOf = async (name: string) =>
+          clusters.get(name, await deps.auth.getOwnServiceCredentials());
         const resourceSets = new ResourceSetReconciler({
           // Show "Applying step i/n" while a long apply runs.
           progress: async (id, status) => {
@@ -224,8 +286,12 @@ export const imageAutomationPlugin = createBackendPlugin({
         });
         // Intervals and timeouts below these are refused with a Stalled condition (issue #13).
         setScheduleLimits({
-          minIntervalMs: (settings?.getOptionalNumber('engine.minIntervalSeconds') ?? 60) * 1000,
-          minTimeoutMs: (settings?.getOptionalNumber('engine.minTimeoutSeconds') ?? 1) * 1000,
+          minIntervalMs:
+            (settings?.getOptionalNumber('engine.minIntervalSeconds') ?? 60) *
+            1000,
+          minTimeoutMs:
+            (settings?.getOptionalNumber('engine.minTimeoutSeconds') ?? 1) *
+            1000,
         });
         // Receivers (issue #15): webhook calls make the objects they list due now.
         const receiverSettings = readReceiverSettings(config);
@@ -235,7 +301,8 @@ export const imageAutomationPlugin = createBackendPlugin({
           credentials,
           logger,
           settings: receiverSettings,
-          afterRequest: () => scheduler.triggerTask(RECONCILE_TASK).catch(() => {}),
+          afterRequest: () =>
+            scheduler.triggerTask(RECONCILE_TASK).catch(() => {}),
         });
         deps.lifecycle.addShutdownHook(() => hooks.close());
         const engine = new Engine({
@@ -244,49 +311,91 @@ export const imageAutomationPlugin = createBackendPlugin({
           events,
           logger,
           batchSize: settings?.getOptionalNumber('engine.batchSize') ?? 20,
-          leaseMs: (settings?.getOptionalNumber('engine.leaseSeconds') ?? 300) * 1000,
+          leaseMs:
+            (settings?.getOptionalNumber('engine.leaseSeconds') ?? 300) * 1000,
           notifier,
           owners,
           metrics,
           reconcilers: [
             new ImageRepositoryReconciler({
               objects,
-              scans: notifyingScanStore(meteredScanStore(scans, metrics), objects, notifier),
+              scans: notifyingScanStore(
+                meteredScanStore(scans, metrics),
+                objects,
+                notifier,
+              ),
               registry,
               credentials,
               logger,
               listings,
               cloud,
             }),
-            new ImagePolicyReconciler({ objects, scans, registry, credentials, cloud }),
-            new ResourceSetInputProviderReconciler({ objects, registry, credentials, logger, listings, config, cloud }),
-            new GitRepositoryReconciler({ objects, credentials, integrations: gitIntegrations, gitAccess }),
+            new ImagePolicyReconciler({
+              objects,
+              scans,
+              registry,
+              credentials,
+              cloud,
+            }),
+            new ResourceSetInputProviderReconciler({
+              objects,
+              registry,
+              credentials,
+              logger,
+              listings,
+              config,
+              cloud,
+            }),
+            new GitRepositoryReconciler({
+              objects,
+              credentials,
+              integrations: gitIntegrations,
+              gitAccess,
+            }),
             automations,
             resourceSets,
-            new ProviderReconciler({ objects, events, credentials, settings: notificationSettings }),
+            new ProviderReconciler({
+              objects,
+              events,
+              credentials,
+              settings: notificationSettings,
+            }),
             new AlertReconciler({ objects }),
-            new ReceiverReconciler({ credentials, changed: () => hooks.refreshSoon() }),
+            new ReceiverReconciler({
+              credentials,
+              changed: () => hooks.refreshSoon(),
+            }),
           ],
         });
         const sync = new ManifestSync({
           store: objects,
-          reader: new ManifestReader(deps.urlReader, settings?.getOptionalStringArray('fileRoots') ?? []),
+          reader: new ManifestReader(
+            deps.urlReader,
+            settings?.getOptionalStringArray('fileRoots') ?? [],
+          ),
           catalog: deps.catalog,
           auth: deps.auth,
           logger,
-          locations: (settings?.getOptionalConfigArray('locations') ?? []).map(c => ({
-            target: c.getString('target'),
-            entityRef: c.getOptionalString('entityRef'),
-          })),
+          locations: (settings?.getOptionalConfigArray('locations') ?? []).map(
+            c => ({
+              target: c.getString('target'),
+              entityRef: c.getOptionalString('entityRef'),
+            }),
+          ),
           tenancy: readTenancySettings(settings),
-          manifestUrlPrefixes: settings?.getOptionalStringArray('manifestUrlPrefixes') ?? [],
+          manifestUrlPrefixes:
+            settings?.getOptionalStringArray('manifestUrlPrefixes') ?? [],
         });
 
         const stopping = new AbortController();
         deps.lifecycle.addShutdownHook(() => stopping.abort());
         await scheduler.scheduleTask({
           id: 'image-automation-sync-manifests',
-          frequency: { seconds: settings?.getOptionalNumber('engine.refreshIntervalSeconds') ?? 120 },
+          frequency: {
+            seconds:
+              settings?.getOptionalNumber('engine.refreshIntervalSeconds') ??
+              120,
+          },
           timeout: { minutes: 10 },
           // One replica at a time (the scheduler's lock in the database): two syncs would race on
           // the same rows, and two uninstalls on the same objects.
@@ -295,16 +404,28 @@ export const imageAutomationPlugin = createBackendPlugin({
             await sync.syncAll();
             // ResourceSets removed from their source: prune what they applied (the store has no
             // finalizers), once they have been gone for the grace period.
-            const graceMs = (settings?.getOptionalNumber('engine.uninstallGraceSeconds') ?? 600) * 1000;
-            for (const result of await resourceSets.uninstallDeleted({ graceMs })) {
+            const graceMs =
+              (settings?.getOptionalNumber('engine.uninstallGraceSeconds') ??
+                600) * 1000;
+            for (const result of await resourceSets.uninstallDeleted({
+              graceMs,
+            })) {
               if (result.waitingUntil) {
                 logger.info(
-                  `${result.owner} is gone from its source: what it applied is uninstalled at ${result.waitingUntil.toISOString()} unless it comes back`,
+                  `${
+                    result.owner
+                  } is gone from its source: what it applied is uninstalled at ${result.waitingUntil.toISOString()} unless it comes back`,
                 );
               } else if (result.error) {
-                logger.warn(`Uninstalling ${result.owner} failed, retrying after the next sync: ${result.error}`);
+                logger.warn(
+                  `Uninstalling ${result.owner} failed, retrying after the next sync: ${result.error}`,
+                );
               } else {
-                logger.info(`Uninstalled ${result.owner}: ${result.changes.join(', ') || 'nothing to delete'}`);
+                logger.info(
+                  `Uninstalled ${result.owner}: ${
+                    result.changes.join(', ') || 'nothing to delete'
+                  }`,
+                );
               }
             }
             await scheduler.triggerTask(RECONCILE_TASK).catch(() => {});
@@ -312,19 +433,26 @@ export const imageAutomationPlugin = createBackendPlugin({
         });
         await scheduler.scheduleTask({
           id: RECONCILE_TASK,
-          frequency: { seconds: settings?.getOptionalNumber('engine.pollIntervalSeconds') ?? 5 },
+          frequency: {
+            seconds:
+              settings?.getOptionalNumber('engine.pollIntervalSeconds') ?? 5,
+          },
           timeout: { minutes: 15 },
           // Every instance runs passes; leases keep them off each other's objects.
           scope: 'local',
           fn: async abortSignal => {
             // The scheduler's timeout or shutdown stops the run: nothing more is claimed, and the
             // reconciles still running are stopped and their leases released.
-            const signal = abortSignal ? AbortSignal.any([abortSignal, stopping.signal]) : stopping.signal;
+            const signal = abortSignal
+              ? AbortSignal.any([abortSignal, stopping.signal])
+              : stopping.signal;
             // Keep going while objects are due (e.g. dependents made due by this pass), within
             // bounds: the next scheduled run picks up whatever is left.
             for (
               let pass = 0;
-              pass < MAX_PASSES_PER_RUN && !signal.aborted && (await engine.runPass(undefined, signal)) > 0;
+              pass < MAX_PASSES_PER_RUN &&
+              !signal.aborted &&
+              (await engine.runPass(undefined, signal)) > 0;
               pass++
             );
           },
@@ -335,21 +463,31 @@ export const imageAutomationPlugin = createBackendPlugin({
           timeout: { minutes: 10 },
           scope: 'global',
           fn: async () => {
-            const days = settings?.getOptionalNumber('retention.scanDays') ?? 30;
+            const days =
+              settings?.getOptionalNumber('retention.scanDays') ?? 30;
             const deleted = await scans.prune({
               olderThan: new Date(Date.now() - days * 86_400_000),
-              keepPerObject: settings?.getOptionalNumber('retention.scansPerRepository') ?? 500,
+              keepPerObject:
+                settings?.getOptionalNumber('retention.scansPerRepository') ??
+                500,
             });
             // Events and the history of gone tags are bounded by age and by count (issue #13).
-            const eventDays = settings?.getOptionalNumber('retention.eventDays') ?? days;
+            const eventDays =
+              settings?.getOptionalNumber('retention.eventDays') ?? days;
             const deletedEvents = await events.prune({
               olderThan: new Date(Date.now() - eventDays * 86_400_000),
-              keepPerObject: settings?.getOptionalNumber('retention.eventsPerObject') ?? 1000,
+              keepPerObject:
+                settings?.getOptionalNumber('retention.eventsPerObject') ??
+                1000,
             });
-            const goneTagDays = settings?.getOptionalNumber('retention.goneTagDays') ?? 30;
+            const goneTagDays =
+              settings?.getOptionalNumber('retention.goneTagDays') ?? 30;
             const deletedTags = await scans.pruneGoneTags({
               goneBefore: new Date(Date.now() - goneTagDays * 86_400_000),
-              keepPerObject: settings?.getOptionalNumber('retention.goneTagsPerRepository') ?? 1000,
+              keepPerObject:
+                settings?.getOptionalNumber(
+                  'retention.goneTagsPerRepository',
+                ) ?? 1000,
             });
             if (deleted + deletedEvents + deletedTags > 0) {
               logger.info(
@@ -360,17 +498,27 @@ export const imageAutomationPlugin = createBackendPlugin({
         });
 
         metrics.observe(
-          { countDue: now => objects.countDue(now), countPromotionsByState: () => promotions.countByState() },
-          error => logger.debug(`Could not read the image-automation gauges: ${error}`),
+          {
+            countDue: now => objects.countDue(now),
+            countPromotionsByState: () => promotions.countByState(),
+          },
+          error =>
+            logger.debug(
+              `Could not read the image-automation gauges: ${error}`,
+            ),
         );
-        const pollIntervalSeconds = settings?.getOptionalNumber('engine.pollIntervalSeconds') ?? 5;
+        const pollIntervalSeconds =
+          settings?.getOptionalNumber('engine.pollIntervalSeconds') ?? 5;
         const health = new HealthCheck({
           ping: () => knex.raw('select 1'),
           engine,
           // Default: ten missed polls, but never less than a lease (renewed every third of it).
           stalledAfterMs:
             (settings?.getOptionalNumber('engine.stalledAfterSeconds') ??
-              Math.max(10 * pollIntervalSeconds, settings?.getOptionalNumber('engine.leaseSeconds') ?? 300)) * 1000,
+              Math.max(
+                10 * pollIntervalSeconds,
+                settings?.getOptionalNumber('engine.leaseSeconds') ?? 300,
+              )) * 1000,
           logger,
         });
         deps.permissionsRegistry.addPermissions(imageAutomationPermissions);
@@ -400,8 +548,16 @@ export const imageAutomationPlugin = createBackendPlugin({
           deps.permissions,
         );
         // Webhook calls carry no Backstage credentials; the route verifies them itself.
-        deps.httpRouter.addAuthPolicy({ path: '/hook', allow: 'unauthenticated' });
-        deps.httpRouter.use(createHookRouter({ hooks, maxBodyBytes: receiverSettings.maxBodyBytes }));
+        deps.httpRouter.addAuthPolicy({
+          path: '/hook',
+          allow: 'unauthenticated',
+        });
+        deps.httpRouter.use(
+          createHookRouter({
+            hooks,
+            maxBodyBytes: receiverSettings.maxBodyBytes,
+          }),
+        );
         deps.httpRouter.use(
           await createRouter({
             httpAuth: deps.httpAuth,
@@ -421,15 +577,26 @@ export const imageAutomationPlugin = createBackendPlugin({
               promotions,
               permissions: deps.permissions,
               pods: async (name, labelSelector, namespaces) => {
-                const client = await KubeClient.forCluster(await clusterOf(name));
+                const client = await KubeClient.forCluster(
+                  await clusterOf(name),
+                );
                 try {
-                  return await readPodImages(client, { labelSelector, namespaces });
+                  return await readPodImages(client, {
+                    labelSelector,
+                    namespaces,
+                  });
                 } finally {
                   client.close();
                 }
               },
             }),
-            timeline: new TimelineService({ objects, scans, promotions, events, permissions: deps.permissions }),
+            timeline: new TimelineService({
+              objects,
+              scans,
+              promotions,
+              events,
+              permissions: deps.permissions,
+            }),
             fleet: new FleetService({
               objects,
               promotionStore: promotions,

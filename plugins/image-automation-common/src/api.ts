@@ -143,7 +143,9 @@ export interface PolicyExplanation {
   /** The ImageRepository whose stored tags were evaluated. */
   repositoryId: string;
   /** The selected tag, or why nothing could be selected (Flux's reason and message). */
-  selection: { ok: true; tag: string } | { ok: false; reason: string; message: string };
+  selection:
+    | { ok: true; tag: string }
+    | { ok: false; reason: string; message: string };
   /** Every stored tag, in the order the controller iterates them. */
   verdicts: TagVerdictView[];
   /**

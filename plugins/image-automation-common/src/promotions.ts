@@ -17,7 +17,12 @@ export type PromotionState =
   | 'superseded';
 
 /** States in which a promotion is still open (not yet closed). @public */
-export const OPEN_PROMOTION_STATES: readonly PromotionState[] = ['pending', 'approved', 'applying', 'failed'];
+export const OPEN_PROMOTION_STATES: readonly PromotionState[] = [
+  'pending',
+  'approved',
+  'applying',
+  'failed',
+];
 
 /**
  * What a promotion moves: a Git target is one ImageUpdateAutomation's markers for one ImagePolicy;
@@ -47,7 +52,12 @@ export interface PromotionVersion {
 }
 
 /** The gates a promotion can wait for. @public */
-export type PromotionGateName = 'approval' | 'soak' | 'window' | 'upstream' | 'pin';
+export type PromotionGateName =
+  | 'approval'
+  | 'soak'
+  | 'window'
+  | 'upstream'
+  | 'pin';
 
 /** One gate's verdict on a promotion, with its evidence. @public */
 export interface PromotionGateResult {
@@ -161,7 +171,12 @@ export interface PromotionPreview {
   diff: string;
   commitMessage?: string;
   /** Cluster targets: the objects that would change, by cluster. */
-  objects?: Array<{ cluster: string; object: string; action: string; diff?: string }>;
+  objects?: Array<{
+    cluster: string;
+    object: string;
+    action: string;
+    diff?: string;
+  }>;
   computedAt: string;
 }
 
@@ -171,10 +186,19 @@ export interface TargetVersionView {
   subject: string;
   image: string;
   /** Git: `file:line` of every marker naming the policy. */
-  markers?: Array<{ file: string; line: number; setter: string; value: string }>;
+  markers?: Array<{
+    file: string;
+    line: number;
+    setter: string;
+    value: string;
+  }>;
   deployed?: PromotionVersion;
   /** Cluster targets: what the pods run, e.g. `2/3 pods on 1.4.1`. */
-  running?: { summary: string; images: Array<{ image: string; pods: number }>; error?: string };
+  running?: {
+    summary: string;
+    images: Array<{ image: string; pods: number }>;
+    error?: string;
+  };
   selected?: PromotionVersion;
   newest?: { tag: string; firstSeenAt?: string };
   behind?: { tags: number; summary: string; ageMs?: number };

@@ -88,7 +88,13 @@ export interface FleetPromotion extends PromotionView {
  * `Reconciling` (for longer than a reconcile should take) and `Unknown` (reconciled, no verdict).
  * @public
  */
-export const FLEET_OBJECT_HEALTHS = ['Stalled', 'Suspended', 'Failing', 'Reconciling', 'Unknown'] as const;
+export const FLEET_OBJECT_HEALTHS = [
+  'Stalled',
+  'Suspended',
+  'Failing',
+  'Reconciling',
+  'Unknown',
+] as const;
 
 /** One of {@link FLEET_OBJECT_HEALTHS}. @public */
 export type FleetObjectHealth = (typeof FLEET_OBJECT_HEALTHS)[number];

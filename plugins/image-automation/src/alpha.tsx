@@ -52,7 +52,9 @@ export const imageAutomationFleetPage = PageBlueprint.make({
     title: 'Image automation',
     icon: <ImageAutomationIcon />,
     loader: () =>
-      import('./components/fleet/FleetPage').then(m => <m.FleetPage noHeader />),
+      import('./components/fleet/FleetPage').then(m => (
+        <m.FleetPage noHeader />
+      )),
   },
 });
 
@@ -72,4 +74,8 @@ export default createFrontendPlugin({
 });
 
 export { imageAutomationApiRef } from './api/ImageAutomationApi';
-export type { ImageAutomationApi, ObjectRef, PromotionDecision } from './api/ImageAutomationApi';
+export type {
+  ImageAutomationApi,
+  ObjectRef,
+  PromotionDecision,
+} from './api/ImageAutomationApi';

@@ -13,7 +13,11 @@ export {
 export { fleetRouteRef, rootRouteRef } from './routes';
 export { isImageAutomationAvailable } from './isImageAutomationAvailable';
 export { imageAutomationApiRef } from './api/ImageAutomationApi';
-export type { ImageAutomationApi, ObjectRef, PromotionDecision } from './api/ImageAutomationApi';
+export type {
+  ImageAutomationApi,
+  ObjectRef,
+  PromotionDecision,
+} from './api/ImageAutomationApi';
 export { ImageAutomationClient } from './api/ImageAutomationClient';
 export type { FleetPageProps } from './components/fleet/FleetPage';
 export { ImageAutomationIcon } from './components/fleet/ImageAutomationIcon';

@@ -1,7 +1,10 @@
 import { screen } from '@testing-library/react';
 import { Route, Routes } from 'react-router-dom';
 import { Entity } from '@backstage/catalog-model';
-import { EntityProvider, entityRouteRef } from '@backstage/plugin-catalog-react';
+import {
+  EntityProvider,
+  entityRouteRef,
+} from '@backstage/plugin-catalog-react';
 import { renderInTestApp, TestApiProvider } from '@backstage/test-utils';
 import {
   EntityImageAutomationContent,
@@ -90,7 +93,10 @@ describe('legacy plugin', () => {
       },
     );
     expect(
-      await screen.findByRole('heading', { level: 1, name: 'Image automation' }),
+      await screen.findByRole('heading', {
+        level: 1,
+        name: 'Image automation',
+      }),
     ).toBeInTheDocument();
     const objects = await screen.findByRole('table', {
       name: 'Failing automations',

@@ -3,7 +3,14 @@ import { Browser } from 'playwright-core';
 import { launchBrowser, signInAsGuest } from '../../browser/appDriver';
 import { pushImage, startRegistry, TestRegistry } from '../../testbed';
 import { startApp } from './startApp';
-import { apiGet, expectAccessible, objectRow, screenshot, screenshots, until } from './tabDriver';
+import {
+  apiGet,
+  expectAccessible,
+  objectRow,
+  screenshot,
+  screenshots,
+  until,
+} from './tabDriver';
 
 jest.setTimeout(240_000);
 
@@ -58,7 +65,12 @@ describe('the Image updates tab in a real browser', () => {
   beforeAll(async () => {
     await fs.mkdir(screenshots, { recursive: true });
     [registry, browser] = await Promise.all([startRegistry(), launchBrowser()]);
-    await pushImage(registry, 'stefanprodan/podinfo', ['6.0.0', '6.1.0', '5.0.0', 'latest']);
+    await pushImage(registry, 'stefanprodan/podinfo', [
+      '6.0.0',
+      '6.1.0',
+      '5.0.0',
+      'latest',
+    ]);
   });
   afterAll(async () => {
     await browser?.close();
@@ -67,44 +79,86 @@ describe('the Image updates tab in a real browser', () => {
 
   it('shows the selected tag, reconciles on click, and shows why a manifest is broken', async () => {
     const app = await startApp({
-      files: { 'catalog.yaml': catalog, 'podinfo.yaml': podinfo(registry.host), 'broken.yaml': broken },
+      files: {
+        'catalog.yaml': catalog,
+        'podinfo.yaml': podinfo(registry.host),
+        'broken.yaml': broken,
+      },
     });
     const page = await browser.newPage();
     try {
       await until('the first selection', async () => {
-        const { items } = await apiGet(app, '/entities/component/default/podinfo/objects');
-        return items.find((o: any) => o.kind === 'ImagePolicy')?.status.latestRef?.tag === '6.1.0' ? true : undefined;
+        const { items } = await apiGet(
+          app,
+          '/entities/component/default/podinfo/objects',
+        );
+        return items.find((o: any) => o.kind === 'ImagePolicy')?.status
+          .latestRef?.tag === '6.1.0'
+          ? true
+          : undefined;
       });
 
       await signInAsGuest(page, app.baseUrl);
       const tab = `${app.baseUrl}/catalog/default/component/podinfo/image-updates`;
       await page.goto(tab);
       const policy = objectRow(page, 'ImagePolicy flux-system/podinfo');
-      await policy.getByText('6.1.0', { exact: false }).first().waitFor({ timeout: 60_000 });
+      await policy
+        .getByText('6.1.0', { exact: false })
+        .first()
+        .waitFor({ timeout: 60_000 });
       const repository = objectRow(page, 'ImageRepository flux-system/podinfo');
       await repository.getByText(/\bReady$/).waitFor();
       await page.getByRole('region', { name: 'Summary' }).waitFor();
       await expectAccessible(page, 'entity-tab');
 
       // The repository's drawer lists its scans; a new version is pushed and "Reconcile" scans now.
-      const scans = () => page.getByRole('table', { name: 'Scans of ImageRepository flux-system/podinfo' }).getByRole('row');
-      await page.goto(`${tab}?object=ImageRepository%2Fflux-system%2Fpodinfo&objectTab=history`);
+      const scans = () =>
+        page
+          .getByRole('table', {
+            name: 'Scans of ImageRepository flux-system/podinfo',
+          })
+          .getByRole('row');
+      await page.goto(
+        `${tab}?object=ImageRepository%2Fflux-system%2Fpodinfo&objectTab=history`,
+      );
       await scans().nth(1).waitFor({ timeout: 60_000 });
       const rowsBefore = await scans().count();
       await expectAccessible(page, 'entity-tab-object-history');
       await page.keyboard.press('Escape');
-      await pushImage(registry, 'stefanprodan/podinfo', ['6.2.0'], { seed: 'a newer build' });
-      await page.getByRole('button', { name: 'Reconcile ImageRepository flux-system/podinfo' }).click();
-      await policy.getByText('6.2.0', { exact: false }).first().waitFor({ timeout: 60_000 });
-      await page.goto(`${tab}?object=ImageRepository%2Fflux-system%2Fpodinfo&objectTab=history`);
-      await until('a new scan row', async () => ((await scans().count()) > rowsBefore ? true : undefined));
-      await page.getByRole('dialog').getByText('6.2.0').first().waitFor({ timeout: 60_000 });
+      await pushImage(registry, 'stefanprodan/podinfo', ['6.2.0'], {
+        seed: 'a newer build',
+      });
+      await page
+        .getByRole('button', {
+          name: 'Reconcile ImageRepository flux-system/podinfo',
+        })
+        .click();
+      await policy
+        .getByText('6.2.0', { exact: false })
+        .first()
+        .waitFor({ timeout: 60_000 });
+      await page.goto(
+        `${tab}?object=ImageRepository%2Fflux-system%2Fpodinfo&objectTab=history`,
+      );
+      await until('a new scan row', async () =>
+        (await scans().count()) > rowsBefore ? true : undefined,
+      );
+      await page
+        .getByRole('dialog')
+        .getByText('6.2.0')
+        .first()
+        .waitFor({ timeout: 60_000 });
       await screenshot(page, 'entity-tab-after-reconcile');
 
-      await page.goto(`${app.baseUrl}/catalog/default/component/broken/image-updates`);
+      await page.goto(
+        `${app.baseUrl}/catalog/default/component/broken/image-updates`,
+      );
       const redis = objectRow(page, 'ImageRepository flux-system/redis');
       await redis.getByText(/\bStalled$/).waitFor({ timeout: 60_000 });
-      await redis.getByText(/spec\.intervall: unknown field/).first().waitFor();
+      await redis
+        .getByText(/spec\.intervall: unknown field/)
+        .first()
+        .waitFor();
       await expectAccessible(page, 'entity-tab-stalled');
     } finally {
       await page.close();
@@ -114,24 +168,37 @@ describe('the Image updates tab in a real browser', () => {
 
   it('disables the controls, with the reason, for a user the permission policy refuses', async () => {
     const app = await startApp({
-      files: { 'catalog.yaml': catalog, 'podinfo.yaml': podinfo(registry.host), 'broken.yaml': broken },
+      files: {
+        'catalog.yaml': catalog,
+        'podinfo.yaml': podinfo(registry.host),
+        'broken.yaml': broken,
+      },
       topLevelConfig: { permissionDemo: { policy: 'restrictive' } },
     });
     const page = await browser.newPage();
     try {
       await until('the objects', async () => {
-        const { items } = await apiGet(app, '/entities/component/default/podinfo/objects');
+        const { items } = await apiGet(
+          app,
+          '/entities/component/default/podinfo/objects',
+        );
         return items.length === 2 ? true : undefined;
       });
       await signInAsGuest(page, app.baseUrl);
-      await page.goto(`${app.baseUrl}/catalog/default/component/podinfo/image-updates`);
-      const reconcile = page.getByRole('button', { name: 'Reconcile ImageRepository flux-system/podinfo' });
+      await page.goto(
+        `${app.baseUrl}/catalog/default/component/podinfo/image-updates`,
+      );
+      const reconcile = page.getByRole('button', {
+        name: 'Reconcile ImageRepository flux-system/podinfo',
+      });
       await reconcile.waitFor({ timeout: 60_000 });
       expect(await reconcile.isDisabled()).toBe(true);
       const repository = objectRow(page, 'ImageRepository flux-system/podinfo');
       await reconcile.hover({ force: true });
       await page
-        .getByText('You lack the image-automation.object.update permission for component:default/podinfo')
+        .getByText(
+          'You lack the image-automation.object.update permission for component:default/podinfo',
+        )
         .first()
         .waitFor({ timeout: 10_000 });
       await expectAccessible(page, 'entity-tab-restricted');
@@ -140,7 +207,10 @@ describe('the Image updates tab in a real browser', () => {
       // The backend refuses the same action, whatever the UI shows.
       const res = await fetch(
         `${app.baseUrl}/api/image-automation/objects/ImageRepository/flux-system/podinfo/reconcile`,
-        { method: 'POST', headers: { Authorization: `Bearer ${await app.guestToken()}` } },
+        {
+          method: 'POST',
+          headers: { Authorization: `Bearer ${await app.guestToken()}` },
+        },
       );
       expect(res.status).toBe(403);
     } finally {

@@ -38,19 +38,31 @@ describe("the demo app's notifications page", () => {
   });
 
   it("shows the owner a stalled automation, linking to the object on the entity's tab", async () => {
-    const app = await startApp({ files: { 'catalog.yaml': catalog, 'broken.yaml': broken } });
+    const app = await startApp({
+      files: { 'catalog.yaml': catalog, 'broken.yaml': broken },
+    });
     const page = await browser.newPage();
     try {
       const token = await app.guestToken();
-      const identity = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()).sub;
+      const identity = JSON.parse(
+        Buffer.from(token.split('.')[1], 'base64url').toString(),
+      ).sub;
       expect(identity).toBe(GUEST);
-      const title = 'ImagePolicy flux-system/web is stalled: UnsupportedAPIVersion';
+      const title =
+        'ImagePolicy flux-system/web is stalled: UnsupportedAPIVersion';
       await until('the stalled notification', async () => {
-        const res = await fetch(`${app.baseUrl}/api/notifications/notifications`, {
-          headers: { Authorization: `Bearer ${token}` },
-        });
-        const body = (await res.json()) as { notifications: Array<{ payload: { title: string } }> };
-        return body.notifications.some(n => n.payload.title === title) ? true : undefined;
+        const res = await fetch(
+          `${app.baseUrl}/api/notifications/notifications`,
+          {
+            headers: { Authorization: `Bearer ${token}` },
+          },
+        );
+        const body = (await res.json()) as {
+          notifications: Array<{ payload: { title: string } }>;
+        };
+        return body.notifications.some(n => n.payload.title === title)
+          ? true
+          : undefined;
       });
 
       await signInAsGuest(page, app.baseUrl);
@@ -61,8 +73,14 @@ describe("the demo app's notifications page", () => {
         '/catalog/default/component/broken/image-updates?object=ImagePolicy%2Fflux-system%2Fweb',
       );
       await link.click();
-      await page.waitForURL(/\/catalog\/default\/component\/broken\/image-updates\?object=/, { timeout: 60_000 });
-      await page.getByText('UnsupportedAPIVersion').first().waitFor({ timeout: 60_000 });
+      await page.waitForURL(
+        /\/catalog\/default\/component\/broken\/image-updates\?object=/,
+        { timeout: 60_000 },
+      );
+      await page
+        .getByText('UnsupportedAPIVersion')
+        .first()
+        .waitFor({ timeout: 60_000 });
     } finally {
       await page.close();
       await app.stop();

@@ -5,7 +5,12 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { Browser, Page } from 'playwright-core';
 import { launchBrowser, signInAsGuest } from '../../browser/appDriver';
-import { Sandbox, SANDBOX_GIT_REPOSITORY, startSandbox, writeSandboxState } from '../../testbed/sandboxWorld';
+import {
+  Sandbox,
+  SANDBOX_GIT_REPOSITORY,
+  startSandbox,
+  writeSandboxState,
+} from '../../testbed/sandboxWorld';
 import { RunningApp, startApp } from './startApp';
 import { apiGet, objectRow, screenshot, screenshots, until } from './tabDriver';
 
@@ -28,13 +33,19 @@ describe('the sandbox, in a real browser', () => {
   beforeAll(async () => {
     await fs.mkdir(screenshots, { recursive: true });
     // Long intervals: every step below is started by the push script or a button, not a timer.
-    [sandbox, browser] = await Promise.all([startSandbox({ scanIntervalSeconds: 600 }), launchBrowser()]);
+    [sandbox, browser] = await Promise.all([
+      startSandbox({ scanIntervalSeconds: 600 }),
+      launchBrowser(),
+    ]);
     stateDir = await fs.mkdtemp(path.join(os.tmpdir(), 'sandbox-state-'));
     writeSandboxState(stateDir, sandbox);
     const config = sandbox.imageAutomationConfig;
     app = await startApp({
       files: sandbox.files,
-      config: { ...config, engine: { ...config.engine, refreshIntervalSeconds: 2 } },
+      config: {
+        ...config,
+        engine: { ...config.engine, refreshIntervalSeconds: 2 },
+      },
     });
     page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
     await signInAsGuest(page, app.baseUrl);
@@ -48,14 +59,29 @@ describe('the sandbox, in a real browser', () => {
     if (stateDir) await fs.rm(stateDir, { recursive: true, force: true });
   });
 
-  const tab = (entity: string) => `${app.baseUrl}/catalog/default/component/${entity}/image-updates`;
+  const tab = (entity: string) =>
+    `${app.baseUrl}/catalog/default/component/${entity}/image-updates`;
   const objects = async (entity: string) =>
-    (await apiGet(app, `/entities/component/default/${entity}/objects`)).items as any[];
+    (await apiGet(app, `/entities/component/default/${entity}/objects`))
+      .items as any[];
   const find = (items: any[], kind: string) => items.find(o => o.kind === kind);
-  const ready = (o: any) => o?.status?.conditions?.find((c: any) => c.type === 'Ready')?.status === 'True';
-  const fleetFile = (file: string) => sandbox.git.readFile(SANDBOX_GIT_REPOSITORY, 'main', file);
+  const ready = (o: any) =>
+    o?.status?.conditions?.find((c: any) => c.type === 'Ready')?.status ===
+    'True';
+  const fleetFile = (file: string) =>
+    sandbox.git.readFile(SANDBOX_GIT_REPOSITORY, 'main', file);
   const inCluster = async (resource: string) =>
-    JSON.parse(await sandbox.kube.kubectl(['get', resource, 'podinfo', '-n', 'podinfo-gitless', '-o', 'json']));
+    JSON.parse(
+      await sandbox.kube.kubectl([
+        'get',
+        resource,
+        'podinfo',
+        '-n',
+        'podinfo-gitless',
+        '-o',
+        'json',
+      ]),
+    );
 
   /**
    * What tells why the production commit did not come: the production automation's status and
@@ -67,13 +93,19 @@ describe('the sandbox, in a real browser', () => {
     const section = async (title: string, read: () => Promise<unknown>) => {
       try {
         const value = await read();
-        parts.push(`--- ${title}:\n${typeof value === 'string' ? value : JSON.stringify(value, null, 1)}`);
+        parts.push(
+          `--- ${title}:\n${
+            typeof value === 'string' ? value : JSON.stringify(value, null, 1)
+          }`,
+        );
       } catch (e) {
         parts.push(`--- ${title}: could not be read: ${(e as Error).message}`);
       }
     };
     await section('production objects (kind, Ready, next run)', async () =>
-      (await objects('podinfo-production')).map(o => ({
+      (
+        await objects('podinfo-production')
+      ).map(o => ({
         id: `${o.kind}/${o.namespace}/${o.name}`,
         conditions: o.status?.conditions,
         latestRef: o.status?.latestRef,
@@ -84,7 +116,12 @@ describe('the sandbox, in a real browser', () => {
       })),
     );
     await section('production promotions', async () =>
-      (await apiGet(app, '/entities/component/default/podinfo-production/promotions')).items.map((p: any) => ({
+      (
+        await apiGet(
+          app,
+          '/entities/component/default/podinfo-production/promotions',
+        )
+      ).items.map((p: any) => ({
         id: p.id,
         state: p.state,
         to: p.to,
@@ -96,22 +133,40 @@ describe('the sandbox, in a real browser', () => {
     );
     for (const stage of ['production', 'staging']) {
       await section(`${stage} ImageUpdateAutomation events`, async () =>
-        ((await apiGet(app, `/objects/ImageUpdateAutomation/podinfo-${stage}/podinfo/events`)).items as any[]).map(
-          e => `${e.time ?? e.lastTimestamp} ${e.type} ${e.reason}: ${e.message}`,
+        (
+          (
+            await apiGet(
+              app,
+              `/objects/ImageUpdateAutomation/podinfo-${stage}/podinfo/events`,
+            )
+          ).items as any[]
+        ).map(
+          e =>
+            `${e.time ?? e.lastTimestamp} ${e.type} ${e.reason}: ${e.message}`,
         ),
       );
     }
-    await section('git log', () => sandbox.git.git(SANDBOX_GIT_REPOSITORY, ['log', '--format=%H %ci %an %s', 'main']));
+    await section('git log', () =>
+      sandbox.git.git(SANDBOX_GIT_REPOSITORY, [
+        'log',
+        '--format=%H %ci %an %s',
+        'main',
+      ]),
+    );
     await section('the production tab', async () => {
       await page.reload();
       // The tab's sections load after the page: wait for the promotion card (or give up after 20 s).
       await page
-        .getByRole('article', { name: /ImagePolicy\/podinfo-production\/podinfo/ })
+        .getByRole('article', {
+          name: /ImagePolicy\/podinfo-production\/podinfo/,
+        })
         .first()
         .waitFor({ timeout: 20_000 })
         .catch(() => {});
       await screenshot(page, 'sandbox-5-production-commit-missing');
-      return (await page.locator('main').innerText()).replace(/\s+/g, ' ').slice(0, 3000);
+      return (await page.locator('main').innerText())
+        .replace(/\s+/g, ' ')
+        .slice(0, 3000);
     });
     await section('backend log (tail; whole log kept)', async () => {
       const kept = await app.keepLog(screenshots, 'sandbox-backend-failed');
@@ -123,68 +178,125 @@ describe('the sandbox, in a real browser', () => {
   it('shows a pushed tag scanned, committed, promoted and applied', async () => {
     // The starting point: everything selected and carried at 6.8.0, the newest seeded version.
     for (const entity of ['podinfo-staging', 'podinfo-production']) {
-      await until(`${entity} selecting 6.8.0`, async () => {
-        const items = await objects(entity);
-        return find(items, 'ImagePolicy')?.status.latestRef?.tag === '6.8.0' && ready(find(items, 'ImageUpdateAutomation'))
+      await until(
+        `${entity} selecting 6.8.0`,
+        async () => {
+          const items = await objects(entity);
+          return find(items, 'ImagePolicy')?.status.latestRef?.tag ===
+            '6.8.0' && ready(find(items, 'ImageUpdateAutomation'))
+            ? true
+            : undefined;
+        },
+        90_000,
+      );
+    }
+    await until(
+      'the Gitless ResourceSet applied',
+      async () => {
+        const rset = find(await objects('podinfo-gitless'), 'ResourceSet');
+        return ready(rset) && rset.status.appliedClusters?.includes('sandbox')
           ? true
           : undefined;
-      }, 90_000);
-    }
-    await until('the Gitless ResourceSet applied', async () => {
-      const rset = find(await objects('podinfo-gitless'), 'ResourceSet');
-      return ready(rset) && rset.status.appliedClusters?.includes('sandbox') ? true : undefined;
-    }, 90_000);
-    expect((await inCluster('helmreleases.helm.toolkit.fluxcd.io')).spec.values.image.tag).toMatch(/^6\.8\.0@sha256:/);
-    expect((await inCluster('ocirepositories.source.toolkit.fluxcd.io')).spec.ref).toEqual({ tag: '6.8.0' });
+      },
+      90_000,
+    );
+    expect(
+      (await inCluster('helmreleases.helm.toolkit.fluxcd.io')).spec.values.image
+        .tag,
+    ).toMatch(/^6\.8\.0@sha256:/);
+    expect(
+      (await inCluster('ocirepositories.source.toolkit.fluxcd.io')).spec.ref,
+    ).toEqual({ tag: '6.8.0' });
 
     await page.goto(tab('podinfo-staging'));
     const policy = objectRow(page, 'ImagePolicy podinfo-staging/podinfo');
-    await policy.getByText('6.8.0', { exact: false }).first().waitFor({ timeout: 60_000 });
+    await policy
+      .getByText('6.8.0', { exact: false })
+      .first()
+      .waitFor({ timeout: 60_000 });
     await screenshot(page, 'sandbox-1-start');
 
     // The newcomer's step: push podinfo 6.9.0 (and its chart) into the running sandbox.
     const push = async (image: string, tag: string) =>
       (
-        await execFileAsync(path.join(repoRoot, 'scripts/sandbox-push.sh'), [image, tag], {
-          env: { ...process.env, SANDBOX_DIR: stateDir },
-        })
+        await execFileAsync(
+          path.join(repoRoot, 'scripts/sandbox-push.sh'),
+          [image, tag],
+          {
+            env: { ...process.env, SANDBOX_DIR: stateDir },
+          },
+        )
       ).stdout;
-    expect(await push('podinfo', '6.9.0')).toContain(`pushed ${sandbox.registry.host}/stefanprodan/podinfo:6.9.0 (sha256:`);
-    expect(await push('chart', '6.9.0')).toContain(`pushed ${sandbox.registry.host}/stefanprodan/charts/podinfo:6.9.0`);
+    expect(await push('podinfo', '6.9.0')).toContain(
+      `pushed ${sandbox.registry.host}/stefanprodan/podinfo:6.9.0 (sha256:`,
+    );
+    expect(await push('chart', '6.9.0')).toContain(
+      `pushed ${sandbox.registry.host}/stefanprodan/charts/podinfo:6.9.0`,
+    );
 
     // Scan now: the staging policy selects 6.9.0 ...
     await page.getByRole('button', { name: 'Scan now' }).click();
-    await policy.getByText('6.9.0', { exact: false }).first().waitFor({ timeout: 60_000 });
+    await policy
+      .getByText('6.9.0', { exact: false })
+      .first()
+      .waitFor({ timeout: 60_000 });
     await screenshot(page, 'sandbox-2-scanned');
 
     // ... and staging's automation commits it to the Git server, in both marked files.
     await until('the staging commit', async () =>
-      (await fleetFile('apps/staging/podinfo/helmrelease.yaml'))?.includes('tag: 6.9.0 # {"$imagepolicy": "podinfo-staging:podinfo:tag"}')
+      (
+        await fleetFile('apps/staging/podinfo/helmrelease.yaml')
+      )?.includes(
+        'tag: 6.9.0 # {"$imagepolicy": "podinfo-staging:podinfo:tag"}',
+      )
         ? true
         : undefined,
     );
-    expect(await fleetFile('apps/staging/podinfo/kustomization.yaml')).toContain(
+    expect(
+      await fleetFile('apps/staging/podinfo/kustomization.yaml'),
+    ).toContain(
       'newTag: 6.9.0 # {"$imagepolicy": "podinfo-staging:podinfo:tag"}',
     );
-    expect(await fleetFile('apps/production/podinfo/helmrelease.yaml')).toContain('tag: 6.8.0 #');
-    const log = await sandbox.git.git(SANDBOX_GIT_REPOSITORY, ['log', '-1', '--format=%an%n%B', 'main']);
+    expect(
+      await fleetFile('apps/production/podinfo/helmrelease.yaml'),
+    ).toContain('tag: 6.8.0 #');
+    const log = await sandbox.git.git(SANDBOX_GIT_REPOSITORY, [
+      'log',
+      '-1',
+      '--format=%an%n%B',
+      'main',
+    ]);
     expect(log).toContain('fluxcdbot\nstaging: update podinfo');
     expect(log).toContain('6.8.0 -> 6.9.0');
     await page.reload();
-    await page.getByText('Nothing is waiting: every target carries what its policy selected.').waitFor({ timeout: 60_000 });
+    await page
+      .getByText(
+        'Nothing is waiting: every target carries what its policy selected.',
+      )
+      .waitFor({ timeout: 60_000 });
     await screenshot(page, 'sandbox-3-committed');
 
     // Production follows staging, once someone approves.
     await page.goto(tab('podinfo-production'));
     await page.getByRole('button', { name: 'Scan now' }).click();
-    const card = page.getByRole('article', { name: /ImagePolicy\/podinfo-production\/podinfo: 6\.8\.0 → 6\.9\.0/ });
+    const card = page.getByRole('article', {
+      name: /ImagePolicy\/podinfo-production\/podinfo: 6\.8\.0 → 6\.9\.0/,
+    });
     await card.waitFor({ timeout: 60_000 });
-    await card.getByText(/approval 0\/1/).first().waitFor();
-    await card.getByText(/component:default\/podinfo-staging has run 6\.9\.0/).first().waitFor({ timeout: 30_000 });
+    await card
+      .getByText(/approval 0\/1/)
+      .first()
+      .waitFor();
+    await card
+      .getByText(/component:default\/podinfo-staging has run 6\.9\.0/)
+      .first()
+      .waitFor({ timeout: 30_000 });
     await screenshot(page, 'sandbox-4-waiting-for-approval');
     await card.getByRole('button', { name: /^Approve / }).click();
     const dialog = page.getByRole('dialog', { name: /^Approve / });
-    await dialog.getByRole('textbox', { name: 'Comment' }).fill('staging looks good');
+    await dialog
+      .getByRole('textbox', { name: 'Comment' })
+      .fill('staging looks good');
     await dialog.getByRole('button', { name: 'Approve', exact: true }).click();
     // The approval makes production's automation due at once: its next pass commits (a push that
     // loses to staging's on the shared branch is retried from a fresh clone within that pass). The
@@ -193,27 +305,54 @@ describe('the sandbox, in a real browser', () => {
     await until(
       'the production commit',
       async () =>
-        (await fleetFile('apps/production/podinfo/kustomization.yaml'))?.includes('newTag: 6.9.0 #') ? true : undefined,
+        (
+          await fleetFile('apps/production/podinfo/kustomization.yaml')
+        )?.includes('newTag: 6.9.0 #')
+          ? true
+          : undefined,
       60_000,
     ).catch(async error => {
-      throw new Error(`${(error as Error).message}\n${await productionDiagnosis()}`);
+      throw new Error(
+        `${(error as Error).message}\n${await productionDiagnosis()}`,
+      );
     });
-    await page.getByText('Nothing is waiting: every target carries what its policy selected.').waitFor({ timeout: 60_000 });
+    await page
+      .getByText(
+        'Nothing is waiting: every target carries what its policy selected.',
+      )
+      .waitFor({ timeout: 60_000 });
     await screenshot(page, 'sandbox-5-promoted');
 
     // Gitless: the providers export the new image and chart tags; the ResourceSet applies them.
     await page.goto(tab('podinfo-gitless'));
     await page.getByRole('button', { name: 'Reconcile all' }).click();
-    const release = await until('the HelmRelease with 6.9.0 in the cluster', async () => {
-      const object = await inCluster('helmreleases.helm.toolkit.fluxcd.io');
-      return /^6\.9\.0@sha256:/.test(object.spec.values.image.tag) ? object : undefined;
-    });
-    expect(release.metadata.labels).toMatchObject({ 'resourceset.fluxcd.controlplane.io/name': 'podinfo' });
-    await until('the OCIRepository with chart 6.9.0', async () =>
-      (await inCluster('ocirepositories.source.toolkit.fluxcd.io')).spec.ref.tag === '6.9.0' ? true : undefined,
+    const release = await until(
+      'the HelmRelease with 6.9.0 in the cluster',
+      async () => {
+        const object = await inCluster('helmreleases.helm.toolkit.fluxcd.io');
+        return /^6\.9\.0@sha256:/.test(object.spec.values.image.tag)
+          ? object
+          : undefined;
+      },
     );
-    const versions = page.getByRole('table', { name: `Versions of ${sandbox.registry.host}/stefanprodan/podinfo` });
-    await versions.getByRole('row', { name: /Cluster sandbox/ }).getByText('6.9.0').first().waitFor({ timeout: 60_000 });
+    expect(release.metadata.labels).toMatchObject({
+      'resourceset.fluxcd.controlplane.io/name': 'podinfo',
+    });
+    await until('the OCIRepository with chart 6.9.0', async () =>
+      (
+        await inCluster('ocirepositories.source.toolkit.fluxcd.io')
+      ).spec.ref.tag === '6.9.0'
+        ? true
+        : undefined,
+    );
+    const versions = page.getByRole('table', {
+      name: `Versions of ${sandbox.registry.host}/stefanprodan/podinfo`,
+    });
+    await versions
+      .getByRole('row', { name: /Cluster sandbox/ })
+      .getByText('6.9.0')
+      .first()
+      .waitFor({ timeout: 60_000 });
     await screenshot(page, 'sandbox-6-applied');
   });
 });

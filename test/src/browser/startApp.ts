@@ -3,7 +3,11 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../../testbed';
-import { TEST_REGISTRIES, TEST_TENANCY, integrationDatabase } from '../integration/backendHarness';
+import {
+  TEST_REGISTRIES,
+  TEST_TENANCY,
+  integrationDatabase,
+} from '../integration/backendHarness';
 
 const repoRoot = path.resolve(__dirname, '../../..');
 
@@ -49,7 +53,9 @@ export async function startApp(options: {
   try {
     await fs.access(path.join(repoRoot, 'packages/app/dist/index.html'));
   } catch {
-    throw new Error('packages/app/dist is missing: build the app first (scripts/test.sh does)');
+    throw new Error(
+      'packages/app/dist is missing: build the app first (scripts/test.sh does)',
+    );
   }
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'image-automation-app-'));
   for (const [name, content] of Object.entries(options.files)) {
@@ -64,10 +70,17 @@ export async function startApp(options: {
       baseUrl,
       listen: { port, host: '127.0.0.1' },
       cors: { origin: baseUrl },
-      database: options.database ??
+      database:
+        options.database ??
         (options.sqliteFiles
-          ? { client: 'better-sqlite3', connection: { directory: path.join(dir, 'sqlite') } }
-          : integrationDatabase() ?? { client: 'better-sqlite3', connection: ':memory:' }),
+          ? {
+              client: 'better-sqlite3',
+              connection: { directory: path.join(dir, 'sqlite') },
+            }
+          : integrationDatabase() ?? {
+              client: 'better-sqlite3',
+              connection: ':memory:',
+            }),
     },
     catalog: {
       locations: [{ type: 'file', target: path.join(dir, 'catalog.yaml') }],
@@ -82,7 +95,10 @@ export async function startApp(options: {
     },
     ...(options.topLevelConfig ?? {}),
   };
-  await fs.writeFile(path.join(dir, 'app-config.test.json'), JSON.stringify(overlay));
+  await fs.writeFile(
+    path.join(dir, 'app-config.test.json'),
+    JSON.stringify(overlay),
+  );
 
   const log = await fs.open(path.join(dir, 'backend.log'), 'w');
   const child: ChildProcess = spawn(
@@ -99,12 +115,18 @@ export async function startApp(options: {
     {
       cwd: path.join(repoRoot, 'packages/backend'),
       // IMAGE_AUTOMATION_TEST_LOG_LEVEL=debug: the engine's debug lines too, when chasing a failure.
-      env: { ...process.env, NODE_ENV: 'development', LOG_LEVEL: process.env.IMAGE_AUTOMATION_TEST_LOG_LEVEL || 'info' },
+      env: {
+        ...process.env,
+        NODE_ENV: 'development',
+        LOG_LEVEL: process.env.IMAGE_AUTOMATION_TEST_LOG_LEVEL || 'info',
+      },
       stdio: ['ignore', log.fd, log.fd],
       detached: false,
     },
   );
-  const exited = new Promise<void>(resolve => child.once('exit', () => resolve()));
+  const exited = new Promise<void>(resolve =>
+    child.once('exit', () => resolve()),
+  );
   const stop = async () => {
     if (child.exitCode === null) {
       child.kill('SIGTERM');
@@ -120,7 +142,9 @@ export async function startApp(options: {
   for (;;) {
     if (child.exitCode !== null) {
       const output = await fs.readFile(path.join(dir, 'backend.log'), 'utf8');
-      throw new Error(`the backend exited with ${child.exitCode}:\n${output.slice(-4000)}`);
+      throw new Error(
+        `the backend exited with ${child.exitCode}:\n${output.slice(-4000)}`,
+      );
     }
     try {
       const res = await fetch(`${baseUrl}/.backstage/health/v1/readiness`);
@@ -142,12 +166,19 @@ export async function startApp(options: {
       const res = await fetch(`${baseUrl}/api/auth/guest/refresh`, {
         headers: { 'X-Requested-With': 'XMLHttpRequest' },
       });
-      if (!res.ok) throw new Error(`guest sign-in failed: ${res.status} ${await res.text()}`);
-      const body = (await res.json()) as { backstageIdentity: { token: string } };
+      if (!res.ok)
+        throw new Error(
+          `guest sign-in failed: ${res.status} ${await res.text()}`,
+        );
+      const body = (await res.json()) as {
+        backstageIdentity: { token: string };
+      };
       return body.backstageIdentity.token;
     },
     async logTail(chars = 4000) {
-      const output = await fs.readFile(path.join(dir, 'backend.log'), 'utf8').catch(error => `(no log: ${error})`);
+      const output = await fs
+        .readFile(path.join(dir, 'backend.log'), 'utf8')
+        .catch(error => `(no log: ${error})`);
       return output.slice(-chars);
     },
     async keepLog(resultsDir: string, name: string) {

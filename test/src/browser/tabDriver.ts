@@ -19,8 +19,13 @@ export function objectRow(page: Page, name: string) {
  */
 export async function screenshot(page: Page, name: string) {
   const viewport = page.viewportSize() ?? { width: 1280, height: 720 };
-  const height = await page.evaluate(() => document.documentElement.scrollHeight);
-  await page.setViewportSize({ width: viewport.width, height: Math.max(viewport.height, height) });
+  const height = await page.evaluate(
+    () => document.documentElement.scrollHeight,
+  );
+  await page.setViewportSize({
+    width: viewport.width,
+    height: Math.max(viewport.height, height),
+  });
   try {
     await page.screenshot({ path: path.join(screenshots, `${name}.png`) });
   } finally {
@@ -37,7 +42,11 @@ export async function expectAccessible(page: Page, name: string) {
       Promise.all(
         document
           .getAnimations()
-          .filter(a => a.playState === 'running' && a.effect?.getComputedTiming().iterations !== Infinity)
+          .filter(
+            a =>
+              a.playState === 'running' &&
+              a.effect?.getComputedTiming().iterations !== Infinity,
+          )
           .map(a => a.finished.catch(() => undefined)),
       ),
       new Promise(resolve => setTimeout(resolve, 2000)),
@@ -57,7 +66,11 @@ export async function apiGet(app: RunningApp, route: string) {
 }
 
 /** Polls `check` every 500 ms until it returns a value, or fails naming `what` after `timeoutMs`. */
-export async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+export async function until<T>(
+  what: string,
+  check: () => Promise<T | undefined>,
+  timeoutMs = 60_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check().catch(() => undefined);
@@ -66,4 +79,3 @@ export async function until<T>(what: string, check: () => Promise<T | undefined>
     await new Promise(resolve => setTimeout(resolve, 500));
   }
 }
-

@@ -9,7 +9,9 @@ import { apiGet, until } from './tabDriver';
  */
 
 /** The catalog: `podinfo` (the guest's; `clusters` names its target clusters) and `shop`. */
-export function twoTeamsCatalog(options: { podinfoClusters?: string } = {}): string {
+export function twoTeamsCatalog(
+  options: { podinfoClusters?: string } = {},
+): string {
   const clusters = options.podinfoClusters
     ? `\n    image-automation.io/clusters: ${options.podinfoClusters}`
     : '';
@@ -38,7 +40,11 @@ spec: { type: team, children: [] }
 }
 
 /** An image, its policy, a Git repository and an automation gated by one approval, in `namespace`. */
-export function gitAutomation(namespace: string, image: string, gitUrl: string): string {
+export function gitAutomation(
+  namespace: string,
+  image: string,
+  gitUrl: string,
+): string {
   return `
 apiVersion: image.toolkit.fluxcd.io/v1
 kind: ImageRepository
@@ -80,7 +86,11 @@ spec:
 }
 
 /** Creates `podinfo-ns` and `shop-ns` on the Git server, each with a Deployment marked for its policy at `tag`. */
-export async function createTeamRepositories(git: TestGitServer, image: string, tag: string): Promise<void> {
+export async function createTeamRepositories(
+  git: TestGitServer,
+  image: string,
+  tag: string,
+): Promise<void> {
   for (const namespace of ['podinfo-ns', 'shop-ns']) {
     await git.createRepository(namespace, {
       'deploy/app.yaml': `apiVersion: apps/v1
@@ -109,7 +119,10 @@ export function gitWriterConfig(git: TestGitServer) {
         type: 'basic',
         username: 'writer',
         password: 's3cret-token',
-        allowedEntities: ['component:default/podinfo', 'component:default/shop'],
+        allowedEntities: [
+          'component:default/podinfo',
+          'component:default/shop',
+        ],
         hosts: [host],
       },
     },
@@ -118,12 +131,18 @@ export function gitWriterConfig(git: TestGitServer) {
 }
 
 /** Waits until each entity holds one pending promotion. */
-export async function waitForPendingPromotions(app: RunningApp, entities: string[]): Promise<void> {
+export async function waitForPendingPromotions(
+  app: RunningApp,
+  entities: string[],
+): Promise<void> {
   for (const entity of entities) {
     await until(
       `the pending promotion of ${entity}`,
       async () => {
-        const { items } = await apiGet(app, `/entities/component/default/${entity}/promotions?state=pending`);
+        const { items } = await apiGet(
+          app,
+          `/entities/component/default/${entity}/promotions?state=pending`,
+        );
         return items.length === 1 ? true : undefined;
       },
       120_000,

@@ -2,7 +2,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import request from 'supertest';
 import { mockCredentials } from '@backstage/backend-test-utils';
-import { deleteTag, freePort, pushImage, startRegistry, TestRegistry } from '../../testbed';
+import {
+  deleteTag,
+  freePort,
+  pushImage,
+  startRegistry,
+  TestRegistry,
+} from '../../testbed';
 import { startKubernetes, TestKubernetes } from '../../testbed/kube/kubernetes';
 import {
   FluxController,
@@ -28,7 +34,11 @@ const ENTITY = 'component:default/flux-corpus';
 const AUTH = { username: 'corpus-user', password: 'corpus-pass-7f3d1c' };
 const WRONG_PASSWORD = 'not-the-password-5b2e9a';
 const REQUESTED_AT = 'reconcile.fluxcd.io/requestedAt';
-const SECRET_NAMES = { valid: 'registry-credentials', 'wrong-password': 'registry-wrong', missing: 'no-such-secret' };
+const SECRET_NAMES = {
+  valid: 'registry-credentials',
+  'wrong-password': 'registry-wrong',
+  missing: 'no-such-secret',
+};
 
 const namespaceOf = (s: Scenario) => `c-${s.id}`;
 
@@ -36,21 +46,36 @@ const namespaceOf = (s: Scenario) => `c-${s.id}`;
 type Outcome = Record<string, unknown>;
 
 function conditions(object: any): unknown {
-  const list = (object?.status?.conditions ?? []) as Array<Record<string, unknown>>;
+  const list = (object?.status?.conditions ?? []) as Array<
+    Record<string, unknown>
+  >;
   return list
-    .map(c => ({ type: c.type, status: c.status, reason: c.reason, message: c.message }))
+    .map(c => ({
+      type: c.type,
+      status: c.status,
+      reason: c.reason,
+      message: c.message,
+    }))
     .sort((a, b) => String(a.type).localeCompare(String(b.type)));
 }
 
-function outcome(repository: any, policy: any | undefined, scenario: Scenario): Outcome {
+function outcome(
+  repository: any,
+  policy: any | undefined,
+  scenario: Scenario,
+): Outcome {
   const result: Outcome = {
     'repository.conditions': conditions(repository),
     'repository.observedGeneration': repository?.status?.observedGeneration,
     'repository.canonicalImageName': repository?.status?.canonicalImageName,
-    'repository.lastScanResult.tagCount': repository?.status?.lastScanResult?.tagCount,
-    'repository.lastScanResult.latestTags': repository?.status?.lastScanResult?.latestTags,
-    'repository.lastScanResult.revision': repository?.status?.lastScanResult?.revision,
-    'repository.observedExclusionList': repository?.status?.observedExclusionList,
+    'repository.lastScanResult.tagCount':
+      repository?.status?.lastScanResult?.tagCount,
+    'repository.lastScanResult.latestTags':
+      repository?.status?.lastScanResult?.latestTags,
+    'repository.lastScanResult.revision':
+      repository?.status?.lastScanResult?.revision,
+    'repository.observedExclusionList':
+      repository?.status?.observedExclusionList,
   };
   if (scenario.policy) {
     result['policy.conditions'] = conditions(policy);
@@ -65,15 +90,23 @@ function outcome(repository: any, policy: any | undefined, scenario: Scenario): 
 function canonical(value: unknown): string {
   return JSON.stringify(value, (_key, v) =>
     v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.keys(v).sort().map(k => [k, v[k]]))
+      ? Object.fromEntries(
+          Object.keys(v)
+            .sort()
+            .map(k => [k, v[k]]),
+        )
       : v,
   );
 }
 
-function differences(flux: Outcome, ours: Outcome): Record<string, [unknown, unknown]> {
+function differences(
+  flux: Outcome,
+  ours: Outcome,
+): Record<string, [unknown, unknown]> {
   const diff: Record<string, [unknown, unknown]> = {};
   for (const key of new Set([...Object.keys(flux), ...Object.keys(ours)])) {
-    if (canonical(flux[key]) !== canonical(ours[key])) diff[key] = [flux[key], ours[key]];
+    if (canonical(flux[key]) !== canonical(ours[key]))
+      diff[key] = [flux[key], ours[key]];
   }
   return diff;
 }
@@ -113,7 +146,13 @@ function objectsOf(s: Scenario, hosts: Record<string, string>): any[] {
 
 function dockerConfig(host: string, password: string): string {
   return JSON.stringify({
-    auths: { [host]: { username: AUTH.username, password, auth: Buffer.from(`${AUTH.username}:${password}`).toString('base64') } },
+    auths: {
+      [host]: {
+        username: AUTH.username,
+        password,
+        auth: Buffer.from(`${AUTH.username}:${password}`).toString('base64'),
+      },
+    },
   });
 }
 
@@ -127,7 +166,12 @@ async function untilStable(
   what: string,
   snapshot: () => Promise<Map<string, Outcome>>,
   isSettled: () => Promise<boolean>,
-  options: { timeoutMs: number; quietMs: number; step?: () => Promise<void>; describe?: () => Promise<string> },
+  options: {
+    timeoutMs: number;
+    quietMs: number;
+    step?: () => Promise<void>;
+    describe?: () => Promise<string>;
+  },
 ): Promise<Map<string, Outcome>> {
   const deadline = Date.now() + options.timeoutMs;
   let previous: string | undefined;
@@ -140,7 +184,11 @@ async function untilStable(
       previous = text;
     }
     if (Date.now() > deadline) {
-      throw new Error(`${what}: not settled after ${options.timeoutMs} ms: ${(await options.describe?.()) ?? ''}`);
+      throw new Error(
+        `${what}: not settled after ${options.timeoutMs} ms: ${
+          (await options.describe?.()) ?? ''
+        }`,
+      );
     }
     await sleep(options.quietMs);
   }
@@ -175,7 +223,12 @@ describe(`the scenario corpus through ${IRC} and through our backend`, () => {
     Object.assign(hostNames, hosts);
     for (const s of SCENARIOS) {
       if (s.tags?.length) {
-        await pushImage(s.registry === 'auth' ? auth : plain, `corpus/${s.id}`, s.tags, { seed: s.id });
+        await pushImage(
+          s.registry === 'auth' ? auth : plain,
+          `corpus/${s.id}`,
+          s.tags,
+          { seed: s.id },
+        );
       }
     }
     timings.setupMs = Date.now() - t;
@@ -183,7 +236,11 @@ describe(`the scenario corpus through ${IRC} and through our backend`, () => {
     // Flux: namespaces, the Secrets, then every scenario's objects, in one server-side apply.
     t = Date.now();
     controller = await startImageReflectorController(kube);
-    const items: any[] = SCENARIOS.map(s => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespaceOf(s) } }));
+    const items: any[] = SCENARIOS.map(s => ({
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: namespaceOf(s) },
+    }));
     for (const s of SCENARIOS) {
       if (s.secret === 'valid' || s.secret === 'wrong-password') {
         items.push({
@@ -192,13 +249,19 @@ describe(`the scenario corpus through ${IRC} and through our backend`, () => {
           metadata: { name: SECRET_NAMES[s.secret], namespace: namespaceOf(s) },
           type: 'kubernetes.io/dockerconfigjson',
           stringData: {
-            '.dockerconfigjson': dockerConfig(auth.host, s.secret === 'valid' ? AUTH.password : WRONG_PASSWORD),
+            '.dockerconfigjson': dockerConfig(
+              auth.host,
+              s.secret === 'valid' ? AUTH.password : WRONG_PASSWORD,
+            ),
           },
         });
       }
     }
     items.push(...SCENARIOS.flatMap(s => objectsOf(s, hosts)));
-    await kube.kubectl(['apply', '--server-side', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items }));
+    await kube.kubectl(
+      ['apply', '--server-side', '-f', '-'],
+      JSON.stringify({ apiVersion: 'v1', kind: 'List', items }),
+    );
 
     // Ours: the same objects (no Secrets: credentials are app-config's) declared by one entity.
     const catalog = `apiVersion: backstage.io/v1alpha1
@@ -222,7 +285,11 @@ spec: { type: service, lifecycle: production, owner: group:default/team }
     backend = await startBackend({
       files: { 'catalog.yaml': catalog, 'corpus.yaml': corpus },
       config: {
-        tenancy: { namespaces: [{ entity: ENTITY, namespaces: SCENARIOS.map(namespaceOf) }] },
+        tenancy: {
+          namespaces: [
+            { entity: ENTITY, namespaces: SCENARIOS.map(namespaceOf) },
+          ],
+        },
         allowedRegistries: ['127.0.0.1'],
         registry: { insecureHosts: [auth.host] },
         credentials: {
@@ -234,17 +301,30 @@ spec: { type: service, lifecycle: production, owner: group:default/team }
     const user = mockCredentials.user.header();
     const ourObjects = async () => {
       const res = await request(backend!.server)
-        .get('/api/image-automation/entities/component/default/flux-corpus/objects')
+        .get(
+          '/api/image-automation/entities/component/default/flux-corpus/objects',
+        )
         .set('Authorization', user);
       if (res.status !== 200) throw new Error(`objects: ${res.status}`);
       return res.body.items as any[];
     };
-    const expectedObjects = SCENARIOS.length + SCENARIOS.filter(s => s.policy).length;
+    const expectedObjects =
+      SCENARIOS.length + SCENARIOS.filter(s => s.policy).length;
     const ourSnapshot = async () => {
       const objects = await ourObjects();
       const find = (kind: string, s: Scenario) =>
-        objects.find(o => o.kind === kind && o.namespace === namespaceOf(s) && o.name === 'app');
-      return new Map(SCENARIOS.map(s => [s.id, outcome(find('ImageRepository', s), find('ImagePolicy', s), s)]));
+        objects.find(
+          o =>
+            o.kind === kind &&
+            o.namespace === namespaceOf(s) &&
+            o.name === 'app',
+        );
+      return new Map(
+        SCENARIOS.map(s => [
+          s.id,
+          outcome(find('ImageRepository', s), find('ImagePolicy', s), s),
+        ]),
+      );
     };
     const oursSettled = () =>
       untilStable(
@@ -254,7 +334,12 @@ spec: { type: service, lifecycle: production, owner: group:default/team }
           const objects = await ourObjects();
           return (
             objects.length === expectedObjects &&
-            objects.every(o => settled({ metadata: { generation: o.generation }, status: o.status }))
+            objects.every(o =>
+              settled({
+                metadata: { generation: o.generation },
+                status: o.status,
+              }),
+            )
           );
         },
         {
@@ -262,8 +347,16 @@ spec: { type: service, lifecycle: production, owner: group:default/team }
           quietMs: 100,
           describe: async () => {
             const objects = await ourObjects();
-            const unsettled = objects.filter(o => !settled({ metadata: { generation: o.generation }, status: o.status }));
-            return `${objects.length} of ${expectedObjects} objects; not settled: ${JSON.stringify(
+            const unsettled = objects.filter(
+              o =>
+                !settled({
+                  metadata: { generation: o.generation },
+                  status: o.status,
+                }),
+            );
+            return `${
+              objects.length
+            } of ${expectedObjects} objects; not settled: ${JSON.stringify(
               unsettled.map(o => [o.kind, o.namespace, o.generation, o.status]),
             ).slice(0, 4000)}`;
           },
@@ -277,14 +370,27 @@ spec: { type: service, lifecycle: production, owner: group:default/team }
     // Flux runs meanwhile; wait until every object settled (and, after a requested reconcile, handled
     // the request) and nothing moves.
     const fluxObjects = async () => [
-      ...(await kubeList(kube, '/apis/image.toolkit.fluxcd.io/v1/imagerepositories')),
-      ...(await kubeList(kube, '/apis/image.toolkit.fluxcd.io/v1/imagepolicies')),
+      ...(await kubeList(
+        kube,
+        '/apis/image.toolkit.fluxcd.io/v1/imagerepositories',
+      )),
+      ...(await kubeList(
+        kube,
+        '/apis/image.toolkit.fluxcd.io/v1/imagepolicies',
+      )),
     ];
     const fluxSnapshot = async () => {
       const objects = await fluxObjects();
       const find = (kind: string, s: Scenario) =>
-        objects.find(o => o.kind === kind && o.metadata.namespace === namespaceOf(s));
-      return new Map(SCENARIOS.map(s => [s.id, outcome(find('ImageRepository', s), find('ImagePolicy', s), s)]));
+        objects.find(
+          o => o.kind === kind && o.metadata.namespace === namespaceOf(s),
+        );
+      return new Map(
+        SCENARIOS.map(s => [
+          s.id,
+          outcome(find('ImageRepository', s), find('ImagePolicy', s), s),
+        ]),
+      );
     };
     const fluxSettled = (requested?: string) =>
       untilStable(
@@ -299,7 +405,11 @@ spec: { type: service, lifecycle: production, owner: group:default/team }
               o.metadata.annotations?.[REQUESTED_AT] !== requested ||
               o.status?.lastHandledReconcileAt === requested,
           );
-          return objects.length === expectedObjects && objects.every(settled) && handled;
+          return (
+            objects.length === expectedObjects &&
+            objects.every(settled) &&
+            handled
+          );
         },
         {
           timeoutMs: 240_000,
@@ -307,8 +417,15 @@ spec: { type: service, lifecycle: production, owner: group:default/team }
           describe: async () => {
             const objects = await fluxObjects();
             const unsettled = objects.filter(o => !settled(o));
-            return `${objects.length} of ${expectedObjects} objects; not settled: ${JSON.stringify(
-              unsettled.map(o => [o.kind, o.metadata.namespace, o.metadata.generation, o.status]),
+            return `${
+              objects.length
+            } of ${expectedObjects} objects; not settled: ${JSON.stringify(
+              unsettled.map(o => [
+                o.kind,
+                o.metadata.namespace,
+                o.metadata.generation,
+                o.status,
+              ]),
             ).slice(0, 4000)}\n${controller?.output().slice(-3000)}`;
           },
         },
@@ -316,13 +433,15 @@ spec: { type: service, lifecycle: production, owner: group:default/team }
 
     // Events, per object: the distinct `type reason: message` lines (Kubernetes aggregates repeats
     // into a count; we record each attempt), read once both sides settled.
-    const eventLine = (e: { type: string; reason: string; message: string }) => `${e.type} ${e.reason}: ${e.message}`;
+    const eventLine = (e: { type: string; reason: string; message: string }) =>
+      `${e.type} ${e.reason}: ${e.message}`;
     const distinct = (lines: string[]) => [...new Set(lines)].sort();
     // Whether a policy declared together with its repository warns `no tags in database` is a race
     // in Flux: it reads the tags again for about 5 s (listTagsWithBackoff) and warns only when the
     // first scan takes longer (under load it does). So that Warning is left out of both sides' events
     // unless the policy ended DependencyNotReady (then both must have it).
-    const TRANSIENT = 'Warning DependencyNotReady: retrying in 30s error: no tags in database';
+    const TRANSIENT =
+      'Warning DependencyNotReady: retrying in 30s error: no tags in database';
     const withEvents = (
       outcomes: Map<string, Outcome>,
       events: (kind: string, s: Scenario) => string[],
@@ -330,10 +449,14 @@ spec: { type: service, lifecycle: production, owner: group:default/team }
       new Map(
         SCENARIOS.map(s => {
           const current = outcomes.get(s.id)!;
-          const waitingForTags = (current['policy.conditions'] as Array<{ type: string; reason: string }> | undefined)?.some(
-            c => c.type === 'Ready' && c.reason === 'DependencyNotReady',
+          const waitingForTags = (
+            current['policy.conditions'] as
+              | Array<{ type: string; reason: string }>
+              | undefined
+          )?.some(c => c.type === 'Ready' && c.reason === 'DependencyNotReady');
+          const policyEvents = distinct(events('ImagePolicy', s)).filter(
+            line => waitingForTags || line !== TRANSIENT,
           );
-          const policyEvents = distinct(events('ImagePolicy', s)).filter(line => waitingForTags || line !== TRANSIENT);
           return [
             s.id,
             {
@@ -349,13 +472,23 @@ spec: { type: service, lifecycle: production, owner: group:default/team }
       for (const s of SCENARIOS) {
         for (const kind of ['ImageRepository', 'ImagePolicy']) {
           const res = await request(backend!.server)
-            .get(`/api/image-automation/objects/${kind}/${namespaceOf(s)}/app/events`)
+            .get(
+              `/api/image-automation/objects/${kind}/${namespaceOf(
+                s,
+              )}/app/events`,
+            )
             .set('Authorization', user);
           oursRaw.push(res.body);
-          byObject.set(`${kind}/${namespaceOf(s)}`, ((res.body.items ?? []) as any[]).map(eventLine));
+          byObject.set(
+            `${kind}/${namespaceOf(s)}`,
+            ((res.body.items ?? []) as any[]).map(eventLine),
+          );
         }
       }
-      return withEvents(outcomes, (kind, s) => byObject.get(`${kind}/${namespaceOf(s)}`) ?? []);
+      return withEvents(
+        outcomes,
+        (kind, s) => byObject.get(`${kind}/${namespaceOf(s)}`) ?? [],
+      );
     };
     const withFluxEvents = async (outcomes: Map<string, Outcome>) => {
       const events = await kubeList(kube, '/api/v1/events');
@@ -382,9 +515,12 @@ spec: { type: service, lifecycle: production, owner: group:default/team }
     for (const s of changing) {
       const registry = s.registry === 'auth' ? auth : plain;
       if (s.then!.tags?.length) {
-        await pushImage(registry, `corpus/${s.id}`, s.then!.tags, { seed: s.then!.seed ?? s.id });
+        await pushImage(registry, `corpus/${s.id}`, s.then!.tags, {
+          seed: s.then!.seed ?? s.id,
+        });
       }
-      for (const tag of s.then!.deleted ?? []) await deleteTag(registry, `corpus/${s.id}`, tag);
+      for (const tag of s.then!.deleted ?? [])
+        await deleteTag(registry, `corpus/${s.id}`, tag);
     }
     const requestedAt = new Date().toISOString();
     await kube.kubectl(
@@ -394,13 +530,21 @@ spec: { type: service, lifecycle: production, owner: group:default/team }
         kind: 'List',
         items: changing
           .flatMap(s => objectsOf(s, hosts))
-          .map(o => ({ ...o, metadata: { ...o.metadata, annotations: { [REQUESTED_AT]: requestedAt } } })),
+          .map(o => ({
+            ...o,
+            metadata: {
+              ...o.metadata,
+              annotations: { [REQUESTED_AT]: requestedAt },
+            },
+          })),
       }),
     );
     for (const s of changing) {
       for (const o of objectsOf(s, hosts)) {
         await request(backend.server)
-          .post(`/api/image-automation/objects/${o.kind}/${o.metadata.namespace}/${o.metadata.name}/reconcile`)
+          .post(
+            `/api/image-automation/objects/${o.kind}/${o.metadata.namespace}/${o.metadata.name}/reconcile`,
+          )
           .set('Authorization', user)
           .expect(200);
       }
@@ -408,14 +552,20 @@ spec: { type: service, lifecycle: production, owner: group:default/team }
     const secondOurs = await withOurEvents(await oursSettled());
     const secondFlux = await withFluxEvents(await fluxSettled(requestedAt));
     timings.secondStepMs = Date.now() - t;
-    const merge = (first: Map<string, Outcome>, second: Map<string, Outcome>, into: Map<string, Outcome>) => {
+    const merge = (
+      first: Map<string, Outcome>,
+      second: Map<string, Outcome>,
+      into: Map<string, Outcome>,
+    ) => {
       for (const s of SCENARIOS) {
         const before = first.get(s.id)!;
         into.set(
           s.id,
           s.then
             ? {
-                ...Object.fromEntries(Object.entries(before).map(([k, v]) => [`before.${k}`, v])),
+                ...Object.fromEntries(
+                  Object.entries(before).map(([k, v]) => [`before.${k}`, v]),
+                ),
                 ...second.get(s.id)!,
               }
             : before,
@@ -442,40 +592,61 @@ spec: { type: service, lifecycle: production, owner: group:default/team }
     );
   });
 
-  const differencesDoc = fs.readFileSync(path.resolve(__dirname, '../../../docs/differences.md'), 'utf8');
+  const differencesDoc = fs.readFileSync(
+    path.resolve(__dirname, '../../../docs/differences.md'),
+    'utf8',
+  );
 
-  it.each(SCENARIOS.map(s => [s.id, s] as const))(`%s against ${IRC}`, (_id, scenario) => {
-    verdicts.set(scenario.id, 'failed');
-    const found = differences(flux.get(scenario.id)!, ours.get(scenario.id)!);
-    // FLUX_CORPUS_OUT=<file>: one JSON line per scenario with Flux's outcome, ours and the differences.
-    if (process.env.FLUX_CORPUS_OUT) {
-      fs.appendFileSync(
-        process.env.FLUX_CORPUS_OUT,
-        `${JSON.stringify({ id: scenario.id, flux: flux.get(scenario.id), ours: ours.get(scenario.id), found })}\n`,
-      );
-    }
-    const withHosts = (value: unknown): unknown => {
-      if (typeof value === 'string') return value.replace(/\{(plain|auth|unreachable)\}/g, (_m, kind) => hostNames[kind]);
-      if (Array.isArray(value)) return value.map(withHosts);
-      if (value && typeof value === 'object') {
-        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withHosts(v)]));
+  it.each(SCENARIOS.map(s => [s.id, s] as const))(
+    `%s against ${IRC}`,
+    (_id, scenario) => {
+      verdicts.set(scenario.id, 'failed');
+      const found = differences(flux.get(scenario.id)!, ours.get(scenario.id)!);
+      // FLUX_CORPUS_OUT=<file>: one JSON line per scenario with Flux's outcome, ours and the differences.
+      if (process.env.FLUX_CORPUS_OUT) {
+        fs.appendFileSync(
+          process.env.FLUX_CORPUS_OUT,
+          `${JSON.stringify({
+            id: scenario.id,
+            flux: flux.get(scenario.id),
+            ours: ours.get(scenario.id),
+            found,
+          })}\n`,
+        );
       }
-      return value;
-    };
-    const documented = withHosts(scenario.difference?.fields ?? {});
-    expect(found).toEqual(documented);
-    if (scenario.difference) {
-      expect(differencesDoc).toContain(`\`${scenario.id}\``);
-      verdicts.set(scenario.id, 'documented');
-    } else {
-      verdicts.set(scenario.id, 'identical');
-    }
-  });
+      const withHosts = (value: unknown): unknown => {
+        if (typeof value === 'string')
+          return value.replace(
+            /\{(plain|auth|unreachable)\}/g,
+            (_m, kind) => hostNames[kind],
+          );
+        if (Array.isArray(value)) return value.map(withHosts);
+        if (value && typeof value === 'object') {
+          return Object.fromEntries(
+            Object.entries(value).map(([k, v]) => [k, withHosts(v)]),
+          );
+        }
+        return value;
+      };
+      const documented = withHosts(scenario.difference?.fields ?? {});
+      expect(found).toEqual(documented);
+      if (scenario.difference) {
+        expect(differencesDoc).toContain(`\`${scenario.id}\``);
+        verdicts.set(scenario.id, 'documented');
+      } else {
+        verdicts.set(scenario.id, 'identical');
+      }
+    },
+  );
 
   it('no credential of the corpus appears in our statuses or events', () => {
     const text = JSON.stringify(oursRaw);
     expect(text).toContain('c-auth-basic'); // the snapshot holds the auth scenarios' objects
-    for (const secret of [AUTH.password, WRONG_PASSWORD, Buffer.from(`${AUTH.username}:${AUTH.password}`).toString('base64')]) {
+    for (const secret of [
+      AUTH.password,
+      WRONG_PASSWORD,
+      Buffer.from(`${AUTH.username}:${AUTH.password}`).toString('base64'),
+    ]) {
       expect(text).not.toContain(secret);
     }
   });

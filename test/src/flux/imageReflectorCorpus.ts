@@ -62,22 +62,53 @@ const OUR_UNREACHABLE =
 
 /** A rescan that found the same tags: Flux's trace event, which Kubernetes records as Normal; we record none. */
 const UNCHANGED_RESCAN: DocumentedDifference = {
-  reason: 'the "tags did not change, next scan in <interval>" trace event is not recorded (only Normal and Warning events are kept)',
+  reason:
+    'the "tags did not change, next scan in <interval>" trace event is not recorded (only Normal and Warning events are kept)',
   fields: {
     'repository.events': [
-      ['Normal Succeeded: successful scan: found 1 tags with checksum 160432618', 'Normal Succeeded: tags did not change, next scan in 1h0m0s'],
-      ['Normal Succeeded: successful scan: found 1 tags with checksum 160432618'],
+      [
+        'Normal Succeeded: successful scan: found 1 tags with checksum 160432618',
+        'Normal Succeeded: tags did not change, next scan in 1h0m0s',
+      ],
+      [
+        'Normal Succeeded: successful scan: found 1 tags with checksum 160432618',
+      ],
     ],
   },
 };
 
-const semverTags = ['0.9.0', '1.0.0', '1.0.1', '1.1.0', '1.2.3', '1.10.0', '2.0.0-rc.1', '2.0.0-alpha.2', 'latest'];
+const semverTags = [
+  '0.9.0',
+  '1.0.0',
+  '1.0.1',
+  '1.1.0',
+  '1.2.3',
+  '1.10.0',
+  '2.0.0-rc.1',
+  '2.0.0-alpha.2',
+  'latest',
+];
 
 export const SCENARIOS: Scenario[] = [
   // --- semver ---------------------------------------------------------------------------------
-  { id: 'semver-x-range', title: 'semver 1.x picks the highest 1.y.z', tags: semverTags, policy: { policy: { semver: { range: '1.x' } } } },
-  { id: 'semver-caret', title: 'semver ^1.0.0', tags: semverTags, policy: { policy: { semver: { range: '^1.0.0' } } } },
-  { id: 'semver-tilde', title: 'semver ~1.0', tags: semverTags, policy: { policy: { semver: { range: '~1.0' } } } },
+  {
+    id: 'semver-x-range',
+    title: 'semver 1.x picks the highest 1.y.z',
+    tags: semverTags,
+    policy: { policy: { semver: { range: '1.x' } } },
+  },
+  {
+    id: 'semver-caret',
+    title: 'semver ^1.0.0',
+    tags: semverTags,
+    policy: { policy: { semver: { range: '^1.0.0' } } },
+  },
+  {
+    id: 'semver-tilde',
+    title: 'semver ~1.0',
+    tags: semverTags,
+    policy: { policy: { semver: { range: '~1.0' } } },
+  },
   {
     id: 'semver-prerelease-admitted',
     title: 'semver >=2.0.0-0 admits prereleases',
@@ -111,7 +142,13 @@ export const SCENARIOS: Scenario[] = [
   {
     id: 'semver-pattern-extract',
     title: 'semver on a version extracted by filterTags',
-    tags: ['main-1.0.0', 'main-1.3.0', 'release-1.9.0', 'main-1.2.7', 'main-2.0.0-rc.1'],
+    tags: [
+      'main-1.0.0',
+      'main-1.3.0',
+      'release-1.9.0',
+      'main-1.2.7',
+      'main-2.0.0-rc.1',
+    ],
     policy: {
       filterTags: { pattern: '^main-(?P<version>.*)$', extract: '$version' },
       policy: { semver: { range: '1.x' } },
@@ -135,17 +172,41 @@ export const SCENARIOS: Scenario[] = [
       fields: {
         'policy.conditions': [
           [
-            { type: 'Ready', status: 'False', reason: 'InvalidPolicy', message: 'invalid policy: improper constraint: not a range' },
-            { type: 'Stalled', status: 'True', reason: 'InvalidPolicy', message: 'invalid policy: improper constraint: not a range' },
+            {
+              type: 'Ready',
+              status: 'False',
+              reason: 'InvalidPolicy',
+              message: 'invalid policy: improper constraint: not a range',
+            },
+            {
+              type: 'Stalled',
+              status: 'True',
+              reason: 'InvalidPolicy',
+              message: 'invalid policy: improper constraint: not a range',
+            },
           ],
           [
-            { type: 'Ready', status: 'False', reason: 'InvalidPolicy', message: 'invalid policy: improper constraint: "not a range"' },
-            { type: 'Stalled', status: 'True', reason: 'InvalidPolicy', message: 'invalid policy: improper constraint: "not a range"' },
+            {
+              type: 'Ready',
+              status: 'False',
+              reason: 'InvalidPolicy',
+              message: 'invalid policy: improper constraint: "not a range"',
+            },
+            {
+              type: 'Stalled',
+              status: 'True',
+              reason: 'InvalidPolicy',
+              message: 'invalid policy: improper constraint: "not a range"',
+            },
           ],
         ],
         'policy.events': [
-          ['Warning InvalidPolicy: invalid policy: improper constraint: not a range'],
-          ['Warning InvalidPolicy: invalid policy: improper constraint: "not a range"'],
+          [
+            'Warning InvalidPolicy: invalid policy: improper constraint: not a range',
+          ],
+          [
+            'Warning InvalidPolicy: invalid policy: improper constraint: "not a range"',
+          ],
         ],
       },
     },
@@ -166,7 +227,12 @@ export const SCENARIOS: Scenario[] = [
   {
     id: 'alphabetical-timestamp-extract',
     title: 'alphabetical on an extracted RFC 3339-like timestamp',
-    tags: ['main-abc123-2024-05-01T10-00-00', 'main-def456-2024-06-01T09-00-00', 'dev-0000-2025-01-01T00-00-00', 'main-aaa111-2024-05-30T23-59-59'],
+    tags: [
+      'main-abc123-2024-05-01T10-00-00',
+      'main-def456-2024-06-01T09-00-00',
+      'dev-0000-2025-01-01T00-00-00',
+      'main-aaa111-2024-05-30T23-59-59',
+    ],
     policy: {
       filterTags: { pattern: '^main-[a-f0-9]+-(?P<ts>.*)$', extract: '$ts' },
       policy: { alphabetical: { order: 'asc' } },
@@ -176,27 +242,44 @@ export const SCENARIOS: Scenario[] = [
     id: 'alphabetical-pattern-only',
     title: 'alphabetical with a pattern and no extract',
     tags: ['feature-a', 'feature-c', 'feature-b', 'main-z'],
-    policy: { filterTags: { pattern: '^feature-' }, policy: { alphabetical: { order: 'asc' } } },
+    policy: {
+      filterTags: { pattern: '^feature-' },
+      policy: { alphabetical: { order: 'asc' } },
+    },
   },
   // --- numerical ------------------------------------------------------------------------------
   {
     id: 'numerical-asc-extract',
     title: 'numerical asc on an extracted build number',
     tags: ['build-9', 'build-10', 'build-100', 'build-99', 'other-1000'],
-    policy: { filterTags: { pattern: '^build-(?P<n>[0-9]+)$', extract: '$n' }, policy: { numerical: { order: 'asc' } } },
+    policy: {
+      filterTags: { pattern: '^build-(?P<n>[0-9]+)$', extract: '$n' },
+      policy: { numerical: { order: 'asc' } },
+    },
   },
   {
     id: 'numerical-desc-extract',
     title: 'numerical desc on an extracted build number',
     tags: ['build-9', 'build-10', 'build-100', 'build-99', 'other-1'],
-    policy: { filterTags: { pattern: '^build-(?P<n>[0-9]+)$', extract: '$n' }, policy: { numerical: { order: 'desc' } } },
+    policy: {
+      filterTags: { pattern: '^build-(?P<n>[0-9]+)$', extract: '$n' },
+      policy: { numerical: { order: 'desc' } },
+    },
   },
   {
     id: 'numerical-timestamp-ci',
     title: 'numerical on a CI tag <branch>-<sha>-<unix time>',
-    tags: ['main-abc1234-1700000000', 'main-def5678-1710000000', 'main-0a0a0a0-1690000000', 'pr-12-1800000000'],
+    tags: [
+      'main-abc1234-1700000000',
+      'main-def5678-1710000000',
+      'main-0a0a0a0-1690000000',
+      'pr-12-1800000000',
+    ],
     policy: {
-      filterTags: { pattern: '^main-[a-fA-F0-9]+-(?P<ts>[0-9]+)', extract: '$ts' },
+      filterTags: {
+        pattern: '^main-[a-fA-F0-9]+-(?P<ts>[0-9]+)',
+        extract: '$ts',
+      },
       policy: { numerical: { order: 'asc' } },
     },
   },
@@ -217,31 +300,50 @@ export const SCENARIOS: Scenario[] = [
     id: 'filter-invalid-regex',
     title: 'filterTags.pattern that is not a valid Go regexp',
     tags: semverTags,
-    policy: { filterTags: { pattern: '^main-(' }, policy: { alphabetical: {} } },
+    policy: {
+      filterTags: { pattern: '^main-(' },
+      policy: { alphabetical: {} },
+    },
   },
   {
     id: 'filter-no-tag-matches',
     title: 'filterTags.pattern no tag matches',
     tags: semverTags,
-    policy: { filterTags: { pattern: '^nothing-' }, policy: { alphabetical: {} } },
+    policy: {
+      filterTags: { pattern: '^nothing-' },
+      policy: { alphabetical: {} },
+    },
   },
   {
     id: 'filter-extract-missing-group',
     title: 'filterTags.extract naming a group the pattern does not have',
     tags: ['main-1', 'main-2'],
-    policy: { filterTags: { pattern: '^main-(?P<n>[0-9]+)$', extract: '$missing' }, policy: { numerical: {} } },
+    policy: {
+      filterTags: { pattern: '^main-(?P<n>[0-9]+)$', extract: '$missing' },
+      policy: { numerical: {} },
+    },
   },
   {
     id: 'filter-lookahead-unsupported',
     title: 'filterTags.pattern with Perl syntax Go lacks',
     tags: semverTags,
-    policy: { filterTags: { pattern: '^(?!latest).*' }, policy: { alphabetical: {} } },
+    policy: {
+      filterTags: { pattern: '^(?!latest).*' },
+      policy: { alphabetical: {} },
+    },
   },
   // --- exclusion lists ------------------------------------------------------------------------
   {
     id: 'exclusion-default',
     title: 'default exclusion list drops signatures, attestations and SBOMs',
-    tags: ['1.0.0', '1.1.0', 'sha256-0123abcd.sig', 'sha256-0123abcd.att', 'sha256-0123abcd.sbom', '1.1.0.sig'],
+    tags: [
+      '1.0.0',
+      '1.1.0',
+      'sha256-0123abcd.sig',
+      'sha256-0123abcd.att',
+      'sha256-0123abcd.sbom',
+      '1.1.0.sig',
+    ],
     policy: { policy: { semver: { range: '*' } } },
   },
   {
@@ -260,7 +362,10 @@ export const SCENARIOS: Scenario[] = [
   {
     id: 'latest-tags-many',
     title: 'more than ten tags: latestTags holds the first ten in Flux order',
-    tags: Array.from({ length: 25 }, (_, i) => `v0.${i}.${(i * 7) % 10}`).concat(['latest', 'stable', 'Z', '0']),
+    tags: Array.from(
+      { length: 25 },
+      (_, i) => `v0.${i}.${(i * 7) % 10}`,
+    ).concat(['latest', 'stable', 'Z', '0']),
     policy: { policy: { semver: { range: '>=0.0.0' } } },
   },
   // --- digest reflection ----------------------------------------------------------------------
@@ -268,19 +373,29 @@ export const SCENARIOS: Scenario[] = [
     id: 'digest-never',
     title: 'digestReflectionPolicy Never (the default) reflects no digest',
     tags: ['1.0.0', '1.1.0'],
-    policy: { digestReflectionPolicy: 'Never', policy: { semver: { range: '1.x' } } },
+    policy: {
+      digestReflectionPolicy: 'Never',
+      policy: { semver: { range: '1.x' } },
+    },
   },
   {
     id: 'digest-if-not-present',
     title: 'digestReflectionPolicy IfNotPresent reflects the digest',
     tags: ['1.0.0', '1.1.0'],
-    policy: { digestReflectionPolicy: 'IfNotPresent', policy: { semver: { range: '1.x' } } },
+    policy: {
+      digestReflectionPolicy: 'IfNotPresent',
+      policy: { semver: { range: '1.x' } },
+    },
   },
   {
     id: 'digest-always',
     title: 'digestReflectionPolicy Always with an interval reflects the digest',
     tags: ['1.0.0', '1.1.0'],
-    policy: { digestReflectionPolicy: 'Always', interval: '10m', policy: { semver: { range: '1.x' } } },
+    policy: {
+      digestReflectionPolicy: 'Always',
+      interval: '10m',
+      policy: { semver: { range: '1.x' } },
+    },
   },
   {
     id: 'digest-always-auth',
@@ -288,14 +403,21 @@ export const SCENARIOS: Scenario[] = [
     registry: 'auth',
     secret: 'valid',
     tags: ['3.0.0', '3.1.0'],
-    policy: { digestReflectionPolicy: 'IfNotPresent', policy: { semver: { range: '3.x' } } },
+    policy: {
+      digestReflectionPolicy: 'IfNotPresent',
+      policy: { semver: { range: '3.x' } },
+    },
   },
   // --- cross-namespace references -------------------------------------------------------------
   {
     id: 'cross-namespace-no-acl',
-    title: "a policy referring to another namespace's repository that has no accessFrom",
+    title:
+      "a policy referring to another namespace's repository that has no accessFrom",
     tags: ['1.0.0'],
-    policy: { imageRepositoryRef: { name: 'app', namespace: 'c-semver-x-range' }, policy: { semver: { range: '*' } } },
+    policy: {
+      imageRepositoryRef: { name: 'app', namespace: 'c-semver-x-range' },
+      policy: { semver: { range: '*' } },
+    },
     difference: {
       reason:
         "a namespace granted to the policy's entity (imageAutomation.tenancy) may be referred to without accessFrom; " +
@@ -310,31 +432,43 @@ export const SCENARIOS: Scenario[] = [
               message:
                 "failed to get the referred ImageRepository: access denied: 'c-semver-x-range/app' can't be accessed due to missing ACL labels on 'accessFrom'",
             },
-            { type: 'Reconciling', status: 'True', reason: 'ProgressingWithRetry', message: 'processing object: new generation -1 -> 1' },
+            {
+              type: 'Reconciling',
+              status: 'True',
+              reason: 'ProgressingWithRetry',
+              message: 'processing object: new generation -1 -> 1',
+            },
           ],
           [
             {
               type: 'Ready',
               status: 'True',
               reason: 'Succeeded',
-              message: 'Latest image tag for {plain}/corpus/semver-x-range resolved to 1.10.0',
+              message:
+                'Latest image tag for {plain}/corpus/semver-x-range resolved to 1.10.0',
             },
           ],
         ],
         'policy.observedGeneration': [-1, 1],
-        'policy.latestRef': [undefined, { name: '{plain}/corpus/semver-x-range', tag: '1.10.0' }],
+        'policy.latestRef': [
+          undefined,
+          { name: '{plain}/corpus/semver-x-range', tag: '1.10.0' },
+        ],
         'policy.events': [
           [
             "Warning AccessDenied: failed to get the referred ImageRepository: access denied: 'c-semver-x-range/app' can't be accessed due to missing ACL labels on 'accessFrom'",
           ],
-          ['Normal Succeeded: Latest image tag for {plain}/corpus/semver-x-range resolved to 1.10.0'],
+          [
+            'Normal Succeeded: Latest image tag for {plain}/corpus/semver-x-range resolved to 1.10.0',
+          ],
         ],
       },
     },
   },
   {
     id: 'cross-namespace-acl-all',
-    title: 'a repository whose accessFrom admits every namespace (empty matchLabels)',
+    title:
+      'a repository whose accessFrom admits every namespace (empty matchLabels)',
     tags: ['4.0.0', '4.1.0'],
     repository: { accessFrom: { namespaceSelectors: [{ matchLabels: {} }] } },
   },
@@ -342,7 +476,13 @@ export const SCENARIOS: Scenario[] = [
     id: 'cross-namespace-admitted',
     title: 'a policy referring to that repository from another namespace',
     tags: ['1.0.0'],
-    policy: { imageRepositoryRef: { name: 'app', namespace: 'c-cross-namespace-acl-all' }, policy: { semver: { range: '4.x' } } },
+    policy: {
+      imageRepositoryRef: {
+        name: 'app',
+        namespace: 'c-cross-namespace-acl-all',
+      },
+      policy: { semver: { range: '4.x' } },
+    },
   },
   // --- authentication -------------------------------------------------------------------------
   {
@@ -373,7 +513,8 @@ export const SCENARIOS: Scenario[] = [
     secret: 'missing',
     tags: ['1.0.0'],
     difference: {
-      reason: '`secretRef.name` names a credential in app-config (imageAutomation.credentials), never a Kubernetes Secret',
+      reason:
+        '`secretRef.name` names a credential in app-config (imageAutomation.credentials), never a Kubernetes Secret',
       fields: {
         'repository.conditions': [
           [
@@ -381,9 +522,15 @@ export const SCENARIOS: Scenario[] = [
               type: 'Ready',
               status: 'False',
               reason: 'AuthenticationFailed',
-              message: 'failed to configure authentication options: secrets "no-such-secret" not found',
+              message:
+                'failed to configure authentication options: secrets "no-such-secret" not found',
             },
-            { type: 'Reconciling', status: 'True', reason: 'ProgressingWithRetry', message: 'processing object: new generation -1 -> 1' },
+            {
+              type: 'Reconciling',
+              status: 'True',
+              reason: 'ProgressingWithRetry',
+              message: 'processing object: new generation -1 -> 1',
+            },
           ],
           [
             {
@@ -393,11 +540,18 @@ export const SCENARIOS: Scenario[] = [
               message:
                 "failed to configure authentication options: credential 'no-such-secret' is not defined in imageAutomation.credentials",
             },
-            { type: 'Reconciling', status: 'True', reason: 'ProgressingWithRetry', message: 'processing object: new generation -1 -> 1' },
+            {
+              type: 'Reconciling',
+              status: 'True',
+              reason: 'ProgressingWithRetry',
+              message: 'processing object: new generation -1 -> 1',
+            },
           ],
         ],
         'repository.events': [
-          ['Warning AuthenticationFailed: failed to configure authentication options: secrets "no-such-secret" not found'],
+          [
+            'Warning AuthenticationFailed: failed to configure authentication options: secrets "no-such-secret" not found',
+          ],
           [
             "Warning AuthenticationFailed: failed to configure authentication options: credential 'no-such-secret' is not defined in imageAutomation.credentials",
           ],
@@ -425,7 +579,12 @@ export const SCENARIOS: Scenario[] = [
               reason: 'ReadOperationFailed',
               message: FLUX_UNREACHABLE,
             },
-            { type: 'Reconciling', status: 'True', reason: 'ProgressingWithRetry', message: 'scanning: first scan' },
+            {
+              type: 'Reconciling',
+              status: 'True',
+              reason: 'ProgressingWithRetry',
+              message: 'scanning: first scan',
+            },
           ],
           [
             {
@@ -434,10 +593,18 @@ export const SCENARIOS: Scenario[] = [
               reason: 'ReadOperationFailed',
               message: OUR_UNREACHABLE,
             },
-            { type: 'Reconciling', status: 'True', reason: 'ProgressingWithRetry', message: 'scanning: first scan' },
+            {
+              type: 'Reconciling',
+              status: 'True',
+              reason: 'ProgressingWithRetry',
+              message: 'scanning: first scan',
+            },
           ],
         ],
-        'repository.events': [[`Warning ReadOperationFailed: ${FLUX_UNREACHABLE}`], [`Warning ReadOperationFailed: ${OUR_UNREACHABLE}`]],
+        'repository.events': [
+          [`Warning ReadOperationFailed: ${FLUX_UNREACHABLE}`],
+          [`Warning ReadOperationFailed: ${OUR_UNREACHABLE}`],
+        ],
       },
     },
   },
@@ -463,21 +630,29 @@ export const SCENARIOS: Scenario[] = [
     id: 'error-policy-missing-repository',
     title: 'an ImagePolicy whose ImageRepository does not exist',
     tags: ['1.0.0'],
-    policy: { imageRepositoryRef: { name: 'nothing-here' }, policy: { semver: { range: '*' } } },
+    policy: {
+      imageRepositoryRef: { name: 'nothing-here' },
+      policy: { semver: { range: '*' } },
+    },
   },
   // --- a second scan: observedPreviousRef and digests after a change ------------------------
   {
     id: 'previous-ref-semver',
-    title: 'a newer tag: latestRef moves and observedPreviousRef keeps the old one',
+    title:
+      'a newer tag: latestRef moves and observedPreviousRef keeps the old one',
     tags: ['1.0.0'],
     policy: { policy: { semver: { range: '1.x' } } },
     then: { tags: ['1.1.0'] },
   },
   {
     id: 'previous-ref-with-digest',
-    title: 'a newer tag with digest reflection: observedPreviousRef keeps the old digest',
+    title:
+      'a newer tag with digest reflection: observedPreviousRef keeps the old digest',
     tags: ['a-1'],
-    policy: { digestReflectionPolicy: 'IfNotPresent', policy: { alphabetical: {} } },
+    policy: {
+      digestReflectionPolicy: 'IfNotPresent',
+      policy: { alphabetical: {} },
+    },
     then: { tags: ['a-2'], seed: 'second' },
   },
   {
@@ -491,15 +666,23 @@ export const SCENARIOS: Scenario[] = [
     id: 'digest-always-repush',
     title: 'Always: a tag re-pushed with new content gets its new digest',
     tags: ['1.0.0'],
-    policy: { digestReflectionPolicy: 'Always', interval: '10m', policy: { semver: { range: '*' } } },
+    policy: {
+      digestReflectionPolicy: 'Always',
+      interval: '10m',
+      policy: { semver: { range: '*' } },
+    },
     then: { tags: ['1.0.0'], seed: 'rebuilt' },
     difference: UNCHANGED_RESCAN,
   },
   {
     id: 'digest-if-not-present-repush',
-    title: 'IfNotPresent: a tag re-pushed with new content keeps the digest first seen',
+    title:
+      'IfNotPresent: a tag re-pushed with new content keeps the digest first seen',
     tags: ['1.0.0'],
-    policy: { digestReflectionPolicy: 'IfNotPresent', policy: { semver: { range: '*' } } },
+    policy: {
+      digestReflectionPolicy: 'IfNotPresent',
+      policy: { semver: { range: '*' } },
+    },
     then: { tags: ['1.0.0'], seed: 'rebuilt' },
     difference: UNCHANGED_RESCAN,
   },

@@ -1,6 +1,10 @@
 import knexFactory, { Knex } from 'knex';
 import { ConfigReader } from '@backstage/config';
-import { AutomationObject, ImageRef, ObjectStatus } from '@imageops/backstage-plugin-image-automation-common';
+import {
+  AutomationObject,
+  ImageRef,
+  ObjectStatus,
+} from '@imageops/backstage-plugin-image-automation-common';
 import { NamedCredentials } from '@imageops/backstage-plugin-image-automation-backend/src/credentials/NamedCredentials';
 import { ImageUpdateAutomationReconciler } from '@imageops/backstage-plugin-image-automation-backend/src/engine/ImageUpdateAutomationReconciler';
 import { ReconcileResult } from '@imageops/backstage-plugin-image-automation-backend/src/engine/Reconciler';
@@ -22,7 +26,10 @@ export const HARNESS_ENTITY = 'component:default/shop';
  * A credential for the test bed's Git server, opted in as #13 requires: granted to
  * {@link HARNESS_ENTITY} and bound to the server's host.
  */
-export function gitCredential(git: TestGitServer, extra: Record<string, any> = {}) {
+export function gitCredential(
+  git: TestGitServer,
+  extra: Record<string, any> = {},
+) {
   return {
     type: 'basic',
     username: 'git',
@@ -34,7 +41,11 @@ export function gitCredential(git: TestGitServer, extra: Record<string, any> = {
 }
 
 /** An automation manifest with Flux's fields; `overrides` replace parts of `spec.git`/`spec`. */
-export function automation(name: string, spec: Record<string, any> = {}, namespace = 'apps'): AutomationObject {
+export function automation(
+  name: string,
+  spec: Record<string, any> = {},
+  namespace = 'apps',
+): AutomationObject {
   return {
     apiVersion: 'image.toolkit.fluxcd.io/v1',
     kind: 'ImageUpdateAutomation',
@@ -43,7 +54,10 @@ export function automation(name: string, spec: Record<string, any> = {}, namespa
       interval: '10m',
       sourceRef: { kind: 'GitRepository', name: 'repo' },
       git: {
-        commit: { author: { name: 'Flux Bot', email: 'bot@example.com' }, ...(spec.commit ?? {}) },
+        commit: {
+          author: { name: 'Flux Bot', email: 'bot@example.com' },
+          ...(spec.commit ?? {}),
+        },
         ...(spec.checkout ? { checkout: spec.checkout } : {}),
         ...(spec.push ? { push: spec.push } : {}),
       },
@@ -72,7 +86,11 @@ export async function startAutomationHarness(options: {
   clones?: WarmClones;
 }) {
   const namespace = options.namespace ?? 'apps';
-  const knex: Knex = knexFactory({ client: 'better-sqlite3', connection: ':memory:', useNullAsDefault: true });
+  const knex: Knex = knexFactory({
+    client: 'better-sqlite3',
+    connection: ':memory:',
+    useNullAsDefault: true,
+  });
   const objects = await DatabaseObjectStore.create({ knex });
   const config = new ConfigReader({
     imageAutomation: {
@@ -95,45 +113,84 @@ export async function startAutomationHarness(options: {
     apiVersion: 'source.toolkit.fluxcd.io/v1',
     kind: 'GitRepository',
     metadata: { name: 'repo', namespace },
-    spec: { url: options.git.url(options.repo), interval: '5m', ref: options.ref ?? { branch: 'main' }, secretRef: { name: 'git' } },
+    spec: {
+      url: options.git.url(options.repo),
+      interval: '5m',
+      ref: options.ref ?? { branch: 'main' },
+      secretRef: { name: 'git' },
+    },
   };
   let declared: AutomationObject[] = [gitRepository];
   const statuses = new Map<string, ObjectStatus>();
 
-  async function store(manifests: AutomationObject[], policies: Record<string, ImageRef | undefined>) {
+  async function store(
+    manifests: AutomationObject[],
+    policies: Record<string, ImageRef | undefined>,
+  ) {
     await objects.syncSource(
       'config:test.yaml',
-      manifests.map(manifest => ({ manifest, entityRef: HARNESS_ENTITY, source: { type: 'config' as const, location: 'test.yaml' } })),
+      manifests.map(manifest => ({
+        manifest,
+        entityRef: HARNESS_ENTITY,
+        source: { type: 'config' as const, location: 'test.yaml' },
+      })),
     );
     const all = await objects.list({ sourceKey: 'config:test.yaml' });
-    await objects.markDue(all.map(o => o.id), new Date(Date.now() - 1000));
-    const claimed = await objects.claimDue({ owner: 'test', now: new Date(), limit: 10_000, leaseMs: 60_000 });
+    await objects.markDue(
+      all.map(o => o.id),
+      new Date(Date.now() - 1000),
+    );
+    const claimed = await objects.claimDue({
+      owner: 'test',
+      now: new Date(),
+      limit: 10_000,
+      leaseMs: 60_000,
+    });
     for (const object of claimed) {
-      const status: ObjectStatus = object.kind === 'ImagePolicy' ? { latestRef: policies[object.name] } : {};
+      const status: ObjectStatus =
+        object.kind === 'ImagePolicy'
+          ? { latestRef: policies[object.name] }
+          : {};
       if (!status.latestRef) delete status.latestRef;
-      await objects.completeRun(object.id, 'test', { status, nextRunAt: new Date(Date.now() + 3_600_000), ranAt: new Date() });
+      await objects.completeRun(object.id, 'test', {
+        status,
+        nextRunAt: new Date(Date.now() + 3_600_000),
+        ranAt: new Date(),
+      });
     }
   }
 
   return {
     objects,
     /** Declares the GitRepository (optionally changed), these policies with their latestRef, and more objects. */
-    async declare(policies: Record<string, ImageRef | undefined>, extra: AutomationObject[] = [], source?: Partial<AutomationObject['spec']>) {
-      const repo = source ? { ...gitRepository, spec: { ...gitRepository.spec, ...source } } : gitRepository;
+    async declare(
+      policies: Record<string, ImageRef | undefined>,
+      extra: AutomationObject[] = [],
+      source?: Partial<AutomationObject['spec']>,
+    ) {
+      const repo = source
+        ? { ...gitRepository, spec: { ...gitRepository.spec, ...source } }
+        : gitRepository;
       declared = [
         repo,
         ...Object.keys(policies).map(name => ({
           apiVersion: 'image.toolkit.fluxcd.io/v1',
           kind: 'ImagePolicy',
           metadata: { name, namespace, labels: { policy: name } },
-          spec: { imageRepositoryRef: { name: 'app' }, policy: { semver: { range: '*' } } },
+          spec: {
+            imageRepositoryRef: { name: 'app' },
+            policy: { semver: { range: '*' } },
+          },
         })),
         ...extra,
       ];
       await store(declared, policies);
     },
     /** Runs one reconcile of an automation, keeping its status between runs as the engine does. */
-    async run(manifest: AutomationObject, now = new Date()): Promise<ReconcileResult> {
+    async run(
+      manifest: AutomationObject,
+      now = new Date(),
+    ): Promise<ReconcileResult> {
       const id = `ImageUpdateAutomation/${manifest.metadata.namespace}/${manifest.metadata.name}`;
       const object: StoredObject = {
         id,

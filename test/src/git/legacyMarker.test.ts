@@ -1,6 +1,11 @@
 import { findLegacyMarkers } from '@imageops/backstage-plugin-image-automation-backend/src/git/readMarker';
 import { startGitServer, TestGitServer } from '../../testbed';
-import { automation, GIT_PASSWORD, ready, startAutomationHarness } from './automationHarness';
+import {
+  automation,
+  GIT_PASSWORD,
+  ready,
+  startAutomationHarness,
+} from './automationHarness';
 
 jest.setTimeout(120_000);
 
@@ -47,8 +52,12 @@ describe('markers written without $', () => {
   });
 
   it('finds only comments that would be markers but for the $', () => {
-    expect(findLegacyMarkers(mixed)).toEqual([{ line: 13, setter: 'apps:web:tag' }]);
-    expect(findLegacyMarkers(legacyOnly)).toEqual([{ line: 11, setter: 'apps:web' }]);
+    expect(findLegacyMarkers(mixed)).toEqual([
+      { line: 13, setter: 'apps:web:tag' },
+    ]);
+    expect(findLegacyMarkers(legacyOnly)).toEqual([
+      { line: 11, setter: 'apps:web' },
+    ]);
     expect(
       findLegacyMarkers(
         [
@@ -62,16 +71,28 @@ describe('markers written without $', () => {
   });
 
   it('warns with file and line and leaves those values alone, while real markers are applied', async () => {
-    await git.createRepository('legacy', { 'deploy/api.yaml': legacyOnly, 'deploy/web.yaml': mixed });
+    await git.createRepository('legacy', {
+      'deploy/api.yaml': legacyOnly,
+      'deploy/web.yaml': mixed,
+    });
     const h = await startAutomationHarness({ git, repo: 'legacy' });
     try {
       await h.declare({ web: { name: 'ghcr.io/acme/web', tag: '1.1.0' } });
       const before = (await git.git('legacy', ['rev-parse', 'main'])).trim();
       const result = await h.run(automation('auto'));
-      expect(ready(result)).toEqual({ status: 'True', reason: 'Succeeded', message: 'repository up-to-date' });
+      expect(ready(result)).toEqual({
+        status: 'True',
+        reason: 'Succeeded',
+        message: 'repository up-to-date',
+      });
       const head = (await git.git('legacy', ['rev-parse', 'main'])).trim();
       expect(head).not.toBe(before);
-      const diff = await git.git('legacy', ['diff', '--unified=0', before, head]);
+      const diff = await git.git('legacy', [
+        'diff',
+        '--unified=0',
+        before,
+        head,
+      ]);
       expect(diff.split('\n').filter(l => /^[-+][^-+]/.test(l))).toEqual([
         '-          image: ghcr.io/acme/web:1.0.0 # {"$imagepolicy": "apps:web"}',
         '+          image: ghcr.io/acme/web:1.1.0 # {"$imagepolicy": "apps:web"}',

@@ -4,7 +4,11 @@
  */
 import knexFactory, { Knex } from 'knex';
 import { ConfigReader } from '@backstage/config';
-import { AutomationObject, ImageRef, ObjectStatus } from '@imageops/backstage-plugin-image-automation-common';
+import {
+  AutomationObject,
+  ImageRef,
+  ObjectStatus,
+} from '@imageops/backstage-plugin-image-automation-common';
 import { NamedCredentials } from '@imageops/backstage-plugin-image-automation-backend/src/credentials/NamedCredentials';
 import { ImageUpdateAutomationReconciler } from '@imageops/backstage-plugin-image-automation-backend/src/engine/ImageUpdateAutomationReconciler';
 import { ReconcileResult } from '@imageops/backstage-plugin-image-automation-backend/src/engine/Reconciler';
@@ -35,7 +39,10 @@ spec:
           image: registry.example.com/team/app:${tag} # {"$imagepolicy": "apps:app"}
 `;
 
-const ref = (tag: string): ImageRef => ({ name: 'registry.example.com/team/app', tag });
+const ref = (tag: string): ImageRef => ({
+  name: 'registry.example.com/team/app',
+  tag,
+});
 
 export function ready(result: ReconcileResult) {
   const c = result.status.conditions?.find(x => x.type === 'Ready');
@@ -54,7 +61,11 @@ export async function pullRequestHarness(options: {
   insecureHosts: string[];
 }) {
   const { git, repo } = options;
-  const knex: Knex = knexFactory({ client: 'better-sqlite3', connection: ':memory:', useNullAsDefault: true });
+  const knex: Knex = knexFactory({
+    client: 'better-sqlite3',
+    connection: ':memory:',
+    useNullAsDefault: true,
+  });
   const objects = await DatabaseObjectStore.create({ knex });
   const promotions = await DatabasePromotionStore.create({ knex });
   const scans = await DatabaseScanStore.create({ knex });
@@ -63,7 +74,12 @@ export async function pullRequestHarness(options: {
     app: { baseUrl: 'http://backstage.example.com' },
     imageAutomation: {
       credentials: {
-        forge: { type: 'basic', ...options.credential, allowedEntities: [ENTITY], hosts: [gitHost] },
+        forge: {
+          type: 'basic',
+          ...options.credential,
+          allowedEntities: [ENTITY],
+          hosts: [gitHost],
+        },
       },
       git: {
         insecureHosts: [gitHost, ...options.insecureHosts],
@@ -84,7 +100,11 @@ export async function pullRequestHarness(options: {
   const automation: AutomationObject = {
     apiVersion: 'image.toolkit.fluxcd.io/v1',
     kind: 'ImageUpdateAutomation',
-    metadata: { name: 'app-updates', namespace: NS, annotations: { 'image-automation.io/pull-request': 'true' } },
+    metadata: {
+      name: 'app-updates',
+      namespace: NS,
+      annotations: { 'image-automation.io/pull-request': 'true' },
+    },
     spec: {
       interval: '10m',
       sourceRef: { kind: 'GitRepository', name: 'repo' },
@@ -92,7 +112,8 @@ export async function pullRequestHarness(options: {
         checkout: { ref: { branch: 'main' } },
         commit: {
           author: { name: 'Image Bot', email: 'bot@example.com' },
-          messageTemplate: 'Update app to {{ range .Changed.Changes }}{{ .NewValue }}{{ end }}',
+          messageTemplate:
+            'Update app to {{ range .Changed.Changes }}{{ .NewValue }}{{ end }}',
         },
       },
       update: { strategy: 'Setters', path: './deploy' },
@@ -107,22 +128,42 @@ export async function pullRequestHarness(options: {
         apiVersion: 'source.toolkit.fluxcd.io/v1',
         kind: 'GitRepository',
         metadata: { name: 'repo', namespace: NS },
-        spec: { url: git.url(repo), interval: '5m', ref: { branch: 'main' }, secretRef: { name: 'forge' } },
+        spec: {
+          url: git.url(repo),
+          interval: '5m',
+          ref: { branch: 'main' },
+          secretRef: { name: 'forge' },
+        },
       },
       {
         apiVersion: 'image.toolkit.fluxcd.io/v1',
         kind: 'ImagePolicy',
         metadata: { name: 'app', namespace: NS },
-        spec: { imageRepositoryRef: { name: 'app' }, policy: { semver: { range: '*' } } },
+        spec: {
+          imageRepositoryRef: { name: 'app' },
+          policy: { semver: { range: '*' } },
+        },
       },
     ];
     await objects.syncSource(
       'config:test.yaml',
-      manifests.map(manifest => ({ manifest, entityRef: ENTITY, source: { type: 'config' as const, location: 'test.yaml' } })),
+      manifests.map(manifest => ({
+        manifest,
+        entityRef: ENTITY,
+        source: { type: 'config' as const, location: 'test.yaml' },
+      })),
     );
     const all = await objects.list({ sourceKey: 'config:test.yaml' });
-    await objects.markDue(all.map(o => o.id), new Date(Date.now() - 1000));
-    for (const object of await objects.claimDue({ owner: 'test', now: new Date(), limit: 100, leaseMs: 60_000 })) {
+    await objects.markDue(
+      all.map(o => o.id),
+      new Date(Date.now() - 1000),
+    );
+    for (const object of await objects.claimDue({
+      owner: 'test',
+      now: new Date(),
+      limit: 100,
+      leaseMs: 60_000,
+    })) {
       await objects.completeRun(object.id, 'test', {
         status: object.kind === 'ImagePolicy' ? { latestRef: ref(tag) } : {},
         nextRunAt: new Date(Date.now() + 3_600_000),
@@ -132,9 +173,17 @@ export async function pullRequestHarness(options: {
   }
 
   let clock = Date.now();
-  async function run(annotations: Record<string, string> = {}): Promise<ReconcileResult> {
+  async function run(
+    annotations: Record<string, string> = {},
+  ): Promise<ReconcileResult> {
     clock += 60_000;
-    const manifest = { ...automation, metadata: { ...automation.metadata, annotations: { ...automation.metadata.annotations, ...annotations } } };
+    const manifest = {
+      ...automation,
+      metadata: {
+        ...automation.metadata,
+        annotations: { ...automation.metadata.annotations, ...annotations },
+      },
+    };
     const object: StoredObject = {
       id,
       apiVersion: manifest.apiVersion,
@@ -161,11 +210,14 @@ export async function pullRequestHarness(options: {
     run,
     logs,
     async promotionList() {
-      return (await promotions.list({ targetId: `git:${id}`, limit: 100 })).items;
+      return (await promotions.list({ targetId: `git:${id}`, limit: 100 }))
+        .items;
     },
     /** The promotion as the API serves it (`GET /promotions/:id`), through JSON. */
     async view(promotionId: string) {
-      return JSON.parse(JSON.stringify(await service.view(await service.find(promotionId))));
+      return JSON.parse(
+        JSON.stringify(await service.view(await service.find(promotionId))),
+      );
     },
     stop: () => knex.destroy(),
   };

@@ -7,7 +7,11 @@
 import http from 'node:http';
 import knexFactory, { Knex } from 'knex';
 import { ConfigReader } from '@backstage/config';
-import { AutomationObject, ImageRef, ObjectStatus } from '@imageops/backstage-plugin-image-automation-common';
+import {
+  AutomationObject,
+  ImageRef,
+  ObjectStatus,
+} from '@imageops/backstage-plugin-image-automation-common';
 import { NamedCredentials } from '@imageops/backstage-plugin-image-automation-backend/src/credentials/NamedCredentials';
 import { ImageUpdateAutomationReconciler } from '@imageops/backstage-plugin-image-automation-backend/src/engine/ImageUpdateAutomationReconciler';
 import { ReconcileResult } from '@imageops/backstage-plugin-image-automation-backend/src/engine/Reconciler';
@@ -19,7 +23,12 @@ import { DatabasePromotionStore } from '@imageops/backstage-plugin-image-automat
 import { DatabaseScanStore } from '@imageops/backstage-plugin-image-automation-backend/src/store/DatabaseScanStore';
 import { DefaultPromotionService } from '@imageops/backstage-plugin-image-automation-backend/src/service/DefaultPromotionService';
 import { StoredObject } from '@imageops/backstage-plugin-image-automation-backend/src/store/ObjectStore';
-import { GiteaRepository, GiteaUser, startGitea, TestGitea } from '../../testbed';
+import {
+  GiteaRepository,
+  GiteaUser,
+  startGitea,
+  TestGitea,
+} from '../../testbed';
 
 jest.setTimeout(240_000);
 
@@ -50,31 +59,66 @@ spec:
           image: registry.example.com/team/app:${tag} # {"$imagepolicy": "apps:app"}
 `;
 
-const ref = (tag: string): ImageRef => ({ name: 'registry.example.com/team/app', tag });
+const ref = (tag: string): ImageRef => ({
+  name: 'registry.example.com/team/app',
+  tag,
+});
 
-async function fileOn(repo: GiteaRepository, branch: string, file = 'deploy/app.yaml'): Promise<string | undefined> {
-  const res = await gitea.rawApi('GET', `/repos/${repo.fullName}/contents/${file}?ref=${encodeURIComponent(branch)}`);
+async function fileOn(
+  repo: GiteaRepository,
+  branch: string,
+  file = 'deploy/app.yaml',
+): Promise<string | undefined> {
+  const res = await gitea.rawApi(
+    'GET',
+    `/repos/${repo.fullName}/contents/${file}?ref=${encodeURIComponent(
+      branch,
+    )}`,
+  );
   if (res.status === 404) return undefined;
   const body = JSON.parse(res.body.toString()) as { content: string };
   return Buffer.from(body.content, 'base64').toString('utf8');
 }
 
-async function writeFile(repo: GiteaRepository, content: string, message: string) {
-  const existing = await gitea.rawApi('GET', `/repos/${repo.fullName}/contents/deploy/app.yaml?ref=main`);
-  const sha = existing.status === 200 ? (JSON.parse(existing.body.toString()) as { sha: string }).sha : undefined;
-  await gitea.api(sha ? 'PUT' : 'POST', `/repos/${repo.fullName}/contents/deploy/app.yaml`, {
-    content: Buffer.from(content).toString('base64'),
-    message,
-    branch: 'main',
-    ...(sha ? { sha } : {}),
-  });
+async function writeFile(
+  repo: GiteaRepository,
+  content: string,
+  message: string,
+) {
+  const existing = await gitea.rawApi(
+    'GET',
+    `/repos/${repo.fullName}/contents/deploy/app.yaml?ref=main`,
+  );
+  const sha =
+    existing.status === 200
+      ? (JSON.parse(existing.body.toString()) as { sha: string }).sha
+      : undefined;
+  await gitea.api(
+    sha ? 'PUT' : 'POST',
+    `/repos/${repo.fullName}/contents/deploy/app.yaml`,
+    {
+      content: Buffer.from(content).toString('base64'),
+      message,
+      branch: 'main',
+      ...(sha ? { sha } : {}),
+    },
+  );
 }
 
-async function pulls(repo: GiteaRepository, state: 'open' | 'closed' | 'all' = 'all') {
-  return gitea.api<Array<{ number: number; state: string; title: string; body: string; head: { ref: string }; merged: boolean }>>(
-    'GET',
-    `/repos/${repo.fullName}/pulls?state=${state}&limit=50`,
-  );
+async function pulls(
+  repo: GiteaRepository,
+  state: 'open' | 'closed' | 'all' = 'all',
+) {
+  return gitea.api<
+    Array<{
+      number: number;
+      state: string;
+      title: string;
+      body: string;
+      head: { ref: string };
+      merged: boolean;
+    }>
+  >('GET', `/repos/${repo.fullName}/pulls?state=${state}&limit=50`);
 }
 
 /**
@@ -83,10 +127,20 @@ async function pulls(repo: GiteaRepository, state: 'open' | 'closed' | 'all' = '
  */
 async function merge(repo: GiteaRepository, number: number) {
   for (let attempt = 0; ; attempt++) {
-    const res = await gitea.rawApi('POST', `/repos/${repo.fullName}/pulls/${number}/merge`, { Do: 'merge' });
+    const res = await gitea.rawApi(
+      'POST',
+      `/repos/${repo.fullName}/pulls/${number}/merge`,
+      { Do: 'merge' },
+    );
     if (res.status >= 200 && res.status < 300) return;
-    if (res.status !== 405 || !res.body.toString().includes('try again later') || attempt >= 75) {
-      throw new Error(`merge of #${number}: HTTP ${res.status}: ${res.body.toString()}`);
+    if (
+      res.status !== 405 ||
+      !res.body.toString().includes('try again later') ||
+      attempt >= 75
+    ) {
+      throw new Error(
+        `merge of #${number}: HTTP ${res.status}: ${res.body.toString()}`,
+      );
     }
     await new Promise(resolve => setTimeout(resolve, 200));
   }
@@ -95,9 +149,19 @@ async function merge(repo: GiteaRepository, number: number) {
 /** The reconciler on real SQLite stores with the promotion planner, against the test Gitea. */
 async function harness(
   repo: GiteaRepository,
-  options: { pullRequestHosts?: string[]; fetch?: typeof fetch; url?: string; token?: string; reviewsApprove?: boolean } = {},
+  options: {
+    pullRequestHosts?: string[];
+    fetch?: typeof fetch;
+    url?: string;
+    token?: string;
+    reviewsApprove?: boolean;
+  } = {},
 ) {
-  const knex: Knex = knexFactory({ client: 'better-sqlite3', connection: ':memory:', useNullAsDefault: true });
+  const knex: Knex = knexFactory({
+    client: 'better-sqlite3',
+    connection: ':memory:',
+    useNullAsDefault: true,
+  });
   const objects = await DatabaseObjectStore.create({ knex });
   const promotions = await DatabasePromotionStore.create({ knex });
   const scans = await DatabaseScanStore.create({ knex });
@@ -114,13 +178,23 @@ async function harness(
         },
       },
       git: {
-        insecureHosts: [gitea.host, ...(options.url ? [new URL(options.url).host] : [])],
-        pullRequests: (options.pullRequestHosts ?? [gitea.host]).map(host => ({ host, type: 'gitea', reviewsApprove: options.reviewsApprove ?? false })),
+        insecureHosts: [
+          gitea.host,
+          ...(options.url ? [new URL(options.url).host] : []),
+        ],
+        pullRequests: (options.pullRequestHosts ?? [gitea.host]).map(host => ({
+          host,
+          type: 'gitea',
+          reviewsApprove: options.reviewsApprove ?? false,
+        })),
       },
     },
   });
   const planner = new PromotionPlanner({ promotions, objects });
-  const settings = { ...readPullRequestSettings(config), ...(options.fetch ? { fetch: options.fetch } : {}) };
+  const settings = {
+    ...readPullRequestSettings(config),
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+  };
   const reconciler = new ImageUpdateAutomationReconciler({
     objects,
     credentials: NamedCredentials.fromConfig(config),
@@ -131,7 +205,11 @@ async function harness(
   const automation: AutomationObject = {
     apiVersion: 'image.toolkit.fluxcd.io/v1',
     kind: 'ImageUpdateAutomation',
-    metadata: { name: 'app-updates', namespace: NS, annotations: { 'image-automation.io/pull-request': 'true' } },
+    metadata: {
+      name: 'app-updates',
+      namespace: NS,
+      annotations: { 'image-automation.io/pull-request': 'true' },
+    },
     spec: {
       interval: '10m',
       sourceRef: { kind: 'GitRepository', name: 'repo' },
@@ -139,7 +217,8 @@ async function harness(
         checkout: { ref: { branch: 'main' } },
         commit: {
           author: { name: 'Image Bot', email: 'bot@example.com' },
-          messageTemplate: 'Update app to {{ range .Changed.Changes }}{{ .NewValue }}{{ end }}\n\nAutomation: {{ .AutomationObject }}',
+          messageTemplate:
+            'Update app to {{ range .Changed.Changes }}{{ .NewValue }}{{ end }}\n\nAutomation: {{ .AutomationObject }}',
         },
       },
       update: { strategy: 'Setters', path: './deploy' },
@@ -154,22 +233,42 @@ async function harness(
         apiVersion: 'source.toolkit.fluxcd.io/v1',
         kind: 'GitRepository',
         metadata: { name: 'repo', namespace: NS },
-        spec: { url: options.url ?? repo.cloneUrl, interval: '5m', ref: { branch: 'main' }, secretRef: { name: 'gitea' } },
+        spec: {
+          url: options.url ?? repo.cloneUrl,
+          interval: '5m',
+          ref: { branch: 'main' },
+          secretRef: { name: 'gitea' },
+        },
       },
       {
         apiVersion: 'image.toolkit.fluxcd.io/v1',
         kind: 'ImagePolicy',
         metadata: { name: 'app', namespace: NS },
-        spec: { imageRepositoryRef: { name: 'app' }, policy: { semver: { range: '*' } } },
+        spec: {
+          imageRepositoryRef: { name: 'app' },
+          policy: { semver: { range: '*' } },
+        },
       },
     ];
     await objects.syncSource(
       'config:test.yaml',
-      manifests.map(manifest => ({ manifest, entityRef: ENTITY, source: { type: 'config' as const, location: 'test.yaml' } })),
+      manifests.map(manifest => ({
+        manifest,
+        entityRef: ENTITY,
+        source: { type: 'config' as const, location: 'test.yaml' },
+      })),
     );
     const all = await objects.list({ sourceKey: 'config:test.yaml' });
-    await objects.markDue(all.map(o => o.id), new Date(Date.now() - 1000));
-    for (const object of await objects.claimDue({ owner: 'test', now: new Date(), limit: 100, leaseMs: 60_000 })) {
+    await objects.markDue(
+      all.map(o => o.id),
+      new Date(Date.now() - 1000),
+    );
+    for (const object of await objects.claimDue({
+      owner: 'test',
+      now: new Date(),
+      limit: 100,
+      leaseMs: 60_000,
+    })) {
       await objects.completeRun(object.id, 'test', {
         status: object.kind === 'ImagePolicy' ? { latestRef: ref(tag) } : {},
         nextRunAt: new Date(Date.now() + 3_600_000),
@@ -179,9 +278,18 @@ async function harness(
   }
 
   let clock = Date.now();
-  async function run(extra: Partial<StoredObject> = {}, annotations: Record<string, string> = {}): Promise<ReconcileResult> {
+  async function run(
+    extra: Partial<StoredObject> = {},
+    annotations: Record<string, string> = {},
+  ): Promise<ReconcileResult> {
     clock += 60_000;
-    const manifest = { ...automation, metadata: { ...automation.metadata, annotations: { ...automation.metadata.annotations, ...annotations } } };
+    const manifest = {
+      ...automation,
+      metadata: {
+        ...automation.metadata,
+        annotations: { ...automation.metadata.annotations, ...annotations },
+      },
+    };
     const object: StoredObject = {
       id,
       apiVersion: manifest.apiVersion,
@@ -210,11 +318,14 @@ async function harness(
     promotions,
     /** The promotion as the API serves it (`GET /promotions/:id`), through JSON. */
     async view(promotionId: string) {
-      return JSON.parse(JSON.stringify(await service.view(await service.find(promotionId))));
+      return JSON.parse(
+        JSON.stringify(await service.view(await service.find(promotionId))),
+      );
     },
     targetId: `git:${id}`,
     async promotionList() {
-      return (await promotions.list({ targetId: `git:${id}`, limit: 100 })).items;
+      return (await promotions.list({ targetId: `git:${id}`, limit: 100 }))
+        .items;
     },
     stop: () => knex.destroy(),
   };
@@ -230,25 +341,48 @@ const BRANCH = `image-automation/${NS}/app-updates`;
 describe('pull-request mode on a real Gitea', () => {
   it('opens one pull request, updates it for a newer version, records the review, and applies the promotion on merge with the merge commit', async () => {
     const repo = await gitea.createRepository('flow');
-    await gitea.api('PUT', `/repos/${repo.fullName}/collaborators/${reviewer.username}`, { permission: 'write' });
+    await gitea.api(
+      'PUT',
+      `/repos/${repo.fullName}/collaborators/${reviewer.username}`,
+      { permission: 'write' },
+    );
     await writeFile(repo, deployment('1.0.0'), 'add deployment');
     const h = await harness(repo);
     try {
       await h.select('1.0.1');
       const first = await h.run();
-      expect(ready(first)).toMatchObject({ status: 'True', reason: 'Succeeded' });
+      expect(ready(first)).toMatchObject({
+        status: 'True',
+        reason: 'Succeeded',
+      });
       const pr = first.status.pullRequest!;
-      expect(pr).toMatchObject({ state: 'open', branch: BRANCH, base: 'main', versions: { app: '1.0.1' } });
+      expect(pr).toMatchObject({
+        state: 'open',
+        branch: BRANCH,
+        base: 'main',
+        versions: { app: '1.0.1' },
+      });
       expect(await fileOn(repo, BRANCH)).toContain('app:1.0.1 #');
       expect(await fileOn(repo, 'main')).toContain('app:1.0.0 #');
       let open = await pulls(repo, 'open');
       expect(open).toHaveLength(1);
-      expect(open[0].title).toBe('Update app to registry.example.com/team/app:1.0.1');
-      expect(open[0].body).toContain('`deploy/app.yaml:10` (`apps:app`): `registry.example.com/team/app:1.0.0` → `registry.example.com/team/app:1.0.1`');
-      expect(open[0].body).toContain('http://backstage.example.com/catalog/default/component/shop/image-updates');
+      expect(open[0].title).toBe(
+        'Update app to registry.example.com/team/app:1.0.1',
+      );
+      expect(open[0].body).toContain(
+        '`deploy/app.yaml:10` (`apps:app`): `registry.example.com/team/app:1.0.0` → `registry.example.com/team/app:1.0.1`',
+      );
+      expect(open[0].body).toContain(
+        'http://backstage.example.com/catalog/default/component/shop/image-updates',
+      );
       let [promotion] = await h.promotionList();
-      expect(promotion).toMatchObject({ state: 'applying', to: { tag: '1.0.1' } });
-      expect(promotion.history.at(-1)?.note).toContain(`pull request #${pr.number} ${pr.url}: opened`);
+      expect(promotion).toMatchObject({
+        state: 'applying',
+        to: { tag: '1.0.1' },
+      });
+      expect(promotion.history.at(-1)?.note).toContain(
+        `pull request #${pr.number} ${pr.url}: opened`,
+      );
       expect(first.events?.map(e => e.reason)).toContain('PullRequestOpened');
       // The promotion's API view carries its pull request.
       expect((await h.view(promotion.id)).pullRequest).toEqual({
@@ -264,7 +398,10 @@ describe('pull-request mode on a real Gitea', () => {
       await h.select('1.0.2');
       const second = await h.run();
       expect(ready(second).status).toBe('True');
-      expect(second.status.pullRequest).toMatchObject({ number: pr.number, versions: { app: '1.0.2' } });
+      expect(second.status.pullRequest).toMatchObject({
+        number: pr.number,
+        versions: { app: '1.0.2' },
+      });
       open = await pulls(repo, 'open');
       expect(open).toHaveLength(1);
       expect(open[0].number).toBe(pr.number);
@@ -278,16 +415,31 @@ describe('pull-request mode on a real Gitea', () => {
       // Nothing new: no push (the branch keeps its head), the condition says what it waits for.
       const head = second.status.pullRequest!.head;
       const idle = await h.run();
-      expect(ready(idle).message).toContain(`pull request #${pr.number} open (waiting for review)`);
+      expect(ready(idle).message).toContain(
+        `pull request #${pr.number} open (waiting for review)`,
+      );
       expect(idle.status.pullRequest!.head).toBe(head);
-      expect(idle.events?.map(e => e.reason)).not.toContain('PullRequestUpdated');
+      expect(idle.events?.map(e => e.reason)).not.toContain(
+        'PullRequestUpdated',
+      );
 
       // A reviewer approves: recorded on the automation's status.
-      await gitea.api('POST', `/repos/${repo.fullName}/pulls/${pr.number}/reviews`, { event: 'APPROVED', body: 'ship it' }, { token: reviewer.token });
+      await gitea.api(
+        'POST',
+        `/repos/${repo.fullName}/pulls/${pr.number}/reviews`,
+        { event: 'APPROVED', body: 'ship it' },
+        { token: reviewer.token },
+      );
       const approved = await h.run();
-      expect(approved.status.pullRequest!.approvedBy).toEqual([reviewer.username]);
-      expect(ready(approved).message).toContain(`approved by ${reviewer.username}`);
-      const applying = (await h.promotionList()).find(p => p.to.tag === '1.0.2')!;
+      expect(approved.status.pullRequest!.approvedBy).toEqual([
+        reviewer.username,
+      ]);
+      expect(ready(approved).message).toContain(
+        `approved by ${reviewer.username}`,
+      );
+      const applying = (await h.promotionList()).find(
+        p => p.to.tag === '1.0.2',
+      )!;
       expect((await h.view(applying.id)).pullRequest).toMatchObject({
         number: pr.number,
         state: 'open',
@@ -300,28 +452,70 @@ describe('pull-request mode on a real Gitea', () => {
       await h.run();
       expect((await h.promotions.get(applying.id))!.revision).toBe(revision);
       // The superseded promotion keeps the pull request it was in when it was replaced.
-      expect((await h.view(list.find(p => p.to.tag === '1.0.1')!.id)).pullRequest).toMatchObject({ number: pr.number, state: 'open' });
+      expect(
+        (await h.view(list.find(p => p.to.tag === '1.0.1')!.id)).pullRequest,
+      ).toMatchObject({ number: pr.number, state: 'open' });
 
       // Merged by a person: the promotion is applied with the merge commit.
       await merge(repo, pr.number);
-      const merged = await gitea.api<{ merge_commit_sha: string }>('GET', `/repos/${repo.fullName}/pulls/${pr.number}`);
+      const merged = await gitea.api<{ merge_commit_sha: string }>(
+        'GET',
+        `/repos/${repo.fullName}/pulls/${pr.number}`,
+      );
       const after = await h.run();
-      expect(ready(after)).toMatchObject({ status: 'True', message: 'repository up-to-date' });
-      expect(after.status.pullRequest).toMatchObject({ state: 'merged', mergeCommit: merged.merge_commit_sha });
+      expect(ready(after)).toMatchObject({
+        status: 'True',
+        message: 'repository up-to-date',
+      });
+      expect(after.status.pullRequest).toMatchObject({
+        state: 'merged',
+        mergeCommit: merged.merge_commit_sha,
+      });
       promotion = (await h.promotionList()).find(p => p.to.tag === '1.0.2')!;
-      expect(promotion).toMatchObject({ state: 'applied', commit: merged.merge_commit_sha });
+      expect(promotion).toMatchObject({
+        state: 'applied',
+        commit: merged.merge_commit_sha,
+      });
       const view = await h.view(promotion.id);
-      expect(view).toMatchObject({ state: 'applied', commit: merged.merge_commit_sha });
-      expect(view.pullRequest).toMatchObject({ number: pr.number, host: gitea.host, state: 'merged', mergeCommit: merged.merge_commit_sha, approvedBy: [reviewer.username] });
-      expect(view.history.at(-1)).toMatchObject({ state: 'applied', note: `pull request #${pr.number} ${pr.url} merged as commit ${merged.merge_commit_sha}` });
-      expect(promotion.diff).toContain('+          image: registry.example.com/team/app:1.0.2');
+      expect(view).toMatchObject({
+        state: 'applied',
+        commit: merged.merge_commit_sha,
+      });
+      expect(view.pullRequest).toMatchObject({
+        number: pr.number,
+        host: gitea.host,
+        state: 'merged',
+        mergeCommit: merged.merge_commit_sha,
+        approvedBy: [reviewer.username],
+      });
+      expect(view.history.at(-1)).toMatchObject({
+        state: 'applied',
+        note: `pull request #${pr.number} ${pr.url} merged as commit ${merged.merge_commit_sha}`,
+      });
+      expect(promotion.diff).toContain(
+        '+          image: registry.example.com/team/app:1.0.2',
+      );
       expect(await fileOn(repo, 'main')).toContain('app:1.0.2 #');
-      expect(after.events?.map(e => e.reason)).toEqual(expect.arrayContaining(['PullRequestMerged', 'PromotionApplied']));
+      expect(after.events?.map(e => e.reason)).toEqual(
+        expect.arrayContaining(['PullRequestMerged', 'PromotionApplied']),
+      );
 
       // No secret in status, events or promotions.
-      const everything = JSON.stringify([first, second, idle, approved, after, await h.promotionList(), view]);
+      const everything = JSON.stringify([
+        first,
+        second,
+        idle,
+        approved,
+        after,
+        await h.promotionList(),
+        view,
+      ]);
       expect(everything).not.toContain(gitea.adminToken);
-      expect(everything).not.toContain(Buffer.from(`${gitea.admin.username}:${gitea.adminToken}`).toString('base64'));
+      expect(everything).not.toContain(
+        Buffer.from(`${gitea.admin.username}:${gitea.adminToken}`).toString(
+          'base64',
+        ),
+      );
     } finally {
       await h.stop();
     }
@@ -330,7 +524,11 @@ describe('pull-request mode on a real Gitea', () => {
   it('lets an approving review satisfy the approval gate where the platform allows it, and only there', async () => {
     const gated = { 'promotion.image-automation.io/approvals': '1' };
     const repo = await gitea.createRepository('reviewed');
-    await gitea.api('PUT', `/repos/${repo.fullName}/collaborators/${reviewer.username}`, { permission: 'write' });
+    await gitea.api(
+      'PUT',
+      `/repos/${repo.fullName}/collaborators/${reviewer.username}`,
+      { permission: 'write' },
+    );
     await writeFile(repo, deployment('1.0.0'), 'add deployment');
 
     // Not allowed (the default): the gated promotion waits in Backstage; no pull request.
@@ -339,7 +537,10 @@ describe('pull-request mode on a real Gitea', () => {
       await plain.select('2.0.0');
       const waiting = await plain.run({}, gated);
       expect(waiting.status.pullRequest).toBeUndefined();
-      expect((await plain.promotionList())[0]).toMatchObject({ state: 'pending', to: { tag: '2.0.0' } });
+      expect((await plain.promotionList())[0]).toMatchObject({
+        state: 'pending',
+        to: { tag: '2.0.0' },
+      });
       expect(await pulls(repo)).toHaveLength(0);
     } finally {
       await plain.stop();
@@ -352,31 +553,67 @@ describe('pull-request mode on a real Gitea', () => {
       const pr = opened.status.pullRequest!;
       expect(pr.state).toBe('open');
       let [promotion] = await h.promotionList();
-      expect(promotion).toMatchObject({ state: 'pending', to: { tag: '2.0.0' } });
-      expect(promotion.gates.find(g => g.gate === 'approval')).toMatchObject({ state: 'waiting', summary: 'approval 0/1' });
-      expect((await h.view(promotion.id)).pullRequest).toMatchObject({ number: pr.number, state: 'open' });
+      expect(promotion).toMatchObject({
+        state: 'pending',
+        to: { tag: '2.0.0' },
+      });
+      expect(promotion.gates.find(g => g.gate === 'approval')).toMatchObject({
+        state: 'waiting',
+        summary: 'approval 0/1',
+      });
+      expect((await h.view(promotion.id)).pullRequest).toMatchObject({
+        number: pr.number,
+        state: 'open',
+      });
 
       // A review requesting changes is a rejection: still pending.
-      await gitea.api('POST', `/repos/${repo.fullName}/pulls/${pr.number}/reviews`, { event: 'REQUEST_CHANGES', body: 'not yet' }, { token: reviewer.token });
+      await gitea.api(
+        'POST',
+        `/repos/${repo.fullName}/pulls/${pr.number}/reviews`,
+        { event: 'REQUEST_CHANGES', body: 'not yet' },
+        { token: reviewer.token },
+      );
       await h.run({}, gated);
       promotion = (await h.promotionList())[0];
       expect(promotion.state).toBe('pending');
-      expect(promotion.gates.find(g => g.gate === 'approval')?.summary).toBe(`rejected by review:${gitea.host}/${reviewer.username}`);
-      expect((await h.view(promotion.id)).pullRequest).toMatchObject({ state: 'open', approvedBy: [], changesRequestedBy: [reviewer.username] });
+      expect(promotion.gates.find(g => g.gate === 'approval')?.summary).toBe(
+        `rejected by review:${gitea.host}/${reviewer.username}`,
+      );
+      expect((await h.view(promotion.id)).pullRequest).toMatchObject({
+        state: 'open',
+        approvedBy: [],
+        changesRequestedBy: [reviewer.username],
+      });
 
       // The same reviewer approves: the vote is replaced, the gate passes, the promotion is applying.
-      await gitea.api('POST', `/repos/${repo.fullName}/pulls/${pr.number}/reviews`, { event: 'APPROVED', body: 'ok' }, { token: reviewer.token });
+      await gitea.api(
+        'POST',
+        `/repos/${repo.fullName}/pulls/${pr.number}/reviews`,
+        { event: 'APPROVED', body: 'ok' },
+        { token: reviewer.token },
+      );
       await h.run({}, gated);
       promotion = (await h.promotionList())[0];
       expect(promotion.state).toBe('applying');
       const votes = await h.promotions.votes(promotion.id);
-      expect(votes).toEqual([expect.objectContaining({ actor: `review:${gitea.host}/${reviewer.username}`, decision: 'approve' })]);
+      expect(votes).toEqual([
+        expect.objectContaining({
+          actor: `review:${gitea.host}/${reviewer.username}`,
+          decision: 'approve',
+        }),
+      ]);
 
       await merge(repo, pr.number);
       const merged = await h.run({}, gated);
       expect(merged.status.pullRequest?.state).toBe('merged');
-      expect((await h.promotionList())[0]).toMatchObject({ state: 'applied', commit: merged.status.pullRequest!.mergeCommit });
-      expect((await h.view(promotion.id)).pullRequest).toMatchObject({ state: 'merged', mergeCommit: merged.status.pullRequest!.mergeCommit });
+      expect((await h.promotionList())[0]).toMatchObject({
+        state: 'applied',
+        commit: merged.status.pullRequest!.mergeCommit,
+      });
+      expect((await h.view(promotion.id)).pullRequest).toMatchObject({
+        state: 'merged',
+        mergeCommit: merged.status.pullRequest!.mergeCommit,
+      });
     } finally {
       await h.stop();
     }
@@ -392,13 +629,26 @@ describe('pull-request mode on a real Gitea', () => {
       const number = opened.status.pullRequest!.number;
       await writeFile(repo, deployment('1.0.3'), 'bump by hand');
       const after = await h.run();
-      expect(ready(after)).toMatchObject({ status: 'True', message: 'repository up-to-date' });
+      expect(ready(after)).toMatchObject({
+        status: 'True',
+        message: 'repository up-to-date',
+      });
       expect(after.status.pullRequest).toBeUndefined();
-      const pr = await gitea.api<{ state: string; merged: boolean }>('GET', `/repos/${repo.fullName}/pulls/${number}`);
+      const pr = await gitea.api<{ state: string; merged: boolean }>(
+        'GET',
+        `/repos/${repo.fullName}/pulls/${number}`,
+      );
       expect(pr).toMatchObject({ state: 'closed', merged: false });
-      const comments = await gitea.api<Array<{ body: string }>>('GET', `/repos/${repo.fullName}/issues/${number}/comments`);
-      expect(comments.map(c => c.body).join('\n')).toContain('`main` already carries what this pull request proposed (app 1.0.3)');
-      expect((await h.promotionList()).find(p => p.to.tag === '1.0.3')?.state).toBe('applied');
+      const comments = await gitea.api<Array<{ body: string }>>(
+        'GET',
+        `/repos/${repo.fullName}/issues/${number}/comments`,
+      );
+      expect(comments.map(c => c.body).join('\n')).toContain(
+        '`main` already carries what this pull request proposed (app 1.0.3)',
+      );
+      expect(
+        (await h.promotionList()).find(p => p.to.tag === '1.0.3')?.state,
+      ).toBe('applied');
     } finally {
       await h.stop();
     }
@@ -413,12 +663,22 @@ describe('pull-request mode on a real Gitea', () => {
       const first = (await h.run()).status.pullRequest!.number;
       await gitea.closePullRequest(repo, first);
       const held = await h.run();
-      expect(ready(held)).toMatchObject({ status: 'False', reason: 'PullRequestClosed' });
+      expect(ready(held)).toMatchObject({
+        status: 'False',
+        reason: 'PullRequestClosed',
+      });
       expect(ready(held).message).toContain(`pull request #${first}`);
-      expect(ready(held).message).toContain('app 1.0.4 held until a newer version is selected or a reconcile is requested');
-      const rejected = (await h.promotionList()).find(p => p.to.tag === '1.0.4')!;
+      expect(ready(held).message).toContain(
+        'app 1.0.4 held until a newer version is selected or a reconcile is requested',
+      );
+      const rejected = (await h.promotionList()).find(
+        p => p.to.tag === '1.0.4',
+      )!;
       expect(rejected.state).toBe('rejected');
-      expect((await h.view(rejected.id)).pullRequest).toMatchObject({ number: first, state: 'closed' });
+      expect((await h.view(rejected.id)).pullRequest).toMatchObject({
+        number: first,
+        state: 'closed',
+      });
       // Still held on the next run: no pull request opened, the closed one stays closed.
       expect(ready(await h.run()).reason).toBe('PullRequestClosed');
       expect(await pulls(repo, 'open')).toHaveLength(0);
@@ -434,7 +694,9 @@ describe('pull-request mode on a real Gitea', () => {
       // Closed again, then a reconcile is requested: proposed again in a new pull request.
       await gitea.closePullRequest(repo, second);
       expect(ready(await h.run()).reason).toBe('PullRequestClosed');
-      const requested = await h.run({ reconcileRequestedAt: new Date().toISOString() });
+      const requested = await h.run({
+        reconcileRequestedAt: new Date().toISOString(),
+      });
       expect(ready(requested).status).toBe('True');
       const third = requested.status.pullRequest!.number;
       expect([first, second]).not.toContain(third);
@@ -448,17 +710,33 @@ describe('pull-request mode on a real Gitea', () => {
   it('reports a push refused by branch protection as a condition naming the branch, keeps the promotion open, and succeeds once allowed', async () => {
     const repo = await gitea.createRepository('protected');
     await writeFile(repo, deployment('1.0.0'), 'add deployment');
-    await gitea.api('POST', `/repos/${repo.fullName}/branch_protections`, { rule_name: 'image-automation/**', enable_push: false });
+    await gitea.api('POST', `/repos/${repo.fullName}/branch_protections`, {
+      rule_name: 'image-automation/**',
+      enable_push: false,
+    });
     const h = await harness(repo);
     try {
       await h.select('1.1.0');
       const refused = await h.run();
-      expect(ready(refused)).toMatchObject({ status: 'False', reason: 'GitOperationFailed' });
-      expect(ready(refused).message).toContain(`failed to push the pull request branch '${BRANCH}'`);
+      expect(ready(refused)).toMatchObject({
+        status: 'False',
+        reason: 'GitOperationFailed',
+      });
+      expect(ready(refused).message).toContain(
+        `failed to push the pull request branch '${BRANCH}'`,
+      );
       expect(ready(refused).message).toMatch(/protected/i);
-      expect((await h.promotionList())[0]).toMatchObject({ state: 'failed', to: { tag: '1.1.0' } });
+      expect((await h.promotionList())[0]).toMatchObject({
+        state: 'failed',
+        to: { tag: '1.1.0' },
+      });
       expect(await pulls(repo)).toHaveLength(0);
-      await gitea.api('DELETE', `/repos/${repo.fullName}/branch_protections/${encodeURIComponent('image-automation/**')}`);
+      await gitea.api(
+        'DELETE',
+        `/repos/${repo.fullName}/branch_protections/${encodeURIComponent(
+          'image-automation/**',
+        )}`,
+      );
       const allowed = await h.run();
       expect(ready(allowed).status).toBe('True');
       expect(await pulls(repo, 'open')).toHaveLength(1);
@@ -474,24 +752,35 @@ describe('pull-request mode on a real Gitea', () => {
     try {
       await h.select('1.2.0');
       const number = (await h.run()).status.pullRequest!.number;
-      await gitea.api('DELETE', `/repos/${repo.fullName}/branches/${encodeURIComponent(BRANCH)}`);
+      await gitea.api(
+        'DELETE',
+        `/repos/${repo.fullName}/branches/${encodeURIComponent(BRANCH)}`,
+      );
       // Gitea closes the pull requests of a deleted branch in the background: wait for it to settle.
       let pr = { state: 'open' };
       for (let i = 0; i < 30 && pr.state === 'open'; i++) {
         await new Promise(resolve => setTimeout(resolve, 100));
-        pr = await gitea.api<{ state: string }>('GET', `/repos/${repo.fullName}/pulls/${number}`);
+        pr = await gitea.api<{ state: string }>(
+          'GET',
+          `/repos/${repo.fullName}/pulls/${number}`,
+        );
       }
       const after = await h.run();
       // Gitea (1.26) closes the pull requests of a deleted head branch: held, as any closed one,
       // the condition naming the deletion as a possible cause; nothing is merged or lost.
       expect(pr.state).toBe('closed');
-      expect(ready(after)).toMatchObject({ status: 'False', reason: 'PullRequestClosed' });
+      expect(ready(after)).toMatchObject({
+        status: 'False',
+        reason: 'PullRequestClosed',
+      });
       expect(ready(after).message).toContain(`pull request #${number}`);
       expect(ready(after).message).toContain('because its branch was deleted');
       expect(await pulls(repo, 'open')).toHaveLength(0);
       expect(await fileOn(repo, 'main')).toContain('app:1.0.0 #');
       // A reconcile proposes it again: the branch is pushed anew and a new pull request opened.
-      const again = await h.run({ reconcileRequestedAt: new Date().toISOString() });
+      const again = await h.run({
+        reconcileRequestedAt: new Date().toISOString(),
+      });
       expect(ready(again).status).toBe('True');
       expect(again.status.pullRequest!.number).not.toBe(number);
       expect(await fileOn(repo, BRANCH)).toContain('app:1.2.0 #');
@@ -504,30 +793,53 @@ describe('pull-request mode on a real Gitea', () => {
     const repo = await gitea.createRepository('forbidden');
     await writeFile(repo, deployment('1.0.0'), 'add deployment');
     // A token that may push (write:repository) but not read labels (issue scope): Gitea answers 403.
-    const res = await fetch(`${gitea.url}/api/v1/users/${gitea.admin.username}/tokens`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        authorization: `Basic ${Buffer.from(`${gitea.admin.username}:${gitea.admin.password}`).toString('base64')}`,
+    const res = await fetch(
+      `${gitea.url}/api/v1/users/${gitea.admin.username}/tokens`,
+      {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          authorization: `Basic ${Buffer.from(
+            `${gitea.admin.username}:${gitea.admin.password}`,
+          ).toString('base64')}`,
+        },
+        body: JSON.stringify({
+          name: 'repository-only',
+          scopes: ['write:repository'],
+        }),
       },
-      body: JSON.stringify({ name: 'repository-only', scopes: ['write:repository'] }),
-    });
+    );
     expect(res.status).toBe(201);
     const token = ((await res.json()) as { sha1: string }).sha1;
     const h = await harness(repo, { token });
     try {
       await h.select('1.3.0');
-      const result = await h.run({}, { 'image-automation.io/pull-request-labels': 'dependencies' });
-      expect(ready(result)).toMatchObject({ status: 'False', reason: 'PullRequestFailed' });
-      expect(ready(result).message).toContain(`${gitea.host}: listing labels failed with HTTP 403`);
-      expect((await h.promotionList())[0]).toMatchObject({ state: 'failed', to: { tag: '1.3.0' } });
+      const result = await h.run(
+        {},
+        { 'image-automation.io/pull-request-labels': 'dependencies' },
+      );
+      expect(ready(result)).toMatchObject({
+        status: 'False',
+        reason: 'PullRequestFailed',
+      });
+      expect(ready(result).message).toContain(
+        `${gitea.host}: listing labels failed with HTTP 403`,
+      );
+      expect((await h.promotionList())[0]).toMatchObject({
+        state: 'failed',
+        to: { tag: '1.3.0' },
+      });
       expect(await pulls(repo)).toHaveLength(0);
-      expect(JSON.stringify([result, await h.promotionList()])).not.toContain(token);
+      expect(JSON.stringify([result, await h.promotionList()])).not.toContain(
+        token,
+      );
       // Once the label annotation is dropped, the same version is proposed: nothing was lost.
       const retried = await h.run();
       expect(ready(retried).status).toBe('True');
-      expect((await pulls(repo, 'open'))).toHaveLength(1);
-      expect((await h.promotionList()).find(p => p.to.tag === '1.3.0')?.state).toBe('applying');
+      expect(await pulls(repo, 'open')).toHaveLength(1);
+      expect(
+        (await h.promotionList()).find(p => p.to.tag === '1.3.0')?.state,
+      ).toBe('applying');
     } finally {
       await h.stop();
     }
@@ -541,9 +853,16 @@ describe('pull-request mode on a real Gitea', () => {
     // host over its limit would answer it, everything else goes through to Gitea.
     const limiting: typeof fetch = async (input, init) => {
       const url = String(input instanceof Request ? input.url : input);
-      if (limited === 0 && init?.method === 'POST' && /\/pulls$/.test(new URL(url).pathname)) {
+      if (
+        limited === 0 &&
+        init?.method === 'POST' &&
+        /\/pulls$/.test(new URL(url).pathname)
+      ) {
         limited++;
-        return new Response('{"message":"API rate limit exceeded"}', { status: 429, headers: { 'retry-after': '120' } });
+        return new Response('{"message":"API rate limit exceeded"}', {
+          status: 429,
+          headers: { 'retry-after': '120' },
+        });
       }
       return fetch(input, init);
     };
@@ -552,8 +871,13 @@ describe('pull-request mode on a real Gitea', () => {
       await h.select('1.3.0');
       const result = await h.run();
       expect(limited).toBe(1);
-      expect(ready(result)).toMatchObject({ status: 'False', reason: 'PullRequestFailed' });
-      expect(ready(result).message).toContain('failed with HTTP 429: rate limited, retry after 120s: API rate limit exceeded');
+      expect(ready(result)).toMatchObject({
+        status: 'False',
+        reason: 'PullRequestFailed',
+      });
+      expect(ready(result).message).toContain(
+        'failed with HTTP 429: rate limited, retry after 120s: API rate limit exceeded',
+      );
       // 120 s as the host said, where a failure is otherwise retried within a minute.
       expect(result.requeueAfterMs).toBe(120_000);
       expect(await pulls(repo)).toHaveLength(0);
@@ -574,12 +898,20 @@ describe('pull-request mode on a real Gitea', () => {
       return fetch(...args);
     };
     // Not allowed: the Gitea host is not in the list.
-    const h = await harness(repo, { pullRequestHosts: ['gitea.example.com'], fetch: counting });
+    const h = await harness(repo, {
+      pullRequestHosts: ['gitea.example.com'],
+      fetch: counting,
+    });
     try {
       await h.select('1.4.0');
       const result = await h.run();
-      expect(ready(result)).toMatchObject({ status: 'False', reason: 'PullRequestHostNotAllowed' });
-      expect(ready(result).message).toContain(`host '${gitea.host}' is not in imageAutomation.git.pullRequests`);
+      expect(ready(result)).toMatchObject({
+        status: 'False',
+        reason: 'PullRequestHostNotAllowed',
+      });
+      expect(ready(result).message).toContain(
+        `host '${gitea.host}' is not in imageAutomation.git.pullRequests`,
+      );
       expect(calls).toBe(0);
       expect(await pulls(repo)).toHaveLength(0);
     } finally {
@@ -594,10 +926,15 @@ describe('pull-request mode on a real Gitea', () => {
       res.statusCode = 404;
       res.end();
     });
-    await new Promise<void>(resolve => attacker.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>(resolve =>
+      attacker.listen(0, '127.0.0.1', resolve),
+    );
     const port = (attacker.address() as { port: number }).port;
     const url = `http://127.0.0.1:${port}/admin/abuse.git`;
-    const h2 = await harness(repo, { pullRequestHosts: [`127.0.0.1:${port}`], url });
+    const h2 = await harness(repo, {
+      pullRequestHosts: [`127.0.0.1:${port}`],
+      url,
+    });
     try {
       await h2.select('1.4.0');
       const result = await h2.run();

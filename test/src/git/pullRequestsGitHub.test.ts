@@ -10,7 +10,12 @@
 import http from 'node:http';
 import { AddressInfo } from 'node:net';
 import { startGitServer, TestGitServer } from '../../testbed';
-import { BRANCH, deployment, pullRequestHarness, ready } from './pullRequestHarness';
+import {
+  BRANCH,
+  deployment,
+  pullRequestHarness,
+  ready,
+} from './pullRequestHarness';
 
 jest.setTimeout(180_000);
 
@@ -48,14 +53,29 @@ interface Pr {
 async function gitHubStandIn(repo: string) {
   const [owner] = repo.split('/');
   const pulls: Pr[] = [];
-  const reviews = new Map<number, Array<{ state: string; user: { login: string }; commit_id: string }>>();
-  const checkRuns = new Map<string, Array<{ status: string; conclusion: string | null }>>();
-  const graphql: Array<{ query: string; variables: Record<string, unknown> }> = [];
+  const reviews = new Map<
+    number,
+    Array<{ state: string; user: { login: string }; commit_id: string }>
+  >();
+  const checkRuns = new Map<
+    string,
+    Array<{ status: string; conclusion: string | null }>
+  >();
+  const graphql: Array<{ query: string; variables: Record<string, unknown> }> =
+    [];
   const settings = { allowAutoMerge: true };
-  const requests: Array<{ method: string; path: string; query: string; authorization?: string; body?: any }> = [];
+  const requests: Array<{
+    method: string;
+    path: string;
+    query: string;
+    authorization?: string;
+    body?: any;
+  }> = [];
   const headOf = async (branch: string) => {
     try {
-      return (await git.git(repo, ['rev-parse', '--verify', `refs/heads/${branch}`])).trim();
+      return (
+        await git.git(repo, ['rev-parse', '--verify', `refs/heads/${branch}`])
+      ).trim();
     } catch {
       return undefined;
     }
@@ -76,51 +96,126 @@ async function gitHubStandIn(repo: string) {
   const server = http.createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
-    const body = chunks.length ? JSON.parse(Buffer.concat(chunks).toString()) : undefined;
+    const body = chunks.length
+      ? JSON.parse(Buffer.concat(chunks).toString())
+      : undefined;
     const origin = `http://${req.headers.host}`;
     const url = new URL(req.url!, origin);
-    requests.push({ method: req.method!, path: url.pathname, query: url.search, authorization: req.headers.authorization, body });
+    requests.push({
+      method: req.method!,
+      path: url.pathname,
+      query: url.search,
+      authorization: req.headers.authorization,
+      body,
+    });
     const send = (status: number, payload?: unknown) => {
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(payload === undefined ? '' : JSON.stringify(payload));
     };
-    if (req.headers.authorization !== `Bearer ${TOKEN}`) return send(401, { message: 'Bad credentials' });
-    if (req.headers['x-github-api-version'] !== '2022-11-28') return send(400, { message: 'missing X-GitHub-Api-Version' });
+    if (req.headers.authorization !== `Bearer ${TOKEN}`)
+      return send(401, { message: 'Bad credentials' });
+    if (req.headers['x-github-api-version'] !== '2022-11-28')
+      return send(400, { message: 'missing X-GitHub-Api-Version' });
     if (url.pathname === '/api/graphql' && req.method === 'POST') {
       graphql.push(body);
       const pr = pulls.find(p => p.node_id === body.variables?.pullRequestId);
-      if (!/enablePullRequestAutoMerge\(input: \{pullRequestId: \$pullRequestId\}\)/.test(body.query) || !pr) {
-        return send(200, { data: null, errors: [{ type: 'NOT_FOUND', message: `Could not resolve to a node with the global id of '${body.variables?.pullRequestId}'` }] });
+      if (
+        !/enablePullRequestAutoMerge\(input: \{pullRequestId: \$pullRequestId\}\)/.test(
+          body.query,
+        ) ||
+        !pr
+      ) {
+        return send(200, {
+          data: null,
+          errors: [
+            {
+              type: 'NOT_FOUND',
+              message: `Could not resolve to a node with the global id of '${body.variables?.pullRequestId}'`,
+            },
+          ],
+        });
       }
       if (!settings.allowAutoMerge) {
         return send(200, {
           data: { enablePullRequestAutoMerge: null },
-          errors: [{ type: 'UNPROCESSABLE', path: ['enablePullRequestAutoMerge'], message: 'Pull request Auto merge is not allowed for this repository' }],
+          errors: [
+            {
+              type: 'UNPROCESSABLE',
+              path: ['enablePullRequestAutoMerge'],
+              message:
+                'Pull request Auto merge is not allowed for this repository',
+            },
+          ],
         });
       }
-      return send(200, { data: { enablePullRequestAutoMerge: { pullRequest: { number: pr.number, autoMergeRequest: { enabledAt: new Date().toISOString() } } } } });
+      return send(200, {
+        data: {
+          enablePullRequestAutoMerge: {
+            pullRequest: {
+              number: pr.number,
+              autoMergeRequest: { enabledAt: new Date().toISOString() },
+            },
+          },
+        },
+      });
     }
     const prefix = `/api/v3/repos/${repo}`;
-    if (!url.pathname.startsWith(`${prefix}/`)) return send(404, { message: 'Not Found' });
+    if (!url.pathname.startsWith(`${prefix}/`))
+      return send(404, { message: 'Not Found' });
     const path = url.pathname.slice(prefix.length);
     let n: RegExpMatchArray | null;
-    const find = (number: string) => pulls.find(p => p.number === Number(number));
+    const find = (number: string) =>
+      pulls.find(p => p.number === Number(number));
     if (path === '/pulls' && req.method === 'GET') {
       const head = url.searchParams.get('head');
       const matching = pulls.filter(
-        p => (url.searchParams.get('state') ?? 'open') === p.state && (!head || `${owner}:${p.head}` === head) && (!url.searchParams.get('base') || p.base === url.searchParams.get('base')),
+        p =>
+          (url.searchParams.get('state') ?? 'open') === p.state &&
+          (!head || `${owner}:${p.head}` === head) &&
+          (!url.searchParams.get('base') ||
+            p.base === url.searchParams.get('base')),
       );
-      return send(200, await Promise.all(matching.slice(0, Number(url.searchParams.get('per_page') ?? 30)).map(p => view(p, origin))));
+      return send(
+        200,
+        await Promise.all(
+          matching
+            .slice(0, Number(url.searchParams.get('per_page') ?? 30))
+            .map(p => view(p, origin)),
+        ),
+      );
     }
     if (path === '/pulls' && req.method === 'POST') {
       if (!(await headOf(body.head))) {
-        return send(422, { message: 'Validation Failed', errors: [{ resource: 'PullRequest', field: 'head', code: 'invalid' }] });
+        return send(422, {
+          message: 'Validation Failed',
+          errors: [{ resource: 'PullRequest', field: 'head', code: 'invalid' }],
+        });
       }
-      if (pulls.some(p => p.state === 'open' && p.head === body.head && p.base === body.base)) {
-        return send(422, { message: `Validation Failed: A pull request already exists for ${owner}:${body.head}.` });
+      if (
+        pulls.some(
+          p =>
+            p.state === 'open' && p.head === body.head && p.base === body.base,
+        )
+      ) {
+        return send(422, {
+          message: `Validation Failed: A pull request already exists for ${owner}:${body.head}.`,
+        });
       }
       const number = pulls.length + 1;
-      const pr: Pr = { number, node_id: `PR_kwDO${number}`, state: 'open', title: body.title, body: body.body, head: body.head, base: body.base, merged: false, merge_commit_sha: null, labels: [], reviewers: [], comments: [] };
+      const pr: Pr = {
+        number,
+        node_id: `PR_kwDO${number}`,
+        state: 'open',
+        title: body.title,
+        body: body.body,
+        head: body.head,
+        base: body.base,
+        merged: false,
+        merge_commit_sha: null,
+        labels: [],
+        reviewers: [],
+        comments: [],
+      };
       pulls.push(pr);
       return send(201, await view(pr, origin));
     }
@@ -128,29 +223,47 @@ async function gitHubStandIn(repo: string) {
       const pr = find(n[1]);
       if (!pr) return send(404, { message: 'Not Found' });
       if (req.method === 'PATCH') {
-        if (pr.merged) return send(422, { message: 'Validation Failed: the pull request is merged' });
-        for (const key of ['title', 'body', 'state'] as const) if (body[key] !== undefined) (pr as any)[key] = body[key];
+        if (pr.merged)
+          return send(422, {
+            message: 'Validation Failed: the pull request is merged',
+          });
+        for (const key of ['title', 'body', 'state'] as const)
+          if (body[key] !== undefined) (pr as any)[key] = body[key];
       }
       return send(200, await view(pr, origin));
     }
-    if ((n = path.match(/^\/issues\/(\d+)\/comments$/)) && req.method === 'POST') {
+    if (
+      (n = path.match(/^\/issues\/(\d+)\/comments$/)) &&
+      req.method === 'POST'
+    ) {
       find(n[1])!.comments.push(body.body);
       return send(201, { id: 1, body: body.body });
     }
-    if ((n = path.match(/^\/issues\/(\d+)\/labels$/)) && req.method === 'POST') {
+    if (
+      (n = path.match(/^\/issues\/(\d+)\/labels$/)) &&
+      req.method === 'POST'
+    ) {
       find(n[1])!.labels.push(...body.labels);
-      return send(200, body.labels.map((name: string) => ({ name })));
+      return send(
+        200,
+        body.labels.map((name: string) => ({ name })),
+      );
     }
-    if ((n = path.match(/^\/pulls\/(\d+)\/requested_reviewers$/)) && req.method === 'POST') {
+    if (
+      (n = path.match(/^\/pulls\/(\d+)\/requested_reviewers$/)) &&
+      req.method === 'POST'
+    ) {
       find(n[1])!.reviewers.push(...body.reviewers);
       return send(201, await view(find(n[1])!, origin));
     }
-    if ((n = path.match(/^\/pulls\/(\d+)\/reviews$/))) return send(200, reviews.get(Number(n[1])) ?? []);
+    if ((n = path.match(/^\/pulls\/(\d+)\/reviews$/)))
+      return send(200, reviews.get(Number(n[1])) ?? []);
     if ((n = path.match(/^\/commits\/([0-9a-f]{40})\/check-runs$/))) {
       const runs = checkRuns.get(n[1]) ?? [];
       return send(200, { total_count: runs.length, check_runs: runs });
     }
-    if ((n = path.match(/^\/commits\/([0-9a-f]{40})\/status$/))) return send(200, { state: 'pending', total_count: 0, statuses: [] });
+    if ((n = path.match(/^\/commits\/([0-9a-f]{40})\/status$/)))
+      return send(200, { state: 'pending', total_count: 0, statuses: [] });
     return send(404, { message: 'Not Found' });
   });
   await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
@@ -168,12 +281,34 @@ async function gitHubStandIn(repo: string) {
     /** Merges as a person would on GitHub: a merge commit of the head into the base, on the Git server. */
     async merge(number: number): Promise<string> {
       const pr = pulls.find(p => p.number === number)!;
-      const tree = (await git.git(repo, ['merge-tree', '--write-tree', `refs/heads/${pr.base}`, `refs/heads/${pr.head}`])).trim().split('\n')[0];
+      const tree = (
+        await git.git(repo, [
+          'merge-tree',
+          '--write-tree',
+          `refs/heads/${pr.base}`,
+          `refs/heads/${pr.head}`,
+        ])
+      )
+        .trim()
+        .split('\n')[0];
       const commit = (
-        await git.git(repo, ['commit-tree', tree, '-p', `refs/heads/${pr.base}`, '-p', `refs/heads/${pr.head}`, '-m', `Merge pull request #${number} from ${owner}/${pr.head}`])
+        await git.git(repo, [
+          'commit-tree',
+          tree,
+          '-p',
+          `refs/heads/${pr.base}`,
+          '-p',
+          `refs/heads/${pr.head}`,
+          '-m',
+          `Merge pull request #${number} from ${owner}/${pr.head}`,
+        ])
       ).trim();
       await git.git(repo, ['update-ref', `refs/heads/${pr.base}`, commit]);
-      Object.assign(pr, { merged: true, state: 'closed', merge_commit_sha: commit });
+      Object.assign(pr, {
+        merged: true,
+        state: 'closed',
+        merge_commit_sha: commit,
+      });
       return commit;
     },
     close: () => new Promise(resolve => server.close(resolve)),
@@ -186,7 +321,11 @@ type StandIn = Awaited<ReturnType<typeof gitHubStandIn>>;
 function harness(
   repo: string,
   gh: StandIn,
-  options: { pullRequests?: Array<Record<string, string | boolean>>; reviewsApprove?: boolean; autoMerge?: boolean } = {},
+  options: {
+    pullRequests?: Array<Record<string, string | boolean>>;
+    reviewsApprove?: boolean;
+    autoMerge?: boolean;
+  } = {},
 ) {
   return pullRequestHarness({
     git,
@@ -199,7 +338,9 @@ function harness(
         type: 'github',
         apiBaseUrl: gh.apiBaseUrl,
         reviewsApprove: options.reviewsApprove ?? false,
-        ...(options.autoMerge !== undefined ? { autoMerge: options.autoMerge } : {}),
+        ...(options.autoMerge !== undefined
+          ? { autoMerge: options.autoMerge }
+          : {}),
       },
     ],
   });
@@ -207,13 +348,20 @@ function harness(
 
 /** The API calls since `from`, as `METHOD path?query` with the repository prefix dropped. */
 function callsSince(gh: StandIn, from: number, repo: string) {
-  return gh.requests.slice(from).map(r => `${r.method} ${r.path.replace(`/api/v3/repos/${repo}`, '')}${r.query}`);
+  return gh.requests
+    .slice(from)
+    .map(
+      r =>
+        `${r.method} ${r.path.replace(`/api/v3/repos/${repo}`, '')}${r.query}`,
+    );
 }
 
 describe('pull-request mode on GitHub (API stand-in) with pushes to the real test-bed Git server', () => {
   it('opens the pull request, updates it on a newer version, lets an approving review pass the gate, and applies the promotion on merge with the merge commit', async () => {
     const repo = 'acme/flow';
-    await git.createRepository(repo, { 'deploy/app.yaml': deployment('1.0.0') });
+    await git.createRepository(repo, {
+      'deploy/app.yaml': deployment('1.0.0'),
+    });
     const gh = await gitHubStandIn(repo);
     const h = await harness(repo, gh, { reviewsApprove: true });
     const gated = {
@@ -224,28 +372,64 @@ describe('pull-request mode on GitHub (API stand-in) with pushes to the real tes
     try {
       await h.select('1.0.1');
       const first = await h.run(gated);
-      expect(ready(first)).toMatchObject({ status: 'True', reason: 'Succeeded' });
+      expect(ready(first)).toMatchObject({
+        status: 'True',
+        reason: 'Succeeded',
+      });
       const pr = first.status.pullRequest!;
-      expect(pr).toMatchObject({ number: 1, state: 'open', branch: BRANCH, base: 'main', versions: { app: '1.0.1' } });
+      expect(pr).toMatchObject({
+        number: 1,
+        state: 'open',
+        branch: BRANCH,
+        base: 'main',
+        versions: { app: '1.0.1' },
+      });
       expect(pr.url).toBe(`http://${gh.host}/${repo}/pull/1`);
       // The push is real: the branch on the Git server carries the update, main does not.
-      expect(await git.readFile(repo, BRANCH, 'deploy/app.yaml')).toContain('app:1.0.1 #');
-      expect(await git.readFile(repo, 'main', 'deploy/app.yaml')).toContain('app:1.0.0 #');
+      expect(await git.readFile(repo, BRANCH, 'deploy/app.yaml')).toContain(
+        'app:1.0.1 #',
+      );
+      expect(await git.readFile(repo, 'main', 'deploy/app.yaml')).toContain(
+        'app:1.0.0 #',
+      );
       expect(pr.head).toBe(await gh.headOf(BRANCH));
       // The recorded contract: a listing filtered to the head branch, the create, labels, reviewers.
       expect(callsSince(gh, 0, repo)).toEqual([
-        `GET /pulls?state=open&head=acme%3A${encodeURIComponent(BRANCH)}&base=main&per_page=1`,
+        `GET /pulls?state=open&head=acme%3A${encodeURIComponent(
+          BRANCH,
+        )}&base=main&per_page=1`,
         'POST /pulls',
         'POST /issues/1/labels',
         'POST /pulls/1/requested_reviewers',
       ]);
-      expect(gh.requests[1].body).toMatchObject({ head: BRANCH, base: 'main', title: 'Update app to registry.example.com/team/app:1.0.1' });
-      expect(gh.requests[1].body.body).toContain('`deploy/app.yaml:10` (`apps:app`): `registry.example.com/team/app:1.0.0` → `registry.example.com/team/app:1.0.1`');
-      expect(gh.pulls[0]).toMatchObject({ labels: ['dependencies', 'images'], reviewers: ['ann'] });
+      expect(gh.requests[1].body).toMatchObject({
+        head: BRANCH,
+        base: 'main',
+        title: 'Update app to registry.example.com/team/app:1.0.1',
+      });
+      expect(gh.requests[1].body.body).toContain(
+        '`deploy/app.yaml:10` (`apps:app`): `registry.example.com/team/app:1.0.0` → `registry.example.com/team/app:1.0.1`',
+      );
+      expect(gh.pulls[0]).toMatchObject({
+        labels: ['dependencies', 'images'],
+        reviewers: ['ann'],
+      });
       let [promotion] = await h.promotionList();
-      expect(promotion).toMatchObject({ state: 'pending', to: { tag: '1.0.1' } });
-      expect(promotion.gates.find(g => g.gate === 'approval')).toMatchObject({ state: 'waiting', summary: 'approval 0/1' });
-      expect((await h.view(promotion.id)).pullRequest).toEqual({ url: pr.url, number: 1, host: gh.host, state: 'open', updatedAt: expect.any(String) });
+      expect(promotion).toMatchObject({
+        state: 'pending',
+        to: { tag: '1.0.1' },
+      });
+      expect(promotion.gates.find(g => g.gate === 'approval')).toMatchObject({
+        state: 'waiting',
+        summary: 'approval 0/1',
+      });
+      expect((await h.view(promotion.id)).pullRequest).toEqual({
+        url: pr.url,
+        number: 1,
+        host: gh.host,
+        state: 'open',
+        updatedAt: expect.any(String),
+      });
 
       // A newer version: the same pull request, its branch force-pushed, updated with one read and
       // one update (the reviews are read because a promotion waits for them); no listing.
@@ -253,7 +437,10 @@ describe('pull-request mode on GitHub (API stand-in) with pushes to the real tes
       let from = gh.requests.length;
       const second = await h.run(gated);
       expect(ready(second).status).toBe('True');
-      expect(second.status.pullRequest).toMatchObject({ number: 1, versions: { app: '1.0.2' } });
+      expect(second.status.pullRequest).toMatchObject({
+        number: 1,
+        versions: { app: '1.0.2' },
+      });
       const head = await gh.headOf(BRANCH);
       expect(callsSince(gh, from, repo)).toEqual([
         'GET /pulls/1',
@@ -264,46 +451,93 @@ describe('pull-request mode on GitHub (API stand-in) with pushes to the real tes
       ]);
       expect(gh.pulls).toHaveLength(1);
       expect(gh.pulls[0].body).toContain('- app: 1.0.1 → 1.0.2');
-      expect(await git.readFile(repo, BRANCH, 'deploy/app.yaml')).toContain('app:1.0.2 #');
+      expect(await git.readFile(repo, BRANCH, 'deploy/app.yaml')).toContain(
+        'app:1.0.2 #',
+      );
       expect(second.status.pullRequest!.head).toBe(head);
       expect(second.events?.map(e => e.reason)).toContain('PullRequestUpdated');
 
       // ann approves the new head, and its checks pass: the review is the approval the gate waits for.
-      gh.reviews.set(1, [{ state: 'APPROVED', user: { login: 'ann' }, commit_id: head! }]);
+      gh.reviews.set(1, [
+        { state: 'APPROVED', user: { login: 'ann' }, commit_id: head! },
+      ]);
       gh.checkRuns.set(head!, [{ status: 'completed', conclusion: 'success' }]);
       const approved = await h.run(gated);
       expect(ready(approved).status).toBe('True');
       promotion = (await h.promotionList()).find(p => p.to.tag === '1.0.2')!;
       expect(promotion.state).toBe('applying');
-      expect(promotion.gates.find(g => g.gate === 'approval')?.state).toBe('passed');
+      expect(promotion.gates.find(g => g.gate === 'approval')?.state).toBe(
+        'passed',
+      );
       expect((await h.view(promotion.id)).votes).toEqual([
-        expect.objectContaining({ actor: `review:${gh.host}/ann`, decision: 'approve', reason: 'approved pull request #1' }),
+        expect.objectContaining({
+          actor: `review:${gh.host}/ann`,
+          decision: 'approve',
+          reason: 'approved pull request #1',
+        }),
       ]);
-      expect((await h.view(promotion.id)).pullRequest).toMatchObject({ number: 1, state: 'open', approvedBy: ['ann'], checks: 'success' });
-      expect(approved.status.pullRequest).toMatchObject({ approvedBy: ['ann'], checks: 'success' });
+      expect((await h.view(promotion.id)).pullRequest).toMatchObject({
+        number: 1,
+        state: 'open',
+        approvedBy: ['ann'],
+        checks: 'success',
+      });
+      expect(approved.status.pullRequest).toMatchObject({
+        approvedBy: ['ann'],
+        checks: 'success',
+      });
 
       // Merged by a person: the promotion is applied with the merge commit; the next run finds main current.
       const mergeCommit = await gh.merge(1);
       const merged = await h.run(gated);
-      expect(ready(merged)).toMatchObject({ status: 'True', message: 'repository up-to-date' });
-      expect(merged.status.pullRequest).toMatchObject({ state: 'merged', mergeCommit });
-      expect(merged.events?.map(e => e.reason)).toEqual(expect.arrayContaining(['PullRequestMerged', 'PromotionApplied']));
+      expect(ready(merged)).toMatchObject({
+        status: 'True',
+        message: 'repository up-to-date',
+      });
+      expect(merged.status.pullRequest).toMatchObject({
+        state: 'merged',
+        mergeCommit,
+      });
+      expect(merged.events?.map(e => e.reason)).toEqual(
+        expect.arrayContaining(['PullRequestMerged', 'PromotionApplied']),
+      );
       const view = await h.view(promotion.id);
       expect(view).toMatchObject({ state: 'applied', commit: mergeCommit });
-      expect(view.pullRequest).toMatchObject({ state: 'merged', mergeCommit, approvedBy: ['ann'] });
-      expect(await git.readFile(repo, 'main', 'deploy/app.yaml')).toContain('app:1.0.2 #');
+      expect(view.pullRequest).toMatchObject({
+        state: 'merged',
+        mergeCommit,
+        approvedBy: ['ann'],
+      });
+      expect(await git.readFile(repo, 'main', 'deploy/app.yaml')).toContain(
+        'app:1.0.2 #',
+      );
       expect(gh.pulls.filter(p => p.state === 'open')).toEqual([]);
 
       // Nothing new after the merge: no API call at all.
       from = gh.requests.length;
-      expect(ready(await h.run(gated))).toMatchObject({ status: 'True', message: 'repository up-to-date' });
+      expect(ready(await h.run(gated))).toMatchObject({
+        status: 'True',
+        message: 'repository up-to-date',
+      });
       expect(callsSince(gh, from, repo)).toEqual([]);
 
       // Every call carried the token as a bearer token, and no token is in status, events, promotions or logs.
-      expect(new Set(gh.requests.map(r => r.authorization))).toEqual(new Set([`Bearer ${TOKEN}`]));
-      const everything = JSON.stringify([first, second, approved, merged, await h.promotionList(), view, h.logs]);
+      expect(new Set(gh.requests.map(r => r.authorization))).toEqual(
+        new Set([`Bearer ${TOKEN}`]),
+      );
+      const everything = JSON.stringify([
+        first,
+        second,
+        approved,
+        merged,
+        await h.promotionList(),
+        view,
+        h.logs,
+      ]);
       expect(everything).not.toContain(TOKEN);
-      expect(everything).not.toContain(Buffer.from(`x-access-token:${TOKEN}`).toString('base64'));
+      expect(everything).not.toContain(
+        Buffer.from(`x-access-token:${TOKEN}`).toString('base64'),
+      );
     } finally {
       await h.stop();
       await gh.close();
@@ -312,7 +546,9 @@ describe('pull-request mode on GitHub (API stand-in) with pushes to the real tes
 
   it('enables auto-merge where the host is configured for it, and leaves the pull request open for a person with a Warning where the repository does not allow it', async () => {
     const repo = 'acme/auto';
-    await git.createRepository(repo, { 'deploy/app.yaml': deployment('1.0.0') });
+    await git.createRepository(repo, {
+      'deploy/app.yaml': deployment('1.0.0'),
+    });
     const gh = await gitHubStandIn(repo);
     const h = await harness(repo, gh, { autoMerge: true });
     try {
@@ -320,16 +556,35 @@ describe('pull-request mode on GitHub (API stand-in) with pushes to the real tes
       const opened = await h.run();
       expect(ready(opened).status).toBe('True');
       expect(gh.graphql).toEqual([
-        { query: expect.stringContaining('enablePullRequestAutoMerge(input: {pullRequestId: $pullRequestId})'), variables: { pullRequestId: 'PR_kwDO1' } },
+        {
+          query: expect.stringContaining(
+            'enablePullRequestAutoMerge(input: {pullRequestId: $pullRequestId})',
+          ),
+          variables: { pullRequestId: 'PR_kwDO1' },
+        },
       ]);
-      expect(gh.requests.find(r => r.path === '/api/graphql')).toMatchObject({ method: 'POST', authorization: `Bearer ${TOKEN}` });
-      expect(opened.status.pullRequest).toMatchObject({ number: 1, autoMerge: true });
+      expect(gh.requests.find(r => r.path === '/api/graphql')).toMatchObject({
+        method: 'POST',
+        authorization: `Bearer ${TOKEN}`,
+      });
+      expect(opened.status.pullRequest).toMatchObject({
+        number: 1,
+        autoMerge: true,
+      });
       const [promotion] = await h.promotionList();
-      expect((await h.view(promotion.id)).pullRequest).toMatchObject({ number: 1, state: 'open', autoMerge: true });
+      expect((await h.view(promotion.id)).pullRequest).toMatchObject({
+        number: 1,
+        state: 'open',
+        autoMerge: true,
+      });
       // Updated for a newer version: auto-merge stays as it was set, no second mutation.
       await h.select('2.0.1');
       const updated = await h.run();
-      expect(updated.status.pullRequest).toMatchObject({ number: 1, autoMerge: true, versions: { app: '2.0.1' } });
+      expect(updated.status.pullRequest).toMatchObject({
+        number: 1,
+        autoMerge: true,
+        versions: { app: '2.0.1' },
+      });
       expect(gh.graphql).toHaveLength(1);
     } finally {
       await h.stop();
@@ -339,24 +594,38 @@ describe('pull-request mode on GitHub (API stand-in) with pushes to the real tes
     // A repository without auto-merge: GitHub refuses the mutation; the pull request is open all
     // the same, the automation Ready, the refusal a Warning event naming the host and the answer.
     const repo2 = 'acme/manual';
-    await git.createRepository(repo2, { 'deploy/app.yaml': deployment('1.0.0') });
+    await git.createRepository(repo2, {
+      'deploy/app.yaml': deployment('1.0.0'),
+    });
     const gh2 = await gitHubStandIn(repo2);
     gh2.settings.allowAutoMerge = false;
     const h2 = await harness(repo2, gh2, { autoMerge: true });
     try {
       await h2.select('2.0.0');
       const result = await h2.run();
-      expect(ready(result)).toMatchObject({ status: 'True', reason: 'Succeeded' });
+      expect(ready(result)).toMatchObject({
+        status: 'True',
+        reason: 'Succeeded',
+      });
       expect(gh2.pulls).toMatchObject([{ number: 1, state: 'open' }]);
-      expect(result.status.pullRequest).toMatchObject({ number: 1, state: 'open', autoMerge: false });
-      const warning = result.events?.find(e => e.reason === 'PullRequestAutoMergeRefused');
+      expect(result.status.pullRequest).toMatchObject({
+        number: 1,
+        state: 'open',
+        autoMerge: false,
+      });
+      const warning = result.events?.find(
+        e => e.reason === 'PullRequestAutoMergeRefused',
+      );
       expect(warning).toMatchObject({ type: 'Warning' });
       expect(warning!.message).toBe(
         `pull request #1 http://${gh2.host}/${repo2}/pull/1 is open without auto-merge, for a person to merge: ${gh2.host}: enabling auto-merge was refused: Pull request Auto merge is not allowed for this repository`,
       );
       const [promotion] = await h2.promotionList();
       expect(promotion.state).toBe('applying');
-      expect((await h2.view(promotion.id)).pullRequest).toMatchObject({ state: 'open', autoMerge: false });
+      expect((await h2.view(promotion.id)).pullRequest).toMatchObject({
+        state: 'open',
+        autoMerge: false,
+      });
       // The annotation turns it off for one automation where the host turns it on: no mutation.
       await h2.select('2.0.1');
       await h2.run({ 'image-automation.io/pull-request-auto-merge': 'false' });
@@ -369,20 +638,33 @@ describe('pull-request mode on GitHub (API stand-in) with pushes to the real tes
 
   it('sends no request and no credential to a pull-request API the platform did not list', async () => {
     const repo = 'acme/abuse';
-    await git.createRepository(repo, { 'deploy/app.yaml': deployment('1.0.0') });
+    await git.createRepository(repo, {
+      'deploy/app.yaml': deployment('1.0.0'),
+    });
     const gh = await gitHubStandIn(repo);
     // Listed: only some other host; and a GitLab entry for a different host.
     const h = await harness(repo, gh, {
       pullRequests: [
         { host: 'github.com', type: 'github' },
-        { host: 'gitlab.example.com', type: 'gitlab', apiBaseUrl: gh.apiBaseUrl },
+        {
+          host: 'gitlab.example.com',
+          type: 'gitlab',
+          apiBaseUrl: gh.apiBaseUrl,
+        },
       ],
     });
     try {
       await h.select('3.0.0');
       const result = await h.run();
-      expect(ready(result)).toMatchObject({ status: 'False', reason: 'PullRequestHostNotAllowed' });
-      expect(ready(result).message).toContain(`host '${new URL(git.baseUrl).host}' is not in imageAutomation.git.pullRequests`);
+      expect(ready(result)).toMatchObject({
+        status: 'False',
+        reason: 'PullRequestHostNotAllowed',
+      });
+      expect(ready(result).message).toContain(
+        `host '${
+          new URL(git.baseUrl).host
+        }' is not in imageAutomation.git.pullRequests`,
+      );
       expect(gh.requests).toEqual([]);
       // Nothing was pushed either.
       expect(await gh.headOf(BRANCH)).toBeUndefined();

@@ -9,7 +9,12 @@
 import http from 'node:http';
 import { AddressInfo } from 'node:net';
 import { startGitServer, TestGitServer } from '../../testbed';
-import { BRANCH, deployment, pullRequestHarness, ready } from './pullRequestHarness';
+import {
+  BRANCH,
+  deployment,
+  pullRequestHarness,
+  ready,
+} from './pullRequestHarness';
 
 jest.setTimeout(180_000);
 
@@ -42,10 +47,19 @@ async function gitLabStandIn(repo: string) {
   const approvals = new Map<number, string[]>();
   const pipelines = new Map<string, string>();
   const users = [{ id: 41, username: 'ann' }];
-  const requests: Array<{ method: string; path: string; query: string; token?: string; authorization?: string; body?: any }> = [];
+  const requests: Array<{
+    method: string;
+    path: string;
+    query: string;
+    token?: string;
+    authorization?: string;
+    body?: any;
+  }> = [];
   const headOf = async (branch: string) => {
     try {
-      return (await git.git(repo, ['rev-parse', '--verify', `refs/heads/${branch}`])).trim();
+      return (
+        await git.git(repo, ['rev-parse', '--verify', `refs/heads/${branch}`])
+      ).trim();
     } catch {
       return undefined;
     }
@@ -64,36 +78,58 @@ async function gitLabStandIn(repo: string) {
       sha,
       merge_commit_sha: mr.merge_commit_sha,
       squash_commit_sha: null,
-      head_pipeline: sha && pipelines.has(sha) ? { id: 1, sha, status: pipelines.get(sha) } : null,
+      head_pipeline:
+        sha && pipelines.has(sha)
+          ? { id: 1, sha, status: pipelines.get(sha) }
+          : null,
     };
   };
   const server = http.createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
-    const body = chunks.length ? JSON.parse(Buffer.concat(chunks).toString()) : undefined;
+    const body = chunks.length
+      ? JSON.parse(Buffer.concat(chunks).toString())
+      : undefined;
     const origin = `http://${req.headers.host}`;
     const url = new URL(req.url!, origin);
     const raw = req.url!.split('?')[0];
-    requests.push({ method: req.method!, path: raw, query: url.search, token: req.headers['private-token'] as string | undefined, authorization: req.headers.authorization, body });
+    requests.push({
+      method: req.method!,
+      path: raw,
+      query: url.search,
+      token: req.headers['private-token'] as string | undefined,
+      authorization: req.headers.authorization,
+      body,
+    });
     const send = (status: number, payload?: unknown) => {
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(payload === undefined ? '' : JSON.stringify(payload));
     };
-    if (req.headers['private-token'] !== TOKEN) return send(401, { message: '401 Unauthorized' });
-    if (raw === '/api/v4/users') return send(200, users.filter(u => u.username === url.searchParams.get('username')));
+    if (req.headers['private-token'] !== TOKEN)
+      return send(401, { message: '401 Unauthorized' });
+    if (raw === '/api/v4/users')
+      return send(
+        200,
+        users.filter(u => u.username === url.searchParams.get('username')),
+      );
     const prefix = `/api/v4/projects/${encodeURIComponent(repo)}`;
-    if (!raw.startsWith(prefix)) return send(404, { message: '404 Project Not Found' });
+    if (!raw.startsWith(prefix))
+      return send(404, { message: '404 Project Not Found' });
     const path = raw.slice(prefix.length);
     let n: RegExpMatchArray | null;
     const find = (iid: string) => mrs.find(m => m.iid === Number(iid));
     if (path === '/merge_requests' && req.method === 'GET') {
       const matching = mrs.filter(
-        m => m.state === url.searchParams.get('state') && m.source_branch === url.searchParams.get('source_branch') && m.target_branch === url.searchParams.get('target_branch'),
+        m =>
+          m.state === url.searchParams.get('state') &&
+          m.source_branch === url.searchParams.get('source_branch') &&
+          m.target_branch === url.searchParams.get('target_branch'),
       );
       return send(200, await Promise.all(matching.map(m => view(m, origin))));
     }
     if (path === '/merge_requests' && req.method === 'POST') {
-      if (!(await headOf(body.source_branch))) return send(400, { message: ['Source branch does not exist'] });
+      if (!(await headOf(body.source_branch)))
+        return send(400, { message: ['Source branch does not exist'] });
       const mr: Mr = {
         iid: mrs.length + 1,
         state: 'opened',
@@ -120,9 +156,16 @@ async function gitLabStandIn(repo: string) {
       return send(200, await view(mr, origin));
     }
     if ((n = path.match(/^\/merge_requests\/(\d+)\/approvals$/))) {
-      return send(200, { approved_by: (approvals.get(Number(n[1])) ?? []).map(username => ({ user: { username } })) });
+      return send(200, {
+        approved_by: (approvals.get(Number(n[1])) ?? []).map(username => ({
+          user: { username },
+        })),
+      });
     }
-    if ((n = path.match(/^\/merge_requests\/(\d+)\/notes$/)) && req.method === 'POST') {
+    if (
+      (n = path.match(/^\/merge_requests\/(\d+)\/notes$/)) &&
+      req.method === 'POST'
+    ) {
       find(n[1])!.notes.push(body.body);
       return send(201, { id: 1 });
     }
@@ -142,8 +185,17 @@ async function gitLabStandIn(repo: string) {
     async fastForward(iid: number): Promise<string> {
       const mr = mrs.find(m => m.iid === iid)!;
       const head = (await headOf(mr.source_branch))!;
-      await git.git(repo, ['merge-base', '--is-ancestor', `refs/heads/${mr.target_branch}`, head]);
-      await git.git(repo, ['update-ref', `refs/heads/${mr.target_branch}`, head]);
+      await git.git(repo, [
+        'merge-base',
+        '--is-ancestor',
+        `refs/heads/${mr.target_branch}`,
+        head,
+      ]);
+      await git.git(repo, [
+        'update-ref',
+        `refs/heads/${mr.target_branch}`,
+        head,
+      ]);
       mr.state = 'merged';
       return head;
     },
@@ -154,14 +206,23 @@ async function gitLabStandIn(repo: string) {
 describe('pull-request mode on GitLab (API stand-in) with pushes to the real test-bed Git server', () => {
   it('opens a merge request for a project in nested groups, updates it, counts an approval, and applies the promotion on a fast-forward merge', async () => {
     const repo = 'platform/apps/shop';
-    await git.createRepository(repo, { 'deploy/app.yaml': deployment('1.0.0') });
+    await git.createRepository(repo, {
+      'deploy/app.yaml': deployment('1.0.0'),
+    });
     const gl = await gitLabStandIn(repo);
     const h = await pullRequestHarness({
       git,
       repo,
       credential: { username: 'bot', password: TOKEN },
       insecureHosts: [gl.host],
-      pullRequests: [{ host: new URL(git.baseUrl).host, type: 'gitlab', apiBaseUrl: gl.apiBaseUrl, reviewsApprove: true }],
+      pullRequests: [
+        {
+          host: new URL(git.baseUrl).host,
+          type: 'gitlab',
+          apiBaseUrl: gl.apiBaseUrl,
+          reviewsApprove: true,
+        },
+      ],
     });
     const annotations = {
       'promotion.image-automation.io/approvals': '1',
@@ -172,33 +233,61 @@ describe('pull-request mode on GitLab (API stand-in) with pushes to the real tes
     try {
       await h.select('1.0.1');
       const first = await h.run(annotations);
-      expect(ready(first)).toMatchObject({ status: 'True', reason: 'Succeeded' });
-      expect(first.status.pullRequest).toMatchObject({ number: 1, state: 'open', url: `http://${gl.host}/${repo}/-/merge_requests/1` });
-      expect(await git.readFile(repo, BRANCH, 'deploy/app.yaml')).toContain('app:1.0.1 #');
+      expect(ready(first)).toMatchObject({
+        status: 'True',
+        reason: 'Succeeded',
+      });
+      expect(first.status.pullRequest).toMatchObject({
+        number: 1,
+        state: 'open',
+        url: `http://${gl.host}/${repo}/-/merge_requests/1`,
+      });
+      expect(await git.readFile(repo, BRANCH, 'deploy/app.yaml')).toContain(
+        'app:1.0.1 #',
+      );
       expect(gl.requests.map(r => `${r.method} ${r.path}`)).toEqual([
         `GET ${project}/merge_requests`,
         'GET /api/v4/users',
         `POST ${project}/merge_requests`,
       ]);
-      expect(gl.requests[0].query).toBe(`?state=opened&source_branch=${encodeURIComponent(BRANCH)}&target_branch=main&per_page=1`);
-      expect(gl.requests[2].body).toMatchObject({ source_branch: BRANCH, target_branch: 'main', labels: 'dependencies', reviewer_ids: [41] });
-      expect(gl.requests[2].body.description).toContain('(`apps:app`): `registry.example.com/team/app:1.0.0` → `registry.example.com/team/app:1.0.1`');
+      expect(gl.requests[0].query).toBe(
+        `?state=opened&source_branch=${encodeURIComponent(
+          BRANCH,
+        )}&target_branch=main&per_page=1`,
+      );
+      expect(gl.requests[2].body).toMatchObject({
+        source_branch: BRANCH,
+        target_branch: 'main',
+        labels: 'dependencies',
+        reviewer_ids: [41],
+      });
+      expect(gl.requests[2].body.description).toContain(
+        '(`apps:app`): `registry.example.com/team/app:1.0.0` → `registry.example.com/team/app:1.0.1`',
+      );
       let [promotion] = await h.promotionList();
       expect(promotion.state).toBe('pending');
-      expect((await h.view(promotion.id)).pullRequest).toMatchObject({ number: 1, host: gl.host, state: 'open' });
+      expect((await h.view(promotion.id)).pullRequest).toMatchObject({
+        number: 1,
+        host: gl.host,
+        state: 'open',
+      });
 
       // A newer version: the same merge request, read once and updated once; no listing.
       await h.select('1.0.2');
       let from = gl.requests.length;
       const second = await h.run(annotations);
       expect(ready(second).status).toBe('True');
-      expect(gl.requests.slice(from).map(r => `${r.method} ${r.path}`)).toEqual([
-        `GET ${project}/merge_requests/1`,
-        `GET ${project}/merge_requests/1/approvals`,
-        `PUT ${project}/merge_requests/1`,
-      ]);
+      expect(gl.requests.slice(from).map(r => `${r.method} ${r.path}`)).toEqual(
+        [
+          `GET ${project}/merge_requests/1`,
+          `GET ${project}/merge_requests/1/approvals`,
+          `PUT ${project}/merge_requests/1`,
+        ],
+      );
       expect(gl.mrs[0].description).toContain('- app: 1.0.1 → 1.0.2');
-      expect(await git.readFile(repo, BRANCH, 'deploy/app.yaml')).toContain('app:1.0.2 #');
+      expect(await git.readFile(repo, BRANCH, 'deploy/app.yaml')).toContain(
+        'app:1.0.2 #',
+      );
 
       // ann approves and the head pipeline passes: the approval gate passes.
       const head = (await gl.headOf(BRANCH))!;
@@ -209,22 +298,57 @@ describe('pull-request mode on GitLab (API stand-in) with pushes to the real tes
       expect(ready(approved).status).toBe('True');
       promotion = (await h.promotionList()).find(p => p.to.tag === '1.0.2')!;
       expect(promotion.state).toBe('applying');
-      expect((await h.view(promotion.id)).votes).toEqual([expect.objectContaining({ actor: `review:${gl.host}/ann`, decision: 'approve' })]);
-      expect((await h.view(promotion.id)).pullRequest).toMatchObject({ state: 'open', approvedBy: ['ann'], checks: 'success' });
+      expect((await h.view(promotion.id)).votes).toEqual([
+        expect.objectContaining({
+          actor: `review:${gl.host}/ann`,
+          decision: 'approve',
+        }),
+      ]);
+      expect((await h.view(promotion.id)).pullRequest).toMatchObject({
+        state: 'open',
+        approvedBy: ['ann'],
+        checks: 'success',
+      });
       // The head pipeline came with the merge request already read: no extra read for it.
-      expect(gl.requests.slice(from).filter(r => r.path === `${project}/merge_requests/1` && r.method === 'GET')).toHaveLength(1);
+      expect(
+        gl.requests
+          .slice(from)
+          .filter(
+            r => r.path === `${project}/merge_requests/1` && r.method === 'GET',
+          ),
+      ).toHaveLength(1);
 
       // Fast-forward merge: no merge commit; the head is what main got, and the promotion's commit.
       const merged = await gl.fastForward(1);
       const after = await h.run(annotations);
-      expect(ready(after)).toMatchObject({ status: 'True', message: 'repository up-to-date' });
-      expect(after.status.pullRequest).toMatchObject({ state: 'merged', mergeCommit: merged });
+      expect(ready(after)).toMatchObject({
+        status: 'True',
+        message: 'repository up-to-date',
+      });
+      expect(after.status.pullRequest).toMatchObject({
+        state: 'merged',
+        mergeCommit: merged,
+      });
       const view = await h.view(promotion.id);
       expect(view).toMatchObject({ state: 'applied', commit: merged });
-      expect(view.pullRequest).toMatchObject({ state: 'merged', mergeCommit: merged, approvedBy: ['ann'] });
+      expect(view.pullRequest).toMatchObject({
+        state: 'merged',
+        mergeCommit: merged,
+        approvedBy: ['ann'],
+      });
 
       expect(new Set(gl.requests.map(r => r.token))).toEqual(new Set([TOKEN]));
-      expect(JSON.stringify([first, second, approved, after, await h.promotionList(), view, h.logs])).not.toContain(TOKEN);
+      expect(
+        JSON.stringify([
+          first,
+          second,
+          approved,
+          after,
+          await h.promotionList(),
+          view,
+          h.logs,
+        ]),
+      ).not.toContain(TOKEN);
     } finally {
       await h.stop();
       await gl.close();
@@ -233,25 +357,46 @@ describe('pull-request mode on GitLab (API stand-in) with pushes to the real tes
 
   it('closes its merge request with a note when main reaches the version another way', async () => {
     const repo = 'platform/apps/elsewhere';
-    await git.createRepository(repo, { 'deploy/app.yaml': deployment('1.0.0') });
+    await git.createRepository(repo, {
+      'deploy/app.yaml': deployment('1.0.0'),
+    });
     const gl = await gitLabStandIn(repo);
     const h = await pullRequestHarness({
       git,
       repo,
       credential: { username: 'bot', password: TOKEN },
       insecureHosts: [gl.host],
-      pullRequests: [{ host: new URL(git.baseUrl).host, type: 'gitlab', apiBaseUrl: gl.apiBaseUrl }],
+      pullRequests: [
+        {
+          host: new URL(git.baseUrl).host,
+          type: 'gitlab',
+          apiBaseUrl: gl.apiBaseUrl,
+        },
+      ],
     });
     try {
       await h.select('1.0.3');
       expect(ready(await h.run()).status).toBe('True');
-      await git.commitFiles(repo, 'main', { 'deploy/app.yaml': deployment('1.0.3') }, 'bump by hand');
+      await git.commitFiles(
+        repo,
+        'main',
+        { 'deploy/app.yaml': deployment('1.0.3') },
+        'bump by hand',
+      );
       const after = await h.run();
-      expect(ready(after)).toMatchObject({ status: 'True', message: 'repository up-to-date' });
+      expect(ready(after)).toMatchObject({
+        status: 'True',
+        message: 'repository up-to-date',
+      });
       expect(gl.mrs[0]).toMatchObject({ state: 'closed' });
-      expect(gl.mrs[0].notes.join('\n')).toContain('`main` already carries what this pull request proposed (app 1.0.3)');
+      expect(gl.mrs[0].notes.join('\n')).toContain(
+        '`main` already carries what this pull request proposed (app 1.0.3)',
+      );
       const [promotion] = await h.promotionList();
-      expect(await h.view(promotion.id)).toMatchObject({ state: 'applied', pullRequest: { number: 1, state: 'closed' } });
+      expect(await h.view(promotion.id)).toMatchObject({
+        state: 'applied',
+        pullRequest: { number: 1, state: 'closed' },
+      });
     } finally {
       await h.stop();
       await gl.close();

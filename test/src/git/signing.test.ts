@@ -4,7 +4,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { startGitServer, TestGitServer } from '../../testbed';
-import { automation, GIT_PASSWORD, HARNESS_ENTITY, ready, startAutomationHarness } from './automationHarness';
+import {
+  automation,
+  GIT_PASSWORD,
+  HARNESS_ENTITY,
+  ready,
+  startAutomationHarness,
+} from './automationHarness';
 
 const run = promisify(execFile);
 jest.setTimeout(120_000);
@@ -26,26 +32,77 @@ describe('signed commits', () => {
     gnupgHome = path.join(dir, 'gnupg');
     fs.mkdirSync(gnupgHome, { mode: 0o700 });
     const env = { ...process.env, GNUPGHOME: gnupgHome };
-    await run('gpg', ['--batch', '--pinentry-mode', 'loopback', '--passphrase', 'pass phrase', '--quick-gen-key', 'Flux Bot <bot@example.com>', 'ed25519', 'sign', 'never'], { env });
+    await run(
+      'gpg',
+      [
+        '--batch',
+        '--pinentry-mode',
+        'loopback',
+        '--passphrase',
+        'pass phrase',
+        '--quick-gen-key',
+        'Flux Bot <bot@example.com>',
+        'ed25519',
+        'sign',
+        'never',
+      ],
+      { env },
+    );
     armoredKey = (
-      await run('gpg', ['--batch', '--pinentry-mode', 'loopback', '--passphrase', 'pass phrase', '--armor', '--export-secret-keys'], { env })
+      await run(
+        'gpg',
+        [
+          '--batch',
+          '--pinentry-mode',
+          'loopback',
+          '--passphrase',
+          'pass phrase',
+          '--armor',
+          '--export-secret-keys',
+        ],
+        { env },
+      )
     ).stdout;
-    await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'bot', '-f', path.join(dir, 'id')]);
+    await run('ssh-keygen', [
+      '-q',
+      '-t',
+      'ed25519',
+      '-N',
+      '',
+      '-C',
+      'bot',
+      '-f',
+      path.join(dir, 'id'),
+    ]);
     sshKey = fs.readFileSync(path.join(dir, 'id'), 'utf8');
     sshPublic = fs.readFileSync(path.join(dir, 'id.pub'), 'utf8').trim();
   });
   afterAll(async () => {
-    await run('gpgconf', ['--kill', 'gpg-agent'], { env: { ...process.env, GNUPGHOME: gnupgHome } }).catch(() => undefined);
+    await run('gpgconf', ['--kill', 'gpg-agent'], {
+      env: { ...process.env, GNUPGHOME: gnupgHome },
+    }).catch(() => undefined);
     fs.rmSync(dir, { recursive: true, force: true });
     await git?.stop();
   });
 
   /** `git verify-commit` on a clone of the repository, with the given trust settings. */
-  async function verify(repo: string, config: string[], env: Record<string, string> = {}) {
+  async function verify(
+    repo: string,
+    config: string[],
+    env: Record<string, string> = {},
+  ) {
     const clone = path.join(dir, `clone-${repo}`);
     await git.git(repo, ['config', 'uploadpack.allowAnySHA1InWant', 'true']);
-    await run('git', ['clone', '--quiet', path.join(git.root, `${repo}.git`), clone]);
-    return run('git', [...config, 'verify-commit', '-v', 'HEAD'], { cwd: clone, env: { ...process.env, ...env } });
+    await run('git', [
+      'clone',
+      '--quiet',
+      path.join(git.root, `${repo}.git`),
+      clone,
+    ]);
+    return run('git', [...config, 'verify-commit', '-v', 'HEAD'], {
+      cwd: clone,
+      env: { ...process.env, ...env },
+    });
   }
 
   it('signs with an OpenPGP key (with passphrase), verified by git verify-commit', async () => {
@@ -53,14 +110,27 @@ describe('signed commits', () => {
     const h = await startAutomationHarness({
       git,
       repo: 'gpg',
-      signingKeys: { bot: { type: 'gpg', privateKey: armoredKey, passphrase: 'pass phrase', allowedEntities: [HARNESS_ENTITY] } },
+      signingKeys: {
+        bot: {
+          type: 'gpg',
+          privateKey: armoredKey,
+          passphrase: 'pass phrase',
+          allowedEntities: [HARNESS_ENTITY],
+        },
+      },
     });
     try {
       await h.declare({ web: WEB });
-      const result = await h.run(automation('auto', { commit: { signingKey: { secretRef: { name: 'bot' } } } }));
+      const result = await h.run(
+        automation('auto', {
+          commit: { signingKey: { secretRef: { name: 'bot' } } },
+        }),
+      );
       expect(ready(result)?.status).toBe('True');
       const { stderr } = await verify('gpg', [], { GNUPGHOME: gnupgHome });
-      expect(stderr).toMatch(/Good signature from "Flux Bot <bot@example.com>"/);
+      expect(stderr).toMatch(
+        /Good signature from "Flux Bot <bot@example.com>"/,
+      );
     } finally {
       await h.stop();
     }
@@ -71,16 +141,36 @@ describe('signed commits', () => {
     const h = await startAutomationHarness({
       git,
       repo: 'ssh',
-      signingKeys: { bot: { type: 'ssh', privateKey: sshKey, allowedEntities: [HARNESS_ENTITY] } },
+      signingKeys: {
+        bot: {
+          type: 'ssh',
+          privateKey: sshKey,
+          allowedEntities: [HARNESS_ENTITY],
+        },
+      },
     });
     try {
       await h.declare({ web: WEB });
-      const result = await h.run(automation('auto', { commit: { signingKey: { type: 'ssh', secretRef: { name: 'bot' } } } }));
+      const result = await h.run(
+        automation('auto', {
+          commit: { signingKey: { type: 'ssh', secretRef: { name: 'bot' } } },
+        }),
+      );
       expect(ready(result)?.status).toBe('True');
       const allowed = path.join(dir, 'allowed_signers');
-      fs.writeFileSync(allowed, `bot@example.com namespaces="git" ${sshPublic}\n`);
-      const { stderr } = await verify('ssh', ['-c', 'gpg.format=ssh', '-c', `gpg.ssh.allowedSignersFile=${allowed}`]);
-      expect(stderr).toMatch(/Good "git" signature for bot@example.com with ED25519 key/);
+      fs.writeFileSync(
+        allowed,
+        `bot@example.com namespaces="git" ${sshPublic}\n`,
+      );
+      const { stderr } = await verify('ssh', [
+        '-c',
+        'gpg.format=ssh',
+        '-c',
+        `gpg.ssh.allowedSignersFile=${allowed}`,
+      ]);
+      expect(stderr).toMatch(
+        /Good "git" signature for bot@example.com with ED25519 key/,
+      );
     } finally {
       await h.stop();
     }
@@ -91,16 +181,39 @@ describe('signed commits', () => {
     const h = await startAutomationHarness({
       git,
       repo: 'bad',
-      signingKeys: { bot: { type: 'ssh', privateKey: sshKey, allowedEntities: [HARNESS_ENTITY] } },
+      signingKeys: {
+        bot: {
+          type: 'ssh',
+          privateKey: sshKey,
+          allowedEntities: [HARNESS_ENTITY],
+        },
+      },
     });
     try {
       await h.declare({ web: WEB });
-      expect(ready(await h.run(automation('a', { commit: { signingKey: { secretRef: { name: 'bot' } } } })))).toEqual({
+      expect(
+        ready(
+          await h.run(
+            automation('a', {
+              commit: { signingKey: { secretRef: { name: 'bot' } } },
+            }),
+          ),
+        ),
+      ).toEqual({
         status: 'False',
         reason: 'SourceManagerFailed',
-        message: "failed configuring source manager: signing key 'bot' is a ssh key, but the automation asks for gpg",
+        message:
+          "failed configuring source manager: signing key 'bot' is a ssh key, but the automation asks for gpg",
       });
-      expect(ready(await h.run(automation('b', { commit: { signingKey: { secretRef: { name: 'nope' } } } })))?.message).toBe(
+      expect(
+        ready(
+          await h.run(
+            automation('b', {
+              commit: { signingKey: { secretRef: { name: 'nope' } } },
+            }),
+          ),
+        )?.message,
+      ).toBe(
         "failed configuring source manager: signing key 'nope' is not defined in imageAutomation.signingKeys",
       );
     } finally {
@@ -115,14 +228,25 @@ describe('signed commits', () => {
       repo: 'ungranted',
       signingKeys: {
         nobody: { type: 'ssh', privateKey: sshKey },
-        other: { type: 'ssh', privateKey: sshKey, allowedEntities: ['component:default/payments'] },
-        mine: { type: 'ssh', privateKey: sshKey, allowedEntities: [HARNESS_ENTITY] },
+        other: {
+          type: 'ssh',
+          privateKey: sshKey,
+          allowedEntities: ['component:default/payments'],
+        },
+        mine: {
+          type: 'ssh',
+          privateKey: sshKey,
+          allowedEntities: [HARNESS_ENTITY],
+        },
       },
     });
     try {
       await h.declare({ web: WEB });
       const head = (await git.git('ungranted', ['rev-parse', 'main'])).trim();
-      const signWith = (name: string) => automation(name, { commit: { signingKey: { type: 'ssh', secretRef: { name } } } });
+      const signWith = (name: string) =>
+        automation(name, {
+          commit: { signingKey: { type: 'ssh', secretRef: { name } } },
+        });
       expect(ready(await h.run(signWith('nobody')))).toEqual({
         status: 'False',
         reason: 'SourceManagerFailed',
@@ -132,7 +256,9 @@ describe('signed commits', () => {
         `failed configuring source manager: signing key 'other' is not granted to ${HARNESS_ENTITY} (imageAutomation.signingKeys.other.allowedEntities)`,
       );
       // Nothing was pushed by the refused ones; the granted key still signs.
-      expect((await git.git('ungranted', ['rev-parse', 'main'])).trim()).toBe(head);
+      expect((await git.git('ungranted', ['rev-parse', 'main'])).trim()).toBe(
+        head,
+      );
       expect(ready(await h.run(signWith('mine')))?.status).toBe('True');
     } finally {
       await h.stop();

@@ -124,8 +124,16 @@ async function startSlackStandIn() {
     const chunks: Buffer[] = [];
     req.on('data', c => chunks.push(c));
     req.on('end', () => {
-      received.push({ path: req.url!, authorization: req.headers.authorization, body: JSON.parse(Buffer.concat(chunks).toString()) });
-      res.writeHead(status, { 'Content-Type': 'application/json' }).end(status === 200 ? '{"ok":true}' : '{"ok":false,"error":"fatal_error"}');
+      received.push({
+        path: req.url!,
+        authorization: req.headers.authorization,
+        body: JSON.parse(Buffer.concat(chunks).toString()),
+      });
+      res
+        .writeHead(status, { 'Content-Type': 'application/json' })
+        .end(
+          status === 200 ? '{"ok":true}' : '{"ok":false,"error":"fatal_error"}',
+        );
     });
   });
   await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
@@ -148,7 +156,10 @@ describe('Flux Provider and Alert (issue #15)', () => {
   let registry: TestRegistry;
   let slack: Awaited<ReturnType<typeof startSlackStandIn>>;
   beforeAll(async () => {
-    [registry, slack] = await Promise.all([startRegistry(), startSlackStandIn()]);
+    [registry, slack] = await Promise.all([
+      startRegistry(),
+      startSlackStandIn(),
+    ]);
     await pushImage(registry, 'stefanprodan/podinfo', ['6.6.0', '6.7.0']);
   });
   afterAll(async () => {
@@ -172,26 +183,51 @@ describe('Flux Provider and Alert (issue #15)', () => {
           retryMaxSeconds: 0.2,
         },
         credentials: {
-          'slack-bot-token': { type: 'token', token: TOKEN, allowedEntities: ['component:default/podinfo'], hosts: ['127.0.0.1'] },
+          'slack-bot-token': {
+            type: 'token',
+            token: TOKEN,
+            allowedEntities: ['component:default/podinfo'],
+            hosts: ['127.0.0.1'],
+          },
         },
       },
     });
-    const api = (path: string) => request(backend.server).get(`/api/image-automation${path}`).set('Authorization', user);
+    const api = (path: string) =>
+      request(backend.server)
+        .get(`/api/image-automation${path}`)
+        .set('Authorization', user);
     try {
       // The catalog reads its locations in the background: sync until both entities' Alerts are there and Ready
       // (the shop entity's Alert must be live before the scans, or "it received nothing" would prove nothing).
-      const ready = (body: any) => body.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True');
+      const ready = (body: any) =>
+        body.status?.conditions?.some(
+          (c: any) => c.type === 'Ready' && c.status === 'True',
+        );
       await eventually(async () => {
         await backend.sync();
         await backend.reconcile();
-        return ready((await api('/objects/Alert/apps/slack')).body) && ready((await api('/objects/Alert/shop/spy')).body) ? true : undefined;
+        return ready((await api('/objects/Alert/apps/slack')).body) &&
+          ready((await api('/objects/Alert/shop/spy')).body)
+          ? true
+          : undefined;
       });
       // A new tag: the next scan's event goes to Slack.
-      await pushImage(registry, 'stefanprodan/podinfo', ['6.7.1'], { seed: '6.7.1' });
-      await request(backend.server).post('/api/image-automation/objects/ImageRepository/apps/podinfo/reconcile').set('Authorization', user).expect(200);
+      await pushImage(registry, 'stefanprodan/podinfo', ['6.7.1'], {
+        seed: '6.7.1',
+      });
+      await request(backend.server)
+        .post(
+          '/api/image-automation/objects/ImageRepository/apps/podinfo/reconcile',
+        )
+        .set('Authorization', user)
+        .expect(200);
       const scanEvent = await eventually(async () => {
         await backend.reconcile();
-        return slack.received.find(r => r.path === '/api/chat.postMessage' && /successful scan: found 3 tags/.test(r.body.attachments[0].text));
+        return slack.received.find(
+          r =>
+            r.path === '/api/chat.postMessage' &&
+            /successful scan: found 3 tags/.test(r.body.attachments[0].text),
+        );
       });
       expect(scanEvent.authorization).toBe(`Bearer ${TOKEN}`);
       expect(scanEvent.body).toMatchObject({
@@ -209,24 +245,49 @@ describe('Flux Provider and Alert (issue #15)', () => {
         ],
       });
       const provider = (await api('/objects/Provider/apps/slack-bot')).body;
-      expect(provider.status.conditions).toContainEqual(expect.objectContaining({ type: 'Ready', status: 'True' }));
+      expect(provider.status.conditions).toContainEqual(
+        expect.objectContaining({ type: 'Ready', status: 'True' }),
+      );
       const alert = (await api('/objects/Alert/apps/slack')).body;
-      expect(alert.status.conditions).toContainEqual(expect.objectContaining({ type: 'Ready', status: 'True', message: 'Initialized' }));
+      expect(alert.status.conditions).toContainEqual(
+        expect.objectContaining({
+          type: 'Ready',
+          status: 'True',
+          message: 'Initialized',
+        }),
+      );
 
       // Outside the allow-list: refused with a condition naming the host, nothing sent.
       const refused = (await api('/objects/Provider/apps/elsewhere')).body;
       expect(refused.status.conditions).toContainEqual(
-        expect.objectContaining({ type: 'Stalled', status: 'True', reason: 'HostNotAllowed', message: expect.stringContaining("'collector.example.net'") }),
+        expect.objectContaining({
+          type: 'Stalled',
+          status: 'True',
+          reason: 'HostNotAllowed',
+          message: expect.stringContaining("'collector.example.net'"),
+        }),
       );
 
       // Slack fails: retried (3 attempts), then a Warning on the Provider; the engine goes on.
       const before = slack.received.length;
       slack.fail(500);
-      await pushImage(registry, 'stefanprodan/podinfo', ['6.8.0'], { seed: '6.8.0' });
-      await request(backend.server).post('/api/image-automation/objects/ImageRepository/apps/podinfo/reconcile').set('Authorization', user).expect(200);
+      await pushImage(registry, 'stefanprodan/podinfo', ['6.8.0'], {
+        seed: '6.8.0',
+      });
+      await request(backend.server)
+        .post(
+          '/api/image-automation/objects/ImageRepository/apps/podinfo/reconcile',
+        )
+        .set('Authorization', user)
+        .expect(200);
       const warning = await eventually(async () => {
         await backend.reconcile();
-        const events = (await api('/objects/Provider/apps/slack-bot/events')).body.items as Array<{ type: string; reason: string; message: string }>;
+        const events = (await api('/objects/Provider/apps/slack-bot/events'))
+          .body.items as Array<{
+          type: string;
+          reason: string;
+          message: string;
+        }>;
         return events.find(e => e.reason === 'NotificationDispatchFailed');
       });
       expect(warning.type).toBe('Warning');
@@ -234,9 +295,14 @@ describe('Flux Provider and Alert (issue #15)', () => {
         /^failed to send notification for ImageRepository\/apps\/podinfo: postMessage failed: request failed with status code 500, \{"ok":false,"error":"fatal_error"\} \(giving up after 3 attempts\)$/,
       );
       expect(slack.received.length - before).toBe(3);
-      const repository = (await api('/objects/ImageRepository/apps/podinfo')).body;
+      const repository = (await api('/objects/ImageRepository/apps/podinfo'))
+        .body;
       expect(repository.status.conditions).toContainEqual(
-        expect.objectContaining({ type: 'Ready', status: 'True', message: expect.stringContaining('found 4 tags') }),
+        expect.objectContaining({
+          type: 'Ready',
+          status: 'True',
+          message: expect.stringContaining('found 4 tags'),
+        }),
       );
       const failed = await eventually(async () => {
         await backend.reconcile();
@@ -247,7 +313,9 @@ describe('Flux Provider and Alert (issue #15)', () => {
 
       // The shop entity's Alert on podinfo's namespace received nothing.
       expect(slack.received.filter(r => r.path === '/spy')).toEqual([]);
-      expect((await api('/objects/Alert/shop/spy')).body.status.conditions).toContainEqual(
+      expect(
+        (await api('/objects/Alert/shop/spy')).body.status.conditions,
+      ).toContainEqual(
         expect.objectContaining({ type: 'Ready', status: 'True' }),
       );
     } finally {

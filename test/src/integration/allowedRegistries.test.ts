@@ -1,6 +1,12 @@
 import request from 'supertest';
 import { mockCredentials } from '@backstage/backend-test-utils';
-import { FaultProxy, pushImage, startFaultProxy, startRegistry, TestRegistry } from '../../testbed';
+import {
+  FaultProxy,
+  pushImage,
+  startFaultProxy,
+  startRegistry,
+  TestRegistry,
+} from '../../testbed';
 import { eventually, startBackend } from './backendHarness';
 
 jest.setTimeout(120_000);
@@ -64,7 +70,10 @@ describe('imageAutomation.allowedRegistries (#13)', () => {
 
   async function reconciled(config: Record<string, unknown>) {
     const backend = await startBackend({
-      files: { 'catalog.yaml': catalog, 'platform.yaml': manifests(proxy.host) },
+      files: {
+        'catalog.yaml': catalog,
+        'platform.yaml': manifests(proxy.host),
+      },
       config,
     });
     const get = async (kind: string, name: string) => {
@@ -78,7 +87,9 @@ describe('imageAutomation.allowedRegistries (#13)', () => {
       await eventually(async () => {
         await backend.sync();
         const res = await request(backend.server)
-          .get('/api/image-automation/entities/component/default/platform/objects')
+          .get(
+            '/api/image-automation/entities/component/default/platform/objects',
+          )
           .set('Authorization', user);
         return res.body.items?.length === 3 ? true : undefined;
       });
@@ -93,40 +104,64 @@ describe('imageAutomation.allowedRegistries (#13)', () => {
     }
   }
 
-  const condition = (o: any, type: string) => o.status.conditions?.find((c: any) => c.type === type);
+  const condition = (o: any, type: string) =>
+    o.status.conditions?.find((c: any) => c.type === type);
 
   it.each([
     ['absent', { allowedRegistries: undefined }],
     ['empty', { allowedRegistries: [] }],
-  ])('contacts no registry when the key is %s: the objects are Stalled naming the host and the key', async (_, config) => {
-    proxy.clear();
-    const { repository, provider, neighbour } = await reconciled(config);
+  ])(
+    'contacts no registry when the key is %s: the objects are Stalled naming the host and the key',
+    async (_, config) => {
+      proxy.clear();
+      const { repository, provider, neighbour } = await reconciled(config);
 
-    const message = `registry host ${proxy.host} is not in imageAutomation.allowedRegistries, the registry hosts this backend may contact`;
-    expect(condition(repository, 'Ready')).toMatchObject({ status: 'False', reason: 'RegistryNotAllowed', message });
-    expect(condition(repository, 'Stalled')).toMatchObject({ status: 'True', reason: 'RegistryNotAllowed' });
-    expect(repository.status.lastScanResult).toBeUndefined();
-    expect(condition(provider, 'Stalled')).toMatchObject({ status: 'True', reason: 'RegistryNotAllowed' });
-    expect(condition(provider, 'Stalled').message).toContain(message);
-    expect(provider.status.exportedInputs).toBeUndefined();
-    // Not one request reached the registry.
-    expect(proxy.requests).toEqual([]);
-    // The rest keeps working.
-    expect(condition(neighbour, 'Ready')).toMatchObject({ status: 'True' });
-    expect(neighbour.status.exportedInputs).toEqual([expect.objectContaining({ env: 'production' })]);
-  });
+      const message = `registry host ${proxy.host} is not in imageAutomation.allowedRegistries, the registry hosts this backend may contact`;
+      expect(condition(repository, 'Ready')).toMatchObject({
+        status: 'False',
+        reason: 'RegistryNotAllowed',
+        message,
+      });
+      expect(condition(repository, 'Stalled')).toMatchObject({
+        status: 'True',
+        reason: 'RegistryNotAllowed',
+      });
+      expect(repository.status.lastScanResult).toBeUndefined();
+      expect(condition(provider, 'Stalled')).toMatchObject({
+        status: 'True',
+        reason: 'RegistryNotAllowed',
+      });
+      expect(condition(provider, 'Stalled').message).toContain(message);
+      expect(provider.status.exportedInputs).toBeUndefined();
+      // Not one request reached the registry.
+      expect(proxy.requests).toEqual([]);
+      // The rest keeps working.
+      expect(condition(neighbour, 'Ready')).toMatchObject({ status: 'True' });
+      expect(neighbour.status.exportedInputs).toEqual([
+        expect.objectContaining({ env: 'production' }),
+      ]);
+    },
+  );
 
   it.each([
     ['the host without its port', ['127.0.0.1']],
     ["'*'", ['*']],
-  ])('scans when the key allows the registry (%s)', async (_, allowedRegistries) => {
-    proxy.clear();
-    const { repository, provider } = await reconciled({ allowedRegistries });
+  ])(
+    'scans when the key allows the registry (%s)',
+    async (_, allowedRegistries) => {
+      proxy.clear();
+      const { repository, provider } = await reconciled({ allowedRegistries });
 
-    expect(condition(repository, 'Ready')).toMatchObject({ status: 'True', reason: 'Succeeded' });
-    expect(repository.status.lastScanResult.tagCount).toBe(2);
-    expect(condition(provider, 'Ready')).toMatchObject({ status: 'True' });
-    expect(provider.status.exportedInputs).toEqual([expect.objectContaining({ tag: 'latest' })]);
-    expect(proxy.requests.length).toBeGreaterThan(0);
-  });
+      expect(condition(repository, 'Ready')).toMatchObject({
+        status: 'True',
+        reason: 'Succeeded',
+      });
+      expect(repository.status.lastScanResult.tagCount).toBe(2);
+      expect(condition(provider, 'Ready')).toMatchObject({ status: 'True' });
+      expect(provider.status.exportedInputs).toEqual([
+        expect.objectContaining({ tag: 'latest' }),
+      ]);
+      expect(proxy.requests.length).toBeGreaterThan(0);
+    },
+  );
 });

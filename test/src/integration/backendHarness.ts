@@ -19,7 +19,14 @@ type TaskFn = () => Promise<void>;
 export const TEST_TENANCY = {
   namespaces: ['podinfo', 'broken', 'shop', 'platform'].map(name => ({
     entity: `component:default/${name}`,
-    namespaces: ['flux-system', 'apps', 'shop', 'podinfo-ns', 'shop-ns', 'team-a'],
+    namespaces: [
+      'flux-system',
+      'apps',
+      'shop',
+      'podinfo-ns',
+      'shop-ns',
+      'team-a',
+    ],
   })),
 };
 
@@ -38,13 +45,16 @@ export const TEST_REGISTRIES = ['127.0.0.1', 'localhost'];
  */
 export function integrationDatabase(): Record<string, unknown> | undefined {
   if (process.env.IMAGE_AUTOMATION_IT_DATABASE !== 'postgres') return undefined;
-  const connection = process.env.BACKSTAGE_TEST_DATABASE_POSTGRES15_CONNECTION_STRING;
+  const connection =
+    process.env.BACKSTAGE_TEST_DATABASE_POSTGRES15_CONNECTION_STRING;
   if (!connection) {
     throw new Error(
       'IMAGE_AUTOMATION_IT_DATABASE=postgres needs BACKSTAGE_TEST_DATABASE_POSTGRES15_CONNECTION_STRING',
     );
   }
-  const prefix = `it_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}_`;
+  const prefix = `it_${Date.now().toString(36)}_${Math.random()
+    .toString(36)
+    .slice(2, 8)}_`;
   return { client: 'pg', connection, prefix };
 }
 
@@ -87,14 +97,22 @@ export async function startBackend(options: {
     void (async () => {
       do {
         state.again = false;
-        await tasks.get(id)?.().catch(() => {});
+        await tasks
+          .get(id)?.()
+          .catch(() => {});
       } while (state.again);
       triggered.delete(id);
     })();
   };
   const scheduler = mockServices.scheduler.mock({
-    async scheduleTask(task: SchedulerServiceTaskScheduleDefinition & SchedulerServiceTaskInvocationDefinition) {
-      tasks.set(task.id, () => task.fn(new AbortController().signal) as Promise<void>);
+    async scheduleTask(
+      task: SchedulerServiceTaskScheduleDefinition &
+        SchedulerServiceTaskInvocationDefinition,
+    ) {
+      tasks.set(
+        task.id,
+        () => task.fn(new AbortController().signal) as Promise<void>,
+      );
     },
     async triggerTask(id: string) {
       if (options.runTriggeredTasks) trigger(id);
@@ -102,7 +120,10 @@ export async function startBackend(options: {
     // Other plugins' runners (e.g. the notifications backend's cleaner) are kept, never run.
     createScheduledTaskRunner: () => ({
       async run(task: SchedulerServiceTaskInvocationDefinition) {
-        tasks.set(task.id, () => task.fn(new AbortController().signal) as Promise<void>);
+        tasks.set(
+          task.id,
+          () => task.fn(new AbortController().signal) as Promise<void>,
+        );
       },
     }),
   });
@@ -117,7 +138,9 @@ export async function startBackend(options: {
           ...(options.rootConfig ?? {}),
           catalog: {
             rules: [{ allow: ['Component', 'Group', 'User', 'Location'] }],
-            locations: [{ type: 'file', target: path.join(dir, 'catalog.yaml') }],
+            locations: [
+              { type: 'file', target: path.join(dir, 'catalog.yaml') },
+            ],
           },
           imageAutomation: {
             fileRoots: [dir],
@@ -132,7 +155,8 @@ export async function startBackend(options: {
   });
   const run = async (id: string) => {
     const fn = tasks.get(id);
-    if (!fn) throw new Error(`no task ${id}; tasks: ${[...tasks.keys()].join(', ')}`);
+    if (!fn)
+      throw new Error(`no task ${id}; tasks: ${[...tasks.keys()].join(', ')}`);
     await fn();
   };
   return {
@@ -150,7 +174,10 @@ export async function startBackend(options: {
 }
 
 /** Polls until `check` returns a value (not undefined), or fails with the last error. */
-export async function eventually<T>(check: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T | undefined>,
+  timeoutMs = 30_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {

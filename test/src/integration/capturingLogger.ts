@@ -1,4 +1,7 @@
-import { LoggerService, RootLoggerService } from '@backstage/backend-plugin-api';
+import {
+  LoggerService,
+  RootLoggerService,
+} from '@backstage/backend-plugin-api';
 
 /**
  * A root logger that keeps every line as the backend wrote it (level, message, then the logger's
@@ -11,11 +14,26 @@ export class CapturingLogger implements RootLoggerService {
     private readonly meta: Record<string, unknown> = {},
   ) {}
 
-  private write(level: string, message: string, meta?: Error | Record<string, unknown>) {
-    const all = meta instanceof Error ? { ...this.meta, error: meta } : { ...this.meta, ...(meta ?? {}) };
+  private write(
+    level: string,
+    message: string,
+    meta?: Error | Record<string, unknown>,
+  ) {
+    const all =
+      meta instanceof Error
+        ? { ...this.meta, error: meta }
+        : { ...this.meta, ...(meta ?? {}) };
     this.lines.push(
       `${level} ${message} ${JSON.stringify(all, (_key, value) =>
-        value instanceof Error ? { ...value, name: value.name, message: value.message, stack: value.stack, cause: value.cause } : value,
+        value instanceof Error
+          ? {
+              ...value,
+              name: value.name,
+              message: value.message,
+              stack: value.stack,
+              cause: value.cause,
+            }
+          : value,
       )}`,
     );
   }

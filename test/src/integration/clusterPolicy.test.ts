@@ -171,13 +171,25 @@ ${resources}`;
       kind: ConfigMap
       metadata: { name: ${name}, namespace: ${namespace} }
       data: { a: b }`;
-    await kube.kubectl(['create', 'secret', 'generic', 'b-db', '-n', 'team-b', '--from-literal=password=s3cr3t-of-b']);
+    await kube.kubectl([
+      'create',
+      'secret',
+      'generic',
+      'b-db',
+      '-n',
+      'team-b',
+      '--from-literal=password=s3cr3t-of-b',
+    ]);
     const backend = await startBackend({
       files: {
         'catalog.yaml': [tenant('tenant-a'), tenant('tenant-b')].join('---'),
         // Entity A reaches into B's namespace: writes there, and copies B's Secret out of it.
         'tenant-a.yaml': [
-          set('a-write', 'team-a', configMap('a-own', 'team-a') + configMap('a-into-b', 'team-b')),
+          set(
+            'a-write',
+            'team-a',
+            configMap('a-own', 'team-a') + configMap('a-into-b', 'team-b'),
+          ),
           set(
             'a-copy',
             'team-a',
@@ -205,7 +217,10 @@ ${resources}`;
               name: 'shared',
               allowedNamespaces: ['*'],
               allowedKinds: ['ConfigMap', 'Secret'],
-              allowedEntities: ['component:default/tenant-a', 'component:default/tenant-b'],
+              allowedEntities: [
+                'component:default/tenant-a',
+                'component:default/tenant-b',
+              ],
             },
           ],
         },
@@ -215,7 +230,14 @@ ${resources}`;
           clusterLocatorMethods: [
             {
               type: 'config',
-              clusters: [{ name: 'shared', url: kube.url, serviceAccountToken: kube.admin.token, caData: kube.caData }],
+              clusters: [
+                {
+                  name: 'shared',
+                  url: kube.url,
+                  serviceAccountToken: kube.admin.token,
+                  caData: kube.caData,
+                },
+              ],
             },
           ],
         },
@@ -223,20 +245,37 @@ ${resources}`;
     });
     try {
       const get = async (id: string) => {
-        const res = await request(backend.server).get(`/api/image-automation/objects/ResourceSet/${id}`).set('Authorization', user);
+        const res = await request(backend.server)
+          .get(`/api/image-automation/objects/ResourceSet/${id}`)
+          .set('Authorization', user);
         return res.status === 200 ? res.body : undefined;
       };
-      const ready = (o: any) => o.status.conditions?.find((c: any) => c.type === 'Ready');
+      const ready = (o: any) =>
+        o.status.conditions?.find((c: any) => c.type === 'Ready');
       const names = async (kind: string, namespace: string) =>
-        (await kube.kubectl(['get', kind, '-n', namespace, '-o', 'jsonpath={.items[*].metadata.name}'])).split(' ').filter(Boolean);
+        (
+          await kube.kubectl([
+            'get',
+            kind,
+            '-n',
+            namespace,
+            '-o',
+            'jsonpath={.items[*].metadata.name}',
+          ])
+        )
+          .split(' ')
+          .filter(Boolean);
       await eventually(async () => {
         await backend.sync();
-        const all = await Promise.all(['team-a/a-write', 'team-a/a-copy', 'team-b/b-apply'].map(get));
+        const all = await Promise.all(
+          ['team-a/a-write', 'team-a/a-copy', 'team-b/b-apply'].map(get),
+        );
         return all.every(Boolean) ? true : undefined;
       });
       await backend.reconcile();
 
-      const notGranted = "namespace 'team-b' is not granted to entity component:default/tenant-a (imageAutomation.tenancy.namespaces)";
+      const notGranted =
+        "namespace 'team-b' is not granted to entity component:default/tenant-a (imageAutomation.tenancy.namespaces)";
       const write = await get('team-a/a-write');
       expect(ready(write)).toMatchObject({
         status: 'False',
@@ -248,12 +287,17 @@ ${resources}`;
         status: 'False',
         message: `Secret/team-a/a-stolen: fluxcd.controlplane.io/copyFrom source Secret/team-b/b-db refused: ${notGranted}`,
       });
-      expect(JSON.stringify(copy)).not.toContain(Buffer.from('s3cr3t-of-b').toString('base64'));
+      expect(JSON.stringify(copy)).not.toContain(
+        Buffer.from('s3cr3t-of-b').toString('base64'),
+      );
       // Nothing of A's refused sets was written; B's set applied into its own namespace.
       expect(await names('configmaps', 'team-b')).not.toContain('a-into-b');
       expect(await names('configmaps', 'team-a')).not.toContain('a-own');
       expect(await names('secrets', 'team-a')).not.toContain('a-stolen');
-      expect(ready(await get('team-b/b-apply'))).toMatchObject({ status: 'True', reason: 'ReconciliationSucceeded' });
+      expect(ready(await get('team-b/b-apply'))).toMatchObject({
+        status: 'True',
+        reason: 'ReconciliationSucceeded',
+      });
       expect(await names('configmaps', 'team-b')).toContain('b-own');
     } finally {
       await backend.stop();

@@ -34,7 +34,10 @@ ${extra}
 describe('named credentials against a registry with Basic auth over TLS', () => {
   let registry: TestRegistry;
   beforeAll(async () => {
-    registry = await startRegistry({ htpasswd: { username: 'ci', password: PASSWORD }, tls: true });
+    registry = await startRegistry({
+      htpasswd: { username: 'ci', password: PASSWORD },
+      tls: true,
+    });
     await pushImage(registry, 'shop/web', ['1.0.0', '1.1.0']);
   });
   afterAll(async () => {
@@ -44,13 +47,33 @@ describe('named credentials against a registry with Basic auth over TLS', () => 
   it('uses secretRef and certSecretRef credentials, and never shows a secret', async () => {
     const host = registry.host;
     const manifests = [
-      repository('good', host, '  secretRef: { name: registry }\n  certSecretRef: { name: registry-ca }'),
-      repository('wrong-password', host, '  secretRef: { name: wrong }\n  certSecretRef: { name: registry-ca }'),
+      repository(
+        'good',
+        host,
+        '  secretRef: { name: registry }\n  certSecretRef: { name: registry-ca }',
+      ),
+      repository(
+        'wrong-password',
+        host,
+        '  secretRef: { name: wrong }\n  certSecretRef: { name: registry-ca }',
+      ),
       repository('no-ca', host, '  secretRef: { name: registry }'),
-      repository('not-allowed', host, '  secretRef: { name: other-team }\n  certSecretRef: { name: registry-ca }'),
+      repository(
+        'not-allowed',
+        host,
+        '  secretRef: { name: other-team }\n  certSecretRef: { name: registry-ca }',
+      ),
       repository('undefined', host, '  secretRef: { name: nowhere }'),
-      repository('elsewhere', host, '  secretRef: { name: bound-elsewhere }\n  certSecretRef: { name: registry-ca }'),
-      repository('ungranted', host, '  secretRef: { name: granted-to-nobody }\n  certSecretRef: { name: registry-ca }'),
+      repository(
+        'elsewhere',
+        host,
+        '  secretRef: { name: bound-elsewhere }\n  certSecretRef: { name: registry-ca }',
+      ),
+      repository(
+        'ungranted',
+        host,
+        '  secretRef: { name: granted-to-nobody }\n  certSecretRef: { name: registry-ca }',
+      ),
     ].join('\n');
     // #13: every credential names the entities that may use it and the hosts it may be sent to.
     const mine = { allowedEntities: ['component:default/shop'], hosts: [host] };
@@ -58,9 +81,23 @@ describe('named credentials against a registry with Basic auth over TLS', () => 
       files: { 'catalog.yaml': catalog, 'shop.yaml': manifests },
       config: {
         credentials: {
-          registry: { type: 'basic', username: 'ci', password: PASSWORD, ...mine },
-          wrong: { type: 'basic', username: 'ci', password: WRONG_PASSWORD, ...mine },
-          'registry-ca': { type: 'tls', ca: registry.certificates!.ca, ...mine },
+          registry: {
+            type: 'basic',
+            username: 'ci',
+            password: PASSWORD,
+            ...mine,
+          },
+          wrong: {
+            type: 'basic',
+            username: 'ci',
+            password: WRONG_PASSWORD,
+            ...mine,
+          },
+          'registry-ca': {
+            type: 'tls',
+            ca: registry.certificates!.ca,
+            ...mine,
+          },
           'other-team': {
             type: 'basic',
             username: 'ci',
@@ -68,8 +105,19 @@ describe('named credentials against a registry with Basic auth over TLS', () => 
             allowedEntities: ['component:default/payments'],
             hosts: [host],
           },
-          'bound-elsewhere': { type: 'basic', username: 'ci', password: PASSWORD, ...mine, hosts: ['registry.example.com'] },
-          'granted-to-nobody': { type: 'basic', username: 'ci', password: PASSWORD, hosts: [host] },
+          'bound-elsewhere': {
+            type: 'basic',
+            username: 'ci',
+            password: PASSWORD,
+            ...mine,
+            hosts: ['registry.example.com'],
+          },
+          'granted-to-nobody': {
+            type: 'basic',
+            username: 'ci',
+            password: PASSWORD,
+            hosts: [host],
+          },
         },
       },
     });
@@ -78,7 +126,9 @@ describe('named credentials against a registry with Basic auth over TLS', () => 
       const list = async () =>
         (
           await request(backend.server)
-            .get('/api/image-automation/entities/component/default/shop/objects')
+            .get(
+              '/api/image-automation/entities/component/default/shop/objects',
+            )
             .set('Authorization', user)
         ).body.items as any[];
       await eventually(async () => {
@@ -87,12 +137,24 @@ describe('named credentials against a registry with Basic auth over TLS', () => 
       });
       await backend.reconcile();
       const objects = Object.fromEntries((await list()).map(o => [o.name, o]));
-      const ready = (name: string) => objects[name].status.conditions.find((c: any) => c.type === 'Ready');
+      const ready = (name: string) =>
+        objects[name].status.conditions.find((c: any) => c.type === 'Ready');
 
-      expect(ready('good')).toMatchObject({ status: 'True', message: expect.stringMatching(/^successful scan: found 2 tags/) });
-      expect(ready('wrong-password')).toMatchObject({ status: 'False', reason: 'ReadOperationFailed' });
-      expect(ready('wrong-password').message).toMatch(/UNAUTHORIZED|401|authentication/i);
-      expect(ready('no-ca')).toMatchObject({ status: 'False', reason: 'ReadOperationFailed' });
+      expect(ready('good')).toMatchObject({
+        status: 'True',
+        message: expect.stringMatching(/^successful scan: found 2 tags/),
+      });
+      expect(ready('wrong-password')).toMatchObject({
+        status: 'False',
+        reason: 'ReadOperationFailed',
+      });
+      expect(ready('wrong-password').message).toMatch(
+        /UNAUTHORIZED|401|authentication/i,
+      );
+      expect(ready('no-ca')).toMatchObject({
+        status: 'False',
+        reason: 'ReadOperationFailed',
+      });
       expect(ready('no-ca').message).toMatch(/certificate/i);
       expect(ready('not-allowed')).toMatchObject({
         status: 'False',
@@ -117,7 +179,9 @@ describe('named credentials against a registry with Basic auth over TLS', () => 
       for (const name of Object.keys(objects)) {
         for (const what of ['scans', 'events']) {
           const res = await request(backend.server)
-            .get(`/api/image-automation/objects/ImageRepository/shop/${name}/${what}`)
+            .get(
+              `/api/image-automation/objects/ImageRepository/shop/${name}/${what}`,
+            )
             .set('Authorization', user);
           everything.push(JSON.stringify(res.body));
         }
@@ -126,8 +190,12 @@ describe('named credentials against a registry with Basic auth over TLS', () => 
       expect(text).toContain('wrong-password');
       expect(text).not.toContain(PASSWORD);
       expect(text).not.toContain(WRONG_PASSWORD);
-      expect(text).not.toContain(Buffer.from(`ci:${PASSWORD}`).toString('base64'));
-      expect(text).not.toContain(Buffer.from(`ci:${WRONG_PASSWORD}`).toString('base64'));
+      expect(text).not.toContain(
+        Buffer.from(`ci:${PASSWORD}`).toString('base64'),
+      );
+      expect(text).not.toContain(
+        Buffer.from(`ci:${WRONG_PASSWORD}`).toString('base64'),
+      );
     } finally {
       await backend.stop();
     }

@@ -64,11 +64,18 @@ describe('older Flux manifests through the backend', () => {
   });
 
   it('a v1beta2 ImageRepository and ImagePolicy reconcile Ready as v1 with a Warning event; v1alpha1 is Stalled with the fix', async () => {
-    const backend = await startBackend({ files: { 'catalog.yaml': catalog, 'podinfo.yaml': manifests(registry.host) } });
+    const backend = await startBackend({
+      files: {
+        'catalog.yaml': catalog,
+        'podinfo.yaml': manifests(registry.host),
+      },
+    });
     try {
       const objectsOf = async () => {
         const res = await request(backend.server)
-          .get('/api/image-automation/entities/component/default/podinfo/objects')
+          .get(
+            '/api/image-automation/entities/component/default/podinfo/objects',
+          )
           .set('Authorization', user);
         expect(res.status).toBe(200);
         return res.body.items as any[];
@@ -85,17 +92,23 @@ describe('older Flux manifests through the backend', () => {
         return policy?.status.latestRef ? true : undefined;
       });
 
-      const byKind = Object.fromEntries((await objectsOf()).map(o => [o.kind, o]));
+      const byKind = Object.fromEntries(
+        (await objectsOf()).map(o => [o.kind, o]),
+      );
       const condition = (o: any, type: string) => {
         const c = o.status.conditions.find((x: any) => x.type === type);
         return c && { status: c.status, reason: c.reason, message: c.message };
       };
-      expect(byKind.ImageRepository.apiVersion).toBe('image.toolkit.fluxcd.io/v1');
+      expect(byKind.ImageRepository.apiVersion).toBe(
+        'image.toolkit.fluxcd.io/v1',
+      );
       expect(byKind.ImagePolicy.apiVersion).toBe('image.toolkit.fluxcd.io/v1');
       expect(condition(byKind.ImageRepository, 'Ready')).toEqual({
         status: 'True',
         reason: 'Succeeded',
-        message: expect.stringMatching(/^successful scan: found 3 tags with checksum \d+$/),
+        message: expect.stringMatching(
+          /^successful scan: found 3 tags with checksum \d+$/,
+        ),
       });
       expect(condition(byKind.ImagePolicy, 'Ready')).toEqual({
         status: 'True',
@@ -116,12 +129,19 @@ describe('older Flux manifests through the backend', () => {
 
       for (const kind of ['ImageRepository', 'ImagePolicy']) {
         const events = await request(backend.server)
-          .get(`/api/image-automation/objects/${kind}/flux-system/podinfo/events`)
+          .get(
+            `/api/image-automation/objects/${kind}/flux-system/podinfo/events`,
+          )
           .set('Authorization', user);
         expect(events.status).toBe(200);
-        const converted = events.body.items.filter((e: any) => e.reason === 'APIVersionConverted');
+        const converted = events.body.items.filter(
+          (e: any) => e.reason === 'APIVersionConverted',
+        );
         expect(converted.map((e: any) => [e.type, e.message])).toEqual([
-          ['Warning', 'converted from image.toolkit.fluxcd.io/v1beta2 to v1; update apiVersion to image.toolkit.fluxcd.io/v1'],
+          [
+            'Warning',
+            'converted from image.toolkit.fluxcd.io/v1beta2 to v1; update apiVersion to image.toolkit.fluxcd.io/v1',
+          ],
         ]);
       }
     } finally {

@@ -1,7 +1,13 @@
 import request from 'supertest';
 import { mockCredentials } from '@backstage/backend-test-utils';
 import notificationsPlugin from '@backstage/plugin-notifications-backend';
-import { pushImage, startGitServer, startRegistry, TestGitServer, TestRegistry } from '../../testbed';
+import {
+  pushImage,
+  startGitServer,
+  startRegistry,
+  TestGitServer,
+  TestRegistry,
+} from '../../testbed';
 import { eventually, startBackend } from './backendHarness';
 
 jest.setTimeout(180_000);
@@ -111,7 +117,10 @@ describe("owners' notifications through the real notifications backend", () => {
   let registry: TestRegistry;
   let git: TestGitServer;
   beforeAll(async () => {
-    [registry, git] = await Promise.all([startRegistry(), startGitServer({ users: { writer: 's3cret-token' } })]);
+    [registry, git] = await Promise.all([
+      startRegistry(),
+      startGitServer({ users: { writer: 's3cret-token' } }),
+    ]);
     await pushImage(registry, 'stefanprodan/podinfo', ['1.0.0']);
   });
   afterAll(async () => {
@@ -150,24 +159,45 @@ describe("owners' notifications through the real notifications backend", () => {
 
   it('asks the owners to approve once, updates that notification when the promotion is applied, reports stalls, and spares an opted-out entity', async () => {
     const backend = await start([notificationsPlugin], 'fleet');
-    const api = (path: string) => request(backend.server).get(`/api/image-automation${path}`).set('Authorization', alice);
+    const api = (path: string) =>
+      request(backend.server)
+        .get(`/api/image-automation${path}`)
+        .set('Authorization', alice);
     const post = (path: string, body: object = {}) =>
-      request(backend.server).post(`/api/image-automation${path}`).set('Authorization', alice).send(body);
+      request(backend.server)
+        .post(`/api/image-automation${path}`)
+        .set('Authorization', alice)
+        .send(body);
     const notifications = async () => {
-      const res = await request(backend.server).get('/api/notifications/notifications').set('Authorization', alice);
+      const res = await request(backend.server)
+        .get('/api/notifications/notifications')
+        .set('Authorization', alice);
       expect(res.status).toBe(200);
-      return res.body.notifications as Array<{ id: string; origin: string; updated?: string; payload: Record<string, string> }>;
+      return res.body.notifications as Array<{
+        id: string;
+        origin: string;
+        updated?: string;
+        payload: Record<string, string>;
+      }>;
     };
-    const ofTopic = async (topic: string) => (await notifications()).filter(n => n.payload.topic === topic);
+    const ofTopic = async (topic: string) =>
+      (await notifications()).filter(n => n.payload.topic === topic);
     const image = `${registry.host}/stefanprodan/podinfo`;
     try {
       // Every entity's objects are read (the catalog may still be ingesting one of them).
       await eventually(async () => {
         await backend.sync();
         const counts = await Promise.all(
-          ['podinfo', 'loud', 'quiet'].map(async name => (await api(`/entities/component/default/${name}/objects`)).body.items?.length ?? 0),
+          ['podinfo', 'loud', 'quiet'].map(
+            async name =>
+              (
+                await api(`/entities/component/default/${name}/objects`)
+              ).body.items?.length ?? 0,
+          ),
         );
-        return counts[0] === 4 && counts[1] > 0 && counts[2] > 0 ? true : undefined;
+        return counts[0] === 4 && counts[1] > 0 && counts[2] > 0
+          ? true
+          : undefined;
       });
       await backend.reconcile();
 
@@ -187,44 +217,77 @@ describe("owners' notifications through the real notifications backend", () => {
           }),
         }),
       ]);
-      expect((await api('/entities/component/default/quiet/objects')).body.items[0].status.conditions).toEqual(
-        expect.arrayContaining([expect.objectContaining({ type: 'Stalled', status: 'True', reason: 'UnsupportedAPIVersion' })]),
+      expect(
+        (await api('/entities/component/default/quiet/objects')).body.items[0]
+          .status.conditions,
+      ).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({
+            type: 'Stalled',
+            status: 'True',
+            reason: 'UnsupportedAPIVersion',
+          }),
+        ]),
       );
 
       // 1.1.0 is selected and the approval gate holds it: one notification asks the owners.
-      await pushImage(registry, 'stefanprodan/podinfo', ['1.1.0'], { seed: '1.1.0' });
-      expect((await post('/objects/ImageRepository/flux-system/podinfo/reconcile')).status).toBe(200);
+      await pushImage(registry, 'stefanprodan/podinfo', ['1.1.0'], {
+        seed: '1.1.0',
+      });
+      expect(
+        (await post('/objects/ImageRepository/flux-system/podinfo/reconcile'))
+          .status,
+      ).toBe(200);
       await backend.reconcile();
-      const scope = 'image-automation.promotions:git:ImageUpdateAutomation/flux-system/flux-system:ImagePolicy/flux-system/podinfo';
+      const scope =
+        'image-automation.promotions:git:ImageUpdateAutomation/flux-system/flux-system:ImagePolicy/flux-system/podinfo';
       const [asked] = await eventually(async () => {
         const found = await ofTopic('image-automation.promotions');
         return found.length > 0 ? found : undefined;
       });
       expect(asked.payload).toMatchObject({
-        title: 'Approve podinfo 1.0.0 → 1.1.0 for ImageUpdateAutomation/flux-system/flux-system',
+        title:
+          'Approve podinfo 1.0.0 → 1.1.0 for ImageUpdateAutomation/flux-system/flux-system',
         severity: 'normal',
         scope,
         link: '/catalog/default/component/podinfo/image-updates',
       });
       // More passes with nothing new do not repeat it.
-      expect((await post('/objects/ImageUpdateAutomation/flux-system/flux-system/reconcile')).status).toBe(200);
+      expect(
+        (
+          await post(
+            '/objects/ImageUpdateAutomation/flux-system/flux-system/reconcile',
+          )
+        ).status,
+      ).toBe(200);
       await backend.reconcile();
 
       // The owner approves; the next pass commits 1.1.0, and the same notification says so.
-      const [pending] = (await api('/entities/component/default/podinfo/promotions?state=pending')).body.items;
-      expect((await post(`/promotions/${pending.id}/approve`, {})).status).toBe(200);
+      const [pending] = (
+        await api(
+          '/entities/component/default/podinfo/promotions?state=pending',
+        )
+      ).body.items;
+      expect((await post(`/promotions/${pending.id}/approve`, {})).status).toBe(
+        200,
+      );
       await backend.reconcile();
-      expect(await git.readFile('fleet', 'main', 'apps/podinfo.yaml')).toContain(`${image}:1.1.0`);
+      expect(
+        await git.readFile('fleet', 'main', 'apps/podinfo.yaml'),
+      ).toContain(`${image}:1.1.0`);
       const applied = await eventually(async () => {
         const found = await ofTopic('image-automation.promotions');
-        return found.some(n => n.payload.title.startsWith('Applied')) ? found : undefined;
+        return found.some(n => n.payload.title.startsWith('Applied'))
+          ? found
+          : undefined;
       });
       expect(applied).toEqual([
         expect.objectContaining({
           id: asked.id,
           updated: expect.anything(),
           payload: expect.objectContaining({
-            title: 'Applied podinfo 1.0.0 → 1.1.0 to ImageUpdateAutomation/flux-system/flux-system',
+            title:
+              'Applied podinfo 1.0.0 → 1.1.0 to ImageUpdateAutomation/flux-system/flux-system',
             severity: 'low',
             scope,
           }),
@@ -242,7 +305,10 @@ describe("owners' notifications through the real notifications backend", () => {
 
   it('reconciles as before when the notifications backend is not installed', async () => {
     const backend = await start([], 'fleet-without');
-    const api = (path: string) => request(backend.server).get(`/api/image-automation${path}`).set('Authorization', alice);
+    const api = (path: string) =>
+      request(backend.server)
+        .get(`/api/image-automation${path}`)
+        .set('Authorization', alice);
     try {
       await eventually(async () => {
         await backend.sync();
@@ -251,18 +317,42 @@ describe("owners' notifications through the real notifications backend", () => {
       });
       // The stall is reported (and its notification fails, logged once) and the pass goes on.
       await backend.reconcile();
-      await pushImage(registry, 'stefanprodan/podinfo', ['1.2.0'], { seed: '1.2.0' });
+      await pushImage(registry, 'stefanprodan/podinfo', ['1.2.0'], {
+        seed: '1.2.0',
+      });
       await request(backend.server)
-        .post('/api/image-automation/objects/ImageRepository/flux-system/podinfo/reconcile')
+        .post(
+          '/api/image-automation/objects/ImageRepository/flux-system/podinfo/reconcile',
+        )
         .set('Authorization', alice)
         .expect(200);
       await backend.reconcile();
-      const [pending] = (await api('/entities/component/default/podinfo/promotions?state=pending')).body.items;
-      expect(pending).toMatchObject({ to: { tag: '1.2.0' }, gates: [expect.objectContaining({ gate: 'approval', state: 'waiting' })] });
-      expect((await api('/entities/component/default/loud/objects')).body.items[0].status.conditions).toEqual(
-        expect.arrayContaining([expect.objectContaining({ type: 'Stalled', status: 'True' })]),
+      const [pending] = (
+        await api(
+          '/entities/component/default/podinfo/promotions?state=pending',
+        )
+      ).body.items;
+      expect(pending).toMatchObject({
+        to: { tag: '1.2.0' },
+        gates: [
+          expect.objectContaining({ gate: 'approval', state: 'waiting' }),
+        ],
+      });
+      expect(
+        (await api('/entities/component/default/loud/objects')).body.items[0]
+          .status.conditions,
+      ).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ type: 'Stalled', status: 'True' }),
+        ]),
       );
-      expect((await request(backend.server).get('/api/notifications/notifications').set('Authorization', alice)).status).toBe(404);
+      expect(
+        (
+          await request(backend.server)
+            .get('/api/notifications/notifications')
+            .set('Authorization', alice)
+        ).status,
+      ).toBe(404);
     } finally {
       await backend.stop();
     }

@@ -19,7 +19,9 @@ jest.setTimeout(120_000);
 
 const user = mockCredentials.user.header();
 const TOKEN = 'registry-webhook-token-5f1c9a';
-const DIGEST = createHash('sha256').update(`${TOKEN}registryflux-system`).digest('hex');
+const DIGEST = createHash('sha256')
+  .update(`${TOKEN}registryflux-system`)
+  .digest('hex');
 
 const entity = (name: string) => `
 apiVersion: backstage.io/v1alpha1
@@ -76,10 +78,18 @@ describe('Receivers: the distribution registry notifies the backend', () => {
 
   it('scans and selects a pushed tag within seconds, only for the receiver’s own entity', async () => {
     const backend = await startBackend({
-      files: { 'catalog.yaml': [entity('podinfo'), entity('shop')].join('---\n'), 'podinfo.yaml': '', 'shop.yaml': '' },
+      files: {
+        'catalog.yaml': [entity('podinfo'), entity('shop')].join('---\n'),
+        'podinfo.yaml': '',
+        'shop.yaml': '',
+      },
       config: {
         credentials: {
-          'registry-hook': { type: 'token', token: TOKEN, allowedEntities: ['component:default/podinfo'] },
+          'registry-hook': {
+            type: 'token',
+            token: TOKEN,
+            allowedEntities: ['component:default/podinfo'],
+          },
         },
         receivers: { coalesceMilliseconds: 300 },
       },
@@ -94,19 +104,35 @@ describe('Receivers: the distribution registry notifies the backend', () => {
         },
       });
       await pushImage(registry, 'team/podinfo', ['6.0.0']);
-      await fs.writeFile(path.join(backend.dir, 'podinfo.yaml'), podinfoManifests(registry.host));
-      await fs.writeFile(path.join(backend.dir, 'shop.yaml'), shopManifests(registry.host));
+      await fs.writeFile(
+        path.join(backend.dir, 'podinfo.yaml'),
+        podinfoManifests(registry.host),
+      );
+      await fs.writeFile(
+        path.join(backend.dir, 'shop.yaml'),
+        shopManifests(registry.host),
+      );
 
       const object = async (kind: string, namespace: string, name: string) => {
-        const res = await request(backend.server).get(`/api/image-automation/objects/${kind}/${namespace}/${name}`).set('Authorization', user);
+        const res = await request(backend.server)
+          .get(`/api/image-automation/objects/${kind}/${namespace}/${name}`)
+          .set('Authorization', user);
         return res.status === 200 ? res.body : undefined;
       };
       const scans = async (namespace: string, name: string) =>
-        (await request(backend.server).get(`/api/image-automation/objects/ImageRepository/${namespace}/${name}/scans`).set('Authorization', user))
-          .body.items as any[];
+        (
+          await request(backend.server)
+            .get(
+              `/api/image-automation/objects/ImageRepository/${namespace}/${name}/scans`,
+            )
+            .set('Authorization', user)
+        ).body.items as any[];
       await eventually(async () => {
         await backend.sync();
-        return (await object('Receiver', 'flux-system', 'registry')) && (await object('ImageRepository', 'shop', 'images')) ? true : undefined;
+        return (await object('Receiver', 'flux-system', 'registry')) &&
+          (await object('ImageRepository', 'shop', 'images'))
+          ? true
+          : undefined;
       });
       // Triggered tasks run beside this pass and may hold the Receiver's lease: reconcile until it
       // has been reconciled by one of them.
@@ -117,9 +143,19 @@ describe('Receivers: the distribution registry notifies the backend', () => {
       });
       expect(receiver.status.webhookPath).toBe(`/hook/${DIGEST}`);
       expect(receiver.status.conditions).toContainEqual(
-        expect.objectContaining({ type: 'Ready', status: 'True', message: `Receiver initialized for path: /hook/${DIGEST}` }),
+        expect.objectContaining({
+          type: 'Ready',
+          status: 'True',
+          message: `Receiver initialized for path: /hook/${DIGEST}`,
+        }),
       );
-      await eventually(async () => ((await object('ImagePolicy', 'flux-system', 'podinfo'))?.status.latestRef?.tag === '6.0.0' ? true : undefined));
+      await eventually(async () =>
+        (
+          await object('ImagePolicy', 'flux-system', 'podinfo')
+        )?.status.latestRef?.tag === '6.0.0'
+          ? true
+          : undefined,
+      );
       // Let the registry deliver what it queued before the receiver existed, and the scans it asks for finish.
       await new Promise(resolve => setTimeout(resolve, 3000));
       const shopScansBefore = (await scans('shop', 'images')).length;
@@ -128,7 +164,9 @@ describe('Receivers: the distribution registry notifies the backend', () => {
 
       // A new tag: the registry notifies, the backend scans and selects it. No test-driven reconcile.
       const pushed = Date.now();
-      await pushImage(registry, 'team/podinfo', ['6.1.0'], { seed: 'second build' });
+      await pushImage(registry, 'team/podinfo', ['6.1.0'], {
+        seed: 'second build',
+      });
       const policy = await eventually(async () => {
         const p = await object('ImagePolicy', 'flux-system', 'podinfo');
         return p?.status.latestRef?.tag === '6.1.0' ? p : undefined;
@@ -139,28 +177,46 @@ describe('Receivers: the distribution registry notifies the backend', () => {
       await new Promise(resolve => setTimeout(resolve, 1500));
       const podinfoScans = await scans('flux-system', 'podinfo');
       expect(podinfoScans.length).toBe(podinfoScansBefore + 1);
-      expect(podinfoScans[0]).toMatchObject({ outcome: 'success', tagsAdded: ['6.1.0'] });
-      const repository = await object('ImageRepository', 'flux-system', 'podinfo');
-      expect(repository.reconcileRequestedBy).toBe('Receiver/flux-system/registry');
+      expect(podinfoScans[0]).toMatchObject({
+        outcome: 'success',
+        tagsAdded: ['6.1.0'],
+      });
+      const repository = await object(
+        'ImageRepository',
+        'flux-system',
+        'podinfo',
+      );
+      expect(repository.reconcileRequestedBy).toBe(
+        'Receiver/flux-system/registry',
+      );
 
       // Entity shop's repository, listed by entity podinfo's receiver by name and by labels: untouched.
       expect((await scans('shop', 'images')).length).toBe(shopScansBefore);
-      expect((await object('ImageRepository', 'shop', 'images')).reconcileRequestedAt).toBeUndefined();
+      expect(
+        (await object('ImageRepository', 'shop', 'images'))
+          .reconcileRequestedAt,
+      ).toBeUndefined();
       const events = (
-        await request(backend.server).get('/api/image-automation/objects/Receiver/flux-system/registry/events').set('Authorization', user)
+        await request(backend.server)
+          .get(
+            '/api/image-automation/objects/Receiver/flux-system/registry/events',
+          )
+          .set('Authorization', user)
       ).body.items as any[];
       expect(events).toContainEqual(
         expect.objectContaining({
           type: 'Warning',
           reason: 'ResourceNotFound',
-          message: 'ImageRepository/shop/images is not declared by component:default/podinfo',
+          message:
+            'ImageRepository/shop/images is not declared by component:default/podinfo',
         }),
       );
       expect(events).toContainEqual(
         expect.objectContaining({
           type: 'Warning',
           reason: 'ResourceNotFound',
-          message: 'no ImageRepository in namespace shop declared by component:default/podinfo matches labels {"app":"shop"}',
+          message:
+            'no ImageRepository in namespace shop declared by component:default/podinfo matches labels {"app":"shop"}',
         }),
       );
       expect(JSON.stringify(events)).not.toContain(TOKEN);
@@ -168,9 +224,14 @@ describe('Receivers: the distribution registry notifies the backend', () => {
       // A stranger's call (no token) is answered as an unknown receiver.
       const stranger = await request(backend.server)
         .post(`/api/image-automation/hook/${DIGEST}`)
-        .set('Content-Type', 'application/vnd.docker.distribution.events.v1+json')
+        .set(
+          'Content-Type',
+          'application/vnd.docker.distribution.events.v1+json',
+        )
         .send('{"events":[]}');
-      const unknown = await request(backend.server).post(`/api/image-automation/hook/${'0'.repeat(64)}`).send('{}');
+      const unknown = await request(backend.server)
+        .post(`/api/image-automation/hook/${'0'.repeat(64)}`)
+        .send('{}');
       expect([stranger.status, stranger.text]).toEqual([404, '']);
       expect([unknown.status, unknown.text]).toEqual([404, '']);
     } finally {

@@ -38,7 +38,10 @@ interface Frame {
 
 /** A WebSocket to `/api/signals` once open, else undefined (closed). */
 async function openSignals(app: RunningApp): Promise<WebSocket | undefined> {
-  const ws = new WebSocket(`${app.baseUrl.replace(/^http/, 'ws')}/api/signals`, await app.guestToken());
+  const ws = new WebSocket(
+    `${app.baseUrl.replace(/^http/, 'ws')}/api/signals`,
+    await app.guestToken(),
+  );
   const opened = await new Promise<boolean>(resolve => {
     const done = (open: boolean) => {
       clearTimeout(timer);
@@ -59,9 +62,16 @@ async function openSignals(app: RunningApp): Promise<WebSocket | undefined> {
  */
 async function connectSignals(app: RunningApp, channels: string[]) {
   const frames: Frame[] = [];
-  const ws = await until('a signals connection', () => openSignals(app), 60_000);
-  ws.addEventListener('message', event => frames.push(JSON.parse(String(event.data))));
-  for (const channel of channels) ws.send(JSON.stringify({ action: 'subscribe', channel }));
+  const ws = await until(
+    'a signals connection',
+    () => openSignals(app),
+    60_000,
+  );
+  ws.addEventListener('message', event =>
+    frames.push(JSON.parse(String(event.data))),
+  );
+  for (const channel of channels)
+    ws.send(JSON.stringify({ action: 'subscribe', channel }));
   return { ws, frames };
 }
 
@@ -70,11 +80,16 @@ async function api(app: RunningApp, route: string, method = 'GET') {
     method,
     headers: { Authorization: `Bearer ${await app.guestToken()}` },
   });
-  if (!res.ok) throw new Error(`${method} ${route}: ${res.status} ${await res.text()}`);
+  if (!res.ok)
+    throw new Error(`${method} ${route}: ${res.status} ${await res.text()}`);
   return res.json();
 }
 
-async function until<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 60_000): Promise<T> {
+async function until<T>(
+  what: string,
+  check: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 60_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await Promise.resolve()
@@ -109,16 +124,33 @@ describe('signals across two backend replicas sharing one PostgreSQL', () => {
       const app = await startApp({
         files: {},
         database: { client: 'pg', connection: postgres!.connectionString },
-        config: { fileRoots: [shared], allowedRegistries: ['registry.example.com'], engine },
-        topLevelConfig: { catalog: { locations: [{ type: 'file', target: path.join(shared!, 'catalog.yaml') }] } },
+        config: {
+          fileRoots: [shared],
+          allowedRegistries: ['registry.example.com'],
+          engine,
+        },
+        topLevelConfig: {
+          catalog: {
+            locations: [
+              { type: 'file', target: path.join(shared!, 'catalog.yaml') },
+            ],
+          },
+        },
       });
       apps.push(app);
       return app;
     };
     // One after the other: the first creates the databases. B runs no reconcile passes (a batch
     // of 0), so nothing it sends its browsers can have started on B: it came over the bus.
-    const a = await replica({ pollIntervalSeconds: 1, refreshIntervalSeconds: 2 });
-    const b = await replica({ pollIntervalSeconds: 1, refreshIntervalSeconds: 2, batchSize: 0 });
+    const a = await replica({
+      pollIntervalSeconds: 1,
+      refreshIntervalSeconds: 2,
+    });
+    const b = await replica({
+      pollIntervalSeconds: 1,
+      refreshIntervalSeconds: 2,
+      batchSize: 0,
+    });
 
     await until('A to reconcile the repository', async () => {
       const view = await api(a, OBJECT);
@@ -126,7 +158,10 @@ describe('signals across two backend replicas sharing one PostgreSQL', () => {
     });
 
     const entityChannel = entitySignalChannel(ENTITY);
-    const { ws, frames } = await connectSignals(b, [entityChannel, FLEET_SIGNAL_CHANNEL]);
+    const { ws, frames } = await connectSignals(b, [
+      entityChannel,
+      FLEET_SIGNAL_CHANNEL,
+    ]);
     socket = ws;
     // The subscriptions are messages on the socket: let B take them before the change is made.
     await new Promise(resolve => setTimeout(resolve, 1000));
@@ -135,16 +170,34 @@ describe('signals across two backend replicas sharing one PostgreSQL', () => {
     expect(suspended.suspended).toBe(true);
 
     const expected = { change: 'objects', entityRef: ENTITY };
-    await until('the signal at B', () =>
-      frames.some(f => f.channel === entityChannel) && frames.some(f => f.channel === FLEET_SIGNAL_CHANNEL) ? true : undefined,
-    20_000);
-    expect(frames).toContainEqual({ channel: entityChannel, message: expected });
-    expect(frames).toContainEqual({ channel: FLEET_SIGNAL_CHANNEL, message: expected });
+    await until(
+      'the signal at B',
+      () =>
+        frames.some(f => f.channel === entityChannel) &&
+        frames.some(f => f.channel === FLEET_SIGNAL_CHANNEL)
+          ? true
+          : undefined,
+      20_000,
+    );
+    expect(frames).toContainEqual({
+      channel: entityChannel,
+      message: expected,
+    });
+    expect(frames).toContainEqual({
+      channel: FLEET_SIGNAL_CHANNEL,
+      message: expected,
+    });
     // Only what changed and where, never a value (a status, a tag, a secret).
     for (const frame of frames) {
       expect([entityChannel, FLEET_SIGNAL_CHANNEL]).toContain(frame.channel);
-      expect(Object.keys(frame.message).filter(key => key !== 'change' && key !== 'entityRef')).toEqual([]);
-      expect(['objects', 'scans', 'promotions']).toContain(frame.message.change);
+      expect(
+        Object.keys(frame.message).filter(
+          key => key !== 'change' && key !== 'entityRef',
+        ),
+      ).toEqual([]);
+      expect(['objects', 'scans', 'promotions']).toContain(
+        frame.message.change,
+      );
     }
   });
 });

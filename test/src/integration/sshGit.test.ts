@@ -1,9 +1,19 @@
 import { randomBytes } from 'node:crypto';
 import knexFactory, { Knex } from 'knex';
 import request from 'supertest';
-import { coreServices, createServiceFactory } from '@backstage/backend-plugin-api';
+import {
+  coreServices,
+  createServiceFactory,
+} from '@backstage/backend-plugin-api';
 import { mockCredentials } from '@backstage/backend-test-utils';
-import { pushImage, SshKeyPair, startRegistry, startSshGitServer, TestRegistry, TestSshGitServer } from '../../testbed';
+import {
+  pushImage,
+  SshKeyPair,
+  startRegistry,
+  startSshGitServer,
+  TestRegistry,
+  TestSshGitServer,
+} from '../../testbed';
 import { eventually, startBackend } from './backendHarness';
 import { CapturingLogger } from './capturingLogger';
 
@@ -55,7 +65,13 @@ metadata: { name: web, namespace: apps }
 spec:
   imageRepositoryRef: { name: web }
   policy: { semver: { range: '>=1.0.0' } }
----${gitRepository('fleet', 'deploy-key')}${gitRepository('unknown-host', 'unknown-host-key')}${gitRepository('stranger', 'stranger-key')}${gitRepository('wrong-pass', 'wrong-pass-key')}
+---${gitRepository('fleet', 'deploy-key')}${gitRepository(
+    'unknown-host',
+    'unknown-host-key',
+  )}${gitRepository('stranger', 'stranger-key')}${gitRepository(
+    'wrong-pass',
+    'wrong-pass-key',
+  )}
 apiVersion: image.toolkit.fluxcd.io/v1
 kind: ImageUpdateAutomation
 metadata: { name: fleet, namespace: apps }
@@ -85,7 +101,9 @@ describe('Git over SSH through the backend', () => {
     strangerKey = await ssh.generateKey();
     otherHost = await ssh.generateKey();
     for (const repo of ['fleet', 'unknown-host', 'stranger', 'wrong-pass']) {
-      await ssh.createRepository(repo, { 'web.yaml': `image: ${registry.host}/shop/web:1.0.0 # {"$imagepolicy": "apps:web"}\n` });
+      await ssh.createRepository(repo, {
+        'web.yaml': `image: ${registry.host}/shop/web:1.0.0 # {"$imagepolicy": "apps:web"}\n`,
+      });
     }
   });
   afterAll(async () => {
@@ -99,7 +117,11 @@ describe('Git over SSH through the backend', () => {
       service: coreServices.database,
       deps: { plugin: coreServices.pluginMetadata },
       factory({ plugin }) {
-        const knex = knexFactory({ client: 'better-sqlite3', connection: ':memory:', useNullAsDefault: true });
+        const knex = knexFactory({
+          client: 'better-sqlite3',
+          connection: ':memory:',
+          useNullAsDefault: true,
+        });
         databases.set(plugin.getId(), knex);
         return { getClient: async () => knex };
       },
@@ -119,47 +141,89 @@ describe('Git over SSH through the backend', () => {
         registry: { insecureHosts: [registry.host] },
         credentials: {
           'deploy-key': key(deployKey, { passphrase: PASSPHRASE }),
-          'unknown-host-key': key(deployKey, { passphrase: PASSPHRASE, knownHosts: `[127.0.0.1]:${ssh.port} ${otherHost.publicKey}` }),
+          'unknown-host-key': key(deployKey, {
+            passphrase: PASSPHRASE,
+            knownHosts: `[127.0.0.1]:${ssh.port} ${otherHost.publicKey}`,
+          }),
           'stranger-key': key(strangerKey),
           'wrong-pass-key': key(deployKey, { passphrase: WRONG_PASSPHRASE }),
         },
       },
-      features: [createServiceFactory({ service: coreServices.rootLogger, deps: {}, factory: () => new CapturingLogger(logs) }), database],
+      features: [
+        createServiceFactory({
+          service: coreServices.rootLogger,
+          deps: {},
+          factory: () => new CapturingLogger(logs),
+        }),
+        database,
+      ],
     });
-    const api = (p: string) => request(backend.server).get(`/api/image-automation${p}`).set('Authorization', user);
-    const ready = (body: any) => body.status?.conditions?.find((c: any) => c.type === 'Ready');
+    const api = (p: string) =>
+      request(backend.server)
+        .get(`/api/image-automation${p}`)
+        .set('Authorization', user);
+    const ready = (body: any) =>
+      body.status?.conditions?.find((c: any) => c.type === 'Ready');
     try {
       await eventually(async () => {
         await backend.sync();
-        return (await api('/entities/component/default/shop/objects')).body.items?.length === 7 ? true : undefined;
+        return (await api('/entities/component/default/shop/objects')).body
+          .items?.length === 7
+          ? true
+          : undefined;
       });
       await backend.reconcile();
       const object = async (id: string) => (await api(`/objects/${id}`)).body;
 
       const head = (await ssh.git('fleet', ['rev-parse', 'main'])).trim();
-      expect(ready(await object('GitRepository/apps/fleet'))).toMatchObject({ status: 'True' });
-      expect(ready(await object('ImageUpdateAutomation/apps/fleet'))).toMatchObject({ status: 'True' });
-      expect(await ssh.readFile('fleet', 'main', 'web.yaml')).toContain('shop/web:1.1.0');
-      expect((await ssh.git('fleet', ['log', '-1', '--format=%an', head])).trim()).toBe('Flux Bot');
-      expect(ready(await object('GitRepository/apps/unknown-host'))).toMatchObject({
+      expect(ready(await object('GitRepository/apps/fleet'))).toMatchObject({
+        status: 'True',
+      });
+      expect(
+        ready(await object('ImageUpdateAutomation/apps/fleet')),
+      ).toMatchObject({ status: 'True' });
+      expect(await ssh.readFile('fleet', 'main', 'web.yaml')).toContain(
+        'shop/web:1.1.0',
+      );
+      expect(
+        (await ssh.git('fleet', ['log', '-1', '--format=%an', head])).trim(),
+      ).toBe('Flux Bot');
+      expect(
+        ready(await object('GitRepository/apps/unknown-host')),
+      ).toMatchObject({
         status: 'False',
-        message: expect.stringContaining(`ssh host key verification failed for ${ssh.authority}: the server's host key is not in the knownHosts of credential 'unknown-host-key'`),
+        message: expect.stringContaining(
+          `ssh host key verification failed for ${ssh.authority}: the server's host key is not in the knownHosts of credential 'unknown-host-key'`,
+        ),
       });
       expect(ready(await object('GitRepository/apps/stranger'))).toMatchObject({
         status: 'False',
-        message: expect.stringContaining(`ssh authentication to ${ssh.authority} failed: Permission denied (publickey)`),
+        message: expect.stringContaining(
+          `ssh authentication to ${ssh.authority} failed: Permission denied (publickey)`,
+        ),
       });
-      expect(ready(await object('GitRepository/apps/wrong-pass'))).toMatchObject({
+      expect(
+        ready(await object('GitRepository/apps/wrong-pass')),
+      ).toMatchObject({
         status: 'False',
-        message: expect.stringContaining("ssh could not load the private key of credential 'wrong-pass-key'"),
+        message: expect.stringContaining(
+          "ssh could not load the private key of credential 'wrong-pass-key'",
+        ),
       });
 
       // Every log line, database row and API answer: no key, no passphrase.
       const texts: string[] = [...logs];
       const knex = databases.get('image-automation')!;
-      const tables = ((await knex.raw(`SELECT name FROM sqlite_master WHERE type = 'table'`)) as Array<{ name: string }>).map(t => t.name);
-      for (const table of tables) for (const row of await knex(table).select()) texts.push(JSON.stringify(row));
-      const items = (await api('/entities/component/default/shop/objects')).body.items as Array<{ id: string }>;
+      const tables = (
+        (await knex.raw(
+          `SELECT name FROM sqlite_master WHERE type = 'table'`,
+        )) as Array<{ name: string }>
+      ).map(t => t.name);
+      for (const table of tables)
+        for (const row of await knex(table).select())
+          texts.push(JSON.stringify(row));
+      const items = (await api('/entities/component/default/shop/objects')).body
+        .items as Array<{ id: string }>;
       for (const { id } of items) {
         texts.push(JSON.stringify((await api(`/objects/${id}`)).body));
         texts.push(JSON.stringify((await api(`/objects/${id}/events`)).body));
@@ -182,7 +246,11 @@ describe('Git over SSH through the backend', () => {
         ),
       };
       const leaks = Object.entries(secrets).filter(([, value]) =>
-        [value, Buffer.from(value).toString('base64'), encodeURIComponent(value)].some(form => all.includes(form)),
+        [
+          value,
+          Buffer.from(value).toString('base64'),
+          encodeURIComponent(value),
+        ].some(form => all.includes(form)),
       );
       expect(leaks.map(([name]) => name)).toEqual([]);
     } finally {

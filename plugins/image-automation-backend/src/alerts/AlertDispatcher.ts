@@ -10,7 +10,14 @@ import { NamedCredentials } from '../credentials/NamedCredentials';
 import { EventStore } from '../store/EventStore';
 import { ObjectStore, StoredObject } from '../store/ObjectStore';
 import { truncateMessage } from '../util/truncateMessage';
-import { AlertSpec, alertMatches, DuplicateFilter, FluxEvent, toFluxEvent, withAlertMetadata } from './fluxEvent';
+import {
+  AlertSpec,
+  alertMatches,
+  DuplicateFilter,
+  FluxEvent,
+  toFluxEvent,
+  withAlertMetadata,
+} from './fluxEvent';
 import { HttpOutcome, HttpSend, setCommitStatus } from './gitlab';
 import { providerRequest, ProviderRequest } from './payloads';
 import {
@@ -33,7 +40,9 @@ const MAX_CONCURRENT_DELIVERIES = 8;
 const MAX_ERROR_BODY = 4096;
 
 const isReady = (object: StoredObject) =>
-  object.status.conditions?.some(c => c.type === 'Ready' && c.status === 'True') ?? false;
+  object.status.conditions?.some(
+    c => c.type === 'Ready' && c.status === 'True',
+  ) ?? false;
 
 const describe = (event: FluxEvent) =>
   `${event.involvedObject.kind}/${event.involvedObject.namespace}/${event.involvedObject.name}`;
@@ -45,63 +54,109 @@ type Outcome = HttpOutcome;
  * One request to a Provider's service: at most `maxBody` bytes of the answer are kept (the
  * quoted part of an error; a GitLab listing), the rest is read and dropped.
  */
-const send = (target: ProviderTarget, signal: AbortSignal): HttpSend => request =>
-  new Promise<Outcome>(resolve => {
-    const limit = request.maxBody ?? MAX_ERROR_BODY;
-    const transport = request.url.protocol === 'https:' ? https : http;
-    const body = request.body;
-    const req = transport.request(
-      request.url,
-      {
-        method: request.method,
-        headers: { ...request.headers, ...(body !== undefined ? { 'Content-Length': Buffer.byteLength(body).toString() } : {}) },
-        timeout: target.timeoutMs,
-        signal,
-        ...(request.url.protocol === 'https:' ? { ca: target.ca, cert: target.cert, key: target.key } : {}),
-        // spec.proxy: a CONNECT tunnel to an https address (TLS end to end, with the target's CA),
-        // a forwarded request to a plain-HTTP one.
-        ...(target.proxy
-          ? { agent: request.url.protocol === 'https:' ? new HttpsProxyAgent(target.proxy) : new HttpProxyAgent(target.proxy) }
-          : {}),
-      },
-      res => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (chunk: Buffer) => {
-          if (size < limit) chunks.push(chunk);
-          size += chunk.length;
-        });
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            body: Buffer.concat(chunks).subarray(0, limit).toString('utf8'),
-            ...(size > limit ? { truncated: true } : {}),
-          }),
-        );
-        res.on('error', error => resolve({ error: error.message, retryable: true }));
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error(`timeout after ${target.timeoutMs}ms`)));
-    // Node's messages name the address (host and port), never the path. A certificate that does
-    // not verify is not retried (as Go's retryablehttp does not).
-    req.on('error', (error: NodeJS.ErrnoException) =>
-      resolve({ error: error.message, retryable: !signal.aborted && !/CERT|SELF_SIGNED|TLS|SSL/.test(error.code ?? '') }),
-    );
-    req.end(body);
-  });
+const send =
+  (target: ProviderTarget, signal: AbortSignal): HttpSend =>
+  request =>
+    new Promise<Outcome>(resolve => {
+      const limit = request.maxBody ?? MAX_ERROR_BODY;
+      const transport = request.url.protocol === 'https:' ? https : http;
+      const body = request.body;
+      const req = transport.request(
+        request.url,
+        {
+          method: request.method,
+          headers: {
+            ...request.headers,
+            ...(body !== undefined
+              ? { 'Content-Length': Buffer.byteLength(body).toString() }
+              : {}),
+          },
+          timeout: target.timeoutMs,
+          signal,
+          ...(request.url.protocol === 'https:'
+            ? { ca: target.ca, cert: target.cert, key: target.key }
+            : {}),
+          // spec.proxy: a CONNECT tunnel to an https address (TLS end to end, with the target's CA),
+          // a forwarded request to a plain-HTTP one.
+          ...(target.proxy
+            ? {
+                agent:
+                  request.url.protocol === 'https:'
+                    ? new HttpsProxyAgent(target.proxy)
+                    : new HttpProxyAgent(target.proxy),
+              }
+            : {}),
+        },
+        res => {
+          const chunks: Buffer[] = [];
+          let size = 0;
+          res.on('data', (chunk: Buffer) => {
+            if (size < limit) chunks.push(chunk);
+            size += chunk.length;
+          });
+          res.on('end', () =>
+            resolve({
+              status: res.statusCode ?? 0,
+              body: Buffer.concat(chunks).subarray(0, limit).toString('utf8'),
+              ...(size > limit ? { truncated: true } : {}),
+            }),
+          );
+          res.on('error', error =>
+            resolve({ error: error.message, retryable: true }),
+          );
+        },
+      );
+      req.on('timeout', () =>
+        req.destroy(new Error(`timeout after ${target.timeoutMs}ms`)),
+      );
+      // Node's messages name the address (host and port), never the path. A certificate that does
+      // not verify is not retried (as Go's retryablehttp does not).
+      req.on('error', (error: NodeJS.ErrnoException) =>
+        resolve({
+          error: error.message,
+          retryable:
+            !signal.aborted &&
+            !/CERT|SELF_SIGNED|TLS|SSL/.test(error.code ?? ''),
+        }),
+      );
+      req.end(body);
+    });
 
 /** One attempt at a delivery: done (sent, or nothing to send), or why not and whether to try again. */
-type Attempt = { done: true; skipped?: string } | { done: false; failure: string; retryable: boolean };
+type Attempt =
+  | { done: true; skipped?: string }
+  | { done: false; failure: string; retryable: boolean };
 
 /** A message Provider's attempt: one POST of the notifier's request. */
-async function postOnce(request: ProviderRequest, target: ProviderTarget, signal: AbortSignal): Promise<Attempt> {
-  const outcome = await send(target, signal)({ method: 'POST', url: request.url, headers: request.headers, body: request.body });
+async function postOnce(
+  request: ProviderRequest,
+  target: ProviderTarget,
+  signal: AbortSignal,
+): Promise<Attempt> {
+  const outcome = await send(
+    target,
+    signal,
+  )({
+    method: 'POST',
+    url: request.url,
+    headers: request.headers,
+    body: request.body,
+  });
   // Flux's postMessage accepts 200, 201 and 202; GitHub's client (githubdispatch) any 2xx (dispatches answer 204).
-  const accepted = target.type === 'githubdispatch' ? (s: number) => s >= 200 && s < 300 : (s: number) => [200, 201, 202].includes(s);
+  const accepted =
+    target.type === 'githubdispatch'
+      ? (s: number) => s >= 200 && s < 300
+      : (s: number) => [200, 201, 202].includes(s);
   if ('status' in outcome && accepted(outcome.status)) return { done: true };
   const retryable =
-    'status' in outcome ? outcome.status === 429 || (outcome.status >= 500 && outcome.status !== 501) : outcome.retryable;
-  const prefix = target.type === 'githubdispatch' ? 'could not send github repository dispatch webhook' : 'postMessage failed';
+    'status' in outcome
+      ? outcome.status === 429 ||
+        (outcome.status >= 500 && outcome.status !== 501)
+      : outcome.retryable;
+  const prefix =
+    target.type === 'githubdispatch'
+      ? 'could not send github repository dispatch webhook'
+      : 'postMessage failed';
   const failure =
     'status' in outcome
       ? `${prefix}: request failed with status code ${outcome.status}, ${outcome.body}`
@@ -147,7 +202,10 @@ export class AlertDispatcher {
   /** Queues an event for routing; returns at once and never throws. */
   offer(event: Omit<ObjectEvent, 'id'>): void {
     if (this.shutdown.signal.aborted) return;
-    if (this.intake.length + this.inFlight.size >= this.deps.settings.queueSize) {
+    if (
+      this.intake.length + this.inFlight.size >=
+      this.deps.settings.queueSize
+    ) {
       // Logged once per overflow, not once per event.
       if (this.dropped++ === 0) {
         this.deps.logger.warn(
@@ -157,7 +215,9 @@ export class AlertDispatcher {
       return;
     }
     if (this.dropped > 0) {
-      this.deps.logger.warn(`Notification queue drained; ${this.dropped} events were dropped`);
+      this.deps.logger.warn(
+        `Notification queue drained; ${this.dropped} events were dropped`,
+      );
       this.dropped = 0;
     }
     this.intake.push(event);
@@ -178,7 +238,12 @@ export class AlertDispatcher {
   close(): void {
     this.shutdown.abort();
     this.intake.length = 0;
-    for (let release = this.slots.shift(); release; release = this.slots.shift()) release();
+    for (
+      let release = this.slots.shift();
+      release;
+      release = this.slots.shift()
+    )
+      release();
   }
 
   private async drain() {
@@ -187,7 +252,11 @@ export class AlertDispatcher {
       try {
         await this.route(event);
       } catch (error) {
-        this.deps.logger.warn(`Routing an event of ${event.objectId} to alerts failed: ${(error as Error).message}`);
+        this.deps.logger.warn(
+          `Routing an event of ${event.objectId} to alerts failed: ${
+            (error as Error).message
+          }`,
+        );
       }
       this.intake.shift();
     }
@@ -199,18 +268,38 @@ export class AlertDispatcher {
     if (!object || object.apiVersion === NOTIFICATION_API_VERSION) return;
     const flux = toFluxEvent(event, object);
     // Tenancy: only the Alerts the same entity declares (platform objects: those without an entity).
-    const alerts = (await this.deps.objects.list({ kind: 'Alert', ...(object.entityRef ? { entityRef: object.entityRef } : {}) }))
-      .filter(alert => alert.apiVersion === NOTIFICATION_API_VERSION && alert.entityRef === object.entityRef)
+    const alerts = (
+      await this.deps.objects.list({
+        kind: 'Alert',
+        ...(object.entityRef ? { entityRef: object.entityRef } : {}),
+      })
+    )
+      .filter(
+        alert =>
+          alert.apiVersion === NOTIFICATION_API_VERSION &&
+          alert.entityRef === object.entityRef,
+      )
       .filter(alert => !alert.suspended && isReady(alert))
-      .filter(alert => alertMatches(alert.manifest.spec as unknown as AlertSpec, alert.namespace, flux, object.manifest.metadata.labels));
+      .filter(alert =>
+        alertMatches(
+          alert.manifest.spec as unknown as AlertSpec,
+          alert.namespace,
+          flux,
+          object.manifest.metadata.labels,
+        ),
+      );
     if (alerts.length === 0) return;
     if (!this.duplicates.admit(flux, Date.now())) {
-      this.deps.logger.debug(`Discarding event of ${event.objectId}, rate limiting duplicate events`);
+      this.deps.logger.debug(
+        `Discarding event of ${event.objectId}, rate limiting duplicate events`,
+      );
       return;
     }
     for (const alert of alerts) {
       const spec = alert.manifest.spec as unknown as AlertSpec;
-      const provider = await this.deps.objects.get(`Provider/${alert.namespace}/${spec.providerRef.name}`);
+      const provider = await this.deps.objects.get(
+        `Provider/${alert.namespace}/${spec.providerRef.name}`,
+      );
       if (
         !provider ||
         provider.apiVersion !== NOTIFICATION_API_VERSION ||
@@ -221,7 +310,11 @@ export class AlertDispatcher {
       ) {
         continue;
       }
-      const delivery = this.deliver(alert, provider, withAlertMetadata(flux, spec)).finally(() => {
+      const delivery = this.deliver(
+        alert,
+        provider,
+        withAlertMetadata(flux, spec),
+      ).finally(() => {
         this.inFlight.delete(delivery);
       });
       this.inFlight.add(delivery);
@@ -229,8 +322,13 @@ export class AlertDispatcher {
   }
 
   /** At most {@link MAX_CONCURRENT_DELIVERIES} deliveries at a time; the rest wait in order. */
-  private async deliver(alert: StoredObject, provider: StoredObject, event: FluxEvent) {
-    if (this.active >= MAX_CONCURRENT_DELIVERIES) await new Promise<void>(resolve => this.slots.push(resolve));
+  private async deliver(
+    alert: StoredObject,
+    provider: StoredObject,
+    event: FluxEvent,
+  ) {
+    if (this.active >= MAX_CONCURRENT_DELIVERIES)
+      await new Promise<void>(resolve => this.slots.push(resolve));
     this.active++;
     try {
       await this.send(alert, provider, event);
@@ -240,7 +338,11 @@ export class AlertDispatcher {
     }
   }
 
-  private async send(alert: StoredObject, provider: StoredObject, event: FluxEvent) {
+  private async send(
+    alert: StoredObject,
+    provider: StoredObject,
+    event: FluxEvent,
+  ) {
     if (this.shutdown.signal.aborted) return;
     const { settings } = this.deps;
     let target: ProviderTarget | undefined;
@@ -248,17 +350,38 @@ export class AlertDispatcher {
     let skipped: string | undefined;
     try {
       // Flux's GitLab notifier skips Progressing events before anything else.
-      if ((provider.manifest.spec as { type?: string }).type === 'gitlab' && event.reason === 'Progressing') return;
-      const resolved = resolveProviderTarget(provider, this.deps.credentials, settings);
+      if (
+        (provider.manifest.spec as { type?: string }).type === 'gitlab' &&
+        event.reason === 'Progressing'
+      )
+        return;
+      const resolved = resolveProviderTarget(
+        provider,
+        this.deps.credentials,
+        settings,
+      );
       target = resolved;
       const signal = this.shutdown.signal;
       let once: () => Promise<Attempt>;
       if (resolved.type === 'gitlab') {
         // GET the commit's statuses, then POST unless the same status is there (gitlab.ts).
         once = async () => {
-          const outcome = await setCommitStatus(resolved.url, resolved.token!, event, provider.id, send(resolved, signal));
-          if (outcome.result === 'failed') return { done: false, failure: outcome.failure, retryable: outcome.retryable };
-          return outcome.result === 'skipped' ? { done: true, skipped: outcome.why } : { done: true };
+          const outcome = await setCommitStatus(
+            resolved.url,
+            resolved.token!,
+            event,
+            provider.id,
+            send(resolved, signal),
+          );
+          if (outcome.result === 'failed')
+            return {
+              done: false,
+              failure: outcome.failure,
+              retryable: outcome.retryable,
+            };
+          return outcome.result === 'skipped'
+            ? { done: true, skipped: outcome.why }
+            : { done: true };
         };
       } else {
         const request = providerRequest(resolved, event);
@@ -272,11 +395,18 @@ export class AlertDispatcher {
           break;
         }
         failure = outcome.failure;
-        if (!outcome.retryable || attempt >= settings.attempts || this.shutdown.signal.aborted) {
+        if (
+          !outcome.retryable ||
+          attempt >= settings.attempts ||
+          this.shutdown.signal.aborted
+        ) {
           if (attempt > 1) failure += ` (giving up after ${attempt} attempts)`;
           break;
         }
-        const wait = Math.min(settings.retryMaxMs, settings.retryMinMs * 2 ** (attempt - 1));
+        const wait = Math.min(
+          settings.retryMaxMs,
+          settings.retryMinMs * 2 ** (attempt - 1),
+        );
         await new Promise<void>(resolve => {
           const timer = setTimeout(resolve, wait);
           this.shutdown.signal.addEventListener('abort', () => {
@@ -294,7 +424,9 @@ export class AlertDispatcher {
     if (this.shutdown.signal.aborted) return;
     if (skipped) {
       // Nothing was sent (a commit status that is already set): no event, as Flux records none.
-      this.deps.logger.debug(`${provider.id}: nothing to send for ${describe(event)}: ${skipped}`);
+      this.deps.logger.debug(
+        `${provider.id}: nothing to send for ${describe(event)}: ${skipped}`,
+      );
       return;
     }
     const now = new Date().toISOString();
@@ -302,11 +434,20 @@ export class AlertDispatcher {
     try {
       if (failure) {
         const message = truncateMessage(
-          maskSecrets(`failed to send notification for ${describe(event)}: ${failure}`, secrets),
+          maskSecrets(
+            `failed to send notification for ${describe(event)}: ${failure}`,
+            secrets,
+          ),
         );
         this.deps.logger.warn(`${provider.id}: ${message}`);
         for (const objectId of [provider.id, alert.id]) {
-          await this.deps.events.record({ objectId, time: now, type: 'Warning', reason: NOTIFICATION_FAILED_REASON, message });
+          await this.deps.events.record({
+            objectId,
+            time: now,
+            type: 'Warning',
+            reason: NOTIFICATION_FAILED_REASON,
+            message,
+          });
         }
       } else {
         await this.deps.events.record({
@@ -314,12 +455,18 @@ export class AlertDispatcher {
           time: now,
           type: 'Normal',
           reason: NOTIFICATION_SENT_REASON,
-          message: `sent notification for ${describe(event)} (Alert ${alert.name}): ${truncateMessage(event.message, 512)}`,
+          message: `sent notification for ${describe(event)} (Alert ${
+            alert.name
+          }): ${truncateMessage(event.message, 512)}`,
         });
       }
       await this.deps.objects.markDue([provider.id], new Date());
     } catch (error) {
-      this.deps.logger.warn(`Recording the delivery of a notification through ${provider.id} failed: ${(error as Error).message}`);
+      this.deps.logger.warn(
+        `Recording the delivery of a notification through ${
+          provider.id
+        } failed: ${(error as Error).message}`,
+      );
     }
   }
 }
@@ -329,7 +476,10 @@ export class AlertDispatcher {
  * reconcilers and the services all record through it).
  * @internal
  */
-export function alertingEventStore<T extends EventStore>(events: T, dispatcher: Pick<AlertDispatcher, 'offer'>): T {
+export function alertingEventStore<T extends EventStore>(
+  events: T,
+  dispatcher: Pick<AlertDispatcher, 'offer'>,
+): T {
   return new Proxy(events, {
     get(target, property, receiver) {
       if (property === 'record') {

@@ -9,7 +9,12 @@ import { StoredObject } from '../store/ObjectStore';
  * @internal
  */
 export interface FluxEvent {
-  involvedObject: { kind: string; namespace: string; name: string; apiVersion: string };
+  involvedObject: {
+    kind: string;
+    namespace: string;
+    name: string;
+    apiVersion: string;
+  };
   severity: 'info' | 'error';
   timestamp: string;
   message: string;
@@ -29,7 +34,10 @@ const REPORTING_CONTROLLER: Record<string, string> = {
 };
 
 /** Our stored event of `object` as the Flux event a controller would have sent. @internal */
-export function toFluxEvent(event: Omit<ObjectEvent, 'id'>, object: StoredObject): FluxEvent {
+export function toFluxEvent(
+  event: Omit<ObjectEvent, 'id'>,
+  object: StoredObject,
+): FluxEvent {
   return {
     involvedObject: {
       kind: object.kind,
@@ -42,21 +50,32 @@ export function toFluxEvent(event: Omit<ObjectEvent, 'id'>, object: StoredObject
     timestamp: new Date(event.time).toISOString().replace(/\.\d{3}Z$/, 'Z'),
     message: event.message,
     reason: event.reason,
-    ...(event.metadata && Object.keys(event.metadata).length > 0 ? { metadata: sortedKeys(event.metadata) } : {}),
-    reportingController: REPORTING_CONTROLLER[object.kind] ?? 'image-automation',
+    ...(event.metadata && Object.keys(event.metadata).length > 0
+      ? { metadata: sortedKeys(event.metadata) }
+      : {}),
+    reportingController:
+      REPORTING_CONTROLLER[object.kind] ?? 'image-automation',
   };
 }
 
 /** A string map with its keys in Go's order (sorted by bytes, as encoding/json writes a map). */
 function sortedKeys(map: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(map).sort(([a], [b]) => Number(a > b) - Number(a < b)));
+  return Object.fromEntries(
+    Object.entries(map).sort(([a], [b]) => Number(a > b) - Number(a < b)),
+  );
 }
 
 /** An Alert's spec (notification.toolkit.fluxcd.io/v1beta3). @internal */
 export interface AlertSpec {
   providerRef: { name: string };
   eventSeverity?: 'info' | 'error';
-  eventSources: Array<{ apiVersion?: string; kind: string; name: string; namespace?: string; matchLabels?: Record<string, string> }>;
+  eventSources: Array<{
+    apiVersion?: string;
+    kind: string;
+    name: string;
+    namespace?: string;
+    matchLabels?: Record<string, string>;
+  }>;
   inclusionList?: string[];
   exclusionList?: string[];
   eventMetadata?: Record<string, string>;
@@ -72,7 +91,10 @@ export function invalidPattern(spec: AlertSpec): string | undefined {
   ] as const) {
     for (const pattern of list ?? []) {
       const compiled = compileGoRegexp(pattern);
-      if (!compiled.ok) return `failed to compile ${what} regex: ${pattern.slice(0, 200)}: ${compiled.message}`;
+      if (!compiled.ok)
+        return `failed to compile ${what} regex: ${pattern.slice(0, 200)}: ${
+          compiled.message
+        }`;
     }
   }
   return undefined;
@@ -105,13 +127,28 @@ export function alertMatches(
   if (severity !== 'info' && event.severity !== severity) return false;
   const sourceMatches = (spec.eventSources ?? []).some(source => {
     const namespace = source.namespace || alertNamespace;
-    if (event.involvedObject.namespace !== namespace || event.involvedObject.kind !== source.kind) return false;
-    if (source.name !== '*' && source.name !== event.involvedObject.name) return false;
-    return Object.entries(source.matchLabels ?? {}).every(([key, value]) => labels[key] === value);
+    if (
+      event.involvedObject.namespace !== namespace ||
+      event.involvedObject.kind !== source.kind
+    )
+      return false;
+    if (source.name !== '*' && source.name !== event.involvedObject.name)
+      return false;
+    return Object.entries(source.matchLabels ?? {}).every(
+      ([key, value]) => labels[key] === value,
+    );
   });
   if (!sourceMatches) return false;
-  if (spec.inclusionList?.length && !anyMatches(spec.inclusionList, event.message)) return false;
-  if (spec.exclusionList?.length && anyMatches(spec.exclusionList, event.message)) return false;
+  if (
+    spec.inclusionList?.length &&
+    !anyMatches(spec.inclusionList, event.message)
+  )
+    return false;
+  if (
+    spec.exclusionList?.length &&
+    anyMatches(spec.exclusionList, event.message)
+  )
+    return false;
   return true;
 }
 
@@ -122,12 +159,17 @@ export function alertMatches(
  * object's API group, e.g. a push's or an artifact's `revision`).
  * @internal
  */
-export function withAlertMetadata(event: FluxEvent, spec: AlertSpec): FluxEvent {
+export function withAlertMetadata(
+  event: FluxEvent,
+  spec: AlertSpec,
+): FluxEvent {
   const metadata: Record<string, string> = { ...(spec.eventMetadata ?? {}) };
   if (spec.summary) metadata.summary = spec.summary;
   Object.assign(metadata, event.metadata ?? {});
   const sorted = sortedKeys(metadata);
-  return Object.keys(sorted).length > 0 ? { ...event, metadata: sorted } : event;
+  return Object.keys(sorted).length > 0
+    ? { ...event, metadata: sorted }
+    : event;
 }
 
 /**
@@ -145,7 +187,13 @@ export class DuplicateFilter {
   admit(event: FluxEvent, nowMs: number): boolean {
     if (this.windowMs <= 0) return true;
     const { kind, namespace, name } = event.involvedObject;
-    const components = ['event', `name=${name}`, `namespace=${namespace}`, `kind=${kind}`, `message=${event.message}`];
+    const components = [
+      'event',
+      `name=${name}`,
+      `namespace=${namespace}`,
+      `kind=${kind}`,
+      `message=${event.message}`,
+    ];
     for (const meta of ['originRevision', 'revision', 'token']) {
       const value = event.metadata?.[meta];
       if (value !== undefined) components.push(`${meta}=${value}`);
@@ -154,7 +202,8 @@ export class DuplicateFilter {
     const until = this.seen.get(key);
     if (until !== undefined && until > nowMs) return false;
     if (this.seen.size > 10_000) {
-      for (const [k, expiry] of this.seen) if (expiry <= nowMs) this.seen.delete(k);
+      for (const [k, expiry] of this.seen)
+        if (expiry <= nowMs) this.seen.delete(k);
     }
     this.seen.set(key, nowMs + this.windowMs);
     return true;

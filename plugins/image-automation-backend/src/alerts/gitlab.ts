@@ -22,7 +22,9 @@ export function gitlabPathEscape(s: string): string {
   let out = '';
   for (const byte of Buffer.from(s, 'utf8')) {
     const c = String.fromCharCode(byte);
-    out += /^[A-Za-z0-9\-_~$&+:=@]$/.test(c) ? c : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+    out += /^[A-Za-z0-9\-_~$&+:=@]$/.test(c)
+      ? c
+      : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
   }
   return out;
 }
@@ -32,7 +34,10 @@ export function gitlabPathEscape(s: string): string {
  * `/` and a trailing `.git` removed) of a project address — `https://gitlab.example.com/group/sub/project`,
  * `ssh://git@host/group/project.git` or `git@host:group/project.git`.
  */
-export function parseGitLabAddress(address: string): { origin: string; project: string } {
+export function parseGitLabAddress(address: string): {
+  origin: string;
+  project: string;
+} {
   const scp = /^(?:[^@/:\s]+@)?([^@/:\s]+):(?!\/\/)(.*)$/.exec(address);
   let origin: string;
   let path: string;
@@ -50,7 +55,9 @@ export function parseGitLabAddress(address: string): { origin: string; project: 
       origin = `https://${url.host}`;
     } else if (url.protocol === 'https:' || url.protocol === 'http:') {
       if (url.username || url.password) {
-        throw new Error('the address may not carry a user name or password; use spec.secretRef');
+        throw new Error(
+          'the address may not carry a user name or password; use spec.secretRef',
+        );
       }
       origin = `${url.protocol}//${url.host}`;
     } else {
@@ -68,8 +75,13 @@ export function parseGitLabAddress(address: string): { origin: string; project: 
  */
 export function gitlabDestination(address: string): string {
   const { origin, project } = parseGitLabAddress(address);
-  if (!project || project.split('/').some(p => p === '' || p === '.' || p === '..')) {
-    throw new Error(`invalid project path '${project}': the address must be https://<host>/<group>/<project>`);
+  if (
+    !project ||
+    project.split('/').some(p => p === '' || p === '.' || p === '..')
+  ) {
+    throw new Error(
+      `invalid project path '${project}': the address must be https://<host>/<group>/<project>`,
+    );
   }
   return `${origin}/api/v4/projects/${gitlabPathEscape(project)}`;
 }
@@ -83,14 +95,18 @@ export function gitlabDestination(address: string): string {
 export function gitlabBindingUrl(address: string): string {
   gitlabDestination(address);
   const { origin, project } = parseGitLabAddress(address);
-  return `${origin}/api/v4/projects/${project.split('/').map(encodeURIComponent).join('/')}`;
+  return `${origin}/api/v4/projects/${project
+    .split('/')
+    .map(encodeURIComponent)
+    .join('/')}`;
 }
 
 /** The commit an event is about: its `commit`, else `originRevision`, else `revision` metadata (Flux's GetRevision). */
 export function eventRevision(event: FluxEvent): string | undefined {
   const metadata = event.metadata ?? {};
   for (const key of ['commit', 'originRevision', 'revision']) {
-    if (Object.prototype.hasOwnProperty.call(metadata, key)) return metadata[key];
+    if (Object.prototype.hasOwnProperty.call(metadata, key))
+      return metadata[key];
   }
   return undefined;
 }
@@ -112,12 +128,14 @@ function extractPointer(rev: string): string {
   const at = rev.lastIndexOf('@');
   if (at !== -1) return rev.slice(0, at);
   const slash = rev.lastIndexOf('/');
-  if (slash !== -1 && rev.slice(0, slash) !== 'HEAD') return rev.slice(0, slash);
+  if (slash !== -1 && rev.slice(0, slash) !== 'HEAD')
+    return rev.slice(0, slash);
   return '';
 }
 
 /** Hash.Algorithm: a 40-byte hash is SHA-1; anything else is unknown. */
-const algorithm = (hash: string) => (byteLength(hash) === 40 ? 'sha1' : '<unknown>');
+const algorithm = (hash: string) =>
+  byteLength(hash) === 40 ? 'sha1' : '<unknown>';
 
 /** fluxcd/pkg/git TransformRevision: a legacy `<ref>/<hash>` or bare hash as `<ref>@sha1:<hash>` / `sha1:<hash>`. */
 function transformRevision(rev: string): string {
@@ -134,7 +152,8 @@ function transformRevision(rev: string): string {
  */
 export function parseRevision(rev: string): string {
   const hash = extractHash(transformRevision(rev));
-  if (algorithm(hash) !== 'sha1') throw new Error(`failed to extract commit hash from '${rev}' revision`);
+  if (algorithm(hash) !== 'sha1')
+    throw new Error(`failed to extract commit hash from '${rev}' revision`);
   return hash;
 }
 
@@ -149,7 +168,12 @@ function charClass(c: string): number {
 /** Flux's splitCamelcase: `HealthCheckFailed` → Health, Check, Failed; `PDFLoader` → PDF, Loader. */
 export function splitCamelcase(src: string): string[] {
   // Go does not split invalid UTF-8; in JavaScript, a lone surrogate.
-  if (/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(src)) return [src];
+  if (
+    /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(
+      src,
+    )
+  )
+    return [src];
   const runs: string[][] = [];
   let last = 0;
   for (const c of src) {
@@ -183,7 +207,9 @@ export function providerUidSegment(providerId: string): string {
 
 /** Flux's generateCommitStatusID: `<kind>/<name>/<first segment of the Provider UID>`, lower-cased. */
 export function commitStatusName(event: FluxEvent, providerId: string): string {
-  return `${event.involvedObject.kind}/${event.involvedObject.name}/${providerUidSegment(providerId)}`.toLowerCase();
+  return `${event.involvedObject.kind}/${
+    event.involvedObject.name
+  }/${providerUidSegment(providerId)}`.toLowerCase();
 }
 
 /** A commit status as GitLab lists it (the fields compared). */
@@ -203,9 +229,16 @@ export interface PlannedStatus {
 }
 
 /** Flux's duplicateGitlabStatus: the same sha, state, description and name is already there. */
-export function isDuplicateStatus(statuses: GitLabCommitStatus[], status: PlannedStatus): boolean {
+export function isDuplicateStatus(
+  statuses: GitLabCommitStatus[],
+  status: PlannedStatus,
+): boolean {
   return statuses.some(
-    s => s.sha === status.sha && s.status === status.state && (s.description ?? '') === status.description && s.name === status.name,
+    s =>
+      s.sha === status.sha &&
+      s.status === status.state &&
+      (s.description ?? '') === status.description &&
+      s.name === status.name,
   );
 }
 
@@ -220,18 +253,28 @@ function gitlabState(severity: string): 'success' | 'failed' | undefined {
  * The commit status an event sets, or undefined for an event Flux skips (reason `Progressing`);
  * throws, with Flux's words, for an event without revision metadata or with one naming no commit.
  */
-export function planCommitStatus(event: FluxEvent, providerId: string): PlannedStatus | undefined {
+export function planCommitStatus(
+  event: FluxEvent,
+  providerId: string,
+): PlannedStatus | undefined {
   if (event.reason === PROGRESSING_REASON) return undefined;
   const revision = eventRevision(event);
   if (revision === undefined) throw new Error('missing revision metadata');
   const sha = parseRevision(revision);
   const state = gitlabState(event.severity);
   if (!state) throw new Error("can't convert to gitlab state");
-  return { sha, state, name: commitStatusName(event, providerId), description: commitStatusDescription(event) };
+  return {
+    sha,
+    state,
+    name: commitStatusName(event, providerId),
+    description: commitStatusDescription(event),
+  };
 }
 
 /** A response (body possibly cut at the limit asked for), or why there was none. */
-export type HttpOutcome = { status: number; body: string; truncated?: boolean } | { error: string; retryable: boolean };
+export type HttpOutcome =
+  | { status: number; body: string; truncated?: boolean }
+  | { error: string; retryable: boolean };
 
 /** One HTTP request, made by the dispatcher (TLS, timeout, abort). */
 export type HttpSend = (request: {
@@ -266,7 +309,12 @@ function parseGitLabError(raw: unknown): string {
 }
 
 /** go-gitlab's CheckResponse: undefined for 200/201/202/204/304, else the error as it words it. */
-function responseError(method: string, url: URL, status: number, body: string): string | undefined {
+function responseError(
+  method: string,
+  url: URL,
+  status: number,
+  body: string,
+): string | undefined {
   if ([200, 201, 202, 204, 304].includes(status)) return undefined;
   if (status === 404) return '404 Not Found';
   let path: string;
@@ -307,40 +355,93 @@ export async function setCommitStatus(
   try {
     status = planCommitStatus(event, providerId);
   } catch (error) {
-    return { result: 'failed', failure: (error as Error).message, retryable: false };
+    return {
+      result: 'failed',
+      failure: (error as Error).message,
+      retryable: false,
+    };
   }
-  if (!status) return { result: 'skipped', why: `reason ${PROGRESSING_REASON} is not reported` };
-  const headers = { Accept: 'application/json', 'User-Agent': 'go-gitlab', 'PRIVATE-TOKEN': token };
+  if (!status)
+    return {
+      result: 'skipped',
+      why: `reason ${PROGRESSING_REASON} is not reported`,
+    };
+  const headers = {
+    Accept: 'application/json',
+    'User-Agent': 'go-gitlab',
+    'PRIVATE-TOKEN': token,
+  };
   const sha = gitlabPathEscape(status.sha);
   const list = new URL(`${base.href}/repository/commits/${sha}/statuses`);
   list.search = new URLSearchParams({ name: status.name }).toString();
-  const listed = await send({ method: 'GET', url: list, headers, maxBody: MAX_LISTING_BYTES });
+  const listed = await send({
+    method: 'GET',
+    url: list,
+    headers,
+    maxBody: MAX_LISTING_BYTES,
+  });
   if ('error' in listed) {
-    return { result: 'failed', failure: `unable to list commit status: ${listed.error}`, retryable: listed.retryable };
+    return {
+      result: 'failed',
+      failure: `unable to list commit status: ${listed.error}`,
+      retryable: listed.retryable,
+    };
   }
   const listError = responseError('GET', list, listed.status, listed.body);
   if (listError) {
-    return { result: 'failed', failure: `unable to list commit status: ${listError}`, retryable: retryableStatus(listed.status) };
+    return {
+      result: 'failed',
+      failure: `unable to list commit status: ${listError}`,
+      retryable: retryableStatus(listed.status),
+    };
   }
   let statuses: GitLabCommitStatus[];
   try {
-    if (listed.truncated) throw new Error(`the listing is larger than ${MAX_LISTING_BYTES} bytes`);
+    if (listed.truncated)
+      throw new Error(`the listing is larger than ${MAX_LISTING_BYTES} bytes`);
     const parsed: unknown = JSON.parse(listed.body);
-    if (!Array.isArray(parsed)) throw new Error('json: cannot unmarshal the answer into a list of commit statuses');
+    if (!Array.isArray(parsed))
+      throw new Error(
+        'json: cannot unmarshal the answer into a list of commit statuses',
+      );
     statuses = parsed as GitLabCommitStatus[];
   } catch (error) {
-    return { result: 'failed', failure: `unable to list commit status: ${(error as Error).message}`, retryable: false };
+    return {
+      result: 'failed',
+      failure: `unable to list commit status: ${(error as Error).message}`,
+      retryable: false,
+    };
   }
-  if (isDuplicateStatus(statuses, status)) return { result: 'skipped', why: 'the commit already has this status' };
+  if (isDuplicateStatus(statuses, status))
+    return { result: 'skipped', why: 'the commit already has this status' };
   const post = new URL(`${base.href}/statuses/${sha}`);
   // SetCommitStatusOptions in Go's field order: state, name, description.
-  const body = JSON.stringify({ state: status.state, name: status.name, description: status.description }).replace(
+  const body = JSON.stringify({
+    state: status.state,
+    name: status.name,
+    description: status.description,
+  }).replace(
     /[<>&\u2028\u2029]/g,
     c => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
   );
-  const posted = await send({ method: 'POST', url: post, headers: { ...headers, 'Content-Type': 'application/json' }, body });
-  if ('error' in posted) return { result: 'failed', failure: posted.error, retryable: posted.retryable };
+  const posted = await send({
+    method: 'POST',
+    url: post,
+    headers: { ...headers, 'Content-Type': 'application/json' },
+    body,
+  });
+  if ('error' in posted)
+    return {
+      result: 'failed',
+      failure: posted.error,
+      retryable: posted.retryable,
+    };
   const postError = responseError('POST', post, posted.status, posted.body);
-  if (postError) return { result: 'failed', failure: postError, retryable: retryableStatus(posted.status) };
+  if (postError)
+    return {
+      result: 'failed',
+      failure: postError,
+      retryable: retryableStatus(posted.status),
+    };
   return { result: 'set', status };
 }

@@ -1,4 +1,9 @@
-export { AlertDispatcher, alertingEventStore, NOTIFICATION_FAILED_REASON, NOTIFICATION_SENT_REASON } from './AlertDispatcher';
+export {
+  AlertDispatcher,
+  alertingEventStore,
+  NOTIFICATION_FAILED_REASON,
+  NOTIFICATION_SENT_REASON,
+} from './AlertDispatcher';
 export { AlertReconciler, ProviderReconciler } from './reconcilers';
 export { readNotificationSettings } from './providerTarget';
 export type { NotificationSettings } from './providerTarget';

@@ -3,7 +3,10 @@ import { FluxEvent } from './fluxEvent';
 
 /** JSON as Go's encoding/json writes it: `<`, `>`, `&`, U+2028 and U+2029 escaped. */
 function goJson(value: unknown): string {
-  return JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, c => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return JSON.stringify(value).replace(
+    /[<>&\u2028\u2029]/g,
+    c => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 /** What a Provider sends one event as: where, with which headers, which body. @internal */
@@ -32,7 +35,11 @@ function objectName(event: FluxEvent): string {
 const entries = (event: FluxEvent) => Object.entries(event.metadata ?? {});
 
 /** Slack's (and Discord's Slack-compatible) message: one attachment with the metadata as fields. */
-function slackPayload(event: FluxEvent, username: string | undefined, channel: string | undefined) {
+function slackPayload(
+  event: FluxEvent,
+  username: string | undefined,
+  channel: string | undefined,
+) {
   return {
     channel: channel ?? '',
     username: username || event.reportingController,
@@ -44,7 +51,11 @@ function slackPayload(event: FluxEvent, username: string | undefined, channel: s
         author_name: objectName(event),
         text: event.message,
         mrkdwn_in: ['text'],
-        fields: entries(event).map(([title, value]) => ({ title, value, short: false })),
+        fields: entries(event).map(([title, value]) => ({
+          title,
+          value,
+          short: false,
+        })),
       },
     ],
   };
@@ -88,7 +99,13 @@ function teamsPayload(event: FluxEvent, url: URL) {
             {
               type: 'Container',
               items: [
-                { type: 'TextBlock', text: name, size: 'large', weight: 'bolder', wrap: true },
+                {
+                  type: 'TextBlock',
+                  text: name,
+                  size: 'large',
+                  weight: 'bolder',
+                  wrap: true,
+                },
                 {
                   type: 'TextBlock',
                   text: event.message,
@@ -114,7 +131,10 @@ function googleChatPayload(event: FluxEvent) {
       widgets: [
         {
           textParagraph: {
-            text: event.severity === 'error' ? `<font color="#ff0000">${event.message}</font>` : event.message,
+            text:
+              event.severity === 'error'
+                ? `<font color="#ff0000">${event.message}</font>`
+                : event.message,
           },
           keyValue: null,
         },
@@ -126,14 +146,25 @@ function googleChatPayload(event: FluxEvent) {
       header: '',
       widgets: entries(event).map(([topLabel, content]) => ({
         textParagraph: null,
-        keyValue: { topLabel, content, contentMultiline: false, bottomLabel: null, icon: null },
+        keyValue: {
+          topLabel,
+          content,
+          contentMultiline: false,
+          bottomLabel: null,
+          icon: null,
+        },
       })),
     });
   }
   return {
     cards: [
       {
-        header: { title: objectName(event), subtitle: event.reportingController, imageUrl: null, imageStyle: null },
+        header: {
+          title: objectName(event),
+          subtitle: event.reportingController,
+          imageUrl: null,
+          imageStyle: null,
+        },
         sections,
       },
     ],
@@ -149,8 +180,13 @@ function googleChatPayload(event: FluxEvent) {
  * then already the API's `…/dispatches` URL, see providerTarget.destination).
  * @internal
  */
-export function providerRequest(settings: PayloadSettings, event: FluxEvent): ProviderRequest {
-  const headers: Record<string, string> = { 'Content-Type': 'application/json' };
+export function providerRequest(
+  settings: PayloadSettings,
+  event: FluxEvent,
+): ProviderRequest {
+  const headers: Record<string, string> = {
+    'Content-Type': 'application/json',
+  };
   let url = settings.url;
   let payload: unknown;
   switch (settings.type) {
@@ -192,7 +228,9 @@ export function providerRequest(settings: PayloadSettings, event: FluxEvent): Pr
   const body = goJson(payload);
   if (settings.type === 'generic-hmac') {
     if (!settings.token) throw new Error('HMAC key is empty');
-    headers['X-Signature'] = `sha256=${createHmac('sha256', settings.token).update(body).digest('hex')}`;
+    headers['X-Signature'] = `sha256=${createHmac('sha256', settings.token)
+      .update(body)
+      .digest('hex')}`;
   }
   return { url, headers, body };
 }

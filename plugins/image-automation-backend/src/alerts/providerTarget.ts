@@ -1,5 +1,8 @@
 import { Config } from '@backstage/config';
-import { CredentialRefusedError, NamedCredentials } from '../credentials/NamedCredentials';
+import {
+  CredentialRefusedError,
+  NamedCredentials,
+} from '../credentials/NamedCredentials';
 import { isHostAllowed } from '../registry/allowedHosts';
 import { StoredObject } from '../store/ObjectStore';
 import { parseGoDuration } from '../golib/time';
@@ -62,10 +65,7 @@ export interface ProviderTarget {
 
 /** Why a Provider cannot send: a condition reason and a message without secrets. @internal */
 export class ProviderRefusedError extends Error {
-  constructor(
-    readonly reason: string,
-    message: string,
-  ) {
+  constructor(readonly reason: string, message: string) {
     super(message);
     this.name = 'ProviderRefusedError';
   }
@@ -87,16 +87,33 @@ export function destination(type: string, address: string): string {
     try {
       return gitlabDestination(address);
     } catch (error) {
-      throw new ProviderRefusedError('InvalidProvider', (error as Error).message);
+      throw new ProviderRefusedError(
+        'InvalidProvider',
+        (error as Error).message,
+      );
     }
   }
   if (type !== 'githubdispatch') return address;
   const url = new URL(address);
-  const parts = url.pathname.replace(/^\/+|\/+$/g, '').replace(/\.git$/, '').split('/');
-  if (parts.length !== 2 || parts.some(p => !/^[A-Za-z0-9_.-]+$/.test(p) || p === '.' || p === '..')) {
-    throw new ProviderRefusedError('InvalidProvider', `invalid repository id '${parts.join('/')}': the address must be https://<host>/<owner>/<repository>`);
+  const parts = url.pathname
+    .replace(/^\/+|\/+$/g, '')
+    .replace(/\.git$/, '')
+    .split('/');
+  if (
+    parts.length !== 2 ||
+    parts.some(p => !/^[A-Za-z0-9_.-]+$/.test(p) || p === '.' || p === '..')
+  ) {
+    throw new ProviderRefusedError(
+      'InvalidProvider',
+      `invalid repository id '${parts.join(
+        '/',
+      )}': the address must be https://<host>/<owner>/<repository>`,
+    );
   }
-  const base = url.host === 'github.com' ? 'https://api.github.com' : `${url.protocol}//${url.host}/api/v3`;
+  const base =
+    url.host === 'github.com'
+      ? 'https://api.github.com'
+      : `${url.protocol}//${url.host}/api/v3`;
   return `${base}/repos/${parts[0]}/${parts[1]}/dispatches`;
 }
 
@@ -112,13 +129,22 @@ function proxyUrl(text: string, settings: NotificationSettings): URL {
   try {
     url = new URL(text);
   } catch {
-    throw new ProviderRefusedError('InvalidProvider', `invalid spec.proxy '${text}'`);
+    throw new ProviderRefusedError(
+      'InvalidProvider',
+      `invalid spec.proxy '${text}'`,
+    );
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new ProviderRefusedError('InvalidProvider', `spec.proxy must be an http:// or https:// URL (got ${url.protocol})`);
+    throw new ProviderRefusedError(
+      'InvalidProvider',
+      `spec.proxy must be an http:// or https:// URL (got ${url.protocol})`,
+    );
   }
   if (url.username || url.password) {
-    throw new ProviderRefusedError('InvalidProvider', 'spec.proxy may not carry a user name or password');
+    throw new ProviderRefusedError(
+      'InvalidProvider',
+      'spec.proxy may not carry a user name or password',
+    );
   }
   if (!isHostAllowed(url.host, settings.allowedHosts)) {
     throw new ProviderRefusedError(
@@ -156,14 +182,21 @@ export function resolveProviderTarget(
   }
   if (spec.secretRef) {
     try {
-      const resolved = credentials.resolveNotification(spec.secretRef.name, provider.entityRef, address, a =>
-        spec.type === 'gitlab' ? gitlabBindingUrl(a) : destination(spec.type, a),
+      const resolved = credentials.resolveNotification(
+        spec.secretRef.name,
+        provider.entityRef,
+        address,
+        a =>
+          spec.type === 'gitlab'
+            ? gitlabBindingUrl(a)
+            : destination(spec.type, a),
       );
       token = resolved.token;
       address = resolved.address?.trim() || undefined;
       addressIsSecret = resolved.addressIsSecret;
     } catch (error) {
-      if (error instanceof CredentialRefusedError) throw new ProviderRefusedError('CredentialRefused', error.message);
+      if (error instanceof CredentialRefusedError)
+        throw new ProviderRefusedError('CredentialRefused', error.message);
       throw error;
     }
   }
@@ -181,14 +214,24 @@ export function resolveProviderTarget(
     if (error instanceof ProviderRefusedError && !addressIsSecret) throw error;
     throw new ProviderRefusedError(
       'InvalidProvider',
-      addressIsSecret ? `the address of credential '${spec.secretRef!.name}' is not a valid URL` : `invalid address '${address}'`,
+      addressIsSecret
+        ? `the address of credential '${
+            spec.secretRef!.name
+          }' is not a valid URL`
+        : `invalid address '${address}'`,
     );
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new ProviderRefusedError('InvalidProvider', `the address must be https:// (got ${url.protocol})`);
+    throw new ProviderRefusedError(
+      'InvalidProvider',
+      `the address must be https:// (got ${url.protocol})`,
+    );
   }
   if (url.username || url.password) {
-    throw new ProviderRefusedError('InvalidProvider', 'the address may not carry a user name or password; use spec.secretRef');
+    throw new ProviderRefusedError(
+      'InvalidProvider',
+      'the address may not carry a user name or password; use spec.secretRef',
+    );
   }
   if (!isHostAllowed(url.host, settings.allowedHosts)) {
     throw new ProviderRefusedError(
@@ -196,7 +239,10 @@ export function resolveProviderTarget(
       `host '${url.host}' is not allowed: add it to imageAutomation.notifications.allowedHosts to send notifications there`,
     );
   }
-  if (url.protocol === 'http:' && !isHostAllowed(url.host, settings.insecureHosts)) {
+  if (
+    url.protocol === 'http:' &&
+    !isHostAllowed(url.host, settings.insecureHosts)
+  ) {
     throw new ProviderRefusedError(
       'InsecureAddress',
       `notifications to '${url.host}' must use https:// (plain HTTP only to imageAutomation.notifications.insecureHosts)`,
@@ -206,23 +252,41 @@ export function resolveProviderTarget(
   if (spec.certSecretRef) {
     try {
       // Checked against the origin only: the path of a secret address stays out of messages.
-      tls = credentials.resolveTls(spec.certSecretRef.name, provider.entityRef, { kind: 'git', url: `${url.protocol}//${url.host}/` });
+      tls = credentials.resolveTls(
+        spec.certSecretRef.name,
+        provider.entityRef,
+        { kind: 'git', url: `${url.protocol}//${url.host}/` },
+      );
     } catch (error) {
-      if (error instanceof CredentialRefusedError) throw new ProviderRefusedError('CredentialRefused', error.message);
+      if (error instanceof CredentialRefusedError)
+        throw new ProviderRefusedError('CredentialRefused', error.message);
       throw error;
     }
   }
   if (spec.type === 'githubdispatch' && !token) {
-    throw new ProviderRefusedError('InvalidProvider', 'github token cannot be empty: set spec.secretRef to a token credential');
+    throw new ProviderRefusedError(
+      'InvalidProvider',
+      'github token cannot be empty: set spec.secretRef to a token credential',
+    );
   }
   if (spec.type === 'gitlab' && !token) {
-    throw new ProviderRefusedError('InvalidProvider', 'gitlab token cannot be empty: set spec.secretRef to a token credential');
+    throw new ProviderRefusedError(
+      'InvalidProvider',
+      'gitlab token cannot be empty: set spec.secretRef to a token credential',
+    );
   }
   if (spec.type === 'generic-hmac' && !token) {
-    throw new ProviderRefusedError('InvalidProvider', 'generic-hmac needs spec.secretRef naming a token credential (the HMAC key)');
+    throw new ProviderRefusedError(
+      'InvalidProvider',
+      'generic-hmac needs spec.secretRef naming a token credential (the HMAC key)',
+    );
   }
-  const proxy = spec.proxy?.trim() ? proxyUrl(spec.proxy.trim(), settings) : undefined;
-  const timeoutMs = spec.timeout ? parseGoDuration(spec.timeout) : DEFAULT_TIMEOUT_MS;
+  const proxy = spec.proxy?.trim()
+    ? proxyUrl(spec.proxy.trim(), settings)
+    : undefined;
+  const timeoutMs = spec.timeout
+    ? parseGoDuration(spec.timeout)
+    : DEFAULT_TIMEOUT_MS;
   return {
     ...(proxy ? { proxy } : {}),
     type: spec.type,
@@ -233,9 +297,12 @@ export function resolveProviderTarget(
     ...tls,
     timeoutMs,
     // A secret address's path also as GitLab's errors quote it (unescaped: `group/project`).
-    secrets: [token, ...(addressIsSecret ? [address, url.pathname, safeDecode(url.pathname)] : [])].filter(
-      (s): s is string => !!s && s.length >= 4 && s !== '/',
-    ),
+    secrets: [
+      token,
+      ...(addressIsSecret
+        ? [address, url.pathname, safeDecode(url.pathname)]
+        : []),
+    ].filter((s): s is string => !!s && s.length >= 4 && s !== '/'),
   };
 }
 

@@ -1,13 +1,29 @@
-import { NOTIFICATION_API_VERSION, ObjectStatus } from '@imageops/backstage-plugin-image-automation-common';
+import {
+  NOTIFICATION_API_VERSION,
+  ObjectStatus,
+} from '@imageops/backstage-plugin-image-automation-common';
 import { NamedCredentials } from '../credentials/NamedCredentials';
-import { markFailed, markReady, markStalled, readyCondition } from '../engine/conditions';
+import {
+  markFailed,
+  markReady,
+  markStalled,
+  readyCondition,
+} from '../engine/conditions';
 import { beginReconcile, RECHECK_MS } from '../engine/preamble';
 import { ReconcileResult, Reconciler } from '../engine/Reconciler';
 import { EventStore } from '../store/EventStore';
 import { ObjectStore, StoredObject } from '../store/ObjectStore';
-import { NOTIFICATION_FAILED_REASON, NOTIFICATION_SENT_REASON } from './AlertDispatcher';
+import {
+  NOTIFICATION_FAILED_REASON,
+  NOTIFICATION_SENT_REASON,
+} from './AlertDispatcher';
 import { AlertSpec, invalidPattern } from './fluxEvent';
-import { NotificationSettings, ProviderRefusedError, ProviderSpec, resolveProviderTarget } from './providerTarget';
+import {
+  NotificationSettings,
+  ProviderRefusedError,
+  ProviderSpec,
+  resolveProviderTarget,
+} from './providerTarget';
 
 /** The message of a ready Provider or Alert, as Flux's v1beta2 controllers wrote it. */
 const INITIALIZED = 'Initialized';
@@ -48,7 +64,8 @@ export class ProviderReconciler implements Reconciler {
           ...status,
           lastDelivery: {
             time: last.time,
-            result: last.reason === NOTIFICATION_SENT_REASON ? 'Sent' : 'Failed',
+            result:
+              last.reason === NOTIFICATION_SENT_REASON ? 'Sent' : 'Failed',
             message: last.message,
           },
         }
@@ -69,16 +86,30 @@ export class ProviderReconciler implements Reconciler {
   }
 
   /** When the Provider's readiness changes, its Alerts (same entity) are reconciled now. */
-  private async withAlerts(object: StoredObject, result: ReconcileResult): Promise<ReconcileResult> {
+  private async withAlerts(
+    object: StoredObject,
+    result: ReconcileResult,
+  ): Promise<ReconcileResult> {
     const before = readyCondition(object.status);
     const after = readyCondition(result.status);
     if (before?.status === after?.status) return result;
-    const alerts = (await this.deps.objects.list({ kind: 'Alert', namespace: object.namespace })).filter(
+    const alerts = (
+      await this.deps.objects.list({
+        kind: 'Alert',
+        namespace: object.namespace,
+      })
+    ).filter(
       alert =>
         alert.entityRef === object.entityRef &&
-        (alert.manifest.spec as Partial<AlertSpec> | undefined)?.providerRef?.name === object.name,
+        (alert.manifest.spec as Partial<AlertSpec> | undefined)?.providerRef
+          ?.name === object.name,
     );
-    return alerts.length > 0 ? { ...result, dueNow: [...(result.dueNow ?? []), ...alerts.map(a => a.id)] } : result;
+    return alerts.length > 0
+      ? {
+          ...result,
+          dueNow: [...(result.dueNow ?? []), ...alerts.map(a => a.id)],
+        }
+      : result;
   }
 }
 
@@ -101,18 +132,33 @@ export class AlertReconciler implements Reconciler {
     const { spec, status, generation } = begun.start;
     const invalid = invalidPattern(spec);
     if (invalid) {
-      return { status: markStalled(status, 'InvalidConfig', invalid, now, generation), requeueAfterMs: RECHECK_MS };
+      return {
+        status: markStalled(status, 'InvalidConfig', invalid, now, generation),
+        requeueAfterMs: RECHECK_MS,
+      };
     }
     const name = spec.providerRef.name;
-    const provider = await this.deps.objects.get(`Provider/${object.namespace}/${name}`);
+    const provider = await this.deps.objects.get(
+      `Provider/${object.namespace}/${name}`,
+    );
     // A Provider another entity declares is as good as absent: its credentials are not this entity's.
-    if (!provider || provider.apiVersion !== NOTIFICATION_API_VERSION || provider.entityRef !== object.entityRef) {
+    if (
+      !provider ||
+      provider.apiVersion !== NOTIFICATION_API_VERSION ||
+      provider.entityRef !== object.entityRef
+    ) {
       return {
         status: markFailed(
           status,
           'Failed',
-          `failed to get provider '${object.namespace}/${name}': providers.notification.toolkit.fluxcd.io "${name}" not found${
-            provider ? ` among the objects of ${object.entityRef ?? 'the platform locations'}` : ''
+          `failed to get provider '${
+            object.namespace
+          }/${name}': providers.notification.toolkit.fluxcd.io "${name}" not found${
+            provider
+              ? ` among the objects of ${
+                  object.entityRef ?? 'the platform locations'
+                }`
+              : ''
           }`,
           now,
           generation,
@@ -122,10 +168,19 @@ export class AlertReconciler implements Reconciler {
     }
     if (readyCondition(provider.status)?.status !== 'True') {
       return {
-        status: markFailed(status, 'Failed', `provider ${object.namespace}/${name} is not ready`, now, generation),
+        status: markFailed(
+          status,
+          'Failed',
+          `provider ${object.namespace}/${name} is not ready`,
+          now,
+          generation,
+        ),
         requeueAfterMs: ALERT_RETRY_MS,
       };
     }
-    return { status: markReady(status, 'Succeeded', INITIALIZED, now, generation), requeueAfterMs: RECHECK_MS };
+    return {
+      status: markReady(status, 'Succeeded', INITIALIZED, now, generation),
+      requeueAfterMs: RECHECK_MS,
+    };
   }
 }

@@ -16,7 +16,9 @@ export function parseCommandArgs<T extends ParseArgsConfig>(
   io: CliIO,
   usage: string,
   config: T & { args: string[] },
-): { ok: true; parsed: ReturnType<typeof parseArgs<T>> } | { ok: false; exitCode: number } {
+):
+  | { ok: true; parsed: ReturnType<typeof parseArgs<T>> }
+  | { ok: false; exitCode: number } {
   if (config.args.includes('--help') || config.args.includes('-h')) {
     io.stdout.write(usage);
     return { ok: false, exitCode: 0 };
@@ -24,6 +26,9 @@ export function parseCommandArgs<T extends ParseArgsConfig>(
   try {
     return { ok: true, parsed: parseArgs<T>(config) };
   } catch (error) {
-    return { ok: false, exitCode: usageError(io, usage, (error as Error).message) };
+    return {
+      ok: false,
+      exitCode: usageError(io, usage, (error as Error).message),
+    };
   }
 }

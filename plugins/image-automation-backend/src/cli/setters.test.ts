@@ -31,13 +31,24 @@ describe('image-automation setters apply', () => {
   let refs: string;
   beforeEach(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'setters-cli-'));
-    fs.cpSync(path.join(fixtures, 'original'), path.join(dir, 'repo'), { recursive: true });
+    fs.cpSync(path.join(fixtures, 'original'), path.join(dir, 'repo'), {
+      recursive: true,
+    });
     refs = path.join(dir, 'refs.yaml');
     fs.writeFileSync(refs, REFS);
   });
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  const args = () => ['setters', 'apply', '--refs', refs, '--path', path.join(dir, 'repo'), '--namespace', 'automation-ns'];
+  const args = () => [
+    'setters',
+    'apply',
+    '--refs',
+    refs,
+    '--path',
+    path.join(dir, 'repo'),
+    '--namespace',
+    'automation-ns',
+  ];
 
   it('writes the golden result and prints every change and warning', async () => {
     const io = captureIO();
@@ -47,10 +58,16 @@ describe('image-automation setters apply', () => {
         fs.readFileSync(path.join(fixtures, 'expected', name), 'utf8'),
       );
     }
-    expect(io.out()).toContain('marked.yaml:11: automation-ns:policy: image:v1.0.0 -> index.repo.fake/updated:v1.0.1\n');
-    expect(io.out()).toContain('kustomization.yml:6: automation-ns:policy:tag: v1 -> v1.0.1\n');
+    expect(io.out()).toContain(
+      'marked.yaml:11: automation-ns:policy: image:v1.0.0 -> index.repo.fake/updated:v1.0.1\n',
+    );
+    expect(io.out()).toContain(
+      'kustomization.yml:6: automation-ns:policy:tag: v1 -> v1.0.1\n',
+    );
     expect(io.out()).toContain('changed 9 value(s) in 3 file(s)\n');
-    expect(io.err()).toContain("warning: otherns.yaml:10: marker 'other-namespace:policy' names a policy in namespace 'other-namespace'");
+    expect(io.err()).toContain(
+      "warning: otherns.yaml:10: marker 'other-namespace:policy' names a policy in namespace 'other-namespace'",
+    );
   });
 
   it('--dry-run --json reports without writing', async () => {
@@ -65,7 +82,9 @@ describe('image-automation setters apply', () => {
       oldValue: 'replaced',
       newValue: 'index.repo.fake/updated',
     });
-    expect(report.warnings).toEqual([expect.objectContaining({ file: 'otherns.yaml', line: 10 })]);
+    expect(report.warnings).toEqual([
+      expect.objectContaining({ file: 'otherns.yaml', line: 10 }),
+    ]);
     expect(fs.readFileSync(path.join(dir, 'repo/marked.yaml'), 'utf8')).toBe(
       fs.readFileSync(path.join(fixtures, 'original/marked.yaml'), 'utf8'),
     );
@@ -78,18 +97,26 @@ describe('image-automation setters apply', () => {
     fs.writeFileSync(refs, 'policy: {name: x}\n');
     const io2 = captureIO();
     expect(await main(args(), io2)).toBe(1);
-    expect(io2.err()).toContain("policy 'policy' needs string 'name' and 'tag'");
+    expect(io2.err()).toContain(
+      "policy 'policy' needs string 'name' and 'tag'",
+    );
   });
 
   it('runs as the real bin', async () => {
     const bin = path.resolve(__dirname, '../../bin/image-automation');
-    const result = await new Promise<{ code: number | null; out: string }>((resolve, reject) => {
-      const child = spawn(process.execPath, [bin, ...args().slice(0), '--dry-run'], { stdio: ['ignore', 'pipe', 'ignore'] });
-      let out = '';
-      child.stdout.on('data', d => (out += d));
-      child.on('error', reject);
-      child.on('close', code => resolve({ code, out }));
-    });
+    const result = await new Promise<{ code: number | null; out: string }>(
+      (resolve, reject) => {
+        const child = spawn(
+          process.execPath,
+          [bin, ...args().slice(0), '--dry-run'],
+          { stdio: ['ignore', 'pipe', 'ignore'] },
+        );
+        let out = '';
+        child.stdout.on('data', d => (out += d));
+        child.on('error', reject);
+        child.on('close', code => resolve({ code, out }));
+      },
+    );
     expect(result.code).toBe(0);
     expect(result.out).toContain('would change 9 value(s) in 3 file(s)');
   }, 60_000);

@@ -23,7 +23,9 @@ const APPLY_USAGE =
 function readRefs(text: string): Map<string, ImageRef | undefined> {
   const parsed = parseYaml(text);
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new Error('--refs must be a map of policy name to {name, tag, digest}');
+    throw new Error(
+      '--refs must be a map of policy name to {name, tag, digest}',
+    );
   }
   const refs = new Map<string, ImageRef | undefined>();
   for (const [policy, value] of Object.entries(parsed as Record<string, any>)) {
@@ -32,18 +34,27 @@ function readRefs(text: string): Map<string, ImageRef | undefined> {
       continue;
     }
     if (typeof value?.name !== 'string' || typeof value?.tag !== 'string') {
-      throw new Error(`--refs: policy '${policy}' needs string 'name' and 'tag'`);
+      throw new Error(
+        `--refs: policy '${policy}' needs string 'name' and 'tag'`,
+      );
     }
     if (value.digest !== undefined && typeof value.digest !== 'string') {
-      throw new Error(`--refs: policy '${policy}' has a digest that is not a string`);
+      throw new Error(
+        `--refs: policy '${policy}' has a digest that is not a string`,
+      );
     }
-    refs.set(policy, { name: value.name, tag: value.tag, ...(value.digest ? { digest: value.digest } : {}) });
+    refs.set(policy, {
+      name: value.name,
+      tag: value.tag,
+      ...(value.digest ? { digest: value.digest } : {}),
+    });
   }
   return refs;
 }
 
 const applyCommand: CliCommand = {
-  summary: 'apply image policy markers to a directory, as an ImageUpdateAutomation would',
+  summary:
+    'apply image policy markers to a directory, as an ImageUpdateAutomation would',
   async run(args, io) {
     const parsed = parseCommandArgs(io, APPLY_USAGE, {
       args,
@@ -60,7 +71,11 @@ const applyCommand: CliCommand = {
     if (!parsed.ok) return parsed.exitCode;
     const { values } = parsed.parsed;
     if (!values.refs || !values.path || !values.namespace) {
-      return usageError(io, APPLY_USAGE, '--refs, --path and --namespace are required');
+      return usageError(
+        io,
+        APPLY_USAGE,
+        '--refs, --path and --namespace are required',
+      );
     }
     try {
       const policies = readRefs(await io.readFile(values.refs));
@@ -75,19 +90,35 @@ const applyCommand: CliCommand = {
       const changes = [...result.fileChanges.entries()]
         .sort(([a], [b]) => Number(a > b) - Number(a < b))
         .flatMap(([file, list]) =>
-          list.map(c => ({ file, line: c.line, setter: c.setter, oldValue: c.oldValue, newValue: c.newValue })),
+          list.map(c => ({
+            file,
+            line: c.line,
+            setter: c.setter,
+            oldValue: c.oldValue,
+            newValue: c.newValue,
+          })),
         );
       if (values.json) {
-        io.stdout.write(`${JSON.stringify({ changes, warnings: result.warnings }, null, 2)}\n`);
+        io.stdout.write(
+          `${JSON.stringify(
+            { changes, warnings: result.warnings },
+            null,
+            2,
+          )}\n`,
+        );
       } else {
         for (const c of changes) {
-          io.stdout.write(`${c.file}:${c.line}: ${c.setter}: ${c.oldValue} -> ${c.newValue}\n`);
+          io.stdout.write(
+            `${c.file}:${c.line}: ${c.setter}: ${c.oldValue} -> ${c.newValue}\n`,
+          );
         }
         for (const w of result.warnings) {
           io.stderr.write(`warning: ${w.file}:${w.line}: ${w.message}\n`);
         }
         const verb = values['dry-run'] ? 'would change' : 'changed';
-        io.stdout.write(`${verb} ${changes.length} value(s) in ${result.fileChanges.size} file(s)\n`);
+        io.stdout.write(
+          `${verb} ${changes.length} value(s) in ${result.fileChanges.size} file(s)\n`,
+        );
       }
       return 0;
     } catch (error) {

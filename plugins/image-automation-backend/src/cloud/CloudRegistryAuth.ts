@@ -6,7 +6,11 @@ import { Config } from '@backstage/config';
 import type { ImageReference, RegistryCredentials } from '../registry';
 import { isHostAllowed } from '../registry/allowedHosts';
 import { sendRequest } from '../registry/httpTransport';
-import { CloudProvider, CloudRegistry, matchCloudRegistry } from './hostPatterns';
+import {
+  CloudProvider,
+  CloudRegistry,
+  matchCloudRegistry,
+} from './hostPatterns';
 
 /** The user name ACR expects with a refresh token from `/oauth2/exchange`. @internal */
 export const ACR_REFRESH_TOKEN_USER = '00000000-0000-0000-0000-000000000000';
@@ -31,7 +35,13 @@ const AZURE_SCOPES: Record<string, string> = {
  * @internal
  */
 export class CloudIdentityRefusedError extends Error {
-  constructor(readonly reason: 'CloudIdentityNotGranted' | 'RegistryNotAllowed' | 'RegistryHostMismatch', message: string) {
+  constructor(
+    readonly reason:
+      | 'CloudIdentityNotGranted'
+      | 'RegistryNotAllowed'
+      | 'RegistryHostMismatch',
+    message: string,
+  ) {
     super(message);
     this.name = 'CloudIdentityRefusedError';
   }
@@ -88,22 +98,31 @@ interface CachedCredentials {
   renewAt: number;
 }
 
-function readProvider(config: Config | undefined): ProviderSettings | undefined {
+function readProvider(
+  config: Config | undefined,
+): ProviderSettings | undefined {
   if (!config) return undefined;
   return {
-    allowedEntities: config.getOptionalStringArray('allowedEntities')?.map(ref => ref.toLocaleLowerCase('en-US')),
+    allowedEntities: config
+      .getOptionalStringArray('allowedEntities')
+      ?.map(ref => ref.toLocaleLowerCase('en-US')),
     registries: config.getOptionalStringArray('registries') ?? [],
   };
 }
 
 /** Reads `imageAutomation.cloudIdentity`. @internal */
-export function readCloudIdentitySettings(config: Config): CloudIdentitySettings {
+export function readCloudIdentitySettings(
+  config: Config,
+): CloudIdentitySettings {
   const section = config.getOptionalConfig('imageAutomation.cloudIdentity');
   const aws = section?.getOptionalConfig('aws');
   const gcp = section?.getOptionalConfig('gcp');
   const azure = section?.getOptionalConfig('azure');
   return {
-    aws: aws && { ...readProvider(aws)!, endpoint: aws.getOptionalString('endpoint') },
+    aws: aws && {
+      ...readProvider(aws)!,
+      endpoint: aws.getOptionalString('endpoint'),
+    },
     gcp: readProvider(gcp),
     azure: azure && {
       ...readProvider(azure)!,
@@ -116,10 +135,14 @@ export function readCloudIdentitySettings(config: Config): CloudIdentitySettings
 }
 
 // The SDKs are loaded on first use: a backend that uses no cloud identity does not load them.
-const awsEcr = (): typeof import('@aws-sdk/client-ecr') => require('@aws-sdk/client-ecr');
-const googleAuth = (): typeof import('google-auth-library') => require('google-auth-library');
-const azureIdentity = (): typeof import('@azure/identity') => require('@azure/identity');
-const azurePipeline = (): typeof import('@azure/core-rest-pipeline') => require('@azure/core-rest-pipeline');
+const awsEcr = (): typeof import('@aws-sdk/client-ecr') =>
+  require('@aws-sdk/client-ecr');
+const googleAuth = (): typeof import('google-auth-library') =>
+  require('google-auth-library');
+const azureIdentity = (): typeof import('@azure/identity') =>
+  require('@azure/identity');
+const azurePipeline = (): typeof import('@azure/core-rest-pipeline') =>
+  require('@azure/core-rest-pipeline');
 
 function remaining(deadline: number): number {
   return Math.max(1, deadline - Date.now());
@@ -130,7 +153,9 @@ function jwtClaims(token: string): { exp?: number; tid?: string } {
   const payload = token.split('.')[1];
   if (!payload) return {};
   try {
-    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
+    const claims = JSON.parse(
+      Buffer.from(payload, 'base64url').toString('utf8'),
+    );
     return {
       exp: typeof claims.exp === 'number' ? claims.exp * 1000 : undefined,
       tid: typeof claims.tid === 'string' ? claims.tid : undefined,
@@ -140,12 +165,19 @@ function jwtClaims(token: string): { exp?: number; tid?: string } {
   }
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+function withTimeout<T>(
+  promise: Promise<T>,
+  ms: number,
+  what: string,
+): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   return Promise.race([
     promise,
     new Promise<T>((_, reject) => {
-      timer = setTimeout(() => reject(new CloudTokenError(`${what}: no answer within ${ms} ms`)), ms);
+      timer = setTimeout(
+        () => reject(new CloudTokenError(`${what}: no answer within ${ms} ms`)),
+        ms,
+      );
     }),
   ]).finally(() => clearTimeout(timer));
 }
@@ -169,13 +201,19 @@ export class CloudRegistryAuth {
   private readonly secrets = new Set<string>();
   private readonly now: () => number;
   private readonly agent?: https.Agent;
-  private readonly ecrClients = new Map<string, import('@aws-sdk/client-ecr').ECRClient>();
+  private readonly ecrClients = new Map<
+    string,
+    import('@aws-sdk/client-ecr').ECRClient
+  >();
   private googleAuth?: import('google-auth-library').GoogleAuth;
   private azureCredential?: import('@azure/identity').TokenCredential;
   /** The HTTP status of the last failing Azure AD answer (the SDK's errors do not carry it). */
   private lastAzureStatus?: number;
 
-  static fromConfig(config: Config, options: CloudRegistryAuthOptions): CloudRegistryAuth {
+  static fromConfig(
+    config: Config,
+    options: CloudRegistryAuthOptions,
+  ): CloudRegistryAuth {
     return new CloudRegistryAuth(readCloudIdentitySettings(config), options);
   }
 
@@ -184,7 +222,8 @@ export class CloudRegistryAuth {
     private readonly options: CloudRegistryAuthOptions,
   ) {
     this.now = options.now ?? Date.now;
-    if (settings.azure?.clientSecret) this.secrets.add(settings.azure.clientSecret);
+    if (settings.azure?.clientSecret)
+      this.secrets.add(settings.azure.clientSecret);
     if (options.ca || options.lookup) {
       this.agent = new https.Agent({
         keepAlive: true,
@@ -200,7 +239,11 @@ export class CloudRegistryAuth {
    * `imageAutomation.allowedRegistries`, and its host is one of the provider's. Throws a
    * {@link CloudIdentityRefusedError} otherwise. Makes no request.
    */
-  admit(provider: CloudProvider, ref: ImageReference, entityRef: string | undefined): CloudRegistry {
+  admit(
+    provider: CloudProvider,
+    ref: ImageReference,
+    entityRef: string | undefined,
+  ): CloudRegistry {
     const key = `imageAutomation.cloudIdentity.${provider}`;
     const settings = this.settings[provider];
     const who = entityRef ?? 'objects without an entity';
@@ -219,7 +262,10 @@ export class CloudRegistryAuth {
     }
     const matched = matchCloudRegistry(provider, ref.registry);
     if (!matched.ok) {
-      throw new CloudIdentityRefusedError('RegistryHostMismatch', matched.message);
+      throw new CloudIdentityRefusedError(
+        'RegistryHostMismatch',
+        matched.message,
+      );
     }
     if (!isHostAllowed(ref.registry, settings.registries)) {
       throw new CloudIdentityRefusedError(
@@ -258,9 +304,11 @@ export class CloudRegistryAuth {
       const deadline = Date.now() + (options.timeoutMs ?? 60_000);
       fetching = this.fetch(registry, deadline, options.signal);
       this.pending.set(key, fetching);
-      fetching.finally(() => {
-        if (this.pending.get(key) === fetching) this.pending.delete(key);
-      }).catch(() => {});
+      fetching
+        .finally(() => {
+          if (this.pending.get(key) === fetching) this.pending.delete(key);
+        })
+        .catch(() => {});
     }
     let fresh: CachedCredentials;
     try {
@@ -269,16 +317,18 @@ export class CloudRegistryAuth {
       const status = (error as CloudTokenError).status;
       throw new CloudTokenError(
         this.redact(
-          `failed to get a registry token for ${registry.host} from provider '${registry.provider}': ${
-            (error as Error).message
-          }`,
+          `failed to get a registry token for ${registry.host} from provider '${
+            registry.provider
+          }': ${(error as Error).message}`,
         ),
         status,
       );
     }
     this.cache.set(key, fresh);
     this.options.logger?.debug(
-      `cloud identity ${registry.provider}: registry token for ${registry.host} valid until ${new Date(fresh.expiresAt).toISOString()}`,
+      `cloud identity ${registry.provider}: registry token for ${
+        registry.host
+      } valid until ${new Date(fresh.expiresAt).toISOString()}`,
     );
     return fresh.credentials;
   }
@@ -292,15 +342,30 @@ export class CloudRegistryAuth {
     return out;
   }
 
-  private remember(credentials: Extract<RegistryCredentials, { type: 'basic' }>, expiresAt: number): CachedCredentials {
+  private remember(
+    credentials: Extract<RegistryCredentials, { type: 'basic' }>,
+    expiresAt: number,
+  ): CachedCredentials {
     this.secrets.add(credentials.password);
-    this.secrets.add(Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64'));
+    this.secrets.add(
+      Buffer.from(`${credentials.username}:${credentials.password}`).toString(
+        'base64',
+      ),
+    );
     const now = this.now();
     const lifetime = Math.max(0, expiresAt - now);
-    return { credentials, expiresAt, renewAt: expiresAt - Math.min(RENEW_BEFORE_MS, lifetime / 2) };
+    return {
+      credentials,
+      expiresAt,
+      renewAt: expiresAt - Math.min(RENEW_BEFORE_MS, lifetime / 2),
+    };
   }
 
-  private fetch(registry: CloudRegistry, deadline: number, signal?: AbortSignal): Promise<CachedCredentials> {
+  private fetch(
+    registry: CloudRegistry,
+    deadline: number,
+    signal?: AbortSignal,
+  ): Promise<CachedCredentials> {
     switch (registry.provider) {
       case 'aws':
         return this.fetchEcr(registry, deadline, signal);
@@ -316,7 +381,11 @@ export class CloudRegistryAuth {
   private ecrClient(region: string) {
     let client = this.ecrClients.get(region);
     if (!client) {
-      client = new (awsEcr().ECRClient)({ region, endpoint: this.settings.aws?.endpoint, maxAttempts: 2 });
+      client = new (awsEcr().ECRClient)({
+        region,
+        endpoint: this.settings.aws?.endpoint,
+        maxAttempts: 2,
+      });
       this.ecrClients.set(region, client);
     }
     return client;
@@ -330,26 +399,43 @@ export class CloudRegistryAuth {
   ): Promise<CachedCredentials> {
     const { GetAuthorizationTokenCommand } = awsEcr();
     const client = this.ecrClient(registry.region);
-    const abort = AbortSignal.any([AbortSignal.timeout(remaining(deadline)), ...(signal ? [signal] : [])]);
+    const abort = AbortSignal.any([
+      AbortSignal.timeout(remaining(deadline)),
+      ...(signal ? [signal] : []),
+    ]);
     let output;
     try {
-      output = await client.send(new GetAuthorizationTokenCommand({}), { abortSignal: abort });
+      output = await client.send(new GetAuthorizationTokenCommand({}), {
+        abortSignal: abort,
+      });
     } catch (error) {
       const e = error as Error & { $metadata?: { httpStatusCode?: number } };
       const status = e.$metadata?.httpStatusCode;
       throw new CloudTokenError(
-        `ECR GetAuthorizationToken in ${registry.region} failed${status ? ` (HTTP ${status})` : ''}: ${e.name}: ${e.message}`,
+        `ECR GetAuthorizationToken in ${registry.region} failed${
+          status ? ` (HTTP ${status})` : ''
+        }: ${e.name}: ${e.message}`,
         status,
       );
     }
     const data = output.authorizationData?.[0];
-    const decoded = data?.authorizationToken ? Buffer.from(data.authorizationToken, 'base64').toString('utf8') : '';
+    const decoded = data?.authorizationToken
+      ? Buffer.from(data.authorizationToken, 'base64').toString('utf8')
+      : '';
     const colon = decoded.indexOf(':');
     if (colon <= 0) {
-      throw new CloudTokenError('ECR GetAuthorizationToken answered without an authorization token');
+      throw new CloudTokenError(
+        'ECR GetAuthorizationToken answered without an authorization token',
+      );
     }
-    const credentials = { type: 'basic' as const, username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
-    const expiresAt = data?.expiresAt ? new Date(data.expiresAt).getTime() : this.now() + 60 * 60 * 1000;
+    const credentials = {
+      type: 'basic' as const,
+      username: decoded.slice(0, colon),
+      password: decoded.slice(colon + 1),
+    };
+    const expiresAt = data?.expiresAt
+      ? new Date(data.expiresAt).getTime()
+      : this.now() + 60 * 60 * 1000;
     return this.remember(credentials, expiresAt);
   }
 
@@ -365,12 +451,17 @@ export class CloudRegistryAuth {
         try {
           const client = await auth.getClient();
           const answer = await client.getAccessToken();
-          const expiry = (client as { credentials?: { expiry_date?: number | null } }).credentials?.expiry_date;
+          const expiry = (
+            client as { credentials?: { expiry_date?: number | null } }
+          ).credentials?.expiry_date;
           return { token: answer.token, expiry: expiry ?? undefined };
         } catch (error) {
-          const status = (error as { response?: { status?: number } }).response?.status;
+          const status = (error as { response?: { status?: number } }).response
+            ?.status;
           throw new CloudTokenError(
-            `the Google access token request failed${status ? ` (HTTP ${status})` : ''}: ${(error as Error).message}`,
+            `the Google access token request failed${
+              status ? ` (HTTP ${status})` : ''
+            }: ${(error as Error).message}`,
             status,
           );
         }
@@ -378,7 +469,8 @@ export class CloudRegistryAuth {
       remaining(deadline),
       'the Google access token request',
     );
-    if (!token.token) throw new CloudTokenError('the Google credentials gave no access token');
+    if (!token.token)
+      throw new CloudTokenError('the Google credentials gave no access token');
     return this.remember(
       { type: 'basic', username: GCP_ACCESS_TOKEN_USER, password: token.token },
       token.expiry ?? this.now() + 30 * 60 * 1000,
@@ -394,7 +486,9 @@ export class CloudRegistryAuth {
     // Records the status of a failing answer (the SDK's errors do not carry it); the test seams'
     // agent (CA, name resolution) when set.
     const httpClient = {
-      sendRequest: async (request: import('@azure/core-rest-pipeline').PipelineRequest) => {
+      sendRequest: async (
+        request: import('@azure/core-rest-pipeline').PipelineRequest,
+      ) => {
         if (agent) request.agent = agent;
         const response = await inner.sendRequest(request);
         if (response.status >= 400) this.lastAzureStatus = response.status;
@@ -402,11 +496,24 @@ export class CloudRegistryAuth {
       },
     };
     const s = this.settings.azure!;
-    const common = { authorityHost: s.authorityHost, httpClient, ...(this.agent ? { disableInstanceDiscovery: true } : {}) };
+    const common = {
+      authorityHost: s.authorityHost,
+      httpClient,
+      ...(this.agent ? { disableInstanceDiscovery: true } : {}),
+    };
     this.azureCredential =
       s.clientSecret && s.tenantId && s.clientId
-        ? new identity.ClientSecretCredential(s.tenantId, s.clientId, s.clientSecret, common)
-        : new identity.DefaultAzureCredential({ ...common, tenantId: s.tenantId, managedIdentityClientId: s.clientId });
+        ? new identity.ClientSecretCredential(
+            s.tenantId,
+            s.clientId,
+            s.clientSecret,
+            common,
+          )
+        : new identity.DefaultAzureCredential({
+            ...common,
+            tenantId: s.tenantId,
+            managedIdentityClientId: s.clientId,
+          });
     return this.azureCredential;
   }
 
@@ -433,11 +540,14 @@ export class CloudRegistryAuth {
     } catch (error) {
       const status = this.lastAzureStatus;
       throw new CloudTokenError(
-        `the Azure AD token request failed${status ? ` (HTTP ${status})` : ''}: ${(error as Error).message.split('\n')[0]}`,
+        `the Azure AD token request failed${
+          status ? ` (HTTP ${status})` : ''
+        }: ${(error as Error).message.split('\n')[0]}`,
         status,
       );
     }
-    if (!aad?.token) throw new CloudTokenError('the Azure AD token request gave no token');
+    if (!aad?.token)
+      throw new CloudTokenError('the Azure AD token request gave no token');
     this.secrets.add(aad.token);
     const tenant = this.settings.azure?.tenantId ?? jwtClaims(aad.token).tid;
     const url = new URL(`https://${registry.host}/oauth2/exchange`);
@@ -450,17 +560,25 @@ export class CloudRegistryAuth {
     const response = await sendRequest({
       method: 'POST',
       url,
-      headers: { 'content-type': 'application/x-www-form-urlencoded', 'user-agent': 'backstage-image-automation' },
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        'user-agent': 'backstage-image-automation',
+      },
       body: form.toString(),
       agent: this.agent ?? (https.globalAgent as http.Agent),
       timeoutMs: remaining(deadline),
       maxBodyBytes: 1024 * 1024,
       signal,
     }).catch(error => {
-      throw new CloudTokenError(`the ACR token exchange failed: ${(error as Error).message}`);
+      throw new CloudTokenError(
+        `the ACR token exchange failed: ${(error as Error).message}`,
+      );
     });
     if (response.status !== 200) {
-      throw new CloudTokenError(`the ACR token exchange POST ${url} answered HTTP ${response.status}`, response.status);
+      throw new CloudTokenError(
+        `the ACR token exchange POST ${url} answered HTTP ${response.status}`,
+        response.status,
+      );
     }
     let refreshToken: unknown;
     try {
@@ -469,9 +587,20 @@ export class CloudRegistryAuth {
       refreshToken = undefined;
     }
     if (typeof refreshToken !== 'string' || refreshToken === '') {
-      throw new CloudTokenError(`the ACR token exchange POST ${url} answered without a refresh_token`);
+      throw new CloudTokenError(
+        `the ACR token exchange POST ${url} answered without a refresh_token`,
+      );
     }
-    const expiresAt = jwtClaims(refreshToken).exp ?? Math.min(aad.expiresOnTimestamp, this.now() + ACR_REFRESH_FALLBACK_MS);
-    return this.remember({ type: 'basic', username: ACR_REFRESH_TOKEN_USER, password: refreshToken }, expiresAt);
+    const expiresAt =
+      jwtClaims(refreshToken).exp ??
+      Math.min(aad.expiresOnTimestamp, this.now() + ACR_REFRESH_FALLBACK_MS);
+    return this.remember(
+      {
+        type: 'basic',
+        username: ACR_REFRESH_TOKEN_USER,
+        password: refreshToken,
+      },
+      expiresAt,
+    );
   }
 }

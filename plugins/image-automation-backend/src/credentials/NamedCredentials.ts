@@ -47,11 +47,20 @@ function readSshKey(c: Config, name: string): SshKeyCredential {
     return typeof value === 'string' ? value : '';
   };
   const privateKey = text('privateKey');
-  if (!/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]+-----END [A-Z0-9 ]*PRIVATE KEY-----/.test(privateKey)) {
-    throw new Error(`${where}: an sshKey credential needs privateKey, an OpenSSH or PEM private key (-----BEGIN ... PRIVATE KEY-----)`);
+  if (
+    !/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]+-----END [A-Z0-9 ]*PRIVATE KEY-----/.test(
+      privateKey,
+    )
+  ) {
+    throw new Error(
+      `${where}: an sshKey credential needs privateKey, an OpenSSH or PEM private key (-----BEGIN ... PRIVATE KEY-----)`,
+    );
   }
   const knownHosts = text('knownHosts');
-  const lines = knownHosts.split(/\r?\n/).map(l => l.trim()).filter(l => l !== '' && !l.startsWith('#'));
+  const lines = knownHosts
+    .split(/\r?\n/)
+    .map(l => l.trim())
+    .filter(l => l !== '' && !l.startsWith('#'));
   if (lines.length === 0) {
     throw new Error(
       `${where}: an sshKey credential needs knownHosts (known_hosts lines with the server's host keys, e.g. from ssh-keyscan, checked); host keys are never trusted on first use`,
@@ -59,12 +68,28 @@ function readSshKey(c: Config, name: string): SshKeyCredential {
   }
   lines.forEach((line, i) => {
     const fields = line.split(/\s+/);
-    const [hosts, keyType, key] = fields[0].startsWith('@') ? fields.slice(1) : fields;
-    if (!hosts || !keyType || !key || !/^[A-Za-z0-9+/]+={0,2}$/.test(key) || !/^[a-z0-9@.-]+$/.test(keyType)) {
-      throw new Error(`${where}.knownHosts: line ${i + 1} is not a known_hosts line (hosts key-type base64-key)`);
+    const [hosts, keyType, key] = fields[0].startsWith('@')
+      ? fields.slice(1)
+      : fields;
+    if (
+      !hosts ||
+      !keyType ||
+      !key ||
+      !/^[A-Za-z0-9+/]+={0,2}$/.test(key) ||
+      !/^[a-z0-9@.-]+$/.test(keyType)
+    ) {
+      throw new Error(
+        `${where}.knownHosts: line ${
+          i + 1
+        } is not a known_hosts line (hosts key-type base64-key)`,
+      );
     }
   });
-  return { privateKey, passphrase: text('passphrase') || undefined, knownHosts };
+  return {
+    privateKey,
+    passphrase: text('passphrase') || undefined,
+    knownHosts,
+  };
 }
 
 /**
@@ -110,10 +135,22 @@ function parseHostBinding(raw: string, where: string): HostBinding {
     );
   }
   const slash = value.indexOf('/');
-  const host = (slash < 0 ? value : value.slice(0, slash)).toLocaleLowerCase('en-US');
-  const path = slash < 0 ? '' : value.slice(slash + 1).replace(/^\/+|\/+$/g, '').replace(/\.git$/, '');
-  if (!/^(\*\.)?[a-z0-9.-]+(:\d{1,5})?$|^\[[0-9a-f:.]+\](:\d{1,5})?$/.test(host)) {
-    throw new Error(`${where}: '${raw}' does not start with a valid host[:port]`);
+  const host = (slash < 0 ? value : value.slice(0, slash)).toLocaleLowerCase(
+    'en-US',
+  );
+  const path =
+    slash < 0
+      ? ''
+      : value
+          .slice(slash + 1)
+          .replace(/^\/+|\/+$/g, '')
+          .replace(/\.git$/, '');
+  if (
+    !/^(\*\.)?[a-z0-9.-]+(:\d{1,5})?$|^\[[0-9a-f:.]+\](:\d{1,5})?$/.test(host)
+  ) {
+    throw new Error(
+      `${where}: '${raw}' does not start with a valid host[:port]`,
+    );
   }
   if (path.split('/').some(segment => segment === '.' || segment === '..')) {
     throw new Error(`${where}: '${raw}' has a '.' or '..' path segment`);
@@ -143,7 +180,9 @@ export class NamedCredentials {
   static fromConfig(config: Config): NamedCredentials {
     const entries = new Map<string, NamedCredential>();
     const clusters = new Map<string, string>();
-    for (const c of config.getOptionalConfigArray('imageAutomation.kubernetes.clusters') ?? []) {
+    for (const c of config.getOptionalConfigArray(
+      'imageAutomation.kubernetes.clusters',
+    ) ?? []) {
       const credential = c.getOptionalString('credential');
       if (credential) clusters.set(credential, c.getString('name'));
     }
@@ -158,33 +197,65 @@ export class NamedCredentials {
       if (type === 'githubApp') {
         const text = (key: string) => {
           const value = c.getOptional(key);
-          return value === undefined || value === null || value === '' ? undefined : String(value);
+          return value === undefined || value === null || value === ''
+            ? undefined
+            : String(value);
         };
         const appId = text('appId');
         const installationId = text('installationId');
         const installationOwner = text('installationOwner');
-        if (!appId) throw new Error(`imageAutomation.credentials.${name}: a githubApp credential needs appId`);
+        if (!appId)
+          throw new Error(
+            `imageAutomation.credentials.${name}: a githubApp credential needs appId`,
+          );
         if (!installationId === !installationOwner) {
-          throw new Error(`imageAutomation.credentials.${name}: a githubApp credential needs exactly one of installationId and installationOwner`);
+          throw new Error(
+            `imageAutomation.credentials.${name}: a githubApp credential needs exactly one of installationId and installationOwner`,
+          );
         }
-        githubApp = { name, appId, installationId, installationOwner, privateKey: c.getString('privateKey'), baseUrl: text('baseUrl') };
+        githubApp = {
+          name,
+          appId,
+          installationId,
+          installationOwner,
+          privateKey: c.getString('privateKey'),
+          baseUrl: text('baseUrl'),
+        };
       } else if (type === 'clientCertificate') {
         // A Kubernetes client certificate (imageAutomation.kubernetes reads it); no registry use.
       } else if (type === 'tls') {
-        tls = { ca: c.getOptionalString('ca'), cert: c.getOptionalString('cert'), key: c.getOptionalString('key') };
+        tls = {
+          ca: c.getOptionalString('ca'),
+          cert: c.getOptionalString('cert'),
+          key: c.getOptionalString('key'),
+        };
         if (!!tls.cert !== !!tls.key) {
-          throw new Error(`imageAutomation.credentials.${name}: cert and key go together`);
+          throw new Error(
+            `imageAutomation.credentials.${name}: cert and key go together`,
+          );
         }
       } else if (type === 'basic') {
-        credentials = { type, username: c.getString('username'), password: c.getString('password') };
+        credentials = {
+          type,
+          username: c.getString('username'),
+          password: c.getString('password'),
+        };
       } else if (type === 'token') {
         // A webhook credential may carry only its (secret) address.
         const address = c.getOptionalString('address');
-        credentials = { type, token: address ? c.getOptionalString('token') ?? '' : c.getString('token') };
+        credentials = {
+          type,
+          token: address
+            ? c.getOptionalString('token') ?? ''
+            : c.getString('token'),
+        };
       } else if (type === 'sshKey') {
         sshKey = readSshKey(c, name);
       } else if (type === 'dockerConfigJson') {
-        credentials = { type, dockerConfigJson: c.getString('dockerConfigJson') };
+        credentials = {
+          type,
+          dockerConfigJson: c.getString('dockerConfigJson'),
+        };
       } else {
         throw new Error(
           `imageAutomation.credentials.${name}.type must be one of basic, token, dockerConfigJson, tls, clientCertificate, githubApp, sshKey; got '${type}'`,
@@ -193,7 +264,9 @@ export class NamedCredentials {
       entries.set(name, {
         credentials,
         tls,
-        allowedEntities: c.getOptionalStringArray('allowedEntities')?.map(ref => ref.toLocaleLowerCase('en-US')),
+        allowedEntities: c
+          .getOptionalStringArray('allowedEntities')
+          ?.map(ref => ref.toLocaleLowerCase('en-US')),
         hosts: (c.getOptionalStringArray('hosts') ?? []).map(h =>
           parseHostBinding(h, `imageAutomation.credentials.${name}.hosts`),
         ),
@@ -203,7 +276,11 @@ export class NamedCredentials {
         sshKey,
       });
     }
-    return new NamedCredentials(entries, config.getOptionalStringArray('imageAutomation.registry.insecureHosts') ?? []);
+    return new NamedCredentials(
+      entries,
+      config.getOptionalStringArray('imageAutomation.registry.insecureHosts') ??
+        [],
+    );
   }
 
   private constructor(
@@ -217,10 +294,16 @@ export class NamedCredentials {
    * fit for a condition (never containing the secret) when it is missing, of another type, not
    * granted to the entity, or not bound to the target.
    */
-  resolve(name: string, entityRef: string | undefined, target: CredentialTarget): RegistryCredentials {
+  resolve(
+    name: string,
+    entityRef: string | undefined,
+    target: CredentialTarget,
+  ): RegistryCredentials {
     const credentials = this.entry(name, entityRef, target).credentials;
     if (!credentials) {
-      throw new CredentialRefusedError(`credential '${name}' is of another type; secretRef needs basic, token or dockerConfigJson`);
+      throw new CredentialRefusedError(
+        `credential '${name}' is of another type; secretRef needs basic, token or dockerConfigJson`,
+      );
     }
     return credentials;
   }
@@ -229,10 +312,16 @@ export class NamedCredentials {
    * The deploy key `name` names (a GitRepository's `secretRef` on an SSH URL), checked as
    * {@link resolve}: granted to the entity and bound to the SSH host (`host[:port]`) and path.
    */
-  resolveSshKey(name: string, entityRef: string | undefined, target: { kind: 'ssh'; host: string; path: string }): SshKeyCredential {
+  resolveSshKey(
+    name: string,
+    entityRef: string | undefined,
+    target: { kind: 'ssh'; host: string; path: string },
+  ): SshKeyCredential {
     const entry = this.entry(name, entityRef, target);
     if (!entry.sshKey) {
-      throw new CredentialRefusedError(`credential '${name}' is not of type sshKey, as an SSH Git URL needs (a deploy key with knownHosts)`);
+      throw new CredentialRefusedError(
+        `credential '${name}' is not of type sshKey, as an SSH Git URL needs (a deploy key with knownHosts)`,
+      );
     }
     return entry.sshKey;
   }
@@ -242,15 +331,25 @@ export class NamedCredentials {
    * the entity, bound to `target`: the repository the installation token will be sent for);
    * `undefined` when the credential is of another type (then {@link resolve} says what it is).
    */
-  resolveGitHubApp(name: string, entityRef: string | undefined, target: CredentialTarget): GitHubAppCredential | undefined {
+  resolveGitHubApp(
+    name: string,
+    entityRef: string | undefined,
+    target: CredentialTarget,
+  ): GitHubAppCredential | undefined {
     return this.entry(name, entityRef, target).githubApp;
   }
 
   /** The TLS material called `name` (a manifest's `certSecretRef.name`), checked as {@link resolve}. */
-  resolveTls(name: string, entityRef: string | undefined, target: CredentialTarget): RegistryTls {
+  resolveTls(
+    name: string,
+    entityRef: string | undefined,
+    target: CredentialTarget,
+  ): RegistryTls {
     const tls = this.entry(name, entityRef, target).tls;
     if (!tls) {
-      throw new CredentialRefusedError(`credential '${name}' is not of type tls, as certSecretRef needs`);
+      throw new CredentialRefusedError(
+        `credential '${name}' is not of type tls, as certSecretRef needs`,
+      );
     }
     return tls;
   }
@@ -281,14 +380,25 @@ export class NamedCredentials {
       }
     } catch {
       throw new CredentialRefusedError(
-        own ? `credential '${name}' has an address that is not a valid URL` : `credential '${name}' may not be sent to an invalid URL`,
+        own
+          ? `credential '${name}' has an address that is not a valid URL`
+          : `credential '${name}' may not be sent to an invalid URL`,
       );
     }
-    const credentials = this.entry(name, entityRef, { kind: 'git', url: target }).credentials;
+    const credentials = this.entry(name, entityRef, {
+      kind: 'git',
+      url: target,
+    }).credentials;
     if (credentials?.type !== 'token') {
-      throw new CredentialRefusedError(`credential '${name}' is not of type token, as a Provider's secretRef needs`);
+      throw new CredentialRefusedError(
+        `credential '${name}' is not of type token, as a Provider's secretRef needs`,
+      );
     }
-    return { token: credentials.token || undefined, address, addressIsSecret: own !== undefined };
+    return {
+      token: credentials.token || undefined,
+      address,
+      addressIsSecret: own !== undefined,
+    };
   }
 
   /**
@@ -316,15 +426,22 @@ export class NamedCredentials {
   resolveWebhookToken(name: string, entityRef: string | undefined): string {
     const credentials = this.granted(name, entityRef).credentials;
     if (credentials?.type !== 'token' || !credentials.token) {
-      throw new CredentialRefusedError(`credential '${name}' is not of type token, as a Receiver's secretRef needs`);
+      throw new CredentialRefusedError(
+        `credential '${name}' is not of type token, as a Receiver's secretRef needs`,
+      );
     }
     return credentials.token;
   }
 
-  private granted(name: string, entityRef: string | undefined): NamedCredential {
+  private granted(
+    name: string,
+    entityRef: string | undefined,
+  ): NamedCredential {
     const entry = this.entries.get(name);
     if (!entry) {
-      throw new CredentialRefusedError(`credential '${name}' is not defined in imageAutomation.credentials`);
+      throw new CredentialRefusedError(
+        `credential '${name}' is not defined in imageAutomation.credentials`,
+      );
     }
     if (entry.cluster !== undefined) {
       throw new CredentialRefusedError(
@@ -346,7 +463,11 @@ export class NamedCredentials {
     return entry;
   }
 
-  private entry(name: string, entityRef: string | undefined, target: CredentialTarget): NamedCredential {
+  private entry(
+    name: string,
+    entityRef: string | undefined,
+    target: CredentialTarget,
+  ): NamedCredential {
     const entry = this.granted(name, entityRef);
     let host: string;
     let path: string;
@@ -361,13 +482,17 @@ export class NamedCredentials {
       try {
         url = new URL(target.url);
       } catch {
-        throw new CredentialRefusedError(`credential '${name}' may not be sent to an invalid URL`);
+        throw new CredentialRefusedError(
+          `credential '${name}' may not be sent to an invalid URL`,
+        );
       }
       host = url.host.toLocaleLowerCase('en-US');
       // The URL parser has resolved dot segments; encoded separators or dots could still be
       // decoded by the server into another repository, so they are refused.
       if (/%2e|%2f|%5c|\\/i.test(url.pathname)) {
-        throw new CredentialRefusedError(`credential '${name}' may not be sent to ${host}${url.pathname}: the path has encoded '.', '/' or '\\'`);
+        throw new CredentialRefusedError(
+          `credential '${name}' may not be sent to ${host}${url.pathname}: the path has encoded '.', '/' or '\\'`,
+        );
       }
       path = url.pathname.replace(/^\/+|\/+$/g, '').replace(/\.git$/, '');
     }
@@ -377,7 +502,11 @@ export class NamedCredentials {
         `credential '${name}' may not be sent to ${where}: imageAutomation.credentials.${name}.hosts is not set, so it may be sent nowhere`,
       );
     }
-    if (!entry.hosts.some(b => isHostAllowed(host, [b.host]) && underPrefix(path, b.path))) {
+    if (
+      !entry.hosts.some(
+        b => isHostAllowed(host, [b.host]) && underPrefix(path, b.path),
+      )
+    ) {
       throw new CredentialRefusedError(
         `credential '${name}' may not be sent to ${where}: it is bound to ${entry.hosts
           .map(b => (b.path ? `${b.host}/${b.path}` : b.host))

@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { LoggerService } from '@backstage/backend-plugin-api';
 import { isSupportedKind } from '@imageops/backstage-plugin-image-automation-common';
-import { ImageAutomationMetrics, ReconcileResultClass } from '../metrics/metrics';
+import {
+  ImageAutomationMetrics,
+  ReconcileResultClass,
+} from '../metrics/metrics';
 import { ChangeNotifier } from '../service/ChangeNotifier';
 import { OwnerNotifications } from '../notifications/OwnerNotifications';
 import { EventStore } from '../store/EventStore';
@@ -25,7 +28,12 @@ import {
 import { formatGoDuration } from '../golib/time';
 import { markFailed, markStalled } from './conditions';
 import { beginReconcile, MAX_RETRY_MS, RECHECK_MS } from './preamble';
-import { ReconcileAborted, ReconcileContext, ReconcileResult, Reconciler } from './Reconciler';
+import {
+  ReconcileAborted,
+  ReconcileContext,
+  ReconcileResult,
+  Reconciler,
+} from './Reconciler';
 
 /** The timeout of a reconcile whose kind names none. */
 const DEFAULT_TIMEOUT_MS = 5 * 60_000;
@@ -63,10 +71,15 @@ export interface EngineOptions {
 }
 
 /** How an object's reconcile ended, from the status stored and the object's suspension. */
-function resultClass(object: StoredObject, result: ReconcileResult): { result: ReconcileResultClass; reason?: string } {
+function resultClass(
+  object: StoredObject,
+  result: ReconcileResult,
+): { result: ReconcileResultClass; reason?: string } {
   if (object.suspended) return { result: 'suspended' };
   const conditions = result.status.conditions ?? [];
-  const stalled = conditions.find(c => c.type === 'Stalled' && c.status === 'True');
+  const stalled = conditions.find(
+    c => c.type === 'Stalled' && c.status === 'True',
+  );
   if (stalled) return { result: 'stalled', reason: stalled.reason };
   const ready = conditions.find(c => c.type === 'Ready');
   if (ready?.status === 'True') return { result: 'ready' };
@@ -101,7 +114,10 @@ export class Engine {
   constructor(private readonly options: EngineOptions) {
     this.instanceId = options.instanceId ?? `image-automation-${randomUUID()}`;
     for (const reconciler of options.reconcilers) {
-      this.byKind.set(`${reconciler.apiVersion}/${reconciler.kind}`, reconciler);
+      this.byKind.set(
+        `${reconciler.apiVersion}/${reconciler.kind}`,
+        reconciler,
+      );
     }
   }
 
@@ -111,14 +127,25 @@ export class Engine {
    * scheduler's timeout, or shutdown) nothing more is claimed and running reconciles are stopped,
    * their leases released.
    */
-  async runPass(now: () => Date = () => new Date(), signal?: AbortSignal): Promise<number> {
+  async runPass(
+    now: () => Date = () => new Date(),
+    signal?: AbortSignal,
+  ): Promise<number> {
     const { objects, logger, batchSize } = this.options;
     const started = Date.now();
     const claim = (limit: number) =>
       signal?.aborted
         ? Promise.resolve([])
-        : objects.claimDue({ owner: this.instanceId, now: now(), limit, leaseMs: this.options.leaseMs });
-    const workers = Math.min(Math.max(1, this.options.concurrency ?? 4), batchSize);
+        : objects.claimDue({
+            owner: this.instanceId,
+            now: now(),
+            limit,
+            leaseMs: this.options.leaseMs,
+          });
+    const workers = Math.min(
+      Math.max(1, this.options.concurrency ?? 4),
+      batchSize,
+    );
     const first = await claim(workers);
     let claimed = first.length;
     // Fewer due than workers: nothing else is due now (what this pass makes due, the next one runs).
@@ -130,7 +157,9 @@ export class Engine {
         await this.reconcileOne(current, now(), signal).catch(error =>
           // The database went away while the outcome was stored: the object runs again when its
           // lease runs out; this worker goes on.
-          logger.error(`Could not store the reconcile of ${current.id}: ${error}`),
+          logger.error(
+            `Could not store the reconcile of ${current.id}: ${error}`,
+          ),
         );
         object = undefined;
         if (drained || claimed >= batchSize || signal?.aborted) return;
@@ -165,19 +194,28 @@ export class Engine {
    * when the lease runs out; after a stop it is released to run again at once; after the deadline
    * it is Ready=False with reason ReconcileTimeout.
    */
-  private async reconcileOne(object: StoredObject, now: Date, passSignal?: AbortSignal) {
+  private async reconcileOne(
+    object: StoredObject,
+    now: Date,
+    passSignal?: AbortSignal,
+  ) {
     const { objects, logger, leaseMs } = this.options;
     const started = Date.now();
     const control = new AbortController();
     const abort = (why: ReconcileAborted['why'], message: string) => {
-      if (!control.signal.aborted) control.abort(new ReconcileAborted(why, message));
+      if (!control.signal.aborted)
+        control.abort(new ReconcileAborted(why, message));
     };
     const margin = leaseMs / 6;
     let expiry: NodeJS.Timeout | undefined;
     const holdUntil = (until: number) => {
       clearTimeout(expiry);
       expiry = setTimeout(
-        () => abort('lease', `the lease on ${object.id} was not renewed in time (is the database reachable?)`),
+        () =>
+          abort(
+            'lease',
+            `the lease on ${object.id} was not renewed in time (is the database reachable?)`,
+          ),
         Math.max(0, until - margin - Date.now()),
       );
     };
@@ -191,13 +229,21 @@ export class Engine {
           if (renewed) {
             holdUntil(until);
             this.progressed();
-          } else abort('lease', `the lease on ${object.id} was taken by another instance`);
+          } else
+            abort(
+              'lease',
+              `the lease on ${object.id} was taken by another instance`,
+            );
         })
-        .catch(error => logger.warn(`Could not renew the lease on ${object.id}: ${error}`));
+        .catch(error =>
+          logger.warn(`Could not renew the lease on ${object.id}: ${error}`),
+        );
     }, Math.max(250, leaseMs / 3));
     const reconciler = this.byKind.get(`${object.apiVersion}/${object.kind}`);
     const timeoutMs =
-      (await Promise.resolve(reconciler?.timeoutMs?.(object)).catch(() => undefined)) ??
+      (await Promise.resolve(reconciler?.timeoutMs?.(object)).catch(
+        () => undefined,
+      )) ??
       this.options.defaultTimeoutMs ??
       DEFAULT_TIMEOUT_MS;
     const graceMs = this.options.deadlineGraceMs ?? DEADLINE_GRACE_MS;
@@ -205,25 +251,44 @@ export class Engine {
       () =>
         abort(
           'deadline',
-          `reconcile aborted after ${formatGoDuration(timeoutMs + graceMs)}: its timeout is ${formatGoDuration(
+          `reconcile aborted after ${formatGoDuration(
+            timeoutMs + graceMs,
+          )}: its timeout is ${formatGoDuration(
             timeoutMs,
           )}, and ${formatGoDuration(graceMs)} more passed`,
         ),
       timeoutMs + graceMs,
     );
-    const stop = () => abort('shutdown', `the reconcile of ${object.id} was stopped: the engine is stopping`);
+    const stop = () =>
+      abort(
+        'shutdown',
+        `the reconcile of ${object.id} was stopped: the engine is stopping`,
+      );
     passSignal?.addEventListener('abort', stop);
     if (passSignal?.aborted) stop();
 
     let result: ReconcileResult | undefined;
     try {
-      result = compatibilityNotes(object, await this.reconcileKind(object, now, { signal: control.signal }), now);
+      result = compatibilityNotes(
+        object,
+        await this.reconcileKind(object, now, { signal: control.signal }),
+        now,
+      );
     } catch (error) {
       if (!control.signal.aborted) {
         // A bug or an unexpected failure in one object never stops the others.
-        logger.error(`Reconciling ${object.id} failed unexpectedly`, error as Error);
+        logger.error(
+          `Reconciling ${object.id} failed unexpectedly`,
+          error as Error,
+        );
         result = {
-          status: markStalled(object.status, 'InternalError', `reconcile failed: ${(error as Error).message}`, now, object.generation),
+          status: markStalled(
+            object.status,
+            'InternalError',
+            `reconcile failed: ${(error as Error).message}`,
+            now,
+            object.generation,
+          ),
           requeueAfterMs: 60_000,
         };
       }
@@ -233,22 +298,36 @@ export class Engine {
       clearTimeout(deadline);
       passSignal?.removeEventListener('abort', stop);
     }
-    const aborted = control.signal.aborted ? (control.signal.reason as ReconcileAborted) : undefined;
+    const aborted = control.signal.aborted
+      ? (control.signal.reason as ReconcileAborted)
+      : undefined;
     if (aborted?.why === 'lease') {
       // Whatever it produced is dropped: another instance may be running the object already.
-      logger.warn(`Stopped reconciling ${object.id}: ${aborted.message}; nothing of this run was stored`);
+      logger.warn(
+        `Stopped reconciling ${object.id}: ${aborted.message}; nothing of this run was stored`,
+      );
       this.options.metrics?.leaseLost(object.kind);
       return;
     }
     if (aborted?.why === 'shutdown') {
-      await objects.releaseLease(object.id, this.instanceId, new Date()).catch(() => false);
-      logger.info(`Stopped reconciling ${object.id} (the engine is stopping); it is due again at once`);
+      await objects
+        .releaseLease(object.id, this.instanceId, new Date())
+        .catch(() => false);
+      logger.info(
+        `Stopped reconciling ${object.id} (the engine is stopping); it is due again at once`,
+      );
       return;
     }
     if (!result) {
       // The deadline passed and the reconcile gave up.
       result = {
-        status: markFailed(object.status, RECONCILE_TIMEOUT_REASON, aborted!.message, now, object.generation),
+        status: markFailed(
+          object.status,
+          RECONCILE_TIMEOUT_REASON,
+          aborted!.message,
+          now,
+          object.generation,
+        ),
         requeueAfterMs: MAX_RETRY_MS,
       };
     }
@@ -259,19 +338,33 @@ export class Engine {
     });
     this.progressed();
     if (!stored) {
-      logger.warn(`Lost the lease on ${object.id} while reconciling it; its result was discarded`);
+      logger.warn(
+        `Lost the lease on ${object.id} while reconciling it; its result was discarded`,
+      );
       this.options.metrics?.leaseLost(object.kind);
       return;
     }
     const outcome = resultClass(object, result);
-    this.options.metrics?.reconciled(object.kind, outcome.result, Date.now() - started, outcome.reason);
+    this.options.metrics?.reconciled(
+      object.kind,
+      outcome.result,
+      Date.now() - started,
+      outcome.reason,
+    );
     this.options.notifier?.changed('objects', object.entityRef);
     this.options.owners?.objectChanged(object, object.status, result.status);
     const ready = readyEvent(object.status, result.status);
-    const event = ready && ready.type === 'Normal' && result.readyEventMetadata ? { ...ready, metadata: result.readyEventMetadata } : ready;
+    const event =
+      ready && ready.type === 'Normal' && result.readyEventMetadata
+        ? { ...ready, metadata: result.readyEventMetadata }
+        : ready;
     if (this.options.events) {
       for (const e of [...(result.events ?? []), ...(event ? [event] : [])]) {
-        await this.options.events.record({ objectId: object.id, time: now.toISOString(), ...e });
+        await this.options.events.record({
+          objectId: object.id,
+          time: now.toISOString(),
+          ...e,
+        });
       }
     }
     if (result.dueNow?.length) {
@@ -279,20 +372,43 @@ export class Engine {
     }
   }
 
-  private async reconcileKind(object: StoredObject, now: Date, context: ReconcileContext): Promise<ReconcileResult> {
+  private async reconcileKind(
+    object: StoredObject,
+    now: Date,
+    context: ReconcileContext,
+  ): Promise<ReconcileResult> {
     if (object.kind === MANIFEST_ERROR_KIND) {
-      const message = object.manifest.metadata.annotations?.[MANIFEST_ERROR_ANNOTATION] ?? 'invalid manifest';
-      const reason = object.manifest.metadata.annotations?.[MANIFEST_ERROR_REASON_ANNOTATION] ?? 'InvalidManifest';
-      return { status: markStalled(object.status, reason, message, now, object.generation), requeueAfterMs: RECHECK_MS };
+      const message =
+        object.manifest.metadata.annotations?.[MANIFEST_ERROR_ANNOTATION] ??
+        'invalid manifest';
+      const reason =
+        object.manifest.metadata.annotations?.[
+          MANIFEST_ERROR_REASON_ANNOTATION
+        ] ?? 'InvalidManifest';
+      return {
+        status: markStalled(
+          object.status,
+          reason,
+          message,
+          now,
+          object.generation,
+        ),
+        requeueAfterMs: RECHECK_MS,
+      };
     }
     // Fail closed: an entity's object outside the namespaces granted to the entity (at the last
     // manifest sync) does nothing, whatever its kind (issue #13).
-    if (object.source.type === 'catalog' && !namespaceGranted(object.grantedNamespaces, object.namespace)) {
+    if (
+      object.source.type === 'catalog' &&
+      !namespaceGranted(object.grantedNamespaces, object.namespace)
+    ) {
       return {
         status: markStalled(
           object.status,
           'NamespaceNotGranted',
-          `namespace '${object.namespace}' is not granted to ${object.entityRef ?? 'this object'} (imageAutomation.tenancy.namespaces)`,
+          `namespace '${object.namespace}' is not granted to ${
+            object.entityRef ?? 'this object'
+          } (imageAutomation.tenancy.namespaces)`,
           now,
           object.generation,
         ),
@@ -305,7 +421,13 @@ export class Engine {
       const unsupported = unsupportedApiVersionMessage(object.manifest);
       if (unsupported) {
         return {
-          status: markStalled(object.status, UNSUPPORTED_API_VERSION_REASON, unsupported, now, object.generation),
+          status: markStalled(
+            object.status,
+            UNSUPPORTED_API_VERSION_REASON,
+            unsupported,
+            now,
+            object.generation,
+          ),
           requeueAfterMs: RECHECK_MS,
         };
       }
@@ -332,12 +454,21 @@ export class Engine {
  * first run that observes a generation, a Warning event for a converted apiVersion and one for
  * those fields.
  */
-function compatibilityNotes(object: StoredObject, result: ReconcileResult, now: Date): ReconcileResult {
+function compatibilityNotes(
+  object: StoredObject,
+  result: ReconcileResult,
+  now: Date,
+): ReconcileResult {
   if (!isSupportedKind(object.apiVersion, object.kind)) return result;
   const { ignored } = unsupportedFields(object.manifest);
-  const message = ignored.length > 0 ? ignoredFieldsMessage(ignored) : undefined;
-  const others = (result.status.conditions ?? []).filter(c => c.type !== FIELDS_IGNORED_CONDITION);
-  const previous = (result.status.conditions ?? []).find(c => c.type === FIELDS_IGNORED_CONDITION);
+  const message =
+    ignored.length > 0 ? ignoredFieldsMessage(ignored) : undefined;
+  const others = (result.status.conditions ?? []).filter(
+    c => c.type !== FIELDS_IGNORED_CONDITION,
+  );
+  const previous = (result.status.conditions ?? []).find(
+    c => c.type === FIELDS_IGNORED_CONDITION,
+  );
   const conditions = message
     ? [
         ...others,
@@ -348,18 +479,29 @@ function compatibilityNotes(object: StoredObject, result: ReconcileResult, now: 
           message,
           observedGeneration: object.generation,
           // As meta.SetStatusCondition: the time changes only when the status does.
-          lastTransitionTime: previous?.status === 'True' ? previous.lastTransitionTime : now.toISOString(),
+          lastTransitionTime:
+            previous?.status === 'True'
+              ? previous.lastTransitionTime
+              : now.toISOString(),
         },
       ]
     : others;
-  const status = previous || message ? { ...result.status, conditions } : result.status;
+  const status =
+    previous || message ? { ...result.status, conditions } : result.status;
   const events = [...(result.events ?? [])];
   const firstObservation =
-    object.status.observedGeneration !== object.generation && result.status.observedGeneration === object.generation;
+    object.status.observedGeneration !== object.generation &&
+    result.status.observedGeneration === object.generation;
   if (firstObservation) {
     const converted = conversionMessage(object.manifest);
-    if (converted) events.push({ type: 'Warning', reason: CONVERTED_REASON, message: converted });
-    if (message) events.push({ type: 'Warning', reason: FIELDS_IGNORED_REASON, message });
+    if (converted)
+      events.push({
+        type: 'Warning',
+        reason: CONVERTED_REASON,
+        message: converted,
+      });
+    if (message)
+      events.push({ type: 'Warning', reason: FIELDS_IGNORED_REASON, message });
   }
   return { ...result, status, ...(events.length > 0 ? { events } : {}) };
 }

@@ -1,8 +1,19 @@
-import { GitRepositorySpec, SOURCE_API_VERSION } from '@imageops/backstage-plugin-image-automation-common';
+import {
+  GitRepositorySpec,
+  SOURCE_API_VERSION,
+} from '@imageops/backstage-plugin-image-automation-common';
 import { NamedCredentials } from '../credentials/NamedCredentials';
-import { checkGitUrl, GitAccessSettings, STRICT_GIT_ACCESS } from '../git/gitAccess';
+import {
+  checkGitUrl,
+  GitAccessSettings,
+  STRICT_GIT_ACCESS,
+} from '../git/gitAccess';
 import { formatRevision, validateGitReference } from '../git/gitRef';
-import { IntegrationGitAuth, IntegrationReadRefusedError, resolveGitAuth } from '../git/gitSourceAuth';
+import {
+  IntegrationGitAuth,
+  IntegrationReadRefusedError,
+  resolveGitAuth,
+} from '../git/gitSourceAuth';
 import { gitRemote, readRemoteState } from '../git/GitWorkspace';
 import { GitAuth } from '../git/runGit';
 import { ObjectStore, StoredObject } from '../store/ObjectStore';
@@ -37,7 +48,10 @@ export class GitRepositoryReconciler implements Reconciler {
   /** Flux's `timeout` (default 60s) for the remote's refs. */
   timeoutMs(object: StoredObject): number | undefined {
     try {
-      return parseGoDuration((object.manifest.spec as Partial<GitRepositorySpec> | undefined)?.timeout ?? '60s');
+      return parseGoDuration(
+        (object.manifest.spec as Partial<GitRepositorySpec> | undefined)
+          ?.timeout ?? '60s',
+      );
     } catch {
       return undefined;
     }
@@ -53,7 +67,13 @@ export class GitRepositoryReconciler implements Reconciler {
       checkGitUrl(spec.url, access, spec.secretRef !== undefined);
     } catch (error) {
       return {
-        status: markStalled(status, 'URLInvalid', (error as Error).message, now, generation),
+        status: markStalled(
+          status,
+          'URLInvalid',
+          (error as Error).message,
+          now,
+          generation,
+        ),
         requeueAfterMs: RECHECK_MS,
       };
     }
@@ -61,7 +81,13 @@ export class GitRepositoryReconciler implements Reconciler {
       validateGitReference(spec.ref, 'spec.ref');
     } catch (error) {
       return {
-        status: markStalled(status, 'InvalidGitArgument', (error as Error).message, now, generation),
+        status: markStalled(
+          status,
+          'InvalidGitArgument',
+          (error as Error).message,
+          now,
+          generation,
+        ),
         requeueAfterMs: RECHECK_MS,
       };
     }
@@ -80,36 +106,73 @@ export class GitRepositoryReconciler implements Reconciler {
         // Not a passing failure: only a config change lets the integration token read here (#13).
         if (error instanceof IntegrationReadRefusedError) {
           return {
-            status: markStalled(status, 'IntegrationReadNotAllowed', error.message, now, generation),
+            status: markStalled(
+              status,
+              'IntegrationReadNotAllowed',
+              error.message,
+              now,
+              generation,
+            ),
             requeueAfterMs: RECHECK_MS,
           };
         }
         throw error;
       }
-      const timeoutMs = spec.timeout ? parseGoDuration(spec.timeout) : DEFAULT_GIT_TIMEOUT_MS;
-      const state = await readRemoteState(gitRemote(spec.url, auth, timeoutMs), spec.ref);
-      revision = formatRevision(state.resolved, state.head ?? (state.resolved.kind === 'commit' ? state.resolved.commit : ''));
+      const timeoutMs = spec.timeout
+        ? parseGoDuration(spec.timeout)
+        : DEFAULT_GIT_TIMEOUT_MS;
+      const state = await readRemoteState(
+        gitRemote(spec.url, auth, timeoutMs),
+        spec.ref,
+      );
+      revision = formatRevision(
+        state.resolved,
+        state.head ??
+          (state.resolved.kind === 'commit' ? state.resolved.commit : ''),
+      );
     } catch (error) {
       return {
-        status: markFailed(status, 'GitOperationFailed', (error as Error).message, now, generation),
+        status: markFailed(
+          status,
+          'GitOperationFailed',
+          (error as Error).message,
+          now,
+          generation,
+        ),
         requeueAfterMs: retryAfter(intervalMs),
       };
     }
     const changed = status.artifact?.revision !== revision;
     const next = {
       ...status,
-      artifact: changed ? { revision, lastUpdateTime: now.toISOString() } : status.artifact!,
+      artifact: changed
+        ? { revision, lastUpdateTime: now.toISOString() }
+        : status.artifact!,
     };
-    const dueNow = changed && status.artifact
-      ? (await this.deps.objects.list({ kind: 'ImageUpdateAutomation' }))
-          .filter(a => {
-            const ref = (a.manifest.spec as { sourceRef?: { name?: string; namespace?: string } }).sourceRef;
-            return ref?.name === object.name && (ref.namespace ?? a.namespace) === object.namespace;
-          })
-          .map(a => a.id)
-      : undefined;
+    const dueNow =
+      changed && status.artifact
+        ? (await this.deps.objects.list({ kind: 'ImageUpdateAutomation' }))
+            .filter(a => {
+              const ref = (
+                a.manifest.spec as {
+                  sourceRef?: { name?: string; namespace?: string };
+                }
+              ).sourceRef;
+              return (
+                ref?.name === object.name &&
+                (ref.namespace ?? a.namespace) === object.namespace
+              );
+            })
+            .map(a => a.id)
+        : undefined;
     return {
-      status: markReady(next, 'Succeeded', `stored artifact for revision '${revision}'`, now, generation),
+      status: markReady(
+        next,
+        'Succeeded',
+        `stored artifact for revision '${revision}'`,
+        now,
+        generation,
+      ),
       requeueAfterMs: intervalMs,
       dueNow,
       // As source-controller's artifact events carry it (without a digest: no artifact is built here).

@@ -1,6 +1,10 @@
 import { mockServices, TestDatabases } from '@backstage/backend-test-utils';
 import { ConfigReader } from '@backstage/config';
-import { pushImage, startRegistry, TestRegistry } from '@internal/image-automation-test/testbed';
+import {
+  pushImage,
+  startRegistry,
+  TestRegistry,
+} from '@internal/image-automation-test/testbed';
 import { NamedCredentials } from '../credentials/NamedCredentials';
 import { RegistryClient } from '../registry';
 import { DatabaseObjectStore } from '../store/DatabaseObjectStore';
@@ -18,7 +22,10 @@ const ENTITY = 'component:default/app';
 
 describe('ImagePolicyReconciler before and after its repository scanned', () => {
   let registry: TestRegistry;
-  const databases = TestDatabases.create({ ids: ['SQLITE_3'], disableDocker: true });
+  const databases = TestDatabases.create({
+    ids: ['SQLITE_3'],
+    disableDocker: true,
+  });
 
   beforeAll(async () => {
     registry = await startRegistry();
@@ -31,7 +38,10 @@ describe('ImagePolicyReconciler before and after its repository scanned', () => 
   async function setup(repositorySpec: Record<string, unknown> = {}) {
     const knex = await databases.init('SQLITE_3');
     const objects = await DatabaseObjectStore.create({ knex });
-    const scans = await DatabaseScanStore.create({ knex, skipMigrations: true });
+    const scans = await DatabaseScanStore.create({
+      knex,
+      skipMigrations: true,
+    });
     const registryClient = new RegistryClient({ retries: { baseDelayMs: 10 } });
     const credentials = NamedCredentials.fromConfig(new ConfigReader({}));
     const repositories = new ImageRepositoryReconciler({
@@ -41,14 +51,24 @@ describe('ImagePolicyReconciler before and after its repository scanned', () => 
       credentials,
       logger: mockServices.logger.mock(),
     });
-    const policies = new ImagePolicyReconciler({ objects, scans, registry: registryClient, credentials });
+    const policies = new ImagePolicyReconciler({
+      objects,
+      scans,
+      registry: registryClient,
+      credentials,
+    });
     await objects.syncSource('s', [
       {
         manifest: {
           apiVersion: 'image.toolkit.fluxcd.io/v1',
           kind: 'ImageRepository',
           metadata: { name: 'app', namespace: 'apps' },
-          spec: { image: `${registry.host}/team/app`, interval: '5m', insecure: true, ...repositorySpec },
+          spec: {
+            image: `${registry.host}/team/app`,
+            interval: '5m',
+            insecure: true,
+            ...repositorySpec,
+          },
         },
         source: { type: 'config', location: 'file:///app.yaml' },
         entityRef: ENTITY,
@@ -58,7 +78,10 @@ describe('ImagePolicyReconciler before and after its repository scanned', () => 
           apiVersion: 'image.toolkit.fluxcd.io/v1',
           kind: 'ImagePolicy',
           metadata: { name: 'app', namespace: 'apps' },
-          spec: { imageRepositoryRef: { name: 'app' }, policy: { semver: { range: '1.x' } } },
+          spec: {
+            imageRepositoryRef: { name: 'app' },
+            policy: { semver: { range: '1.x' } },
+          },
         },
         source: { type: 'config', location: 'file:///app.yaml' },
         entityRef: ENTITY,
@@ -67,13 +90,26 @@ describe('ImagePolicyReconciler before and after its repository scanned', () => 
     /** Reconciles the repository and stores its status through a lease, as the engine does. */
     const scanRepository = async () => {
       const now = new Date();
-      const claimed = await objects.claimDue({ owner: 'test', now, limit: 10, leaseMs: 60_000 });
+      const claimed = await objects.claimDue({
+        owner: 'test',
+        now,
+        limit: 10,
+        leaseMs: 60_000,
+      });
       const repository = claimed.find(o => o.kind === 'ImageRepository')!;
       const result = await repositories.reconcile(repository, now);
-      await objects.completeRun(repository.id, 'test', { status: result.status, nextRunAt: now, ranAt: now });
+      await objects.completeRun(repository.id, 'test', {
+        status: result.status,
+        nextRunAt: now,
+        ranAt: now,
+      });
       return result;
     };
-    const reconcilePolicy = async () => policies.reconcile((await objects.get('ImagePolicy/apps/app'))!, new Date());
+    const reconcilePolicy = async () =>
+      policies.reconcile(
+        (await objects.get('ImagePolicy/apps/app'))!,
+        new Date(),
+      );
     return { scanRepository, reconcilePolicy, objects };
   }
 
@@ -85,17 +121,30 @@ describe('ImagePolicyReconciler before and after its repository scanned', () => 
 
     await scanRepository();
     const selected = await reconcilePolicy();
-    expect(selected.status.latestRef).toEqual({ name: `${registry.host}/team/app`, tag: '1.1.0' });
+    expect(selected.status.latestRef).toEqual({
+      name: `${registry.host}/team/app`,
+      tag: '1.1.0',
+    });
     expect(selected.status.conditions).toEqual([
-      expect.objectContaining({ type: 'Ready', status: 'True', reason: 'Succeeded' }),
+      expect.objectContaining({
+        type: 'Ready',
+        status: 'True',
+        reason: 'Succeeded',
+      }),
     ]);
   });
 
   it('a repository that failed its scan: DependencyNotReady at once, with the progress message on Reconciling', async () => {
-    const { scanRepository, reconcilePolicy } = await setup({ image: `${registry.host}/team/missing` });
+    const { scanRepository, reconcilePolicy } = await setup({
+      image: `${registry.host}/team/missing`,
+    });
     const scanned = await scanRepository();
     expect(scanned.status.conditions).toContainEqual(
-      expect.objectContaining({ type: 'Ready', status: 'False', reason: 'ReadOperationFailed' }),
+      expect.objectContaining({
+        type: 'Ready',
+        status: 'False',
+        reason: 'ReadOperationFailed',
+      }),
     );
     const policy = await reconcilePolicy();
     expect(policy.status.conditions).toEqual([
@@ -119,7 +168,11 @@ describe('ImagePolicyReconciler before and after its repository scanned', () => 
     const { reconcilePolicy } = await setup({ suspend: true });
     const policy = await reconcilePolicy();
     expect(policy.status.conditions).toContainEqual(
-      expect.objectContaining({ type: 'Ready', status: 'False', reason: 'DependencyNotReady' }),
+      expect.objectContaining({
+        type: 'Ready',
+        status: 'False',
+        reason: 'DependencyNotReady',
+      }),
     );
   });
 });

@@ -19,10 +19,20 @@ import { ObjectStore, StoredObject } from '../store/ObjectStore';
 import { ScanStore } from '../store/ScanStore';
 import { parseGoDuration } from '../golib/time';
 import { markReady } from './conditions';
-import { cloudRegistryCallOptions, NO_CLOUD_IDENTITY, registryCallOptions } from './registryCallOptions';
+import {
+  cloudRegistryCallOptions,
+  NO_CLOUD_IDENTITY,
+  registryCallOptions,
+} from './registryCallOptions';
 import { CloudRegistryAuth } from '../cloud/CloudRegistryAuth';
 import { isCloudProvider } from '../cloud/hostPatterns';
-import { beginReconcile, failures, fluxProgressMessage, RECHECK_MS, retryAfter } from './preamble';
+import {
+  beginReconcile,
+  failures,
+  fluxProgressMessage,
+  RECHECK_MS,
+  retryAfter,
+} from './preamble';
 import { ReconcileResult, Reconciler } from './Reconciler';
 import { referenceDenied } from '../objects/tenancy';
 
@@ -63,21 +73,31 @@ export class ImagePolicyReconciler implements Reconciler {
     let status = begun.start.status;
     const reflection = spec.digestReflectionPolicy ?? 'Never';
     const intervalMs =
-      imagePolicyRequeueAfter(reflection, spec.interval ? parseGoDuration(spec.interval) : undefined) ??
-      IDLE_RECHECK_MS;
+      imagePolicyRequeueAfter(
+        reflection,
+        spec.interval ? parseGoDuration(spec.interval) : undefined,
+      ) ?? IDLE_RECHECK_MS;
     const progress = fluxProgressMessage(begun.start);
-    const { failed, stalled } = failures(begun.start, now, retryAfter(intervalMs), () => progress);
+    const { failed, stalled } = failures(
+      begun.start,
+      now,
+      retryAfter(intervalMs),
+      () => progress,
+    );
 
     const repoNamespace = spec.imageRepositoryRef.namespace ?? object.namespace;
     const repoName = spec.imageRepositoryRef.name;
-    const repository = await this.deps.objects.get(objectId('ImageRepository', repoNamespace, repoName));
+    const repository = await this.deps.objects.get(
+      objectId('ImageRepository', repoNamespace, repoName),
+    );
     // An entity's policy reaches another namespace only when it is granted to the entity or the
     // repository's accessFrom admits the policy's namespace (said the same whether or not it exists).
     const denied = referenceDenied(
       object,
       'spec.imageRepositoryRef',
       { kind: 'ImageRepository', namespace: repoNamespace, name: repoName },
-      (repository?.manifest.spec as ImageRepositorySpec | undefined)?.accessFrom,
+      (repository?.manifest.spec as ImageRepositorySpec | undefined)
+        ?.accessFrom,
       true,
     );
     if (denied) {
@@ -91,7 +111,11 @@ export class ImagePolicyReconciler implements Reconciler {
       );
     }
     const repoSpec = repository.manifest.spec as unknown as ImageRepositorySpec;
-    if (object.source.type !== 'catalog' && repoNamespace !== object.namespace && !this.accessAllowed(repoSpec)) {
+    if (
+      object.source.type !== 'catalog' &&
+      repoNamespace !== object.namespace &&
+      !this.accessAllowed(repoSpec)
+    ) {
       return failed(
         'AccessDenied',
         `failed to get the referred ImageRepository: access denied: '${repoNamespace}/${repoName}' can't be accessed due to missing ACL labels on 'accessFrom'`,
@@ -103,9 +127,15 @@ export class ImagePolicyReconciler implements Reconciler {
       return stalled('ImageURLInvalid', (error as Error).message);
     }
 
-    const tags = sortTagsAsStored(await this.deps.scans.currentTags(repository.id));
+    const tags = sortTagsAsStored(
+      await this.deps.scans.currentTags(repository.id),
+    );
     // The selection checks the policy, then the tags, then the pattern, in Flux's order.
-    const selection = selectLatestTag({ policy: spec.policy, filterTags: spec.filterTags, tags });
+    const selection = selectLatestTag({
+      policy: spec.policy,
+      filterTags: spec.filterTags,
+      tags,
+    });
     if (!selection.ok && selection.reason === 'DependencyNotReady') {
       // Flux reads the tags again for a few seconds before giving up (listTagsWithBackoff), so a
       // policy declared with its repository waits for the first scan instead of failing. Here:
@@ -118,7 +148,11 @@ export class ImagePolicyReconciler implements Reconciler {
       if (repositoryPending) {
         return { status, requeueAfterMs: FIRST_SCAN_WAIT_MS };
       }
-      return failed('DependencyNotReady', `retrying in 30s error: ${selection.message}`, DEPENDENCY_RETRY_MS);
+      return failed(
+        'DependencyNotReady',
+        `retrying in 30s error: ${selection.message}`,
+        DEPENDENCY_RETRY_MS,
+      );
     }
     if (!selection.ok) {
       return selection.stalled
@@ -134,9 +168,16 @@ export class ImagePolicyReconciler implements Reconciler {
     });
     if (plan.fetchDigest) {
       try {
-        plan.ref.digest = await this.fetchDigest(repository, repoSpec, selection.tag);
+        plan.ref.digest = await this.fetchDigest(
+          repository,
+          repoSpec,
+          selection.tag,
+        );
       } catch (error) {
-        return failed('Failure', digestFetchFailureMessage(plan.ref, (error as Error).message));
+        return failed(
+          'Failure',
+          digestFetchFailureMessage(plan.ref, (error as Error).message),
+        );
       }
     }
     const refs = updateImageRefs({
@@ -144,7 +185,11 @@ export class ImagePolicyReconciler implements Reconciler {
       latestRef: status.latestRef,
       observedPreviousRef: status.observedPreviousRef,
     });
-    status = { ...status, latestRef: refs.latestRef, observedPreviousRef: refs.observedPreviousRef };
+    status = {
+      ...status,
+      latestRef: refs.latestRef,
+      observedPreviousRef: refs.observedPreviousRef,
+    };
     if (!status.observedPreviousRef) delete status.observedPreviousRef;
     status = markReady(
       status,
@@ -162,9 +207,18 @@ export class ImagePolicyReconciler implements Reconciler {
     // A new selection makes the automations of this namespace due now (Flux enqueues every
     // ImageUpdateAutomation in the namespace when a policy's latestRef changes).
     const dueNow = selectionChanged
-      ? (await this.deps.objects.list({ kind: 'ImageUpdateAutomation', namespace: object.namespace })).map(a => a.id)
+      ? (
+          await this.deps.objects.list({
+            kind: 'ImageUpdateAutomation',
+            namespace: object.namespace,
+          })
+        ).map(a => a.id)
       : undefined;
-    return { status, requeueAfterMs: intervalMs, ...(dueNow?.length ? { dueNow } : {}) };
+    return {
+      status,
+      requeueAfterMs: intervalMs,
+      ...(dueNow?.length ? { dueNow } : {}),
+    };
   }
 
   /** `accessFrom` with an empty `matchLabels` admits every namespace; namespaces have no labels here. */
@@ -174,7 +228,11 @@ export class ImagePolicyReconciler implements Reconciler {
     );
   }
 
-  private async fetchDigest(repository: StoredObject, spec: ImageRepositorySpec, tag: string): Promise<string> {
+  private async fetchDigest(
+    repository: StoredObject,
+    spec: ImageRepositorySpec,
+    tag: string,
+  ): Promise<string> {
     const ref = parseImageReference(spec.image, { insecure: spec.insecure });
     const options = isCloudProvider(spec.provider)
       ? await cloudRegistryCallOptions(
@@ -184,9 +242,19 @@ export class ImagePolicyReconciler implements Reconciler {
           repository.entityRef,
           this.deps.credentials,
           this.deps.cloud ?? NO_CLOUD_IDENTITY,
-          { timeoutMs: Math.max(1000, parseGoDuration(spec.timeout ?? spec.interval)) },
+          {
+            timeoutMs: Math.max(
+              1000,
+              parseGoDuration(spec.timeout ?? spec.interval),
+            ),
+          },
         )
-      : registryCallOptions(spec, ref, repository.entityRef, this.deps.credentials);
+      : registryCallOptions(
+          spec,
+          ref,
+          repository.entityRef,
+          this.deps.credentials,
+        );
     const { digest } = await this.deps.registry.getDigest(ref, tag, options);
     // The tag history keeps the digest too, for the tag explorer and promotions.
     await this.deps.scans.setDigest(repository.id, tag, digest);

@@ -63,9 +63,27 @@ describe('ImageRepositoryReconciler records why a scan failed', () => {
             // Granted to the test's entity, bound to the test bed's loopback registries, which
             // speak plain HTTP (#13: both opted in explicitly).
             credentials: {
-              good: { type: 'basic', username: 'alice', password: PASSWORD, allowedEntities: [ENTITY], hosts: ['127.0.0.1'] },
-              bad: { type: 'basic', username: 'alice', password: WRONG, allowedEntities: [ENTITY], hosts: ['127.0.0.1'] },
-              elsewhere: { type: 'basic', username: 'alice', password: PASSWORD, allowedEntities: [ENTITY], hosts: ['registry.example.com'] },
+              good: {
+                type: 'basic',
+                username: 'alice',
+                password: PASSWORD,
+                allowedEntities: [ENTITY],
+                hosts: ['127.0.0.1'],
+              },
+              bad: {
+                type: 'basic',
+                username: 'alice',
+                password: WRONG,
+                allowedEntities: [ENTITY],
+                hosts: ['127.0.0.1'],
+              },
+              elsewhere: {
+                type: 'basic',
+                username: 'alice',
+                password: PASSWORD,
+                allowedEntities: [ENTITY],
+                hosts: ['registry.example.com'],
+              },
             },
             registry: { insecureHosts: ['127.0.0.1'] },
           },
@@ -103,7 +121,8 @@ describe('ImageRepositoryReconciler records why a scan failed', () => {
   // As image-reflector-controller v1.1.1 does (test/src/flux compares the two): a retried failure
   // leaves Reconciling with the progress message the reconcile had reached, not the error.
   it('a retried failure keeps the progress message on Reconciling, as Flux does', async () => {
-    const reconciling = (status: any) => status.conditions.find((c: any) => c.type === 'Reconciling');
+    const reconciling = (status: any) =>
+      status.conditions.find((c: any) => c.type === 'Reconciling');
     const { scan, reconciler } = await setup();
     // Refused before a scan begins, on a new generation.
     const refused = await scan(proxy.host, 'elsewhere');
@@ -123,22 +142,38 @@ describe('ImageRepositoryReconciler records why a scan failed', () => {
     const ok = await scan(registry.host, 'good');
     expect(ok.result.status.observedGeneration).toBe(ok.object.generation);
     proxy.clear();
-    proxy.inject({ times: Infinity, action: { status: 503, body: 'maintenance' } });
+    proxy.inject({
+      times: Infinity,
+      action: { status: 503, body: 'maintenance' },
+    });
     try {
       const object = {
         ...ok.object,
-        manifest: { ...ok.object.manifest, spec: { ...ok.object.manifest.spec, image: `${proxy.host}/team/app` } },
+        manifest: {
+          ...ok.object.manifest,
+          spec: { ...ok.object.manifest.spec, image: `${proxy.host}/team/app` },
+        },
         status: ok.result.status,
         reconcileRequestedAt: '2026-01-01T00:00:00Z',
       };
       const failed = await reconciler.reconcile(object, new Date());
-      expect(reconciling(failed.status)).toMatchObject({ message: 'scanning: reconcile requested' });
+      expect(reconciling(failed.status)).toMatchObject({
+        message: 'scanning: reconcile requested',
+      });
       // Refused before scanning on the same generation: the reconcile's start.
       const early = await reconciler.reconcile(
-        { ...object, manifest: { ...object.manifest, spec: { ...object.manifest.spec, secretRef: { name: 'elsewhere' } } } },
+        {
+          ...object,
+          manifest: {
+            ...object.manifest,
+            spec: { ...object.manifest.spec, secretRef: { name: 'elsewhere' } },
+          },
+        },
         new Date(),
       );
-      expect(reconciling(early.status)).toMatchObject({ message: 'reconciliation in progress' });
+      expect(reconciling(early.status)).toMatchObject({
+        message: 'reconciliation in progress',
+      });
     } finally {
       proxy.clear();
     }
@@ -149,7 +184,10 @@ describe('ImageRepositoryReconciler records why a scan failed', () => {
     const ok = await scan(registry.host, 'good');
     const object = {
       ...ok.object,
-      manifest: { ...ok.object.manifest, spec: { ...ok.object.manifest.spec, exclusionList: ['^(unclosed'] } },
+      manifest: {
+        ...ok.object.manifest,
+        spec: { ...ok.object.manifest.spec, exclusionList: ['^(unclosed'] },
+      },
       status: ok.result.status,
     };
     // The exclusion list changed, so a scan is due: it fails naming the pattern.
@@ -159,11 +197,15 @@ describe('ImageRepositoryReconciler records why a scan failed', () => {
         type: 'Ready',
         status: 'False',
         reason: 'ReadOperationFailed',
-        message: 'scan failed: failed to compile regex ^(unclosed: error parsing regexp: missing closing ): `^(unclosed`',
+        message:
+          'scan failed: failed to compile regex ^(unclosed: error parsing regexp: missing closing ): `^(unclosed`',
       }),
     );
     expect(failed.status.conditions).toContainEqual(
-      expect.objectContaining({ type: 'Reconciling', message: 'scanning: updated exclusion list' }),
+      expect.objectContaining({
+        type: 'Reconciling',
+        message: 'scanning: updated exclusion list',
+      }),
     );
   });
 

@@ -21,9 +21,17 @@ import { adler32 } from '../golib/adler32';
 import { formatGoDuration, parseGoDuration } from '../golib/time';
 import { markReady } from './conditions';
 import { NO_CLOUD_IDENTITY, registryCallOptions } from './registryCallOptions';
-import { CloudIdentityRefusedError, CloudRegistryAuth } from '../cloud/CloudRegistryAuth';
+import {
+  CloudIdentityRefusedError,
+  CloudRegistryAuth,
+} from '../cloud/CloudRegistryAuth';
 import { CloudRegistry, isCloudProvider } from '../cloud/hostPatterns';
-import { beginReconcile, failures, fluxProgressMessage, retryAfter } from './preamble';
+import {
+  beginReconcile,
+  failures,
+  fluxProgressMessage,
+  retryAfter,
+} from './preamble';
 import { ReconcileContext, ReconcileResult, Reconciler } from './Reconciler';
 import { listingScope, SharedListings } from '../registry/sharedListings';
 
@@ -32,7 +40,9 @@ const LATEST_TAGS_COUNT = 10;
 
 /** The effective exclusion list: an absent or empty list means Flux's default. @internal */
 export function effectiveExclusionList(spec: ImageRepositorySpec): string[] {
-  return spec.exclusionList && spec.exclusionList.length > 0 ? spec.exclusionList : DEFAULT_EXCLUSION_LIST;
+  return spec.exclusionList && spec.exclusionList.length > 0
+    ? spec.exclusionList
+    : DEFAULT_EXCLUSION_LIST;
 }
 
 function sameList(a: string[] | undefined, b: string[]): boolean {
@@ -58,15 +68,20 @@ export function shouldScan(args: {
   const { status } = args;
   if (!status.lastScanResult) return { reason: 'first scan', waitMs: 0 };
   if (args.pendingRequest) return { reason: 'reconcile requested', waitMs: 0 };
-  if (status.conditions?.some(c => c.type === 'Ready' && c.status === 'False')) {
+  if (
+    status.conditions?.some(c => c.type === 'Ready' && c.status === 'False')
+  ) {
     return { reason: 'retry after a failed scan', waitMs: 0 };
   }
-  if (args.canonicalName !== status.canonicalImageName) return { reason: 'new image name', waitMs: 0 };
+  if (args.canonicalName !== status.canonicalImageName)
+    return { reason: 'new image name', waitMs: 0 };
   if (!sameList(status.observedExclusionList, args.exclusionList)) {
     return { reason: 'updated exclusion list', waitMs: 0 };
   }
-  if (args.storedTagCount === 0) return { reason: 'no tags in database', waitMs: 0 };
-  const elapsed = args.now.getTime() - new Date(status.lastScanResult.scanTime).getTime();
+  if (args.storedTagCount === 0)
+    return { reason: 'no tags in database', waitMs: 0 };
+  const elapsed =
+    args.now.getTime() - new Date(status.lastScanResult.scanTime).getTime();
   const waitMs = args.intervalMs - elapsed;
   if (waitMs < 1000) return { reason: 'triggered by interval', waitMs: 0 };
   return { waitMs };
@@ -97,7 +112,9 @@ export class ImageRepositoryReconciler implements Reconciler {
 
   /** Flux's scan timeout: `timeout`, else the interval. */
   timeoutMs(object: StoredObject): number | undefined {
-    const spec = object.manifest.spec as Partial<ImageRepositorySpec> | undefined;
+    const spec = object.manifest.spec as
+      | Partial<ImageRepositorySpec>
+      | undefined;
     try {
       return parseGoDuration(spec?.timeout ?? spec?.interval ?? '');
     } catch {
@@ -105,7 +122,11 @@ export class ImageRepositoryReconciler implements Reconciler {
     }
   }
 
-  async reconcile(object: StoredObject, now: Date, context?: ReconcileContext): Promise<ReconcileResult> {
+  async reconcile(
+    object: StoredObject,
+    now: Date,
+    context?: ReconcileContext,
+  ): Promise<ReconcileResult> {
     const signal = context?.signal;
     const begun = beginReconcile<ImageRepositorySpec>(object, now);
     if ('done' in begun) return begun.done;
@@ -115,15 +136,26 @@ export class ImageRepositoryReconciler implements Reconciler {
     // Flux's Reconciling message, which a retried failure leaves in place: the reconcile's start,
     // then `scanning: <reason>` once a scan begins.
     let progress = fluxProgressMessage(begun.start);
-    const { failed, stalled } = failures(begun.start, now, retryAfter(intervalMs), () => progress);
+    const { failed, stalled } = failures(
+      begun.start,
+      now,
+      retryAfter(intervalMs),
+      () => progress,
+    );
 
-    if (spec.provider && spec.provider !== 'generic' && !isCloudProvider(spec.provider)) {
+    if (
+      spec.provider &&
+      spec.provider !== 'generic' &&
+      !isCloudProvider(spec.provider)
+    ) {
       return stalled(
         'ProviderNotSupported',
         `provider '${spec.provider}' is not supported: use one of generic, aws, gcp, azure`,
       );
     }
-    const cloudProvider = isCloudProvider(spec.provider) ? spec.provider : undefined;
+    const cloudProvider = isCloudProvider(spec.provider)
+      ? spec.provider
+      : undefined;
     let ref: ImageReference;
     try {
       ref = parseImageReference(spec.image, { insecure: spec.insecure });
@@ -136,9 +168,14 @@ export class ImageRepositoryReconciler implements Reconciler {
     let cloudRegistry: CloudRegistry | undefined;
     if (cloudProvider) {
       try {
-        cloudRegistry = (this.deps.cloud ?? NO_CLOUD_IDENTITY).admit(cloudProvider, ref, object.entityRef);
+        cloudRegistry = (this.deps.cloud ?? NO_CLOUD_IDENTITY).admit(
+          cloudProvider,
+          ref,
+          object.entityRef,
+        );
       } catch (error) {
-        if (error instanceof CloudIdentityRefusedError) return stalled(error.reason, error.message);
+        if (error instanceof CloudIdentityRefusedError)
+          return stalled(error.reason, error.message);
         throw error;
       }
     }
@@ -146,9 +183,22 @@ export class ImageRepositoryReconciler implements Reconciler {
     let callOptions: RegistryCallOptions;
     try {
       const refs = cloudProvider ? { ...spec, secretRef: undefined } : spec;
-      callOptions = { ...registryCallOptions(refs, ref, object.entityRef, this.deps.credentials), signal };
+      callOptions = {
+        ...registryCallOptions(
+          refs,
+          ref,
+          object.entityRef,
+          this.deps.credentials,
+        ),
+        signal,
+      };
     } catch (error) {
-      return failed('AuthenticationFailed', `failed to configure authentication options: ${(error as Error).message}`);
+      return failed(
+        'AuthenticationFailed',
+        `failed to configure authentication options: ${
+          (error as Error).message
+        }`,
+      );
     }
 
     const exclusionList = effectiveExclusionList(spec);
@@ -170,13 +220,21 @@ export class ImageRepositoryReconciler implements Reconciler {
       try {
         callOptions = {
           ...callOptions,
-          credentials: await this.deps.cloud!.credentials(cloudRegistry, { timeoutMs: callOptions.timeoutMs, signal }),
+          credentials: await this.deps.cloud!.credentials(cloudRegistry, {
+            timeoutMs: callOptions.timeoutMs,
+            signal,
+          }),
           credentialHosts: [],
           plainHttpCredentials: false,
         };
       } catch (error) {
         signal?.throwIfAborted();
-        return failed('AuthenticationFailed', `failed to configure authentication options: ${(error as Error).message}`);
+        return failed(
+          'AuthenticationFailed',
+          `failed to configure authentication options: ${
+            (error as Error).message
+          }`,
+        );
       }
     }
 
@@ -186,7 +244,10 @@ export class ImageRepositoryReconciler implements Reconciler {
     for (const pattern of exclusionList) {
       const compiled = compileGoRegexp(pattern);
       if (!compiled.ok) {
-        return failed('ReadOperationFailed', `scan failed: failed to compile regex ${pattern}: ${compiled.message}`);
+        return failed(
+          'ReadOperationFailed',
+          `scan failed: failed to compile regex ${pattern}: ${compiled.message}`,
+        );
       }
       exclusions.push(compiled.regexp.regexp);
     }
@@ -227,10 +288,16 @@ export class ImageRepositoryReconciler implements Reconciler {
       }
       // A registry that named how long to wait is asked again then, not before or much later.
       const waitMs = registryError?.retryAfterMs;
-      return failed('ReadOperationFailed', message, waitMs ? Math.max(1000, waitMs + 1000) : undefined);
+      return failed(
+        'ReadOperationFailed',
+        message,
+        waitMs ? Math.max(1000, waitMs + 1000) : undefined,
+      );
     }
 
-    const tags = sortTagsAsStored(listed.tags.filter(tag => !exclusions.some(re => re.test(tag))));
+    const tags = sortTagsAsStored(
+      listed.tags.filter(tag => !exclusions.some(re => re.test(tag))),
+    );
     const revision = String(adler32(JSON.stringify(tags)));
     // When the tags were observed: this reconcile's time, or that of the shared listing.
     const scanTime = listed.listedAt ?? now;
@@ -252,7 +319,9 @@ export class ImageRepositoryReconciler implements Reconciler {
         tagCount: tags.length,
         scanTime: scanTime.toISOString(),
         revision,
-        ...(tags.length > 0 ? { latestTags: tags.slice(0, LATEST_TAGS_COUNT) } : {}),
+        ...(tags.length > 0
+          ? { latestTags: tags.slice(0, LATEST_TAGS_COUNT) }
+          : {}),
       },
       observedExclusionList: exclusionList,
     };
@@ -264,29 +333,53 @@ export class ImageRepositoryReconciler implements Reconciler {
       generation,
     );
     // From the listing's time: objects sharing a repository converge on one listing per interval.
-    const requeueAfterMs = Math.max(1000, scanTime.getTime() + intervalMs - now.getTime());
+    const requeueAfterMs = Math.max(
+      1000,
+      scanTime.getTime() + intervalMs - now.getTime(),
+    );
     this.deps.logger.debug(
-      `${object.id}: scanning: ${decision.reason}; successful scan, next scan in ${formatGoDuration(requeueAfterMs)}`,
+      `${object.id}: scanning: ${
+        decision.reason
+      }; successful scan, next scan in ${formatGoDuration(requeueAfterMs)}`,
     );
     return {
       status,
       requeueAfterMs,
       dueNow:
         previousRevision !== revision
-          ? [...(await this.dependentPolicies(object)), ...(await this.dependentInputProviders(ref))]
+          ? [
+              ...(await this.dependentPolicies(object)),
+              ...(await this.dependentInputProviders(ref)),
+            ]
           : [],
     };
   }
 
   /** OCIArtifactTag (and ECR/GAR/ACR) providers whose `url` names the same repository (by canonical name). */
-  private async dependentInputProviders(ref: ImageReference): Promise<string[]> {
-    const providers = await this.deps.objects.list({ kind: 'ResourceSetInputProvider' });
+  private async dependentInputProviders(
+    ref: ImageReference,
+  ): Promise<string[]> {
+    const providers = await this.deps.objects.list({
+      kind: 'ResourceSetInputProvider',
+    });
     return providers
       .filter(provider => {
-        const spec = provider.manifest.spec as { type?: string; url?: string; insecure?: boolean };
-        if (!/^(OCI|ECR|GAR|ACR)ArtifactTag$/.test(spec.type ?? '') || typeof spec.url !== 'string') return false;
+        const spec = provider.manifest.spec as {
+          type?: string;
+          url?: string;
+          insecure?: boolean;
+        };
+        if (
+          !/^(OCI|ECR|GAR|ACR)ArtifactTag$/.test(spec.type ?? '') ||
+          typeof spec.url !== 'string'
+        )
+          return false;
         try {
-          return parseImageReference(spec.url.replace(/^oci:\/\//, ''), { insecure: spec.insecure }).canonical === ref.canonical;
+          return (
+            parseImageReference(spec.url.replace(/^oci:\/\//, ''), {
+              insecure: spec.insecure,
+            }).canonical === ref.canonical
+          );
         } catch {
           return false;
         }
@@ -298,9 +391,15 @@ export class ImageRepositoryReconciler implements Reconciler {
     const policies = await this.deps.objects.list({ kind: 'ImagePolicy' });
     return policies
       .filter(policy => {
-        const ref = (policy.manifest.spec as { imageRepositoryRef?: { name?: string; namespace?: string } })
-          .imageRepositoryRef;
-        return ref?.name === repository.name && (ref.namespace ?? policy.namespace) === repository.namespace;
+        const ref = (
+          policy.manifest.spec as {
+            imageRepositoryRef?: { name?: string; namespace?: string };
+          }
+        ).imageRepositoryRef;
+        return (
+          ref?.name === repository.name &&
+          (ref.namespace ?? policy.namespace) === repository.namespace
+        );
       })
       .map(policy => policy.id);
   }

@@ -1,4 +1,7 @@
-import { ObjectEvent, ObjectStatus } from '@imageops/backstage-plugin-image-automation-common';
+import {
+  ObjectEvent,
+  ObjectStatus,
+} from '@imageops/backstage-plugin-image-automation-common';
 import { StoredObject } from '../store/ObjectStore';
 
 /** What one reconcile of one object produced. @internal */
@@ -42,8 +45,14 @@ export interface Reconciler {
    * How long one reconcile of the object may take, from its spec (Flux's `timeout`, or the kind's
    * default); the engine aborts it a grace period later. Undefined: the engine's default.
    */
-  timeoutMs?(object: StoredObject): number | undefined | Promise<number | undefined>;
-  reconcile(object: StoredObject, now: Date, context?: ReconcileContext): Promise<ReconcileResult>;
+  timeoutMs?(
+    object: StoredObject,
+  ): number | undefined | Promise<number | undefined>;
+  reconcile(
+    object: StoredObject,
+    now: Date,
+    context?: ReconcileContext,
+  ): Promise<ReconcileResult>;
 }
 
 /** Why the engine aborted a reconcile: the reason of {@link ReconcileContext.signal}. @internal */

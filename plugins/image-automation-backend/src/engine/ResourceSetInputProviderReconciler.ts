@@ -42,8 +42,14 @@ import {
 } from './preamble';
 import { ReconcileContext, ReconcileResult, Reconciler } from './Reconciler';
 import { listingScope, SharedListings } from '../registry/sharedListings';
-import { NO_CLOUD_IDENTITY, registryCredentialOptions } from './registryCallOptions';
-import { CloudIdentityRefusedError, CloudRegistryAuth } from '../cloud/CloudRegistryAuth';
+import {
+  NO_CLOUD_IDENTITY,
+  registryCredentialOptions,
+} from './registryCallOptions';
+import {
+  CloudIdentityRefusedError,
+  CloudRegistryAuth,
+} from '../cloud/CloudRegistryAuth';
 import { ARTIFACT_TAG_PROVIDERS, CloudRegistry } from '../cloud/hostPatterns';
 import { INPUT_SOURCES } from '../inputs/sources';
 
@@ -106,10 +112,18 @@ export class ResourceSetInputProviderReconciler implements Reconciler {
 
   /** The provider's `reconcileTimeout` annotation (default 5m), which also bounds its requests. */
   timeoutMs(object: StoredObject): number {
-    return reconcileSettings(object.manifest.metadata.annotations, undefined, undefined).timeoutMs;
+    return reconcileSettings(
+      object.manifest.metadata.annotations,
+      undefined,
+      undefined,
+    ).timeoutMs;
   }
 
-  async reconcile(object: StoredObject, now: Date, context?: ReconcileContext): Promise<ReconcileResult> {
+  async reconcile(
+    object: StoredObject,
+    now: Date,
+    context?: ReconcileContext,
+  ): Promise<ReconcileResult> {
     const started = Date.now();
     const begun = beginReconcile<ResourceSetInputProviderSpec>(object, now);
     if ('done' in begun) return begun.done;
@@ -156,10 +170,18 @@ export class ResourceSetInputProviderReconciler implements Reconciler {
     }
     if (settings.forceAt) status.lastHandledForceAt = settings.forceAt;
 
-    const provided = await this.provide(object, spec, settings, status, {
-      failed,
-      terminal,
-    }, begun.start.pendingRequest || settings.forceAt ? 0 : settings.intervalMs, context?.signal);
+    const provided = await this.provide(
+      object,
+      spec,
+      settings,
+      status,
+      {
+        failed,
+        terminal,
+      },
+      begun.start.pendingRequest || settings.forceAt ? 0 : settings.intervalMs,
+      context?.signal,
+    );
     if ('done' in provided) return provided.done;
 
     let inputs = withDefaultValues(provided.inputs, spec.defaultValues);
@@ -289,7 +311,11 @@ export class ResourceSetInputProviderReconciler implements Reconciler {
     settings: ReconcileSettings,
     status: ObjectStatus,
     outcomes: {
-      failed: (reason: string, message: string, retryMs?: number) => ReconcileResult;
+      failed: (
+        reason: string,
+        message: string,
+        retryMs?: number,
+      ) => ReconcileResult;
       terminal: (reason: string, message: string) => ReconcileResult;
     },
     /** How old a shared listing of the repository may be (0: list now). */
@@ -312,7 +338,11 @@ export class ResourceSetInputProviderReconciler implements Reconciler {
     const source = INPUT_SOURCES[spec.type];
     if (source) {
       const result = await source({
-        provider: { namespace: object.namespace, name: object.name, entityRef: object.entityRef },
+        provider: {
+          namespace: object.namespace,
+          name: object.name,
+          entityRef: object.entityRef,
+        },
         spec,
         previous: status.exportedInputs,
         credentials: this.deps.credentials,
@@ -324,8 +354,15 @@ export class ResourceSetInputProviderReconciler implements Reconciler {
       if (result.ok) return { inputs: result.inputs };
       if (result.terminal) return done(terminal(result.reason, result.message));
       // A rate-limited service is asked again when it said it would answer (at least 1s, at most an hour).
-      const waitMs = result.retryAfterMs !== undefined ? Math.min(Math.max(1000, result.retryAfterMs), 3_600_000) : undefined;
-      return done(waitMs !== undefined ? failed(result.reason, result.message, waitMs) : failed(result.reason, result.message));
+      const waitMs =
+        result.retryAfterMs !== undefined
+          ? Math.min(Math.max(1000, result.retryAfterMs), 3_600_000)
+          : undefined;
+      return done(
+        waitMs !== undefined
+          ? failed(result.reason, result.message, waitMs)
+          : failed(result.reason, result.message),
+      );
     }
     // ECR/GAR/ACRArtifactTag: OCIArtifactTag with the backend's cloud identity (secretRef ignored).
     const cloudProvider = ARTIFACT_TAG_PROVIDERS[spec.type];
@@ -353,9 +390,14 @@ export class ResourceSetInputProviderReconciler implements Reconciler {
     let cloudRegistry: CloudRegistry | undefined;
     if (cloudProvider) {
       try {
-        cloudRegistry = (this.deps.cloud ?? NO_CLOUD_IDENTITY).admit(cloudProvider, ref, object.entityRef);
+        cloudRegistry = (this.deps.cloud ?? NO_CLOUD_IDENTITY).admit(
+          cloudProvider,
+          ref,
+          object.entityRef,
+        );
       } catch (error) {
-        if (error instanceof CloudIdentityRefusedError) return done(terminal(error.reason, error.message));
+        if (error instanceof CloudIdentityRefusedError)
+          return done(terminal(error.reason, error.message));
         throw error;
       }
     }
@@ -389,12 +431,20 @@ export class ResourceSetInputProviderReconciler implements Reconciler {
       try {
         options = {
           ...options,
-          credentials: await this.deps.cloud!.credentials(cloudRegistry, { timeoutMs: Math.max(1, deadline - Date.now()), signal }),
+          credentials: await this.deps.cloud!.credentials(cloudRegistry, {
+            timeoutMs: Math.max(1, deadline - Date.now()),
+            signal,
+          }),
           credentialHosts: [],
           plainHttpCredentials: false,
         };
       } catch (error) {
-        return done(failed('ReconciliationFailed', `failed to call OCI provider: ${(error as Error).message}`));
+        return done(
+          failed(
+            'ReconciliationFailed',
+            `failed to call OCI provider: ${(error as Error).message}`,
+          ),
+        );
       }
     }
     const remaining = () => ({
@@ -407,7 +457,11 @@ export class ResourceSetInputProviderReconciler implements Reconciler {
     let listedAt: Date | undefined;
     try {
       if (this.deps.listings) {
-        ({ tags: listed, listedAt } = await this.deps.listings.listTags(ref, remaining(), { scope, maxAgeMs: listingMaxAgeMs }));
+        ({ tags: listed, listedAt } = await this.deps.listings.listTags(
+          ref,
+          remaining(),
+          { scope, maxAgeMs: listingMaxAgeMs },
+        ));
       } else {
         listed = (await this.deps.registry.listTags(ref, remaining())).tags;
       }
@@ -436,8 +490,13 @@ export class ResourceSetInputProviderReconciler implements Reconciler {
         // Once per listing fleet-wide when listings are shared.
         async tag =>
           this.deps.listings && listedAt
-            ? this.deps.listings.digest(ref, tag, remaining(), { scope, listedAt })
-            : (await this.deps.registry.getDigest(ref, tag, remaining())).digest,
+            ? this.deps.listings.digest(ref, tag, remaining(), {
+                scope,
+                listedAt,
+              })
+            : (
+                await this.deps.registry.getDigest(ref, tag, remaining())
+              ).digest,
       );
     } catch (error) {
       return done(

@@ -20,7 +20,12 @@ import {
   TestKubernetes,
 } from '@internal/image-automation-test/testbed/kube/kubernetes';
 import { NamedCredentials } from '../credentials/NamedCredentials';
-import { ClusterDetails, InventoryApplier, KubeClient, readPodImages } from '../kubernetes';
+import {
+  ClusterDetails,
+  InventoryApplier,
+  KubeClient,
+  readPodImages,
+} from '../kubernetes';
 import { PromotionPlanner } from '../promotions/PromotionPlanner';
 import { RegistryClient } from '../registry';
 import { DefaultPromotionService } from '../service/DefaultPromotionService';
@@ -253,7 +258,12 @@ describe('ResourceSet promotions of cluster targets', () => {
     return {
       apiVersion: 'fluxcd.controlplane.io/v1',
       kind: 'ResourceSet',
-      metadata: { name, namespace, annotations: options.annotations, ...(options.labels ? { labels: options.labels } : {}) },
+      metadata: {
+        name,
+        namespace,
+        annotations: options.annotations,
+        ...(options.labels ? { labels: options.labels } : {}),
+      },
       spec: {
         inputsFrom: [
           { kind: 'ResourceSetInputProvider', name: options.provider },
@@ -736,11 +746,17 @@ describe('ResourceSet promotions of cluster targets', () => {
     // prod waits for 1.2.0; staging carrying it out makes prod due at once, so prod follows in
     // the same run of passes without waiting for its interval.
     await exportTag('web-app', '1.2.0', 'promo-prod');
-    expect((await promotionsOf(prodTarget))[0]).toMatchObject({ state: 'pending', to: { tag: '1.2.0' } });
+    expect((await promotionsOf(prodTarget))[0]).toMatchObject({
+      state: 'pending',
+      to: { tag: '1.2.0' },
+    });
     await exportTag('web-app', '1.2.0', 'promo-staging');
     expect((await release('web', 'promo-staging'))?.tag).toBe('1.2.0');
     expect((await release('web', 'promo-prod'))?.tag).toBe('1.2.0');
-    expect((await promotionsOf(prodTarget))[0]).toMatchObject({ state: 'applied', to: { tag: '1.2.0' } });
+    expect((await promotionsOf(prodTarget))[0]).toMatchObject({
+      state: 'applied',
+      to: { tag: '1.2.0' },
+    });
   });
 
   it('rolls back through the real cluster with a pin, never proposes a rejected export again, holds newer exports behind a pin, and moves on when unpinned', async () => {
@@ -1251,32 +1267,70 @@ describe('ResourceSet promotions of cluster targets', () => {
     );
     await reconcile(id);
     // Three pods of the service: two run what was applied, one an older image.
-    for (const [pod, tag] of [['shown-a', '1.0.0'], ['shown-b', '1.0.0'], ['shown-c', '0.9.0']]) {
-      await kube.kubectl(['run', pod, '-n', NS, `--image=registry.example.com/shown:${tag}`, '--labels=backstage.io/kubernetes-id=shown', '--restart=Never']);
+    for (const [pod, tag] of [
+      ['shown-a', '1.0.0'],
+      ['shown-b', '1.0.0'],
+      ['shown-c', '0.9.0'],
+    ]) {
+      await kube.kubectl([
+        'run',
+        pod,
+        '-n',
+        NS,
+        `--image=registry.example.com/shown:${tag}`,
+        '--labels=backstage.io/kubernetes-id=shown',
+        '--restart=Never',
+      ]);
     }
     // An unrelated pod in the namespace does not count.
-    await kube.kubectl(['run', 'other', '-n', NS, '--image=registry.example.com/other:1.0.0', '--restart=Never']);
-    const podsOf = (url: string) => async (name: string, labelSelector: string, namespaces: string[]) => {
-      const reader = await KubeClient.forCluster(cluster({ name, url }));
-      try {
-        return await readPodImages(reader, { labelSelector, namespaces });
-      } finally {
-        reader.close();
-      }
-    };
+    await kube.kubectl([
+      'run',
+      'other',
+      '-n',
+      NS,
+      '--image=registry.example.com/other:1.0.0',
+      '--restart=Never',
+    ]);
+    const podsOf =
+      (url: string) =>
+      async (name: string, labelSelector: string, namespaces: string[]) => {
+        const reader = await KubeClient.forCluster(cluster({ name, url }));
+        try {
+          return await readPodImages(reader, { labelSelector, namespaces });
+        } finally {
+          reader.close();
+        }
+      };
     const allow = mockServices.permissions({ result: AuthorizeResult.ALLOW });
-    const scans = await DatabaseScanStore.create({ knex, skipMigrations: true });
-    const view = await new VersionsService({ objects, scans, promotions, permissions: allow, pods: podsOf(kube.url) }).versions(
-      'component:default/shown',
-      mockCredentials.user(),
-    );
+    const scans = await DatabaseScanStore.create({
+      knex,
+      skipMigrations: true,
+    });
+    const view = await new VersionsService({
+      objects,
+      scans,
+      promotions,
+      permissions: allow,
+      pods: podsOf(kube.url),
+    }).versions('component:default/shown', mockCredentials.user());
     expect(view.items).toEqual([
       {
-        target: { id: `cluster:${id}@testbed`, type: 'cluster', objectId: id, cluster: 'testbed' },
+        target: {
+          id: `cluster:${id}@testbed`,
+          type: 'cluster',
+          objectId: id,
+          cluster: 'testbed',
+        },
         subject,
         image: 'shown-app',
-        deployed: expect.objectContaining({ tag: '1.0.0', digest: digestOf('1.0.0') }),
-        selected: expect.objectContaining({ tag: '1.0.0', digest: digestOf('1.0.0') }),
+        deployed: expect.objectContaining({
+          tag: '1.0.0',
+          digest: digestOf('1.0.0'),
+        }),
+        selected: expect.objectContaining({
+          tag: '1.0.0',
+          digest: digestOf('1.0.0'),
+        }),
         running: {
           summary: '2/3 pods on 1.0.0',
           images: [
@@ -1299,14 +1353,23 @@ describe('ResourceSet promotions of cluster targets', () => {
     }).versions('component:default/shown', mockCredentials.user());
     expect(down.items[0].deployed?.tag).toBe('1.0.0');
     expect(down.items[0].running).toEqual({
-      summary: expect.stringMatching(/^cluster 'testbed' could not be read: .*ECONNREFUSED/),
+      summary: expect.stringMatching(
+        /^cluster 'testbed' could not be read: .*ECONNREFUSED/,
+      ),
       images: [],
       error: expect.stringMatching(/^cluster 'testbed' could not be read: /),
     });
 
     // Without read permission on the entity there is no view at all.
-    const denied = new VersionsService({ objects, scans, promotions, permissions: mockServices.permissions({ result: AuthorizeResult.DENY }) });
-    await expect(denied.versions('component:default/shown', mockCredentials.user())).rejects.toThrow(
+    const denied = new VersionsService({
+      objects,
+      scans,
+      promotions,
+      permissions: mockServices.permissions({ result: AuthorizeResult.DENY }),
+    });
+    await expect(
+      denied.versions('component:default/shown', mockCredentials.user()),
+    ).rejects.toThrow(
       'you may not read the image automation of component:default/shown (image-automation.object.read)',
     );
   });

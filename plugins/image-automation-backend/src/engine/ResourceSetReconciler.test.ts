@@ -381,13 +381,25 @@ describe('ResourceSetReconciler', () => {
     await declare('hostile', [
       resourceSet('huge-list', {
         inputs: [{ tenant: 'one' }],
-        resources: [{ ...tenantConfigMap, data: { n: '<< len (until 20000000) >>' } }],
+        resources: [
+          { ...tenantConfigMap, data: { n: '<< len (until 20000000) >>' } },
+        ],
       }),
       resourceSet('redos', {
         inputs: [{ tenant: 'one' }],
-        resources: [{ ...tenantConfigMap, data: { m: `<< regexMatch "^(a+)+$" "${'a'.repeat(40)}b" | quote >>` } }],
+        resources: [
+          {
+            ...tenantConfigMap,
+            data: {
+              m: `<< regexMatch "^(a+)+$" "${'a'.repeat(40)}b" | quote >>`,
+            },
+          },
+        ],
       }),
-      resourceSet('neighbour', { inputs: [{ tenant: 'calm', replicas: 1 }], resources: [tenantConfigMap] }),
+      resourceSet('neighbour', {
+        inputs: [{ tenant: 'calm', replicas: 1 }],
+        resources: [tenantConfigMap],
+      }),
     ]);
     const start = Date.now();
     const [huge, redos, neighbour] = await reconcile(
@@ -405,7 +417,10 @@ describe('ResourceSetReconciler', () => {
     });
     // The backtracking engine would take hours on 40 a's; the Go engine answers false at once.
     expect(ready(redos.status)).toMatchObject({ status: 'True' });
-    expect(ready(neighbour.status)).toMatchObject({ status: 'True', reason: 'ReconciliationSucceeded' });
+    expect(ready(neighbour.status)).toMatchObject({
+      status: 'True',
+      reason: 'ReconciliationSucceeded',
+    });
     expect(await configMapNames('rset-a', 'neighbour')).toEqual(['cm-calm']);
   });
 
@@ -1058,8 +1073,9 @@ describe('ResourceSetReconciler', () => {
     );
     const owner = 'ResourceSet/rset-a/graced';
     const graceMs = 600_000;
-    const mine = (results: Awaited<ReturnType<typeof reconciler.uninstallDeleted>>) =>
-      results.filter(r => r.owner === owner);
+    const mine = (
+      results: Awaited<ReturnType<typeof reconciler.uninstallDeleted>>,
+    ) => results.filter(r => r.owner === owner);
     await declare('graced', [graced]);
     await reconcile(owner);
     expect(await configMapNames('rset-a', 'graced')).toEqual(['graced-config']);
@@ -1067,28 +1083,51 @@ describe('ResourceSetReconciler', () => {
     // Gone (a file moved, say): the first sync that notices starts the grace period.
     await declare('graced', []);
     const t0 = new Date('2026-12-03T10:00:00Z');
-    expect(mine(await reconciler.uninstallDeleted({ now: t0, graceMs }))).toEqual([
+    expect(
+      mine(await reconciler.uninstallDeleted({ now: t0, graceMs })),
+    ).toEqual([
       { owner, changes: [], waitingUntil: new Date('2026-12-03T10:10:00Z') },
     ]);
-    expect(mine(await reconciler.uninstallDeleted({ now: new Date('2026-12-03T10:09:00Z'), graceMs }))).toEqual([
+    expect(
+      mine(
+        await reconciler.uninstallDeleted({
+          now: new Date('2026-12-03T10:09:00Z'),
+          graceMs,
+        }),
+      ),
+    ).toEqual([
       { owner, changes: [], waitingUntil: new Date('2026-12-03T10:10:00Z') },
     ]);
     expect(await configMapNames('rset-a', 'graced')).toEqual(['graced-config']);
 
     // Back within the grace period: nothing is uninstalled, and the clock starts again next time.
     await declare('graced', [graced]);
-    expect(mine(await reconciler.uninstallDeleted({ now: new Date('2026-12-03T10:09:30Z'), graceMs }))).toEqual([]);
+    expect(
+      mine(
+        await reconciler.uninstallDeleted({
+          now: new Date('2026-12-03T10:09:30Z'),
+          graceMs,
+        }),
+      ),
+    ).toEqual([]);
     await declare('graced', []);
     const t1 = new Date('2026-12-03T11:00:00Z');
-    expect(mine(await reconciler.uninstallDeleted({ now: t1, graceMs }))).toEqual([
+    expect(
+      mine(await reconciler.uninstallDeleted({ now: t1, graceMs })),
+    ).toEqual([
       { owner, changes: [], waitingUntil: new Date('2026-12-03T11:10:00Z') },
     ]);
     expect(await configMapNames('rset-a', 'graced')).toEqual(['graced-config']);
 
     // Gone for the whole grace period: uninstalled.
-    expect(mine(await reconciler.uninstallDeleted({ now: new Date('2026-12-03T11:10:00Z'), graceMs }))).toEqual([
-      { owner, changes: ['ConfigMap/rset-a/graced-config deleted'] },
-    ]);
+    expect(
+      mine(
+        await reconciler.uninstallDeleted({
+          now: new Date('2026-12-03T11:10:00Z'),
+          graceMs,
+        }),
+      ),
+    ).toEqual([{ owner, changes: ['ConfigMap/rset-a/graced-config deleted'] }]);
     expect(await configMapNames('rset-a', 'graced')).toEqual([]);
   });
 
@@ -1460,11 +1499,27 @@ subjects:
           { resources: [cm(name)] },
           { [CLUSTERS_ANNOTATION]: clusterName },
         );
-      await declare('guard-shop', [target('guard-shop', 'guarded')], 'component:default/shop');
-      await declare('guard-teamed', [target('guard-teamed', 'guarded')], 'component:default/teamed');
-      await declare('guard-intruder', [target('guard-intruder', 'guarded')], 'component:default/intruder');
+      await declare(
+        'guard-shop',
+        [target('guard-shop', 'guarded')],
+        'component:default/shop',
+      );
+      await declare(
+        'guard-teamed',
+        [target('guard-teamed', 'guarded')],
+        'component:default/teamed',
+      );
+      await declare(
+        'guard-intruder',
+        [target('guard-intruder', 'guarded')],
+        'component:default/intruder',
+      );
       await declare('guard-none', [target('guard-none', 'guarded')]);
-      await declare('guard-empty', [target('guard-empty', 'unconfigured')], 'component:default/shop');
+      await declare(
+        'guard-empty',
+        [target('guard-empty', 'unconfigured')],
+        'component:default/shop',
+      );
       const [shop, teamed, intruder, none, empty] = await reconcile(
         'ResourceSet/rset-a/guard-shop',
         'ResourceSet/rset-a/guard-teamed',
@@ -1617,7 +1672,7 @@ subjects:
       );
     });
 
-    describe("two entities on one shared cluster stay within their granted namespaces", () => {
+    describe('two entities on one shared cluster stay within their granted namespaces', () => {
       const A = 'component:default/tenant-a';
       const B = 'component:default/tenant-b';
       /** Declares an entity's objects as the manifest sync does: from the catalog, with its grants. */
@@ -1631,15 +1686,26 @@ subjects:
           manifests.map(manifest => ({
             manifest,
             entityRef,
-            source: { type: 'catalog', location: `file:///catalog/${entityRef}.yaml` },
+            source: {
+              type: 'catalog',
+              location: `file:///catalog/${entityRef}.yaml`,
+            },
             grantedNamespaces,
           })),
         );
-      const tenantSet = (namespace: string, name: string, spec: Record<string, unknown>) =>
+      const tenantSet = (
+        namespace: string,
+        name: string,
+        spec: Record<string, unknown>,
+      ) =>
         ({
           ...resourceSet(name, spec, { [CLUSTERS_ANNOTATION]: 'shared' }),
-          metadata: { name, namespace, annotations: { [CLUSTERS_ANNOTATION]: 'shared' } },
-        }) as AutomationObject;
+          metadata: {
+            name,
+            namespace,
+            annotations: { [CLUSTERS_ANNOTATION]: 'shared' },
+          },
+        } as AutomationObject);
       const notGranted = (namespace: string) =>
         `namespace '${namespace}' is not granted to entity ${A} (imageAutomation.tenancy.namespaces)`;
       const copying = (name: string, namespace: string, from: string) => ({
@@ -1652,7 +1718,8 @@ subjects:
         },
       });
       const exists = async (kind: string, namespace: string, name: string) =>
-        (await client.get({ apiVersion: 'v1', kind, namespace, name })) !== undefined;
+        (await client.get({ apiVersion: 'v1', kind, namespace, name })) !==
+        undefined;
 
       beforeAll(async () => {
         // The test bed's namespaces team-a and team-b exist from the start.
@@ -1665,7 +1732,14 @@ subjects:
           'team-b',
           `--from-literal=password=${SECRET_VALUE}`,
         ]);
-        await kube.kubectl(['create', 'configmap', 'b-ready', '-n', 'team-b', '--from-literal=ok=yes']);
+        await kube.kubectl([
+          'create',
+          'configmap',
+          'b-ready',
+          '-n',
+          'team-b',
+          '--from-literal=ok=yes',
+        ]);
         // Both entities may target the cluster, which allows every namespace: only the grants
         // keep them apart.
         policies.set('shared', {
@@ -1677,37 +1751,86 @@ subjects:
       });
 
       it("refuses entity A's writes, copyFrom, dependsOn and Namespace objects in team-b; entity B applies there", async () => {
-        await declareFor(A, ['team-a'], [
-          tenantSet('team-a', 'a-write', { resources: [cm('a-own', 'team-a'), cm('a-into-b', 'team-b')] }),
-          tenantSet('team-a', 'a-copy', { resources: [copying('a-stolen', 'team-a', 'team-b/b-db')] }),
-          tenantSet('team-a', 'a-depends', {
-            dependsOn: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'b-ready', namespace: 'team-b', ready: true }],
-            resources: [cm('a-depends', 'team-a')],
-          }),
-          tenantSet('team-a', 'a-depends-ns', {
-            dependsOn: [{ apiVersion: 'v1', kind: 'Namespace', name: 'team-b', ready: true, readyExpr: 'true' }],
-            resources: [cm('a-depends-ns', 'team-a')],
-          }),
-          tenantSet('team-a', 'a-namespace', {
-            resources: [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team-b' } }, cm('a-ns-cm', 'team-a')],
-          }),
-          tenantSet('team-a', 'a-legit', { resources: [cm('a-legit', 'team-a')] }),
-        ]);
-        await declareFor(B, ['team-b'], [
-          tenantSet('team-b', 'b-apply', {
-            dependsOn: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'b-ready', namespace: 'team-b', ready: true }],
-            resources: [cm('b-own', 'team-b'), copying('b-copy', 'team-b', 'team-b/b-db')],
-          }),
-        ]);
-        const [write, copy, depends, dependsNs, namespace, legit, neighbour] = await reconcile(
-          'ResourceSet/team-a/a-write',
-          'ResourceSet/team-a/a-copy',
-          'ResourceSet/team-a/a-depends',
-          'ResourceSet/team-a/a-depends-ns',
-          'ResourceSet/team-a/a-namespace',
-          'ResourceSet/team-a/a-legit',
-          'ResourceSet/team-b/b-apply',
+        await declareFor(
+          A,
+          ['team-a'],
+          [
+            tenantSet('team-a', 'a-write', {
+              resources: [cm('a-own', 'team-a'), cm('a-into-b', 'team-b')],
+            }),
+            tenantSet('team-a', 'a-copy', {
+              resources: [copying('a-stolen', 'team-a', 'team-b/b-db')],
+            }),
+            tenantSet('team-a', 'a-depends', {
+              dependsOn: [
+                {
+                  apiVersion: 'v1',
+                  kind: 'ConfigMap',
+                  name: 'b-ready',
+                  namespace: 'team-b',
+                  ready: true,
+                },
+              ],
+              resources: [cm('a-depends', 'team-a')],
+            }),
+            tenantSet('team-a', 'a-depends-ns', {
+              dependsOn: [
+                {
+                  apiVersion: 'v1',
+                  kind: 'Namespace',
+                  name: 'team-b',
+                  ready: true,
+                  readyExpr: 'true',
+                },
+              ],
+              resources: [cm('a-depends-ns', 'team-a')],
+            }),
+            tenantSet('team-a', 'a-namespace', {
+              resources: [
+                {
+                  apiVersion: 'v1',
+                  kind: 'Namespace',
+                  metadata: { name: 'team-b' },
+                },
+                cm('a-ns-cm', 'team-a'),
+              ],
+            }),
+            tenantSet('team-a', 'a-legit', {
+              resources: [cm('a-legit', 'team-a')],
+            }),
+          ],
         );
+        await declareFor(
+          B,
+          ['team-b'],
+          [
+            tenantSet('team-b', 'b-apply', {
+              dependsOn: [
+                {
+                  apiVersion: 'v1',
+                  kind: 'ConfigMap',
+                  name: 'b-ready',
+                  namespace: 'team-b',
+                  ready: true,
+                },
+              ],
+              resources: [
+                cm('b-own', 'team-b'),
+                copying('b-copy', 'team-b', 'team-b/b-db'),
+              ],
+            }),
+          ],
+        );
+        const [write, copy, depends, dependsNs, namespace, legit, neighbour] =
+          await reconcile(
+            'ResourceSet/team-a/a-write',
+            'ResourceSet/team-a/a-copy',
+            'ResourceSet/team-a/a-depends',
+            'ResourceSet/team-a/a-depends-ns',
+            'ResourceSet/team-a/a-namespace',
+            'ResourceSet/team-a/a-legit',
+            'ResourceSet/team-b/b-apply',
+          );
 
         // Apply: the whole set is refused, nothing of it written (not even its team-a object).
         expect(ready(write.status)).toMatchObject({
@@ -1721,19 +1844,27 @@ subjects:
         expect(ready(copy.status)).toMatchObject({
           status: 'False',
           reason: 'ReconciliationFailed',
-          message: `Secret/team-a/a-stolen: fluxcd.controlplane.io/copyFrom source Secret/team-b/b-db refused: ${notGranted('team-b')}`,
+          message: `Secret/team-a/a-stolen: fluxcd.controlplane.io/copyFrom source Secret/team-b/b-db refused: ${notGranted(
+            'team-b',
+          )}`,
         });
         expect(await exists('Secret', 'team-a', 'a-stolen')).toBe(false);
-        expect(shown(copy)).not.toContain(Buffer.from(SECRET_VALUE).toString('base64'));
+        expect(shown(copy)).not.toContain(
+          Buffer.from(SECRET_VALUE).toString('base64'),
+        );
         expect(shown(copy)).not.toContain(SECRET_VALUE);
         // dependsOn into team-b: refused before anything is read.
         expect(stalled(depends.status)).toMatchObject({
           reason: 'AccessDenied',
-          message: expect.stringContaining(`namespace 'team-b' is not granted to ${A}`),
+          message: expect.stringContaining(
+            `namespace 'team-b' is not granted to ${A}`,
+          ),
         });
         expect(stalled(dependsNs.status)).toMatchObject({
           reason: 'DependencyRefused',
-          message: `dependency v1/Namespace/team-b refused on cluster 'shared': ${notGranted('team-b')}`,
+          message: `dependency v1/Namespace/team-b refused on cluster 'shared': ${notGranted(
+            'team-b',
+          )}`,
         });
         expect(await configMapNames('team-a', 'a-depends')).toEqual([]);
         expect(await configMapNames('team-a', 'a-depends-ns')).toEqual([]);
@@ -1742,41 +1873,70 @@ subjects:
           status: 'False',
           message: `Namespace/team-b refused: ${notGranted('team-b')}`,
         });
-        const teamB = await client.get({ apiVersion: 'v1', kind: 'Namespace', name: 'team-b' });
+        const teamB = await client.get({
+          apiVersion: 'v1',
+          kind: 'Namespace',
+          name: 'team-b',
+        });
         expect(teamB?.metadata.labels?.[`${OWNER}/name`]).toBeUndefined();
         expect(await configMapNames('team-a', 'a-namespace')).toEqual([]);
 
         // The same entity's legitimate set, and the neighbour entity in team-b, apply.
         expect(ready(legit.status)?.status).toBe('True');
         expect(await configMapNames('team-a', 'a-legit')).toEqual(['a-legit']);
-        expect(ready(neighbour.status)).toMatchObject({ status: 'True', reason: 'ReconciliationSucceeded' });
+        expect(ready(neighbour.status)).toMatchObject({
+          status: 'True',
+          reason: 'ReconciliationSucceeded',
+        });
         expect(await configMapNames('team-b', 'b-apply')).toEqual(['b-own']);
         expect(await exists('Secret', 'team-b', 'b-copy')).toBe(true);
 
         // A dry run (promotion preview) of A's set is refused the same way.
         await expect(
-          reconciler.preview(write, 'shared', 'none', { revision: 'none' } as never),
-        ).rejects.toThrow(`ConfigMap/team-b/a-into-b refused: ${notGranted('team-b')}`);
+          reconciler.preview(write, 'shared', 'none', {
+            revision: 'none',
+          } as never),
+        ).rejects.toThrow(
+          `ConfigMap/team-b/a-into-b refused: ${notGranted('team-b')}`,
+        );
       });
 
-      it("does not prune an object in a namespace no longer granted to the entity, and says so", async () => {
+      it('does not prune an object in a namespace no longer granted to the entity, and says so', async () => {
         // Entity A was granted team-b once, and applied there.
-        await declareFor(A, ['team-a', 'team-b'], [
-          tenantSet('team-a', 'a-shift', { resources: [cm('shift-a', 'team-a'), cm('shift-b', 'team-b'), cm('shift-gone', 'team-a')] }),
-        ]);
+        await declareFor(
+          A,
+          ['team-a', 'team-b'],
+          [
+            tenantSet('team-a', 'a-shift', {
+              resources: [
+                cm('shift-a', 'team-a'),
+                cm('shift-b', 'team-b'),
+                cm('shift-gone', 'team-a'),
+              ],
+            }),
+          ],
+        );
         const [first] = await reconcile('ResourceSet/team-a/a-shift');
         expect(ready(first.status)?.status).toBe('True');
         expect(await configMapNames('team-b', 'a-shift')).toEqual(['shift-b']);
 
         // team-b is given to entity B only; A's set drops its team-b object (and one in team-a).
-        await declareFor(A, ['team-a'], [
-          tenantSet('team-a', 'a-shift', { resources: [cm('shift-a', 'team-a')] }),
-        ]);
+        await declareFor(
+          A,
+          ['team-a'],
+          [
+            tenantSet('team-a', 'a-shift', {
+              resources: [cm('shift-a', 'team-a')],
+            }),
+          ],
+        );
         const [second] = await reconcile('ResourceSet/team-a/a-shift');
         expect(ready(second.status)).toMatchObject({
           status: 'False',
           reason: 'PruneRefused',
-          message: `applied, but pruning was refused by the cluster's policy: ConfigMap/team-b/shift-b left in place, not pruned: ${notGranted('team-b')}`,
+          message: `applied, but pruning was refused by the cluster's policy: ConfigMap/team-b/shift-b left in place, not pruned: ${notGranted(
+            'team-b',
+          )}`,
         });
         expect(await configMapNames('team-b', 'a-shift')).toEqual(['shift-b']);
         expect(await configMapNames('team-a', 'a-shift')).toEqual(['shift-a']);

@@ -31,7 +31,10 @@ import {
 } from '../resourceset';
 import { InventoryStore } from '../store/InventoryStore';
 import { PromotionRecord } from '../store/PromotionStore';
-import { PromotionPlanner, TargetSelection } from '../promotions/PromotionPlanner';
+import {
+  PromotionPlanner,
+  TargetSelection,
+} from '../promotions/PromotionPlanner';
 import { clusterTarget, providerVersion } from '../promotions/clusterTargets';
 import { ObjectStore, StoredObject } from '../store/ObjectStore';
 import { marshalJson, parseJson } from '../golib/json';
@@ -200,7 +203,8 @@ function applySteps(
     // A step's own timeout bounds the wait for it; unparsable or absent: the ResourceSet's.
     timeoutMs: durationAnnotation(step.timeout, timeoutMs),
     objects: step.objects.map(
-      o => JSON.parse(marshalJson(o, { escapeHtml: false })) as KubernetesObject,
+      o =>
+        JSON.parse(marshalJson(o, { escapeHtml: false })) as KubernetesObject,
     ),
   }));
 }
@@ -260,15 +264,23 @@ export class ResourceSetReconciler implements Reconciler {
       object.manifest.metadata.annotations?.[RECONCILE_TIMEOUT_ANNOTATION],
       DEFAULT_TIMEOUT_MS,
     );
-    const steps = ((object.manifest.spec as ResourceSetSpec | undefined)?.steps ?? []) as Array<{ timeout?: string }>;
+    const steps = ((object.manifest.spec as ResourceSetSpec | undefined)
+      ?.steps ?? []) as Array<{ timeout?: string }>;
     const perCluster = steps.length
-      ? steps.reduce((sum, step) => sum + durationAnnotation(step?.timeout, timeout), 0)
+      ? steps.reduce(
+          (sum, step) => sum + durationAnnotation(step?.timeout, timeout),
+          0,
+        )
       : timeout;
     const clusters = await this.targetClusters(object).catch(() => []);
     return perCluster * Math.max(1, clusters.length);
   }
 
-  async reconcile(object: StoredObject, now: Date, context?: ReconcileContext): Promise<ReconcileResult> {
+  async reconcile(
+    object: StoredObject,
+    now: Date,
+    context?: ReconcileContext,
+  ): Promise<ReconcileResult> {
     const signal = context?.signal;
     const started = Date.now();
     const begun = beginReconcile<ResourceSetSpec>(object, now);
@@ -310,9 +322,15 @@ export class ResourceSetReconciler implements Reconciler {
     // needs that namespace granted to the entity; ResourceSets have no accessFrom. Checked before
     // anything is read.
     for (const dep of spec.dependsOn ?? []) {
-      const namespace = dep.namespace ?? (dep.kind === 'Namespace' ? undefined : object.namespace);
+      const namespace =
+        dep.namespace ??
+        (dep.kind === 'Namespace' ? undefined : object.namespace);
       if (!namespace) continue;
-      const denied = referenceDenied(object, 'spec.dependsOn', { kind: dep.kind, namespace, name: dep.name });
+      const denied = referenceDenied(object, 'spec.dependsOn', {
+        kind: dep.kind,
+        namespace,
+        name: dep.name,
+      });
       if (denied) return stalled('AccessDenied', denied);
     }
 
@@ -407,9 +425,21 @@ export class ResourceSetReconciler implements Reconciler {
     let plans: ClusterPlan[];
     try {
       signal?.throwIfAborted();
-      plans = await this.planClusters(object, clusters, providers.list, now, events);
+      plans = await this.planClusters(
+        object,
+        clusters,
+        providers.list,
+        now,
+        events,
+      );
     } catch (error) {
-      return recorded({ ...failed('ReconciliationFailed', `failed to plan promotions: ${(error as Error).message}`), events });
+      return recorded({
+        ...failed(
+          'ReconciliationFailed',
+          `failed to plan promotions: ${(error as Error).message}`,
+        ),
+        events,
+      });
     }
     const renders = new Map<string, ReturnType<typeof buildResourceSet>>();
     const labels = ownerLabels(object.namespace, object.name);
@@ -430,20 +460,27 @@ export class ResourceSetReconciler implements Reconciler {
       const notAttempted = async (message: string) => {
         signal?.throwIfAborted();
         for (const later of plans.slice(index)) {
-          for (const { promotion } of later.writes) await this.deps.promotions!.failed(promotion, message, now, events);
+          for (const { promotion } of later.writes)
+            await this.deps.promotions!.failed(promotion, message, now, events);
         }
       };
       let built = renders.get(plan.key);
       if (!built) {
         built = buildResourceSet({
-          resourceSet: resourceSetFromManifest(goValueOf(object.manifest), object.namespace),
+          resourceSet: resourceSetFromManifest(
+            goValueOf(object.manifest),
+            object.namespace,
+          ),
           providers: plan.providers,
         });
         renders.set(plan.key, built);
       }
       if (!built.ok) {
         await notAttempted(`build failed: ${built.error}`);
-        return recorded({ ...stalled('BuildFailed', `build failed: ${built.error}`), events });
+        return recorded({
+          ...stalled('BuildFailed', `build failed: ${built.error}`),
+          events,
+        });
       }
       if (
         (spec.inputsFrom?.length ?? 0) > 0 &&
@@ -452,11 +489,14 @@ export class ResourceSetReconciler implements Reconciler {
       ) {
         const held = begun.start.status.inventory?.entries.length ?? 0;
         await notAttempted('the input providers exported no inputs');
-        return { ...failed(
-          'EmptyInputs',
-          `the input providers exported no inputs; the ${held} applied objects are kept. Set the annotation ${ALLOW_EMPTY_INPUTS_ANNOTATION}: enabled to apply the empty set and prune them`,
-          intervalMs,
-        ), events };
+        return {
+          ...failed(
+            'EmptyInputs',
+            `the input providers exported no inputs; the ${held} applied objects are kept. Set the annotation ${ALLOW_EMPTY_INPUTS_ANNOTATION}: enabled to apply the empty set and prune them`,
+            intervalMs,
+          ),
+          events,
+        };
       }
       counts = { inputs: built.inputs.length, resources: built.objects.length };
       const steps = applySteps(built, timeoutMs);
@@ -499,13 +539,18 @@ export class ResourceSetReconciler implements Reconciler {
         }
         signal?.throwIfAborted();
         for (const { promotion, selection } of plan.writes) {
-          downstream.push(...await this.deps.promotions!.applied(
-            promotion,
-            { appliedRevision: result.revision, diff: clusterChanges.join('\n') },
-            now,
-            events,
-            selection,
-          ));
+          downstream.push(
+            ...(await this.deps.promotions!.applied(
+              promotion,
+              {
+                appliedRevision: result.revision,
+                diff: clusterChanges.join('\n'),
+              },
+              now,
+              events,
+              selection,
+            )),
+          );
         }
       } catch (error) {
         // The inventory of this cluster stays old ∪ new (InventoryApplier), so nothing is lost.
@@ -561,11 +606,19 @@ export class ResourceSetReconciler implements Reconciler {
         ? markFailed(
             applied,
             'PruneRefused',
-            `applied, but pruning was refused by the cluster's policy: ${leftInPlace.join('; ')}`,
+            `applied, but pruning was refused by the cluster's policy: ${leftInPlace.join(
+              '; ',
+            )}`,
             now,
             generation,
           )
-        : markReady(applied, 'ReconciliationSucceeded', message, now, generation);
+        : markReady(
+            applied,
+            'ReconciliationSucceeded',
+            message,
+            now,
+            generation,
+          );
     if (leftInPlace.length > 0) {
       events.push({
         type: 'Warning',
@@ -582,12 +635,24 @@ export class ResourceSetReconciler implements Reconciler {
     }
     const heldUntil = plans.flatMap(p => p.etas);
     const requeueAfterMs = heldUntil.length
-      ? Math.max(1000, Math.min(intervalMs, Math.min(...heldUntil) - now.getTime() + 1000))
+      ? Math.max(
+          1000,
+          Math.min(intervalMs, Math.min(...heldUntil) - now.getTime() + 1000),
+        )
       : intervalMs;
-    return recorded({ status, requeueAfterMs, events, ...(downstream.length ? { dueNow: downstream } : {}) }, revision, {
-      inputs: String(counts.inputs),
-      resources: String(counts.resources),
-    });
+    return recorded(
+      {
+        status,
+        requeueAfterMs,
+        events,
+        ...(downstream.length ? { dueNow: downstream } : {}),
+      },
+      revision,
+      {
+        inputs: String(counts.inputs),
+        resources: String(counts.resources),
+      },
+    );
   }
 
   /**
@@ -602,32 +667,52 @@ export class ResourceSetReconciler implements Reconciler {
     version: PromotionVersion,
   ): Promise<ChangeSetEntry[]> {
     const spec = (object.manifest.spec ?? {}) as ResourceSetSpec;
-    if (object.source.type === 'catalog' && !namespaceGranted(object.grantedNamespaces, object.namespace)) {
+    if (
+      object.source.type === 'catalog' &&
+      !namespaceGranted(object.grantedNamespaces, object.namespace)
+    ) {
       // The engine does not reconcile it; a preview does not impersonate its service account either.
-      throw new Error(`namespace '${object.namespace}' is not granted to ${object.entityRef ?? 'this object'}`);
+      throw new Error(
+        `namespace '${object.namespace}' is not granted to ${
+          object.entityRef ?? 'this object'
+        }`,
+      );
     }
     const providers = await this.providers(object, spec);
-    if ('error' in providers) throw new Error(`failed to compute inputs: ${providers.error}`);
+    if ('error' in providers)
+      throw new Error(`failed to compute inputs: ${providers.error}`);
     const target = clusterTarget(object.id, clusterName);
     const chosen: InputProvider[] = [];
     for (const { provider, stored } of providers.list) {
       const carried =
         stored.id === subject
           ? version
-          : (await this.deps.promotions?.carried(target.id, stored.id)) ?? providerVersion(stored);
+          : (await this.deps.promotions?.carried(target.id, stored.id)) ??
+            providerVersion(stored);
       chosen.push(
         carried?.inputs
-          ? { ...provider, inputs: carried.inputs.map((i: Record<string, unknown>) => goValueOf(i) as InputSet) }
+          ? {
+              ...provider,
+              inputs: carried.inputs.map(
+                (i: Record<string, unknown>) => goValueOf(i) as InputSet,
+              ),
+            }
           : provider,
       );
     }
     const built = buildResourceSet({
-      resourceSet: resourceSetFromManifest(goValueOf(object.manifest), object.namespace),
+      resourceSet: resourceSetFromManifest(
+        goValueOf(object.manifest),
+        object.namespace,
+      ),
       providers: chosen,
     });
     if (!built.ok) throw new Error(`build failed: ${built.error}`);
     const annotations = object.manifest.metadata.annotations ?? {};
-    const cluster = clusterForObject(await this.deps.cluster(clusterName), object);
+    const cluster = clusterForObject(
+      await this.deps.cluster(clusterName),
+      object,
+    );
     const refusal = await this.targetRefusal(object, cluster);
     if (refusal) throw new Error(refusal);
     const result = await this.deps.applier.apply({
@@ -635,7 +720,9 @@ export class ResourceSetReconciler implements Reconciler {
       cluster,
       steps: applySteps(built, DEFAULT_TIMEOUT_MS),
       ownerLabels: ownerLabels(object.namespace, object.name),
-      serviceAccount: spec.serviceAccountName ? { namespace: object.namespace, name: spec.serviceAccountName } : undefined,
+      serviceAccount: spec.serviceAccountName
+        ? { namespace: object.namespace, name: spec.serviceAccountName }
+        : undefined,
       recreateImmutable: annotations[FORCE_ANNOTATION] === 'enabled',
       dryRun: true,
     });
@@ -668,7 +755,13 @@ export class ResourceSetReconciler implements Reconciler {
     const plans: ClusterPlan[] = [];
     for (const cluster of clusters) {
       const target = clusterTarget(object.id, cluster.name);
-      const plan: ClusterPlan = { cluster, providers: [], key: '', writes: [], etas: [] };
+      const plan: ClusterPlan = {
+        cluster,
+        providers: [],
+        key: '',
+        writes: [],
+        etas: [],
+      };
       const keys: string[] = [];
       for (const { provider, stored } of providers) {
         const selected = providerVersion(stored);
@@ -688,8 +781,13 @@ export class ResourceSetReconciler implements Reconciler {
         const decision = carried
           ? await planner.decide({ ...selection, carried }, now, events)
           : await planner.firstApply(selection, now);
-        const version = decision.action === 'write' ? decision.version : carried;
-        if (decision.action === 'write') plan.writes.push({ promotion: decision.promotion, selection: { ...selection, carried } });
+        const version =
+          decision.action === 'write' ? decision.version : carried;
+        if (decision.action === 'write')
+          plan.writes.push({
+            promotion: decision.promotion,
+            selection: { ...selection, carried },
+          });
         if (decision.action === 'hold' && decision.promotion?.eta) {
           plan.etas.push(Date.parse(decision.promotion.eta));
         }
@@ -701,7 +799,9 @@ export class ResourceSetReconciler implements Reconciler {
         }
         plan.providers.push({
           ...provider,
-          inputs: (version.inputs ?? []).map((i: Record<string, unknown>) => goValueOf(i) as InputSet),
+          inputs: (version.inputs ?? []).map(
+            (i: Record<string, unknown>) => goValueOf(i) as InputSet,
+          ),
         });
         keys.push(`${stored.id}=${version.revision}`);
       }
@@ -723,23 +823,47 @@ export class ResourceSetReconciler implements Reconciler {
   async uninstallDeleted(
     options: { now?: Date; graceMs?: number } = {},
   ): Promise<
-    Array<{ owner: string; changes: string[]; error?: string; waitingUntil?: Date }>
+    Array<{
+      owner: string;
+      changes: string[];
+      error?: string;
+      waitingUntil?: Date;
+    }>
   > {
     const now = options.now ?? new Date();
     const graceMs = options.graceMs ?? 0;
-    const results: Array<{ owner: string; changes: string[]; error?: string; waitingUntil?: Date }> = [];
+    const results: Array<{
+      owner: string;
+      changes: string[];
+      error?: string;
+      waitingUntil?: Date;
+    }> = [];
     for (const record of await this.deps.inventories.list()) {
       const owner = ownerOf(record.owner);
       if (!owner) continue;
       if (await this.deps.objects.get(record.owner)) {
         // Back before the grace period ran out: nothing is uninstalled.
-        if (record.orphanedAt) await this.deps.inventories.setOrphaned(record.owner, record.cluster, undefined);
+        if (record.orphanedAt)
+          await this.deps.inventories.setOrphaned(
+            record.owner,
+            record.cluster,
+            undefined,
+          );
         continue;
       }
       const since = record.orphanedAt ?? now;
-      if (!record.orphanedAt && graceMs > 0) await this.deps.inventories.setOrphaned(record.owner, record.cluster, now);
+      if (!record.orphanedAt && graceMs > 0)
+        await this.deps.inventories.setOrphaned(
+          record.owner,
+          record.cluster,
+          now,
+        );
       if (now.getTime() - since.getTime() < graceMs) {
-        results.push({ owner: record.owner, changes: [], waitingUntil: new Date(since.getTime() + graceMs) });
+        results.push({
+          owner: record.owner,
+          changes: [],
+          waitingUntil: new Date(since.getTime() + graceMs),
+        });
         continue;
       }
       try {
@@ -835,7 +959,10 @@ export class ResourceSetReconciler implements Reconciler {
     })) {
       if (targets.includes(record.cluster)) continue;
       try {
-        const cluster = clusterForObject(await this.deps.cluster(record.cluster), object);
+        const cluster = clusterForObject(
+          await this.deps.cluster(record.cluster),
+          object,
+        );
         const changes = await this.deps.applier.uninstall({
           owner: object.id,
           cluster,
@@ -844,7 +971,9 @@ export class ResourceSetReconciler implements Reconciler {
           signal,
         });
         lines.push(...changeLines(changes).map(l => `${record.cluster}: ${l}`));
-        leftInPlace.push(...pruneRefusals(changes).map(l => `${record.cluster}: ${l}`));
+        leftInPlace.push(
+          ...pruneRefusals(changes).map(l => `${record.cluster}: ${l}`),
+        );
       } catch (error) {
         return {
           error: `cluster '${

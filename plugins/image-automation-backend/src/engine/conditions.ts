@@ -1,5 +1,8 @@
 import { truncateMessage } from '../util/truncateMessage';
-import { Condition, ObjectStatus } from '@imageops/backstage-plugin-image-automation-common';
+import {
+  Condition,
+  ObjectStatus,
+} from '@imageops/backstage-plugin-image-automation-common';
 
 /** Flux's condition types and the reasons shared by every kind. @internal */
 export const ConditionType = {
@@ -23,7 +26,9 @@ function setCondition(
     // Messages carry text from registries, git, API servers and templates: bounded (issue #13).
     message: truncateMessage(next.message),
     lastTransitionTime:
-      previous && previous.status === next.status ? previous.lastTransitionTime : now.toISOString(),
+      previous && previous.status === next.status
+        ? previous.lastTransitionTime
+        : now.toISOString(),
   };
   return [...conditions.filter(c => c.type !== next.type), condition].sort(
     (a, b) => conditionOrder(a.type) - conditionOrder(b.type),
@@ -40,12 +45,32 @@ function without(conditions: Condition[], ...types: string[]): Condition[] {
 }
 
 /** Ready=True with Flux's reason and message; Reconciling and Stalled removed. @internal */
-export function markReady(status: ObjectStatus, reason: string, message: string, now: Date, generation: number): ObjectStatus {
-  const conditions = without(status.conditions ?? [], ConditionType.Reconciling, ConditionType.Stalled);
+export function markReady(
+  status: ObjectStatus,
+  reason: string,
+  message: string,
+  now: Date,
+  generation: number,
+): ObjectStatus {
+  const conditions = without(
+    status.conditions ?? [],
+    ConditionType.Reconciling,
+    ConditionType.Stalled,
+  );
   return {
     ...status,
     observedGeneration: generation,
-    conditions: setCondition(conditions, { type: 'Ready', status: 'True', reason, message, observedGeneration: generation }, now),
+    conditions: setCondition(
+      conditions,
+      {
+        type: 'Ready',
+        status: 'True',
+        reason,
+        message,
+        observedGeneration: generation,
+      },
+      now,
+    ),
   };
 }
 
@@ -64,7 +89,17 @@ export function markFailed(
   progressMessage?: string,
 ): ObjectStatus {
   let conditions = without(status.conditions ?? [], ConditionType.Stalled);
-  conditions = setCondition(conditions, { type: 'Ready', status: 'False', reason, message, observedGeneration: generation }, now);
+  conditions = setCondition(
+    conditions,
+    {
+      type: 'Ready',
+      status: 'False',
+      reason,
+      message,
+      observedGeneration: generation,
+    },
+    now,
+  );
   conditions = setCondition(
     conditions,
     {
@@ -85,10 +120,36 @@ export function markFailed(
  * reconcile is requested.
  * @internal
  */
-export function markStalled(status: ObjectStatus, reason: string, message: string, now: Date, generation: number): ObjectStatus {
+export function markStalled(
+  status: ObjectStatus,
+  reason: string,
+  message: string,
+  now: Date,
+  generation: number,
+): ObjectStatus {
   let conditions = without(status.conditions ?? [], ConditionType.Reconciling);
-  conditions = setCondition(conditions, { type: 'Ready', status: 'False', reason, message, observedGeneration: generation }, now);
-  conditions = setCondition(conditions, { type: 'Stalled', status: 'True', reason, message, observedGeneration: generation }, now);
+  conditions = setCondition(
+    conditions,
+    {
+      type: 'Ready',
+      status: 'False',
+      reason,
+      message,
+      observedGeneration: generation,
+    },
+    now,
+  );
+  conditions = setCondition(
+    conditions,
+    {
+      type: 'Stalled',
+      status: 'True',
+      reason,
+      message,
+      observedGeneration: generation,
+    },
+    now,
+  );
   return { ...status, observedGeneration: generation, conditions };
 }
 

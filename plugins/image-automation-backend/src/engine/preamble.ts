@@ -38,10 +38,13 @@ export function beginReconcile<Spec>(
   now: Date,
 ): { done: ReconcileResult } | { start: ReconcileStart<Spec> } {
   const requestedAt =
-    object.reconcileRequestedAt ?? object.manifest.metadata.annotations?.[REQUESTED_AT_ANNOTATION];
+    object.reconcileRequestedAt ??
+    object.manifest.metadata.annotations?.[REQUESTED_AT_ANNOTATION];
   const status: ObjectStatus = { ...object.status };
   const pendingRequest =
-    requestedAt && requestedAt !== status.lastHandledReconcileAt ? requestedAt : undefined;
+    requestedAt && requestedAt !== status.lastHandledReconcileAt
+      ? requestedAt
+      : undefined;
   if (requestedAt) {
     status.lastHandledReconcileAt = requestedAt;
   }
@@ -50,7 +53,13 @@ export function beginReconcile<Spec>(
     const message = formatFieldErrors(object.kind, object.name, errors);
     return {
       done: {
-        status: markStalled(status, 'InvalidManifest', message, now, object.generation),
+        status: markStalled(
+          status,
+          'InvalidManifest',
+          message,
+          now,
+          object.generation,
+        ),
         requeueAfterMs: RECHECK_MS,
       },
     };
@@ -65,7 +74,13 @@ export function beginReconcile<Spec>(
   if (blocking) {
     return {
       done: {
-        status: markStalled(status, blocking.reason, blocking.message, now, object.generation),
+        status: markStalled(
+          status,
+          blocking.reason,
+          blocking.message,
+          now,
+          object.generation,
+        ),
         requeueAfterMs: RECHECK_MS,
       },
     };
@@ -74,12 +89,20 @@ export function beginReconcile<Spec>(
   if (tooShort) {
     return {
       done: {
-        status: markStalled(status, 'IntervalTooShort', tooShort, now, object.generation),
+        status: markStalled(
+          status,
+          'IntervalTooShort',
+          tooShort,
+          now,
+          object.generation,
+        ),
         requeueAfterMs: RECHECK_MS,
       },
     };
   }
-  return { start: { spec, status, generation: object.generation, pendingRequest } };
+  return {
+    start: { spec, status, generation: object.generation, pendingRequest },
+  };
 }
 
 /**
@@ -94,7 +117,10 @@ export interface ScheduleLimits {
 }
 
 /** Defaults: intervals of at least 1m (Flux's examples use 1m–1h), timeouts of at least 1s. @internal */
-export const DEFAULT_SCHEDULE_LIMITS: ScheduleLimits = Object.freeze({ minIntervalMs: 60_000, minTimeoutMs: 1_000 });
+export const DEFAULT_SCHEDULE_LIMITS: ScheduleLimits = Object.freeze({
+  minIntervalMs: 60_000,
+  minTimeoutMs: 1_000,
+});
 
 let scheduleLimits: ScheduleLimits = DEFAULT_SCHEDULE_LIMITS;
 
@@ -115,17 +141,30 @@ const RECONCILE_TIMEOUT = 'fluxcd.controlplane.io/reconcileTimeout';
  * when it is fine. Unparsable values are left to the kind's own validation.
  * @internal
  */
-export function scheduleProblem(object: StoredObject, limits: ScheduleLimits = scheduleLimits): string | undefined {
+export function scheduleProblem(
+  object: StoredObject,
+  limits: ScheduleLimits = scheduleLimits,
+): string | undefined {
   const spec = (object.manifest.spec ?? {}) as Record<string, unknown>;
   const annotations = object.manifest.metadata.annotations ?? {};
   const checks: Array<[string, unknown, 'interval' | 'timeout']> = [
     ['spec.interval', spec.interval, 'interval'],
     ['spec.timeout', spec.timeout, 'timeout'],
-    [`metadata.annotations[${RECONCILE_EVERY}]`, annotations[RECONCILE_EVERY], 'interval'],
-    [`metadata.annotations[${RECONCILE_TIMEOUT}]`, annotations[RECONCILE_TIMEOUT], 'timeout'],
+    [
+      `metadata.annotations[${RECONCILE_EVERY}]`,
+      annotations[RECONCILE_EVERY],
+      'interval',
+    ],
+    [
+      `metadata.annotations[${RECONCILE_TIMEOUT}]`,
+      annotations[RECONCILE_TIMEOUT],
+      'timeout',
+    ],
   ];
   if (Array.isArray(spec.steps)) {
-    spec.steps.forEach((step: any, i: number) => checks.push([`spec.steps[${i}].timeout`, step?.timeout, 'timeout']));
+    spec.steps.forEach((step: any, i: number) =>
+      checks.push([`spec.steps[${i}].timeout`, step?.timeout, 'timeout']),
+    );
   }
   for (const [field, value, what] of checks) {
     if (typeof value !== 'string') continue;
@@ -135,10 +174,16 @@ export function scheduleProblem(object: StoredObject, limits: ScheduleLimits = s
     } catch {
       continue;
     }
-    const min = what === 'interval' ? limits.minIntervalMs : limits.minTimeoutMs;
+    const min =
+      what === 'interval' ? limits.minIntervalMs : limits.minTimeoutMs;
     if (ms < min) {
-      const key = what === 'interval' ? 'minIntervalSeconds' : 'minTimeoutSeconds';
-      return `${field} ${JSON.stringify(value)} is shorter than the minimum ${what} of ${formatGoDuration(min)} (imageAutomation.engine.${key})`;
+      const key =
+        what === 'interval' ? 'minIntervalSeconds' : 'minTimeoutSeconds';
+      return `${field} ${JSON.stringify(
+        value,
+      )} is shorter than the minimum ${what} of ${formatGoDuration(
+        min,
+      )} (imageAutomation.engine.${key})`;
     }
   }
   return undefined;
@@ -175,8 +220,19 @@ export function failures(
   progress?: () => string,
 ) {
   return {
-    failed: (reason: string, message: string, retryMs = defaultRetryMs): ReconcileResult => ({
-      status: markFailed(start.status, reason, message, now, start.generation, progress?.()),
+    failed: (
+      reason: string,
+      message: string,
+      retryMs = defaultRetryMs,
+    ): ReconcileResult => ({
+      status: markFailed(
+        start.status,
+        reason,
+        message,
+        now,
+        start.generation,
+        progress?.(),
+      ),
       requeueAfterMs: retryMs,
     }),
     stalled: (reason: string, message: string): ReconcileResult => ({

@@ -1,4 +1,7 @@
-import { ObjectEvent, ObjectStatus } from '@imageops/backstage-plugin-image-automation-common';
+import {
+  ObjectEvent,
+  ObjectStatus,
+} from '@imageops/backstage-plugin-image-automation-common';
 import { readyCondition } from './conditions';
 
 /**
@@ -15,7 +18,9 @@ export function readyEvent(
   const ready = readyCondition(after);
   if (!ready || ready.status === 'Unknown') return undefined;
   const same =
-    previous?.status === ready.status && previous.reason === ready.reason && previous.message === ready.message;
+    previous?.status === ready.status &&
+    previous.reason === ready.reason &&
+    previous.message === ready.message;
   if (same) return undefined;
   return {
     type: ready.status === 'True' ? 'Normal' : 'Warning',

@@ -1,5 +1,8 @@
 import { ImageRepositorySpec } from '@imageops/backstage-plugin-image-automation-common';
-import { CredentialTarget, NamedCredentials } from '../credentials/NamedCredentials';
+import {
+  CredentialTarget,
+  NamedCredentials,
+} from '../credentials/NamedCredentials';
 import { ImageReference, RegistryCallOptions } from '../registry';
 import { parseGoDuration } from '../golib/time';
 import { CloudRegistryAuth } from '../cloud/CloudRegistryAuth';
@@ -16,12 +19,25 @@ export function registryCredentialOptions(
   ref: ImageReference,
   entityRef: string | undefined,
   credentials: NamedCredentials,
-): Pick<RegistryCallOptions, 'credentials' | 'tls' | 'credentialHosts' | 'plainHttpCredentials'> {
-  const target: CredentialTarget = { kind: 'registry', host: ref.registry, repository: ref.repository };
+): Pick<
+  RegistryCallOptions,
+  'credentials' | 'tls' | 'credentialHosts' | 'plainHttpCredentials'
+> {
+  const target: CredentialTarget = {
+    kind: 'registry',
+    host: ref.registry,
+    repository: ref.repository,
+  };
   return {
-    credentials: refs.secretRef ? credentials.resolve(refs.secretRef.name, entityRef, target) : undefined,
-    tls: refs.certSecretRef ? credentials.resolveTls(refs.certSecretRef.name, entityRef, target) : undefined,
-    credentialHosts: refs.secretRef ? credentials.boundHosts(refs.secretRef.name) : undefined,
+    credentials: refs.secretRef
+      ? credentials.resolve(refs.secretRef.name, entityRef, target)
+      : undefined,
+    tls: refs.certSecretRef
+      ? credentials.resolveTls(refs.certSecretRef.name, entityRef, target)
+      : undefined,
+    credentialHosts: refs.secretRef
+      ? credentials.boundHosts(refs.secretRef.name)
+      : undefined,
     plainHttpCredentials: credentials.plainHttpAllowed(ref.registry),
   };
 }
@@ -63,7 +79,12 @@ export async function cloudRegistryCallOptions(
   call: { timeoutMs: number; signal?: AbortSignal },
 ): Promise<RegistryCallOptions> {
   const registry = cloud.admit(provider, ref, entityRef);
-  const base = registryCredentialOptions({ certSecretRef: refs.certSecretRef }, ref, entityRef, credentials);
+  const base = registryCredentialOptions(
+    { certSecretRef: refs.certSecretRef },
+    ref,
+    entityRef,
+    credentials,
+  );
   return {
     ...base,
     credentials: await cloud.credentials(registry, call),
@@ -75,4 +96,7 @@ export async function cloudRegistryCallOptions(
 }
 
 /** `CloudRegistryAuth` with nothing configured: every cloud identity refused. @internal */
-export const NO_CLOUD_IDENTITY = new CloudRegistryAuth({}, { allowedRegistries: [] });
+export const NO_CLOUD_IDENTITY = new CloudRegistryAuth(
+  {},
+  { allowedRegistries: [] },
+);

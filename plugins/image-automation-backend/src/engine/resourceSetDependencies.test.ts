@@ -1,6 +1,14 @@
-import { FLUX_OPERATOR_API_VERSION, ObjectStatus, ResourceSetDependency } from '@imageops/backstage-plugin-image-automation-common';
+import {
+  FLUX_OPERATOR_API_VERSION,
+  ObjectStatus,
+  ResourceSetDependency,
+} from '@imageops/backstage-plugin-image-automation-common';
 import { StoredObject } from '../store/ObjectStore';
-import { BUILT_IN_READY_EXPR, compileDependencies, dependencyNotReady } from './resourceSetDependencies';
+import {
+  BUILT_IN_READY_EXPR,
+  compileDependencies,
+  dependencyNotReady,
+} from './resourceSetDependencies';
 
 // The Flux Operator's own kinds as dependencies of a ResourceSet: looked up among the stored
 // objects (no cluster involved). Reading dependencies from a cluster is tested with a real
@@ -8,7 +16,13 @@ import { BUILT_IN_READY_EXPR, compileDependencies, dependencyNotReady } from './
 
 const FO = FLUX_OPERATOR_API_VERSION;
 
-function stored(kind: string, name: string, generation: number, status: ObjectStatus, spec: Record<string, unknown> = {}): StoredObject {
+function stored(
+  kind: string,
+  name: string,
+  generation: number,
+  status: ObjectStatus,
+  spec: Record<string, unknown> = {},
+): StoredObject {
   return {
     id: `${kind}/apps/${name}`,
     apiVersion: FO,
@@ -17,7 +31,12 @@ function stored(kind: string, name: string, generation: number, status: ObjectSt
     name,
     sourceKey: 's',
     source: { type: 'catalog', location: 'x' },
-    manifest: { apiVersion: FO, kind, metadata: { name, namespace: 'apps' }, spec },
+    manifest: {
+      apiVersion: FO,
+      kind,
+      metadata: { name, namespace: 'apps' },
+      spec,
+    },
     generation,
     status,
     suspended: false,
@@ -25,11 +44,26 @@ function stored(kind: string, name: string, generation: number, status: ObjectSt
   };
 }
 
-const readyAt = (generation: number, status: 'True' | 'False' = 'True'): ObjectStatus => ({
-  conditions: [{ type: 'Ready', status, reason: 'R', message: 'm', observedGeneration: generation, lastTransitionTime: '2026-01-01T00:00:00Z' }],
+const readyAt = (
+  generation: number,
+  status: 'True' | 'False' = 'True',
+): ObjectStatus => ({
+  conditions: [
+    {
+      type: 'Ready',
+      status,
+      reason: 'R',
+      message: 'm',
+      observedGeneration: generation,
+      lastTransitionTime: '2026-01-01T00:00:00Z',
+    },
+  ],
 });
 
-async function check(dependsOn: ResourceSetDependency[], objects: StoredObject[]) {
+async function check(
+  dependsOn: ResourceSetDependency[],
+  objects: StoredObject[],
+) {
   const looked: string[] = [];
   const result = await dependencyNotReady({
     dependencies: compileDependencies(dependsOn, 'apps'),
@@ -44,7 +78,7 @@ async function check(dependsOn: ResourceSetDependency[], objects: StoredObject[]
 }
 
 describe('compileDependencies', () => {
-  it('puts a dependency without namespace in the ResourceSet\'s, except a Namespace, and names it', () => {
+  it("puts a dependency without namespace in the ResourceSet's, except a Namespace, and names it", () => {
     const compiled = compileDependencies(
       [
         { apiVersion: FO, kind: 'ResourceSet', name: 'infra' },
@@ -60,14 +94,19 @@ describe('compileDependencies', () => {
     ]);
   });
 
-  it('compiles readyExpr, or the built-in expression for the Flux Operator\'s kinds only', () => {
+  it("compiles readyExpr, or the built-in expression for the Flux Operator's kinds only", () => {
     const [set, provider, sameName, cm, custom] = compileDependencies(
       [
         { apiVersion: FO, kind: 'ResourceSet', name: 'a' },
         { apiVersion: FO, kind: 'ResourceSetInputProvider', name: 'b' },
         { apiVersion: 'example.com/v1', kind: 'ResourceSet', name: 'c' },
         { apiVersion: 'v1', kind: 'ConfigMap', name: 'd' },
-        { apiVersion: 'v1', kind: 'ConfigMap', name: 'e', readyExpr: "data.ready == 'yes'" },
+        {
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          name: 'e',
+          readyExpr: "data.ready == 'yes'",
+        },
       ],
       'apps',
     );
@@ -81,53 +120,134 @@ describe('compileDependencies', () => {
   });
 
   it('refuses an expression that does not parse, naming it and the dependency', () => {
-    expect(() => compileDependencies([{ apiVersion: 'v1', kind: 'ConfigMap', name: 'x', readyExpr: 'status ==' }], 'apps')).toThrow(
+    expect(() =>
+      compileDependencies(
+        [
+          {
+            apiVersion: 'v1',
+            kind: 'ConfigMap',
+            name: 'x',
+            readyExpr: 'status ==',
+          },
+        ],
+        'apps',
+      ),
+    ).toThrow(
       /^failed to parse the CEL expression 'status ==' of dependency v1\/ConfigMap\/apps\/x: ./,
     );
   });
 });
 
-describe('dependencyNotReady for the Flux Operator\'s kinds', () => {
+describe("dependencyNotReady for the Flux Operator's kinds", () => {
   it('looks each one up among the stored objects; a missing one is not ready', async () => {
     const { result, looked } = await check(
       [
         { apiVersion: FO, kind: 'ResourceSet', name: 'infra', ready: true },
-        { apiVersion: FO, kind: 'ResourceSetInputProvider', name: 'tags', namespace: 'other' },
+        {
+          apiVersion: FO,
+          kind: 'ResourceSetInputProvider',
+          name: 'tags',
+          namespace: 'other',
+        },
       ],
       [stored('ResourceSet', 'infra', 2, readyAt(2))],
     );
-    expect(looked).toEqual(['ResourceSet/apps/infra', 'ResourceSetInputProvider/other/tags']);
-    expect(result).toEqual({ refused: false, message: `dependency ${FO}/ResourceSetInputProvider/other/tags not found` });
+    expect(looked).toEqual([
+      'ResourceSet/apps/infra',
+      'ResourceSetInputProvider/other/tags',
+    ]);
+    expect(result).toEqual({
+      refused: false,
+      message: `dependency ${FO}/ResourceSetInputProvider/other/tags not found`,
+    });
   });
 
   it('with ready: Ready=True for the current generation (vacuously before the first reconcile)', async () => {
-    const dep = [{ apiVersion: FO, kind: 'ResourceSet', name: 'infra', ready: true }];
-    expect((await check(dep, [stored('ResourceSet', 'infra', 3, readyAt(3))])).result).toBeUndefined();
-    expect((await check(dep, [stored('ResourceSet', 'infra', 3, { conditions: [] })])).result).toBeUndefined();
-    const notReady = { refused: false, message: `dependency ${FO}/ResourceSet/apps/infra not ready: its readiness expression is not true` };
-    expect((await check(dep, [stored('ResourceSet', 'infra', 3, readyAt(3, 'False'))])).result).toEqual(notReady);
+    const dep = [
+      { apiVersion: FO, kind: 'ResourceSet', name: 'infra', ready: true },
+    ];
+    expect(
+      (await check(dep, [stored('ResourceSet', 'infra', 3, readyAt(3))]))
+        .result,
+    ).toBeUndefined();
+    expect(
+      (
+        await check(dep, [
+          stored('ResourceSet', 'infra', 3, { conditions: [] }),
+        ])
+      ).result,
+    ).toBeUndefined();
+    const notReady = {
+      refused: false,
+      message: `dependency ${FO}/ResourceSet/apps/infra not ready: its readiness expression is not true`,
+    };
+    expect(
+      (
+        await check(dep, [
+          stored('ResourceSet', 'infra', 3, readyAt(3, 'False')),
+        ])
+      ).result,
+    ).toEqual(notReady);
     // Ready for an older generation: the stored generation counts, not the manifest's.
-    expect((await check(dep, [stored('ResourceSet', 'infra', 3, readyAt(2))])).result).toEqual(notReady);
+    expect(
+      (await check(dep, [stored('ResourceSet', 'infra', 3, readyAt(2))]))
+        .result,
+    ).toEqual(notReady);
   });
 
   it('without ready: only that it exists', async () => {
     const dep = [{ apiVersion: FO, kind: 'ResourceSet', name: 'infra' }];
-    expect((await check(dep, [stored('ResourceSet', 'infra', 3, readyAt(3, 'False'))])).result).toBeUndefined();
+    expect(
+      (
+        await check(dep, [
+          stored('ResourceSet', 'infra', 3, readyAt(3, 'False')),
+        ])
+      ).result,
+    ).toBeUndefined();
   });
 
   it('evaluates readyExpr over the manifest, the generation and the status; only true is ready', async () => {
-    const object = stored('ResourceSetInputProvider', 'tags', 4, { ...readyAt(4), exportedInputs: [{ tag: '1.0.0' }] } as ObjectStatus, {
-      type: 'OCIArtifactTag',
-    });
-    const dep = (readyExpr: string) => [{ apiVersion: FO, kind: 'ResourceSetInputProvider', name: 'tags', ready: true, readyExpr }];
-    expect((await check(dep("spec.type == 'OCIArtifactTag' && metadata.generation == 4 && metadata.name == 'tags'"), [object])).result).toBeUndefined();
-    expect((await check(dep('size(status.exportedInputs) == 1'), [object])).result).toBeUndefined();
-    expect((await check(dep('size(status.exportedInputs)'), [object])).result).toEqual({
+    const object = stored(
+      'ResourceSetInputProvider',
+      'tags',
+      4,
+      { ...readyAt(4), exportedInputs: [{ tag: '1.0.0' }] } as ObjectStatus,
+      {
+        type: 'OCIArtifactTag',
+      },
+    );
+    const dep = (readyExpr: string) => [
+      {
+        apiVersion: FO,
+        kind: 'ResourceSetInputProvider',
+        name: 'tags',
+        ready: true,
+        readyExpr,
+      },
+    ];
+    expect(
+      (
+        await check(
+          dep(
+            "spec.type == 'OCIArtifactTag' && metadata.generation == 4 && metadata.name == 'tags'",
+          ),
+          [object],
+        )
+      ).result,
+    ).toBeUndefined();
+    expect(
+      (await check(dep('size(status.exportedInputs) == 1'), [object])).result,
+    ).toBeUndefined();
+    expect(
+      (await check(dep('size(status.exportedInputs)'), [object])).result,
+    ).toEqual({
       refused: false,
       message: `dependency ${FO}/ResourceSetInputProvider/apps/tags not ready: its readiness expression is not true`,
     });
     // An evaluation error says only that: never the error's text (it can carry the object's content).
-    const failed = (await check(dep("status.exportedInputs[0].missing == 'x'"), [object])).result;
+    const failed = (
+      await check(dep("status.exportedInputs[0].missing == 'x'"), [object])
+    ).result;
     expect(failed).toEqual({
       refused: false,
       message: `dependency ${FO}/ResourceSetInputProvider/apps/tags not ready: its readiness expression could not be evaluated (not true)`,
@@ -135,9 +255,21 @@ describe('dependencyNotReady for the Flux Operator\'s kinds', () => {
   });
 
   it('reports the first dependency that is not ready, and nothing when all are', async () => {
-    const objects = [stored('ResourceSet', 'a', 1, readyAt(1, 'False')), stored('ResourceSet', 'b', 1, readyAt(1, 'False')), stored('ResourceSet', 'c', 1, readyAt(1))];
-    const deps = (...names: string[]) => names.map(name => ({ apiVersion: FO, kind: 'ResourceSet', name, ready: true }));
-    expect((await check(deps('c', 'b', 'a'), objects)).result?.message).toContain('ResourceSet/apps/b not ready');
+    const objects = [
+      stored('ResourceSet', 'a', 1, readyAt(1, 'False')),
+      stored('ResourceSet', 'b', 1, readyAt(1, 'False')),
+      stored('ResourceSet', 'c', 1, readyAt(1)),
+    ];
+    const deps = (...names: string[]) =>
+      names.map(name => ({
+        apiVersion: FO,
+        kind: 'ResourceSet',
+        name,
+        ready: true,
+      }));
+    expect(
+      (await check(deps('c', 'b', 'a'), objects)).result?.message,
+    ).toContain('ResourceSet/apps/b not ready');
     const { result, looked } = await check(deps('c', 'c'), objects);
     expect(result).toBeUndefined();
     expect(looked).toHaveLength(2);

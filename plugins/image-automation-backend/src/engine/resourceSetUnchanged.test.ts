@@ -1,13 +1,23 @@
 import { mockServices, TestDatabases } from '@backstage/backend-test-utils';
-import { AutomationObject, Condition } from '@imageops/backstage-plugin-image-automation-common';
+import {
+  AutomationObject,
+  Condition,
+} from '@imageops/backstage-plugin-image-automation-common';
 import { Knex } from 'knex';
-import { readAuditLog, startKubernetes, TestKubernetes } from '@internal/image-automation-test/testbed/kube/kubernetes';
+import {
+  readAuditLog,
+  startKubernetes,
+  TestKubernetes,
+} from '@internal/image-automation-test/testbed/kube/kubernetes';
 import { ClusterDetails, InventoryApplier } from '../kubernetes';
 import { DatabaseEventStore } from '../store/DatabaseEventStore';
 import { DatabaseInventoryStore } from '../store/DatabaseInventoryStore';
 import { DatabaseObjectStore } from '../store/DatabaseObjectStore';
 import { Engine } from './Engine';
-import { CLUSTERS_ANNOTATION, ResourceSetReconciler } from './ResourceSetReconciler';
+import {
+  CLUSTERS_ANNOTATION,
+  ResourceSetReconciler,
+} from './ResourceSetReconciler';
 
 // Issue #16: an unchanged ResourceSet cycle, through the real engine, reconciler, applier and
 // stores against a real kube-apiserver, is neither dry-run nor written (the API server's audit log
@@ -17,7 +27,10 @@ jest.setTimeout(180_000);
 const NS = 'rset-quiet';
 
 describe('ResourceSet cycles that change nothing', () => {
-  const databases = TestDatabases.create({ ids: ['SQLITE_3'], disableDocker: true });
+  const databases = TestDatabases.create({
+    ids: ['SQLITE_3'],
+    disableDocker: true,
+  });
   let kube: TestKubernetes;
   let knex: Knex;
   let objects: DatabaseObjectStore;
@@ -30,14 +43,22 @@ describe('ResourceSet cycles that change nothing', () => {
     knex = await databases.init('SQLITE_3');
     objects = await DatabaseObjectStore.create({ knex });
     events = await DatabaseEventStore.create({ knex, skipMigrations: true });
-    const inventories = await DatabaseInventoryStore.create({ knex, skipMigrations: true });
+    const inventories = await DatabaseInventoryStore.create({
+      knex,
+      skipMigrations: true,
+    });
     const cluster: ClusterDetails = {
       name: 'testbed',
       url: kube.url,
       source: 'config',
       auth: { type: 'serviceAccount', token: kube.admin.token },
       caData: kube.caData,
-      writePolicy: { allowedNamespaces: ['*'], allowedKinds: ['*'], allowedClusterScopedKinds: ['*'], allowedEntities: ['*'] },
+      writePolicy: {
+        allowedNamespaces: ['*'],
+        allowedKinds: ['*'],
+        allowedClusterScopedKinds: ['*'],
+        allowedEntities: ['*'],
+      },
     };
     engine = new Engine({
       objects,
@@ -50,7 +71,12 @@ describe('ResourceSet cycles that change nothing', () => {
           objects,
           inventories,
           // Force: drift written by another field manager is taken back (else: a conflict).
-          applier: new InventoryApplier(inventories, { fieldManager: 'image-automation', force: true, concurrency: 4, clusters: [] }),
+          applier: new InventoryApplier(inventories, {
+            fieldManager: 'image-automation',
+            force: true,
+            concurrency: 4,
+            clusters: [],
+          }),
           cluster: async () => cluster,
         }),
       ],
@@ -66,7 +92,11 @@ describe('ResourceSet cycles that change nothing', () => {
     ({
       apiVersion: 'fluxcd.controlplane.io/v1',
       kind: 'ResourceSet',
-      metadata: { name: 'quiet', namespace: NS, annotations: { [CLUSTERS_ANNOTATION]: 'testbed' } },
+      metadata: {
+        name: 'quiet',
+        namespace: NS,
+        annotations: { [CLUSTERS_ANNOTATION]: 'testbed' },
+      },
       spec: {
         inputs: tenants.map(tenant => ({ tenant })),
         resources: [
@@ -84,11 +114,16 @@ describe('ResourceSet cycles that change nothing', () => {
           },
         ],
       },
-    }) as AutomationObject;
+    } as AutomationObject);
 
   const ID = `ResourceSet/${NS}/quiet`;
   const declare = (tenants: string[]) =>
-    objects.syncSource('quiet', [{ manifest: resourceSet(tenants), source: { type: 'config', location: 'quiet' } }]);
+    objects.syncSource('quiet', [
+      {
+        manifest: resourceSet(tenants),
+        source: { type: 'config', location: 'quiet' },
+      },
+    ]);
   async function cycle() {
     await objects.markDue([ID], new Date());
     while ((await engine.runPass()) > 0) {
@@ -96,23 +131,33 @@ describe('ResourceSet cycles that change nothing', () => {
     }
     return (await objects.get(ID))!;
   }
-  const ready = (status: { conditions?: Condition[] }) => status.conditions?.find(c => c.type === 'Ready');
+  const ready = (status: { conditions?: Condition[] }) =>
+    status.conditions?.find(c => c.type === 'Ready');
   /** Write requests (dry runs apart) and dry runs on the test namespace since audit event `since`. */
   async function requests(since: number) {
-    const ours = (await readAuditLog(kube)).slice(since).filter(e => e.objectRef?.namespace === NS);
+    const ours = (await readAuditLog(kube))
+      .slice(since)
+      .filter(e => e.objectRef?.namespace === NS);
     return {
       dryRuns: ours.filter(e => e.requestURI.includes('dryRun=All')).length,
-      writes: ours.filter(e => !e.requestURI.includes('dryRun=All')).map(e => `${e.verb} ${e.objectRef?.name}`),
+      writes: ours
+        .filter(e => !e.requestURI.includes('dryRun=All'))
+        .map(e => `${e.verb} ${e.objectRef?.name}`),
     };
   }
   const mark = async () => (await readAuditLog(kube)).length;
   const changeEvents = async () =>
-    (await events.list(ID)).items.filter(e => e.reason === 'ApplySucceeded').map(e => e.message);
+    (await events.list(ID)).items
+      .filter(e => e.reason === 'ApplySucceeded')
+      .map(e => e.message);
 
   it('skips dry runs and writes while nothing changed, and still corrects drift and applies changes', async () => {
     await declare(['a', 'b', 'c']);
     const first = await cycle();
-    expect(ready(first.status)).toMatchObject({ status: 'True', reason: 'ReconciliationSucceeded' });
+    expect(ready(first.status)).toMatchObject({
+      status: 'True',
+      reason: 'ReconciliationSucceeded',
+    });
     expect(first.status.inventory?.entries).toHaveLength(6);
 
     // Unchanged, twice: no dry run, no write, the Ready message and the events stay as they were.
@@ -121,21 +166,45 @@ describe('ResourceSet cycles that change nothing', () => {
       const before = await changeEvents();
       const again = await cycle();
       expect(await requests(since)).toEqual({ dryRuns: 0, writes: [] });
-      expect(ready(again.status)).toMatchObject({ status: 'True', message: ready(first.status)?.message });
-      expect(again.status.lastAppliedRevision).toBe(first.status.lastAppliedRevision);
+      expect(ready(again.status)).toMatchObject({
+        status: 'True',
+        message: ready(first.status)?.message,
+      });
+      expect(again.status.lastAppliedRevision).toBe(
+        first.status.lastAppliedRevision,
+      );
       expect(again.status.inventory).toEqual(first.status.inventory);
       expect(await changeEvents()).toEqual(before);
     }
 
     // Someone edits an object: its resourceVersion moved, the next cycle takes it back.
-    await kube.kubectl(['patch', 'configmap', '-n', NS, 'cm-b', '--type=merge', '-p', '{"data":{"tenant":"hijacked"}}']);
+    await kube.kubectl([
+      'patch',
+      'configmap',
+      '-n',
+      NS,
+      'cm-b',
+      '--type=merge',
+      '-p',
+      '{"data":{"tenant":"hijacked"}}',
+    ]);
     let since = await mark();
     const corrected = await cycle();
     expect(ready(corrected.status)?.status).toBe('True');
     const drift = await requests(since);
     expect(drift.dryRuns).toBeGreaterThanOrEqual(6);
     expect(drift.writes).toEqual(['patch cm-b']);
-    expect(await kube.kubectl(['get', 'configmap', '-n', NS, 'cm-b', '-o', 'jsonpath={.data.tenant}'])).toBe('b');
+    expect(
+      await kube.kubectl([
+        'get',
+        'configmap',
+        '-n',
+        NS,
+        'cm-b',
+        '-o',
+        'jsonpath={.data.tenant}',
+      ]),
+    ).toBe('b');
     expect(await changeEvents()).toContain(`ConfigMap/${NS}/cm-b configured`);
 
     // And it is quiet again.
@@ -148,9 +217,18 @@ describe('ResourceSet cycles that change nothing', () => {
     since = await mark();
     const changed = await cycle();
     expect(ready(changed.status)?.status).toBe('True');
-    expect(changed.status.lastAppliedRevision).not.toBe(first.status.lastAppliedRevision);
-    expect((await requests(since)).writes.sort()).toEqual(['delete cm-c', 'delete token-c', 'patch cm-d', 'patch token-d']);
-    expect(await changeEvents()).toContainEqual(expect.stringContaining(`ConfigMap/${NS}/cm-d created`));
+    expect(changed.status.lastAppliedRevision).not.toBe(
+      first.status.lastAppliedRevision,
+    );
+    expect((await requests(since)).writes.sort()).toEqual([
+      'delete cm-c',
+      'delete token-c',
+      'patch cm-d',
+      'patch token-d',
+    ]);
+    expect(await changeEvents()).toContainEqual(
+      expect.stringContaining(`ConfigMap/${NS}/cm-d created`),
+    );
     since = await mark();
     await cycle();
     expect(await requests(since)).toEqual({ dryRuns: 0, writes: [] });

@@ -1,10 +1,19 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { formatRevision, GitReference, resolveRef, ResolvedRef } from './gitRef';
+import {
+  formatRevision,
+  GitReference,
+  resolveRef,
+  ResolvedRef,
+} from './gitRef';
 import { GitAuth, GitCommandError, redactUrls, runGit } from './runGit';
 import { CommitSigner } from './commitSigner';
-import { checkBranchName, checkPushOption, checkPushRefspec } from './refFormat';
+import {
+  checkBranchName,
+  checkPushOption,
+  checkPushRefspec,
+} from './refFormat';
 
 /** Where and how to reach a remote repository. @internal */
 export interface GitRemote {
@@ -19,7 +28,11 @@ export interface GitRemote {
  * never reach git's command line, `.git/config` or a message.
  * @internal
  */
-export function gitRemote(url: string, auth: GitAuth | undefined, timeoutMs: number): GitRemote {
+export function gitRemote(
+  url: string,
+  auth: GitAuth | undefined,
+  timeoutMs: number,
+): GitRemote {
   // An SSH URL's user is the login, not a credential (a password there is refused before).
   if (auth?.type === 'ssh') return { url, auth, timeoutMs };
   let parsed: URL;
@@ -40,8 +53,13 @@ export function gitRemote(url: string, auth: GitAuth | undefined, timeoutMs: num
 }
 
 /** The refs of a remote: `refs/heads/main` → hash (tags peeled to their commit). @internal */
-export async function listRemoteRefs(remote: GitRemote): Promise<Map<string, string>> {
-  const out = await runGit(['ls-remote', '--', remote.url], { auth: remote.auth, timeoutMs: remote.timeoutMs });
+export async function listRemoteRefs(
+  remote: GitRemote,
+): Promise<Map<string, string>> {
+  const out = await runGit(['ls-remote', '--', remote.url], {
+    auth: remote.auth,
+    timeoutMs: remote.timeoutMs,
+  });
   const refs = new Map<string, string>();
   for (const line of out.split('\n')) {
     const [hash, name] = line.split('\t');
@@ -61,18 +79,28 @@ export interface RemoteState {
 }
 
 /** Resolves a reference against the remote (semver needs its tags). @internal */
-export async function readRemoteState(remote: GitRemote, ref: GitReference | undefined): Promise<RemoteState> {
+export async function readRemoteState(
+  remote: GitRemote,
+  ref: GitReference | undefined,
+): Promise<RemoteState> {
   const refs = await listRemoteRefs(remote);
   const resolved = resolveRef(ref, () =>
-    [...refs.keys()].filter(r => r.startsWith('refs/tags/')).map(r => r.slice('refs/tags/'.length)),
+    [...refs.keys()]
+      .filter(r => r.startsWith('refs/tags/'))
+      .map(r => r.slice('refs/tags/'.length)),
   );
-  const head = resolved.kind === 'commit' ? undefined : refs.get(resolved.refName);
+  const head =
+    resolved.kind === 'commit' ? undefined : refs.get(resolved.refName);
   if (resolved.kind !== 'commit' && !head) {
     let what: string;
     if (resolved.kind === 'branch') what = `branch '${resolved.branch}'`;
     else if (resolved.kind === 'name') what = `reference '${resolved.refName}'`;
     else what = `tag '${resolved.tag}'`;
-    throw new Error(`unable to clone '${redactUrls(remote.url)}': couldn't find remote ${what}`);
+    throw new Error(
+      `unable to clone '${redactUrls(
+        remote.url,
+      )}': couldn't find remote ${what}`,
+    );
   }
   return { resolved, head, refs };
 }
@@ -104,29 +132,61 @@ export async function cloneForUpdate(
   workBranch: string,
 ): Promise<Checkout> {
   checkBranchName(workBranch, 'push branch');
-  const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'image-automation-git-'));
+  const dir = await fs.promises.mkdtemp(
+    path.join(os.tmpdir(), 'image-automation-git-'),
+  );
   const remove = () => fs.promises.rm(dir, { recursive: true, force: true });
-  const git = (args: string[]) => runGit(args, { cwd: dir, auth: remote.auth, timeoutMs: remote.timeoutMs });
+  const git = (args: string[]) =>
+    runGit(args, { cwd: dir, auth: remote.auth, timeoutMs: remote.timeoutMs });
   try {
     await git(['init', '--quiet', '--initial-branch=image-automation-init']);
     await git(['remote', 'add', '--', 'origin', remote.url]);
     const { resolved } = state;
-    const source = resolved.kind === 'commit' ? resolved.commit : `+${resolved.refName}:refs/remotes/origin/checkout`;
-    await git(['fetch', '--quiet', '--no-tags', '--depth=1', '--', 'origin', source]);
+    const source =
+      resolved.kind === 'commit'
+        ? resolved.commit
+        : `+${resolved.refName}:refs/remotes/origin/checkout`;
+    await git([
+      'fetch',
+      '--quiet',
+      '--no-tags',
+      '--depth=1',
+      '--',
+      'origin',
+      source,
+    ]);
     const checkoutCommit = (
       await git([
         'rev-parse',
         '--verify',
         '--end-of-options',
-        resolved.kind === 'commit' ? `${resolved.commit}^{commit}` : 'refs/remotes/origin/checkout^{commit}',
+        resolved.kind === 'commit'
+          ? `${resolved.commit}^{commit}`
+          : 'refs/remotes/origin/checkout^{commit}',
       ])
     ).trim();
-    const checkoutBranch = resolved.kind === 'branch' ? resolved.branch : undefined;
+    const checkoutBranch =
+      resolved.kind === 'branch' ? resolved.branch : undefined;
     const pushBranchHead = state.refs.get(`refs/heads/${workBranch}`);
     let baseCommit = checkoutCommit;
     if (workBranch !== checkoutBranch && pushBranchHead) {
-      await git(['fetch', '--quiet', '--no-tags', '--depth=1', '--', 'origin', `+refs/heads/${workBranch}:refs/remotes/origin/${workBranch}`]);
-      baseCommit = (await git(['rev-parse', '--verify', '--end-of-options', `refs/remotes/origin/${workBranch}^{commit}`])).trim();
+      await git([
+        'fetch',
+        '--quiet',
+        '--no-tags',
+        '--depth=1',
+        '--',
+        'origin',
+        `+refs/heads/${workBranch}:refs/remotes/origin/${workBranch}`,
+      ]);
+      baseCommit = (
+        await git([
+          'rev-parse',
+          '--verify',
+          '--end-of-options',
+          `refs/remotes/origin/${workBranch}^{commit}`,
+        ])
+      ).trim();
     }
     await git(['checkout', '--quiet', '-B', workBranch, baseCommit, '--']);
     return {
@@ -160,7 +220,13 @@ export interface CommitAuthor {
  */
 export async function commitAll(
   checkout: Checkout,
-  options: { author: CommitAuthor; message: string; signer?: CommitSigner; now: Date; paths?: string[] },
+  options: {
+    author: CommitAuthor;
+    message: string;
+    signer?: CommitSigner;
+    now: Date;
+    paths?: string[];
+  },
 ): Promise<string> {
   const date = `${Math.floor(options.now.getTime() / 1000)} +0000`;
   const env = {
@@ -174,21 +240,44 @@ export async function commitAll(
   };
   if (options.paths) {
     // Read from stdin, NUL-separated: any number of paths, and none taken for an option or a pattern.
-    await runGit(['--literal-pathspecs', 'add', '--all', '--pathspec-from-file=-', '--pathspec-file-nul'], {
-      cwd: checkout.dir,
-      input: options.paths.map(p => `${p}\0`).join(''),
-    });
+    await runGit(
+      [
+        '--literal-pathspecs',
+        'add',
+        '--all',
+        '--pathspec-from-file=-',
+        '--pathspec-file-nul',
+      ],
+      {
+        cwd: checkout.dir,
+        input: options.paths.map(p => `${p}\0`).join(''),
+      },
+    );
   } else {
     await runGit(['add', '--all'], { cwd: checkout.dir });
   }
   const sign = options.signer ? ['-S'] : ['--no-gpg-sign'];
-  await runGit(['commit', '--quiet', '--allow-empty-message', '--no-verify', ...sign, '--cleanup=verbatim', '-F', '-'], {
-    cwd: checkout.dir,
-    env,
-    config: options.signer?.config,
-    input: options.message,
-  });
-  return (await runGit(['rev-parse', '--verify', 'HEAD'], { cwd: checkout.dir })).trim();
+  await runGit(
+    [
+      'commit',
+      '--quiet',
+      '--allow-empty-message',
+      '--no-verify',
+      ...sign,
+      '--cleanup=verbatim',
+      '-F',
+      '-',
+    ],
+    {
+      cwd: checkout.dir,
+      env,
+      config: options.signer?.config,
+      input: options.message,
+    },
+  );
+  return (
+    await runGit(['rev-parse', '--verify', 'HEAD'], { cwd: checkout.dir })
+  ).trim();
 }
 
 /** A push the remote refused because the branch moved (another writer got there first). @internal */
@@ -210,28 +299,45 @@ export class PushRejectedError extends Error {
 export async function pushBranch(
   remote: GitRemote,
   checkout: Checkout,
-  options: { switched: boolean; refspec?: string; pushOptions?: Record<string, string> },
+  options: {
+    switched: boolean;
+    refspec?: string;
+    pushOptions?: Record<string, string>;
+  },
 ): Promise<void> {
   checkBranchName(checkout.pushBranch, 'push branch');
   if (options.refspec) checkPushRefspec(options.refspec);
   const pushOptions = Object.entries(options.pushOptions ?? {})
     .sort(([a], [b]) => Number(a > b) - Number(a < b))
-    .map(([key, value]) => `--push-option=${checkPushOption(key, String(value))}`);
+    .map(
+      ([key, value]) => `--push-option=${checkPushOption(key, String(value))}`,
+    );
   const target = `refs/heads/${checkout.pushBranch}`;
-  const lease = options.switched ? [`--force-with-lease=${target}:${checkout.pushBranchHead ?? ''}`] : [];
+  const lease = options.switched
+    ? [`--force-with-lease=${target}:${checkout.pushBranchHead ?? ''}`]
+    : [];
   const push = async (args: string[]) => {
     try {
-      await runGit(['push', '--quiet', '--no-verify', ...pushOptions, ...args], {
-        cwd: checkout.dir,
-        auth: remote.auth,
-        timeoutMs: remote.timeoutMs,
-      });
+      await runGit(
+        ['push', '--quiet', '--no-verify', ...pushOptions, ...args],
+        {
+          cwd: checkout.dir,
+          auth: remote.auth,
+          timeoutMs: remote.timeoutMs,
+        },
+      );
     } catch (error) {
       const stderr = error instanceof GitCommandError ? error.stderr : '';
       // The last two are the server-side form of the same race: another push updated the ref
       // between receive-pack's check and its update.
-      if (/\[rejected\]|non-fast-forward|fetch first|stale info|cannot lock ref|failed to update ref/.test(stderr)) {
-        throw new PushRejectedError(`push to '${checkout.pushBranch}' was rejected: the branch moved on the remote`);
+      if (
+        /\[rejected\]|non-fast-forward|fetch first|stale info|cannot lock ref|failed to update ref/.test(
+          stderr,
+        )
+      ) {
+        throw new PushRejectedError(
+          `push to '${checkout.pushBranch}' was rejected: the branch moved on the remote`,
+        );
       }
       throw error;
     }

@@ -31,13 +31,17 @@ export class SigningKeys {
       const c = section!.getConfig(name);
       const type = c.getString('type');
       if (type !== 'gpg' && type !== 'ssh') {
-        throw new Error(`imageAutomation.signingKeys.${name}.type must be gpg or ssh; got '${type}'`);
+        throw new Error(
+          `imageAutomation.signingKeys.${name}.type must be gpg or ssh; got '${type}'`,
+        );
       }
       keys.set(name, {
         type,
         privateKey: c.getString('privateKey'),
         passphrase: c.getOptionalString('passphrase'),
-        allowedEntities: c.getOptionalStringArray('allowedEntities')?.map(r => r.toLocaleLowerCase('en-US')),
+        allowedEntities: c
+          .getOptionalStringArray('allowedEntities')
+          ?.map(r => r.toLocaleLowerCase('en-US')),
       });
     }
     return new SigningKeys(keys);
@@ -51,10 +55,20 @@ export class SigningKeys {
    * of another type than the automation asks for, not granted to the entity (`allowedEntities`
    * is required), or unreadable.
    */
-  async signer(name: string, type: 'gpg' | 'ssh', entityRef: string | undefined): Promise<CommitSigner> {
+  async signer(
+    name: string,
+    type: 'gpg' | 'ssh',
+    entityRef: string | undefined,
+  ): Promise<CommitSigner> {
     const key = this.keys.get(name);
-    if (!key) throw new Error(`signing key '${name}' is not defined in imageAutomation.signingKeys`);
-    if (key.type !== type) throw new Error(`signing key '${name}' is a ${key.type} key, but the automation asks for ${type}`);
+    if (!key)
+      throw new Error(
+        `signing key '${name}' is not defined in imageAutomation.signingKeys`,
+      );
+    if (key.type !== type)
+      throw new Error(
+        `signing key '${name}' is a ${key.type} key, but the automation asks for ${type}`,
+      );
     // Fails closed: a key without allowedEntities signs for nobody.
     const who = entityRef ?? 'objects without an entity';
     if (!key.allowedEntities) {
@@ -64,14 +78,22 @@ export class SigningKeys {
     }
     const ref = entityRef?.toLocaleLowerCase('en-US');
     if (!ref || !key.allowedEntities.includes(ref)) {
-      throw new Error(`signing key '${name}' is not granted to ${who} (imageAutomation.signingKeys.${name}.allowedEntities)`);
+      throw new Error(
+        `signing key '${name}' is not granted to ${who} (imageAutomation.signingKeys.${name}.allowedEntities)`,
+      );
     }
     const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'ia-sign-'));
     try {
-      return type === 'gpg' ? await gpgSigner(dir, key) : await sshSigner(dir, key);
+      return type === 'gpg'
+        ? await gpgSigner(dir, key)
+        : await sshSigner(dir, key);
     } catch (error) {
       await fs.promises.rm(dir, { recursive: true, force: true });
-      throw new Error(`unable to read signing key '${name}': ${(error as Error).message.split('\n')[0]}`);
+      throw new Error(
+        `unable to read signing key '${name}': ${
+          (error as Error).message.split('\n')[0]
+        }`,
+      );
     }
   }
 }
@@ -84,9 +106,25 @@ async function gpgSigner(dir: string, key: SigningKey): Promise<CommitSigner> {
   await fs.promises.writeFile(keyFile, key.privateKey, { mode: 0o600 });
   const passFile = path.join(dir, 'passphrase');
   await fs.promises.writeFile(passFile, key.passphrase ?? '', { mode: 0o600 });
-  await execFileAsync('gpg', ['--batch', '--pinentry-mode', 'loopback', '--passphrase-file', passFile, '--import', keyFile], { env });
+  await execFileAsync(
+    'gpg',
+    [
+      '--batch',
+      '--pinentry-mode',
+      'loopback',
+      '--passphrase-file',
+      passFile,
+      '--import',
+      keyFile,
+    ],
+    { env },
+  );
   await fs.promises.rm(keyFile);
-  const { stdout } = await execFileAsync('gpg', ['--batch', '--with-colons', '--list-secret-keys'], { env });
+  const { stdout } = await execFileAsync(
+    'gpg',
+    ['--batch', '--with-colons', '--list-secret-keys'],
+    { env },
+  );
   const fingerprint = /^fpr:+([0-9A-F]+):/m.exec(stdout)?.[1];
   if (!fingerprint) throw new Error('no secret key found in the armored key');
   // git runs this program to sign; the passphrase comes from a file, never a prompt or argv.
@@ -97,19 +135,30 @@ async function gpgSigner(dir: string, key: SigningKey): Promise<CommitSigner> {
     { mode: 0o700 },
   );
   return {
-    config: { 'gpg.format': 'openpgp', 'gpg.program': program, 'user.signingkey': fingerprint },
+    config: {
+      'gpg.format': 'openpgp',
+      'gpg.program': program,
+      'user.signingkey': fingerprint,
+    },
     env: { GNUPGHOME: home },
     async remove() {
-      await execFileAsync('gpgconf', ['--kill', 'gpg-agent'], { env }).catch(() => undefined);
+      await execFileAsync('gpgconf', ['--kill', 'gpg-agent'], { env }).catch(
+        () => undefined,
+      );
       await fs.promises.rm(dir, { recursive: true, force: true });
     },
   };
 }
 
 async function sshSigner(dir: string, key: SigningKey): Promise<CommitSigner> {
-  if (key.passphrase) throw new Error('passphrase-protected SSH signing keys are not supported');
+  if (key.passphrase)
+    throw new Error('passphrase-protected SSH signing keys are not supported');
   const keyFile = path.join(dir, 'identity');
-  await fs.promises.writeFile(keyFile, key.privateKey.endsWith('\n') ? key.privateKey : `${key.privateKey}\n`, { mode: 0o600 });
+  await fs.promises.writeFile(
+    keyFile,
+    key.privateKey.endsWith('\n') ? key.privateKey : `${key.privateKey}\n`,
+    { mode: 0o600 },
+  );
   await execFileAsync('ssh-keygen', ['-y', '-f', keyFile]);
   return {
     config: { 'gpg.format': 'ssh', 'user.signingkey': keyFile },

@@ -1,7 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ImageRef } from '@imageops/backstage-plugin-image-automation-common';
-import { applySetters, FoundMarker, SetterChange, SetterWarning } from './applySetters';
+import {
+  applySetters,
+  FoundMarker,
+  SetterChange,
+  SetterWarning,
+} from './applySetters';
 import { findLegacyMarkers, LEGACY_MARKER_KEY, MARKER_KEY } from './readMarker';
 
 /** Changes by file (relative to the update path, `/`-separated), as Flux's `update.Result`. @internal */
@@ -18,7 +23,11 @@ export interface TreeSetterResult {
 
 /** Flux's `ScreeningLocalReader` file filter. */
 function isManifestFile(name: string): boolean {
-  return path.extname(name) === '.yaml' || path.extname(name) === '.yml' || name === 'Kustomization';
+  return (
+    path.extname(name) === '.yaml' ||
+    path.extname(name) === '.yml' ||
+    name === 'Kustomization'
+  );
 }
 
 const MARKER_BYTES = Buffer.from(`"${MARKER_KEY}"`);
@@ -26,7 +35,11 @@ const LEGACY_MARKER_BYTES = Buffer.from(`"${LEGACY_MARKER_KEY}"`);
 
 /** The warning for a marker written without `$`, which Flux ignores (issue #14). @internal */
 export function legacyMarkerMessage(setter: string): string {
-  return `not updated: the marker {"${LEGACY_MARKER_KEY}": ${JSON.stringify(setter)}} has no "$" and is ignored, as Flux ignores it; write # {"${MARKER_KEY}": ${JSON.stringify(setter)}}`;
+  return `not updated: the marker {"${LEGACY_MARKER_KEY}": ${JSON.stringify(
+    setter,
+  )}} has no "$" and is ignored, as Flux ignores it; write # {"${MARKER_KEY}": ${JSON.stringify(
+    setter,
+  )}}`;
 }
 
 /** A manifest file found by the walk; `linked` when it is a symlink, whose target must be checked. */
@@ -44,7 +57,10 @@ async function* walk(dir: string, root: string): AsyncGenerator<WalkedFile> {
     // A symlinked directory is not a directory here, so the walk never leaves the tree.
     if (entry.isDirectory()) {
       if (!(dir === root && entry.name === '.git')) yield* walk(full, root);
-    } else if ((entry.isFile() || entry.isSymbolicLink()) && isManifestFile(entry.name)) {
+    } else if (
+      (entry.isFile() || entry.isSymbolicLink()) &&
+      isManifestFile(entry.name)
+    ) {
       yield { path: full, linked: entry.isSymbolicLink() };
     }
   }
@@ -82,16 +98,26 @@ export async function applyPoliciesToTree(options: {
     stat = await fs.promises.stat(updatePath);
   } catch (error) {
     const relative = path.relative(repoRoot, updatePath) || '.';
-    throw new Error(`walking path for files: lstat ${relative}: no such file or directory`, { cause: error });
+    throw new Error(
+      `walking path for files: lstat ${relative}: no such file or directory`,
+      { cause: error },
+    );
   }
   const base = stat.isDirectory() ? updatePath : path.dirname(updatePath);
   // A regular file found under a walk root inside the repository is inside it too: only symlinks,
   // a single-file path and a walk root that itself leads out need their real path checked.
-  const realBase = await fs.promises.realpath(updatePath).catch(() => undefined);
-  const rootInside = stat.isDirectory() && realBase !== undefined && (realBase === realRoot || realBase.startsWith(realRoot + path.sep));
+  const realBase = await fs.promises
+    .realpath(updatePath)
+    .catch(() => undefined);
+  const rootInside =
+    stat.isDirectory() &&
+    realBase !== undefined &&
+    (realBase === realRoot || realBase.startsWith(realRoot + path.sep));
   const files: AsyncIterable<WalkedFile> = stat.isDirectory()
     ? walk(updatePath, repoRoot)
-    : (async function* one() { yield { path: updatePath, linked: true }; })();
+    : (async function* one() {
+        yield { path: updatePath, linked: true };
+      })();
   const fileChanges = new Map<string, SetterChange[]>();
   const warnings: SetterWarning[] = [];
   const markers: FoundMarker[] = [];
@@ -106,8 +132,10 @@ export async function applyPoliciesToTree(options: {
       } catch {
         return { real, outside: false, bytes: undefined }; // a dangling symlink, skipped as Flux skips unreadable files
       }
-      if (real !== realRoot && !real.startsWith(realRoot + path.sep)) return { real, outside: true, bytes: undefined };
-      if (!fs.statSync(real).isFile()) return { real, outside: false, bytes: undefined }; // a symlink to a directory is not followed
+      if (real !== realRoot && !real.startsWith(realRoot + path.sep))
+        return { real, outside: true, bytes: undefined };
+      if (!fs.statSync(real).isFile())
+        return { real, outside: false, bytes: undefined }; // a symlink to a directory is not followed
     }
     return { real, outside: false, bytes: fs.readFileSync(real) };
   };
@@ -123,7 +151,11 @@ export async function applyPoliciesToTree(options: {
     const { real, outside, bytes } = read(walked);
     sliceBytes += bytes?.length ?? 0;
     if (outside) {
-      warnings.push({ file: relative, line: 0, message: 'not updated: the symlink points outside the repository' });
+      warnings.push({
+        file: relative,
+        line: 0,
+        message: 'not updated: the symlink points outside the repository',
+      });
       continue;
     }
     if (!bytes) continue;
@@ -131,10 +163,20 @@ export async function applyPoliciesToTree(options: {
     if (!marked && !bytes.includes(LEGACY_MARKER_BYTES)) continue;
     const before = bytes.toString('utf8');
     for (const legacy of findLegacyMarkers(before)) {
-      warnings.push({ file: relative, line: legacy.line, message: legacyMarkerMessage(legacy.setter) });
+      warnings.push({
+        file: relative,
+        line: legacy.line,
+        message: legacyMarkerMessage(legacy.setter),
+      });
     }
     if (!marked) continue;
-    const result = applySetters({ file: relative, text: before, namespace, policies, held });
+    const result = applySetters({
+      file: relative,
+      text: before,
+      namespace,
+      policies,
+      held,
+    });
     warnings.push(...result.warnings);
     markers.push(...result.markers);
     if (result.text === undefined) continue;

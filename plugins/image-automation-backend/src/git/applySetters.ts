@@ -1,5 +1,9 @@
 import { ImageRef } from '@imageops/backstage-plugin-image-automation-common';
-import { findMarkedScalars, MarkedScalar, ObjectIdentity } from './findMarkedScalars';
+import {
+  findMarkedScalars,
+  MarkedScalar,
+  ObjectIdentity,
+} from './findMarkedScalars';
 import { lookupSetter } from './policySetters';
 import { needsQuoting } from './yamlNonString';
 
@@ -40,7 +44,10 @@ export interface FileSetterResult {
 }
 
 /** The ImagePolicy a setter name (`N:P[:field]`) names in `namespace`, if any. @internal */
-export function policyOfSetter(setter: string, namespace: string): string | undefined {
+export function policyOfSetter(
+  setter: string,
+  namespace: string,
+): string | undefined {
   const [ns, policy] = setter.split(':');
   return ns === namespace && policy ? policy : undefined;
 }
@@ -64,7 +71,11 @@ function doubleQuoted(value: string): string {
  * (as Flux does, and also for YAML 1.2 / YAML 1.1 dates and times, which Flux misses).
  * @internal
  */
-export function renderScalar(value: string, style: MarkedScalar['style'], inFlow = false): string {
+export function renderScalar(
+  value: string,
+  style: MarkedScalar['style'],
+  inFlow = false,
+): string {
   switch (style) {
     case 'QUOTE_DOUBLE':
       return doubleQuoted(value);
@@ -72,7 +83,9 @@ export function renderScalar(value: string, style: MarkedScalar['style'], inFlow
       return `'${value.replace(/'/g, "''")}'`;
     default:
       // YAML 1.1 allows no `:` in a plain scalar inside a flow collection; kyaml quotes it there too.
-      return needsQuoting(value) || !plainSafe(value) || (inFlow && value.includes(':'))
+      return needsQuoting(value) ||
+        !plainSafe(value) ||
+        (inFlow && value.includes(':'))
         ? doubleQuoted(value)
         : value;
   }
@@ -97,7 +110,13 @@ export function applySetters(options: {
   if (!found.ok) {
     return {
       changes: [],
-      warnings: [{ file, line: found.line, message: `not updated: the file does not parse as YAML: ${found.message}` }],
+      warnings: [
+        {
+          file,
+          line: found.line,
+          message: `not updated: the file does not parse as YAML: ${found.message}`,
+        },
+      ],
       markers: [],
     };
   }
@@ -107,7 +126,13 @@ export function applySetters(options: {
   const edits: Array<{ start: number; end: number; text: string }> = [];
   for (const scalar of found.scalars) {
     const policy = policyOfSetter(scalar.setter, namespace);
-    markers.push({ file, line: scalar.line, setter: scalar.setter, policy, value: scalar.value });
+    markers.push({
+      file,
+      line: scalar.line,
+      setter: scalar.setter,
+      policy,
+      value: scalar.value,
+    });
     if (policy && held?.has(policy)) continue;
     const lookup = lookupSetter(scalar.setter, namespace, policies);
     if (!lookup.ok) {
@@ -115,7 +140,11 @@ export function applySetters(options: {
       continue;
     }
     if (lookup.value === scalar.value) continue;
-    edits.push({ start: scalar.start, end: scalar.end, text: renderScalar(lookup.value, scalar.style, scalar.inFlow) });
+    edits.push({
+      start: scalar.start,
+      end: scalar.end,
+      text: renderScalar(lookup.value, scalar.style, scalar.inFlow),
+    });
     changes.push({
       line: scalar.line,
       setter: scalar.setter,

@@ -1,7 +1,17 @@
 import { SetterChange } from './applySetters';
-import { commitTemplateData, DEFAULT_COMMIT_MESSAGE, RemovedTemplateFieldError, renderCommitMessage } from './commitMessage';
+import {
+  commitTemplateData,
+  DEFAULT_COMMIT_MESSAGE,
+  RemovedTemplateFieldError,
+  renderCommitMessage,
+} from './commitMessage';
 
-const deployment = { apiVersion: 'apps/v1', kind: 'Deployment', name: 'test', namespace: '' };
+const deployment = {
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  name: 'test',
+  namespace: '',
+};
 const change = (overrides: Partial<SetterChange> = {}): SetterChange => ({
   line: 1,
   setter: 'test-ns:policy',
@@ -29,50 +39,93 @@ Automation: {{ .AutomationObject }}
 `;
 
 describe('commit message', () => {
-  const data = (fileChanges: Map<string, SetterChange[]>, values?: Record<string, string>) =>
-    commitTemplateData({ namespace: 'test-ns', name: 'test-update', fileChanges, values });
+  const data = (
+    fileChanges: Map<string, SetterChange[]>,
+    values?: Record<string, string>,
+  ) =>
+    commitTemplateData({
+      namespace: 'test-ns',
+      name: 'test-update',
+      fileChanges,
+      values,
+    });
 
-  it('renders Flux\'s ResultV2 vector exactly', () => {
-    expect(renderCommitMessage(RESULT_V2, data(new Map([['deploy.yaml', [change()]]])))).toBe(
+  it("renders Flux's ResultV2 vector exactly", () => {
+    expect(
+      renderCommitMessage(
+        RESULT_V2,
+        data(new Map([['deploy.yaml', [change()]]])),
+      ),
+    ).toBe(
       'Commit summary with ResultV2\n\nAutomation: test-ns/test-update\n\n- File: deploy.yaml\n  - Object: Deployment//test\n    Changes:\n    - helloworld:1.0.0 -> helloworld:1.0.1\n',
     );
   });
 
   it('exposes .Values', () => {
-    const text = 'Cluster: {{ .Values.cluster }}\nTesting: {{ index .Values "testing" }}\n';
-    expect(renderCommitMessage(text, data(new Map(), { cluster: 'prod', testing: 'value' }))).toBe('Cluster: prod\nTesting: value\n');
+    const text =
+      'Cluster: {{ .Values.cluster }}\nTesting: {{ index .Values "testing" }}\n';
+    expect(
+      renderCommitMessage(
+        text,
+        data(new Map(), { cluster: 'prod', testing: 'value' }),
+      ),
+    ).toBe('Cluster: prod\nTesting: value\n');
   });
 
   it('uses the default message and sprig functions', () => {
-    expect(renderCommitMessage(undefined, data(new Map()))).toBe(DEFAULT_COMMIT_MESSAGE);
-    expect(renderCommitMessage('{{ .AutomationObject.Name | upper }}', data(new Map()))).toBe('TEST-UPDATE');
+    expect(renderCommitMessage(undefined, data(new Map()))).toBe(
+      DEFAULT_COMMIT_MESSAGE,
+    );
+    expect(
+      renderCommitMessage(
+        '{{ .AutomationObject.Name | upper }}',
+        data(new Map()),
+      ),
+    ).toBe('TEST-UPDATE');
   });
 
   it('lists .Changed.Changes deduplicated in file order and merges .Changed.Objects across files', () => {
     const other = { ...deployment, name: 'a-first' };
     const fileChanges = new Map([
-      ['b.yaml', [change(), change({ object: other, setter: 's2', oldValue: 'x', newValue: 'y' })]],
+      [
+        'b.yaml',
+        [
+          change(),
+          change({ object: other, setter: 's2', oldValue: 'x', newValue: 'y' }),
+        ],
+      ],
       ['a.yaml', [change()]],
     ]);
     const text =
       '{{ range .Changed.Changes }}{{ .Setter }} {{ end }}|' +
       '{{ range $o, $c := .Changed.Objects }}{{ $o.Name }}={{ len $c }} {{ end }}';
-    expect(renderCommitMessage(text, data(fileChanges))).toBe('test-ns:policy s2 |a-first=1 test=2 ');
+    expect(renderCommitMessage(text, data(fileChanges))).toBe(
+      'test-ns:policy s2 |a-first=1 test=2 ',
+    );
   });
 
-  it('stalls on removed fields with Flux\'s message', () => {
-    expect(() => renderCommitMessage('{{ range .Updated.Images }}{{ . }}{{ end }}', data(new Map()))).toThrow(
+  it("stalls on removed fields with Flux's message", () => {
+    expect(() =>
+      renderCommitMessage(
+        '{{ range .Updated.Images }}{{ . }}{{ end }}',
+        data(new Map()),
+      ),
+    ).toThrow(
       new RemovedTemplateFieldError(
         "template uses removed '.Updated' field. Please use '.Changed' instead. See: https://fluxcd.io/flux/components/image/imageupdateautomations/#message-template",
       ),
     );
-    expect(() => renderCommitMessage('{{ .Changed.ImageResult }}', data(new Map()))).toThrow(RemovedTemplateFieldError);
+    expect(() =>
+      renderCommitMessage('{{ .Changed.ImageResult }}', data(new Map())),
+    ).toThrow(RemovedTemplateFieldError);
   });
 
-  it('reports parse and execution errors with Flux\'s prefixes', () => {
+  it("reports parse and execution errors with Flux's prefixes", () => {
     expect(() => renderCommitMessage('{{ now }}', data(new Map()))).toThrow(
       /^unable to create commit message template from spec: template: commit message:1: function "now" not defined/,
     );
-    expect(() => renderCommitMessage('{{ fail "no" }}', data(new Map()))).toThrow(/^failed to run template from spec: /);
+    expect(() =>
+      renderCommitMessage('{{ fail "no" }}', data(new Map())),
+    ).toThrow(/^failed to run template from spec: /);
   });
 });

@@ -6,7 +6,8 @@ import { ObjectIdentity } from './findMarkedScalars';
 /** Flux's default commit message. @internal */
 export const DEFAULT_COMMIT_MESSAGE = 'Update from image update automation';
 
-const DOCS = 'https://fluxcd.io/flux/components/image/imageupdateautomations/#message-template';
+const DOCS =
+  'https://fluxcd.io/flux/components/image/imageupdateautomations/#message-template';
 
 /** A template that uses a field Flux removed in v1 (Stalled `RemovedTemplateField`). @internal */
 export class RemovedTemplateFieldError extends Error {
@@ -49,7 +50,11 @@ export function commitTemplateData(options: {
     return id;
   };
   const change = (c: SetterChange) =>
-    new GoStruct('update.Change', { OldValue: c.oldValue, NewValue: c.newValue, Setter: c.setter });
+    new GoStruct('update.Change', {
+      OldValue: c.oldValue,
+      NewValue: c.newValue,
+      Setter: c.setter,
+    });
 
   const files = [...options.fileChanges.keys()].sort();
   const fileChanges: Record<string, GoValue> = {};
@@ -61,8 +66,14 @@ export function commitTemplateData(options: {
     for (const c of options.fileChanges.get(file)!) {
       const id = identity(c.object);
       const value = change(c);
-      ((perObject.get(id) as GoValue[] | undefined) ?? perObject.set(id, []).get(id) as GoValue[]).push(value);
-      ((objects.get(id) as GoValue[] | undefined) ?? objects.set(id, []).get(id) as GoValue[]).push(value);
+      (
+        (perObject.get(id) as GoValue[] | undefined) ??
+        (perObject.set(id, []).get(id) as GoValue[])
+      ).push(value);
+      (
+        (objects.get(id) as GoValue[] | undefined) ??
+        (objects.set(id, []).get(id) as GoValue[])
+      ).push(value);
       const key = JSON.stringify([c.oldValue, c.newValue, c.setter]);
       if (!seen.has(key)) {
         seen.add(key);
@@ -94,19 +105,32 @@ export function commitTemplateData(options: {
  * throws {@link RemovedTemplateFieldError}.
  * @internal
  */
-export function renderCommitMessage(template: string | undefined, data: GoValue): string {
+export function renderCommitMessage(
+  template: string | undefined,
+  data: GoValue,
+): string {
   let parsed;
   try {
-    parsed = parseTemplate({ name: 'commit message', text: template || DEFAULT_COMMIT_MESSAGE, funcs: 'commitMessage' });
+    parsed = parseTemplate({
+      name: 'commit message',
+      text: template || DEFAULT_COMMIT_MESSAGE,
+      funcs: 'commitMessage',
+    });
   } catch (error) {
-    throw new Error(`unable to create commit message template from spec: ${(error as Error).message}`);
+    throw new Error(
+      `unable to create commit message template from spec: ${
+        (error as Error).message
+      }`,
+    );
   }
   try {
     return executeTemplate(parsed, { data });
   } catch (error) {
     const message = (error as Error).message;
     if (/can't evaluate field Updated\b/.test(message)) {
-      throw new RemovedTemplateFieldError(`template uses removed '.Updated' field. Please use '.Changed' instead. See: ${DOCS}`);
+      throw new RemovedTemplateFieldError(
+        `template uses removed '.Updated' field. Please use '.Changed' instead. See: ${DOCS}`,
+      );
     }
     if (/can't evaluate field ImageResult\b/.test(message)) {
       throw new RemovedTemplateFieldError(
@@ -125,7 +149,12 @@ export function renderCommitMessage(template: string | undefined, data: GoValue)
  */
 export function automationCommitMessage(
   automation: { namespace: string; name: string },
-  commit: { messageTemplate?: string; messageTemplateValues?: Record<string, string> } | undefined,
+  commit:
+    | {
+        messageTemplate?: string;
+        messageTemplateValues?: Record<string, string>;
+      }
+    | undefined,
   fileChanges: ReadonlyMap<string, SetterChange[]>,
 ): string {
   return renderCommitMessage(

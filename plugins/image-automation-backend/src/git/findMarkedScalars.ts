@@ -1,4 +1,13 @@
-import { Document, isCollection, isPair, isSeq, LineCounter, parseAllDocuments, Scalar, visit } from 'yaml';
+import {
+  Document,
+  isCollection,
+  isPair,
+  isSeq,
+  LineCounter,
+  parseAllDocuments,
+  Scalar,
+  visit,
+} from 'yaml';
 import { readMarker } from './readMarker';
 
 /** A scalar that carries an image policy marker, located in the file's text. @internal */
@@ -48,7 +57,9 @@ function lineStart(text: string, offset: number): number {
  */
 function lineComment(text: string, valueEnd: number, inFlow = false): string {
   const rest = text.slice(valueEnd, lineEnd(text, valueEnd)).replace(/\r$/, '');
-  const match = (inFlow ? /^(?:[ \t]*,)?[ \t]+(#.*)$/ : /^[ \t]+(#.*)$/).exec(rest);
+  const match = (inFlow ? /^(?:[ \t]*,)?[ \t]+(#.*)$/ : /^[ \t]+(#.*)$/).exec(
+    rest,
+  );
   return match ? match[1] : '';
 }
 
@@ -60,7 +71,8 @@ function lineComment(text: string, valueEnd: number, inFlow = false): string {
 function headComment(text: string, start: number, inFlow = false): string {
   const begin = lineStart(text, start);
   // In a flow sequence, an item that starts its line.
-  if (!(inFlow ? /^[ \t]*$/ : /^[ \t]*-[ \t]+$/).test(text.slice(begin, start))) return '';
+  if (!(inFlow ? /^[ \t]*$/ : /^[ \t]*-[ \t]+$/).test(text.slice(begin, start)))
+    return '';
   const lines: string[] = [];
   let end = begin - 1;
   while (end > 0) {
@@ -89,14 +101,22 @@ function stringAt(doc: Document, path: string[]): string {
  */
 export function findMarkedScalars(text: string): MarkedFile {
   const lineCounter = new LineCounter();
-  const docs = parseAllDocuments(text, { schema: 'failsafe', lineCounter, prettyErrors: false });
+  const docs = parseAllDocuments(text, {
+    schema: 'failsafe',
+    lineCounter,
+    prettyErrors: false,
+  });
   if (!Array.isArray(docs)) return { ok: true, scalars: [], objects: [] };
   const scalars: MarkedScalar[] = [];
   const objects: ObjectIdentity[] = [];
   for (const [index, doc] of docs.entries()) {
     const error = doc.errors[0];
     if (error) {
-      return { ok: false, line: lineCounter.linePos(error.pos[0]).line, message: error.message.split('\n')[0] };
+      return {
+        ok: false,
+        line: lineCounter.linePos(error.pos[0]).line,
+        message: error.message.split('\n')[0],
+      };
     }
     objects.push({
       apiVersion: stringAt(doc, ['apiVersion']),
@@ -107,13 +127,21 @@ export function findMarkedScalars(text: string): MarkedFile {
     visit(doc, {
       Scalar(key, node, path) {
         if (key === 'key' || !node.range) return;
-        const inFlow = path.some(ancestor => isCollection(ancestor) && ancestor.flow);
+        const inFlow = path.some(
+          ancestor => isCollection(ancestor) && ancestor.flow,
+        );
         const [start, end] = node.range;
         // Block scalars end on a later line: what follows them is not their comment.
-        if (start === end || node.type === 'BLOCK_LITERAL' || node.type === 'BLOCK_FOLDED') return;
+        if (
+          start === end ||
+          node.type === 'BLOCK_LITERAL' ||
+          node.type === 'BLOCK_FOLDED'
+        )
+          return;
         const parent = path[path.length - 1];
         let comment = lineComment(text, end, inFlow);
-        if (!comment && isSeq(parent)) comment = headComment(text, start, inFlow);
+        if (!comment && isSeq(parent))
+          comment = headComment(text, start, inFlow);
         if (!comment || !(isPair(parent) || isSeq(parent))) return;
         const setter = readMarker(comment);
         if (setter === undefined) return;

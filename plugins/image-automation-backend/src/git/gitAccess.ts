@@ -21,15 +21,28 @@ export interface GitAccessSettings {
 }
 
 /** Repositories by `host` (lower case) and `pathPrefix` (whole segments, no slashes or `.git` at the ends). @internal */
-export type IntegrationRepositories = Array<{ host: string; pathPrefix: string }>;
+export type IntegrationRepositories = Array<{
+  host: string;
+  pathPrefix: string;
+}>;
 
 /** Nothing allowed beyond HTTPS: the default. @internal */
-export const STRICT_GIT_ACCESS: GitAccessSettings = { insecureHosts: [], integrationRead: [], integrationPush: [] };
+export const STRICT_GIT_ACCESS: GitAccessSettings = {
+  insecureHosts: [],
+  integrationRead: [],
+  integrationPush: [],
+};
 
-function readRepositories(git: Config | undefined, key: string): IntegrationRepositories {
+function readRepositories(
+  git: Config | undefined,
+  key: string,
+): IntegrationRepositories {
   return (git?.getOptionalConfigArray(key) ?? []).map(c => ({
     host: c.getString('host').toLocaleLowerCase('en-US'),
-    pathPrefix: c.getString('pathPrefix').replace(/^\/+|\/+$/g, '').replace(/\.git$/, ''),
+    pathPrefix: c
+      .getString('pathPrefix')
+      .replace(/^\/+|\/+$/g, '')
+      .replace(/\.git$/, ''),
   }));
 }
 
@@ -69,7 +82,8 @@ export interface SshGitLocation {
 }
 
 const SSH_USER = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/;
-const SSH_HOST = /^([a-z0-9](?:[a-z0-9.-]*[a-z0-9])?|\[[0-9a-f:.]+\])(?::(\d{1,5}))?$/;
+const SSH_HOST =
+  /^([a-z0-9](?:[a-z0-9.-]*[a-z0-9])?|\[[0-9a-f:.]+\])(?::(\d{1,5}))?$/;
 
 /** Whether `url` is an `ssh://` or scp-like Git URL (valid or not). @internal */
 export function isSshGitUrl(url: string): boolean {
@@ -90,10 +104,16 @@ export function isSshGitUrl(url: string): boolean {
  * @internal
  */
 export function parseSshGitUrl(url: string): SshGitLocation {
-  const refuse = (why: string) => new GitUrlRefusedError(`SSH Git URL '${withoutUserinfo(url)}' refused: ${why}`);
+  const refuse = (why: string) =>
+    new GitUrlRefusedError(
+      `SSH Git URL '${withoutUserinfo(url)}' refused: ${why}`,
+    );
   // Control characters are what this check refuses.
   // eslint-disable-next-line no-control-regex
-  if (/[\s\x00-\x1f\x7f\\%]/.test(url)) throw refuse('it has whitespace, control characters, a backslash or percent-encoding');
+  if (/[\s\x00-\x1f\x7f\\%]/.test(url))
+    throw refuse(
+      'it has whitespace, control characters, a backslash or percent-encoding',
+    );
   let user: string | undefined;
   let authority: string;
   let rawPath: string;
@@ -108,26 +128,48 @@ export function parseSshGitUrl(url: string): SshGitLocation {
       user = authority.slice(0, at);
       authority = authority.slice(at + 1);
     }
-    if (user?.includes(':')) throw refuse('a password in an SSH URL is not supported; use an sshKey credential');
+    if (user?.includes(':'))
+      throw refuse(
+        'a password in an SSH URL is not supported; use an sshKey credential',
+      );
   } else {
     // scp-like: [user@]host:path, or [user@][host:port]:path.
-    const match = /^(?:([^@:/\[\]]+)@)?(\[[^\]]+\]|[^:/@\[\]]+):(.*)$/.exec(url);
-    if (!match) throw refuse('write ssh://user@host[:port]/path or user@host:path');
+    const match = /^(?:([^@:/\[\]]+)@)?(\[[^\]]+\]|[^:/@\[\]]+):(.*)$/.exec(
+      url,
+    );
+    if (!match)
+      throw refuse('write ssh://user@host[:port]/path or user@host:path');
     user = match[1];
-    authority = match[2].startsWith('[') && /^\[[^\]:]+:\d+\]$/.test(match[2]) ? match[2].slice(1, -1) : match[2];
+    authority =
+      match[2].startsWith('[') && /^\[[^\]:]+:\d+\]$/.test(match[2])
+        ? match[2].slice(1, -1)
+        : match[2];
     rawPath = match[3];
   }
-  if (user !== undefined && !SSH_USER.test(user)) throw refuse(`'${user}' is not a valid user name`);
+  if (user !== undefined && !SSH_USER.test(user))
+    throw refuse(`'${user}' is not a valid user name`);
   const host = authority.toLocaleLowerCase('en-US');
   const hostMatch = SSH_HOST.exec(host);
   if (!hostMatch) throw refuse(`'${authority}' is not a valid host[:port]`);
-  if (hostMatch[2] !== undefined && (Number(hostMatch[2]) < 1 || Number(hostMatch[2]) > 65535)) throw refuse(`port ${hostMatch[2]} is out of range`);
+  if (
+    hostMatch[2] !== undefined &&
+    (Number(hostMatch[2]) < 1 || Number(hostMatch[2]) > 65535)
+  )
+    throw refuse(`port ${hostMatch[2]} is out of range`);
   const segments = rawPath.replace(/^\/+/, '').split('/');
-  if (rawPath.replace(/^\/+|\/+$/g, '') === '') throw refuse('it has no repository path');
-  if (segments.some(s => s === '.' || s === '..')) throw refuse("the path has a '.' or '..' segment");
-  if (segments[0].startsWith('~')) throw refuse("'~' home-directory paths are not supported");
-  if (segments.some(s => s.startsWith('-'))) throw refuse("a path segment starts with '-'");
-  return { user, host, path: rawPath.replace(/^\/+|\/+$/g, '').replace(/\.git$/, '') };
+  if (rawPath.replace(/^\/+|\/+$/g, '') === '')
+    throw refuse('it has no repository path');
+  if (segments.some(s => s === '.' || s === '..'))
+    throw refuse("the path has a '.' or '..' segment");
+  if (segments[0].startsWith('~'))
+    throw refuse("'~' home-directory paths are not supported");
+  if (segments.some(s => s.startsWith('-')))
+    throw refuse("a path segment starts with '-'");
+  return {
+    user,
+    host,
+    path: rawPath.replace(/^\/+|\/+$/g, '').replace(/\.git$/, ''),
+  };
 }
 
 /**
@@ -138,12 +180,20 @@ export function parseSshGitUrl(url: string): SshGitLocation {
  * message naming the URL (without credentials).
  * @internal
  */
-export function checkGitUrl(url: string, settings: GitAccessSettings, hasSecretRef = false): URL | SshGitLocation {
+export function checkGitUrl(
+  url: string,
+  settings: GitAccessSettings,
+  hasSecretRef = false,
+): URL | SshGitLocation {
   if (isSshGitUrl(url)) {
     const location = parseSshGitUrl(url);
     if (!hasSecretRef) {
       throw new GitUrlRefusedError(
-        `SSH Git URL '${withoutUserinfo(url)}' needs spec.secretRef naming an sshKey credential (a deploy key with knownHosts) granted to the entity and bound to ${location.host}`,
+        `SSH Git URL '${withoutUserinfo(
+          url,
+        )}' needs spec.secretRef naming an sshKey credential (a deploy key with knownHosts) granted to the entity and bound to ${
+          location.host
+        }`,
       );
     }
     return location;
@@ -152,19 +202,34 @@ export function checkGitUrl(url: string, settings: GitAccessSettings, hasSecretR
   try {
     parsed = new URL(url);
   } catch {
-    throw new GitUrlRefusedError(`'${withoutUserinfo(url)}' is not a valid URL; only https:// and ssh:// Git URLs are supported`);
+    throw new GitUrlRefusedError(
+      `'${withoutUserinfo(
+        url,
+      )}' is not a valid URL; only https:// and ssh:// Git URLs are supported`,
+    );
   }
   if (parsed.protocol === 'https:') return parsed;
   if (parsed.protocol === 'http:') {
     if (isHostAllowed(parsed.host, settings.insecureHosts)) return parsed;
     throw new GitUrlRefusedError(
-      `plain HTTP Git URL '${withoutUserinfo(url)}' refused: only https:// is allowed unless the host ${parsed.host} is in imageAutomation.git.insecureHosts`,
+      `plain HTTP Git URL '${withoutUserinfo(
+        url,
+      )}' refused: only https:// is allowed unless the host ${
+        parsed.host
+      } is in imageAutomation.git.insecureHosts`,
     );
   }
-  throw new GitUrlRefusedError(`only https:// and ssh:// Git URLs are supported, got '${withoutUserinfo(url)}'`);
+  throw new GitUrlRefusedError(
+    `only https:// and ssh:// Git URLs are supported, got '${withoutUserinfo(
+      url,
+    )}'`,
+  );
 }
 
-function underRepositories(url: string, repositories: IntegrationRepositories): boolean {
+function underRepositories(
+  url: string,
+  repositories: IntegrationRepositories,
+): boolean {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -175,12 +240,19 @@ function underRepositories(url: string, repositories: IntegrationRepositories): 
   const host = parsed.host.toLocaleLowerCase('en-US');
   const path = parsed.pathname.replace(/^\/+|\/+$/g, '').replace(/\.git$/, '');
   return repositories.some(
-    p => p.host === host && (p.pathPrefix === '' || path === p.pathPrefix || path.startsWith(`${p.pathPrefix}/`)),
+    p =>
+      p.host === host &&
+      (p.pathPrefix === '' ||
+        path === p.pathPrefix ||
+        path.startsWith(`${p.pathPrefix}/`)),
   );
 }
 
 /** Whether `imageAutomation.git.integrationPush` lets the integration token push to `url`. @internal */
-export function integrationPushAllowed(url: string, settings: GitAccessSettings): boolean {
+export function integrationPushAllowed(
+  url: string,
+  settings: GitAccessSettings,
+): boolean {
   return underRepositories(url, settings.integrationPush);
 }
 
@@ -189,6 +261,12 @@ export function integrationPushAllowed(url: string, settings: GitAccessSettings)
  * or in `imageAutomation.git.integrationPush` (a repository one may push to may be read).
  * @internal
  */
-export function integrationReadAllowed(url: string, settings: GitAccessSettings): boolean {
-  return underRepositories(url, settings.integrationRead) || underRepositories(url, settings.integrationPush);
+export function integrationReadAllowed(
+  url: string,
+  settings: GitAccessSettings,
+): boolean {
+  return (
+    underRepositories(url, settings.integrationRead) ||
+    underRepositories(url, settings.integrationPush)
+  );
 }

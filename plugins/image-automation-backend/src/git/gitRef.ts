@@ -1,5 +1,16 @@
-import { parseConstraints, parseSemVersion, satisfiesConstraints, compareSemVersions } from '../golib/semver';
-import { checkBranchName, checkCommitHash, checkTagName, InvalidGitArgumentError, refNameProblem } from './refFormat';
+import {
+  parseConstraints,
+  parseSemVersion,
+  satisfiesConstraints,
+  compareSemVersions,
+} from '../golib/semver';
+import {
+  checkBranchName,
+  checkCommitHash,
+  checkTagName,
+  InvalidGitArgumentError,
+  refNameProblem,
+} from './refFormat';
 
 /** A GitRepository `spec.ref` / ImageUpdateAutomation `git.checkout.ref`. @internal */
 export interface GitReference {
@@ -25,11 +36,15 @@ export type ResolvedRef =
 export function selectSemverTag(range: string, tags: string[]): string {
   const parsed = parseConstraints(range);
   if (!parsed.ok) throw new Error(`semver parse error: ${parsed.message}`);
-  let best: { tag: string; version: NonNullable<ReturnType<typeof parseSemVersion>> } | undefined;
+  let best:
+    | { tag: string; version: NonNullable<ReturnType<typeof parseSemVersion>> }
+    | undefined;
   for (const tag of tags) {
     const version = parseSemVersion(tag);
-    if (!version || !satisfiesConstraints(version, parsed.constraints)) continue;
-    if (!best || compareSemVersions(version, best.version) > 0) best = { tag, version };
+    if (!version || !satisfiesConstraints(version, parsed.constraints))
+      continue;
+    if (!best || compareSemVersions(version, best.version) > 0)
+      best = { tag, version };
   }
   if (!best) throw new Error(`no match found for semver: ${range}`);
   return best.tag;
@@ -40,14 +55,22 @@ export function selectSemverTag(range: string, tags: string[]): string {
  * full commit hashes), before any of it reaches git; throws {@link InvalidGitArgumentError}.
  * @internal
  */
-export function validateGitReference(ref: GitReference | undefined, where: string): void {
+export function validateGitReference(
+  ref: GitReference | undefined,
+  where: string,
+): void {
   if (!ref) return;
   if (ref.branch) checkBranchName(ref.branch, `${where}.branch`);
   if (ref.tag) checkTagName(ref.tag, `${where}.tag`);
   if (ref.commit) checkCommitHash(ref.commit, `${where}.commit`);
   if (ref.name) {
-    const problem = ref.name.startsWith('refs/') ? refNameProblem(ref.name) : "it must start with 'refs/'";
-    if (problem) throw new InvalidGitArgumentError(`invalid ${where}.name '${ref.name}': ${problem}`);
+    const problem = ref.name.startsWith('refs/')
+      ? refNameProblem(ref.name)
+      : "it must start with 'refs/'";
+    if (problem)
+      throw new InvalidGitArgumentError(
+        `invalid ${where}.name '${ref.name}': ${problem}`,
+      );
   }
 }
 
@@ -56,15 +79,23 @@ export function validateGitReference(ref: GitReference | undefined, where: strin
  * reference at all Flux checks out `master`. Every name is validated first.
  * @internal
  */
-export function resolveRef(ref: GitReference | undefined, remoteTags: () => string[]): ResolvedRef {
+export function resolveRef(
+  ref: GitReference | undefined,
+  remoteTags: () => string[],
+): ResolvedRef {
   validateGitReference(ref, 'ref');
-  if (ref?.commit) return { kind: 'commit', commit: ref.commit, branch: ref.branch };
+  if (ref?.commit)
+    return { kind: 'commit', commit: ref.commit, branch: ref.branch };
   if (ref?.name) return { kind: 'name', refName: ref.name };
   if (ref?.semver) {
-    const tag = checkTagName(selectSemverTag(ref.semver, remoteTags()), 'tag selected by semver');
+    const tag = checkTagName(
+      selectSemverTag(ref.semver, remoteTags()),
+      'tag selected by semver',
+    );
     return { kind: 'semver', tag, refName: `refs/tags/${tag}` };
   }
-  if (ref?.tag) return { kind: 'tag', tag: ref.tag, refName: `refs/tags/${ref.tag}` };
+  if (ref?.tag)
+    return { kind: 'tag', tag: ref.tag, refName: `refs/tags/${ref.tag}` };
   const branch = ref?.branch || 'master';
   return { kind: 'branch', branch, refName: `refs/heads/${branch}` };
 }
@@ -80,6 +111,8 @@ export function formatRevision(resolved: ResolvedRef, hash: string): string {
     case 'name':
       return `${resolved.refName}@sha1:${hash}`;
     default:
-      return resolved.branch ? `${resolved.branch}@sha1:${hash}` : `sha1:${hash}`;
+      return resolved.branch
+        ? `${resolved.branch}@sha1:${hash}`
+        : `sha1:${hash}`;
   }
 }

@@ -1,6 +1,13 @@
 import { GitRepositorySpec } from '@imageops/backstage-plugin-image-automation-common';
 import { NamedCredentials } from '../credentials/NamedCredentials';
-import { GitAccessSettings, GitUrlRefusedError, integrationPushAllowed, integrationReadAllowed, isSshGitUrl, parseSshGitUrl } from './gitAccess';
+import {
+  GitAccessSettings,
+  GitUrlRefusedError,
+  integrationPushAllowed,
+  integrationReadAllowed,
+  isSshGitUrl,
+  parseSshGitUrl,
+} from './gitAccess';
 import { GitAuth } from './runGit';
 
 /** Credentials Backstage's `integrations` config holds for a URL's host, if any. @internal */
@@ -51,24 +58,55 @@ export async function resolveGitAuth(options: {
     // automation's) and bound to the host and path; never the integration token, never anonymous.
     const location = parseSshGitUrl(spec.url);
     if (!spec.secretRef) {
-      throw new GitUrlRefusedError(`an SSH Git URL needs spec.secretRef naming an sshKey credential bound to ${location.host}`);
+      throw new GitUrlRefusedError(
+        `an SSH Git URL needs spec.secretRef naming an sshKey credential bound to ${location.host}`,
+      );
     }
-    const target = { kind: 'ssh' as const, host: location.host, path: location.path };
-    const key = options.credentials.resolveSshKey(spec.secretRef.name, options.entityRef, target);
+    const target = {
+      kind: 'ssh' as const,
+      host: location.host,
+      path: location.path,
+    };
+    const key = options.credentials.resolveSshKey(
+      spec.secretRef.name,
+      options.entityRef,
+      target,
+    );
     if (options.usedBy && options.usedBy.entityRef !== options.entityRef) {
-      options.credentials.resolveSshKey(spec.secretRef.name, options.usedBy.entityRef, target);
+      options.credentials.resolveSshKey(
+        spec.secretRef.name,
+        options.usedBy.entityRef,
+        target,
+      );
     }
-    return { type: 'ssh', credential: spec.secretRef.name, host: location.host, ...key };
+    return {
+      type: 'ssh',
+      credential: spec.secretRef.name,
+      host: location.host,
+      ...key,
+    };
   }
   if (spec.secretRef) {
     const target = { kind: 'git' as const, url: spec.url };
-    const credential = options.credentials.resolve(spec.secretRef.name, options.entityRef, target);
+    const credential = options.credentials.resolve(
+      spec.secretRef.name,
+      options.entityRef,
+      target,
+    );
     if (options.usedBy && options.usedBy.entityRef !== options.entityRef) {
-      options.credentials.resolve(spec.secretRef.name, options.usedBy.entityRef, target);
+      options.credentials.resolve(
+        spec.secretRef.name,
+        options.usedBy.entityRef,
+        target,
+      );
     }
     switch (credential.type) {
       case 'basic':
-        return { type: 'basic', username: credential.username, password: credential.password };
+        return {
+          type: 'basic',
+          username: credential.username,
+          password: credential.password,
+        };
       case 'token':
         return { type: 'bearer', token: credential.token };
       default:

@@ -19,13 +19,21 @@ function basic(username: string, password: string): GitAuth {
  * hosts and has no `secretRef` uses them.
  * @internal
  */
-export function integrationGitAuthFromConfig(config: Config): IntegrationGitAuth {
+export function integrationGitAuthFromConfig(
+  config: Config,
+): IntegrationGitAuth {
   const hosts: HostAuth[] = [];
-  const each = (key: string, defaultHost: string | undefined, read: (c: Config) => GitAuth | undefined) => {
-    for (const c of config.getOptionalConfigArray(`integrations.${key}`) ?? []) {
+  const each = (
+    key: string,
+    defaultHost: string | undefined,
+    read: (c: Config) => GitAuth | undefined,
+  ) => {
+    for (const c of config.getOptionalConfigArray(`integrations.${key}`) ??
+      []) {
       const host = c.getOptionalString('host') ?? defaultHost;
       const auth = read(c);
-      if (host && auth) hosts.push({ host: host.toLocaleLowerCase('en-US'), auth });
+      if (host && auth)
+        hosts.push({ host: host.toLocaleLowerCase('en-US'), auth });
     }
   };
   each('github', 'github.com', c => {
@@ -51,7 +59,10 @@ export function integrationGitAuthFromConfig(config: Config): IntegrationGitAuth
   each('azure', 'dev.azure.com', c => {
     const pat =
       c.getOptionalString('token') ??
-      c.getOptionalConfigArray('credentials')?.map(x => x.getOptionalString('personalAccessToken')).find(Boolean);
+      c
+        .getOptionalConfigArray('credentials')
+        ?.map(x => x.getOptionalString('personalAccessToken'))
+        .find(Boolean);
     return pat ? basic('pat', pat) : undefined;
   });
   for (const key of ['gitea', 'gerrit']) {

@@ -23,11 +23,17 @@ export function lookupSetter(
 ): SetterLookup {
   const parts = setter.split(':');
   if (parts.length < 2 || parts.length > 3 || !parts[0] || !parts[1]) {
-    return { ok: false, problem: `marker '${setter}' is not of the form <namespace>:<policy>[:tag|:name|:digest]` };
+    return {
+      ok: false,
+      problem: `marker '${setter}' is not of the form <namespace>:<policy>[:tag|:name|:digest]`,
+    };
   }
   const [ns, policy, field] = parts;
   if (field !== undefined && !['tag', 'name', 'digest'].includes(field)) {
-    return { ok: false, problem: `marker '${setter}' asks for '${field}'; only tag, name and digest exist` };
+    return {
+      ok: false,
+      problem: `marker '${setter}' asks for '${field}'; only tag, name and digest exist`,
+    };
   }
   if (ns !== namespace) {
     return {
@@ -36,11 +42,17 @@ export function lookupSetter(
     };
   }
   if (!policies.has(policy)) {
-    return { ok: false, problem: `marker '${setter}' names ImagePolicy '${policy}', which is not among the automation's policies in '${namespace}'` };
+    return {
+      ok: false,
+      problem: `marker '${setter}' names ImagePolicy '${policy}', which is not among the automation's policies in '${namespace}'`,
+    };
   }
   const ref = policies.get(policy);
   if (!ref) {
-    return { ok: false, problem: `marker '${setter}': ImagePolicy '${policy}' has not selected an image yet` };
+    return {
+      ok: false,
+      problem: `marker '${setter}': ImagePolicy '${policy}' has not selected an image yet`,
+    };
   }
   switch (field) {
     case undefined:
@@ -53,6 +65,9 @@ export function lookupSetter(
       // Flux would blank the field; leaving it is safer and the warning says why.
       return ref.digest
         ? { ok: true, value: ref.digest }
-        : { ok: false, problem: `marker '${setter}': ImagePolicy '${policy}' has no digest (digestReflectionPolicy is Never)` };
+        : {
+            ok: false,
+            problem: `marker '${setter}': ImagePolicy '${policy}' has no digest (digestReflectionPolicy is Never)`,
+          };
   }
 }

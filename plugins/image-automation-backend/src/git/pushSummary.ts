@@ -4,10 +4,19 @@
  * message on the next line when there is one.
  * @internal
  */
-export function pushSummary(options: { commit: string; branch: string; refspecs?: string[]; message: string }): string {
-  let summary = `pushed commit '${options.commit.slice(0, 7)}' to branch '${options.branch}'`;
+export function pushSummary(options: {
+  commit: string;
+  branch: string;
+  refspecs?: string[];
+  message: string;
+}): string {
+  let summary = `pushed commit '${options.commit.slice(0, 7)}' to branch '${
+    options.branch
+  }'`;
   if (options.refspecs && options.refspecs.length > 0) {
-    summary += ` and refspecs ${options.refspecs.map(r => `'${r}'`).join(', ')}`;
+    summary += ` and refspecs ${options.refspecs
+      .map(r => `'${r}'`)
+      .join(', ')}`;
   }
   return options.message ? `${summary}\n${options.message}` : summary;
 }

@@ -15,7 +15,8 @@ export function readMarker(comment: string): string | undefined {
   } catch {
     return undefined;
   }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return undefined;
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+    return undefined;
   const values = Object.values(parsed as Record<string, unknown>);
   if (!values.every(v => typeof v === 'string')) return undefined;
   const setter = (parsed as Record<string, string>)[MARKER_KEY];
@@ -51,11 +52,19 @@ export function findLegacyMarkers(text: string): LegacyMarker[] {
     } catch {
       return;
     }
-    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return;
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+      return;
     const record = parsed as Record<string, unknown>;
-    if (Object.hasOwn(record, MARKER_KEY) || !Object.hasOwn(record, LEGACY_MARKER_KEY)) return;
+    if (
+      Object.hasOwn(record, MARKER_KEY) ||
+      !Object.hasOwn(record, LEGACY_MARKER_KEY)
+    )
+      return;
     if (!Object.values(record).every(v => typeof v === 'string')) return;
-    found.push({ line: index + 1, setter: record[LEGACY_MARKER_KEY] as string });
+    found.push({
+      line: index + 1,
+      setter: record[LEGACY_MARKER_KEY] as string,
+    });
   });
   return found;
 }

@@ -18,15 +18,20 @@ export class InvalidGitArgumentError extends Error {
  * `oneLevel`), or undefined when it is. A leading `-` is refused too.
  * @internal
  */
-export function refNameProblem(name: string, options: { oneLevel?: boolean } = {}): string | undefined {
+export function refNameProblem(
+  name: string,
+  options: { oneLevel?: boolean } = {},
+): string | undefined {
   if (name === '') return 'it is empty';
   if (name.startsWith('-')) return "it starts with '-'";
   if (name === '@') return "it is '@'";
   // eslint-disable-next-line no-control-regex
-  if (/[\x00-\x20\x7f~^:?*[\\]/.test(name)) return 'it contains a space, a control character or one of ~ ^ : ? * [ \\';
+  if (/[\x00-\x20\x7f~^:?*[\\]/.test(name))
+    return 'it contains a space, a control character or one of ~ ^ : ? * [ \\';
   if (name.includes('..')) return "it contains '..'";
   if (name.includes('@{')) return "it contains '@{'";
-  if (name.startsWith('/') || name.endsWith('/') || name.includes('//')) return "it has an empty '/'-separated component";
+  if (name.startsWith('/') || name.endsWith('/') || name.includes('//'))
+    return "it has an empty '/'-separated component";
   if (name.endsWith('.')) return "it ends with '.'";
   for (const component of name.split('/')) {
     if (component.startsWith('.')) return "a component starts with '.'";
@@ -39,29 +44,41 @@ export function refNameProblem(name: string, options: { oneLevel?: boolean } = {
 /** A valid full or one-level ref name, or throws naming `what` and the value. @internal */
 export function checkRefName(name: string, what: string): string {
   const problem = refNameProblem(name, { oneLevel: true });
-  if (problem) throw new InvalidGitArgumentError(`invalid ${what} '${name}': ${problem}`);
+  if (problem)
+    throw new InvalidGitArgumentError(`invalid ${what} '${name}': ${problem}`);
   return name;
 }
 
 /** A valid branch name (`git check-ref-format --branch`), or throws. @internal */
 export function checkBranchName(name: string, what = 'branch'): string {
-  if (name === 'HEAD') throw new InvalidGitArgumentError(`invalid ${what} '${name}': HEAD is not a branch`);
-  const problem = name.startsWith('-') ? "it starts with '-'" : refNameProblem(`refs/heads/${name}`);
-  if (problem) throw new InvalidGitArgumentError(`invalid ${what} '${name}': ${problem}`);
+  if (name === 'HEAD')
+    throw new InvalidGitArgumentError(
+      `invalid ${what} '${name}': HEAD is not a branch`,
+    );
+  const problem = name.startsWith('-')
+    ? "it starts with '-'"
+    : refNameProblem(`refs/heads/${name}`);
+  if (problem)
+    throw new InvalidGitArgumentError(`invalid ${what} '${name}': ${problem}`);
   return name;
 }
 
 /** A valid tag name, or throws. @internal */
 export function checkTagName(name: string, what = 'tag'): string {
-  const problem = name.startsWith('-') ? "it starts with '-'" : refNameProblem(`refs/tags/${name}`);
-  if (problem) throw new InvalidGitArgumentError(`invalid ${what} '${name}': ${problem}`);
+  const problem = name.startsWith('-')
+    ? "it starts with '-'"
+    : refNameProblem(`refs/tags/${name}`);
+  if (problem)
+    throw new InvalidGitArgumentError(`invalid ${what} '${name}': ${problem}`);
   return name;
 }
 
 /** A full commit hash (SHA-1 or SHA-256, hex), or throws. @internal */
 export function checkCommitHash(hash: string, what = 'commit'): string {
   if (!/^[0-9a-f]{40}$|^[0-9a-f]{64}$/i.test(hash)) {
-    throw new InvalidGitArgumentError(`invalid ${what} '${hash}': it is not a full hexadecimal commit hash`);
+    throw new InvalidGitArgumentError(
+      `invalid ${what} '${hash}': it is not a full hexadecimal commit hash`,
+    );
   }
   return hash;
 }
@@ -73,9 +90,12 @@ export function checkCommitHash(hash: string, what = 'commit'): string {
  */
 export function checkPushRefspec(refspec: string): string {
   const fail = (why: string) => {
-    throw new InvalidGitArgumentError(`invalid push refspec '${refspec}': ${why}`);
+    throw new InvalidGitArgumentError(
+      `invalid push refspec '${refspec}': ${why}`,
+    );
   };
-  if (refspec.startsWith('-')) fail("it starts with '-', which git would read as an option");
+  if (refspec.startsWith('-'))
+    fail("it starts with '-', which git would read as an option");
   if (refspec.startsWith('+')) fail("forced updates ('+') are not allowed");
   const parts = refspec.split(':');
   if (parts.length !== 2) fail("it must be '<src>:<dst>'");
@@ -95,11 +115,15 @@ export function checkPushRefspec(refspec: string): string {
 export function checkPushOption(key: string, value: string): string {
   // eslint-disable-next-line no-control-regex
   if (key === '' || key.startsWith('-') || /[\x00-\x1f\x7f=]/.test(key)) {
-    throw new InvalidGitArgumentError(`invalid push option '${key}': a key must be non-empty, not start with '-' and have no '=' or control characters`);
+    throw new InvalidGitArgumentError(
+      `invalid push option '${key}': a key must be non-empty, not start with '-' and have no '=' or control characters`,
+    );
   }
   // eslint-disable-next-line no-control-regex
   if (/[\x00-\x1f\x7f]/.test(value)) {
-    throw new InvalidGitArgumentError(`invalid push option '${key}': its value has control characters`);
+    throw new InvalidGitArgumentError(
+      `invalid push option '${key}': its value has control characters`,
+    );
   }
   return value === '' ? key : `${key}=${value}`;
 }

@@ -9,8 +9,18 @@ describe('runGit hygiene (#13)', () => {
     process.env.GIT_CONFIG_PARAMETERS = "'core.sshCommand'='touch /tmp/pwned'";
     process.env.GIT_EXEC_PATH = '/tmp/evil';
     try {
-      const env = gitEnvironment({ 'user.name': 'x' }, { GIT_AUTHOR_NAME: 'Bot' });
-      expect(Object.keys(env).filter(k => k.startsWith('GIT_') && !/^GIT_CONFIG_(KEY|VALUE)_\d+$/.test(k)).sort()).toEqual([
+      const env = gitEnvironment(
+        { 'user.name': 'x' },
+        { GIT_AUTHOR_NAME: 'Bot' },
+      );
+      expect(
+        Object.keys(env)
+          .filter(
+            k =>
+              k.startsWith('GIT_') && !/^GIT_CONFIG_(KEY|VALUE)_\d+$/.test(k),
+          )
+          .sort(),
+      ).toEqual([
         'GIT_ASKPASS',
         'GIT_AUTHOR_NAME',
         'GIT_CONFIG_COUNT',
@@ -23,11 +33,22 @@ describe('runGit hygiene (#13)', () => {
       expect(env.HOME).not.toBe(os.homedir());
       expect(env.PATH).toBe(process.env.PATH);
       const config = Object.fromEntries(
-        Array.from({ length: Number(env.GIT_CONFIG_COUNT) }, (_, i) => [env[`GIT_CONFIG_KEY_${i}`], env[`GIT_CONFIG_VALUE_${i}`]]),
+        Array.from({ length: Number(env.GIT_CONFIG_COUNT) }, (_, i) => [
+          env[`GIT_CONFIG_KEY_${i}`],
+          env[`GIT_CONFIG_VALUE_${i}`],
+        ]),
       );
-      expect(config).toMatchObject({ 'protocol.allow': 'never', 'http.followRedirects': 'false', 'user.name': 'x' });
+      expect(config).toMatchObject({
+        'protocol.allow': 'never',
+        'http.followRedirects': 'false',
+        'user.name': 'x',
+      });
     } finally {
-      for (const key of ['GIT_SSH_COMMAND', 'GIT_CONFIG_PARAMETERS', 'GIT_EXEC_PATH']) {
+      for (const key of [
+        'GIT_SSH_COMMAND',
+        'GIT_CONFIG_PARAMETERS',
+        'GIT_EXEC_PATH',
+      ]) {
         if (saved[key] === undefined) delete process.env[key];
       }
     }
@@ -43,7 +64,9 @@ describe('runGit hygiene (#13)', () => {
     await new Promise<void>(r => other.listen(0, '127.0.0.1', r));
     const otherPort = (other.address() as { port: number }).port;
     const redirecting = http.createServer((req, res) => {
-      res.writeHead(302, { location: `http://localhost:${otherPort}${req.url}` });
+      res.writeHead(302, {
+        location: `http://localhost:${otherPort}${req.url}`,
+      });
       res.end();
     });
     await new Promise<void>(r => redirecting.listen(0, '127.0.0.1', r));
@@ -63,11 +86,15 @@ describe('runGit hygiene (#13)', () => {
   });
 
   it('refuses transports other than HTTP(S)', async () => {
-    await expect(runGit(['ls-remote', '--', `file://${os.tmpdir()}`], { timeoutMs: 10_000 })).rejects.toThrow(
-      /transport 'file' not allowed/,
-    );
-    await expect(runGit(['ls-remote', '--', 'ext::sh -c touch% /tmp/pwned'], { timeoutMs: 10_000 })).rejects.toThrow(
-      /transport 'ext' not allowed/,
-    );
+    await expect(
+      runGit(['ls-remote', '--', `file://${os.tmpdir()}`], {
+        timeoutMs: 10_000,
+      }),
+    ).rejects.toThrow(/transport 'file' not allowed/);
+    await expect(
+      runGit(['ls-remote', '--', 'ext::sh -c touch% /tmp/pwned'], {
+        timeoutMs: 10_000,
+      }),
+    ).rejects.toThrow(/transport 'ext' not allowed/);
   });
 });

@@ -96,7 +96,9 @@ let emptyHome: string | undefined;
 /** An empty directory used as git's HOME, so no `~/.gitconfig`, `~/.netrc` or `~/.ssh` is read. */
 function gitHome(): string {
   if (!emptyHome || !fs.existsSync(emptyHome)) {
-    emptyHome = fs.mkdtempSync(path.join(os.tmpdir(), 'image-automation-git-home-'));
+    emptyHome = fs.mkdtempSync(
+      path.join(os.tmpdir(), 'image-automation-git-home-'),
+    );
   }
   return emptyHome;
 }
@@ -108,7 +110,10 @@ function gitHome(): string {
  * no prompts. `config` goes in through `GIT_CONFIG_COUNT`/`GIT_CONFIG_KEY_n`.
  * @internal
  */
-export function gitEnvironment(config: Record<string, string>, extra: Record<string, string> = {}): Record<string, string> {
+export function gitEnvironment(
+  config: Record<string, string>,
+  extra: Record<string, string> = {},
+): Record<string, string> {
   const env: Record<string, string> = {};
   for (const name of INHERITED) {
     const value = process.env[name];
@@ -145,21 +150,34 @@ export function gitEnvironment(config: Record<string, string>, extra: Record<str
  * (see {@link prepareSsh}); ssh's failures become messages naming the host and the credential.
  * @internal
  */
-export async function runGit(args: string[], options: RunGitOptions = {}): Promise<string> {
+export async function runGit(
+  args: string[],
+  options: RunGitOptions = {},
+): Promise<string> {
   if (options.auth?.type !== 'ssh') return runGitProcess(args, options);
   const auth = options.auth;
   const ssh = await prepareSsh(auth);
   try {
-    return await runGitProcess(args, { ...options, auth: undefined, env: { ...options.env, ...ssh.env } }, stderr =>
-      sshMessage(stderr, auth),
+    return await runGitProcess(
+      args,
+      { ...options, auth: undefined, env: { ...options.env, ...ssh.env } },
+      stderr => sshMessage(stderr, auth),
     );
   } catch (error) {
     // ssh says only "Permission denied" when it could not decrypt the key: find out which it was.
-    if (error instanceof GitCommandError && /Permission denied \(/.test(error.stderr) && !(await ssh.keyLoads())) {
+    if (
+      error instanceof GitCommandError &&
+      /Permission denied \(/.test(error.stderr) &&
+      !(await ssh.keyLoads())
+    ) {
       const where = `imageAutomation.credentials.${auth.credential}`;
       throw new GitCommandError(
-        `ssh could not load the private key of credential '${auth.credential}' for ${auth.host}: ${
-          auth.passphrase ? 'the passphrase is wrong' : 'the key is encrypted and no passphrase is configured'
+        `ssh could not load the private key of credential '${
+          auth.credential
+        }' for ${auth.host}: ${
+          auth.passphrase
+            ? 'the passphrase is wrong'
+            : 'the key is encrypted and no passphrase is configured'
         }, or the key is not valid (${where}.privateKey, ${where}.passphrase)`,
         error.stderr,
         error.exitCode,
@@ -171,25 +189,37 @@ export async function runGit(args: string[], options: RunGitOptions = {}): Promi
   }
 }
 
-function runGitProcess(args: string[], options: RunGitOptions, explain?: (stderr: string) => string | undefined): Promise<string> {
+function runGitProcess(
+  args: string[],
+  options: RunGitOptions,
+  explain?: (stderr: string) => string | undefined,
+): Promise<string> {
   const config: Record<string, string> = { ...options.config };
   if (options.auth && options.auth.type !== 'ssh') {
     const value =
       options.auth.type === 'basic'
-        ? `Basic ${Buffer.from(`${options.auth.username}:${options.auth.password}`).toString('base64')}`
+        ? `Basic ${Buffer.from(
+            `${options.auth.username}:${options.auth.password}`,
+          ).toString('base64')}`
         : `Bearer ${options.auth.token}`;
     config['http.extraHeader'] = `Authorization: ${value}`;
   }
   const env = gitEnvironment(config, options.env);
   return new Promise((resolve, reject) => {
-    const child = spawn('git', args, { cwd: options.cwd, env, stdio: ['pipe', 'pipe', 'pipe'], signal: options.signal });
+    const child = spawn('git', args, {
+      cwd: options.cwd,
+      env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+      signal: options.signal,
+    });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', d => out.push(d));
     // git's stderr can be anything a remote sends (`remote:` lines): keep a bounded head (issue #13).
     let errBytes = 0;
     child.stderr.on('data', (d: Buffer) => {
-      if (errBytes < MAX_STDERR_BYTES) err.push(d.subarray(0, MAX_STDERR_BYTES - errBytes));
+      if (errBytes < MAX_STDERR_BYTES)
+        err.push(d.subarray(0, MAX_STDERR_BYTES - errBytes));
       errBytes += d.length;
     });
     const timer = options.timeoutMs
@@ -203,7 +233,8 @@ function runGitProcess(args: string[], options: RunGitOptions, explain?: (stderr
       clearTimeout(timer);
       let kept = Buffer.concat(err).toString('utf8');
       // A cut line could hold half a URL the redaction would no longer recognise: drop it.
-      if (errBytes > MAX_STDERR_BYTES) kept = kept.slice(0, Math.max(0, kept.lastIndexOf('\n')));
+      if (errBytes > MAX_STDERR_BYTES)
+        kept = kept.slice(0, Math.max(0, kept.lastIndexOf('\n')));
       const stderr = redactUrls(kept);
       if (code === 0) {
         resolve(Buffer.concat(out).toString('utf8'));
@@ -213,7 +244,13 @@ function runGitProcess(args: string[], options: RunGitOptions, explain?: (stderr
         signal === 'SIGKILL' && options.timeoutMs
           ? `timed out after ${options.timeoutMs}ms`
           : explain?.(stderr) ?? gitMessage(stderr);
-      reject(new GitCommandError(truncateMessage(reason), truncateMessage(stderr), code));
+      reject(
+        new GitCommandError(
+          truncateMessage(reason),
+          truncateMessage(stderr),
+          code,
+        ),
+      );
     });
     child.stdin.on('error', () => {});
     child.stdin.end(options.input ?? '');
@@ -223,18 +260,33 @@ function runGitProcess(args: string[], options: RunGitOptions, explain?: (stderr
 /** The meaningful lines of git's stderr (`fatal:`/`error:`), or all of it. */
 function gitMessage(stderr: string): string {
   // Rejected or missing credentials make git fall back to prompting, which is disabled.
-  const prompt = /could not read (Username|Password) for '([^']*)'/.exec(stderr);
+  const prompt = /could not read (Username|Password) for '([^']*)'/.exec(
+    stderr,
+  );
   if (prompt || /Authentication failed for/.test(stderr)) {
-    const url = prompt?.[2] ?? /Authentication failed for '([^']*)'/.exec(stderr)?.[1] ?? 'the remote';
+    const url =
+      prompt?.[2] ??
+      /Authentication failed for '([^']*)'/.exec(stderr)?.[1] ??
+      'the remote';
     return `authentication failed for '${url}': the server rejected the credentials, or none were configured (HTTP 401)`;
   }
-  const lines = stderr.split('\n').map(l => l.trim()).filter(Boolean);
+  const lines = stderr
+    .split('\n')
+    .map(l => l.trim())
+    .filter(Boolean);
   // A push a server-side hook declined: what the hook said is the reason (a protected branch, a
   // required review), so its `remote:` lines are kept (at most five).
   const declined = lines.some(l => l.includes('[remote rejected]'));
-  const hookLines = declined ? lines.filter(l => /^remote: \S/.test(l) && !/^remote: error/.test(l)).slice(0, 5) : [];
+  const hookLines = declined
+    ? lines
+        .filter(l => /^remote: \S/.test(l) && !/^remote: error/.test(l))
+        .slice(0, 5)
+    : [];
   const important = lines.filter(
-    l => /^(fatal|error|remote: error|!)/.test(l) || l.includes('[rejected]') || hookLines.includes(l),
+    l =>
+      /^(fatal|error|remote: error|!)/.test(l) ||
+      l.includes('[rejected]') ||
+      hookLines.includes(l),
   );
   return (important.length > 0 ? important : lines).join('; ') || 'git failed';
 }
@@ -263,15 +315,20 @@ function withNewline(text: string): string {
  * `ext::`, http) for this command. A passphrase reaches ssh through an askpass helper that reads
  * it from its file, never through argv or the environment.
  */
-async function prepareSsh(
-  auth: SshGitAuth,
-): Promise<{ env: Record<string, string>; remove: () => Promise<void>; keyLoads: () => Promise<boolean> }> {
-  const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'image-automation-ssh-'));
+async function prepareSsh(auth: SshGitAuth): Promise<{
+  env: Record<string, string>;
+  remove: () => Promise<void>;
+  keyLoads: () => Promise<boolean>;
+}> {
+  const dir = await fs.promises.mkdtemp(
+    path.join(os.tmpdir(), 'image-automation-ssh-'),
+  );
   liveSshDirs.add(dir);
   if (!exitHookInstalled) {
     exitHookInstalled = true;
     process.on('exit', () => {
-      for (const d of liveSshDirs) fs.rmSync(d, { recursive: true, force: true });
+      for (const d of liveSshDirs)
+        fs.rmSync(d, { recursive: true, force: true });
     });
   }
   const remove = async () => {
@@ -282,30 +339,53 @@ async function prepareSsh(
     await fs.promises.chmod(dir, 0o700);
     const key = path.join(dir, 'identity');
     const knownHosts = path.join(dir, 'known_hosts');
-    await fs.promises.writeFile(key, withNewline(auth.privateKey), { mode: 0o600 });
-    await fs.promises.writeFile(knownHosts, withNewline(auth.knownHosts), { mode: 0o600 });
+    await fs.promises.writeFile(key, withNewline(auth.privateKey), {
+      mode: 0o600,
+    });
+    await fs.promises.writeFile(knownHosts, withNewline(auth.knownHosts), {
+      mode: 0o600,
+    });
     const options = [
-      '-F', '/dev/null',
-      '-i', key,
-      '-o', 'IdentitiesOnly=yes',
-      '-o', 'IdentityAgent=none',
-      '-o', 'StrictHostKeyChecking=yes',
-      '-o', `UserKnownHostsFile="${knownHosts}"`,
-      '-o', 'GlobalKnownHostsFile=/dev/null',
-      '-o', 'UpdateHostKeys=no',
-      '-o', 'CheckHostIP=no',
-      '-o', 'PreferredAuthentications=publickey',
-      '-o', 'PasswordAuthentication=no',
-      '-o', 'KbdInteractiveAuthentication=no',
-      '-o', 'ForwardAgent=no',
-      '-o', 'ClearAllForwardings=yes',
-      '-o', 'PermitLocalCommand=no',
-      '-o', 'ProxyCommand=none',
-      '-o', 'ConnectTimeout=30',
+      '-F',
+      '/dev/null',
+      '-i',
+      key,
+      '-o',
+      'IdentitiesOnly=yes',
+      '-o',
+      'IdentityAgent=none',
+      '-o',
+      'StrictHostKeyChecking=yes',
+      '-o',
+      `UserKnownHostsFile="${knownHosts}"`,
+      '-o',
+      'GlobalKnownHostsFile=/dev/null',
+      '-o',
+      'UpdateHostKeys=no',
+      '-o',
+      'CheckHostIP=no',
+      '-o',
+      'PreferredAuthentications=publickey',
+      '-o',
+      'PasswordAuthentication=no',
+      '-o',
+      'KbdInteractiveAuthentication=no',
+      '-o',
+      'ForwardAgent=no',
+      '-o',
+      'ClearAllForwardings=yes',
+      '-o',
+      'PermitLocalCommand=no',
+      '-o',
+      'ProxyCommand=none',
+      '-o',
+      'ConnectTimeout=30',
       // BatchMode also stops ssh asking for a key's passphrase: a protected key runs without it,
       // with askpass forced (and every other prompt disabled above).
-      '-o', `BatchMode=${auth.passphrase ? 'no' : 'yes'}`,
-      '-o', 'NumberOfPasswordPrompts=1',
+      '-o',
+      `BatchMode=${auth.passphrase ? 'no' : 'yes'}`,
+      '-o',
+      'NumberOfPasswordPrompts=1',
     ];
     const env: Record<string, string> = {
       GIT_SSH_COMMAND: ['ssh', ...options].map(shellQuote).join(' '),
@@ -315,8 +395,14 @@ async function prepareSsh(
     if (auth.passphrase) {
       const secret = path.join(dir, 'passphrase');
       const askpass = path.join(dir, 'askpass');
-      await fs.promises.writeFile(secret, `${auth.passphrase}\n`, { mode: 0o600 });
-      await fs.promises.writeFile(askpass, `#!/bin/sh\nexec cat ${shellQuote(secret)}\n`, { mode: 0o700 });
+      await fs.promises.writeFile(secret, `${auth.passphrase}\n`, {
+        mode: 0o600,
+      });
+      await fs.promises.writeFile(
+        askpass,
+        `#!/bin/sh\nexec cat ${shellQuote(secret)}\n`,
+        { mode: 0o700 },
+      );
       env.SSH_ASKPASS = askpass;
       env.SSH_ASKPASS_REQUIRE = 'force';
     }
@@ -325,7 +411,10 @@ async function prepareSsh(
     const keyLoads = () =>
       new Promise<boolean>(resolve => {
         const child = spawn('ssh-keygen', ['-y', '-f', key], {
-          env: gitEnvironment({}, { SSH_ASKPASS: '/bin/false', SSH_ASKPASS_REQUIRE: 'force', ...env }),
+          env: gitEnvironment(
+            {},
+            { SSH_ASKPASS: '/bin/false', SSH_ASKPASS_REQUIRE: 'force', ...env },
+          ),
           stdio: ['ignore', 'ignore', 'ignore'],
         });
         child.on('error', () => resolve(true));
@@ -341,10 +430,18 @@ async function prepareSsh(
 /** What ssh's own errors mean, naming the host and the credential; undefined when git's message says it. */
 function sshMessage(stderr: string, auth: SshGitAuth): string | undefined {
   const where = `imageAutomation.credentials.${auth.credential}`;
-  if (/Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|host key is known for|Host key for .* has changed/.test(stderr)) {
+  if (
+    /Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|host key is known for|Host key for .* has changed/.test(
+      stderr,
+    )
+  ) {
     return `ssh host key verification failed for ${auth.host}: the server's host key is not in the knownHosts of credential '${auth.credential}' (${where}.knownHosts); host keys are never trusted on first use`;
   }
-  if (/incorrect passphrase|Load key .*: (invalid format|error in libcrypto|bad permissions)/.test(stderr)) {
+  if (
+    /incorrect passphrase|Load key .*: (invalid format|error in libcrypto|bad permissions)/.test(
+      stderr,
+    )
+  ) {
     return `ssh could not load the private key of credential '${auth.credential}' for ${auth.host}: invalid key or wrong passphrase (${where}.privateKey, ${where}.passphrase)`;
   }
   const denied = /Permission denied \(([^)]*)\)/.exec(stderr);
@@ -354,7 +451,14 @@ function sshMessage(stderr: string, auth: SshGitAuth): string | undefined {
   const ssh = stderr
     .split('\n')
     .map(l => l.trim())
-    .filter(l => /^ssh: /.test(l) || /^kex_exchange_identification|Connection (closed|reset|timed out)/.test(l));
-  if (ssh.length > 0) return `ssh to ${auth.host} failed: ${ssh.slice(0, 3).join('; ')}`;
+    .filter(
+      l =>
+        /^ssh: /.test(l) ||
+        /^kex_exchange_identification|Connection (closed|reset|timed out)/.test(
+          l,
+        ),
+    );
+  if (ssh.length > 0)
+    return `ssh to ${auth.host} failed: ${ssh.slice(0, 3).join('; ')}`;
   return undefined;
 }

@@ -21,15 +21,26 @@ describe('runGit with a flood on stderr', () => {
   afterAll(() => fs.promises.rm(dir, { recursive: true, force: true }));
 
   it('keeps a bounded message and stderr, and no half-redacted URL', async () => {
-    const env = { GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@e', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@e' };
-    const error = await runGit(['commit', '--allow-empty', '-m', 'x'], { cwd: dir, env, config: { 'core.hooksPath': path.join(dir, '.git', 'hooks') } }).then(
+    const env = {
+      GIT_AUTHOR_NAME: 't',
+      GIT_AUTHOR_EMAIL: 't@e',
+      GIT_COMMITTER_NAME: 't',
+      GIT_COMMITTER_EMAIL: 't@e',
+    };
+    const error = await runGit(['commit', '--allow-empty', '-m', 'x'], {
+      cwd: dir,
+      env,
+      config: { 'core.hooksPath': path.join(dir, '.git', 'hooks') },
+    }).then(
       () => undefined,
       e => e,
     );
     expect(error).toBeInstanceOf(GitCommandError);
     expect(error.message.length).toBeLessThanOrEqual(MAX_MESSAGE_LENGTH);
     expect(error.stderr.length).toBeLessThanOrEqual(MAX_MESSAGE_LENGTH);
-    expect(error.message).toMatch(/^error: first line from the hook; error: remote says no; error: remote says no;/);
+    expect(error.message).toMatch(
+      /^error: first line from the hook; error: remote says no; error: remote says no;/,
+    );
     expect(error.message).toMatch(/more characters\)$/);
     expect(`${error.message}${error.stderr}`).not.toContain('s3cret');
   });

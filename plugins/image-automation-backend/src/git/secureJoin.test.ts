@@ -26,13 +26,17 @@ describe('secureJoin', () => {
   it('resolves a relative link target from the link’s own directory', async () => {
     fs.mkdirSync(path.join(root, 'sub/real'), { recursive: true });
     fs.symlinkSync('real', path.join(root, 'sub/rel'));
-    expect(await secureJoin(root, 'sub/rel/x')).toBe(path.join(root, 'sub/real/x'));
+    expect(await secureJoin(root, 'sub/rel/x')).toBe(
+      path.join(root, 'sub/real/x'),
+    );
   });
 
   it('resolves an absolute link target from the root, wherever the link is', async () => {
     fs.mkdirSync(path.join(root, 'sub'));
     fs.symlinkSync('/etc', path.join(root, 'sub/abs'));
-    expect(await secureJoin(root, 'sub/abs/passwd')).toBe(path.join(root, 'etc/passwd'));
+    expect(await secureJoin(root, 'sub/abs/passwd')).toBe(
+      path.join(root, 'etc/passwd'),
+    );
   });
 
   it('drops empty components of a link target', async () => {
@@ -48,10 +52,13 @@ describe('secureJoin', () => {
     const chain = (links: number) => {
       const dir = fs.mkdtempSync(path.join(root, 'chain-'));
       fs.symlinkSync('/real', path.join(dir, `l${links}`));
-      for (let i = links - 1; i >= 1; i--) fs.symlinkSync(`l${i + 1}`, path.join(dir, `l${i}`));
+      for (let i = links - 1; i >= 1; i--)
+        fs.symlinkSync(`l${i + 1}`, path.join(dir, `l${i}`));
       return path.relative(root, path.join(dir, 'l1'));
     };
-    expect(await secureJoin(root, `${chain(255)}/x`)).toBe(path.join(root, 'real/x'));
+    expect(await secureJoin(root, `${chain(255)}/x`)).toBe(
+      path.join(root, 'real/x'),
+    );
     const tooLong = chain(256);
     await expect(secureJoin(root, tooLong)).rejects.toThrow(
       `securejoin: too many symlinks resolving ${tooLong}`,

@@ -10,7 +10,10 @@ const MAX_LINKS = 255;
  * lands inside the root too).
  * @internal
  */
-export async function secureJoin(root: string, unsafePath: string): Promise<string> {
+export async function secureJoin(
+  root: string,
+  unsafePath: string,
+): Promise<string> {
   const pending = unsafePath.split(/[/\\]+/).filter(Boolean);
   const resolved: string[] = [];
   let links = 0;
@@ -34,7 +37,8 @@ export async function secureJoin(root: string, unsafePath: string): Promise<stri
       resolved.push(part);
       continue;
     }
-    if (++links > MAX_LINKS) throw new Error(`securejoin: too many symlinks resolving ${unsafePath}`);
+    if (++links > MAX_LINKS)
+      throw new Error(`securejoin: too many symlinks resolving ${unsafePath}`);
     if (path.isAbsolute(target)) resolved.length = 0;
     pending.unshift(...target.split(/[/\\]+/).filter(Boolean));
   }

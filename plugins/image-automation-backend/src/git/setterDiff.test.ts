@@ -3,8 +3,20 @@ import { setterDiff } from './setterDiff';
 describe('setterDiff', () => {
   it('prints one hunk per run of changed lines, files in order, without context', () => {
     const texts = new Map([
-      ['b.yaml', { before: 'a: 1\nimage: x:1 # m\nc: 3\n', after: 'a: 1\nimage: x:2 # m\nc: 3\n' }],
-      ['a.yaml', { before: 'one: 1\ntwo: 1\nthree: 1\nfour: 1\n', after: 'one: 2\ntwo: 2\nthree: 1\nfour: 2\n' }],
+      [
+        'b.yaml',
+        {
+          before: 'a: 1\nimage: x:1 # m\nc: 3\n',
+          after: 'a: 1\nimage: x:2 # m\nc: 3\n',
+        },
+      ],
+      [
+        'a.yaml',
+        {
+          before: 'one: 1\ntwo: 1\nthree: 1\nfour: 1\n',
+          after: 'one: 2\ntwo: 2\nthree: 1\nfour: 2\n',
+        },
+      ],
     ]);
     expect(setterDiff(texts)).toBe(
       [

@@ -26,15 +26,24 @@ export interface WarmClonesOptions {
  * or else the OS temp dir); undefined when `enabled: false` (every run clones afresh).
  * @internal
  */
-export function readWarmClonesSettings(config: Config): WarmClonesOptions | undefined {
+export function readWarmClonesSettings(
+  config: Config,
+): WarmClonesOptions | undefined {
   const cache = config.getOptionalConfig('imageAutomation.git.cloneCache');
   if (cache?.getOptionalBoolean('enabled') === false) return undefined;
   const maxClones = cache?.getOptionalNumber('maxClones');
-  if (maxClones !== undefined && !(Number.isInteger(maxClones) && maxClones >= 1)) {
-    throw new Error(`imageAutomation.git.cloneCache.maxClones must be a whole number of at least 1, got ${maxClones}`);
+  if (
+    maxClones !== undefined &&
+    !(Number.isInteger(maxClones) && maxClones >= 1)
+  ) {
+    throw new Error(
+      `imageAutomation.git.cloneCache.maxClones must be a whole number of at least 1, got ${maxClones}`,
+    );
   }
   return {
-    directory: cache?.getOptionalString('directory') ?? config.getOptionalString('backend.workingDirectory'),
+    directory:
+      cache?.getOptionalString('directory') ??
+      config.getOptionalString('backend.workingDirectory'),
     maxClones,
   };
 }
@@ -67,10 +76,19 @@ interface Entry {
  * lost access fails there instead of being served what was fetched earlier.
  * @internal
  */
-export function credentialScope(credentialName: string | undefined, auth: GitAuth | undefined): string {
+export function credentialScope(
+  credentialName: string | undefined,
+  auth: GitAuth | undefined,
+): string {
   if (!auth) return 'anonymous';
-  const material = crypto.createHash('sha256').update(JSON.stringify(auth)).digest('hex').slice(0, 32);
-  return credentialName ? `credential:${credentialName}:${material}` : `token:${material}`;
+  const material = crypto
+    .createHash('sha256')
+    .update(JSON.stringify(auth))
+    .digest('hex')
+    .slice(0, 32);
+  return credentialName
+    ? `credential:${credentialName}:${material}`
+    : `token:${material}`;
 }
 
 /**
@@ -118,7 +136,12 @@ export class WarmClones {
    * clone of (`remote.url`, `pushBranch`, `scope`). The clone stays locked until the checkout's
    * `remove()` is called (it is not deleted then, only released).
    */
-  async checkout(remote: GitRemote, state: RemoteState, pushBranch: string, scope: string): Promise<Checkout> {
+  async checkout(
+    remote: GitRemote,
+    state: RemoteState,
+    pushBranch: string,
+    scope: string,
+  ): Promise<Checkout> {
     checkBranchName(pushBranch, 'push branch');
     // The checkout reference is not part of the key: every run fetches it afresh into
     // refs/remotes/origin/checkout, so automations that only differ by it share the clone.
@@ -130,7 +153,13 @@ export class WarmClones {
     const base = await this.base();
     let entry = this.entries.get(key);
     if (!entry) {
-      entry = { dir: path.join(base, key), lastUsed: 0, uses: 0, lock: Promise.resolve(), busy: 0 };
+      entry = {
+        dir: path.join(base, key),
+        lastUsed: 0,
+        uses: 0,
+        lock: Promise.resolve(),
+        busy: 0,
+      };
       this.entries.set(key, entry);
     }
     const held = entry;
@@ -152,13 +181,20 @@ export class WarmClones {
       await this.evict();
     };
     try {
-      const fresh = held.uses >= this.maxUses || !(await isRepository(held.dir));
+      const fresh =
+        held.uses >= this.maxUses || !(await isRepository(held.dir));
       let result: Omit<Checkout, 'remove' | 'dir'>;
       if (fresh) {
         result = await this.fromScratch(held, remote, state, pushBranch);
       } else {
         try {
-          result = await prepare(held.dir, remote, state, pushBranch, !contended);
+          result = await prepare(
+            held.dir,
+            remote,
+            state,
+            pushBranch,
+            !contended,
+          );
           this.reused++;
         } catch {
           // Corrupt, half-written or beyond repair: start over once; a second failure is the run's.
@@ -175,11 +211,17 @@ export class WarmClones {
     }
   }
 
-  private async fromScratch(entry: Entry, remote: GitRemote, state: RemoteState, pushBranch: string) {
+  private async fromScratch(
+    entry: Entry,
+    remote: GitRemote,
+    state: RemoteState,
+    pushBranch: string,
+  ) {
     await fs.promises.rm(entry.dir, { recursive: true, force: true });
     entry.uses = 0;
     await fs.promises.mkdir(entry.dir, { recursive: true });
-    const git = (args: string[]) => runGit(args, { cwd: entry.dir, timeoutMs: remote.timeoutMs });
+    const git = (args: string[]) =>
+      runGit(args, { cwd: entry.dir, timeoutMs: remote.timeoutMs });
     await git(['init', '--quiet', '--initial-branch=image-automation-init']);
     await git(['remote', 'add', '--', 'origin', remote.url]);
     this.cloned++;
@@ -189,7 +231,9 @@ export class WarmClones {
   /** Removes the least recently used idle clones beyond `maxClones`. */
   private async evict(): Promise<void> {
     while (this.entries.size > this.maxClones) {
-      const idle = [...this.entries.entries()].filter(([, e]) => e.busy === 0).sort(([, a], [, b]) => a.lastUsed - b.lastUsed);
+      const idle = [...this.entries.entries()]
+        .filter(([, e]) => e.busy === 0)
+        .sort(([, a], [, b]) => a.lastUsed - b.lastUsed);
       if (idle.length === 0) return;
       const [key, entry] = idle[0];
       this.entries.delete(key);
@@ -202,7 +246,8 @@ export class WarmClones {
     const root = this.root;
     this.entries.clear();
     this.root = undefined;
-    if (root) await fs.promises.rm(await root, { recursive: true, force: true });
+    if (root)
+      await fs.promises.rm(await root, { recursive: true, force: true });
   }
 }
 
@@ -228,7 +273,8 @@ async function prepare(
   /** The heads in `state` are current: a commit the clone has is used without a fetch. */
   trustState: boolean,
 ): Promise<Omit<Checkout, 'remove' | 'dir'>> {
-  const git = (args: string[], auth?: GitAuth) => runGit(args, { cwd: dir, auth, timeoutMs: remote.timeoutMs });
+  const git = (args: string[], auth?: GitAuth) =>
+    runGit(args, { cwd: dir, auth, timeoutMs: remote.timeoutMs });
   const present = (commit: string) =>
     git(['cat-file', '-e', '--end-of-options', `${commit}^{commit}`]).then(
       () => true,
@@ -240,38 +286,100 @@ async function prepare(
    * all; otherwise a shallow fetch, with what the clone has as "haves": a moved branch transfers its
    * new objects, a force-pushed one at most one commit's tree.
    */
-  const bring = async (ref: string, expected: string | undefined, target: string): Promise<string> => {
+  const bring = async (
+    ref: string,
+    expected: string | undefined,
+    target: string,
+  ): Promise<string> => {
     if (trustState && expected && /^[0-9a-f]{40,64}$/.test(expected)) {
       // update-ref refuses an object the clone does not have: that is the presence check.
-      const updated = await git(['update-ref', '--no-deref', target, expected]).then(
+      const updated = await git([
+        'update-ref',
+        '--no-deref',
+        target,
+        expected,
+      ]).then(
         () => true,
         () => false,
       );
       if (updated) return expected;
     }
-    await git(['fetch', '--quiet', '--no-tags', '--depth=1', '--', 'origin', `+${ref}:${target}`], remote.auth);
-    return (await git(['rev-parse', '--verify', '--end-of-options', `${target}^{commit}`])).trim();
+    await git(
+      [
+        'fetch',
+        '--quiet',
+        '--no-tags',
+        '--depth=1',
+        '--',
+        'origin',
+        `+${ref}:${target}`,
+      ],
+      remote.auth,
+    );
+    return (
+      await git([
+        'rev-parse',
+        '--verify',
+        '--end-of-options',
+        `${target}^{commit}`,
+      ])
+    ).trim();
   };
   const { resolved } = state;
   let checkoutCommit: string;
   if (resolved.kind === 'commit') {
     if (!(await present(resolved.commit))) {
-      await git(['fetch', '--quiet', '--no-tags', '--depth=1', '--', 'origin', resolved.commit], remote.auth);
+      await git(
+        [
+          'fetch',
+          '--quiet',
+          '--no-tags',
+          '--depth=1',
+          '--',
+          'origin',
+          resolved.commit,
+        ],
+        remote.auth,
+      );
     }
-    checkoutCommit = (await git(['rev-parse', '--verify', '--end-of-options', `${resolved.commit}^{commit}`])).trim();
+    checkoutCommit = (
+      await git([
+        'rev-parse',
+        '--verify',
+        '--end-of-options',
+        `${resolved.commit}^{commit}`,
+      ])
+    ).trim();
   } else {
-    checkoutCommit = await bring(resolved.refName, state.head, 'refs/remotes/origin/checkout');
+    checkoutCommit = await bring(
+      resolved.refName,
+      state.head,
+      'refs/remotes/origin/checkout',
+    );
   }
-  const checkoutBranch = resolved.kind === 'branch' ? resolved.branch : undefined;
+  const checkoutBranch =
+    resolved.kind === 'branch' ? resolved.branch : undefined;
   const pushBranchHead = state.refs.get(`refs/heads/${pushBranch}`);
   let baseCommit = checkoutCommit;
   if (pushBranch !== checkoutBranch && pushBranchHead) {
-    baseCommit = await bring(`refs/heads/${pushBranch}`, pushBranchHead, `refs/remotes/origin/${pushBranch}`);
+    baseCommit = await bring(
+      `refs/heads/${pushBranch}`,
+      pushBranchHead,
+      `refs/remotes/origin/${pushBranch}`,
+    );
   }
   // Whatever an earlier run left (a commit that was never pushed, edited or new files, a merge in
   // progress) is dropped: the work tree is the base commit, nothing more. A forced checkout resets
   // the index and the tracked files and ends a merge in progress; clean removes everything else.
-  await git(['checkout', '--quiet', '--force', '-B', pushBranch, baseCommit, '--']);
+  await git([
+    'checkout',
+    '--quiet',
+    '--force',
+    '-B',
+    pushBranch,
+    baseCommit,
+    '--',
+  ]);
   await git(['clean', '-ffdxq']);
   return {
     checkoutCommit,

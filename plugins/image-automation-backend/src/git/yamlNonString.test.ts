@@ -2,11 +2,17 @@ import { loadVectors } from '../golib/__testUtils__/vectors';
 import { isYaml11NonString, needsQuoting } from './yamlNonString';
 
 describe('setter quoting', () => {
-  const vectors = loadVectors().setterQuoting as Array<{ value: string; yaml11NonString: boolean }>;
+  const vectors = loadVectors().setterQuoting as Array<{
+    value: string;
+    yaml11NonString: boolean;
+  }>;
 
-  it.each(vectors.map(v => [v.value, v.yaml11NonString]))('go-yaml v2 judges %j non-string: %s', (value, expected) => {
-    expect(isYaml11NonString(value as string)).toBe(expected);
-  });
+  it.each(vectors.map(v => [v.value, v.yaml11NonString]))(
+    'go-yaml v2 judges %j non-string: %s',
+    (value, expected) => {
+      expect(isYaml11NonString(value as string)).toBe(expected);
+    },
+  );
 
   // Checked with go-yaml v2 (sigs.k8s.io/yaml/goyaml.v2 Unmarshal into interface{}).
   it.each([
@@ -34,8 +40,15 @@ describe('setter quoting', () => {
     value => expect(needsQuoting(value)).toBe(true),
   );
 
-  it.each(['1.2.3', 'v1.0.0', 'latest', 'sha256:abc', 'abc123', '123abc', 'NaN', 'Infinity', 'ghcr.io/a/b:1.0.0'])(
-    'leaves %j plain',
-    value => expect(needsQuoting(value)).toBe(false),
-  );
+  it.each([
+    '1.2.3',
+    'v1.0.0',
+    'latest',
+    'sha256:abc',
+    'abc123',
+    '123abc',
+    'NaN',
+    'Infinity',
+    'ghcr.io/a/b:1.0.0',
+  ])('leaves %j plain', value => expect(needsQuoting(value)).toBe(false));
 });

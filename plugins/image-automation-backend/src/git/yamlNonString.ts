@@ -29,13 +29,20 @@ export function isYaml11NonString(value: string): boolean {
 function structureOf(value: string): 'scalar' | 'collection' | 'error' {
   const doc = parseDocument(value, { schema: 'failsafe' });
   if (doc.errors.length > 0) return 'error';
-  return doc.contents === null || doc.contents instanceof Scalar ? 'scalar' : 'collection';
+  return doc.contents === null || doc.contents instanceof Scalar
+    ? 'scalar'
+    : 'collection';
 }
 
 function resolvesNonString(value: string, version: '1.1' | '1.2'): boolean {
-  const doc = parseDocument(value, version === '1.1' ? { version: '1.1' } : { version: '1.2', schema: 'core' });
+  const doc = parseDocument(
+    value,
+    version === '1.1' ? { version: '1.1' } : { version: '1.2', schema: 'core' },
+  );
   if (doc.errors.length > 0) return false;
-  return !(doc.contents instanceof Scalar && typeof doc.contents.value === 'string');
+  return !(
+    doc.contents instanceof Scalar && typeof doc.contents.value === 'string'
+  );
 }
 
 /**
@@ -48,5 +55,9 @@ function resolvesNonString(value: string, version: '1.1' | '1.2'): boolean {
  */
 export function needsQuoting(value: string): boolean {
   if (value === '') return true;
-  return isYaml11NonString(value) || resolvesNonString(value, '1.1') || resolvesNonString(value, '1.2');
+  return (
+    isYaml11NonString(value) ||
+    resolvesNonString(value, '1.1') ||
+    resolvesNonString(value, '1.2')
+  );
 }

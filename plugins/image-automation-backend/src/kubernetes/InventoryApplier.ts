@@ -169,7 +169,9 @@ async function stillAsApplied(
         let next: string | undefined;
         do {
           const page = await client.request<{
-            items: Array<{ metadata: { name: string; resourceVersion?: string } }>;
+            items: Array<{
+              metadata: { name: string; resourceVersion?: string };
+            }>;
             metadata: { continue?: string };
           }>('GET', path, {
             query: {
@@ -281,7 +283,14 @@ export class InventoryApplier {
         .digest('hex')}`;
       if (
         !request.dryRun &&
-        (await this.unchanged(client, request, previous, applyKey, revision, all))
+        (await this.unchanged(
+          client,
+          request,
+          previous,
+          applyKey,
+          revision,
+          all,
+        ))
       ) {
         // Unchanged render, nothing drifted: no dry run, no write, the inventory stays as it is.
         const unchanged = (o: KubernetesObject): ChangeSetEntry => ({
@@ -293,10 +302,15 @@ export class InventoryApplier {
         const last = steps[steps.length - 1];
         if (request.wait && last) {
           await applier
-            .waitForReady(last.objects, last.timeoutMs ?? request.timeoutMs ?? 5 * 60_000)
+            .waitForReady(
+              last.objects,
+              last.timeoutMs ?? request.timeoutMs ?? 5 * 60_000,
+            )
             .catch(error => {
               throw new Error(
-                `${last.name ? `step "${last.name}": ` : ''}health check failed: ${error.message}`,
+                `${
+                  last.name ? `step "${last.name}": ` : ''
+                }health check failed: ${error.message}`,
               );
             });
         }
@@ -507,7 +521,12 @@ export class InventoryApplier {
     ) {
       return false;
     }
-    return stillAsApplied(client, objects, recorded.versions, request.ownerLabels);
+    return stillAsApplied(
+      client,
+      objects,
+      recorded.versions,
+      request.ownerLabels,
+    );
   }
 
   /**

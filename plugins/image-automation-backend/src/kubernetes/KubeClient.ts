@@ -180,7 +180,13 @@ export class KubeClient {
     }>((resolve, reject) => {
       const req = transport.request(
         url,
-        { method, headers, agent: this.agent, timeout: this.timeoutMs, signal: this.signal },
+        {
+          method,
+          headers,
+          agent: this.agent,
+          timeout: this.timeoutMs,
+          signal: this.signal,
+        },
         res => {
           const chunks: Buffer[] = [];
           res.on('data', chunk => chunks.push(chunk));

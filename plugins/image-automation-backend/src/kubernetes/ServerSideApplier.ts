@@ -257,7 +257,10 @@ export class ServerSideApplier {
   }
 
   /** Remembers the version an apply left (nothing in a dry run or without an answer). */
-  private remember(object: KubernetesObject, result: KubernetesObject | undefined) {
+  private remember(
+    object: KubernetesObject,
+    result: KubernetesObject | undefined,
+  ) {
     const version = result?.metadata?.resourceVersion;
     if (!this.options.dryRun && typeof version === 'string' && version) {
       this.appliedVersions.set(objectId(object), version);
@@ -317,7 +320,10 @@ export class ServerSideApplier {
         const created = await this.patch(path, object, !!this.options.dryRun);
         this.remember(object, created);
         return this.options.dryRun
-          ? { ...entry('created'), diff: objectDiff(subject, undefined, created ?? object) }
+          ? {
+              ...entry('created'),
+              diff: objectDiff(subject, undefined, created ?? object),
+            }
           : entry('created');
       }
       if (this.recreatesFailedJob(object, existing)) {
@@ -340,12 +346,18 @@ export class ServerSideApplier {
       if (preview === undefined) {
         return entry('configured');
       }
-      if (canonicalJson(comparable(preview)) === canonicalJson(comparable(existing))) {
+      if (
+        canonicalJson(comparable(preview)) ===
+        canonicalJson(comparable(existing))
+      ) {
         this.remember(object, existing);
         return entry('unchanged');
       }
       if (this.options.dryRun) {
-        return { ...entry('configured'), diff: objectDiff(subject, existing, preview) };
+        return {
+          ...entry('configured'),
+          diff: objectDiff(subject, existing, preview),
+        };
       }
       this.remember(object, await this.patch(path, object, false));
       return entry('configured');

@@ -40,7 +40,9 @@ function innermost(error: unknown): unknown {
  * @internal
  */
 export function classifyApplyFailure(error: unknown): ApplyFailure {
-  const message = truncateMessage(error instanceof Error ? error.message : String(error));
+  const message = truncateMessage(
+    error instanceof Error ? error.message : String(error),
+  );
   const cause = innermost(error);
   const failure = (
     kind: ApplyFailure['kind'],

@@ -1,4 +1,8 @@
-import { clusterForObject, entityRefusal, writeRefusal } from './clusterWritePolicy';
+import {
+  clusterForObject,
+  entityRefusal,
+  writeRefusal,
+} from './clusterWritePolicy';
 import { KubernetesObject } from './types';
 
 const obj = (
@@ -209,24 +213,41 @@ describe('clusterForObject', () => {
   };
 
   it("bounds a catalog entity's objects by its grants on top of the cluster's lists", () => {
-    expect(refusal(tenantA, obj('v1', 'ConfigMap', 'x', 'team-a'), NAMESPACED)).toBeUndefined();
-    expect(refusal(tenantA, obj('v1', 'ConfigMap', 'x', 'team-b'), NAMESPACED)).toBe(
+    expect(
+      refusal(tenantA, obj('v1', 'ConfigMap', 'x', 'team-a'), NAMESPACED),
+    ).toBeUndefined();
+    expect(
+      refusal(tenantA, obj('v1', 'ConfigMap', 'x', 'team-b'), NAMESPACED),
+    ).toBe(
       "ConfigMap/team-b/x refused: namespace 'team-b' is not granted to entity component:default/a (imageAutomation.tenancy.namespaces)",
     );
     // A Namespace object needs its own name granted; other cluster-scoped kinds only the cluster's list.
-    expect(refusal(tenantA, obj('v1', 'Namespace', 'team-a'), CLUSTER_SCOPED)).toBeUndefined();
-    expect(refusal(tenantA, obj('v1', 'Namespace', 'team-b'), CLUSTER_SCOPED)).toMatch(
+    expect(
+      refusal(tenantA, obj('v1', 'Namespace', 'team-a'), CLUSTER_SCOPED),
+    ).toBeUndefined();
+    expect(
+      refusal(tenantA, obj('v1', 'Namespace', 'team-b'), CLUSTER_SCOPED),
+    ).toMatch(
       /^Namespace\/team-b refused: namespace 'team-b' is not granted to entity component:default\/a/,
     );
     expect(
-      refusal(tenantA, obj('rbac.authorization.k8s.io/v1', 'ClusterRole', 'r'), CLUSTER_SCOPED),
+      refusal(
+        tenantA,
+        obj('rbac.authorization.k8s.io/v1', 'ClusterRole', 'r'),
+        CLUSTER_SCOPED,
+      ),
     ).toBeUndefined();
     // The cluster's own refusal comes first and still applies.
     expect(
       writeRefusal(
         obj('v1', 'ConfigMap', 'x', 'team-a'),
-        clusterForObject({ name: 'c', writePolicy: { ...everything, allowedNamespaces: ['team-b'] } }, tenantA)
-          .writePolicy,
+        clusterForObject(
+          {
+            name: 'c',
+            writePolicy: { ...everything, allowedNamespaces: ['team-b'] },
+          },
+          tenantA,
+        ).writePolicy,
         'c',
         NAMESPACED,
       ),
@@ -235,13 +256,29 @@ describe('clusterForObject', () => {
 
   it("grants '*' everything, a catalog object without grants nothing, and leaves platform objects alone", () => {
     expect(
-      refusal({ ...tenantA, grantedNamespaces: ['*'] }, obj('v1', 'ConfigMap', 'x', 'team-b'), NAMESPACED),
+      refusal(
+        { ...tenantA, grantedNamespaces: ['*'] },
+        obj('v1', 'ConfigMap', 'x', 'team-b'),
+        NAMESPACED,
+      ),
     ).toBeUndefined();
     expect(
-      refusal({ source: { type: 'catalog' }, entityRef: 'component:default/a' }, obj('v1', 'ConfigMap', 'x', 'team-a'), NAMESPACED),
+      refusal(
+        { source: { type: 'catalog' }, entityRef: 'component:default/a' },
+        obj('v1', 'ConfigMap', 'x', 'team-a'),
+        NAMESPACED,
+      ),
     ).toMatch(/not granted to entity component:default\/a/);
-    expect(refusal({ source: { type: 'config' } }, obj('v1', 'ConfigMap', 'x', 'team-b'), NAMESPACED)).toBeUndefined();
-    expect(clusterForObject(shared, { source: { type: 'config' } })).toBe(shared);
+    expect(
+      refusal(
+        { source: { type: 'config' } },
+        obj('v1', 'ConfigMap', 'x', 'team-b'),
+        NAMESPACED,
+      ),
+    ).toBeUndefined();
+    expect(clusterForObject(shared, { source: { type: 'config' } })).toBe(
+      shared,
+    );
     // The cluster object itself is never changed.
     clusterForObject(shared, tenantA);
     expect(shared.writePolicy).not.toHaveProperty('grantedTo');

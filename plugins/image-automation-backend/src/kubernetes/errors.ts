@@ -31,7 +31,9 @@ export class KubeApiError extends Error {
     this.apiMessage = truncateMessage(apiMessage);
     this.causes = causes.slice(0, 50).map(c => ({
       ...c,
-      ...(typeof c.message === 'string' ? { message: truncateMessage(c.message, 1024) } : {}),
+      ...(typeof c.message === 'string'
+        ? { message: truncateMessage(c.message, 1024) }
+        : {}),
     }));
   }
 }

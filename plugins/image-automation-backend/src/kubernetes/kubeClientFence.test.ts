@@ -30,7 +30,11 @@ describe('KubeClient fenced by an abort signal', () => {
     url,
     source: 'config' as const,
     skipTLSVerify: true,
-    writePolicy: { allowedKinds: ['*'], allowedClusterScopedKinds: ['*'], allowedNamespaces: ['*'] },
+    writePolicy: {
+      allowedKinds: ['*'],
+      allowedClusterScopedKinds: ['*'],
+      allowedNamespaces: ['*'],
+    },
   });
   const path = '/api/v1/namespaces/app/configmaps/x';
 
@@ -42,9 +46,13 @@ describe('KubeClient fenced by an abort signal', () => {
       await client.request('PATCH', path, { body: {} });
       expect(seen).toEqual([`PATCH ${path}`]);
 
-      control.abort(new Error('the lease on ConfigMap/app/x was taken by another instance'));
+      control.abort(
+        new Error('the lease on ConfigMap/app/x was taken by another instance'),
+      );
       for (const method of ['PATCH', 'POST', 'PUT', 'DELETE']) {
-        await expect(client.request(method, path, { body: {} })).rejects.toThrow(
+        await expect(
+          client.request(method, path, { body: {} }),
+        ).rejects.toThrow(
           'the lease on ConfigMap/app/x was taken by another instance',
         );
       }
@@ -64,7 +72,8 @@ describe('KubeClient fenced by an abort signal', () => {
     hang = true;
     try {
       const pending = client.request('GET', path);
-      while (seen.length === 0) await new Promise(resolve => setTimeout(resolve, 10));
+      while (seen.length === 0)
+        await new Promise(resolve => setTimeout(resolve, 10));
       const started = Date.now();
       control.abort(new Error('stopped'));
       await expect(pending).rejects.toThrow();

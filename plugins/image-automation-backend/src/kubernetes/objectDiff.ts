@@ -7,7 +7,10 @@ const REDACTED = '(redacted)';
 const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 
 /** What is compared: no server bookkeeping, and no Secret values (a diff is shown to people). */
-function shown(object: KubernetesObject | undefined): { text: string; secretValues: string } {
+function shown(object: KubernetesObject | undefined): {
+  text: string;
+  secretValues: string;
+} {
   if (!object) return { text: '', secretValues: '' };
   const {
     managedFields: _managedFields,
@@ -17,16 +20,28 @@ function shown(object: KubernetesObject | undefined): { text: string; secretValu
   } = (object.metadata ?? {}) as Record<string, unknown>;
   const copy: Record<string, unknown> = { ...object, metadata };
   let secretValues = '';
-  if (object.kind === 'Secret' && (object.apiVersion === 'v1' || object.apiVersion === undefined)) {
+  if (
+    object.kind === 'Secret' &&
+    (object.apiVersion === 'v1' || object.apiVersion === undefined)
+  ) {
     for (const field of ['data', 'stringData'] as const) {
       const values = object[field] as Record<string, unknown> | undefined;
       if (!values) continue;
       secretValues += JSON.stringify(Object.entries(values).sort());
-      copy[field] = Object.fromEntries(Object.keys(values).sort().map(k => [k, REDACTED]));
+      copy[field] = Object.fromEntries(
+        Object.keys(values)
+          .sort()
+          .map(k => [k, REDACTED]),
+      );
     }
-    const annotations = metadata.annotations as Record<string, string> | undefined;
+    const annotations = metadata.annotations as
+      | Record<string, string>
+      | undefined;
     if (annotations?.[LAST_APPLIED] !== undefined) {
-      copy.metadata = { ...metadata, annotations: { ...annotations, [LAST_APPLIED]: REDACTED } };
+      copy.metadata = {
+        ...metadata,
+        annotations: { ...annotations, [LAST_APPLIED]: REDACTED },
+      };
     }
   }
   return { text: stringify(copy, { sortMapEntries: true }), secretValues };
@@ -38,7 +53,11 @@ function shown(object: KubernetesObject | undefined): { text: string; secretValu
  * have changed.
  * @internal
  */
-export function objectDiff(subject: string, before: KubernetesObject | undefined, after: KubernetesObject): string {
+export function objectDiff(
+  subject: string,
+  before: KubernetesObject | undefined,
+  after: KubernetesObject,
+): string {
   const a = shown(before);
   const b = shown(after);
   const patch = createTwoFilesPatch(
@@ -51,6 +70,9 @@ export function objectDiff(subject: string, before: KubernetesObject | undefined
     { context: 2 },
   );
   const body = patch.split('\n').slice(1).join('\n');
-  const secretNote = before && a.secretValues !== b.secretValues ? '# Secret values changed (not shown)\n' : '';
+  const secretNote =
+    before && a.secretValues !== b.secretValues
+      ? '# Secret values changed (not shown)\n'
+      : '';
   return `${body}${secretNote}`;
 }

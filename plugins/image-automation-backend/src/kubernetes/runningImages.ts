@@ -111,10 +111,16 @@ export async function readPodImages(
   client: KubeClient,
   options: { labelSelector: string; namespaces?: string[] },
 ): Promise<PodImages[]> {
-  const namespaces = options.namespaces?.length ? options.namespaces : [undefined];
+  const namespaces = options.namespaces?.length
+    ? options.namespaces
+    : [undefined];
   const lists = await Promise.all(
     namespaces.map(async namespace => {
-      const path = await client.pathOf({ apiVersion: 'v1', kind: 'Pod', namespace });
+      const path = await client.pathOf({
+        apiVersion: 'v1',
+        kind: 'Pod',
+        namespace,
+      });
       const list = await client.request<{ items: any[] }>('GET', path, {
         query: { labelSelector: options.labelSelector },
       });
@@ -123,13 +129,21 @@ export async function readPodImages(
   );
   return lists
     .flat()
-    .filter(pod => pod.status?.phase !== 'Succeeded' && pod.status?.phase !== 'Failed')
+    .filter(
+      pod =>
+        pod.status?.phase !== 'Succeeded' && pod.status?.phase !== 'Failed',
+    )
     .map(pod => ({
       namespace: pod.metadata.namespace,
       pod: pod.metadata.name,
-      images: (pod.spec?.containers ?? []).map((c: { image: string }) => c.image),
+      images: (pod.spec?.containers ?? []).map(
+        (c: { image: string }) => c.image,
+      ),
     }))
-    .sort((a, b) => a.namespace.localeCompare(b.namespace) || a.pod.localeCompare(b.pod));
+    .sort(
+      (a, b) =>
+        a.namespace.localeCompare(b.namespace) || a.pod.localeCompare(b.pod),
+    );
 }
 
 /**
@@ -148,13 +162,18 @@ export function summarisePods(
   let onExpected = 0;
   for (const pod of pods) {
     const candidates = expected.repository
-      ? pod.images.filter(i => splitImageRef(i).repository === expected.repository)
+      ? pod.images.filter(
+          i => splitImageRef(i).repository === expected.repository,
+        )
       : pod.images;
     if (candidates.length === 0) continue;
     total++;
     const running = candidates.find(i => {
       const ref = splitImageRef(i);
-      return ref.tag === expected.tag || (expected.digest !== undefined && ref.digest === expected.digest);
+      return (
+        ref.tag === expected.tag ||
+        (expected.digest !== undefined && ref.digest === expected.digest)
+      );
     });
     if (running) onExpected++;
     const shown = running ?? candidates[0];
@@ -164,7 +183,12 @@ export function summarisePods(
     .map(([image, count]) => ({ image, pods: count }))
     .sort((a, b) => b.pods - a.pods || a.image.localeCompare(b.image));
   if (total === 0) {
-    return { summary: `no running pod${expected.repository ? ` runs ${expected.repository}` : ''}`, images };
+    return {
+      summary: `no running pod${
+        expected.repository ? ` runs ${expected.repository}` : ''
+      }`,
+      images,
+    };
   }
   return { summary: `${onExpected}/${total} pods on ${expected.tag}`, images };
 }

@@ -2,7 +2,11 @@ import { LoggerService } from '@backstage/backend-plugin-api';
 import { parseEntityRef } from '@backstage/catalog-model';
 import { NotificationPayload } from '@backstage/plugin-notifications-common';
 import { NotificationService } from '@backstage/plugin-notifications-node';
-import { Condition, ObjectStatus, PromotionTarget } from '@imageops/backstage-plugin-image-automation-common';
+import {
+  Condition,
+  ObjectStatus,
+  PromotionTarget,
+} from '@imageops/backstage-plugin-image-automation-common';
 import { PromotionRecord, PromotionStore } from '../store/PromotionStore';
 import { truncateMessage } from '../util/truncateMessage';
 
@@ -43,7 +47,10 @@ export interface OwnerNotice {
  * (kind and namespace lower-cased), with an optional query.
  * @internal
  */
-export function entityTabLink(entityRef: string, query?: Record<string, string>): string {
+export function entityTabLink(
+  entityRef: string,
+  query?: Record<string, string>,
+): string {
   const ref = parseEntityRef(entityRef);
   const path = [ref.namespace, ref.kind, ref.name].map((part, i) =>
     encodeURIComponent(i < 2 ? part.toLocaleLowerCase('en-US') : part),
@@ -60,7 +67,9 @@ function subjectLabel(promotion: PromotionRecord): string {
 }
 
 function targetLabel(target: PromotionTarget): string {
-  return target.cluster ? `${target.objectId} in cluster ${target.cluster}` : target.objectId;
+  return target.cluster
+    ? `${target.objectId} in cluster ${target.cluster}`
+    : target.objectId;
 }
 
 function change(promotion: PromotionRecord): string {
@@ -74,13 +83,18 @@ function describe(text: string): string {
 
 function approvalWaiting(promotion: PromotionRecord | undefined): boolean {
   return Boolean(
-    promotion?.state === 'pending' && promotion.gates.some(g => g.gate === 'approval' && g.state === 'waiting'),
+    promotion?.state === 'pending' &&
+      promotion.gates.some(g => g.gate === 'approval' && g.state === 'waiting'),
   );
 }
 
 /** Whether two records name the same version (tag and digest, or provider revision). */
 function sameTo(a: PromotionRecord, b: PromotionRecord): boolean {
-  return a.to.tag === b.to.tag && a.to.digest === b.to.digest && a.to.revision === b.to.revision;
+  return (
+    a.to.tag === b.to.tag &&
+    a.to.digest === b.to.digest &&
+    a.to.revision === b.to.revision
+  );
 }
 
 /**
@@ -88,7 +102,9 @@ function sameTo(a: PromotionRecord, b: PromotionRecord): boolean {
  * is updated in place when the promotion is applied, fails or a newer one replaces it.
  * @internal
  */
-export function promotionScope(promotion: Pick<PromotionRecord, 'target' | 'subject'>): string {
+export function promotionScope(
+  promotion: Pick<PromotionRecord, 'target' | 'subject'>,
+): string {
   return `${NOTIFICATION_TOPICS.promotions}:${promotion.target.id}:${promotion.subject}`;
 }
 
@@ -104,7 +120,10 @@ export function stalledScope(objectId: string): string {
  * failure and each different error, not every retry) or was rejected. Nothing for other changes.
  * @internal
  */
-export function promotionNotice(before: PromotionRecord | undefined, after: PromotionRecord): OwnerNotice | undefined {
+export function promotionNotice(
+  before: PromotionRecord | undefined,
+  after: PromotionRecord,
+): OwnerNotice | undefined {
   if (!after.entityRef) return undefined;
   const base = {
     topic: NOTIFICATION_TOPICS.promotions,
@@ -114,31 +133,47 @@ export function promotionNotice(before: PromotionRecord | undefined, after: Prom
   const what = `${subjectLabel(after)} ${change(after)}`;
   const where = targetLabel(after.target);
   let payload: NotificationPayload | undefined;
-  if (approvalWaiting(after) && !(approvalWaiting(before) && before && sameTo(before, after))) {
-    const waiting = after.gates.filter(g => g.state !== 'passed').map(g => g.summary);
+  if (
+    approvalWaiting(after) &&
+    !(approvalWaiting(before) && before && sameTo(before, after))
+  ) {
+    const waiting = after.gates
+      .filter(g => g.state !== 'passed')
+      .map(g => g.summary);
     payload = {
       ...base,
       title: `Approve ${what} for ${where}`,
       description: describe(
-        `${after.subject} waits for approval on ${after.target.id} (${waiting.join(' · ')}). Approve or reject it on the Image updates tab.`,
+        `${after.subject} waits for approval on ${
+          after.target.id
+        } (${waiting.join(
+          ' · ',
+        )}). Approve or reject it on the Image updates tab.`,
       ),
       severity: 'normal',
     };
   } else if (after.state === 'applied' && before?.state !== 'applied') {
     let carried = '';
     if (after.commit) carried = ` in commit ${after.commit.slice(0, 12)}`;
-    else if (after.appliedRevision) carried = ` (revision ${after.appliedRevision})`;
+    else if (after.appliedRevision)
+      carried = ` (revision ${after.appliedRevision})`;
     payload = {
       ...base,
       title: `Applied ${what} to ${where}`,
-      description: describe(`${after.subject} on ${after.target.id} now carries ${after.to.tag}${carried}.`),
+      description: describe(
+        `${after.subject} on ${after.target.id} now carries ${after.to.tag}${carried}.`,
+      ),
       severity: 'low',
     };
   } else if (after.state === 'failed' && !repeatedFailure(after)) {
     payload = {
       ...base,
       title: `Failed to apply ${what} to ${where}`,
-      description: describe(`${after.error ?? 'the write failed'} (retried on every pass while the promotion is open)`),
+      description: describe(
+        `${
+          after.error ?? 'the write failed'
+        } (retried on every pass while the promotion is open)`,
+      ),
       severity: 'high',
     };
   } else if (after.state === 'rejected' && before?.state !== 'rejected') {
@@ -146,7 +181,11 @@ export function promotionNotice(before: PromotionRecord | undefined, after: Prom
     payload = {
       ...base,
       title: `Rejected ${what} for ${where}`,
-      description: describe(`${step?.by ?? 'someone'} rejected it${step?.note ? `: ${step.note}` : ''}`),
+      description: describe(
+        `${step?.by ?? 'someone'} rejected it${
+          step?.note ? `: ${step.note}` : ''
+        }`,
+      ),
       severity: 'low',
     };
   }
@@ -155,13 +194,20 @@ export function promotionNotice(before: PromotionRecord | undefined, after: Prom
 
 /** Whether a failure repeats the previous attempt's (the same error, with only a retry between). */
 function repeatedFailure(promotion: PromotionRecord): boolean {
-  const earlier = promotion.history.slice(0, -1).filter(step => step.state !== 'applying');
+  const earlier = promotion.history
+    .slice(0, -1)
+    .filter(step => step.state !== 'applying');
   const previous = earlier[earlier.length - 1];
-  return previous?.state === 'failed' && (previous.note ?? '') === (promotion.error ?? '');
+  return (
+    previous?.state === 'failed' &&
+    (previous.note ?? '') === (promotion.error ?? '')
+  );
 }
 
 function stalled(status: ObjectStatus): Condition | undefined {
-  return status.conditions?.find(c => c.type === 'Stalled' && c.status === 'True');
+  return status.conditions?.find(
+    c => c.type === 'Stalled' && c.status === 'True',
+  );
 }
 
 /**
@@ -171,7 +217,13 @@ function stalled(status: ObjectStatus): Condition | undefined {
  * @internal
  */
 export function objectNotice(
-  object: { id: string; kind: string; namespace: string; name: string; entityRef?: string },
+  object: {
+    id: string;
+    kind: string;
+    namespace: string;
+    name: string;
+    entityRef?: string;
+  },
   before: ObjectStatus,
   after: ObjectStatus,
 ): OwnerNotice | undefined {
@@ -187,18 +239,28 @@ export function objectNotice(
   if (now && (!was || was.reason !== now.reason)) {
     return {
       entityRef: object.entityRef,
-      payload: { ...base, title: `${name} is stalled: ${now.reason}`, description: describe(now.message), severity: 'high' },
+      payload: {
+        ...base,
+        title: `${name} is stalled: ${now.reason}`,
+        description: describe(now.message),
+        severity: 'high',
+      },
     };
   }
   if (was && !now) {
     const ready = after.conditions?.find(c => c.type === 'Ready');
-    const state = ready?.status === 'True' ? 'is ready again' : 'is no longer stalled';
+    const state =
+      ready?.status === 'True' ? 'is ready again' : 'is no longer stalled';
     return {
       entityRef: object.entityRef,
       payload: {
         ...base,
         title: `${name} recovered`,
-        description: describe(`${name} ${state}${ready?.message ? `: ${ready.message}` : ''} (was stalled: ${was.reason})`),
+        description: describe(
+          `${name} ${state}${
+            ready?.message ? `: ${ready.message}` : ''
+          } (was stalled: ${was.reason})`,
+        ),
         severity: 'low',
       },
     };
@@ -207,7 +269,9 @@ export function objectNotice(
 }
 
 /** Whether an entity's annotations turn its notifications off. @internal */
-export function notificationsDisabled(annotations: Record<string, string> | undefined): boolean {
+export function notificationsDisabled(
+  annotations: Record<string, string> | undefined,
+): boolean {
   const value = annotations?.[NOTIFICATIONS_ANNOTATION];
   return typeof value === 'string' && value.trim().toLowerCase() === 'disabled';
 }
@@ -236,19 +300,30 @@ export class OwnerNotifications {
       notifications: NotificationService;
       logger: LoggerService;
       /** The annotations of a catalog entity (undefined when it does not exist). */
-      entityAnnotations: (entityRef: string) => Promise<Record<string, string> | undefined>;
+      entityAnnotations: (
+        entityRef: string,
+      ) => Promise<Record<string, string> | undefined>;
       sendTimeoutMs?: number;
     },
   ) {}
 
   /** Reports a promotion's change. Never throws and never waits. */
-  promotionChanged(before: PromotionRecord | undefined, after: PromotionRecord): void {
+  promotionChanged(
+    before: PromotionRecord | undefined,
+    after: PromotionRecord,
+  ): void {
     this.enqueue(() => promotionNotice(before, after));
   }
 
   /** Reports an object's reconcile. Never throws and never waits. */
   objectChanged(
-    object: { id: string; kind: string; namespace: string; name: string; entityRef?: string },
+    object: {
+      id: string;
+      kind: string;
+      namespace: string;
+      name: string;
+      entityRef?: string;
+    },
     before: ObjectStatus,
     after: ObjectStatus,
   ): void {
@@ -271,7 +346,9 @@ export class OwnerNotifications {
     if (!next) return;
     if (this.queued >= MAX_QUEUED) {
       if (!this.dropping) {
-        this.deps.logger.warn(`Owner notifications are not delivered fast enough: dropping new ones (${MAX_QUEUED} waiting)`);
+        this.deps.logger.warn(
+          `Owner notifications are not delivered fast enough: dropping new ones (${MAX_QUEUED} waiting)`,
+        );
         this.dropping = true;
       }
       return;
@@ -281,7 +358,11 @@ export class OwnerNotifications {
     const ready = next;
     this.chain = this.chain
       .then(() => this.deliver(ready))
-      .catch(error => this.deps.logger.warn(`Owner notification failed unexpectedly: ${error}`))
+      .catch(error =>
+        this.deps.logger.warn(
+          `Owner notification failed unexpectedly: ${error}`,
+        ),
+      )
       .finally(() => {
         this.queued--;
       });
@@ -292,18 +373,29 @@ export class OwnerNotifications {
     try {
       annotations = await this.deps.entityAnnotations(notice.entityRef);
     } catch (error) {
-      this.deps.logger.warn(`Could not read ${notice.entityRef} to notify its owners: ${error}`);
+      this.deps.logger.warn(
+        `Could not read ${notice.entityRef} to notify its owners: ${error}`,
+      );
       return;
     }
     // The entity is gone, or its owners turned notifications off.
     if (!annotations || notificationsDisabled(annotations)) return;
-    this.warnUnknownValue(notice.entityRef, annotations[NOTIFICATIONS_ANNOTATION]);
+    this.warnUnknownValue(
+      notice.entityRef,
+      annotations[NOTIFICATIONS_ANNOTATION],
+    );
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {
       await Promise.race([
-        this.deps.notifications.send({ recipients: { type: 'entity', entityRef: notice.entityRef }, payload: notice.payload }),
+        this.deps.notifications.send({
+          recipients: { type: 'entity', entityRef: notice.entityRef },
+          payload: notice.payload,
+        }),
         new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new Error('timed out')), this.deps.sendTimeoutMs ?? SEND_TIMEOUT_MS);
+          timer = setTimeout(
+            () => reject(new Error('timed out')),
+            this.deps.sendTimeoutMs ?? SEND_TIMEOUT_MS,
+          );
           timer.unref?.();
         }),
       ]);
@@ -325,12 +417,19 @@ export class OwnerNotifications {
 
   /** A value other than `disabled`/`enabled` leaves notifications on; said once per entity and value. */
   private warnUnknownValue(entityRef: string, value: string | undefined) {
-    if (value === undefined || ['enabled', 'disabled'].includes(value.trim().toLowerCase())) return;
+    if (
+      value === undefined ||
+      ['enabled', 'disabled'].includes(value.trim().toLowerCase())
+    )
+      return;
     const key = `${entityRef}\n${value}`;
     if (this.warnedValues.has(key)) return;
     this.warnedValues.add(key);
     this.deps.logger.warn(
-      `${entityRef}: annotation ${NOTIFICATIONS_ANNOTATION} is '${truncateMessage(value, 80)}'; only 'disabled' turns notifications off (they stay on)`,
+      `${entityRef}: annotation ${NOTIFICATIONS_ANNOTATION} is '${truncateMessage(
+        value,
+        80,
+      )}'; only 'disabled' turns notifications off (they stay on)`,
     );
   }
 }
@@ -341,7 +440,10 @@ export class OwnerNotifications {
  * the version reads the record first, to compare.
  * @internal
  */
-export function ownerNotifyingPromotionStore(store: PromotionStore, owners: OwnerNotifications): PromotionStore {
+export function ownerNotifyingPromotionStore(
+  store: PromotionStore,
+  owners: OwnerNotifications,
+): PromotionStore {
   return new Proxy(store, {
     get(target, key) {
       if (key === 'create') {
@@ -354,8 +456,13 @@ export function ownerNotifyingPromotionStore(store: PromotionStore, owners: Owne
       if (key === 'update') {
         return async (...args: Parameters<PromotionStore['update']>) => {
           const [id, , patch] = args;
-          const relevant = patch.state !== undefined || patch.gates !== undefined || patch.to !== undefined;
-          const before = relevant ? await target.get(id).catch(() => undefined) : undefined;
+          const relevant =
+            patch.state !== undefined ||
+            patch.gates !== undefined ||
+            patch.to !== undefined;
+          const before = relevant
+            ? await target.get(id).catch(() => undefined)
+            : undefined;
           const updated = await target.update(...args);
           if (updated && relevant) owners.promotionChanged(before, updated);
           return updated;

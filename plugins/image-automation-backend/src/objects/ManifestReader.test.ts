@@ -15,23 +15,81 @@ jest.setTimeout(60_000);
 describe('ManifestReader.entityMayRead', () => {
   const base = 'https://git.example.com/org/app/blob/main/catalog-info.yaml';
   it.each([
-    ['the source directory', 'https://git.example.com/org/app/blob/main/deploy/x.yaml', [], true],
-    ['a relative path resolved out of the repository', ManifestReader.resolve('../../../other/blob/main/x.yaml', base), [], false],
-    ['another repository on the same host', 'https://git.example.com/org/other/blob/main/x.yaml', [], false],
-    ['another origin', 'https://evil.example.com/org/app/blob/main/deploy/x.yaml', [], false],
-    ['a path that only starts like the directory', 'https://git.example.com/org/app/blob/main-x/x.yaml', [], false],
-    ['a configured prefix', 'https://git.example.com/org/shared/x.yaml', ['https://git.example.com/org/shared'], true],
-    ['a prefix matched by part of a segment', 'https://git.example.com/org/shared-x/x.yaml', ['https://git.example.com/org/shared'], false],
-    ['a file: location (bound by fileRoots)', 'file:///srv/catalog/x.yaml', [], true],
+    [
+      'the source directory',
+      'https://git.example.com/org/app/blob/main/deploy/x.yaml',
+      [],
+      true,
+    ],
+    [
+      'a relative path resolved out of the repository',
+      ManifestReader.resolve('../../../other/blob/main/x.yaml', base),
+      [],
+      false,
+    ],
+    [
+      'another repository on the same host',
+      'https://git.example.com/org/other/blob/main/x.yaml',
+      [],
+      false,
+    ],
+    [
+      'another origin',
+      'https://evil.example.com/org/app/blob/main/deploy/x.yaml',
+      [],
+      false,
+    ],
+    [
+      'a path that only starts like the directory',
+      'https://git.example.com/org/app/blob/main-x/x.yaml',
+      [],
+      false,
+    ],
+    [
+      'a configured prefix',
+      'https://git.example.com/org/shared/x.yaml',
+      ['https://git.example.com/org/shared'],
+      true,
+    ],
+    [
+      'a prefix matched by part of a segment',
+      'https://git.example.com/org/shared-x/x.yaml',
+      ['https://git.example.com/org/shared'],
+      false,
+    ],
+    [
+      'a file: location (bound by fileRoots)',
+      'file:///srv/catalog/x.yaml',
+      [],
+      true,
+    ],
   ])('%s', (_what, location, prefixes, allowed) => {
-    expect(ManifestReader.entityMayRead(location, base, prefixes)).toBe(allowed);
+    expect(ManifestReader.entityMayRead(location, base, prefixes)).toBe(
+      allowed,
+    );
   });
 
   it('refuses every URL for an entity without an http(s) source, unless a prefix allows it', () => {
-    expect(ManifestReader.entityMayRead('https://git.example.com/org/app/x.yaml', undefined, [])).toBe(false);
-    expect(ManifestReader.entityMayRead('https://git.example.com/org/app/x.yaml', 'file:///srv/catalog/', [])).toBe(false);
     expect(
-      ManifestReader.entityMayRead('https://git.example.com/org/app/x.yaml', undefined, ['https://git.example.com/org']),
+      ManifestReader.entityMayRead(
+        'https://git.example.com/org/app/x.yaml',
+        undefined,
+        [],
+      ),
+    ).toBe(false);
+    expect(
+      ManifestReader.entityMayRead(
+        'https://git.example.com/org/app/x.yaml',
+        'file:///srv/catalog/',
+        [],
+      ),
+    ).toBe(false);
+    expect(
+      ManifestReader.entityMayRead(
+        'https://git.example.com/org/app/x.yaml',
+        undefined,
+        ['https://git.example.com/org'],
+      ),
     ).toBe(true);
   });
 });
@@ -56,7 +114,9 @@ describe('manifest sync of entities with URL sources', () => {
         '/org/shared/image.yaml': repo('shared'),
       };
       const body = files[req.url ?? ''];
-      res.writeHead(body ? 200 : 404, { 'content-type': 'text/plain' }).end(body ?? 'not found');
+      res
+        .writeHead(body ? 200 : 404, { 'content-type': 'text/plain' })
+        .end(body ?? 'not found');
     });
     await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
     origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -80,15 +140,25 @@ describe('manifest sync of entities with URL sources', () => {
   it.each(databases.eachSupportedId())(
     'reads from the entity source directory and configured prefixes only, and never fetches the rest (%p)',
     async databaseId => {
-      const store = await DatabaseObjectStore.create({ knex: await databases.init(databaseId) });
-      const config = new ConfigReader({ backend: { reading: { allow: [{ host: new URL(origin).host }] } } });
-      const urlReader = UrlReaders.default({ config, logger: mockServices.logger.mock() });
+      const store = await DatabaseObjectStore.create({
+        knex: await databases.init(databaseId),
+      });
+      const config = new ConfigReader({
+        backend: { reading: { allow: [{ host: new URL(origin).host }] } },
+      });
+      const urlReader = UrlReaders.default({
+        config,
+        logger: mockServices.logger.mock(),
+      });
       const sync = new ManifestSync({
         store,
         reader: new ManifestReader(urlReader, []),
         catalog: catalogServiceMock({
           entities: [
-            component('app', './deploy/image.yaml, ../payroll/deploy/image.yaml'),
+            component(
+              'app',
+              './deploy/image.yaml, ../payroll/deploy/image.yaml',
+            ),
             component('intruder', `${origin}/org/payroll/deploy/image.yaml`),
             component('consumer', `${origin}/org/shared/image.yaml`),
           ],
@@ -97,7 +167,10 @@ describe('manifest sync of entities with URL sources', () => {
         logger: mockServices.logger.mock(),
         locations: [],
         tenancy: {
-          grants: ['app', 'intruder', 'consumer'].map(name => ({ entity: `component:default/${name}`, namespaces: ['app'] })),
+          grants: ['app', 'intruder', 'consumer'].map(name => ({
+            entity: `component:default/${name}`,
+            namespaces: ['app'],
+          })),
           defaultNamespace: false,
         },
         manifestUrlPrefixes: [`${origin}/org/shared`],
@@ -106,14 +179,22 @@ describe('manifest sync of entities with URL sources', () => {
 
       await sync.syncAll();
 
-      expect(requests.sort()).toEqual(['/org/app/deploy/image.yaml', '/org/shared/image.yaml']);
+      expect(requests.sort()).toEqual([
+        '/org/app/deploy/image.yaml',
+        '/org/shared/image.yaml',
+      ]);
       const objects = await store.list({});
-      const of = (entity: string) => objects.filter(o => o.entityRef === `component:default/${entity}`);
+      const of = (entity: string) =>
+        objects.filter(o => o.entityRef === `component:default/${entity}`);
       expect(of('app').map(o => o.id)).toContain('ImageRepository/app/own');
-      expect(objects.some(o => o.id === 'ImageRepository/app/payroll')).toBe(false);
+      expect(objects.some(o => o.id === 'ImageRepository/app/payroll')).toBe(
+        false,
+      );
       for (const entity of ['app', 'intruder']) {
         const error = of(entity).find(o => o.kind === 'ManifestError');
-        expect(error?.manifest.metadata.annotations?.['image-automation.io/error']).toMatch(
+        expect(
+          error?.manifest.metadata.annotations?.['image-automation.io/error'],
+        ).toMatch(
           /failed to read .*\/org\/payroll\/deploy\/image\.yaml: an entity's manifests are read only from its own source directory \(.*\/org\/app\/\) or under imageAutomation\.manifestUrlPrefixes/,
         );
       }

@@ -41,7 +41,11 @@ export class ManifestReader {
    * annotation, even a relative one (`../../other-repo/…`), could have the URL reader fetch any
    * file the Backstage integrations can read. `file:` locations are bound by `fileRoots`.
    */
-  static entityMayRead(location: string, base: string | undefined, prefixes: readonly string[]): boolean {
+  static entityMayRead(
+    location: string,
+    base: string | undefined,
+    prefixes: readonly string[],
+  ): boolean {
     if (location.startsWith('file:')) return true;
     let url: URL;
     try {
@@ -57,9 +61,13 @@ export class ManifestReader {
         return false;
       }
       const dir = p.pathname.endsWith('/') ? p.pathname : `${p.pathname}/`;
-      return url.origin === p.origin && (url.pathname === p.pathname || url.pathname.startsWith(dir));
+      return (
+        url.origin === p.origin &&
+        (url.pathname === p.pathname || url.pathname.startsWith(dir))
+      );
     };
-    if (base && /^https?:/.test(base) && under(new URL('.', base).toString())) return true;
+    if (base && /^https?:/.test(base) && under(new URL('.', base).toString()))
+      return true;
     return prefixes.some(under);
   }
 
@@ -73,8 +81,12 @@ export class ManifestReader {
 
   private async readFile(file: string): Promise<string> {
     const real = await fs.realpath(file);
-    const roots = await Promise.all(this.roots.map(root => fs.realpath(root).catch(() => root)));
-    const inside = roots.some(root => real === root || real.startsWith(root + path.sep));
+    const roots = await Promise.all(
+      this.roots.map(root => fs.realpath(root).catch(() => root)),
+    );
+    const inside = roots.some(
+      root => real === root || real.startsWith(root + path.sep),
+    );
     if (!inside) {
       throw new NotAllowedError(
         `${file} is outside imageAutomation.fileRoots; add its directory there to read it`,

@@ -1,9 +1,11 @@
 import { NotAllowedError } from '@backstage/errors';
+import { AuthService, LoggerService } from '@backstage/backend-plugin-api';
 import {
-  AuthService,
-  LoggerService,
-} from '@backstage/backend-plugin-api';
-import { Entity, stringifyEntityRef, ANNOTATION_SOURCE_LOCATION, ANNOTATION_LOCATION } from '@backstage/catalog-model';
+  Entity,
+  stringifyEntityRef,
+  ANNOTATION_SOURCE_LOCATION,
+  ANNOTATION_LOCATION,
+} from '@backstage/catalog-model';
 import { CATALOG_FILTER_EXISTS } from '@backstage/catalog-client';
 import { CatalogService } from '@backstage/plugin-catalog-node';
 import {
@@ -24,7 +26,12 @@ import {
   scopeGeneratedError,
 } from './parseManifests';
 import { rejectOverLong } from './fieldLimits';
-import { EntityGrant, namespaceGranted, Tenancy, TenancySettings } from './tenancy';
+import {
+  EntityGrant,
+  namespaceGranted,
+  Tenancy,
+  TenancySettings,
+} from './tenancy';
 
 /** Reason of a placeholder for an object another source already declares. @internal */
 export const ALREADY_DECLARED = 'AlreadyDeclared';
@@ -47,7 +54,8 @@ function splitLocations(value: string): string[] {
 /** The base that relative manifest locations of an entity resolve against. */
 function entityBase(entity: Entity): string | undefined {
   const annotations = entity.metadata.annotations ?? {};
-  const ref = annotations[ANNOTATION_SOURCE_LOCATION] ?? annotations[ANNOTATION_LOCATION];
+  const ref =
+    annotations[ANNOTATION_SOURCE_LOCATION] ?? annotations[ANNOTATION_LOCATION];
   if (!ref) return undefined;
   const separator = ref.indexOf(':');
   const type = ref.slice(0, separator);
@@ -84,20 +92,34 @@ export class ManifestSync {
     const { catalog, auth, store, logger } = this.options;
     const credentials = await auth.getOwnServiceCredentials();
     const { items: entities } = await catalog.getEntities(
-      { filter: { [`metadata.annotations.${ANNOTATION_MANIFESTS}`]: CATALOG_FILTER_EXISTS } },
+      {
+        filter: {
+          [`metadata.annotations.${ANNOTATION_MANIFESTS}`]:
+            CATALOG_FILTER_EXISTS,
+        },
+      },
       { credentials },
     );
     const { items: labelled } = await catalog.getEntities(
       {
-        filter: { [`metadata.annotations.${KUBERNETES_ID_ANNOTATION}`]: CATALOG_FILTER_EXISTS },
-        fields: ['kind', 'metadata.namespace', 'metadata.name', 'metadata.annotations'],
+        filter: {
+          [`metadata.annotations.${KUBERNETES_ID_ANNOTATION}`]:
+            CATALOG_FILTER_EXISTS,
+        },
+        fields: [
+          'kind',
+          'metadata.namespace',
+          'metadata.name',
+          'metadata.annotations',
+        ],
       },
       { credentials },
     );
     const byKubernetesId = new Map<string, string>();
     for (const entity of labelled) {
       const id = entity.metadata.annotations?.[KUBERNETES_ID_ANNOTATION];
-      if (id && !byKubernetesId.has(id)) byKubernetesId.set(id, stringifyEntityRef(entity));
+      if (id && !byKubernetesId.has(id))
+        byKubernetesId.set(id, stringifyEntityRef(entity));
     }
 
     const seen = new Set<string>();
@@ -113,7 +135,11 @@ export class ManifestSync {
         'config',
         [location.target],
         undefined,
-        manifest => location.entityRef ?? byKubernetesId.get(manifest.metadata.labels?.[LABEL_KUBERNETES_ID] ?? ''),
+        manifest =>
+          location.entityRef ??
+          byKubernetesId.get(
+            manifest.metadata.labels?.[LABEL_KUBERNETES_ID] ?? '',
+          ),
         undefined,
         platformNamespaces,
       );
@@ -128,15 +154,26 @@ export class ManifestSync {
       const sourceKey = `entity:${entityRef}`;
       seen.add(sourceKey);
       const base = entityBase(entity);
-      const targets = splitLocations(entity.metadata.annotations![ANNOTATION_MANIFESTS]);
-      objects += await this.syncSource(sourceKey, 'catalog', targets, base, () => entityRef, {
-        entityRef,
-        ...tenancy.grantFor(entity),
-      });
+      const targets = splitLocations(
+        entity.metadata.annotations![ANNOTATION_MANIFESTS],
+      );
+      objects += await this.syncSource(
+        sourceKey,
+        'catalog',
+        targets,
+        base,
+        () => entityRef,
+        {
+          entityRef,
+          ...tenancy.grantFor(entity),
+        },
+      );
     }
     for (const sourceKey of await store.listSourceKeys()) {
       if (!seen.has(sourceKey)) {
-        logger.info(`Removing the automation objects of ${sourceKey}: the source no longer exists`);
+        logger.info(
+          `Removing the automation objects of ${sourceKey}: the source no longer exists`,
+        );
         await store.syncSource(sourceKey, []);
       }
     }
@@ -154,20 +191,37 @@ export class ManifestSync {
     const declarers = new Map<string, string[]>();
     for (const object of all) {
       if (object.kind !== MANIFEST_ERROR_KIND) continue;
-      if (object.manifest.metadata.annotations?.[MANIFEST_ERROR_REASON_ANNOTATION] !== ALREADY_DECLARED) continue;
-      const rejected = (object.manifest.spec as { rejected?: { kind: string; namespace: string; name: string } }).rejected;
+      if (
+        object.manifest.metadata.annotations?.[
+          MANIFEST_ERROR_REASON_ANNOTATION
+        ] !== ALREADY_DECLARED
+      )
+        continue;
+      const rejected = (
+        object.manifest.spec as {
+          rejected?: { kind: string; namespace: string; name: string };
+        }
+      ).rejected;
       if (!rejected) continue;
       const id = `${rejected.kind}/${rejected.namespace}/${rejected.name}`;
-      declarers.set(id, [...(declarers.get(id) ?? []), object.entityRef ?? object.sourceKey]);
+      declarers.set(id, [
+        ...(declarers.get(id) ?? []),
+        object.entityRef ?? object.sourceKey,
+      ]);
     }
     const now = new Date();
     for (const object of all) {
       const others = declarers.get(object.id);
       const message = others
-        ? `also declared by ${[...new Set(others)].sort().join(', ')}; ${others.length > 1 ? 'those declarations are' : 'that declaration is'} rejected and this one is kept`
+        ? `also declared by ${[...new Set(others)].sort().join(', ')}; ${
+            others.length > 1 ? 'those declarations are' : 'that declaration is'
+          } rejected and this one is kept`
         : undefined;
-      const current = object.status.conditions?.find(c => c.type === DECLARATION_CONFLICT)?.message;
-      if (current !== message) await store.setDeclarationConflict(object.id, message, now);
+      const current = object.status.conditions?.find(
+        c => c.type === DECLARATION_CONFLICT,
+      )?.message;
+      if (current !== message)
+        await store.setDeclarationConflict(object.id, message, now);
     }
   }
 
@@ -189,7 +243,14 @@ export class ManifestSync {
       let location = target;
       try {
         location = ManifestReader.resolve(target, base);
-        if (grant && !ManifestReader.entityMayRead(location, base, this.options.manifestUrlPrefixes ?? [])) {
+        if (
+          grant &&
+          !ManifestReader.entityMayRead(
+            location,
+            base,
+            this.options.manifestUrlPrefixes ?? [],
+          )
+        ) {
           throw new NotAllowedError(
             `an entity's manifests are read only from its own source directory${
               base ? ` (${new URL('.', base).toString()})` : ''
@@ -197,16 +258,27 @@ export class ManifestSync {
           );
         }
         const text = await reader.read(location);
-        for (const manifest of parseManifests(text, location).map(m => scopeGeneratedError(m, sourceKey))) {
+        for (const manifest of parseManifests(text, location).map(m =>
+          scopeGeneratedError(m, sourceKey),
+        )) {
           failed ||= manifest.kind === MANIFEST_ERROR_KIND;
-          declared.push({ manifest, entityRef: entityRefFor(manifest), source: { type, location } });
+          declared.push({
+            manifest,
+            entityRef: entityRefFor(manifest),
+            source: { type, location },
+          });
         }
       } catch (error) {
         failed = true;
-        const message = `failed to read ${location}: ${(error as Error).message}`;
+        const message = `failed to read ${location}: ${
+          (error as Error).message
+        }`;
         logger.warn(`${sourceKey}: ${message}`);
         declared.push({
-          manifest: scopeGeneratedError(manifestError(location, 0, message), sourceKey),
+          manifest: scopeGeneratedError(
+            manifestError(location, 0, message),
+            sourceKey,
+          ),
           entityRef: entityRefFor({ metadata: {} } as AutomationObject),
           source: { type, location },
         });
@@ -217,8 +289,15 @@ export class ManifestSync {
       // error or a bad edit must not delete objects (and, later, what they applied).
       const previous = await store.list({ sourceKey });
       for (const object of previous) {
-        if (object.kind !== MANIFEST_ERROR_KIND && !declared.some(d => sameObject(d.manifest, object.manifest))) {
-          declared.push({ manifest: object.manifest, entityRef: object.entityRef, source: object.source });
+        if (
+          object.kind !== MANIFEST_ERROR_KIND &&
+          !declared.some(d => sameObject(d.manifest, object.manifest))
+        ) {
+          declared.push({
+            manifest: object.manifest,
+            entityRef: object.entityRef,
+            source: object.source,
+          });
         }
       }
     }
@@ -226,7 +305,8 @@ export class ManifestSync {
       declared = this.applyGrant(sourceKey, grant, declared);
     } else {
       for (const d of declared) {
-        if (d.manifest.kind !== MANIFEST_ERROR_KIND) platformNamespaces?.add(d.manifest.metadata.namespace ?? 'default');
+        if (d.manifest.kind !== MANIFEST_ERROR_KIND)
+          platformNamespaces?.add(d.manifest.metadata.namespace ?? 'default');
       }
     }
     // A field longer than its column would fail the store's transaction (on PostgreSQL): reject
@@ -234,7 +314,9 @@ export class ManifestSync {
     declared = declared.map(d => rejectOverLong(sourceKey, d));
     const first = await store.syncSource(sourceKey, declared);
     for (const { id, fromSourceKey } of first.takenOver) {
-      logger.warn(`${sourceKey} declares ${id}, which ${fromSourceKey} declared; the platform location takes it over`);
+      logger.warn(
+        `${sourceKey} declares ${id}, which ${fromSourceKey} declared; the platform location takes it over`,
+      );
     }
     if (first.conflicts.length > 0) {
       // The first owner keeps the id; this source's declaration becomes a rejected placeholder
@@ -243,8 +325,11 @@ export class ManifestSync {
       declared = declared.map(d => {
         const conflict = owners.get(idOf(d.manifest));
         if (!conflict) return d;
-        const owner = conflict.ownerEntityRef ?? describeSource(conflict.ownerSourceKey);
-        logger.warn(`${sourceKey} declares ${conflict.id}, which ${owner} already declares; keeping the first`);
+        const owner =
+          conflict.ownerEntityRef ?? describeSource(conflict.ownerSourceKey);
+        logger.warn(
+          `${sourceKey} declares ${conflict.id}, which ${owner} already declares; keeping the first`,
+        );
         return {
           ...d,
           manifest: rejectedManifest(
@@ -279,40 +364,63 @@ export class ManifestSync {
       const namespace = d.manifest.metadata.namespace ?? 'default';
       let rejection: { reason: string; message: string } | undefined;
       if (!namespaceGranted(grant.namespaces, namespace)) {
-        const granted = grant.namespaces.length > 0 ? grant.namespaces.join(', ') : 'none';
+        const granted =
+          grant.namespaces.length > 0 ? grant.namespaces.join(', ') : 'none';
         rejection = {
           reason: 'NamespaceNotGranted',
           message:
-            `${describe(d.manifest)} rejected: namespace '${namespace}' is not granted to ${grant.entityRef} ` +
-            `(granted: ${granted}${grant.defaultWithheld ? `; ${grant.defaultWithheld}` : ''}); ` +
+            `${describe(
+              d.manifest,
+            )} rejected: namespace '${namespace}' is not granted to ${
+              grant.entityRef
+            } ` +
+            `(granted: ${granted}${
+              grant.defaultWithheld ? `; ${grant.defaultWithheld}` : ''
+            }); ` +
             'a platform admin grants namespaces in imageAutomation.tenancy.namespaces',
         };
       } else if (ids.has(idOf(d.manifest))) {
         rejection = {
           reason: 'DuplicateDeclaration',
-          message: `${describe(d.manifest)} rejected: declared more than once by ${grant.entityRef}; the first declaration is used`,
+          message: `${describe(
+            d.manifest,
+          )} rejected: declared more than once by ${
+            grant.entityRef
+          }; the first declaration is used`,
         };
       }
       ids.add(idOf(d.manifest));
       if (!rejection) return withGrant;
       return {
         ...withGrant,
-        manifest: rejectedManifest(sourceKey, d.source.location, d.manifest, rejection.reason, rejection.message),
+        manifest: rejectedManifest(
+          sourceKey,
+          d.source.location,
+          d.manifest,
+          rejection.reason,
+          rejection.message,
+        ),
       };
     });
   }
 }
 
 function idOf(manifest: AutomationObject): string {
-  return `${manifest.kind}/${manifest.metadata.namespace ?? 'default'}/${manifest.metadata.name}`;
+  return `${manifest.kind}/${manifest.metadata.namespace ?? 'default'}/${
+    manifest.metadata.name
+  }`;
 }
 
 function describe(manifest: AutomationObject): string {
-  return `${manifest.kind} '${manifest.metadata.namespace ?? 'default'}/${manifest.metadata.name}'`;
+  return `${manifest.kind} '${manifest.metadata.namespace ?? 'default'}/${
+    manifest.metadata.name
+  }'`;
 }
 
 function describeSource(sourceKey: string): string {
-  return sourceKey.startsWith('config:') ? `the platform location ${sourceKey.slice('config:'.length)}` : sourceKey;
+  return sourceKey.startsWith('config:')
+    ? `the platform location ${sourceKey.slice('config:'.length)}`
+    : sourceKey;
 }
 
 function sameObject(a: AutomationObject, b: AutomationObject): boolean {

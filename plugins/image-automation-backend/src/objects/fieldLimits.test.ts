@@ -18,78 +18,126 @@ jest.setTimeout(60_000);
 const databases = createStoreTestDatabases();
 
 const repo = (name: string, namespace: string, kind = 'ImageRepository') =>
-  `apiVersion: image.toolkit.fluxcd.io/v1\nkind: ${kind}\nmetadata:\n  name: ${name}\n  namespace: ${namespace}\nspec:\n  image: ghcr.io/acme/${name.slice(0, 20)}\n  interval: 5m\n`;
+  `apiVersion: image.toolkit.fluxcd.io/v1\nkind: ${kind}\nmetadata:\n  name: ${name}\n  namespace: ${namespace}\nspec:\n  image: ghcr.io/acme/${name.slice(
+    0,
+    20,
+  )}\n  interval: 5m\n`;
 
-describe.each(databases.eachSupportedId())('manifest sync with over-long fields on %p', databaseId => {
-  let dir: string;
-  beforeAll(async () => {
-    dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'field-limits-'));
-  });
-  afterAll(() => fs.promises.rm(dir, { recursive: true, force: true }));
-
-  function component(name: string, file: string): Entity {
-    return {
-      apiVersion: 'backstage.io/v1alpha1',
-      kind: 'Component',
-      metadata: { name, namespace: 'default', annotations: { 'image-automation.io/manifests': `file://${file}` } },
-      spec: { owner: 'group:default/team' },
-    };
-  }
-
-  it('rejects the over-long object alone; every other object and entity syncs', async () => {
-    const knex = await databases.init(databaseId);
-    const store = await DatabaseObjectStore.create({ knex });
-    const hostile = path.join(dir, `hostile-${databaseId}.yaml`);
-    const neighbour = path.join(dir, `neighbour-${databaseId}.yaml`);
-    await fs.promises.writeFile(
-      hostile,
-      [repo('ok', 'hostile'), repo('x'.repeat(300), 'hostile'), repo('long-kind', 'hostile', `K${'k'.repeat(100)}`)].join('---\n'),
-    );
-    await fs.promises.writeFile(neighbour, repo('web', 'neighbour'));
-    const sync = new ManifestSync({
-      store,
-      reader: new ManifestReader(mockServices.urlReader.mock(), [dir]),
-      catalog: catalogServiceMock({ entities: [component('hostile', hostile), component('neighbour', neighbour)] }),
-      auth: mockServices.auth(),
-      logger: mockServices.logger.mock(),
-      locations: [],
+describe.each(databases.eachSupportedId())(
+  'manifest sync with over-long fields on %p',
+  databaseId => {
+    let dir: string;
+    beforeAll(async () => {
+      dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'field-limits-'));
     });
+    afterAll(() => fs.promises.rm(dir, { recursive: true, force: true }));
 
-    await sync.syncAll();
+    function component(name: string, file: string): Entity {
+      return {
+        apiVersion: 'backstage.io/v1alpha1',
+        kind: 'Component',
+        metadata: {
+          name,
+          namespace: 'default',
+          annotations: { 'image-automation.io/manifests': `file://${file}` },
+        },
+        spec: { owner: 'group:default/team' },
+      };
+    }
 
-    const ids = (await store.list({})).map(o => o.id).sort();
-    expect(ids).toContain('ImageRepository/hostile/ok');
-    expect(ids).toContain('ImageRepository/neighbour/web');
-    expect(ids.some(id => id.includes('xxxxxxxx'))).toBe(false);
-    const rejected = (await store.list({})).filter(o => o.kind === 'ManifestError');
-    expect(rejected).toHaveLength(2);
-    for (const r of rejected) expect(r.entityRef).toBe('component:default/hostile');
-    const messages = rejected.map(r => r.manifest.metadata.annotations?.['image-automation.io/error']).sort();
-    expect(messages[0]).toMatch(
-      /^ImageRepository 'hostile\/x{80}…' rejected: metadata\.name is 300 characters long; at most 253 are allowed/,
-    );
-    expect(messages[1]).toMatch(/^Kk{79}… 'hostile\/long-kind' rejected: kind is 101 characters long; at most 63 are allowed/);
-    expect(rejected.map(r => r.manifest.metadata.annotations?.['image-automation.io/error-reason'])).toEqual([
-      'FieldTooLong',
-      'FieldTooLong',
-    ]);
+    it('rejects the over-long object alone; every other object and entity syncs', async () => {
+      const knex = await databases.init(databaseId);
+      const store = await DatabaseObjectStore.create({ knex });
+      const hostile = path.join(dir, `hostile-${databaseId}.yaml`);
+      const neighbour = path.join(dir, `neighbour-${databaseId}.yaml`);
+      await fs.promises.writeFile(
+        hostile,
+        [
+          repo('ok', 'hostile'),
+          repo('x'.repeat(300), 'hostile'),
+          repo('long-kind', 'hostile', `K${'k'.repeat(100)}`),
+        ].join('---\n'),
+      );
+      await fs.promises.writeFile(neighbour, repo('web', 'neighbour'));
+      const sync = new ManifestSync({
+        store,
+        reader: new ManifestReader(mockServices.urlReader.mock(), [dir]),
+        catalog: catalogServiceMock({
+          entities: [
+            component('hostile', hostile),
+            component('neighbour', neighbour),
+          ],
+        }),
+        auth: mockServices.auth(),
+        logger: mockServices.logger.mock(),
+        locations: [],
+      });
 
-    // Fixed: the next sync stores it and drops the rejection.
-    await fs.promises.writeFile(hostile, [repo('ok', 'hostile'), repo('x'.repeat(253), 'hostile')].join('---\n'));
-    await sync.syncAll();
-    const after = (await store.list({})).map(o => o.id);
-    expect(after).toContain(`ImageRepository/hostile/${'x'.repeat(253)}`);
-    expect(after.filter(id => id.startsWith('ManifestError/'))).toEqual([]);
-  });
-});
+      await sync.syncAll();
+
+      const ids = (await store.list({})).map(o => o.id).sort();
+      expect(ids).toContain('ImageRepository/hostile/ok');
+      expect(ids).toContain('ImageRepository/neighbour/web');
+      expect(ids.some(id => id.includes('xxxxxxxx'))).toBe(false);
+      const rejected = (await store.list({})).filter(
+        o => o.kind === 'ManifestError',
+      );
+      expect(rejected).toHaveLength(2);
+      for (const r of rejected)
+        expect(r.entityRef).toBe('component:default/hostile');
+      const messages = rejected
+        .map(
+          r => r.manifest.metadata.annotations?.['image-automation.io/error'],
+        )
+        .sort();
+      expect(messages[0]).toMatch(
+        /^ImageRepository 'hostile\/x{80}…' rejected: metadata\.name is 300 characters long; at most 253 are allowed/,
+      );
+      expect(messages[1]).toMatch(
+        /^Kk{79}… 'hostile\/long-kind' rejected: kind is 101 characters long; at most 63 are allowed/,
+      );
+      expect(
+        rejected.map(
+          r =>
+            r.manifest.metadata.annotations?.[
+              'image-automation.io/error-reason'
+            ],
+        ),
+      ).toEqual(['FieldTooLong', 'FieldTooLong']);
+
+      // Fixed: the next sync stores it and drops the rejection.
+      await fs.promises.writeFile(
+        hostile,
+        [repo('ok', 'hostile'), repo('x'.repeat(253), 'hostile')].join('---\n'),
+      );
+      await sync.syncAll();
+      const after = (await store.list({})).map(o => o.id);
+      expect(after).toContain(`ImageRepository/hostile/${'x'.repeat(253)}`);
+      expect(after.filter(id => id.startsWith('ManifestError/'))).toEqual([]);
+    });
+  },
+);
 
 describe('fieldLengthProblem', () => {
   const m = (over: Record<string, unknown>) =>
-    ({ apiVersion: 'v1', kind: 'ImagePolicy', metadata: { name: 'a', namespace: 'b' }, ...over } as any);
+    ({
+      apiVersion: 'v1',
+      kind: 'ImagePolicy',
+      metadata: { name: 'a', namespace: 'b' },
+      ...over,
+    } as any);
   it('names the field, its length and the limit', () => {
     expect(fieldLengthProblem(m({}))).toBeUndefined();
-    expect(fieldLengthProblem(m({ apiVersion: 'a'.repeat(256) }))).toMatch(/^apiVersion is 256 characters long; at most 255/);
-    expect(fieldLengthProblem(m({ metadata: { name: 'a', namespace: 'n'.repeat(64) } }))).toMatch(/^metadata\.namespace is 64/);
-    expect(fieldLengthProblem(m({}), `component:default/${'e'.repeat(600)}`)).toMatch(/^entity reference is 618/);
+    expect(fieldLengthProblem(m({ apiVersion: 'a'.repeat(256) }))).toMatch(
+      /^apiVersion is 256 characters long; at most 255/,
+    );
+    expect(
+      fieldLengthProblem(
+        m({ metadata: { name: 'a', namespace: 'n'.repeat(64) } }),
+      ),
+    ).toMatch(/^metadata\.namespace is 64/);
+    expect(
+      fieldLengthProblem(m({}), `component:default/${'e'.repeat(600)}`),
+    ).toMatch(/^entity reference is 618/);
   });
 });

@@ -21,7 +21,10 @@ export const OBJECT_FIELD_LIMITS = {
 const shorten = (s: string) => (s.length > 80 ? `${s.slice(0, 80)}…` : s);
 
 /** Why a manifest cannot be stored (a field longer than its column), or undefined. @internal */
-export function fieldLengthProblem(manifest: AutomationObject, entityRef?: string): string | undefined {
+export function fieldLengthProblem(
+  manifest: AutomationObject,
+  entityRef?: string,
+): string | undefined {
   const namespace = manifest.metadata?.namespace ?? 'default';
   const fields: Array<[string, unknown, number]> = [
     ['apiVersion', manifest.apiVersion, OBJECT_FIELD_LIMITS.apiVersion],
@@ -32,7 +35,9 @@ export function fieldLengthProblem(manifest: AutomationObject, entityRef?: strin
   ];
   for (const [field, value, max] of fields) {
     if (typeof value === 'string' && value.length > max) {
-      return `${field} is ${value.length} characters long; at most ${max} are allowed ('${shorten(value)}')`;
+      return `${field} is ${
+        value.length
+      } characters long; at most ${max} are allowed ('${shorten(value)}')`;
     }
   }
   const id = `${manifest.kind}/${namespace}/${manifest.metadata?.name}`;
@@ -47,30 +52,45 @@ export function fieldLengthProblem(manifest: AutomationObject, entityRef?: strin
  * longer than its column: the placeholder's own fields are short, so it can always be stored.
  * @internal
  */
-export function rejectOverLong<D extends { manifest: AutomationObject; entityRef?: string; source: { location: string } }>(
-  sourceKey: string,
-  declared: D,
-): D {
+export function rejectOverLong<
+  D extends {
+    manifest: AutomationObject;
+    entityRef?: string;
+    source: { location: string };
+  },
+>(sourceKey: string, declared: D): D {
   const problem = fieldLengthProblem(declared.manifest, declared.entityRef);
   if (!problem) return declared;
   const { kind, metadata } = declared.manifest;
-  const message = `${shorten(String(kind))} '${shorten(String(metadata?.namespace ?? 'default'))}/${shorten(
-    String(metadata?.name),
-  )}' rejected: ${problem}`;
+  const message = `${shorten(String(kind))} '${shorten(
+    String(metadata?.namespace ?? 'default'),
+  )}/${shorten(String(metadata?.name))}' rejected: ${problem}`;
   // The placeholder names the rejected object with its fields cut to their columns' sizes.
   const cut: AutomationObject = {
     ...declared.manifest,
-    apiVersion: String(declared.manifest.apiVersion ?? '').slice(0, OBJECT_FIELD_LIMITS.apiVersion),
+    apiVersion: String(declared.manifest.apiVersion ?? '').slice(
+      0,
+      OBJECT_FIELD_LIMITS.apiVersion,
+    ),
     kind: String(kind ?? '').slice(0, OBJECT_FIELD_LIMITS.kind),
     metadata: {
       ...metadata,
-      namespace: String(metadata?.namespace ?? 'default').slice(0, OBJECT_FIELD_LIMITS.namespace),
+      namespace: String(metadata?.namespace ?? 'default').slice(
+        0,
+        OBJECT_FIELD_LIMITS.namespace,
+      ),
       name: String(metadata?.name ?? '').slice(0, OBJECT_FIELD_LIMITS.name),
     },
   };
   return {
     ...declared,
     entityRef: declared.entityRef?.slice(0, OBJECT_FIELD_LIMITS.entityRef),
-    manifest: rejectedManifest(sourceKey, declared.source.location, cut, 'FieldTooLong', message),
+    manifest: rejectedManifest(
+      sourceKey,
+      declared.source.location,
+      cut,
+      'FieldTooLong',
+      message,
+    ),
   };
 }

@@ -1,7 +1,10 @@
 import knexFactory, { Knex } from 'knex';
 import { mockServices } from '@backstage/backend-test-utils';
 import { ConfigReader } from '@backstage/config';
-import { startGitServer, TestGitServer } from '@internal/image-automation-test/testbed';
+import {
+  startGitServer,
+  TestGitServer,
+} from '@internal/image-automation-test/testbed';
 import { NamedCredentials } from '../credentials/NamedCredentials';
 import { Engine } from '../engine/Engine';
 import { GitRepositoryReconciler } from '../engine/GitRepositoryReconciler';
@@ -32,20 +35,35 @@ describe('older Flux manifests through the engine', () => {
 
   beforeAll(async () => {
     git = await startGitServer({ users: { git: PASSWORD } });
-    await git.createRepository('fleet', { 'deploy/app.yaml': 'kind: ConfigMap\n' });
+    await git.createRepository('fleet', {
+      'deploy/app.yaml': 'kind: ConfigMap\n',
+    });
   });
   afterAll(async () => {
     await git?.stop();
   });
   beforeEach(async () => {
-    knex = knexFactory({ client: 'better-sqlite3', connection: ':memory:', useNullAsDefault: true });
+    knex = knexFactory({
+      client: 'better-sqlite3',
+      connection: ':memory:',
+      useNullAsDefault: true,
+    });
     objects = await DatabaseObjectStore.create({ knex });
     events = await DatabaseEventStore.create({ knex, skipMigrations: true });
-    const scans = await DatabaseScanStore.create({ knex, skipMigrations: true });
+    const scans = await DatabaseScanStore.create({
+      knex,
+      skipMigrations: true,
+    });
     const config = new ConfigReader({
       imageAutomation: {
         credentials: {
-          git: { type: 'basic', username: 'git', password: PASSWORD, allowedEntities: [ENTITY], hosts: [new URL(git.baseUrl).host] },
+          git: {
+            type: 'basic',
+            username: 'git',
+            password: PASSWORD,
+            allowedEntities: [ENTITY],
+            hosts: [new URL(git.baseUrl).host],
+          },
         },
         git: { insecureHosts: [new URL(git.baseUrl).host] },
       },
@@ -58,12 +76,22 @@ describe('older Flux manifests through the engine', () => {
       batchSize: 20,
       leaseMs: 60_000,
       reconcilers: [
-        new GitRepositoryReconciler({ objects, credentials, gitAccess: readGitAccessSettings(config) }),
-        new ImageUpdateAutomationReconciler({ objects, credentials, gitAccess: readGitAccessSettings(config) }),
+        new GitRepositoryReconciler({
+          objects,
+          credentials,
+          gitAccess: readGitAccessSettings(config),
+        }),
+        new ImageUpdateAutomationReconciler({
+          objects,
+          credentials,
+          gitAccess: readGitAccessSettings(config),
+        }),
         new ImageRepositoryReconciler({
           objects,
           scans,
-          registry: new RegistryClient({ allowedHosts: ['registry.example.com'] }),
+          registry: new RegistryClient({
+            allowedHosts: ['registry.example.com'],
+          }),
           credentials,
           logger: mockServices.logger.mock(),
         }),
@@ -86,13 +114,23 @@ describe('older Flux manifests through the engine', () => {
   }
   async function pass() {
     const all = await objects.list({ sourceKey: 'config:test.yaml' });
-    await objects.markDue(all.map(o => o.id), new Date(Date.now() - 1000));
+    await objects.markDue(
+      all.map(o => o.id),
+      new Date(Date.now() - 1000),
+    );
     await engine.runPass(() => new Date());
   }
   const conditions = async (id: string) =>
-    (await objects.get(id))!.status.conditions?.map(c => ({ type: c.type, status: c.status, reason: c.reason, message: c.message }));
+    (await objects.get(id))!.status.conditions?.map(c => ({
+      type: c.type,
+      status: c.status,
+      reason: c.reason,
+      message: c.message,
+    }));
   const eventsOf = async (id: string) =>
-    (await events.list(id)).items.map(e => ({ type: e.type, reason: e.reason, message: e.message })).reverse();
+    (await events.list(id)).items
+      .map(e => ({ type: e.type, reason: e.reason, message: e.message }))
+      .reverse();
 
   const gitRepository = (extra: string) => `
 apiVersion: source.toolkit.fluxcd.io/v1beta2
@@ -107,7 +145,11 @@ spec:
 ${extra}`;
 
   it('a v1beta2 GitRepository reconciles Ready as v1, warns once per generation, and reports fields without effect', async () => {
-    await declare(gitRepository('  include:\n    - repository: { name: other }\n  recurseSubmodules: true\n'));
+    await declare(
+      gitRepository(
+        '  include:\n    - repository: { name: other }\n  recurseSubmodules: true\n',
+      ),
+    );
     await pass();
     const id = 'GitRepository/apps/fleet';
     const stored = await objects.get(id);
@@ -116,8 +158,18 @@ ${extra}`;
     const ignored =
       "spec.include, spec.recurseSubmodules have no effect here: they shape the source-controller's artifact, which this plugin does not build (Flux's image automation clones the repository without them too)";
     expect(await conditions(id)).toEqual([
-      { type: 'Ready', status: 'True', reason: 'Succeeded', message: `stored artifact for revision 'main@sha1:${head}'` },
-      { type: 'FieldsIgnored', status: 'True', reason: 'FieldHasNoEffect', message: ignored },
+      {
+        type: 'Ready',
+        status: 'True',
+        reason: 'Succeeded',
+        message: `stored artifact for revision 'main@sha1:${head}'`,
+      },
+      {
+        type: 'FieldsIgnored',
+        status: 'True',
+        reason: 'FieldHasNoEffect',
+        message: ignored,
+      },
     ]);
     const converted = {
       type: 'Warning',
@@ -126,8 +178,16 @@ ${extra}`;
         'converted from source.toolkit.fluxcd.io/v1beta2 to v1; update apiVersion to source.toolkit.fluxcd.io/v1; ' +
         'dropped spec.gitImplementation (deprecated in v1beta2 and without effect; removed in v1)',
     };
-    const ready = { type: 'Normal', reason: 'Succeeded', message: `stored artifact for revision 'main@sha1:${head}'` };
-    expect(await eventsOf(id)).toEqual([converted, { type: 'Warning', reason: 'FieldHasNoEffect', message: ignored }, ready]);
+    const ready = {
+      type: 'Normal',
+      reason: 'Succeeded',
+      message: `stored artifact for revision 'main@sha1:${head}'`,
+    };
+    expect(await eventsOf(id)).toEqual([
+      converted,
+      { type: 'Warning', reason: 'FieldHasNoEffect', message: ignored },
+      ready,
+    ]);
 
     // Another run of the same generation: no new warning.
     await pass();
@@ -137,9 +197,19 @@ ${extra}`;
     await declare(gitRepository(''));
     await pass();
     expect(await conditions(id)).toEqual([
-      { type: 'Ready', status: 'True', reason: 'Succeeded', message: `stored artifact for revision 'main@sha1:${head}'` },
+      {
+        type: 'Ready',
+        status: 'True',
+        reason: 'Succeeded',
+        message: `stored artifact for revision 'main@sha1:${head}'`,
+      },
     ]);
-    expect(await eventsOf(id)).toEqual([converted, { type: 'Warning', reason: 'FieldHasNoEffect', message: ignored }, ready, converted]);
+    expect(await eventsOf(id)).toEqual([
+      converted,
+      { type: 'Warning', reason: 'FieldHasNoEffect', message: ignored },
+      ready,
+      converted,
+    ]);
   });
 
   it('an automation of a GitRepository whose proxy cannot be honoured is Stalled, as is the GitRepository', async () => {
@@ -158,13 +228,21 @@ spec:
     await pass();
     const proxy =
       'spec.proxySecretRef is not supported: Git operations cannot go through a per-object proxy here; remove spec.proxySecretRef if they may go directly';
-    expect((await conditions('GitRepository/apps/fleet'))!.find(c => c.type === 'Stalled')).toEqual({
+    expect(
+      (await conditions('GitRepository/apps/fleet'))!.find(
+        c => c.type === 'Stalled',
+      ),
+    ).toEqual({
       type: 'Stalled',
       status: 'True',
       reason: 'FieldNotSupported',
       message: proxy,
     });
-    expect((await conditions('ImageUpdateAutomation/apps/auto'))!.find(c => c.type === 'Stalled')).toEqual({
+    expect(
+      (await conditions('ImageUpdateAutomation/apps/auto'))!.find(
+        c => c.type === 'Stalled',
+      ),
+    ).toEqual({
       type: 'Stalled',
       status: 'True',
       reason: 'InvalidSourceConfiguration',
@@ -201,7 +279,8 @@ spec:
   serviceAccountName: puller
 `);
     await pass();
-    const stalled = async (id: string) => (await conditions(id))!.find(c => c.type === 'Stalled');
+    const stalled = async (id: string) =>
+      (await conditions(id))!.find(c => c.type === 'Stalled');
     expect(await stalled('ImageUpdateAutomation/apps/old')).toEqual({
       type: 'Stalled',
       status: 'True',

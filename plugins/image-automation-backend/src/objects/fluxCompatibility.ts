@@ -17,7 +17,8 @@ import {
 /** Annotation a converted manifest carries: the apiVersion it was written in. @internal */
 export const CONVERTED_FROM_ANNOTATION = 'image-automation.io/converted-from';
 /** Annotation a converted manifest carries: the spec fields the conversion dropped (comma-separated). @internal */
-export const CONVERSION_DROPPED_ANNOTATION = 'image-automation.io/conversion-dropped';
+export const CONVERSION_DROPPED_ANNOTATION =
+  'image-automation.io/conversion-dropped';
 
 /** Reason of the Warning event a converted object emits. @internal */
 export const CONVERTED_REASON = 'APIVersionConverted';
@@ -45,8 +46,10 @@ const CURRENT: Record<string, string> = {
 
 /** Why a field Flux's v1 no longer has is dropped by the conversion. */
 const DROPPED_WHY: Record<string, string> = {
-  'spec.gitImplementation': 'deprecated in v1beta2 and without effect; removed in v1',
-  'spec.accessFrom': 'never implemented by Flux for GitRepository; removed in v1',
+  'spec.gitImplementation':
+    'deprecated in v1beta2 and without effect; removed in v1',
+  'spec.accessFrom':
+    'never implemented by Flux for GitRepository; removed in v1',
 };
 
 /**
@@ -57,9 +60,18 @@ const DROPPED_WHY: Record<string, string> = {
  * `accessFrom`).
  */
 const CONVERSIONS: Record<string, { to: string; drop: string[] }> = {
-  'image.toolkit.fluxcd.io/v1beta2/ImageRepository': { to: IMAGE_API_VERSION, drop: [] },
-  'image.toolkit.fluxcd.io/v1beta2/ImagePolicy': { to: IMAGE_API_VERSION, drop: [] },
-  'image.toolkit.fluxcd.io/v1beta2/ImageUpdateAutomation': { to: IMAGE_API_VERSION, drop: [] },
+  'image.toolkit.fluxcd.io/v1beta2/ImageRepository': {
+    to: IMAGE_API_VERSION,
+    drop: [],
+  },
+  'image.toolkit.fluxcd.io/v1beta2/ImagePolicy': {
+    to: IMAGE_API_VERSION,
+    drop: [],
+  },
+  'image.toolkit.fluxcd.io/v1beta2/ImageUpdateAutomation': {
+    to: IMAGE_API_VERSION,
+    drop: [],
+  },
   'source.toolkit.fluxcd.io/v1beta2/GitRepository': {
     to: SOURCE_API_VERSION,
     drop: ['spec.gitImplementation', 'spec.accessFrom'],
@@ -87,10 +99,13 @@ export function convertManifest(manifest: AutomationObject): AutomationObject {
     }
   }
   const annotations: Record<string, string> = {
-    ...(isRecord(manifest.metadata.annotations) ? manifest.metadata.annotations : {}),
+    ...(isRecord(manifest.metadata.annotations)
+      ? manifest.metadata.annotations
+      : {}),
     [CONVERTED_FROM_ANNOTATION]: manifest.apiVersion,
   };
-  if (dropped.length > 0) annotations[CONVERSION_DROPPED_ANNOTATION] = dropped.join(',');
+  if (dropped.length > 0)
+    annotations[CONVERSION_DROPPED_ANNOTATION] = dropped.join(',');
   else delete annotations[CONVERSION_DROPPED_ANNOTATION];
   return {
     ...manifest,
@@ -106,20 +121,30 @@ export function convertManifest(manifest: AutomationObject): AutomationObject {
  * plus the fields dropped and why.
  * @internal
  */
-export function conversionMessage(manifest: AutomationObject): string | undefined {
+export function conversionMessage(
+  manifest: AutomationObject,
+): string | undefined {
   const from = manifest.metadata.annotations?.[CONVERTED_FROM_ANNOTATION];
   // Only a conversion this plugin makes (an annotation written by hand on a v1 manifest says nothing).
-  if (!from || CONVERSIONS[`${from}/${manifest.kind}`]?.to !== manifest.apiVersion) return undefined;
+  if (
+    !from ||
+    CONVERSIONS[`${from}/${manifest.kind}`]?.to !== manifest.apiVersion
+  )
+    return undefined;
   const to = manifest.apiVersion;
   const version = to.slice(to.indexOf('/') + 1);
   let message = `converted from ${from} to ${version}; update apiVersion to ${to}`;
-  const dropped = (manifest.metadata.annotations?.[CONVERSION_DROPPED_ANNOTATION] ?? '')
+  const dropped = (
+    manifest.metadata.annotations?.[CONVERSION_DROPPED_ANNOTATION] ?? ''
+  )
     .split(',')
     .map(s => s.trim())
     .filter(Boolean);
   if (dropped.length > 0) {
     message += `; dropped ${dropped
-      .map(field => (DROPPED_WHY[field] ? `${field} (${DROPPED_WHY[field]})` : field))
+      .map(field =>
+        DROPPED_WHY[field] ? `${field} (${DROPPED_WHY[field]})` : field,
+      )
       .join(', ')}`;
   }
   return message;
@@ -130,7 +155,8 @@ function isRecord(value: unknown): value is Record<string, any> {
 }
 
 function has(value: unknown): boolean {
-  if (value === undefined || value === null || value === false || value === '') return false;
+  if (value === undefined || value === null || value === false || value === '')
+    return false;
   if (Array.isArray(value)) return value.length > 0;
   return true;
 }
@@ -150,18 +176,29 @@ function v1alpha1AutomationChanges(spec: Record<string, any>): string[] {
   const commit = isRecord(spec.commit) ? spec.commit : undefined;
   const push = isRecord(spec.push) ? spec.push : undefined;
   if (checkout?.gitRepositoryRef !== undefined) {
-    changes.push('move spec.checkout.gitRepositoryRef.name to spec.sourceRef.name, with spec.sourceRef.kind: GitRepository');
-  }
-  if (checkout?.branch !== undefined) changes.push('move spec.checkout.branch to spec.git.checkout.ref.branch');
-  if (commit?.authorName !== undefined) changes.push('move spec.commit.authorName to spec.git.commit.author.name');
-  if (commit?.authorEmail !== undefined) changes.push('move spec.commit.authorEmail to spec.git.commit.author.email');
-  if (commit?.signingKey !== undefined) changes.push('move spec.commit.signingKey to spec.git.commit.signingKey');
-  if (commit?.messageTemplate !== undefined) {
     changes.push(
-      `move spec.commit.messageTemplate to spec.git.commit.messageTemplate${usesUpdated(commit.messageTemplate) ? ` and ${UPDATED_TO_CHANGED}` : ''}`,
+      'move spec.checkout.gitRepositoryRef.name to spec.sourceRef.name, with spec.sourceRef.kind: GitRepository',
     );
   }
-  if (push?.branch !== undefined) changes.push('move spec.push.branch to spec.git.push.branch');
+  if (checkout?.branch !== undefined)
+    changes.push('move spec.checkout.branch to spec.git.checkout.ref.branch');
+  if (commit?.authorName !== undefined)
+    changes.push('move spec.commit.authorName to spec.git.commit.author.name');
+  if (commit?.authorEmail !== undefined)
+    changes.push(
+      'move spec.commit.authorEmail to spec.git.commit.author.email',
+    );
+  if (commit?.signingKey !== undefined)
+    changes.push('move spec.commit.signingKey to spec.git.commit.signingKey');
+  if (commit?.messageTemplate !== undefined) {
+    changes.push(
+      `move spec.commit.messageTemplate to spec.git.commit.messageTemplate${
+        usesUpdated(commit.messageTemplate) ? ` and ${UPDATED_TO_CHANGED}` : ''
+      }`,
+    );
+  }
+  if (push?.branch !== undefined)
+    changes.push('move spec.push.branch to spec.git.push.branch');
   return changes;
 }
 
@@ -173,28 +210,41 @@ function v1alpha1AutomationChanges(spec: Record<string, any>): string[] {
  * this plugin does not know (those stay `KindNotSupported`).
  * @internal
  */
-export function unsupportedApiVersionMessage(manifest: AutomationObject): string | undefined {
+export function unsupportedApiVersionMessage(
+  manifest: AutomationObject,
+): string | undefined {
   const current = CURRENT[manifest.kind];
   if (!current || manifest.apiVersion === current) return undefined;
   if (CONVERSIONS[`${manifest.apiVersion}/${manifest.kind}`]) return undefined;
   const group = current.slice(0, current.indexOf('/'));
-  if (typeof manifest.apiVersion !== 'string' || !manifest.apiVersion.startsWith(`${group}/`)) return undefined;
+  if (
+    typeof manifest.apiVersion !== 'string' ||
+    !manifest.apiVersion.startsWith(`${group}/`)
+  )
+    return undefined;
   const version = manifest.apiVersion.slice(group.length + 1);
-  const spec: Record<string, any> = isRecord(manifest.spec) ? manifest.spec : {};
+  const spec: Record<string, any> = isRecord(manifest.spec)
+    ? manifest.spec
+    : {};
   const changes = [`set apiVersion: ${current}`];
   if (manifest.kind === 'ImageUpdateAutomation') {
-    if (version === 'v1alpha1') changes.push(...v1alpha1AutomationChanges(spec));
+    if (version === 'v1alpha1')
+      changes.push(...v1alpha1AutomationChanges(spec));
     else if (usesUpdated(spec.git?.commit?.messageTemplate)) {
       changes.push(`in spec.git.commit.messageTemplate ${UPDATED_TO_CHANGED}`);
     }
   }
   if (manifest.kind === 'GitRepository') {
     for (const field of ['spec.gitImplementation', 'spec.accessFrom']) {
-      if (spec[field.slice('spec.'.length)] !== undefined) changes.push(`remove ${field} (${DROPPED_WHY[field]})`);
+      if (spec[field.slice('spec.'.length)] !== undefined)
+        changes.push(`remove ${field} (${DROPPED_WHY[field]})`);
     }
   }
-  if (changes.length === 1) changes.push('the rest of the spec carries over unchanged');
-  return `${manifest.kind} ${manifest.apiVersion} is not supported (Flux no longer serves ${version}): ${changes.join('; ')}`;
+  if (changes.length === 1)
+    changes.push('the rest of the spec carries over unchanged');
+  return `${manifest.kind} ${
+    manifest.apiVersion
+  } is not supported (Flux no longer serves ${version}): ${changes.join('; ')}`;
 }
 
 /** What {@link unsupportedFields} found. @internal */
@@ -221,8 +271,14 @@ export function unsupportedFields(
   /** For a GitRepository read by an ImageUpdateAutomation: `verify` is not checked (Flux's automation does not verify either). */
   options: { asAutomationSource?: boolean } = {},
 ): FieldReport {
-  const spec: Record<string, any> = isRecord(manifest.spec) ? manifest.spec : {};
-  const stalled = (field: string, message: string, reason = FIELD_NOT_SUPPORTED_REASON) => ({
+  const spec: Record<string, any> = isRecord(manifest.spec)
+    ? manifest.spec
+    : {};
+  const stalled = (
+    field: string,
+    message: string,
+    reason = FIELD_NOT_SUPPORTED_REASON,
+  ) => ({
     blocking: { reason, message, field },
     ignored: [],
   });
@@ -230,7 +286,8 @@ export function unsupportedFields(
     `spec.proxySecretRef is not supported: ${what} cannot go through a per-object proxy here; remove spec.proxySecretRef if they may go directly`;
   switch (manifest.kind) {
     case 'ImageRepository':
-      if (has(spec.proxySecretRef)) return stalled('spec.proxySecretRef', proxy('registry calls'));
+      if (has(spec.proxySecretRef))
+        return stalled('spec.proxySecretRef', proxy('registry calls'));
       if (has(spec.serviceAccountName)) {
         return stalled(
           'spec.serviceAccountName',
@@ -254,27 +311,41 @@ export function unsupportedFields(
           'spec.verify is not supported: commit and tag signatures are not verified here, so an unverified revision would be reported and used; remove spec.verify only if you accept that',
         );
       }
-      if (has(spec.proxySecretRef)) return stalled('spec.proxySecretRef', proxy('Git operations'));
+      if (has(spec.proxySecretRef))
+        return stalled('spec.proxySecretRef', proxy('Git operations'));
       if (has(spec.serviceAccountName)) {
         return stalled(
           'spec.serviceAccountName',
           `spec.serviceAccountName is not supported: ${NO_SERVICE_ACCOUNTS}; remove it and set spec.secretRef to a credential (imageAutomation.credentials)`,
         );
       }
-      const ignored = ['ignore', 'include', 'sparseCheckout', 'recurseSubmodules']
+      const ignored = [
+        'ignore',
+        'include',
+        'sparseCheckout',
+        'recurseSubmodules',
+      ]
         .filter(field => has(spec[field]))
         .map(field => `spec.${field}`);
       return { ignored };
     }
     case 'ResourceSetInputProvider':
       // The cloud types use the backend's own cloud identity, never a workload identity of the object.
-      if (/^(ECR|GAR|ACR)ArtifactTag$/.test(String(spec.type)) && has(spec.serviceAccountName)) {
+      if (
+        /^(ECR|GAR|ACR)ArtifactTag$/.test(String(spec.type)) &&
+        has(spec.serviceAccountName)
+      ) {
         return stalled(
           'spec.serviceAccountName',
           `spec.serviceAccountName is not supported: ${NO_SERVICE_ACCOUNTS}; remove it to use the backend's own cloud identity (imageAutomation.cloudIdentity)`,
         );
       }
-      if (/^(OCIArtifactTag|AzureDevOps(Branch|Tag|PullRequest))$/.test(String(spec.type)) && has(spec.serviceAccountName)) {
+      if (
+        /^(OCIArtifactTag|AzureDevOps(Branch|Tag|PullRequest))$/.test(
+          String(spec.type),
+        ) &&
+        has(spec.serviceAccountName)
+      ) {
         return stalled(
           'spec.serviceAccountName',
           `spec.serviceAccountName is not supported: ${NO_SERVICE_ACCOUNTS}; remove it and set spec.secretRef to a credential (imageAutomation.credentials)`,
@@ -283,10 +354,17 @@ export function unsupportedFields(
       return { ignored: [] };
     case 'Provider':
       // Flux's other provider types talk to APIs this plugin has no client for: refused, not dropped.
-      if (typeof spec.type === 'string' && !(DELIVERED_PROVIDER_TYPES as readonly string[]).includes(spec.type)) {
+      if (
+        typeof spec.type === 'string' &&
+        !(DELIVERED_PROVIDER_TYPES as readonly string[]).includes(spec.type)
+      ) {
         return stalled(
           'spec.type',
-          `provider type '${spec.type}' is not supported yet: use one of ${DELIVERED_PROVIDER_TYPES.join(', ')}`,
+          `provider type '${
+            spec.type
+          }' is not supported yet: use one of ${DELIVERED_PROVIDER_TYPES.join(
+            ', ',
+          )}`,
           'ProviderNotSupported',
         );
       }
@@ -299,7 +377,9 @@ export function unsupportedFields(
 
 /** The message of the {@link FIELDS_IGNORED_CONDITION} condition for `ignored` fields. @internal */
 export function ignoredFieldsMessage(ignored: string[]): string {
-  return `${ignored.join(', ')} ${ignored.length > 1 ? 'have' : 'has'} no effect here: ${
+  return `${ignored.join(', ')} ${
+    ignored.length > 1 ? 'have' : 'has'
+  } no effect here: ${
     ignored.length > 1 ? 'they shape' : 'it shapes'
   } the source-controller's artifact, which this plugin does not build (Flux's image automation clones the repository without ${
     ignored.length > 1 ? 'them' : 'it'

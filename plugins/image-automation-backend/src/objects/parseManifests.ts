@@ -10,7 +10,8 @@ export const MANIFEST_ERROR_KIND = 'ManifestError';
 /** Annotation on a placeholder object with the message that explains it. @internal */
 export const MANIFEST_ERROR_ANNOTATION = 'image-automation.io/error';
 /** Annotation on a placeholder object with the condition reason (default `InvalidManifest`). @internal */
-export const MANIFEST_ERROR_REASON_ANNOTATION = 'image-automation.io/error-reason';
+export const MANIFEST_ERROR_REASON_ANNOTATION =
+  'image-automation.io/error-reason';
 
 const generated = new WeakSet<AutomationObject>();
 
@@ -19,8 +20,15 @@ const generated = new WeakSet<AutomationObject>();
  * the problem is stored and shown with the entity instead of being dropped.
  * @internal
  */
-export function manifestError(location: string, index: number, message: string): AutomationObject {
-  const digest = createHash('sha256').update(`${location}#${index}`).digest('hex').slice(0, 10);
+export function manifestError(
+  location: string,
+  index: number,
+  message: string,
+): AutomationObject {
+  const digest = createHash('sha256')
+    .update(`${location}#${index}`)
+    .digest('hex')
+    .slice(0, 10);
   const placeholder: AutomationObject = {
     apiVersion: MANIFEST_ERROR_API_VERSION,
     kind: MANIFEST_ERROR_KIND,
@@ -40,9 +48,15 @@ export function manifestError(location: string, index: number, message: string):
  * naming the same broken or refused location each get their own placeholder (otherwise the
  * second would be refused as a redeclaration of the first's). @internal
  */
-export function scopeGeneratedError(manifest: AutomationObject, sourceKey: string): AutomationObject {
+export function scopeGeneratedError(
+  manifest: AutomationObject,
+  sourceKey: string,
+): AutomationObject {
   if (generated.has(manifest)) {
-    const digest = createHash('sha256').update(`${sourceKey}|${manifest.metadata.name}`).digest('hex').slice(0, 10);
+    const digest = createHash('sha256')
+      .update(`${sourceKey}|${manifest.metadata.name}`)
+      .digest('hex')
+      .slice(0, 10);
     manifest.metadata.name = `manifest-${digest}`;
   }
   return manifest;
@@ -72,18 +86,29 @@ export function rejectedManifest(
 ): AutomationObject {
   const namespace = manifest.metadata.namespace ?? 'default';
   const id = `${manifest.kind}/${namespace}/${manifest.metadata.name}`;
-  const digest = createHash('sha256').update(`${sourceKey}|${id}`).digest('hex').slice(0, 10);
+  const digest = createHash('sha256')
+    .update(`${sourceKey}|${id}`)
+    .digest('hex')
+    .slice(0, 10);
   return {
     apiVersion: MANIFEST_ERROR_API_VERSION,
     kind: MANIFEST_ERROR_KIND,
     metadata: {
       name: `rejected-${digest}`,
       namespace: 'default',
-      annotations: { [MANIFEST_ERROR_ANNOTATION]: message, [MANIFEST_ERROR_REASON_ANNOTATION]: reason },
+      annotations: {
+        [MANIFEST_ERROR_ANNOTATION]: message,
+        [MANIFEST_ERROR_REASON_ANNOTATION]: reason,
+      },
     },
     spec: {
       location,
-      rejected: { apiVersion: manifest.apiVersion, kind: manifest.kind, namespace, name: manifest.metadata.name },
+      rejected: {
+        apiVersion: manifest.apiVersion,
+        kind: manifest.kind,
+        namespace,
+        name: manifest.metadata.name,
+      },
     },
   };
 }
@@ -107,13 +132,20 @@ function hasIdentity(doc: any): doc is AutomationObject {
  * Schema validation happens when the object is reconciled.
  * @internal
  */
-export function parseManifests(text: string, location: string): AutomationObject[] {
+export function parseManifests(
+  text: string,
+  location: string,
+): AutomationObject[] {
   const objects: AutomationObject[] = [];
   parseAllDocuments(text).forEach((doc, index) => {
     if (doc.errors.length > 0) {
       const error = doc.errors[0];
       objects.push(
-        manifestError(location, index, `${location}: document ${index + 1}: invalid YAML: ${error.message}`),
+        manifestError(
+          location,
+          index,
+          `${location}: document ${index + 1}: invalid YAML: ${error.message}`,
+        ),
       );
       return;
     }
@@ -122,9 +154,16 @@ export function parseManifests(text: string, location: string): AutomationObject
       return; // an empty document, e.g. after a trailing `---`
     }
     if (!hasIdentity(value)) {
-      const missing = typeof value?.kind !== 'string' || !value.kind ? 'kind' : 'metadata.name';
+      const missing =
+        typeof value?.kind !== 'string' || !value.kind
+          ? 'kind'
+          : 'metadata.name';
       objects.push(
-        manifestError(location, index, `${location}: document ${index + 1}: ${missing}: Required value`),
+        manifestError(
+          location,
+          index,
+          `${location}: document ${index + 1}: ${missing}: Required value`,
+        ),
       );
       return;
     }

@@ -1,4 +1,7 @@
-import { ImagePolicySpec, ImageRepositorySpec } from '@imageops/backstage-plugin-image-automation-common';
+import {
+  ImagePolicySpec,
+  ImageRepositorySpec,
+} from '@imageops/backstage-plugin-image-automation-common';
 import { objectId } from '../store/DatabaseObjectStore';
 import { ObjectStore, StoredObject } from '../store/ObjectStore';
 import { referenceDenied } from './tenancy';
@@ -27,9 +30,11 @@ export interface PolicyRepository {
 export async function policyRepository(
   objects: Pick<ObjectStore, 'get'>,
   policy: StoredObject,
-  get: (id: string) => Promise<StoredObject | undefined> = id => objects.get(id),
+  get: (id: string) => Promise<StoredObject | undefined> = id =>
+    objects.get(id),
 ): Promise<PolicyRepository | undefined> {
-  const ref = (policy.manifest.spec as Partial<ImagePolicySpec> | undefined)?.imageRepositoryRef;
+  const ref = (policy.manifest.spec as Partial<ImagePolicySpec> | undefined)
+    ?.imageRepositoryRef;
   if (!ref?.name) return undefined;
   const namespace = ref.namespace ?? policy.namespace;
   const id = objectId('ImageRepository', namespace, ref.name);
@@ -41,5 +46,7 @@ export async function policyRepository(
     (repository?.manifest.spec as ImageRepositorySpec | undefined)?.accessFrom,
     true,
   );
-  return denied ? { id, denied } : { id, ...(repository ? { repository } : {}) };
+  return denied
+    ? { id, denied }
+    : { id, ...(repository ? { repository } : {}) };
 }

@@ -1,5 +1,9 @@
 import { Config } from '@backstage/config';
-import { Entity, parseEntityRef, stringifyEntityRef } from '@backstage/catalog-model';
+import {
+  Entity,
+  parseEntityRef,
+  stringifyEntityRef,
+} from '@backstage/catalog-model';
 
 /**
  * Which namespaces the objects of a catalog entity may live in and refer to (issue #13: catalog
@@ -15,48 +19,72 @@ export interface TenancySettings {
 
 /** Namespaces never granted by default: only an explicit grant gives them. @internal */
 export function isReservedNamespace(namespace: string): boolean {
-  return namespace === 'default' || namespace === 'flux-system' || namespace.startsWith('kube-');
+  return (
+    namespace === 'default' ||
+    namespace === 'flux-system' ||
+    namespace.startsWith('kube-')
+  );
 }
 
 function normalizeRef(ref: string, defaultKind: string): string {
-  return stringifyEntityRef(parseEntityRef(ref.trim(), { defaultKind, defaultNamespace: 'default' })).toLowerCase();
+  return stringifyEntityRef(
+    parseEntityRef(ref.trim(), { defaultKind, defaultNamespace: 'default' }),
+  ).toLowerCase();
 }
 
 /** Reads `imageAutomation.tenancy`; a malformed grant fails the plugin's start (fail closed). @internal */
-export function readTenancySettings(config: Config | undefined): TenancySettings {
+export function readTenancySettings(
+  config: Config | undefined,
+): TenancySettings {
   const tenancy = config?.getOptionalConfig('tenancy');
-  const grants = (tenancy?.getOptionalConfigArray('namespaces') ?? []).map(grant => {
-    const entity = grant.getOptionalString('entity');
-    const owner = grant.getOptionalString('owner');
-    if (Boolean(entity) === Boolean(owner)) {
-      throw new Error('imageAutomation.tenancy.namespaces: each grant needs exactly one of entity or owner');
-    }
-    return {
-      ...(entity ? { entity: normalizeRef(entity, 'component') } : {}),
-      ...(owner ? { owner: normalizeRef(owner, 'group') } : {}),
-      namespaces: grant.getStringArray('namespaces'),
-    };
-  });
-  return { grants, defaultNamespace: tenancy?.getOptionalBoolean('defaultNamespace') ?? true };
+  const grants = (tenancy?.getOptionalConfigArray('namespaces') ?? []).map(
+    grant => {
+      const entity = grant.getOptionalString('entity');
+      const owner = grant.getOptionalString('owner');
+      if (Boolean(entity) === Boolean(owner)) {
+        throw new Error(
+          'imageAutomation.tenancy.namespaces: each grant needs exactly one of entity or owner',
+        );
+      }
+      return {
+        ...(entity ? { entity: normalizeRef(entity, 'component') } : {}),
+        ...(owner ? { owner: normalizeRef(owner, 'group') } : {}),
+        namespaces: grant.getStringArray('namespaces'),
+      };
+    },
+  );
+  return {
+    grants,
+    defaultNamespace: tenancy?.getOptionalBoolean('defaultNamespace') ?? true,
+  };
 }
 
 /** Whether `namespace` is among `granted` (`*` grants every namespace). @internal */
-export function namespaceGranted(granted: readonly string[] | undefined, namespace: string): boolean {
-  return Boolean(granted && (granted.includes('*') || granted.includes(namespace)));
+export function namespaceGranted(
+  granted: readonly string[] | undefined,
+  namespace: string,
+): boolean {
+  return Boolean(
+    granted && (granted.includes('*') || granted.includes(namespace)),
+  );
 }
 
 /** The entity's owners as lower-case refs: its `ownedBy` relations and `spec.owner` (a group by default). */
 function ownersOf(entity: Entity): Set<string> {
   const owners = new Set<string>();
   for (const relation of entity.relations ?? []) {
-    if (relation.type === 'ownedBy') owners.add(relation.targetRef.toLowerCase());
+    if (relation.type === 'ownedBy')
+      owners.add(relation.targetRef.toLowerCase());
   }
   const owner = (entity.spec as { owner?: unknown } | undefined)?.owner;
   if (typeof owner === 'string' && owner) {
     try {
       owners.add(
         stringifyEntityRef(
-          parseEntityRef(owner, { defaultKind: 'group', defaultNamespace: entity.metadata.namespace ?? 'default' }),
+          parseEntityRef(owner, {
+            defaultKind: 'group',
+            defaultNamespace: entity.metadata.namespace ?? 'default',
+          }),
         ).toLowerCase(),
       );
     } catch {
@@ -90,7 +118,8 @@ export class Tenancy {
     entities: Entity[],
     private readonly platformNamespaces: ReadonlySet<string>,
   ) {
-    for (const grant of settings.grants) grant.namespaces.forEach(ns => this.explicitNamespaces.add(ns));
+    for (const grant of settings.grants)
+      grant.namespaces.forEach(ns => this.explicitNamespaces.add(ns));
     for (const entity of entities) {
       const name = entity.metadata.name;
       this.nameCounts.set(name, (this.nameCounts.get(name) ?? 0) + 1);
@@ -102,14 +131,18 @@ export class Tenancy {
     const owners = ownersOf(entity);
     const namespaces = new Set<string>();
     for (const grant of this.settings.grants) {
-      if ((grant.entity && grant.entity === entityRef) || (grant.owner && owners.has(grant.owner))) {
+      if (
+        (grant.entity && grant.entity === entityRef) ||
+        (grant.owner && owners.has(grant.owner))
+      ) {
         grant.namespaces.forEach(ns => namespaces.add(ns));
       }
     }
     const name = entity.metadata.name;
     let defaultWithheld: string | undefined;
     if (!this.settings.defaultNamespace) {
-      defaultWithheld = 'default namespaces are disabled (imageAutomation.tenancy.defaultNamespace: false)';
+      defaultWithheld =
+        'default namespaces are disabled (imageAutomation.tenancy.defaultNamespace: false)';
     } else if (isReservedNamespace(name)) {
       defaultWithheld = `the namespace '${name}' named after the entity is reserved`;
     } else if (this.explicitNamespaces.has(name)) {
@@ -121,7 +154,10 @@ export class Tenancy {
     } else {
       namespaces.add(name);
     }
-    return { namespaces: [...namespaces].sort(), ...(defaultWithheld && !namespaces.has(name) ? { defaultWithheld } : {}) };
+    return {
+      namespaces: [...namespaces].sort(),
+      ...(defaultWithheld && !namespaces.has(name) ? { defaultWithheld } : {}),
+    };
   }
 }
 
@@ -138,12 +174,16 @@ function namespaceLabels(namespace: string): Record<string, string> {
  * @internal
  */
 export function accessFromAdmits(
-  accessFrom: { namespaceSelectors?: Array<{ matchLabels?: Record<string, string> }> } | undefined,
+  accessFrom:
+    | { namespaceSelectors?: Array<{ matchLabels?: Record<string, string> }> }
+    | undefined,
   namespace: string,
 ): boolean {
   const labels = namespaceLabels(namespace);
   return (accessFrom?.namespaceSelectors ?? []).some(selector =>
-    Object.entries(selector?.matchLabels ?? {}).every(([key, value]) => labels[key] === value),
+    Object.entries(selector?.matchLabels ?? {}).every(
+      ([key, value]) => labels[key] === value,
+    ),
   );
 }
 
@@ -170,17 +210,27 @@ export function referenceDenied(
   supportsAccessFrom = false,
 ): string | undefined {
   if (referrer.source.type !== 'catalog') return undefined;
-  if (target.namespace === referrer.namespace && namespaceGranted(referrer.grantedNamespaces, referrer.namespace)) {
+  if (
+    target.namespace === referrer.namespace &&
+    namespaceGranted(referrer.grantedNamespaces, referrer.namespace)
+  ) {
     return undefined;
   }
-  if (namespaceGranted(referrer.grantedNamespaces, target.namespace)) return undefined;
-  if (supportsAccessFrom && accessFromAdmits(targetAccessFrom, referrer.namespace)) return undefined;
+  if (namespaceGranted(referrer.grantedNamespaces, target.namespace))
+    return undefined;
+  if (
+    supportsAccessFrom &&
+    accessFromAdmits(targetAccessFrom, referrer.namespace)
+  )
+    return undefined;
   const accessFrom = supportsAccessFrom
     ? ` and the ${target.kind}'s accessFrom does not admit namespace '${referrer.namespace}'`
     : '';
   return (
     `${field}: cross-namespace reference to ${target.kind} '${target.namespace}/${target.name}' denied: ` +
-    `namespace '${target.namespace}' is not granted to ${referrer.entityRef ?? 'this object'}` +
+    `namespace '${target.namespace}' is not granted to ${
+      referrer.entityRef ?? 'this object'
+    }` +
     `${accessFrom} (imageAutomation.tenancy.namespaces)`
   );
 }

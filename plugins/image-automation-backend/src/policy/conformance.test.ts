@@ -64,7 +64,15 @@ describe('Flux conformance vectors', () => {
     const rows = (refused: boolean) =>
       vectors.filterTags
         .filter(v => (typeof v.expected === 'string') === refused)
-        .map(v => [v.input.pattern, v.input.extract, v.input.tags.join(' '), v] as const);
+        .map(
+          v =>
+            [
+              v.input.pattern,
+              v.input.extract,
+              v.input.tags.join(' '),
+              v,
+            ] as const,
+        );
 
     it.each(rows(true))('pattern %j extract %j over [%s]', (_p, _e, _t, v) => {
       const compiled = compileTagFilter(v.input);

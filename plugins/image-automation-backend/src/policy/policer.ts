@@ -61,7 +61,10 @@ export function policerFromSpec(
       order: parseOrder(choice.alphabetical.order),
     };
   } else if (choice.numerical) {
-    ordered = { kind: 'numerical' as const, order: parseOrder(choice.numerical.order) };
+    ordered = {
+      kind: 'numerical' as const,
+      order: parseOrder(choice.numerical.order),
+    };
   } else {
     return { error: 'given ImagePolicyChoice object is invalid' };
   }

@@ -9,7 +9,11 @@ import {
 } from '@imageops/backstage-plugin-image-automation-common';
 import { readyCondition } from '../engine/conditions';
 import { ObjectStore } from '../store/ObjectStore';
-import { NewPromotion, PromotionRecord, PromotionStore } from '../store/PromotionStore';
+import {
+  NewPromotion,
+  PromotionRecord,
+  PromotionStore,
+} from '../store/PromotionStore';
 import { evaluateGates, GateEvidence } from './evaluateGates';
 import { GateConfig, hasGates, readGateConfig } from './gateConfig';
 
@@ -24,7 +28,10 @@ export const ENGINE_ACTOR = 'image-automation';
 export const ABANDONED_APPLYING_MS = 60 * 60_000;
 
 /** Whether another pass is carrying the promotion out now. */
-function beingApplied(promotion: PromotionRecord | undefined, now: Date): boolean {
+function beingApplied(
+  promotion: PromotionRecord | undefined,
+  now: Date,
+): boolean {
   return (
     promotion?.state === 'applying' &&
     now.getTime() - Date.parse(promotion.updatedAt) < ABANDONED_APPLYING_MS
@@ -183,7 +190,10 @@ export class PromotionPlanner {
   }
 
   /** What a target's subject carries according to the promotions applied to it. */
-  async carried(targetId: string, subject: string): Promise<PromotionVersion | undefined> {
+  async carried(
+    targetId: string,
+    subject: string,
+  ): Promise<PromotionVersion | undefined> {
     return (await this.deps.promotions.lastApplied(targetId, subject))?.to;
   }
 
@@ -191,14 +201,26 @@ export class PromotionPlanner {
    * A target that never carried anything (a ResourceSet's first apply to a cluster): there is no
    * version to hold, so the selection is carried out at once, and recorded.
    */
-  async firstApply(selection: Omit<TargetSelection, 'carried'>, now: Date): Promise<TargetDecision> {
-    return this.decidedFromFreshReads(() => this.firstApplyOnce(selection, now));
+  async firstApply(
+    selection: Omit<TargetSelection, 'carried'>,
+    now: Date,
+  ): Promise<TargetDecision> {
+    return this.decidedFromFreshReads(() =>
+      this.firstApplyOnce(selection, now),
+    );
   }
 
-  private async firstApplyOnce(selection: Omit<TargetSelection, 'carried'>, now: Date): Promise<TargetDecision> {
-    const open = await this.deps.promotions.findOpen(selection.target.id, selection.subject);
+  private async firstApplyOnce(
+    selection: Omit<TargetSelection, 'carried'>,
+    now: Date,
+  ): Promise<TargetDecision> {
+    const open = await this.deps.promotions.findOpen(
+      selection.target.id,
+      selection.subject,
+    );
     if (beingApplied(open, now)) return { action: 'hold', promotion: open };
-    const note = 'first apply to this target: nothing carried before, so nothing to hold';
+    const note =
+      'first apply to this target: nothing carried before, so nothing to hold';
     const promotion =
       open && sameVersion(open.to, selection.selected)
         ? open
@@ -220,14 +242,18 @@ export class PromotionPlanner {
    * Runs `decideOnce` until it does not lose a compare-and-set, at most {@link DECIDE_ATTEMPTS}
    * times; after the last lost one it holds (the promotion is decided again on the next pass).
    */
-  private async decidedFromFreshReads(decideOnce: () => Promise<TargetDecision>): Promise<TargetDecision> {
+  private async decidedFromFreshReads(
+    decideOnce: () => Promise<TargetDecision>,
+  ): Promise<TargetDecision> {
     for (let attempt = 1; ; attempt++) {
       try {
         return await decideOnce();
       } catch (error) {
         if (!(error instanceof LostRace)) throw error;
         if (attempt >= DECIDE_ATTEMPTS) {
-          return error.promotion ? { action: 'hold', promotion: error.promotion } : { action: 'hold' };
+          return error.promotion
+            ? { action: 'hold', promotion: error.promotion }
+            : { action: 'hold' };
         }
       }
     }
@@ -242,7 +268,9 @@ export class PromotionPlanner {
     now: Date,
     events: Event[],
   ): Promise<TargetDecision> {
-    return this.decidedFromFreshReads(() => this.decideOnce(selection, now, events));
+    return this.decidedFromFreshReads(() =>
+      this.decideOnce(selection, now, events),
+    );
   }
 
   private async decideOnce(
@@ -269,7 +297,11 @@ export class PromotionPlanner {
         open = undefined;
       }
       // Held by a pin: the newer selection waits, visibly, for the pin to be lifted.
-      if (pin && !sameVersion(selected, pin.version) && !beingApplied(open, now)) {
+      if (
+        pin &&
+        !sameVersion(selected, pin.version) &&
+        !beingApplied(open, now)
+      ) {
         await this.pending({ ...selection, carried }, open, now, events);
       }
       return { action: 'none' };
@@ -298,7 +330,9 @@ export class PromotionPlanner {
       return this.write(
         promotion,
         pin.by,
-        `pinned at ${pin.version.tag}: ${pin.reason}`, now);
+        `pinned at ${pin.version.tag}: ${pin.reason}`,
+        now,
+      );
     }
 
     const promotion = await this.pending(selection, open, now, events);
@@ -311,9 +345,18 @@ export class PromotionPlanner {
    * Pull-request mode: whether the open pull request's promotions (`ids`) are the only open ones of
    * the target and no pin holds it, so that a run with nothing new has nothing to decide.
    */
-  async onlyOpen(targetId: string, ids: ReadonlySet<string>, now: Date): Promise<boolean> {
-    const open = await this.deps.promotions.list({ targetId, states: [...OPEN_PROMOTION_STATES], limit: ids.size + 1 });
-    if (open.items.some(p => !ids.has(p.id) || p.state !== 'applying')) return false;
+  async onlyOpen(
+    targetId: string,
+    ids: ReadonlySet<string>,
+    now: Date,
+  ): Promise<boolean> {
+    const open = await this.deps.promotions.list({
+      targetId,
+      states: [...OPEN_PROMOTION_STATES],
+      limit: ids.size + 1,
+    });
+    if (open.items.some(p => !ids.has(p.id) || p.state !== 'applying'))
+      return false;
     return (await this.deps.promotions.listPins([targetId], now)).length === 0;
   }
 
@@ -338,17 +381,34 @@ export class PromotionPlanner {
     events: Event[],
   ): Promise<void> {
     const open = await this.deps.promotions.findOpen(targetId, subject);
-    if (!open || !carriedIds.has(open.id) || sameVersion(open.to, desired)) return;
+    if (!open || !carriedIds.has(open.id) || sameVersion(open.to, desired))
+      return;
     const note = `superseded in the pull request by ${desired.tag}`;
     const done = await this.deps.promotions.update(
       open.id,
       open.revision,
-      { state: 'superseded', closedAt: now.toISOString(), step: { state: 'superseded', at: now.toISOString(), by: ENGINE_ACTOR, note } },
+      {
+        state: 'superseded',
+        closedAt: now.toISOString(),
+        step: {
+          state: 'superseded',
+          at: now.toISOString(),
+          by: ENGINE_ACTOR,
+          note,
+        },
+      },
       now,
       ['applying', 'failed', 'approved', 'pending'],
     );
     if (done) {
-      events.push({ type: 'Normal', reason: 'PromotionSuperseded', message: `${subject} on ${targetId}: ${delta(open.from, open.to)} ${note}` });
+      events.push({
+        type: 'Normal',
+        reason: 'PromotionSuperseded',
+        message: `${subject} on ${targetId}: ${delta(
+          open.from,
+          open.to,
+        )} ${note}`,
+      });
     }
   }
 
@@ -359,7 +419,12 @@ export class PromotionPlanner {
    */
   async reviewVotes(
     promotion: PromotionRecord,
-    review: { host: string; number: number; approvedBy: string[]; changesRequestedBy: string[] },
+    review: {
+      host: string;
+      number: number;
+      approvedBy: string[];
+      changesRequestedBy: string[];
+    },
     now: Date,
   ): Promise<void> {
     const current = (await this.deps.promotions.get(promotion.id)) ?? promotion;
@@ -368,13 +433,21 @@ export class PromotionPlanner {
     const existing = await this.deps.promotions.votes(current.id);
     const cast = async (login: string, decision: 'approve' | 'reject') => {
       const actor = `review:${review.host}/${login}`;
-      if (existing.some(v => v.actor === actor && v.digest === digest && v.decision === decision)) return;
+      if (
+        existing.some(
+          v =>
+            v.actor === actor && v.digest === digest && v.decision === decision,
+        )
+      )
+        return;
       await this.deps.promotions.vote(current.id, {
         actor,
         decision,
         digest,
         at: now.toISOString(),
-        reason: `${decision === 'approve' ? 'approved' : 'requested changes on'} pull request #${review.number}`,
+        reason: `${
+          decision === 'approve' ? 'approved' : 'requested changes on'
+        } pull request #${review.number}`,
       });
     };
     for (const login of review.approvedBy) await cast(login, 'approve');
@@ -401,7 +474,12 @@ export class PromotionPlanner {
         error: undefined,
         ...(diff !== undefined ? { diff } : {}),
         ...(recorded ? { pullRequest: recorded } : {}),
-        step: { state: current.state, at: now.toISOString(), by: ENGINE_ACTOR, note: `pull request #${pullRequest.number} ${pullRequest.url}: ${note}` },
+        step: {
+          state: current.state,
+          at: now.toISOString(),
+          by: ENGINE_ACTOR,
+          note: `pull request #${pullRequest.number} ${pullRequest.url}: ${note}`,
+        },
       },
       now,
       // Pending: waiting for its approval, which a review of the pull request may give.
@@ -414,14 +492,31 @@ export class PromotionPlanner {
    * reviews, checks, auto-merge, merge commit), in whatever state the promotion is. No history step
    * (the host's state is not a decision), and no write when nothing but the time changed.
    */
-  async recordPullRequest(promotion: PromotionRecord, pullRequest: PromotionPullRequest, now: Date): Promise<void> {
+  async recordPullRequest(
+    promotion: PromotionRecord,
+    pullRequest: PromotionPullRequest,
+    now: Date,
+  ): Promise<void> {
     const { updatedAt: _at, ...wanted } = pullRequest;
     for (let attempt = 1; attempt <= DECIDE_ATTEMPTS; attempt++) {
       const current = await this.deps.promotions.get(promotion.id);
       if (!current) return;
-      const { updatedAt: _stored, ...stored } = current.pullRequest ?? ({} as Partial<PromotionPullRequest>);
-      if (current.pullRequest && JSON.stringify(stored) === JSON.stringify(wanted)) return;
-      if (await this.deps.promotions.update(current.id, current.revision, { pullRequest }, now)) return;
+      const { updatedAt: _stored, ...stored } =
+        current.pullRequest ?? ({} as Partial<PromotionPullRequest>);
+      if (
+        current.pullRequest &&
+        JSON.stringify(stored) === JSON.stringify(wanted)
+      )
+        return;
+      if (
+        await this.deps.promotions.update(
+          current.id,
+          current.revision,
+          { pullRequest },
+          now,
+        )
+      )
+        return;
     }
   }
 
@@ -445,7 +540,10 @@ export class PromotionPlanner {
         return [];
       }
       const commit = pullRequest.mergeCommit;
-      const early = current.state === 'pending' || current.state === 'approved' ? ` (merged on the host while it was ${current.state} here)` : '';
+      const early =
+        current.state === 'pending' || current.state === 'approved'
+          ? ` (merged on the host while it was ${current.state} here)`
+          : '';
       const done = await this.deps.promotions.update(
         current.id,
         current.revision,
@@ -459,7 +557,9 @@ export class PromotionPlanner {
             state: 'applied',
             at: now.toISOString(),
             by: ENGINE_ACTOR,
-            note: `pull request #${pullRequest.number} ${pullRequest.url} merged${commit ? ` as commit ${commit}` : ''}${early}`,
+            note: `pull request #${pullRequest.number} ${
+              pullRequest.url
+            } merged${commit ? ` as commit ${commit}` : ''}${early}`,
           },
         },
         now,
@@ -469,7 +569,10 @@ export class PromotionPlanner {
       events.push({
         type: 'Normal',
         reason: 'PromotionApplied',
-        message: `${current.subject} on ${current.target.id}: ${delta(current.from, current.to)} by pull request #${pullRequest.number}${
+        message: `${current.subject} on ${current.target.id}: ${delta(
+          current.from,
+          current.to,
+        )} by pull request #${pullRequest.number}${
           commit ? ` in commit ${commit.slice(0, 12)}` : ''
         }`,
       });
@@ -483,7 +586,13 @@ export class PromotionPlanner {
    * (a selection rejected is not proposed again: the target is held until a newer version is
    * selected, or a reconcile is requested, see {@link reopen}).
    */
-  async closedWithoutMerge(promotion: PromotionRecord, note: string, now: Date, events: Event[], pullRequest?: PromotionPullRequest): Promise<void> {
+  async closedWithoutMerge(
+    promotion: PromotionRecord,
+    note: string,
+    now: Date,
+    events: Event[],
+    pullRequest?: PromotionPullRequest,
+  ): Promise<void> {
     const current = (await this.deps.promotions.get(promotion.id)) ?? promotion;
     const done = await this.deps.promotions.update(
       current.id,
@@ -492,13 +601,25 @@ export class PromotionPlanner {
         state: 'rejected',
         closedAt: now.toISOString(),
         ...(pullRequest ? { pullRequest } : {}),
-        step: { state: 'rejected', at: now.toISOString(), by: ENGINE_ACTOR, note },
+        step: {
+          state: 'rejected',
+          at: now.toISOString(),
+          by: ENGINE_ACTOR,
+          note,
+        },
       },
       now,
       ['applying', 'failed', 'approved', 'pending'],
     );
     if (done) {
-      events.push({ type: 'Warning', reason: 'PromotionRejected', message: `${current.subject} on ${current.target.id}: ${delta(current.from, current.to)}: ${note}` });
+      events.push({
+        type: 'Warning',
+        reason: 'PromotionRejected',
+        message: `${current.subject} on ${current.target.id}: ${delta(
+          current.from,
+          current.to,
+        )}: ${note}`,
+      });
     }
   }
 
@@ -506,10 +627,18 @@ export class PromotionPlanner {
    * Pull-request mode: a reconcile was requested after the pull request was closed: the rejected
    * promotion is proposed again (a new promotion, which its gates decide as any other).
    */
-  async reopen(promotion: PromotionRecord, note: string, now: Date, events: Event[]): Promise<void> {
+  async reopen(
+    promotion: PromotionRecord,
+    note: string,
+    now: Date,
+    events: Event[],
+  ): Promise<void> {
     const current = (await this.deps.promotions.get(promotion.id)) ?? promotion;
     if (current.state !== 'rejected') return;
-    const open = await this.deps.promotions.findOpen(current.target.id, current.subject);
+    const open = await this.deps.promotions.findOpen(
+      current.target.id,
+      current.subject,
+    );
     if (open) return;
     const created = await this.create({
       entityRef: current.entityRef,
@@ -523,7 +652,14 @@ export class PromotionPlanner {
       expectedOpen: null,
     });
     if (created) {
-      events.push({ type: 'Normal', reason: 'PromotionCreated', message: `${current.subject} on ${current.target.id}: ${delta(current.from, current.to)}: ${note}` });
+      events.push({
+        type: 'Normal',
+        reason: 'PromotionCreated',
+        message: `${current.subject} on ${current.target.id}: ${delta(
+          current.from,
+          current.to,
+        )}: ${note}`,
+      });
     }
   }
 
@@ -543,7 +679,8 @@ export class PromotionPlanner {
     const current = (await this.deps.promotions.get(promotion.id)) ?? promotion;
     let note: string | undefined;
     if (outcome.commit) note = `commit ${outcome.commit}`;
-    else if (outcome.appliedRevision) note = `revision ${outcome.appliedRevision}`;
+    else if (outcome.appliedRevision)
+      note = `revision ${outcome.appliedRevision}`;
     const done = await this.deps.promotions.update(
       current.id,
       current.revision,
@@ -574,7 +711,12 @@ export class PromotionPlanner {
       // Decided after the apply, so recorded a moment later: a promotion it creates must be newer
       // than the one just applied (created at `now` in this pass), or "newest first" — and with it
       // the check that a rejected selection is not proposed again — could not tell them apart.
-      if (selection) await this.decide({ ...selection, carried: current.to }, new Date(now.getTime() + 1), events);
+      if (selection)
+        await this.decide(
+          { ...selection, carried: current.to },
+          new Date(now.getTime() + 1),
+          events,
+        );
       return current.entityRef ? this.downstreamOf(current.entityRef) : [];
     }
     return [];
@@ -588,10 +730,17 @@ export class PromotionPlanner {
     const ids = new Set<string>();
     let cursor: string | undefined;
     do {
-      const page = await this.deps.promotions.list({ states: ['pending'], limit: 500, cursor });
+      const page = await this.deps.promotions.list({
+        states: ['pending'],
+        limit: 500,
+        cursor,
+      });
       for (const promotion of page.items) {
         const waits = promotion.gates.some(
-          g => g.gate === 'upstream' && g.state === 'waiting' && g.evidence.entityRef === entityRef,
+          g =>
+            g.gate === 'upstream' &&
+            g.state === 'waiting' &&
+            g.evidence.entityRef === entityRef,
         );
         if (waits) ids.add(promotion.target.objectId);
       }
@@ -882,11 +1031,13 @@ export class PromotionPlanner {
     });
     const match = records.find(
       r =>
-        (digest !== undefined || revision === undefined || r.to.revision === revision) &&
+        (digest !== undefined ||
+          revision === undefined ||
+          r.to.revision === revision) &&
         (!after.target ||
-        r.target.id === after.target ||
-        r.target.objectId === after.target ||
-        r.target.cluster === after.target),
+          r.target.id === after.target ||
+          r.target.objectId === after.target ||
+          r.target.cluster === after.target),
     );
     if (!match?.closedAt) return undefined;
     const object = await this.deps.objects.get(match.target.objectId);

@@ -51,10 +51,13 @@ export function carriedVersion(
 ): PromotionVersion | undefined {
   const field = (m: FoundMarker) => m.setter.split(':')[2];
   const full = markers.find(m => field(m) === undefined);
-  const parts: { repository?: string; tag?: string; digest?: string } = full ? splitImageRef(full.value) : {};
+  const parts: { repository?: string; tag?: string; digest?: string } = full
+    ? splitImageRef(full.value)
+    : {};
   const tag = parts.tag ?? markers.find(m => field(m) === 'tag')?.value;
   if (!tag) return undefined;
-  const image = parts.repository ?? markers.find(m => field(m) === 'name')?.value;
+  const image =
+    parts.repository ?? markers.find(m => field(m) === 'name')?.value;
   const digest =
     parts.digest ?? markers.find(m => field(m) === 'digest')?.value;
   return { ...(image ? { image } : {}), tag, ...(digest ? { digest } : {}) };

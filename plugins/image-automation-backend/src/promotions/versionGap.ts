@@ -5,7 +5,11 @@
  */
 
 import { ImagePolicySpec } from '@imageops/backstage-plugin-image-automation-common';
-import { compareSemVersions, parseFluxVersion, SemVersion } from '../golib/semver';
+import {
+  compareSemVersions,
+  parseFluxVersion,
+  SemVersion,
+} from '../golib/semver';
 import { goParseFloat } from '../golib/strconv';
 import { compareGoStrings } from '../golib/strings';
 import { explainSelection, sortTagsAsStored, TagVerdict } from '../policy';
@@ -277,7 +281,8 @@ export function prepareVersionGap(options: {
       deployedValue === undefined ? undefined : ordering.parse(deployedValue);
     if (deployedKey === undefined) {
       let why = 'deployed tag is not a number';
-      if (deployedValue === undefined) why = 'deployed tag does not match filterTags';
+      if (deployedValue === undefined)
+        why = 'deployed tag does not match filterTags';
       else if (spec.policy.semver) why = 'deployed tag is not a semver version';
       result.behind = {
         tags: eligible.length,

@@ -12,7 +12,10 @@ export interface PullRequestHost {
   /** Opens it with its labels and reviewers; asks for auto-merge when `request.autoMerge`. */
   open(request: NewPullRequest): Promise<OpenedPullRequest>;
   /** New title and body (the branch was force-pushed before). */
-  update(number: number, change: { title: string; body: string }): Promise<void>;
+  update(
+    number: number,
+    change: { title: string; body: string },
+  ): Promise<void>;
   /** Comments, then closes without merging. */
   closeWithComment(number: number, comment: string): Promise<void>;
   /** Open, closed or merged (one call). */
@@ -61,7 +64,10 @@ export interface PullRequestState extends PullRequestRef {
 }
 
 /** A pull request's state from the host's words: merged, else open, else closed. @internal */
-export function pullRequestState(merged: boolean, open: boolean): PullRequestState['state'] {
+export function pullRequestState(
+  merged: boolean,
+  open: boolean,
+): PullRequestState['state'] {
   if (merged) return 'merged';
   return open ? 'open' : 'closed';
 }
@@ -77,7 +83,9 @@ export interface PullRequestReviews {
 }
 
 /** The checks of a combined commit status (GitHub, Gitea): success, pending, else failure. @internal */
-export function combinedStatusChecks(state: string | undefined): 'success' | 'pending' | 'failure' {
+export function combinedStatusChecks(
+  state: string | undefined,
+): 'success' | 'pending' | 'failure' {
   if (state === 'success' || state === 'pending') return state;
   return 'failure';
 }
@@ -96,7 +104,9 @@ export class PullRequestApiError extends Error {
     readonly retryAfterMs?: number,
   ) {
     super(
-      `${host}: ${what} failed${status !== undefined ? ` with HTTP ${status}` : ''}${detail ? `: ${detail}` : ''}`,
+      `${host}: ${what} failed${
+        status !== undefined ? ` with HTTP ${status}` : ''
+      }${detail ? `: ${detail}` : ''}`,
     );
     this.name = 'PullRequestApiError';
   }

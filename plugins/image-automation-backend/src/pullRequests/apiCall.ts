@@ -36,30 +36,49 @@ export async function callHostApi<T>(request: {
         redirect: 'error',
         headers: {
           accept: 'application/json',
-          ...(request.body !== undefined ? { 'content-type': 'application/json' } : {}),
+          ...(request.body !== undefined
+            ? { 'content-type': 'application/json' }
+            : {}),
           ...request.headers,
         },
-        body: request.body !== undefined ? JSON.stringify(request.body) : undefined,
+        body:
+          request.body !== undefined ? JSON.stringify(request.body) : undefined,
         signal: request.signal
           ? AbortSignal.any([request.signal, AbortSignal.timeout(TIMEOUT_MS)])
           : AbortSignal.timeout(TIMEOUT_MS),
       });
     } catch (error) {
-      throw new PullRequestApiError(request.host, undefined, request.what, (error as Error).message);
+      throw new PullRequestApiError(
+        request.host,
+        undefined,
+        request.what,
+        (error as Error).message,
+      );
     }
-    if (response.status === 404 && request.notFound !== undefined) return request.notFound;
+    if (response.status === 404 && request.notFound !== undefined)
+      return request.notFound;
     if (response.ok) {
       const text = await response.text();
       try {
         return (text ? JSON.parse(text) : undefined) as T;
       } catch {
         // Azure DevOps answers a credential it does not accept with 203 and its sign-in page.
-        const why = response.status === 203 ? ': a sign-in page, the credential was not accepted' : '';
-        throw new PullRequestApiError(request.host, response.status, request.what, `the answer is not JSON${why}`);
+        const why =
+          response.status === 203
+            ? ': a sign-in page, the credential was not accepted'
+            : '';
+        throw new PullRequestApiError(
+          request.host,
+          response.status,
+          request.what,
+          `the answer is not JSON${why}`,
+        );
       }
     }
     const header = (name: string) => response.headers.get(name);
-    const wait = isRateLimited(response.status, header) ? rateLimitWaitMs(header) ?? 1000 : undefined;
+    const wait = isRateLimited(response.status, header)
+      ? rateLimitWaitMs(header) ?? 1000
+      : undefined;
     const detail = (await response.text().catch(() => '')).slice(0, 300);
     if (wait !== undefined && attempt === 1 && wait <= MAX_RETRY_WAIT_MS) {
       await new Promise(resolve => setTimeout(resolve, wait));
@@ -68,13 +87,27 @@ export async function callHostApi<T>(request: {
     let message = detail;
     try {
       // `message` (GitHub, Gitea, GitLab; GitLab's may be an object of field errors) or `error`.
-      const parsed = JSON.parse(detail) as { message?: unknown; error?: unknown };
+      const parsed = JSON.parse(detail) as {
+        message?: unknown;
+        error?: unknown;
+      };
       const said = parsed?.message ?? parsed?.error;
-      if (said !== undefined && said !== null) message = typeof said === 'string' ? said : JSON.stringify(said).slice(0, 300);
+      if (said !== undefined && said !== null)
+        message =
+          typeof said === 'string' ? said : JSON.stringify(said).slice(0, 300);
     } catch {
       // not JSON: the text as it came
     }
-    if (wait !== undefined) message = `rate limited, retry after ${Math.ceil(wait / 1000)}s${message ? `: ${message}` : ''}`;
-    throw new PullRequestApiError(request.host, response.status, request.what, message.trim() || response.statusText, wait);
+    if (wait !== undefined)
+      message = `rate limited, retry after ${Math.ceil(wait / 1000)}s${
+        message ? `: ${message}` : ''
+      }`;
+    throw new PullRequestApiError(
+      request.host,
+      response.status,
+      request.what,
+      message.trim() || response.statusText,
+      wait,
+    );
   }
 }

@@ -22,7 +22,12 @@ interface GitPullRequest {
   createdBy?: { id?: string };
   lastMergeSourceCommit?: { commitId?: string };
   lastMergeCommit?: { commitId?: string };
-  reviewers?: Array<{ uniqueName?: string; displayName?: string; vote?: number; isContainer?: boolean }>;
+  reviewers?: Array<{
+    uniqueName?: string;
+    displayName?: string;
+    vote?: number;
+    isContainer?: boolean;
+  }>;
 }
 
 /**
@@ -32,10 +37,13 @@ interface GitPullRequest {
  * path has no `_git/{repo}`.
  * @internal
  */
-export function azureDevOpsRepository(url: URL): { root: string; repo: string } | undefined {
+export function azureDevOpsRepository(
+  url: URL,
+): { root: string; repo: string } | undefined {
   const segments = url.pathname.replace(/\/+$/, '').split('/');
   const at = segments.lastIndexOf('_git');
-  if (at < 2 || at !== segments.length - 2 || !segments[at + 1]) return undefined;
+  if (at < 2 || at !== segments.length - 2 || !segments[at + 1])
+    return undefined;
   let decoded: string[];
   try {
     decoded = segments.map(decodeURIComponent);
@@ -44,7 +52,10 @@ export function azureDevOpsRepository(url: URL): { root: string; repo: string } 
   }
   // `.`/`..` (also percent-encoded) would move the API call to another path of the host.
   if (decoded.some(s => s === '.' || s === '..')) return undefined;
-  return { root: `${url.origin}${segments.slice(0, at).join('/')}`, repo: segments[at + 1] };
+  return {
+    root: `${url.origin}${segments.slice(0, at).join('/')}`,
+    repo: segments[at + 1],
+  };
 }
 
 /**
@@ -76,15 +87,24 @@ export class AzureDevOpsPullRequestHost implements PullRequestHost {
     },
   ) {
     this.host = new URL(options.root).host;
-    this.api = `${options.root}/_apis/git/repositories/${encodeURIComponent(decodeURIComponent(options.repo))}`;
+    this.api = `${options.root}/_apis/git/repositories/${encodeURIComponent(
+      decodeURIComponent(options.repo),
+    )}`;
     this.web = `${options.root}/_git/${options.repo}`;
   }
 
-  private call<T>(what: string, method: string, path: string, body?: unknown): Promise<T> {
+  private call<T>(
+    what: string,
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<T> {
     const auth = this.options.auth;
     let authorization: string | undefined;
     if (auth?.type === 'basic') {
-      authorization = `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}`;
+      authorization = `Basic ${Buffer.from(
+        `${auth.username}:${auth.password}`,
+      ).toString('base64')}`;
     } else if (auth?.type === 'bearer') {
       authorization = `Bearer ${auth.token}`;
     }
@@ -105,14 +125,23 @@ export class AzureDevOpsPullRequestHost implements PullRequestHost {
     return `${this.web}/pullrequest/${id}`;
   }
 
-  async findOpen(head: string, base: string): Promise<PullRequestRef | undefined> {
+  async findOpen(
+    head: string,
+    base: string,
+  ): Promise<PullRequestRef | undefined> {
     const found = await this.call<{ value?: GitPullRequest[] }>(
       `finding the pull request from '${head}'`,
       'GET',
-      `/pullrequests?searchCriteria.status=active&searchCriteria.sourceRefName=${encodeURIComponent(`refs/heads/${head}`)}&searchCriteria.targetRefName=${encodeURIComponent(`refs/heads/${base}`)}&$top=1`,
+      `/pullrequests?searchCriteria.status=active&searchCriteria.sourceRefName=${encodeURIComponent(
+        `refs/heads/${head}`,
+      )}&searchCriteria.targetRefName=${encodeURIComponent(
+        `refs/heads/${base}`,
+      )}&$top=1`,
     );
     const pr = found?.value?.[0];
-    return pr ? { number: pr.pullRequestId, url: this.url(pr.pullRequestId) } : undefined;
+    return pr
+      ? { number: pr.pullRequestId, url: this.url(pr.pullRequestId) }
+      : undefined;
   }
 
   async open(request: NewPullRequest): Promise<OpenedPullRequest> {
@@ -124,24 +153,47 @@ export class AzureDevOpsPullRequestHost implements PullRequestHost {
         'reviewers by name are not supported on Azure DevOps (it needs identity ids): use a branch policy with required reviewers',
       );
     }
-    const created = await this.call<GitPullRequest>('opening a pull request', 'POST', '/pullrequests', {
-      sourceRefName: `refs/heads/${request.head}`,
-      targetRefName: `refs/heads/${request.base}`,
-      title: request.title,
-      description: truncate(request.body),
-      ...(request.labels?.length ? { labels: request.labels.map(name => ({ name })) } : {}),
-    });
-    const ref = { number: created.pullRequestId, url: this.url(created.pullRequestId) };
+    const created = await this.call<GitPullRequest>(
+      'opening a pull request',
+      'POST',
+      '/pullrequests',
+      {
+        sourceRefName: `refs/heads/${request.head}`,
+        targetRefName: `refs/heads/${request.base}`,
+        title: request.title,
+        description: truncate(request.body),
+        ...(request.labels?.length
+          ? { labels: request.labels.map(name => ({ name })) }
+          : {}),
+      },
+    );
+    const ref = {
+      number: created.pullRequestId,
+      url: this.url(created.pullRequestId),
+    };
     if (!request.autoMerge) return ref;
     if (!created.createdBy?.id) {
-      return { ...ref, autoMerge: false, autoMergeRefused: `${this.host}: setting auto-complete: the answer named no creator` };
+      return {
+        ...ref,
+        autoMerge: false,
+        autoMergeRefused: `${this.host}: setting auto-complete: the answer named no creator`,
+      };
     }
     try {
-      await this.call(`setting auto-complete on pull request ${created.pullRequestId}`, 'PATCH', `/pullrequests/${created.pullRequestId}`, {
-        autoCompleteSetBy: { id: created.createdBy.id },
-      });
+      await this.call(
+        `setting auto-complete on pull request ${created.pullRequestId}`,
+        'PATCH',
+        `/pullrequests/${created.pullRequestId}`,
+        {
+          autoCompleteSetBy: { id: created.createdBy.id },
+        },
+      );
     } catch (error) {
-      if (error instanceof PullRequestApiError && error.status !== undefined && [400, 409].includes(error.status)) {
+      if (
+        error instanceof PullRequestApiError &&
+        error.status !== undefined &&
+        [400, 409].includes(error.status)
+      ) {
         return { ...ref, autoMerge: false, autoMergeRefused: error.message };
       }
       throw error;
@@ -149,23 +201,45 @@ export class AzureDevOpsPullRequestHost implements PullRequestHost {
     return { ...ref, autoMerge: true };
   }
 
-  async update(number: number, change: { title: string; body: string }): Promise<void> {
-    await this.call(`updating pull request ${number}`, 'PATCH', `/pullrequests/${number}`, {
-      title: change.title,
-      description: truncate(change.body),
-    });
+  async update(
+    number: number,
+    change: { title: string; body: string },
+  ): Promise<void> {
+    await this.call(
+      `updating pull request ${number}`,
+      'PATCH',
+      `/pullrequests/${number}`,
+      {
+        title: change.title,
+        description: truncate(change.body),
+      },
+    );
   }
 
   async closeWithComment(number: number, comment: string): Promise<void> {
-    await this.call(`commenting on pull request ${number}`, 'POST', `/pullRequests/${number}/threads`, {
-      comments: [{ parentCommentId: 0, content: comment, commentType: 1 }],
-      status: 'closed',
-    });
-    await this.call(`abandoning pull request ${number}`, 'PATCH', `/pullrequests/${number}`, { status: 'abandoned' });
+    await this.call(
+      `commenting on pull request ${number}`,
+      'POST',
+      `/pullRequests/${number}/threads`,
+      {
+        comments: [{ parentCommentId: 0, content: comment, commentType: 1 }],
+        status: 'closed',
+      },
+    );
+    await this.call(
+      `abandoning pull request ${number}`,
+      'PATCH',
+      `/pullrequests/${number}`,
+      { status: 'abandoned' },
+    );
   }
 
   private async read(number: number): Promise<GitPullRequest> {
-    const pr = await this.call<GitPullRequest>(`reading pull request ${number}`, 'GET', `/pullrequests/${number}`);
+    const pr = await this.call<GitPullRequest>(
+      `reading pull request ${number}`,
+      'GET',
+      `/pullrequests/${number}`,
+    );
     this.lastRead = pr;
     return pr;
   }
@@ -176,37 +250,69 @@ export class AzureDevOpsPullRequestHost implements PullRequestHost {
     return {
       number: pr.pullRequestId,
       url: this.url(pr.pullRequestId),
-      state: pullRequestState(pr.status === 'completed', pr.status === 'active'),
-      ...(pr.status === 'completed' && pr.lastMergeCommit?.commitId ? { mergeCommit: pr.lastMergeCommit.commitId } : {}),
+      state: pullRequestState(
+        pr.status === 'completed',
+        pr.status === 'active',
+      ),
+      ...(pr.status === 'completed' && pr.lastMergeCommit?.commitId
+        ? { mergeCommit: pr.lastMergeCommit.commitId }
+        : {}),
       ...(head ? { headSha: head } : {}),
     };
   }
 
   async reviews(number: number, headSha?: string): Promise<PullRequestReviews> {
     // Votes: 10 approved, 5 approved with suggestions, -5 waiting for the author, -10 rejected.
-    const pr = this.lastRead?.pullRequestId === number ? this.lastRead : await this.read(number);
-    const people = (pr.reviewers ?? []).filter(r => !r.isContainer && (r.uniqueName || r.displayName));
-    const name = (r: { uniqueName?: string; displayName?: string }) => (r.uniqueName || r.displayName)!;
+    const pr =
+      this.lastRead?.pullRequestId === number
+        ? this.lastRead
+        : await this.read(number);
+    const people = (pr.reviewers ?? []).filter(
+      r => !r.isContainer && (r.uniqueName || r.displayName),
+    );
+    const name = (r: { uniqueName?: string; displayName?: string }) =>
+      (r.uniqueName || r.displayName)!;
     const result: PullRequestReviews = {
-      approvedBy: people.filter(r => (r.vote ?? 0) >= 5).map(name).sort(),
-      changesRequestedBy: people.filter(r => (r.vote ?? 0) < 0).map(name).sort(),
+      approvedBy: people
+        .filter(r => (r.vote ?? 0) >= 5)
+        .map(name)
+        .sort(),
+      changesRequestedBy: people
+        .filter(r => (r.vote ?? 0) < 0)
+        .map(name)
+        .sort(),
       checks: 'none',
     };
     if (headSha) {
-      const statuses = await this.call<{ value?: Array<{ id?: number; state?: string; context?: { genre?: string; name?: string } }> }>(
+      const statuses = await this.call<{
+        value?: Array<{
+          id?: number;
+          state?: string;
+          context?: { genre?: string; name?: string };
+        }>;
+      }>(
         `reading the statuses of pull request ${number}`,
         'GET',
         `/pullRequests/${number}/statuses`,
       );
       // The latest status of each context counts.
       const latest = new Map<string, string>();
-      for (const s of [...(statuses?.value ?? [])].sort((a, b) => (a.id ?? 0) - (b.id ?? 0))) {
-        latest.set(`${s.context?.genre ?? ''}/${s.context?.name ?? ''}`, s.state ?? 'notSet');
+      for (const s of [...(statuses?.value ?? [])].sort(
+        (a, b) => (a.id ?? 0) - (b.id ?? 0),
+      )) {
+        latest.set(
+          `${s.context?.genre ?? ''}/${s.context?.name ?? ''}`,
+          s.state ?? 'notSet',
+        );
       }
       const states = [...latest.values()].filter(s => s !== 'notApplicable');
       if (states.length) {
-        if (states.some(s => s === 'failed' || s === 'error')) result.checks = 'failure';
-        else result.checks = states.some(s => s !== 'succeeded') ? 'pending' : 'success';
+        if (states.some(s => s === 'failed' || s === 'error'))
+          result.checks = 'failure';
+        else
+          result.checks = states.some(s => s !== 'succeeded')
+            ? 'pending'
+            : 'success';
       }
     }
     return result;
@@ -214,5 +320,7 @@ export class AzureDevOpsPullRequestHost implements PullRequestHost {
 }
 
 function truncate(body: string): string {
-  return body.length <= MAX_DESCRIPTION ? body : `${body.slice(0, MAX_DESCRIPTION - 1)}…`;
+  return body.length <= MAX_DESCRIPTION
+    ? body
+    : `${body.slice(0, MAX_DESCRIPTION - 1)}…`;
 }

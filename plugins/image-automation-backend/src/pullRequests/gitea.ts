@@ -12,20 +12,32 @@ import {
   pullRequestState,
 } from './PullRequestHost';
 
-
 /** The `Authorization` header for an API call with a Git credential (HTTPS only; never SSH keys). @internal */
-export function authorizationHeader(auth: GitAuth | undefined): string | undefined {
+export function authorizationHeader(
+  auth: GitAuth | undefined,
+): string | undefined {
   if (!auth) return undefined;
-  if (auth.type === 'basic') return `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}`;
+  if (auth.type === 'basic')
+    return `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString(
+      'base64',
+    )}`;
   if (auth.type === 'bearer') return `token ${auth.token}`;
   return undefined;
 }
 
 /** `owner/repo` of a repository URL (`.git` dropped); undefined when the path is not two segments. @internal */
-export function repositoryPath(url: string): { owner: string; repo: string } | undefined {
-  const segments = new URL(url).pathname.replace(/\.git\/?$/, '').split('/').filter(Boolean);
+export function repositoryPath(
+  url: string,
+): { owner: string; repo: string } | undefined {
+  const segments = new URL(url).pathname
+    .replace(/\.git\/?$/, '')
+    .split('/')
+    .filter(Boolean);
   if (segments.length !== 2) return undefined;
-  return { owner: decodeURIComponent(segments[0]), repo: decodeURIComponent(segments[1]) };
+  return {
+    owner: decodeURIComponent(segments[0]),
+    repo: decodeURIComponent(segments[1]),
+  };
 }
 
 /**
@@ -56,11 +68,21 @@ export class GiteaPullRequestHost implements PullRequestHost {
   ) {
     const base = new URL(options.apiBaseUrl ?? options.baseUrl);
     this.host = base.host;
-    const api = options.apiBaseUrl ? options.apiBaseUrl.replace(/\/+$/, '') : `${base.origin}/api/v1`;
-    this.api = `${api}/repos/${encodeURIComponent(options.owner)}/${encodeURIComponent(options.repo)}`;
+    const api = options.apiBaseUrl
+      ? options.apiBaseUrl.replace(/\/+$/, '')
+      : `${base.origin}/api/v1`;
+    this.api = `${api}/repos/${encodeURIComponent(
+      options.owner,
+    )}/${encodeURIComponent(options.repo)}`;
   }
 
-  private call<T>(what: string, method: string, path: string, body?: unknown, notFound?: T): Promise<T> {
+  private call<T>(
+    what: string,
+    method: string,
+    path: string,
+    body?: unknown,
+    notFound?: T,
+  ): Promise<T> {
     const authorization = authorizationHeader(this.options.auth);
     return callHostApi<T>({
       host: this.host,
@@ -76,45 +98,83 @@ export class GiteaPullRequestHost implements PullRequestHost {
     });
   }
 
-
-  async findOpen(head: string, base: string): Promise<PullRequestRef | undefined> {
-    const found = await this.call<{ number: number; html_url: string; state: string } | null>(
+  async findOpen(
+    head: string,
+    base: string,
+  ): Promise<PullRequestRef | undefined> {
+    const found = await this.call<{
+      number: number;
+      html_url: string;
+      state: string;
+    } | null>(
       `finding the pull request from '${head}'`,
       'GET',
       `/pulls/${encodeURIComponent(base)}/${encodeURIComponent(head)}`,
       undefined,
       null,
     );
-    return found && found.state === 'open' ? { number: found.number, url: found.html_url } : undefined;
+    return found && found.state === 'open'
+      ? { number: found.number, url: found.html_url }
+      : undefined;
   }
 
   async open(request: NewPullRequest): Promise<OpenedPullRequest> {
     let labels: number[] | undefined;
     if (request.labels?.length) {
-      const known = await this.call<Array<{ id: number; name: string }>>('listing labels', 'GET', '/labels?limit=50');
-      labels = known.filter(l => request.labels!.includes(l.name)).map(l => l.id);
+      const known = await this.call<Array<{ id: number; name: string }>>(
+        'listing labels',
+        'GET',
+        '/labels?limit=50',
+      );
+      labels = known
+        .filter(l => request.labels!.includes(l.name))
+        .map(l => l.id);
     }
-    const created = await this.call<{ number: number; html_url: string }>('opening a pull request', 'POST', '/pulls', {
-      head: request.head,
-      base: request.base,
-      title: request.title,
-      body: request.body,
-      ...(labels?.length ? { labels } : {}),
-    });
+    const created = await this.call<{ number: number; html_url: string }>(
+      'opening a pull request',
+      'POST',
+      '/pulls',
+      {
+        head: request.head,
+        base: request.base,
+        title: request.title,
+        body: request.body,
+        ...(labels?.length ? { labels } : {}),
+      },
+    );
     if (request.reviewers?.length) {
-      await this.call('requesting reviewers', 'POST', `/pulls/${created.number}/requested_reviewers`, { reviewers: request.reviewers });
+      await this.call(
+        'requesting reviewers',
+        'POST',
+        `/pulls/${created.number}/requested_reviewers`,
+        { reviewers: request.reviewers },
+      );
     }
     if (request.autoMerge) {
       try {
-        await this.call('scheduling auto-merge', 'POST', `/pulls/${created.number}/merge`, {
-          Do: 'merge',
-          merge_when_checks_succeed: true,
-        });
+        await this.call(
+          'scheduling auto-merge',
+          'POST',
+          `/pulls/${created.number}/merge`,
+          {
+            Do: 'merge',
+            merge_when_checks_succeed: true,
+          },
+        );
       } catch (error) {
         // Refused for this pull request (405 not mergeable, 409 conflict, 422): open all the same,
         // for a person to merge. Anything else (401, 403, 429, 5xx, no answer) fails the run.
-        if (error instanceof PullRequestApiError && error.status !== undefined && [405, 409, 422].includes(error.status)) {
-          return { number: created.number, url: created.html_url, autoMerge: false, autoMergeRefused: error.message };
+        if (
+          error instanceof PullRequestApiError &&
+          error.status !== undefined &&
+          [405, 409, 422].includes(error.status)
+        ) {
+          return {
+            number: created.number,
+            url: created.html_url,
+            autoMerge: false,
+            autoMergeRefused: error.message,
+          };
         }
         throw error;
       }
@@ -123,13 +183,31 @@ export class GiteaPullRequestHost implements PullRequestHost {
     return { number: created.number, url: created.html_url };
   }
 
-  async update(number: number, change: { title: string; body: string }): Promise<void> {
-    await this.call(`updating pull request #${number}`, 'PATCH', `/pulls/${number}`, change);
+  async update(
+    number: number,
+    change: { title: string; body: string },
+  ): Promise<void> {
+    await this.call(
+      `updating pull request #${number}`,
+      'PATCH',
+      `/pulls/${number}`,
+      change,
+    );
   }
 
   async closeWithComment(number: number, comment: string): Promise<void> {
-    await this.call(`commenting on pull request #${number}`, 'POST', `/issues/${number}/comments`, { body: comment });
-    await this.call(`closing pull request #${number}`, 'PATCH', `/pulls/${number}`, { state: 'closed' });
+    await this.call(
+      `commenting on pull request #${number}`,
+      'POST',
+      `/issues/${number}/comments`,
+      { body: comment },
+    );
+    await this.call(
+      `closing pull request #${number}`,
+      'PATCH',
+      `/pulls/${number}`,
+      { state: 'closed' },
+    );
   }
 
   async get(number: number): Promise<PullRequestState> {
@@ -145,14 +223,27 @@ export class GiteaPullRequestHost implements PullRequestHost {
       number: pr.number,
       url: pr.html_url,
       state: pullRequestState(pr.merged, pr.state === 'open'),
-      ...(pr.merged && pr.merge_commit_sha ? { mergeCommit: pr.merge_commit_sha } : {}),
+      ...(pr.merged && pr.merge_commit_sha
+        ? { mergeCommit: pr.merge_commit_sha }
+        : {}),
       ...(pr.head?.sha ? { headSha: pr.head.sha } : {}),
     };
   }
 
   async reviews(number: number, headSha?: string): Promise<PullRequestReviews> {
-    const state: PullRequestReviews = { approvedBy: [], changesRequestedBy: [], checks: 'none' };
-    const reviews = await this.call<Array<{ state: string; user?: { login?: string }; dismissed?: boolean; stale?: boolean }>>(
+    const state: PullRequestReviews = {
+      approvedBy: [],
+      changesRequestedBy: [],
+      checks: 'none',
+    };
+    const reviews = await this.call<
+      Array<{
+        state: string;
+        user?: { login?: string };
+        dismissed?: boolean;
+        stale?: boolean;
+      }>
+    >(
       `reading the reviews of pull request #${number}`,
       'GET',
       `/pulls/${number}/reviews?limit=50`,
@@ -161,12 +252,22 @@ export class GiteaPullRequestHost implements PullRequestHost {
     for (const review of reviews ?? []) {
       const login = review.user?.login;
       if (!login || review.dismissed || review.stale) continue;
-      if (review.state === 'APPROVED' || review.state === 'REQUEST_CHANGES') latest.set(login, review.state);
+      if (review.state === 'APPROVED' || review.state === 'REQUEST_CHANGES')
+        latest.set(login, review.state);
     }
-    state.approvedBy = [...latest].filter(([, s]) => s === 'APPROVED').map(([login]) => login).sort();
-    state.changesRequestedBy = [...latest].filter(([, s]) => s === 'REQUEST_CHANGES').map(([login]) => login).sort();
+    state.approvedBy = [...latest]
+      .filter(([, s]) => s === 'APPROVED')
+      .map(([login]) => login)
+      .sort();
+    state.changesRequestedBy = [...latest]
+      .filter(([, s]) => s === 'REQUEST_CHANGES')
+      .map(([login]) => login)
+      .sort();
     if (headSha) {
-      const combined = await this.call<{ state?: string; total_count?: number }>(
+      const combined = await this.call<{
+        state?: string;
+        total_count?: number;
+      }>(
         `reading the checks of pull request #${number}`,
         'GET',
         `/commits/${encodeURIComponent(headSha)}/status`,

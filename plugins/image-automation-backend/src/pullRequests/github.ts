@@ -18,7 +18,9 @@ export const ENABLE_AUTO_MERGE_MUTATION =
 /** The GraphQL endpoint of a REST base: `https://api.github.com/graphql`, or GHES's `https://HOST/api/graphql`. @internal */
 export function gitHubGraphqlUrl(apiBaseUrl: string): string {
   const base = apiBaseUrl.replace(/\/+$/, '');
-  return /\/api\/v3$/.test(base) ? base.replace(/\/v3$/, '/graphql') : `${base}/graphql`;
+  return /\/api\/v3$/.test(base)
+    ? base.replace(/\/v3$/, '/graphql')
+    : `${base}/graphql`;
 }
 
 /**
@@ -37,15 +39,33 @@ export class GitHubPullRequestHost implements PullRequestHost {
   private readonly owner: string;
 
   constructor(
-    private readonly options: { apiBaseUrl: string; owner: string; repo: string; auth?: GitAuth; fetch?: typeof fetch; signal?: AbortSignal },
+    private readonly options: {
+      apiBaseUrl: string;
+      owner: string;
+      repo: string;
+      auth?: GitAuth;
+      fetch?: typeof fetch;
+      signal?: AbortSignal;
+    },
   ) {
     const base = new URL(options.apiBaseUrl);
     this.host = base.host;
     this.owner = options.owner;
-    this.api = `${options.apiBaseUrl.replace(/\/$/, '')}/repos/${encodeURIComponent(options.owner)}/${encodeURIComponent(options.repo)}`;
+    this.api = `${options.apiBaseUrl.replace(
+      /\/$/,
+      '',
+    )}/repos/${encodeURIComponent(options.owner)}/${encodeURIComponent(
+      options.repo,
+    )}`;
   }
 
-  private call<T>(what: string, method: string, path: string, body?: unknown, url = `${this.api}${path}`): Promise<T> {
+  private call<T>(
+    what: string,
+    method: string,
+    path: string,
+    body?: unknown,
+    url = `${this.api}${path}`,
+  ): Promise<T> {
     // GitHub tokens are the password of Git's basic credential (`x-access-token:<token>`).
     const auth = this.options.auth;
     let token: string | undefined;
@@ -68,56 +88,112 @@ export class GitHubPullRequestHost implements PullRequestHost {
     });
   }
 
-
-  async findOpen(head: string, base: string): Promise<PullRequestRef | undefined> {
+  async findOpen(
+    head: string,
+    base: string,
+  ): Promise<PullRequestRef | undefined> {
     // Filtered to the one head branch: at most one open pull request matches.
     const found = await this.call<Array<{ number: number; html_url: string }>>(
       `finding the pull request from '${head}'`,
       'GET',
-      `/pulls?state=open&head=${encodeURIComponent(`${this.owner}:${head}`)}&base=${encodeURIComponent(base)}&per_page=1`,
+      `/pulls?state=open&head=${encodeURIComponent(
+        `${this.owner}:${head}`,
+      )}&base=${encodeURIComponent(base)}&per_page=1`,
     );
-    return found[0] ? { number: found[0].number, url: found[0].html_url } : undefined;
+    return found[0]
+      ? { number: found[0].number, url: found[0].html_url }
+      : undefined;
   }
 
   async open(request: NewPullRequest): Promise<OpenedPullRequest> {
-    const created = await this.call<{ number: number; html_url: string; node_id?: string }>('opening a pull request', 'POST', '/pulls', {
+    const created = await this.call<{
+      number: number;
+      html_url: string;
+      node_id?: string;
+    }>('opening a pull request', 'POST', '/pulls', {
       head: request.head,
       base: request.base,
       title: request.title,
       body: request.body,
     });
     if (request.labels?.length) {
-      await this.call('adding labels', 'POST', `/issues/${created.number}/labels`, { labels: request.labels });
+      await this.call(
+        'adding labels',
+        'POST',
+        `/issues/${created.number}/labels`,
+        { labels: request.labels },
+      );
     }
     if (request.reviewers?.length) {
-      await this.call('requesting reviewers', 'POST', `/pulls/${created.number}/requested_reviewers`, { reviewers: request.reviewers });
+      await this.call(
+        'requesting reviewers',
+        'POST',
+        `/pulls/${created.number}/requested_reviewers`,
+        { reviewers: request.reviewers },
+      );
     }
     const ref = { number: created.number, url: created.html_url };
     if (!request.autoMerge) return ref;
-    if (!created.node_id) return { ...ref, autoMerge: false, autoMergeRefused: `${this.host}: enabling auto-merge: the pull request has no node id` };
+    if (!created.node_id)
+      return {
+        ...ref,
+        autoMerge: false,
+        autoMergeRefused: `${this.host}: enabling auto-merge: the pull request has no node id`,
+      };
     // GraphQL answers a refusal (a repository without auto-merge, a pull request already mergeable)
     // with 200 and `errors`: open all the same, for a person to merge. HTTP failures fail the run.
-    const answer = await this.call<{ data?: unknown; errors?: Array<{ type?: string; message?: string }> }>(
+    const answer = await this.call<{
+      data?: unknown;
+      errors?: Array<{ type?: string; message?: string }>;
+    }>(
       'enabling auto-merge',
       'POST',
       '',
-      { query: ENABLE_AUTO_MERGE_MUTATION, variables: { pullRequestId: created.node_id } },
+      {
+        query: ENABLE_AUTO_MERGE_MUTATION,
+        variables: { pullRequestId: created.node_id },
+      },
       gitHubGraphqlUrl(this.options.apiBaseUrl),
     );
     if (answer?.errors?.length) {
-      const why = answer.errors.map(e => e.message ?? e.type ?? 'refused').join('; ').slice(0, 300);
-      return { ...ref, autoMerge: false, autoMergeRefused: `${this.host}: enabling auto-merge was refused: ${why}` };
+      const why = answer.errors
+        .map(e => e.message ?? e.type ?? 'refused')
+        .join('; ')
+        .slice(0, 300);
+      return {
+        ...ref,
+        autoMerge: false,
+        autoMergeRefused: `${this.host}: enabling auto-merge was refused: ${why}`,
+      };
     }
     return { ...ref, autoMerge: true };
   }
 
-  async update(number: number, change: { title: string; body: string }): Promise<void> {
-    await this.call(`updating pull request #${number}`, 'PATCH', `/pulls/${number}`, change);
+  async update(
+    number: number,
+    change: { title: string; body: string },
+  ): Promise<void> {
+    await this.call(
+      `updating pull request #${number}`,
+      'PATCH',
+      `/pulls/${number}`,
+      change,
+    );
   }
 
   async closeWithComment(number: number, comment: string): Promise<void> {
-    await this.call(`commenting on pull request #${number}`, 'POST', `/issues/${number}/comments`, { body: comment });
-    await this.call(`closing pull request #${number}`, 'PATCH', `/pulls/${number}`, { state: 'closed' });
+    await this.call(
+      `commenting on pull request #${number}`,
+      'POST',
+      `/issues/${number}/comments`,
+      { body: comment },
+    );
+    await this.call(
+      `closing pull request #${number}`,
+      'PATCH',
+      `/pulls/${number}`,
+      { state: 'closed' },
+    );
   }
 
   async get(number: number): Promise<PullRequestState> {
@@ -135,13 +211,17 @@ export class GitHubPullRequestHost implements PullRequestHost {
       number: pr.number,
       url: pr.html_url,
       state: pullRequestState(merged, pr.state === 'open'),
-      ...(merged && pr.merge_commit_sha ? { mergeCommit: pr.merge_commit_sha } : {}),
+      ...(merged && pr.merge_commit_sha
+        ? { mergeCommit: pr.merge_commit_sha }
+        : {}),
       ...(pr.head?.sha ? { headSha: pr.head.sha } : {}),
     };
   }
 
   async reviews(number: number, headSha?: string): Promise<PullRequestReviews> {
-    const reviews = await this.call<Array<{ state: string; user?: { login?: string } }>>(
+    const reviews = await this.call<
+      Array<{ state: string; user?: { login?: string } }>
+    >(
       `reading the reviews of pull request #${number}`,
       'GET',
       `/pulls/${number}/reviews?per_page=100`,
@@ -150,31 +230,51 @@ export class GitHubPullRequestHost implements PullRequestHost {
     for (const review of reviews) {
       const login = review.user?.login;
       if (!login) continue;
-      if (review.state === 'APPROVED' || review.state === 'CHANGES_REQUESTED' || review.state === 'DISMISSED') {
+      if (
+        review.state === 'APPROVED' ||
+        review.state === 'CHANGES_REQUESTED' ||
+        review.state === 'DISMISSED'
+      ) {
         latest.set(login, review.state);
       }
     }
     const result: PullRequestReviews = {
-      approvedBy: [...latest].filter(([, s]) => s === 'APPROVED').map(([l]) => l).sort(),
-      changesRequestedBy: [...latest].filter(([, s]) => s === 'CHANGES_REQUESTED').map(([l]) => l).sort(),
+      approvedBy: [...latest]
+        .filter(([, s]) => s === 'APPROVED')
+        .map(([l]) => l)
+        .sort(),
+      changesRequestedBy: [...latest]
+        .filter(([, s]) => s === 'CHANGES_REQUESTED')
+        .map(([l]) => l)
+        .sort(),
       checks: 'none',
     };
     if (headSha) {
       // Checks (check runs, e.g. GitHub Actions) and commit statuses (the older API many CI systems
       // report through) of the head: the worst of both.
-      const runs = await this.call<{ total_count: number; check_runs: Array<{ status: string; conclusion: string | null }> }>(
+      const runs = await this.call<{
+        total_count: number;
+        check_runs: Array<{ status: string; conclusion: string | null }>;
+      }>(
         `reading the checks of pull request #${number}`,
         'GET',
         `/commits/${encodeURIComponent(headSha)}/check-runs?per_page=100`,
       );
-      const combined = await this.call<{ state?: string; total_count?: number }>(
+      const combined = await this.call<{
+        state?: string;
+        total_count?: number;
+      }>(
         `reading the commit status of pull request #${number}`,
         'GET',
         `/commits/${encodeURIComponent(headSha)}/status`,
       );
       const states: Array<PullRequestReviews['checks']> = [];
       if (runs.total_count > 0) {
-        const bad = runs.check_runs.some(r => r.status === 'completed' && !['success', 'neutral', 'skipped'].includes(r.conclusion ?? ''));
+        const bad = runs.check_runs.some(
+          r =>
+            r.status === 'completed' &&
+            !['success', 'neutral', 'skipped'].includes(r.conclusion ?? ''),
+        );
         const pending = runs.check_runs.some(r => r.status !== 'completed');
         if (bad) states.push('failure');
         else states.push(pending ? 'pending' : 'success');

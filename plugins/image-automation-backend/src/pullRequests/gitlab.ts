@@ -23,7 +23,9 @@ interface MergeRequest {
 }
 
 /** A head pipeline's status as one of the checks states. */
-function pipelineChecks(status: string | undefined): PullRequestReviews['checks'] {
+function pipelineChecks(
+  status: string | undefined,
+): PullRequestReviews['checks'] {
   if (!status) return 'none';
   if (status === 'success' || status === 'skipped') return 'success';
   if (status === 'failed' || status === 'canceled') return 'failure';
@@ -37,10 +39,14 @@ function pipelineChecks(status: string | undefined): PullRequestReviews['checks'
  * `PRIVATE-TOKEN`; an OAuth token (`oauth2:<token>`, or a bearer credential) as a bearer token.
  * @internal
  */
-export function gitLabAuthHeaders(auth: GitAuth | undefined): Record<string, string> {
+export function gitLabAuthHeaders(
+  auth: GitAuth | undefined,
+): Record<string, string> {
   if (auth?.type === 'bearer') return { authorization: `Bearer ${auth.token}` };
   if (auth?.type === 'basic') {
-    return auth.username === 'oauth2' ? { authorization: `Bearer ${auth.password}` } : { 'private-token': auth.password };
+    return auth.username === 'oauth2'
+      ? { authorization: `Bearer ${auth.password}` }
+      : { 'private-token': auth.password };
   }
   return {};
 }
@@ -78,7 +84,12 @@ export class GitLabPullRequestHost implements PullRequestHost {
     this.project = `/projects/${encodeURIComponent(options.project)}`;
   }
 
-  private call<T>(what: string, method: string, path: string, body?: unknown): Promise<T> {
+  private call<T>(
+    what: string,
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<T> {
     return callHostApi<T>({
       host: this.host,
       url: `${this.api}${path}`,
@@ -92,14 +103,23 @@ export class GitLabPullRequestHost implements PullRequestHost {
     });
   }
 
-  async findOpen(head: string, base: string): Promise<PullRequestRef | undefined> {
+  async findOpen(
+    head: string,
+    base: string,
+  ): Promise<PullRequestRef | undefined> {
     // Filtered to the one source branch: at most one open merge request matches.
     const found = await this.call<MergeRequest[]>(
       `finding the merge request from '${head}'`,
       'GET',
-      `${this.project}/merge_requests?state=opened&source_branch=${encodeURIComponent(head)}&target_branch=${encodeURIComponent(base)}&per_page=1`,
+      `${
+        this.project
+      }/merge_requests?state=opened&source_branch=${encodeURIComponent(
+        head,
+      )}&target_branch=${encodeURIComponent(base)}&per_page=1`,
     );
-    return found[0] ? { number: found[0].iid, url: found[0].web_url } : undefined;
+    return found[0]
+      ? { number: found[0].iid, url: found[0].web_url }
+      : undefined;
   }
 
   /** The user ids of user names, for `reviewer_ids`; an unknown user name fails, naming it. */
@@ -111,9 +131,18 @@ export class GitLabPullRequestHost implements PullRequestHost {
         'GET',
         `/users?username=${encodeURIComponent(username)}`,
       );
-      const user = users.find(u => u.username.toLocaleLowerCase('en-US') === username.toLocaleLowerCase('en-US'));
+      const user = users.find(
+        u =>
+          u.username.toLocaleLowerCase('en-US') ===
+          username.toLocaleLowerCase('en-US'),
+      );
       if (!user) {
-        throw new PullRequestApiError(this.host, undefined, `looking up reviewer '${username}'`, 'no such user');
+        throw new PullRequestApiError(
+          this.host,
+          undefined,
+          `looking up reviewer '${username}'`,
+          'no such user',
+        );
       }
       ids.push(user.id);
     }
@@ -121,28 +150,44 @@ export class GitLabPullRequestHost implements PullRequestHost {
   }
 
   async open(request: NewPullRequest): Promise<OpenedPullRequest> {
-    const reviewerIds = request.reviewers?.length ? await this.userIds(request.reviewers) : undefined;
-    const created = await this.call<MergeRequest>('opening a merge request', 'POST', `${this.project}/merge_requests`, {
-      source_branch: request.head,
-      target_branch: request.base,
-      title: request.title,
-      description: request.body,
-      ...(request.labels?.length ? { labels: request.labels.join(',') } : {}),
-      ...(reviewerIds?.length ? { reviewer_ids: reviewerIds } : {}),
-    });
+    const reviewerIds = request.reviewers?.length
+      ? await this.userIds(request.reviewers)
+      : undefined;
+    const created = await this.call<MergeRequest>(
+      'opening a merge request',
+      'POST',
+      `${this.project}/merge_requests`,
+      {
+        source_branch: request.head,
+        target_branch: request.base,
+        title: request.title,
+        description: request.body,
+        ...(request.labels?.length ? { labels: request.labels.join(',') } : {}),
+        ...(reviewerIds?.length ? { reviewer_ids: reviewerIds } : {}),
+      },
+    );
     const ref = { number: created.iid, url: created.web_url };
     if (!request.autoMerge) return ref;
     try {
       // `auto_merge` (GitLab 17.11+) and its older name; merges when the pipeline succeeds.
-      await this.call('setting auto-merge', 'PUT', `${this.project}/merge_requests/${created.iid}/merge`, {
-        auto_merge: true,
-        merge_when_pipeline_succeeds: true,
-        ...(created.sha ? { sha: created.sha } : {}),
-      });
+      await this.call(
+        'setting auto-merge',
+        'PUT',
+        `${this.project}/merge_requests/${created.iid}/merge`,
+        {
+          auto_merge: true,
+          merge_when_pipeline_succeeds: true,
+          ...(created.sha ? { sha: created.sha } : {}),
+        },
+      );
     } catch (error) {
       // Refused for this merge request (405 cannot be merged, 406 conflicts, 409 the head moved,
       // 422): open all the same, for a person to merge. Anything else fails the run.
-      if (error instanceof PullRequestApiError && error.status !== undefined && [405, 406, 409, 422].includes(error.status)) {
+      if (
+        error instanceof PullRequestApiError &&
+        error.status !== undefined &&
+        [405, 406, 409, 422].includes(error.status)
+      ) {
         return { ...ref, autoMerge: false, autoMergeRefused: error.message };
       }
       throw error;
@@ -150,20 +195,42 @@ export class GitLabPullRequestHost implements PullRequestHost {
     return { ...ref, autoMerge: true };
   }
 
-  async update(number: number, change: { title: string; body: string }): Promise<void> {
-    await this.call(`updating merge request !${number}`, 'PUT', `${this.project}/merge_requests/${number}`, {
-      title: change.title,
-      description: change.body,
-    });
+  async update(
+    number: number,
+    change: { title: string; body: string },
+  ): Promise<void> {
+    await this.call(
+      `updating merge request !${number}`,
+      'PUT',
+      `${this.project}/merge_requests/${number}`,
+      {
+        title: change.title,
+        description: change.body,
+      },
+    );
   }
 
   async closeWithComment(number: number, comment: string): Promise<void> {
-    await this.call(`commenting on merge request !${number}`, 'POST', `${this.project}/merge_requests/${number}/notes`, { body: comment });
-    await this.call(`closing merge request !${number}`, 'PUT', `${this.project}/merge_requests/${number}`, { state_event: 'close' });
+    await this.call(
+      `commenting on merge request !${number}`,
+      'POST',
+      `${this.project}/merge_requests/${number}/notes`,
+      { body: comment },
+    );
+    await this.call(
+      `closing merge request !${number}`,
+      'PUT',
+      `${this.project}/merge_requests/${number}`,
+      { state_event: 'close' },
+    );
   }
 
   private async read(number: number): Promise<MergeRequest> {
-    const mr = await this.call<MergeRequest>(`reading merge request !${number}`, 'GET', `${this.project}/merge_requests/${number}`);
+    const mr = await this.call<MergeRequest>(
+      `reading merge request !${number}`,
+      'GET',
+      `${this.project}/merge_requests/${number}`,
+    );
     this.lastRead = mr;
     return mr;
   }
@@ -171,7 +238,8 @@ export class GitLabPullRequestHost implements PullRequestHost {
   async get(number: number): Promise<PullRequestState> {
     const mr = await this.read(number);
     // A fast-forward merge has no merge commit: the head itself is what the target branch got.
-    const mergeCommit = mr.merge_commit_sha || mr.squash_commit_sha || mr.sha || undefined;
+    const mergeCommit =
+      mr.merge_commit_sha || mr.squash_commit_sha || mr.sha || undefined;
     return {
       number: mr.iid,
       url: mr.web_url,
@@ -182,18 +250,32 @@ export class GitLabPullRequestHost implements PullRequestHost {
   }
 
   async reviews(number: number, headSha?: string): Promise<PullRequestReviews> {
-    const approvals = await this.call<{ approved_by?: Array<{ user?: { username?: string } }> }>(
+    const approvals = await this.call<{
+      approved_by?: Array<{ user?: { username?: string } }>;
+    }>(
       `reading the approvals of merge request !${number}`,
       'GET',
       `${this.project}/merge_requests/${number}/approvals`,
     );
-    const approvedBy = [...new Set((approvals.approved_by ?? []).map(a => a.user?.username).filter((u): u is string => !!u))].sort();
+    const approvedBy = [
+      ...new Set(
+        (approvals.approved_by ?? [])
+          .map(a => a.user?.username)
+          .filter((u): u is string => !!u),
+      ),
+    ].sort();
     let checks: PullRequestReviews['checks'] = 'none';
     if (headSha) {
       // The head pipeline, from the merge request just read when it is of this head, else read now.
-      const mr = this.lastRead?.iid === number && this.lastRead.sha === headSha ? this.lastRead : await this.read(number);
+      const mr =
+        this.lastRead?.iid === number && this.lastRead.sha === headSha
+          ? this.lastRead
+          : await this.read(number);
       const pipeline = mr.head_pipeline;
-      checks = pipeline && (!pipeline.sha || pipeline.sha === headSha) ? pipelineChecks(pipeline.status) : 'none';
+      checks =
+        pipeline && (!pipeline.sha || pipeline.sha === headSha)
+          ? pipelineChecks(pipeline.status)
+          : 'none';
     }
     // GitLab's "request changes" is a reviewer state, not an approval: not read (approvals only).
     return { approvedBy, changesRequestedBy: [], checks };

@@ -5,7 +5,10 @@ import { checkBranchName } from '../git/refFormat';
 import { GiteaPullRequestHost } from './gitea';
 import { GitHubPullRequestHost } from './github';
 import { GitLabPullRequestHost } from './gitlab';
-import { azureDevOpsRepository, AzureDevOpsPullRequestHost } from './azureDevOps';
+import {
+  azureDevOpsRepository,
+  AzureDevOpsPullRequestHost,
+} from './azureDevOps';
 import { PullRequestHost } from './PullRequestHost';
 import { isHostAllowed } from '../registry/allowedHosts';
 
@@ -18,9 +21,18 @@ export const PULL_REQUEST_ANNOTATIONS = {
 } as const;
 
 /** Host types with an adapter. @internal */
-export type PullRequestHostType = 'gitea' | 'github' | 'gitlab' | 'azure-devops';
+export type PullRequestHostType =
+  | 'gitea'
+  | 'github'
+  | 'gitlab'
+  | 'azure-devops';
 
-const HOST_TYPES: readonly PullRequestHostType[] = ['gitea', 'github', 'gitlab', 'azure-devops'];
+const HOST_TYPES: readonly PullRequestHostType[] = [
+  'gitea',
+  'github',
+  'gitlab',
+  'azure-devops',
+];
 
 /** `imageAutomation.git.pullRequests`: the hosts pull requests may be opened on. @internal */
 export interface PullRequestSettings {
@@ -45,10 +57,16 @@ export interface PullRequestSettings {
 
 /** @internal */
 export function readPullRequestSettings(config: Config): PullRequestSettings {
-  const hosts = (config.getOptionalConfigArray('imageAutomation.git.pullRequests') ?? []).map(c => {
+  const hosts = (
+    config.getOptionalConfigArray('imageAutomation.git.pullRequests') ?? []
+  ).map(c => {
     const type = c.getString('type');
     if (!HOST_TYPES.includes(type as PullRequestHostType)) {
-      throw new Error(`imageAutomation.git.pullRequests: type '${type}' is not supported (supported: ${HOST_TYPES.join(', ')})`);
+      throw new Error(
+        `imageAutomation.git.pullRequests: type '${type}' is not supported (supported: ${HOST_TYPES.join(
+          ', ',
+        )})`,
+      );
     }
     const host = c.getString('host').toLocaleLowerCase('en-US');
     const apiBaseUrl = c.getOptionalString('apiBaseUrl');
@@ -59,8 +77,17 @@ export function readPullRequestSettings(config: Config): PullRequestSettings {
       } catch {
         parsed = undefined;
       }
-      if (!parsed || (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') || parsed.search || parsed.hash || parsed.username || parsed.password) {
-        throw new Error(`imageAutomation.git.pullRequests: apiBaseUrl '${apiBaseUrl}' of '${host}' is not an http(s) URL without query or credentials`);
+      if (
+        !parsed ||
+        (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') ||
+        parsed.search ||
+        parsed.hash ||
+        parsed.username ||
+        parsed.password
+      ) {
+        throw new Error(
+          `imageAutomation.git.pullRequests: apiBaseUrl '${apiBaseUrl}' of '${host}' is not an http(s) URL without query or credentials`,
+        );
       }
     }
     const autoMerge = c.getOptionalBoolean('autoMerge');
@@ -75,7 +102,8 @@ export function readPullRequestSettings(config: Config): PullRequestSettings {
   return {
     hosts,
     appBaseUrl: config.getOptionalString('app.baseUrl'),
-    insecureHosts: config.getOptionalStringArray('imageAutomation.git.insecureHosts') ?? [],
+    insecureHosts:
+      config.getOptionalStringArray('imageAutomation.git.insecureHosts') ?? [],
   };
 }
 
@@ -113,22 +141,36 @@ export function pullRequestOptions(
   const enabled = annotations?.[PULL_REQUEST_ANNOTATIONS.enabled];
   if (enabled === undefined || enabled === 'false') return undefined;
   if (enabled !== 'true') {
-    throw new Error(`${PULL_REQUEST_ANNOTATIONS.enabled}: '${enabled}' is neither 'true' nor 'false'`);
+    throw new Error(
+      `${PULL_REQUEST_ANNOTATIONS.enabled}: '${enabled}' is neither 'true' nor 'false'`,
+    );
   }
   if (!checkoutBranch) {
-    throw new Error(`${PULL_REQUEST_ANNOTATIONS.enabled}: pull requests need a checkout branch to merge into (spec.git.checkout.ref.branch)`);
+    throw new Error(
+      `${PULL_REQUEST_ANNOTATIONS.enabled}: pull requests need a checkout branch to merge into (spec.git.checkout.ref.branch)`,
+    );
   }
   const branch =
-    pushBranch && pushBranch !== checkoutBranch ? pushBranch : `image-automation/${target.namespace}/${target.name}`;
+    pushBranch && pushBranch !== checkoutBranch
+      ? pushBranch
+      : `image-automation/${target.namespace}/${target.name}`;
   checkBranchName(branch, 'pull request branch');
   const autoMerge = annotations?.[PULL_REQUEST_ANNOTATIONS.autoMerge];
-  if (autoMerge !== undefined && autoMerge !== 'true' && autoMerge !== 'false') {
-    throw new Error(`${PULL_REQUEST_ANNOTATIONS.autoMerge}: '${autoMerge}' is neither 'true' nor 'false'`);
+  if (
+    autoMerge !== undefined &&
+    autoMerge !== 'true' &&
+    autoMerge !== 'false'
+  ) {
+    throw new Error(
+      `${PULL_REQUEST_ANNOTATIONS.autoMerge}: '${autoMerge}' is neither 'true' nor 'false'`,
+    );
   }
   const reviewers = list(annotations?.[PULL_REQUEST_ANNOTATIONS.reviewers]);
   for (const reviewer of reviewers) {
     if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/.test(reviewer)) {
-      throw new Error(`${PULL_REQUEST_ANNOTATIONS.reviewers}: '${reviewer}' is not a user name`);
+      throw new Error(
+        `${PULL_REQUEST_ANNOTATIONS.reviewers}: '${reviewer}' is not a user name`,
+      );
     }
   }
   return {
@@ -165,10 +207,14 @@ export function pullRequestHostFor(
   try {
     url = new URL(repositoryUrl);
   } catch {
-    throw new PullRequestHostNotAllowedError(`pull requests need an HTTP(S) repository URL`);
+    throw new PullRequestHostNotAllowedError(
+      `pull requests need an HTTP(S) repository URL`,
+    );
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new PullRequestHostNotAllowedError(`pull requests need an HTTP(S) repository URL, not ${url.protocol}`);
+    throw new PullRequestHostNotAllowedError(
+      `pull requests need an HTTP(S) repository URL, not ${url.protocol}`,
+    );
   }
   const host = url.host.toLocaleLowerCase('en-US');
   const entry = settings?.hosts.find(h => h.host === host);
@@ -178,25 +224,49 @@ export function pullRequestHostFor(
     );
   }
   if (auth && auth.type !== 'basic' && auth.type !== 'bearer') {
-    throw new PullRequestHostNotAllowedError(`pull requests on '${host}' need an HTTPS credential (a token or basic credential), not an SSH key`);
+    throw new PullRequestHostNotAllowedError(
+      `pull requests on '${host}' need an HTTPS credential (a token or basic credential), not an SSH key`,
+    );
   }
   // A host under a sub-path (`https://host/gitlab/api/v4`): the repository's path starts with it.
   const api = entry.apiBaseUrl ? new URL(entry.apiBaseUrl) : undefined;
   // A credential goes over plain HTTP only to a host the platform listed in git.insecureHosts.
-  const apiUrl = api ?? (entry.type === 'github' && host === 'github.com' ? new URL('https://api.github.com') : url);
-  if (auth && apiUrl.protocol === 'http:' && !isHostAllowed(apiUrl.host.toLocaleLowerCase('en-US'), settings?.insecureHosts ?? [])) {
+  const apiUrl =
+    api ??
+    (entry.type === 'github' && host === 'github.com'
+      ? new URL('https://api.github.com')
+      : url);
+  if (
+    auth &&
+    apiUrl.protocol === 'http:' &&
+    !isHostAllowed(
+      apiUrl.host.toLocaleLowerCase('en-US'),
+      settings?.insecureHosts ?? [],
+    )
+  ) {
     throw new PullRequestHostNotAllowedError(
       `the API of '${host}' (${apiUrl.host}) is plain HTTP and not in imageAutomation.git.insecureHosts: no credential is sent over it`,
     );
   }
-  const prefix = api && api.origin === url.origin ? api.pathname.replace(/\/api\/v\d+\/?$/, '').replace(/\/+$/, '') : '';
+  const prefix =
+    api && api.origin === url.origin
+      ? api.pathname.replace(/\/api\/v\d+\/?$/, '').replace(/\/+$/, '')
+      : '';
   const segments = repositorySegments(url, prefix);
   if (entry.type === 'azure-devops') {
     // The API is the repository's own collection and project: `…/{project}/_git/{repo}`.
     const repository = azureDevOpsRepository(url);
-    if (!repository) throw new PullRequestHostNotAllowedError(`'${url.pathname}' is not an Azure DevOps '…/{project}/_git/{repository}' path on '${host}'`);
+    if (!repository)
+      throw new PullRequestHostNotAllowedError(
+        `'${url.pathname}' is not an Azure DevOps '…/{project}/_git/{repository}' path on '${host}'`,
+      );
     return {
-      host: new AzureDevOpsPullRequestHost({ ...repository, auth, fetch: settings?.fetch, signal }),
+      host: new AzureDevOpsPullRequestHost({
+        ...repository,
+        auth,
+        fetch: settings?.fetch,
+        signal,
+      }),
       reviewsApprove: entry.reviewsApprove === true,
       ...(entry.autoMerge !== undefined ? { autoMerge: entry.autoMerge } : {}),
     };
@@ -204,7 +274,11 @@ export function pullRequestHostFor(
   if (entry.type === 'gitlab') {
     // Groups nest: the project is every segment, sent URL-encoded as the project id.
     if (!segments || segments.length < 2) {
-      throw new PullRequestHostNotAllowedError(`'${url.pathname}' is not a group/project path on '${host}'${prefix ? ` under '${prefix}'` : ''}`);
+      throw new PullRequestHostNotAllowedError(
+        `'${url.pathname}' is not a group/project path on '${host}'${
+          prefix ? ` under '${prefix}'` : ''
+        }`,
+      );
     }
     return {
       host: new GitLabPullRequestHost({
@@ -219,19 +293,42 @@ export function pullRequestHostFor(
     };
   }
   if (!segments || segments.length !== 2) {
-    throw new PullRequestHostNotAllowedError(`'${url.pathname}' is not an owner/repository path on '${host}'${prefix ? ` under '${prefix}'` : ''}`);
+    throw new PullRequestHostNotAllowedError(
+      `'${url.pathname}' is not an owner/repository path on '${host}'${
+        prefix ? ` under '${prefix}'` : ''
+      }`,
+    );
   }
   const [owner, repo] = segments;
   if (entry.type === 'github') {
-    const apiBaseUrl = entry.apiBaseUrl ?? (host === 'github.com' ? 'https://api.github.com' : `${url.origin}/api/v3`);
+    const apiBaseUrl =
+      entry.apiBaseUrl ??
+      (host === 'github.com'
+        ? 'https://api.github.com'
+        : `${url.origin}/api/v3`);
     return {
-      host: new GitHubPullRequestHost({ apiBaseUrl, owner, repo, auth, fetch: settings?.fetch, signal }),
+      host: new GitHubPullRequestHost({
+        apiBaseUrl,
+        owner,
+        repo,
+        auth,
+        fetch: settings?.fetch,
+        signal,
+      }),
       reviewsApprove: entry.reviewsApprove === true,
       ...(entry.autoMerge !== undefined ? { autoMerge: entry.autoMerge } : {}),
     };
   }
   return {
-    host: new GiteaPullRequestHost({ baseUrl: url.origin, apiBaseUrl: entry.apiBaseUrl, owner, repo, auth, fetch: settings?.fetch, signal }),
+    host: new GiteaPullRequestHost({
+      baseUrl: url.origin,
+      apiBaseUrl: entry.apiBaseUrl,
+      owner,
+      repo,
+      auth,
+      fetch: settings?.fetch,
+      signal,
+    }),
     reviewsApprove: entry.reviewsApprove === true,
     ...(entry.autoMerge !== undefined ? { autoMerge: entry.autoMerge } : {}),
   };
@@ -249,18 +346,28 @@ function repositorySegments(url: URL, prefix: string): string[] | undefined {
     // `.`/`..` (also percent-encoded) would move the API call to another path of the host.
     // Control characters are what this check refuses.
     // eslint-disable-next-line no-control-regex
-    return segments.some(s => s === '.' || s === '..' || /[\u0000-\u001f]/.test(s)) ? undefined : segments;
+    const control = /[\u0000-\u001f]/;
+    return segments.some(s => s === '.' || s === '..' || control.test(s))
+      ? undefined
+      : segments;
   } catch {
     return undefined;
   }
 }
 
 /** The entity's Image updates tab, when `app.baseUrl` is known. @internal */
-export function imageUpdatesTab(appBaseUrl: string | undefined, entityRef: string | undefined): string | undefined {
+export function imageUpdatesTab(
+  appBaseUrl: string | undefined,
+  entityRef: string | undefined,
+): string | undefined {
   if (!appBaseUrl || !entityRef) return undefined;
   try {
     const { kind, namespace, name } = parseEntityRef(entityRef);
-    return `${appBaseUrl.replace(/\/$/, '')}/catalog/${encodeURIComponent(namespace)}/${encodeURIComponent(kind.toLocaleLowerCase('en-US'))}/${encodeURIComponent(name)}/image-updates`;
+    return `${appBaseUrl.replace(/\/$/, '')}/catalog/${encodeURIComponent(
+      namespace,
+    )}/${encodeURIComponent(
+      kind.toLocaleLowerCase('en-US'),
+    )}/${encodeURIComponent(name)}/image-updates`;
   } catch {
     return undefined;
   }

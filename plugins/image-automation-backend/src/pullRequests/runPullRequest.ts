@@ -1,11 +1,26 @@
 import path from 'node:path';
-import { ImageRef, ObjectEvent, ObjectStatus, PromotionPullRequest } from '@imageops/backstage-plugin-image-automation-common';
+import {
+  ImageRef,
+  ObjectEvent,
+  ObjectStatus,
+  PromotionPullRequest,
+} from '@imageops/backstage-plugin-image-automation-common';
 import { applyPoliciesToTree } from '../git/applyPoliciesToTree';
 import { policyOfSetter, SetterChange } from '../git/applySetters';
-import { automationCommitMessage, RemovedTemplateFieldError } from '../git/commitMessage';
+import {
+  automationCommitMessage,
+  RemovedTemplateFieldError,
+} from '../git/commitMessage';
 import { CommitSigner } from '../git/commitSigner';
 import { formatRevision, GitReference } from '../git/gitRef';
-import { cloneForUpdate, commitAll, GitRemote, pushBranch, PushRejectedError, readRemoteState } from '../git/GitWorkspace';
+import {
+  cloneForUpdate,
+  commitAll,
+  GitRemote,
+  pushBranch,
+  PushRejectedError,
+  readRemoteState,
+} from '../git/GitWorkspace';
 import { secureJoin } from '../git/secureJoin';
 import { markFailed, markReady } from '../engine/conditions';
 import { retryAfter } from '../engine/preamble';
@@ -57,8 +72,14 @@ export interface PullRequestRun {
       markers: NonNullable<ObjectStatus['markers']>;
       writes: Array<{ promotion: PromotionRecord; diff: string }>;
     }>;
-    applied(writes: Array<{ promotion: PromotionRecord; diff: string }>, commit: string | undefined): Promise<string[]>;
-    failed(writes: Array<{ promotion: PromotionRecord; diff: string }>, error: string): Promise<void>;
+    applied(
+      writes: Array<{ promotion: PromotionRecord; diff: string }>,
+      commit: string | undefined,
+    ): Promise<string[]>;
+    failed(
+      writes: Array<{ promotion: PromotionRecord; diff: string }>,
+      error: string,
+    ): Promise<void>;
   };
 }
 
@@ -66,18 +87,33 @@ type Tracked = NonNullable<ObjectStatus['pullRequest']>;
 
 const gitTargetId = (automationId: string) => gitTarget(automationId).id;
 
-function samePolicies(a: Record<string, ImageRef> | undefined, b: Record<string, ImageRef>): boolean {
+function samePolicies(
+  a: Record<string, ImageRef> | undefined,
+  b: Record<string, ImageRef>,
+): boolean {
   const left = a ?? {};
   const keys = Object.keys(b);
   if (Object.keys(left).length !== keys.length) return false;
-  return keys.every(k => left[k] && left[k].name === b[k].name && left[k].tag === b[k].tag && (left[k].digest ?? '') === (b[k].digest ?? ''));
+  return keys.every(
+    k =>
+      left[k] &&
+      left[k].name === b[k].name &&
+      left[k].tag === b[k].tag &&
+      (left[k].digest ?? '') === (b[k].digest ?? ''),
+  );
 }
 
-const versionString = (ref: ImageRef) => `${ref.tag}${ref.digest ? `@${ref.digest}` : ''}`;
+const versionString = (ref: ImageRef) =>
+  `${ref.tag}${ref.digest ? `@${ref.digest}` : ''}`;
 
-function sameVersions(a: Record<string, string>, b: Record<string, string>): boolean {
+function sameVersions(
+  a: Record<string, string>,
+  b: Record<string, string>,
+): boolean {
   const keys = Object.keys(a);
-  return keys.length === Object.keys(b).length && keys.every(k => a[k] === b[k]);
+  return (
+    keys.length === Object.keys(b).length && keys.every(k => a[k] === b[k])
+  );
 }
 
 function describeVersions(versions: Record<string, string>): string {
@@ -101,21 +137,38 @@ function pullRequestBody(
   const body = message.split('\n').slice(1).join('\n').trim();
   if (body) lines.push(body, '');
   lines.push('### Image changes', '');
-  for (const [file, changes] of [...fileChanges].sort(([a], [b]) => (a < b ? -1 : 1))) {
+  for (const [file, changes] of [...fileChanges].sort(([a], [b]) =>
+    a < b ? -1 : 1,
+  )) {
     for (const change of changes) {
-      lines.push(`- \`${path.posix.join(updatePath, file)}:${change.line}\` (\`${change.setter}\`): \`${change.oldValue}\` → \`${change.newValue}\``);
+      lines.push(
+        `- \`${path.posix.join(updatePath, file)}:${change.line}\` (\`${
+          change.setter
+        }\`): \`${change.oldValue}\` → \`${change.newValue}\``,
+      );
     }
   }
   if (previous && !sameVersions(previous, versions)) {
     lines.push('', '### Changed since the last update', '');
     for (const [policy, version] of Object.entries(versions)) {
-      if (previous[policy] !== version) lines.push(`- ${policy}: ${previous[policy] ?? '(not in this pull request)'} → ${version}`);
+      if (previous[policy] !== version)
+        lines.push(
+          `- ${policy}: ${
+            previous[policy] ?? '(not in this pull request)'
+          } → ${version}`,
+        );
     }
     for (const policy of Object.keys(previous)) {
-      if (!(policy in versions)) lines.push(`- ${policy}: no longer in this pull request`);
+      if (!(policy in versions))
+        lines.push(`- ${policy}: no longer in this pull request`);
     }
   }
-  lines.push('', `Opened by image automation for \`${automation}\`${tabUrl ? `: [Image updates](${tabUrl})` : ''}.`);
+  lines.push(
+    '',
+    `Opened by image automation for \`${automation}\`${
+      tabUrl ? `: [Image updates](${tabUrl})` : ''
+    }.`,
+  );
   return lines.join('\n');
 }
 
@@ -128,13 +181,39 @@ function pullRequestBody(
  * opened or updated (closed with a comment when the base carries everything already).
  * @internal
  */
-export async function runPullRequest(run: PullRequestRun, signal?: AbortSignal): Promise<ReconcileResult> {
-  const { object, spec, now, generation, events, remote, checkoutRef, options, host, promotions } = run;
+export async function runPullRequest(
+  run: PullRequestRun,
+  signal?: AbortSignal,
+): Promise<ReconcileResult> {
+  const {
+    object,
+    spec,
+    now,
+    generation,
+    events,
+    remote,
+    checkoutRef,
+    options,
+    host,
+    promotions,
+  } = run;
   let status = run.status;
   let tracked: Tracked | undefined =
-    status.pullRequest && status.pullRequest.branch === options.branch ? status.pullRequest : undefined;
-  const fail = (reason: string, message: string, retryMs = retryAfter(run.intervalMs)): ReconcileResult => ({
-    status: markFailed({ ...status, ...(tracked ? { pullRequest: tracked } : {}) }, reason, message, now, generation),
+    status.pullRequest && status.pullRequest.branch === options.branch
+      ? status.pullRequest
+      : undefined;
+  const fail = (
+    reason: string,
+    message: string,
+    retryMs = retryAfter(run.intervalMs),
+  ): ReconcileResult => ({
+    status: markFailed(
+      { ...status, ...(tracked ? { pullRequest: tracked } : {}) },
+      reason,
+      message,
+      now,
+      generation,
+    ),
     requeueAfterMs: retryMs,
     events,
   });
@@ -155,7 +234,9 @@ export async function runPullRequest(run: PullRequestRun, signal?: AbortSignal):
       host: webHost,
       state: pr.state,
       ...(pr.approvedBy ? { approvedBy: pr.approvedBy } : {}),
-      ...(pr.changesRequestedBy ? { changesRequestedBy: pr.changesRequestedBy } : {}),
+      ...(pr.changesRequestedBy
+        ? { changesRequestedBy: pr.changesRequestedBy }
+        : {}),
       ...(pr.checks ? { checks: pr.checks } : {}),
       ...(pr.autoMerge !== undefined ? { autoMerge: pr.autoMerge } : {}),
       ...(pr.mergeCommit ? { mergeCommit: pr.mergeCommit } : {}),
@@ -164,24 +245,37 @@ export async function runPullRequest(run: PullRequestRun, signal?: AbortSignal):
   };
   const trackedPromotions = async (pr = tracked) => {
     if (!promotions || !pr) return [];
-    const found = await Promise.all(pr.promotions.map(id => promotions.planner.get(id)));
+    const found = await Promise.all(
+      pr.promotions.map(id => promotions.planner.get(id)),
+    );
     return found.filter((p): p is PromotionRecord => p !== undefined);
   };
   /** Records the pull request, as last read, on the promotions it carries. */
   const recordOnPromotions = async (pr: Tracked) => {
     if (!promotions) return;
-    for (const promotion of await trackedPromotions(pr)) await promotions.planner.recordPullRequest(promotion, recorded(pr), now);
+    for (const promotion of await trackedPromotions(pr))
+      await promotions.planner.recordPullRequest(promotion, recorded(pr), now);
   };
   /** Ready, waiting for the open pull request: what it waits for, from its reviews and checks. */
   const idle = async (pr: Tracked): Promise<ReconcileResult> => {
     await recordOnPromotions(pr);
     const waiting = [
-      pr.approvedBy?.length ? `approved by ${pr.approvedBy.join(', ')}` : 'waiting for review',
-      pr.changesRequestedBy?.length ? `changes requested by ${pr.changesRequestedBy.join(', ')}` : undefined,
+      pr.approvedBy?.length
+        ? `approved by ${pr.approvedBy.join(', ')}`
+        : 'waiting for review',
+      pr.changesRequestedBy?.length
+        ? `changes requested by ${pr.changesRequestedBy.join(', ')}`
+        : undefined,
       pr.checks && pr.checks !== 'none' ? `checks ${pr.checks}` : undefined,
     ].filter(Boolean);
     return {
-      status: markReady({ ...status, pullRequest: pr }, 'Succeeded', `pull request #${pr.number} open (${waiting.join(', ')}): ${pr.url}`, now, generation),
+      status: markReady(
+        { ...status, pullRequest: pr },
+        'Succeeded',
+        `pull request #${pr.number} open (${waiting.join(', ')}): ${pr.url}`,
+        now,
+        generation,
+      ),
       requeueAfterMs: run.intervalMs,
       events,
     };
@@ -189,14 +283,21 @@ export async function runPullRequest(run: PullRequestRun, signal?: AbortSignal):
   const apiFailed = async (error: unknown) => {
     signal?.throwIfAborted();
     const message =
-      error instanceof PullRequestApiError ? error.message : `${host.host}: ${(error as Error).message}`;
+      error instanceof PullRequestApiError
+        ? error.message
+        : `${host.host}: ${(error as Error).message}`;
     await promotions?.failed(writes, message);
     // A host that asked callers to wait (a rate limit too long to sit out in the call) is asked
     // again when it said, at least a second and at most an hour from now.
-    const wait = error instanceof PullRequestApiError ? error.retryAfterMs : undefined;
+    const wait =
+      error instanceof PullRequestApiError ? error.retryAfterMs : undefined;
     return wait === undefined
       ? fail('PullRequestFailed', message)
-      : fail('PullRequestFailed', message, Math.min(Math.max(1000, wait), 3_600_000));
+      : fail(
+          'PullRequestFailed',
+          message,
+          Math.min(Math.max(1000, wait), 3_600_000),
+        );
   };
   const gitFailed = async (prefix: string, error: unknown) => {
     signal?.throwIfAborted();
@@ -217,19 +318,37 @@ export async function runPullRequest(run: PullRequestRun, signal?: AbortSignal):
     }
     signal?.throwIfAborted();
     if (pr.state === 'merged') {
-      tracked = { ...tracked, state: 'merged', ...(pr.mergeCommit ? { mergeCommit: pr.mergeCommit } : {}), updatedAt: now.toISOString() };
+      tracked = {
+        ...tracked,
+        state: 'merged',
+        ...(pr.mergeCommit ? { mergeCommit: pr.mergeCommit } : {}),
+        updatedAt: now.toISOString(),
+      };
       events.push({
         type: 'Normal',
         reason: 'PullRequestMerged',
-        message: `pull request #${pr.number} ${pr.url} was merged into '${options.base}'${pr.mergeCommit ? ` as ${pr.mergeCommit}` : ''}`,
-        ...(pr.mergeCommit ? { metadata: { revision: `${options.base}@sha1:${pr.mergeCommit}` } } : {}),
+        message: `pull request #${pr.number} ${pr.url} was merged into '${
+          options.base
+        }'${pr.mergeCommit ? ` as ${pr.mergeCommit}` : ''}`,
+        ...(pr.mergeCommit
+          ? { metadata: { revision: `${options.base}@sha1:${pr.mergeCommit}` } }
+          : {}),
       });
       // Applied with the merge commit, whatever state they were left in here (see mergedInPullRequest).
       for (const promotion of await trackedPromotions()) {
-        mergedDue.push(...(await promotions!.planner.mergedInPullRequest(promotion, recorded(tracked), now, events)));
+        mergedDue.push(
+          ...(await promotions!.planner.mergedInPullRequest(
+            promotion,
+            recorded(tracked),
+            now,
+            events,
+          )),
+        );
       }
     } else if (pr.state === 'open' && run.reviewsApprove) {
-      const waiting = (await trackedPromotions()).filter(p => p.state === 'pending');
+      const waiting = (await trackedPromotions()).filter(
+        p => p.state === 'pending',
+      );
       if (waiting.length > 0) {
         let reviews;
         try {
@@ -240,17 +359,39 @@ export async function runPullRequest(run: PullRequestRun, signal?: AbortSignal):
         reviewsRead = true;
         tracked = { ...tracked, ...reviews };
         for (const promotion of waiting) {
-          await promotions!.planner.reviewVotes(promotion, { host: host.host, number: pr.number, ...reviews }, now);
+          await promotions!.planner.reviewVotes(
+            promotion,
+            { host: host.host, number: pr.number, ...reviews },
+            now,
+          );
         }
         await recordOnPromotions(tracked);
       }
     } else if (pr.state === 'closed') {
       tracked = { ...tracked, state: 'closed', updatedAt: now.toISOString() };
-      const note = `pull request #${pr.number} ${pr.url} was closed without being merged (by a person, or because its branch was deleted): ${describeVersions(tracked.versions)} held until a newer version is selected or a reconcile is requested`;
-      events.push({ type: 'Warning', reason: 'PullRequestClosed', message: note });
+      const note = `pull request #${pr.number} ${
+        pr.url
+      } was closed without being merged (by a person, or because its branch was deleted): ${describeVersions(
+        tracked.versions,
+      )} held until a newer version is selected or a reconcile is requested`;
+      events.push({
+        type: 'Warning',
+        reason: 'PullRequestClosed',
+        message: note,
+      });
       for (const promotion of await trackedPromotions()) {
-        await promotions!.planner.closedWithoutMerge(promotion, note, now, events, recorded(tracked));
-        await promotions!.planner.recordPullRequest(promotion, recorded(tracked), now);
+        await promotions!.planner.closedWithoutMerge(
+          promotion,
+          note,
+          now,
+          events,
+          recorded(tracked),
+        );
+        await promotions!.planner.recordPullRequest(
+          promotion,
+          recorded(tracked),
+          now,
+        );
       }
     }
     status = { ...status, pullRequest: tracked };
@@ -259,7 +400,12 @@ export async function runPullRequest(run: PullRequestRun, signal?: AbortSignal):
   if (tracked?.state === 'closed' && run.requested) {
     reopened = true;
     for (const promotion of await trackedPromotions()) {
-      await promotions!.planner.reopen(promotion, `reconcile requested after pull request #${tracked.number} was closed`, now, events);
+      await promotions!.planner.reopen(
+        promotion,
+        `reconcile requested after pull request #${tracked.number} was closed`,
+        now,
+        events,
+      );
     }
   }
 
@@ -281,12 +427,21 @@ export async function runPullRequest(run: PullRequestRun, signal?: AbortSignal):
       !reviewsRead &&
       state.head &&
       remoteHead === tracked.head &&
-      formatRevision(state.resolved, state.head) === status.observedSourceRevision &&
+      formatRevision(state.resolved, state.head) ===
+        status.observedSourceRevision &&
       samePolicies(status.observedPolicies, run.observedPolicies) &&
-      (!promotions || (await promotions.planner.onlyOpen(gitTargetId(object.id), new Set(tracked.promotions), now)))
+      (!promotions ||
+        (await promotions.planner.onlyOpen(
+          gitTargetId(object.id),
+          new Set(tracked.promotions),
+          now,
+        )))
     ) {
       try {
-        tracked = { ...tracked, ...(await host.reviews(tracked.number, tracked.head)) };
+        tracked = {
+          ...tracked,
+          ...(await host.reviews(tracked.number, tracked.head)),
+        };
       } catch (error) {
         return await apiFailed(error);
       }
@@ -304,12 +459,23 @@ export async function runPullRequest(run: PullRequestRun, signal?: AbortSignal):
       let policies = run.policies;
       let held: Set<string> | undefined;
       try {
-        const updatePath = await secureJoin(checkout.dir, spec.update?.path ?? '');
-        updateDir = path.posix.normalize(`/${spec.update?.path ?? ''}`).slice(1);
-        const tree = { repoRoot: checkout.dir, updatePath, namespace: object.namespace };
+        const updatePath = await secureJoin(
+          checkout.dir,
+          spec.update?.path ?? '',
+        );
+        updateDir = path.posix
+          .normalize(`/${spec.update?.path ?? ''}`)
+          .slice(1);
+        const tree = {
+          repoRoot: checkout.dir,
+          updatePath,
+          namespace: object.namespace,
+        };
         if (promotions) {
           signal?.throwIfAborted();
-          const carried = new Set(tracked?.state === 'open' ? tracked.promotions : []);
+          const carried = new Set(
+            tracked?.state === 'open' ? tracked.promotions : [],
+          );
           const plan = await promotions.plan(tree, carried);
           writes = plan.writes;
           policies = plan.policies;
@@ -319,12 +485,22 @@ export async function runPullRequest(run: PullRequestRun, signal?: AbortSignal):
         result = await applyPoliciesToTree({ ...tree, policies, held });
       } catch (error) {
         signal?.throwIfAborted();
-        await promotions?.failed(writes, `failed to apply policies: ${(error as Error).message}`);
-        return fail('UpdateFailed', `failed to apply policies: ${(error as Error).message}`);
+        await promotions?.failed(
+          writes,
+          `failed to apply policies: ${(error as Error).message}`,
+        );
+        return fail(
+          'UpdateFailed',
+          `failed to apply policies: ${(error as Error).message}`,
+        );
       }
       if (attempt === 1) {
         for (const w of result.warnings) {
-          events.push({ type: 'Warning', reason: 'SetterNotApplied', message: `${w.file}:${w.line}: ${w.message}` });
+          events.push({
+            type: 'Warning',
+            reason: 'SetterNotApplied',
+            message: `${w.file}:${w.line}: ${w.message}`,
+          });
         }
       }
       const versions: Record<string, string> = {};
@@ -335,7 +511,11 @@ export async function runPullRequest(run: PullRequestRun, signal?: AbortSignal):
           if (policy && ref) versions[policy] = versionString(ref);
         }
       }
-      const base = { ...status, observedSourceRevision: checkout.checkoutRevision, observedPolicies: run.observedPolicies };
+      const base = {
+        ...status,
+        observedSourceRevision: checkout.checkoutRevision,
+        observedPolicies: run.observedPolicies,
+      };
 
       if (result.fileChanges.size === 0) {
         // The base carries every version to write: an open pull request has nothing left to do.
@@ -344,7 +524,11 @@ export async function runPullRequest(run: PullRequestRun, signal?: AbortSignal):
           try {
             await host.closeWithComment(
               tracked.number,
-              `Closed by image automation: \`${options.base}\` already carries what this pull request proposed (${describeVersions(tracked.versions)}), or the selection moved back to what it carries.`,
+              `Closed by image automation: \`${
+                options.base
+              }\` already carries what this pull request proposed (${describeVersions(
+                tracked.versions,
+              )}), or the selection moved back to what it carries.`,
             );
           } catch (error) {
             return await apiFailed(error);
@@ -358,7 +542,10 @@ export async function runPullRequest(run: PullRequestRun, signal?: AbortSignal):
           tracked = undefined;
         }
         signal?.throwIfAborted();
-        const dueNow = [...mergedDue, ...((await promotions?.applied(writes, undefined)) ?? [])];
+        const dueNow = [
+          ...mergedDue,
+          ...((await promotions?.applied(writes, undefined)) ?? []),
+        ];
         const next: ObjectStatus = { ...base };
         if (tracked) next.pullRequest = tracked;
         else delete next.pullRequest;
@@ -367,7 +554,11 @@ export async function runPullRequest(run: PullRequestRun, signal?: AbortSignal):
             status: markFailed(
               next,
               'PullRequestClosed',
-              `pull request #${tracked.number} ${tracked.url} was closed without being merged (by a person, or because its branch was deleted): ${describeVersions(tracked.versions)} held until a newer version is selected or a reconcile is requested`,
+              `pull request #${tracked.number} ${
+                tracked.url
+              } was closed without being merged (by a person, or because its branch was deleted): ${describeVersions(
+                tracked.versions,
+              )} held until a newer version is selected or a reconcile is requested`,
               now,
               generation,
             ),
@@ -376,16 +567,36 @@ export async function runPullRequest(run: PullRequestRun, signal?: AbortSignal):
             dueNow,
           };
         }
-        return { status: markReady(next, 'Succeeded', 'repository up-to-date', now, generation), requeueAfterMs: run.intervalMs, events, dueNow };
+        return {
+          status: markReady(
+            next,
+            'Succeeded',
+            'repository up-to-date',
+            now,
+            generation,
+          ),
+          requeueAfterMs: run.intervalMs,
+          events,
+          dueNow,
+        };
       }
 
       // Closed by a person, without promotions to record it: the same versions stay held.
-      if (!promotions && tracked?.state === 'closed' && !reopened && sameVersions(versions, tracked.versions)) {
+      if (
+        !promotions &&
+        tracked?.state === 'closed' &&
+        !reopened &&
+        sameVersions(versions, tracked.versions)
+      ) {
         return {
           status: markFailed(
             { ...base, pullRequest: tracked },
             'PullRequestClosed',
-            `pull request #${tracked.number} ${tracked.url} was closed without being merged (by a person, or because its branch was deleted): ${describeVersions(tracked.versions)} held until a newer version is selected or a reconcile is requested`,
+            `pull request #${tracked.number} ${
+              tracked.url
+            } was closed without being merged (by a person, or because its branch was deleted): ${describeVersions(
+              tracked.versions,
+            )} held until a newer version is selected or a reconcile is requested`,
             now,
             generation,
           ),
@@ -395,10 +606,18 @@ export async function runPullRequest(run: PullRequestRun, signal?: AbortSignal):
       }
 
       // The open pull request already carries these versions and its branch is where it was left.
-      if (tracked?.state === 'open' && remoteHead && remoteHead === tracked.head && sameVersions(versions, tracked.versions)) {
+      if (
+        tracked?.state === 'open' &&
+        remoteHead &&
+        remoteHead === tracked.head &&
+        sameVersions(versions, tracked.versions)
+      ) {
         if (!reviewsRead) {
           try {
-            tracked = { ...tracked, ...(await host.reviews(tracked.number, tracked.head)) };
+            tracked = {
+              ...tracked,
+              ...(await host.reviews(tracked.number, tracked.head)),
+            };
           } catch (error) {
             return await apiFailed(error);
           }
@@ -409,7 +628,11 @@ export async function runPullRequest(run: PullRequestRun, signal?: AbortSignal):
 
       let message: string;
       try {
-        message = automationCommitMessage(object, spec.git?.commit, result.fileChanges);
+        message = automationCommitMessage(
+          object,
+          spec.git?.commit,
+          result.fileChanges,
+        );
       } catch (error) {
         if (error instanceof RemovedTemplateFieldError) {
           await promotions?.failed(writes, error.message);
@@ -430,20 +653,45 @@ export async function runPullRequest(run: PullRequestRun, signal?: AbortSignal):
         signal?.throwIfAborted();
         // Force-push with a lease on the head the branch had when this run looked: a branch moved
         // by someone else meanwhile is not overwritten (the run starts again from a fresh read).
-        await pushBranch(remote, { ...checkout, pushBranch: options.branch, pushBranchHead: remoteHead }, { switched: true });
+        await pushBranch(
+          remote,
+          {
+            ...checkout,
+            pushBranch: options.branch,
+            pushBranchHead: remoteHead,
+          },
+          { switched: true },
+        );
       } catch (error) {
-        if (error instanceof PushRejectedError && attempt < PUSH_ATTEMPTS) continue;
-        return await gitFailed(`failed to push the pull request branch '${options.branch}'`, error);
+        if (error instanceof PushRejectedError && attempt < PUSH_ATTEMPTS)
+          continue;
+        return await gitFailed(
+          `failed to push the pull request branch '${options.branch}'`,
+          error,
+        );
       }
 
-      const title = message.split('\n')[0].trim() || `Update images (${object.namespace}/${object.name})`;
+      const title =
+        message.split('\n')[0].trim() ||
+        `Update images (${object.namespace}/${object.name})`;
       const previous = tracked?.state === 'open' ? tracked.versions : undefined;
-      const body = pullRequestBody(message, result.fileChanges, updateDir, run.tabUrl, previous, versions, `${object.namespace}/${object.name}`);
+      const body = pullRequestBody(
+        message,
+        result.fileChanges,
+        updateDir,
+        run.tabUrl,
+        previous,
+        versions,
+        `${object.namespace}/${object.name}`,
+      );
       let ref: { number: number; url: string } | undefined;
       let opened = false;
       let autoMerge = tracked?.state === 'open' ? tracked.autoMerge : undefined;
       try {
-        ref = tracked?.state === 'open' ? { number: tracked.number, url: tracked.url } : await host.findOpen(options.branch, options.base);
+        ref =
+          tracked?.state === 'open'
+            ? { number: tracked.number, url: tracked.url }
+            : await host.findOpen(options.branch, options.base);
         if (ref) {
           await host.update(ref.number, { title, body });
         } else {
@@ -458,7 +706,9 @@ export async function runPullRequest(run: PullRequestRun, signal?: AbortSignal):
           });
           ref = { number: created.number, url: created.url };
           opened = true;
-          autoMerge = options.autoMerge ? created.autoMerge === true : undefined;
+          autoMerge = options.autoMerge
+            ? created.autoMerge === true
+            : undefined;
           if (created.autoMergeRefused) {
             events.push({
               type: 'Warning',
@@ -473,7 +723,10 @@ export async function runPullRequest(run: PullRequestRun, signal?: AbortSignal):
       signal?.throwIfAborted();
       let note = 'updated';
       if (opened) note = 'opened';
-      else if (previous) note = `updated: ${describeVersions(previous)} → ${describeVersions(versions)}`;
+      else if (previous)
+        note = `updated: ${describeVersions(previous)} → ${describeVersions(
+          versions,
+        )}`;
       tracked = {
         number: ref.number,
         url: ref.url,
@@ -488,19 +741,38 @@ export async function runPullRequest(run: PullRequestRun, signal?: AbortSignal):
         updatedAt: now.toISOString(),
       };
       for (const { promotion, diff } of writes) {
-        await promotions!.planner.inPullRequest(promotion, ref, note, now, diff, recorded(tracked));
+        await promotions!.planner.inPullRequest(
+          promotion,
+          ref,
+          note,
+          now,
+          diff,
+          recorded(tracked),
+        );
       }
       events.push({
         type: 'Normal',
         reason: opened ? 'PullRequestOpened' : 'PullRequestUpdated',
-        message: `pull request #${ref.number} ${ref.url} ${note} (${describeVersions(versions)}, commit ${commit.slice(0, 12)} on '${options.branch}')`,
+        message: `pull request #${ref.number} ${
+          ref.url
+        } ${note} (${describeVersions(versions)}, commit ${commit.slice(
+          0,
+          12,
+        )} on '${options.branch}')`,
         metadata: { revision: `${options.branch}@sha1:${commit}` },
       });
       return {
         status: markReady(
-          { ...base, pullRequest: tracked, lastPushCommit: commit, lastPushTime: now.toISOString() },
+          {
+            ...base,
+            pullRequest: tracked,
+            lastPushCommit: commit,
+            lastPushTime: now.toISOString(),
+          },
           'Succeeded',
-          `pull request #${ref.number} ${opened ? 'opened' : 'updated'}: ${ref.url}`,
+          `pull request #${ref.number} ${opened ? 'opened' : 'updated'}: ${
+            ref.url
+          }`,
           now,
           generation,
         ),

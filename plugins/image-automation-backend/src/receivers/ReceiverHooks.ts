@@ -1,6 +1,10 @@
 import { Config } from '@backstage/config';
 import { LoggerService } from '@backstage/backend-plugin-api';
-import { ObjectStatus, RECEIVER_API_VERSION, ReceiverSpec } from '@imageops/backstage-plugin-image-automation-common';
+import {
+  ObjectStatus,
+  RECEIVER_API_VERSION,
+  ReceiverSpec,
+} from '@imageops/backstage-plugin-image-automation-common';
 import { NamedCredentials } from '../credentials/NamedCredentials';
 import { EventStore } from '../store/EventStore';
 import { ObjectStore, StoredObject } from '../store/ObjectStore';
@@ -22,17 +26,22 @@ export interface ReceiverSettings {
 }
 
 /** Reads {@link ReceiverSettings} from `imageAutomation.receivers`, with the defaults. @internal */
-export function readReceiverSettings(config: Config | undefined): ReceiverSettings {
+export function readReceiverSettings(
+  config: Config | undefined,
+): ReceiverSettings {
   const c = config?.getOptionalConfig('imageAutomation.receivers');
   const coalesceMs = c?.getOptionalNumber('coalesceMilliseconds') ?? 1000;
   return {
     maxBodyBytes: c?.getOptionalNumber('maxBodyBytes') ?? 1024 * 1024,
     rateLimit: {
       requests: c?.getOptionalNumber('rateLimit.requests') ?? 120,
-      intervalMs: (c?.getOptionalNumber('rateLimit.intervalSeconds') ?? 60) * 1000,
+      intervalMs:
+        (c?.getOptionalNumber('rateLimit.intervalSeconds') ?? 60) * 1000,
     },
     coalesceMs,
-    maxDelayMs: c?.getOptionalNumber('maxDelayMilliseconds') ?? Math.max(10 * coalesceMs, 1000),
+    maxDelayMs:
+      c?.getOptionalNumber('maxDelayMilliseconds') ??
+      Math.max(10 * coalesceMs, 1000),
     refreshMs: (c?.getOptionalNumber('refreshSeconds') ?? 10) * 1000,
   };
 }
@@ -63,7 +72,10 @@ const UNKNOWN_KEY = 'unknown-receiver';
 const MISS_REFRESH_MS = 1000;
 
 function isReady(status: ObjectStatus): boolean {
-  return !!status.webhookPath && !!status.conditions?.some(c => c.type === 'Ready' && c.status === 'True');
+  return (
+    !!status.webhookPath &&
+    !!status.conditions?.some(c => c.type === 'Ready' && c.status === 'True')
+  );
 }
 
 /**
@@ -80,8 +92,14 @@ export class ReceiverHooks {
   private refreshing?: Promise<void>;
   private lastRefresh = 0;
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
-  private readonly pending = new Map<string, { first: number; calls: number; timer: NodeJS.Timeout }>();
-  private readonly throttledEvents = new Map<string, { at: number; suppressed: number }>();
+  private readonly pending = new Map<
+    string,
+    { first: number; calls: number; timer: NodeJS.Timeout }
+  >();
+  private readonly throttledEvents = new Map<
+    string,
+    { at: number; suppressed: number }
+  >();
   private readonly timer: NodeJS.Timeout;
 
   constructor(
@@ -127,7 +145,8 @@ export class ReceiverHooks {
       try {
         const next = new Map<string, IndexedReceiver>();
         for (const o of await this.deps.objects.list({ kind: 'Receiver' })) {
-          if (o.apiVersion !== RECEIVER_API_VERSION || !isReady(o.status)) continue;
+          if (o.apiVersion !== RECEIVER_API_VERSION || !isReady(o.status))
+            continue;
           const spec = o.manifest.spec as unknown as ReceiverSpec;
           next.set(o.status.webhookPath!.slice('/hook/'.length), {
             id: o.id,
@@ -140,7 +159,9 @@ export class ReceiverHooks {
         }
         this.index = next;
       } catch (error) {
-        this.deps.logger.warn(`Could not read the receivers' webhook paths: ${error}`);
+        this.deps.logger.warn(
+          `Could not read the receivers' webhook paths: ${error}`,
+        );
       } finally {
         this.lastRefresh = Date.now();
         this.refreshing = undefined;
@@ -152,7 +173,12 @@ export class ReceiverHooks {
   /** Records that a call to `digest` was refused for its size (the route answered 413 already). */
   tooLarge(digest: string): void {
     const receiver = this.index.get(digest);
-    if (receiver) this.refused(receiver, 'PayloadTooLarge', `the body exceeds imageAutomation.receivers.maxBodyBytes (${this.deps.settings.maxBodyBytes})`);
+    if (receiver)
+      this.refused(
+        receiver,
+        'PayloadTooLarge',
+        `the body exceeds imageAutomation.receivers.maxBodyBytes (${this.deps.settings.maxBodyBytes})`,
+      );
   }
 
   /** Answers one call to `/hook/<digest>`. */
@@ -169,12 +195,20 @@ export class ReceiverHooks {
     }
     let token: string;
     try {
-      token = this.deps.credentials.resolveWebhookToken(receiver.spec.secretRef.name, receiver.entityRef);
+      token = this.deps.credentials.resolveWebhookToken(
+        receiver.spec.secretRef.name,
+        receiver.entityRef,
+      );
     } catch (error) {
       this.refused(receiver, 'TokenNotFound', (error as Error).message);
       return NOT_FOUND;
     }
-    const verdict = verifyWebhook(receiver.spec.type, token, receiver.spec.events, call);
+    const verdict = verifyWebhook(
+      receiver.spec.type,
+      token,
+      receiver.spec.events,
+      call,
+    );
     if (verdict.outcome === 'unauthenticated') {
       this.refused(receiver, 'AuthenticationFailed', verdict.detail);
       return NOT_FOUND;
@@ -188,9 +222,14 @@ export class ReceiverHooks {
       this.refused(
         receiver,
         'RateLimited',
-        `more than ${this.deps.settings.rateLimit.requests} calls in ${this.deps.settings.rateLimit.intervalMs / 1000}s (imageAutomation.receivers.rateLimit)`,
+        `more than ${this.deps.settings.rateLimit.requests} calls in ${
+          this.deps.settings.rateLimit.intervalMs / 1000
+        }s (imageAutomation.receivers.rateLimit)`,
       );
-      return { status: 429, headers: { 'Retry-After': String(Math.ceil(retryAfterMs / 1000)) } };
+      return {
+        status: 429,
+        headers: { 'Retry-After': String(Math.ceil(retryAfterMs / 1000)) },
+      };
     }
     if (verdict.outcome === 'invalid') {
       this.refused(receiver, verdict.reason, verdict.detail);
@@ -206,7 +245,10 @@ export class ReceiverHooks {
     const now = Date.now();
     const perMs = requests / intervalMs;
     const bucket = this.buckets.get(id) ?? { tokens: requests, at: now };
-    bucket.tokens = Math.min(requests, bucket.tokens + (now - bucket.at) * perMs);
+    bucket.tokens = Math.min(
+      requests,
+      bucket.tokens + (now - bucket.at) * perMs,
+    );
     bucket.at = now;
     this.buckets.set(id, bucket);
     if (bucket.tokens < 1) return (1 - bucket.tokens) / perMs;
@@ -239,25 +281,46 @@ export class ReceiverHooks {
       const targets = await this.targets(receiver);
       const now = new Date();
       for (const target of targets.found) {
-        await this.deps.objects.requestReconcile(target.id, `Receiver/${receiver.namespace}/${receiver.name}`, now);
+        await this.deps.objects.requestReconcile(
+          target.id,
+          `Receiver/${receiver.namespace}/${receiver.name}`,
+          now,
+        );
       }
-      const events: Array<{ type: 'Normal' | 'Warning'; reason: string; message: string }> = [];
+      const events: Array<{
+        type: 'Normal' | 'Warning';
+        reason: string;
+        message: string;
+      }> = [];
       if (targets.found.length > 0) {
         events.push({
           type: 'Normal',
           reason: 'ReconcileRequested',
-          message: `${burst.calls} call${burst.calls === 1 ? '' : 's'}: requested reconciliation of ${targets.found
+          message: `${burst.calls} call${
+            burst.calls === 1 ? '' : 's'
+          }: requested reconciliation of ${targets.found
             .map(t => t.id)
             .join(', ')}`,
         });
       }
       for (const missing of targets.missing) {
-        events.push({ type: 'Warning', reason: 'ResourceNotFound', message: missing });
+        events.push({
+          type: 'Warning',
+          reason: 'ResourceNotFound',
+          message: missing,
+        });
       }
-      for (const e of events) await this.deps.events.record({ objectId: id, time: now.toISOString(), ...e });
+      for (const e of events)
+        await this.deps.events.record({
+          objectId: id,
+          time: now.toISOString(),
+          ...e,
+        });
       if (targets.found.length > 0) this.deps.afterRequest?.();
     } catch (error) {
-      this.deps.logger.warn(`Receiver ${id}: requesting reconciliation failed: ${error}`);
+      this.deps.logger.warn(
+        `Receiver ${id}: requesting reconciliation failed: ${error}`,
+      );
     }
   }
 
@@ -265,10 +328,14 @@ export class ReceiverHooks {
    * The objects `spec.resources` names, as Flux resolves them (namespace defaulting to the
    * receiver's, `*` with matchLabels), but only among objects of the receiver's own entity.
    */
-  private async targets(receiver: IndexedReceiver): Promise<{ found: StoredObject[]; missing: string[] }> {
-    const own = (await this.deps.objects.list(receiver.entityRef ? { entityRef: receiver.entityRef } : {})).filter(
-      o => o.entityRef === receiver.entityRef,
-    );
+  private async targets(
+    receiver: IndexedReceiver,
+  ): Promise<{ found: StoredObject[]; missing: string[] }> {
+    const own = (
+      await this.deps.objects.list(
+        receiver.entityRef ? { entityRef: receiver.entityRef } : {},
+      )
+    ).filter(o => o.entityRef === receiver.entityRef);
     const found = new Map<string, StoredObject>();
     const missing: string[] = [];
     const owner = receiver.entityRef ?? 'the platform locations';
@@ -281,14 +348,20 @@ export class ReceiverHooks {
           o.apiVersion.startsWith(`${group}/`) &&
           o.namespace === namespace &&
           (resource.name === '*'
-            ? Object.entries(resource.matchLabels ?? {}).every(([k, v]) => o.manifest.metadata.labels?.[k] === v)
+            ? Object.entries(resource.matchLabels ?? {}).every(
+                ([k, v]) => o.manifest.metadata.labels?.[k] === v,
+              )
             : o.name === resource.name),
       );
       for (const o of matches) found.set(o.id, o);
       if (matches.length === 0) {
         missing.push(
           resource.name === '*'
-            ? `no ${resource.kind} in namespace ${namespace} declared by ${owner} matches labels ${JSON.stringify(resource.matchLabels)}`
+            ? `no ${
+                resource.kind
+              } in namespace ${namespace} declared by ${owner} matches labels ${JSON.stringify(
+                resource.matchLabels,
+              )}`
             : `${resource.kind}/${namespace}/${resource.name} is not declared by ${owner}`,
         );
       }
@@ -306,7 +379,11 @@ export class ReceiverHooks {
       return;
     }
     this.throttledEvents.set(key, { at: now, suppressed: 0 });
-    const more = last?.suppressed ? ` (${last.suppressed} more refused for this reason since ${new Date(last.at).toISOString()})` : '';
+    const more = last?.suppressed
+      ? ` (${last.suppressed} more refused for this reason since ${new Date(
+          last.at,
+        ).toISOString()})`
+      : '';
     this.deps.events
       .record({
         objectId: receiver.id,
@@ -315,6 +392,10 @@ export class ReceiverHooks {
         reason,
         message: `webhook call refused: ${detail}${more}`,
       })
-      .catch(error => this.deps.logger.warn(`Could not record a refusal of receiver ${receiver.id}: ${error}`));
+      .catch(error =>
+        this.deps.logger.warn(
+          `Could not record a refusal of receiver ${receiver.id}: ${error}`,
+        ),
+      );
   }
 }

@@ -1,5 +1,8 @@
 import { createHash } from 'node:crypto';
-import { RECEIVER_API_VERSION, ReceiverSpec } from '@imageops/backstage-plugin-image-automation-common';
+import {
+  RECEIVER_API_VERSION,
+  ReceiverSpec,
+} from '@imageops/backstage-plugin-image-automation-common';
 import { NamedCredentials } from '../credentials/NamedCredentials';
 import { markReady, markStalled } from '../engine/conditions';
 import { beginReconcile, RECHECK_MS } from '../engine/preamble';
@@ -17,31 +20,50 @@ const DEFAULT_INTERVAL_MS = 10 * 60 * 1000;
  * the Flux Operator's kinds).
  * @internal
  */
-export const RECEIVER_TARGET_KINDS: Record<string, { group: string; apiVersionRequired?: boolean }> = {
+export const RECEIVER_TARGET_KINDS: Record<
+  string,
+  { group: string; apiVersionRequired?: boolean }
+> = {
   ImageRepository: { group: 'image.toolkit.fluxcd.io' },
   ImagePolicy: { group: 'image.toolkit.fluxcd.io' },
   ImageUpdateAutomation: { group: 'image.toolkit.fluxcd.io' },
   GitRepository: { group: 'source.toolkit.fluxcd.io' },
-  ResourceSetInputProvider: { group: 'fluxcd.controlplane.io', apiVersionRequired: true },
+  ResourceSetInputProvider: {
+    group: 'fluxcd.controlplane.io',
+    apiVersionRequired: true,
+  },
 };
 
 /** Flux's webhook path of a Receiver: `/hook/` and the hex SHA-256 of token, name and namespace. @internal */
-export function webhookPath(token: string, name: string, namespace: string): string {
-  return `/hook/${createHash('sha256').update(token + name + namespace).digest('hex')}`;
+export function webhookPath(
+  token: string,
+  name: string,
+  namespace: string,
+): string {
+  return `/hook/${createHash('sha256')
+    .update(token + name + namespace)
+    .digest('hex')}`;
 }
 
 /** Why a Receiver's spec cannot work here (a resource kind, a type, a filter), or undefined. */
-function specProblem(spec: ReceiverSpec): { reason: string; message: string } | undefined {
+function specProblem(
+  spec: ReceiverSpec,
+): { reason: string; message: string } | undefined {
   if (!(VERIFIED_RECEIVER_TYPES as readonly string[]).includes(spec.type)) {
     return {
       reason: 'ReceiverTypeNotSupported',
-      message: `receiver type '${spec.type}' is not supported by the image-automation plugin; supported: ${VERIFIED_RECEIVER_TYPES.join(', ')}`,
+      message: `receiver type '${
+        spec.type
+      }' is not supported by the image-automation plugin; supported: ${VERIFIED_RECEIVER_TYPES.join(
+        ', ',
+      )}`,
     };
   }
   if (spec.resourceFilter) {
     return {
       reason: 'FieldNotSupported',
-      message: 'spec.resourceFilter (CEL) is not supported: without it more objects would be reconciled than the filter allows; remove it or list the resources by name',
+      message:
+        'spec.resourceFilter (CEL) is not supported: without it more objects would be reconciled than the filter allows; remove it or list the resources by name',
     };
   }
   for (const [i, resource] of (spec.resources ?? []).entries()) {
@@ -49,20 +71,33 @@ function specProblem(spec: ReceiverSpec): { reason: string; message: string } | 
     if (!target) {
       return {
         reason: 'ResourceKindNotSupported',
-        message: `spec.resources[${i}]: kind '${resource.kind}' is not reconciled by the image-automation plugin; it can make due ${Object.keys(RECEIVER_TARGET_KINDS).join(', ')}`,
+        message: `spec.resources[${i}]: kind '${
+          resource.kind
+        }' is not reconciled by the image-automation plugin; it can make due ${Object.keys(
+          RECEIVER_TARGET_KINDS,
+        ).join(', ')}`,
       };
     }
     if (target.apiVersionRequired && !resource.apiVersion) {
-      return { reason: 'InvalidManifest', message: `spec.resources[${i}]: apiVersion must be specified for kind "${resource.kind}"` };
+      return {
+        reason: 'InvalidManifest',
+        message: `spec.resources[${i}]: apiVersion must be specified for kind "${resource.kind}"`,
+      };
     }
-    if (resource.apiVersion && !resource.apiVersion.startsWith(`${target.group}/`)) {
+    if (
+      resource.apiVersion &&
+      !resource.apiVersion.startsWith(`${target.group}/`)
+    ) {
       return {
         reason: 'InvalidManifest',
         message: `spec.resources[${i}]: apiVersion '${resource.apiVersion}' is not a version of ${resource.kind} (${target.group})`,
       };
     }
     if (resource.name === '*' && !resource.matchLabels) {
-      return { reason: 'InvalidManifest', message: `spec.resources[${i}]: matchLabels field not set when using wildcard '*' as name` };
+      return {
+        reason: 'InvalidManifest',
+        message: `spec.resources[${i}]: matchLabels field not set when using wildcard '*' as name`,
+      };
     }
   }
   return undefined;
@@ -108,14 +143,30 @@ export class ReceiverReconciler implements Reconciler {
     if (problem) return stalled(problem.reason, problem.message);
     let token: string;
     try {
-      token = this.deps.credentials.resolveWebhookToken(spec.secretRef.name, object.entityRef);
+      token = this.deps.credentials.resolveWebhookToken(
+        spec.secretRef.name,
+        object.entityRef,
+      );
     } catch (error) {
-      return stalled('TokenNotFound', `unable to read token from credential '${spec.secretRef.name}': ${(error as Error).message}`);
+      return stalled(
+        'TokenNotFound',
+        `unable to read token from credential '${spec.secretRef.name}': ${
+          (error as Error).message
+        }`,
+      );
     }
     const path = webhookPath(token, object.name, object.namespace);
     return {
-      status: markReady({ ...status, webhookPath: path }, 'Succeeded', `Receiver initialized for path: ${path}`, now, generation),
-      requeueAfterMs: spec.interval ? parseGoDuration(spec.interval) : DEFAULT_INTERVAL_MS,
+      status: markReady(
+        { ...status, webhookPath: path },
+        'Succeeded',
+        `Receiver initialized for path: ${path}`,
+        now,
+        generation,
+      ),
+      requeueAfterMs: spec.interval
+        ? parseGoDuration(spec.interval)
+        : DEFAULT_INTERVAL_MS,
     };
   }
 }

@@ -8,7 +8,12 @@ import {
   SchedulerServiceTaskInvocationDefinition,
   SchedulerServiceTaskScheduleDefinition,
 } from '@backstage/backend-plugin-api';
-import { mockCredentials, mockServices, startTestBackend, TestDatabases } from '@backstage/backend-test-utils';
+import {
+  mockCredentials,
+  mockServices,
+  startTestBackend,
+  TestDatabases,
+} from '@backstage/backend-test-utils';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import { imageAutomationPlugin } from '../plugin';
 import { DatabaseObjectStore } from '../store/DatabaseObjectStore';
@@ -24,17 +29,27 @@ jest.setTimeout(60_000);
 const TOKEN = 'replica-token-77aa';
 const DIGEST = createHash('sha256').update(`${TOKEN}hookteam-a`).digest('hex');
 const BODY = '{"event":"push"}';
-const SIGNATURE = `sha256=${createHmac('sha256', TOKEN).update(BODY).digest('hex')}`;
+const SIGNATURE = `sha256=${createHmac('sha256', TOKEN)
+  .update(BODY)
+  .digest('hex')}`;
 
 describe('Receivers on two replicas', () => {
-  const databases = TestDatabases.create({ ids: ['SQLITE_3'], disableDocker: true });
+  const databases = TestDatabases.create({
+    ids: ['SQLITE_3'],
+    disableDocker: true,
+  });
   let knex: Knex;
   let dir: string;
   const backends: Array<Awaited<ReturnType<typeof startTestBackend>>> = [];
-  const tasks = [new Map<string, () => Promise<void>>(), new Map<string, () => Promise<void>>()];
+  const tasks = [
+    new Map<string, () => Promise<void>>(),
+    new Map<string, () => Promise<void>>(),
+  ];
 
   beforeAll(async () => {
-    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'image-automation-hook-replicas-'));
+    dir = await fs.mkdtemp(
+      path.join(os.tmpdir(), 'image-automation-hook-replicas-'),
+    );
     await fs.writeFile(
       path.join(dir, 'a.yaml'),
       `apiVersion: image.toolkit.fluxcd.io/v1
@@ -59,10 +74,18 @@ spec:
             imageAutomationPlugin,
             catalogServiceMock.factory({ entities: [] }),
             mockServices.database.factory({ knex }),
-            mockServices.httpAuth.factory({ defaultCredentials: mockCredentials.none() }),
+            mockServices.httpAuth.factory({
+              defaultCredentials: mockCredentials.none(),
+            }),
             mockServices.scheduler.mock({
-              async scheduleTask(task: SchedulerServiceTaskScheduleDefinition & SchedulerServiceTaskInvocationDefinition) {
-                tasks[replica].set(task.id, () => task.fn(new AbortController().signal) as Promise<void>);
+              async scheduleTask(
+                task: SchedulerServiceTaskScheduleDefinition &
+                  SchedulerServiceTaskInvocationDefinition,
+              ) {
+                tasks[replica].set(
+                  task.id,
+                  () => task.fn(new AbortController().signal) as Promise<void>,
+                );
               },
               async triggerTask() {},
             }).factory,
@@ -70,8 +93,19 @@ spec:
               data: {
                 imageAutomation: {
                   fileRoots: [dir],
-                  locations: [{ target: path.join(dir, 'a.yaml'), entityRef: 'component:default/a' }],
-                  credentials: { hook: { type: 'token', token: TOKEN, allowedEntities: ['component:default/a'] } },
+                  locations: [
+                    {
+                      target: path.join(dir, 'a.yaml'),
+                      entityRef: 'component:default/a',
+                    },
+                  ],
+                  credentials: {
+                    hook: {
+                      type: 'token',
+                      token: TOKEN,
+                      allowedEntities: ['component:default/a'],
+                    },
+                  },
                   receivers: { coalesceMilliseconds: 50 },
                 },
               },
@@ -103,15 +137,20 @@ spec:
     const started = Date.now();
     while (status !== 200 && Date.now() - started < 5000) {
       status = (await call(1)).status;
-      if (status !== 200) await new Promise(resolve => setTimeout(resolve, 200));
+      if (status !== 200)
+        await new Promise(resolve => setTimeout(resolve, 200));
     }
     expect(status).toBe(200);
     expect(Date.now() - started).toBeLessThan(3000);
-    const objects = await DatabaseObjectStore.create({ knex, skipMigrations: true });
+    const objects = await DatabaseObjectStore.create({
+      knex,
+      skipMigrations: true,
+    });
     let requested: string | undefined;
     for (let waited = 0; !requested && waited < 3000; waited += 50) {
       await new Promise(resolve => setTimeout(resolve, 50));
-      requested = (await objects.get('ImageRepository/team-a/app'))!.reconcileRequestedBy;
+      requested = (await objects.get('ImageRepository/team-a/app'))!
+        .reconcileRequestedBy;
     }
     expect(requested).toBe('Receiver/team-a/hook');
     expect((await call(0)).status).toBe(200);

@@ -8,7 +8,10 @@ import { ReceiverHooks } from './ReceiverHooks';
  * same one (404), so the route tells nothing about which receivers exist.
  * @internal
  */
-export function createHookRouter(options: { hooks: ReceiverHooks; maxBodyBytes: number }): express.Router {
+export function createHookRouter(options: {
+  hooks: ReceiverHooks;
+  maxBodyBytes: number;
+}): express.Router {
   const { hooks, maxBodyBytes } = options;
   const router = express.Router();
   router.post(
@@ -16,18 +19,34 @@ export function createHookRouter(options: { hooks: ReceiverHooks; maxBodyBytes: 
     express.raw({ type: () => true, limit: maxBodyBytes, inflate: false }),
     async (req, res) => {
       const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-      const answer = await hooks.handle(req.params.digest, { headers: req.headers, body });
-      res.status(answer.status).set(answer.headers ?? {}).end();
+      const answer = await hooks.handle(req.params.digest, {
+        headers: req.headers,
+        body,
+      });
+      res
+        .status(answer.status)
+        .set(answer.headers ?? {})
+        .end();
     },
   );
-  router.use('/hook', (error: any, req: express.Request, res: express.Response, _next: express.NextFunction) => {
-    if (error?.type === 'entity.too.large') {
-      hooks.tooLarge(req.path.replace(/^\/+/, ''));
-      res.status(413).end();
-      return;
-    }
-    // An encoded body (inflate is off), a broken stream: nothing to verify.
-    res.status(error?.status >= 400 && error.status < 500 ? error.status : 400).end();
-  });
+  router.use(
+    '/hook',
+    (
+      error: any,
+      req: express.Request,
+      res: express.Response,
+      _next: express.NextFunction,
+    ) => {
+      if (error?.type === 'entity.too.large') {
+        hooks.tooLarge(req.path.replace(/^\/+/, ''));
+        res.status(413).end();
+        return;
+      }
+      // An encoded body (inflate is off), a broken stream: nothing to verify.
+      res
+        .status(error?.status >= 400 && error.status < 500 ? error.status : 400)
+        .end();
+    },
+  );
   return router;
 }

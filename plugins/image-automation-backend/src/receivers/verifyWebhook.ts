@@ -18,7 +18,11 @@ export interface WebhookCall {
 export type WebhookVerdict =
   | { outcome: 'accepted'; act: boolean; detail: string }
   | { outcome: 'unauthenticated'; detail: string }
-  | { outcome: 'invalid'; reason: 'InvalidPayload' | 'EventNotAllowed'; detail: string };
+  | {
+      outcome: 'invalid';
+      reason: 'InvalidPayload' | 'EventNotAllowed';
+      detail: string;
+    };
 
 /** The types {@link verifyWebhook} checks (Flux's, but `cdevents`, plus `distribution`). @internal */
 export const VERIFIED_RECEIVER_TYPES = [
@@ -37,7 +41,8 @@ export const VERIFIED_RECEIVER_TYPES = [
 ] as const;
 
 /** The Content-Type of the CNCF distribution registry's notification envelope. @internal */
-export const DISTRIBUTION_EVENTS_MEDIA_TYPE = 'application/vnd.docker.distribution.events.v1+json';
+export const DISTRIBUTION_EVENTS_MEDIA_TYPE =
+  'application/vnd.docker.distribution.events.v1+json';
 
 function header(call: WebhookCall, name: string): string {
   const value = call.headers[name];
@@ -50,13 +55,21 @@ export function constantTimeEqual(a: string, b: string): boolean {
   return timingSafeEqual(digest(a), digest(b));
 }
 
-const HMAC_ALGORITHMS: Record<string, string> = { sha1: 'sha1', sha256: 'sha256', sha512: 'sha512' };
+const HMAC_ALGORITHMS: Record<string, string> = {
+  sha1: 'sha1',
+  sha256: 'sha256',
+  sha512: 'sha512',
+};
 
 /**
  * Checks `<algorithm>=<hex>` (sha1, sha256 or sha512) against the HMAC of the body keyed with the
  * token, as GitHub signs (and Flux's `generic-hmac` expects in `X-Signature`).
  */
-function signatureMatches(signature: string, body: Buffer, token: string): boolean {
+function signatureMatches(
+  signature: string,
+  body: Buffer,
+  token: string,
+): boolean {
   const eq = signature.indexOf('=');
   const algorithm = HMAC_ALGORITHMS[signature.slice(0, eq)];
   const hex = signature.slice(eq + 1);
@@ -67,10 +80,14 @@ function signatureMatches(signature: string, body: Buffer, token: string): boole
 }
 
 function eventAllowed(event: string, events: string[] | undefined): boolean {
-  return !events?.length || events.some(e => e.toLowerCase() === event.toLowerCase());
+  return (
+    !events?.length || events.some(e => e.toLowerCase() === event.toLowerCase())
+  );
 }
 
-function parseJson(body: Buffer): { ok: true; value: any } | { ok: false; message: string } {
+function parseJson(
+  body: Buffer,
+): { ok: true; value: any } | { ok: false; message: string } {
   try {
     return { ok: true, value: JSON.parse(body.toString('utf8')) };
   } catch (error) {
@@ -78,13 +95,35 @@ function parseJson(body: Buffer): { ok: true; value: any } | { ok: false; messag
   }
 }
 
-const accepted = (detail: string, act = true): WebhookVerdict => ({ outcome: 'accepted', act, detail });
-const unauthenticated = (detail: string): WebhookVerdict => ({ outcome: 'unauthenticated', detail });
-const invalidPayload = (detail: string): WebhookVerdict => ({ outcome: 'invalid', reason: 'InvalidPayload', detail });
-const eventNotAllowed = (detail: string): WebhookVerdict => ({ outcome: 'invalid', reason: 'EventNotAllowed', detail });
+const accepted = (detail: string, act = true): WebhookVerdict => ({
+  outcome: 'accepted',
+  act,
+  detail,
+});
+const unauthenticated = (detail: string): WebhookVerdict => ({
+  outcome: 'unauthenticated',
+  detail,
+});
+const invalidPayload = (detail: string): WebhookVerdict => ({
+  outcome: 'invalid',
+  reason: 'InvalidPayload',
+  detail,
+});
+const eventNotAllowed = (detail: string): WebhookVerdict => ({
+  outcome: 'invalid',
+  reason: 'EventNotAllowed',
+  detail,
+});
 
 /** Types whose payload is always read as JSON (as Flux decodes it). */
-const JSON_TYPES = new Set(['dockerhub', 'quay', 'gcr', 'nexus', 'acr', 'distribution']);
+const JSON_TYPES = new Set([
+  'dockerhub',
+  'quay',
+  'gcr',
+  'nexus',
+  'acr',
+  'distribution',
+]);
 
 /**
  * Verifies one call to a Receiver of `type` with its `token` and `spec.events`, as Flux's
@@ -92,69 +131,119 @@ const JSON_TYPES = new Set(['dockerhub', 'quay', 'gcr', 'nexus', 'acr', 'distrib
  * docs/notifications.md ("Receivers") for the headers each type reads and where this differs.
  * @internal
  */
-export function verifyWebhook(type: string, token: string, events: string[] | undefined, call: WebhookCall): WebhookVerdict {
+export function verifyWebhook(
+  type: string,
+  token: string,
+  events: string[] | undefined,
+  call: WebhookCall,
+): WebhookVerdict {
   const verdict = authenticate(type, token, events, call);
   if (verdict.outcome !== 'accepted') return verdict;
   // A body announced as JSON, or read as JSON by the type, must parse (after authentication only).
   const contentType = header(call, 'content-type').toLowerCase();
-  if (call.body.length > 0 && !JSON_TYPES.has(type) && contentType.includes('json')) {
+  if (
+    call.body.length > 0 &&
+    !JSON_TYPES.has(type) &&
+    contentType.includes('json')
+  ) {
     const parsed = parseJson(call.body);
-    if (!parsed.ok) return invalidPayload(`the body is not valid JSON: ${parsed.message}`);
+    if (!parsed.ok)
+      return invalidPayload(`the body is not valid JSON: ${parsed.message}`);
   }
   return verdict;
 }
 
-function authenticate(type: string, token: string, events: string[] | undefined, call: WebhookCall): WebhookVerdict {
+function authenticate(
+  type: string,
+  token: string,
+  events: string[] | undefined,
+  call: WebhookCall,
+): WebhookVerdict {
   switch (type) {
     case 'generic':
       return accepted('generic call');
     case 'generic-hmac':
       return signatureMatches(header(call, 'x-signature'), call.body, token)
         ? accepted('generic-hmac call')
-        : unauthenticated('the X-Signature header does not match the HMAC of the body');
+        : unauthenticated(
+            'the X-Signature header does not match the HMAC of the body',
+          );
     case 'github': {
-      const signature = header(call, 'x-hub-signature-256') || header(call, 'x-hub-signature');
+      const signature =
+        header(call, 'x-hub-signature-256') || header(call, 'x-hub-signature');
       if (!signatureMatches(signature, call.body, token)) {
-        return unauthenticated('the X-Hub-Signature-256 (or X-Hub-Signature) header does not match the HMAC of the body');
+        return unauthenticated(
+          'the X-Hub-Signature-256 (or X-Hub-Signature) header does not match the HMAC of the body',
+        );
       }
       const event = header(call, 'x-github-event');
       // A ping (sent when the webhook is created) is acknowledged; nothing is reconciled.
       if (event.toLowerCase() === 'ping') return accepted('GitHub ping', false);
-      if (!eventAllowed(event, events)) return eventNotAllowed(`the GitHub event "${event}" is not authorised`);
+      if (!eventAllowed(event, events))
+        return eventNotAllowed(`the GitHub event "${event}" is not authorised`);
       return accepted(`GitHub event ${event}`);
     }
     case 'bitbucket': {
-      if (!signatureMatches(header(call, 'x-hub-signature'), call.body, token)) {
-        return unauthenticated('the X-Hub-Signature header does not match the HMAC of the body');
+      if (
+        !signatureMatches(header(call, 'x-hub-signature'), call.body, token)
+      ) {
+        return unauthenticated(
+          'the X-Hub-Signature header does not match the HMAC of the body',
+        );
       }
       const event = header(call, 'x-event-key');
-      if (!eventAllowed(event, events)) return eventNotAllowed(`the Bitbucket server event "${event}" is not authorised`);
+      if (!eventAllowed(event, events))
+        return eventNotAllowed(
+          `the Bitbucket server event "${event}" is not authorised`,
+        );
       return accepted(`Bitbucket server event ${event}`);
     }
     case 'gitlab': {
       if (!constantTimeEqual(header(call, 'x-gitlab-token'), token)) {
-        return unauthenticated('the X-Gitlab-Token header value does not match the receiver token');
+        return unauthenticated(
+          'the X-Gitlab-Token header value does not match the receiver token',
+        );
       }
       const event = header(call, 'x-gitlab-event');
-      if (!eventAllowed(event, events)) return eventNotAllowed(`the GitLab event "${event}" is not authorised`);
+      if (!eventAllowed(event, events))
+        return eventNotAllowed(`the GitLab event "${event}" is not authorised`);
       return accepted(`GitLab event ${event}`);
     }
     case 'harbor':
       return constantTimeEqual(header(call, 'authorization'), token)
         ? accepted('Harbor event')
-        : unauthenticated('the Harbor Authorization header value does not match the receiver token');
+        : unauthenticated(
+            'the Harbor Authorization header value does not match the receiver token',
+          );
     case 'nexus': {
       const signature = header(call, 'x-nexus-webhook-signature');
-      const expected = createHmac('sha1', token).update(call.body).digest('hex');
-      if (!signature || !constantTimeEqual(signature, expected)) return unauthenticated('invalid Nexus signature');
-      return jsonPayload(call, 'Nexus', p => `Nexus event from ${p?.repositoryName}`);
+      const expected = createHmac('sha1', token)
+        .update(call.body)
+        .digest('hex');
+      if (!signature || !constantTimeEqual(signature, expected))
+        return unauthenticated('invalid Nexus signature');
+      return jsonPayload(
+        call,
+        'Nexus',
+        p => `Nexus event from ${p?.repositoryName}`,
+      );
     }
     case 'dockerhub':
-      return jsonPayload(call, 'DockerHub', p => `DockerHub event from ${p?.repository?.repo_url} for tag ${p?.push_data?.tag}`);
+      return jsonPayload(
+        call,
+        'DockerHub',
+        p =>
+          `DockerHub event from ${p?.repository?.repo_url} for tag ${p?.push_data?.tag}`,
+      );
     case 'quay':
       return jsonPayload(call, 'Quay', p => `Quay event from ${p?.docker_url}`);
     case 'acr':
-      return jsonPayload(call, 'ACR', p => `ACR event from ${p?.target?.repository} for tag ${p?.target?.tag}`);
+      return jsonPayload(
+        call,
+        'ACR',
+        p =>
+          `ACR event from ${p?.target?.repository} for tag ${p?.target?.tag}`,
+      );
     case 'gcr':
       return gcrPayload(call);
     case 'distribution':
@@ -164,10 +253,18 @@ function authenticate(type: string, token: string, events: string[] | undefined,
   }
 }
 
-function jsonPayload(call: WebhookCall, what: string, describe: (payload: any) => string): WebhookVerdict {
+function jsonPayload(
+  call: WebhookCall,
+  what: string,
+  describe: (payload: any) => string,
+): WebhookVerdict {
   const parsed = parseJson(call.body);
   if (!parsed.ok || typeof parsed.value !== 'object' || parsed.value === null) {
-    return invalidPayload(`cannot decode ${what} webhook payload${parsed.ok ? ': not a JSON object' : `: ${parsed.message}`}`);
+    return invalidPayload(
+      `cannot decode ${what} webhook payload${
+        parsed.ok ? ': not a JSON object' : `: ${parsed.message}`
+      }`,
+    );
   }
   return accepted(describe(parsed.value));
 }
@@ -180,15 +277,26 @@ function jsonPayload(call: WebhookCall, what: string, describe: (payload: any) =
  */
 function gcrPayload(call: WebhookCall): WebhookVerdict {
   const authorization = header(call, 'authorization');
-  if (!/^Bearer \S+/.test(authorization)) return unauthenticated('Authorization header is missing or malformed');
+  if (!/^Bearer \S+/.test(authorization))
+    return unauthenticated('Authorization header is missing or malformed');
   const parsed = parseJson(call.body);
-  if (!parsed.ok) return invalidPayload(`cannot decode GCR webhook payload: ${parsed.message}`);
+  if (!parsed.ok)
+    return invalidPayload(
+      `cannot decode GCR webhook payload: ${parsed.message}`,
+    );
   const data = parsed.value?.message?.data;
-  const inner = typeof data === 'string' ? parseJson(Buffer.from(data, 'base64')) : undefined;
+  const inner =
+    typeof data === 'string'
+      ? parseJson(Buffer.from(data, 'base64'))
+      : undefined;
   if (!inner?.ok || typeof inner.value !== 'object' || inner.value === null) {
-    return invalidPayload('cannot decode GCR webhook body: message.data is not base64-encoded JSON');
+    return invalidPayload(
+      'cannot decode GCR webhook body: message.data is not base64-encoded JSON',
+    );
   }
-  return accepted(`GCR event from ${inner.value.digest} for tag ${inner.value.tag}`);
+  return accepted(
+    `GCR event from ${inner.value.digest} for tag ${inner.value.tag}`,
+  );
 }
 
 /**
@@ -198,22 +306,52 @@ function gcrPayload(call: WebhookCall): WebhookVerdict {
  * tag; blob events and pulls are acknowledged without reconciling (a pull made by a scan must not
  * trigger another scan).
  */
-function distributionEnvelope(call: WebhookCall, token: string, events: string[] | undefined): WebhookVerdict {
+function distributionEnvelope(
+  call: WebhookCall,
+  token: string,
+  events: string[] | undefined,
+): WebhookVerdict {
   if (!constantTimeEqual(header(call, 'authorization'), `Bearer ${token}`)) {
-    return unauthenticated('the Authorization header does not carry the receiver token as a Bearer token');
+    return unauthenticated(
+      'the Authorization header does not carry the receiver token as a Bearer token',
+    );
   }
   const parsed = parseJson(call.body);
-  if (!parsed.ok) return invalidPayload(`cannot decode the distribution notification envelope: ${parsed.message}`);
+  if (!parsed.ok)
+    return invalidPayload(
+      `cannot decode the distribution notification envelope: ${parsed.message}`,
+    );
   const list = parsed.value?.events;
-  if (!Array.isArray(list)) return invalidPayload('cannot decode the distribution notification envelope: events is not a list');
+  if (!Array.isArray(list))
+    return invalidPayload(
+      'cannot decode the distribution notification envelope: events is not a list',
+    );
   const actions = events?.length ? events : ['push'];
   const relevant = list.filter(
     e =>
       typeof e?.action === 'string' &&
       eventAllowed(e.action, actions) &&
-      (typeof e.target?.tag === 'string' || /manifest|index/i.test(String(e.target?.mediaType ?? ''))),
+      (typeof e.target?.tag === 'string' ||
+        /manifest|index/i.test(String(e.target?.mediaType ?? ''))),
   );
-  if (relevant.length === 0) return accepted(`distribution envelope of ${list.length} events, none a manifest ${actions.join('/')}`, false);
-  const repositories = [...new Set(relevant.map(e => `${e.target?.repository}${e.target?.tag ? `:${e.target.tag}` : ''}`))];
-  return accepted(`distribution ${relevant[0].action} of ${repositories.slice(0, 5).join(', ')}`);
+  if (relevant.length === 0)
+    return accepted(
+      `distribution envelope of ${
+        list.length
+      } events, none a manifest ${actions.join('/')}`,
+      false,
+    );
+  const repositories = [
+    ...new Set(
+      relevant.map(
+        e =>
+          `${e.target?.repository}${e.target?.tag ? `:${e.target.tag}` : ''}`,
+      ),
+    ),
+  ];
+  return accepted(
+    `distribution ${relevant[0].action} of ${repositories
+      .slice(0, 5)
+      .join(', ')}`,
+  );
 }

@@ -177,12 +177,16 @@ describe('RegistryClient against distribution v3 (anonymous)', () => {
     expect(proxy.requests).toHaveLength(0);
     // An empty list allows no host at all (fails closed, #13).
     const none = await failure(
-      new RegistryClient({ allowedHosts: [] }).listTags(refAt(proxy.host, 'team/app')),
+      new RegistryClient({ allowedHosts: [] }).listTags(
+        refAt(proxy.host, 'team/app'),
+      ),
     );
     expect(none.kind).toBe('hostNotAllowed');
     expect(proxy.requests).toHaveLength(0);
     await expect(
-      new RegistryClient({ allowedHosts: ['*'] }).listTags(refAt(proxy.host, 'team/app')),
+      new RegistryClient({ allowedHosts: ['*'] }).listTags(
+        refAt(proxy.host, 'team/app'),
+      ),
     ).resolves.toMatchObject({ tags: ['1.0.0', '1.1.0', 'latest'] });
     await expect(
       new RegistryClient({ allowedHosts: [proxy.host] }).listTags(
@@ -441,7 +445,10 @@ describe('RegistryClient with Basic auth (htpasswd, bcrypt)', () => {
       },
     ] as Array<RegistryCredentials | undefined>) {
       const error = await failure(
-        new RegistryClient().listTags(ref, { credentials, plainHttpCredentials: true }),
+        new RegistryClient().listTags(ref, {
+          credentials,
+          plainHttpCredentials: true,
+        }),
       );
       expect(error.kind).toBe('unauthorized');
       expect(error.status).toBe(401);
@@ -481,7 +488,10 @@ describe('RegistryClient with Bearer tokens (token server)', () => {
     tokens.requests.length = 0;
   });
   /** The token server's host, which the credentials of these tests are bound to; both speak plain HTTP. */
-  const bound = () => ({ credentialHosts: [new URL(tokens.realm).host], plainHttpCredentials: true });
+  const bound = () => ({
+    credentialHosts: [new URL(tokens.realm).host],
+    plainHttpCredentials: true,
+  });
 
   it('gets an anonymous token for a public repository', async () => {
     const result = await new RegistryClient().listTags(
@@ -507,11 +517,15 @@ describe('RegistryClient with Bearer tokens (token server)', () => {
       password,
     };
     const ref = refAt(registry.host, 'private/app');
-    await expect(client.listTags(ref, { credentials, ...bound() })).resolves.toEqual({
+    await expect(
+      client.listTags(ref, { credentials, ...bound() }),
+    ).resolves.toEqual({
       tags: ['1.0.0', '2.0.0'],
       requests: 3,
     });
-    await expect(client.listTags(ref, { credentials, ...bound() })).resolves.toEqual({
+    await expect(
+      client.listTags(ref, { credentials, ...bound() }),
+    ).resolves.toEqual({
       tags: ['1.0.0', '2.0.0'],
       requests: 1,
     });
@@ -521,7 +535,9 @@ describe('RegistryClient with Bearer tokens (token server)', () => {
     expect(tokens.requests).toHaveLength(1);
     // Tokens live 6 s and are renewed 5 s early.
     await new Promise(r => setTimeout(r, 1200));
-    await expect(client.listTags(ref, { credentials, ...bound() })).resolves.toEqual({
+    await expect(
+      client.listTags(ref, { credentials, ...bound() }),
+    ).resolves.toEqual({
       tags: ['1.0.0', '2.0.0'],
       requests: 2,
     });
@@ -751,11 +767,18 @@ describe('RegistryClient and redirects (#13)', () => {
     try {
       const host = `127.0.0.1:${(registry.address() as { port: number }).port}`;
       const error = await failure(
-        new RegistryClient({ retries: { attempts: 1 } }).listTags(refAt(host, 'team/app'), {
-          credentials: { type: 'basic', username: 'u', password: 'redirect-secret' },
-          credentialHosts: [host],
-          plainHttpCredentials: true,
-        }),
+        new RegistryClient({ retries: { attempts: 1 } }).listTags(
+          refAt(host, 'team/app'),
+          {
+            credentials: {
+              type: 'basic',
+              username: 'u',
+              password: 'redirect-secret',
+            },
+            credentialHosts: [host],
+            plainHttpCredentials: true,
+          },
+        ),
       );
       expect(error.message).toMatch(/307/);
       expect(error.message).not.toContain('redirect-secret');

@@ -105,7 +105,11 @@ export interface RegistryClientOptions {
    * Told of every HTTP request sent (retries and token requests included): the host, and the
    * answer's status or, without an answer, the failure's kind. For metrics; must not throw.
    */
-  onRequest?: (request: { host: string; status?: number; errorKind?: RegistryErrorKind }) => void;
+  onRequest?: (request: {
+    host: string;
+    status?: number;
+    errorKind?: RegistryErrorKind;
+  }) => void;
   /**
    * Test only, never set from configuration: resolves registry host names (tests point cloud
    * registry names such as `*.azurecr.io` at a local stand-in). Default: the system resolver.
@@ -525,7 +529,12 @@ export class RegistryClient {
     const budget = this.options.requestBudget;
     if (!budget) return undefined;
     return this.options.budgetStore
-      ? new FleetBudget(this.options.budgetStore, host, budget.requests, budget.intervalMs)
+      ? new FleetBudget(
+          this.options.budgetStore,
+          host,
+          budget.requests,
+          budget.intervalMs,
+        )
       : new RequestBudget(budget.requests, budget.intervalMs);
   }
 
@@ -960,7 +969,11 @@ export class RegistryClient {
         if (!(error instanceof RegistryError)) {
           throw error;
         }
-        this.options.onRequest?.({ host: url.host, status: error.status, errorKind: error.kind });
+        this.options.onRequest?.({
+          host: url.host,
+          status: error.status,
+          errorKind: error.kind,
+        });
         failure = new RegistryError(
           error.kind,
           redact(error.message, call.secrets),
@@ -969,7 +982,8 @@ export class RegistryClient {
       } finally {
         release();
       }
-      if (response) this.options.onRequest?.({ host: url.host, status: response.status });
+      if (response)
+        this.options.onRequest?.({ host: url.host, status: response.status });
       const retryable = failure
         ? failure.kind === 'network' ||
           (failure.kind === 'timeout' && call.deadline > Date.now())
@@ -1034,7 +1048,9 @@ export class RegistryClient {
         // The fleet's count cannot be read: fail closed rather than send uncounted requests.
         throw new RegistryError(
           'budgetExceeded',
-          `${what}: the request budget for ${new URL(call.origin).host} could not be claimed: ${(error as Error).message}`,
+          `${what}: the request budget for ${
+            new URL(call.origin).host
+          } could not be claimed: ${(error as Error).message}`,
         );
       }
       if (wait === 0) {
@@ -1053,5 +1069,4 @@ export class RegistryClient {
       if (state.budget instanceof RequestBudget) return;
     }
   }
-
 }

@@ -7,14 +7,24 @@ describe('allowedRegistries patterns', () => {
     expect(isHostAllowed('GHCR.io', ['ghcr.io'])).toBe(true);
     expect(isHostAllowed('ghcr.io', [' GHCR.IO '])).toBe(true);
     expect(isHostAllowed('A.Example.COM', ['*.example.com'])).toBe(true);
-    expect(isHostAllowed('a.example.com', [' *.EXAMPLE.com:5000 '])).toBe(false);
-    expect(isHostAllowed('a.example.com:5000', [' *.EXAMPLE.com:5000 '])).toBe(true);
+    expect(isHostAllowed('a.example.com', [' *.EXAMPLE.com:5000 '])).toBe(
+      false,
+    );
+    expect(isHostAllowed('a.example.com:5000', [' *.EXAMPLE.com:5000 '])).toBe(
+      true,
+    );
   });
 
   it('binds a pattern with a port to that port only, also for wildcards', () => {
-    expect(isHostAllowed('registry.local', ['registry.local:5000'])).toBe(false);
-    expect(isHostAllowed('registry.local:50000', ['registry.local:5000'])).toBe(false);
-    expect(isHostAllowed('a.example.com:5001', ['*.example.com:5000'])).toBe(false);
+    expect(isHostAllowed('registry.local', ['registry.local:5000'])).toBe(
+      false,
+    );
+    expect(isHostAllowed('registry.local:50000', ['registry.local:5000'])).toBe(
+      false,
+    );
+    expect(isHostAllowed('a.example.com:5001', ['*.example.com:5000'])).toBe(
+      false,
+    );
   });
 
   it('matches IPv6 literals with and without a port', () => {
@@ -40,10 +50,14 @@ describe('allowedRegistries patterns', () => {
     expect(isHostAllowed('docker.io', ['index.docker.io'])).toBe(false);
     expect(isHostAllowed('index.ghcr.io', ['ghcr.io'])).toBe(false);
     expect(isHostAllowed('index.docker.io', ['ghcr.io'])).toBe(false);
-    expect(isHostAllowed('index.docker.io', ['*.ghcr.io', 'quay.io'])).toBe(false);
+    expect(isHostAllowed('index.docker.io', ['*.ghcr.io', 'quay.io'])).toBe(
+      false,
+    );
   });
 
   it('keeps looking past patterns that do not match', () => {
-    expect(isHostAllowed('ghcr.io', ['quay.io:443', '*.example.com', 'ghcr.io'])).toBe(true);
+    expect(
+      isHostAllowed('ghcr.io', ['quay.io:443', '*.example.com', 'ghcr.io']),
+    ).toBe(true);
   });
 });

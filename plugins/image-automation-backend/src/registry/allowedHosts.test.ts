@@ -2,14 +2,26 @@ import { isHostAllowed } from './allowedHosts';
 
 describe('isHostAllowed', () => {
   it('allows nothing without a list or with an empty one (fails closed, #13)', () => {
-    for (const host of ['evil.internal', '169.254.169.254', '127.0.0.1:5000', 'ghcr.io', '[::1]:80']) {
+    for (const host of [
+      'evil.internal',
+      '169.254.169.254',
+      '127.0.0.1:5000',
+      'ghcr.io',
+      '[::1]:80',
+    ]) {
       expect(isHostAllowed(host, undefined)).toBe(false);
       expect(isHostAllowed(host, [])).toBe(false);
     }
   });
 
   it("allows every host with '*' only, not with '*.' patterns or blanks", () => {
-    for (const host of ['evil.internal', '169.254.169.254', '127.0.0.1:5000', 'ghcr.io', '[::1]:80']) {
+    for (const host of [
+      'evil.internal',
+      '169.254.169.254',
+      '127.0.0.1:5000',
+      'ghcr.io',
+      '[::1]:80',
+    ]) {
       expect(isHostAllowed(host, ['*'])).toBe(true);
       expect(isHostAllowed(host, [' * '])).toBe(true);
     }

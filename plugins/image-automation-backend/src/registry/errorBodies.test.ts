@@ -27,8 +27,11 @@ async function failure(promise: Promise<unknown>): Promise<RegistryError> {
 describe('RegistryClient with huge error bodies', () => {
   let registry: TestRegistry;
   let proxy: FaultProxy;
-  const client = new RegistryClient({ retries: { attempts: 2, baseDelayMs: 1, maxDelayMs: 1 } });
-  const ref = () => parseImageReference(`${proxy.host}/team/app`, { insecure: true });
+  const client = new RegistryClient({
+    retries: { attempts: 2, baseDelayMs: 1, maxDelayMs: 1 },
+  });
+  const ref = () =>
+    parseImageReference(`${proxy.host}/team/app`, { insecure: true });
 
   beforeAll(async () => {
     registry = await startRegistry();
@@ -47,28 +50,43 @@ describe('RegistryClient with huge error bodies', () => {
     proxy.inject({
       times: Infinity,
       match: r => r.path.includes('/tags/list'),
-      action: { status: 500, body: `<html>${'<p>oops</p>'.repeat(4_000_000)}</html>` },
+      action: {
+        status: 500,
+        body: `<html>${'<p>oops</p>'.repeat(4_000_000)}</html>`,
+      },
     });
     const error = await failure(client.listTags(ref()));
     // Before: the body was read up to 32 MiB, then the call failed as `invalidResponse`.
     expect(error.kind).toBe('server');
     expect(error.status).toBe(500);
     expect(error.message.length).toBeLessThanOrEqual(MAX_MESSAGE_LENGTH);
-    expect(error.message).toMatch(/^GET http:\/\/127\.0\.0\.1:\d+\/v2\/team\/app\/tags\/list\?n=1000: unexpected status code 500 Internal Server Error: <html><p>oops/);
+    expect(error.message).toMatch(
+      /^GET http:\/\/127\.0\.0\.1:\d+\/v2\/team\/app\/tags\/list\?n=1000: unexpected status code 500 Internal Server Error: <html><p>oops/,
+    );
     expect(proxy.requests.filter(r => r.fault)).toHaveLength(2);
   }, 60_000);
 
   // 1000 diagnostics: ~50 KB, under the 64 KiB read for an error body, so parsed as JSON.
   it('bounds a message built from a thousand registry diagnostics', async () => {
-    const errors = Array.from({ length: 1000 }, (_, i) => ({ code: 'DENIED', message: `no ${i}`, detail: { i } }));
+    const errors = Array.from({ length: 1000 }, (_, i) => ({
+      code: 'DENIED',
+      message: `no ${i}`,
+      detail: { i },
+    }));
     proxy.inject({
       match: r => r.path.includes('/tags/list'),
-      action: { status: 400, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ errors }) },
+      action: {
+        status: 400,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ errors }),
+      },
     });
     const error = await failure(client.listTags(ref()));
     expect(error.status).toBe(400);
     expect(error.message.length).toBeLessThanOrEqual(MAX_MESSAGE_LENGTH);
-    expect(error.message).toMatch(/: multiple errors returned: DENIED: no 0; map\[i:0\]; DENIED: no 1;/);
+    expect(error.message).toMatch(
+      /: multiple errors returned: DENIED: no 0; map\[i:0\]; DENIED: no 1;/,
+    );
     expect(error.message).toMatch(/… \(\d+ more characters\)$/);
     // A legitimate call through the same client still works.
     await expect(client.listTags(ref())).resolves.toBeDefined();

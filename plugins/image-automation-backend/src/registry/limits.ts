@@ -70,7 +70,12 @@ export interface BudgetStore {
    * `windowStart`, and returns how many were granted (0 when the window is spent, or when another
    * replica's clock already moved the host on to a later window).
    */
-  claimBudget(host: string, windowStart: Date, want: number, limit: number): Promise<number>;
+  claimBudget(
+    host: string,
+    windowStart: Date,
+    want: number,
+    limit: number,
+  ): Promise<number>;
 }
 
 /**
@@ -116,7 +121,12 @@ export class FleetBudget {
       if (this.spent) return (window + 1) * this.intervalMs - now;
       // One claim at a time: the calls that find the block empty wait for it, then look again.
       this.claiming ??= this.store
-        .claimBudget(this.host, new Date(window * this.intervalMs), this.block, this.requests)
+        .claimBudget(
+          this.host,
+          new Date(window * this.intervalMs),
+          this.block,
+          this.requests,
+        )
         .then(granted => {
           if (this.window !== window) return;
           this.tokens += granted;

@@ -70,7 +70,9 @@ describe('parseImageReference', () => {
       `image 'ghcr.io/org/app:1.0@${digest}' should not include a tag; remove ':1.0@sha256'`,
     );
     expect(() => parseImageReference(`ghcr.io/org/app@${digest}`)).toThrow(
-      `image 'ghcr.io/org/app@${digest}' should not include a tag; remove ':${'a'.repeat(64)}'`,
+      `image 'ghcr.io/org/app@${digest}' should not include a tag; remove ':${'a'.repeat(
+        64,
+      )}'`,
     );
     expect(() => parseImageReference('a')).toThrow(
       'could not parse reference: a',

@@ -106,16 +106,22 @@ export function responseError(
   }
   return new RegistryError(
     kindOf(status),
-    truncateMessage(redact(`${describeRequest(method, url)}: ${detail}`, secrets)),
+    truncateMessage(
+      redact(`${describeRequest(method, url)}: ${detail}`, secrets),
+    ),
     {
       status,
-      ...(status === 429 ? { retryAfterMs: retryAfterMs(response.headers['retry-after']) } : {}),
+      ...(status === 429
+        ? { retryAfterMs: retryAfterMs(response.headers['retry-after']) }
+        : {}),
     },
   );
 }
 
 /** A `Retry-After` header (seconds or an HTTP date) in milliseconds; undefined without one. @internal */
-export function retryAfterMs(header: string | string[] | undefined): number | undefined {
+export function retryAfterMs(
+  header: string | string[] | undefined,
+): number | undefined {
   const value = Array.isArray(header) ? header[0] : header;
   if (!value) {
     return undefined;

@@ -15,17 +15,33 @@ import { RegistryError } from './RegistryError';
  * @internal
  */
 export function listingScope(
-  refs: { secretRef?: { name: string }; certSecretRef?: { name: string }; provider?: string },
+  refs: {
+    secretRef?: { name: string };
+    certSecretRef?: { name: string };
+    provider?: string;
+  },
   ref: ImageReference,
 ): string {
   if (refs.provider && refs.provider !== 'generic') {
-    return JSON.stringify([`provider:${refs.provider}`, null, refs.certSecretRef?.name ?? null, ref.scheme]);
+    return JSON.stringify([
+      `provider:${refs.provider}`,
+      null,
+      refs.certSecretRef?.name ?? null,
+      ref.scheme,
+    ]);
   }
-  return JSON.stringify([refs.secretRef?.name ?? null, refs.certSecretRef?.name ?? null, ref.scheme]);
+  return JSON.stringify([
+    refs.secretRef?.name ?? null,
+    refs.certSecretRef?.name ?? null,
+    ref.scheme,
+  ]);
 }
 
 function listingKey(ref: ImageReference, scope: string): string {
-  return crypto.createHash('sha256').update(`${ref.canonical}\n${scope}`).digest('hex');
+  return crypto
+    .createHash('sha256')
+    .update(`${ref.canonical}\n${scope}`)
+    .digest('hex');
 }
 
 /** A tag listing, and whether it was read from the registry by this call. @internal */
@@ -92,7 +108,8 @@ export class SharedListings {
     try {
       return await call;
     } finally {
-      if (this.digestsInFlight.get(flight) === call) this.digestsInFlight.delete(flight);
+      if (this.digestsInFlight.get(flight) === call)
+        this.digestsInFlight.delete(flight);
     }
   }
 
@@ -108,7 +125,11 @@ export class SharedListings {
     const running = this.inFlight.get(key);
     if (running) {
       const listing = await running.catch(() => undefined);
-      if (listing && (!listing.shared || now.getTime() - listing.listedAt.getTime() < share.maxAgeMs)) {
+      if (
+        listing &&
+        (!listing.shared ||
+          now.getTime() - listing.listedAt.getTime() < share.maxAgeMs)
+      ) {
         this.deps.onListing?.(true);
         return { ...listing, requests: 0, shared: true };
       }
@@ -134,7 +155,12 @@ export class SharedListings {
     if (maxAgeMs > 0) {
       const stored = await this.deps.store.get(key);
       if (stored && now.getTime() - stored.listedAt.getTime() < maxAgeMs) {
-        return { tags: stored.tags, listedAt: stored.listedAt, requests: 0, shared: true };
+        return {
+          tags: stored.tags,
+          listedAt: stored.listedAt,
+          requests: 0,
+          shared: true,
+        };
       }
     }
     // A registry that asked to be left alone (a 429's Retry-After, seen by any replica) is not
@@ -144,7 +170,9 @@ export class SharedListings {
       throw Object.assign(
         new RegistryError(
           'rateLimited',
-          `GET ${ref.scheme}://${ref.registry}/v2/${ref.repository}/tags/list: rate limited (429): the registry asked callers to wait until ${until.toISOString()} (Retry-After); not called before then`,
+          `GET ${ref.scheme}://${ref.registry}/v2/${
+            ref.repository
+          }/tags/list: rate limited (429): the registry asked callers to wait until ${until.toISOString()} (Retry-After); not called before then`,
           { status: 429, retryAfterMs: until.getTime() - now.getTime() },
         ),
         { requests: 0 },
@@ -156,12 +184,18 @@ export class SharedListings {
       listed = await this.deps.registry.listTags(ref, options);
     } catch (error) {
       if (error instanceof RegistryError && error.retryAfterMs) {
-        await this.deps.store.setBackoff(ref.registry, new Date(Date.now() + error.retryAfterMs)).catch(() => {});
+        await this.deps.store
+          .setBackoff(ref.registry, new Date(Date.now() + error.retryAfterMs))
+          .catch(() => {});
       }
       throw error;
     }
     const { tags, requests } = listed;
-    await this.deps.store.put(key, { canonicalImageName: ref.canonical, tags, listedAt });
+    await this.deps.store.put(key, {
+      canonicalImageName: ref.canonical,
+      tags,
+      listedAt,
+    });
     return { tags, listedAt, requests, shared: false };
   }
 }

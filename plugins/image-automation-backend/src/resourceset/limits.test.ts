@@ -30,14 +30,27 @@ describe('buildResourceSet with hostile templates', () => {
         metadata: { name: 'rs', namespace: 'apps' },
         spec: {
           inputs: Array.from({ length: 50 }, (_, i) => ({ id: `i${i}` })),
-          resources: [configMap({ v: '<< range until 10000 >><< range until 10000 >><< end >><< end >>' })],
+          resources: [
+            configMap({
+              v: '<< range until 10000 >><< range until 10000 >><< end >><< end >>',
+            }),
+          ],
         },
       } as any,
       providers: [],
-      limits: { maxListLength: 10_000, maxStringLength: 1 << 20, maxOutputLength: 4 << 20, timeoutMs: 200 },
+      limits: {
+        maxListLength: 10_000,
+        maxStringLength: 1 << 20,
+        maxOutputLength: 4 << 20,
+        timeoutMs: 200,
+      },
     });
     expect(slow.ok).toBe(false);
-    expect(!slow.ok && slow.error).toMatch(/template execution exceeded its time limit of 200ms/);
-    expect(build([configMap({ v: '<< len (until 3) >>' })])).toMatchObject({ ok: true });
+    expect(!slow.ok && slow.error).toMatch(
+      /template execution exceeded its time limit of 200ms/,
+    );
+    expect(build([configMap({ v: '<< len (until 3) >>' })])).toMatchObject({
+      ok: true,
+    });
   });
 });

@@ -50,7 +50,8 @@ function decodeDocument(doc: string): KubeObject {
       throw new Error(`Object 'Kind' is missing in '${json}'`);
     let kind: string = typeof value;
     if (Array.isArray(value)) kind = 'array';
-    else if (typeof value === 'bigint' || typeof value === 'number') kind = 'number';
+    else if (typeof value === 'bigint' || typeof value === 'number')
+      kind = 'number';
     throw new Error(
       `json: cannot unmarshal ${kind} into Go value of type map[string]interface {}`,
     );

@@ -22,8 +22,16 @@ describe('selectProviders', () => {
       'apps',
       [
         { name: 'b' },
-        { selector: { matchExpressions: [{ key: 'team', operator: 'Exists' }] } },
-        { selector: { matchExpressions: [{ key: 'team', operator: 'NotIn', values: ['x'] }] } },
+        {
+          selector: { matchExpressions: [{ key: 'team', operator: 'Exists' }] },
+        },
+        {
+          selector: {
+            matchExpressions: [
+              { key: 'team', operator: 'NotIn', values: ['x'] },
+            ],
+          },
+        },
       ],
       candidates,
     );
@@ -32,10 +40,32 @@ describe('selectProviders', () => {
 
   it('rejects an invalid selector as metav1.LabelSelectorAsSelector does, also with no candidates', () => {
     expect(() =>
-      selectProviders('apps', [{ selector: { matchExpressions: [{ key: 'team', operator: 'Has' }] } }], []),
-    ).toThrow('failed to parse selector: "Has" is not a valid label selector operator');
+      selectProviders(
+        'apps',
+        [
+          {
+            selector: { matchExpressions: [{ key: 'team', operator: 'Has' }] },
+          },
+        ],
+        [],
+      ),
+    ).toThrow(
+      'failed to parse selector: "Has" is not a valid label selector operator',
+    );
     expect(() =>
-      selectProviders('apps', [{ selector: { matchExpressions: [{ key: 'team', operator: 'In', values: [] }] } }], candidates),
-    ).toThrow("failed to parse selector: values: Invalid value: null: for 'in', 'notin' operators, values set can't be empty");
+      selectProviders(
+        'apps',
+        [
+          {
+            selector: {
+              matchExpressions: [{ key: 'team', operator: 'In', values: [] }],
+            },
+          },
+        ],
+        candidates,
+      ),
+    ).toThrow(
+      "failed to parse selector: values: Invalid value: null: for 'in', 'notin' operators, values set can't be empty",
+    );
   });
 });

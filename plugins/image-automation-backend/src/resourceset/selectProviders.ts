@@ -31,7 +31,9 @@ export function selectProviders(
       try {
         matches = compileLabelSelector(ref.selector);
       } catch (error) {
-        throw new Error(`failed to parse selector: ${(error as Error).message}`);
+        throw new Error(
+          `failed to parse selector: ${(error as Error).message}`,
+        );
       }
       for (const p of rsips) {
         if (!selected.has(key(p)) && matches(p.labels ?? {}))

@@ -9,10 +9,7 @@ import {
 } from './index';
 
 const vectors = parseJson(
-  fs.readFileSync(
-    VECTORS_FILE,
-    'utf8',
-  ),
+  fs.readFileSync(VECTORS_FILE, 'utf8'),
   'preserve',
 ) as Record<string, any>;
 

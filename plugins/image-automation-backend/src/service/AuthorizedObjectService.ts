@@ -1,5 +1,8 @@
 import { requireEntityRead } from './requireEntityRead';
-import { BackstageCredentials, PermissionsService } from '@backstage/backend-plugin-api';
+import {
+  BackstageCredentials,
+  PermissionsService,
+} from '@backstage/backend-plugin-api';
 import { ConflictError, NotAllowedError } from '@backstage/errors';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import {
@@ -13,14 +16,18 @@ import {
 import { DefaultObjectService } from './DefaultObjectService';
 import { ObjectService } from './ObjectService';
 
-const NO_ENTITY = 'objects without an owning entity are managed through app-config only';
+const NO_ENTITY =
+  'objects without an owning entity are managed through app-config only';
 
 /**
  * An object's view with the actions the caller may take: none without the update permission,
  * and each only when the object's state allows it, with the reason when not.
  * @internal
  */
-export function withObjectActions(view: AutomationObjectView, mayUpdate: boolean): AutomationObjectView {
+export function withObjectActions(
+  view: AutomationObjectView,
+  mayUpdate: boolean,
+): AutomationObjectView {
   const denied: ActionPermission = {
     allowed: false,
     reason: view.entityRef
@@ -31,16 +38,23 @@ export function withObjectActions(view: AutomationObjectView, mayUpdate: boolean
     if (!mayUpdate) return denied;
     return allowed ? { allowed: true } : { allowed: false, reason };
   };
-  const suspendedInManifest = Boolean((view.spec as { suspend?: boolean }).suspend);
+  const suspendedInManifest = Boolean(
+    (view.spec as { suspend?: boolean }).suspend,
+  );
   return {
     ...view,
     actions: {
       suspend: action(!view.suspended, 'Already suspended'),
       resume: action(
         view.suspended && !suspendedInManifest,
-        suspendedInManifest ? 'Suspended by spec.suspend in the manifest: change the manifest to resume' : 'Not suspended',
+        suspendedInManifest
+          ? 'Suspended by spec.suspend in the manifest: change the manifest to resume'
+          : 'Not suspended',
       ),
-      reconcile: action(!view.suspended, 'Suspended objects are not reconciled: resume first'),
+      reconcile: action(
+        !view.suspended,
+        'Suspended objects are not reconciled: resume first',
+      ),
     },
   };
 }
@@ -64,17 +78,27 @@ export class AuthorizedObjectService implements ObjectService {
     credentials: BackstageCredentials,
   ): Promise<boolean> {
     if (!entityRef) return false;
-    const [decision] = await this.permissions.authorize([{ permission, resourceRef: entityRef }], { credentials });
+    const [decision] = await this.permissions.authorize(
+      [{ permission, resourceRef: entityRef }],
+      { credentials },
+    );
     return decision.result === AuthorizeResult.ALLOW;
   }
 
-  private async requireRead(entityRef: string | undefined, credentials: BackstageCredentials) {
+  private async requireRead(
+    entityRef: string | undefined,
+    credentials: BackstageCredentials,
+  ) {
     await requireEntityRead(this.permissions, entityRef, credentials);
   }
 
   async listForEntity(entityRef: string, credentials: BackstageCredentials) {
     await this.requireRead(entityRef, credentials);
-    const mayUpdate = await this.allowed(imageAutomationObjectUpdatePermission, entityRef, credentials);
+    const mayUpdate = await this.allowed(
+      imageAutomationObjectUpdatePermission,
+      entityRef,
+      credentials,
+    );
     const views = await this.inner.listForEntity(entityRef);
     return views.map(view => withObjectActions(view, mayUpdate));
   }
@@ -82,25 +106,42 @@ export class AuthorizedObjectService implements ObjectService {
   async get(id: string, credentials: BackstageCredentials) {
     const object = await this.inner.find(id);
     await this.requireRead(object.entityRef, credentials);
-    const mayUpdate = await this.allowed(imageAutomationObjectUpdatePermission, object.entityRef, credentials);
+    const mayUpdate = await this.allowed(
+      imageAutomationObjectUpdatePermission,
+      object.entityRef,
+      credentials,
+    );
     return withObjectActions(await this.inner.get(id), mayUpdate);
   }
 
-  async listScans(id: string, page: { limit?: number; cursor?: string }, credentials: BackstageCredentials) {
+  async listScans(
+    id: string,
+    page: { limit?: number; cursor?: string },
+    credentials: BackstageCredentials,
+  ) {
     await this.requireRead((await this.inner.find(id)).entityRef, credentials);
     return this.inner.listScans(id, page);
   }
 
   async listTags(
     id: string,
-    page: { limit?: number; cursor?: string; search?: string; includeGone?: boolean },
+    page: {
+      limit?: number;
+      cursor?: string;
+      search?: string;
+      includeGone?: boolean;
+    },
     credentials: BackstageCredentials,
   ) {
     await this.requireRead((await this.inner.find(id)).entityRef, credentials);
     return this.inner.listTags(id, page);
   }
 
-  async listEvents(id: string, page: { limit?: number; cursor?: string }, credentials: BackstageCredentials) {
+  async listEvents(
+    id: string,
+    page: { limit?: number; cursor?: string },
+    credentials: BackstageCredentials,
+  ) {
     await this.requireRead((await this.inner.find(id)).entityRef, credentials);
     return this.inner.listEvents(id, page);
   }
@@ -116,17 +157,33 @@ export class AuthorizedObjectService implements ObjectService {
     return this.inner.explainPolicy(id);
   }
 
-  async previewPolicy(request: PolicyPreviewRequest, credentials: BackstageCredentials) {
+  async previewPolicy(
+    request: PolicyPreviewRequest,
+    credentials: BackstageCredentials,
+  ) {
     // A preview reads the repository's tags: the caller must be able to read that repository.
-    const repository = await this.inner.repositoryOf(request.namespace, request.spec);
+    const repository = await this.inner.repositoryOf(
+      request.namespace,
+      request.spec,
+    );
     await this.requireRead(repository.entityRef, credentials);
     return this.inner.previewPolicy(request);
   }
 
-  async act(id: string, action: ObjectAction, credentials: BackstageCredentials) {
+  async act(
+    id: string,
+    action: ObjectAction,
+    credentials: BackstageCredentials,
+  ) {
     const object = await this.inner.find(id);
     await this.requireRead(object.entityRef, credentials);
-    if (!(await this.allowed(imageAutomationObjectUpdatePermission, object.entityRef, credentials))) {
+    if (
+      !(await this.allowed(
+        imageAutomationObjectUpdatePermission,
+        object.entityRef,
+        credentials,
+      ))
+    ) {
       throw new NotAllowedError(
         object.entityRef
           ? `you may not ${action} the image automation of ${object.entityRef} (${imageAutomationObjectUpdatePermission.name})`
@@ -135,8 +192,13 @@ export class AuthorizedObjectService implements ObjectService {
     }
     const view = withObjectActions(await this.inner.get(id), true);
     if (!view.actions[action].allowed) {
-      throw new ConflictError(`cannot ${action} ${id}: ${view.actions[action].reason}`);
+      throw new ConflictError(
+        `cannot ${action} ${id}: ${view.actions[action].reason}`,
+      );
     }
-    return withObjectActions(await this.inner.act(id, action, credentials), true);
+    return withObjectActions(
+      await this.inner.act(id, action, credentials),
+      true,
+    );
   }
 }

@@ -47,15 +47,24 @@ export class SignalsChangeNotifier implements ChangeNotifier {
   private readonly windows = new Map<string, Window>();
 
   constructor(
-    private readonly deps: { signals: SignalsService; logger: LoggerService; windowMs?: number },
+    private readonly deps: {
+      signals: SignalsService;
+      logger: LoggerService;
+      windowMs?: number;
+    },
   ) {}
 
   changed(change: Change, entityRef?: string): void {
-    if (entityRef) this.coalesce(entitySignalChannel(entityRef), change, entityRef);
+    if (entityRef)
+      this.coalesce(entitySignalChannel(entityRef), change, entityRef);
     this.coalesce(FLEET_SIGNAL_CHANNEL, change, entityRef);
   }
 
-  private coalesce(channel: string, change: Change, entityRef: string | undefined) {
+  private coalesce(
+    channel: string,
+    change: Change,
+    entityRef: string | undefined,
+  ) {
     const key = `${channel} ${change}`;
     const open = this.windows.get(key);
     if (open) {
@@ -82,12 +91,29 @@ export class SignalsChangeNotifier implements ChangeNotifier {
     this.windows.set(key, window);
   }
 
-  private publish(channel: string, change: Change, entities: Set<string | undefined>) {
+  private publish(
+    channel: string,
+    change: Change,
+    entities: Set<string | undefined>,
+  ) {
     const [entityRef] = entities;
-    const message: ImageAutomationSignal = { change, ...(entities.size === 1 && entityRef ? { entityRef } : {}) };
+    const message: ImageAutomationSignal = {
+      change,
+      ...(entities.size === 1 && entityRef ? { entityRef } : {}),
+    };
     Promise.resolve()
-      .then(() => this.deps.signals.publish({ recipients: { type: 'broadcast' }, channel, message }))
-      .catch(error => this.deps.logger.warn(`Could not publish the ${change} signal on ${channel}: ${error}`));
+      .then(() =>
+        this.deps.signals.publish({
+          recipients: { type: 'broadcast' },
+          channel,
+          message,
+        }),
+      )
+      .catch(error =>
+        this.deps.logger.warn(
+          `Could not publish the ${change} signal on ${channel}: ${error}`,
+        ),
+      );
   }
 }
 
@@ -107,7 +133,10 @@ function overriding<T extends object>(store: T, overrides: Partial<T>): T {
  * during a pass: created, superseded, approved, applying, applied, failed, gates re-evaluated).
  * @internal
  */
-export function notifyingPromotionStore(store: PromotionStore, notifier: ChangeNotifier): PromotionStore {
+export function notifyingPromotionStore(
+  store: PromotionStore,
+  notifier: ChangeNotifier,
+): PromotionStore {
   return overriding<PromotionStore>(store, {
     async create(input) {
       const created = await store.create(input);
@@ -123,7 +152,11 @@ export function notifyingPromotionStore(store: PromotionStore, notifier: ChangeN
 }
 
 /** The scan store, reporting every scan recorded, successful or not, for the repository's entity. @internal */
-export function notifyingScanStore(store: ScanStore, objects: ObjectStore, notifier: ChangeNotifier): ScanStore {
+export function notifyingScanStore(
+  store: ScanStore,
+  objects: ObjectStore,
+  notifier: ChangeNotifier,
+): ScanStore {
   return overriding<ScanStore>(store, {
     async recordScan(outcome) {
       const recorded = await store.recordScan(outcome);

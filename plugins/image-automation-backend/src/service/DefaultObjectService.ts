@@ -1,5 +1,10 @@
 import { BackstageCredentials } from '@backstage/backend-plugin-api';
-import { InputError, NotAllowedError, NotFoundError, NotImplementedError } from '@backstage/errors';
+import {
+  InputError,
+  NotAllowedError,
+  NotFoundError,
+  NotImplementedError,
+} from '@backstage/errors';
 import {
   AutomationObjectView,
   ClusterInventoryView,
@@ -16,10 +21,19 @@ import { ObjectStore, StoredObject } from '../store/ObjectStore';
 import { EventStore } from '../store/EventStore';
 import { InventoryRecord, InventoryStore } from '../store/InventoryStore';
 import { ScanStore } from '../store/ScanStore';
-import { explainPolicy, referencedRepository, validatePreviewSpec } from './explainPolicy';
+import {
+  explainPolicy,
+  referencedRepository,
+  validatePreviewSpec,
+} from './explainPolicy';
 import { referenceDenied } from '../objects/tenancy';
 import { objectId } from '../store/DatabaseObjectStore';
-import { actorOf, allActionsAllowed, ObjectService, suspensionEvent } from './ObjectService';
+import {
+  actorOf,
+  allActionsAllowed,
+  ObjectService,
+  suspensionEvent,
+} from './ObjectService';
 
 /** The view of a stored object that the API returns. @internal */
 export function toView(object: StoredObject): AutomationObjectView {
@@ -34,7 +48,9 @@ export function toView(object: StoredObject): AutomationObjectView {
     generation: object.generation,
     spec: object.manifest.spec ?? {},
     status: object.status,
-    suspended: object.suspended || Boolean((object.manifest.spec as { suspend?: boolean })?.suspend),
+    suspended:
+      object.suspended ||
+      Boolean((object.manifest.spec as { suspend?: boolean })?.suspend),
     suspendedBy: object.suspendedBy,
     suspendedAt: object.suspendedAt,
     reconcileRequestedAt: object.reconcileRequestedAt,
@@ -51,7 +67,12 @@ function inventoryRefs(entries: InventoryEntry[]): InventoryObjectRef[] {
   for (const entry of entries) {
     try {
       const { apiVersion, kind, namespace, name } = parseInventoryEntry(entry);
-      refs.push({ apiVersion, kind, ...(namespace ? { namespace } : {}), name });
+      refs.push({
+        apiVersion,
+        kind,
+        ...(namespace ? { namespace } : {}),
+        name,
+      });
     } catch {
       // Only ids the applier wrote are stored; a malformed one names nothing to show.
     }
@@ -59,7 +80,8 @@ function inventoryRefs(entries: InventoryEntry[]): InventoryObjectRef[] {
   const key = (r: InventoryObjectRef) => [r.kind, r.namespace ?? '', r.name];
   return refs.sort((a, b) => {
     const [x, y] = [key(a), key(b)];
-    for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return x[i] < y[i] ? -1 : 1;
+    for (let i = 0; i < x.length; i++)
+      if (x[i] !== y[i]) return x[i] < y[i] ? -1 : 1;
     return 0;
   });
 }
@@ -72,7 +94,9 @@ function toClusterInventory(record: InventoryRecord): ClusterInventoryView {
   return {
     cluster: record.cluster,
     state: record.state,
-    ...(record.lastAppliedRevision ? { lastAppliedRevision: record.lastAppliedRevision } : {}),
+    ...(record.lastAppliedRevision
+      ? { lastAppliedRevision: record.lastAppliedRevision }
+      : {}),
     updatedAt: record.updatedAt.toISOString(),
     entries: inventoryRefs(record.entries),
   };
@@ -107,7 +131,11 @@ export class DefaultObjectService implements ObjectService {
 
   /** The repository a policy spec refers to (for permission checks on previews). */
   async repositoryOf(namespace: string, spec: unknown): Promise<StoredObject> {
-    return referencedRepository(this.deps.objects, namespace, validatePreviewSpec(namespace, spec) as ImagePolicySpec);
+    return referencedRepository(
+      this.deps.objects,
+      namespace,
+      validatePreviewSpec(namespace, spec) as ImagePolicySpec,
+    );
   }
 
   async listForEntity(entityRef: string) {
@@ -123,7 +151,15 @@ export class DefaultObjectService implements ObjectService {
     return this.deps.scans.listScans(id, page);
   }
 
-  async listTags(id: string, page: { limit?: number; cursor?: string; search?: string; includeGone?: boolean }) {
+  async listTags(
+    id: string,
+    page: {
+      limit?: number;
+      cursor?: string;
+      search?: string;
+      includeGone?: boolean;
+    },
+  ) {
     await this.find(id);
     return this.deps.scans.listTags(id, page);
   }
@@ -136,25 +172,40 @@ export class DefaultObjectService implements ObjectService {
   /** What a ResourceSet applied, per cluster (its inventories are keyed by its object id). */
   async resourceSetInventory(id: string): Promise<ResourceSetInventoryView> {
     const object = await this.find(id);
-    if (object.kind !== 'ResourceSet') throw new InputError(`${id} is not a ResourceSet`);
-    if (!this.deps.inventories) throw new NotImplementedError('ResourceSet inventories are not available');
+    if (object.kind !== 'ResourceSet')
+      throw new InputError(`${id} is not a ResourceSet`);
+    if (!this.deps.inventories)
+      throw new NotImplementedError(
+        'ResourceSet inventories are not available',
+      );
     const records = await this.deps.inventories.list({ owner: object.id });
     return { id: object.id, clusters: records.map(toClusterInventory) };
   }
 
   async explainPolicy(id: string) {
     const policy = await this.find(id);
-    if (policy.kind !== 'ImagePolicy') throw new InputError(`${id} is not an ImagePolicy`);
+    if (policy.kind !== 'ImagePolicy')
+      throw new InputError(`${id} is not an ImagePolicy`);
     const spec = validatePreviewSpec(policy.namespace, policy.manifest.spec);
     // The policy's reconciler refuses a reference its entity may not make; so does the explanation
     // (it would show another tenant's tags).
     const repoNamespace = spec.imageRepositoryRef.namespace ?? policy.namespace;
-    const repository = await this.deps.objects.get(objectId('ImageRepository', repoNamespace, spec.imageRepositoryRef.name));
+    const repository = await this.deps.objects.get(
+      objectId('ImageRepository', repoNamespace, spec.imageRepositoryRef.name),
+    );
     const denied = referenceDenied(
       policy,
       'spec.imageRepositoryRef',
-      { kind: 'ImageRepository', namespace: repoNamespace, name: spec.imageRepositoryRef.name },
-      (repository?.manifest.spec as { accessFrom?: Parameters<typeof referenceDenied>[3] } | undefined)?.accessFrom,
+      {
+        kind: 'ImageRepository',
+        namespace: repoNamespace,
+        name: spec.imageRepositoryRef.name,
+      },
+      (
+        repository?.manifest.spec as
+          | { accessFrom?: Parameters<typeof referenceDenied>[3] }
+          | undefined
+      )?.accessFrom,
       true,
     );
     if (denied) throw new NotAllowedError(denied);
@@ -162,20 +213,34 @@ export class DefaultObjectService implements ObjectService {
   }
 
   async previewPolicy(request: PolicyPreviewRequest) {
-    return explainPolicy(this.deps, request.namespace, validatePreviewSpec(request.namespace, request.spec));
+    return explainPolicy(
+      this.deps,
+      request.namespace,
+      validatePreviewSpec(request.namespace, request.spec),
+    );
   }
 
-  async act(id: string, action: ObjectAction, credentials: BackstageCredentials) {
+  async act(
+    id: string,
+    action: ObjectAction,
+    credentials: BackstageCredentials,
+  ) {
     await this.find(id);
     const actor = actorOf(credentials);
     const now = this.now();
     const updated =
       action === 'reconcile'
         ? await this.deps.objects.requestReconcile(id, actor, now)
-        : await this.deps.objects.setSuspended(id, action === 'suspend', actor, now);
+        : await this.deps.objects.setSuspended(
+            id,
+            action === 'suspend',
+            actor,
+            now,
+          );
     if (!updated) throw new NotFoundError(`no automation object ${id}`);
     // The object keeps only the last suspend or resume; the events keep each one (the timeline's history).
-    if (action !== 'reconcile') await this.deps.events.record(suspensionEvent(id, action, actor, now));
+    if (action !== 'reconcile')
+      await this.deps.events.record(suspensionEvent(id, action, actor, now));
     this.deps.afterAction?.();
     this.deps.notifier?.changed('objects', updated.entityRef);
     return toView(updated);

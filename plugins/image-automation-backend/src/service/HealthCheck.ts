@@ -40,16 +40,25 @@ export class HealthCheck {
     const now = (this.options.now ?? (() => new Date()))();
     const database = await this.pingDatabase();
     const { lastPassAt, lastProgressAt } = this.options.engine.activity();
-    const stalled = now.getTime() - lastProgressAt.getTime() > this.options.stalledAfterMs;
-    let status: HealthReport['engine']['status'] = lastPassAt ? 'ok' : 'starting';
+    const stalled =
+      now.getTime() - lastProgressAt.getTime() > this.options.stalledAfterMs;
+    let status: HealthReport['engine']['status'] = lastPassAt
+      ? 'ok'
+      : 'starting';
     if (stalled) status = 'stalled';
     const engine: HealthReport['engine'] = {
       status,
       lastPassAt: lastPassAt?.toISOString() ?? null,
-      lastPassAgoSeconds: lastPassAt ? Math.max(0, Math.round((now.getTime() - lastPassAt.getTime()) / 1000)) : null,
+      lastPassAgoSeconds: lastPassAt
+        ? Math.max(0, Math.round((now.getTime() - lastPassAt.getTime()) / 1000))
+        : null,
       stalledAfterSeconds: Math.round(this.options.stalledAfterMs / 1000),
     };
-    return { status: database === 'ok' && !stalled ? 'ok' : 'degraded', database, engine };
+    return {
+      status: database === 'ok' && !stalled ? 'ok' : 'degraded',
+      database,
+      engine,
+    };
   }
 
   private async pingDatabase(): Promise<HealthReport['database']> {
@@ -58,13 +67,18 @@ export class HealthCheck {
       await Promise.race([
         this.options.ping(),
         new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`no answer within ${PING_TIMEOUT_MS} ms`)), PING_TIMEOUT_MS);
+          timer = setTimeout(
+            () => reject(new Error(`no answer within ${PING_TIMEOUT_MS} ms`)),
+            PING_TIMEOUT_MS,
+          );
         }),
       ]);
       return 'ok';
     } catch (error) {
       // The reason goes to the log only: a driver's message may name hosts or users.
-      this.options.logger?.warn(`Health check: the database did not answer: ${error}`);
+      this.options.logger?.warn(
+        `Health check: the database did not answer: ${error}`,
+      );
       return 'unreachable';
     } finally {
       clearTimeout(timer);

@@ -14,8 +14,14 @@ import { TagRecord } from '../store/ScanStore';
 
 /** The operations behind the HTTP API, on behalf of a caller. @internal */
 export interface ObjectService {
-  listForEntity(entityRef: string, credentials: BackstageCredentials): Promise<AutomationObjectView[]>;
-  get(id: string, credentials: BackstageCredentials): Promise<AutomationObjectView>;
+  listForEntity(
+    entityRef: string,
+    credentials: BackstageCredentials,
+  ): Promise<AutomationObjectView[]>;
+  get(
+    id: string,
+    credentials: BackstageCredentials,
+  ): Promise<AutomationObjectView>;
   listScans(
     id: string,
     page: { limit?: number; cursor?: string },
@@ -23,7 +29,12 @@ export interface ObjectService {
   ): Promise<Page<ScanRecord>>;
   listTags(
     id: string,
-    page: { limit?: number; cursor?: string; search?: string; includeGone?: boolean },
+    page: {
+      limit?: number;
+      cursor?: string;
+      search?: string;
+      includeGone?: boolean;
+    },
     credentials: BackstageCredentials,
   ): Promise<Page<TagRecord>>;
   listEvents(
@@ -32,19 +43,38 @@ export interface ObjectService {
     credentials: BackstageCredentials,
   ): Promise<Page<ObjectEvent>>;
   /** What a ResourceSet (its id) applied, per cluster: object references only. */
-  resourceSetInventory(id: string, credentials: BackstageCredentials): Promise<ResourceSetInventoryView>;
+  resourceSetInventory(
+    id: string,
+    credentials: BackstageCredentials,
+  ): Promise<ResourceSetInventoryView>;
   /** Every stored tag's verdict under an ImagePolicy (the policy's id). */
-  explainPolicy(id: string, credentials: BackstageCredentials): Promise<PolicyExplanation>;
+  explainPolicy(
+    id: string,
+    credentials: BackstageCredentials,
+  ): Promise<PolicyExplanation>;
   /** The same for a policy spec that is not saved. */
-  previewPolicy(request: PolicyPreviewRequest, credentials: BackstageCredentials): Promise<PolicyExplanation>;
-  act(id: string, action: ObjectAction, credentials: BackstageCredentials): Promise<AutomationObjectView>;
+  previewPolicy(
+    request: PolicyPreviewRequest,
+    credentials: BackstageCredentials,
+  ): Promise<PolicyExplanation>;
+  act(
+    id: string,
+    action: ObjectAction,
+    credentials: BackstageCredentials,
+  ): Promise<AutomationObjectView>;
 }
 
 /** Who is acting, as recorded with suspensions and reconcile requests. @internal */
 export function actorOf(credentials: BackstageCredentials): string {
-  const principal = credentials.principal as { type: string; userEntityRef?: string; subject?: string };
-  if (principal.type === 'user' && principal.userEntityRef) return principal.userEntityRef;
-  if (principal.type === 'service' && principal.subject) return principal.subject;
+  const principal = credentials.principal as {
+    type: string;
+    userEntityRef?: string;
+    subject?: string;
+  };
+  if (principal.type === 'user' && principal.userEntityRef)
+    return principal.userEntityRef;
+  if (principal.type === 'service' && principal.subject)
+    return principal.subject;
   return principal.type;
 }
 
@@ -54,7 +84,10 @@ export function actorOf(credentials: BackstageCredentials): string {
  * events are the history, named in Flux's style (a CamelCase reason, the sentence in the message).
  * @internal
  */
-export const SUSPENSION_REASONS = { suspend: 'Suspended', resume: 'Resumed' } as const;
+export const SUSPENSION_REASONS = {
+  suspend: 'Suspended',
+  resume: 'Resumed',
+} as const;
 
 const SUSPENSION_VERBS = { suspend: 'suspended', resume: 'resumed' } as const;
 
@@ -75,11 +108,17 @@ export function suspensionEvent(
 }
 
 /** The action and actor of an event {@link suspensionEvent} made; undefined for any other event. @internal */
-export function suspensionOfEvent(event: ObjectEvent): { action: 'suspend' | 'resume'; actor?: string } | undefined {
-  const action = (['suspend', 'resume'] as const).find(a => SUSPENSION_REASONS[a] === event.reason);
+export function suspensionOfEvent(
+  event: ObjectEvent,
+): { action: 'suspend' | 'resume'; actor?: string } | undefined {
+  const action = (['suspend', 'resume'] as const).find(
+    a => SUSPENSION_REASONS[a] === event.reason,
+  );
   if (!action) return undefined;
   const tail = ` ${SUSPENSION_VERBS[action]} ${event.objectId}`;
-  const actor = event.message.endsWith(tail) ? event.message.slice(0, -tail.length) : '';
+  const actor = event.message.endsWith(tail)
+    ? event.message.slice(0, -tail.length)
+    : '';
   return { action, ...(actor ? { actor } : {}) };
 }
 

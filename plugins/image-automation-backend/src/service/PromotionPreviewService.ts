@@ -1,9 +1,10 @@
 import { requireEntityRead } from './requireEntityRead';
-import { BackstageCredentials, PermissionsService } from '@backstage/backend-plugin-api';
-import { NotFoundError } from '@backstage/errors';
 import {
-  PromotionPreview,
-} from '@imageops/backstage-plugin-image-automation-common';
+  BackstageCredentials,
+  PermissionsService,
+} from '@backstage/backend-plugin-api';
+import { NotFoundError } from '@backstage/errors';
+import { PromotionPreview } from '@imageops/backstage-plugin-image-automation-common';
 import { ImageUpdateAutomationReconciler } from '../engine/ImageUpdateAutomationReconciler';
 import { ResourceSetReconciler } from '../engine/ResourceSetReconciler';
 import { refOfVersion } from '../promotions/gitTargets';
@@ -30,32 +31,64 @@ export class PromotionPreviewService {
     },
   ) {}
 
-  async preview(id: string, credentials: BackstageCredentials): Promise<PromotionPreview> {
+  async preview(
+    id: string,
+    credentials: BackstageCredentials,
+  ): Promise<PromotionPreview> {
     const record = await this.deps.promotions.get(id);
     if (!record) throw new NotFoundError(`no promotion ${id}`);
     const object = await this.deps.objects.get(record.target.objectId);
     const entityRef = object ? object.entityRef : record.entityRef;
     await requireEntityRead(this.deps.permissions, entityRef, credentials);
-    if (!object) throw new NotFoundError(`${record.target.objectId} no longer exists`);
+    if (!object)
+      throw new NotFoundError(`${record.target.objectId} no longer exists`);
     const now = this.deps.now?.() ?? new Date();
     let preview: PromotionPreview;
     if (record.target.type === 'git') {
       const policy = record.subject.split('/')[2];
-      const { diff, commitMessage } = await this.deps.automations.preview(object, policy, refOfVersion(record.to, record.to.image ?? policy), now);
-      preview = { promotionId: id, diff, ...(commitMessage ? { commitMessage } : {}), computedAt: now.toISOString() };
+      const { diff, commitMessage } = await this.deps.automations.preview(
+        object,
+        policy,
+        refOfVersion(record.to, record.to.image ?? policy),
+        now,
+      );
+      preview = {
+        promotionId: id,
+        diff,
+        ...(commitMessage ? { commitMessage } : {}),
+        computedAt: now.toISOString(),
+      };
     } else {
       const cluster = record.target.cluster!;
-      const changes = await this.deps.resourceSets.preview(object, cluster, record.subject, record.to);
-      const changed = changes.filter(c => c.action !== 'unchanged' && c.action !== 'skipped');
+      const changes = await this.deps.resourceSets.preview(
+        object,
+        cluster,
+        record.subject,
+        record.to,
+      );
+      const changed = changes.filter(
+        c => c.action !== 'unchanged' && c.action !== 'skipped',
+      );
       preview = {
         promotionId: id,
         diff: changed.map(c => c.diff ?? `${c.subject} ${c.action}\n`).join(''),
-        objects: changed.map(c => ({ cluster, object: c.subject, action: c.action, ...(c.diff ? { diff: c.diff } : {}) })),
+        objects: changed.map(c => ({
+          cluster,
+          object: c.subject,
+          action: c.action,
+          ...(c.diff ? { diff: c.diff } : {}),
+        })),
         computedAt: now.toISOString(),
       };
     }
     const current = await this.deps.promotions.get(id);
-    if (current) await this.deps.promotions.update(id, current.revision, { preview: JSON.stringify(preview) }, now);
+    if (current)
+      await this.deps.promotions.update(
+        id,
+        current.revision,
+        { preview: JSON.stringify(preview) },
+        now,
+      );
     return preview;
   }
 }

@@ -1,5 +1,8 @@
 import { requireEntityRead } from './requireEntityRead';
-import { BackstageCredentials, PermissionsService } from '@backstage/backend-plugin-api';
+import {
+  BackstageCredentials,
+  PermissionsService,
+} from '@backstage/backend-plugin-api';
 import { InputError } from '@backstage/errors';
 import {
   EntityTimelineView,
@@ -38,26 +41,42 @@ export interface TimelineQuery {
   cursor?: string;
 }
 
-const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
+const ISO_TIME =
+  /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
 
 function timeOf(value: unknown, name: string): Date | undefined {
   if (value === undefined) return undefined;
-  const time = typeof value === 'string' && ISO_TIME.test(value) ? new Date(value) : undefined;
+  const time =
+    typeof value === 'string' && ISO_TIME.test(value)
+      ? new Date(value)
+      : undefined;
   if (!time || Number.isNaN(time.getTime())) {
-    throw new InputError(`${name} must be an ISO 8601 time with a zone, e.g. 2030-01-01T00:00:00Z, got '${String(value)}'`);
+    throw new InputError(
+      `${name} must be an ISO 8601 time with a zone, e.g. 2030-01-01T00:00:00Z, got '${String(
+        value,
+      )}'`,
+    );
   }
   return time;
 }
 
 /** The position after which a page starts: the time and id of the last event of the page before. */
 function encodeCursor(event: TimelineEvent): string {
-  return Buffer.from(JSON.stringify([event.time, event.id])).toString('base64url');
+  return Buffer.from(JSON.stringify([event.time, event.id])).toString(
+    'base64url',
+  );
 }
 
 function decodeCursor(cursor: string): { time: number; id: string } {
   try {
-    const [time, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (typeof time === 'string' && typeof id === 'string' && !Number.isNaN(Date.parse(time))) {
+    const [time, id] = JSON.parse(
+      Buffer.from(cursor, 'base64url').toString('utf8'),
+    );
+    if (
+      typeof time === 'string' &&
+      typeof id === 'string' &&
+      !Number.isNaN(Date.parse(time))
+    ) {
       return { time: Date.parse(time), id };
     }
   } catch {
@@ -72,17 +91,28 @@ function decodeCursor(cursor: string): { time: number; id: string } {
  * refusal is an InputError naming the parameter.
  * @internal
  */
-export function parseTimelineQuery(query: Record<string, unknown>): TimelineQuery {
+export function parseTimelineQuery(
+  query: Record<string, unknown>,
+): TimelineQuery {
   const since = timeOf(query.since, 'since');
   const until = timeOf(query.until, 'until');
   if (since && until && until < since) {
-    throw new InputError(`until (${until.toISOString()}) must not be before since (${since.toISOString()})`);
+    throw new InputError(
+      `until (${until.toISOString()}) must not be before since (${since.toISOString()})`,
+    );
   }
   let limit: number | undefined;
   if (query.limit !== undefined) {
-    limit = typeof query.limit === 'string' && /^\d+$/.test(query.limit) ? Number(query.limit) : NaN;
+    limit =
+      typeof query.limit === 'string' && /^\d+$/.test(query.limit)
+        ? Number(query.limit)
+        : NaN;
     if (!(limit >= 1 && limit <= TIMELINE_LIMITS.max)) {
-      throw new InputError(`limit must be an integer from 1 to ${TIMELINE_LIMITS.max}, got '${String(query.limit)}'`);
+      throw new InputError(
+        `limit must be an integer from 1 to ${
+          TIMELINE_LIMITS.max
+        }, got '${String(query.limit)}'`,
+      );
     }
   }
   if (query.cursor !== undefined && typeof query.cursor !== 'string') {
@@ -101,19 +131,32 @@ function newestFirst(a: TimelineEvent, b: TimelineEvent): number {
 }
 
 /** Whether an event comes after the cursor position in newest-first order. */
-function isAfter(event: TimelineEvent, cursor: { time: number; id: string }): boolean {
+function isAfter(
+  event: TimelineEvent,
+  cursor: { time: number; id: string },
+): boolean {
   const time = Date.parse(event.time);
   return time < cursor.time || (time === cursor.time && event.id < cursor.id);
 }
 
 function laneOf(target: PromotionTarget, object?: StoredObject): TimelineLane {
   if (target.type === 'git') {
-    const path = (object?.manifest.spec as ImageUpdateAutomationSpec | undefined)?.update?.path;
+    const path = (
+      object?.manifest.spec as ImageUpdateAutomationSpec | undefined
+    )?.update?.path;
     const name = object?.name ?? target.objectId;
-    return { id: target.id, label: path ? `git: ${path.replace(/^\.\//, '')} (${name})` : `git: ${name}` };
+    return {
+      id: target.id,
+      label: path
+        ? `git: ${path.replace(/^\.\//, '')} (${name})`
+        : `git: ${name}`,
+    };
   }
   const name = object?.name ?? target.objectId;
-  return { id: target.id, label: `cluster ${target.cluster ?? 'unknown'} (${name})` };
+  return {
+    id: target.id,
+    label: `cluster ${target.cluster ?? 'unknown'} (${name})`,
+  };
 }
 
 const STEP_VERBS: Record<TimelineEventKind, string> = {
@@ -158,10 +201,15 @@ export class TimelineService {
     },
   ) {}
 
-  async timeline(entityRef: string, query: TimelineQuery, credentials: BackstageCredentials): Promise<EntityTimelineView> {
+  async timeline(
+    entityRef: string,
+    query: TimelineQuery,
+    credentials: BackstageCredentials,
+  ): Promise<EntityTimelineView> {
     await requireEntityRead(this.deps.permissions, entityRef, credentials);
     const limit = query.limit ?? TIMELINE_LIMITS.default;
-    const cursor = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+    const cursor =
+      query.cursor === undefined ? undefined : decodeCursor(query.cursor);
     const since = query.since?.getTime() ?? -Infinity;
     const until = query.until?.getTime() ?? Infinity;
     const now = this.deps.now?.() ?? new Date();
@@ -171,12 +219,19 @@ export class TimelineService {
     const targetsOf = new Map<string, string[]>();
     for (const object of objects) {
       let targets: PromotionTarget[] = [];
-      if (object.kind === 'ImageUpdateAutomation') targets = [gitTarget(object.id)];
+      if (object.kind === 'ImageUpdateAutomation')
+        targets = [gitTarget(object.id)];
       else if (object.kind === 'ResourceSet') {
-        targets = (object.status.appliedClusters ?? []).map(cluster => clusterTarget(object.id, cluster));
+        targets = (object.status.appliedClusters ?? []).map(cluster =>
+          clusterTarget(object.id, cluster),
+        );
       }
-      targetsOf.set(object.id, targets.map(t => t.id));
-      for (const target of targets) lanes.set(target.id, laneOf(target, object));
+      targetsOf.set(
+        object.id,
+        targets.map(t => t.id),
+      );
+      for (const target of targets)
+        lanes.set(target.id, laneOf(target, object));
     }
     const repositories = await this.repositoriesOf(objects);
 
@@ -188,13 +243,17 @@ export class TimelineService {
     const byObject = new Map(objects.map(o => [o.id, o]));
     for (const promotion of promotions) {
       if (!lanes.has(promotion.target.id)) {
-        lanes.set(promotion.target.id, laneOf(promotion.target, byObject.get(promotion.target.objectId)));
+        lanes.set(
+          promotion.target.id,
+          laneOf(promotion.target, byObject.get(promotion.target.objectId)),
+        );
       }
     }
     const label = (targetId: string) => lanes.get(targetId)?.label ?? targetId;
     for (const promotion of promotions) {
       promotion.history.forEach((step, index) => {
-        const kind: TimelineEventKind = step.state === 'pending' ? 'requested' : step.state;
+        const kind: TimelineEventKind =
+          step.state === 'pending' ? 'requested' : step.state;
         events.push({
           id: `promotion:${promotion.id}:${index}`,
           time: step.at,
@@ -207,11 +266,16 @@ export class TimelineService {
           ...(promotion.to.digest ? { digest: promotion.to.digest } : {}),
           actor: step.by,
           promotionId: promotion.id,
-          message: `${promotion.to.tag} ${STEP_VERBS[kind]} ${label(promotion.target.id)}${step.note ? `: ${step.note}` : ''}`,
+          message: `${promotion.to.tag} ${STEP_VERBS[kind]} ${label(
+            promotion.target.id,
+          )}${step.note ? `: ${step.note}` : ''}`,
         });
       });
     }
-    for (const pin of await this.deps.promotions.listPins([...lanes.keys()], now)) {
+    for (const pin of await this.deps.promotions.listPins(
+      [...lanes.keys()],
+      now,
+    )) {
       events.push({
         id: `pin:${pin.targetId}:${pin.subject}:${pin.at}`,
         time: pin.at,
@@ -222,10 +286,17 @@ export class TimelineService {
         tag: pin.version.tag,
         ...(pin.version.digest ? { digest: pin.version.digest } : {}),
         actor: pin.by,
-        message: `${pin.version.tag} pinned on ${label(pin.targetId)}: ${pin.reason}${pin.expiresAt ? ` (until ${pin.expiresAt})` : ''}`,
+        message: `${pin.version.tag} pinned on ${label(pin.targetId)}: ${
+          pin.reason
+        }${pin.expiresAt ? ` (until ${pin.expiresAt})` : ''}`,
       });
     }
-    const suspensions = (id: string, kind: TimelineEventKind, time: string, actor?: string) => {
+    const suspensions = (
+      id: string,
+      kind: TimelineEventKind,
+      time: string,
+      actor?: string,
+    ) => {
       const targets = targetsOf.get(id) ?? [];
       // An object with no lane of its own (a repository, a policy) shows on the registry lane.
       return (targets.length > 0 ? targets : [undefined]).map(
@@ -251,9 +322,15 @@ export class TimelineService {
     for (const event of recorded ?? []) {
       const suspension = suspensionOfEvent(event);
       if (!suspension) continue;
-      const kind: TimelineEventKind = suspension.action === 'suspend' ? 'suspended' : 'resumed';
+      const kind: TimelineEventKind =
+        suspension.action === 'suspend' ? 'suspended' : 'resumed';
       seen.add(`${event.objectId}\n${kind}\n${Date.parse(event.time)}`);
-      for (const e of suspensions(event.objectId, kind, event.time, suspension.actor)) {
+      for (const e of suspensions(
+        event.objectId,
+        kind,
+        event.time,
+        suspension.actor,
+      )) {
         events.push({ ...e, id: `event:${event.id}:${e.id}` });
       }
     }
@@ -261,9 +338,17 @@ export class TimelineService {
     // events were recorded, or whose event is past retention, still shows.
     for (const object of objects) {
       if (!object.suspendedAt) continue;
-      const kind: TimelineEventKind = object.suspended ? 'suspended' : 'resumed';
-      if (seen.has(`${object.id}\n${kind}\n${Date.parse(object.suspendedAt)}`)) continue;
-      for (const e of suspensions(object.id, kind, object.suspendedAt, object.suspendedBy)) {
+      const kind: TimelineEventKind = object.suspended
+        ? 'suspended'
+        : 'resumed';
+      if (seen.has(`${object.id}\n${kind}\n${Date.parse(object.suspendedAt)}`))
+        continue;
+      for (const e of suspensions(
+        object.id,
+        kind,
+        object.suspendedAt,
+        object.suspendedBy,
+      )) {
         events.push({ ...e, id: `object:${e.id}` });
       }
     }
@@ -276,18 +361,29 @@ export class TimelineService {
       .sort(newestFirst);
     const after = cursor ? inRange.filter(e => isAfter(e, cursor)) : inRange;
     const items = after.slice(0, limit);
-    const scanned = repositories.map(r => r.status.lastScanResult?.scanTime).filter((t): t is string => !!t).sort();
+    const scanned = repositories
+      .map(r => r.status.lastScanResult?.scanTime)
+      .filter((t): t is string => !!t)
+      .sort();
     const due = repositories.map(r => r.nextRunAt).sort();
     return {
       entityRef,
       lanes: [
-        ...(repositories.length > 0 || events.some(e => !e.targetId) ? [{ id: REGISTRY_LANE, label: 'registry' }] : []),
+        ...(repositories.length > 0 || events.some(e => !e.targetId)
+          ? [{ id: REGISTRY_LANE, label: 'registry' }]
+          : []),
         ...lanes.values(),
       ],
       items,
-      ...(after.length > limit ? { nextCursor: encodeCursor(items[items.length - 1]) } : {}),
-      ...(query.since ? { appliedBefore: lastAppliedBefore(events, since) } : {}),
-      ...(scanned.length > 0 ? { lastScanAt: scanned[scanned.length - 1] } : {}),
+      ...(after.length > limit
+        ? { nextCursor: encodeCursor(items[items.length - 1]) }
+        : {}),
+      ...(query.since
+        ? { appliedBefore: lastAppliedBefore(events, since) }
+        : {}),
+      ...(scanned.length > 0
+        ? { lastScanAt: scanned[scanned.length - 1] }
+        : {}),
       ...(due.length > 0 ? { nextScanAt: due[0] } : {}),
     };
   }
@@ -296,25 +392,42 @@ export class TimelineService {
    * The entity's ImageRepositories and those its ImagePolicies scan (which another entity may
    * declare): one extra read per repository the entity does not declare itself.
    */
-  private async repositoriesOf(objects: StoredObject[]): Promise<StoredObject[]> {
-    const repositories = new Map(objects.filter(o => o.kind === 'ImageRepository').map(o => [o.id, o]));
+  private async repositoriesOf(
+    objects: StoredObject[],
+  ): Promise<StoredObject[]> {
+    const repositories = new Map(
+      objects.filter(o => o.kind === 'ImageRepository').map(o => [o.id, o]),
+    );
     for (const policy of objects.filter(o => o.kind === 'ImagePolicy')) {
       // Only a repository the policy may refer to (issue #13: never another tenant's tags).
-      const source = await policyRepository(this.deps.objects, policy, async id => repositories.get(id) ?? this.deps.objects.get(id));
-      if (!source?.repository || source.denied || repositories.has(source.id)) continue;
+      const source = await policyRepository(
+        this.deps.objects,
+        policy,
+        async id => repositories.get(id) ?? this.deps.objects.get(id),
+      );
+      if (!source?.repository || source.denied || repositories.has(source.id))
+        continue;
       repositories.set(source.id, source.repository);
     }
     return [...repositories.values()];
   }
 
   /** The tags a repository's scans added, newest scan first, reading no further back than `since`. */
-  private async tagsSeen(repository: StoredObject, since: number): Promise<TimelineEvent[]> {
+  private async tagsSeen(
+    repository: StoredObject,
+    since: number,
+  ): Promise<TimelineEvent[]> {
     const events: TimelineEvent[] = [];
     let cursor: string | undefined;
     do {
-      const page = await this.deps.scans.listScans(repository.id, { limit: READ_PAGE, cursor });
+      const page = await this.deps.scans.listScans(repository.id, {
+        limit: READ_PAGE,
+        cursor,
+      });
       for (const scan of page.items) {
-        const image = scan.canonicalImageName ?? (repository.manifest.spec as { image?: string }).image;
+        const image =
+          scan.canonicalImageName ??
+          (repository.manifest.spec as { image?: string }).image;
         for (const tag of scan.tagsAdded) {
           events.push({
             id: `scan:${scan.id}:${tag}`,
@@ -324,13 +437,18 @@ export class TimelineService {
             objectId: repository.id,
             tag,
             actor: ENGINE,
-            message: `${tag} ${STEP_VERBS['tag-seen']} ${image ?? repository.id}`,
+            message: `${tag} ${STEP_VERBS['tag-seen']} ${
+              image ?? repository.id
+            }`,
           });
         }
       }
       const oldest = page.items[page.items.length - 1];
       // Scans are listed newest first: once one predates the range, the rest do too.
-      cursor = oldest && Date.parse(oldest.startedAt) < since ? undefined : page.nextCursor;
+      cursor =
+        oldest && Date.parse(oldest.startedAt) < since
+          ? undefined
+          : page.nextCursor;
     } while (cursor);
     return events;
   }
@@ -344,7 +462,11 @@ export class TimelineService {
     const promotions: PromotionRecord[] = [];
     let cursor: string | undefined;
     do {
-      const page = await this.deps.promotions.list({ entityRef, limit: READ_PAGE, cursor });
+      const page = await this.deps.promotions.list({
+        entityRef,
+        limit: READ_PAGE,
+        cursor,
+      });
       promotions.push(...page.items);
       cursor = page.nextCursor;
     } while (cursor);
@@ -353,7 +475,10 @@ export class TimelineService {
 }
 
 /** The newest `applied` event of each lane and subject before `since`. */
-function lastAppliedBefore(events: TimelineEvent[], since: number): TimelineEvent[] {
+function lastAppliedBefore(
+  events: TimelineEvent[],
+  since: number,
+): TimelineEvent[] {
   const last = new Map<string, TimelineEvent>();
   for (const event of events) {
     if (event.kind !== 'applied' || Date.parse(event.time) >= since) continue;

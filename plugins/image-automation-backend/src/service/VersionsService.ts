@@ -1,5 +1,8 @@
 import { requireEntityRead } from './requireEntityRead';
-import { BackstageCredentials, PermissionsService } from '@backstage/backend-plugin-api';
+import {
+  BackstageCredentials,
+  PermissionsService,
+} from '@backstage/backend-plugin-api';
 import {
   EntityVersionsView,
   ImagePolicySpec,
@@ -12,8 +15,16 @@ import { policyOfSetter } from '../git/applySetters';
 import { InputProviderReference, selectProviders } from '../resourceset';
 import { PodImages, summarisePods } from '../kubernetes/runningImages';
 import { clusterTarget, providerVersion } from '../promotions/clusterTargets';
-import { carriedVersion, gitTarget, policySubject, versionOfRef } from '../promotions/gitTargets';
-import { prepareVersionGap, PreparedVersionGap } from '../promotions/versionGap';
+import {
+  carriedVersion,
+  gitTarget,
+  policySubject,
+  versionOfRef,
+} from '../promotions/gitTargets';
+import {
+  prepareVersionGap,
+  PreparedVersionGap,
+} from '../promotions/versionGap';
 import { policyRepository } from '../objects/policyRepository';
 import { objectId } from '../store/DatabaseObjectStore';
 import { ObjectStore, StoredObject } from '../store/ObjectStore';
@@ -23,7 +34,9 @@ import { ScanStore, TagRecord } from '../store/ScanStore';
 /** The namespaces a ResourceSet applied objects into (inventory ids are `<ns>_<name>_<group>_<Kind>`). */
 function namespacesOf(resourceSet: StoredObject): string[] {
   const namespaces = new Set(
-    (resourceSet.status.inventory?.entries ?? []).map(e => e.id.split('_')[0]).filter(Boolean),
+    (resourceSet.status.inventory?.entries ?? [])
+      .map(e => e.id.split('_')[0])
+      .filter(Boolean),
   );
   return namespaces.size > 0 ? [...namespaces].sort() : [resourceSet.namespace];
 }
@@ -52,29 +65,42 @@ export class VersionsService {
        * The pods of a cluster that carry `backstage.io/kubernetes-id=<id>`, in the given namespaces;
        * without it the running column is left out.
        */
-      pods?: (cluster: string, labelSelector: string, namespaces: string[]) => Promise<PodImages[]>;
+      pods?: (
+        cluster: string,
+        labelSelector: string,
+        namespaces: string[],
+      ) => Promise<PodImages[]>;
       now?: () => Date;
     },
   ) {}
 
-  async versions(entityRef: string, credentials: BackstageCredentials): Promise<EntityVersionsView> {
+  async versions(
+    entityRef: string,
+    credentials: BackstageCredentials,
+  ): Promise<EntityVersionsView> {
     await requireEntityRead(this.deps.permissions, entityRef, credentials);
     const now = this.deps.now?.() ?? new Date();
     const objects = await this.deps.objects.list({ entityRef });
     const tags: TagCache = new Map();
     const gaps: GapCache = new Map();
     // Policies are read once per view, not once per automation that names them.
-    const known: ObjectCache = new Map(objects.map(o => [o.id, Promise.resolve(o)]));
+    const known: ObjectCache = new Map(
+      objects.map(o => [o.id, Promise.resolve(o)]),
+    );
     const rows: TargetVersionView[] = [];
     for (const object of objects) {
-      if (object.kind === 'ImageUpdateAutomation') rows.push(...(await this.gitRows(object, tags, known, gaps)));
-      if (object.kind === 'ResourceSet') rows.push(...(await this.clusterRows(object)));
+      if (object.kind === 'ImageUpdateAutomation')
+        rows.push(...(await this.gitRows(object, tags, known, gaps)));
+      if (object.kind === 'ResourceSet')
+        rows.push(...(await this.clusterRows(object)));
     }
     const targetIds = [...new Set(rows.map(r => r.target.id))];
     const pins = await this.deps.promotions.listPins(targetIds, now);
     const open = await this.openPromotions(targetIds);
     for (const row of rows) {
-      row.pin = pins.find(p => p.targetId === row.target.id && p.subject === row.subject);
+      row.pin = pins.find(
+        p => p.targetId === row.target.id && p.subject === row.subject,
+      );
       row.promotionId = open.get(`${row.target.id}\n${row.subject}`);
     }
     return { entityRef, items: rows };
@@ -84,12 +110,19 @@ export class VersionsService {
    * The open promotion of every subject of the targets, by `<target id>\n<subject>`: one query per
    * target rather than one per row; as `findOpen`, the newest when there were several.
    */
-  private async openPromotions(targetIds: string[]): Promise<Map<string, string>> {
+  private async openPromotions(
+    targetIds: string[],
+  ): Promise<Map<string, string>> {
     const open = new Map<string, string>();
     for (const targetId of targetIds) {
       let cursor: string | undefined;
       do {
-        const page = await this.deps.promotions.list({ targetId, states: [...OPEN_PROMOTION_STATES], limit: 500, cursor });
+        const page = await this.deps.promotions.list({
+          targetId,
+          states: [...OPEN_PROMOTION_STATES],
+          limit: 500,
+          cursor,
+        });
         for (const promotion of page.items) {
           const key = `${targetId}\n${promotion.subject}`;
           if (!open.has(key)) open.set(key, promotion.id); // newest first
@@ -100,8 +133,16 @@ export class VersionsService {
     return open;
   }
 
-  private async gitRows(automation: StoredObject, cache: TagCache, known: ObjectCache, gaps: GapCache): Promise<TargetVersionView[]> {
-    const byPolicy = new Map<string, NonNullable<TargetVersionView['markers']>>();
+  private async gitRows(
+    automation: StoredObject,
+    cache: TagCache,
+    known: ObjectCache,
+    gaps: GapCache,
+  ): Promise<TargetVersionView[]> {
+    const byPolicy = new Map<
+      string,
+      NonNullable<TargetVersionView['markers']>
+    >();
     for (const marker of automation.status.markers ?? []) {
       const policy = policyOfSetter(marker.setter, automation.namespace);
       if (!policy) continue;
@@ -110,12 +151,19 @@ export class VersionsService {
     const rows: TargetVersionView[] = [];
     for (const [name, markers] of byPolicy) {
       const policyId = objectId('ImagePolicy', automation.namespace, name);
-      if (!known.has(policyId)) known.set(policyId, this.deps.objects.get(policyId));
+      if (!known.has(policyId))
+        known.set(policyId, this.deps.objects.get(policyId));
       const policy = await known.get(policyId)!;
-      const deployed = carriedVersion(markers.map(m => ({ ...m, policy: name })));
+      const deployed = carriedVersion(
+        markers.map(m => ({ ...m, policy: name })),
+      );
       // The tenancy check the policy's reconciler makes (issue #13): a policy may not show the tags
       // of a repository it may not refer to (another tenant's), nor a selection it made from them.
-      const source = policy ? await policyRepository(this.deps.objects, policy, id => this.knownObject(known, id)) : undefined;
+      const source = policy
+        ? await policyRepository(this.deps.objects, policy, id =>
+            this.knownObject(known, id),
+          )
+        : undefined;
       const latest = source?.denied ? undefined : policy?.status.latestRef;
       const row: TargetVersionView = {
         target: gitTarget(automation.id),
@@ -130,9 +178,16 @@ export class VersionsService {
         row.tagsUnavailable = `reference not allowed: ${source.denied}`;
       } else if (spec?.imageRepositoryRef && source) {
         const repository = source.id;
-        if (!cache.has(repository)) cache.set(repository, this.deps.scans.presentTags(repository));
+        if (!cache.has(repository))
+          cache.set(repository, this.deps.scans.presentTags(repository));
         // The policy (read once per view) names one repository: one preparation serves all its targets.
-        if (!gaps.has(policyId)) gaps.set(policyId, cache.get(repository)!.then(tags => prepareVersionGap({ policySpec: spec, tags })));
+        if (!gaps.has(policyId))
+          gaps.set(
+            policyId,
+            cache
+              .get(repository)!
+              .then(tags => prepareVersionGap({ policySpec: spec, tags })),
+          );
         Object.assign(row, (await gaps.get(policyId)!).gap(deployed?.tag));
       }
       rows.push(row);
@@ -141,27 +196,43 @@ export class VersionsService {
   }
 
   /** An object read at most once per view. */
-  private knownObject(known: ObjectCache, id: string): Promise<StoredObject | undefined> {
+  private knownObject(
+    known: ObjectCache,
+    id: string,
+  ): Promise<StoredObject | undefined> {
     if (!known.has(id)) known.set(id, this.deps.objects.get(id));
     return known.get(id)!;
   }
 
-  private async clusterRows(resourceSet: StoredObject): Promise<TargetVersionView[]> {
+  private async clusterRows(
+    resourceSet: StoredObject,
+  ): Promise<TargetVersionView[]> {
     const clusters = resourceSet.status.appliedClusters ?? [];
     const spec = (resourceSet.manifest.spec ?? {}) as ResourceSetSpec;
-    const candidates = await this.deps.objects.list({ kind: 'ResourceSetInputProvider', namespace: resourceSet.namespace });
+    const candidates = await this.deps.objects.list({
+      kind: 'ResourceSetInputProvider',
+      namespace: resourceSet.namespace,
+    });
     let providers: StoredObject[];
     try {
       const chosen = selectProviders(
         resourceSet.namespace,
         (spec.inputsFrom ?? []) as InputProviderReference[],
-        candidates.map(p => ({ apiVersion: p.apiVersion, kind: p.kind, name: p.name, namespace: p.namespace, labels: p.manifest.metadata.labels ?? {}, inputs: [] })),
+        candidates.map(p => ({
+          apiVersion: p.apiVersion,
+          kind: p.kind,
+          name: p.name,
+          namespace: p.namespace,
+          labels: p.manifest.metadata.labels ?? {},
+          inputs: [],
+        })),
       );
       providers = candidates.filter(p => chosen.some(c => c.name === p.name));
     } catch {
       providers = []; // an invalid selector: the ResourceSet itself is Stalled and says why
     }
-    const kubernetesId = resourceSet.manifest.metadata.labels?.[LABEL_KUBERNETES_ID];
+    const kubernetesId =
+      resourceSet.manifest.metadata.labels?.[LABEL_KUBERNETES_ID];
     const rows: TargetVersionView[] = [];
     for (const cluster of clusters) {
       const target = clusterTarget(resourceSet.id, cluster);
@@ -169,13 +240,22 @@ export class VersionsService {
       let podsError: string | undefined;
       if (this.deps.pods && kubernetesId) {
         try {
-          pods = await this.deps.pods(cluster, `${LABEL_KUBERNETES_ID}=${kubernetesId}`, namespacesOf(resourceSet));
+          pods = await this.deps.pods(
+            cluster,
+            `${LABEL_KUBERNETES_ID}=${kubernetesId}`,
+            namespacesOf(resourceSet),
+          );
         } catch (error) {
-          podsError = `cluster '${cluster}' could not be read: ${(error as Error).message}`;
+          podsError = `cluster '${cluster}' could not be read: ${
+            (error as Error).message
+          }`;
         }
       }
       for (const provider of providers) {
-        const applied = await this.deps.promotions.lastApplied(target.id, provider.id);
+        const applied = await this.deps.promotions.lastApplied(
+          target.id,
+          provider.id,
+        );
         const selected = providerVersion(provider);
         const deployed = applied?.to;
         const row: TargetVersionView = {
@@ -188,7 +268,11 @@ export class VersionsService {
         if (podsError) {
           row.running = { summary: podsError, images: [], error: podsError };
         } else if (pods && deployed) {
-          row.running = summarisePods(pods, { repository: deployed.image, tag: deployed.tag, digest: deployed.digest });
+          row.running = summarisePods(pods, {
+            repository: deployed.image,
+            tag: deployed.tag,
+            digest: deployed.digest,
+          });
         }
         rows.push(row);
       }

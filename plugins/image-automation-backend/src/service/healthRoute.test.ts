@@ -4,7 +4,12 @@ import {
   SchedulerServiceTaskInvocationDefinition,
   SchedulerServiceTaskScheduleDefinition,
 } from '@backstage/backend-plugin-api';
-import { mockCredentials, mockServices, startTestBackend, TestDatabases } from '@backstage/backend-test-utils';
+import {
+  mockCredentials,
+  mockServices,
+  startTestBackend,
+  TestDatabases,
+} from '@backstage/backend-test-utils';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import { imageAutomationPlugin } from '../plugin';
 
@@ -19,7 +24,10 @@ jest.setTimeout(60_000);
 const STALLED_AFTER_SECONDS = 2;
 
 describe('GET /health', () => {
-  const databases = TestDatabases.create({ ids: ['SQLITE_3'], disableDocker: true });
+  const databases = TestDatabases.create({
+    ids: ['SQLITE_3'],
+    disableDocker: true,
+  });
   let knex: Knex;
   let backend: Awaited<ReturnType<typeof startTestBackend>>;
   const tasks = new Map<string, () => Promise<void>>();
@@ -33,16 +41,28 @@ describe('GET /health', () => {
         catalogServiceMock.factory({ entities: [] }),
         mockServices.database.factory({ knex }),
         // No token at all is an anonymous request (the mock's default would be a signed-in user).
-        mockServices.httpAuth.factory({ defaultCredentials: mockCredentials.none() }),
+        mockServices.httpAuth.factory({
+          defaultCredentials: mockCredentials.none(),
+        }),
         // The engine runs only when the test says so: it can be made to stall.
         mockServices.scheduler.mock({
-          async scheduleTask(task: SchedulerServiceTaskScheduleDefinition & SchedulerServiceTaskInvocationDefinition) {
-            tasks.set(task.id, () => task.fn(new AbortController().signal) as Promise<void>);
+          async scheduleTask(
+            task: SchedulerServiceTaskScheduleDefinition &
+              SchedulerServiceTaskInvocationDefinition,
+          ) {
+            tasks.set(
+              task.id,
+              () => task.fn(new AbortController().signal) as Promise<void>,
+            );
           },
           async triggerTask() {},
         }).factory,
         mockServices.rootConfig.factory({
-          data: { imageAutomation: { engine: { stalledAfterSeconds: STALLED_AFTER_SECONDS } } },
+          data: {
+            imageAutomation: {
+              engine: { stalledAfterSeconds: STALLED_AFTER_SECONDS },
+            },
+          },
         }),
       ],
     });
@@ -63,7 +83,10 @@ describe('GET /health', () => {
     expect(JSON.stringify(anonymous.body)).not.toContain('engine');
     expect((await health(mockCredentials.user.header())).status).toBe(200);
     const service = await health(
-      mockCredentials.service.header({ onBehalfOf: mockCredentials.service('external:monitor'), targetPluginId: 'image-automation' }),
+      mockCredentials.service.header({
+        onBehalfOf: mockCredentials.service('external:monitor'),
+        targetPluginId: 'image-automation',
+      }),
     );
     expect(service.status).toBe(200);
   });
@@ -75,7 +98,12 @@ describe('GET /health', () => {
     expect(starting.body).toEqual({
       status: 'ok',
       database: 'ok',
-      engine: { status: 'starting', lastPassAt: null, lastPassAgoSeconds: null, stalledAfterSeconds: STALLED_AFTER_SECONDS },
+      engine: {
+        status: 'starting',
+        lastPassAt: null,
+        lastPassAgoSeconds: null,
+        stalledAfterSeconds: STALLED_AFTER_SECONDS,
+      },
     });
 
     const before = Date.now();
@@ -84,17 +112,23 @@ describe('GET /health', () => {
     expect(ran.status).toBe(200);
     expect(ran.body.status).toBe('ok');
     expect(ran.body.engine.status).toBe('ok');
-    expect(Date.parse(ran.body.engine.lastPassAt)).toBeGreaterThanOrEqual(before - 1000);
+    expect(Date.parse(ran.body.engine.lastPassAt)).toBeGreaterThanOrEqual(
+      before - 1000,
+    );
     expect(ran.body.engine.lastPassAgoSeconds).toBeLessThanOrEqual(1);
 
     // No pass for longer than stalledAfterSeconds: not ready.
-    await new Promise(resolve => setTimeout(resolve, (STALLED_AFTER_SECONDS + 1) * 1000));
+    await new Promise(resolve =>
+      setTimeout(resolve, (STALLED_AFTER_SECONDS + 1) * 1000),
+    );
     const stalled = await health(user);
     expect(stalled.status).toBe(503);
     expect(stalled.body.status).toBe('degraded');
     expect(stalled.body.database).toBe('ok');
     expect(stalled.body.engine.status).toBe('stalled');
-    expect(stalled.body.engine.lastPassAgoSeconds).toBeGreaterThanOrEqual(STALLED_AFTER_SECONDS);
+    expect(stalled.body.engine.lastPassAgoSeconds).toBeGreaterThanOrEqual(
+      STALLED_AFTER_SECONDS,
+    );
 
     // A pass again: ready again.
     await reconcile();
@@ -107,7 +141,13 @@ describe('GET /health', () => {
     expect(response.status).toBe(503);
     expect(response.body.status).toBe('degraded');
     expect(response.body.database).toBe('unreachable');
-    expect(Object.keys(response.body).sort()).toEqual(['database', 'engine', 'status']);
-    expect(JSON.stringify(response.body)).not.toMatch(/sqlite|knex|pool|error/i);
+    expect(Object.keys(response.body).sort()).toEqual([
+      'database',
+      'engine',
+      'status',
+    ]);
+    expect(JSON.stringify(response.body)).not.toMatch(
+      /sqlite|knex|pool|error/i,
+    );
   });
 });

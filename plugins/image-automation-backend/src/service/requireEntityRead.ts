@@ -1,4 +1,7 @@
-import { BackstageCredentials, PermissionsService } from '@backstage/backend-plugin-api';
+import {
+  BackstageCredentials,
+  PermissionsService,
+} from '@backstage/backend-plugin-api';
 import { NotAllowedError } from '@backstage/errors';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { imageAutomationObjectReadPermission } from '@imageops/backstage-plugin-image-automation-common';
@@ -15,9 +18,17 @@ export async function requireEntityRead(
   credentials: BackstageCredentials,
 ): Promise<void> {
   const [decision] = entityRef
-    ? await permissions.authorize([{ permission: imageAutomationObjectReadPermission, resourceRef: entityRef }], {
-        credentials,
-      })
+    ? await permissions.authorize(
+        [
+          {
+            permission: imageAutomationObjectReadPermission,
+            resourceRef: entityRef,
+          },
+        ],
+        {
+          credentials,
+        },
+      )
     : [{ result: AuthorizeResult.DENY }];
   if (decision.result !== AuthorizeResult.ALLOW) {
     throw new NotAllowedError(

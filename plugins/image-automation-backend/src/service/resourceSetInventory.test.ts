@@ -5,9 +5,19 @@ import {
   PermissionsService,
   PermissionsServiceRequestOptions,
 } from '@backstage/backend-plugin-api';
-import { mockCredentials, mockErrorHandler, mockServices } from '@backstage/backend-test-utils';
-import { AuthorizePermissionRequest, AuthorizeResult } from '@backstage/plugin-permission-common';
-import { AutomationObject, ResourceSetInventoryView } from '@imageops/backstage-plugin-image-automation-common';
+import {
+  mockCredentials,
+  mockErrorHandler,
+  mockServices,
+} from '@backstage/backend-test-utils';
+import {
+  AuthorizePermissionRequest,
+  AuthorizeResult,
+} from '@backstage/plugin-permission-common';
+import {
+  AutomationObject,
+  ResourceSetInventoryView,
+} from '@imageops/backstage-plugin-image-automation-common';
 import { DatabaseEventStore } from '../store/DatabaseEventStore';
 import { DatabaseInventoryStore } from '../store/DatabaseInventoryStore';
 import { DatabaseObjectStore } from '../store/DatabaseObjectStore';
@@ -31,12 +41,21 @@ const SECRET = 'c3VwZXItc2VjcmV0LXJlZ2lzdHJ5LXBhc3N3b3Jk';
 
 /** Allows exactly the granted (user, permission, entity) triples. */
 class StubPermissions implements PermissionsService {
-  constructor(private readonly grants: Record<string, Record<string, string[]>>) {}
+  constructor(
+    private readonly grants: Record<string, Record<string, string[]>>,
+  ) {}
 
-  async authorize(requests: AuthorizePermissionRequest[], options: PermissionsServiceRequestOptions) {
-    const user = (options.credentials as BackstageCredentials<{ userEntityRef?: string }>).principal.userEntityRef ?? '';
+  async authorize(
+    requests: AuthorizePermissionRequest[],
+    options: PermissionsServiceRequestOptions,
+  ) {
+    const user =
+      (options.credentials as BackstageCredentials<{ userEntityRef?: string }>)
+        .principal.userEntityRef ?? '';
     return requests.map(r => ({
-      result: this.grants[user]?.[r.permission.name]?.includes(r.resourceRef ?? '')
+      result: this.grants[user]?.[r.permission.name]?.includes(
+        r.resourceRef ?? '',
+      )
         ? AuthorizeResult.ALLOW
         : AuthorizeResult.DENY,
     })) as any;
@@ -55,8 +74,15 @@ function resourceSet(name: string, entityRef?: string): DeclaredObject {
     spec: { resources: [] },
   } as AutomationObject;
   return entityRef
-    ? { manifest, entityRef, source: { type: 'catalog', location: `file:///catalog/${name}.yaml` } }
-    : { manifest, source: { type: 'config', location: 'file:///config/automation.yaml' } };
+    ? {
+        manifest,
+        entityRef,
+        source: { type: 'catalog', location: `file:///catalog/${name}.yaml` },
+      }
+    : {
+        manifest,
+        source: { type: 'config', location: 'file:///config/automation.yaml' },
+      };
 }
 
 /**
@@ -68,10 +94,21 @@ async function setUp(databaseId: Parameters<typeof databases.init>[0]) {
   const knex = await databases.init(databaseId);
   const objects = await DatabaseObjectStore.create({ knex });
   const scans = await DatabaseScanStore.create({ knex, skipMigrations: true });
-  const events = await DatabaseEventStore.create({ knex, skipMigrations: true });
-  const inventories = await DatabaseInventoryStore.create({ knex, skipMigrations: true });
-  await objects.syncSource('entity:component:default/shop', [resourceSet('web', SHOP), resourceSet('fresh', SHOP)]);
-  await objects.syncSource('entity:component:default/vault', [resourceSet('vault', VAULT)]);
+  const events = await DatabaseEventStore.create({
+    knex,
+    skipMigrations: true,
+  });
+  const inventories = await DatabaseInventoryStore.create({
+    knex,
+    skipMigrations: true,
+  });
+  await objects.syncSource('entity:component:default/shop', [
+    resourceSet('web', SHOP),
+    resourceSet('fresh', SHOP),
+  ]);
+  await objects.syncSource('entity:component:default/vault', [
+    resourceSet('vault', VAULT),
+  ]);
   await objects.syncSource('config', [resourceSet('platform')]);
 
   await inventories.put({
@@ -115,7 +152,9 @@ async function setUp(databaseId: Parameters<typeof databases.init>[0]) {
     express()
       .use(
         await createRouter({
-          httpAuth: mockServices.httpAuth({ defaultCredentials: mockCredentials.user(user) }),
+          httpAuth: mockServices.httpAuth({
+            defaultCredentials: mockCredentials.user(user),
+          }),
           objects: service,
         }),
       )
@@ -123,89 +162,138 @@ async function setUp(databaseId: Parameters<typeof databases.init>[0]) {
   return { app };
 }
 
-describe.each(databases.eachSupportedId())('GET /objects/ResourceSet/:namespace/:name/inventory on %p', databaseId => {
-  it("answers with the ResourceSet's inventory per cluster: object references only", async () => {
-    const { app } = await setUp(databaseId);
-    const response = await request(await app(ALICE)).get('/objects/ResourceSet/apps/web/inventory');
+describe.each(databases.eachSupportedId())(
+  'GET /objects/ResourceSet/:namespace/:name/inventory on %p',
+  databaseId => {
+    it("answers with the ResourceSet's inventory per cluster: object references only", async () => {
+      const { app } = await setUp(databaseId);
+      const response = await request(await app(ALICE)).get(
+        '/objects/ResourceSet/apps/web/inventory',
+      );
 
-    expect(response.status).toBe(200);
-    const body = response.body as ResourceSetInventoryView;
-    expect(body.id).toBe('ResourceSet/apps/web');
-    // By cluster name, each cluster's objects by kind, namespace and name.
-    expect(body.clusters.map(c => [c.cluster, c.state, c.lastAppliedRevision])).toEqual([
-      ['prod', 'applied', 'sha256:2222'],
-      ['staging', 'failed', 'sha256:1111'],
-    ]);
-    expect(body.clusters[0].entries).toEqual([
-      { apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'apps', name: 'web' },
-      { apiVersion: 'v1', kind: 'Namespace', name: 'apps' },
-      { apiVersion: 'v1', kind: 'Secret', namespace: 'apps', name: 'web-registry' },
-      { apiVersion: 'v1', kind: 'Service', namespace: 'apps', name: 'web' },
-    ]);
-    expect(Number.isNaN(Date.parse(body.clusters[0].updatedAt))).toBe(false);
-    // Nothing but references: no failure message (it may quote a value), no other owner's objects.
-    for (const cluster of body.clusters) {
-      expect(Object.keys(cluster).sort()).toEqual(['cluster', 'entries', 'lastAppliedRevision', 'state', 'updatedAt']);
-      for (const entry of cluster.entries) {
-        expect(Object.keys(entry).every(k => ['apiVersion', 'kind', 'namespace', 'name'].includes(k))).toBe(true);
+      expect(response.status).toBe(200);
+      const body = response.body as ResourceSetInventoryView;
+      expect(body.id).toBe('ResourceSet/apps/web');
+      // By cluster name, each cluster's objects by kind, namespace and name.
+      expect(
+        body.clusters.map(c => [c.cluster, c.state, c.lastAppliedRevision]),
+      ).toEqual([
+        ['prod', 'applied', 'sha256:2222'],
+        ['staging', 'failed', 'sha256:1111'],
+      ]);
+      expect(body.clusters[0].entries).toEqual([
+        {
+          apiVersion: 'apps/v1',
+          kind: 'Deployment',
+          namespace: 'apps',
+          name: 'web',
+        },
+        { apiVersion: 'v1', kind: 'Namespace', name: 'apps' },
+        {
+          apiVersion: 'v1',
+          kind: 'Secret',
+          namespace: 'apps',
+          name: 'web-registry',
+        },
+        { apiVersion: 'v1', kind: 'Service', namespace: 'apps', name: 'web' },
+      ]);
+      expect(Number.isNaN(Date.parse(body.clusters[0].updatedAt))).toBe(false);
+      // Nothing but references: no failure message (it may quote a value), no other owner's objects.
+      for (const cluster of body.clusters) {
+        expect(Object.keys(cluster).sort()).toEqual([
+          'cluster',
+          'entries',
+          'lastAppliedRevision',
+          'state',
+          'updatedAt',
+        ]);
+        for (const entry of cluster.entries) {
+          expect(
+            Object.keys(entry).every(k =>
+              ['apiVersion', 'kind', 'namespace', 'name'].includes(k),
+            ),
+          ).toBe(true);
+        }
       }
-    }
-    expect(response.text).not.toContain(SECRET);
-    expect(response.text).not.toContain('dry-run failed');
-    expect(response.text).not.toContain('keys');
-  });
-
-  it('answers an empty list for a ResourceSet that applied nothing yet', async () => {
-    const { app } = await setUp(databaseId);
-    const response = await request(await app(ALICE)).get('/objects/ResourceSet/apps/fresh/inventory');
-    expect(response.status).toBe(200);
-    expect(response.body).toEqual({ id: 'ResourceSet/apps/fresh', clusters: [] });
-  });
-
-  it('refuses a user without read permission on the entity, as the object route does', async () => {
-    const { app } = await setUp(databaseId);
-    const nobody = await app(NOBODY);
-    const inventory = await request(nobody).get('/objects/ResourceSet/apps/web/inventory');
-    const detail = await request(nobody).get('/objects/ResourceSet/apps/web');
-
-    expect(inventory.status).toBe(403);
-    expect(inventory.body.error).toMatchObject({
-      name: 'NotAllowedError',
-      message: `you may not read the image automation of ${SHOP} (image-automation.object.read)`,
+      expect(response.text).not.toContain(SECRET);
+      expect(response.text).not.toContain('dry-run failed');
+      expect(response.text).not.toContain('keys');
     });
-    expect(detail.status).toBe(403);
-    expect(inventory.body.error).toEqual(detail.body.error);
-    expect(inventory.text).not.toContain('Deployment');
-  });
 
-  it("refuses the inventory of another entity's ResourceSet named in the URL", async () => {
-    const { app } = await setUp(databaseId);
-    const alice = await app(ALICE);
-    const inventory = await request(alice).get('/objects/ResourceSet/apps/vault/inventory');
-    const detail = await request(alice).get('/objects/ResourceSet/apps/vault');
-
-    expect(inventory.status).toBe(403);
-    expect(inventory.body.error).toMatchObject({
-      name: 'NotAllowedError',
-      message: `you may not read the image automation of ${VAULT} (image-automation.object.read)`,
+    it('answers an empty list for a ResourceSet that applied nothing yet', async () => {
+      const { app } = await setUp(databaseId);
+      const response = await request(await app(ALICE)).get(
+        '/objects/ResourceSet/apps/fresh/inventory',
+      );
+      expect(response.status).toBe(200);
+      expect(response.body).toEqual({
+        id: 'ResourceSet/apps/fresh',
+        clusters: [],
+      });
     });
-    expect(inventory.body.error).toEqual(detail.body.error);
-    expect(inventory.text).not.toContain('keys');
 
-    // A ResourceSet from app-config has no entity: never readable through the API.
-    const config = await request(alice).get('/objects/ResourceSet/apps/platform/inventory');
-    expect(config.status).toBe(403);
-    expect(config.body.error.message).toBe('objects without an owning entity are managed through app-config only');
-  });
+    it('refuses a user without read permission on the entity, as the object route does', async () => {
+      const { app } = await setUp(databaseId);
+      const nobody = await app(NOBODY);
+      const inventory = await request(nobody).get(
+        '/objects/ResourceSet/apps/web/inventory',
+      );
+      const detail = await request(nobody).get('/objects/ResourceSet/apps/web');
 
-  it('answers 404 for a ResourceSet that does not exist, as the object route does', async () => {
-    const { app } = await setUp(databaseId);
-    const alice = await app(ALICE);
-    const inventory = await request(alice).get('/objects/ResourceSet/apps/missing/inventory');
-    const detail = await request(alice).get('/objects/ResourceSet/apps/missing');
+      expect(inventory.status).toBe(403);
+      expect(inventory.body.error).toMatchObject({
+        name: 'NotAllowedError',
+        message: `you may not read the image automation of ${SHOP} (image-automation.object.read)`,
+      });
+      expect(detail.status).toBe(403);
+      expect(inventory.body.error).toEqual(detail.body.error);
+      expect(inventory.text).not.toContain('Deployment');
+    });
 
-    expect(inventory.status).toBe(404);
-    expect(inventory.body.error).toMatchObject({ name: 'NotFoundError', message: 'no automation object ResourceSet/apps/missing' });
-    expect(inventory.body.error).toEqual(detail.body.error);
-  });
-});
+    it("refuses the inventory of another entity's ResourceSet named in the URL", async () => {
+      const { app } = await setUp(databaseId);
+      const alice = await app(ALICE);
+      const inventory = await request(alice).get(
+        '/objects/ResourceSet/apps/vault/inventory',
+      );
+      const detail = await request(alice).get(
+        '/objects/ResourceSet/apps/vault',
+      );
+
+      expect(inventory.status).toBe(403);
+      expect(inventory.body.error).toMatchObject({
+        name: 'NotAllowedError',
+        message: `you may not read the image automation of ${VAULT} (image-automation.object.read)`,
+      });
+      expect(inventory.body.error).toEqual(detail.body.error);
+      expect(inventory.text).not.toContain('keys');
+
+      // A ResourceSet from app-config has no entity: never readable through the API.
+      const config = await request(alice).get(
+        '/objects/ResourceSet/apps/platform/inventory',
+      );
+      expect(config.status).toBe(403);
+      expect(config.body.error.message).toBe(
+        'objects without an owning entity are managed through app-config only',
+      );
+    });
+
+    it('answers 404 for a ResourceSet that does not exist, as the object route does', async () => {
+      const { app } = await setUp(databaseId);
+      const alice = await app(ALICE);
+      const inventory = await request(alice).get(
+        '/objects/ResourceSet/apps/missing/inventory',
+      );
+      const detail = await request(alice).get(
+        '/objects/ResourceSet/apps/missing',
+      );
+
+      expect(inventory.status).toBe(404);
+      expect(inventory.body.error).toMatchObject({
+        name: 'NotFoundError',
+        message: 'no automation object ResourceSet/apps/missing',
+      });
+      expect(inventory.body.error).toEqual(detail.body.error);
+    });
+  },
+);

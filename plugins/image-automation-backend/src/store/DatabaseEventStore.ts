@@ -1,6 +1,9 @@
 import { truncateMessage } from '../util/truncateMessage';
 import { Knex } from 'knex';
-import { ObjectEvent, Page } from '@imageops/backstage-plugin-image-automation-common';
+import {
+  ObjectEvent,
+  Page,
+} from '@imageops/backstage-plugin-image-automation-common';
 import { EventStore } from './EventStore';
 import { applyMigrations } from './migrations';
 import { clampLimit } from './DatabaseScanStore';
@@ -29,7 +32,10 @@ function toEvent(row: EventRow): ObjectEvent {
 
 /** Knex implementation of {@link EventStore}. @internal */
 export class DatabaseEventStore implements EventStore {
-  static async create(options: { knex: Knex; skipMigrations?: boolean }): Promise<DatabaseEventStore> {
+  static async create(options: {
+    knex: Knex;
+    skipMigrations?: boolean;
+  }): Promise<DatabaseEventStore> {
     if (!options.skipMigrations) {
       await applyMigrations(options.knex);
     }
@@ -48,18 +54,32 @@ export class DatabaseEventStore implements EventStore {
     });
   }
 
-  async list(objectId: string, options: { limit?: number; cursor?: string } = {}): Promise<Page<ObjectEvent>> {
+  async list(
+    objectId: string,
+    options: { limit?: number; cursor?: string } = {},
+  ): Promise<Page<ObjectEvent>> {
     const limit = clampLimit(options.limit, 50);
     const query = this.db<EventRow>(EVENTS).where({ object_id: objectId });
     if (options.cursor) query.andWhere('id', '<', Number(options.cursor));
     const rows = await query.orderBy('id', 'desc').limit(limit + 1);
     const items = rows.slice(0, limit).map(toEvent);
-    return { items, nextCursor: rows.length > limit ? String(items[items.length - 1].id) : undefined };
+    return {
+      items,
+      nextCursor:
+        rows.length > limit ? String(items[items.length - 1].id) : undefined,
+    };
   }
 
-  async listByReason(filter: { objectIds: string[]; reasons: string[]; since?: Date; until?: Date }): Promise<ObjectEvent[]> {
+  async listByReason(filter: {
+    objectIds: string[];
+    reasons: string[];
+    since?: Date;
+    until?: Date;
+  }): Promise<ObjectEvent[]> {
     if (filter.objectIds.length === 0 || filter.reasons.length === 0) return [];
-    const query = this.db<EventRow>(EVENTS).whereIn('object_id', filter.objectIds).whereIn('reason', filter.reasons);
+    const query = this.db<EventRow>(EVENTS)
+      .whereIn('object_id', filter.objectIds)
+      .whereIn('reason', filter.reasons);
     // Times are stored as ISO 8601 UTC text (toISOString), which orders as the times do.
     if (filter.since) query.andWhere('time', '>=', filter.since.toISOString());
     if (filter.until) query.andWhere('time', '<=', filter.until.toISOString());
@@ -67,8 +87,13 @@ export class DatabaseEventStore implements EventStore {
     return rows.map(toEvent);
   }
 
-  async prune(options: { olderThan: Date; keepPerObject?: number }): Promise<number> {
-    let deleted = await this.db(EVENTS).where('time', '<', options.olderThan.toISOString()).delete();
+  async prune(options: {
+    olderThan: Date;
+    keepPerObject?: number;
+  }): Promise<number> {
+    let deleted = await this.db(EVENTS)
+      .where('time', '<', options.olderThan.toISOString())
+      .delete();
     if (options.keepPerObject === undefined) return deleted;
     const keep = Math.max(1, Math.floor(options.keepPerObject));
     const crowded: Array<{ object_id: string }> = await this.db(EVENTS)
@@ -76,9 +101,16 @@ export class DatabaseEventStore implements EventStore {
       .groupBy('object_id')
       .havingRaw('count(*) > ?', [keep]);
     for (const { object_id } of crowded) {
-      const boundary = await this.db(EVENTS).where({ object_id }).orderBy('id', 'desc').offset(keep - 1).first('id');
+      const boundary = await this.db(EVENTS)
+        .where({ object_id })
+        .orderBy('id', 'desc')
+        .offset(keep - 1)
+        .first('id');
       if (boundary) {
-        deleted += await this.db(EVENTS).where({ object_id }).andWhere('id', '<', boundary.id).delete();
+        deleted += await this.db(EVENTS)
+          .where({ object_id })
+          .andWhere('id', '<', boundary.id)
+          .delete();
       }
     }
     return deleted;

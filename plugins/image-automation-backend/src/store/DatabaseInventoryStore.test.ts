@@ -108,22 +108,41 @@ describe.each(databases.eachSupportedId())(
     it('records when the owner was found gone, and forgets it when the owner applies again (issue #16)', async () => {
       const { store } = await makeStore();
       const owner = 'ResourceSet/flux-system/apps';
-      await store.put({ owner, cluster: 'prod', entries: [], state: 'applied' });
+      await store.put({
+        owner,
+        cluster: 'prod',
+        entries: [],
+        state: 'applied',
+      });
       await store.put({ owner, cluster: 'dev', entries: [], state: 'applied' });
       expect((await store.get(owner, 'prod'))?.orphanedAt).toBeUndefined();
 
-      await store.setOrphaned(owner, 'prod', new Date('2026-12-03T10:00:00.000Z'));
-      expect((await store.get(owner, 'prod'))?.orphanedAt).toEqual(new Date('2026-12-03T10:00:00.000Z'));
+      await store.setOrphaned(
+        owner,
+        'prod',
+        new Date('2026-12-03T10:00:00.000Z'),
+      );
+      expect((await store.get(owner, 'prod'))?.orphanedAt).toEqual(
+        new Date('2026-12-03T10:00:00.000Z'),
+      );
       expect((await store.get(owner, 'dev'))?.orphanedAt).toBeUndefined();
-      expect((await store.list({ owner })).map(r => r.orphanedAt?.toISOString())).toEqual([
-        undefined,
-        '2026-12-03T10:00:00.000Z',
-      ]);
+      expect(
+        (await store.list({ owner })).map(r => r.orphanedAt?.toISOString()),
+      ).toEqual([undefined, '2026-12-03T10:00:00.000Z']);
 
       await store.setOrphaned(owner, 'prod', undefined);
       expect((await store.get(owner, 'prod'))?.orphanedAt).toBeUndefined();
-      await store.setOrphaned(owner, 'prod', new Date('2026-12-03T11:00:00.000Z'));
-      await store.put({ owner, cluster: 'prod', entries: [], state: 'applying' });
+      await store.setOrphaned(
+        owner,
+        'prod',
+        new Date('2026-12-03T11:00:00.000Z'),
+      );
+      await store.put({
+        owner,
+        cluster: 'prod',
+        entries: [],
+        state: 'applying',
+      });
       expect((await store.get(owner, 'prod'))?.orphanedAt).toBeUndefined();
     });
 
@@ -136,7 +155,10 @@ describe.each(databases.eachSupportedId())(
       ];
       const appliedVersions = {
         key: 'sha256:settings',
-        versions: { 'apps_cm-a__ConfigMap': '1041', 'apps_token__Secret': '1042' },
+        versions: {
+          'apps_cm-a__ConfigMap': '1041',
+          apps_token__Secret: '1042',
+        },
       };
       await store.put({
         owner,
@@ -156,8 +178,16 @@ describe.each(databases.eachSupportedId())(
 
       // An apply that starts, or fails, invalidates them, whatever the caller passes.
       for (const state of ['applying', 'failed'] as const) {
-        await store.put({ owner, cluster: 'prod', entries, state, appliedVersions });
-        expect((await store.get(owner, 'prod'))?.appliedVersions).toBeUndefined();
+        await store.put({
+          owner,
+          cluster: 'prod',
+          entries,
+          state,
+          appliedVersions,
+        });
+        expect(
+          (await store.get(owner, 'prod'))?.appliedVersions,
+        ).toBeUndefined();
       }
       // A finished apply without versions (one object had none) records none.
       await store.put({ owner, cluster: 'prod', entries, state: 'applied' });

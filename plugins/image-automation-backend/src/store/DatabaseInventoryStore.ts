@@ -83,7 +83,9 @@ export class DatabaseInventoryStore implements InventoryStore {
     return (await query).map(toRecord);
   }
 
-  async put(record: Omit<InventoryRecord, 'updatedAt' | 'orphanedAt'>): Promise<void> {
+  async put(
+    record: Omit<InventoryRecord, 'updatedAt' | 'orphanedAt'>,
+  ): Promise<void> {
     await this.db<InventoryRow>(TABLE)
       .insert({
         owner: record.owner,
@@ -104,7 +106,11 @@ export class DatabaseInventoryStore implements InventoryStore {
       .merge();
   }
 
-  async setOrphaned(owner: string, cluster: string, since: Date | undefined): Promise<void> {
+  async setOrphaned(
+    owner: string,
+    cluster: string,
+    since: Date | undefined,
+  ): Promise<void> {
     await this.db<InventoryRow>(TABLE)
       .where({ owner, cluster })
       .update({ orphaned_at: since ? since.toISOString() : null });

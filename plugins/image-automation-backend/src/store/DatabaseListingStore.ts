@@ -26,14 +26,22 @@ export interface ListingStore extends BudgetStore {
   /** The digest of `tag` fetched under the listing `key` made at `listedAt`, if any. */
   digest(key: string, tag: string, listedAt: Date): Promise<string | undefined>;
   /** Records it, unless one fetched under a later listing is recorded. */
-  putDigest(key: string, tag: string, listedAt: Date, digest: string): Promise<void>;
+  putDigest(
+    key: string,
+    tag: string,
+    listedAt: Date,
+    digest: string,
+  ): Promise<void>;
 }
 
 /** Knex implementation of {@link ListingStore} (SQLite and PostgreSQL). @internal */
 export class DatabaseListingStore implements ListingStore {
   private constructor(private readonly db: Knex) {}
 
-  static async create(options: { knex: Knex; skipMigrations?: boolean }): Promise<DatabaseListingStore> {
+  static async create(options: {
+    knex: Knex;
+    skipMigrations?: boolean;
+  }): Promise<DatabaseListingStore> {
     if (!options.skipMigrations) await applyMigrations(options.knex);
     return new DatabaseListingStore(options.knex);
   }
@@ -41,7 +49,11 @@ export class DatabaseListingStore implements ListingStore {
   async get(key: string): Promise<StoredListing | undefined> {
     const row = await this.db(TABLE).where({ key }).first();
     return row
-      ? { canonicalImageName: row.canonical_image_name, tags: JSON.parse(row.tags), listedAt: new Date(row.listed_at) }
+      ? {
+          canonicalImageName: row.canonical_image_name,
+          tags: JSON.parse(row.tags),
+          listedAt: new Date(row.listed_at),
+        }
       : undefined;
   }
 
@@ -65,31 +77,63 @@ export class DatabaseListingStore implements ListingStore {
     return row ? new Date(row.until) : undefined;
   }
 
-  async digest(key: string, tag: string, listedAt: Date): Promise<string | undefined> {
-    const row = await this.db(DIGESTS).where({ key, tag, listed_at: listedAt.toISOString() }).first();
+  async digest(
+    key: string,
+    tag: string,
+    listedAt: Date,
+  ): Promise<string | undefined> {
+    const row = await this.db(DIGESTS)
+      .where({ key, tag, listed_at: listedAt.toISOString() })
+      .first();
     return row?.digest;
   }
 
-  async putDigest(key: string, tag: string, listedAt: Date, digest: string): Promise<void> {
+  async putDigest(
+    key: string,
+    tag: string,
+    listedAt: Date,
+    digest: string,
+  ): Promise<void> {
     const row = { key, tag, listed_at: listedAt.toISOString(), digest };
-    await this.db(DIGESTS).insert(row).onConflict(['key', 'tag']).merge().where(`${DIGESTS}.listed_at`, '<=', row.listed_at);
+    await this.db(DIGESTS)
+      .insert(row)
+      .onConflict(['key', 'tag'])
+      .merge()
+      .where(`${DIGESTS}.listed_at`, '<=', row.listed_at);
   }
 
   async setBackoff(host: string, until: Date): Promise<void> {
     const row = { host, until: until.toISOString() };
-    await this.db(BACKOFF).insert(row).onConflict('host').merge().where(`${BACKOFF}.until`, '<', row.until);
+    await this.db(BACKOFF)
+      .insert(row)
+      .onConflict('host')
+      .merge()
+      .where(`${BACKOFF}.until`, '<', row.until);
   }
 
-  async claimBudget(host: string, windowStart: Date, want: number, limit: number): Promise<number> {
+  async claimBudget(
+    host: string,
+    windowStart: Date,
+    want: number,
+    limit: number,
+  ): Promise<number> {
     const window = windowStart.toISOString();
-    await this.db(BUDGET).insert({ host, window_start: window, used: 0 }).onConflict('host').ignore();
+    await this.db(BUDGET)
+      .insert({ host, window_start: window, used: 0 })
+      .onConflict('host')
+      .ignore();
     // A new window starts from nothing (ISO times of one format compare as text).
-    await this.db(BUDGET).where({ host }).andWhere('window_start', '<', window).update({ window_start: window, used: 0 });
+    await this.db(BUDGET)
+      .where({ host })
+      .andWhere('window_start', '<', window)
+      .update({ window_start: window, used: 0 });
     // Conditional updates, no locks: a claim only lands if the count is still what it was read as,
     // so replicas claiming at once never hand out more than `limit` between them. A claim that
     // does not land lost to one that did, so the count only grows and this loop ends.
     for (;;) {
-      const row = await this.db(BUDGET).where({ host, window_start: window }).first();
+      const row = await this.db(BUDGET)
+        .where({ host, window_start: window })
+        .first();
       if (!row) return 0; // another replica's clock is in a later window already
       const grant = Math.min(want, limit - Number(row.used));
       if (grant <= 0) return 0;

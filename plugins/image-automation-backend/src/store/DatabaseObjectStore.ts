@@ -1,12 +1,19 @@
 import { createHash } from 'node:crypto';
 import { Knex } from 'knex';
-import { ObjectStatus, ObjectSource } from '@imageops/backstage-plugin-image-automation-common';
+import {
+  ObjectStatus,
+  ObjectSource,
+} from '@imageops/backstage-plugin-image-automation-common';
 import { DeclaredObject, ObjectStore, StoredObject } from './ObjectStore';
 import { OBJECTS, ObjectRow } from './tables';
 import { applyMigrations } from './migrations';
 
 /** The id of an object: kind, namespace and name are unique, as in a cluster. @internal */
-export function objectId(kind: string, namespace: string, name: string): string {
+export function objectId(
+  kind: string,
+  namespace: string,
+  name: string,
+): string {
   return `${kind}/${namespace}/${name}`;
 }
 
@@ -14,10 +21,18 @@ export function objectId(kind: string, namespace: string, name: string): string 
 export const DECLARATION_CONFLICT = 'DeclarationConflict';
 
 /** `status` with the stored row's DeclarationConflict condition, which only the manifest sync sets. */
-function keepDeclarationConflict(rowStatus: string, status: ObjectStatus): ObjectStatus {
-  const stored = (JSON.parse(rowStatus) as ObjectStatus).conditions?.find(c => c.type === DECLARATION_CONFLICT);
-  if (!stored && !status.conditions?.some(c => c.type === DECLARATION_CONFLICT)) return status;
-  const conditions = (status.conditions ?? []).filter(c => c.type !== DECLARATION_CONFLICT);
+function keepDeclarationConflict(
+  rowStatus: string,
+  status: ObjectStatus,
+): ObjectStatus {
+  const stored = (JSON.parse(rowStatus) as ObjectStatus).conditions?.find(
+    c => c.type === DECLARATION_CONFLICT,
+  );
+  if (!stored && !status.conditions?.some(c => c.type === DECLARATION_CONFLICT))
+    return status;
+  const conditions = (status.conditions ?? []).filter(
+    c => c.type !== DECLARATION_CONFLICT,
+  );
   if (stored) conditions.push(stored);
   return { ...status, conditions };
 }
@@ -39,8 +54,13 @@ function toStored(row: ObjectRow): StoredObject {
     name: row.name,
     entityRef: row.entity_ref ?? undefined,
     sourceKey: row.source_key,
-    source: { type: row.source_type as ObjectSource['type'], location: row.source_location },
-    ...(row.granted_namespaces ? { grantedNamespaces: JSON.parse(row.granted_namespaces) } : {}),
+    source: {
+      type: row.source_type as ObjectSource['type'],
+      location: row.source_location,
+    },
+    ...(row.granted_namespaces
+      ? { grantedNamespaces: JSON.parse(row.granted_namespaces) }
+      : {}),
     manifest: JSON.parse(row.manifest),
     generation: Number(row.generation),
     status: JSON.parse(row.status),
@@ -56,7 +76,10 @@ function toStored(row: ObjectRow): StoredObject {
 
 /** Knex implementation of {@link ObjectStore}. @internal */
 export class DatabaseObjectStore implements ObjectStore {
-  static async create(options: { knex: Knex; skipMigrations?: boolean }): Promise<DatabaseObjectStore> {
+  static async create(options: {
+    knex: Knex;
+    skipMigrations?: boolean;
+  }): Promise<DatabaseObjectStore> {
     if (!options.skipMigrations) {
       await applyMigrations(options.knex);
     }
@@ -67,15 +90,26 @@ export class DatabaseObjectStore implements ObjectStore {
 
   async syncSource(sourceKey: string, objects: DeclaredObject[]) {
     const now = iso(new Date());
-    const conflicts: Array<{ id: string; ownerSourceKey: string; ownerEntityRef?: string }> = [];
+    const conflicts: Array<{
+      id: string;
+      ownerSourceKey: string;
+      ownerEntityRef?: string;
+    }> = [];
     const takenOver: Array<{ id: string; fromSourceKey: string }> = [];
     await this.db.transaction(async tx => {
       const existing = new Map<string, ObjectRow>();
       const ids = objects.map(o =>
-        objectId(o.manifest.kind, o.manifest.metadata.namespace ?? 'default', o.manifest.metadata.name),
+        objectId(
+          o.manifest.kind,
+          o.manifest.metadata.namespace ?? 'default',
+          o.manifest.metadata.name,
+        ),
       );
       for (let i = 0; i < ids.length; i += 500) {
-        const rows: ObjectRow[] = await tx(OBJECTS).whereIn('id', ids.slice(i, i + 500));
+        const rows: ObjectRow[] = await tx(OBJECTS).whereIn(
+          'id',
+          ids.slice(i, i + 500),
+        );
         rows.forEach(row => existing.set(row.id, row));
       }
       const kept = new Set<string>();
@@ -87,7 +121,10 @@ export class DatabaseObjectStore implements ObjectStore {
         const row = existing.get(id);
         const grants = grantsJson(declared.grantedNamespaces);
         if (row && row.source_key !== sourceKey) {
-          if (declared.source.type === 'config' && row.source_type === 'catalog') {
+          if (
+            declared.source.type === 'config' &&
+            row.source_type === 'catalog'
+          ) {
             // The platform's declaration wins over an entity's: an entity cannot squat an id a
             // platform location declares. The object starts over as the platform's.
             kept.add(id);
@@ -113,7 +150,11 @@ export class DatabaseObjectStore implements ObjectStore {
               });
             continue;
           }
-          conflicts.push({ id, ownerSourceKey: row.source_key, ownerEntityRef: row.entity_ref ?? undefined });
+          conflicts.push({
+            id,
+            ownerSourceKey: row.source_key,
+            ownerEntityRef: row.entity_ref ?? undefined,
+          });
           continue;
         }
         kept.add(id);
@@ -172,15 +213,23 @@ export class DatabaseObjectStore implements ObjectStore {
     return { conflicts, takenOver };
   }
 
-  async setDeclarationConflict(id: string, message: string | undefined, now: Date): Promise<void> {
+  async setDeclarationConflict(
+    id: string,
+    message: string | undefined,
+    now: Date,
+  ): Promise<void> {
     await this.db.transaction(async tx => {
       const row = await tx<ObjectRow>(OBJECTS).where({ id }).first();
       if (!row) return;
       const status = JSON.parse(row.status) as ObjectStatus;
-      const previous = status.conditions?.find(c => c.type === DECLARATION_CONFLICT);
+      const previous = status.conditions?.find(
+        c => c.type === DECLARATION_CONFLICT,
+      );
       if (!message && !previous) return;
       if (message && previous?.message === message) return;
-      const conditions = (status.conditions ?? []).filter(c => c.type !== DECLARATION_CONFLICT);
+      const conditions = (status.conditions ?? []).filter(
+        c => c.type !== DECLARATION_CONFLICT,
+      );
       if (message) {
         conditions.push({
           type: DECLARATION_CONFLICT,
@@ -192,7 +241,10 @@ export class DatabaseObjectStore implements ObjectStore {
       }
       await tx(OBJECTS)
         .where({ id })
-        .update({ status: JSON.stringify({ ...status, conditions }), updated_at: iso(now) });
+        .update({
+          status: JSON.stringify({ ...status, conditions }),
+          updated_at: iso(now),
+        });
     });
   }
 
@@ -206,7 +258,14 @@ export class DatabaseObjectStore implements ObjectStore {
     return row ? toStored(row) : undefined;
   }
 
-  async list(filter: { entityRef?: string; kind?: string; namespace?: string; sourceKey?: string } = {}) {
+  async list(
+    filter: {
+      entityRef?: string;
+      kind?: string;
+      namespace?: string;
+      sourceKey?: string;
+    } = {},
+  ) {
     const query = this.db<ObjectRow>(OBJECTS);
     if (filter.entityRef) query.where('entity_ref', filter.entityRef);
     if (filter.kind) query.where('kind', filter.kind);
@@ -216,12 +275,19 @@ export class DatabaseObjectStore implements ObjectStore {
     return rows.map(toStored);
   }
 
-  async claimDue(options: { owner: string; now: Date; limit: number; leaseMs: number }) {
+  async claimDue(options: {
+    owner: string;
+    now: Date;
+    limit: number;
+    leaseMs: number;
+  }) {
     const now = iso(options.now);
     const candidates: Array<{ id: string }> = await this.db(OBJECTS)
       .select('id')
       .where('next_run_at', '<=', now)
-      .andWhere(q => q.whereNull('lease_expires_at').orWhere('lease_expires_at', '<', now))
+      .andWhere(q =>
+        q.whereNull('lease_expires_at').orWhere('lease_expires_at', '<', now),
+      )
       .orderBy('next_run_at')
       // More candidates than the batch: another instance reading the same first rows takes
       // them, and this one goes on to the next instead of coming back empty-handed.
@@ -234,11 +300,17 @@ export class DatabaseObjectStore implements ObjectStore {
       const won = await this.db(OBJECTS)
         .where({ id })
         .andWhere('next_run_at', '<=', now)
-        .andWhere(q => q.whereNull('lease_expires_at').orWhere('lease_expires_at', '<', now))
+        .andWhere(q =>
+          q.whereNull('lease_expires_at').orWhere('lease_expires_at', '<', now),
+        )
         // While leased, the object is next due when the lease expires: if this instance dies,
         // another one picks the object up then. Marking it due during the run moves next_run_at
         // earlier, which completeRun keeps.
-        .update({ lease_owner: options.owner, lease_expires_at: expires, next_run_at: expires });
+        .update({
+          lease_owner: options.owner,
+          lease_expires_at: expires,
+          next_run_at: expires,
+        });
       if (won === 1) {
         const object = await this.get(id);
         if (object) claimed.push(object);
@@ -251,7 +323,9 @@ export class DatabaseObjectStore implements ObjectStore {
     const at = iso(now);
     const [row] = await this.db(OBJECTS)
       .where('next_run_at', '<=', at)
-      .andWhere(q => q.whereNull('lease_expires_at').orWhere('lease_expires_at', '<', at))
+      .andWhere(q =>
+        q.whereNull('lease_expires_at').orWhere('lease_expires_at', '<', at),
+      )
       .count({ count: '*' });
     return Number(row?.count ?? 0);
   }
@@ -262,19 +336,31 @@ export class DatabaseObjectStore implements ObjectStore {
     const updated = await this.db(OBJECTS)
       .where({ id, lease_owner: owner })
       .update({
-        next_run_at: this.db.raw('CASE WHEN next_run_at = lease_expires_at THEN ? ELSE next_run_at END', [expires]),
+        next_run_at: this.db.raw(
+          'CASE WHEN next_run_at = lease_expires_at THEN ? ELSE next_run_at END',
+          [expires],
+        ),
         lease_expires_at: expires,
       });
     return updated === 1;
   }
 
-  async reportProgress(id: string, owner: string, status: ObjectStatus): Promise<boolean> {
+  async reportProgress(
+    id: string,
+    owner: string,
+    status: ObjectStatus,
+  ): Promise<boolean> {
     return this.db.transaction(async tx => {
-      const row = await tx<ObjectRow>(OBJECTS).where({ id, lease_owner: owner }).first();
+      const row = await tx<ObjectRow>(OBJECTS)
+        .where({ id, lease_owner: owner })
+        .first();
       if (!row) return false;
       const updated = await tx(OBJECTS)
         .where({ id, lease_owner: owner })
-        .update({ status: JSON.stringify(keepDeclarationConflict(row.status, status)), updated_at: iso(new Date()) });
+        .update({
+          status: JSON.stringify(keepDeclarationConflict(row.status, status)),
+          updated_at: iso(new Date()),
+        });
       return updated === 1;
     });
   }
@@ -282,7 +368,12 @@ export class DatabaseObjectStore implements ObjectStore {
   async releaseLease(id: string, owner: string, now: Date): Promise<boolean> {
     const updated = await this.db(OBJECTS)
       .where({ id, lease_owner: owner })
-      .update({ lease_owner: null, lease_expires_at: null, next_run_at: iso(now), updated_at: iso(now) });
+      .update({
+        lease_owner: null,
+        lease_expires_at: null,
+        next_run_at: iso(now),
+        updated_at: iso(now),
+      });
     return updated === 1;
   }
 
@@ -292,7 +383,9 @@ export class DatabaseObjectStore implements ObjectStore {
     result: { status: ObjectStatus; nextRunAt: Date; ranAt: Date },
   ): Promise<boolean> {
     return this.db.transaction(async tx => {
-      const row = await tx<ObjectRow>(OBJECTS).where({ id, lease_owner: owner }).first();
+      const row = await tx<ObjectRow>(OBJECTS)
+        .where({ id, lease_owner: owner })
+        .first();
       if (!row) {
         return false;
       }
@@ -304,7 +397,9 @@ export class DatabaseObjectStore implements ObjectStore {
       await tx(OBJECTS)
         .where({ id, lease_owner: owner })
         .update({
-          status: JSON.stringify(keepDeclarationConflict(row.status, result.status)),
+          status: JSON.stringify(
+            keepDeclarationConflict(row.status, result.status),
+          ),
           next_run_at: nextRunAt,
           last_run_at: iso(result.ranAt),
           lease_owner: null,

@@ -10,7 +10,12 @@ import {
   PromotionVersion,
   PromotionVote,
 } from '@imageops/backstage-plugin-image-automation-common';
-import { NewPromotion, PromotionPatch, PromotionRecord, PromotionStore } from './PromotionStore';
+import {
+  NewPromotion,
+  PromotionPatch,
+  PromotionRecord,
+  PromotionStore,
+} from './PromotionStore';
 import { applyMigrations } from './migrations';
 import { clampLimit } from './DatabaseScanStore';
 
@@ -89,7 +94,9 @@ function toRecord(row: PromotionRow): PromotionRecord {
     gates: JSON.parse(row.gates),
     eta: row.eta ?? undefined,
     history: JSON.parse(row.history),
-    bypassedGates: row.bypassed_gates ? JSON.parse(row.bypassed_gates) : undefined,
+    bypassedGates: row.bypassed_gates
+      ? JSON.parse(row.bypassed_gates)
+      : undefined,
     justification: row.justification ?? undefined,
     commit: row.commit ?? undefined,
     appliedRevision: row.applied_revision ?? undefined,
@@ -128,7 +135,8 @@ function toPin(row: PinRow): PromotionPin {
 
 /** The columns a patch sets. A key present with `undefined` clears an optional field. */
 function patchColumns(patch: PromotionPatch): Partial<PromotionRow> {
-  const has = (key: keyof PromotionPatch) => Object.prototype.hasOwnProperty.call(patch, key);
+  const has = (key: keyof PromotionPatch) =>
+    Object.prototype.hasOwnProperty.call(patch, key);
   const columns: Partial<PromotionRow> = {};
   if (patch.to) {
     columns.to = JSON.stringify(patch.to);
@@ -138,12 +146,18 @@ function patchColumns(patch: PromotionPatch): Partial<PromotionRow> {
   if (patch.gates) columns.gates = JSON.stringify(patch.gates);
   if (has('eta')) columns.eta = patch.eta ?? null;
   if (has('bypassedGates')) {
-    columns.bypassed_gates = patch.bypassedGates ? JSON.stringify(patch.bypassedGates) : null;
+    columns.bypassed_gates = patch.bypassedGates
+      ? JSON.stringify(patch.bypassedGates)
+      : null;
   }
   if (has('justification')) columns.justification = patch.justification ?? null;
   if (has('commit')) columns.commit = patch.commit ?? null;
-  if (has('appliedRevision')) columns.applied_revision = patch.appliedRevision ?? null;
-  if (has('pullRequest')) columns.pull_request = patch.pullRequest ? JSON.stringify(patch.pullRequest) : null;
+  if (has('appliedRevision'))
+    columns.applied_revision = patch.appliedRevision ?? null;
+  if (has('pullRequest'))
+    columns.pull_request = patch.pullRequest
+      ? JSON.stringify(patch.pullRequest)
+      : null;
   if (has('diff')) columns.diff = patch.diff ?? null;
   if (has('preview')) columns.preview = patch.preview ?? null;
   if (has('error')) columns.error = patch.error ?? null;
@@ -152,13 +166,18 @@ function patchColumns(patch: PromotionPatch): Partial<PromotionRow> {
 }
 
 function encodeCursor(row: { created_at: string; id: string }): string {
-  return Buffer.from(JSON.stringify([row.created_at, row.id])).toString('base64url');
+  return Buffer.from(JSON.stringify([row.created_at, row.id])).toString(
+    'base64url',
+  );
 }
 
 function decodeCursor(cursor: string): { createdAt: string; id: string } {
   try {
-    const [createdAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (typeof createdAt === 'string' && typeof id === 'string') return { createdAt, id };
+    const [createdAt, id] = JSON.parse(
+      Buffer.from(cursor, 'base64url').toString('utf8'),
+    );
+    if (typeof createdAt === 'string' && typeof id === 'string')
+      return { createdAt, id };
   } catch {
     // reported below
   }
@@ -178,7 +197,10 @@ function isUniqueViolation(error: unknown): boolean {
 
 /** Knex implementation of {@link PromotionStore}. @internal */
 export class DatabasePromotionStore implements PromotionStore {
-  static async create(options: { knex: Knex; skipMigrations?: boolean }): Promise<DatabasePromotionStore> {
+  static async create(options: {
+    knex: Knex;
+    skipMigrations?: boolean;
+  }): Promise<DatabasePromotionStore> {
     if (!options.skipMigrations) {
       await applyMigrations(options.knex);
     }
@@ -218,7 +240,12 @@ export class DatabasePromotionStore implements PromotionStore {
       closed_at: null,
       revision: 1,
     };
-    const superseded: PromotionStep = { state: 'superseded', at: now, by: input.by, note: `superseded by ${id}` };
+    const superseded: PromotionStep = {
+      state: 'superseded',
+      at: now,
+      by: input.by,
+      note: `superseded by ${id}`,
+    };
 
     for (let attempt = 1; ; attempt++) {
       try {
@@ -226,7 +253,10 @@ export class DatabasePromotionStore implements PromotionStore {
           const open: PromotionRow[] = await tx(PROMOTIONS)
             .where({ target_id: input.target.id, subject: input.subject })
             .whereIn('state', OPEN_PROMOTION_STATES);
-          if (input.expectedOpen !== undefined && open.map(p => p.id).join() !== (input.expectedOpen ?? '')) {
+          if (
+            input.expectedOpen !== undefined &&
+            open.map(p => p.id).join() !== (input.expectedOpen ?? '')
+          ) {
             throw new OpenChanged();
           }
           for (const previous of open) {
@@ -270,7 +300,10 @@ export class DatabasePromotionStore implements PromotionStore {
     return row ? toRecord(row) : undefined;
   }
 
-  async findOpen(targetId: string, subject: string): Promise<PromotionRecord | undefined> {
+  async findOpen(
+    targetId: string,
+    subject: string,
+  ): Promise<PromotionRecord | undefined> {
     const row = await this.db<PromotionRow>(PROMOTIONS)
       .where({ target_id: targetId, subject })
       .whereIn('state', OPEN_PROMOTION_STATES)
@@ -282,7 +315,10 @@ export class DatabasePromotionStore implements PromotionStore {
     return row ? toRecord(row) : undefined;
   }
 
-  async latest(targetId: string, subject: string): Promise<PromotionRecord | undefined> {
+  async latest(
+    targetId: string,
+    subject: string,
+  ): Promise<PromotionRecord | undefined> {
     const row = await this.db<PromotionRow>(PROMOTIONS)
       .where({ target_id: targetId, subject })
       .orderBy([
@@ -293,16 +329,29 @@ export class DatabasePromotionStore implements PromotionStore {
     return row ? toRecord(row) : undefined;
   }
 
-  async lastApplied(targetId: string, subject: string): Promise<PromotionRecord | undefined> {
-    const query = this.db<PromotionRow>(PROMOTIONS).where({ target_id: targetId, subject, state: 'applied' });
+  async lastApplied(
+    targetId: string,
+    subject: string,
+  ): Promise<PromotionRecord | undefined> {
+    const query = this.db<PromotionRow>(PROMOTIONS).where({
+      target_id: targetId,
+      subject,
+      state: 'applied',
+    });
     const row = await this.newestApplied(query).first();
     return row ? toRecord(row) : undefined;
   }
 
-  async findApplied(filter: { entityRef: string; digest?: string; tag?: string }): Promise<PromotionRecord[]> {
+  async findApplied(filter: {
+    entityRef: string;
+    digest?: string;
+    tag?: string;
+  }): Promise<PromotionRecord[]> {
     // `to_digest` holds a digest when one was known and the tag otherwise; a tag never looks
     // like a digest, so matching either finds both kinds of record without mixing them up.
-    const keys = [filter.digest, filter.tag].filter((key): key is string => !!key);
+    const keys = [filter.digest, filter.tag].filter(
+      (key): key is string => !!key,
+    );
     if (keys.length === 0) return [];
     const query = this.db<PromotionRow>(PROMOTIONS)
       .where({ entity_ref: filter.entityRef, state: 'applied' })
@@ -320,15 +369,21 @@ export class DatabasePromotionStore implements PromotionStore {
   }): Promise<Page<PromotionRecord>> {
     const limit = clampLimit(filter.limit, 50);
     const query = this.db<PromotionRow>(PROMOTIONS);
-    if (filter.entityRef !== undefined) query.where('entity_ref', filter.entityRef);
-    if (filter.targetId !== undefined) query.where('target_id', filter.targetId);
+    if (filter.entityRef !== undefined)
+      query.where('entity_ref', filter.entityRef);
+    if (filter.targetId !== undefined)
+      query.where('target_id', filter.targetId);
     if (filter.states) query.whereIn('state', filter.states);
     if (filter.cursor) {
       const after = decodeCursor(filter.cursor);
       query.andWhere(q =>
         q
           .where('created_at', '<', after.createdAt)
-          .orWhere(q2 => q2.where('created_at', after.createdAt).andWhere('id', '<', after.id)),
+          .orWhere(q2 =>
+            q2
+              .where('created_at', after.createdAt)
+              .andWhere('id', '<', after.id),
+          ),
       );
     }
     const rows: PromotionRow[] = await query
@@ -340,7 +395,8 @@ export class DatabasePromotionStore implements PromotionStore {
     const page = rows.slice(0, limit);
     return {
       items: page.map(toRecord),
-      nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1]) : undefined,
+      nextCursor:
+        rows.length > limit ? encodeCursor(page[page.length - 1]) : undefined,
     };
   }
 
@@ -351,9 +407,16 @@ export class DatabasePromotionStore implements PromotionStore {
     now: Date,
     expectedStates?: PromotionState[],
   ): Promise<PromotionRecord | undefined> {
-    const current = await this.db<PromotionRow>(PROMOTIONS).where({ id }).first();
-    if (!current || Number(current.revision) !== expectedRevision) return undefined;
-    if (expectedStates && !expectedStates.includes(current.state as PromotionState)) return undefined;
+    const current = await this.db<PromotionRow>(PROMOTIONS)
+      .where({ id })
+      .first();
+    if (!current || Number(current.revision) !== expectedRevision)
+      return undefined;
+    if (
+      expectedStates &&
+      !expectedStates.includes(current.state as PromotionState)
+    )
+      return undefined;
 
     // The history read above is the one stored at `expectedRevision`: the compare-and-set below
     // fails if anyone changed the row (and so its history) since.
@@ -372,13 +435,18 @@ export class DatabasePromotionStore implements PromotionStore {
       changed = await query.update(columns);
     } catch (error) {
       if (!isUniqueViolation(error)) throw error;
-      throw new ConflictError(`Promotion ${id} cannot reopen: ${current.subject} on ${current.target_id} has an open promotion`);
+      throw new ConflictError(
+        `Promotion ${id} cannot reopen: ${current.subject} on ${current.target_id} has an open promotion`,
+      );
     }
     if (changed !== 1) return undefined;
     return toRecord({ ...current, ...columns } as PromotionRow);
   }
 
-  async vote(promotionId: string, vote: PromotionVote): Promise<PromotionVote[]> {
+  async vote(
+    promotionId: string,
+    vote: PromotionVote,
+  ): Promise<PromotionVote[]> {
     await this.db(VOTES)
       .insert({
         promotion_id: promotionId,
@@ -416,11 +484,17 @@ export class DatabasePromotionStore implements PromotionStore {
   }
 
   async unpin(targetId: string, subject: string): Promise<boolean> {
-    const deleted = await this.db(PINS).where({ target_id: targetId, subject }).delete();
+    const deleted = await this.db(PINS)
+      .where({ target_id: targetId, subject })
+      .delete();
     return deleted > 0;
   }
 
-  async getPin(targetId: string, subject: string, now: Date): Promise<PromotionPin | undefined> {
+  async getPin(
+    targetId: string,
+    subject: string,
+    now: Date,
+  ): Promise<PromotionPin | undefined> {
     const row: PinRow | undefined = await this.unexpired(this.db(PINS), now)
       .where({ target_id: targetId, subject })
       .first();
@@ -431,32 +505,38 @@ export class DatabasePromotionStore implements PromotionStore {
     const pins: PromotionPin[] = [];
     const unique = [...new Set(targetIds)];
     for (let i = 0; i < unique.length; i += 500) {
-      const rows: PinRow[] = await this.unexpired(this.db(PINS), now)
-        .whereIn('target_id', unique.slice(i, i + 500));
+      const rows: PinRow[] = await this.unexpired(this.db(PINS), now).whereIn(
+        'target_id',
+        unique.slice(i, i + 500),
+      );
       pins.push(...rows.map(toPin));
     }
-    return pins.sort((a, b) => compare(a.targetId, b.targetId) || compare(a.subject, b.subject));
+    return pins.sort(
+      (a, b) =>
+        compare(a.targetId, b.targetId) || compare(a.subject, b.subject),
+    );
   }
 
   async countByState(): Promise<Partial<Record<PromotionState, number>>> {
-    const rows: Array<{ state: string; count: string | number }> = await this.db(PROMOTIONS)
-      .select('state')
-      .count({ count: '*' })
-      .groupBy('state');
+    const rows: Array<{ state: string; count: string | number }> =
+      await this.db(PROMOTIONS)
+        .select('state')
+        .count({ count: '*' })
+        .groupBy('state');
     return Object.fromEntries(rows.map(row => [row.state, Number(row.count)]));
   }
 
   private unexpired(query: Knex.QueryBuilder, now: Date): Knex.QueryBuilder {
-    return query.where(q => q.whereNull('expires_at').orWhere('expires_at', '>', now.toISOString()));
+    return query.where(q =>
+      q.whereNull('expires_at').orWhere('expires_at', '>', now.toISOString()),
+    );
   }
 
   /** Newest applied first: by when it closed (the apply), falling back to its last change. */
   private newestApplied<T extends Knex.QueryBuilder>(query: T): T {
-    return query
-      .orderByRaw('coalesce(closed_at, updated_at) desc')
-      .orderBy([
-        { column: 'created_at', order: 'desc' },
-        { column: 'id', order: 'desc' },
-      ]) as T;
+    return query.orderByRaw('coalesce(closed_at, updated_at) desc').orderBy([
+      { column: 'created_at', order: 'desc' },
+      { column: 'id', order: 'desc' },
+    ]) as T;
   }
 }

@@ -1,6 +1,9 @@
 import { truncateMessage } from '../util/truncateMessage';
 import { Knex } from 'knex';
-import { Page, ScanRecord } from '@imageops/backstage-plugin-image-automation-common';
+import {
+  Page,
+  ScanRecord,
+} from '@imageops/backstage-plugin-image-automation-common';
 import { ScanOutcome, ScanStore, TagRecord } from './ScanStore';
 import { SCANS, ScanRow, TAGS, TagRow } from './tables';
 import { applyMigrations } from './migrations';
@@ -15,7 +18,10 @@ function toRecord(row: ScanRow): ScanRecord {
     outcome: row.outcome as ScanRecord['outcome'],
     error: row.error ?? undefined,
     errorKind: (row.error_kind ?? undefined) as ScanRecord['errorKind'],
-    errorStatus: row.error_status === null || row.error_status === undefined ? undefined : Number(row.error_status),
+    errorStatus:
+      row.error_status === null || row.error_status === undefined
+        ? undefined
+        : Number(row.error_status),
     tagCount: Number(row.tag_count),
     revision: row.revision ?? undefined,
     tagsAdded: JSON.parse(row.tags_added),
@@ -25,7 +31,10 @@ function toRecord(row: ScanRow): ScanRecord {
 }
 
 /** A page size within 1..500, or the fallback. @internal */
-export function clampLimit(limit: number | undefined, fallback: number): number {
+export function clampLimit(
+  limit: number | undefined,
+  fallback: number,
+): number {
   if (!limit || !Number.isFinite(limit) || limit < 1) return fallback;
   return Math.min(Math.floor(limit), 500);
 }
@@ -42,7 +51,10 @@ function toTagRecord(row: TagRow): TagRecord {
 
 /** Knex implementation of {@link ScanStore}. @internal */
 export class DatabaseScanStore implements ScanStore {
-  static async create(options: { knex: Knex; skipMigrations?: boolean }): Promise<DatabaseScanStore> {
+  static async create(options: {
+    knex: Knex;
+    skipMigrations?: boolean;
+  }): Promise<DatabaseScanStore> {
     if (!options.skipMigrations) {
       await applyMigrations(options.knex);
     }
@@ -57,14 +69,20 @@ export class DatabaseScanStore implements ScanStore {
       if (outcome.tags) {
         // The same listing recorded already (a run re-run after its outcome was lost): once.
         const recorded = await tx<ScanRow>(SCANS)
-          .where({ object_id: outcome.objectId, started_at: startedAt, outcome: 'success' })
+          .where({
+            object_id: outcome.objectId,
+            started_at: startedAt,
+            outcome: 'success',
+          })
           .first();
         if (recorded) return toRecord(recorded);
       }
       let added: string[] = [];
       let removed: string[] = [];
       if (outcome.tags) {
-        const known: TagRow[] = await tx(TAGS).where({ object_id: outcome.objectId });
+        const known: TagRow[] = await tx(TAGS).where({
+          object_id: outcome.objectId,
+        });
         const present = new Set(outcome.tags);
         const byTag = new Map(known.map(row => [row.tag, row]));
         added = outcome.tags.filter(tag => {
@@ -112,7 +130,8 @@ export class DatabaseScanStore implements ScanStore {
         started_at: startedAt,
         duration_ms: Math.round(outcome.durationMs),
         outcome: outcome.tags ? 'success' : 'failure',
-        error: outcome.error === undefined ? null : truncateMessage(outcome.error),
+        error:
+          outcome.error === undefined ? null : truncateMessage(outcome.error),
         error_kind: outcome.tags ? null : outcome.errorKind ?? null,
         error_status: outcome.tags ? null : outcome.errorStatus ?? null,
         tag_count: outcome.tags?.length ?? 0,
@@ -127,7 +146,10 @@ export class DatabaseScanStore implements ScanStore {
     });
   }
 
-  async listScans(objectId: string, options: { limit?: number; cursor?: string } = {}): Promise<Page<ScanRecord>> {
+  async listScans(
+    objectId: string,
+    options: { limit?: number; cursor?: string } = {},
+  ): Promise<Page<ScanRecord>> {
     const limit = clampLimit(options.limit, 20);
     const query = this.db<ScanRow>(SCANS).where({ object_id: objectId });
     if (options.cursor) {
@@ -137,11 +159,16 @@ export class DatabaseScanStore implements ScanStore {
     const items = rows.slice(0, limit).map(toRecord);
     return {
       items,
-      nextCursor: rows.length > limit ? String(items[items.length - 1].id) : undefined,
+      nextCursor:
+        rows.length > limit ? String(items[items.length - 1].id) : undefined,
     };
   }
 
-  async setDigest(objectId: string, tag: string, digest: string): Promise<void> {
+  async setDigest(
+    objectId: string,
+    tag: string,
+    digest: string,
+  ): Promise<void> {
     await this.db(TAGS).where({ object_id: objectId, tag }).update({ digest });
   }
 
@@ -154,13 +181,20 @@ export class DatabaseScanStore implements ScanStore {
   }
 
   async presentTags(objectId: string): Promise<TagRecord[]> {
-    const rows: TagRow[] = await this.db<TagRow>(TAGS).where({ object_id: objectId }).whereNull('gone_since');
+    const rows: TagRow[] = await this.db<TagRow>(TAGS)
+      .where({ object_id: objectId })
+      .whereNull('gone_since');
     return rows.map(toTagRecord);
   }
 
   async listTags(
     objectId: string,
-    options: { limit?: number; cursor?: string; search?: string; includeGone?: boolean } = {},
+    options: {
+      limit?: number;
+      cursor?: string;
+      search?: string;
+      includeGone?: boolean;
+    } = {},
   ): Promise<Page<TagRecord>> {
     const limit = clampLimit(options.limit, 100);
     const query = this.db<TagRow>(TAGS).where({ object_id: objectId });
@@ -179,7 +213,10 @@ export class DatabaseScanStore implements ScanStore {
     };
   }
 
-  async prune(options: { olderThan: Date; keepPerObject: number }): Promise<number> {
+  async prune(options: {
+    olderThan: Date;
+    keepPerObject: number;
+  }): Promise<number> {
     const keep = Math.max(1, Math.floor(options.keepPerObject));
     let deleted = await this.db(SCANS)
       .where('started_at', '<', options.olderThan.toISOString())
@@ -204,7 +241,10 @@ export class DatabaseScanStore implements ScanStore {
     return deleted;
   }
 
-  async pruneGoneTags(options: { goneBefore: Date; keepPerObject: number }): Promise<number> {
+  async pruneGoneTags(options: {
+    goneBefore: Date;
+    keepPerObject: number;
+  }): Promise<number> {
     const keep = Math.max(0, Math.floor(options.keepPerObject));
     let deleted = await this.db(TAGS)
       .whereNotNull('gone_since')
@@ -217,15 +257,16 @@ export class DatabaseScanStore implements ScanStore {
       .havingRaw('count(*) > ?', [keep]);
     for (const { object_id } of crowded) {
       // The first gone tag past the ones kept (most recently gone first, then by tag).
-      const boundary: Pick<TagRow, 'tag' | 'gone_since'> | undefined = await this.db(TAGS)
-        .where({ object_id })
-        .whereNotNull('gone_since')
-        .orderBy([
-          { column: 'gone_since', order: 'desc' },
-          { column: 'tag', order: 'desc' },
-        ])
-        .offset(keep)
-        .first('tag', 'gone_since');
+      const boundary: Pick<TagRow, 'tag' | 'gone_since'> | undefined =
+        await this.db(TAGS)
+          .where({ object_id })
+          .whereNotNull('gone_since')
+          .orderBy([
+            { column: 'gone_since', order: 'desc' },
+            { column: 'tag', order: 'desc' },
+          ])
+          .offset(keep)
+          .first('tag', 'gone_since');
       if (!boundary) continue;
       deleted += await this.db(TAGS)
         .where({ object_id })
@@ -233,7 +274,11 @@ export class DatabaseScanStore implements ScanStore {
         .andWhere(q =>
           q
             .where('gone_since', '<', boundary.gone_since!)
-            .orWhere(q2 => q2.where('gone_since', boundary.gone_since!).andWhere('tag', '<=', boundary.tag)),
+            .orWhere(q2 =>
+              q2
+                .where('gone_since', boundary.gone_since!)
+                .andWhere('tag', '<=', boundary.tag),
+            ),
         )
         .delete();
     }

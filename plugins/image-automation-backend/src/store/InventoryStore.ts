@@ -59,7 +59,11 @@ export interface InventoryStore {
   /** Creates or replaces the inventory of `owner` in `cluster` (its owner exists: not orphaned). */
   put(record: Omit<InventoryRecord, 'updatedAt' | 'orphanedAt'>): Promise<void>;
   /** Records when the owner was found gone, or (undefined) that it exists again. */
-  setOrphaned(owner: string, cluster: string, since: Date | undefined): Promise<void>;
+  setOrphaned(
+    owner: string,
+    cluster: string,
+    since: Date | undefined,
+  ): Promise<void>;
   /** Forgets the inventory (after everything in it was garbage-collected). */
   delete(owner: string, cluster: string): Promise<void>;
 }

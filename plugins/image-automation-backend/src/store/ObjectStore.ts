@@ -53,29 +53,51 @@ export interface ObjectStore {
     sourceKey: string,
     objects: DeclaredObject[],
   ): Promise<{
-    conflicts: Array<{ id: string; ownerSourceKey: string; ownerEntityRef?: string }>;
+    conflicts: Array<{
+      id: string;
+      ownerSourceKey: string;
+      ownerEntityRef?: string;
+    }>;
     takenOver: Array<{ id: string; fromSourceKey: string }>;
   }>;
   /**
    * Sets (message) or clears (undefined) the `DeclarationConflict` condition of an object that
    * other sources also declare; runs keep it until it is cleared.
    */
-  setDeclarationConflict(id: string, message: string | undefined, now: Date): Promise<void>;
+  setDeclarationConflict(
+    id: string,
+    message: string | undefined,
+    now: Date,
+  ): Promise<void>;
   /** Every source key that has objects (to drop sources that disappeared). */
   listSourceKeys(): Promise<string[]>;
   get(id: string): Promise<StoredObject | undefined>;
-  list(filter?: { entityRef?: string; kind?: string; namespace?: string; sourceKey?: string }): Promise<StoredObject[]>;
+  list(filter?: {
+    entityRef?: string;
+    kind?: string;
+    namespace?: string;
+    sourceKey?: string;
+  }): Promise<StoredObject[]>;
   /**
    * Takes a lease on up to `limit` due objects that nobody else holds, atomically per
    * object, so two instances on one database never reconcile the same object at once.
    */
-  claimDue(options: { owner: string; now: Date; limit: number; leaseMs: number }): Promise<StoredObject[]>;
+  claimDue(options: {
+    owner: string;
+    now: Date;
+    limit: number;
+    leaseMs: number;
+  }): Promise<StoredObject[]>;
   /** How many objects are due at `now` and not leased (what claimDue would choose from); for metrics. */
   countDue(now: Date): Promise<number>;
   /** Extends this owner's lease on an object while a long reconcile runs; false if it was lost. */
   renewLease(id: string, owner: string, until: Date): Promise<boolean>;
   /** Stores an intermediate status (progress of a long reconcile) while this owner holds the lease. */
-  reportProgress(id: string, owner: string, status: ObjectStatus): Promise<boolean>;
+  reportProgress(
+    id: string,
+    owner: string,
+    status: ObjectStatus,
+  ): Promise<boolean>;
   /**
    * Gives up this owner's lease without storing an outcome (the run was stopped before it
    * finished): the object is due again at once, for any instance. False if the lease was not held.
@@ -87,8 +109,17 @@ export interface ObjectStore {
     owner: string,
     result: { status: ObjectStatus; nextRunAt: Date; ranAt: Date },
   ): Promise<boolean>;
-  setSuspended(id: string, suspended: boolean, actor: string, now: Date): Promise<StoredObject | undefined>;
-  requestReconcile(id: string, actor: string, now: Date): Promise<StoredObject | undefined>;
+  setSuspended(
+    id: string,
+    suspended: boolean,
+    actor: string,
+    now: Date,
+  ): Promise<StoredObject | undefined>;
+  requestReconcile(
+    id: string,
+    actor: string,
+    now: Date,
+  ): Promise<StoredObject | undefined>;
   /** Makes objects due now (a dependency changed). */
   markDue(ids: string[], now: Date): Promise<void>;
 }

@@ -14,7 +14,8 @@ import {
  * actions), the preview last computed, and the revision every update must name.
  * @internal
  */
-export interface PromotionRecord extends Omit<PromotionView, 'votes' | 'actions'> {
+export interface PromotionRecord
+  extends Omit<PromotionView, 'votes' | 'actions'> {
   /** The preview last computed (JSON), stored with the promotion when it runs. */
   preview?: string;
   /** Optimistic-concurrency counter: every update must name the revision it read. */
@@ -76,16 +77,29 @@ export interface PromotionStore {
   create(input: NewPromotion): Promise<PromotionRecord>;
   get(id: string): Promise<PromotionRecord | undefined>;
   /** The open promotion (pending, approved, applying or failed) of a target's subject. */
-  findOpen(targetId: string, subject: string): Promise<PromotionRecord | undefined>;
+  findOpen(
+    targetId: string,
+    subject: string,
+  ): Promise<PromotionRecord | undefined>;
   /** The most recently created promotion of a target's subject, in any state. */
-  latest(targetId: string, subject: string): Promise<PromotionRecord | undefined>;
+  latest(
+    targetId: string,
+    subject: string,
+  ): Promise<PromotionRecord | undefined>;
   /** The most recently applied promotion of a target's subject. */
-  lastApplied(targetId: string, subject: string): Promise<PromotionRecord | undefined>;
+  lastApplied(
+    targetId: string,
+    subject: string,
+  ): Promise<PromotionRecord | undefined>;
   /**
    * Applied promotions of any of an entity's targets whose `to.digest` (or `to.tag` when the
    * digest is absent) equals `version`, newest first: the evidence of the upstream gate.
    */
-  findApplied(filter: { entityRef: string; digest?: string; tag?: string }): Promise<PromotionRecord[]>;
+  findApplied(filter: {
+    entityRef: string;
+    digest?: string;
+    tag?: string;
+  }): Promise<PromotionRecord[]>;
   /** Newest first (by creation), filtered; `cursor` from the previous page. */
   list(filter: {
     entityRef?: string;
@@ -118,7 +132,11 @@ export interface PromotionStore {
   /** Removes a pin; false when there was none. */
   unpin(targetId: string, subject: string): Promise<boolean>;
   /** The pin of a target's subject (expired pins are not returned). */
-  getPin(targetId: string, subject: string, now: Date): Promise<PromotionPin | undefined>;
+  getPin(
+    targetId: string,
+    subject: string,
+    now: Date,
+  ): Promise<PromotionPin | undefined>;
   /** The pins of the given targets (expired ones are not returned). */
   listPins(targetIds: string[], now: Date): Promise<PromotionPin[]>;
 }

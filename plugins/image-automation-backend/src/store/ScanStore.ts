@@ -38,7 +38,10 @@ export interface ScanStore {
    * listing): it is not recorded twice, and the first record is returned.
    */
   recordScan(outcome: ScanOutcome): Promise<ScanRecord>;
-  listScans(objectId: string, options?: { limit?: number; cursor?: string }): Promise<Page<ScanRecord>>;
+  listScans(
+    objectId: string,
+    options?: { limit?: number; cursor?: string },
+  ): Promise<Page<ScanRecord>>;
   /** Records the digest a tag pointed at when it was last resolved. */
   setDigest(objectId: string, tag: string, digest: string): Promise<void>;
   /** The tags present in the last successful scan. */
@@ -47,7 +50,12 @@ export interface ScanStore {
   presentTags(objectId: string): Promise<TagRecord[]>;
   listTags(
     objectId: string,
-    options?: { limit?: number; cursor?: string; search?: string; includeGone?: boolean },
+    options?: {
+      limit?: number;
+      cursor?: string;
+      search?: string;
+      includeGone?: boolean;
+    },
   ): Promise<Page<TagRecord>>;
   /** Deletes scans older than `olderThan` and beyond `keepPerObject` per repository. */
   prune(options: { olderThan: Date; keepPerObject: number }): Promise<number>;
@@ -55,5 +63,8 @@ export interface ScanStore {
    * Deletes the history of tags gone from their repository before `goneBefore`, and beyond the
    * `keepPerObject` most recently gone per repository. Present tags are never deleted.
    */
-  pruneGoneTags(options: { goneBefore: Date; keepPerObject: number }): Promise<number>;
+  pruneGoneTags(options: {
+    goneBefore: Date;
+    keepPerObject: number;
+  }): Promise<number>;
 }

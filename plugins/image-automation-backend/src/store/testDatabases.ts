@@ -17,7 +17,9 @@ export function createStoreTestDatabases(): TestDatabases {
   if (process.env[POSTGRES_ENV]) {
     ids.unshift('POSTGRES_15');
   } else if (process.env.CI) {
-    throw new Error(`${POSTGRES_ENV} is not set: the store tests must run on PostgreSQL too`);
+    throw new Error(
+      `${POSTGRES_ENV} is not set: the store tests must run on PostgreSQL too`,
+    );
   }
   const databases = TestDatabases.create({ ids, disableDocker: true });
   // A test's databases are closed when it ends. Files that set up a fresh database per test would

@@ -74,7 +74,6 @@ export function tokenString(t: Token): string {
   return goQuote(t.val);
 }
 
-
 /**
  * Splits template text into tokens. Lexing errors become an `error` token, after which
  * lexing stops (as in Go).

@@ -271,7 +271,8 @@ export function unescapeGo(quoted: string): string {
 }
 
 // Go's unicode.IsSpace, which bytes.TrimSpace uses.
-const GO_SPACE = /^[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$/;
+const GO_SPACE =
+  /^[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$/;
 
 /** Go's parse.IsEmptyTree: only blank text and comments. */
 function isEmptyTree(n: Node): boolean {

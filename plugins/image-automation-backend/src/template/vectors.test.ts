@@ -56,4 +56,3 @@ describe('slugify vectors', () => {
     expect(slugify(input)).toBe(expected);
   });
 });
-

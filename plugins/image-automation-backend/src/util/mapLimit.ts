@@ -31,11 +31,15 @@ export function mapLimitSettled<T, R>(
   limit: number,
   fn: (item: T) => Promise<R>,
 ): Promise<PromiseSettledResult<R>[]> {
-  return mapLimit(items, limit, async (item): Promise<PromiseSettledResult<R>> => {
-    try {
-      return { status: 'fulfilled', value: await fn(item) };
-    } catch (reason) {
-      return { status: 'rejected', reason };
-    }
-  });
+  return mapLimit(
+    items,
+    limit,
+    async (item): Promise<PromiseSettledResult<R>> => {
+      try {
+        return { status: 'fulfilled', value: await fn(item) };
+      } catch (reason) {
+        return { status: 'rejected', reason };
+      }
+    },
+  );
 }

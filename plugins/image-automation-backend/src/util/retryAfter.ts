@@ -5,7 +5,10 @@
  * header by its lower-case name.
  * @internal
  */
-export function rateLimitWaitMs(header: (name: string) => string | null | undefined, now = Date.now()): number | undefined {
+export function rateLimitWaitMs(
+  header: (name: string) => string | null | undefined,
+  now = Date.now(),
+): number | undefined {
   const raw = header('retry-after');
   if (raw && raw.trim() !== '') {
     const seconds = Number(raw);
@@ -25,6 +28,13 @@ export function rateLimitWaitMs(header: (name: string) => string | null | undefi
  * or GitHub's secondary limits with `Retry-After`). A plain 403 is a refusal.
  * @internal
  */
-export function isRateLimited(status: number, header: (name: string) => string | null | undefined): boolean {
-  return status === 429 || (status === 403 && (header('x-ratelimit-remaining') === '0' || !!header('retry-after')));
+export function isRateLimited(
+  status: number,
+  header: (name: string) => string | null | undefined,
+): boolean {
+  return (
+    status === 429 ||
+    (status === 403 &&
+      (header('x-ratelimit-remaining') === '0' || !!header('retry-after')))
+  );
 }

@@ -2,7 +2,10 @@ import { splitImageRef } from './splitImageRef';
 
 describe('splitImageRef', () => {
   it.each([
-    ['ghcr.io/acme/app:1.0.0', { repository: 'ghcr.io/acme/app', tag: '1.0.0' }],
+    [
+      'ghcr.io/acme/app:1.0.0',
+      { repository: 'ghcr.io/acme/app', tag: '1.0.0' },
+    ],
     ['localhost:5000/app:v2', { repository: 'localhost:5000/app', tag: 'v2' }],
     ['localhost:5000/app', { repository: 'localhost:5000/app' }],
     [

@@ -14,7 +14,10 @@ export const MAX_MESSAGE_LENGTH = 4096;
  * `<head>… (N more characters)`. Never splits a surrogate pair.
  * @internal
  */
-export function truncateMessage(message: string, max = MAX_MESSAGE_LENGTH): string {
+export function truncateMessage(
+  message: string,
+  max = MAX_MESSAGE_LENGTH,
+): string {
   if (typeof message !== 'string') return message;
   if (message.length <= max) return message;
   const marker = (n: number) => `… (${n} more characters)`;

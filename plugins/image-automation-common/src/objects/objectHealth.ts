@@ -62,7 +62,13 @@ function explain(condition: Condition): { reason?: string; message?: string } {
 }
 
 /** An object's state in one word, as the tab and the fleet page show it. @public */
-export type ObjectStateLabel = 'Ready' | 'Stalled' | 'Failing' | 'Reconciling' | 'Suspended' | 'Unknown';
+export type ObjectStateLabel =
+  | 'Ready'
+  | 'Stalled'
+  | 'Failing'
+  | 'Reconciling'
+  | 'Suspended'
+  | 'Unknown';
 
 /**
  * The state of an automation object and the condition that decided it: Stalled wins (only a
@@ -75,10 +81,14 @@ export function objectStateLabel(
   suspended: boolean,
 ): { label: ObjectStateLabel; condition?: Condition } {
   const health = objectHealth(status);
-  const find = (type: string) => (status.conditions ?? []).find(c => c.type === type);
-  if (health.readiness === 'Stalled') return { label: 'Stalled', condition: find('Stalled') };
+  const find = (type: string) =>
+    (status.conditions ?? []).find(c => c.type === type);
+  if (health.readiness === 'Stalled')
+    return { label: 'Stalled', condition: find('Stalled') };
   if (suspended) return { label: 'Suspended', condition: find('Ready') };
-  if (health.readiness === 'Not ready') return { label: 'Failing', condition: find('Ready') };
-  if (health.readiness === 'Reconciling') return { label: 'Reconciling', condition: find('Reconciling') };
+  if (health.readiness === 'Not ready')
+    return { label: 'Failing', condition: find('Ready') };
+  if (health.readiness === 'Reconciling')
+    return { label: 'Reconciling', condition: find('Reconciling') };
   return { label: health.readiness, condition: find('Ready') };
 }

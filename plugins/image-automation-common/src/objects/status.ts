@@ -65,7 +65,12 @@ export interface ObjectStatus {
    * ImageUpdateAutomation: the `$imagepolicy` markers the last run found at the branch tip, with the
    * value each held (not a Flux field; at most 500).
    */
-  markers?: Array<{ file: string; line: number; setter: string; value: string }>;
+  markers?: Array<{
+    file: string;
+    line: number;
+    setter: string;
+    value: string;
+  }>;
   /**
    * ImageUpdateAutomation in pull-request mode: the pull request of the target (not a Flux field).
    * `versions` are the policies' versions it carries (`name` → `tag[@digest]`); `promotions` the
@@ -97,7 +102,12 @@ export interface ObjectStatus {
   /** ResourceSetInputProvider: `sha256:` digest of the exported inputs as sorted-key YAML. */
   lastExportedRevision?: string;
   /** ResourceSetInputProvider: the schedule and time of the next allowed reconcile. */
-  nextSchedule?: { cron: string; timeZone?: string; window?: string; when: string };
+  nextSchedule?: {
+    cron: string;
+    timeZone?: string;
+    window?: string;
+    when: string;
+  };
   /** ResourceSetInputProvider: the last `reconcile.fluxcd.io/forceAt` handled. */
   lastHandledForceAt?: string;
   /**

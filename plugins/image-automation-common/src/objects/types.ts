@@ -34,7 +34,9 @@ export interface ImageRepositorySpec {
   certSecretRef?: LocalObjectReference;
   serviceAccountName?: string;
   suspend?: boolean;
-  accessFrom?: { namespaceSelectors: Array<{ matchLabels?: Record<string, string> }> };
+  accessFrom?: {
+    namespaceSelectors: Array<{ matchLabels?: Record<string, string> }>;
+  };
   exclusionList?: string[];
   provider?: 'generic' | 'aws' | 'azure' | 'gcp';
   insecure?: boolean;
@@ -81,14 +83,26 @@ export interface GitRepositorySpec {
   proxySecretRef?: LocalObjectReference;
   ignore?: string;
   recurseSubmodules?: boolean;
-  include?: Array<{ repository: LocalObjectReference; fromPath?: string; toPath?: string }>;
+  include?: Array<{
+    repository: LocalObjectReference;
+    fromPath?: string;
+    toPath?: string;
+  }>;
   sparseCheckout?: string[];
-  verify?: { mode?: 'head' | 'HEAD' | 'Tag' | 'TagAndHEAD'; secretRef?: LocalObjectReference };
+  verify?: {
+    mode?: 'head' | 'HEAD' | 'Tag' | 'TagAndHEAD';
+    secretRef?: LocalObjectReference;
+  };
 }
 
 /** `image.toolkit.fluxcd.io/v1` ImageUpdateAutomation spec. @public */
 export interface ImageUpdateAutomationSpec {
-  sourceRef: { apiVersion?: string; kind: 'GitRepository'; name: string; namespace?: string };
+  sourceRef: {
+    apiVersion?: string;
+    kind: 'GitRepository';
+    name: string;
+    namespace?: string;
+  };
   git?: {
     checkout?: { ref: GitRepositoryRef };
     commit: {
@@ -97,10 +111,17 @@ export interface ImageUpdateAutomationSpec {
       messageTemplate?: string;
       messageTemplateValues?: Record<string, string>;
     };
-    push?: { branch?: string; refspec?: string; options?: Record<string, string> };
+    push?: {
+      branch?: string;
+      refspec?: string;
+      options?: Record<string, string>;
+    };
   };
   interval: string;
-  policySelector?: { matchLabels?: Record<string, string>; matchExpressions?: LabelSelectorRequirement[] };
+  policySelector?: {
+    matchLabels?: Record<string, string>;
+    matchExpressions?: LabelSelectorRequirement[];
+  };
   update?: { strategy?: 'Setters'; path?: string };
   suspend?: boolean;
 }
@@ -119,18 +140,51 @@ export const SOURCE_API_VERSION = 'source.toolkit.fluxcd.io/v1';
 export const FLUX_OPERATOR_API_VERSION = 'fluxcd.controlplane.io/v1';
 
 /** The apiVersion of Flux's `Provider` and `Alert` (notification-controller v1beta3). @public */
-export const NOTIFICATION_API_VERSION = 'notification.toolkit.fluxcd.io/v1beta3';
+export const NOTIFICATION_API_VERSION =
+  'notification.toolkit.fluxcd.io/v1beta3';
 
 /** Provider `spec.type`s Flux accepts (v1beta3). @public */
 export const NOTIFICATION_PROVIDER_TYPES = [
-  'slack', 'discord', 'msteams', 'rocket', 'generic', 'generic-hmac', 'github', 'gitlab', 'gitea',
-  'bitbucketserver', 'bitbucket', 'azuredevops', 'googlechat', 'googlepubsub', 'webex', 'sentry',
-  'azureeventhub', 'telegram', 'lark', 'matrix', 'opsgenie', 'alertmanager', 'grafana', 'githubdispatch',
-  'pagerduty', 'datadog', 'nats',
+  'slack',
+  'discord',
+  'msteams',
+  'rocket',
+  'generic',
+  'generic-hmac',
+  'github',
+  'gitlab',
+  'gitea',
+  'bitbucketserver',
+  'bitbucket',
+  'azuredevops',
+  'googlechat',
+  'googlepubsub',
+  'webex',
+  'sentry',
+  'azureeventhub',
+  'telegram',
+  'lark',
+  'matrix',
+  'opsgenie',
+  'alertmanager',
+  'grafana',
+  'githubdispatch',
+  'pagerduty',
+  'datadog',
+  'nats',
 ] as const;
 
 /** Provider `spec.type`s this plugin delivers to; the others are Stalled `ProviderNotSupported`. @public */
-export const DELIVERED_PROVIDER_TYPES = ['slack', 'discord', 'msteams', 'googlechat', 'generic', 'generic-hmac', 'githubdispatch', 'gitlab'] as const;
+export const DELIVERED_PROVIDER_TYPES = [
+  'slack',
+  'discord',
+  'msteams',
+  'googlechat',
+  'generic',
+  'generic-hmac',
+  'githubdispatch',
+  'gitlab',
+] as const;
 
 /** The apiVersion of Flux's `Receiver` (notification-controller v1). @public */
 export const RECEIVER_API_VERSION = 'notification.toolkit.fluxcd.io/v1';
@@ -200,7 +254,8 @@ export const RESOURCE_SET_INPUT_PROVIDER_TYPES = [
 ] as const;
 
 /** One of {@link RESOURCE_SET_INPUT_PROVIDER_TYPES}. @public */
-export type ResourceSetInputProviderType = (typeof RESOURCE_SET_INPUT_PROVIDER_TYPES)[number];
+export type ResourceSetInputProviderType =
+  (typeof RESOURCE_SET_INPUT_PROVIDER_TYPES)[number];
 
 /** `spec.schedule[]` of a ResourceSetInputProvider. @public */
 export interface InputProviderSchedule {
@@ -263,7 +318,10 @@ export interface ResourceSetSpec {
       matchExpressions?: LabelSelectorRequirement[];
     };
   }>;
-  inputStrategy?: { name?: 'Flatten' | 'Permute'; includeEmptyProviders?: boolean };
+  inputStrategy?: {
+    name?: 'Flatten' | 'Permute';
+    includeEmptyProviders?: boolean;
+  };
   resources?: Array<Record<string, unknown>>;
   resourcesTemplate?: string;
   steps?: Array<{
@@ -275,5 +333,8 @@ export interface ResourceSetSpec {
   dependsOn?: ResourceSetDependency[];
   serviceAccountName?: string;
   wait?: boolean;
-  commonMetadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
+  commonMetadata?: {
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
 }

@@ -20,14 +20,25 @@ export interface FieldError {
 }
 
 type Rule =
-  | { type: 'string'; required?: boolean; pattern?: RegExp; enum?: string[]; maxLength?: number }
+  | {
+      type: 'string';
+      required?: boolean;
+      pattern?: RegExp;
+      enum?: string[];
+      maxLength?: number;
+    }
   | { type: 'boolean' }
   | { type: 'integer'; minimum?: number; maximum?: number }
   /** Any JSON object (`apiextensionsv1.JSON` maps such as `defaultValues`). */
   | { type: 'jsonMap' }
   | { type: 'stringArray'; maxItems?: number }
   | { type: 'stringMap' }
-  | { type: 'object'; required?: boolean; fields: Record<string, Rule>; open?: boolean }
+  | {
+      type: 'object';
+      required?: boolean;
+      fields: Record<string, Rule>;
+      open?: boolean;
+    }
   | { type: 'array'; items: Rule; required?: boolean };
 
 const goDuration = /^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$/;
@@ -54,7 +65,10 @@ const imageRepositorySpec: Rule = {
       fields: {
         namespaceSelectors: {
           type: 'array',
-          items: { type: 'object', fields: { matchLabels: { type: 'stringMap' } } },
+          items: {
+            type: 'object',
+            fields: { matchLabels: { type: 'stringMap' } },
+          },
         },
       },
     },
@@ -118,7 +132,11 @@ const gitRepositorySpec: Rule = {
   type: 'object',
   required: true,
   fields: {
-    url: { type: 'string', required: true, pattern: /^(http|https|ssh):\/\/.*$/ },
+    url: {
+      type: 'string',
+      required: true,
+      pattern: /^(http|https|ssh):\/\/.*$/,
+    },
     ref: gitRef,
     secretRef: localRef,
     provider: { type: 'string', enum: ['generic', 'aws', 'azure', 'github'] },
@@ -168,7 +186,10 @@ const imageUpdateAutomationSpec: Rule = {
     git: {
       type: 'object',
       fields: {
-        checkout: { type: 'object', fields: { ref: { ...gitRef, required: true } } },
+        checkout: {
+          type: 'object',
+          fields: { ref: { ...gitRef, required: true } },
+        },
         commit: {
           type: 'object',
           required: true,
@@ -176,11 +197,17 @@ const imageUpdateAutomationSpec: Rule = {
             author: {
               type: 'object',
               required: true,
-              fields: { name: { type: 'string' }, email: { type: 'string', required: true } },
+              fields: {
+                name: { type: 'string' },
+                email: { type: 'string', required: true },
+              },
             },
             signingKey: {
               type: 'object',
-              fields: { secretRef: localRef, type: { type: 'string', enum: ['gpg', 'ssh'] } },
+              fields: {
+                secretRef: localRef,
+                type: { type: 'string', enum: ['gpg', 'ssh'] },
+              },
             },
             messageTemplate: { type: 'string' },
             messageTemplateValues: { type: 'stringMap' },
@@ -216,7 +243,10 @@ const imageUpdateAutomationSpec: Rule = {
     },
     update: {
       type: 'object',
-      fields: { strategy: { type: 'string', enum: ['Setters'] }, path: { type: 'string' } },
+      fields: {
+        strategy: { type: 'string', enum: ['Setters'] },
+        path: { type: 'string' },
+      },
     },
     suspend: { type: 'boolean' },
   },
@@ -238,7 +268,11 @@ const resourceSetInputProviderSpec: Rule = {
   type: 'object',
   required: true,
   fields: {
-    type: { type: 'string', required: true, enum: [...RESOURCE_SET_INPUT_PROVIDER_TYPES] },
+    type: {
+      type: 'string',
+      required: true,
+      enum: [...RESOURCE_SET_INPUT_PROVIDER_TYPES],
+    },
     url: { type: 'string', pattern: /^((http|https|oci):\/\/.*){0,1}$/ },
     serviceAccountName: { type: 'string' },
     secretRef: localRef,
@@ -267,7 +301,10 @@ const resourceSetInputProviderSpec: Rule = {
         fields: {
           cron: { type: 'string', required: true },
           timeZone: { type: 'string' },
-          window: { type: 'string', pattern: /^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$/ },
+          window: {
+            type: 'string',
+            pattern: /^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$/,
+          },
         },
       },
     },
@@ -348,7 +385,10 @@ const resourceSetSpec: Rule = {
     wait: { type: 'boolean' },
     commonMetadata: {
       type: 'object',
-      fields: { labels: { type: 'stringMap' }, annotations: { type: 'stringMap' } },
+      fields: {
+        labels: { type: 'stringMap' },
+        annotations: { type: 'stringMap' },
+      },
     },
   },
 };
@@ -405,13 +445,21 @@ const notificationProviderSpec: Rule = {
   type: 'object',
   required: true,
   fields: {
-    type: { type: 'string', required: true, enum: [...NOTIFICATION_PROVIDER_TYPES] },
+    type: {
+      type: 'string',
+      required: true,
+      enum: [...NOTIFICATION_PROVIDER_TYPES],
+    },
     interval: { type: 'string', pattern: goDuration },
     channel: { type: 'string', maxLength: 2048 },
     username: { type: 'string', maxLength: 2048 },
     address: { type: 'string', maxLength: 2048 },
     timeout: { type: 'string', pattern: goDurationNoHours },
-    proxy: { type: 'string', pattern: /^(http|https):\/\/.*$/, maxLength: 2048 },
+    proxy: {
+      type: 'string',
+      pattern: /^(http|https):\/\/.*$/,
+      maxLength: 2048,
+    },
     secretRef: localRef,
     certSecretRef: localRef,
     suspend: { type: 'boolean' },
@@ -469,7 +517,8 @@ export function isSupportedKind(apiVersion: string, kind: string): boolean {
   return Boolean(specRules[apiVersion]?.[kind]);
 }
 
-const dns1123Subdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const dns1123Subdomain =
+  /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const dns1123Label = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 function typeOf(value: unknown): string {
@@ -491,7 +540,9 @@ function check(rule: Rule, value: unknown, path: string, errors: FieldError[]) {
   const wrongType = (expected: string) =>
     errors.push({
       field: path,
-      message: `Invalid value: "${typeOf(value)}": ${path} in body must be of type ${expected}`,
+      message: `Invalid value: "${typeOf(
+        value,
+      )}": ${path} in body must be of type ${expected}`,
     });
   switch (rule.type) {
     case 'string': {
@@ -504,15 +555,25 @@ function check(rule: Rule, value: unknown, path: string, errors: FieldError[]) {
       } else if (rule.enum && !rule.enum.includes(value)) {
         errors.push({
           field: path,
-          message: `Unsupported value: ${quote(value)}: supported values: ${rule.enum.map(quote).join(', ')}`,
+          message: `Unsupported value: ${quote(
+            value,
+          )}: supported values: ${rule.enum.map(quote).join(', ')}`,
         });
       } else if (rule.pattern && !rule.pattern.test(value)) {
         errors.push({
           field: path,
           // RegExp#source escapes '/', which the CRD's pattern does not.
-          message: `Invalid value: ${quote(value)}: ${path} in body should match '${rule.pattern.source.replace(/\\\//g, '/')}'`,
+          message: `Invalid value: ${quote(
+            value,
+          )}: ${path} in body should match '${rule.pattern.source.replace(
+            /\\\//g,
+            '/',
+          )}'`,
         });
-      } else if (rule.maxLength !== undefined && value.length > rule.maxLength) {
+      } else if (
+        rule.maxLength !== undefined &&
+        value.length > rule.maxLength
+      ) {
         errors.push({
           field: path,
           message: `Too long: may not be more than ${rule.maxLength} bytes`,
@@ -554,7 +615,9 @@ function check(rule: Rule, value: unknown, path: string, errors: FieldError[]) {
           message: `Too many: ${value.length}: must have at most ${rule.maxItems} items`,
         });
       }
-      value.forEach((item, i) => check({ type: 'string' }, item, `${path}[${i}]`, errors));
+      value.forEach((item, i) =>
+        check({ type: 'string' }, item, `${path}[${i}]`, errors),
+      );
       return;
     case 'stringMap':
       if (typeOf(value) !== 'object') {
@@ -570,7 +633,9 @@ function check(rule: Rule, value: unknown, path: string, errors: FieldError[]) {
         wrongType('array');
         return;
       }
-      value.forEach((item, i) => check(rule.items, item, `${path}[${i}]`, errors));
+      value.forEach((item, i) =>
+        check(rule.items, item, `${path}[${i}]`, errors),
+      );
       return;
     case 'object': {
       if (typeOf(value) !== 'object') {
@@ -596,19 +661,25 @@ function check(rule: Rule, value: unknown, path: string, errors: FieldError[]) {
 }
 
 /** Flux's cross-field (CEL) rules, with Flux's messages. */
-function crossFieldRules(kind: string, spec: Record<string, any>, errors: FieldError[]) {
+function crossFieldRules(
+  kind: string,
+  spec: Record<string, any>,
+  errors: FieldError[],
+) {
   if (kind === 'ImagePolicy') {
     const always = spec.digestReflectionPolicy === 'Always';
     if (spec.interval !== undefined && !always) {
       errors.push({
         field: 'spec.interval',
-        message: "spec.interval is only accepted when spec.digestReflectionPolicy is set to 'Always'",
+        message:
+          "spec.interval is only accepted when spec.digestReflectionPolicy is set to 'Always'",
       });
     }
     if (spec.interval === undefined && always) {
       errors.push({
         field: 'spec.interval',
-        message: "spec.interval must be set when spec.digestReflectionPolicy is set to 'Always'",
+        message:
+          "spec.interval must be set when spec.digestReflectionPolicy is set to 'Always'",
       });
     }
   }
@@ -618,69 +689,136 @@ function crossFieldRules(kind: string, spec: Record<string, any>, errors: FieldE
 
 /** The Flux Operator's CEL rules for ResourceSet (in its CRD), with its messages where it has them. */
 function resourceSetRules(spec: Record<string, any>, errors: FieldError[]) {
-  const add = (field: string, message: string) => errors.push({ field, message });
-  const steps: Array<Record<string, any>> = Array.isArray(spec.steps) ? spec.steps : [];
+  const add = (field: string, message: string) =>
+    errors.push({ field, message });
+  const steps: Array<Record<string, any>> = Array.isArray(spec.steps)
+    ? spec.steps
+    : [];
   if (spec.steps !== undefined && (steps.length < 1 || steps.length > 20)) {
-    add('spec.steps', `Invalid value: ${steps.length}: spec.steps must have between 1 and 20 items`);
+    add(
+      'spec.steps',
+      `Invalid value: ${steps.length}: spec.steps must have between 1 and 20 items`,
+    );
   }
-  if (steps.length > 0 && ((spec.resources?.length ?? 0) > 0 || spec.resourcesTemplate)) {
-    add('spec.steps', 'spec.steps is mutually exclusive with spec.resources and spec.resourcesTemplate');
+  if (
+    steps.length > 0 &&
+    ((spec.resources?.length ?? 0) > 0 || spec.resourcesTemplate)
+  ) {
+    add(
+      'spec.steps',
+      'spec.steps is mutually exclusive with spec.resources and spec.resourcesTemplate',
+    );
   }
   const seen = new Set<string>();
   steps.forEach((step, i) => {
     if (!dns1123Label.test(step.name)) {
-      add(`spec.steps[${i}].name`, `Invalid value: ${quote(step.name)}: step name must be a lowercase RFC 1123 label`);
+      add(
+        `spec.steps[${i}].name`,
+        `Invalid value: ${quote(
+          step.name,
+        )}: step name must be a lowercase RFC 1123 label`,
+      );
     }
-    if (seen.has(step.name)) add(`spec.steps[${i}].name`, `Duplicate value: ${quote(step.name)}`);
+    if (seen.has(step.name))
+      add(`spec.steps[${i}].name`, `Duplicate value: ${quote(step.name)}`);
     seen.add(step.name);
     if ((step.resources?.length ?? 0) === 0 && !step.resourcesTemplate) {
-      add(`spec.steps[${i}]`, `step "${step.name}": at least one of resources or resourcesTemplate must be set`);
+      add(
+        `spec.steps[${i}]`,
+        `step "${step.name}": at least one of resources or resourcesTemplate must be set`,
+      );
     }
   });
-  (Array.isArray(spec.inputsFrom) ? spec.inputsFrom : []).forEach((ref: Record<string, unknown>, i: number) => {
-    if ((ref.name === undefined) === (ref.selector === undefined)) {
-      add(`spec.inputsFrom[${i}]`, 'exactly one of name or selector must be set');
-    }
-  });
+  (Array.isArray(spec.inputsFrom) ? spec.inputsFrom : []).forEach(
+    (ref: Record<string, unknown>, i: number) => {
+      if ((ref.name === undefined) === (ref.selector === undefined)) {
+        add(
+          `spec.inputsFrom[${i}]`,
+          'exactly one of name or selector must be set',
+        );
+      }
+    },
+  );
 }
 
 /** The Flux Operator's CEL rules for ResourceSetInputProvider, with its messages. */
 function inputProviderRules(spec: Record<string, any>, errors: FieldError[]) {
   const type = String(spec.type);
   const url = typeof spec.url === 'string' ? spec.url : '';
-  const add = (field: string, message: string) => errors.push({ field, message });
+  const add = (field: string, message: string) =>
+    errors.push({ field, message });
   const withoutUrl = type === 'Static' || type === 'ExternalArtifact';
   const ociType = type.endsWith('ArtifactTag');
   const gitType =
-    type.startsWith('Git') || type.startsWith('AzureDevOps') || type.startsWith('AWSCodeCommit');
-  if (withoutUrl && url) add('spec.url', `spec.url must be empty when spec.type is '${type}'`);
+    type.startsWith('Git') ||
+    type.startsWith('AzureDevOps') ||
+    type.startsWith('AWSCodeCommit');
+  if (withoutUrl && url)
+    add('spec.url', `spec.url must be empty when spec.type is '${type}'`);
   if (!withoutUrl && !url) {
-    add('spec.url', "spec.url must not be empty when spec.type is not 'Static' or 'ExternalArtifact'");
+    add(
+      'spec.url',
+      "spec.url must not be empty when spec.type is not 'Static' or 'ExternalArtifact'",
+    );
   } else if (gitType && !url.startsWith('http')) {
-    add('spec.url', "spec.url must start with 'http://' or 'https://' when spec.type is a Git provider");
+    add(
+      'spec.url',
+      "spec.url must start with 'http://' or 'https://' when spec.type is a Git provider",
+    );
   } else if (type.startsWith('AWSCodeCommit') && !url.startsWith('https://')) {
-    add('spec.url', "spec.url must start with 'https://' when spec.type is an AWS CodeCommit provider");
+    add(
+      'spec.url',
+      "spec.url must start with 'https://' when spec.type is an AWS CodeCommit provider",
+    );
   } else if (ociType && !/^oci:\/\/[^/]+\/./.test(url)) {
     add(
       'spec.url',
       "spec.url must start with 'oci://' and name a repository (oci://host/repository) when spec.type is an OCI provider",
     );
   } else if (type === 'ExternalService' && !url.startsWith('http')) {
-    add('spec.url', "spec.url must start with 'http://' or 'https://' when spec.type is 'ExternalService'");
-  } else if (type === 'ExternalService' && url.startsWith('http://') && spec.insecure !== true) {
-    add('spec.url', "spec.url must use 'https://' unless spec.insecure is true");
+    add(
+      'spec.url',
+      "spec.url must start with 'http://' or 'https://' when spec.type is 'ExternalService'",
+    );
+  } else if (
+    type === 'ExternalService' &&
+    url.startsWith('http://') &&
+    spec.insecure !== true
+  ) {
+    add(
+      'spec.url',
+      "spec.url must use 'https://' unless spec.insecure is true",
+    );
   }
-  if (spec.insecure === true && type !== 'ExternalService' && type !== 'OCIArtifactTag') {
-    add('spec.insecure', "spec.insecure can only be set when spec.type is 'ExternalService' or 'OCIArtifactTag'");
+  if (
+    spec.insecure === true &&
+    type !== 'ExternalService' &&
+    type !== 'OCIArtifactTag'
+  ) {
+    add(
+      'spec.insecure',
+      "spec.insecure can only be set when spec.type is 'ExternalService' or 'OCIArtifactTag'",
+    );
   }
-  if (spec.serviceAccountName !== undefined && !(type.startsWith('AzureDevOps') || type.startsWith('AWSCodeCommit') || ociType || type === 'ExternalArtifact')) {
+  if (
+    spec.serviceAccountName !== undefined &&
+    !(
+      type.startsWith('AzureDevOps') ||
+      type.startsWith('AWSCodeCommit') ||
+      ociType ||
+      type === 'ExternalArtifact'
+    )
+  ) {
     add(
       'spec.serviceAccountName',
       'cannot specify spec.serviceAccountName when spec.type is not one of AzureDevOps*, AWSCodeCommit*, *ArtifactTag or ExternalArtifact',
     );
   }
   const cloudArtifact = ociType && type !== 'OCIArtifactTag';
-  if (spec.certSecretRef !== undefined && (type.startsWith('AzureDevOps') || cloudArtifact)) {
+  if (
+    spec.certSecretRef !== undefined &&
+    (type.startsWith('AzureDevOps') || cloudArtifact)
+  ) {
     add(
       'spec.certSecretRef',
       'cannot specify spec.certSecretRef when spec.type is one of Static, AzureDevOps*, ACRArtifactTag, ECRArtifactTag or GARArtifactTag',
@@ -693,13 +831,25 @@ function inputProviderRules(spec: Record<string, any>, errors: FieldError[]) {
     );
   }
   if (spec.selectors !== undefined && type !== 'ExternalArtifact') {
-    add('spec.selectors', "spec.selectors can only be set when spec.type is 'ExternalArtifact'");
+    add(
+      'spec.selectors',
+      "spec.selectors can only be set when spec.type is 'ExternalArtifact'",
+    );
   }
-  (Array.isArray(spec.selectors) ? spec.selectors : []).forEach((selector: Record<string, unknown>, i: number) => {
-    if (selector?.name !== undefined && (selector.matchLabels !== undefined || selector.matchExpressions !== undefined)) {
-      add(`spec.selectors[${i}]`, 'name and matchLabels/matchExpressions are mutually exclusive');
-    }
-  });
+  (Array.isArray(spec.selectors) ? spec.selectors : []).forEach(
+    (selector: Record<string, unknown>, i: number) => {
+      if (
+        selector?.name !== undefined &&
+        (selector.matchLabels !== undefined ||
+          selector.matchExpressions !== undefined)
+      ) {
+        add(
+          `spec.selectors[${i}]`,
+          'name and matchLabels/matchExpressions are mutually exclusive',
+        );
+      }
+    },
+  );
 }
 
 /**
@@ -711,10 +861,17 @@ function inputProviderRules(spec: Record<string, any>, errors: FieldError[]) {
 export function validateAutomationObject(doc: unknown): FieldError[] {
   const errors: FieldError[] = [];
   if (typeOf(doc) !== 'object') {
-    return [{ field: '', message: 'a manifest document must be a YAML mapping' }];
+    return [
+      { field: '', message: 'a manifest document must be a YAML mapping' },
+    ];
   }
   const object = doc as Record<string, any>;
-  check({ type: 'string', required: true }, object.apiVersion, 'apiVersion', errors);
+  check(
+    { type: 'string', required: true },
+    object.apiVersion,
+    'apiVersion',
+    errors,
+  );
   check({ type: 'string', required: true }, object.kind, 'kind', errors);
   check(
     {
@@ -736,14 +893,18 @@ export function validateAutomationObject(doc: unknown): FieldError[] {
   if (typeof name === 'string' && name && !dns1123Subdomain.test(name)) {
     errors.push({
       field: 'metadata.name',
-      message: `Invalid value: ${quote(name)}: a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character`,
+      message: `Invalid value: ${quote(
+        name,
+      )}: a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character`,
     });
   }
   const namespace = object.metadata?.namespace;
   if (typeof namespace === 'string' && !dns1123Label.test(namespace)) {
     errors.push({
       field: 'metadata.namespace',
-      message: `Invalid value: ${quote(namespace)}: a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character`,
+      message: `Invalid value: ${quote(
+        namespace,
+      )}: a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character`,
     });
   }
   if (errors.length > 0) return errors;
@@ -763,7 +924,13 @@ export function validateAutomationObject(doc: unknown): FieldError[] {
 }
 
 /** Formats field errors as one message, as `kubectl apply` prints them. @public */
-export function formatFieldErrors(kind: string, name: string, errors: FieldError[]): string {
-  const details = errors.map(e => (e.field ? `${e.field}: ${e.message}` : e.message));
+export function formatFieldErrors(
+  kind: string,
+  name: string,
+  errors: FieldError[],
+): string {
+  const details = errors.map(e =>
+    e.field ? `${e.field}: ${e.message}` : e.message,
+  );
   return `${kind} "${name}" is invalid: ${details.join(', ')}`;
 }

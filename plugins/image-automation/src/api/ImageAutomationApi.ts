@@ -70,12 +70,22 @@ export interface ImageAutomationApi {
   /** The tags an ImageRepository has seen, by tag name, a page at a time. */
   getTags(
     repository: ObjectRef,
-    options?: { search?: string; limit?: number; cursor?: string; includeGone?: boolean },
+    options?: {
+      search?: string;
+      limit?: number;
+      cursor?: string;
+      includeGone?: boolean;
+    },
   ): Promise<Page<RepositoryTagView>>;
   /** The entity's timeline (tags seen, promotion steps, pins, suspends), newest first, a page at a time. */
   getTimeline(
     entity: ObjectRef,
-    options?: { since?: string; until?: string; limit?: number; cursor?: string },
+    options?: {
+      since?: string;
+      until?: string;
+      limit?: number;
+      cursor?: string;
+    },
   ): Promise<EntityTimelineView>;
   /** The entity's promotions, newest first, optionally only in some states. */
   getPromotions(

@@ -17,7 +17,11 @@ function fakeFetch(routes: Record<string, () => Response>) {
     fetch: async (input: RequestInfo | URL, init?: RequestInit) => {
       const method = init?.method ?? 'GET';
       const url = String(input);
-      requests.push({ method, url, ...(init?.body ? { body: JSON.parse(String(init.body)) } : {}) });
+      requests.push({
+        method,
+        url,
+        ...(init?.body ? { body: JSON.parse(String(init.body)) } : {}),
+      });
       const route = routes[`${method} ${url}`];
       if (!route) {
         return errorJson(404, method, url, {
@@ -104,7 +108,7 @@ describe('ImageAutomationClient', () => {
     expect(second).toEqual({ items: [{ id: 1 }] });
   });
 
-  it('pages through an object\'s events with limit and cursor, escaping the path', async () => {
+  it("pages through an object's events with limit and cursor, escaping the path", async () => {
     const event = (id: number) => ({
       id,
       objectId: 'ImagePolicy/flux system/podinfo',
@@ -162,17 +166,31 @@ describe('ImageAutomationClient', () => {
       ],
     };
     const { fetchApi, requests } = fakeFetch({
-      [`GET ${base}/objects/ResourceSet/team%20a/web/inventory`]: () => json(200, view),
+      [`GET ${base}/objects/ResourceSet/team%20a/web/inventory`]: () =>
+        json(200, view),
       [`GET ${base}/objects/ResourceSet/apps/vault/inventory`]: () =>
         errorJson(403, 'GET', '/objects/ResourceSet/apps/vault/inventory', {
           name: 'NotAllowedError',
-          message: 'you may not read the image automation of component:default/vault (image-automation.object.read)',
+          message:
+            'you may not read the image automation of component:default/vault (image-automation.object.read)',
         }),
     });
     const client = new ImageAutomationClient({ discoveryApi, fetchApi });
-    expect(await client.getResourceSetInventory({ namespace: 'team a', name: 'web' })).toEqual(view);
-    expect(requests).toEqual([{ method: 'GET', url: `${base}/objects/ResourceSet/team%20a/web/inventory` }]);
-    const error = await client.getResourceSetInventory({ namespace: 'apps', name: 'vault' }).catch(e => e);
+    expect(
+      await client.getResourceSetInventory({
+        namespace: 'team a',
+        name: 'web',
+      }),
+    ).toEqual(view);
+    expect(requests).toEqual([
+      {
+        method: 'GET',
+        url: `${base}/objects/ResourceSet/team%20a/web/inventory`,
+      },
+    ]);
+    const error = await client
+      .getResourceSetInventory({ namespace: 'apps', name: 'vault' })
+      .catch(e => e);
     expect(error).toBeInstanceOf(ResponseError);
     expect(error.response.status).toBe(403);
     expect(error.cause.name).toBe('NotAllowedError');
@@ -256,43 +274,101 @@ describe('ImageAutomationClient', () => {
     const entity = { kind: 'Component', namespace: 'default', name: 'shop' };
     const id = 'p 1';
     const { fetchApi, requests } = fakeFetch({
-      [`GET ${base}/entities/Component/default/shop/versions`]: () => json(200, { entityRef: 'component:default/shop', items: [] }),
-      [`GET ${base}/entities/Component/default/shop/promotions?state=pending%2Cfailed&limit=50`]: () => json(200, { items: [{ id }] }),
-      [`POST ${base}/promotions/p%201/reject`]: () => json(200, { id, state: 'rejected' }),
-      [`POST ${base}/promotions/p%201/promote`]: () => json(200, { id, state: 'approved' }),
-      [`POST ${base}/promotions/p%201/preview`]: () => json(200, { promotionId: id, diff: '-a\n+b\n' }),
+      [`GET ${base}/entities/Component/default/shop/versions`]: () =>
+        json(200, { entityRef: 'component:default/shop', items: [] }),
+      [`GET ${base}/entities/Component/default/shop/promotions?state=pending%2Cfailed&limit=50`]:
+        () => json(200, { items: [{ id }] }),
+      [`POST ${base}/promotions/p%201/reject`]: () =>
+        json(200, { id, state: 'rejected' }),
+      [`POST ${base}/promotions/p%201/promote`]: () =>
+        json(200, { id, state: 'approved' }),
+      [`POST ${base}/promotions/p%201/preview`]: () =>
+        json(200, { promotionId: id, diff: '-a\n+b\n' }),
       [`POST ${base}/pins`]: () => json(200, { targetId: 't', subject: 's' }),
-      [`DELETE ${base}/pins?targetId=git%3AImageUpdateAutomation%2Fa%2Fb&subject=ImagePolicy%2Fa%2Fp`]: () => new Response(null, { status: 204 }),
+      [`DELETE ${base}/pins?targetId=git%3AImageUpdateAutomation%2Fa%2Fb&subject=ImagePolicy%2Fa%2Fp`]:
+        () => new Response(null, { status: 204 }),
     });
     const client = new ImageAutomationClient({ discoveryApi, fetchApi });
 
-    await expect(client.getVersions(entity)).resolves.toEqual({ entityRef: 'component:default/shop', items: [] });
-    await expect(client.getPromotions(entity, { states: ['pending', 'failed'], limit: 50 })).resolves.toEqual({ items: [{ id }] });
-    await expect(client.decidePromotion(id, { action: 'reject', reason: 'breaks the API' })).resolves.toEqual({ id, state: 'rejected' });
-    await client.decidePromotion(id, { action: 'promote', justification: 'hotfix' });
-    await expect(client.previewPromotion(id)).resolves.toEqual({ promotionId: id, diff: '-a\n+b\n' });
-    await client.pin({ targetId: 't', subject: 's', version: { tag: '1.0.0' }, reason: 'hold' });
-    await expect(client.unpin('git:ImageUpdateAutomation/a/b', 'ImagePolicy/a/p')).resolves.toBeUndefined();
-    expect(requests.filter(r => r.method === 'POST').map(r => [r.url.slice(base.length), r.body])).toEqual([
+    await expect(client.getVersions(entity)).resolves.toEqual({
+      entityRef: 'component:default/shop',
+      items: [],
+    });
+    await expect(
+      client.getPromotions(entity, {
+        states: ['pending', 'failed'],
+        limit: 50,
+      }),
+    ).resolves.toEqual({ items: [{ id }] });
+    await expect(
+      client.decidePromotion(id, {
+        action: 'reject',
+        reason: 'breaks the API',
+      }),
+    ).resolves.toEqual({ id, state: 'rejected' });
+    await client.decidePromotion(id, {
+      action: 'promote',
+      justification: 'hotfix',
+    });
+    await expect(client.previewPromotion(id)).resolves.toEqual({
+      promotionId: id,
+      diff: '-a\n+b\n',
+    });
+    await client.pin({
+      targetId: 't',
+      subject: 's',
+      version: { tag: '1.0.0' },
+      reason: 'hold',
+    });
+    await expect(
+      client.unpin('git:ImageUpdateAutomation/a/b', 'ImagePolicy/a/p'),
+    ).resolves.toBeUndefined();
+    expect(
+      requests
+        .filter(r => r.method === 'POST')
+        .map(r => [r.url.slice(base.length), r.body]),
+    ).toEqual([
       ['/promotions/p%201/reject', { reason: 'breaks the API' }],
       ['/promotions/p%201/promote', { justification: 'hotfix' }],
       ['/promotions/p%201/preview', undefined],
-      ['/pins', { targetId: 't', subject: 's', version: { tag: '1.0.0' }, reason: 'hold' }],
+      [
+        '/pins',
+        {
+          targetId: 't',
+          subject: 's',
+          version: { tag: '1.0.0' },
+          reason: 'hold',
+        },
+      ],
     ]);
   });
 
   it('reads the fleet, sending only the filters that are set, escaped', async () => {
-    const empty = { promotions: [], failing: [], facets: { owners: [], kinds: [], states: [] } };
+    const empty = {
+      promotions: [],
+      failing: [],
+      facets: { owners: [], kinds: [], states: [] },
+    };
     const { fetchApi, requests } = fakeFetch({
       [`GET ${base}/fleet`]: () => json(200, empty),
-      [`GET ${base}/fleet?owner=group%3Adefault%2Fteam-a&state=Stalled`]: () => json(200, empty),
+      [`GET ${base}/fleet?owner=group%3Adefault%2Fteam-a&state=Stalled`]: () =>
+        json(200, empty),
       [`GET ${base}/fleet?kind=Deployment`]: () =>
-        errorJson(400, 'GET', '/fleet?kind=Deployment', { name: 'InputError', message: "unknown kind 'Deployment'" }),
+        errorJson(400, 'GET', '/fleet?kind=Deployment', {
+          name: 'InputError',
+          message: "unknown kind 'Deployment'",
+        }),
     });
     const client = new ImageAutomationClient({ discoveryApi, fetchApi });
 
     await expect(client.getFleet()).resolves.toEqual(empty);
-    await expect(client.getFleet({ owner: 'group:default/team-a', kind: '', state: 'Stalled' })).resolves.toEqual(empty);
+    await expect(
+      client.getFleet({
+        owner: 'group:default/team-a',
+        kind: '',
+        state: 'Stalled',
+      }),
+    ).resolves.toEqual(empty);
     const error = await client.getFleet({ kind: 'Deployment' }).catch(e => e);
     expect(error).toBeInstanceOf(ResponseError);
     expect(error.cause.message).toBe("unknown kind 'Deployment'");
@@ -304,27 +380,66 @@ describe('ImageAutomationClient', () => {
   });
 
   it('explains a policy, previews an unsaved spec with its body, and pages tags with search', async () => {
-    const explanation = { repositoryId: 'ImageRepository/apps/web', selection: { ok: true, tag: '1.2.0' }, verdicts: [], exclusionList: [] };
-    const spec = { imageRepositoryRef: { name: 'web' }, policy: { semver: { range: '>=2' } } };
+    const explanation = {
+      repositoryId: 'ImageRepository/apps/web',
+      selection: { ok: true, tag: '1.2.0' },
+      verdicts: [],
+      exclusionList: [],
+    };
+    const spec = {
+      imageRepositoryRef: { name: 'web' },
+      policy: { semver: { range: '>=2' } },
+    };
     const { fetchApi, requests } = fakeFetch({
-      [`GET ${base}/objects/ImagePolicy/apps/web%201/explain`]: () => json(200, explanation),
+      [`GET ${base}/objects/ImagePolicy/apps/web%201/explain`]: () =>
+        json(200, explanation),
       [`POST ${base}/policy-preview`]: () =>
-        errorJson(400, 'POST', '/policy-preview', { name: 'InputError', message: 'ImagePolicy "preview" is invalid: spec.policy: required' }),
-      [`GET ${base}/objects/ImageRepository/apps/web/tags?search=rc+1&limit=100&cursor=1.0.0&includeGone=true`]: () =>
-        json(200, { items: [{ tag: '1.1.0-rc 1', firstSeenAt: 't', lastSeenAt: 't' }] }),
-      [`GET ${base}/objects/ImageRepository/apps/web/tags`]: () => json(200, { items: [] }),
+        errorJson(400, 'POST', '/policy-preview', {
+          name: 'InputError',
+          message: 'ImagePolicy "preview" is invalid: spec.policy: required',
+        }),
+      [`GET ${base}/objects/ImageRepository/apps/web/tags?search=rc+1&limit=100&cursor=1.0.0&includeGone=true`]:
+        () =>
+          json(200, {
+            items: [{ tag: '1.1.0-rc 1', firstSeenAt: 't', lastSeenAt: 't' }],
+          }),
+      [`GET ${base}/objects/ImageRepository/apps/web/tags`]: () =>
+        json(200, { items: [] }),
     });
     const client = new ImageAutomationClient({ discoveryApi, fetchApi });
-    const repository = { kind: 'ImageRepository', namespace: 'apps', name: 'web' };
+    const repository = {
+      kind: 'ImageRepository',
+      namespace: 'apps',
+      name: 'web',
+    };
 
-    await expect(client.explainPolicy({ kind: 'ImagePolicy', namespace: 'apps', name: 'web 1' })).resolves.toEqual(explanation);
-    const error = await client.previewPolicy({ namespace: 'apps', spec }).catch(e => e);
-    expect(error).toBeInstanceOf(ResponseError);
-    expect(error.cause.message).toBe('ImagePolicy "preview" is invalid: spec.policy: required');
     await expect(
-      client.getTags(repository, { search: 'rc 1', limit: 100, cursor: '1.0.0', includeGone: true }),
-    ).resolves.toEqual({ items: [{ tag: '1.1.0-rc 1', firstSeenAt: 't', lastSeenAt: 't' }] });
-    await expect(client.getTags(repository, { search: '', includeGone: false })).resolves.toEqual({ items: [] });
+      client.explainPolicy({
+        kind: 'ImagePolicy',
+        namespace: 'apps',
+        name: 'web 1',
+      }),
+    ).resolves.toEqual(explanation);
+    const error = await client
+      .previewPolicy({ namespace: 'apps', spec })
+      .catch(e => e);
+    expect(error).toBeInstanceOf(ResponseError);
+    expect(error.cause.message).toBe(
+      'ImagePolicy "preview" is invalid: spec.policy: required',
+    );
+    await expect(
+      client.getTags(repository, {
+        search: 'rc 1',
+        limit: 100,
+        cursor: '1.0.0',
+        includeGone: true,
+      }),
+    ).resolves.toEqual({
+      items: [{ tag: '1.1.0-rc 1', firstSeenAt: 't', lastSeenAt: 't' }],
+    });
+    await expect(
+      client.getTags(repository, { search: '', includeGone: false }),
+    ).resolves.toEqual({ items: [] });
     expect(requests.find(r => r.method === 'POST')).toEqual({
       method: 'POST',
       url: `${base}/policy-preview`,

@@ -21,7 +21,11 @@ import {
   ResourceSetInventoryView,
   ScanRecord,
 } from '@imageops/backstage-plugin-image-automation-common';
-import { ImageAutomationApi, ObjectRef, PromotionDecision } from './ImageAutomationApi';
+import {
+  ImageAutomationApi,
+  ObjectRef,
+  PromotionDecision,
+} from './ImageAutomationApi';
 
 /**
  * {@link ImageAutomationApi} over HTTP: the backend's base URL comes from discovery and requests go
@@ -84,11 +88,15 @@ export class ImageAutomationClient implements ImageAutomationApi {
   }
 
   async getVersions(entity: ObjectRef): Promise<EntityVersionsView> {
-    return this.request<EntityVersionsView>(`/entities/${refPath(entity)}/versions`);
+    return this.request<EntityVersionsView>(
+      `/entities/${refPath(entity)}/versions`,
+    );
   }
 
   async explainPolicy(policy: ObjectRef): Promise<PolicyExplanation> {
-    return this.request<PolicyExplanation>(`/objects/${refPath(policy)}/explain`);
+    return this.request<PolicyExplanation>(
+      `/objects/${refPath(policy)}/explain`,
+    );
   }
 
   async getResourceSetInventory(resourceSet: {
@@ -101,7 +109,9 @@ export class ImageAutomationClient implements ImageAutomationApi {
     );
   }
 
-  async previewPolicy(request: PolicyPreviewRequest): Promise<PolicyExplanation> {
+  async previewPolicy(
+    request: PolicyPreviewRequest,
+  ): Promise<PolicyExplanation> {
     return this.request<PolicyExplanation>('/policy-preview', {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
@@ -111,7 +121,12 @@ export class ImageAutomationClient implements ImageAutomationApi {
 
   async getTags(
     repository: ObjectRef,
-    options: { search?: string; limit?: number; cursor?: string; includeGone?: boolean } = {},
+    options: {
+      search?: string;
+      limit?: number;
+      cursor?: string;
+      includeGone?: boolean;
+    } = {},
   ): Promise<Page<RepositoryTagView>> {
     const query = new URLSearchParams();
     if (options.search) query.set('search', options.search);
@@ -126,7 +141,12 @@ export class ImageAutomationClient implements ImageAutomationApi {
 
   async getTimeline(
     entity: ObjectRef,
-    options: { since?: string; until?: string; limit?: number; cursor?: string } = {},
+    options: {
+      since?: string;
+      until?: string;
+      limit?: number;
+      cursor?: string;
+    } = {},
   ): Promise<EntityTimelineView> {
     const query = new URLSearchParams();
     if (options.since !== undefined) query.set('since', options.since);
@@ -141,7 +161,11 @@ export class ImageAutomationClient implements ImageAutomationApi {
 
   async getPromotions(
     entity: ObjectRef,
-    options: { states?: PromotionState[]; limit?: number; cursor?: string } = {},
+    options: {
+      states?: PromotionState[];
+      limit?: number;
+      cursor?: string;
+    } = {},
   ): Promise<Page<PromotionView>> {
     const query = new URLSearchParams();
     if (options.states?.length) query.set('state', options.states.join(','));

@@ -131,9 +131,15 @@ function fakeBackend(): FakeImageAutomationApi {
 
 /** A signal API that delivers what the test publishes (the app's signals plugin, without a backend). */
 class TestSignals implements SignalApi {
-  private readonly subscribers = new Map<string, Set<(message: JsonObject) => void>>();
+  private readonly subscribers = new Map<
+    string,
+    Set<(message: JsonObject) => void>
+  >();
 
-  subscribe<T extends JsonObject = JsonObject>(channel: string, onMessage: (message: T) => void) {
+  subscribe<T extends JsonObject = JsonObject>(
+    channel: string,
+    onMessage: (message: T) => void,
+  ) {
     const set = this.subscribers.get(channel) ?? new Set();
     const deliver = onMessage as (message: JsonObject) => void;
     set.add(deliver);
@@ -142,11 +148,14 @@ class TestSignals implements SignalApi {
   }
 
   publish(channel: string, message: JsonObject) {
-    for (const onMessage of this.subscribers.get(channel) ?? []) onMessage(message);
+    for (const onMessage of this.subscribers.get(channel) ?? [])
+      onMessage(message);
   }
 
   channels(): string[] {
-    return [...this.subscribers.keys()].filter(c => (this.subscribers.get(c)?.size ?? 0) > 0);
+    return [...this.subscribers.keys()].filter(
+      c => (this.subscribers.get(c)?.size ?? 0) > 0,
+    );
   }
 }
 
@@ -173,12 +182,25 @@ describe('EntityImageAutomationContent', () => {
     const api = fakeBackend();
     api.setVersions('component:default/podinfo', []);
     renderTab(api);
-    expect(await screen.findByRole('region', { name: 'Summary' })).toBeInTheDocument();
-    await screen.findByRole('button', { name: 'ImageRepository default/podinfo' });
-    const headings = screen.getAllByRole('heading', { level: 2 }).map(h => h.textContent);
-    expect(headings).toEqual(['Versions', 'Pending promotions', 'Timeline', 'Automation objects']);
     expect(
-      await screen.findByText('Nothing is waiting: every target carries what its policy selected.'),
+      await screen.findByRole('region', { name: 'Summary' }),
+    ).toBeInTheDocument();
+    await screen.findByRole('button', {
+      name: 'ImageRepository default/podinfo',
+    });
+    const headings = screen
+      .getAllByRole('heading', { level: 2 })
+      .map(h => h.textContent);
+    expect(headings).toEqual([
+      'Versions',
+      'Pending promotions',
+      'Timeline',
+      'Automation objects',
+    ]);
+    expect(
+      await screen.findByText(
+        'Nothing is waiting: every target carries what its policy selected.',
+      ),
     ).toBeInTheDocument();
   });
 
@@ -186,13 +208,22 @@ describe('EntityImageAutomationContent', () => {
     const api = fakeBackend();
     api.failLoadsWith(new Error('backend unavailable'));
     renderTab(api);
-    for (const what of ['the automation objects', 'the versions', 'the pending promotions', 'the timeline']) {
+    for (const what of [
+      'the automation objects',
+      'the versions',
+      'the pending promotions',
+      'the timeline',
+    ]) {
       expect(
-        await screen.findByText(new RegExp(`^Could not load ${what}`), { selector: '*' }),
+        await screen.findByText(new RegExp(`^Could not load ${what}`), {
+          selector: '*',
+        }),
       ).toBeInTheDocument();
     }
     const summary = screen.getByRole('region', { name: 'Summary' });
-    expect(within(summary).getAllByText(/unavailable/).length).toBeGreaterThan(0);
+    expect(within(summary).getAllByText(/unavailable/).length).toBeGreaterThan(
+      0,
+    );
   });
 
   it('names the permission a user lacks to read the tab, in every section', async () => {
@@ -203,11 +234,15 @@ describe('EntityImageAutomationContent', () => {
       ),
     );
     renderTab(api);
-    await waitFor(() => expect(screen.getAllByRole('alert').length).toBeGreaterThanOrEqual(4));
+    await waitFor(() =>
+      expect(screen.getAllByRole('alert').length).toBeGreaterThanOrEqual(4),
+    );
     for (const alert of screen.getAllByRole('alert')) {
       expect(alert).toHaveTextContent('(image-automation.object.read)');
     }
-    expect(screen.queryByRole('button', { name: /^Reconcile ImageRepository/ })).not.toBeInTheDocument();
+    expect(
+      screen.queryByRole('button', { name: /^Reconcile ImageRepository/ }),
+    ).not.toBeInTheDocument();
   });
 
   it('keeps the other sections when one fails', async () => {
@@ -216,14 +251,22 @@ describe('EntityImageAutomationContent', () => {
       throw new Error('versions are down');
     };
     renderTab(api);
-    expect(await screen.findByText(/^Could not load the versions/)).toBeInTheDocument();
     expect(
-      await screen.findByRole('button', { name: 'ImagePolicy default/podinfo' }),
+      await screen.findByText(/^Could not load the versions/),
     ).toBeInTheDocument();
     expect(
-      await screen.findByText('Nothing is waiting: every target carries what its policy selected.'),
+      await screen.findByRole('button', {
+        name: 'ImagePolicy default/podinfo',
+      }),
     ).toBeInTheDocument();
-    expect(screen.queryByText(/^Could not load the automation objects/)).not.toBeInTheDocument();
+    expect(
+      await screen.findByText(
+        'Nothing is waiting: every target carries what its policy selected.',
+      ),
+    ).toBeInTheDocument();
+    expect(
+      screen.queryByText(/^Could not load the automation objects/),
+    ).not.toBeInTheDocument();
   });
 
   it("reloads on the entity's signal, without waiting for the next poll, and says it is live", async () => {
@@ -232,14 +275,24 @@ describe('EntityImageAutomationContent', () => {
     renderTab(api, signals);
     const summary = await screen.findByRole('region', { name: 'Summary' });
     expect(await within(summary).findByText('Live')).toBeInTheDocument();
-    await screen.findByRole('button', { name: 'ImageRepository default/podinfo' });
-    expect(signals.channels()).toEqual(['image-automation:component:default/podinfo']);
+    await screen.findByRole('button', {
+      name: 'ImageRepository default/podinfo',
+    });
+    expect(signals.channels()).toEqual([
+      'image-automation:component:default/podinfo',
+    ]);
     await waitFor(() => expect(api.countCalls('getEntityObjects')).toBe(1));
 
     api.addObject(objectView('GitRepository', 'fleet'));
-    act(() => signals.publish('image-automation:component:default/podinfo', { change: 'objects' }));
+    act(() =>
+      signals.publish('image-automation:component:default/podinfo', {
+        change: 'objects',
+      }),
+    );
     expect(
-      await screen.findByRole('button', { name: 'GitRepository default/fleet' }),
+      await screen.findByRole('button', {
+        name: 'GitRepository default/fleet',
+      }),
     ).toBeInTheDocument();
     expect(api.countCalls('getEntityObjects')).toBe(2);
   });
@@ -248,7 +301,9 @@ describe('EntityImageAutomationContent', () => {
     const api = fakeBackend();
     renderTab(api);
     const summary = await screen.findByRole('region', { name: 'Summary' });
-    expect(await within(summary).findByText(/Polling every 10 s/)).toBeInTheDocument();
+    expect(
+      await within(summary).findByText(/Polling every 10 s/),
+    ).toBeInTheDocument();
   });
 
   it('says so when the entity has no automation objects', async () => {

@@ -8,7 +8,10 @@ import { errorMessage } from './errorMessage';
  * from an earlier load (stale), and offers Retry. The section keeps rendering its last data.
  * @internal
  */
-export function SectionError(props: { what: string; data: PolledValue<unknown> }) {
+export function SectionError(props: {
+  what: string;
+  data: PolledValue<unknown>;
+}) {
   const { what, data } = props;
   const [retrying, setRetrying] = useState(false);
   if (!data.error) return null;
@@ -17,7 +20,9 @@ export function SectionError(props: { what: string; data: PolledValue<unknown> }
     <Alert
       status="danger"
       role="alert"
-      title={`Could not load ${what}${stale ? ' — showing the last data loaded, which may be stale' : ''}`}
+      title={`Could not load ${what}${
+        stale ? ' — showing the last data loaded, which may be stale' : ''
+      }`}
       description={errorMessage(data.error)}
       isPending={retrying}
       customActions={

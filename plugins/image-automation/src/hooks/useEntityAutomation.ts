@@ -15,7 +15,12 @@ import { PolledValue } from './usePolledValue';
 export const PENDING_RECONCILE_POLL_INTERVAL_MS = 2_000;
 
 /** The states the tab lists as pending promotions: every open promotion. @internal */
-export const PENDING_PROMOTION_STATES: PromotionState[] = ['pending', 'approved', 'applying', 'failed'];
+export const PENDING_PROMOTION_STATES: PromotionState[] = [
+  'pending',
+  'approved',
+  'applying',
+  'failed',
+];
 
 /** What the tab's summary and sections share, each loaded on its own so one failing never blanks the others. @internal */
 export interface EntityAutomationData {
@@ -26,7 +31,9 @@ export interface EntityAutomationData {
 
 /** A stable key of an entity ref. @internal */
 export function entityKey(entity: ObjectRef): string {
-  return `${entity.kind}:${entity.namespace}/${entity.name}`.toLocaleLowerCase('en-US');
+  return `${entity.kind}:${entity.namespace}/${entity.name}`.toLocaleLowerCase(
+    'en-US',
+  );
 }
 
 /**
@@ -44,9 +51,14 @@ export function useEntityAutomation(
   const objects = useLivePolledValue(
     key,
     () => api.getEntityObjects(entity),
-    items => (items?.some(o => reconcilePending(o, new Date())) ? pendingPollIntervalMs : undefined),
+    items =>
+      items?.some(o => reconcilePending(o, new Date()))
+        ? pendingPollIntervalMs
+        : undefined,
   );
   const versions = useLivePolledValue(key, () => api.getVersions(entity));
-  const promotions = useLivePolledValue(key, () => api.getPromotions(entity, { states: PENDING_PROMOTION_STATES }));
+  const promotions = useLivePolledValue(key, () =>
+    api.getPromotions(entity, { states: PENDING_PROMOTION_STATES }),
+  );
   return { objects, versions, promotions };
 }

@@ -33,8 +33,12 @@ export const LiveUpdatesContext = createContext<LiveUpdates>({
  * plugin, and otherwise falls back to polling every `pollIntervalMs`.
  * @internal
  */
-export function useLiveUpdates(channel: string, pollIntervalMs = DEFAULT_POLL_INTERVAL_MS): LiveUpdates {
-  const { lastSignal, isSignalsAvailable } = useSignal<ImageAutomationSignal>(channel);
+export function useLiveUpdates(
+  channel: string,
+  pollIntervalMs = DEFAULT_POLL_INTERVAL_MS,
+): LiveUpdates {
+  const { lastSignal, isSignalsAvailable } =
+    useSignal<ImageAutomationSignal>(channel);
   const [version, setVersion] = useState(0);
   useEffect(() => {
     if (lastSignal) setVersion(v => v + 1);
@@ -43,7 +47,9 @@ export function useLiveUpdates(channel: string, pollIntervalMs = DEFAULT_POLL_IN
   return useMemo(
     () => ({
       live: isSignalsAvailable,
-      pollIntervalMs: isSignalsAvailable ? Math.max(pollIntervalMs, LIVE_SAFETY_POLL_INTERVAL_MS) : pollIntervalMs,
+      pollIntervalMs: isSignalsAvailable
+        ? Math.max(pollIntervalMs, LIVE_SAFETY_POLL_INTERVAL_MS)
+        : pollIntervalMs,
       version,
       lastSignal: lastSignal ?? undefined,
     }),
@@ -63,5 +69,10 @@ export function useLivePolledValue<T>(
   interval?: (value: T | undefined) => number | undefined,
 ): PolledValue<T> {
   const live = useContext(LiveUpdatesContext);
-  return usePolledValue(key, load, value => interval?.(value) ?? live.pollIntervalMs, { refreshOn: live.version });
+  return usePolledValue(
+    key,
+    load,
+    value => interval?.(value) ?? live.pollIntervalMs,
+    { refreshOn: live.version },
+  );
 }

@@ -1,9 +1,15 @@
 import { ReactNode } from 'react';
 import { ObjectRef } from '../api/ImageAutomationApi';
-import { EntityAutomationData, useEntityAutomation } from '../hooks/useEntityAutomation';
+import {
+  EntityAutomationData,
+  useEntityAutomation,
+} from '../hooks/useEntityAutomation';
 import { LiveUpdatesContext } from '../hooks/useLiveUpdates';
 
-function Load(props: { entityRef: ObjectRef; children: (data: EntityAutomationData) => ReactNode }) {
+function Load(props: {
+  entityRef: ObjectRef;
+  children: (data: EntityAutomationData) => ReactNode;
+}) {
   return <>{props.children(useEntityAutomation(props.entityRef))}</>;
 }
 
@@ -18,7 +24,13 @@ export function EntityDataHarness(props: {
   children: (data: EntityAutomationData) => ReactNode;
 }) {
   return (
-    <LiveUpdatesContext.Provider value={{ live: false, pollIntervalMs: props.pollIntervalMs ?? 60_000, version: 0 }}>
+    <LiveUpdatesContext.Provider
+      value={{
+        live: false,
+        pollIntervalMs: props.pollIntervalMs ?? 60_000,
+        version: 0,
+      }}
+    >
       <Load entityRef={props.entityRef}>{props.children}</Load>
     </LiveUpdatesContext.Provider>
   );

@@ -1,4 +1,8 @@
-import { ConflictError, NotAllowedError, NotFoundError } from '@backstage/errors';
+import {
+  ConflictError,
+  NotAllowedError,
+  NotFoundError,
+} from '@backstage/errors';
 import {
   AutomationObjectView,
   EntityTimelineView,
@@ -22,7 +26,11 @@ import {
   ScanRecord,
   TargetVersionView,
 } from '@imageops/backstage-plugin-image-automation-common';
-import { ImageAutomationApi, ObjectRef, PromotionDecision } from '../api/ImageAutomationApi';
+import {
+  ImageAutomationApi,
+  ObjectRef,
+  PromotionDecision,
+} from '../api/ImageAutomationApi';
 
 /**
  * An in-memory image-automation backend for component tests: it keeps objects and scans, applies
@@ -40,14 +48,20 @@ export class FakeImageAutomationApi implements ImageAutomationApi {
   private nextScanId = 1000;
   private readonly events = new Map<string, ObjectEvent[]>();
   private readonly versions = new Map<string, TargetVersionView[]>();
-  private readonly timelines = new Map<string, Omit<EntityTimelineView, 'entityRef' | 'nextCursor'>>();
+  private readonly timelines = new Map<
+    string,
+    Omit<EntityTimelineView, 'entityRef' | 'nextCursor'>
+  >();
   private readonly promotions = new Map<string, PromotionView>();
   private readonly previews = new Map<string, PromotionPreview>();
   private readonly pins: PromotionPin[] = [];
   private readonly explanations = new Map<string, PolicyExplanation>();
   private previewAnswer?: (request: PolicyPreviewRequest) => PolicyExplanation;
   private readonly tags = new Map<string, RepositoryTagView[]>();
-  private readonly inventories = new Map<string, ResourceSetInventoryView['clusters']>();
+  private readonly inventories = new Map<
+    string,
+    ResourceSetInventoryView['clusters']
+  >();
   /** The fleet's promotions (their current state is in `promotions`) with their owners, and failing objects. */
   private readonly fleetOwners = new Map<string, string | undefined>();
   private fleetFailing: FleetObject[] = [];
@@ -70,11 +84,17 @@ export class FakeImageAutomationApi implements ImageAutomationApi {
 
   /** Records events of an object (by id); `getEvents` pages them newest first, as the backend does. */
   addEvents(objectId: string, events: ObjectEvent[]): void {
-    this.events.set(objectId, [...(this.events.get(objectId) ?? []), ...clone(events)]);
+    this.events.set(objectId, [
+      ...(this.events.get(objectId) ?? []),
+      ...clone(events),
+    ]);
   }
 
   /** Sets an entity's timeline (`kind:namespace/name`, lower case): its lanes and every event. */
-  setTimeline(entityRef: string, timeline: Omit<EntityTimelineView, 'entityRef' | 'nextCursor'>): void {
+  setTimeline(
+    entityRef: string,
+    timeline: Omit<EntityTimelineView, 'entityRef' | 'nextCursor'>,
+  ): void {
     this.timelines.set(entityRef, clone(timeline));
   }
 
@@ -84,10 +104,17 @@ export class FakeImageAutomationApi implements ImageAutomationApi {
   }
 
   /** Adds a promotion; `preview` is what previewPromotion answers for it. */
-  addPromotion(promotion: PromotionView, preview?: Omit<PromotionPreview, 'promotionId' | 'computedAt'>): void {
+  addPromotion(
+    promotion: PromotionView,
+    preview?: Omit<PromotionPreview, 'promotionId' | 'computedAt'>,
+  ): void {
     this.promotions.set(promotion.id, clone(promotion));
     if (preview) {
-      this.previews.set(promotion.id, { ...clone(preview), promotionId: promotion.id, computedAt: this.options.now().toISOString() });
+      this.previews.set(promotion.id, {
+        ...clone(preview),
+        promotionId: promotion.id,
+        computedAt: this.options.now().toISOString(),
+      });
     }
   }
 
@@ -142,7 +169,10 @@ export class FakeImageAutomationApi implements ImageAutomationApi {
     const items = newestFirst.slice(0, limit);
     return {
       items: clone(items),
-      nextCursor: newestFirst.length > limit ? String(items[items.length - 1].id) : undefined,
+      nextCursor:
+        newestFirst.length > limit
+          ? String(items[items.length - 1].id)
+          : undefined,
     };
   }
 
@@ -182,17 +212,28 @@ export class FakeImageAutomationApi implements ImageAutomationApi {
   /** Filters by `since`/`until` and pages newest first as the backend does; the cursor is an offset. */
   async getTimeline(
     entity: ObjectRef,
-    options: { since?: string; until?: string; limit?: number; cursor?: string } = {},
+    options: {
+      since?: string;
+      until?: string;
+      limit?: number;
+      cursor?: string;
+    } = {},
   ): Promise<EntityTimelineView> {
     this.calls.push({ method: 'getTimeline', args: [entity, options] });
     if (this.loadError) throw this.loadError;
     const entityRef = refOf(entity);
-    const { items: all = [], ...rest } = this.timelines.get(entityRef) ?? { lanes: [], items: [] };
+    const { items: all = [], ...rest } = this.timelines.get(entityRef) ?? {
+      lanes: [],
+      items: [],
+    };
     const since = options.since ? Date.parse(options.since) : -Infinity;
     const until = options.until ? Date.parse(options.until) : Infinity;
     const inRange = all
       .filter(e => Date.parse(e.time) >= since && Date.parse(e.time) <= until)
-      .sort((a, b) => Date.parse(b.time) - Date.parse(a.time) || b.id.localeCompare(a.id));
+      .sort(
+        (a, b) =>
+          Date.parse(b.time) - Date.parse(a.time) || b.id.localeCompare(a.id),
+      );
     const start = options.cursor ? Number(options.cursor) : 0;
     const end = start + (options.limit ?? 200);
     const before = new Map(
@@ -212,7 +253,11 @@ export class FakeImageAutomationApi implements ImageAutomationApi {
 
   async getPromotions(
     entity: ObjectRef,
-    options: { states?: PromotionState[]; limit?: number; cursor?: string } = {},
+    options: {
+      states?: PromotionState[];
+      limit?: number;
+      cursor?: string;
+    } = {},
   ): Promise<Page<PromotionView>> {
     this.calls.push({ method: 'getPromotions', args: [entity, options] });
     if (this.loadError) throw this.loadError;
@@ -229,7 +274,10 @@ export class FakeImageAutomationApi implements ImageAutomationApi {
    * would approve on its next pass), a rejection and promote now change the state at once, a
    * rollback pins the target at the version the promotion replaced.
    */
-  async decidePromotion(id: string, decision: PromotionDecision): Promise<PromotionView | PromotionPin> {
+  async decidePromotion(
+    id: string,
+    decision: PromotionDecision,
+  ): Promise<PromotionView | PromotionPin> {
     this.calls.push({ method: 'decidePromotion', args: [id, decision] });
     const promotion = this.promotions.get(id);
     if (!promotion) throw new NotFoundError(`no promotion ${id}`);
@@ -237,28 +285,74 @@ export class FakeImageAutomationApi implements ImageAutomationApi {
     const at = this.options.now().toISOString();
     if (decision.action === 'rollback') {
       if (promotion.state !== 'applied' || !promotion.from) {
-        throw new ConflictError(`promotion ${id} is ${promotion.state}: only an applied promotion with an earlier version can be rolled back`);
+        throw new ConflictError(
+          `promotion ${id} is ${promotion.state}: only an applied promotion with an earlier version can be rolled back`,
+        );
       }
-      return this.pin({ targetId: promotion.target.id, subject: promotion.subject, version: promotion.from, reason: `rollback of ${id}: ${decision.reason}` });
+      return this.pin({
+        targetId: promotion.target.id,
+        subject: promotion.subject,
+        version: promotion.from,
+        reason: `rollback of ${id}: ${decision.reason}`,
+      });
     }
-    const permission = promotion.actions[decision.action === 'promote' ? 'promoteNow' : decision.action];
-    if (!permission.allowed) throw new NotAllowedError(permission.reason ?? `${decision.action} is not allowed`);
-    const digest = promotion.to.digest ?? promotion.to.revision ?? promotion.to.tag;
+    const permission =
+      promotion.actions[
+        decision.action === 'promote' ? 'promoteNow' : decision.action
+      ];
+    if (!permission.allowed)
+      throw new NotAllowedError(
+        permission.reason ?? `${decision.action} is not allowed`,
+      );
+    const digest =
+      promotion.to.digest ?? promotion.to.revision ?? promotion.to.tag;
     if (decision.action === 'approve') {
-      promotion.votes.push({ actor: this.options.user, decision: 'approve', digest, at, ...(decision.comment ? { reason: decision.comment } : {}) });
-      promotion.actions.approve = { allowed: false, reason: 'You approved this version already' };
+      promotion.votes.push({
+        actor: this.options.user,
+        decision: 'approve',
+        digest,
+        at,
+        ...(decision.comment ? { reason: decision.comment } : {}),
+      });
+      promotion.actions.approve = {
+        allowed: false,
+        reason: 'You approved this version already',
+      };
     } else if (decision.action === 'reject') {
-      promotion.votes.push({ actor: this.options.user, decision: 'reject', digest, at, reason: decision.reason });
+      promotion.votes.push({
+        actor: this.options.user,
+        decision: 'reject',
+        digest,
+        at,
+        reason: decision.reason,
+      });
       promotion.state = 'rejected';
       promotion.closedAt = at;
-      promotion.history.push({ state: 'rejected', at, by: this.options.user, note: decision.reason });
+      promotion.history.push({
+        state: 'rejected',
+        at,
+        by: this.options.user,
+        note: decision.reason,
+      });
       promotion.actions = closedActions('rejected');
     } else {
       promotion.state = 'approved';
-      promotion.bypassedGates = [...new Set(promotion.gates.filter(g => g.state !== 'passed').map(g => g.gate))];
+      promotion.bypassedGates = [
+        ...new Set(
+          promotion.gates.filter(g => g.state !== 'passed').map(g => g.gate),
+        ),
+      ];
       promotion.justification = decision.justification;
-      promotion.history.push({ state: 'approved', at, by: this.options.user, note: decision.justification });
-      promotion.actions = { ...closedActions('approved'), reject: promotion.actions.reject };
+      promotion.history.push({
+        state: 'approved',
+        at,
+        by: this.options.user,
+        note: decision.justification,
+      });
+      promotion.actions = {
+        ...closedActions('approved'),
+        reject: promotion.actions.reject,
+      };
     }
     promotion.updatedAt = at;
     return clone(promotion);
@@ -271,15 +365,29 @@ export class FakeImageAutomationApi implements ImageAutomationApi {
     return clone(preview);
   }
 
-  async pin(input: { targetId: string; subject: string; version: PromotionVersion; reason: string; expiresAt?: string }): Promise<PromotionPin> {
+  async pin(input: {
+    targetId: string;
+    subject: string;
+    version: PromotionVersion;
+    reason: string;
+    expiresAt?: string;
+  }): Promise<PromotionPin> {
     this.calls.push({ method: 'pin', args: [input] });
     if (this.actionError) throw this.actionError;
-    const pin: PromotionPin = { ...clone(input), by: this.options.user, at: this.options.now().toISOString() };
-    const existing = this.pins.findIndex(p => p.targetId === pin.targetId && p.subject === pin.subject);
+    const pin: PromotionPin = {
+      ...clone(input),
+      by: this.options.user,
+      at: this.options.now().toISOString(),
+    };
+    const existing = this.pins.findIndex(
+      p => p.targetId === pin.targetId && p.subject === pin.subject,
+    );
     if (existing >= 0) this.pins.splice(existing, 1);
     this.pins.push(pin);
     for (const rows of this.versions.values()) {
-      for (const row of rows) if (row.target.id === pin.targetId && row.subject === pin.subject) row.pin = clone(pin);
+      for (const row of rows)
+        if (row.target.id === pin.targetId && row.subject === pin.subject)
+          row.pin = clone(pin);
     }
     return clone(pin);
   }
@@ -287,11 +395,16 @@ export class FakeImageAutomationApi implements ImageAutomationApi {
   async unpin(targetId: string, subject: string): Promise<void> {
     this.calls.push({ method: 'unpin', args: [targetId, subject] });
     if (this.actionError) throw this.actionError;
-    const existing = this.pins.findIndex(p => p.targetId === targetId && p.subject === subject);
-    if (existing < 0) throw new NotFoundError(`${subject} is not pinned on ${targetId}`);
+    const existing = this.pins.findIndex(
+      p => p.targetId === targetId && p.subject === subject,
+    );
+    if (existing < 0)
+      throw new NotFoundError(`${subject} is not pinned on ${targetId}`);
     this.pins.splice(existing, 1);
     for (const rows of this.versions.values()) {
-      for (const row of rows) if (row.target.id === targetId && row.subject === subject) delete row.pin;
+      for (const row of rows)
+        if (row.target.id === targetId && row.subject === subject)
+          delete row.pin;
     }
   }
 
@@ -316,8 +429,15 @@ export class FakeImageAutomationApi implements ImageAutomationApi {
       .map(([id, owner]) => ({ ...this.promotions.get(id)!, owner }))
       .filter(p => Object.values(p.actions).some(a => a.allowed));
     const kindOf = (id: string) => id.split('/')[0];
-    const kinds = (p: FleetPromotion) => [kindOf(p.subject), kindOf(p.target.objectId)];
-    const matches = (owner: string | undefined, itemKinds: string[], state: string) =>
+    const kinds = (p: FleetPromotion) => [
+      kindOf(p.subject),
+      kindOf(p.target.objectId),
+    ];
+    const matches = (
+      owner: string | undefined,
+      itemKinds: string[],
+      state: string,
+    ) =>
       (!filter.owner || owner === filter.owner) &&
       (!filter.kind || itemKinds.includes(filter.kind)) &&
       (!filter.state || state === filter.state);
@@ -325,11 +445,19 @@ export class FakeImageAutomationApi implements ImageAutomationApi {
       [...new Set(values.filter((v): v is string => Boolean(v)))].sort();
     return clone({
       promotions: promotions.filter(p => matches(p.owner, kinds(p), p.state)),
-      failing: this.fleetFailing.filter(o => matches(o.owner, [o.kind], o.health)),
+      failing: this.fleetFailing.filter(o =>
+        matches(o.owner, [o.kind], o.health),
+      ),
       facets: {
         owners: unique([...promotions, ...this.fleetFailing].map(i => i.owner)),
-        kinds: unique([...promotions.flatMap(kinds), ...this.fleetFailing.map(o => o.kind)]),
-        states: unique([...promotions.map(p => p.state), ...this.fleetFailing.map(o => o.health)]),
+        kinds: unique([
+          ...promotions.flatMap(kinds),
+          ...this.fleetFailing.map(o => o.kind),
+        ]),
+        states: unique([
+          ...promotions.map(p => p.state),
+          ...this.fleetFailing.map(o => o.health),
+        ]),
       },
     });
   }
@@ -343,17 +471,25 @@ export class FakeImageAutomationApi implements ImageAutomationApi {
    * Sets how previewPolicy answers: the fake has no policy engine, so a test says what the
    * backend would compute for a request (or throws the backend's error).
    */
-  answerPolicyPreviews(answer: (request: PolicyPreviewRequest) => PolicyExplanation): void {
+  answerPolicyPreviews(
+    answer: (request: PolicyPreviewRequest) => PolicyExplanation,
+  ): void {
     this.previewAnswer = answer;
   }
 
   /** Sets what a ResourceSet (by id) applied, per cluster; one without is answered with no clusters. */
-  setInventory(resourceSetId: string, clusters: ResourceSetInventoryView['clusters']): void {
+  setInventory(
+    resourceSetId: string,
+    clusters: ResourceSetInventoryView['clusters'],
+  ): void {
     this.inventories.set(resourceSetId, clone(clusters));
   }
 
   /** As the backend: the ResourceSet must exist (NotFoundError); loads fail with `failLoadsWith`. */
-  async getResourceSetInventory(resourceSet: { namespace: string; name: string }): Promise<ResourceSetInventoryView> {
+  async getResourceSetInventory(resourceSet: {
+    namespace: string;
+    name: string;
+  }): Promise<ResourceSetInventoryView> {
     this.calls.push({ method: 'getResourceSetInventory', args: [resourceSet] });
     if (this.loadError) throw this.loadError;
     const { id } = this.find({ kind: 'ResourceSet', ...resourceSet });
@@ -369,20 +505,31 @@ export class FakeImageAutomationApi implements ImageAutomationApi {
     this.calls.push({ method: 'explainPolicy', args: [policy] });
     if (this.loadError) throw this.loadError;
     const explanation = this.explanations.get(this.find(policy).id);
-    if (!explanation) throw new NotFoundError(`no explanation for ${policy.kind} ${policy.namespace}/${policy.name}`);
+    if (!explanation)
+      throw new NotFoundError(
+        `no explanation for ${policy.kind} ${policy.namespace}/${policy.name}`,
+      );
     return clone(explanation);
   }
 
-  async previewPolicy(request: PolicyPreviewRequest): Promise<PolicyExplanation> {
+  async previewPolicy(
+    request: PolicyPreviewRequest,
+  ): Promise<PolicyExplanation> {
     this.calls.push({ method: 'previewPolicy', args: [clone(request)] });
-    if (!this.previewAnswer) throw new Error('the test did not say how to answer policy previews');
+    if (!this.previewAnswer)
+      throw new Error('the test did not say how to answer policy previews');
     return clone(this.previewAnswer(clone(request)));
   }
 
   /** Pages by tag name as the backend does: substring search, the cursor is the last tag returned. */
   async getTags(
     repository: ObjectRef,
-    options: { search?: string; limit?: number; cursor?: string; includeGone?: boolean } = {},
+    options: {
+      search?: string;
+      limit?: number;
+      cursor?: string;
+      includeGone?: boolean;
+    } = {},
   ): Promise<Page<RepositoryTagView>> {
     this.calls.push({ method: 'getTags', args: [repository, options] });
     const limit = Math.min(options.limit ?? 100, 500);
@@ -394,7 +541,8 @@ export class FakeImageAutomationApi implements ImageAutomationApi {
     const items = matching.slice(0, limit);
     return {
       items: clone(items),
-      nextCursor: matching.length > limit ? items[items.length - 1].tag : undefined,
+      nextCursor:
+        matching.length > limit ? items[items.length - 1].tag : undefined,
     };
   }
 

@@ -126,14 +126,13 @@ const ACTION_VERBS: Record<ObjectAction, [string, string]> = {
 };
 
 function actionCommand(action: ObjectAction): CliCommand {
-  const usage =
-    [
-      `usage: image-automation ${action} KIND/NAME [-n NAMESPACE] [-o json|yaml]\n`,
-      '  KIND/NAME              e.g. ImageRepository/podinfo or images/podinfo; KIND/NAMESPACE/NAME also works\n',
-      '  -n, --namespace NS     the object\'s namespace (default "flux-system", as flux)\n',
-      '  -o, --output FORMAT    print the object after the change as json or yaml\n',
-      CONNECTION_USAGE,
-    ].join('');
+  const usage = [
+    `usage: image-automation ${action} KIND/NAME [-n NAMESPACE] [-o json|yaml]\n`,
+    '  KIND/NAME              e.g. ImageRepository/podinfo or images/podinfo; KIND/NAMESPACE/NAME also works\n',
+    '  -n, --namespace NS     the object\'s namespace (default "flux-system", as flux)\n',
+    '  -o, --output FORMAT    print the object after the change as json or yaml\n',
+    CONNECTION_USAGE,
+  ].join('');
   const summaries: Record<ObjectAction, string> = {
     suspend: "stop an automation object's schedule (as flux suspend)",
     resume: "start an automation object's schedule again (as flux resume)",

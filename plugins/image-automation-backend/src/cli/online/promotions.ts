@@ -52,15 +52,14 @@ export function promotionTable(
   return formatTable(headers, rows);
 }
 
-const LIST_USAGE =
-  [
-    'usage: image-automation promotions list [--entity REF] [--state STATE[,STATE…]] [-o table|json|yaml]\n',
-    "      --entity REF        one entity's promotions, newest first (default: across the catalog, the\n",
-    '                          open promotions you may act on, as the fleet page lists them)\n',
-    '      --state STATES      pending, approved, rejected, applying, applied, failed, superseded\n',
-    '  -o, --output FORMAT     table (default), json or yaml\n',
-    CONNECTION_USAGE,
-  ].join('');
+const LIST_USAGE = [
+  'usage: image-automation promotions list [--entity REF] [--state STATE[,STATE…]] [-o table|json|yaml]\n',
+  "      --entity REF        one entity's promotions, newest first (default: across the catalog, the\n",
+  '                          open promotions you may act on, as the fleet page lists them)\n',
+  '      --state STATES      pending, approved, rejected, applying, applied, failed, superseded\n',
+  '  -o, --output FORMAT     table (default), json or yaml\n',
+  CONNECTION_USAGE,
+].join('');
 
 const list: CliCommand = {
   summary: 'list promotions of an entity, or every open one',
@@ -192,26 +191,24 @@ function decision(verb: 'approve' | 'reject'): CliCommand {
   };
 }
 
-const PIN_USAGE =
-  [
-    'usage: image-automation promotions pin (ID | --target TARGET --subject SUBJECT) [--tag TAG [--digest D]] --reason TEXT [--expires-at TIME]\n',
-    '  ID                      a promotion: pins its subject on its target (at the version the target\n',
-    '                          carries, the promotion\'s "from", unless --tag says otherwise)\n',
-    '      --target TARGET     a promotion target id, e.g. git:ImageUpdateAutomation/flux-system/podinfo\n',
-    '      --subject SUBJECT   e.g. ImagePolicy/flux-system/podinfo\n',
-    '      --tag TAG           the version to hold (required with --target)\n',
-    '      --digest DIGEST     sha256:… of that version\n',
-    '      --reason TEXT       why (required)\n',
-    '      --expires-at TIME   an RFC 3339 time at which the pin lifts itself\n',
-    '  -o, --output FORMAT     print the pin as json or yaml\n',
-    CONNECTION_USAGE,
-  ].join('');
+const PIN_USAGE = [
+  'usage: image-automation promotions pin (ID | --target TARGET --subject SUBJECT) [--tag TAG [--digest D]] --reason TEXT [--expires-at TIME]\n',
+  '  ID                      a promotion: pins its subject on its target (at the version the target\n',
+  '                          carries, the promotion\'s "from", unless --tag says otherwise)\n',
+  '      --target TARGET     a promotion target id, e.g. git:ImageUpdateAutomation/flux-system/podinfo\n',
+  '      --subject SUBJECT   e.g. ImagePolicy/flux-system/podinfo\n',
+  '      --tag TAG           the version to hold (required with --target)\n',
+  '      --digest DIGEST     sha256:… of that version\n',
+  '      --reason TEXT       why (required)\n',
+  '      --expires-at TIME   an RFC 3339 time at which the pin lifts itself\n',
+  '  -o, --output FORMAT     print the pin as json or yaml\n',
+  CONNECTION_USAGE,
+].join('');
 
-const UNPIN_USAGE =
-  [
-    'usage: image-automation promotions unpin (ID | --target TARGET --subject SUBJECT)\n',
-    CONNECTION_USAGE,
-  ].join('');
+const UNPIN_USAGE = [
+  'usage: image-automation promotions unpin (ID | --target TARGET --subject SUBJECT)\n',
+  CONNECTION_USAGE,
+].join('');
 
 /** The target and subject a pin is about: from a promotion id, or given. */
 async function pinSubject(

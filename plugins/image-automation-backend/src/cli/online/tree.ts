@@ -232,13 +232,12 @@ export function buildTree(
   return { label: entityRef, children: roots };
 }
 
-const USAGE =
-  [
-    'usage: image-automation tree ENTITY [-o json|yaml]\n',
-    '  ENTITY                 an entity ref, e.g. component:default/podinfo (or --entity REF)\n',
-    '  -o, --output FORMAT    tree (default), json or yaml\n',
-    CONNECTION_USAGE,
-  ].join('');
+const USAGE = [
+  'usage: image-automation tree ENTITY [-o json|yaml]\n',
+  '  ENTITY                 an entity ref, e.g. component:default/podinfo (or --entity REF)\n',
+  '  -o, --output FORMAT    tree (default), json or yaml\n',
+  CONNECTION_USAGE,
+].join('');
 
 async function inventoriesOf(
   client: BackendClient,

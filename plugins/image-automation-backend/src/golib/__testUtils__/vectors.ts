@@ -15,7 +15,9 @@ export const VECTORS_FILE =
 export function loadVectors(): Record<string, any[]> {
   const file = VECTORS_FILE;
   if (!fs.existsSync(file)) {
-    throw new Error(`conformance vectors not found at ${file}; set IMAGE_AUTOMATION_VECTORS`);
+    throw new Error(
+      `conformance vectors not found at ${file}; set IMAGE_AUTOMATION_VECTORS`,
+    );
   }
   return JSON.parse(fs.readFileSync(file, 'utf8'));
 }

@@ -147,18 +147,29 @@ function quoteJsonChar(c: number): string {
 
 function goQuoteRune(ch: string): string {
   const cp = ch.charCodeAt(0);
-  const named: Record<number, string> = { 7: '\\a', 8: '\\b', 9: '\\t', 10: '\\n', 11: '\\v', 12: '\\f', 13: '\\r' };
+  const named: Record<number, string> = {
+    7: '\\a',
+    8: '\\b',
+    9: '\\t',
+    10: '\\n',
+    11: '\\v',
+    12: '\\f',
+    13: '\\r',
+  };
   if (named[cp]) return named[cp];
   if (ch === '\\') return '\\\\';
   if (cp < 0x20 || cp === 0x7f) return `\\x${cp.toString(16).padStart(2, '0')}`;
-  if (cp >= 0x80 && !/^[\p{L}\p{M}\p{N}\p{P}\p{S}]$/u.test(ch)) return `\\u${cp.toString(16).padStart(4, '0')}`;
+  if (cp >= 0x80 && !/^[\p{L}\p{M}\p{N}\p{P}\p{S}]$/u.test(ch))
+    return `\\u${cp.toString(16).padStart(4, '0')}`;
   return ch;
 }
 
 const MAX_JSON_DEPTH = 10000;
-const isJsonSpace = (c: number) => c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
+const isJsonSpace = (c: number) =>
+  c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
 const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
-const isHex = (c: number) => isDigit(c) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46);
+const isHex = (c: number) =>
+  isDigit(c) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46);
 
 /**
  * The syntax error Go's `encoding/json` reports for `text` (its byte scanner's exact wording, such
@@ -172,16 +183,28 @@ export function jsonSyntaxError(text: string): string | undefined {
   type Step = (c: number) => Step | string;
   const stack: ('key' | 'value' | 'array')[] = [];
   let endTop = false;
-  const fail = (c: number, context: string) => `invalid character ${quoteJsonChar(c)} ${context}`;
-  const push = (c: number, kind: 'key' | 'array', next: Step): Step | string => {
+  const fail = (c: number, context: string) =>
+    `invalid character ${quoteJsonChar(c)} ${context}`;
+  const push = (
+    c: number,
+    kind: 'key' | 'array',
+    next: Step,
+  ): Step | string => {
     stack.push(kind);
-    return stack.length <= MAX_JSON_DEPTH ? next : fail(c, 'exceeded max depth');
+    return stack.length <= MAX_JSON_DEPTH
+      ? next
+      : fail(c, 'exceeded max depth');
   };
   // The states refer to each other, so they are function declarations (hoisted).
   function literal(word: string, at: number): Step {
     return c => {
       if (c !== word.charCodeAt(at)) {
-        return fail(c, `in literal ${word} (expecting ${quoteJsonChar(word.charCodeAt(at))})`);
+        return fail(
+          c,
+          `in literal ${word} (expecting ${quoteJsonChar(
+            word.charCodeAt(at),
+          )})`,
+        );
       }
       return at + 1 === word.length ? endValue : literal(word, at + 1);
     };
@@ -213,7 +236,9 @@ export function jsonSyntaxError(text: string): string | undefined {
   }
   function beginString(c: number): Step | string {
     if (isJsonSpace(c)) return beginString;
-    return c === 0x22 ? inString : fail(c, 'looking for beginning of object key string');
+    return c === 0x22
+      ? inString
+      : fail(c, 'looking for beginning of object key string');
   }
   function endTopStep(c: number): Step | string {
     return isJsonSpace(c) ? endTopStep : fail(c, 'after top-level value');
@@ -272,7 +297,9 @@ export function jsonSyntaxError(text: string): string | undefined {
     return c === 0x65 || c === 0x45 ? exponent : endValue(c);
   }
   function dot(c: number): Step | string {
-    return isDigit(c) ? fraction : fail(c, 'after decimal point in numeric literal');
+    return isDigit(c)
+      ? fraction
+      : fail(c, 'after decimal point in numeric literal');
   }
   function fraction(c: number): Step | string {
     if (isDigit(c)) return fraction;
@@ -282,7 +309,9 @@ export function jsonSyntaxError(text: string): string | undefined {
     return c === 0x2b || c === 0x2d ? exponentSign : exponentSign(c);
   }
   function exponentSign(c: number): Step | string {
-    return isDigit(c) ? exponentDigits : fail(c, 'in exponent of numeric literal');
+    return isDigit(c)
+      ? exponentDigits
+      : fail(c, 'in exponent of numeric literal');
   }
   function exponentDigits(c: number): Step | string {
     return isDigit(c) ? exponentDigits : endValue(c);

@@ -14,7 +14,11 @@ import { goQuote } from '../strconv';
 /** A Kubernetes `metav1.LabelSelector`. @internal */
 export interface LabelSelector {
   matchLabels?: Record<string, string>;
-  matchExpressions?: Array<{ key: string; operator: string; values?: string[] }>;
+  matchExpressions?: Array<{
+    key: string;
+    operator: string;
+    values?: string[];
+  }>;
 }
 
 /** Whether a set of labels is selected. @internal */
@@ -27,7 +31,9 @@ export type LabelMatcher = (labels: Record<string, string>) => boolean;
  * `LabelSelectorAsSelector(nil)` itself would match nothing, and no caller asks for that).
  * @internal
  */
-export function compileLabelSelector(selector: LabelSelector | undefined): LabelMatcher {
+export function compileLabelSelector(
+  selector: LabelSelector | undefined,
+): LabelMatcher {
   if (!selector) return () => true;
   const has = (labels: Record<string, string>, key: string) =>
     Object.prototype.hasOwnProperty.call(labels, key);
@@ -35,7 +41,8 @@ export function compileLabelSelector(selector: LabelSelector | undefined): Label
   for (const [key, value] of Object.entries(selector.matchLabels ?? {})) {
     tests.push(labels => has(labels, key) && labels[key] === value);
   }
-  for (const { key, operator, values = [] } of selector.matchExpressions ?? []) {
+  for (const { key, operator, values = [] } of selector.matchExpressions ??
+    []) {
     switch (operator) {
       case 'In':
       case 'NotIn':
@@ -54,13 +61,17 @@ export function compileLabelSelector(selector: LabelSelector | undefined): Label
       case 'DoesNotExist':
         if (values.length > 0) {
           throw new Error(
-            `values: Invalid value: ${JSON.stringify(values)}: values set must be empty for exists and does not exist`,
+            `values: Invalid value: ${JSON.stringify(
+              values,
+            )}: values set must be empty for exists and does not exist`,
           );
         }
         tests.push(labels => (operator === 'Exists') === has(labels, key));
         break;
       default:
-        throw new Error(`${goQuote(operator)} is not a valid label selector operator`);
+        throw new Error(
+          `${goQuote(operator)} is not a valid label selector operator`,
+        );
     }
   }
   return labels => tests.every(test => test(labels));

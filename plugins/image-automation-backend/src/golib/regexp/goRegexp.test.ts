@@ -211,13 +211,27 @@ describe('compileGoRegexp size limits (issue #13)', () => {
 describe('mustCompilePanicMessage', () => {
   // What Go's regexp.MustCompile panics with for these patterns.
   it.each([
-    ['a(', 'regexp: Compile(`a(`): error parsing regexp: missing closing ): `a(`'],
-    ['(`', 'regexp: Compile("(`"): error parsing regexp: missing closing ): `(``'],
-    ['(\t', 'regexp: Compile(`(\t`): error parsing regexp: missing closing ): `(\t`'],
-    ['(\ufeff', 'regexp: Compile("(\\ufeff"): error parsing regexp: missing closing ): `(\ufeff`'],
+    [
+      'a(',
+      'regexp: Compile(`a(`): error parsing regexp: missing closing ): `a(`',
+    ],
+    [
+      '(`',
+      'regexp: Compile("(`"): error parsing regexp: missing closing ): `(``',
+    ],
+    [
+      '(\t',
+      'regexp: Compile(`(\t`): error parsing regexp: missing closing ): `(\t`',
+    ],
+    [
+      '(\ufeff',
+      'regexp: Compile("(\\ufeff"): error parsing regexp: missing closing ): `(\ufeff`',
+    ],
   ])('%j', (pattern, panic) => {
     const compiled = compileGoRegexp(pattern);
     expect(compiled.ok).toBe(false);
-    expect(mustCompilePanicMessage(pattern, compiled.ok ? '' : compiled.message)).toBe(panic);
+    expect(
+      mustCompilePanicMessage(pattern, compiled.ok ? '' : compiled.message),
+    ).toBe(panic);
   });
 });

@@ -927,7 +927,9 @@ function emit(node: Node): string {
         node.sub.t === 'class' || node.sub.t === 'cap' || node.sub.t === 'group'
           ? sub
           : `(?:${sub})`;
-      return `${atom}${repeatOperator(node.min, node.max)}${node.greedy ? '' : '?'}`;
+      return `${atom}${repeatOperator(node.min, node.max)}${
+        node.greedy ? '' : '?'
+      }`;
     }
     default:
       return '';
@@ -968,7 +970,8 @@ function programSize(node: Node, cap: number): number {
     }
     default: {
       const sub = programSize(node.sub, cap);
-      const copies = node.max === -1 ? Math.max(1, node.min) : Math.max(1, node.max);
+      const copies =
+        node.max === -1 ? Math.max(1, node.min) : Math.max(1, node.max);
       return sat(copies * (sub + 1) + 1);
     }
   }
@@ -1027,7 +1030,8 @@ export function compileGoRegexp(pattern: string): GoRegexpCompilation {
 function canBackquote(s: string): boolean {
   for (const ch of s) {
     const c = ch.codePointAt(0)!;
-    if ((c < 0x20 && c !== 0x09) || c === 0x60 || c === 0x7f || c === 0xfeff) return false;
+    if ((c < 0x20 && c !== 0x09) || c === 0x60 || c === 0x7f || c === 0xfeff)
+      return false;
     if (c >= 0xd800 && c <= 0xdfff) return false; // a lone surrogate is invalid UTF-8 in Go
   }
   return true;
@@ -1039,7 +1043,10 @@ function canBackquote(s: string): boolean {
  * backquotes when Go can, else `strconv.Quote`d).
  * @internal
  */
-export function mustCompilePanicMessage(pattern: string, error: string): string {
+export function mustCompilePanicMessage(
+  pattern: string,
+  error: string,
+): string {
   const quoted = canBackquote(pattern) ? `\`${pattern}\`` : goQuote(pattern);
   return `regexp: Compile(${quoted}): ${error}`;
 }

@@ -182,7 +182,11 @@ interface Thread {
 }
 
 /** Whether a zero-width assertion holds at `pos` of `input` (shared by both matchers). */
-function assertionHoldsAt(input: string, kind: AssertKind, pos: number): boolean {
+function assertionHoldsAt(
+  input: string,
+  kind: AssertKind,
+  pos: number,
+): boolean {
   const before = pos > 0 ? input.charCodeAt(pos - 1) : -1;
   const after = pos < input.length ? input.charCodeAt(pos) : -1;
   switch (kind) {
@@ -206,7 +210,11 @@ function assertionHoldsAt(input: string, kind: AssertKind, pos: number): boolean
  * (UTF-16 offsets, -1 for groups that did not take part) or null.
  * @internal
  */
-export function runProgram(program: Program, input: string, from = 0): Int32Array | null {
+export function runProgram(
+  program: Program,
+  input: string,
+  from = 0,
+): Int32Array | null {
   const { insts } = program;
   const visited = new Int32Array(insts.length).fill(-1);
   let generation = 0;
@@ -214,7 +222,8 @@ export function runProgram(program: Program, input: string, from = 0): Int32Arra
   let next: Thread[] = [];
   let matched: Int32Array | null = null;
 
-  const assertionHolds = (kind: AssertKind, pos: number) => assertionHoldsAt(input, kind, pos);
+  const assertionHolds = (kind: AssertKind, pos: number) =>
+    assertionHoldsAt(input, kind, pos);
 
   // Follows empty transitions in priority order, adding the threads that consume input.
   const add = (list: Thread[], pc: number, pos: number, caps: Int32Array) => {
@@ -299,7 +308,8 @@ function backtrack(
   // Jobs: [pc, pos] to explore, or [-1 - slot, oldValue] to undo a save when backtracking.
   const jobs: number[] = [];
 
-  const assertionHolds = (kind: AssertKind, pos: number) => assertionHoldsAt(input, kind, pos);
+  const assertionHolds = (kind: AssertKind, pos: number) =>
+    assertionHoldsAt(input, kind, pos);
 
   const tryAt = (start: number): boolean => {
     jobs.length = 0;

@@ -48,7 +48,10 @@ function randomText(rnd: () => number): string {
     s += hex ? pick(['p', 'P', 'e']) : pick(['e', 'E', 'p']);
     s += pick(['', '+', '-']) + String(int(400)) + pick(['', '', '_1', 'x']);
   }
-  if (rnd() < 0.05) s = pick(['inf', 'Inf', 'nan', 'infinity', 'infin', ' 1', '1 ', '']) + s.slice(0, int(2));
+  if (rnd() < 0.05)
+    s =
+      pick(['inf', 'Inf', 'nan', 'infinity', 'infin', ' 1', '1 ', '']) +
+      s.slice(0, int(2));
   return s;
 }
 
@@ -67,8 +70,13 @@ interface GoAnswer {
 describe('Go strconv.ParseFloat, differential against Go (test/oracles/semver)', () => {
   it(`accepts and reads what Go does: the pinned cases and ${CASES} random ones (seed ${SEED})`, async () => {
     const rnd = seededRandom(SEED);
-    const texts = [...PINNED, ...Array.from({ length: CASES }, () => randomText(rnd))];
-    const input = texts.map((text, id) => JSON.stringify({ id, text })).join('\n');
+    const texts = [
+      ...PINNED,
+      ...Array.from({ length: CASES }, () => randomText(rnd)),
+    ];
+    const input = texts
+      .map((text, id) => JSON.stringify({ id, text }))
+      .join('\n');
     const answers: GoAnswer[] = (await runSemverOracle('float', `${input}\n`))
       .trim()
       .split('\n')
@@ -83,7 +91,8 @@ describe('Go strconv.ParseFloat, differential against Go (test/oracles/semver)',
       if (goValue.startsWith('7ff8')) goValue = 'NaN';
       let tsValue = ours === undefined ? 'error' : bits(ours);
       if (ours !== undefined && Number.isNaN(ours)) tsValue = 'NaN';
-      if (goValue !== tsValue) differences.push({ text, go: goValue, ts: tsValue, goError: go.error });
+      if (goValue !== tsValue)
+        differences.push({ text, go: goValue, ts: tsValue, goError: go.error });
     }
     expect(differences.slice(0, 5)).toEqual([]);
   }, 600_000);

@@ -36,7 +36,20 @@ const PINNED = [
 function randomCase(rnd: () => number): { text: string; ns: string } {
   const int = (n: number) => Math.floor(rnd() * n);
   const pick = <T>(items: readonly T[]): T => items[int(items.length)];
-  const units = ['ns', 'us', 'µs', 'μs', 'ms', 's', 'm', 'h', 'd', 'x', '', ' '];
+  const units = [
+    'ns',
+    'us',
+    'µs',
+    'μs',
+    'ms',
+    's',
+    'm',
+    'h',
+    'd',
+    'x',
+    '',
+    ' ',
+  ];
   const number = () =>
     pick([
       () => String(int(100)),
@@ -71,7 +84,9 @@ describe('Go time.ParseDuration and Duration.String, differential against Go (te
     const input = cases
       .map((c, id) => JSON.stringify({ id, text: c.text, ns: c.ns }))
       .join('\n');
-    const answers: GoAnswer[] = (await runSemverOracle('duration', `${input}\n`))
+    const answers: GoAnswer[] = (
+      await runSemverOracle('duration', `${input}\n`)
+    )
       .trim()
       .split('\n')
       .map(line => JSON.parse(line));
@@ -86,9 +101,18 @@ describe('Go time.ParseDuration and Duration.String, differential against Go (te
         ours = { error: (e as Error).message, string: '' };
       }
       ours.string = durationString(BigInt(c.ns));
-      const goResult = JSON.stringify({ ns: go.ns, error: go.error, string: go.string });
-      const tsResult = JSON.stringify({ ns: ours.ns, error: ours.error, string: ours.string });
-      if (goResult !== tsResult) differences.push({ ...c, go: goResult, ts: tsResult });
+      const goResult = JSON.stringify({
+        ns: go.ns,
+        error: go.error,
+        string: go.string,
+      });
+      const tsResult = JSON.stringify({
+        ns: ours.ns,
+        error: ours.error,
+        string: ours.string,
+      });
+      if (goResult !== tsResult)
+        differences.push({ ...c, go: goResult, ts: tsResult });
     }
     expect(differences.slice(0, 5)).toEqual([]);
   }, 600_000);

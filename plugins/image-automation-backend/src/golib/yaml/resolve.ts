@@ -128,8 +128,7 @@ export function resolvePlain(s: string): Resolved {
     if (i !== undefined) return { tag: 'int', value: i };
     if (YAML_STYLE_FLOAT.test(plain)) {
       const f = goParseFloat(plain);
-      if (f !== undefined)
-        return { tag: 'float', value: f };
+      if (f !== undefined) return { tag: 'float', value: f };
     }
     if (plain.startsWith('0b') || plain.startsWith('-0b')) {
       const neg = plain.startsWith('-');

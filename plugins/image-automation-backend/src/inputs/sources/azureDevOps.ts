@@ -12,7 +12,14 @@ import {
   tagInputs,
 } from './forge';
 import { forgeFailure, forgeToken, ForgeSpecError } from './forgeCall';
-import { checkSourceUrl, createSourceHttp, GIT_PROVIDER_MAX_BODY_BYTES, SourceHttp, SourceHttpError, SourceResponse } from './http';
+import {
+  checkSourceUrl,
+  createSourceHttp,
+  GIT_PROVIDER_MAX_BODY_BYTES,
+  SourceHttp,
+  SourceHttpError,
+  SourceResponse,
+} from './http';
 import { InputSource, InputSourceContext, InputSourceResult } from './types';
 
 /**
@@ -52,24 +59,35 @@ export interface AzureDevOpsRepositoryLocation {
  * path and the project), the one after it the repository. Throws {@link ForgeSpecError}.
  * @internal
  */
-export function azureDevOpsRepository(url: string): AzureDevOpsRepositoryLocation {
-  const shape = 'https://dev.azure.com/<organization>/<project>/_git/<repository>';
+export function azureDevOpsRepository(
+  url: string,
+): AzureDevOpsRepositoryLocation {
+  const shape =
+    'https://dev.azure.com/<organization>/<project>/_git/<repository>';
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
-    throw new ForgeSpecError(`invalid spec.url '${url}': an Azure DevOps repository URL is ${shape}`);
+    throw new ForgeSpecError(
+      `invalid spec.url '${url}': an Azure DevOps repository URL is ${shape}`,
+    );
   }
   if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
-    throw new ForgeSpecError(`invalid spec.url '${url}': an Azure DevOps repository URL is ${shape}`);
+    throw new ForgeSpecError(
+      `invalid spec.url '${url}': an Azure DevOps repository URL is ${shape}`,
+    );
   }
   // Azure DevOps' clone URLs carry the organization as a user name (https://org@dev.azure.com/…):
   // not a secret, and never sent. A password is refused.
   if (parsed.password) {
-    throw new ForgeSpecError('invalid spec.url: credentials in the URL are not allowed; use spec.secretRef');
+    throw new ForgeSpecError(
+      'invalid spec.url: credentials in the URL are not allowed; use spec.secretRef',
+    );
   }
   if (parsed.search || parsed.hash) {
-    throw new ForgeSpecError(`invalid spec.url '${parsed.origin}${parsed.pathname}': a query or fragment is not allowed`);
+    throw new ForgeSpecError(
+      `invalid spec.url '${parsed.origin}${parsed.pathname}': a query or fragment is not allowed`,
+    );
   }
   const segments = parsed.pathname.split('/').filter(Boolean);
   const git = segments.indexOf('_git');
@@ -80,11 +98,21 @@ export function azureDevOpsRepository(url: string): AzureDevOpsRepositoryLocatio
     git < 0 ||
     after.length !== 1 ||
     // {org}.visualstudio.com/[collection/]{project}; dev.azure.com/{org}/{project}; a server's {collection…}/{project}.
-    (host.endsWith('.visualstudio.com') ? before.length < 1 || before.length > 2 : before.length < 2) ||
+    (host.endsWith('.visualstudio.com')
+      ? before.length < 1 || before.length > 2
+      : before.length < 2) ||
     (host === 'dev.azure.com' && before.length !== 2) ||
-    segments.some(s => s === '.' || s === '..' || (s.startsWith('_') && s !== '_git') || /%2e|%2f|%5c|\\/i.test(s))
+    segments.some(
+      s =>
+        s === '.' ||
+        s === '..' ||
+        (s.startsWith('_') && s !== '_git') ||
+        /%2e|%2f|%5c|\\/i.test(s),
+    )
   ) {
-    throw new ForgeSpecError(`invalid spec.url '${parsed.origin}${parsed.pathname}': an Azure DevOps repository URL is ${shape}`);
+    throw new ForgeSpecError(
+      `invalid spec.url '${parsed.origin}${parsed.pathname}': an Azure DevOps repository URL is ${shape}`,
+    );
   }
   const repository = after[0].replace(/\.git$/, '');
   const base = `${parsed.protocol}//${parsed.host}/${before.join('/')}`;
@@ -97,8 +125,12 @@ export function azureDevOpsRepository(url: string): AzureDevOpsRepositoryLocatio
 }
 
 /** The `Authorization` header for a personal access token: Basic, empty user name. @internal */
-export function azureDevOpsAuthorization(token: string | undefined): Record<string, string> {
-  return token ? { authorization: `Basic ${Buffer.from(`:${token}`).toString('base64')}` } : {};
+export function azureDevOpsAuthorization(
+  token: string | undefined,
+): Record<string, string> {
+  return token
+    ? { authorization: `Basic ${Buffer.from(`:${token}`).toString('base64')}` }
+    : {};
 }
 
 interface AzureRef {
@@ -133,12 +165,19 @@ function values<T>(response: SourceResponse<unknown>): T[] {
 }
 
 /** GET with the answer's status checked for Azure DevOps' 203 sign-in page, which is not JSON. */
-async function getAzure(client: SourceHttp, url: string, headers: Record<string, string>): Promise<SourceResponse<unknown>> {
+async function getAzure(
+  client: SourceHttp,
+  url: string,
+  headers: Record<string, string>,
+): Promise<SourceResponse<unknown>> {
   try {
     return await client.getJson(url, { headers });
   } catch (error) {
     if (error instanceof SourceHttpError && error.status === 203) {
-      throw new SourceHttpError('Azure DevOps answered with a sign-in page (HTTP 203): the credential was not accepted', 203);
+      throw new SourceHttpError(
+        'Azure DevOps answered with a sign-in page (HTTP 203): the credential was not accepted',
+        203,
+      );
     }
     throw error;
   }
@@ -164,10 +203,18 @@ async function listRefs(
     query.set('$top', String(FORGE_PAGE_SIZE));
     if (continuation) query.set('continuationToken', continuation);
     query.set('api-version', AZURE_DEVOPS_API_VERSION);
-    const response = await getAzure(client, `${location.apiUrl}/refs?${query}`, headers);
+    const response = await getAzure(
+      client,
+      `${location.apiUrl}/refs?${query}`,
+      headers,
+    );
     for (const ref of values<AzureRef>(response)) {
-      if (typeof ref?.name !== 'string' || !ref.name.startsWith(prefix)) continue;
-      all.push({ name: ref.name.slice(prefix.length), sha: ref.peeledObjectId || ref.objectId || '' });
+      if (typeof ref?.name !== 'string' || !ref.name.startsWith(prefix))
+        continue;
+      all.push({
+        name: ref.name.slice(prefix.length),
+        sha: ref.peeledObjectId || ref.objectId || '',
+      });
     }
     const next = response.headers['x-ms-continuationtoken'];
     continuation = typeof next === 'string' && next !== '' ? next : undefined;
@@ -191,7 +238,13 @@ async function listPullRequests(
       $skip: String(page * FORGE_PAGE_SIZE),
       'api-version': AZURE_DEVOPS_API_VERSION,
     });
-    const items = values<AzurePullRequest>(await getAzure(client, `${location.apiUrl}/pullrequests?${query}`, headers));
+    const items = values<AzurePullRequest>(
+      await getAzure(
+        client,
+        `${location.apiUrl}/pullrequests?${query}`,
+        headers,
+      ),
+    );
     for (const pr of items) {
       if (typeof pr?.pullRequestId !== 'number') continue;
       all.push({
@@ -200,7 +253,10 @@ async function listPullRequests(
         branch: (pr.sourceRefName ?? '').replace(/^refs\/heads\//, ''),
         author: pr.createdBy?.displayName ?? '',
         title: pr.title ?? '',
-        labels: (pr.labels ?? []).filter(l => l?.active !== false).map(l => l?.name ?? '').filter(Boolean),
+        labels: (pr.labels ?? [])
+          .filter(l => l?.active !== false)
+          .map(l => l?.name ?? '')
+          .filter(Boolean),
       });
     }
     if (items.length < FORGE_PAGE_SIZE || done(all)) break;
@@ -210,10 +266,22 @@ async function listPullRequests(
 
 type AzureKind = 'branch' | 'tag' | 'pull';
 
-async function azureDevOpsInputs(context: InputSourceContext, kind: AzureKind): Promise<InputSourceResult> {
+async function azureDevOpsInputs(
+  context: InputSourceContext,
+  kind: AzureKind,
+): Promise<InputSourceResult> {
   const { spec } = context;
-  const terminal = (reason: string, message: string): InputSourceResult => ({ ok: false, terminal: true, reason, message });
-  if (!spec.url) return terminal('InvalidSpec', `spec.url is required for type '${spec.type}'`);
+  const terminal = (reason: string, message: string): InputSourceResult => ({
+    ok: false,
+    terminal: true,
+    reason,
+    message,
+  });
+  if (!spec.url)
+    return terminal(
+      'InvalidSpec',
+      `spec.url is required for type '${spec.type}'`,
+    );
   let location: AzureDevOpsRepositoryLocation;
   let headers: Record<string, string>;
   try {
@@ -222,21 +290,37 @@ async function azureDevOpsInputs(context: InputSourceContext, kind: AzureKind): 
     if (problem) return terminal('InvalidSpec', problem);
     // Refusals decided before any request: the host, then the credential.
     checkSourceUrl(context, location.apiUrl);
-    headers = azureDevOpsAuthorization(await forgeToken(context, location.repositoryUrl));
+    headers = azureDevOpsAuthorization(
+      await forgeToken(context, location.repositoryUrl),
+    );
   } catch (error) {
     return forgeFailure(context, error);
   }
 
-  const client = createSourceHttp(context, { what: 'Azure DevOps', maxBodyBytes: GIT_PROVIDER_MAX_BODY_BYTES });
+  const client = createSourceHttp(context, {
+    what: 'Azure DevOps',
+    maxBodyBytes: GIT_PROVIDER_MAX_BODY_BYTES,
+  });
   try {
     let inputs: ExportedInput[];
     if (kind === 'branch') {
-      const branches = await listRefs(client, location, 'heads', headers, items => enoughBranches(spec.filter, items));
+      const branches = await listRefs(
+        client,
+        location,
+        'heads',
+        headers,
+        items => enoughBranches(spec.filter, items),
+      );
       inputs = branchInputs(spec.filter, branches);
     } else if (kind === 'tag') {
-      inputs = tagInputs(spec.filter, await listRefs(client, location, 'tags', headers));
+      inputs = tagInputs(
+        spec.filter,
+        await listRefs(client, location, 'tags', headers),
+      );
     } else {
-      const pulls = await listPullRequests(client, location, headers, items => enoughPullRequests(spec.filter, items));
+      const pulls = await listPullRequests(client, location, headers, items =>
+        enoughPullRequests(spec.filter, items),
+      );
       inputs = pullRequestInputs(context, pulls);
     }
     return { ok: true, inputs };
@@ -247,11 +331,14 @@ async function azureDevOpsInputs(context: InputSourceContext, kind: AzureKind): 
 }
 
 /** `AzureDevOpsBranch`: the repository's branches (`id`, `sha`, `branch`). @internal */
-export const azureDevOpsBranchSource: InputSource = context => azureDevOpsInputs(context, 'branch');
+export const azureDevOpsBranchSource: InputSource = context =>
+  azureDevOpsInputs(context, 'branch');
 /** `AzureDevOpsTag`: the repository's tags (`id`, `sha` (the commit, annotated tags peeled), `tag`). @internal */
-export const azureDevOpsTagSource: InputSource = context => azureDevOpsInputs(context, 'tag');
+export const azureDevOpsTagSource: InputSource = context =>
+  azureDevOpsInputs(context, 'tag');
 /**
  * `AzureDevOpsPullRequest`: the repository's active pull requests (`id`, `sha`, `branch`,
  * `author` (the creator's display name), `title`, `labels`). @internal
  */
-export const azureDevOpsPullRequestSource: InputSource = context => azureDevOpsInputs(context, 'pull');
+export const azureDevOpsPullRequestSource: InputSource = context =>
+  azureDevOpsInputs(context, 'pull');

@@ -1,8 +1,18 @@
 import { CredentialRefusedError } from '../../credentials/NamedCredentials';
 import { DEFAULT_PROVIDER_FILTER_LIMIT } from '../../policy';
-import { RegistryCredentials, RegistryTls } from '../../registry/RegistryClient';
+import {
+  RegistryCredentials,
+  RegistryTls,
+} from '../../registry/RegistryClient';
 import { ExportedInput } from '../exportedInputs';
-import { checkSourceUrl, createSourceHttp, SourceHttpError, SourceNotAllowedError, sourceCredential, sourceTls } from './http';
+import {
+  checkSourceUrl,
+  createSourceHttp,
+  SourceHttpError,
+  SourceNotAllowedError,
+  sourceCredential,
+  sourceTls,
+} from './http';
 import { InputSource, InputSourceContext, InputSourceResult } from './types';
 
 /**
@@ -24,13 +34,22 @@ const NETWORK_ATTEMPTS = 3;
 const NETWORK_RETRY_MS = 250;
 
 /** The `Authorization` header for an external service: Bearer for a token, else Basic. @internal */
-export function externalServiceAuthorization(credential: RegistryCredentials | undefined): Record<string, string> {
+export function externalServiceAuthorization(
+  credential: RegistryCredentials | undefined,
+): Record<string, string> {
   if (!credential) return {};
-  if (credential.type === 'token') return { authorization: `Bearer ${credential.token}` };
+  if (credential.type === 'token')
+    return { authorization: `Bearer ${credential.token}` };
   if (credential.type === 'basic') {
-    return { authorization: `Basic ${Buffer.from(`${credential.username}:${credential.password}`).toString('base64')}` };
+    return {
+      authorization: `Basic ${Buffer.from(
+        `${credential.username}:${credential.password}`,
+      ).toString('base64')}`,
+    };
   }
-  throw new CredentialRefusedError('a dockerConfigJson credential cannot authenticate to an external service; use token or basic');
+  throw new CredentialRefusedError(
+    'a dockerConfigJson credential cannot authenticate to an external service; use token or basic',
+  );
 }
 
 /** A well-formed answer that breaks the contract (no `inputs`, an item without a string `id`, …). */
@@ -42,28 +61,50 @@ class InvalidAnswerError extends Error {}
  * naming the first problem.
  * @internal
  */
-export function externalServiceInputs(body: unknown, shownUrl: string): ExportedInput[] {
+export function externalServiceInputs(
+  body: unknown,
+  shownUrl: string,
+): ExportedInput[] {
   const prefix = `invalid response from external service '${shownUrl}'`;
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new InvalidAnswerError(`${prefix}: the response is not a JSON object with an 'inputs' array`);
+    throw new InvalidAnswerError(
+      `${prefix}: the response is not a JSON object with an 'inputs' array`,
+    );
   }
   const inputs = (body as Record<string, unknown>).inputs;
-  if (inputs === undefined) throw new InvalidAnswerError(`${prefix}: the response has no 'inputs' field`);
-  if (!Array.isArray(inputs)) throw new InvalidAnswerError(`${prefix}: 'inputs' is not an array`);
+  if (inputs === undefined)
+    throw new InvalidAnswerError(
+      `${prefix}: the response has no 'inputs' field`,
+    );
+  if (!Array.isArray(inputs))
+    throw new InvalidAnswerError(`${prefix}: 'inputs' is not an array`);
   const seen = new Set<string>();
   return inputs.map((item, index) => {
     if (typeof item !== 'object' || item === null || Array.isArray(item)) {
-      throw new InvalidAnswerError(`${prefix}: input at index ${index} is not an object`);
+      throw new InvalidAnswerError(
+        `${prefix}: input at index ${index} is not an object`,
+      );
     }
     const id = (item as Record<string, unknown>).id;
     if (id === undefined || id === null) {
-      throw new InvalidAnswerError(`${prefix}: input at index ${index} is missing the required 'id' field`);
+      throw new InvalidAnswerError(
+        `${prefix}: input at index ${index} is missing the required 'id' field`,
+      );
     }
     if (typeof id !== 'string') {
-      throw new InvalidAnswerError(`${prefix}: input at index ${index} has a non-string 'id' (${Array.isArray(id) ? 'array' : typeof id})`);
+      throw new InvalidAnswerError(
+        `${prefix}: input at index ${index} has a non-string 'id' (${
+          Array.isArray(id) ? 'array' : typeof id
+        })`,
+      );
     }
     if (seen.has(id)) {
-      throw new InvalidAnswerError(`${prefix}: input at index ${index} has a duplicate 'id' value '${id.slice(0, 200)}'`);
+      throw new InvalidAnswerError(
+        `${prefix}: input at index ${index} has a duplicate 'id' value '${id.slice(
+          0,
+          200,
+        )}'`,
+      );
     }
     seen.add(id);
     return item as ExportedInput;
@@ -78,7 +119,9 @@ function isNetworkError(error: unknown, context: InputSourceContext): boolean {
   return (
     error instanceof SourceHttpError &&
     error.status === undefined &&
-    !/timed out|timeout passed|larger than|certificate|self[- ]signed/i.test(error.message) &&
+    !/timed out|timeout passed|larger than|certificate|self[- ]signed/i.test(
+      error.message,
+    ) &&
     !context.signal?.aborted &&
     Date.now() + NETWORK_RETRY_MS < context.deadline
   );
@@ -87,9 +130,18 @@ function isNetworkError(error: unknown, context: InputSourceContext): boolean {
 /** `ExternalService`: the inputs the service at `spec.url` answers with. @internal */
 export const externalServiceSource: InputSource = async context => {
   const { spec } = context;
-  const terminal = (reason: string, message: string): InputSourceResult => ({ ok: false, terminal: true, reason, message });
+  const terminal = (reason: string, message: string): InputSourceResult => ({
+    ok: false,
+    terminal: true,
+    reason,
+    message,
+  });
   const raw = spec.url ?? '';
-  if (!raw) return terminal('InvalidSpec', "spec.url is required for type 'ExternalService'");
+  if (!raw)
+    return terminal(
+      'InvalidSpec',
+      "spec.url is required for type 'ExternalService'",
+    );
   let url: URL;
   try {
     url = new URL(raw);
@@ -97,12 +149,22 @@ export const externalServiceSource: InputSource = async context => {
     return terminal('InvalidSpec', `invalid spec.url '${raw}': not a URL`);
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    return terminal('InvalidSpec', "spec.url must start with 'http://' or 'https://' when spec.type is 'ExternalService'");
+    return terminal(
+      'InvalidSpec',
+      "spec.url must start with 'http://' or 'https://' when spec.type is 'ExternalService'",
+    );
   }
   if (url.protocol === 'http:' && spec.insecure !== true) {
-    return terminal('InvalidSpec', "spec.url must use 'https://' unless spec.insecure is true");
+    return terminal(
+      'InvalidSpec',
+      "spec.url must use 'https://' unless spec.insecure is true",
+    );
   }
-  if (url.hash) return terminal('InvalidSpec', 'invalid spec.url: a fragment is not allowed');
+  if (url.hash)
+    return terminal(
+      'InvalidSpec',
+      'invalid spec.url: a fragment is not allowed',
+    );
   const shown = `${url.origin}${url.pathname}`;
 
   // Refusals decided before any request: the host and scheme, then the credentials.
@@ -114,29 +176,50 @@ export const externalServiceSource: InputSource = async context => {
     tls = sourceTls(context, url.href);
   } catch (error) {
     const message = (error as Error).message;
-    if (error instanceof SourceNotAllowedError) return terminal('HostNotAllowed', message);
+    if (error instanceof SourceNotAllowedError)
+      return terminal('HostNotAllowed', message);
     if (error instanceof CredentialRefusedError) {
       const name = spec.secretRef?.name ?? spec.certSecretRef?.name;
-      return terminal('CredentialRefused', name ? `failed to read secret '${context.provider.namespace}/${name}': ${message}` : message);
+      return terminal(
+        'CredentialRefused',
+        name
+          ? `failed to read secret '${context.provider.namespace}/${name}': ${message}`
+          : message,
+      );
     }
     throw error;
   }
 
-  const client = createSourceHttp(context, { what: 'external service', maxBodyBytes: EXTERNAL_SERVICE_MAX_BODY_BYTES, tls });
+  const client = createSourceHttp(context, {
+    what: 'external service',
+    maxBodyBytes: EXTERNAL_SERVICE_MAX_BODY_BYTES,
+    tls,
+  });
   for (let attempt = 1; ; attempt++) {
     try {
-      const response = await client.getJson(url.href, { headers: { accept: 'application/json', ...headers } });
+      const response = await client.getJson(url.href, {
+        headers: { accept: 'application/json', ...headers },
+      });
       const inputs = externalServiceInputs(response.body, shown);
-      const limit = spec.filter?.limit && spec.filter.limit > 0 ? spec.filter.limit : DEFAULT_PROVIDER_FILTER_LIMIT;
+      const limit =
+        spec.filter?.limit && spec.filter.limit > 0
+          ? spec.filter.limit
+          : DEFAULT_PROVIDER_FILTER_LIMIT;
       return { ok: true, inputs: inputs.slice(0, limit) };
     } catch (error) {
       if (context.signal?.aborted) throw error;
       if (attempt < NETWORK_ATTEMPTS && isNetworkError(error, context)) {
-        await new Promise(resolve => setTimeout(resolve, NETWORK_RETRY_MS * attempt));
+        await new Promise(resolve =>
+          setTimeout(resolve, NETWORK_RETRY_MS * attempt),
+        );
         continue;
       }
-      if (error instanceof SourceHttpError || error instanceof InvalidAnswerError) {
-        const retryAfterMs = error instanceof SourceHttpError ? error.retryAfterMs : undefined;
+      if (
+        error instanceof SourceHttpError ||
+        error instanceof InvalidAnswerError
+      ) {
+        const retryAfterMs =
+          error instanceof SourceHttpError ? error.retryAfterMs : undefined;
         return {
           ok: false,
           terminal: false,

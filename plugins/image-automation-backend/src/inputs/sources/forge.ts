@@ -1,6 +1,9 @@
 import { ResourceSetInputProviderSpec } from '@imageops/backstage-plugin-image-automation-common';
 import { compileGoRegexp, GoRegexp } from '../../golib/regexp';
-import { DEFAULT_PROVIDER_FILTER_LIMIT, filterProviderTags } from '../../policy';
+import {
+  DEFAULT_PROVIDER_FILTER_LIMIT,
+  filterProviderTags,
+} from '../../policy';
 import { ExportedInput, inputId } from '../exportedInputs';
 import { applySkipRules } from '../skipInputs';
 import { SourceHttp, SourceResponse } from './http';
@@ -38,20 +41,36 @@ export interface PullRequestItem {
 }
 
 /** The compiled include/exclude pair and limit of a filter, or the error for a bad regex. */
-function compile(filter: Filter): { ok: true; include?: GoRegexp; exclude?: GoRegexp; limit: number } | { ok: false; message: string } {
+function compile(
+  filter: Filter,
+):
+  | { ok: true; include?: GoRegexp; exclude?: GoRegexp; limit: number }
+  | { ok: false; message: string } {
   const f = filter ?? {};
   let include: GoRegexp | undefined;
   let exclude: GoRegexp | undefined;
   // Only one include and one exclude are kept, Branch → Tag → Environment: the last non-empty wins.
-  for (const field of ['includeBranch', 'includeTag', 'includeEnvironment', 'excludeBranch', 'excludeTag', 'excludeEnvironment'] as const) {
+  for (const field of [
+    'includeBranch',
+    'includeTag',
+    'includeEnvironment',
+    'excludeBranch',
+    'excludeTag',
+    'excludeEnvironment',
+  ] as const) {
     const pattern = f[field] ? String(f[field]) : '';
     if (!pattern) continue;
     const compiled = compileGoRegexp(pattern);
-    if (!compiled.ok) return { ok: false, message: `invalid ${field} regex: ${compiled.message}` };
+    if (!compiled.ok)
+      return {
+        ok: false,
+        message: `invalid ${field} regex: ${compiled.message}`,
+      };
     if (field.startsWith('include')) include = compiled.regexp;
     else exclude = compiled.regexp;
   }
-  const limit = f.limit && f.limit > 0 ? f.limit : DEFAULT_PROVIDER_FILTER_LIMIT;
+  const limit =
+    f.limit && f.limit > 0 ? f.limit : DEFAULT_PROVIDER_FILTER_LIMIT;
   return { ok: true, include, exclude, limit };
 }
 
@@ -67,7 +86,10 @@ export function filterProblem(filter: Filter): string | undefined {
 
 /** Whether a name passes the filter's include and exclude. */
 function passes(name: string, include?: GoRegexp, exclude?: GoRegexp): boolean {
-  return (!include || include.regexp.test(name)) && (!exclude || !exclude.regexp.test(name));
+  return (
+    (!include || include.regexp.test(name)) &&
+    (!exclude || !exclude.regexp.test(name))
+  );
 }
 
 /**
@@ -75,10 +97,18 @@ function passes(name: string, include?: GoRegexp, exclude?: GoRegexp): boolean {
  * caller may stop paging once `limit` passed: {@link branchesComplete} tells.
  * @internal
  */
-export function selectBranches(filter: Filter, branches: readonly GitRefItem[]): Selection<GitRefItem> {
+export function selectBranches(
+  filter: Filter,
+  branches: readonly GitRefItem[],
+): Selection<GitRefItem> {
   const compiled = compile(filter);
   if (!compiled.ok) return compiled;
-  return { ok: true, items: branches.filter(b => passes(b.name, compiled.include, compiled.exclude)).slice(0, compiled.limit) };
+  return {
+    ok: true,
+    items: branches
+      .filter(b => passes(b.name, compiled.include, compiled.exclude))
+      .slice(0, compiled.limit),
+  };
 }
 
 /** Whether `selected` already holds `limit` branches, so no further page can change the selection. @internal */
@@ -93,7 +123,10 @@ export function branchesComplete(filter: Filter, selected: number): boolean {
  * listed twice takes the metadata of its last listing.
  * @internal
  */
-export function selectTags(filter: Filter, tags: readonly GitRefItem[]): Selection<GitRefItem> {
+export function selectTags(
+  filter: Filter,
+  tags: readonly GitRefItem[],
+): Selection<GitRefItem> {
   const byName = new Map<string, GitRefItem>();
   const order: string[] = [];
   for (const tag of tags) {
@@ -110,26 +143,43 @@ export function selectTags(filter: Filter, tags: readonly GitRefItem[]): Selecti
  * label of `filter.labels`, at most `limit`.
  * @internal
  */
-export function selectPullRequests(filter: Filter, requests: readonly PullRequestItem[]): Selection<PullRequestItem> {
+export function selectPullRequests(
+  filter: Filter,
+  requests: readonly PullRequestItem[],
+): Selection<PullRequestItem> {
   const compiled = compile(filter);
   if (!compiled.ok) return compiled;
   const wanted = filter?.labels ?? [];
   return {
     ok: true,
     items: requests
-      .filter(pr => passes(pr.branch, compiled.include, compiled.exclude) && wanted.every(l => pr.labels.includes(l)))
+      .filter(
+        pr =>
+          passes(pr.branch, compiled.include, compiled.exclude) &&
+          wanted.every(l => pr.labels.includes(l)),
+      )
       .slice(0, compiled.limit),
   };
 }
 
 /** A branch's input: `id` (Adler-32 of the name), `sha`, `branch`, and GitLab's `slug`. @internal */
 export function branchInput(branch: GitRefItem): ExportedInput {
-  return { id: inputId(branch.name), sha: branch.sha, branch: branch.name, ...(branch.slug ? { slug: branch.slug } : {}) };
+  return {
+    id: inputId(branch.name),
+    sha: branch.sha,
+    branch: branch.name,
+    ...(branch.slug ? { slug: branch.slug } : {}),
+  };
 }
 
 /** A tag's input: `id` (Adler-32 of the tag), `sha`, `tag`, and GitLab's `slug`. @internal */
 export function tagInput(tag: GitRefItem): ExportedInput {
-  return { id: inputId(tag.name), sha: tag.sha, tag: tag.name, ...(tag.slug ? { slug: tag.slug } : {}) };
+  return {
+    id: inputId(tag.name),
+    sha: tag.sha,
+    tag: tag.name,
+    ...(tag.slug ? { slug: tag.slug } : {}),
+  };
 }
 
 /**
@@ -153,7 +203,10 @@ export function pullRequestInput(pr: PullRequestItem): ExportedInput {
  * the values it was exported with last time (`context.previous`, by `id`), or is left out when new.
  * @internal
  */
-export function withSkipRules(context: InputSourceContext, inputs: ExportedInput[]): ExportedInput[] {
+export function withSkipRules(
+  context: InputSourceContext,
+  inputs: ExportedInput[],
+): ExportedInput[] {
   return applySkipRules(context.spec.skip?.labels, inputs, context.previous);
 }
 
@@ -169,28 +222,48 @@ function checked<T>(selection: Selection<T>): T[] {
  * {@link filterProblem}). {@link enoughBranches} tells when listing may stop.
  * @internal
  */
-export function branchInputs(filter: Filter, listed: readonly GitRefItem[]): ExportedInput[] {
+export function branchInputs(
+  filter: Filter,
+  listed: readonly GitRefItem[],
+): ExportedInput[] {
   return checked(selectBranches(filter, listed)).map(branchInput);
 }
 
 /** The inputs of a Tag type from every tag listed (the order is decided on all of them). @internal */
-export function tagInputs(filter: Filter, listed: readonly GitRefItem[]): ExportedInput[] {
+export function tagInputs(
+  filter: Filter,
+  listed: readonly GitRefItem[],
+): ExportedInput[] {
   return checked(selectTags(filter, listed)).map(tagInput);
 }
 
 /** The inputs of a PullRequest/MergeRequest type, with `spec.skip.labels` applied. @internal */
-export function pullRequestInputs(context: InputSourceContext, listed: readonly PullRequestItem[]): ExportedInput[] {
-  return withSkipRules(context, checked(selectPullRequests(context.spec.filter, listed)).map(pullRequestInput));
+export function pullRequestInputs(
+  context: InputSourceContext,
+  listed: readonly PullRequestItem[],
+): ExportedInput[] {
+  return withSkipRules(
+    context,
+    checked(selectPullRequests(context.spec.filter, listed)).map(
+      pullRequestInput,
+    ),
+  );
 }
 
 /** Whether the branches listed so far already hold `limit` that pass: later pages cannot change the selection. @internal */
-export function enoughBranches(filter: Filter, listed: readonly GitRefItem[]): boolean {
+export function enoughBranches(
+  filter: Filter,
+  listed: readonly GitRefItem[],
+): boolean {
   const selected = selectBranches(filter, listed);
   return selected.ok && branchesComplete(filter, selected.items.length);
 }
 
 /** {@link enoughBranches} for pull requests, which also keep API order. @internal */
-export function enoughPullRequests(filter: Filter, listed: readonly PullRequestItem[]): boolean {
+export function enoughPullRequests(
+  filter: Filter,
+  listed: readonly PullRequestItem[],
+): boolean {
   const selected = selectPullRequests(filter, listed);
   return selected.ok && branchesComplete(filter, selected.items.length);
 }
@@ -227,18 +300,30 @@ export async function pagedJson<T>(
      * Whether the service has a page after this one, instead of "this page was full": for
      * services that cut `limit` to a smaller page size of their own (Gitea: 50 by default).
      */
-    more?: (response: SourceResponse<unknown>, pageItems: readonly T[], all: readonly T[]) => boolean;
+    more?: (
+      response: SourceResponse<unknown>,
+      pageItems: readonly T[],
+      all: readonly T[],
+    ) => boolean;
   } = {},
 ): Promise<T[]> {
   const all: T[] = [];
   for (let page = 1; page <= FORGE_MAX_PAGES; page++) {
-    const response = await client.getJson(pageUrl(page), { headers: options.headers });
-    const items = options.items ? options.items(response) : (response.body as T[]);
+    const response = await client.getJson(pageUrl(page), {
+      headers: options.headers,
+    });
+    const items = options.items
+      ? options.items(response)
+      : (response.body as T[]);
     if (!Array.isArray(items)) {
-      throw new Error(`${pageUrl(page).replace(/\?.*$/, '')}: the answer is not a list`);
+      throw new Error(
+        `${pageUrl(page).replace(/\?.*$/, '')}: the answer is not a list`,
+      );
     }
     all.push(...items);
-    const more = options.more ? options.more(response, items, all) && items.length > 0 : items.length >= FORGE_PAGE_SIZE;
+    const more = options.more
+      ? options.more(response, items, all) && items.length > 0
+      : items.length >= FORGE_PAGE_SIZE;
     if (!more || options.done?.(all)) break;
   }
   return all;

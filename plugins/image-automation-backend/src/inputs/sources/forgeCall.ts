@@ -1,7 +1,15 @@
 import { CredentialRefusedError } from '../../credentials/NamedCredentials';
-import { integrationReadAllowed, readGitAccessSettings } from '../../git/gitAccess';
+import {
+  integrationReadAllowed,
+  readGitAccessSettings,
+} from '../../git/gitAccess';
 import { integrationGitAuthFromConfig } from '../../git/integrationGitAuth';
-import { SourceHttpError, SourceNotAllowedError, sourceCredential, sourceTls } from './http';
+import {
+  SourceHttpError,
+  SourceNotAllowedError,
+  sourceCredential,
+  sourceTls,
+} from './http';
 import { RegistryTls } from '../../registry/RegistryClient';
 import { InputSourceContext, InputSourceResult } from './types';
 
@@ -31,7 +39,10 @@ export function forSecret<T>(secret: string, resolve: () => T): T {
   try {
     return resolve();
   } catch (error) {
-    if (error instanceof CredentialRefusedError && !(error instanceof SecretRefusedError)) {
+    if (
+      error instanceof CredentialRefusedError &&
+      !(error instanceof SecretRefusedError)
+    ) {
       throw new SecretRefusedError(secret, error.message);
     }
     throw error;
@@ -39,9 +50,14 @@ export function forSecret<T>(secret: string, resolve: () => T): T {
 }
 
 /** `spec.certSecretRef`'s TLS material for calls about `repository` (granted and bound), if any. @internal */
-export function forgeTls(context: InputSourceContext, repository: string): RegistryTls | undefined {
+export function forgeTls(
+  context: InputSourceContext,
+  repository: string,
+): RegistryTls | undefined {
   const name = context.spec.certSecretRef?.name;
-  return name ? forSecret(name, () => sourceTls(context, repository)) : undefined;
+  return name
+    ? forSecret(name, () => sourceTls(context, repository))
+    : undefined;
 }
 
 /**
@@ -56,30 +72,49 @@ export function repositoryUrl(
   segments: { min: number; max: number },
 ): { url: URL; repository: string; path: string[] } {
   const raw = spec.url ?? '';
-  const shape = segments.max === 2 ? '<owner>/<repository>' : '<group>/…/<project>';
+  const shape =
+    segments.max === 2 ? '<owner>/<repository>' : '<group>/…/<project>';
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    throw new ForgeSpecError(`invalid spec.url '${raw}': a ${forge} repository URL is https://<host>/${shape}`);
+    throw new ForgeSpecError(
+      `invalid spec.url '${raw}': a ${forge} repository URL is https://<host>/${shape}`,
+    );
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new ForgeSpecError(`invalid spec.url '${raw}': a ${forge} repository URL is https://<host>/${shape}`);
+    throw new ForgeSpecError(
+      `invalid spec.url '${raw}': a ${forge} repository URL is https://<host>/${shape}`,
+    );
   }
   if (url.username || url.password) {
-    throw new ForgeSpecError(`invalid spec.url: credentials in the URL are not allowed; use spec.secretRef`);
+    throw new ForgeSpecError(
+      `invalid spec.url: credentials in the URL are not allowed; use spec.secretRef`,
+    );
   }
-  const path = url.pathname.replace(/^\/+|\/+$/g, '').replace(/\.git$/, '').split('/').filter(Boolean);
+  const path = url.pathname
+    .replace(/^\/+|\/+$/g, '')
+    .replace(/\.git$/, '')
+    .split('/')
+    .filter(Boolean);
   if (
     url.search ||
     url.hash ||
     path.length < segments.min ||
     path.length > segments.max ||
-    path.some(s => s === '.' || s === '..' || s === '-' || /%2e|%2f|%5c|\\/i.test(s))
+    path.some(
+      s => s === '.' || s === '..' || s === '-' || /%2e|%2f|%5c|\\/i.test(s),
+    )
   ) {
-    throw new ForgeSpecError(`invalid spec.url '${raw}': a ${forge} repository URL is https://<host>/${shape}`);
+    throw new ForgeSpecError(
+      `invalid spec.url '${raw}': a ${forge} repository URL is https://<host>/${shape}`,
+    );
   }
-  return { url, repository: `${url.protocol}//${url.host}/${path.join('/')}`, path };
+  return {
+    url,
+    repository: `${url.protocol}//${url.host}/${path.join('/')}`,
+    path,
+  };
 }
 
 /**
@@ -90,10 +125,15 @@ export function repositoryUrl(
  * otherwise none (anonymous).
  * @internal
  */
-export async function forgeToken(context: InputSourceContext, repository: string): Promise<string | undefined> {
+export async function forgeToken(
+  context: InputSourceContext,
+  repository: string,
+): Promise<string | undefined> {
   const name = context.spec.secretRef?.name;
   if (name) {
-    const credential = forSecret(name, () => sourceCredential(context, repository));
+    const credential = forSecret(name, () =>
+      sourceCredential(context, repository),
+    );
     if (credential?.type === 'token') return credential.token;
     if (credential?.type === 'basic') return credential.password;
     throw new SecretRefusedError(
@@ -103,7 +143,10 @@ export async function forgeToken(context: InputSourceContext, repository: string
       }`,
     );
   }
-  if (!integrationReadAllowed(repository, readGitAccessSettings(context.config))) return undefined;
+  if (
+    !integrationReadAllowed(repository, readGitAccessSettings(context.config))
+  )
+    return undefined;
   const auth = await integrationGitAuthFromConfig(context.config)(repository);
   if (auth?.type === 'basic') return auth.password;
   if (auth?.type === 'bearer') return auth.token;
@@ -116,17 +159,27 @@ export async function forgeToken(context: InputSourceContext, repository: string
  * retried, after the wait a rate limit asked for.
  * @internal
  */
-export function forgeFailure(context: InputSourceContext, error: unknown): InputSourceResult {
+export function forgeFailure(
+  context: InputSourceContext,
+  error: unknown,
+): InputSourceResult {
   const message = error instanceof Error ? error.message : String(error);
-  if (error instanceof ForgeSpecError) return { ok: false, terminal: true, reason: 'InvalidSpec', message };
-  if (error instanceof SourceNotAllowedError) return { ok: false, terminal: true, reason: 'HostNotAllowed', message };
+  if (error instanceof ForgeSpecError)
+    return { ok: false, terminal: true, reason: 'InvalidSpec', message };
+  if (error instanceof SourceNotAllowedError)
+    return { ok: false, terminal: true, reason: 'HostNotAllowed', message };
   if (error instanceof CredentialRefusedError) {
-    const name = error instanceof SecretRefusedError ? error.secret : context.spec.secretRef?.name ?? context.spec.certSecretRef?.name;
+    const name =
+      error instanceof SecretRefusedError
+        ? error.secret
+        : context.spec.secretRef?.name ?? context.spec.certSecretRef?.name;
     return {
       ok: false,
       terminal: true,
       reason: 'CredentialRefused',
-      message: name ? `failed to read secret '${context.provider.namespace}/${name}': ${message}` : message,
+      message: name
+        ? `failed to read secret '${context.provider.namespace}/${name}': ${message}`
+        : message,
     };
   }
   return {
@@ -134,6 +187,8 @@ export function forgeFailure(context: InputSourceContext, error: unknown): Input
     terminal: false,
     reason: 'ReconciliationFailed',
     message: `failed to call Git provider: ${message}`,
-    ...(error instanceof SourceHttpError && error.retryAfterMs !== undefined ? { retryAfterMs: error.retryAfterMs } : {}),
+    ...(error instanceof SourceHttpError && error.retryAfterMs !== undefined
+      ? { retryAfterMs: error.retryAfterMs }
+      : {}),
   };
 }

@@ -1,5 +1,8 @@
 import { Config } from '@backstage/config';
-import { integrationReadAllowed, readGitAccessSettings } from '../../git/gitAccess';
+import {
+  integrationReadAllowed,
+  readGitAccessSettings,
+} from '../../git/gitAccess';
 import { RegistryTls } from '../../registry/RegistryClient';
 import { ExportedInput } from '../exportedInputs';
 import {
@@ -14,7 +17,14 @@ import {
   tagInputs,
 } from './forge';
 import { forgeFailure, forgeToken } from './forgeCall';
-import { checkSourceUrl, createSourceHttp, GIT_PROVIDER_MAX_BODY_BYTES, SourceHttpError, SourceResponse, sourceTls } from './http';
+import {
+  checkSourceUrl,
+  createSourceHttp,
+  GIT_PROVIDER_MAX_BODY_BYTES,
+  SourceHttpError,
+  SourceResponse,
+  sourceTls,
+} from './http';
 import { InputSource, InputSourceContext, InputSourceResult } from './types';
 
 /**
@@ -59,7 +69,9 @@ export function giteaRepository(url: string): GiteaRepositoryLocation {
     throw new Error(`'${url}' must be an http(s) URL of a Gitea repository`);
   }
   if (parsed.username || parsed.password) {
-    throw new Error(`credentials in the URL are not allowed; use spec.secretRef`);
+    throw new Error(
+      `credentials in the URL are not allowed; use spec.secretRef`,
+    );
   }
   if (parsed.search || parsed.hash) {
     throw new Error(`'${url}' must not have a query or fragment`);
@@ -72,14 +84,20 @@ export function giteaRepository(url: string): GiteaRepositoryLocation {
     .split('/')
     .filter(Boolean);
   if (segments.length < 2) {
-    throw new Error(`'${url}' does not name a repository: expected https://<host>/<owner>/<repository>`);
+    throw new Error(
+      `'${url}' does not name a repository: expected https://<host>/<owner>/<repository>`,
+    );
   }
   const [owner, repo] = segments.slice(-2);
   const prefix = segments.slice(0, -2).join('/');
-  const base = `${parsed.protocol}//${parsed.host}${prefix ? `/${prefix}` : ''}`;
+  const base = `${parsed.protocol}//${parsed.host}${
+    prefix ? `/${prefix}` : ''
+  }`;
   return {
     repositoryUrl: `${base}/${owner}/${repo}`,
-    apiUrl: `${base}/api/v1/repos/${encodeURIComponent(owner)}/${encodeURIComponent(repo)}`,
+    apiUrl: `${base}/api/v1/repos/${encodeURIComponent(
+      owner,
+    )}/${encodeURIComponent(repo)}`,
     owner,
     repo,
   };
@@ -91,9 +109,14 @@ export function giteaRepository(url: string): GiteaRepositoryLocation {
  * listings say `Link: <…>; rel="next"`, and all of them `X-Total-Count` (the tags listing only
  * that). Never a URL from the answer is followed: the next page is always built from `spec.url`.
  */
-function hasNextPage(response: SourceResponse<unknown>, _page: readonly unknown[], all: readonly unknown[]): boolean {
+function hasNextPage(
+  response: SourceResponse<unknown>,
+  _page: readonly unknown[],
+  all: readonly unknown[],
+): boolean {
   const link = response.headers.link;
-  if (typeof link === 'string' && /<[^>]*>\s*;\s*rel="?next"?/.test(link)) return true;
+  if (typeof link === 'string' && /<[^>]*>\s*;\s*rel="?next"?/.test(link))
+    return true;
   const total = Number(response.headers['x-total-count']);
   return Number.isSafeInteger(total) && all.length < total;
 }
@@ -104,16 +127,31 @@ function hasNextPage(response: SourceResponse<unknown>, _page: readonly unknown[
  * when `imageAutomation.git.integrationRead` (or `integrationPush`) lists the repository; none
  * otherwise (the request is anonymous).
  */
-function integrationAuthorization(config: Config, location: GiteaRepositoryLocation): Record<string, string> {
-  if (!integrationReadAllowed(location.repositoryUrl, readGitAccessSettings(config))) return {};
+function integrationAuthorization(
+  config: Config,
+  location: GiteaRepositoryLocation,
+): Record<string, string> {
+  if (
+    !integrationReadAllowed(
+      location.repositoryUrl,
+      readGitAccessSettings(config),
+    )
+  )
+    return {};
   const host = new URL(location.repositoryUrl).host.toLocaleLowerCase('en-US');
-  for (const entry of config.getOptionalConfigArray('integrations.gitea') ?? []) {
-    if (entry.getOptionalString('host')?.toLocaleLowerCase('en-US') !== host) continue;
+  for (const entry of config.getOptionalConfigArray('integrations.gitea') ??
+    []) {
+    if (entry.getOptionalString('host')?.toLocaleLowerCase('en-US') !== host)
+      continue;
     const username = entry.getOptionalString('username');
     const password = entry.getOptionalString('password');
     if (!password) return {};
     return username
-      ? { authorization: `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}` }
+      ? {
+          authorization: `Basic ${Buffer.from(
+            `${username}:${password}`,
+          ).toString('base64')}`,
+        }
       : { authorization: `Bearer ${password}` };
   }
   return {};
@@ -137,28 +175,54 @@ interface GiteaPull {
 }
 
 /** The answer's items, each checked to have what an input needs (else the call fails). */
-function listItems<T>(response: SourceResponse<unknown>, what: string, valid: (item: T) => boolean): T[] {
+function listItems<T>(
+  response: SourceResponse<unknown>,
+  what: string,
+  valid: (item: T) => boolean,
+): T[] {
   if (!Array.isArray(response.body)) {
-    throw new SourceHttpError('Gitea answered with something other than a list');
+    throw new SourceHttpError(
+      'Gitea answered with something other than a list',
+    );
   }
   const items = response.body as T[];
-  if (!items.every(item => typeof item === 'object' && item !== null && valid(item))) {
+  if (
+    !items.every(
+      item => typeof item === 'object' && item !== null && valid(item),
+    )
+  ) {
     throw new SourceHttpError(`Gitea answered with a malformed ${what} list`);
   }
   return items;
 }
 
-const named = (item: { name?: unknown }) => typeof item.name === 'string' && item.name !== '';
+const named = (item: { name?: unknown }) =>
+  typeof item.name === 'string' && item.name !== '';
 
-async function giteaInputs(context: InputSourceContext, kind: GiteaKind): Promise<InputSourceResult> {
+async function giteaInputs(
+  context: InputSourceContext,
+  kind: GiteaKind,
+): Promise<InputSourceResult> {
   const { spec } = context;
-  const terminal = (reason: string, message: string): InputSourceResult => ({ ok: false, terminal: true, reason, message });
-  if (!spec.url) return terminal('InvalidSpec', `spec.url is required for type '${spec.type}'`);
+  const terminal = (reason: string, message: string): InputSourceResult => ({
+    ok: false,
+    terminal: true,
+    reason,
+    message,
+  });
+  if (!spec.url)
+    return terminal(
+      'InvalidSpec',
+      `spec.url is required for type '${spec.type}'`,
+    );
   let location: GiteaRepositoryLocation;
   try {
     location = giteaRepository(spec.url);
   } catch (error) {
-    return terminal('InvalidSpec', `invalid spec.url: ${(error as Error).message}`);
+    return terminal(
+      'InvalidSpec',
+      `invalid spec.url: ${(error as Error).message}`,
+    );
   }
   const problem = filterProblem(spec.filter);
   if (problem) return terminal('InvalidSpec', problem);
@@ -179,14 +243,25 @@ async function giteaInputs(context: InputSourceContext, kind: GiteaKind): Promis
     return forgeFailure(context, error);
   }
 
-  const client = createSourceHttp(context, { what: 'Gitea', maxBodyBytes: GIT_PROVIDER_MAX_BODY_BYTES, tls });
-  const page = (path: string, extra = '') => (n: number) => `${location.apiUrl}/${path}?${extra}page=${n}&limit=100`;
+  const client = createSourceHttp(context, {
+    what: 'Gitea',
+    maxBodyBytes: GIT_PROVIDER_MAX_BODY_BYTES,
+    tls,
+  });
+  const page =
+    (path: string, extra = '') =>
+    (n: number) =>
+      `${location.apiUrl}/${path}?${extra}page=${n}&limit=100`;
   try {
     let inputs: ExportedInput[];
     if (kind === 'branch') {
       const branches = await pagedJson<GitRefItem>(client, page('branches'), {
         headers,
-        items: response => listItems<GiteaBranch>(response, 'branch', named).map(b => ({ name: b.name, sha: String(b.commit?.id ?? '') })),
+        items: response =>
+          listItems<GiteaBranch>(response, 'branch', named).map(b => ({
+            name: b.name,
+            sha: String(b.commit?.id ?? ''),
+          })),
         more: hasNextPage,
         done: items => enoughBranches(spec.filter, items),
       });
@@ -194,25 +269,37 @@ async function giteaInputs(context: InputSourceContext, kind: GiteaKind): Promis
     } else if (kind === 'tag') {
       const tags = await pagedJson<GitRefItem>(client, page('tags'), {
         headers,
-        items: response => listItems<GiteaTag>(response, 'tag', named).map(t => ({ name: t.name, sha: String(t.commit?.sha ?? t.id ?? '') })),
+        items: response =>
+          listItems<GiteaTag>(response, 'tag', named).map(t => ({
+            name: t.name,
+            sha: String(t.commit?.sha ?? t.id ?? ''),
+          })),
         more: hasNextPage,
       });
       inputs = tagInputs(spec.filter, tags);
     } else {
-      const pulls = await pagedJson<PullRequestItem>(client, page('pulls', 'state=open&'), {
-        headers,
-        items: response =>
-          listItems<GiteaPull>(response, 'pull request', pr => Number.isSafeInteger(pr.number)).map(pr => ({
-            number: pr.number,
-            sha: String(pr.head?.sha ?? ''),
-            branch: String(pr.head?.ref ?? ''),
-            author: String(pr.user?.login ?? ''),
-            title: String(pr.title ?? ''),
-            labels: (Array.isArray(pr.labels) ? pr.labels : []).map(l => (typeof l?.name === 'string' ? l.name : '')).filter(Boolean),
-          })),
-        more: hasNextPage,
-        done: items => enoughPullRequests(spec.filter, items),
-      });
+      const pulls = await pagedJson<PullRequestItem>(
+        client,
+        page('pulls', 'state=open&'),
+        {
+          headers,
+          items: response =>
+            listItems<GiteaPull>(response, 'pull request', pr =>
+              Number.isSafeInteger(pr.number),
+            ).map(pr => ({
+              number: pr.number,
+              sha: String(pr.head?.sha ?? ''),
+              branch: String(pr.head?.ref ?? ''),
+              author: String(pr.user?.login ?? ''),
+              title: String(pr.title ?? ''),
+              labels: (Array.isArray(pr.labels) ? pr.labels : [])
+                .map(l => (typeof l?.name === 'string' ? l.name : ''))
+                .filter(Boolean),
+            })),
+          more: hasNextPage,
+          done: items => enoughPullRequests(spec.filter, items),
+        },
+      );
       inputs = pullRequestInputs(context, pulls);
     }
     return { ok: true, inputs };
@@ -223,8 +310,11 @@ async function giteaInputs(context: InputSourceContext, kind: GiteaKind): Promis
 }
 
 /** `GiteaBranch`: the repository's branches (`id`, `sha`, `branch`). @internal */
-export const giteaBranchSource: InputSource = context => giteaInputs(context, 'branch');
+export const giteaBranchSource: InputSource = context =>
+  giteaInputs(context, 'branch');
 /** `GiteaTag`: the repository's tags (`id`, `sha`, `tag`). @internal */
-export const giteaTagSource: InputSource = context => giteaInputs(context, 'tag');
+export const giteaTagSource: InputSource = context =>
+  giteaInputs(context, 'tag');
 /** `GiteaPullRequest`: the repository's open pull requests (`id`, `sha`, `branch`, `author`, `title`, `labels`). @internal */
-export const giteaPullRequestSource: InputSource = context => giteaInputs(context, 'pull');
+export const giteaPullRequestSource: InputSource = context =>
+  giteaInputs(context, 'pull');

@@ -1,5 +1,8 @@
 import crypto from 'node:crypto';
-import { CredentialRefusedError, GitHubAppCredential } from '../../credentials/NamedCredentials';
+import {
+  CredentialRefusedError,
+  GitHubAppCredential,
+} from '../../credentials/NamedCredentials';
 import { ExportedInput } from '../exportedInputs';
 import {
   branchInputs,
@@ -13,8 +16,20 @@ import {
   PullRequestItem,
   tagInputs,
 } from './forge';
-import { ForgeSpecError, forgeFailure, forgeTls, forgeToken, forSecret, repositoryUrl } from './forgeCall';
-import { checkSourceUrl, createSourceHttp, SourceHttp, SourceHttpError } from './http';
+import {
+  ForgeSpecError,
+  forgeFailure,
+  forgeTls,
+  forgeToken,
+  forSecret,
+  repositoryUrl,
+} from './forgeCall';
+import {
+  checkSourceUrl,
+  createSourceHttp,
+  SourceHttp,
+  SourceHttpError,
+} from './http';
 import { InputSource, InputSourceContext } from './types';
 
 /**
@@ -24,22 +39,32 @@ import { InputSource, InputSourceContext } from './types';
  * (page links included) and only when its host is in `imageAutomation.inputProviders.allowedHosts`.
  */
 
-const API_HEADERS = { accept: 'application/vnd.github+json', 'x-github-api-version': '2022-11-28' };
+const API_HEADERS = {
+  accept: 'application/vnd.github+json',
+  'x-github-api-version': '2022-11-28',
+};
 
 /** The REST API base of a GitHub repository URL's host. @internal */
 export function githubApiBase(url: URL): string {
   const host = url.host.toLocaleLowerCase('en-US');
-  if (host === 'github.com' || host === 'www.github.com') return 'https://api.github.com';
+  if (host === 'github.com' || host === 'www.github.com')
+    return 'https://api.github.com';
   return `${url.protocol}//${url.host}/api/v3`;
 }
 
 /** The `rel="next"` target of a `Link` header, if any. @internal */
-export function nextLink(header: string | string[] | undefined): string | undefined {
+export function nextLink(
+  header: string | string[] | undefined,
+): string | undefined {
   const value = Array.isArray(header) ? header.join(',') : header;
   if (!value) return undefined;
   for (const part of value.split(',')) {
     const match = /^\s*<([^>]*)>\s*;(.*)$/.exec(part);
-    if (match && /(^|;)\s*rel="?([^";]*\s)?next(\s[^";]*)?"?\s*(;|$)/.test(match[2])) return match[1];
+    if (
+      match &&
+      /(^|;)\s*rel="?([^";]*\s)?next(\s[^";]*)?"?\s*(;|$)/.test(match[2])
+    )
+      return match[1];
   }
   return undefined;
 }
@@ -61,7 +86,9 @@ async function githubPages<T>(
   for (let page = 1; page <= FORGE_MAX_PAGES; page++) {
     const response = await client.getJson<T[]>(url, { headers });
     if (!Array.isArray(response.body)) {
-      throw new SourceHttpError(`GitHub: GET ${url.replace(/\?.*$/, '')}: the answer is not a list`);
+      throw new SourceHttpError(
+        `GitHub: GET ${url.replace(/\?.*$/, '')}: the answer is not a list`,
+      );
     }
     all.push(...response.body);
     if (done?.(all)) break;
@@ -71,10 +98,19 @@ async function githubPages<T>(
     try {
       parsed = new URL(next, url);
     } catch {
-      throw new SourceHttpError(`GitHub: GET ${url.replace(/\?.*$/, '')}: the next page link is not a URL`);
+      throw new SourceHttpError(
+        `GitHub: GET ${url.replace(
+          /\?.*$/,
+          '',
+        )}: the next page link is not a URL`,
+      );
     }
     if (parsed.origin !== origin) {
-      throw new SourceHttpError(`GitHub: GET ${url.replace(/\?.*$/, '')}: the next page link leads to ${parsed.host}, off ${origin}`);
+      throw new SourceHttpError(
+        `GitHub: GET ${url.replace(/\?.*$/, '')}: the next page link leads to ${
+          parsed.host
+        }, off ${origin}`,
+      );
     }
     url = parsed.toString();
   }
@@ -84,7 +120,10 @@ async function githubPages<T>(
 // ---- GitHub App installation tokens ---------------------------------------------------------
 
 /** Installation tokens by app, installation and API base, kept until shortly before they expire. */
-const appTokens = new Map<string, Promise<{ token: string; expiresAt: number }>>();
+const appTokens = new Map<
+  string,
+  Promise<{ token: string; expiresAt: number }>
+>();
 /** A token is renewed this long before GitHub's `expires_at`. */
 const TOKEN_RENEW_MS = 5 * 60_000;
 
@@ -102,17 +141,28 @@ function base64url(data: string | Buffer): string {
  * minutes (GitHub allows ten), `iss` the app id.
  * @internal
  */
-export function githubAppJwt(app: GitHubAppCredential, now: number = Date.now()): string {
+export function githubAppJwt(
+  app: GitHubAppCredential,
+  now: number = Date.now(),
+): string {
   let key: crypto.KeyObject;
   try {
     key = crypto.createPrivateKey(app.privateKey);
   } catch {
-    throw new CredentialRefusedError(`credential '${app.name}': privateKey is not a PEM private key`);
+    throw new CredentialRefusedError(
+      `credential '${app.name}': privateKey is not a PEM private key`,
+    );
   }
   const seconds = Math.floor(now / 1000);
   const header = base64url(JSON.stringify({ alg: 'RS256', typ: 'JWT' }));
-  const payload = base64url(JSON.stringify({ iat: seconds - 60, exp: seconds + 540, iss: app.appId }));
-  const signature = crypto.sign('RSA-SHA256', Buffer.from(`${header}.${payload}`), key);
+  const payload = base64url(
+    JSON.stringify({ iat: seconds - 60, exp: seconds + 540, iss: app.appId }),
+  );
+  const signature = crypto.sign(
+    'RSA-SHA256',
+    Buffer.from(`${header}.${payload}`),
+    key,
+  );
   return `${header}.${payload}.${base64url(signature)}`;
 }
 
@@ -121,36 +171,57 @@ async function mintInstallationToken(
   client: SourceHttp,
   base: string,
 ): Promise<{ token: string; expiresAt: number }> {
-  const headers = { ...API_HEADERS, authorization: `Bearer ${githubAppJwt(app)}` };
+  const headers = {
+    ...API_HEADERS,
+    authorization: `Bearer ${githubAppJwt(app)}`,
+  };
   let installation = app.installationId;
   if (!installation) {
     const owner = app.installationOwner!.toLocaleLowerCase('en-US');
-    const installations = await githubPages<{ id?: number; account?: { login?: string } }>(
+    const installations = await githubPages<{
+      id?: number;
+      account?: { login?: string };
+    }>(
       client,
       `${base}/app/installations?per_page=${FORGE_PAGE_SIZE}`,
       headers,
-      items => items.some(i => i.account?.login?.toLocaleLowerCase('en-US') === owner),
+      items =>
+        items.some(i => i.account?.login?.toLocaleLowerCase('en-US') === owner),
     );
-    const found = installations.find(i => i.account?.login?.toLocaleLowerCase('en-US') === owner);
+    const found = installations.find(
+      i => i.account?.login?.toLocaleLowerCase('en-US') === owner,
+    );
     if (!found?.id) {
-      throw new SourceHttpError(`GitHub App ${app.appId} has no installation on '${app.installationOwner}'`);
+      throw new SourceHttpError(
+        `GitHub App ${app.appId} has no installation on '${app.installationOwner}'`,
+      );
     }
     installation = String(found.id);
   }
   if (!/^\d+$/.test(installation)) {
-    throw new CredentialRefusedError(`credential '${app.name}': installationId must be a number`);
+    throw new CredentialRefusedError(
+      `credential '${app.name}': installationId must be a number`,
+    );
   }
-  const response = await client.postJson<{ token?: unknown; expires_at?: unknown }>(
-    `${base}/app/installations/${installation}/access_tokens`,
-    { headers },
-  );
+  const response = await client.postJson<{
+    token?: unknown;
+    expires_at?: unknown;
+  }>(`${base}/app/installations/${installation}/access_tokens`, { headers });
   const token = response.body?.token;
   if (typeof token !== 'string' || token === '') {
-    throw new SourceHttpError(`GitHub: POST ${base}/app/installations/${installation}/access_tokens: the answer has no token`);
+    throw new SourceHttpError(
+      `GitHub: POST ${base}/app/installations/${installation}/access_tokens: the answer has no token`,
+    );
   }
-  const expires = typeof response.body.expires_at === 'string' ? Date.parse(response.body.expires_at) : NaN;
+  const expires =
+    typeof response.body.expires_at === 'string'
+      ? Date.parse(response.body.expires_at)
+      : NaN;
   // Without an expiry, GitHub's documented hour.
-  return { token, expiresAt: Number.isNaN(expires) ? Date.now() + 3_600_000 : expires };
+  return {
+    token,
+    expiresAt: Number.isNaN(expires) ? Date.now() + 3_600_000 : expires,
+  };
 }
 
 /**
@@ -159,9 +230,19 @@ async function mintInstallationToken(
  * `GET /app/installations` first), cached until five minutes before it expires.
  * @internal
  */
-export async function githubAppToken(app: GitHubAppCredential, client: SourceHttp, apiBase: string): Promise<string> {
+export async function githubAppToken(
+  app: GitHubAppCredential,
+  client: SourceHttp,
+  apiBase: string,
+): Promise<string> {
   const base = (app.baseUrl ?? apiBase).replace(/\/+$/, '');
-  const key = JSON.stringify([app.name, app.appId, app.installationId ?? '', app.installationOwner ?? '', base]);
+  const key = JSON.stringify([
+    app.name,
+    app.appId,
+    app.installationId ?? '',
+    app.installationOwner ?? '',
+    base,
+  ]);
   let entry = appTokens.get(key);
   if (entry) {
     const cached = await entry.catch(() => undefined);
@@ -195,8 +276,13 @@ interface GitHubPull {
   labels?: Array<{ name?: string }>;
 }
 
-async function githubInputs(context: InputSourceContext): Promise<ExportedInput[]> {
-  const { url, repository, path } = repositoryUrl(context.spec, 'GitHub', { min: 2, max: 2 });
+async function githubInputs(
+  context: InputSourceContext,
+): Promise<ExportedInput[]> {
+  const { url, repository, path } = repositoryUrl(context.spec, 'GitHub', {
+    min: 2,
+    max: 2,
+  });
   const apiBase = githubApiBase(url);
   // Refusals before anything is looked up or sent: the API host, then the filter, then the credentials.
   checkSourceUrl(context, apiBase);
@@ -206,11 +292,21 @@ async function githubInputs(context: InputSourceContext): Promise<ExportedInput[
   const client = createSourceHttp(context, { what: 'GitHub', tls });
   const name = context.spec.secretRef?.name;
   const app = name
-    ? forSecret(name, () => context.credentials.resolveGitHubApp(name, context.provider.entityRef, { kind: 'git', url: repository }))
+    ? forSecret(name, () =>
+        context.credentials.resolveGitHubApp(name, context.provider.entityRef, {
+          kind: 'git',
+          url: repository,
+        }),
+      )
     : undefined;
   if (app?.baseUrl) checkSourceUrl(context, app.baseUrl);
-  const token = app ? await githubAppToken(app, client, apiBase) : await forgeToken(context, repository);
-  const headers: Record<string, string> = { ...API_HEADERS, ...(token ? { authorization: `Bearer ${token}` } : {}) };
+  const token = app
+    ? await githubAppToken(app, client, apiBase)
+    : await forgeToken(context, repository);
+  const headers: Record<string, string> = {
+    ...API_HEADERS,
+    ...(token ? { authorization: `Bearer ${token}` } : {}),
+  };
   const repo = `${apiBase}/repos/${path.map(encodeURIComponent).join('/')}`;
   const filter = context.spec.filter;
 
@@ -225,7 +321,11 @@ async function githubInputs(context: InputSourceContext): Promise<ExportedInput[
       return branchInputs(filter, refs(listed));
     }
     case 'GitHubTag': {
-      const listed = await githubPages<GitHubRef>(client, `${repo}/tags?per_page=${FORGE_PAGE_SIZE}`, headers);
+      const listed = await githubPages<GitHubRef>(
+        client,
+        `${repo}/tags?per_page=${FORGE_PAGE_SIZE}`,
+        headers,
+      );
       return tagInputs(filter, refs(listed));
     }
     default: {
@@ -241,7 +341,12 @@ async function githubInputs(context: InputSourceContext): Promise<ExportedInput[
 }
 
 function refs(items: readonly GitHubRef[]): GitRefItem[] {
-  return items.map(item => ({ name: String(item?.name ?? ''), sha: String(item?.commit?.sha ?? '') })).filter(r => r.name);
+  return items
+    .map(item => ({
+      name: String(item?.name ?? ''),
+      sha: String(item?.commit?.sha ?? ''),
+    }))
+    .filter(r => r.name);
 }
 
 function pulls(items: readonly GitHubPull[]): PullRequestItem[] {

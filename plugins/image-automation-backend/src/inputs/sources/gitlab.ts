@@ -13,8 +13,19 @@ import {
   selectBranches,
   tagInputs,
 } from './forge';
-import { ForgeSpecError, forgeFailure, forgeTls, forgeToken, repositoryUrl } from './forgeCall';
-import { checkSourceUrl, createSourceHttp, SourceHttp, SourceHttpError } from './http';
+import {
+  ForgeSpecError,
+  forgeFailure,
+  forgeTls,
+  forgeToken,
+  repositoryUrl,
+} from './forgeCall';
+import {
+  checkSourceUrl,
+  createSourceHttp,
+  SourceHttp,
+  SourceHttpError,
+} from './http';
 import { InputSource, InputSourceContext } from './types';
 
 /**
@@ -26,7 +37,9 @@ import { InputSource, InputSourceContext } from './types';
 
 /** The REST API URL of the GitLab project at `url` (`path`: group, subgroups, project). @internal */
 export function gitlabProjectApi(url: URL, path: readonly string[]): string {
-  return `${url.protocol}//${url.host}/api/v4/projects/${encodeURIComponent(path.join('/'))}`;
+  return `${url.protocol}//${url.host}/api/v4/projects/${encodeURIComponent(
+    path.join('/'),
+  )}`;
 }
 
 /**
@@ -45,9 +58,18 @@ async function gitlabPages<T>(
   const all: T[] = [];
   let page = 1;
   for (let count = 1; count <= maxPages; count++) {
-    const params = new URLSearchParams({ ...query, per_page: String(FORGE_PAGE_SIZE), page: String(page) });
-    const response = await client.getJson<T[]>(`${base}?${params}`, { headers });
-    if (!Array.isArray(response.body)) throw new SourceHttpError(`GitLab: GET ${base}: the answer is not a list`);
+    const params = new URLSearchParams({
+      ...query,
+      per_page: String(FORGE_PAGE_SIZE),
+      page: String(page),
+    });
+    const response = await client.getJson<T[]>(`${base}?${params}`, {
+      headers,
+    });
+    if (!Array.isArray(response.body))
+      throw new SourceHttpError(
+        `GitLab: GET ${base}: the answer is not a list`,
+      );
     all.push(...response.body);
     if (done?.(all)) break;
     const next = response.headers['x-next-page'];
@@ -90,19 +112,26 @@ interface GitLabDeployment {
   user?: { username?: string } | null;
 }
 
-function unwrap<T>(selection: { ok: true; items: T[] } | { ok: false; message: string }): T[] {
+function unwrap<T>(
+  selection: { ok: true; items: T[] } | { ok: false; message: string },
+): T[] {
   if (!selection.ok) throw new Error(selection.message);
   return selection.items;
 }
 
 function refs(items: readonly GitLabRef[]): GitRefItem[] {
   return items
-    .map(item => ({ name: String(item?.name ?? ''), sha: String(item?.commit?.id ?? '') }))
+    .map(item => ({
+      name: String(item?.name ?? ''),
+      sha: String(item?.commit?.id ?? ''),
+    }))
     .filter(r => r.name)
     .map(r => ({ ...r, slug: gitlabSlug(r.name) }));
 }
 
-function mergeRequests(items: readonly GitLabMergeRequest[]): PullRequestItem[] {
+function mergeRequests(
+  items: readonly GitLabMergeRequest[],
+): PullRequestItem[] {
   return items
     .filter(mr => typeof mr?.iid === 'number')
     .map(mr => ({
@@ -113,14 +142,23 @@ function mergeRequests(items: readonly GitLabMergeRequest[]): PullRequestItem[] 
       title: String(mr.title ?? ''),
       // GitLab lists label names (objects only with `with_labels_details`).
       labels: (mr.labels ?? [])
-        .map(l => (typeof l === 'string' ? l : String((l as { name?: unknown })?.name ?? '')))
+        .map(l =>
+          typeof l === 'string'
+            ? l
+            : String((l as { name?: unknown })?.name ?? ''),
+        )
         .filter(Boolean),
       slug: gitlabSlug(String(mr.source_branch ?? '')),
     }));
 }
 
-async function gitlabInputs(context: InputSourceContext): Promise<ExportedInput[]> {
-  const { url, repository, path } = repositoryUrl(context.spec, 'GitLab', { min: 2, max: 20 });
+async function gitlabInputs(
+  context: InputSourceContext,
+): Promise<ExportedInput[]> {
+  const { url, repository, path } = repositoryUrl(context.spec, 'GitLab', {
+    min: 2,
+    max: 20,
+  });
   const project = gitlabProjectApi(url, path);
   checkSourceUrl(context, project);
   const problem = filterProblem(context.spec.filter);
@@ -128,19 +166,30 @@ async function gitlabInputs(context: InputSourceContext): Promise<ExportedInput[
   const tls = forgeTls(context, repository);
   const token = await forgeToken(context, repository);
   const client = createSourceHttp(context, { what: 'GitLab', tls });
-  const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
+  const headers: Record<string, string> = token
+    ? { authorization: `Bearer ${token}` }
+    : {};
   const filter = context.spec.filter;
   const limit = filter?.limit && filter.limit > 0 ? filter.limit : 100;
 
   switch (context.spec.type) {
     case 'GitLabBranch': {
-      const listed = await gitlabPages<GitLabRef>(client, `${project}/repository/branches`, {}, headers, items =>
-        enoughBranches(filter, refs(items)),
+      const listed = await gitlabPages<GitLabRef>(
+        client,
+        `${project}/repository/branches`,
+        {},
+        headers,
+        items => enoughBranches(filter, refs(items)),
       );
       return branchInputs(filter, refs(listed));
     }
     case 'GitLabTag': {
-      const listed = await gitlabPages<GitLabRef>(client, `${project}/repository/tags`, {}, headers);
+      const listed = await gitlabPages<GitLabRef>(
+        client,
+        `${project}/repository/tags`,
+        {},
+        headers,
+      );
       return tagInputs(filter, refs(listed));
     }
     case 'GitLabMergeRequest': {
@@ -148,14 +197,22 @@ async function gitlabInputs(context: InputSourceContext): Promise<ExportedInput[
       const listed = await gitlabPages<GitLabMergeRequest>(
         client,
         `${project}/merge_requests`,
-        { state: 'opened', ...(labels.length ? { labels: labels.join(',') } : {}) },
+        {
+          state: 'opened',
+          ...(labels.length ? { labels: labels.join(',') } : {}),
+        },
         headers,
         items => enoughPullRequests(filter, mergeRequests(items)),
       );
       return pullRequestInputs(context, mergeRequests(listed));
     }
     default: {
-      const environments = await gitlabPages<GitLabEnvironment>(client, `${project}/environments`, {}, headers);
+      const environments = await gitlabPages<GitLabEnvironment>(
+        client,
+        `${project}/environments`,
+        {},
+        headers,
+      );
       // Filtered by name (the environment include/exclude); the limit counts exported environments.
       const named = unwrap(
         selectBranches(
@@ -171,12 +228,17 @@ async function gitlabInputs(context: InputSourceContext): Promise<ExportedInput[
         if (inputs.length >= limit) break;
         const environment = byId.get(item.sha)!;
         const available = environment.state === 'available';
-        const usable = (d: GitLabDeployment) => d?.status === 'running' || (d?.status === 'success' && available);
+        const usable = (d: GitLabDeployment) =>
+          d?.status === 'running' || (d?.status === 'success' && available);
         // Newest first; the first usable deployment is the environment's.
         const deployments = await gitlabPages<GitLabDeployment>(
           client,
           `${project}/deployments`,
-          { environment: String(environment.name), order_by: 'id', sort: 'desc' },
+          {
+            environment: String(environment.name),
+            order_by: 'id',
+            sort: 'desc',
+          },
           headers,
           items => items.some(usable),
           10,
@@ -186,9 +248,12 @@ async function gitlabInputs(context: InputSourceContext): Promise<ExportedInput[
         const input: ExportedInput = { id: String(environment.id) };
         if (deployment.sha) input.sha = String(deployment.sha);
         if (deployment.ref) input.branch = String(deployment.ref);
-        if (deployment.user?.username) input.author = String(deployment.user.username);
+        if (deployment.user?.username)
+          input.author = String(deployment.user.username);
         input.title = String(environment.name);
-        input.slug = environment.slug ? String(environment.slug) : gitlabSlug(String(environment.name));
+        input.slug = environment.slug
+          ? String(environment.slug)
+          : gitlabSlug(String(environment.name));
         inputs.push(input);
       }
       return inputs;

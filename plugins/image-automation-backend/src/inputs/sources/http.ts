@@ -3,7 +3,10 @@ import https from 'node:https';
 import tls from 'node:tls';
 import { CredentialRefusedError } from '../../credentials/NamedCredentials';
 import { isHostAllowed } from '../../registry/allowedHosts';
-import { RegistryCredentials, RegistryTls } from '../../registry/RegistryClient';
+import {
+  RegistryCredentials,
+  RegistryTls,
+} from '../../registry/RegistryClient';
 import { rateLimitWaitMs } from '../../util/retryAfter';
 import { InputSourceContext } from './types';
 
@@ -47,14 +50,22 @@ export interface SourceResponse<T = unknown> {
 /** @internal */
 export interface SourceHttp {
   /** GET `url` as JSON; any status but 2xx, an oversized body or malformed JSON throws {@link SourceHttpError}. */
-  getJson<T = unknown>(url: string, options?: { headers?: Record<string, string> }): Promise<SourceResponse<T>>;
+  getJson<T = unknown>(
+    url: string,
+    options?: { headers?: Record<string, string> },
+  ): Promise<SourceResponse<T>>;
   /** POST `body` (JSON, or nothing) to `url` and read a JSON answer, as {@link SourceHttp.getJson}. */
-  postJson<T = unknown>(url: string, options?: { headers?: Record<string, string>; body?: unknown }): Promise<SourceResponse<T>>;
+  postJson<T = unknown>(
+    url: string,
+    options?: { headers?: Record<string, string>; body?: unknown },
+  ): Promise<SourceResponse<T>>;
 }
 
 /** `imageAutomation.inputProviders.allowedHosts`, and whether plain HTTP may go to `host`. */
 function hostSettings(context: InputSourceContext) {
-  const section = context.config.getOptionalConfig('imageAutomation.inputProviders');
+  const section = context.config.getOptionalConfig(
+    'imageAutomation.inputProviders',
+  );
   return {
     allowed: section?.getOptionalStringArray('allowedHosts') ?? [],
     insecure: section?.getOptionalStringArray('insecureHosts') ?? [],
@@ -77,7 +88,9 @@ export function checkSourceUrl(context: InputSourceContext, url: string): URL {
   }
   const { allowed, insecure } = hostSettings(context);
   if (parsed.username || parsed.password) {
-    throw new SourceNotAllowedError(`'${parsed.host}': credentials in the URL are not allowed; use spec.secretRef`);
+    throw new SourceNotAllowedError(
+      `'${parsed.host}': credentials in the URL are not allowed; use spec.secretRef`,
+    );
   }
   if (parsed.protocol === 'http:') {
     if (!isHostAllowed(parsed.host, insecure)) {
@@ -86,7 +99,11 @@ export function checkSourceUrl(context: InputSourceContext, url: string): URL {
       );
     }
   } else if (parsed.protocol !== 'https:') {
-    throw new SourceNotAllowedError(`scheme '${parsed.protocol.replace(/:$/, '')}' is not allowed for ${parsed.host || url}: use https`);
+    throw new SourceNotAllowedError(
+      `scheme '${parsed.protocol.replace(/:$/, '')}' is not allowed for ${
+        parsed.host || url
+      }: use https`,
+    );
   }
   if (!isHostAllowed(parsed.host, allowed)) {
     throw new SourceNotAllowedError(
@@ -105,25 +122,43 @@ export function checkSourceUrl(context: InputSourceContext, url: string): URL {
  * a `secretRef`.
  * @internal
  */
-export function sourceCredential(context: InputSourceContext, repositoryUrl: string): RegistryCredentials | undefined {
+export function sourceCredential(
+  context: InputSourceContext,
+  repositoryUrl: string,
+): RegistryCredentials | undefined {
   const name = context.spec.secretRef?.name;
   if (!name) return undefined;
-  return context.credentials.resolve(name, context.provider.entityRef, { kind: 'git', url: repositoryUrl });
+  return context.credentials.resolve(name, context.provider.entityRef, {
+    kind: 'git',
+    url: repositoryUrl,
+  });
 }
 
 /** The TLS material `spec.certSecretRef` names, checked as {@link sourceCredential}. @internal */
-export function sourceTls(context: InputSourceContext, repositoryUrl: string): RegistryTls | undefined {
+export function sourceTls(
+  context: InputSourceContext,
+  repositoryUrl: string,
+): RegistryTls | undefined {
   const name = context.spec.certSecretRef?.name;
   if (!name) return undefined;
-  return context.credentials.resolveTls(name, context.provider.entityRef, { kind: 'git', url: repositoryUrl });
+  return context.credentials.resolveTls(name, context.provider.entityRef, {
+    kind: 'git',
+    url: repositoryUrl,
+  });
 }
 
 /** The `Authorization` header of a `basic` (password used as a token, as the Flux Operator does) or `token` credential. @internal */
-export function bearerFor(credential: RegistryCredentials | undefined): Record<string, string> {
+export function bearerFor(
+  credential: RegistryCredentials | undefined,
+): Record<string, string> {
   if (!credential) return {};
-  if (credential.type === 'basic') return { authorization: `Bearer ${credential.password}` };
-  if (credential.type === 'token') return { authorization: `Bearer ${credential.token}` };
-  throw new CredentialRefusedError('a dockerConfigJson credential cannot authenticate to this service; use basic or token');
+  if (credential.type === 'basic')
+    return { authorization: `Bearer ${credential.password}` };
+  if (credential.type === 'token')
+    return { authorization: `Bearer ${credential.token}` };
+  throw new CredentialRefusedError(
+    'a dockerConfigJson credential cannot authenticate to this service; use basic or token',
+  );
 }
 
 /**
@@ -140,7 +175,9 @@ export function createSourceHttp(
   const maxBodyBytes = options.maxBodyBytes ?? GIT_PROVIDER_MAX_BODY_BYTES;
   const secureContext = options.tls
     ? {
-        ca: options.tls.ca ? [...tls.rootCertificates, options.tls.ca] : undefined,
+        ca: options.tls.ca
+          ? [...tls.rootCertificates, options.tls.ca]
+          : undefined,
         cert: options.tls.cert,
         key: options.tls.key,
       }
@@ -150,79 +187,127 @@ export function createSourceHttp(
     url: string,
     request: { headers?: Record<string, string>; body?: unknown },
   ): Promise<SourceResponse<T>> => {
-      const target = checkSourceUrl(context, url);
-      const shown = `${target.origin}${target.pathname}`;
-      const remaining = context.deadline - Date.now();
-      if (remaining <= 0) throw new SourceHttpError(`${options.what}: ${method} ${shown}: the call's timeout passed`);
-      const payload = request.body === undefined ? undefined : Buffer.from(JSON.stringify(request.body));
-      context.signal?.throwIfAborted();
-      const { status, headers, body } = await new Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }>(
-        (resolve, reject) => {
-          const send = target.protocol === 'https:' ? https.request : http.request;
-          const req = send(
-            target,
-            {
-              method,
-              headers: {
-                accept: 'application/json',
-                'user-agent': 'backstage-image-automation',
-                ...(payload ? { 'content-type': 'application/json', 'content-length': String(payload.length) } : {}),
-                ...request.headers,
-              },
-              timeout: remaining,
-              signal: context.signal,
-              ...secureContext,
-            },
-            res => {
-              const chunks: Buffer[] = [];
-              let size = 0;
-              res.on('data', (chunk: Buffer) => {
-                size += chunk.length;
-                if (size > maxBodyBytes) {
-                  reject(new SourceHttpError(`${options.what}: ${method} ${shown}: the response is larger than ${maxBodyBytes} bytes`, res.statusCode));
-                  req.destroy();
-                  return;
+    const target = checkSourceUrl(context, url);
+    const shown = `${target.origin}${target.pathname}`;
+    const remaining = context.deadline - Date.now();
+    if (remaining <= 0)
+      throw new SourceHttpError(
+        `${options.what}: ${method} ${shown}: the call's timeout passed`,
+      );
+    const payload =
+      request.body === undefined
+        ? undefined
+        : Buffer.from(JSON.stringify(request.body));
+    context.signal?.throwIfAborted();
+    const { status, headers, body } = await new Promise<{
+      status: number;
+      headers: http.IncomingHttpHeaders;
+      body: Buffer;
+    }>((resolve, reject) => {
+      const send = target.protocol === 'https:' ? https.request : http.request;
+      const req = send(
+        target,
+        {
+          method,
+          headers: {
+            accept: 'application/json',
+            'user-agent': 'backstage-image-automation',
+            ...(payload
+              ? {
+                  'content-type': 'application/json',
+                  'content-length': String(payload.length),
                 }
-                chunks.push(chunk);
-              });
-              res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-              res.on('error', reject);
-            },
+              : {}),
+            ...request.headers,
+          },
+          timeout: remaining,
+          signal: context.signal,
+          ...secureContext,
+        },
+        res => {
+          const chunks: Buffer[] = [];
+          let size = 0;
+          res.on('data', (chunk: Buffer) => {
+            size += chunk.length;
+            if (size > maxBodyBytes) {
+              reject(
+                new SourceHttpError(
+                  `${options.what}: ${method} ${shown}: the response is larger than ${maxBodyBytes} bytes`,
+                  res.statusCode,
+                ),
+              );
+              req.destroy();
+              return;
+            }
+            chunks.push(chunk);
+          });
+          res.on('end', () =>
+            resolve({
+              status: res.statusCode ?? 0,
+              headers: res.headers,
+              body: Buffer.concat(chunks),
+            }),
           );
-          const timer = setTimeout(() => req.destroy(new SourceHttpError(`${options.what}: ${method} ${shown}: timed out`)), remaining);
-          req.on('close', () => clearTimeout(timer));
-          req.on('timeout', () => req.destroy(new SourceHttpError(`${options.what}: ${method} ${shown}: timed out`)));
-          req.on('error', error =>
-            reject(
-              error instanceof SourceHttpError || context.signal?.aborted
-                ? error
-                : new SourceHttpError(`${options.what}: ${method} ${shown}: ${(error as Error).message}`),
-            ),
-          );
-          req.end(payload);
+          res.on('error', reject);
         },
       );
-      if (status < 200 || status >= 300) {
-        const header = (name: string) => {
-          const value = headers[name];
-          return Array.isArray(value) ? value[0] : value;
-        };
-        const wait = status === 429 || status === 403 ? rateLimitWaitMs(header) : undefined;
-        throw new SourceHttpError(
-          `${options.what} '${shown}' returned HTTP ${status}${
-            wait !== undefined ? `; rate limited, retry after ${Math.ceil(wait / 1000)}s` : ''
-          }`,
-          status,
-          wait,
-        );
-      }
-      let parsed: T;
-      try {
-        parsed = JSON.parse(body.toString('utf8')) as T;
-      } catch (error) {
-        throw new SourceHttpError(`${options.what}: ${method} ${shown}: the response is not JSON: ${(error as Error).message}`, status);
-      }
-      return { status, headers, body: parsed };
+      const timer = setTimeout(
+        () =>
+          req.destroy(
+            new SourceHttpError(
+              `${options.what}: ${method} ${shown}: timed out`,
+            ),
+          ),
+        remaining,
+      );
+      req.on('close', () => clearTimeout(timer));
+      req.on('timeout', () =>
+        req.destroy(
+          new SourceHttpError(`${options.what}: ${method} ${shown}: timed out`),
+        ),
+      );
+      req.on('error', error =>
+        reject(
+          error instanceof SourceHttpError || context.signal?.aborted
+            ? error
+            : new SourceHttpError(
+                `${options.what}: ${method} ${shown}: ${
+                  (error as Error).message
+                }`,
+              ),
+        ),
+      );
+      req.end(payload);
+    });
+    if (status < 200 || status >= 300) {
+      const header = (name: string) => {
+        const value = headers[name];
+        return Array.isArray(value) ? value[0] : value;
+      };
+      const wait =
+        status === 429 || status === 403 ? rateLimitWaitMs(header) : undefined;
+      throw new SourceHttpError(
+        `${options.what} '${shown}' returned HTTP ${status}${
+          wait !== undefined
+            ? `; rate limited, retry after ${Math.ceil(wait / 1000)}s`
+            : ''
+        }`,
+        status,
+        wait,
+      );
+    }
+    let parsed: T;
+    try {
+      parsed = JSON.parse(body.toString('utf8')) as T;
+    } catch (error) {
+      throw new SourceHttpError(
+        `${options.what}: ${method} ${shown}: the response is not JSON: ${
+          (error as Error).message
+        }`,
+        status,
+      );
+    }
+    return { status, headers, body: parsed };
   };
   return {
     getJson: (url, request = {}) => call('GET', url, request),

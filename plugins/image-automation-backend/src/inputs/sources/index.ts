@@ -1,11 +1,23 @@
 import { InputSource } from './types';
-import { giteaBranchSource, giteaPullRequestSource, giteaTagSource } from './gitea';
+import {
+  giteaBranchSource,
+  giteaPullRequestSource,
+  giteaTagSource,
+} from './gitea';
 import { githubSource } from './github';
 import { gitlabSource } from './gitlab';
-import { azureDevOpsBranchSource, azureDevOpsPullRequestSource, azureDevOpsTagSource } from './azureDevOps';
+import {
+  azureDevOpsBranchSource,
+  azureDevOpsPullRequestSource,
+  azureDevOpsTagSource,
+} from './azureDevOps';
 import { externalServiceSource } from './externalService';
 
-export type { InputSource, InputSourceContext, InputSourceResult } from './types';
+export type {
+  InputSource,
+  InputSourceContext,
+  InputSourceResult,
+} from './types';
 
 /**
  * The ResourceSetInputProvider types served by a source of this folder, by `spec.type`. `Static`

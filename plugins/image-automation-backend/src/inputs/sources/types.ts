@@ -43,4 +43,6 @@ export type InputSourceResult =
     };
 
 /** One `spec.type`'s way of getting its inputs. @internal */
-export type InputSource = (context: InputSourceContext) => Promise<InputSourceResult>;
+export type InputSource = (
+  context: InputSourceContext,
+) => Promise<InputSourceResult>;

@@ -429,7 +429,7 @@ export const RESOURCESET_CASES: string[] = [
   '<< mustFromJson `{"a":1e999,"b":2}` >>',
   '<< mustFromJson `[1e400]` >>',
   '<< mustFromJson `"a\tb"` >>',
-  '<< mustFromJson `\'x\'` >>',
+  "<< mustFromJson `'x'` >>",
   '<< mustFromJson `éa` >>',
   '<< mustFromJson `01` >>',
   '<< mustFromJson `{"a":[1,{"b":null}],"c":-0.5e-3}` >>',

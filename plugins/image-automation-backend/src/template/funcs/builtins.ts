@@ -282,7 +282,8 @@ export function sprintf(format: string, args: GoValue[]): string {
         break;
       case 'q':
         if (typeof v === 'string') s = goQuote(v);
-        else if (typeof v === 'bigint') s = `'${String.fromCodePoint(Number(v))}'`;
+        else if (typeof v === 'bigint')
+          s = `'${String.fromCodePoint(Number(v))}'`;
         else s = badVerb(verb, arg);
         break;
       case 'd':

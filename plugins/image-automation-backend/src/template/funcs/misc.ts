@@ -38,7 +38,9 @@ function readJson(text: string): { value: GoValue; error?: string } {
   let error: string | undefined;
   const value = JSON.parse(text, (_key, v, ctx?: { source?: string }) => {
     if (typeof v !== 'number' || Number.isFinite(v)) return v;
-    error ??= `json: cannot unmarshal number ${ctx?.source ?? v} into Go value of type float64`;
+    error ??= `json: cannot unmarshal number ${
+      ctx?.source ?? v
+    } into Go value of type float64`;
     return null;
   }) as GoValue;
   return { value, error };
@@ -180,7 +182,8 @@ function regexFuncs(): FuncMap {
     let last = 0;
     for (const m of findAll(re, s, -1)) {
       out +=
-        s.slice(last, m.index) + (literal ? repl : expandGoTemplate(re, repl, m));
+        s.slice(last, m.index) +
+        (literal ? repl : expandGoTemplate(re, repl, m));
       last = m.index + m[0]!.length;
     }
     return out + s.slice(last);

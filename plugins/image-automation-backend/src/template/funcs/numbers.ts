@@ -7,7 +7,8 @@ import { checkListLength } from '../limits';
 
 /** How many elements `untilStep(start, stop, step)` yields. */
 function untilStepCount(start: bigint, stop: bigint, step: bigint): bigint {
-  if (stop < start) return step >= 0n ? 0n : (start - stop + -step - 1n) / -step;
+  if (stop < start)
+    return step >= 0n ? 0n : (start - stop + -step - 1n) / -step;
   return step <= 0n ? 0n : (stop - start + step - 1n) / step;
 }
 

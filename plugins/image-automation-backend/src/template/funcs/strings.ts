@@ -5,7 +5,12 @@
 
 import { FuncMap, fn, GoFuncError } from '../funcTypes';
 import { checkStringLength } from '../limits';
-import { formatValue, GoValue, compareStrings, typedSlice } from '../../golib/reflect';
+import {
+  formatValue,
+  GoValue,
+  compareStrings,
+  typedSlice,
+} from '../../golib/reflect';
 import { goQuote } from '../../golib/strconv';
 import { strslice, strval } from './convert';
 import { goStringFromBytes } from './goBytes';

@@ -1,5 +1,8 @@
 import { parseEntityRef } from '@backstage/catalog-model';
-import { humanizeEntityRef, useEntityRefLink } from '@backstage/plugin-catalog-react';
+import {
+  humanizeEntityRef,
+  useEntityRefLink,
+} from '@backstage/plugin-catalog-react';
 import { Flex, Link, Text } from '@backstage/ui';
 
 /**
@@ -16,7 +19,11 @@ export function EntityCell(props: { entityRef?: string; owner?: string }) {
         {humanizeEntityRef(parseEntityRef(entityRef))}
       </Link>
       <Text variant="body-small" color="secondary">
-        {owner ? `Owner: ${humanizeEntityRef(parseEntityRef(owner), { defaultKind: 'group' })}` : 'No owner'}
+        {owner
+          ? `Owner: ${humanizeEntityRef(parseEntityRef(owner), {
+              defaultKind: 'group',
+            })}`
+          : 'No owner'}
       </Text>
     </Flex>
   );

@@ -103,7 +103,8 @@ function FleetContent() {
     );
   const filtered = Object.keys(filter).length > 0;
   const view = fleet.value;
-  const nothing = view && view.promotions.length === 0 && view.failing.length === 0;
+  const nothing =
+    view && view.promotions.length === 0 && view.failing.length === 0;
 
   return (
     <Flex direction="column" gap="5" className={PAGE_CLASS}>
@@ -112,8 +113,8 @@ function FleetContent() {
       {fleet.loading && <Text color="secondary">Loading the fleet…</Text>}
       {nothing && !filtered && (
         <Text>
-          Nothing needs you: no pending promotions you may act on and no
-          failing automations.
+          Nothing needs you: no pending promotions you may act on and no failing
+          automations.
         </Text>
       )}
       {nothing && filtered && (
@@ -130,14 +131,18 @@ function FleetContent() {
       )}
       {view && !nothing && (
         <>
-          <FleetSection title={`Pending promotions (${view.promotions.length})`}>
+          <FleetSection
+            title={`Pending promotions (${view.promotions.length})`}
+          >
             {view.promotions.length > 0 ? (
               <FleetPromotionsTable
                 promotions={view.promotions}
                 onChanged={fleet.refresh}
               />
             ) : (
-              <Text color="secondary">No pending promotions you may act on.</Text>
+              <Text color="secondary">
+                No pending promotions you may act on.
+              </Text>
             )}
           </FleetSection>
           <FleetSection title={`Failing automations (${view.failing.length})`}>
@@ -233,7 +238,10 @@ function FleetFilters(props: {
           { id: ANY, label: 'Any state' },
           ...sections.map(section => ({
             title: section.title,
-            options: section.options.map(state => ({ id: state, label: state })),
+            options: section.options.map(state => ({
+              id: state,
+              label: state,
+            })),
           })),
         ]}
         value={filter.state ?? ANY}

@@ -481,10 +481,16 @@ describe('AutomationObjectsSection', () => {
     expect(actionsRenders()).toBeGreaterThanOrEqual(5);
     const before = actionsRenders();
 
-    await userEvent.click(screen.getByRole('button', { name: 'GitRepository default/podinfo' }));
-    await screen.findByRole('dialog', { name: 'GitRepository default/podinfo' });
+    await userEvent.click(
+      screen.getByRole('button', { name: 'GitRepository default/podinfo' }),
+    );
+    await screen.findByRole('dialog', {
+      name: 'GitRepository default/podinfo',
+    });
     await userEvent.keyboard('{Escape}');
-    await waitFor(() => expect(screen.queryByRole('dialog')).not.toBeInTheDocument());
+    await waitFor(() =>
+      expect(screen.queryByRole('dialog')).not.toBeInTheDocument(),
+    );
 
     expect(actionsRenders()).toBe(before);
   });
@@ -795,7 +801,12 @@ describe('AutomationObjectsSection', () => {
         lastAppliedRevision: 'sha256:feed',
         updatedAt: '2026-11-22T01:00:00Z',
         entries: [
-          { apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'apps', name: 'podinfo' },
+          {
+            apiVersion: 'apps/v1',
+            kind: 'Deployment',
+            namespace: 'apps',
+            name: 'podinfo',
+          },
           { apiVersion: 'v1', kind: 'Namespace', name: 'apps' },
         ],
       },
@@ -829,7 +840,9 @@ describe('AutomationObjectsSection', () => {
         .slice(1)
         .map(r => r.textContent),
     ).toEqual(['Deploymentappspodinfoapps/v1', 'Namespace—appsv1']);
-    const staging = within(dialog).getByRole('region', { name: 'Cluster staging' });
+    const staging = within(dialog).getByRole('region', {
+      name: 'Cluster staging',
+    });
     expect(staging).toHaveTextContent('1 object · applied');
     const history = within(dialog).getByRole('table', {
       name: 'Reconcile history of ResourceSet default/podinfo',
@@ -863,21 +876,38 @@ describe('AutomationObjectsSection', () => {
       for (let i = 1; i <= 25; i++) {
         api.addObject(
           objectView('ImagePolicy', `policy-${String(i).padStart(2, '0')}`, {
-            spec: { imageRepositoryRef: { name: 'podinfo' }, policy: { semver: { range: '>=1.0.0' } } },
-            status: { conditions: [condition('Ready', 'True', 'Succeeded', `policy ${i} selected 1.0.${i}`)] },
+            spec: {
+              imageRepositoryRef: { name: 'podinfo' },
+              policy: { semver: { range: '>=1.0.0' } },
+            },
+            status: {
+              conditions: [
+                condition(
+                  'Ready',
+                  'True',
+                  'Succeeded',
+                  `policy ${i} selected 1.0.${i}`,
+                ),
+              ],
+            },
           }),
         );
       }
       return api;
     }
-    const bodyRows = (table: HTMLElement) => within(table).getAllByRole('row').slice(1);
+    const bodyRows = (table: HTMLElement) =>
+      within(table).getAllByRole('row').slice(1);
 
     it('shows 25 objects a page, with the next page, the previous one and a larger page size', async () => {
       const table = await renderSection(bigBackend());
       expect(bodyRows(table)).toHaveLength(25);
       expect(screen.getByText('Objects 1–25 of 30')).toBeInTheDocument();
-      expect(screen.queryByRole('button', { name: 'ImagePolicy default/policy-21' })).not.toBeInTheDocument();
-      expect(screen.getByRole('button', { name: 'Previous table page' })).toBeDisabled();
+      expect(
+        screen.queryByRole('button', { name: 'ImagePolicy default/policy-21' }),
+      ).not.toBeInTheDocument();
+      expect(
+        screen.getByRole('button', { name: 'Previous table page' }),
+      ).toBeDisabled();
       const user = userEvent.setup();
 
       await user.click(screen.getByRole('button', { name: 'Next table page' }));
@@ -885,21 +915,38 @@ describe('AutomationObjectsSection', () => {
       expect(screen.getByText('Objects 26–30 of 30')).toBeInTheDocument();
       expect(
         bodyRows(table).map(r => within(r).getByRole('rowheader').textContent),
-      ).toEqual([21, 22, 23, 24, 25].map(i => `ImagePolicy default/policy-${i}`));
+      ).toEqual(
+        [21, 22, 23, 24, 25].map(i => `ImagePolicy default/policy-${i}`),
+      );
       // The rows of a later page work as those of the first: here, its actions.
-      await user.click(screen.getByRole('button', { name: 'Suspend ImagePolicy default/policy-25' }));
-      expect(
-        await within(rowOf('ImagePolicy default/policy-25')).findByRole('button', {
-          name: 'Resume ImagePolicy default/policy-25',
+      await user.click(
+        screen.getByRole('button', {
+          name: 'Suspend ImagePolicy default/policy-25',
         }),
+      );
+      expect(
+        await within(rowOf('ImagePolicy default/policy-25')).findByRole(
+          'button',
+          {
+            name: 'Resume ImagePolicy default/policy-25',
+          },
+        ),
       ).toBeEnabled();
-      expect(screen.getByRole('button', { name: 'Next table page' })).toBeDisabled();
+      expect(
+        screen.getByRole('button', { name: 'Next table page' }),
+      ).toBeDisabled();
 
-      await user.click(screen.getByRole('button', { name: 'Previous table page' }));
+      await user.click(
+        screen.getByRole('button', { name: 'Previous table page' }),
+      );
       expect(bodyRows(table)).toHaveLength(25);
 
-      await user.click(screen.getByRole('button', { name: /Select table page size/ }));
-      await user.click(await screen.findByRole('option', { name: '50 per page' }));
+      await user.click(
+        screen.getByRole('button', { name: /Select table page size/ }),
+      );
+      await user.click(
+        await screen.findByRole('option', { name: '50 per page' }),
+      );
       await waitFor(() => expect(bodyRows(table)).toHaveLength(30));
       expect(screen.getByText('Objects 1–30 of 30')).toBeInTheDocument();
     });
@@ -908,16 +955,24 @@ describe('AutomationObjectsSection', () => {
       await renderSection(bigBackend(), {
         url: '/image-updates?object=ImagePolicy%2Fdefault%2Fpolicy-25',
       });
-      const dialog = await screen.findByRole('dialog', { name: 'ImagePolicy default/policy-25' });
-      expect(within(dialog).getByRole('tabpanel')).toHaveTextContent('policy 25 selected 1.0.25');
+      const dialog = await screen.findByRole('dialog', {
+        name: 'ImagePolicy default/policy-25',
+      });
+      expect(within(dialog).getByRole('tabpanel')).toHaveTextContent(
+        'policy 25 selected 1.0.25',
+      );
       expect(
-        screen.queryByText("ImagePolicy/default/policy-25 is not one of this entity's automation objects (any more)."),
+        screen.queryByText(
+          "ImagePolicy/default/policy-25 is not one of this entity's automation objects (any more).",
+        ),
       ).not.toBeInTheDocument();
     });
 
     it('has no pagination for a page or less of objects', async () => {
       await renderSection(fakeBackend());
-      expect(screen.queryByRole('button', { name: 'Next table page' })).not.toBeInTheDocument();
+      expect(
+        screen.queryByRole('button', { name: 'Next table page' }),
+      ).not.toBeInTheDocument();
       expect(screen.queryByText(/^Objects \d/)).not.toBeInTheDocument();
     });
   });

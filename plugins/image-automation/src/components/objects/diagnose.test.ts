@@ -130,15 +130,24 @@ describe('diagnose', () => {
     const message =
       'ImagePolicy image.toolkit.fluxcd.io/v1beta1 is not supported (Flux no longer serves v1beta1): set apiVersion: image.toolkit.fluxcd.io/v1; the rest of the spec carries over unchanged';
     const old = objectView('ImagePolicy', 'web', {
-      status: { conditions: [condition('Stalled', 'True', 'UnsupportedAPIVersion', message)] },
+      status: {
+        conditions: [
+          condition('Stalled', 'True', 'UnsupportedAPIVersion', message),
+        ],
+      },
     });
     expect(diagnose(old, objectState(old))!.causes).toEqual([
-      { message, fix: 'Set the apiVersion the message names, and move or remove the fields it lists.' },
+      {
+        message,
+        fix: 'Set the apiVersion the message names, and move or remove the fields it lists.',
+      },
     ]);
     const proxy =
       'spec.proxySecretRef is not supported: registry calls cannot go through a per-object proxy here; remove spec.proxySecretRef if they may go directly';
     const field = objectView('ImageRepository', 'web', {
-      status: { conditions: [condition('Stalled', 'True', 'FieldNotSupported', proxy)] },
+      status: {
+        conditions: [condition('Stalled', 'True', 'FieldNotSupported', proxy)],
+      },
     });
     expect(diagnose(field, objectState(field))!.causes).toEqual([
       {

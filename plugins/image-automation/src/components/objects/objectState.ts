@@ -31,8 +31,16 @@ const looks: Record<ObjectStateLabel, Pick<ObjectState, 'color' | 'glyph'>> = {
 
 /** The state of an automation object ({@link objectStateLabel}) with its colour and glyph. @internal */
 export function objectState(object: AutomationObjectView): ObjectState {
-  const { label, condition } = objectStateLabel(object.status, object.suspended);
-  return { label, ...looks[label], reconciling: objectHealth(object.status).reconciling, condition };
+  const { label, condition } = objectStateLabel(
+    object.status,
+    object.suspended,
+  );
+  return {
+    label,
+    ...looks[label],
+    reconciling: objectHealth(object.status).reconciling,
+    condition,
+  };
 }
 
 /**

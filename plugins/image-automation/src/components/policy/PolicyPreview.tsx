@@ -47,7 +47,8 @@ export function PolicyPreview(props: { policy: AutomationObjectView }) {
   const [running, setRunning] = useState(false);
   const [error, setError] = useState<string>();
   const [result, setResult] = useState<PreviewResult>();
-  const edit = (change: Partial<PolicyForm>) => setForm(f => ({ ...f, ...change }));
+  const edit = (change: Partial<PolicyForm>) =>
+    setForm(f => ({ ...f, ...change }));
   const spec = useMemo(() => specOf(policy.spec, form), [policy.spec, form]);
 
   const preview = async (event: FormEvent) => {
@@ -55,7 +56,11 @@ export function PolicyPreview(props: { policy: AutomationObjectView }) {
     setRunning(true);
     setError(undefined);
     try {
-      const ref = { kind: policy.kind, namespace: policy.namespace, name: policy.name };
+      const ref = {
+        kind: policy.kind,
+        namespace: policy.namespace,
+        name: policy.name,
+      };
       const [current, proposed] = await Promise.all([
         api.explainPolicy(ref),
         api.previewPolicy({ namespace: policy.namespace, spec }),
@@ -76,8 +81,8 @@ export function PolicyPreview(props: { policy: AutomationObjectView }) {
           Policy preview
         </Text>
         <Text as="p" color="secondary">
-          Preview only — nothing is saved. Edit the policy, then see which tag it
-          would select from the stored tags.
+          Preview only — nothing is saved. Edit the policy, then see which tag
+          it would select from the stored tags.
         </Text>
         <form aria-label="Proposed policy" onSubmit={preview}>
           <Flex direction="column" gap="3">
@@ -103,7 +108,9 @@ export function PolicyPreview(props: { policy: AutomationObjectView }) {
                 label="Order"
                 orientation="horizontal"
                 value={form.order}
-                onChange={value => edit({ order: value === 'desc' ? 'desc' : 'asc' })}
+                onChange={value =>
+                  edit({ order: value === 'desc' ? 'desc' : 'asc' })
+                }
               >
                 <Radio value="asc">Ascending</Radio>
                 <Radio value="desc">Descending</Radio>
@@ -131,7 +138,12 @@ export function PolicyPreview(props: { policy: AutomationObjectView }) {
           </Flex>
         </form>
         {error && (
-          <Alert status="danger" role="alert" title="The preview failed" description={error} />
+          <Alert
+            status="danger"
+            role="alert"
+            title="The preview failed"
+            description={error}
+          />
         )}
         {result && (
           <PreviewResultView
@@ -144,17 +156,24 @@ export function PolicyPreview(props: { policy: AutomationObjectView }) {
   );
 }
 
-function PreviewResultView(props: { result: PreviewResult; outdated: boolean }) {
+function PreviewResultView(props: {
+  result: PreviewResult;
+  outdated: boolean;
+}) {
   const { result, outdated } = props;
   const { current, proposed } = result;
   const [filter, setFilter] = useState<VerdictFilter>('all');
   const [search, setSearch] = useState('');
-  const diff = useMemo(() => diffVerdicts(current, proposed), [current, proposed]);
+  const diff = useMemo(
+    () => diffVerdicts(current, proposed),
+    [current, proposed],
+  );
   const shown = useMemo(
     () => filterVerdicts(proposed.verdicts, filter, search),
     [proposed, filter, search],
   );
-  const invalid = !proposed.selection.ok && proposed.selection.reason === 'InvalidPolicy';
+  const invalid =
+    !proposed.selection.ok && proposed.selection.reason === 'InvalidPolicy';
 
   return (
     <Flex direction="column" gap="3">
@@ -165,7 +184,11 @@ function PreviewResultView(props: { result: PreviewResult; outdated: boolean }) 
         </Text>
       )}
       {invalid && !proposed.selection.ok && (
-        <Alert status="danger" role="alert" title={proposed.selection.message} />
+        <Alert
+          status="danger"
+          role="alert"
+          title={proposed.selection.message}
+        />
       )}
       <div
         style={{
@@ -191,7 +214,10 @@ function PreviewResultView(props: { result: PreviewResult; outdated: boolean }) 
           {invalid ? (
             <Text color="danger">Invalid policy</Text>
           ) : (
-            <SelectedTag explanation={proposed} nothing="Nothing would be selected" />
+            <SelectedTag
+              explanation={proposed}
+              nothing="Nothing would be selected"
+            />
           )}
         </SelectionBox>
       </div>
@@ -212,7 +238,11 @@ function PreviewResultView(props: { result: PreviewResult; outdated: boolean }) 
         verdicts={shown}
         spec={result.spec}
         previous={diff.previous}
-        empty={proposed.verdicts.length === 0 ? 'The repository has no stored tags yet.' : 'No tag matches the filter.'}
+        empty={
+          proposed.verdicts.length === 0
+            ? 'The repository has no stored tags yet.'
+            : 'No tag matches the filter.'
+        }
       />
     </Flex>
   );
@@ -240,7 +270,10 @@ function SelectionBox(props: { label: string; children: ReactNode }) {
   );
 }
 
-function SelectedTag(props: { explanation: PolicyExplanation; nothing: string }) {
+function SelectedTag(props: {
+  explanation: PolicyExplanation;
+  nothing: string;
+}) {
   const { selection } = props.explanation;
   if (selection.ok) {
     return (
@@ -260,16 +293,28 @@ function SelectedTag(props: { explanation: PolicyExplanation; nothing: string })
 }
 
 /** "Same selection", "6.2.0 → 7.0.0", "Nothing would be selected", "Invalid policy". */
-function diffHeadline(current: PolicyExplanation, proposed: PolicyExplanation): string {
+function diffHeadline(
+  current: PolicyExplanation,
+  proposed: PolicyExplanation,
+): string {
   if (!proposed.selection.ok) {
-    return proposed.selection.reason === 'InvalidPolicy' ? 'Invalid policy' : 'Nothing would be selected';
+    return proposed.selection.reason === 'InvalidPolicy'
+      ? 'Invalid policy'
+      : 'Nothing would be selected';
   }
-  if (current.selection.ok && current.selection.tag === proposed.selection.tag) return 'Same selection';
+  if (current.selection.ok && current.selection.tag === proposed.selection.tag)
+    return 'Same selection';
   const from = current.selection.ok ? current.selection.tag : 'nothing';
   return `${from} → ${proposed.selection.tag}`;
 }
 
-function diffColor(current: PolicyExplanation, proposed: PolicyExplanation): 'danger' | 'secondary' | 'info' {
+function diffColor(
+  current: PolicyExplanation,
+  proposed: PolicyExplanation,
+): 'danger' | 'secondary' | 'info' {
   if (!proposed.selection.ok) return 'danger';
-  return current.selection.ok && current.selection.tag === proposed.selection.tag ? 'secondary' : 'info';
+  return current.selection.ok &&
+    current.selection.tag === proposed.selection.tag
+    ? 'secondary'
+    : 'info';
 }

@@ -30,8 +30,14 @@ export function TagExplorer(props: { policy: AutomationObjectView }) {
   const { policy } = props;
   const api = useApi(imageAutomationApiRef);
   const headingId = useId();
-  const ref = { kind: policy.kind, namespace: policy.namespace, name: policy.name };
-  const explanation = useLivePolledValue(`tag-explorer:${policy.id}`, () => api.explainPolicy(ref));
+  const ref = {
+    kind: policy.kind,
+    namespace: policy.namespace,
+    name: policy.name,
+  };
+  const explanation = useLivePolledValue(`tag-explorer:${policy.id}`, () =>
+    api.explainPolicy(ref),
+  );
 
   const [params, setParams] = useSearchParams();
   const filter = parseVerdictFilter(params.get(TAG_FILTER_PARAM));
@@ -51,7 +57,10 @@ export function TagExplorer(props: { policy: AutomationObjectView }) {
   );
 
   const all = explanation.value?.verdicts;
-  const shown = useMemo(() => filterVerdicts(all ?? [], filter, search), [all, filter, search]);
+  const shown = useMemo(
+    () => filterVerdicts(all ?? [], filter, search),
+    [all, filter, search],
+  );
   const title = `ImagePolicy ${policy.namespace}/${policy.name}`;
 
   return (
@@ -83,13 +92,16 @@ export function TagExplorer(props: { policy: AutomationObjectView }) {
               what="tags"
               filter={filter}
               search={search}
-              onFilterChange={(value: VerdictFilter) => setParam(TAG_FILTER_PARAM, value === 'all' ? undefined : value)}
+              onFilterChange={(value: VerdictFilter) =>
+                setParam(TAG_FILTER_PARAM, value === 'all' ? undefined : value)
+              }
               onSearchChange={value => setParam(TAG_SEARCH_PARAM, value)}
             />
             {(filter !== 'all' || search) && (
               <Text as="p" role="status">
                 {shown.length.toLocaleString('en-US')} of{' '}
-                {explanation.value.verdicts.length.toLocaleString('en-US')} tags match
+                {explanation.value.verdicts.length.toLocaleString('en-US')} tags
+                match
               </Text>
             )}
             <TagVerdictTable

@@ -46,7 +46,10 @@ export function formOf(spec: Record<string, unknown>): PolicyForm {
  * ordering and filter; an empty pattern and extract mean no `filterTags`.
  * @internal
  */
-export function specOf(base: Record<string, unknown>, form: PolicyForm): Record<string, unknown> {
+export function specOf(
+  base: Record<string, unknown>,
+  form: PolicyForm,
+): Record<string, unknown> {
   const { policy: _policy, filterTags: _filterTags, ...rest } = base;
   const policy =
     form.ordering === 'semver'
@@ -54,7 +57,10 @@ export function specOf(base: Record<string, unknown>, form: PolicyForm): Record<
       : { [form.ordering]: { order: form.order } };
   const filterTags =
     form.pattern || form.extract
-      ? { pattern: form.pattern, ...(form.extract ? { extract: form.extract } : {}) }
+      ? {
+          pattern: form.pattern,
+          ...(form.extract ? { extract: form.extract } : {}),
+        }
       : undefined;
   return { ...rest, policy, ...(filterTags ? { filterTags } : {}) };
 }

@@ -14,7 +14,11 @@ const explanation = (
   repositoryId: 'ImageRepository/default/web',
   selection,
   exclusionList: [],
-  verdicts: verdicts.map(([tag, verdict]) => ({ tag, verdict, sentence: `${verdict}.` })),
+  verdicts: verdicts.map(([tag, verdict]) => ({
+    tag,
+    verdict,
+    sentence: `${verdict}.`,
+  })),
 });
 
 describe('verdicts', () => {
@@ -25,13 +29,20 @@ describe('verdicts', () => {
   });
 
   it('counts in words, singular for one', () => {
-    expect(summarizeExplanation(explanation({ ok: true, tag: '1.0.0' }, [['1.0.0', 'selected']]))).toBe(
-      '1 tag · 1 eligible · selected 1.0.0',
-    );
+    expect(
+      summarizeExplanation(
+        explanation({ ok: true, tag: '1.0.0' }, [['1.0.0', 'selected']]),
+      ),
+    ).toBe('1 tag · 1 eligible · selected 1.0.0');
   });
 
   it('shows a verdict it does not know by its name and the backend sentence, in neutral colour', () => {
-    expect(presentVerdict({ tag: 'x', verdict: 'signed-only', sentence: 'Only signed tags.' }, {})).toEqual({
+    expect(
+      presentVerdict(
+        { tag: 'x', verdict: 'signed-only', sentence: 'Only signed tags.' },
+        {},
+      ),
+    ).toEqual({
       label: 'signed-only',
       color: 'secondary',
       glyph: '✕',
@@ -41,8 +52,15 @@ describe('verdicts', () => {
 
   it('diffs only the tags both explanations have', () => {
     const diff = diffVerdicts(
-      explanation({ ok: true, tag: 'b' }, [['a', 'eligible'], ['b', 'selected']]),
-      explanation({ ok: true, tag: 'c' }, [['a', 'eligible'], ['b', 'out-of-range'], ['c', 'selected']]),
+      explanation({ ok: true, tag: 'b' }, [
+        ['a', 'eligible'],
+        ['b', 'selected'],
+      ]),
+      explanation({ ok: true, tag: 'c' }, [
+        ['a', 'eligible'],
+        ['b', 'out-of-range'],
+        ['c', 'selected'],
+      ]),
     );
     expect([...diff.previous]).toEqual([['b', 'Selected']]);
     expect(diff).toMatchObject({ newlyEligible: 0, noLongerEligible: 1 });
@@ -51,11 +69,28 @@ describe('verdicts', () => {
 
 describe('policyForm', () => {
   it('prefills a numerical policy without filterTags, and writes back only what the form holds', () => {
-    const spec = { imageRepositoryRef: { name: 'web' }, policy: { numerical: { order: 'desc' } }, interval: '5m' };
+    const spec = {
+      imageRepositoryRef: { name: 'web' },
+      policy: { numerical: { order: 'desc' } },
+      interval: '5m',
+    };
     const form = formOf(spec);
-    expect(form).toEqual({ ordering: 'numerical', range: '', order: 'desc', pattern: '', extract: '' });
+    expect(form).toEqual({
+      ordering: 'numerical',
+      range: '',
+      order: 'desc',
+      pattern: '',
+      extract: '',
+    });
     expect(specOf(spec, form)).toEqual(spec);
-    expect(specOf(spec, { ...form, ordering: 'semver', range: '>=1', pattern: '^v' })).toEqual({
+    expect(
+      specOf(spec, {
+        ...form,
+        ordering: 'semver',
+        range: '>=1',
+        pattern: '^v',
+      }),
+    ).toEqual({
       imageRepositoryRef: { name: 'web' },
       interval: '5m',
       policy: { semver: { range: '>=1' } },

@@ -7,14 +7,19 @@ import {
 export type VerdictFilter = 'all' | 'eligible' | 'rejected';
 
 /** The filters, in the order they are offered, with their labels. @internal */
-export const VERDICT_FILTERS: ReadonlyArray<{ id: VerdictFilter; label: string }> = [
+export const VERDICT_FILTERS: ReadonlyArray<{
+  id: VerdictFilter;
+  label: string;
+}> = [
   { id: 'all', label: 'All' },
   { id: 'eligible', label: 'Eligible only' },
   { id: 'rejected', label: 'Rejected only' },
 ];
 
 /** A filter from the URL; anything unknown means all tags. @internal */
-export function parseVerdictFilter(value: string | null | undefined): VerdictFilter {
+export function parseVerdictFilter(
+  value: string | null | undefined,
+): VerdictFilter {
   return VERDICT_FILTERS.find(f => f.id === value)?.id ?? 'all';
 }
 
@@ -81,14 +86,22 @@ export function presentVerdict(
   const { policy, filterTags } = spec as SpecFields;
   const label = LABELS[verdict.verdict] ?? verdict.verdict;
   let reason = verdict.sentence;
-  if (verdict.verdict === 'out-of-range' && typeof policy?.semver?.range === 'string') {
+  if (
+    verdict.verdict === 'out-of-range' &&
+    typeof policy?.semver?.range === 'string'
+  ) {
     reason = `Outside the range ${policy.semver.range}.`;
-  } else if (verdict.verdict === 'filtered-out' && typeof filterTags?.pattern === 'string') {
+  } else if (
+    verdict.verdict === 'filtered-out' &&
+    typeof filterTags?.pattern === 'string'
+  ) {
     reason = `Does not match filterTags.pattern ${filterTags.pattern}.`;
   }
-  if (verdict.verdict === 'selected') return { label, color: 'success', glyph: '●', reason };
+  if (verdict.verdict === 'selected')
+    return { label, color: 'success', glyph: '●', reason };
   if (isEligible(verdict)) return { label, color: 'info', glyph: '✓', reason };
-  if (verdict.verdict === 'not-evaluated') return { label, color: 'danger', glyph: '!', reason };
+  if (verdict.verdict === 'not-evaluated')
+    return { label, color: 'danger', glyph: '!', reason };
   return { label, color: 'secondary', glyph: '✕', reason };
 }
 
@@ -131,7 +144,8 @@ export function diffVerdicts(
   for (const v of proposed.verdicts) {
     const was = before.get(v.tag);
     if (!was) continue;
-    if (was.verdict !== v.verdict) previous.set(v.tag, LABELS[was.verdict] ?? was.verdict);
+    if (was.verdict !== v.verdict)
+      previous.set(v.tag, LABELS[was.verdict] ?? was.verdict);
     if (isEligible(was) && !isEligible(v)) noLongerEligible++;
     if (!isEligible(was) && isEligible(v)) newlyEligible++;
   }

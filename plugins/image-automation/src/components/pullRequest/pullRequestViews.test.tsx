@@ -469,7 +469,9 @@ describe('the fleet page row of a promotion in a pull request', () => {
         name: `Review and merge on ${HOST}: pull request #12 for ${LABEL} (opens in a new tab)`,
       }),
     ).toHaveTextContent(/^Review and merge$/);
-    expect(within(row).getByRole('button', { name: /^Approve / })).toBeEnabled();
+    expect(
+      within(row).getByRole('button', { name: /^Approve / }),
+    ).toBeEnabled();
     // The narrow cell has one fact a line, without borders.
     const facts = within(row).getByRole('list', {
       name: 'State of pull request #12',

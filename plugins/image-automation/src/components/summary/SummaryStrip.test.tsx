@@ -444,21 +444,35 @@ describe('SummaryStrip', () => {
     const objects = [
       provider('app-image', 'OCIArtifactTag'),
       provider('settings', 'Static'),
-      objectView('ResourceSet', 'app', { apiVersion: 'fluxcd.controlplane.io/v1', status: ready }),
+      objectView('ResourceSet', 'app', {
+        apiVersion: 'fluxcd.controlplane.io/v1',
+        status: ready,
+      }),
     ];
     const api = fakeBackend(objects);
     const { region } = await renderStrip(api, { objects: loaded(objects) });
 
     expect(region).toHaveTextContent('Last scan 1m ago · next in 9m');
-    await userEvent.click(within(region).getByRole('button', { name: 'Scan now' }));
+    await userEvent.click(
+      within(region).getByRole('button', { name: 'Scan now' }),
+    );
     // Only the provider that lists a registry's tags: a Static provider scans nothing.
     expect(api.calls.filter(c => c.method === 'runAction')).toEqual([
       {
         method: 'runAction',
-        args: [{ kind: 'ResourceSetInputProvider', namespace: 'default', name: 'app-image' }, 'reconcile'],
+        args: [
+          {
+            kind: 'ResourceSetInputProvider',
+            namespace: 'default',
+            name: 'app-image',
+          },
+          'reconcile',
+        ],
       },
     ]);
-    expect(within(region).getByRole('status')).toHaveTextContent('Requested for 1 registry scan');
+    expect(within(region).getByRole('status')).toHaveTextContent(
+      'Requested for 1 registry scan',
+    );
   });
 
   it('disables Scan now with the server’s reason when no ImageRepository may be reconciled', async () => {

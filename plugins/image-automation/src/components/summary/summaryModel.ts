@@ -179,10 +179,16 @@ export interface BulkAction {
  * Whether the object scans a registry's tags: an ImageRepository, or an input provider of an
  * `…ArtifactTag` type (the Gitless workflow's scanners). @internal
  */
-export function scansRegistry(object: Pick<AutomationObjectView, 'kind' | 'spec'>): boolean {
+export function scansRegistry(
+  object: Pick<AutomationObjectView, 'kind' | 'spec'>,
+): boolean {
   if (object.kind === 'ImageRepository') return true;
   const type = object.spec?.type;
-  return object.kind === 'ResourceSetInputProvider' && typeof type === 'string' && type.endsWith('ArtifactTag');
+  return (
+    object.kind === 'ResourceSetInputProvider' &&
+    typeof type === 'string' &&
+    type.endsWith('ArtifactTag')
+  );
 }
 
 /** "Scan now" reconciles every object that scans a registry; "Reconcile all" every object. @internal */

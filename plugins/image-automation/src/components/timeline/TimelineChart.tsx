@@ -58,14 +58,20 @@ export interface TimelineChartProps {
 export function TimelineChart(props: TimelineChartProps) {
   const { lanes, events, appliedBefore, start, end, rangeName } = props;
   const span = Math.max(end - start, 1);
-  const x = (time: number) => PLOT_LEFT + ((Math.min(Math.max(time, start), end) - start) / span) * (PLOT_RIGHT - PLOT_LEFT);
+  const x = (time: number) =>
+    PLOT_LEFT +
+    ((Math.min(Math.max(time, start), end) - start) / span) *
+      (PLOT_RIGHT - PLOT_LEFT);
   const bars = barsOf(events, appliedBefore, start, end);
   const tagColour = colourByTag(bars.map(b => b.tag));
 
   let y = AXIS_HEIGHT;
   const rows = lanes.map(lane => {
-    const subjects = [...new Set(bars.filter(b => b.laneId === lane.id).map(b => b.subject))];
-    const height = LANE_PADDING * 2 + TRACK_HEIGHT * Math.max(1, subjects.length);
+    const subjects = [
+      ...new Set(bars.filter(b => b.laneId === lane.id).map(b => b.subject)),
+    ];
+    const height =
+      LANE_PADDING * 2 + TRACK_HEIGHT * Math.max(1, subjects.length);
     const row = { lane, top: y, height, subjects };
     y += height;
     return row;
@@ -84,8 +90,20 @@ export function TimelineChart(props: TimelineChartProps) {
         const time = start + (span * i) / (X_TICKS - 1);
         return (
           <g key={`axis-${i}`}>
-            <line x1={x(time)} x2={x(time)} y1={AXIS_HEIGHT - 4} y2={height} stroke="currentColor" strokeOpacity={0.15} />
-            <text x={x(time)} y={AXIS_HEIGHT - 8} textAnchor={axisAnchor(i)} fill="currentColor">
+            <line
+              x1={x(time)}
+              x2={x(time)}
+              y1={AXIS_HEIGHT - 4}
+              y2={height}
+              stroke="currentColor"
+              strokeOpacity={0.15}
+            />
+            <text
+              x={x(time)}
+              y={AXIS_HEIGHT - 8}
+              textAnchor={axisAnchor(i)}
+              fill="currentColor"
+            >
               {axisLabel(time, span)}
             </text>
           </g>
@@ -93,11 +111,25 @@ export function TimelineChart(props: TimelineChartProps) {
       })}
       {rows.map(({ lane, top, height: laneHeight, subjects }) => (
         <g key={lane.id}>
-          <line x1={0} x2={WIDTH} y1={top} y2={top} stroke="currentColor" strokeOpacity={0.3} />
+          <line
+            x1={0}
+            x2={WIDTH}
+            y1={top}
+            y2={top}
+            stroke="currentColor"
+            strokeOpacity={0.3}
+          />
           <g>
             <title>{lane.label}</title>
-            <text x={4} y={top + LANE_PADDING + 12} fill="currentColor" fontWeight="bold">
-              {lane.label.length > 30 ? `${lane.label.slice(0, 29)}…` : lane.label}
+            <text
+              x={4}
+              y={top + LANE_PADDING + 12}
+              fill="currentColor"
+              fontWeight="bold"
+            >
+              {lane.label.length > 30
+                ? `${lane.label.slice(0, 29)}…`
+                : lane.label}
             </text>
           </g>
           {bars
@@ -109,17 +141,34 @@ export function TimelineChart(props: TimelineChartProps) {
                 laneLabel={lane.label}
                 x1={x(bar.start)}
                 x2={x(bar.end)}
-                y={top + LANE_PADDING + TRACK_HEIGHT * subjects.indexOf(bar.subject)}
+                y={
+                  top +
+                  LANE_PADDING +
+                  TRACK_HEIGHT * subjects.indexOf(bar.subject)
+                }
                 colour={tagColour(bar.tag)}
               />
             ))}
-          {tagTicks(events.filter(event => laneIdOf(event) === lane.id), x).map(tick => (
+          {tagTicks(
+            events.filter(event => laneIdOf(event) === lane.id),
+            x,
+          ).map(tick => (
             <TagTick key={tick.time} {...tick} top={top} height={laneHeight} />
           ))}
           {events
-            .filter(event => laneIdOf(event) === lane.id && event.kind !== 'applied' && event.kind !== 'tag-seen')
+            .filter(
+              event =>
+                laneIdOf(event) === lane.id &&
+                event.kind !== 'applied' &&
+                event.kind !== 'tag-seen',
+            )
             .map(event => (
-              <Marker key={event.id} event={event} x={x(Date.parse(event.time))} top={top} />
+              <Marker
+                key={event.id}
+                event={event}
+                x={x(Date.parse(event.time))}
+                top={top}
+              />
             ))}
         </g>
       ))}
@@ -127,16 +176,36 @@ export function TimelineChart(props: TimelineChartProps) {
   );
 }
 
-function Bar(props: { bar: TimelineBar; laneLabel: string; x1: number; x2: number; y: number; colour: string }) {
+function Bar(props: {
+  bar: TimelineBar;
+  laneLabel: string;
+  x1: number;
+  x2: number;
+  y: number;
+  colour: string;
+}) {
   const { bar, laneLabel, x1, x2, y, colour } = props;
   const width = Math.max(x2 - x1, 2);
-  const ran = `${bar.tag} ran on ${laneLabel} (${bar.subject}) from ${formatTime(new Date(bar.start).toISOString())} ${
-    bar.running ? 'until now' : `to ${formatTime(new Date(bar.end).toISOString())}`
+  const ran = `${bar.tag} ran on ${laneLabel} (${
+    bar.subject
+  }) from ${formatTime(new Date(bar.start).toISOString())} ${
+    bar.running
+      ? 'until now'
+      : `to ${formatTime(new Date(bar.end).toISOString())}`
   } (${formatSpan(bar.end - bar.start)})`;
   return (
     <g>
       <title>{ran}</title>
-      <rect x={x1} y={y + 2} width={width} height={TRACK_HEIGHT - 4} rx={3} fill={colour} fillOpacity={0.25} stroke={colour} />
+      <rect
+        x={x1}
+        y={y + 2}
+        width={width}
+        height={TRACK_HEIGHT - 4}
+        rx={3}
+        fill={colour}
+        fillOpacity={0.25}
+        stroke={colour}
+      />
       {width > 30 && (
         <text x={x1 + 4} y={y + TRACK_HEIGHT / 2 + 4} fill="currentColor">
           {bar.tag}
@@ -147,14 +216,36 @@ function Bar(props: { bar: TimelineBar; laneLabel: string; x1: number; x2: numbe
 }
 
 /** Tags a scan added: one tick per scan, labelled with the tag or how many there were, where there is room. */
-function TagTick(props: { tags: string[]; time: string; x: number; label?: string; anchorEnd: boolean; top: number; height: number }) {
+function TagTick(props: {
+  tags: string[];
+  time: string;
+  x: number;
+  label?: string;
+  anchorEnd: boolean;
+  top: number;
+  height: number;
+}) {
   const { tags, time, x, label, anchorEnd, top, height } = props;
   return (
     <g>
-      <title>{`${EVENT_KINDS['tag-seen'].label}: ${tags.join(', ')} — ${formatTime(time)}`}</title>
-      <line x1={x} x2={x} y1={top + 4} y2={top + height - 4} stroke="currentColor" strokeWidth={2} />
+      <title>{`${EVENT_KINDS['tag-seen'].label}: ${tags.join(
+        ', ',
+      )} — ${formatTime(time)}`}</title>
+      <line
+        x1={x}
+        x2={x}
+        y1={top + 4}
+        y2={top + height - 4}
+        stroke="currentColor"
+        strokeWidth={2}
+      />
       {label && (
-        <text x={anchorEnd ? x - 3 : x + 3} y={top + height - 6} textAnchor={anchorEnd ? 'end' : 'start'} fill="currentColor">
+        <text
+          x={anchorEnd ? x - 3 : x + 3}
+          y={top + height - 6}
+          textAnchor={anchorEnd ? 'end' : 'start'}
+          fill="currentColor"
+        >
           {label}
         </text>
       )}
@@ -168,8 +259,16 @@ function Marker(props: { event: TimelineEvent; x: number; top: number }) {
   const { glyph, label } = EVENT_KINDS[event.kind];
   return (
     <g>
-      <title>{`${label}: ${event.message} — ${formatTime(event.time)}${event.actor ? ` by ${event.actor}` : ''}`}</title>
-      <text x={x} y={top + 11} textAnchor="middle" fill={MARKER_COLOUR[event.kind] ?? 'currentColor'} fontWeight="bold">
+      <title>{`${label}: ${event.message} — ${formatTime(event.time)}${
+        event.actor ? ` by ${event.actor}` : ''
+      }`}</title>
+      <text
+        x={x}
+        y={top + 11}
+        textAnchor="middle"
+        fill={MARKER_COLOUR[event.kind] ?? 'currentColor'}
+        fontWeight="bold"
+      >
         {glyph}
       </text>
     </g>
@@ -177,9 +276,23 @@ function Marker(props: { event: TimelineEvent; x: number; top: number }) {
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
-const AXIS_TIME = new Intl.DateTimeFormat('en-GB', { timeZone: 'UTC', hour: '2-digit', minute: '2-digit' });
-const AXIS_DAY = new Intl.DateTimeFormat('en-GB', { timeZone: 'UTC', weekday: 'short', day: 'numeric', month: 'short' });
-const AXIS_YEAR = new Intl.DateTimeFormat('en-GB', { timeZone: 'UTC', day: 'numeric', month: 'short', year: 'numeric' });
+const AXIS_TIME = new Intl.DateTimeFormat('en-GB', {
+  timeZone: 'UTC',
+  hour: '2-digit',
+  minute: '2-digit',
+});
+const AXIS_DAY = new Intl.DateTimeFormat('en-GB', {
+  timeZone: 'UTC',
+  weekday: 'short',
+  day: 'numeric',
+  month: 'short',
+});
+const AXIS_YEAR = new Intl.DateTimeFormat('en-GB', {
+  timeZone: 'UTC',
+  day: 'numeric',
+  month: 'short',
+  year: 'numeric',
+});
 
 /** An axis label short enough for five to fit: the time within two days, the day within a year, else the date. */
 function axisLabel(time: number, span: number): string {
@@ -200,20 +313,29 @@ function axisAnchor(i: number): 'start' | 'middle' | 'end' {
 function tagTicks(events: TimelineEvent[], x: (time: number) => number) {
   const byTime = new Map<string, string[]>();
   for (const event of events) {
-    if (event.kind === 'tag-seen' && event.tag) byTime.set(event.time, [...(byTime.get(event.time) ?? []), event.tag]);
+    if (event.kind === 'tag-seen' && event.tag)
+      byTime.set(event.time, [...(byTime.get(event.time) ?? []), event.tag]);
   }
   const scans = [...byTime]
     .map(([time, tags]) => ({ time, tags, x: x(Date.parse(time)) }))
     .sort((a, b) => Date.parse(b.time) - Date.parse(a.time));
   const placed = placeTickLabels(
-    scans.map(scan => ({ x: scan.x, label: scan.tags.length === 1 ? scan.tags[0] : `${scan.tags.length} tags` })),
+    scans.map(scan => ({
+      x: scan.x,
+      label: scan.tags.length === 1 ? scan.tags[0] : `${scan.tags.length} tags`,
+    })),
     PLOT_RIGHT,
   );
-  return scans.map((scan, i) => ({ time: scan.time, tags: scan.tags, ...placed[i] }));
+  return scans.map((scan, i) => ({
+    time: scan.time,
+    tags: scan.tags,
+    ...placed[i],
+  }));
 }
 
 /** A colour per tag, in the order the tags first ran. */
 function colourByTag(tags: string[]): (tag: string) => string {
   const order = [...new Set(tags)];
-  return tag => BAR_COLOURS[Math.max(order.indexOf(tag), 0) % BAR_COLOURS.length];
+  return tag =>
+    BAR_COLOURS[Math.max(order.indexOf(tag), 0) % BAR_COLOURS.length];
 }

@@ -17,8 +17,22 @@ const lanes = [
   { id: 'cluster:prod', label: 'prod' },
 ];
 
-function event(id: string, time: string, kind: TimelineEvent['kind'], tag: string, targetId?: string): TimelineEvent {
-  return { id, time, kind, tag, message: id, objectId: 'ImagePolicy/apps/web', ...(targetId ? { targetId } : {}) };
+function event(
+  id: string,
+  time: string,
+  kind: TimelineEvent['kind'],
+  tag: string,
+  targetId?: string,
+): TimelineEvent {
+  return {
+    id,
+    time,
+    kind,
+    tag,
+    message: id,
+    objectId: 'ImagePolicy/apps/web',
+    ...(targetId ? { targetId } : {}),
+  };
 }
 
 describe('timelineModel', () => {
@@ -28,16 +42,24 @@ describe('timelineModel', () => {
     expect(formatSpan(3 * 3_600_000 + 5 * 60_000)).toBe('3 h 5 min');
     expect(formatSpan(2 * 3_600_000)).toBe('2 h');
     // 2 d 22 h 58 min rounds to 2 d 23 h; 1 d 23 h 40 min rounds up to a whole 2 d.
-    expect(formatSpan((2 * 24 + 22) * 3_600_000 + 58 * 60_000)).toBe('2 d 23 h');
+    expect(formatSpan((2 * 24 + 22) * 3_600_000 + 58 * 60_000)).toBe(
+      '2 d 23 h',
+    );
     expect(formatSpan((24 + 23) * 3_600_000 + 40 * 60_000)).toBe('2 d');
   });
 
   it('formats times as weekday and minute in UTC, dropping the day when it repeats', () => {
     expect(formatShortTime('2030-01-01T10:02:00Z')).toBe('Tue 10:02');
-    expect(formatShortTime('2030-01-01T10:15:00Z', '2030-01-01T10:02:00Z')).toBe('10:15');
-    expect(formatShortTime('2030-01-03T09:00:00Z', '2030-01-01T10:15:00Z')).toBe('Thu 09:00');
+    expect(
+      formatShortTime('2030-01-01T10:15:00Z', '2030-01-01T10:02:00Z'),
+    ).toBe('10:15');
+    expect(
+      formatShortTime('2030-01-03T09:00:00Z', '2030-01-01T10:15:00Z'),
+    ).toBe('Thu 09:00');
     expect(formatShortTime('2030-01-01T23:30:00-02:00')).toBe('Wed 01:30');
-    expect(formatShortTime('2030-01-01T10:02:00Z', undefined, true)).toBe('2030-01-01 Tue 10:02');
+    expect(formatShortTime('2030-01-01T10:02:00Z', undefined, true)).toBe(
+      '2030-01-01 Tue 10:02',
+    );
   });
 
   it('computes the lead time from first seen to the last target reached, per version', () => {
@@ -56,13 +78,17 @@ describe('timelineModel', () => {
       '1.5.0 seen Tue 10:02 → staging 10:15 → prod Thu 09:00 · lead time 1 d 23 h',
       '1.4.0 seen before this range → staging Tue 09:00',
     ]);
-    expect(leads[0].leadMs).toBe(Date.parse('2030-01-03T09:00:00Z') - Date.parse('2030-01-01T10:02:00Z'));
+    expect(leads[0].leadMs).toBe(
+      Date.parse('2030-01-03T09:00:00Z') - Date.parse('2030-01-01T10:02:00Z'),
+    );
   });
 
   it('draws a bar from each applied to the next on the same lane and subject, the last one until now', () => {
     const start = Date.parse('2030-01-01T00:00:00Z');
     const now = Date.parse('2030-01-05T00:00:00Z');
-    const before = [event('x', '2029-12-20T00:00:00Z', 'applied', '1.3.0', 'cluster:prod')];
+    const before = [
+      event('x', '2029-12-20T00:00:00Z', 'applied', '1.3.0', 'cluster:prod'),
+    ];
     const bars = barsOf(
       [
         event('a', '2030-01-03T09:00:00Z', 'applied', '1.5.0', 'cluster:prod'),
@@ -74,9 +100,30 @@ describe('timelineModel', () => {
       now,
     );
     expect(bars).toEqual([
-      { laneId: 'cluster:prod', subject: 'ImagePolicy/apps/web', tag: '1.3.0', start, end: Date.parse('2030-01-03T09:00:00Z'), running: false },
-      { laneId: 'cluster:prod', subject: 'ImagePolicy/apps/web', tag: '1.5.0', start: Date.parse('2030-01-03T09:00:00Z'), end: now, running: true },
-      { laneId: 'git:staging', subject: 'ImagePolicy/apps/web', tag: '1.5.0', start: Date.parse('2030-01-01T10:15:00Z'), end: now, running: true },
+      {
+        laneId: 'cluster:prod',
+        subject: 'ImagePolicy/apps/web',
+        tag: '1.3.0',
+        start,
+        end: Date.parse('2030-01-03T09:00:00Z'),
+        running: false,
+      },
+      {
+        laneId: 'cluster:prod',
+        subject: 'ImagePolicy/apps/web',
+        tag: '1.5.0',
+        start: Date.parse('2030-01-03T09:00:00Z'),
+        end: now,
+        running: true,
+      },
+      {
+        laneId: 'git:staging',
+        subject: 'ImagePolicy/apps/web',
+        tag: '1.5.0',
+        start: Date.parse('2030-01-01T10:15:00Z'),
+        end: now,
+        running: true,
+      },
     ]);
   });
 
@@ -99,14 +146,28 @@ describe('timelineModel', () => {
   });
 
   it('merges pages once each, newest first, and summarises the chart in words', () => {
-    const a = event('a', '2030-01-03T09:00:00Z', 'applied', '1.5.0', 'cluster:prod');
-    const b = event('b', '2030-01-02T09:00:00Z', 'rejected', '1.6.0', 'cluster:prod');
+    const a = event(
+      'a',
+      '2030-01-03T09:00:00Z',
+      'applied',
+      '1.5.0',
+      'cluster:prod',
+    );
+    const b = event(
+      'b',
+      '2030-01-02T09:00:00Z',
+      'rejected',
+      '1.6.0',
+      'cluster:prod',
+    );
     const c = event('c', '2030-01-02T09:00:00Z', 'tag-seen', '1.6.0');
     expect(mergeEvents([b, a], [a, c]).map(e => e.id)).toEqual(['a', 'c', 'b']);
     expect(summariseTimeline('Last week', lanes, [a, b, c])).toBe(
       'Timeline, last week: 3 lanes (registry, staging, prod); 3 events — 1 applied, 1 rejected, 1 tag seen. The table below lists every event.',
     );
-    expect(sinceOf('1d', Date.parse('2030-01-02T00:00:00Z'))).toBe('2030-01-01T00:00:00.000Z');
+    expect(sinceOf('1d', Date.parse('2030-01-02T00:00:00Z'))).toBe(
+      '2030-01-01T00:00:00.000Z',
+    );
     expect(sinceOf('all', Date.now())).toBeUndefined();
   });
 });
@@ -136,7 +197,11 @@ describe('placeTickLabels', () => {
       ],
       940,
     );
-    expect(placed.map(tick => tick.label)).toEqual(['1.5.0', '1.4.0', undefined]);
+    expect(placed.map(tick => tick.label)).toEqual([
+      '1.5.0',
+      '1.4.0',
+      undefined,
+    ]);
     expect(placed.every(tick => !tick.anchorEnd)).toBe(true);
   });
 });

@@ -31,7 +31,10 @@ export function sinceOf(range: TimelineRange, now: number): string | undefined {
 }
 
 /** What each event kind is called, and the glyph that marks it on the chart beside its colour. @internal */
-export const EVENT_KINDS: Record<TimelineEventKind, { label: string; glyph: string }> = {
+export const EVENT_KINDS: Record<
+  TimelineEventKind,
+  { label: string; glyph: string }
+> = {
   'tag-seen': { label: 'Tag seen', glyph: '|' },
   requested: { label: 'Requested', glyph: '◇' },
   approved: { label: 'Approved', glyph: '✓' },
@@ -132,7 +135,10 @@ export interface LeadTime {
  * when it was first applied on each lane, newest version (by its last step) first.
  * @internal
  */
-export function leadTimesOf(events: TimelineEvent[], lanes: TimelineLane[]): LeadTime[] {
+export function leadTimesOf(
+  events: TimelineEvent[],
+  lanes: TimelineLane[],
+): LeadTime[] {
   const labels = new Map(lanes.map(l => [l.id, l.label]));
   const seen = new Map<string, string>();
   const applied = new Map<string, Map<string, string>>();
@@ -140,29 +146,39 @@ export function leadTimesOf(events: TimelineEvent[], lanes: TimelineLane[]): Lea
     if (!event.tag) continue;
     if (event.kind === 'tag-seen') {
       const first = seen.get(event.tag);
-      if (!first || Date.parse(event.time) < Date.parse(first)) seen.set(event.tag, event.time);
+      if (!first || Date.parse(event.time) < Date.parse(first))
+        seen.set(event.tag, event.time);
     } else if (event.kind === 'applied') {
       const byLane = applied.get(event.tag) ?? new Map<string, string>();
       const lane = laneIdOf(event);
       const first = byLane.get(lane);
-      if (!first || Date.parse(event.time) < Date.parse(first)) byLane.set(lane, event.time);
+      if (!first || Date.parse(event.time) < Date.parse(first))
+        byLane.set(lane, event.time);
       applied.set(event.tag, byLane);
     }
   }
   const leads: LeadTime[] = [...applied].map(([tag, byLane]) => {
     const steps = [...byLane]
-      .map(([laneId, at]) => ({ laneId, label: labels.get(laneId) ?? laneId, at }))
+      .map(([laneId, at]) => ({
+        laneId,
+        label: labels.get(laneId) ?? laneId,
+        at,
+      }))
       .sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
     const seenAt = seen.get(tag);
     const last = steps[steps.length - 1];
     return {
       tag,
-      ...(seenAt ? { seenAt, leadMs: Date.parse(last.at) - Date.parse(seenAt) } : {}),
+      ...(seenAt
+        ? { seenAt, leadMs: Date.parse(last.at) - Date.parse(seenAt) }
+        : {}),
       steps,
     };
   });
   return leads.sort(
-    (a, b) => Date.parse(b.steps[b.steps.length - 1].at) - Date.parse(a.steps[a.steps.length - 1].at),
+    (a, b) =>
+      Date.parse(b.steps[b.steps.length - 1].at) -
+      Date.parse(a.steps[a.steps.length - 1].at),
   );
 }
 
@@ -173,11 +189,15 @@ export function formatSpan(ms: number): string {
   if (ms < DAY) {
     const minutes = Math.round(ms / MINUTE);
     const rest = minutes % 60;
-    return rest === 0 ? `${Math.floor(minutes / 60)} h` : `${Math.floor(minutes / 60)} h ${rest} min`;
+    return rest === 0
+      ? `${Math.floor(minutes / 60)} h`
+      : `${Math.floor(minutes / 60)} h ${rest} min`;
   }
   const hours = Math.round(ms / HOUR);
   const rest = hours % 24;
-  return rest === 0 ? `${Math.floor(hours / 24)} d` : `${Math.floor(hours / 24)} d ${rest} h`;
+  return rest === 0
+    ? `${Math.floor(hours / 24)} d`
+    : `${Math.floor(hours / 24)} d ${rest} h`;
 }
 
 const WEEKDAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
@@ -187,10 +207,19 @@ const WEEKDAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
  * on the same day as `previous`; with `withDate` the date too (`2030-01-01 Tue 10:02`).
  * @internal
  */
-export function formatShortTime(iso: string, previous?: string, withDate = false): string {
+export function formatShortTime(
+  iso: string,
+  previous?: string,
+  withDate = false,
+): string {
   const date = new Date(iso);
   const hhmm = date.toISOString().slice(11, 16);
-  if (previous && new Date(previous).toISOString().slice(0, 10) === date.toISOString().slice(0, 10)) return hhmm;
+  if (
+    previous &&
+    new Date(previous).toISOString().slice(0, 10) ===
+      date.toISOString().slice(0, 10)
+  )
+    return hhmm;
   const day = `${WEEKDAYS[date.getUTCDay()]} ${hhmm}`;
   return withDate ? `${date.toISOString().slice(0, 10)} ${day}` : day;
 }
@@ -198,26 +227,39 @@ export function formatShortTime(iso: string, previous?: string, withDate = false
 /** `1.5.0 seen Tue 10:02 → staging 10:15 → prod Thu 09:00 · lead time 2 d 23 h`. @internal */
 export function formatLeadTime(lead: LeadTime): string {
   let previous = lead.seenAt;
-  const parts = [`${lead.tag} seen ${lead.seenAt ? formatShortTime(lead.seenAt) : 'before this range'}`];
+  const parts = [
+    `${lead.tag} seen ${
+      lead.seenAt ? formatShortTime(lead.seenAt) : 'before this range'
+    }`,
+  ];
   for (const step of lead.steps) {
     parts.push(`${step.label} ${formatShortTime(step.at, previous)}`);
     previous = step.at;
   }
   const path = parts.join(' → ');
-  return lead.leadMs === undefined ? path : `${path} · lead time ${formatSpan(lead.leadMs)}`;
+  return lead.leadMs === undefined
+    ? path
+    : `${path} · lead time ${formatSpan(lead.leadMs)}`;
 }
 
 /** A one-sentence summary of the chart, for its accessible name. @internal */
-export function summariseTimeline(rangeName: string, lanes: TimelineLane[], events: TimelineEvent[]): string {
+export function summariseTimeline(
+  rangeName: string,
+  lanes: TimelineLane[],
+  events: TimelineEvent[],
+): string {
   const counts = new Map<TimelineEventKind, number>();
-  for (const event of events) counts.set(event.kind, (counts.get(event.kind) ?? 0) + 1);
+  for (const event of events)
+    counts.set(event.kind, (counts.get(event.kind) ?? 0) + 1);
   const kinds = [...counts]
     .map(([kind, count]) => `${count} ${EVENT_KINDS[kind].label.toLowerCase()}`)
     .join(', ');
   const laneNames = lanes.map(l => l.label).join(', ');
-  return `Timeline, ${rangeName.toLowerCase()}: ${lanes.length} ${lanes.length === 1 ? 'lane' : 'lanes'} (${laneNames}); ${
-    events.length
-  } ${events.length === 1 ? 'event' : 'events'}${kinds ? ` — ${kinds}` : ''}. The table below lists every event.`;
+  return `Timeline, ${rangeName.toLowerCase()}: ${lanes.length} ${
+    lanes.length === 1 ? 'lane' : 'lanes'
+  } (${laneNames}); ${events.length} ${
+    events.length === 1 ? 'event' : 'events'
+  }${kinds ? ` — ${kinds}` : ''}. The table below lists every event.`;
 }
 
 /** A tag tick of the chart: where it stands and the label it shows, if there is room for one. */
@@ -250,4 +292,3 @@ export function placeTickLabels(
     return { x, label, anchorEnd };
   });
 }
-

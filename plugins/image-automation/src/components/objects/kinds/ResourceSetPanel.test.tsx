@@ -25,7 +25,12 @@ const prod: ClusterInventoryView = {
   lastAppliedRevision: 'sha256:feed',
   updatedAt: '2026-11-22T01:00:00Z',
   entries: [
-    { apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'apps', name: 'podinfo' },
+    {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      namespace: 'apps',
+      name: 'podinfo',
+    },
     { apiVersion: 'v1', kind: 'Namespace', name: 'apps' },
     { apiVersion: 'v1', kind: 'Service', namespace: 'apps', name: 'podinfo' },
   ],
@@ -35,18 +40,30 @@ const staging: ClusterInventoryView = {
   cluster: 'staging',
   state: 'failed',
   updatedAt: '2026-11-22T01:05:00Z',
-  entries: [{ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'apps-staging', name: 'podinfo' }],
+  entries: [
+    {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      namespace: 'apps-staging',
+      name: 'podinfo',
+    },
+  ],
 };
 
 function fakeBackend(clusters: ClusterInventoryView[] = [prod, staging]) {
-  const api = new FakeImageAutomationApi({ user: 'user:default/guest', now: () => new Date('2026-11-22T02:00:00Z') });
+  const api = new FakeImageAutomationApi({
+    user: 'user:default/guest',
+    now: () => new Date('2026-11-22T02:00:00Z'),
+  });
   api.addObject(resourceSet);
   api.setInventory(resourceSet.id, clusters);
   return api;
 }
 
 function renderPanel(api: FakeImageAutomationApi) {
-  renderInTestApp(<ResourceSetPanel object={resourceSet} />, { apis: [[imageAutomationApiRef, api]] });
+  renderInTestApp(<ResourceSetPanel object={resourceSet} />, {
+    apis: [[imageAutomationApiRef, api]],
+  });
 }
 
 /** The text of each object row of a cluster's table (the header row left out). */
@@ -68,35 +85,53 @@ describe('ResourceSetPanel inventory', () => {
     const api = fakeBackend();
     renderPanel(api);
 
-    const inventory = await screen.findByRole('region', { name: 'Inventory by cluster' });
-    const prodGroup = await within(inventory).findByRole('region', { name: 'Cluster prod-eu' });
-    const stagingGroup = within(inventory).getByRole('region', { name: 'Cluster staging' });
-    expect(within(inventory).getAllByRole('heading', { level: 4 }).map(h => h.textContent)).toEqual([
-      'Cluster prod-eu',
-      'Cluster staging',
-    ]);
-
-    expect(within(prodGroup).getByText(/^3 objects · applied · revision sha256:feed/)).toBeInTheDocument();
+    const inventory = await screen.findByRole('region', {
+      name: 'Inventory by cluster',
+    });
+    const prodGroup = await within(inventory).findByRole('region', {
+      name: 'Cluster prod-eu',
+    });
+    const stagingGroup = within(inventory).getByRole('region', {
+      name: 'Cluster staging',
+    });
     expect(
-      within(prodGroup).getByRole('table', { name: 'Inventory of ResourceSet default/podinfo in prod-eu' }),
+      within(inventory)
+        .getAllByRole('heading', { level: 4 })
+        .map(h => h.textContent),
+    ).toEqual(['Cluster prod-eu', 'Cluster staging']);
+
+    expect(
+      within(prodGroup).getByText(
+        /^3 objects · applied · revision sha256:feed/,
+      ),
     ).toBeInTheDocument();
-    expect(within(prodGroup).getAllByRole('columnheader').map(c => c.textContent)).toEqual([
-      'Kind',
-      'Namespace',
-      'Name',
-      'API version',
-    ]);
+    expect(
+      within(prodGroup).getByRole('table', {
+        name: 'Inventory of ResourceSet default/podinfo in prod-eu',
+      }),
+    ).toBeInTheDocument();
+    expect(
+      within(prodGroup)
+        .getAllByRole('columnheader')
+        .map(c => c.textContent),
+    ).toEqual(['Kind', 'Namespace', 'Name', 'API version']);
     expect(rowsOf(prodGroup)).toEqual([
       ['Deployment', 'apps', 'podinfo', 'apps/v1'],
       ['Namespace', '—', 'apps', 'v1'],
       ['Service', 'apps', 'podinfo', 'v1'],
     ]);
 
-    expect(within(stagingGroup).getByText(/^1 object · last apply failed/)).toBeInTheDocument();
-    expect(rowsOf(stagingGroup)).toEqual([['Deployment', 'apps-staging', 'podinfo', 'apps/v1']]);
-    expect(api.calls.filter(c => c.method === 'getResourceSetInventory').map(c => c.args)).toContainEqual([
-      { namespace: 'default', name: 'podinfo' },
+    expect(
+      within(stagingGroup).getByText(/^1 object · last apply failed/),
+    ).toBeInTheDocument();
+    expect(rowsOf(stagingGroup)).toEqual([
+      ['Deployment', 'apps-staging', 'podinfo', 'apps/v1'],
     ]);
+    expect(
+      api.calls
+        .filter(c => c.method === 'getResourceSetInventory')
+        .map(c => c.args),
+    ).toContainEqual([{ namespace: 'default', name: 'podinfo' }]);
   });
 
   it('lists 25 objects of a large cluster at first, and more on demand', async () => {
@@ -112,43 +147,73 @@ describe('ResourceSetPanel inventory', () => {
     };
     renderPanel(fakeBackend([many]));
 
-    const group = await screen.findByRole('region', { name: 'Cluster prod-eu' });
-    expect(within(group).getByText(/^60 objects · applied/)).toBeInTheDocument();
+    const group = await screen.findByRole('region', {
+      name: 'Cluster prod-eu',
+    });
+    expect(
+      within(group).getByText(/^60 objects · applied/),
+    ).toBeInTheDocument();
     expect(rowsOf(group)).toHaveLength(25);
 
-    await user.click(within(group).getByRole('button', { name: 'Show 25 more in prod-eu' }));
+    await user.click(
+      within(group).getByRole('button', { name: 'Show 25 more in prod-eu' }),
+    );
     expect(rowsOf(group)).toHaveLength(50);
     expect(rowsOf(group)[25][2]).toBe('config-25');
-    await user.click(within(group).getByRole('button', { name: 'Show 10 more in prod-eu' }));
+    await user.click(
+      within(group).getByRole('button', { name: 'Show 10 more in prod-eu' }),
+    );
     expect(rowsOf(group)).toHaveLength(60);
     expect(rowsOf(group)[59][2]).toBe('config-59');
-    expect(within(group).queryByRole('button', { name: /^Show \d+ more/ })).not.toBeInTheDocument();
+    expect(
+      within(group).queryByRole('button', { name: /^Show \d+ more/ }),
+    ).not.toBeInTheDocument();
   });
 
   it('says when nothing was applied yet', async () => {
     renderPanel(fakeBackend([]));
-    const inventory = await screen.findByRole('region', { name: 'Inventory by cluster' });
-    expect(await within(inventory).findByText('Nothing applied yet.')).toBeInTheDocument();
+    const inventory = await screen.findByRole('region', {
+      name: 'Inventory by cluster',
+    });
+    expect(
+      await within(inventory).findByText('Nothing applied yet.'),
+    ).toBeInTheDocument();
     expect(within(inventory).queryByRole('table')).not.toBeInTheDocument();
   });
 
   it('shows loading, then why the inventory could not be loaded, and loads it on Retry', async () => {
     const user = userEvent.setup();
     const api = fakeBackend();
-    api.failLoadsWith(new NotAllowedError('You lack the image-automation.object.read permission'));
+    api.failLoadsWith(
+      new NotAllowedError(
+        'You lack the image-automation.object.read permission',
+      ),
+    );
     renderPanel(api);
 
-    const inventory = screen.getByRole('region', { name: 'Inventory by cluster' });
-    expect(within(inventory).getByText('Loading inventory…')).toBeInTheDocument();
+    const inventory = screen.getByRole('region', {
+      name: 'Inventory by cluster',
+    });
+    expect(
+      within(inventory).getByText('Loading inventory…'),
+    ).toBeInTheDocument();
     const alert = await within(inventory).findByRole('alert');
-    expect(alert).toHaveTextContent('Could not load the inventory of this resource set');
-    expect(alert).toHaveTextContent('You lack the image-automation.object.read permission');
-    expect(within(inventory).queryByText('Loading inventory…')).not.toBeInTheDocument();
+    expect(alert).toHaveTextContent(
+      'Could not load the inventory of this resource set',
+    );
+    expect(alert).toHaveTextContent(
+      'You lack the image-automation.object.read permission',
+    );
+    expect(
+      within(inventory).queryByText('Loading inventory…'),
+    ).not.toBeInTheDocument();
     expect(within(inventory).queryByRole('table')).not.toBeInTheDocument();
 
     api.failLoadsWith(undefined);
     await user.click(within(alert).getByRole('button', { name: 'Retry' }));
-    expect(await within(inventory).findByRole('region', { name: 'Cluster prod-eu' })).toBeInTheDocument();
+    expect(
+      await within(inventory).findByRole('region', { name: 'Cluster prod-eu' }),
+    ).toBeInTheDocument();
     expect(within(inventory).queryByRole('alert')).not.toBeInTheDocument();
   });
 });
