@@ -50,6 +50,9 @@ fi
 echo "== lint (ESLint in every package, with the backend's layering rules)"
 backstage-cli repo lint || step_failed "lint failed"
 
+echo "== formatting (prettier, Backstage's config; .prettierignore lists what is recorded byte for byte)"
+prettier --check . >"$RESULTS/prettier.log" 2>&1 || { grep -v '^Checking' "$RESULTS/prettier.log" | head -20; step_failed "formatting differs (npx prettier --write .)"; }
+
 echo "== building the real peers the suites run (cached in ~/.cache/image-automation; no-ops when built)"
 # Built here, one after the other with both cores, rather than inside the suites' beforeAll. A
 # cold build is long (first run: about 17 minutes in all), so it says what it builds and how long
