@@ -470,6 +470,60 @@ describe.each(databases.eachSupportedId())('Engine on %p', databaseId => {
       ).toBe(1);
     });
 
+    it('stops every worker once one claim came back empty: what becomes due after it waits for the next pass', async () => {
+      await declare(
+        imageRepository('a'),
+        imageRepository('b'),
+        imageRepository('later'),
+      );
+      const at = new Date(Date.now() + 1000);
+      await objects.claimDue({
+        owner: 'setup',
+        now: at,
+        limit: 3,
+        leaseMs: 60_000,
+      });
+      for (const id of [repoId('a'), repoId('b')])
+        await objects.releaseLease(id, 'setup', at);
+      await objects.completeRun(repoId('later'), 'setup', {
+        status: {},
+        nextRunAt: new Date(at.getTime() + 3_600_000),
+        ranAt: at,
+      });
+      // What each claim found, in order: the pass's first claim, then each worker's next one.
+      const found: number[] = [];
+      const claimDue = objects.claimDue.bind(objects);
+      jest.spyOn(objects, 'claimDue').mockImplementation(async options => {
+        const claimed = await claimDue(options);
+        found.push(claimed.length);
+        return claimed;
+      });
+      // `a` ends at once and its worker's next claim finds nothing; only then does `b` make
+      // `later` due, before its own worker would claim again.
+      const reconciler = new FakeReconciler(
+        'ImageRepository',
+        IMAGE,
+        async (object, now) => {
+          if (object.name === 'b') {
+            while (!found.includes(0)) await sleep(5);
+            await objects.markDue(
+              [repoId('later')],
+              new Date(Date.now() - 5000),
+            );
+          }
+          return readyResult(object, now);
+        },
+      );
+      expect(
+        await engine([reconciler], { concurrency: 2 }).runPass(() => at),
+      ).toBe(2);
+      expect(found).toEqual([2, 0]);
+      expect(reconciler.ids()).toEqual([repoId('a'), repoId('b')]);
+      expect(
+        await engine([reconciler], { concurrency: 2 }).runPass(() => at),
+      ).toBe(1);
+    });
+
     it('reports the pass to metrics and to the readiness check', async () => {
       const { metrics, calls } = recordingMetrics();
       const e = engine([new FakeReconciler('ImageRepository', IMAGE)], {
@@ -1615,6 +1669,45 @@ describe.each(databases.eachSupportedId())('Engine on %p', databaseId => {
           message: expect.stringContaining('spec.include has no effect'),
         }),
       ]);
+    });
+
+    it("takes FieldsIgnored's time from its own previous condition, never from another condition", async () => {
+      await declare(gitRepository('fleet', { ignore: '/*\n!/deploy' }));
+      const OLD = '2020-01-01T00:00:00.000Z';
+      // The reconciler keeps Ready=True from long ago (as markReady does for an unchanged status)
+      // and passes the object's other conditions on.
+      const git = new FakeReconciler('GitRepository', SOURCE, async object => ({
+        status: {
+          ...object.status,
+          observedGeneration: object.generation,
+          conditions: [
+            {
+              type: 'Ready',
+              status: 'True',
+              reason: 'Succeeded',
+              message: 'stored artifact',
+              lastTransitionTime: OLD,
+            },
+            ...(object.status.conditions ?? []).filter(c => c.type !== 'Ready'),
+          ],
+        },
+        requeueAfterMs: 300_000,
+      }));
+      const noteTime = async () =>
+        (
+          await objects.get('GitRepository/apps/fleet')
+        )?.status.conditions?.find(c => c.type === 'FieldsIgnored')
+          ?.lastTransitionTime;
+      const first = new Date(Date.now() + 1000);
+      await engine([git]).runPass(() => first);
+      expect(await noteTime()).toBe(first.toISOString());
+      await objects.requestReconcile(
+        'GitRepository/apps/fleet',
+        'user:default/ops',
+        new Date(),
+      );
+      await engine([git]).runPass(() => new Date(Date.now() + 5000));
+      expect(await noteTime()).toBe(first.toISOString());
     });
 
     it('warns once that a converted apiVersion should be updated', async () => {

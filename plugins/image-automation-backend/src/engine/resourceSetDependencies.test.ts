@@ -95,10 +95,12 @@ describe('compileDependencies', () => {
   });
 
   it("compiles readyExpr, or the built-in expression for the Flux Operator's kinds only", () => {
-    const [set, provider, sameName, cm, custom] = compileDependencies(
+    const [set, provider, instance, sameName, cm, custom] = compileDependencies(
       [
         { apiVersion: FO, kind: 'ResourceSet', name: 'a' },
         { apiVersion: FO, kind: 'ResourceSetInputProvider', name: 'b' },
+        // The operator's API group, but a kind that lives in the cluster, not in Backstage.
+        { apiVersion: FO, kind: 'FluxInstance', name: 'flux' },
         { apiVersion: 'example.com/v1', kind: 'ResourceSet', name: 'c' },
         { apiVersion: 'v1', kind: 'ConfigMap', name: 'd' },
         {
@@ -112,6 +114,7 @@ describe('compileDependencies', () => {
     );
     expect(typeof set.program).toBe('function');
     expect(typeof provider.program).toBe('function');
+    expect(instance.program).toBeUndefined();
     expect(sameName.program).toBeUndefined();
     expect(cm.program).toBeUndefined();
     expect(custom.program!({ data: { ready: 'yes' } })).toBe(true);
@@ -279,6 +282,7 @@ describe("dependencyNotReady for the Flux Operator's kinds", () => {
     const { result, looked } = await check(
       [
         { apiVersion: 'v1', kind: 'ConfigMap', name: 'settings', ready: true },
+        { apiVersion: FO, kind: 'FluxInstance', name: 'flux', ready: true },
         { apiVersion: FO, kind: 'ResourceSet', name: 'infra', ready: true },
       ],
       [stored('ResourceSet', 'infra', 1, readyAt(1))],
