@@ -288,212 +288,272 @@ function isEmptyTree(n: Node): boolean {
   }
 }
 
-/**
- * Parses template text. `hasFunction` tells which identifiers are functions (Go checks this
- * at parse time: `function "now" not defined`).
- * @internal
- */
-export function parse(
-  name: string,
-  text: string,
-  delims: [string, string],
-  hasFunction: (name: string) => boolean,
-): ParsedTemplate {
-  const tokens = lex(text, delims[0], delims[1]);
-  let i = 0;
-  let lastLine = 1;
-  let vars: string[] = ['$'];
-  let rangeDepth = 0;
-  const defines = new Map<string, Node & { type: 'list' }>();
+const isKeyword = (t: Token, word: string) =>
+  t.kind === 'keyword' && t.val === word;
 
-  const fail = (msg: string): never => {
-    throw new TemplateParseError(`template: ${name}:${lastLine}: ${msg}`);
-  };
-  let furthest = 0;
-  const touch = (at: number): Token => {
+/**
+ * The parser's state over the token list: the position, the variables in scope, the depth of
+ * `{{range}}` (for `{{break}}`/`{{continue}}`) and the templates defined so far. One method
+ * per construct (`pipeline`, `command`, `operand`, `term`, `control`, …).
+ */
+class Parser {
+  private i = 0;
+  /** The line of the furthest token looked at, which errors report. */
+  private lastLine = 1;
+  private furthest = 0;
+  private vars: string[] = ['$'];
+  private rangeDepth = 0;
+  private readonly defines = new Map<string, Node & { type: 'list' }>();
+
+  constructor(
+    private readonly name: string,
+    private readonly text: string,
+    private readonly tokens: Token[],
+    private readonly hasFunction: (name: string) => boolean,
+  ) {}
+
+  // ---- token access -------------------------------------------------------------------------
+
+  private fail(msg: string): never {
+    throw new TemplateParseError(
+      `template: ${this.name}:${this.lastLine}: ${msg}`,
+    );
+  }
+
+  private touch(at: number): Token {
+    const tokens = this.tokens;
     const idx = Math.min(at, tokens.length - 1);
-    if (idx >= furthest) {
-      furthest = idx;
-      lastLine = tokens[idx].line;
+    if (idx >= this.furthest) {
+      this.furthest = idx;
+      this.lastLine = tokens[idx].line;
     }
     return tokens[idx];
-  };
-  const next = (): Token => {
-    const t = touch(i);
-    i++;
-    if (t.kind === 'error') fail(t.val);
-    return t;
-  };
-  const backup = () => {
-    i--;
-  };
-  const peek = (): Token => touch(i);
-  const nextNonSpace = (): Token => {
-    let t = next();
-    while (t.kind === 'space') t = next();
-    return t;
-  };
-  const peekNonSpace = (): Token => {
-    const save = i;
-    const t = nextNonSpace();
-    i = save;
-    return t;
-  };
-  const unexpected = (t: Token, context: string): never =>
-    fail(`unexpected ${tokenString(t)} in ${context}`);
-  const expect = (kind: Token['kind'], context: string): Token => {
-    const t = nextNonSpace();
-    if (t.kind !== kind) unexpected(t, context);
-    return t;
-  };
-  const isKeyword = (t: Token, word: string) =>
-    t.kind === 'keyword' && t.val === word;
+  }
 
-  function itemList(): { list: Node & { type: 'list' }; next: EndOrElse } {
+  private next(): Token {
+    const t = this.touch(this.i);
+    this.i++;
+    if (t.kind === 'error') this.fail(t.val);
+    return t;
+  }
+
+  private backup() {
+    this.i--;
+  }
+
+  private peek(): Token {
+    return this.touch(this.i);
+  }
+
+  private nextNonSpace(): Token {
+    let t = this.next();
+    while (t.kind === 'space') t = this.next();
+    return t;
+  }
+
+  private peekNonSpace(): Token {
+    const save = this.i;
+    const t = this.nextNonSpace();
+    this.i = save;
+    return t;
+  }
+
+  private unexpected(t: Token, context: string): never {
+    return this.fail(`unexpected ${tokenString(t)} in ${context}`);
+  }
+
+  private expect(kind: Token['kind'], context: string): Token {
+    const t = this.nextNonSpace();
+    if (t.kind !== kind) this.unexpected(t, context);
+    return t;
+  }
+
+  // ---- the template and its definitions -----------------------------------------------------
+
+  /** The whole text: top-level items and `{{define}}`s, then the own-name definition check. */
+  parseTemplate(): ParsedTemplate {
+    const { name, text, tokens, defines } = this;
+    const root: Node & { type: 'list' } = { type: 'list', pos: 0, nodes: [] };
+    while (this.peek().kind !== 'eof') {
+      if (this.peek().kind === 'leftDelim') {
+        const save = this.i;
+        this.next();
+        if (isKeyword(this.nextNonSpace(), 'define')) {
+          this.parseDefinition();
+          continue;
+        }
+        this.i = save;
+      }
+      const n = this.textOrAction();
+      if (n.type === 'end' || n.type === 'else')
+        this.fail(`unexpected ${nodeString(n)}`);
+      root.nodes.push(n as Node);
+    }
+    if (tokens[tokens.length - 1].kind === 'error') this.next();
+    // The template is itself one more definition of its own name: a non-empty {{define}} of that
+    // name stands in for an empty template, and clashes with a non-empty one.
+    const own = defines.get(name);
+    if (own && !isEmptyTree(own)) {
+      if (!isEmptyTree(root))
+        this.fail(`template: multiple definition of template ${goQuote(name)}`);
+      return { name, text, root: own, defines };
+    }
+    return { name, text, root, defines };
+  }
+
+  private parseDefinition() {
+    const t = this.nextNonSpace();
+    if (t.kind !== 'string' && t.kind !== 'rawString')
+      this.unexpected(t, 'define clause');
+    const dname = t.kind === 'string' ? unescapeGo(t.val) : t.val.slice(1, -1);
+    this.expect('rightDelim', 'define clause');
+    const savedVars = this.vars;
+    this.vars = ['$'];
+    const body = this.itemList();
+    if (body.next.type !== 'end')
+      this.fail(`unexpected ${nodeString(body.next)} in definition`);
+    this.vars = savedVars;
+    this.define(dname, body.list);
+  }
+
+  // Go keeps one definition per name: an empty one gives way, two non-empty ones are an error.
+  private define(dname: string, body: Node & { type: 'list' }) {
+    const existing = this.defines.get(dname);
+    if (!existing || isEmptyTree(existing)) this.defines.set(dname, body);
+    else if (!isEmptyTree(body))
+      this.fail(`template: multiple definition of template ${goQuote(dname)}`);
+  }
+
+  // ---- lists, text and actions --------------------------------------------------------------
+
+  private itemList(): { list: Node & { type: 'list' }; next: EndOrElse } {
     const list: Node & { type: 'list' } = {
       type: 'list',
-      pos: peekNonSpace().pos,
+      pos: this.peekNonSpace().pos,
       nodes: [],
     };
-    while (peekNonSpace().kind !== 'eof') {
-      const n = textOrAction();
+    while (this.peekNonSpace().kind !== 'eof') {
+      const n = this.textOrAction();
       if (n.type === 'end' || n.type === 'else')
         return { list, next: n as EndOrElse };
       list.nodes.push(n as Node);
     }
-    return fail('unexpected EOF');
+    return this.fail('unexpected EOF');
   }
 
-  function textOrAction(): Node | EndOrElse {
-    const t = nextNonSpace();
+  private textOrAction(): Node | EndOrElse {
+    const t = this.nextNonSpace();
     switch (t.kind) {
       case 'text':
         return { type: 'text', pos: t.pos, text: t.val };
       case 'leftDelim':
-        return action();
+        return this.action();
       case 'comment':
         return { type: 'comment', pos: t.pos };
       default:
-        return unexpected(t, 'input');
+        return this.unexpected(t, 'input');
     }
   }
 
-  function action(): Node | EndOrElse {
-    const save = i;
-    const t = nextNonSpace();
+  private action(): Node | EndOrElse {
+    const save = this.i;
+    const t = this.nextNonSpace();
     if (t.kind === 'keyword') {
-      switch (t.val) {
-        case 'block':
-          return blockControl();
-        case 'break':
-        case 'continue': {
-          const close = nextNonSpace();
-          if (close.kind !== 'rightDelim') unexpected(close, `{{${t.val}}}`);
-          if (rangeDepth === 0) fail(`{{${t.val}}} outside {{range}}`);
-          return { type: t.val, pos: t.pos, line: t.line };
-        }
-        case 'else': {
-          const p = peekNonSpace();
-          if (isKeyword(p, 'if') || isKeyword(p, 'with')) {
-            return { type: 'else', pos: p.pos, line: p.line };
-          }
-          const close = expect('rightDelim', 'else');
-          return { type: 'else', pos: close.pos, line: close.line };
-        }
-        case 'end': {
-          const close = expect('rightDelim', 'end');
-          return { type: 'end', pos: close.pos, line: close.line };
-        }
-        case 'if':
-        case 'range':
-        case 'with':
-          return control(t.val);
-        case 'template':
-          return templateControl();
-        default:
-          break;
-      }
+      const keyword = this.keywordAction(t);
+      if (keyword) return keyword;
     }
-    i = save;
-    const p = peekNonSpace();
+    this.i = save;
+    const p = this.peekNonSpace();
     return {
       type: 'action',
       pos: p.pos,
       line: p.line,
-      pipe: pipeline('command', 'rightDelim'),
+      pipe: this.pipeline('command', 'rightDelim'),
     };
   }
 
-  function templateControl(): Node {
-    const t = nextNonSpace();
+  /** An action that starts with keyword `t`; undefined when `t` does not start one (`nil`). */
+  private keywordAction(t: Token): Node | EndOrElse | undefined {
+    switch (t.val) {
+      case 'block':
+        return this.blockControl();
+      case 'break':
+      case 'continue': {
+        const close = this.nextNonSpace();
+        if (close.kind !== 'rightDelim') this.unexpected(close, `{{${t.val}}}`);
+        if (this.rangeDepth === 0) this.fail(`{{${t.val}}} outside {{range}}`);
+        return { type: t.val, pos: t.pos, line: t.line };
+      }
+      case 'else': {
+        const p = this.peekNonSpace();
+        if (isKeyword(p, 'if') || isKeyword(p, 'with')) {
+          return { type: 'else', pos: p.pos, line: p.line };
+        }
+        const close = this.expect('rightDelim', 'else');
+        return { type: 'else', pos: close.pos, line: close.line };
+      }
+      case 'end': {
+        const close = this.expect('rightDelim', 'end');
+        return { type: 'end', pos: close.pos, line: close.line };
+      }
+      case 'if':
+      case 'range':
+      case 'with':
+        return this.control(t.val);
+      case 'template':
+        return this.templateControl();
+      default:
+        return undefined;
+    }
+  }
+
+  // ---- control structures -------------------------------------------------------------------
+
+  private templateControl(): Node {
+    const t = this.nextNonSpace();
     if (t.kind !== 'string' && t.kind !== 'rawString')
-      unexpected(t, 'template clause');
+      this.unexpected(t, 'template clause');
     const tname = t.kind === 'string' ? unescapeGo(t.val) : t.val.slice(1, -1);
     let pipe: PipeNode | undefined;
-    const save = i;
-    if (nextNonSpace().kind !== 'rightDelim') {
-      i = save;
-      pipe = pipeline('template clause', 'rightDelim');
+    const save = this.i;
+    if (this.nextNonSpace().kind !== 'rightDelim') {
+      this.i = save;
+      pipe = this.pipeline('template clause', 'rightDelim');
     }
     return { type: 'template', pos: t.pos, line: t.line, name: tname, pipe };
   }
 
   // {{block "name" pipeline}} body {{end}}: defines "name" as body (unless it is defined with a
   // non-empty body elsewhere) and executes it, as {{define}} followed by {{template}} would.
-  function blockControl(): Node {
-    const t = nextNonSpace();
+  private blockControl(): Node {
+    const t = this.nextNonSpace();
     if (t.kind !== 'string' && t.kind !== 'rawString')
-      unexpected(t, 'block clause');
+      this.unexpected(t, 'block clause');
     const bname = t.kind === 'string' ? unescapeGo(t.val) : t.val.slice(1, -1);
-    const pipe = pipeline('block clause', 'rightDelim');
-    const savedVars = vars;
-    const savedDepth = rangeDepth;
-    vars = ['$'];
-    rangeDepth = 0;
-    const body = itemList();
+    const pipe = this.pipeline('block clause', 'rightDelim');
+    const savedVars = this.vars;
+    const savedDepth = this.rangeDepth;
+    this.vars = ['$'];
+    this.rangeDepth = 0;
+    const body = this.itemList();
     if (body.next.type !== 'end')
-      fail(`unexpected ${nodeString(body.next)} in block clause`);
-    vars = savedVars;
-    rangeDepth = savedDepth;
-    define(bname, body.list);
+      this.fail(`unexpected ${nodeString(body.next)} in block clause`);
+    this.vars = savedVars;
+    this.rangeDepth = savedDepth;
+    this.define(bname, body.list);
     return { type: 'template', pos: t.pos, line: t.line, name: bname, pipe };
   }
 
-  // Go keeps one definition per name: an empty one gives way, two non-empty ones are an error.
-  function define(dname: string, body: Node & { type: 'list' }) {
-    const existing = defines.get(dname);
-    if (!existing || isEmptyTree(existing)) defines.set(dname, body);
-    else if (!isEmptyTree(body))
-      fail(`template: multiple definition of template ${goQuote(dname)}`);
-  }
-
-  function control(context: 'if' | 'range' | 'with'): ControlNode {
-    const saved = vars.length;
-    const pipe = pipeline(context, 'rightDelim');
-    if (context === 'range') rangeDepth++;
-    const first = itemList();
-    if (context === 'range') rangeDepth--;
+  private control(context: 'if' | 'range' | 'with'): ControlNode {
+    const saved = this.vars.length;
+    const pipe = this.pipeline(context, 'rightDelim');
+    if (context === 'range') this.rangeDepth++;
+    const first = this.itemList();
+    if (context === 'range') this.rangeDepth--;
     let elseList: (Node & { type: 'list' }) | undefined;
-    if (first.next.type === 'else') {
-      const p = peekNonSpace();
-      if (
-        (context === 'if' && isKeyword(p, 'if')) ||
-        (context === 'with' && isKeyword(p, 'with'))
-      ) {
-        nextNonSpace();
-        elseList = {
-          type: 'list',
-          pos: first.next.pos,
-          nodes: [control(context)],
-        };
-      } else {
-        const second = itemList();
-        if (second.next.type !== 'end')
-          fail(`expected end; found ${nodeString(second.next)}`);
-        elseList = second.list;
-      }
-    }
-    vars = vars.slice(0, saved);
+    if (first.next.type === 'else')
+      elseList = this.elseList(context, first.next);
+    this.vars = this.vars.slice(0, saved);
     return {
       type: context,
       pos: pipe.pos,
@@ -504,11 +564,36 @@ export function parse(
     };
   }
 
-  function pipeline(
+  /** What follows `{{else}}`: a chained `{{else if}}`/`{{else with}}`, or a list up to `{{end}}`. */
+  private elseList(
+    context: 'if' | 'range' | 'with',
+    elseNode: EndOrElse,
+  ): Node & { type: 'list' } {
+    const p = this.peekNonSpace();
+    if (
+      (context === 'if' && isKeyword(p, 'if')) ||
+      (context === 'with' && isKeyword(p, 'with'))
+    ) {
+      this.nextNonSpace();
+      return {
+        type: 'list',
+        pos: elseNode.pos,
+        nodes: [this.control(context)],
+      };
+    }
+    const second = this.itemList();
+    if (second.next.type !== 'end')
+      this.fail(`expected end; found ${nodeString(second.next)}`);
+    return second.list;
+  }
+
+  // ---- pipelines ----------------------------------------------------------------------------
+
+  private pipeline(
     context: string,
     end: 'rightDelim' | 'rightParen',
   ): PipeNode {
-    const start = peekNonSpace();
+    const start = this.peekNonSpace();
     const pipe: PipeNode = {
       type: 'pipe',
       pos: start.pos,
@@ -517,38 +602,12 @@ export function parse(
       decl: [],
       cmds: [],
     };
+    this.pipelineDeclarations(pipe, context);
     for (;;) {
-      const v = peekNonSpace();
-      if (v.kind !== 'variable') break;
-      const beforeVariable = i;
-      nextNonSpace();
-      const nxt = peekNonSpace();
-      if (nxt.kind === 'assign' || nxt.kind === 'declare') {
-        pipe.isAssign = nxt.kind === 'assign';
-        nextNonSpace();
-        pipe.decl.push({ type: 'variable', pos: v.pos, ident: [v.val] });
-        vars.push(v.val);
-      } else if (nxt.kind === 'char' && nxt.val === ',') {
-        nextNonSpace();
-        pipe.decl.push({ type: 'variable', pos: v.pos, ident: [v.val] });
-        vars.push(v.val);
-        if (context === 'range' && pipe.decl.length < 2) {
-          const k = peekNonSpace().kind;
-          if (k === 'variable' || k === 'rightDelim' || k === 'rightParen')
-            continue;
-          fail('range can only initialize variables');
-        }
-        fail(`too many declarations in ${context}`);
-      } else {
-        i = beforeVariable;
-      }
-      break;
-    }
-    for (;;) {
-      const save = i;
-      const t = nextNonSpace();
+      const save = this.i;
+      const t = this.nextNonSpace();
       if (t.kind === end) {
-        checkPipeline(pipe, context);
+        this.checkPipeline(pipe, context);
         return pipe;
       }
       switch (t.kind) {
@@ -562,25 +621,56 @@ export function parse(
         case 'string':
         case 'variable':
         case 'leftParen':
-          i = save;
-          pipe.cmds.push(command());
+          this.i = save;
+          pipe.cmds.push(this.command());
           break;
         case 'keyword':
           if (t.val === 'nil') {
-            i = save;
-            pipe.cmds.push(command());
+            this.i = save;
+            pipe.cmds.push(this.command());
             break;
           }
-          unexpected(t, context);
+          this.unexpected(t, context);
           break;
         default:
-          unexpected(t, context);
+          this.unexpected(t, context);
       }
     }
   }
 
-  function checkPipeline(pipe: PipeNode, context: string) {
-    if (pipe.cmds.length === 0) fail(`missing value for ${context}`);
+  /** The variables a pipeline declares or assigns (`$x :=`, `$i, $e :=` in a range, `$x =`). */
+  private pipelineDeclarations(pipe: PipeNode, context: string) {
+    for (;;) {
+      const v = this.peekNonSpace();
+      if (v.kind !== 'variable') break;
+      const beforeVariable = this.i;
+      this.nextNonSpace();
+      const nxt = this.peekNonSpace();
+      if (nxt.kind === 'assign' || nxt.kind === 'declare') {
+        pipe.isAssign = nxt.kind === 'assign';
+        this.nextNonSpace();
+        pipe.decl.push({ type: 'variable', pos: v.pos, ident: [v.val] });
+        this.vars.push(v.val);
+      } else if (nxt.kind === 'char' && nxt.val === ',') {
+        this.nextNonSpace();
+        pipe.decl.push({ type: 'variable', pos: v.pos, ident: [v.val] });
+        this.vars.push(v.val);
+        if (context === 'range' && pipe.decl.length < 2) {
+          const k = this.peekNonSpace().kind;
+          if (k === 'variable' || k === 'rightDelim' || k === 'rightParen')
+            continue;
+          this.fail('range can only initialize variables');
+        }
+        this.fail(`too many declarations in ${context}`);
+      } else {
+        this.i = beforeVariable;
+      }
+      break;
+    }
+  }
+
+  private checkPipeline(pipe: PipeNode, context: string) {
+    if (pipe.cmds.length === 0) this.fail(`missing value for ${context}`);
     pipe.cmds.slice(1).forEach((c, idx) => {
       const t = c.args[0].type;
       if (
@@ -590,38 +680,40 @@ export function parse(
         t === 'number' ||
         t === 'string'
       ) {
-        fail(`non executable command in pipeline stage ${idx + 2}`);
+        this.fail(`non executable command in pipeline stage ${idx + 2}`);
       }
     });
   }
 
-  function command(): CommandNode {
+  private command(): CommandNode {
     const cmd: CommandNode = {
       type: 'command',
-      pos: peekNonSpace().pos,
+      pos: this.peekNonSpace().pos,
       args: [],
     };
     for (;;) {
-      peekNonSpace();
-      const op = operand();
+      this.peekNonSpace();
+      const op = this.operand();
       if (op) cmd.args.push(op);
-      const t = next();
+      const t = this.next();
       if (t.kind === 'space') continue;
-      if (t.kind === 'rightDelim' || t.kind === 'rightParen') backup();
-      else if (t.kind !== 'pipe') unexpected(t, 'operand');
+      if (t.kind === 'rightDelim' || t.kind === 'rightParen') this.backup();
+      else if (t.kind !== 'pipe') this.unexpected(t, 'operand');
       break;
     }
-    if (cmd.args.length === 0) fail('empty command');
+    if (cmd.args.length === 0) this.fail('empty command');
     return cmd;
   }
 
-  function operand(): Node | undefined {
-    const node = term();
+  // ---- operands -----------------------------------------------------------------------------
+
+  private operand(): Node | undefined {
+    const node = this.term();
     if (!node) return undefined;
-    if (peek().kind !== 'field') return node;
+    if (this.peek().kind !== 'field') return node;
     const fields: string[] = [];
-    const chainPos = peek().pos;
-    while (peek().kind === 'field') fields.push(next().val.slice(1));
+    const chainPos = this.peek().pos;
+    while (this.peek().kind === 'field') fields.push(this.next().val.slice(1));
     switch (node.type) {
       case 'field':
         return {
@@ -640,18 +732,21 @@ export function parse(
       case 'number':
       case 'nil':
       case 'dot':
-        return fail(`unexpected . after term ${goQuote(nodeString(node))}`);
+        return this.fail(
+          `unexpected . after term ${goQuote(nodeString(node))}`,
+        );
       default:
         return { type: 'chain', pos: chainPos, node, field: fields };
     }
   }
 
-  function term(): Node | undefined {
-    const save = i;
-    const t = nextNonSpace();
+  private term(): Node | undefined {
+    const save = this.i;
+    const t = this.nextNonSpace();
     switch (t.kind) {
       case 'identifier':
-        if (!hasFunction(t.val)) fail(`function ${goQuote(t.val)} not defined`);
+        if (!this.hasFunction(t.val))
+          this.fail(`function ${goQuote(t.val)} not defined`);
         return { type: 'identifier', pos: t.pos, ident: t.val };
       case 'dot':
         return { type: 'dot', pos: t.pos };
@@ -660,8 +755,8 @@ export function parse(
         break;
       case 'variable': {
         const parts = t.val.split('.');
-        if (!vars.includes(parts[0]))
-          fail(`undefined variable ${goQuote(parts[0])}`);
+        if (!this.vars.includes(parts[0]))
+          this.fail(`undefined variable ${goQuote(parts[0])}`);
         return { type: 'variable', pos: t.pos, ident: parts };
       }
       case 'field':
@@ -673,74 +768,53 @@ export function parse(
         try {
           return parseNumber(t.pos, t.val, t.kind);
         } catch (e) {
-          return fail((e as Error).message);
+          return this.fail((e as Error).message);
         }
       case 'leftParen':
-        return pipeline('parenthesized pipeline', 'rightParen');
+        return this.pipeline('parenthesized pipeline', 'rightParen');
       case 'string':
-        try {
-          return {
-            type: 'string',
-            pos: t.pos,
-            quoted: t.val,
-            text: unescapeGo(t.val),
-          };
-        } catch {
-          return fail('invalid syntax');
-        }
       case 'rawString':
-        return {
-          type: 'string',
-          pos: t.pos,
-          quoted: t.val,
-          text: t.val.slice(1, -1).replace(/\r/g, ''),
-        };
+        return this.stringTerm(t);
       default:
         break;
     }
-    i = save;
+    this.i = save;
     return undefined;
   }
 
-  function parseDefinition() {
-    const t = nextNonSpace();
-    if (t.kind !== 'string' && t.kind !== 'rawString')
-      unexpected(t, 'define clause');
-    const dname = t.kind === 'string' ? unescapeGo(t.val) : t.val.slice(1, -1);
-    expect('rightDelim', 'define clause');
-    const savedVars = vars;
-    vars = ['$'];
-    const body = itemList();
-    if (body.next.type !== 'end')
-      fail(`unexpected ${nodeString(body.next)} in definition`);
-    vars = savedVars;
-    define(dname, body.list);
-  }
-
-  const root: Node & { type: 'list' } = { type: 'list', pos: 0, nodes: [] };
-  while (peek().kind !== 'eof') {
-    if (peek().kind === 'leftDelim') {
-      const save = i;
-      next();
-      if (isKeyword(nextNonSpace(), 'define')) {
-        parseDefinition();
-        continue;
-      }
-      i = save;
+  private stringTerm(t: Token): Node {
+    if (t.kind === 'rawString') {
+      return {
+        type: 'string',
+        pos: t.pos,
+        quoted: t.val,
+        text: t.val.slice(1, -1).replace(/\r/g, ''),
+      };
     }
-    const n = textOrAction();
-    if (n.type === 'end' || n.type === 'else')
-      fail(`unexpected ${nodeString(n)}`);
-    root.nodes.push(n as Node);
+    try {
+      return {
+        type: 'string',
+        pos: t.pos,
+        quoted: t.val,
+        text: unescapeGo(t.val),
+      };
+    } catch {
+      return this.fail('invalid syntax');
+    }
   }
-  if (tokens[tokens.length - 1].kind === 'error') next();
-  // The template is itself one more definition of its own name: a non-empty {{define}} of that
-  // name stands in for an empty template, and clashes with a non-empty one.
-  const own = defines.get(name);
-  if (own && !isEmptyTree(own)) {
-    if (!isEmptyTree(root))
-      fail(`template: multiple definition of template ${goQuote(name)}`);
-    return { name, text, root: own, defines };
-  }
-  return { name, text, root, defines };
+}
+
+/**
+ * Parses template text. `hasFunction` tells which identifiers are functions (Go checks this
+ * at parse time: `function "now" not defined`).
+ * @internal
+ */
+export function parse(
+  name: string,
+  text: string,
+  delims: [string, string],
+  hasFunction: (name: string) => boolean,
+): ParsedTemplate {
+  const tokens = lex(text, delims[0], delims[1]);
+  return new Parser(name, text, tokens, hasFunction).parseTemplate();
 }

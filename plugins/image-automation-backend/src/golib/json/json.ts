@@ -171,6 +171,21 @@ const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
 const isHex = (c: number) =>
   isDigit(c) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46);
 
+/** The scanner's state: the open objects and arrays, and whether the top-level value ended. */
+interface JsonScan {
+  stack: ('key' | 'value' | 'array')[];
+  endTop: boolean;
+}
+
+/**
+ * What the scanner expects next, as in Go's scanner: a step function per state, given the next
+ * byte; it returns the next state or the error text.
+ */
+type Step = (s: JsonScan, c: number) => Step | string;
+
+const fail = (c: number, context: string) =>
+  `invalid character ${quoteJsonChar(c)} ${context}`;
+
 /**
  * The syntax error Go's `encoding/json` reports for `text` (its byte scanner's exact wording, such
  * as `invalid character '}' after object key` or `unexpected end of JSON input`), or undefined
@@ -179,154 +194,169 @@ const isHex = (c: number) =>
  */
 export function jsonSyntaxError(text: string): string | undefined {
   const bytes = Buffer.from(text, 'utf8');
-  // What the scanner expects next, as in Go's scanner: a step function per state.
-  type Step = (c: number) => Step | string;
-  const stack: ('key' | 'value' | 'array')[] = [];
-  let endTop = false;
-  const fail = (c: number, context: string) =>
-    `invalid character ${quoteJsonChar(c)} ${context}`;
-  const push = (
-    c: number,
-    kind: 'key' | 'array',
-    next: Step,
-  ): Step | string => {
-    stack.push(kind);
-    return stack.length <= MAX_JSON_DEPTH
-      ? next
-      : fail(c, 'exceeded max depth');
-  };
-  // The states refer to each other, so they are function declarations (hoisted).
-  function literal(word: string, at: number): Step {
-    return c => {
-      if (c !== word.charCodeAt(at)) {
-        return fail(
-          c,
-          `in literal ${word} (expecting ${quoteJsonChar(
-            word.charCodeAt(at),
-          )})`,
-        );
-      }
-      return at + 1 === word.length ? endValue : literal(word, at + 1);
-    };
-  }
-  function beginValue(c: number): Step | string {
-    if (isJsonSpace(c)) return beginValue;
-    if (c === 0x7b) return push(c, 'key', beginStringOrEmpty);
-    if (c === 0x5b) return push(c, 'array', beginValueOrEmpty);
-    if (c === 0x22) return inString;
-    if (c === 0x2d) return neg;
-    if (c === 0x30) return zero;
-    if (c >= 0x31 && c <= 0x39) return digits;
-    if (c === 0x74) return literal('true', 1);
-    if (c === 0x66) return literal('false', 1);
-    if (c === 0x6e) return literal('null', 1);
-    return fail(c, 'looking for beginning of value');
-  }
-  function beginValueOrEmpty(c: number): Step | string {
-    if (isJsonSpace(c)) return beginValueOrEmpty;
-    return c === 0x5d ? endValue(c) : beginValue(c);
-  }
-  function beginStringOrEmpty(c: number): Step | string {
-    if (isJsonSpace(c)) return beginStringOrEmpty;
-    if (c === 0x7d) {
-      stack[stack.length - 1] = 'value';
-      return endValue(c);
-    }
-    return beginString(c);
-  }
-  function beginString(c: number): Step | string {
-    if (isJsonSpace(c)) return beginString;
-    return c === 0x22
-      ? inString
-      : fail(c, 'looking for beginning of object key string');
-  }
-  function endTopStep(c: number): Step | string {
-    return isJsonSpace(c) ? endTopStep : fail(c, 'after top-level value');
-  }
-  function pop(): Step {
-    stack.pop();
-    if (stack.length === 0) endTop = true;
-    return stack.length === 0 ? endTopStep : endValue;
-  }
-  function endValue(c: number): Step | string {
-    if (stack.length === 0) {
-      endTop = true;
-      return endTopStep(c);
-    }
-    if (isJsonSpace(c)) return endValue;
-    switch (stack[stack.length - 1]) {
-      case 'key':
-        if (c !== 0x3a) return fail(c, 'after object key');
-        stack[stack.length - 1] = 'value';
-        return beginValue;
-      case 'value':
-        if (c === 0x2c) {
-          stack[stack.length - 1] = 'key';
-          return beginString;
-        }
-        return c === 0x7d ? pop() : fail(c, 'after object key:value pair');
-      default:
-        if (c === 0x2c) return beginValue;
-        return c === 0x5d ? pop() : fail(c, 'after array element');
-    }
-  }
-  function inString(c: number): Step | string {
-    if (c === 0x22) return endValue;
-    if (c === 0x5c) return inStringEscape;
-    return c < 0x20 ? fail(c, 'in string literal') : inString;
-  }
-  function inStringEscape(c: number): Step | string {
-    if ('bfnrt\\/"'.includes(String.fromCharCode(c))) return inString;
-    return c === 0x75 ? hexDigit(4) : fail(c, 'in string escape code');
-  }
-  function hexDigit(left: number): Step {
-    return c => {
-      if (!isHex(c)) return fail(c, 'in \\u hexadecimal character escape');
-      return left === 1 ? inString : hexDigit(left - 1);
-    };
-  }
-  function neg(c: number): Step | string {
-    if (c === 0x30) return zero;
-    return c >= 0x31 && c <= 0x39 ? digits : fail(c, 'in numeric literal');
-  }
-  function digits(c: number): Step | string {
-    return isDigit(c) ? digits : zero(c);
-  }
-  function zero(c: number): Step | string {
-    if (c === 0x2e) return dot;
-    return c === 0x65 || c === 0x45 ? exponent : endValue(c);
-  }
-  function dot(c: number): Step | string {
-    return isDigit(c)
-      ? fraction
-      : fail(c, 'after decimal point in numeric literal');
-  }
-  function fraction(c: number): Step | string {
-    if (isDigit(c)) return fraction;
-    return c === 0x65 || c === 0x45 ? exponent : endValue(c);
-  }
-  function exponent(c: number): Step | string {
-    return c === 0x2b || c === 0x2d ? exponentSign : exponentSign(c);
-  }
-  function exponentSign(c: number): Step | string {
-    return isDigit(c)
-      ? exponentDigits
-      : fail(c, 'in exponent of numeric literal');
-  }
-  function exponentDigits(c: number): Step | string {
-    return isDigit(c) ? exponentDigits : endValue(c);
-  }
-
+  const s: JsonScan = { stack: [], endTop: false };
   let step: Step = beginValue;
   for (const c of bytes) {
-    const next = step(c);
+    const next = step(s, c);
     if (typeof next === 'string') return next;
     step = next;
   }
   // End of input, as Go's scanner.eof: one more space completes a number at the top level; the
   // error that space causes (in an unfinished literal or exponent) is the one reported.
-  if (endTop) return undefined;
-  const last = step(0x20);
+  if (s.endTop) return undefined;
+  const last = step(s, 0x20);
   if (typeof last === 'string') return last;
-  return endTop ? undefined : 'unexpected end of JSON input';
+  return s.endTop ? undefined : 'unexpected end of JSON input';
+}
+
+// ---- scanner states (they refer to each other, so they are hoisted function declarations) ----
+
+function push(
+  s: JsonScan,
+  c: number,
+  kind: 'key' | 'array',
+  next: Step,
+): Step | string {
+  s.stack.push(kind);
+  return s.stack.length <= MAX_JSON_DEPTH
+    ? next
+    : fail(c, 'exceeded max depth');
+}
+
+function literal(word: string, at: number): Step {
+  return (_s, c) => {
+    if (c !== word.charCodeAt(at)) {
+      return fail(
+        c,
+        `in literal ${word} (expecting ${quoteJsonChar(word.charCodeAt(at))})`,
+      );
+    }
+    return at + 1 === word.length ? endValue : literal(word, at + 1);
+  };
+}
+
+function beginValue(s: JsonScan, c: number): Step | string {
+  if (isJsonSpace(c)) return beginValue;
+  if (c === 0x7b) return push(s, c, 'key', beginStringOrEmpty);
+  if (c === 0x5b) return push(s, c, 'array', beginValueOrEmpty);
+  if (c === 0x22) return inString;
+  if (c === 0x2d) return neg;
+  if (c === 0x30) return zero;
+  if (c >= 0x31 && c <= 0x39) return digits;
+  if (c === 0x74) return literal('true', 1);
+  if (c === 0x66) return literal('false', 1);
+  if (c === 0x6e) return literal('null', 1);
+  return fail(c, 'looking for beginning of value');
+}
+
+function beginValueOrEmpty(s: JsonScan, c: number): Step | string {
+  if (isJsonSpace(c)) return beginValueOrEmpty;
+  return c === 0x5d ? endValue(s, c) : beginValue(s, c);
+}
+
+function beginStringOrEmpty(s: JsonScan, c: number): Step | string {
+  if (isJsonSpace(c)) return beginStringOrEmpty;
+  if (c === 0x7d) {
+    s.stack[s.stack.length - 1] = 'value';
+    return endValue(s, c);
+  }
+  return beginString(s, c);
+}
+
+function beginString(_s: JsonScan, c: number): Step | string {
+  if (isJsonSpace(c)) return beginString;
+  return c === 0x22
+    ? inString
+    : fail(c, 'looking for beginning of object key string');
+}
+
+function endTopStep(_s: JsonScan, c: number): Step | string {
+  return isJsonSpace(c) ? endTopStep : fail(c, 'after top-level value');
+}
+
+function pop(s: JsonScan): Step {
+  s.stack.pop();
+  if (s.stack.length === 0) s.endTop = true;
+  return s.stack.length === 0 ? endTopStep : endValue;
+}
+
+function endValue(s: JsonScan, c: number): Step | string {
+  const stack = s.stack;
+  if (stack.length === 0) {
+    s.endTop = true;
+    return endTopStep(s, c);
+  }
+  if (isJsonSpace(c)) return endValue;
+  switch (stack[stack.length - 1]) {
+    case 'key':
+      if (c !== 0x3a) return fail(c, 'after object key');
+      stack[stack.length - 1] = 'value';
+      return beginValue;
+    case 'value':
+      if (c === 0x2c) {
+        stack[stack.length - 1] = 'key';
+        return beginString;
+      }
+      return c === 0x7d ? pop(s) : fail(c, 'after object key:value pair');
+    default:
+      if (c === 0x2c) return beginValue;
+      return c === 0x5d ? pop(s) : fail(c, 'after array element');
+  }
+}
+
+function inString(_s: JsonScan, c: number): Step | string {
+  if (c === 0x22) return endValue;
+  if (c === 0x5c) return inStringEscape;
+  return c < 0x20 ? fail(c, 'in string literal') : inString;
+}
+
+function inStringEscape(_s: JsonScan, c: number): Step | string {
+  if ('bfnrt\\/"'.includes(String.fromCharCode(c))) return inString;
+  return c === 0x75 ? hexDigit(4) : fail(c, 'in string escape code');
+}
+
+function hexDigit(left: number): Step {
+  return (_s, c) => {
+    if (!isHex(c)) return fail(c, 'in \\u hexadecimal character escape');
+    return left === 1 ? inString : hexDigit(left - 1);
+  };
+}
+
+function neg(_s: JsonScan, c: number): Step | string {
+  if (c === 0x30) return zero;
+  return c >= 0x31 && c <= 0x39 ? digits : fail(c, 'in numeric literal');
+}
+
+function digits(s: JsonScan, c: number): Step | string {
+  return isDigit(c) ? digits : zero(s, c);
+}
+
+function zero(s: JsonScan, c: number): Step | string {
+  if (c === 0x2e) return dot;
+  return c === 0x65 || c === 0x45 ? exponent : endValue(s, c);
+}
+
+function dot(_s: JsonScan, c: number): Step | string {
+  return isDigit(c)
+    ? fraction
+    : fail(c, 'after decimal point in numeric literal');
+}
+
+function fraction(s: JsonScan, c: number): Step | string {
+  if (isDigit(c)) return fraction;
+  return c === 0x65 || c === 0x45 ? exponent : endValue(s, c);
+}
+
+function exponent(s: JsonScan, c: number): Step | string {
+  return c === 0x2b || c === 0x2d ? exponentSign : exponentSign(s, c);
+}
+
+function exponentSign(_s: JsonScan, c: number): Step | string {
+  return isDigit(c)
+    ? exponentDigits
+    : fail(c, 'in exponent of numeric literal');
+}
+
+function exponentDigits(s: JsonScan, c: number): Step | string {
+  return isDigit(c) ? exponentDigits : endValue(s, c);
 }

@@ -500,358 +500,472 @@ function zoneNameLength(v: string): number {
 }
 
 /**
- * Go's `time.ParseInLocation(layout, value, time.Local)` with a UTC local zone.
- * Throws {@link GoTimeError} with Go's message.
- * @internal
+ * One `parseTime`: what is left of the value, the fields read so far, and the state of the
+ * layout element being read (`ok`, `range`). Each layout element has its step (`parseYear`,
+ * `parseSeconds`, `parseZoneOffset`, …), as the cases of Go's `parse` loop.
  */
-export function parseTime(layout: string, text: string): GoTime {
-  const alayout = layout;
-  const avalue = text;
-  // What is left to parse; each layout element consumes from its front.
-  let value = text;
-  const fail = (layoutElem: string, valueElem: string, message = ''): never => {
+class TimeParse {
+  /** What is left to parse; each layout element consumes from its front. */
+  private value: string;
+  private year = 0;
+  private month = -1;
+  private day = -1;
+  private yday = -1;
+  private hour = 0;
+  private min = 0;
+  private sec = 0;
+  private nsec = 0;
+  private utc = false;
+  private zoneOffset: number | undefined;
+  private zoneName = '';
+  private pm = false;
+  private am = false;
+  /** The element read is out of range (Go's `rangeErrString`). */
+  private range = '';
+  /** The element read is well-formed (Go's `err == nil`). */
+  private ok = true;
+
+  constructor(private readonly layout: string, private readonly text: string) {
+    this.value = text;
+  }
+
+  private fail(layoutElem: string, valueElem: string, message = ''): never {
     throw new GoTimeError(
       message
-        ? `parsing time ${timeQuote(avalue)}${message}`
-        : `parsing time ${timeQuote(avalue)} as ${timeQuote(
-            alayout,
+        ? `parsing time ${timeQuote(this.text)}${message}`
+        : `parsing time ${timeQuote(this.text)} as ${timeQuote(
+            this.layout,
           )}: cannot parse ${timeQuote(valueElem)} as ${timeQuote(layoutElem)}`,
     );
-  };
-  let year = 0;
-  let month = -1;
-  let day = -1;
-  let yday = -1;
-  let hour = 0;
-  let min = 0;
-  let sec = 0;
-  let nsec = 0;
-  let utc = false;
-  let zoneOffset: number | undefined;
-  let zoneName = '';
-  let pm = false;
-  let am = false;
-  let range = '';
-  // Go's parseNanoseconds: the digits go through atoi, so a sign is accepted
-  const parseNanos = (v: string, nbytes: number): number | undefined => {
+  }
+
+  run(): GoTime {
+    let rest = this.layout;
+    for (;;) {
+      const c = nextChunk(rest);
+      this.matchLiteral(c.prefix);
+      if (!c.std) {
+        if (this.value.length > 0)
+          this.fail('', '', `: extra text: ${timeQuote(this.value)}`);
+        break;
+      }
+      rest = c.suffix;
+      const hold = this.value;
+      this.range = '';
+      this.ok = true;
+      this.parseElement(c.std, c.std_, rest);
+      if (this.range) this.fail('', '', `: ${this.range} out of range`);
+      if (!this.ok) this.fail(c.std_, hold);
+    }
+    this.resolveDate();
+    return this.toTime();
+  }
+
+  /** The literal text must match, any run of spaces matching any run of spaces. */
+  private matchLiteral(literal: string) {
+    let prefix = literal;
+    while (prefix.length > 0) {
+      const value = this.value;
+      if (prefix[0] === ' ') {
+        if (value.length > 0 && value[0] !== ' ') this.fail(literal, value);
+        prefix = prefix.replace(/^ +/, '');
+        this.value = value.replace(/^ +/, '');
+        continue;
+      }
+      if (value.length === 0 || value[0] !== prefix[0])
+        this.fail(literal, value);
+      prefix = prefix.slice(1);
+      this.value = value.slice(1);
+    }
+  }
+
+  /**
+   * Go writes `value, err = getnum(value, …)`: takes the number and the rest from `r`, or
+   * marks the element bad.
+   */
+  private num(r: [number, string] | undefined): number {
+    if (!r) {
+      this.ok = false;
+      return 0;
+    }
+    this.value = r[1];
+    return r[0];
+  }
+
+  /** Go's parseNanoseconds: the digits go through atoi, so a sign is accepted. */
+  private parseNanos(v: string, nbytes: number): number | undefined {
     if (v[0] !== '.' && v[0] !== ',') return undefined;
     const n = Math.min(nbytes, 10);
     const ns = atoi(v.slice(1, n));
     if (ns === undefined) return undefined;
     if (ns < 0) {
-      range = 'fractional second';
+      this.range = 'fractional second';
       return 0;
     }
     return ns * 10 ** (10 - n);
-  };
-  let rest = layout;
-  for (;;) {
-    const c = nextChunk(rest);
-    // the literal text must match, any run of spaces matching any run of spaces
-    let prefix = c.prefix;
-    while (prefix.length > 0) {
-      if (prefix[0] === ' ') {
-        if (value.length > 0 && value[0] !== ' ') fail(c.prefix, value);
-        prefix = prefix.replace(/^ +/, '');
-        value = value.replace(/^ +/, '');
-        continue;
-      }
-      if (value.length === 0 || value[0] !== prefix[0]) fail(c.prefix, value);
-      prefix = prefix.slice(1);
-      value = value.slice(1);
-    }
-    if (!c.std) {
-      if (value.length > 0) fail('', '', `: extra text: ${timeQuote(value)}`);
-      break;
-    }
-    rest = c.suffix;
-    const hold = value;
-    range = '';
-    let ok = true;
-    // Go writes `value, err = getnum(value, …)` inline; this helper runs only within this
-    // iteration, so its writes to value and ok are the loop's own.
-    // eslint-disable-next-line no-loop-func
-    const num = (r: [number, string] | undefined): number => {
-      if (!r) {
-        ok = false;
-        return 0;
-      }
-      value = r[1];
-      return r[0];
-    };
-    switch (c.std) {
-      case '06': {
-        const y = value.length < 2 ? undefined : atoi(value.slice(0, 2));
-        if (y === undefined) ok = false;
-        else {
-          year = y + (y >= 69 ? 1900 : 2000);
-          value = value.slice(2);
-        }
-        break;
-      }
+  }
+
+  /** Reads the value for one layout element (`std`, written `text`); `rest` is the layout after it. */
+  private parseElement(std: Std, text: string, rest: string) {
+    switch (std) {
+      case '06':
       case '2006':
-        if (value.length < 4 || !isDigitAt(value, 0) || !/^\d{4}/.test(value))
-          ok = false;
-        else {
-          year = Number(value.slice(0, 4));
-          value = value.slice(4);
-        }
+        this.parseYear(std);
         break;
       case 'Jan':
       case 'January':
-        month =
-          num(
-            lookupName(
-              c.std === 'Jan' ? short(LONG_MONTHS) : LONG_MONTHS,
-              value,
-            ),
-          ) + 1;
-        break;
       case 'Mon':
       case 'Monday':
-        num(lookupName(c.std === 'Mon' ? short(LONG_DAYS) : LONG_DAYS, value));
+        this.parseName(std);
         break;
       case '1':
       case '01':
-        month = num(getnum(value, c.std === '01'));
-        if (ok && (month <= 0 || month > 12)) range = 'month';
+        this.month = this.num(getnum(this.value, std === '01'));
+        if (this.ok && (this.month <= 0 || this.month > 12))
+          this.range = 'month';
         break;
       case '2':
       case '_2':
       case '02':
-        if (c.std === '_2' && value[0] === ' ') value = value.slice(1);
-        day = num(getnum(value, c.std === '02'));
-        break;
       case '__2':
       case '002':
-        for (let i = 0; i < 2; i++)
-          if (c.std === '__2' && value[0] === ' ') value = value.slice(1);
-        yday = num(getnum3(value, c.std === '002'));
+        this.parseDay(std);
         break;
       case '15':
-        hour = num(getnum(value, false));
-        if (hour < 0 || hour >= 24) range = 'hour';
-        break;
       case '3':
       case '03':
-        hour = num(getnum(value, c.std === '03'));
-        if (hour < 0 || hour > 12) range = 'hour';
-        break;
       case '4':
       case '04':
-        min = num(getnum(value, c.std === '04'));
-        if (min < 0 || min >= 60) range = 'minute';
+        this.parseClock(std);
         break;
       case '5':
-      case '05': {
-        sec = num(getnum(value, c.std === '05'));
-        if (!ok) break;
-        if (sec < 0 || sec >= 60) {
-          range = 'second';
-          break;
-        }
-        // a fraction in the value but not in the layout is still read
-        if (
-          value.length >= 2 &&
-          (value[0] === '.' || value[0] === ',') &&
-          isDigitAt(value, 1)
-        ) {
-          const next = nextChunk(rest).std;
-          if (next === 'frac0' || next === 'frac9') break;
-          let n = 2;
-          while (isDigitAt(value, n)) n++;
-          const ns = parseNanos(value, n);
-          if (ns === undefined) ok = false;
-          else nsec = ns;
-          value = value.slice(n);
-        }
+      case '05':
+        this.parseSeconds(std, rest);
         break;
-      }
       case 'PM':
-      case 'pm': {
-        const p = value.slice(0, 2);
-        if (value.length < 2) ok = false;
-        else {
-          value = value.slice(2);
-          if (p === (c.std === 'PM' ? 'PM' : 'pm')) pm = true;
-          else if (p === (c.std === 'PM' ? 'AM' : 'am')) am = true;
-          else ok = false;
-        }
+      case 'pm':
+        this.parseAmPm(std);
         break;
-      }
-      case 'tz': {
-        const z = c.std_;
-        if (z[0] === 'Z' && value[0] === 'Z') {
-          value = value.slice(1);
-          utc = true;
-          break;
-        }
-        const shape = z.slice(1);
-        let sign: string;
-        let hh: string;
-        let mm = '00';
-        let ss = '00';
-        if (shape === '07:00') {
-          if (value.length < 6 || value[3] !== ':') {
-            ok = false;
-            break;
-          }
-          [sign, hh, mm] = [value[0], value.slice(1, 3), value.slice(4, 6)];
-          value = value.slice(6);
-        } else if (shape === '07') {
-          if (value.length < 3) {
-            ok = false;
-            break;
-          }
-          [sign, hh] = [value[0], value.slice(1, 3)];
-          value = value.slice(3);
-        } else if (shape === '07:00:00') {
-          if (value.length < 9 || value[3] !== ':' || value[6] !== ':') {
-            ok = false;
-            break;
-          }
-          [sign, hh, mm, ss] = [
-            value[0],
-            value.slice(1, 3),
-            value.slice(4, 6),
-            value.slice(7, 9),
-          ];
-          value = value.slice(9);
-        } else if (shape === '070000') {
-          if (value.length < 7) {
-            ok = false;
-            break;
-          }
-          [sign, hh, mm, ss] = [
-            value[0],
-            value.slice(1, 3),
-            value.slice(3, 5),
-            value.slice(5, 7),
-          ];
-          value = value.slice(7);
-        } else {
-          if (value.length < 5) {
-            ok = false;
-            break;
-          }
-          [sign, hh, mm] = [value[0], value.slice(1, 3), value.slice(3, 5)];
-          value = value.slice(5);
-        }
-        // Go reads hour, minute, second in turn (stopping at the first bad one), then checks
-        // the ranges, whose error wins over a bad number
-        let h = 0;
-        let m = 0;
-        let s = 0;
-        const hv = getnum(hh, true);
-        if (!hv) ok = false;
-        else {
-          h = hv[0];
-          const mv = getnum(mm, true);
-          if (!mv) ok = false;
-          else {
-            m = mv[0];
-            const sv = getnum(ss, true);
-            if (!sv) ok = false;
-            else s = sv[0];
-          }
-        }
-        if (h > 24) range = 'time zone offset hour';
-        if (m > 60) range = 'time zone offset minute';
-        if (s > 60) range = 'time zone offset second';
-        zoneOffset = (h * 60 + m) * 60 + s;
-        if (sign === '-') zoneOffset = -zoneOffset;
-        else if (sign !== '+') ok = false;
+      case 'tz':
+        this.parseZoneOffset(text);
         break;
-      }
-      case 'MST': {
-        if (value.startsWith('UTC')) {
-          utc = true;
-          value = value.slice(3);
-          break;
-        }
-        const n = zoneNameLength(value);
-        if (n === 0) ok = false;
-        else {
-          zoneName = value.slice(0, n);
-          value = value.slice(n);
-        }
+      case 'MST':
+        this.parseZoneName();
         break;
-      }
-      case 'frac0': {
-        const ndigit = c.std_.length;
-        if (value.length < ndigit) {
-          ok = false;
-          break;
-        }
-        const ns = parseNanos(value, ndigit);
-        if (ns === undefined) ok = false;
-        else nsec = ns;
-        value = value.slice(ndigit);
+      case 'frac0':
+      case 'frac9':
+        this.parseFraction(std, text);
         break;
-      }
-      case 'frac9': {
-        if (
-          value.length < 2 ||
-          (value[0] !== '.' && value[0] !== ',') ||
-          !isDigitAt(value, 1)
-        )
-          break;
-        let i = 0;
-        while (isDigitAt(value, i + 1)) i++;
-        const ns = parseNanos(value, 1 + i);
-        if (ns === undefined) ok = false;
-        else nsec = ns;
-        value = value.slice(1 + i);
-        break;
-      }
       default:
         break;
     }
-    if (range) fail('', '', `: ${range} out of range`);
-    if (!ok) fail(c.std_, hold);
   }
-  if (pm && hour < 12) hour += 12;
-  else if (am && hour === 12) hour = 0;
-  if (yday >= 0) {
-    if (yday < 1 || yday > 365 + (isLeap(year) ? 1 : 0))
-      fail('', '', ': day-of-year out of range');
-    let m = 1;
-    while (
-      m < 12 &&
-      daysFromCivil(year, m + 1, 1) - daysFromCivil(year, 1, 1) < yday
+
+  private parseYear(std: '06' | '2006') {
+    const value = this.value;
+    if (std === '06') {
+      const y = value.length < 2 ? undefined : atoi(value.slice(0, 2));
+      if (y === undefined) this.ok = false;
+      else {
+        this.year = y + (y >= 69 ? 1900 : 2000);
+        this.value = value.slice(2);
+      }
+      return;
+    }
+    if (value.length < 4 || !isDigitAt(value, 0) || !/^\d{4}/.test(value))
+      this.ok = false;
+    else {
+      this.year = Number(value.slice(0, 4));
+      this.value = value.slice(4);
+    }
+  }
+
+  /** A month or weekday name, long or short, in any case (the weekday is checked, not used). */
+  private parseName(std: 'Jan' | 'January' | 'Mon' | 'Monday') {
+    switch (std) {
+      case 'Jan':
+      case 'January':
+        this.month =
+          this.num(
+            lookupName(
+              std === 'Jan' ? short(LONG_MONTHS) : LONG_MONTHS,
+              this.value,
+            ),
+          ) + 1;
+        break;
+      default:
+        this.num(
+          lookupName(std === 'Mon' ? short(LONG_DAYS) : LONG_DAYS, this.value),
+        );
+    }
+  }
+
+  /** Day of the month (`2`, `_2`, `02`) or of the year (`__2`, `002`). */
+  private parseDay(std: '2' | '_2' | '02' | '__2' | '002') {
+    if (std === '__2' || std === '002') {
+      for (let i = 0; i < 2; i++)
+        if (std === '__2' && this.value[0] === ' ')
+          this.value = this.value.slice(1);
+      this.yday = this.num(getnum3(this.value, std === '002'));
+      return;
+    }
+    if (std === '_2' && this.value[0] === ' ') this.value = this.value.slice(1);
+    this.day = this.num(getnum(this.value, std === '02'));
+  }
+
+  /** Hours (`15`, `3`, `03`) and minutes (`4`, `04`). */
+  private parseClock(std: '15' | '3' | '03' | '4' | '04') {
+    switch (std) {
+      case '15':
+        this.hour = this.num(getnum(this.value, false));
+        if (this.hour < 0 || this.hour >= 24) this.range = 'hour';
+        break;
+      case '3':
+      case '03':
+        this.hour = this.num(getnum(this.value, std === '03'));
+        if (this.hour < 0 || this.hour > 12) this.range = 'hour';
+        break;
+      default:
+        this.min = this.num(getnum(this.value, std === '04'));
+        if (this.min < 0 || this.min >= 60) this.range = 'minute';
+    }
+  }
+
+  private parseSeconds(std: '5' | '05', rest: string) {
+    this.sec = this.num(getnum(this.value, std === '05'));
+    if (!this.ok) return;
+    if (this.sec < 0 || this.sec >= 60) {
+      this.range = 'second';
+      return;
+    }
+    // a fraction in the value but not in the layout is still read
+    const value = this.value;
+    if (
+      value.length >= 2 &&
+      (value[0] === '.' || value[0] === ',') &&
+      isDigitAt(value, 1)
+    ) {
+      const next = nextChunk(rest).std;
+      if (next === 'frac0' || next === 'frac9') return;
+      let n = 2;
+      while (isDigitAt(value, n)) n++;
+      const ns = this.parseNanos(value, n);
+      if (ns === undefined) this.ok = false;
+      else this.nsec = ns;
+      this.value = value.slice(n);
+    }
+  }
+
+  private parseAmPm(std: 'PM' | 'pm') {
+    const value = this.value;
+    const p = value.slice(0, 2);
+    if (value.length < 2) this.ok = false;
+    else {
+      this.value = value.slice(2);
+      if (p === (std === 'PM' ? 'PM' : 'pm')) this.pm = true;
+      else if (p === (std === 'PM' ? 'AM' : 'am')) this.am = true;
+      else this.ok = false;
+    }
+  }
+
+  /** A numeric zone (`Z07:00`, `-0700`, …, as written in `z`). */
+  private parseZoneOffset(z: string) {
+    if (z[0] === 'Z' && this.value[0] === 'Z') {
+      this.value = this.value.slice(1);
+      this.utc = true;
+      return;
+    }
+    const parts = this.zoneOffsetParts(z.slice(1));
+    if (!parts) {
+      this.ok = false;
+      return;
+    }
+    const [sign, hh, mm, ss] = parts;
+    // Go reads hour, minute, second in turn (stopping at the first bad one), then checks
+    // the ranges, whose error wins over a bad number
+    let h = 0;
+    let m = 0;
+    let s = 0;
+    const hv = getnum(hh, true);
+    if (!hv) this.ok = false;
+    else {
+      h = hv[0];
+      const mv = getnum(mm, true);
+      if (!mv) this.ok = false;
+      else {
+        m = mv[0];
+        const sv = getnum(ss, true);
+        if (!sv) this.ok = false;
+        else s = sv[0];
+      }
+    }
+    if (h > 24) this.range = 'time zone offset hour';
+    if (m > 60) this.range = 'time zone offset minute';
+    if (s > 60) this.range = 'time zone offset second';
+    let offset = (h * 60 + m) * 60 + s;
+    if (sign === '-') offset = -offset;
+    else if (sign !== '+') this.ok = false;
+    this.zoneOffset = offset;
+  }
+
+  /**
+   * Cuts a zone offset of the layout's `shape` (`07:00`, `07`, …) off the value: its sign,
+   * hours, minutes and seconds as text; undefined when the value is too short for it.
+   */
+  private zoneOffsetParts(
+    shape: string,
+  ): [string, string, string, string] | undefined {
+    const value = this.value;
+    let parts: [string, string, string, string];
+    let length: number;
+    if (shape === '07:00') {
+      if (value.length < 6 || value[3] !== ':') return undefined;
+      parts = [value[0], value.slice(1, 3), value.slice(4, 6), '00'];
+      length = 6;
+    } else if (shape === '07') {
+      if (value.length < 3) return undefined;
+      parts = [value[0], value.slice(1, 3), '00', '00'];
+      length = 3;
+    } else if (shape === '07:00:00') {
+      if (value.length < 9 || value[3] !== ':' || value[6] !== ':')
+        return undefined;
+      parts = [
+        value[0],
+        value.slice(1, 3),
+        value.slice(4, 6),
+        value.slice(7, 9),
+      ];
+      length = 9;
+    } else if (shape === '070000') {
+      if (value.length < 7) return undefined;
+      parts = [
+        value[0],
+        value.slice(1, 3),
+        value.slice(3, 5),
+        value.slice(5, 7),
+      ];
+      length = 7;
+    } else {
+      if (value.length < 5) return undefined;
+      parts = [value[0], value.slice(1, 3), value.slice(3, 5), '00'];
+      length = 5;
+    }
+    this.value = value.slice(length);
+    return parts;
+  }
+
+  /** A zone abbreviation (`MST`, `UTC`, `GMT+3`, …). */
+  private parseZoneName() {
+    const value = this.value;
+    if (value.startsWith('UTC')) {
+      this.utc = true;
+      this.value = value.slice(3);
+      return;
+    }
+    const n = zoneNameLength(value);
+    if (n === 0) this.ok = false;
+    else {
+      this.zoneName = value.slice(0, n);
+      this.value = value.slice(n);
+    }
+  }
+
+  /** Fractional seconds: `.000` exactly that many digits, `.999` any number, or none. */
+  private parseFraction(std: 'frac0' | 'frac9', text: string) {
+    const value = this.value;
+    if (std === 'frac0') {
+      const ndigit = text.length;
+      if (value.length < ndigit) {
+        this.ok = false;
+        return;
+      }
+      const ns = this.parseNanos(value, ndigit);
+      if (ns === undefined) this.ok = false;
+      else this.nsec = ns;
+      this.value = value.slice(ndigit);
+      return;
+    }
+    if (
+      value.length < 2 ||
+      (value[0] !== '.' && value[0] !== ',') ||
+      !isDigitAt(value, 1)
     )
-      m++;
-    const d = yday - (daysFromCivil(year, m, 1) - daysFromCivil(year, 1, 1));
-    if (month >= 0 && month !== m)
-      fail('', '', ': day-of-year does not match month');
-    month = m;
-    if (day >= 0 && day !== d) fail('', '', ': day-of-year does not match day');
-    day = d;
-  } else {
-    if (month < 0) month = 1;
-    if (day < 0) day = 1;
+      return;
+    let i = 0;
+    while (isDigitAt(value, i + 1)) i++;
+    const ns = this.parseNanos(value, 1 + i);
+    if (ns === undefined) this.ok = false;
+    else this.nsec = ns;
+    this.value = value.slice(1 + i);
   }
-  if (day < 1 || day > daysIn(month, year)) fail('', '', ': day out of range');
-  const civil =
-    BigInt(daysFromCivil(year, month, day)) * 86400n +
-    BigInt(hour * 3600 + min * 60 + sec);
-  const nanos = (s: bigint) => s * NS + BigInt(nsec);
-  if (utc) return new GoTime(nanos(civil), 0, 'UTC', 'utc');
-  if (zoneOffset !== undefined) {
-    const t = nanos(civil - BigInt(zoneOffset));
-    // the local zone (UTC) is used when the offset and name fit it
-    if (zoneOffset === 0 && (zoneName === '' || zoneName === 'UTC'))
-      return new GoTime(t, 0, 'UTC', 'local');
-    return new GoTime(t, zoneOffset, zoneName, fixedZone(zoneName, zoneOffset));
+
+  /** AM/PM, then the month and day from the day of the year, checked against any given. */
+  private resolveDate() {
+    if (this.pm && this.hour < 12) this.hour += 12;
+    else if (this.am && this.hour === 12) this.hour = 0;
+    const { year, yday } = this;
+    if (yday >= 0) {
+      if (yday < 1 || yday > 365 + (isLeap(year) ? 1 : 0))
+        this.fail('', '', ': day-of-year out of range');
+      let m = 1;
+      while (
+        m < 12 &&
+        daysFromCivil(year, m + 1, 1) - daysFromCivil(year, 1, 1) < yday
+      )
+        m++;
+      const d = yday - (daysFromCivil(year, m, 1) - daysFromCivil(year, 1, 1));
+      if (this.month >= 0 && this.month !== m)
+        this.fail('', '', ': day-of-year does not match month');
+      this.month = m;
+      if (this.day >= 0 && this.day !== d)
+        this.fail('', '', ': day-of-year does not match day');
+      this.day = d;
+    } else {
+      if (this.month < 0) this.month = 1;
+      if (this.day < 0) this.day = 1;
+    }
+    if (this.day < 1 || this.day > daysIn(this.month, year))
+      this.fail('', '', ': day out of range');
   }
-  if (zoneName !== '') {
-    let off = 0;
-    if (zoneName.length > 3 && zoneName.startsWith('GMT'))
-      off = Number(zoneName.slice(3)) * 3600;
-    // Go records a GMT±h offset for the zone but leaves the instant as if it were UTC
-    return new GoTime(nanos(civil), off, zoneName, fixedZone(zoneName, off));
+
+  /** The instant and its zone: UTC, a numeric offset, a zone name, or the local zone. */
+  private toTime(): GoTime {
+    const { zoneOffset, zoneName, nsec } = this;
+    const civil =
+      BigInt(daysFromCivil(this.year, this.month, this.day)) * 86400n +
+      BigInt(this.hour * 3600 + this.min * 60 + this.sec);
+    const nanos = (s: bigint) => s * NS + BigInt(nsec);
+    if (this.utc) return new GoTime(nanos(civil), 0, 'UTC', 'utc');
+    if (zoneOffset !== undefined) {
+      const t = nanos(civil - BigInt(zoneOffset));
+      // the local zone (UTC) is used when the offset and name fit it
+      if (zoneOffset === 0 && (zoneName === '' || zoneName === 'UTC'))
+        return new GoTime(t, 0, 'UTC', 'local');
+      return new GoTime(
+        t,
+        zoneOffset,
+        zoneName,
+        fixedZone(zoneName, zoneOffset),
+      );
+    }
+    if (zoneName !== '') {
+      let off = 0;
+      if (zoneName.length > 3 && zoneName.startsWith('GMT'))
+        off = Number(zoneName.slice(3)) * 3600;
+      // Go records a GMT±h offset for the zone but leaves the instant as if it were UTC
+      return new GoTime(nanos(civil), off, zoneName, fixedZone(zoneName, off));
+    }
+    return new GoTime(nanos(civil), 0, 'UTC', 'local');
   }
-  return new GoTime(nanos(civil), 0, 'UTC', 'local');
+}
+
+/**
+ * Go's `time.ParseInLocation(layout, value, time.Local)` with a UTC local zone.
+ * Throws {@link GoTimeError} with Go's message.
+ * @internal
+ */
+export function parseTime(layout: string, text: string): GoTime {
+  return new TimeParse(layout, text).run();
 }
 
 const DURATION_UNITS: Record<string, bigint> = {
