@@ -14,8 +14,8 @@ import {
 
 /**
  * The real Flux controllers, built from the Go module proxy, run against the test bed's
- * kube-apiserver (issue #18: the same scenarios through Flux and through our backend).
- * Only image-reflector-controller for now.
+ * kube-apiserver (issue #18: the same scenarios through Flux and through our backend):
+ * image-reflector-controller, and the Flux Operator (ResourceSets and their input providers).
  */
 
 /** The image-reflector-controller release the comparison runs (`build-image-reflector.sh`). @public */
@@ -191,4 +191,131 @@ export function settled(object: {
     (ready.observedGeneration ?? object.status?.observedGeneration) ===
       object.metadata?.generation
   );
+}
+
+/** The Flux Operator release the comparison runs (`build-flux-operator.sh`). @public */
+export const FLUX_OPERATOR_VERSION = 'v0.59.0';
+
+/** What `build-flux-operator.sh` made. @public */
+export interface FluxOperatorBuild {
+  /** The operator (`cmd/operator`). */
+  binary: string;
+  /** The `flux-operator` CLI of the same release (`cmd/cli`), built in the same `go build`. */
+  cli: string;
+  /** The release's directory in the Go module cache (`config/crd/bases` holds the CRDs). */
+  moduleDir: string;
+  buildInfo: string;
+}
+
+let operatorBuild: FluxOperatorBuild | undefined;
+
+/**
+ * The Flux Operator binaries, built once per machine when missing (cold: the Go 1.27.3 toolchain
+ * from the module proxy and a full compile; `scripts/test.sh` builds them before the jest pass). @public
+ */
+export function fluxOperatorBuild(): FluxOperatorBuild {
+  if (!operatorBuild) {
+    const dir = execFileSync(path.join(__dirname, 'build-flux-operator.sh'), {
+      encoding: 'utf8',
+      env: { ...process.env, FLUX_OPERATOR_VERSION },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    }).trim();
+    const read = (name: string) =>
+      fs.existsSync(path.join(dir, name))
+        ? fs.readFileSync(path.join(dir, name), 'utf8').trim()
+        : '';
+    operatorBuild = {
+      binary: path.join(dir, 'flux-operator'),
+      cli: path.join(dir, 'cli'),
+      moduleDir: read('MODULE-DIR'),
+      buildInfo: read('BUILD-INFO'),
+    };
+  }
+  return operatorBuild;
+}
+
+/**
+ * Starts the Flux Operator against `kube` with the admin kubeconfig (objects without
+ * `serviceAccountName` are applied with that identity, as the operator's own), watching all
+ * namespaces, leader election off, metrics and health on 127.0.0.1, the web UI off
+ * (`--web-server-port=0`), its storage path in a temporary directory. Its runtime namespace is
+ * `flux-system` (created here when missing: the entitlement controller writes a Secret there at
+ * start). The operator has no flags to leave controllers out; without a FluxInstance named `flux` in
+ * `flux-system` the FluxInstance controller has nothing to do, so only the ResourceSet and
+ * ResourceSetInputProvider controllers act on the test's objects (FluxReport writes its report
+ * into `flux-system`). The CRDs are already installed by `startKubernetes` (same module version,
+ * `kube/versions.env`). Ready when `/readyz` answers 200.
+ * @public
+ */
+export async function startFluxOperator(
+  kube: TestKubernetes,
+  options: {
+    concurrent?: number;
+    /** How often a ResourceSet whose dependencies are not ready checks again (the operator's default: 5s). */
+    requeueDependency?: string;
+  } = {},
+): Promise<FluxController> {
+  const { binary } = fluxOperatorBuild();
+  const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'testbed-fo-'));
+  const removeDir = trackDirectory(dir);
+  let controller: TrackedProcess | undefined;
+  try {
+    await kube.kubectl(
+      ['apply', '--server-side', '-f', '-'],
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: { name: 'flux-system' },
+      }),
+    );
+    const [metricsPort, healthPort] = [await freePort(), await freePort()];
+    controller = spawnTracked(
+      binary,
+      [
+        `--metrics-addr=127.0.0.1:${metricsPort}`,
+        `--health-addr=127.0.0.1:${healthPort}`,
+        '--enable-leader-election=false',
+        '--web-server-port=0',
+        `--storage-path=${path.join(dir, 'data')}`,
+        `--concurrent=${options.concurrent ?? 4}`,
+        `--requeue-dependency=${options.requeueDependency ?? '5s'}`,
+        '--log-encoding=json',
+        '--log-level=info',
+      ],
+      {
+        cwd: dir,
+        env: {
+          PATH: process.env.PATH ?? '/usr/bin:/bin',
+          HOME: dir,
+          KUBECONFIG: kube.kubeconfig,
+          RUNTIME_NAMESPACE: 'flux-system',
+        },
+      },
+    );
+    const started = controller;
+    await waitUntil(
+      async () =>
+        (await request(`http://127.0.0.1:${healthPort}/readyz`)).status === 200,
+      {
+        timeoutMs: 60_000,
+        intervalMs: 200,
+        what: 'flux-operator',
+        describe: () => started.output(),
+        exited: started.exited,
+      },
+    );
+    return {
+      name: 'flux-operator',
+      version: FLUX_OPERATOR_VERSION,
+      output: () => started.output(),
+      async stop() {
+        await started.stop('SIGTERM', 10_000);
+        await removeDir();
+      },
+    };
+  } catch (error) {
+    await controller?.stop('SIGKILL');
+    await removeDir();
+    throw error;
+  }
 }
