@@ -2,13 +2,19 @@
  * Pull-request mode at scale (issue #19) on a real Gitea (test bed): `AUTOMATIONS` (200)
  * ImageUpdateAutomations in one repository, each with its own policy, marker directory and open
  * pull request; then one new tag that every policy selects. Measured: the time to update every
- * pull request (each run: read the PR, clone the base, force-push with lease, update the PR) and
- * the API calls made, by kind, with none listing pull requests; then a pass with nothing new. Runs are sequential, as one
- * backend instance's engine worker would run them; `CONCURRENCY` runs several at once.
+ * pull request (each run: clone the base, force-push with lease, update the PR — one API call,
+ * nothing read before it) and the API calls made, by kind, with none listing pull requests; then a
+ * pass with nothing new (one read per pull request). Runs are sequential, as one backend
+ * instance's engine worker would run them; `CONCURRENCY` runs several at once.
+ *
+ * The peer, measured in the same run against the same Gitea: bench/peers/gitea-pr-update, a Go
+ * program with the Gitea Go SDK doing the same per-pull-request work (shallow clone of the base,
+ * the tag rewritten, commit, force-push with lease, one edit of the pull request), sequentially.
+ * The ratio of the two says what the engine adds (planning, promotions, store). `PEER=0` skips it.
  *
  *   node --require @backstage/cli-node/config/nodeTransform.cjs bench/pull-request-updates.ts
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -286,7 +292,7 @@ async function main() {
     ).length;
     console.log(`pull request listings: ${listings}`);
 
-    // A pass with nothing new (the interval): no clone, no push; the pull request and its reviews read.
+    // A pass with nothing new (the interval): no clone, no push; one read of the pull request.
     calls.clear();
     const idle = await runAll();
     const idleCalls = [...calls.values()].reduce((a, b) => a + b, 0);
@@ -302,7 +308,42 @@ async function main() {
     for (const [kind, count] of [...calls].sort())
       console.log(`  ${kind}: ${count}`);
 
-    // Verification (not counted): one open pull request per automation, each carrying 1.0.2.
+    if (process.env.PEER !== '0') {
+      const peer = runPeer({
+        baseUrl: gitea.url,
+        token: gitea.adminToken,
+        user: gitea.admin.username,
+        owner: repo.fullName.split('/')[0],
+        repo: repo.fullName.split('/')[1],
+        base: 'main',
+        tag: '1.0.3',
+        pulls: [...statuses].map(([i, status]) => ({
+          number: status.pullRequest!.number,
+          branch: status.pullRequest!.branch,
+          head: status.pullRequest!.head,
+          file: `apps/app-${i}/deploy.yaml`,
+        })),
+      });
+      console.log(
+        `peer (Go, Gitea SDK, same work, sequential): updated ${AUTOMATIONS} pull requests in ${(
+          peer.ms / 1000
+        ).toFixed(1)} s (${(peer.ms / AUTOMATIONS).toFixed(
+          0,
+        )} ms each); API calls ${peer.apiCalls}; failures: ${
+          peer.failures.length
+        }`,
+      );
+      if (peer.failures.length)
+        console.log(peer.failures.slice(0, 5).join('\n'));
+      console.log(
+        `ratio engine/peer: time ${(updated.ms / peer.ms).toFixed(
+          2,
+        )}x, API calls ${(total / Math.max(1, peer.apiCalls)).toFixed(2)}x`,
+      );
+    }
+
+    // Verification (not counted): one open pull request per automation, each carrying 1.0.2
+    // (1.0.3 after the peer).
     let open = 0;
     for (let page = 1; ; page++) {
       const items = await gitea.api<Array<{ body: string }>>(
@@ -335,6 +376,35 @@ async function main() {
   } finally {
     await knex.destroy();
     await gitea.stop();
+  }
+}
+
+/** Builds the peer (not timed), then runs it with `input` on stdin; its own clock times the work. */
+function runPeer(input: unknown): {
+  ms: number;
+  apiCalls: number;
+  failures: string[];
+} {
+  const dir = path.join(__dirname, 'peers', 'gitea-pr-update');
+  const binary = path.join(
+    fs.mkdtempSync(path.join(os.tmpdir(), 'pr-peer-')),
+    'peer',
+  );
+  try {
+    execFileSync('go', ['build', '-o', binary, '.'], {
+      cwd: dir,
+      stdio: 'pipe',
+    });
+    const run = spawnSync(binary, [], {
+      input: JSON.stringify(input),
+      encoding: 'utf8',
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    if (run.status !== 0)
+      throw new Error(`the peer failed (${run.status}): ${run.stderr}`);
+    return JSON.parse(run.stdout);
+  } finally {
+    fs.rmSync(path.dirname(binary), { recursive: true, force: true });
   }
 }
 

@@ -13,6 +13,7 @@ import { NamedCredentials } from '@imageops/backstage-plugin-image-automation-ba
 import { ImageUpdateAutomationReconciler } from '@imageops/backstage-plugin-image-automation-backend/src/engine/ImageUpdateAutomationReconciler';
 import { ReconcileResult } from '@imageops/backstage-plugin-image-automation-backend/src/engine/Reconciler';
 import { readGitAccessSettings } from '@imageops/backstage-plugin-image-automation-backend/src/git/gitAccess';
+import { WarmClones } from '@imageops/backstage-plugin-image-automation-backend/src/git/warmClones';
 import { PromotionPlanner } from '@imageops/backstage-plugin-image-automation-backend/src/promotions/PromotionPlanner';
 import { readPullRequestSettings } from '@imageops/backstage-plugin-image-automation-backend/src/pullRequests/pullRequestMode';
 import { DatabaseObjectStore } from '@imageops/backstage-plugin-image-automation-backend/src/store/DatabaseObjectStore';
@@ -59,6 +60,8 @@ export async function pullRequestHarness(options: {
   pullRequests: Array<Record<string, string | boolean>>;
   /** Plain-HTTP hosts besides the Git server (the API stand-in's). */
   insecureHosts: string[];
+  /** Warm clones for the reconciler (default: every run clones afresh). */
+  clones?: WarmClones;
 }) {
   const { git, repo } = options;
   const knex: Knex = knexFactory({
@@ -96,6 +99,7 @@ export async function pullRequestHarness(options: {
     promotions: { planner, scans },
     pullRequests: readPullRequestSettings(config),
     logger: new CapturingLogger(logs),
+    ...(options.clones ? { clones: options.clones } : {}),
   });
   const automation: AutomationObject = {
     apiVersion: 'image.toolkit.fluxcd.io/v1',

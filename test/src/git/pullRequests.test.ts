@@ -146,6 +146,48 @@ async function merge(repo: GiteaRepository, number: number) {
   }
 }
 
+/**
+ * A counting proxy in front of Gitea's API (127.0.0.1): every call the engine makes goes through it
+ * and is recorded as `METHOD path?query`, the repository prefix dropped; the answers are Gitea's own.
+ */
+async function countingProxy() {
+  const calls: string[] = [];
+  const server = http.createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const url = new URL(req.url!, gitea.url);
+    calls.push(
+      `${req.method} ${url.pathname.replace(
+        /^\/api\/v1\/repos\/[^/]+\/[^/]+/,
+        '',
+      )}${url.search}`,
+    );
+    const headers: Record<string, string> = {};
+    for (const name of ['authorization', 'content-type', 'accept']) {
+      const value = req.headers[name];
+      if (typeof value === 'string') headers[name] = value;
+    }
+    const answer = await fetch(url, {
+      method: req.method,
+      headers,
+      body: chunks.length ? Buffer.concat(chunks) : undefined,
+    });
+    res.writeHead(answer.status, {
+      'content-type': answer.headers.get('content-type') ?? 'application/json',
+    });
+    res.end(Buffer.from(await answer.arrayBuffer()));
+  });
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return {
+    apiBaseUrl: `http://127.0.0.1:${port}/api/v1`,
+    calls,
+    /** The calls since `from`. */
+    since: (from: number) => calls.slice(from),
+    close: () => new Promise(resolve => server.close(resolve)),
+  };
+}
+
 /** The reconciler on real SQLite stores with the promotion planner, against the test Gitea. */
 async function harness(
   repo: GiteaRepository,
@@ -155,6 +197,8 @@ async function harness(
     url?: string;
     token?: string;
     reviewsApprove?: boolean;
+    /** The pull-request API through another address (a counting proxy in front of Gitea). */
+    apiBaseUrl?: string;
   } = {},
 ) {
   const knex: Knex = knexFactory({
@@ -181,11 +225,13 @@ async function harness(
         insecureHosts: [
           gitea.host,
           ...(options.url ? [new URL(options.url).host] : []),
+          ...(options.apiBaseUrl ? [new URL(options.apiBaseUrl).host] : []),
         ],
         pullRequests: (options.pullRequestHosts ?? [gitea.host]).map(host => ({
           host,
           type: 'gitea',
           reviewsApprove: options.reviewsApprove ?? false,
+          ...(options.apiBaseUrl ? { apiBaseUrl: options.apiBaseUrl } : {}),
         })),
       },
     },
@@ -518,6 +564,121 @@ describe('pull-request mode on a real Gitea', () => {
       );
     } finally {
       await h.stop();
+    }
+  });
+
+  it('costs one API call per update of its pull request, and three reads per run with nothing new (counted by a proxy in front of Gitea), never a listing', async () => {
+    const repo = await gitea.createRepository('calls');
+    await writeFile(repo, deployment('1.0.0'), 'add deployment');
+    const proxy = await countingProxy();
+    const h = await harness(repo, { apiBaseUrl: proxy.apiBaseUrl });
+    try {
+      await h.select('1.0.1');
+      const first = await h.run();
+      expect(ready(first).message).toMatch(/^pull request #\d+ opened/);
+      const number = first.status.pullRequest!.number;
+      expect(proxy.since(0)).toEqual([
+        `GET /pulls/main/${encodeURIComponent(BRANCH)}`,
+        'POST /pulls',
+      ]);
+      for (const tag of ['1.0.2', '1.0.3']) {
+        await h.select(tag);
+        const from = proxy.calls.length;
+        const updated = await h.run();
+        expect(ready(updated).message).toMatch(
+          new RegExp(`^pull request #${number} updated`),
+        );
+        // The update, nothing read before it: its answer says the pull request is still open.
+        expect(proxy.since(from)).toEqual([`PATCH /pulls/${number}`]);
+        expect(await fileOn(repo, BRANCH)).toContain(`app:${tag} #`);
+      }
+      const open = await pulls(repo, 'open');
+      expect(open.map(p => p.number)).toEqual([number]);
+      expect(open[0].body).toContain('- app: 1.0.2 → 1.0.3');
+      const byTag = new Map((await h.promotionList()).map(p => [p.to.tag, p]));
+      expect(byTag.get('1.0.1')?.state).toBe('superseded');
+      expect(byTag.get('1.0.2')?.state).toBe('superseded');
+      expect(byTag.get('1.0.3')?.state).toBe('applying');
+
+      // Nothing new: the pull request is read (a merge or a close is only learnt by asking), and
+      // its reviews and head checks, since Gitea does not move `updated_at` on a review.
+      const from = proxy.calls.length;
+      const idle = await h.run();
+      expect(ready(idle).message).toMatch(
+        new RegExp(`^pull request #${number} open`),
+      );
+      const head = idle.status.pullRequest!.head!;
+      expect(proxy.since(from)).toEqual([
+        `GET /pulls/${number}`,
+        `GET /pulls/${number}/reviews?limit=50`,
+        `GET /commits/${head}/status`,
+      ]);
+      expect(proxy.calls.filter(c => /^GET \/pulls(\?|$)/.test(c))).toEqual([]);
+    } finally {
+      await h.stop();
+      await proxy.close();
+    }
+  });
+
+  it("applies the promotion with the merge commit when a person merged the pull request before a newer version came, learnt from the update's answer, and opens a new pull request for the newer version", async () => {
+    const repo = await gitea.createRepository('merged-between');
+    await writeFile(repo, deployment('1.0.0'), 'add deployment');
+    const proxy = await countingProxy();
+    const h = await harness(repo, { apiBaseUrl: proxy.apiBaseUrl });
+    try {
+      await h.select('1.0.1');
+      const first = await h.run();
+      const number = first.status.pullRequest!.number;
+      const [promotion] = await h.promotionList();
+      expect(promotion).toMatchObject({ state: 'applying' });
+      await merge(repo, number);
+      const { merge_commit_sha: mergeCommit } = await gitea.api<{
+        merge_commit_sha: string;
+      }>('GET', `/repos/${repo.fullName}/pulls/${number}`);
+
+      await h.select('1.0.2');
+      const from = proxy.calls.length;
+      const result = await h.run();
+      expect(ready(result)).toMatchObject({ status: 'True' });
+      expect(ready(result).message).toMatch(/^pull request #\d+ opened/);
+      // The first call is the update: nothing was read before it.
+      expect(proxy.since(from)[0]).toBe(`PATCH /pulls/${number}`);
+      const merged = await h.view(promotion.id);
+      expect(merged).toMatchObject({ state: 'applied', commit: mergeCommit });
+      expect(merged.pullRequest).toMatchObject({
+        number,
+        state: 'merged',
+        mergeCommit,
+      });
+      expect(
+        merged.history.map((step: { state: string }) => step.state),
+      ).not.toContain('superseded');
+      const newer = (await h.promotionList()).find(p => p.to.tag === '1.0.2')!;
+      expect(newer).toMatchObject({
+        state: 'applying',
+        from: { tag: '1.0.1' },
+      });
+      expect(result.status.pullRequest).toMatchObject({
+        state: 'open',
+        versions: { app: '1.0.2' },
+        promotions: [newer.id],
+      });
+      expect(result.status.pullRequest!.number).not.toBe(number);
+      expect(result.events?.map(e => e.reason)).toEqual(
+        expect.arrayContaining(['PullRequestMerged', 'PromotionApplied']),
+      );
+      expect(result.events?.map(e => e.reason)).not.toContain(
+        'PromotionSuperseded',
+      );
+      const open = await pulls(repo, 'open');
+      expect(open).toHaveLength(1);
+      expect(open[0].body).toContain(
+        '`registry.example.com/team/app:1.0.1` → `registry.example.com/team/app:1.0.2`',
+      );
+      expect(await fileOn(repo, 'main')).toContain('app:1.0.1 #');
+    } finally {
+      await h.stop();
+      await proxy.close();
     }
   });
 

@@ -7,8 +7,11 @@
  * the real repository: a pull request's head is the branch's commit on the Git server, and a merge
  * made "as a person" is a real merge commit on `main`.
  */
+import fs from 'node:fs';
 import http from 'node:http';
 import { AddressInfo } from 'node:net';
+import os from 'node:os';
+import { WarmClones } from '@imageops/backstage-plugin-image-automation-backend/src/git/warmClones';
 import { startGitServer, TestGitServer } from '../../testbed';
 import {
   BRANCH,
@@ -80,7 +83,19 @@ async function gitHubStandIn(repo: string) {
       return undefined;
     }
   };
+  // `updated_at` moves with every change of the pull request, its reviews included, as on GitHub.
+  const seen = new Map<number, { snapshot: string; changes: number }>();
+  const updatedAt = (pr: Pr) => {
+    const snapshot = JSON.stringify([pr, reviews.get(pr.number) ?? []]);
+    const last = seen.get(pr.number) ?? { snapshot: '', changes: 0 };
+    if (last.snapshot !== snapshot)
+      seen.set(pr.number, { snapshot, changes: last.changes + 1 });
+    return new Date(
+      Date.UTC(2026, 11, 4) + seen.get(pr.number)!.changes * 1000,
+    ).toISOString();
+  };
   const view = async (pr: Pr, origin: string) => ({
+    updated_at: updatedAt(pr),
     number: pr.number,
     node_id: pr.node_id,
     html_url: `${origin}/${repo}/pull/${pr.number}`,
@@ -325,11 +340,13 @@ function harness(
     pullRequests?: Array<Record<string, string | boolean>>;
     reviewsApprove?: boolean;
     autoMerge?: boolean;
+    clones?: WarmClones;
   } = {},
 ) {
   return pullRequestHarness({
     git,
     repo,
+    clones: options.clones,
     credential: { username: 'x-access-token', password: TOKEN },
     insecureHosts: [gh.host],
     pullRequests: options.pullRequests ?? [
@@ -431,8 +448,8 @@ describe('pull-request mode on GitHub (API stand-in) with pushes to the real tes
         updatedAt: expect.any(String),
       });
 
-      // A newer version: the same pull request, its branch force-pushed, updated with one read and
-      // one update (the reviews are read because a promotion waits for them); no listing.
+      // A newer version: the same pull request, its branch force-pushed, updated with one call and
+      // nothing read before it (the reviews of the old head decide nothing for the new version); no listing.
       await h.select('1.0.2');
       let from = gh.requests.length;
       const second = await h.run(gated);
@@ -442,13 +459,7 @@ describe('pull-request mode on GitHub (API stand-in) with pushes to the real tes
         versions: { app: '1.0.2' },
       });
       const head = await gh.headOf(BRANCH);
-      expect(callsSince(gh, from, repo)).toEqual([
-        'GET /pulls/1',
-        'GET /pulls/1/reviews?per_page=100',
-        `GET /commits/${pr.head}/check-runs?per_page=100`,
-        `GET /commits/${pr.head}/status`,
-        'PATCH /pulls/1',
-      ]);
+      expect(callsSince(gh, from, repo)).toEqual(['PATCH /pulls/1']);
       expect(gh.pulls).toHaveLength(1);
       expect(gh.pulls[0].body).toContain('- app: 1.0.1 → 1.0.2');
       expect(await git.readFile(repo, BRANCH, 'deploy/app.yaml')).toContain(
@@ -540,6 +551,209 @@ describe('pull-request mode on GitHub (API stand-in) with pushes to the real tes
       );
     } finally {
       await h.stop();
+      await gh.close();
+    }
+  });
+
+  it('costs one API call per update of the open pull request, one read per run with nothing new, and none after it closed', async () => {
+    const repo = 'acme/calls';
+    await git.createRepository(repo, {
+      'deploy/app.yaml': deployment('1.0.0'),
+    });
+    const gh = await gitHubStandIn(repo);
+    const h = await harness(repo, gh);
+    try {
+      await h.select('1.0.1');
+      expect(ready(await h.run()).status).toBe('True');
+      expect(callsSince(gh, 0, repo)).toEqual([
+        `GET /pulls?state=open&head=acme%3A${encodeURIComponent(
+          BRANCH,
+        )}&base=main&per_page=1`,
+        'POST /pulls',
+      ]);
+      // Nothing new: the pull request is read (it may have been merged or closed); its reviews and
+      // checks were never read since it opened, so they are read once.
+      let from = gh.requests.length;
+      let idle = await h.run();
+      expect(ready(idle).message).toMatch(/^pull request #1 open/);
+      const head = (await gh.headOf(BRANCH))!;
+      expect(callsSince(gh, from, repo)).toEqual([
+        'GET /pulls/1',
+        'GET /pulls/1/reviews?per_page=100',
+        `GET /commits/${head}/check-runs?per_page=100`,
+        `GET /commits/${head}/status`,
+      ]);
+      // Nothing new again, the pull request unchanged on the host: one call, nothing else.
+      from = gh.requests.length;
+      idle = await h.run();
+      expect(ready(idle).message).toMatch(/^pull request #1 open/);
+      expect(callsSince(gh, from, repo)).toEqual(['GET /pulls/1']);
+      // A review changes the pull request: the next read sees it moved, and reads the reviews.
+      gh.reviews.set(1, [
+        { state: 'APPROVED', user: { login: 'ann' }, commit_id: head },
+      ]);
+      from = gh.requests.length;
+      idle = await h.run();
+      expect(ready(idle).message).toMatch(
+        /^pull request #1 open \(approved by ann/,
+      );
+      expect(callsSince(gh, from, repo)).toHaveLength(4);
+      from = gh.requests.length;
+      await h.run();
+      expect(callsSince(gh, from, repo)).toEqual(['GET /pulls/1']);
+      // Three newer versions, one run each: one call per update, the update itself.
+      for (const tag of ['1.0.2', '1.0.3', '1.0.4']) {
+        await h.select(tag);
+        from = gh.requests.length;
+        const updated = await h.run();
+        expect(ready(updated).message).toMatch(/^pull request #1 updated/);
+        expect(callsSince(gh, from, repo)).toEqual(['PATCH /pulls/1']);
+        expect(gh.pulls[0].body).toContain(`→ ${tag}`);
+        expect(await git.readFile(repo, BRANCH, 'deploy/app.yaml')).toContain(
+          `app:${tag} #`,
+        );
+      }
+      // Each superseded promotion was superseded only after the host answered the update.
+      const byTag = new Map((await h.promotionList()).map(p => [p.to.tag, p]));
+      expect(byTag.get('1.0.1')!.state).toBe('superseded');
+      expect(byTag.get('1.0.3')!.state).toBe('superseded');
+      expect(byTag.get('1.0.4')!.state).toBe('applying');
+      expect(gh.pulls).toHaveLength(1);
+      // Closed by a person: the next run's read learns it; after that, no call at all.
+      gh.pulls[0].state = 'closed';
+      from = gh.requests.length;
+      expect(ready(await h.run()).reason).toBe('PullRequestClosed');
+      expect(callsSince(gh, from, repo)).toEqual(['GET /pulls/1']);
+      expect(
+        (await h.promotionList()).find(p => p.to.tag === '1.0.4')!.state,
+      ).toBe('rejected');
+      from = gh.requests.length;
+      expect(ready(await h.run()).reason).toBe('PullRequestClosed');
+      expect(callsSince(gh, from, repo)).toEqual([]);
+    } finally {
+      await h.stop();
+      await gh.close();
+    }
+  });
+
+  it("applies the promotion with the merge commit when a person merged the pull request before a newer version came, learnt from the update's answer, and opens a new pull request for the newer version", async () => {
+    const repo = 'acme/merged-between';
+    await git.createRepository(repo, {
+      'deploy/app.yaml': deployment('1.0.0'),
+    });
+    const gh = await gitHubStandIn(repo);
+    const h = await harness(repo, gh);
+    try {
+      await h.select('1.0.1');
+      expect(ready(await h.run()).status).toBe('True');
+      const [first] = await h.promotionList();
+      expect(first).toMatchObject({ state: 'applying', to: { tag: '1.0.1' } });
+      const mergeCommit = await gh.merge(1);
+      // A newer version before any run saw the merge: nothing is read before the update; the host
+      // refuses to edit a merged pull request (422), and that refusal is followed by the one read
+      // that tells it was merged.
+      await h.select('1.0.2');
+      const from = gh.requests.length;
+      const result = await h.run();
+      expect(ready(result)).toMatchObject({
+        status: 'True',
+        message: expect.stringMatching(/^pull request #2 opened/),
+      });
+      expect(callsSince(gh, from, repo)).toEqual([
+        'PATCH /pulls/1',
+        'GET /pulls/1',
+        `GET /pulls?state=open&head=acme%3A${encodeURIComponent(
+          BRANCH,
+        )}&base=main&per_page=1`,
+        'POST /pulls',
+      ]);
+      const merged = await h.view(first.id);
+      expect(merged).toMatchObject({ state: 'applied', commit: mergeCommit });
+      expect(merged.pullRequest).toMatchObject({
+        number: 1,
+        state: 'merged',
+        mergeCommit,
+      });
+      // Never superseded on the way: the history goes from applying to applied.
+      expect(
+        merged.history.map((step: { state: string }) => step.state),
+      ).not.toContain('superseded');
+      const second = (await h.promotionList()).find(p => p.to.tag === '1.0.2')!;
+      expect(second).toMatchObject({
+        state: 'applying',
+        from: { tag: '1.0.1' },
+      });
+      expect(result.status.pullRequest).toMatchObject({
+        number: 2,
+        state: 'open',
+        versions: { app: '1.0.2' },
+        promotions: [second.id],
+      });
+      expect(result.events?.map(e => e.reason)).toEqual(
+        expect.arrayContaining([
+          'PullRequestMerged',
+          'PromotionApplied',
+          'PullRequestOpened',
+        ]),
+      );
+      expect(result.events?.map(e => e.reason)).not.toContain(
+        'PromotionSuperseded',
+      );
+      // The new pull request proposes 1.0.1 → 1.0.2 on top of the merge.
+      expect(gh.pulls[1].body).toContain(
+        '`registry.example.com/team/app:1.0.1` → `registry.example.com/team/app:1.0.2`',
+      );
+    } finally {
+      await h.stop();
+      await gh.close();
+    }
+  });
+
+  it('reuses the warm clone of the base branch: the run after the first fetches what changed instead of cloning', async () => {
+    const repo = 'acme/warm';
+    await git.createRepository(repo, {
+      'deploy/app.yaml': deployment('1.0.0'),
+    });
+    const gh = await gitHubStandIn(repo);
+    const directory = await fs.promises.mkdtemp(`${os.tmpdir()}/pr-warm-`);
+    const clones = new WarmClones({ directory });
+    const h = await harness(repo, gh, { clones });
+    try {
+      await h.select('1.0.1');
+      expect(ready(await h.run()).message).toMatch(/^pull request #1 opened/);
+      expect({ cloned: clones.cloned, reused: clones.reused }).toEqual({
+        cloned: 1,
+        reused: 0,
+      });
+      // main moves meanwhile (another change): the warm clone fetches it, the update is on top of it.
+      await git.commitFiles(
+        repo,
+        'main',
+        { 'deploy/other.yaml': 'kind: ConfigMap\n' },
+        'another change',
+      );
+      await h.select('1.0.2');
+      const updated = await h.run();
+      expect(ready(updated).message).toMatch(/^pull request #1 updated/);
+      expect({ cloned: clones.cloned, reused: clones.reused }).toEqual({
+        cloned: 1,
+        reused: 1,
+      });
+      expect(await git.readFile(repo, BRANCH, 'deploy/app.yaml')).toContain(
+        'app:1.0.2 #',
+      );
+      expect(await git.readFile(repo, BRANCH, 'deploy/other.yaml')).toBe(
+        'kind: ConfigMap\n',
+      );
+      expect(updated.status.pullRequest!.head).toBe(await gh.headOf(BRANCH));
+      // The warm clone's work branch is the base: nothing the run committed is left on main.
+      expect(await git.readFile(repo, 'main', 'deploy/app.yaml')).toContain(
+        'app:1.0.0 #',
+      );
+    } finally {
+      await h.stop();
+      await clones.close();
+      await fs.promises.rm(directory, { recursive: true, force: true });
       await gh.close();
     }
   });

@@ -2334,5 +2334,78 @@ describe.each(databases.eachSupportedId())(
         expect(await planner.needsRun(staging.id, at(62))).toBe(false);
       });
     });
+
+    describe('preview (pull-request mode, before the host answered)', () => {
+      it('says what decide will conclude once the carried promotion is released, writing nothing', async () => {
+        const { planner, promotions, all } = await setup({
+          [stagingRef]: { [A.approvals]: '1' },
+        });
+        const events: Event[] = [];
+        // The pull request carries v2 (applying); v3 is selected.
+        const carried = written(
+          await planner.decide(selection(), at(0), events),
+        );
+        const before = await all();
+        expect(await planner.openPromotion(prod.id, subject)).toEqual(carried);
+
+        expect(
+          await planner.preview(selection({ selected: v3 }), at(1)),
+        ).toEqual({ action: 'write', version: v3, gates: [] });
+        // The target carries the selection already: nothing to write.
+        expect(
+          await planner.preview(
+            selection({ carried: v3, selected: v3 }),
+            at(1),
+          ),
+        ).toEqual({ action: 'none' });
+        // With an approval gate: held, with the gate a new promotion would wait for.
+        const gated = await planner.preview(
+          selection({ entityRef: stagingRef, selected: v3 }),
+          at(1),
+        );
+        expect(gated).toMatchObject({ action: 'hold', version: v3 });
+        expect(
+          gated.action !== 'none' && gated.gates.map(g => [g.gate, g.state]),
+        ).toEqual([['approval', 'waiting']]);
+        // Nothing was written: the carried promotion is still applying, nothing was created.
+        expect(await all()).toEqual(before);
+        expect((await promotions.get(carried.id))!.state).toBe('applying');
+        expect(events.map(e => e.reason)).toEqual([
+          'PromotionCreated',
+          'PromotionApproved',
+        ]);
+
+        // Once the host answered "still open", the writes: released, then decided as previewed.
+        await planner.releaseFromPullRequest(
+          prod.id,
+          subject,
+          v3,
+          new Set([carried.id]),
+          at(2),
+          events,
+        );
+        const next = written(
+          await planner.decide(selection({ selected: v3 }), at(2), events),
+        );
+        expect(next.to).toEqual(v3);
+        expect((await promotions.get(carried.id))!.state).toBe('superseded');
+      });
+
+      it('holds a selection a person rejected (its pull request closed), as decide does', async () => {
+        const { planner } = await setup();
+        const events: Event[] = [];
+        const promotion = written(
+          await planner.decide(selection(), at(0), events),
+        );
+        await planner.closedWithoutMerge(promotion, 'closed', at(1), events);
+        expect(await planner.preview(selection(), at(2))).toEqual({
+          action: 'hold',
+          gates: [],
+        });
+        expect(
+          await planner.preview(selection({ selected: v3 }), at(2)),
+        ).toMatchObject({ action: 'write', version: v3 });
+      });
+    });
   },
 );

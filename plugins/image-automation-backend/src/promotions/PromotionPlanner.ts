@@ -91,6 +91,20 @@ export type TargetDecision =
   | { action: 'write'; version: PromotionVersion; promotion: PromotionRecord }
   | { action: 'hold'; promotion?: PromotionRecord };
 
+/**
+ * What {@link PromotionPlanner.preview} expects a decision to be, nothing written: write `version`,
+ * hold (with the gates a new promotion would wait for), or nothing to do.
+ * @internal
+ */
+export type PromotionPreview =
+  | { action: 'none' }
+  | {
+      action: 'write' | 'hold';
+      version?: PromotionVersion;
+      gates: PromotionRecord['gates'];
+      eta?: string;
+    };
+
 /** Two versions are the same when their provider revisions match, else their tag and digest. @internal */
 export function sameVersion(
   a: PromotionVersion | undefined,
@@ -358,6 +372,73 @@ export class PromotionPlanner {
     if (open.items.some(p => !ids.has(p.id) || p.state !== 'applying'))
       return false;
     return (await this.deps.promotions.listPins([targetId], now)).length === 0;
+  }
+
+  /** The open promotion of a target's subject (pull-request mode: to tell whether its pull request carries it). */
+  openPromotion(
+    targetId: string,
+    subject: string,
+  ): Promise<PromotionRecord | undefined> {
+    return this.deps.promotions.findOpen(targetId, subject);
+  }
+
+  /**
+   * Pull-request mode, before the host has answered: what {@link decide} would conclude once the
+   * open promotion the pull request carries is released (superseded in the pull request, or applied
+   * when the target carries it), computed without writing anything. The writes are made after the
+   * update of the pull request, once the host said it is still open (see releaseFromPullRequest and
+   * decide); a pull request merged or closed meanwhile is recorded as such instead.
+   */
+  async preview(
+    selection: TargetSelection,
+    now: Date,
+  ): Promise<PromotionPreview> {
+    const { promotions } = this.deps;
+    const { target, subject, carried, selected } = selection;
+    const pin = await promotions.getPin(target.id, subject, now);
+    const desired = pin?.version ?? selected;
+    if (sameVersion(carried, desired)) return { action: 'none' };
+    if (pin) return { action: 'write', version: pin.version, gates: [] };
+    const latest = await promotions.latest(target.id, subject);
+    if (latest?.state === 'rejected' && sameVersion(latest.to, selected))
+      return { action: 'hold', gates: [] };
+    const evaluation = await this.evaluate(selection, selected, [], now, now);
+    return evaluation.passed
+      ? { action: 'write', version: selected, gates: evaluation.gates }
+      : {
+          action: 'hold',
+          version: selected,
+          gates: evaluation.gates,
+          ...(evaluation.eta ? { eta: evaluation.eta } : {}),
+        };
+  }
+
+  /** The gates of a promotion of `selection` to `to`, with the votes it has. */
+  private async evaluate(
+    selection: TargetSelection,
+    to: PromotionVersion,
+    votes: Awaited<ReturnType<PromotionStore['votes']>>,
+    createdAt: Date,
+    now: Date,
+  ) {
+    const { config, problems } = await this.gateConfig(
+      selection.entityRef,
+      selection.annotations,
+    );
+    const evaluation = evaluateGates(config, problems, {
+      now,
+      digest: voteDigest(to),
+      toTag: to.tag,
+      votes,
+      firstSeenAt: selection.firstSeenAt ?? createdAt,
+      upstream: await this.upstream(config, { to }),
+      pin: await this.deps.promotions.getPin(
+        selection.target.id,
+        selection.subject,
+        now,
+      ),
+    } satisfies GateEvidence);
+    return { ...evaluation, config, problems };
   }
 
   /** A promotion by id (pull-request mode keeps the ids of the promotions its pull request carries). */
@@ -849,19 +930,14 @@ export class PromotionPlanner {
     }
     if (promotion.state !== 'pending') return promotion;
 
-    const { config, problems } = await this.gateConfig(
-      selection.entityRef,
-      selection.annotations,
-    );
-    const evaluation = evaluateGates(config, problems, {
+    const evaluation = await this.evaluate(
+      selection,
+      promotion.to,
+      await promotions.votes(promotion.id),
+      new Date(promotion.createdAt),
       now,
-      digest: voteDigest(promotion.to),
-      toTag: promotion.to.tag,
-      votes: await promotions.votes(promotion.id),
-      firstSeenAt: selection.firstSeenAt ?? new Date(promotion.createdAt),
-      upstream: await this.upstream(config, promotion),
-      pin: await promotions.getPin(target.id, subject, now),
-    } satisfies GateEvidence);
+    );
+    const { config, problems } = evaluation;
     if (evaluation.passed) {
       const note = hasGates(config)
         ? 'every gate passed'
@@ -1017,7 +1093,7 @@ export class PromotionPlanner {
    */
   private async upstream(
     config: GateConfig,
-    promotion: PromotionRecord,
+    promotion: Pick<PromotionRecord, 'to'>,
   ): Promise<GateEvidence['upstream']> {
     const after = config.after;
     if (!after) return undefined;

@@ -11,11 +11,15 @@ export interface PullRequestHost {
   findOpen(head: string, base: string): Promise<PullRequestRef | undefined>;
   /** Opens it with its labels and reviewers; asks for auto-merge when `request.autoMerge`. */
   open(request: NewPullRequest): Promise<OpenedPullRequest>;
-  /** New title and body (the branch was force-pushed before). */
+  /**
+   * New title and body (the branch was force-pushed before), in one call. The answer is the pull
+   * request as the host has it now: a pull request merged or closed meanwhile says so here, so that
+   * an update needs no read before it.
+   */
   update(
     number: number,
     change: { title: string; body: string },
-  ): Promise<void>;
+  ): Promise<PullRequestState>;
   /** Comments, then closes without merging. */
   closeWithComment(number: number, comment: string): Promise<void>;
   /** Open, closed or merged (one call). */
@@ -61,6 +65,11 @@ export interface PullRequestState extends PullRequestRef {
   mergeCommit?: string;
   /** The head commit the host sees. */
   headSha?: string;
+  /**
+   * When the host last changed it, only from hosts where a review moves it (GitHub's `updated_at`);
+   * Gitea (1.26) does not move `updated_at` on a review, so it is left out there.
+   */
+  changedAt?: string;
 }
 
 /** A pull request's state from the host's words: merged, else open, else closed. @internal */

@@ -201,12 +201,14 @@ export class AzureDevOpsPullRequestHost implements PullRequestHost {
     return { ...ref, autoMerge: true };
   }
 
+  /** Edits title and description; the answer is the pull request as the host now has it. */
   async update(
     number: number,
     change: { title: string; body: string },
-  ): Promise<void> {
-    await this.call(
-      `updating pull request ${number}`,
+  ): Promise<PullRequestState> {
+    const what = `updating pull request ${number}`;
+    const pr = await this.call<GitPullRequest | undefined>(
+      what,
       'PATCH',
       `/pullrequests/${number}`,
       {
@@ -214,6 +216,7 @@ export class AzureDevOpsPullRequestHost implements PullRequestHost {
         description: truncate(change.body),
       },
     );
+    return this.state(what, pr);
   }
 
   async closeWithComment(number: number, comment: string): Promise<void> {
@@ -245,7 +248,28 @@ export class AzureDevOpsPullRequestHost implements PullRequestHost {
   }
 
   async get(number: number): Promise<PullRequestState> {
-    const pr = await this.read(number);
+    return this.state(
+      `reading pull request ${number}`,
+      await this.read(number),
+    );
+  }
+
+  private state(
+    what: string,
+    pr: GitPullRequest | undefined,
+  ): PullRequestState {
+    if (
+      !pr ||
+      typeof pr.pullRequestId !== 'number' ||
+      typeof pr.status !== 'string'
+    )
+      throw new PullRequestApiError(
+        this.host,
+        undefined,
+        what,
+        'the answer does not carry the pull request and its status',
+      );
+    this.lastRead = pr;
     const head = pr.lastMergeSourceCommit?.commitId;
     return {
       number: pr.pullRequestId,

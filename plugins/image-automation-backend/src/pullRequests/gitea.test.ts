@@ -113,6 +113,53 @@ describe('GiteaPullRequestHost', () => {
     }
   });
 
+  it("answers an update with the pull request's state and merge commit, in one call", async () => {
+    const s = await server([
+      {
+        status: 201,
+        body: {
+          ...pr,
+          state: 'closed',
+          merged: true,
+          merge_commit_sha: 'f00d',
+        },
+      },
+      { status: 201, body: '' },
+    ]);
+    try {
+      const host = new GiteaPullRequestHost({
+        baseUrl: s.url,
+        owner: 'o',
+        repo: 'r',
+      });
+      expect(await host.update(7, { title: 't', body: 'b' })).toEqual({
+        number: 7,
+        url: 'http://x/o/r/pulls/7',
+        state: 'merged',
+        mergeCommit: 'f00d',
+        headSha: 'abc',
+      });
+      expect(s.seen).toEqual([
+        expect.objectContaining({
+          method: 'PATCH',
+          url: '/api/v1/repos/o/r/pulls/7',
+        }),
+      ]);
+      // An answer without the pull request is refused, naming the host and the call.
+      const error = await host
+        .update(7, { title: 't', body: 'b' })
+        .catch(e => e);
+      expect(error).toBeInstanceOf(PullRequestApiError);
+      expect(error.message).toBe(
+        `${
+          new URL(s.url).host
+        }: updating pull request #7 failed: the answer does not carry the pull request and its state`,
+      );
+    } finally {
+      await s.close();
+    }
+  });
+
   it('reads reviews (latest per reviewer, dismissed ignored) and the combined checks', async () => {
     const s = await server([
       { status: 200, body: pr },

@@ -40,6 +40,16 @@ export function repositoryPath(
   };
 }
 
+/** A pull request as Gitea's API answers it (the fields read). */
+interface GiteaPull {
+  number: number;
+  html_url: string;
+  state: string;
+  merged?: boolean;
+  merge_commit_sha?: string | null;
+  head?: { sha?: string };
+}
+
 /**
  * Gitea's pull requests (API v1) for one repository: `baseUrl` is the server's origin
  * (`https://gitea.example.com`), `auth` the Git credential already bound to that host (a named
@@ -183,15 +193,20 @@ export class GiteaPullRequestHost implements PullRequestHost {
     return { number: created.number, url: created.html_url };
   }
 
+  /** Edits title and body; the answer is the pull request as the host now has it (merged, closed or open). */
   async update(
     number: number,
     change: { title: string; body: string },
-  ): Promise<void> {
-    await this.call(
-      `updating pull request #${number}`,
-      'PATCH',
-      `/pulls/${number}`,
-      change,
+  ): Promise<PullRequestState> {
+    const what = `updating pull request #${number}`;
+    return this.state(
+      what,
+      await this.call<GiteaPull | undefined>(
+        what,
+        'PATCH',
+        `/pulls/${number}`,
+        change,
+      ),
     );
   }
 
@@ -211,18 +226,25 @@ export class GiteaPullRequestHost implements PullRequestHost {
   }
 
   async get(number: number): Promise<PullRequestState> {
-    const pr = await this.call<{
-      number: number;
-      html_url: string;
-      state: string;
-      merged: boolean;
-      merge_commit_sha?: string | null;
-      head?: { sha?: string };
-    }>(`reading pull request #${number}`, 'GET', `/pulls/${number}`);
+    const what = `reading pull request #${number}`;
+    return this.state(
+      what,
+      await this.call<GiteaPull | undefined>(what, 'GET', `/pulls/${number}`),
+    );
+  }
+
+  private state(what: string, pr: GiteaPull | undefined): PullRequestState {
+    if (!pr || typeof pr.number !== 'number' || typeof pr.state !== 'string')
+      throw new PullRequestApiError(
+        this.host,
+        undefined,
+        what,
+        'the answer does not carry the pull request and its state',
+      );
     return {
       number: pr.number,
       url: pr.html_url,
-      state: pullRequestState(pr.merged, pr.state === 'open'),
+      state: pullRequestState(pr.merged === true, pr.state === 'open'),
       ...(pr.merged && pr.merge_commit_sha
         ? { mergeCommit: pr.merge_commit_sha }
         : {}),

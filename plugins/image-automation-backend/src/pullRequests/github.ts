@@ -4,6 +4,7 @@ import {
   combinedStatusChecks,
   NewPullRequest,
   OpenedPullRequest,
+  PullRequestApiError,
   PullRequestHost,
   PullRequestRef,
   PullRequestReviews,
@@ -21,6 +22,18 @@ export function gitHubGraphqlUrl(apiBaseUrl: string): string {
   return /\/api\/v3$/.test(base)
     ? base.replace(/\/v3$/, '/graphql')
     : `${base}/graphql`;
+}
+
+/** A pull request as GitHub's API answers it (the fields read). */
+interface GitHubPull {
+  number: number;
+  html_url: string;
+  state: string;
+  merged?: boolean;
+  merged_at?: string | null;
+  merge_commit_sha?: string | null;
+  head?: { sha?: string };
+  updated_at?: string;
 }
 
 /**
@@ -169,15 +182,20 @@ export class GitHubPullRequestHost implements PullRequestHost {
     return { ...ref, autoMerge: true };
   }
 
+  /** Edits title and body; the answer is the pull request as the host now has it (merged, closed or open). */
   async update(
     number: number,
     change: { title: string; body: string },
-  ): Promise<void> {
-    await this.call(
-      `updating pull request #${number}`,
-      'PATCH',
-      `/pulls/${number}`,
-      change,
+  ): Promise<PullRequestState> {
+    const what = `updating pull request #${number}`;
+    return this.state(
+      what,
+      await this.call<GitHubPull | undefined>(
+        what,
+        'PATCH',
+        `/pulls/${number}`,
+        change,
+      ),
     );
   }
 
@@ -197,15 +215,21 @@ export class GitHubPullRequestHost implements PullRequestHost {
   }
 
   async get(number: number): Promise<PullRequestState> {
-    const pr = await this.call<{
-      number: number;
-      html_url: string;
-      state: string;
-      merged?: boolean;
-      merged_at?: string | null;
-      merge_commit_sha?: string | null;
-      head?: { sha?: string };
-    }>(`reading pull request #${number}`, 'GET', `/pulls/${number}`);
+    const what = `reading pull request #${number}`;
+    return this.state(
+      what,
+      await this.call<GitHubPull | undefined>(what, 'GET', `/pulls/${number}`),
+    );
+  }
+
+  private state(what: string, pr: GitHubPull | undefined): PullRequestState {
+    if (!pr || typeof pr.number !== 'number' || typeof pr.state !== 'string')
+      throw new PullRequestApiError(
+        this.host,
+        undefined,
+        what,
+        'the answer does not carry the pull request and its state',
+      );
     const merged = pr.merged === true || Boolean(pr.merged_at);
     return {
       number: pr.number,
@@ -215,6 +239,7 @@ export class GitHubPullRequestHost implements PullRequestHost {
         ? { mergeCommit: pr.merge_commit_sha }
         : {}),
       ...(pr.head?.sha ? { headSha: pr.head.sha } : {}),
+      ...(pr.updated_at ? { changedAt: pr.updated_at } : {}),
     };
   }
 

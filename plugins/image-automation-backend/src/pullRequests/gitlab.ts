@@ -195,12 +195,14 @@ export class GitLabPullRequestHost implements PullRequestHost {
     return { ...ref, autoMerge: true };
   }
 
+  /** Edits title and description; the answer is the merge request as the host now has it. */
   async update(
     number: number,
     change: { title: string; body: string },
-  ): Promise<void> {
-    await this.call(
-      `updating merge request !${number}`,
+  ): Promise<PullRequestState> {
+    const what = `updating merge request !${number}`;
+    const mr = await this.call<MergeRequest | undefined>(
+      what,
       'PUT',
       `${this.project}/merge_requests/${number}`,
       {
@@ -208,6 +210,7 @@ export class GitLabPullRequestHost implements PullRequestHost {
         description: change.body,
       },
     );
+    return this.state(what, mr);
   }
 
   async closeWithComment(number: number, comment: string): Promise<void> {
@@ -236,7 +239,21 @@ export class GitLabPullRequestHost implements PullRequestHost {
   }
 
   async get(number: number): Promise<PullRequestState> {
-    const mr = await this.read(number);
+    return this.state(
+      `reading merge request !${number}`,
+      await this.read(number),
+    );
+  }
+
+  private state(what: string, mr: MergeRequest | undefined): PullRequestState {
+    if (!mr || typeof mr.iid !== 'number' || typeof mr.state !== 'string')
+      throw new PullRequestApiError(
+        this.host,
+        undefined,
+        what,
+        'the answer does not carry the merge request and its state',
+      );
+    this.lastRead = mr;
     // A fast-forward merge has no merge commit: the head itself is what the target branch got.
     const mergeCommit =
       mr.merge_commit_sha || mr.squash_commit_sha || mr.sha || undefined;

@@ -91,6 +91,12 @@ export interface ObjectStatus {
     /** Auto-merge was asked for and the host accepted it. */
     autoMerge?: boolean;
     mergeCommit?: string;
+    /**
+     * When the host last changed the pull request, as the host said (its `updated_at`): its reviews
+     * are read again only when this moves (a review changes it; a push of this automation is
+     * recorded with the time the host answered).
+     */
+    hostChangedAt?: string;
     updatedAt: string;
   };
   /** Receiver: `/hook/<sha256 of token, name and namespace>` (served under `/api/image-automation`). */
