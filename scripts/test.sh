@@ -84,6 +84,7 @@ build_peer "registry v3" registry bash test/testbed/build-registry-v3.sh
 build_peer "flux-operator" flux-operator bash test/testbed/build-flux-operator.sh
 # The real image-reflector-controller for the comparison corpus (test/src/flux, issue #18).
 build_peer "image-reflector-controller" image-reflector bash test/testbed/build-image-reflector.sh
+build_peer "notification-controller" notification-controller bash test/testbed/build-notification-controller.sh
 # kyaml v0.21.1 setters harness for the Git automation comparison (test/src/flux/gitSetters.test.ts):
 # image-automation-controller is not served by the module proxy. About 1.5 minutes cold.
 build_peer "kyaml setters harness" kyaml-setters bash test/oracles/kyaml-setters/build.sh

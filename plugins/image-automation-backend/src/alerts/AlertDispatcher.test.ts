@@ -381,6 +381,64 @@ describe('AlertDispatcher delivers to stand-ins of the hosted services', () => {
     });
   });
 
+  it('metadata keys given twice (eventMetadata, summary, the controller’s revision): sent with the winner, and a Warning MetadataAppendFailed on the Alert, as Flux', async () => {
+    const { declare, emit, dispatcher, eventsOf } = await setup();
+    await declare({
+      [A]: [
+        repoA,
+        provider('apps', 'hook', {
+          type: 'generic',
+          address: `${standIn.url}/conflict`,
+        }),
+        alert('apps', 'clash', {
+          providerRef: { name: 'hook' },
+          summary: 'from spec.summary',
+          eventMetadata: { summary: 'from eventMetadata', revision: 'spoof' },
+          eventSources: [{ kind: 'ImageRepository', name: 'podinfo' }],
+        }),
+        alert('apps', 'clean', {
+          providerRef: { name: 'hook' },
+          eventMetadata: { cluster: 'prod' },
+          eventSources: [{ kind: 'ImageRepository', name: 'podinfo' }],
+        }),
+      ],
+    });
+    // Declared together: neither Alert recorded a transient "provider … is not ready".
+    for (const id of ['Alert/apps/clash', 'Alert/apps/clean'])
+      expect((await eventsOf(id)).filter(e => e.type === 'Warning')).toEqual(
+        [],
+      );
+    await emit(
+      'ImageRepository/apps/podinfo',
+      'Normal',
+      'pushed commit',
+      'Succeeded',
+      { revision: 'main@sha1:abc' },
+    );
+    await dispatcher.idle();
+    const sent = standIn.requests.map(r => JSON.parse(r.body).metadata);
+    expect(sent).toHaveLength(2);
+    expect(sent).toContainEqual({
+      revision: 'main@sha1:abc',
+      summary: 'from spec.summary',
+    });
+    expect(sent).toContainEqual({ cluster: 'prod', revision: 'main@sha1:abc' });
+    expect(
+      (await eventsOf('Alert/apps/clash'))
+        .filter(e => e.type === 'Warning')
+        .map(e => [e.type, e.reason, e.message]),
+    ).toEqual([
+      [
+        'Warning',
+        'MetadataAppendFailed',
+        'metadata key conflicts detected (please refer to the Alert API docs and Flux RFC 0008 for more information)',
+      ],
+    ]);
+    expect(
+      (await eventsOf('Alert/apps/clean')).filter(e => e.type === 'Warning'),
+    ).toEqual([]);
+  });
+
   it('slack (incoming webhook): the secret webhook URL comes from the credential and shows nowhere', async () => {
     const { declare, emit, dispatcher, engine, objects, eventsOf, logger } =
       await setup();

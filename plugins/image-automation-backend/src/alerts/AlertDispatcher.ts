@@ -5,6 +5,7 @@ import { HttpsProxyAgent } from 'https-proxy-agent';
 import {
   NOTIFICATION_API_VERSION,
   ObjectEvent,
+  objectId,
 } from '@imageops/backstage-plugin-image-automation-common';
 import { NamedCredentials } from '../credentials/NamedCredentials';
 import { EventStore } from '../store/EventStore';
@@ -15,6 +16,7 @@ import {
   alertMatches,
   DuplicateFilter,
   FluxEvent,
+  metadataConflicts,
   toFluxEvent,
   withAlertMetadata,
 } from './fluxEvent';
@@ -32,6 +34,12 @@ import {
 export const NOTIFICATION_SENT_REASON = 'NotificationSent';
 /** Reason of the Warning event (Provider and Alert) for a notification that could not be sent, as Flux's. @internal */
 export const NOTIFICATION_FAILED_REASON = 'NotificationDispatchFailed';
+
+/** Reason of the Warning event on an Alert whose metadata keys conflict, as Flux's. @internal */
+export const METADATA_CONFLICT_REASON = 'MetadataAppendFailed';
+/** Its message, Flux's words. */
+const METADATA_CONFLICT_MESSAGE =
+  'metadata key conflicts detected (please refer to the Alert API docs and Flux RFC 0008 for more information)';
 
 /** Notifications sent at the same time, at most (across all Providers). */
 const MAX_CONCURRENT_DELIVERIES = 8;
@@ -298,7 +306,7 @@ export class AlertDispatcher {
     for (const alert of alerts) {
       const spec = alert.manifest.spec as unknown as AlertSpec;
       const provider = await this.deps.objects.get(
-        `Provider/${alert.namespace}/${spec.providerRef.name}`,
+        objectId('Provider', alert.namespace, spec.providerRef.name),
       );
       if (
         !provider ||
@@ -309,6 +317,16 @@ export class AlertDispatcher {
         !isReady(provider)
       ) {
         continue;
+      }
+      // As Flux's event server: keys given by more than one source (RFC 0008) are a Warning on the Alert.
+      if (metadataConflicts(flux, spec).length > 0) {
+        await this.deps.events.record({
+          objectId: alert.id,
+          time: new Date().toISOString(),
+          type: 'Warning',
+          reason: METADATA_CONFLICT_REASON,
+          message: METADATA_CONFLICT_MESSAGE,
+        });
       }
       const delivery = this.deliver(
         alert,
@@ -440,9 +458,9 @@ export class AlertDispatcher {
           ),
         );
         this.deps.logger.warn(`${provider.id}: ${message}`);
-        for (const objectId of [provider.id, alert.id]) {
+        for (const id of [provider.id, alert.id]) {
           await this.deps.events.record({
-            objectId,
+            objectId: id,
             time: now,
             type: 'Warning',
             reason: NOTIFICATION_FAILED_REASON,

@@ -5,6 +5,7 @@ import {
   DuplicateFilter,
   FluxEvent,
   invalidPattern,
+  metadataConflicts,
   toFluxEvent,
   withAlertMetadata,
 } from './fluxEvent';
@@ -248,6 +249,33 @@ describe('withAlertMetadata', () => {
       withAlertMetadata(event({ metadata: { revision: 'r' } }), alert())
         .metadata,
     ).toEqual({ revision: 'r' });
+  });
+});
+
+describe('metadataConflicts (Flux’s MetadataAppendFailed)', () => {
+  it('names the keys more than one source gives: eventMetadata, summary, the controller’s metadata', () => {
+    expect(
+      metadataConflicts(
+        event({ metadata: { revision: 'r' } }),
+        alert({
+          summary: 's',
+          eventMetadata: { summary: 'x', revision: 'y', cluster: 'prod' },
+        }),
+      ),
+    ).toEqual(['revision', 'summary']);
+    expect(
+      metadataConflicts(
+        event({ metadata: { revision: 'r' } }),
+        alert({ summary: 's', eventMetadata: { cluster: 'prod' } }),
+      ),
+    ).toEqual([]);
+    expect(
+      metadataConflicts(
+        event({ metadata: { summary: 'from the controller' } }),
+        alert({ summary: 's' }),
+      ),
+    ).toEqual(['summary']);
+    expect(metadataConflicts(event(), alert())).toEqual([]);
   });
 });
 

@@ -173,6 +173,27 @@ export function withAlertMetadata(
 }
 
 /**
+ * The metadata keys of the sent event that more than one source gives — the Alert's
+ * `eventMetadata`, its `summary` (key `summary`), the controller's metadata — sorted. Flux's event
+ * server records a Warning `MetadataAppendFailed` on the Alert when there is any (the event is sent
+ * all the same, with the winner of {@link withAlertMetadata}).
+ * @internal
+ */
+export function metadataConflicts(event: FluxEvent, spec: AlertSpec): string[] {
+  const sources = new Map<string, number>();
+  const add = (keys: string[]) => {
+    for (const key of keys) sources.set(key, (sources.get(key) ?? 0) + 1);
+  };
+  add(Object.keys(spec.eventMetadata ?? {}));
+  if (spec.summary) add(['summary']);
+  add(Object.keys(event.metadata ?? {}));
+  return [...sources]
+    .filter(([, count]) => count > 1)
+    .map(([key]) => key)
+    .sort();
+}
+
+/**
  * Flux's rate limit of identical events (`--rate-limit-interval`, default 5m): an event with the
  * same involved object, message and `originRevision`, `revision` and `token` metadata as one let
  * through within the window is dropped.
