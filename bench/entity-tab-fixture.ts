@@ -3,6 +3,7 @@
  * scan history can be seeded), the test bed's registry and Git server, and one entity with 50
  * automation objects whose first repository holds 10,000 tags and 1,000 scan-history rows.
  */
+import { objectId } from '@imageops/backstage-plugin-image-automation-common';
 import knexFactory from 'knex';
 import path from 'node:path';
 import { RunningApp, startApp } from '../test/src/browser/startApp';
@@ -334,10 +335,10 @@ export async function startEntityTabWorld(
           entity_ref: 'component:default/bench',
         }),
         tags: await count('image_automation_tags', {
-          object_id: `ImageRepository/${NAMESPACE}/${imageName(0)}`,
+          object_id: objectId('ImageRepository', NAMESPACE, imageName(0)),
         }),
         scans: await count('image_automation_scans', {
-          object_id: `ImageRepository/${NAMESPACE}/${imageName(0)}`,
+          object_id: objectId('ImageRepository', NAMESPACE, imageName(0)),
         }),
         pendingPromotions: (
           (await get(`${entityPath}/promotions?state=pending`))
@@ -370,15 +371,15 @@ async function seedHistory(file: string) {
     useNullAsDefault: true,
   });
   try {
-    const objectId = `ImageRepository/${NAMESPACE}/${imageName(0)}`;
+    const repositoryId = objectId('ImageRepository', NAMESPACE, imageName(0));
     await knex.transaction(async tx => {
       const real = await tx('image_automation_scans')
-        .where({ object_id: objectId })
+        .where({ object_id: repositoryId })
         .orderBy('id', 'desc')
         .first();
       if (!real || real.outcome !== 'success')
         throw new Error(
-          `no successful scan of ${objectId} to build the history on`,
+          `no successful scan of ${repositoryId} to build the history on`,
         );
       const end = Date.parse(real.started_at);
       const failure = (s: number) => s % 97 === 50;
@@ -393,7 +394,7 @@ async function seedHistory(file: string) {
         const last = s === HISTORY - 1;
         if (failure(s)) {
           rows.push({
-            object_id: objectId,
+            object_id: repositoryId,
             canonical_image_name: real.canonical_image_name,
             started_at: at,
             duration_ms: 30_000,
@@ -417,7 +418,7 @@ async function seedHistory(file: string) {
         );
         addedBy.push(added);
         rows.push({
-          object_id: objectId,
+          object_id: repositoryId,
           canonical_image_name: real.canonical_image_name,
           started_at: at,
           duration_ms: last ? real.duration_ms : 150 + (s % 50) * 7,
@@ -433,7 +434,7 @@ async function seedHistory(file: string) {
         });
       }
       await tx('image_automation_scans')
-        .where({ object_id: objectId })
+        .where({ object_id: repositoryId })
         .delete();
       for (let r = 0; r < rows.length; r += 100) {
         await tx('image_automation_scans').insert(rows.slice(r, r + 100));
@@ -441,7 +442,7 @@ async function seedHistory(file: string) {
       const successRows = rows.filter(row => row.outcome === 'success');
       for (let j = 0; j < addedBy.length; j++) {
         await tx('image_automation_tags')
-          .where({ object_id: objectId })
+          .where({ object_id: repositoryId })
           .whereIn('tag', addedBy[j])
           .update({ first_seen_at: successRows[j].started_at });
       }

@@ -19,13 +19,14 @@ import {
   PermissionsService,
 } from '@backstage/backend-plugin-api';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
-import { OPEN_PROMOTION_STATES } from '@imageops/backstage-plugin-image-automation-common';
+import {
+  objectId,
+  OPEN_PROMOTION_STATES,
+  parseObjectId,
+} from '@imageops/backstage-plugin-image-automation-common';
 import knexFactory, { Knex } from 'knex';
 import { VersionsService } from '../plugins/image-automation-backend/src/service/VersionsService';
-import {
-  DatabaseObjectStore,
-  objectId,
-} from '../plugins/image-automation-backend/src/store/DatabaseObjectStore';
+import { DatabaseObjectStore } from '../plugins/image-automation-backend/src/store/DatabaseObjectStore';
 import { DatabasePromotionStore } from '../plugins/image-automation-backend/src/store/DatabasePromotionStore';
 import { DatabaseScanStore } from '../plugins/image-automation-backend/src/store/DatabaseScanStore';
 import { DeclaredObject } from '../plugins/image-automation-backend/src/store/ObjectStore';
@@ -61,7 +62,7 @@ const repositoryId = (i: number) =>
 const automationId = (t: number) =>
   objectId('ImageUpdateAutomation', NAMESPACE, automationName(t));
 const targetId = (t: number) => `git:${automationId(t)}`;
-const subject = (i: number) => `ImagePolicy/${NAMESPACE}/${imageName(i)}`;
+const subject = (i: number) => objectId('ImagePolicy', NAMESPACE, imageName(i));
 const digest = (seed: string) =>
   `sha256:${Buffer.from(seed).toString('hex').padEnd(64, '0').slice(0, 64)}`;
 /** The tag a target carries for an image: targets are spread over the minors, so most are behind. */
@@ -285,7 +286,7 @@ async function seed(
   ) => {
     const iso = at.toISOString();
     const to = {
-      image: `ghcr.io/acme/${subj.split('/')[2]}`,
+      image: `ghcr.io/acme/${parseObjectId(subj).name}`,
       tag,
       digest: digest(`${subj}:${tag}`),
     };

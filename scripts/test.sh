@@ -49,6 +49,10 @@ fi
 
 echo "== lint (ESLint in every package, with the backend's layering rules)"
 backstage-cli repo lint || step_failed "lint failed"
+# No import cycles between the backend's modules (nor in the frontend and common packages): a
+# cycle is a layering back-edge (issue #17).
+madge --circular --no-spinner --extensions ts,tsx plugins/image-automation-backend/src plugins/image-automation/src plugins/image-automation-common/src \
+  >"$RESULTS/madge.log" 2>&1 || { tail -20 "$RESULTS/madge.log"; step_failed "import cycles (npx madge --circular --extensions ts,tsx plugins/*/src)"; }
 
 echo "== formatting (prettier, Backstage's config; .prettierignore lists what is recorded byte for byte)"
 prettier --check . >"$RESULTS/prettier.log" 2>&1 || { grep -v '^Checking' "$RESULTS/prettier.log" | head -20; step_failed "formatting differs (npx prettier --write .)"; }

@@ -1,9 +1,11 @@
 // The backend's layers, bottom up: src/golib (faithful copies of Go packages) ← src/policy and
 // src/template ← src/resourceset, src/inputs, src/git, src/kubernetes ← src/engine ←
 // src/service ← the plugin. A layer imports only from the layers below it; the two lowest are
-// checked here.
+// checked here, and src/store, which the layers above use and which itself uses only src/util.
 const golibMessage =
   'src/golib mirrors Go packages and is the bottom layer: it imports only Node built-ins, npm packages and other src/golib folders.';
+const storeMessage =
+  'src/store is persistence below the layers that use it (kubernetes, registry, engine, service…): it imports only src/util; a type it stores is defined in src/store or in the common package.';
 const pureMessage =
   'src/policy and src/template are pure engines below resourceset, inputs, git, kubernetes, engine and service: they may import only src/golib (and each other).';
 
@@ -36,6 +38,12 @@ module.exports = require('@backstage/cli/config/eslint-factory')(__dirname, {
               './src/service',
             ],
             message: pureMessage,
+          },
+          {
+            target: './src/store',
+            from: './src',
+            except: ['./store', './util'],
+            message: storeMessage,
           },
         ],
       },

@@ -2,15 +2,15 @@ import knexFactory, { Knex } from 'knex';
 import {
   ApplyConflictError,
   ApplyError,
-  checkDependencies,
   classifyApplyFailure,
   ClusterDetails,
   ClusterUnreachableError,
+  dependencyRefusal,
   InventoryApplier,
   KubeApiError,
   KubeClient,
   KubernetesObject,
-  readRunningImages,
+  readObjectReadiness,
   ServerSideApplier,
 } from '@imageops/backstage-plugin-image-automation-backend/src/kubernetes';
 import { DatabaseInventoryStore } from '@imageops/backstage-plugin-image-automation-backend/src/store/DatabaseInventoryStore';
@@ -207,6 +207,17 @@ describe('InventoryApplier against kube-apiserver', () => {
       v: 'v1',
     });
     expect(inventory!.entries).toHaveLength(7);
+    // In apply order (as the Flux Operator records its change sets), not in the order given.
+    expect(inventory!.entries.map(e => e.id)).toEqual([
+      '_apps__Namespace',
+      'apps_cm-a__ConfigMap',
+      'apps_cm-b__ConfigMap',
+      'apps_kept__ConfigMap',
+      'apps_web_apps_Deployment',
+      'apps_ks_kustomize.toolkit.fluxcd.io_Kustomization',
+      'apps_repo_source.toolkit.fluxcd.io_GitRepository',
+    ]);
+    expect(first.inventory).toEqual(inventory!.entries);
 
     const client = await KubeClient.forCluster(adminCluster());
     const cm = await kubeGet(client, 'v1', 'ConfigMap', 'apps', 'cm-a');
@@ -233,7 +244,7 @@ describe('InventoryApplier against kube-apiserver', () => {
     ).toBe(cm?.metadata.resourceVersion);
 
     // Changed: one object configured, three left the set. The Kustomization goes first (Flux's
-    // prune phases); `prune: disabled` keeps its object.
+    // prune phases), the rest in reverse apply order; `prune: disabled` keeps its object.
     const v2 = [
       namespace('apps'),
       configMap('apps', 'cm-a', { k: 'a2' }),
@@ -253,8 +264,8 @@ describe('InventoryApplier against kube-apiserver', () => {
       'Deployment/apps/web configured',
       'GitRepository/apps/repo unchanged',
       'Kustomization/apps/ks deleted',
-      'ConfigMap/apps/cm-b deleted',
       'ConfigMap/apps/kept skipped',
+      'ConfigMap/apps/cm-b deleted',
     ]);
     const deletes = (await writesSince(mark))
       .filter(e => e.verb === 'delete')
@@ -285,33 +296,6 @@ describe('InventoryApplier against kube-apiserver', () => {
       'apps_cm-a__ConfigMap',
       'apps_repo_source.toolkit.fluxcd.io_GitRepository',
       'apps_web_apps_Deployment',
-    ]);
-
-    // The "running" column: what the labelled workloads run.
-    expect(
-      await readRunningImages(client, {
-        labelSelector: 'backstage.io/kubernetes-id=shop',
-        namespaces: ['apps'],
-      }),
-    ).toEqual([
-      {
-        cluster: 'testbed',
-        namespace: 'apps',
-        kind: 'Deployment',
-        name: 'web',
-        container: 'app',
-        containerType: 'container',
-        image: 'ghcr.io/acme/web:1.1.0',
-      },
-      {
-        cluster: 'testbed',
-        namespace: 'apps',
-        kind: 'Deployment',
-        name: 'web',
-        container: 'migrate',
-        containerType: 'init',
-        image: 'ghcr.io/acme/web:1.1.0-migrate',
-      },
     ]);
 
     // An object someone else relabelled is not ours any more: pruning leaves it alone.
@@ -781,34 +765,27 @@ describe('InventoryApplier against kube-apiserver', () => {
       ['apply', '--server-side', '-f', '-'],
       JSON.stringify(configMap('team-a', 'dep', { k: 'v' })),
     );
-    expect(
-      await checkDependencies(client, [
-        {
-          apiVersion: 'v1',
-          kind: 'ConfigMap',
-          namespace: 'team-a',
-          name: 'dep',
-          ready: true,
-        },
-      ]),
-    ).toBeUndefined();
-    expect(
-      await checkDependencies(client, [
-        {
-          apiVersion: 'v1',
-          kind: 'ConfigMap',
-          namespace: 'team-a',
-          name: 'missing',
-        },
-      ]),
-    ).toBe('dependency v1/ConfigMap/team-a/missing not found');
+    // What a ResourceSet's dependsOn reads (engine/resourceSetDependencies.ts): the policy's
+    // refusal first, then the object and its kstatus-like readiness.
+    const dep = {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      namespace: 'team-a',
+      name: 'dep',
+    };
+    expect(await dependencyRefusal(client, dep)).toBeUndefined();
+    expect(readObjectReadiness(await client.get(dep)).status).toBe('Current');
+    expect(await client.get({ ...dep, name: 'missing' })).toBeUndefined();
     // Never a Secret, and only where the cluster's policy grants the kind and namespace.
     expect(
-      await checkDependencies(client, [
-        { apiVersion: 'v1', kind: 'Secret', namespace: 'team-a', name: 'any' },
-      ]),
+      await dependencyRefusal(client, {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        namespace: 'team-a',
+        name: 'any',
+      }),
     ).toBe(
-      'dependency v1/Secret/team-a/any refused: Secrets cannot be dependencies (their content is never read for readiness)',
+      'Secrets cannot be dependencies (their content is never read for readiness)',
     );
     const narrow = await KubeClient.forCluster(
       adminCluster({
@@ -818,17 +795,8 @@ describe('InventoryApplier against kube-apiserver', () => {
         },
       }),
     );
-    expect(
-      await checkDependencies(narrow, [
-        {
-          apiVersion: 'v1',
-          kind: 'ConfigMap',
-          namespace: 'team-a',
-          name: 'dep',
-        },
-      ]),
-    ).toBe(
-      "dependency v1/ConfigMap/team-a/dep refused: namespace 'team-a' is not in the allowedNamespaces of cluster 'testbed'",
+    expect(await dependencyRefusal(narrow, dep)).toBe(
+      "namespace 'team-a' is not in the allowedNamespaces of cluster 'testbed'",
     );
     narrow.close();
     const applier = new InventoryApplier(store, settings);
@@ -850,18 +818,18 @@ describe('InventoryApplier against kube-apiserver', () => {
       'health check failed: timeout waiting for Deployment/team-a/waits (InProgress: Deployment: 0/1 replicas ready, 0 updated)',
     );
     expect(
-      await checkDependencies(client, [
-        {
+      readObjectReadiness(
+        await client.get({
           apiVersion: 'apps/v1',
           kind: 'Deployment',
           namespace: 'team-a',
           name: 'waits',
-          ready: true,
-        },
-      ]),
-    ).toBe(
-      'dependency apps/v1/Deployment/team-a/waits not ready: Deployment: 0/1 replicas ready, 0 updated',
-    );
+        }),
+      ),
+    ).toEqual({
+      status: 'InProgress',
+      message: 'Deployment: 0/1 replicas ready, 0 updated',
+    });
     client.close();
   });
 

@@ -5,6 +5,7 @@
  */
 
 export * from './constants';
+export * from './conditions';
 export * from './permissions';
 export * from './api';
 export * from './objects/types';
@@ -14,3 +15,4 @@ export * from './objects/validate';
 export * from './promotions';
 export * from './timeline';
 export * from './inventory';
+export * from './objectId';

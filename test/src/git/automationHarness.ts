@@ -3,6 +3,7 @@ import { ConfigReader } from '@backstage/config';
 import {
   AutomationObject,
   ImageRef,
+  objectId,
   ObjectStatus,
 } from '@imageops/backstage-plugin-image-automation-common';
 import { NamedCredentials } from '@imageops/backstage-plugin-image-automation-backend/src/credentials/NamedCredentials';
@@ -191,7 +192,11 @@ export async function startAutomationHarness(options: {
       manifest: AutomationObject,
       now = new Date(),
     ): Promise<ReconcileResult> {
-      const id = `ImageUpdateAutomation/${manifest.metadata.namespace}/${manifest.metadata.name}`;
+      const id = objectId(
+        'ImageUpdateAutomation',
+        manifest.metadata.namespace ?? 'default',
+        manifest.metadata.name,
+      );
       const object: StoredObject = {
         id,
         apiVersion: manifest.apiVersion,

@@ -251,9 +251,11 @@ describe('the podinfo ResourceSet (Flux Operator guide) through the backend into
         status: 'True',
         reason: 'ReconciliationSucceeded',
       });
+      // In apply order (kind, then group: helm.toolkit before source.toolkit), as the Flux
+      // Operator records it, not in render order.
       expect(rset.status.inventory.entries).toEqual([
-        { id: 'apps_podinfo_source.toolkit.fluxcd.io_OCIRepository', v: 'v1' },
         { id: 'apps_podinfo_helm.toolkit.fluxcd.io_HelmRelease', v: 'v2' },
+        { id: 'apps_podinfo_source.toolkit.fluxcd.io_OCIRepository', v: 'v1' },
       ]);
       expect(rset.status.appliedClusters).toEqual(['testbed']);
       const source = await inCluster(

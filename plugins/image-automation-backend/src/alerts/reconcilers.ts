@@ -1,15 +1,13 @@
 import {
   NOTIFICATION_API_VERSION,
+  objectId,
   ObjectStatus,
+  REASONS,
 } from '@imageops/backstage-plugin-image-automation-common';
 import { NamedCredentials } from '../credentials/NamedCredentials';
-import {
-  markFailed,
-  markReady,
-  markStalled,
-  readyCondition,
-} from '../engine/conditions';
-import { beginReconcile, RECHECK_MS } from '../engine/preamble';
+import { readyCondition } from '../engine/conditions';
+import { dependentsOf } from '../engine/dependents';
+import { beginReconcile, failures, RECHECK_MS } from '../engine/preamble';
 import { ReconcileResult, Reconciler } from '../engine/Reconciler';
 import { EventStore } from '../store/EventStore';
 import { ObjectStore, StoredObject } from '../store/ObjectStore';
@@ -29,6 +27,8 @@ import {
 const INITIALIZED = 'Initialized';
 /** A retry when an Alert's Provider is missing or not ready (a Provider change also makes it due). */
 const ALERT_RETRY_MS = 60_000;
+/** A recheck while the Alert's Provider has not been reconciled yet (its reconcile also makes the Alert due). */
+const PROVIDER_PENDING_RETRY_MS = 5_000;
 
 /**
  * A Provider: checked as Flux's notifier factory checks it — an address (its own, or its
@@ -54,7 +54,8 @@ export class ProviderReconciler implements Reconciler {
   async reconcile(object: StoredObject, now: Date): Promise<ReconcileResult> {
     const begun = beginReconcile<ProviderSpec>(object, now);
     if ('done' in begun) return this.withAlerts(object, begun.done);
-    const { status, generation } = begun.start;
+    const { status } = begun.start;
+    const { ready, stalled } = failures(begun.start, now, RECHECK_MS);
     const [last] = await this.deps.events.listByReason({
       objectIds: [object.id],
       reasons: [NOTIFICATION_SENT_REASON, NOTIFICATION_FAILED_REASON],
@@ -74,18 +75,18 @@ export class ProviderReconciler implements Reconciler {
       resolveProviderTarget(object, this.deps.credentials, this.deps.settings);
     } catch (error) {
       if (!(error instanceof ProviderRefusedError)) throw error;
-      return this.withAlerts(object, {
-        status: markStalled(next, error.reason, error.message, now, generation),
-        requeueAfterMs: RECHECK_MS,
-      });
+      return this.withAlerts(
+        object,
+        stalled(error.reason, error.message, { status: next }),
+      );
     }
-    return this.withAlerts(object, {
-      status: markReady(next, 'Succeeded', INITIALIZED, now, generation),
-      requeueAfterMs: RECHECK_MS,
-    });
+    return this.withAlerts(
+      object,
+      ready(REASONS.Succeeded, INITIALIZED, RECHECK_MS, { status: next }),
+    );
   }
 
-  /** When the Provider's readiness changes, its Alerts (same entity) are reconciled now. */
+  /** When the Provider's readiness changes, its Alerts (same entity) are reconciled now (see dependents.ts). */
   private async withAlerts(
     object: StoredObject,
     result: ReconcileResult,
@@ -93,22 +94,9 @@ export class ProviderReconciler implements Reconciler {
     const before = readyCondition(object.status);
     const after = readyCondition(result.status);
     if (before?.status === after?.status) return result;
-    const alerts = (
-      await this.deps.objects.list({
-        kind: 'Alert',
-        namespace: object.namespace,
-      })
-    ).filter(
-      alert =>
-        alert.entityRef === object.entityRef &&
-        (alert.manifest.spec as Partial<AlertSpec> | undefined)?.providerRef
-          ?.name === object.name,
-    );
+    const alerts = await dependentsOf(object, this.deps.objects);
     return alerts.length > 0
-      ? {
-          ...result,
-          dueNow: [...(result.dueNow ?? []), ...alerts.map(a => a.id)],
-        }
+      ? { ...result, dueNow: [...(result.dueNow ?? []), ...alerts] }
       : result;
   }
 }
@@ -129,17 +117,17 @@ export class AlertReconciler implements Reconciler {
   async reconcile(object: StoredObject, now: Date): Promise<ReconcileResult> {
     const begun = beginReconcile<AlertSpec>(object, now);
     if ('done' in begun) return begun.done;
-    const { spec, status, generation } = begun.start;
+    const { spec } = begun.start;
+    const { ready, failed, stalled, waiting } = failures(
+      begun.start,
+      now,
+      ALERT_RETRY_MS,
+    );
     const invalid = invalidPattern(spec);
-    if (invalid) {
-      return {
-        status: markStalled(status, 'InvalidConfig', invalid, now, generation),
-        requeueAfterMs: RECHECK_MS,
-      };
-    }
+    if (invalid) return stalled(REASONS.InvalidConfig, invalid);
     const name = spec.providerRef.name;
     const provider = await this.deps.objects.get(
-      `Provider/${object.namespace}/${name}`,
+      objectId('Provider', object.namespace, name),
     );
     // A Provider another entity declares is as good as absent: its credentials are not this entity's.
     if (
@@ -147,40 +135,33 @@ export class AlertReconciler implements Reconciler {
       provider.apiVersion !== NOTIFICATION_API_VERSION ||
       provider.entityRef !== object.entityRef
     ) {
-      return {
-        status: markFailed(
-          status,
-          'Failed',
-          `failed to get provider '${
-            object.namespace
-          }/${name}': providers.notification.toolkit.fluxcd.io "${name}" not found${
-            provider
-              ? ` among the objects of ${
-                  object.entityRef ?? 'the platform locations'
-                }`
-              : ''
-          }`,
-          now,
-          generation,
-        ),
-        requeueAfterMs: ALERT_RETRY_MS,
-      };
+      return failed(
+        REASONS.Failed,
+        `failed to get provider '${
+          object.namespace
+        }/${name}': providers.notification.toolkit.fluxcd.io "${name}" not found${
+          provider
+            ? ` among the objects of ${
+                object.entityRef ?? 'the platform locations'
+              }`
+            : ''
+        }`,
+      );
+    }
+    // A Provider declared together with the Alert and not reconciled yet: no verdict (no
+    // transient "not ready" Warning); the Provider's first reconcile makes this Alert due.
+    const providerSuspended =
+      provider.suspended ||
+      !!(provider.manifest.spec as { suspend?: boolean } | undefined)?.suspend;
+    if (!readyCondition(provider.status) && !providerSuspended) {
+      return waiting(PROVIDER_PENDING_RETRY_MS);
     }
     if (readyCondition(provider.status)?.status !== 'True') {
-      return {
-        status: markFailed(
-          status,
-          'Failed',
-          `provider ${object.namespace}/${name} is not ready`,
-          now,
-          generation,
-        ),
-        requeueAfterMs: ALERT_RETRY_MS,
-      };
+      return failed(
+        REASONS.Failed,
+        `provider ${object.namespace}/${name} is not ready`,
+      );
     }
-    return {
-      status: markReady(status, 'Succeeded', INITIALIZED, now, generation),
-      requeueAfterMs: RECHECK_MS,
-    };
+    return ready(REASONS.Succeeded, INITIALIZED, RECHECK_MS);
   }
 }

@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { LoggerService } from '@backstage/backend-plugin-api';
-import { isSupportedKind } from '@imageops/backstage-plugin-image-automation-common';
+import {
+  isSupportedKind,
+  REASONS,
+} from '@imageops/backstage-plugin-image-automation-common';
 import {
   ImageAutomationMetrics,
   ReconcileResultClass,
@@ -26,8 +29,8 @@ import {
   unsupportedFields,
 } from '../objects/fluxCompatibility';
 import { formatGoDuration } from '../golib/time';
-import { markFailed, markStalled } from './conditions';
-import { beginReconcile, MAX_RETRY_MS, RECHECK_MS } from './preamble';
+import { resultOf } from './outcome';
+import { beginReconcile, MAX_RETRY_MS } from './preamble';
 import {
   ReconcileAborted,
   ReconcileContext,
@@ -40,7 +43,7 @@ const DEFAULT_TIMEOUT_MS = 5 * 60_000;
 /** How long past its timeout a reconcile may run before the engine aborts it. */
 const DEADLINE_GRACE_MS = 60_000;
 /** The Ready reason of a reconcile the engine aborted at its deadline. @internal */
-export const RECONCILE_TIMEOUT_REASON = 'ReconcileTimeout';
+export const RECONCILE_TIMEOUT_REASON = REASONS.ReconcileTimeout;
 import { readyEvent } from './readyEvent';
 
 /** Settings of the reconcile loop. @internal */
@@ -199,8 +202,65 @@ export class Engine {
     now: Date,
     passSignal?: AbortSignal,
   ) {
-    const { objects, logger, leaseMs } = this.options;
+    const { objects, logger } = this.options;
     const started = Date.now();
+    const guard = await this.guard(object, now, passSignal);
+    let result: ReconcileResult | undefined;
+    try {
+      result = await this.runReconciler(object, now, guard.signal);
+    } finally {
+      guard.release();
+    }
+    const aborted = guard.signal.aborted
+      ? (guard.signal.reason as ReconcileAborted)
+      : undefined;
+    if (aborted?.why === 'lease') {
+      // Whatever it produced is dropped: another instance may be running the object already.
+      logger.warn(
+        `Stopped reconciling ${object.id}: ${aborted.message}; nothing of this run was stored`,
+      );
+      this.options.metrics?.leaseLost(object.kind);
+      return;
+    }
+    if (aborted?.why === 'shutdown') {
+      await objects
+        .releaseLease(object.id, this.instanceId, new Date())
+        .catch(() => false);
+      logger.info(
+        `Stopped reconciling ${object.id} (the engine is stopping); it is due again at once`,
+      );
+      return;
+    }
+    // No result: the deadline passed and the reconcile gave up.
+    await this.store(
+      object,
+      now,
+      result ??
+        resultOf(
+          object,
+          {
+            type: 'retry',
+            reason: RECONCILE_TIMEOUT_REASON,
+            message: aborted!.message,
+            afterMs: MAX_RETRY_MS,
+          },
+          now,
+        ),
+      started,
+    );
+  }
+
+  /**
+   * The signal a run acts under: aborted when the lease is taken or not renewed in time (it is
+   * renewed every third of its length), at the deadline (the reconciler's timeout plus grace), or
+   * when the pass stops. `release` ends the renewal and the timers.
+   */
+  private async guard(
+    object: StoredObject,
+    now: Date,
+    passSignal?: AbortSignal,
+  ): Promise<{ signal: AbortSignal; release: () => void }> {
+    const { objects, logger, leaseMs } = this.options;
     const control = new AbortController();
     const abort = (why: ReconcileAborted['why'], message: string) => {
       if (!control.signal.aborted)
@@ -266,71 +326,65 @@ export class Engine {
       );
     passSignal?.addEventListener('abort', stop);
     if (passSignal?.aborted) stop();
+    return {
+      signal: control.signal,
+      release: () => {
+        clearInterval(renewal);
+        clearTimeout(expiry);
+        clearTimeout(deadline);
+        passSignal?.removeEventListener('abort', stop);
+      },
+    };
+  }
 
-    let result: ReconcileResult | undefined;
+  /**
+   * The reconciler's result with the notes for older manifests; a throw is Stalled `InternalError`
+   * (a bug or an unexpected failure in one object never stops the others), unless the run was
+   * aborted: then undefined.
+   */
+  private async runReconciler(
+    object: StoredObject,
+    now: Date,
+    signal: AbortSignal,
+  ): Promise<ReconcileResult | undefined> {
     try {
-      result = compatibilityNotes(
+      return compatibilityNotes(
         object,
-        await this.reconcileKind(object, now, { signal: control.signal }),
+        await this.reconcileKind(object, now, { signal }),
         now,
       );
     } catch (error) {
-      if (!control.signal.aborted) {
-        // A bug or an unexpected failure in one object never stops the others.
-        logger.error(
-          `Reconciling ${object.id} failed unexpectedly`,
-          error as Error,
-        );
-        result = {
-          status: markStalled(
-            object.status,
-            'InternalError',
-            `reconcile failed: ${(error as Error).message}`,
-            now,
-            object.generation,
-          ),
-          requeueAfterMs: 60_000,
-        };
-      }
-    } finally {
-      clearInterval(renewal);
-      clearTimeout(expiry);
-      clearTimeout(deadline);
-      passSignal?.removeEventListener('abort', stop);
-    }
-    const aborted = control.signal.aborted
-      ? (control.signal.reason as ReconcileAborted)
-      : undefined;
-    if (aborted?.why === 'lease') {
-      // Whatever it produced is dropped: another instance may be running the object already.
-      logger.warn(
-        `Stopped reconciling ${object.id}: ${aborted.message}; nothing of this run was stored`,
+      if (signal.aborted) return undefined;
+      this.options.logger.error(
+        `Reconciling ${object.id} failed unexpectedly`,
+        error as Error,
       );
-      this.options.metrics?.leaseLost(object.kind);
-      return;
-    }
-    if (aborted?.why === 'shutdown') {
-      await objects
-        .releaseLease(object.id, this.instanceId, new Date())
-        .catch(() => false);
-      logger.info(
-        `Stopped reconciling ${object.id} (the engine is stopping); it is due again at once`,
-      );
-      return;
-    }
-    if (!result) {
-      // The deadline passed and the reconcile gave up.
-      result = {
-        status: markFailed(
-          object.status,
-          RECONCILE_TIMEOUT_REASON,
-          aborted!.message,
+      return {
+        ...resultOf(
+          object,
+          {
+            type: 'stalled',
+            reason: REASONS.InternalError,
+            message: `reconcile failed: ${(error as Error).message}`,
+          },
           now,
-          object.generation,
         ),
-        requeueAfterMs: MAX_RETRY_MS,
+        requeueAfterMs: 60_000,
       };
     }
+  }
+
+  /**
+   * Stores the result under the lease (dropped when the lease was lost meanwhile), then tells
+   * metrics, the frontend and the owners, records the events and makes the dependents due.
+   */
+  private async store(
+    object: StoredObject,
+    now: Date,
+    result: ReconcileResult,
+    started: number,
+  ) {
+    const { objects, logger } = this.options;
     const stored = await objects.completeRun(object.id, this.instanceId, {
       status: result.status,
       nextRunAt: new Date(now.getTime() + result.requeueAfterMs),
@@ -353,13 +407,8 @@ export class Engine {
     );
     this.options.notifier?.changed('objects', object.entityRef);
     this.options.owners?.objectChanged(object, object.status, result.status);
-    const ready = readyEvent(object.status, result.status);
-    const event =
-      ready && ready.type === 'Normal' && result.readyEventMetadata
-        ? { ...ready, metadata: result.readyEventMetadata }
-        : ready;
     if (this.options.events) {
-      for (const e of [...(result.events ?? []), ...(event ? [event] : [])]) {
+      for (const e of eventsOf(object, result)) {
         await this.options.events.record({
           objectId: object.id,
           time: now.toISOString(),
@@ -384,17 +433,8 @@ export class Engine {
       const reason =
         object.manifest.metadata.annotations?.[
           MANIFEST_ERROR_REASON_ANNOTATION
-        ] ?? 'InvalidManifest';
-      return {
-        status: markStalled(
-          object.status,
-          reason,
-          message,
-          now,
-          object.generation,
-        ),
-        requeueAfterMs: RECHECK_MS,
-      };
+        ] ?? REASONS.InvalidManifest;
+      return resultOf(object, { type: 'stalled', reason, message }, now);
     }
     // Fail closed: an entity's object outside the namespaces granted to the entity (at the last
     // manifest sync) does nothing, whatever its kind (issue #13).
@@ -402,50 +442,68 @@ export class Engine {
       object.source.type === 'catalog' &&
       !namespaceGranted(object.grantedNamespaces, object.namespace)
     ) {
-      return {
-        status: markStalled(
-          object.status,
-          'NamespaceNotGranted',
-          `namespace '${object.namespace}' is not granted to ${
+      return resultOf(
+        object,
+        {
+          type: 'stalled',
+          reason: REASONS.NamespaceNotGranted,
+          message: `namespace '${object.namespace}' is not granted to ${
             object.entityRef ?? 'this object'
           } (imageAutomation.tenancy.namespaces)`,
-          now,
-          object.generation,
-        ),
-        requeueAfterMs: RECHECK_MS,
-      };
+        },
+        now,
+      );
     }
     const reconciler = this.byKind.get(`${object.apiVersion}/${object.kind}`);
     if (!reconciler) {
       // A kind this plugin reconciles, in an apiVersion Flux no longer serves: say what to change.
       const unsupported = unsupportedApiVersionMessage(object.manifest);
       if (unsupported) {
-        return {
-          status: markStalled(
-            object.status,
-            UNSUPPORTED_API_VERSION_REASON,
-            unsupported,
-            now,
-            object.generation,
-          ),
-          requeueAfterMs: RECHECK_MS,
-        };
+        return resultOf(
+          object,
+          {
+            type: 'stalled',
+            reason: UNSUPPORTED_API_VERSION_REASON,
+            message: unsupported,
+          },
+          now,
+        );
       }
       const begun = beginReconcile(object, now);
       if ('done' in begun) return begun.done;
-      return {
-        status: markStalled(
-          begun.start.status,
-          'KindNotSupported',
-          `${object.kind} (${object.apiVersion}) is not reconciled by this version of the image-automation plugin`,
-          now,
-          object.generation,
-        ),
-        requeueAfterMs: RECHECK_MS,
-      };
+      return resultOf(
+        begun.start,
+        {
+          type: 'stalled',
+          reason: REASONS.KindNotSupported,
+          message: `${object.kind} (${object.apiVersion}) is not reconciled by this version of the image-automation plugin`,
+        },
+        now,
+      );
     }
     return reconciler.reconcile(object, now, context);
   }
+}
+
+/**
+ * The events a stored result records: the reconciler's own, then the Ready transition's (with the
+ * type, message and, when Normal, the metadata the reconciler asked for).
+ */
+function eventsOf(
+  object: StoredObject,
+  result: ReconcileResult,
+): NonNullable<ReconcileResult['events']> {
+  const transition = readyEvent(object.status, result.status);
+  const ready = transition && {
+    ...transition,
+    type: result.readyEventType ?? transition.type,
+    message: result.readyEventMessage ?? transition.message,
+  };
+  const event =
+    ready && ready.type === 'Normal' && result.readyEventMetadata
+      ? { ...ready, metadata: result.readyEventMetadata }
+      : ready;
+  return [...(result.events ?? []), ...(event ? [event] : [])];
 }
 
 /**

@@ -1,5 +1,6 @@
 import {
   GitRepositorySpec,
+  REASONS,
   SOURCE_API_VERSION,
 } from '@imageops/backstage-plugin-image-automation-common';
 import { NamedCredentials } from '../credentials/NamedCredentials';
@@ -18,8 +19,8 @@ import { gitRemote, readRemoteState } from '../git/GitWorkspace';
 import { GitAuth } from '../git/runGit';
 import { ObjectStore, StoredObject } from '../store/ObjectStore';
 import { parseGoDuration } from '../golib/time';
-import { markFailed, markReady, markStalled } from './conditions';
-import { beginReconcile, RECHECK_MS, retryAfter } from './preamble';
+import { dependentsOf } from './dependents';
+import { beginReconcile, failures, retryAfter } from './preamble';
 import { ReconcileResult, Reconciler } from './Reconciler';
 
 const DEFAULT_GIT_TIMEOUT_MS = 60_000;
@@ -60,36 +61,23 @@ export class GitRepositoryReconciler implements Reconciler {
   async reconcile(object: StoredObject, now: Date): Promise<ReconcileResult> {
     const begun = beginReconcile<GitRepositorySpec>(object, now);
     if ('done' in begun) return begun.done;
-    const { spec, generation, status } = begun.start;
+    const { spec, status } = begun.start;
     const intervalMs = parseGoDuration(spec.interval);
+    const { ready, failed, stalled } = failures(
+      begun.start,
+      now,
+      retryAfter(intervalMs),
+    );
     const access = this.deps.gitAccess ?? STRICT_GIT_ACCESS;
     try {
       checkGitUrl(spec.url, access, spec.secretRef !== undefined);
     } catch (error) {
-      return {
-        status: markStalled(
-          status,
-          'URLInvalid',
-          (error as Error).message,
-          now,
-          generation,
-        ),
-        requeueAfterMs: RECHECK_MS,
-      };
+      return stalled(REASONS.URLInvalid, (error as Error).message);
     }
     try {
       validateGitReference(spec.ref, 'spec.ref');
     } catch (error) {
-      return {
-        status: markStalled(
-          status,
-          'InvalidGitArgument',
-          (error as Error).message,
-          now,
-          generation,
-        ),
-        requeueAfterMs: RECHECK_MS,
-      };
+      return stalled(REASONS.InvalidGitArgument, (error as Error).message);
     }
     let revision: string;
     try {
@@ -105,16 +93,7 @@ export class GitRepositoryReconciler implements Reconciler {
       } catch (error) {
         // Not a passing failure: only a config change lets the integration token read here (#13).
         if (error instanceof IntegrationReadRefusedError) {
-          return {
-            status: markStalled(
-              status,
-              'IntegrationReadNotAllowed',
-              error.message,
-              now,
-              generation,
-            ),
-            requeueAfterMs: RECHECK_MS,
-          };
+          return stalled(REASONS.IntegrationReadNotAllowed, error.message);
         }
         throw error;
       }
@@ -131,52 +110,29 @@ export class GitRepositoryReconciler implements Reconciler {
           (state.resolved.kind === 'commit' ? state.resolved.commit : ''),
       );
     } catch (error) {
-      return {
-        status: markFailed(
-          status,
-          'GitOperationFailed',
-          (error as Error).message,
-          now,
-          generation,
-        ),
-        requeueAfterMs: retryAfter(intervalMs),
-      };
+      return failed(REASONS.GitOperationFailed, (error as Error).message);
     }
     const changed = status.artifact?.revision !== revision;
-    const next = {
-      ...status,
-      artifact: changed
-        ? { revision, lastUpdateTime: now.toISOString() }
-        : status.artifact!,
-    };
+    // A moved revision (not the first one) makes the automations using this source due.
     const dueNow =
       changed && status.artifact
-        ? (await this.deps.objects.list({ kind: 'ImageUpdateAutomation' }))
-            .filter(a => {
-              const ref = (
-                a.manifest.spec as {
-                  sourceRef?: { name?: string; namespace?: string };
-                }
-              ).sourceRef;
-              return (
-                ref?.name === object.name &&
-                (ref.namespace ?? a.namespace) === object.namespace
-              );
-            })
-            .map(a => a.id)
+        ? await dependentsOf(object, this.deps.objects)
         : undefined;
-    return {
-      status: markReady(
-        next,
-        'Succeeded',
-        `stored artifact for revision '${revision}'`,
-        now,
-        generation,
-      ),
-      requeueAfterMs: intervalMs,
-      dueNow,
-      // As source-controller's artifact events carry it (without a digest: no artifact is built here).
-      readyEventMetadata: { revision },
-    };
+    return ready(
+      REASONS.Succeeded,
+      `stored artifact for revision '${revision}'`,
+      intervalMs,
+      {
+        status: {
+          ...status,
+          artifact: changed
+            ? { revision, lastUpdateTime: now.toISOString() }
+            : status.artifact!,
+        },
+        dueNow,
+        // As source-controller's artifact events carry it (without a digest: no artifact is built here).
+        readyEventMetadata: { revision },
+      },
+    );
   }
 }

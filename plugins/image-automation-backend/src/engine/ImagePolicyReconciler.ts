@@ -2,6 +2,8 @@ import {
   IMAGE_API_VERSION,
   ImagePolicySpec,
   ImageRepositorySpec,
+  objectId,
+  REASONS,
 } from '@imageops/backstage-plugin-image-automation-common';
 import { NamedCredentials } from '../credentials/NamedCredentials';
 import {
@@ -14,11 +16,11 @@ import {
   updateImageRefs,
 } from '../policy';
 import { parseImageReference, RegistryClient } from '../registry';
-import { objectId } from '../store/DatabaseObjectStore';
 import { ObjectStore, StoredObject } from '../store/ObjectStore';
 import { ScanStore } from '../store/ScanStore';
 import { parseGoDuration } from '../golib/time';
-import { markReady } from './conditions';
+import { dependentsOf } from './dependents';
+import { Outcomes } from './outcome';
 import {
   cloudRegistryCallOptions,
   NO_CLOUD_IDENTITY,
@@ -69,7 +71,7 @@ export class ImagePolicyReconciler implements Reconciler {
   async reconcile(object: StoredObject, now: Date): Promise<ReconcileResult> {
     const begun = beginReconcile<ImagePolicySpec>(object, now);
     if ('done' in begun) return begun.done;
-    const { spec, generation } = begun.start;
+    const { spec } = begun.start;
     let status = begun.start.status;
     const reflection = spec.digestReflectionPolicy ?? 'Never';
     const intervalMs =
@@ -78,87 +80,23 @@ export class ImagePolicyReconciler implements Reconciler {
         spec.interval ? parseGoDuration(spec.interval) : undefined,
       ) ?? IDLE_RECHECK_MS;
     const progress = fluxProgressMessage(begun.start);
-    const { failed, stalled } = failures(
+    const { ready, failed, stalled, waiting } = failures(
       begun.start,
       now,
       retryAfter(intervalMs),
       () => progress,
     );
 
-    const repoNamespace = spec.imageRepositoryRef.namespace ?? object.namespace;
-    const repoName = spec.imageRepositoryRef.name;
-    const repository = await this.deps.objects.get(
-      objectId('ImageRepository', repoNamespace, repoName),
-    );
-    // An entity's policy reaches another namespace only when it is granted to the entity or the
-    // repository's accessFrom admits the policy's namespace (said the same whether or not it exists).
-    const denied = referenceDenied(
-      object,
-      'spec.imageRepositoryRef',
-      { kind: 'ImageRepository', namespace: repoNamespace, name: repoName },
-      (repository?.manifest.spec as ImageRepositorySpec | undefined)
-        ?.accessFrom,
-      true,
-    );
-    if (denied) {
-      return stalled('AccessDenied', denied);
-    }
-    if (!repository) {
-      return failed(
-        'DependencyNotReady',
-        `failed to get the referred ImageRepository: referenced ImageRepository does not exist: ImageRepository.image.toolkit.fluxcd.io "${repoName}" not found`,
-        DEPENDENCY_RETRY_MS,
-      );
-    }
-    const repoSpec = repository.manifest.spec as unknown as ImageRepositorySpec;
-    if (
-      object.source.type !== 'catalog' &&
-      repoNamespace !== object.namespace &&
-      !this.accessAllowed(repoSpec)
-    ) {
-      return failed(
-        'AccessDenied',
-        `failed to get the referred ImageRepository: access denied: '${repoNamespace}/${repoName}' can't be accessed due to missing ACL labels on 'accessFrom'`,
-      );
-    }
-    try {
-      parseImageReference(repoSpec.image, { insecure: repoSpec.insecure });
-    } catch (error) {
-      return stalled('ImageURLInvalid', (error as Error).message);
-    }
+    const found = await this.repositoryOf(object, spec, { failed, stalled });
+    if ('done' in found) return found.done;
+    const { repository, repoSpec } = found;
 
-    const tags = sortTagsAsStored(
-      await this.deps.scans.currentTags(repository.id),
-    );
-    // The selection checks the policy, then the tags, then the pattern, in Flux's order.
-    const selection = selectLatestTag({
-      policy: spec.policy,
-      filterTags: spec.filterTags,
-      tags,
+    const selection = await this.selectTag(spec, repository, repoSpec, {
+      failed,
+      stalled,
+      waiting,
     });
-    if (!selection.ok && selection.reason === 'DependencyNotReady') {
-      // Flux reads the tags again for a few seconds before giving up (listTagsWithBackoff), so a
-      // policy declared with its repository waits for the first scan instead of failing. Here:
-      // while the repository has not been reconciled yet (no condition, not suspended), look again
-      // shortly without a status change; its first scan makes this policy due at once.
-      const repositoryPending =
-        !repository.status.conditions?.length &&
-        !repository.suspended &&
-        !(repoSpec as { suspend?: boolean }).suspend;
-      if (repositoryPending) {
-        return { status, requeueAfterMs: FIRST_SCAN_WAIT_MS };
-      }
-      return failed(
-        'DependencyNotReady',
-        `retrying in 30s error: ${selection.message}`,
-        DEPENDENCY_RETRY_MS,
-      );
-    }
-    if (!selection.ok) {
-      return selection.stalled
-        ? stalled(selection.reason, selection.message)
-        : failed(selection.reason, selection.message);
-    }
+    if ('done' in selection) return selection.done;
 
     const plan = planDigestReflection({
       policy: reflection,
@@ -175,7 +113,7 @@ export class ImagePolicyReconciler implements Reconciler {
         );
       } catch (error) {
         return failed(
-          'Failure',
+          REASONS.Failure,
           digestFetchFailureMessage(plan.ref, (error as Error).message),
         );
       }
@@ -191,34 +129,138 @@ export class ImagePolicyReconciler implements Reconciler {
       observedPreviousRef: refs.observedPreviousRef,
     };
     if (!status.observedPreviousRef) delete status.observedPreviousRef;
-    status = markReady(
-      status,
-      'Succeeded',
-      composeImagePolicyReadyMessage(refs.latestRef, refs.observedPreviousRef),
-      now,
-      generation,
-    );
     const before = begun.start.status.latestRef;
     const selectionChanged =
       !before ||
       before.name !== refs.latestRef.name ||
       before.tag !== refs.latestRef.tag ||
       (before.digest ?? '') !== (refs.latestRef.digest ?? '');
-    // A new selection makes the automations of this namespace due now (Flux enqueues every
-    // ImageUpdateAutomation in the namespace when a policy's latestRef changes).
+    // A new selection makes its dependents due now (see dependents.ts).
     const dueNow = selectionChanged
-      ? (
-          await this.deps.objects.list({
-            kind: 'ImageUpdateAutomation',
-            namespace: object.namespace,
-          })
-        ).map(a => a.id)
+      ? await dependentsOf(object, this.deps.objects)
       : undefined;
-    return {
-      status,
-      requeueAfterMs: intervalMs,
-      ...(dueNow?.length ? { dueNow } : {}),
-    };
+    return ready(
+      REASONS.Succeeded,
+      composeImagePolicyReadyMessage(refs.latestRef, refs.observedPreviousRef),
+      intervalMs,
+      { status, ...(dueNow?.length ? { dueNow } : {}) },
+    );
+  }
+
+  /**
+   * The policy's ImageRepository: granted (or admitted by its `accessFrom`), existing, with an image
+   * reference that parses; else the outcome that ends the reconcile.
+   */
+  private async repositoryOf(
+    object: StoredObject,
+    spec: ImagePolicySpec,
+    { failed, stalled }: Pick<Outcomes, 'failed' | 'stalled'>,
+  ): Promise<
+    | { done: ReconcileResult }
+    | { repository: StoredObject; repoSpec: ImageRepositorySpec }
+  > {
+    const repoNamespace = spec.imageRepositoryRef.namespace ?? object.namespace;
+    const repoName = spec.imageRepositoryRef.name;
+    const repository = await this.deps.objects.get(
+      objectId('ImageRepository', repoNamespace, repoName),
+    );
+    // An entity's policy reaches another namespace only when it is granted to the entity or the
+    // repository's accessFrom admits the policy's namespace (said the same whether or not it exists).
+    const denied = referenceDenied(
+      object,
+      'spec.imageRepositoryRef',
+      { kind: 'ImageRepository', namespace: repoNamespace, name: repoName },
+      (repository?.manifest.spec as ImageRepositorySpec | undefined)
+        ?.accessFrom,
+      true,
+    );
+    if (denied) {
+      return { done: stalled(REASONS.AccessDenied, denied) };
+    }
+    if (!repository) {
+      return {
+        done: failed(
+          REASONS.DependencyNotReady,
+          `failed to get the referred ImageRepository: referenced ImageRepository does not exist: ImageRepository.image.toolkit.fluxcd.io "${repoName}" not found`,
+          DEPENDENCY_RETRY_MS,
+        ),
+      };
+    }
+    const repoSpec = repository.manifest.spec as unknown as ImageRepositorySpec;
+    if (
+      object.source.type !== 'catalog' &&
+      repoNamespace !== object.namespace &&
+      !this.accessAllowed(repoSpec)
+    ) {
+      return {
+        done: failed(
+          REASONS.AccessDenied,
+          `failed to get the referred ImageRepository: access denied: '${repoNamespace}/${repoName}' can't be accessed due to missing ACL labels on 'accessFrom'`,
+        ),
+      };
+    }
+    try {
+      parseImageReference(repoSpec.image, { insecure: repoSpec.insecure });
+    } catch (error) {
+      return {
+        done: stalled(REASONS.ImageURLInvalid, (error as Error).message),
+      };
+    }
+
+    return { repository, repoSpec };
+  }
+
+  /**
+   * The latest tag of the repository's stored tags by the policy; while the repository has not
+   * scanned yet, a short wait without a status change; else the outcome that ends the reconcile.
+   */
+  private async selectTag(
+    spec: ImagePolicySpec,
+    repository: StoredObject,
+    repoSpec: ImageRepositorySpec,
+    {
+      failed,
+      stalled,
+      waiting,
+    }: Pick<Outcomes, 'failed' | 'stalled' | 'waiting'>,
+  ): Promise<{ done: ReconcileResult } | { tag: string }> {
+    const tags = sortTagsAsStored(
+      await this.deps.scans.currentTags(repository.id),
+    );
+    // The selection checks the policy, then the tags, then the pattern, in Flux's order.
+    const selection = selectLatestTag({
+      policy: spec.policy,
+      filterTags: spec.filterTags,
+      tags,
+    });
+    if (!selection.ok && selection.reason === REASONS.DependencyNotReady) {
+      // Flux reads the tags again for a few seconds before giving up (listTagsWithBackoff), so a
+      // policy declared with its repository waits for the first scan instead of failing. Here:
+      // while the repository has not been reconciled yet (no condition, not suspended), look again
+      // shortly without a status change; its first scan makes this policy due at once.
+      const repositoryPending =
+        !repository.status.conditions?.length &&
+        !repository.suspended &&
+        !(repoSpec as { suspend?: boolean }).suspend;
+      if (repositoryPending) {
+        return { done: waiting(FIRST_SCAN_WAIT_MS) };
+      }
+      return {
+        done: failed(
+          REASONS.DependencyNotReady,
+          `retrying in 30s error: ${selection.message}`,
+          DEPENDENCY_RETRY_MS,
+        ),
+      };
+    }
+    if (!selection.ok) {
+      return {
+        done: selection.stalled
+          ? stalled(selection.reason, selection.message)
+          : failed(selection.reason, selection.message),
+      };
+    }
+    return { tag: selection.tag };
   }
 
   /** `accessFrom` with an empty `matchLabels` admits every namespace; namespaces have no labels here. */

@@ -4,6 +4,7 @@ import {
   IMAGE_API_VERSION,
   ImageRepositorySpec,
   ObjectStatus,
+  REASONS,
 } from '@imageops/backstage-plugin-image-automation-common';
 import { NamedCredentials } from '../credentials/NamedCredentials';
 import { compileGoRegexp } from '../golib/regexp';
@@ -19,7 +20,8 @@ import { ObjectStore, StoredObject } from '../store/ObjectStore';
 import { ScanStore } from '../store/ScanStore';
 import { adler32 } from '../golib/adler32';
 import { formatGoDuration, parseGoDuration } from '../golib/time';
-import { markReady } from './conditions';
+import { dependentsOf } from './dependents';
+import { Outcomes } from './outcome';
 import { NO_CLOUD_IDENTITY, registryCallOptions } from './registryCallOptions';
 import {
   CloudIdentityRefusedError,
@@ -130,28 +132,84 @@ export class ImageRepositoryReconciler implements Reconciler {
     const signal = context?.signal;
     const begun = beginReconcile<ImageRepositorySpec>(object, now);
     if ('done' in begun) return begun.done;
-    const { spec, generation, pendingRequest } = begun.start;
-    let status = begun.start.status;
+    const { spec, pendingRequest } = begun.start;
     const intervalMs = parseGoDuration(spec.interval);
     // Flux's Reconciling message, which a retried failure leaves in place: the reconcile's start,
     // then `scanning: <reason>` once a scan begins.
-    let progress = fluxProgressMessage(begun.start);
-    const { failed, stalled } = failures(
-      begun.start,
+    const run: ScanRun = {
+      object,
+      spec,
       now,
-      retryAfter(intervalMs),
-      () => progress,
-    );
+      signal,
+      intervalMs,
+      pendingRequest,
+      status: begun.start.status,
+      progress: fluxProgressMessage(begun.start),
+      outcomes: failures(
+        begun.start,
+        now,
+        retryAfter(intervalMs),
+        () => run.progress,
+      ),
+    };
 
+    const access = this.registryAccess(run);
+    if ('done' in access) return access.done;
+    const exclusionList = effectiveExclusionList(spec);
+    const decision = shouldScan({
+      status: run.status,
+      canonicalName: access.ref.canonical,
+      exclusionList,
+      storedTagCount: (await this.deps.scans.currentTags(object.id)).length,
+      pendingRequest,
+      intervalMs,
+      now,
+    });
+    if (!decision.reason) return run.outcomes.waiting(decision.waitMs);
+
+    const callOptions = await this.withCloudCredentials(run, access);
+    if ('done' in callOptions) return callOptions.done;
+    // As in Flux, the exclusion list is compiled when a scan begins (an invalid entry fails the scan).
+    run.progress = `scanning: ${decision.reason}`;
+    const exclusions = compileExclusions(run, exclusionList);
+    if ('done' in exclusions) return exclusions.done;
+    const listed = await this.listTags(run, access.ref, callOptions.options);
+    if ('done' in listed) return listed.done;
+    return this.scanned(run, {
+      ref: access.ref,
+      reason: decision.reason,
+      exclusionList,
+      tags: sortTagsAsStored(
+        listed.tags.filter(tag => !exclusions.list.some(re => re.test(tag))),
+      ),
+      listed,
+    });
+  }
+
+  /**
+   * Whether and how the registry may be called: a supported provider, a valid image, the cloud
+   * identity admitted for the entity (then `secretRef` is ignored, as in Flux) and the call options.
+   */
+  private registryAccess(run: ScanRun):
+    | { done: ReconcileResult }
+    | {
+        ref: ImageReference;
+        cloudRegistry?: CloudRegistry;
+        callOptions: RegistryCallOptions;
+      } {
+    const { spec, object } = run;
+    const { failed, stalled } = run.outcomes;
     if (
       spec.provider &&
       spec.provider !== 'generic' &&
       !isCloudProvider(spec.provider)
     ) {
-      return stalled(
-        'ProviderNotSupported',
-        `provider '${spec.provider}' is not supported: use one of generic, aws, gcp, azure`,
-      );
+      return {
+        done: stalled(
+          REASONS.ProviderNotSupported,
+          `provider '${spec.provider}' is not supported: use one of generic, aws, gcp, azure`,
+        ),
+      };
     }
     const cloudProvider = isCloudProvider(spec.provider)
       ? spec.provider
@@ -160,11 +218,12 @@ export class ImageRepositoryReconciler implements Reconciler {
     try {
       ref = parseImageReference(spec.image, { insecure: spec.insecure });
     } catch (error) {
-      return stalled('ImageURLInvalid', (error as Error).message);
+      return {
+        done: stalled(REASONS.ImageURLInvalid, (error as Error).message),
+      };
     }
-
     // With a cloud provider the backend's cloud identity is used, when app-config grants it to the
-    // entity for this registry (else Stalled before any request); `secretRef` is ignored, as in Flux.
+    // entity for this registry (else Stalled before any request).
     let cloudRegistry: CloudRegistry | undefined;
     if (cloudProvider) {
       try {
@@ -175,95 +234,90 @@ export class ImageRepositoryReconciler implements Reconciler {
         );
       } catch (error) {
         if (error instanceof CloudIdentityRefusedError)
-          return stalled(error.reason, error.message);
+          return { done: stalled(error.reason, error.message) };
         throw error;
       }
     }
-
-    let callOptions: RegistryCallOptions;
     try {
       const refs = cloudProvider ? { ...spec, secretRef: undefined } : spec;
-      callOptions = {
+      const callOptions = {
         ...registryCallOptions(
           refs,
           ref,
           object.entityRef,
           this.deps.credentials,
         ),
-        signal,
+        signal: run.signal,
       };
+      return { ref, cloudRegistry, callOptions };
     } catch (error) {
-      return failed(
-        'AuthenticationFailed',
-        `failed to configure authentication options: ${
-          (error as Error).message
-        }`,
-      );
-    }
-
-    const exclusionList = effectiveExclusionList(spec);
-    const storedTags = await this.deps.scans.currentTags(object.id);
-    const decision = shouldScan({
-      status,
-      canonicalName: ref.canonical,
-      exclusionList,
-      storedTagCount: storedTags.length,
-      pendingRequest,
-      intervalMs,
-      now,
-    });
-    if (!decision.reason) {
-      return { status, requeueAfterMs: decision.waitMs };
-    }
-
-    if (cloudRegistry) {
-      try {
-        callOptions = {
-          ...callOptions,
-          credentials: await this.deps.cloud!.credentials(cloudRegistry, {
-            timeoutMs: callOptions.timeoutMs,
-            signal,
-          }),
-          credentialHosts: [],
-          plainHttpCredentials: false,
-        };
-      } catch (error) {
-        signal?.throwIfAborted();
-        return failed(
-          'AuthenticationFailed',
+      return {
+        done: failed(
+          REASONS.AuthenticationFailed,
           `failed to configure authentication options: ${
             (error as Error).message
           }`,
-        );
-      }
+        ),
+      };
     }
+  }
 
-    // As in Flux, the exclusion list is compiled when a scan begins (an invalid entry fails the scan).
-    progress = `scanning: ${decision.reason}`;
-    const exclusions: RegExp[] = [];
-    for (const pattern of exclusionList) {
-      const compiled = compileGoRegexp(pattern);
-      if (!compiled.ok) {
-        return failed(
-          'ReadOperationFailed',
-          `scan failed: failed to compile regex ${pattern}: ${compiled.message}`,
-        );
-      }
-      exclusions.push(compiled.regexp.regexp);
-    }
-
-    const started = Date.now();
-    let listed: { tags: string[]; requests: number; listedAt?: Date };
+  /** The call options with the cloud identity's credentials, once a scan is due. */
+  private async withCloudCredentials(
+    run: ScanRun,
+    access: { cloudRegistry?: CloudRegistry; callOptions: RegistryCallOptions },
+  ): Promise<{ done: ReconcileResult } | { options: RegistryCallOptions }> {
+    const { cloudRegistry, callOptions } = access;
+    if (!cloudRegistry) return { options: callOptions };
     try {
-      // A listing of the same repository with the same credentials younger than the interval is
-      // reused; a requested reconcile always lists.
-      listed = this.deps.listings
+      return {
+        options: {
+          ...callOptions,
+          credentials: await this.deps.cloud!.credentials(cloudRegistry, {
+            timeoutMs: callOptions.timeoutMs,
+            signal: run.signal,
+          }),
+          credentialHosts: [],
+          plainHttpCredentials: false,
+        },
+      };
+    } catch (error) {
+      run.signal?.throwIfAborted();
+      return {
+        done: run.outcomes.failed(
+          REASONS.AuthenticationFailed,
+          `failed to configure authentication options: ${
+            (error as Error).message
+          }`,
+        ),
+      };
+    }
+  }
+
+  /**
+   * The registry's tags (or a shared listing of the same repository with the same credentials
+   * younger than the interval; a requested reconcile always lists). A failed listing is recorded
+   * in the scan history and ends the reconcile.
+   */
+  private async listTags(
+    run: ScanRun,
+    ref: ImageReference,
+    callOptions: RegistryCallOptions,
+  ): Promise<
+    | { done: ReconcileResult }
+    | { tags: string[]; requests: number; listedAt?: Date; started: number }
+  > {
+    const { object, spec, now, signal } = run;
+    const started = Date.now();
+    try {
+      const listed = this.deps.listings
         ? await this.deps.listings.listTags(ref, callOptions, {
             scope: listingScope(spec, ref),
-            maxAgeMs: pendingRequest ? 0 : intervalMs,
+            maxAgeMs: run.pendingRequest ? 0 : run.intervalMs,
             now,
           })
         : await this.deps.registry.listTags(ref, callOptions);
+      return { ...listed, started };
     } catch (error) {
       const message = `scan failed: ${(error as Error).message}`;
       // The class and HTTP status only, never anything from the request (no credential).
@@ -279,59 +333,55 @@ export class ImageRepositoryReconciler implements Reconciler {
         errorKind: registryError?.kind,
         errorStatus: registryError?.status,
       });
+      const { failed, stalled } = run.outcomes;
       const kind = (error as { kind?: string }).kind;
       if (kind === 'hostNotAllowed') {
-        return stalled('RegistryNotAllowed', (error as Error).message);
+        return {
+          done: stalled(REASONS.RegistryNotAllowed, (error as Error).message),
+        };
       }
       if (kind === 'tagLimit') {
-        return failed('TagLimitExceeded', message);
+        return { done: failed(REASONS.TagLimitExceeded, message) };
       }
       // A registry that named how long to wait is asked again then, not before or much later.
       const waitMs = registryError?.retryAfterMs;
-      return failed(
-        'ReadOperationFailed',
-        message,
-        waitMs ? Math.max(1000, waitMs + 1000) : undefined,
-      );
+      return {
+        done: failed(
+          REASONS.ReadOperationFailed,
+          message,
+          waitMs ? Math.max(1000, waitMs + 1000) : undefined,
+        ),
+      };
     }
+  }
 
-    const tags = sortTagsAsStored(
-      listed.tags.filter(tag => !exclusions.some(re => re.test(tag))),
-    );
+  /** Records a successful scan and reports it; a new revision makes the dependents due. */
+  private async scanned(
+    run: ScanRun,
+    scan: {
+      ref: ImageReference;
+      reason: string;
+      exclusionList: string[];
+      tags: string[];
+      listed: { requests: number; listedAt?: Date; started: number };
+    },
+  ): Promise<ReconcileResult> {
+    const { object, now, intervalMs } = run;
+    const { ref, tags, listed } = scan;
     const revision = String(adler32(JSON.stringify(tags)));
     // When the tags were observed: this reconcile's time, or that of the shared listing.
     const scanTime = listed.listedAt ?? now;
-    signal?.throwIfAborted();
+    run.signal?.throwIfAborted();
     await this.deps.scans.recordScan({
       objectId: object.id,
       canonicalImageName: ref.canonical,
       startedAt: scanTime,
-      durationMs: Date.now() - started,
+      durationMs: Date.now() - listed.started,
       requests: listed.requests,
       tags,
       revision,
     });
-    const previousRevision = status.lastScanResult?.revision;
-    status = {
-      ...status,
-      canonicalImageName: ref.canonical,
-      lastScanResult: {
-        tagCount: tags.length,
-        scanTime: scanTime.toISOString(),
-        revision,
-        ...(tags.length > 0
-          ? { latestTags: tags.slice(0, LATEST_TAGS_COUNT) }
-          : {}),
-      },
-      observedExclusionList: exclusionList,
-    };
-    status = markReady(
-      status,
-      'Succeeded',
-      `successful scan: found ${tags.length} tags with checksum ${revision}`,
-      now,
-      generation,
-    );
+    const previousRevision = run.status.lastScanResult?.revision;
     // From the listing's time: objects sharing a repository converge on one listing per interval.
     const requeueAfterMs = Math.max(
       1000,
@@ -339,68 +389,67 @@ export class ImageRepositoryReconciler implements Reconciler {
     );
     this.deps.logger.debug(
       `${object.id}: scanning: ${
-        decision.reason
+        scan.reason
       }; successful scan, next scan in ${formatGoDuration(requeueAfterMs)}`,
     );
-    return {
-      status,
+    return run.outcomes.ready(
+      REASONS.Succeeded,
+      `successful scan: found ${tags.length} tags with checksum ${revision}`,
       requeueAfterMs,
-      dueNow:
-        previousRevision !== revision
-          ? [
-              ...(await this.dependentPolicies(object)),
-              ...(await this.dependentInputProviders(ref)),
-            ]
-          : [],
-    };
+      {
+        status: {
+          ...run.status,
+          canonicalImageName: ref.canonical,
+          lastScanResult: {
+            tagCount: tags.length,
+            scanTime: scanTime.toISOString(),
+            revision,
+            ...(tags.length > 0
+              ? { latestTags: tags.slice(0, LATEST_TAGS_COUNT) }
+              : {}),
+          },
+          observedExclusionList: scan.exclusionList,
+        },
+        dueNow:
+          previousRevision !== revision
+            ? await dependentsOf(object, this.deps.objects)
+            : [],
+      },
+    );
   }
+}
 
-  /** OCIArtifactTag (and ECR/GAR/ACR) providers whose `url` names the same repository (by canonical name). */
-  private async dependentInputProviders(
-    ref: ImageReference,
-  ): Promise<string[]> {
-    const providers = await this.deps.objects.list({
-      kind: 'ResourceSetInputProvider',
-    });
-    return providers
-      .filter(provider => {
-        const spec = provider.manifest.spec as {
-          type?: string;
-          url?: string;
-          insecure?: boolean;
-        };
-        if (
-          !/^(OCI|ECR|GAR|ACR)ArtifactTag$/.test(spec.type ?? '') ||
-          typeof spec.url !== 'string'
-        )
-          return false;
-        try {
-          return (
-            parseImageReference(spec.url.replace(/^oci:\/\//, ''), {
-              insecure: spec.insecure,
-            }).canonical === ref.canonical
-          );
-        } catch {
-          return false;
-        }
-      })
-      .map(provider => provider.id);
-  }
+/** One scan's state, shared by the steps of {@link ImageRepositoryReconciler.reconcile}. */
+interface ScanRun {
+  object: StoredObject;
+  spec: ImageRepositorySpec;
+  now: Date;
+  signal?: AbortSignal;
+  intervalMs: number;
+  pendingRequest?: string;
+  status: ObjectStatus;
+  /** What a retried failure leaves on Reconciling. */
+  progress: string;
+  outcomes: Outcomes;
+}
 
-  private async dependentPolicies(repository: StoredObject): Promise<string[]> {
-    const policies = await this.deps.objects.list({ kind: 'ImagePolicy' });
-    return policies
-      .filter(policy => {
-        const ref = (
-          policy.manifest.spec as {
-            imageRepositoryRef?: { name?: string; namespace?: string };
-          }
-        ).imageRepositoryRef;
-        return (
-          ref?.name === repository.name &&
-          (ref.namespace ?? policy.namespace) === repository.namespace
-        );
-      })
-      .map(policy => policy.id);
+/** The exclusion list compiled (Go syntax); an invalid entry fails the scan. */
+function compileExclusions(
+  run: ScanRun,
+  exclusionList: string[],
+): { done: ReconcileResult } | { list: RegExp[] } {
+  const list: RegExp[] = [];
+  for (const pattern of exclusionList) {
+    const compiled = compileGoRegexp(pattern);
+    if (!compiled.ok) {
+      return {
+        done: run.outcomes.failed(
+          REASONS.ReadOperationFailed,
+          `scan failed: failed to compile regex ${pattern}: ${compiled.message}`,
+        ),
+      };
+    }
+    list.push(compiled.regexp.regexp);
   }
+  return { list };
 }

@@ -4,7 +4,10 @@ import {
   ImageRef,
   ImageUpdateAutomationSpec,
   ObjectEvent,
+  objectId,
   ObjectStatus,
+  PromotionVersion,
+  REASONS,
   SOURCE_API_VERSION,
 } from '@imageops/backstage-plugin-image-automation-common';
 import { LoggerService } from '@backstage/backend-plugin-api';
@@ -43,18 +46,21 @@ import {
   pushBranch,
   PushRejectedError,
   readRemoteState,
+  RemoteState,
+  Checkout,
 } from '../git/GitWorkspace';
 import { credentialScope, WarmClones } from '../git/warmClones';
 import { compileLabelSelector } from '../golib/labels';
 import { pushSummary } from '../git/pushSummary';
 import { secureJoin } from '../git/secureJoin';
 import { SigningKeys } from '../git/SigningKeys';
-import { objectId } from '../store/DatabaseObjectStore';
 import { ObjectStore, StoredObject } from '../store/ObjectStore';
 import { ScanStore } from '../store/ScanStore';
 import { PromotionRecord } from '../store/PromotionStore';
 import {
   PromotionPlanner,
+  sameVersion,
+  TargetDecision,
   TargetSelection,
 } from '../promotions/PromotionPlanner';
 import {
@@ -69,8 +75,9 @@ import { setterDiff } from '../git/setterDiff';
 import { policyOfSetter } from '../git/applySetters';
 import { parseGoDuration } from '../golib/time';
 import { unsupportedFields } from '../objects/fluxCompatibility';
-import { markFailed, markReady, markStalled } from './conditions';
-import { beginReconcile, RECHECK_MS, retryAfter } from './preamble';
+import { markReady } from './conditions';
+import { outcomes } from './outcome';
+import { beginReconcile, retryAfter } from './preamble';
 import { ReconcileContext, ReconcileResult, Reconciler } from './Reconciler';
 import { referenceDenied } from '../objects/tenancy';
 import {
@@ -122,6 +129,29 @@ interface RunContext {
   intervalMs: number;
 }
 
+/** What a run carries from one push attempt to the next: the status so far and the promotions' plan. */
+interface RunState {
+  status: ObjectStatus;
+  plan?: PromotionPlan;
+}
+
+/** An attempt's push lost a race with another writer: the run starts again from a fresh checkout. */
+const PUSH_RACED = Symbol('push raced');
+
+type TreeUpdate = Awaited<ReturnType<typeof applyPoliciesToTree>>;
+
+/** The policies whose markers a dry run would change. */
+function changedPolicies(probe: TreeUpdate, namespace: string): Set<string> {
+  const changed = new Set<string>();
+  for (const changes of probe.fileChanges.values()) {
+    for (const change of changes) {
+      const policy = policyOfSetter(change.setter, namespace);
+      if (policy) changed.add(policy);
+    }
+  }
+  return changed;
+}
+
 /** Markers kept in status for the versions view, at most. */
 const MAX_STATUS_MARKERS = 500;
 
@@ -137,6 +167,28 @@ interface PromotionPlan {
   }>;
   /** When a waiting promotion's gates pass by themselves, the earliest. */
   nextEta?: number;
+  /**
+   * Pull-request mode, the host not read yet: decisions on promotions the open pull request carries,
+   * written once the host answered the update (see PromotionPlanner.preview).
+   */
+  deferred: DeferredDecision[];
+}
+
+/** A decision left for after the host's answer: `version` is what the plan wrote, if anything. */
+interface DeferredDecision {
+  name: string;
+  selection: TargetSelection;
+  desired: PromotionVersion;
+  version?: PromotionVersion;
+  diff: string;
+}
+
+/** A promotion waiting only for an approval, which a review of the pull request can give. */
+function reviewApprovable(gates: PromotionRecord['gates']): boolean {
+  return (
+    gates.some(g => g.gate === 'approval' && g.state === 'waiting') &&
+    gates.every(g => g.gate === 'approval' || g.state === 'passed')
+  );
 }
 
 function samePolicies(
@@ -271,34 +323,111 @@ export class ImageUpdateAutomationReconciler implements Reconciler {
     };
     const intervalMs = parseGoDuration(spec.interval);
     const events: Event[] = [];
-    const failed = (reason: string, message: string): ReconcileResult => ({
-      status: markFailed(status, reason, message, now, generation),
-      requeueAfterMs: retryAfter(intervalMs),
+    // Every outcome carries the run time and the events of the run.
+    const outcome = outcomes(begun.start, now, {
+      defaultRetryMs: retryAfter(intervalMs),
+      base: () => status,
       events,
     });
-    const stalled = (reason: string, message: string): ReconcileResult => ({
-      status: markStalled(status, reason, message, now, generation),
-      requeueAfterMs: RECHECK_MS,
-      events,
-    });
+    const { failed, stalled } = outcome;
+    const selected = await this.selectPolicies(object, spec, stalled);
+    if ('done' in selected) return selected.done;
+    const { policies, observedPolicies } = selected;
+    let syncNeeded = !samePolicies(status.observedPolicies, observedPolicies);
 
+    // The source manager: GitRepository, credentials, refs, push branch.
+    const source = await this.sourceManager(object, spec, outcome);
+    if ('done' in source) return source.done;
+    const { remote, sourceSpec } = source;
+    const target = this.pushTarget(
+      object,
+      spec,
+      sourceSpec,
+      remote,
+      begun.start.pendingRequest !== undefined,
+      outcome,
+    );
+    if ('done' in target) return target.done;
+    const { checkoutRef, branch, switched, pullRequest } = target;
+    const refspec = spec.git?.push?.refspec;
+    // An open promotion may have been approved, pinned or let through by a gate since the last run.
+    const promotionsWaiting =
+      !!this.deps.promotions &&
+      (await this.deps.promotions.planner.needsRun(
+        gitTarget(object.id).id,
+        now,
+      ));
+    if (switched || refspec || promotionsWaiting) syncNeeded = true;
+
+    const signing = await this.commitSigner(object, spec, sign, outcome);
+    if ('done' in signing) return signing.done;
+    const { signer } = signing;
+    try {
+      // The GitRepository's credential name (granted to both entities above) and its secret decide
+      // which warm clone the run may use; see credentialScope.
+      const scope = credentialScope(sourceSpec.secretRef?.name, remote.auth);
+      return await next({
+        object,
+        spec,
+        now,
+        generation,
+        status,
+        events,
+        remote,
+        credentialScope: scope,
+        checkoutRef,
+        branch,
+        switched,
+        refspec,
+        syncNeeded,
+        policies,
+        observedPolicies,
+        signer,
+        pullRequest,
+        failed,
+        stalled,
+        intervalMs,
+      });
+    } finally {
+      await signer?.remove();
+    }
+  }
+
+  /**
+   * The update strategy and the policy selector, then the selected policies of the automation's own
+   * namespace (Flux's rule) with their latest refs.
+   */
+  private async selectPolicies(
+    object: StoredObject,
+    spec: ImageUpdateAutomationSpec,
+    stalled: RunContext['stalled'],
+  ): Promise<
+    | { done: ReconcileResult }
+    | {
+        policies: Map<string, ImageRef | undefined>;
+        observedPolicies: Record<string, ImageRef>;
+      }
+  > {
     if (
       spec.update &&
       spec.update.strategy !== undefined &&
       spec.update.strategy !== 'Setters'
     ) {
-      return stalled('InvalidUpdateStrategy', 'no update strategy');
+      return {
+        done: stalled(REASONS.InvalidUpdateStrategy, 'no update strategy'),
+      };
     }
     let selects;
     try {
       selects = compileLabelSelector(spec.policySelector);
     } catch (error) {
-      return stalled(
-        'InvalidPolicySelector',
-        `failed to parse policy selector: ${(error as Error).message}`,
-      );
+      return {
+        done: stalled(
+          REASONS.InvalidPolicySelector,
+          `failed to parse policy selector: ${(error as Error).message}`,
+        ),
+      };
     }
-    // Only policies in the automation's own namespace are considered (Flux's rule).
     const policies = new Map<string, ImageRef | undefined>();
     const observedPolicies: Record<string, ImageRef> = {};
     for (const policy of await this.deps.objects.list({
@@ -314,11 +443,28 @@ export class ImageUpdateAutomationReconciler implements Reconciler {
       policies.set(policy.name, ref);
       if (ref) observedPolicies[policy.name] = { ...ref };
     }
-    let syncNeeded = !samePolicies(status.observedPolicies, observedPolicies);
+    return { policies, observedPolicies };
+  }
 
-    // The source manager: GitRepository, credentials, refs, push branch.
+  /**
+   * The GitRepository (granted, present, with a configuration this plugin honours), every ref,
+   * branch, refspec and push option checked before anything reaches git, and the remote with the
+   * credentials to push.
+   */
+  private async sourceManager(
+    object: StoredObject,
+    spec: ImageUpdateAutomationSpec,
+    { failed, stalled }: Pick<RunContext, 'failed' | 'stalled'>,
+  ): Promise<
+    | { done: ReconcileResult }
+    | { sourceSpec: GitRepositorySpec; remote: GitRemote }
+  > {
     const sourceNamespace = spec.sourceRef.namespace ?? object.namespace;
-    const sourceId = `GitRepository/${sourceNamespace}/${spec.sourceRef.name}`;
+    const sourceId = objectId(
+      'GitRepository',
+      sourceNamespace,
+      spec.sourceRef.name,
+    );
     // Before the source is read: another tenant's GitRepository (and its credentials) is out of
     // reach unless its namespace is granted to this entity (GitRepository has no accessFrom).
     const denied = referenceDenied(object, 'spec.sourceRef', {
@@ -327,16 +473,18 @@ export class ImageUpdateAutomationReconciler implements Reconciler {
       name: spec.sourceRef.name,
     });
     if (denied) {
-      return stalled('AccessDenied', denied);
+      return { done: stalled(REASONS.AccessDenied, denied) };
     }
     const source = await this.deps.objects.get(
       objectId('GitRepository', sourceNamespace, spec.sourceRef.name),
     );
     if (!source || source.apiVersion !== SOURCE_API_VERSION) {
-      return failed(
-        'SourceManagerFailed',
-        `failed configuring source manager: unable to get source '${sourceId}': gitrepositories.source.toolkit.fluxcd.io "${spec.sourceRef.name}" not found`,
-      );
+      return {
+        done: failed(
+          REASONS.SourceManagerFailed,
+          `failed configuring source manager: unable to get source '${sourceId}': gitrepositories.source.toolkit.fluxcd.io "${spec.sourceRef.name}" not found`,
+        ),
+      };
     }
     const sourceSpec = source.manifest.spec as unknown as GitRepositorySpec;
     // The source's provider, proxy and service account decide how Flux's automation reaches Git:
@@ -345,41 +493,34 @@ export class ImageUpdateAutomationReconciler implements Reconciler {
       asAutomationSource: true,
     }).blocking;
     if (sourceBlocking) {
-      return stalled(
-        'InvalidSourceConfiguration',
-        `failed configuring source manager: ${sourceId}: ${sourceBlocking.message}: invalid source configuration`,
-      );
+      return {
+        done: stalled(
+          REASONS.InvalidSourceConfiguration,
+          `failed configuring source manager: ${sourceId}: ${sourceBlocking.message}: invalid source configuration`,
+        ),
+      };
     }
     const access = this.deps.gitAccess ?? STRICT_GIT_ACCESS;
+    const invalid = invalidSourceArguments(spec, sourceSpec, sourceId, access);
+    if (invalid) return { done: stalled(invalid.reason, invalid.message) };
+    const remote = await this.pushRemote(object, source, sourceSpec, access, {
+      failed,
+      stalled,
+    });
+    if ('done' in remote) return remote;
+    return { sourceSpec, remote: remote.remote };
+  }
+
+  /** The remote with the credentials to push: the source's, granted to both entities. */
+  private async pushRemote(
+    object: StoredObject,
+    source: StoredObject,
+    sourceSpec: GitRepositorySpec,
+    access: GitAccessSettings,
+    { failed, stalled }: Pick<RunContext, 'failed' | 'stalled'>,
+  ): Promise<{ done: ReconcileResult } | { remote: GitRemote }> {
     try {
-      checkGitUrl(sourceSpec.url, access, sourceSpec.secretRef !== undefined);
-    } catch (error) {
-      return stalled(
-        'InvalidSourceConfiguration',
-        `failed configuring source manager: ${
-          (error as Error).message
-        }: invalid source configuration`,
-      );
-    }
-    // Every ref, branch, refspec and push option is checked before anything reaches git.
-    try {
-      validateGitReference(sourceSpec.ref, `${sourceId} spec.ref`);
-      validateGitReference(spec.git?.checkout?.ref, 'spec.git.checkout.ref');
-      if (spec.git?.push?.branch)
-        checkBranchName(spec.git.push.branch, 'spec.git.push.branch');
-      if (spec.git?.push?.refspec) checkPushRefspec(spec.git.push.refspec);
-      for (const [key, value] of Object.entries(spec.git?.push?.options ?? {}))
-        checkPushOption(key, String(value));
-    } catch (error) {
-      return stalled(
-        'InvalidGitArgument',
-        `failed configuring source manager: ${(error as Error).message}`,
-      );
-    }
-    let remote: GitRemote;
-    let signer: CommitSigner | undefined;
-    try {
-      remote = gitRemote(
+      const remote = gitRemote(
         sourceSpec.url,
         await resolveGitAuth({
           spec: sourceSpec,
@@ -394,18 +535,40 @@ export class ImageUpdateAutomationReconciler implements Reconciler {
           ? parseGoDuration(sourceSpec.timeout)
           : DEFAULT_GIT_TIMEOUT_MS,
       );
+      return { remote };
     } catch (error) {
       if (error instanceof IntegrationPushRefusedError) {
-        return stalled(
-          'IntegrationPushNotAllowed',
-          `failed configuring source manager: ${error.message}`,
-        );
+        return {
+          done: stalled(
+            REASONS.IntegrationPushNotAllowed,
+            `failed configuring source manager: ${error.message}`,
+          ),
+        };
       }
-      return failed(
-        'SourceManagerFailed',
-        `failed configuring source manager: ${(error as Error).message}`,
-      );
+      return {
+        done: failed(
+          REASONS.SourceManagerFailed,
+          `failed configuring source manager: ${(error as Error).message}`,
+        ),
+      };
     }
+  }
+
+  /**
+   * Where the update goes: the checkout ref, the push branch (Flux infers it from the checkout
+   * ref's branch, `master` when no ref is given) and, in pull-request mode, the target's own branch
+   * and a pull request into the checkout branch, on an allowed host.
+   */
+  private pushTarget(
+    object: StoredObject,
+    spec: ImageUpdateAutomationSpec,
+    sourceSpec: GitRepositorySpec,
+    remote: GitRemote,
+    requested: boolean,
+    { failed, stalled }: Pick<RunContext, 'failed' | 'stalled'>,
+  ):
+    | { done: ReconcileResult }
+    | Pick<RunContext, 'checkoutRef' | 'branch' | 'switched' | 'pullRequest'> {
     const checkoutRef: GitReference = spec.git?.checkout?.ref ??
       sourceSpec.ref ?? { branch: 'master' };
     // Flux infers the push branch from the checkout ref's branch (`master` when no ref is given).
@@ -440,56 +603,69 @@ export class ImageUpdateAutomationReconciler implements Reconciler {
           },
           host: found.host,
           reviewsApprove: found.reviewsApprove,
-          requested: begun.start.pendingRequest !== undefined,
+          requested,
         };
       }
     } catch (error) {
       if (error instanceof PullRequestHostNotAllowedError) {
-        return stalled(
-          'PullRequestHostNotAllowed',
-          `pull-request mode: ${error.message}`,
-        );
+        return {
+          done: stalled(
+            REASONS.PullRequestHostNotAllowed,
+            `pull-request mode: ${error.message}`,
+          ),
+        };
       }
-      return stalled(
-        'InvalidPullRequestConfiguration',
-        `pull-request mode: ${(error as Error).message}`,
-      );
+      return {
+        done: stalled(
+          REASONS.InvalidPullRequestConfiguration,
+          `pull-request mode: ${(error as Error).message}`,
+        ),
+      };
     }
     const branch =
       pullRequest?.options.branch ?? (spec.git?.push?.branch || checkoutBranch);
     if (!branch) {
-      return failed(
-        'SourceManagerFailed',
-        'failed configuring source manager: push spec not provided, and cannot be inferred from .spec.git.checkout.ref or GitRepository .spec.ref',
-      );
+      return {
+        done: failed(
+          REASONS.SourceManagerFailed,
+          'failed configuring source manager: push spec not provided, and cannot be inferred from .spec.git.checkout.ref or GitRepository .spec.ref',
+        ),
+      };
     }
-    const switched = branch !== checkoutBranch;
-    const refspec = spec.git?.push?.refspec;
-    if (switched || refspec) syncNeeded = true;
-    // An open promotion may have been approved, pinned or let through by a gate since the last run.
-    if (
-      this.deps.promotions &&
-      (await this.deps.promotions.planner.needsRun(
-        gitTarget(object.id).id,
-        now,
-      ))
-    )
-      syncNeeded = true;
+    return {
+      checkoutRef,
+      branch,
+      switched: branch !== checkoutBranch,
+      pullRequest,
+    };
+  }
 
+  /** The commit author is required; a signing key must be configured and granted to the entity. */
+  private async commitSigner(
+    object: StoredObject,
+    spec: ImageUpdateAutomationSpec,
+    sign: boolean,
+    { failed, stalled }: Pick<RunContext, 'failed' | 'stalled'>,
+  ): Promise<{ done: ReconcileResult } | { signer?: CommitSigner }> {
     if (!spec.git?.commit.author) {
-      return stalled(
-        'InvalidSourceConfiguration',
-        'failed configuring source manager: no git commit author configured: invalid source configuration',
-      );
+      return {
+        done: stalled(
+          REASONS.InvalidSourceConfiguration,
+          'failed configuring source manager: no git commit author configured: invalid source configuration',
+        ),
+      };
     }
 
+    let signer: CommitSigner | undefined;
     const signingKey = spec.git?.commit.signingKey;
     if (sign && signingKey?.secretRef) {
       if (!this.deps.signingKeys) {
-        return stalled(
-          'InvalidSourceConfiguration',
-          'failed configuring source manager: no signing keys are configured (imageAutomation.signingKeys): invalid source configuration',
-        );
+        return {
+          done: stalled(
+            REASONS.InvalidSourceConfiguration,
+            'failed configuring source manager: no signing keys are configured (imageAutomation.signingKeys): invalid source configuration',
+          ),
+        };
       }
       try {
         signer = await this.deps.signingKeys.signer(
@@ -498,269 +674,349 @@ export class ImageUpdateAutomationReconciler implements Reconciler {
           object.entityRef,
         );
       } catch (error) {
-        return failed(
-          'SourceManagerFailed',
-          `failed configuring source manager: ${(error as Error).message}`,
-        );
+        return {
+          done: failed(
+            REASONS.SourceManagerFailed,
+            `failed configuring source manager: ${(error as Error).message}`,
+          ),
+        };
       }
     }
-    try {
-      // The GitRepository's credential name (granted to both entities above) and its secret decide
-      // which warm clone the run may use; see credentialScope.
-      const scope = credentialScope(sourceSpec.secretRef?.name, remote.auth);
-      return await next({
-        object,
-        spec,
-        now,
-        generation,
-        status,
-        events,
-        remote,
-        credentialScope: scope,
-        checkoutRef,
-        branch,
-        switched,
-        refspec,
-        syncNeeded,
-        policies,
-        observedPolicies,
-        signer,
-        pullRequest,
-        failed,
-        stalled,
-        intervalMs,
-      });
-    } finally {
-      await signer?.remove();
-    }
+    return { signer };
   }
 
   /**
    * Clone, update, commit and push, retried from a fresh clone when the push is rejected. Nothing
    * is pushed or recorded (promotions) once `signal` aborts: the run throws instead.
    */
+  /**
+   * One run: read the remote, stop early when nothing moved, else check out, apply the policies,
+   * commit and push; a push that lost a race starts again from a fresh checkout (at most
+   * PUSH_ATTEMPTS times). The promotions are planned once, in the first attempt.
+   */
   private async run(
     ctx: RunContext,
     signal?: AbortSignal,
   ): Promise<ReconcileResult> {
-    const {
-      object,
-      spec,
-      now,
-      generation,
-      events,
-      remote,
-      checkoutRef,
-      branch,
-      switched,
-      refspec,
-      syncNeeded,
-      policies,
-      observedPolicies,
-      signer,
-      failed,
-      stalled,
-      intervalMs,
-    } = ctx;
-    let status = ctx.status;
-    const author = spec.git!.commit.author;
-    let plan: PromotionPlan | undefined;
-    const gitFailed = async (prefix: string, error: unknown) => {
-      signal?.throwIfAborted();
-      await this.promotionsFailed(
-        plan,
-        `${prefix}: ${(error as Error).message}`,
-        now,
-        events,
-      );
-      return failed(
-        'GitOperationFailed',
-        `${prefix}: ${(error as Error).message}`,
-      );
-    };
-    let attempt = 0;
-    for (;;) {
-      attempt++;
-      let state;
-      try {
-        state = await readRemoteState(remote, checkoutRef);
-      } catch (error) {
-        return await gitFailed('failed to checkout source', error);
-      }
-      if (!syncNeeded && status.observedSourceRevision && state.head) {
-        if (
-          formatRevision(state.resolved, state.head) ===
-          status.observedSourceRevision
-        ) {
-          status = { ...status, observedPolicies };
-          return {
-            status: markReady(status, 'Succeeded', UP_TO_DATE, now, generation),
-            requeueAfterMs: intervalMs,
-            events,
-          };
-        }
-      }
-      let checkout;
-      try {
-        checkout = this.deps.clones
-          ? await this.deps.clones.checkout(
-              remote,
-              state,
-              branch,
-              ctx.credentialScope,
-            )
-          : await cloneForUpdate(remote, state, branch);
-      } catch (error) {
-        return await gitFailed('failed to checkout source', error);
-      }
-      try {
-        let result;
-        try {
-          const updatePath = await secureJoin(
-            checkout.dir,
-            spec.update?.path ?? '',
-          );
-          const tree = {
-            repoRoot: checkout.dir,
-            updatePath,
-            namespace: object.namespace,
-          };
-          if (attempt === 1 && this.deps.promotions) {
-            signal?.throwIfAborted();
-            plan = await this.planPromotions(
-              object,
-              now,
-              events,
-              tree,
-              policies,
-            );
-            status = { ...status, markers: plan.markers };
-          }
-          result = await applyPoliciesToTree({
-            ...tree,
-            policies: plan?.policies ?? policies,
-            held: plan?.held,
-          });
-        } catch (error) {
-          signal?.throwIfAborted();
-          await this.promotionsFailed(
-            plan,
-            `failed to apply policies: ${(error as Error).message}`,
-            now,
-            events,
-          );
-          return failed(
-            'UpdateFailed',
-            `failed to apply policies: ${(error as Error).message}`,
-          );
-        }
-        if (attempt === 1) {
-          for (const w of result.warnings) {
-            events.push({
-              type: 'Warning',
-              reason: 'SetterNotApplied',
-              message: `${w.file}:${w.line}: ${w.message}`,
-            });
-          }
-        }
-        if (result.fileChanges.size === 0) {
-          status = {
-            ...status,
-            observedSourceRevision: checkout.checkoutRevision,
-            observedPolicies,
-          };
-          signal?.throwIfAborted();
-          const dueNow = await this.promotionsApplied(
-            plan,
-            undefined,
-            now,
-            events,
-          );
-          return {
-            status: markReady(status, 'Succeeded', UP_TO_DATE, now, generation),
-            requeueAfterMs: this.requeue(plan, intervalMs, now),
-            events,
-            dueNow,
-          };
-        }
-        let message: string;
-        try {
-          message = automationCommitMessage(
-            object,
-            spec.git?.commit,
-            result.fileChanges,
-          );
-        } catch (error) {
-          if (error instanceof RemovedTemplateFieldError) {
-            signal?.throwIfAborted();
-            await this.promotionsFailed(plan, error.message, now, events);
-            return stalled('RemovedTemplateField', error.message);
-          }
-          return await gitFailed('failed to update source', error);
-        }
-        let commit: string;
-        try {
-          commit = await commitAll(checkout, {
-            author: { name: author.name ?? '', email: author.email },
-            message,
-            signer,
-            now,
-            // Paths as git sees them: relative to the checkout, which the tree's root is.
-            paths: result.written,
-          });
-          // The last moment to stop: past it, the branch moves.
-          signal?.throwIfAborted();
-          await pushBranch(remote, checkout, {
-            switched,
-            refspec,
-            pushOptions: spec.git?.push?.options,
-          });
-        } catch (error) {
-          if (error instanceof PushRejectedError && attempt < PUSH_ATTEMPTS) {
-            this.deps.logger?.info(
-              `${object.id}: ${error.message}; retrying from a fresh clone`,
-            );
-            continue;
-          }
-          return await gitFailed('failed to update source', error);
-        }
-        status = {
-          ...status,
-          // The markers now hold what this run wrote, so the versions view shows it at once.
-          ...(status.markers
-            ? { markers: markersAfter(status.markers, result.fileChanges) }
-            : {}),
-          lastPushCommit: commit,
-          lastPushTime: now.toISOString(),
-          observedSourceRevision: switched
-            ? checkout.checkoutRevision
-            : formatRevision(state.resolved, commit),
-          observedPolicies,
-        };
-        events.push({
-          type: 'Normal',
-          reason: 'Succeeded',
-          message: pushSummary({
-            commit,
-            branch,
-            refspecs: refspec ? [refspec] : [],
-            message,
-          }),
-          // The commit pushed, for commit-status Providers (gitlab). Flux's controller attaches none.
-          metadata: { revision: `${branch}@sha1:${commit}` },
-        });
-        signal?.throwIfAborted();
-        const dueNow = await this.promotionsApplied(plan, commit, now, events);
-        return {
-          status: markReady(status, 'Succeeded', UP_TO_DATE, now, generation),
-          requeueAfterMs: this.requeue(plan, intervalMs, now),
-          events,
-          dueNow,
-        };
-      } finally {
-        await checkout.remove();
-      }
+    const state: RunState = { status: ctx.status };
+    for (let attempt = 1; ; attempt++) {
+      const result = await this.attempt(ctx, state, attempt, signal);
+      if (result !== PUSH_RACED) return result;
     }
+  }
+
+  private async attempt(
+    ctx: RunContext,
+    run: RunState,
+    attempt: number,
+    signal?: AbortSignal,
+  ): Promise<ReconcileResult | typeof PUSH_RACED> {
+    let remoteState: RemoteState;
+    try {
+      remoteState = await readRemoteState(ctx.remote, ctx.checkoutRef);
+    } catch (error) {
+      return await this.gitFailed(
+        ctx,
+        run,
+        'failed to checkout source',
+        error,
+        signal,
+      );
+    }
+    if (
+      !ctx.syncNeeded &&
+      run.status.observedSourceRevision &&
+      remoteState.head &&
+      formatRevision(remoteState.resolved, remoteState.head) ===
+        run.status.observedSourceRevision
+    ) {
+      run.status = { ...run.status, observedPolicies: ctx.observedPolicies };
+      return this.upToDate(ctx, run.status, ctx.intervalMs);
+    }
+    let checkout: Checkout;
+    try {
+      checkout = this.deps.clones
+        ? await this.deps.clones.checkout(
+            ctx.remote,
+            remoteState,
+            ctx.branch,
+            ctx.credentialScope,
+          )
+        : await cloneForUpdate(ctx.remote, remoteState, ctx.branch);
+    } catch (error) {
+      return await this.gitFailed(
+        ctx,
+        run,
+        'failed to checkout source',
+        error,
+        signal,
+      );
+    }
+    try {
+      const applied = await this.applyUpdate(
+        ctx,
+        run,
+        checkout,
+        attempt,
+        signal,
+      );
+      if ('failure' in applied) return applied.failure;
+      const result = applied.tree;
+      if (attempt === 1) {
+        for (const w of result.warnings) {
+          ctx.events.push({
+            type: 'Warning',
+            reason: REASONS.SetterNotApplied,
+            message: `${w.file}:${w.line}: ${w.message}`,
+          });
+        }
+      }
+      if (result.fileChanges.size === 0) {
+        return await this.nothingToPush(ctx, run, checkout, signal);
+      }
+      return await this.commitAndPush(
+        ctx,
+        run,
+        remoteState,
+        checkout,
+        result,
+        attempt,
+        signal,
+      );
+    } finally {
+      await checkout.remove();
+    }
+  }
+
+  /** Plans the promotions (first attempt only) and applies the policies to the checked-out tree. */
+  private async applyUpdate(
+    ctx: RunContext,
+    run: RunState,
+    checkout: Checkout,
+    attempt: number,
+    signal?: AbortSignal,
+  ): Promise<{ tree: TreeUpdate } | { failure: ReconcileResult }> {
+    try {
+      const updatePath = await secureJoin(
+        checkout.dir,
+        ctx.spec.update?.path ?? '',
+      );
+      const tree = {
+        repoRoot: checkout.dir,
+        updatePath,
+        namespace: ctx.object.namespace,
+      };
+      if (attempt === 1 && this.deps.promotions) {
+        signal?.throwIfAborted();
+        run.plan = await this.planPromotions(
+          ctx.object,
+          ctx.now,
+          ctx.events,
+          tree,
+          ctx.policies,
+        );
+        run.status = { ...run.status, markers: run.plan.markers };
+      }
+      return {
+        tree: await applyPoliciesToTree({
+          ...tree,
+          policies: run.plan?.policies ?? ctx.policies,
+          held: run.plan?.held,
+        }),
+      };
+    } catch (error) {
+      signal?.throwIfAborted();
+      const message = `failed to apply policies: ${(error as Error).message}`;
+      await this.promotionsFailed(run.plan, message, ctx.now, ctx.events);
+      return { failure: ctx.failed('UpdateFailed', message) };
+    }
+  }
+
+  /** The markers already hold what the policies select: nothing to commit. */
+  private async nothingToPush(
+    ctx: RunContext,
+    run: RunState,
+    checkout: Checkout,
+    signal?: AbortSignal,
+  ): Promise<ReconcileResult> {
+    run.status = {
+      ...run.status,
+      observedSourceRevision: checkout.checkoutRevision,
+      observedPolicies: ctx.observedPolicies,
+    };
+    signal?.throwIfAborted();
+    const dueNow = await this.promotionsApplied(
+      run.plan,
+      undefined,
+      ctx.now,
+      ctx.events,
+    );
+    return this.upToDate(
+      ctx,
+      run.status,
+      this.requeue(run.plan, ctx.intervalMs, ctx.now),
+      { dueNow },
+    );
+  }
+
+  /** Renders the commit message, commits what was written and pushes it. */
+  private async commitAndPush(
+    ctx: RunContext,
+    run: RunState,
+    remoteState: RemoteState,
+    checkout: Checkout,
+    result: TreeUpdate,
+    attempt: number,
+    signal?: AbortSignal,
+  ): Promise<ReconcileResult | typeof PUSH_RACED> {
+    const { object, spec, now, events } = ctx;
+    let message: string;
+    try {
+      message = automationCommitMessage(
+        object,
+        spec.git?.commit,
+        result.fileChanges,
+      );
+    } catch (error) {
+      if (error instanceof RemovedTemplateFieldError) {
+        signal?.throwIfAborted();
+        await this.promotionsFailed(run.plan, error.message, now, events);
+        return ctx.stalled(REASONS.RemovedTemplateField, error.message);
+      }
+      return await this.gitFailed(
+        ctx,
+        run,
+        'failed to update source',
+        error,
+        signal,
+      );
+    }
+    const author = spec.git!.commit.author;
+    let commit: string;
+    try {
+      commit = await commitAll(checkout, {
+        author: { name: author.name ?? '', email: author.email },
+        message,
+        signer: ctx.signer,
+        now,
+        // Paths as git sees them: relative to the checkout, which the tree's root is.
+        paths: result.written,
+      });
+      // The last moment to stop: past it, the branch moves.
+      signal?.throwIfAborted();
+      await pushBranch(ctx.remote, checkout, {
+        switched: ctx.switched,
+        refspec: ctx.refspec,
+        pushOptions: spec.git?.push?.options,
+      });
+    } catch (error) {
+      if (error instanceof PushRejectedError && attempt < PUSH_ATTEMPTS) {
+        this.deps.logger?.info(
+          `${object.id}: ${error.message}; retrying from a fresh clone`,
+        );
+        return PUSH_RACED;
+      }
+      return await this.gitFailed(
+        ctx,
+        run,
+        'failed to update source',
+        error,
+        signal,
+      );
+    }
+    return await this.pushed(ctx, run, {
+      remoteState,
+      checkout,
+      result,
+      commit,
+      message,
+      signal,
+    });
+  }
+
+  /** Records a push: the status, the push event, and the promotions it applied. */
+  private async pushed(
+    ctx: RunContext,
+    run: RunState,
+    push: {
+      remoteState: RemoteState;
+      checkout: Checkout;
+      result: TreeUpdate;
+      commit: string;
+      message: string;
+      signal?: AbortSignal;
+    },
+  ): Promise<ReconcileResult> {
+    const { remoteState, checkout, result, commit, message, signal } = push;
+    const { now, events, branch, refspec } = ctx;
+    run.status = {
+      ...run.status,
+      // The markers now hold what this run wrote, so the versions view shows it at once.
+      ...(run.status.markers
+        ? { markers: markersAfter(run.status.markers, result.fileChanges) }
+        : {}),
+      lastPushCommit: commit,
+      lastPushTime: now.toISOString(),
+      observedSourceRevision: ctx.switched
+        ? checkout.checkoutRevision
+        : formatRevision(remoteState.resolved, commit),
+      observedPolicies: ctx.observedPolicies,
+    };
+    events.push({
+      type: 'Normal',
+      reason: REASONS.Succeeded,
+      message: pushSummary({
+        commit,
+        branch,
+        refspecs: refspec ? [refspec] : [],
+        message,
+      }),
+      // The commit pushed, for commit-status Providers (gitlab). Flux's controller attaches none.
+      metadata: { revision: `${branch}@sha1:${commit}` },
+    });
+    signal?.throwIfAborted();
+    const dueNow = await this.promotionsApplied(run.plan, commit, now, events);
+    return this.upToDate(
+      ctx,
+      run.status,
+      this.requeue(run.plan, ctx.intervalMs, now),
+      { dueNow },
+    );
+  }
+
+  /** A Git failure: the promotions of this run fail with it, and the run is retried. */
+  private async gitFailed(
+    ctx: RunContext,
+    run: RunState,
+    prefix: string,
+    error: unknown,
+    signal?: AbortSignal,
+  ): Promise<ReconcileResult> {
+    signal?.throwIfAborted();
+    const message = `${prefix}: ${(error as Error).message}`;
+    await this.promotionsFailed(run.plan, message, ctx.now, ctx.events);
+    return ctx.failed('GitOperationFailed', message);
+  }
+
+  /** Ready, `repository up-to-date`: what every successful run ends with. */
+  private upToDate(
+    ctx: RunContext,
+    status: ObjectStatus,
+    requeueAfterMs: number,
+    extra: Pick<ReconcileResult, 'dueNow'> = {},
+  ): ReconcileResult {
+    return {
+      status: markReady(
+        status,
+        REASONS.Succeeded,
+        UP_TO_DATE,
+        ctx.now,
+        ctx.generation,
+      ),
+      requeueAfterMs,
+      events: ctx.events,
+      ...extra,
+    };
   }
 
   /**
@@ -779,31 +1035,26 @@ export class ImageUpdateAutomationReconciler implements Reconciler {
      * is open), and whether its reviews count as approvals (a promotion waiting only for approval is
      * then proposed in the pull request, still pending).
      */
-    pullRequest?: { carried: ReadonlySet<string>; reviewsApprove: boolean },
+    pullRequest?: {
+      carried: ReadonlySet<string>;
+      reviewsApprove: boolean;
+      /** The host has not said yet whether the pull request is still open: see PromotionPlan.deferred. */
+      defer?: boolean;
+    },
   ): Promise<PromotionPlan> {
-    const { planner, scans } = this.deps.promotions!;
     const target = gitTarget(object.id);
-    const desired = new Map(selected);
-    for (const [name, ref] of selected) {
-      const pin = await planner.pin(
-        target.id,
-        policySubject(object.namespace, name),
-        now,
-      );
-      if (pin && ref) desired.set(name, refOfVersion(pin.version, ref.name));
-    }
+    const desired = await this.pinnedSelection(
+      object,
+      target.id,
+      selected,
+      now,
+    );
     const probe = await applyPoliciesToTree({
       ...tree,
       policies: desired,
       dryRun: true,
     });
-    const changed = new Set<string>();
-    for (const changes of probe.fileChanges.values()) {
-      for (const change of changes) {
-        const policy = policyOfSetter(change.setter, object.namespace);
-        if (policy) changed.add(policy);
-      }
-    }
+    const changed = changedPolicies(probe, object.namespace);
     const plan: PromotionPlan = {
       policies: new Map(selected),
       held: new Set(),
@@ -816,95 +1067,269 @@ export class ImageUpdateAutomationReconciler implements Reconciler {
           value,
         })),
       writes: [],
+      deferred: [],
     };
     for (const [name, ref] of selected) {
       const markers = probe.markers.filter(m => m.policy === name);
       if (!ref || markers.length === 0) continue;
-      const subject = policySubject(object.namespace, name);
-      const carried = changed.has(name)
-        ? carriedVersion(markers)
-        : versionOfRef(desired.get(name)!);
       const selection: TargetSelection = {
         entityRef: object.entityRef,
         target,
-        subject,
-        carried,
+        subject: policySubject(object.namespace, name),
+        carried: changed.has(name)
+          ? carriedVersion(markers)
+          : versionOfRef(desired.get(name)!),
         selected: versionOfRef(ref),
         firstSeenAt: await firstSeenOf(
           this.deps.objects,
-          scans,
+          this.deps.promotions!.scans,
           object.namespace,
           name,
           ref.tag,
         ),
         annotations: object.manifest.metadata.annotations,
       };
-      if (pullRequest) {
-        await planner.releaseFromPullRequest(
-          target.id,
-          subject,
-          versionOfRef(desired.get(name)!),
-          pullRequest.carried,
+      if (
+        pullRequest?.defer &&
+        (await this.deferred(plan, tree, selection, name, ref, desired, {
+          carried: pullRequest.carried,
+          reviewsApprove: pullRequest.reviewsApprove,
+          now,
+        }))
+      )
+        continue;
+      const decision = await this.decide(
+        selection,
+        versionOfRef(desired.get(name)!),
+        now,
+        events,
+        pullRequest,
+      );
+      await this.addToPlan(
+        plan,
+        tree,
+        selected,
+        name,
+        ref,
+        selection,
+        decision,
+      );
+    }
+    return plan;
+  }
+
+  /** The selection with each policy's pinned version (a promotion pinned by hand) in its place. */
+  private async pinnedSelection(
+    object: StoredObject,
+    targetId: string,
+    selected: Map<string, ImageRef | undefined>,
+    now: Date,
+  ): Promise<Map<string, ImageRef | undefined>> {
+    const desired = new Map(selected);
+    for (const [name, ref] of selected) {
+      const pin = await this.deps.promotions!.planner.pin(
+        targetId,
+        policySubject(object.namespace, name),
+        now,
+      );
+      if (pin && ref) desired.set(name, refOfVersion(pin.version, ref.name));
+    }
+    return desired;
+  }
+
+  /**
+   * The planner's decision for one policy. In pull-request mode, what the open pull request no longer
+   * carries is released first, and a held promotion is written anyway when the pull request carries
+   * it or a review of it can give the approval it waits for.
+   */
+  private async decide(
+    selection: TargetSelection,
+    desired: PromotionVersion,
+    now: Date,
+    events: Event[],
+    pullRequest?: { carried: ReadonlySet<string>; reviewsApprove: boolean },
+  ): Promise<TargetDecision> {
+    const { planner } = this.deps.promotions!;
+    if (pullRequest) {
+      await planner.releaseFromPullRequest(
+        selection.target.id,
+        selection.subject,
+        desired,
+        pullRequest.carried,
+        now,
+        events,
+      );
+    }
+    const decision = await planner.decide(selection, now, events);
+    const held = decision.action === 'hold' ? decision.promotion : undefined;
+    if (
+      pullRequest &&
+      held &&
+      // Carried by the open pull request: written again on its branch, as it was.
+      ((held.state === 'applying' && pullRequest.carried.has(held.id)) ||
+        // Waiting only for an approval that a review of the pull request can give.
+        (pullRequest.reviewsApprove &&
+          held.state === 'pending' &&
+          reviewApprovable(held.gates)))
+    ) {
+      return { action: 'write', version: held.to, promotion: held };
+    }
+    return decision;
+  }
+
+  /**
+   * A written policy gets its version and its own setter diff (computed alone, to be recorded with
+   * its promotion); a held one keeps its markers, and its promotion's ETA may bring the next run forward.
+   */
+  private async addToPlan(
+    plan: PromotionPlan,
+    tree: { repoRoot: string; updatePath: string; namespace: string },
+    selected: Map<string, ImageRef | undefined>,
+    name: string,
+    ref: ImageRef,
+    selection: TargetSelection,
+    decision: TargetDecision,
+  ): Promise<void> {
+    if (decision.action === 'write') {
+      const only = new Map([[name, refOfVersion(decision.version, ref.name)]]);
+      plan.policies.set(name, only.get(name));
+      const alone = await applyPoliciesToTree({
+        ...tree,
+        policies: only,
+        held: new Set([...selected.keys()].filter(k => k !== name)),
+        dryRun: true,
+      });
+      plan.writes.push({
+        promotion: decision.promotion,
+        diff: setterDiff(alone.texts),
+        selection,
+      });
+      return;
+    }
+    // Held, or already carrying what it should (a pinned version, say): its markers stay.
+    plan.held.add(name);
+    const eta =
+      decision.action === 'hold' && decision.promotion?.eta
+        ? Date.parse(decision.promotion.eta)
+        : undefined;
+    if (eta !== undefined && (plan.nextEta === undefined || eta < plan.nextEta))
+      plan.nextEta = eta;
+  }
+
+  /**
+   * Pull-request mode, before the host answered: when the open promotion of `name` is one the pull
+   * request carries and this pass's decision would close it (a newer selection supersedes it, or
+   * the base carries it), the decision is previewed and deferred (nothing written) and true is
+   * returned; the plan writes what the preview expects. Otherwise false: decided as usual.
+   */
+  private async deferred(
+    plan: PromotionPlan,
+    tree: { repoRoot: string; updatePath: string; namespace: string },
+    selection: TargetSelection,
+    name: string,
+    ref: ImageRef,
+    desired: Map<string, ImageRef | undefined>,
+    pr: { carried: ReadonlySet<string>; reviewsApprove: boolean; now: Date },
+  ): Promise<boolean> {
+    const { planner } = this.deps.promotions!;
+    const wanted = versionOfRef(desired.get(name)!);
+    const open = await planner.openPromotion(
+      selection.target.id,
+      selection.subject,
+    );
+    if (
+      !open ||
+      !pr.carried.has(open.id) ||
+      (sameVersion(open.to, wanted) && !sameVersion(selection.carried, wanted))
+    )
+      return false;
+    const preview = await planner.preview(selection, pr.now);
+    const writes =
+      preview.action === 'write' ||
+      (preview.action === 'hold' &&
+        pr.reviewsApprove &&
+        reviewApprovable(preview.gates));
+    if (preview.action === 'none' || !writes || !preview.version) {
+      plan.held.add(name);
+      const eta =
+        preview.action === 'hold' && preview.eta
+          ? Date.parse(preview.eta)
+          : undefined;
+      if (
+        eta !== undefined &&
+        (plan.nextEta === undefined || eta < plan.nextEta)
+      )
+        plan.nextEta = eta;
+      plan.deferred.push({ name, selection, desired: wanted, diff: '' });
+      return true;
+    }
+    const only = new Map([[name, refOfVersion(preview.version, ref.name)]]);
+    plan.policies.set(name, only.get(name));
+    const alone = await applyPoliciesToTree({
+      ...tree,
+      policies: only,
+      held: new Set([...desired.keys()].filter(k => k !== name)),
+      dryRun: true,
+    });
+    plan.deferred.push({
+      name,
+      selection,
+      desired: wanted,
+      version: preview.version,
+      diff: setterDiff(alone.texts),
+    });
+    return true;
+  }
+
+  /**
+   * Pull-request mode, the host having answered that the pull request is still open: writes the
+   * deferred decisions (the carried promotion superseded in the pull request or applied, then the
+   * decision on the selection). Returns the promotions the pull request carries out for them; a
+   * decision that no longer matches what was pushed (a concurrent change) is recorded as failed
+   * and decided again on the next pass.
+   */
+  private async settleDeferred(
+    deferred: DeferredDecision[],
+    carried: ReadonlySet<string>,
+    reviewsApprove: boolean,
+    now: Date,
+    events: Event[],
+  ): Promise<Array<{ promotion: PromotionRecord; diff: string }>> {
+    const { planner } = this.deps.promotions!;
+    const writes: Array<{ promotion: PromotionRecord; diff: string }> = [];
+    for (const d of deferred) {
+      const { target, subject } = d.selection;
+      await planner.releaseFromPullRequest(
+        target.id,
+        subject,
+        d.desired,
+        carried,
+        now,
+        events,
+      );
+      const decision = await planner.decide(d.selection, now, events);
+      let promotion: PromotionRecord | undefined;
+      if (decision.action === 'write') promotion = decision.promotion;
+      else if (
+        decision.action === 'hold' &&
+        reviewsApprove &&
+        decision.promotion?.state === 'pending' &&
+        reviewApprovable(decision.promotion.gates)
+      )
+        promotion = decision.promotion;
+      if (!promotion || !d.version) continue;
+      if (sameVersion(promotion.to, d.version)) {
+        writes.push({ promotion, diff: d.diff });
+      } else {
+        await planner.failed(
+          promotion,
+          `decided ${promotion.to.tag} after the pull request was updated with ${d.version.tag}: written on the next pass`,
           now,
           events,
         );
       }
-      let decision = await planner.decide(selection, now, events);
-      const heldPromotion =
-        decision.action === 'hold' ? decision.promotion : undefined;
-      if (
-        pullRequest &&
-        heldPromotion &&
-        // Carried by the open pull request: written again on its branch, as it was.
-        ((heldPromotion.state === 'applying' &&
-          pullRequest.carried.has(heldPromotion.id)) ||
-          // Waiting only for an approval that a review of the pull request can give.
-          (pullRequest.reviewsApprove &&
-            heldPromotion.state === 'pending' &&
-            heldPromotion.gates.some(
-              g => g.gate === 'approval' && g.state === 'waiting',
-            ) &&
-            heldPromotion.gates.every(
-              g => g.gate === 'approval' || g.state === 'passed',
-            )))
-      ) {
-        decision = {
-          action: 'write',
-          version: heldPromotion.to,
-          promotion: heldPromotion,
-        };
-      }
-      if (decision.action === 'write') {
-        const only = new Map([
-          [name, refOfVersion(decision.version, ref.name)],
-        ]);
-        plan.policies.set(name, only.get(name));
-        const alone = await applyPoliciesToTree({
-          ...tree,
-          policies: only,
-          held: new Set([...selected.keys()].filter(k => k !== name)),
-          dryRun: true,
-        });
-        plan.writes.push({
-          promotion: decision.promotion,
-          diff: setterDiff(alone.texts),
-          selection,
-        });
-      } else {
-        // Held, or already carrying what it should (a pinned version, say): its markers stay.
-        plan.held.add(name);
-        const eta =
-          decision.action === 'hold' && decision.promotion?.eta
-            ? Date.parse(decision.promotion.eta)
-            : undefined;
-        if (
-          eta !== undefined &&
-          (plan.nextEta === undefined || eta < plan.nextEta)
-        )
-          plan.nextEta = eta;
-      }
     }
-    return plan;
+    return writes;
   }
 
   /** A run in pull-request mode: see {@link runPullRequest}. */
@@ -914,11 +1339,14 @@ export class ImageUpdateAutomationReconciler implements Reconciler {
   ): Promise<ReconcileResult> {
     const { object, now, events } = ctx;
     const promotions = this.deps.promotions;
+    /** What the last plan deferred, until the host answers (see PromotionPlan.deferred). */
+    let deferred: DeferredDecision[] = [];
     return runPullRequest(
       {
         ...ctx,
         options: ctx.pullRequest!.options,
         host: ctx.pullRequest!.host,
+        clones: this.deps.clones,
         requested: ctx.pullRequest!.requested,
         reviewsApprove: ctx.pullRequest!.reviewsApprove,
         tabUrl: imageUpdatesTab(
@@ -927,11 +1355,33 @@ export class ImageUpdateAutomationReconciler implements Reconciler {
         ),
         promotions: promotions && {
           planner: promotions.planner,
-          plan: (tree, carried) =>
-            this.planPromotions(object, now, events, tree, ctx.policies, {
+          plan: async (tree, carried, defer) => {
+            const plan = await this.planPromotions(
+              object,
+              now,
+              events,
+              tree,
+              ctx.policies,
+              {
+                carried,
+                reviewsApprove: ctx.pullRequest!.reviewsApprove,
+                defer,
+              },
+            );
+            deferred = plan.deferred;
+            return { ...plan, deferred: plan.deferred.map(d => d.name) };
+          },
+          settle: async carried => {
+            const settled = await this.settleDeferred(
+              deferred,
               carried,
-              reviewsApprove: ctx.pullRequest!.reviewsApprove,
-            }),
+              ctx.pullRequest!.reviewsApprove,
+              now,
+              events,
+            );
+            deferred = [];
+            return settled;
+          },
           applied: async (writes, commit) => {
             const dueNow: string[] = [];
             for (const { promotion, diff } of writes) {
@@ -1001,6 +1451,44 @@ export class ImageUpdateAutomationReconciler implements Reconciler {
       Math.min(intervalMs, plan.nextEta - now.getTime() + 1000),
     );
   }
+}
+
+/**
+ * Why the source's URL or a ref, branch, refspec or push option cannot be used (Stalled), checked
+ * before anything reaches git; undefined when all are fine.
+ */
+function invalidSourceArguments(
+  spec: ImageUpdateAutomationSpec,
+  sourceSpec: GitRepositorySpec,
+  sourceId: string,
+  access: GitAccessSettings,
+): { reason: string; message: string } | undefined {
+  try {
+    checkGitUrl(sourceSpec.url, access, sourceSpec.secretRef !== undefined);
+  } catch (error) {
+    return {
+      reason: REASONS.InvalidSourceConfiguration,
+      message: `failed configuring source manager: ${
+        (error as Error).message
+      }: invalid source configuration`,
+    };
+  }
+  // Every ref, branch, refspec and push option is checked before anything reaches git.
+  try {
+    validateGitReference(sourceSpec.ref, `${sourceId} spec.ref`);
+    validateGitReference(spec.git?.checkout?.ref, 'spec.git.checkout.ref');
+    if (spec.git?.push?.branch)
+      checkBranchName(spec.git.push.branch, 'spec.git.push.branch');
+    if (spec.git?.push?.refspec) checkPushRefspec(spec.git.push.refspec);
+    for (const [key, value] of Object.entries(spec.git?.push?.options ?? {}))
+      checkPushOption(key, String(value));
+  } catch (error) {
+    return {
+      reason: REASONS.InvalidGitArgument,
+      message: `failed configuring source manager: ${(error as Error).message}`,
+    };
+  }
+  return undefined;
 }
 
 /** Markers as they read after a write: a changed line carries its new value. @internal */

@@ -24,6 +24,16 @@ export interface ReconcileResult {
    * Flux's controller attaches to it, e.g. a GitRepository's artifact `revision`.
    */
   readyEventMetadata?: Record<string, string>;
+  /**
+   * The type of the Ready transition's event when it is not the usual one (Normal when ready,
+   * Warning when not): the Flux Operator records a dependency that is not ready yet as Normal.
+   */
+  readyEventType?: ObjectEvent['type'];
+  /**
+   * The message of the Ready transition's event when it says more than the condition: the Flux
+   * Operator's input provider adds `, revision <digest>` to its success event only.
+   */
+  readyEventMessage?: string;
 }
 
 /** What the engine hands a reconcile besides the object. @internal */

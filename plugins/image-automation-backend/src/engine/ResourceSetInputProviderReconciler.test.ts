@@ -148,6 +148,10 @@ describe('ResourceSetInputProviderReconciler', () => {
     expect(ready(result).message).toMatch(
       /^Reconciliation finished in \d+(\.\d+)?(ms|µs|s)$|^Reconciliation finished in 0s$/,
     );
+    // The success event names the revision, as the Flux Operator's does; the condition does not.
+    expect(result.readyEventMessage).toBe(
+      `${ready(result).message}, revision ${exportedRevision(inputs)}`,
+    );
     expect(result.dueNow?.sort()).toEqual([
       'ResourceSet/apps/by-label',
       'ResourceSet/apps/by-name',
@@ -177,6 +181,23 @@ describe('ResourceSetInputProviderReconciler', () => {
       status: 'True',
       reason: 'ReconciliationSucceeded',
     });
+
+    // A filter that admits no tag exports nothing: the field is omitted (as the Flux Operator
+    // omits it), not kept from the previous export nor written as [].
+    await declare(
+      rsip('chart', {
+        type: 'OCIArtifactTag',
+        url: `oci://${registry.host}/charts/podinfo`,
+        filter: { semver: '>=99.0.0' },
+      }),
+    );
+    const none = await run('chart');
+    expect(ready(none)).toMatchObject({
+      status: 'True',
+      reason: 'ReconciliationSucceeded',
+    });
+    expect('exportedInputs' in none.status).toBe(false);
+    expect(none.status.lastExportedRevision).toBe(exportedRevision([]));
   });
 
   it('reports configuration errors as Stalled with the Flux Operator prefix', async () => {
@@ -249,9 +270,12 @@ describe('ResourceSetInputProviderReconciler', () => {
       message:
         'Reconciliation skipped, next scheduled at 2025-01-06T09:00:00+01:00',
     });
+    // As the Flux Operator writes it: the window as a Go duration, the time in RFC 3339 seconds.
     expect(early.status.nextSchedule).toEqual({
-      ...schedule[0],
-      when: '2025-01-06T08:00:00.000Z',
+      cron: '0 9 * * *',
+      timeZone: 'Europe/Berlin',
+      window: '1h0m0s',
+      when: '2025-01-06T08:00:00Z',
     });
     expect(early.requeueAfterMs).toBe(3_600_000);
     expect(early.status.exportedInputs).toBeUndefined();
@@ -295,7 +319,12 @@ describe('ResourceSetInputProviderReconciler', () => {
     expect(forced.status.lastHandledForceAt).toBe('r1');
     expect(forced.status.lastHandledReconcileAt).toBe('r1');
     // After the run the next interval (12:10) is outside every window: wait for the activation.
-    expect(forced.status.nextSchedule?.when).toBe('2025-01-07T08:00:00.000Z');
+    expect(forced.status.nextSchedule).toEqual({
+      cron: '0 9 * * *',
+      timeZone: 'Europe/Berlin',
+      window: '1h0m0s',
+      when: '2025-01-07T08:00:00Z',
+    });
     expect(forced.requeueAfterMs).toBe(20 * 3_600_000);
     const notAgain = await run('nightly', new Date('2025-01-06T12:30:00Z'));
     expect(notAgain.events?.[0].reason).toBe('SkippedDueToSchedule');

@@ -2,9 +2,11 @@ import { mapLimit } from '../util/mapLimit';
 import { LoggerService } from '@backstage/backend-plugin-api';
 import { Config, ConfigReader } from '@backstage/config';
 import {
+  Condition,
   FLUX_OPERATOR_API_VERSION,
   ObjectEvent,
   ObjectStatus,
+  REASONS,
   ResourceSetInputProviderSpec,
 } from '@imageops/backstage-plugin-image-automation-common';
 import { NamedCredentials } from '../credentials/NamedCredentials';
@@ -16,6 +18,7 @@ import {
   ExportedInput,
   exportedRevision,
   formatRfc3339,
+  nextScheduleStatus,
   InputScheduler,
   reconcileSettings,
   ReconcileSettings,
@@ -29,13 +32,15 @@ import {
   RegistryCallOptions,
   RegistryClient,
 } from '../registry';
-import { InputProviderReference, selectProviders } from '../resourceset';
 import { ObjectStore, StoredObject } from '../store/ObjectStore';
 import { formatGoDuration } from '../golib/time';
 import { markReady, readyCondition } from './conditions';
+import { dependentsOf } from './dependents';
+import { Outcomes } from './outcome';
 import {
   beginReconcile,
   failures,
+  FLUX_OPERATOR_IN_PROGRESS,
   RECHECK_MS,
   REQUESTED_AT_ANNOTATION,
   retryAfter,
@@ -136,117 +141,110 @@ export class ResourceSetInputProviderReconciler implements Reconciler {
       requestedAt,
       begun.start.status.lastHandledForceAt,
     );
-    const { failed, stalled } = failures(
+    const outcomes = failures(
       begun.start,
       now,
       retryAfter(settings.intervalMs),
+      () => FLUX_OPERATOR_IN_PROGRESS,
     );
-    const terminal = (reason: string, message: string) =>
-      stalled(reason, `${TERMINAL}${message}`);
 
     if (settings.disabled) {
-      return {
-        status: begun.start.status,
-        requeueAfterMs: RECHECK_MS,
+      return outcomes.waiting(RECHECK_MS, {
         events: [
           {
             type: 'Warning',
-            reason: 'ReconciliationDisabled',
+            reason: REASONS.ReconciliationDisabled,
             message: 'Reconciliation is disabled',
           },
         ],
-      };
+      });
     }
 
     let scheduler: InputScheduler | undefined;
     try {
       scheduler = createInputScheduler(spec.schedule, settings.timeoutMs);
     } catch (error) {
-      return terminal('InvalidSchedule', (error as Error).message);
+      return outcomes.stalled(
+        REASONS.InvalidSchedule,
+        `${TERMINAL}${(error as Error).message}`,
+      );
     }
-    let status: ObjectStatus = { ...begun.start.status };
+    const status: ObjectStatus = { ...begun.start.status };
     if (scheduler && !settings.forceAt && !scheduler.shouldReconcile(now)) {
       return this.skipped(status, scheduler, now, generation);
     }
     if (settings.forceAt) status.lastHandledForceAt = settings.forceAt;
 
-    const provided = await this.provide(
+    const run: ProvideRun = {
       object,
       spec,
       settings,
       status,
-      {
-        failed,
-        terminal,
-      },
-      begun.start.pendingRequest || settings.forceAt ? 0 : settings.intervalMs,
-      context?.signal,
-    );
-    if ('done' in provided) return provided.done;
-
-    let inputs = withDefaultValues(provided.inputs, spec.defaultValues);
-    let conditions = (status.conditions ?? []).filter(
-      c => c.type !== DOWNGRADE_CONDITION,
-    );
-    if (
-      annotations?.[DOWNGRADE_GUARD_ANNOTATION] === 'enabled' &&
-      provided.listedTags
-    ) {
-      const check = checkDowngrade({
-        filter: spec.filter,
-        listedTags: provided.listedTags,
-        selectedTags: provided.selectedTags ?? [],
-        previous: status.exportedInputs,
-      });
-      if (check.hold) {
-        inputs = status.exportedInputs ?? inputs;
-        const fallback = check.fallbackTag
-          ? `'${check.fallbackTag}'`
-          : 'no tag';
-        conditions = [
-          ...conditions,
-          {
-            type: DOWNGRADE_CONDITION,
-            status: 'True',
-            reason: 'NewestTagMissing',
-            message: `tag '${check.missingTag}' is no longer in the registry; the exported inputs are held instead of downgrading to ${fallback}`,
-            // Held since the tag went missing, not since this run.
-            lastTransitionTime:
-              status.conditions?.find(c => c.type === DOWNGRADE_CONDITION)
-                ?.lastTransitionTime ?? now.toISOString(),
-            observedGeneration: generation,
-          },
-        ];
-      }
+      outcomes,
+      listingMaxAgeMs:
+        begun.start.pendingRequest || settings.forceAt
+          ? 0
+          : settings.intervalMs,
+      signal: context?.signal,
+    };
+    const provided = await this.provide(run);
+    if ('done' in provided) {
+      return {
+        ...provided.done,
+        status: {
+          ...provided.done.status,
+          lastHandledForceAt: status.lastHandledForceAt,
+        },
+      };
     }
-    const previousRevision = status.lastExportedRevision;
+    const exported = guardDowngrade(run, provided, now, generation);
+    return this.exported(run, exported, {
+      scheduler,
+      now,
+      started,
+      previousReady: readyCondition(begun.start.status),
+    });
+  }
+
+  /**
+   * Ready with the exported inputs: the message keeps the previous one when the revision did not
+   * change (the engine records an event when the Ready message changes; the duration alone must not
+   * make one, as Flux notifies only on a new revision); due again at the interval or the schedule's
+   * next slot; a new revision makes the ResourceSets reading this provider due.
+   */
+  private async exported(
+    run: ProvideRun,
+    exported: { inputs: ExportedInput[]; conditions: Condition[] },
+    when: {
+      scheduler?: InputScheduler;
+      now: Date;
+      started: number;
+      previousReady?: Condition;
+    },
+  ): Promise<ReconcileResult> {
+    const { object, settings } = run;
+    const { scheduler, now, previousReady } = when;
+    const { inputs } = exported;
+    const previousRevision = run.status.lastExportedRevision;
     const revision = exportedRevision(inputs);
-    status = {
-      ...status,
-      conditions,
+    const status: ObjectStatus = {
+      ...run.status,
+      conditions: exported.conditions,
       exportedInputs: inputs,
       lastExportedRevision: revision,
     };
-
-    const previousReady = readyCondition(begun.start.status);
-    // The engine records an event when the Ready message changes; the duration alone must not
-    // make one, so an unchanged revision keeps the message (Flux notifies only on a new revision).
+    // Nothing exported: the field is omitted, as the Flux Operator omits it.
+    if (inputs.length === 0) delete status.exportedInputs;
     const message =
       revision === previousRevision &&
       previousReady?.status === 'True' &&
-      previousReady.reason === 'ReconciliationSucceeded'
+      previousReady.reason === REASONS.ReconciliationSucceeded
         ? previousReady.message
-        : finishedIn(Date.now() - started);
-    status = markReady(
-      status,
-      'ReconciliationSucceeded',
-      message,
-      now,
-      generation,
-    );
+        : finishedIn(Date.now() - when.started);
 
     let requeueAfterMs = settings.intervalMs;
     delete status.nextSchedule;
+    let nextSchedule: ObjectStatus['nextSchedule'];
     if (scheduler) {
       const at = new Date(now.getTime() + settings.intervalMs);
       const next = scheduler.next(now);
@@ -254,20 +252,33 @@ export class ResourceSetInputProviderReconciler implements Reconciler {
         at.getTime() > next.when.getTime() ||
         !scheduler.shouldScheduleInterval(at)
       ) {
-        status.nextSchedule = { ...next, when: next.when.toISOString() };
+        nextSchedule = nextScheduleStatus(next);
         requeueAfterMs = Math.max(0, next.when.getTime() - now.getTime());
       }
     }
     const dueNow =
       revision !== previousRevision
-        ? await this.dependentResourceSets(object)
+        ? await dependentsOf(object, this.deps.objects)
         : [];
     if (revision !== previousRevision) {
       this.deps.logger.debug(
         `${object.id}: exported ${inputs.length} inputs, revision ${revision}`,
       );
     }
-    return { status, requeueAfterMs, ...(dueNow.length ? { dueNow } : {}) };
+    const result = run.outcomes.ready(
+      REASONS.ReconciliationSucceeded,
+      message,
+      requeueAfterMs,
+      {
+        status,
+        ...(dueNow.length ? { dueNow } : {}),
+        // The Flux Operator's success event names the revision; its condition does not.
+        readyEventMessage: `${message}, revision ${revision}`,
+      },
+    );
+    // Set after the conditions, where Flux's status shows it.
+    if (nextSchedule) result.status.nextSchedule = nextSchedule;
+    return result;
   }
 
   private skipped(
@@ -283,20 +294,24 @@ export class ResourceSetInputProviderReconciler implements Reconciler {
     )}`;
     let skippedStatus: ObjectStatus = {
       ...status,
-      nextSchedule: { ...next, when: next.when.toISOString() },
+      nextSchedule: nextScheduleStatus(next),
     };
     const events: Event[] = [];
     if (!readyCondition(status)) {
       // On creation the object is Ready, waiting for its schedule; the engine records the event.
       skippedStatus = markReady(
         skippedStatus,
-        'SkippedDueToSchedule',
+        REASONS.SkippedDueToSchedule,
         message,
         now,
         generation,
       );
     } else {
-      events.push({ type: 'Normal', reason: 'SkippedDueToSchedule', message });
+      events.push({
+        type: 'Normal',
+        reason: REASONS.SkippedDueToSchedule,
+        message,
+      });
     }
     return {
       status: skippedStatus,
@@ -305,87 +320,85 @@ export class ResourceSetInputProviderReconciler implements Reconciler {
     };
   }
 
-  private async provide(
-    object: StoredObject,
-    spec: ResourceSetInputProviderSpec,
-    settings: ReconcileSettings,
-    status: ObjectStatus,
-    outcomes: {
-      failed: (
-        reason: string,
-        message: string,
-        retryMs?: number,
-      ) => ReconcileResult;
-      terminal: (reason: string, message: string) => ReconcileResult;
-    },
-    /** How old a shared listing of the repository may be (0: list now). */
-    listingMaxAgeMs: number,
-    signal?: AbortSignal,
-  ): Promise<Provided> {
-    const { failed, terminal } = outcomes;
-    const done = (result: ReconcileResult): Provided => ({
-      done: {
-        ...result,
-        status: {
-          ...result.status,
-          lastHandledForceAt: status.lastHandledForceAt,
-        },
-      },
-    });
+  /** The provider type's inputs, or the outcome that ends the reconcile. */
+  private async provide(run: ProvideRun): Promise<Provided> {
+    const { object, spec } = run;
     if (spec.type === 'Static') {
       return { inputs: [staticInput(object.namespace, object.name)] };
     }
-    const source = INPUT_SOURCES[spec.type];
-    if (source) {
-      const result = await source({
-        provider: {
-          namespace: object.namespace,
-          name: object.name,
-          entityRef: object.entityRef,
-        },
-        spec,
-        previous: status.exportedInputs,
-        credentials: this.deps.credentials,
-        config: this.deps.config ?? new ConfigReader({}),
-        deadline: Date.now() + settings.timeoutMs,
-        signal,
-        now: new Date(),
-      });
-      if (result.ok) return { inputs: result.inputs };
-      if (result.terminal) return done(terminal(result.reason, result.message));
-      // A rate-limited service is asked again when it said it would answer (at least 1s, at most an hour).
-      const waitMs =
-        result.retryAfterMs !== undefined
-          ? Math.min(Math.max(1000, result.retryAfterMs), 3_600_000)
-          : undefined;
-      return done(
+    if (INPUT_SOURCES[spec.type]) return this.fromSource(run);
+    // ECR/GAR/ACRArtifactTag: OCIArtifactTag with the backend's cloud identity (secretRef ignored).
+    if (spec.type !== 'OCIArtifactTag' && !ARTIFACT_TAG_PROVIDERS[spec.type]) {
+      return {
+        done: terminal(
+          run,
+          REASONS.ProviderNotSupported,
+          `spec.type '${spec.type}' is not supported yet`,
+        ),
+      };
+    }
+    return this.fromArtifactTags(run);
+  }
+
+  /** The inputs of a type of `inputs/sources` (forges, external services). */
+  private async fromSource(run: ProvideRun): Promise<Provided> {
+    const { object, spec, settings } = run;
+    const { failed } = run.outcomes;
+    const result = await INPUT_SOURCES[spec.type]({
+      provider: {
+        namespace: object.namespace,
+        name: object.name,
+        entityRef: object.entityRef,
+      },
+      spec,
+      previous: run.status.exportedInputs,
+      credentials: this.deps.credentials,
+      config: this.deps.config ?? new ConfigReader({}),
+      deadline: Date.now() + settings.timeoutMs,
+      signal: run.signal,
+      now: new Date(),
+    });
+    if (result.ok) return { inputs: result.inputs };
+    if (result.terminal)
+      return { done: terminal(run, result.reason, result.message) };
+    // A rate-limited service is asked again when it said it would answer (at least 1s, at most an hour).
+    const waitMs =
+      result.retryAfterMs !== undefined
+        ? Math.min(Math.max(1000, result.retryAfterMs), 3_600_000)
+        : undefined;
+    return {
+      done:
         waitMs !== undefined
           ? failed(result.reason, result.message, waitMs)
           : failed(result.reason, result.message),
-      );
-    }
-    // ECR/GAR/ACRArtifactTag: OCIArtifactTag with the backend's cloud identity (secretRef ignored).
-    const cloudProvider = ARTIFACT_TAG_PROVIDERS[spec.type];
-    if (spec.type !== 'OCIArtifactTag' && !cloudProvider) {
-      return done(
-        terminal(
-          'ProviderNotSupported',
-          `spec.type '${spec.type}' is not supported yet`,
-        ),
-      );
-    }
+    };
+  }
 
+  /**
+   * The repository, the cloud identity (admitted for the entity), the registry credentials and a
+   * valid filter, before the registry is called.
+   */
+  private artifactTagAccess(run: ProvideRun):
+    | { done: ReconcileResult }
+    | {
+        ref: ImageReference;
+        cloudRegistry?: CloudRegistry;
+        options: RegistryCallOptions;
+      } {
+    const { object, spec } = run;
+    const cloudProvider = ARTIFACT_TAG_PROVIDERS[spec.type];
     const url = spec.url ?? '';
     let ref: ImageReference;
     try {
       ref = ociReference(url, spec.insecure);
     } catch (error) {
-      return done(
-        terminal(
-          'InvalidSpec',
+      return {
+        done: terminal(
+          run,
+          REASONS.InvalidSpec,
           `invalid spec.url '${url}': ${(error as Error).message}`,
         ),
-      );
+      };
     }
     let cloudRegistry: CloudRegistry | undefined;
     if (cloudProvider) {
@@ -397,7 +410,7 @@ export class ResourceSetInputProviderReconciler implements Reconciler {
         );
       } catch (error) {
         if (error instanceof CloudIdentityRefusedError)
-          return done(terminal(error.reason, error.message));
+          return { done: terminal(run, error.reason, error.message) };
         throw error;
       }
     }
@@ -411,22 +424,33 @@ export class ResourceSetInputProviderReconciler implements Reconciler {
       );
     } catch (error) {
       const name = spec.secretRef?.name ?? spec.certSecretRef?.name;
-      return done(
-        failed(
-          'ReconciliationFailed',
+      return {
+        done: run.outcomes.failed(
+          REASONS.ReconciliationFailed,
           `failed to read secret '${object.namespace}/${name}': ${
             (error as Error).message
           }`,
         ),
-      );
+      };
     }
     // A bad regex or semver range is a configuration error: say so before calling the registry.
     const filterCheck = filterProviderTags(spec.filter, []);
     if (!filterCheck.ok) {
-      return done(terminal('InvalidSpec', filterCheck.message));
+      return { done: terminal(run, REASONS.InvalidSpec, filterCheck.message) };
     }
+    return { ref, cloudRegistry, options };
+  }
+
+  /** OCIArtifactTag and its cloud variants: the filtered tags of a repository, with their digests. */
+  private async fromArtifactTags(run: ProvideRun): Promise<Provided> {
+    const access = this.artifactTagAccess(run);
+    if ('done' in access) return access;
+    const { spec, signal } = run;
+    const { failed } = run.outcomes;
+    const { ref, cloudRegistry } = access;
+    let options = access.options;
     // `reconcileTimeout` bounds the whole provider call: the token, the listing and every digest request.
-    const deadline = Date.now() + settings.timeoutMs;
+    const deadline = Date.now() + run.settings.timeoutMs;
     if (cloudRegistry) {
       try {
         options = {
@@ -439,49 +463,28 @@ export class ResourceSetInputProviderReconciler implements Reconciler {
           plainHttpCredentials: false,
         };
       } catch (error) {
-        return done(
-          failed(
-            'ReconciliationFailed',
+        return {
+          done: failed(
+            REASONS.ReconciliationFailed,
             `failed to call OCI provider: ${(error as Error).message}`,
           ),
-        );
+        };
       }
     }
     const remaining = () => ({
       ...options,
       timeoutMs: Math.max(1, deadline - Date.now()),
     });
-
-    const scope = listingScope({ ...spec, provider: cloudProvider }, ref);
-    let listed: string[];
-    let listedAt: Date | undefined;
-    try {
-      if (this.deps.listings) {
-        ({ tags: listed, listedAt } = await this.deps.listings.listTags(
-          ref,
-          remaining(),
-          { scope, maxAgeMs: listingMaxAgeMs },
-        ));
-      } else {
-        listed = (await this.deps.registry.listTags(ref, remaining())).tags;
-      }
-    } catch (error) {
-      const message = `failed to list OCI tags for '${url.replace(
-        /^oci:\/\//,
-        '',
-      )}': ${(error as Error).message}`;
-      if ((error as { kind?: string }).kind === 'hostNotAllowed') {
-        return done(terminal('RegistryNotAllowed', message));
-      }
-      return done(
-        failed(
-          'ReconciliationFailed',
-          `failed to call OCI provider: ${message}`,
-        ),
-      );
-    }
+    const scope = listingScope(
+      { ...spec, provider: ARTIFACT_TAG_PROVIDERS[spec.type] },
+      ref,
+    );
+    const listing = await this.listArtifactTags(run, ref, remaining, scope);
+    if ('done' in listing) return listing;
+    const { listed, listedAt } = listing;
     const selection = filterProviderTags(spec.filter, listed);
-    if (!selection.ok) return done(terminal('InvalidSpec', selection.message));
+    if (!selection.ok)
+      return { done: terminal(run, REASONS.InvalidSpec, selection.message) };
     let digests: string[];
     try {
       digests = await mapLimit(
@@ -499,12 +502,12 @@ export class ResourceSetInputProviderReconciler implements Reconciler {
               ).digest,
       );
     } catch (error) {
-      return done(
-        failed(
-          'ReconciliationFailed',
+      return {
+        done: failed(
+          REASONS.ReconciliationFailed,
           `failed to call OCI provider: ${(error as Error).message}`,
         ),
-      );
+      };
     }
     return {
       inputs: artifactTagInputs(
@@ -514,41 +517,111 @@ export class ResourceSetInputProviderReconciler implements Reconciler {
       selectedTags: selection.tags,
     };
   }
-
-  /** ResourceSets in the provider's namespace whose `spec.inputsFrom` names or selects it. */
-  private async dependentResourceSets(
-    provider: StoredObject,
-  ): Promise<string[]> {
-    const resourceSets = await this.deps.objects.list({
-      kind: 'ResourceSet',
-      namespace: provider.namespace,
-    });
-    const candidate = {
-      apiVersion: provider.apiVersion,
-      kind: provider.kind,
-      name: provider.name,
-      namespace: provider.namespace,
-      labels: provider.manifest.metadata.labels ?? {},
-      inputs: [],
-    };
-    return resourceSets
-      .filter(rset => {
-        const inputsFrom = (rset.manifest.spec as { inputsFrom?: unknown })
-          .inputsFrom;
-        if (!Array.isArray(inputsFrom)) return false;
-        try {
-          return (
-            selectProviders(
-              rset.namespace,
-              inputsFrom as InputProviderReference[],
-              [candidate],
-            ).length > 0
-          );
-        } catch {
-          // An invalid reference is the ResourceSet's own error, reported by its reconciler.
-          return false;
-        }
-      })
-      .map(rset => rset.id);
+  /** The repository's tags (a shared listing when listings are shared); a failure ends the reconcile. */
+  private async listArtifactTags(
+    run: ProvideRun,
+    ref: ImageReference,
+    remaining: () => RegistryCallOptions,
+    scope: string,
+  ): Promise<
+    { done: ReconcileResult } | { listed: string[]; listedAt?: Date }
+  > {
+    try {
+      if (this.deps.listings) {
+        const { tags, listedAt } = await this.deps.listings.listTags(
+          ref,
+          remaining(),
+          { scope, maxAgeMs: run.listingMaxAgeMs },
+        );
+        return { listed: tags, listedAt };
+      }
+      return {
+        listed: (await this.deps.registry.listTags(ref, remaining())).tags,
+      };
+    } catch (error) {
+      const message = `failed to list OCI tags for '${(
+        run.spec.url ?? ''
+      ).replace(/^oci:\/\//, '')}': ${(error as Error).message}`;
+      if ((error as { kind?: string }).kind === 'hostNotAllowed') {
+        return { done: terminal(run, REASONS.RegistryNotAllowed, message) };
+      }
+      return {
+        done: run.outcomes.failed(
+          REASONS.ReconciliationFailed,
+          `failed to call OCI provider: ${message}`,
+        ),
+      };
+    }
   }
+}
+
+/** One reconcile's state, shared by the steps of {@link ResourceSetInputProviderReconciler}. */
+interface ProvideRun {
+  object: StoredObject;
+  spec: ResourceSetInputProviderSpec;
+  settings: ReconcileSettings;
+  /** The starting status, with the force request handled. */
+  status: ObjectStatus;
+  outcomes: Outcomes;
+  /** How old a shared listing of the repository may be (0: list now). */
+  listingMaxAgeMs: number;
+  signal?: AbortSignal;
+}
+
+/** Stalled with the Flux Operator's prefix of every terminal message. */
+function terminal(
+  run: ProvideRun,
+  reason: string,
+  message: string,
+): ReconcileResult {
+  return run.outcomes.stalled(reason, `${TERMINAL}${message}`);
+}
+
+/**
+ * The downgrade guard (`image-automation.io/downgrade-guard: enabled`): when the newest exported tag
+ * is no longer listed, the previous inputs are held and DowngradePrevented says so (since the tag
+ * went missing); otherwise the condition is removed.
+ */
+function guardDowngrade(
+  run: ProvideRun,
+  provided: Exclude<Provided, { done: ReconcileResult }>,
+  now: Date,
+  generation: number,
+): { inputs: ExportedInput[]; conditions: Condition[] } {
+  const { status, spec } = run;
+  const inputs = withDefaultValues(provided.inputs, spec.defaultValues);
+  const conditions = (status.conditions ?? []).filter(
+    c => c.type !== DOWNGRADE_CONDITION,
+  );
+  if (
+    run.object.manifest.metadata.annotations?.[DOWNGRADE_GUARD_ANNOTATION] !==
+      'enabled' ||
+    !provided.listedTags
+  )
+    return { inputs, conditions };
+  const check = checkDowngrade({
+    filter: spec.filter,
+    listedTags: provided.listedTags,
+    selectedTags: provided.selectedTags ?? [],
+    previous: status.exportedInputs,
+  });
+  if (!check.hold) return { inputs, conditions };
+  const fallback = check.fallbackTag ? `'${check.fallbackTag}'` : 'no tag';
+  return {
+    inputs: status.exportedInputs ?? inputs,
+    conditions: [
+      ...conditions,
+      {
+        type: DOWNGRADE_CONDITION,
+        status: 'True',
+        reason: REASONS.NewestTagMissing,
+        message: `tag '${check.missingTag}' is no longer in the registry; the exported inputs are held instead of downgrading to ${fallback}`,
+        // Held since the tag went missing, not since this run.
+        lastTransitionTime:
+          status.conditions?.find(c => c.type === DOWNGRADE_CONDITION)
+            ?.lastTransitionTime ?? now.toISOString(),
+        observedGeneration: generation,
+      },
+    ],
+  };
 }

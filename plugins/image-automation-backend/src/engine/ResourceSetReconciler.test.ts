@@ -578,12 +578,27 @@ describe('ResourceSetReconciler', () => {
       return (await objects.get(id))!;
     };
     const waiting = await runOnce('ResourceSet/rset-a/dependent');
+    // The Flux Operator's words: the API server's NotFound message appended; Reconciling says
+    // the reconcile is in progress; the event is Normal (waiting is not a failure).
+    const missing =
+      'Retrying dependency check: dependency v1/ConfigMap/rset-a/prerequisite not found: configmaps "prerequisite" not found';
     expect(ready(waiting.status)).toMatchObject({
       status: 'False',
       reason: 'DependencyNotReady',
-      message:
-        'Retrying dependency check: dependency v1/ConfigMap/rset-a/prerequisite not found',
+      message: missing,
     });
+    expect(
+      waiting.status.conditions?.find(c => c.type === 'Reconciling'),
+    ).toMatchObject({
+      status: 'True',
+      reason: 'ProgressingWithRetry',
+      message: 'Reconciliation in progress',
+    });
+    expect(
+      (await events.list('ResourceSet/rset-a/dependent')).items.map(
+        e => `${e.type} ${e.reason}: ${e.message}`,
+      ),
+    ).toEqual([`Normal DependencyNotReady: ${missing}`]);
     expect(
       new Date(waiting.nextRunAt).getTime() -
         new Date(waiting.lastRunAt!).getTime(),
@@ -600,7 +615,7 @@ describe('ResourceSetReconciler', () => {
     expect(
       ready((await runOnce('ResourceSet/rset-a/dependent')).status)?.message,
     ).toBe(
-      'Retrying dependency check: dependency v1/ConfigMap/rset-a/prerequisite not ready: its readiness expression is not true',
+      'Retrying dependency check: dependency v1/ConfigMap/rset-a/prerequisite not ready',
     );
     await kube.kubectl([
       'patch',
@@ -620,7 +635,7 @@ describe('ResourceSetReconciler', () => {
     ).toMatchObject({
       reason: 'DependencyNotReady',
       message:
-        'Retrying dependency check: dependency fluxcd.controlplane.io/v1/ResourceSet/rset-a/missing-key not ready: its readiness expression is not true',
+        'Retrying dependency check: dependency fluxcd.controlplane.io/v1/ResourceSet/rset-a/missing-key not ready',
     });
     const badExpr = await runOnce('ResourceSet/rset-a/bad-expr');
     expect(stalled(badExpr.status)).toMatchObject({
@@ -672,18 +687,17 @@ describe('ResourceSetReconciler', () => {
       'ResourceSet/rset-a/stepped Applying step 1/2 "config"',
       'ResourceSet/rset-a/stepped Applying step 2/2 "app"',
     ]);
-    // One ApplySucceeded event per step, then the one listing every change.
-    const stepEvents = (await events.list('ResourceSet/rset-a/stepped')).items
-      .filter(e => e.reason === 'ApplySucceeded')
-      .map(e => e.message);
-    expect(stepEvents).toEqual(
-      expect.arrayContaining([
-        'step "config": ConfigMap/rset-a/first created',
-        'step "app": ConfigMap/rset-a/second created',
-        'ConfigMap/rset-a/first created\nConfigMap/rset-a/second created',
-      ]),
-    );
-    expect(stepEvents).toHaveLength(3);
+    // As the Flux Operator reports them: one ApplySucceeded event per step before the last, then
+    // the closing one with the last step's changes.
+    const applyEvents = async () =>
+      (await events.list('ResourceSet/rset-a/stepped')).items
+        .filter(e => e.reason === 'ApplySucceeded')
+        .map(e => e.message)
+        .reverse();
+    expect(await applyEvents()).toEqual([
+      'step "config": ConfigMap/rset-a/first created',
+      'ConfigMap/rset-a/second created',
+    ]);
     expect(await configMapNames('rset-a', 'stepped')).toEqual([
       'first',
       'second',
@@ -708,6 +722,10 @@ describe('ResourceSetReconciler', () => {
     expect(await configMapNames('rset-a', 'stepped')).toEqual([
       'first',
       'third',
+    ]);
+    // Pruned in reverse apply order; the object kept by `prune: disabled` is listed as skipped.
+    expect((await applyEvents()).slice(2)).toEqual([
+      'ConfigMap/rset-a/third created\nConfigMap/rset-a/second deleted\nConfigMap/rset-a/first skipped',
     ]);
 
     // An immutable ConfigMap changed: refused by the API server until the object asks for force.
@@ -1368,7 +1386,7 @@ subjects:
       expect(ready(value.status)).toMatchObject({
         reason: 'DependencyNotReady',
         message:
-          'Retrying dependency check: dependency v1/ConfigMap/rset-a/tokens not ready: its readiness expression is not true',
+          'Retrying dependency check: dependency v1/ConfigMap/rset-a/tokens not ready',
       });
       const error = await runOnce('ResourceSet/rset-a/leak-error');
       expect(ready(error.status)).toMatchObject({
@@ -2001,14 +2019,15 @@ subjects:
       'cm-more',
     ]);
 
-    // Removed from its source: the next sweep deletes what it applied and forgets the inventory.
+    // Removed from its source: the next sweep deletes what it applied (in reverse apply order, as
+    // Flux deletes) and forgets the inventory.
     await declare('lifecycle', []);
     const swept = await reconciler.uninstallDeleted();
     expect(swept).toContainEqual({
       owner: 'ResourceSet/rset-a/lifecycle',
       changes: [
-        'ConfigMap/rset-a/cm-life deleted',
         'ConfigMap/rset-a/cm-more deleted',
+        'ConfigMap/rset-a/cm-life deleted',
       ],
     });
     expect(await configMapNames('rset-a', 'lifecycle')).toEqual([]);

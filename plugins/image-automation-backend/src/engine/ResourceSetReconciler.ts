@@ -2,10 +2,13 @@ import crypto from 'node:crypto';
 import {
   Condition,
   FLUX_OPERATOR_API_VERSION,
+  OBJECT_ANNOTATIONS,
   ObjectEvent,
   ObjectStatus,
   PromotionVersion,
+  REASONS,
   ResourceSetSpec,
+  tryParseObjectId,
 } from '@imageops/backstage-plugin-image-automation-common';
 import {
   ChangeSetEntry,
@@ -39,8 +42,16 @@ import { clusterTarget, providerVersion } from '../promotions/clusterTargets';
 import { ObjectStore, StoredObject } from '../store/ObjectStore';
 import { marshalJson, parseJson } from '../golib/json';
 import { formatGoDuration, parseGoDuration } from '../golib/time';
-import { markFailed, markReady, readyCondition } from './conditions';
-import { beginReconcile, failures, RECHECK_MS, retryAfter } from './preamble';
+import { readyCondition } from './conditions';
+import { Outcomes } from './outcome';
+import {
+  beginReconcile,
+  failures,
+  FLUX_OPERATOR_IN_PROGRESS,
+  RECHECK_MS,
+  ReconcileStart,
+  retryAfter,
+} from './preamble';
 import { ReconcileContext, ReconcileResult, Reconciler } from './Reconciler';
 import { recordHistory } from './reconcileHistory';
 import {
@@ -51,16 +62,16 @@ import {
 import { namespaceGranted, referenceDenied } from '../objects/tenancy';
 
 /** Comma-separated names of the clusters a ResourceSet applies to (on the ResourceSet or its entity). @internal */
-export const CLUSTERS_ANNOTATION = 'image-automation.io/clusters';
+export const CLUSTERS_ANNOTATION = OBJECT_ANNOTATIONS.clusters;
 /**
  * `enabled` lets a ResourceSet whose `inputsFrom` providers export nothing apply the empty set, which
  * prunes everything it applied before (Flux's behaviour). Without it the last apply is held.
  * @internal
  */
 export const ALLOW_EMPTY_INPUTS_ANNOTATION =
-  'image-automation.io/allow-empty-inputs';
+  OBJECT_ANNOTATIONS.allowEmptyInputs;
 /** `fluxcd.controlplane.io/force: enabled` re-creates objects whose immutable fields changed. */
-const FORCE_ANNOTATION = 'fluxcd.controlplane.io/force';
+const FORCE_ANNOTATION = OBJECT_ANNOTATIONS.force;
 const OWNER_GROUP = 'resourceset.fluxcd.controlplane.io';
 /** The Flux Operator's `--requeue-dependency`. */
 const DEPENDENCY_RETRY_MS = 5_000;
@@ -97,10 +108,12 @@ function ownerLabels(namespace: string, name: string): Record<string, string> {
   };
 }
 
-/** `<Kind>/<namespace>/<name>` of a ResourceSet object id. */
+/** The namespace and name of a ResourceSet's object id; undefined for any other id. */
 function ownerOf(id: string): { namespace: string; name: string } | undefined {
-  const match = /^ResourceSet\/([^/]+)\/([^/]+)$/.exec(id);
-  return match ? { namespace: match[1], name: match[2] } : undefined;
+  const ref = tryParseObjectId(id);
+  return ref?.kind === 'ResourceSet'
+    ? { namespace: ref.namespace, name: ref.name }
+    : undefined;
 }
 
 /** A Go duration annotation, or the ResourceSet default when absent or unparsable (as Flux). */
@@ -146,7 +159,7 @@ function applyingStep(
     return {
       type,
       status: value,
-      reason: 'Progressing',
+      reason: REASONS.Progressing,
       message,
       observedGeneration: generation,
       lastTransitionTime:
@@ -158,7 +171,7 @@ function applyingStep(
   return {
     ...status,
     conditions: [
-      condition('Ready', 'Unknown', 'Reconciliation in progress'),
+      condition('Ready', 'Unknown', FLUX_OPERATOR_IN_PROGRESS),
       condition(
         'Reconciling',
         'True',
@@ -179,10 +192,16 @@ function splitNames(text: string | undefined): string[] {
   ];
 }
 
-/** Flux's change-set lines: `<Kind>/<ns>/<name> <action>`, one per changed object. */
+/**
+ * Flux's change-set lines: `<Kind>/<ns>/<name> <action>`, one per changed object, and one per
+ * object pruning kept (`prune: disabled`, or no longer ours): `<Kind>/<ns>/<name> skipped`. An
+ * object the cluster's policy kept is reported apart ({@link pruneRefusals}).
+ */
 function changeLines(changes: ChangeSetEntry[]): string[] {
   return changes
-    .filter(c => c.action !== 'unchanged' && c.action !== 'skipped')
+    .filter(
+      c => c.action !== 'unchanged' && !(c.action === 'skipped' && c.reason),
+    )
     .map(c => `${c.subject} ${c.action}`);
 }
 
@@ -207,6 +226,108 @@ function applySteps(
         JSON.parse(marshalJson(o, { escapeHtml: false })) as KubernetesObject,
     ),
   }));
+}
+
+/** One reconcile's state, shared by the steps of {@link ResourceSetReconciler.reconcile}. */
+interface ResourceSetRun {
+  object: StoredObject;
+  spec: ResourceSetSpec;
+  start: ReconcileStart<ResourceSetSpec>;
+  now: Date;
+  /** `Date.now()` when the reconcile began, for durations. */
+  started: number;
+  signal?: AbortSignal;
+  annotations: Record<string, string>;
+  intervalMs: number;
+  timeoutMs: number;
+  outcomes: Outcomes;
+  /** Events of the promotions and the applies, attached to the outcome. */
+  events: Event[];
+}
+
+/** What the applies to every cluster produced. */
+interface Applied {
+  /** Every change line, of every step and of pruning. */
+  changes: string[];
+  /**
+   * The closing event's lines: the last step's changes and what was pruned (the steps before the
+   * last have their own events, in `stepEvents`), as the Flux Operator reports them.
+   */
+  finalChanges: string[];
+  /** Objects pruning left in place: the cluster's policy no longer covers them. */
+  leftInPlace: string[];
+  stepEvents: Event[];
+  entries: Map<string, { id: string; v: string }>;
+  revision?: string;
+  counts: { inputs: number; resources: number };
+  /** Objects whose promotions wait for this entity upstream: due now once it carries more. */
+  downstream: string[];
+}
+
+/** The ResourceSet's `serviceAccountName`, the identity every cluster call impersonates. */
+function serviceAccountOf(
+  run: ResourceSetRun,
+): { namespace: string; name: string } | undefined {
+  return run.spec.serviceAccountName
+    ? { namespace: run.object.namespace, name: run.spec.serviceAccountName }
+    : undefined;
+}
+
+/**
+ * A dependency in another namespace (a stored ResourceSet or provider, or a cluster object) needs
+ * that namespace granted to the entity; ResourceSets have no accessFrom. Checked before anything is
+ * read: Stalled AccessDenied.
+ */
+function dependencyAccessDenied(
+  run: ResourceSetRun,
+): ReconcileResult | undefined {
+  const { object } = run;
+  for (const dep of run.spec.dependsOn ?? []) {
+    const namespace =
+      dep.namespace ??
+      (dep.kind === 'Namespace' ? undefined : object.namespace);
+    if (!namespace) continue;
+    const denied = referenceDenied(object, 'spec.dependsOn', {
+      kind: dep.kind,
+      namespace,
+      name: dep.name,
+    });
+    if (denied) return run.outcomes.stalled(REASONS.AccessDenied, denied);
+  }
+  return undefined;
+}
+
+/**
+ * The outcome with the reconcile recorded in `status.history`: failed builds and applies with the
+ * digest of the spec, as the Flux Operator does (the objects' digest is only known once an apply
+ * finished), a finished apply with the revision.
+ */
+function recorded(
+  run: ResourceSetRun,
+  result: ReconcileResult,
+  digest = specDigest(run.object),
+  metadata: Record<string, string> = {},
+): ReconcileResult {
+  return {
+    ...result,
+    status: {
+      ...result.status,
+      history: recordHistory(run.start.status.history, {
+        digest,
+        status: readyCondition(result.status)?.reason ?? 'Unknown',
+        now: run.now,
+        durationMs: Date.now() - run.started,
+        metadata,
+      }),
+    },
+  };
+}
+
+function specDigest(object: StoredObject): string {
+  return `sha256:${crypto
+    .createHash('sha256')
+    .update(JSON.stringify(object.manifest.spec ?? {}))
+    .digest('hex')}`;
 }
 
 /**
@@ -276,313 +397,414 @@ export class ResourceSetReconciler implements Reconciler {
     return perCluster * Math.max(1, clusters.length);
   }
 
+  /**
+   * One reconcile, in the Flux Operator's order: settings → targets → dependencies → inputs →
+   * build and apply per cluster → prune retired clusters → status.
+   */
   async reconcile(
     object: StoredObject,
     now: Date,
     context?: ReconcileContext,
   ): Promise<ReconcileResult> {
-    const signal = context?.signal;
     const started = Date.now();
     const begun = beginReconcile<ResourceSetSpec>(object, now);
     if ('done' in begun) return begun.done;
-    const { generation } = begun.start;
-    const spec = begun.start.spec ?? {};
     const annotations = object.manifest.metadata.annotations ?? {};
     const intervalMs = durationAnnotation(
       annotations[RECONCILE_EVERY_ANNOTATION],
       DEFAULT_INTERVAL_MS,
     );
-    const timeoutMs = durationAnnotation(
-      annotations[RECONCILE_TIMEOUT_ANNOTATION],
-      DEFAULT_TIMEOUT_MS,
-    );
-    const { failed, stalled } = failures(
-      begun.start,
+    const run: ResourceSetRun = {
+      object,
+      spec: begun.start.spec ?? {},
+      start: begun.start,
       now,
-      retryAfter(intervalMs),
-    );
-
+      started,
+      signal: context?.signal,
+      annotations,
+      intervalMs,
+      timeoutMs: durationAnnotation(
+        annotations[RECONCILE_TIMEOUT_ANNOTATION],
+        DEFAULT_TIMEOUT_MS,
+      ),
+      outcomes: failures(
+        begun.start,
+        now,
+        retryAfter(intervalMs),
+        () => FLUX_OPERATOR_IN_PROGRESS,
+      ),
+      events: [],
+    };
     if (
       (annotations[RECONCILE_ANNOTATION] ?? '').toLowerCase() === 'disabled'
     ) {
-      return {
-        status: begun.start.status,
-        requeueAfterMs: RECHECK_MS,
+      return run.outcomes.waiting(RECHECK_MS, {
         events: [
           {
             type: 'Warning',
-            reason: 'ReconciliationDisabled',
+            reason: REASONS.ReconciliationDisabled,
             message: 'Reconciliation is disabled',
           },
         ],
+      });
+    }
+    const denied = dependencyAccessDenied(run);
+    if (denied) return denied;
+    const targets = await this.targets(run);
+    if ('done' in targets) return targets.done;
+    const notReady = await this.dependenciesNotReady(run, targets.clusters);
+    if (notReady) return notReady;
+    const inputs = await this.inputs(run, targets.clusters);
+    if ('done' in inputs) return inputs.done;
+    const applied = await this.applyPlans(run, inputs.plans, targets.clusters);
+    if ('done' in applied) return applied.done;
+    const retired = await this.uninstallRetiredClusters(
+      object,
+      targets.names,
+      ownerLabels(object.namespace, object.name),
+      serviceAccountOf(run),
+      run.signal,
+    );
+    if ('error' in retired)
+      return run.outcomes.failed(REASONS.ReconciliationFailed, retired.error);
+    applied.changes.push(...retired.lines);
+    applied.finalChanges.push(...retired.lines);
+    applied.leftInPlace.push(...retired.leftInPlace);
+    return this.finished(run, applied, inputs.plans, targets.names);
+  }
+
+  /**
+   * Targets first: without a cluster there is nothing to check dependencies in or apply to. Each
+   * must be usable and admit the ResourceSet's entity (its `allowedEntities` / `allowedOwners`).
+   */
+  private async targets(
+    run: ResourceSetRun,
+  ): Promise<
+    { done: ReconcileResult } | { names: string[]; clusters: ClusterDetails[] }
+  > {
+    const { object } = run;
+    const { failed, stalled } = run.outcomes;
+    const names = await this.targetClusters(object);
+    if (names.length === 0) {
+      return {
+        done: stalled(
+          REASONS.NoTargetCluster,
+          `no target cluster: set the annotation ${CLUSTERS_ANNOTATION} on the ResourceSet or its entity`,
+        ),
       };
     }
-
-    // A dependency in another namespace (a stored ResourceSet or provider, or a cluster object)
-    // needs that namespace granted to the entity; ResourceSets have no accessFrom. Checked before
-    // anything is read.
-    for (const dep of spec.dependsOn ?? []) {
-      const namespace =
-        dep.namespace ??
-        (dep.kind === 'Namespace' ? undefined : object.namespace);
-      if (!namespace) continue;
-      const denied = referenceDenied(object, 'spec.dependsOn', {
-        kind: dep.kind,
-        namespace,
-        name: dep.name,
-      });
-      if (denied) return stalled('AccessDenied', denied);
-    }
-
-    // Targets first: without a cluster there is nothing to check dependencies in or apply to.
-    const clusterNames = await this.targetClusters(object);
-    if (clusterNames.length === 0) {
-      return stalled(
-        'NoTargetCluster',
-        `no target cluster: set the annotation ${CLUSTERS_ANNOTATION} on the ResourceSet or its entity`,
-      );
-    }
     const clusters: ClusterDetails[] = [];
-    for (const name of clusterNames) {
+    for (const name of names) {
       let cluster: ClusterDetails;
       try {
         cluster = await this.deps.cluster(name);
       } catch (error) {
-        return failed('ReconciliationFailed', (error as Error).message);
+        return {
+          done: failed(REASONS.ReconciliationFailed, (error as Error).message),
+        };
       }
       // Only entities (or owners) the cluster's configuration names may target it.
       const refusal = await this.targetRefusal(object, cluster);
-      if (refusal) return stalled('ClusterNotAllowed', refusal);
+      if (refusal) return { done: stalled(REASONS.ClusterNotAllowed, refusal) };
       // What the set applies, dry-runs, copies from, reads for dependsOn and prunes there also needs
       // the namespace granted to its entity: two entities on one cluster stay out of each other's.
       clusters.push(clusterForObject(cluster, object));
     }
+    return { names, clusters };
+  }
 
-    if (spec.dependsOn?.length) {
-      let dependencies: CompiledDependency[];
-      try {
-        dependencies = compileDependencies(spec.dependsOn, object.namespace);
-      } catch (error) {
-        return stalled(
-          'InvalidCELExpression',
-          `Reconciliation failed terminally due to configuration error: ${
-            (error as Error).message
-          }`,
-        );
-      }
-      const notReady = await dependencyNotReady({
-        dependencies,
-        namespace: object.namespace,
-        clusters,
-        stored: id => this.deps.objects.get(id),
-        serviceAccount: spec.serviceAccountName
-          ? { namespace: object.namespace, name: spec.serviceAccountName }
-          : undefined,
-      });
-      if (notReady?.refused) {
-        return stalled('DependencyRefused', notReady.message);
-      }
-      if (notReady) {
-        return failed(
-          'DependencyNotReady',
-          `Retrying dependency check: ${notReady.message}`,
-          DEPENDENCY_RETRY_MS,
-        );
-      }
-    }
-
-    // Failed builds are recorded with the digest of the spec, as the Flux Operator does; failed
-    // applies too (the objects' digest is only known once an apply finished).
-    const specDigest = `sha256:${crypto
-      .createHash('sha256')
-      .update(JSON.stringify(object.manifest.spec ?? {}))
-      .digest('hex')}`;
-    const recorded = (
-      result: ReconcileResult,
-      digest = specDigest,
-      metadata: Record<string, string> = {},
-    ): ReconcileResult => ({
-      ...result,
-      status: {
-        ...result.status,
-        history: recordHistory(begun.start.status.history, {
-          digest,
-          status: readyCondition(result.status)?.reason ?? 'Unknown',
-          now,
-          durationMs: Date.now() - started,
-          metadata,
-        }),
-      },
-    });
-
-    const providers = await this.providers(object, spec);
-    if ('error' in providers) {
-      return recorded(
-        stalled('BuildFailed', `failed to compute inputs: ${providers.error}`),
-      );
-    }
-    const events: Event[] = [];
-    let plans: ClusterPlan[];
+  /** `spec.dependsOn`, checked in the target clusters and the store: the outcome when one is not ready. */
+  private async dependenciesNotReady(
+    run: ResourceSetRun,
+    clusters: ClusterDetails[],
+  ): Promise<ReconcileResult | undefined> {
+    const { object, spec } = run;
+    const { failed, stalled } = run.outcomes;
+    if (!spec.dependsOn?.length) return undefined;
+    let dependencies: CompiledDependency[];
     try {
-      signal?.throwIfAborted();
-      plans = await this.planClusters(
-        object,
-        clusters,
-        providers.list,
-        now,
-        events,
-      );
+      dependencies = compileDependencies(spec.dependsOn, object.namespace);
     } catch (error) {
-      return recorded({
-        ...failed(
-          'ReconciliationFailed',
-          `failed to plan promotions: ${(error as Error).message}`,
-        ),
-        events,
-      });
+      return stalled(
+        REASONS.InvalidCELExpression,
+        `Reconciliation failed terminally due to configuration error: ${
+          (error as Error).message
+        }`,
+      );
     }
+    const notReady = await dependencyNotReady({
+      dependencies,
+      namespace: object.namespace,
+      clusters,
+      stored: id => this.deps.objects.get(id),
+      serviceAccount: serviceAccountOf(run),
+    });
+    if (notReady?.refused) {
+      return stalled(REASONS.DependencyRefused, notReady.message);
+    }
+    if (notReady) {
+      // Normal, as the Flux Operator records it: waiting for a dependency is not a failure.
+      return failed(
+        REASONS.DependencyNotReady,
+        `Retrying dependency check: ${notReady.message}`,
+        DEPENDENCY_RETRY_MS,
+        { readyEventType: 'Normal' },
+      );
+    }
+    return undefined;
+  }
+
+  /** The inputs: the providers `spec.inputsFrom` selects, and what each cluster gets of them. */
+  private async inputs(
+    run: ResourceSetRun,
+    clusters: ClusterDetails[],
+  ): Promise<{ done: ReconcileResult } | { plans: ClusterPlan[] }> {
+    const { failed, stalled } = run.outcomes;
+    const providers = await this.providers(run.object, run.spec);
+    if ('error' in providers) {
+      return {
+        done: recorded(
+          run,
+          stalled(
+            REASONS.BuildFailed,
+            `failed to compute inputs: ${providers.error}`,
+          ),
+        ),
+      };
+    }
+    try {
+      run.signal?.throwIfAborted();
+      return {
+        plans: await this.planClusters(
+          run.object,
+          clusters,
+          providers.list,
+          run.now,
+          run.events,
+        ),
+      };
+    } catch (error) {
+      return {
+        done: recorded(run, {
+          ...failed(
+            REASONS.ReconciliationFailed,
+            `failed to plan promotions: ${(error as Error).message}`,
+          ),
+          events: run.events,
+        }),
+      };
+    }
+  }
+
+  /**
+   * Builds and applies each cluster's plan (clusters with the same inputs share one build); the
+   * first failure ends the reconcile, and the promotions of the clusters not reached fail with it.
+   */
+  private async applyPlans(
+    run: ResourceSetRun,
+    plans: ClusterPlan[],
+    clusters: ClusterDetails[],
+  ): Promise<{ done: ReconcileResult } | Applied> {
     const renders = new Map<string, ReturnType<typeof buildResourceSet>>();
-    const labels = ownerLabels(object.namespace, object.name);
-    const serviceAccount = spec.serviceAccountName
-      ? { namespace: object.namespace, name: spec.serviceAccountName }
-      : undefined;
-    const changes: string[] = [];
-    /** Objects pruning left in place: the cluster's policy no longer covers them. */
-    const leftInPlace: string[] = [];
-    const stepEvents: Event[] = [];
-    const entries = new Map<string, { id: string; v: string }>();
-    let revision: string | undefined;
-    let counts = { inputs: 0, resources: 0 };
-    /** Objects whose promotions wait for this entity upstream: due now once it carries more. */
-    const downstream: string[] = [];
+    const applied: Applied = {
+      changes: [],
+      finalChanges: [],
+      leftInPlace: [],
+      stepEvents: [],
+      entries: new Map(),
+      counts: { inputs: 0, resources: 0 },
+      downstream: [],
+    };
     for (const [index, plan] of plans.entries()) {
-      const { cluster } = plan;
       const notAttempted = async (message: string) => {
-        signal?.throwIfAborted();
+        run.signal?.throwIfAborted();
         for (const later of plans.slice(index)) {
           for (const { promotion } of later.writes)
-            await this.deps.promotions!.failed(promotion, message, now, events);
+            await this.deps.promotions!.failed(
+              promotion,
+              message,
+              run.now,
+              run.events,
+            );
         }
       };
       let built = renders.get(plan.key);
       if (!built) {
         built = buildResourceSet({
           resourceSet: resourceSetFromManifest(
-            goValueOf(object.manifest),
-            object.namespace,
+            goValueOf(run.object.manifest),
+            run.object.namespace,
           ),
           providers: plan.providers,
         });
         renders.set(plan.key, built);
       }
-      if (!built.ok) {
-        await notAttempted(`build failed: ${built.error}`);
-        return recorded({
-          ...stalled('BuildFailed', `build failed: ${built.error}`),
-          events,
-        });
-      }
-      if (
-        (spec.inputsFrom?.length ?? 0) > 0 &&
-        built.inputs.length === 0 &&
-        annotations[ALLOW_EMPTY_INPUTS_ANNOTATION] !== 'enabled'
-      ) {
-        const held = begun.start.status.inventory?.entries.length ?? 0;
-        await notAttempted('the input providers exported no inputs');
-        return {
-          ...failed(
-            'EmptyInputs',
-            `the input providers exported no inputs; the ${held} applied objects are kept. Set the annotation ${ALLOW_EMPTY_INPUTS_ANNOTATION}: enabled to apply the empty set and prune them`,
-            intervalMs,
-          ),
-          events,
-        };
-      }
-      counts = { inputs: built.inputs.length, resources: built.objects.length };
-      const steps = applySteps(built, timeoutMs);
-      try {
-        const result = await this.deps.applier.apply({
-          owner: object.id,
-          cluster,
-          steps,
-          ownerLabels: labels,
-          serviceAccount,
-          wait: spec.wait,
-          timeoutMs,
-          recreateImmutable: annotations[FORCE_ANNOTATION] === 'enabled',
-          signal,
-          onStep: step =>
-            step.name && this.deps.progress
-              ? this.deps.progress(
-                  object.id,
-                  applyingStep(begun.start.status, step, generation, now),
-                )
-              : undefined,
-        });
-        revision = result.revision;
-        for (const entry of result.inventory) entries.set(entry.id, entry);
-        const inCluster = (lines: string[]) =>
-          clusters.length > 1 ? lines.map(l => `${cluster.name}: ${l}`) : lines;
-        const clusterChanges = changeLines(result.changes);
-        changes.push(...inCluster(clusterChanges));
-        leftInPlace.push(...inCluster(pruneRefusals(result.changes)));
-        // Flux announces each step of `spec.steps` that changed something on its own.
-        for (const step of result.steps) {
-          const lines = inCluster(changeLines(step.changes));
-          if (step.name && lines.length > 0) {
-            stepEvents.push({
-              type: 'Normal',
-              reason: 'ApplySucceeded',
-              message: `step "${step.name}": ${lines.join('\n')}`,
-            });
-          }
-        }
-        signal?.throwIfAborted();
-        for (const { promotion, selection } of plan.writes) {
-          downstream.push(
-            ...(await this.deps.promotions!.applied(
-              promotion,
-              {
-                appliedRevision: result.revision,
-                diff: clusterChanges.join('\n'),
-              },
-              now,
-              events,
-              selection,
-            )),
-          );
-        }
-      } catch (error) {
-        // The inventory of this cluster stays old ∪ new (InventoryApplier), so nothing is lost.
-        const failure = classifyApplyFailure(error);
-        const message =
-          clusters.length > 1
-            ? `cluster '${cluster.name}': ${failure.message}`
-            : failure.message;
-        await notAttempted(message);
-        return recorded({
-          ...failed(
-            failure.reason,
-            message,
-            failure.retrySoon ? UNREACHABLE_RETRY_MS : retryAfter(intervalMs),
-          ),
-          events,
-        });
-      }
+      const refused = await this.buildRefused(run, built, notAttempted);
+      if (refused) return { done: refused };
+      const ok = built as Extract<typeof built, { ok: true }>;
+      applied.counts = {
+        inputs: ok.inputs.length,
+        resources: ok.objects.length,
+      };
+      const failure = await this.applyToCluster(
+        run,
+        plan,
+        ok,
+        clusters.length > 1,
+        applied,
+        notAttempted,
+      );
+      if (failure) return { done: failure };
     }
-    const retired = await this.uninstallRetiredClusters(
-      object,
-      clusterNames,
-      labels,
-      serviceAccount,
-      signal,
-    );
-    if ('error' in retired)
-      return failed('ReconciliationFailed', retired.error);
-    changes.push(...retired.lines);
-    leftInPlace.push(...retired.leftInPlace);
+    return applied;
+  }
 
-    const previous = begun.start.status;
+  /**
+   * A failed build (Stalled BuildFailed), or an empty input set from `inputsFrom` without the
+   * opt-in (held: Ready=False EmptyInputs, retried at the interval); undefined when it may be applied.
+   */
+  private async buildRefused(
+    run: ResourceSetRun,
+    built: ReturnType<typeof buildResourceSet>,
+    notAttempted: (message: string) => Promise<void>,
+  ): Promise<ReconcileResult | undefined> {
+    const { failed, stalled } = run.outcomes;
+    if (!built.ok) {
+      await notAttempted(`build failed: ${built.error}`);
+      return recorded(run, {
+        ...stalled(REASONS.BuildFailed, `build failed: ${built.error}`),
+        events: run.events,
+      });
+    }
+    if (
+      (run.spec.inputsFrom?.length ?? 0) > 0 &&
+      built.inputs.length === 0 &&
+      run.annotations[ALLOW_EMPTY_INPUTS_ANNOTATION] !== 'enabled'
+    ) {
+      const held = run.start.status.inventory?.entries.length ?? 0;
+      await notAttempted('the input providers exported no inputs');
+      return {
+        ...failed(
+          REASONS.EmptyInputs,
+          `the input providers exported no inputs; the ${held} applied objects are kept. Set the annotation ${ALLOW_EMPTY_INPUTS_ANNOTATION}: enabled to apply the empty set and prune them`,
+          run.intervalMs,
+        ),
+        events: run.events,
+      };
+    }
+    return undefined;
+  }
+
+  /**
+   * Applies one cluster's build (server-side, steps in order, pruning what is no longer rendered)
+   * and records its promotions; adds what changed to `applied`. The outcome when it failed.
+   */
+  private async applyToCluster(
+    run: ResourceSetRun,
+    plan: ClusterPlan,
+    built: Extract<ReturnType<typeof buildResourceSet>, { ok: true }>,
+    severalClusters: boolean,
+    applied: Applied,
+    notAttempted: (message: string) => Promise<void>,
+  ): Promise<ReconcileResult | undefined> {
+    const { object, now, signal, events } = run;
+    const { cluster } = plan;
+    try {
+      const result = await this.deps.applier.apply({
+        owner: object.id,
+        cluster,
+        steps: applySteps(built, run.timeoutMs),
+        ownerLabels: ownerLabels(object.namespace, object.name),
+        serviceAccount: serviceAccountOf(run),
+        wait: run.spec.wait,
+        timeoutMs: run.timeoutMs,
+        recreateImmutable: run.annotations[FORCE_ANNOTATION] === 'enabled',
+        signal,
+        onStep: step =>
+          step.name && this.deps.progress
+            ? this.deps.progress(
+                object.id,
+                applyingStep(run.start.status, step, run.start.generation, now),
+              )
+            : undefined,
+      });
+      applied.revision = result.revision;
+      for (const entry of result.inventory)
+        applied.entries.set(entry.id, entry);
+      const inCluster = (lines: string[]) =>
+        severalClusters ? lines.map(l => `${cluster.name}: ${l}`) : lines;
+      const clusterChanges = changeLines(result.changes);
+      applied.changes.push(...inCluster(clusterChanges));
+      applied.leftInPlace.push(...inCluster(pruneRefusals(result.changes)));
+      // Flux announces each step of `spec.steps` before the last that changed something on its
+      // own; the closing event has the last step's changes and what pruning did.
+      for (const step of result.steps.slice(0, -1)) {
+        const lines = inCluster(changeLines(step.changes));
+        if (step.name && lines.length > 0) {
+          applied.stepEvents.push({
+            type: 'Normal',
+            reason: REASONS.ApplySucceeded,
+            message: `step "${step.name}": ${lines.join('\n')}`,
+          });
+        }
+      }
+      const ofSteps = new Set(result.steps.flatMap(step => step.changes));
+      applied.finalChanges.push(
+        ...inCluster(
+          changeLines([
+            ...(result.steps[result.steps.length - 1]?.changes ?? []),
+            ...result.changes.filter(c => !ofSteps.has(c)),
+          ]),
+        ),
+      );
+      signal?.throwIfAborted();
+      for (const { promotion, selection } of plan.writes) {
+        applied.downstream.push(
+          ...(await this.deps.promotions!.applied(
+            promotion,
+            {
+              appliedRevision: result.revision,
+              diff: clusterChanges.join('\n'),
+            },
+            now,
+            events,
+            selection,
+          )),
+        );
+      }
+      return undefined;
+    } catch (error) {
+      // The inventory of this cluster stays old ∪ new (InventoryApplier), so nothing is lost.
+      const failure = classifyApplyFailure(error);
+      const message = severalClusters
+        ? `cluster '${cluster.name}': ${failure.message}`
+        : failure.message;
+      await notAttempted(message);
+      return recorded(run, {
+        ...run.outcomes.failed(
+          failure.reason,
+          message,
+          failure.retrySoon ? UNREACHABLE_RETRY_MS : retryAfter(run.intervalMs),
+        ),
+        events,
+      });
+    }
+  }
+
+  /**
+   * The status after every cluster was applied: the inventory, the clusters and revision applied,
+   * Ready (or Ready=False PruneRefused when pruning left objects the cluster's policy does not
+   * cover), the change events, and the objects the promotions carried out made due.
+   */
+  private finished(
+    run: ResourceSetRun,
+    applied: Applied,
+    plans: ClusterPlan[],
+    clusterNames: string[],
+  ): ReconcileResult {
+    const { now, intervalMs, events } = run;
+    const { changes, leftInPlace, revision, counts, downstream } = applied;
+    const previous = run.start.status;
     const previousReady = readyCondition(previous);
     // The engine records an event when the Ready message changes: an unchanged apply keeps the
     // message, so only a new revision or a change in the cluster is announced.
@@ -590,47 +812,28 @@ export class ResourceSetReconciler implements Reconciler {
       changes.length === 0 &&
       revision === previous.lastAppliedRevision &&
       previousReady?.status === 'True' &&
-      previousReady.reason === 'ReconciliationSucceeded'
+      previousReady.reason === REASONS.ReconciliationSucceeded
         ? previousReady.message
-        : finishedIn(Date.now() - started);
-    const applied: ObjectStatus = {
+        : finishedIn(Date.now() - run.started);
+    const status: ObjectStatus = {
       ...previous,
-      inventory: { entries: [...entries.values()] },
+      inventory: { entries: [...applied.entries.values()] },
       appliedClusters: clusterNames,
       lastAppliedRevision: revision,
     };
-    // Applied, but pruning left objects the policy does not cover: say so, they are not ours to
-    // delete any more (they leave the inventory, as objects with `prune: disabled` do).
-    const status: ObjectStatus =
-      leftInPlace.length > 0
-        ? markFailed(
-            applied,
-            'PruneRefused',
-            `applied, but pruning was refused by the cluster's policy: ${leftInPlace.join(
-              '; ',
-            )}`,
-            now,
-            generation,
-          )
-        : markReady(
-            applied,
-            'ReconciliationSucceeded',
-            message,
-            now,
-            generation,
-          );
     if (leftInPlace.length > 0) {
       events.push({
         type: 'Warning',
-        reason: 'PruneRefused',
+        reason: REASONS.PruneRefused,
         message: leftInPlace.join('\n'),
       });
     }
-    if (changes.length > 0) {
-      events.push(...stepEvents, {
+    events.push(...applied.stepEvents);
+    if (applied.finalChanges.length > 0) {
+      events.push({
         type: 'Normal',
-        reason: 'ApplySucceeded',
-        message: changes.join('\n'),
+        reason: REASONS.ApplySucceeded,
+        message: applied.finalChanges.join('\n'),
       });
     }
     const heldUntil = plans.flatMap(p => p.etas);
@@ -640,19 +843,33 @@ export class ResourceSetReconciler implements Reconciler {
           Math.min(intervalMs, Math.min(...heldUntil) - now.getTime() + 1000),
         )
       : intervalMs;
-    return recorded(
-      {
-        status,
-        requeueAfterMs,
-        events,
-        ...(downstream.length ? { dueNow: downstream } : {}),
-      },
-      revision,
-      {
-        inputs: String(counts.inputs),
-        resources: String(counts.resources),
-      },
-    );
+    const extras = {
+      status,
+      events,
+      ...(downstream.length ? { dueNow: downstream } : {}),
+    };
+    // Applied, but pruning left objects the policy does not cover: say so, they are not ours to
+    // delete any more (they leave the inventory, as objects with `prune: disabled` do).
+    const result =
+      leftInPlace.length > 0
+        ? run.outcomes.failed(
+            REASONS.PruneRefused,
+            `applied, but pruning was refused by the cluster's policy: ${leftInPlace.join(
+              '; ',
+            )}`,
+            requeueAfterMs,
+            extras,
+          )
+        : run.outcomes.ready(
+            REASONS.ReconciliationSucceeded,
+            message,
+            requeueAfterMs,
+            extras,
+          );
+    return recorded(run, result, revision, {
+      inputs: String(counts.inputs),
+      resources: String(counts.resources),
+    });
   }
 
   /**

@@ -1,15 +1,13 @@
 import { truncateMessage } from '../util/truncateMessage';
 import {
   Condition,
+  CONDITION_TYPES,
   ObjectStatus,
+  REASONS,
 } from '@imageops/backstage-plugin-image-automation-common';
 
 /** Flux's condition types and the reasons shared by every kind. @internal */
-export const ConditionType = {
-  Ready: 'Ready',
-  Reconciling: 'Reconciling',
-  Stalled: 'Stalled',
-} as const;
+export const ConditionType = CONDITION_TYPES;
 
 /**
  * Sets a condition, keeping `lastTransitionTime` when the status does not change (as
@@ -63,7 +61,7 @@ export function markReady(
     conditions: setCondition(
       conditions,
       {
-        type: 'Ready',
+        type: ConditionType.Ready,
         status: 'True',
         reason,
         message,
@@ -92,7 +90,7 @@ export function markFailed(
   conditions = setCondition(
     conditions,
     {
-      type: 'Ready',
+      type: ConditionType.Ready,
       status: 'False',
       reason,
       message,
@@ -103,9 +101,9 @@ export function markFailed(
   conditions = setCondition(
     conditions,
     {
-      type: 'Reconciling',
+      type: ConditionType.Reconciling,
       status: 'True',
-      reason: 'ProgressingWithRetry',
+      reason: REASONS.ProgressingWithRetry,
       message: progressMessage ?? message,
       observedGeneration: generation,
     },
@@ -131,7 +129,7 @@ export function markStalled(
   conditions = setCondition(
     conditions,
     {
-      type: 'Ready',
+      type: ConditionType.Ready,
       status: 'False',
       reason,
       message,
@@ -142,7 +140,7 @@ export function markStalled(
   conditions = setCondition(
     conditions,
     {
-      type: 'Stalled',
+      type: ConditionType.Stalled,
       status: 'True',
       reason,
       message,

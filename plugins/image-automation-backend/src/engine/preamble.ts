@@ -1,4 +1,6 @@
 import {
+  OBJECT_ANNOTATIONS,
+  REASONS,
   formatFieldErrors,
   ObjectStatus,
   validateAutomationObject,
@@ -6,16 +8,15 @@ import {
 import { unsupportedFields } from '../objects/fluxCompatibility';
 import { StoredObject } from '../store/ObjectStore';
 import { formatGoDuration, parseGoDuration } from '../golib/time';
-import { markFailed, markStalled } from './conditions';
+import { outcomes, RECHECK_MS, resultOf } from './outcome';
 import { ReconcileResult } from './Reconciler';
 
-/** How long a suspended or stalled object waits before it is looked at again. @internal */
-export const RECHECK_MS = 60 * 60 * 1000;
+export { RECHECK_MS };
 /** The longest wait before a retried failure is retried. @internal */
 export const MAX_RETRY_MS = 60 * 1000;
 
 /** Flux's annotation for on-demand reconciles (`flux reconcile`). @internal */
-export const REQUESTED_AT_ANNOTATION = 'reconcile.fluxcd.io/requestedAt';
+export const REQUESTED_AT_ANNOTATION = OBJECT_ANNOTATIONS.requestedAt;
 
 /** The state every reconciler starts from. @internal */
 export interface ReconcileStart<Spec> {
@@ -48,57 +49,33 @@ export function beginReconcile<Spec>(
   if (requestedAt) {
     status.lastHandledReconcileAt = requestedAt;
   }
+  const subject = { status, generation: object.generation };
+  const stalled = (reason: string, message: string) =>
+    resultOf(subject, { type: 'stalled', reason, message }, now);
   const errors = validateAutomationObject(object.manifest);
   if (errors.length > 0) {
     const message = formatFieldErrors(object.kind, object.name, errors);
-    return {
-      done: {
-        status: markStalled(
-          status,
-          'InvalidManifest',
-          message,
-          now,
-          object.generation,
-        ),
-        requeueAfterMs: RECHECK_MS,
-      },
-    };
+    return { done: stalled(REASONS.InvalidManifest, message) };
   }
   const spec = object.manifest.spec as Spec & { suspend?: boolean };
   if (object.suspended || spec.suspend) {
-    return { done: { status, requeueAfterMs: RECHECK_MS } };
+    return {
+      done: resultOf(
+        subject,
+        { type: 'waiting', requeueAfterMs: RECHECK_MS },
+        now,
+      ),
+    };
   }
   // A field Flux implements and this plugin does not, whose absence would change what is trusted,
   // which credentials are used or where traffic goes: refused, never silently ignored (issue #14).
   const blocking = unsupportedFields(object.manifest).blocking;
   if (blocking) {
-    return {
-      done: {
-        status: markStalled(
-          status,
-          blocking.reason,
-          blocking.message,
-          now,
-          object.generation,
-        ),
-        requeueAfterMs: RECHECK_MS,
-      },
-    };
+    return { done: stalled(blocking.reason, blocking.message) };
   }
   const tooShort = scheduleProblem(object);
   if (tooShort) {
-    return {
-      done: {
-        status: markStalled(
-          status,
-          'IntervalTooShort',
-          tooShort,
-          now,
-          object.generation,
-        ),
-        requeueAfterMs: RECHECK_MS,
-      },
-    };
+    return { done: stalled(REASONS.IntervalTooShort, tooShort) };
   }
   return {
     start: { spec, status, generation: object.generation, pendingRequest },
@@ -133,8 +110,8 @@ export function setScheduleLimits(limits: Partial<ScheduleLimits>): () => void {
   };
 }
 
-const RECONCILE_EVERY = 'fluxcd.controlplane.io/reconcileEvery';
-const RECONCILE_TIMEOUT = 'fluxcd.controlplane.io/reconcileTimeout';
+const RECONCILE_EVERY = OBJECT_ANNOTATIONS.reconcileEvery;
+const RECONCILE_TIMEOUT = OBJECT_ANNOTATIONS.reconcileTimeout;
 
 /**
  * Why an object's interval or timeout is refused, naming the field and the minimum; undefined
@@ -208,9 +185,16 @@ export function fluxProgressMessage(start: ReconcileStart<unknown>): string {
 }
 
 /**
- * The two ways a reconcile of the object that `start` describes can fail: retried after
- * `retryMs` (or the default given here), or Stalled until the object changes. With `progress`,
- * a retried failure's Reconciling condition carries what it returns (see `markFailed`).
+ * The Flux Operator's Reconciling message while a ResourceSet or input provider reconciles; a
+ * retried failure leaves it there (reason ProgressingWithRetry) rather than repeating Ready's.
+ * @internal
+ */
+export const FLUX_OPERATOR_IN_PROGRESS = 'Reconciliation in progress';
+
+/**
+ * The {@link outcomes} of the reconcile that `start` describes: `failed` (retried after `retryMs`, or
+ * the default given here), `stalled` (until the object changes), `ready` and `waiting`. With
+ * `progress`, a retried failure's Reconciling condition carries what it returns (see `markFailed`).
  * @internal
  */
 export function failures(
@@ -219,25 +203,5 @@ export function failures(
   defaultRetryMs: number,
   progress?: () => string,
 ) {
-  return {
-    failed: (
-      reason: string,
-      message: string,
-      retryMs = defaultRetryMs,
-    ): ReconcileResult => ({
-      status: markFailed(
-        start.status,
-        reason,
-        message,
-        now,
-        start.generation,
-        progress?.(),
-      ),
-      requeueAfterMs: retryMs,
-    }),
-    stalled: (reason: string, message: string): ReconcileResult => ({
-      status: markStalled(start.status, reason, message, now, start.generation),
-      requeueAfterMs: RECHECK_MS,
-    }),
-  };
+  return outcomes(start, now, { defaultRetryMs, progress });
 }

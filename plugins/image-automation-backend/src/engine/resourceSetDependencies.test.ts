@@ -161,7 +161,8 @@ describe("dependencyNotReady for the Flux Operator's kinds", () => {
     ]);
     expect(result).toEqual({
       refused: false,
-      message: `dependency ${FO}/ResourceSetInputProvider/other/tags not found`,
+      // The Flux Operator's words: the API server's NotFound message appended.
+      message: `dependency ${FO}/ResourceSetInputProvider/other/tags not found: resourcesetinputproviders.fluxcd.controlplane.io "tags" not found`,
     });
   });
 
@@ -182,7 +183,7 @@ describe("dependencyNotReady for the Flux Operator's kinds", () => {
     ).toBeUndefined();
     const notReady = {
       refused: false,
-      message: `dependency ${FO}/ResourceSet/apps/infra not ready: its readiness expression is not true`,
+      message: `dependency ${FO}/ResourceSet/apps/infra not ready`,
     };
     expect(
       (
@@ -245,7 +246,8 @@ describe("dependencyNotReady for the Flux Operator's kinds", () => {
       (await check(dep('size(status.exportedInputs)'), [object])).result,
     ).toEqual({
       refused: false,
-      message: `dependency ${FO}/ResourceSetInputProvider/apps/tags not ready: its readiness expression is not true`,
+      // What the expression produced (here a number) is never echoed.
+      message: `dependency ${FO}/ResourceSetInputProvider/apps/tags not ready`,
     });
     // An evaluation error says only that: never the error's text (it can carry the object's content).
     const failed = (

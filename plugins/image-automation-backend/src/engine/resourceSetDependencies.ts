@@ -1,6 +1,7 @@
 import { parse } from '@marcbachmann/cel-js';
 import {
   FLUX_OPERATOR_API_VERSION,
+  objectId,
   ResourceSetDependency,
 } from '@imageops/backstage-plugin-image-automation-common';
 import {
@@ -84,10 +85,29 @@ function evaluate(dep: CompiledDependency, object: Record<string, unknown>) {
   } catch {
     return `dependency ${dep.ref} not ready: its readiness expression could not be evaluated (not true)`;
   }
-  return result === true
-    ? undefined
-    : `dependency ${dep.ref} not ready: its readiness expression is not true`;
+  // The Flux Operator's words, which name the dependency only.
+  return result === true ? undefined : `dependency ${dep.ref} not ready`;
 }
+
+/**
+ * The API server's NotFound message for an object (`configmaps "x" not found`,
+ * `deployments.apps "x" not found`), which the Flux Operator appends to `not found`. Built from
+ * the resource and the name, both from the spec, never from what the server answered.
+ */
+function notFound(dep: CompiledDependency, resource: string): string {
+  const group = dep.apiVersion.includes('/')
+    ? dep.apiVersion.split('/')[0]
+    : '';
+  return `dependency ${dep.ref} not found: ${resource}${
+    group ? `.${group}` : ''
+  } "${dep.name}" not found`;
+}
+
+/** The plural resources of the Flux Operator's kinds, which live in Backstage here. */
+const FLUX_OPERATOR_RESOURCES: Record<string, string> = {
+  ResourceSet: 'resourcesets',
+  ResourceSetInputProvider: 'resourcesetinputproviders',
+};
 
 /** What CEL reads of a cluster object: no last-applied annotation (Flux). */
 function redacted(object: KubernetesObject): Record<string, unknown> {
@@ -115,9 +135,10 @@ export async function dependencyNotReady(options: {
   const notReady = (message: string) => ({ refused: false, message });
   for (const dep of options.dependencies.filter(isFluxOperatorKind)) {
     const object = await options.stored(
-      `${dep.kind}/${dep.namespace}/${dep.name}`,
+      objectId(dep.kind, dep.namespace ?? options.namespace, dep.name),
     );
-    if (!object) return notReady(`dependency ${dep.ref} not found`);
+    if (!object)
+      return notReady(notFound(dep, FLUX_OPERATOR_RESOURCES[dep.kind]));
     if (dep.ready) {
       const failed = evaluate(dep, {
         ...object.manifest,
@@ -150,7 +171,19 @@ export async function dependencyNotReady(options: {
       }
       for (const dep of inCluster) {
         const object = await client.get({ ...dep, namespace: dep.namespace });
-        if (!object) return notReady(`dependency ${dep.ref} not found`);
+        if (!object) {
+          let resource: string;
+          try {
+            resource = (await client.resourceFor(dep.apiVersion, dep.kind))
+              .resource;
+          } catch (error) {
+            // The kind itself is unknown there (`no matches for kind …`).
+            return notReady(
+              `dependency ${dep.ref} not found: ${(error as Error).message}`,
+            );
+          }
+          return notReady(notFound(dep, resource));
+        }
         if (!dep.ready) continue;
         if (dep.program) {
           const failed = evaluate(dep, redacted(object));

@@ -41,14 +41,6 @@ export function refNameProblem(
   return undefined;
 }
 
-/** A valid full or one-level ref name, or throws naming `what` and the value. @internal */
-export function checkRefName(name: string, what: string): string {
-  const problem = refNameProblem(name, { oneLevel: true });
-  if (problem)
-    throw new InvalidGitArgumentError(`invalid ${what} '${name}': ${problem}`);
-  return name;
-}
-
 /** A valid branch name (`git check-ref-format --branch`), or throws. @internal */
 export function checkBranchName(name: string, what = 'branch'): string {
   if (name === 'HEAD')

@@ -1,8 +1,9 @@
+import { OBJECT_ANNOTATIONS } from '@imageops/backstage-plugin-image-automation-common';
 import { filterProviderTags, RsipFilter } from '../policy';
 import { ExportedInput } from './exportedInputs';
 
 /** The opt-in annotation for {@link checkDowngrade} (`enabled` turns it on). @internal */
-export const DOWNGRADE_GUARD_ANNOTATION = 'image-automation.io/downgrade-guard';
+export const DOWNGRADE_GUARD_ANNOTATION = OBJECT_ANNOTATIONS.downgradeGuard;
 
 /** What {@link checkDowngrade} found. @internal */
 export type DowngradeCheck =

@@ -30,6 +30,7 @@ export {
   createInputScheduler,
   formatRfc3339,
   InputScheduler,
+  nextScheduleStatus,
   previousActivation,
 } from './inputScheduler';
 export type { NextSchedule } from './inputScheduler';

@@ -2,6 +2,7 @@ import { parseCronSchedule } from './cronSchedule';
 import {
   createInputScheduler,
   formatRfc3339,
+  nextScheduleStatus,
   previousActivation,
 } from './inputScheduler';
 import { reconcileSettings } from './reconcileSettings';
@@ -169,8 +170,16 @@ describe('input provider schedules', () => {
     expect(scheduler.next(at('2025-01-06T07:59:00Z'))).toEqual({
       cron: '0 9 * * *',
       timeZone: 'Europe/Berlin',
-      window: '1h',
+      window: '1h0m0s',
       when: at('2025-01-06T08:00:00Z'),
+    });
+    expect(
+      nextScheduleStatus(scheduler.next(at('2025-01-06T07:59:00.250Z'))),
+    ).toEqual({
+      cron: '0 9 * * *',
+      timeZone: 'Europe/Berlin',
+      window: '1h0m0s',
+      when: '2025-01-06T08:00:00Z',
     });
     expect(scheduler.shouldScheduleInterval(at('2025-01-06T08:10:00Z'))).toBe(
       true,

@@ -10,12 +10,30 @@ import { CronSchedule, parseCronSchedule } from './cronSchedule';
 /** How far back a previous activation is looked for: five years covers `0 0 29 2 *`. */
 const LOOK_BACK_MS = 5 * 365 * 24 * 3_600_000;
 
-/** `status.nextSchedule`: the schedule that fires next, and when. @internal */
+/**
+ * The schedule that fires next, and when. `window` is Go's duration string (`5m0s` for `5m`, `0s`
+ * without one), as the Flux Operator writes it.
+ * @internal
+ */
 export interface NextSchedule {
   cron: string;
   timeZone: string;
   window: string;
   when: Date;
+}
+
+/**
+ * `status.nextSchedule` as the Flux Operator writes it: `when` in RFC 3339 seconds, in UTC
+ * (`2027-01-01T00:00:00Z`, a Kubernetes `metav1.Time`).
+ * @internal
+ */
+export function nextScheduleStatus(next: NextSchedule): {
+  cron: string;
+  timeZone: string;
+  window: string;
+  when: string;
+} {
+  return { ...next, when: formatRfc3339(next.when, 'UTC') };
 }
 
 interface ParsedSchedule {
@@ -146,7 +164,15 @@ export function createInputScheduler(
         `failed to validate schedule[${i}]: ${(error as Error).message}`,
       );
     }
-    return { spec: { cron: schedule.cron, timeZone, window }, cron, windowMs };
+    return {
+      spec: {
+        cron: schedule.cron,
+        timeZone,
+        window: formatGoDuration(windowMs),
+      },
+      cron,
+      windowMs,
+    };
   });
   return new InputScheduler(parsed, timeoutMs);
 }

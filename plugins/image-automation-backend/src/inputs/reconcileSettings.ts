@@ -2,18 +2,17 @@
  * The Flux Operator's reconcile annotations on a ResourceSetInputProvider.
  */
 
+import { OBJECT_ANNOTATIONS } from '@imageops/backstage-plugin-image-automation-common';
 import { parseGoDuration } from '../golib/time';
 
 /** `fluxcd.controlplane.io/reconcile`: `disabled` (any case) pauses reconciliation. @internal */
-export const RECONCILE_ANNOTATION = 'fluxcd.controlplane.io/reconcile';
+export const RECONCILE_ANNOTATION = OBJECT_ANNOTATIONS.reconcile;
 /** `fluxcd.controlplane.io/reconcileEvery`: Go duration, default 10m for providers. @internal */
-export const RECONCILE_EVERY_ANNOTATION =
-  'fluxcd.controlplane.io/reconcileEvery';
+export const RECONCILE_EVERY_ANNOTATION = OBJECT_ANNOTATIONS.reconcileEvery;
 /** `fluxcd.controlplane.io/reconcileTimeout`: Go duration, default 2m for providers. @internal */
-export const RECONCILE_TIMEOUT_ANNOTATION =
-  'fluxcd.controlplane.io/reconcileTimeout';
+export const RECONCILE_TIMEOUT_ANNOTATION = OBJECT_ANNOTATIONS.reconcileTimeout;
 /** `reconcile.fluxcd.io/forceAt`: with the same value as `requestedAt`, bypasses the schedule. @internal */
-export const FORCE_AT_ANNOTATION = 'reconcile.fluxcd.io/forceAt';
+export const FORCE_AT_ANNOTATION = OBJECT_ANNOTATIONS.forceAt;
 
 const DEFAULT_INTERVAL_MS = 10 * 60_000;
 const DEFAULT_TIMEOUT_MS = 2 * 60_000;

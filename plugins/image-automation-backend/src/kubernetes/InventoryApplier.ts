@@ -1,18 +1,17 @@
 import { canonicalJson } from '../util/canonicalJson';
 import crypto from 'node:crypto';
+import { planApplyStages } from './applyOrder';
 import { AppliedVersions, InventoryStore } from '../store/InventoryStore';
-import { dependencyRefusal } from './clusterWritePolicy';
 import { resolveCopyFrom } from './copyFrom';
 import { KubeClient } from './KubeClient';
 import { KubernetesSettings } from './kubernetesSettings';
 import {
   describeObject,
   inventoryEntry,
-  objectId,
+  inventoryId,
   versionOf,
-} from './objectId';
+} from './inventoryId';
 import { pruneStale } from './prune';
-import { readObjectReadiness } from './readiness';
 import { ApplyError, ServerSideApplier } from './ServerSideApplier';
 import {
   ChangeSetEntry,
@@ -103,7 +102,7 @@ function recordedVersions(
 ): AppliedVersions | undefined {
   const versions: Record<string, string> = {};
   for (const o of objects) {
-    const id = objectId(o);
+    const id = inventoryId(o);
     const version = applied.get(id);
     if (!version) return undefined;
     versions[id] = version;
@@ -148,7 +147,7 @@ async function stillAsApplied(
 ): Promise<boolean> {
   const groups = new Map<string, KubernetesObject[]>();
   for (const o of objects) {
-    if (!recorded[objectId(o)]) return false;
+    if (!recorded[inventoryId(o)]) return false;
     const key = `${o.apiVersion}|${o.kind}|${o.metadata.namespace ?? ''}`;
     const members = groups.get(key);
     if (members) members.push(o);
@@ -187,7 +186,7 @@ async function stillAsApplied(
           next = page.metadata?.continue || undefined;
         } while (next);
         return members.every(
-          o => versions.get(o.metadata.name) === recorded[objectId(o)],
+          o => versions.get(o.metadata.name) === recorded[inventoryId(o)],
         );
       }),
     );
@@ -224,7 +223,11 @@ export class InventoryApplier {
       objects: s.objects.map(o => withLabels(o, request.ownerLabels)),
     }));
     const all = steps.flatMap(s => s.objects);
-    const desired = all.map(inventoryEntry);
+    // The inventory lists each step's objects in apply order (stage, then kind, namespace, name),
+    // as the Flux Operator records them from its change sets, not in render order.
+    const desired = steps
+      .flatMap(s => planApplyStages(s.objects).flatMap(stage => stage.objects))
+      .map(inventoryEntry);
     const previous = await this.store.get(owner, cluster.name);
     const old = previous?.entries ?? [];
     const running = union(old, desired);
@@ -295,7 +298,7 @@ export class InventoryApplier {
         // Unchanged render, nothing drifted: no dry run, no write, the inventory stays as it is.
         const unchanged = (o: KubernetesObject): ChangeSetEntry => ({
           subject: describeObject(o),
-          id: objectId(o),
+          id: inventoryId(o),
           version: versionOf(o.apiVersion),
           action: 'unchanged',
         });
@@ -513,7 +516,7 @@ export class InventoryApplier {
     }
     // The same revision renders the same objects; the inventory must hold exactly them (nothing left
     // to prune), and each id once.
-    const ids = new Set(objects.map(objectId));
+    const ids = new Set(objects.map(inventoryId));
     if (
       ids.size !== objects.length ||
       previous.entries.length !== ids.size ||
@@ -560,42 +563,4 @@ export class InventoryApplier {
       client.close();
     }
   }
-}
-
-/**
- * Reads the readiness of `dependsOn` targets in one cluster: each must exist, and when `ready` is
- * asked for, be `Current` (kstatus-like). Returns the first reason a dependency is not ready; a
- * target the cluster's policy does not cover (or a Secret) is refused without being read.
- * @internal
- */
-export async function checkDependencies(
-  client: KubeClient,
-  dependsOn: Array<{
-    apiVersion: string;
-    kind: string;
-    name: string;
-    namespace?: string;
-    ready?: boolean;
-  }>,
-): Promise<string | undefined> {
-  for (const dep of dependsOn) {
-    const ref = `${dep.apiVersion}/${dep.kind}/${dep.namespace ?? ''}/${
-      dep.name
-    }`.replace('//', '/');
-    const refusal = await dependencyRefusal(client, dep);
-    if (refusal) {
-      return `dependency ${ref} refused: ${refusal}`;
-    }
-    const object = await client.get(dep);
-    if (!object) {
-      return `dependency ${ref} not found`;
-    }
-    if (dep.ready) {
-      const readiness = readObjectReadiness(object);
-      if (readiness.status !== 'Current') {
-        return `dependency ${ref} not ready: ${readiness.message}`;
-      }
-    }
-  }
-  return undefined;
 }

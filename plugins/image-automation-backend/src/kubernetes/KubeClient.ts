@@ -6,7 +6,7 @@ import {
   KubeApiError,
   KubeStatusCause,
 } from './errors';
-import { groupOf } from './objectId';
+import { groupOf } from './inventoryId';
 import { ClusterDetails, KubernetesObject } from './types';
 
 /**

@@ -1,3 +1,4 @@
+import { OBJECT_ANNOTATIONS } from '@imageops/backstage-plugin-image-automation-common';
 import { canonicalJson } from '../util/canonicalJson';
 import { mapLimitSettled } from '../util/mapLimit';
 import { planApplyStages } from './applyOrder';
@@ -9,7 +10,7 @@ import {
 } from './errors';
 import { KubeClient } from './KubeClient';
 import { objectDiff } from './objectDiff';
-import { describeObject, groupOf, objectId, versionOf } from './objectId';
+import { describeObject, groupOf, inventoryId, versionOf } from './inventoryId';
 import { readObjectReadiness } from './readiness';
 import { ChangeSetEntry, KubernetesObject } from './types';
 
@@ -18,7 +19,7 @@ import { ChangeSetEntry, KubernetesObject } from './types';
  * re-created when a change touches an immutable field.
  * @internal
  */
-export const ANNOTATION_FORCE = 'fluxcd.controlplane.io/force';
+export const ANNOTATION_FORCE = OBJECT_ANNOTATIONS.force;
 
 /**
  * Annotation by which a `batch/v1` Job asks to be deleted and re-created when it has failed, so that
@@ -172,7 +173,7 @@ export class ServerSideApplier {
       const results = await mapLimitSettled(
         stage.objects,
         this.options.concurrency ?? 8,
-        o => this.applyOne(o, definedKinds, known.get(objectId(o))),
+        o => this.applyOne(o, definedKinds, known.get(inventoryId(o))),
       );
       const errors: Error[] = [];
       results.forEach(r =>
@@ -250,7 +251,7 @@ export class ServerSideApplier {
         throw error;
       }
       for (const o of members) {
-        known.set(objectId(o), byName.get(o.metadata.name) ?? null);
+        known.set(inventoryId(o), byName.get(o.metadata.name) ?? null);
       }
     }
     return known;
@@ -263,7 +264,7 @@ export class ServerSideApplier {
   ) {
     const version = result?.metadata?.resourceVersion;
     if (!this.options.dryRun && typeof version === 'string' && version) {
-      this.appliedVersions.set(objectId(object), version);
+      this.appliedVersions.set(inventoryId(object), version);
     }
   }
 
@@ -279,7 +280,7 @@ export class ServerSideApplier {
     const subject = describeObject(object);
     const entry = (action: ChangeSetEntry['action']): ChangeSetEntry => ({
       subject,
-      id: objectId(object),
+      id: inventoryId(object),
       version: versionOf(object.apiVersion),
       action,
     });

@@ -1,5 +1,5 @@
 import { compareGoStrings } from '../golib/strings';
-import { groupOf } from './objectId';
+import { groupOf } from './inventoryId';
 import { KubernetesObject } from './types';
 
 /**

@@ -1,6 +1,6 @@
 import { KubeApiError } from './errors';
 import type { KubeClient } from './KubeClient';
-import { describeObject, groupOf } from './objectId';
+import { describeObject, groupOf } from './inventoryId';
 import { ClusterWritePolicy, KubernetesObject } from './types';
 
 /** Fails closed: a missing or empty list allows nothing, `*` allows everything. */

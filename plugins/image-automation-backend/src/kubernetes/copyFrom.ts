@@ -1,6 +1,6 @@
 import { policyRefusal } from './clusterWritePolicy';
 import { KubeClient } from './KubeClient';
-import { describeObject } from './objectId';
+import { describeObject } from './inventoryId';
 import { KubernetesObject } from './types';
 
 /**

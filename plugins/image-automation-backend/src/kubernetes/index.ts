@@ -1,5 +1,5 @@
 export * from './types';
-export * from './objectId';
+export * from './inventoryId';
 export * from './applyOrder';
 export * from './clusterWritePolicy';
 export * from './errors';

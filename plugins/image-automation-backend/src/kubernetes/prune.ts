@@ -1,9 +1,9 @@
-import { planPrunePhases } from './applyOrder';
+import { compareApplyOrder, planPrunePhases } from './applyOrder';
 import { policyRefusal, scopeOf } from './clusterWritePolicy';
 import { KubeApiError } from './errors';
 import { KubeClient } from './KubeClient';
-import { describeObject, parseInventoryEntry } from './objectId';
-import { ChangeSetEntry, InventoryEntry } from './types';
+import { describeObject, parseInventoryEntry } from './inventoryId';
+import { ChangeSetEntry, InventoryEntry, KubernetesObject } from './types';
 
 /**
  * Annotation that keeps an object when it leaves the set (Flux Operator's `prune: disabled`).
@@ -41,7 +41,12 @@ export async function pruneStale(
   const refs = stale.map(entry => ({ entry, ...parseInventoryEntry(entry) }));
   for (const phase of planPrunePhases(refs)) {
     const deleted: typeof refs = [];
-    for (const ref of phase.objects) {
+    // Within a phase, objects go in reverse apply order (webhooks first, Namespaces and CRDs
+    // last), and the change set lists them in that order, as the Flux Operator's does.
+    const ordered = [...phase.objects].sort(
+      (a, b) => -compareApplyOrder(asObject(a), asObject(b)),
+    );
+    for (const ref of ordered) {
       const subject = describeObject({ kind: ref.kind, metadata: ref });
       // The policy is checked again: an object the cluster's policy no longer covers (or never did,
       // e.g. an inventory written before the policy was tightened) is left alone, not deleted.
@@ -124,6 +129,20 @@ export async function pruneStale(
     }
   }
   return changes;
+}
+
+/** An inventory reference in the shape {@link compareApplyOrder} compares. */
+function asObject(ref: {
+  apiVersion: string;
+  kind: string;
+  namespace?: string;
+  name: string;
+}): KubernetesObject {
+  return {
+    apiVersion: ref.apiVersion,
+    kind: ref.kind,
+    metadata: { name: ref.name, namespace: ref.namespace },
+  };
 }
 
 async function waitUntilGone(

@@ -100,11 +100,6 @@ export interface ChangeSetEntry {
   reason?: string;
 }
 
-/**
- * Inventory entry in Flux's format: `{id: "<ns>_<name>_<group>_<Kind>", v: "<version>"}`.
- * @internal
- */
-export interface InventoryEntry {
-  id: string;
-  v: string;
-}
+// The inventory's entries are what the store keeps: the store owns their type, so that it does not
+// depend on this module (the applier depends on the store, not the other way round).
+export type { InventoryEntry } from '../store/InventoryStore';

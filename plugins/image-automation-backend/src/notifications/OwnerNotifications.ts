@@ -4,8 +4,10 @@ import { NotificationPayload } from '@backstage/plugin-notifications-common';
 import { NotificationService } from '@backstage/plugin-notifications-node';
 import {
   Condition,
+  OBJECT_ANNOTATIONS,
   ObjectStatus,
   PromotionTarget,
+  tryParseObjectId,
 } from '@imageops/backstage-plugin-image-automation-common';
 import { PromotionRecord, PromotionStore } from '../store/PromotionStore';
 import { truncateMessage } from '../util/truncateMessage';
@@ -15,7 +17,7 @@ import { truncateMessage } from '../util/truncateMessage';
  * `image-automation.io/notifications: disabled`. Notifications are on by default.
  * @internal
  */
-export const NOTIFICATIONS_ANNOTATION = 'image-automation.io/notifications';
+export const NOTIFICATIONS_ANNOTATION = OBJECT_ANNOTATIONS.notifications;
 
 /** The notification topics, as the notifications page and its settings show them. @internal */
 export const NOTIFICATION_TOPICS = {
@@ -63,7 +65,7 @@ export function entityTabLink(
 function subjectLabel(promotion: PromotionRecord): string {
   const image = promotion.to.image ?? promotion.from?.image;
   if (image) return image.split('/').pop()!;
-  return promotion.subject.split('/').pop() ?? promotion.subject;
+  return tryParseObjectId(promotion.subject)?.name ?? promotion.subject;
 }
 
 function targetLabel(target: PromotionTarget): string {

@@ -11,7 +11,9 @@ import { CatalogService } from '@backstage/plugin-catalog-node';
 import {
   ANNOTATION_MANIFESTS,
   AutomationObject,
+  formatObjectId,
   LABEL_KUBERNETES_ID,
+  objectId,
 } from '@imageops/backstage-plugin-image-automation-common';
 import { DeclaredObject, ObjectStore } from '../store/ObjectStore';
 import { DECLARATION_CONFLICT } from '../store/DatabaseObjectStore';
@@ -203,7 +205,7 @@ export class ManifestSync {
         }
       ).rejected;
       if (!rejected) continue;
-      const id = `${rejected.kind}/${rejected.namespace}/${rejected.name}`;
+      const id = formatObjectId(rejected);
       declarers.set(id, [
         ...(declarers.get(id) ?? []),
         object.entityRef ?? object.sourceKey,
@@ -406,9 +408,11 @@ export class ManifestSync {
 }
 
 function idOf(manifest: AutomationObject): string {
-  return `${manifest.kind}/${manifest.metadata.namespace ?? 'default'}/${
-    manifest.metadata.name
-  }`;
+  return objectId(
+    manifest.kind,
+    manifest.metadata.namespace ?? 'default',
+    manifest.metadata.name,
+  );
 }
 
 function describe(manifest: AutomationObject): string {

@@ -1,4 +1,7 @@
-import { AutomationObject } from '@imageops/backstage-plugin-image-automation-common';
+import {
+  AutomationObject,
+  objectId,
+} from '@imageops/backstage-plugin-image-automation-common';
 import { rejectedManifest } from './parseManifests';
 
 /**
@@ -40,7 +43,7 @@ export function fieldLengthProblem(
       } characters long; at most ${max} are allowed ('${shorten(value)}')`;
     }
   }
-  const id = `${manifest.kind}/${namespace}/${manifest.metadata?.name}`;
+  const id = objectId(manifest.kind, namespace, manifest.metadata?.name);
   if (id.length > OBJECT_FIELD_LIMITS.id) {
     return `the object id is ${id.length} characters long; at most ${OBJECT_FIELD_LIMITS.id} are allowed`;
   }

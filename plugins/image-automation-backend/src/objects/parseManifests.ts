@@ -1,6 +1,9 @@
 import { createHash } from 'node:crypto';
 import { parseAllDocuments } from 'yaml';
-import { AutomationObject } from '@imageops/backstage-plugin-image-automation-common';
+import {
+  AutomationObject,
+  objectId,
+} from '@imageops/backstage-plugin-image-automation-common';
 import { convertManifest } from './fluxCompatibility';
 
 /** apiVersion of the placeholder object that carries a manifest that could not be read. @internal */
@@ -85,7 +88,7 @@ export function rejectedManifest(
   message: string,
 ): AutomationObject {
   const namespace = manifest.metadata.namespace ?? 'default';
-  const id = `${manifest.kind}/${namespace}/${manifest.metadata.name}`;
+  const id = objectId(manifest.kind, namespace, manifest.metadata.name);
   const digest = createHash('sha256')
     .update(`${sourceKey}|${id}`)
     .digest('hex')

@@ -1,8 +1,8 @@
 import {
   ImagePolicySpec,
   ImageRepositorySpec,
+  objectId,
 } from '@imageops/backstage-plugin-image-automation-common';
-import { objectId } from '../store/DatabaseObjectStore';
 import { ObjectStore, StoredObject } from '../store/ObjectStore';
 import { referenceDenied } from './tenancy';
 

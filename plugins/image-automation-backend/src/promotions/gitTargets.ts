@@ -1,11 +1,11 @@
 import {
   ImageRef,
+  objectId,
   PromotionTarget,
   PromotionVersion,
 } from '@imageops/backstage-plugin-image-automation-common';
 import { FoundMarker } from '../git/applySetters';
 import { policyRepository } from '../objects/policyRepository';
-import { objectId } from '../store/DatabaseObjectStore';
 import { splitImageRef } from '../util/splitImageRef';
 import { ObjectStore } from '../store/ObjectStore';
 import { ScanStore } from '../store/ScanStore';
@@ -17,7 +17,7 @@ export function gitTarget(automationId: string): PromotionTarget {
 
 /** The promotion subject of an ImagePolicy. @internal */
 export function policySubject(namespace: string, policy: string): string {
-  return `ImagePolicy/${namespace}/${policy}`;
+  return objectId('ImagePolicy', namespace, policy);
 }
 
 /** @internal */

@@ -1,6 +1,7 @@
 import { Config } from '@backstage/config';
 import { LoggerService } from '@backstage/backend-plugin-api';
 import {
+  objectId,
   ObjectStatus,
   RECEIVER_API_VERSION,
   ReceiverSpec,
@@ -283,7 +284,7 @@ export class ReceiverHooks {
       for (const target of targets.found) {
         await this.deps.objects.requestReconcile(
           target.id,
-          `Receiver/${receiver.namespace}/${receiver.name}`,
+          objectId('Receiver', receiver.namespace, receiver.name),
           now,
         );
       }

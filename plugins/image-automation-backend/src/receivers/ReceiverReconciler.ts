@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import {
+  REASONS,
   RECEIVER_API_VERSION,
   ReceiverSpec,
 } from '@imageops/backstage-plugin-image-automation-common';
 import { NamedCredentials } from '../credentials/NamedCredentials';
-import { markReady, markStalled } from '../engine/conditions';
-import { beginReconcile, RECHECK_MS } from '../engine/preamble';
+import { beginReconcile, failures, RECHECK_MS } from '../engine/preamble';
 import { ReconcileResult, Reconciler } from '../engine/Reconciler';
 import { StoredObject } from '../store/ObjectStore';
 import { parseGoDuration } from '../golib/time';
@@ -51,7 +51,7 @@ function specProblem(
 ): { reason: string; message: string } | undefined {
   if (!(VERIFIED_RECEIVER_TYPES as readonly string[]).includes(spec.type)) {
     return {
-      reason: 'ReceiverTypeNotSupported',
+      reason: REASONS.ReceiverTypeNotSupported,
       message: `receiver type '${
         spec.type
       }' is not supported by the image-automation plugin; supported: ${VERIFIED_RECEIVER_TYPES.join(
@@ -61,7 +61,7 @@ function specProblem(
   }
   if (spec.resourceFilter) {
     return {
-      reason: 'FieldNotSupported',
+      reason: REASONS.FieldNotSupported,
       message:
         'spec.resourceFilter (CEL) is not supported: without it more objects would be reconciled than the filter allows; remove it or list the resources by name',
     };
@@ -70,7 +70,7 @@ function specProblem(
     const target = RECEIVER_TARGET_KINDS[resource.kind];
     if (!target) {
       return {
-        reason: 'ResourceKindNotSupported',
+        reason: REASONS.ResourceKindNotSupported,
         message: `spec.resources[${i}]: kind '${
           resource.kind
         }' is not reconciled by the image-automation plugin; it can make due ${Object.keys(
@@ -80,7 +80,7 @@ function specProblem(
     }
     if (target.apiVersionRequired && !resource.apiVersion) {
       return {
-        reason: 'InvalidManifest',
+        reason: REASONS.InvalidManifest,
         message: `spec.resources[${i}]: apiVersion must be specified for kind "${resource.kind}"`,
       };
     }
@@ -89,13 +89,13 @@ function specProblem(
       !resource.apiVersion.startsWith(`${target.group}/`)
     ) {
       return {
-        reason: 'InvalidManifest',
+        reason: REASONS.InvalidManifest,
         message: `spec.resources[${i}]: apiVersion '${resource.apiVersion}' is not a version of ${resource.kind} (${target.group})`,
       };
     }
     if (resource.name === '*' && !resource.matchLabels) {
       return {
-        reason: 'InvalidManifest',
+        reason: REASONS.InvalidManifest,
         message: `spec.resources[${i}]: matchLabels field not set when using wildcard '*' as name`,
       };
     }
@@ -133,12 +133,12 @@ export class ReceiverReconciler implements Reconciler {
   private reconcileReceiver(object: StoredObject, now: Date): ReconcileResult {
     const begun = beginReconcile<ReceiverSpec>(object, now);
     if ('done' in begun) return begun.done;
-    const { spec, generation } = begun.start;
+    const { spec } = begun.start;
     const { webhookPath: _previous, ...status } = begun.start.status;
-    const stalled = (reason: string, message: string): ReconcileResult => ({
-      status: markStalled(status, reason, message, now, generation),
-      requeueAfterMs: RECHECK_MS,
-    });
+    const outcomes = failures(begun.start, now, RECHECK_MS);
+    // Without a usable spec and token there is no path.
+    const stalled = (reason: string, message: string): ReconcileResult =>
+      outcomes.stalled(reason, message, { status });
     const problem = specProblem(spec);
     if (problem) return stalled(problem.reason, problem.message);
     let token: string;
@@ -149,24 +149,18 @@ export class ReceiverReconciler implements Reconciler {
       );
     } catch (error) {
       return stalled(
-        'TokenNotFound',
+        REASONS.TokenNotFound,
         `unable to read token from credential '${spec.secretRef.name}': ${
           (error as Error).message
         }`,
       );
     }
     const path = webhookPath(token, object.name, object.namespace);
-    return {
-      status: markReady(
-        { ...status, webhookPath: path },
-        'Succeeded',
-        `Receiver initialized for path: ${path}`,
-        now,
-        generation,
-      ),
-      requeueAfterMs: spec.interval
-        ? parseGoDuration(spec.interval)
-        : DEFAULT_INTERVAL_MS,
-    };
+    return outcomes.ready(
+      REASONS.Succeeded,
+      `Receiver initialized for path: ${path}`,
+      spec.interval ? parseGoDuration(spec.interval) : DEFAULT_INTERVAL_MS,
+      { status: { ...status, webhookPath: path } },
+    );
   }
 }

@@ -40,10 +40,6 @@ export const VERIFIED_RECEIVER_TYPES = [
   'distribution',
 ] as const;
 
-/** The Content-Type of the CNCF distribution registry's notification envelope. @internal */
-export const DISTRIBUTION_EVENTS_MEDIA_TYPE =
-  'application/vnd.docker.distribution.events.v1+json';
-
 function header(call: WebhookCall, name: string): string {
   const value = call.headers[name];
   return (Array.isArray(value) ? value[0] : value) ?? '';

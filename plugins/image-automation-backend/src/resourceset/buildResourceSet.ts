@@ -1,3 +1,4 @@
+import { OBJECT_ANNOTATIONS } from '@imageops/backstage-plugin-image-automation-common';
 import { GoValue } from '../golib/reflect';
 import {
   parseTemplate,
@@ -18,7 +19,6 @@ import {
   StepResult,
 } from './types';
 
-const RECONCILE_ANNOTATION = 'fluxcd.controlplane.io/reconcile';
 const OWNER_GROUP = 'resourceset.fluxcd.controlplane.io';
 
 /**
@@ -107,7 +107,7 @@ function fmtObject(o: KubeObject): string {
 }
 
 const isDisabled = (o: KubeObject) =>
-  annotations(o)[RECONCILE_ANNOTATION] === 'disabled';
+  annotations(o)[OBJECT_ANNOTATIONS.reconcile] === 'disabled';
 
 class BuildError extends Error {}
 

@@ -3,72 +3,28 @@ import {
   BackstageCredentials,
   PermissionsService,
 } from '@backstage/backend-plugin-api';
-import { ConflictError, NotAllowedError } from '@backstage/errors';
+import { NotAllowedError } from '@backstage/errors';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import {
-  ActionPermission,
-  AutomationObjectView,
   imageAutomationObjectReadPermission,
   imageAutomationObjectUpdatePermission,
   ObjectAction,
   PolicyPreviewRequest,
 } from '@imageops/backstage-plugin-image-automation-common';
-import { DefaultObjectService } from './DefaultObjectService';
-import { ObjectService } from './ObjectService';
-
-const NO_ENTITY =
-  'objects without an owning entity are managed through app-config only';
-
-/**
- * An object's view with the actions the caller may take: none without the update permission,
- * and each only when the object's state allows it, with the reason when not.
- * @internal
- */
-export function withObjectActions(
-  view: AutomationObjectView,
-  mayUpdate: boolean,
-): AutomationObjectView {
-  const denied: ActionPermission = {
-    allowed: false,
-    reason: view.entityRef
-      ? `You lack the image-automation.object.update permission for ${view.entityRef}`
-      : NO_ENTITY,
-  };
-  const action = (allowed: boolean, reason: string): ActionPermission => {
-    if (!mayUpdate) return denied;
-    return allowed ? { allowed: true } : { allowed: false, reason };
-  };
-  const suspendedInManifest = Boolean(
-    (view.spec as { suspend?: boolean }).suspend,
-  );
-  return {
-    ...view,
-    actions: {
-      suspend: action(!view.suspended, 'Already suspended'),
-      resume: action(
-        view.suspended && !suspendedInManifest,
-        suspendedInManifest
-          ? 'Suspended by spec.suspend in the manifest: change the manifest to resume'
-          : 'Not suspended',
-      ),
-      reconcile: action(
-        !view.suspended,
-        'Suspended objects are not reconciled: resume first',
-      ),
-    },
-  };
-}
+import { NO_OWNING_ENTITY, withObjectActions } from './objectActions';
+import { ObjectOperations, ObjectService } from './ObjectService';
 
 /**
  * Decorates the API's operations with Backstage permission checks: reading needs
  * `image-automation.object.read` and actions `image-automation.object.update`, both on the
- * owning entity. Each view also says which actions the caller may take, so the UI can
- * disable the others with the reason.
+ * owning entity. Each view also says which actions the caller may take (see withObjectActions), so
+ * the UI can disable the others with the reason; what an object's state allows is the inner
+ * service's to decide and enforce.
  * @internal
  */
 export class AuthorizedObjectService implements ObjectService {
   constructor(
-    private readonly inner: DefaultObjectService,
+    private readonly inner: ObjectOperations,
     private readonly permissions: PermissionsService,
   ) {}
 
@@ -187,13 +143,7 @@ export class AuthorizedObjectService implements ObjectService {
       throw new NotAllowedError(
         object.entityRef
           ? `you may not ${action} the image automation of ${object.entityRef} (${imageAutomationObjectUpdatePermission.name})`
-          : NO_ENTITY,
-      );
-    }
-    const view = withObjectActions(await this.inner.get(id), true);
-    if (!view.actions[action].allowed) {
-      throw new ConflictError(
-        `cannot ${action} ${id}: ${view.actions[action].reason}`,
+          : NO_OWNING_ENTITY,
       );
     }
     return withObjectActions(

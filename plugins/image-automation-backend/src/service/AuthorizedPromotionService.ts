@@ -17,7 +17,10 @@ import {
   PromotionView,
 } from '@imageops/backstage-plugin-image-automation-common';
 import { PromotionRecord } from '../store/PromotionStore';
-import { DefaultPromotionService } from './DefaultPromotionService';
+import {
+  PROMOTION_DECISION_STATES,
+  PromotionOperations,
+} from './PromotionOperations';
 import { actorOf } from './ObjectService';
 
 const NO_ENTITY =
@@ -65,7 +68,7 @@ export async function authorizeForEntities(
  */
 export class AuthorizedPromotionService {
   constructor(
-    private readonly inner: DefaultPromotionService,
+    private readonly inner: PromotionOperations,
     private readonly permissions: PermissionsService,
   ) {}
 
@@ -181,18 +184,18 @@ export class AuthorizedPromotionService {
         approve: action(
           mayApprove,
           imageAutomationPromotionApprovePermission.name,
-          ['pending'],
+          PROMOTION_DECISION_STATES.approve,
           voted ? 'You approved this version already' : undefined,
         ),
         reject: action(
           mayApprove,
           imageAutomationPromotionApprovePermission.name,
-          ['pending', 'approved', 'failed'],
+          PROMOTION_DECISION_STATES.reject,
         ),
         promoteNow: action(
           mayForce,
           imageAutomationPromotionForcePermission.name,
-          ['pending', 'failed'],
+          PROMOTION_DECISION_STATES.promoteNow,
         ),
       },
     };

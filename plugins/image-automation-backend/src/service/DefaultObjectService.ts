@@ -1,5 +1,6 @@
 import { BackstageCredentials } from '@backstage/backend-plugin-api';
 import {
+  ConflictError,
   InputError,
   NotAllowedError,
   NotFoundError,
@@ -11,10 +12,11 @@ import {
   ImagePolicySpec,
   InventoryObjectRef,
   ObjectAction,
+  objectId,
   PolicyPreviewRequest,
   ResourceSetInventoryView,
 } from '@imageops/backstage-plugin-image-automation-common';
-import { parseInventoryEntry } from '../kubernetes/objectId';
+import { parseInventoryEntry } from '../kubernetes/inventoryId';
 import { InventoryEntry } from '../kubernetes/types';
 import { ChangeNotifier } from './ChangeNotifier';
 import { ObjectStore, StoredObject } from '../store/ObjectStore';
@@ -27,17 +29,12 @@ import {
   validatePreviewSpec,
 } from './explainPolicy';
 import { referenceDenied } from '../objects/tenancy';
-import { objectId } from '../store/DatabaseObjectStore';
-import {
-  actorOf,
-  allActionsAllowed,
-  ObjectService,
-  suspensionEvent,
-} from './ObjectService';
+import { actionsForState } from './objectActions';
+import { actorOf, ObjectOperations, suspensionEvent } from './ObjectService';
 
-/** The view of a stored object that the API returns. @internal */
+/** The view of a stored object that the API returns, with the actions its state allows. @internal */
 export function toView(object: StoredObject): AutomationObjectView {
-  return {
+  const view: Omit<AutomationObjectView, 'actions'> = {
     id: object.id,
     apiVersion: object.apiVersion,
     kind: object.kind,
@@ -57,8 +54,8 @@ export function toView(object: StoredObject): AutomationObjectView {
     reconcileRequestedBy: object.reconcileRequestedBy,
     lastRunAt: object.lastRunAt,
     nextRunAt: object.nextRunAt,
-    actions: allActionsAllowed,
   };
+  return { ...view, actions: actionsForState(view) };
 }
 
 /** The objects of an inventory as references, by kind, namespace and name; an unreadable id is left out. */
@@ -103,7 +100,7 @@ function toClusterInventory(record: InventoryRecord): ClusterInventoryView {
 }
 
 /** The API's operations without permission checks (see AuthorizedObjectService). @internal */
-export class DefaultObjectService implements ObjectService {
+export class DefaultObjectService implements ObjectOperations {
   constructor(
     private readonly deps: {
       objects: ObjectStore;
@@ -225,7 +222,9 @@ export class DefaultObjectService implements ObjectService {
     action: ObjectAction,
     credentials: BackstageCredentials,
   ) {
-    await this.find(id);
+    const allowed = toView(await this.find(id)).actions[action];
+    if (!allowed.allowed)
+      throw new ConflictError(`cannot ${action} ${id}: ${allowed.reason}`);
     const actor = actorOf(credentials);
     const now = this.now();
     const updated =

@@ -5,12 +5,17 @@ import {
   PromotionState,
   PromotionVersion,
   PromotionView,
+  tryParseObjectId,
 } from '@imageops/backstage-plugin-image-automation-common';
 import { voteDigest } from '../promotions/PromotionPlanner';
 import { ObjectStore, StoredObject } from '../store/ObjectStore';
 import { EventStore } from '../store/EventStore';
 import { PromotionRecord, PromotionStore } from '../store/PromotionStore';
 import { ChangeNotifier } from './ChangeNotifier';
+import {
+  PROMOTION_DECISION_STATES,
+  PromotionOperations,
+} from './PromotionOperations';
 
 const MAX_TEXT = 2000;
 
@@ -44,7 +49,7 @@ export function toPromotionView(
  * acts on it in the next pass.
  * @internal
  */
-export class DefaultPromotionService {
+export class DefaultPromotionService implements PromotionOperations {
   constructor(
     private readonly deps: {
       promotions: PromotionStore;
@@ -106,7 +111,7 @@ export class DefaultPromotionService {
     comment?: string,
   ): Promise<PromotionRecord> {
     const record = await this.find(id);
-    this.requireOpen(record, 'approve', ['pending']);
+    this.requireOpen(record, 'approve', PROMOTION_DECISION_STATES.approve);
     const now = this.now();
     await this.deps.promotions.vote(record.id, {
       actor,
@@ -131,7 +136,7 @@ export class DefaultPromotionService {
     reason: string,
   ): Promise<PromotionRecord> {
     const record = await this.find(id);
-    this.requireOpen(record, 'reject', ['pending', 'approved', 'failed']);
+    this.requireOpen(record, 'reject', PROMOTION_DECISION_STATES.reject);
     const now = this.now();
     await this.deps.promotions.vote(record.id, {
       actor,
@@ -154,7 +159,7 @@ export class DefaultPromotionService {
         },
       },
       now,
-      ['pending', 'approved', 'failed'],
+      PROMOTION_DECISION_STATES.reject,
     );
     if (!rejected) throw this.raced(id);
     await this.record(
@@ -174,7 +179,7 @@ export class DefaultPromotionService {
     justification: string,
   ): Promise<PromotionRecord> {
     const record = await this.find(id);
-    this.requireOpen(record, 'promote', ['pending', 'failed']);
+    this.requireOpen(record, 'promote', PROMOTION_DECISION_STATES.promoteNow);
     const now = this.now();
     // A pin is an explicit hold, not a gate: it is lifted by unpinning, never bypassed.
     const pin = await this.deps.promotions.getPin(
@@ -212,7 +217,7 @@ export class DefaultPromotionService {
         },
       },
       now,
-      ['pending', 'failed'],
+      PROMOTION_DECISION_STATES.promoteNow,
     );
     if (!approved) throw this.raced(id);
     await this.record(
@@ -313,15 +318,12 @@ export class DefaultPromotionService {
   }
 
   private async requireSubject(object: StoredObject, subject: string) {
-    const match =
-      /^(ImagePolicy|ResourceSetInputProvider)\/([^/]+)\/([^/]+)$/.exec(
-        subject,
-      );
+    const ref = tryParseObjectId(subject);
     const expected =
       object.kind === 'ImageUpdateAutomation'
         ? 'ImagePolicy'
         : 'ResourceSetInputProvider';
-    if (!match || match[1] !== expected || match[2] !== object.namespace) {
+    if (!ref || ref.kind !== expected || ref.namespace !== object.namespace) {
       throw new InputError(
         `subject must be ${expected}/${object.namespace}/<name> for ${object.id}, got '${subject}'`,
       );

@@ -20,10 +20,11 @@ import {
   objectStateLabel,
   OPEN_PROMOTION_STATES,
   SOURCE_API_VERSION,
+  tryParseObjectId,
 } from '@imageops/backstage-plugin-image-automation-common';
 import { ObjectStore, StoredObject } from '../store/ObjectStore';
 import { PromotionRecord, PromotionStore } from '../store/PromotionStore';
-import { withObjectActions } from './AuthorizedObjectService';
+import { withObjectActions } from './objectActions';
 import {
   AuthorizedPromotionService,
   authorizeForEntities,
@@ -48,9 +49,9 @@ function normalizeOwner(ref: string, defaultNamespace: string): string {
   ).toLocaleLowerCase('en-US');
 }
 
-/** The kind part of an object id (`<kind>/<namespace>/<name>`). */
+/** The kind part of an object id (`<kind>/<namespace>/<name>`); empty for a malformed id. */
 function kindOf(id: string): string {
-  return id.slice(0, id.indexOf('/'));
+  return tryParseObjectId(id)?.kind ?? '';
 }
 
 /**
@@ -121,7 +122,8 @@ export class FleetService {
     private readonly deps: {
       objects: ObjectStore;
       promotionStore: PromotionStore;
-      promotions: AuthorizedPromotionService;
+      /** The caller's actions on promotions (AuthorizedPromotionService). */
+      promotions: Pick<AuthorizedPromotionService, 'withActionsAll'>;
       permissions: PermissionsService;
       catalog: CatalogService;
       now?: () => Date;

@@ -1,6 +1,5 @@
 import { BackstageCredentials } from '@backstage/backend-plugin-api';
 import {
-  ActionPermission,
   AutomationObjectView,
   ObjectAction,
   ObjectEvent,
@@ -57,6 +56,50 @@ export interface ObjectService {
     request: PolicyPreviewRequest,
     credentials: BackstageCredentials,
   ): Promise<PolicyExplanation>;
+  act(
+    id: string,
+    action: ObjectAction,
+    credentials: BackstageCredentials,
+  ): Promise<AutomationObjectView>;
+}
+
+/**
+ * The same operations without a caller's permission checks (DefaultObjectService implements them
+ * over the stores): what AuthorizedObjectService decorates. A view's actions are those the object's
+ * state allows, and `act` refuses (ConflictError) an action the state does not allow.
+ * @internal
+ */
+export interface ObjectOperations {
+  /** The object's owning entity, for permission checks; NotFoundError without such an object. */
+  find(id: string): Promise<{ entityRef?: string }>;
+  /** The ImageRepository a policy spec (in `namespace`) refers to, for permission checks on previews. */
+  repositoryOf(
+    namespace: string,
+    spec: unknown,
+  ): Promise<{ entityRef?: string }>;
+  listForEntity(entityRef: string): Promise<AutomationObjectView[]>;
+  get(id: string): Promise<AutomationObjectView>;
+  listScans(
+    id: string,
+    page: { limit?: number; cursor?: string },
+  ): Promise<Page<ScanRecord>>;
+  listTags(
+    id: string,
+    page: {
+      limit?: number;
+      cursor?: string;
+      search?: string;
+      includeGone?: boolean;
+    },
+  ): Promise<Page<TagRecord>>;
+  listEvents(
+    id: string,
+    page: { limit?: number; cursor?: string },
+  ): Promise<Page<ObjectEvent>>;
+  resourceSetInventory(id: string): Promise<ResourceSetInventoryView>;
+  explainPolicy(id: string): Promise<PolicyExplanation>;
+  previewPolicy(request: PolicyPreviewRequest): Promise<PolicyExplanation>;
+  /** Records the action of the caller `credentials` name (the actor). */
   act(
     id: string,
     action: ObjectAction,
@@ -121,10 +164,3 @@ export function suspensionOfEvent(
     : '';
   return { action, ...(actor ? { actor } : {}) };
 }
-
-/** Every action allowed: the undecorated view; AuthorizedObjectService narrows it. @internal */
-export const allActionsAllowed: Record<ObjectAction, ActionPermission> = {
-  suspend: { allowed: true },
-  resume: { allowed: true },
-  reconcile: { allowed: true },
-};

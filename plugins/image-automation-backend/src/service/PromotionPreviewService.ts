@@ -4,7 +4,10 @@ import {
   PermissionsService,
 } from '@backstage/backend-plugin-api';
 import { NotFoundError } from '@backstage/errors';
-import { PromotionPreview } from '@imageops/backstage-plugin-image-automation-common';
+import {
+  parseObjectId,
+  PromotionPreview,
+} from '@imageops/backstage-plugin-image-automation-common';
 import { ImageUpdateAutomationReconciler } from '../engine/ImageUpdateAutomationReconciler';
 import { ResourceSetReconciler } from '../engine/ResourceSetReconciler';
 import { refOfVersion } from '../promotions/gitTargets';
@@ -45,7 +48,7 @@ export class PromotionPreviewService {
     const now = this.deps.now?.() ?? new Date();
     let preview: PromotionPreview;
     if (record.target.type === 'git') {
-      const policy = record.subject.split('/')[2];
+      const policy = parseObjectId(record.subject).name;
       const { diff, commitMessage } = await this.deps.automations.preview(
         object,
         policy,

@@ -7,6 +7,7 @@ import {
   EntityVersionsView,
   ImagePolicySpec,
   LABEL_KUBERNETES_ID,
+  objectId,
   OPEN_PROMOTION_STATES,
   ResourceSetSpec,
   TargetVersionView,
@@ -26,7 +27,6 @@ import {
   PreparedVersionGap,
 } from '../promotions/versionGap';
 import { policyRepository } from '../objects/policyRepository';
-import { objectId } from '../store/DatabaseObjectStore';
 import { ObjectStore, StoredObject } from '../store/ObjectStore';
 import { PromotionStore } from '../store/PromotionStore';
 import { ScanStore, TagRecord } from '../store/ScanStore';

@@ -4,6 +4,7 @@ import {
   IMAGE_API_VERSION,
   ImagePolicySpec,
   ImageRepositorySpec,
+  objectId,
   PolicyExplanation,
   validateAutomationObject,
 } from '@imageops/backstage-plugin-image-automation-common';
@@ -14,7 +15,6 @@ import {
   sortTagsAsStored,
   TAG_VERDICT_SENTENCES,
 } from '../policy';
-import { objectId } from '../store/DatabaseObjectStore';
 import { ObjectStore, StoredObject } from '../store/ObjectStore';
 import { ScanStore } from '../store/ScanStore';
 

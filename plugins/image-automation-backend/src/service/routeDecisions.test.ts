@@ -16,19 +16,13 @@ import {
   AuthorizePermissionRequest,
   AuthorizeResult,
 } from '@backstage/plugin-permission-common';
-import {
-  AutomationObject,
-  AutomationObjectView,
-} from '@imageops/backstage-plugin-image-automation-common';
+import { AutomationObject } from '@imageops/backstage-plugin-image-automation-common';
 import { DatabaseEventStore } from '../store/DatabaseEventStore';
 import { DatabaseObjectStore } from '../store/DatabaseObjectStore';
 import { DatabasePromotionStore } from '../store/DatabasePromotionStore';
 import { DatabaseScanStore } from '../store/DatabaseScanStore';
 import { createStoreTestDatabases } from '../store/testDatabases';
-import {
-  AuthorizedObjectService,
-  withObjectActions,
-} from './AuthorizedObjectService';
+import { AuthorizedObjectService } from './AuthorizedObjectService';
 import { AuthorizedPromotionService } from './AuthorizedPromotionService';
 import { DefaultObjectService } from './DefaultObjectService';
 import { DefaultPromotionService } from './DefaultPromotionService';
@@ -315,86 +309,6 @@ async function setUp(
 const lacks = (permission: string) => ({
   allowed: false,
   reason: `You lack the ${permission} permission for ${SHOP}`,
-});
-
-describe('withObjectActions', () => {
-  const view = (
-    suspended: boolean,
-    specSuspend?: boolean,
-    entityRef: string | null = SHOP,
-  ) =>
-    ({
-      id: REPO,
-      entityRef: entityRef ?? undefined,
-      spec: specSuspend === undefined ? {} : { suspend: specSuspend },
-      suspended,
-      actions: {},
-    } as unknown as AutomationObjectView);
-
-  it('offers what the state allows, with the reason for the rest', () => {
-    expect(withObjectActions(view(false), true).actions).toEqual({
-      suspend: { allowed: true },
-      resume: { allowed: false, reason: 'Not suspended' },
-      reconcile: { allowed: true },
-    });
-    expect(withObjectActions(view(true), true).actions).toEqual({
-      suspend: { allowed: false, reason: 'Already suspended' },
-      resume: { allowed: true },
-      reconcile: {
-        allowed: false,
-        reason: 'Suspended objects are not reconciled: resume first',
-      },
-    });
-    // Suspended by the manifest: only a change of the manifest resumes it.
-    expect(withObjectActions(view(true, true), true).actions).toEqual({
-      suspend: { allowed: false, reason: 'Already suspended' },
-      resume: {
-        allowed: false,
-        reason:
-          'Suspended by spec.suspend in the manifest: change the manifest to resume',
-      },
-      reconcile: {
-        allowed: false,
-        reason: 'Suspended objects are not reconciled: resume first',
-      },
-    });
-    // spec.suspend: false is no suspension by the manifest.
-    expect(withObjectActions(view(true, false), true).actions.resume).toEqual({
-      allowed: true,
-    });
-    // The view keeps everything else.
-    expect(withObjectActions(view(false), true)).toMatchObject({
-      id: REPO,
-      entityRef: SHOP,
-      suspended: false,
-    });
-  });
-
-  it('offers nothing without the update permission, whatever the state, naming the permission or app-config', () => {
-    for (const suspended of [false, true]) {
-      const denied = {
-        allowed: false,
-        reason: `You lack the image-automation.object.update permission for ${SHOP}`,
-      };
-      expect(withObjectActions(view(suspended), false).actions).toEqual({
-        suspend: denied,
-        resume: denied,
-        reconcile: denied,
-      });
-      const config = {
-        allowed: false,
-        reason:
-          'objects without an owning entity are managed through app-config only',
-      };
-      expect(
-        withObjectActions(view(suspended, undefined, null), false).actions,
-      ).toEqual({
-        suspend: config,
-        resume: config,
-        reconcile: config,
-      });
-    }
-  });
 });
 
 describe.each(databases.eachSupportedId())(

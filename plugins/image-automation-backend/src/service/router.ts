@@ -5,10 +5,10 @@ import { InputError } from '@backstage/errors';
 import { JsonObject } from '@backstage/types';
 import {
   ObjectAction,
+  objectId,
   PromotionState,
   PromotionVersion,
 } from '@imageops/backstage-plugin-image-automation-common';
-import { objectId } from '../store/DatabaseObjectStore';
 import { AuthorizedPromotionService } from './AuthorizedPromotionService';
 import { requiredText } from './DefaultPromotionService';
 import { FleetService, parseFleetFilter } from './FleetService';

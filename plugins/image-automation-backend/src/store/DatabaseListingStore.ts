@@ -1,5 +1,4 @@
 import { Knex } from 'knex';
-import { BudgetStore } from '../registry/limits';
 import { applyMigrations } from './migrations';
 
 const TABLE = 'image_automation_listings';
@@ -14,8 +13,24 @@ export interface StoredListing {
   listedAt: Date;
 }
 
-/** Tag listings shared by every replica (see registry/sharedListings.ts). @internal */
-export interface ListingStore extends BudgetStore {
+/**
+ * Tag listings shared by every replica (see registry/sharedListings.ts), and the registries' request
+ * budgets (it is the registry's `BudgetStore`, matched by shape: the store does not depend on the
+ * registry module).
+ * @internal
+ */
+export interface ListingStore {
+  /**
+   * Claims up to `want` of the `limit` requests of `host` in the window that starts at
+   * `windowStart`, and returns how many were granted (0 when the window is spent, or when another
+   * replica's clock already moved the host on to a later window).
+   */
+  claimBudget(
+    host: string,
+    windowStart: Date,
+    want: number,
+    limit: number,
+  ): Promise<number>;
   get(key: string): Promise<StoredListing | undefined>;
   /** Replaces the listing under `key`, unless the stored one started later. */
   put(key: string, listing: StoredListing): Promise<void>;

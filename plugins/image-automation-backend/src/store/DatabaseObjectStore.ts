@@ -1,21 +1,13 @@
 import { createHash } from 'node:crypto';
 import { Knex } from 'knex';
 import {
+  objectId,
   ObjectStatus,
   ObjectSource,
 } from '@imageops/backstage-plugin-image-automation-common';
 import { DeclaredObject, ObjectStore, StoredObject } from './ObjectStore';
 import { OBJECTS, ObjectRow } from './tables';
 import { applyMigrations } from './migrations';
-
-/** The id of an object: kind, namespace and name are unique, as in a cluster. @internal */
-export function objectId(
-  kind: string,
-  namespace: string,
-  name: string,
-): string {
-  return `${kind}/${namespace}/${name}`;
-}
 
 /** The condition an object carries while other sources also declare it (set by the manifest sync). @internal */
 export const DECLARATION_CONFLICT = 'DeclarationConflict';

@@ -1,4 +1,11 @@
-import { InventoryEntry } from '../kubernetes/types';
+/**
+ * Inventory entry in Flux's format: `{id: "<ns>_<name>_<group>_<Kind>", v: "<version>"}`.
+ * @internal
+ */
+export interface InventoryEntry {
+  id: string;
+  v: string;
+}
 
 /**
  * Where an apply stands: `applying` while it runs (entries = old ∪ new), `applied` after it finished

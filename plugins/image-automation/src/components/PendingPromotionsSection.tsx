@@ -24,13 +24,14 @@ import {
   TextAreaField,
 } from '@backstage/ui';
 import {
+  Page,
   PromotionGateName,
   PromotionGateResult,
   PromotionState,
   PromotionTarget,
   PromotionVersion,
   PromotionView,
-  Page,
+  tryParseObjectId,
 } from '@imageops/backstage-plugin-image-automation-common';
 import {
   imageAutomationApiRef,
@@ -166,10 +167,10 @@ export function formatDelta(
   return `${formatVersion(promotion.from)} → ${formatVersion(promotion.to)}`;
 }
 
-/** `ImageUpdateAutomation/apps/web` → `ImageUpdateAutomation apps/web`. */
+/** `ImageUpdateAutomation/apps/web` → `ImageUpdateAutomation apps/web`; a malformed id as it is. */
 function objectWords(id: string): string {
-  const slash = id.indexOf('/');
-  return slash < 0 ? id : `${id.slice(0, slash)} ${id.slice(slash + 1)}`;
+  const ref = tryParseObjectId(id);
+  return ref ? `${ref.kind} ${ref.namespace}/${ref.name}` : id;
 }
 
 /** The target, short: names the object and, for a cluster target, the cluster. @internal */

@@ -11,6 +11,7 @@ import {
   FleetObject,
   FleetPromotion,
   FleetView,
+  formatObjectId,
   ObjectAction,
   ObjectEvent,
   Page,
@@ -25,6 +26,7 @@ import {
   ResourceSetInventoryView,
   ScanRecord,
   TargetVersionView,
+  tryParseObjectId,
 } from '@imageops/backstage-plugin-image-automation-common';
 import {
   ImageAutomationApi,
@@ -428,7 +430,7 @@ export class FakeImageAutomationApi implements ImageAutomationApi {
     const promotions: FleetPromotion[] = [...this.fleetOwners]
       .map(([id, owner]) => ({ ...this.promotions.get(id)!, owner }))
       .filter(p => Object.values(p.actions).some(a => a.allowed));
-    const kindOf = (id: string) => id.split('/')[0];
+    const kindOf = (id: string) => tryParseObjectId(id)?.kind ?? '';
     const kinds = (p: FleetPromotion) => [
       kindOf(p.subject),
       kindOf(p.target.objectId),
@@ -570,7 +572,7 @@ export class FakeImageAutomationApi implements ImageAutomationApi {
   }
 
   private find(ref: ObjectRef): AutomationObjectView {
-    const object = this.objects.get(`${ref.kind}/${ref.namespace}/${ref.name}`);
+    const object = this.objects.get(formatObjectId(ref));
     if (!object) {
       throw new NotFoundError(
         `${ref.kind} ${ref.namespace}/${ref.name} not found`,

@@ -187,6 +187,8 @@ export function parseObjectRef(
   }
   const ns = parts.length === 3 ? parts[1] : namespace ?? 'flux-system';
   const name = parts[parts.length - 1];
+  // The object id's format (the common package's `objectId`), written out: the bundled CLI imports
+  // only types from the common package, whose index would bundle the permission framework too.
   return { kind, namespace: ns, name, id: `${kind}/${ns}/${name}` };
 }
 

@@ -25,6 +25,7 @@
 
 import { goQuote } from '../strconv';
 import { compileProgram, GoProgramRegExp } from './goRegexpVm';
+import type { AssertKind, Node, Ranges } from './goRegexpSyntax';
 
 /** A compiled Go regular expression. @internal */
 export interface GoRegexp {
@@ -67,12 +68,6 @@ export const MAX_PATTERN_LENGTH = 4096;
  */
 export const MAX_PROGRAM_SIZE = 50_000;
 
-/** Code point ranges `[lo, hi]`, sorted and merged. @internal */
-export type Ranges = Array<[number, number]>;
-
-/** Zero-width assertions: text begin/end, line begin/end (`(?m)`), ASCII word boundary. @internal */
-export type AssertKind = 'bot' | 'eot' | 'bol' | 'eol' | 'wb' | 'nwb';
-
 const ASSERT_JS: Record<AssertKind, string> = {
   bot: '^',
   eot: '$',
@@ -81,23 +76,6 @@ const ASSERT_JS: Record<AssertKind, string> = {
   wb: '\\b',
   nwb: '\\B',
 };
-
-/** The parsed expression. @internal */
-export type Node =
-  | { t: 'class'; ranges: Ranges }
-  | { t: 'assert'; kind: AssertKind }
-  | { t: 'cap'; index: number; sub: Node }
-  | { t: 'group'; sub: Node }
-  | { t: 'concat'; subs: Node[] }
-  | { t: 'alt'; subs: Node[] }
-  | {
-      t: 'rep';
-      min: number;
-      max: number;
-      greedy: boolean;
-      sub: Node;
-      counted: boolean;
-    };
 
 const MAX_RUNE = 0x10ffff;
 const MAX_HEIGHT = 1000;
@@ -327,6 +305,16 @@ class Parser {
   private flags = ONE_LINE;
   /** The flags to restore when the group just opened by `parsePerlFlags` closes. */
   private savedFlags = ONE_LINE;
+  /** The groups enclosing the one being parsed. */
+  private stack: Frame[] = [];
+  /** The group being parsed (at the top level, the whole expression). */
+  private frame: Frame = {
+    flags: ONE_LINE,
+    capture: false,
+    index: 0,
+    alternatives: [],
+    items: [],
+  };
 
   constructor(private readonly src: string) {}
 
@@ -341,8 +329,8 @@ class Parser {
   }
 
   parse(): { node: Node; captures: number } {
-    const stack: Frame[] = [];
-    let frame: Frame = {
+    this.stack = [];
+    this.frame = {
       flags: this.flags,
       capture: false,
       index: 0,
@@ -350,134 +338,147 @@ class Parser {
       items: [],
     };
     let lastRepeatStart = -1;
-    while (this.pos < this.src.length) {
-      const start = this.pos;
-      let repeatStart = -1;
-      const c = this.src[this.pos];
-      switch (c) {
-        case '(': {
-          if (this.src[this.pos + 1] === '?') {
-            const opened = this.parsePerlFlags();
-            if (opened !== undefined) {
-              stack.push(frame);
-              // On `)` the flags in effect before the group's own flag changes come back.
-              frame = {
-                flags: this.savedFlags,
-                capture: opened,
-                index: this.captures,
-                alternatives: [],
-                items: [],
-              };
-              this.checkDepth(stack, frame);
-            }
-            break;
-          }
-          this.captures++;
-          this.names.push(undefined);
-          stack.push(frame);
-          frame = {
-            flags: this.flags,
-            capture: true,
-            index: this.captures,
-            alternatives: [],
-            items: [],
-          };
-          this.checkDepth(stack, frame);
-          this.pos++;
-          break;
-        }
-        case '|':
-          frame.alternatives.push(frame.items);
-          frame.items = [];
-          this.pos++;
-          break;
-        case ')': {
-          const parent = stack.pop();
-          if (!parent) throw new GoSyntaxError('unexpected )', this.src);
-          const body = this.finish(frame);
-          this.flags = frame.flags;
-          if (frame.capture) {
-            parent.items.push({ t: 'cap', index: frame.index, sub: body });
-          } else if (body.t === 'concat' && body.subs.length === 1) {
-            // `(?:x)` is just x: keeps deeply nested groups from deepening the tree.
-            parent.items.push(body.subs[0]);
-          } else parent.items.push({ t: 'group', sub: body });
-          frame = parent;
-          this.pos++;
-          break;
-        }
-        case '^':
-          frame.items.push({
-            t: 'assert',
-            kind: this.flags & ONE_LINE ? 'bot' : 'bol',
-          });
-          this.pos++;
-          break;
-        case '$':
-          frame.items.push({
-            t: 'assert',
-            kind: this.flags & ONE_LINE ? 'eot' : 'eol',
-          });
-          this.pos++;
-          break;
-        case '.':
-          frame.items.push({
-            t: 'class',
-            ranges:
-              this.flags & DOT_NL ? [[0, MAX_RUNE]] : negate([[0x0a, 0x0a]]),
-          });
-          this.pos++;
-          break;
-        case '[':
-          frame.items.push({ t: 'class', ranges: this.parseClass() });
-          break;
-        case '*':
-        case '+':
-        case '?': {
-          this.pos++;
-          // '?' is zero or one; '*' zero or more; '+' one or more (-1: unbounded).
-          let min = 0;
-          let max = 1;
-          if (c === '*') max = -1;
-          else if (c === '+') {
-            min = 1;
-            max = -1;
-          }
-          this.repeat(frame, min, max, start, lastRepeatStart, false);
-          repeatStart = start;
-          break;
-        }
-        case '{': {
-          const counted = this.parseRepeatCount();
-          if (!counted) {
-            frame.items.push(this.literal(0x7b));
-            this.pos++;
-            break;
-          }
-          const [min, max, end] = counted;
-          const text = this.src.slice(start, end);
-          if (min < 0 || min > 1000 || max > 1000 || (max >= 0 && min > max)) {
-            throw new GoSyntaxError('invalid repeat count', text);
-          }
-          this.pos = end;
-          this.repeat(frame, min, max, start, lastRepeatStart, true);
-          repeatStart = start;
-          break;
-        }
-        case '\\':
-          this.parseBackslash(frame);
-          break;
-        default: {
-          const { cp, len } = this.nextRune();
-          frame.items.push(this.literal(cp));
-          this.pos += len;
-        }
-      }
-      lastRepeatStart = repeatStart;
-    }
-    if (stack.length > 0)
+    while (this.pos < this.src.length)
+      lastRepeatStart = this.parseItem(lastRepeatStart);
+    if (this.stack.length > 0)
       throw new GoSyntaxError('missing closing )', this.src);
-    return { node: this.finish(frame), captures: this.captures };
+    return { node: this.finish(this.frame), captures: this.captures };
+  }
+
+  /**
+   * Parses the item at `pos` into the open group. Returns where it started when it was a
+   * repetition operator (the next item may not be one: `a**`), else -1.
+   */
+  private parseItem(lastRepeatStart: number): number {
+    const start = this.pos;
+    const c = this.src[this.pos];
+    switch (c) {
+      case '(':
+        this.openGroup();
+        return -1;
+      case '|':
+        this.frame.alternatives.push(this.frame.items);
+        this.frame.items = [];
+        this.pos++;
+        return -1;
+      case ')':
+        this.closeGroup();
+        return -1;
+      case '^':
+      case '$':
+      case '.':
+        this.frame.items.push(this.anchorOrDot(c));
+        this.pos++;
+        return -1;
+      case '[':
+        this.frame.items.push({ t: 'class', ranges: this.parseClass() });
+        return -1;
+      case '*':
+      case '+':
+      case '?': {
+        this.pos++;
+        // '?' is zero or one; '*' zero or more; '+' one or more (-1: unbounded).
+        let min = 0;
+        let max = 1;
+        if (c === '*') max = -1;
+        else if (c === '+') {
+          min = 1;
+          max = -1;
+        }
+        this.repeat(this.frame, min, max, start, lastRepeatStart, false);
+        return start;
+      }
+      case '{':
+        return this.parseCountedRepeat(start, lastRepeatStart);
+      case '\\':
+        this.parseBackslash(this.frame);
+        return -1;
+      default: {
+        const { cp, len } = this.nextRune();
+        this.frame.items.push(this.literal(cp));
+        this.pos += len;
+        return -1;
+      }
+    }
+  }
+
+  /** `(`, `(?:`, `(?P<name>`, `(?flags:` open a group; `(?flags)` only changes the flags. */
+  private openGroup() {
+    if (this.src[this.pos + 1] === '?') {
+      const opened = this.parsePerlFlags();
+      if (opened !== undefined) {
+        this.stack.push(this.frame);
+        // On `)` the flags in effect before the group's own flag changes come back.
+        this.frame = {
+          flags: this.savedFlags,
+          capture: opened,
+          index: this.captures,
+          alternatives: [],
+          items: [],
+        };
+        this.checkDepth(this.stack, this.frame);
+      }
+      return;
+    }
+    this.captures++;
+    this.names.push(undefined);
+    this.stack.push(this.frame);
+    this.frame = {
+      flags: this.flags,
+      capture: true,
+      index: this.captures,
+      alternatives: [],
+      items: [],
+    };
+    this.checkDepth(this.stack, this.frame);
+    this.pos++;
+  }
+
+  private closeGroup() {
+    const frame = this.frame;
+    const parent = this.stack.pop();
+    if (!parent) throw new GoSyntaxError('unexpected )', this.src);
+    const body = this.finish(frame);
+    this.flags = frame.flags;
+    if (frame.capture) {
+      parent.items.push({ t: 'cap', index: frame.index, sub: body });
+    } else if (body.t === 'concat' && body.subs.length === 1) {
+      // `(?:x)` is just x: keeps deeply nested groups from deepening the tree.
+      parent.items.push(body.subs[0]);
+    } else parent.items.push({ t: 'group', sub: body });
+    this.frame = parent;
+    this.pos++;
+  }
+
+  /** `^`, `$` (text or line, per `(?m)`) and `.` (with or without `\n`, per `(?s)`). */
+  private anchorOrDot(c: '^' | '$' | '.'): Node {
+    const flags = this.flags;
+    if (c === '^')
+      return { t: 'assert', kind: flags & ONE_LINE ? 'bot' : 'bol' };
+    if (c === '$')
+      return { t: 'assert', kind: flags & ONE_LINE ? 'eot' : 'eol' };
+    return {
+      t: 'class',
+      ranges: flags & DOT_NL ? [[0, MAX_RUNE]] : negate([[0x0a, 0x0a]]),
+    };
+  }
+
+  /** `{n}`, `{n,}`, `{n,m}` after an item, or a literal `{`; returns as `parseItem`. */
+  private parseCountedRepeat(start: number, lastRepeatStart: number): number {
+    const counted = this.parseRepeatCount();
+    if (!counted) {
+      this.frame.items.push(this.literal(0x7b));
+      this.pos++;
+      return -1;
+    }
+    const [min, max, end] = counted;
+    const text = this.src.slice(start, end);
+    if (min < 0 || min > 1000 || max > 1000 || (max >= 0 && min > max)) {
+      throw new GoSyntaxError('invalid repeat count', text);
+    }
+    this.pos = end;
+    this.repeat(this.frame, min, max, start, lastRepeatStart, true);
+    return start;
   }
 
   /**

@@ -6,7 +6,7 @@
  * would let either stall the backend with something like `(a+)+$`.
  */
 
-import type { AssertKind, Node, Ranges } from './goRegexp';
+import type { AssertKind, Node, Ranges } from './goRegexpSyntax';
 
 type Inst =
   | { op: 'class'; ranges: Ranges; ascii: Uint8Array; next: number }

@@ -181,7 +181,7 @@ describe('ExternalService input source (stand-in service)', () => {
     const cases: Array<[unknown, string]> = [
       [
         { items: [{ id: 'a' }] },
-        `${prefix}: the response has no 'inputs' field`,
+        `failed to call ExternalService provider: external service '${service.baseUrl}/inputs' response does not contain an 'inputs' field`,
       ],
       [{ inputs: { id: 'a' } }, `${prefix}: 'inputs' is not an array`],
       [

@@ -72,10 +72,12 @@ export function externalServiceInputs(
     );
   }
   const inputs = (body as Record<string, unknown>).inputs;
-  if (inputs === undefined)
+  if (inputs === undefined) {
+    // Worded as the Flux Operator words it (test/src/flux, scenario depends-not-ready).
     throw new InvalidAnswerError(
-      `${prefix}: the response has no 'inputs' field`,
+      `failed to call ExternalService provider: external service '${shownUrl}' response does not contain an 'inputs' field`,
     );
+  }
   if (!Array.isArray(inputs))
     throw new InvalidAnswerError(`${prefix}: 'inputs' is not an array`);
   const seen = new Set<string>();

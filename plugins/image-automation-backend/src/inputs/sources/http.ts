@@ -1,7 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
 import tls from 'node:tls';
-import { CredentialRefusedError } from '../../credentials/NamedCredentials';
 import { isHostAllowed } from '../../registry/allowedHosts';
 import {
   RegistryCredentials,
@@ -116,7 +115,7 @@ export function checkSourceUrl(context: InputSourceContext, url: string): URL {
 /**
  * The credential a provider's `spec.secretRef` names, for requests about `repositoryUrl` (the
  * repository or service the provider reads): granted to the provider's entity and bound to that
- * URL's host and path (`hosts` of the credential), else a {@link CredentialRefusedError} naming why.
+ * URL's host and path (`hosts` of the credential), else a CredentialRefusedError naming why.
  * The source decides where the requests go (e.g. GitHub's API host for a github.com repository),
  * always from the repository URL, never from anything else the manifest says. `undefined` without
  * a `secretRef`.
@@ -145,20 +144,6 @@ export function sourceTls(
     kind: 'git',
     url: repositoryUrl,
   });
-}
-
-/** The `Authorization` header of a `basic` (password used as a token, as the Flux Operator does) or `token` credential. @internal */
-export function bearerFor(
-  credential: RegistryCredentials | undefined,
-): Record<string, string> {
-  if (!credential) return {};
-  if (credential.type === 'basic')
-    return { authorization: `Bearer ${credential.password}` };
-  if (credential.type === 'token')
-    return { authorization: `Bearer ${credential.token}` };
-  throw new CredentialRefusedError(
-    'a dockerConfigJson credential cannot authenticate to this service; use basic or token',
-  );
 }
 
 /**

@@ -1,4 +1,4 @@
-import { screen, waitFor, within } from '@testing-library/react';
+import { cleanup, screen, waitFor, within } from '@testing-library/react';
 import userEvent, {
   PointerEventsCheckLevel,
 } from '@testing-library/user-event';
@@ -753,6 +753,36 @@ describe('AutomationObjectsSection', () => {
       '48955639tag: 6.5.1digest: sha256:abcd',
       '48955640tag: 6.5.0digest: sha256:ef01',
     ]);
+  });
+
+  it('shows an input provider that exported nothing (no exportedInputs, as Flux writes it) as a total of 0', async () => {
+    const api = fakeBackend();
+    const provider = (name: string, status: Record<string, unknown>) =>
+      objectView('ResourceSetInputProvider', name, {
+        apiVersion: 'fluxcd.controlplane.io/v1',
+        spec: { type: 'OCIArtifactTag', url: 'oci://ghcr.io/acme/app' },
+        status: {
+          ...status,
+          conditions: [
+            condition('Ready', 'True', 'ReconciliationSucceeded', 'done'),
+          ],
+        },
+      });
+    api.addObject(provider('empty', { lastExportedRevision: 'sha256:beef' }));
+    api.addObject(provider('fresh', {}));
+    for (const [name, shown] of [
+      ['empty', 'Exported inputsTotal 0 (max 100)'],
+      ['fresh', 'Exported inputsnone exported yet'],
+    ]) {
+      await renderSection(api, {
+        url: `/image-updates?object=ResourceSetInputProvider%2Fdefault%2F${name}&objectTab=details`,
+      });
+      const dialog = await screen.findByRole('dialog', {
+        name: `ResourceSetInputProvider default/${name}`,
+      });
+      expect(within(dialog).getByRole('tabpanel')).toHaveTextContent(shown);
+      cleanup();
+    }
   });
 
   it("shows a ResourceSet's inputs, clusters, inventory and last reconciles", async () => {

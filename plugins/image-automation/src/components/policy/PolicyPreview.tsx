@@ -12,6 +12,7 @@ import {
 import {
   AutomationObjectView,
   PolicyExplanation,
+  REASONS,
 } from '@imageops/backstage-plugin-image-automation-common';
 import { imageAutomationApiRef } from '../../api/ImageAutomationApi';
 import { errorMessage } from '../errorMessage';
@@ -173,7 +174,8 @@ function PreviewResultView(props: {
     [proposed, filter, search],
   );
   const invalid =
-    !proposed.selection.ok && proposed.selection.reason === 'InvalidPolicy';
+    !proposed.selection.ok &&
+    proposed.selection.reason === REASONS.InvalidPolicy;
 
   return (
     <Flex direction="column" gap="3">
@@ -298,7 +300,7 @@ function diffHeadline(
   proposed: PolicyExplanation,
 ): string {
   if (!proposed.selection.ok) {
-    return proposed.selection.reason === 'InvalidPolicy'
+    return proposed.selection.reason === REASONS.InvalidPolicy
       ? 'Invalid policy'
       : 'Nothing would be selected';
   }

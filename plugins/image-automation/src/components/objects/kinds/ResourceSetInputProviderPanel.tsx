@@ -46,7 +46,8 @@ export function ResourceSetInputProviderPanel(props: {
           ['URL', specString(spec.url)],
           [
             'Exported inputs',
-            status.exportedInputs
+            // An empty export has a revision but no `exportedInputs` (omitted, as Flux does).
+            status.exportedInputs || status.lastExportedRevision
               ? `Total ${inputs.length} (max ${limit})`
               : 'none exported yet',
           ],

@@ -22,7 +22,7 @@ export function versionOf(apiVersion: string): string {
  * Flux's inventory id of an object: `<namespace>_<name>_<group>_<Kind>` (version-insensitive).
  * @internal
  */
-export function objectId(object: KubernetesObject): string {
+export function inventoryId(object: KubernetesObject): string {
   return [
     object.metadata.namespace ?? '',
     object.metadata.name,
@@ -51,7 +51,7 @@ export function describeObject(object: {
  * @internal
  */
 export function inventoryEntry(object: KubernetesObject): InventoryEntry {
-  return { id: objectId(object), v: versionOf(object.apiVersion) };
+  return { id: inventoryId(object), v: versionOf(object.apiVersion) };
 }
 
 /**

@@ -1,9 +1,9 @@
 import {
   describeObject,
   inventoryEntry,
-  objectId,
+  inventoryId,
   parseInventoryEntry,
-} from './objectId';
+} from './inventoryId';
 
 describe('inventory ids', () => {
   it('uses Flux ids and parses them back', () => {
@@ -22,7 +22,7 @@ describe('inventory ids', () => {
       kind: 'ConfigMap',
       metadata: { name: 'cfg', namespace: 'apps' },
     };
-    expect(objectId(deployment)).toBe('apps_web_apps_Deployment');
+    expect(inventoryId(deployment)).toBe('apps_web_apps_Deployment');
     expect(inventoryEntry(namespace)).toEqual({
       id: '_apps__Namespace',
       v: 'v1',
