@@ -145,7 +145,10 @@ function walkType(
   else if (literal) typeText = 'object';
   else if (elementLiteral) typeText = 'object[]';
   else
-    typeText = oneLine(type.getText(source)).replace(/^Array<(.+)>$/, '$1[]');
+    typeText = oneLine(type.getText(source))
+      // A union prettier breaks over lines starts with `|`, which is no part of the type.
+      .replace(/^\|\s*/, '')
+      .replace(/^Array<(.+)>$/, '$1[]');
   out.push({
     path: keyPath,
     type: typeText,
