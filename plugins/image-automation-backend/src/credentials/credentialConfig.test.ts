@@ -229,21 +229,24 @@ describe('credential host entries', () => {
 });
 
 describe('credential targets', () => {
-  const c = credentials({
-    c: {
-      type: 'token',
-      token: 't',
-      allowedEntities: ['Component:Default/Shop'],
-      hosts: ['git.example.com/team'],
-    },
-  });
+  // Built in each test, not while the file is collected: code run outside a test is "static" to
+  // Stryker, whose mutants there would fail the whole file instead of one test.
+  const target = () =>
+    credentials({
+      c: {
+        type: 'token',
+        token: 't',
+        allowedEntities: ['Component:Default/Shop'],
+        hosts: ['git.example.com/team'],
+      },
+    });
 
   it('matches allowedEntities without regard to case', () => {
     expect(
-      c.resolve('c', SHOP, git('https://git.example.com/team/app')),
+      target().resolve('c', SHOP, git('https://git.example.com/team/app')),
     ).toBeDefined();
     expect(() =>
-      c.resolve(
+      target().resolve(
         'c',
         'component:default/other',
         git('https://git.example.com/team/app'),
@@ -254,16 +257,16 @@ describe('credential targets', () => {
   });
 
   it('refuses an unparsable Git URL', () => {
-    expect(() => c.resolve('c', SHOP, git('git.example.com/team/app'))).toThrow(
-      "credential 'c' may not be sent to an invalid URL",
-    );
+    expect(() =>
+      target().resolve('c', SHOP, git('git.example.com/team/app')),
+    ).toThrow("credential 'c' may not be sent to an invalid URL");
   });
 
   it.each(['%2e%2e', '%2F', '%5c', '%2E', '%5C'])(
     'refuses a Git path with the encoded separator or dot %p',
     encoded => {
       expect(() =>
-        c.resolve(
+        target().resolve(
           'c',
           SHOP,
           git(`https://git.example.com/team/x${encoded}y/app.git`),
@@ -276,13 +279,13 @@ describe('credential targets', () => {
 
   it('compares Git hosts without regard to case; a host entry without a port allows any port', () => {
     expect(
-      c.resolve('c', SHOP, git('https://GIT.Example.com/team/app')),
+      target().resolve('c', SHOP, git('https://GIT.Example.com/team/app')),
     ).toBeDefined();
     expect(
-      c.resolve('c', SHOP, git('https://git.example.com:8443/team/app')),
+      target().resolve('c', SHOP, git('https://git.example.com:8443/team/app')),
     ).toBeDefined();
     expect(() =>
-      c.resolve('c', SHOP, git('https://git.example.org/team/app')),
+      target().resolve('c', SHOP, git('https://git.example.org/team/app')),
     ).toThrow(
       "credential 'c' may not be sent to git.example.org/team/app: it is bound to git.example.com/team",
     );
