@@ -6,7 +6,7 @@
 // marker read by kyaml's fieldmeta with the short-hand key "$imagepolicy", and the quoting by
 // yaml.FormatNonStringStyle. It is the peer of test/src/flux/gitSetters.test.ts.
 //
-// Usage: kyaml-setters DIR < request.json
+// Usage: kyaml-setters DIR < request.json (and "kyaml-setters automate", automate.go)
 // request: {"namespace": "ns", "policies": {"<policy>": {"name": "...", "tag": "...", "digest": "..."}}}
 // answer (stdout): {"files": [...], "changes": [...], "problemFiles": [...]}
 package main
@@ -198,7 +198,16 @@ func run(root string, req request) (answer, error) {
 	return out, nil
 }
 
+func fieldmetaShortHand() {
+	// As image-automation-controller does: markers are {"$imagepolicy": "<setter>"}.
+	fieldmeta.SetShortHandRef("$imagepolicy")
+}
+
 func main() {
+	if len(os.Args) == 2 && os.Args[1] == "automate" {
+		mainAutomate()
+		return
+	}
 	if len(os.Args) != 2 {
 		fmt.Fprintln(os.Stderr, "usage: kyaml-setters DIR < request.json")
 		os.Exit(2)

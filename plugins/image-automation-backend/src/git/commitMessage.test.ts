@@ -72,6 +72,15 @@ describe('commit message', () => {
     ).toBe('Cluster: prod\nTesting: value\n');
   });
 
+  it('treats a missing .Values key as no value, as Go does without a missingkey option', () => {
+    expect(
+      renderCommitMessage(
+        '{{ default "none" .Values.missing }} [{{ .Values.missing }}]',
+        data(new Map(), { cluster: 'prod' }),
+      ),
+    ).toBe('none [<no value>]');
+  });
+
   it('uses the default message and sprig functions', () => {
     expect(renderCommitMessage(undefined, data(new Map()))).toBe(
       DEFAULT_COMMIT_MESSAGE,

@@ -124,7 +124,8 @@ export function renderCommitMessage(
     );
   }
   try {
-    return executeTemplate(parsed, { data });
+    // No `missingkey` option upstream: Go's default (a missing map key is no value).
+    return executeTemplate(parsed, { data, missingKey: 'default' });
   } catch (error) {
     const message = (error as Error).message;
     if (/can't evaluate field Updated\b/.test(message)) {

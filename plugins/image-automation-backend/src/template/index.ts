@@ -59,7 +59,7 @@ export interface ExecuteTemplateOptions {
   data?: GoValue;
   /** For `resourceset` templates: what the `inputs` function returns (default: an empty map). */
   inputs?: Record<string, GoValue>;
-  /** `missingkey=` option; default `error` (what both Flux controllers use). */
+  /** `missingkey=` option; default `error` (the Flux Operator's; commit messages pass `default`, as image-automation-controller sets none). */
   missingKey?: MissingKey;
   /** Resource limits; default {@link DEFAULT_TEMPLATE_LIMITS}. */
   limits?: TemplateLimits;
