@@ -18,6 +18,7 @@ import {
 } from '../../testbed/fluxControllers';
 import { startBackend } from '../integration/backendHarness';
 import { Scenario, SCENARIOS, ScenarioContext } from './fluxOperatorCorpus';
+import { recordScenario, summaryLine, Verdict } from './corpusReport';
 
 // Issue #18: every scenario of the corpus runs through the real Flux Operator (built from the Go
 // module proxy by test/testbed/build-flux-operator.sh) against one kube-apiserver of the test bed,
@@ -175,7 +176,7 @@ describe(`the ResourceSet corpus through ${FO} and through our backend`, () => {
   let backend: Awaited<ReturnType<typeof startBackend>> | undefined;
   const flux = new Map<string, Outcome>();
   const ours = new Map<string, Outcome>();
-  const verdicts = new Map<string, 'identical' | 'documented' | 'failed'>();
+  const verdicts = new Map<string, Verdict>();
   const timings: Record<string, number> = {};
   const hostNames: Record<string, string> = {};
 
@@ -605,13 +606,14 @@ spec: { type: service, lifecycle: production, owner: group:default/team }
       registry?.stop(),
       service?.stop(),
     ]);
-    const counts = { identical: 0, documented: 0, failed: 0 };
-    for (const verdict of verdicts.values()) counts[verdict]++;
     // eslint-disable-next-line no-console
     console.log(
-      `${FO}: ${SCENARIOS.length} scenarios, ${counts.identical} identical, ${counts.documented} documented differences` +
-        (counts.failed ? `, ${counts.failed} failed` : '') +
-        ` (setup ${timings.setupMs} ms, first step settled ${timings.firstStepMs} ms, second ${timings.secondStepMs} ms)`,
+      summaryLine(
+        FO,
+        SCENARIOS.length,
+        verdicts.values(),
+        `setup ${timings.setupMs} ms, first step settled ${timings.firstStepMs} ms, second ${timings.secondStepMs} ms`,
+      ),
     );
   });
 
@@ -625,17 +627,12 @@ spec: { type: service, lifecycle: production, owner: group:default/team }
     (_id, scenario) => {
       verdicts.set(scenario.id, 'failed');
       const found = differences(flux.get(scenario.id)!, ours.get(scenario.id)!);
-      if (process.env.FLUX_CORPUS_OUT) {
-        fs.appendFileSync(
-          process.env.FLUX_CORPUS_OUT,
-          `${JSON.stringify({
-            id: scenario.id,
-            flux: flux.get(scenario.id),
-            ours: ours.get(scenario.id),
-            found,
-          })}\n`,
-        );
-      }
+      recordScenario({
+        id: scenario.id,
+        flux: flux.get(scenario.id),
+        ours: ours.get(scenario.id),
+        found,
+      });
       const withHosts = (value: unknown): unknown => {
         if (typeof value === 'string') {
           const text = value.replace(

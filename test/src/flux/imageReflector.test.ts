@@ -19,6 +19,7 @@ import {
 } from '../../testbed/fluxControllers';
 import { startBackend } from '../integration/backendHarness';
 import { Scenario, SCENARIOS } from './imageReflectorCorpus';
+import { recordScenario, summaryLine, Verdict } from './corpusReport';
 
 // Issue #18: every scenario of the corpus runs through the real image-reflector-controller (built
 // from the Go module proxy by test/testbed/build-image-reflector.sh, against the test bed's
@@ -203,7 +204,7 @@ describe(`the scenario corpus through ${IRC} and through our backend`, () => {
   const flux = new Map<string, Outcome>();
   const ours = new Map<string, Outcome>();
   const oursRaw: unknown[] = [];
-  const verdicts = new Map<string, 'identical' | 'documented' | 'failed'>();
+  const verdicts = new Map<string, Verdict>();
   const timings: Record<string, number> = {};
   /** The registry hosts by kind, for `{plain}`, `{auth}` and `{unreachable}` in documented differences. */
   const hostNames: Record<string, string> = {};
@@ -582,13 +583,14 @@ spec: { type: service, lifecycle: production, owner: group:default/team }
     await backend?.stop();
     await controller?.stop();
     await Promise.all([kube?.stop(), plain?.stop(), auth?.stop()]);
-    const counts = { identical: 0, documented: 0, failed: 0 };
-    for (const verdict of verdicts.values()) counts[verdict]++;
     // eslint-disable-next-line no-console
     console.log(
-      `${IRC}: ${SCENARIOS.length} scenarios, ${counts.identical} identical, ${counts.documented} documented differences` +
-        (counts.failed ? `, ${counts.failed} failed` : '') +
-        ` (setup ${timings.setupMs} ms, first step settled ${timings.firstStepMs} ms, second ${timings.secondStepMs} ms)`,
+      summaryLine(
+        IRC,
+        SCENARIOS.length,
+        verdicts.values(),
+        `setup ${timings.setupMs} ms, first step settled ${timings.firstStepMs} ms, second ${timings.secondStepMs} ms`,
+      ),
     );
   });
 
@@ -602,18 +604,12 @@ spec: { type: service, lifecycle: production, owner: group:default/team }
     (_id, scenario) => {
       verdicts.set(scenario.id, 'failed');
       const found = differences(flux.get(scenario.id)!, ours.get(scenario.id)!);
-      // FLUX_CORPUS_OUT=<file>: one JSON line per scenario with Flux's outcome, ours and the differences.
-      if (process.env.FLUX_CORPUS_OUT) {
-        fs.appendFileSync(
-          process.env.FLUX_CORPUS_OUT,
-          `${JSON.stringify({
-            id: scenario.id,
-            flux: flux.get(scenario.id),
-            ours: ours.get(scenario.id),
-            found,
-          })}\n`,
-        );
-      }
+      recordScenario({
+        id: scenario.id,
+        flux: flux.get(scenario.id),
+        ours: ours.get(scenario.id),
+        found,
+      });
       const withHosts = (value: unknown): unknown => {
         if (typeof value === 'string')
           return value.replace(

@@ -46,6 +46,7 @@ import {
   ReceiverScenario,
   SORTED_ARRAYS,
 } from './notificationCorpus';
+import { recordScenario, summaryLine, Verdict } from './corpusReport';
 
 // Issue #18: the corpus of Providers, Alerts and Receivers (notificationCorpus.ts) runs through the
 // real notification-controller (built from the Go module proxy by
@@ -388,7 +389,7 @@ describe(`the Provider, Alert and Receiver corpus through ${NC} and through our 
   const fluxObjects: Record<string, any[]> = {};
   const ourObjects: Record<string, any[]> = {};
   const eventAnswers = new Map<string, number[]>();
-  const verdicts = new Map<string, 'identical' | 'documented' | 'failed'>();
+  const verdicts = new Map<string, Verdict>();
   const timings: Record<string, number> = {};
   const hosts: Record<string, string> = {};
 
@@ -784,13 +785,14 @@ describe(`the Provider, Alert and Receiver corpus through ${NC} and through our 
     await controller?.stop();
     await Promise.all([kube?.stop(), fluxStandIn?.stop(), ourStandIn?.stop()]);
     if (dir) await fsp.rm(dir, { recursive: true, force: true });
-    const counts = { identical: 0, documented: 0, failed: 0 };
-    for (const verdict of verdicts.values()) counts[verdict]++;
     // eslint-disable-next-line no-console
     console.log(
-      `${NC}: ${ALL_IDS.length} scenarios, ${counts.identical} identical, ${counts.documented} documented differences` +
-        (counts.failed ? `, ${counts.failed} failed` : '') +
-        ` (start ${timings.startMs} ms, declare ${timings.declareMs} ms, alerts ${timings.alertsMs} ms, receivers ${timings.receiversMs} ms)`,
+      summaryLine(
+        NC,
+        ALL_IDS.length,
+        verdicts.values(),
+        `start ${timings.startMs} ms, declare ${timings.declareMs} ms, alerts ${timings.alertsMs} ms, receivers ${timings.receiversMs} ms`,
+      ),
     );
   });
 
@@ -817,19 +819,14 @@ describe(`the Provider, Alert and Receiver corpus through ${NC} and through our 
   const compare = (id: string, difference?: DocumentedDifference) => {
     verdicts.set(id, 'failed');
     const found = differences(flux.get(id)!, ours.get(id)!);
-    if (process.env.FLUX_CORPUS_OUT) {
-      fs.appendFileSync(
-        process.env.FLUX_CORPUS_OUT,
-        `${JSON.stringify({
-          id,
-          flux: flux.get(id),
-          ours: ours.get(id),
-          found,
-          fluxObjects: fluxObjects[id],
-          ourObjects: ourObjects[id],
-        })}\n`,
-      );
-    }
+    recordScenario({
+      id,
+      flux: flux.get(id),
+      ours: ours.get(id),
+      found,
+      fluxObjects: fluxObjects[id],
+      ourObjects: ourObjects[id],
+    });
     expect(found).toEqual(withHosts(difference?.fields ?? {}));
     if (difference) {
       expect(differencesDoc).toContain(`\`${id}\``);
