@@ -302,8 +302,8 @@ class PullRequestPass {
   }
 
   /**
-   * Poll: reads the open pull request (one call) when this run has no new selection to push, or
-   * its branch is not where it was left (deleted with a merge, say). A run with a new selection
+   * Poll: reads the open pull request (one call) when this run has no new selection to push (a
+   * requested reconcile included), or its branch is not where it was left (deleted with a merge, say). A run with a new selection
    * reads nothing: the update's answer tells. Its reviews (and head checks) are read when a
    * promotion it carries waits for them (`reviewsApprove`: they are its votes), else only when the
    * host says the pull request changed since they were last read (GitHub moves `updated_at` on a
@@ -314,9 +314,11 @@ class PullRequestPass {
   ): Promise<ReconcileResult | undefined> {
     const { ctx, tracked } = this;
     if (this.known || tracked?.state !== 'open') return undefined;
-    const newSelection =
-      ctx.requested ||
-      !samePolicies(this.status.observedPolicies, ctx.observedPolicies);
+    // A requested reconcile polls too: whoever asked wants the reviews read now, not at the interval.
+    const newSelection = !samePolicies(
+      this.status.observedPolicies,
+      ctx.observedPolicies,
+    );
     if (newSelection && remoteHead === tracked.head) return undefined;
     let pr;
     try {
