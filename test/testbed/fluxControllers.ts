@@ -66,40 +66,42 @@ export interface FluxController {
 }
 
 /**
- * Starts image-reflector-controller against `kube` (admin kubeconfig), watching all namespaces,
- * leader election off, metrics and health endpoints on 127.0.0.1, its tag database (badger) in a
- * temporary directory, no events address. Ready when its `/readyz` answers 200. The CRDs are
- * already installed by `startKubernetes` (same module version, `kube/versions.env`).
+ * Starts a Flux controller binary the way every one of them runs in the test bed: in a temporary
+ * directory (deleted when it stops), with the admin kubeconfig of `kube`, runtime namespace
+ * `flux-system`, metrics and health on free 127.0.0.1 ports; ready when `/readyz` answers 200 and
+ * `ready` (when given) holds. A start that fails kills the process and deletes the directory.
  * @public
  */
-export async function startImageReflectorController(
-  kube: TestKubernetes,
-  options: { concurrent?: number } = {},
-): Promise<FluxController> {
-  const { binary } = imageReflectorBuild();
-  const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'testbed-irc-'));
+export async function launchFluxController(launch: {
+  name: string;
+  version: string;
+  binary: string;
+  kube: TestKubernetes;
+  /** Its flags besides the metrics and health addresses, given its data directory. */
+  args(dir: string): string[];
+  /** What must hold besides `/readyz`, e.g. its other servers listening. */
+  ready?(): Promise<boolean>;
+}): Promise<FluxController> {
+  const dir = await fs.promises.mkdtemp(
+    path.join(os.tmpdir(), `testbed-${launch.name}-`),
+  );
   const removeDir = trackDirectory(dir);
   let controller: TrackedProcess | undefined;
   try {
     const [metricsPort, healthPort] = [await freePort(), await freePort()];
     controller = spawnTracked(
-      binary,
+      launch.binary,
       [
         `--metrics-addr=127.0.0.1:${metricsPort}`,
         `--health-addr=127.0.0.1:${healthPort}`,
-        '--enable-leader-election=false',
-        `--storage-path=${path.join(dir, 'data')}`,
-        '--gc-interval=0',
-        `--concurrent=${options.concurrent ?? 4}`,
-        '--log-encoding=json',
-        '--log-level=info',
+        ...launch.args(dir),
       ],
       {
         cwd: dir,
         env: {
           PATH: process.env.PATH ?? '/usr/bin:/bin',
           HOME: dir,
-          KUBECONFIG: kube.kubeconfig,
+          KUBECONFIG: launch.kube.kubeconfig,
           RUNTIME_NAMESPACE: 'flux-system',
         },
       },
@@ -107,18 +109,19 @@ export async function startImageReflectorController(
     const started = controller;
     await waitUntil(
       async () =>
-        (await request(`http://127.0.0.1:${healthPort}/readyz`)).status === 200,
+        (await request(`http://127.0.0.1:${healthPort}/readyz`)).status ===
+          200 && (launch.ready ? await launch.ready() : true),
       {
         timeoutMs: 60_000,
         intervalMs: 200,
-        what: 'image-reflector-controller',
+        what: launch.name,
         describe: () => started.output(),
         exited: started.exited,
       },
     );
     return {
-      name: 'image-reflector-controller',
-      version: IMAGE_REFLECTOR_VERSION,
+      name: launch.name,
+      version: launch.version,
       output: () => started.output(),
       async stop() {
         await started.stop('SIGTERM', 10_000);
@@ -130,6 +133,33 @@ export async function startImageReflectorController(
     await removeDir();
     throw error;
   }
+}
+
+/**
+ * Starts image-reflector-controller against `kube` (admin kubeconfig), watching all namespaces,
+ * leader election off, metrics and health endpoints on 127.0.0.1, its tag database (badger) in a
+ * temporary directory, no events address. Ready when its `/readyz` answers 200. The CRDs are
+ * already installed by `startKubernetes` (same module version, `kube/versions.env`).
+ * @public
+ */
+export async function startImageReflectorController(
+  kube: TestKubernetes,
+  options: { concurrent?: number } = {},
+): Promise<FluxController> {
+  return launchFluxController({
+    name: 'image-reflector-controller',
+    version: IMAGE_REFLECTOR_VERSION,
+    binary: imageReflectorBuild().binary,
+    kube,
+    args: dir => [
+      '--enable-leader-election=false',
+      `--storage-path=${path.join(dir, 'data')}`,
+      '--gc-interval=0',
+      `--concurrent=${options.concurrent ?? 4}`,
+      '--log-encoding=json',
+      '--log-level=info',
+    ],
+  });
 }
 
 /** A Kubernetes condition. @public */
@@ -255,67 +285,27 @@ export async function startFluxOperator(
     requeueDependency?: string;
   } = {},
 ): Promise<FluxController> {
-  const { binary } = fluxOperatorBuild();
-  const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'testbed-fo-'));
-  const removeDir = trackDirectory(dir);
-  let controller: TrackedProcess | undefined;
-  try {
-    await kube.kubectl(
-      ['apply', '--server-side', '-f', '-'],
-      JSON.stringify({
-        apiVersion: 'v1',
-        kind: 'Namespace',
-        metadata: { name: 'flux-system' },
-      }),
-    );
-    const [metricsPort, healthPort] = [await freePort(), await freePort()];
-    controller = spawnTracked(
-      binary,
-      [
-        `--metrics-addr=127.0.0.1:${metricsPort}`,
-        `--health-addr=127.0.0.1:${healthPort}`,
-        '--enable-leader-election=false',
-        '--web-server-port=0',
-        `--storage-path=${path.join(dir, 'data')}`,
-        `--concurrent=${options.concurrent ?? 4}`,
-        `--requeue-dependency=${options.requeueDependency ?? '5s'}`,
-        '--log-encoding=json',
-        '--log-level=info',
-      ],
-      {
-        cwd: dir,
-        env: {
-          PATH: process.env.PATH ?? '/usr/bin:/bin',
-          HOME: dir,
-          KUBECONFIG: kube.kubeconfig,
-          RUNTIME_NAMESPACE: 'flux-system',
-        },
-      },
-    );
-    const started = controller;
-    await waitUntil(
-      async () =>
-        (await request(`http://127.0.0.1:${healthPort}/readyz`)).status === 200,
-      {
-        timeoutMs: 60_000,
-        intervalMs: 200,
-        what: 'flux-operator',
-        describe: () => started.output(),
-        exited: started.exited,
-      },
-    );
-    return {
-      name: 'flux-operator',
-      version: FLUX_OPERATOR_VERSION,
-      output: () => started.output(),
-      async stop() {
-        await started.stop('SIGTERM', 10_000);
-        await removeDir();
-      },
-    };
-  } catch (error) {
-    await controller?.stop('SIGKILL');
-    await removeDir();
-    throw error;
-  }
+  await kube.kubectl(
+    ['apply', '--server-side', '-f', '-'],
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: 'flux-system' },
+    }),
+  );
+  return launchFluxController({
+    name: 'flux-operator',
+    version: FLUX_OPERATOR_VERSION,
+    binary: fluxOperatorBuild().binary,
+    kube,
+    args: dir => [
+      '--enable-leader-election=false',
+      '--web-server-port=0',
+      `--storage-path=${path.join(dir, 'data')}`,
+      `--concurrent=${options.concurrent ?? 4}`,
+      `--requeue-dependency=${options.requeueDependency ?? '5s'}`,
+      '--log-encoding=json',
+      '--log-level=info',
+    ],
+  });
 }

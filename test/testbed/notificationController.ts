@@ -1,17 +1,10 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import type { FluxController } from './fluxControllers';
+import { FluxController, launchFluxController } from './fluxControllers';
 import { freePort } from './freePort';
 import { request } from './httpRequest';
 import type { TestKubernetes } from './kube/kubernetes';
-import {
-  spawnTracked,
-  trackDirectory,
-  TrackedProcess,
-  waitUntil,
-} from './processes';
 
 /**
  * The real Flux notification-controller, built from the Go module proxy
@@ -80,74 +73,29 @@ export interface NotificationController extends FluxController {
 export async function startNotificationController(
   kube: TestKubernetes,
 ): Promise<NotificationController> {
-  const { binary } = notificationControllerBuild();
-  const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'testbed-nc-'));
-  const removeDir = trackDirectory(dir);
-  let controller: TrackedProcess | undefined;
-  try {
-    const [metricsPort, healthPort, eventsPort, receiverPort] = [
-      await freePort(),
-      await freePort(),
-      await freePort(),
-      await freePort(),
-    ];
-    controller = spawnTracked(
-      binary,
-      [
-        `--metrics-addr=127.0.0.1:${metricsPort}`,
-        `--health-addr=127.0.0.1:${healthPort}`,
-        `--events-addr=127.0.0.1:${eventsPort}`,
-        `--receiverAddr=127.0.0.1:${receiverPort}`,
-        '--enable-leader-election=false',
-        '--watch-all-namespaces=true',
-        '--log-encoding=json',
-        '--log-level=info',
-      ],
-      {
-        cwd: dir,
-        env: {
-          PATH: process.env.PATH ?? '/usr/bin:/bin',
-          HOME: dir,
-          KUBECONFIG: kube.kubeconfig,
-          RUNTIME_NAMESPACE: 'flux-system',
-        },
-      },
-    );
-    const started = controller;
-    const eventsUrl = `http://127.0.0.1:${eventsPort}/`;
-    const receiverUrl = `http://127.0.0.1:${receiverPort}`;
-    await waitUntil(
-      async () =>
-        (await request(`http://127.0.0.1:${healthPort}/readyz`)).status ===
-          200 &&
-        // Any answer (404 for an unknown path) says the server listens.
-        (
-          await request(`${receiverUrl}/hook/ready`, { method: 'POST' })
-        ).status === 404 &&
-        // An empty body is not an event: 400 once the event server listens.
-        (await request(eventsUrl, { method: 'POST', body: '' })).status === 400,
-      {
-        timeoutMs: 60_000,
-        intervalMs: 200,
-        what: 'notification-controller',
-        describe: () => started.output(),
-        exited: started.exited,
-      },
-    );
-    return {
-      name: 'notification-controller',
-      version: NOTIFICATION_CONTROLLER_VERSION,
-      eventsUrl,
-      receiverUrl,
-      output: () => started.output(),
-      async stop() {
-        await started.stop('SIGTERM', 10_000);
-        await removeDir();
-      },
-    };
-  } catch (error) {
-    await controller?.stop('SIGKILL');
-    await removeDir();
-    throw error;
-  }
+  const [eventsPort, receiverPort] = [await freePort(), await freePort()];
+  const eventsUrl = `http://127.0.0.1:${eventsPort}/`;
+  const receiverUrl = `http://127.0.0.1:${receiverPort}`;
+  const controller = await launchFluxController({
+    name: 'notification-controller',
+    version: NOTIFICATION_CONTROLLER_VERSION,
+    binary: notificationControllerBuild().binary,
+    kube,
+    args: () => [
+      `--events-addr=127.0.0.1:${eventsPort}`,
+      `--receiverAddr=127.0.0.1:${receiverPort}`,
+      '--enable-leader-election=false',
+      '--watch-all-namespaces=true',
+      '--log-encoding=json',
+      '--log-level=info',
+    ],
+    ready: async () =>
+      // Any answer (404 for an unknown path) says the server listens.
+      (
+        await request(`${receiverUrl}/hook/ready`, { method: 'POST' })
+      ).status === 404 &&
+      // An empty body is not an event: 400 once the event server listens.
+      (await request(eventsUrl, { method: 'POST', body: '' })).status === 400,
+  });
+  return { ...controller, eventsUrl, receiverUrl };
 }
