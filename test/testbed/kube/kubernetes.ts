@@ -317,6 +317,10 @@ export async function startKubernetes(): Promise<TestKubernetes> {
                 )
               : resolve(stdout),
         );
+        // kubectl may exit before it reads its input (a command that takes none, or an early
+        // error): the write then fails with EPIPE, which must not fail the caller. Its exit status
+        // and stderr say what happened.
+        child.stdin?.on('error', () => undefined);
         child.stdin?.end(input ?? '');
       });
     await kubectl(['apply', '--server-side', '-f', '-'], RESTRICTED_RBAC);
