@@ -4,8 +4,8 @@
 #
 #   scripts/mutation.sh                  every module, smallest first
 #   scripts/mutation.sh engine tenancy   those modules only (serviceAuthorization, a quicker subset
-#                                        of service, runs only when named; engineReconcilers, the
-#                                        reconcilers of each kind, takes the better part of a day)
+#                                        of service, runs only when named; the reconciler modules,
+#                                        one per kind, take from minutes to hours each)
 #   scripts/mutation.sh --force engine   mutate everything again, ignoring the incremental file
 #   STRYKER_CONCURRENCY=2 scripts/mutation.sh   more test processes (default 1: the machine is shared)
 #
@@ -18,7 +18,9 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 source scripts/setup.sh
 PKG="$ROOT/plugins/image-automation-backend"
-DEFAULT=(secureJoin clusterWritePolicy tenancy manifestReader allowedRegistries credentials service engine engineReconcilers)
+DEFAULT=(secureJoin clusterWritePolicy tenancy manifestReader allowedRegistries credentials service engine
+  gitRepositoryReconciler imagePolicyReconciler imageRepositoryReconciler inputProviderReconciler
+  resourceSetReconciler automationReconciler)
 ALL=("${DEFAULT[@]}" serviceAuthorization)
 
 force=()
@@ -66,7 +68,7 @@ const modules = args.filter(a => a !== '--');
 const total = { detected: 0, survived: 0, noCoverage: 0, valid: 0 };
 for (const m of modules) {
   const file = `reports/mutation/${m}.json`;
-  if (!fs.existsSync(file)) { console.log(`${m.padEnd(20)} not run yet`); continue; }
+  if (!fs.existsSync(file)) { console.log(`${m.padEnd(26)} not run yet`); continue; }
   const report = JSON.parse(fs.readFileSync(file, 'utf8'));
   const c = { Killed: 0, Timeout: 0, Survived: 0, NoCoverage: 0, CompileError: 0, RuntimeError: 0, Ignored: 0 };
   for (const f of Object.values(report.files)) for (const mu of f.mutants) c[mu.status] = (c[mu.status] ?? 0) + 1;
@@ -77,9 +79,9 @@ for (const m of modules) {
   }
   const when = fs.statSync(file).mtime.toISOString().slice(0, 10);
   const score = valid ? ((100 * detected) / valid).toFixed(2) : 'n/a';
-  console.log(`${m.padEnd(20)} ${String(score).padStart(6)} %  killed ${c.Killed}, timeout ${c.Timeout}, survived ${c.Survived}, no coverage ${c.NoCoverage}, compile errors ${c.CompileError}, static ignored ${c.Ignored} (${when})`);
+  console.log(`${m.padEnd(26)} ${String(score).padStart(6)} %  killed ${c.Killed}, timeout ${c.Timeout}, survived ${c.Survived}, no coverage ${c.NoCoverage}, compile errors ${c.CompileError}, static ignored ${c.Ignored} (${when})`);
 }
 const score = total.valid ? ((100 * total.detected) / total.valid).toFixed(2) : 'n/a';
-console.log(`${'overall'.padEnd(20)} ${String(score).padStart(6)} %  ${total.detected} of ${total.valid} mutants detected, ${total.survived} survived, ${total.noCoverage} without coverage`);
+console.log(`${'overall'.padEnd(26)} ${String(score).padStart(6)} %  ${total.detected} of ${total.valid} mutants detected, ${total.survived} survived, ${total.noCoverage} without coverage`);
 JS
 exit $status

@@ -5,10 +5,13 @@ import fs from 'node:fs';
 // the mutants that survive. One module per run: STRYKER_MODULE picks it, and each module keeps its
 // own incremental file in stryker/, so a re-run only mutates (and tests) what changed since.
 
+/** A test file named from the repository root (the cross-package suites under test/src). */
+const repo = (/** @type {string} */ file) => `../../../${file}`;
+
 /**
  * mutate: the files (or `file:start-end` line ranges) to mutate, relative to this package.
- * tests: the test files (relative to src/) whose tests may kill them. Only unit and store tests of
- * this package: the suites under test/src start whole backends and take minutes per run.
+ * tests: the test files (relative to src/) whose tests may kill them: unit and store tests of this
+ * package, and for code only they reach, cross-package suites of test/src (`repo(...)`).
  * ignoreStatic: skip static mutants (code run when a module is loaded, such as route tables and
  * constants), which every test covers, so each one reruns every suite of the module: in service/
  * and engine/ they would take most of the run (docs/testing.md).
@@ -84,7 +87,7 @@ export const modules = {
   // itself) and the small helpers every reconciler uses, killed by fast package tests over the real
   // stores with fake reconcilers. The in-cluster half of resourceSetDependencies.ts (reading
   // dependencies through a kube-apiserver: `redacted`, lines 93-98, and from line 135) is in
-  // engineReconcilers; keep the line ranges in step when that file changes.
+  // resourceSetReconciler; keep the line ranges in step when that file changes.
   engine: {
     mutate: [
       'src/engine/Engine.ts',
@@ -111,22 +114,70 @@ export const modules = {
     ],
     ignoreStatic: true,
   },
-  // The reconcilers of each kind and what they share (preamble.ts), whose tests start a real
-  // kube-apiserver, Git server or registry in beforeAll: seconds to tens of seconds per mutant, the
-  // better part of a day at one test process. Not run yet (docs/testing.md).
-  engineReconcilers: {
+  // The reconcilers of each kind, one module each so that each fits in a run: their tests start a
+  // real registry, Git server or kube-apiserver in beforeAll, so a mutant costs seconds to tens of
+  // seconds. Those of GitRepository and ImageUpdateAutomation are the cross-package suites of
+  // test/src/git, run against the mutated copy (stryker.jest.config.js).
+  gitRepositoryReconciler: {
+    mutate: ['src/engine/GitRepositoryReconciler.ts'],
+    tests: [
+      repo('test/src/git/gitRepository.test.ts'),
+      repo('test/src/git/ssh.test.ts'),
+    ],
+    ignoreStatic: true,
+  },
+  imagePolicyReconciler: {
+    mutate: ['src/engine/ImagePolicyReconciler.ts'],
+    tests: ['engine/ImagePolicyReconciler.test.ts'],
+    ignoreStatic: true,
+  },
+  imageRepositoryReconciler: {
+    mutate: ['src/engine/ImageRepositoryReconciler.ts'],
+    tests: [
+      'engine/ImageRepositoryReconciler.test.ts',
+      'engine/resourceLimits.test.ts',
+      'engine/sharedListings.test.ts',
+    ],
+    ignoreStatic: true,
+  },
+  // preamble.ts: what every reconciler checks before it starts (suspension, the namespace grant,
+  // dependency readiness), with the input providers, its heaviest user.
+  inputProviderReconciler: {
     mutate: [
-      'src/engine/GitRepositoryReconciler.ts',
-      'src/engine/ImagePolicyReconciler.ts',
-      'src/engine/ImageRepositoryReconciler.ts',
-      'src/engine/ImageUpdateAutomationReconciler.ts',
       'src/engine/ResourceSetInputProviderReconciler.ts',
-      'src/engine/ResourceSetReconciler.ts',
       'src/engine/preamble.ts',
+    ],
+    tests: [
+      'engine/ResourceSetInputProviderReconciler.test.ts',
+      'engine/resourceLimits.test.ts',
+      'engine/sharedListings.test.ts',
+    ],
+    ignoreStatic: true,
+  },
+  resourceSetReconciler: {
+    mutate: [
+      'src/engine/ResourceSetReconciler.ts',
       'src/engine/resourceSetDependencies.ts:93-98',
       'src/engine/resourceSetDependencies.ts:135-174',
     ],
-    tests: ['engine/**/*.test.ts'],
+    tests: [
+      'engine/ResourceSetReconciler.test.ts',
+      'engine/ResourceSetPromotions.test.ts',
+      'engine/resourceSetUnchanged.test.ts',
+    ],
+    ignoreStatic: true,
+  },
+  automationReconciler: {
+    mutate: ['src/engine/ImageUpdateAutomationReconciler.ts'],
+    tests: [
+      repo('test/src/git/automation.test.ts'),
+      repo('test/src/git/golden.test.ts'),
+      repo('test/src/git/legacyMarker.test.ts'),
+      repo('test/src/git/signing.test.ts'),
+      repo('test/src/git/promotions.test.ts'),
+      repo('test/src/git/warmClones.test.ts'),
+      repo('test/src/git/pullRequests.test.ts'),
+    ],
     ignoreStatic: true,
   },
 };

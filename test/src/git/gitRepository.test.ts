@@ -20,6 +20,7 @@ describe('GitRepository as an automation source', () => {
   let git: TestGitServer;
   let knex: Knex;
   let reconciler: GitRepositoryReconciler;
+  let objects: DatabaseObjectStore;
   beforeAll(async () => {
     git = await startGitServer({ users: { git: GIT_PASSWORD } });
     await git.createRepository('fleet', { 'a.yaml': 'a: 1\n' });
@@ -55,8 +56,9 @@ describe('GitRepository as an automation source', () => {
         ],
       },
     });
+    objects = await DatabaseObjectStore.create({ knex });
     reconciler = new GitRepositoryReconciler({
-      objects: await DatabaseObjectStore.create({ knex }),
+      objects,
       credentials: NamedCredentials.fromConfig(config),
       integrations: integrationGitAuthFromConfig(config),
       gitAccess: readGitAccessSettings(config),
@@ -120,6 +122,78 @@ describe('GitRepository as an automation source', () => {
         'fleet',
       )}': couldn't find remote tag 'v9'`,
     });
+  });
+
+  it('keeps the stored artifact while the revision stands; a moved revision makes the automations using it due', async () => {
+    const first = await git.createRepository('moving', { 'a.yaml': 'a: 1\n' });
+    // Two automations of the namespace: one using this source, one another.
+    const automation = (name: string, source: string) => ({
+      manifest: {
+        apiVersion: 'image.toolkit.fluxcd.io/v1',
+        kind: 'ImageUpdateAutomation',
+        metadata: { name, namespace: 'apps' },
+        spec: {
+          interval: '5m',
+          sourceRef: { kind: 'GitRepository', name: source },
+          git: { commit: { author: { email: 'bot@example.com' } } },
+        },
+      },
+      source: { type: 'config' as const, location: 'x' },
+      entityRef: HARNESS_ENTITY,
+    });
+    await objects.syncSource('automations', [
+      automation('uses-fleet', 'fleet'),
+      automation('uses-other', 'other'),
+    ]);
+    const spec = {
+      url: git.url('moving'),
+      ref: { branch: 'main' },
+      secretRef: { name: 'git' },
+    };
+    const t1 = new Date('2026-12-04T10:00:00Z');
+    const initial = await reconciler.reconcile(object(spec), t1);
+    expect(initial.status.artifact).toEqual({
+      revision: `main@sha1:${first}`,
+      lastUpdateTime: t1.toISOString(),
+    });
+    // The first revision is nothing new to the automations.
+    expect(initial.dueNow).toBeUndefined();
+    const again = await reconciler.reconcile(
+      { ...object(spec), status: initial.status },
+      new Date('2026-12-04T10:01:00Z'),
+    );
+    expect(again.status.artifact).toEqual(initial.status.artifact);
+    expect(again.dueNow).toBeUndefined();
+    const moved = await git.commitFiles(
+      'moving',
+      'main',
+      { 'a.yaml': 'a: 2\n' },
+      'another writer',
+    );
+    const t3 = new Date('2026-12-04T10:02:00Z');
+    const after = await reconciler.reconcile(
+      { ...object(spec), status: again.status },
+      t3,
+    );
+    expect(after.status.artifact).toEqual({
+      revision: `main@sha1:${moved}`,
+      lastUpdateTime: t3.toISOString(),
+    });
+    expect(after.dueNow).toEqual(['ImageUpdateAutomation/apps/uses-fleet']);
+    await objects.syncSource('automations', []);
+  });
+
+  it("is the engine's reconciler for GitRepository, bounding a run by spec.timeout (Flux's 60s when absent)", () => {
+    // Built here, not in beforeAll, so that mutation testing sees this test use the class's fields.
+    const fresh = new GitRepositoryReconciler({
+      objects,
+      credentials: NamedCredentials.fromConfig(new ConfigReader({})),
+    });
+    expect(fresh.kind).toBe('GitRepository');
+    expect(fresh.apiVersion).toBe('source.toolkit.fluxcd.io/v1');
+    expect(reconciler.timeoutMs(object({}))).toBe(60_000);
+    expect(reconciler.timeoutMs(object({ timeout: '2m30s' }))).toBe(150_000);
+    expect(reconciler.timeoutMs(object({ timeout: 'soon' }))).toBeUndefined();
   });
 
   it('reads with the integration token only repositories imageAutomation.git.integrationRead lists, sending it nowhere else (#13)', async () => {
