@@ -128,7 +128,10 @@ export const modules = {
   },
   imagePolicyReconciler: {
     mutate: ['src/engine/ImagePolicyReconciler.ts'],
-    tests: ['engine/ImagePolicyReconciler.test.ts'],
+    tests: [
+      'engine/ImagePolicyReconciler.test.ts',
+      'cloud/cloudRegistries.test.ts',
+    ],
     ignoreStatic: true,
   },
   imageRepositoryReconciler: {
@@ -137,6 +140,7 @@ export const modules = {
       'engine/ImageRepositoryReconciler.test.ts',
       'engine/resourceLimits.test.ts',
       'engine/sharedListings.test.ts',
+      'cloud/cloudRegistries.test.ts',
     ],
     ignoreStatic: true,
   },
