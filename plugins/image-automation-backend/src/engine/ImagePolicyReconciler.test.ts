@@ -125,7 +125,7 @@ describe('ImagePolicyReconciler before and after its repository scanned', () => 
     };
     /** Reconciles a policy (apps/app by default) as stored, or with the status of an earlier run. */
     const reconcilePolicy = async (
-      previous?: ReconcileResult,
+      previous?: Pick<ReconcileResult, 'status'>,
       id = 'ImagePolicy/apps/app',
     ) => {
       const stored = (await objects.get(id))!;
@@ -349,6 +349,22 @@ describe('ImagePolicyReconciler before and after its repository scanned', () => 
     );
     expect(again.status.observedPreviousRef).toEqual({ name, tag: '1.0.0' });
     expect(again.dueNow).toBeUndefined();
+  });
+
+  it("the same tag under another image name (the repository's image changed) is a new selection", async () => {
+    const { scanRepository, reconcilePolicy } = await setup(
+      {},
+      { extra: [automation('apps', 'auto')] },
+    );
+    await scanRepository();
+    const before = { name: 'registry.example.com/team/app', tag: '1.1.0' };
+    const moved = await reconcilePolicy({ status: { latestRef: before } });
+    expect(moved.status.latestRef).toEqual({
+      name: `${registry.host}/team/app`,
+      tag: '1.1.0',
+    });
+    expect(moved.status.observedPreviousRef).toEqual(before);
+    expect(moved.dueNow).toEqual(['ImageUpdateAutomation/apps/auto']);
   });
 
   it('a digest alone changing is a new selection', async () => {
