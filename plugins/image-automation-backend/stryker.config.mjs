@@ -86,8 +86,9 @@ export const modules = {
   // The reconcile loop (leases, per-object isolation, deadlines, stops, the objects it decides about
   // itself) and the small helpers every reconciler uses, killed by fast package tests over the real
   // stores with fake reconcilers. The in-cluster half of resourceSetDependencies.ts (reading
-  // dependencies through a kube-apiserver: `redacted`, lines 93-98, and from line 135) is in
-  // resourceSetReconciler; keep the line ranges in step when that file changes.
+  // dependencies through a kube-apiserver: `notFound`'s message, lines 97-104, `redacted`, lines
+  // 113-117, and from line 154) is in resourceSetReconciler; keep the line ranges in step when that
+  // file changes.
   engine: {
     mutate: [
       'src/engine/Engine.ts',
@@ -98,8 +99,9 @@ export const modules = {
       'src/engine/readyEvent.ts',
       'src/engine/reconcileHistory.ts',
       'src/engine/registryCallOptions.ts',
-      'src/engine/resourceSetDependencies.ts:1-92',
-      'src/engine/resourceSetDependencies.ts:99-134',
+      'src/engine/resourceSetDependencies.ts:1-96',
+      'src/engine/resourceSetDependencies.ts:105-112',
+      'src/engine/resourceSetDependencies.ts:118-153',
     ],
     tests: [
       'engine/Engine.test.ts',
@@ -138,6 +140,7 @@ export const modules = {
     mutate: ['src/engine/ImageRepositoryReconciler.ts'],
     tests: [
       'engine/ImageRepositoryReconciler.test.ts',
+      'engine/shouldScan.test.ts',
       'engine/resourceLimits.test.ts',
       'engine/sharedListings.test.ts',
       'cloud/cloudRegistries.test.ts',
@@ -161,8 +164,9 @@ export const modules = {
   resourceSetReconciler: {
     mutate: [
       'src/engine/ResourceSetReconciler.ts',
-      'src/engine/resourceSetDependencies.ts:93-98',
-      'src/engine/resourceSetDependencies.ts:135-174',
+      'src/engine/resourceSetDependencies.ts:97-104',
+      'src/engine/resourceSetDependencies.ts:113-117',
+      'src/engine/resourceSetDependencies.ts:154-207',
     ],
     tests: [
       'engine/ResourceSetReconciler.test.ts',

@@ -187,7 +187,7 @@ export class ImageRepositoryReconciler implements Reconciler {
   }
 
   /**
-   * Whether and how the registry may be called: a supported provider, a valid image, the cloud
+   * Whether and how the registry may be called: a valid image, the cloud
    * identity admitted for the entity (then `secretRef` is ignored, as in Flux) and the call options.
    */
   private registryAccess(run: ScanRun):
@@ -199,18 +199,7 @@ export class ImageRepositoryReconciler implements Reconciler {
       } {
     const { spec, object } = run;
     const { failed, stalled } = run.outcomes;
-    if (
-      spec.provider &&
-      spec.provider !== 'generic' &&
-      !isCloudProvider(spec.provider)
-    ) {
-      return {
-        done: stalled(
-          REASONS.ProviderNotSupported,
-          `provider '${spec.provider}' is not supported: use one of generic, aws, gcp, azure`,
-        ),
-      };
-    }
+    // spec.provider is generic or a cloud provider: the manifest's validation refuses any other.
     const cloudProvider = isCloudProvider(spec.provider)
       ? spec.provider
       : undefined;

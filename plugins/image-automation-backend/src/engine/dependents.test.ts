@@ -133,6 +133,29 @@ describe('dependentsOf', () => {
         providerRef: { name: 'teams' },
         eventSources: [{ kind: 'ImageRepository', name: '*' }],
       }),
+      // Each rule reads its dependents' kind only: an object of another kind carrying every
+      // reference field above (as a catalog author may declare) is nobody's dependent.
+      object('example.com/v1', 'Decoy', 'apps', 'decoy', {
+        imageRepositoryRef: { name: 'app' },
+        type: 'OCIArtifactTag',
+        url: 'oci://registry.example.com/team/app',
+        sourceRef: { kind: 'GitRepository', name: 'repo' },
+        inputsFrom: [{ kind: 'ResourceSetInputProvider', name: 'static' }],
+        providerRef: { name: 'slack' },
+      }),
+      // Input provider types that only contain an artifact-tag type's name.
+      object(OPERATOR, 'ResourceSetInputProvider', 'apps', 'prefixed-type', {
+        type: 'MyOCIArtifactTag',
+        url: 'oci://registry.example.com/team/app',
+      }),
+      object(OPERATOR, 'ResourceSetInputProvider', 'apps', 'suffixed-type', {
+        type: 'OCIArtifactTags',
+        url: 'oci://registry.example.com/team/app',
+      }),
+      // A ResourceSet whose inputsFrom is invalid (neither name nor selector) selects nothing.
+      object(OPERATOR, 'ResourceSet', 'apps', 'invalid-inputs', {
+        inputsFrom: [{ kind: 'ResourceSetInputProvider' }],
+      }),
     ];
     await objects.syncSource(
       'entity',
