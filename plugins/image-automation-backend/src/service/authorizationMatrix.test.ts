@@ -784,7 +784,13 @@ describe('the route × caller authorization matrix', () => {
           async triggerTask() {},
         }).factory,
         mockServices.rootConfig.factory({
-          data: { permission: { enabled: true } },
+          data: {
+            permission: { enabled: true },
+            // Nor the receivers' own timer (not the scheduler's), which lists the stored objects
+            // every 10 s by default: a tick within a request would count as the route reaching
+            // DatabaseObjectStore.list (it did, once, under mutation testing's slower runs).
+            imageAutomation: { receivers: { refreshSeconds: 86_400 } },
+          },
         }),
       ],
     });
