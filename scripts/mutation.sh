@@ -19,7 +19,7 @@ cd "$ROOT"
 source scripts/setup.sh
 PKG="$ROOT/plugins/image-automation-backend"
 DEFAULT=(secureJoin clusterWritePolicy tenancy manifestReader allowedRegistries credentials service engine
-  gitRepositoryReconciler imagePolicyReconciler imageRepositoryReconciler inputProviderReconciler
+  preamble gitRepositoryReconciler imagePolicyReconciler imageRepositoryReconciler inputProviderReconciler
   resourceSetReconciler automationReconciler)
 ALL=("${DEFAULT[@]}" serviceAuthorization)
 

@@ -147,13 +147,14 @@ export const modules = {
     ],
     ignoreStatic: true,
   },
-  // preamble.ts: what every reconciler checks before it starts (suspension, the namespace grant,
-  // dependency readiness), with the input providers, its heaviest user.
+  // What every reconciler does before it starts: validation, suspension, fields it must not ignore,
+  // interval limits, reconcile requests; the retry wait and Flux's progress message.
+  preamble: {
+    mutate: ['src/engine/preamble.ts'],
+    tests: ['engine/preamble.test.ts', 'engine/resourceLimits.test.ts'],
+  },
   inputProviderReconciler: {
-    mutate: [
-      'src/engine/ResourceSetInputProviderReconciler.ts',
-      'src/engine/preamble.ts',
-    ],
+    mutate: ['src/engine/ResourceSetInputProviderReconciler.ts'],
     tests: [
       'engine/ResourceSetInputProviderReconciler.test.ts',
       'engine/resourceLimits.test.ts',
