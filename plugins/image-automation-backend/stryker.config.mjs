@@ -159,6 +159,7 @@ export const modules = {
       'engine/ResourceSetInputProviderReconciler.test.ts',
       'engine/resourceLimits.test.ts',
       'engine/sharedListings.test.ts',
+      'cloud/cloudRegistries.test.ts',
     ],
     ignoreStatic: true,
   },

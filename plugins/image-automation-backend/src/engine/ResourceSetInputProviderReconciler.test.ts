@@ -5,6 +5,7 @@ import {
   ObjectStatus,
 } from '@imageops/backstage-plugin-image-automation-common';
 import {
+  deleteTag,
   pushImage,
   startRegistry,
   TestRegistry,
@@ -14,7 +15,10 @@ import { exportedRevision, inputId } from '../inputs';
 import { RegistryClient } from '../registry';
 import { DatabaseObjectStore } from '../store/DatabaseObjectStore';
 import { ObjectStore } from '../store/ObjectStore';
-import { ResourceSetInputProviderReconciler } from './ResourceSetInputProviderReconciler';
+import {
+  finishedIn,
+  ResourceSetInputProviderReconciler,
+} from './ResourceSetInputProviderReconciler';
 import { setScheduleLimits } from './preamble';
 
 jest.setTimeout(60_000);
@@ -363,5 +367,159 @@ describe('ResourceSetInputProviderReconciler', () => {
     expect((await run('fast')).status.conditions).toContainEqual(
       expect.objectContaining({ type: 'Stalled', reason: 'IntervalTooShort' }),
     );
+  });
+
+  const GUARD = { 'image-automation.io/downgrade-guard': 'enabled' };
+  const stalledReason = (result: { status: { conditions?: any[] } }) =>
+    result.status.conditions?.find(c => c.type === 'Stalled')?.status;
+
+  it('with the downgrade guard, holds the inputs while the newest exported tag is missing, since it went missing', async () => {
+    await pushImage(registry, 'charts/guarded', ['1.0.0', '1.1.0']);
+    const spec = {
+      type: 'OCIArtifactTag',
+      url: `oci://${registry.host}/charts/guarded`,
+      filter: { semver: '>=1.0.0', limit: 1 },
+    };
+    await declare(
+      rsip('guarded', spec, { annotations: GUARD }),
+      rsip('unguarded', spec),
+      // Only the newest tag passes the filter: nothing to fall back to.
+      rsip(
+        'only-newest',
+        { ...spec, filter: { semver: '>=1.1.0' } },
+        { annotations: GUARD },
+      ),
+    );
+    const tagsOf = (result: { status: ObjectStatus }) =>
+      result.status.exportedInputs?.map(i => i.tag);
+    for (const name of ['guarded', 'unguarded', 'only-newest'])
+      expect(tagsOf(await run(name))).toEqual(['1.1.0']);
+
+    await deleteTag(registry, 'charts/guarded', '1.1.0');
+    const missingSince = new Date('2025-01-06T09:00:00Z');
+    const held = await run('guarded', missingSince);
+    expect(tagsOf(held)).toEqual(['1.1.0']);
+    const prevented = held.status.conditions?.find(
+      c => c.type === 'DowngradePrevented',
+    );
+    expect(prevented).toMatchObject({
+      status: 'True',
+      reason: 'NewestTagMissing',
+      message:
+        "tag '1.1.0' is no longer in the registry; the exported inputs are held instead of downgrading to '1.0.0'",
+      lastTransitionTime: missingSince.toISOString(),
+    });
+    expect(ready(held)).toMatchObject({
+      status: 'True',
+      reason: 'ReconciliationSucceeded',
+    });
+    // Still missing an hour later: still held, since the first time.
+    const stillHeld = await run('guarded', new Date('2025-01-06T10:00:00Z'));
+    expect(
+      stillHeld.status.conditions?.filter(c => c.type === 'DowngradePrevented'),
+    ).toEqual([prevented]);
+    expect(
+      (await run('only-newest', missingSince)).status.conditions?.find(
+        c => c.type === 'DowngradePrevented',
+      )?.message,
+    ).toBe(
+      "tag '1.1.0' is no longer in the registry; the exported inputs are held instead of downgrading to no tag",
+    );
+    // Without the guard, the Flux Operator's behaviour: the next older tag, no condition.
+    const downgraded = await run('unguarded', missingSince);
+    expect(tagsOf(downgraded)).toEqual(['1.0.0']);
+    expect(
+      downgraded.status.conditions?.some(c => c.type === 'DowngradePrevented'),
+    ).toBe(false);
+
+    // The tag is back: exported as before, and the condition is gone.
+    await pushImage(registry, 'charts/guarded', ['1.1.0']);
+    const back = await run('guarded', new Date('2025-01-06T11:00:00Z'));
+    expect(tagsOf(back)).toEqual(['1.1.0']);
+    expect(
+      back.status.conditions?.some(c => c.type === 'DowngradePrevented'),
+    ).toBe(false);
+  });
+
+  it('a URL that does not parse, an unknown secret, an unreachable or refused registry: each named in the condition', async () => {
+    await declare(
+      rsip('bad-url', { type: 'OCIArtifactTag', url: 'oci://UPPER/Case' }),
+      rsip('no-secret', {
+        type: 'OCIArtifactTag',
+        url: `oci://${registry.host}/charts/podinfo`,
+        secretRef: { name: 'nope' },
+      }),
+      rsip('unreachable', {
+        type: 'OCIArtifactTag',
+        url: 'oci://127.0.0.1:1/charts/podinfo',
+      }),
+      // A bad filter is a configuration error, found before the registry is called.
+      rsip('bad-filter-unreachable', {
+        type: 'OCIArtifactTag',
+        url: 'oci://127.0.0.1:1/charts/podinfo',
+        filter: { includeTag: '(' },
+      }),
+    );
+    const badUrl = await run('bad-url');
+    expect(ready(badUrl)).toMatchObject({ reason: 'InvalidSpec' });
+    expect(ready(badUrl).message).toMatch(
+      new RegExp(`^${TERMINAL}invalid spec\\.url 'oci://UPPER/Case': `),
+    );
+    expect(stalledReason(badUrl)).toBe('True');
+
+    const noSecret = await run('no-secret');
+    expect(ready(noSecret)).toMatchObject({
+      status: 'False',
+      reason: 'ReconciliationFailed',
+    });
+    expect(ready(noSecret).message).toMatch(
+      /^failed to read secret 'apps\/nope': /,
+    );
+    expect(stalledReason(noSecret)).toBeUndefined();
+
+    const unreachable = await run('unreachable');
+    expect(ready(unreachable)).toMatchObject({
+      status: 'False',
+      reason: 'ReconciliationFailed',
+    });
+    expect(ready(unreachable).message).toMatch(
+      /^failed to call OCI provider: failed to list OCI tags for '127\.0\.0\.1:1\/charts\/podinfo': /,
+    );
+    expect(stalledReason(unreachable)).toBeUndefined();
+    expect(ready(await run('bad-filter-unreachable')).message).toMatch(
+      new RegExp(`^${TERMINAL}invalid includeTag regex: `),
+    );
+
+    // A registry outside imageAutomation.allowedRegistries: Stalled, never called.
+    const restricted = new ResourceSetInputProviderReconciler({
+      objects: store,
+      registry: new RegistryClient({ allowedHosts: ['registry.example.com'] }),
+      credentials: NamedCredentials.fromConfig(new ConfigReader({})),
+      logger: mockServices.logger.mock(),
+    });
+    await declare(
+      rsip('chart', {
+        type: 'OCIArtifactTag',
+        url: `oci://${registry.host}/charts/podinfo`,
+      }),
+    );
+    const refused = await restricted.reconcile(
+      (await store.get('ResourceSetInputProvider/apps/chart'))!,
+      new Date(),
+    );
+    expect(ready(refused)).toMatchObject({ reason: 'RegistryNotAllowed' });
+    expect(ready(refused).message).toMatch(
+      new RegExp(
+        `^${TERMINAL}failed to list OCI tags for '${registry.host}/charts/podinfo': `,
+      ),
+    );
+    expect(stalledReason(refused)).toBe('True');
+  });
+
+  it('says how long a run took as the Flux Operator does: milliseconds below a second, whole seconds above', () => {
+    expect(finishedIn(12.4)).toBe('Reconciliation finished in 12ms');
+    expect(finishedIn(999)).toBe('Reconciliation finished in 999ms');
+    expect(finishedIn(1000)).toBe('Reconciliation finished in 1s');
+    expect(finishedIn(2_600)).toBe('Reconciliation finished in 3s');
   });
 });

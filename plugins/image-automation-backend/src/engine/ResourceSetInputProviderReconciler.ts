@@ -68,8 +68,11 @@ const DIGEST_CONCURRENCY = 4;
 
 type Event = Pick<ObjectEvent, 'type' | 'reason' | 'message'>;
 
-/** `Reconciliation finished in <d>`: milliseconds below a second, whole seconds above (Flux Operator). */
-function finishedIn(ms: number): string {
+/**
+ * `Reconciliation finished in <d>`: milliseconds below a second, whole seconds above (Flux Operator).
+ * @internal
+ */
+export function finishedIn(ms: number): string {
   const rounded = ms < 1000 ? Math.round(ms) : Math.round(ms / 1000) * 1000;
   return `Reconciliation finished in ${formatGoDuration(rounded)}`;
 }
