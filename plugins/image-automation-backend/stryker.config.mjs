@@ -249,6 +249,9 @@ export default {
   concurrency: 1,
   timeoutMS: 20000,
   timeoutFactor: 2,
+  // The Git suites of automationReconciler (Gitea for pull requests) take longer than the default
+  // five minutes to run once on a busy machine.
+  dryRunTimeoutMinutes: 30,
   // Two levels below the repository root, like this package, so the tests' relative imports of
   // test/testbed (the real registry, git server, PostgreSQL) resolve from the sandbox too.
   tempDirName: '../../.stryker-tmp',

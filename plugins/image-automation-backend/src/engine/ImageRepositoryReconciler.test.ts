@@ -372,7 +372,7 @@ describe('ImageRepositoryReconciler records why a scan failed', () => {
     );
   });
 
-  it('an exclusion list of its own replaces the default; one that excludes everything leaves no latestTags', async () => {
+  it('an exclusion list of its own replaces the default, excluding what any entry matches; one that excludes everything leaves no latestTags', async () => {
     await pushImage(registry, 'team/excluded', [
       '1.0.0',
       'debug-1',
@@ -388,6 +388,12 @@ describe('ImageRepositoryReconciler records why a scan failed', () => {
       '1.0.0',
     ]);
     expect(own.result.status.observedExclusionList).toEqual(['^debug']);
+    // A tag matching any entry is excluded.
+    const both = await scan(registry.host, 'good', {
+      repository: 'team/excluded',
+      spec: { exclusionList: ['^debug', '\\.sig$'] },
+    });
+    expect(both.result.status.lastScanResult?.latestTags).toEqual(['1.0.0']);
     const none = await scan(registry.host, 'good', {
       repository: 'team/excluded',
       spec: { exclusionList: ['.*'] },
