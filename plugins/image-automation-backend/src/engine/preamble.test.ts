@@ -7,6 +7,7 @@ import {
   REQUESTED_AT_ANNOTATION,
   retryAfter,
   scheduleProblem,
+  setScheduleLimits,
 } from './preamble';
 
 // What every reconciler does first (beginReconcile) and the small rules they share: the wait before
@@ -143,6 +144,17 @@ describe('scheduleProblem', () => {
     expect(scheduleProblem(object)).toBe(
       'spec.steps[1].timeout "10ms" is shorter than the minimum timeout of 1s (imageAutomation.engine.minTimeoutSeconds)',
     );
+  });
+});
+
+describe('setScheduleLimits', () => {
+  it('applies limits until the function it returns restores the previous ones', () => {
+    const object = repository({}, { interval: '30s' });
+    expect(scheduleProblem(object)).toContain('minimum interval of 1m0s');
+    const restore = setScheduleLimits({ minIntervalMs: 10_000 });
+    expect(scheduleProblem(object)).toBeUndefined();
+    restore();
+    expect(scheduleProblem(object)).toContain('minimum interval of 1m0s');
   });
 });
 
