@@ -157,6 +157,7 @@ export const modules = {
     mutate: ['src/engine/ResourceSetInputProviderReconciler.ts'],
     tests: [
       'engine/ResourceSetInputProviderReconciler.test.ts',
+      'engine/inputProviderRuns.test.ts',
       'engine/resourceLimits.test.ts',
       'engine/sharedListings.test.ts',
       'cloud/cloudRegistries.test.ts',

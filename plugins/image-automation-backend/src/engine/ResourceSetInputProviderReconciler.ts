@@ -77,12 +77,9 @@ export function finishedIn(ms: number): string {
   return `Reconciliation finished in ${formatGoDuration(rounded)}`;
 }
 
-/** The repository an `oci://host/repository` URL names. */
-function ociReference(
-  url: string,
-  insecure: boolean | undefined,
-): ImageReference {
-  return parseImageReference(url.replace(/^oci:\/\//, ''), { insecure });
+/** The `host/repository` of an OCI provider's `spec.url` (validation requires `oci://host/repository`). */
+function ociRepository(url: string): string {
+  return url.slice('oci://'.length);
 }
 
 /** What a provider type produced: inputs, or an outcome that ends the reconcile. */
@@ -390,10 +387,12 @@ export class ResourceSetInputProviderReconciler implements Reconciler {
       } {
     const { object, spec } = run;
     const cloudProvider = ARTIFACT_TAG_PROVIDERS[spec.type];
-    const url = spec.url ?? '';
+    const url = spec.url!;
     let ref: ImageReference;
     try {
-      ref = ociReference(url, spec.insecure);
+      ref = parseImageReference(ociRepository(url), {
+        insecure: spec.insecure,
+      });
     } catch (error) {
       return {
         done: terminal(
@@ -419,8 +418,9 @@ export class ResourceSetInputProviderReconciler implements Reconciler {
     }
     let options: RegistryCallOptions;
     try {
+      // The cloud types have neither secretRef nor certSecretRef (validation refuses both).
       options = registryCredentialOptions(
-        cloudProvider ? { certSecretRef: spec.certSecretRef } : spec,
+        cloudProvider ? {} : spec,
         ref,
         object.entityRef,
         this.deps.credentials,
@@ -542,9 +542,9 @@ export class ResourceSetInputProviderReconciler implements Reconciler {
         listed: (await this.deps.registry.listTags(ref, remaining())).tags,
       };
     } catch (error) {
-      const message = `failed to list OCI tags for '${(
-        run.spec.url ?? ''
-      ).replace(/^oci:\/\//, '')}': ${(error as Error).message}`;
+      const message = `failed to list OCI tags for '${ociRepository(
+        run.spec.url!,
+      )}': ${(error as Error).message}`;
       if ((error as { kind?: string }).kind === 'hostNotAllowed') {
         return { done: terminal(run, REASONS.RegistryNotAllowed, message) };
       }
