@@ -43,6 +43,10 @@ done
 # Store tests run on SQLite here; the every-commit run covers PostgreSQL.
 unset CI BACKSTAGE_TEST_DATABASE_POSTGRES15_CONNECTION_STRING
 export BACKSTAGE_TEST_DISABLE_DOCKER=1
+# Stryker runs a module's suites once per mutant in the same jest worker: the kube-apiserver of the
+# resourceSetReconciler suites is started once per worker and reset between runs
+# (test/testbed/kube/reuse.ts) instead of started each time.
+export TESTBED_KUBE_REUSE=1
 
 status=0
 cd "$PKG"

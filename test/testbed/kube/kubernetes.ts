@@ -7,6 +7,13 @@ import { makeCertificates, TestCertificates } from '../certificates';
 import { freePort } from '../freePort';
 import { request } from '../httpRequest';
 import {
+  KUBE_REUSE,
+  registryKeys,
+  Reusable,
+  resetToStartup,
+  reusePool,
+} from './reuse';
+import {
   spawnTracked,
   trackDirectory,
   TrackedProcess,
@@ -166,9 +173,25 @@ subjects:
  * with static-token users `admin` (system:masters) and `restricted` (one namespace, `team-a`),
  * client-certificate authentication, RBAC, an audit log of writes, and the Flux CRDs installed and
  * established. Only the API server runs: no controllers, so workloads never become ready.
+ * Mutation runs take back an idle one instead, reset to this state (`reuse.ts`).
  * @public
  */
 export async function startKubernetes(): Promise<TestKubernetes> {
+  if (KUBE_REUSE) {
+    const pool = reusePool<TestKubernetes>();
+    for (const server of pool.filter(s => !s.inUse)) {
+      pool.splice(pool.indexOf(server), 1);
+      if (!(await server.ready())) {
+        await server.stop();
+        continue;
+      }
+      await resetToStartup(server);
+      await fs.promises.truncate(server.kube.auditLogPath, 0);
+      server.inUse = true;
+      pool.push(server);
+      return server.kube;
+    }
+  }
   const binaries = await ensureKubernetesBinaries();
   const dir = await fs.promises.mkdtemp(
     path.join(os.tmpdir(), 'testbed-kube-'),
@@ -333,7 +356,7 @@ export async function startKubernetes(): Promise<TestKubernetes> {
       '--timeout=120s',
     ]);
 
-    return {
+    const kube: TestKubernetes = {
       url,
       caPem: certificates.ca,
       caData: Buffer.from(certificates.ca).toString('base64'),
@@ -351,6 +374,23 @@ export async function startKubernetes(): Promise<TestKubernetes> {
       kubectl,
       stop: stopAll,
     };
+    if (!KUBE_REUSE) return kube;
+    const server: Reusable<TestKubernetes> = {
+      kube: { ...kube, stop: async () => void (server.inUse = false) },
+      etcdUrl: `http://127.0.0.1:${clientPort}`,
+      startup: await registryKeys(`http://127.0.0.1:${clientPort}`),
+      inUse: true,
+      ready: async () =>
+        (
+          await request(`${url}/readyz`, {
+            ca: certificates.ca,
+            headers: { authorization: `Bearer ${admin.token}` },
+          }).catch(() => ({ status: 0 }))
+        ).status === 200,
+      stop: stopAll,
+    };
+    reusePool<TestKubernetes>().push(server);
+    return server.kube;
   } catch (error) {
     await stopAll();
     throw error;
