@@ -84,7 +84,11 @@ function ociRepository(url: string): string {
 
 /** What a provider type produced: inputs, or an outcome that ends the reconcile. */
 type Provided =
-  | { inputs: ExportedInput[]; listedTags?: string[]; selectedTags?: string[] }
+  | {
+      inputs: ExportedInput[];
+      /** The OCI types': the repository's tags and those the filter selected (the downgrade guard's). */
+      tags?: { listed: string[]; selected: string[] };
+    }
   | { done: ReconcileResult };
 
 /**
@@ -516,8 +520,7 @@ export class ResourceSetInputProviderReconciler implements Reconciler {
       inputs: artifactTagInputs(
         selection.tags.map((tag, i) => ({ tag, digest: digests[i] })),
       ),
-      listedTags: listed,
-      selectedTags: selection.tags,
+      tags: { listed, selected: selection.tags },
     };
   }
   /** The repository's tags (a shared listing when listings are shared); a failure ends the reconcile. */
@@ -599,13 +602,13 @@ function guardDowngrade(
   if (
     run.object.manifest.metadata.annotations?.[DOWNGRADE_GUARD_ANNOTATION] !==
       'enabled' ||
-    !provided.listedTags
+    !provided.tags
   )
     return { inputs, conditions };
   const check = checkDowngrade({
     filter: spec.filter,
-    listedTags: provided.listedTags,
-    selectedTags: provided.selectedTags ?? [],
+    listedTags: provided.tags.listed,
+    selectedTags: provided.tags.selected,
     previous: status.exportedInputs,
   });
   if (!check.hold) return { inputs, conditions };
