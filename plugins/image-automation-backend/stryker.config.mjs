@@ -132,6 +132,7 @@ export const modules = {
     mutate: ['src/engine/ImagePolicyReconciler.ts'],
     tests: [
       'engine/ImagePolicyReconciler.test.ts',
+      'engine/insecureRegistryName.test.ts',
       'cloud/cloudRegistries.test.ts',
     ],
     ignoreStatic: true,
@@ -141,6 +142,7 @@ export const modules = {
     tests: [
       'engine/ImageRepositoryReconciler.test.ts',
       'engine/shouldScan.test.ts',
+      'engine/insecureRegistryName.test.ts',
       'engine/resourceLimits.test.ts',
       'engine/sharedListings.test.ts',
       'cloud/cloudRegistries.test.ts',
