@@ -79,7 +79,11 @@ describe('spec.insecure with a registry that is not on loopback', () => {
       credentials,
     });
     const image = `registry.test:${registry.host.split(':')[1]}/team/app`;
-    const manifest = (kind: string, name: string, spec: object) => ({
+    const manifest = (
+      kind: string,
+      name: string,
+      spec: Record<string, unknown>,
+    ) => ({
       manifest: {
         apiVersion: 'image.toolkit.fluxcd.io/v1',
         kind,
