@@ -3,9 +3,8 @@
 # run; docs/testing.md lists them, their last scores and the mutants that survive.
 #
 #   scripts/mutation.sh                  every module, smallest first
-#   scripts/mutation.sh engine tenancy   those modules only (serviceAuthorization, a quicker subset
-#                                        of service, runs only when named; the reconciler modules,
-#                                        one per kind, take from minutes to hours each)
+#   scripts/mutation.sh engine tenancy   those modules only (the reconciler modules, one per kind,
+#                                        take from minutes to hours each)
 #   scripts/mutation.sh --force engine   mutate everything again, ignoring the incremental file
 #   STRYKER_CONCURRENCY=2 scripts/mutation.sh   more test processes (default 1: the machine is shared)
 #
@@ -18,20 +17,19 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 source scripts/setup.sh
 PKG="$ROOT/plugins/image-automation-backend"
-DEFAULT=(secureJoin clusterWritePolicy tenancy manifestReader allowedRegistries credentials service engine
+DEFAULT=(secureJoin clusterWritePolicy tenancy manifestReader allowedRegistries credentials serviceAuthorization service engine
   preamble gitRepositoryReconciler imagePolicyReconciler imageRepositoryReconciler inputProviderReconciler
   resourceSetReconciler automationReconciler)
-ALL=("${DEFAULT[@]}" serviceAuthorization)
 
 force=()
 selected=()
 for arg in "$@"; do
   case "$arg" in
     --force) force=(--force) ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
     *)
-      if [[ " ${ALL[*]} " != *" $arg "* ]]; then
-        echo "unknown module '$arg'; modules: ${ALL[*]}" >&2
+      if [[ " ${DEFAULT[*]} " != *" $arg "* ]]; then
+        echo "unknown module '$arg'; modules: ${DEFAULT[*]}" >&2
         exit 2
       fi
       selected+=("$arg")
@@ -62,13 +60,9 @@ for module in "${selected[@]}"; do
 done
 
 echo "== mutation scores (reports/mutation/<module>.html has every mutant)"
-node - "${DEFAULT[@]}" -- serviceAuthorization <<'JS'
+node - "${DEFAULT[@]}" <<'JS'
 const fs = require('fs');
-// Modules after `--` are subsets of others: shown, but not counted in the overall score again.
-const args = process.argv.slice(2);
-const split = args.indexOf('--');
-const counted = new Set(split < 0 ? args : args.slice(0, split));
-const modules = args.filter(a => a !== '--');
+const modules = process.argv.slice(2);
 const total = { detected: 0, survived: 0, noCoverage: 0, valid: 0 };
 for (const m of modules) {
   const file = `reports/mutation/${m}.json`;
@@ -78,9 +72,7 @@ for (const m of modules) {
   for (const f of Object.values(report.files)) for (const mu of f.mutants) c[mu.status] = (c[mu.status] ?? 0) + 1;
   const detected = c.Killed + c.Timeout;
   const valid = detected + c.Survived + c.NoCoverage;
-  if (counted.has(m)) {
-    total.detected += detected; total.survived += c.Survived; total.noCoverage += c.NoCoverage; total.valid += valid;
-  }
+  total.detected += detected; total.survived += c.Survived; total.noCoverage += c.NoCoverage; total.valid += valid;
   const when = fs.statSync(file).mtime.toISOString().slice(0, 10);
   const score = valid ? ((100 * detected) / valid).toFixed(2) : 'n/a';
   console.log(`${m.padEnd(26)} ${String(score).padStart(6)} %  killed ${c.Killed}, timeout ${c.Timeout}, survived ${c.Survived}, no coverage ${c.NoCoverage}, compile errors ${c.CompileError}, static ignored ${c.Ignored} (${when})`);
