@@ -246,13 +246,40 @@ async function checkBrowser(browser: Browser, baseUrl: string) {
         `the plugin's table stylesheet is missing from the app's build: a table header is aligned '${headerAlign}', not 'left'`,
       );
     }
+    // The page is laid out beside the sidebar, not under it. Checked before the screenshot: one
+    // taken while the layout was still settling showed the sidebar over the page's left edge.
+    const title = page.getByRole('heading', { name: 'podinfo' }).first();
+    // What is drawn at the heading's left edge, if not the heading itself.
+    const coveredBy = () =>
+      title.evaluate(heading => {
+        const box = heading.getBoundingClientRect();
+        const top = document.elementFromPoint(
+          box.left + 2,
+          box.top + box.height / 2,
+        );
+        if (!top || heading.contains(top)) return null;
+        const nav = top.closest('nav');
+        return nav
+          ? `nav "${nav.getAttribute('aria-label') ?? ''}"`
+          : top.tagName.toLowerCase();
+      });
+    let covering = await coveredBy();
+    for (let tries = 0; tries < 50 && covering; tries++) {
+      await page.waitForTimeout(100);
+      covering = await coveredBy();
+    }
+    if (covering) {
+      throw new Error(
+        `the entity page's "podinfo" heading is covered at its left edge by ${covering}`,
+      );
+    }
     await fs.mkdir(RESULTS, { recursive: true });
     await page.screenshot({
       path: path.join(RESULTS, 'adopter-entity-tab.png'),
       fullPage: true,
     });
     step(
-      'browser: the entity page has the "Image updates" tab, which shows ImagePolicy podinfo/podinfo at 6.1.0, styled by the plugin\'s stylesheets',
+      'browser: the entity page has the "Image updates" tab, which shows ImagePolicy podinfo/podinfo at 6.1.0, styled by the plugin\'s stylesheets, beside the sidebar',
     );
   } finally {
     await page.close();
