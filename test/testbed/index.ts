@@ -72,3 +72,4 @@ export {
   type ExternalServiceRequest,
   type ExternalServiceStandIn,
 } from './externalService';
+export { loopbackResolver } from './resolver';

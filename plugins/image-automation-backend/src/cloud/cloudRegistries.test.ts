@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import type { AddressInfo, LookupFunction } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { mockServices, TestDatabases } from '@backstage/backend-test-utils';
@@ -16,6 +16,7 @@ import {
   startRegistry,
   TestCertificates,
   TestRegistry,
+  loopbackResolver,
 } from '@internal/image-automation-test/testbed';
 import { NamedCredentials } from '../credentials/NamedCredentials';
 import { ImagePolicyReconciler } from '../engine/ImagePolicyReconciler';
@@ -73,19 +74,7 @@ const SECRETS = [
 
 const CLOUD_NAMES = new Set([ECR_HOST, OTHER_ECR_HOST, GAR_HOST, ACR_HOST]);
 /** Test-only resolver: the cloud registry names are this machine; every other name is unknown. */
-const lookup: LookupFunction = (hostname, options, callback) => {
-  if (!CLOUD_NAMES.has(hostname)) {
-    const error = Object.assign(
-      new Error(`getaddrinfo ENOTFOUND ${hostname}`),
-      { code: 'ENOTFOUND' },
-    );
-    (callback as any)(error, '', 4);
-    return;
-  }
-  if ((options as { all?: boolean }).all)
-    (callback as any)(null, [{ address: '127.0.0.1', family: 4 }]);
-  else (callback as any)(null, '127.0.0.1', 4);
-};
+const lookup = loopbackResolver(CLOUD_NAMES);
 
 interface Seen {
   method?: string;

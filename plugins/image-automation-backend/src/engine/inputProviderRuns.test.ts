@@ -1,4 +1,3 @@
-import { LookupFunction } from 'node:net';
 import { mockServices, TestDatabases } from '@backstage/backend-test-utils';
 import { ConfigReader } from '@backstage/config';
 import {
@@ -13,6 +12,7 @@ import {
   startFaultProxy,
   startRegistry,
   TestRegistry,
+  loopbackResolver,
 } from '@internal/image-automation-test/testbed';
 import { NamedCredentials } from '../credentials/NamedCredentials';
 import { exportedRevision } from '../inputs';
@@ -370,19 +370,7 @@ describe('ResourceSetInputProviderReconciler runs', () => {
 
   it('speaks plain HTTP to a registry that is not on loopback only with spec.insecure', async () => {
     // A test-only resolver: registry.test is this machine, reached by a name that is not loopback.
-    const lookup: LookupFunction = (hostname, options, callback) => {
-      if (hostname !== 'registry.test') {
-        (callback as any)(
-          Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), {
-            code: 'ENOTFOUND',
-          }),
-          '',
-          4,
-        );
-      } else if ((options as { all?: boolean }).all)
-        (callback as any)(null, [{ address: '127.0.0.1', family: 4 }]);
-      else (callback as any)(null, '127.0.0.1', 4);
-    };
+    const lookup = loopbackResolver(['registry.test']);
     const port = registry.host.split(':')[1];
     const url = `oci://registry.test:${port}/charts/app`;
     await declare(

@@ -1,4 +1,3 @@
-import { LookupFunction } from 'node:net';
 import { mockServices, TestDatabases } from '@backstage/backend-test-utils';
 import { ConfigReader } from '@backstage/config';
 import { ObjectStatus } from '@imageops/backstage-plugin-image-automation-common';
@@ -6,6 +5,7 @@ import {
   pushImage,
   startRegistry,
   TestRegistry,
+  loopbackResolver,
 } from '@internal/image-automation-test/testbed';
 import { NamedCredentials } from '../credentials/NamedCredentials';
 import { RegistryClient } from '../registry';
@@ -24,19 +24,7 @@ jest.setTimeout(60_000);
 const ENTITY = 'component:default/app';
 
 /** Test-only resolver: registry.test is this machine; every other name is unknown. */
-const lookup: LookupFunction = (hostname, options, callback) => {
-  if (hostname !== 'registry.test') {
-    (callback as any)(
-      Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), {
-        code: 'ENOTFOUND',
-      }),
-      '',
-      4,
-    );
-  } else if ((options as { all?: boolean }).all)
-    (callback as any)(null, [{ address: '127.0.0.1', family: 4 }]);
-  else (callback as any)(null, '127.0.0.1', 4);
-};
+const lookup = loopbackResolver(['registry.test']);
 
 describe('spec.insecure with a registry that is not on loopback', () => {
   let registry: TestRegistry;
