@@ -185,6 +185,7 @@ export const modules = {
       'engine/ResourceSetReconciler.test.ts',
       'engine/ResourceSetPromotions.test.ts',
       'engine/resourceSetUnchanged.test.ts',
+      'engine/resourceSetRuns.test.ts',
     ],
     ignoreStatic: true,
   },
