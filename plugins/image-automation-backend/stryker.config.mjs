@@ -186,6 +186,7 @@ export const modules = {
       'engine/ResourceSetPromotions.test.ts',
       'engine/resourceSetUnchanged.test.ts',
       'engine/resourceSetRuns.test.ts',
+      'engine/resourceSetRunDetails.test.ts',
     ],
     ignoreStatic: true,
   },
