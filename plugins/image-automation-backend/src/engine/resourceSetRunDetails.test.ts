@@ -147,7 +147,16 @@ describe('ResourceSet run details', () => {
   }
 
   it('is the reconciler the engine hands ResourceSets to', () => {
-    expect(reconciler).toMatchObject({
+    // Built here, not in beforeAll, so that a mutation of the class fields is active.
+    const built = new ResourceSetReconciler({
+      objects,
+      inventories: {} as DatabaseInventoryStore,
+      applier: {} as InventoryApplier,
+      cluster: async () => {
+        throw new Error('no clusters');
+      },
+    });
+    expect(built).toMatchObject({
       apiVersion: 'fluxcd.controlplane.io/v1',
       kind: 'ResourceSet',
     });
