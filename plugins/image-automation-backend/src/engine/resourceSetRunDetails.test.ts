@@ -16,6 +16,7 @@ import { DatabaseInventoryStore } from '../store/DatabaseInventoryStore';
 import { DatabaseObjectStore } from '../store/DatabaseObjectStore';
 import { DatabasePromotionStore } from '../store/DatabasePromotionStore';
 import { StoredObject } from '../store/ObjectStore';
+import { storeObjectStatus } from '../store/testObjectStatus';
 import {
   ALLOW_EMPTY_INPUTS_ANNOTATION,
   CLUSTERS_ANNOTATION,
@@ -127,23 +128,15 @@ describe('ResourceSet run details', () => {
     status.conditions?.find(c => c.type === 'Ready');
 
   /** Stores a provider's exports as its reconciler does. */
-  async function exportInputs(name: string, tag?: string) {
-    const id = `ResourceSetInputProvider/${NS}/${name}`;
-    await objects.markDue([id], new Date(1000));
-    await objects.claimDue({
-      owner: 'test',
-      now: new Date(1000),
-      limit: 1,
-      leaseMs: 60_000,
-    });
-    await objects.completeRun(id, 'test', {
-      status: {
+  function exportInputs(name: string, tag?: string) {
+    return storeObjectStatus(
+      objects,
+      `ResourceSetInputProvider/${NS}/${name}`,
+      {
         lastExportedRevision: `sha256:${name}-${tag ?? 'nothing'}`,
         exportedInputs: tag ? [{ id: '1', tag }] : [],
       },
-      nextRunAt: new Date(Date.now() + 3_600_000),
-      ranAt: new Date(),
-    });
+    );
   }
 
   it('is the reconciler the engine hands ResourceSets to', () => {

@@ -19,6 +19,7 @@ import { DatabasePromotionStore } from '../store/DatabasePromotionStore';
 import { DatabaseInventoryStore } from '../store/DatabaseInventoryStore';
 import { DatabaseObjectStore } from '../store/DatabaseObjectStore';
 import { StoredObject } from '../store/ObjectStore';
+import { storeObjectStatus } from '../store/testObjectStatus';
 import { ReconcileResult } from './Reconciler';
 import {
   CLUSTERS_ANNOTATION,
@@ -139,23 +140,8 @@ describe('ResourceSet runs', () => {
     );
   }
 
-  /** Stores an object's status as a finished run does (how an input provider's exports arrive). */
-  async function setStatus(id: string, status: ObjectStatus) {
-    const epoch = new Date(1000);
-    await objects.markDue([id], epoch);
-    const claimed = await objects.claimDue({
-      owner: 'test',
-      now: epoch,
-      limit: 10,
-      leaseMs: 60_000,
-    });
-    expect(claimed.map(o => o.id)).toEqual([id]);
-    await objects.completeRun(id, 'test', {
-      status,
-      nextRunAt: new Date(Date.now() + 3_600_000),
-      ranAt: new Date(),
-    });
-  }
+  const setStatus = (id: string, status: ObjectStatus) =>
+    storeObjectStatus(objects, id, status);
 
   /** The next run of an object, from the status the last one returned. */
   const after = (object: StoredObject, result: ReconcileResult) => ({

@@ -22,6 +22,7 @@ import { clusterTarget } from '../promotions/clusterTargets';
 import { DatabaseInventoryStore } from '../store/DatabaseInventoryStore';
 import { DatabaseObjectStore } from '../store/DatabaseObjectStore';
 import { DatabasePromotionStore } from '../store/DatabasePromotionStore';
+import { storeObjectStatus } from '../store/testObjectStatus';
 import { PromotionPreviewService } from './PromotionPreviewService';
 
 // The preview of a cluster promotion as people read it: the ResourceSet's server-side dry run
@@ -147,18 +148,7 @@ describe('cluster promotion previews', () => {
       lastExportedRevision: 'sha256:one',
       exportedInputs: [{ id: '1', tag: '1.0.0' }],
     };
-    await objects.markDue([PROVIDER], new Date(1000));
-    await objects.claimDue({
-      owner: 'test',
-      now: new Date(1000),
-      limit: 1,
-      leaseMs: 60_000,
-    });
-    await objects.completeRun(PROVIDER, 'test', {
-      status: exported,
-      nextRunAt: new Date(Date.now() + 3_600_000),
-      ranAt: new Date(),
-    });
+    await storeObjectStatus(objects, PROVIDER, exported);
     const applied = await resourceSets.reconcile(
       (await objects.get(SET))!,
       new Date(),

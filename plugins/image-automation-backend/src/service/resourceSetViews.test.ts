@@ -10,6 +10,7 @@ import { DatabaseObjectStore } from '../store/DatabaseObjectStore';
 import { DatabasePromotionStore } from '../store/DatabasePromotionStore';
 import { DatabaseScanStore } from '../store/DatabaseScanStore';
 import { createStoreTestDatabases } from '../store/testDatabases';
+import { storeObjectStatus } from '../store/testObjectStatus';
 import { TimelineService } from './TimelineService';
 import { VersionsService } from './VersionsService';
 
@@ -107,23 +108,8 @@ describe.each(databases.eachSupportedId())(
           source: { type: 'config', location: 'shop' },
         })),
       );
-      /** Stores an object's status as a finished run does. */
-      const setStatus = async (id: string, status: ObjectStatus) => {
-        const epoch = new Date(1000);
-        await objects.markDue([id], epoch);
-        const claimed = await objects.claimDue({
-          owner: 'test',
-          now: epoch,
-          limit: 10,
-          leaseMs: 60_000,
-        });
-        expect(claimed.map(o => o.id)).toEqual([id]);
-        await objects.completeRun(id, 'test', {
-          status,
-          nextRunAt: new Date(Date.now() + 3_600_000),
-          ranAt: new Date(),
-        });
-      };
+      const setStatus = (id: string, status: ObjectStatus) =>
+        storeObjectStatus(objects, id, status);
       const applied = {
         appliedClusters: ['prod', 'staging'],
         inventory: {
