@@ -110,39 +110,47 @@ describe('cluster promotion previews', () => {
   });
 
   it('shows only the objects that would change, with their diffs, and stores the preview with the promotion', async () => {
-    await objects.syncSource('web', [
-      {
-        manifest: {
-          apiVersion: 'fluxcd.controlplane.io/v1',
-          kind: 'ResourceSetInputProvider',
-          metadata: { name: 'releases', namespace: NS },
-          spec: { type: 'Static' },
-        } as AutomationObject,
-        entityRef: WEB,
-        source: { type: 'config', location: 'web' },
-      },
-      {
-        manifest: {
-          apiVersion: 'fluxcd.controlplane.io/v1',
-          kind: 'ResourceSet',
-          metadata: {
-            name: 'web',
-            namespace: NS,
-            annotations: { [CLUSTERS_ANNOTATION]: 'testbed' },
-          },
-          spec: {
-            inputsFrom: [{ name: 'releases' }],
-            resources: [
-              configMap('static'),
-              configMap('release', { tag: '<< inputs.tag >>' }),
-              configMap('only-<< inputs.tag >>'),
-            ],
-          },
-        } as AutomationObject,
-        entityRef: WEB,
-        source: { type: 'config', location: 'web' },
-      },
-    ]);
+    const declare = (resources: object[]) =>
+      objects.syncSource('web', [
+        {
+          manifest: {
+            apiVersion: 'fluxcd.controlplane.io/v1',
+            kind: 'ResourceSetInputProvider',
+            metadata: { name: 'releases', namespace: NS },
+            spec: { type: 'Static' },
+          } as AutomationObject,
+          entityRef: WEB,
+          source: { type: 'config', location: 'web' },
+        },
+        {
+          manifest: {
+            apiVersion: 'fluxcd.controlplane.io/v1',
+            kind: 'ResourceSet',
+            metadata: {
+              name: 'web',
+              namespace: NS,
+              annotations: { [CLUSTERS_ANNOTATION]: 'testbed' },
+            },
+            spec: {
+              inputsFrom: [{ name: 'releases' }],
+              resources,
+            },
+          } as AutomationObject,
+          entityRef: WEB,
+          source: { type: 'config', location: 'web' },
+        },
+      ]);
+    const resources = [
+      configMap('static'),
+      configMap('release', { tag: '<< inputs.tag >>' }),
+      configMap('only-<< inputs.tag >>'),
+    ];
+    // An object pruning must leave in place.
+    const kept = configMap('kept');
+    (kept.metadata as Record<string, unknown>).annotations = {
+      'fluxcd.controlplane.io/prune': 'disabled',
+    };
+    await declare([...resources, kept]);
     // The provider exports 1.0.0, and the set applied it.
     const exported: ObjectStatus = {
       lastExportedRevision: 'sha256:one',
@@ -156,6 +164,8 @@ describe('cluster promotion previews', () => {
     expect(
       applied.status.conditions?.find(c => c.type === 'Ready')?.status,
     ).toBe('True');
+    // The set no longer renders `kept`: pruning would skip it, and the preview does not list it.
+    await declare(resources);
 
     const promotion = await promotions.create({
       entityRef: WEB,
