@@ -56,7 +56,7 @@ function policy(name: string, spec: Record<string, unknown> = {}) {
 }
 
 describe('FleetService', () => {
-  it('lists an entity that has only objects and one that has only promotions, every open promotion, a reconcile at the end of its grace, and a readiness nobody knows', async () => {
+  it('lists an entity that has only objects and one that has only promotions, every open promotion, a reconcile at the end of its grace, a readiness nobody knows, and a suspension by the manifest', async () => {
     const knex = await databases.init('SQLITE_3');
     const objects = await DatabaseObjectStore.create({ knex });
     const promotionStore = await DatabasePromotionStore.create({
@@ -106,6 +106,12 @@ describe('FleetService', () => {
       },
       {
         manifest: policy('unsure'),
+        entityRef: OBJECTS_ONLY,
+        source: { type: 'config', location: OBJECTS_ONLY },
+      },
+      // Suspended by its manifest, not by a person.
+      {
+        manifest: policy('paused', { suspend: true }),
         entityRef: OBJECTS_ONLY,
         source: { type: 'config', location: OBJECTS_ONLY },
       },
@@ -168,10 +174,14 @@ describe('FleetService', () => {
 
     const view = await fleet.fleet({}, mockCredentials.user());
     expect(view.failing.map(o => [o.id, o.health, o.owner])).toEqual([
+      ['ImagePolicy/apps/paused', 'Suspended', 'group:default/team-o'],
       ['ImagePolicy/apps/due', 'Reconciling', 'group:default/team-o'],
       ['ImagePolicy/apps/unsure', 'Unknown', 'group:default/team-o'],
     ]);
-    expect(view.failing[1]).toMatchObject({
+    expect(view.failing[0].message).toBe(
+      'Suspended by spec.suspend in the manifest',
+    );
+    expect(view.failing[2]).toMatchObject({
       reason: 'DependencyNotReady',
       message: 'waiting for ImageRepository/apps/web',
     });
@@ -191,6 +201,6 @@ describe('FleetService', () => {
     );
     expect(
       (await fleet.fleet({}, mockCredentials.user())).failing.map(o => o.id),
-    ).toEqual(['ImagePolicy/apps/unsure']);
+    ).toEqual(['ImagePolicy/apps/paused', 'ImagePolicy/apps/unsure']);
   });
 });

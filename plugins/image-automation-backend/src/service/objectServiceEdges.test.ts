@@ -7,7 +7,7 @@ import { DatabaseObjectStore } from '../store/DatabaseObjectStore';
 import { DatabaseScanStore } from '../store/DatabaseScanStore';
 import { ObjectStore } from '../store/ObjectStore';
 import { createStoreTestDatabases } from '../store/testDatabases';
-import { DefaultObjectService } from './DefaultObjectService';
+import { DefaultObjectService, toView } from './DefaultObjectService';
 
 // DefaultObjectService at its edges: the order of an inventory's references, an entity's objects
 // only, the tenancy check of a policy explanation (accessFrom admits; no grant refuses), what a
@@ -155,6 +155,15 @@ describe.each(databases.eachSupportedId())(
         'Deployment web a',
         'Deployment web b',
       ]);
+    });
+
+    it('reads an object without a spec as not suspended', async () => {
+      const { objects } = await setUp();
+      const stored = (await objects.get('ResourceSet/apps/web'))!;
+      const { spec: _spec, ...withoutSpec } = stored.manifest;
+      expect(
+        toView({ ...stored, manifest: withoutSpec as typeof stored.manifest }),
+      ).toMatchObject({ spec: {}, suspended: false });
     });
 
     it("lists the entity's own objects only", async () => {
