@@ -193,6 +193,7 @@ export const modules = {
   automationReconciler: {
     mutate: ['src/engine/ImageUpdateAutomationReconciler.ts'],
     tests: [
+      repo('test/src/git/automationEdges.test.ts'),
       repo('test/src/git/automation.test.ts'),
       repo('test/src/git/golden.test.ts'),
       repo('test/src/git/legacyMarker.test.ts'),
@@ -200,6 +201,10 @@ export const modules = {
       repo('test/src/git/promotions.test.ts'),
       repo('test/src/git/warmClones.test.ts'),
       repo('test/src/git/pullRequests.test.ts'),
+      // Pull-request mode with promotions against the GitHub and GitLab API stand-ins (mocked:
+      // neither service runs here): held versions, review approvals, deferred decisions.
+      repo('test/src/git/pullRequestsGitHub.test.ts'),
+      repo('test/src/git/pullRequestsGitLab.test.ts'),
     ],
     ignoreStatic: true,
   },

@@ -15,7 +15,12 @@ import { IntegrationGitAuth } from '@imageops/backstage-plugin-image-automation-
 import { DatabaseObjectStore } from '@imageops/backstage-plugin-image-automation-backend/src/store/DatabaseObjectStore';
 import { WarmClones } from '@imageops/backstage-plugin-image-automation-backend/src/git/warmClones';
 import { StoredObject } from '@imageops/backstage-plugin-image-automation-backend/src/store/ObjectStore';
+import { PromotionPlanner } from '@imageops/backstage-plugin-image-automation-backend/src/promotions/PromotionPlanner';
+import { DatabasePromotionStore } from '@imageops/backstage-plugin-image-automation-backend/src/store/DatabasePromotionStore';
+import { DatabaseScanStore } from '@imageops/backstage-plugin-image-automation-backend/src/store/DatabaseScanStore';
+import { DefaultPromotionService } from '@imageops/backstage-plugin-image-automation-backend/src/service/DefaultPromotionService';
 import { TestGitServer } from '../../testbed';
+import { CapturingLogger } from '../integration/capturingLogger';
 
 /** The password of the test bed's Git user. */
 export const GIT_PASSWORD = 'correct-horse-battery-staple';
@@ -85,6 +90,10 @@ export async function startAutomationHarness(options: {
   integrations?: IntegrationGitAuth;
   /** Warm clones shared between runs (issue #16); without them every run clones afresh. */
   clones?: WarmClones;
+  /** Promotions (the planner on the same database): every selection is gated by the automation's annotations. */
+  promotions?: boolean;
+  /** No `imageAutomation.signingKeys` service at all (not just an empty one). */
+  withoutSigningKeys?: boolean;
 }) {
   const namespace = options.namespace ?? 'apps';
   const knex: Knex = knexFactory({
@@ -93,6 +102,8 @@ export async function startAutomationHarness(options: {
     useNullAsDefault: true,
   });
   const objects = await DatabaseObjectStore.create({ knex });
+  const promotionStore = await DatabasePromotionStore.create({ knex });
+  const planner = new PromotionPlanner({ promotions: promotionStore, objects });
   const config = new ConfigReader({
     imageAutomation: {
       credentials: options.credentials ?? { git: gitCredential(options.git) },
@@ -102,13 +113,20 @@ export async function startAutomationHarness(options: {
       ...options.config,
     },
   });
+  const logs: string[] = [];
   const reconciler = new ImageUpdateAutomationReconciler({
     objects,
     credentials: NamedCredentials.fromConfig(config),
-    signingKeys: SigningKeys.fromConfig(config),
+    signingKeys: options.withoutSigningKeys
+      ? undefined
+      : SigningKeys.fromConfig(config),
     gitAccess: readGitAccessSettings(config),
     integrations: options.integrations,
     clones: options.clones,
+    logger: new CapturingLogger(logs),
+    promotions: options.promotions
+      ? { planner, scans: await DatabaseScanStore.create({ knex }) }
+      : undefined,
   });
   const gitRepository: AutomationObject = {
     apiVersion: 'source.toolkit.fluxcd.io/v1',
@@ -161,6 +179,30 @@ export async function startAutomationHarness(options: {
     }
   }
 
+  /** An automation as the engine hands it to the reconciler, with its status from the last run. */
+  function stored(manifest: AutomationObject, now: Date): StoredObject {
+    const id = objectId(
+      'ImageUpdateAutomation',
+      manifest.metadata.namespace ?? 'default',
+      manifest.metadata.name,
+    );
+    return {
+      id,
+      apiVersion: manifest.apiVersion,
+      kind: manifest.kind,
+      namespace: manifest.metadata.namespace!,
+      name: manifest.metadata.name,
+      sourceKey: 'config:test.yaml',
+      source: { type: 'config', location: 'test.yaml' },
+      entityRef: HARNESS_ENTITY,
+      manifest,
+      generation: 1,
+      status: statuses.get(id) ?? {},
+      suspended: false,
+      nextRunAt: now.toISOString(),
+    };
+  }
+
   return {
     objects,
     /** Declares the GitRepository (optionally changed), these policies with their latestRef, and more objects. */
@@ -191,31 +233,45 @@ export async function startAutomationHarness(options: {
     async run(
       manifest: AutomationObject,
       now = new Date(),
+      /** Changes to the stored object (its source, granted namespaces). */
+      overrides: Partial<StoredObject> = {},
     ): Promise<ReconcileResult> {
-      const id = objectId(
-        'ImageUpdateAutomation',
-        manifest.metadata.namespace ?? 'default',
-        manifest.metadata.name,
-      );
-      const object: StoredObject = {
-        id,
-        apiVersion: manifest.apiVersion,
-        kind: manifest.kind,
-        namespace: manifest.metadata.namespace!,
-        name: manifest.metadata.name,
-        sourceKey: 'config:test.yaml',
-        source: { type: 'config', location: 'test.yaml' },
-        entityRef: HARNESS_ENTITY,
-        manifest,
-        generation: 1,
-        status: statuses.get(id) ?? {},
-        suspended: false,
-        nextRunAt: now.toISOString(),
-      };
+      const object = { ...stored(manifest, now), ...overrides };
       const result = await reconciler.reconcile(object, now);
-      statuses.set(id, result.status);
+      statuses.set(object.id, result.status);
       return result;
     },
+    /** What writing `ref` for `policy` would change (ImageUpdateAutomationReconciler.preview). */
+    preview(
+      manifest: AutomationObject,
+      policy: string,
+      ref: ImageRef,
+      overrides: Partial<StoredObject> = {},
+    ) {
+      const now = new Date();
+      return reconciler.preview(
+        { ...stored(manifest, now), ...overrides },
+        policy,
+        ref,
+        now,
+      );
+    },
+    /** The promotions of an automation's Git target, oldest first. */
+    async promotionsOf(manifest: AutomationObject) {
+      const id = stored(manifest, new Date()).id;
+      const page = await promotionStore.list({
+        targetId: `git:${id}`,
+        limit: 100,
+      });
+      return [...page.items].reverse();
+    },
+    /** The promotion service (approve, reject, pin) on the harness's stores. */
+    promotionService: new DefaultPromotionService({
+      promotions: promotionStore,
+      objects,
+    }),
+    /** What the reconciler logged. */
+    logs,
     async stop() {
       await knex.destroy();
     },
