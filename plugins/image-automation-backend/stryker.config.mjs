@@ -194,6 +194,7 @@ export const modules = {
     mutate: ['src/engine/ImageUpdateAutomationReconciler.ts'],
     tests: [
       repo('test/src/git/automationEdges.test.ts'),
+      repo('test/src/git/automationGates.test.ts'),
       repo('test/src/git/automation.test.ts'),
       repo('test/src/git/golden.test.ts'),
       repo('test/src/git/legacyMarker.test.ts'),

@@ -205,25 +205,31 @@ describe('ImageUpdateAutomationReconciler, called directly on a real Git server'
     }
   });
 
-  it("checks out and pushes to master when the GitRepository names no ref (Flux's default), not the remote's HEAD", async () => {
-    const main = await head();
-    await git.git(repo, ['branch', 'master', main]);
-    await git.commitFiles(repo, 'main', { 'README.md': 'main only\n' }, 'x');
-    const h = await startAutomationHarness({ git, repo });
-    try {
-      await h.declare({ web: WEB('1.1.0') }, [], { ref: undefined });
-      const result = await h.run(automation('auto'));
-      expect(ready(result)?.status).toBe('True');
-      expect(await file('master')).toContain('ghcr.io/acme/web:1.1.0');
-      expect(await head('master~1')).toBe(main);
-      expect(await file('main')).toContain('ghcr.io/acme/web:1.0.0');
-      expect(result.status.observedSourceRevision).toBe(
-        `master@sha1:${await head('master')}`,
-      );
-    } finally {
-      await h.stop();
-    }
-  });
+  it.each([
+    ['names no ref', undefined],
+    ['has an empty ref', {}],
+  ])(
+    "checks out and pushes to master when the GitRepository %s (Flux's default), not the remote's HEAD",
+    async (_, ref) => {
+      const main = await head();
+      await git.git(repo, ['branch', 'master', main]);
+      await git.commitFiles(repo, 'main', { 'README.md': 'main only\n' }, 'x');
+      const h = await startAutomationHarness({ git, repo });
+      try {
+        await h.declare({ web: WEB('1.1.0') }, [], { ref });
+        const result = await h.run(automation('auto'));
+        expect(ready(result)?.status).toBe('True');
+        expect(await file('master')).toContain('ghcr.io/acme/web:1.1.0');
+        expect(await head('master~1')).toBe(main);
+        expect(await file('main')).toContain('ghcr.io/acme/web:1.0.0');
+        expect(result.status.observedSourceRevision).toBe(
+          `master@sha1:${await head('master')}`,
+        );
+      } finally {
+        await h.stop();
+      }
+    },
+  );
 
   it('names the Git step that failed: a checkout branch that does not exist, a template that does not parse, a push the server refuses', async () => {
     const h = await startAutomationHarness({ git, repo });
@@ -326,9 +332,9 @@ describe('ImageUpdateAutomationReconciler, called directly on a real Git server'
 
   describe('preview', () => {
     it("shows one policy's change alone, with the commit message, on a fresh clone it removes; nothing is pushed", async () => {
+      // Where the preview clones: a directory of this test's own, to see that nothing is left.
       const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'preview-'));
-      const before = process.env.TMPDIR;
-      process.env.TMPDIR = tmp;
+      const tmpdir = jest.spyOn(os, 'tmpdir').mockReturnValue(tmp);
       const h = await startAutomationHarness({ git, repo });
       try {
         await h.declare({ web: WEB('1.1.0'), api: API('2.0.0') });
@@ -359,9 +365,10 @@ describe('ImageUpdateAutomationReconciler, called directly on a real Git server'
           diff: '',
         });
         expect(await head()).toBe(main);
+        expect(tmpdir).toHaveBeenCalled();
         expect(fs.readdirSync(tmp)).toEqual([]);
       } finally {
-        process.env.TMPDIR = before;
+        tmpdir.mockRestore();
         fs.rmSync(tmp, { recursive: true, force: true });
         await h.stop();
       }

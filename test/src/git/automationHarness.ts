@@ -103,6 +103,7 @@ export async function startAutomationHarness(options: {
   });
   const objects = await DatabaseObjectStore.create({ knex });
   const promotionStore = await DatabasePromotionStore.create({ knex });
+  const scans = await DatabaseScanStore.create({ knex });
   const planner = new PromotionPlanner({ promotions: promotionStore, objects });
   const config = new ConfigReader({
     imageAutomation: {
@@ -124,9 +125,7 @@ export async function startAutomationHarness(options: {
     integrations: options.integrations,
     clones: options.clones,
     logger: new CapturingLogger(logs),
-    promotions: options.promotions
-      ? { planner, scans: await DatabaseScanStore.create({ knex }) }
-      : undefined,
+    promotions: options.promotions ? { planner, scans } : undefined,
   });
   const gitRepository: AutomationObject = {
     apiVersion: 'source.toolkit.fluxcd.io/v1',
@@ -272,6 +271,8 @@ export async function startAutomationHarness(options: {
     }),
     /** What the reconciler logged. */
     logs,
+    /** Scan history (when each tag was first seen, for soak gates). */
+    scans,
     async stop() {
       await knex.destroy();
     },

@@ -1,0 +1,158 @@
+import { AutomationObject } from '@imageops/backstage-plugin-image-automation-common';
+import { startGitServer, TestGitServer } from '../../testbed';
+import {
+  automation,
+  GIT_PASSWORD,
+  ready,
+  startAutomationHarness,
+} from './automationHarness';
+
+jest.setTimeout(120_000);
+
+// Promotions of a Git target, the reconciler called directly on a real Git server with the
+// promotion planner on a real (SQLite) store: what a held selection does to a run, and to the next.
+
+const deployment = `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  template:
+    spec:
+      containers:
+        - name: web
+          image: ghcr.io/acme/web:1.0.0 # {"$imagepolicy": "apps:web"}
+        - name: api
+          image: ghcr.io/acme/api:1.0.0 # {"$imagepolicy": "apps:api"}
+`;
+
+const WEB = (tag: string) => ({ name: 'ghcr.io/acme/web', tag });
+const API = (tag: string) => ({ name: 'ghcr.io/acme/api', tag });
+
+function gated(annotations: Record<string, string>): AutomationObject {
+  const manifest = automation('auto');
+  manifest.metadata.annotations = annotations;
+  return manifest;
+}
+
+describe('promotions of a Git target, the reconciler called directly', () => {
+  let git: TestGitServer;
+  let counter = 0;
+  let repo: string;
+
+  beforeAll(async () => {
+    git = await startGitServer({ users: { git: GIT_PASSWORD } });
+  });
+  afterAll(async () => {
+    await git?.stop();
+  });
+  beforeEach(async () => {
+    repo = `gates-${++counter}`;
+    await git.createRepository(repo, { 'deploy/app.yaml': deployment });
+  });
+
+  const file = () => git.readFile(repo, 'main', 'deploy/app.yaml');
+  const uploadPacks = () =>
+    git.requests.filter(
+      r =>
+        r.path.startsWith(`/${repo}.git/`) &&
+        r.method === 'POST' &&
+        r.path.endsWith('/git-upload-pack'),
+    ).length;
+
+  it('holds a selection waiting for approval, looks again once it is approved although nothing else moved, then writes it', async () => {
+    const h = await startAutomationHarness({ git, repo, promotions: true });
+    try {
+      const manifest = gated({
+        'promotion.image-automation.io/approvals': '1',
+      });
+      await h.declare({ web: WEB('1.1.0') }, [manifest]);
+      const held = await h.run(manifest);
+      expect(ready(held)?.status).toBe('True');
+      expect(held.requeueAfterMs).toBe(600_000);
+      expect(await file()).toContain('ghcr.io/acme/web:1.0.0');
+      const [pending] = await h.promotionsOf(manifest);
+      expect(pending).toMatchObject({
+        state: 'pending',
+        to: { tag: '1.1.0' },
+      });
+
+      await h.promotionService.approve(pending.id, 'user:default/alice');
+      const before = uploadPacks();
+      const written = await h.run(manifest);
+      expect(uploadPacks()).toBeGreaterThan(before + 1);
+      expect(ready(written)?.status).toBe('True');
+      expect(await file()).toContain('ghcr.io/acme/web:1.1.0');
+      const [applied] = await h.promotionsOf(manifest);
+      expect(applied).toMatchObject({
+        id: pending.id,
+        state: 'applied',
+        commit: written.status.lastPushCommit,
+      });
+      expect(applied.diff).toContain(
+        '+          image: ghcr.io/acme/web:1.1.0',
+      );
+    } finally {
+      await h.stop();
+    }
+  });
+
+  it('brings the next run forward to the earliest time a held selection passes by itself, never past the interval', async () => {
+    const h = await startAutomationHarness({ git, repo, promotions: true });
+    try {
+      const manifest = gated({ 'promotion.image-automation.io/soak': '1h' });
+      const repository: AutomationObject = {
+        apiVersion: 'image.toolkit.fluxcd.io/v1',
+        kind: 'ImageRepository',
+        metadata: { name: 'app', namespace: 'apps' },
+        spec: { image: 'ghcr.io/acme/app', interval: '1m' },
+      };
+      await h.declare({ web: WEB('1.1.0'), api: API('2.0.0') }, [
+        manifest,
+        repository,
+      ]);
+      const now = new Date();
+      const minutesAgo = (m: number) => new Date(now.getTime() - m * 60_000);
+      const scan = (at: Date, tags: string[]) =>
+        h.scans.recordScan({
+          objectId: 'ImageRepository/apps/app',
+          startedAt: at,
+          durationMs: 10,
+          requests: 1,
+          tags,
+        });
+      // api's 2.0.0 has soaked for 58 minutes, web's 1.1.0 for 55: api's gate passes first,
+      // though web is decided after it.
+      await scan(minutesAgo(58), ['2.0.0']);
+      await scan(minutesAgo(55), ['2.0.0', '1.1.0']);
+      const result = await h.run(manifest, now);
+      expect(ready(result)?.status).toBe('True');
+      expect(await file()).toBe(deployment);
+      const open = await h.promotionsOf(manifest);
+      expect(
+        open.map(p => [p.subject, p.to.tag, p.state, p.eta]).sort(),
+      ).toEqual([
+        [
+          'ImagePolicy/apps/api',
+          '2.0.0',
+          'pending',
+          minutesAgo(-2).toISOString(),
+        ],
+        [
+          'ImagePolicy/apps/web',
+          '1.1.0',
+          'pending',
+          minutesAgo(-5).toISOString(),
+        ],
+      ]);
+      // A second after the earliest gate passes.
+      expect(result.requeueAfterMs).toBe(121_000);
+      // Once it is later than the interval, the interval.
+      expect((await h.run(manifest, minutesAgo(20))).requeueAfterMs).toBe(
+        600_000,
+      );
+    } finally {
+      await h.stop();
+    }
+  });
+});
