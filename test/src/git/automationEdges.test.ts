@@ -2,13 +2,7 @@ import fs from 'fs';
 import os from 'os';
 import path from 'path';
 import { AutomationObject } from '@imageops/backstage-plugin-image-automation-common';
-import { startGitServer, TestGitServer } from '../../testbed';
-import {
-  automation,
-  GIT_PASSWORD,
-  ready,
-  startAutomationHarness,
-} from './automationHarness';
+import { automation, gitServerForSuite, ready } from './automationHarness';
 
 jest.setTimeout(120_000);
 
@@ -44,33 +38,20 @@ function changed(
 }
 
 describe('ImageUpdateAutomationReconciler, called directly on a real Git server', () => {
-  let git: TestGitServer;
-  let counter = 0;
-  let repo: string;
-
-  beforeAll(async () => {
-    git = await startGitServer({ users: { git: GIT_PASSWORD } });
-  });
-  afterAll(async () => {
-    await git?.stop();
-  });
-  beforeEach(async () => {
-    repo = `edges-${++counter}`;
-    await git.createRepository(repo, {
-      'deploy/web.yaml': deployment(
-        'ghcr.io/acme/web:1.0.0',
-        'ghcr.io/acme/api:1.0.0',
-      ),
-    });
+  const bed = gitServerForSuite('edges', {
+    'deploy/web.yaml': deployment(
+      'ghcr.io/acme/web:1.0.0',
+      'ghcr.io/acme/api:1.0.0',
+    ),
   });
 
   const head = async (branch = 'main') =>
-    (await git.git(repo, ['rev-parse', branch])).trim();
+    (await bed.git.git(bed.repo, ['rev-parse', branch])).trim();
   const file = (branch = 'main') =>
-    git.readFile(repo, branch, 'deploy/web.yaml');
+    bed.git.readFile(bed.repo, branch, 'deploy/web.yaml');
   /** Requests for this test's repository (ls-remote, fetch, push). */
   const requests = () =>
-    git.requests.filter(r => r.path.startsWith(`/${repo}.git/`));
+    bed.git.requests.filter(r => r.path.startsWith(`/${bed.repo}.git/`));
   /**
    * The upload-pack requests a run makes: one (protocol v2's ls-refs) when it only reads the refs
    * and stops there, more when it also clones.
@@ -86,18 +67,14 @@ describe('ImageUpdateAutomationReconciler, called directly on a real Git server'
   }
 
   it('refuses before reaching Git: a selector that does not parse, a source not granted, missing or foreign, a source field it cannot honour, a signing key without signing keys', async () => {
-    const h = await startAutomationHarness({
-      git,
-      repo,
-      withoutSigningKeys: true,
-    });
+    const h = await bed.harness({ withoutSigningKeys: true });
     try {
       await h.declare({ web: WEB('1.1.0') }, [
         {
           apiVersion: 'example.com/v1',
           kind: 'GitRepository',
           metadata: { name: 'foreign', namespace: 'apps' },
-          spec: { url: git.url(repo), interval: '5m' },
+          spec: { url: bed.git.url(bed.repo), interval: '5m' },
         },
       ]);
       const cases: Array<[AutomationObject, Record<string, string>]> = [
@@ -190,7 +167,7 @@ describe('ImageUpdateAutomationReconciler, called directly on a real Git server'
   });
 
   it('writes with an update section that names no strategy (Setters is the default)', async () => {
-    const h = await startAutomationHarness({ git, repo });
+    const h = await bed.harness();
     try {
       await h.declare({ web: WEB('1.1.0') });
       const result = await h.run(
@@ -212,9 +189,14 @@ describe('ImageUpdateAutomationReconciler, called directly on a real Git server'
     "checks out and pushes to master when the GitRepository %s (Flux's default), not the remote's HEAD",
     async (_, ref) => {
       const main = await head();
-      await git.git(repo, ['branch', 'master', main]);
-      await git.commitFiles(repo, 'main', { 'README.md': 'main only\n' }, 'x');
-      const h = await startAutomationHarness({ git, repo });
+      await bed.git.git(bed.repo, ['branch', 'master', main]);
+      await bed.git.commitFiles(
+        bed.repo,
+        'main',
+        { 'README.md': 'main only\n' },
+        'x',
+      );
+      const h = await bed.harness();
       try {
         await h.declare({ web: WEB('1.1.0') }, [], { ref });
         const result = await h.run(automation('auto'));
@@ -232,7 +214,7 @@ describe('ImageUpdateAutomationReconciler, called directly on a real Git server'
   );
 
   it('names the Git step that failed: a checkout branch that does not exist, a template that does not parse, a push the server refuses', async () => {
-    const h = await startAutomationHarness({ git, repo });
+    const h = await bed.harness();
     try {
       await h.declare({ web: WEB('1.1.0') });
       expect(
@@ -244,8 +226,8 @@ describe('ImageUpdateAutomationReconciler, called directly on a real Git server'
       ).toEqual({
         status: 'False',
         reason: 'GitOperationFailed',
-        message: `failed to checkout source: unable to clone '${git.url(
-          repo,
+        message: `failed to checkout source: unable to clone '${bed.git.url(
+          bed.repo,
         )}': couldn't find remote branch 'nope'`,
       });
       const template = ready(
@@ -259,7 +241,12 @@ describe('ImageUpdateAutomationReconciler, called directly on a real Git server'
       );
 
       // The server's update hook refuses every change to main: not a race, so not retried.
-      const hook = path.join(git.root, `${repo}.git`, 'hooks', 'update');
+      const hook = path.join(
+        bed.git.root,
+        `${bed.repo}.git`,
+        'hooks',
+        'update',
+      );
       fs.writeFileSync(
         hook,
         '#!/bin/sh\necho "main is protected" >&2\nexit 1\n',
@@ -283,9 +270,14 @@ describe('ImageUpdateAutomationReconciler, called directly on a real Git server'
   });
 
   it('retries from a fresh clone when a pushed refspec is rejected because its branch moved, and says so in the log', async () => {
-    await git.git(repo, ['branch', 'review', 'main']);
-    await git.commitFiles(repo, 'review', { 'x.txt': 'x\n' }, 'elsewhere');
-    const h = await startAutomationHarness({ git, repo });
+    await bed.git.git(bed.repo, ['branch', 'review', 'main']);
+    await bed.git.commitFiles(
+      bed.repo,
+      'review',
+      { 'x.txt': 'x\n' },
+      'elsewhere',
+    );
+    const h = await bed.harness();
     try {
       await h.declare({ web: WEB('1.1.0') });
       const result = await h.run(
@@ -310,7 +302,7 @@ describe('ImageUpdateAutomationReconciler, called directly on a real Git server'
   // Flux (go-git) commits an author without a name with an empty name; git refuses to
   // (docs/differences.md, "ImageUpdateAutomation and GitRepository").
   it("fails with git's message when the author has an email and no name", async () => {
-    const h = await startAutomationHarness({ git, repo });
+    const h = await bed.harness();
     try {
       await h.declare({ web: WEB('1.1.0') });
       const result = await h.run(
@@ -335,7 +327,7 @@ describe('ImageUpdateAutomationReconciler, called directly on a real Git server'
       // Where the preview clones: a directory of this test's own, to see that nothing is left.
       const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'preview-'));
       const tmpdir = jest.spyOn(os, 'tmpdir').mockReturnValue(tmp);
-      const h = await startAutomationHarness({ git, repo });
+      const h = await bed.harness();
       try {
         await h.declare({ web: WEB('1.1.0'), api: API('2.0.0') });
         const main = await head();
@@ -375,7 +367,7 @@ describe('ImageUpdateAutomationReconciler, called directly on a real Git server'
     });
 
     it('says why it cannot preview: the Ready message, or that the automation is suspended', async () => {
-      const h = await startAutomationHarness({ git, repo });
+      const h = await bed.harness();
       try {
         await h.declare({ web: WEB('1.1.0') });
         await expect(
@@ -404,13 +396,13 @@ describe('ImageUpdateAutomationReconciler, called directly on a real Git server'
 
   describe('a run looks at the repository again, although the source did not move', () => {
     it('when it pushes to another branch, which may have been deleted since', async () => {
-      const h = await startAutomationHarness({ git, repo });
+      const h = await bed.harness();
       try {
         await h.declare({ web: WEB('1.1.0') });
         const manifest = automation('auto', { push: { branch: 'updates' } });
         expect(ready(await h.run(manifest))?.status).toBe('True');
         expect(await file('updates')).toContain('ghcr.io/acme/web:1.1.0');
-        await git.git(repo, ['branch', '-D', 'updates']);
+        await bed.git.git(bed.repo, ['branch', '-D', 'updates']);
         expect(ready(await h.run(manifest))?.status).toBe('True');
         expect(await file('updates')).toContain('ghcr.io/acme/web:1.1.0');
       } finally {
@@ -419,7 +411,7 @@ describe('ImageUpdateAutomationReconciler, called directly on a real Git server'
     });
 
     it('when it pushes a refspec', async () => {
-      const h = await startAutomationHarness({ git, repo });
+      const h = await bed.harness();
       try {
         await h.declare({ web: WEB('1.1.0') });
         const manifest = automation('auto', {
@@ -437,7 +429,7 @@ describe('ImageUpdateAutomationReconciler, called directly on a real Git server'
     });
 
     it('when any selected image changed: one of two, its name, or a policy selected in place of another', async () => {
-      const h = await startAutomationHarness({ git, repo });
+      const h = await bed.harness();
       try {
         const manifest = automation('auto');
         await h.declare({ web: WEB('1.1.0'), api: API('2.0.0') });
@@ -478,7 +470,7 @@ describe('ImageUpdateAutomationReconciler, called directly on a real Git server'
     });
 
     it('when the digest of a selected tag changed', async () => {
-      const h = await startAutomationHarness({ git, repo });
+      const h = await bed.harness();
       try {
         const manifest = automation('auto');
         await h.declare({ web: WEB('1.1.0') });

@@ -1,11 +1,5 @@
 import { AutomationObject } from '@imageops/backstage-plugin-image-automation-common';
-import { startGitServer, TestGitServer } from '../../testbed';
-import {
-  automation,
-  GIT_PASSWORD,
-  ready,
-  startAutomationHarness,
-} from './automationHarness';
+import { automation, gitServerForSuite, ready } from './automationHarness';
 
 jest.setTimeout(120_000);
 
@@ -36,32 +30,19 @@ function gated(annotations: Record<string, string>): AutomationObject {
 }
 
 describe('promotions of a Git target, the reconciler called directly', () => {
-  let git: TestGitServer;
-  let counter = 0;
-  let repo: string;
+  const bed = gitServerForSuite('gates', { 'deploy/app.yaml': deployment });
 
-  beforeAll(async () => {
-    git = await startGitServer({ users: { git: GIT_PASSWORD } });
-  });
-  afterAll(async () => {
-    await git?.stop();
-  });
-  beforeEach(async () => {
-    repo = `gates-${++counter}`;
-    await git.createRepository(repo, { 'deploy/app.yaml': deployment });
-  });
-
-  const file = () => git.readFile(repo, 'main', 'deploy/app.yaml');
+  const file = () => bed.git.readFile(bed.repo, 'main', 'deploy/app.yaml');
   const uploadPacks = () =>
-    git.requests.filter(
+    bed.git.requests.filter(
       r =>
-        r.path.startsWith(`/${repo}.git/`) &&
+        r.path.startsWith(`/${bed.repo}.git/`) &&
         r.method === 'POST' &&
         r.path.endsWith('/git-upload-pack'),
     ).length;
 
   it('holds a selection waiting for approval, looks again once it is approved although nothing else moved, then writes it', async () => {
-    const h = await startAutomationHarness({ git, repo, promotions: true });
+    const h = await bed.harness({ promotions: true });
     try {
       const manifest = gated({
         'promotion.image-automation.io/approvals': '1',
@@ -98,7 +79,7 @@ describe('promotions of a Git target, the reconciler called directly', () => {
   });
 
   it('brings the next run forward to the earliest time a held selection passes by itself, never past the interval', async () => {
-    const h = await startAutomationHarness({ git, repo, promotions: true });
+    const h = await bed.harness({ promotions: true });
     try {
       const manifest = gated({ 'promotion.image-automation.io/soak': '1h' });
       const repository: AutomationObject = {

@@ -19,7 +19,7 @@ import { PromotionPlanner } from '@imageops/backstage-plugin-image-automation-ba
 import { DatabasePromotionStore } from '@imageops/backstage-plugin-image-automation-backend/src/store/DatabasePromotionStore';
 import { DatabaseScanStore } from '@imageops/backstage-plugin-image-automation-backend/src/store/DatabaseScanStore';
 import { DefaultPromotionService } from '@imageops/backstage-plugin-image-automation-backend/src/service/DefaultPromotionService';
-import { TestGitServer } from '../../testbed';
+import { startGitServer, TestGitServer } from '../../testbed';
 import { CapturingLogger } from '../integration/capturingLogger';
 
 /** The password of the test bed's Git user. */
@@ -283,4 +283,39 @@ export async function startAutomationHarness(options: {
 export function ready(result: ReconcileResult) {
   const c = result.status.conditions?.find(x => x.type === 'Ready');
   return c && { status: c.status, reason: c.reason, message: c.message };
+}
+
+/**
+ * The test bed's Git server for one suite (started before its tests, stopped after them), a new
+ * repository holding `files` for each test, and the harness on that repository.
+ */
+export function gitServerForSuite(
+  prefix: string,
+  files: Record<string, string>,
+) {
+  let server: TestGitServer | undefined;
+  let counter = 0;
+  const suite = {
+    get git(): TestGitServer {
+      if (!server) throw new Error('the Git server is started in beforeAll');
+      return server;
+    },
+    /** This test's repository. */
+    repo: '',
+    harness: (
+      options: Partial<Parameters<typeof startAutomationHarness>[0]> = {},
+    ) =>
+      startAutomationHarness({ git: suite.git, repo: suite.repo, ...options }),
+  };
+  beforeAll(async () => {
+    server = await startGitServer({ users: { git: GIT_PASSWORD } });
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+  beforeEach(async () => {
+    suite.repo = `${prefix}-${++counter}`;
+    await suite.git.createRepository(suite.repo, files);
+  });
+  return suite;
 }
