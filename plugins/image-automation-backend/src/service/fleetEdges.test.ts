@@ -5,11 +5,8 @@ import {
 } from '@backstage/backend-test-utils';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
-import { AutomationObject } from '@imageops/backstage-plugin-image-automation-common';
-import { DatabaseEventStore } from '../store/DatabaseEventStore';
-import { DatabaseObjectStore } from '../store/DatabaseObjectStore';
-import { DatabasePromotionStore } from '../store/DatabasePromotionStore';
 import { storeObjectStatus } from '../store/testObjectStatus';
+import { openTestStores, testManifest } from '../store/testStores';
 import { AuthorizedPromotionService } from './AuthorizedPromotionService';
 import { DefaultPromotionService } from './DefaultPromotionService';
 import { FleetService, parseFleetFilter } from './FleetService';
@@ -46,27 +43,16 @@ const GRACE_MS = 60_000;
 const OBJECTS_ONLY = 'component:default/objects-only';
 const PROMOTIONS_ONLY = 'component:default/promotions-only';
 
-function policy(name: string, spec: Record<string, unknown> = {}) {
-  return {
-    apiVersion: 'image.toolkit.fluxcd.io/v1',
-    kind: 'ImagePolicy',
-    metadata: { name, namespace: 'apps' },
-    spec,
-  } as AutomationObject;
-}
+const policy = (name: string, spec: Record<string, unknown> = {}) =>
+  testManifest('ImagePolicy', 'apps', name, spec);
 
 describe('FleetService', () => {
   it('lists an entity that has only objects and one that has only promotions, every open promotion, a reconcile at the end of its grace, a readiness nobody knows, and a suspension by the manifest', async () => {
-    const knex = await databases.init('SQLITE_3');
-    const objects = await DatabaseObjectStore.create({ knex });
-    const promotionStore = await DatabasePromotionStore.create({
-      knex,
-      skipMigrations: true,
-    });
-    const events = await DatabaseEventStore.create({
-      knex,
-      skipMigrations: true,
-    });
+    const {
+      objects,
+      promotions: promotionStore,
+      events,
+    } = await openTestStores(await databases.init('SQLITE_3'));
     const permissions = mockServices.permissions({
       result: AuthorizeResult.ALLOW,
     });

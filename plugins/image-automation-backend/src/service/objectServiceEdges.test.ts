@@ -1,12 +1,8 @@
 import { mockCredentials } from '@backstage/backend-test-utils';
 import { NotAllowedError, NotFoundError } from '@backstage/errors';
-import { AutomationObject } from '@imageops/backstage-plugin-image-automation-common';
-import { DatabaseEventStore } from '../store/DatabaseEventStore';
-import { DatabaseInventoryStore } from '../store/DatabaseInventoryStore';
-import { DatabaseObjectStore } from '../store/DatabaseObjectStore';
-import { DatabaseScanStore } from '../store/DatabaseScanStore';
 import { ObjectStore } from '../store/ObjectStore';
 import { createStoreTestDatabases } from '../store/testDatabases';
+import { openTestStores, testManifest } from '../store/testStores';
 import { DefaultObjectService, toView } from './DefaultObjectService';
 
 // DefaultObjectService at its edges: the order of an inventory's references, an entity's objects
@@ -21,41 +17,13 @@ const SHOP = 'component:default/shop';
 const OTHER = 'component:default/other';
 const NOW = new Date('2030-05-01T08:00:00.000Z');
 
-function manifest(
-  kind: string,
-  namespace: string,
-  name: string,
-  spec: Record<string, unknown>,
-): AutomationObject {
-  return {
-    apiVersion:
-      kind === 'ResourceSet'
-        ? 'fluxcd.controlplane.io/v1'
-        : 'image.toolkit.fluxcd.io/v1',
-    kind,
-    metadata: { name, namespace },
-    spec,
-  } as AutomationObject;
-}
-
 describe.each(databases.eachSupportedId())(
   'DefaultObjectService on %p',
   databaseId => {
     async function setUp(wrap?: (objects: ObjectStore) => ObjectStore) {
-      const knex = await databases.init(databaseId);
-      const objects = await DatabaseObjectStore.create({ knex });
-      const scans = await DatabaseScanStore.create({
-        knex,
-        skipMigrations: true,
-      });
-      const events = await DatabaseEventStore.create({
-        knex,
-        skipMigrations: true,
-      });
-      const inventories = await DatabaseInventoryStore.create({
-        knex,
-        skipMigrations: true,
-      });
+      const { objects, scans, events, inventories } = await openTestStores(
+        await databases.init(databaseId),
+      );
       const catalog = (entityRef: string) => ({
         entityRef,
         grantedNamespaces: ['apps'],
@@ -65,18 +33,20 @@ describe.each(databases.eachSupportedId())(
       await objects.syncSource(SHOP, [
         {
           ...catalog(SHOP),
-          manifest: manifest('ResourceSet', 'apps', 'web', { resources: [] }),
+          manifest: testManifest('ResourceSet', 'apps', 'web', {
+            resources: [],
+          }),
         },
         {
           ...catalog(SHOP),
-          manifest: manifest('ImagePolicy', 'apps', 'base', {
+          manifest: testManifest('ImagePolicy', 'apps', 'base', {
             imageRepositoryRef: { name: 'base', namespace: 'shared' },
             policy: semver,
           }),
         },
         {
           ...catalog(SHOP),
-          manifest: manifest('ImagePolicy', 'apps', 'vault', {
+          manifest: testManifest('ImagePolicy', 'apps', 'vault', {
             imageRepositoryRef: { name: 'vault', namespace: 'bank' },
             policy: semver,
           }),
@@ -85,7 +55,9 @@ describe.each(databases.eachSupportedId())(
       await objects.syncSource(OTHER, [
         {
           ...catalog(OTHER),
-          manifest: manifest('ResourceSet', 'apps', 'other', { resources: [] }),
+          manifest: testManifest('ResourceSet', 'apps', 'other', {
+            resources: [],
+          }),
         },
       ]);
       const platform = {
@@ -94,7 +66,7 @@ describe.each(databases.eachSupportedId())(
       await objects.syncSource('config', [
         {
           ...platform,
-          manifest: manifest('ImageRepository', 'shared', 'base', {
+          manifest: testManifest('ImageRepository', 'shared', 'base', {
             image: 'ghcr.io/platform/base',
             interval: '5m',
             accessFrom: {
@@ -106,7 +78,7 @@ describe.each(databases.eachSupportedId())(
         },
         {
           ...platform,
-          manifest: manifest('ImageRepository', 'bank', 'vault', {
+          manifest: testManifest('ImageRepository', 'bank', 'vault', {
             image: 'ghcr.io/bank/vault',
             interval: '5m',
           }),

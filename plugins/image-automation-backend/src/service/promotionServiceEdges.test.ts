@@ -1,11 +1,12 @@
 import { TestDatabases } from '@backstage/backend-test-utils';
 import { ConflictError, InputError, NotFoundError } from '@backstage/errors';
-import { AutomationObject } from '@imageops/backstage-plugin-image-automation-common';
 import { clusterTarget } from '../promotions/clusterTargets';
-import { DatabaseEventStore } from '../store/DatabaseEventStore';
-import { DatabaseObjectStore } from '../store/DatabaseObjectStore';
-import { DatabasePromotionStore } from '../store/DatabasePromotionStore';
 import { PromotionStore } from '../store/PromotionStore';
+import {
+  declareOwned,
+  openTestStores,
+  testManifest,
+} from '../store/testStores';
 import {
   DefaultPromotionService,
   requiredText,
@@ -38,34 +39,15 @@ describe('free text', () => {
 
 describe('DefaultPromotionService', () => {
   async function setup(wrap?: (promotions: PromotionStore) => PromotionStore) {
-    const knex = await databases.init('SQLITE_3');
-    const objects = await DatabaseObjectStore.create({ knex });
-    const promotions = await DatabasePromotionStore.create({
-      knex,
-      skipMigrations: true,
-    });
-    const events = await DatabaseEventStore.create({
-      knex,
-      skipMigrations: true,
-    });
-    const manifest = (kind: string, name: string, spec: object) =>
-      ({
-        apiVersion: 'fluxcd.controlplane.io/v1',
-        kind,
-        metadata: { name, namespace: NS },
-        spec,
-      } as AutomationObject);
-    await objects.syncSource(
-      'shop',
-      [
-        manifest('ResourceSet', 'web', { resources: [] }),
-        manifest('ResourceSetInputProvider', 'releases', { type: 'Static' }),
-      ].map(m => ({
-        manifest: m,
-        entityRef: 'component:default/shop',
-        source: { type: 'config', location: 'shop' },
-      })),
+    const { objects, promotions, events } = await openTestStores(
+      await databases.init('SQLITE_3'),
     );
+    await declareOwned(objects, 'component:default/shop', [
+      testManifest('ResourceSet', NS, 'web', { resources: [] }),
+      testManifest('ResourceSetInputProvider', NS, 'releases', {
+        type: 'Static',
+      }),
+    ]);
     const service = new DefaultPromotionService({
       promotions: wrap ? wrap(promotions) : promotions,
       objects,

@@ -1,15 +1,14 @@
 import { mockCredentials, mockServices } from '@backstage/backend-test-utils';
 import { AuthorizeResult } from '@backstage/plugin-permission-common';
-import {
-  AutomationObject,
-  PromotionVersion,
-} from '@imageops/backstage-plugin-image-automation-common';
+import { PromotionVersion } from '@imageops/backstage-plugin-image-automation-common';
 import { clusterTarget } from '../promotions/clusterTargets';
 import { gitTarget } from '../promotions/gitTargets';
-import { DatabaseObjectStore } from '../store/DatabaseObjectStore';
-import { DatabasePromotionStore } from '../store/DatabasePromotionStore';
-import { DatabaseScanStore } from '../store/DatabaseScanStore';
 import { createStoreTestDatabases } from '../store/testDatabases';
+import {
+  declareOwned,
+  openTestStores,
+  testManifest,
+} from '../store/testStores';
 import { storeObjectStatus } from '../store/testObjectStatus';
 import { parseTimelineQuery, TimelineService } from './TimelineService';
 
@@ -50,21 +49,8 @@ describe('timeline query bounds', () => {
   });
 });
 
-function manifest(
-  kind: string,
-  name: string,
-  spec: Record<string, unknown>,
-): AutomationObject {
-  return {
-    apiVersion:
-      kind === 'ResourceSet'
-        ? 'fluxcd.controlplane.io/v1'
-        : 'image.toolkit.fluxcd.io/v1',
-    kind,
-    metadata: { name, namespace: NS },
-    spec,
-  } as AutomationObject;
-}
+const manifest = (kind: string, name: string, spec: Record<string, unknown>) =>
+  testManifest(kind, NS, name, spec);
 
 const version = (tag: string): PromotionVersion => ({
   image: 'ghcr.io/shop/web',
@@ -76,33 +62,19 @@ describe.each(databases.eachSupportedId())(
   'timeline events, %p',
   databaseId => {
     it('labels lanes by path or name, gives no lane to a set never applied, and orders events of one instant by id', async () => {
-      const knex = await databases.init(databaseId);
-      const objects = await DatabaseObjectStore.create({ knex });
-      const scans = await DatabaseScanStore.create({
-        knex,
-        skipMigrations: true,
-      });
-      const promotions = await DatabasePromotionStore.create({
-        knex,
-        skipMigrations: true,
-      });
-      await objects.syncSource(
-        SHOP,
-        [
-          manifest('ImageUpdateAutomation', 'plain', { interval: '5m' }),
-          // A path that only has "./" inside it keeps it.
-          manifest('ImageUpdateAutomation', 'odd', {
-            interval: '5m',
-            update: { path: 'clusters/../staging' },
-          }),
-          manifest('ResourceSet', 'idle', { resources: [] }),
-          manifest('ResourceSet', 'web', { resources: [] }),
-        ].map(m => ({
-          manifest: m,
-          entityRef: SHOP,
-          source: { type: 'config', location: SHOP },
-        })),
+      const { objects, scans, promotions } = await openTestStores(
+        await databases.init(databaseId),
       );
+      await declareOwned(objects, SHOP, [
+        manifest('ImageUpdateAutomation', 'plain', { interval: '5m' }),
+        // A path that only has "./" inside it keeps it.
+        manifest('ImageUpdateAutomation', 'odd', {
+          interval: '5m',
+          update: { path: 'clusters/../staging' },
+        }),
+        manifest('ResourceSet', 'idle', { resources: [] }),
+        manifest('ResourceSet', 'web', { resources: [] }),
+      ]);
       const web = `ResourceSet/${NS}/web`;
       const prod = clusterTarget(web, 'prod');
       const plain = gitTarget(`ImageUpdateAutomation/${NS}/plain`);
@@ -194,29 +166,19 @@ describe.each(databases.eachSupportedId())(
       ]);
     });
     it('shows the registry lane for repositories never scanned, their last scan and next one, and an event at the start of the range', async () => {
-      const knex = await databases.init(databaseId);
-      const objects = await DatabaseObjectStore.create({ knex });
-      const scans = await DatabaseScanStore.create({
-        knex,
-        skipMigrations: true,
-      });
-      const promotions = await DatabasePromotionStore.create({
-        knex,
-        skipMigrations: true,
-      });
+      const { objects, scans, promotions } = await openTestStores(
+        await databases.init(databaseId),
+      );
       const repository = (name: string) =>
         manifest('ImageRepository', name, {
           image: `ghcr.io/shop/${name}`,
           interval: '5m',
         });
-      await objects.syncSource(
-        SHOP,
-        [repository('api'), repository('web'), repository('new')].map(m => ({
-          manifest: m,
-          entityRef: SHOP,
-          source: { type: 'config', location: SHOP },
-        })),
-      );
+      await declareOwned(objects, SHOP, [
+        repository('api'),
+        repository('web'),
+        repository('new'),
+      ]);
       // Statuses only: no scan records, so no tag was seen.
       const scanned = (scanTime: string) => ({
         lastScanResult: { tagCount: 1, scanTime, revision: 'sha256:1' },

@@ -6,10 +6,12 @@ import {
 } from '@imageops/backstage-plugin-image-automation-common';
 import { clusterTarget } from '../promotions/clusterTargets';
 import { gitTarget } from '../promotions/gitTargets';
-import { DatabaseObjectStore } from '../store/DatabaseObjectStore';
-import { DatabasePromotionStore } from '../store/DatabasePromotionStore';
-import { DatabaseScanStore } from '../store/DatabaseScanStore';
 import { createStoreTestDatabases } from '../store/testDatabases';
+import {
+  declareOwned,
+  openTestStores,
+  testManifest,
+} from '../store/testStores';
 import { storeObjectStatus } from '../store/testObjectStatus';
 import { TimelineService } from './TimelineService';
 
@@ -31,45 +33,18 @@ const credentials = mockCredentials.user('user:default/alice');
 const at = (minute: number) =>
   new Date(Date.UTC(2030, 0, 2, 10, minute)).toISOString();
 
-function manifest(
-  kind: string,
-  name: string,
-  spec: Record<string, unknown>,
-): AutomationObject {
-  return {
-    apiVersion:
-      kind === 'ResourceSet'
-        ? 'fluxcd.controlplane.io/v1'
-        : 'image.toolkit.fluxcd.io/v1',
-    kind,
-    metadata: { name, namespace: NS },
-    spec,
-  } as AutomationObject;
-}
+const manifest = (kind: string, name: string, spec: Record<string, unknown>) =>
+  testManifest(kind, NS, name, spec);
 
 describe.each(databases.eachSupportedId())(
   'the history in the timeline, %p',
   databaseId => {
     async function setUp() {
-      const knex = await databases.init(databaseId);
-      const objects = await DatabaseObjectStore.create({ knex });
-      const scans = await DatabaseScanStore.create({
-        knex,
-        skipMigrations: true,
-      });
-      const promotions = await DatabasePromotionStore.create({
-        knex,
-        skipMigrations: true,
-      });
+      const { objects, scans, promotions } = await openTestStores(
+        await databases.init(databaseId),
+      );
       const owned = (entityRef: string, manifests: AutomationObject[]) =>
-        objects.syncSource(
-          entityRef,
-          manifests.map(m => ({
-            manifest: m,
-            entityRef,
-            source: { type: 'config', location: entityRef },
-          })),
-        );
+        declareOwned(objects, entityRef, manifests);
       /** A promotion created at `created`, applied at `applied` when given. */
       const promote = async (
         entityRef: string,

@@ -6,10 +6,12 @@ import {
 } from '@imageops/backstage-plugin-image-automation-common';
 import { clusterTarget } from '../promotions/clusterTargets';
 import { gitTarget } from '../promotions/gitTargets';
-import { DatabaseObjectStore } from '../store/DatabaseObjectStore';
-import { DatabasePromotionStore } from '../store/DatabasePromotionStore';
-import { DatabaseScanStore } from '../store/DatabaseScanStore';
 import { createStoreTestDatabases } from '../store/testDatabases';
+import {
+  declareOwned,
+  openTestStores,
+  testManifest,
+} from '../store/testStores';
 import { storeObjectStatus } from '../store/testObjectStatus';
 import { VersionsService } from './VersionsService';
 
@@ -38,24 +40,6 @@ const version = (tag: string): PromotionVersion => ({
   inputs: [{ id: '1', tag }],
 });
 
-function manifest(
-  kind: string,
-  namespace: string,
-  name: string,
-  spec: Record<string, unknown>,
-  labels?: Record<string, string>,
-): AutomationObject {
-  const group = kind.startsWith('Image')
-    ? 'image.toolkit.fluxcd.io/v1'
-    : 'fluxcd.controlplane.io/v1';
-  return {
-    apiVersion: group,
-    kind,
-    metadata: { name, namespace, ...(labels ? { labels } : {}) },
-    spec,
-  } as AutomationObject;
-}
-
 const selectWeb = {
   inputsFrom: [{ selector: { matchLabels: { app: 'web' } } }],
   resources: [],
@@ -65,45 +49,37 @@ describe.each(databases.eachSupportedId())(
   'rows of the versions matrix, %p',
   databaseId => {
     async function setup() {
-      const knex = await databases.init(databaseId);
-      const objects = await DatabaseObjectStore.create({ knex });
-      const scans = await DatabaseScanStore.create({
-        knex,
-        skipMigrations: true,
-      });
-      const promotions = await DatabasePromotionStore.create({
-        knex,
-        skipMigrations: true,
-      });
+      const { objects, scans, promotions } = await openTestStores(
+        await databases.init(databaseId),
+      );
       const owned = (entityRef: string, manifests: AutomationObject[]) =>
-        objects.syncSource(
-          entityRef,
-          manifests.map(m => ({
-            manifest: m,
-            entityRef,
-            source: { type: 'config', location: entityRef },
-          })),
-        );
+        declareOwned(objects, entityRef, manifests);
       await owned(SHOP, [
-        manifest('ResourceSet', NS, 'web', selectWeb, {
+        testManifest('ResourceSet', NS, 'web', selectWeb, {
           'backstage.io/kubernetes-id': 'web',
         }),
         // Applied, but with an empty inventory: its pods are looked for in its own namespace.
-        manifest('ResourceSet', NS, 'bare', selectWeb, {
+        testManifest('ResourceSet', NS, 'bare', selectWeb, {
           'backstage.io/kubernetes-id': 'bare',
         }),
         // Never applied: no cluster, no row.
-        manifest('ResourceSet', NS, 'idle', selectWeb),
-        manifest(
+        testManifest('ResourceSet', NS, 'idle', selectWeb),
+        testManifest(
           'ResourceSetInputProvider',
           NS,
           'releases',
           {},
           { app: 'web' },
         ),
-        manifest('ResourceSetInputProvider', NS, 'canary', {}, { app: 'web' }),
+        testManifest(
+          'ResourceSetInputProvider',
+          NS,
+          'canary',
+          {},
+          { app: 'web' },
+        ),
         // An object of another kind with the label is no provider.
-        manifest(
+        testManifest(
           'ImageRepository',
           NS,
           'web',
@@ -111,7 +87,7 @@ describe.each(databases.eachSupportedId())(
           { app: 'web' },
         ),
         // Markers of a policy this entity does not own.
-        manifest('ImageUpdateAutomation', NS, 'staging', {
+        testManifest('ImageUpdateAutomation', NS, 'staging', {
           interval: '5m',
           update: { path: './clusters/staging' },
         }),
@@ -119,8 +95,8 @@ describe.each(databases.eachSupportedId())(
       // Another entity's objects: a set applied to the same cluster, and a provider with the label
       // in its own namespace.
       await owned(BANK, [
-        manifest('ResourceSet', 'bank', 'vault', selectWeb),
-        manifest(
+        testManifest('ResourceSet', 'bank', 'vault', selectWeb),
+        testManifest(
           'ResourceSetInputProvider',
           'bank',
           'releases',
@@ -133,7 +109,7 @@ describe.each(databases.eachSupportedId())(
       await objects.syncSource('config:platform.yaml', [
         {
           source: { type: 'config', location: 'platform.yaml' },
-          manifest: manifest('ImagePolicy', NS, 'base', {
+          manifest: testManifest('ImagePolicy', NS, 'base', {
             imageRepositoryRef: { name: 'web' },
             policy: { semver: { range: '>=0.0.0' } },
           }),
