@@ -299,9 +299,7 @@ describe('ImageUpdateAutomationReconciler, called directly on a real Git server'
     }
   });
 
-  // Flux (go-git) commits an author without a name with an empty name; git refuses to
-  // (docs/differences.md, "ImageUpdateAutomation and GitRepository").
-  it("fails with git's message when the author has an email and no name", async () => {
+  it('commits as an author with an email and no name, as Flux (go-git) writes it', async () => {
     const h = await bed.harness();
     try {
       await h.declare({ web: WEB('1.1.0') });
@@ -310,13 +308,16 @@ describe('ImageUpdateAutomationReconciler, called directly on a real Git server'
           (m.spec as any).git.commit.author = { email: 'bot@example.com' };
         }),
       );
-      expect(ready(result)).toEqual({
-        status: 'False',
-        reason: 'GitOperationFailed',
-        message:
-          'failed to update source: fatal: empty ident name (for <bot@example.com>) not allowed',
-      });
-      expect(await file()).toContain('ghcr.io/acme/web:1.0.0');
+      expect(ready(result)?.status).toBe('True');
+      expect(await file()).toContain('ghcr.io/acme/web:1.1.0');
+      const commit = await bed.git.git(bed.repo, [
+        'cat-file',
+        'commit',
+        'main',
+      ]);
+      expect(commit).toMatch(/^author {2}<bot@example\.com> \d+ \+0000$/m);
+      expect(commit).toMatch(/^committer {2}<bot@example\.com> \d+ \+0000$/m);
+      await bed.git.git(bed.repo, ['fsck', '--strict']);
     } finally {
       await h.stop();
     }

@@ -9,6 +9,7 @@ import {
 } from './gitRef';
 import { GitAuth, GitCommandError, redactUrls, runGit } from './runGit';
 import { CommitSigner } from './commitSigner';
+import { commitWithoutName } from './namelessCommit';
 import {
   checkBranchName,
   checkPushOption,
@@ -255,6 +256,14 @@ export async function commitAll(
     );
   } else {
     await runGit(['add', '--all'], { cwd: checkout.dir });
+  }
+  if (!options.author.name) {
+    return commitWithoutName(checkout.dir, {
+      email: options.author.email,
+      date,
+      message: options.message,
+      signer: options.signer,
+    });
   }
   const sign = options.signer ? ['-S'] : ['--no-gpg-sign'];
   await runGit(
