@@ -66,7 +66,7 @@ describe('ImageUpdateAutomationReconciler, called directly on a real Git server'
     return count() - before;
   }
 
-  it('refuses before reaching Git: a selector that does not parse, a source not granted, missing or foreign, a source field it cannot honour, a signing key without signing keys', async () => {
+  it('refuses before reaching Git: a selector that does not parse, a source not granted, missing or foreign, a source field it cannot honour, a signing key without signing keys, a refspec or an unlisted host in pull-request mode', async () => {
     const h = await bed.harness({ withoutSigningKeys: true });
     try {
       await h.declare({ web: WEB('1.1.0') }, [
@@ -149,6 +149,32 @@ describe('ImageUpdateAutomationReconciler, called directly on a real Git server'
         });
         expect(ready(result)).toEqual(expected);
       }
+      // Pull-request mode: only its own branch is pushed, and only to a host the platform listed.
+      const pullRequest = (spec: Record<string, any> = {}) =>
+        changed(m => {
+          m.metadata.annotations = {
+            'image-automation.io/pull-request': 'true',
+          };
+        }, spec);
+      expect(
+        ready(
+          await h.run(
+            pullRequest({ push: { refspec: 'refs/heads/main:refs/heads/x' } }),
+          ),
+        ),
+      ).toEqual({
+        status: 'False',
+        reason: 'InvalidPullRequestConfiguration',
+        message:
+          'pull-request mode: pull-request mode pushes only the pull request branch: remove spec.git.push.refspec',
+      });
+      expect(ready(await h.run(pullRequest()))).toEqual({
+        status: 'False',
+        reason: 'PullRequestHostNotAllowed',
+        message: `pull-request mode: host '${
+          new URL(bed.git.baseUrl).host
+        }' is not in imageAutomation.git.pullRequests: no pull request is opened and no API call is made`,
+      });
       // A source field that decides how Git is reached, which this plugin cannot honour.
       await h.declare({ web: WEB('1.1.0') }, [], {
         proxySecretRef: { name: 'proxy' },
