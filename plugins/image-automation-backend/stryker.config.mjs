@@ -245,6 +245,9 @@ fs.writeFileSync(
   )}\n`,
 );
 
+// The order the test runners run the module's test files in (stryker.sequencer.js): as listed.
+process.env.STRYKER_TEST_ORDER = JSON.stringify(selected.tests);
+
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   packageManager: 'npm',

@@ -14,6 +14,9 @@ module.exports = async () => {
   return {
     ...config,
     roots: [config.rootDir, path.resolve(config.rootDir, '../../../test/src')],
+    // Mutation runs stop at a mutant's first failing test, with the module's fast tests first.
+    testEnvironment: path.join(__dirname, 'stryker.failfast.env.js'),
+    testSequencer: path.join(__dirname, 'stryker.sequencer.js'),
     moduleNameMapper: {
       ...config.moduleNameMapper,
       [`^${PACKAGE}$`]: '<rootDir>/index.ts',
