@@ -491,6 +491,11 @@ describe('ImageUpdateAutomationReconciler, called directly on a real Git server'
         expect(ready(result)?.status).toBe('True');
         expect(await file()).toContain('ghcr.io/acme/api:2.3.0');
         expect(result.status.observedPolicies).toEqual({ api: API('2.3.0') });
+
+        // One more policy selected, the other's selection unchanged.
+        await h.declare({ web: WEB('1.4.0'), api: API('2.3.0') });
+        await h.run(manifest);
+        expect(await file()).toContain('ghcr.io/acme/web:1.4.0');
       } finally {
         await h.stop();
       }

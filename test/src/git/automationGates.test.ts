@@ -1,3 +1,5 @@
+import fs from 'fs';
+import path from 'path';
 import { AutomationObject } from '@imageops/backstage-plugin-image-automation-common';
 import { automation, gitServerForSuite, ready } from './automationHarness';
 
@@ -73,6 +75,34 @@ describe('promotions of a Git target, the reconciler called directly', () => {
       expect(applied.diff).toContain(
         '+          image: ghcr.io/acme/web:1.1.0',
       );
+    } finally {
+      await h.stop();
+    }
+  });
+
+  it('records a written promotion as failed, with the cause, when its push is refused', async () => {
+    const h = await bed.harness({ promotions: true });
+    try {
+      const manifest = gated({});
+      await h.declare({ web: WEB('1.1.0') }, [manifest]);
+      // The server's update hook refuses every change to main.
+      fs.writeFileSync(
+        path.join(bed.git.root, `${bed.repo}.git`, 'hooks', 'update'),
+        '#!/bin/sh\necho "main is protected" >&2\nexit 1\n',
+        { mode: 0o755 },
+      );
+      const result = await h.run(manifest);
+      expect(ready(result)?.reason).toBe('GitOperationFailed');
+      const [promotion] = await h.promotionsOf(manifest);
+      expect(promotion).toMatchObject({
+        state: 'failed',
+        to: { tag: '1.1.0' },
+      });
+      expect(promotion.error).toMatch(
+        /^failed to update source: .*main is protected/s,
+      );
+      expect(result.events?.map(e => e.reason)).toContain('PromotionFailed');
+      expect(await file()).toBe(deployment);
     } finally {
       await h.stop();
     }

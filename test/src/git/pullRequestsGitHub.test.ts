@@ -850,6 +850,51 @@ describe('pull-request mode on GitHub (API stand-in) with pushes to the real tes
     }
   });
 
+  it('proposes a promotion in the pull request only when an approval is all it waits for (reviews approve)', async () => {
+    const cases = [
+      // The window opens every hour for an hour: always open, its gate passed.
+      { name: 'open-window', cron: '0 * * * *', proposed: true },
+      // Open one minute a year, not now: the window waits too, which no review can give.
+      { name: 'closed-window', cron: '0 0 1 1 *', proposed: false },
+    ];
+    for (const { name, cron, proposed } of cases) {
+      const repo = `acme/${name}`;
+      await git.createRepository(repo, {
+        'deploy/app.yaml': deployment('1.0.0'),
+      });
+      const gh = await gitHubStandIn(repo);
+      const h = await harness(repo, gh, { reviewsApprove: true });
+      try {
+        await h.select('1.0.1');
+        const result = await h.run({
+          'promotion.image-automation.io/approvals': '1',
+          'promotion.image-automation.io/window': cron,
+          'promotion.image-automation.io/window-duration':
+            cron === '0 * * * *' ? '1h' : '1m',
+        });
+        expect(ready(result).status).toBe('True');
+        const [promotion] = await h.promotionList();
+        expect(promotion.state).toBe('pending');
+        expect(
+          Object.fromEntries(promotion.gates.map(g => [g.gate, g.state])),
+        ).toEqual({
+          approval: 'waiting',
+          window: proposed ? 'passed' : 'waiting',
+        });
+        expect(gh.pulls).toHaveLength(proposed ? 1 : 0);
+        expect(result.status.pullRequest?.versions).toEqual(
+          proposed ? { app: '1.0.1' } : undefined,
+        );
+        expect(await git.readFile(repo, BRANCH, 'deploy/app.yaml')).toEqual(
+          proposed ? expect.stringContaining('app:1.0.1 #') : undefined,
+        );
+      } finally {
+        await h.stop();
+        await gh.close();
+      }
+    }
+  });
+
   it('sends no request and no credential to a pull-request API the platform did not list', async () => {
     const repo = 'acme/abuse';
     await git.createRepository(repo, {

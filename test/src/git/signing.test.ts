@@ -177,58 +177,69 @@ describe('signed commits', () => {
   });
 
   it('signs a commit whose author has an email and no name (as Flux writes it), with either kind of key', async () => {
-    for (const type of ['gpg', 'ssh'] as const) {
-      const repo = `nameless-${type}`;
-      await git.createRepository(repo, { 'web.yaml': MARKED });
-      const h = await startAutomationHarness({
-        git,
-        repo,
-        signingKeys: {
-          bot: {
-            type,
-            privateKey: type === 'gpg' ? armoredKey : sshKey,
-            ...(type === 'gpg' ? { passphrase: 'pass phrase' } : {}),
-            allowedEntities: [HARNESS_ENTITY],
+    // Where the signer and the clone keep their files: this test's own directory, to see that
+    // nothing is left behind.
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'nameless-'));
+    const tmpdir = jest.spyOn(os, 'tmpdir').mockReturnValue(tmp);
+    try {
+      for (const type of ['gpg', 'ssh'] as const) {
+        const repo = `nameless-${type}`;
+        await git.createRepository(repo, { 'web.yaml': MARKED });
+        const h = await startAutomationHarness({
+          git,
+          repo,
+          signingKeys: {
+            bot: {
+              type,
+              privateKey: type === 'gpg' ? armoredKey : sshKey,
+              ...(type === 'gpg' ? { passphrase: 'pass phrase' } : {}),
+              allowedEntities: [HARNESS_ENTITY],
+            },
           },
-        },
-      });
-      try {
-        await h.declare({ web: WEB });
-        const manifest = automation('auto', {
-          commit: { signingKey: { type, secretRef: { name: 'bot' } } },
         });
-        (manifest.spec as any).git.commit.author = {
-          email: 'bot@example.com',
-        };
-        expect(ready(await h.run(manifest))?.status).toBe('True');
-        expect(
-          await git.git(repo, ['log', '-1', '--format=[%an] [%ae]', 'main']),
-        ).toBe('[] [bot@example.com]\n');
-        await git.git(repo, ['fsck', '--strict']);
-        if (type === 'gpg') {
-          const { stderr } = await verify(repo, [], { GNUPGHOME: gnupgHome });
-          expect(stderr).toMatch(
-            /Good signature from "Flux Bot <bot@example.com>"/,
-          );
-        } else {
-          const allowed = path.join(dir, 'allowed_signers');
-          fs.writeFileSync(
-            allowed,
-            `bot@example.com namespaces="git" ${sshPublic}\n`,
-          );
-          const { stderr } = await verify(repo, [
-            '-c',
-            'gpg.format=ssh',
-            '-c',
-            `gpg.ssh.allowedSignersFile=${allowed}`,
-          ]);
-          expect(stderr).toMatch(
-            /Good "git" signature for bot@example.com with ED25519 key/,
-          );
+        try {
+          await h.declare({ web: WEB });
+          const manifest = automation('auto', {
+            commit: { signingKey: { type, secretRef: { name: 'bot' } } },
+          });
+          (manifest.spec as any).git.commit.author = {
+            email: 'bot@example.com',
+          };
+          expect(ready(await h.run(manifest))?.status).toBe('True');
+          expect(tmpdir).toHaveBeenCalled();
+          expect(fs.readdirSync(tmp)).toEqual([]);
+          expect(
+            await git.git(repo, ['log', '-1', '--format=[%an] [%ae]', 'main']),
+          ).toBe('[] [bot@example.com]\n');
+          await git.git(repo, ['fsck', '--strict']);
+          if (type === 'gpg') {
+            const { stderr } = await verify(repo, [], { GNUPGHOME: gnupgHome });
+            expect(stderr).toMatch(
+              /Good signature from "Flux Bot <bot@example.com>"/,
+            );
+          } else {
+            const allowed = path.join(dir, 'allowed_signers');
+            fs.writeFileSync(
+              allowed,
+              `bot@example.com namespaces="git" ${sshPublic}\n`,
+            );
+            const { stderr } = await verify(repo, [
+              '-c',
+              'gpg.format=ssh',
+              '-c',
+              `gpg.ssh.allowedSignersFile=${allowed}`,
+            ]);
+            expect(stderr).toMatch(
+              /Good "git" signature for bot@example.com with ED25519 key/,
+            );
+          }
+        } finally {
+          await h.stop();
         }
-      } finally {
-        await h.stop();
       }
+    } finally {
+      tmpdir.mockRestore();
+      fs.rmSync(tmp, { recursive: true, force: true });
     }
   });
 
