@@ -203,7 +203,7 @@ export const modules = {
       repo('test/src/git/warmClones.test.ts'),
       repo('test/src/git/pullRequests.test.ts'),
       // Pull-request mode with promotions against the GitHub and GitLab API stand-ins (mocked:
-      // neither service runs here): held versions, review approvals, deferred decisions.
+      // neither service runs here): held versions, review approvals, merges.
       repo('test/src/git/pullRequestsGitHub.test.ts'),
       repo('test/src/git/pullRequestsGitLab.test.ts'),
     ],
