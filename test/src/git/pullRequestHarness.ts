@@ -213,6 +213,22 @@ export async function pullRequestHarness(options: {
     select,
     run,
     logs,
+    /** When the next run happens (each run moves the clock a minute on first). */
+    nextRunAt: () => clock + 60_000,
+    /** Moves the clock so that the next run happens at `at`. */
+    runNextAt(at: number) {
+      clock = at - 60_000;
+    },
+    /** Pins the policy at `tag` on this automation (in the store, as a person's rollback does). */
+    pin: (tag: string, reason: string) =>
+      promotions.pin({
+        targetId: `git:${id}`,
+        subject: `ImagePolicy/${NS}/app`,
+        version: { image: ref(tag).name, tag },
+        reason,
+        by: 'user:default/alice',
+        at: new Date(clock).toISOString(),
+      }),
     async promotionList() {
       return (await promotions.list({ targetId: `git:${id}`, limit: 100 }))
         .items;

@@ -67,6 +67,20 @@ async function gitHubStandIn(repo: string) {
   const graphql: Array<{ query: string; variables: Record<string, unknown> }> =
     [];
   const settings = { allowAutoMerge: true };
+  /**
+   * Something that happens while the host answers a request (a person acting meanwhile); it may
+   * answer instead of the stand-in.
+   */
+  const meanwhile: {
+    hook?: (request: {
+      method: string;
+      path: string;
+    }) => Promise<
+      | { status: number; headers: Record<string, string>; body: unknown }
+      | undefined
+      | void
+    >;
+  } = {};
   const requests: Array<{
     method: string;
     path: string;
@@ -123,6 +137,18 @@ async function gitHubStandIn(repo: string) {
       authorization: req.headers.authorization,
       body,
     });
+    const answer = await meanwhile.hook?.({
+      method: req.method!,
+      path: url.pathname,
+    });
+    if (answer) {
+      res.writeHead(answer.status, {
+        'content-type': 'application/json',
+        ...answer.headers,
+      });
+      res.end(JSON.stringify(answer.body));
+      return undefined;
+    }
     const send = (status: number, payload?: unknown) => {
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(payload === undefined ? '' : JSON.stringify(payload));
@@ -291,6 +317,7 @@ async function gitHubStandIn(repo: string) {
     checkRuns,
     graphql,
     settings,
+    meanwhile,
     requests,
     headOf,
     /** Merges as a person would on GitHub: a merge commit of the head into the base, on the Git server. */
@@ -892,6 +919,152 @@ describe('pull-request mode on GitHub (API stand-in) with pushes to the real tes
         await h.stop();
         await gh.close();
       }
+    }
+  });
+
+  it('closes the pull request of a version superseded by a newer one that waits for its window, saying why, reads the host once before, and comes back when the window opens', async () => {
+    const repo = 'acme/held-newer';
+    await git.createRepository(repo, {
+      'deploy/app.yaml': deployment('1.0.0'),
+    });
+    const gh = await gitHubStandIn(repo);
+    const h = await harness(repo, gh);
+    try {
+      await h.select('1.0.1');
+      expect(ready(await h.run()).message).toMatch(/^pull request #1 opened/);
+      const [older] = await h.promotionList();
+      expect(older).toMatchObject({ state: 'applying', to: { tag: '1.0.1' } });
+
+      // 1.0.2 comes, gated by a window opening a few minutes later, well within the ten-minute
+      // interval.
+      await h.select('1.0.2');
+      const opens = new Date(h.nextRunAt() + 5 * 60_000);
+      opens.setUTCSeconds(0, 0);
+      const gated = {
+        'promotion.image-automation.io/window': `${opens.getUTCMinutes()} * * * *`,
+        'promotion.image-automation.io/window-duration': '10m',
+      };
+      // The host first limits the rate for twenty minutes: a failed run waits what the host said,
+      // not for the window.
+      gh.meanwhile.hook = async () => ({
+        status: 429,
+        headers: { 'retry-after': '1200' },
+        body: { message: 'API rate limit exceeded' },
+      });
+      const limited = await h.run(gated);
+      gh.meanwhile.hook = undefined;
+      expect(ready(limited).status).toBe('False');
+      expect(limited.requeueAfterMs).toBe(1_200_000);
+      expect(gh.pulls[0].state).toBe('open');
+      const at = h.nextRunAt();
+      const from = gh.requests.length;
+      const held = await h.run(gated);
+      expect(ready(held)).toMatchObject({
+        status: 'True',
+        message: 'repository up-to-date',
+      });
+      // The host is read once before the close: the pull request may have been merged meanwhile.
+      expect(callsSince(gh, from, repo)).toEqual([
+        'GET /pulls/1',
+        'POST /issues/1/comments',
+        'PATCH /pulls/1',
+      ]);
+      expect(gh.pulls[0]).toMatchObject({
+        state: 'closed',
+        comments: [
+          'Closed by image automation: what this pull request proposed (app 1.0.1) was superseded by app 1.0.2, which waits for its promotion gates; a new pull request proposes it once they pass.',
+        ],
+      });
+      expect(held.events).toContainEqual({
+        type: 'Normal',
+        reason: 'PullRequestSuperseded',
+        message: `pull request #1 http://${gh.host}/${repo}/pull/1 closed: superseded by app 1.0.2, which waits for its promotion gates`,
+      });
+      expect(held.status.pullRequest).toBeUndefined();
+      const newer = (await h.promotionList()).find(p => p.to.tag === '1.0.2')!;
+      expect(newer).toMatchObject({
+        state: 'pending',
+        eta: opens.toISOString(),
+      });
+      expect(newer.gates.find(g => g.gate === 'window')?.state).toBe('waiting');
+      expect((await h.view(older.id)).state).toBe('superseded');
+      expect(await git.readFile(repo, 'main', 'deploy/app.yaml')).toContain(
+        'app:1.0.0 #',
+      );
+      // Back a second after the window opens, not at the interval.
+      expect(held.requeueAfterMs).toBe(opens.getTime() - at + 1000);
+
+      h.runNextAt(opens.getTime() + 1000);
+      const opened = await h.run(gated);
+      expect(ready(opened).message).toMatch(/^pull request #2 opened/);
+      expect(opened.status.pullRequest).toMatchObject({
+        number: 2,
+        versions: { app: '1.0.2' },
+        promotions: [newer.id],
+      });
+      expect(opened.requeueAfterMs).toBe(600_000);
+    } finally {
+      await h.stop();
+      await gh.close();
+    }
+  });
+
+  it('fails a decision that changed while the pull request was updated (a pin set meanwhile), and writes it on the next pass', async () => {
+    const repo = 'acme/pinned-meanwhile';
+    await git.createRepository(repo, {
+      'deploy/app.yaml': deployment('1.0.0'),
+    });
+    const gh = await gitHubStandIn(repo);
+    const h = await harness(repo, gh);
+    try {
+      await h.select('1.0.1');
+      expect(ready(await h.run()).message).toMatch(/^pull request #1 opened/);
+      // 1.0.2 is pushed to the pull request's branch; while the host answers the update, a person
+      // pins the policy at 1.0.0. The decision taken after the answer is no longer what was pushed.
+      await h.select('1.0.2');
+      gh.meanwhile.hook = async ({ method, path }) => {
+        if (method === 'PATCH' && path.endsWith('/pulls/1')) {
+          gh.meanwhile.hook = undefined;
+          await h.pin('1.0.1', 'errors in prod');
+        }
+      };
+      const updated = await h.run();
+      expect(ready(updated).message).toMatch(/^pull request #1 updated/);
+      expect(await git.readFile(repo, BRANCH, 'deploy/app.yaml')).toContain(
+        'app:1.0.2 #',
+      );
+      const list = await h.promotionList();
+      const pinned = list.find(
+        p => p.history[0].note === 'pinned at 1.0.1: errors in prod',
+      )!;
+      expect(pinned).toMatchObject({ state: 'failed', to: { tag: '1.0.1' } });
+      expect(pinned.history.at(-1)).toEqual(
+        expect.objectContaining({
+          state: 'failed',
+          note: 'decided 1.0.1 after the pull request was updated with 1.0.2: written on the next pass',
+        }),
+      );
+      expect(updated.events).toContainEqual(
+        expect.objectContaining({
+          type: 'Warning',
+          reason: 'PromotionFailed',
+        }),
+      );
+
+      // The next pass decides again and writes the pin: the pull request goes back to 1.0.1.
+      const next = await h.run();
+      expect(ready(next).message).toMatch(/^pull request #1 updated/);
+      expect(next.status.pullRequest).toMatchObject({
+        versions: { app: '1.0.1' },
+        promotions: [pinned.id],
+      });
+      expect((await h.view(pinned.id)).state).toBe('applying');
+      expect(await git.readFile(repo, BRANCH, 'deploy/app.yaml')).toContain(
+        'app:1.0.1 #',
+      );
+    } finally {
+      await h.stop();
+      await gh.close();
     }
   });
 

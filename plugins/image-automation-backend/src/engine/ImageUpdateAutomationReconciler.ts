@@ -75,7 +75,7 @@ import { setterDiff } from '../git/setterDiff';
 import { policyOfSetter } from '../git/applySetters';
 import { parseGoDuration } from '../golib/time';
 import { unsupportedFields } from '../objects/fluxCompatibility';
-import { markReady } from './conditions';
+import { markReady, readyCondition } from './conditions';
 import { outcomes } from './outcome';
 import { beginReconcile, retryAfter } from './preamble';
 import { ReconcileContext, ReconcileResult, Reconciler } from './Reconciler';
@@ -167,11 +167,30 @@ interface PromotionPlan {
   }>;
   /** When a waiting promotion's gates pass by themselves, the earliest. */
   nextEta?: number;
+  /** The policies whose selection waits for its gates, with the tag that waits. */
+  waiting: Map<string, string>;
   /**
    * Pull-request mode, the host not read yet: decisions on promotions the open pull request carries,
    * written once the host answered the update (see PromotionPlanner.preview).
    */
   deferred: DeferredDecision[];
+}
+
+/**
+ * Keeps a policy's markers as they are; `waits` is the promotion waiting for its gates, if one does
+ * (its ETA may bring the next run forward).
+ */
+function holdInPlan(
+  plan: PromotionPlan,
+  name: string,
+  waits: { to: PromotionVersion; eta?: string } | undefined,
+): void {
+  plan.held.add(name);
+  if (!waits) return;
+  plan.waiting.set(name, waits.to.tag);
+  const eta = waits.eta ? Date.parse(waits.eta) : undefined;
+  if (eta !== undefined && (plan.nextEta === undefined || eta < plan.nextEta))
+    plan.nextEta = eta;
 }
 
 /** A decision left for after the host's answer: `version` is what the plan wrote, if anything. */
@@ -1068,6 +1087,7 @@ export class ImageUpdateAutomationReconciler implements Reconciler {
         })),
       writes: [],
       deferred: [],
+      waiting: new Map(),
     };
     for (const [name, ref] of selected) {
       const markers = probe.markers.filter(m => m.policy === name);
@@ -1207,13 +1227,11 @@ export class ImageUpdateAutomationReconciler implements Reconciler {
       return;
     }
     // Held, or already carrying what it should (a pinned version, say): its markers stay.
-    plan.held.add(name);
-    const eta =
-      decision.action === 'hold' && decision.promotion?.eta
-        ? Date.parse(decision.promotion.eta)
-        : undefined;
-    if (eta !== undefined && (plan.nextEta === undefined || eta < plan.nextEta))
-      plan.nextEta = eta;
+    holdInPlan(
+      plan,
+      name,
+      decision.action === 'hold' ? decision.promotion : undefined,
+    );
   }
 
   /**
@@ -1250,16 +1268,13 @@ export class ImageUpdateAutomationReconciler implements Reconciler {
         pr.reviewsApprove &&
         reviewApprovable(preview.gates));
     if (preview.action === 'none' || !writes || !preview.version) {
-      plan.held.add(name);
-      const eta =
-        preview.action === 'hold' && preview.eta
-          ? Date.parse(preview.eta)
-          : undefined;
-      if (
-        eta !== undefined &&
-        (plan.nextEta === undefined || eta < plan.nextEta)
-      )
-        plan.nextEta = eta;
+      holdInPlan(
+        plan,
+        name,
+        preview.action === 'hold'
+          ? { to: wanted, eta: preview.eta }
+          : undefined,
+      );
       plan.deferred.push({ name, selection, desired: wanted, diff: '' });
       return true;
     }
@@ -1332,8 +1347,11 @@ export class ImageUpdateAutomationReconciler implements Reconciler {
     return writes;
   }
 
-  /** A run in pull-request mode: see {@link runPullRequest}. */
-  private runPullRequest(
+  /**
+   * A run in pull-request mode: see {@link runPullRequest}. A run that succeeds comes back sooner
+   * than the interval when a held promotion's gates pass by themselves before it, as in direct mode.
+   */
+  private async runPullRequest(
     ctx: RunContext,
     signal?: AbortSignal,
   ): Promise<ReconcileResult> {
@@ -1341,7 +1359,8 @@ export class ImageUpdateAutomationReconciler implements Reconciler {
     const promotions = this.deps.promotions;
     /** What the last plan deferred, until the host answers (see PromotionPlan.deferred). */
     let deferred: DeferredDecision[] = [];
-    return runPullRequest(
+    let lastPlan: PromotionPlan | undefined;
+    const result = await runPullRequest(
       {
         ...ctx,
         options: ctx.pullRequest!.options,
@@ -1369,6 +1388,7 @@ export class ImageUpdateAutomationReconciler implements Reconciler {
               },
             );
             deferred = plan.deferred;
+            lastPlan = plan;
             return { ...plan, deferred: plan.deferred.map(d => d.name) };
           },
           settle: async carried => {
@@ -1404,6 +1424,14 @@ export class ImageUpdateAutomationReconciler implements Reconciler {
       },
       signal,
     );
+    if (readyCondition(result.status)?.status !== 'True') return result;
+    return {
+      ...result,
+      requeueAfterMs: Math.min(
+        result.requeueAfterMs,
+        this.requeue(lastPlan, ctx.intervalMs, now),
+      ),
+    };
   }
 
   /** Records the written promotions; returns the objects waiting for them upstream. */

@@ -94,6 +94,8 @@ export interface PullRequestRun {
       markers: NonNullable<ObjectStatus['markers']>;
       writes: Array<{ promotion: PromotionRecord; diff: string }>;
       deferred: string[];
+      /** The policies whose selection waits for its gates, with the tag that waits. */
+      waiting: Map<string, string>;
     }>;
     /** Writes the decisions the last {@link plan} deferred; returns the promotions the pull request now carries out. */
     settle(
@@ -226,6 +228,8 @@ class PullRequestPass {
   private reopened = false;
   /** Decisions the plan left for after the host's answer (see PullRequestRun.promotions.plan). */
   private deferred = 0;
+  /** What the last plan held for its gates (see PullRequestRun.promotions.plan). */
+  private waiting = new Map<string, string>();
 
   constructor(
     private readonly ctx: PullRequestRun,
@@ -527,6 +531,7 @@ class PullRequestPass {
         const plan = await promotions.plan(tree, carried, open && !this.known);
         this.writes = plan.writes;
         this.deferred = plan.deferred.length;
+        this.waiting = plan.waiting;
         policies = plan.policies;
         held = plan.held;
         this.status = { ...this.status, markers: plan.markers };
@@ -613,14 +618,23 @@ class PullRequestPass {
     let tracked = this.tracked;
     if (tracked?.state === 'open') {
       this.signal?.throwIfAborted();
+      // A newer selection of a policy it carries may wait for its gates: then that is why.
+      const waiting = Object.keys(tracked.versions)
+        .filter(policy => this.waiting.has(policy))
+        .map(policy => `${policy} ${this.waiting.get(policy)}`)
+        .join(', ');
       try {
         await ctx.host.closeWithComment(
           tracked.number,
-          `Closed by image automation: \`${
-            options.base
-          }\` already carries what this pull request proposed (${describeVersions(
-            tracked.versions,
-          )}), or the selection moved back to what it carries.`,
+          waiting
+            ? `Closed by image automation: what this pull request proposed (${describeVersions(
+                tracked.versions,
+              )}) was superseded by ${waiting}, which waits for its promotion gates; a new pull request proposes it once they pass.`
+            : `Closed by image automation: \`${
+                options.base
+              }\` already carries what this pull request proposed (${describeVersions(
+                tracked.versions,
+              )}), or the selection moved back to what it carries.`,
         );
       } catch (error) {
         return await this.apiFailed(error);
@@ -628,7 +642,11 @@ class PullRequestPass {
       ctx.events.push({
         type: 'Normal',
         reason: 'PullRequestSuperseded',
-        message: `pull request #${tracked.number} ${tracked.url} closed: '${options.base}' already carries its versions`,
+        message: `pull request #${tracked.number} ${tracked.url} closed: ${
+          waiting
+            ? `superseded by ${waiting}, which waits for its promotion gates`
+            : `'${options.base}' already carries its versions`
+        }`,
       });
       await this.recordOnPromotions({ ...tracked, state: 'closed' });
       tracked = undefined;
