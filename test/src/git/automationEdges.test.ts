@@ -295,6 +295,42 @@ describe('ImageUpdateAutomationReconciler, called directly on a real Git server'
     }
   });
 
+  it('names the checkout as the failed step when the refs are read but the clone fails (a branch pointing at a commit the server lacks)', async () => {
+    // A loose ref overrides a packed one: main now names an object the repository does not hold,
+    // so listing the refs succeeds and fetching the commit fails.
+    const missing = '0123456789abcdef0123456789abcdef01234567';
+    const ref = path.join(
+      bed.git.root,
+      `${bed.repo}.git`,
+      'refs',
+      'heads',
+      'main',
+    );
+    fs.mkdirSync(path.dirname(ref), { recursive: true });
+    fs.writeFileSync(ref, `${missing}\n`);
+    const h = await bed.harness();
+    try {
+      await h.declare({ web: WEB('1.1.0') });
+      let result: Awaited<ReturnType<typeof h.run>> | undefined;
+      // ls-refs, then the clone's own requests.
+      expect(
+        await uploadPacks(async () => {
+          result = await h.run(automation('auto'));
+        }),
+      ).toBeGreaterThan(1);
+      expect(ready(result!)).toEqual({
+        status: 'False',
+        reason: 'GitOperationFailed',
+        message: `failed to checkout source: fatal: remote error: upload-pack: not our ref ${missing}`,
+      });
+      expect(
+        requests().filter(r => r.path.endsWith('/git-receive-pack')),
+      ).toEqual([]);
+    } finally {
+      await h.stop();
+    }
+  });
+
   it('retries from a fresh clone when a pushed refspec is rejected because its branch moved, and says so in the log', async () => {
     await bed.git.git(bed.repo, ['branch', 'review', 'main']);
     await bed.git.commitFiles(
