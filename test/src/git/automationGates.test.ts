@@ -132,10 +132,10 @@ describe('promotions of a Git target, the reconciler called directly', () => {
           requests: 1,
           tags,
         });
-      // api's 2.0.0 has soaked for 58 minutes, web's 1.1.0 for 55: api's gate passes first,
-      // though web is decided after it.
-      await scan(minutesAgo(58), ['2.0.0']);
-      await scan(minutesAgo(55), ['2.0.0', '1.1.0']);
+      // web's 1.1.0 has soaked for 58 minutes, api's 2.0.0 for 55: web's gate passes first,
+      // though it is decided after api's (the policies are decided in name order).
+      await scan(minutesAgo(58), ['1.1.0']);
+      await scan(minutesAgo(55), ['1.1.0', '2.0.0']);
       const result = await h.run(manifest, now);
       expect(ready(result)?.status).toBe('True');
       expect(await file()).toBe(deployment);
@@ -147,13 +147,13 @@ describe('promotions of a Git target, the reconciler called directly', () => {
           'ImagePolicy/apps/api',
           '2.0.0',
           'pending',
-          minutesAgo(-2).toISOString(),
+          minutesAgo(-5).toISOString(),
         ],
         [
           'ImagePolicy/apps/web',
           '1.1.0',
           'pending',
-          minutesAgo(-5).toISOString(),
+          minutesAgo(-2).toISOString(),
         ],
       ]);
       // A second after the earliest gate passes.

@@ -1020,7 +1020,7 @@ describe('pull-request mode on GitHub (API stand-in) with pushes to the real tes
       await h.select('1.0.1');
       expect(ready(await h.run()).message).toMatch(/^pull request #1 opened/);
       // 1.0.2 is pushed to the pull request's branch; while the host answers the update, a person
-      // pins the policy at 1.0.0. The decision taken after the answer is no longer what was pushed.
+      // pins the policy at 1.0.1. The decision taken after the answer is no longer what was pushed.
       await h.select('1.0.2');
       gh.meanwhile.hook = async ({ method, path }) => {
         if (method === 'PATCH' && path.endsWith('/pulls/1')) {
@@ -1062,6 +1062,44 @@ describe('pull-request mode on GitHub (API stand-in) with pushes to the real tes
       expect(await git.readFile(repo, BRANCH, 'deploy/app.yaml')).toContain(
         'app:1.0.1 #',
       );
+    } finally {
+      await h.stop();
+      await gh.close();
+    }
+  });
+
+  it('leaves the pull request at the version a pin holds when a newer one is selected, without a call to the host', async () => {
+    const repo = 'acme/pinned-carried';
+    await git.createRepository(repo, {
+      'deploy/app.yaml': deployment('1.0.0'),
+    });
+    const gh = await gitHubStandIn(repo);
+    const h = await harness(repo, gh);
+    try {
+      await h.select('1.0.1');
+      const opened = await h.run();
+      expect(ready(opened).message).toMatch(/^pull request #1 opened/);
+      const head = await gh.headOf(BRANCH);
+      // Pinned at what the pull request carries, then 1.0.2 is selected: the pin decides, and the
+      // pull request already proposes it.
+      await h.pin('1.0.1', 'hold while we test');
+      await h.select('1.0.2');
+      const from = gh.requests.length;
+      const result = await h.run();
+      expect(ready(result)).toMatchObject({
+        status: 'True',
+        message: expect.stringMatching(/^pull request #1 open \(/),
+      });
+      expect(callsSince(gh, from, repo)).toEqual([]);
+      expect(await gh.headOf(BRANCH)).toBe(head);
+      expect(await git.readFile(repo, BRANCH, 'deploy/app.yaml')).toContain(
+        'app:1.0.1 #',
+      );
+      expect(result.status.pullRequest).toMatchObject({
+        number: 1,
+        state: 'open',
+        versions: { app: '1.0.1' },
+      });
     } finally {
       await h.stop();
       await gh.close();
