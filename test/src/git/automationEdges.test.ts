@@ -457,6 +457,67 @@ describe('ImageUpdateAutomationReconciler, called directly on a real Git server'
     });
   });
 
+  it('leaves out an ImagePolicy of another apiVersion, as if it did not exist', async () => {
+    const h = await bed.harness();
+    try {
+      await h.declare({ web: WEB('1.1.0') }, [
+        {
+          apiVersion: 'image.toolkit.fluxcd.io/v1beta2',
+          kind: 'ImagePolicy',
+          metadata: {
+            name: 'api',
+            namespace: 'apps',
+            labels: { policy: 'api' },
+          },
+          spec: {
+            imageRepositoryRef: { name: 'app' },
+            policy: { semver: { range: '*' } },
+          },
+        },
+      ]);
+      const result = await h.run(automation('auto'));
+      expect(ready(result)?.status).toBe('True');
+      expect(
+        result.events
+          ?.filter(e => e.reason === 'SetterNotApplied')
+          .map(e => e.message),
+      ).toEqual([
+        "deploy/web.yaml:12: marker 'apps:api' names ImagePolicy 'api', which is not among the automation's policies in 'apps'",
+      ]);
+      expect(await file()).toContain('ghcr.io/acme/web:1.1.0');
+    } finally {
+      await h.stop();
+    }
+  });
+
+  it('checks the source out again once it moved, and writes the selection back over a commit that reverted it', async () => {
+    const h = await bed.harness();
+    try {
+      await h.declare({ web: WEB('1.1.0') });
+      const manifest = automation('auto');
+      expect(ready(await h.run(manifest))?.status).toBe('True');
+      expect(await file()).toContain('ghcr.io/acme/web:1.1.0');
+      // Someone reverts the update on main; the selection did not change.
+      await bed.git.commitFiles(
+        bed.repo,
+        'main',
+        {
+          'deploy/web.yaml': deployment(
+            'ghcr.io/acme/web:1.0.0',
+            'ghcr.io/acme/api:1.0.0',
+          ),
+        },
+        'revert the image update',
+      );
+      const reverted = await head();
+      expect(await uploadPacks(() => h.run(manifest))).toBeGreaterThan(1);
+      expect(await head()).not.toBe(reverted);
+      expect(await file()).toContain('ghcr.io/acme/web:1.1.0');
+    } finally {
+      await h.stop();
+    }
+  });
+
   describe('a run looks at the repository again, although the source did not move', () => {
     it('when it pushes to another branch, which may have been deleted since', async () => {
       const h = await bed.harness();

@@ -20,10 +20,13 @@ spec:
           image: ghcr.io/acme/web:1.0.0 # {"$imagepolicy": "apps:web"}
         - name: api
           image: ghcr.io/acme/api:1.0.0 # {"$imagepolicy": "apps:api"}
+        - name: worker
+          image: ghcr.io/acme/worker:1.0.0 # {"$imagepolicy": "apps:worker"}
 `;
 
 const WEB = (tag: string) => ({ name: 'ghcr.io/acme/web', tag });
 const API = (tag: string) => ({ name: 'ghcr.io/acme/api', tag });
+const WORKER = (tag: string) => ({ name: 'ghcr.io/acme/worker', tag });
 
 function gated(annotations: Record<string, string>): AutomationObject {
   const manifest = automation('auto');
@@ -118,10 +121,10 @@ describe('promotions of a Git target, the reconciler called directly', () => {
         metadata: { name: 'app', namespace: 'apps' },
         spec: { image: 'ghcr.io/acme/app', interval: '1m' },
       };
-      await h.declare({ web: WEB('1.1.0'), api: API('2.0.0') }, [
-        manifest,
-        repository,
-      ]);
+      await h.declare(
+        { web: WEB('1.1.0'), api: API('2.0.0'), worker: WORKER('3.0.0') },
+        [manifest, repository],
+      );
       const now = new Date();
       const minutesAgo = (m: number) => new Date(now.getTime() - m * 60_000);
       const scan = (at: Date, tags: string[]) =>
@@ -132,10 +135,12 @@ describe('promotions of a Git target, the reconciler called directly', () => {
           requests: 1,
           tags,
         });
-      // web's 1.1.0 has soaked for 58 minutes, api's 2.0.0 for 55: web's gate passes first,
-      // though it is decided after api's (the policies are decided in name order).
+      // web's 1.1.0 has soaked for 58 minutes, api's 2.0.0 for 55, worker's 3.0.0 for 50: web's
+      // gate passes first, though it is decided between api's and worker's (the policies are
+      // decided in name order), so neither the first ETA nor the last one decides.
       await scan(minutesAgo(58), ['1.1.0']);
       await scan(minutesAgo(55), ['1.1.0', '2.0.0']);
+      await scan(minutesAgo(50), ['1.1.0', '2.0.0', '3.0.0']);
       const result = await h.run(manifest, now);
       expect(ready(result)?.status).toBe('True');
       expect(await file()).toBe(deployment);
@@ -154,6 +159,12 @@ describe('promotions of a Git target, the reconciler called directly', () => {
           '1.1.0',
           'pending',
           minutesAgo(-2).toISOString(),
+        ],
+        [
+          'ImagePolicy/apps/worker',
+          '3.0.0',
+          'pending',
+          minutesAgo(-10).toISOString(),
         ],
       ]);
       // A second after the earliest gate passes.
