@@ -62,7 +62,8 @@ for (const [file, result] of Object.entries(older.files)) {
     kept++;
   }
 }
-fs.writeFileSync(outFile, JSON.stringify(newer));
+// Indented as Stryker writes it, so that the committed file diffs line by line.
+fs.writeFileSync(outFile, JSON.stringify(newer, null, 2));
 console.log(
   `${kept} older results kept beside ${
     Object.values(newer.files).reduce((n, f) => n + f.mutants.length, 0) - kept

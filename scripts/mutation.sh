@@ -10,7 +10,9 @@
 #
 # Incremental: each module keeps the last results in
 # plugins/image-automation-backend/stryker/<module>.incremental.json (committed), so a re-run only
-# mutates and tests what changed since. Not part of scripts/test.sh: a full run takes hours.
+# mutates and tests what changed since. For the modules whose tests live outside the package
+# (test/src), where Stryker's own diff reuses nothing, scripts/mutation-targets.js picks the mutants
+# to run again and merges the results. Not part of scripts/test.sh: a full run takes hours.
 # Ends with one line per module, then the overall score.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -46,12 +48,37 @@ export BACKSTAGE_TEST_DISABLE_DOCKER=1
 # (test/testbed/kube/reuse.ts) instead of started each time.
 export TESTBED_KUBE_REUSE=1
 
+# Whether the module's tests include suites outside the package (stryker.config.mjs, `repo(...)`).
+tests_outside() {
+  STRYKER_MODULE="$1" node --input-type=module -e \
+    "const { modules } = await import('./stryker.config.mjs');
+     process.exit(modules[process.env.STRYKER_MODULE].tests.some(t => t.startsWith('../')) ? 0 : 1)"
+}
+# List the module's mutants, keep the results that still hold, run Stryker on the rest, merge.
+targeted_run() {
+  local module="$1" targets="reports/mutation/$1.targets.json"
+  STRYKER_MODULE="$module" STRYKER_LIST=1 npx stryker run stryker.config.mjs \
+    >"reports/mutation/$module.list.log" 2>&1 || { tail -20 "reports/mutation/$module.list.log"; return 1; }
+  node "$ROOT/scripts/mutation-targets.js" plan "$module" || return 1
+  if [ "$(node -p "require('./$targets').length")" -gt 0 ]; then
+    STRYKER_MODULE="$module" STRYKER_TARGETS="$targets" npx stryker run stryker.config.mjs \
+      --concurrency "${STRYKER_CONCURRENCY:-1}" || return 1
+  fi
+  node "$ROOT/scripts/mutation-targets.js" merge "$module"
+}
+
 status=0
 cd "$PKG"
+mkdir -p reports/mutation
 for module in "${selected[@]}"; do
   echo "== mutation testing: $module"
   started=$SECONDS
-  if ! STRYKER_MODULE="$module" npx stryker run stryker.config.mjs \
+  if [ ${#force[@]} -eq 0 ] && tests_outside "$module"; then
+    if ! targeted_run "$module"; then
+      echo "stryker failed for $module" >&2
+      status=1
+    fi
+  elif ! STRYKER_MODULE="$module" npx stryker run stryker.config.mjs \
     --concurrency "${STRYKER_CONCURRENCY:-1}" "${force[@]+"${force[@]}"}"; then
     echo "stryker failed for $module" >&2
     status=1

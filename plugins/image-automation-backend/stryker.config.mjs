@@ -249,7 +249,7 @@ fs.writeFileSync(
 process.env.STRYKER_TEST_ORDER = JSON.stringify(selected.tests);
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
-export default {
+const options = {
   packageManager: 'npm',
   testRunner: 'jest',
   checkers: ['typescript'],
@@ -289,3 +289,41 @@ export default {
   thresholds: { high: 90, low: 85, break: null },
   cleanTempDir: true,
 };
+
+// Two variants for the modules whose tests live outside this package, where Stryker's own
+// incremental mode reuses nothing (docs/testing.md, "Incremental"); scripts/mutation.sh runs them.
+// STRYKER_LIST=1: only list the module's mutants (a test runner that runs nothing, no checker; a
+// few seconds), into reports/mutation/<module>.mutants.json.
+// STRYKER_TARGETS=<file>: mutate only the ranges listed in that file (those of the mutants whose
+// last result cannot be reused, from scripts/mutation-targets.js), with results of their own that
+// the script then merges into the module's incremental file.
+/** @returns {import('@stryker-mutator/api/core').PartialStrykerOptions} */
+function variant() {
+  if (process.env.STRYKER_LIST === '1') {
+    return {
+      ...options,
+      testRunner: 'command',
+      commandRunner: { command: 'true' },
+      checkers: [],
+      coverageAnalysis: 'off',
+      ignoreStatic: false,
+      incremental: false,
+      concurrency: 1,
+      reporters: ['json'],
+      jsonReporter: { fileName: `reports/mutation/${name}.mutants.json` },
+    };
+  }
+  const targets = process.env.STRYKER_TARGETS;
+  if (targets) {
+    return {
+      ...options,
+      mutate: JSON.parse(fs.readFileSync(targets, 'utf8')),
+      incrementalFile: `reports/mutation/${name}.targeted.incremental.json`,
+      htmlReporter: { fileName: `reports/mutation/${name}.targeted.html` },
+      jsonReporter: { fileName: `reports/mutation/${name}.targeted.json` },
+    };
+  }
+  return options;
+}
+
+export default variant();
