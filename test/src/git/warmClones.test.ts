@@ -387,7 +387,9 @@ describe('warm clones for ImageUpdateAutomations', () => {
       for (const h of harnesses) await h.stop();
       await clones.close();
     }
-  });
+    // 100 runs, each a commit and a push, ten serialised on each clone: well within the file's two
+    // minutes alone, past them once in a clean-clone run with every other suite beside it.
+  }, 300_000);
 
   it('keeps one clone per repository for many automations, bounded by maxClones, and serialises runs on one clone', async () => {
     const clones = new WarmClones({ directory: work, maxClones: 3 });
