@@ -24,6 +24,7 @@
 const { execFileSync } = require('child_process');
 const fs = require('fs');
 const path = require('path');
+const { mergeIncremental, mutantKey } = require('./merge-incremental');
 
 const ROOT = path.resolve(__dirname, '..');
 const PKG = path.join(ROOT, 'plugins/image-automation-backend');
@@ -39,15 +40,6 @@ const incrementalFile = path.join(
 );
 const reusedFile = path.join(reports, `${moduleName}.reused.json`);
 const readJson = file => JSON.parse(fs.readFileSync(file, 'utf8'));
-const mutantKey = m =>
-  [
-    m.mutatorName,
-    m.replacement,
-    m.location.start.line,
-    m.location.start.column,
-    m.location.end.line,
-    m.location.end.column,
-  ].join('|');
 
 const targeted = path.join(reports, `${moduleName}.targeted.incremental.json`);
 if (command === 'merge') {
@@ -55,16 +47,7 @@ if (command === 'merge') {
     // Nothing had to run again.
     fs.copyFileSync(reusedFile, incrementalFile);
   } else {
-    execFileSync(
-      process.execPath,
-      [
-        path.join(__dirname, 'merge-incremental.js'),
-        reusedFile,
-        targeted,
-        incrementalFile,
-      ],
-      { stdio: 'inherit' },
-    );
+    mergeIncremental(reusedFile, targeted, incrementalFile);
   }
   fs.copyFileSync(incrementalFile, path.join(reports, `${moduleName}.json`));
   process.exit(0);
