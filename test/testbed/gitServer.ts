@@ -16,6 +16,11 @@ export interface GitServerOptions {
   anonymousRead?: boolean;
   /** Hold every push this long before handling it (to make concurrent writers collide). */
   pushDelayMs?: number;
+  /**
+   * Runs before each push is handled, given the repository's name (after `pushDelayMs`): another
+   * writer that moves the branch there makes the push lose the race, as a real one would.
+   */
+  beforePush?: (repository: string) => Promise<void>;
 }
 
 /** One request the server answered (never a password). @public */
@@ -185,13 +190,24 @@ export async function startGitServer(
       req.resume();
       return;
     }
+    const { pushDelayMs, beforePush } = options;
     if (
-      options.pushDelayMs &&
+      (pushDelayMs || beforePush) &&
       service === 'git-receive-pack' &&
       req.method === 'POST'
     ) {
       req.pause();
-      setTimeout(() => backend(req, res, url, log), options.pushDelayMs);
+      const repository = /^\/(.+)\.git\//.exec(url.pathname)?.[1] ?? '';
+      new Promise(resolve => setTimeout(resolve, pushDelayMs ?? 0))
+        .then(() => beforePush?.(repository))
+        .then(
+          () => backend(req, res, url, log),
+          (error: Error) => {
+            log.status = 500;
+            res.writeHead(500, { 'Content-Type': 'text/plain' });
+            res.end(`beforePush failed: ${error.message}\n`);
+          },
+        );
     } else {
       backend(req, res, url, log);
     }

@@ -719,6 +719,56 @@ describe('ImageUpdateAutomation against a real Git server', () => {
     }
   });
 
+  it('gives up after five pushes that each lost the race, with a condition naming the cause', async () => {
+    // Another writer moves main before every push reaches the server: each push is rejected and
+    // retried from a fresh clone, and the fifth rejection ends the run instead of a sixth clone.
+    const moving = await startGitServer({
+      users: { git: GIT_PASSWORD },
+      beforePush: async name => {
+        await moving.commitFiles(
+          name,
+          'main',
+          { [`other/${moving.requests.length}.txt`]: 'x\n' },
+          'Another writer',
+        );
+      },
+    });
+    const contested = 'contested';
+    await moving.createRepository(contested, {
+      'deploy/web.yaml': deployment('ghcr.io/acme/web:1.0.0'),
+    });
+    const h = await startAutomationHarness({ git: moving, repo: contested });
+    try {
+      await h.declare({ web: WEB });
+      const result = await h.run(automation('auto'));
+      expect(ready(result)).toEqual({
+        status: 'False',
+        reason: 'GitOperationFailed',
+        message:
+          "failed to update source: push to 'main' was rejected: the branch moved on the remote",
+      });
+      const pushes = moving.requests.filter(
+        r => r.service === 'git-receive-pack' && r.method === 'POST',
+      );
+      expect(pushes).toHaveLength(5);
+      expect(
+        h.logs.filter(l => l.includes('retrying from a fresh clone')),
+      ).toHaveLength(4);
+      // Nothing the automation wrote reached main: only the other writer's five commits.
+      expect(
+        await moving.readFile(contested, 'main', 'deploy/web.yaml'),
+      ).toContain('ghcr.io/acme/web:1.0.0');
+      expect(
+        (await moving.git(contested, ['log', '--format=%s', 'main']))
+          .split('\n')
+          .filter(Boolean),
+      ).toEqual([...Array(5).fill('Another writer'), 'Initial commit']);
+    } finally {
+      await h.stop();
+      await moving.stop();
+    }
+  });
+
   it("reports Flux's errors: no push branch, escaping or missing update path, removed template fields", async () => {
     const h = await harness({ ref: { tag: 'v1' } });
     try {
