@@ -736,6 +736,8 @@ describe('ImageUpdateAutomation against a real Git server', () => {
     const contested = 'contested';
     await moving.createRepository(contested, {
       'deploy/web.yaml': deployment('ghcr.io/acme/web:1.0.0'),
+      // A marker it cannot apply: warned about once per run, not once per attempt.
+      'deploy/odd.yaml': 'b: y # {"$imagepolicy": "apps:ghost"}\n',
     });
     const h = await startAutomationHarness({ git: moving, repo: contested });
     try {
@@ -751,6 +753,9 @@ describe('ImageUpdateAutomation against a real Git server', () => {
         r => r.service === 'git-receive-pack' && r.method === 'POST',
       );
       expect(pushes).toHaveLength(5);
+      expect(
+        result.events?.filter(e => e.type === 'Warning').map(e => e.message),
+      ).toEqual([expect.stringMatching(/^deploy\/odd\.yaml:1: /)]);
       expect(
         h.logs.filter(l => l.includes('retrying from a fresh clone')),
       ).toHaveLength(4);

@@ -192,6 +192,20 @@ describe('ImageUpdateAutomationReconciler, called directly on a real Git server'
     }
   });
 
+  it("writes although its source sets spec.verify, which Flux's automation does not check either", async () => {
+    const h = await bed.harness();
+    try {
+      // Stalls the GitRepository itself (no signature is verified here), not an automation using it.
+      await h.declare({ web: WEB('1.1.0') }, [], {
+        verify: { mode: 'HEAD', secretRef: { name: 'keys' } },
+      });
+      expect(ready(await h.run(automation('auto')))?.status).toBe('True');
+      expect(await file()).toContain('ghcr.io/acme/web:1.1.0');
+    } finally {
+      await h.stop();
+    }
+  });
+
   it('writes with an update section that names no strategy (Setters is the default)', async () => {
     const h = await bed.harness();
     try {
