@@ -66,7 +66,7 @@ describe('ImageUpdateAutomationReconciler, called directly on a real Git server'
     return count() - before;
   }
 
-  it('refuses before reaching Git: a selector that does not parse, a source not granted, missing or foreign, a source field it cannot honour, a signing key without signing keys, a refspec or an unlisted host in pull-request mode', async () => {
+  it('refuses before reaching Git: a selector that does not parse, a source not granted, missing or foreign, a source field it cannot honour, an SSH URL without a credential, an invalid source ref, a signing key without signing keys, a refspec or an unlisted host in pull-request mode', async () => {
     const h = await bed.harness({ withoutSigningKeys: true });
     try {
       await h.declare({ web: WEB('1.1.0') }, [
@@ -184,6 +184,27 @@ describe('ImageUpdateAutomationReconciler, called directly on a real Git server'
         reason: 'InvalidSourceConfiguration',
         message:
           'failed configuring source manager: GitRepository/apps/repo: spec.proxySecretRef is not supported: Git operations cannot go through a per-object proxy here; remove spec.proxySecretRef if they may go directly: invalid source configuration',
+      });
+      // An SSH URL needs a credential; with one, it is a reference the source names that is refused.
+      const host = new URL(bed.git.baseUrl).host;
+      await h.declare({ web: WEB('1.1.0') }, [], {
+        url: `ssh://git@${host}/${bed.repo}.git`,
+        secretRef: undefined,
+      });
+      expect(ready(await h.run(automation('auto')))).toEqual({
+        status: 'False',
+        reason: 'InvalidSourceConfiguration',
+        message: `failed configuring source manager: SSH Git URL 'ssh://${host}/${bed.repo}.git' needs spec.secretRef naming an sshKey credential (a deploy key with knownHosts) granted to the entity and bound to ${host}: invalid source configuration`,
+      });
+      await h.declare({ web: WEB('1.1.0') }, [], {
+        url: `ssh://git@${host}/${bed.repo}.git`,
+        ref: { branch: 'main..old' },
+      });
+      expect(ready(await h.run(automation('auto')))).toEqual({
+        status: 'False',
+        reason: 'InvalidGitArgument',
+        message:
+          "failed configuring source manager: invalid GitRepository/apps/repo spec.ref.branch 'main..old': it contains '..'",
       });
       expect(requests()).toEqual([]);
       expect(await file()).toContain('ghcr.io/acme/web:1.0.0');
@@ -607,6 +628,36 @@ describe('ImageUpdateAutomationReconciler, called directly on a real Git server'
         await h.declare({ web: WEB('1.4.0'), api: API('2.3.0') });
         await h.run(manifest);
         expect(await file()).toContain('ghcr.io/acme/web:1.4.0');
+      } finally {
+        await h.stop();
+      }
+    });
+
+    it('when a policy is gone although the others selected what they did', async () => {
+      const h = await bed.harness();
+      try {
+        const manifest = automation('auto');
+        await h.declare({ web: WEB('1.1.0'), api: API('2.0.0') });
+        await h.run(manifest);
+        expect(await file()).toContain('ghcr.io/acme/api:2.0.0');
+        // api's ImagePolicy is deleted: its marker names a policy the automation no longer has,
+        // which only a run that looks at the repository can say.
+        await h.declare({ web: WEB('1.1.0') });
+        let result: any;
+        expect(
+          await uploadPacks(async () => {
+            result = await h.run(manifest);
+          }),
+        ).toBeGreaterThan(1);
+        expect(ready(result)?.status).toBe('True');
+        expect(
+          result.events
+            .filter((e: any) => e.type === 'Warning')
+            .map((e: any) => e.message),
+        ).toEqual([
+          "deploy/web.yaml:12: marker 'apps:api' names ImagePolicy 'api', which is not among the automation's policies in 'apps'",
+        ]);
+        expect(result.status.observedPolicies).toEqual({ web: WEB('1.1.0') });
       } finally {
         await h.stop();
       }

@@ -682,6 +682,53 @@ describe('pull-request mode on a real Gitea', () => {
     }
   });
 
+  it('applies the promotion with the merge commit when a person merged the pull request while the newer version waits for its gates, and writes nothing before the host says so', async () => {
+    const repo = await gitea.createRepository('merged-gated');
+    await writeFile(repo, deployment('1.0.0'), 'add deployment');
+    const h = await harness(repo);
+    try {
+      await h.select('1.0.1');
+      const first = await h.run();
+      const number = first.status.pullRequest!.number;
+      const [promotion] = await h.promotionList();
+      expect(promotion).toMatchObject({ state: 'applying' });
+      await merge(repo, number);
+      const { merge_commit_sha: mergeCommit } = await gitea.api<{
+        merge_commit_sha: string;
+      }>('GET', `/repos/${repo.fullName}/pulls/${number}`);
+
+      // 1.0.2 is selected and needs an approval: nothing to push, so the host is read first.
+      await h.select('1.0.2');
+      const result = await h.run(
+        {},
+        { 'promotion.image-automation.io/approvals': '1' },
+      );
+      expect(ready(result)).toMatchObject({
+        status: 'True',
+        message: 'repository up-to-date',
+      });
+      expect(result.status.pullRequest).toMatchObject({
+        number,
+        state: 'merged',
+        mergeCommit,
+      });
+      const merged = await h.view(promotion.id);
+      expect(merged).toMatchObject({ state: 'applied', commit: mergeCommit });
+      expect(
+        merged.history.map((step: { state: string }) => step.state),
+      ).not.toContain('superseded');
+      expect(result.events?.map(e => e.reason)).not.toContain(
+        'PromotionSuperseded',
+      );
+      const newer = (await h.promotionList()).find(p => p.to.tag === '1.0.2')!;
+      expect(newer).toMatchObject({ state: 'pending', from: { tag: '1.0.1' } });
+      expect(await pulls(repo, 'open')).toHaveLength(0);
+      expect(await fileOn(repo, 'main')).toContain('app:1.0.1 #');
+    } finally {
+      await h.stop();
+    }
+  });
+
   it('lets an approving review satisfy the approval gate where the platform allows it, and only there', async () => {
     const gated = { 'promotion.image-automation.io/approvals': '1' };
     const repo = await gitea.createRepository('reviewed');
@@ -780,6 +827,97 @@ describe('pull-request mode on a real Gitea', () => {
     }
   });
 
+  it('closes the pull request of a promotion given a gate that a review cannot pass, rather than leave it open to be merged past that gate', async () => {
+    const approval = { 'promotion.image-automation.io/approvals': '1' };
+    const repo = await gitea.createRepository('regated');
+    await writeFile(repo, deployment('1.0.0'), 'add deployment');
+    const h = await harness(repo, { reviewsApprove: true });
+    try {
+      await h.select('2.0.0');
+      const opened = await h.run({}, approval);
+      const number = opened.status.pullRequest!.number;
+      expect(opened.status.pullRequest?.state).toBe('open');
+      const [promotion] = await h.promotionList();
+      expect(promotion).toMatchObject({
+        state: 'pending',
+        to: { tag: '2.0.0' },
+      });
+
+      // The owners add a soak of a day: no review can make 2.0.0 older.
+      const soaking = await h.run(
+        {},
+        { ...approval, 'promotion.image-automation.io/soak': '24h' },
+      );
+      expect(ready(soaking).status).toBe('True');
+      expect(soaking.status.pullRequest).toBeUndefined();
+      expect(
+        await gitea.api<{ state: string; merged: boolean }>(
+          'GET',
+          `/repos/${repo.fullName}/pulls/${number}`,
+        ),
+      ).toMatchObject({ state: 'closed', merged: false });
+      const comments = await gitea.api<Array<{ body: string }>>(
+        'GET',
+        `/repos/${repo.fullName}/issues/${number}/comments`,
+      );
+      expect(comments.map(c => c.body).join('\n')).toContain(
+        'superseded by app 2.0.0, which waits for its promotion gates',
+      );
+      const [held] = await h.promotionList();
+      expect(held).toMatchObject({ id: promotion.id, state: 'pending' });
+      expect(held.gates.find(g => g.gate === 'soak')?.state).toBe('waiting');
+      expect(await fileOn(repo, 'main')).toBe(deployment('1.0.0'));
+    } finally {
+      await h.stop();
+    }
+  });
+
+  it('puts a version pinned while the pull request is open in its place, on the same pull request', async () => {
+    const repo = await gitea.createRepository('pinned');
+    await writeFile(repo, deployment('1.0.0'), 'add deployment');
+    const h = await harness(repo);
+    try {
+      await h.select('1.1.0');
+      const opened = await h.run();
+      const number = opened.status.pullRequest!.number;
+      const [proposed] = await h.promotionList();
+      expect(proposed).toMatchObject({
+        state: 'applying',
+        to: { tag: '1.1.0' },
+      });
+
+      // Someone pins app at 1.0.5 while the pull request proposes 1.1.0; nothing else moves.
+      await h.promotions.pin({
+        targetId: h.targetId,
+        subject: `ImagePolicy/${NS}/app`,
+        version: { image: 'registry.example.com/team/app', tag: '1.0.5' },
+        reason: '1.1.0 breaks checkout',
+        by: 'user:default/alice',
+        at: new Date().toISOString(),
+      });
+      const repinned = await h.run();
+      expect(ready(repinned).status).toBe('True');
+      expect(repinned.status.pullRequest).toMatchObject({
+        number,
+        state: 'open',
+      });
+      expect(await fileOn(repo, BRANCH)).toBe(deployment('1.0.5'));
+      const byTag = Object.fromEntries(
+        (await h.promotionList()).map(p => [p.to.tag, p]),
+      );
+      expect(byTag['1.1.0']).toMatchObject({
+        id: proposed.id,
+        state: 'superseded',
+      });
+      expect(
+        byTag['1.1.0'].history?.map((s: { note?: string }) => s.note),
+      ).toContain('superseded in the pull request by 1.0.5');
+      expect(byTag['1.0.5']).toMatchObject({ state: 'applying' });
+    } finally {
+      await h.stop();
+    }
+  });
+
   it('closes its pull request with a comment when the base reaches the version another way', async () => {
     const repo = await gitea.createRepository('elsewhere');
     await writeFile(repo, deployment('1.0.0'), 'add deployment');
@@ -795,6 +933,8 @@ describe('pull-request mode on a real Gitea', () => {
         message: 'repository up-to-date',
       });
       expect(after.status.pullRequest).toBeUndefined();
+      // No automation waits for this entity's version: none is made due.
+      expect(after.dueNow).toEqual([]);
       const pr = await gitea.api<{ state: string; merged: boolean }>(
         'GET',
         `/repos/${repo.fullName}/pulls/${number}`,
