@@ -8,9 +8,8 @@ import {
   PullRequestHost,
   PullRequestRef,
   PullRequestReviews,
-  PullRequestState,
-  pullRequestState,
 } from './PullRequestHost';
+import { RestPullRequestHost } from './restPullRequestHost';
 
 /** The `Authorization` header for an API call with a Git credential (HTTPS only; never SSH keys). @internal */
 export function authorizationHeader(
@@ -40,16 +39,6 @@ export function repositoryPath(
   };
 }
 
-/** A pull request as Gitea's API answers it (the fields read). */
-interface GiteaPull {
-  number: number;
-  html_url: string;
-  state: string;
-  merged?: boolean;
-  merge_commit_sha?: string | null;
-  head?: { sha?: string };
-}
-
 /**
  * Gitea's pull requests (API v1) for one repository: `baseUrl` is the server's origin
  * (`https://gitea.example.com`), `auth` the Git credential already bound to that host (a named
@@ -58,7 +47,10 @@ interface GiteaPull {
  * otherwise the call fails naming the host, the status and the wait.
  * @internal
  */
-export class GiteaPullRequestHost implements PullRequestHost {
+export class GiteaPullRequestHost
+  extends RestPullRequestHost
+  implements PullRequestHost
+{
   readonly host: string;
   /** API calls made, for the benchmark and the tests. */
   calls = 0;
@@ -76,6 +68,7 @@ export class GiteaPullRequestHost implements PullRequestHost {
       signal?: AbortSignal;
     },
   ) {
+    super();
     const base = new URL(options.apiBaseUrl ?? options.baseUrl);
     this.host = base.host;
     const api = options.apiBaseUrl
@@ -86,7 +79,7 @@ export class GiteaPullRequestHost implements PullRequestHost {
     )}/${encodeURIComponent(options.repo)}`;
   }
 
-  private call<T>(
+  protected call<T>(
     what: string,
     method: string,
     path: string,
@@ -191,65 +184,6 @@ export class GiteaPullRequestHost implements PullRequestHost {
       return { number: created.number, url: created.html_url, autoMerge: true };
     }
     return { number: created.number, url: created.html_url };
-  }
-
-  /** Edits title and body; the answer is the pull request as the host now has it (merged, closed or open). */
-  async update(
-    number: number,
-    change: { title: string; body: string },
-  ): Promise<PullRequestState> {
-    const what = `updating pull request #${number}`;
-    return this.state(
-      what,
-      await this.call<GiteaPull | undefined>(
-        what,
-        'PATCH',
-        `/pulls/${number}`,
-        change,
-      ),
-    );
-  }
-
-  async closeWithComment(number: number, comment: string): Promise<void> {
-    await this.call(
-      `commenting on pull request #${number}`,
-      'POST',
-      `/issues/${number}/comments`,
-      { body: comment },
-    );
-    await this.call(
-      `closing pull request #${number}`,
-      'PATCH',
-      `/pulls/${number}`,
-      { state: 'closed' },
-    );
-  }
-
-  async get(number: number): Promise<PullRequestState> {
-    const what = `reading pull request #${number}`;
-    return this.state(
-      what,
-      await this.call<GiteaPull | undefined>(what, 'GET', `/pulls/${number}`),
-    );
-  }
-
-  private state(what: string, pr: GiteaPull | undefined): PullRequestState {
-    if (!pr || typeof pr.number !== 'number' || typeof pr.state !== 'string')
-      throw new PullRequestApiError(
-        this.host,
-        undefined,
-        what,
-        'the answer does not carry the pull request and its state',
-      );
-    return {
-      number: pr.number,
-      url: pr.html_url,
-      state: pullRequestState(pr.merged === true, pr.state === 'open'),
-      ...(pr.merged && pr.merge_commit_sha
-        ? { mergeCommit: pr.merge_commit_sha }
-        : {}),
-      ...(pr.head?.sha ? { headSha: pr.head.sha } : {}),
-    };
   }
 
   async reviews(number: number, headSha?: string): Promise<PullRequestReviews> {

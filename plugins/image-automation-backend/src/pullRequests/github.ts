@@ -4,13 +4,11 @@ import {
   combinedStatusChecks,
   NewPullRequest,
   OpenedPullRequest,
-  PullRequestApiError,
   PullRequestHost,
   PullRequestRef,
   PullRequestReviews,
-  PullRequestState,
-  pullRequestState,
 } from './PullRequestHost';
+import { RestPull, RestPullRequestHost } from './restPullRequestHost';
 
 /** GitHub's GraphQL mutation that turns auto-merge on for a pull request (by its node id). */
 export const ENABLE_AUTO_MERGE_MUTATION =
@@ -24,18 +22,6 @@ export function gitHubGraphqlUrl(apiBaseUrl: string): string {
     : `${base}/graphql`;
 }
 
-/** A pull request as GitHub's API answers it (the fields read). */
-interface GitHubPull {
-  number: number;
-  html_url: string;
-  state: string;
-  merged?: boolean;
-  merged_at?: string | null;
-  merge_commit_sha?: string | null;
-  head?: { sha?: string };
-  updated_at?: string;
-}
-
 /**
  * GitHub's pull requests (REST v3) for one repository. `apiBaseUrl` is `https://api.github.com`
  * or a GitHub Enterprise Server's `https://HOST/api/v3` (from the platform's config, never from a
@@ -45,7 +31,10 @@ interface GitHubPull {
  * stand-in serving the recorded API contract.
  * @internal
  */
-export class GitHubPullRequestHost implements PullRequestHost {
+export class GitHubPullRequestHost
+  extends RestPullRequestHost
+  implements PullRequestHost
+{
   readonly host: string;
   calls = 0;
   private readonly api: string;
@@ -61,6 +50,7 @@ export class GitHubPullRequestHost implements PullRequestHost {
       signal?: AbortSignal;
     },
   ) {
+    super();
     const base = new URL(options.apiBaseUrl);
     this.host = base.host;
     this.owner = options.owner;
@@ -72,7 +62,7 @@ export class GitHubPullRequestHost implements PullRequestHost {
     )}`;
   }
 
-  private call<T>(
+  protected call<T>(
     what: string,
     method: string,
     path: string,
@@ -182,65 +172,13 @@ export class GitHubPullRequestHost implements PullRequestHost {
     return { ...ref, autoMerge: true };
   }
 
-  /** Edits title and body; the answer is the pull request as the host now has it (merged, closed or open). */
-  async update(
-    number: number,
-    change: { title: string; body: string },
-  ): Promise<PullRequestState> {
-    const what = `updating pull request #${number}`;
-    return this.state(
-      what,
-      await this.call<GitHubPull | undefined>(
-        what,
-        'PATCH',
-        `/pulls/${number}`,
-        change,
-      ),
-    );
+  /** Merged by `merged` or by a `merged_at` time. */
+  protected override merged(pr: RestPull): boolean {
+    return pr.merged === true || Boolean(pr.merged_at);
   }
 
-  async closeWithComment(number: number, comment: string): Promise<void> {
-    await this.call(
-      `commenting on pull request #${number}`,
-      'POST',
-      `/issues/${number}/comments`,
-      { body: comment },
-    );
-    await this.call(
-      `closing pull request #${number}`,
-      'PATCH',
-      `/pulls/${number}`,
-      { state: 'closed' },
-    );
-  }
-
-  async get(number: number): Promise<PullRequestState> {
-    const what = `reading pull request #${number}`;
-    return this.state(
-      what,
-      await this.call<GitHubPull | undefined>(what, 'GET', `/pulls/${number}`),
-    );
-  }
-
-  private state(what: string, pr: GitHubPull | undefined): PullRequestState {
-    if (!pr || typeof pr.number !== 'number' || typeof pr.state !== 'string')
-      throw new PullRequestApiError(
-        this.host,
-        undefined,
-        what,
-        'the answer does not carry the pull request and its state',
-      );
-    const merged = pr.merged === true || Boolean(pr.merged_at);
-    return {
-      number: pr.number,
-      url: pr.html_url,
-      state: pullRequestState(merged, pr.state === 'open'),
-      ...(merged && pr.merge_commit_sha
-        ? { mergeCommit: pr.merge_commit_sha }
-        : {}),
-      ...(pr.head?.sha ? { headSha: pr.head.sha } : {}),
-      ...(pr.updated_at ? { changedAt: pr.updated_at } : {}),
-    };
+  protected override changedAt(pr: RestPull): string | undefined {
+    return pr.updated_at;
   }
 
   async reviews(number: number, headSha?: string): Promise<PullRequestReviews> {
