@@ -377,6 +377,26 @@ async function harness(
   };
 }
 
+/**
+ * Opens the pull request for `tag` (its promotion applying) and merges it as a person would,
+ * before the next run: the pull request's number, its promotion and the merge commit.
+ */
+async function mergedByAPerson(
+  h: Awaited<ReturnType<typeof harness>>,
+  repo: GiteaRepository,
+  tag: string,
+) {
+  await h.select(tag);
+  const number = (await h.run()).status.pullRequest!.number;
+  const [promotion] = await h.promotionList();
+  expect(promotion).toMatchObject({ state: 'applying', to: { tag } });
+  await merge(repo, number);
+  const { merge_commit_sha: mergeCommit } = await gitea.api<{
+    merge_commit_sha: string;
+  }>('GET', `/repos/${repo.fullName}/pulls/${number}`);
+  return { number, promotion, mergeCommit };
+}
+
 function ready(result: ReconcileResult) {
   const c = result.status.conditions?.find(x => x.type === 'Ready');
   return { status: c?.status, reason: c?.reason, message: c?.message ?? '' };
@@ -626,15 +646,11 @@ describe('pull-request mode on a real Gitea', () => {
     const proxy = await countingProxy();
     const h = await harness(repo, { apiBaseUrl: proxy.apiBaseUrl });
     try {
-      await h.select('1.0.1');
-      const first = await h.run();
-      const number = first.status.pullRequest!.number;
-      const [promotion] = await h.promotionList();
-      expect(promotion).toMatchObject({ state: 'applying' });
-      await merge(repo, number);
-      const { merge_commit_sha: mergeCommit } = await gitea.api<{
-        merge_commit_sha: string;
-      }>('GET', `/repos/${repo.fullName}/pulls/${number}`);
+      const { number, promotion, mergeCommit } = await mergedByAPerson(
+        h,
+        repo,
+        '1.0.1',
+      );
 
       await h.select('1.0.2');
       const from = proxy.calls.length;
@@ -687,15 +703,11 @@ describe('pull-request mode on a real Gitea', () => {
     await writeFile(repo, deployment('1.0.0'), 'add deployment');
     const h = await harness(repo);
     try {
-      await h.select('1.0.1');
-      const first = await h.run();
-      const number = first.status.pullRequest!.number;
-      const [promotion] = await h.promotionList();
-      expect(promotion).toMatchObject({ state: 'applying' });
-      await merge(repo, number);
-      const { merge_commit_sha: mergeCommit } = await gitea.api<{
-        merge_commit_sha: string;
-      }>('GET', `/repos/${repo.fullName}/pulls/${number}`);
+      const { number, promotion, mergeCommit } = await mergedByAPerson(
+        h,
+        repo,
+        '1.0.1',
+      );
 
       // 1.0.2 is selected and needs an approval: nothing to push, so the host is read first.
       await h.select('1.0.2');
