@@ -390,6 +390,32 @@ function harness(
   });
 }
 
+/**
+ * A repository on the test bed's Git server holding `deployment('1.0.0')`, its GitHub stand-in and
+ * the harness on both, stopped after `body`.
+ */
+async function onGitHub(
+  repo: string,
+  options: Parameters<typeof harness>[2],
+  body: (
+    h: Awaited<ReturnType<typeof harness>>,
+    gh: StandIn,
+    repo: string,
+  ) => Promise<void>,
+) {
+  await git.createRepository(repo, {
+    'deploy/app.yaml': deployment('1.0.0'),
+  });
+  const gh = await gitHubStandIn(repo);
+  const h = await harness(repo, gh, options);
+  try {
+    await body(h, gh, repo);
+  } finally {
+    await h.stop();
+    await gh.close();
+  }
+}
+
 /** The API calls since `from`, as `METHOD path?query` with the repository prefix dropped. */
 function callsSince(gh: StandIn, from: number, repo: string) {
   return gh.requests
@@ -402,194 +428,187 @@ function callsSince(gh: StandIn, from: number, repo: string) {
 
 describe('pull-request mode on GitHub (API stand-in) with pushes to the real test-bed Git server', () => {
   it('opens the pull request, updates it on a newer version, lets an approving review pass the gate, and applies the promotion on merge with the merge commit', async () => {
-    const repo = 'acme/flow';
-    await git.createRepository(repo, {
-      'deploy/app.yaml': deployment('1.0.0'),
-    });
-    const gh = await gitHubStandIn(repo);
-    const h = await harness(repo, gh, { reviewsApprove: true });
     const gated = {
       'promotion.image-automation.io/approvals': '1',
       'image-automation.io/pull-request-labels': 'dependencies, images',
       'image-automation.io/pull-request-reviewers': 'ann',
     };
-    try {
-      await h.select('1.0.1');
-      const first = await h.run(gated);
-      expect(ready(first)).toMatchObject({
-        status: 'True',
-        reason: 'Succeeded',
-      });
-      const pr = first.status.pullRequest!;
-      expect(pr).toMatchObject({
-        number: 1,
-        state: 'open',
-        branch: BRANCH,
-        base: 'main',
-        versions: { app: '1.0.1' },
-      });
-      expect(pr.url).toBe(`http://${gh.host}/${repo}/pull/1`);
-      // The push is real: the branch on the Git server carries the update, main does not.
-      expect(await git.readFile(repo, BRANCH, 'deploy/app.yaml')).toContain(
-        'app:1.0.1 #',
-      );
-      expect(await git.readFile(repo, 'main', 'deploy/app.yaml')).toContain(
-        'app:1.0.0 #',
-      );
-      expect(pr.head).toBe(await gh.headOf(BRANCH));
-      // The recorded contract: a listing filtered to the head branch, the create, labels, reviewers.
-      expect(callsSince(gh, 0, repo)).toEqual([
-        `GET /pulls?state=open&head=acme%3A${encodeURIComponent(
-          BRANCH,
-        )}&base=main&per_page=1`,
-        'POST /pulls',
-        'POST /issues/1/labels',
-        'POST /pulls/1/requested_reviewers',
-      ]);
-      expect(gh.requests[1].body).toMatchObject({
-        head: BRANCH,
-        base: 'main',
-        title: 'Update app to registry.example.com/team/app:1.0.1',
-      });
-      expect(gh.requests[1].body.body).toContain(
-        '`deploy/app.yaml:10` (`apps:app`): `registry.example.com/team/app:1.0.0` → `registry.example.com/team/app:1.0.1`',
-      );
-      expect(gh.pulls[0]).toMatchObject({
-        labels: ['dependencies', 'images'],
-        reviewers: ['ann'],
-      });
-      let [promotion] = await h.promotionList();
-      expect(promotion).toMatchObject({
-        state: 'pending',
-        to: { tag: '1.0.1' },
-      });
-      expect(promotion.gates.find(g => g.gate === 'approval')).toMatchObject({
-        state: 'waiting',
-        summary: 'approval 0/1',
-      });
-      expect((await h.view(promotion.id)).pullRequest).toEqual({
-        url: pr.url,
-        number: 1,
-        host: gh.host,
-        state: 'open',
-        updatedAt: expect.any(String),
-      });
+    await onGitHub(
+      'acme/flow',
+      { reviewsApprove: true },
+      async (h, gh, repo) => {
+        await h.select('1.0.1');
+        const first = await h.run(gated);
+        expect(ready(first)).toMatchObject({
+          status: 'True',
+          reason: 'Succeeded',
+        });
+        const pr = first.status.pullRequest!;
+        expect(pr).toMatchObject({
+          number: 1,
+          state: 'open',
+          branch: BRANCH,
+          base: 'main',
+          versions: { app: '1.0.1' },
+        });
+        expect(pr.url).toBe(`http://${gh.host}/${repo}/pull/1`);
+        // The push is real: the branch on the Git server carries the update, main does not.
+        expect(await git.readFile(repo, BRANCH, 'deploy/app.yaml')).toContain(
+          'app:1.0.1 #',
+        );
+        expect(await git.readFile(repo, 'main', 'deploy/app.yaml')).toContain(
+          'app:1.0.0 #',
+        );
+        expect(pr.head).toBe(await gh.headOf(BRANCH));
+        // The recorded contract: a listing filtered to the head branch, the create, labels, reviewers.
+        expect(callsSince(gh, 0, repo)).toEqual([
+          `GET /pulls?state=open&head=acme%3A${encodeURIComponent(
+            BRANCH,
+          )}&base=main&per_page=1`,
+          'POST /pulls',
+          'POST /issues/1/labels',
+          'POST /pulls/1/requested_reviewers',
+        ]);
+        expect(gh.requests[1].body).toMatchObject({
+          head: BRANCH,
+          base: 'main',
+          title: 'Update app to registry.example.com/team/app:1.0.1',
+        });
+        expect(gh.requests[1].body.body).toContain(
+          '`deploy/app.yaml:10` (`apps:app`): `registry.example.com/team/app:1.0.0` → `registry.example.com/team/app:1.0.1`',
+        );
+        expect(gh.pulls[0]).toMatchObject({
+          labels: ['dependencies', 'images'],
+          reviewers: ['ann'],
+        });
+        let [promotion] = await h.promotionList();
+        expect(promotion).toMatchObject({
+          state: 'pending',
+          to: { tag: '1.0.1' },
+        });
+        expect(promotion.gates.find(g => g.gate === 'approval')).toMatchObject({
+          state: 'waiting',
+          summary: 'approval 0/1',
+        });
+        expect((await h.view(promotion.id)).pullRequest).toEqual({
+          url: pr.url,
+          number: 1,
+          host: gh.host,
+          state: 'open',
+          updatedAt: expect.any(String),
+        });
 
-      // A newer version: the same pull request, its branch force-pushed, updated with one call and
-      // nothing read before it (the reviews of the old head decide nothing for the new version); no listing.
-      await h.select('1.0.2');
-      let from = gh.requests.length;
-      const second = await h.run(gated);
-      expect(ready(second).status).toBe('True');
-      expect(second.status.pullRequest).toMatchObject({
-        number: 1,
-        versions: { app: '1.0.2' },
-      });
-      const head = await gh.headOf(BRANCH);
-      expect(callsSince(gh, from, repo)).toEqual(['PATCH /pulls/1']);
-      expect(gh.pulls).toHaveLength(1);
-      expect(gh.pulls[0].body).toContain('- app: 1.0.1 → 1.0.2');
-      expect(await git.readFile(repo, BRANCH, 'deploy/app.yaml')).toContain(
-        'app:1.0.2 #',
-      );
-      expect(second.status.pullRequest!.head).toBe(head);
-      expect(second.events?.map(e => e.reason)).toContain('PullRequestUpdated');
+        // A newer version: the same pull request, its branch force-pushed, updated with one call and
+        // nothing read before it (the reviews of the old head decide nothing for the new version); no listing.
+        await h.select('1.0.2');
+        let from = gh.requests.length;
+        const second = await h.run(gated);
+        expect(ready(second).status).toBe('True');
+        expect(second.status.pullRequest).toMatchObject({
+          number: 1,
+          versions: { app: '1.0.2' },
+        });
+        const head = await gh.headOf(BRANCH);
+        expect(callsSince(gh, from, repo)).toEqual(['PATCH /pulls/1']);
+        expect(gh.pulls).toHaveLength(1);
+        expect(gh.pulls[0].body).toContain('- app: 1.0.1 → 1.0.2');
+        expect(await git.readFile(repo, BRANCH, 'deploy/app.yaml')).toContain(
+          'app:1.0.2 #',
+        );
+        expect(second.status.pullRequest!.head).toBe(head);
+        expect(second.events?.map(e => e.reason)).toContain(
+          'PullRequestUpdated',
+        );
 
-      // ann approves the new head, and its checks pass: the review is the approval the gate waits for.
-      gh.reviews.set(1, [
-        { state: 'APPROVED', user: { login: 'ann' }, commit_id: head! },
-      ]);
-      gh.checkRuns.set(head!, [{ status: 'completed', conclusion: 'success' }]);
-      const approved = await h.run(gated);
-      expect(ready(approved).status).toBe('True');
-      promotion = (await h.promotionList()).find(p => p.to.tag === '1.0.2')!;
-      expect(promotion.state).toBe('applying');
-      expect(promotion.gates.find(g => g.gate === 'approval')?.state).toBe(
-        'passed',
-      );
-      expect((await h.view(promotion.id)).votes).toEqual([
-        expect.objectContaining({
-          actor: `review:${gh.host}/ann`,
-          decision: 'approve',
-          reason: 'approved pull request #1',
-        }),
-      ]);
-      expect((await h.view(promotion.id)).pullRequest).toMatchObject({
-        number: 1,
-        state: 'open',
-        approvedBy: ['ann'],
-        checks: 'success',
-      });
-      expect(approved.status.pullRequest).toMatchObject({
-        approvedBy: ['ann'],
-        checks: 'success',
-      });
+        // ann approves the new head, and its checks pass: the review is the approval the gate waits for.
+        gh.reviews.set(1, [
+          { state: 'APPROVED', user: { login: 'ann' }, commit_id: head! },
+        ]);
+        gh.checkRuns.set(head!, [
+          { status: 'completed', conclusion: 'success' },
+        ]);
+        const approved = await h.run(gated);
+        expect(ready(approved).status).toBe('True');
+        promotion = (await h.promotionList()).find(p => p.to.tag === '1.0.2')!;
+        expect(promotion.state).toBe('applying');
+        expect(promotion.gates.find(g => g.gate === 'approval')?.state).toBe(
+          'passed',
+        );
+        expect((await h.view(promotion.id)).votes).toEqual([
+          expect.objectContaining({
+            actor: `review:${gh.host}/ann`,
+            decision: 'approve',
+            reason: 'approved pull request #1',
+          }),
+        ]);
+        expect((await h.view(promotion.id)).pullRequest).toMatchObject({
+          number: 1,
+          state: 'open',
+          approvedBy: ['ann'],
+          checks: 'success',
+        });
+        expect(approved.status.pullRequest).toMatchObject({
+          approvedBy: ['ann'],
+          checks: 'success',
+        });
 
-      // Merged by a person: the promotion is applied with the merge commit; the next run finds main current.
-      const mergeCommit = await gh.merge(1);
-      const merged = await h.run(gated);
-      expect(ready(merged)).toMatchObject({
-        status: 'True',
-        message: 'repository up-to-date',
-      });
-      expect(merged.status.pullRequest).toMatchObject({
-        state: 'merged',
-        mergeCommit,
-      });
-      expect(merged.events?.map(e => e.reason)).toEqual(
-        expect.arrayContaining(['PullRequestMerged', 'PromotionApplied']),
-      );
-      const view = await h.view(promotion.id);
-      expect(view).toMatchObject({ state: 'applied', commit: mergeCommit });
-      expect(view.pullRequest).toMatchObject({
-        state: 'merged',
-        mergeCommit,
-        approvedBy: ['ann'],
-      });
-      expect(await git.readFile(repo, 'main', 'deploy/app.yaml')).toContain(
-        'app:1.0.2 #',
-      );
-      expect(gh.pulls.filter(p => p.state === 'open')).toEqual([]);
+        // Merged by a person: the promotion is applied with the merge commit; the next run finds main current.
+        const mergeCommit = await gh.merge(1);
+        const merged = await h.run(gated);
+        expect(ready(merged)).toMatchObject({
+          status: 'True',
+          message: 'repository up-to-date',
+        });
+        expect(merged.status.pullRequest).toMatchObject({
+          state: 'merged',
+          mergeCommit,
+        });
+        expect(merged.events?.map(e => e.reason)).toEqual(
+          expect.arrayContaining(['PullRequestMerged', 'PromotionApplied']),
+        );
+        const view = await h.view(promotion.id);
+        expect(view).toMatchObject({ state: 'applied', commit: mergeCommit });
+        expect(view.pullRequest).toMatchObject({
+          state: 'merged',
+          mergeCommit,
+          approvedBy: ['ann'],
+        });
+        expect(await git.readFile(repo, 'main', 'deploy/app.yaml')).toContain(
+          'app:1.0.2 #',
+        );
+        expect(gh.pulls.filter(p => p.state === 'open')).toEqual([]);
 
-      // Nothing new after the merge: no API call at all.
-      from = gh.requests.length;
-      expect(ready(await h.run(gated))).toMatchObject({
-        status: 'True',
-        message: 'repository up-to-date',
-      });
-      expect(callsSince(gh, from, repo)).toEqual([]);
+        // Nothing new after the merge: no API call at all.
+        from = gh.requests.length;
+        expect(ready(await h.run(gated))).toMatchObject({
+          status: 'True',
+          message: 'repository up-to-date',
+        });
+        expect(callsSince(gh, from, repo)).toEqual([]);
 
-      // Every call carried the token as a bearer token, and no token is in status, events, promotions or logs.
-      expect(new Set(gh.requests.map(r => r.authorization))).toEqual(
-        new Set([`Bearer ${TOKEN}`]),
-      );
-      const everything = JSON.stringify([
-        first,
-        second,
-        approved,
-        merged,
-        await h.promotionList(),
-        view,
-        h.logs,
-      ]);
-      expect(everything).not.toContain(TOKEN);
-      expect(everything).not.toContain(
-        Buffer.from(`x-access-token:${TOKEN}`).toString('base64'),
-      );
-    } finally {
-      await h.stop();
-      await gh.close();
-    }
+        // Every call carried the token as a bearer token, and no token is in status, events, promotions or logs.
+        expect(new Set(gh.requests.map(r => r.authorization))).toEqual(
+          new Set([`Bearer ${TOKEN}`]),
+        );
+        const everything = JSON.stringify([
+          first,
+          second,
+          approved,
+          merged,
+          await h.promotionList(),
+          view,
+          h.logs,
+        ]);
+        expect(everything).not.toContain(TOKEN);
+        expect(everything).not.toContain(
+          Buffer.from(`x-access-token:${TOKEN}`).toString('base64'),
+        );
+      },
+    );
   });
 
   it('costs one API call per update of the open pull request, one read per run with nothing new, and none after it closed', async () => {
-    const repo = 'acme/calls';
-    await git.createRepository(repo, {
-      'deploy/app.yaml': deployment('1.0.0'),
-    });
-    const gh = await gitHubStandIn(repo);
-    const h = await harness(repo, gh);
-    try {
+    await onGitHub('acme/calls', {}, async (h, gh, repo) => {
       await h.select('1.0.1');
       expect(ready(await h.run()).status).toBe('True');
       expect(callsSince(gh, 0, repo)).toEqual([
@@ -657,20 +676,11 @@ describe('pull-request mode on GitHub (API stand-in) with pushes to the real tes
       from = gh.requests.length;
       expect(ready(await h.run()).reason).toBe('PullRequestClosed');
       expect(callsSince(gh, from, repo)).toEqual([]);
-    } finally {
-      await h.stop();
-      await gh.close();
-    }
+    });
   });
 
   it("applies the promotion with the merge commit when a person merged the pull request before a newer version came, learnt from the update's answer, and opens a new pull request for the newer version", async () => {
-    const repo = 'acme/merged-between';
-    await git.createRepository(repo, {
-      'deploy/app.yaml': deployment('1.0.0'),
-    });
-    const gh = await gitHubStandIn(repo);
-    const h = await harness(repo, gh);
-    try {
+    await onGitHub('acme/merged-between', {}, async (h, gh, repo) => {
       await h.select('1.0.1');
       expect(ready(await h.run()).status).toBe('True');
       const [first] = await h.promotionList();
@@ -730,10 +740,7 @@ describe('pull-request mode on GitHub (API stand-in) with pushes to the real tes
       expect(gh.pulls[1].body).toContain(
         '`registry.example.com/team/app:1.0.1` → `registry.example.com/team/app:1.0.2`',
       );
-    } finally {
-      await h.stop();
-      await gh.close();
-    }
+    });
   });
 
   it('reuses the warm clone of the base branch: the run after the first fetches what changed instead of cloning', async () => {
@@ -923,13 +930,7 @@ describe('pull-request mode on GitHub (API stand-in) with pushes to the real tes
   });
 
   it('closes the pull request of a version superseded by a newer one that waits for its window, saying why, reads the host once before, and comes back when the window opens', async () => {
-    const repo = 'acme/held-newer';
-    await git.createRepository(repo, {
-      'deploy/app.yaml': deployment('1.0.0'),
-    });
-    const gh = await gitHubStandIn(repo);
-    const h = await harness(repo, gh);
-    try {
+    await onGitHub('acme/held-newer', {}, async (h, gh, repo) => {
       await h.select('1.0.1');
       expect(ready(await h.run()).message).toMatch(/^pull request #1 opened/);
       const [older] = await h.promotionList();
@@ -1003,20 +1004,11 @@ describe('pull-request mode on GitHub (API stand-in) with pushes to the real tes
         promotions: [newer.id],
       });
       expect(opened.requeueAfterMs).toBe(600_000);
-    } finally {
-      await h.stop();
-      await gh.close();
-    }
+    });
   });
 
   it('fails a decision that changed while the pull request was updated (a pin set meanwhile), and writes it on the next pass', async () => {
-    const repo = 'acme/pinned-meanwhile';
-    await git.createRepository(repo, {
-      'deploy/app.yaml': deployment('1.0.0'),
-    });
-    const gh = await gitHubStandIn(repo);
-    const h = await harness(repo, gh);
-    try {
+    await onGitHub('acme/pinned-meanwhile', {}, async (h, gh, repo) => {
       await h.select('1.0.1');
       expect(ready(await h.run()).message).toMatch(/^pull request #1 opened/);
       // 1.0.2 is pushed to the pull request's branch; while the host answers the update, a person
@@ -1062,20 +1054,11 @@ describe('pull-request mode on GitHub (API stand-in) with pushes to the real tes
       expect(await git.readFile(repo, BRANCH, 'deploy/app.yaml')).toContain(
         'app:1.0.1 #',
       );
-    } finally {
-      await h.stop();
-      await gh.close();
-    }
+    });
   });
 
   it('leaves the pull request at the version a pin holds when a newer one is selected, without a call to the host', async () => {
-    const repo = 'acme/pinned-carried';
-    await git.createRepository(repo, {
-      'deploy/app.yaml': deployment('1.0.0'),
-    });
-    const gh = await gitHubStandIn(repo);
-    const h = await harness(repo, gh);
-    try {
+    await onGitHub('acme/pinned-carried', {}, async (h, gh, repo) => {
       await h.select('1.0.1');
       const opened = await h.run();
       expect(ready(opened).message).toMatch(/^pull request #1 opened/);
@@ -1100,10 +1083,7 @@ describe('pull-request mode on GitHub (API stand-in) with pushes to the real tes
         state: 'open',
         versions: { app: '1.0.1' },
       });
-    } finally {
-      await h.stop();
-      await gh.close();
-    }
+    });
   });
 
   it('sends no request and no credential to a pull-request API the platform did not list', async () => {
